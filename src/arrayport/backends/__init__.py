@@ -1,0 +1,157 @@
+"""The backend registry: memory type → backend module, and detection without imports.
+
+A memory type is detected from ``type(x).__module__``: its root must name a framework that
+is *already* in ``sys.modules`` (an array of it exists, so importing it costs nothing), and
+the backend's ``is_array`` confirms. The answer is cached per type, so detection of a
+known type is one dictionary lookup.
+
+No framework is imported here. Backend modules themselves import their framework only in
+``load()``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import threading
+from typing import Any, cast
+
+import numpy as np
+
+from arrayport.backends._protocol import Backend
+from arrayport.errors import BackendUnavailableError, UnsupportedArrayError
+from arrayport.memory_types import MemoryType, as_memory_type
+
+__all__ = [
+    "Backend",
+    "available_memory_types",
+    "detect_memory_type",
+    "get_backend",
+    "namespace",
+]
+
+_MODULES: dict[MemoryType, str] = {mt: f"arrayport.backends.{mt.value}" for mt in MemoryType}
+
+_backends: dict[MemoryType, Backend] = {}
+_type_cache: dict[type, MemoryType] = {}
+_lock = threading.Lock()
+
+
+def get_backend(memory_type: MemoryType | str) -> Backend:
+    """The backend module for ``memory_type`` (the framework itself is not imported)."""
+    mt = as_memory_type(memory_type)
+    found = _backends.get(mt)
+    if found is None:
+        try:
+            module = importlib.import_module(_MODULES[mt])
+        except ModuleNotFoundError as exc:
+            if exc.name != _MODULES[mt]:
+                raise
+            msg = f"arrayport has no backend for {mt.value} in this version"
+            raise BackendUnavailableError(msg) from exc
+        found = cast(Backend, module)
+        _backends[mt] = found
+    return found
+
+
+def _root_map() -> dict[str, MemoryType]:
+    roots: dict[str, MemoryType] = {}
+    for mt in MemoryType:
+        try:
+            for root in get_backend(mt).MODULE_ROOTS:
+                roots[root] = mt
+        except BackendUnavailableError:
+            continue
+    return roots
+
+
+_roots: dict[str, MemoryType] | None = None
+
+
+def _describe_non_array(x: object) -> str:
+    kind = type(x).__name__
+    if x is None:
+        return "got None instead of an array"
+    if isinstance(x, (list, tuple)):
+        return f"got a Python {kind}; make an array first, e.g. numpy.asarray(x)"
+    if isinstance(x, (bool, int, float, complex)):
+        return f"got a Python {kind} scalar; make an array first, e.g. numpy.asarray(x)"
+    if isinstance(x, (bytes, bytearray, memoryview)):
+        return (
+            f"got {kind}; arrays of raw bytes carry no dtype or shape: use "
+            "numpy.frombuffer(x, dtype=...) first"
+        )
+    return f"{type(x).__module__}.{type(x).__qualname__} is not an array of a supported framework"
+
+
+def detect_memory_type(x: object) -> MemoryType:
+    """The memory type of array ``x``.
+
+    Parameters
+    ----------
+    x : array
+        A numpy, cupy, torch, jax, tensorflow, pyclesperanto or dask array.
+
+    Raises
+    ------
+    UnsupportedArrayError
+        If ``x`` is not an array of a supported framework (lists, scalars, ``None``, ...).
+    """
+    t = type(x)
+    found = _type_cache.get(t)
+    if found is not None:
+        return found
+    global _roots
+    if _roots is None:
+        with _lock:
+            _roots = _root_map()
+    root = t.__module__.partition(".")[0]
+    mt = _roots.get(root)
+    if mt is None and isinstance(x, np.ndarray):  # an ndarray subclass from elsewhere
+        mt = MemoryType.NUMPY
+    if mt is None or root not in sys.modules and mt is not MemoryType.NUMPY:
+        raise UnsupportedArrayError(_describe_non_array(x))
+    if not get_backend(mt).is_array(x):
+        msg = f"{t.__module__}.{t.__qualname__} belongs to {mt.value} but is not one of its arrays"
+        raise UnsupportedArrayError(msg)
+    _type_cache[t] = mt
+    return mt
+
+
+def available_memory_types() -> tuple[MemoryType, ...]:
+    """The memory types whose frameworks are installed and usable here.
+
+    Decided without importing any framework (``importlib.util.find_spec`` plus cheap checks:
+    an OpenCL platform for pyclesperanto, a CUDA driver for cupy), so it is cheap to call.
+    """
+    found: list[MemoryType] = []
+    for mt in MemoryType:
+        try:
+            if get_backend(mt).is_installed():
+                found.append(mt)
+        except BackendUnavailableError:
+            continue
+    return tuple(found)
+
+
+def namespace(x_or_memory_type: Any) -> Any:
+    """The array API namespace for an array or a memory type.
+
+    numpy, torch and cupy get array-api-compat's wrapped namespaces; jax gets
+    ``jax.numpy`` (compliant on its own). tensorflow and pyclesperanto have no array API
+    namespace: asking for one raises :class:`UnsupportedArrayError` saying so.
+
+    Examples
+    --------
+    >>> import numpy as np, arrayport as ap
+    >>> xp = ap.namespace(np.zeros(3))
+    >>> xp.sum(xp.ones(3))
+    np.float64(3.0)
+    """
+    if isinstance(x_or_memory_type, (MemoryType, str)):
+        mt = as_memory_type(x_or_memory_type)
+    else:
+        mt = detect_memory_type(x_or_memory_type)
+    backend = get_backend(mt)
+    backend.load()
+    return backend.namespace()

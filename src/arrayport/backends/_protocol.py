@@ -1,0 +1,136 @@
+"""The Protocol every backend module satisfies.
+
+A backend says *how* things are done with one framework: how to recognise its arrays, how
+to expose them as host memory or DLPack, which exceptions mean out-of-memory and how to
+release cached memory. It never decides *what* to do: routes are chosen in
+:mod:`arrayport.convert`, dtype policy in :mod:`arrayport.dtypes`, OOM policy in
+:mod:`arrayport.oom`.
+
+Functions taking an array ``x`` are only called after :func:`load` succeeded and
+``is_array(x)`` returned true.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+from typing import Any, Protocol
+
+import numpy as np
+
+from arrayport._host import ArrayInfo
+from arrayport.devices import Device
+from arrayport.memory_types import MemoryType
+
+__all__ = ["Backend"]
+
+
+class Backend(Protocol):
+    """The interface of one framework's backend module."""
+
+    MEMORY_TYPE: MemoryType
+    #: Roots of ``type(x).__module__`` for this framework's array types.
+    MODULE_ROOTS: tuple[str, ...]
+    #: The module imported by :func:`load` (also what ``find_spec`` looks for).
+    IMPORT_NAME: str
+    #: The ``pip install arrayport[EXTRA]`` extra that installs the framework.
+    EXTRA: str
+    #: Whether the framework's arrays can never be written in place (jax, tensorflow).
+    IMMUTABLE: bool
+    #: Whether its arrays export DLPack that other frameworks can import.
+    HAS_DLPACK: bool
+
+    def is_installed(self) -> bool:
+        """Whether the framework is installed and usable here, decided without importing it."""
+        ...
+
+    def load(self) -> ModuleType:
+        """Import the framework (raising BackendUnavailableError with the extra to install)."""
+        ...
+
+    def version(self) -> str:
+        """The framework's version string."""
+        ...
+
+    def is_array(self, x: object) -> bool:
+        """Whether ``x`` is one of this framework's arrays (the framework is already imported)."""
+        ...
+
+    def namespace(self) -> Any:
+        """The array API namespace, or raise UnsupportedArrayError for storage-only frameworks."""
+        ...
+
+    def devices(self) -> tuple[Device, ...]:
+        """The devices this framework can place arrays on here."""
+        ...
+
+    def device_of(self, x: Any) -> Device:
+        """The device holding ``x``."""
+        ...
+
+    def resolve_device(self, requested: Device | None, source: Device) -> Device:
+        """The device a conversion into this framework lands on (DeviceError if impossible)."""
+        ...
+
+    def describe(self, x: Any) -> ArrayInfo:
+        """Shape, dtype, layout and device of ``x`` without moving data."""
+        ...
+
+    def check_dtype(self, dtype: np.dtype[Any] | None, dtype_name: str) -> str | None:
+        """``None`` when this framework can hold the dtype exactly, else why not and the remedy."""
+        ...
+
+    def shape_refusal(self, info: ArrayInfo) -> str | None:
+        """``None`` when this framework can hold an array of that shape, else why not."""
+        ...
+
+    def host_view(self, x: Any) -> np.ndarray | None:
+        """A numpy array sharing ``x``'s memory (read-only if ``x`` is), or ``None``."""
+        ...
+
+    def to_host(self, x: Any) -> np.ndarray:
+        """``x`` as a numpy array on the host: a view when possible, else one copy."""
+        ...
+
+    def share_refusal(self, info: ArrayInfo) -> str | None:
+        """``None`` when :func:`adopt_host` can import such a host array without copying."""
+        ...
+
+    def dlpack_refusal(self, info: ArrayInfo, source_immutable: bool) -> str | None:
+        """``None`` when :func:`from_dlpack` imports such an array without copying."""
+        ...
+
+    def dlpack_source(self, x: Any) -> Any:
+        """The object to hand to another framework's ``from_dlpack`` (None: cannot export)."""
+        ...
+
+    def from_dlpack(self, x: Any, device: Device, *, read_only: bool = False) -> Any:
+        """Import another framework's array (``read_only``: the source is immutable)."""
+        ...
+
+    def adopt_host(self, a: np.ndarray, device: Device) -> Any:
+        """Wrap the host array ``a``: zero-copy when share_refusal(a) is None, else a copy."""
+        ...
+
+    def copy(self, x: Any) -> Any:
+        """A fresh buffer with the same values, on the same device."""
+        ...
+
+    def move(self, x: Any, device: Device) -> Any:
+        """``x`` on another device of the same framework."""
+        ...
+
+    def oom_error_types(self) -> tuple[type[BaseException], ...]:
+        """Exception types that may signal out-of-memory (``is_oom`` has the last word)."""
+        ...
+
+    def is_oom(self, exc: BaseException) -> bool:
+        """Whether ``exc`` is this framework's out-of-memory error."""
+        ...
+
+    def release_memory(self, device: Device | None = None) -> None:
+        """Free memory the framework caches on ``device`` (every device when ``None``)."""
+        ...
+
+    def memory_info(self) -> list[dict[str, Any]]:
+        """Per device: ``{"device", "in_use", "cached", "free"}`` in bytes (``None`` unknown)."""
+        ...

@@ -1,0 +1,60 @@
+"""Small helpers the backend modules share (no framework imports here)."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+from arrayport.errors import BackendUnavailableError
+
+__all__ = ["bfloat16_dtype", "find_spec", "import_framework", "numpy_dtype_or_none"]
+
+
+def find_spec(name: str) -> bool:
+    """Whether ``name`` can be imported, decided without importing it."""
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):  # a broken parent package or a bad __spec__
+        return False
+
+
+def import_framework(name: str, extra: str) -> ModuleType:
+    """Import ``name`` or raise BackendUnavailableError naming the extra that installs it."""
+    try:
+        return importlib.import_module(name)
+    except ImportError as exc:
+        msg = (
+            f"{name} is not installed or cannot be imported ({exc}); "
+            f"install it with: pip install 'arrayport[{extra}]'"
+        )
+        raise BackendUnavailableError(msg) from exc
+
+
+def bfloat16_dtype() -> np.dtype[Any] | None:
+    """numpy's bfloat16 from ml_dtypes (installed with jax and tensorflow), if present."""
+    if not find_spec("ml_dtypes"):
+        return None
+    import ml_dtypes
+
+    return np.dtype(ml_dtypes.bfloat16)
+
+
+def numpy_dtype_or_none(name: str) -> np.dtype[Any] | None:
+    """The numpy dtype called ``name`` (bfloat16 through ml_dtypes), or None."""
+    if name == "bfloat16":
+        return bfloat16_dtype()
+    try:
+        return np.dtype(name)
+    except TypeError:
+        return None
+
+
+def message_has(exc: BaseException, *needles: str) -> bool:
+    """Whether ``str(exc)`` contains any of ``needles`` (used only where a framework has no
+    exception type of its own for the condition, and always with a test)."""
+    text = str(exc)
+    return any(n in text for n in needles)

@@ -1,0 +1,210 @@
+"""cupy backend (CUDA device memory).
+
+Unverified on hardware in this repository's CI (no GPU there): the code paths follow cupy's
+documented API and run only when cupy imports and sees a CUDA device. The GPU test module
+(``tests/test_gpu.py``) runs them when ``ARRAYPORT_DEVICE=cuda``.
+
+Every cupy call arrayport makes runs on the calling thread's own stream
+(:func:`arrayport.devices.thread_stream`), so concurrent dispatch never serialises on the
+legacy default stream.
+"""
+
+from __future__ import annotations
+
+import ctypes.util
+import gc
+import os
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+from arrayport._host import ArrayInfo
+from arrayport.backends._util import find_spec, import_framework
+from arrayport.devices import Device, current_device_index, thread_stream
+from arrayport.errors import BackendUnavailableError, DeviceError, UnsupportedArrayError
+from arrayport.memory_types import MemoryType
+
+MEMORY_TYPE = MemoryType.CUPY
+MODULE_ROOTS = ("cupy", "cupy_backends")
+IMPORT_NAME = "cupy"
+EXTRA = "cupy-cuda12"
+IMMUTABLE = False
+HAS_DLPACK = True
+
+
+def is_installed() -> bool:
+    driver = os.path.exists("/dev/nvidiactl") or ctypes.util.find_library("cuda") is not None
+    return driver and find_spec("cupy")
+
+
+def load() -> ModuleType:
+    cp = import_framework("cupy", EXTRA)
+    try:
+        count = int(cp.cuda.runtime.getDeviceCount())
+    except Exception as exc:  # cupy raises CUDARuntimeError, or ImportError-like driver errors
+        msg = f"cupy is installed but cannot reach a CUDA device ({exc}); use another memory type"
+        raise BackendUnavailableError(msg) from exc
+    if count == 0:
+        msg = "cupy is installed but this machine has no CUDA device"
+        raise BackendUnavailableError(msg)
+    return cp
+
+
+def version() -> str:
+    return str(load().__version__)
+
+
+def is_array(x: object) -> bool:
+    return isinstance(x, load().ndarray)
+
+
+def namespace() -> Any:
+    import array_api_compat.cupy as xp
+
+    return xp
+
+
+def devices() -> tuple[Device, ...]:
+    return tuple(Device("cuda", i) for i in range(int(load().cuda.runtime.getDeviceCount())))
+
+
+def device_of(x: Any) -> Device:
+    return Device("cuda", int(x.device.id))
+
+
+def resolve_device(requested: Device | None, source: Device) -> Device:
+    if requested is None:
+        requested = source if source.kind == "cuda" else Device("cuda", current_device_index())
+    n = len(devices())
+    if requested.kind == "cuda" and requested.index < n:
+        return requested
+    msg = f"cupy places data on CUDA devices (cuda:0..cuda:{n - 1}), not on {requested}"
+    raise DeviceError(msg)
+
+
+def _stream(index: int) -> Any:
+    cp = load()
+
+    def factory() -> Any:
+        with cp.cuda.Device(index):
+            return cp.cuda.Stream(non_blocking=True)
+
+    return thread_stream("cupy", index, factory)
+
+
+def describe(x: Any) -> ArrayInfo:
+    return ArrayInfo(
+        shape=tuple(x.shape),
+        dtype=np.dtype(x.dtype),
+        dtype_name=np.dtype(x.dtype).name,
+        device=device_of(x),
+        strides=tuple(x.strides),
+        pointer=int(x.data.ptr),
+        writable=True,
+    )
+
+
+def check_dtype(dtype: np.dtype[Any] | None, dtype_name: str) -> str | None:
+    if dtype is not None and dtype.kind in "biufc":
+        return None
+    return f"cupy has no {dtype_name} dtype"
+
+
+def host_view(x: Any) -> np.ndarray | None:
+    return None
+
+
+def to_host(x: Any) -> np.ndarray:
+    index = device_of(x).index
+    with load().cuda.Device(index):
+        stream = _stream(index)
+        out = x.get(stream=stream)
+        stream.synchronize()
+    return np.asarray(out)
+
+
+def share_refusal(info: ArrayInfo) -> str | None:
+    return "cupy arrays live in GPU memory: host data is copied to the device"
+
+
+def dlpack_refusal(info: ArrayInfo, source_immutable: bool) -> str | None:
+    if source_immutable:
+        return "the source is immutable and cupy arrays are writable"
+    if info.device.kind != "cuda":
+        return "cupy imports DLPack only from CUDA memory"
+    if info.dtype_name == "bfloat16":
+        return "cupy has no bfloat16"
+    return None
+
+
+def dlpack_source(x: Any) -> Any:
+    return x
+
+
+def from_dlpack(x: Any, device: Device, *, read_only: bool = False) -> Any:
+    cp = load()
+    with cp.cuda.Device(device.index), _stream(device.index):
+        out = cp.from_dlpack(x)
+        return out if device_of(out) == device else cp.asarray(out)
+
+
+def adopt_host(a: np.ndarray, device: Device) -> Any:
+    if a.dtype.name == "bfloat16":
+        msg = "cupy has no bfloat16 dtype"
+        raise UnsupportedArrayError(msg)
+    cp = load()
+    with cp.cuda.Device(device.index), _stream(device.index) as stream:
+        out = cp.asarray(a)
+        stream.synchronize()
+    return out
+
+
+def copy(x: Any) -> Any:
+    cp = load()
+    index = device_of(x).index
+    with cp.cuda.Device(index), _stream(index):
+        return x.copy()
+
+
+def move(x: Any, device: Device) -> Any:
+    cp = load()
+    with cp.cuda.Device(device.index), _stream(device.index) as stream:
+        out = cp.asarray(x)  # a peer-to-peer copy when x is on another device
+        stream.synchronize()
+    return out
+
+
+def oom_error_types() -> tuple[type[BaseException], ...]:
+    return (load().cuda.memory.OutOfMemoryError,)
+
+
+def is_oom(exc: BaseException) -> bool:
+    return isinstance(exc, load().cuda.memory.OutOfMemoryError)
+
+
+def release_memory(device: Device | None = None) -> None:
+    gc.collect()
+    cp = load()
+    indices = [device.index] if device is not None and device.kind == "cuda" else range(len(devices()))
+    for i in indices:
+        with cp.cuda.Device(i):
+            cp.cuda.Device(i).synchronize()
+            cp.get_default_memory_pool().free_all_blocks()
+    cp.get_default_pinned_memory_pool().free_all_blocks()
+
+
+def memory_info() -> list[dict[str, Any]]:
+    cp = load()
+    pool = cp.get_default_memory_pool()
+    rows: list[dict[str, Any]] = []
+    for d in devices():
+        with cp.cuda.Device(d.index):
+            free, _total = cp.cuda.runtime.memGetInfo()
+            used = int(pool.used_bytes())
+            rows.append({"device": str(d), "in_use": used, "cached": int(pool.total_bytes()) - used, "free": int(free)})
+    return rows
+
+
+def shape_refusal(info: ArrayInfo) -> str | None:
+    return None

@@ -1,0 +1,259 @@
+"""jax backend.
+
+Quirks routed around here:
+
+* With 64-bit mode off (jax's default), jax silently turns int64→int32, uint64→uint32,
+  float64→float32 and complex128→complex64, through ``jnp.asarray`` and DLPack alike.
+  :func:`check_dtype` refuses those dtypes instead, naming the remedy.
+* jax adopts a host buffer without copying only when it is compact, row-major and 64-byte
+  aligned; otherwise it copies silently, so :func:`share_refusal` says so at plan time.
+* jax arrays are immutable: they are never handed to a framework that could write them.
+* ``unsafe_buffer_pointer()`` can hang unless the array is ready: we block first.
+"""
+
+from __future__ import annotations
+
+import gc
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+from arrayport._host import ArrayInfo, aligned_copy, host_info
+from arrayport.backends._util import find_spec, import_framework, message_has
+from arrayport.devices import CPU, Device, current_device_index
+from arrayport.errors import DeviceError, UnsupportedArrayError
+from arrayport.memory_types import MemoryType
+
+MEMORY_TYPE = MemoryType.JAX
+MODULE_ROOTS = ("jax", "jaxlib")
+IMPORT_NAME = "jax"
+EXTRA = "jax"
+IMMUTABLE = True
+HAS_DLPACK = True
+
+_X64 = frozenset({"int64", "uint64", "float64", "complex128"})
+
+
+def is_installed() -> bool:
+    return find_spec("jax") and find_spec("jaxlib")
+
+
+def load() -> ModuleType:
+    return import_framework("jax", EXTRA)
+
+
+def version() -> str:
+    return str(load().__version__)
+
+
+def is_array(x: object) -> bool:
+    return isinstance(x, load().Array)
+
+
+def namespace() -> Any:
+    import jax.numpy as jnp
+
+    return jnp
+
+
+def _jax_devices(kind: str) -> list[Any]:
+    jax = load()
+    try:
+        return list(jax.devices("cpu" if kind == "cpu" else "gpu"))
+    except RuntimeError:  # jax raises RuntimeError for a platform it was not built with
+        return []
+
+
+def devices() -> tuple[Device, ...]:
+    return (CPU, *(Device("cuda", i) for i in range(len(_jax_devices("cuda")))))
+
+
+def _from_jax_device(d: Any) -> Device:
+    if d.platform == "cpu":
+        return CPU
+    if d.platform in ("gpu", "cuda"):
+        return Device("cuda", int(_jax_devices("cuda").index(d)))
+    msg = f"jax platform {d.platform!r} is not supported by arrayport (cpu and cuda are)"
+    raise DeviceError(msg)
+
+
+def _to_jax_device(device: Device) -> Any:
+    found = _jax_devices(device.kind)
+    if device.kind == "cpu" and found:
+        return found[0]
+    if device.kind == "cuda" and device.index < len(found):
+        return found[device.index]
+    msg = f"jax cannot place data on {device}: jax sees {len(_jax_devices('cuda'))} GPUs here"
+    raise DeviceError(msg)
+
+
+def _single_device(x: Any) -> Any:
+    devs = x.devices()
+    if len(devs) != 1:
+        msg = (
+            f"the jax array is sharded over {len(devs)} devices; arrayport converts "
+            "single-device arrays: gather it first (jax.device_put(x, device))"
+        )
+        raise UnsupportedArrayError(msg)
+    return next(iter(devs))
+
+
+def device_of(x: Any) -> Device:
+    return _from_jax_device(_single_device(x))
+
+
+def resolve_device(requested: Device | None, source: Device) -> Device:
+    if requested is None:
+        if source.kind in ("cpu", "cuda"):
+            requested = source
+        else:
+            gpus = _jax_devices("cuda")
+            requested = Device("cuda", current_device_index()) if gpus else CPU
+    _to_jax_device(requested)
+    return requested
+
+
+def describe(x: Any) -> ArrayInfo:
+    jax = load()
+    if isinstance(x, jax.core.Tracer):
+        msg = (
+            "cannot convert a traced jax array (inside jax.jit, grad or vmap): call the "
+            "arrayport function outside the transformation, or make it pure jax"
+        )
+        raise UnsupportedArrayError(msg)
+    device = device_of(x)
+    pointer: int | None = None
+    if device.is_cpu and x.size:
+        x.block_until_ready()  # unsafe_buffer_pointer can hang on a pending array
+        pointer = int(x.unsafe_buffer_pointer())
+    dtype = np.dtype(x.dtype)
+    return ArrayInfo(
+        shape=tuple(x.shape),
+        dtype=dtype,
+        dtype_name=dtype.name,
+        device=device,
+        strides=None,
+        pointer=pointer,
+        writable=False,
+    )
+
+
+def x64_enabled() -> bool:
+    return bool(load().config.jax_enable_x64)
+
+
+def check_dtype(dtype: np.dtype[Any] | None, dtype_name: str) -> str | None:
+    if dtype is None:
+        return f"jax has no {dtype_name} dtype"
+    if dtype_name in _X64 and not x64_enabled():
+        return (
+            f"jax would silently store {dtype_name} as a 32-bit type because 64-bit mode is "
+            "off; enable it with jax.config.update('jax_enable_x64', True) before creating "
+            "arrays, or convert to a 32-bit dtype yourself"
+        )
+    if dtype.kind not in "biufc":
+        return f"jax has no {dtype_name} dtype"
+    return None
+
+
+def host_view(x: Any) -> np.ndarray | None:
+    if not device_of(x).is_cpu:
+        return None
+    view = np.asarray(x)  # read-only, sharing jax's buffer on CPU
+    return view
+
+
+def to_host(x: Any) -> np.ndarray:
+    return np.asarray(load().device_get(x))
+
+
+def share_refusal(info: ArrayInfo) -> str | None:
+    if not info.writable:
+        return "jax cannot import read-only memory through DLPack"
+    return _layout_refusal(info)
+
+
+def _layout_refusal(info: ArrayInfo) -> str | None:
+    if not info.native_order:
+        return "jax cannot import big-endian memory"
+    if not info.c_contiguous:
+        return "jax imports only compact row-major memory"
+    if not info.aligned:
+        return "jax copies buffers that are not 64-byte aligned"
+    if info.dtype_name == "bfloat16" and info.device.is_cpu:
+        return "bfloat16 does not cross DLPack from the host"
+    return None
+
+
+def dlpack_refusal(info: ArrayInfo, source_immutable: bool) -> str | None:
+    return _layout_refusal(info)
+
+
+def dlpack_source(x: Any) -> Any:
+    return x
+
+
+def from_dlpack(x: Any, device: Device, *, read_only: bool = False) -> Any:
+    jax = load()
+    out = jax.dlpack.from_dlpack(x)
+    return out if device_of(out) == device else jax.device_put(out, _to_jax_device(device))
+
+
+def adopt_host(a: np.ndarray, device: Device) -> Any:
+    jax = load()
+    if not device.is_cpu:
+        return jax.device_put(a, _to_jax_device(device))
+    if share_refusal(host_info(a, CPU)) is not None:
+        if a.dtype.name == "bfloat16":
+            return jax.device_put(a, _to_jax_device(device))
+        a = aligned_copy(a)
+    return jax.dlpack.from_dlpack(a)
+
+
+def copy(x: Any) -> Any:
+    import jax.numpy as jnp
+
+    return jnp.array(x, copy=True)
+
+
+def move(x: Any, device: Device) -> Any:
+    return load().device_put(x, _to_jax_device(device))
+
+
+def oom_error_types() -> tuple[type[BaseException], ...]:
+    return (load().errors.JaxRuntimeError,)
+
+
+def is_oom(exc: BaseException) -> bool:
+    # jax has one exception type for every XLA runtime failure; out-of-memory is the
+    # status code RESOURCE_EXHAUSTED at the start of the message.
+    return isinstance(exc, load().errors.JaxRuntimeError) and message_has(
+        exc, "RESOURCE_EXHAUSTED"
+    )
+
+
+def release_memory(device: Device | None = None) -> None:
+    """Drop unreachable arrays so XLA can reuse their buffers.
+
+    jax frees a buffer as soon as its last Python reference goes; arrayport keeps no jax
+    buffers of its own alive between calls, so a garbage collection is what is left to do.
+    ``jax.clear_caches()`` is not called: it frees only compiled code and costs recompiles.
+    """
+    gc.collect()
+
+
+def memory_info() -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for i, d in enumerate(_jax_devices("cuda")):
+        stats = d.memory_stats() or {}
+        in_use = stats.get("bytes_in_use")
+        limit = stats.get("bytes_limit")
+        free = None if in_use is None or limit is None else int(limit) - int(in_use)
+        rows.append({"device": f"cuda:{i}", "in_use": in_use, "cached": None, "free": free})
+    rows.insert(0, {"device": "cpu", "in_use": None, "cached": None, "free": None})
+    return rows
+
+
+def shape_refusal(info: ArrayInfo) -> str | None:
+    return None

@@ -1,0 +1,242 @@
+"""tensorflow backend.
+
+tensorflow has no array API namespace: :func:`namespace` says so. Functions written with
+``tf`` calls work with the decorator all the same.
+
+Quirks routed around here:
+
+* ``tf.experimental.dlpack.from_dlpack`` aborts the process on a buffer that is not
+  64-byte aligned, and raises on strided or read-only memory: :func:`share_refusal` checks
+  all three before any call, and copies go into aligned buffers.
+* It takes only an unversioned "dltensor" capsule: we pass ``x.__dlpack__()``.
+* Importing tensorflow and then pyclesperanto (PoCL) kills the process; :func:`load`
+  loads PoCL's library first (see :mod:`arrayport.backends.pyclesperanto`).
+* Tensors are immutable: numpy views of them are marked read-only, torch gets a copy.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import sys
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+from arrayport._host import ArrayInfo, aligned_copy, host_info
+from arrayport.backends import pyclesperanto as _cle
+from arrayport.backends._util import find_spec, import_framework, numpy_dtype_or_none
+from arrayport.devices import CPU, Device, current_device_index
+from arrayport.errors import DeviceError, UnsupportedArrayError
+from arrayport.memory_types import MemoryType
+
+MEMORY_TYPE = MemoryType.TENSORFLOW
+MODULE_ROOTS = ("tensorflow",)
+IMPORT_NAME = "tensorflow"
+EXTRA = "tensorflow"
+IMMUTABLE = True
+HAS_DLPACK = True
+
+
+def is_installed() -> bool:
+    return find_spec("tensorflow")
+
+
+def load() -> ModuleType:
+    if "tensorflow" not in sys.modules:
+        _cle.preload_opencl_platform()
+        # tensorflow logs its CPU feature banner at import; keep a user's setting if any.
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    return import_framework("tensorflow", EXTRA)
+
+
+def version() -> str:
+    return str(load().__version__)
+
+
+def is_array(x: object) -> bool:
+    tf = load()
+    return isinstance(x, tf.Tensor) and hasattr(x, "numpy")  # eager tensors only
+
+
+def namespace() -> Any:
+    msg = (
+        "tensorflow has no array API namespace (array-api-compat does not wrap it); write "
+        "the function with tf calls, or declare it on a memory type that has one "
+        "(numpy, torch, jax, cupy)"
+    )
+    raise UnsupportedArrayError(msg)
+
+
+def devices() -> tuple[Device, ...]:
+    tf = load()
+    gpus = tf.config.list_logical_devices("GPU")
+    return (CPU, *(Device("cuda", i) for i in range(len(gpus))))
+
+
+def device_of(x: Any) -> Device:
+    name = str(x.device).upper()
+    kind, _, index = name.rpartition("DEVICE:")[2].partition(":")
+    if kind == "CPU" or not name:
+        return CPU
+    if kind == "GPU":
+        return Device("cuda", int(index or 0))
+    msg = f"tensorflow device {x.device!r} is not supported by arrayport (CPU and GPU are)"
+    raise DeviceError(msg)
+
+
+def resolve_device(requested: Device | None, source: Device) -> Device:
+    n_gpu = len(devices()) - 1
+    if requested is None:
+        if source.kind in ("cpu", "cuda"):
+            requested = source
+        else:
+            requested = Device("cuda", current_device_index()) if n_gpu else CPU
+    if requested.is_cpu or (requested.kind == "cuda" and requested.index < n_gpu):
+        return requested
+    msg = f"tensorflow cannot place data on {requested}: it sees {n_gpu} GPUs here"
+    raise DeviceError(msg)
+
+
+def _tf_device(device: Device) -> str:
+    return "/CPU:0" if device.is_cpu else f"/GPU:{device.index}"
+
+
+def describe(x: Any) -> ArrayInfo:
+    name = x.dtype.name
+    dtype = numpy_dtype_or_none(name)
+    device = device_of(x)
+    pointer: int | None = None
+    if device.is_cpu and name != "bfloat16" and x.shape.num_elements():
+        pointer = int(np.from_dlpack(x).ctypes.data)
+    return ArrayInfo(
+        shape=tuple(int(n) for n in x.shape),
+        dtype=dtype,
+        dtype_name=name,
+        device=device,
+        strides=None,
+        pointer=pointer,
+        writable=False,
+    )
+
+
+def check_dtype(dtype: np.dtype[Any] | None, dtype_name: str) -> str | None:
+    if dtype is not None and dtype.kind in "biufc":
+        return None
+    if dtype_name == "bfloat16":
+        return None
+    return f"tensorflow has no {dtype_name} dtype"
+
+
+def host_view(x: Any) -> np.ndarray | None:
+    if not device_of(x).is_cpu or x.dtype.name == "bfloat16":
+        return None
+    view = np.from_dlpack(x)
+    view.flags.writeable = False  # tensors are immutable: never hand out a writable alias
+    return view
+
+
+def to_host(x: Any) -> np.ndarray:
+    view = host_view(x)
+    if view is not None:
+        return view
+    if x.dtype.name == "bfloat16":
+        bf16 = numpy_dtype_or_none("bfloat16")
+        tf = load()
+        raw = tf.bitcast(x, tf.uint16).numpy()
+        if bf16 is None:
+            msg = "tensorflow bfloat16 needs ml_dtypes on the numpy side: pip install ml_dtypes"
+            raise UnsupportedArrayError(msg)
+        return raw.view(bf16)
+    return np.asarray(x.numpy())
+
+
+def share_refusal(info: ArrayInfo) -> str | None:
+    if not info.writable:
+        return "tensorflow cannot import read-only memory through DLPack"
+    return _layout_refusal(info)
+
+
+def _layout_refusal(info: ArrayInfo) -> str | None:
+    if info.dtype_name == "bfloat16" and info.device.is_cpu:
+        return "bfloat16 does not cross DLPack from the host"
+    if not info.native_order:
+        return "tensorflow cannot import big-endian memory"
+    if not info.c_contiguous:
+        return "tensorflow imports only compact row-major memory"
+    if not info.aligned:
+        # An unaligned import aborts the process (SIGABRT) instead of raising.
+        return "tensorflow needs 64-byte aligned memory to share it"
+    return None
+
+
+def dlpack_refusal(info: ArrayInfo, source_immutable: bool) -> str | None:
+    return _layout_refusal(info)
+
+
+def dlpack_source(x: Any) -> Any:
+    return x
+
+
+def from_dlpack(x: Any, device: Device, *, read_only: bool = False) -> Any:
+    tf = load()
+    out = tf.experimental.dlpack.from_dlpack(x.__dlpack__())
+    return out if device_of(out) == device else move(out, device)
+
+
+def adopt_host(a: np.ndarray, device: Device) -> Any:
+    tf = load()
+    if not device.is_cpu:
+        with tf.device(_tf_device(device)):
+            return tf.identity(tf.convert_to_tensor(a))
+    if a.dtype.name == "bfloat16":
+        raw = adopt_host(a.view(np.uint16), device)
+        return tf.bitcast(raw, tf.bfloat16)
+    if share_refusal(host_info(a, CPU)) is not None:
+        a = aligned_copy(a)
+    return tf.experimental.dlpack.from_dlpack(a.__dlpack__())
+
+
+def copy(x: Any) -> Any:
+    device = device_of(x)
+    return adopt_host(aligned_copy(to_host(x)), CPU) if device.is_cpu else move(x, device)
+
+
+def move(x: Any, device: Device) -> Any:
+    tf = load()
+    with tf.device(_tf_device(device)):
+        return tf.identity(x)
+
+
+def oom_error_types() -> tuple[type[BaseException], ...]:
+    return (load().errors.ResourceExhaustedError,)
+
+
+def is_oom(exc: BaseException) -> bool:
+    return isinstance(exc, load().errors.ResourceExhaustedError)
+
+
+def release_memory(device: Device | None = None) -> None:
+    """Collect unreachable tensors; clear Keras' global state when Keras is in use.
+
+    tensorflow frees a tensor's buffer when its last reference goes; its allocator keeps
+    the freed memory for reuse and offers no call to return it to the system.
+    """
+    gc.collect()
+    keras = sys.modules.get("keras") or sys.modules.get("tf_keras")
+    if keras is not None:
+        keras.backend.clear_session()
+
+
+def memory_info() -> list[dict[str, Any]]:
+    tf = load()
+    rows: list[dict[str, Any]] = [{"device": "cpu", "in_use": None, "cached": None, "free": None}]
+    for i in range(len(devices()) - 1):
+        info = tf.config.experimental.get_memory_info(f"GPU:{i}")
+        rows.append({"device": f"cuda:{i}", "in_use": int(info["current"]), "cached": None, "free": None})
+    return rows
+
+
+def shape_refusal(info: ArrayInfo) -> str | None:
+    return None

@@ -1,0 +1,284 @@
+"""torch backend.
+
+torch is imported only by :func:`load`, which the registry calls when a tensor is already
+in hand (so torch is in ``sys.modules``) or when torch is asked for by name.
+
+Quirks routed around here:
+
+* ``torch.from_dlpack`` on an array with negative strides aborts the process ("Storage size
+  calculation overflowed", pytorch issue 188023): :func:`dlpack_refusal` refuses such input.
+* torch has no read-only tensors, so immutable sources (jax, tensorflow, read-only numpy)
+  are never wrapped, only copied.
+* uint16/32/64 are storage types in torch: exact through DLPack, but most arithmetic on
+  them raises NotImplementedError. Conversion keeps them exact.
+"""
+
+from __future__ import annotations
+
+import gc
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+from arrayport._host import ArrayInfo, aligned_copy
+from arrayport.backends._util import (
+    find_spec,
+    import_framework,
+    message_has,
+    numpy_dtype_or_none,
+)
+from arrayport.devices import CPU, Device, current_device_index, thread_stream
+from arrayport.errors import DeviceError, UnsupportedArrayError
+from arrayport.memory_types import MemoryType
+
+MEMORY_TYPE = MemoryType.TORCH
+MODULE_ROOTS = ("torch",)
+IMPORT_NAME = "torch"
+EXTRA = "torch"
+IMMUTABLE = False
+HAS_DLPACK = True
+
+
+def is_installed() -> bool:
+    return find_spec("torch")
+
+
+def load() -> ModuleType:
+    return import_framework("torch", EXTRA)
+
+
+def version() -> str:
+    return str(load().__version__)
+
+
+def is_array(x: object) -> bool:
+    torch = load()
+    return isinstance(x, torch.Tensor)
+
+
+def namespace() -> Any:
+    import array_api_compat.torch as xp
+
+    return xp
+
+
+def _cuda_count() -> int:
+    torch = load()
+    return int(torch.cuda.device_count()) if torch.cuda.is_available() else 0
+
+
+def devices() -> tuple[Device, ...]:
+    return (CPU, *(Device("cuda", i) for i in range(_cuda_count())))
+
+
+def device_of(x: Any) -> Device:
+    dev = x.device
+    if dev.type == "cpu":
+        return CPU
+    if dev.type == "cuda":
+        return Device("cuda", int(dev.index or 0))
+    msg = f"torch device {dev} is not supported by arrayport (cpu and cuda are)"
+    raise DeviceError(msg)
+
+
+def resolve_device(requested: Device | None, source: Device) -> Device:
+    if requested is None:
+        if source.kind in ("cpu", "cuda"):
+            requested = source
+        else:  # e.g. an OpenCL source: torch cannot live there
+            requested = Device("cuda", current_device_index()) if _cuda_count() else CPU
+    if requested.kind == "cpu":
+        return CPU
+    if requested.kind == "cuda" and requested.index < _cuda_count():
+        return requested
+    msg = f"torch cannot place data on {requested}: this machine has {_cuda_count()} CUDA devices"
+    raise DeviceError(msg)
+
+
+def _torch_device(device: Device) -> Any:
+    torch = load()
+    return torch.device("cpu") if device.is_cpu else torch.device("cuda", device.index)
+
+
+def describe(x: Any) -> ArrayInfo:
+    torch = load()
+    name = str(x.dtype).removeprefix("torch.")
+    dtype = numpy_dtype_or_none(name)
+    itemsize = x.element_size()
+    # A lazily conjugated/negated view cannot be shared: its memory holds other values.
+    lazy = bool(x.is_conj() or x.is_neg())
+    return ArrayInfo(
+        shape=tuple(x.shape),
+        dtype=dtype,
+        dtype_name=name,
+        device=device_of(x),
+        strides=tuple(s * itemsize for s in x.stride()),
+        pointer=int(x.data_ptr()),
+        writable=not lazy and not (x.is_inference() and torch.is_inference_mode_enabled()),
+    )
+
+
+_DTYPES = frozenset(
+    {
+        "bool",
+        "uint8",
+        "int8",
+        "int16",
+        "uint16",
+        "int32",
+        "uint32",
+        "int64",
+        "uint64",
+        "float16",
+        "bfloat16",
+        "float32",
+        "float64",
+        "complex64",
+        "complex128",
+    }
+)
+
+
+def check_dtype(dtype: np.dtype[Any] | None, dtype_name: str) -> str | None:
+    if dtype_name in _DTYPES:
+        return None
+    return f"torch has no {dtype_name} dtype"
+
+
+def _plain(x: Any) -> Any:
+    """The tensor without autograd history and with lazy conj/neg bits resolved."""
+    return x.detach().resolve_conj().resolve_neg()
+
+
+def host_view(x: Any) -> np.ndarray | None:
+    if x.device.type != "cpu" or x.is_conj() or x.is_neg():
+        return None
+    torch = load()
+    t = x.detach()
+    if t.dtype == torch.bfloat16:
+        bf16 = numpy_dtype_or_none("bfloat16")
+        if bf16 is None:
+            return None
+        return np.asarray(t.view(torch.int16).numpy().view(bf16))
+    return np.asarray(t.numpy())
+
+
+def to_host(x: Any) -> np.ndarray:
+    view = host_view(x)
+    if view is not None:
+        return view
+    torch = load()
+    t = _plain(x).cpu()
+    if t.dtype == torch.bfloat16:
+        bf16 = numpy_dtype_or_none("bfloat16")
+        if bf16 is None:
+            msg = "torch bfloat16 needs ml_dtypes on the numpy side: pip install ml_dtypes"
+            raise UnsupportedArrayError(msg)
+        return np.asarray(t.view(torch.int16).numpy().view(bf16))
+    return np.asarray(t.numpy())
+
+
+def share_refusal(info: ArrayInfo) -> str | None:
+    if not info.writable:
+        return "torch has no read-only tensors, so a read-only source is copied"
+    if not info.positive_strides:
+        return "torch cannot wrap negative strides"
+    if not info.native_order:
+        return "torch cannot wrap big-endian memory"
+    return None
+
+
+def dlpack_refusal(info: ArrayInfo, source_immutable: bool) -> str | None:
+    if source_immutable:
+        return "the source is immutable and torch has no read-only tensors"
+    if info.dtype_name == "bfloat16" and info.device.is_cpu:
+        return None if info.positive_strides else "torch cannot wrap negative strides"
+    return share_refusal(info)
+
+
+def dlpack_source(x: Any) -> Any:
+    return x.detach()
+
+
+def from_dlpack(x: Any, device: Device, *, read_only: bool = False) -> Any:
+    torch = load()
+    out = torch.from_dlpack(x)
+    return out if device_of(out) == device else out.to(_torch_device(device))
+
+
+def adopt_host(a: np.ndarray, device: Device) -> Any:
+    torch = load()
+    if share_refusal(_info_of(a)) is not None:
+        a = aligned_copy(a)
+    if a.dtype.name == "bfloat16":
+        t = torch.from_numpy(a.view(np.int16)).view(torch.bfloat16)
+    else:
+        t = torch.from_numpy(a)
+    return t if device.is_cpu else t.to(_torch_device(device))
+
+
+def _info_of(a: np.ndarray) -> ArrayInfo:
+    from arrayport._host import host_info
+
+    return host_info(a, CPU)
+
+
+def copy(x: Any) -> Any:
+    return _plain(x).clone(memory_format=load().contiguous_format)
+
+
+def move(x: Any, device: Device) -> Any:
+    torch = load()
+    target = _torch_device(device)
+    if target.type == "cuda":
+        factory = lambda: torch.cuda.Stream(device=target)  # noqa: E731
+        with torch.cuda.stream(thread_stream("torch", device.index, factory)):
+            out = _plain(x).to(target, non_blocking=False)
+        return out
+    return _plain(x).to(target)
+
+
+def oom_error_types() -> tuple[type[BaseException], ...]:
+    torch = load()
+    return (torch.OutOfMemoryError, RuntimeError)
+
+
+def is_oom(exc: BaseException) -> bool:
+    torch = load()
+    if isinstance(exc, torch.OutOfMemoryError):
+        return True
+    # torch's CPU allocator has no exception type of its own: it raises a plain
+    # RuntimeError "[enforce fail at alloc_cpu.cpp] ... DefaultCPUAllocator: can't
+    # allocate memory". Only that exact phrase counts.
+    return type(exc) is RuntimeError and message_has(exc, "DefaultCPUAllocator: can't allocate memory")
+
+
+def release_memory(device: Device | None = None) -> None:
+    gc.collect()
+    torch = load()
+    if not torch.cuda.is_available() or not torch.cuda.is_initialized():
+        return
+    indices = range(torch.cuda.device_count()) if device is None else [device.index]
+    for i in indices:
+        if device is not None and not device.kind == "cuda":
+            continue
+        with torch.cuda.device(i):
+            torch.cuda.synchronize()
+            torch.cuda.empty_cache()
+
+
+def memory_info() -> list[dict[str, Any]]:
+    torch = load()
+    rows: list[dict[str, Any]] = [{"device": "cpu", "in_use": None, "cached": None, "free": None}]
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        for i in range(torch.cuda.device_count()):
+            free, _total = torch.cuda.mem_get_info(i)
+            in_use = int(torch.cuda.memory_allocated(i))
+            cached = int(torch.cuda.memory_reserved(i)) - in_use
+            rows.append({"device": f"cuda:{i}", "in_use": in_use, "cached": cached, "free": int(free)})
+    return rows
+
+
+def shape_refusal(info: ArrayInfo) -> str | None:
+    return None

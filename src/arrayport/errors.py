@@ -1,0 +1,124 @@
+"""The arrayport exception hierarchy.
+
+Every error arrayport raises derives from :class:`ArrayportError`. Where a built-in
+exception type describes the failure as well (``TypeError`` for an unsupported array,
+``MemoryError`` for out-of-memory), the arrayport error subclasses it too, so that generic
+handlers written before arrayport keep working.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "ArrayportError",
+    "BackendUnavailableError",
+    "ConversionError",
+    "CopyRequiredError",
+    "DeviceError",
+    "DtypeConversionError",
+    "InvalidOptionError",
+    "OutOfMemoryError",
+    "UnsupportedArrayError",
+    "UnsupportedDtypeError",
+]
+
+
+class ArrayportError(Exception):
+    """Base class of every error raised by arrayport."""
+
+
+class UnsupportedArrayError(ArrayportError, TypeError):
+    """The object is not an array arrayport can handle (or not an array at all)."""
+
+
+class ConversionError(ArrayportError):
+    """A conversion between memory types failed.
+
+    Attributes
+    ----------
+    source, target : str or None
+        The memory types involved (their string values).
+    method : str or None
+        The route method that was tried (``"dlpack"``, ``"host-copy"``, ...).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        source: Any = None,
+        target: Any = None,
+        method: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.source = source
+        self.target = target
+        self.method = method
+
+
+class CopyRequiredError(ConversionError):
+    """``copy=False`` was requested but the conversion cannot share memory."""
+
+
+class UnsupportedDtypeError(ConversionError, TypeError):
+    """The target memory type cannot hold the array's dtype without changing values."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        dtype: Any = None,
+        source: Any = None,
+        target: Any = None,
+        method: str | None = None,
+    ) -> None:
+        super().__init__(message, source=source, target=target, method=method)
+        self.dtype = dtype
+
+
+class DeviceError(ArrayportError):
+    """The requested device does not exist or cannot be used."""
+
+
+class DtypeConversionError(ArrayportError, ValueError):
+    """A dtype conversion was refused (for example complex to real without asking)."""
+
+
+class InvalidOptionError(ArrayportError, ValueError):
+    """An option (memory type name, device, policy setting) has an invalid value."""
+
+
+class OutOfMemoryError(ArrayportError, MemoryError):
+    """A framework ran out of memory and the recovery policy could not recover.
+
+    Attributes
+    ----------
+    memory_type : str or None
+        The memory type whose framework ran out of memory.
+    device : object or None
+        The device it happened on.
+    attempts : int
+        How many times the function was run before giving up.
+    requested_bytes : int or None
+        The allocation size the framework reported, when it reported one.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        memory_type: Any = None,
+        device: Any = None,
+        attempts: int = 0,
+        requested_bytes: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.memory_type = memory_type
+        self.device = device
+        self.attempts = attempts
+        self.requested_bytes = requested_bytes
+
+
+class BackendUnavailableError(ArrayportError, ImportError):
+    """A memory type was asked for whose framework is not installed or not usable."""
