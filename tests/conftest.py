@@ -1,0 +1,32 @@
+"""Shared test set-up.
+
+arrayport is imported first on purpose: its import guard loads PoCL before anything can
+import tensorflow (tensorflow then pyclesperanto kills the process on PoCL).
+"""
+
+from __future__ import annotations
+
+import os
+
+import arrayport  # noqa: F401  (must precede any framework import)
+import pytest
+
+from arrayport import MemoryType, available_memory_types
+
+INSTALLED = tuple(available_memory_types())
+CPU_TYPES = tuple(mt for mt in INSTALLED if mt not in (MemoryType.CUPY, MemoryType.DASK))
+ON_GPU = os.environ.get("ARRAYPORT_DEVICE", "cpu").lower().startswith("cuda")
+
+
+def skip_unless_installed(mt: MemoryType) -> pytest.MarkDecorator:
+    """A skip mark for tests that need memory type ``mt``."""
+    return pytest.mark.skipif(mt not in INSTALLED, reason=f"{mt.value} is not installed")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if ON_GPU:
+        return
+    skip = pytest.mark.skip(reason="needs ARRAYPORT_DEVICE=cuda and an NVIDIA GPU")
+    for item in items:
+        if "gpu" in item.keywords:
+            item.add_marker(skip)
