@@ -89,7 +89,7 @@ def preload_opencl_platform() -> None:
         if not find_spec("pyclesperanto"):
             return
         try:
-            ctypes.CDLL(_POCL_LIBRARY, mode=ctypes.RTLD_GLOBAL)
+            ctypes.CDLL(_POCL_LIBRARY)
         except OSError:
             return
         _preloaded = True
