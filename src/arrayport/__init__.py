@@ -12,6 +12,8 @@ from arrayport.backends import available_memory_types, detect_memory_type, names
 from arrayport.backends.pyclesperanto import install_tensorflow_import_guard
 from arrayport.convert import Route, convert, plan
 from arrayport.devices import Device, use_device
+from arrayport.dispatch import FunctionContract, memory_type
+from arrayport.dtypes import DtypeConversion, Scaling, convert_dtype
 from arrayport.errors import (
     ArrayportError,
     BackendUnavailableError,
@@ -24,7 +26,10 @@ from arrayport.errors import (
     UnsupportedArrayError,
     UnsupportedDtypeError,
 )
+from arrayport.memory import memory_report
 from arrayport.memory_types import MemoryType
+from arrayport.oom import OOMPolicy
+from arrayport.stack import process_slices, stack_slices, unstack_slices
 
 __version__ = "0.1.0"
 
@@ -35,20 +40,30 @@ __all__ = [
     "CopyRequiredError",
     "Device",
     "DeviceError",
+    "DtypeConversion",
     "DtypeConversionError",
+    "FunctionContract",
     "InvalidOptionError",
     "MemoryType",
+    "OOMPolicy",
     "OutOfMemoryError",
     "Route",
+    "Scaling",
     "UnsupportedArrayError",
     "UnsupportedDtypeError",
     "__version__",
     "available_memory_types",
     "convert",
+    "convert_dtype",
     "detect_memory_type",
+    "memory_report",
+    "memory_type",
     "metrics",
     "namespace",
     "plan",
+    "process_slices",
+    "stack_slices",
+    "unstack_slices",
     "use_device",
 ]
 

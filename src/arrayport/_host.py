@@ -10,13 +10,13 @@ target framework can adopt it as it is: one copy, never two.
 from __future__ import annotations
 
 import dataclasses
-import sys
+from typing import Any
 
 import numpy as np
 
 from arrayport.devices import Device
 
-__all__ = ["ALIGNMENT", "ArrayInfo", "aligned_copy", "aligned_empty", "host_info"]
+__all__ = ["ALIGNMENT", "ArrayInfo", "aligned_copy", "aligned_empty", "dtype_name", "host_info"]
 
 ALIGNMENT = 64
 
@@ -70,9 +70,19 @@ class ArrayInfo:
 
     @property
     def positive_strides(self) -> bool:
-        return self.strides is None or all(
-            s >= 0 or n <= 1 for s, n in zip(self.strides, self.shape, strict=True)
-        )
+        """No negative stride (a size-1 axis with one is refused too: rare, and then copied)."""
+        return self.strides is None or min(self.strides, default=0) >= 0
+
+    @property
+    def element_aligned(self) -> bool:
+        """Whether the address and every stride are multiples of the item size (DLPack
+        counts strides in elements; numpy views of packed bytes need not be)."""
+        size = self.itemsize
+        if size <= 1:
+            return True
+        if self.pointer is not None and self.size and self.pointer % size:
+            return False
+        return self.strides is None or all(s % size == 0 for s in self.strides)
 
     @property
     def aligned(self) -> bool:
@@ -82,19 +92,30 @@ class ArrayInfo:
         return self.pointer is not None and self.pointer % ALIGNMENT == 0
 
 
+# numpy computes dtype.name in Python on every access (about 1 us): cached per dtype.
+_dtype_names: dict[np.dtype[Any], str] = {}
+
+
+def dtype_name(dtype: np.dtype[Any]) -> str:
+    """``dtype.name``, cached (big-endian dtypes have the same name as native ones)."""
+    name = _dtype_names.get(dtype)
+    if name is None:
+        name = _dtype_names[dtype] = dtype.name
+    return name
+
+
 def host_info(a: np.ndarray, device: Device, *, writable: bool | None = None) -> ArrayInfo:
     """Describe a numpy array (optionally overriding whether it may be written)."""
+    dtype = a.dtype
     return ArrayInfo(
-        shape=tuple(a.shape),
-        dtype=a.dtype,
-        dtype_name=a.dtype.name,
+        shape=a.shape,
+        dtype=dtype,
+        dtype_name=dtype_name(dtype),
         device=device,
-        strides=tuple(a.strides),
-        pointer=int(a.ctypes.data),
+        strides=a.strides,
+        pointer=int(a.__array_interface__["data"][0]),
         writable=bool(a.flags.writeable) if writable is None else writable,
-        native_order=a.dtype.isnative
-        or a.dtype.byteorder == "|"
-        or (a.dtype.byteorder == "=" and sys.byteorder == "little"),
+        native_order=a.dtype.isnative,
     )
 
 

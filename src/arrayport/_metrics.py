@@ -1,7 +1,9 @@
 """Opt-in counters: conversions per route, bytes moved, time, zero-copy share, OOM events.
 
-Off by default. When off, every recording call returns after one attribute check, so the
-counters cost nothing measurable; :meth:`Metrics.enable` turns them on.
+Off by default. When off, every recording call returns after one attribute check (and
+:func:`arrayport.convert` does not even read the clock), so the counters cost nothing
+measurable; :meth:`Metrics.enable` turns them on. ``benchmarks/bench_oom.py`` measures the
+cost when off.
 
 Examples
 --------
@@ -15,11 +17,17 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections import Counter
+from collections.abc import Iterator
 from typing import Any
 
-__all__ = ["Metrics", "metrics"]
+__all__ = ["OOM_OUTCOMES", "Metrics", "metrics"]
+
+#: How an out-of-memory episode ended: recovered by release-and-retry, by splitting, by
+#: the fallback memory type, or not at all (OutOfMemoryError raised).
+OOM_OUTCOMES = ("release", "split", "fallback", "raised")
 
 
 class Metrics:
@@ -28,7 +36,19 @@ class Metrics:
     def __init__(self) -> None:
         self.enabled = False
         self._lock = threading.Lock()
-        self.reset()
+        self._clear()
+
+    def _clear(self) -> None:
+        self._routes: Counter[str] = Counter()
+        self._pairs: Counter[str] = Counter()
+        self._bytes = 0
+        self._shared_bytes = 0
+        self._seconds = 0.0
+        self._zero_copy = 0
+        self._conversions = 0
+        self._oom: Counter[str] = Counter()
+        self._outcomes: Counter[str] = Counter()
+        self._oom_errors = 0
 
     def enable(self) -> None:
         """Start counting."""
@@ -38,19 +58,35 @@ class Metrics:
         """Stop counting (the counts so far are kept)."""
         self.enabled = False
 
+    @contextlib.contextmanager
+    def collecting(self, *, reset: bool = True) -> Iterator[Metrics]:
+        """Count inside a ``with`` block only (resetting first unless ``reset=False``).
+
+        Examples
+        --------
+        >>> import numpy as np, arrayport as ap
+        >>> with ap.metrics.collecting() as m:
+        ...     _ = ap.convert(np.zeros(3), "numpy")
+        >>> m.snapshot()["routes"]
+        {'identity': 1}
+        """
+        if reset:
+            self.reset()
+        previous = self.enabled
+        self.enabled = True
+        try:
+            yield self
+        finally:
+            self.enabled = previous
+
     def reset(self) -> None:
         """Set every counter back to zero."""
-        with getattr(self, "_lock", threading.Lock()):
-            self._routes: Counter[str] = Counter()
-            self._pairs: Counter[str] = Counter()
-            self._bytes = 0
-            self._seconds = 0.0
-            self._zero_copy = 0
-            self._conversions = 0
-            self._oom: Counter[str] = Counter()
-            self._recovered: Counter[str] = Counter()
+        with self._lock:
+            self._clear()
 
-    def record_conversion(self, source: str, target: str, method: str, zero_copy: bool, nbytes: int, seconds: float) -> None:
+    def record_conversion(
+        self, source: str, target: str, method: str, zero_copy: bool, nbytes: int, seconds: float
+    ) -> None:
         """Count one conversion (called by :func:`arrayport.convert`)."""
         if not self.enabled:
             return
@@ -61,20 +97,34 @@ class Metrics:
             self._seconds += seconds
             if zero_copy:
                 self._zero_copy += 1
+                self._shared_bytes += nbytes
             else:
                 self._bytes += nbytes
 
-    def record_oom(self, memory_type: str, outcome: str) -> None:
-        """Count an out-of-memory event and how it ended (``"release"``, ``"split"``,
-        ``"fallback"``, ``"raised"``)."""
+    def record_oom(self, memory_type: str, outcome: str, *, errors: int = 1) -> None:
+        """Count one out-of-memory episode of a call on ``memory_type``.
+
+        ``outcome`` is one of :data:`OOM_OUTCOMES`; ``errors`` is how many out-of-memory
+        errors the episode met (one per failed attempt).
+        """
         if not self.enabled:
             return
         with self._lock:
             self._oom[memory_type] += 1
-            self._recovered[outcome] += 1
+            self._outcomes[outcome] += 1
+            self._oom_errors += errors
 
     def snapshot(self) -> dict[str, Any]:
-        """The counters as a plain dictionary."""
+        """The counters as a plain dictionary.
+
+        Keys: ``enabled``; ``conversions``; ``routes`` (count per route method);
+        ``pairs`` (count per ``"source->target"``); ``bytes_copied`` and ``bytes_shared``
+        (bytes moved by copying routes and handed over by zero-copy ones); ``seconds``
+        (time spent converting); ``zero_copy_share`` (fraction of conversions that shared
+        memory, None before the first); ``oom_events`` (episodes per memory type);
+        ``oom_outcomes`` (episodes per outcome); ``oom_errors`` (out-of-memory errors met);
+        ``oom_recoveries`` (episodes that ended without raising).
+        """
         with self._lock:
             share = self._zero_copy / self._conversions if self._conversions else None
             return {
@@ -83,10 +133,13 @@ class Metrics:
                 "routes": dict(self._routes),
                 "pairs": dict(self._pairs),
                 "bytes_copied": self._bytes,
+                "bytes_shared": self._shared_bytes,
                 "seconds": self._seconds,
                 "zero_copy_share": share,
                 "oom_events": dict(self._oom),
-                "oom_outcomes": dict(self._recovered),
+                "oom_outcomes": dict(self._outcomes),
+                "oom_errors": self._oom_errors,
+                "oom_recoveries": sum(n for k, n in self._outcomes.items() if k != "raised"),
             }
 
     def __repr__(self) -> str:

@@ -5,7 +5,8 @@ Routes, in order of preference:
 1. **identity**: same memory type and device; nothing moves.
 2. **device-move**: same framework, another device.
 3. **dlpack**: the target imports the source's memory through DLPack (zero-copy on the
-   same device), when the target can take that layout and mutability.
+   same device), when the source can export and the target can take that dtype, layout,
+   alignment and mutability.
 4. **host-share**: the target wraps a host view of the source (zero-copy).
 5. **host-copy**: one copy into a fresh 64-byte-aligned host buffer the target adopts as
    it is (jax and tensorflow would copy again otherwise); devices copy in and out.
@@ -16,7 +17,11 @@ Every refusal that pushes a conversion down this list is a named reason, collect
 Read-only sources (read-only numpy arrays, memory maps opened read-only, jax and
 tensorflow arrays, which are immutable) are never handed to a framework as writable
 memory: numpy gets a read-only view, torch and cupy a copy (or ``CopyRequiredError`` when
-``copy=False``).
+``copy=False``). On a GPU that copy is made by the target on the device after a DLPack
+import, never through the host (unverified on hardware here: no GPU in CI).
+
+The per-call cost matters (dispatch converts every argument): identity is decided from a
+per-type cache without describing the array, and backends are loaded once.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from typing import Any
 
 from arrayport._host import ArrayInfo, aligned_copy, host_info
 from arrayport._metrics import metrics
-from arrayport.backends import detect_memory_type, get_backend
+from arrayport.backends import cached_memory_type, detect_memory_type, get_backend
 from arrayport.backends._protocol import Backend
 from arrayport.devices import CPU, Device, DeviceLike, parse_device
 from arrayport.errors import (
@@ -73,10 +78,36 @@ class Route:
 
     def __str__(self) -> str:
         share = "zero-copy" if self.zero_copy else "copies"
-        return f"{self.source.value} -> {self.target.value} on {self.device}: {self.method} ({share})"
+        return (
+            f"{self.source.value} -> {self.target.value} on {self.device}: {self.method} ({share})"
+        )
 
 
 _Runner = Callable[[Any], Any]
+_NONE: dict[str, str] = {}
+
+# `to` as users pass it (a MemoryType or its string value) -> MemoryType, filled lazily.
+_targets: dict[object, MemoryType] = {mt: mt for mt in MemoryType}
+_targets.update({mt.value: mt for mt in MemoryType})
+# Backends whose load() succeeded: load() is not repeated on every call. A backend whose
+# load() failed is not recorded, so it is retried (and fails again with its message).
+_loaded: dict[MemoryType, Backend] = {}
+
+
+def _target(to: object) -> MemoryType:
+    try:
+        return _targets[to]
+    except (KeyError, TypeError):  # TypeError: an unhashable `to`
+        return as_memory_type(to)  # type: ignore[arg-type]  # raises with the valid names
+
+
+def _backend(mt: MemoryType) -> Backend:
+    found = _loaded.get(mt)
+    if found is None:
+        found = get_backend(mt)
+        found.load()
+        _loaded[mt] = found
+    return found
 
 
 def _check_copy(copy: object) -> bool | None:
@@ -87,31 +118,41 @@ def _check_copy(copy: object) -> bool | None:
 
 
 def _check_dtype(s: Backend, t: Backend, info: ArrayInfo) -> str | None:
-    """Refuse dtypes the target cannot hold; return a note for lossless widenings."""
+    """Refuse dtypes and shapes the target cannot hold; note lossless widenings."""
     refusal = t.check_dtype(info.dtype, info.dtype_name)
     if refusal is not None:
-        msg = f"cannot convert {info.dtype_name} from {s.MEMORY_TYPE.value} to {t.MEMORY_TYPE.value}: {refusal}"
+        msg = (
+            f"cannot convert {info.dtype_name} from {s.MEMORY_TYPE.value} to "
+            f"{t.MEMORY_TYPE.value}: {refusal}"
+        )
         raise UnsupportedDtypeError(
             msg, dtype=info.dtype_name, source=s.MEMORY_TYPE, target=t.MEMORY_TYPE
         )
     shape = t.shape_refusal(info)
     if shape is not None:
-        msg = f"cannot convert an array of shape {info.shape} to {t.MEMORY_TYPE.value}: {shape}"
+        msg = (
+            f"cannot convert a {info.dtype_name} array of shape {info.shape} from "
+            f"{s.MEMORY_TYPE.value} to {t.MEMORY_TYPE.value}: {shape}"
+        )
         raise ConversionError(msg, source=s.MEMORY_TYPE, target=t.MEMORY_TYPE)
-    widened = getattr(t, "WIDENINGS", {}).get(info.dtype_name)
+    # WIDENINGS may be left out by a backend that has none.
+    widened = getattr(t, "WIDENINGS", _NONE).get(info.dtype_name)
     if widened is not None:
-        return f"{info.dtype_name} is widened losslessly to {widened} ({t.MEMORY_TYPE.value} has no {info.dtype_name})"
+        return (
+            f"{info.dtype_name} is widened losslessly to {widened} "
+            f"({t.MEMORY_TYPE.value} has no {info.dtype_name})"
+        )
     return None
 
 
-def _make_plan(x: Any, to: MemoryType | str, device: DeviceLike, copy: bool | None) -> tuple[Route, _Runner]:
+def _make_plan(
+    x: Any, to: MemoryType | str, device: DeviceLike, copy: bool | None
+) -> tuple[Route, _Runner]:
     copy = _check_copy(copy)
-    source = detect_memory_type(x)
-    target = as_memory_type(to)
-    s = get_backend(source)
-    t = get_backend(target)
-    s.load()
-    t.load()
+    target = _target(to)
+    source = cached_memory_type(type(x)) or detect_memory_type(x)
+    s = _backend(source)
+    t = _backend(target)
     info = s.describe(x)
     dev = t.resolve_device(parse_device(device), info.device)
     note = _check_dtype(s, t, info)
@@ -119,93 +160,160 @@ def _make_plan(x: Any, to: MemoryType | str, device: DeviceLike, copy: bool | No
     def route(method: str, zero_copy: bool, steps: tuple[str, ...], reason: str) -> Route:
         if note:
             reason = f"{reason}; {note}"
+        lazy = _lazy_note(s, t)
+        if lazy:
+            reason = f"{reason}; {lazy}"
         return Route(source, target, dev, method, zero_copy, steps, reason)
 
     if source is target:
         if dev != info.device:
             if copy is False:
                 _refuse_copy(source, target, f"moving from {info.device} to {dev} copies")
-            return route("device-move", False, (f"{source.value} move {info.device} -> {dev}",),
-                         "the array is on another device"), lambda a: t.move(a, dev)
+            steps: tuple[str, ...] = (f"{source.value} moves the array {info.device} -> {dev}",)
+            return route("device-move", False, steps, "the array is on another device"), (
+                lambda a: t.move(a, dev)
+            )
         if copy:
-            return route("copy", False, (f"{source.value} copy",), "copy=True asks for a fresh buffer"), t.copy
+            steps = (f"{source.value} copies the array on {dev}",)
+            return route("copy", False, steps, "copy=True asks for a fresh buffer"), t.copy
         return route("identity", True, (), "same memory type and device"), _identity
 
     why_not: list[str] = []
+    # Torch and cupy have no read-only arrays: wrapping an immutable source would hand out
+    # a writable alias. numpy marks its view read-only; jax and tensorflow are immutable.
     source_immutable = s.IMMUTABLE or not info.writable
-    if copy is not True:
-        # 3. DLPack, same physical device.
-        refusal = _dlpack_refusal(s, t, info, dev, source_immutable)
-        if refusal is None:
-            def run_dlpack(a: Any) -> Any:
-                return t.from_dlpack(s.dlpack_source(a), dev, read_only=source_immutable)
+    read_only_conflict = source_immutable and t.WRITABLE_ONLY
+    dl_refusal = _dlpack_refusal(s, t, info, dev, source_immutable)
+    if copy is not True and dl_refusal is None and not read_only_conflict:
 
-            return route("dlpack", True, (f"{target.value} imports {source.value} memory through DLPack",),
-                         "zero-copy: DLPack on the same device"), run_dlpack
-        why_not.append(f"no DLPack share: {refusal}")
-        # 4. host share.
-        if info.device.is_cpu and dev.is_cpu:
-            view = s.host_view(x)
-            if view is None:
-                why_not.append(f"no host share: {source.value} exposes no host view")
-            else:
-                refusal = t.share_refusal(host_info(view, CPU))
-                if refusal is None:
-                    def run_share(a: Any) -> Any:
-                        v = s.host_view(a)
-                        return t.adopt_host(v, dev)
+        def run_dlpack(a: Any) -> Any:
+            return t.from_dlpack(s.dlpack_source(a), dev, read_only=source_immutable)
 
-                    return route("host-share", True,
-                                 (f"{source.value} host view (shared)", f"{target.value} wraps it (shared)"),
-                                 "zero-copy: the target wraps the source's host memory"), run_share
-                why_not.append(f"no host share: {refusal}")
-        else:
-            why_not.append(f"no host share: {info.device} -> {dev} crosses devices")
-    else:
+        steps = (f"{target.value} imports the {source.value} memory through DLPack",)
+        return route("dlpack", True, steps, "zero-copy: DLPack on the same device"), run_dlpack
+    if dl_refusal is None and not (info.device.is_cpu and dev.is_cpu) and copy is not False:
+        # On an accelerator a copy is made by the target on the device after a zero-copy
+        # import, never by a round trip through the host.
+        why = "copy=True asks for a fresh buffer" if copy else f"no share: {_ro_reason(s, t)}"
+
+        def run_dlpack_copy(a: Any) -> Any:
+            return t.copy(t.from_dlpack(s.dlpack_source(a), dev, read_only=False))
+
+        steps = (
+            f"{target.value} imports the {source.value} memory through DLPack",
+            f"{target.value} copies it on {dev}",
+        )
+        return route("dlpack", False, steps, why), run_dlpack_copy
+    if copy is True:
         why_not.append("copy=True asks for a fresh buffer")
+    else:
+        if read_only_conflict:
+            why_not.append(f"no DLPack share: {_ro_reason(s, t)}")
+        else:
+            why_not.append(f"no DLPack share: {dl_refusal}")
+        share_refusal = _host_share_refusal(s, t, x, info, dev, read_only_conflict)
+        if share_refusal is None:
+
+            def run_share(a: Any) -> Any:
+                view = s.host_view(a)
+                if view is None:  # checked at plan time; a concurrent change is a bug upstream
+                    msg = f"{source.value} stopped exposing host memory during the conversion"
+                    raise ConversionError(msg, source=source, target=target, method="host-share")
+                return t.adopt_host(view, dev)
+
+            steps = (
+                f"{source.value} exposes its host memory (shared)",
+                f"{target.value} wraps it (shared)",
+            )
+            reason = "zero-copy: the target wraps the source's host memory"
+            return route("host-share", True, steps, reason), run_share
+        why_not.append(f"no host share: {share_refusal}")
     if copy is False:
         _refuse_copy(source, target, "; ".join(why_not))
     return _host_copy_route(s, t, info, dev, route, why_not)
 
 
-def _dlpack_refusal(s: Backend, t: Backend, info: ArrayInfo, dev: Device, source_immutable: bool) -> str | None:
+def _lazy_note(s: Backend, t: Backend) -> str | None:
+    # dask (LAZY = True in its backend) holds task graphs, not memory: say so, since a
+    # lazy result computes nothing yet and reading a lazy source computes all of it.
+    if getattr(t, "LAZY", False):
+        return (
+            f"the result is lazy: a {t.MEMORY_TYPE.value} task graph, computed only when "
+            "asked (.compute(), or converting it to another memory type)"
+        )
+    if getattr(s, "LAZY", False):
+        return f"{s.MEMORY_TYPE.value} computes its task graph (every chunk) to produce the result"
+    return None
+
+
+def _ro_reason(s: Backend, t: Backend) -> str:
+    what = "immutable" if s.IMMUTABLE else "read-only (or lazily conjugated/negated)"
+    return (
+        f"the {s.MEMORY_TYPE.value} source is {what} and {t.MEMORY_TYPE.value} has no "
+        "read-only arrays"
+    )
+
+
+def _dlpack_refusal(
+    s: Backend, t: Backend, info: ArrayInfo, dev: Device, source_immutable: bool
+) -> str | None:
     if not (s.HAS_DLPACK and t.HAS_DLPACK):
         missing = s if not s.HAS_DLPACK else t
-        return f"{missing.MEMORY_TYPE.value} has no usable DLPack"
+        return f"{missing.MEMORY_TYPE.value} has no DLPack the other side can use"
     if info.device != dev:
         return f"the source is on {info.device}, the target on {dev}"
-    if not s.IMMUTABLE and not info.writable:
-        return f"{s.MEMORY_TYPE.value} cannot export read-only or lazily conjugated memory"
-    if info.size == 0 or not info.shape:
-        # Empty and 0-d arrays are cheap to copy and the frameworks disagree on their
-        # DLPack strides; a copy is exact.
-        return "0-d and empty arrays are copied (no memory worth sharing)"
-    return t.dlpack_refusal(info, source_immutable)
+    return s.dlpack_export_refusal(info) or t.dlpack_refusal(info, source_immutable)
 
 
-def _host_copy_route(s: Backend, t: Backend, info: ArrayInfo, dev: Device,
-                     route: Callable[..., Route], why_not: list[str]) -> tuple[Route, _Runner]:
+def _host_share_refusal(
+    s: Backend, t: Backend, x: Any, info: ArrayInfo, dev: Device, read_only_conflict: bool
+) -> str | None:
+    if not (info.device.is_cpu and dev.is_cpu):
+        return f"{info.device} -> {dev} is not host memory on both sides"
+    if read_only_conflict:
+        return _ro_reason(s, t)
+    view = s.host_view(x)
+    if view is None:
+        return f"{s.MEMORY_TYPE.value} exposes no host view of this array"
+    return t.share_refusal(host_info(view, CPU))
+
+
+def _host_copy_route(
+    s: Backend,
+    t: Backend,
+    info: ArrayInfo,
+    dev: Device,
+    route: Callable[..., Route],
+    why_not: list[str],
+) -> tuple[Route, _Runner]:
     source, target = s.MEMORY_TYPE, t.MEMORY_TYPE
-    cpu_target = dev.is_cpu and target is not MemoryType.PYCLESPERANTO
-    steps = []
-    if info.device.is_cpu and source is not MemoryType.PYCLESPERANTO:
-        steps.append(f"{source.value} host view (shared)")
+    # The target keeps a host buffer as it is only on the CPU; pyclesperanto and GPU
+    # targets copy it into their own memory anyway, so alignment does not matter there.
+    adopts_host = dev.is_cpu and not t.COPIES_HOST
+    steps: list[str] = []
+    if getattr(s, "LAZY", False):
+        steps.append(f"{source.value} computes the task graph into one fresh host array")
+    elif info.device.is_cpu and not s.COPIES_HOST:
+        steps.append(f"{source.value} exposes its host memory (shared)")
     else:
-        steps.append(f"{source.value} {info.device} -> host copy")
-    if cpu_target:
-        steps.append("copy into a 64-byte aligned buffer (skipped when a fresh copy already fits)")
-        steps.append(f"{target.value} adopts it (shared)")
+        steps.append(f"{source.value} copies {info.device} -> host")
+    if adopts_host:
+        steps.append("one copy into a fresh 64-byte aligned buffer")
+        steps.append(f"{target.value} adopts that buffer (shared)")
     else:
         steps.append(f"{target.value} copies it to {dev}")
 
     def run_copy(a: Any) -> Any:
         view = s.host_view(a)
-        host = view if view is not None else s.to_host(a)
-        if not cpu_target:
-            return t.adopt_host(host, dev)
-        if view is None and host.flags.writeable and t.share_refusal(host_info(host, CPU)) is None:
-            return t.adopt_host(host, dev)  # a fresh private copy the target can keep as is
-        return t.adopt_host(aligned_copy(host), dev)
+        if view is None:
+            # A fresh private copy: aligned by the backend where the target needs it.
+            fresh = s.to_host(a)
+            if adopts_host and t.share_refusal(host_info(fresh, CPU)) is not None:
+                fresh = aligned_copy(fresh)
+            return t.adopt_host(fresh, dev)
+        if not adopts_host:
+            return t.adopt_host(view, dev)
+        return t.adopt_host(aligned_copy(view), dev)
 
     return route("host-copy", False, tuple(steps), "; ".join(why_not)), run_copy
 
@@ -222,7 +330,9 @@ def _refuse_copy(source: MemoryType, target: MemoryType, why: str) -> None:
     raise CopyRequiredError(msg, source=source, target=target)
 
 
-def plan(x: Any, to: MemoryType | str, *, device: DeviceLike = None, copy: bool | None = None) -> Route:
+def plan(
+    x: Any, to: MemoryType | str, *, device: DeviceLike = None, copy: bool | None = None
+) -> Route:
     """Decide how :func:`convert` would move ``x`` to memory type ``to``, moving no data.
 
     Parameters
@@ -243,6 +353,10 @@ def plan(x: Any, to: MemoryType | str, *, device: DeviceLike = None, copy: bool 
     Route
         The route, with ``zero_copy`` telling whether the result will share memory.
 
+    Raises
+    ------
+    The same errors as :func:`convert`, before any data moves.
+
     Examples
     --------
     >>> import numpy as np, arrayport as ap
@@ -252,7 +366,9 @@ def plan(x: Any, to: MemoryType | str, *, device: DeviceLike = None, copy: bool 
     return _make_plan(x, to, device, copy)[0]
 
 
-def convert(x: Any, to: MemoryType | str, *, device: DeviceLike = None, copy: bool | None = None) -> Any:
+def convert(
+    x: Any, to: MemoryType | str, *, device: DeviceLike = None, copy: bool | None = None
+) -> Any:
     """Convert ``x`` to memory type ``to``, sharing memory when possible.
 
     The result is equal to ``x`` in value, shape and dtype (or a lossless widening the
@@ -269,10 +385,14 @@ def convert(x: Any, to: MemoryType | str, *, device: DeviceLike = None, copy: bo
         ``x`` is not an array of a supported framework.
     UnsupportedDtypeError
         The target cannot hold ``x``'s dtype exactly; the message names the remedy.
+    ConversionError
+        The target cannot hold an array of that shape (pyclesperanto: 0-d, empty, >3-D).
     CopyRequiredError
         ``copy=False`` and the route must copy.
     DeviceError
         The device does not exist or the target cannot use it.
+    OutOfMemoryError
+        pyclesperanto: the array exceeds the OpenCL device's maximum buffer size.
     BackendUnavailableError
         The target framework is not installed (the message names the extra).
 
@@ -283,14 +403,29 @@ def convert(x: Any, to: MemoryType | str, *, device: DeviceLike = None, copy: bo
     >>> ap.convert(a, "numpy") is a
     True
     """
+    if device is None and (copy is None or copy is False) and not metrics.enabled:
+        # Fast identity: a plain array of a known type already of the target memory type.
+        mt = cached_memory_type(type(x))
+        if (
+            mt is not None
+            and isinstance(to, str)
+            and _targets.get(to) is mt
+            and _backend(mt).is_plain(x)
+        ):
+            return x
     route, run = _make_plan(x, to, device, copy)
     if not metrics.enabled:
         return run(x)
     start = time.perf_counter()
     out = run(x)
-    info_bytes = _nbytes(x)
-    metrics.record_conversion(route.source.value, route.target.value, route.method,
-                              route.zero_copy, info_bytes, time.perf_counter() - start)
+    metrics.record_conversion(
+        route.source.value,
+        route.target.value,
+        route.method,
+        route.zero_copy,
+        _nbytes(x),
+        time.perf_counter() - start,
+    )
     return out
 
 

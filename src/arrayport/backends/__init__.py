@@ -25,6 +25,7 @@ from arrayport.memory_types import MemoryType, as_memory_type
 __all__ = [
     "Backend",
     "available_memory_types",
+    "cached_memory_type",
     "detect_memory_type",
     "get_backend",
     "namespace",
@@ -33,8 +34,14 @@ __all__ = [
 _MODULES: dict[MemoryType, str] = {mt: f"arrayport.backends.{mt.value}" for mt in MemoryType}
 
 _backends: dict[MemoryType, Backend] = {}
+# type -> memory type. Only whole entries are ever stored or read (single dict operations,
+# atomic under the GIL and safe without it too: a racing thread at worst repeats the
+# detection and stores the same value), so lookups take no lock.
 _type_cache: dict[type, MemoryType] = {}
 _lock = threading.Lock()
+
+#: The memory type already detected for arrays of this exact type, or None (a dict lookup).
+cached_memory_type = _type_cache.get
 
 
 def get_backend(memory_type: MemoryType | str) -> Backend:
@@ -50,7 +57,7 @@ def get_backend(memory_type: MemoryType | str) -> Backend:
             msg = f"arrayport has no backend for {mt.value} in this version"
             raise BackendUnavailableError(msg) from exc
         found = cast(Backend, module)
-        _backends[mt] = found
+        _backends.setdefault(mt, found)
     return found
 
 
@@ -66,6 +73,14 @@ def _root_map() -> dict[str, MemoryType]:
 
 
 _roots: dict[str, MemoryType] | None = None
+
+
+def _load_roots() -> dict[str, MemoryType]:
+    global _roots
+    with _lock:
+        if _roots is None:
+            _roots = _root_map()
+        return _roots
 
 
 def _describe_non_array(x: object) -> str:
@@ -101,19 +116,18 @@ def detect_memory_type(x: object) -> MemoryType:
     found = _type_cache.get(t)
     if found is not None:
         return found
-    global _roots
-    if _roots is None:
-        with _lock:
-            _roots = _root_map()
-    root = t.__module__.partition(".")[0]
-    mt = _roots.get(root)
+    roots = _roots if _roots is not None else _load_roots()
+    root = str(getattr(t, "__module__", "") or "").partition(".")[0]
+    mt = roots.get(root)
     if mt is None and isinstance(x, np.ndarray):  # an ndarray subclass from elsewhere
         mt = MemoryType.NUMPY
-    if mt is None or root not in sys.modules and mt is not MemoryType.NUMPY:
+    if mt is None or (root not in sys.modules and mt is not MemoryType.NUMPY):
         raise UnsupportedArrayError(_describe_non_array(x))
-    if not get_backend(mt).is_array(x):
+    backend = get_backend(mt)
+    if not backend.is_array(x):
+        hint = backend.non_array_hint(x)
         msg = f"{t.__module__}.{t.__qualname__} belongs to {mt.value} but is not one of its arrays"
-        raise UnsupportedArrayError(msg)
+        raise UnsupportedArrayError(f"{msg}; {hint}" if hint else msg)
     _type_cache[t] = mt
     return mt
 

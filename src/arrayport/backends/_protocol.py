@@ -12,6 +12,7 @@ Functions taking an array ``x`` are only called after :func:`load` succeeded and
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from types import ModuleType
 from typing import Any, Protocol
 
@@ -38,6 +39,15 @@ class Backend(Protocol):
     IMMUTABLE: bool
     #: Whether its arrays export DLPack that other frameworks can import.
     HAS_DLPACK: bool
+    #: Whether it has no read-only arrays (torch, cupy): an immutable or read-only source
+    #: is then copied, never wrapped.
+    WRITABLE_ONLY: bool
+    #: Whether it always copies host memory into memory of its own (pyclesperanto, cupy):
+    #: a host copy made for it need not be aligned, and reading it out is a copy.
+    COPIES_HOST: bool
+    #: Dtypes it cannot hold but holds exactly in a wider one (``{"bool": "uint8"}``);
+    #: convert treats a backend without it as having none.
+    WIDENINGS: Mapping[str, str]
 
     def is_installed(self) -> bool:
         """Whether the framework is installed and usable here, decided without importing it."""
@@ -53,6 +63,15 @@ class Backend(Protocol):
 
     def is_array(self, x: object) -> bool:
         """Whether ``x`` is one of this framework's arrays (the framework is already imported)."""
+        ...
+
+    def non_array_hint(self, x: object) -> str | None:
+        """For an object of this framework that is not an array: what to pass instead."""
+        ...
+
+    def is_plain(self, x: Any) -> bool:
+        """Whether ``x`` may be returned as it is by an identity conversion without
+        :func:`describe` (a cheap check; False sends it through the full plan)."""
         ...
 
     def namespace(self) -> Any:
@@ -96,7 +115,17 @@ class Backend(Protocol):
         ...
 
     def dlpack_refusal(self, info: ArrayInfo, source_immutable: bool) -> str | None:
-        """``None`` when :func:`from_dlpack` imports such an array without copying."""
+        """``None`` when :func:`from_dlpack` imports such an array without copying.
+
+        Only dtype, layout and alignment count here; ``source_immutable`` is for the
+        message: whether an immutable source may be aliased is decided by
+        :mod:`arrayport.convert` from :data:`WRITABLE_ONLY`.
+        """
+        ...
+
+    def dlpack_export_refusal(self, info: ArrayInfo) -> str | None:
+        """``None`` when :func:`dlpack_source` can export such an array (only called when
+        :data:`HAS_DLPACK`)."""
         ...
 
     def dlpack_source(self, x: Any) -> Any:

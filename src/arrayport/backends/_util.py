@@ -40,7 +40,8 @@ def bfloat16_dtype() -> np.dtype[Any] | None:
         return None
     import ml_dtypes
 
-    return np.dtype(ml_dtypes.bfloat16)
+    bf16: np.dtype[Any] = np.dtype(ml_dtypes.bfloat16)
+    return bf16
 
 
 def numpy_dtype_or_none(name: str) -> np.dtype[Any] | None:

@@ -31,6 +31,9 @@ IMPORT_NAME = "cupy"
 EXTRA = "cupy-cuda12"
 IMMUTABLE = False
 HAS_DLPACK = True
+WRITABLE_ONLY = True
+COPIES_HOST = True
+WIDENINGS: dict[str, str] = {}
 
 
 def is_installed() -> bool:
@@ -42,7 +45,9 @@ def load() -> ModuleType:
     cp = import_framework("cupy", EXTRA)
     try:
         count = int(cp.cuda.runtime.getDeviceCount())
-    except Exception as exc:  # cupy raises CUDARuntimeError, or ImportError-like driver errors
+    # CUDARuntimeError without a driver or device; ImportError/OSError when the CUDA
+    # libraries themselves cannot be loaded.
+    except (cp.cuda.runtime.CUDARuntimeError, RuntimeError, ImportError, OSError) as exc:
         msg = f"cupy is installed but cannot reach a CUDA device ({exc}); use another memory type"
         raise BackendUnavailableError(msg) from exc
     if count == 0:
@@ -57,6 +62,14 @@ def version() -> str:
 
 def is_array(x: object) -> bool:
     return isinstance(x, load().ndarray)
+
+
+def non_array_hint(x: object) -> str | None:
+    return None
+
+
+def is_plain(x: Any) -> bool:
+    return type(x) is load().ndarray
 
 
 def namespace() -> Any:
@@ -129,12 +142,14 @@ def share_refusal(info: ArrayInfo) -> str | None:
 
 
 def dlpack_refusal(info: ArrayInfo, source_immutable: bool) -> str | None:
-    if source_immutable:
-        return "the source is immutable and cupy arrays are writable"
     if info.device.kind != "cuda":
         return "cupy imports DLPack only from CUDA memory"
     if info.dtype_name == "bfloat16":
         return "cupy has no bfloat16"
+    return None
+
+
+def dlpack_export_refusal(info: ArrayInfo) -> str | None:
     return None
 
 
@@ -163,8 +178,11 @@ def adopt_host(a: np.ndarray, device: Device) -> Any:
 def copy(x: Any) -> Any:
     cp = load()
     index = device_of(x).index
-    with cp.cuda.Device(index), _stream(index):
-        return x.copy()
+    with cp.cuda.Device(index), _stream(index) as stream:
+        out = x.copy()
+        # Queued on this thread's own stream: finish before another stream reads it.
+        stream.synchronize()
+    return out
 
 
 def move(x: Any, device: Device) -> Any:
@@ -186,7 +204,9 @@ def is_oom(exc: BaseException) -> bool:
 def release_memory(device: Device | None = None) -> None:
     gc.collect()
     cp = load()
-    indices = [device.index] if device is not None and device.kind == "cuda" else range(len(devices()))
+    indices = (
+        [device.index] if device is not None and device.kind == "cuda" else range(len(devices()))
+    )
     for i in indices:
         with cp.cuda.Device(i):
             cp.cuda.Device(i).synchronize()
@@ -202,9 +222,46 @@ def memory_info() -> list[dict[str, Any]]:
         with cp.cuda.Device(d.index):
             free, _total = cp.cuda.runtime.memGetInfo()
             used = int(pool.used_bytes())
-            rows.append({"device": str(d), "in_use": used, "cached": int(pool.total_bytes()) - used, "free": int(free)})
+            rows.append(
+                {
+                    "device": str(d),
+                    "in_use": used,
+                    "cached": int(pool.total_bytes()) - used,
+                    "free": int(free),
+                }
+            )
     return rows
 
 
 def shape_refusal(info: ArrayInfo) -> str | None:
     return None
+
+
+class _ThreadStream:
+    """Enter device ``index`` and the calling thread's own stream on it (for dispatch)."""
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+
+    def __enter__(self) -> Any:
+        cp = load()
+        self.device = cp.cuda.Device(self.index)
+        self.device.__enter__()
+        self.stream = _stream(self.index)
+        # Work already queued on the current stream (the producers of the arguments)
+        # must finish before the function reads them on this stream.
+        self.stream.wait_event(cp.cuda.get_current_stream().record())
+        self.stream.__enter__()
+        return self.stream
+
+    def __exit__(self, *exc: object) -> None:
+        self.stream.__exit__(*exc)
+        # Results are complete before any other stream (or the caller) touches them.
+        self.stream.synchronize()
+        self.device.__exit__(*exc)
+
+
+def call_stream(x: Any) -> Any:
+    """A context manager running a dispatched call on the calling thread's own stream on
+    ``x``'s device (cupy arrays always live on a CUDA device)."""
+    return _ThreadStream(int(x.device.id))

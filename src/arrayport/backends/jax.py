@@ -9,10 +9,16 @@ Quirks routed around here:
   aligned; otherwise it copies silently, so :func:`share_refusal` says so at plan time.
 * jax arrays are immutable: they are never handed to a framework that could write them.
 * ``unsafe_buffer_pointer()`` can hang unless the array is ready: we block first.
+* numpy cannot import bfloat16 over DLPack, but ``np.asarray`` of a jax bfloat16 array is
+  a (read-only) view, so bfloat16 reaches numpy by host share.
+* Traced arrays (inside ``jit``/``grad``/``vmap``) have no memory: refused by name.
+
+GPU paths are unverified on hardware here (no GPU in CI).
 """
 
 from __future__ import annotations
 
+import functools
 import gc
 from types import ModuleType
 from typing import Any
@@ -31,6 +37,9 @@ IMPORT_NAME = "jax"
 EXTRA = "jax"
 IMMUTABLE = True
 HAS_DLPACK = True
+WRITABLE_ONLY = False
+COPIES_HOST = False
+WIDENINGS: dict[str, str] = {}
 
 _X64 = frozenset({"int64", "uint64", "float64", "complex128"})
 
@@ -51,13 +60,24 @@ def is_array(x: object) -> bool:
     return isinstance(x, load().Array)
 
 
+def non_array_hint(x: object) -> str | None:
+    return None
+
+
+def is_plain(x: Any) -> bool:
+    # Concrete arrays only; tracers go through describe(), which refuses them.
+    return type(x).__name__ == "ArrayImpl"
+
+
 def namespace() -> Any:
     import jax.numpy as jnp
 
     return jnp
 
 
+@functools.cache
 def _jax_devices(kind: str) -> list[Any]:
+    # jax's device list is fixed once its backends are initialised.
     jax = load()
     try:
         return list(jax.devices("cpu" if kind == "cpu" else "gpu"))
@@ -122,6 +142,9 @@ def describe(x: Any) -> ArrayInfo:
             "arrayport function outside the transformation, or make it pure jax"
         )
         raise UnsupportedArrayError(msg)
+    if x.is_deleted():
+        msg = "the jax array was deleted (x.delete() or donated to a jitted call): it has no data"
+        raise UnsupportedArrayError(msg)
     device = device_of(x)
     pointer: int | None = None
     if device.is_cpu and x.size:
@@ -152,7 +175,7 @@ def check_dtype(dtype: np.dtype[Any] | None, dtype_name: str) -> str | None:
             "off; enable it with jax.config.update('jax_enable_x64', True) before creating "
             "arrays, or convert to a 32-bit dtype yourself"
         )
-    if dtype.kind not in "biufc":
+    if dtype.kind not in "biufc" and dtype_name != "bfloat16":
         return f"jax has no {dtype_name} dtype"
     return None
 
@@ -171,6 +194,8 @@ def to_host(x: Any) -> np.ndarray:
 def share_refusal(info: ArrayInfo) -> str | None:
     if not info.writable:
         return "jax cannot import read-only memory through DLPack"
+    if info.dtype_name == "bfloat16":
+        return "numpy cannot hand bfloat16 to jax over DLPack"
     return _layout_refusal(info)
 
 
@@ -178,16 +203,19 @@ def _layout_refusal(info: ArrayInfo) -> str | None:
     if not info.native_order:
         return "jax cannot import big-endian memory"
     if not info.c_contiguous:
+        # JaxRuntimeError "Only DLPack tensors with trivial (compact) striding".
         return "jax imports only compact row-major memory"
     if not info.aligned:
         return "jax copies buffers that are not 64-byte aligned"
-    if info.dtype_name == "bfloat16" and info.device.is_cpu:
-        return "bfloat16 does not cross DLPack from the host"
     return None
 
 
 def dlpack_refusal(info: ArrayInfo, source_immutable: bool) -> str | None:
     return _layout_refusal(info)
+
+
+def dlpack_export_refusal(info: ArrayInfo) -> str | None:
+    return None
 
 
 def dlpack_source(x: Any) -> Any:
@@ -203,7 +231,8 @@ def from_dlpack(x: Any, device: Device, *, read_only: bool = False) -> Any:
 def adopt_host(a: np.ndarray, device: Device) -> Any:
     jax = load()
     if not device.is_cpu:
-        return jax.device_put(a, _to_jax_device(device))
+        # device_put may still read `a` after returning; `a` can be the caller's memory.
+        return jax.device_put(a, _to_jax_device(device)).block_until_ready()
     if share_refusal(host_info(a, CPU)) is not None:
         if a.dtype.name == "bfloat16":
             return jax.device_put(a, _to_jax_device(device))
@@ -228,9 +257,7 @@ def oom_error_types() -> tuple[type[BaseException], ...]:
 def is_oom(exc: BaseException) -> bool:
     # jax has one exception type for every XLA runtime failure; out-of-memory is the
     # status code RESOURCE_EXHAUSTED at the start of the message.
-    return isinstance(exc, load().errors.JaxRuntimeError) and message_has(
-        exc, "RESOURCE_EXHAUSTED"
-    )
+    return isinstance(exc, load().errors.JaxRuntimeError) and message_has(exc, "RESOURCE_EXHAUSTED")
 
 
 def release_memory(device: Device | None = None) -> None:

@@ -1,6 +1,16 @@
 """numpy backend: host memory, the hub every copying route passes through.
 
 numpy is arrayport's only hard dependency, so this module imports it at the top.
+
+Quirks routed around here:
+
+* numpy has no DLPack for bfloat16 (ml_dtypes' dtype): it neither exports nor imports it
+  (BufferError / "Unsupported dtype in DLTensor"), so bfloat16 crosses by host views.
+* Masked arrays would lose their mask, and object, string, datetime and structured dtypes
+  hold nothing other frameworks can store: :func:`describe` refuses them by name.
+* Read-only arrays (including memory maps opened with ``mode="r"``) are never exported
+  as writable memory: numpy's own DLPack export refuses them, and :mod:`arrayport.convert`
+  copies them for frameworks without read-only arrays.
 """
 
 from __future__ import annotations
@@ -11,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from arrayport._host import ArrayInfo, host_info
+from arrayport._host import ArrayInfo, aligned_copy, host_info
 from arrayport.devices import CPU, Device
 from arrayport.errors import DeviceError, UnsupportedArrayError
 from arrayport.memory_types import MemoryType
@@ -21,6 +31,10 @@ MODULE_ROOTS = ("numpy",)
 IMPORT_NAME = "numpy"
 EXTRA = ""
 IMMUTABLE = False
+HAS_DLPACK = True
+WRITABLE_ONLY = False
+COPIES_HOST = False
+WIDENINGS: dict[str, str] = {}
 
 
 def is_installed() -> bool:
@@ -37,6 +51,22 @@ def version() -> str:
 
 def is_array(x: object) -> bool:
     return isinstance(x, np.ndarray)
+
+
+def non_array_hint(x: object) -> str | None:
+    if isinstance(x, np.generic):
+        return "it is a numpy scalar: make a 0-d array with numpy.asarray(x)"
+    return None
+
+
+def _exchangeable(dtype: np.dtype[Any]) -> bool:
+    # ml_dtypes' bfloat16 is the only extension dtype every framework here can hold; it is
+    # recognised by name so that ml_dtypes is not imported just to look.
+    return dtype.kind in "biufc" or (dtype.kind == "V" and dtype.name == "bfloat16")
+
+
+def is_plain(x: Any) -> bool:
+    return type(x) is np.ndarray and _exchangeable(x.dtype)
 
 
 def namespace() -> Any:
@@ -67,10 +97,11 @@ def describe(x: Any) -> ArrayInfo:
             "x.filled(fill_value) for the values, or x.data and x.mask separately"
         )
         raise UnsupportedArrayError(msg)
-    if x.dtype.hasobject or x.dtype.kind in "OUSVMm" or x.dtype.fields is not None:
+    if not _exchangeable(x.dtype):
         msg = (
             f"numpy arrays of dtype {x.dtype} hold no numbers arrayport can move between "
-            "frameworks; convert to a numeric or bool dtype first"
+            "frameworks; convert to a numeric or bool dtype first (e.g. x.astype('float64'), "
+            "or for datetimes x.astype('int64'))"
         )
         raise UnsupportedArrayError(msg)
     return host_info(x, CPU)
@@ -83,7 +114,7 @@ def check_dtype(dtype: np.dtype[Any] | None, dtype_name: str) -> str | None:
 
 
 def host_view(x: Any) -> np.ndarray | None:
-    return np.asarray(x)
+    return np.asarray(x)  # drops an ndarray subclass (memmap) but keeps its memory and flags
 
 
 def to_host(x: Any) -> np.ndarray:
@@ -99,8 +130,6 @@ def adopt_host(a: np.ndarray, device: Device) -> Any:
 
 
 def copy(x: Any) -> Any:
-    from arrayport._host import aligned_copy
-
     return aligned_copy(x)
 
 
@@ -139,12 +168,19 @@ def shape_refusal(info: ArrayInfo) -> str | None:
     return None
 
 
-HAS_DLPACK = True
-
-
 def dlpack_refusal(info: ArrayInfo, source_immutable: bool) -> str | None:
     if info.dtype_name == "bfloat16":
         return "numpy cannot import bfloat16 over DLPack"
+    return None
+
+
+def dlpack_export_refusal(info: ArrayInfo) -> str | None:
+    if info.dtype_name == "bfloat16":
+        return "numpy cannot export bfloat16 over DLPack"
+    if not info.writable:
+        return "numpy does not export read-only memory over DLPack"
+    if not info.native_order:
+        return "DLPack has no big-endian dtypes"
     return None
 
 

@@ -12,6 +12,12 @@ Quirks routed around here:
 * Importing tensorflow and then pyclesperanto (PoCL) kills the process; :func:`load`
   loads PoCL's library first (see :mod:`arrayport.backends.pyclesperanto`).
 * Tensors are immutable: numpy views of them are marked read-only, torch gets a copy.
+* numpy has no bfloat16 DLPack: ``tf.bitcast`` to uint16 (which keeps the buffer) is
+  the zero-copy bridge both ways.
+* Variables, symbolic (graph) tensors and string/resource/quantized dtypes are refused
+  with what to do instead.
+
+GPU paths are unverified on hardware here (no GPU in CI).
 """
 
 from __future__ import annotations
@@ -37,6 +43,30 @@ IMPORT_NAME = "tensorflow"
 EXTRA = "tensorflow"
 IMMUTABLE = True
 HAS_DLPACK = True
+WRITABLE_ONLY = False
+COPIES_HOST = False
+WIDENINGS: dict[str, str] = {}
+
+# tf dtypes that hold numbers other frameworks can store exactly.
+_DTYPES = frozenset(
+    {
+        "bool",
+        "int8",
+        "uint8",
+        "int16",
+        "uint16",
+        "int32",
+        "uint32",
+        "int64",
+        "uint64",
+        "float16",
+        "bfloat16",
+        "float32",
+        "float64",
+        "complex64",
+        "complex128",
+    }
+)
 
 
 def is_installed() -> bool:
@@ -58,6 +88,22 @@ def version() -> str:
 def is_array(x: object) -> bool:
     tf = load()
     return isinstance(x, tf.Tensor) and hasattr(x, "numpy")  # eager tensors only
+
+
+def non_array_hint(x: object) -> str | None:
+    tf = load()
+    if isinstance(x, tf.Variable):
+        return "tf.Variable is mutable state, not an array: pass tf.convert_to_tensor(v)"
+    if isinstance(x, tf.Tensor):
+        return (
+            "symbolic tensors (inside tf.function or graph mode) hold no data: call the "
+            "function eagerly"
+        )
+    return None
+
+
+def is_plain(x: Any) -> bool:
+    return True
 
 
 def namespace() -> Any:
@@ -105,11 +151,17 @@ def _tf_device(device: Device) -> str:
 
 def describe(x: Any) -> ArrayInfo:
     name = x.dtype.name
+    if name not in _DTYPES:
+        msg = (
+            f"tensorflow tensors of dtype {name} hold nothing other frameworks can store; "
+            "cast to a numeric dtype first (tf.cast)"
+        )
+        raise UnsupportedArrayError(msg)
     dtype = numpy_dtype_or_none(name)
     device = device_of(x)
     pointer: int | None = None
-    if device.is_cpu and name != "bfloat16" and x.shape.num_elements():
-        pointer = int(np.from_dlpack(x).ctypes.data)
+    if device.is_cpu and x.shape.num_elements():
+        pointer = int(_raw_view(x).__array_interface__["data"][0])
     return ArrayInfo(
         shape=tuple(int(n) for n in x.shape),
         dtype=dtype,
@@ -121,18 +173,29 @@ def describe(x: Any) -> ArrayInfo:
     )
 
 
+def _raw_view(x: Any) -> np.ndarray:
+    """A numpy view of a CPU tensor's buffer (bfloat16 as uint16: numpy has no bf16 DLPack)."""
+    if x.dtype.name == "bfloat16":
+        tf = load()
+        x = tf.bitcast(x, tf.uint16)  # a view: the same buffer
+    return np.from_dlpack(x)
+
+
 def check_dtype(dtype: np.dtype[Any] | None, dtype_name: str) -> str | None:
-    if dtype is not None and dtype.kind in "biufc":
-        return None
-    if dtype_name == "bfloat16":
+    if dtype_name in _DTYPES:
         return None
     return f"tensorflow has no {dtype_name} dtype"
 
 
 def host_view(x: Any) -> np.ndarray | None:
-    if not device_of(x).is_cpu or x.dtype.name == "bfloat16":
+    if not device_of(x).is_cpu:
         return None
-    view = np.from_dlpack(x)
+    view = _raw_view(x)
+    if x.dtype.name == "bfloat16":
+        bf16 = numpy_dtype_or_none("bfloat16")
+        if bf16 is None:
+            return None
+        view = view.view(bf16)
     view.flags.writeable = False  # tensors are immutable: never hand out a writable alias
     return view
 
@@ -143,12 +206,11 @@ def to_host(x: Any) -> np.ndarray:
         return view
     if x.dtype.name == "bfloat16":
         bf16 = numpy_dtype_or_none("bfloat16")
-        tf = load()
-        raw = tf.bitcast(x, tf.uint16).numpy()
         if bf16 is None:
             msg = "tensorflow bfloat16 needs ml_dtypes on the numpy side: pip install ml_dtypes"
             raise UnsupportedArrayError(msg)
-        return raw.view(bf16)
+        tf = load()
+        return np.asarray(tf.bitcast(x, tf.uint16).numpy()).view(bf16)
     return np.asarray(x.numpy())
 
 
@@ -159,8 +221,6 @@ def share_refusal(info: ArrayInfo) -> str | None:
 
 
 def _layout_refusal(info: ArrayInfo) -> str | None:
-    if info.dtype_name == "bfloat16" and info.device.is_cpu:
-        return "bfloat16 does not cross DLPack from the host"
     if not info.native_order:
         return "tensorflow cannot import big-endian memory"
     if not info.c_contiguous:
@@ -175,14 +235,27 @@ def dlpack_refusal(info: ArrayInfo, source_immutable: bool) -> str | None:
     return _layout_refusal(info)
 
 
+def dlpack_export_refusal(info: ArrayInfo) -> str | None:
+    return None
+
+
 def dlpack_source(x: Any) -> Any:
     return x
 
 
 def from_dlpack(x: Any, device: Device, *, read_only: bool = False) -> Any:
     tf = load()
-    out = tf.experimental.dlpack.from_dlpack(x.__dlpack__())
+    # tf takes only the unversioned "dltensor" capsule; torch tensors give theirs through
+    # torch.utils.dlpack.to_dlpack, everyone else through __dlpack__() without arguments.
+    out = tf.experimental.dlpack.from_dlpack(_capsule(x))
     return out if device_of(out) == device else move(out, device)
+
+
+def _capsule(x: Any) -> Any:
+    torch = sys.modules.get("torch")
+    if torch is not None and isinstance(x, torch.Tensor):
+        return torch.utils.dlpack.to_dlpack(x)
+    return x.__dlpack__()
 
 
 def adopt_host(a: np.ndarray, device: Device) -> Any:
@@ -192,7 +265,7 @@ def adopt_host(a: np.ndarray, device: Device) -> Any:
             return tf.identity(tf.convert_to_tensor(a))
     if a.dtype.name == "bfloat16":
         raw = adopt_host(a.view(np.uint16), device)
-        return tf.bitcast(raw, tf.bfloat16)
+        return tf.bitcast(raw, tf.bfloat16)  # keeps the buffer: no copy
     if share_refusal(host_info(a, CPU)) is not None:
         a = aligned_copy(a)
     return tf.experimental.dlpack.from_dlpack(a.__dlpack__())
@@ -234,7 +307,9 @@ def memory_info() -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = [{"device": "cpu", "in_use": None, "cached": None, "free": None}]
     for i in range(len(devices()) - 1):
         info = tf.config.experimental.get_memory_info(f"GPU:{i}")
-        rows.append({"device": f"cuda:{i}", "in_use": int(info["current"]), "cached": None, "free": None})
+        rows.append(
+            {"device": f"cuda:{i}", "in_use": int(info["current"]), "cached": None, "free": None}
+        )
     return rows
 
 

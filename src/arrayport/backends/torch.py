@@ -11,10 +11,18 @@ Quirks routed around here:
   are never wrapped, only copied.
 * uint16/32/64 are storage types in torch: exact through DLPack, but most arithmetic on
   them raises NotImplementedError. Conversion keeps them exact.
+* Lazily conjugated or negated tensors (``x.conj()``, ``x.neg()`` views) hold other values
+  in memory than they show: they are resolved (copied), never shared.
+* Autograd history does not cross frameworks: tensors are exported with ``detach()``.
+* Sparse, quantized and meta tensors are refused with the call that makes them dense.
+
+CUDA paths are unverified on hardware here (no GPU in CI); ``tests/test_gpu.py`` runs them
+with ``ARRAYPORT_DEVICE=cuda``.
 """
 
 from __future__ import annotations
 
+import functools
 import gc
 from types import ModuleType
 from typing import Any
@@ -38,6 +46,12 @@ IMPORT_NAME = "torch"
 EXTRA = "torch"
 IMMUTABLE = False
 HAS_DLPACK = True
+WRITABLE_ONLY = True
+COPIES_HOST = False
+WIDENINGS: dict[str, str] = {}
+#: Dtypes torch stores but cannot compute with (comparisons, clamp, min/max raise
+#: NotImplementedError; casts work): arrayport.dtypes widens them before any arithmetic.
+STORAGE_ONLY_DTYPES = frozenset({"uint16", "uint32", "uint64"})
 
 
 def is_installed() -> bool:
@@ -57,13 +71,23 @@ def is_array(x: object) -> bool:
     return isinstance(x, torch.Tensor)
 
 
+def non_array_hint(x: object) -> str | None:
+    return None
+
+
+def is_plain(x: Any) -> bool:
+    return type(x) is load().Tensor
+
+
 def namespace() -> Any:
     import array_api_compat.torch as xp
 
     return xp
 
 
+@functools.cache
 def _cuda_count() -> int:
+    # The visible CUDA devices are fixed when the CUDA runtime starts, so this is cached.
     torch = load()
     return int(torch.cuda.device_count()) if torch.cuda.is_available() else 0
 
@@ -103,6 +127,15 @@ def _torch_device(device: Device) -> Any:
 
 def describe(x: Any) -> ArrayInfo:
     torch = load()
+    if x.layout is not torch.strided:
+        msg = (
+            f"torch tensors with layout {x.layout} are not converted (only dense, strided "
+            "ones are): call x.to_dense() first"
+        )
+        raise UnsupportedArrayError(msg)
+    if x.is_quantized:
+        msg = "quantized torch tensors are not converted: call x.dequantize() first"
+        raise UnsupportedArrayError(msg)
     name = str(x.dtype).removeprefix("torch.")
     dtype = numpy_dtype_or_none(name)
     itemsize = x.element_size()
@@ -115,7 +148,7 @@ def describe(x: Any) -> ArrayInfo:
         device=device_of(x),
         strides=tuple(s * itemsize for s in x.stride()),
         pointer=int(x.data_ptr()),
-        writable=not lazy and not (x.is_inference() and torch.is_inference_mode_enabled()),
+        writable=not lazy,
     )
 
 
@@ -182,19 +215,29 @@ def to_host(x: Any) -> np.ndarray:
 def share_refusal(info: ArrayInfo) -> str | None:
     if not info.writable:
         return "torch has no read-only tensors, so a read-only source is copied"
+    return _layout_refusal(info)
+
+
+def _layout_refusal(info: ArrayInfo) -> str | None:
     if not info.positive_strides:
+        # torch.from_dlpack aborts the process on negative strides (pytorch issue 188023),
+        # and torch.from_numpy refuses them.
         return "torch cannot wrap negative strides"
     if not info.native_order:
         return "torch cannot wrap big-endian memory"
+    if not info.element_aligned:
+        return "torch needs strides and an address that are multiples of the item size"
     return None
 
 
 def dlpack_refusal(info: ArrayInfo, source_immutable: bool) -> str | None:
-    if source_immutable:
-        return "the source is immutable and torch has no read-only tensors"
-    if info.dtype_name == "bfloat16" and info.device.is_cpu:
-        return None if info.positive_strides else "torch cannot wrap negative strides"
-    return share_refusal(info)
+    return _layout_refusal(info)
+
+
+def dlpack_export_refusal(info: ArrayInfo) -> str | None:
+    if not info.writable:
+        return "a lazily conjugated or negated tensor holds other values in memory"
+    return None
 
 
 def dlpack_source(x: Any) -> Any:
@@ -203,8 +246,8 @@ def dlpack_source(x: Any) -> Any:
 
 def from_dlpack(x: Any, device: Device, *, read_only: bool = False) -> Any:
     torch = load()
-    out = torch.from_dlpack(x)
-    return out if device_of(out) == device else out.to(_torch_device(device))
+    out = torch.from_dlpack(x)  # hands torch's current stream to the producer
+    return out if device_of(out) == device else move(out, device)
 
 
 def adopt_host(a: np.ndarray, device: Device) -> Any:
@@ -233,8 +276,12 @@ def move(x: Any, device: Device) -> Any:
     target = _torch_device(device)
     if target.type == "cuda":
         factory = lambda: torch.cuda.Stream(device=target)  # noqa: E731
-        with torch.cuda.stream(thread_stream("torch", device.index, factory)):
+        stream = thread_stream("torch", device.index, factory)
+        with torch.cuda.stream(stream):
             out = _plain(x).to(target, non_blocking=False)
+        # The copy was queued on this thread's own stream; the caller's stream must not
+        # read the result (nor free the source) before it is done.
+        stream.synchronize()
         return out
     return _plain(x).to(target)
 
@@ -251,7 +298,9 @@ def is_oom(exc: BaseException) -> bool:
     # torch's CPU allocator has no exception type of its own: it raises a plain
     # RuntimeError "[enforce fail at alloc_cpu.cpp] ... DefaultCPUAllocator: can't
     # allocate memory". Only that exact phrase counts.
-    return type(exc) is RuntimeError and message_has(exc, "DefaultCPUAllocator: can't allocate memory")
+    return type(exc) is RuntimeError and message_has(
+        exc, "DefaultCPUAllocator: can't allocate memory"
+    )
 
 
 def release_memory(device: Device | None = None) -> None:
@@ -261,7 +310,7 @@ def release_memory(device: Device | None = None) -> None:
         return
     indices = range(torch.cuda.device_count()) if device is None else [device.index]
     for i in indices:
-        if device is not None and not device.kind == "cuda":
+        if device is not None and device.kind != "cuda":
             continue
         with torch.cuda.device(i):
             torch.cuda.synchronize()
@@ -276,9 +325,42 @@ def memory_info() -> list[dict[str, Any]]:
             free, _total = torch.cuda.mem_get_info(i)
             in_use = int(torch.cuda.memory_allocated(i))
             cached = int(torch.cuda.memory_reserved(i)) - in_use
-            rows.append({"device": f"cuda:{i}", "in_use": in_use, "cached": cached, "free": int(free)})
+            rows.append(
+                {"device": f"cuda:{i}", "in_use": in_use, "cached": cached, "free": int(free)}
+            )
     return rows
 
 
 def shape_refusal(info: ArrayInfo) -> str | None:
     return None
+
+
+class _ThreadStream:
+    """Enter the calling thread's own CUDA stream on device ``index`` (for dispatch)."""
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+
+    def __enter__(self) -> Any:
+        torch = load()
+        index = self.index
+        self.stream = thread_stream("torch", index, lambda: torch.cuda.Stream(device=index))
+        # Work already queued on the device's current stream (the producers of the
+        # arguments) must finish before the function reads them on this stream.
+        self.stream.wait_stream(torch.cuda.current_stream(index))
+        self.context = torch.cuda.stream(self.stream)
+        self.context.__enter__()
+        return self.stream
+
+    def __exit__(self, *exc: object) -> None:
+        self.context.__exit__(*exc)
+        # Results are complete before any other stream (or the caller) touches them.
+        self.stream.synchronize()
+
+
+def call_stream(x: Any) -> Any:
+    """A context manager running a dispatched call on the calling thread's own CUDA stream
+    on ``x``'s device, or ``None`` when ``x`` is on the CPU (nothing to enter)."""
+    if not x.is_cuda:  # an attribute read: x.device builds an object on every call
+        return None
+    return _ThreadStream(int(x.device.index or 0))

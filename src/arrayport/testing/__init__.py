@@ -1,0 +1,73 @@
+"""Helpers for users' tests: strategies, assertions, OOM injection and a pytest plugin.
+
+* :func:`arrays` - a hypothesis strategy for arrays of any memory type, dtype, shape and
+  layout (needs hypothesis).
+* :func:`assert_equivalent` - run a function on every memory type and compare with numpy.
+* :func:`inject_oom` - make the next dispatched calls on a memory type raise that
+  framework's real out-of-memory error.
+* The pytest plugin (loaded automatically): a ``memory_type`` fixture over installed
+  memory types, narrowed by ``ARRAYPORT_MEMORY_TYPES`` and ``ARRAYPORT_DEVICE``, and
+  ``--arrayport-report PATH``.
+
+Importing this package imports neither hypothesis nor any framework: the strategies are
+loaded the first time one is used, so the pytest plugin costs projects without
+hypothesis nothing.
+
+Examples
+--------
+>>> import numpy as np
+>>> from arrayport.testing import assert_equivalent
+>>> assert_equivalent(np.negative, np.arange(3.0), memory_types=["numpy"])
+('numpy',)
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from arrayport.testing.assertions import (
+    ARRAY_API_STRICT,
+    as_numpy,
+    assert_equivalent,
+    default_tolerance,
+    memory_bounds,
+    shares_memory,
+)
+
+if TYPE_CHECKING:
+    from arrayport.testing._oom import inject_oom
+    from arrayport.testing.strategies import ALL_DTYPES, LAYOUTS, arrays, dtypes_for
+
+__all__ = [
+    "ALL_DTYPES",
+    "ARRAY_API_STRICT",
+    "LAYOUTS",
+    "arrays",
+    "as_numpy",
+    "assert_equivalent",
+    "default_tolerance",
+    "dtypes_for",
+    "inject_oom",
+    "memory_bounds",
+    "shares_memory",
+]
+
+# Loaded on first use: strategies need hypothesis, inject_oom the OOM machinery.
+_LAZY = {
+    "ALL_DTYPES": "arrayport.testing.strategies",
+    "LAYOUTS": "arrayport.testing.strategies",
+    "arrays": "arrayport.testing.strategies",
+    "dtypes_for": "arrayport.testing.strategies",
+    "inject_oom": "arrayport.testing._oom",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        msg = f"module 'arrayport.testing' has no attribute {name!r}"
+        raise AttributeError(msg)
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

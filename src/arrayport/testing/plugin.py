@@ -1,1 +1,253 @@
-"""pytest plugin (see arrayport.testing)."""
+"""arrayport's pytest plugin: a ``memory_type`` fixture and the conformance report.
+
+Registered through the ``pytest11`` entry point, so it loads in every pytest run where
+arrayport is installed. It therefore does little on its own: it imports arrayport (numpy
+only, and before any test can import a framework: importing tensorflow before
+pyclesperanto kills the process on PoCL), offers fixtures a project may use or override,
+and writes a report only when asked. ``pytest -p no:arrayport`` turns it off.
+
+Environment:
+
+``ARRAYPORT_MEMORY_TYPES``
+    Comma-separated memory types the ``memory_type`` fixture runs over (default: every
+    installed one). A named type that is not installed shows up as skipped.
+``ARRAYPORT_DEVICE``
+    ``cpu`` (default) or ``cuda``: with ``cuda``, memory types that cannot hold data on
+    a CUDA GPU (numpy, pyclesperanto, dask) are skipped, and so are frameworks that see
+    no GPU.
+"""
+
+from __future__ import annotations
+
+import os
+
+from typing import Any
+
+import arrayport  # noqa: F401  (first: before any test module imports a framework)
+import pytest
+
+from arrayport.backends import available_memory_types, get_backend
+from arrayport.errors import ArrayportError, InvalidOptionError
+from arrayport.memory_types import MemoryType, as_memory_type
+from arrayport.testing.report import ANY, LawOutcome, LawReport, environment
+
+__all__ = ["device_kind", "selected_memory_types", "unusable_reason"]
+
+#: Memory types whose framework can hold data on a CUDA GPU.
+_CUDA_CAPABLE = frozenset(
+    {MemoryType.CUPY, MemoryType.TORCH, MemoryType.JAX, MemoryType.TENSORFLOW}
+)
+_PARAM_NAMES = ("memory_type", "source", "target")
+
+
+def device_kind() -> str:
+    """``"cpu"`` or ``"cuda"``, from ``ARRAYPORT_DEVICE`` (default ``cpu``).
+
+    Raises
+    ------
+    InvalidOptionError
+        For any other value.
+    """
+    value = os.environ.get("ARRAYPORT_DEVICE", "cpu").strip().lower() or "cpu"
+    kind = value.partition(":")[0]
+    if kind not in ("cpu", "cuda"):
+        msg = f"ARRAYPORT_DEVICE={value!r} is not a device: use 'cpu' or 'cuda'"
+        raise InvalidOptionError(msg)
+    return kind
+
+
+def selected_memory_types() -> tuple[MemoryType, ...]:
+    """The memory types tests run over: ``ARRAYPORT_MEMORY_TYPES``, else the installed ones.
+
+    Raises
+    ------
+    InvalidOptionError
+        If ``ARRAYPORT_MEMORY_TYPES`` names something that is not a memory type.
+    """
+    text = os.environ.get("ARRAYPORT_MEMORY_TYPES", "").strip()
+    if not text:
+        return available_memory_types()
+    chosen: list[MemoryType] = []
+    for name in text.split(","):
+        if name.strip():
+            mt = as_memory_type(name.strip())
+            if mt not in chosen:
+                chosen.append(mt)
+    return tuple(chosen)
+
+
+def unusable_reason(memory_type: MemoryType) -> str | None:
+    """Why tests cannot run on ``memory_type`` here (``None`` when they can).
+
+    Not installed; on ``ARRAYPORT_DEVICE=cuda``, not a CUDA framework or no GPU visible to it.
+    """
+    if memory_type not in available_memory_types():
+        return (
+            f"{memory_type.value} is not installed (pip install 'arrayport[{memory_type.value}]')"
+        )
+    if device_kind() != "cuda":
+        return None
+    if memory_type not in _CUDA_CAPABLE:
+        return f"{memory_type.value} cannot hold data on a CUDA GPU (ARRAYPORT_DEVICE=cuda)"
+    try:
+        backend = get_backend(memory_type)
+        backend.load()
+        found = any(d.kind == "cuda" for d in backend.devices())
+    except ArrayportError as exc:
+        return f"{memory_type.value} is not usable: {exc}"
+    if not found:
+        return f"{memory_type.value} sees no CUDA GPU here (ARRAYPORT_DEVICE=cuda)"
+    return None
+
+
+def _params() -> list[Any]:
+    try:
+        chosen = selected_memory_types()
+    except InvalidOptionError:
+        return []  # pytest_configure reports the bad setting as a usage error
+    return [pytest.param(mt, id=mt.value) for mt in chosen]
+
+
+# Session scope: the value is an immutable enum member, and hypothesis' @given tests
+# refuse function-scoped fixtures (their value would be shared by every example).
+@pytest.fixture(scope="session", params=_params())
+def memory_type(request: pytest.FixtureRequest) -> MemoryType:
+    """Each selected memory type in turn (skipped where it cannot run here).
+
+    A project's own ``memory_type`` fixture takes precedence over this one.
+    """
+    mt: MemoryType = request.param
+    reason = unusable_reason(mt)
+    if reason is not None:
+        pytest.skip(reason)
+    return mt
+
+
+@pytest.fixture(scope="session")
+def arrayport_device() -> str:
+    """``"cpu"`` or ``"cuda"``, from ``ARRAYPORT_DEVICE``."""
+    return device_kind()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("arrayport")
+    group.addoption(
+        "--arrayport-report",
+        metavar="PATH",
+        default=None,
+        help="write a laws x memory types table to PATH (Markdown) and PATH with an "
+        ".html suffix (a coloured grid)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "arrayport_law(name, description=None): the conformance law a test checks (a row "
+        "of the --arrayport-report table)",
+    )
+    try:
+        device_kind()
+        selected_memory_types()
+    except InvalidOptionError as exc:
+        raise pytest.UsageError(str(exc)) from exc
+    path = config.getoption("arrayport_report", default=None)
+    if path:
+        config.pluginmanager.register(_ReportCollector(str(path)), "arrayport-report")
+
+
+def _memory_types_of(item: pytest.Item) -> tuple[str, ...]:
+    callspec = getattr(item, "callspec", None)
+    if callspec is None:
+        return (ANY,)
+    found: list[str] = []
+    for key, value in callspec.params.items():
+        if isinstance(value, MemoryType) or (key in _PARAM_NAMES and isinstance(value, str)):
+            try:
+                name = as_memory_type(value).value
+            except InvalidOptionError:
+                continue
+            if name not in found:
+                found.append(name)
+    return tuple(found) or (ANY,)
+
+
+def _law_of(item: pytest.Item) -> tuple[str, str] | None:
+    marker = item.get_closest_marker("arrayport_law")
+    function = getattr(item, "function", None)
+    doc = (getattr(function, "__doc__", None) or "").strip().splitlines()
+    description = doc[0] if doc else ""
+    if marker is not None:
+        name = str(marker.args[0]) if marker.args else item.name
+        description = str(
+            marker.kwargs.get("description")
+            or (marker.args[1] if len(marker.args) > 1 else description)
+        )
+        return name, description
+    if _memory_types_of(item) != (ANY,):
+        return getattr(function, "__name__", item.name), description
+    return None
+
+
+class _ReportCollector:
+    """Collects one outcome per test and writes the report at the end of the session."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.items: dict[str, tuple[str, str, tuple[str, ...]]] = {}
+        self.outcomes: dict[str, tuple[str, str]] = {}
+        self.written: tuple[Any, ...] = ()
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        for item in items:
+            law = _law_of(item)
+            if law is not None:
+                self.items[item.nodeid] = (law[0], law[1], _memory_types_of(item))
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.nodeid not in self.items:
+            return
+        xfail = hasattr(report, "wasxfail")
+        outcome: str | None = None
+        if report.when == "call":
+            if report.passed:
+                outcome = "xpassed" if xfail else "passed"
+            elif report.failed:
+                outcome = "failed"
+            else:
+                outcome = "xfailed" if xfail else "skipped"
+        elif report.failed:
+            outcome = "error"
+        elif report.skipped:
+            outcome = "xfailed" if xfail else "skipped"
+        if outcome is None:
+            return
+        previous = self.outcomes.get(report.nodeid)
+        if previous is not None and previous[0] in ("failed", "error"):
+            return  # a teardown after a failed call does not hide the failure
+        self.outcomes[report.nodeid] = (outcome, _message(report))
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        report = LawReport(environment=environment())
+        for nodeid, (law, description, mts) in self.items.items():
+            outcome, message = self.outcomes.get(nodeid, ("skipped", "not run"))
+            report.add(LawOutcome(law, description, mts, outcome, nodeid, message))
+        self.written = report.write(self.path)
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if self.written:
+            names = " and ".join(str(p) for p in self.written)
+            terminalreporter.write_line(f"arrayport report written to {names}")
+
+
+def _message(report: pytest.TestReport) -> str:
+    if hasattr(report, "wasxfail") and report.skipped:
+        return str(report.wasxfail)
+    if report.skipped and isinstance(report.longrepr, tuple):
+        return str(report.longrepr[2])
+    if report.passed:
+        return ""
+    text = report.longreprtext.strip().splitlines()
+    errors = [line for line in text if line.startswith("E ")]
+    return "\n".join(errors[:20]) if errors else "\n".join(text[-5:])

@@ -1,0 +1,162 @@
+"""convert_dtype float32 (256 MiB) -> uint16, VALUE scaling, against np.copyto of 256 MiB.
+
+Target (the issue): at most 3x the memcpy time, with extra peak memory no more than the
+output's size (ArrayBridge 0.5.2 measured 14x memcpy and +512 MiB).
+
+Times are the best of ``--repeat`` runs, side by side in one process, so the ratio holds
+on a busy machine. Peak memory is measured twice:
+
+* tracemalloc: numpy reports every buffer it allocates, so the traced peak during the call
+  minus the traced size before it is the call's extra memory (output included);
+* resident memory: in a fresh child process, the growth of ru_maxrss across one call
+  (the operating system's view, allocator overheads included).
+
+Run: ``.venv/bin/python benchmarks/bench_convert_dtype.py [--mib 256] [--repeat 7]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import time
+import tracemalloc
+from collections.abc import Callable
+
+import numpy as np
+
+import arrayport as ap  # before any framework (numpy is not one)
+from arrayport.dtypes import convert_dtype
+
+MIB = 1 << 20
+
+
+def make_input(mib: int, special: bool = False) -> np.ndarray:
+    """float32 values in -1000..70000 (some below 0, some above 65535: clipping matters),
+    made without temporaries so that resident-memory figures start from the input alone;
+    ``special`` sprinkles NaN and +-inf through every chunk."""
+    x = np.empty(mib * MIB // 4, dtype=np.float32)
+    np.random.default_rng(0).random(dtype=np.float32, out=x)
+    x *= 71000.0
+    x -= 1000.0
+    if special:
+        x[::9973] = np.nan
+        x[::10007] = np.inf
+        x[::10009] = -np.inf
+    return x
+
+
+def ratios(fn: Callable[[], object], baseline: Callable[[], object], repeat: int) -> list[float]:
+    """``fn``'s time over ``baseline``'s, measured in adjacent pairs: a busy machine slows
+    both sides of a pair alike, so the ratios hold where absolute times drift."""
+    out = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        baseline()
+        mid = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - mid) / (mid - start))
+    return out
+
+
+def naive(x: np.ndarray) -> np.ndarray:
+    """The easy version: full-size temporaries (for context only)."""
+    r = np.clip(np.rint(x), 0, 65535)
+    r[np.isnan(r)] = 0
+    return r.astype(np.uint16)
+
+
+def traced_peak(fn: Callable[[], object]) -> int:
+    tracemalloc.start()
+    try:
+        before, _ = tracemalloc.get_traced_memory()
+        tracemalloc.reset_peak()
+        result = fn()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    del result
+    return peak - before
+
+
+def peak_resident() -> int:
+    """This process's peak resident memory in bytes (VmHWM: unlike ru_maxrss, it is not
+    inherited from the parent that forked this process)."""
+    with open("/proc/self/status", encoding="ascii") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def rss_child(mib: int) -> None:
+    """In a fresh process: peak resident memory growth across one conversion, as JSON."""
+    x = make_input(mib)
+    import array_api_compat.numpy  # noqa: F401  (its import is not the conversion's memory)
+
+    before = peak_resident()
+    out = convert_dtype(x, "uint16")
+    after = peak_resident()
+    print(json.dumps({"rss_growth": after - before, "output": out.nbytes}))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mib", type=int, default=256)
+    parser.add_argument("--repeat", type=int, default=9)
+    parser.add_argument("--rss-child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.rss_child:
+        rss_child(args.mib)
+        return
+
+    clean = make_input(args.mib)
+    special = make_input(args.mib, special=True)
+    dst = np.empty_like(clean)
+    dst[...] = 0  # fault the baseline's pages in once, as a warm memcpy target
+    for x in (clean, special):
+        if not np.array_equal(convert_dtype(x, "uint16"), naive(x)):
+            sys.exit("convert_dtype disagrees with the naive reference: benchmark void")
+
+    def memcpy() -> None:
+        np.copyto(dst, clean)
+
+    print(
+        f"arrayport {ap.__version__}, numpy {np.__version__}; float32 {args.mib} MiB -> uint16, "
+        f"VALUE; ratio to np.copyto of {args.mib} MiB, {args.repeat} adjacent pairs"
+    )
+    print(f"{'':34s}{'median':>8s}{'best':>8s}")
+    rows = [
+        ("convert_dtype, finite values", lambda: convert_dtype(clean, "uint16")),
+        ("convert_dtype, with NaN and inf", lambda: convert_dtype(special, "uint16")),
+        ("naive full-size temporaries", lambda: naive(clean)),
+    ]
+    for label, fn in rows:
+        r = ratios(fn, memcpy, args.repeat if "naive" not in label else 3)
+        print(f"{label:34s}{statistics.median(r):7.2f}x{min(r):7.2f}x")
+    print("target <= 3x; ArrayBridge 0.5.2 measured 14x (FACTS.md)")
+
+    output_bytes = clean.size * 2
+    extra_ours = traced_peak(lambda: convert_dtype(special, "uint16"))
+    extra_naive = traced_peak(lambda: naive(clean))
+    child = subprocess.run(
+        [sys.executable, __file__, "--rss-child", "--mib", str(args.mib)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    rss = json.loads(child.stdout.strip().splitlines()[-1])
+    print(f"output size:                      {output_bytes / MIB:8.1f} MiB")
+    print(
+        f"peak traced, convert_dtype:       {extra_ours / MIB:8.1f} MiB "
+        f"({(extra_ours - output_bytes) / MIB:+.2f} MiB beyond the output)"
+    )
+    print(f"peak traced, naive:               {extra_naive / MIB:8.1f} MiB")
+    print(f"resident growth (fresh process):  {rss['rss_growth'] / MIB:8.1f} MiB")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""arrayport's conformance suite: laws every memory type must satisfy (``pytest conformance``)."""

@@ -1,0 +1,66 @@
+"""Set-up of the conformance suite: hypothesis profiles and memory-type parameters.
+
+arrayport is imported first on purpose (its import guard loads PoCL before anything can
+import tensorflow; tensorflow then pyclesperanto kills the process on PoCL). The pytest
+plugin has already imported it; this import documents the rule.
+
+Hypothesis profiles, chosen by ``ARRAYPORT_HYPOTHESIS_PROFILE``:
+
+``ci`` (default)
+    Few examples per law and memory type, derandomized (every run draws the same
+    examples, so CI is reproducible), no deadline (first calls into a framework compile).
+``thorough``
+    Many more examples, random: run it before a release or after touching convert.py,
+    dtypes.py or oom.py.
+"""
+
+from __future__ import annotations
+
+import os
+
+import arrayport  # noqa: F401  (must precede any framework import)
+import pytest
+from hypothesis import HealthCheck, settings
+
+from arrayport.memory_types import MemoryType
+from arrayport.testing.plugin import selected_memory_types, unusable_reason
+
+_SLOW_OK = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much]
+
+settings.register_profile(
+    "ci",
+    max_examples=25,
+    derandomize=True,
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=_SLOW_OK,
+)
+settings.register_profile(
+    "thorough",
+    max_examples=400,
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=_SLOW_OK,
+)
+PROFILE = os.environ.get("ARRAYPORT_HYPOTHESIS_PROFILE", "ci").strip() or "ci"
+if PROFILE not in ("ci", "thorough"):
+    msg = f"ARRAYPORT_HYPOTHESIS_PROFILE={PROFILE!r}: use 'ci' or 'thorough'"
+    raise pytest.UsageError(msg)
+settings.load_profile(PROFILE)
+
+
+def _param(*mts: MemoryType) -> object:
+    reasons = [r for r in (unusable_reason(mt) for mt in mts) if r is not None]
+    marks = [pytest.mark.skip(reason=reasons[0])] if reasons else []
+    return pytest.param(*mts, id="-".join(mt.value for mt in mts), marks=marks)
+
+
+#: Memory types under test, one pytest param each (skipped where unusable here).
+MEMORY_TYPES = [_param(mt) for mt in selected_memory_types()]
+#: Ordered (source, target) pairs, identity pairs included.
+PAIRS = [_param(a, b) for a in selected_memory_types() for b in selected_memory_types()]
+
+
+def law(name: str, description: str | None = None) -> pytest.MarkDecorator:
+    """Mark a test as checking conformance law ``name`` (a row of the report)."""
+    return pytest.mark.arrayport_law(name, description=description)

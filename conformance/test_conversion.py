@@ -1,0 +1,168 @@
+"""Conversion laws: round trips, honest zero-copy, copy=True/False, read-only sources.
+
+Every law runs over every ordered pair of memory types under test, with arrays of every
+dtype, shape (0-d and empty included) and layout (strided, negative strides, offset,
+unaligned, big-endian, read-only) the source can hold. Values are read back with each
+framework's own calls (:func:`arrayport.testing.as_numpy`) and memory overlap through the
+frameworks' own pointers, so arrayport's conversion code is never its own oracle.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import arrayport as ap
+from arrayport.backends import detect_memory_type, get_backend
+from arrayport.memory_types import MemoryType
+from arrayport.testing import arrays, dtypes_for, shares_memory
+from arrayport.testing.strategies import LAYOUTS, shapes_for
+from conformance._support import (
+    assert_identical,
+    common_dtypes,
+    is_writable,
+    native,
+    size_of,
+    snapshot,
+)
+from conformance.conftest import PAIRS, law
+
+pytestmark = pytest.mark.parametrize(("source", "target"), PAIRS)
+
+_CLE = MemoryType.PYCLESPERANTO
+
+
+def _arrays_for(source: MemoryType, target: MemoryType, **kw: object) -> st.SearchStrategy[object]:
+    """Arrays of ``source`` that ``target`` can hold too (dtype and shape)."""
+    shape = shapes_for(_CLE) if _CLE in (source, target) else None
+    return arrays(source, dtype=common_dtypes(source, target), shape=shape, **kw)  # type: ignore[arg-type]
+
+
+@law("conversion.round_trip", "A -> B -> A gives back the same dtype, shape and values")
+@given(data=st.data())
+def test_round_trip(source: MemoryType, target: MemoryType, data: st.DataObject) -> None:
+    x = data.draw(_arrays_for(source, target), label="x")
+    before = snapshot(x)
+    y = ap.convert(x, target)
+    assert detect_memory_type(y) is target
+    assert_identical(snapshot(y), before, f"{source.value} -> {target.value}")
+    back = ap.convert(y, source)
+    assert detect_memory_type(back) is source
+    assert_identical(snapshot(back), before, f"{source.value} -> {target.value} -> {source.value}")
+    assert_identical(snapshot(x), before, "the source after the round trip")
+
+
+@law("conversion.no_silent_loss",
+     "any dtype and shape: an exact result (or a declared lossless widening) or an arrayport error")
+@given(data=st.data())
+def test_no_silent_loss(source: MemoryType, target: MemoryType, data: st.DataObject) -> None:
+    x = data.draw(arrays(source), label="x")
+    before = snapshot(x)
+    try:
+        route = ap.plan(x, target)
+    except (ap.UnsupportedDtypeError, ap.ConversionError) as exc:
+        assert str(exc), "an error without a message"
+        with pytest.raises(type(exc)):
+            ap.convert(x, target)
+        held = before.dtype.name in dtypes_for(target)
+        # The strategy's independent table agrees that the target cannot hold it.
+        assert not held or (target is _CLE and (before.ndim == 0 or before.size == 0 or before.ndim > 3)), (
+            f"{target.value} refused {before.dtype.name}{list(before.shape)}, which it can hold: {exc}"
+        )
+        return
+    y = ap.convert(x, target)
+    got = snapshot(y)
+    if native(got.dtype) != native(before.dtype):
+        assert "widened losslessly" in route.reason, (
+            f"{source.value} -> {target.value}: {before.dtype} came back as {got.dtype} "
+            f"without a declared widening (route: {route.reason})"
+        )
+        assert np.array_equal(got, before.astype(got.dtype), equal_nan=True)
+        assert np.array_equal(got.astype(before.dtype), before, equal_nan=True), "lossy widening"
+    else:
+        assert_identical(got, before, f"{source.value} -> {target.value}")
+
+
+@law("conversion.zero_copy_honest", "Route.zero_copy is true exactly when the result shares memory")
+@given(data=st.data())
+def test_zero_copy_is_honest(source: MemoryType, target: MemoryType, data: st.DataObject) -> None:
+    x = data.draw(_arrays_for(source, target), label="x")
+    route = ap.plan(x, target)
+    y = ap.convert(x, target)
+    assert route.source is source and route.target is target
+    assert detect_memory_type(y) is route.target
+    assert get_backend(target).device_of(y) == route.device
+    if size_of(x) == 0 and not route.zero_copy:
+        return  # nothing to share: an empty copy is indistinguishable from an empty view
+    shared = shares_memory(x, y)
+    assert shared == route.zero_copy, (
+        f"plan says zero_copy={route.zero_copy} ({route.method}: {route.reason}) but the "
+        f"result {'shares' if shared else 'does not share'} memory with the source"
+    )
+
+
+@law("conversion.copy_true", "copy=True never shares memory")
+@given(data=st.data())
+def test_copy_true_never_shares(source: MemoryType, target: MemoryType, data: st.DataObject) -> None:
+    x = data.draw(_arrays_for(source, target), label="x")
+    before = snapshot(x)
+    route = ap.plan(x, target, copy=True)
+    assert not route.zero_copy, f"copy=True planned a zero-copy route: {route}"
+    y = ap.convert(x, target, copy=True)
+    assert y is not x
+    assert not shares_memory(x, y), f"copy=True result shares memory ({route})"
+    assert_identical(snapshot(y), before, f"{source.value} -> {target.value} (copy=True)")
+
+
+@law("conversion.copy_false", "copy=False never copies: it shares memory or raises CopyRequiredError")
+@given(data=st.data())
+def test_copy_false_never_copies(source: MemoryType, target: MemoryType, data: st.DataObject) -> None:
+    x = data.draw(_arrays_for(source, target), label="x")
+    before = snapshot(x)
+    default = ap.plan(x, target)
+    try:
+        route = ap.plan(x, target, copy=False)
+    except ap.CopyRequiredError:
+        assert not default.zero_copy, f"copy=False refused, yet the default route shares: {default}"
+        with pytest.raises(ap.CopyRequiredError):
+            ap.convert(x, target, copy=False)
+        return
+    assert route.zero_copy, f"copy=False planned a copying route: {route}"
+    y = ap.convert(x, target, copy=False)
+    if size_of(x):
+        assert shares_memory(x, y), f"copy=False result does not share memory ({route})"
+    assert_identical(snapshot(y), before, f"{source.value} -> {target.value} (copy=False)")
+
+
+_READ_ONLY_SOURCES = (MemoryType.NUMPY, MemoryType.JAX, MemoryType.TENSORFLOW)
+
+
+@law("conversion.read_only", "read-only sources never come back writable (no writable alias)")
+@given(data=st.data(), copy=st.sampled_from([None, True, False]))
+def test_read_only_never_writable(
+    source: MemoryType, target: MemoryType, data: st.DataObject, copy: bool | None
+) -> None:
+    if source not in _READ_ONLY_SOURCES:
+        pytest.skip(f"{source.value} has no read-only arrays")
+    readonly_layouts = st.frozensets(st.sampled_from(LAYOUTS), max_size=1).map(
+        lambda s: s | {"readonly"}
+    )
+    x = data.draw(_arrays_for(source, target, layout=readonly_layouts), label="x")
+    before = snapshot(x)
+    try:
+        y = ap.convert(x, target, copy=copy)
+    except ap.CopyRequiredError:
+        assert copy is False
+        return
+    if shares_memory(x, y):
+        assert not is_writable(y), (
+            f"{source.value} -> {target.value} (copy={copy}) gave a writable alias of read-only memory"
+        )
+    back = ap.convert(y, source)
+    if shares_memory(x, back):
+        assert not is_writable(back), f"{source.value} -> {target.value} -> {source.value} is a writable alias"
+    if is_writable(y) and size_of(y) and detect_memory_type(y) in (MemoryType.NUMPY, MemoryType.TORCH):
+        y[...] = 0 if before.dtype.kind != "b" else False  # writing the result must not reach x
+        assert_identical(snapshot(x), before, "the read-only source after writing the result")

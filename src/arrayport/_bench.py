@@ -1,0 +1,165 @@
+"""What ``arrayport bench`` measures: quick conversion and dispatch timings.
+
+Every conversion time is a ratio to ``ndarray.copy()`` of the same bytes measured in the
+same run, so the numbers compare across machines: 0.00x means zero-copy, about 1x means one
+memcpy, more means the route copies more than once or pays a framework's fixed cost. Each
+figure is the best of a few repeats (the least disturbed by the other work on the machine).
+The decorator overhead is per call on a tiny array, as a ratio to calling the undecorated
+function. This is a quick check, not a benchmark suite: ``benchmarks/`` holds those.
+"""
+
+from __future__ import annotations
+
+import functools
+import gc
+import importlib
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from arrayport._host import aligned_copy
+from arrayport.backends import available_memory_types, get_backend
+from arrayport.convert import convert, plan
+from arrayport.errors import ArrayportError
+from arrayport.memory_types import MemoryType
+
+__all__ = ["run_bench"]
+
+#: dask conversions are lazy (no bytes move until compute), so timing them says nothing.
+_SKIPPED = frozenset({MemoryType.DASK})
+
+
+def _ready(x: Any) -> Any:
+    # jax may return before the copy is done; wait so that the time covers the copy.
+    block = getattr(x, "block_until_ready", None)
+    if block is not None:
+        block()
+    return x
+
+
+def _best_seconds(fn: Callable[[], Any], repeats: int) -> float:
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        out = _ready(fn())
+        best = min(best, time.perf_counter() - start)
+        del out  # free before the next repeat: peak memory stays at one result
+    return best
+
+
+def _conversions(base: np.ndarray, memcpy: float, repeats: int) -> list[dict[str, Any]]:
+    types = [mt for mt in available_memory_types() if mt not in _SKIPPED]
+    # pyclesperanto before tensorflow: see arrayport.backends.pyclesperanto.
+    load_order = sorted(types, key=lambda mt: mt is not MemoryType.PYCLESPERANTO)
+    sources: dict[MemoryType, Any] = {}
+    errors: dict[MemoryType, str] = {}
+    for mt in load_order:
+        try:
+            sources[mt] = _ready(convert(base, mt))
+        except ArrayportError as exc:
+            errors[mt] = f"{type(exc).__name__}: {exc}"
+    rows: list[dict[str, Any]] = []
+    for source in types:
+        for target in types:
+            if source is target:
+                continue
+            row: dict[str, Any] = {
+                "source": source.value,
+                "target": target.value,
+                "method": None,
+                "zero_copy": None,
+                "ms": None,
+                "ratio": None,
+                "error": errors.get(source) or errors.get(target),
+            }
+            if row["error"] is None:
+                x = sources[source]
+                try:
+                    route = plan(x, target)
+                    seconds = _best_seconds(functools.partial(convert, x, target), repeats)
+                except ArrayportError as exc:
+                    row["error"] = f"{type(exc).__name__}: {exc}"
+                else:
+                    row.update(
+                        method=route.method,
+                        zero_copy=route.zero_copy,
+                        ms=seconds * 1e3,
+                        ratio=seconds / memcpy,
+                    )
+            rows.append(row)
+        gc.collect()  # jax and tensorflow free host buffers only when collected
+    return rows
+
+
+def _per_call(fn: Callable[[Any], Any], x: Any, calls: int) -> float:
+    start = time.perf_counter()
+    fn(x)  # the first call pays one-off costs (imports, caches); it also sizes the loop
+    once = time.perf_counter() - start
+    calls = max(20, min(calls, int(0.05 / max(once, 1e-7))))
+    best = float("inf")
+    for _ in range(3):
+        start = time.perf_counter()
+        for _ in range(calls):
+            fn(x)
+        best = min(best, (time.perf_counter() - start) / calls)
+    return best
+
+
+def _dispatch(calls: int) -> list[dict[str, Any]]:
+    try:
+        dispatch = importlib.import_module("arrayport.dispatch")
+    except ImportError:  # an arrayport build without the decorator: nothing to time
+        return []
+
+    def identity(x: Any) -> Any:
+        return x
+
+    x = np.ones((4, 4), dtype=np.float32)
+    plain = _per_call(identity, x, calls)
+    rows = []
+    for mt in (MemoryType.NUMPY, MemoryType.TORCH, MemoryType.JAX):
+        if mt not in available_memory_types():
+            continue
+        get_backend(mt).load()
+        decorated = dispatch.memory_type(mt)(identity)
+        seconds = _per_call(decorated, x, calls)
+        case = f"{mt.value} function, numpy input" + (
+            " (converts in and out)" if mt is not MemoryType.NUMPY else ""
+        )
+        rows.append({"case": case, "us": seconds * 1e6, "ratio": seconds / plain})
+    return rows
+
+
+def run_bench(size_mib: float = 64.0, repeats: int = 3, calls: int = 20000) -> dict[str, Any]:
+    """Time conversions between installed memory types and the decorator's overhead.
+
+    Parameters
+    ----------
+    size_mib : float
+        Size of the float32 test array in MiB.
+    repeats : int
+        Repeats per conversion; the best is kept.
+    calls : int
+        Most calls per timing of the decorator overhead (fewer for slow calls: each timing
+        takes about 50 ms).
+
+    Returns
+    -------
+    dict
+        ``{"size_mib", "memcpy_ms", "conversions": [{"source", "target", "method",
+        "zero_copy", "ms", "ratio", "error"}], "dispatch": [{"case", "us", "ratio"}]}``.
+    """
+    n = max(1, int(size_mib * 2**20) // 4)
+    # 64-byte aligned, as arrayport's own copies are: jax and tensorflow share only such
+    # memory, and an unaligned start would time numpy's allocator, not the routes.
+    base = aligned_copy(np.ones(n, dtype=np.float32))
+    memcpy = _best_seconds(base.copy, max(repeats, 5))
+    conversions = _conversions(base, memcpy, repeats)
+    return {
+        "size_mib": n * 4 / 2**20,
+        "memcpy_ms": memcpy * 1e3,
+        "conversions": conversions,
+        "dispatch": _dispatch(calls),
+    }

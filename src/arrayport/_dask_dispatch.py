@@ -1,0 +1,491 @@
+"""Running a dispatched function on dask arrays: lazily, block by block, where the blocks are.
+
+:mod:`arrayport.dispatch` hands a call to :func:`run_on_dask` when an argument is a dask
+array. The call returns a lazy dask array at once; nothing runs until it is computed. Then,
+on whichever worker holds a block (a ``dask.distributed`` worker, or a thread of dask's
+local scheduler), the *dispatched callable itself* is called on the numpy (or cupy) block:
+it converts the block to the declared memory type and device, runs the function under its
+OOM policy, applies the dtype policy, and hands back a numpy (or cupy) block.
+
+The function's contract says how blocks are formed:
+
+* blockwise (the default): ``dask.array.map_blocks`` on the existing chunks;
+* ``depth=``: each block carries a halo of that many elements from its neighbours
+  (``dask.array.overlap`` with ``boundary="none"``, so the array's outer edges are the
+  function's own business, exactly as on the whole array), trimmed afterwards;
+* ``whole_array=True``: the array is rechunked to one chunk (a
+  :class:`WholeArrayWarning` says so when that chunk is large).
+
+Arguments that are arrays but not dask arrays are converted to numpy (a snapshot, copied at
+call time) and passed whole to every block; a dask array argument is split alongside the
+first. An argument whose shape lines up with a split axis of the dask input is refused as
+ambiguous. See ``docs/decisions/0026-dask-dispatch.md``.
+
+The output dtype is known without running the function when the contract fixes it
+(``PRESERVE_INPUT`` or a fixed dtype); with ``NATIVE_OUTPUT`` the function runs once in
+the calling process on a tiny sample block of ones (one element per axis, more with a halo).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import sys
+import threading
+import uuid
+import warnings
+from collections import OrderedDict
+from typing import Any, Literal
+
+import numpy as np
+
+from arrayport.backends import detect_memory_type, get_backend
+from arrayport.backends.dask import _meta
+from arrayport.convert import convert
+from arrayport.dtypes import DtypeConversion, Scaling
+from arrayport.errors import (
+    ArrayportError,
+    InvalidOptionError,
+    UnsupportedArrayError,
+)
+from arrayport.memory_types import MemoryType, as_memory_type
+
+__all__ = ["WholeArrayWarning", "run_on_dask"]
+
+
+class WholeArrayWarning(UserWarning):
+    """A ``whole_array=True`` function is about to gather a large dask array into one chunk."""
+
+
+# --- the call's structure -------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Slot:
+    """Where a block (``"block"``: the i-th dask argument) or a whole argument goes."""
+
+    source: Literal["block", "whole"]
+    index: int
+
+
+def _is_container(value: object) -> bool:
+    t = type(value)
+    return t is list or t is tuple or (issubclass(t, tuple) and hasattr(t, "_fields"))
+
+
+def _rebuild(container: Any, items: list[Any]) -> Any:
+    t = type(container)
+    if t is list:
+        return items
+    if t is tuple:
+        return tuple(items)
+    return t(*items)  # a namedtuple
+
+
+class _Collector:
+    """Replaces array arguments by slots, in dispatch's order (positional, then keyword)."""
+
+    def __init__(self, array_type: type) -> None:
+        self.array_type = array_type
+        self.dask: list[Any] = []
+        self.whole: list[Any] = []
+        self.first: Any = None  # the call's first array argument, dask or not
+
+    def template(self, value: Any, *, top: bool = True) -> Any:
+        if isinstance(value, self.array_type):
+            self.dask.append(value)
+            if self.first is None:
+                self.first = value
+            return _Slot("block", len(self.dask) - 1)
+        if top and _is_container(value):  # arrays one level down, as dispatch looks
+            return _rebuild(value, [self.template(v, top=False) for v in value])
+        try:
+            detect_memory_type(value)
+        except UnsupportedArrayError:
+            return value  # not an array: passed through as it is
+        self.whole.append(value)
+        if self.first is None:
+            self.first = value
+        return _Slot("whole", len(self.whole) - 1)
+
+
+def _fill(value: Any, blocks: tuple[Any, ...], whole: tuple[Any, ...], *, top: bool = True) -> Any:
+    if isinstance(value, _Slot):
+        return blocks[value.index] if value.source == "block" else whole[value.index]
+    if top and _is_container(value):
+        return _rebuild(value, [_fill(v, blocks, whole, top=False) for v in value])
+    return value
+
+
+# --- what travels to the workers ------------------------------------------------------
+
+_resolved: OrderedDict[str, tuple[Any, tuple[Any, ...], dict[str, Any]]] = OrderedDict()
+_resolved_lock = threading.Lock()
+_RESOLVED_MAX = 16
+
+
+@dataclasses.dataclass(frozen=True)
+class _Call:
+    """The dispatched callable and the call's non-block arguments, pickled once.
+
+    The payload is unpickled lazily, on first use in a worker process, and then cached per
+    process: the scheduler only ever holds bytes, so it never imports the user's module or
+    its framework, and a worker imports them only after this module (hence arrayport, whose
+    import guard must come before any framework) is loaded.
+    """
+
+    key: str
+    payload: bytes
+    n_blocks: int
+    dtype: str
+    name: str
+
+    def resolve(self) -> tuple[Any, tuple[Any, ...], dict[str, Any]]:
+        with _resolved_lock:
+            found = _resolved.get(self.key)
+            if found is None:
+                import cloudpickle
+
+                found = _unpack(cloudpickle.loads(self.payload))
+                _resolved[self.key] = found
+                while len(_resolved) > _RESOLVED_MAX:
+                    _resolved.popitem(last=False)
+            return found
+
+
+def _pack(dispatched: Any, targs: tuple[Any, ...], tkwargs: dict[str, Any]) -> Any:
+    from arrayport.dispatch import DispatchedFunction
+
+    if isinstance(dispatched, DispatchedFunction):
+        # By its function and contract: a dispatched function defined in a script's
+        # __main__ pickles by reference to a __main__ the workers do not have, while
+        # cloudpickle sends such a plain function by value.
+        return ("dispatched", dispatched.__wrapped__, dispatched.contract, targs, tkwargs)
+    return ("callable", dispatched, None, targs, tkwargs)
+
+
+def _unpack(packed: Any) -> tuple[Any, tuple[Any, ...], dict[str, Any]]:
+    kind, fn, contract, targs, tkwargs = packed
+    if kind == "dispatched":
+        from arrayport.dispatch import DispatchedFunction
+
+        fn = DispatchedFunction(fn, contract)
+    return fn, targs, tkwargs
+
+
+def _run_block(*parts: Any, call: _Call) -> Any:
+    """One block: the dispatched callable on numpy (or cupy) blocks, a block back."""
+    dispatched, targs, tkwargs = call.resolve()
+    blocks, whole = parts[: call.n_blocks], parts[call.n_blocks :]
+    args = tuple(_fill(a, blocks, whole) for a in targs)
+    kwargs = {k: _fill(v, blocks, whole) for k, v in tkwargs.items()}
+    return _as_block(dispatched(*args, **kwargs), blocks[0], call)
+
+
+def _as_block(out: Any, like: Any, call: _Call) -> Any:
+    """``out`` as a block of ``like``'s type and device, checked against the contract."""
+    if _is_container(out):
+        msg = (
+            f"{call.name} returned a {type(out).__name__} on a dask block: on dask input a "
+            "function must return one array (call it once per output, or compute the input "
+            "first with .compute())"
+        )
+        raise ArrayportError(msg)
+    try:
+        mt = detect_memory_type(out)
+    except UnsupportedArrayError as exc:
+        msg = (
+            f"{call.name} returned {type(out).__name__} on a dask block, not an array: on "
+            "dask input a function must return an array of its block's shape"
+        )
+        raise ArrayportError(msg) from exc
+    block_mt = detect_memory_type(like)
+    backend = get_backend(block_mt)
+    if mt is not block_mt or get_backend(mt).device_of(out) != backend.device_of(like):
+        out = convert(out, block_mt, device=backend.device_of(like))
+    if tuple(out.shape) != tuple(like.shape):
+        msg = (
+            f"{call.name} returned shape {tuple(out.shape)} for a dask block of shape "
+            f"{tuple(like.shape)}: on dask input a function must keep its input's shape "
+            "(blockwise, with depth= or whole_array=True); compute the input first "
+            "(.compute()) to call a shape-changing function"
+        )
+        raise ArrayportError(msg)
+    if np.dtype(out.dtype).name != call.dtype:
+        msg = (
+            f"{call.name} returned {np.dtype(out.dtype).name} for a dask block, but its "
+            f"dask result was declared {call.dtype} (from its contract, or a sample run); "
+            "declare a fixed output dtype, e.g. dtype_conversion=DtypeConversion.FLOAT32"
+        )
+        raise ArrayportError(msg)
+    return out
+
+
+# --- checks made at call time -------------------------------------------------------------
+
+
+def _refuse(message: str) -> None:
+    raise InvalidOptionError(message)
+
+
+def _unknown(x: Any) -> bool:
+    return any(isinstance(s, float) and math.isnan(s) for s in x.shape)
+
+
+def _check_inputs(name: str, dask_args: list[Any]) -> None:
+    first = dask_args[0]
+    meta = getattr(first, "_meta", None)
+    if type(meta) is not np.ndarray and type(meta).__module__.partition(".")[0] != "cupy":
+        msg = (
+            f"{name} got a dask array with {type(meta).__module__}.{type(meta).__name__} "
+            "chunks; arrayport maps functions over numpy or cupy chunks only (convert the "
+            "chunks first, e.g. x.map_blocks(numpy.asarray))"
+        )
+        raise UnsupportedArrayError(msg)
+    for other in dask_args[1:]:
+        same = other.chunks == first.chunks if _unknown(first) else other.shape == first.shape
+        if not same:
+            _refuse(
+                f"{name} got dask arrays of shapes {first.shape} and {other.shape}: dask "
+                "arguments are split block by block and must have the same shape; pass a "
+                "smaller operand as a numpy array to give it whole to every block"
+            )
+
+
+def _depth(depth: Any, ndim: int, name: str) -> dict[int, int] | None:
+    if depth is None:
+        return None
+    per_axis = (depth,) * ndim if isinstance(depth, int) else tuple(depth)
+    if len(per_axis) != ndim:
+        _refuse(
+            f"{name} declares depth={depth!r} (one halo per axis) but got a {ndim}-d dask "
+            f"array; give {ndim} values or one int for every axis"
+        )
+    found = dict(enumerate(per_axis))
+    return found if any(found.values()) else None
+
+
+def _check_scaling(name: str, contract: Any) -> None:
+    if (
+        contract.scaling is Scaling.MINMAX
+        and contract.dtype_conversion is not DtypeConversion.NATIVE_OUTPUT
+        and not contract.whole_array
+    ):
+        _refuse(
+            f"{name} scales its output by Scaling.MINMAX, which stretches the whole "
+            "array's min..max: applied block by block it would give every block its own "
+            "scale. On dask input use whole_array=True, Scaling.VALUE or Scaling.UNIT, or "
+            "dtype_conversion=NATIVE_OUTPUT and scale the result afterwards"
+        )
+
+
+def _check_whole_args(name: str, first: Any, whole: list[np.ndarray]) -> None:
+    """Refuse a whole argument that lines up with a split axis of the dask input."""
+    for i, w in enumerate(whole):
+        for k in range(1, min(w.ndim, first.ndim) + 1):
+            axis = first.ndim - k
+            extent = first.shape[axis]
+            if w.shape[-k] > 1 and w.shape[-k] == extent and len(first.chunks[axis]) > 1:
+                _refuse(
+                    f"{name}: non-dask array argument #{i + 1} (shape {w.shape}) has the "
+                    f"extent of the dask input (shape {first.shape}) along axis {axis}, "
+                    "which is split into blocks. It is ambiguous whether every block should "
+                    "get it whole or only its matching part. For its matching part, pass it "
+                    "as a dask array with the same chunks (dask.array.from_array(arg, "
+                    f"chunks=x.chunks)); for all of it, make that axis one chunk "
+                    f"(x.rechunk({{{axis}: -1}}))"
+                )
+
+
+def _sample(x: Any, depth: dict[int, int] | None) -> Any:
+    shape = []
+    for axis, extent in enumerate(x.shape):
+        want = 1 + 2 * (depth or {}).get(axis, 0)
+        shape.append(want if isinstance(extent, float) else min(int(extent), want))
+    if type(x._meta).__module__.partition(".")[0] == "cupy":
+        import cupy
+
+        return cupy.ones(tuple(shape), dtype=x.dtype)
+    return np.ones(tuple(shape), dtype=x.dtype)
+
+
+def _output_dtype(
+    dispatched: Any,
+    name: str,
+    targs: tuple[Any, ...],
+    tkwargs: dict[str, Any],
+    col: _Collector,
+    whole: list[np.ndarray],
+    depth: dict[int, int] | None,
+) -> np.dtype[Any]:
+    conversion = dispatched.contract.dtype_conversion
+    if conversion is DtypeConversion.PRESERVE_INPUT:
+        if any(col.first is x for x in col.dask):
+            return np.dtype(col.first.dtype)
+        return _first_whole_dtype(col, whole)
+    if conversion is not DtypeConversion.NATIVE_OUTPUT:
+        return np.dtype(conversion.value)
+    samples = tuple(_sample(x, depth) for x in col.dask)
+    args = tuple(_fill(a, samples, tuple(whole)) for a in targs)
+    kwargs = {k: _fill(v, samples, tuple(whole)) for k, v in tkwargs.items()}
+    try:
+        out = dispatched(*args, **kwargs)
+    except ArrayportError:
+        raise
+    except Exception as exc:  # the user's function failed on the sample: say what we did
+        msg = (
+            f"{name} has dtype_conversion=NATIVE_OUTPUT, so arrayport ran it on a "
+            f"{samples[0].shape} {samples[0].dtype} sample block to learn the dtype of its "
+            f"dask result, and it raised {type(exc).__name__}: {exc}. Declare the output "
+            "dtype instead (dtype_conversion=DtypeConversion.FLOAT32, UINT16, ..., or "
+            "PRESERVE_INPUT)"
+        )
+        raise ArrayportError(msg) from exc
+    if _is_container(out):
+        out = out[0] if out else out
+    try:
+        info = get_backend(detect_memory_type(out)).describe(out)
+    except UnsupportedArrayError as exc:
+        msg = f"{name} returned {type(out).__name__}, not an array, on a sample dask block"
+        raise ArrayportError(msg) from exc
+    if info.dtype is None:
+        msg = f"{name} returns {info.dtype_name}, which numpy (and so dask) cannot hold"
+        raise ArrayportError(msg)
+    return info.dtype
+
+
+def _first_whole_dtype(col: _Collector, whole: list[np.ndarray]) -> np.dtype[Any]:
+    for original, converted in zip(col.whole, whole, strict=True):
+        if original is col.first:
+            return converted.dtype
+    raise AssertionError("the first array argument is either dask or whole")  # pragma: no cover
+
+
+def _user_stacklevel() -> int:
+    """The warnings stacklevel of the first frame outside arrayport."""
+    level = 1
+    frame = sys._getframe(1)
+    while frame is not None and str(frame.f_globals.get("__name__", "")).startswith("arrayport"):
+        frame = frame.f_back  # type: ignore[assignment]
+        level += 1
+    return level
+
+
+def _whole_warning(name: str, dask_args: list[Any]) -> None:
+    import dask
+    from dask.utils import format_bytes, parse_bytes
+
+    limit = parse_bytes(dask.config.get("array.chunk-size"))
+    nbytes = sum(int(x.nbytes) for x in dask_args)
+    if nbytes > limit:
+        msg = (
+            f"{name} declares whole_array=True: its dask input ({format_bytes(nbytes)}) is "
+            f"gathered into one chunk, larger than dask's array.chunk-size "
+            f"({format_bytes(limit)}), and must fit in one worker's memory. Declare "
+            "depth= instead if the function only needs a halo"
+        )
+        warnings.warn(msg, WholeArrayWarning, stacklevel=_user_stacklevel())
+
+
+# --- the entry point ------------------------------------------------------------------
+
+
+def run_on_dask(dispatched: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """Map a dispatched function lazily over the blocks of its dask array arguments.
+
+    Parameters
+    ----------
+    dispatched : DispatchedFunction
+        The decorated callable: called on numpy (or cupy) blocks it converts, runs and
+        applies the dtype and OOM policies. Its ``contract`` chooses blockwise,
+        ``depth`` (halo) or ``whole_array``.
+    args, kwargs
+        The call's arguments; at least one is a dask array.
+
+    Returns
+    -------
+    dask.array.Array
+        Lazy, of the first dask argument's shape, chunks and chunk type. With ``output``
+        set to a memory type other than dask, the result is computed and converted.
+
+    Raises
+    ------
+    InvalidOptionError
+        The contract cannot be honoured block by block (MINMAX scaling, a depth of the
+        wrong length) or an argument is ambiguous; the message names the remedy.
+    UnsupportedArrayError
+        The dask array's chunks are neither numpy nor cupy arrays.
+    ArrayportError
+        ``NATIVE_OUTPUT`` and the function fails on a sample block.
+    """
+    contract = dispatched.contract
+    name = getattr(dispatched, "__qualname__", type(dispatched).__name__)
+    if contract.memory_type is MemoryType.DASK:
+        return dispatched(*args, **kwargs)  # written for dask arrays: nothing to map
+    backend = get_backend(MemoryType.DASK)
+    da = backend.load()
+    col = _Collector(da.Array)
+    targs = tuple(col.template(a) for a in args)
+    tkwargs = {k: col.template(v) for k, v in kwargs.items()}
+    _check_inputs(name, col.dask)
+    _check_scaling(name, contract)
+    first = col.dask[0]
+    depth = None if contract.whole_array else _depth(contract.depth, first.ndim, name)
+    if (depth or contract.whole_array) and any(_unknown(x) for x in col.dask):
+        _refuse(
+            f"{name} needs neighbouring blocks (depth= or whole_array=True) but its dask "
+            "input has chunks of unknown size; call x.compute_chunk_sizes() first"
+        )
+    if depth and 0 in first.shape:
+        depth = None  # an empty array has no neighbours to borrow from
+    # A snapshot: the lazy result must not change if the caller later writes the array.
+    whole = [convert(w, MemoryType.NUMPY, copy=True) for w in col.whole]
+    arrays = [x if x.chunks == first.chunks else x.rechunk(first.chunks) for x in col.dask]
+    if not contract.whole_array:
+        _check_whole_args(name, first, whole)
+    dtype = _output_dtype(dispatched, name, targs, tkwargs, col, whole, depth)
+
+    if contract.whole_array:
+        _whole_warning(name, arrays)
+        arrays = [x.rechunk(-1) for x in arrays]
+    elif depth:
+        from dask.array.overlap import overlap
+
+        arrays = [overlap(x, depth=depth, boundary="none") for x in arrays]
+    import cloudpickle
+    import dask
+
+    token = uuid.uuid4().hex
+    call = _Call(
+        key=token,
+        payload=cloudpickle.dumps(_pack(dispatched, targs, tkwargs)),
+        n_blocks=len(arrays),
+        dtype=dtype.name,
+        name=name,
+    )
+    held = [dask.delayed(w, name=f"arrayport-arg-{i}-{token}") for i, w in enumerate(whole)]
+    out = da.map_blocks(
+        _run_block,
+        *arrays,
+        *held,
+        dtype=dtype,
+        meta=_meta(first._meta, dtype, first.ndim),
+        name=f"arrayport-{getattr(dispatched, '__name__', 'call')}-{token}",
+        call=call,
+    )
+    if depth:
+        from dask.array.overlap import trim_internal
+
+        out = trim_internal(out, depth, boundary=dict.fromkeys(depth, "none"))
+    return _place(out, contract)
+
+
+def _place(out: Any, contract: Any) -> Any:
+    """The lazy result, unless ``output`` names a memory type other than dask."""
+    output = contract.output
+    if output in ("input", "declared"):
+        # "declared" cannot leave blocks in the declared framework (dask holds numpy or
+        # cupy chunks); the function did run there, block by block.
+        return out
+    target = as_memory_type(output)
+    return out if target is MemoryType.DASK else convert(out, target)

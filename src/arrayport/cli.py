@@ -1,0 +1,268 @@
+"""The ``arrayport`` command: ``doctor``, ``bench`` and ``port-check``.
+
+Tables are drawn with rich when standard output is a terminal and rich is installed, as
+aligned plain text otherwise (pipes, files, CI logs), and as JSON with ``--json``.
+
+Exit status: 0 on success; 1 when ``doctor`` finds a broken installation or
+``port-check`` finds non-standard NumPy; 2 for usage errors (a missing file, a bad option).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any, TextIO
+
+import arrayport
+from arrayport.errors import ArrayportError
+
+__all__ = ["main"]
+
+_Row = Sequence[object]
+
+
+class _Output:
+    """Writes tables to a stream: rich in a terminal, aligned plain text elsewhere."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.console: Any = None
+        if stream.isatty():
+            try:
+                from rich.console import Console
+            except ImportError:  # rich is optional (arrayport[cli]): plain text then
+                pass
+            else:
+                self.console = Console(file=stream)
+
+    def line(self, text: str = "") -> None:
+        if self.console is not None:
+            self.console.print(text, markup=False, highlight=False)
+        else:
+            print(text, file=self.stream)
+
+    def table(self, title: str, columns: Sequence[str], rows: Sequence[_Row]) -> None:
+        cells = [["" if v is None else str(v) for v in row] for row in rows]
+        if self.console is not None:
+            from rich.table import Table
+
+            table = Table(title=title, title_justify="left")
+            for column in columns:
+                table.add_column(column)
+            for row in cells:
+                table.add_row(*row)
+            self.console.print(table)
+            return
+        widths = [max([len(c), *(len(r[i]) for r in cells)]) for i, c in enumerate(columns)]
+        print(title, file=self.stream)
+        for row in (list(columns), ["-" * w for w in widths], *cells):
+            text = "  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True))
+            print(text.rstrip(), file=self.stream)
+        print(file=self.stream)
+
+
+def _print_json(data: object, stream: TextIO) -> None:
+    json.dump(data, stream, indent=2)
+    stream.write("\n")
+
+
+# -- doctor -------------------------------------------------------------------------------
+
+_BYTE_COLUMNS = frozenset({"in_use", "cached", "free", "total"})
+
+
+def _mib(n: object) -> str:
+    return f"{n / 2**20:,.1f}" if isinstance(n, int) and not isinstance(n, bool) else ""
+
+
+def _doctor(args: argparse.Namespace, out: TextIO) -> int:
+    from arrayport._doctor import diagnose
+
+    report = diagnose()
+    if args.json:
+        _print_json(report, out)
+        return 0 if report["ok"] else 1
+    o = _Output(out)
+    o.line(f"arrayport {report['arrayport']}")
+    o.line()
+    o.table(
+        "Memory types",
+        ["memory type", "version", "devices", "problem"],
+        [
+            (m["name"], m["version"], ", ".join(m["devices"]), m["error"])
+            for m in report["memory_types"]
+        ],
+    )
+    if report["memory"] is None:
+        o.line("Memory report: not available in this version")
+    elif report["memory"]:
+        columns = list(dict.fromkeys(k for row in report["memory"] for k in row))
+        o.table(
+            "Memory (MiB; blank: the framework does not say)",
+            columns,
+            [
+                [_mib(row.get(c)) if c in _BYTE_COLUMNS else row.get(c) for c in columns]
+                for row in report["memory"]
+            ],
+        )
+    o.table(
+        "Conversion routes (float32, 4x4, default device)",
+        ["from", "to", "method", "zero-copy", "problem"],
+        [
+            (
+                c["source"],
+                c["target"],
+                c["method"],
+                {True: "yes", False: "no", None: ""}[c["zero_copy"]],
+                c["error"],
+            )
+            for c in report["matrix"]
+        ],
+    )
+    o.line("OK" if report["ok"] else "BROKEN: see the problem column above")
+    return 0 if report["ok"] else 1
+
+
+# -- bench --------------------------------------------------------------------------------
+
+
+def _bench(args: argparse.Namespace, out: TextIO) -> int:
+    from arrayport._bench import run_bench
+
+    if args.size <= 0:
+        print("arrayport bench: --size must be a positive number of MiB", file=sys.stderr)
+        return 2
+    result = run_bench(size_mib=args.size)
+    if args.json:
+        _print_json(result, out)
+        return 0
+    o = _Output(out)
+    o.line(
+        f"memcpy reference: ndarray.copy() of {result['size_mib']:g} MiB float32 (64-byte "
+        f"aligned) takes "
+        f"{result['memcpy_ms']:.2f} ms; other times are ratios to it (lower is faster)"
+    )
+    o.line()
+    o.table(
+        "Conversions",
+        ["from", "to", "method", "zero-copy", "x memcpy", "problem"],
+        [
+            (
+                c["source"],
+                c["target"],
+                c["method"],
+                "" if c["zero_copy"] is None else ("yes" if c["zero_copy"] else "no"),
+                "" if c["ratio"] is None else f"{c['ratio']:.3f}",
+                c["error"],
+            )
+            for c in result["conversions"]
+        ],
+    )
+    if result["dispatch"]:
+        o.table(
+            "Decorator overhead (per call, 4x4 input)",
+            ["case", "microseconds", "x plain call"],
+            [(d["case"], f"{d['us']:.2f}", f"{d['ratio']:.1f}") for d in result["dispatch"]],
+        )
+    return 0
+
+
+# -- port-check ---------------------------------------------------------------------------
+
+
+def _port_check(args: argparse.Namespace, out: TextIO) -> int:
+    from arrayport.portcheck import check_paths, standard
+
+    try:
+        findings = check_paths(args.paths)
+    except ArrayportError as exc:
+        print(f"arrayport port-check: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        _print_json([f.as_dict() for f in findings], out)
+    elif not findings:
+        _Output(out).line(
+            f"No NumPy use outside the array API standard {standard().version} found."
+        )
+    else:
+        o = _Output(out)
+        if o.console is not None:
+            o.table(
+                f"NumPy outside the array API standard {standard().version}",
+                ["file:line", "what", "replacement", "why"],
+                [(f"{f.path}:{f.line}", f.name, f.replacement or "-", f.message) for f in findings],
+            )
+        else:  # path:line: form, which editors and CI annotate
+            for f in findings:
+                hint = f"; use {f.replacement}" if f.replacement else ""
+                o.line(f"{f.path}:{f.line}: {f.name}: {f.message}{hint}")
+        files = len({f.path for f in findings})
+        o.line(f"{len(findings)} finding(s) in {files} file(s)")
+    return 1 if findings else 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="arrayport",
+        description="Check an arrayport installation, time its conversions, and find "
+        "NumPy code that is not array API standard.",
+    )
+    parser.add_argument("--version", action="version", version=f"arrayport {arrayport.__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    doctor = sub.add_parser(
+        "doctor",
+        help="installed memory types, devices, memory, and the conversion route matrix",
+        description="Show installed memory types with versions and devices, a memory "
+        "report, and the route (and whether it is zero-copy) for every ordered pair. "
+        "Exits 1 when the installation is broken.",
+    )
+    doctor.add_argument("--json", action="store_true", help="print JSON")
+    doctor.set_defaults(run=_doctor)
+
+    bench = sub.add_parser(
+        "bench",
+        help="conversion and dispatch timings as ratios to memcpy",
+        description="Time conversions between installed CPU memory types and the "
+        "decorator's overhead, as ratios to numpy's ndarray.copy() of the same bytes.",
+    )
+    bench.add_argument("--json", action="store_true", help="print JSON")
+    bench.add_argument(
+        "--size", type=float, default=64.0, metavar="MiB", help="array size (default 64)"
+    )
+    bench.set_defaults(run=_bench)
+
+    check = sub.add_parser(
+        "port-check",
+        help="report NumPy uses outside the Python array API standard",
+        description="Read Python files (never executing them) and report each use of "
+        "NumPy that is not in the array API standard, with the replacement when one "
+        "exists. Exits 1 when anything is found, 0 when clean.",
+    )
+    check.add_argument("paths", nargs="+", metavar="PATH", help="Python files or directories")
+    check.add_argument("--json", action="store_true", help="print a JSON list of findings")
+    check.set_defaults(run=_port_check)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``arrayport`` command.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        The arguments after the program name (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        The exit status.
+    """
+    args = _parser().parse_args(argv)
+    try:
+        status: int = args.run(args, sys.stdout)
+    except BrokenPipeError:  # `arrayport doctor | head`: the reader left; not an error
+        return 0
+    return status

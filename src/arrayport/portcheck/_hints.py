@@ -1,0 +1,181 @@
+"""What to write instead of a non-standard NumPy name: a table of hints.
+
+The table only suggests replacements. Whether a name is standard is decided by
+:mod:`arrayport.portcheck._standard` from the standard itself; a name missing here is
+still reported, just without a hint. ``xp`` is the array's namespace
+(``xp = array_api_compat.array_namespace(x)``), ``xpx`` is ``array_api_extra``.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ATTRIBUTE_HINTS",
+    "EXTRA_HINTS",
+    "FUNCTION_HINTS",
+    "hint_for_attribute",
+    "hint_for_function",
+]
+
+#: numpy name (without the ``numpy.`` prefix) -> standard replacement.
+FUNCTION_HINTS: dict[str, str] = {
+    "absolute": "xp.abs",
+    "amax": "xp.max",
+    "amin": "xp.min",
+    "arccos": "xp.acos",
+    "arccosh": "xp.acosh",
+    "arcsin": "xp.asin",
+    "arcsinh": "xp.asinh",
+    "arctan": "xp.atan",
+    "arctan2": "xp.atan2",
+    "arctanh": "xp.atanh",
+    "around": "xp.round",
+    "argwhere": "xp.stack(xp.nonzero(x), axis=-1)",
+    "array": "xp.asarray",
+    "array_equal": "xp.all(x == y)",
+    "asanyarray": "xp.asarray",
+    "ascontiguousarray": "xp.asarray",
+    "bitwise_not": "xp.bitwise_invert",
+    "bool_": "xp.bool",
+    "column_stack": "xp.stack(..., axis=1)",
+    "complexfloating": 'xp.isdtype(dtype, "complex floating")',
+    "concatenate": "xp.concat",
+    "conjugate": "xp.conj",
+    "copy": "xp.asarray(x, copy=True)",
+    "cumprod": "xp.cumulative_prod",
+    "cumsum": "xp.cumulative_sum",
+    "diag": "xp.linalg.diagonal (or xpx.create_diagonal to build one)",
+    "dot": "xp.matmul, xp.vecdot or xp.tensordot",
+    "double": "xp.float64",
+    "dstack": "xp.concat(..., axis=2)",
+    "fliplr": "xp.flip(x, axis=1)",
+    "flipud": "xp.flip(x, axis=0)",
+    "float_": "xp.float64",
+    "floating": 'xp.isdtype(dtype, "real floating")',
+    "fmax": "xp.maximum",
+    "fmin": "xp.minimum",
+    "hstack": "xp.concat",
+    "identity": "xp.eye",
+    "inexact": 'xp.isdtype(dtype, ("real floating", "complex floating"))',
+    "inner": "xp.vecdot",
+    "int_": "xp.int64",
+    "integer": 'xp.isdtype(dtype, "integral")',
+    "intp": "xp.int64 (or the default index dtype from xp.__array_namespace_info__())",
+    "invert": "xp.bitwise_invert",
+    "iscomplexobj": 'xp.isdtype(x.dtype, "complex floating")',
+    "issubdtype": "xp.isdtype",
+    "left_shift": "xp.bitwise_left_shift",
+    "mod": "xp.remainder",
+    "ndarray": "array_api_compat.is_array_api_obj(x) for isinstance checks",
+    "ndim": "x.ndim",
+    "number": 'xp.isdtype(dtype, "numeric")',
+    "outer": "xp.linalg.outer",
+    "power": "xp.pow",
+    "promote_types": "xp.result_type",
+    "ptp": "xp.max(x) - xp.min(x)",
+    "ravel": "xp.reshape(x, (-1,))",
+    "right_shift": "xp.bitwise_right_shift",
+    "rollaxis": "xp.moveaxis",
+    "row_stack": "xp.concat",
+    "shape": "x.shape",
+    "signedinteger": 'xp.isdtype(dtype, "signed integer")',
+    "size": "x.size",
+    "swapaxes": "xp.moveaxis or xp.permute_dims",
+    "transpose": "xp.permute_dims",
+    "true_divide": "xp.divide",
+    "unique": "xp.unique_values (or unique_counts, unique_inverse, unique_all)",
+    "unsignedinteger": 'xp.isdtype(dtype, "unsigned integer")',
+    "vstack": "xp.concat",
+    "linalg.norm": "xp.linalg.vector_norm or xp.linalg.matrix_norm",
+    "linalg.multi_dot": "xp.linalg.matmul, twice",
+}
+
+#: numpy name -> array-api-extra function, offered only when the installed
+#: array-api-extra has it (checked at run time).
+EXTRA_HINTS: dict[str, str] = {
+    "allclose": "isclose",
+    "angle": "angle",
+    "argpartition": "argpartition",
+    "atleast_1d": "atleast_nd",
+    "atleast_2d": "atleast_nd",
+    "atleast_3d": "atleast_nd",
+    "cov": "cov",
+    "deg2rad": "deg2rad",
+    "diag_indices": "diag_indices",
+    "isclose": "isclose",
+    "kron": "kron",
+    "nan_to_num": "nan_to_num",
+    "nanmax": "nanmax",
+    "nanmean": "nanmean",
+    "nanmin": "nanmin",
+    "nansum": "nansum",
+    "pad": "pad",
+    "partition": "partition",
+    "rad2deg": "rad2deg",
+    "radians": "deg2rad",
+    "degrees": "rad2deg",
+    "setdiff1d": "setdiff1d",
+    "sinc": "sinc",
+    "tril_indices": "tril_indices",
+    "triu_indices": "triu_indices",
+    "union1d": "union1d",
+    "unravel_index": "unravel_index",
+    "testing.assert_allclose": "testing.assert_close",
+    "testing.assert_array_equal": "testing.assert_equal",
+    "testing.assert_equal": "testing.assert_equal",
+}
+
+#: ndarray attribute -> replacement (``None``: no standard equivalent).
+ATTRIBUTE_HINTS: dict[str, str | None] = {
+    "astype": "xp.astype(x, dtype)",
+    "flatten": "xp.reshape(x, (-1,))",
+    "ravel": "xp.reshape(x, (-1,))",
+    "reshape": "xp.reshape(x, shape)",
+    "transpose": "xp.permute_dims(x, axes) or x.T",
+    "swapaxes": "xp.moveaxis(x, a, b)",
+    "copy": "xp.asarray(x, copy=True)",
+    "tolist": None,
+    "tobytes": None,
+    "item": "float(x) or int(x) on a 0-d array",
+    "dot": "xp.matmul or xp.vecdot",
+    "cumsum": "xp.cumulative_sum(x, axis=...)",
+    "cumprod": "xp.cumulative_prod(x, axis=...)",
+    "conjugate": "xp.conj(x)",
+    "real": "xp.real(x)",
+    "imag": "xp.imag(x)",
+    "nbytes": "x.size * (xp.finfo(x.dtype).bits // 8) (xp.iinfo for integers)",
+    "itemsize": "xp.finfo(dtype).bits // 8 (xp.iinfo for integers)",
+    "kind": 'xp.isdtype(dtype, "real floating") and the other dtype kinds',
+    "fill": "x[...] = value (or xp.full)",
+    "flat": "xp.reshape(x, (-1,))",
+    "diagonal": "xp.linalg.diagonal(x)",
+    "trace": "xp.linalg.trace(x)",
+    "partition": "xpx.partition(x, kth)",
+    "argpartition": "xpx.argpartition(x, kth)",
+    "ptp": "xp.max(x) - xp.min(x)",
+}
+
+
+def hint_for_function(name: str, extra: frozenset[str]) -> str | None:
+    """The replacement for numpy name ``name`` (dotted below ``numpy``), if any.
+
+    ``extra`` is the installed array-api-extra's function list: an array-api-extra hint is
+    given only when that function exists there.
+    """
+    found = FUNCTION_HINTS.get(name)
+    if found is not None:
+        return found
+    extra_name = EXTRA_HINTS.get(name)
+    if extra_name is not None:
+        top = extra_name.partition(".")[0]
+        if top in extra:
+            return f"xpx.{extra_name} (array-api-extra)"
+    return None
+
+
+def hint_for_attribute(name: str, standard_names: frozenset[str]) -> str | None:
+    """The replacement for ndarray attribute ``name`` (``x.sum()`` -> ``xp.sum(x, ...)``)."""
+    if name in ATTRIBUTE_HINTS:
+        return ATTRIBUTE_HINTS[name]
+    if name in standard_names:
+        return f"xp.{name}(x, ...)"
+    return None

@@ -1,0 +1,192 @@
+"""What the Python array API standard contains, read from array-api-strict at run time.
+
+port-check never keeps its own list of standard names: a hand-kept list drifts from the
+standard, and the standard grows every year. The names come from the namespace of
+``array_api_strict`` (the reference implementation of the standard), its ``linalg`` and
+``fft`` extensions, and the attributes of its array class. What *is* hand-kept is only
+the table of hints (:data:`HINTS`): what to write instead of a non-standard NumPy name.
+The table gives replacements; it never decides whether a name is standard.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import importlib
+import inspect
+from types import ModuleType
+
+import numpy as np
+
+from arrayport.errors import BackendUnavailableError
+
+__all__ = ["Signature", "Standard", "standard"]
+
+#: Names array-api-strict exports that are its own helpers, not part of the standard.
+_STRICT_HELPERS = frozenset(
+    {
+        "ArrayAPIStrictFlags",
+        "Device",
+        "get_array_api_strict_flags",
+        "reset_array_api_strict_flags",
+        "set_array_api_strict_flags",
+    }
+)
+
+#: Array attributes common enough on non-array Python objects (``d.copy()``,
+#: ``pattern.flags``, ``image.resize``, ``queue.put``, ``json.dump``) that port-check reports
+#: them only on names it has seen assigned from NumPy. The builtin types' attributes are
+#: added to this set at run time (``list.sort``, ``complex.real``, ...).
+_GENERIC_ATTRIBUTES = frozenset(
+    {
+        "base",
+        "choose",
+        "compress",
+        "ctypes",
+        "data",
+        "dump",
+        "dumps",
+        "fill",
+        "flags",
+        "put",
+        "resize",
+        "view",
+    }
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class Standard:
+    """The names of the array API standard and the NumPy names it lacks.
+
+    Attributes
+    ----------
+    version : str
+        The standard's version array-api-strict implements (``"2025.12"``, ...).
+    namespace : frozenset of str
+        Functions, constants and dtypes of the main namespace.
+    extensions : dict of str to frozenset of str
+        Names of each extension module (``"linalg"``, ``"fft"``).
+    array_attributes : frozenset of str
+        Attributes and methods of the standard's array object.
+    array_only_methods : frozenset of str
+        ndarray attributes the standard lacks and that are reported on any object.
+    array_ambiguous_methods : frozenset of str
+        ndarray attributes the standard lacks but that other Python objects have too
+        (``copy``, ``sort``, ``real``, ...): reported only on names known to hold arrays.
+    dtype_attributes : frozenset of str
+        Attributes of ``numpy.dtype`` (the standard's dtype objects have none).
+    extra : frozenset of str
+        Functions array-api-extra offers (empty when it is not installed).
+    signatures : dict of str to Signature
+        For each standard function (``"mean"``, ``"linalg.vector_norm"``), what it accepts.
+    """
+
+    version: str
+    namespace: frozenset[str]
+    extensions: dict[str, frozenset[str]]
+    array_attributes: frozenset[str]
+    array_only_methods: frozenset[str]
+    array_ambiguous_methods: frozenset[str]
+    dtype_attributes: frozenset[str]
+    extra: frozenset[str]
+    signatures: dict[str, Signature]
+
+
+@dataclasses.dataclass(frozen=True)
+class Signature:
+    """What a standard function accepts: ``max_positional`` (None: any number) and
+    ``keywords`` (None: any keyword)."""
+
+    max_positional: int | None
+    keywords: frozenset[str] | None
+
+
+def _signature(fn: object) -> Signature | None:
+    try:
+        params = inspect.signature(fn).parameters.values()  # type: ignore[arg-type]
+    except (TypeError, ValueError):  # a builtin without a signature: accept anything
+        return None
+    kinds = [p.kind for p in params]
+    positional = (
+        None
+        if inspect.Parameter.VAR_POSITIONAL in kinds
+        else sum(
+            k in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+            for k in kinds
+        )
+    )
+    keywords = (
+        None
+        if inspect.Parameter.VAR_KEYWORD in kinds
+        else frozenset(
+            p.name
+            for p in params
+            if p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+        )
+    )
+    return Signature(positional, keywords)
+
+
+def _signatures(module: ModuleType, names: frozenset[str], prefix: str) -> dict[str, Signature]:
+    found: dict[str, Signature] = {}
+    for name in names:
+        obj = getattr(module, name, None)
+        if callable(obj) and not isinstance(obj, type):
+            sig = _signature(obj)
+            if sig is not None:
+                found[prefix + name] = sig
+    return found
+
+
+def _import(name: str) -> ModuleType:
+    try:
+        return importlib.import_module(name)
+    except ImportError as exc:
+        msg = (
+            f"arrayport port-check reads the array API standard from {name}, which is not "
+            "installed; install it with: pip install 'arrayport[portcheck]' "
+            "(array-api-strict and array-api-extra)"
+        )
+        raise BackendUnavailableError(msg) from exc
+
+
+@functools.cache
+def standard() -> Standard:
+    """The array API standard as array-api-strict implements it (read once, then cached).
+
+    Raises
+    ------
+    BackendUnavailableError
+        If array-api-strict is not installed.
+    """
+    xp = _import("array_api_strict")
+    namespace = frozenset(xp.__all__) - _STRICT_HELPERS
+    # __all__ names the extension modules but they are loaded lazily: ask for them.
+    extensions = {
+        ext: frozenset(getattr(xp, ext).__all__) for ext in ("linalg", "fft") if ext in namespace
+    }
+    array_attributes = frozenset(dir(type(xp.asarray(0))))
+    numpy_only = {n for n in dir(np.ndarray) if not n.startswith("_")} - array_attributes
+    builtin = set().union(
+        *(dir(t) for t in (list, dict, str, bytes, set, tuple, int, float, complex))
+    )
+    ambiguous = (numpy_only & builtin) | (numpy_only & _GENERIC_ATTRIBUTES)
+    signatures = _signatures(xp, namespace, "")
+    for ext, names in extensions.items():
+        signatures.update(_signatures(getattr(xp, ext), names, f"{ext}."))
+    try:
+        extra = frozenset(importlib.import_module("array_api_extra").__all__)
+    except ImportError:  # hints then name no array-api-extra function
+        extra = frozenset()
+    return Standard(
+        version=str(xp.__array_api_version__),
+        namespace=namespace,
+        extensions=extensions,
+        array_attributes=array_attributes,
+        array_only_methods=frozenset(numpy_only - ambiguous),
+        array_ambiguous_methods=frozenset(ambiguous),
+        dtype_attributes=frozenset(n for n in dir(np.dtype) if not n.startswith("_")),
+        extra=extra,
+        signatures=signatures,
+    )

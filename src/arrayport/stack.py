@@ -1,0 +1,228 @@
+"""Stacks of 2-D slices: :func:`stack_slices`, :func:`unstack_slices`, :func:`process_slices`.
+
+Stacking is strict: every slice must have the same shape and the same dtype (a stack that
+silently promoted int64 and uint64 slices to float64 would change values). Slices of
+several memory types are converted, each once, to one memory type and one device.
+
+numpy, cupy, torch, jax and dask stack through their array API namespace. tensorflow and
+pyclesperanto have none, so they are handled here: ``tf.stack``, and for pyclesperanto one
+3-D buffer allocated once, each slice copied into its plane once (``copy_slice`` on the
+device, or one host-to-device write), never pairwise concatenation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from arrayport.backends import detect_memory_type, get_backend, namespace
+from arrayport.convert import convert, plan
+from arrayport.devices import Device, DeviceLike, parse_device
+from arrayport.errors import DtypeConversionError, InvalidOptionError, UnsupportedArrayError
+from arrayport.memory_types import MemoryType, as_memory_type
+
+__all__ = ["process_slices", "stack_slices", "unstack_slices"]
+
+
+def stack_slices(
+    slices: Iterable[Any], memory_type: MemoryType | str | None = None, *, device: DeviceLike = None
+) -> Any:
+    """Stack 2-D arrays along a new first axis into one 3-D array.
+
+    Parameters
+    ----------
+    slices : iterable of 2-D arrays
+        Arrays of any memory types, all of one shape and one dtype.
+    memory_type : MemoryType, str or None
+        The memory type of the stack; ``None`` = that of the first slice.
+    device : None, "cpu", int, "cuda:N", "opencl:N" or Device
+        Where the stack lives; ``None`` = where the first slice lands.
+
+    Returns
+    -------
+    array
+        A 3-D array of shape ``(len(slices), height, width)``.
+
+    Raises
+    ------
+    InvalidOptionError
+        No slices, a slice that is not 2-D, or slices of different shapes.
+    DtypeConversionError
+        Slices of different dtypes (convert them first with :func:`arrayport.convert_dtype`).
+    UnsupportedArrayError
+        A slice that is not an array.
+
+    Examples
+    --------
+    >>> import numpy as np, arrayport as ap
+    >>> ap.stack_slices([np.zeros((2, 3)), np.ones((2, 3))]).shape
+    (2, 2, 3)
+    """
+    return _stack(list(slices), memory_type, device, ndim=2, what="stack_slices")
+
+
+def unstack_slices(stack: Any) -> list[Any]:
+    """Split a 3-D array along its first axis into a list of 2-D arrays.
+
+    The slices are views of ``stack`` where the framework gives views (numpy, cupy,
+    torch: writing to a slice writes to the stack) and copies where it does not (jax,
+    tensorflow, pyclesperanto; dask slices are lazy).
+
+    Raises
+    ------
+    InvalidOptionError
+        ``stack`` is not 3-D.
+    UnsupportedArrayError
+        ``stack`` is not an array.
+
+    Examples
+    --------
+    >>> import numpy as np, arrayport as ap
+    >>> [s.shape for s in ap.unstack_slices(np.zeros((2, 3, 4)))]
+    [(3, 4), (3, 4)]
+    """
+    mt = detect_memory_type(stack)
+    shape = tuple(stack.shape)
+    if len(shape) != 3:
+        msg = f"unstack_slices takes a 3-D array; got a {mt.value} array of shape {shape}"
+        raise InvalidOptionError(msg)
+    return [stack[i] for i in range(int(shape[0]))]
+
+
+def process_slices(stack: Any, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Run ``fn(slice, *args, **kwargs)`` on each 2-D slice of a 3-D array and restack.
+
+    The results are stacked in ``stack``'s memory type and on its device, whatever memory
+    type ``fn`` returns. A tuple result gives a tuple of stacks; results that are not
+    arrays (a number per slice, say) come back as a list, one per slice.
+
+    Raises
+    ------
+    InvalidOptionError
+        ``stack`` is not 3-D, or has no slices.
+
+    Examples
+    --------
+    >>> import numpy as np, arrayport as ap
+    >>> ap.process_slices(np.ones((2, 3, 3)), lambda s, k: s * k, 3).sum()
+    np.float64(54.0)
+    """
+    mt = detect_memory_type(stack)
+    slices = unstack_slices(stack)
+    if not slices:
+        msg = f"process_slices got a stack of shape {tuple(stack.shape)}: no slice to run on"
+        raise InvalidOptionError(msg)
+    device = get_backend(mt).device_of(stack)
+    return restack([fn(s, *args, **kwargs) for s in slices], mt, device)
+
+
+def restack(results: list[Any], memory_type: MemoryType, device: Device | None) -> Any:
+    """Stack per-slice results (arrays, tuples of arrays, or anything else as a list).
+
+    Used by :func:`process_slices` and by ``slice_by_slice`` dispatch.
+    """
+    first = results[0]
+    if isinstance(first, tuple) and all(
+        type(r) is type(first) and len(r) == len(first) for r in results
+    ):
+        parts = [restack([r[j] for r in results], memory_type, device) for j in range(len(first))]
+        return tuple(parts) if type(first) is tuple else type(first)(*parts)
+    if all(_is_array(r) for r in results):
+        return _stack(results, memory_type, device, ndim=None, what="slice results")
+    return list(results)
+
+
+def _is_array(x: object) -> bool:
+    try:
+        detect_memory_type(x)
+    except UnsupportedArrayError:
+        return False
+    return True
+
+
+def _stack(
+    items: list[Any],
+    memory_type: MemoryType | str | None,
+    device: DeviceLike,
+    *,
+    ndim: int | None,
+    what: str,
+) -> Any:
+    if not items:
+        msg = (
+            f"{what} got no arrays: there is no shape, dtype or memory type to stack; pass "
+            "at least one 2-D array"
+        )
+        raise InvalidOptionError(msg)
+    kinds = []
+    for i, s in enumerate(items):
+        try:
+            kinds.append(detect_memory_type(s))
+        except UnsupportedArrayError as exc:
+            msg = f"{what}: item {i} is not an array ({exc})"
+            raise UnsupportedArrayError(msg) from exc
+    shape = tuple(int(n) for n in items[0].shape)
+    dtype = get_backend(kinds[0]).describe(items[0]).dtype_name
+    if ndim is not None and len(shape) != ndim:
+        msg = f"{what} takes {ndim}-D arrays; item 0 ({kinds[0].value}) has shape {shape}"
+        raise InvalidOptionError(msg)
+    for i in range(1, len(items)):
+        s, kind = items[i], kinds[i]
+        other = tuple(int(n) for n in s.shape)
+        if other != shape:
+            msg = f"{what}: item {i} ({kind.value}) has shape {other}, item 0 has {shape}"
+            raise InvalidOptionError(msg)
+        other_dtype = get_backend(kind).describe(s).dtype_name
+        if other_dtype != dtype:
+            msg = (
+                f"{what}: item {i} ({kind.value}) is {other_dtype}, item 0 is {dtype}; "
+                "stacking would promote and may change values: convert them to one dtype "
+                "first (arrayport.convert_dtype)"
+            )
+            raise DtypeConversionError(msg)
+    mt = kinds[0] if memory_type is None else as_memory_type(memory_type)
+    dev = parse_device(device)
+    if mt is MemoryType.PYCLESPERANTO and len(shape) == 2:
+        return _stack_pyclesperanto(items, kinds, dev)
+    first = convert(items[0], mt, device=dev)
+    if dev is None:
+        dev = get_backend(mt).device_of(first)
+    converted = [first, *(convert(s, mt, device=dev) for s in items[1:])]
+    if mt is MemoryType.TENSORFLOW:
+        return get_backend(mt).load().stack(converted, axis=0)
+    if mt is MemoryType.PYCLESPERANTO:
+        # No n-D stack on the device: stack on the host once, push once.
+        host = [convert(s, MemoryType.NUMPY) for s in converted]
+        xp = namespace(MemoryType.NUMPY)
+        return convert(xp.stack(host, axis=0), mt, device=dev)
+    return namespace(mt).stack(converted, axis=0)
+
+
+def _stack_pyclesperanto(items: list[Any], kinds: list[MemoryType], device: Device | None) -> Any:
+    cle_mt = MemoryType.PYCLESPERANTO
+    backend = get_backend(cle_mt)
+    cle = backend.load()
+    # plan() refuses, before anything moves, any slice whose dtype pyclesperanto cannot
+    # hold exactly (float64, int64, ...), and settles the device.
+    dev = plan(items[0], cle_mt, device=device).device
+    for s in items[1:]:
+        plan(s, cle_mt, device=dev)
+
+    def on_device(i: int) -> bool:
+        return kinds[i] is cle_mt and backend.device_of(items[i]) == dev
+
+    sources = {i: items[i] for i in range(len(items)) if on_device(i)}
+    if not sources:
+        # One slice pushed alone gives the device handle and the (possibly widened) dtype.
+        sources[0] = convert(items[0], cle_mt, device=dev)
+    anchor = next(iter(sources.values()))
+    height, width = (int(n) for n in items[0].shape)
+    out = cle.create((len(items), height, width), dtype=anchor.dtype, device=anchor.device)
+    for i, s in enumerate(items):
+        if i in sources:
+            cle.copy_slice(sources[i], out, slice_index=i)
+        else:
+            # One host-to-device write into the slice's plane (origin and region are z, y, x).
+            host = convert(s, MemoryType.NUMPY)
+            out.set(host, origin=(i, 0, 0), region=(1, height, width))
+    return out

@@ -1,0 +1,367 @@
+"""Assertions for users' tests: the same function, the same answer, on every memory type.
+
+:func:`assert_equivalent` runs a function on numpy and on each memory type and compares
+the results the way SciPy's ``xp_assert_close`` does: memory type and device first, then
+dtype, shape and 0-d-ness, then values. :func:`as_numpy` and :func:`memory_bounds` read
+arrays through each framework's *own* calls, not through arrayport's conversion code, so
+that tests using them check arrayport against an independent path.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import numpy as np
+
+import arrayport
+from arrayport.backends import detect_memory_type, get_backend
+from arrayport.errors import ArrayportError, UnsupportedArrayError
+from arrayport.memory_types import MemoryType, as_memory_type
+
+__all__ = [
+    "ARRAY_API_STRICT",
+    "as_numpy",
+    "assert_equivalent",
+    "default_tolerance",
+    "is_array",
+    "memory_bounds",
+    "shares_memory",
+]
+
+#: Pass this name in ``memory_types`` to also run the function on array-api-strict arrays on
+#: each of its devices (its fake ``device1``/``device2`` included): a CPU-only check that the
+#: function keeps results on its input's device.
+ARRAY_API_STRICT = "array_api_strict"
+
+
+def _is_strict(x: object) -> bool:
+    return type(x).__module__.partition(".")[0] == "array_api_strict"
+
+
+def is_array(x: object) -> bool:
+    """Whether ``x`` is an array arrayport handles (or an array-api-strict array)."""
+    if _is_strict(x):
+        return True
+    try:
+        detect_memory_type(x)
+    except UnsupportedArrayError:
+        return False
+    return True
+
+
+def as_numpy(x: Any) -> np.ndarray:
+    """A numpy array with the values of ``x``, read with the framework's own calls.
+
+    Parameters
+    ----------
+    x : array
+        A numpy, cupy, torch, jax, tensorflow, pyclesperanto, dask or array-api-strict array.
+
+    Returns
+    -------
+    numpy.ndarray
+        A view where the framework gives one, else a copy. arrayport's conversion code is
+        not used, so tests can compare :func:`arrayport.convert` against it.
+    """
+    if isinstance(x, np.ndarray):
+        return x
+    if _is_strict(x):
+        xps = sys.modules["array_api_strict"]
+        return np.asarray(np.from_dlpack(x.to_device(xps.Device("CPU_DEVICE"))))
+    mt = detect_memory_type(x)
+    if mt is MemoryType.TORCH:
+        return np.asarray(x.detach().cpu().resolve_conj().resolve_neg().numpy())
+    if mt is MemoryType.TENSORFLOW:
+        return np.asarray(x.numpy())
+    if mt is MemoryType.PYCLESPERANTO:
+        return np.asarray(sys.modules["pyclesperanto"].pull(x))
+    if mt is MemoryType.CUPY:
+        return np.asarray(x.get())
+    if mt is MemoryType.DASK:
+        return np.asarray(x.compute())
+    return np.asarray(x)  # jax: np.asarray shares its host buffer, read-only
+
+
+def memory_bounds(x: Any) -> tuple[int, int] | None:
+    """The byte range ``[low, high)`` of host or device memory ``x`` occupies, if known.
+
+    Read through the framework's own pointers (``data_ptr``, ``unsafe_buffer_pointer``,
+    numpy's byte bounds of a DLPack view). ``None`` for pyclesperanto and dask, which
+    expose no address (pyclesperanto's OpenCL buffers never share host memory).
+    """
+    if isinstance(x, np.ndarray):
+        from numpy.lib.array_utils import byte_bounds
+
+        low, high = byte_bounds(x)
+        return int(low), int(high)
+    mt = detect_memory_type(x)
+    if mt is MemoryType.TORCH:
+        if x.numel() == 0:
+            return (int(x.data_ptr()), int(x.data_ptr()))
+        start = int(x.data_ptr())
+        item = int(x.element_size())
+        low = start + item * sum(s * (n - 1) for s, n in zip(x.stride(), x.shape) if s < 0)
+        high = start + item * (1 + sum(s * (n - 1) for s, n in zip(x.stride(), x.shape) if s > 0))
+        return low, high
+    if mt is MemoryType.JAX:
+        if x.size == 0:
+            return None
+        x.block_until_ready()  # unsafe_buffer_pointer can hang on a pending array
+        start = int(x.unsafe_buffer_pointer())
+        return start, start + int(x.nbytes)
+    if mt is MemoryType.TENSORFLOW:
+        if x.dtype.name == "bfloat16":
+            return None
+        return memory_bounds(np.from_dlpack(x))
+    if mt is MemoryType.CUPY:
+        return int(x.data.ptr), int(x.data.ptr) + int(x.nbytes)
+    return None
+
+
+def shares_memory(a: Any, b: Any) -> bool:
+    """Whether arrays ``a`` and ``b`` (of any memory types) overlap in memory.
+
+    Conservative for strided arrays: interleaved views of one buffer count as sharing.
+    """
+    if a is b:
+        return True
+    if isinstance(a, np.ndarray) and isinstance(b, np.ndarray):
+        return bool(np.shares_memory(a, b, max_work=10**6))
+    ra, rb = memory_bounds(a), memory_bounds(b)
+    if ra is None or rb is None:
+        return False
+    return ra[0] < rb[1] and rb[0] < ra[1] and ra[0] < ra[1] and rb[0] < rb[1]
+
+
+def default_tolerance(dtype: np.dtype[Any]) -> float:
+    """The default ``rtol`` for results of ``dtype``: ``4 * sqrt(eps)``, 0 for exact dtypes.
+
+    The same default as SciPy's ``xp_assert_close``: loose enough for a different
+    summation order or a fused multiply-add, tight enough to catch a wrong formula.
+    """
+    if dtype.kind in "fc":
+        return 4 * math.sqrt(float(np.finfo(dtype).eps))
+    return 0.0
+
+
+def _describe(args: Sequence[Any]) -> str:
+    parts = []
+    for a in args:
+        if is_array(a):
+            h = as_numpy(a)
+            parts.append(f"{h.dtype.name}{list(h.shape)}")
+        else:
+            parts.append(repr(a)[:40])
+    return ", ".join(parts)
+
+
+def _selected_default() -> tuple[MemoryType, ...]:
+    from arrayport.testing.plugin import selected_memory_types
+
+    return selected_memory_types()
+
+
+def _to_target(x: Any, target: Any) -> Any:
+    if not is_array(x):
+        return x
+    if isinstance(target, MemoryType):
+        from arrayport.testing.strategies import default_device
+
+        return arrayport.convert(x, target, device=default_device(target))
+    xps = sys.modules["array_api_strict"]
+    return xps.asarray(np.ascontiguousarray(as_numpy(x)), device=target)
+
+
+def _device_of(x: Any) -> Any:
+    if _is_strict(x):
+        return x.device
+    return get_backend(detect_memory_type(x)).device_of(x)
+
+
+def _compare(
+    actual: Any,
+    expected: Any,
+    *,
+    where: str,
+    what: str,
+    target: Any,
+    device: Any,
+    rtol: float | None,
+    atol: float,
+    check_dtype: bool,
+    check_memory_type: bool,
+) -> None:
+    if isinstance(expected, (tuple, list)):
+        if not isinstance(actual, (tuple, list)) or len(actual) != len(expected):
+            msg = f"{where}: {what} is {type(actual).__name__}, numpy gave {type(expected).__name__} of {len(expected)}"
+            raise AssertionError(msg)
+        for i, (a, e) in enumerate(zip(actual, expected, strict=True)):
+            _compare(
+                a,
+                e,
+                where=where,
+                what=f"{what}[{i}]",
+                target=target,
+                device=device,
+                rtol=rtol,
+                atol=atol,
+                check_dtype=check_dtype,
+                check_memory_type=check_memory_type,
+            )
+        return
+    exp_is_array = isinstance(expected, (np.ndarray, np.generic))
+    if exp_is_array and not is_array(actual) and not isinstance(actual, np.generic):
+        msg = f"{where}: {what} is {type(actual).__name__}, not an array (numpy gave an array)"
+        raise AssertionError(msg)
+    if is_array(actual) and check_memory_type:
+        got = ARRAY_API_STRICT if _is_strict(actual) else detect_memory_type(actual)
+        want = ARRAY_API_STRICT if not isinstance(target, MemoryType) else target
+        if got != want:
+            msg = f"{where}: {what} is a {got} array, expected {want} (the input's memory type)"
+            raise AssertionError(msg)
+        if device is not None and _device_of(actual) != device:
+            msg = f"{where}: {what} is on {_device_of(actual)}, the inputs on {device}"
+            raise AssertionError(msg)
+    a = as_numpy(actual) if is_array(actual) else np.asarray(actual)
+    e = np.asarray(expected)
+    a_dt = a.dtype.newbyteorder("=") if a.dtype.byteorder not in "=|" else a.dtype
+    e_dt = e.dtype.newbyteorder("=") if e.dtype.byteorder not in "=|" else e.dtype
+    if check_dtype and (exp_is_array or is_array(actual)) and a_dt != e_dt:
+        msg = f"{where}: {what} has dtype {a_dt.name}, numpy gave {e_dt.name}"
+        raise AssertionError(msg)
+    if a.shape != e.shape:
+        msg = f"{where}: {what} has shape {a.shape}, numpy gave {e.shape}"
+        raise AssertionError(msg)
+    tol = default_tolerance(e.dtype) if rtol is None else rtol
+    try:
+        if e.dtype.kind in "fc" or a.dtype.kind in "fc":
+            np.testing.assert_allclose(a, e, rtol=tol, atol=atol, equal_nan=True, err_msg=what)
+        else:
+            np.testing.assert_array_equal(a, e, err_msg=what, strict=False)
+    except AssertionError as exc:
+        msg = f"{where}: {what} differs from numpy's{exc}"
+        raise AssertionError(msg) from None
+
+
+def _targets(memory_types: Iterable[Any] | None) -> tuple[list[Any], bool]:
+    if memory_types is None:
+        return list(_selected_default()), False
+    out: list[Any] = []
+    for m in memory_types:
+        out.append(ARRAY_API_STRICT if m == ARRAY_API_STRICT else as_memory_type(m))
+    return out, True
+
+
+def assert_equivalent(
+    fn: Callable[..., Any],
+    *args: Any,
+    memory_types: Iterable[MemoryType | str] | None = None,
+    rtol: float | None = None,
+    atol: float = 0.0,
+    check_dtype: bool = True,
+    check_memory_type: bool = True,
+    **kwargs: Any,
+) -> tuple[str, ...]:
+    """Assert that ``fn`` gives numpy's result on every memory type.
+
+    ``fn`` runs once with every array argument as numpy (the reference), then once per
+    memory type with every array argument converted to it. Each result is compared with
+    the reference: memory type and device (the inputs'), dtype, shape and 0-d-ness, then
+    values (floats within ``rtol``/``atol``, everything else exactly). Tuples and lists of
+    results are compared element by element.
+
+    Parameters
+    ----------
+    fn : callable
+        The function under test (a plain array-API function or an
+        ``@arrayport.memory_type`` one).
+    *args
+        Its positional arguments; arrays may be of any memory type.
+    memory_types : iterable of MemoryType or str, optional
+        Where to run it. ``None``: every installed memory type (narrowed by
+        ``ARRAYPORT_MEMORY_TYPES``) that can hold the arguments; the others are skipped.
+        Named types must hold them. Include ``"array_api_strict"`` to also run on
+        array-api-strict arrays on each of its devices, fake ones included.
+    rtol, atol : float, optional
+        Tolerances for floating results; ``rtol`` defaults to :func:`default_tolerance`
+        of numpy's result dtype, ``atol`` to 0.
+    check_dtype : bool
+        Whether the result dtype must be numpy's.
+    check_memory_type : bool
+        Whether array results must have the inputs' memory type and device (turn off for
+        functions declared with ``output="declared"``).
+    **kwargs
+        Keyword arguments for ``fn``; array values are converted like ``args``.
+
+    Returns
+    -------
+    tuple of str
+        The memory types (and array-api-strict devices) the function was checked on.
+
+    Raises
+    ------
+    AssertionError
+        Naming the memory type, the argument dtypes and shapes, and what differs.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from arrayport.testing import assert_equivalent
+    >>> def double(x):
+    ...     return x * 2
+    >>> checked = assert_equivalent(double, np.arange(4.0), memory_types=["numpy"])
+    >>> checked
+    ('numpy',)
+    """
+    host_args = [as_numpy(a) if is_array(a) else a for a in args]
+    host_kwargs = {k: as_numpy(v) if is_array(v) else v for k, v in kwargs.items()}
+    name = getattr(fn, "__qualname__", repr(fn))
+    expected = fn(*host_args, **host_kwargs)
+    targets, explicit = _targets(memory_types)
+    checked: list[str] = []
+    for target in targets:
+        if target == ARRAY_API_STRICT:
+            import array_api_strict as xps
+
+            places: list[tuple[Any, str]] = [
+                (xps.Device(n), f"array_api_strict on {n}")
+                for n in ("CPU_DEVICE", "device1", "device2")
+            ]
+        else:
+            places = [(target, target.value)]
+        for place, label in places:
+            where = f"{name}({_describe(host_args)}) on {label}"
+            try:
+                conv_args = [_to_target(a, place) for a in host_args]
+                conv_kwargs = {k: _to_target(v, place) for k, v in host_kwargs.items()}
+            except ArrayportError as exc:
+                if explicit:
+                    msg = f"{where}: the arguments cannot be converted: {exc}"
+                    raise AssertionError(msg) from exc
+                continue
+            device = None
+            first = next((a for a in [*conv_args, *conv_kwargs.values()] if is_array(a)), None)
+            if first is not None:
+                device = _device_of(first)
+            try:
+                actual = fn(*conv_args, **conv_kwargs)
+            except Exception as exc:  # reported as the assertion it is, with the cause chained
+                msg = f"{where}: raised {type(exc).__name__}: {exc}"
+                raise AssertionError(msg) from exc
+            _compare(
+                actual,
+                expected,
+                where=where,
+                what="the result",
+                target=target,
+                device=device,
+                rtol=rtol,
+                atol=atol,
+                check_dtype=check_dtype,
+                check_memory_type=check_memory_type,
+            )
+            checked.append(label)
+    return tuple(checked)

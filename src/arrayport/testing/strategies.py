@@ -1,0 +1,308 @@
+"""Hypothesis strategies for arrays of every memory type, dtype, shape and layout.
+
+Every array is drawn as numpy values first, laid out in numpy (transposed, strided,
+negative strides, offset, unaligned, big-endian, read-only) and then handed to
+:func:`arrayport.convert` for the memory type asked for. The dtypes and shapes a memory
+type can hold come from the table in this module, written from the frameworks' measured
+behaviour (``FACTS.md``), *not* from arrayport's backends: a backend that wrongly claims a
+dtype cannot slip it into the strategy and so hide its own bug from the laws.
+
+The layout of a non-numpy array is whatever the conversion makes of the numpy layout:
+torch keeps transposed and strided views (DLPack shares them), the storage-only and
+immutable frameworks hold compact copies.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Collection, Sequence
+from typing import Any
+
+import numpy as np
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import arrayport
+from arrayport.backends import get_backend
+from arrayport.memory_types import MemoryType, as_memory_type
+
+__all__ = [
+    "ALL_DTYPES",
+    "LAYOUTS",
+    "arrays",
+    "default_device",
+    "dtypes_for",
+    "layouts",
+    "max_dims_for",
+    "shapes_for",
+]
+
+#: Every dtype the strategies draw from (bfloat16 is left out: numpy has none without
+#: ml_dtypes, and no two frameworks agree on how to hand it over).
+ALL_DTYPES: tuple[str, ...] = (
+    "bool",
+    "int8",
+    "int16",
+    "int32",
+    "int64",
+    "uint8",
+    "uint16",
+    "uint32",
+    "uint64",
+    "float16",
+    "float32",
+    "float64",
+    "complex64",
+    "complex128",
+)
+
+#: The layout transformations :func:`arrays` can apply to the numpy array it starts from.
+#: ``"offset"`` starts one element into a buffer (so not 64-byte aligned); ``"unaligned"``
+#: starts one *byte* in (not even aligned to the item size).
+LAYOUTS: tuple[str, ...] = (
+    "transposed",
+    "strided",
+    "negative",
+    "offset",
+    "unaligned",
+    "bigendian",
+    "readonly",
+)
+
+_X64 = frozenset({"int64", "uint64", "float64", "complex128"})
+# pyclesperanto stores everything else narrower (FACTS: int64 -> int32, float64 -> float32,
+# complex64 -> float32); bool and float16 come back widened, so they are not "held" either.
+_CLE = ("int8", "uint8", "int16", "uint16", "int32", "uint32", "float32")
+
+
+def _jax_x64() -> bool:
+    if "jax" not in sys.modules:
+        return os.environ.get("JAX_ENABLE_X64", "").lower() in ("1", "true", "yes")
+    return bool(sys.modules["jax"].config.jax_enable_x64)
+
+
+def dtypes_for(memory_type: MemoryType | str) -> tuple[str, ...]:
+    """The dtype names an array of ``memory_type`` can hold exactly.
+
+    Parameters
+    ----------
+    memory_type : MemoryType or str
+        The memory type.
+
+    Returns
+    -------
+    tuple of str
+        A subset of :data:`ALL_DTYPES`. jax holds 64-bit dtypes only with 64-bit mode on;
+        pyclesperanto holds 8-, 16- and 32-bit integers and float32.
+
+    Examples
+    --------
+    >>> from arrayport.testing import dtypes_for
+    >>> "float64" in dtypes_for("pyclesperanto")
+    False
+    """
+    mt = as_memory_type(memory_type)
+    if mt is MemoryType.PYCLESPERANTO:
+        return _CLE
+    if mt is MemoryType.JAX and not _jax_x64():
+        return tuple(d for d in ALL_DTYPES if d not in _X64)
+    return ALL_DTYPES
+
+
+def max_dims_for(memory_type: MemoryType | str) -> int:
+    """The largest number of dimensions :func:`arrays` draws for ``memory_type``."""
+    return 3 if as_memory_type(memory_type) is MemoryType.PYCLESPERANTO else 4
+
+
+def shapes_for(
+    memory_type: MemoryType | str, *, max_dims: int | None = None, max_side: int = 5
+) -> st.SearchStrategy[tuple[int, ...]]:
+    """Shapes an array of ``memory_type`` can have: 0-d and empty included where it can.
+
+    pyclesperanto holds neither 0-d nor empty arrays, nor more than 3 dimensions.
+    """
+    cle = as_memory_type(memory_type) is MemoryType.PYCLESPERANTO
+    top = max_dims_for(memory_type) if max_dims is None else max_dims
+    return hnp.array_shapes(
+        min_dims=1 if cle else 0, max_dims=top, min_side=1 if cle else 0, max_side=max_side
+    )
+
+
+def layouts(memory_type: MemoryType | str | None = None) -> st.SearchStrategy[frozenset[str]]:
+    """Sets of layout transformations (empty: a plain C-contiguous array).
+
+    Each set holds at most two of :data:`LAYOUTS`; hypothesis shrinks towards the empty set.
+    """
+    return st.frozensets(st.sampled_from(LAYOUTS), max_size=2)
+
+
+def default_device(memory_type: MemoryType | str) -> str | None:
+    """The device :func:`arrays` places arrays on: ``ARRAYPORT_DEVICE`` decides.
+
+    ``ARRAYPORT_DEVICE=cuda`` puts arrays of the CUDA frameworks on the current GPU;
+    otherwise (``cpu`` or unset) the framework's default placement for host data is kept.
+    """
+    wanted = os.environ.get("ARRAYPORT_DEVICE", "cpu").strip().lower()
+    mt = as_memory_type(memory_type)
+    if wanted.startswith("cuda") and mt in (
+        MemoryType.CUPY,
+        MemoryType.TORCH,
+        MemoryType.JAX,
+        MemoryType.TENSORFLOW,
+    ):
+        return wanted
+    return None
+
+
+def _lay_out(values: np.ndarray, layout: Collection[str]) -> np.ndarray:
+    """A numpy array equal to ``values`` whose memory is laid out as ``layout`` asks."""
+    shape = values.shape
+    dtype = values.dtype
+    if "bigendian" in layout and dtype.itemsize > 1:
+        dtype = dtype.newbyteorder(">")
+    ndim = len(shape)
+    # Build the container's base shape backwards from the transformations applied to it.
+    base_shape = tuple(shape)
+    if "transposed" in layout:
+        base_shape = base_shape[::-1]
+    step = 2 if "strided" in layout else 1
+    if "negative" in layout:
+        step = -step
+    grown = tuple(n * abs(step) for n in base_shape)
+    count = int(np.prod(grown, dtype=np.int64))
+    if "unaligned" in layout:
+        raw = np.zeros(count * dtype.itemsize + 1, dtype=np.uint8)
+        flat = raw[1:].view(dtype)
+    elif "offset" in layout:
+        flat = np.zeros(count + 1, dtype=dtype)[1:]
+    else:
+        flat = np.zeros(count, dtype=dtype)
+    base = flat.reshape(grown)
+    # ``base[()]`` of a 0-d array is a scalar; ``base[...]`` is the 0-d view we need.
+    container = base[tuple(slice(None, None, step) for _ in range(ndim))] if ndim else base[...]
+    if "transposed" in layout:
+        container = container.T
+    container[...] = values
+    if "readonly" in layout:
+        container.flags.writeable = False
+    return container
+
+
+def _resolve_dtypes(
+    memory_type: MemoryType, dtype: Any
+) -> st.SearchStrategy[str] | st.SearchStrategy[np.dtype[Any]]:
+    if dtype is None:
+        return st.sampled_from(dtypes_for(memory_type))
+    if isinstance(dtype, st.SearchStrategy):
+        return dtype
+    if isinstance(dtype, (list, tuple, set, frozenset)):
+        return st.sampled_from(sorted(np.dtype(d).name for d in dtype))
+    return st.just(np.dtype(dtype).name)
+
+
+def _elements(dtype: np.dtype[Any], allow_nan: bool, allow_infinity: bool) -> Any:
+    if dtype.kind in "fc":
+        return hnp.from_dtype(dtype, allow_nan=allow_nan, allow_infinity=allow_infinity)
+    return hnp.from_dtype(dtype)
+
+
+@st.composite
+def _arrays(
+    draw: st.DrawFn,
+    memory_type: MemoryType,
+    dtype: Any,
+    shape: Any,
+    layout: Any,
+    device: Any,
+    allow_nan: bool,
+    allow_infinity: bool,
+    elements: st.SearchStrategy[Any] | None,
+) -> Any:
+    dt = np.dtype(draw(_resolve_dtypes(memory_type, dtype)))
+    if shape is None:
+        shp = draw(shapes_for(memory_type))
+    elif isinstance(shape, st.SearchStrategy):
+        shp = draw(shape)
+    else:
+        shp = (shape,) if isinstance(shape, int) else tuple(shape)
+    if layout is None:
+        lay = draw(layouts(memory_type))
+    elif isinstance(layout, st.SearchStrategy):
+        lay = draw(layout)
+    else:
+        lay = frozenset((layout,) if isinstance(layout, str) else layout)
+    unknown = set(lay) - set(LAYOUTS)
+    if unknown:
+        msg = f"unknown layout {sorted(unknown)}; use some of {LAYOUTS}"
+        raise ValueError(msg)
+    values = draw(
+        hnp.arrays(dt, shp, elements=elements or _elements(dt, allow_nan, allow_infinity))
+    )
+    host = _lay_out(values, lay)
+    if memory_type is MemoryType.NUMPY:
+        return host
+    return arrayport.convert(host, memory_type, device=device)
+
+
+def arrays(
+    memory_type: MemoryType | str,
+    dtype: Any = None,
+    shape: int | Sequence[int] | st.SearchStrategy[tuple[int, ...]] | None = None,
+    *,
+    layout: str | Collection[str] | st.SearchStrategy[frozenset[str]] | None = None,
+    device: Any = "default",
+    elements: st.SearchStrategy[Any] | None = None,
+    allow_nan: bool = True,
+    allow_infinity: bool = True,
+) -> st.SearchStrategy[Any]:
+    """A hypothesis strategy for arrays of ``memory_type``.
+
+    Parameters
+    ----------
+    memory_type : MemoryType or str
+        The memory type of the arrays drawn (its framework must be installed).
+    dtype : dtype-like, sequence of dtype-likes, strategy, or None
+        ``None`` draws any dtype the memory type holds exactly (:func:`dtypes_for`).
+    shape : int, sequence of int, strategy, or None
+        ``None`` draws 0- to 4-D shapes with sides 0..5, 0-d and empty included (1- to 3-D,
+        non-empty, for pyclesperanto).
+    layout : str, collection of str, strategy, or None
+        Layout transformations of the numpy array the values start in (:data:`LAYOUTS`);
+        ``None`` draws up to two of them, ``()`` asks for a plain contiguous array.
+    device : optional
+        Passed to :func:`arrayport.convert`; the default follows ``ARRAYPORT_DEVICE``
+        (:func:`default_device`).
+    elements : strategy, optional
+        Values strategy for hypothesis' ``arrays``; by default every value of the dtype,
+        NaN, infinities, signed zeros and subnormals included.
+    allow_nan, allow_infinity : bool
+        Whether default float elements may be NaN or infinite.
+
+    Returns
+    -------
+    SearchStrategy
+        Arrays of ``memory_type``.
+
+    Examples
+    --------
+    >>> from hypothesis import given
+    >>> from arrayport.testing import arrays
+    >>> @given(arrays("numpy", dtype="float32", shape=(2, 3)))
+    ... def test_shape(x):
+    ...     assert x.shape == (2, 3)
+    >>> test_shape()
+    """
+    mt = as_memory_type(memory_type)
+    if isinstance(layout, (str, list, tuple, set, frozenset)):
+        wanted = {layout} if isinstance(layout, str) else set(layout)
+        if wanted - set(LAYOUTS):
+            msg = f"unknown layout {sorted(wanted - set(LAYOUTS))}; use some of {LAYOUTS}"
+            raise ValueError(msg)
+    backend = get_backend(mt)
+    if backend.is_installed():
+        # Import the framework now, not inside a draw: hypothesis rightly objects to the
+        # global random state frameworks touch while importing.
+        backend.load()
+    dev = default_device(mt) if isinstance(device, str) and device == "default" else device
+    return _arrays(mt, dtype, shape, layout, dev, allow_nan, allow_infinity, elements)

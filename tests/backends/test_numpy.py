@@ -1,0 +1,70 @@
+"""backends/numpy: the host hub."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from arrayport.backends import numpy as be
+from arrayport.devices import CPU, Device
+from arrayport.errors import DeviceError, UnsupportedArrayError
+
+
+def test_is_array_and_plain() -> None:
+    assert be.is_array(np.zeros(2)) and not be.is_array([1])
+    assert be.is_plain(np.zeros(2))
+    assert not be.is_plain(np.ma.masked_array([1]))
+    assert not be.is_plain(np.array(["a"]))
+
+
+def test_describe_refuses_masks_and_non_numbers() -> None:
+    with pytest.raises(UnsupportedArrayError, match="mask"):
+        be.describe(np.ma.masked_array([1.0]))
+    with pytest.raises(UnsupportedArrayError, match="numeric"):
+        be.describe(np.array([b"x"]))
+
+
+def test_bfloat16_is_exchangeable() -> None:
+    import ml_dtypes
+
+    a = np.zeros(2, ml_dtypes.bfloat16)
+    assert be.describe(a).dtype_name == "bfloat16"
+    assert be.dlpack_export_refusal(be.describe(a)) is not None
+    assert be.dlpack_refusal(be.describe(a), False) is not None
+    assert be.is_plain(a)
+    assert not be.is_plain(np.zeros(2, ml_dtypes.float8_e4m3fn))
+
+
+def test_export_refuses_read_only_and_big_endian() -> None:
+    ro = np.zeros(2)
+    ro.flags.writeable = False
+    assert "read-only" in be.dlpack_export_refusal(be.describe(ro))
+    assert be.dlpack_export_refusal(be.describe(np.zeros(2, ">f4"))) is not None
+    assert be.dlpack_export_refusal(be.describe(np.zeros(2))) is None
+
+
+def test_devices() -> None:
+    assert be.devices() == (CPU,)
+    assert be.resolve_device(None, CPU) == CPU
+    with pytest.raises(DeviceError, match="device='cpu'"):
+        be.resolve_device(Device("cuda", 0), CPU)
+
+
+def test_from_dlpack_read_only_flag() -> None:
+    out = be.from_dlpack(np.arange(3.0), CPU, read_only=True)
+    assert not out.flags.writeable
+
+
+def test_copy_is_fresh_and_aligned() -> None:
+    a = np.arange(5.0)[1:]
+    c = be.copy(a)
+    assert not np.shares_memory(a, c) and c.ctypes.data % 64 == 0
+
+
+def test_oom_and_memory() -> None:
+    assert be.is_oom(MemoryError()) and not be.is_oom(ValueError())
+    assert MemoryError in be.oom_error_types()
+    be.release_memory()
+    (row,) = be.memory_info()
+    assert row["device"] == "cpu"
+    assert row["free"] is None or row["free"] > 0

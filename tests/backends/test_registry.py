@@ -1,0 +1,152 @@
+"""backends/__init__: registry, detection without imports, namespaces."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+import arrayport as ap
+from arrayport.backends import cached_memory_type, get_backend
+from tests.conftest import CPU_TYPES, INSTALLED, skip_unless_installed
+
+MT = ap.MemoryType
+
+
+def test_available_memory_types_includes_numpy_and_is_a_tuple() -> None:
+    found = ap.available_memory_types()
+    assert isinstance(found, tuple) and MT.NUMPY in found
+    assert set(found) <= set(MT)
+
+
+@pytest.mark.parametrize("mt", list(MT))
+def test_every_backend_satisfies_the_protocol(mt: MT) -> None:
+    try:
+        backend = get_backend(mt)
+    except ap.BackendUnavailableError:
+        pytest.skip(f"no backend module for {mt.value}")
+    assert backend.MEMORY_TYPE is mt
+    for name in (
+        "MODULE_ROOTS",
+        "IMPORT_NAME",
+        "EXTRA",
+        "IMMUTABLE",
+        "HAS_DLPACK",
+        "WRITABLE_ONLY",
+        "COPIES_HOST",
+    ):
+        assert hasattr(backend, name), name
+    for name in (
+        "is_installed",
+        "load",
+        "version",
+        "is_array",
+        "non_array_hint",
+        "is_plain",
+        "namespace",
+        "devices",
+        "device_of",
+        "resolve_device",
+        "describe",
+        "check_dtype",
+        "shape_refusal",
+        "host_view",
+        "to_host",
+        "share_refusal",
+        "dlpack_refusal",
+        "dlpack_export_refusal",
+        "dlpack_source",
+        "from_dlpack",
+        "adopt_host",
+        "copy",
+        "move",
+        "oom_error_types",
+        "is_oom",
+        "release_memory",
+        "memory_info",
+    ):
+        assert callable(getattr(backend, name)), name
+
+
+def test_detect_numpy_and_subclasses() -> None:
+    assert ap.detect_memory_type(np.zeros(2)) is MT.NUMPY
+    assert ap.detect_memory_type(np.ma.masked_array([1])) is MT.NUMPY
+
+    class Mine(np.ndarray):
+        pass
+
+    Mine.__module__ = "somewhere.else"
+    assert ap.detect_memory_type(np.zeros(2).view(Mine)) is MT.NUMPY
+
+
+@pytest.mark.parametrize("value", [None, [1], (1,), 1, 1.0, 1j, True, b"x", "s", object()])
+def test_detect_rejects_non_arrays(value) -> None:
+    with pytest.raises(ap.UnsupportedArrayError):
+        ap.detect_memory_type(value)
+
+
+def test_numpy_scalar_gets_a_hint() -> None:
+    with pytest.raises(ap.UnsupportedArrayError, match="numpy.asarray"):
+        ap.detect_memory_type(np.int64(3))
+
+
+def test_detection_is_cached_per_type() -> None:
+    ap.detect_memory_type(np.zeros(1))
+    assert cached_memory_type(np.ndarray) is MT.NUMPY
+    assert cached_memory_type(list) is None
+
+
+@pytest.mark.parametrize("mt", CPU_TYPES)
+def test_detect_each_installed_type(mt: MT) -> None:
+    x = ap.convert(np.arange(3, dtype="float32"), mt)
+    assert ap.detect_memory_type(x) is mt
+
+
+def test_detection_from_many_threads() -> None:
+    arrays = [ap.convert(np.arange(3, dtype="float32"), mt) for mt in CPU_TYPES]
+    results: list[list[MT]] = []
+
+    def work() -> None:
+        results.append([ap.detect_memory_type(x) for x in arrays for _ in range(100)][::100])
+
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(r == list(CPU_TYPES) for r in results)
+
+
+def test_namespace_for_arrays_and_names() -> None:
+    xp = ap.namespace(np.zeros(3))
+    assert float(xp.sum(xp.ones(3))) == 3.0
+    assert ap.namespace("numpy") is xp
+
+
+@skip_unless_installed(MT.TORCH)
+def test_namespace_torch_is_array_api_compat() -> None:
+    import torch
+
+    xp = ap.namespace(torch.zeros(2))
+    assert xp.__name__ == "array_api_compat.torch"
+
+
+@skip_unless_installed(MT.JAX)
+def test_namespace_jax_is_jax_numpy() -> None:
+    import jax.numpy as jnp
+
+    assert ap.namespace("jax") is jnp
+
+
+@pytest.mark.parametrize("mt", [MT.TENSORFLOW, MT.PYCLESPERANTO])
+def test_storage_only_frameworks_have_no_namespace(mt: MT) -> None:
+    if mt not in INSTALLED:
+        pytest.skip(f"{mt.value} not installed")
+    with pytest.raises(ap.UnsupportedArrayError, match="no array API namespace"):
+        ap.namespace(mt)
+
+
+def test_namespace_rejects_unknown_names() -> None:
+    with pytest.raises(ap.InvalidOptionError):
+        ap.namespace("matlab")

@@ -1,0 +1,199 @@
+"""Tests of the AST walk: what is reported, what is not, and accuracy on labelled SciPy code."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from arrayport.portcheck import check_source
+
+DATA = Path(__file__).parent.parent / "data" / "portcheck"
+
+
+def names(source: str) -> list[tuple[int, str]]:
+    return [(f.line, f.name) for f in check_source(textwrap.dedent(source))]
+
+
+def test_follows_import_aliases() -> None:
+    found = names(
+        """
+        import numpy as xnp
+        from numpy import concatenate as cat, pad
+        import numpy.linalg as la
+        from numpy import linalg
+        xnp.concatenate(a)
+        cat(a)
+        pad(a, 1)
+        la.norm(a)
+        linalg.norm(a)
+        """
+    )
+    assert found == [
+        (6, "numpy.concatenate"),
+        (7, "numpy.concatenate"),
+        (8, "numpy.pad"),
+        (9, "numpy.linalg.norm"),
+        (10, "numpy.linalg.norm"),
+    ]
+
+
+def test_plain_import_and_submodule_import_bind_numpy() -> None:
+    assert names("import numpy.linalg\nnumpy.amax(a)\n") == [(2, "numpy.amax")]
+    assert names("import numpy\nnumpy.transpose(a)\n") == [(2, "numpy.transpose")]
+
+
+def test_standard_names_are_not_reported() -> None:
+    source = """
+        import numpy as np
+        y = np.sum(np.sqrt(np.abs(x)), axis=0) + np.pi
+        z = np.linalg.vector_norm(x) + np.fft.fft(x) + np.concat([x, x])
+        w = x.T @ x.mT + x.shape[0] + x.ndim + x.size
+        f = np.float32
+        xp = np
+        """
+    assert names(source) == []
+
+
+def test_submodules_are_reported_with_the_function() -> None:
+    found = check_source("import numpy as np\nr = np.random.default_rng(0)\n")
+    assert [(f.name, f.replacement) for f in found] == [("numpy.random.default_rng", None)]
+    assert "numpy.random is not part of" in found[0].message
+
+
+def test_replacements_come_from_the_table_and_array_api_extra() -> None:
+    found = {
+        f.name: f.replacement
+        for f in check_source(
+            "import numpy as np\nnp.concatenate(a); np.transpose(a); np.amax(a); np.power(a, 2)\n"
+            "np.pad(a, 1); np.cov(a); np.atleast_1d(a)\n"
+        )
+    }
+    assert found == {
+        "numpy.concatenate": "xp.concat",
+        "numpy.transpose": "xp.permute_dims",
+        "numpy.amax": "xp.max",
+        "numpy.power": "xp.pow",
+        "numpy.pad": "xpx.pad (array-api-extra)",
+        "numpy.cov": "xpx.cov (array-api-extra)",
+        "numpy.atleast_1d": "xpx.atleast_nd (array-api-extra)",
+    }
+
+
+def test_array_methods_the_standard_lacks() -> None:
+    found = check_source("y = x.astype(int).flatten().tolist()\n")
+    assert [(f.name, f.replacement) for f in found] == [
+        (".astype", "xp.astype(x, dtype)"),
+        (".flatten", "xp.reshape(x, (-1,))"),
+        (".tolist", None),
+    ]
+
+
+def test_ambiguous_methods_only_on_names_known_to_be_arrays() -> None:
+    source = """
+        import numpy as np
+        def f(d, items, a: np.ndarray):
+            d = d.copy()
+            items.sort()
+            z = np.zeros(3)
+            z.sort()
+            w = z + 1
+            w.copy()
+            a.real
+            z = [3, 1]
+            z.sort()
+        """
+    assert names(source) == [(3, "numpy.ndarray"), (7, ".sort"), (9, ".copy"), (10, ".real")]
+
+
+def test_module_functions_and_own_methods_are_not_array_methods() -> None:
+    source = """
+        import json, math
+        class Stats:
+            def mean(self):
+                return self.mean()
+            def other(self, s):
+                return s.mean()
+        json.dumps(x); math.prod(x)
+        """
+    assert names(source) == []
+
+
+def test_dtype_attributes_and_dtype_calls() -> None:
+    source = """
+        import numpy as np
+        if x.dtype.kind == "f": pass
+        dt = np.dtype(y)
+        if dt.itemsize == 4: pass
+        v = np.float32(1.5)
+        """
+    assert names(source) == [
+        (3, ".dtype.kind"),
+        (4, "numpy.dtype"),
+        (5, ".dtype.itemsize"),
+        (6, "numpy.float32"),
+    ]
+
+
+def test_arguments_the_standard_does_not_take() -> None:
+    source = """
+        import numpy as np
+        a = np.ones(3, order="C")
+        m = np.mean(a, 0)
+        s = np.sum(a, axis=0, keepdims=True)
+        z = np.zeros(3, dtype="d")
+        n = np.meshgrid(*grids, indexing="ij")
+        """
+    assert names(source) == [
+        (3, "numpy.ones(order=)"),
+        (4, "numpy.mean(positional)"),
+        (6, "numpy.zeros(dtype='d')"),
+    ]
+
+
+def test_star_import_is_reported() -> None:
+    assert names("from numpy import *\n") == [(1, "from numpy import *")]
+
+
+def test_one_finding_per_line_and_name() -> None:
+    assert names("import numpy as np\nnp.hstack(np.hstack(a))\n") == [(2, "numpy.hstack")]
+
+
+def test_non_numpy_code_is_clean() -> None:
+    assert names("import torch\ny = torch.concatenate([a])\nprint(len('x'))\n") == []
+
+
+def _labelled(path: Path) -> set[int]:
+    lines = path.read_text().splitlines()
+    return {i for i, line in enumerate(lines, 1) if line.rstrip().endswith("# nonstandard")}
+
+
+@pytest.mark.parametrize("path", sorted(DATA.glob("*.py.txt")), ids=lambda p: p.name)
+def test_labelled_scipy_file_at_most_one_false_alarm(path: Path) -> None:
+    reported = {f.line for f in check_source(path.read_text(), path.name)}
+    false_alarms = reported - _labelled(path)
+    assert len(false_alarms) <= 1, sorted(false_alarms)
+
+
+def test_labelled_scipy_files_recall_at_least_90_percent() -> None:
+    files = sorted(DATA.glob("*.py.txt"))
+    assert len(files) >= 3
+    labelled = found = 0
+    for path in files:
+        labels = _labelled(path)
+        reported = {f.line for f in check_source(path.read_text(), path.name)}
+        labelled += len(labels)
+        found += len(labels & reported)
+    assert labelled > 50
+    assert found / labelled >= 0.9
+
+
+def test_array_api_namespace_functions_are_not_array_methods() -> None:
+    source = """
+        import array_api_compat
+        def f(x, xp):
+            ns = array_api_compat.array_namespace(x)
+            return ns.max(x) + xp.reshape(x, (-1,)) + ns.mean(x)
+        """
+    assert names(source) == []

@@ -1,0 +1,53 @@
+"""The standard's names come from array-api-strict, not from a list kept here."""
+
+from __future__ import annotations
+
+import array_api_strict
+import numpy as np
+
+from arrayport.portcheck import standard
+
+
+def test_namespace_is_array_api_stricts_minus_its_helpers() -> None:
+    std = standard()
+    assert std.version == array_api_strict.__array_api_version__
+    assert {"concat", "permute_dims", "pow", "max", "astype", "newaxis", "float32"} <= std.namespace
+    assert not {"concatenate", "transpose", "amax", "power", "pad"} & std.namespace
+    assert "set_array_api_strict_flags" not in std.namespace
+    assert std.namespace <= set(array_api_strict.__all__)
+
+
+def test_extensions_and_array_attributes() -> None:
+    std = standard()
+    assert "vector_norm" in std.extensions["linalg"]
+    assert "norm" not in std.extensions["linalg"]
+    assert "fft" in std.extensions["fft"]
+    assert {
+        "T",
+        "mT",
+        "shape",
+        "dtype",
+        "device",
+        "to_device",
+        "__dlpack__",
+    } <= std.array_attributes
+
+
+def test_numpy_only_attributes_split_by_ambiguity() -> None:
+    std = standard()
+    assert {"astype", "flatten", "tolist", "ravel", "reshape"} <= std.array_only_methods
+    # list.copy, list.sort, complex.real: reported only on known arrays.
+    assert {"copy", "sort", "real"} <= std.array_ambiguous_methods
+    assert not std.array_only_methods & std.array_ambiguous_methods
+    every = std.array_only_methods | std.array_ambiguous_methods
+    assert every <= set(dir(np.ndarray))
+    assert not every & std.array_attributes
+
+
+def test_signatures_read_from_the_standard() -> None:
+    sig = standard().signatures["mean"]
+    assert sig.max_positional == 1
+    assert sig.keywords is not None
+    assert {"axis", "keepdims"} <= sig.keywords
+    assert standard().signatures["meshgrid"].max_positional is None  # *arrays
+    assert "linalg.vector_norm" in standard().signatures

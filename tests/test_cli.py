@@ -1,0 +1,193 @@
+"""Tests of the ``arrayport`` command: exit statuses, JSON, plain and rich output."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import arrayport._doctor
+from arrayport import MemoryType, cli
+from tests.conftest import INSTALLED
+
+NONSTANDARD = (
+    "import numpy as xnp\nfrom numpy import concatenate\ny = concatenate([a]).astype(int)\n"
+)
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
+    status = cli.main(list(argv))
+    return status, capsys.readouterr().out
+
+
+@pytest.fixture
+def small_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Limit doctor to numpy and torch (when installed) to keep the tests quick."""
+    types = tuple(mt for mt in (MemoryType.NUMPY, MemoryType.TORCH) if mt in INSTALLED)
+    monkeypatch.setattr(arrayport._doctor, "available_memory_types", lambda: types)
+
+
+def test_port_check_exit_1_and_plain_lines(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    f = tmp_path / "m.py"
+    f.write_text(NONSTANDARD)
+    status, out = run(capsys, "port-check", str(f))
+    assert status == 1
+    lines = out.splitlines()
+    assert lines[0] == (
+        f"{f}:3: .astype: ndarray.astype is not in the array API standard; use xp.astype(x, dtype)"
+    )
+    assert lines[1].startswith(f"{f}:3: numpy.concatenate: ")
+    assert lines[1].endswith("; use xp.concat")
+    assert lines[-1] == "2 finding(s) in 1 file(s)"
+
+
+def test_port_check_clean_exit_0(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "ok.py").write_text("import numpy as np\ny = np.concat([a, b])\n")
+    status, out = run(capsys, "port-check", str(tmp_path))
+    assert status == 0
+    assert out.startswith("No NumPy use outside the array API standard")
+
+
+def test_port_check_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    f = tmp_path / "m.py"
+    f.write_text(NONSTANDARD)
+    status, out = run(capsys, "port-check", "--json", str(f))
+    assert status == 1
+    data = json.loads(out)
+    assert [set(d) for d in data] == [{"path", "line", "name", "message", "replacement"}] * 2
+    assert [(d["line"], d["name"], d["replacement"]) for d in data] == [
+        (3, ".astype", "xp.astype(x, dtype)"),
+        (3, "numpy.concatenate", "xp.concat"),
+    ]
+
+
+def test_port_check_missing_file_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["port-check", str(tmp_path / "missing.py")]) == 2
+    assert "no such file or directory" in capsys.readouterr().err
+
+
+def test_usage_error_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["no-such-command"])
+    assert exc.value.code == 2
+
+
+@pytest.mark.usefixtures("small_install")
+def test_doctor_json_shape(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out = run(capsys, "doctor", "--json")
+    data = json.loads(out)
+    assert status == 0, data
+    names = [m["name"] for m in data["memory_types"]]
+    assert names[0] == "numpy"
+    assert all({"name", "version", "devices"} <= set(m) for m in data["memory_types"])
+    assert data["memory_types"][0]["devices"] == ["cpu"]
+    assert len(data["matrix"]) == len(names) ** 2
+    cell = data["matrix"][0]
+    assert {"source", "target", "method", "zero_copy"} <= set(cell)
+    assert (cell["source"], cell["target"], cell["method"], cell["zero_copy"]) == (
+        "numpy",
+        "numpy",
+        "identity",
+        True,
+    )
+
+
+@pytest.mark.usefixtures("small_install")
+def test_doctor_plain_when_piped(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out = run(capsys, "doctor")
+    assert status == 0
+    assert "Conversion routes" in out
+    assert "numpy  numpy  identity  yes" in out
+    # No rich boxes or colours in a pipe.
+    assert "┃" not in out
+    assert "\x1b[" not in out
+    assert out.rstrip().endswith("OK")
+
+
+@pytest.mark.usefixtures("small_install")
+def test_doctor_rich_in_a_terminal() -> None:
+    pytest.importorskip("rich")
+    term = _Terminal()
+    from argparse import Namespace
+
+    assert cli._doctor(Namespace(json=False), term) == 0
+    assert "┃" in term.getvalue() or "│" in term.getvalue()
+
+
+def test_doctor_broken_install_exits_1(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # cupy cannot load on this machine (no CUDA): listing it as installed is a broken install.
+    pytest.importorskip("torch")
+    if MemoryType.CUPY in INSTALLED:
+        pytest.skip("cupy works here")
+    monkeypatch.setattr(
+        arrayport._doctor, "available_memory_types", lambda: (MemoryType.NUMPY, MemoryType.CUPY)
+    )
+    status, out = run(capsys, "doctor", "--json")
+    assert status == 1
+    data = json.loads(out)
+    assert data["ok"] is False
+    assert data["memory_types"][1]["error"].startswith("BackendUnavailableError")
+    assert data["matrix"][0]["method"] == "identity"
+    assert data["matrix"][1]["error"] is not None
+    status, out = run(capsys, "doctor")
+    assert status == 1
+    assert "BROKEN" in out
+
+
+def test_bench_json_small(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out = run(capsys, "bench", "--json", "--size", "1")
+    assert status == 0
+    data = json.loads(out)
+    assert data["size_mib"] == 1
+    assert data["memcpy_ms"] > 0
+    assert all(
+        {"source", "target", "method", "zero_copy", "ratio"} <= set(c) for c in data["conversions"]
+    )
+
+
+def test_bench_rejects_a_bad_size(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["bench", "--size", "0"]) == 2
+
+
+def test_python_dash_m_runs_the_same_command(tmp_path: Path) -> None:
+    f = tmp_path / "m.py"
+    f.write_text(NONSTANDARD)
+    done = subprocess.run(
+        [sys.executable, "-m", "arrayport", "port-check", "--json", str(f)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert done.returncode == 1, done.stderr
+    assert len(json.loads(done.stdout)) == 2
+    version = subprocess.run(
+        [sys.executable, "-m", "arrayport", "--version"], capture_output=True, text=True, check=True
+    )
+    assert version.stdout.strip() == f"arrayport {arrayport.__version__}"
+
+
+def test_rich_port_check_table(tmp_path: Path) -> None:
+    pytest.importorskip("rich")
+    f = tmp_path / "m.py"
+    f.write_text(NONSTANDARD)
+    from argparse import Namespace
+
+    term = _Terminal()
+    assert cli._port_check(Namespace(paths=[str(f)], json=False), term) == 1
+    text = term.getvalue()
+    assert "xp.concat" in text
+    assert "file:line" in text

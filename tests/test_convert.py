@@ -1,0 +1,684 @@
+"""plan() and convert(): every installed pair, dtype and layout, with honest zero_copy.
+
+Sharing is checked against the frameworks' own pointers (numpy views, torch storage, jax
+``unsafe_buffer_pointer`` after ``block_until_ready``, tensorflow through DLPack), never
+through arrayport's own code.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+import threading
+
+import hypothesis
+import hypothesis.strategies as st
+import numpy as np
+import pytest
+
+import arrayport as ap
+from arrayport._host import aligned_empty
+from arrayport.backends import get_backend
+from tests.conftest import CPU_TYPES, INSTALLED, skip_unless_installed
+
+MT = ap.MemoryType
+HAVE = {mt.value for mt in CPU_TYPES}
+DTYPES = (
+    "bool",
+    "int8",
+    "uint8",
+    "int16",
+    "uint16",
+    "int32",
+    "uint32",
+    "int64",
+    "uint64",
+    "float16",
+    "bfloat16",
+    "float32",
+    "float64",
+    "complex64",
+    "complex128",
+)
+LAYOUTS = (
+    "contiguous",
+    "unaligned",
+    "transposed",
+    "step2",
+    "negative",
+    "size1",
+    "0d",
+    "empty",
+    "readonly",
+    "bigendian",
+)
+CLE_DTYPES = {"int8", "uint8", "int16", "uint16", "int32", "uint32", "float32"}
+X64 = {"int64", "uint64", "float64", "complex128"}
+
+
+def np_dtype(name: str) -> np.dtype:
+    if name == "bfloat16":
+        import ml_dtypes
+
+        return np.dtype(ml_dtypes.bfloat16)
+    return np.dtype(name)
+
+
+def sample(dtype: np.dtype, shape: tuple[int, ...]) -> np.ndarray:
+    """Distinct, exactly representable values (negative ones for signed types)."""
+    n = int(np.prod(shape))
+    r = np.arange(n).reshape(shape)
+    if dtype == np.bool_:
+        return r % 3 == 0
+    if dtype.kind == "c":
+        return (r + 1j * (r + 0.5)).astype(dtype)
+    if dtype.kind == "u":
+        return (r % 100).astype(dtype)
+    if dtype.kind == "i":
+        return (r % 100 - 20).astype(dtype)
+    return (r * 0.5 - 3).astype(dtype)
+
+
+def aligned(a: np.ndarray) -> np.ndarray:
+    out = aligned_empty(a.shape, a.dtype)
+    out[...] = a
+    return out
+
+
+def numpy_layout(dtype: np.dtype, layout: str) -> np.ndarray:
+    v = sample(dtype, (8, 12))
+    if layout == "contiguous":
+        return aligned(v[:4, :6])
+    if layout == "unaligned":
+        u = aligned_empty((25,), dtype)[1:]
+        u[...] = sample(dtype, (24,))
+        return u.reshape(4, 6)
+    if layout == "transposed":
+        return aligned(v[:6, :4]).T
+    if layout == "step2":
+        return aligned(v)[::2, ::2]
+    if layout == "negative":
+        return aligned(v[:4, :6])[::-1, ::-1]
+    if layout == "size1":
+        return aligned(sample(dtype, (1, 6, 1)))
+    if layout == "0d":
+        return aligned(sample(dtype, (1,))).reshape(())
+    if layout == "empty":
+        return np.zeros((0, 3), dtype)
+    if layout == "readonly":
+        r = aligned(v[:4, :6])
+        r.flags.writeable = False
+        return r
+    if layout == "bigendian":
+        return v[:4, :6].astype(dtype.newbyteorder(">"))
+    raise AssertionError(layout)
+
+
+def make(mt: str, a: np.ndarray, layout: str = "contiguous"):
+    """An array of memory type ``mt`` with a's values, built by the framework's own calls;
+    torch keeps the layout where torch can express it. None: not expressible."""
+    c = np.array(a, order="C")
+    if c.dtype.byteorder == ">":
+        if mt != "numpy":
+            return None
+    if mt == "numpy":
+        return a
+    if mt == "torch":
+        import torch
+
+        if layout in ("negative", "bigendian"):
+            return None
+        if c.dtype.name == "bfloat16":
+            t = torch.from_numpy(c.view(np.int16)).view(torch.bfloat16).clone()
+        else:
+            t = torch.from_numpy(c.copy())
+        if layout == "transposed":
+            t = t.T.contiguous().T
+        elif layout == "step2":
+            big = torch.zeros((2 * t.shape[0], 2 * t.shape[1]), dtype=t.dtype)
+            big[::2, ::2] = t
+            t = big[::2, ::2]
+        elif layout == "unaligned":
+            big = torch.zeros((c.size + 1,), dtype=t.dtype)
+            big[1:] = t.reshape(-1)
+            t = big[1:].reshape(t.shape)
+        return t
+    if layout not in ("contiguous", "size1", "0d", "empty"):
+        return None
+    if mt == "jax":
+        import jax.numpy as jnp
+
+        if c.dtype.name in X64:
+            return None
+        return jnp.asarray(c)
+    if mt == "tensorflow":
+        import tensorflow as tf
+
+        return tf.convert_to_tensor(c)
+    if mt == "pyclesperanto":
+        import pyclesperanto as cle
+
+        if c.dtype.name not in CLE_DTYPES or c.ndim == 0 or c.size == 0:
+            return None
+        return cle.push(c)
+    raise AssertionError(mt)
+
+
+def to_numpy(y) -> np.ndarray:
+    """Values of any array, by the frameworks' own calls."""
+    if isinstance(y, np.ndarray):
+        return y
+    mod = type(y).__module__.partition(".")[0]
+    if mod == "torch":
+        import torch
+
+        y = y.detach().resolve_conj().resolve_neg()
+        if y.dtype == torch.bfloat16:
+            return y.view(torch.int16).numpy().view(np_dtype("bfloat16"))
+        return y.numpy()
+    if mod in ("jax", "jaxlib"):
+        return np.asarray(y)
+    if mod == "tensorflow":
+        import tensorflow as tf
+
+        if y.dtype == tf.bfloat16:
+            return tf.bitcast(y, tf.uint16).numpy().view(np_dtype("bfloat16"))
+        return y.numpy()
+    import pyclesperanto as cle
+
+    return np.asarray(cle.pull(y))
+
+
+def memory(y) -> np.ndarray | None:
+    """A numpy view of y's memory (frameworks' own calls), None where there is no host memory."""
+    if isinstance(y, np.ndarray):
+        return y
+    mod = type(y).__module__.partition(".")[0]
+    if mod == "torch":
+        import torch
+
+        if y.is_conj() or y.is_neg():
+            y = y._neg_view() if y.is_neg() else y  # pragma: no cover - not produced
+        if y.dtype == torch.bfloat16:
+            return y.detach().view(torch.int16).numpy()
+        return y.detach().resolve_conj().numpy() if not y.is_conj() else None
+    if mod in ("jax", "jaxlib"):
+        y.block_until_ready()
+        v = np.asarray(y)
+        assert v.size == 0 or v.ctypes.data == y.unsafe_buffer_pointer()
+        return v
+    if mod == "tensorflow":
+        import tensorflow as tf
+
+        if y.dtype == tf.bfloat16:
+            y = tf.bitcast(y, tf.uint16)
+        return np.from_dlpack(y)
+    return None
+
+
+def shares(x, y) -> bool:
+    if x is y:
+        return True
+    a, b = memory(x), memory(y)
+    if a is None or b is None or a.size == 0 or b.size == 0:
+        return False
+    return bool(np.may_share_memory(a, b))
+
+
+def expected(a: np.ndarray, target: str) -> np.ndarray:
+    want = np.array(a)
+    if target == "pyclesperanto" and want.dtype.name in ("bool", "float16"):
+        want = want.astype("uint8" if want.dtype == np.bool_ else "float32")
+    return want
+
+
+def refused_dtype(target: str, dtype: str) -> bool:
+    if target == "pyclesperanto":
+        return dtype not in CLE_DTYPES | {"bool", "float16"}
+    if target == "jax":
+        import jax
+
+        return dtype in X64 and not jax.config.jax_enable_x64
+    return False
+
+
+def check_case(source: str, target: str, dtype: str, layout: str, copy: bool | None) -> None:
+    a = numpy_layout(np_dtype(dtype), layout)
+    x = make(source, a, layout)
+    if x is None:
+        return
+    if refused_dtype(target, dtype):
+        with pytest.raises(ap.UnsupportedDtypeError, match=dtype):
+            ap.plan(x, target, copy=copy)
+        with pytest.raises(ap.UnsupportedDtypeError, match=dtype):
+            ap.convert(x, target, copy=copy)
+        return
+    if target == "pyclesperanto" and layout in ("0d", "empty"):
+        with pytest.raises(ap.ConversionError):
+            ap.convert(x, target, copy=copy)
+        return
+    try:
+        route = ap.plan(x, target, copy=copy)
+    except ap.CopyRequiredError:
+        assert copy is False
+        with pytest.raises(ap.CopyRequiredError):
+            ap.convert(x, target, copy=copy)
+        return
+    y = ap.convert(x, target, copy=copy)
+    assert ap.detect_memory_type(y) == MT(target)
+    got, want = to_numpy(y), expected(a, target)
+    assert got.dtype.name == want.dtype.name
+    assert got.shape == want.shape
+    np.testing.assert_array_equal(got.astype(want.dtype.newbyteorder("=")), want)
+    shared = shares(x, y) or (want.size == 0 and route.zero_copy and copy is not True)
+    assert shared == route.zero_copy, route
+    if copy is True:
+        assert not shared and y is not x
+    if copy is False:
+        assert route.zero_copy
+    immutable = source in ("jax", "tensorflow") or (source == "numpy" and layout == "readonly")
+    if shared and immutable and x is not y:
+        assert isinstance(y, np.ndarray) and not y.flags.writeable or target in (
+            "jax",
+            "tensorflow",
+        ), "writable alias of read-only memory"
+
+
+PAIRS = [(s.value, t.value) for s in CPU_TYPES for t in CPU_TYPES]
+
+
+@pytest.mark.parametrize(("source", "target"), PAIRS)
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_every_pair_and_layout_float32(source: str, target: str, layout: str) -> None:
+    for copy in (None, True, False):
+        check_case(source, target, "float32", layout, copy)
+
+
+@pytest.mark.parametrize(("source", "target"), PAIRS)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_every_pair_and_dtype(source: str, target: str, dtype: str) -> None:
+    for copy in (None, True, False):
+        check_case(source, target, dtype, "contiguous", copy)
+
+
+@hypothesis.settings(max_examples=150, deadline=None)
+@hypothesis.given(
+    source=st.sampled_from(sorted(HAVE)),
+    target=st.sampled_from(sorted(HAVE)),
+    dtype=st.sampled_from(DTYPES),
+    layout=st.sampled_from(LAYOUTS),
+    copy=st.sampled_from([None, True, False]),
+)
+def test_round_trip_property(source: str, target: str, dtype: str, layout: str, copy) -> None:
+    """Any installed pair, dtype and layout: exact values, dtype and shape; honest zero_copy;
+    and back again."""
+    check_case(source, target, dtype, layout, copy)
+    a = numpy_layout(np_dtype(dtype), layout)
+    x = make(source, a, layout)
+    if x is None or refused_dtype(target, dtype) or refused_dtype(source, dtype):
+        return
+    if target == "pyclesperanto" and (layout in ("0d", "empty") or dtype in ("bool", "float16")):
+        return
+    back = ap.convert(ap.convert(x, target), source)
+    np.testing.assert_array_equal(to_numpy(back), np.array(a))
+
+
+# --- routes and their reasons -------------------------------------------------------------
+
+
+def test_identity_returns_the_same_object() -> None:
+    a = np.arange(3.0)
+    assert ap.convert(a, "numpy") is a
+    assert ap.convert(a, MT.NUMPY, copy=False) is a
+    r = ap.plan(a, "numpy")
+    assert (r.method, r.zero_copy, r.steps) == ("identity", True, ())
+
+
+def test_copy_true_same_type_gives_fresh_buffer() -> None:
+    a = np.arange(3.0)
+    b = ap.convert(a, "numpy", copy=True)
+    assert b is not a and not np.shares_memory(a, b)
+    assert ap.plan(a, "numpy", copy=True).method == "copy"
+
+
+def test_invalid_copy_and_target() -> None:
+    with pytest.raises(ap.InvalidOptionError, match="copy"):
+        ap.convert(np.zeros(2), "numpy", copy="yes")  # type: ignore[arg-type]
+    with pytest.raises(ap.InvalidOptionError, match="numpy"):
+        ap.convert(np.zeros(2), "matlab")
+    with pytest.raises(ap.InvalidOptionError):
+        ap.convert(np.zeros(2), ["numpy"])  # type: ignore[arg-type]
+
+
+def test_target_accepts_enum_and_any_case() -> None:
+    a = np.zeros(2)
+    assert ap.convert(a, MT.NUMPY) is a
+    assert ap.convert(a, "NumPy") is a
+
+
+@skip_unless_installed(MT.JAX)
+def test_unaligned_numpy_to_jax_copies_once_into_aligned_buffer() -> None:
+    a = numpy_layout(np.dtype("float32"), "unaligned")
+    r = ap.plan(a, "jax")
+    assert r.method == "host-copy" and not r.zero_copy
+    assert "64-byte" in r.reason
+    y = ap.convert(a, "jax")
+    y.block_until_ready()
+    assert y.unsafe_buffer_pointer() % 64 == 0
+
+
+@skip_unless_installed(MT.TORCH)
+def test_negative_strides_to_torch_copies_instead_of_crashing() -> None:
+    a = np.arange(12.0).reshape(3, 4)[::-1]
+    r = ap.plan(a, "torch")
+    assert not r.zero_copy and "negative strides" in r.reason
+    np.testing.assert_array_equal(ap.convert(a, "torch").numpy(), a)
+    with pytest.raises(ap.CopyRequiredError, match="negative strides"):
+        ap.convert(a, "torch", copy=False)
+
+
+@skip_unless_installed(MT.TORCH)
+def test_readonly_numpy_never_becomes_a_writable_torch_alias() -> None:
+    a = np.arange(4.0)
+    a.flags.writeable = False
+    t = ap.convert(a, "torch")
+    t += 1
+    np.testing.assert_array_equal(a, np.arange(4.0))
+    with pytest.raises(ap.CopyRequiredError, match="read-only"):
+        ap.convert(a, "torch", copy=False)
+
+
+@skip_unless_installed(MT.TORCH)
+def test_readonly_memmap(tmp_path) -> None:
+    path = tmp_path / "m.dat"
+    m = np.memmap(path, dtype="float32", mode="w+", shape=(4, 4))
+    m[...] = np.arange(16).reshape(4, 4)
+    m.flush()
+    ro = np.memmap(path, dtype="float32", mode="r", shape=(4, 4))
+    t = ap.convert(ro, "torch")
+    t.zero_()
+    np.testing.assert_array_equal(np.asarray(ro), np.arange(16).reshape(4, 4))
+    assert ap.convert(ro, "numpy") is ro
+    rw = np.memmap(path, dtype="float32", mode="r+", shape=(4, 4))
+    r = ap.plan(rw, "torch")
+    assert r.zero_copy
+    assert np.shares_memory(ap.convert(rw, "torch").numpy(), rw)
+
+
+@skip_unless_installed(MT.TORCH)
+def test_torch_requires_grad_conj_and_neg() -> None:
+    import torch
+
+    g = torch.arange(4.0, requires_grad=True)
+    y = ap.convert(g, "numpy")
+    assert ap.plan(g, "numpy").zero_copy
+    np.testing.assert_array_equal(y, [0, 1, 2, 3])
+    c = torch.tensor([1 + 2j, 3 - 4j]).conj()
+    r = ap.plan(c, "numpy")
+    assert not r.zero_copy
+    np.testing.assert_array_equal(ap.convert(c, "numpy"), [1 - 2j, 3 + 4j])
+    n = torch._neg_view(torch.tensor([1.0, -2.0]))
+    assert n.is_neg()
+    np.testing.assert_array_equal(ap.convert(n, "numpy"), [-1.0, 2.0])
+    if "jax" in HAVE:
+        np.testing.assert_array_equal(np.asarray(ap.convert(c, "jax")), [1 - 2j, 3 + 4j])
+
+
+@skip_unless_installed(MT.TORCH)
+def test_torch_uint_storage_dtypes_are_exact() -> None:
+    import torch
+
+    for name in ("uint16", "uint32", "uint64"):
+        big = np.iinfo(name).max
+        a = np.array([0, 1, big], dtype=name)
+        t = ap.convert(a, "torch")
+        assert t.dtype == getattr(torch, name)
+        np.testing.assert_array_equal(ap.convert(t, "numpy"), a)
+
+
+@skip_unless_installed(MT.TORCH)
+def test_sparse_torch_is_refused() -> None:
+    import torch
+
+    s = torch.eye(3).to_sparse()
+    with pytest.raises(ap.UnsupportedArrayError, match="to_dense"):
+        ap.convert(s, "numpy")
+
+
+@skip_unless_installed(MT.JAX)
+def test_jax_tracer_is_refused_inside_jit() -> None:
+    import jax
+
+    seen = []
+
+    def f(x):
+        with pytest.raises(ap.UnsupportedArrayError, match="traced"):
+            ap.convert(x, "numpy")
+        seen.append(True)
+        return x
+
+    jax.jit(f)(jax.numpy.ones(3))
+    assert seen
+
+
+@skip_unless_installed(MT.JAX)
+def test_jax_x64_off_refuses_64_bit_with_remedy() -> None:
+    import jax
+
+    if jax.config.jax_enable_x64:
+        pytest.skip("x64 enabled in this process")
+    for name in X64:
+        with pytest.raises(ap.UnsupportedDtypeError, match="jax_enable_x64"):
+            ap.convert(np.zeros(2, name), "jax")
+
+
+def run_python(code: str) -> None:
+    """Run ``code`` in a fresh interpreter (for process-wide settings); fail on non-zero exit."""
+    proc = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+
+
+def test_jax_x64_on_converts_64_bit_exactly() -> None:
+    if "jax" not in HAVE:
+        pytest.skip("jax not installed")
+    run_python(
+        """
+        import arrayport as ap, numpy as np, jax
+        jax.config.update('jax_enable_x64', True)
+        for name in ('int64', 'uint64', 'float64', 'complex128'):
+            a = np.array([2**53 + 1, 3], dtype=name) if name != 'complex128' else np.array([1+2j])
+            y = ap.convert(a, 'jax')
+            assert str(y.dtype) == name, (y.dtype, name)
+            np.testing.assert_array_equal(np.asarray(y), a)
+            np.testing.assert_array_equal(ap.convert(y, 'numpy'), a)
+        """
+    )
+
+
+@skip_unless_installed(MT.PYCLESPERANTO)
+def test_pyclesperanto_widenings_are_reported() -> None:
+    r = ap.plan(np.array([True, False]), "pyclesperanto")
+    assert "bool is widened losslessly to uint8" in r.reason
+    y = ap.convert(np.array([1.5, -2.25], dtype="float16"), "pyclesperanto")
+    assert str(y.dtype) == "float32"
+    np.testing.assert_array_equal(to_numpy(y), [1.5, -2.25])
+
+
+@skip_unless_installed(MT.PYCLESPERANTO)
+@pytest.mark.parametrize("name", ["int64", "uint64", "float64", "complex64", "complex128"])
+def test_pyclesperanto_refuses_narrowing_dtypes(name: str) -> None:
+    with pytest.raises(ap.UnsupportedDtypeError, match="convert_dtype"):
+        ap.convert(np.zeros(3, name), "pyclesperanto")
+
+
+@skip_unless_installed(MT.PYCLESPERANTO)
+@pytest.mark.parametrize("shape", [(), (0,), (2, 0, 3), (1, 2, 2, 2)])
+def test_pyclesperanto_refuses_shapes(shape: tuple[int, ...]) -> None:
+    with pytest.raises(ap.ConversionError, match="pyclesperanto"):
+        ap.convert(np.zeros(shape, "float32"), "pyclesperanto")
+
+
+@skip_unless_installed(MT.PYCLESPERANTO)
+def test_pyclesperanto_from_strided_views_and_back_aligned() -> None:
+    a = np.arange(5 * 7 * 9, dtype="float32").reshape(5, 7, 9)[::2, ::-1, 1::3]
+    c = ap.convert(a, "pyclesperanto")
+    back = ap.convert(c, "numpy")
+    np.testing.assert_array_equal(back, a)
+    assert back.ctypes.data % 64 == 0
+
+
+@skip_unless_installed(MT.PYCLESPERANTO)
+def test_pyclesperanto_slab_reads_cover_every_row(monkeypatch) -> None:
+    from arrayport.backends import pyclesperanto as be
+
+    monkeypatch.setattr(be, "SLAB_BYTES", 64)  # several rows per slab, and partial slabs
+    for shape in [(37,), (7, 5), (5, 3, 4), (3, 40, 2)]:
+        a = np.arange(int(np.prod(shape)), dtype="int16").reshape(shape)
+        np.testing.assert_array_equal(ap.convert(ap.convert(a, "pyclesperanto"), "numpy"), a)
+
+
+@skip_unless_installed(MT.PYCLESPERANTO)
+def test_pyclesperanto_over_max_buffer_raises_before_pushing(monkeypatch) -> None:
+    from arrayport.backends import pyclesperanto as be
+
+    monkeypatch.setattr(be, "max_buffer_bytes", lambda device: 100)
+    with pytest.raises(ap.OutOfMemoryError, match="maximum buffer size") as info:
+        ap.convert(np.zeros(26, "float32"), "pyclesperanto")
+    assert info.value.requested_bytes == 104
+    # float16 is widened to float32 first: the widened size is what counts.
+    with pytest.raises(ap.OutOfMemoryError):
+        ap.convert(np.zeros(26, "float16"), "pyclesperanto")
+
+
+# --- bad input ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "match"),
+    [
+        ([1, 2], "numpy.asarray"),
+        ((1, 2), "numpy.asarray"),
+        (3, "scalar"),
+        (2.5, "scalar"),
+        (b"abc", "frombuffer"),
+        (None, "None"),
+        (np.float32(1), "0-d array"),
+        ("text", "not an array"),
+    ],
+)
+def test_non_arrays_are_refused_with_a_remedy(value, match: str) -> None:
+    with pytest.raises(ap.UnsupportedArrayError, match=match):
+        ap.convert(value, "numpy")
+    with pytest.raises(ap.UnsupportedArrayError, match=match):
+        ap.plan(value, "numpy")
+
+
+@pytest.mark.parametrize(
+    "a",
+    [
+        np.ma.masked_array([1, 2], mask=[0, 1]),
+        np.array(["a", "b"]),
+        np.array([object(), 1], dtype=object),
+        np.array(["2020-01-01"], dtype="datetime64[D]"),
+        np.zeros(2, dtype=[("a", "i4"), ("b", "f4")]),
+    ],
+    ids=["masked", "str", "object", "datetime", "structured"],
+)
+def test_unconvertible_numpy_arrays(a: np.ndarray) -> None:
+    for target in HAVE:
+        with pytest.raises(ap.UnsupportedArrayError, match="first|mask"):
+            ap.convert(a, target)
+
+
+@skip_unless_installed(MT.TENSORFLOW)
+def test_tf_variable_is_refused_with_convert_to_tensor_hint() -> None:
+    import tensorflow as tf
+
+    with pytest.raises(ap.UnsupportedArrayError, match="convert_to_tensor"):
+        ap.convert(tf.Variable([1.0, 2.0]), "numpy")
+
+
+@pytest.mark.parametrize("device", ["cuda:0", 0, 3, "cuda:7", "tpu", -1, True, 1.5, "opencl:x"])
+def test_numpy_target_rejects_devices(device) -> None:
+    with pytest.raises(ap.DeviceError):
+        ap.convert(np.zeros(2), "numpy", device=device)
+
+
+@pytest.mark.parametrize("target", sorted(HAVE - {"pyclesperanto"}))
+def test_device_cpu_and_missing_gpus(target: str) -> None:
+    a = np.arange(4.0, dtype="float32")
+    assert ap.plan(a, target, device="cpu").device == ap.Device("cpu")
+    if target != "numpy":
+        with pytest.raises(ap.DeviceError):
+            ap.convert(a, target, device="cuda:63")
+        with pytest.raises(ap.DeviceError):
+            ap.plan(a, target, device="opencl:0")
+
+
+@skip_unless_installed(MT.PYCLESPERANTO)
+def test_pyclesperanto_devices() -> None:
+    a = np.arange(4.0, dtype="float32")
+    assert ap.plan(a, "pyclesperanto").device.kind == "opencl"
+    assert ap.plan(a, "pyclesperanto", device="opencl:0").device == ap.Device("opencl", 0)
+    with pytest.raises(ap.DeviceError, match="opencl"):
+        ap.convert(a, "pyclesperanto", device="opencl:99")
+    with pytest.raises(ap.DeviceError):
+        ap.convert(a, "pyclesperanto", device="cuda:0")
+
+
+# --- concurrency and bookkeeping ----------------------------------------------------------
+
+
+def test_threads_share_the_type_cache_safely() -> None:
+    errors: list[BaseException] = []
+    arrays = [make(mt, np.arange(4.0, dtype="float32")) for mt in HAVE]
+    barrier = threading.Barrier(4)
+
+    def work() -> None:
+        try:
+            barrier.wait()
+            for _ in range(50):
+                for x in arrays:
+                    for t in HAVE:
+                        if t == "pyclesperanto" or x is None:
+                            continue
+                        np.testing.assert_array_equal(to_numpy(ap.convert(x, t)), [0, 1, 2, 3])
+        except BaseException as exc:  # collected and re-raised in the main thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert not errors, errors[0]
+
+
+def test_metrics_record_conversions() -> None:
+    ap.metrics.reset()
+    ap.metrics.enable()
+    try:
+        a = np.arange(3.0)
+        ap.convert(a, "numpy")
+        ap.convert(a, "numpy", copy=True)
+    finally:
+        ap.metrics.disable()
+    snap = ap.metrics.snapshot()
+    assert snap["conversions"] == 2
+    assert snap["routes"].get("identity") == 1
+
+
+def test_route_is_frozen_and_printable() -> None:
+    r = ap.plan(np.zeros(2), "numpy")
+    with pytest.raises(AttributeError):
+        r.method = "x"  # type: ignore[misc]
+    assert "numpy -> numpy" in str(r)
+
+
+def test_backends_cover_every_installed_type() -> None:
+    for mt in INSTALLED:
+        assert get_backend(mt).MEMORY_TYPE is mt
+    assert "arrayport" in sys.modules

@@ -1,0 +1,84 @@
+"""devices: parsing, the thread's current accelerator, per-thread streams."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from arrayport.devices import (
+    CPU,
+    Device,
+    current_device_index,
+    parse_device,
+    thread_stream,
+    use_device,
+)
+from arrayport.errors import DeviceError
+
+
+@pytest.mark.parametrize(
+    ("value", "want"),
+    [
+        (None, None),
+        ("cpu", CPU),
+        (" CPU ", CPU),
+        (0, Device("cuda", 0)),
+        (3, Device("cuda", 3)),
+        ("cuda:2", Device("cuda", 2)),
+        ("gpu:1", Device("cuda", 1)),
+        ("cuda", Device("cuda", 0)),
+        ("opencl:1", Device("opencl", 1)),
+        (Device("cuda", 5), Device("cuda", 5)),
+    ],
+)
+def test_parse_device(value, want) -> None:
+    assert parse_device(value) == want
+
+
+@pytest.mark.parametrize("value", [-1, True, False, 1.0, "tpu", "cuda:x", "cuda:-1", "", [0]])
+def test_parse_device_rejects(value) -> None:
+    with pytest.raises(DeviceError, match="cuda:N"):
+        parse_device(value)
+
+
+def test_device_str_and_cpu() -> None:
+    assert str(CPU) == "cpu" and CPU.is_cpu
+    assert str(Device("cuda", 1)) == "cuda:1" and not Device("cuda", 1).is_cpu
+
+
+def test_use_device_is_per_thread_and_nests() -> None:
+    seen: list[int] = []
+    with use_device(2):
+        assert current_device_index() == 2
+        assert parse_device("cuda") == Device("cuda", 2)
+        with use_device(1):
+            assert current_device_index() == 1
+        assert current_device_index() == 2
+        t = threading.Thread(target=lambda: seen.append(current_device_index()))
+        t.start()
+        t.join()
+    assert seen == [0]
+    assert current_device_index() == 0
+
+
+@pytest.mark.parametrize("bad", [-1, True, "1", 1.0])
+def test_use_device_rejects(bad) -> None:
+    with pytest.raises(DeviceError), use_device(bad):
+        pass
+
+
+def test_thread_stream_is_created_once_per_thread() -> None:
+    made: list[object] = []
+
+    def factory() -> object:
+        made.append(object())
+        return made[-1]
+
+    a = thread_stream("fake", 0, factory)
+    assert thread_stream("fake", 0, factory) is a
+    other: list[object] = []
+    t = threading.Thread(target=lambda: other.append(thread_stream("fake", 0, factory)))
+    t.start()
+    t.join()
+    assert other[0] is not a and len(made) == 2

@@ -1,0 +1,698 @@
+"""Tests of arrayport.dispatch: the memory_type decorator and FunctionContract.
+
+Frameworks are imported inside the tests, not at the top: the multiprocessing test starts
+fresh interpreters that import this module, and they need only numpy and arrayport.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import inspect
+import multiprocessing
+import pickle
+import threading
+from typing import Any
+
+import numpy as np
+import pytest
+
+import arrayport as ap
+from arrayport import MemoryType
+from tests.conftest import INSTALLED, skip_unless_installed
+
+# --- module-level functions (pickled by reference) -------------------------------------
+
+
+@ap.memory_type("numpy")
+def scale(image: Any, factor: float = 2.0) -> Any:
+    """Multiply by ``factor``."""
+    return image * factor
+
+
+@ap.memory_type("numpy", output="declared")
+def describe(image: Any, *, label: str = "x") -> tuple[str, int]:
+    return label, int(image.size)
+
+
+def soft_threshold(x: Any, t: float = 0.5) -> Any:
+    """Written once against the array API: numpy, torch, jax and cupy alike."""
+    SEEN.append(ap.detect_memory_type(x).value)
+    xp = ap.namespace(x)
+    shrunk = xp.where(xp.abs(x) > t, x - xp.sign(x) * t, xp.zeros_like(x))
+    return shrunk / (1.0 + xp.mean(xp.abs(x)))
+
+
+def seen_type(x: Any) -> Any:
+    """Returns its input unchanged; the test reads the type it was given from a list."""
+    SEEN.append(type(x).__module__.partition(".")[0])
+    return x
+
+
+SEEN: list[str] = []
+
+
+def _float_image(shape: tuple[int, ...] = (8, 8), seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
+
+
+# --- the contract ----------------------------------------------------------------------
+
+
+def test_contract_holds_every_option_with_the_documented_defaults() -> None:
+    c = scale.contract
+    assert c == ap.FunctionContract(MemoryType.NUMPY)
+    assert c.memory_type is MemoryType.NUMPY
+    assert c.output == "input"
+    assert c.dtype_conversion is ap.DtypeConversion.PRESERVE_INPUT
+    assert c.scaling is ap.Scaling.VALUE
+    assert c.oom == ap.OOMPolicy()
+    assert c.device is None
+    assert c.slice_by_slice is False
+    assert c.depth is None
+    assert c.whole_array is False
+
+
+def test_contract_is_frozen() -> None:
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        scale.contract.output = "declared"  # type: ignore[misc]
+
+
+def test_contract_normalises_names_and_devices() -> None:
+    c = ap.memory_type(
+        "TORCH", output="jax", dtype_conversion="uint16", scaling="unit", device="cpu"
+    )(seen_type).contract
+    assert c.memory_type is MemoryType.TORCH
+    assert c.output is MemoryType.JAX
+    assert c.dtype_conversion is ap.DtypeConversion.UINT16
+    assert c.scaling is ap.Scaling.UNIT
+    assert c.device == ap.Device("cpu")
+    assert ap.memory_type("torch", device=1)(seen_type).contract.device == ap.Device("cuda", 1)
+    # A bare "cuda" means the calling thread's current accelerator, decided per call.
+    assert ap.memory_type("torch", device="cuda")(seen_type).contract.device == "cuda"
+    assert ap.memory_type("jax", depth=[1, 2])(seen_type).contract.depth == (1, 2)
+
+
+def test_options_makes_a_new_callable_and_leaves_the_original() -> None:
+    declared = scale.options(output="declared", slice_by_slice=True)
+    assert declared is not scale
+    assert declared.contract.output == "declared"
+    assert declared.contract.slice_by_slice is True
+    assert scale.contract.output == "input"
+    assert declared.__wrapped__ is scale.__wrapped__
+    np.testing.assert_array_equal(declared(np.ones(3)), np.full(3, 2.0))
+
+
+def test_options_rejects_unknown_and_invalid_values() -> None:
+    with pytest.raises(ap.InvalidOptionError, match=r"unknown option.*colour"):
+        scale.options(colour="red")
+    with pytest.raises(ap.InvalidOptionError, match="output"):
+        scale.options(output="elsewhere")
+
+
+@pytest.mark.parametrize(
+    ("args", "options", "match"),
+    [
+        (("notaframework",), {}, "not a memory type"),
+        ((3,), {}, "not a memory type"),
+        (("numpy",), {"output": "elsewhere"}, "output="),
+        (("numpy",), {"output": 7}, "output="),
+        (("numpy",), {"dtype_conversion": np.float32}, "dtype_conversion="),
+        (("numpy",), {"dtype_conversion": "float16"}, "dtype_conversion="),
+        (("numpy",), {"scaling": "log"}, "scaling="),
+        (("numpy",), {"oom": "retry"}, "OOMPolicy"),
+        (("torch",), {"device": -1}, "invalid device"),
+        (("torch",), {"device": "tpu:0"}, "invalid device"),
+        (("numpy",), {"device": "cuda:0"}, "numpy"),
+        (("cupy",), {"device": "cpu"}, "cupy"),
+        (("pyclesperanto",), {"device": 0}, "pyclesperanto"),
+        (("numpy",), {"slice_by_slice": "yes"}, "slice_by_slice"),
+        (("numpy",), {"depth": -1}, "depth="),
+        (("numpy",), {"depth": (1, -2)}, "depth="),
+        (("numpy",), {"depth": 1.5}, "depth="),
+        (("numpy",), {"whole_array": 1}, "whole_array"),
+        (("numpy",), {"whole_array": True, "depth": 2}, "exclude"),
+    ],
+)
+def test_invalid_options_raise_when_decorating(
+    args: tuple[Any, ...], options: dict[str, Any], match: str
+) -> None:
+    # memory_type(...) itself raises: before any function is decorated or called.
+    with pytest.raises(ap.InvalidOptionError, match=match):
+        ap.memory_type(*args, **options)
+
+
+def test_bare_decorator_is_an_error_naming_the_fix() -> None:
+    with pytest.raises(ap.InvalidOptionError, match=r"memory_type\('torch'\)"):
+        ap.memory_type(seen_type)  # type: ignore[arg-type]
+
+
+def test_decorating_something_that_is_not_callable_fails() -> None:
+    with pytest.raises(ap.InvalidOptionError, match="decorates functions"):
+        ap.memory_type("numpy")(42)  # type: ignore[arg-type]
+
+
+@pytest.mark.skipif(importlib.util.find_spec("cupy") is not None, reason="cupy is installed")
+def test_uninstalled_memory_type_decorates_but_calls_raise_naming_the_extra() -> None:
+    f = ap.memory_type("cupy")(seen_type)  # importing a module with this must work
+    assert f.contract.memory_type is MemoryType.CUPY
+    with pytest.raises(ap.BackendUnavailableError, match=r"arrayport\[cupy"):
+        f(np.ones(3))
+
+
+# --- wrapping: signature, methods, pickling ----------------------------------------------
+
+
+def test_wrapper_keeps_signature_name_doc_and_wrapped() -> None:
+    def original(image: Any, sigma: float = 1.0, *, mode: str = "reflect") -> Any:
+        """Docs."""
+        return image
+
+    f = ap.memory_type("torch")(original)
+    assert inspect.signature(f) == inspect.signature(original)
+    assert f.__wrapped__ is original
+    assert f.__name__ == "original"
+    assert f.__doc__ == "Docs."
+    assert f.__qualname__ == original.__qualname__
+
+
+class Filter:
+    def __init__(self, offset: float) -> None:
+        self.offset = offset
+
+    @ap.memory_type("torch")
+    def apply(self, image: Any, gain: float = 1.0) -> Any:
+        SEEN.append(type(image).__module__.partition(".")[0])
+        return image * gain + self.offset
+
+    @staticmethod
+    @ap.memory_type("numpy")
+    def static(image: Any) -> Any:
+        return image + 1
+
+
+@skip_unless_installed(MemoryType.TORCH)
+def test_decorated_methods_bind_self_and_keep_their_signature() -> None:
+    SEEN.clear()
+    filt = Filter(10.0)
+    out = filt.apply(np.ones(3, np.float32), gain=2.0)
+    assert SEEN == ["torch"]
+    assert isinstance(out, np.ndarray)
+    np.testing.assert_array_equal(out, np.full(3, 12.0, np.float32))
+    assert inspect.signature(filt.apply) == inspect.signature(
+        Filter.apply.__wrapped__.__get__(filt)
+    )
+    assert list(inspect.signature(Filter.apply).parameters) == ["self", "image", "gain"]
+    np.testing.assert_array_equal(Filter.apply(filt, np.zeros(2, np.float32)), [10.0, 10.0])
+    np.testing.assert_array_equal(Filter.static(np.zeros(2)), [1.0, 1.0])
+    assert Filter.apply.contract.memory_type is MemoryType.TORCH
+
+
+def test_module_level_function_pickles_by_reference() -> None:
+    assert pickle.loads(pickle.dumps(scale)) is scale
+    variant = scale.options(output="declared")
+    back = pickle.loads(pickle.dumps(variant))
+    assert back.contract == variant.contract
+    assert back.__wrapped__ is scale.__wrapped__
+    assert pickle.loads(pickle.dumps(Filter.apply)) is Filter.apply
+
+
+def test_decorated_function_runs_in_a_multiprocessing_pool() -> None:
+    # spawn: fresh interpreters that import this module by name, as on macOS and Windows.
+    ctx = multiprocessing.get_context("spawn")
+    images = [np.full((4, 4), i, np.float32) for i in range(4)]
+    with ctx.Pool(2) as pool:
+        results = pool.map(scale, images)
+        labels = pool.starmap(describe, [(im,) for im in images])
+    for i, r in enumerate(results):
+        np.testing.assert_array_equal(r, np.full((4, 4), 2.0 * i, np.float32))
+    assert labels == [("x", 16)] * 4
+
+
+# --- conversion and placement ----------------------------------------------------------
+
+
+@skip_unless_installed(MemoryType.TORCH)
+def test_numpy_in_numpy_out_computed_where_declared() -> None:
+    import torch
+
+    got: list[Any] = []
+
+    @ap.memory_type("torch")
+    def f(image: Any, sigma: float = 1.0) -> Any:
+        got.append(image)
+        return image * sigma
+
+    a = _float_image()
+    out = f(a, sigma=3.0)
+    assert isinstance(got[0], torch.Tensor)
+    assert isinstance(out, np.ndarray)
+    assert out.dtype == np.float32
+    np.testing.assert_array_equal(out, a * 3.0)
+
+
+@skip_unless_installed(MemoryType.TORCH)
+def test_keyword_and_container_arguments_are_converted_others_untouched() -> None:
+    import torch
+
+    got: dict[str, Any] = {}
+    options = {"k": np.ones(2)}  # dicts are not looked into
+
+    @ap.memory_type("torch")
+    def f(image: Any, others: Any, *, mask: Any, n: int, name: str, opts: Any) -> Any:
+        got.update(image=image, others=others, mask=mask, n=n, name=name, opts=opts)
+        return image
+
+    a = _float_image()
+    f(a, [a + 1, 5, (a,)], mask=(a > 0), n=3, name="s", opts=options)
+    assert isinstance(got["image"], torch.Tensor)
+    assert isinstance(got["mask"], torch.Tensor)
+    assert got["mask"].dtype == torch.bool
+    assert isinstance(got["others"], list)
+    assert isinstance(got["others"][0], torch.Tensor)
+    assert got["others"][1] == 5
+    assert isinstance(got["others"][2], tuple)  # only one level down
+    assert isinstance(got["others"][2][0], np.ndarray)
+    assert got["n"] == 3
+    assert got["name"] == "s"
+    assert got["opts"] is options
+
+
+@skip_unless_installed(MemoryType.TORCH)
+def test_tuple_and_namedtuple_arguments_keep_their_type() -> None:
+    import collections
+
+    Pair = collections.namedtuple("Pair", "a b")
+    got: list[Any] = []
+
+    @ap.memory_type("torch", output="declared")
+    def f(pair: Any, seq: Any) -> None:
+        got.extend([pair, seq])
+
+    a = _float_image()
+    f(Pair(a, 2), (a, a))
+    assert type(got[0]) is Pair
+    assert type(got[0].a).__module__.startswith("torch")
+    assert got[0].b == 2
+    assert type(got[1]) is tuple
+
+
+@pytest.mark.skipif(
+    not {MemoryType.TORCH, MemoryType.JAX, MemoryType.TENSORFLOW} <= set(INSTALLED),
+    reason="needs torch, jax and tensorflow",
+)
+def test_arguments_of_several_memory_types_are_all_converted() -> None:
+    import jax.numpy as jnp
+    import tensorflow as tf
+    import torch
+
+    kinds: list[type] = []
+
+    @ap.memory_type("torch")
+    def total(a: Any, b: Any, c: Any) -> Any:
+        kinds.extend(type(v) for v in (a, b, c))
+        return a + b + c
+
+    a = _float_image(seed=1)
+    b = jnp.asarray(_float_image(seed=2))
+    c = tf.constant(_float_image(seed=3))
+    out = total(a, b, c)
+    assert all(k is torch.Tensor for k in kinds)
+    assert isinstance(out, np.ndarray)  # the first array argument was numpy
+    np.testing.assert_allclose(out, a + np.asarray(b) + c.numpy(), rtol=1e-6)
+    # The first array argument decides where the result goes.
+    out_jax = total(b, a, c)
+    assert type(out_jax).__module__.startswith("jax")
+
+
+@skip_unless_installed(MemoryType.TORCH)
+def test_output_declared_and_output_memory_type() -> None:
+    import torch
+
+    a = _float_image()
+    declared = ap.memory_type("torch", output="declared")(lambda x: x + 1)
+    assert isinstance(declared(a), torch.Tensor)
+    to_numpy = ap.memory_type("torch", output="numpy")(lambda x: x + 1)
+    t = torch.from_numpy(a.copy())
+    out = to_numpy(t)
+    assert isinstance(out, np.ndarray)
+    np.testing.assert_array_equal(out, a + 1)
+
+
+@skip_unless_installed(MemoryType.TORCH)
+def test_every_array_in_a_tuple_or_list_result_goes_back() -> None:
+    @ap.memory_type("torch")
+    def split(x: Any) -> Any:
+        return x[0], [x[1], "tag"], 3, x.sum()
+
+    a = _float_image((3, 4))
+    first, middle, n, total = split(a)
+    assert isinstance(first, np.ndarray)
+    assert isinstance(middle, list)  # only one level of the result is placed
+    assert n == 3
+    assert isinstance(total, np.ndarray)
+    np.testing.assert_array_equal(first, a[0])
+    assert float(total) == pytest.approx(float(a.sum()), rel=1e-5)
+
+
+@skip_unless_installed(MemoryType.TORCH)
+def test_non_array_results_pass_through() -> None:
+    sentinel = object()
+
+    @ap.memory_type("torch")
+    def stats(x: Any) -> Any:
+        return {"mean": float(x.mean()), "obj": sentinel}
+
+    result = stats(np.ones((2, 2), np.float32))
+    assert result == {"mean": 1.0, "obj": sentinel}
+    assert ap.memory_type("torch")(lambda x: None)(np.ones(2)) is None
+
+
+def test_no_array_argument_runs_untouched() -> None:
+    received: list[Any] = []
+
+    @ap.memory_type("torch")
+    def f(*args: Any, **kwargs: Any) -> str:
+        received.extend([args, kwargs])
+        return "ran"
+
+    payload = [1, 2.5, "text"]
+    assert f(payload, None, key=payload) == "ran"
+    assert received[0][0] is payload
+    assert received[1]["key"] is payload
+
+
+@skip_unless_installed(MemoryType.TORCH)
+def test_same_memory_type_input_is_passed_as_is() -> None:
+    import torch
+
+    got: list[Any] = []
+    t = torch.ones(3)
+
+    @ap.memory_type("torch")
+    def f(x: Any) -> Any:
+        got.append(x)
+        return x
+
+    assert f(t) is t
+    assert got[0] is t
+
+
+def test_numpy_declared_numpy_input_is_passed_and_returned_as_is() -> None:
+    a = np.arange(4.0)
+    ident = ap.memory_type("numpy")(lambda x: x)
+    assert ident(a) is a
+
+
+@skip_unless_installed(MemoryType.JAX)
+def test_read_only_input_is_not_handed_over_writable() -> None:
+    import jax.numpy as jnp
+
+    @ap.memory_type("numpy")
+    def write(x: Any) -> Any:
+        x[0] = 99.0  # jax memory seen through numpy must not be writable
+        return x
+
+    j = jnp.arange(3.0)
+    with pytest.raises(ValueError, match="read-only"):
+        write(j)
+    assert float(j[0]) == 0.0
+
+
+# --- write once ------------------------------------------------------------------------
+
+_XP_TYPES = [
+    pytest.param(mt, marks=skip_unless_installed(mt))
+    for mt in (MemoryType.NUMPY, MemoryType.TORCH, MemoryType.JAX)
+] + [pytest.param(MemoryType.CUPY, marks=[pytest.mark.gpu, skip_unless_installed(MemoryType.CUPY)])]
+
+
+@pytest.mark.parametrize("mt", _XP_TYPES)
+def test_a_function_written_once_runs_on_every_array_api_memory_type(mt: MemoryType) -> None:
+    declared = ap.memory_type(mt)(soft_threshold)
+    a = _float_image((16, 16), seed=7)
+    expected = soft_threshold(a)  # undecorated, on numpy
+    SEEN.clear()
+    out = declared(a, t=0.5)
+    assert [mt.value] == SEEN  # computed where declared
+    assert isinstance(out, np.ndarray)
+    np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "mt",
+    [
+        pytest.param(MemoryType.TENSORFLOW, marks=skip_unless_installed(MemoryType.TENSORFLOW)),
+        pytest.param(
+            MemoryType.PYCLESPERANTO, marks=skip_unless_installed(MemoryType.PYCLESPERANTO)
+        ),
+    ],
+)
+def test_namespace_of_storage_only_frameworks_says_there_is_none(mt: MemoryType) -> None:
+    f = ap.memory_type(mt)(soft_threshold)
+    with pytest.raises(ap.UnsupportedArrayError, match="no array API namespace"):
+        f(_float_image())
+    with pytest.raises(ap.UnsupportedArrayError, match="no array API namespace"):
+        ap.namespace(mt)
+
+
+@skip_unless_installed(MemoryType.TENSORFLOW)
+def test_a_tensorflow_native_function_works_with_the_decorator() -> None:
+    import tensorflow as tf
+
+    @ap.memory_type("tensorflow")
+    def square_plus(x: Any, y: Any) -> Any:
+        assert isinstance(x, tf.Tensor)
+        return tf.math.square(x) + y
+
+    a = _float_image()
+    out = square_plus(a, np.float32(1.0))
+    assert isinstance(out, np.ndarray)
+    np.testing.assert_allclose(out, a * a + 1.0, rtol=1e-6)
+
+
+@skip_unless_installed(MemoryType.PYCLESPERANTO)
+def test_a_pyclesperanto_native_function_works_with_the_decorator() -> None:
+    import pyclesperanto as cle
+
+    @ap.memory_type("pyclesperanto")
+    def add_one(x: Any) -> Any:
+        assert ap.detect_memory_type(x) is MemoryType.PYCLESPERANTO
+        return cle.add_image_and_scalar(x, scalar=1.0)
+
+    a = _float_image()
+    out = add_one(a)
+    assert isinstance(out, np.ndarray)
+    np.testing.assert_allclose(out, a + 1.0, rtol=1e-6)
+
+
+# --- slice by slice --------------------------------------------------------------------
+
+
+def _row_cumsum_2d(image: Any, weights: Any = None) -> Any:
+    assert len(image.shape) == 2, "a 2-D function"
+    xp = ap.namespace(image)
+    out = xp.cumulative_sum(image, axis=1)
+    return out if weights is None else out * weights
+
+
+@pytest.mark.parametrize(
+    "mt",
+    [
+        pytest.param(mt, marks=skip_unless_installed(mt))
+        for mt in (MemoryType.NUMPY, MemoryType.TORCH, MemoryType.JAX)
+    ],
+)
+def test_slice_by_slice_runs_a_2d_function_on_each_slice(mt: MemoryType) -> None:
+    f = ap.memory_type(mt, slice_by_slice=True)(_row_cumsum_2d)
+    stack = _float_image((3, 4, 5))
+    weights = _float_image((3, 4, 5), seed=9)  # same shape: sliced along with the image
+    expected = np.stack([np.cumsum(s, axis=1) * w for s, w in zip(stack, weights, strict=True)])
+    out = f(stack, weights=weights)
+    assert isinstance(out, np.ndarray)
+    assert out.shape == (3, 4, 5)
+    np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-5)
+    # 2-D input runs once.
+    np.testing.assert_allclose(f(stack[0]), np.cumsum(stack[0], axis=1), rtol=1e-5)
+    with pytest.raises(AssertionError, match="a 2-D function"):
+        f.options(slice_by_slice=False)(stack)
+
+
+@skip_unless_installed(MemoryType.PYCLESPERANTO)
+def test_slice_by_slice_on_pyclesperanto() -> None:
+    import pyclesperanto as cle
+
+    calls: list[tuple[int, ...]] = []
+
+    @ap.memory_type("pyclesperanto", slice_by_slice=True)
+    def blur(x: Any) -> Any:
+        calls.append(tuple(x.shape))
+        return cle.gaussian_blur(x, sigma_x=1.0, sigma_y=1.0, sigma_z=0.0)
+
+    stack = _float_image((3, 6, 7))
+    out = blur(stack)
+    assert calls == [(6, 7)] * 3
+    expected = np.stack(
+        [
+            np.asarray(cle.pull(cle.gaussian_blur(cle.push(s), sigma_x=1.0, sigma_y=1.0)))
+            for s in stack
+        ]
+    )
+    np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-6)
+
+
+# --- threads and devices ---------------------------------------------------------------
+
+
+@skip_unless_installed(MemoryType.TORCH)
+def test_dispatch_is_thread_safe_8_threads_500_calls() -> None:
+    f = ap.memory_type("torch")(soft_threshold)
+    inputs = [_float_image((8, 8), seed=i) for i in range(8)]
+    expected = [f(a) for a in inputs]
+    failures: list[str] = []
+    barrier = threading.Barrier(8)
+
+    def work(i: int) -> None:
+        barrier.wait()
+        for n in range(500):
+            out = f(inputs[i])
+            if not (isinstance(out, np.ndarray) and np.array_equal(out, expected[i])):
+                failures.append(f"thread {i} call {n}")
+                return
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert failures == []
+
+
+def test_use_device_is_per_thread_and_a_bare_cuda_device_follows_it() -> None:
+    from arrayport.devices import current_device_index
+
+    seen: dict[str, int] = {}
+
+    def other() -> None:
+        seen["other"] = current_device_index()
+
+    with ap.use_device(3):
+        t = threading.Thread(target=other)
+        t.start()
+        t.join()
+        seen["here"] = current_device_index()
+    assert seen == {"other": 0, "here": 3}
+
+
+@pytest.mark.gpu
+@skip_unless_installed(MemoryType.TORCH)
+def test_torch_calls_run_on_a_per_thread_cuda_stream() -> None:
+    import torch
+
+    streams: dict[int, Any] = {}
+
+    @ap.memory_type("torch", device="cuda")
+    def f(x: Any) -> Any:
+        assert x.is_cuda
+        streams[threading.get_ident()] = torch.cuda.current_stream()
+        return x * 2
+
+    results: list[Any] = []
+
+    def work() -> None:
+        with ap.use_device(0):
+            results.append(f(np.ones(4, np.float32)))
+
+    threads = [threading.Thread(target=work) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(streams) == 2
+    a, b = streams.values()
+    assert a != b
+    assert torch.cuda.default_stream(0) not in (a, b)
+    for r in results:
+        np.testing.assert_array_equal(r, np.full(4, 2.0, np.float32))
+
+
+@pytest.mark.gpu
+@skip_unless_installed(MemoryType.CUPY)
+def test_cupy_calls_run_on_a_per_thread_stream_on_the_current_device() -> None:
+    import cupy as cp
+
+    streams: list[Any] = []
+
+    @ap.memory_type("cupy")
+    def f(x: Any) -> Any:
+        streams.append(cp.cuda.get_current_stream())
+        assert x.device.id == 0
+        return x + 1
+
+    with ap.use_device(0):
+        out = f(np.zeros(3, np.float32))
+    np.testing.assert_array_equal(out, np.ones(3, np.float32))
+    assert streams[0] != cp.cuda.Stream.null
+
+
+# --- dask ------------------------------------------------------------------------------
+
+
+@skip_unless_installed(MemoryType.DASK)
+def test_dask_input_is_handed_to_the_dask_helper_not_converted() -> None:
+    import dask.array as da
+
+    f = ap.memory_type("numpy")(lambda x: x * 2)
+    d = da.from_array(np.arange(16.0).reshape(4, 4), chunks=2)
+    if importlib.util.find_spec("arrayport._dask_dispatch") is None:
+        with pytest.raises(ap.BackendUnavailableError, match=r"arrayport\[dask\]"):
+            f(d)
+        return
+    out = f(d)
+    assert type(out).__module__.startswith("dask")
+    np.testing.assert_array_equal(out.compute(), np.arange(16.0).reshape(4, 4) * 2)
+
+
+# --- dtype conversion (needs arrayport.dtypes) -------------------------------------------
+
+
+@skip_unless_installed(MemoryType.TORCH)
+def test_preserve_input_converts_the_primary_output_back_by_value() -> None:
+    halve = ap.memory_type("torch")(lambda x: x / 2)
+    out = halve(np.array([10, 21, 30, 255], np.uint8))
+    assert out.dtype == np.uint8
+    np.testing.assert_array_equal(out, [5, 10, 15, 128])  # round half to even
+
+
+@skip_unless_installed(MemoryType.TORCH)
+def test_native_output_and_fixed_dtypes() -> None:
+    a = np.array([10, 20, 30], np.uint8)
+    native = ap.memory_type("torch", dtype_conversion=ap.DtypeConversion.NATIVE_OUTPUT)(
+        lambda x: x / 2
+    )
+    out = native(a)
+    assert out.dtype == np.float32
+    np.testing.assert_array_equal(out, [5.0, 10.0, 15.0])
+    as_float = ap.memory_type("numpy", dtype_conversion=ap.DtypeConversion.FLOAT32)(lambda x: x)
+    assert as_float(a).dtype == np.float32
+    minmax = ap.memory_type(
+        "numpy", dtype_conversion=ap.DtypeConversion.UINT8, scaling=ap.Scaling.MINMAX
+    )(lambda x: x.astype(np.float64))
+    np.testing.assert_array_equal(minmax(a), [0, 128, 255])
+
+
+def test_dtype_conversion_applies_to_the_first_element_of_a_tuple_only() -> None:
+    @ap.memory_type("numpy")
+    def both(x: Any) -> tuple[Any, Any]:
+        return x * 1.5, x * 1.5
+
+    first, second = both(np.array([2, 4], np.int16))
+    assert first.dtype == np.int16
+    np.testing.assert_array_equal(first, [3, 6])
+    assert second.dtype == np.float64
+
+
+def test_preserve_input_refuses_what_it_cannot_hold_by_value() -> None:
+    # VALUE scaling clips out-of-range values; it never wraps around.
+    grow = ap.memory_type("numpy")(lambda x: x.astype(np.float32) * 1000)
+    np.testing.assert_array_equal(grow(np.array([0, 1, 3], np.uint8)), [0, 255, 255])

@@ -1,0 +1,656 @@
+"""Tests for arrayport.dtypes (and the policy in arrayport._dtype_policy)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import array_api_compat.numpy as anp
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import arrayport as ap
+from arrayport import _dtype_policy as policy
+from arrayport.backends import get_backend
+from arrayport.dtypes import (
+    DtypeConversion,
+    Scaling,
+    apply_dtype_conversion,
+    convert_dtype,
+    dtype_name,
+)
+from arrayport.errors import (
+    DtypeConversionError,
+    InvalidOptionError,
+    UnsupportedArrayError,
+    UnsupportedDtypeError,
+)
+from tests.conftest import CPU_TYPES, skip_unless_installed
+
+MT = ap.MemoryType
+INTS = ["int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64"]
+NAN, INF = math.nan, math.inf
+VALUE, UNIT, MINMAX = Scaling.VALUE, Scaling.UNIT, Scaling.MINMAX
+
+
+def _range(name: str) -> tuple[int, int]:
+    k = policy.DTYPES[name]
+    return int(k.lo), int(k.hi)
+
+
+def ref_value(v: float, name: str) -> int:
+    """VALUE into an integer type, computed exactly with Python numbers."""
+    lo, hi = _range(name)
+    if math.isnan(v):
+        return 0
+    if math.isinf(v):
+        return hi if v > 0 else lo
+    return min(max(round(v), lo), hi)  # round() on a float is exact, half to even
+
+
+def generic(x: np.ndarray, dtype: str, scaling: Scaling = VALUE) -> np.ndarray:
+    """The array API policy on the whole numpy array (no chunks, no numpy kernel)."""
+    from arrayport.dtypes import _plan, _with_range
+
+    src = policy.DTYPES[x.dtype.name]
+    p = _plan(src, policy.DTYPES[dtype], scaling, get_backend(MT.NUMPY))
+    if scaling is MINMAX:
+        p = _with_range(p, policy.finite_range(anp, policy.prepare(anp, x, p), src.kind))
+    return np.asarray(policy.convert_block(anp, x, p))
+
+
+def to_numpy(a: Any) -> np.ndarray:
+    return np.asarray(ap.convert(a, MT.NUMPY))
+
+
+def holds(mt: MT, name: str) -> bool:
+    backend = get_backend(mt)
+    backend.load()
+    from arrayport.backends._util import numpy_dtype_or_none
+
+    if name in getattr(backend, "WIDENINGS", {}):
+        return False
+    return backend.check_dtype(numpy_dtype_or_none(name), name) is None
+
+
+def make(mt: MT, values: list[Any], dtype: str) -> Any:
+    from arrayport.backends._util import numpy_dtype_or_none
+
+    a = np.array(values, dtype=object).astype(numpy_dtype_or_none(dtype))
+    return ap.convert(a, mt)
+
+
+# --------------------------------------------------------------------------- dtype argument
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("uint16", "uint16"),
+        (" Float32 ", "float32"),
+        (np.dtype("int8"), "int8"),
+        (np.float64, "float64"),
+        (np.dtype(">f4"), "float32"),
+        (bool, "bool"),
+        (DtypeConversion.UINT8, "uint8"),
+        ("f4", None),
+        ("float", None),
+        (DtypeConversion.PRESERVE_INPUT, None),
+        ("S3", None),
+        (object(), None),
+        (None, None),
+    ],
+)
+def test_dtype_name(given: Any, expected: str | None) -> None:
+    assert dtype_name(given) == expected
+
+
+def test_framework_dtype_objects_as_target() -> None:
+    x = np.array([1.5, 300.0])
+    for mt, dtypes in _framework_dtypes().items():
+        arr = ap.convert(x.astype(np.float32), mt)
+        for dt, name in dtypes:
+            out = convert_dtype(arr, dt)
+            assert ap.detect_memory_type(out) is mt
+            assert dtype_name(out.dtype) == name
+
+
+def _framework_dtypes() -> dict[MT, list[tuple[Any, str]]]:
+    found: dict[MT, list[tuple[Any, str]]] = {}
+    if MT.TORCH in CPU_TYPES:
+        import torch
+
+        found[MT.TORCH] = [
+            (torch.uint8, "uint8"),
+            (torch.float64, "float64"),
+            (torch.bfloat16, "bfloat16"),
+            (torch.uint16, "uint16"),
+        ]
+    if MT.JAX in CPU_TYPES:
+        import jax.numpy as jnp
+
+        found[MT.JAX] = [(jnp.uint8, "uint8"), (jnp.int16, "int16"), (jnp.bfloat16, "bfloat16")]
+    if MT.TENSORFLOW in CPU_TYPES:
+        import tensorflow as tf
+
+        found[MT.TENSORFLOW] = [
+            (tf.uint8, "uint8"),
+            (tf.float16, "float16"),
+            (tf.bfloat16, "bfloat16"),
+        ]
+    return found
+
+
+def test_invalid_dtype_and_scaling() -> None:
+    x = np.zeros(3)
+    with pytest.raises(InvalidOptionError, match="uint16"):
+        convert_dtype(x, "float")
+    with pytest.raises(InvalidOptionError, match="scaling"):
+        convert_dtype(x, "uint8", scaling="percentile")  # type: ignore[arg-type]
+    assert convert_dtype(x, "uint8", scaling="unit").dtype == np.uint8  # type: ignore[arg-type]
+    with pytest.raises(UnsupportedArrayError):
+        convert_dtype([1.0, 2.0], "uint8")
+    with pytest.raises(UnsupportedArrayError, match="mask"):
+        convert_dtype(np.ma.masked_array([1.0, 2.0], mask=[True, False]), "uint8")
+    with pytest.raises(UnsupportedArrayError, match="datetime64"):
+        convert_dtype(np.array(["2020-01-01"], dtype="datetime64[D]"), "uint8")
+
+
+# --------------------------------------------------------------- what ArrayBridge gets wrong
+
+
+def test_identity_as_float_preserves_uint8_values() -> None:
+    image = np.array([10, 20, 30], dtype=np.uint8)
+    result = image.astype(np.float32)  # an identity function computed in float
+    out = apply_dtype_conversion(result, DtypeConversion.PRESERVE_INPUT, VALUE, image)
+    assert out.dtype == np.uint8
+    assert out.tolist() == [10, 20, 30]
+
+
+def test_one_nan_does_not_zero_an_image() -> None:
+    image = np.array([[10.0, 20.0], [NAN, 250.0]], dtype=np.float32)
+    assert convert_dtype(image, "uint8").tolist() == [[10, 20], [0, 250]]
+    stretched = convert_dtype(image, "uint8", scaling=MINMAX)
+    assert stretched.tolist() == [[0, 11], [0, 255]]
+
+
+def test_float32_to_uint32_maximum_does_not_wrap() -> None:
+    top = np.float32(2**32 - 1)  # float32 cannot hold it: this is 2**32
+    x = np.array([top, np.float32(4294967040.0), 1e20, INF], dtype=np.float32)
+    expected = [2**32 - 1, 4294967040, 2**32 - 1, 2**32 - 1]
+    assert convert_dtype(x, "uint32").tolist() == expected
+    assert generic(x, "uint32").tolist() == expected
+    assert convert_dtype(np.array([1.0], np.float32), "uint32", scaling=UNIT).tolist() == [
+        2**32 - 1
+    ]
+
+
+def test_int16_reaches_32767() -> None:
+    assert convert_dtype(np.array([32767.0, 40000.0]), "int16").tolist() == [32767, 32767]
+    assert convert_dtype(np.array([1.0, -1.0]), "int16", scaling=UNIT).tolist() == [32767, -32767]
+    assert convert_dtype(np.array([0.0, 1.0]), "int16", scaling=MINMAX).tolist() == [
+        -32768,
+        32767,
+    ]
+
+
+@pytest.mark.parametrize("name", ["int8", "int64", "uint64"])
+def test_wide_and_narrow_types_keep_their_values(name: str) -> None:
+    lo, hi = _range(name)
+    values = [0.0, 3.0, 100.0, 127.0] + ([-5.0, -128.0] if lo < 0 else [])
+    out = convert_dtype(np.array(values), name)
+    assert out.tolist() == [int(v) for v in values]
+    assert convert_dtype(np.array([0.0, 1.0]), name, scaling=UNIT).tolist() == [0, hi]
+
+
+# ---------------------------------------------------------------------- extremes, exactly
+
+
+@pytest.mark.parametrize("src", ["float32", "float64"])
+@pytest.mark.parametrize("dst", INTS)
+def test_float_to_int_extremes(src: str, dst: str) -> None:
+    lo, hi = _range(dst)
+    candidates = [lo, hi, lo - 1, hi + 1, 2 * hi + 2, lo * 2 - 2, 0.5, -0.5, 1.5, 2.5, 0]
+    values = [float(v) for v in candidates] + [NAN, INF, -INF, 1e300]
+    with np.errstate(over="ignore"):  # float32 rounds some of them, 1e300 becomes inf: fine
+        x = np.array(values, dtype=np.float64).astype(src)
+    expected = [ref_value(float(v), dst) for v in x]
+    assert convert_dtype(x, dst).tolist() == expected
+    assert generic(x, dst).tolist() == expected
+
+
+@pytest.mark.parametrize("src", INTS)
+@pytest.mark.parametrize("dst", INTS)
+def test_int_to_int_is_exact_clipping(src: str, dst: str) -> None:
+    slo, shi = _range(src)
+    dlo, dhi = _range(dst)
+    values = sorted(
+        {slo, slo + 1, max(slo, -1), 0, 1, shi - 1, shi}
+        | {v for v in (dlo, dlo - 1, dhi, dhi + 1) if slo <= v <= shi}
+    )
+    x = np.array(values, dtype=src)
+    expected = [min(max(v, dlo), dhi) for v in values]
+    assert convert_dtype(x, dst).tolist() == expected
+    assert generic(x, dst).tolist() == expected
+
+
+@pytest.mark.parametrize("dst", INTS)
+def test_minmax_hits_exact_ends_at_every_width(dst: str) -> None:
+    lo, hi = _range(dst)
+    for src in ("float32", "float64", "int64", "uint8"):
+        x = np.array([3, 7, 5], dtype=src)
+        out = convert_dtype(x, dst, scaling=MINMAX)
+        assert out.tolist()[:2] == [lo, hi], (src, dst)
+
+
+@pytest.mark.parametrize("dst", INTS)
+def test_unit_ends_at_every_width(dst: str) -> None:
+    lo, hi = _range(dst)
+    u = np.array([0.0, 1.0, 2.0, -2.0, NAN, INF, -INF])
+    expected = [0, hi, hi, lo, 0, hi, lo]  # below -1 (or 0) clips to the minimum
+    assert convert_dtype(u, dst, scaling=UNIT).tolist() == expected
+    back = convert_dtype(np.array([lo, 0, hi], dtype=dst), "float64", scaling=UNIT)
+    assert back.tolist() == [-1.0 if lo else 0.0, 0.0, 1.0]
+
+
+def test_int_into_float16_clips_instead_of_inf() -> None:
+    x = np.array([70000, -70000, 65504, 12], dtype=np.int32)
+    assert convert_dtype(x, "float16").tolist() == [65504.0, -65504.0, 65504.0, 12.0]
+
+
+def test_float_narrowing_clips_finite_and_keeps_inf_nan() -> None:
+    x = np.array([1e300, -1e300, INF, -INF, NAN, 0.1])
+    out = convert_dtype(x, "float32")
+    f32max = float(np.finfo(np.float32).max)
+    assert out.dtype == np.float32
+    assert out[:4].tolist() == [f32max, -f32max, INF, -INF]
+    assert math.isnan(out[4])
+    assert out[5] == np.float32(0.1)
+
+
+def test_int64_to_float32_rounds_to_nearest() -> None:
+    x = np.array([2**24 + 1, 2**63 - 1, -(2**63)], dtype=np.int64)
+    assert convert_dtype(x, "float32").tolist() == [2.0**24, 2.0**63, -(2.0**63)]
+
+
+# ----------------------------------------------------------------------- bool and complex
+
+
+def test_bool_rules() -> None:
+    f = np.array([0.5, 1.5, 0.49, 2.0, -1.0, NAN, INF])
+    assert convert_dtype(f, "bool").tolist() == [False, True, False, True, False, False, True]
+    assert convert_dtype(np.array([-3, 0, 1, 9]), "bool").tolist() == [False, False, True, True]
+    b = np.array([True, False])
+    assert convert_dtype(b, "uint8").tolist() == [1, 0]
+    assert convert_dtype(b, "uint8", scaling=UNIT).tolist() == [255, 0]
+    assert convert_dtype(b, "int16", scaling=MINMAX).tolist() == [32767, -32768]
+    assert convert_dtype(np.array([0, 128, 255], np.uint8), "bool", scaling=UNIT).tolist() == [
+        False,
+        True,
+        True,
+    ]
+
+
+def test_complex_needs_consent() -> None:
+    z = np.array([1.5 + 2j, -3 + 0j])
+    with pytest.raises(DtypeConversionError, match="discard_imaginary"):
+        convert_dtype(z, "float32")
+    with pytest.raises(DtypeConversionError, match="discard_imaginary"):
+        convert_dtype(z, "complex64", scaling=MINMAX)
+    assert convert_dtype(z, "float32", discard_imaginary=True).tolist() == [1.5, -3.0]
+    assert convert_dtype(z, "uint8", discard_imaginary=True).tolist() == [2, 0]
+    assert convert_dtype(z, "complex64").tolist() == [1.5 + 2j, -3 + 0j]
+    with pytest.raises(DtypeConversionError, match="complex64"):
+        convert_dtype(np.array([1e300 + 0j]), "complex64")
+    assert convert_dtype(np.array([2.0]), "complex128").tolist() == [2 + 0j]
+
+
+# ------------------------------------------------------------- empty, constant, 0-d, layout
+
+
+@pytest.mark.parametrize("scaling", list(Scaling))
+def test_empty_constant_and_nonfinite_inputs(scaling: Scaling) -> None:
+    empty = convert_dtype(np.zeros((0, 3), np.float32), "uint8", scaling=scaling)
+    assert empty.shape == (0, 3)
+    assert empty.dtype == np.uint8
+    const = convert_dtype(np.full(4, 7.0), "uint8", scaling=scaling)
+    assert const.tolist() == ([255] * 4 if scaling is UNIT else [7] * 4)
+    allnan = convert_dtype(np.array([NAN, INF, -INF]), "int8", scaling=scaling)
+    assert allnan.tolist() == [0, 127, -128]
+
+
+def test_zero_d_array() -> None:
+    out = convert_dtype(np.array(3.5), "uint8")
+    assert out.shape == ()
+    assert int(out) == 4
+
+
+def test_same_dtype_returns_input() -> None:
+    x = np.array([1.0, 2.0])
+    assert convert_dtype(x, "float64") is x
+    assert convert_dtype(x, "float64", scaling=UNIT) is x
+    assert convert_dtype(np.array([10, 20, 30], np.uint8), "uint8", scaling=MINMAX).tolist() == [
+        0,
+        128,
+        255,
+    ]
+
+
+def test_layouts_and_chunk_boundaries_match_the_contiguous_result() -> None:
+    rng = np.random.default_rng(1)
+    base = rng.uniform(-100, 400, size=(policy.CHUNK // 256 + 3, 260)).astype(np.float32)
+    base[::7, ::13] = NAN
+    expected = generic(base, "uint8")
+    assert np.array_equal(convert_dtype(base, "uint8"), expected)
+    for view in (base.T, base[::-1, ::2], np.asfortranarray(base)):
+        assert np.array_equal(
+            convert_dtype(view, "uint8"), generic(np.ascontiguousarray(view), "uint8")
+        )
+    big_endian = base.astype(">f4")
+    assert np.array_equal(convert_dtype(big_endian, "uint8"), expected)
+    readonly = base.copy()
+    readonly.flags.writeable = False
+    assert np.array_equal(convert_dtype(readonly, "uint8"), expected)
+    for scaling in (UNIT, MINMAX):
+        assert np.array_equal(
+            convert_dtype(base.T, "int16", scaling=scaling),
+            generic(np.ascontiguousarray(base.T), "int16", scaling),
+        )
+
+
+def test_numpy_output_is_aligned_and_fresh() -> None:
+    x = np.linspace(0, 300, 1000, dtype=np.float32)
+    out = convert_dtype(x, "uint16")
+    assert out.ctypes.data % 64 == 0
+    assert out.flags.writeable
+    assert out.flags.c_contiguous
+
+
+def test_float16_and_bfloat16_are_floats() -> None:
+    h = np.array([1.5, 2.5, 65504.0, -1.0], dtype=np.float16)
+    assert convert_dtype(h, "uint8").tolist() == [2, 2, 255, 0]
+    assert convert_dtype(h, "float32").tolist() == [1.5, 2.5, 65504.0, -1.0]
+    bf = convert_dtype(np.array([1.0, 3.0, 1e39, -INF]), "bfloat16")  # 1e39: beyond bfloat16
+    assert bf.dtype.name == "bfloat16"
+    assert bf.astype(np.float64).tolist() == [1.0, 3.0, policy.DTYPES["bfloat16"].hi, -INF]
+    assert convert_dtype(bf, "uint16", scaling=MINMAX).tolist() == [0, 0, 65535, 0]
+
+
+# ---------------------------------------------------------------------- hypothesis laws
+
+_float_arrays = hnp.arrays(
+    np.float64,
+    hnp.array_shapes(min_dims=1, max_dims=2, max_side=40),
+    elements=st.floats(allow_nan=True, allow_infinity=True, width=64)
+    | st.integers(-(2**65), 2**65).map(float),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(x=_float_arrays, dst=st.sampled_from(INTS))
+def test_value_law_clip_round_never_wraps(x: np.ndarray, dst: str) -> None:
+    out = convert_dtype(x, dst)
+    flat = out.ravel().tolist()
+    assert flat == [ref_value(float(v), dst) for v in x.ravel()]
+    assert np.array_equal(out, generic(x, dst))  # the numpy kernel is the array API policy
+
+
+@settings(max_examples=60, deadline=None)
+@given(x=_float_arrays, dst=st.sampled_from(INTS), src=st.sampled_from(["float32", "float64"]))
+def test_value_is_monotone_and_idempotent(x: np.ndarray, dst: str, src: str) -> None:
+    with np.errstate(over="ignore"):
+        x = np.sort(x[np.isfinite(x)].astype(src))
+    out = convert_dtype(x, dst)
+    as_int = [int(v) for v in out]
+    assert as_int == sorted(as_int)
+    again = convert_dtype(convert_dtype(out, "float64"), dst)
+    if policy.DTYPES[dst].bits < 64:  # float64 holds every value of narrower types
+        assert np.array_equal(again, out)
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data(), dst=st.sampled_from(INTS))
+def test_value_leaves_representable_values_unchanged(data: st.DataObject, dst: str) -> None:
+    lo, hi = _range(dst)
+    values = data.draw(st.lists(st.integers(lo, hi), min_size=1, max_size=30))
+    as_float = np.array([float(v) for v in values])
+    exact = [v for v, f in zip(values, as_float, strict=True) if int(f) == v]
+    out = convert_dtype(as_float, dst).tolist()
+    assert [o for o, v, f in zip(out, values, as_float, strict=True) if int(f) == v] == exact
+    assert convert_dtype(np.array(values, dtype=dst), "int64" if lo < 0 else "uint64").tolist() == (
+        values
+    )
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    u=hnp.arrays(np.float64, st.integers(1, 50), elements=st.floats(0.0, 1.0)),
+    dst=st.sampled_from(["uint8", "uint16", "uint32", "int8", "int16", "int32"]),
+)
+def test_unit_round_trip_within_one_step(u: np.ndarray, dst: str) -> None:
+    hi = _range(dst)[1]
+    back = convert_dtype(convert_dtype(u, dst, scaling=UNIT), "float64", scaling=UNIT)
+    assert np.all(np.abs(back - u) <= 0.5 / hi + 1e-12)
+    ints = np.arange(0, hi, max(1, hi // 1000), dtype=dst)
+    twice = convert_dtype(convert_dtype(ints, "float64", scaling=UNIT), dst, scaling=UNIT)
+    assert np.array_equal(twice, ints)
+
+
+@settings(max_examples=60, deadline=None)
+@given(x=_float_arrays, dst=st.sampled_from([*INTS, "float32"]))
+def test_minmax_hits_both_ends(x: np.ndarray, dst: str) -> None:
+    finite = x[np.isfinite(x)]
+    out = convert_dtype(x, dst, scaling=MINMAX)
+    assert np.array_equal(out, generic(x, dst, MINMAX), equal_nan=True)
+    if finite.size and finite.min() < finite.max():
+        lo, hi = (0.0, 1.0) if dst == "float32" else _range(dst)
+        ends = out[np.isfinite(x)]
+        assert ends.min() == lo
+        assert ends.max() == hi
+
+
+# ------------------------------------------------------------------ every memory type
+
+# (source dtype, values, target, scaling, expected)
+CASES: list[tuple[str, list[Any], str, Scaling, list[Any]]] = [
+    (
+        "float32",
+        [0.4, 1.5, 2.5, 70000, -5, NAN, INF, -INF],
+        "uint16",
+        VALUE,
+        [0, 2, 2, 65535, 0, 0, 65535, 0],
+    ),
+    (
+        "float32",
+        [0.4, 1.5, 2.5, 70000, -5, NAN, INF, -INF],
+        "uint8",
+        VALUE,
+        [0, 2, 2, 255, 0, 0, 255, 0],
+    ),
+    (
+        "float32",
+        [0.4, 1.5, 2.5, 70000, -5, NAN, INF, -INF],
+        "int16",
+        VALUE,
+        [0, 2, 2, 32767, -5, 0, 32767, -32768],
+    ),
+    (
+        "float32",
+        [2.0**32, 4294967040.0, -1.0, INF],
+        "uint32",
+        VALUE,
+        [2**32 - 1, 4294967040, 0, 2**32 - 1],
+    ),
+    ("float32", [0.0, 0.5, 1.0, 2.0, -1.0, NAN], "uint8", UNIT, [0, 128, 255, 255, 0, 0]),
+    ("float32", [1.0, 2.0, 3.0, NAN, INF], "uint8", MINMAX, [0, 128, 255, 0, 255]),
+    ("float32", [1.0, 2.0, 3.0, NAN, INF], "float32", MINMAX, [0.0, 0.5, 1.0, NAN, 1.0]),
+    ("uint8", [10, 20, 30], "float32", VALUE, [10.0, 20.0, 30.0]),
+    ("uint8", [0, 255, 51], "float32", UNIT, [0.0, 1.0, 0.2]),
+    ("uint8", [1, 0, 5], "bool", VALUE, [True, False, True]),
+    ("int16", [-32768, 0, 32767], "uint8", VALUE, [0, 0, 255]),
+    ("int16", [-32768, 0, 32767], "float32", UNIT, [-1.0, 0.0, 1.0]),
+    ("uint16", [0, 65535, 257], "uint8", UNIT, [0, 255, 1]),
+    ("uint16", [65535, 3], "int8", VALUE, [127, 3]),
+    ("uint16", [3, 9, 5], "uint8", MINMAX, [0, 255, 85]),
+    ("int32", [-(2**31), 2**31 - 1], "int16", VALUE, [-32768, 32767]),
+    ("uint32", [2**32 - 1, 7], "uint16", VALUE, [65535, 7]),
+    ("uint32", [2**32 - 1, 0], "float32", UNIT, [1.0, 0.0]),
+    ("uint8", [255, 1], "uint16", UNIT, [65535, 257]),
+    ("bool", [True, False], "uint8", UNIT, [255, 0]),
+    ("float32", [1e5, 1.0, INF], "float16", VALUE, [65504.0, 1.0, INF]),
+    ("float32", [1.0, 3.0, -2.0], "bfloat16", VALUE, [1.0, 3.0, -2.0]),
+    ("float16", [1.5, 2.5, 300.0], "uint8", VALUE, [2, 2, 255]),
+    ("int64", [2**63 - 1, -(2**63)], "int8", VALUE, [127, -128]),
+    ("int64", [2**63 - 1, -(2**63)], "uint64", VALUE, [2**63 - 1, 0]),
+    ("uint64", [2**64 - 1, 0, 12], "int64", VALUE, [2**63 - 1, 0, 12]),
+    ("uint64", [2**64 - 1, 0], "uint8", VALUE, [255, 0]),
+    ("uint64", [2**64 - 1, 0], "float64", UNIT, [1.0, 0.0]),
+    ("float64", [2.0**64, -1.0, 1e300, NAN], "uint64", VALUE, [2**64 - 1, 0, 2**64 - 1, 0]),
+    ("float64", [2.0**63, -(2.0**63), -1e300], "int64", VALUE, [2**63 - 1, -(2**63), -(2**63)]),
+    ("uint64", [5, 2**64 - 1, 9], "uint16", MINMAX, [0, 65535, 0]),
+]
+
+
+def _case_id(case: tuple[Any, ...]) -> str:
+    return f"{case[0]}-{case[2]}-{case[3].value}"
+
+
+@pytest.mark.parametrize("mt", CPU_TYPES, ids=str)
+@pytest.mark.parametrize("case", CASES, ids=_case_id)
+def test_every_memory_type(mt: MT, case: tuple[str, list[Any], str, Scaling, list[Any]]) -> None:
+    src, values, dst, scaling, expected = case
+    if not holds(mt, src) or not holds(mt, dst):
+        pytest.skip(f"{mt.value} cannot hold {src} or {dst}")
+    x = make(mt, values, src)
+    before = to_numpy(x).copy()
+    out = convert_dtype(x, dst, scaling=scaling)
+    assert ap.detect_memory_type(out) is mt
+    backend = get_backend(mt)
+    assert backend.device_of(out) == backend.device_of(x)
+    assert dtype_name(out.dtype) == dst
+    got = to_numpy(out)
+    if dst in ("bfloat16", "float16"):
+        got = got.astype(np.float32)
+    if policy.DTYPES[dst].kind == "f":
+        np.testing.assert_allclose(got, np.array(expected, dtype=np.float64), rtol=1e-6)
+    else:
+        assert got.tolist() == expected
+    assert np.array_equal(to_numpy(x), before, equal_nan=True)  # the input is untouched
+
+
+@pytest.mark.parametrize("mt", CPU_TYPES, ids=str)
+def test_every_memory_type_empty_constant_refusals(mt: MT) -> None:
+    if mt is not MT.PYCLESPERANTO:  # pyclesperanto holds no empty arrays
+        empty = convert_dtype(make(mt, [], "float32"), "uint8", scaling=MINMAX)
+        assert tuple(empty.shape) == (0,)
+        assert dtype_name(empty.dtype) == "uint8"
+    const = convert_dtype(make(mt, [4.0, 4.0], "float32"), "uint8", scaling=MINMAX)
+    assert to_numpy(const).tolist() == [4, 4]
+    if not holds(mt, "float64"):
+        with pytest.raises(UnsupportedDtypeError, match="float64"):
+            convert_dtype(make(mt, [1.0], "float32"), "float64")
+
+
+@skip_unless_installed(MT.PYCLESPERANTO)
+def test_pyclesperanto_refuses_bool_it_would_widen() -> None:
+    with pytest.raises(UnsupportedDtypeError, match="uint8"):
+        convert_dtype(make(MT.PYCLESPERANTO, [1.0], "float32"), "bool")
+
+
+@skip_unless_installed(MT.JAX)
+def test_jax_result_is_a_new_array() -> None:
+    import jax
+
+    x = make(MT.JAX, [1.5, 300.0], "float32")
+    out = convert_dtype(x, "uint8")
+    assert isinstance(out, jax.Array)
+    assert out is not x
+    assert to_numpy(x).tolist() == [1.5, 300.0]
+
+
+@skip_unless_installed(MT.TORCH)
+@pytest.mark.parametrize("storage", ["uint16", "uint32", "uint64"])
+def test_torch_storage_only_unsigned(storage: str) -> None:
+    import torch
+
+    hi = _range(storage)[1]
+    x = make(MT.TORCH, [0, hi, 7], storage)
+    for dst, expected in [
+        ("uint8", [0, 255, 7]),
+        ("int16", [0, 32767, 7]),
+        ("float64", [0, float(hi), 7]),
+    ]:
+        out = convert_dtype(x, dst)
+        assert isinstance(out, torch.Tensor)
+        assert to_numpy(out).tolist() == expected
+    back = convert_dtype(torch.tensor([-1.0, 1e30, 7.4], dtype=torch.float64), storage)
+    assert str(back.dtype) == f"torch.{storage}"
+    assert to_numpy(back).tolist() == [0, hi, 7]
+    unit = convert_dtype(torch.tensor([1.0]), storage, scaling=UNIT)
+    assert to_numpy(unit).tolist() == [hi]
+
+
+@skip_unless_installed(MT.TORCH)
+def test_torch_complex_and_bfloat16() -> None:
+    import torch
+
+    z = torch.tensor([1.5 + 2j])
+    with pytest.raises(DtypeConversionError):
+        convert_dtype(z, "float32")
+    assert convert_dtype(z, "float32", discard_imaginary=True).tolist() == [1.5]
+    bf = torch.tensor([1.5, 2.5, 300.0], dtype=torch.bfloat16)
+    assert convert_dtype(bf, "uint8").tolist() == [2, 2, 255]
+
+
+@pytest.mark.gpu
+@skip_unless_installed(MT.TORCH)
+def test_torch_cuda_stays_on_its_device() -> None:
+    import torch
+
+    x = torch.tensor([0.4, 70000.0, float("nan")], device="cuda")
+    for dst in ("uint16", "uint64", "int16"):
+        out = convert_dtype(x, dst)
+        assert out.device == x.device
+        assert out.cpu().tolist() == [0, ref_value(70000.0, dst), 0]
+
+
+# ---------------------------------------------------------------- apply_dtype_conversion
+
+
+def test_apply_dtype_conversion() -> None:
+    ref = np.array([1, 2], dtype=np.uint8)
+    result = np.array([1.4, 300.0])
+    assert apply_dtype_conversion(result, DtypeConversion.NATIVE_OUTPUT, VALUE, ref) is result
+    assert apply_dtype_conversion(result, DtypeConversion.PRESERVE_INPUT, VALUE, ref).tolist() == [
+        1,
+        255,
+    ]
+    fixed = apply_dtype_conversion(result, DtypeConversion.INT16, VALUE, ref)
+    assert fixed.dtype == np.int16
+    assert fixed.tolist() == [1, 300]
+    f32 = apply_dtype_conversion(result, DtypeConversion.FLOAT32, VALUE, ref)
+    assert f32.dtype == np.float32
+    with pytest.raises(InvalidOptionError, match="PRESERVE_INPUT"):
+        apply_dtype_conversion(result, "sometimes", VALUE, ref)  # type: ignore[arg-type]
+    assert "apply_dtype_conversion" not in ap.__all__
+
+
+@skip_unless_installed(MT.TORCH)
+def test_apply_dtype_conversion_reference_of_another_memory_type() -> None:
+    import torch
+
+    ref = torch.tensor([1, 2], dtype=torch.int16)
+    out = apply_dtype_conversion(
+        np.array([1.5, -40000.0]), DtypeConversion.PRESERVE_INPUT, VALUE, ref
+    )
+    assert isinstance(out, np.ndarray)
+    assert out.dtype == np.int16
+    assert out.tolist() == [2, -32768]
+    t = apply_dtype_conversion(
+        torch.tensor([0.5]), DtypeConversion.PRESERVE_INPUT, UNIT, np.zeros(1, np.uint8)
+    )
+    assert t.dtype == torch.uint8
+    assert t.tolist() == [128]

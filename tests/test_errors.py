@@ -1,0 +1,53 @@
+"""errors: the hierarchy, built-in bases and attributes."""
+
+from __future__ import annotations
+
+import pytest
+
+import arrayport as ap
+from arrayport import errors
+
+
+@pytest.mark.parametrize(
+    ("cls", "bases"),
+    [
+        (ap.UnsupportedArrayError, (ap.ArrayportError, TypeError)),
+        (ap.ConversionError, (ap.ArrayportError,)),
+        (ap.CopyRequiredError, (ap.ConversionError,)),
+        (ap.UnsupportedDtypeError, (ap.ConversionError, TypeError)),
+        (ap.DeviceError, (ap.ArrayportError,)),
+        (ap.DtypeConversionError, (ap.ArrayportError, ValueError)),
+        (ap.OutOfMemoryError, (ap.ArrayportError, MemoryError)),
+        (ap.BackendUnavailableError, (ap.ArrayportError, ImportError)),
+        (ap.InvalidOptionError, (ap.ArrayportError, ValueError)),
+    ],
+)
+def test_hierarchy(cls, bases) -> None:
+    for base in bases:
+        assert issubclass(cls, base)
+    assert cls is getattr(errors, cls.__name__)
+
+
+def test_conversion_error_attributes() -> None:
+    e = ap.UnsupportedDtypeError("m", dtype="int64", source="numpy", target="jax", method="dlpack")
+    assert (e.dtype, e.source, e.target, e.method, str(e)) == (
+        "int64",
+        "numpy",
+        "jax",
+        "dlpack",
+        "m",
+    )
+
+
+def test_out_of_memory_error_attributes() -> None:
+    cause = MemoryError("framework")
+    try:
+        raise ap.OutOfMemoryError("m", memory_type="torch", device="cuda:0", attempts=3) from cause
+    except MemoryError as e:  # a generic handler still catches it
+        assert e.__cause__ is cause
+        assert (e.memory_type, e.device, e.attempts, e.requested_bytes) == (
+            "torch",
+            "cuda:0",
+            3,
+            None,
+        )

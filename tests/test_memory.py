@@ -1,0 +1,116 @@
+"""Tests of arrayport.memory: memory_report()."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import arrayport as ap
+from arrayport import MemoryType
+from arrayport.memory import MemoryReport, MemoryRow
+from tests.conftest import CPU_TYPES, skip_unless_installed
+
+
+def test_numpy_row_reports_the_host() -> None:
+    report = ap.memory_report(["numpy"])
+    assert isinstance(report, MemoryReport)
+    (row,) = report.rows
+    assert row.memory_type is MemoryType.NUMPY
+    assert row.device == "cpu"
+    assert row.cached == 0  # numpy caches nothing
+    assert row.free is None or row.free > 0
+
+
+@pytest.mark.parametrize("mt", CPU_TYPES)
+def test_every_installed_framework_has_rows(mt: MemoryType) -> None:
+    report = ap.memory_report([mt])
+    assert report.rows, f"no rows for {mt.value}"
+    for row in report:
+        assert row.memory_type is mt
+        assert row.note == ""
+        for value in (row.in_use, row.cached, row.free, row.total):
+            assert value is None or (isinstance(value, int) and value >= 0)
+
+
+@skip_unless_installed(MemoryType.PYCLESPERANTO)
+def test_opencl_device_reports_its_size() -> None:
+    (row, *_) = ap.memory_report(["pyclesperanto"]).rows
+    assert row.device.startswith("opencl:")
+    assert row.total is not None
+    assert row.total > 0
+
+
+def test_default_reports_numpy_and_imported_frameworks_only() -> None:
+    code = (
+        "import sys, arrayport as ap; r = ap.memory_report(); "
+        "print(sorted({row.memory_type.value for row in r})); "
+        "print(sorted(m for m in ('torch', 'jax', 'tensorflow', 'pyclesperanto') "
+        "if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    ).stdout.splitlines()
+    assert out == ["['numpy']", "[]"]  # nothing imported just to report on it
+
+
+def test_table_and_plain_data() -> None:
+    report = MemoryReport(
+        (
+            MemoryRow(MemoryType.TORCH, "cuda:0", 3 << 30, 1 << 20, None, 80 << 30),
+            MemoryRow(MemoryType.CUPY, "-", None, None, None, note="unavailable: no GPU"),
+        )
+    )
+    text = str(report)
+    lines = text.splitlines()
+    assert lines[0].split() == [
+        "memory",
+        "type",
+        "device",
+        "in",
+        "use",
+        "cached",
+        "free",
+        "total",
+        "note",
+    ]
+    assert "3.0 GiB" in lines[1]
+    assert "1.0 MiB" in lines[1]
+    assert "80.0 GiB" in lines[1]
+    assert lines[2].endswith("unavailable: no GPU")
+    assert report.as_dicts()[0] == {
+        "memory_type": "torch",
+        "device": "cuda:0",
+        "in_use": 3 << 30,
+        "cached": 1 << 20,
+        "free": None,
+        "total": 80 << 30,
+        "note": "",
+    }
+    assert len(report) == 2
+    assert list(report)[1].memory_type is MemoryType.CUPY
+
+
+def test_unknown_memory_type_is_refused() -> None:
+    with pytest.raises(ap.InvalidOptionError):
+        ap.memory_report(["numpyy"])
+
+
+def test_unusable_framework_gets_a_note() -> None:
+    try:
+        import cupy  # noqa: F401
+    except ImportError:
+        (row,) = ap.memory_report(["cupy"]).rows
+        assert row.note.startswith("unavailable:")
+        assert "cupy" in row.note
+    else:
+        pytest.skip("cupy is installed here")
+
+
+def test_rows_are_frozen() -> None:
+    row = ap.memory_report(["numpy"]).rows[0]
+    with pytest.raises(AttributeError):
+        row.free = 0  # type: ignore[misc]
+    assert np.isscalar(row.device) or isinstance(row.device, str)

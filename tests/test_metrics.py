@@ -1,0 +1,99 @@
+"""Tests of arrayport._metrics (ap.metrics). The cost when off is measured in
+benchmarks/bench_oom.py, not here."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+import arrayport as ap
+from arrayport._metrics import Metrics
+
+
+@pytest.fixture
+def m() -> Metrics:
+    return Metrics()
+
+
+def test_off_by_default_and_records_nothing(m: Metrics) -> None:
+    assert not m.enabled
+    m.record_conversion("numpy", "torch", "dlpack", True, 100, 0.1)
+    m.record_oom("torch", "release")
+    snap = m.snapshot()
+    assert snap["conversions"] == 0
+    assert snap["oom_events"] == {}
+    assert snap["oom_errors"] == 0
+    assert snap["zero_copy_share"] is None
+
+
+def test_counts_routes_bytes_time_and_share(m: Metrics) -> None:
+    m.enable()
+    m.record_conversion("numpy", "torch", "dlpack", True, 100, 0.5)
+    m.record_conversion("numpy", "jax", "host-copy", False, 40, 0.25)
+    m.record_conversion("numpy", "jax", "host-copy", False, 60, 0.25)
+    snap = m.snapshot()
+    assert snap["conversions"] == 3
+    assert snap["routes"] == {"dlpack": 1, "host-copy": 2}
+    assert snap["pairs"] == {"numpy->torch": 1, "numpy->jax": 2}
+    assert snap["bytes_copied"] == 100
+    assert snap["bytes_shared"] == 100
+    assert snap["seconds"] == pytest.approx(1.0)
+    assert snap["zero_copy_share"] == pytest.approx(1 / 3)
+    m.disable()
+    m.record_conversion("numpy", "torch", "dlpack", True, 100, 0.5)
+    assert m.snapshot()["conversions"] == 3  # kept, not counting
+    m.reset()
+    assert m.snapshot()["conversions"] == 0
+
+
+def test_oom_counters(m: Metrics) -> None:
+    m.enable()
+    m.record_oom("torch", "release", errors=2)
+    m.record_oom("torch", "raised", errors=3)
+    m.record_oom("jax", "split")
+    snap = m.snapshot()
+    assert snap["oom_events"] == {"torch": 2, "jax": 1}
+    assert snap["oom_outcomes"] == {"release": 1, "raised": 1, "split": 1}
+    assert snap["oom_errors"] == 6
+    assert snap["oom_recoveries"] == 2
+
+
+def test_collecting_restores_the_previous_state(m: Metrics) -> None:
+    m.record_oom("torch", "release")
+    with m.collecting() as same:
+        assert same is m
+        assert m.enabled
+        m.record_oom("torch", "release")
+    assert not m.enabled
+    assert m.snapshot()["oom_events"] == {"torch": 1}
+
+
+def test_thread_safe_counts(m: Metrics) -> None:
+    m.enable()
+
+    def work() -> None:
+        for _ in range(2000):
+            m.record_conversion("numpy", "torch", "dlpack", True, 1, 0.0)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert m.snapshot()["conversions"] == 8000
+    assert m.snapshot()["bytes_shared"] == 8000
+
+
+def test_convert_feeds_the_global_metrics() -> None:
+    with ap.metrics.collecting() as metrics:
+        ap.convert(np.zeros(3), "numpy")
+        ap.convert(np.zeros(4, dtype=np.float32), "numpy", copy=True)
+        snap = metrics.snapshot()
+    assert snap["conversions"] == 2
+    assert snap["routes"] == {"identity": 1, "copy": 1}
+    assert snap["bytes_copied"] == 16
+    assert snap["bytes_shared"] == 24
+    assert snap["zero_copy_share"] == 0.5
+    assert not ap.metrics.enabled

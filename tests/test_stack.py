@@ -1,0 +1,240 @@
+"""Tests of arrayport.stack: stack_slices, unstack_slices, process_slices."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+import arrayport as ap
+from arrayport import MemoryType
+from tests.conftest import INSTALLED, skip_unless_installed
+
+CLE = MemoryType.PYCLESPERANTO
+
+
+def _slices(
+    n: int = 3, shape: tuple[int, int] = (4, 5), dtype: Any = np.float32
+) -> list[np.ndarray]:
+    rng = np.random.default_rng(n)
+    return [(rng.standard_normal(shape) * 100).astype(dtype) for _ in range(n)]
+
+
+def _to(mt: MemoryType, a: np.ndarray) -> Any:
+    return ap.convert(a, mt)
+
+
+def _host(x: Any) -> np.ndarray:
+    return np.asarray(ap.convert(x, "numpy"))
+
+
+_TYPES = [
+    pytest.param(mt, marks=skip_unless_installed(mt))
+    for mt in (
+        MemoryType.NUMPY,
+        MemoryType.TORCH,
+        MemoryType.JAX,
+        MemoryType.TENSORFLOW,
+        MemoryType.PYCLESPERANTO,
+    )
+]
+
+
+# --- stack_slices ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mt", _TYPES)
+def test_stack_slices_of_one_memory_type_stays_in_it(mt: MemoryType) -> None:
+    slices = _slices()
+    out = ap.stack_slices([_to(mt, s) for s in slices])
+    assert ap.detect_memory_type(out) is mt
+    assert tuple(out.shape) == (3, 4, 5)
+    np.testing.assert_array_equal(_host(out), np.stack(slices))
+
+
+@pytest.mark.parametrize("target", _TYPES)
+def test_stack_slices_of_mixed_memory_types_gives_one(target: MemoryType) -> None:
+    slices = _slices(n=len(INSTALLED))
+    sources = [mt for mt in INSTALLED if mt not in (MemoryType.CUPY, MemoryType.DASK)]
+    mixed = [_to(sources[i % len(sources)], s) for i, s in enumerate(slices)]
+    out = ap.stack_slices(mixed, target)
+    assert ap.detect_memory_type(out) is target
+    np.testing.assert_array_equal(_host(out), np.stack(slices))
+    # By default the first slice decides.
+    assert ap.detect_memory_type(ap.stack_slices(mixed)) is ap.detect_memory_type(mixed[0])
+
+
+def test_stack_slices_accepts_any_iterable() -> None:
+    slices = _slices()
+    np.testing.assert_array_equal(ap.stack_slices(iter(slices)), np.stack(slices))
+    np.testing.assert_array_equal(ap.stack_slices(tuple(slices), "numpy"), np.stack(slices))
+
+
+def test_stack_slices_of_an_empty_list_is_an_arrayport_error() -> None:
+    with pytest.raises(ap.ArrayportError, match="no arrays"):
+        ap.stack_slices([])
+    with pytest.raises(ap.InvalidOptionError):
+        ap.stack_slices([], "torch")
+
+
+def test_stack_slices_refuses_other_shapes_ndims_dtypes_and_non_arrays() -> None:
+    a = np.zeros((4, 5), np.float32)
+    with pytest.raises(ap.InvalidOptionError, match=r"item 1 .*\(4, 6\)"):
+        ap.stack_slices([a, np.zeros((4, 6), np.float32)])
+    with pytest.raises(ap.InvalidOptionError, match="2-D"):
+        ap.stack_slices([np.zeros((2, 4, 5), np.float32)])
+    with pytest.raises(ap.DtypeConversionError, match=r"float64.*float32|float32.*float64"):
+        ap.stack_slices([a, a.astype(np.float64)])
+    with pytest.raises(ap.UnsupportedArrayError, match="item 1"):
+        ap.stack_slices([a, [[0.0] * 5] * 4])
+    with pytest.raises(ap.InvalidOptionError, match="not a memory type"):
+        ap.stack_slices([a], "matlab")
+
+
+@skip_unless_installed(MemoryType.TORCH)
+def test_stack_slices_puts_the_stack_on_the_requested_device() -> None:
+    out = ap.stack_slices(_slices(), "torch", device="cpu")
+    assert str(out.device) == "cpu"
+    with pytest.raises(ap.DeviceError):
+        ap.stack_slices(_slices(), "numpy", device="cuda:0")
+
+
+@skip_unless_installed(CLE)
+def test_pyclesperanto_stack_is_one_buffer_written_once_per_slice(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import pyclesperanto as cle
+
+    # Spies that count calls and then do the real work: the stack must be written one
+    # slice at a time into one buffer, never built by pairwise concatenation.
+    calls: dict[str, int] = {"copy_slice": 0, "concatenate": 0}
+    real_copy_slice = cle.copy_slice
+
+    def copy_slice(*args: Any, **kwargs: Any) -> Any:
+        calls["copy_slice"] += 1
+        return real_copy_slice(*args, **kwargs)
+
+    def concatenate(*args: Any, **kwargs: Any) -> Any:
+        calls["concatenate"] += 1
+        msg = "pairwise concatenation"
+        raise AssertionError(msg)
+
+    monkeypatch.setattr(cle, "copy_slice", copy_slice)
+    for name in ("concatenate", "concatenate_along_z"):
+        monkeypatch.setattr(cle, name, concatenate)
+
+    slices = _slices(n=5)
+    on_device = [cle.push(s) for s in slices]
+    out = ap.stack_slices(on_device)
+    assert calls == {"copy_slice": 5, "concatenate": 0}
+    np.testing.assert_array_equal(_host(out), np.stack(slices))
+
+    calls["copy_slice"] = 0
+    out = ap.stack_slices(slices, CLE)  # host slices: written straight into their planes
+    assert ap.detect_memory_type(out) is CLE
+    assert calls["copy_slice"] <= 1
+    np.testing.assert_array_equal(_host(out), np.stack(slices))
+
+    mixed = [on_device[0], slices[1], on_device[2], slices[3], slices[4]]
+    np.testing.assert_array_equal(_host(ap.stack_slices(mixed, CLE)), np.stack(slices))
+
+
+@skip_unless_installed(CLE)
+def test_pyclesperanto_stack_refuses_dtypes_it_cannot_hold() -> None:
+    with pytest.raises(ap.UnsupportedDtypeError, match="float64"):
+        ap.stack_slices(_slices(dtype=np.float64), CLE)
+
+
+@skip_unless_installed(CLE)
+def test_pyclesperanto_stack_widens_bool_losslessly() -> None:
+    masks = [np.array([[True, False], [False, True]]), np.array([[False, False], [True, True]])]
+    out = ap.stack_slices(masks, CLE)
+    np.testing.assert_array_equal(_host(out), np.stack(masks).astype(np.uint8))
+
+
+# --- unstack_slices ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mt", _TYPES)
+def test_unstack_slices_gives_the_2d_slices(mt: MemoryType) -> None:
+    stack = np.stack(_slices())
+    parts = ap.unstack_slices(_to(mt, stack))
+    assert len(parts) == 3
+    for part, expected in zip(parts, stack, strict=True):
+        assert ap.detect_memory_type(part) is mt
+        assert tuple(part.shape) == (4, 5)
+        np.testing.assert_array_equal(_host(part), expected)
+
+
+def test_unstack_slices_are_views_in_numpy() -> None:
+    stack = np.stack(_slices())
+    parts = ap.unstack_slices(stack)
+    parts[1][0, 0] = 12345.0
+    assert stack[1, 0, 0] == 12345.0
+
+
+@skip_unless_installed(MemoryType.TORCH)
+def test_unstack_slices_are_views_in_torch() -> None:
+    import torch
+
+    stack = torch.zeros((2, 3, 3))
+    ap.unstack_slices(stack)[1][2, 2] = 7.0
+    assert float(stack[1, 2, 2]) == 7.0
+
+
+def test_unstack_slices_refuses_other_ndims_and_non_arrays() -> None:
+    with pytest.raises(ap.InvalidOptionError, match="3-D"):
+        ap.unstack_slices(np.zeros((4, 5)))
+    with pytest.raises(ap.UnsupportedArrayError):
+        ap.unstack_slices([[[0.0]]])
+
+
+def test_unstack_then_stack_round_trips() -> None:
+    stack = np.stack(_slices())
+    np.testing.assert_array_equal(ap.stack_slices(ap.unstack_slices(stack)), stack)
+
+
+# --- process_slices ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mt", _TYPES)
+def test_process_slices_runs_fn_per_slice_and_restacks(mt: MemoryType) -> None:
+    stack = np.stack(_slices())
+    seen: list[tuple[int, ...]] = []
+
+    def fn(s: Any, offset: float, *, scale: float) -> Any:
+        seen.append(tuple(s.shape))
+        return s * scale + offset
+
+    out = ap.process_slices(_to(mt, stack), fn, 1.0, scale=2.0)
+    assert seen == [(4, 5)] * 3
+    assert ap.detect_memory_type(out) is mt
+    np.testing.assert_allclose(_host(out), stack * 2.0 + 1.0, rtol=1e-6)
+
+
+@skip_unless_installed(MemoryType.TORCH)
+def test_process_slices_restacks_in_the_input_memory_type() -> None:
+    # fn returns torch; the stack came in as numpy, so it goes back as numpy.
+    stack = np.stack(_slices())
+    out = ap.process_slices(stack, lambda s: ap.convert(s, "torch") + 1)
+    assert isinstance(out, np.ndarray)
+    np.testing.assert_allclose(out, stack + 1, rtol=1e-6)
+
+
+def test_process_slices_tuple_and_non_array_results() -> None:
+    stack = np.stack(_slices())
+    doubled, negated = ap.process_slices(stack, lambda s: (s * 2, -s))
+    np.testing.assert_array_equal(doubled, stack * 2)
+    np.testing.assert_array_equal(negated, -stack)
+    sums = ap.process_slices(stack, lambda s: float(s.sum()))
+    assert sums == pytest.approx([float(s.sum()) for s in stack], rel=1e-5)
+    profiles = ap.process_slices(stack, lambda s: s.sum(axis=0))  # 1-D per slice
+    assert profiles.shape == (3, 5)
+
+
+def test_process_slices_refuses_an_empty_or_2d_stack() -> None:
+    with pytest.raises(ap.InvalidOptionError, match="no slice"):
+        ap.process_slices(np.zeros((0, 4, 4)), lambda s: s)
+    with pytest.raises(ap.InvalidOptionError, match="3-D"):
+        ap.process_slices(np.zeros((4, 4)), lambda s: s)

@@ -1,0 +1,224 @@
+"""Tests of arrayport.testing.assertions: assert_equivalent, as_numpy, shares_memory."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+import arrayport as ap
+from arrayport import MemoryType
+from arrayport.testing import (
+    ARRAY_API_STRICT,
+    as_numpy,
+    assert_equivalent,
+    default_tolerance,
+    memory_bounds,
+    shares_memory,
+)
+from tests.conftest import CPU_TYPES, INSTALLED, skip_unless_installed
+
+XP_TYPES = [mt for mt in CPU_TYPES if mt in (MemoryType.NUMPY, MemoryType.TORCH, MemoryType.JAX)]
+
+
+def affine(x: Any) -> Any:
+    return x * 2.0 + 1.0
+
+
+@ap.memory_type("numpy")
+def declared_affine(x: Any) -> Any:
+    return x * 2.0 + 1.0
+
+
+def _x() -> np.ndarray:
+    return np.linspace(-1, 1, 12, dtype=np.float32).reshape(3, 4)
+
+
+def test_equivalent_function_passes_on_array_api_types() -> None:
+    checked = assert_equivalent(affine, _x(), memory_types=XP_TYPES)
+    assert checked == tuple(mt.value for mt in XP_TYPES)
+
+
+def test_declared_function_runs_on_every_cpu_type() -> None:
+    checked = assert_equivalent(declared_affine, _x(), memory_types=CPU_TYPES)
+    assert checked == tuple(mt.value for mt in CPU_TYPES)
+
+
+def test_default_memory_types_skip_what_cannot_hold_the_arguments() -> None:
+    checked = assert_equivalent(declared_affine, _x().astype(np.float64))
+    assert "numpy" in checked
+    assert "pyclesperanto" not in checked  # cannot hold float64
+
+
+def test_explicit_memory_type_that_cannot_hold_the_arguments_fails() -> None:
+    if MemoryType.PYCLESPERANTO not in CPU_TYPES:
+        pytest.skip("pyclesperanto is not installed")
+    with pytest.raises(AssertionError, match="on pyclesperanto: the arguments cannot be converted"):
+        assert_equivalent(declared_affine, _x().astype(np.float64), memory_types=["pyclesperanto"])
+
+
+@skip_unless_installed(MemoryType.TORCH)
+def test_wrong_value_is_reported_with_the_memory_type() -> None:
+    def off_on_torch(x: Any) -> Any:
+        return x + 1 if type(x).__module__.startswith("torch") else x
+
+    with pytest.raises(AssertionError, match=r"off_on_torch\(float32\[3, 4\]\) on torch: the result differs"):
+        assert_equivalent(off_on_torch, _x(), memory_types=["numpy", "torch"])
+
+
+@skip_unless_installed(MemoryType.TORCH)
+def test_dtype_difference_is_reported() -> None:
+    def narrows(x: Any) -> Any:
+        return x if isinstance(x, np.ndarray) else x.to(dtype=__import__("torch").float16)
+
+    with pytest.raises(AssertionError, match="on torch: the result has dtype float16, numpy gave float32"):
+        assert_equivalent(narrows, _x(), memory_types=["torch"])
+    assert_equivalent(narrows, _x(), memory_types=["torch"], check_dtype=False, rtol=1e-3)
+
+
+@skip_unless_installed(MemoryType.TORCH)
+def test_memory_type_of_the_result_is_checked() -> None:
+    def to_numpy(x: Any) -> Any:
+        return as_numpy(x) * 1
+
+    with pytest.raises(AssertionError, match="is a numpy array, expected torch"):
+        assert_equivalent(to_numpy, _x(), memory_types=["torch"])
+    assert assert_equivalent(to_numpy, _x(), memory_types=["torch"], check_memory_type=False)
+
+
+def _second_call_differs(change: Any) -> Any:
+    """A function that gives ``change(x)`` from its second call on (the first is numpy's)."""
+    calls: list[int] = []
+
+    def fn(x: Any) -> Any:
+        calls.append(1)
+        return change(x) if len(calls) > 1 else x
+
+    return fn
+
+
+def test_shape_is_checked() -> None:
+    with pytest.raises(AssertionError, match=r"has shape \(12,\), numpy gave \(3, 4\)"):
+        assert_equivalent(_second_call_differs(lambda x: x.reshape(-1)), _x(), memory_types=["numpy"])
+
+
+def test_zero_d_is_checked() -> None:
+    with pytest.raises(AssertionError, match=r"has shape \(1,\), numpy gave \(\)"):
+        assert_equivalent(_second_call_differs(lambda x: x.reshape(1)), np.float32(2.0) * np.ones(()),
+                          memory_types=["numpy"])
+
+
+def test_tuples_are_compared_element_by_element() -> None:
+    def pair(x: Any) -> Any:
+        return x + 1, x * 0
+
+    assert_equivalent(pair, _x(), memory_types=XP_TYPES)
+    with pytest.raises(AssertionError, match="tuple"):
+        assert_equivalent(_second_call_differs(lambda x: (x,)), _x(), memory_types=["numpy"])
+    calls: list[int] = []
+
+    def second_element_off(x: Any) -> Any:
+        calls.append(1)
+        return (x, x + (len(calls) > 1))
+
+    with pytest.raises(AssertionError, match=r"the result\[1\] differs"):
+        assert_equivalent(second_element_off, _x(), memory_types=["numpy"])
+
+
+def test_tolerances() -> None:
+    nudge = _second_call_differs(lambda x: x * (1 + 1e-4))
+    with pytest.raises(AssertionError, match="differs"):
+        assert_equivalent(nudge, _x() + 2, memory_types=["numpy"], rtol=1e-6)
+    nudge = _second_call_differs(lambda x: x * (1 + 1e-4))
+    assert_equivalent(nudge, _x() + 2, memory_types=["numpy"], rtol=1e-3)
+    nudge = _second_call_differs(lambda x: x + 1e-3)
+    assert_equivalent(nudge, _x(), memory_types=["numpy"], rtol=0, atol=2e-3)
+
+
+def test_integers_compare_exactly() -> None:
+    with pytest.raises(AssertionError, match="differs"):
+        assert_equivalent(_second_call_differs(lambda x: x + 1), np.arange(4), memory_types=["numpy"],
+                          rtol=1.0)
+
+
+def test_exception_in_fn_names_the_memory_type() -> None:
+    def boom(x: Any) -> Any:
+        raise ValueError("boom")
+
+    with pytest.raises(AssertionError, match=r"on numpy: raised ValueError: boom"):
+        assert_equivalent(_second_call_differs(boom), _x(), memory_types=["numpy"])
+
+
+def test_keyword_arrays_are_converted() -> None:
+    def add(x: Any, *, y: Any) -> Any:
+        return x + y
+
+    assert_equivalent(add, _x(), y=_x(), memory_types=XP_TYPES)
+
+
+def test_default_tolerance() -> None:
+    assert default_tolerance(np.dtype("int32")) == 0
+    assert 1e-4 < default_tolerance(np.dtype("float32")) < 1e-2
+    assert default_tolerance(np.dtype("float64")) < 1e-6
+
+
+def test_array_api_strict_devices_pass_for_device_keeping_functions() -> None:
+    checked = assert_equivalent(affine, _x(), memory_types=[ARRAY_API_STRICT])
+    assert checked == tuple(f"array_api_strict on {d}" for d in ("CPU_DEVICE", "device1", "device2"))
+
+
+def test_array_api_strict_catches_a_function_that_drops_the_device() -> None:
+    import array_api_compat
+
+    def forgets_device(x: Any) -> Any:
+        xp = array_api_compat.array_namespace(x)
+        return x + xp.asarray(1.0, dtype=x.dtype)  # lands on the default device
+
+    assert_equivalent(forgets_device, _x(), memory_types=["numpy"])
+    with pytest.raises(AssertionError, match="device1"):
+        assert_equivalent(forgets_device, _x(), memory_types=[ARRAY_API_STRICT])
+
+
+@pytest.mark.parametrize("mt", CPU_TYPES, ids=str)
+def test_as_numpy_reads_every_memory_type(mt: MemoryType) -> None:
+    x = np.arange(6, dtype=np.int32).reshape(2, 3)
+    assert np.array_equal(as_numpy(ap.convert(x, mt)), x)
+
+
+def test_shares_memory_numpy() -> None:
+    a = np.arange(10.0)
+    assert shares_memory(a, a[::2])
+    assert not shares_memory(a, a.copy())
+    assert not shares_memory(a[:5], a[5:])
+
+
+@skip_unless_installed(MemoryType.TORCH)
+def test_shares_memory_torch() -> None:
+    import torch
+
+    a = np.arange(10.0)
+    t = torch.from_numpy(a)
+    assert shares_memory(a, t) and shares_memory(t, a)
+    assert not shares_memory(a, t.clone())
+    assert shares_memory(a[::-1], torch.from_numpy(a[2:4]))
+    lo, hi = memory_bounds(t[::3])  # type: ignore[misc]
+    assert hi - lo == 8 * 10 - 8 * 0  # elements 0, 3, 6, 9
+
+
+@skip_unless_installed(MemoryType.JAX)
+def test_shares_memory_jax() -> None:
+    import jax.numpy as jnp
+
+    j = jnp.arange(16.0)
+    assert shares_memory(j, np.asarray(j))
+    assert not shares_memory(j, np.array(j))
+
+
+def test_pyclesperanto_shares_nothing_with_the_host() -> None:
+    if MemoryType.PYCLESPERANTO not in INSTALLED:
+        pytest.skip("pyclesperanto is not installed")
+    a = np.arange(8, dtype=np.float32)
+    c = ap.convert(a, "pyclesperanto")
+    assert memory_bounds(c) is None
+    assert not shares_memory(a, c) and shares_memory(c, c)

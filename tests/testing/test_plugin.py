@@ -1,0 +1,146 @@
+"""Tests of the pytest plugin, run as real pytest sessions in subprocesses.
+
+Subprocesses, not pytester in-process: the plugin is loaded from the installed entry point
+exactly as in a user's project, and the import-order guard gets a fresh interpreter.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from arrayport import MemoryType
+from tests.conftest import INSTALLED, skip_unless_installed
+
+pytestmark = pytest.mark.slow
+
+
+def _run(tmp_path: Path, source: str, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    (tmp_path / "test_user.py").write_text(textwrap.dedent(source), encoding="utf-8")
+    environ = {k: v for k, v in os.environ.items()
+               if k not in ("ARRAYPORT_MEMORY_TYPES", "ARRAYPORT_DEVICE", "PYTEST_ADDOPTS")}
+    environ.update(env)
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rs", *args,
+         str(tmp_path / "test_user.py")],
+        cwd=tmp_path, env=environ, capture_output=True, text=True, timeout=300, check=False,
+    )
+
+
+_USES_FIXTURE = """
+    def test_it(memory_type):
+        assert memory_type.value
+"""
+
+
+def test_memory_type_fixture_runs_over_installed_types(tmp_path: Path) -> None:
+    done = _run(tmp_path, _USES_FIXTURE, "--collect-only")
+    assert done.returncode == 0, done.stdout + done.stderr
+    for mt in INSTALLED:
+        assert f"test_it[{mt.value}]" in done.stdout
+    assert f"{len(INSTALLED)} tests collected" in done.stdout
+
+
+def test_environment_narrows_the_memory_types(tmp_path: Path) -> None:
+    done = _run(tmp_path, _USES_FIXTURE, ARRAYPORT_MEMORY_TYPES="numpy, torch")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "2 passed" in done.stdout or ("1 passed" in done.stdout and "1 skipped" in done.stdout)
+
+
+def test_named_but_missing_type_is_skipped_with_the_extra(tmp_path: Path) -> None:
+    if MemoryType.CUPY in INSTALLED:
+        pytest.skip("cupy is installed here")
+    done = _run(tmp_path, _USES_FIXTURE, ARRAYPORT_MEMORY_TYPES="numpy,cupy")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "1 passed, 1 skipped" in done.stdout
+    assert "arrayport[cupy]" in done.stdout
+
+
+def test_bad_settings_are_usage_errors(tmp_path: Path) -> None:
+    done = _run(tmp_path, _USES_FIXTURE, ARRAYPORT_MEMORY_TYPES="numpy,nupmy")
+    assert done.returncode == 4
+    assert "'nupmy' is not a memory type" in done.stderr
+    done = _run(tmp_path, _USES_FIXTURE, ARRAYPORT_DEVICE="tpu")
+    assert done.returncode == 4
+    assert "ARRAYPORT_DEVICE='tpu'" in done.stderr
+
+
+def test_cuda_device_skips_what_cannot_be_on_cuda(tmp_path: Path) -> None:
+    done = _run(tmp_path, _USES_FIXTURE, ARRAYPORT_MEMORY_TYPES="numpy,pyclesperanto",
+                ARRAYPORT_DEVICE="cuda")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "2 skipped" in done.stdout
+    assert "numpy cannot hold data on a CUDA GPU" in done.stdout
+
+
+def test_projects_own_fixture_wins(tmp_path: Path) -> None:
+    source = """
+        import pytest
+
+        @pytest.fixture
+        def memory_type():
+            return "mine"
+
+        def test_it(memory_type):
+            assert memory_type == "mine"
+    """
+    done = _run(tmp_path, source)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "1 passed" in done.stdout
+
+
+def test_plugin_leaves_other_tests_alone(tmp_path: Path) -> None:
+    done = _run(tmp_path, "def test_plain():\n    assert True\n", "-p", "no:randomly")
+    assert done.returncode == 0 and "1 passed" in done.stdout
+
+
+def test_report_option_writes_markdown_and_html(tmp_path: Path) -> None:
+    source = """
+        import pytest
+
+        @pytest.mark.arrayport_law("demo.law", description="a demo law")
+        def test_law(memory_type):
+            assert memory_type.value != "torch"
+
+        @pytest.mark.arrayport_law("demo.known")
+        @pytest.mark.xfail(strict=True, reason="known bug 42")
+        def test_known():
+            raise AssertionError
+
+        def test_unrelated():
+            pass
+    """
+    out = tmp_path / "out" / "report.md"
+    done = _run(tmp_path, source, f"--arrayport-report={out}", "--strict-markers",
+                ARRAYPORT_MEMORY_TYPES="numpy,torch")
+    assert done.returncode == 1  # the torch case fails on purpose
+    assert "arrayport report written to" in done.stdout
+    md = out.read_text(encoding="utf-8")
+    assert "| law | numpy | torch | (any) |" in md
+    assert "| **demo.law**<br>a demo law | pass 1/1 | FAIL 0/1 | – |" in md
+    assert "known bug 42" in md
+    assert "test_unrelated" not in md
+    html = out.with_suffix(".html").read_text(encoding="utf-8")
+    assert "#e57373" in html and "#81c784" in html
+
+
+@skip_unless_installed(MemoryType.TENSORFLOW)
+@skip_unless_installed(MemoryType.PYCLESPERANTO)
+def test_plugin_imports_arrayport_before_any_framework(tmp_path: Path) -> None:
+    # tensorflow then pyclesperanto kills the process on PoCL unless arrayport (loaded by
+    # the plugin before this module is imported) got there first.
+    source = """
+        import tensorflow
+        import pyclesperanto as cle
+
+        def test_both():
+            assert cle.pull(cle.push([1, 2, 3])).tolist() == [1, 2, 3]
+    """
+    done = _run(tmp_path, source)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "1 passed" in done.stdout

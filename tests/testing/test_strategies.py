@@ -1,0 +1,126 @@
+"""Tests of arrayport.testing.strategies: the arrays() strategy and its tables."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from arrayport import MemoryType, detect_memory_type
+from arrayport.testing import as_numpy
+from arrayport.testing.strategies import (
+    ALL_DTYPES,
+    LAYOUTS,
+    _lay_out,
+    arrays,
+    default_device,
+    dtypes_for,
+    shapes_for,
+)
+from tests.conftest import CPU_TYPES, skip_unless_installed
+
+FEW = settings(max_examples=15, deadline=None)
+
+
+@pytest.mark.parametrize("mt", CPU_TYPES, ids=str)
+@FEW
+@given(data=st.data())
+def test_arrays_have_the_memory_type_and_a_held_dtype(mt: MemoryType, data: st.DataObject) -> None:
+    x = data.draw(arrays(mt))
+    assert detect_memory_type(x) is mt
+    host = as_numpy(x)
+    assert host.dtype.newbyteorder("=").name in dtypes_for(mt)
+
+
+@FEW
+@given(values=st.data(), layout=st.frozensets(st.sampled_from(LAYOUTS), max_size=3))
+def test_layout_keeps_values(values: st.DataObject, layout: frozenset[str]) -> None:
+    from hypothesis.extra import numpy as hnp
+
+    v = values.draw(hnp.arrays(np.float32, hnp.array_shapes(min_dims=0, max_dims=3, min_side=0)))
+    a = _lay_out(v, layout)
+    assert a.shape == v.shape
+    assert np.array_equal(a, v, equal_nan=True)
+
+
+@pytest.mark.parametrize(
+    ("layout", "check"),
+    [
+        ("transposed", lambda a: a.flags.f_contiguous and not a.flags.c_contiguous),
+        ("strided", lambda a: not a.flags.c_contiguous and not a.flags.f_contiguous),
+        ("negative", lambda a: all(s < 0 for s in a.strides)),
+        ("offset", lambda a: a.ctypes.data % 64 != 0 and a.flags.aligned),
+        ("unaligned", lambda a: not a.flags.aligned),
+        ("bigendian", lambda a: a.dtype.byteorder == ">"),
+        ("readonly", lambda a: not a.flags.writeable),
+    ],
+)
+def test_each_layout_does_what_it_says(layout: str, check: object) -> None:
+    a = _lay_out(np.arange(12, dtype=np.float32).reshape(3, 4), {layout})
+    assert check(a)  # type: ignore[operator]
+    assert np.array_equal(a, np.arange(12, dtype=np.float32).reshape(3, 4))
+
+
+def test_plain_layout_is_contiguous_and_writable() -> None:
+    a = _lay_out(np.ones((2, 3), np.int16), frozenset())
+    assert a.flags.c_contiguous and a.flags.writeable
+
+
+def test_zero_d_layouts() -> None:
+    for layout in LAYOUTS:
+        a = _lay_out(np.array(3.5, np.float64), {layout})
+        assert a.shape == () and a == 3.5
+
+
+@FEW
+@given(x=arrays("numpy", dtype="int16", shape=(2, 3), layout=()))
+def test_fixed_dtype_shape_and_layout(x: np.ndarray) -> None:
+    assert x.dtype == np.int16 and x.shape == (2, 3) and x.flags.c_contiguous
+
+
+@FEW
+@given(x=arrays("numpy", dtype=["uint8", "float16"], shape=4, layout="readonly"))
+def test_dtype_list_and_int_shape(x: np.ndarray) -> None:
+    assert x.dtype.name in ("uint8", "float16") and x.shape == (4,)
+    assert not x.flags.writeable
+
+
+@FEW
+@given(x=arrays("numpy", dtype="float32", allow_nan=False, allow_infinity=False))
+def test_finite_only(x: np.ndarray) -> None:
+    assert np.all(np.isfinite(x))
+
+
+def test_unknown_layout_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown layout"):
+        arrays("numpy", layout="diagonal")
+
+
+@FEW
+@given(shape=shapes_for("pyclesperanto"))
+def test_pyclesperanto_shapes(shape: tuple[int, ...]) -> None:
+    assert 1 <= len(shape) <= 3 and all(n >= 1 for n in shape)
+
+
+def test_dtype_tables() -> None:
+    assert dtypes_for("numpy") == ALL_DTYPES
+    assert set(dtypes_for("pyclesperanto")) == {"int8", "uint8", "int16", "uint16", "int32", "uint32", "float32"}
+    if "jax" not in __import__("sys").modules:
+        assert "int64" not in dtypes_for("jax") and "float64" not in dtypes_for("jax")
+
+
+def test_default_device(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ARRAYPORT_DEVICE", "cpu")
+    assert default_device("torch") is None
+    monkeypatch.setenv("ARRAYPORT_DEVICE", "cuda")
+    assert default_device("torch") == "cuda"
+    assert default_device("numpy") is None
+    assert default_device("pyclesperanto") is None
+
+
+@skip_unless_installed(MemoryType.TORCH)
+@FEW
+@given(x=arrays("torch", dtype="float32", shape=(3, 4), layout="transposed"))
+def test_torch_keeps_non_contiguous_layouts(x: object) -> None:
+    assert not x.is_contiguous()  # type: ignore[attr-defined]
