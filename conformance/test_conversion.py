@@ -94,8 +94,8 @@ def test_zero_copy_is_honest(source: MemoryType, target: MemoryType, data: st.Da
     assert route.source is source and route.target is target
     assert detect_memory_type(y) is route.target
     assert get_backend(target).device_of(y) == route.device
-    if size_of(x) == 0 and not route.zero_copy:
-        return  # nothing to share: an empty copy is indistinguishable from an empty view
+    if size_of(x) == 0:
+        return  # zero bytes: sharing them or not cannot be observed, either claim is true
     shared = shares_memory(x, y)
     assert shared == route.zero_copy, (
         f"plan says zero_copy={route.zero_copy} ({route.method}: {route.reason}) but the "

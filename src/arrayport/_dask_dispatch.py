@@ -124,42 +124,66 @@ _resolved_lock = threading.Lock()
 _RESOLVED_MAX = 16
 
 
-@dataclasses.dataclass(frozen=True)
 class _Call:
-    """The dispatched callable and the call's non-block arguments, pickled once.
+    """The dispatched callable and the call's non-block arguments, for every block.
 
-    The payload is unpickled lazily, on first use in a worker process, and then cached per
-    process: the scheduler only ever holds bytes, so it never imports the user's module or
-    its framework, and a worker imports them only after this module (hence arrayport, whose
-    import guard must come before any framework) is loaded.
+    In this process (dask's local schedulers) the objects are used as they are. Pickled
+    (for ``dask.distributed``), they travel as one cloudpickle payload that is unpickled
+    lazily, on first use in a worker process, and then cached per process: the scheduler
+    only ever holds bytes, so it never imports the user's module or its framework, and a
+    worker imports them only after this module (hence arrayport, whose import guard must
+    come before any framework) is loaded.
     """
 
-    key: str
-    payload: bytes
-    n_blocks: int
-    dtype: str
-    name: str
+    __slots__ = ("_objects", "_payload", "dtype", "key", "n_blocks", "name")
+
+    def __init__(
+        self,
+        key: str,
+        n_blocks: int,
+        dtype: str,
+        name: str,
+        objects: tuple[Any, tuple[Any, ...], dict[str, Any]] | None = None,
+        payload: bytes | None = None,
+    ) -> None:
+        self.key = key
+        self.n_blocks = n_blocks
+        self.dtype = dtype
+        self.name = name
+        self._objects = objects
+        self._payload = payload
 
     def resolve(self) -> tuple[Any, tuple[Any, ...], dict[str, Any]]:
+        if self._objects is not None:
+            return self._objects
         with _resolved_lock:
             found = _resolved.get(self.key)
             if found is None:
                 import cloudpickle
 
-                found = _unpack(cloudpickle.loads(self.payload))
+                found = _unpack(cloudpickle.loads(self._payload))  # type: ignore[arg-type]
                 _resolved[self.key] = found
                 while len(_resolved) > _RESOLVED_MAX:
                     _resolved.popitem(last=False)
             return found
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        if self._payload is None:
+            import cloudpickle
+
+            assert self._objects is not None  # one of the two is always set
+            # Made once (a racing thread at worst makes the same bytes twice).
+            self._payload = cloudpickle.dumps(_pack(*self._objects))
+        return (_Call, (self.key, self.n_blocks, self.dtype, self.name, None, self._payload))
+
 
 def _pack(dispatched: Any, targs: tuple[Any, ...], tkwargs: dict[str, Any]) -> Any:
     from arrayport.dispatch import DispatchedFunction
 
-    if isinstance(dispatched, DispatchedFunction):
-        # By its function and contract: a dispatched function defined in a script's
-        # __main__ pickles by reference to a __main__ the workers do not have, while
-        # cloudpickle sends such a plain function by value.
+    if isinstance(dispatched, DispatchedFunction) and dispatched.__module__ == "__main__":
+        # A dispatched function defined in a script pickles by reference to a __main__
+        # that workers elsewhere do not have; its plain function and contract travel by
+        # value instead (cloudpickle sends __main__ functions by value).
         return ("dispatched", dispatched.__wrapped__, dispatched.contract, targs, tkwargs)
     return ("callable", dispatched, None, targs, tkwargs)
 
@@ -452,17 +476,10 @@ def run_on_dask(dispatched: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) 
         from dask.array.overlap import overlap
 
         arrays = [overlap(x, depth=depth, boundary="none") for x in arrays]
-    import cloudpickle
     import dask
 
     token = uuid.uuid4().hex
-    call = _Call(
-        key=token,
-        payload=cloudpickle.dumps(_pack(dispatched, targs, tkwargs)),
-        n_blocks=len(arrays),
-        dtype=dtype.name,
-        name=name,
-    )
+    call = _Call(token, len(arrays), dtype.name, name, objects=(dispatched, targs, tkwargs))
     held = [dask.delayed(w, name=f"arrayport-arg-{i}-{token}") for i, w in enumerate(whole)]
     out = da.map_blocks(
         _run_block,

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 import arrayport
+from arrayport._host import aligned_empty
 from arrayport.backends import available_memory_types, get_backend
 from arrayport.convert import convert, plan
 from arrayport.errors import ArrayportError
@@ -41,7 +42,11 @@ def _memory_type_row(mt: MemoryType) -> tuple[dict[str, Any], Any]:
         backend.load()
         row["version"] = backend.version()
         row["devices"] = [str(d) for d in backend.devices()]
-        sample = convert(np.arange(16, dtype=np.float32).reshape(4, 4), mt)
+        # An aligned, writable host buffer: the case where the frameworks can share memory,
+        # so the matrix shows the best route each pair offers.
+        base = aligned_empty((64, 64), np.dtype(np.float32))
+        base[...] = np.arange(64 * 64, dtype=np.float32).reshape(64, 64)
+        sample = convert(base, mt)
     except _LOAD_ERRORS as exc:
         row["error"] = f"{type(exc).__name__}: {exc}"
         return row, None

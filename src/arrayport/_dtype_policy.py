@@ -186,6 +186,18 @@ def float_to_int(xp: Any, x: Any, fname: str, dst: Kind, dst_work: str) -> Any:
     return y
 
 
+def _clip_int(xp: Any, x: Any, work: str, lo: int, hi: int) -> Any:
+    """Clip integers of dtype ``work`` to ``lo..hi`` with bounds of that same dtype: a bare
+    Python int bound goes through float64 in some namespaces (array-api-compat's dask
+    ``clip`` turns 2**63-1 into 2**63), which is not exact at 64 bits."""
+    k = DTYPES[work]
+    if lo > k.lo:
+        x = xp.maximum(x, _scalar(xp, lo, work, x))
+    if hi < k.hi:
+        x = xp.minimum(x, _scalar(xp, hi, work, x))
+    return x
+
+
 def _float_value(xp: Any, x: Any, fname: str, dst: Kind) -> Any:
     """Float to float VALUE: exact when wider; narrower rounds to nearest and clips finite
     values beyond the target's range to its largest finite value (inf and NaN stay)."""
@@ -218,14 +230,14 @@ def _value(xp: Any, x: Any, p: Plan, work: str) -> Any:
             return xp.astype(x, xp_dtype(xp, p.dst_work))
         if wk in "ui":
             # Clip in the integer domain, never through a float: exact at every width.
-            lo, hi = max(int(s.lo), int(d.lo)), min(int(s.hi), int(d.hi))
-            if lo > s.lo or hi < s.hi:
-                x = xp.clip(x, lo, hi)
+            x = _clip_int(xp, x, work, max(int(s.lo), int(d.lo)), min(int(s.hi), int(d.hi)))
             return xp.astype(x, xp_dtype(xp, p.dst_work))
         return float_to_int(xp, x, work, d, p.dst_work)
     # Float target.
-    if wk in "ui" and (s.hi > d.hi or s.lo < d.lo):  # e.g. int32 into float16 (max 65504)
-        x = xp.clip(x, max(int(s.lo), math.ceil(d.lo)), min(int(s.hi), math.floor(d.hi)))
+    if wk in "ui":  # e.g. int32 into float16 (max 65504)
+        x = _clip_int(
+            xp, x, work, max(int(s.lo), math.ceil(d.lo)), min(int(s.hi), math.floor(d.hi))
+        )
     if wk in "bui":
         return xp.astype(x, xp_dtype(xp, d.name))
     return _float_value(xp, x, work, d)
@@ -348,7 +360,7 @@ def _numpy_float_to_int(
     lo_f, hi_f = float_bounds(p.src_work, int(p.dst.lo), int(p.dst.hi))
     np.rint(c, out=b)  # round half to even
     np.clip(b, lo_f, hi_f, out=b)  # NaN passes through clip...
-    if np.isnan(b.min()):  # (a reduction is cheaper than a mask where there is no NaN)
+    if np.isnan(np.minimum.reduce(b)):  # cheaper than a mask where there is no NaN
         np.isnan(b, out=m)
         np.copyto(b, 0, where=m)  # ...and becomes 0 here
     np.copyto(o, b, casting="unsafe")  # integral and in range: exact

@@ -157,11 +157,26 @@ class OOMPolicy:
         Exception
             Any error that is not out-of-memory, untouched, after a single run.
         """
+        if _injections:
+            site = _find_site(args, kwargs)
+            if not self._active:
+                _inject(site.memory_type)
+                return fn(*args, **kwargs)
+            return cast(T, _Execution(self, fn).run(args, kwargs, site, done=0))
         if not self._active:
-            if _injections:
-                _inject(_find_site(args, kwargs).memory_type)
             return fn(*args, **kwargs)
-        return cast(T, _Execution(self, fn).run(args, kwargs))
+        # The fast path: one plain call; the policy's machinery is built only on failure.
+        try:
+            return fn(*args, **kwargs)
+        except Exception as exc:  # out-of-memory is decided by the backends
+            site = _find_site(args, kwargs)
+            mt = _oom_memory_type(exc, site.memory_type)
+            if mt is None:
+                raise
+            execution = _Execution(self, fn)
+            execution.attempts = 1
+            execution.remember(exc, mt, site)
+        return cast(T, execution.run(args, kwargs, site, done=1))
 
 
 # --------------------------------------------------------------------------- injection
@@ -367,18 +382,16 @@ class _Execution:
 
     # The entry point: steps 1-5 of the module docstring. Recovery runs outside the
     # ``except`` blocks, so that errors raised during it carry no internal context.
-    def run(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        site = _find_site(args, kwargs) if _injections else _Site(None, None)
+    def run(self, args: tuple[Any, ...], kwargs: dict[str, Any], site: _Site, done: int) -> Any:
+        """``done``: attempts of the whole call already made (and failed) by the caller."""
         try:
-            result = self.piece(args, kwargs, site, self.policy)
+            result = self.piece(args, kwargs, site, self.policy, done)
         except _Exhausted:
             result = _FAILED
         if result is not _FAILED:
             if self.oom_errors:
                 self.record(site, "split" if self.split_used else "release")
             return result
-        if site.memory_type is None:
-            site = _find_site(args, kwargs)
         if self.policy.fallback is None:
             self.fail(site)
         result = self.on_fallback(args, kwargs, site)
@@ -386,11 +399,16 @@ class _Execution:
         return result
 
     def piece(
-        self, args: tuple[Any, ...], kwargs: dict[str, Any], site: _Site, policy: OOMPolicy
+        self,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        site: _Site,
+        policy: OOMPolicy,
+        done: int = 0,
     ) -> Any:
         """Run one piece with retries; split it if that is allowed and needed."""
         try:
-            return self.attempt(args, kwargs, site, policy)
+            return self.attempt(args, kwargs, site, policy, done)
         except _Exhausted:
             if policy.split_axis is None:
                 raise
@@ -406,22 +424,27 @@ class _Execution:
         return self.concat(parts, policy.split_axis, site)
 
     def attempt(
-        self, args: tuple[Any, ...], kwargs: dict[str, Any], site: _Site, policy: OOMPolicy
+        self,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        site: _Site,
+        policy: OOMPolicy,
+        done: int = 0,
     ) -> Any:
-        """Up to ``retries + 1`` runs of ``fn``, releasing memory after each OOM."""
+        """Up to ``retries + 1`` runs of ``fn`` (the first ``done`` already made), releasing
+        memory after each out-of-memory error."""
         for attempt in range(policy.retries + 1):
-            self.attempts += 1
-            try:
-                if _injections:
-                    _inject(site.memory_type)
-                return self.fn(*args, **kwargs)
-            except Exception as exc:  # out-of-memory is decided by the backends below
-                if site.memory_type is None:
-                    site = _find_site(args, kwargs)
-                mt = _oom_memory_type(exc, site.memory_type)
-                if mt is None:
-                    raise
-                self.remember(exc, mt, site)
+            if attempt >= done:
+                self.attempts += 1
+                try:
+                    if _injections:
+                        _inject(site.memory_type)
+                    return self.fn(*args, **kwargs)
+                except Exception as exc:  # out-of-memory is decided by the backends below
+                    mt = _oom_memory_type(exc, site.memory_type)
+                    if mt is None:
+                        raise
+                    self.remember(exc, mt, site)
             # Outside the except block, so that the error's frames are already gone. No
             # release when nothing follows: it costs a full garbage collection.
             follows = attempt < policy.retries or policy.split_axis is not None

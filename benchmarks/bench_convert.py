@@ -1,0 +1,170 @@
+"""arrayport.convert against the limits, every installed CPU pair, side by side in one run.
+
+For float32 arrays of 1, 64 and 256 MiB and every ordered pair of installed CPU memory
+types, the table shows the best-of-N time of ``arrayport.convert`` and, as ratios:
+
+* ``/copy``: against ``ndarray.copy()`` of the same bytes (allocate and copy: the limit
+  for any route that needs a fresh buffer);
+* ``/direct``: against the frameworks' own direct call for that pair (what a user would
+  write: ``torch.from_numpy``, ``jnp.asarray``, ``cle.pull``, ...);
+* ``/ab``: against ArrayBridge's ``convert_memory`` when it is installed.
+
+Targets (the issue): zero-copy routes under 50 us at any size; copying routes at most
+1.5x the allocate-and-copy; routes into or out of pyclesperanto at most 1.5x its own
+push/pull. Two extra rows start from an unaligned numpy array (jax and tensorflow copy such
+a buffer again when handed it directly).
+
+The machine may be shared: read the ratios, which are measured side by side, rather than
+the absolute times.
+
+Run: ``.venv/bin/python benchmarks/bench_convert.py [--mib 1 64 256] [--repeat 5]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import time
+from collections.abc import Callable
+from typing import Any
+
+import arrayport as ap  # first: its import guard must precede tensorflow
+import numpy as np
+from arrayport._host import aligned_empty
+
+MT = ap.MemoryType
+
+
+def best(fn: Callable[[], Any], repeat: int) -> float:
+    """Best wall time of ``fn()`` in seconds; results are dropped at once (jax keeps
+    imported buffers alive otherwise)."""
+    times = []
+    for _ in range(repeat):
+        gc.collect()
+        start = time.perf_counter()
+        out = fn()
+        block = getattr(out, "block_until_ready", None)
+        if block is not None:
+            block()
+        times.append(time.perf_counter() - start)
+        del out
+    return min(times)
+
+
+def direct_calls() -> dict[tuple[str, str], Callable[[Any], Any]]:
+    """The frameworks' own call for each pair."""
+    calls: dict[tuple[str, str], Callable[[Any], Any]] = {}
+    have = {mt.value for mt in ap.available_memory_types()}
+    torch = jax = jnp = tf = cle = None
+    if "torch" in have:
+        import torch
+    if "jax" in have:
+        import jax
+        import jax.numpy as jnp
+    if "tensorflow" in have:
+        import tensorflow as tf
+    if "pyclesperanto" in have:
+        import pyclesperanto as cle
+
+    if torch is not None:
+        calls["numpy", "torch"] = torch.from_numpy
+        calls["torch", "numpy"] = lambda t: t.numpy()
+    if jnp is not None:
+        calls["numpy", "jax"] = jnp.asarray
+        calls["jax", "numpy"] = np.asarray
+    if tf is not None:
+        calls["numpy", "tensorflow"] = tf.convert_to_tensor
+        calls["tensorflow", "numpy"] = lambda t: t.numpy()
+    if cle is not None:
+        calls["numpy", "pyclesperanto"] = cle.push
+        calls["pyclesperanto", "numpy"] = cle.pull
+    if torch is not None and jax is not None:
+        calls["torch", "jax"] = jax.dlpack.from_dlpack
+        calls["jax", "torch"] = torch.from_dlpack
+    if torch is not None and tf is not None:
+        calls["torch", "tensorflow"] = lambda t: tf.experimental.dlpack.from_dlpack(
+            torch.utils.dlpack.to_dlpack(t)
+        )
+        calls["tensorflow", "torch"] = torch.from_dlpack
+    if jax is not None and tf is not None:
+        calls["jax", "tensorflow"] = lambda j: tf.experimental.dlpack.from_dlpack(j.__dlpack__())
+        calls["tensorflow", "jax"] = jax.dlpack.from_dlpack
+    if cle is not None:
+        if torch is not None:
+            calls["torch", "pyclesperanto"] = lambda t: cle.push(t.numpy())
+            calls["pyclesperanto", "torch"] = lambda c: torch.from_numpy(cle.pull(c))
+        if jnp is not None:
+            calls["jax", "pyclesperanto"] = lambda j: cle.push(np.asarray(j))
+            calls["pyclesperanto", "jax"] = lambda c: jnp.asarray(cle.pull(c))
+        if tf is not None:
+            calls["tensorflow", "pyclesperanto"] = lambda t: cle.push(t.numpy())
+            calls["pyclesperanto", "tensorflow"] = lambda c: tf.convert_to_tensor(cle.pull(c))
+    return calls
+
+
+def arraybridge_call() -> Callable[[Any, str, str], Any] | None:
+    try:
+        import arraybridge
+    except ImportError:
+        return None
+    return lambda x, s, t: arraybridge.convert_memory(x, s, t, arraybridge.HOST)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mib", type=int, nargs="+", default=[1, 64, 256])
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+
+    types = [mt.value for mt in ap.available_memory_types() if mt not in (MT.CUPY, MT.DASK)]
+    calls = direct_calls()
+    ab = arraybridge_call()
+    header = (
+        f"{'MiB':>4} {'source':>15} -> {'target':<14} {'method':<11} {'zc':<3}"
+        f"{'convert':>11} {'/copy':>7} {'/direct':>8} {'/ab':>7}  target"
+    )
+    print(header)
+    print("-" * len(header))
+    for mib in args.mib:
+        n = mib * (1 << 20) // 4
+        base = aligned_empty((n // 1024, 1024), np.dtype("float32"))
+        base[...] = np.random.default_rng(0).random(base.shape, dtype=np.float32)
+        t_copy = best(base.copy, args.repeat)
+        unaligned = aligned_empty((n + 4,), np.dtype("float32"))[4:].reshape(base.shape)
+        unaligned[...] = base
+        sources = {mt: ap.convert(base, mt, copy=True) for mt in types}
+        rows = [(s, t, sources[s]) for s in types for t in types if s != t]
+        rows += [("numpy(unaligned)", t, unaligned) for t in ("jax", "tensorflow") if t in types]
+        for s, t, x in rows:
+            s_name = s.partition("(")[0]
+            route = ap.plan(x, t)
+            t_conv = best(lambda x=x, t=t: ap.convert(x, t), args.repeat)
+            direct = calls.get((s_name, t))
+            t_direct = best(lambda: direct(x), args.repeat) if direct else float("nan")
+            t_ab = float("nan")
+            if ab is not None:
+                try:
+                    t_ab = best(lambda: ab(x, s_name, t), args.repeat)
+                except Exception as exc:  # shown in the table, not hidden: ArrayBridge's own failures
+                    print(f"    (ArrayBridge {s_name}->{t} failed: {type(exc).__name__})")
+            if route.zero_copy:
+                verdict = "ok" if t_conv < 50e-6 else "SLOW"
+                goal = "<50us"
+            elif "pyclesperanto" in (s_name, t):
+                verdict = "ok" if t_conv <= 1.5 * t_direct else "SLOW"
+                goal = "<=1.5x push/pull"
+            else:
+                verdict = "ok" if t_conv <= 1.5 * t_copy else "SLOW"
+                goal = "<=1.5x copy"
+            print(
+                f"{mib:>4} {s:>15} -> {t:<14} {route.method:<11} {'y' if route.zero_copy else 'n':<3}"
+                f"{t_conv * 1e3:>9.3f}ms {t_conv / t_copy:>7.2f} {t_conv / t_direct:>8.2f}"
+                f" {t_conv / t_ab:>7.2f}  {goal} {verdict}"
+            )
+        print(f"{mib:>4} ndarray.copy() = {t_copy * 1e3:.2f} ms")
+        del sources, base, unaligned
+        gc.collect()
+
+
+if __name__ == "__main__":
+    main()

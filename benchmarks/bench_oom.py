@@ -1,0 +1,148 @@
+"""Cost of the OOM policy and of the metrics counters, side by side in one process.
+
+(a) ``OOMPolicy().run(fn, x)`` and ``OOMPolicy.disabled().run(fn, x)`` against a plain
+    ``fn(x)`` call on an 8x8 float32 numpy array (``fn`` returns its input): the policy's
+    cost on the path that does not run out of memory. Target: well under a microsecond.
+
+(b) The counters when off: ``arrayport.convert`` reads ``metrics.enabled`` (at most twice)
+    and does nothing else for them, not even reading the clock. The cost of that read is
+    measured against an empty call and shown as a share of the cheapest conversions
+    (identity, and numpy -> torch by DLPack when torch is installed); ``convert`` with the
+    counters on is shown for comparison.
+
+(c) Recovery costs, for information: one release-and-retry (a full ``gc.collect``), and a
+    split of a 256 x 1024 float32 array into two halves after an injected OOM.
+
+Times are the best of ``--repeat`` rounds of ``--number`` calls.
+
+Run: ``.venv/bin/python benchmarks/bench_oom.py [--number 50000] [--repeat 7]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+import arrayport as ap  # before any framework
+from arrayport.testing import inject_oom
+
+
+def best_ns(fn: Callable[[], Any], number: int, repeat: int) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter_ns()
+        for _ in range(number):
+            fn()
+        best = min(best, (time.perf_counter_ns() - start) / number)
+    return best
+
+
+def interleaved(cases: dict[str, Callable[[], Any]], number: int, repeat: int) -> dict[str, float]:
+    """Best ns per call of each case, the cases measured in turn within every round."""
+    best = dict.fromkeys(cases, float("inf"))
+    for _ in range(repeat):
+        for name, fn in cases.items():
+            best[name] = min(best[name], best_ns(fn, number, 1))
+    return best
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--number", type=int, default=50_000)
+    parser.add_argument("--repeat", type=int, default=7)
+    args = parser.parse_args()
+    n, r = args.number, args.repeat
+    x = np.zeros((8, 8), np.float32)
+
+    def ident(a: Any) -> Any:
+        return a
+
+    policy, disabled = ap.OOMPolicy(), ap.OOMPolicy.disabled()
+    a = interleaved(
+        {
+            "plain call": lambda: ident(x),
+            "OOMPolicy().run": lambda: policy.run(ident, x),
+            "OOMPolicy.disabled().run": lambda: disabled.run(ident, x),
+        },
+        n,
+        r,
+    )
+    results: dict[str, Any] = {"policy_ns": a}
+    results["policy_overhead_ns"] = a["OOMPolicy().run"] - a["plain call"]
+
+    # (b) When off, convert() pays for reading ``metrics.enabled`` (twice at most) and
+    # nothing else: measure that read next to an empty call, and convert itself off and on.
+    from arrayport import _metrics
+
+    def read_flag() -> bool:
+        return _metrics.metrics.enabled
+
+    def nothing() -> bool:
+        return False
+
+    flag = interleaved({"empty call": nothing, "metrics.enabled read": read_flag}, n, r)
+    results["flag_read_ns"] = flag["metrics.enabled read"] - flag["empty call"]
+    sources = {"numpy->numpy identity": (x, "numpy")}
+    try:
+        import torch  # noqa: F401
+
+        sources["numpy->torch dlpack"] = (np.zeros((8, 8), np.float32), "torch")
+    except ImportError:
+        pass
+    conv: dict[str, Any] = {}
+    for label, (src, target) in sources.items():
+
+        def call(src: Any = src, target: str = target) -> Any:
+            return ap.convert(src, target)
+
+        off = interleaved({"off": call}, n // 5, r)["off"]
+        with ap.metrics.collecting():
+            on = interleaved({"on": call}, n // 5, r)["on"]
+        conv[label] = {
+            "metrics off ns": off,
+            "metrics on ns": on,
+            "off: flag reads as % of the call": 200 * results["flag_read_ns"] / off,
+        }
+    results["convert"] = conv
+    results["record_conversion when off (ns)"] = best_ns(
+        lambda: ap.metrics.record_conversion("numpy", "torch", "dlpack", True, 256, 0.0), n, r
+    )
+    ap.metrics.reset()
+
+    big = np.arange(256 * 1024, dtype=np.float32).reshape(256, 1024)
+
+    def work(v: np.ndarray) -> np.ndarray:
+        return np.sqrt(v) * 2.0
+
+    for _ in range(2):  # warm up: the first split imports the array API namespace
+        with inject_oom("numpy", times=1):
+            ap.OOMPolicy(retries=0, split_axis=0).run(work, big)
+    t0 = time.perf_counter()
+    for _ in range(5):
+        work(big)
+    unsplit_ms = (time.perf_counter() - t0) / 5 * 1e3
+    t0 = time.perf_counter()
+    for _ in range(5):
+        with inject_oom("numpy", times=1):
+            ap.OOMPolicy(retries=0, split_axis=0).run(work, big)
+    split_ms = (time.perf_counter() - t0) / 5 * 1e3
+    t0 = time.perf_counter()
+    for _ in range(3):
+        with inject_oom("numpy", times=1):
+            ap.OOMPolicy(retries=1).run(work, big)
+    release_ms = (time.perf_counter() - t0) / 3 * 1e3
+    results["recovery_ms"] = {
+        "unsplit run": unsplit_ms,
+        "split into two halves after one OOM": split_ms,
+        "release (gc.collect) + retry": release_ms,
+    }
+    print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,86 @@
+"""backends/jax."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from arrayport import MemoryType
+from arrayport.devices import CPU, Device
+from arrayport.errors import DeviceError, UnsupportedArrayError
+from tests.conftest import skip_unless_installed
+
+pytestmark = skip_unless_installed(MemoryType.JAX)
+
+
+@pytest.fixture(scope="module")
+def be():
+    from arrayport.backends import jax as backend
+
+    backend.load()
+    return backend
+
+
+def test_describe_reports_pointer_and_immutability(be) -> None:
+    import jax.numpy as jnp
+
+    x = jnp.ones((256, 256))
+    info = be.describe(x)
+    assert not info.writable and info.pointer == x.unsafe_buffer_pointer()
+    assert be.IMMUTABLE and be.is_plain(x)
+
+
+def test_deleted_array_is_refused(be) -> None:
+    import jax.numpy as jnp
+
+    x = jnp.ones(3)
+    x.delete()
+    with pytest.raises(UnsupportedArrayError, match="deleted"):
+        be.describe(x)
+
+
+def test_check_dtype(be) -> None:
+    import jax
+
+    assert be.check_dtype(np.dtype("float32"), "float32") is None
+    import ml_dtypes
+
+    assert be.check_dtype(np.dtype(ml_dtypes.bfloat16), "bfloat16") is None
+    if not jax.config.jax_enable_x64:
+        assert "jax_enable_x64" in be.check_dtype(np.dtype("int64"), "int64")
+    assert be.check_dtype(None, "float8") is not None
+
+
+def test_layout_refusals(be) -> None:
+    from arrayport._host import aligned_empty, host_info
+
+    a = aligned_empty((4, 16), np.dtype("float32"))
+    assert be.share_refusal(host_info(a, CPU)) is None
+    assert "compact" in be.share_refusal(host_info(a.T, CPU))
+    assert "aligned" in be.share_refusal(host_info(a.reshape(-1)[1:], CPU))
+    assert "big-endian" in be.share_refusal(host_info(a.astype(">f4"), CPU))
+
+
+def test_adopt_host_shares_aligned_memory(be) -> None:
+    from arrayport._host import aligned_empty
+
+    a = aligned_empty((64,), np.dtype("float32"))
+    a[...] = 1
+    y = be.adopt_host(a, CPU)
+    y.block_until_ready()
+    assert y.unsafe_buffer_pointer() == a.ctypes.data
+
+
+def test_devices(be) -> None:
+    assert be.devices()[0] == CPU
+    with pytest.raises(DeviceError):
+        be.resolve_device(Device("cuda", 42), CPU)
+
+
+def test_oom(be) -> None:
+    import jax
+
+    assert be.oom_error_types() == (jax.errors.JaxRuntimeError,)
+    assert not be.is_oom(RuntimeError("RESOURCE_EXHAUSTED"))
+    be.release_memory()
+    assert be.memory_info()[0]["device"] == "cpu"

@@ -1,0 +1,82 @@
+"""backends/pyclesperanto (on PoCL here)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from arrayport import MemoryType
+from arrayport.devices import CPU, Device
+from arrayport.errors import DeviceError, UnsupportedArrayError
+from tests.conftest import skip_unless_installed
+
+pytestmark = skip_unless_installed(MemoryType.PYCLESPERANTO)
+
+
+@pytest.fixture(scope="module")
+def be():
+    from arrayport.backends import pyclesperanto as backend
+
+    backend.load()
+    return backend
+
+
+def test_to_host_is_aligned_and_exact(be) -> None:
+    import pyclesperanto as cle
+
+    for dtype in ["int8", "uint8", "int16", "uint16", "int32", "uint32", "float32"]:
+        a = np.arange(3 * 50 * 7).reshape(3, 50, 7).astype(dtype)
+        out = be.to_host(cle.push(a))
+        assert out.dtype == dtype and out.ctypes.data % 64 == 0
+        np.testing.assert_array_equal(out, a)
+
+
+def test_devices_and_cpu_alias(be) -> None:
+    devs = be.devices()
+    assert devs and all(d.kind == "opencl" for d in devs)
+    resolved = be.resolve_device(CPU, CPU)  # PoCL: the OpenCL device is the CPU
+    assert resolved.kind == "opencl"
+    with pytest.raises(DeviceError, match="opencl:N"):
+        be.resolve_device(Device("cuda", 0), CPU)
+
+
+def test_device_handle_does_not_change_the_current_device(be) -> None:
+    import pyclesperanto as cle
+
+    before = cle.get_device().name
+    be._cle_device(Device("opencl", 0))
+    assert cle.get_device().name == before
+
+
+def test_check_dtype_and_shape(be) -> None:
+    assert be.check_dtype(np.dtype("float32"), "float32") is None
+    assert be.check_dtype(np.dtype("bool"), "bool") is None  # widened
+    assert "float32" in be.check_dtype(np.dtype("float64"), "float64")
+    from arrayport._host import ArrayInfo
+
+    def info(shape):
+        return ArrayInfo(shape, np.dtype("float32"), "float32", CPU, None, None, True)
+
+    assert be.shape_refusal(info((2, 3))) is None
+    assert "0-d" in be.shape_refusal(info(()))
+    assert "empty" in be.shape_refusal(info((0, 2)))
+    assert "4-D" in be.shape_refusal(info((1, 1, 1, 1)))
+
+
+def test_max_buffer_bytes_parsed(be) -> None:
+    limit = be.max_buffer_bytes(Device("opencl", 0))
+    assert limit is None or limit > 1 << 20
+
+
+def test_no_namespace_and_no_dlpack(be) -> None:
+    with pytest.raises(UnsupportedArrayError):
+        be.namespace()
+    assert not be.HAS_DLPACK and be.COPIES_HOST
+
+
+def test_oom_recognition(be) -> None:
+    assert be.is_oom(RuntimeError("Failed to allocate buffer memory. OpenCL error: CL_INVALID_BUFFER_SIZE (-61)"))
+    assert be.is_oom(MemoryError())
+    assert not be.is_oom(RuntimeError("CL_INVALID_VALUE"))
+    be.release_memory()
+    assert be.memory_info()[0]["device"].startswith("opencl")

@@ -1,0 +1,76 @@
+"""backends/tensorflow."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from arrayport import MemoryType
+from arrayport.devices import CPU, Device
+from arrayport.errors import DeviceError, UnsupportedArrayError
+from tests.conftest import skip_unless_installed
+
+pytestmark = skip_unless_installed(MemoryType.TENSORFLOW)
+
+
+@pytest.fixture(scope="module")
+def be():
+    from arrayport.backends import tensorflow as backend
+
+    backend.load()
+    return backend
+
+
+def test_host_view_is_read_only_and_shared(be) -> None:
+    import tensorflow as tf
+
+    t = tf.constant(np.arange(6.0))
+    v = be.host_view(t)
+    assert not v.flags.writeable
+    assert v.ctypes.data == be.describe(t).pointer
+
+
+def test_bfloat16_bridges_by_bitcast(be) -> None:
+    import ml_dtypes
+    import tensorflow as tf
+
+    a = np.arange(64).astype(ml_dtypes.bfloat16)
+    from arrayport._host import aligned_copy
+
+    a = aligned_copy(a)
+    t = be.adopt_host(a, CPU)
+    assert t.dtype == tf.bfloat16
+    assert be.describe(t).pointer == a.ctypes.data
+    np.testing.assert_array_equal(be.host_view(t), a)
+
+
+def test_refuses_strings_variables_and_graph_tensors(be) -> None:
+    import tensorflow as tf
+
+    with pytest.raises(UnsupportedArrayError, match="tf.cast"):
+        be.describe(tf.constant(["a"]))
+    assert "convert_to_tensor" in be.non_array_hint(tf.Variable([1.0]))
+    assert not be.is_array(tf.Variable([1.0]))
+
+
+def test_layout_refusals(be) -> None:
+    from arrayport._host import aligned_empty, host_info
+
+    a = aligned_empty((4, 16), np.dtype("float32"))
+    assert be.share_refusal(host_info(a, CPU)) is None
+    assert "aligned" in be.share_refusal(host_info(a.reshape(-1)[1:], CPU))
+    assert "row-major" in be.share_refusal(host_info(a.T, CPU))
+    ro = a.view()
+    ro.flags.writeable = False
+    assert "read-only" in be.share_refusal(host_info(ro, CPU))
+
+
+def test_devices_and_oom(be) -> None:
+    import tensorflow as tf
+
+    assert be.devices()[0] == CPU
+    with pytest.raises(DeviceError):
+        be.resolve_device(Device("cuda", 42), CPU)
+    assert be.is_oom(tf.errors.ResourceExhaustedError(None, None, "OOM"))
+    assert not be.is_oom(RuntimeError("OOM when allocating tensor"))
+    be.release_memory()

@@ -1,0 +1,83 @@
+"""backends/torch."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from arrayport import MemoryType
+from arrayport.devices import CPU, Device
+from arrayport.errors import DeviceError
+from tests.conftest import skip_unless_installed
+
+pytestmark = skip_unless_installed(MemoryType.TORCH)
+
+
+@pytest.fixture(scope="module")
+def be():
+    from arrayport.backends import torch as backend
+
+    backend.load()
+    return backend
+
+
+def test_describe_and_refusals(be) -> None:
+    import torch
+
+    t = torch.zeros(4, 6)
+    info = be.describe(t)
+    assert info.shape == (4, 6) and info.strides == (24, 4) and info.writable
+    assert be.dlpack_refusal(info, False) is None
+    assert be.dlpack_export_refusal(be.describe(torch.tensor([1j]).conj())) is not None
+    assert not be.describe(torch._neg_view(torch.ones(2))).writable
+    assert be.describe(torch.zeros(2, dtype=torch.bfloat16)).dtype_name == "bfloat16"
+
+
+def test_share_refusals_for_numpy_layouts(be) -> None:
+    from arrayport._host import host_info
+
+    a = np.zeros((3, 4), "float32")
+    assert be.share_refusal(host_info(a[::-1], CPU)) is not None
+    assert be.share_refusal(host_info(a.astype(">f4"), CPU)) is not None
+    ro = a.view()
+    ro.flags.writeable = False
+    assert "read-only" in be.share_refusal(host_info(ro, CPU))
+    packed = np.zeros(9, np.uint8)[1:].view(np.float32)
+    assert be.share_refusal(host_info(packed, CPU)) is not None
+
+
+def test_adopt_host_bfloat16_shares(be) -> None:
+    import ml_dtypes
+
+    a = np.arange(4).astype(ml_dtypes.bfloat16)
+    t = be.adopt_host(a, CPU)
+    assert str(t.dtype) == "torch.bfloat16"
+    assert t.data_ptr() == a.ctypes.data
+
+
+def test_copy_resolves_conj_and_detaches(be) -> None:
+    import torch
+
+    c = torch.tensor([1 + 1j], requires_grad=False).conj()
+    out = be.copy(c)
+    assert not out.is_conj() and out.item() == 1 - 1j
+    g = torch.ones(2, requires_grad=True)
+    assert not be.copy(g).requires_grad
+
+
+def test_devices_and_resolution(be) -> None:
+    assert be.devices()[0] == CPU
+    assert be.resolve_device(None, CPU) == CPU
+    with pytest.raises(DeviceError, match="CUDA devices"):
+        be.resolve_device(Device("cuda", 99), CPU)
+
+
+def test_oom_recognition(be) -> None:
+    import torch
+
+    assert be.is_oom(torch.OutOfMemoryError("x"))
+    assert be.is_oom(RuntimeError("[enforce fail] DefaultCPUAllocator: can't allocate memory"))
+    assert not be.is_oom(RuntimeError("shape mismatch"))
+    assert not be.is_oom(ValueError("DefaultCPUAllocator: can't allocate memory"))
+    be.release_memory()
+    assert be.memory_info()[0]["device"] == "cpu"

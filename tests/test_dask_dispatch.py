@@ -1,0 +1,480 @@
+"""Dispatch on dask input: lazy, block by block, with halo or whole array, on a real cluster.
+
+The first part runs on dask's synchronous scheduler (in this process, so that counters and
+OOM injection are visible); the ``cluster`` part starts a ``dask.distributed.LocalCluster``
+of two worker processes once for the module and always closes it.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import warnings
+from collections.abc import Iterator
+from typing import Any
+
+import arrayport as ap  # noqa: I001  (before any framework)
+import numpy as np
+import pytest
+
+from arrayport import DtypeConversion, MemoryType, Scaling
+from arrayport._dask_dispatch import WholeArrayWarning
+from tests.conftest import INSTALLED, skip_unless_installed
+
+pytestmark = skip_unless_installed(MemoryType.DASK)
+
+da = pytest.importorskip("dask.array")
+dask = pytest.importorskip("dask")
+
+needs_torch = skip_unless_installed(MemoryType.TORCH)
+
+
+# --- functions under test (module level: the workers import them by reference) ---------
+
+
+def smooth_numpy(x: Any) -> Any:
+    """Mean of each element and its axis neighbours; edges repeat the edge value."""
+    p = np.pad(x, 1, mode="edge")
+    out = p[1:-1, 1:-1].copy()
+    out += p[:-2, 1:-1] + p[2:, 1:-1] + p[1:-1, :-2] + p[1:-1, 2:]
+    return out / 5.0
+
+
+@ap.memory_type("numpy", depth=1)
+def smooth(x: Any) -> Any:
+    return smooth_numpy(x)
+
+
+@ap.memory_type("numpy", depth=(1, 0))
+def smooth_rows(x: Any) -> Any:
+    p = np.pad(x, ((1, 1), (0, 0)), mode="edge")
+    return (p[:-2] + p[1:-1] + p[2:]) / 3.0
+
+
+@ap.memory_type("numpy")
+def smooth_blockwise(x: Any) -> Any:
+    return smooth_numpy(x)
+
+
+@ap.memory_type("torch")
+def scale_on_torch(x: Any, factor: float = 2.0) -> Any:
+    import torch
+
+    assert isinstance(x, torch.Tensor)  # the block really was moved to torch
+    return x * factor + 1
+
+
+@ap.memory_type("numpy", whole_array=True)
+def centre(x: Any) -> Any:
+    return x - x.mean()
+
+
+@ap.memory_type("numpy")
+def brighten(x: Any) -> Any:
+    return x.astype(np.float64) * 1.5 + 10.0  # float: PRESERVE_INPUT brings the dtype back
+
+
+@ap.memory_type("numpy", dtype_conversion=DtypeConversion.NATIVE_OUTPUT)
+def halve(x: Any) -> Any:
+    return x.astype(np.float32) / 2
+
+
+@ap.memory_type("numpy", dtype_conversion=DtypeConversion.UINT8)
+def as_uint8(x: Any) -> Any:
+    return x * 1.0
+
+
+@ap.memory_type("numpy")
+def weighted(x: Any, w: Any, *, offset: float = 0.0) -> Any:
+    return x * w + offset
+
+
+@ap.memory_type("numpy")
+def add(x: Any, y: Any) -> Any:
+    return x + y
+
+
+@ap.memory_type("numpy")
+def add_all(arrays: list[Any]) -> Any:
+    return sum(arrays[1:], arrays[0])
+
+
+@ap.memory_type("numpy")
+def pair(x: Any) -> Any:
+    return x, x
+
+
+@ap.memory_type("numpy")
+def shrink(x: Any) -> Any:
+    return x[:1]
+
+
+@ap.memory_type("numpy", dtype_conversion=DtypeConversion.NATIVE_OUTPUT)
+def picky(x: Any) -> Any:
+    if x.size < 4:
+        raise ValueError("needs at least 4 elements")
+    return x
+
+
+@ap.memory_type("numpy", slice_by_slice=True)
+def per_slice(x: Any) -> Any:
+    assert x.ndim == 2
+    return x - x.min()
+
+
+CALLS = {"n": 0}
+
+
+@ap.memory_type("numpy")
+def counted(x: Any) -> Any:
+    CALLS["n"] += 1
+    return x + 1
+
+
+@pytest.fixture
+def image() -> np.ndarray:
+    return np.random.default_rng(0).random((30, 40))
+
+
+@pytest.fixture
+def sync() -> Iterator[None]:
+    with dask.config.set(scheduler="synchronous"):
+        yield
+
+
+# --- laziness and the three block shapes -------------------------------------------------
+
+
+@pytest.mark.usefixtures("sync")
+def test_the_result_is_lazy_and_computes_block_by_block(image: np.ndarray) -> None:
+    x = da.from_array(image, chunks=(10, 20))
+    CALLS["n"] = 0
+    out = counted(x)
+    assert ap.detect_memory_type(out) is MemoryType.DASK
+    assert CALLS["n"] == 0  # PRESERVE_INPUT: the dtype is known without running anything
+    assert out.chunks == x.chunks
+    np.testing.assert_array_equal(out.compute(), image + 1)
+    assert CALLS["n"] == x.npartitions
+
+
+@needs_torch
+@pytest.mark.usefixtures("sync")
+def test_blockwise_on_another_memory_type_equals_the_numpy_run(image: np.ndarray) -> None:
+    x = da.from_array(image, chunks=(7, 9))
+    out = scale_on_torch(x, factor=3.0)
+    assert out.dtype == image.dtype
+    assert type(out._meta) is np.ndarray
+    np.testing.assert_array_equal(out.compute(), scale_on_torch(image, factor=3.0))
+
+
+@pytest.mark.usefixtures("sync")
+def test_depth_gives_each_block_a_halo(image: np.ndarray) -> None:
+    x = da.from_array(image, chunks=(8, 11))
+    expected = smooth(image)
+    np.testing.assert_allclose(smooth(x).compute(), expected, rtol=0, atol=1e-15)
+    # Without the halo the block edges come out wrong: the halo is what makes it right.
+    assert not np.allclose(smooth_blockwise(x).compute(), expected)
+
+
+@pytest.mark.usefixtures("sync")
+def test_depth_per_axis(image: np.ndarray) -> None:
+    x = da.from_array(image, chunks=(8, 11))
+    np.testing.assert_allclose(smooth_rows(x).compute(), smooth_rows(image), atol=1e-15)
+
+
+@pytest.mark.usefixtures("sync")
+def test_depth_of_the_wrong_length_is_refused() -> None:
+    x = da.ones((4, 4, 4), chunks=2)
+    with pytest.raises(ap.InvalidOptionError, match="depth"):
+        smooth_rows(x)
+
+
+@pytest.mark.usefixtures("sync")
+def test_whole_array_sees_everything(image: np.ndarray) -> None:
+    x = da.from_array(image, chunks=(10, 10))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", WholeArrayWarning)  # small: no warning
+        out = centre(x)
+    assert out.npartitions == 1
+    np.testing.assert_allclose(out.compute(), image - image.mean(), atol=1e-15)
+
+
+@pytest.mark.usefixtures("sync")
+def test_whole_array_warns_when_the_chunk_is_large(image: np.ndarray) -> None:
+    x = da.from_array(image, chunks=(10, 10))
+    with dask.config.set({"array.chunk-size": "1KiB"}), pytest.warns(
+        WholeArrayWarning, match="one chunk"
+    ) as record:
+        centre(x)
+    assert record[0].filename == __file__  # points at the caller, not arrayport
+
+
+# --- dtype policy per block --------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("sync")
+def test_preserve_input_converts_each_block_like_the_numpy_run() -> None:
+    a = np.arange(0, 250, dtype=np.uint8).reshape(10, 25)
+    x = da.from_array(a, chunks=(3, 7))
+    out = brighten(x)
+    assert out.dtype == np.uint8
+    expected = brighten(a)  # VALUE scaling: rounded, clipped at 255
+    assert expected.max() == 255
+    np.testing.assert_array_equal(out.compute(), expected)
+
+
+@pytest.mark.usefixtures("sync")
+def test_fixed_output_dtype(image: np.ndarray) -> None:
+    x = da.from_array(image * 300, chunks=(10, 10))
+    out = as_uint8(x)
+    assert out.dtype == np.uint8
+    np.testing.assert_array_equal(out.compute(), as_uint8(image * 300))
+
+
+@pytest.mark.usefixtures("sync")
+def test_native_output_dtype_comes_from_a_sample_block() -> None:
+    a = np.arange(12, dtype=np.int64).reshape(3, 4)
+    out = halve(da.from_array(a, chunks=2))
+    assert out.dtype == np.float32  # known before computing
+    np.testing.assert_array_equal(out.compute(), a.astype(np.float32) / 2)
+
+
+@pytest.mark.usefixtures("sync")
+def test_a_failing_sample_run_names_the_remedy() -> None:
+    with pytest.raises(ap.ArrayportError, match="dtype_conversion") as info:
+        picky(da.ones((10, 10), chunks=5))
+    assert isinstance(info.value.__cause__, ValueError)
+
+
+@pytest.mark.usefixtures("sync")
+def test_minmax_scaling_is_refused_block_by_block_but_allowed_on_the_whole_array() -> None:
+    a = np.linspace(0.0, 1000.0, 60).reshape(6, 10)
+    x = da.from_array(a, chunks=3)
+    stretch = ap.memory_type("numpy", dtype_conversion=DtypeConversion.UINT8, scaling=Scaling.MINMAX)(
+        smooth_numpy
+    )
+    with pytest.raises(ap.InvalidOptionError, match="MINMAX"):
+        stretch(x)
+    whole = stretch.options(whole_array=True)
+    np.testing.assert_array_equal(whole(x).compute(), stretch(a))
+
+
+# --- other arguments ------------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("sync")
+def test_non_dask_arrays_go_whole_to_every_block() -> None:
+    a = np.arange(24.0).reshape(4, 6)
+    w = np.arange(6.0)
+    x = da.from_array(a, chunks=(2, 6))  # axis 1 is one chunk: w lines up unambiguously
+    out = weighted(x, w, offset=0.5)
+    np.testing.assert_array_equal(out.compute(), a * w + 0.5)
+
+
+@needs_torch
+@pytest.mark.usefixtures("sync")
+def test_other_memory_types_are_converted_to_numpy_for_the_blocks() -> None:
+    import torch
+
+    a = np.arange(24.0).reshape(4, 6)
+    out = weighted(da.from_array(a, chunks=2), torch.tensor(3.0, dtype=torch.float64))
+    np.testing.assert_array_equal(out.compute(), a * 3.0)
+
+
+@pytest.mark.usefixtures("sync")
+def test_whole_arguments_are_a_snapshot_at_call_time() -> None:
+    w = np.full(6, 2.0)
+    out = weighted(da.ones((4, 6), chunks=(2, 6)), w)
+    w[:] = 100.0
+    np.testing.assert_array_equal(out.compute(), np.full((4, 6), 2.0))
+
+
+@pytest.mark.usefixtures("sync")
+def test_an_argument_lining_up_with_a_split_axis_is_ambiguous() -> None:
+    x = da.ones((4, 6), chunks=(2, 3))
+    with pytest.raises(ap.InvalidOptionError, match=r"ambiguous.*rechunk\(\{1: -1\}\)"):
+        weighted(x, np.arange(6.0))
+    np.testing.assert_array_equal(weighted(x.rechunk({1: -1}), np.arange(6.0)).compute(),
+                                  np.ones((4, 6)) * np.arange(6.0))
+
+
+@pytest.mark.usefixtures("sync")
+def test_several_dask_arguments_are_split_together() -> None:
+    a = np.arange(30.0).reshape(5, 6)
+    b = np.ones((5, 6))
+    out = add(da.from_array(a, chunks=(2, 3)), da.from_array(b, chunks=(3, 2)))
+    np.testing.assert_array_equal(out.compute(), a + b)
+    listed = add_all([da.from_array(a, chunks=2), b[:1, :1], da.from_array(a, chunks=3)])
+    np.testing.assert_array_equal(listed.compute(), a + 1 + a)
+
+
+@pytest.mark.usefixtures("sync")
+def test_dask_arguments_of_different_shapes_are_refused() -> None:
+    with pytest.raises(ap.InvalidOptionError, match="same shape"):
+        add(da.ones((4, 4), chunks=2), da.ones((4, 2), chunks=2))
+
+
+# --- results the block mapping cannot hold -------------------------------------------------
+
+
+@pytest.mark.usefixtures("sync")
+def test_tuple_results_and_shape_changes_fail_clearly_on_compute() -> None:
+    x = da.ones((4, 4), chunks=2)
+    with pytest.raises(ap.ArrayportError, match="one array"):
+        pair(x).compute()
+    with pytest.raises(ap.ArrayportError, match="keep its input's shape"):
+        shrink(x).compute()
+
+
+@pytest.mark.usefixtures("sync")
+def test_output_options() -> None:
+    a = np.arange(6.0)
+    x = da.from_array(a, chunks=2)
+    declared = counted.options(output="declared")(x)
+    assert ap.detect_memory_type(declared) is MemoryType.DASK
+    computed = counted.options(output="numpy")(x)
+    assert isinstance(computed, np.ndarray)
+    np.testing.assert_array_equal(computed, a + 1)
+
+
+@pytest.mark.usefixtures("sync")
+def test_unknown_chunk_sizes_work_blockwise_but_not_with_a_halo() -> None:
+    x = da.arange(20.0, chunks=5)
+    y = x[x > 3]
+    np.testing.assert_array_equal(counted(y).compute(), np.arange(4.0, 20.0) + 1)
+    y2 = da.stack([y, y])
+    with pytest.raises(ap.InvalidOptionError, match="compute_chunk_sizes"):
+        smooth(y2)
+
+
+@pytest.mark.usefixtures("sync")
+def test_non_numpy_chunks_are_refused() -> None:
+    masked = da.ma.masked_equal(da.arange(6, chunks=2), 3)
+    with pytest.raises(ap.UnsupportedArrayError, match="numpy or cupy"):
+        counted(masked)
+
+
+# --- OOM policy, slices, threads ---------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("sync")
+def test_the_oom_policy_runs_per_block() -> None:
+    from arrayport.testing import inject_oom
+
+    a = np.arange(12.0).reshape(3, 4)
+    x = da.from_array(a, chunks=2)
+    out = counted(x)
+    with inject_oom("numpy", times=2) as injection:
+        result = out.compute()  # two blocks fail once each and are retried
+    assert injection.raised == 2
+    np.testing.assert_array_equal(result, a + 1)
+
+
+@pytest.mark.usefixtures("sync")
+def test_slice_by_slice_runs_within_each_block() -> None:
+    a = np.random.default_rng(1).random((4, 6, 6))
+    x = da.from_array(a, chunks=(2, 6, 6))
+    np.testing.assert_array_equal(per_slice(x).compute(), per_slice(a))
+
+
+def test_threaded_scheduler(image: np.ndarray) -> None:
+    x = da.from_array(image, chunks=(5, 5))
+    with dask.config.set(scheduler="threads", num_workers=2):
+        np.testing.assert_allclose(smooth(x).compute(), smooth(image), atol=1e-15)
+
+
+# --- on a real cluster ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def client() -> Iterator[Any]:
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        memory_limit="1GiB",
+        dashboard_address=None,
+        preload=["arrayport"],
+        silence_logs=logging.ERROR,
+    ) as cluster, distributed.Client(cluster) as c:
+        yield c
+
+
+def _worker_modules() -> dict[str, int]:
+    order = list(sys.modules)
+    return {name: order.index(name) for name in ("arrayport", "torch") if name in sys.modules}
+
+
+@needs_torch
+@pytest.mark.cluster
+def test_cluster_blocks_move_to_torch_on_the_workers(client: Any, image: np.ndarray) -> None:
+    x = da.from_array(image, chunks=(10, 10))
+    out = scale_on_torch(x, factor=0.5)
+    np.testing.assert_array_equal(out.compute(), scale_on_torch(image, factor=0.5))
+    assert "torch" not in sys.modules or MemoryType.TORCH in INSTALLED
+    loaded = client.run(_worker_modules)
+    assert any("torch" in m for m in loaded.values())
+    for modules in loaded.values():
+        if "torch" in modules:
+            assert modules["arrayport"] < modules["torch"]  # arrayport came first
+
+
+@pytest.mark.cluster
+def test_cluster_halo_whole_array_and_dtypes_equal_the_numpy_run(client: Any, image: np.ndarray) -> None:
+    x = da.from_array(image, chunks=(8, 11))
+    u8 = da.from_array((image * 200).astype(np.uint8), chunks=(8, 11))
+    got = dask.compute(smooth(x), centre(x), brighten(u8))
+    np.testing.assert_allclose(got[0], smooth(image), atol=1e-15)
+    np.testing.assert_allclose(got[1], image - image.mean(), atol=1e-15)
+    np.testing.assert_array_equal(got[2], brighten((image * 200).astype(np.uint8)))
+    assert len(client.scheduler_info()["workers"]) == 2
+
+
+@pytest.mark.cluster
+def test_cluster_function_defined_locally_travels_by_value(client: Any) -> None:
+    @ap.memory_type("numpy", depth=2)
+    def local_diff(x: Any) -> Any:
+        return x - np.roll(x, 2, axis=0)
+
+    a = np.arange(40.0).reshape(10, 4) ** 2
+    out = local_diff(da.from_array(a, chunks=(3, 4))).compute()
+    # Away from the wrap-around rows, the halo makes each row see two rows up.
+    np.testing.assert_array_equal(out[2:], local_diff(a)[2:])
+
+
+@pytest.mark.cluster
+def test_cluster_memory_info_lists_the_workers(client: Any) -> None:
+    from arrayport.backends import get_backend
+
+    info = get_backend(MemoryType.DASK).memory_info()
+    assert len(info) == 2
+    assert all(r["device"].startswith("dask-worker tcp://") for r in info)
+    assert all(r["free"] is None or 0 <= r["free"] <= 1 << 30 for r in info)
+
+
+@pytest.mark.cluster
+@pytest.mark.slow
+def test_out_of_core_example_four_times_the_worker_memory() -> None:
+    import importlib.util
+    from pathlib import Path
+
+    from distributed import Client
+
+    path = Path(__file__).parents[1] / "examples" / "dask_out_of_core.py"
+    spec = importlib.util.spec_from_file_location("dask_out_of_core", path)
+    assert spec is not None and spec.loader is not None
+    example = importlib.util.module_from_spec(spec)
+    sys.modules["dask_out_of_core"] = example
+    try:
+        spec.loader.exec_module(example)
+        with example.start_cluster() as cluster, Client(cluster) as c:
+            c.upload_file(str(path))  # the workers import the example's function from it
+            found = example.run(c)
+    finally:
+        del sys.modules["dask_out_of_core"]
+    assert found["array_bytes"] >= 4 * example.MEMORY_LIMIT
+    assert found["workers_before"] == found["workers_after"]  # nobody died and restarted
+    assert len(found["workers_after"]) == 2
+    np.testing.assert_allclose(found["mean"], found["reference"], rtol=1e-12)
+    assert all(rss < example.MEMORY_LIMIT for rss in found["peak_rss"].values())
