@@ -64,3 +64,24 @@ PAIRS = [_param(a, b) for a in selected_memory_types() for b in selected_memory_
 def law(name: str, description: str | None = None) -> pytest.MarkDecorator:
     """Mark a test as checking conformance law ``name`` (a row of the report)."""
     return pytest.mark.arrayport_law(name, description=description)
+
+
+#: Laws that fail because of a real bug elsewhere: (law, test id) -> the bug. Each becomes a
+#: strict xfail, so the bug stays visible in the report and the mark must go once it is fixed.
+KNOWN_BUGS: dict[tuple[str, str], str] = {
+    ("conversion.copy_true", "dask-dask"): (
+        "dask backend: convert(d, 'dask', copy=True) is a lazy map_blocks copy whose graph "
+        "still reads the source chunk, so a later write to the source shows up in the 'copy'"
+    ),
+}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        marker = item.get_closest_marker("arrayport_law")
+        callspec = getattr(item, "callspec", None)
+        if marker is None or callspec is None:
+            continue
+        reason = KNOWN_BUGS.get((str(marker.args[0]), callspec.id))
+        if reason is not None:
+            item.add_marker(pytest.mark.xfail(strict=True, reason=reason))

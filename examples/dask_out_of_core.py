@@ -16,8 +16,9 @@ import resource
 import time
 from typing import Any
 
-import arrayport as ap  # before any framework, here and (preload) in every worker
 import numpy as np
+
+import arrayport as ap  # before any framework (numpy is not one); preloaded in workers
 
 MIB = 1 << 20
 MEMORY_LIMIT = 256 * MIB  # per worker
@@ -120,8 +121,10 @@ def main() -> None:
     with start_cluster() as cluster, Client(cluster) as client:
         found = run(client)
     died = set(found["workers_before"]) ^ set(found["workers_after"])
-    print(f"array: {found['array_bytes'] / MIB:.0f} MiB, workers limited to {MEMORY_LIMIT / MIB:.0f} MiB")
-    print(f"mean {found['mean']:.12f} (numpy strips: {found['reference']:.12f}) in {found['seconds']:.1f} s")
+    size, limit = found["array_bytes"] / MIB, MEMORY_LIMIT / MIB
+    print(f"array: {size:.0f} MiB, workers limited to {limit:.0f} MiB each")
+    print(f"mean {found['mean']:.12f} (numpy strips: {found['reference']:.12f})")
+    print(f"dask dispatch: {found['seconds']:.1f} s")
     for address, rss in found["peak_rss"].items():
         print(f"  worker {address}: peak resident memory {rss / MIB:.0f} MiB")
     assert not died, f"workers died and were restarted: {sorted(died)}"

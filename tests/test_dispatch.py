@@ -696,3 +696,16 @@ def test_preserve_input_refuses_what_it_cannot_hold_by_value() -> None:
     # VALUE scaling clips out-of-range values; it never wraps around.
     grow = ap.memory_type("numpy")(lambda x: x.astype(np.float32) * 1000)
     np.testing.assert_array_equal(grow(np.array([0, 1, 3], np.uint8)), [0, 255, 255])
+
+
+def test_slice_by_slice_leaves_arrays_inside_lists_whole() -> None:
+    shapes: list[tuple[int, ...]] = []
+
+    @ap.memory_type("numpy", slice_by_slice=True)
+    def f(images: Any) -> Any:
+        shapes.append(images[0].shape)
+        return images[0]
+
+    stack = np.zeros((3, 4, 5), np.float32)
+    assert f([stack]).shape == (3, 4, 5)
+    assert shapes == [(3, 4, 5)]

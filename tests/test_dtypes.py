@@ -15,6 +15,7 @@ from hypothesis.extra import numpy as hnp
 import arrayport as ap
 from arrayport import _dtype_policy as policy
 from arrayport.backends import get_backend
+from arrayport.backends._util import numpy_dtype_or_none
 from arrayport.dtypes import (
     DtypeConversion,
     Scaling,
@@ -69,16 +70,12 @@ def to_numpy(a: Any) -> np.ndarray:
 def holds(mt: MT, name: str) -> bool:
     backend = get_backend(mt)
     backend.load()
-    from arrayport.backends._util import numpy_dtype_or_none
-
     if name in getattr(backend, "WIDENINGS", {}):
         return False
     return backend.check_dtype(numpy_dtype_or_none(name), name) is None
 
 
 def make(mt: MT, values: list[Any], dtype: str) -> Any:
-    from arrayport.backends._util import numpy_dtype_or_none
-
     a = np.array(values, dtype=object).astype(numpy_dtype_or_none(dtype))
     return ap.convert(a, mt)
 
@@ -209,14 +206,14 @@ def test_wide_and_narrow_types_keep_their_values(name: str) -> None:
 # ---------------------------------------------------------------------- extremes, exactly
 
 
-@pytest.mark.parametrize("src", ["float32", "float64"])
+@pytest.mark.parametrize("src", ["float16", "bfloat16", "float32", "float64"])
 @pytest.mark.parametrize("dst", INTS)
 def test_float_to_int_extremes(src: str, dst: str) -> None:
     lo, hi = _range(dst)
     candidates = [lo, hi, lo - 1, hi + 1, 2 * hi + 2, lo * 2 - 2, 0.5, -0.5, 1.5, 2.5, 0]
     values = [float(v) for v in candidates] + [NAN, INF, -INF, 1e300]
     with np.errstate(over="ignore"):  # float32 rounds some of them, 1e300 becomes inf: fine
-        x = np.array(values, dtype=np.float64).astype(src)
+        x = np.array(values, dtype=np.float64).astype(numpy_dtype_or_none(src))
     expected = [ref_value(float(v), dst) for v in x]
     assert convert_dtype(x, dst).tolist() == expected
     assert generic(x, dst).tolist() == expected
@@ -654,3 +651,20 @@ def test_apply_dtype_conversion_reference_of_another_memory_type() -> None:
     )
     assert t.dtype == torch.uint8
     assert t.tolist() == [128]
+
+
+@skip_unless_installed(MT.DASK)
+def test_dask_stays_lazy_and_exact() -> None:
+    import dask.array as da
+
+    x = da.from_array(np.array([0.4, 2.5, 70000.0, NAN, -INF], np.float32), chunks=2)
+    out = convert_dtype(x, "uint16")
+    assert isinstance(out, da.Array)
+    assert out.compute().tolist() == [0, 2, 65535, 0, 0]
+    for src in INTS:
+        slo, shi = _range(src)
+        values = [slo, 0, shi]
+        for dst in INTS:
+            dlo, dhi = _range(dst)
+            got = convert_dtype(da.from_array(np.array(values, dtype=src)), dst).compute()
+            assert got.tolist() == [min(max(v, dlo), dhi) for v in values], (src, dst)

@@ -238,6 +238,7 @@ def test_real_jax_oom_is_recognised() -> None:
     assert "RESOURCE_EXHAUSTED" in str(info.value.__cause__)
 
 
+@pytest.mark.slow  # tensorflow's CPU allocator waits ~10 s before it raises
 @skip_unless_installed(MemoryType.TENSORFLOW)
 def test_real_tensorflow_oom_is_recognised() -> None:
     import tensorflow as tf

@@ -141,7 +141,7 @@ class _Call:
         self,
         key: str,
         n_blocks: int,
-        dtype: str,
+        dtype: np.dtype[Any],
         name: str,
         objects: tuple[Any, tuple[Any, ...], dict[str, Any]] | None = None,
         payload: bytes | None = None,
@@ -159,7 +159,7 @@ class _Call:
         with _resolved_lock:
             found = _resolved.get(self.key)
             if found is None:
-                import cloudpickle
+                import cloudpickle  # type: ignore[import-untyped]
 
                 found = _unpack(cloudpickle.loads(self._payload))  # type: ignore[arg-type]
                 _resolved[self.key] = found
@@ -169,7 +169,7 @@ class _Call:
 
     def __reduce__(self) -> tuple[Any, ...]:
         if self._payload is None:
-            import cloudpickle
+            import cloudpickle  # type: ignore[import-untyped]
 
             assert self._objects is not None  # one of the two is always set
             # Made once (a racing thread at worst makes the same bytes twice).
@@ -208,6 +208,27 @@ def _run_block(*parts: Any, call: _Call) -> Any:
 
 def _as_block(out: Any, like: Any, call: _Call) -> Any:
     """``out`` as a block of ``like``'s type and device, checked against the contract."""
+    if not (type(out) is np.ndarray and type(like) is np.ndarray):  # else: numpy, as is
+        out = _to_block_type(out, like, call)
+    if out.shape != like.shape:
+        msg = (
+            f"{call.name} returned shape {tuple(out.shape)} for a dask block of shape "
+            f"{tuple(like.shape)}: on dask input a function must keep its input's shape "
+            "(blockwise, with depth= or whole_array=True); compute the input first "
+            "(.compute()) to call a shape-changing function"
+        )
+        raise ArrayportError(msg)
+    if out.dtype != call.dtype:
+        msg = (
+            f"{call.name} returned {np.dtype(out.dtype).name} for a dask block, but its "
+            f"dask result was declared {call.dtype} (from its contract, or a sample run); "
+            "declare a fixed output dtype, e.g. dtype_conversion=DtypeConversion.FLOAT32"
+        )
+        raise ArrayportError(msg)
+    return out
+
+
+def _to_block_type(out: Any, like: Any, call: _Call) -> Any:
     if _is_container(out):
         msg = (
             f"{call.name} returned a {type(out).__name__} on a dask block: on dask input a "
@@ -227,21 +248,6 @@ def _as_block(out: Any, like: Any, call: _Call) -> Any:
     backend = get_backend(block_mt)
     if mt is not block_mt or get_backend(mt).device_of(out) != backend.device_of(like):
         out = convert(out, block_mt, device=backend.device_of(like))
-    if tuple(out.shape) != tuple(like.shape):
-        msg = (
-            f"{call.name} returned shape {tuple(out.shape)} for a dask block of shape "
-            f"{tuple(like.shape)}: on dask input a function must keep its input's shape "
-            "(blockwise, with depth= or whole_array=True); compute the input first "
-            "(.compute()) to call a shape-changing function"
-        )
-        raise ArrayportError(msg)
-    if np.dtype(out.dtype).name != call.dtype:
-        msg = (
-            f"{call.name} returned {np.dtype(out.dtype).name} for a dask block, but its "
-            f"dask result was declared {call.dtype} (from its contract, or a sample run); "
-            "declare a fixed output dtype, e.g. dtype_conversion=DtypeConversion.FLOAT32"
-        )
-        raise ArrayportError(msg)
     return out
 
 
@@ -345,10 +351,11 @@ def _output_dtype(
     conversion = dispatched.contract.dtype_conversion
     if conversion is DtypeConversion.PRESERVE_INPUT:
         if any(col.first is x for x in col.dask):
-            return np.dtype(col.first.dtype)
+            first: np.dtype[Any] = np.dtype(col.first.dtype)
+            return first
         return _first_whole_dtype(col, whole)
     if conversion is not DtypeConversion.NATIVE_OUTPUT:
-        return np.dtype(conversion.value)
+        return np.dtype(str(conversion.value))
     samples = tuple(_sample(x, depth) for x in col.dask)
     args = tuple(_fill(a, samples, tuple(whole)) for a in targs)
     kwargs = {k: _fill(v, samples, tuple(whole)) for k, v in tkwargs.items()}
@@ -381,7 +388,7 @@ def _output_dtype(
 def _first_whole_dtype(col: _Collector, whole: list[np.ndarray]) -> np.dtype[Any]:
     for original, converted in zip(col.whole, whole, strict=True):
         if original is col.first:
-            return converted.dtype
+            return np.dtype(converted.dtype)
     raise AssertionError("the first array argument is either dask or whole")  # pragma: no cover
 
 
@@ -475,12 +482,15 @@ def run_on_dask(dispatched: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) 
     elif depth:
         from dask.array.overlap import overlap
 
-        arrays = [overlap(x, depth=depth, boundary="none") for x in arrays]
-    import dask
+        arrays = [
+            overlap(x, depth=depth, boundary="none")  # type: ignore[no-untyped-call]
+            for x in arrays
+        ]
+    from dask.delayed import delayed
 
     token = uuid.uuid4().hex
-    call = _Call(token, len(arrays), dtype.name, name, objects=(dispatched, targs, tkwargs))
-    held = [dask.delayed(w, name=f"arrayport-arg-{i}-{token}") for i, w in enumerate(whole)]
+    call = _Call(token, len(arrays), dtype, name, objects=(dispatched, targs, tkwargs))
+    held = [delayed(w, name=f"arrayport-arg-{i}-{token}") for i, w in enumerate(whole)]
     out = da.map_blocks(
         _run_block,
         *arrays,
@@ -493,7 +503,8 @@ def run_on_dask(dispatched: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) 
     if depth:
         from dask.array.overlap import trim_internal
 
-        out = trim_internal(out, depth, boundary=dict.fromkeys(depth, "none"))
+        none = dict.fromkeys(depth, "none")
+        out = trim_internal(out, depth, boundary=none)  # type: ignore[no-untyped-call]
     return _place(out, contract)
 
 

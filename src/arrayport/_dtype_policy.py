@@ -384,8 +384,7 @@ def convert_numpy(x: np.ndarray, p: Plan, out_dtype: np.dtype[Any]) -> np.ndarra
         return out
     fast = (
         p.scaling == "value"
-        and p.src.kind == "f"
-        and p.src_work in ("float32", "float64")
+        and p.src.name in ("float32", "float64")  # float16 chunks would compare in float16
         and p.dst.kind in "ui"
         and p.dst_work == p.dst.name
     )

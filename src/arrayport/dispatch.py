@@ -328,10 +328,10 @@ class DispatchedFunction(Generic[P, R]):
         functools.update_wrapper(self, fn)
         self._fn = fn
         self._contract = contract
-        # Whether a call can go straight to the OOM policy: no slicing, and no per-thread
-        # stream to enter for the declared memory type.
-        self._direct = not contract.slice_by_slice and _stream_hook(contract.memory_type) is None
-        # The contract's answers the fast path asks on every call, read once.
+        # The contract's answers the fast path asks on every call, read once: slicing,
+        # the declared framework's per-thread stream hook (torch, cupy), output, dtype.
+        self._slices = contract.slice_by_slice
+        self._hook = _stream_hook(contract.memory_type)
         self._to_input = contract.output == "input"
         self._native = contract.dtype_conversion is DtypeConversion.NATIVE_OUTPUT
         self._preserve = contract.dtype_conversion is DtypeConversion.PRESERVE_INPUT
@@ -378,8 +378,8 @@ class DispatchedFunction(Generic[P, R]):
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
         # The fast path (every array argument already has the declared memory type, no
-        # declared device) is written out inline: it is what most calls take, and each
-        # helper call would cost a noticeable share of the per-call overhead budget.
+        # declared device) takes no helper call beyond the scan and the OOM policy: it is
+        # what most calls take, and each call would be a noticeable share of the budget.
         c = self._contract
         target = c.memory_type
         first, first_kind, needs = _scan(args, target, False)
@@ -397,7 +397,7 @@ class DispatchedFunction(Generic[P, R]):
                 return _run_on_dask(self, args, kwargs)  # type: ignore[no-any-return]
             cargs, ckwargs, cfirst, dev = self._convert_arguments(args, kwargs, first)
             result = self._run(cargs, ckwargs, cfirst, dev)
-        elif self._direct:
+        elif not self._slices and (self._hook is None or self._hook(first) is None):
             result = c.oom.run(self._fn, *args, **kwargs)
         else:
             result = self._run(args, kwargs, first, None)
@@ -438,8 +438,7 @@ class DispatchedFunction(Generic[P, R]):
         return cargs, ckwargs, cfirst, dev
 
     def _run(self, args: tuple[Any, ...], kwargs: dict[str, Any], first: Any, dev: Any) -> Any:
-        c = self._contract
-        hook = _stream_hook(c.memory_type)
+        hook = self._hook
         stream = hook(first) if hook is not None else None
         if stream is None:
             return self._run_here(args, kwargs, first, dev)
@@ -458,6 +457,8 @@ class DispatchedFunction(Generic[P, R]):
             for v in (*args, *kwargs.values())
             if isinstance(_kind_of(v), MemoryType) and tuple(v.shape) == shape
         }
+        if id(first) not in sliced:  # the first array sits inside a list: run once
+            return c.oom.run(self._fn, *args, **kwargs)
         if dev is None:
             dev = get_backend(c.memory_type).device_of(first)
         results = []

@@ -9,10 +9,10 @@ from __future__ import annotations
 import subprocess
 import sys
 
-import arrayport as ap  # noqa: I001  (before any framework)
 import numpy as np
 import pytest
 
+import arrayport as ap  # tests/conftest.py imported it before any framework
 from arrayport import MemoryType
 from arrayport.backends import get_backend
 from tests.conftest import CPU_TYPES, ON_GPU, skip_unless_installed

@@ -261,7 +261,7 @@ def adopt_host(a: np.ndarray, device: Device) -> Any:
     da = load()
     from dask.array.core import normalize_chunks
 
-    chunks = normalize_chunks("auto", a.shape, dtype=a.dtype)
+    chunks = normalize_chunks("auto", a.shape, dtype=a.dtype)  # type: ignore[no-untyped-call]
     # A random name: dask would otherwise hash every byte to name the graph.
     name = f"arrayport-host-{uuid.uuid4().hex}"
     keys = itertools.product([name], *(range(len(c)) for c in chunks))
@@ -314,7 +314,7 @@ def memory_info() -> list[dict[str, Any]]:
     import distributed
 
     try:
-        client = distributed.default_client()
+        client = distributed.default_client()  # type: ignore[no-untyped-call]
     except ValueError:  # distributed raises ValueError when no client exists
         return []
     rows: list[dict[str, Any]] = []

@@ -89,8 +89,9 @@ def memory_bounds(x: Any) -> tuple[int, int] | None:
     """The byte range ``[low, high)`` of host or device memory ``x`` occupies, if known.
 
     Read through the framework's own pointers (``data_ptr``, ``unsafe_buffer_pointer``,
-    numpy's byte bounds of a DLPack view). ``None`` for pyclesperanto and dask, which
-    expose no address (pyclesperanto's OpenCL buffers never share host memory).
+    numpy's byte bounds of a DLPack view; for dask, the span of the chunks its graph
+    holds). ``None`` for pyclesperanto, which exposes no address (its OpenCL buffers never
+    share host memory).
     """
     if isinstance(x, np.ndarray):
         from numpy.lib.array_utils import byte_bounds
@@ -118,6 +119,13 @@ def memory_bounds(x: Any) -> tuple[int, int] | None:
         return memory_bounds(np.from_dlpack(x))
     if mt is MemoryType.CUPY:
         return int(x.data.ptr), int(x.data.ptr) + int(x.nbytes)
+    if mt is MemoryType.DASK:
+        # A graph has no memory of its own: it holds its input chunks as arrays in the
+        # graph (dask's compute copies them out, so the chunks are what can alias).
+        found = [memory_bounds(v) for v in dict(x.__dask_graph__()).values()
+                 if isinstance(v, np.ndarray) and v.size]
+        spans = [b for b in found if b is not None]
+        return (min(b[0] for b in spans), max(b[1] for b in spans)) if spans else None
     return None
 
 
