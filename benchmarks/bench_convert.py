@@ -28,8 +28,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import arrayport as ap  # first: its import guard must precede tensorflow
 import numpy as np
+
+import arrayport as ap  # first: its import guard must precede tensorflow
 from arrayport._host import aligned_empty
 
 MT = ap.MemoryType
@@ -151,12 +152,15 @@ def main() -> None:
             route = ap.plan(x, t)
             t_conv = best(lambda x=x, t=t: ap.convert(x, t), args.repeat)
             direct = calls.get((s_name, t))
-            t_direct = best(lambda: direct(x), args.repeat) if direct else float("nan")
+            t_direct = float("nan")
+            if direct is not None:
+                t_direct = best(lambda d=direct, x=x: d(x), args.repeat)
             t_ab = float("nan")
             if ab is not None:
                 try:
-                    t_ab = best(lambda: ab(x, s_name, t), args.repeat)
-                except Exception as exc:  # shown in the table, not hidden: ArrayBridge's own failures
+                    t_ab = best(lambda x=x, s=s_name, t=t: ab(x, s, t), args.repeat)
+                # Any ArrayBridge failure is printed, not hidden: its own errors vary.
+                except Exception as exc:
                     print(f"    (ArrayBridge {s_name}->{t} failed: {type(exc).__name__})")
             if route.zero_copy:
                 verdict = "ok" if t_conv < 50e-6 else "SLOW"
@@ -168,7 +172,8 @@ def main() -> None:
                 verdict = "ok" if t_conv <= 1.5 * t_copy else "SLOW"
                 goal = "<=1.5x copy"
             print(
-                f"{mib:>4} {s:>15} -> {t:<14} {route.method:<11} {'y' if route.zero_copy else 'n':<3}"
+                f"{mib:>4} {s:>15} -> {t:<14} {route.method:<11} "
+                f"{'y' if route.zero_copy else 'n':<3}"
                 f"{t_conv * 1e3:>9.3f}ms {t_conv / t_copy:>7.2f} {t_conv / t_direct:>8.2f}"
                 f" {t_conv / t_ab:>7.2f}  {goal} {verdict}"
             )

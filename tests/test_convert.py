@@ -119,9 +119,8 @@ def make(mt: str, a: np.ndarray, layout: str = "contiguous"):
     """An array of memory type ``mt`` with a's values, built by the framework's own calls;
     torch keeps the layout where torch can express it. None: not expressible."""
     c = np.array(a, order="C")
-    if c.dtype.byteorder == ">":
-        if mt != "numpy":
-            return None
+    if c.dtype.byteorder == ">" and mt != "numpy":
+        return None
     if mt == "numpy":
         return a
     if mt == "torch":
@@ -274,12 +273,13 @@ def check_case(source: str, target: str, dtype: str, layout: str, copy: bool | N
     shared = shares(x, y) or (want.size == 0 and route.zero_copy and copy is not True)
     assert shared == route.zero_copy, route
     if copy is True:
-        assert not shared and y is not x
+        assert not shared
+        assert y is not x
     if copy is False:
         assert route.zero_copy
     immutable = source in ("jax", "tensorflow") or (source == "numpy" and layout == "readonly")
     if shared and immutable and x is not y:
-        assert isinstance(y, np.ndarray) and not y.flags.writeable or target in (
+        assert (isinstance(y, np.ndarray) and not y.flags.writeable) or target in (
             "jax",
             "tensorflow",
         ), "writable alias of read-only memory"
@@ -338,7 +338,8 @@ def test_identity_returns_the_same_object() -> None:
 def test_copy_true_same_type_gives_fresh_buffer() -> None:
     a = np.arange(3.0)
     b = ap.convert(a, "numpy", copy=True)
-    assert b is not a and not np.shares_memory(a, b)
+    assert b is not a
+    assert not np.shares_memory(a, b)
     assert ap.plan(a, "numpy", copy=True).method == "copy"
 
 
@@ -361,7 +362,8 @@ def test_target_accepts_enum_and_any_case() -> None:
 def test_unaligned_numpy_to_jax_copies_once_into_aligned_buffer() -> None:
     a = numpy_layout(np.dtype("float32"), "unaligned")
     r = ap.plan(a, "jax")
-    assert r.method == "host-copy" and not r.zero_copy
+    assert r.method == "host-copy"
+    assert not r.zero_copy
     assert "64-byte" in r.reason
     y = ap.convert(a, "jax")
     y.block_until_ready()
@@ -372,7 +374,8 @@ def test_unaligned_numpy_to_jax_copies_once_into_aligned_buffer() -> None:
 def test_negative_strides_to_torch_copies_instead_of_crashing() -> None:
     a = np.arange(12.0).reshape(3, 4)[::-1]
     r = ap.plan(a, "torch")
-    assert not r.zero_copy and "negative strides" in r.reason
+    assert not r.zero_copy
+    assert "negative strides" in r.reason
     np.testing.assert_array_equal(ap.convert(a, "torch").numpy(), a)
     with pytest.raises(ap.CopyRequiredError, match="negative strides"):
         ap.convert(a, "torch", copy=False)
@@ -589,7 +592,7 @@ def test_non_arrays_are_refused_with_a_remedy(value, match: str) -> None:
 )
 def test_unconvertible_numpy_arrays(a: np.ndarray) -> None:
     for target in HAVE:
-        with pytest.raises(ap.UnsupportedArrayError, match="first|mask"):
+        with pytest.raises(ap.UnsupportedArrayError, match=r"first|mask"):
             ap.convert(a, target)
 
 

@@ -43,8 +43,10 @@ def test_parse_device_rejects(value) -> None:
 
 
 def test_device_str_and_cpu() -> None:
-    assert str(CPU) == "cpu" and CPU.is_cpu
-    assert str(Device("cuda", 1)) == "cuda:1" and not Device("cuda", 1).is_cpu
+    assert str(CPU) == "cpu"
+    assert CPU.is_cpu
+    assert str(Device("cuda", 1)) == "cuda:1"
+    assert not Device("cuda", 1).is_cpu
 
 
 def test_use_device_is_per_thread_and_nests() -> None:
@@ -81,4 +83,5 @@ def test_thread_stream_is_created_once_per_thread() -> None:
     t = threading.Thread(target=lambda: other.append(thread_stream("fake", 0, factory)))
     t.start()
     t.join()
-    assert other[0] is not a and len(made) == 2
+    assert other[0] is not a
+    assert len(made) == 2

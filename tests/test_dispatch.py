@@ -570,18 +570,20 @@ def test_dispatch_is_thread_safe_8_threads_500_calls() -> None:
 
 def test_use_device_is_per_thread_and_a_bare_cuda_device_follows_it() -> None:
     from arrayport.devices import current_device_index
+    from arrayport.dispatch import _resolve_device
 
-    seen: dict[str, int] = {}
+    seen: dict[str, Any] = {}
+    device = ap.memory_type("torch", device="cuda")(seen_type).contract.device
 
     def other() -> None:
-        seen["other"] = current_device_index()
+        seen["other"] = (current_device_index(), _resolve_device(device))
 
     with ap.use_device(3):
         t = threading.Thread(target=other)
         t.start()
         t.join()
-        seen["here"] = current_device_index()
-    assert seen == {"other": 0, "here": 3}
+        seen["here"] = (current_device_index(), _resolve_device(device))
+    assert seen == {"other": (0, ap.Device("cuda", 0)), "here": (3, ap.Device("cuda", 3))}
 
 
 @pytest.mark.gpu

@@ -41,13 +41,8 @@ def test_conversion_error_attributes() -> None:
 
 def test_out_of_memory_error_attributes() -> None:
     cause = MemoryError("framework")
-    try:
+    with pytest.raises(MemoryError) as info:  # a generic handler still catches it
         raise ap.OutOfMemoryError("m", memory_type="torch", device="cuda:0", attempts=3) from cause
-    except MemoryError as e:  # a generic handler still catches it
-        assert e.__cause__ is cause
-        assert (e.memory_type, e.device, e.attempts, e.requested_bytes) == (
-            "torch",
-            "cuda:0",
-            3,
-            None,
-        )
+    e = info.value
+    assert e.__cause__ is cause
+    assert (e.memory_type, e.device, e.attempts, e.requested_bytes) == ("torch", "cuda:0", 3, None)

@@ -32,9 +32,8 @@ def device_pointer(x) -> int:
     if mod in ("jax", "jaxlib"):
         x.block_until_ready()
         return int(x.unsafe_buffer_pointer())
-    import torch  # tensorflow: read the pointer through torch's DLPack import
-
     import tensorflow as tf
+    import torch  # tensorflow: read the pointer through torch's DLPack import
 
     return int(torch.from_dlpack(tf.experimental.dlpack.to_dlpack(x)).data_ptr())
 

@@ -13,8 +13,10 @@ from arrayport.devices import CPU
 @pytest.mark.parametrize("dtype", ["uint8", "float32", "complex128"])
 def test_aligned_empty_is_aligned_contiguous_and_writable(shape, dtype) -> None:
     a = aligned_empty(shape, np.dtype(dtype))
-    assert a.shape == shape and a.dtype == dtype
-    assert a.flags.c_contiguous and a.flags.writeable
+    assert a.shape == shape
+    assert a.dtype == dtype
+    assert a.flags.c_contiguous
+    assert a.flags.writeable
     if a.size:
         assert a.ctypes.data % ALIGNMENT == 0
 
@@ -22,8 +24,10 @@ def test_aligned_empty_is_aligned_contiguous_and_writable(shape, dtype) -> None:
 def test_aligned_copy_converts_big_endian_and_layout() -> None:
     src = np.arange(24, dtype=">i4").reshape(4, 6)[::-1, ::2]
     out = aligned_copy(src)
-    assert out.dtype.isnative and out.dtype.name == "int32"
-    assert out.flags.c_contiguous and out.ctypes.data % ALIGNMENT == 0
+    assert out.dtype.isnative
+    assert out.dtype.name == "int32"
+    assert out.flags.c_contiguous
+    assert out.ctypes.data % ALIGNMENT == 0
     np.testing.assert_array_equal(out, src)
     assert not np.shares_memory(out, src)
 
@@ -31,10 +35,17 @@ def test_aligned_copy_converts_big_endian_and_layout() -> None:
 def test_host_info_describes_numpy_layouts() -> None:
     a = aligned_empty((4, 6), np.dtype("float32"))
     info = host_info(a, CPU)
-    assert info.shape == (4, 6) and info.strides == (24, 4)
-    assert info.c_contiguous and info.positive_strides and info.aligned
-    assert info.element_aligned and info.writable and info.native_order
-    assert info.nbytes == 96 and info.size == 24 and info.itemsize == 4
+    assert info.shape == (4, 6)
+    assert info.strides == (24, 4)
+    assert info.c_contiguous
+    assert info.positive_strides
+    assert info.aligned
+    assert info.element_aligned
+    assert info.writable
+    assert info.native_order
+    assert info.nbytes == 96
+    assert info.size == 24
+    assert info.itemsize == 4
     assert not host_info(a.T, CPU).c_contiguous
     assert not host_info(a[::-1], CPU).positive_strides
     assert not host_info(a[:, 1:], CPU).aligned
@@ -59,9 +70,12 @@ def test_element_alignment() -> None:
 
 def test_unknown_layout_counts_as_contiguous_and_empty_as_aligned() -> None:
     info = ArrayInfo((0, 3), np.dtype("float32"), "float32", CPU, None, None, False)
-    assert info.c_contiguous and info.aligned and info.nbytes == 0
+    assert info.c_contiguous
+    assert info.aligned
+    assert info.nbytes == 0
     info = ArrayInfo((3,), None, "bfloat16", CPU, None, None, False)
-    assert info.itemsize == 0 and not info.aligned
+    assert info.itemsize == 0
+    assert not info.aligned
 
 
 def test_dtype_name_is_cached_and_ignores_byte_order() -> None:

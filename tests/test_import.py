@@ -72,7 +72,8 @@ def test_tensorflow_backend_preloads_pocl() -> None:
         import sys
         import arrayport as ap
         import numpy as np
-        sys.meta_path[:] = [f for f in sys.meta_path if type(f).__name__ != "_TensorflowImportGuard"]
+        guard = "_TensorflowImportGuard"
+        sys.meta_path[:] = [f for f in sys.meta_path if type(f).__name__ != guard]
         t = ap.convert(np.arange(3, dtype="float32"), "tensorflow")   # imports tensorflow
         c = ap.convert(t, "pyclesperanto")
         np.testing.assert_array_equal(ap.convert(c, "numpy"), [0, 1, 2])

@@ -12,7 +12,10 @@ from tests.conftest import ON_GPU
 
 
 def test_constants() -> None:
-    assert be.HAS_DLPACK and be.WRITABLE_ONLY and be.COPIES_HOST and not be.IMMUTABLE
+    assert be.HAS_DLPACK
+    assert be.WRITABLE_ONLY
+    assert be.COPIES_HOST
+    assert not be.IMMUTABLE
 
 
 def test_is_installed_does_not_import_cupy() -> None:

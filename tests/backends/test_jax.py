@@ -26,8 +26,10 @@ def test_describe_reports_pointer_and_immutability(be) -> None:
 
     x = jnp.ones((256, 256))
     info = be.describe(x)
-    assert not info.writable and info.pointer == x.unsafe_buffer_pointer()
-    assert be.IMMUTABLE and be.is_plain(x)
+    assert not info.writable
+    assert info.pointer == x.unsafe_buffer_pointer()
+    assert be.IMMUTABLE
+    assert be.is_plain(x)
 
 
 def test_deleted_array_is_refused(be) -> None:

@@ -11,7 +11,8 @@ from arrayport.errors import DeviceError, UnsupportedArrayError
 
 
 def test_is_array_and_plain() -> None:
-    assert be.is_array(np.zeros(2)) and not be.is_array([1])
+    assert be.is_array(np.zeros(2))
+    assert not be.is_array([1])
     assert be.is_plain(np.zeros(2))
     assert not be.is_plain(np.ma.masked_array([1]))
     assert not be.is_plain(np.array(["a"]))
@@ -58,11 +59,13 @@ def test_from_dlpack_read_only_flag() -> None:
 def test_copy_is_fresh_and_aligned() -> None:
     a = np.arange(5.0)[1:]
     c = be.copy(a)
-    assert not np.shares_memory(a, c) and c.ctypes.data % 64 == 0
+    assert not np.shares_memory(a, c)
+    assert c.ctypes.data % 64 == 0
 
 
 def test_oom_and_memory() -> None:
-    assert be.is_oom(MemoryError()) and not be.is_oom(ValueError())
+    assert be.is_oom(MemoryError())
+    assert not be.is_oom(ValueError())
     assert MemoryError in be.oom_error_types()
     be.release_memory()
     (row,) = be.memory_info()

@@ -27,13 +27,15 @@ def test_to_host_is_aligned_and_exact(be) -> None:
     for dtype in ["int8", "uint8", "int16", "uint16", "int32", "uint32", "float32"]:
         a = np.arange(3 * 50 * 7).reshape(3, 50, 7).astype(dtype)
         out = be.to_host(cle.push(a))
-        assert out.dtype == dtype and out.ctypes.data % 64 == 0
+        assert out.dtype == dtype
+        assert out.ctypes.data % 64 == 0
         np.testing.assert_array_equal(out, a)
 
 
 def test_devices_and_cpu_alias(be) -> None:
     devs = be.devices()
-    assert devs and all(d.kind == "opencl" for d in devs)
+    assert devs
+    assert all(d.kind == "opencl" for d in devs)
     resolved = be.resolve_device(CPU, CPU)  # PoCL: the OpenCL device is the CPU
     assert resolved.kind == "opencl"
     with pytest.raises(DeviceError, match="opencl:N"):
@@ -71,11 +73,14 @@ def test_max_buffer_bytes_parsed(be) -> None:
 def test_no_namespace_and_no_dlpack(be) -> None:
     with pytest.raises(UnsupportedArrayError):
         be.namespace()
-    assert not be.HAS_DLPACK and be.COPIES_HOST
+    assert not be.HAS_DLPACK
+    assert be.COPIES_HOST
 
 
 def test_oom_recognition(be) -> None:
-    assert be.is_oom(RuntimeError("Failed to allocate buffer memory. OpenCL error: CL_INVALID_BUFFER_SIZE (-61)"))
+    assert be.is_oom(
+        RuntimeError("Failed to allocate buffer memory. OpenCL error: CL_INVALID_BUFFER_SIZE (-61)")
+    )
     assert be.is_oom(MemoryError())
     assert not be.is_oom(RuntimeError("CL_INVALID_VALUE"))
     be.release_memory()

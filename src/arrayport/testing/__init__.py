@@ -26,6 +26,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from arrayport.testing._oom import inject_oom
 from arrayport.testing.assertions import (
     ARRAY_API_STRICT,
     as_numpy,
@@ -36,7 +37,6 @@ from arrayport.testing.assertions import (
 )
 
 if TYPE_CHECKING:
-    from arrayport.testing._oom import inject_oom
     from arrayport.testing.strategies import ALL_DTYPES, LAYOUTS, arrays, dtypes_for
 
 __all__ = [
@@ -53,13 +53,12 @@ __all__ = [
     "shares_memory",
 ]
 
-# Loaded on first use: strategies need hypothesis, inject_oom the OOM machinery.
+# Loaded on first use: the strategies need hypothesis, which projects may not have.
 _LAZY = {
     "ALL_DTYPES": "arrayport.testing.strategies",
     "LAYOUTS": "arrayport.testing.strategies",
     "arrays": "arrayport.testing.strategies",
     "dtypes_for": "arrayport.testing.strategies",
-    "inject_oom": "arrayport.testing._oom",
 }
 
 

@@ -237,7 +237,7 @@ def _arrays(
         msg = f"unknown layout {sorted(unknown)}; use some of {LAYOUTS}"
         raise ValueError(msg)
     values = draw(
-        hnp.arrays(dt, shp, elements=elements or _elements(dt, allow_nan, allow_infinity))
+        hnp.arrays(dt, shp, elements=elements if elements is not None else _elements(dt, allow_nan, allow_infinity))
     )
     host = _lay_out(values, lay)
     if memory_type is MemoryType.NUMPY:
