@@ -11,7 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from arrayport.backends import detect_memory_type, get_backend, namespace
+from arrayport.convert import convert
 from arrayport.errors import UnsupportedArrayError
 from arrayport.memory_types import MemoryType
 
@@ -116,10 +119,6 @@ def _concat_arrays(parts: list[Any], axis: int) -> Any:
         tf = get_backend(mt).load()
         return tf.concat(parts, axis=axis)
     if mt is MemoryType.PYCLESPERANTO:
-        import numpy as np
-
-        from arrayport.convert import convert
-
         device = get_backend(mt).device_of(parts[0])
         joined = np.concatenate([convert(p, MemoryType.NUMPY) for p in parts], axis=axis)
         return convert(joined, mt, device=device)

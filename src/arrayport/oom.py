@@ -34,6 +34,7 @@ from typing import Any, NoReturn, TypeVar, cast
 from arrayport import _split
 from arrayport._metrics import metrics
 from arrayport.backends import detect_memory_type, get_backend
+from arrayport.convert import convert
 from arrayport.devices import CPU, Device
 from arrayport.errors import (
     ArrayportError,
@@ -573,14 +574,10 @@ def _release(mt: MemoryType | None, device: Device | None, *, escalate: bool) ->
 def _convert_array(value: Any, target: MemoryType, device: Device | None) -> Any:
     if _memory_type_or_none(value) is None:
         return value
-    from arrayport.convert import convert  # convert imports this package's metrics only
-
     return convert(value, target, device=device)
 
 
 def _convert_back(value: Any, mt: MemoryType, device: Device | None) -> Any:
-    from arrayport.convert import convert
-
     return convert(value, mt, device=device)
 
 
