@@ -1,0 +1,200 @@
+"""Dtype laws for :func:`arrayport.convert_dtype`, on every memory type.
+
+The expected values are computed element by element in exact Python arithmetic (ints and
+floats compare exactly in Python; :class:`fractions.Fraction` for rounding bounds), not
+with numpy casts, which wrap.
+
+* VALUE leaves every value the target can represent unchanged; is monotone; is
+  idempotent; into an integer type it is exactly "round half to even, clip, NaN -> 0";
+  into a float type it rounds to nearest and clips finite values to the largest finite.
+  So no result ever wraps around.
+* UNIT round-trips integers through floats (the signed minimum maps to -max, by design).
+* MINMAX stretches the finite min..max to the whole integer range (or [0, 1]).
+"""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import arrayport as ap
+from arrayport.backends import detect_memory_type
+from arrayport.memory_types import MemoryType
+from arrayport.testing import arrays, as_numpy, dtypes_for
+from conformance.conftest import MEMORY_TYPES, law
+
+import pytest
+
+pytestmark = pytest.mark.parametrize("memory_type", MEMORY_TYPES)
+
+VALUE, UNIT, MINMAX = ap.Scaling.VALUE, ap.Scaling.UNIT, ap.Scaling.MINMAX
+
+
+def _real(mt: MemoryType) -> list[str]:
+    return [d for d in dtypes_for(mt) if not d.startswith("complex")]
+
+
+def _shapes(mt: MemoryType) -> st.SearchStrategy[tuple[int, ...]]:
+    low = 1 if mt is MemoryType.PYCLESPERANTO else 0
+    return hnp.array_shapes(min_dims=low, max_dims=2, min_side=low, max_side=4)
+
+
+def _int_range(dtype: np.dtype[Any]) -> tuple[int, int]:
+    if dtype.kind == "b":
+        return 0, 1
+    info = np.iinfo(dtype)
+    return int(info.min), int(info.max)
+
+
+def _value_int(v: Any, lo: int, hi: int) -> int:
+    """VALUE into an integer range, exactly: NaN -> 0, round half to even, clip."""
+    if isinstance(v, float):
+        if math.isnan(v):
+            return 0
+        if math.isinf(v):
+            return hi if v > 0 else lo
+        v = round(v)  # Python rounds floats half to even, exactly
+    return min(max(int(v), lo), hi)
+
+
+def _nearest_ok(v: Any, r: float, dtype: np.dtype[Any]) -> bool:
+    """Whether float ``r`` of ``dtype`` is a correctly rounded (or clipped) image of ``v``."""
+    if isinstance(v, float) and math.isnan(v):
+        return math.isnan(r)
+    if isinstance(v, float) and math.isinf(v):
+        return r == v
+    if not math.isfinite(r):
+        return False  # a finite value never becomes inf or NaN
+    top = float(np.finfo(dtype).max)
+    exact = Fraction(v)
+    if exact >= top:
+        return r == top
+    if exact <= -top:
+        return r == -top
+    t = dtype.type
+    below = Fraction(float(np.nextafter(t(r), t(-np.inf))))
+    above = Fraction(float(np.nextafter(t(r), t(np.inf))))
+    here = Fraction(r)
+    return (below + here) / 2 <= exact <= (here + above) / 2
+
+
+def _values(x: Any) -> list[Any]:
+    return np.asarray(as_numpy(x)).reshape(-1).tolist()
+
+
+def _representable(v: Any, dtype: np.dtype[Any]) -> bool:
+    if isinstance(v, float) and not math.isfinite(v):
+        return dtype.kind == "f"
+    if dtype.kind in "biu":
+        lo, hi = _int_range(dtype)
+        return float(v).is_integer() if isinstance(v, float) else lo <= int(v) <= hi and True
+    return Fraction(float(dtype.type(v))) == Fraction(v) if abs(Fraction(v)) <= Fraction(
+        float(np.finfo(dtype).max)) else False
+
+
+def _in_int_range(v: Any, dtype: np.dtype[Any]) -> bool:
+    lo, hi = _int_range(dtype)
+    return lo <= v <= hi
+
+
+@law("dtypes.value", "VALUE keeps representable values, rounds half to even, clips: never wraps")
+@given(data=st.data())
+def test_value_scaling(memory_type: MemoryType, data: st.DataObject) -> None:
+    src = data.draw(st.sampled_from(_real(memory_type)), label="source dtype")
+    dst = np.dtype(data.draw(st.sampled_from(_real(memory_type)), label="target dtype"))
+    x = data.draw(arrays(memory_type, dtype=src, shape=_shapes(memory_type), layout=()), label="x")
+    y = ap.convert_dtype(x, dst.name)
+    assert detect_memory_type(y) is memory_type
+    got = as_numpy(y)
+    assert got.dtype == dst and got.shape == tuple(x.shape)
+    for v, r in zip(_values(x), got.reshape(-1).tolist(), strict=True):
+        if dst.kind in "biu":
+            lo, hi = _int_range(dst)
+            assert int(r) == _value_int(v, lo, hi), f"{src} {v!r} -> {dst}: {r!r}"
+        else:
+            assert _nearest_ok(v, r, dst), f"{src} {v!r} -> {dst}: {r!r} is not the nearest value"
+        if (isinstance(v, float) and math.isfinite(v) and v.is_integer() or isinstance(v, int)) \
+                and dst.kind in "biu" and _in_int_range(v, dst):
+            assert r == v, f"{src} {v!r} fits {dst} but became {r!r}"
+
+
+@law("dtypes.value_monotone", "VALUE is monotone and idempotent")
+@given(data=st.data())
+def test_value_monotone_and_idempotent(memory_type: MemoryType, data: st.DataObject) -> None:
+    src = data.draw(st.sampled_from(_real(memory_type)), label="source dtype")
+    dst = data.draw(st.sampled_from(_real(memory_type)), label="target dtype")
+    x = data.draw(arrays(memory_type, dtype=src, shape=_shapes(memory_type), layout=()), label="x")
+    y = ap.convert_dtype(x, dst)
+    pairs = [(v, r) for v, r in zip(_values(x), _values(y), strict=True)
+             if not (isinstance(v, float) and math.isnan(v))]
+    pairs.sort(key=lambda p: p[0])
+    for (v1, r1), (v2, r2) in zip(pairs, pairs[1:]):
+        assert r1 <= r2, f"{src} -> {dst} is not monotone: {v1!r} -> {r1!r} but {v2!r} -> {r2!r}"
+    again = ap.convert_dtype(y, dst)
+    assert np.array_equal(as_numpy(again), as_numpy(y), equal_nan=dst.startswith("f"))
+    back = ap.convert_dtype(y, src)
+    twice = ap.convert_dtype(ap.convert_dtype(back, dst), src)
+    assert np.array_equal(as_numpy(twice), as_numpy(back), equal_nan=src.startswith("f")), (
+        f"{src} -> {dst} -> {src} is not idempotent"
+    )
+
+
+_UNIT_PAIRS = [
+    (i, f)
+    for i in ("uint8", "int8", "uint16", "int16", "uint32", "int32")
+    for f in ("float16", "float32", "float64")
+    if np.finfo(f).nmant + 1 >= np.iinfo(i).bits + (0 if i.startswith("u") else -1) + 1
+    or (np.iinfo(i).bits == 8 and f == "float16")
+]
+
+
+@law("dtypes.unit_round_trip", "UNIT maps integers to floats in range and back unchanged")
+@given(data=st.data())
+def test_unit_round_trip(memory_type: MemoryType, data: st.DataObject) -> None:
+    held = set(dtypes_for(memory_type))
+    pairs = [(i, f) for i, f in _UNIT_PAIRS if i in held and f in held]
+    if not pairs:
+        pytest.skip(f"{memory_type.value} holds no integer/float pair for UNIT")
+    i, f = data.draw(st.sampled_from(pairs), label="integer, float")
+    x = data.draw(arrays(memory_type, dtype=i, shape=_shapes(memory_type), layout=()), label="x")
+    y = ap.convert_dtype(x, f, scaling=UNIT)
+    floats = as_numpy(y)
+    low = 0.0 if i.startswith("u") else -1.0
+    assert floats.dtype == np.dtype(f)
+    assert np.all((floats >= low) & (floats <= 1.0)), f"{i} -> {f} UNIT left [{low}, 1]: {floats}"
+    back = as_numpy(ap.convert_dtype(y, i, scaling=UNIT))
+    want = as_numpy(x).copy()
+    if not i.startswith("u"):
+        info = np.iinfo(i)
+        want[want == info.min] = -info.max  # the signed minimum maps to -1, so to -max
+    np.testing.assert_array_equal(back, want, err_msg=f"{i} -> {f} -> {i} under UNIT")
+
+
+@law("dtypes.minmax_ends", "MINMAX stretches the finite min..max to the ends of the range")
+@given(data=st.data())
+def test_minmax_hits_the_ends(memory_type: MemoryType, data: st.DataObject) -> None:
+    dst = np.dtype(data.draw(st.sampled_from([d for d in _real(memory_type) if d != "bool"]),
+                             label="target dtype"))
+    src = data.draw(st.sampled_from([d for d in _real(memory_type) if d != "bool"]), label="source dtype")
+    x = data.draw(arrays(memory_type, dtype=src, shape=_shapes(memory_type), layout=()), label="x")
+    values = as_numpy(x).reshape(-1)
+    finite = values[np.isfinite(values)] if values.dtype.kind == "f" else values
+    if finite.size < 2 or finite.min() == finite.max():
+        return  # no range to stretch: VALUE applies (the value law covers it)
+    got = as_numpy(ap.convert_dtype(x, dst, scaling=MINMAX)).reshape(-1)
+    lo, hi = (_int_range(dst) if dst.kind in "iu" else (0.0, 1.0))
+    at_min = got[values == finite.min()]
+    at_max = got[values == finite.max()]
+    assert np.all(at_min == lo) and np.all(at_max == hi), (
+        f"MINMAX {src} -> {dst}: min -> {at_min}, max -> {at_max}, expected {lo} and {hi}"
+    )
+    keep = np.isfinite(values) if values.dtype.kind == "f" else np.ones(values.shape, bool)
+    assert np.all((got[keep] >= lo) & (got[keep] <= hi))
+    order = np.argsort(values[keep], kind="stable")
+    assert np.all(np.diff(got[keep][order].astype(np.float64)) >= 0), "MINMAX is not monotone"
