@@ -67,8 +67,20 @@ def law(name: str, description: str | None = None) -> pytest.MarkDecorator:
 
 
 #: Laws that fail because of a real bug elsewhere: (law, test id) -> the bug. Each becomes a
-#: strict xfail, so the bug stays visible in the report and the mark must go once it is fixed.
+#: strict xfail under the derandomized ``ci`` profile (which always draws the failing example),
+#: so the bug stays visible in the report and the mark must go once it is fixed. Under
+#: ``thorough`` (random draws) they are non-strict: a run may happen to miss the bug.
 KNOWN_BUGS: dict[tuple[str, str], str] = {
+    ("dtypes.minmax_ends", "jax"): (
+        "dtypes.py: MINMAX on jax (no float64 without x64) computes max - min in float32, "
+        "which overflows for wide ranges: float32 [0, 8.5e37] -> int8 gives [-128, -128], "
+        "[0, 3.4e38] -> uint8 gives [0, 0], [-3.4e38, 3.4e38] -> float32 gives [0, nan]"
+    ),
+    ("dtypes.unit_round_trip", "dask"): (
+        "dtypes.py: convert_dtype(dask_array, 'float16') raises a bare TypeError ('the array "
+        "namespace array_api_compat.dask.array has no dtype float16'), though dask holds "
+        "float16"
+    ),
     ("conversion.copy_true", "dask-dask"): (
         "dask backend: convert(d, 'dask', copy=True) is a lazy map_blocks copy whose graph "
         "still reads the source chunk, so a later write to the source shows up in the 'copy'"
@@ -84,4 +96,4 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             continue
         reason = KNOWN_BUGS.get((str(marker.args[0]), callspec.id))
         if reason is not None:
-            item.add_marker(pytest.mark.xfail(strict=True, reason=reason))
+            item.add_marker(pytest.mark.xfail(strict=PROFILE == "ci", reason=reason))

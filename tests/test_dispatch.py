@@ -570,7 +570,7 @@ def test_dispatch_is_thread_safe_8_threads_500_calls() -> None:
 
 def test_use_device_is_per_thread_and_a_bare_cuda_device_follows_it() -> None:
     from arrayport.devices import current_device_index
-    from arrayport.dispatch import _resolve_device
+    from arrayport._placement import resolve_device as _resolve_device
 
     seen: dict[str, Any] = {}
     device = ap.memory_type("torch", device="cuda")(seen_type).contract.device

@@ -1,5 +1,8 @@
 """Halving array arguments along an axis and joining the pieces' results, for the OOM
-policy's split step (:mod:`arrayport.oom`).
+policy's split step (:mod:`arrayport._oom_recovery`).
+
+The array arguments are those dispatch converts (:mod:`arrayport._arguments`): top-level
+arguments and arrays one level down in list and tuple arguments.
 
 Joining is written once against the array API (``xp.concat``); the two storage-only
 frameworks join with their own call (tensorflow: ``tf.concat``) or through numpy
@@ -8,32 +11,22 @@ frameworks join with their own call (tensorflow: ``tf.concat``) or through numpy
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from arrayport.backends import detect_memory_type, get_backend, namespace
+from arrayport._arguments import array_type, arrays, map_arrays
+from arrayport.backends import get_backend, namespace
 from arrayport.convert import convert
-from arrayport.errors import UnsupportedArrayError
 from arrayport.memory_types import MemoryType
 
-__all__ = ["NotSplittable", "concat", "halve", "map_arrays"]
+__all__ = ["NotSplittable", "concat", "halve"]
 
 _Call = tuple[tuple[Any, ...], dict[str, Any]]
 
 
 class NotSplittable(Exception):
     """The pieces' results cannot be joined; the message says why."""
-
-
-def _memory_type(x: object) -> MemoryType | None:
-    if isinstance(x, (type(None), bool, int, float, complex, str, bytes)):
-        return None
-    try:
-        return detect_memory_type(x)
-    except UnsupportedArrayError:
-        return None
 
 
 def _axis(x: Any, axis: int) -> int | None:
@@ -53,33 +46,30 @@ def halve(
     """The call split into two halves along ``axis``, or None if it cannot be split.
 
     The first array argument having ``axis`` sets the length ``n``; every array argument
-    of that same length along ``axis`` is halved (``[0, n//2)`` and ``[n//2, n)``), the
-    others are passed whole. None when no argument has the axis, or when a half would be
-    shorter than ``min_split``.
+    of that same length along ``axis`` is halved (``[0, n//2)`` and ``[n//2, n)``), inside
+    list and tuple arguments too; the others are passed whole. None when no argument has
+    the axis, or when a half would be shorter than ``min_split``.
     """
     length: int | None = None
-    for value in (*args, *kwargs.values()):
-        if _memory_type(value) is not None:
-            ax = _axis(value, axis)
-            if ax is not None:
-                length = int(value.shape[ax])
-                break
+    for value, _ in arrays(args, kwargs):
+        ax = _axis(value, axis)
+        if ax is not None:
+            length = int(value.shape[ax])
+            break
     if length is None or length < 2 * min_split:
         return None
-    mid = length // 2
+    n = length
 
-    def piece(value: Any, lo: int, hi: int) -> Any:
-        if _memory_type(value) is None:
-            return value
-        ax = _axis(value, axis)
-        if ax is None or int(value.shape[ax]) != length:
-            return value
-        return _take(value, ax, lo, hi)
+    def halves(lo: int, hi: int) -> _Call:
+        def piece(value: Any) -> Any:
+            ax = _axis(value, axis)
+            if ax is None or int(value.shape[ax]) != n:
+                return value
+            return _take(value, ax, lo, hi)
 
-    return [
-        (tuple(piece(a, lo, hi) for a in args), {k: piece(v, lo, hi) for k, v in kwargs.items()})
-        for lo, hi in ((0, mid), (mid, length))
-    ]
+        return map_arrays(args, kwargs, piece)
+
+    return [halves(0, n // 2), halves(n // 2, n)]
 
 
 def _describe(value: object) -> str:
@@ -93,7 +83,7 @@ def concat(parts: list[Any], axis: int) -> Any:
     element. Anything else raises :class:`NotSplittable`.
     """
     first = parts[0]
-    if _memory_type(first) is not None:
+    if array_type(first) is not None:
         return _concat_arrays(parts, axis)
     if isinstance(first, (tuple, list)):
         if any(type(p) is not type(first) or len(p) != len(first) for p in parts):
@@ -107,9 +97,10 @@ def concat(parts: list[Any], axis: int) -> Any:
 
 
 def _concat_arrays(parts: list[Any], axis: int) -> Any:
-    mt = detect_memory_type(parts[0])
+    mt = array_type(parts[0])
+    assert mt is not None  # concat only calls this for an array
     for p in parts:
-        if _memory_type(p) is not mt:
+        if array_type(p) is not mt:
             msg = f"the pieces returned {mt.value} arrays and {_describe(p)}"
             raise NotSplittable(msg)
         if _axis(p, axis) is None:
@@ -125,16 +116,3 @@ def _concat_arrays(parts: list[Any], axis: int) -> Any:
     xp = namespace(mt)
     join = getattr(xp, "concat", None) or xp.concatenate
     return join(parts, axis=axis)
-
-
-def map_arrays(value: Any, fn: Callable[[Any], Any]) -> Any:
-    """``fn`` applied to every array in ``value`` (an array, or a tuple/list/dict of them)."""
-    if _memory_type(value) is not None:
-        return fn(value)
-    if isinstance(value, tuple) and hasattr(value, "_fields"):
-        return type(value)(*(map_arrays(v, fn) for v in value))
-    if isinstance(value, (tuple, list)):
-        return type(value)(map_arrays(v, fn) for v in value)
-    if isinstance(value, dict):
-        return {k: map_arrays(v, fn) for k, v in value.items()}
-    return value

@@ -1,0 +1,190 @@
+"""Out-of-memory laws, with the frameworks' real OOM exception types (``inject_oom``).
+
+* Any injected sequence of out-of-memory errors, under any policy (retries, split,
+  fallback), ends in the right result or in exactly one :class:`OutOfMemoryError`, chained
+  to the framework's own error. Without split and fallback: success exactly when there
+  were no more errors than retries.
+* Errors that are not out-of-memory, even of the very type a framework uses for OOM,
+  propagate untouched after a single run: never retried.
+* No memory or thread is leaked: arrays made by failed attempts are freed once the call
+  is over, and the set of live threads is unchanged.
+"""
+
+from __future__ import annotations
+
+import gc
+import sys
+import threading
+import weakref
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import arrayport as ap
+from arrayport.backends import detect_memory_type, get_backend
+from arrayport.memory_types import MemoryType
+from arrayport.testing import arrays, as_numpy, inject_oom
+from arrayport.testing.plugin import selected_memory_types
+from conformance.conftest import MEMORY_TYPES, law
+
+pytestmark = pytest.mark.parametrize("memory_type", MEMORY_TYPES)
+
+_FALLBACKS = [m for m in (MemoryType.NUMPY, MemoryType.TORCH, MemoryType.JAX)
+              if m in selected_memory_types() and m in ap.available_memory_types()]
+
+
+def _input(mt: MemoryType) -> st.SearchStrategy[Any]:
+    return arrays(mt, dtype="float32", layout=(),
+                  shape=hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=6),
+                  elements=st.floats(-100, 100, width=32))
+
+
+def _affine(x: Any) -> Any:
+    return x * 2 + 1  # operators only: runs on every memory type, pyclesperanto included
+
+
+def _call(mt: MemoryType, policy: ap.OOMPolicy, fn: Callable[[Any], Any], x: Any) -> Any:
+    if mt is MemoryType.DASK:
+        return policy.run(fn, x)  # a dispatched call on dask input runs lazily, per block
+    dispatched = ap.memory_type(mt, oom=policy, dtype_conversion=ap.DtypeConversion.NATIVE_OUTPUT)(fn)
+    return dispatched(x)
+
+
+def _policies(mt: MemoryType) -> st.SearchStrategy[ap.OOMPolicy]:
+    fallbacks = [None, *(f for f in _FALLBACKS if f is not mt)]
+    return st.builds(
+        ap.OOMPolicy,
+        retries=st.integers(0, 3),
+        split_axis=st.sampled_from([None, 0]),
+        min_split=st.integers(1, 3),
+        fallback=st.sampled_from(fallbacks),
+    )
+
+
+def _real_oom(mt: MemoryType, x: Any) -> BaseException:
+    """A fresh instance of the framework's own OOM error, as inject_oom makes it."""
+    with inject_oom(mt, 1):
+        try:
+            ap.OOMPolicy.disabled().run(lambda a: a, x)  # a disabled policy re-raises it raw
+        except BaseException as exc:  # noqa: BLE001  (whatever the framework raises)
+            return exc
+    msg = f"inject_oom({mt.value}) raised nothing"
+    raise AssertionError(msg)
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    out: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in out:
+        out.append(current)
+        current = current.__cause__ or current.__context__
+    return out
+
+
+@law("oom.result_or_one_error", "injected OOMs end in the right result or exactly one OutOfMemoryError")
+@given(data=st.data(), times=st.integers(1, 8))
+def test_result_or_exactly_one_error(memory_type: MemoryType, data: st.DataObject, times: int) -> None:
+    x = data.draw(_input(memory_type), label="x")
+    policy = data.draw(_policies(memory_type), label="policy")
+    want = as_numpy(x) * 2 + 1
+    try:
+        with inject_oom(memory_type, times):
+            got = _call(memory_type, policy, _affine, x)
+    except ap.OutOfMemoryError as exc:
+        assert policy.fallback is None, f"{policy} with a fallback still failed: {exc}"
+        chain = _chain(exc)
+        assert not any(isinstance(e, ap.OutOfMemoryError) for e in chain[1:]), (
+            f"more than one OutOfMemoryError in the chain: {[type(e).__name__ for e in chain]}"
+        )
+        cause = exc.__cause__
+        assert cause is not None and get_backend(memory_type).is_oom(cause), (
+            f"OutOfMemoryError must be chained to {memory_type.value}'s own error, got {cause!r}"
+        )
+        assert str(exc.memory_type) == memory_type.value
+        if policy.split_axis is None:
+            assert times > policy.retries, f"{times} injected errors beat {policy}"
+            assert exc.attempts == policy.retries + 1
+        return
+    if policy.split_axis is None and policy.fallback is None:
+        assert times <= policy.retries, f"{times} injected errors but {policy} succeeded"
+    got_mt = detect_memory_type(got)
+    assert got_mt is memory_type, f"the result came back as {got_mt.value}"
+    np.testing.assert_allclose(as_numpy(got), want, rtol=1e-6, err_msg=f"{policy}, {times} OOMs")
+
+
+def _lookalikes(mt: MemoryType) -> list[Callable[[], BaseException]]:
+    """Errors that are not out-of-memory, some of the very type the framework uses for it."""
+    found: list[Callable[[], BaseException]] = [
+        lambda: ValueError("offset out of memory bounds"),
+        lambda: RuntimeError("index out of range while allocating the output"),
+        lambda: KeyError("memory"),
+    ]
+    if mt is MemoryType.JAX:
+        jax = sys.modules["jax"]
+        found.append(lambda: jax.errors.JaxRuntimeError("INVALID_ARGUMENT: bad shape for allocation"))
+    if mt is MemoryType.TENSORFLOW:
+        tf = sys.modules["tensorflow"]
+        found.append(lambda: tf.errors.InvalidArgumentError(None, None, "cannot allocate: bad shape"))
+    if mt is MemoryType.TORCH:
+        found.append(lambda: RuntimeError("DefaultCPUAllocator: not enough arguments"))
+    if mt is MemoryType.PYCLESPERANTO:
+        found.append(lambda: RuntimeError("OpenCL error: CL_INVALID_KERNEL_ARGS (-52)"))
+    return found
+
+
+@law("oom.non_oom_untouched", "an error that is not out-of-memory propagates untouched, never retried")
+@given(data=st.data())
+def test_non_oom_errors_are_not_retried(memory_type: MemoryType, data: st.DataObject) -> None:
+    x = data.draw(_input(memory_type), label="x")
+    policy = data.draw(_policies(memory_type), label="policy")
+    get_backend(memory_type).load()
+    make = data.draw(st.sampled_from(_lookalikes(memory_type)), label="error")
+    error = make()
+    calls: list[int] = []
+
+    def fails(a: Any) -> Any:
+        calls.append(1)
+        raise error
+
+    with pytest.raises(BaseException) as caught:  # noqa: PT011  (checked just below)
+        _call(memory_type, policy, fails, x)
+    assert caught.value is error, f"{error!r} came back as {caught.value!r}"
+    assert len(calls) == 1, f"{error!r} was run {len(calls)} times under {policy}"
+
+
+@law("oom.no_leaks", "arrays of failed attempts are freed and no thread is left behind")
+@given(data=st.data(), failures=st.integers(0, 4))
+def test_no_memory_or_thread_leaked(memory_type: MemoryType, data: st.DataObject, failures: int) -> None:
+    x = data.draw(_input(memory_type), label="x")
+    retries = data.draw(st.integers(0, 3), label="retries")
+    policy = ap.OOMPolicy(retries=retries)
+    errors = [_real_oom(memory_type, x) for _ in range(failures)]
+    _call(memory_type, ap.OOMPolicy(), _affine, x)  # warm up: frameworks start their pools once
+    threads = set(threading.enumerate())
+    temporaries: list[weakref.ref[Any]] = []
+
+    def allocates_then_fails(a: Any) -> Any:
+        tmp = a * 3  # an allocation the failed attempt must not keep alive
+        temporaries.append(weakref.ref(tmp))
+        if errors:
+            raise errors.pop()
+        return a * 2 + 1
+
+    try:
+        out = _call(memory_type, policy, allocates_then_fails, x)
+    except ap.OutOfMemoryError:
+        assert failures > retries
+        out = None
+    gc.collect()
+    alive = [r for r in temporaries if r() is not None]
+    assert not alive, f"{len(alive)} of {len(temporaries)} temporaries of failed attempts still alive"
+    assert set(threading.enumerate()) <= threads, (
+        f"threads left behind: {set(threading.enumerate()) - threads}"
+    )
+    if out is not None:
+        np.testing.assert_allclose(as_numpy(out), as_numpy(x) * 2 + 1, rtol=1e-6)

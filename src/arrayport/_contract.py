@@ -1,0 +1,186 @@
+"""The options of a dispatched function: :class:`FunctionContract`, validated and frozen.
+
+Every option is checked and normalised when the contract is built, that is when a function
+is decorated, so that a typo fails at import rather than at the first call
+(``docs/decisions/0018-options-validated-when-decorating.md``). Building a contract imports
+no framework: whether the declared one is installed is only asked at call time.
+
+:mod:`arrayport.dispatch` re-exports :class:`FunctionContract`; import it from there (or
+from :mod:`arrayport`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from typing import Any, cast
+
+from arrayport.devices import Device, parse_device
+from arrayport.dtypes import DtypeConversion, Scaling
+from arrayport.errors import DeviceError, InvalidOptionError
+from arrayport.memory_types import MemoryType, as_memory_type
+from arrayport.oom import OOMPolicy
+
+__all__ = ["FunctionContract"]
+
+# Which memory types can hold data on which kind of device. Checked when decorating, so
+# that ``device="cuda:0"`` on a numpy function fails at import, not at the first call.
+_DEVICE_KINDS: dict[MemoryType, frozenset[str]] = {
+    MemoryType.NUMPY: frozenset({"cpu"}),
+    MemoryType.CUPY: frozenset({"cuda"}),
+    MemoryType.TORCH: frozenset({"cpu", "cuda"}),
+    MemoryType.JAX: frozenset({"cpu", "cuda"}),
+    MemoryType.TENSORFLOW: frozenset({"cpu", "cuda"}),
+    MemoryType.PYCLESPERANTO: frozenset({"opencl"}),
+    MemoryType.DASK: frozenset({"cpu", "cuda"}),
+}
+
+
+_OUTPUT_WORDS = ("input", "declared")
+
+
+def _as_enum(value: Any, enum_type: Any, name: str) -> Any:
+    if isinstance(value, enum_type):
+        return value
+    if isinstance(value, str):
+        for member in enum_type:
+            if value.lower() in (member.value, member.name.lower()):
+                return member
+    names = ", ".join(f"{enum_type.__name__}.{m.name}" for m in enum_type)
+    msg = f"{name}={value!r} is not valid; use one of {names}"
+    raise InvalidOptionError(msg)
+
+
+def _check_bool(value: Any, name: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    msg = f"{name} must be True or False, not {value!r}"
+    raise InvalidOptionError(msg)
+
+
+def _check_depth(depth: Any) -> int | tuple[int, ...] | None:
+    def ok(n: Any) -> bool:
+        return isinstance(n, int) and not isinstance(n, bool) and n >= 0
+
+    if depth is None or ok(depth):
+        return cast("int | None", depth)
+    if isinstance(depth, (tuple, list)) and depth and all(ok(n) for n in depth):
+        return tuple(depth)
+    msg = (
+        f"depth={depth!r} is not valid: use None, a non-negative int (the same halo on "
+        "every axis) or a tuple of non-negative ints, one per axis"
+    )
+    raise InvalidOptionError(msg)
+
+
+def _check_device(device: Any, mt: MemoryType) -> Device | str | None:
+    if device is None:
+        return None
+    try:
+        parsed = parse_device(device)
+    except DeviceError as exc:
+        raise InvalidOptionError(str(exc)) from exc
+    assert parsed is not None  # only None parses to None
+    allowed = _DEVICE_KINDS[mt]
+    if parsed.kind not in allowed:
+        kinds = " or ".join(sorted(allowed))
+        msg = (
+            f"device={device!r} is not valid for memory type {mt.value}: its arrays live "
+            f"on {kinds} devices"
+        )
+        raise InvalidOptionError(msg)
+    # A bare "cuda"/"opencl" means the calling thread's current accelerator, decided at
+    # each call (arrayport.use_device), so it is kept as the word, not frozen to an index.
+    if isinstance(device, str) and ":" not in device and parsed.kind != "cpu":
+        return parsed.kind
+    return parsed
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class FunctionContract:
+    """Every option of a dispatched function, validated and frozen.
+
+    Built by :func:`memory_type` (and by ``f.options(...)``); read it as ``f.contract``.
+    Invalid values raise :class:`~arrayport.InvalidOptionError` when the contract is built,
+    that is when the function is decorated.
+
+    Attributes
+    ----------
+    memory_type : MemoryType
+        The memory type the function computes on.
+    output : {"input", "declared"} or MemoryType
+        Where the result goes: ``"input"`` = the memory type and device of the first array
+        argument, ``"declared"`` = left where the function made it, or a memory type.
+    dtype_conversion : DtypeConversion
+        The dtype policy applied to the primary output.
+    scaling : Scaling
+        How values map when the dtype policy changes the dtype.
+    oom : OOMPolicy
+        The out-of-memory recovery policy the function runs under.
+    device : Device, "cuda", "opencl" or None
+        Where the function computes: ``None`` = where the first array argument lands,
+        ``"cuda"``/``"opencl"`` = the calling thread's current accelerator.
+    slice_by_slice : bool
+        Run a 2-D function over each slice (axis 0) of a 3-D first array argument.
+    depth : int, tuple of int or None
+        For dask input: the halo each block needs from its neighbours (``map_overlap``).
+    whole_array : bool
+        For dask input: the function needs the whole array at once (no block mapping).
+    """
+
+    memory_type: MemoryType
+    output: str | MemoryType = "input"
+    dtype_conversion: DtypeConversion = DtypeConversion.PRESERVE_INPUT
+    scaling: Scaling = Scaling.VALUE
+    oom: OOMPolicy = dataclasses.field(default_factory=OOMPolicy)
+    device: Device | str | None = None
+    slice_by_slice: bool = False
+    depth: int | tuple[int, ...] | None = None
+    whole_array: bool = False
+
+    def __post_init__(self) -> None:
+        set_ = functools.partial(object.__setattr__, self)
+        mt = as_memory_type(self.memory_type)
+        set_("memory_type", mt)
+        output = self.output
+        if not (isinstance(output, str) and output in _OUTPUT_WORDS):
+            try:
+                output = as_memory_type(output)
+            except InvalidOptionError:
+                names = ", ".join(repr(m.value) for m in MemoryType)
+                msg = (
+                    f"output={output!r} is not valid; use 'input' (the memory type and "
+                    f"device of the first array argument), 'declared', or one of {names}"
+                )
+                raise InvalidOptionError(msg) from None
+        set_("output", output)
+        set_(
+            "dtype_conversion", _as_enum(self.dtype_conversion, DtypeConversion, "dtype_conversion")
+        )
+        set_("scaling", _as_enum(self.scaling, Scaling, "scaling"))
+        oom = OOMPolicy.disabled() if self.oom is None else self.oom
+        if not isinstance(oom, OOMPolicy):
+            msg = f"oom must be an arrayport.OOMPolicy (or None to disable it), not {oom!r}"
+            raise InvalidOptionError(msg)
+        set_("oom", oom)
+        set_("device", _check_device(self.device, mt))
+        set_("slice_by_slice", _check_bool(self.slice_by_slice, "slice_by_slice"))
+        set_("depth", _check_depth(self.depth))
+        set_("whole_array", _check_bool(self.whole_array, "whole_array"))
+        if self.whole_array and self.depth is not None:
+            msg = "depth and whole_array=True exclude each other: a whole array needs no halo"
+            raise InvalidOptionError(msg)
+
+    def replace(self, **overrides: Any) -> FunctionContract:
+        """A new contract with some options replaced (validated like the original)."""
+        names = [f.name for f in dataclasses.fields(self)]
+        unknown = sorted(set(overrides) - set(names))
+        if unknown:
+            msg = f"unknown option(s) {', '.join(unknown)}; the options are {', '.join(names)}"
+            raise InvalidOptionError(msg)
+        return dataclasses.replace(self, **overrides)
+
+
+# Public home: pickles, reprs and docs name arrayport.dispatch.FunctionContract, as before
+# the class moved here, so no private module path is ever stored in a pickle.
+FunctionContract.__module__ = "arrayport.dispatch"

@@ -1,0 +1,61 @@
+"""The registry that :func:`arrayport.testing.inject_oom` fills and every OOM attempt reads.
+
+It lives outside :mod:`arrayport.testing` (whose package may import test-only packages),
+so that each attempt of an :class:`~arrayport.OOMPolicy` (every retry, every piece of a
+split, the fallback run) checks it before calling the function
+(``docs/decisions/0022-oom-injection.md``). :mod:`arrayport.oom` keeps its historical
+private names for these (``_Injection``, ``_register``, ``_unregister``, ``_inject``).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+from arrayport.memory_types import MemoryType
+
+__all__ = ["Injection", "inject", "injections", "register", "unregister"]
+
+
+class Injection:
+    """One ``inject_oom`` block: raise ``make()`` on the next ``remaining`` attempts."""
+
+    def __init__(self, memory_type: MemoryType, times: int, make: Callable[[], BaseException]):
+        self.memory_type = memory_type
+        self.remaining = times
+        self.raised = 0
+        self.make = make
+
+
+_lock = threading.Lock()
+#: Active injections, oldest first. Read without the lock as a cheap "any at all?" test;
+#: only ever changed in place, so that modules holding it by name see every change.
+injections: list[Injection] = []
+
+
+def register(injection: Injection) -> None:
+    """Make ``injection`` active (after the ones already active)."""
+    with _lock:
+        injections.append(injection)
+
+
+def unregister(injection: Injection) -> None:
+    """Cancel what is left of ``injection``."""
+    with _lock:
+        if injection in injections:
+            injections.remove(injection)
+
+
+def inject(memory_type: MemoryType | None) -> None:
+    """Raise an injected out-of-memory error if one is pending for ``memory_type``."""
+    if memory_type is None:
+        return
+    with _lock:
+        for injection in injections:
+            if injection.memory_type is memory_type and injection.remaining > 0:
+                injection.remaining -= 1
+                injection.raised += 1
+                break
+        else:
+            return
+    raise injection.make()

@@ -1,0 +1,129 @@
+"""Recognising out-of-memory errors and reading them, for :class:`~arrayport.OOMPolicy`.
+
+Mechanism apart from policy: whether an exception is out-of-memory is each backend's
+``is_oom`` to say (``docs/decisions/0020-oom-recognition.md``); this module asks the right
+backends in the right order, finds where a call runs (its first array argument, by
+:mod:`arrayport._arguments`' rule), and reads the requested size from an error.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import sys
+from typing import Any
+
+from arrayport._arguments import arrays
+from arrayport.backends import get_backend
+from arrayport.devices import Device
+from arrayport.errors import (
+    ArrayportError,
+    BackendUnavailableError,
+    InvalidOptionError,
+    OutOfMemoryError,
+)
+from arrayport.memory_types import MemoryType, as_memory_type
+
+__all__ = ["Site", "find_site", "loaded", "oom_memory_type", "requested_bytes"]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Site:
+    """Where a call runs: the memory type and device of its first array argument."""
+
+    memory_type: MemoryType | None
+    device: Device | None
+
+
+def find_site(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Site:
+    """The call's :class:`Site`, from its first array argument (``Site(None, None)`` if it
+    has none). Arrays one level down in list and tuple arguments count, as in dispatch."""
+    for value, mt in arrays(args, kwargs):
+        try:
+            device: Device | None = get_backend(mt).device_of(value)
+        except ArrayportError:
+            # e.g. a sharded jax array: no single device, so release targets all devices.
+            device = None
+        return Site(mt, device)
+    return Site(None, None)
+
+
+def loaded(mt: MemoryType) -> bool:
+    """Whether ``mt``'s framework is imported (its errors can only come from then on)."""
+    try:
+        return get_backend(mt).IMPORT_NAME in sys.modules
+    except BackendUnavailableError:
+        return False
+
+
+def oom_memory_type(exc: BaseException, site: MemoryType | None) -> MemoryType | None:
+    """The memory type whose backend calls ``exc`` out-of-memory, or None.
+
+    The call's own framework is asked first, then numpy (a ``MemoryError`` from any host
+    allocation), then the other frameworks already imported (a function declared on one
+    framework may use another inside). Frameworks not yet imported cannot have raised.
+    """
+    if isinstance(exc, OutOfMemoryError):  # arrayport's own (nested call, buffer limits)
+        try:
+            return as_memory_type(exc.memory_type)
+        except InvalidOptionError:
+            return site or MemoryType.NUMPY
+    first = [MemoryType.NUMPY] if site in (None, MemoryType.NUMPY) else [site, MemoryType.NUMPY]
+    for mt in (*first, *(m for m in MemoryType if m not in first)):
+        if mt is not MemoryType.NUMPY and not loaded(mt):
+            continue
+        try:
+            if get_backend(mt).is_oom(exc):
+                return mt
+        except BackendUnavailableError:  # imported but unusable here (cupy without a GPU)
+            continue
+    return None
+
+
+_EXACT = re.compile(r"allocat(?:e|ing)\s+([\d,]+)\s*bytes", re.IGNORECASE)
+_UNITS = re.compile(r"allocate\s+(\d+(?:\.\d+)?)\s*(KiB|MiB|GiB|TiB)\b", re.IGNORECASE)
+_TENSOR = re.compile(r"shape\s*\[([\d,\s]*)\]\s+and type (\w+)")
+_UNIT_BYTES = {"kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30, "tib": 1 << 40}
+# Element sizes of the type names in "OOM when allocating tensor with shape[...] and type T".
+_TYPE_BYTES = {
+    "bool": 1,
+    "int8": 1,
+    "uint8": 1,
+    "int16": 2,
+    "uint16": 2,
+    "half": 2,
+    "bfloat16": 2,
+    "int32": 4,
+    "uint32": 4,
+    "float": 4,
+    "int64": 8,
+    "uint64": 8,
+    "double": 8,
+    "complex64": 8,
+    "complex128": 16,
+}
+
+
+def requested_bytes(exc: BaseException) -> int | None:
+    """The allocation size an out-of-memory error reports, when it reports one.
+
+    Exact from numpy's error object and from messages giving a byte count; from a message
+    giving "2.00 GiB" it is as precise as the message (three significant digits).
+    """
+    total = getattr(exc, "_total_size", None)
+    if isinstance(total, int):
+        return total
+    text = str(exc)
+    found = _EXACT.search(text)
+    if found:
+        return int(found.group(1).replace(",", ""))
+    found = _UNITS.search(text)
+    if found:
+        return round(float(found.group(1)) * _UNIT_BYTES[found.group(2).lower()])
+    found = _TENSOR.search(text)
+    if found and found.group(2) in _TYPE_BYTES:
+        n = _TYPE_BYTES[found.group(2)]
+        for dim in found.group(1).split(","):
+            n *= int(dim) if dim.strip() else 1
+        return n
+    return None

@@ -1,0 +1,291 @@
+"""What :class:`~arrayport.OOMPolicy` does after an out-of-memory error: release and retry,
+split, fall back, and in the end raise :class:`~arrayport.errors.OutOfMemoryError`.
+
+:meth:`OOMPolicy.run <arrayport.OOMPolicy.run>` calls the function once by itself; only
+when that fails with out-of-memory (or an injection is active) does it build an
+:class:`Execution`, which runs steps 2-5 of :mod:`arrayport.oom`'s docstring and keeps the
+call's counters and its last out-of-memory error (``docs/decisions/0021-oom-policy-steps.md``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import traceback
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from arrayport import _split
+from arrayport._arguments import array_type, map_arrays
+from arrayport._metrics import metrics
+from arrayport._oom_injection import inject, injections
+from arrayport._oom_recognition import Site, find_site, loaded, oom_memory_type, requested_bytes
+from arrayport.backends import get_backend
+from arrayport.convert import convert
+from arrayport.devices import CPU, Device
+from arrayport.errors import (
+    ArrayportError,
+    BackendUnavailableError,
+    InvalidOptionError,
+    OutOfMemoryError,
+)
+from arrayport.memory_types import MemoryType, as_memory_type
+
+if TYPE_CHECKING:
+    from arrayport.oom import OOMPolicy
+
+__all__ = ["Execution"]
+
+
+def _drop_frames(exc: BaseException) -> None:
+    """Clear the local variables of the frames an error's traceback keeps alive.
+
+    A traceback holds the frames of ``fn``, and so every intermediate array ``fn`` had
+    made: kept, they would block the very release we are about to do. The traceback stays
+    printable (file and line are kept); only the locals go.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if current.__traceback__ is not None:
+            traceback.clear_frames(current.__traceback__)
+        current = current.__cause__ or current.__context__
+
+
+_FAILED: Any = object()  # a sentinel result: the piece ran out of memory
+
+
+class _Exhausted(Exception):
+    """Raised inside the policy when a piece ran out of memory on every attempt."""
+
+
+class Execution:
+    """One call of :meth:`OOMPolicy.run`: its counters and the last out-of-memory error."""
+
+    def __init__(self, policy: OOMPolicy, fn: Callable[..., Any], attempts: int = 0) -> None:
+        self.policy = policy
+        self.fn = fn
+        self.attempts = attempts
+        self.oom_errors = 0
+        self.last: BaseException | None = None
+        self.last_type: MemoryType | None = None
+        self.last_device: Device | None = None
+        self.split_used = False
+        self.notes: list[str] = []
+
+    # The entry point: steps 1-5 of the module docstring. Recovery runs outside the
+    # ``except`` blocks, so that errors raised during it carry no internal context.
+    def run(self, args: tuple[Any, ...], kwargs: dict[str, Any], site: Site, done: int) -> Any:
+        """``done``: attempts of the whole call already made (and failed) by the caller."""
+        try:
+            result = self.piece(args, kwargs, site, self.policy, done)
+        except _Exhausted:
+            result = _FAILED
+        if result is not _FAILED:
+            if self.oom_errors:
+                self.record(site, "split" if self.split_used else "release")
+            return result
+        if self.policy.fallback is None:
+            self.fail(site)
+        result = self.on_fallback(args, kwargs, site)
+        self.record(site, "fallback")
+        return result
+
+    def piece(
+        self,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        site: Site,
+        policy: OOMPolicy,
+        done: int = 0,
+    ) -> Any:
+        """Run one piece with retries; split it if that is allowed and needed."""
+        try:
+            return self.attempt(args, kwargs, site, policy, done)
+        except _Exhausted:
+            if policy.split_axis is None:
+                raise
+        halves = _split.halve(args, kwargs, policy.split_axis, policy.min_split)
+        if halves is None:
+            self.notes.append(
+                f"could not split further along axis {policy.split_axis} "
+                f"(min_split={policy.min_split})"
+            )
+            raise _Exhausted
+        self.split_used = True
+        parts = [self.piece(a, k, site, policy) for a, k in halves]
+        return self.concat(parts, policy.split_axis, site)
+
+    def attempt(
+        self,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        site: Site,
+        policy: OOMPolicy,
+        done: int = 0,
+    ) -> Any:
+        """Up to ``retries + 1`` runs of ``fn`` (the first ``done`` already made), releasing
+        memory after each out-of-memory error."""
+        for attempt in range(policy.retries + 1):
+            if attempt >= done:
+                self.attempts += 1
+                try:
+                    if injections:
+                        inject(site.memory_type)
+                    return self.fn(*args, **kwargs)
+                except Exception as exc:  # out-of-memory is decided by the backends
+                    if not self.absorbed(exc, site):
+                        raise
+            # Outside the except block, so that the error's frames are already gone. No
+            # release when nothing follows: it costs a full garbage collection.
+            follows = attempt < policy.retries or policy.split_axis is not None
+            if policy.release and (follows or policy.fallback is not None):
+                _release(self.last_type, self.last_device, escalate=attempt > 0)
+        raise _Exhausted
+
+    def absorbed(self, exc: BaseException, site: Site) -> bool:
+        """Whether ``exc`` is out-of-memory; if so it becomes the call's last such error."""
+        mt = oom_memory_type(exc, site.memory_type)
+        if mt is None:
+            return False
+        self.remember(exc, mt, site)
+        return True
+
+    def remember(self, exc: BaseException, mt: MemoryType, site: Site) -> None:
+        _drop_frames(exc)
+        self.oom_errors += 1
+        self.last = exc
+        self.last_type = mt
+        if isinstance(exc, OutOfMemoryError) and exc.device is not None:
+            self.last_device = exc.device
+        else:
+            self.last_device = site.device if mt is site.memory_type else None
+
+    def concat(self, parts: list[Any], axis: int, site: Site) -> Any:
+        try:
+            return _split.concat(parts, axis)
+        except _split.NotSplittable as exc:
+            msg = (
+                f"OOMPolicy(split_axis={axis}) split the call of {_name(self.fn)} after "
+                f"running out of memory, but cannot join the pieces' results: {exc}. Split "
+                "needs a function that returns arrays (or a tuple/list of arrays) having that "
+                "axis; use split_axis=None for this function"
+            )
+            raise InvalidOptionError(msg) from self.last
+        except Exception as exc:  # joining can itself run out of memory
+            if not self.absorbed(exc, site):
+                raise
+            self.notes.append("joining the split results ran out of memory")
+            raise _Exhausted from None
+
+    def on_fallback(self, args: tuple[Any, ...], kwargs: dict[str, Any], site: Site) -> Any:
+        target = as_memory_type(self.policy.fallback)  # type: ignore[arg-type]
+        device = None if target is MemoryType.PYCLESPERANTO else CPU
+        converted = True
+        try:
+            f_args, f_kwargs = map_arrays(args, kwargs, lambda a: convert(a, target, device=device))
+        except Exception as exc:  # converting can run out of memory, or be refused
+            mt = oom_memory_type(exc, target)
+            if mt is not None:
+                self.remember(exc, mt, Site(target, device))
+            elif isinstance(exc, ArrayportError):
+                self.notes.append(f"the fallback to {target.value} failed: {exc}")
+            else:
+                raise
+            converted = False
+        if not converted:
+            self.fail(site)
+        f_site = find_site(f_args, f_kwargs)
+        if f_site.memory_type is None:
+            f_site = Site(target, device)
+        policy = dataclasses.replace(self.policy, fallback=None)
+        try:
+            result = self.piece(f_args, f_kwargs, f_site, policy)
+        except _Exhausted:
+            result = _FAILED
+        if result is _FAILED:
+            self.notes.append(f"the fallback to {target.value} ran out of memory too")
+            self.fail(site)
+        mt = site.memory_type
+        if mt is None:
+            return result
+        return _each_array(result, lambda r: convert(r, mt, device=site.device))
+
+    def record(self, site: Site, outcome: str) -> None:
+        if metrics.enabled:
+            mt = site.memory_type or self.last_type or MemoryType.NUMPY
+            metrics.record_oom(mt.value, outcome, errors=self.oom_errors)
+
+    def fail(self, site: Site) -> NoReturn:
+        """Raise OutOfMemoryError chained to the last framework error (never returns)."""
+        self.record(site, "raised")
+        mt = self.last_type or site.memory_type
+        device = self.last_device if self.last is not None else site.device
+        requested = None if self.last is None else requested_bytes(self.last)
+        if isinstance(self.last, OutOfMemoryError) and self.last.requested_bytes is not None:
+            requested = self.last.requested_bytes
+        where = "" if device is None else f" on {device}"
+        size = "" if requested is None else f" (it asked for {_format_bytes(requested)})"
+        steps = [f"{self.attempts} attempt{'s' if self.attempts != 1 else ''}"]
+        if self.policy.release:
+            steps.append("releasing cached memory after each")
+        if self.split_used:
+            steps.append(f"splitting along axis {self.policy.split_axis}")
+        steps += self.notes
+        remedies = []
+        if self.policy.split_axis is None:
+            remedies.append("OOMPolicy(split_axis=...) if the function works slice by slice")
+        if self.policy.fallback is None:
+            remedies.append("OOMPolicy(fallback='numpy') to run on the host")
+        remedies.append("smaller inputs, or freeing memory held elsewhere")
+        name = "an unknown framework" if mt is None else mt.value
+        msg = (
+            f"{name} ran out of memory{where} in {_name(self.fn)}{size}; gave up after "
+            f"{', '.join(steps)}. Try {'; '.join(remedies)}"
+        )
+        raise OutOfMemoryError(
+            msg, memory_type=mt, device=device, attempts=self.attempts, requested_bytes=requested
+        ) from self.last
+
+
+def _release(mt: MemoryType | None, device: Device | None, *, escalate: bool) -> None:
+    """Release ``mt``'s cached memory on ``device``; on a repeated failure on a GPU, also
+    every other imported framework's cache on that GPU (their pools block this one)."""
+    if mt is None:
+        return
+    get_backend(mt).release_memory(device)
+    if not escalate or device is None or device.kind != "cuda":
+        return
+    for other in MemoryType:
+        if other is not mt and other is not MemoryType.NUMPY and loaded(other):
+            try:
+                get_backend(other).release_memory(device)
+            except BackendUnavailableError:  # imported but without a usable GPU here
+                continue
+
+
+def _each_array(value: Any, fn: Callable[[Any], Any]) -> Any:
+    """``fn`` applied to every array in a result: an array, or tuples, lists and dicts of
+    them at any depth (a result is looked into further than the arguments are)."""
+    if array_type(value) is not None:
+        return fn(value)
+    if isinstance(value, tuple) and hasattr(value, "_fields"):
+        return type(value)(*(_each_array(v, fn) for v in value))
+    if isinstance(value, (tuple, list)):
+        return type(value)(_each_array(v, fn) for v in value)
+    if isinstance(value, dict):
+        return {k: _each_array(v, fn) for k, v in value.items()}
+    return value
+
+
+def _name(fn: Callable[..., Any]) -> str:
+    return str(getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or repr(fn))
+
+
+def _format_bytes(n: int) -> str:
+    size = float(n)
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if size < 1024 or unit == "PiB":
+            return f"{n} bytes" if unit == "bytes" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{n} bytes"  # pragma: no cover  (the loop always returns)

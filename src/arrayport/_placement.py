@@ -1,0 +1,128 @@
+"""Placing a dispatched call's arrays: the arguments onto the declared memory type and one
+device; the result where the contract's ``output`` says, its primary output with the dtype
+the contract's ``dtype_conversion`` says.
+
+Only the dispatch slow path comes here (:mod:`arrayport.dispatch`): when every array
+argument already has the declared memory type and no device is declared, nothing in this
+module runs (``docs/decisions/0015-dispatch-fast-path.md``). Which arrays count as
+arguments is :mod:`arrayport._arguments`' rule; how results are placed is
+``docs/decisions/0016-dispatch-output-placement-and-dtype.md``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from arrayport import dtypes as _dtypes
+from arrayport._arguments import CONTAINER, UNSEEN, kind_of, map_arrays, rebuild
+from arrayport.backends import get_backend
+from arrayport.convert import convert
+from arrayport.devices import Device, current_device_index
+from arrayport.dtypes import DtypeConversion, Scaling
+from arrayport.memory_types import MemoryType
+
+__all__ = ["convert_arguments", "convert_dtype", "place", "resolve_device"]
+
+
+def resolve_device(device: Device | str | None) -> Device | None:
+    """The contract's device for this call: a bare ``"cuda"``/``"opencl"`` becomes the
+    calling thread's current accelerator (:func:`arrayport.use_device`)."""
+    if isinstance(device, str):
+        return Device(device, current_device_index())  # type: ignore[arg-type]
+    return device
+
+
+def _to_target(a: Any, target: MemoryType, dev: Device) -> Any:
+    if kind_of(a) is target and get_backend(target).device_of(a) == dev:
+        return a
+    return convert(a, target, device=dev)
+
+
+def convert_arguments(
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    first: Any,
+    target: MemoryType,
+    device: Device | str | None,
+) -> tuple[tuple[Any, ...], dict[str, Any], Any, Device]:
+    """Every array argument converted to ``target`` on one device.
+
+    The device is the declared one, else the one where ``first`` (the first array
+    argument) lands. Each distinct array is converted once, however often it is passed.
+    Returns the new arguments, the converted ``first`` and the device.
+    """
+    dev = resolve_device(device)
+    if dev is None:
+        cfirst = first if kind_of(first) is target else convert(first, target)
+        dev = get_backend(target).device_of(cfirst)
+    else:
+        cfirst = _to_target(first, target, dev)
+    done: dict[int, Any] = {id(first): cfirst}
+    on: Device = dev
+
+    def put(a: Any) -> Any:
+        key = id(a)
+        out = done.get(key, UNSEEN)
+        if out is UNSEEN:
+            out = _to_target(a, target, on)
+            done[key] = out
+        return out
+
+    cargs, ckwargs = map_arrays(args, kwargs, put)
+    return cargs, ckwargs, cfirst, dev
+
+
+def place(
+    result: Any, output: str | MemoryType, first: Any, first_kind: MemoryType, *, moved: bool
+) -> Any:
+    """``result`` where ``output`` says: ``"declared"`` leaves it, ``"input"`` sends it to
+    ``first``'s memory type and device (unless nothing was ``moved`` on the way in and it
+    already has that memory type), a memory type converts it there.
+
+    An array result, and every array at the top level of a tuple or list result, is placed;
+    anything else passes through.
+    """
+    if output == "declared":
+        return result
+    if output == "input":
+        kind = kind_of(result)
+        if kind is first_kind and not moved:
+            return result  # nothing was moved, so nothing is moved back
+        if kind is None:
+            return result
+        dev = get_backend(first_kind).device_of(first)
+        return _place_value(result, first_kind, dev, top=True)
+    return _place_value(result, cast(MemoryType, output), None, top=True)
+
+
+def _place_value(value: Any, kind: MemoryType, dev: Device | None, *, top: bool) -> Any:
+    k = kind_of(value)
+    if k is CONTAINER and top:
+        return rebuild(value, [_place_value(v, kind, dev, top=False) for v in value])
+    if not isinstance(k, MemoryType):
+        return value
+    if k is kind and (dev is None or get_backend(k).device_of(value) == dev):
+        return value
+    return convert(value, kind, device=dev)
+
+
+def convert_dtype(
+    result: Any, first: Any, dtype_conversion: DtypeConversion, scaling: Scaling
+) -> Any:
+    """``result`` with the dtype policy applied to its primary output (the result, or the
+    first element of a tuple result), against ``first``, the first array argument."""
+    t = type(result)
+    is_tuple = t is tuple or (issubclass(t, tuple) and hasattr(t, "_fields"))
+    primary = result[0] if is_tuple and result else result
+    if not isinstance(kind_of(primary), MemoryType):
+        return result  # not an array: nothing to convert
+    if (
+        dtype_conversion is DtypeConversion.PRESERVE_INPUT
+        and type(primary) is type(first)
+        and primary.dtype == first.dtype
+    ):
+        return result
+    converted = _dtypes.apply_dtype_conversion(primary, dtype_conversion, scaling, first)
+    if not is_tuple:
+        return converted
+    return rebuild(result, [converted, *result[1:]])
