@@ -49,6 +49,15 @@ if PROFILE not in ("ci", "thorough"):
 settings.load_profile(PROFILE)
 
 
+def scaled(fraction: float) -> settings:
+    """The active profile with ``fraction`` of its examples (at least 3).
+
+    For laws whose every example is expensive (an out-of-memory release runs a garbage
+    collection, 0.2-1 s with every framework loaded).
+    """
+    return settings(max_examples=max(3, int(settings().max_examples * fraction)))
+
+
 def _param(*mts: MemoryType) -> object:
     reasons = [r for r in (unusable_reason(mt) for mt in mts) if r is not None]
     marks = [pytest.mark.skip(reason=reasons[0])] if reasons else []
@@ -66,10 +75,12 @@ def law(name: str, description: str | None = None) -> pytest.MarkDecorator:
     return pytest.mark.arrayport_law(name, description=description)
 
 
-#: Laws that fail because of a real bug elsewhere: (law, test id) -> the bug. Each becomes a
-#: strict xfail under the derandomized ``ci`` profile (which always draws the failing example),
-#: so the bug stays visible in the report and the mark must go once it is fixed. Under
-#: ``thorough`` (random draws) they are non-strict: a run may happen to miss the bug.
+#: Laws that fail because of a real bug elsewhere: (law, test id) -> the bug. The law's test
+#: for that memory type becomes a *non-strict* xfail: hypothesis draws differ with the set of
+#: modules loaded (it mines their constants), so whether a run reaches the bug depends on
+#: which tests ran. Each bug also has a deterministic regression test next to its law
+#: (``test_bug_*``), xfailed with ``strict=True``: when the bug is fixed that test XPASSes,
+#: fails the suite, and both marks must go.
 KNOWN_BUGS: dict[tuple[str, str], str] = {
     ("dtypes.minmax_ends", "jax"): (
         "dtypes.py: MINMAX on jax (no float64 without x64) computes max - min in float32, "
@@ -96,4 +107,4 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             continue
         reason = KNOWN_BUGS.get((str(marker.args[0]), callspec.id))
         if reason is not None:
-            item.add_marker(pytest.mark.xfail(strict=PROFILE == "ci", reason=reason))
+            item.add_marker(pytest.mark.xfail(strict=False, reason=reason))

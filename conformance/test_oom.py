@@ -30,7 +30,7 @@ from arrayport.backends import detect_memory_type, get_backend
 from arrayport.memory_types import MemoryType
 from arrayport.testing import arrays, as_numpy, inject_oom
 from arrayport.testing.plugin import selected_memory_types
-from conformance.conftest import MEMORY_TYPES, law
+from conformance.conftest import MEMORY_TYPES, law, scaled
 
 pytestmark = pytest.mark.parametrize("memory_type", MEMORY_TYPES)
 
@@ -60,6 +60,7 @@ def _policies(mt: MemoryType) -> st.SearchStrategy[ap.OOMPolicy]:
     return st.builds(
         ap.OOMPolicy,
         retries=st.integers(0, 3),
+        release=st.booleans(),
         split_axis=st.sampled_from([None, 0]),
         min_split=st.integers(1, 3),
         fallback=st.sampled_from(fallbacks),
@@ -87,6 +88,7 @@ def _chain(exc: BaseException) -> list[BaseException]:
 
 
 @law("oom.result_or_one_error", "injected OOMs end in the right result or exactly one OutOfMemoryError")
+@scaled(0.4)
 @given(data=st.data(), times=st.integers(1, 8))
 def test_result_or_exactly_one_error(memory_type: MemoryType, data: st.DataObject, times: int) -> None:
     x = data.draw(_input(memory_type), label="x")
@@ -158,11 +160,12 @@ def test_non_oom_errors_are_not_retried(memory_type: MemoryType, data: st.DataOb
 
 
 @law("oom.no_leaks", "arrays of failed attempts are freed and no thread is left behind")
+@scaled(0.25)
 @given(data=st.data(), failures=st.integers(0, 4))
 def test_no_memory_or_thread_leaked(memory_type: MemoryType, data: st.DataObject, failures: int) -> None:
     x = data.draw(_input(memory_type), label="x")
     retries = data.draw(st.integers(0, 3), label="retries")
-    policy = ap.OOMPolicy(retries=retries)
+    policy = ap.OOMPolicy(retries=retries, release=data.draw(st.booleans(), label="release"))
     errors = [_real_oom(memory_type, x) for _ in range(failures)]
     _call(memory_type, ap.OOMPolicy(), _affine, x)  # warm up: frameworks start their pools once
     threads = set(threading.enumerate())
@@ -188,3 +191,17 @@ def test_no_memory_or_thread_leaked(memory_type: MemoryType, data: st.DataObject
     )
     if out is not None:
         np.testing.assert_allclose(as_numpy(out), as_numpy(x) * 2 + 1, rtol=1e-6)
+
+
+@law("oom.result_or_one_error")
+@pytest.mark.xfail(strict=True, reason=(
+    "oom.py/_split.py: splitting a 1-D pyclesperanto array down to length-1 pieces hands "
+    "the function a Python float (pyclesperanto's x[0:1] on a 1-D array returns a scalar), "
+    "so the split call fails with InvalidOptionError instead of recovering"))
+def test_bug_split_of_1d_pyclesperanto(memory_type: MemoryType) -> None:
+    if memory_type is not MemoryType.PYCLESPERANTO:
+        pytest.skip("a pyclesperanto regression")
+    x = ap.convert(np.zeros(2, np.float32), memory_type)
+    with inject_oom(memory_type, 1):
+        got = _call(memory_type, ap.OOMPolicy(retries=0, release=False, split_axis=0), _affine, x)
+    np.testing.assert_array_equal(as_numpy(got), [1.0, 1.0])

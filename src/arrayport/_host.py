@@ -10,13 +10,25 @@ target framework can adopt it as it is: one copy, never two.
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Any
 
 import numpy as np
 
 from arrayport.devices import Device
 
-__all__ = ["ALIGNMENT", "ArrayInfo", "aligned_copy", "aligned_empty", "dtype_name", "host_info"]
+__all__ = [
+    "ALIGNMENT",
+    "ArrayInfo",
+    "RouteKey",
+    "aligned_copy",
+    "aligned_empty",
+    "dtype_name",
+    "host_info",
+    "host_layout",
+    "host_route_key",
+    "route_key_of",
+]
 
 ALIGNMENT = 64
 
@@ -119,13 +131,122 @@ def host_info(a: np.ndarray, device: Device, *, writable: bool | None = None) ->
     )
 
 
+#: Everything routing reads from an :class:`ArrayInfo`, as a hashable tuple:
+#: ``(device, dtype, dtype_name, writable, native_order, c_contiguous, positive_strides,
+#: element_aligned, aligned, ndim, empty)``; ``aligned`` is ``None`` when the target does not
+#: read it (reading an address costs about 1 us in numpy). Two arrays with equal keys get
+#: the same route, so :mod:`arrayport.convert` caches routes by it.
+RouteKey = tuple[
+    Device, "np.dtype[Any] | None", str, bool, bool, bool, bool, bool, "bool | None", int, bool
+]
+
+
+def route_key_of(info: ArrayInfo, address: bool) -> RouteKey:
+    """The :data:`RouteKey` of a full description (the reference the cheap keys match)."""
+    return (
+        info.device,
+        info.dtype,
+        info.dtype_name,
+        info.writable,
+        info.native_order,
+        info.c_contiguous,
+        info.positive_strides,
+        info.element_aligned,
+        info.aligned if address else None,
+        len(info.shape),
+        info.size == 0,
+    )
+
+
+# Whether numpy's ALIGNED flag answers "is the address a multiple of the item size" for a
+# dtype: it checks the dtype's alignment, which is the item size for every real dtype here
+# but half of it for complex ones (their address is then read).
+_flag_is_itemsize: dict[np.dtype[Any], bool] = {}
+
+
+def _pointer(a: np.ndarray) -> int:
+    return int(a.__array_interface__["data"][0])
+
+
+def host_layout(a: np.ndarray, address: bool) -> tuple[bool, bool, bool, bool | None]:
+    """``(c_contiguous, positive_strides, element_aligned, aligned)`` of a numpy array,
+    equal to :func:`host_info`'s properties but read from numpy's flags where they say the
+    same thing (the address is read only when ``address`` or for complex dtypes).
+    ``aligned`` is ``None`` unless ``address``.
+
+    numpy keeps C_CONTIGUOUS with the rule :attr:`ArrayInfo.c_contiguous` uses (size-1
+    axes may have any stride, empty arrays are contiguous) and ALIGNED as "address and
+    every stride of an axis longer than 1 are multiples of the dtype's alignment" (empty
+    arrays count as aligned).
+    """
+    dtype = a.dtype
+    strides = a.strides
+    itemsize = dtype.itemsize
+    positive = True
+    stride_ok = True
+    for s in strides:
+        if s < 0:
+            positive = False
+        if itemsize > 1 and s % itemsize:
+            stride_ok = False
+    empty = a.size == 0
+    pointer: int | None = None
+    if itemsize <= 1:
+        element = True
+    elif not stride_ok:
+        element = False
+    else:
+        by_flag = _flag_is_itemsize.get(dtype)
+        if by_flag is None:
+            by_flag = _flag_is_itemsize[dtype] = dtype.alignment == itemsize
+        if by_flag:
+            # ALIGNED also covers the strides (checked above) and is True for empty arrays.
+            element = bool(a.flags.aligned)
+        else:
+            pointer = _pointer(a)
+            element = empty or pointer % itemsize == 0
+    aligned: bool | None = None
+    if address:
+        if empty:
+            aligned = True
+        else:
+            if pointer is None:
+                pointer = _pointer(a)
+            aligned = pointer % ALIGNMENT == 0
+    return bool(a.flags.c_contiguous), positive, element, aligned
+
+
+def host_route_key(
+    a: np.ndarray, device: Device, address: bool, *, writable: bool | None = None
+) -> RouteKey:
+    """The :data:`RouteKey` of a numpy array, read cheaply (equal to
+    ``route_key_of(host_info(a, device, writable=writable), address)``)."""
+    dtype = a.dtype
+    contiguous, positive, element, aligned = host_layout(a, address)
+    return (
+        device,
+        dtype,
+        dtype_name(dtype),
+        bool(a.flags.writeable) if writable is None else writable,
+        dtype.isnative,
+        contiguous,
+        positive,
+        element,
+        aligned,
+        a.ndim,
+        a.size == 0,
+    )
+
+
 def aligned_empty(shape: tuple[int, ...], dtype: np.dtype[np.generic]) -> np.ndarray:
     """An uninitialised C-contiguous array whose data starts on a 64-byte boundary."""
     dtype = np.dtype(dtype)
-    nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    nbytes = math.prod(shape) * dtype.itemsize
     raw = np.empty(nbytes + ALIGNMENT, dtype=np.uint8)
-    offset = (-raw.ctypes.data) % ALIGNMENT
-    return raw[offset : offset + nbytes].view(dtype).reshape(shape)
+    offset = (-_pointer(raw)) % ALIGNMENT
+    # One constructor call instead of slice + view + reshape (a per-call cost that counts
+    # for small copies); the result keeps `raw` alive as its base.
+    return np.ndarray(shape, dtype=dtype, buffer=raw, offset=offset)
 
 
 def aligned_copy(a: np.ndarray) -> np.ndarray:
@@ -133,7 +254,7 @@ def aligned_copy(a: np.ndarray) -> np.ndarray:
 
     Big-endian input is converted to native order in the same pass (values are unchanged).
     """
-    dtype = a.dtype.newbyteorder("=") if not a.dtype.isnative else a.dtype
-    out = aligned_empty(tuple(a.shape), dtype)
+    dtype = a.dtype if a.dtype.isnative else a.dtype.newbyteorder("=")
+    out = aligned_empty(a.shape, dtype)
     np.copyto(out, a, casting="equiv")
     return out

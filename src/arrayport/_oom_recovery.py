@@ -73,7 +73,7 @@ class Execution:
         self.split_used = False
         self.notes: list[str] = []
 
-    # The entry point: steps 1-5 of the module docstring. Recovery runs outside the
+    # The entry point: steps 1-5 of arrayport.oom's docstring. Recovery runs outside the
     # ``except`` blocks, so that errors raised during it carry no internal context.
     def run(self, args: tuple[Any, ...], kwargs: dict[str, Any], site: Site, done: int) -> Any:
         """``done``: attempts of the whole call already made (and failed) by the caller."""

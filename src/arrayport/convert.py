@@ -20,18 +20,27 @@ memory: numpy gets a read-only view, torch and cupy a copy (or ``CopyRequiredErr
 ``copy=False``). On a GPU that copy is made by the target on the device after a DLPack
 import, never through the host (unverified on hardware here: no GPU in CI).
 
+On the CPU, when numpy is one side, the host share comes before DLPack: numpy arrays *are*
+host memory, and the other framework's own wrap or view (``torch.from_numpy``,
+``t.numpy()``, ``np.asarray(jax_array)``) is as zero-copy and several times cheaper.
+
 The per-call cost matters (dispatch converts every argument): identity is decided from a
-per-type cache without describing the array, and backends are loaded once.
+per-type cache without describing the array, backends are loaded once, and routes are
+cached by a :data:`~arrayport._host.RouteKey` (everything the route decision reads: dtype,
+device, layout, alignment, writability, ...) that the source backend reads cheaply, so a
+repeated conversion skips the description and the refusal checks
+(``docs/decisions/0045-plan-cache-and-host-first.md``).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from typing import Any
 
-from arrayport._host import ArrayInfo, aligned_copy, host_info
+
+from arrayport._host import ArrayInfo, RouteKey, aligned_copy, host_info, route_key_of
 from arrayport._metrics import metrics
 from arrayport.backends import cached_memory_type, detect_memory_type, get_backend
 from arrayport.backends._protocol import Backend
@@ -92,6 +101,21 @@ _targets.update({mt.value: mt for mt in MemoryType})
 # Backends whose load() succeeded: load() is not repeated on every call. A backend whose
 # load() failed is not recorded, so it is retried (and fails again with its message).
 _loaded: dict[MemoryType, Backend] = {}
+# Per loaded backend, its optional protocol members (read once, not by getattr per call):
+# as a source, its cheap `route_key`; as a target, whether its refusals read the 64-byte
+# alignment (`SHARE_ALIGNMENT`) and the global settings its dtype checks read
+# (`route_state`, e.g. jax's x64 flag).
+_route_keys: dict[MemoryType, Callable[[Any, bool], RouteKey | None] | None] = {}
+_addresses: dict[MemoryType, bool] = {}
+_states: dict[MemoryType, Callable[[], Hashable] | None] = {}
+_host_memory: dict[MemoryType, bool] = {}
+
+_PlanKey = tuple[type, MemoryType, "bool | None", Device, Hashable, RouteKey]
+# Routes (and their runners) already planned, by everything the decision depends on. The
+# keys are few (dtypes x layout classes x devices); the bound only guards against a
+# pathological stream of distinct ones. Whole entries only: safe without a lock.
+_plans: dict[_PlanKey, tuple[Route, _Runner]] = {}
+_MAX_PLANS = 4096
 
 
 def _target(to: object) -> MemoryType:
@@ -106,8 +130,66 @@ def _backend(mt: MemoryType) -> Backend:
     if found is None:
         found = get_backend(mt)
         found.load()
+        # Optional members (ADR 0045): absent means "no cheap key", "no address needed",
+        # "no global state", "not host memory".
+        _route_keys[mt] = getattr(found, "route_key", None)
+        _addresses[mt] = getattr(found, "SHARE_ALIGNMENT", 0) > 1
+        _states[mt] = getattr(found, "route_state", None)
+        _host_memory[mt] = bool(getattr(found, "HOST_MEMORY", False))
         _loaded[mt] = found
     return found
+
+
+def clear_plan_cache() -> None:
+    """Forget every cached route (for tests that change a backend's behaviour)."""
+    _plans.clear()
+
+
+def _plan_key(
+    x: Any, source: MemoryType, target: MemoryType, device: DeviceLike, copy: bool | None
+) -> _PlanKey | None:
+    """The cache key of this conversion, or None when it must be planned in full (a source
+    without a cheap key, an array its key does not cover, a backend not loaded yet)."""
+    key_of = _route_keys.get(source)
+    t = _loaded.get(target)
+    if key_of is None or t is None:
+        return None
+    rkey = key_of(x, _addresses[target])
+    if rkey is None:
+        return None
+    requested = None if device is None else parse_device(device)
+    # Resolved on every call: it may read the thread's current device (use_device) or a
+    # framework's selected device; rkey[0] is the source's device.
+    dev = t.resolve_device(requested, rkey[0])
+    state = _states[target]
+    return (type(x), target, copy, dev, None if state is None else state(), rkey)
+
+
+def _plan(
+    x: Any, to: MemoryType | str, device: DeviceLike, copy: bool | None
+) -> tuple[Route, _Runner]:
+    copy = _check_copy(copy)
+    target = _target(to)
+    source = cached_memory_type(type(x))
+    pkey = None if source is None else _plan_key(x, source, target, device, copy)
+    if pkey is not None:
+        found = _plans.get(pkey)
+        if found is not None:
+            return found
+    route, run, info = _make_plan(x, target, device, copy)
+    if pkey is None:  # the first conversion of this type or to this target: now loaded
+        pkey = _plan_key(x, route.source, target, device, copy)
+    # Stored only when the cheap key equals the key of the full description (so a key
+    # never stands for arrays it was not computed from) and names the planned device.
+    if (
+        pkey is not None
+        and pkey[-1] == route_key_of(info, _addresses[target])
+        and pkey[3] == route.device
+    ):
+        if len(_plans) >= _MAX_PLANS:
+            _plans.clear()
+        _plans[pkey] = (route, run)
+    return route, run
 
 
 def _check_copy(copy: object) -> bool | None:
@@ -146,10 +228,9 @@ def _check_dtype(s: Backend, t: Backend, info: ArrayInfo) -> str | None:
 
 
 def _make_plan(
-    x: Any, to: MemoryType | str, device: DeviceLike, copy: bool | None
-) -> tuple[Route, _Runner]:
-    copy = _check_copy(copy)
-    target = _target(to)
+    x: Any, target: MemoryType, device: DeviceLike, copy: bool | None
+) -> tuple[Route, _Runner, ArrayInfo]:
+    """Plan in full from ``describe(x)``: the route, its runner and the description."""
     source = cached_memory_type(type(x)) or detect_memory_type(x)
     s = _backend(source)
     t = _backend(target)
@@ -170,19 +251,28 @@ def _make_plan(
             if copy is False:
                 _refuse_copy(source, target, f"moving from {info.device} to {dev} copies")
             steps: tuple[str, ...] = (f"{source.value} moves the array {info.device} -> {dev}",)
-            return route("device-move", False, steps, "the array is on another device"), (
-                lambda a: t.move(a, dev)
-            )
+            moved = route("device-move", False, steps, "the array is on another device")
+            return moved, (lambda a: t.move(a, dev)), info
         if copy:
             steps = (f"{source.value} copies the array on {dev}",)
-            return route("copy", False, steps, "copy=True asks for a fresh buffer"), t.copy
-        return route("identity", True, (), "same memory type and device"), _identity
+            return route("copy", False, steps, "copy=True asks for a fresh buffer"), t.copy, info
+        return route("identity", True, (), "same memory type and device"), _identity, info
 
     why_not: list[str] = []
     # Torch and cupy have no read-only arrays: wrapping an immutable source would hand out
     # a writable alias. numpy marks its view read-only; jax and tensorflow are immutable.
     source_immutable = s.IMMUTABLE or not info.writable
     read_only_conflict = source_immutable and t.WRITABLE_ONLY
+    on_host = info.device.is_cpu and dev.is_cpu
+    # numpy is host memory: with numpy on one side on the CPU, the other framework's own
+    # wrap/view call is the share, as zero-copy as DLPack and cheaper (ADR 0045).
+    host_first = on_host and (_host_memory[source] or _host_memory[target])
+    if host_first and copy is not True:
+        share = _share_route(s, t, x, info, dev, read_only_conflict, route)
+        if isinstance(share, str):
+            why_not.append(f"no host share: {share}")
+        else:
+            return (*share, info)
     dl_refusal = _dlpack_refusal(s, t, info, dev, source_immutable)
     if copy is not True and dl_refusal is None and not read_only_conflict:
 
@@ -190,8 +280,9 @@ def _make_plan(
             return t.from_dlpack(s.dlpack_source(a), dev, read_only=source_immutable)
 
         steps = (f"{target.value} imports the {source.value} memory through DLPack",)
-        return route("dlpack", True, steps, "zero-copy: DLPack on the same device"), run_dlpack
-    if dl_refusal is None and not (info.device.is_cpu and dev.is_cpu) and copy is not False:
+        reason = "zero-copy: DLPack on the same device"
+        return route("dlpack", True, steps, reason), run_dlpack, info
+    if dl_refusal is None and not on_host and copy is not False:
         # On an accelerator a copy is made by the target on the device after a zero-copy
         # import, never by a round trip through the host.
         why = "copy=True asks for a fresh buffer" if copy else f"no share: {_ro_reason(s, t)}"
@@ -203,7 +294,7 @@ def _make_plan(
             f"{target.value} imports the {source.value} memory through DLPack",
             f"{target.value} copies it on {dev}",
         )
-        return route("dlpack", False, steps, why), run_dlpack_copy
+        return route("dlpack", False, steps, why), run_dlpack_copy, info
     if copy is True:
         why_not.append("copy=True asks for a fresh buffer")
     else:
@@ -211,26 +302,45 @@ def _make_plan(
             why_not.append(f"no DLPack share: {_ro_reason(s, t)}")
         else:
             why_not.append(f"no DLPack share: {dl_refusal}")
-        share_refusal = _host_share_refusal(s, t, x, info, dev, read_only_conflict)
-        if share_refusal is None:
-
-            def run_share(a: Any) -> Any:
-                view = s.host_view(a)
-                if view is None:  # checked at plan time; a concurrent change is a bug upstream
-                    msg = f"{source.value} stopped exposing host memory during the conversion"
-                    raise ConversionError(msg, source=source, target=target, method="host-share")
-                return t.adopt_host(view, dev)
-
-            steps = (
-                f"{source.value} exposes its host memory (shared)",
-                f"{target.value} wraps it (shared)",
-            )
-            reason = "zero-copy: the target wraps the source's host memory"
-            return route("host-share", True, steps, reason), run_share
-        why_not.append(f"no host share: {share_refusal}")
+        if not host_first:
+            share = _share_route(s, t, x, info, dev, read_only_conflict, route)
+            if isinstance(share, str):
+                why_not.append(f"no host share: {share}")
+            else:
+                return (*share, info)
     if copy is False:
         _refuse_copy(source, target, "; ".join(why_not))
-    return _host_copy_route(s, t, info, dev, route, why_not)
+    return (*_host_copy_route(s, t, info, dev, route, why_not), info)
+
+
+def _share_route(
+    s: Backend,
+    t: Backend,
+    x: Any,
+    info: ArrayInfo,
+    dev: Device,
+    read_only_conflict: bool,
+    route: Callable[..., Route],
+) -> tuple[Route, _Runner] | str:
+    """The host-share route, or why there is none."""
+    refusal = _host_share_refusal(s, t, x, info, dev, read_only_conflict)
+    if refusal is not None:
+        return refusal
+    source, target = s.MEMORY_TYPE, t.MEMORY_TYPE
+
+    def run_share(a: Any) -> Any:
+        view = s.host_view(a)
+        if view is None:  # checked at plan time; a concurrent change is a bug upstream
+            msg = f"{source.value} stopped exposing host memory during the conversion"
+            raise ConversionError(msg, source=source, target=target, method="host-share")
+        return t.adopt_host(view, dev)
+
+    steps = (
+        f"{source.value} exposes its host memory (shared)",
+        f"{target.value} wraps it (shared)",
+    )
+    reason = "zero-copy: the target wraps the source's host memory"
+    return route("host-share", True, steps, reason), run_share
 
 
 def _lazy_note(s: Backend, t: Backend) -> str | None:
@@ -363,7 +473,7 @@ def plan(
     >>> ap.plan(np.zeros(3), "numpy").method
     'identity'
     """
-    return _make_plan(x, to, device, copy)[0]
+    return _plan(x, to, device, copy)[0]
 
 
 def convert(
@@ -413,7 +523,7 @@ def convert(
             and _backend(mt).is_plain(x)
         ):
             return x
-    route, run = _make_plan(x, to, device, copy)
+    route, run = _plan(x, to, device, copy)
     if not metrics.enabled:
         return run(x)
     start = time.perf_counter()

@@ -50,6 +50,11 @@ __all__ = ["DispatchedFunction", "FunctionContract", "memory_type"]
 P = ParamSpec("P")
 R = TypeVar("R")
 
+# Bound by assignment, not by import: CPython 3.11 compiles a method call on a name that an
+# import bound as an attribute load (it expects a module), which makes a bound method on
+# every call; the fast path's ``_KINDS.get`` would pay for it.
+_KINDS = KINDS
+
 # The per-thread stream hook of each declared memory type, looked up once.
 _StreamHook = Callable[[Any], "AbstractContextManager[Any] | None"]
 _STREAM_HOOKS: dict[MemoryType, _StreamHook | None] = {}
@@ -161,7 +166,7 @@ class DispatchedFunction(Generic[P, R]):
             result = c.oom.run(self._fn, *args, **kwargs)
         else:
             result = self._run(args, kwargs, first, None)
-        if moved or not self._to_input or KINDS.get(type(result)) is not first_kind:
+        if moved or not self._to_input or _KINDS.get(type(result)) is not first_kind:
             result = place(result, c.output, first, first_kind, moved=moved)
         if self._native:
             return result  # type: ignore[no-any-return]

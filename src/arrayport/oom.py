@@ -70,7 +70,8 @@ class OOMPolicy:
         return arrays (or tuples of arrays) with that axis: the concatenated result is then
         identical to an unsplit run. The first array argument that has the axis sets the
         length; array arguments of another length along it (a kernel, say) are passed
-        whole to every piece.
+        whole to every piece. Array arguments are those the decorator converts: top-level
+        ones and arrays inside list and tuple arguments.
     min_split : int
         The smallest piece length along ``split_axis``: a piece is halved only while both
         halves keep at least ``min_split``.

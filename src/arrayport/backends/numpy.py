@@ -11,6 +11,10 @@ Quirks routed around here:
 * Read-only arrays (including memory maps opened with ``mode="r"``) are never exported
   as writable memory: numpy's own DLPack export refuses them, and :mod:`arrayport.convert`
   copies them for frameworks without read-only arrays.
+
+numpy arrays *are* host memory (:data:`HOST_MEMORY`): a CPU conversion to or from numpy is
+a host share by the other framework's own call (``torch.from_numpy``, ``t.numpy()``,
+``np.asarray(jax_array)``), tried before DLPack because it is as zero-copy and cheaper.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from arrayport._host import ArrayInfo, aligned_copy, host_info
+from arrayport._host import ArrayInfo, RouteKey, aligned_copy, host_info, host_route_key
 from arrayport.devices import CPU, Device
 from arrayport.errors import DeviceError, UnsupportedArrayError
 from arrayport.memory_types import MemoryType
@@ -35,6 +39,8 @@ HAS_DLPACK = True
 WRITABLE_ONLY = False
 COPIES_HOST = False
 WIDENINGS: dict[str, str] = {}
+#: numpy arrays are host memory: CPU routes to and from numpy share by host views first.
+HOST_MEMORY = True
 
 
 def is_installed() -> bool:
@@ -65,8 +71,27 @@ def _exchangeable(dtype: np.dtype[Any]) -> bool:
     return dtype.kind in "biufc" or (dtype.kind == "V" and dtype.name == "bfloat16")
 
 
+# dtype -> whether it holds exchangeable numbers (dtype.name costs about 1 us in numpy).
+_exchangeable_dtypes: dict[np.dtype[Any], bool] = {}
+
+
+def _exchangeable_cached(dtype: np.dtype[Any]) -> bool:
+    found = _exchangeable_dtypes.get(dtype)
+    if found is None:
+        found = _exchangeable_dtypes[dtype] = _exchangeable(dtype)
+    return found
+
+
 def is_plain(x: Any) -> bool:
-    return type(x) is np.ndarray and _exchangeable(x.dtype)
+    return type(x) is np.ndarray and _exchangeable_cached(x.dtype)
+
+
+def route_key(x: Any, address: bool) -> RouteKey | None:
+    """The routing summary of a plain ndarray (subclasses such as masked arrays and memory
+    maps, and dtypes :func:`describe` refuses, take the full plan: None)."""
+    if type(x) is not np.ndarray or not _exchangeable_cached(x.dtype):
+        return None
+    return host_route_key(x, CPU, address)
 
 
 def namespace() -> Any:

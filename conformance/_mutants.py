@@ -1,0 +1,109 @@
+"""Deliberate breakage, for proving that the conformance suite can fail.
+
+Loaded only on request (``pytest -p conformance._mutants``) with ``ARRAYPORT_MUTATION`` set
+to one of :data:`MUTATIONS`; it monkeypatches arrayport in the test process before any
+test runs. Nothing in ``src/`` knows about it. :mod:`conformance.mutations` runs each
+mutation against the laws that should catch it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+
+import arrayport as ap
+from arrayport import _dtype_policy, convert, oom
+from arrayport.backends import get_backend
+
+
+def _wrong_value() -> None:
+    """One route returns a wrong value: tensorflow's host adoption bumps the last element."""
+    tf_backend = get_backend("tensorflow")
+    original = tf_backend.adopt_host
+
+    def adopt_host(a: np.ndarray, device: Any) -> Any:
+        if a.size:
+            a = np.array(a, copy=True)
+            flat = a.reshape(-1)
+            with np.errstate(all="ignore"):
+                flat[-1] = ~flat[-1] if a.dtype.kind == "b" else flat[-1] + 1
+        return original(a, device)
+
+    tf_backend.adopt_host = adopt_host  # type: ignore[attr-defined]
+
+
+def _lying_zero_copy() -> None:
+    """Host copies claim to be zero-copy."""
+    original = convert._host_copy_route
+
+    def host_copy_route(*args: Any, **kwargs: Any) -> Any:
+        route, run = original(*args, **kwargs)
+        return dataclasses.replace(route, zero_copy=True), run
+
+    convert._host_copy_route = host_copy_route  # type: ignore[assignment]
+
+
+def _wrapping_cast() -> None:
+    """Integer-to-integer VALUE conversion forgets to clip: int16 300 -> int8 44."""
+    _dtype_policy._clip_int = lambda xp, x, work, lo, hi: x  # type: ignore[assignment]
+
+
+def _retried_non_oom() -> None:
+    """The numpy backend calls ValueError out-of-memory, so such errors get retried."""
+    np_backend = get_backend("numpy")
+    original = np_backend.is_oom
+    np_backend.is_oom = lambda exc: isinstance(exc, ValueError) or original(exc)  # type: ignore[attr-defined]
+
+
+def _writable_alias() -> None:
+    """numpy's DLPack import ignores read_only: jax memory comes back writable."""
+    np_backend = get_backend("numpy")
+    original = np_backend.from_dlpack
+    np_backend.from_dlpack = lambda x, device, *, read_only=False: original(x, device)  # type: ignore[attr-defined]
+
+
+def _silent_downcast() -> None:
+    """jax's dtype check lets 64-bit dtypes through (jax stores them as 32-bit)."""
+    jax_backend = get_backend("jax")
+    original = jax_backend.check_dtype
+
+    def check_dtype(dtype: Any, name: str) -> str | None:
+        return None if name in ("int64", "uint64", "float64") else original(dtype, name)
+
+    jax_backend.check_dtype = check_dtype  # type: ignore[attr-defined]
+
+
+_KEPT: list[BaseException] = []
+
+
+def _leaked_attempts() -> None:
+    """Failed attempts' errors are kept (with their frames, and so their arrays)."""
+    oom._drop_frames = _KEPT.append  # type: ignore[assignment]
+
+
+#: name -> (what it breaks, how)
+MUTATIONS: dict[str, tuple[str, Callable[[], None]]] = {
+    "wrong-value": ("a wrong value in one route (tensorflow host adoption)", _wrong_value),
+    "lying-zero-copy": ("host-copy routes report zero_copy=True", _lying_zero_copy),
+    "wrapping-cast": ("integer VALUE conversion without clipping (wraps)", _wrapping_cast),
+    "retried-non-oom": ("ValueError recognised as out-of-memory (retried)", _retried_non_oom),
+    "writable-alias": ("DLPack import into numpy ignores read-only sources", _writable_alias),
+    "silent-downcast": ("jax accepts 64-bit dtypes (stores them as 32-bit)", _silent_downcast),
+    "leaked-attempts": ("failed OOM attempts' errors and frames are kept alive", _leaked_attempts),
+}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    name = os.environ.get("ARRAYPORT_MUTATION", "")
+    if not name:
+        return
+    if name not in MUTATIONS:
+        msg = f"ARRAYPORT_MUTATION={name!r}: use one of {', '.join(MUTATIONS)}"
+        raise pytest.UsageError(msg)
+    MUTATIONS[name][1]()
+    assert ap  # arrayport was imported (and patched) before any test module

@@ -1,0 +1,107 @@
+"""Tests of arrayport._arguments: which arguments of a call are arrays (top level, and one
+level down in lists, tuples and namedtuples), in which order, and mapping over them."""
+
+from __future__ import annotations
+
+import collections
+from typing import Any
+
+import numpy as np
+import pytest
+
+from arrayport import MemoryType
+from arrayport._arguments import (
+    CONTAINER,
+    CONVERT,
+    DASK_INPUT,
+    KINDS,
+    NO_CONVERSION,
+    array_type,
+    arrays,
+    kind_of,
+    map_arrays,
+    scan,
+)
+from tests.conftest import skip_unless_installed
+
+Pair = collections.namedtuple("Pair", "a b")
+
+
+class ListSubclass(list[Any]):
+    """Not a container to look into: only list, tuple and namedtuple are."""
+
+
+def test_kinds_are_classified_once_per_type() -> None:
+    a = np.zeros(2)
+    assert kind_of(a) is MemoryType.NUMPY
+    assert KINDS[np.ndarray] is MemoryType.NUMPY
+    assert kind_of([a]) == CONTAINER
+    assert kind_of((a,)) == CONTAINER
+    assert kind_of(Pair(a, 1)) == CONTAINER
+    for not_array in (1, 2.5, "s", None, {"a": a}, np.float64(1.0), ListSubclass([a])):
+        assert kind_of(not_array) is None
+        assert array_type(not_array) is None
+    assert array_type([a]) is None  # a container is not an array
+    assert array_type(a) is MemoryType.NUMPY
+
+
+def test_arrays_in_order_top_level_and_one_level_down() -> None:
+    a, b, c, d, e = (np.full(1, i) for i in range(5))
+    deep = [[e]]
+    found = list(arrays((1, [None, a, (e,)], b, Pair(c, "x"), {"k": e}, deep), {"kw": d, "n": 3}))
+    assert [x for x, _ in found] == [a, b, c, d]
+    assert {mt for _, mt in found} == {MemoryType.NUMPY}
+    assert list(arrays((ListSubclass([a]),), {})) == []
+
+
+def test_map_arrays_rebuilds_containers_and_passes_everything_else_on() -> None:
+    a = np.arange(3.0)
+    options = {"k": a}
+    deep = [[a]]
+
+    def neg(x: Any) -> Any:
+        return -x
+
+    args, kwargs = map_arrays(([a, 1], Pair(a, "b"), (a,), "s"), {"o": options, "d": deep}, neg)
+    assert type(args[0]) is list
+    np.testing.assert_array_equal(args[0][0], -a)
+    assert args[0][1] == 1
+    assert type(args[1]) is Pair
+    np.testing.assert_array_equal(args[1].a, -a)
+    assert args[1].b == "b"
+    assert type(args[2]) is tuple
+    assert args[3] == "s"
+    assert kwargs["o"] is options  # dicts are not looked into
+    assert kwargs["d"][0] is deep[0]  # two levels down: passed on as it is
+    assert kwargs["d"][0][0] is a
+
+
+@skip_unless_installed(MemoryType.TORCH)
+def test_scan_finds_the_first_array_and_what_the_call_needs() -> None:
+    import torch
+
+    t = torch.zeros(2)
+    a = np.zeros(2)
+    assert scan([1, t], MemoryType.TORCH, False) == (t, MemoryType.TORCH, NO_CONVERSION)
+    first, kind, needs = scan(["s", [a, t]], MemoryType.TORCH, False)
+    assert (first is a, kind, needs) == (True, MemoryType.NUMPY, CONVERT)
+    # Only one level down: an array two levels deep is not seen.
+    assert scan([[[a]]], MemoryType.TORCH, False) == (None, None, NO_CONVERSION)
+
+
+@skip_unless_installed(MemoryType.DASK)
+def test_scan_sends_dask_input_to_the_dask_helper() -> None:
+    import dask.array as da
+
+    d = da.zeros(4, chunks=2)
+    a = np.zeros(2)
+    assert scan([a, [d]], MemoryType.NUMPY, False)[2] == DASK_INPUT
+    assert scan([d], MemoryType.DASK, False)[2] == NO_CONVERSION
+
+
+@pytest.mark.parametrize("container", [list, tuple])
+def test_scan_and_arrays_agree(container: type) -> None:
+    a, b = np.zeros(1), np.ones(1)
+    args = (3, container([a, "x"]), b)
+    first, _, _ = scan(args, MemoryType.NUMPY, False)
+    assert first is next(arrays(args, {}))[0]

@@ -1,0 +1,106 @@
+"""Tests of arrayport._contract: FunctionContract, every option validated when decorating."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+import pytest
+
+import arrayport as ap
+from arrayport import MemoryType
+
+
+def _ident(x: Any) -> Any:
+    return x
+
+
+def test_contract_holds_every_option_with_the_documented_defaults() -> None:
+    c = ap.memory_type("numpy")(_ident).contract
+    assert c == ap.FunctionContract(MemoryType.NUMPY)
+    assert c.memory_type is MemoryType.NUMPY
+    assert c.output == "input"
+    assert c.dtype_conversion is ap.DtypeConversion.PRESERVE_INPUT
+    assert c.scaling is ap.Scaling.VALUE
+    assert c.oom == ap.OOMPolicy()
+    assert c.device is None
+    assert c.slice_by_slice is False
+    assert c.depth is None
+    assert c.whole_array is False
+
+
+def test_contract_is_frozen() -> None:
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        ap.memory_type("numpy")(_ident).contract.output = "declared"  # type: ignore[misc]
+
+
+def test_contract_normalises_names_and_devices() -> None:
+    c = ap.memory_type(
+        "TORCH", output="jax", dtype_conversion="uint16", scaling="unit", device="cpu"
+    )(_ident).contract
+    assert c.memory_type is MemoryType.TORCH
+    assert c.output is MemoryType.JAX
+    assert c.dtype_conversion is ap.DtypeConversion.UINT16
+    assert c.scaling is ap.Scaling.UNIT
+    assert c.device == ap.Device("cpu")
+    assert ap.memory_type("torch", device=1)(_ident).contract.device == ap.Device("cuda", 1)
+    # A bare "cuda" means the calling thread's current accelerator, decided per call.
+    assert ap.memory_type("torch", device="cuda")(_ident).contract.device == "cuda"
+    assert ap.memory_type("jax", depth=[1, 2])(_ident).contract.depth == (1, 2)
+
+
+@pytest.mark.parametrize(
+    ("args", "options", "match"),
+    [
+        (("notaframework",), {}, "not a memory type"),
+        ((3,), {}, "not a memory type"),
+        (("numpy",), {"output": "elsewhere"}, "output="),
+        (("numpy",), {"output": 7}, "output="),
+        (("numpy",), {"dtype_conversion": np.float32}, "dtype_conversion="),
+        (("numpy",), {"dtype_conversion": "float16"}, "dtype_conversion="),
+        (("numpy",), {"scaling": "log"}, "scaling="),
+        (("numpy",), {"oom": "retry"}, "OOMPolicy"),
+        (("torch",), {"device": -1}, "invalid device"),
+        (("torch",), {"device": "tpu:0"}, "invalid device"),
+        (("numpy",), {"device": "cuda:0"}, "numpy"),
+        (("cupy",), {"device": "cpu"}, "cupy"),
+        (("pyclesperanto",), {"device": 0}, "pyclesperanto"),
+        (("numpy",), {"slice_by_slice": "yes"}, "slice_by_slice"),
+        (("numpy",), {"depth": -1}, "depth="),
+        (("numpy",), {"depth": (1, -2)}, "depth="),
+        (("numpy",), {"depth": 1.5}, "depth="),
+        (("numpy",), {"whole_array": 1}, "whole_array"),
+        (("numpy",), {"whole_array": True, "depth": 2}, "exclude"),
+    ],
+)
+def test_invalid_options_raise_when_decorating(
+    args: tuple[Any, ...], options: dict[str, Any], match: str
+) -> None:
+    # memory_type(...) itself raises: before any function is decorated or called.
+    with pytest.raises(ap.InvalidOptionError, match=match):
+        ap.memory_type(*args, **options)
+
+
+def test_replace_validates_like_the_original_and_refuses_unknown_names() -> None:
+    c = ap.FunctionContract("numpy")
+    assert c.replace(output="torch").output is MemoryType.TORCH
+    assert c.output == "input"
+    with pytest.raises(ap.InvalidOptionError, match=r"unknown option.*colour"):
+        c.replace(colour="red")
+    with pytest.raises(ap.InvalidOptionError, match="slice_by_slice"):
+        c.replace(slice_by_slice="yes")
+
+
+def test_contract_is_importable_from_dispatch_and_pickles_by_that_name() -> None:
+    import pickle
+
+    from arrayport.dispatch import FunctionContract
+
+    assert FunctionContract is ap.FunctionContract
+    c = FunctionContract("torch", oom=None, depth=2)
+    assert c.oom == ap.OOMPolicy.disabled()
+    data = pickle.dumps(c)
+    assert b"arrayport.dispatch" in data
+    assert b"_contract" not in data  # no private module path stored in a pickle
+    assert pickle.loads(data) == c

@@ -1,0 +1,161 @@
+"""Tests of arrayport._oom_recognition: which errors are out-of-memory, where a call runs,
+and the requested size read from an error (through OOMPolicy.run, with real allocations
+that fail at once)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+import arrayport as ap
+from arrayport import MemoryType, OOMPolicy, OutOfMemoryError
+from arrayport._oom_recognition import Site, find_site, requested_bytes
+from arrayport.devices import CPU
+from tests._oom_support import NO_RELEASE, PI_B, Calls
+from tests.conftest import skip_unless_installed
+
+
+def test_real_numpy_oom_is_recognised_with_its_size() -> None:
+    def fn(x: np.ndarray) -> np.ndarray:
+        return np.empty(1 << 62, dtype=np.uint8)
+
+    with pytest.raises(OutOfMemoryError) as info:
+        OOMPolicy(retries=1, **NO_RELEASE).run(fn, np.zeros(2))
+    assert info.value.memory_type is MemoryType.NUMPY
+    assert info.value.requested_bytes == 1 << 62
+    assert info.value.attempts == 2
+    from numpy._core._exceptions import _ArrayMemoryError
+
+    assert type(info.value.__cause__) is _ArrayMemoryError
+
+
+@skip_unless_installed(MemoryType.TORCH)
+def test_real_torch_cpu_allocator_oom_is_recognised() -> None:
+    import torch
+
+    def fn(x: Any) -> Any:
+        return torch.empty(1 << 62, dtype=torch.uint8)
+
+    with pytest.raises(OutOfMemoryError) as info:
+        OOMPolicy(retries=0).run(fn, torch.zeros(2))
+    assert info.value.memory_type is MemoryType.TORCH
+    assert info.value.device == CPU
+    assert info.value.requested_bytes == 1 << 62
+    assert "DefaultCPUAllocator" in str(info.value.__cause__)
+
+
+@skip_unless_installed(MemoryType.JAX)
+def test_real_jax_oom_is_recognised() -> None:
+    import jax.numpy as jnp
+
+    def fn(x: Any) -> Any:
+        return jnp.zeros((1 << 20, 1 << 20, 1 << 10), dtype=jnp.uint8).block_until_ready()
+
+    with pytest.raises(OutOfMemoryError) as info:
+        OOMPolicy(retries=0).run(fn, jnp.zeros(2))
+    assert info.value.memory_type is MemoryType.JAX
+    assert info.value.requested_bytes == PI_B
+    assert "RESOURCE_EXHAUSTED" in str(info.value.__cause__)
+
+
+@pytest.mark.slow  # tensorflow's CPU allocator waits ~10 s before it raises
+@skip_unless_installed(MemoryType.TENSORFLOW)
+def test_real_tensorflow_oom_is_recognised() -> None:
+    import tensorflow as tf
+
+    def fn(x: Any) -> Any:
+        return tf.zeros((1 << 20, 1 << 20, 1 << 10), dtype=tf.uint8)
+
+    with pytest.raises(OutOfMemoryError) as info:
+        OOMPolicy(retries=0).run(fn, tf.zeros(2))
+    assert info.value.memory_type is MemoryType.TENSORFLOW
+    assert info.value.requested_bytes == PI_B
+    assert isinstance(info.value.__cause__, tf.errors.ResourceExhaustedError)
+
+
+@skip_unless_installed(MemoryType.PYCLESPERANTO)
+def test_opencl_buffer_limit_is_out_of_memory() -> None:
+    # A broadcast view: 8 GiB long, no memory behind it. The backend refuses it against
+    # the device's maximum buffer size before allocating anything.
+    huge = np.broadcast_to(np.float32(1), (1 << 31,))
+    small = ap.convert(np.ones(4, np.float32), "pyclesperanto")
+    fn = Calls(lambda a: ap.convert(huge, "pyclesperanto"))
+    with pytest.raises(OutOfMemoryError) as info:
+        OOMPolicy(retries=1, **NO_RELEASE).run(fn, small)
+    assert fn.count == 2
+    assert info.value.memory_type is MemoryType.PYCLESPERANTO
+    assert info.value.requested_bytes == 1 << 33
+    assert isinstance(info.value.__cause__, OutOfMemoryError)
+
+
+def test_oom_of_another_imported_framework_is_recognised() -> None:
+    torch = pytest.importorskip("torch")
+
+    def fn(x: np.ndarray) -> np.ndarray:
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+    with pytest.raises(OutOfMemoryError) as info:
+        OOMPolicy(retries=0).run(fn, np.zeros(2))
+    assert info.value.memory_type is MemoryType.TORCH
+    assert info.value.device is None  # not the numpy call's device: torch's is unknown
+    assert info.value.requested_bytes == 2 << 30
+
+
+def test_no_array_arguments() -> None:
+    fn = Calls(lambda n: np.empty(1 << 62, dtype=np.uint8))
+    with pytest.raises(OutOfMemoryError) as info:
+        OOMPolicy(retries=1, **NO_RELEASE).run(lambda n: fn(np.zeros(n)), 3)
+    assert info.value.memory_type is MemoryType.NUMPY
+    assert info.value.attempts == 2
+
+
+@pytest.mark.parametrize(
+    ("message", "expected"),
+    [
+        ("CUDA out of memory. Tried to allocate 2.00 GiB (GPU 0; 79.1 GiB total)", 2 << 30),
+        ("CUDA out of memory. Tried to allocate 20.00 MiB", 20 << 20),
+        ("Out of memory allocating 1,073,741,824 bytes (allocated so far: 0 bytes).", 1 << 30),
+        ("RESOURCE_EXHAUSTED: Out of memory allocating 4096 bytes.", 4096),
+        ("DefaultCPUAllocator: can't allocate memory: you tried to allocate 64 bytes.", 64),
+        ("OOM when allocating tensor with shape[2,3] and type float on CPU", 24),
+        ("OOM when allocating tensor with shape[10] and type strange on CPU", None),
+        ("CL_MEM_OBJECT_ALLOCATION_FAILURE", None),
+    ],
+)
+def test_requested_bytes_from_messages(message: str, expected: int | None) -> None:
+    assert requested_bytes(RuntimeError(message)) == expected
+
+
+@skip_unless_installed(MemoryType.TORCH)
+def test_the_site_is_the_first_array_found_as_dispatch_finds_arrays() -> None:
+    import torch
+
+    t = torch.zeros(3)
+    # Top level and one level down in lists, tuples and namedtuples, positional first.
+    assert find_site((1, [None, t], np.zeros(2)), {}) == Site(MemoryType.TORCH, CPU)
+    assert find_site(("a",), {"images": (t,)}) == Site(MemoryType.TORCH, CPU)
+    assert find_site((np.zeros(2),), {"t": t}) == Site(MemoryType.NUMPY, CPU)
+    # Dicts and deeper nesting are not looked into.
+    assert find_site(({"x": t}, [[t]]), {}) == Site(None, None)
+
+
+@skip_unless_installed(MemoryType.TORCH)
+def test_a_call_whose_arrays_come_in_a_list_is_recognised_and_recovered() -> None:
+    import torch
+
+    from arrayport.testing import inject_oom
+
+    t = torch.zeros(3)
+    ran: list[int] = []
+
+    def fn(images: list[Any]) -> Any:
+        ran.append(len(images))
+        return images[0] + 1
+
+    with inject_oom("torch", times=1) as injected:
+        out = OOMPolicy(retries=1, **NO_RELEASE).run(fn, [t])
+    assert injected.raised == 1  # the call runs on torch: its tensor is inside the list
+    assert ran == [1]
+    assert torch.equal(out, torch.ones(3))

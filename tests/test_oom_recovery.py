@@ -1,0 +1,211 @@
+"""Tests of arrayport._oom_recovery: release and retry, fallback, the final
+OutOfMemoryError, and the metrics of each outcome (through OOMPolicy.run). The split step
+is tested in test_split.py.
+"""
+
+from __future__ import annotations
+
+import gc
+import weakref
+from typing import Any
+
+import numpy as np
+import pytest
+
+import arrayport as ap
+from arrayport import MemoryType, OOMPolicy, OutOfMemoryError
+from arrayport.testing import inject_oom
+from tests._oom_support import GRID, NO_RELEASE, Calls, as_np, device_of, make
+from tests.conftest import CPU_TYPES, INSTALLED, skip_unless_installed
+
+
+@pytest.mark.parametrize("mt", CPU_TYPES)
+def test_recovers_by_release_and_retry(mt: MemoryType) -> None:
+    x = make(mt, GRID)
+    fn = Calls()
+    with inject_oom(mt, times=1) as injected:
+        out = OOMPolicy(retries=1).run(fn, x)
+    assert injected.raised == 1
+    assert fn.count == 1  # the injected attempts never reached fn
+    assert ap.detect_memory_type(out) is mt
+    np.testing.assert_array_equal(as_np(out), GRID * 2 + 1)
+
+
+@pytest.mark.parametrize("mt", CPU_TYPES)
+def test_gives_up_with_out_of_memory_error(mt: MemoryType) -> None:
+    x = make(mt, GRID)
+    fn = Calls()
+    with (
+        inject_oom(mt, times=3, nbytes=123_456) as injected,
+        pytest.raises(OutOfMemoryError) as info,
+    ):
+        OOMPolicy(retries=2, **NO_RELEASE).run(fn, x)
+    err = info.value
+    assert injected.raised == 3
+    assert fn.count == 0
+    assert err.memory_type is mt
+    assert err.device == device_of(x)
+    assert err.attempts == 3
+    assert err.requested_bytes == 123_456
+    assert isinstance(err, MemoryError)
+    assert isinstance(err, ap.ArrayportError)
+    from arrayport.backends import get_backend
+
+    assert get_backend(mt).is_oom(err.__cause__)  # the framework's own error
+    assert not isinstance(err.__cause__, OutOfMemoryError)
+    assert mt.value in str(err)
+    assert "Calls" in str(err)
+    assert "split_axis" in str(err)
+
+
+@pytest.mark.parametrize("mt", CPU_TYPES)
+def test_fallback_result_lands_where_an_unfailed_run_would(mt: MemoryType) -> None:
+    target = MemoryType.TORCH if mt is MemoryType.NUMPY else MemoryType.NUMPY
+    if target not in INSTALLED:
+        pytest.skip(f"{target.value} is not installed")
+    x = make(mt, GRID)
+    ran_on = []
+
+    def fn(a: Any) -> Any:
+        ran_on.append(ap.detect_memory_type(a))
+        return a * 2 + 1
+
+    with inject_oom(mt, times=10) as injected:
+        out = OOMPolicy(retries=1, fallback=target, **NO_RELEASE).run(fn, x)
+    assert injected.raised == 2
+    assert ran_on == [target]
+    assert ap.detect_memory_type(out) is mt
+    assert device_of(out) == device_of(x)
+    np.testing.assert_array_equal(as_np(out), GRID * 2 + 1)
+
+
+@skip_unless_installed(MemoryType.TORCH)
+def test_real_oom_then_recovery() -> None:
+    import torch
+
+    state = {"n": 0}
+
+    def fn(x: Any) -> Any:
+        state["n"] += 1
+        if state["n"] == 1:
+            torch.empty(1 << 62, dtype=torch.uint8)
+        return x + 1
+
+    out = OOMPolicy(retries=1).run(fn, torch.zeros(3))
+    assert state["n"] == 2
+    assert torch.equal(out, torch.ones(3))
+
+
+def test_release_frees_what_the_failed_attempt_held() -> None:
+    refs: list[weakref.ref[np.ndarray]] = []
+    alive_at_retry: list[bool] = []
+
+    def fn(x: np.ndarray) -> np.ndarray:
+        if refs:
+            alive_at_retry.append(refs[0]() is not None)
+            return x
+        big = np.ones(1000)
+        refs.append(weakref.ref(big))
+        np.empty(1 << 62, dtype=np.uint8)  # raises: big stays in this frame's locals
+        return big
+
+    OOMPolicy(retries=1, release=True).run(fn, np.zeros(1))
+    assert alive_at_retry == [False]
+
+
+def test_attempts_are_bounded() -> None:
+    def always(x: np.ndarray) -> np.ndarray:
+        raise MemoryError("no memory at all")
+
+    fn = Calls(always)
+    with pytest.raises(OutOfMemoryError) as info:
+        OOMPolicy(retries=3, split_axis=0, **NO_RELEASE).run(fn, np.zeros((64, 2)))
+    # 4 attempts at each of the lengths 64, 32, 16, 8, 4, 2, 1 (the first half each time).
+    assert fn.count == 28
+    assert fn.lengths == [n for n in (64, 32, 16, 8, 4, 2, 1) for _ in range(4)]
+    assert info.value.attempts == 28
+    assert "could not split further" in str(info.value)
+
+
+@skip_unless_installed(MemoryType.TORCH)
+def test_fallback_after_split_and_tuple_results() -> None:
+    import torch
+
+    x = torch.arange(8.0).reshape(4, 2)
+    fn = Calls(lambda a: (a + 1, 7))
+    with inject_oom("torch", times=100) as injected:
+        out = OOMPolicy(retries=0, split_axis=0, fallback="numpy", **NO_RELEASE).run(fn, x)
+    # torch: the whole call, then halves of 2 and 1 of the first half, down the left branch.
+    assert injected.raised == 3
+    assert isinstance(out[0], torch.Tensor)
+    assert out[1] == 7
+    assert torch.equal(out[0], x + 1)
+    assert fn.count == 1
+
+
+def test_fallback_that_also_fails_raises_with_both_in_the_message() -> None:
+    torch = pytest.importorskip("torch")
+    with (
+        inject_oom("torch", times=5),
+        inject_oom("numpy", times=5),
+        pytest.raises(OutOfMemoryError) as info,
+    ):
+        OOMPolicy(retries=1, fallback="numpy", **NO_RELEASE).run(Calls(), torch.zeros(2))
+    err = info.value
+    assert err.attempts == 4
+    assert err.memory_type is MemoryType.NUMPY  # the last error was the fallback's
+    assert "fallback to numpy ran out of memory too" in str(err)
+
+
+@skip_unless_installed(MemoryType.PYCLESPERANTO)
+def test_fallback_that_cannot_hold_the_input_says_so() -> None:
+    x = np.arange(4.0)  # float64: pyclesperanto would change values, so convert refuses
+    with inject_oom("numpy", times=5), pytest.raises(OutOfMemoryError) as info:
+        OOMPolicy(retries=0, fallback="pyclesperanto", **NO_RELEASE).run(Calls(), x)
+    assert "fallback to pyclesperanto failed" in str(info.value)
+    assert info.value.memory_type is MemoryType.NUMPY
+
+
+def test_metrics_count_oom_outcomes() -> None:
+    with ap.metrics.collecting() as m:
+        with inject_oom("numpy", times=1):
+            OOMPolicy(retries=1, **NO_RELEASE).run(np.negative, GRID)
+        with inject_oom("numpy", times=1):
+            OOMPolicy(retries=0, split_axis=0, **NO_RELEASE).run(np.negative, GRID)
+        with inject_oom("numpy", times=2), pytest.raises(OutOfMemoryError):
+            OOMPolicy(retries=1, **NO_RELEASE).run(np.negative, GRID)
+        OOMPolicy().run(np.negative, GRID)  # no OOM: no event
+        snap = m.snapshot()
+    assert snap["oom_events"] == {"numpy": 3}
+    assert snap["oom_outcomes"] == {"release": 1, "split": 1, "raised": 1}
+    assert snap["oom_errors"] == 4
+    assert snap["oom_recoveries"] == 2
+    ap.metrics.reset()
+    with inject_oom("numpy", times=1):
+        OOMPolicy(retries=1, **NO_RELEASE).run(np.negative, GRID)
+    assert ap.metrics.snapshot()["oom_events"] == {}  # off: nothing counted
+
+
+def test_gc_is_not_left_disabled() -> None:
+    assert gc.isenabled()
+
+
+@skip_unless_installed(MemoryType.TORCH)
+def test_fallback_converts_arrays_inside_list_arguments() -> None:
+    import torch
+
+    t = torch.arange(4.0)
+    ran_on: list[MemoryType] = []
+
+    def fn(pair: list[Any], scale: float) -> Any:
+        ran_on.extend(ap.detect_memory_type(v) for v in pair)
+        return pair[0] * scale + pair[1], [pair[0]]
+
+    with inject_oom("torch", times=10) as injected:
+        out, rest = OOMPolicy(retries=0, fallback="numpy", **NO_RELEASE).run(fn, [t, t + 1], 2.0)
+    assert injected.raised == 1
+    assert ran_on == [MemoryType.NUMPY, MemoryType.NUMPY]
+    assert isinstance(out, torch.Tensor)
+    assert torch.equal(out, t * 3 + 1)
+    assert isinstance(rest, list)
+    assert isinstance(rest[0], torch.Tensor)

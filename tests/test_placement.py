@@ -1,0 +1,200 @@
+"""Tests of arrayport._placement: array arguments converted onto the declared memory type
+and one device, results placed as ``output`` says, and the dtype policy on the primary
+output (through the decorator)."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import numpy as np
+import pytest
+
+import arrayport as ap
+from arrayport import MemoryType
+from tests.conftest import INSTALLED, skip_unless_installed
+
+
+def _float_image(shape: tuple[int, ...] = (8, 8), seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
+
+
+def _ident(x: Any) -> Any:
+    return x
+
+
+@skip_unless_installed(MemoryType.TORCH)
+def test_keyword_and_container_arguments_are_converted_others_untouched() -> None:
+    import torch
+
+    got: dict[str, Any] = {}
+    options = {"k": np.ones(2)}  # dicts are not looked into
+
+    @ap.memory_type("torch")
+    def f(image: Any, others: Any, *, mask: Any, n: int, name: str, opts: Any) -> Any:
+        got.update(image=image, others=others, mask=mask, n=n, name=name, opts=opts)
+        return image
+
+    a = _float_image()
+    f(a, [a + 1, 5, (a,)], mask=(a > 0), n=3, name="s", opts=options)
+    assert isinstance(got["image"], torch.Tensor)
+    assert isinstance(got["mask"], torch.Tensor)
+    assert got["mask"].dtype == torch.bool
+    assert isinstance(got["others"], list)
+    assert isinstance(got["others"][0], torch.Tensor)
+    assert got["others"][1] == 5
+    assert isinstance(got["others"][2], tuple)  # only one level down
+    assert isinstance(got["others"][2][0], np.ndarray)
+    assert got["n"] == 3
+    assert got["name"] == "s"
+    assert got["opts"] is options
+
+
+@skip_unless_installed(MemoryType.TORCH)
+def test_tuple_and_namedtuple_arguments_keep_their_type() -> None:
+    import collections
+
+    Pair = collections.namedtuple("Pair", "a b")
+    got: list[Any] = []
+
+    @ap.memory_type("torch", output="declared")
+    def f(pair: Any, seq: Any) -> None:
+        got.extend([pair, seq])
+
+    a = _float_image()
+    f(Pair(a, 2), (a, a))
+    assert type(got[0]) is Pair
+    assert type(got[0].a).__module__.startswith("torch")
+    assert got[0].b == 2
+    assert type(got[1]) is tuple
+
+
+@pytest.mark.skipif(
+    not {MemoryType.TORCH, MemoryType.JAX, MemoryType.TENSORFLOW} <= set(INSTALLED),
+    reason="needs torch, jax and tensorflow",
+)
+def test_arguments_of_several_memory_types_are_all_converted() -> None:
+    import jax.numpy as jnp
+    import tensorflow as tf
+    import torch
+
+    kinds: list[type] = []
+
+    @ap.memory_type("torch")
+    def total(a: Any, b: Any, c: Any) -> Any:
+        kinds.extend(type(v) for v in (a, b, c))
+        return a + b + c
+
+    a = _float_image(seed=1)
+    b = jnp.asarray(_float_image(seed=2))
+    c = tf.constant(_float_image(seed=3))
+    out = total(a, b, c)
+    assert all(k is torch.Tensor for k in kinds)
+    assert isinstance(out, np.ndarray)  # the first array argument was numpy
+    np.testing.assert_allclose(out, a + np.asarray(b) + c.numpy(), rtol=1e-6)
+    # The first array argument decides where the result goes.
+    out_jax = total(b, a, c)
+    assert type(out_jax).__module__.startswith("jax")
+
+
+@skip_unless_installed(MemoryType.TORCH)
+def test_output_declared_and_output_memory_type() -> None:
+    import torch
+
+    a = _float_image()
+    declared = ap.memory_type("torch", output="declared")(lambda x: x + 1)
+    assert isinstance(declared(a), torch.Tensor)
+    to_numpy = ap.memory_type("torch", output="numpy")(lambda x: x + 1)
+    t = torch.from_numpy(a.copy())
+    out = to_numpy(t)
+    assert isinstance(out, np.ndarray)
+    np.testing.assert_array_equal(out, a + 1)
+
+
+@skip_unless_installed(MemoryType.TORCH)
+def test_every_array_in_a_tuple_or_list_result_goes_back() -> None:
+    @ap.memory_type("torch")
+    def split(x: Any) -> Any:
+        return x[0], [x[1], "tag"], 3, x.sum()
+
+    a = _float_image((3, 4))
+    first, middle, n, total = split(a)
+    assert isinstance(first, np.ndarray)
+    assert isinstance(middle, list)  # only one level of the result is placed
+    assert n == 3
+    assert isinstance(total, np.ndarray)
+    np.testing.assert_array_equal(first, a[0])
+    assert float(total) == pytest.approx(float(a.sum()), rel=1e-5)
+
+
+@skip_unless_installed(MemoryType.TORCH)
+def test_non_array_results_pass_through() -> None:
+    sentinel = object()
+
+    @ap.memory_type("torch")
+    def stats(x: Any) -> Any:
+        return {"mean": float(x.mean()), "obj": sentinel}
+
+    result = stats(np.ones((2, 2), np.float32))
+    assert result == {"mean": 1.0, "obj": sentinel}
+    assert ap.memory_type("torch")(lambda x: None)(np.ones(2)) is None
+
+
+def test_use_device_is_per_thread_and_a_bare_cuda_device_follows_it() -> None:
+    from arrayport._placement import resolve_device
+    from arrayport.devices import current_device_index
+
+    seen: dict[str, Any] = {}
+    device = ap.memory_type("torch", device="cuda")(_ident).contract.device
+
+    def other() -> None:
+        seen["other"] = (current_device_index(), resolve_device(device))
+
+    with ap.use_device(3):
+        t = threading.Thread(target=other)
+        t.start()
+        t.join()
+        seen["here"] = (current_device_index(), resolve_device(device))
+    assert seen == {"other": (0, ap.Device("cuda", 0)), "here": (3, ap.Device("cuda", 3))}
+
+
+@skip_unless_installed(MemoryType.TORCH)
+def test_preserve_input_converts_the_primary_output_back_by_value() -> None:
+    halve = ap.memory_type("torch")(lambda x: x / 2)
+    out = halve(np.array([10, 21, 30, 255], np.uint8))
+    assert out.dtype == np.uint8
+    np.testing.assert_array_equal(out, [5, 10, 15, 128])  # round half to even
+
+
+@skip_unless_installed(MemoryType.TORCH)
+def test_native_output_and_fixed_dtypes() -> None:
+    a = np.array([10, 20, 30], np.uint8)
+    native = ap.memory_type("torch", dtype_conversion=ap.DtypeConversion.NATIVE_OUTPUT)(
+        lambda x: x / 2
+    )
+    out = native(a)
+    assert out.dtype == np.float32
+    np.testing.assert_array_equal(out, [5.0, 10.0, 15.0])
+    as_float = ap.memory_type("numpy", dtype_conversion=ap.DtypeConversion.FLOAT32)(lambda x: x)
+    assert as_float(a).dtype == np.float32
+    minmax = ap.memory_type(
+        "numpy", dtype_conversion=ap.DtypeConversion.UINT8, scaling=ap.Scaling.MINMAX
+    )(lambda x: x.astype(np.float64))
+    np.testing.assert_array_equal(minmax(a), [0, 128, 255])
+
+
+def test_dtype_conversion_applies_to_the_first_element_of_a_tuple_only() -> None:
+    @ap.memory_type("numpy")
+    def both(x: Any) -> tuple[Any, Any]:
+        return x * 1.5, x * 1.5
+
+    first, second = both(np.array([2, 4], np.int16))
+    assert first.dtype == np.int16
+    np.testing.assert_array_equal(first, [3, 6])
+    assert second.dtype == np.float64
+
+
+def test_preserve_input_refuses_what_it_cannot_hold_by_value() -> None:
+    # VALUE scaling clips out-of-range values; it never wraps around.
+    grow = ap.memory_type("numpy")(lambda x: x.astype(np.float32) * 1000)
+    np.testing.assert_array_equal(grow(np.array([0, 1, 3], np.uint8)), [0, 255, 255])

@@ -1,0 +1,188 @@
+"""Tests of arrayport._split: halving a call's array arguments along an axis and joining
+the pieces' results, as OOMPolicy's split step does it."""
+
+from __future__ import annotations
+
+import collections
+from typing import Any
+
+import numpy as np
+import pytest
+
+import arrayport as ap
+from arrayport import MemoryType, OOMPolicy, OutOfMemoryError
+from arrayport.errors import InvalidOptionError
+from arrayport.testing import inject_oom
+from tests._oom_support import GRID, NO_RELEASE, Calls, as_np, device_of, make
+from tests.conftest import CPU_TYPES, skip_unless_installed
+
+
+@pytest.mark.parametrize("mt", CPU_TYPES)
+def test_split_is_identical_to_unsplit(mt: MemoryType) -> None:
+    x = make(mt, GRID)
+    unsplit = OOMPolicy().run(Calls(), x)
+    fn = Calls()
+    # The whole call fails on both attempts; the halves then run.
+    with inject_oom(mt, times=2):
+        out = OOMPolicy(retries=1, split_axis=0, **NO_RELEASE).run(fn, x)
+    assert fn.lengths == [4, 4]
+    assert ap.detect_memory_type(out) is mt
+    assert device_of(out) == device_of(x)
+    np.testing.assert_array_equal(as_np(out), as_np(unsplit))
+    assert as_np(out).dtype == as_np(unsplit).dtype
+
+
+def test_split_halves_only_arguments_of_the_same_length() -> None:
+    kernel = np.arange(3.0)  # different length along axis 0: passed whole
+    weights = np.arange(8.0)[:, None]  # same length: halved
+
+    def fn(x: np.ndarray, k: np.ndarray, scale: float, *, w: np.ndarray) -> np.ndarray:
+        assert k.shape == (3,)
+        assert w.shape[0] == x.shape[0]
+        return x * scale + w + k.sum()
+
+    expected = fn(GRID, kernel, 2.0, w=weights)
+    with inject_oom("numpy", times=1):
+        out = OOMPolicy(retries=0, split_axis=0, **NO_RELEASE).run(fn, GRID, kernel, 2.0, w=weights)
+    np.testing.assert_array_equal(out, expected)
+
+
+def test_split_recurses_and_keeps_order() -> None:
+    fn = Calls()
+    with inject_oom("numpy", times=3):  # the whole (8), its first half (4), first quarter (2)
+        out = OOMPolicy(retries=0, split_axis=0, **NO_RELEASE).run(fn, GRID)
+    assert fn.lengths == [1, 1, 2, 4]
+    np.testing.assert_array_equal(out, GRID * 2 + 1)
+
+
+def test_split_respects_min_split_and_negative_axis() -> None:
+    fn = Calls(lambda x: x.T)  # lengths recorded along axis 0 of x.T below
+    x = np.arange(2 * 7, dtype=np.int64).reshape(2, 7)
+    seen: list[int] = []
+
+    def g(a: np.ndarray) -> np.ndarray:
+        seen.append(a.shape[-1])
+        return fn(a).T * 3
+
+    with inject_oom("numpy", times=10), pytest.raises(OutOfMemoryError):
+        OOMPolicy(retries=0, split_axis=-1, min_split=3, **NO_RELEASE).run(g, x)
+    assert seen == []  # every attempt injected: nothing ran
+    with inject_oom("numpy", times=1):
+        out = OOMPolicy(retries=0, split_axis=-1, min_split=3, **NO_RELEASE).run(g, x)
+    assert seen == [3, 4]
+    np.testing.assert_array_equal(out, x * 3)
+    seen.clear()
+    with inject_oom("numpy", times=2), pytest.raises(OutOfMemoryError) as info:
+        # 7 -> 3 + 4; the piece of 3 cannot be halved without going under min_split
+        OOMPolicy(retries=0, split_axis=-1, min_split=3, **NO_RELEASE).run(g, x)
+    assert "min_split=3" in str(info.value)
+
+
+def test_split_joins_tuples_and_namedtuples() -> None:
+    Pair = collections.namedtuple("Pair", "a b")
+
+    def fn(x: np.ndarray) -> tuple[Any, ...]:
+        return (x + 1, Pair(x * 2, x[:, :2]))
+
+    with inject_oom("numpy", times=1):
+        out = OOMPolicy(retries=0, split_axis=0, **NO_RELEASE).run(fn, GRID)
+    assert isinstance(out, tuple)
+    assert isinstance(out[1], Pair)
+    np.testing.assert_array_equal(out[0], GRID + 1)
+    np.testing.assert_array_equal(out[1].a, GRID * 2)
+    np.testing.assert_array_equal(out[1].b, GRID[:, :2])
+
+
+@pytest.mark.parametrize("result", [1.5, None, np.float64(2.0), "text"])
+def test_split_needs_array_results(result: Any) -> None:
+    with inject_oom("numpy", times=1), pytest.raises(InvalidOptionError) as info:
+        OOMPolicy(retries=0, split_axis=0, **NO_RELEASE).run(lambda x: result, GRID)
+    assert "split" in str(info.value)
+    assert isinstance(info.value.__cause__, MemoryError)
+
+
+def test_no_split_without_the_axis() -> None:
+    fn = Calls()
+    with inject_oom("numpy", times=1), pytest.raises(OutOfMemoryError):
+        OOMPolicy(retries=0, split_axis=2, **NO_RELEASE).run(fn, GRID)
+    assert fn.count == 0
+
+
+@pytest.mark.parametrize("mt", [m for m in CPU_TYPES if m is not MemoryType.PYCLESPERANTO])
+def test_split_through_the_array_api(mt: MemoryType) -> None:
+    def fn(x: Any) -> Any:
+        xp = ap.namespace(x) if mt is not MemoryType.TENSORFLOW else None
+        if xp is None:
+            import tensorflow as tf
+
+            return tf.cumsum(x, axis=1)
+        return (
+            xp.cumulative_sum(x, axis=1) if hasattr(xp, "cumulative_sum") else xp.cumsum(x, axis=1)
+        )
+
+    x = make(mt, GRID)
+    unsplit = as_np(fn(x))
+    with inject_oom(mt, times=3):
+        out = OOMPolicy(retries=0, split_axis=0, **NO_RELEASE).run(fn, x)
+    np.testing.assert_array_equal(as_np(out), unsplit)
+
+
+def test_split_halves_arrays_inside_list_and_tuple_arguments() -> None:
+    weights = np.arange(8.0)[:, None]  # same length: halved, inside the list too
+    kernel = np.arange(3.0)  # another length: passed whole
+    seen: list[int] = []
+
+    def fn(images: list[Any], pair: tuple[Any, str], *, scale: float) -> Any:
+        x, w = images
+        k, label = pair
+        seen.append(int(x.shape[0]))
+        assert w.shape[0] == x.shape[0]
+        assert k.shape == (3,)
+        assert label == "k"
+        return x * scale + w + k.sum()
+
+    expected = fn([GRID, weights], (kernel, "k"), scale=2.0)
+    seen.clear()
+    with inject_oom("numpy", times=1):
+        out = OOMPolicy(retries=0, split_axis=0, **NO_RELEASE).run(
+            fn, [GRID, weights], (kernel, "k"), scale=2.0
+        )
+    assert seen == [4, 4]
+    np.testing.assert_array_equal(out, expected)
+
+
+def test_halve_rebuilds_containers_and_leaves_deeper_arrays_whole() -> None:
+    from arrayport._split import halve
+
+    Pair = collections.namedtuple("Pair", "a b")
+    x = np.arange(4.0)
+    halves = halve(([x, 1], Pair(x, "b")), {"k": (x,), "deep": [[x]]}, 0, 1)
+    assert halves is not None
+    for (args, kwargs), expected in zip(halves, ([0.0, 1.0], [2.0, 3.0]), strict=True):
+        assert type(args[0]) is list
+        assert args[0][1] == 1
+        np.testing.assert_array_equal(args[0][0], expected)
+        assert type(args[1]) is Pair
+        np.testing.assert_array_equal(args[1].a, expected)
+        assert type(kwargs["k"]) is tuple
+        np.testing.assert_array_equal(kwargs["k"][0], expected)
+        assert kwargs["deep"][0][0] is x  # two levels down: not an argument array
+    assert halve(([[x]],), {}, 0, 1) is None  # no array argument: nothing to split
+
+
+@skip_unless_installed(MemoryType.TORCH)
+def test_dispatch_and_split_agree_on_arrays_inside_lists() -> None:
+    # The decorator converts the arrays inside the list to torch; the policy then finds,
+    # splits and joins those same arrays.
+    seen: list[tuple[str, int]] = []
+
+    @ap.memory_type("torch", oom=OOMPolicy(retries=0, split_axis=0, **NO_RELEASE))
+    def total(images: list[Any]) -> Any:
+        seen.append((type(images[0]).__module__.partition(".")[0], int(images[0].shape[0])))
+        return images[0] + images[1]
+
+    with inject_oom("torch", times=1):
+        out = total([GRID, GRID * 2])
+    assert seen == [("torch", 4), ("torch", 4)]
+    assert isinstance(out, np.ndarray)
+    np.testing.assert_array_equal(out, GRID * 3)
