@@ -9,6 +9,7 @@ mutation against the laws that should catch it.
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import os
 from collections.abc import Callable
 from typing import Any
@@ -17,8 +18,13 @@ import numpy as np
 import pytest
 
 import arrayport as ap
-from arrayport import _dtype_policy, convert, oom
+from arrayport import _dtype_policy
 from arrayport.backends import get_backend
+
+# Modules by name: ``arrayport.convert`` is also the name of the function re-exported on
+# the package, which ``from arrayport import convert`` would give.
+_convert = importlib.import_module("arrayport.convert")
+_recovery = importlib.import_module("arrayport._oom_recovery")
 
 
 def _wrong_value() -> None:
@@ -39,13 +45,13 @@ def _wrong_value() -> None:
 
 def _lying_zero_copy() -> None:
     """Host copies claim to be zero-copy."""
-    original = convert._host_copy_route
+    original = _convert._host_copy_route
 
     def host_copy_route(*args: Any, **kwargs: Any) -> Any:
         route, run = original(*args, **kwargs)
         return dataclasses.replace(route, zero_copy=True), run
 
-    convert._host_copy_route = host_copy_route  # type: ignore[assignment]
+    _convert._host_copy_route = host_copy_route
 
 
 def _wrapping_cast() -> None:
@@ -61,10 +67,11 @@ def _retried_non_oom() -> None:
 
 
 def _writable_alias() -> None:
-    """numpy's DLPack import ignores read_only: jax memory comes back writable."""
-    np_backend = get_backend("numpy")
-    original = np_backend.from_dlpack
-    np_backend.from_dlpack = lambda x, device, *, read_only=False: original(x, device)  # type: ignore[attr-defined]
+    """torch wraps read-only numpy memory: every guard (convert's and torch's) switched off."""
+    torch_backend: Any = get_backend("torch")
+    torch_backend.WRITABLE_ONLY = False
+    original = torch_backend._share_refusal
+    torch_backend._share_refusal = lambda writable, *rest: original(True, *rest)
 
 
 def _silent_downcast() -> None:
@@ -83,7 +90,7 @@ _KEPT: list[BaseException] = []
 
 def _leaked_attempts() -> None:
     """Failed attempts' errors are kept (with their frames, and so their arrays)."""
-    oom._drop_frames = _KEPT.append  # type: ignore[assignment]
+    _recovery._drop_frames = _KEPT.append
 
 
 #: name -> (what it breaks, how)
@@ -92,7 +99,7 @@ MUTATIONS: dict[str, tuple[str, Callable[[], None]]] = {
     "lying-zero-copy": ("host-copy routes report zero_copy=True", _lying_zero_copy),
     "wrapping-cast": ("integer VALUE conversion without clipping (wraps)", _wrapping_cast),
     "retried-non-oom": ("ValueError recognised as out-of-memory (retried)", _retried_non_oom),
-    "writable-alias": ("DLPack import into numpy ignores read-only sources", _writable_alias),
+    "writable-alias": ("torch wraps read-only numpy memory (a writable alias)", _writable_alias),
     "silent-downcast": ("jax accepts 64-bit dtypes (stores them as 32-bit)", _silent_downcast),
     "leaked-attempts": ("failed OOM attempts' errors and frames are kept alive", _leaked_attempts),
 }

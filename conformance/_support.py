@@ -27,7 +27,9 @@ def assert_identical(got: np.ndarray, want: np.ndarray, what: str) -> None:
     assert native(got.dtype) == native(want.dtype), f"{what}: dtype {got.dtype} != {want.dtype}"
     assert got.shape == want.shape, f"{what}: shape {got.shape} != {want.shape}"
     if want.dtype.kind in "fc":
-        assert np.array_equal(got, want, equal_nan=True), f"{what}: values differ\n{got!r}\n{want!r}"
+        assert np.array_equal(got, want, equal_nan=True), (
+            f"{what}: values differ\n{got!r}\n{want!r}"
+        )
         parts = (np.real, np.imag) if want.dtype.kind == "c" else (np.asarray,)
         for part in parts:
             same_sign = np.signbit(part(got)) == np.signbit(part(want))

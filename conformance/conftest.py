@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import os
 
-import arrayport  # noqa: F401  (must precede any framework import)
 import pytest
 from hypothesis import HealthCheck, settings
 
+import arrayport  # noqa: F401  (must precede any framework import)
 from arrayport.memory_types import MemoryType
 from arrayport.testing.plugin import selected_memory_types, unusable_reason
 

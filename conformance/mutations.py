@@ -31,7 +31,7 @@ TARGETS: dict[str, tuple[str, str]] = {
     "lying-zero-copy": ("conformance/test_conversion.py", "zero_copy"),
     "wrapping-cast": ("conformance/test_dtypes.py", "test_value_scaling"),
     "retried-non-oom": ("conformance/test_oom.py", "non_oom"),
-    "writable-alias": ("conformance/test_conversion.py", "read_only and jax-numpy"),
+    "writable-alias": ("conformance/test_conversion.py", "read_only and numpy-torch"),
     "silent-downcast": ("conformance/test_conversion.py", "no_silent_loss and numpy-jax"),
     "leaked-attempts": ("conformance/test_oom.py", "no_memory_or_thread_leaked and numpy"),
 }
@@ -44,9 +44,26 @@ def _pytest(path: str, expr: str, mutation: str | None) -> tuple[int, str, float
         env["ARRAYPORT_MUTATION"] = mutation
     start = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", path, "-k", expr, "-x", "-q", "-p",
-         "conformance._mutants", "-p", "no:cacheprovider"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=900, check=False,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            path,
+            "-k",
+            expr,
+            "-x",
+            "-q",
+            "-p",
+            "conformance._mutants",
+            "-p",
+            "no:cacheprovider",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
     )
     return done.returncode, done.stdout + done.stderr, time.perf_counter() - start
 
@@ -64,8 +81,13 @@ def main(argv: list[str] | None = None) -> int:
     from conformance._mutants import MUTATIONS
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("names", nargs="*", choices=[[], *MUTATIONS], default=[],
-                        help="mutations to run (default: all)")
+    parser.add_argument(
+        "names",
+        nargs="*",
+        choices=[[], *MUTATIONS],
+        default=[],
+        help="mutations to run (default: all)",
+    )
     parser.add_argument("--no-control", action="store_true", help="skip the unmutated runs")
     args = parser.parse_args(argv)
     ok = True
@@ -82,8 +104,10 @@ def main(argv: list[str] | None = None) -> int:
             ok = ok and crc == 0
         verdict = _first_failure(output) if caught else f"NOT CAUGHT (rc {rc})"
         ok = ok and caught
-        print(f"| `{name}` | {MUTATIONS[name][0]} | {verdict} ({seconds:.0f} s) | {control} |",
-              flush=True)
+        print(
+            f"| `{name}` | {MUTATIONS[name][0]} | {verdict} ({seconds:.0f} s) | {control} |",
+            flush=True,
+        )
     return 0 if ok else 1
 
 

@@ -29,7 +29,8 @@ _X = np.linspace(-2, 2, 24, dtype=np.float32).reshape(2, 3, 4)
 @pytest.mark.parametrize("fn", [*_functions.GALLERY, _functions.half], ids=lambda f: f.__name__)
 def test_functions_keep_the_device(fn: Any) -> None:
     checked = assert_equivalent(fn, _X, memory_types=[ARRAY_API_STRICT])
-    assert any("device1" in c for c in checked) and any("device2" in c for c in checked)
+    assert any("device1" in c for c in checked)
+    assert any("device2" in c for c in checked)
 
 
 @law("devices.fake_devices_kept")
@@ -47,7 +48,9 @@ def test_a_device_dropping_function_is_caught() -> None:
 @law("devices.route_device", "the result is on the device the route names")
 @pytest.mark.parametrize("memory_type", MEMORY_TYPES)
 def test_result_is_on_the_route_device(memory_type: MemoryType) -> None:
-    for device in (None, "cpu") if memory_type is not MemoryType.PYCLESPERANTO else (None, "opencl:0"):
+    for device in (
+        (None, "cpu") if memory_type is not MemoryType.PYCLESPERANTO else (None, "opencl:0")
+    ):
         route = ap.plan(_X, memory_type, device=device)
         y = ap.convert(_X, memory_type, device=device)
         assert get_backend(memory_type).device_of(y) == route.device

@@ -30,20 +30,30 @@ from conformance.conftest import _param, law
 #: Memory types a write-once array API function can be declared on.
 _COMPUTING = (MemoryType.NUMPY, MemoryType.CUPY, MemoryType.TORCH, MemoryType.JAX, MemoryType.DASK)
 DECLARED_PAIRS = [
-    _param(i, d) for i in selected_memory_types() for d in selected_memory_types() if d in _COMPUTING
+    _param(i, d)
+    for i in selected_memory_types()
+    for d in selected_memory_types()
+    if d in _COMPUTING
 ]
 
 _finite = st.floats(-1e3, 1e3, width=32, allow_subnormal=False)
 # Native byte order: array-api-compat's numpy functions refuse big-endian input (a limit of
 # the function under test, not of dispatch; conversion laws cover big-endian arrays).
-_native_layouts = st.frozensets(st.sampled_from([n for n in LAYOUTS if n != "bigendian"]), max_size=2)
+_native_layouts = st.frozensets(
+    st.sampled_from([n for n in LAYOUTS if n != "bigendian"]), max_size=2
+)
 
 
 def _float_input(mt: MemoryType) -> st.SearchStrategy[Any]:
     # Shapes every memory type holds (pyclesperanto: 1-3-D, non-empty), finite values: the
     # laws are about dispatch, not about framework differences in inf/NaN arithmetic.
-    return arrays(mt, dtype="float32", shape=shapes_for(MemoryType.PYCLESPERANTO), elements=_finite,
-                  layout=_native_layouts)
+    return arrays(
+        mt,
+        dtype="float32",
+        shape=shapes_for(MemoryType.PYCLESPERANTO),
+        elements=_finite,
+        layout=_native_layouts,
+    )
 
 
 def _check_close(got: Any, want: Any, what: str, scale: float) -> None:
@@ -51,10 +61,14 @@ def _check_close(got: Any, want: Any, what: str, scale: float) -> None:
     w = np.asarray(want)
     assert g.shape == w.shape, f"{what}: shape {g.shape}, numpy gave {w.shape}"
     assert g.dtype == w.dtype, f"{what}: dtype {g.dtype}, numpy gave {w.dtype}"
-    np.testing.assert_allclose(g, w, rtol=default_tolerance(w.dtype), atol=1e-5 * scale, err_msg=what)
+    np.testing.assert_allclose(
+        g, w, rtol=default_tolerance(w.dtype), atol=1e-5 * scale, err_msg=what
+    )
 
 
-@law("dispatch.numpy_result", "a write-once function gives the numpy result under every memory type")
+@law(
+    "dispatch.numpy_result", "a write-once function gives the numpy result under every memory type"
+)
 @pytest.mark.parametrize(("source", "target"), DECLARED_PAIRS)
 @given(data=st.data(), fn=st.sampled_from(_functions.GALLERY))
 def test_numpy_result(source: MemoryType, target: MemoryType, data: st.DataObject, fn: Any) -> None:
@@ -62,11 +76,22 @@ def test_numpy_result(source: MemoryType, target: MemoryType, data: st.DataObjec
         # dask input runs the function block by block: only elementwise functions qualify
         # (others are refused with an ArrayportError, or need depth=/whole_array=True).
         fn = _functions.affine
-    if source is MemoryType.PYCLESPERANTO and fn in (_functions.row_sums, _functions.shifted_and_max):
+    if source is MemoryType.PYCLESPERANTO and fn in (
+        _functions.row_sums,
+        _functions.shifted_and_max,
+    ):
         # Their 0-d results cannot go back to pyclesperanto (a ConversionError says so);
         # row sums of 2- and 3-D input can.
-        x = data.draw(arrays(source, dtype="float32", elements=_finite, layout=_native_layouts,
-                             shape=hnp.array_shapes(min_dims=2, max_dims=3, min_side=1)), label="x")
+        x = data.draw(
+            arrays(
+                source,
+                dtype="float32",
+                elements=_finite,
+                layout=_native_layouts,
+                shape=hnp.array_shapes(min_dims=2, max_dims=3, min_side=1),
+            ),
+            label="x",
+        )
         fn = _functions.row_sums
     else:
         x = data.draw(_float_input(source), label="x")
@@ -77,7 +102,8 @@ def test_numpy_result(source: MemoryType, target: MemoryType, data: st.DataObjec
     scale = 1.0 + float(np.max(np.abs(host)))
     what = f"{fn.__name__} declared on {target.value}, {source.value} input"
     if isinstance(want, tuple):
-        assert isinstance(got, tuple) and len(got) == len(want), what
+        assert isinstance(got, tuple), what
+        assert len(got) == len(want), what
         for i, (g, w) in enumerate(zip(got, want, strict=True)):
             _check_close(g, w, f"{what}, result[{i}]", scale)
     else:
@@ -85,7 +111,10 @@ def test_numpy_result(source: MemoryType, target: MemoryType, data: st.DataObjec
     np.testing.assert_array_equal(as_numpy(x), host, err_msg=f"{what}: the input was modified")
 
 
-@law("dispatch.output_placement", "the result lands where output= says: input, declared, or a memory type")
+@law(
+    "dispatch.output_placement",
+    "the result lands where output= says: input, declared, or a memory type",
+)
 @pytest.mark.parametrize(("source", "target"), DECLARED_PAIRS)
 @given(data=st.data())
 def test_output_placement(source: MemoryType, target: MemoryType, data: st.DataObject) -> None:
@@ -96,8 +125,12 @@ def test_output_placement(source: MemoryType, target: MemoryType, data: st.DataO
         return
     # No 0-d max into pyclesperanto; dask input runs only blockwise functions.
     pair_ok = MemoryType.PYCLESPERANTO not in (source, output) and source is not MemoryType.DASK
-    fn = data.draw(st.sampled_from([_functions.affine, _functions.shifted_and_max] if pair_ok
-                                   else [_functions.affine]), label="fn")
+    fn = data.draw(
+        st.sampled_from(
+            [_functions.affine, _functions.shifted_and_max] if pair_ok else [_functions.affine]
+        ),
+        label="fn",
+    )
     f = ap.memory_type(target, output=output, dtype_conversion=ap.DtypeConversion.NATIVE_OUTPUT)(fn)
     got = f(x)
     primary = got[0] if isinstance(got, tuple) else got
@@ -110,17 +143,27 @@ def test_output_placement(source: MemoryType, target: MemoryType, data: st.DataO
     if output == "input":
         b = get_backend(source)
         assert b.device_of(primary) == b.device_of(x), "output='input' must keep the input's device"
-    np.testing.assert_allclose(as_numpy(primary), _functions.affine(as_numpy(x)) if fn is _functions.affine
-                               else as_numpy(x) + 1.0, rtol=1e-6)
+    np.testing.assert_allclose(
+        as_numpy(primary),
+        _functions.affine(as_numpy(x)) if fn is _functions.affine else as_numpy(x) + 1.0,
+        rtol=1e-6,
+    )
 
 
-@law("dispatch.preserve_input", "PRESERVE_INPUT returns the first argument's dtype, values as numpy's")
+@law(
+    "dispatch.preserve_input",
+    "PRESERVE_INPUT returns the first argument's dtype, values as numpy's",
+)
 @pytest.mark.parametrize(("source", "target"), DECLARED_PAIRS)
 @given(data=st.data())
 def test_preserve_input(source: MemoryType, target: MemoryType, data: st.DataObject) -> None:
     real = [d for d in common_dtypes(source, target) if not d.startswith("complex")]
-    x = data.draw(arrays(source, dtype=real, shape=shapes_for(MemoryType.PYCLESPERANTO),
-                         layout=_native_layouts), label="x")
+    x = data.draw(
+        arrays(
+            source, dtype=real, shape=shapes_for(MemoryType.PYCLESPERANTO), layout=_native_layouts
+        ),
+        label="x",
+    )
     host = np.array(as_numpy(x), copy=True)
     f = ap.memory_type(target, dtype_conversion=ap.DtypeConversion.PRESERVE_INPUT)(_functions.half)
     got = f(x)
@@ -138,7 +181,10 @@ def test_preserve_input(source: MemoryType, target: MemoryType, data: st.DataObj
         np.testing.assert_array_equal(g, want)
 
 
-@law("dispatch.signature", "the decorator injects nothing: same signature, __wrapped__ is the original")
+@law(
+    "dispatch.signature",
+    "the decorator injects nothing: same signature, __wrapped__ is the original",
+)
 @pytest.mark.parametrize("memory_type", [p for p in selected_memory_types() if p in _COMPUTING])
 def test_signature_is_the_originals(memory_type: MemoryType) -> None:
     def f(image: Any, sigma: float = 1.0, *, mode: str = "reflect") -> Any:
@@ -146,4 +192,5 @@ def test_signature_is_the_originals(memory_type: MemoryType) -> None:
 
     g = ap.memory_type(memory_type)(f)
     assert inspect.signature(g) == inspect.signature(f)
-    assert g.__wrapped__ is f and g.__name__ == "f"
+    assert g.__wrapped__ is f
+    assert g.__name__ == "f"

@@ -14,6 +14,7 @@ with numpy casts, which wrap.
 
 from __future__ import annotations
 
+import itertools
 import math
 from fractions import Fraction
 from typing import Any
@@ -93,8 +94,11 @@ def _representable(v: Any, dtype: np.dtype[Any]) -> bool:
     if dtype.kind in "biu":
         lo, hi = _int_range(dtype)
         return float(v).is_integer() if isinstance(v, float) else lo <= int(v) <= hi and True
-    return Fraction(float(dtype.type(v))) == Fraction(v) if abs(Fraction(v)) <= Fraction(
-        float(np.finfo(dtype).max)) else False
+    return (
+        Fraction(float(dtype.type(v))) == Fraction(v)
+        if abs(Fraction(v)) <= Fraction(float(np.finfo(dtype).max))
+        else False
+    )
 
 
 def _in_int_range(v: Any, dtype: np.dtype[Any]) -> bool:
@@ -111,15 +115,19 @@ def test_value_scaling(memory_type: MemoryType, data: st.DataObject) -> None:
     y = ap.convert_dtype(x, dst.name)
     assert detect_memory_type(y) is memory_type
     got = as_numpy(y)
-    assert got.dtype == dst and got.shape == tuple(x.shape)
+    assert got.dtype == dst
+    assert got.shape == tuple(x.shape)
     for v, r in zip(_values(x), got.reshape(-1).tolist(), strict=True):
         if dst.kind in "biu":
             lo, hi = _int_range(dst)
             assert int(r) == _value_int(v, lo, hi), f"{src} {v!r} -> {dst}: {r!r}"
         else:
             assert _nearest_ok(v, r, dst), f"{src} {v!r} -> {dst}: {r!r} is not the nearest value"
-        if (isinstance(v, float) and math.isfinite(v) and v.is_integer() or isinstance(v, int)) \
-                and dst.kind in "biu" and _in_int_range(v, dst):
+        if (
+            ((isinstance(v, float) and math.isfinite(v) and v.is_integer()) or isinstance(v, int))
+            and dst.kind in "biu"
+            and _in_int_range(v, dst)
+        ):
             assert r == v, f"{src} {v!r} fits {dst} but became {r!r}"
 
 
@@ -130,10 +138,13 @@ def test_value_monotone_and_idempotent(memory_type: MemoryType, data: st.DataObj
     dst = data.draw(st.sampled_from(_real(memory_type)), label="target dtype")
     x = data.draw(arrays(memory_type, dtype=src, shape=_shapes(memory_type), layout=()), label="x")
     y = ap.convert_dtype(x, dst)
-    pairs = [(v, r) for v, r in zip(_values(x), _values(y), strict=True)
-             if not (isinstance(v, float) and math.isnan(v))]
+    pairs = [
+        (v, r)
+        for v, r in zip(_values(x), _values(y), strict=True)
+        if not (isinstance(v, float) and math.isnan(v))
+    ]
     pairs.sort(key=lambda p: p[0])
-    for (v1, r1), (v2, r2) in zip(pairs, pairs[1:]):
+    for (v1, r1), (v2, r2) in itertools.pairwise(pairs):
         assert r1 <= r2, f"{src} -> {dst} is not monotone: {v1!r} -> {r1!r} but {v2!r} -> {r2!r}"
     again = ap.convert_dtype(y, dst)
     assert np.array_equal(as_numpy(again), as_numpy(y), equal_nan=dst.startswith("f"))
@@ -178,19 +189,25 @@ def test_unit_round_trip(memory_type: MemoryType, data: st.DataObject) -> None:
 @law("dtypes.minmax_ends", "MINMAX stretches the finite min..max to the ends of the range")
 @given(data=st.data())
 def test_minmax_hits_the_ends(memory_type: MemoryType, data: st.DataObject) -> None:
-    dst = np.dtype(data.draw(st.sampled_from([d for d in _real(memory_type) if d != "bool"]),
-                             label="target dtype"))
-    src = data.draw(st.sampled_from([d for d in _real(memory_type) if d != "bool"]), label="source dtype")
+    dst = np.dtype(
+        data.draw(
+            st.sampled_from([d for d in _real(memory_type) if d != "bool"]), label="target dtype"
+        )
+    )
+    src = data.draw(
+        st.sampled_from([d for d in _real(memory_type) if d != "bool"]), label="source dtype"
+    )
     x = data.draw(arrays(memory_type, dtype=src, shape=_shapes(memory_type), layout=()), label="x")
     values = as_numpy(x).reshape(-1)
     finite = values[np.isfinite(values)] if values.dtype.kind == "f" else values
     if finite.size < 2 or finite.min() == finite.max():
         return  # no range to stretch: VALUE applies (the value law covers it)
     got = as_numpy(ap.convert_dtype(x, dst, scaling=MINMAX)).reshape(-1)
-    lo, hi = (_int_range(dst) if dst.kind in "iu" else (0.0, 1.0))
+    lo, hi = _int_range(dst) if dst.kind in "iu" else (0.0, 1.0)
     at_min = got[values == finite.min()]
     at_max = got[values == finite.max()]
-    assert np.all(at_min == lo) and np.all(at_max == hi), (
+    assert np.all(at_min == lo), f"MINMAX {src} -> {dst}: the minimum went to {at_min}, not {lo}"
+    assert np.all(at_max == hi), (
         f"MINMAX {src} -> {dst}: min -> {at_min}, max -> {at_max}, expected {lo} and {hi}"
     )
     keep = np.isfinite(values) if values.dtype.kind == "f" else np.ones(values.shape, bool)
@@ -215,9 +232,14 @@ def test_bug_minmax_wide_float32_range(memory_type: MemoryType) -> None:
 
 
 @law("dtypes.unit_round_trip")
-@pytest.mark.xfail(strict=True, raises=TypeError, reason=(
-    "dtypes.py: convert_dtype(dask_array, 'float16') raises a bare TypeError (array-api-compat's "
-    "dask namespace has no float16 attribute), though dask holds float16"))
+@pytest.mark.xfail(
+    strict=True,
+    raises=TypeError,
+    reason=(
+        "dtypes.py: convert_dtype(dask_array, 'float16') raises a bare TypeError "
+        "(array-api-compat's dask namespace has no float16 attribute), though dask holds float16"
+    ),
+)
 def test_bug_dask_float16(memory_type: MemoryType) -> None:
     if memory_type is not MemoryType.DASK:
         pytest.skip("a dask regression")

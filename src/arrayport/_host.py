@@ -23,6 +23,7 @@ __all__ = [
     "RouteKey",
     "aligned_copy",
     "aligned_empty",
+    "c_contiguous",
     "dtype_name",
     "host_info",
     "host_layout",
@@ -71,14 +72,7 @@ class ArrayInfo:
         """Row-major and compact (size-1 dimensions may have any stride)."""
         if self.strides is None:
             return True
-        expected = self.itemsize
-        for extent, stride in zip(reversed(self.shape), reversed(self.strides), strict=True):
-            if extent == 0:
-                return True
-            if extent != 1 and stride != expected:
-                return False
-            expected *= extent
-        return True
+        return c_contiguous(self.shape, self.strides, self.itemsize)
 
     @property
     def positive_strides(self) -> bool:
@@ -102,6 +96,19 @@ class ArrayInfo:
         if self.size == 0:
             return True
         return self.pointer is not None and self.pointer % ALIGNMENT == 0
+
+
+def c_contiguous(shape: tuple[int, ...], strides: tuple[int, ...], unit: int) -> bool:
+    """Whether ``strides`` (in units of ``unit``) are row-major and compact for ``shape``:
+    size-1 axes may have any stride and an empty array is contiguous (numpy's rule)."""
+    expected = unit
+    for extent, stride in zip(reversed(shape), reversed(strides), strict=True):
+        if extent == 0:
+            return True
+        if extent != 1 and stride != expected:
+            return False
+        expected *= extent
+    return True
 
 
 # numpy computes dtype.name in Python on every access (about 1 us): cached per dtype.

@@ -39,7 +39,6 @@ import time
 from collections.abc import Callable, Hashable
 from typing import Any
 
-
 from arrayport._host import ArrayInfo, RouteKey, aligned_copy, host_info, route_key_of
 from arrayport._metrics import metrics
 from arrayport.backends import cached_memory_type, detect_memory_type, get_backend
@@ -110,7 +109,11 @@ _addresses: dict[MemoryType, bool] = {}
 _states: dict[MemoryType, Callable[[], Hashable] | None] = {}
 _host_memory: dict[MemoryType, bool] = {}
 
-_PlanKey = tuple[type, MemoryType, "bool | None", Device, Hashable, RouteKey]
+# (type(x), target, copy, target device, target state, source device, the rest of the
+# RouteKey). A device is None for the CPU: Device's dataclass hash runs in Python (0.2 us).
+_PlanKey = tuple[
+    type, MemoryType, "bool | None", "Device | None", Hashable, "Device | None", tuple[Any, ...]
+]
 # Routes (and their runners) already planned, by everything the decision depends on. The
 # keys are few (dtypes x layout classes x devices); the bound only guards against a
 # pathological stream of distinct ones. Whole entries only: safe without a lock.
@@ -162,7 +165,16 @@ def _plan_key(
     # framework's selected device; rkey[0] is the source's device.
     dev = t.resolve_device(requested, rkey[0])
     state = _states[target]
-    return (type(x), target, copy, dev, None if state is None else state(), rkey)
+    src = rkey[0]
+    return (
+        type(x),
+        target,
+        copy,
+        None if dev is CPU else dev,
+        None if state is None else state(),
+        None if src is CPU else src,
+        rkey[1:],
+    )
 
 
 def _plan(
@@ -183,8 +195,8 @@ def _plan(
     # never stands for arrays it was not computed from) and names the planned device.
     if (
         pkey is not None
-        and pkey[-1] == route_key_of(info, _addresses[target])
-        and pkey[3] == route.device
+        and (pkey[5] or CPU, *pkey[6]) == route_key_of(info, _addresses[target])
+        and (pkey[3] or CPU) == route.device
     ):
         if len(_plans) >= _MAX_PLANS:
             _plans.clear()
@@ -513,19 +525,22 @@ def convert(
     >>> ap.convert(a, "numpy") is a
     True
     """
-    if device is None and (copy is None or copy is False) and not metrics.enabled:
-        # Fast identity: a plain array of a known type already of the target memory type.
-        mt = cached_memory_type(type(x))
-        if (
-            mt is not None
-            and isinstance(to, str)
-            and _targets.get(to) is mt
-            and _backend(mt).is_plain(x)
-        ):
-            return x
-    route, run = _plan(x, to, device, copy)
     if not metrics.enabled:
-        return run(x)
+        # The hot path, for arrays of a known type and a `to` given as a memory type or its
+        # value: an identity answered without describing the array, else a cached route.
+        source = cached_memory_type(type(x))
+        target = _targets.get(to) if isinstance(to, str) else None
+        if source is not None and target is not None and (copy is None or type(copy) is bool):
+            same = device is None and copy is not True and target is source
+            if same and _backend(source).is_plain(x):
+                return x
+            pkey = _plan_key(x, source, target, device, copy)
+            if pkey is not None:
+                found = _plans.get(pkey)
+                if found is not None:
+                    return found[1](x)
+        return _plan(x, to, device, copy)[1](x)
+    route, run = _plan(x, to, device, copy)
     start = time.perf_counter()
     out = run(x)
     metrics.record_conversion(

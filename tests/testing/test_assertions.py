@@ -63,7 +63,9 @@ def test_wrong_value_is_reported_with_the_memory_type() -> None:
     def off_on_torch(x: Any) -> Any:
         return x + 1 if type(x).__module__.startswith("torch") else x
 
-    with pytest.raises(AssertionError, match=r"off_on_torch\(float32\[3, 4\]\) on torch: the result differs"):
+    with pytest.raises(
+        AssertionError, match=r"off_on_torch\(float32\[3, 4\]\) on torch: the result differs"
+    ):
         assert_equivalent(off_on_torch, _x(), memory_types=["numpy", "torch"])
 
 
@@ -72,7 +74,9 @@ def test_dtype_difference_is_reported() -> None:
     def narrows(x: Any) -> Any:
         return x if isinstance(x, np.ndarray) else x.to(dtype=__import__("torch").float16)
 
-    with pytest.raises(AssertionError, match="on torch: the result has dtype float16, numpy gave float32"):
+    with pytest.raises(
+        AssertionError, match="on torch: the result has dtype float16, numpy gave float32"
+    ):
         assert_equivalent(narrows, _x(), memory_types=["torch"])
     assert_equivalent(narrows, _x(), memory_types=["torch"], check_dtype=False, rtol=1e-3)
 
@@ -100,13 +104,18 @@ def _second_call_differs(change: Any) -> Any:
 
 def test_shape_is_checked() -> None:
     with pytest.raises(AssertionError, match=r"has shape \(12,\), numpy gave \(3, 4\)"):
-        assert_equivalent(_second_call_differs(lambda x: x.reshape(-1)), _x(), memory_types=["numpy"])
+        assert_equivalent(
+            _second_call_differs(lambda x: x.reshape(-1)), _x(), memory_types=["numpy"]
+        )
 
 
 def test_zero_d_is_checked() -> None:
     with pytest.raises(AssertionError, match=r"has shape \(1,\), numpy gave \(\)"):
-        assert_equivalent(_second_call_differs(lambda x: x.reshape(1)), np.float32(2.0) * np.ones(()),
-                          memory_types=["numpy"])
+        assert_equivalent(
+            _second_call_differs(lambda x: x.reshape(1)),
+            np.float32(2.0) * np.ones(()),
+            memory_types=["numpy"],
+        )
 
 
 def test_tuples_are_compared_element_by_element() -> None:
@@ -138,8 +147,9 @@ def test_tolerances() -> None:
 
 def test_integers_compare_exactly() -> None:
     with pytest.raises(AssertionError, match="differs"):
-        assert_equivalent(_second_call_differs(lambda x: x + 1), np.arange(4), memory_types=["numpy"],
-                          rtol=1.0)
+        assert_equivalent(
+            _second_call_differs(lambda x: x + 1), np.arange(4), memory_types=["numpy"], rtol=1.0
+        )
 
 
 def test_exception_in_fn_names_the_memory_type() -> None:
@@ -165,7 +175,9 @@ def test_default_tolerance() -> None:
 
 def test_array_api_strict_devices_pass_for_device_keeping_functions() -> None:
     checked = assert_equivalent(affine, _x(), memory_types=[ARRAY_API_STRICT])
-    assert checked == tuple(f"array_api_strict on {d}" for d in ("CPU_DEVICE", "device1", "device2"))
+    assert checked == tuple(
+        f"array_api_strict on {d}" for d in ("CPU_DEVICE", "device1", "device2")
+    )
 
 
 def test_array_api_strict_catches_a_function_that_drops_the_device() -> None:
@@ -199,7 +211,8 @@ def test_shares_memory_torch() -> None:
 
     a = np.arange(10.0)
     t = torch.from_numpy(a)
-    assert shares_memory(a, t) and shares_memory(t, a)
+    assert shares_memory(a, t)
+    assert shares_memory(t, a)
     assert not shares_memory(a, t.clone())
     assert shares_memory(a[::-1], torch.from_numpy(a[2:4]))
     lo, hi = memory_bounds(t[::3])  # type: ignore[misc]
@@ -221,4 +234,5 @@ def test_pyclesperanto_shares_nothing_with_the_host() -> None:
     a = np.arange(8, dtype=np.float32)
     c = ap.convert(a, "pyclesperanto")
     assert memory_bounds(c) is None
-    assert not shares_memory(a, c) and shares_memory(c, c)
+    assert not shares_memory(a, c)
+    assert shares_memory(c, c)

@@ -22,13 +22,30 @@ pytestmark = pytest.mark.slow
 
 def _run(tmp_path: Path, source: str, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     (tmp_path / "test_user.py").write_text(textwrap.dedent(source), encoding="utf-8")
-    environ = {k: v for k, v in os.environ.items()
-               if k not in ("ARRAYPORT_MEMORY_TYPES", "ARRAYPORT_DEVICE", "PYTEST_ADDOPTS")}
+    environ = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("ARRAYPORT_MEMORY_TYPES", "ARRAYPORT_DEVICE", "PYTEST_ADDOPTS")
+    }
     environ.update(env)
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rs", *args,
-         str(tmp_path / "test_user.py")],
-        cwd=tmp_path, env=environ, capture_output=True, text=True, timeout=300, check=False,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-rs",
+            *args,
+            str(tmp_path / "test_user.py"),
+        ],
+        cwd=tmp_path,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
 
 
@@ -71,8 +88,12 @@ def test_bad_settings_are_usage_errors(tmp_path: Path) -> None:
 
 
 def test_cuda_device_skips_what_cannot_be_on_cuda(tmp_path: Path) -> None:
-    done = _run(tmp_path, _USES_FIXTURE, ARRAYPORT_MEMORY_TYPES="numpy,pyclesperanto",
-                ARRAYPORT_DEVICE="cuda")
+    done = _run(
+        tmp_path,
+        _USES_FIXTURE,
+        ARRAYPORT_MEMORY_TYPES="numpy,pyclesperanto",
+        ARRAYPORT_DEVICE="cuda",
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "2 skipped" in done.stdout
     assert "numpy cannot hold data on a CUDA GPU" in done.stdout
@@ -96,7 +117,8 @@ def test_projects_own_fixture_wins(tmp_path: Path) -> None:
 
 def test_plugin_leaves_other_tests_alone(tmp_path: Path) -> None:
     done = _run(tmp_path, "def test_plain():\n    assert True\n", "-p", "no:randomly")
-    assert done.returncode == 0 and "1 passed" in done.stdout
+    assert done.returncode == 0
+    assert "1 passed" in done.stdout
 
 
 def test_report_option_writes_markdown_and_html(tmp_path: Path) -> None:
@@ -116,17 +138,23 @@ def test_report_option_writes_markdown_and_html(tmp_path: Path) -> None:
             pass
     """
     out = tmp_path / "out" / "report.md"
-    done = _run(tmp_path, source, f"--arrayport-report={out}", "--strict-markers",
-                ARRAYPORT_MEMORY_TYPES="numpy,torch")
+    done = _run(
+        tmp_path,
+        source,
+        f"--arrayport-report={out}",
+        "--strict-markers",
+        ARRAYPORT_MEMORY_TYPES="numpy,torch",
+    )
     assert done.returncode == 1  # the torch case fails on purpose
     assert "arrayport report written to" in done.stdout
     md = out.read_text(encoding="utf-8")
     assert "| law | numpy | torch | (any) |" in md
-    assert "| **demo.law**<br>a demo law | pass 1/1 | FAIL 0/1 | – |" in md
+    assert "| **demo.law**<br>a demo law | pass 1/1 | FAIL 0/1 | - |" in md
     assert "known bug 42" in md
     assert "test_unrelated" not in md
     html = out.with_suffix(".html").read_text(encoding="utf-8")
-    assert "#e57373" in html and "#81c784" in html
+    assert "#e57373" in html
+    assert "#81c784" in html
 
 
 @skip_unless_installed(MemoryType.TENSORFLOW)

@@ -64,25 +64,30 @@ def test_each_layout_does_what_it_says(layout: str, check: object) -> None:
 
 def test_plain_layout_is_contiguous_and_writable() -> None:
     a = _lay_out(np.ones((2, 3), np.int16), frozenset())
-    assert a.flags.c_contiguous and a.flags.writeable
+    assert a.flags.c_contiguous
+    assert a.flags.writeable
 
 
 def test_zero_d_layouts() -> None:
     for layout in LAYOUTS:
         a = _lay_out(np.array(3.5, np.float64), {layout})
-        assert a.shape == () and a == 3.5
+        assert a.shape == ()
+        assert a == 3.5
 
 
 @FEW
 @given(x=arrays("numpy", dtype="int16", shape=(2, 3), layout=()))
 def test_fixed_dtype_shape_and_layout(x: np.ndarray) -> None:
-    assert x.dtype == np.int16 and x.shape == (2, 3) and x.flags.c_contiguous
+    assert x.dtype == np.int16
+    assert x.shape == (2, 3)
+    assert x.flags.c_contiguous
 
 
 @FEW
 @given(x=arrays("numpy", dtype=["uint8", "float16"], shape=4, layout="readonly"))
 def test_dtype_list_and_int_shape(x: np.ndarray) -> None:
-    assert x.dtype.name in ("uint8", "float16") and x.shape == (4,)
+    assert x.dtype.name in ("uint8", "float16")
+    assert x.shape == (4,)
     assert not x.flags.writeable
 
 
@@ -100,14 +105,24 @@ def test_unknown_layout_is_refused() -> None:
 @FEW
 @given(shape=shapes_for("pyclesperanto"))
 def test_pyclesperanto_shapes(shape: tuple[int, ...]) -> None:
-    assert 1 <= len(shape) <= 3 and all(n >= 1 for n in shape)
+    assert 1 <= len(shape) <= 3
+    assert all(n >= 1 for n in shape)
 
 
 def test_dtype_tables() -> None:
     assert dtypes_for("numpy") == ALL_DTYPES
-    assert set(dtypes_for("pyclesperanto")) == {"int8", "uint8", "int16", "uint16", "int32", "uint32", "float32"}
+    assert set(dtypes_for("pyclesperanto")) == {
+        "int8",
+        "uint8",
+        "int16",
+        "uint16",
+        "int32",
+        "uint32",
+        "float32",
+    }
     if "jax" not in __import__("sys").modules:
-        assert "int64" not in dtypes_for("jax") and "float64" not in dtypes_for("jax")
+        assert "int64" not in dtypes_for("jax")
+        assert "float64" not in dtypes_for("jax")
 
 
 def test_default_device(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -12,6 +12,11 @@ Quirks routed around here:
 * numpy cannot import bfloat16 over DLPack, but ``np.asarray`` of a jax bfloat16 array is
   a (read-only) view, so bfloat16 reaches numpy by host share.
 * Traced arrays (inside ``jit``/``grad``/``vmap``) have no memory: refused by name.
+* ``jax.dlpack.from_dlpack`` spends about 25 us in Python around a 3 us import (a device
+  lookup, a stream query and a ``jnp.asarray`` that re-canonicalises the dtype). CPU
+  imports call jaxlib's own ``dlpack_managed_tensor_to_buffer`` directly instead, after a
+  self-check that it shares memory (:func:`_cpu_importer`, ADR 0046); the public call is
+  the fallback.
 
 GPU paths are unverified on hardware here (no GPU in CI).
 """
@@ -20,12 +25,20 @@ from __future__ import annotations
 
 import functools
 import gc
+import importlib
 from types import ModuleType
 from typing import Any
 
 import numpy as np
 
-from arrayport._host import ArrayInfo, aligned_copy, host_info
+from arrayport._host import (
+    ArrayInfo,
+    RouteKey,
+    aligned_copy,
+    aligned_empty,
+    dtype_name,
+    host_layout,
+)
 from arrayport.backends._util import find_spec, import_framework, message_has
 from arrayport.devices import CPU, Device, current_device_index
 from arrayport.errors import DeviceError, UnsupportedArrayError
@@ -40,6 +53,8 @@ HAS_DLPACK = True
 WRITABLE_ONLY = False
 COPIES_HOST = False
 WIDENINGS: dict[str, str] = {}
+#: jax shares host memory only when it starts on a 64-byte boundary (else it copies).
+SHARE_ALIGNMENT = 64
 
 _X64 = frozenset({"int64", "uint64", "float64", "complex128"})
 
@@ -48,8 +63,15 @@ def is_installed() -> bool:
     return find_spec("jax") and find_spec("jaxlib")
 
 
+_module: ModuleType | None = None
+
+
 def load() -> ModuleType:
-    return import_framework("jax", EXTRA)
+    # Cached: importlib.import_module costs about 0.5 us, and load() is on every path.
+    global _module
+    if _module is None:
+        _module = import_framework("jax", EXTRA)
+    return _module
 
 
 def version() -> str:
@@ -134,6 +156,43 @@ def resolve_device(requested: Device | None, source: Device) -> Device:
     return requested
 
 
+def route_key(x: Any, address: bool) -> RouteKey | None:
+    """The routing summary of a concrete single-device CPU array (tracers, deleted and
+    sharded arrays and GPU arrays take the full plan, which refuses or routes them)."""
+    if type(x).__name__ != "ArrayImpl" or x.is_deleted():
+        return None
+    devs = x.devices()
+    if len(devs) != 1 or next(iter(devs)).platform != "cpu":
+        return None
+    dtype = x.dtype
+    empty = x.size == 0
+    element = aligned = True
+    if not empty:
+        x.block_until_ready()  # unsafe_buffer_pointer can hang on a pending array
+        pointer = int(x.unsafe_buffer_pointer())
+        element = pointer % dtype.itemsize == 0
+        aligned = pointer % 64 == 0
+    # jax buffers are compact row-major (strides None in describe) and immutable.
+    return (
+        CPU,
+        dtype,
+        dtype_name(dtype),
+        False,
+        True,
+        True,
+        True,
+        element,
+        aligned if address else None,
+        x.ndim,
+        empty,
+    )
+
+
+def route_state() -> bool:
+    """The global setting :func:`check_dtype` reads: whether 64-bit mode is on."""
+    return x64_enabled()
+
+
 def describe(x: Any) -> ArrayInfo:
     jax = load()
     if isinstance(x, jax.core.Tracer):
@@ -154,7 +213,7 @@ def describe(x: Any) -> ArrayInfo:
     return ArrayInfo(
         shape=tuple(x.shape),
         dtype=dtype,
-        dtype_name=dtype.name,
+        dtype_name=dtype_name(dtype),
         device=device,
         strides=None,
         pointer=pointer,
@@ -192,26 +251,34 @@ def to_host(x: Any) -> np.ndarray:
 
 
 def share_refusal(info: ArrayInfo) -> str | None:
-    if not info.writable:
+    return _share_refusal(
+        info.writable, info.dtype_name, info.native_order, info.c_contiguous, info.aligned
+    )
+
+
+def _share_refusal(
+    writable: bool, name: str, native: bool, contiguous: bool, aligned: bool | None
+) -> str | None:
+    if not writable:
         return "jax cannot import read-only memory through DLPack"
-    if info.dtype_name == "bfloat16":
+    if name == "bfloat16":
         return "numpy cannot hand bfloat16 to jax over DLPack"
-    return _layout_refusal(info)
+    return _layout_refusal(native, contiguous, aligned)
 
 
-def _layout_refusal(info: ArrayInfo) -> str | None:
-    if not info.native_order:
+def _layout_refusal(native: bool, contiguous: bool, aligned: bool | None) -> str | None:
+    if not native:
         return "jax cannot import big-endian memory"
-    if not info.c_contiguous:
+    if not contiguous:
         # JaxRuntimeError "Only DLPack tensors with trivial (compact) striding".
         return "jax imports only compact row-major memory"
-    if not info.aligned:
+    if not aligned:
         return "jax copies buffers that are not 64-byte aligned"
     return None
 
 
 def dlpack_refusal(info: ArrayInfo, source_immutable: bool) -> str | None:
-    return _layout_refusal(info)
+    return _layout_refusal(info.native_order, info.c_contiguous, info.aligned)
 
 
 def dlpack_export_refusal(info: ArrayInfo) -> str | None:
@@ -222,8 +289,63 @@ def dlpack_source(x: Any) -> Any:
     return x
 
 
+# kDLCPU in DLPack's device-type enumeration.
+_DL_CPU = 1
+# The probe's result keeps its buffer alive as long as the importer exists.
+_probe: list[Any] = []
+
+
+@functools.cache
+def _cpu_importer() -> Any:
+    """jaxlib's DLPack-capsule-to-array call bound to the CPU device, or None.
+
+    ``jax.dlpack.from_dlpack`` wraps this call in about 25 us of Python; for a CPU source
+    on a CPU target none of that work changes the result (no stream to hand over, a dtype
+    that :func:`check_dtype` already admitted is canonical). The call is private to
+    jaxlib, so it is used only if it exists with the signature of jaxlib extension
+    version 467 or later and a probe import shares memory with the same dtype and shape;
+    otherwise the public call is used (ADR 0046).
+    """
+    try:
+        lib = importlib.import_module("jax._src.lib")
+    except ImportError:
+        return None
+    call = getattr(getattr(lib, "_jax", None), "dlpack_managed_tensor_to_buffer", None)
+    cpus = _jax_devices("cpu")
+    if call is None or not cpus or getattr(lib, "jaxlib_extension_version", 0) < 467:
+        return None
+    cpu = cpus[0]
+
+    def importer(capsule: Any) -> Any:
+        return call(capsule, cpu, None, None, _DL_CPU)
+
+    probe = aligned_empty((4, 4), np.dtype("float32"))
+    probe[...] = np.arange(16, dtype="float32").reshape(4, 4)
+    try:
+        out = importer(probe.__dlpack__())
+    # A changed private signature raises TypeError; an XLA refusal JaxRuntimeError (a
+    # RuntimeError). Either way the public from_dlpack is used instead.
+    except (TypeError, RuntimeError):
+        return None
+    ok = (
+        isinstance(out, load().Array)
+        and out.dtype == probe.dtype
+        and out.shape == probe.shape
+        and not out.weak_type
+        and int(out.unsafe_buffer_pointer()) == int(probe.__array_interface__["data"][0])
+    )
+    if not ok:
+        return None
+    _probe.append((probe, out))
+    return importer
+
+
 def from_dlpack(x: Any, device: Device, *, read_only: bool = False) -> Any:
     jax = load()
+    if device.is_cpu and x.__dlpack_device__()[0] == _DL_CPU:
+        importer = _cpu_importer()
+        if importer is not None:
+            return importer(x.__dlpack__())
     out = jax.dlpack.from_dlpack(x)
     return out if device_of(out) == device else jax.device_put(out, _to_jax_device(device))
 
@@ -233,11 +355,13 @@ def adopt_host(a: np.ndarray, device: Device) -> Any:
     if not device.is_cpu:
         # device_put may still read `a` after returning; `a` can be the caller's memory.
         return jax.device_put(a, _to_jax_device(device)).block_until_ready()
-    if share_refusal(host_info(a, CPU)) is not None:
-        if a.dtype.name == "bfloat16":
+    contiguous, _positive, _element, aligned = host_layout(a, True)
+    name = dtype_name(a.dtype)
+    if _share_refusal(bool(a.flags.writeable), name, a.dtype.isnative, contiguous, aligned):
+        if name == "bfloat16":
             return jax.device_put(a, _to_jax_device(device))
         a = aligned_copy(a)
-    return jax.dlpack.from_dlpack(a)
+    return from_dlpack(a, device)
 
 
 def copy(x: Any) -> Any:

@@ -22,6 +22,7 @@ GPU paths are unverified on hardware here (no GPU in CI).
 
 from __future__ import annotations
 
+import functools
 import gc
 import os
 import sys
@@ -30,7 +31,13 @@ from typing import Any
 
 import numpy as np
 
-from arrayport._host import ArrayInfo, aligned_copy, host_info
+from arrayport._host import (
+    ArrayInfo,
+    RouteKey,
+    aligned_copy,
+    dtype_name,
+    host_layout,
+)
 from arrayport.backends import pyclesperanto as _cle
 from arrayport.backends._util import find_spec, import_framework, numpy_dtype_or_none
 from arrayport.devices import CPU, Device, current_device_index
@@ -46,6 +53,9 @@ HAS_DLPACK = True
 WRITABLE_ONLY = False
 COPIES_HOST = False
 WIDENINGS: dict[str, str] = {}
+#: tensorflow shares host memory only when it starts on a 64-byte boundary (an unaligned
+#: DLPack import aborts the process).
+SHARE_ALIGNMENT = 64
 
 # tf dtypes that hold numbers other frameworks can store exactly.
 _DTYPES = frozenset(
@@ -73,12 +83,20 @@ def is_installed() -> bool:
     return find_spec("tensorflow")
 
 
+_module: ModuleType | None = None
+
+
 def load() -> ModuleType:
+    # Cached once imported: importlib.import_module costs about 0.5 us per call.
+    global _module
+    if _module is not None:
+        return _module
     if "tensorflow" not in sys.modules:
         _cle.preload_opencl_platform()
         # tensorflow logs its CPU feature banner at import; keep a user's setting if any.
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    return import_framework("tensorflow", EXTRA)
+    _module = import_framework("tensorflow", EXTRA)
+    return _module
 
 
 def version() -> str:
@@ -115,25 +133,43 @@ def namespace() -> Any:
     raise UnsupportedArrayError(msg)
 
 
+@functools.cache
+def _gpu_count() -> int:
+    # Listing logical devices initialises tensorflow's runtime, after which the device
+    # list is fixed: asked once (it costs microseconds per call).
+    return len(load().config.list_logical_devices("GPU"))
+
+
 def devices() -> tuple[Device, ...]:
-    tf = load()
-    gpus = tf.config.list_logical_devices("GPU")
-    return (CPU, *(Device("cuda", i) for i in range(len(gpus))))
+    return (CPU, *(Device("cuda", i) for i in range(_gpu_count())))
+
+
+# Device strings seen -> Device (parsing them costs more than a dict lookup).
+_device_names: dict[str, Device] = {}
 
 
 def device_of(x: Any) -> Device:
+    found = _device_names.get(x.device)
+    if found is not None:
+        return found
     name = str(x.device).upper()
     kind, _, index = name.rpartition("DEVICE:")[2].partition(":")
     if kind == "CPU" or not name:
-        return CPU
-    if kind == "GPU":
-        return Device("cuda", int(index or 0))
-    msg = f"tensorflow device {x.device!r} is not supported by arrayport (CPU and GPU are)"
-    raise DeviceError(msg)
+        found = CPU
+    elif kind == "GPU":
+        found = Device("cuda", int(index or 0))
+    else:
+        msg = f"tensorflow device {x.device!r} is not supported by arrayport (CPU and GPU are)"
+        raise DeviceError(msg)
+    if isinstance(x.device, str):
+        _device_names[x.device] = found
+    return found
 
 
 def resolve_device(requested: Device | None, source: Device) -> Device:
-    n_gpu = len(devices()) - 1
+    if requested is None and source.is_cpu:
+        return CPU
+    n_gpu = _gpu_count()
     if requested is None:
         if source.kind in ("cpu", "cuda"):
             requested = source
@@ -149,15 +185,39 @@ def _tf_device(device: Device) -> str:
     return "/CPU:0" if device.is_cpu else f"/GPU:{device.index}"
 
 
+# tf DType -> (the numpy dtype holding the same values or None, its name).
+_dtypes: dict[Any, tuple[np.dtype[Any] | None, str]] = {}
+
+
+def _dtype_of(x: Any) -> tuple[np.dtype[Any] | None, str]:
+    found = _dtypes.get(x.dtype)
+    if found is None:
+        name = x.dtype.name
+        found = _dtypes[x.dtype] = (numpy_dtype_or_none(name), name)
+    return found
+
+
+def route_key(x: Any, address: bool) -> RouteKey | None:
+    """The routing summary of an eager CPU tensor of a supported dtype (anything else
+    takes the full plan)."""
+    dtype, name = _dtype_of(x)
+    if name not in _DTYPES or dtype is None or not device_of(x).is_cpu:
+        return None
+    view = _raw_view(x)  # compact row-major; its address is the tensor's
+    _contiguous, _positive, element, aligned = host_layout(view, address)
+    if dtype.itemsize != view.dtype.itemsize:  # pragma: no cover - bfloat16 is viewed as uint16
+        return None
+    return (CPU, dtype, name, False, True, True, True, element, aligned, view.ndim, view.size == 0)
+
+
 def describe(x: Any) -> ArrayInfo:
-    name = x.dtype.name
+    dtype, name = _dtype_of(x)
     if name not in _DTYPES:
         msg = (
             f"tensorflow tensors of dtype {name} hold nothing other frameworks can store; "
             "cast to a numeric dtype first (tf.cast)"
         )
         raise UnsupportedArrayError(msg)
-    dtype = numpy_dtype_or_none(name)
     device = device_of(x)
     pointer: int | None = None
     if device.is_cpu and x.shape.num_elements():
@@ -215,24 +275,30 @@ def to_host(x: Any) -> np.ndarray:
 
 
 def share_refusal(info: ArrayInfo) -> str | None:
-    if not info.writable:
+    return _share_refusal(info.writable, info.native_order, info.c_contiguous, info.aligned)
+
+
+def _share_refusal(
+    writable: bool, native: bool, contiguous: bool, aligned: bool | None
+) -> str | None:
+    if not writable:
         return "tensorflow cannot import read-only memory through DLPack"
-    return _layout_refusal(info)
+    return _layout_refusal(native, contiguous, aligned)
 
 
-def _layout_refusal(info: ArrayInfo) -> str | None:
-    if not info.native_order:
+def _layout_refusal(native: bool, contiguous: bool, aligned: bool | None) -> str | None:
+    if not native:
         return "tensorflow cannot import big-endian memory"
-    if not info.c_contiguous:
+    if not contiguous:
         return "tensorflow imports only compact row-major memory"
-    if not info.aligned:
+    if not aligned:
         # An unaligned import aborts the process (SIGABRT) instead of raising.
         return "tensorflow needs 64-byte aligned memory to share it"
     return None
 
 
 def dlpack_refusal(info: ArrayInfo, source_immutable: bool) -> str | None:
-    return _layout_refusal(info)
+    return _layout_refusal(info.native_order, info.c_contiguous, info.aligned)
 
 
 def dlpack_export_refusal(info: ArrayInfo) -> str | None:
@@ -263,10 +329,11 @@ def adopt_host(a: np.ndarray, device: Device) -> Any:
     if not device.is_cpu:
         with tf.device(_tf_device(device)):
             return tf.identity(tf.convert_to_tensor(a))
-    if a.dtype.name == "bfloat16":
+    if dtype_name(a.dtype) == "bfloat16":
         raw = adopt_host(a.view(np.uint16), device)
         return tf.bitcast(raw, tf.bfloat16)  # keeps the buffer: no copy
-    if share_refusal(host_info(a, CPU)) is not None:
+    contiguous, _positive, _element, aligned = host_layout(a, True)
+    if _share_refusal(bool(a.flags.writeable), a.dtype.isnative, contiguous, aligned):
         a = aligned_copy(a)
     return tf.experimental.dlpack.from_dlpack(a.__dlpack__())
 
@@ -291,15 +358,15 @@ def is_oom(exc: BaseException) -> bool:
 
 
 def release_memory(device: Device | None = None) -> None:
-    """Collect unreachable tensors; clear Keras' global state when Keras is in use.
+    """Collect unreachable tensors, which frees their buffers.
 
     tensorflow frees a tensor's buffer when its last reference goes; its allocator keeps
-    the freed memory for reuse and offers no call to return it to the system.
+    the freed memory for reuse and offers no call to return it to the system. Keras'
+    ``clear_session()`` is not called: it resets the user's global Keras state (models,
+    layer names, the graph), and tensorflow 2.21 imports Keras itself, so "Keras is
+    imported" does not mean the user chose to have it reset.
     """
     gc.collect()
-    keras = sys.modules.get("keras") or sys.modules.get("tf_keras")
-    if keras is not None:
-        keras.backend.clear_session()
 
 
 def memory_info() -> list[dict[str, Any]]:

@@ -29,7 +29,14 @@ from typing import Any
 
 import numpy as np
 
-from arrayport._host import ArrayInfo, aligned_copy
+from arrayport._host import (
+    ArrayInfo,
+    RouteKey,
+    aligned_copy,
+    c_contiguous,
+    dtype_name,
+    host_layout,
+)
 from arrayport.backends._util import (
     find_spec,
     import_framework,
@@ -58,8 +65,15 @@ def is_installed() -> bool:
     return find_spec("torch")
 
 
+_module: ModuleType | None = None
+
+
 def load() -> ModuleType:
-    return import_framework("torch", EXTRA)
+    # Cached: importlib.import_module costs about 0.5 us, and load() is on every path.
+    global _module
+    if _module is None:
+        _module = import_framework("torch", EXTRA)
+    return _module
 
 
 def version() -> str:
@@ -120,6 +134,52 @@ def resolve_device(requested: Device | None, source: Device) -> Device:
     raise DeviceError(msg)
 
 
+# torch dtype -> (the numpy dtype holding the same values or None, its name).
+_dtypes: dict[Any, tuple[np.dtype[Any] | None, str]] = {}
+
+
+def _dtype_of(x: Any) -> tuple[np.dtype[Any] | None, str]:
+    found = _dtypes.get(x.dtype)
+    if found is None:
+        name = str(x.dtype).removeprefix("torch.")
+        found = _dtypes[x.dtype] = (numpy_dtype_or_none(name), name)
+    return found
+
+
+def route_key(x: Any, address: bool) -> RouteKey | None:
+    """The routing summary of a dense CPU tensor (anything else takes the full plan).
+
+    Plain tensors and parameters only: a subclass may override the layout queries.
+    """
+    torch = load()
+    if type(x) is not torch.Tensor and type(x) is not torch.nn.Parameter:
+        return None
+    if not x.is_cpu or x.layout is not torch.strided or x.is_quantized:
+        return None
+    dtype, name = _dtype_of(x)
+    if dtype is None:  # no numpy dtype: describe() reports itemsize 0, keep its rules
+        return None
+    shape = x.shape
+    strides = x.stride()  # in elements: always multiples of the item size
+    n = x.numel()
+    pointer = x.data_ptr()
+    return (
+        CPU,
+        dtype,
+        name,
+        not (x.is_conj() or x.is_neg()),
+        True,
+        # torch's own flag follows the same rule (size-1 axes and empty tensors) and is
+        # kept by the tensor; the rule is applied only when it says no.
+        x.is_contiguous() or c_contiguous(shape, strides, 1),
+        min(strides, default=0) >= 0,
+        n == 0 or pointer % dtype.itemsize == 0,
+        (n == 0 or pointer % 64 == 0) if address else None,
+        len(shape),
+        n == 0,
+    )
+
+
 def _torch_device(device: Device) -> Any:
     torch = load()
     return torch.device("cpu") if device.is_cpu else torch.device("cuda", device.index)
@@ -136,8 +196,7 @@ def describe(x: Any) -> ArrayInfo:
     if x.is_quantized:
         msg = "quantized torch tensors are not converted: call x.dequantize() first"
         raise UnsupportedArrayError(msg)
-    name = str(x.dtype).removeprefix("torch.")
-    dtype = numpy_dtype_or_none(name)
+    dtype, name = _dtype_of(x)
     itemsize = x.element_size()
     # A lazily conjugated/negated view cannot be shared: its memory holds other values.
     lazy = bool(x.is_conj() or x.is_neg())
@@ -185,16 +244,17 @@ def _plain(x: Any) -> Any:
 
 
 def host_view(x: Any) -> np.ndarray | None:
-    if x.device.type != "cpu" or x.is_conj() or x.is_neg():
+    if not x.is_cpu or x.is_conj() or x.is_neg():
         return None
     torch = load()
-    t = x.detach()
-    if t.dtype == torch.bfloat16:
+    t = x.detach() if x.requires_grad else x  # .numpy() refuses tensors with autograd
+    if t.dtype is torch.bfloat16:
         bf16 = numpy_dtype_or_none("bfloat16")
         if bf16 is None:
             return None
         return np.asarray(t.view(torch.int16).numpy().view(bf16))
-    return np.asarray(t.numpy())
+    view: np.ndarray = t.numpy()
+    return view
 
 
 def to_host(x: Any) -> np.ndarray:
@@ -213,25 +273,31 @@ def to_host(x: Any) -> np.ndarray:
 
 
 def share_refusal(info: ArrayInfo) -> str | None:
-    if not info.writable:
+    return _share_refusal(
+        info.writable, info.positive_strides, info.native_order, info.element_aligned
+    )
+
+
+def _share_refusal(writable: bool, positive: bool, native: bool, element: bool) -> str | None:
+    if not writable:
         return "torch has no read-only tensors, so a read-only source is copied"
-    return _layout_refusal(info)
+    return _layout_refusal(positive, native, element)
 
 
-def _layout_refusal(info: ArrayInfo) -> str | None:
-    if not info.positive_strides:
+def _layout_refusal(positive: bool, native: bool, element: bool) -> str | None:
+    if not positive:
         # torch.from_dlpack aborts the process on negative strides (pytorch issue 188023),
         # and torch.from_numpy refuses them.
         return "torch cannot wrap negative strides"
-    if not info.native_order:
+    if not native:
         return "torch cannot wrap big-endian memory"
-    if not info.element_aligned:
+    if not element:
         return "torch needs strides and an address that are multiples of the item size"
     return None
 
 
 def dlpack_refusal(info: ArrayInfo, source_immutable: bool) -> str | None:
-    return _layout_refusal(info)
+    return _layout_refusal(info.positive_strides, info.native_order, info.element_aligned)
 
 
 def dlpack_export_refusal(info: ArrayInfo) -> str | None:
@@ -252,19 +318,14 @@ def from_dlpack(x: Any, device: Device, *, read_only: bool = False) -> Any:
 
 def adopt_host(a: np.ndarray, device: Device) -> Any:
     torch = load()
-    if share_refusal(_info_of(a)) is not None:
+    _contiguous, positive, element, _aligned = host_layout(a, False)
+    if _share_refusal(bool(a.flags.writeable), positive, a.dtype.isnative, element) is not None:
         a = aligned_copy(a)
-    if a.dtype.name == "bfloat16":
+    if dtype_name(a.dtype) == "bfloat16":
         t = torch.from_numpy(a.view(np.int16)).view(torch.bfloat16)
     else:
         t = torch.from_numpy(a)
     return t if device.is_cpu else t.to(_torch_device(device))
-
-
-def _info_of(a: np.ndarray) -> ArrayInfo:
-    from arrayport._host import host_info
-
-    return host_info(a, CPU)
 
 
 def copy(x: Any) -> Any:

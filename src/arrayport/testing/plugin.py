@@ -20,12 +20,11 @@ Environment:
 from __future__ import annotations
 
 import os
-
 from typing import Any
 
-import arrayport  # noqa: F401  (first: before any test module imports a framework)
 import pytest
 
+import arrayport  # noqa: F401  (first: before any test module imports a framework)
 from arrayport.backends import available_memory_types, get_backend
 from arrayport.errors import ArrayportError, InvalidOptionError
 from arrayport.memory_types import MemoryType, as_memory_type

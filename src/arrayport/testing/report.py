@@ -118,7 +118,7 @@ class LawReport:
         found = self.cell(law, mt)
         status = cell_status(o.outcome for o in found)
         if status == "n/a":
-            return status, "–"
+            return status, "-"
         ran = [o for o in found if o.outcome != "skipped"]
         good = sum(o.outcome == "passed" for o in found)
         if status in ("passed", "skipped"):
@@ -150,7 +150,7 @@ class LawReport:
         lines += [
             "",
             "Cells: passing tests / tests run; `known bug` is a strict xfail naming "
-            "the bug; `–` means the law has no test for that memory type.",
+            "the bug; `-` means the law has no test for that memory type.",
             "",
         ]
         problems = self._problems()

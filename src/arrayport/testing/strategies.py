@@ -219,7 +219,8 @@ def _arrays(
     allow_infinity: bool,
     elements: st.SearchStrategy[Any] | None,
 ) -> Any:
-    dt = np.dtype(draw(_resolve_dtypes(memory_type, dtype)))
+    drawn: Any = draw(_resolve_dtypes(memory_type, dtype))
+    dt = np.dtype(drawn)
     if shape is None:
         shp = draw(shapes_for(memory_type))
     elif isinstance(shape, st.SearchStrategy):
@@ -237,7 +238,11 @@ def _arrays(
         msg = f"unknown layout {sorted(unknown)}; use some of {LAYOUTS}"
         raise ValueError(msg)
     values = draw(
-        hnp.arrays(dt, shp, elements=elements if elements is not None else _elements(dt, allow_nan, allow_infinity))
+        hnp.arrays(
+            dt,
+            shp,
+            elements=elements if elements is not None else _elements(dt, allow_nan, allow_infinity),
+        )
     )
     host = _lay_out(values, lay)
     if memory_type is MemoryType.NUMPY:

@@ -1,0 +1,50 @@
+"""Testing your own function on every framework with ``arrayport.testing``.
+
+Run it with ``pytest examples/test_my_function.py``. arrayport's pytest plugin is loaded
+automatically: it provides the ``memory_type`` fixture (every installed memory type;
+narrow it with ``ARRAYPORT_MEMORY_TYPES=numpy,torch``) and imports arrayport before any
+framework.
+"""
+
+import numpy as np
+from hypothesis import given, settings
+
+import arrayport as ap
+from arrayport.testing import arrays, assert_equivalent
+
+
+# Your function: written once against the array API, declared to compute on numpy.
+# Called with a torch, jax, tensorflow, ... array, it computes on numpy and answers in
+# the caller's memory type and dtype.
+@ap.memory_type("numpy")
+def rescale(image, low=0.0, high=1.0):
+    xp = ap.namespace(image)
+    lo, hi = xp.min(image), xp.max(image)
+    return low + (image - lo) * ((high - low) / (hi - lo + 1e-12))
+
+
+def test_same_answer_on_every_framework():
+    # One line: numpy's answer, then every installed memory type's, compared.
+    image = np.linspace(0, 100, 24, dtype=np.float32).reshape(4, 6)
+    assert_equivalent(rescale, image, high=255.0)
+
+
+def test_runs_in_each_framework(memory_type):
+    # The plugin's fixture: the same test once per installed memory type.
+    if memory_type not in ("numpy", "torch", "jax"):
+        return  # tensorflow and pyclesperanto have no array API namespace to compute in
+    native = rescale.__wrapped__  # the undecorated function, run in that framework itself
+    image = ap.convert(np.arange(12, dtype=np.float32).reshape(3, 4), memory_type)
+    result = native(image)
+    assert ap.detect_memory_type(result) == memory_type
+
+
+@settings(max_examples=20, deadline=None)
+@given(image=arrays("numpy", dtype="float32", shape=(8, 8), allow_nan=False, allow_infinity=False))
+def test_property_range(image):
+    # Hypothesis draws images of many layouts (strided, read-only, ...); the property holds.
+    out = rescale(image, low=-1.0, high=1.0)
+    assert out.dtype.name == image.dtype.name
+    assert out.shape == image.shape
+    assert np.all(out >= -1.0)
+    assert np.all(out <= 1.0 + 1e-6)
