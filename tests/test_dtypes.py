@@ -682,3 +682,22 @@ def test_dask_float16_target_uses_numpy_dtype() -> None:
     np.testing.assert_array_equal(y.compute(), np.array([1, 0, 1], dtype=np.float16))
     big = ap.convert_dtype(da.from_array(np.array([70000.0, -1.5], dtype=np.float32)), "float16")
     np.testing.assert_array_equal(big.compute(), np.array([65504.0, -1.5], dtype=np.float16))
+
+
+@pytest.mark.parametrize("mt", [m for m in CPU_TYPES if m is not MemoryType.PYCLESPERANTO])
+@pytest.mark.parametrize(
+    ("values", "target", "expected"),
+    [
+        ([0.0, 8.5e37], "int8", [-128, 127]),
+        ([0.0, 3.4e38], "uint8", [0, 255]),
+        ([-3.4e38, 0.0, 3.4e38], "uint8", [0, 128, 255]),
+        ([-3.4e38, 3.4e38], "float32", [0.0, 1.0]),
+    ],
+)
+def test_minmax_over_the_widest_float32_ranges(
+    mt: MemoryType, values: list[float], target: str, expected: list[float]
+) -> None:
+    # float32 frameworks (jax without x64): hi - lo overflows, and 1 / 1e38 flushes to 0.
+    x = ap.convert(np.array(values, dtype=np.float32), mt)
+    got = ap.convert(ap.convert_dtype(x, target, scaling=ap.Scaling.MINMAX), "numpy")
+    np.testing.assert_array_equal(got, np.array(expected, dtype=target))

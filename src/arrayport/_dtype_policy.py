@@ -259,9 +259,15 @@ def _to_unit(xp: Any, x: Any, p: Plan, work: str) -> Any:
                 u = xp.clip(u, -1.0, None)
         return u
     lo, hi = float(p.lo), float(p.hi)  # type: ignore[arg-type]
-    if math.isinf(hi - lo):  # a range wider than the largest float: halve both sides first
-        return (u * 0.5 - lo * 0.5) / (hi * 0.5 - lo * 0.5)
+    if hi - lo > _HUGE_SPAN:
+        # Scale both sides by 2**-64 (exact) first: in float32, hi - lo can overflow to inf,
+        # and XLA divides by multiplying with the reciprocal, which flushes 1 / 1e38 to 0.
+        return (u * _SPAN_SCALE - lo * _SPAN_SCALE) / (hi * _SPAN_SCALE - lo * _SPAN_SCALE)
     return (u - lo) / (hi - lo)
+
+
+_HUGE_SPAN = 2.0**100
+_SPAN_SCALE = 2.0**-64
 
 
 def prepare(xp: Any, x: Any, p: Plan) -> Any:
