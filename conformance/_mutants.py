@@ -75,14 +75,14 @@ def _writable_alias() -> None:
 
 
 def _silent_downcast() -> None:
-    """jax's dtype check lets 64-bit dtypes through (jax stores them as 32-bit)."""
-    jax_backend = get_backend("jax")
-    original = jax_backend.check_dtype
+    """pyclesperanto's dtype check lets 64-bit dtypes through (it stores them as 32-bit)."""
+    cle_backend = get_backend("pyclesperanto")
+    original = cle_backend.check_dtype
 
     def check_dtype(dtype: Any, name: str) -> str | None:
         return None if name in ("int64", "uint64", "float64") else original(dtype, name)
 
-    jax_backend.check_dtype = check_dtype  # type: ignore[attr-defined]
+    cle_backend.check_dtype = check_dtype  # type: ignore[attr-defined]
 
 
 _KEPT: list[BaseException] = []
@@ -100,7 +100,10 @@ MUTATIONS: dict[str, tuple[str, Callable[[], None]]] = {
     "wrapping-cast": ("integer VALUE conversion without clipping (wraps)", _wrapping_cast),
     "retried-non-oom": ("ValueError recognised as out-of-memory (retried)", _retried_non_oom),
     "writable-alias": ("torch wraps read-only numpy memory (a writable alias)", _writable_alias),
-    "silent-downcast": ("jax accepts 64-bit dtypes (stores them as 32-bit)", _silent_downcast),
+    "silent-downcast": (
+        "pyclesperanto accepts 64-bit dtypes (stores them as 32-bit)",
+        _silent_downcast,
+    ),
     "leaked-attempts": ("failed OOM attempts' errors and frames are kept alive", _leaked_attempts),
 }
 

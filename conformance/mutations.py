@@ -32,7 +32,7 @@ TARGETS: dict[str, tuple[str, str]] = {
     "wrapping-cast": ("conformance/test_dtypes.py", "test_value_scaling"),
     "retried-non-oom": ("conformance/test_oom.py", "non_oom"),
     "writable-alias": ("conformance/test_conversion.py", "read_only and numpy-torch"),
-    "silent-downcast": ("conformance/test_conversion.py", "no_silent_loss and numpy-jax"),
+    "silent-downcast": ("conformance/test_conversion.py", "no_silent_loss and numpy-pyclesperanto"),
     "leaked-attempts": ("conformance/test_oom.py", "no_memory_or_thread_leaked and numpy"),
 }
 

@@ -34,7 +34,7 @@ def test_size_and_reference(result: dict[str, Any]) -> None:
 def test_zero_copy_routes_are_reported_as_such(result: dict[str, Any]) -> None:
     cells = {(c["source"], c["target"]): c for c in result["conversions"]}
     if ("numpy", "torch") in cells:
-        assert cells["numpy", "torch"]["method"] == "dlpack"
+        assert cells["numpy", "torch"]["method"] in ("dlpack", "host-share")
         assert cells["numpy", "torch"]["zero_copy"] is True
 
 

@@ -108,7 +108,7 @@ def _doctor(args: argparse.Namespace, out: TextIO) -> int:
             ],
         )
     o.table(
-        "Conversion routes (float32, 4x4, default device)",
+        "Conversion routes (float32, 64x64, aligned, default device)",
         ["from", "to", "method", "zero-copy", "problem"],
         [
             (
