@@ -82,16 +82,6 @@ def law(name: str, description: str | None = None) -> pytest.MarkDecorator:
 #: (``test_bug_*``), xfailed with ``strict=True``: when the bug is fixed that test XPASSes,
 #: fails the suite, and both marks must go.
 KNOWN_BUGS: dict[tuple[str, str], str] = {
-    ("dtypes.minmax_ends", "jax"): (
-        "dtypes.py: MINMAX on jax (no float64 without x64) computes max - min in float32, "
-        "which overflows for wide ranges: float32 [0, 8.5e37] -> int8 gives [-128, -128], "
-        "[0, 3.4e38] -> uint8 gives [0, 0], [-3.4e38, 3.4e38] -> float32 gives [0, nan]"
-    ),
-    ("dtypes.unit_round_trip", "dask"): (
-        "dtypes.py: convert_dtype(dask_array, 'float16') raises a bare TypeError ('the array "
-        "namespace array_api_compat.dask.array has no dtype float16'), though dask holds "
-        "float16"
-    ),
     ("conversion.copy_true", "dask-dask"): (
         "dask backend: convert(d, 'dask', copy=True) is a lazy map_blocks copy whose graph "
         "still reads the source chunk, so a later write to the source shows up in the 'copy'"
