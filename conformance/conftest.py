@@ -81,12 +81,7 @@ def law(name: str, description: str | None = None) -> pytest.MarkDecorator:
 #: which tests ran. Each bug also has a deterministic regression test next to its law
 #: (``test_bug_*``), xfailed with ``strict=True``: when the bug is fixed that test XPASSes,
 #: fails the suite, and both marks must go.
-KNOWN_BUGS: dict[tuple[str, str], str] = {
-    ("conversion.copy_true", "dask-dask"): (
-        "dask backend: convert(d, 'dask', copy=True) is a lazy map_blocks copy whose graph "
-        "still reads the source chunk, so a later write to the source shows up in the 'copy'"
-    ),
-}
+KNOWN_BUGS: dict[tuple[str, str], str] = {}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

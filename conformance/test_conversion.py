@@ -202,15 +202,8 @@ def test_read_only_never_writable(
 
 
 @law("conversion.copy_true")
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "dask backend: convert(d, 'dask', copy=True) is a lazy map_blocks copy whose graph still "
-        "reads the source chunk, so a later write to the source shows up in the 'copy'"
-    ),
-)
 @pytest.mark.parametrize(("source", "target"), [p for p in PAIRS if p.id == "dask-dask"])  # type: ignore[attr-defined]
-def test_bug_dask_copy_true_sees_later_writes(source: MemoryType, target: MemoryType) -> None:
+def test_dask_copy_true_does_not_see_later_writes(source: MemoryType, target: MemoryType) -> None:
     host = np.arange(4.0)
     d = ap.convert(host, source)
     c = ap.convert(d, target, copy=True)

@@ -229,15 +229,7 @@ def test_no_memory_or_thread_leaked(
 
 
 @law("oom.result_or_one_error")
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "oom.py/_split.py: splitting a 1-D pyclesperanto array down to length-1 pieces hands "
-        "the function a Python float (pyclesperanto's x[0:1] on a 1-D array returns a scalar), "
-        "so the split call fails with InvalidOptionError instead of recovering"
-    ),
-)
-def test_bug_split_of_1d_pyclesperanto(memory_type: MemoryType) -> None:
+def test_split_of_1d_pyclesperanto_down_to_length_one(memory_type: MemoryType) -> None:
     if memory_type is not MemoryType.PYCLESPERANTO:
         pytest.skip("a pyclesperanto regression")
     x = ap.convert(np.zeros(2, np.float32), memory_type)

@@ -186,3 +186,16 @@ def test_dispatch_and_split_agree_on_arrays_inside_lists() -> None:
     assert seen == [("torch", 4), ("torch", 4)]
     assert isinstance(out, np.ndarray)
     np.testing.assert_array_equal(out, GRID * 3)
+
+
+@skip_unless_installed(MemoryType.PYCLESPERANTO)
+def test_halve_keeps_length_one_pyclesperanto_pieces_arrays() -> None:
+    # pyclesperanto's x[0:1] on a 1-D array is a Python float; the pieces must stay arrays.
+    from arrayport._split import halve
+
+    x = ap.convert(np.array([3.0, 4.0], np.float32), MemoryType.PYCLESPERANTO)
+    pieces = halve((x,), {}, 0, 1)
+    assert pieces is not None
+    got = [ap.convert(args[0], MemoryType.NUMPY) for args, _ in pieces]
+    assert [g.tolist() for g in got] == [[3.0], [4.0]]
+    assert all(ap.detect_memory_type(args[0]) is MemoryType.PYCLESPERANTO for args, _ in pieces)

@@ -9,6 +9,7 @@ target framework can adopt it as it is: one copy, never two.
 
 from __future__ import annotations
 
+import ctypes
 import dataclasses
 import math
 from typing import Any
@@ -172,6 +173,15 @@ _flag_is_itemsize: dict[np.dtype[Any], bool] = {}
 
 
 def _pointer(a: np.ndarray) -> int:
+    """The address of element 0.
+
+    ``__array_interface__`` builds a dict (about 1.5 us); the buffer protocol gives the
+    same address in 0.2 us, but only for writable C-contiguous arrays of buffer-protocol
+    dtypes (numpy refuses bfloat16 there) that are not empty.
+    """
+    flags = a.flags
+    if flags.writeable and flags.c_contiguous and a.dtype.kind in "biufc" and a.size:
+        return ctypes.addressof(ctypes.c_char.from_buffer(a))
     return int(a.__array_interface__["data"][0])
 
 
@@ -249,8 +259,8 @@ def aligned_empty(shape: tuple[int, ...], dtype: np.dtype[np.generic]) -> np.nda
     """An uninitialised C-contiguous array whose data starts on a 64-byte boundary."""
     dtype = np.dtype(dtype)
     nbytes = math.prod(shape) * dtype.itemsize
-    raw = np.empty(nbytes + ALIGNMENT, dtype=np.uint8)
-    offset = (-_pointer(raw)) % ALIGNMENT
+    raw = np.empty(nbytes + ALIGNMENT, dtype=np.uint8)  # writable, contiguous, not empty
+    offset = (-ctypes.addressof(ctypes.c_char.from_buffer(raw))) % ALIGNMENT
     # One constructor call instead of slice + view + reshape (a per-call cost that counts
     # for small copies); the result keeps `raw` alive as its base.
     return np.ndarray(shape, dtype=dtype, buffer=raw, offset=offset)

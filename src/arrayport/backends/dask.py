@@ -239,10 +239,6 @@ def _block_to_numpy(block: Any) -> Any:
     return block.get() if _is_cupy(block) else np.asarray(block)
 
 
-def _copy_block(block: Any) -> Any:
-    return block.copy()
-
-
 def _meta(like: Any, dtype: np.dtype[Any], ndim: int) -> Any:
     """An empty array of the chunk type dask needs as ``meta`` (numpy or cupy)."""
     if _is_cupy(like):
@@ -272,7 +268,14 @@ def adopt_host(a: np.ndarray, device: Device) -> Any:
 
 
 def copy(x: Any) -> Any:
-    return x.map_blocks(_copy_block, dtype=x.dtype, meta=x._meta)
+    """A dask array over a fresh host copy of ``x``'s values, computed now.
+
+    A lazy copy (``map_blocks`` of a block copy) would still read ``x``'s source chunks when
+    it is finally computed, so a later write to memory the graph wraps (a numpy array it was
+    made from) would show through the "copy". ``copy=True`` asks for a fresh buffer, so the
+    graph is computed here.
+    """
+    return adopt_host(to_host(x), device_of(x))
 
 
 def move(x: Any, device: Device) -> Any:

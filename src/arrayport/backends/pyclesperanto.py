@@ -269,6 +269,18 @@ def shape_refusal(info: ArrayInfo) -> str | None:
     return None
 
 
+def take(x: Any, index: tuple[slice, ...]) -> Any:
+    """``x[index]`` as a pyclesperanto array.
+
+    pyclesperanto returns a Python float for a length-1 slice of a 1-D array
+    (``x[0:1]``); that slice is rebuilt from the host instead (one small copy).
+    """
+    out = x[index]
+    if is_array(out):
+        return out
+    return adopt_host(np.ascontiguousarray(to_host(x)[index]), device_of(x))
+
+
 def host_view(x: Any) -> np.ndarray | None:
     return None
 
