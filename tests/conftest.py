@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import os
 
-import arrayport  # noqa: F401  (must precede any framework import)
 import pytest
 
+import arrayport  # noqa: F401  (must precede any framework import)
 from arrayport import MemoryType, available_memory_types
 
 INSTALLED = tuple(available_memory_types())

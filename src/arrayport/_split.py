@@ -39,7 +39,8 @@ def _axis(x: Any, axis: int) -> int | None:
 def _take(x: Any, ax: int, lo: int, hi: int) -> Any:
     index = (slice(None),) * ax + (slice(lo, hi),)
     # A backend whose indexing can return a non-array (pyclesperanto) says how to slice.
-    take = getattr(get_backend(array_type(x)), "take", None)
+    mt = array_type(x)
+    take = None if mt is None else getattr(get_backend(mt), "take", None)
     return x[index] if take is None else take(x, index)
 
 
