@@ -181,8 +181,13 @@ def _pointer(a: np.ndarray) -> int:
     """
     flags = a.flags
     if flags.writeable and flags.c_contiguous and a.dtype.kind in "biufc" and a.size:
-        return ctypes.addressof(ctypes.c_char.from_buffer(a))
+        return _buffer_address(a)
     return int(a.__array_interface__["data"][0])
+
+
+def _buffer_address(a: Any) -> int:
+    """The start of a writable, contiguous, non-empty buffer (numpy: element 0)."""
+    return ctypes.addressof(ctypes.c_char.from_buffer(a))
 
 
 def host_layout(a: np.ndarray, address: bool) -> tuple[bool, bool, bool, bool | None]:
@@ -260,7 +265,7 @@ def aligned_empty(shape: tuple[int, ...], dtype: np.dtype[np.generic]) -> np.nda
     dtype = np.dtype(dtype)
     nbytes = math.prod(shape) * dtype.itemsize
     raw = np.empty(nbytes + ALIGNMENT, dtype=np.uint8)  # writable, contiguous, not empty
-    offset = (-ctypes.addressof(ctypes.c_char.from_buffer(raw))) % ALIGNMENT
+    offset = (-_buffer_address(raw)) % ALIGNMENT
     # One constructor call instead of slice + view + reshape (a per-call cost that counts
     # for small copies); the result keeps `raw` alive as its base.
     return np.ndarray(shape, dtype=dtype, buffer=raw, offset=offset)

@@ -42,7 +42,7 @@ from typing import Any
 
 import numpy as np
 
-from arrayport._host import ArrayInfo, aligned_empty
+from arrayport._host import ArrayInfo, RouteKey, aligned_empty, dtype_name
 from arrayport.backends._util import find_spec, import_framework, message_has
 from arrayport.devices import Device
 from arrayport.errors import (
@@ -113,6 +113,10 @@ def is_installed() -> bool:
     return find_spec("pyclesperanto") and _opencl_icd_installed()
 
 
+# The imported module once load() succeeded: its checks are not repeated on every call.
+_module: ModuleType | None = None
+
+
 def load() -> ModuleType:
     if (
         "pyclesperanto" not in sys.modules
@@ -133,7 +137,13 @@ def load() -> ModuleType:
             "PoCL: apt-get install pocl-opencl-icd ocl-icd-libopencl1"
         )
         raise BackendUnavailableError(msg)
+    global _module
+    _module = cle
     return cle
+
+
+def _cle() -> ModuleType:
+    return _module if _module is not None else load()
 
 
 def version() -> str:
@@ -141,7 +151,7 @@ def version() -> str:
 
 
 def is_array(x: object) -> bool:
-    cle = load()
+    cle = _cle()
     return isinstance(x, cle.Array) or type(x).__name__ == "_Array"
 
 
@@ -181,7 +191,7 @@ def device_of(x: Any) -> Device:
 
 
 def _current_index() -> int:
-    return _index_of(load().get_device().name)
+    return _index_of(_cle().get_device().name)
 
 
 @functools.cache
@@ -236,12 +246,32 @@ def _cle_device(device: Device) -> Any:
     return found
 
 
+def route_key(x: Any, address: bool) -> RouteKey | None:
+    """The routing summary of an OpenCL array: no host address, compact, writable."""
+    dtype = np.dtype(x.dtype)
+    shape = x.shape
+    empty = 0 in shape
+    return (
+        device_of(x),
+        dtype,
+        dtype_name(dtype),
+        True,
+        True,
+        True,
+        True,
+        True,
+        empty if address else None,  # no address: only an empty array counts as aligned
+        len(shape),
+        empty,
+    )
+
+
 def describe(x: Any) -> ArrayInfo:
     dtype = np.dtype(x.dtype)
     return ArrayInfo(
         shape=tuple(x.shape),
         dtype=dtype,
-        dtype_name=dtype.name,
+        dtype_name=dtype_name(dtype),
         device=device_of(x),
         strides=None,
         pointer=None,
@@ -297,7 +327,7 @@ def to_host(x: Any) -> np.ndarray:
     out = aligned_empty(shape, dtype)
     read = getattr(x, f"_read_{dtype.name}", None)
     if read is None or len(shape) == 0 or out.size == 0:
-        out[...] = load().pull(x)
+        out[...] = _cle().pull(x)
         return out
     row_bytes = out[0].nbytes if out.ndim > 1 else dtype.itemsize
     step = max(1, SLAB_BYTES // max(1, row_bytes))
@@ -329,13 +359,19 @@ def from_dlpack(x: Any, device: Device, *, read_only: bool = False) -> Any:
 
 def max_buffer_bytes(device: Device) -> int | None:
     """The device's maximum buffer size, parsed from pyclesperanto's device info."""
-    match = re.search(r"Maximum Buffer Size:\s*(\d+)\s*MB", _device_info(device.index))
+    return _max_buffer_bytes(device.index)
+
+
+@functools.cache
+def _max_buffer_bytes(index: int) -> int | None:
+    # The device info is fixed (and cached); parsing it costs about 1 us per call.
+    match = re.search(r"Maximum Buffer Size:\s*(\d+)\s*MB", _device_info(index))
     return int(match.group(1)) * 1024 * 1024 if match else None
 
 
 def adopt_host(a: np.ndarray, device: Device) -> Any:
-    cle = load()
-    widened = WIDENINGS.get(a.dtype.name)
+    cle = _cle()
+    widened = WIDENINGS.get(dtype_name(a.dtype))
     stored = np.dtype(widened) if widened is not None else a.dtype
     nbytes = a.size * stored.itemsize
     limit = max_buffer_bytes(device)

@@ -1,0 +1,172 @@
+"""What travels to the dask workers for a dispatched call, and what runs there per block.
+
+:func:`arrayport._dask_dispatch.run_on_dask` builds the graph; every block task calls
+:func:`run_block` with a :class:`Call`, which carries the dispatched callable and the
+call's non-block arguments. See ``docs/decisions/0027-dask-worker-transport.md``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from collections import OrderedDict
+from typing import Any, Literal
+
+import numpy as np
+
+from arrayport._arguments import is_container, rebuild
+from arrayport.backends import detect_memory_type, get_backend
+from arrayport.convert import convert
+from arrayport.errors import ArrayportError, UnsupportedArrayError
+
+__all__ = ["Call", "Slot", "fill", "run_block"]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Slot:
+    """Where a block (``"block"``: the i-th dask argument) or a whole argument goes."""
+
+    source: Literal["block", "whole"]
+    index: int
+
+
+def fill(value: Any, blocks: tuple[Any, ...], whole: tuple[Any, ...], *, top: bool = True) -> Any:
+    """``value`` with every :class:`Slot` (top level, or one level down in a list or tuple)
+    replaced by its block or whole argument."""
+    if isinstance(value, Slot):
+        return blocks[value.index] if value.source == "block" else whole[value.index]
+    if top and is_container(value):
+        return rebuild(value, [fill(v, blocks, whole, top=False) for v in value])
+    return value
+
+
+_resolved: OrderedDict[str, tuple[Any, tuple[Any, ...], dict[str, Any]]] = OrderedDict()
+_resolved_lock = threading.Lock()
+_RESOLVED_MAX = 16
+
+
+class Call:
+    """The dispatched callable and the call's non-block arguments, for every block.
+
+    In this process (dask's local schedulers) the objects are used as they are. Pickled
+    (for ``dask.distributed``), they travel as one cloudpickle payload that is unpickled
+    lazily, on first use in a worker process, and then cached per process: the scheduler
+    only ever holds bytes, so it never imports the user's module or its framework, and a
+    worker imports them only after this module (hence arrayport, whose import guard must
+    come before any framework) is loaded.
+    """
+
+    __slots__ = ("_objects", "_payload", "dtype", "key", "n_blocks", "name")
+
+    def __init__(
+        self,
+        key: str,
+        n_blocks: int,
+        dtype: np.dtype[Any],
+        name: str,
+        objects: tuple[Any, tuple[Any, ...], dict[str, Any]] | None = None,
+        payload: bytes | None = None,
+    ) -> None:
+        self.key = key
+        self.n_blocks = n_blocks
+        self.dtype = dtype
+        self.name = name
+        self._objects = objects
+        self._payload = payload
+
+    def resolve(self) -> tuple[Any, tuple[Any, ...], dict[str, Any]]:
+        if self._objects is not None:
+            return self._objects
+        with _resolved_lock:
+            found = _resolved.get(self.key)
+            if found is None:
+                import cloudpickle  # type: ignore[import-untyped]
+
+                found = _unpack(cloudpickle.loads(self._payload))  # type: ignore[arg-type]
+                _resolved[self.key] = found
+                while len(_resolved) > _RESOLVED_MAX:
+                    _resolved.popitem(last=False)
+            return found
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        if self._payload is None:
+            import cloudpickle  # type: ignore[import-untyped]
+
+            assert self._objects is not None  # one of the two is always set
+            # Made once (a racing thread at worst makes the same bytes twice).
+            self._payload = cloudpickle.dumps(_pack(*self._objects))
+        return (Call, (self.key, self.n_blocks, self.dtype, self.name, None, self._payload))
+
+
+def _pack(dispatched: Any, targs: tuple[Any, ...], tkwargs: dict[str, Any]) -> Any:
+    from arrayport.dispatch import DispatchedFunction
+
+    if isinstance(dispatched, DispatchedFunction) and dispatched.__module__ == "__main__":
+        # A dispatched function defined in a script pickles by reference to a __main__
+        # that workers elsewhere do not have; its plain function and contract travel by
+        # value instead (cloudpickle sends __main__ functions by value).
+        return ("dispatched", dispatched.__wrapped__, dispatched.contract, targs, tkwargs)
+    return ("callable", dispatched, None, targs, tkwargs)
+
+
+def _unpack(packed: Any) -> tuple[Any, tuple[Any, ...], dict[str, Any]]:
+    kind, fn, contract, targs, tkwargs = packed
+    if kind == "dispatched":
+        from arrayport.dispatch import DispatchedFunction
+
+        fn = DispatchedFunction(fn, contract)
+    return fn, targs, tkwargs
+
+
+def run_block(*parts: Any, call: Call) -> Any:
+    """One block: the dispatched callable on numpy (or cupy) blocks, a block back."""
+    dispatched, targs, tkwargs = call.resolve()
+    blocks, whole = parts[: call.n_blocks], parts[call.n_blocks :]
+    args = tuple(fill(a, blocks, whole) for a in targs)
+    kwargs = {k: fill(v, blocks, whole) for k, v in tkwargs.items()}
+    return _as_block(dispatched(*args, **kwargs), blocks[0], call)
+
+
+def _as_block(out: Any, like: Any, call: Call) -> Any:
+    """``out`` as a block of ``like``'s type and device, checked against the contract."""
+    if not (type(out) is np.ndarray and type(like) is np.ndarray):  # else: numpy, as is
+        out = _to_block_type(out, like, call)
+    if out.shape != like.shape:
+        msg = (
+            f"{call.name} returned shape {tuple(out.shape)} for a dask block of shape "
+            f"{tuple(like.shape)}: on dask input a function must keep its input's shape "
+            "(blockwise, with depth= or whole_array=True); compute the input first "
+            "(.compute()) to call a shape-changing function"
+        )
+        raise ArrayportError(msg)
+    if out.dtype != call.dtype:
+        msg = (
+            f"{call.name} returned {np.dtype(out.dtype).name} for a dask block, but its "
+            f"dask result was declared {call.dtype} (from its contract, or a sample run); "
+            "declare a fixed output dtype, e.g. dtype_conversion=DtypeConversion.FLOAT32"
+        )
+        raise ArrayportError(msg)
+    return out
+
+
+def _to_block_type(out: Any, like: Any, call: Call) -> Any:
+    if is_container(out):
+        msg = (
+            f"{call.name} returned a {type(out).__name__} on a dask block: on dask input a "
+            "function must return one array (call it once per output, or compute the input "
+            "first with .compute())"
+        )
+        raise ArrayportError(msg)
+    try:
+        mt = detect_memory_type(out)
+    except UnsupportedArrayError as exc:
+        msg = (
+            f"{call.name} returned {type(out).__name__} on a dask block, not an array: on "
+            "dask input a function must return an array of its block's shape"
+        )
+        raise ArrayportError(msg) from exc
+    block_mt = detect_memory_type(like)
+    backend = get_backend(block_mt)
+    if mt is not block_mt or get_backend(mt).device_of(out) != backend.device_of(like):
+        out = convert(out, block_mt, device=backend.device_of(like))
+    return out

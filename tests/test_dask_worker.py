@@ -1,0 +1,66 @@
+"""What travels to dask workers: Slot/fill, and Call's lazy pickled payload."""
+
+from __future__ import annotations
+
+import pickle
+from collections import namedtuple
+
+import numpy as np
+import pytest
+
+import arrayport as ap
+from arrayport import MemoryType
+from tests.conftest import skip_unless_installed
+
+pytestmark = skip_unless_installed(MemoryType.DASK)
+
+Pair = namedtuple("Pair", ["a", "b"])
+
+
+def test_fill_replaces_slots_at_the_top_and_one_level_down() -> None:
+    from arrayport._dask_worker import Slot, fill
+
+    blocks, whole = ("B0", "B1"), ("W0",)
+    assert fill(Slot("block", 1), blocks, whole) == "B1"
+    assert fill(Slot("whole", 0), blocks, whole) == "W0"
+    assert fill([Slot("block", 0), 3], blocks, whole) == ["B0", 3]
+    assert fill(Pair(Slot("whole", 0), "x"), blocks, whole) == Pair("W0", "x")
+    deeper = [[Slot("block", 0)]]
+    assert fill(deeper, blocks, whole) == deeper  # two levels down stays as it is
+
+
+@ap.memory_type("numpy")
+def _plus_one(x: np.ndarray, k: int = 1) -> np.ndarray:
+    return x + k
+
+
+def test_call_pickles_as_bytes_and_resolves_in_a_fresh_cache() -> None:
+    from arrayport import _dask_worker as worker
+
+    call = worker.Call(
+        "key-1",
+        1,
+        np.dtype("float64"),
+        "plus_one",
+        objects=(_plus_one, (worker.Slot("block", 0),), {"k": 1}),
+    )
+    blob = pickle.dumps(call)
+    worker._resolved.clear()
+    again = pickle.loads(blob)
+    assert again.resolve()[0] is _plus_one  # a module-level function travels by reference
+    out = worker.run_block(np.zeros(3), call=again)
+    np.testing.assert_array_equal(out, np.ones(3))
+
+
+def test_run_block_refuses_a_changed_dtype_with_the_remedy() -> None:
+    from arrayport import _dask_worker as worker
+
+    call = worker.Call(
+        "key-2",
+        1,
+        np.dtype("int8"),
+        "plus_one",
+        objects=(_plus_one, (worker.Slot("block", 0),), {}),
+    )
+    with pytest.raises(ap.ArrayportError, match="dtype"):
+        worker.run_block(np.zeros(3), call=call)
