@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import arrayport as ap
-from arrayport import MemoryType
+from arrayport import MemoryType, _dtype_numpy
 from arrayport import _dtype_policy as policy
 from arrayport.backends import get_backend
 from arrayport.backends._util import numpy_dtype_or_none
@@ -339,7 +339,7 @@ def test_same_dtype_returns_input() -> None:
 
 def test_layouts_and_chunk_boundaries_match_the_contiguous_result() -> None:
     rng = np.random.default_rng(1)
-    base = rng.uniform(-100, 400, size=(policy.CHUNK // 256 + 3, 260)).astype(np.float32)
+    base = rng.uniform(-100, 400, size=(_dtype_numpy.CHUNK // 256 + 3, 260)).astype(np.float32)
     base[::7, ::13] = NAN
     expected = generic(base, "uint8")
     assert np.array_equal(convert_dtype(base, "uint8"), expected)

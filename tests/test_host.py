@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
+import hypothesis
+import hypothesis.strategies as st
 import numpy as np
 import pytest
 
-from arrayport._host import ALIGNMENT, ArrayInfo, aligned_copy, aligned_empty, dtype_name, host_info
+from arrayport._host import (
+    ALIGNMENT,
+    ArrayInfo,
+    _pointer,
+    aligned_copy,
+    aligned_empty,
+    dtype_name,
+    host_info,
+    host_layout,
+    host_route_key,
+    route_key_of,
+)
 from arrayport.devices import CPU
 
 
@@ -80,3 +93,75 @@ def test_unknown_layout_counts_as_contiguous_and_empty_as_aligned() -> None:
 
 def test_dtype_name_is_cached_and_ignores_byte_order() -> None:
     assert dtype_name(np.dtype(">f8")) == "float64" == dtype_name(np.dtype("<f8"))
+
+
+# --- cheap route keys ---------------------------------------------------------------------
+
+
+def _view(base: np.ndarray, data: st.DataObject) -> np.ndarray:
+    """A view of ``base`` with any strides numpy allows: offsets, steps, negative steps,
+    transposes, size-1 axes with odd strides, broadcast (zero) strides, read-only."""
+    v = base
+    if v.ndim:
+        start = data.draw(st.integers(0, 3), label="start")
+        step = data.draw(st.sampled_from([1, 1, 2, -1, -3]), label="step")
+        v = v[start::step] if step > 0 else v[::step]
+    if v.ndim > 1 and data.draw(st.booleans(), label="transpose"):
+        v = v.T
+    if data.draw(st.booleans(), label="odd size-1 strides") and v.ndim:
+        v = np.lib.stride_tricks.as_strided(
+            v[:1], shape=(1, *v.shape[1:]), strides=(data.draw(st.integers(-9, 9)), *v.strides[1:])
+        )
+    if data.draw(st.booleans(), label="broadcast"):
+        v = np.broadcast_to(v, (2, *v.shape))  # read-only, zero stride
+    if data.draw(st.booleans(), label="read-only"):
+        v = v.view()
+        v.flags.writeable = False
+    return v
+
+
+DTYPES = [
+    "bool",
+    "uint8",
+    "int16",
+    "<u2",
+    ">i4",
+    "float16",
+    "float32",
+    ">f8",
+    "complex64",
+    "complex128",
+]
+
+
+@hypothesis.settings(max_examples=5000, deadline=None)
+@hypothesis.given(
+    data=st.data(),
+    dtype=st.sampled_from(DTYPES),
+    shape=st.lists(st.integers(0, 5), min_size=0, max_size=3).map(tuple),
+    byte_offset=st.integers(0, 17),
+)
+def test_host_route_key_equals_the_key_of_the_full_description(
+    data: st.DataObject, dtype: str, shape: tuple[int, ...], byte_offset: int
+) -> None:
+    dt = np.dtype(dtype)
+    n = int(np.prod(shape)) * dt.itemsize
+    raw = aligned_empty((n + 64,), np.dtype("uint8"))
+    base = raw[byte_offset : byte_offset + n].view(dt).reshape(shape)
+    a = _view(base, data)
+    for address in (False, True):
+        assert host_route_key(a, CPU, address) == route_key_of(host_info(a, CPU), address), (
+            a.strides
+        )
+    assert _pointer(a) == a.__array_interface__["data"][0]
+
+
+def test_host_layout_reads_numpy_flags_like_array_info() -> None:
+    a = aligned_empty((4, 6), np.dtype("complex128"))
+    # complex: ALIGNED checks 8 bytes, element alignment needs 16; the address is read.
+    odd = np.frombuffer(aligned_empty((8 * 9,), np.dtype("uint8"))[8:].data, "complex128")
+    assert odd.flags.aligned
+    assert not host_layout(odd, False)[2]
+    assert host_layout(a, False) == (True, True, True, None)
+    assert host_layout(a[:, 1:], True) == (False, True, True, False)
+    assert host_layout(a[::-1], True)[1] is False

@@ -37,6 +37,7 @@ from typing import Any
 
 import numpy as np
 
+from arrayport import _dtype_numpy
 from arrayport import _dtype_policy as policy
 from arrayport.backends import detect_memory_type, get_backend
 from arrayport.backends._protocol import Backend
@@ -211,12 +212,12 @@ def _convert_numpy(x: np.ndarray, p: policy.Plan) -> np.ndarray:
     if p.scaling == "minmax":
         values = np.real(x) if p.src.kind == "c" else x
         kind = policy.DTYPES[p.src_work].kind
-        p = _with_range(p, policy.numpy_finite_range(values, kind) if x.size else None)
+        p = _with_range(p, _dtype_numpy.numpy_finite_range(values, kind) if x.size else None)
     out_dtype = numpy_dtype_or_none(p.dst.name)
     if out_dtype is None:  # only bfloat16 without ml_dtypes, refused earlier by check_dtype
         msg = f"numpy has no {p.dst.name} dtype here; install ml_dtypes"
         raise UnsupportedDtypeError(msg, dtype=p.dst.name)
-    return policy.convert_numpy(x, p, out_dtype)
+    return _dtype_numpy.convert_numpy(x, p, out_dtype)
 
 
 def _convert_xp(xp: Any, x: Any, p: policy.Plan) -> Any:

@@ -8,6 +8,25 @@ release cached memory. It never decides *what* to do: routes are chosen in
 
 Functions taking an array ``x`` are only called after :func:`load` succeeded and
 ``is_array(x)`` returned true.
+
+Optional members (read with ``getattr`` by :mod:`arrayport.convert`; absent means the
+default in brackets, ADR 0045):
+
+* ``route_key(x, address) -> RouteKey | None`` [None: always plan in full]: a cheap
+  summary of everything routing reads from :func:`describe` (see
+  :data:`arrayport._host.RouteKey`); it must equal ``route_key_of(describe(x), address)``
+  or be None. Refusal functions (``check_dtype``, ``shape_refusal``, ``share_refusal``,
+  ``dlpack_refusal``, ``dlpack_export_refusal``) may therefore read only the dtype, its
+  name, the device, ``writable``, ``native_order``, ``c_contiguous``,
+  ``positive_strides``, ``element_aligned``, ``aligned``, the number of dimensions and
+  whether the array is empty (messages that raise may say more), and :func:`host_view`
+  must report the layout :func:`describe` does.
+* ``SHARE_ALIGNMENT`` [0]: the byte boundary host memory must start on for the target to
+  share it (64 for jax and tensorflow); only then do its refusals read ``aligned``.
+* ``route_state() -> Hashable`` [no state]: the global settings this target's dtype checks
+  read (jax: the x64 flag), part of the cache key.
+* ``HOST_MEMORY`` [False]: the arrays are host memory (numpy); CPU routes to or from it try
+  the host share before DLPack.
 """
 
 from __future__ import annotations

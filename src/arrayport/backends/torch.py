@@ -169,9 +169,9 @@ def route_key(x: Any, address: bool) -> RouteKey | None:
         name,
         not (x.is_conj() or x.is_neg()),
         True,
-        # torch's own flag follows the same rule (size-1 axes and empty tensors) and is
-        # kept by the tensor; the rule is applied only when it says no.
-        x.is_contiguous() or c_contiguous(shape, strides, 1),
+        # torch's own flag follows the same rule for non-empty tensors (size-1 axes may
+        # have any stride) and is kept by the tensor; empty ones follow ours exactly.
+        (n != 0 and x.is_contiguous()) or c_contiguous(shape, strides, 1),
         min(strides, default=0) >= 0,
         n == 0 or pointer % dtype.itemsize == 0,
         (n == 0 or pointer % 64 == 0) if address else None,

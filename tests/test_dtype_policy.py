@@ -1,0 +1,51 @@
+"""The dtype policy itself (arrayport._dtype_policy), run on array-api-strict: proof that it
+uses nothing outside the array API standard."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from arrayport import MemoryType, Scaling
+from arrayport import _dtype_policy as policy
+from arrayport.backends import get_backend
+from arrayport.dtypes import _plan
+
+xps = pytest.importorskip("array_api_strict")
+
+
+def _convert(values: list[float], src: str, dst: str, scaling: Scaling = Scaling.VALUE) -> list:
+    p = _plan(policy.DTYPES[src], policy.DTYPES[dst], scaling, get_backend(MemoryType.NUMPY))
+    x = xps.asarray(values, dtype=getattr(xps, src))
+    out = policy.convert_block(xps, policy.prepare(xps, x, p), p)
+    assert out.dtype == getattr(xps, dst)
+    return np.asarray(out).tolist()
+
+
+def test_value_rounds_half_to_even_clips_and_zeroes_nan() -> None:
+    got = _convert([0.5, 1.5, 2.5, -1.0, 300.0, float("nan"), float("inf")], "float64", "uint8")
+    assert got == [0, 2, 2, 0, 255, 0, 255]
+
+
+def test_value_is_exact_at_the_64_bit_extremes() -> None:
+    assert _convert([2.0**63, -(2.0**63), 1e300], "float64", "int64") == [
+        2**63 - 1,
+        -(2**63),
+        2**63 - 1,
+    ]
+    assert _convert([2.0**64, -1.0], "float64", "uint64") == [2**64 - 1, 0]
+
+
+def test_integer_to_integer_clips_in_the_integer_domain() -> None:
+    assert _convert([-1, 2**63 - 1], "int64", "uint8") == [0, 255]
+    assert _convert([2**63 - 1], "int64", "int32") == [2**31 - 1]
+
+
+def test_unit_maps_the_unit_interval_to_the_full_range() -> None:
+    assert _convert([0.0, 0.5, 1.0], "float32", "uint8", Scaling.UNIT) == [0, 128, 255]
+    assert _convert([-1.0, 0.0, 1.0], "float32", "int16", Scaling.UNIT) == [-32767, 0, 32767]
+
+
+def test_xp_dtype_refuses_unknown_names() -> None:
+    with pytest.raises(TypeError, match="no dtype"):
+        policy.xp_dtype(xps, "float128")
