@@ -685,3 +685,131 @@ def test_backends_cover_every_installed_type() -> None:
     for mt in INSTALLED:
         assert get_backend(mt).MEMORY_TYPE is mt
     assert "arrayport" in sys.modules
+
+
+# --- the plan cache (ADR 0045) ------------------------------------------------------------
+
+CONVERT = sys.modules["arrayport.convert"]
+
+
+def every_source_array():
+    """(source, dtype, layout, array) for every installed CPU type, dtype and layout."""
+    for source in sorted(HAVE):
+        for dtype in DTYPES:
+            for layout in LAYOUTS:
+                x = make(source, numpy_layout(np_dtype(dtype), layout), layout)
+                if x is not None:
+                    yield source, dtype, layout, x
+
+
+def test_route_keys_equal_the_key_of_the_full_description() -> None:
+    """Each backend's cheap key says exactly what describe() says (or declines)."""
+    from arrayport._host import route_key_of
+
+    keyed = 0
+    for source, dtype, layout, x in every_source_array():
+        be = get_backend(source)
+        for address in (False, True):
+            key = be.route_key(x, address)
+            if key is not None:
+                keyed += 1
+                assert key == route_key_of(be.describe(x), address), (source, dtype, layout)
+    assert keyed > 100
+
+
+def _route_or_error(x, target: str, copy):
+    try:
+        return ap.plan(x, target, copy=copy)
+    except ap.ArrayportError as exc:
+        return type(exc), str(exc)
+
+
+def test_cached_routes_equal_routes_planned_in_full() -> None:
+    """A route found in the cache (filled by other arrays with the same key) is the route a
+    full plan of this very array gives."""
+    cases = list(every_source_array())
+    for target in sorted(HAVE):
+        for copy in (None, True, False):
+            fresh = []
+            for _, _, _, x in cases:
+                CONVERT.clear_plan_cache()
+                fresh.append(_route_or_error(x, target, copy))
+            CONVERT.clear_plan_cache()
+            for _ in range(2):  # the second pass is all cache hits
+                for (source, dtype, layout, x), want in zip(cases, fresh, strict=True):
+                    got = _route_or_error(x, target, copy)
+                    assert got == want, (source, target, dtype, layout, copy)
+
+
+def test_repeated_plans_come_from_the_cache() -> None:
+    a = np.zeros((3, 4), "float32")
+    b = np.ones((3, 4), "float32")
+    r = ap.plan(a, "numpy", copy=True)
+    assert ap.plan(b, "numpy", copy=True) is r
+    assert ap.plan(a[::-1], "numpy", copy=True) is not r or r.method == "copy"
+    # A different layout class is planned on its own.
+    ro = b.view()
+    ro.flags.writeable = False
+    if "torch" in HAVE:
+        assert ap.plan(a, "torch").zero_copy
+        assert not ap.plan(ro, "torch").zero_copy
+        assert ap.plan(a, "torch").zero_copy
+
+
+@skip_unless_installed(MT.TORCH)
+def test_numpy_and_torch_share_by_their_own_calls() -> None:
+    import torch
+
+    a = aligned(np.arange(12, dtype="float32").reshape(3, 4))
+    r = ap.plan(a, "torch")
+    assert (r.method, r.zero_copy) == ("host-share", True)
+    t = ap.convert(a, "torch")
+    assert t.data_ptr() == a.ctypes.data
+    g = torch.arange(4.0, requires_grad=True)
+    r = ap.plan(g, "numpy")
+    assert (r.method, r.zero_copy) == ("host-share", True)
+    y = ap.convert(g, "numpy")
+    assert y.ctypes.data == g.data_ptr()
+    assert g.requires_grad  # the caller's tensor is untouched
+
+
+@skip_unless_installed(MT.JAX)
+def test_writes_to_a_cached_key_source_stay_honest() -> None:
+    """Making the same array read-only changes its key, so a zero-copy route cached for it
+    is not reused."""
+    a = aligned(np.arange(16, dtype="float32"))
+    assert ap.plan(a, "jax").zero_copy
+    a.flags.writeable = False
+    r = ap.plan(a, "jax")
+    assert not r.zero_copy
+    assert "read-only" in r.reason
+
+
+def test_jax_x64_switch_is_part_of_the_cache_key() -> None:
+    if "jax" not in HAVE:
+        pytest.skip("jax not installed")
+    run_python(
+        """
+        import arrayport as ap, numpy as np, jax
+        a = np.arange(3.0)
+        jax.config.update('jax_enable_x64', True)
+        assert str(ap.convert(a, 'jax').dtype) == 'float64'
+        jax.config.update('jax_enable_x64', False)
+        try:
+            ap.convert(a, 'jax')
+        except ap.UnsupportedDtypeError:
+            pass
+        else:
+            raise AssertionError('a route cached with x64 on was used with x64 off')
+        """
+    )
+
+
+@skip_unless_installed(MT.TORCH)
+def test_threads_current_device_is_read_on_every_call() -> None:
+    a = np.zeros(3, "float32")
+    assert ap.plan(a, "torch").device == ap.Device("cpu")
+    with ap.use_device(5):  # no accelerator here: a CPU source stays on the CPU
+        assert ap.plan(a, "torch").device == ap.Device("cpu")
+        with pytest.raises(ap.DeviceError):
+            ap.plan(a, "torch", device="cuda")

@@ -134,7 +134,7 @@ DTYPES = [
 ]
 
 
-@hypothesis.settings(max_examples=5000, deadline=None)
+@hypothesis.settings(max_examples=300, deadline=None)
 @hypothesis.given(
     data=st.data(),
     dtype=st.sampled_from(DTYPES),
