@@ -18,8 +18,11 @@ def test_the_documented_examples_exist() -> None:
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
 def test_example_runs(path: Path) -> None:
+    # Example test files (test_*.py) show users' own tests: they run under pytest.
+    is_test = path.name.startswith("test_")
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(path)]
     done = subprocess.run(
-        [sys.executable, str(path)],
+        command if is_test else [sys.executable, str(path)],
         capture_output=True,
         text=True,
         timeout=300,
@@ -28,3 +31,5 @@ def test_example_runs(path: Path) -> None:
     )
     assert done.returncode == 0, f"{path.name} failed:\n{done.stdout}\n{done.stderr}"
     assert done.stdout.strip(), f"{path.name} printed nothing"
+    if is_test:
+        assert " passed" in done.stdout and " failed" not in done.stdout, done.stdout
