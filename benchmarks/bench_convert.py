@@ -14,10 +14,16 @@ Targets (the issue): zero-copy routes under 50 us at any size; copying routes at
 push/pull. Two extra rows start from an unaligned numpy array (jax and tensorflow copy such
 a buffer again when handed it directly).
 
+A first table shows the per-call cost on a small (16 x 16 float32) array, where the fixed
+cost is everything: ``arrayport.convert`` against the frameworks' own call for the pair, and
+the numpy -> torch -> numpy round trip a dispatched torch function makes for numpy input
+(against ``torch.from_numpy`` plus ``Tensor.numpy``).
+
 The machine may be shared: read the ratios, which are measured side by side, rather than
 the absolute times.
 
-Run: ``.venv/bin/python benchmarks/bench_convert.py [--mib 1 64 256] [--repeat 5]``
+Run: ``.venv/bin/python benchmarks/bench_convert.py [--mib 1 64 256] [--repeat 5]
+[--no-per-call]``
 """
 
 from __future__ import annotations
@@ -122,14 +128,59 @@ def arraybridge_call() -> Callable[[Any, str, str], Any] | None:
     return lambda x, s, t: arraybridge.convert_memory(x, s, t, arraybridge.HOST)
 
 
+def per_call(
+    types: list[str], calls: dict[tuple[str, str], Callable[[Any], Any]], repeat: int
+) -> None:
+    """The fixed cost of a conversion: a 1 KiB array, every pair, against the direct call."""
+    base = aligned_empty((16, 16), np.dtype("float32"))
+    base[...] = 1
+    sources = {mt: ap.convert(base, mt, copy=True) for mt in types}
+    header = (
+        f"{'per call':>8} {'source':>15} -> {'target':<14} {'method':<11} {'zc':<3}"
+        f"{'convert':>10} {'direct':>9} {'ratio':>7}"
+    )
+    print(header)
+    print("-" * len(header))
+    for s in types:
+        for t in types:
+            if s == t:
+                continue
+            x = sources[s]
+            route = ap.plan(x, t)
+            t_conv = best(lambda x=x, t=t: ap.convert(x, t), repeat)
+            direct = calls.get((s, t))
+            t_direct = float("nan") if direct is None else best(lambda d=direct, x=x: d(x), repeat)
+            print(
+                f"{'':>8} {s:>15} -> {t:<14} {route.method:<11} "
+                f"{'y' if route.zero_copy else 'n':<3}{t_conv * 1e6:>8.2f}us "
+                f"{t_direct * 1e6:>7.2f}us {t_conv / t_direct:>7.2f}"
+            )
+    if "torch" in types:
+        import torch
+
+        def round_trip() -> Any:
+            return ap.convert(ap.convert(base, "torch"), "numpy")
+
+        t_rt = best(round_trip, repeat)
+        t_direct = best(lambda: torch.from_numpy(base).numpy(), repeat)
+        print(
+            f"{'':>8} {'numpy':>15} -> {'torch->numpy':<14} {'round trip':<11} {'y':<3}"
+            f"{t_rt * 1e6:>8.2f}us {t_direct * 1e6:>7.2f}us {t_rt / t_direct:>7.2f}"
+        )
+    print()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--mib", type=int, nargs="+", default=[1, 64, 256])
+    parser.add_argument("--mib", type=int, nargs="*", default=[1, 64, 256])
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--no-per-call", action="store_true", help="skip the small-array table")
     args = parser.parse_args()
 
     types = [mt.value for mt in ap.available_memory_types() if mt not in (MT.CUPY, MT.DASK)]
     calls = direct_calls()
+    if not args.no_per_call:
+        per_call(types, calls, args.repeat)
     ab = arraybridge_call()
     header = (
         f"{'MiB':>4} {'source':>15} -> {'target':<14} {'method':<11} {'zc':<3}"

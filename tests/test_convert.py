@@ -746,7 +746,6 @@ def test_repeated_plans_come_from_the_cache() -> None:
     b = np.ones((3, 4), "float32")
     r = ap.plan(a, "numpy", copy=True)
     assert ap.plan(b, "numpy", copy=True) is r
-    assert ap.plan(a[::-1], "numpy", copy=True) is not r or r.method == "copy"
     # A different layout class is planned on its own.
     ro = b.view()
     ro.flags.writeable = False

@@ -86,3 +86,56 @@ def test_oom(be) -> None:
     assert not be.is_oom(RuntimeError("RESOURCE_EXHAUSTED"))
     be.release_memory()
     assert be.memory_info()[0]["device"] == "cpu"
+
+
+def _pointer(y) -> int:
+    y.block_until_ready()
+    return int(y.unsafe_buffer_pointer())
+
+
+def test_cpu_import_uses_jaxlib_directly_and_shares(be) -> None:
+    """The direct jaxlib import is found on this jax, shares memory like the public call,
+    and gives the same array (dtype, shape, weak type, device, values)."""
+    import jax
+
+    from arrayport._host import aligned_copy
+
+    assert be._cpu_importer() is not None, "jaxlib's DLPack import was not found"
+    for dtype in ("bool", "uint8", "int16", "float16", "int32", "float32", "complex64"):
+        a = aligned_copy(np.arange(24).reshape(4, 6).astype(dtype))
+        y = be.from_dlpack(a, CPU)
+        ref = jax.dlpack.from_dlpack(aligned_copy(a))
+        assert _pointer(y) == a.ctypes.data
+        assert (y.dtype, y.shape, y.weak_type) == (ref.dtype, ref.shape, ref.weak_type)
+        assert y.devices() == ref.devices()
+        np.testing.assert_array_equal(np.asarray(y), np.asarray(ref))
+        a[0, 0] = 1  # was 0; the zero-copy alias documented in FACTS: writes show through
+        assert np.asarray(y)[0, 0] == 1
+
+
+def test_cpu_import_from_torch_shares(be) -> None:
+    torch = pytest.importorskip("torch")
+    t = torch.arange(64, dtype=torch.float32)
+    if t.data_ptr() % 64:
+        pytest.skip("torch gave an unaligned buffer")
+    assert _pointer(be.from_dlpack(t, CPU)) == t.data_ptr()
+
+
+def test_public_import_is_the_fallback(be, monkeypatch) -> None:
+    from arrayport._host import aligned_copy
+
+    monkeypatch.setattr(be, "_cpu_importer", lambda: None)
+    a = aligned_copy(np.arange(16, dtype="float32"))
+    y = be.adopt_host(a, CPU)
+    assert _pointer(y) == a.ctypes.data
+
+
+def test_route_key_reads_the_buffer(be) -> None:
+    import jax.numpy as jnp
+
+    from arrayport._host import route_key_of
+
+    x = jnp.arange(10.0)
+    for address in (False, True):
+        assert be.route_key(x, address) == route_key_of(be.describe(x), address)
+    assert be.route_state() is bool(be.x64_enabled())

@@ -71,3 +71,15 @@ def test_oom_and_memory() -> None:
     (row,) = be.memory_info()
     assert row["device"] == "cpu"
     assert row["free"] is None or row["free"] > 0
+
+
+def test_route_key_declines_what_describe_refuses_or_subclasses(tmp_path) -> None:
+    from arrayport._host import route_key_of
+
+    a = np.arange(6.0).reshape(2, 3)
+    assert be.route_key(a, True) == route_key_of(be.describe(a), True)
+    assert be.route_key(np.ma.masked_array([1, 2]), False) is None
+    assert be.route_key(np.array(["a"]), False) is None
+    m = np.memmap(tmp_path / "m.dat", dtype="float32", mode="w+", shape=(3,))
+    assert be.route_key(m, False) is None
+    assert be.HOST_MEMORY

@@ -74,3 +74,24 @@ def test_devices_and_oom(be) -> None:
     assert be.is_oom(tf.errors.ResourceExhaustedError(None, None, "OOM"))
     assert not be.is_oom(RuntimeError("OOM when allocating tensor"))
     be.release_memory()
+
+
+def test_release_memory_keeps_the_users_keras_state(be) -> None:
+    """Keras' clear_session() would reset the user's models and layer names (tensorflow
+    2.21 imports Keras itself, so its presence says nothing about the user's wishes)."""
+    keras = pytest.importorskip("keras")
+    first = keras.backend.get_uid("arrayport_test")
+    be.release_memory()
+    assert keras.backend.get_uid("arrayport_test") == first + 1
+
+
+def test_route_key_and_cached_devices(be) -> None:
+    import tensorflow as tf
+
+    from arrayport._host import route_key_of
+
+    for t in (tf.constant(np.arange(6.0)), tf.zeros((0, 3)), tf.constant([1 + 2j])):
+        for address in (False, True):
+            assert be.route_key(t, address) == route_key_of(be.describe(t), address)
+    assert be.device_of(tf.constant(1.0)) is CPU
+    assert be.resolve_device(None, CPU) == CPU

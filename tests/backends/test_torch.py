@@ -84,3 +84,39 @@ def test_oom_recognition(be) -> None:
     assert not be.is_oom(ValueError("DefaultCPUAllocator: can't allocate memory"))
     be.release_memory()
     assert be.memory_info()[0]["device"] == "cpu"
+
+
+def test_route_key_matches_describe_for_torch_layouts(be) -> None:
+    import torch
+
+    from arrayport._host import route_key_of
+
+    base = torch.arange(48, dtype=torch.float32).reshape(6, 8)
+    tensors = [
+        base,
+        base.T,
+        base[::2, 1::3],
+        base[:1],
+        base[2:2],
+        torch.empty(0, 3).T,
+        torch.tensor([1 + 2j]).conj(),
+        torch.nn.Parameter(base.clone()),
+        base.to(torch.bfloat16),
+    ]
+    for t in tensors:
+        for address in (False, True):
+            assert be.route_key(t, address) == route_key_of(be.describe(t), address)
+    assert be.route_key(torch.eye(2).to_sparse(), False) is None
+
+
+def test_adopt_host_shares_or_copies_like_share_refusal(be) -> None:
+    from arrayport._host import aligned_empty, host_info
+
+    a = aligned_empty((4, 6), np.dtype("float32"))
+    ro = a.view()
+    ro.flags.writeable = False
+    for v in (a, a.T, a[::-1], ro, a.astype(">f4")):
+        t = be.adopt_host(v, CPU)
+        shared = t.data_ptr() == host_info(v, CPU).pointer
+        assert shared == (be.share_refusal(host_info(v, CPU)) is None)
+        np.testing.assert_array_equal(t.numpy(), v)
