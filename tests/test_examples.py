@@ -32,4 +32,5 @@ def test_example_runs(path: Path) -> None:
     assert done.returncode == 0, f"{path.name} failed:\n{done.stdout}\n{done.stderr}"
     assert done.stdout.strip(), f"{path.name} printed nothing"
     if is_test:
-        assert " passed" in done.stdout and " failed" not in done.stdout, done.stdout
+        assert " passed" in done.stdout, done.stdout
+        assert " failed" not in done.stdout, done.stdout
