@@ -36,21 +36,36 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable, Hashable
 from typing import Any
 
-from arrayport._host import ArrayInfo, RouteKey, aligned_copy, host_info, route_key_of
+from arrayport._host import ArrayInfo, route_key_of
 from arrayport._metrics import metrics
-from arrayport.backends import cached_memory_type, detect_memory_type, get_backend
-from arrayport.backends._protocol import Backend
-from arrayport.devices import CPU, Device, DeviceLike, parse_device
-from arrayport.errors import (
-    ConversionError,
-    CopyRequiredError,
-    InvalidOptionError,
-    UnsupportedDtypeError,
+from arrayport._plan_cache import (
+    _MAX_PLANS,
+    _addresses,
+    _backend,
+    _host_memory,
+    _plan_key,
+    _plans,
+    _target,
+    _targets,
 )
-from arrayport.memory_types import MemoryType, as_memory_type
+from arrayport._plan_cache import clear_plan_cache as clear_plan_cache  # tests import it here
+from arrayport._routes import (
+    _check_dtype,
+    _dlpack_refusal,
+    _host_copy_route,
+    _identity,
+    _lazy_note,
+    _refuse_copy,
+    _ro_reason,
+    _Runner,
+    _share_route,
+)
+from arrayport.backends import cached_memory_type, detect_memory_type
+from arrayport.devices import CPU, Device, DeviceLike, parse_device
+from arrayport.errors import InvalidOptionError
+from arrayport.memory_types import MemoryType
 
 __all__ = ["Route", "convert", "plan"]
 
@@ -91,92 +106,6 @@ class Route:
         )
 
 
-_Runner = Callable[[Any], Any]
-_NONE: dict[str, str] = {}
-
-# `to` as users pass it (a MemoryType or its string value) -> MemoryType, filled lazily.
-_targets: dict[object, MemoryType] = {mt: mt for mt in MemoryType}
-_targets.update({mt.value: mt for mt in MemoryType})
-# Backends whose load() succeeded: load() is not repeated on every call. A backend whose
-# load() failed is not recorded, so it is retried (and fails again with its message).
-_loaded: dict[MemoryType, Backend] = {}
-# Per loaded backend, its optional protocol members (read once, not by getattr per call):
-# as a source, its cheap `route_key`; as a target, whether its refusals read the 64-byte
-# alignment (`SHARE_ALIGNMENT`) and the global settings its dtype checks read
-# (`route_state`, e.g. jax's x64 flag).
-_route_keys: dict[MemoryType, Callable[[Any, bool], RouteKey | None] | None] = {}
-_addresses: dict[MemoryType, bool] = {}
-_states: dict[MemoryType, Callable[[], Hashable] | None] = {}
-_host_memory: dict[MemoryType, bool] = {}
-
-# (type(x), target, copy, target device, target state, source device, the rest of the
-# RouteKey). A device is None for the CPU: Device's dataclass hash runs in Python (0.2 us).
-_PlanKey = tuple[
-    type, MemoryType, "bool | None", "Device | None", Hashable, "Device | None", tuple[Any, ...]
-]
-# Routes (and their runners) already planned, by everything the decision depends on. The
-# keys are few (dtypes x layout classes x devices); the bound only guards against a
-# pathological stream of distinct ones. Whole entries only: safe without a lock.
-_plans: dict[_PlanKey, tuple[Route, _Runner]] = {}
-_MAX_PLANS = 4096
-
-
-def _target(to: object) -> MemoryType:
-    try:
-        return _targets[to]
-    except (KeyError, TypeError):  # TypeError: an unhashable `to`
-        return as_memory_type(to)  # type: ignore[arg-type]  # raises with the valid names
-
-
-def _backend(mt: MemoryType) -> Backend:
-    found = _loaded.get(mt)
-    if found is None:
-        found = get_backend(mt)
-        found.load()
-        # Optional members (ADR 0045): absent means "no cheap key", "no address needed",
-        # "no global state", "not host memory".
-        _route_keys[mt] = getattr(found, "route_key", None)
-        _addresses[mt] = getattr(found, "SHARE_ALIGNMENT", 0) > 1
-        _states[mt] = getattr(found, "route_state", None)
-        _host_memory[mt] = bool(getattr(found, "HOST_MEMORY", False))
-        _loaded[mt] = found
-    return found
-
-
-def clear_plan_cache() -> None:
-    """Forget every cached route (for tests that change a backend's behaviour)."""
-    _plans.clear()
-
-
-def _plan_key(
-    x: Any, source: MemoryType, target: MemoryType, device: DeviceLike, copy: bool | None
-) -> _PlanKey | None:
-    """The cache key of this conversion, or None when it must be planned in full (a source
-    without a cheap key, an array its key does not cover, a backend not loaded yet)."""
-    key_of = _route_keys.get(source)
-    t = _loaded.get(target)
-    if key_of is None or t is None:
-        return None
-    rkey = key_of(x, _addresses[target])
-    if rkey is None:
-        return None
-    requested = None if device is None else parse_device(device)
-    # Resolved on every call: it may read the thread's current device (use_device) or a
-    # framework's selected device; rkey[0] is the source's device.
-    dev = t.resolve_device(requested, rkey[0])
-    state = _states[target]
-    src = rkey[0]
-    return (
-        type(x),
-        target,
-        copy,
-        None if dev is CPU else dev,
-        None if state is None else state(),
-        None if src is CPU else src,
-        rkey[1:],
-    )
-
-
 def _plan(
     x: Any, to: MemoryType | str, device: DeviceLike, copy: bool | None
 ) -> tuple[Route, _Runner]:
@@ -209,34 +138,6 @@ def _check_copy(copy: object) -> bool | None:
         return copy
     msg = f"copy must be None, True or False, not {copy!r}"
     raise InvalidOptionError(msg)
-
-
-def _check_dtype(s: Backend, t: Backend, info: ArrayInfo) -> str | None:
-    """Refuse dtypes and shapes the target cannot hold; note lossless widenings."""
-    refusal = t.check_dtype(info.dtype, info.dtype_name)
-    if refusal is not None:
-        msg = (
-            f"cannot convert {info.dtype_name} from {s.MEMORY_TYPE.value} to "
-            f"{t.MEMORY_TYPE.value}: {refusal}"
-        )
-        raise UnsupportedDtypeError(
-            msg, dtype=info.dtype_name, source=s.MEMORY_TYPE, target=t.MEMORY_TYPE
-        )
-    shape = t.shape_refusal(info)
-    if shape is not None:
-        msg = (
-            f"cannot convert a {info.dtype_name} array of shape {info.shape} from "
-            f"{s.MEMORY_TYPE.value} to {t.MEMORY_TYPE.value}: {shape}"
-        )
-        raise ConversionError(msg, source=s.MEMORY_TYPE, target=t.MEMORY_TYPE)
-    # WIDENINGS may be left out by a backend that has none.
-    widened = getattr(t, "WIDENINGS", _NONE).get(info.dtype_name)
-    if widened is not None:
-        return (
-            f"{info.dtype_name} is widened losslessly to {widened} "
-            f"({t.MEMORY_TYPE.value} has no {info.dtype_name})"
-        )
-    return None
 
 
 def _make_plan(
@@ -323,133 +224,6 @@ def _make_plan(
     if copy is False:
         _refuse_copy(source, target, "; ".join(why_not))
     return (*_host_copy_route(s, t, info, dev, route, why_not), info)
-
-
-def _share_route(
-    s: Backend,
-    t: Backend,
-    x: Any,
-    info: ArrayInfo,
-    dev: Device,
-    read_only_conflict: bool,
-    route: Callable[..., Route],
-) -> tuple[Route, _Runner] | str:
-    """The host-share route, or why there is none."""
-    refusal = _host_share_refusal(s, t, x, info, dev, read_only_conflict)
-    if refusal is not None:
-        return refusal
-    source, target = s.MEMORY_TYPE, t.MEMORY_TYPE
-
-    def run_share(a: Any) -> Any:
-        view = s.host_view(a)
-        if view is None:  # checked at plan time; a concurrent change is a bug upstream
-            msg = f"{source.value} stopped exposing host memory during the conversion"
-            raise ConversionError(msg, source=source, target=target, method="host-share")
-        return t.adopt_host(view, dev)
-
-    steps = (
-        f"{source.value} exposes its host memory (shared)",
-        f"{target.value} wraps it (shared)",
-    )
-    reason = "zero-copy: the target wraps the source's host memory"
-    return route("host-share", True, steps, reason), run_share
-
-
-def _lazy_note(s: Backend, t: Backend) -> str | None:
-    # dask (LAZY = True in its backend) holds task graphs, not memory: say so, since a
-    # lazy result computes nothing yet and reading a lazy source computes all of it.
-    if getattr(t, "LAZY", False):
-        return (
-            f"the result is lazy: a {t.MEMORY_TYPE.value} task graph, computed only when "
-            "asked (.compute(), or converting it to another memory type)"
-        )
-    if getattr(s, "LAZY", False):
-        return f"{s.MEMORY_TYPE.value} computes its task graph (every chunk) to produce the result"
-    return None
-
-
-def _ro_reason(s: Backend, t: Backend) -> str:
-    what = "immutable" if s.IMMUTABLE else "read-only (or lazily conjugated/negated)"
-    return (
-        f"the {s.MEMORY_TYPE.value} source is {what} and {t.MEMORY_TYPE.value} has no "
-        "read-only arrays"
-    )
-
-
-def _dlpack_refusal(
-    s: Backend, t: Backend, info: ArrayInfo, dev: Device, source_immutable: bool
-) -> str | None:
-    if not (s.HAS_DLPACK and t.HAS_DLPACK):
-        missing = s if not s.HAS_DLPACK else t
-        return f"{missing.MEMORY_TYPE.value} has no DLPack the other side can use"
-    if info.device != dev:
-        return f"the source is on {info.device}, the target on {dev}"
-    return s.dlpack_export_refusal(info) or t.dlpack_refusal(info, source_immutable)
-
-
-def _host_share_refusal(
-    s: Backend, t: Backend, x: Any, info: ArrayInfo, dev: Device, read_only_conflict: bool
-) -> str | None:
-    if not (info.device.is_cpu and dev.is_cpu):
-        return f"{info.device} -> {dev} is not host memory on both sides"
-    if read_only_conflict:
-        return _ro_reason(s, t)
-    view = s.host_view(x)
-    if view is None:
-        return f"{s.MEMORY_TYPE.value} exposes no host view of this array"
-    return t.share_refusal(host_info(view, CPU))
-
-
-def _host_copy_route(
-    s: Backend,
-    t: Backend,
-    info: ArrayInfo,
-    dev: Device,
-    route: Callable[..., Route],
-    why_not: list[str],
-) -> tuple[Route, _Runner]:
-    source, target = s.MEMORY_TYPE, t.MEMORY_TYPE
-    # The target keeps a host buffer as it is only on the CPU; pyclesperanto and GPU
-    # targets copy it into their own memory anyway, so alignment does not matter there.
-    adopts_host = dev.is_cpu and not t.COPIES_HOST
-    steps: list[str] = []
-    if getattr(s, "LAZY", False):
-        steps.append(f"{source.value} computes the task graph into one fresh host array")
-    elif info.device.is_cpu and not s.COPIES_HOST:
-        steps.append(f"{source.value} exposes its host memory (shared)")
-    else:
-        steps.append(f"{source.value} copies {info.device} -> host")
-    if adopts_host:
-        steps.append("one copy into a fresh 64-byte aligned buffer")
-        steps.append(f"{target.value} adopts that buffer (shared)")
-    else:
-        steps.append(f"{target.value} copies it to {dev}")
-
-    def run_copy(a: Any) -> Any:
-        view = s.host_view(a)
-        if view is None:
-            # A fresh private copy: aligned by the backend where the target needs it.
-            fresh = s.to_host(a)
-            if adopts_host and t.share_refusal(host_info(fresh, CPU)) is not None:
-                fresh = aligned_copy(fresh)
-            return t.adopt_host(fresh, dev)
-        if not adopts_host:
-            return t.adopt_host(view, dev)
-        return t.adopt_host(aligned_copy(view), dev)
-
-    return route("host-copy", False, tuple(steps), "; ".join(why_not)), run_copy
-
-
-def _identity(a: Any) -> Any:
-    return a
-
-
-def _refuse_copy(source: MemoryType, target: MemoryType, why: str) -> None:
-    msg = (
-        f"copy=False but {source.value} -> {target.value} cannot share memory here ({why}); "
-        "pass copy=None to allow a copy"
-    )
-    raise CopyRequiredError(msg, source=source, target=target)
 
 
 def plan(

@@ -1,0 +1,179 @@
+"""The refusal checks and runners behind the routes :mod:`arrayport.convert` chooses.
+
+:func:`arrayport.convert._make_plan` decides the order of the routes; this module answers
+each question it asks (can the target hold this dtype and shape, why not DLPack, why not a
+host share) as a named reason, and builds the runners of the host-share and host-copy
+routes. ``Route`` is only a type here: the routes are made by the caller's ``route``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from arrayport._host import ArrayInfo, aligned_copy, host_info
+from arrayport.backends._protocol import Backend
+from arrayport.devices import CPU, Device
+from arrayport.errors import ConversionError, CopyRequiredError, UnsupportedDtypeError
+from arrayport.memory_types import MemoryType
+
+if TYPE_CHECKING:
+    from arrayport.convert import Route
+
+_Runner = Callable[[Any], Any]
+_NONE: dict[str, str] = {}
+
+
+def _check_dtype(s: Backend, t: Backend, info: ArrayInfo) -> str | None:
+    """Refuse dtypes and shapes the target cannot hold; note lossless widenings."""
+    refusal = t.check_dtype(info.dtype, info.dtype_name)
+    if refusal is not None:
+        msg = (
+            f"cannot convert {info.dtype_name} from {s.MEMORY_TYPE.value} to "
+            f"{t.MEMORY_TYPE.value}: {refusal}"
+        )
+        raise UnsupportedDtypeError(
+            msg, dtype=info.dtype_name, source=s.MEMORY_TYPE, target=t.MEMORY_TYPE
+        )
+    shape = t.shape_refusal(info)
+    if shape is not None:
+        msg = (
+            f"cannot convert a {info.dtype_name} array of shape {info.shape} from "
+            f"{s.MEMORY_TYPE.value} to {t.MEMORY_TYPE.value}: {shape}"
+        )
+        raise ConversionError(msg, source=s.MEMORY_TYPE, target=t.MEMORY_TYPE)
+    # WIDENINGS may be left out by a backend that has none.
+    widened = getattr(t, "WIDENINGS", _NONE).get(info.dtype_name)
+    if widened is not None:
+        return (
+            f"{info.dtype_name} is widened losslessly to {widened} "
+            f"({t.MEMORY_TYPE.value} has no {info.dtype_name})"
+        )
+    return None
+
+
+def _share_route(
+    s: Backend,
+    t: Backend,
+    x: Any,
+    info: ArrayInfo,
+    dev: Device,
+    read_only_conflict: bool,
+    route: Callable[..., Route],
+) -> tuple[Route, _Runner] | str:
+    """The host-share route, or why there is none."""
+    refusal = _host_share_refusal(s, t, x, info, dev, read_only_conflict)
+    if refusal is not None:
+        return refusal
+    source, target = s.MEMORY_TYPE, t.MEMORY_TYPE
+
+    def run_share(a: Any) -> Any:
+        view = s.host_view(a)
+        if view is None:  # checked at plan time; a concurrent change is a bug upstream
+            msg = f"{source.value} stopped exposing host memory during the conversion"
+            raise ConversionError(msg, source=source, target=target, method="host-share")
+        return t.adopt_host(view, dev)
+
+    steps = (
+        f"{source.value} exposes its host memory (shared)",
+        f"{target.value} wraps it (shared)",
+    )
+    reason = "zero-copy: the target wraps the source's host memory"
+    return route("host-share", True, steps, reason), run_share
+
+
+def _lazy_note(s: Backend, t: Backend) -> str | None:
+    # dask (LAZY = True in its backend) holds task graphs, not memory: say so, since a
+    # lazy result computes nothing yet and reading a lazy source computes all of it.
+    if getattr(t, "LAZY", False):
+        return (
+            f"the result is lazy: a {t.MEMORY_TYPE.value} task graph, computed only when "
+            "asked (.compute(), or converting it to another memory type)"
+        )
+    if getattr(s, "LAZY", False):
+        return f"{s.MEMORY_TYPE.value} computes its task graph (every chunk) to produce the result"
+    return None
+
+
+def _ro_reason(s: Backend, t: Backend) -> str:
+    what = "immutable" if s.IMMUTABLE else "read-only (or lazily conjugated/negated)"
+    return (
+        f"the {s.MEMORY_TYPE.value} source is {what} and {t.MEMORY_TYPE.value} has no "
+        "read-only arrays"
+    )
+
+
+def _dlpack_refusal(
+    s: Backend, t: Backend, info: ArrayInfo, dev: Device, source_immutable: bool
+) -> str | None:
+    if not (s.HAS_DLPACK and t.HAS_DLPACK):
+        missing = s if not s.HAS_DLPACK else t
+        return f"{missing.MEMORY_TYPE.value} has no DLPack the other side can use"
+    if info.device != dev:
+        return f"the source is on {info.device}, the target on {dev}"
+    return s.dlpack_export_refusal(info) or t.dlpack_refusal(info, source_immutable)
+
+
+def _host_share_refusal(
+    s: Backend, t: Backend, x: Any, info: ArrayInfo, dev: Device, read_only_conflict: bool
+) -> str | None:
+    if not (info.device.is_cpu and dev.is_cpu):
+        return f"{info.device} -> {dev} is not host memory on both sides"
+    if read_only_conflict:
+        return _ro_reason(s, t)
+    view = s.host_view(x)
+    if view is None:
+        return f"{s.MEMORY_TYPE.value} exposes no host view of this array"
+    return t.share_refusal(host_info(view, CPU))
+
+
+def _host_copy_route(
+    s: Backend,
+    t: Backend,
+    info: ArrayInfo,
+    dev: Device,
+    route: Callable[..., Route],
+    why_not: list[str],
+) -> tuple[Route, _Runner]:
+    source, target = s.MEMORY_TYPE, t.MEMORY_TYPE
+    # The target keeps a host buffer as it is only on the CPU; pyclesperanto and GPU
+    # targets copy it into their own memory anyway, so alignment does not matter there.
+    adopts_host = dev.is_cpu and not t.COPIES_HOST
+    steps: list[str] = []
+    if getattr(s, "LAZY", False):
+        steps.append(f"{source.value} computes the task graph into one fresh host array")
+    elif info.device.is_cpu and not s.COPIES_HOST:
+        steps.append(f"{source.value} exposes its host memory (shared)")
+    else:
+        steps.append(f"{source.value} copies {info.device} -> host")
+    if adopts_host:
+        steps.append("one copy into a fresh 64-byte aligned buffer")
+        steps.append(f"{target.value} adopts that buffer (shared)")
+    else:
+        steps.append(f"{target.value} copies it to {dev}")
+
+    def run_copy(a: Any) -> Any:
+        view = s.host_view(a)
+        if view is None:
+            # A fresh private copy: aligned by the backend where the target needs it.
+            fresh = s.to_host(a)
+            if adopts_host and t.share_refusal(host_info(fresh, CPU)) is not None:
+                fresh = aligned_copy(fresh)
+            return t.adopt_host(fresh, dev)
+        if not adopts_host:
+            return t.adopt_host(view, dev)
+        return t.adopt_host(aligned_copy(view), dev)
+
+    return route("host-copy", False, tuple(steps), "; ".join(why_not)), run_copy
+
+
+def _identity(a: Any) -> Any:
+    return a
+
+
+def _refuse_copy(source: MemoryType, target: MemoryType, why: str) -> None:
+    msg = (
+        f"copy=False but {source.value} -> {target.value} cannot share memory here ({why}); "
+        "pass copy=None to allow a copy"
+    )
+    raise CopyRequiredError(msg, source=source, target=target)

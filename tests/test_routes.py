@@ -1,0 +1,67 @@
+"""_routes: the refusal reasons and runners behind the routes (through plan and convert)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import arrayport as ap
+from tests.conftest import skip_unless_installed
+from tests.test_convert import MT, numpy_layout, to_numpy
+
+
+@skip_unless_installed(MT.JAX)
+def test_unaligned_numpy_to_jax_copies_once_into_aligned_buffer() -> None:
+    a = numpy_layout(np.dtype("float32"), "unaligned")
+    r = ap.plan(a, "jax")
+    assert r.method == "host-copy"
+    assert not r.zero_copy
+    assert "64-byte" in r.reason
+    y = ap.convert(a, "jax")
+    y.block_until_ready()
+    assert y.unsafe_buffer_pointer() % 64 == 0
+
+
+@skip_unless_installed(MT.TORCH)
+def test_negative_strides_to_torch_copies_instead_of_crashing() -> None:
+    a = np.arange(12.0).reshape(3, 4)[::-1]
+    r = ap.plan(a, "torch")
+    assert not r.zero_copy
+    assert "negative strides" in r.reason
+    np.testing.assert_array_equal(ap.convert(a, "torch").numpy(), a)
+    with pytest.raises(ap.CopyRequiredError, match="negative strides"):
+        ap.convert(a, "torch", copy=False)
+
+
+@skip_unless_installed(MT.TORCH)
+def test_readonly_numpy_never_becomes_a_writable_torch_alias() -> None:
+    a = np.arange(4.0)
+    a.flags.writeable = False
+    t = ap.convert(a, "torch")
+    t += 1
+    np.testing.assert_array_equal(a, np.arange(4.0))
+    with pytest.raises(ap.CopyRequiredError, match="read-only"):
+        ap.convert(a, "torch", copy=False)
+
+
+@skip_unless_installed(MT.PYCLESPERANTO)
+def test_pyclesperanto_widenings_are_reported() -> None:
+    r = ap.plan(np.array([True, False]), "pyclesperanto")
+    assert "bool is widened losslessly to uint8" in r.reason
+    y = ap.convert(np.array([1.5, -2.25], dtype="float16"), "pyclesperanto")
+    assert str(y.dtype) == "float32"
+    np.testing.assert_array_equal(to_numpy(y), [1.5, -2.25])
+
+
+@skip_unless_installed(MT.PYCLESPERANTO)
+@pytest.mark.parametrize("name", ["int64", "uint64", "float64", "complex64", "complex128"])
+def test_pyclesperanto_refuses_narrowing_dtypes(name: str) -> None:
+    with pytest.raises(ap.UnsupportedDtypeError, match="convert_dtype"):
+        ap.convert(np.zeros(3, name), "pyclesperanto")
+
+
+@skip_unless_installed(MT.PYCLESPERANTO)
+@pytest.mark.parametrize("shape", [(), (0,), (2, 0, 3), (1, 2, 2, 2)])
+def test_pyclesperanto_refuses_shapes(shape: tuple[int, ...]) -> None:
+    with pytest.raises(ap.ConversionError, match="pyclesperanto"):
+        ap.convert(np.zeros(shape, "float32"), "pyclesperanto")
