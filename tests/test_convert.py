@@ -477,16 +477,6 @@ def test_pyclesperanto_from_strided_views_and_back_aligned() -> None:
 
 
 @skip_unless_installed(MT.PYCLESPERANTO)
-def test_pyclesperanto_slab_reads_cover_every_row(monkeypatch) -> None:
-    from arrayport.backends import pyclesperanto as be
-
-    monkeypatch.setattr(be, "SLAB_BYTES", 64)  # several rows per slab, and partial slabs
-    for shape in [(37,), (7, 5), (5, 3, 4), (3, 40, 2)]:
-        a = np.arange(int(np.prod(shape)), dtype="int16").reshape(shape)
-        np.testing.assert_array_equal(ap.convert(ap.convert(a, "pyclesperanto"), "numpy"), a)
-
-
-@skip_unless_installed(MT.PYCLESPERANTO)
 def test_pyclesperanto_over_max_buffer_raises_before_pushing(monkeypatch) -> None:
     from arrayport.backends import pyclesperanto as be
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from arrayport._metrics import metrics
 from arrayport.backends import available_memory_types, detect_memory_type, namespace
-from arrayport.backends.pyclesperanto import install_tensorflow_import_guard
+from arrayport.backends._pocl import install_tensorflow_import_guard
 from arrayport.convert import Route, convert, plan
 from arrayport.devices import Device, use_device
 from arrayport.dispatch import FunctionContract, memory_type

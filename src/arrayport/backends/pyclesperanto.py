@@ -9,46 +9,33 @@ Quirks routed around here (measured with pyclesperanto 0.25.1 on PoCL 3.1):
   to uint8 and float32 (:data:`WIDENINGS`); the route's reason says so.
 * 0-d, empty and more-than-3-D arrays raise or come back with other values:
   :func:`shape_refusal` refuses them first.
-* Importing tensorflow and *then* pyclesperanto on PoCL kills the process (TF's LLVM
-  symbols clash with PoCL's). Loading PoCL's library before tensorflow is imported avoids
-  it: :func:`preload_opencl_platform` does that, called by the tensorflow backend before
-  it imports tensorflow and by an import hook arrayport installs for users who import
-  tensorflow themselves. When tensorflow came first anyway, :func:`load` refuses with an
-  explanation instead of crashing.
+* Importing tensorflow and *then* pyclesperanto on PoCL kills the process (see ``_pocl``):
+  when tensorflow came first anyway, :func:`load` refuses with an explanation instead.
 * A PoCL allocation beyond the device's maximum buffer size "succeeds" and the next push
   aborts the process: :func:`adopt_host` checks the size first.
-* ``cle.pull`` returns a buffer that is not 64-byte aligned, which jax and tensorflow then
-  copy again (a naive pull-then-import costs about 10x the pull). :func:`to_host` reads
-  the array in slabs of about 1 MiB straight into an aligned buffer instead: one pass,
-  each slab copied while still in cache, no slower than ``pull`` itself.
-* The PoCL library must be loaded with ``RTLD_LOCAL`` (ctypes' default): loaded with
-  ``RTLD_GLOBAL`` its LLVM symbols make the later ``import tensorflow`` itself segfault.
+* ``cle.pull`` returns unaligned memory: :func:`to_host` reads in slabs into an aligned
+  buffer instead (:mod:`arrayport.backends._cle_transfer`).
 """
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 import functools
 import gc
-import glob
-import importlib.abc
-import os
 import re
 import sys
-import threading
 from types import ModuleType
 from typing import Any
 
 import numpy as np
 
-from arrayport._host import ArrayInfo, RouteKey, aligned_empty, dtype_name
+from arrayport._host import ArrayInfo, RouteKey, dtype_name
+from arrayport.backends._cle_transfer import OOM_CODES, info_bytes, oversize_error, read_to_host
+from arrayport.backends._pocl import opencl_icd_installed, pocl_icd_installed, pocl_mapped
 from arrayport.backends._util import find_spec, import_framework, message_has
 from arrayport.devices import Device
 from arrayport.errors import (
     BackendUnavailableError,
     DeviceError,
-    OutOfMemoryError,
     UnsupportedArrayError,
 )
 from arrayport.memory_types import MemoryType
@@ -66,51 +53,9 @@ _DTYPES = frozenset({"int8", "uint8", "int16", "uint16", "int32", "uint32", "flo
 #: Dtypes pyclesperanto cannot hold but can hold exactly in a wider type.
 WIDENINGS = {"bool": "uint8", "float16": "float32"}
 
-_POCL_LIBRARY = "libpocl.so.2"
-_preload_lock = threading.Lock()
-_preloaded = False
-
-
-def _pocl_icd_installed() -> bool:
-    vendors = os.environ.get("OCL_ICD_VENDORS", "/etc/OpenCL/vendors")
-    return bool(glob.glob(os.path.join(vendors, "*pocl*.icd")))
-
-
-def _opencl_icd_installed() -> bool:
-    vendors = os.environ.get("OCL_ICD_VENDORS", "/etc/OpenCL/vendors")
-    return bool(glob.glob(os.path.join(vendors, "*.icd")))
-
-
-def _pocl_mapped() -> bool:
-    try:
-        with open("/proc/self/maps", encoding="utf-8", errors="replace") as f:
-            return "libpocl" in f.read()
-    except OSError:
-        return _preloaded
-
-
-def preload_opencl_platform() -> None:
-    """Load PoCL's shared library now, so a later tensorflow import cannot break it.
-
-    Does nothing unless pyclesperanto and PoCL are both installed and pyclesperanto is not
-    imported yet. Importing no Python framework, it is safe to call at any time.
-    """
-    global _preloaded
-    with _preload_lock:
-        if _preloaded or "pyclesperanto" in sys.modules or not _pocl_icd_installed():
-            return
-        if not find_spec("pyclesperanto"):
-            return
-        try:
-            # RTLD_LOCAL (the default) on purpose: RTLD_GLOBAL crashes tensorflow's import.
-            ctypes.CDLL(_POCL_LIBRARY)
-        except OSError:
-            return
-        _preloaded = True
-
 
 def is_installed() -> bool:
-    return find_spec("pyclesperanto") and _opencl_icd_installed()
+    return find_spec("pyclesperanto") and opencl_icd_installed()
 
 
 # The imported module once load() succeeded: its checks are not repeated on every call.
@@ -121,8 +66,8 @@ def load() -> ModuleType:
     if (
         "pyclesperanto" not in sys.modules
         and "tensorflow" in sys.modules
-        and _pocl_icd_installed()
-        and not _pocl_mapped()
+        and pocl_icd_installed()
+        and not pocl_mapped()
     ):
         msg = (
             "pyclesperanto cannot be imported after tensorflow on PoCL: the two "
@@ -315,29 +260,9 @@ def host_view(x: Any) -> np.ndarray | None:
     return None
 
 
-#: Bytes read per slab by :func:`to_host`: small enough to stay in cache while it is copied
-#: into the aligned result (measured: 1 MiB slabs read 256 MiB in 0.9x the time of pull).
-SLAB_BYTES = 1 << 20
-
-
 def to_host(x: Any) -> np.ndarray:
     """Read ``x`` into a fresh 64-byte-aligned host array, in cache-sized slabs."""
-    shape = tuple(x.shape)
-    dtype = np.dtype(x.dtype)
-    out = aligned_empty(shape, dtype)
-    read = getattr(x, f"_read_{dtype.name}", None)
-    if read is None or len(shape) == 0 or out.size == 0:
-        out[...] = _cle().pull(x)
-        return out
-    row_bytes = out[0].nbytes if out.ndim > 1 else dtype.itemsize
-    step = max(1, SLAB_BYTES // max(1, row_bytes))
-    rest = shape[1:]
-    zeros = (0,) * len(rest)
-    for start in range(0, shape[0], step):
-        n = min(step, shape[0] - start)
-        # origin and region are in numpy axis order here (pyclesperanto 0.25).
-        out[start : start + n] = read((start, *zeros), (n, *rest))
-    return out
+    return read_to_host(x, _cle().pull)
 
 
 def share_refusal(info: ArrayInfo) -> str | None:
@@ -365,8 +290,7 @@ def max_buffer_bytes(device: Device) -> int | None:
 @functools.cache
 def _max_buffer_bytes(index: int) -> int | None:
     # The device info is fixed (and cached); parsing it costs about 1 us per call.
-    match = re.search(r"Maximum Buffer Size:\s*(\d+)\s*MB", _device_info(index))
-    return int(match.group(1)) * 1024 * 1024 if match else None
+    return info_bytes(_device_info(index), "Maximum Buffer Size")
 
 
 def adopt_host(a: np.ndarray, device: Device) -> Any:
@@ -378,12 +302,7 @@ def adopt_host(a: np.ndarray, device: Device) -> Any:
     if limit is not None and nbytes > limit:
         # Checked before allocating: PoCL "allocates" an oversized buffer and then aborts
         # the process on the push.
-        msg = (
-            f"{nbytes} bytes of {stored.name} exceed the OpenCL device's maximum buffer "
-            f"size of {limit} bytes; split the array (OOMPolicy(split_axis=0)) or use "
-            "another memory type"
-        )
-        raise OutOfMemoryError(msg, memory_type=MEMORY_TYPE, device=device, requested_bytes=nbytes)
+        raise oversize_error(nbytes, stored.name, limit, MEMORY_TYPE, device)
     if widened is not None:
         a = a.astype(widened)
     elif not a.dtype.isnative:
@@ -407,21 +326,10 @@ def oom_error_types() -> tuple[type[BaseException], ...]:
     return (RuntimeError, MemoryError)
 
 
-# OpenCL reports allocation failures only as status codes inside pyclesperanto's
-# RuntimeError text; these are the codes that mean "no memory for this buffer".
-_OOM_CODES = (
-    "CL_MEM_OBJECT_ALLOCATION_FAILURE",
-    "CL_OUT_OF_RESOURCES",
-    "CL_OUT_OF_HOST_MEMORY",
-    "CL_INVALID_BUFFER_SIZE",
-    "Failed to allocate buffer memory",
-)
-
-
 def is_oom(exc: BaseException) -> bool:
     if isinstance(exc, MemoryError):
         return True
-    return type(exc) is RuntimeError and message_has(exc, *_OOM_CODES)
+    return type(exc) is RuntimeError and message_has(exc, *OOM_CODES)
 
 
 def release_memory(device: Device | None = None) -> None:
@@ -434,37 +342,8 @@ def release_memory(device: Device | None = None) -> None:
 def memory_info() -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     for device in devices():
-        limit = re.search(r"Global Memory Size:\s*(\d+)\s*MB", _device_info(device.index))
-        total = int(limit.group(1)) * 1024 * 1024 if limit else None
+        total = info_bytes(_device_info(device.index), "Global Memory Size")
         rows.append(
             {"device": str(device), "in_use": None, "cached": None, "free": None, "total": total}
         )
     return rows
-
-
-class _TensorflowImportGuard(importlib.abc.MetaPathFinder):
-    """Loads PoCL's library just before the first ``import tensorflow``, then steps aside.
-
-    It finds nothing itself (``find_spec`` returns None), so the import proceeds as usual.
-    """
-
-    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> None:
-        if fullname == "tensorflow":
-            with contextlib.suppress(ValueError):
-                sys.meta_path.remove(self)
-            preload_opencl_platform()
-        return None
-
-
-def install_tensorflow_import_guard() -> None:
-    """Make a later ``import tensorflow`` (by anyone) safe for pyclesperanto on PoCL.
-
-    Installed by ``import arrayport`` only when tensorflow is not imported yet and both
-    pyclesperanto and PoCL are installed; costs nothing until tensorflow is imported.
-    """
-    if "tensorflow" in sys.modules or "pyclesperanto" in sys.modules:
-        return
-    if any(isinstance(f, _TensorflowImportGuard) for f in sys.meta_path):
-        return
-    if _pocl_icd_installed() and find_spec("pyclesperanto"):
-        sys.meta_path.insert(0, _TensorflowImportGuard())

@@ -38,7 +38,7 @@ from arrayport._host import (
     dtype_name,
     host_layout,
 )
-from arrayport.backends import pyclesperanto as _cle
+from arrayport.backends._pocl import preload_opencl_platform
 from arrayport.backends._util import find_spec, import_framework, numpy_dtype_or_none
 from arrayport.devices import CPU, Device, current_device_index
 from arrayport.errors import DeviceError, UnsupportedArrayError
@@ -92,7 +92,7 @@ def load() -> ModuleType:
     if _module is not None:
         return _module
     if "tensorflow" not in sys.modules:
-        _cle.preload_opencl_platform()
+        preload_opencl_platform()
         # tensorflow logs its CPU feature banner at import; keep a user's setting if any.
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     _module = import_framework("tensorflow", EXTRA)

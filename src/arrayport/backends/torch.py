@@ -37,13 +37,19 @@ from arrayport._host import (
     dtype_name,
     host_layout,
 )
+from arrayport.backends._torch_cuda import (
+    ThreadStream,
+    memory_rows,
+    move_on_thread_stream,
+    release_cuda,
+)
 from arrayport.backends._util import (
     find_spec,
     import_framework,
     message_has,
     numpy_dtype_or_none,
 )
-from arrayport.devices import CPU, Device, current_device_index, thread_stream
+from arrayport.devices import CPU, Device, current_device_index
 from arrayport.errors import DeviceError, UnsupportedArrayError
 from arrayport.memory_types import MemoryType
 
@@ -212,23 +218,8 @@ def describe(x: Any) -> ArrayInfo:
 
 
 _DTYPES = frozenset(
-    {
-        "bool",
-        "uint8",
-        "int8",
-        "int16",
-        "uint16",
-        "int32",
-        "uint32",
-        "int64",
-        "uint64",
-        "float16",
-        "bfloat16",
-        "float32",
-        "float64",
-        "complex64",
-        "complex128",
-    }
+    "bool uint8 int8 int16 uint16 int32 uint32 int64 uint64 float16 bfloat16 float32 float64"  # noqa: SIM905
+    " complex64 complex128".split()
 )
 
 
@@ -333,17 +324,9 @@ def copy(x: Any) -> Any:
 
 
 def move(x: Any, device: Device) -> Any:
-    torch = load()
     target = _torch_device(device)
     if target.type == "cuda":
-        factory = lambda: torch.cuda.Stream(device=target)  # noqa: E731
-        stream = thread_stream("torch", device.index, factory)
-        with torch.cuda.stream(stream):
-            out = _plain(x).to(target, non_blocking=False)
-        # The copy was queued on this thread's own stream; the caller's stream must not
-        # read the result (nor free the source) before it is done.
-        stream.synchronize()
-        return out
+        return move_on_thread_stream(load(), _plain(x), target, device.index)
     return _plain(x).to(target)
 
 
@@ -366,57 +349,15 @@ def is_oom(exc: BaseException) -> bool:
 
 def release_memory(device: Device | None = None) -> None:
     gc.collect()
-    torch = load()
-    if not torch.cuda.is_available() or not torch.cuda.is_initialized():
-        return
-    indices = range(torch.cuda.device_count()) if device is None else [device.index]
-    for i in indices:
-        if device is not None and device.kind != "cuda":
-            continue
-        with torch.cuda.device(i):
-            torch.cuda.synchronize()
-            torch.cuda.empty_cache()
+    release_cuda(load(), device)
 
 
 def memory_info() -> list[dict[str, Any]]:
-    torch = load()
-    rows: list[dict[str, Any]] = [{"device": "cpu", "in_use": None, "cached": None, "free": None}]
-    if torch.cuda.is_available() and torch.cuda.is_initialized():
-        for i in range(torch.cuda.device_count()):
-            free, _total = torch.cuda.mem_get_info(i)
-            in_use = int(torch.cuda.memory_allocated(i))
-            cached = int(torch.cuda.memory_reserved(i)) - in_use
-            rows.append(
-                {"device": f"cuda:{i}", "in_use": in_use, "cached": cached, "free": int(free)}
-            )
-    return rows
+    return memory_rows(load())
 
 
 def shape_refusal(info: ArrayInfo) -> str | None:
     return None
-
-
-class _ThreadStream:
-    """Enter the calling thread's own CUDA stream on device ``index`` (for dispatch)."""
-
-    def __init__(self, index: int) -> None:
-        self.index = index
-
-    def __enter__(self) -> Any:
-        torch = load()
-        index = self.index
-        self.stream = thread_stream("torch", index, lambda: torch.cuda.Stream(device=index))
-        # Work already queued on the device's current stream (the producers of the
-        # arguments) must finish before the function reads them on this stream.
-        self.stream.wait_stream(torch.cuda.current_stream(index))
-        self.context = torch.cuda.stream(self.stream)
-        self.context.__enter__()
-        return self.stream
-
-    def __exit__(self, *exc: object) -> None:
-        self.context.__exit__(*exc)
-        # Results are complete before any other stream (or the caller) touches them.
-        self.stream.synchronize()
 
 
 def call_stream(x: Any) -> Any:
@@ -424,4 +365,4 @@ def call_stream(x: Any) -> Any:
     on ``x``'s device, or ``None`` when ``x`` is on the CPU (nothing to enter)."""
     if not x.is_cuda:  # an attribute read: x.device builds an object on every call
         return None
-    return _ThreadStream(int(x.device.index or 0))
+    return ThreadStream(load(), int(x.device.index or 0))

@@ -1,0 +1,99 @@
+"""PoCL (OpenCL on the CPU) process-level guards for the pyclesperanto backend.
+
+Importing tensorflow and *then* pyclesperanto on PoCL kills the process (TF's LLVM symbols
+clash with PoCL's). Loading PoCL's library before tensorflow is imported avoids it:
+:func:`preload_opencl_platform` does that, called by the tensorflow backend before it
+imports tensorflow and by an import hook (:func:`install_tensorflow_import_guard`) that
+``import arrayport`` installs for users who import tensorflow themselves.
+
+The PoCL library must be loaded with ``RTLD_LOCAL`` (ctypes' default): loaded with
+``RTLD_GLOBAL`` its LLVM symbols make the later ``import tensorflow`` itself segfault.
+
+Nothing here imports a Python framework, so every function is safe to call at any time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import glob
+import importlib.abc
+import os
+import sys
+import threading
+from typing import Any
+
+from arrayport.backends._util import find_spec
+
+_POCL_LIBRARY = "libpocl.so.2"
+_preload_lock = threading.Lock()
+_preloaded = False
+
+
+def pocl_icd_installed() -> bool:
+    """Whether an OpenCL ICD file for PoCL is installed."""
+    vendors = os.environ.get("OCL_ICD_VENDORS", "/etc/OpenCL/vendors")
+    return bool(glob.glob(os.path.join(vendors, "*pocl*.icd")))
+
+
+def opencl_icd_installed() -> bool:
+    """Whether any OpenCL ICD file is installed."""
+    vendors = os.environ.get("OCL_ICD_VENDORS", "/etc/OpenCL/vendors")
+    return bool(glob.glob(os.path.join(vendors, "*.icd")))
+
+
+def pocl_mapped() -> bool:
+    """Whether PoCL's library is loaded in this process."""
+    try:
+        with open("/proc/self/maps", encoding="utf-8", errors="replace") as f:
+            return "libpocl" in f.read()
+    except OSError:
+        return _preloaded
+
+
+def preload_opencl_platform() -> None:
+    """Load PoCL's shared library now, so a later tensorflow import cannot break it.
+
+    Does nothing unless pyclesperanto and PoCL are both installed and pyclesperanto is not
+    imported yet. Importing no Python framework, it is safe to call at any time.
+    """
+    global _preloaded
+    with _preload_lock:
+        if _preloaded or "pyclesperanto" in sys.modules or not pocl_icd_installed():
+            return
+        if not find_spec("pyclesperanto"):
+            return
+        try:
+            # RTLD_LOCAL (the default) on purpose: RTLD_GLOBAL crashes tensorflow's import.
+            ctypes.CDLL(_POCL_LIBRARY)
+        except OSError:
+            return
+        _preloaded = True
+
+
+class _TensorflowImportGuard(importlib.abc.MetaPathFinder):
+    """Loads PoCL's library just before the first ``import tensorflow``, then steps aside.
+
+    It finds nothing itself (``find_spec`` returns None), so the import proceeds as usual.
+    """
+
+    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> None:
+        if fullname == "tensorflow":
+            with contextlib.suppress(ValueError):
+                sys.meta_path.remove(self)
+            preload_opencl_platform()
+        return None
+
+
+def install_tensorflow_import_guard() -> None:
+    """Make a later ``import tensorflow`` (by anyone) safe for pyclesperanto on PoCL.
+
+    Installed by ``import arrayport`` only when tensorflow is not imported yet and both
+    pyclesperanto and PoCL are installed; costs nothing until tensorflow is imported.
+    """
+    if "tensorflow" in sys.modules or "pyclesperanto" in sys.modules:
+        return
+    if any(isinstance(f, _TensorflowImportGuard) for f in sys.meta_path):
+        return
+    if pocl_icd_installed() and find_spec("pyclesperanto"):
+        sys.meta_path.insert(0, _TensorflowImportGuard())

@@ -1,0 +1,84 @@
+"""CUDA helpers of the torch backend: per-thread streams, cache release, memory figures.
+
+Each function takes the loaded ``torch`` module, so this module imports no framework and
+nothing from the torch backend. CUDA paths are unverified on hardware here (no GPU in CI);
+``tests/test_gpu.py`` runs them with ``ARRAYPORT_DEVICE=cuda``.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+from typing import Any
+
+from arrayport.devices import Device, thread_stream
+
+
+class ThreadStream:
+    """Enter the calling thread's own CUDA stream on device ``index`` (for dispatch).
+
+    Parameters
+    ----------
+    torch : module
+        The loaded ``torch`` module.
+    index : int
+        The CUDA device index.
+    """
+
+    def __init__(self, torch: ModuleType, index: int) -> None:
+        self.torch = torch
+        self.index = index
+
+    def __enter__(self) -> Any:
+        torch = self.torch
+        index = self.index
+        self.stream = thread_stream("torch", index, lambda: torch.cuda.Stream(device=index))
+        # Work already queued on the device's current stream (the producers of the
+        # arguments) must finish before the function reads them on this stream.
+        self.stream.wait_stream(torch.cuda.current_stream(index))
+        self.context = torch.cuda.stream(self.stream)
+        self.context.__enter__()
+        return self.stream
+
+    def __exit__(self, *exc: object) -> None:
+        self.context.__exit__(*exc)
+        # Results are complete before any other stream (or the caller) touches them.
+        self.stream.synchronize()
+
+
+def move_on_thread_stream(torch: ModuleType, x: Any, target: Any, index: int) -> Any:
+    """``x.to(target)`` for a CUDA ``target``, queued on this thread's own stream."""
+    factory = lambda: torch.cuda.Stream(device=target)  # noqa: E731
+    stream = thread_stream("torch", index, factory)
+    with torch.cuda.stream(stream):
+        out = x.to(target, non_blocking=False)
+    # The copy was queued on this thread's own stream; the caller's stream must not
+    # read the result (nor free the source) before it is done.
+    stream.synchronize()
+    return out
+
+
+def release_cuda(torch: ModuleType, device: Device | None) -> None:
+    """Synchronize and empty torch's CUDA cache on ``device`` (all devices for None)."""
+    if not torch.cuda.is_available() or not torch.cuda.is_initialized():
+        return
+    if device is not None and device.kind != "cuda":
+        return
+    indices = range(torch.cuda.device_count()) if device is None else [device.index]
+    for i in indices:
+        with torch.cuda.device(i):
+            torch.cuda.synchronize()
+            torch.cuda.empty_cache()
+
+
+def memory_rows(torch: ModuleType) -> list[dict[str, Any]]:
+    """The rows of ``memory_info``: the CPU (no figures), then each initialized CUDA device."""
+    rows: list[dict[str, Any]] = [{"device": "cpu", "in_use": None, "cached": None, "free": None}]
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        for i in range(torch.cuda.device_count()):
+            free, _total = torch.cuda.mem_get_info(i)
+            in_use = int(torch.cuda.memory_allocated(i))
+            cached = int(torch.cuda.memory_reserved(i)) - in_use
+            rows.append(
+                {"device": f"cuda:{i}", "in_use": in_use, "cached": cached, "free": int(free)}
+            )
+    return rows

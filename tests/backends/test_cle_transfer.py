@@ -1,0 +1,40 @@
+"""backends/_cle_transfer (slab reads of pyclesperanto arrays, on PoCL here)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import arrayport as ap
+from arrayport import MemoryType
+from arrayport.backends import _cle_transfer
+from arrayport.devices import Device
+from arrayport.errors import OutOfMemoryError
+from tests.conftest import skip_unless_installed
+
+
+@skip_unless_installed(MemoryType.PYCLESPERANTO)
+def test_slab_reads_cover_every_row(monkeypatch) -> None:
+    monkeypatch.setattr(_cle_transfer, "SLAB_BYTES", 64)  # several rows per slab, partial slabs
+    for shape in [(37,), (7, 5), (5, 3, 4), (3, 40, 2)]:
+        a = np.arange(int(np.prod(shape)), dtype="int16").reshape(shape)
+        back = ap.convert(ap.convert(a, "pyclesperanto"), "numpy")
+        np.testing.assert_array_equal(back, a)
+        assert back.ctypes.data % 64 == 0
+
+
+def test_info_bytes_parses_megabytes() -> None:
+    info = "Global Memory Size: 2048 MB\nMaximum Buffer Size: 512 MB\n"
+    assert _cle_transfer.info_bytes(info, "Maximum Buffer Size") == 512 * 1024 * 1024
+    assert _cle_transfer.info_bytes(info, "Global Memory Size") == 2048 * 1024 * 1024
+    assert _cle_transfer.info_bytes(info, "Local Memory Size") is None
+
+
+def test_oversize_error_names_sizes_and_remedy() -> None:
+    err = _cle_transfer.oversize_error(
+        104, "float32", 100, MemoryType.PYCLESPERANTO, Device("opencl", 0)
+    )
+    assert isinstance(err, OutOfMemoryError)
+    assert err.requested_bytes == 104
+    with pytest.raises(OutOfMemoryError, match=r"104 bytes of float32 .* 100 bytes; split"):
+        raise err

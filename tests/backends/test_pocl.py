@@ -1,0 +1,63 @@
+"""backends/_pocl (PoCL preload and the tensorflow import guard)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from arrayport.backends import _pocl
+from arrayport.backends._util import find_spec
+
+POCL = _pocl.pocl_icd_installed() and find_spec("pyclesperanto")
+
+
+def _run(code: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_icd_checks_follow_ocl_icd_vendors(monkeypatch, tmp_path) -> None:
+    monkeypatch.setenv("OCL_ICD_VENDORS", str(tmp_path))
+    assert not _pocl.opencl_icd_installed()
+    assert not _pocl.pocl_icd_installed()
+    (tmp_path / "other.icd").write_text("libOther.so\n")
+    assert _pocl.opencl_icd_installed()
+    assert not _pocl.pocl_icd_installed()
+    (tmp_path / "pocl.icd").write_text("libpocl.so.2\n")
+    assert _pocl.pocl_icd_installed()
+
+
+def test_guard_not_installed_once_tensorflow_is_imported(monkeypatch) -> None:
+    monkeypatch.setitem(sys.modules, "tensorflow", sys)  # any module object stands in
+    before = list(sys.meta_path)
+    _pocl.install_tensorflow_import_guard()
+    assert sys.meta_path == before
+
+
+@pytest.mark.skipif(not POCL, reason="needs pyclesperanto on PoCL")
+def test_preload_maps_pocl_and_guard_steps_aside() -> None:
+    proc = _run(
+        """
+        import sys
+        from arrayport.backends import _pocl
+        guards = [f for f in sys.meta_path if type(f).__name__ == "_TensorflowImportGuard"]
+        assert len(guards) == 1, sys.meta_path
+        _pocl.install_tensorflow_import_guard()  # a second call adds no second guard
+        assert sum(type(f).__name__ == "_TensorflowImportGuard" for f in sys.meta_path) == 1
+        assert not _pocl.pocl_mapped()
+        assert guards[0].find_spec("tensorflow") is None  # removes itself, then preloads
+        assert guards[0] not in sys.meta_path
+        assert _pocl.pocl_mapped()
+        print("ok")
+        """
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "ok" in proc.stdout

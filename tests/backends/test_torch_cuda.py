@@ -1,0 +1,44 @@
+"""backends/_torch_cuda (CUDA streams and memory of the torch backend)."""
+
+from __future__ import annotations
+
+import pytest
+
+from arrayport import MemoryType
+from arrayport.backends import _torch_cuda
+from arrayport.devices import CPU, Device
+from tests.conftest import skip_unless_installed
+
+pytestmark = skip_unless_installed(MemoryType.TORCH)
+
+
+def test_memory_rows_start_with_the_cpu_row() -> None:
+    import torch
+
+    rows = _torch_cuda.memory_rows(torch)
+    assert rows[0] == {"device": "cpu", "in_use": None, "cached": None, "free": None}
+    initialized = torch.cuda.is_available() and torch.cuda.is_initialized()
+    assert len(rows) == 1 + (torch.cuda.device_count() if initialized else 0)
+
+
+def test_release_cuda_ignores_cpu_devices() -> None:
+    import torch
+
+    _torch_cuda.release_cuda(torch, CPU)  # no CUDA work for a CPU device: returns quietly
+    _torch_cuda.release_cuda(torch, None)
+
+
+@pytest.mark.gpu
+def test_thread_stream_runs_on_its_own_stream() -> None:
+    import torch
+
+    if not torch.cuda.is_available():
+        pytest.skip("needs CUDA")
+    x = torch.arange(4, device="cuda")
+    with _torch_cuda.ThreadStream(torch, 0) as stream:
+        assert torch.cuda.current_stream(0) == stream
+        y = x * 2
+    assert torch.equal(y.cpu(), torch.arange(0, 8, 2))
+    moved = _torch_cuda.move_on_thread_stream(torch, x.cpu(), torch.device("cuda", 0), 0)
+    assert torch.equal(moved, x)
+    assert Device("cuda", 0).kind == "cuda"
