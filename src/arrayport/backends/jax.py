@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import functools
 import gc
-import importlib
 from types import ModuleType
 from typing import Any
 
@@ -35,10 +34,10 @@ from arrayport._host import (
     ArrayInfo,
     RouteKey,
     aligned_copy,
-    aligned_empty,
     dtype_name,
     host_layout,
 )
+from arrayport.backends import _jax_dlpack
 from arrayport.backends._util import find_spec, import_framework, message_has
 from arrayport.devices import CPU, Device, current_device_index
 from arrayport.errors import DeviceError, UnsupportedArrayError
@@ -289,60 +288,16 @@ def dlpack_source(x: Any) -> Any:
     return x
 
 
-# kDLCPU in DLPack's device-type enumeration.
-_DL_CPU = 1
-# The probe's result keeps its buffer alive as long as the importer exists.
-_probe: list[Any] = []
-
-
 @functools.cache
 def _cpu_importer() -> Any:
-    """jaxlib's DLPack-capsule-to-array call bound to the CPU device, or None.
-
-    ``jax.dlpack.from_dlpack`` wraps this call in about 25 us of Python; for a CPU source
-    on a CPU target none of that work changes the result (no stream to hand over, a dtype
-    that :func:`check_dtype` already admitted is canonical). The call is private to
-    jaxlib, so it is used only if it exists with the signature of jaxlib extension
-    version 467 or later and a probe import shares memory with the same dtype and shape;
-    otherwise the public call is used (ADR 0046).
-    """
-    try:
-        lib = importlib.import_module("jax._src.lib")
-    except ImportError:
-        return None
-    call = getattr(getattr(lib, "_jax", None), "dlpack_managed_tensor_to_buffer", None)
+    """jaxlib's direct DLPack import bound to the CPU device, or None (see _jax_dlpack)."""
     cpus = _jax_devices("cpu")
-    if call is None or not cpus or getattr(lib, "jaxlib_extension_version", 0) < 467:
-        return None
-    cpu = cpus[0]
-
-    def importer(capsule: Any) -> Any:
-        return call(capsule, cpu, None, None, _DL_CPU)
-
-    probe = aligned_empty((4, 4), np.dtype("float32"))
-    probe[...] = np.arange(16, dtype="float32").reshape(4, 4)
-    try:
-        out = importer(probe.__dlpack__())
-    # A changed private signature raises TypeError; an XLA refusal JaxRuntimeError (a
-    # RuntimeError). Either way the public from_dlpack is used instead.
-    except (TypeError, RuntimeError):
-        return None
-    ok = (
-        isinstance(out, load().Array)
-        and out.dtype == probe.dtype
-        and out.shape == probe.shape
-        and not out.weak_type
-        and int(out.unsafe_buffer_pointer()) == int(probe.__array_interface__["data"][0])
-    )
-    if not ok:
-        return None
-    _probe.append((probe, out))
-    return importer
+    return _jax_dlpack.cpu_importer(load(), cpus[0]) if cpus else None
 
 
 def from_dlpack(x: Any, device: Device, *, read_only: bool = False) -> Any:
     jax = load()
-    if device.is_cpu and x.__dlpack_device__()[0] == _DL_CPU:
+    if device.is_cpu and x.__dlpack_device__()[0] == _jax_dlpack.DL_CPU:
         importer = _cpu_importer()
         if importer is not None:
             return importer(x.__dlpack__())

@@ -1,0 +1,43 @@
+"""jaxlib's direct DLPack import (arrayport.backends._jax_dlpack): found, shares, verified."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from arrayport import MemoryType
+from arrayport._host import aligned_copy
+from tests.conftest import skip_unless_installed
+
+pytestmark = skip_unless_installed(MemoryType.JAX)
+
+
+def test_cpu_importer_shares_memory_with_the_source() -> None:
+    import jax
+
+    from arrayport.backends import _jax_dlpack
+
+    importer = _jax_dlpack.cpu_importer(jax, jax.devices("cpu")[0])
+    assert importer is not None, "jaxlib's DLPack import was not found on this jax"
+    a = aligned_copy(np.arange(12, dtype=np.float32).reshape(3, 4))
+    y = importer(a.__dlpack__())
+    y.block_until_ready()
+    assert int(y.unsafe_buffer_pointer()) == a.ctypes.data
+    assert (y.dtype, y.shape, y.weak_type) == (np.float32, (3, 4), False)
+
+
+def test_cpu_importer_is_refused_when_the_probe_does_not_match() -> None:
+    # A "jax" whose Array type the probe result is not: the importer must not be handed out.
+    import jax
+
+    from arrayport.backends import _jax_dlpack
+
+    class NotJax:
+        Array = tuple
+
+    assert _jax_dlpack.cpu_importer(NotJax, jax.devices("cpu")[0]) is None  # type: ignore[arg-type]
+
+
+def test_dl_cpu_is_dlpacks_cpu_device_type() -> None:
+    from arrayport.backends import _jax_dlpack
+
+    assert np.empty(1).__dlpack_device__()[0] == _jax_dlpack.DL_CPU
