@@ -28,12 +28,12 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import statistics
-import time
 import timeit
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from bench_convert_dtype import ratios  # the same paired timing as the dtype benchmark
 
 import arrayport as ap  # before any framework
 
@@ -116,17 +116,6 @@ def make_input(mib: int) -> np.ndarray:
     x *= 71000.0  # -1000..70000: some values clip at both ends of uint16
     x -= 1000.0
     return x
-
-
-def ratios(fn: Callable[[], object], baseline: Callable[[], object], repeat: int) -> list[float]:
-    out = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        baseline()
-        mid = time.perf_counter()
-        fn()
-        out.append((time.perf_counter() - mid) / (mid - start))
-    return out
 
 
 def part_b(mib: int, repeat: int) -> None:
