@@ -1,7 +1,8 @@
 """arrayport.convert against the limits, every installed CPU pair, side by side in one run.
 
 For float32 arrays of 1, 64 and 256 MiB and every ordered pair of installed CPU memory
-types, the table shows the best-of-N time of ``arrayport.convert`` and, as ratios:
+types, the table shows the best-of-N time of ``arrayport.convert`` and, as ratios of best
+times measured round-robin in the same rounds (so a shared machine slows them alike):
 
 * ``/copy``: against ``ndarray.copy()`` of the same bytes (allocate and copy: the limit
   for any route that needs a fresh buffer);
@@ -42,31 +43,41 @@ from arrayport._host import aligned_empty
 MT = ap.MemoryType
 
 
-def best(fn: Callable[[], Any], repeat: int) -> float:
-    """Best per-call wall time of ``fn()`` in seconds.
+def _once(fn: Callable[[], Any]) -> None:
+    out = fn()
+    block = getattr(out, "block_until_ready", None)
+    if block is not None:
+        block()
 
-    Fast calls are looped until one timing covers at least 5 ms, so that microsecond
-    routes are not lost in timer and scheduler noise. Results are dropped at once (jax
-    keeps imported buffers alive otherwise).
+
+def side_by_side(fns: dict[str, Callable[[], Any]], repeat: int) -> dict[str, float]:
+    """Best per-call wall time of each ``fn()`` in seconds, measured round-robin.
+
+    Each round times every function once, one after the other, so a busy machine slows
+    them alike and their ratios hold. Fast calls are looped until one timing covers at
+    least 5 ms, so that microsecond routes are not lost in timer and scheduler noise.
+    Results are dropped at once (jax keeps imported buffers alive otherwise).
     """
-
-    def once() -> None:
-        out = fn()
-        block = getattr(out, "block_until_ready", None)
-        if block is not None:
-            block()
-
-    start = time.perf_counter()
-    once()
-    loops = max(1, min(2000, int(5e-3 / max(time.perf_counter() - start, 1e-7))))
-    times = []
-    for _ in range(repeat):
-        gc.collect()
+    loops = {}
+    for name, fn in fns.items():
         start = time.perf_counter()
-        for _ in range(loops):
-            once()
-        times.append((time.perf_counter() - start) / loops)
-    return min(times)
+        _once(fn)
+        loops[name] = max(1, min(2000, int(5e-3 / max(time.perf_counter() - start, 1e-7))))
+    best = dict.fromkeys(fns, float("inf"))
+    for _ in range(repeat):
+        for name, fn in fns.items():
+            gc.collect()
+            n = loops[name]
+            start = time.perf_counter()
+            for _ in range(n):
+                _once(fn)
+            best[name] = min(best[name], (time.perf_counter() - start) / n)
+    return best
+
+
+def best(fn: Callable[[], Any], repeat: int) -> float:
+    """Best per-call wall time of ``fn()`` alone (see :func:`side_by_side`)."""
+    return side_by_side({"fn": fn}, repeat)["fn"]
 
 
 def direct_calls() -> dict[tuple[str, str], Callable[[Any], Any]]:
@@ -192,27 +203,34 @@ def main() -> None:
         n = mib * (1 << 20) // 4
         base = aligned_empty((n // 1024, 1024), np.dtype("float32"))
         base[...] = np.random.default_rng(0).random(base.shape, dtype=np.float32)
-        t_copy = best(base.copy, args.repeat)
         unaligned = aligned_empty((n + 4,), np.dtype("float32"))[4:].reshape(base.shape)
         unaligned[...] = base
         sources = {mt: ap.convert(base, mt, copy=True) for mt in types}
         rows = [(s, t, sources[s]) for s in types for t in types if s != t]
         rows += [("numpy(unaligned)", t, unaligned) for t in ("jax", "tensorflow") if t in types]
+        copies = []
         for s, t, x in rows:
             s_name = s.partition("(")[0]
             route = ap.plan(x, t)
-            t_conv = best(lambda x=x, t=t: ap.convert(x, t), args.repeat)
+            fns: dict[str, Callable[[], Any]] = {
+                "convert": lambda x=x, t=t: ap.convert(x, t),
+                "copy": base.copy,  # timed next to each row: the ratio is side by side
+            }
             direct = calls.get((s_name, t))
-            t_direct = float("nan")
             if direct is not None:
-                t_direct = best(lambda d=direct, x=x: d(x), args.repeat)
-            t_ab = float("nan")
+                fns["direct"] = lambda d=direct, x=x: d(x)
             if ab is not None:
                 try:
-                    t_ab = best(lambda x=x, s=s_name, t=t: ab(x, s, t), args.repeat)
+                    ab(x, s_name, t)
+                    fns["ab"] = lambda x=x, s=s_name, t=t: ab(x, s, t)
                 # Any ArrayBridge failure is printed, not hidden: its own errors vary.
                 except Exception as exc:
                     print(f"    (ArrayBridge {s_name}->{t} failed: {type(exc).__name__})")
+            times = side_by_side(fns, args.repeat)
+            t_conv, t_copy = times["convert"], times["copy"]
+            t_direct = times.get("direct", float("nan"))
+            t_ab = times.get("ab", float("nan"))
+            copies.append(t_copy)
             if route.zero_copy:
                 verdict = "ok" if t_conv < 50e-6 else "SLOW"
                 goal = "<50us"
@@ -228,7 +246,7 @@ def main() -> None:
                 f"{t_conv * 1e3:>9.3f}ms {t_conv / t_copy:>7.2f} {t_conv / t_direct:>8.2f}"
                 f" {t_conv / t_ab:>7.2f}  {goal} {verdict}"
             )
-        print(f"{mib:>4} ndarray.copy() = {t_copy * 1e3:.2f} ms")
+        print(f"{mib:>4} ndarray.copy() = {min(copies) * 1e3:.2f} ms (best over all rows)")
         del sources, base, unaligned
         gc.collect()
 

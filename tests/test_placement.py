@@ -198,3 +198,89 @@ def test_preserve_input_refuses_what_it_cannot_hold_by_value() -> None:
     # VALUE scaling clips out-of-range values; it never wraps around.
     grow = ap.memory_type("numpy")(lambda x: x.astype(np.float32) * 1000)
     np.testing.assert_array_equal(grow(np.array([0, 1, 3], np.uint8)), [0, 255, 255])
+
+
+# -- the quick shares (ADR 0048) ---------------------------------------------------------
+
+
+@skip_unless_installed(MemoryType.TORCH)
+def test_quick_shares_are_taken_and_agree_with_the_planned_path() -> None:
+    import torch
+
+    from arrayport._placement import _QUICK
+
+    seen: list[Any] = []
+
+    def double_in_place(x: Any) -> Any:
+        seen.append(x)
+        x *= 2
+        return x
+
+    quick_fn = ap.memory_type("torch")(double_in_place)
+    planned_fn = quick_fn.options(device="cpu")  # a declared device takes the planner
+    for fn in (quick_fn, quick_fn, planned_fn):  # the second call has the pair cached
+        a = np.arange(6.0).reshape(2, 3)
+        out = fn(a)
+        assert isinstance(seen[-1], torch.Tensor)
+        assert type(out) is np.ndarray
+        np.testing.assert_array_equal(a, np.arange(6.0).reshape(2, 3) * 2)  # shared in
+        assert np.shares_memory(out, a)  # and shared back out
+    assert _QUICK[MemoryType.NUMPY, MemoryType.TORCH] is not None
+    assert _QUICK[MemoryType.TORCH, MemoryType.NUMPY] is not None
+
+
+@skip_unless_installed(MemoryType.TORCH)
+def test_quick_path_leaves_what_it_declines_to_the_planner() -> None:
+    import torch
+
+    @ap.memory_type("torch")
+    def double_in_place(x: Any) -> Any:
+        x *= 2
+        return x
+
+    double_in_place(np.ones(2))  # caches the quick pair
+    ro = np.arange(4.0)
+    ro.flags.writeable = False
+    np.testing.assert_array_equal(double_in_place(ro), [0, 2, 4, 6])
+    np.testing.assert_array_equal(ro, [0, 1, 2, 3])  # a copy went in: never a writable alias
+    np.testing.assert_array_equal(double_in_place(np.arange(4.0)[::-1]), [6, 4, 2, 0])
+    np.testing.assert_array_equal(double_in_place(np.arange(3, dtype=">f8")), [0, 2, 4])
+
+    @ap.memory_type("torch")
+    def with_grad(x: Any) -> Any:
+        return x.requires_grad_(True) * 1  # a tensor .numpy() refuses: the planner detaches
+
+    out = with_grad(np.ones(3, np.float32))
+    assert type(out) is np.ndarray
+    np.testing.assert_array_equal(out, [1, 1, 1])
+    assert torch.is_tensor(ap.memory_type("torch", output="declared")(with_grad)(np.ones(2)))
+
+
+@skip_unless_installed(MemoryType.TORCH)
+def test_quick_path_shares_a_repeated_argument_once() -> None:
+    got: list[Any] = []
+
+    @ap.memory_type("torch")
+    def f(x: Any, y: Any, z: Any) -> Any:
+        got.extend([x, y, z])
+        return x
+
+    a, b = np.ones(3), np.zeros(3)
+    for _ in range(2):
+        got.clear()
+        f(a, b, a)
+        assert got[0] is got[2]
+        assert got[0] is not got[1]
+
+
+@skip_unless_installed(MemoryType.TORCH)
+def test_quick_path_still_feeds_metrics() -> None:
+    f = ap.memory_type("torch")(_ident)
+    a = np.ones(4)
+    f(a)
+    f(a)  # the pair is cached: without metrics this call would take the quick shares
+    with ap.metrics.collecting() as metrics:
+        f(a)
+        snap = metrics.snapshot()
+    assert snap["conversions"] == 2
+    assert snap["pairs"] == {"numpy->torch": 1, "torch->numpy": 1}

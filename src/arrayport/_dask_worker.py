@@ -80,9 +80,9 @@ class Call:
         with _resolved_lock:
             found = _resolved.get(self.key)
             if found is None:
-                import cloudpickle  # type: ignore[import-untyped]
+                import cloudpickle  # type: ignore[import-untyped, unused-ignore]
 
-                found = _unpack(cloudpickle.loads(self._payload))  # type: ignore[arg-type]
+                found = _unpack(cloudpickle.loads(self._payload))  # type: ignore[arg-type, unused-ignore]
                 _resolved[self.key] = found
                 while len(_resolved) > _RESOLVED_MAX:
                     _resolved.popitem(last=False)
@@ -90,7 +90,7 @@ class Call:
 
     def __reduce__(self) -> tuple[Any, ...]:
         if self._payload is None:
-            import cloudpickle  # type: ignore[import-untyped]
+            import cloudpickle  # type: ignore[import-untyped, unused-ignore]
 
             assert self._objects is not None  # one of the two is always set
             # Made once (a racing thread at worst makes the same bytes twice).

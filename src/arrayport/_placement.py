@@ -11,17 +11,78 @@ arguments is :mod:`arrayport._arguments`' rule; how results are placed is
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, cast
 
 from arrayport import dtypes as _dtypes
-from arrayport._arguments import CONTAINER, UNSEEN, kind_of, map_arrays, rebuild
+from arrayport._arguments import CONTAINER, KINDS, UNSEEN, kind_of, map_arrays, rebuild
+from arrayport._plan_cache import _loaded
 from arrayport.backends import get_backend
 from arrayport.convert import convert
 from arrayport.devices import Device, current_device_index
 from arrayport.dtypes import DtypeConversion, Scaling
 from arrayport.memory_types import MemoryType
 
-__all__ = ["convert_arguments", "convert_dtype", "place", "resolve_device"]
+__all__ = [
+    "convert_arguments",
+    "convert_dtype",
+    "place",
+    "quick_arguments",
+    "quick_share",
+    "resolve_device",
+]
+
+_Quick = Callable[[Any], Any]
+# (source, target) -> the backends' quick share between them, or None (ADR 0048). Decided
+# once both backends are loaded; whole entries only, so no lock is needed.
+_QUICK: dict[tuple[Any, Any], _Quick | None] = {}
+
+
+def quick_share(source: Any, target: MemoryType) -> _Quick | None:
+    """The backends' quick share from ``source`` to ``target`` (None: plan in full)."""
+    found = _QUICK.get((source, target), UNSEEN)
+    if found is not UNSEEN:
+        return cast("_Quick | None", found)
+    s, t = _loaded.get(source), _loaded.get(target)
+    if s is None or t is None:
+        return None  # asked again once convert() has loaded both
+    quick: _Quick | None = None
+    if source is MemoryType.NUMPY:
+        quick = getattr(t, "quick_from_numpy", None)
+    elif target is MemoryType.NUMPY:
+        quick = getattr(s, "quick_to_numpy", None)
+    _QUICK[source, target] = quick
+    return quick
+
+
+def quick_arguments(args: tuple[Any, ...], target: MemoryType) -> tuple[Any, ...] | None:
+    """The positional arguments with every array shared onto ``target`` by the backends'
+    quick shares (CPU arrays, exactly what :func:`arrayport.convert` would return), or
+    None when any array needs the planner (then nothing was converted that matters).
+
+    Each distinct array is shared once, however often it is passed, as
+    :func:`convert_arguments` does.
+    """
+    out = []
+    done: dict[int, Any] | None = {} if len(args) > 1 else None
+    for a in args:
+        kind = KINDS.get(type(a))  # the dispatch scan has classified every argument
+        if kind is None or kind is target:
+            out.append(a)
+            continue
+        if kind is CONTAINER:
+            return None
+        if done is not None and id(a) in done:
+            out.append(done[id(a)])
+            continue
+        quick = quick_share(kind, target)
+        shared = None if quick is None else quick(a)
+        if shared is None:
+            return None
+        if done is not None:
+            done[id(a)] = shared
+        out.append(shared)
+    return tuple(out)
 
 
 def resolve_device(device: Device | str | None) -> Device | None:

@@ -139,15 +139,24 @@ def _host_copy_route(
     # The target keeps a host buffer as it is only on the CPU; pyclesperanto and GPU
     # targets copy it into their own memory anyway, so alignment does not matter there.
     adopts_host = dev.is_cpu and not t.COPIES_HOST
+    # The copies arrayport makes are 64-byte aligned, so that a later conversion into jax
+    # or tensorflow can share them. A source's own read (pyclesperanto's pull) is taken
+    # as it comes where the target does not need the boundary: aligning it would cost a
+    # second copy (ADR 0049).
+    read = s.to_host
+    if getattr(t, "SHARE_ALIGNMENT", 0) <= 1:
+        read = getattr(s, "to_host_any", s.to_host)
     steps: list[str] = []
+    exposes = info.device.is_cpu and not s.COPIES_HOST and not getattr(s, "LAZY", False)
     if getattr(s, "LAZY", False):
         steps.append(f"{source.value} computes the task graph into one fresh host array")
-    elif info.device.is_cpu and not s.COPIES_HOST:
+    elif exposes:
         steps.append(f"{source.value} exposes its host memory (shared)")
     else:
         steps.append(f"{source.value} copies {info.device} -> host")
     if adopts_host:
-        steps.append("one copy into a fresh 64-byte aligned buffer")
+        if exposes:
+            steps.append("one copy into a fresh 64-byte aligned buffer")
         steps.append(f"{target.value} adopts that buffer (shared)")
     else:
         steps.append(f"{target.value} copies it to {dev}")
@@ -156,7 +165,7 @@ def _host_copy_route(
         view = s.host_view(a)
         if view is None:
             # A fresh private copy: aligned by the backend where the target needs it.
-            fresh = s.to_host(a)
+            fresh = read(a)
             if adopts_host and t.share_refusal(host_info(fresh, CPU)) is not None:
                 fresh = aligned_copy(fresh)
             return t.adopt_host(fresh, dev)

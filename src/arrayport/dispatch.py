@@ -36,7 +36,15 @@ from typing import Any, Generic, ParamSpec, TypeVar, cast
 
 from arrayport._arguments import DASK_INPUT, KINDS, NO_CONVERSION, UNSEEN, kind_of, scan
 from arrayport._contract import FunctionContract
-from arrayport._placement import convert_arguments, convert_dtype, place
+from arrayport._metrics import metrics
+from arrayport._placement import (
+    _QUICK,
+    convert_arguments,
+    convert_dtype,
+    place,
+    quick_arguments,
+    quick_share,
+)
 from arrayport.backends import get_backend
 from arrayport.devices import Device
 from arrayport.dtypes import DtypeConversion, Scaling
@@ -98,6 +106,9 @@ class DispatchedFunction(Generic[P, R]):
         self._slices = contract.slice_by_slice
         self._hook = _stream_hook(contract.memory_type)
         self._to_input = contract.output == "input"
+        # Arguments may take the backends' quick shares (ADR 0048) only when nothing else
+        # about the call needs the planner: no declared device, no slicing.
+        self._quick = contract.device is None and not contract.slice_by_slice
         self._native = contract.dtype_conversion is DtypeConversion.NATIVE_OUTPUT
         self._preserve = contract.dtype_conversion is DtypeConversion.PRESERVE_INPUT
 
@@ -142,9 +153,54 @@ class DispatchedFunction(Generic[P, R]):
     # -- the call ------------------------------------------------------------------------
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
-        # The fast path (every array argument already has the declared memory type, no
-        # declared device) takes no helper call beyond the scan and the OOM policy: it is
-        # what most calls take, and each call would be a noticeable share of the budget.
+        # The fast paths (one array argument that already has the declared memory type,
+        # or that a backend's quick share moves: ADR 0015, 0048) take no helper call
+        # beyond the OOM policy: they are what most calls take, and each call would be a
+        # noticeable share of the budget.
+        c = self._contract
+        target = c.memory_type
+        result: Any = UNSEEN
+        first: Any
+        if self._quick and len(args) == 1 and not kwargs:
+            first = args[0]
+            first_kind = _KINDS.get(type(first))
+            if first_kind is target:
+                if self._hook is None or self._hook(first) is None:
+                    result = c.oom.run(self._fn, first)
+                    if not self._to_input or _KINDS.get(type(result)) is not first_kind:
+                        result = place(result, c.output, first, first_kind, moved=False)
+            else:
+                # Filled by the general path's first call of this pair (quick_arguments).
+                quick = _QUICK.get((first_kind, target))
+                if quick is not None and not metrics.enabled:
+                    shared = quick(first)
+                    if shared is not None:  # a CPU array: no CUDA stream to enter
+                        result = self._placed_back(c.oom.run(self._fn, shared), first, first_kind)
+        if result is UNSEEN:
+            first, first_kind, result = self._call_general(args, kwargs)
+            if first_kind is None:
+                return cast(R, result)  # no array argument: nothing to place
+        if self._native:
+            return cast(R, result)
+        if self._preserve and type(result) is type(first):
+            dtype = result.dtype
+            if dtype is first.dtype or dtype == first.dtype:
+                return cast(R, result)
+        return cast(R, convert_dtype(result, first, c.dtype_conversion, c.scaling))
+
+    def _placed_back(self, result: Any, first: Any, first_kind: Any) -> Any:
+        """The result of a quick-shared call, shared back quickly or else placed."""
+        if self._to_input:
+            quick = quick_share(_KINDS.get(type(result)), first_kind)
+            if quick is not None:
+                back = quick(result)
+                if back is not None:
+                    return back
+        return place(result, self._contract.output, first, first_kind, moved=True)
+
+    def _call_general(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, Any, Any]:
+        """Any call: ``(first array argument, its kind, placed result)``; the kind is None
+        when there is no array argument (the result is then the function's own)."""
         c = self._contract
         target = c.memory_type
         first, first_kind, needs = scan(args, target, False)
@@ -154,27 +210,30 @@ class DispatchedFunction(Generic[P, R]):
             if first_kind is None:
                 first, first_kind = f, fk
         if first_kind is None:
-            # No array argument: nothing to convert or place.
-            return c.oom.run(self._fn, *args, **kwargs)
-        moved = needs != NO_CONVERSION or c.device is not None
-        if moved:
-            if needs == DASK_INPUT:
-                return _run_on_dask(self, args, kwargs)  # type: ignore[no-any-return]
-            cargs, ckwargs, cfirst, dev = convert_arguments(args, kwargs, first, target, c.device)
-            result = self._run(cargs, ckwargs, cfirst, dev)
-        elif not self._slices and (self._hook is None or self._hook(first) is None):
-            result = c.oom.run(self._fn, *args, **kwargs)
-        else:
-            result = self._run(args, kwargs, first, None)
-        if moved or not self._to_input or _KINDS.get(type(result)) is not first_kind:
-            result = place(result, c.output, first, first_kind, moved=moved)
-        if self._native:
-            return result  # type: ignore[no-any-return]
-        if self._preserve and type(result) is type(first):
-            dtype = result.dtype
-            if dtype is first.dtype or dtype == first.dtype:
-                return result  # type: ignore[no-any-return]
-        return convert_dtype(result, first, c.dtype_conversion, c.scaling)  # type: ignore[no-any-return]
+            return None, None, c.oom.run(self._fn, *args, **kwargs)
+        if needs == NO_CONVERSION and c.device is None:
+            if not self._slices and (self._hook is None or self._hook(first) is None):
+                result = c.oom.run(self._fn, *args, **kwargs)
+            else:
+                result = self._run(args, kwargs, first, None)
+            if not self._to_input or _KINDS.get(type(result)) is not first_kind:
+                result = place(result, c.output, first, first_kind, moved=False)
+            return first, first_kind, result
+        if needs == DASK_INPUT:
+            return first, None, _run_on_dask(self, args, kwargs)
+        quick = None
+        if self._quick and not kwargs and not metrics.enabled:
+            quick = quick_arguments(args, target)
+        if quick is not None:
+            # Quick shares are CPU arrays: there is no CUDA stream to enter.
+            return (
+                first,
+                first_kind,
+                self._placed_back(c.oom.run(self._fn, *quick), first, first_kind),
+            )
+        cargs, ckwargs, cfirst, dev = convert_arguments(args, kwargs, first, target, c.device)
+        result = self._run(cargs, ckwargs, cfirst, dev)
+        return first, first_kind, place(result, c.output, first, first_kind, moved=True)
 
     def _run(self, args: tuple[Any, ...], kwargs: dict[str, Any], first: Any, dev: Any) -> Any:
         hook = self._hook

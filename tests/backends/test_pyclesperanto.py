@@ -32,6 +32,28 @@ def test_to_host_is_aligned_and_exact(be) -> None:
         np.testing.assert_array_equal(out, a)
 
 
+def test_to_host_any_is_a_fresh_exact_copy_and_the_unaligned_targets_take_it(be) -> None:
+    import pyclesperanto as cle
+
+    import arrayport as ap
+
+    for dtype in ["int8", "uint16", "int32", "float32"]:
+        a = np.arange(4 * 9 * 5).reshape(4, 9, 5).astype(dtype)
+        c = cle.push(a)
+        out = be.to_host_any(c)
+        assert out.dtype == dtype
+        assert out.flags.writeable
+        assert out.flags.c_contiguous
+        np.testing.assert_array_equal(out, a)
+        out[0, 0, 0] = 99  # a copy: the device array is untouched
+        np.testing.assert_array_equal(cle.pull(c), a)
+        for target in ("numpy", "jax"):  # the pull (numpy) and the aligned slabs (jax)
+            if MemoryType(target) in ap.available_memory_types():
+                np.testing.assert_array_equal(np.asarray(ap.convert(c, target)), a)
+    route = ap.plan(cle.push(np.ones(3, np.float32)), "numpy")
+    assert route.steps[-1] == "numpy adopts that buffer (shared)"
+
+
 def test_devices_and_cpu_alias(be) -> None:
     devs = be.devices()
     assert devs

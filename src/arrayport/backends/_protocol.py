@@ -27,6 +27,13 @@ default in brackets, ADR 0045):
   read (jax: the x64 flag), part of the cache key.
 * ``HOST_MEMORY`` [False]: the arrays are host memory (numpy); CPU routes to or from it try
   the host share before DLPack.
+* ``quick_from_numpy(a)`` / ``quick_to_numpy(x)`` [None]: the zero-copy host share
+  between this framework and numpy that :func:`arrayport.convert` would choose, answered
+  from a few flag reads without planning, or None (then the planner decides). Dispatch
+  asks them first (ADR 0048); they return CPU arrays only.
+* ``to_host_any(x) -> numpy.ndarray`` [``to_host``]: a fresh host copy with no 64-byte
+  alignment promise, for targets that do not need one (numpy, torch), where that is
+  cheaper than :func:`to_host` (pyclesperanto: its own pull, not the aligned slab reader).
 """
 
 from __future__ import annotations

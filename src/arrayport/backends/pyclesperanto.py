@@ -265,6 +265,13 @@ def to_host(x: Any) -> np.ndarray:
     return read_to_host(x, _cle().pull)
 
 
+def to_host_any(x: Any) -> np.ndarray:
+    """Read ``x`` into a fresh host array with pyclesperanto's own pull (not 64-byte
+    aligned: for targets that do not need it, where the pull is cheaper than slabs)."""
+    out: np.ndarray = _cle().pull(x)
+    return out
+
+
 def share_refusal(info: ArrayInfo) -> str | None:
     return "pyclesperanto always copies host memory into OpenCL buffers"
 

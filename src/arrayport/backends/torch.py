@@ -43,6 +43,9 @@ from arrayport.backends._torch_cuda import (
     move_on_thread_stream,
     release_cuda,
 )
+from arrayport.backends._torch_quick import bind as bind_quick
+from arrayport.backends._torch_quick import quick_from_numpy as quick_from_numpy
+from arrayport.backends._torch_quick import quick_to_numpy as quick_to_numpy
 from arrayport.backends._util import (
     find_spec,
     import_framework,
@@ -79,6 +82,7 @@ def load() -> ModuleType:
     global _module
     if _module is None:
         _module = import_framework("torch", EXTRA)
+        bind_quick(_module)
     return _module
 
 
