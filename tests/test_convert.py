@@ -468,12 +468,14 @@ def test_jax_x64_on_converts_64_bit_exactly() -> None:
 
 
 @skip_unless_installed(MT.PYCLESPERANTO)
-def test_pyclesperanto_from_strided_views_and_back_aligned() -> None:
+def test_pyclesperanto_from_strided_views_and_back() -> None:
     a = np.arange(5 * 7 * 9, dtype="float32").reshape(5, 7, 9)[::2, ::-1, 1::3]
     c = ap.convert(a, "pyclesperanto")
-    back = ap.convert(c, "numpy")
+    back = ap.convert(c, "numpy")  # pyclesperanto's own pull (ADR 0049)
     np.testing.assert_array_equal(back, a)
-    assert back.ctypes.data % 64 == 0
+    assert back.flags.writeable
+    if MT.JAX in INSTALLED:  # jax needs the 64-byte boundary: the aligned slab reader
+        np.testing.assert_array_equal(np.asarray(ap.convert(c, "jax")), a)
 
 
 @skip_unless_installed(MT.PYCLESPERANTO)

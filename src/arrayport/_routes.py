@@ -144,6 +144,7 @@ def _host_copy_route(
     # as it comes where the target does not need the boundary: aligning it would cost a
     # second copy (ADR 0049).
     read = s.to_host
+    adopt_fresh = getattr(t, "adopt_fresh", t.adopt_host)  # no layout checks: we made it
     if getattr(t, "SHARE_ALIGNMENT", 0) <= 1:
         read = getattr(s, "to_host_any", s.to_host)
     steps: list[str] = []
@@ -171,7 +172,7 @@ def _host_copy_route(
             return t.adopt_host(fresh, dev)
         if not adopts_host:
             return t.adopt_host(view, dev)
-        return t.adopt_host(aligned_copy(view), dev)
+        return adopt_fresh(aligned_copy(view), dev)
 
     return route("host-copy", False, tuple(steps), "; ".join(why_not)), run_copy
 

@@ -53,3 +53,28 @@ def test_getting_every_backend_imports_no_framework() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    "mt", [MemoryType.TORCH, MemoryType.JAX, MemoryType.TENSORFLOW], ids=lambda m: m.value
+)
+def test_adopt_fresh_shares_the_aligned_copy_it_is_given(mt: MemoryType) -> None:
+    """The optional ``adopt_fresh`` skips adopt_host's checks; it must still share (no
+    second copy) and keep values."""
+    import numpy as np
+
+    from arrayport import available_memory_types
+    from arrayport._host import aligned_copy
+    from arrayport.devices import CPU
+
+    if mt not in available_memory_types():
+        pytest.skip(f"{mt.value} is not installed")
+    module = get_backend(mt)
+    module.load()
+    for dtype in ("float32", "int16", "bool", "uint8"):
+        fresh = aligned_copy(np.arange(24).reshape(4, 6).astype(dtype))
+        out = module.adopt_fresh(fresh, CPU)
+        view = module.host_view(out)
+        assert view is not None
+        assert np.shares_memory(view, fresh), (mt.value, dtype)
+        np.testing.assert_array_equal(view, fresh)

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["bind", "quick_from_numpy", "quick_to_numpy"]
+__all__ = ["WRAPPED_DTYPES", "bind", "quick_from_numpy", "quick_to_numpy"]
 
 # numpy's ALIGNED (pointer and strides multiples of the dtype's alignment) and WRITEABLE
 # flag bits (``ndarray.flags.num``). A read-only array is never wrapped: torch has no
@@ -23,7 +23,7 @@ _ALIGNED_WRITEABLE = 0x0100 | 0x0400
 
 # Native-order dtypes ``torch.from_numpy`` wraps as they are, whose numpy alignment is the
 # item size (so ALIGNED means what torch needs: element-aligned pointer and strides).
-_WRAPPED = frozenset(
+WRAPPED_DTYPES = frozenset(
     dt
     for dt in map(
         np.dtype,
@@ -65,7 +65,7 @@ def quick_from_numpy(x: Any) -> Any:
     if (
         type(x) is not _ndarray
         or x.flags.num & _ALIGNED_WRITEABLE != _ALIGNED_WRITEABLE
-        or x.dtype not in _WRAPPED
+        or x.dtype not in WRAPPED_DTYPES
     ):
         return None
     try:

@@ -43,6 +43,7 @@ from arrayport.backends._torch_cuda import (
     move_on_thread_stream,
     release_cuda,
 )
+from arrayport.backends._torch_quick import WRAPPED_DTYPES
 from arrayport.backends._torch_quick import bind as bind_quick
 from arrayport.backends._torch_quick import quick_from_numpy as quick_from_numpy
 from arrayport.backends._torch_quick import quick_to_numpy as quick_to_numpy
@@ -321,6 +322,14 @@ def adopt_host(a: np.ndarray, device: Device) -> Any:
     else:
         t = torch.from_numpy(a)
     return t if device.is_cpu else t.to(_torch_device(device))
+
+
+def adopt_fresh(a: np.ndarray, device: Device) -> Any:
+    """:func:`adopt_host` for a copy arrayport just made (private, writable, native,
+    C-contiguous, aligned): its layout needs no checking."""
+    if device.is_cpu and a.dtype in WRAPPED_DTYPES:
+        return load().from_numpy(a)
+    return adopt_host(a, device)
 
 
 def copy(x: Any) -> Any:
