@@ -164,7 +164,8 @@ def route_key(x: Any, address: bool) -> RouteKey | None:
     if len(devs) != 1 or next(iter(devs)).platform != "cpu":
         return None
     dtype = x.dtype
-    empty = x.size == 0
+    shape = x.shape  # read once: jax's size and ndim properties are Python code
+    empty = 0 in shape
     element = aligned = True
     if not empty:
         x.block_until_ready()  # unsafe_buffer_pointer can hang on a pending array
@@ -182,7 +183,7 @@ def route_key(x: Any, address: bool) -> RouteKey | None:
         True,
         element,
         aligned if address else None,
-        x.ndim,
+        len(shape),
         empty,
     )
 
@@ -239,7 +240,7 @@ def check_dtype(dtype: np.dtype[Any] | None, dtype_name: str) -> str | None:
 
 
 def host_view(x: Any) -> np.ndarray | None:
-    if not device_of(x).is_cpu:
+    if _single_device(x).platform != "cpu":  # no Device object built: on every copy
         return None
     view = np.asarray(x)  # read-only, sharing jax's buffer on CPU
     return view
