@@ -41,6 +41,7 @@ def _wrong_value() -> None:
         return original(a, device)
 
     tf_backend.adopt_host = adopt_host  # type: ignore[attr-defined]
+    tf_backend.adopt_fresh = adopt_host  # type: ignore[attr-defined]  # host copies too
 
 
 def _lying_zero_copy() -> None:
@@ -94,6 +95,12 @@ def _leaked_attempts() -> None:
 
 
 #: name -> (what it breaks, how)
+def _quick_writable_alias() -> None:
+    """Dispatch's quick torch share forgets numpy's WRITEABLE flag."""
+    quick = importlib.import_module("arrayport.backends._torch_quick")
+    quick._ALIGNED_WRITEABLE = 0x0100  # ALIGNED only
+
+
 MUTATIONS: dict[str, tuple[str, Callable[[], None]]] = {
     "wrong-value": ("a wrong value in one route (tensorflow host adoption)", _wrong_value),
     "lying-zero-copy": ("host-copy routes report zero_copy=True", _lying_zero_copy),
@@ -105,6 +112,10 @@ MUTATIONS: dict[str, tuple[str, Callable[[], None]]] = {
         _silent_downcast,
     ),
     "leaked-attempts": ("failed OOM attempts' errors and frames are kept alive", _leaked_attempts),
+    "quick-writable-alias": (
+        "dispatch's quick torch share wraps read-only numpy memory",
+        _quick_writable_alias,
+    ),
 }
 
 

@@ -194,3 +194,45 @@ def test_signature_is_the_originals(memory_type: MemoryType) -> None:
     assert inspect.signature(g) == inspect.signature(f)
     assert g.__wrapped__ is f
     assert g.__name__ == "f"
+
+
+#: Declared memory types whose arrays a function can write into.
+_WRITABLE = (MemoryType.NUMPY, MemoryType.CUPY, MemoryType.TORCH)
+
+
+def _write_into(x: Any) -> Any:
+    """Adds 1 to its argument in place where the array is writable, and returns it."""
+    try:
+        x += 1
+    except ValueError:  # a read-only numpy array handed through as it is
+        return x + 1
+    return x
+
+
+@law(
+    "dispatch.read_only_input",
+    "a function writing into its argument never changes a read-only numpy input",
+)
+@pytest.mark.parametrize(
+    "target", [d for d in selected_memory_types() if d in _WRITABLE], ids=lambda m: m.value
+)
+@given(data=st.data())
+def test_read_only_input(target: MemoryType, data: st.DataObject) -> None:
+    dtype = data.draw(st.sampled_from(["float32", "int32", "uint8", "float64"]), label="dtype")
+    x = data.draw(
+        arrays(
+            MemoryType.NUMPY,
+            dtype=dtype,
+            shape=hnp.array_shapes(max_dims=3),
+            layout=_native_layouts,
+        ),
+        label="x",
+    )
+    x = np.array(x, copy=True)  # a fresh copy the test owns, then made read-only
+    x.flags.writeable = False
+    before = x.copy()
+    f = ap.memory_type(target)(_write_into)
+    for call in ("planned", "quick"):  # the second call of a pair may take the quick shares
+        got = as_numpy(f(x))
+        np.testing.assert_array_equal(x, before, err_msg=f"{call} call on {target.value}")
+        np.testing.assert_array_equal(got, before + np.asarray(1, dtype=before.dtype))
