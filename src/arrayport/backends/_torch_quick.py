@@ -22,29 +22,11 @@ __all__ = ["WRAPPED_DTYPES", "bind", "quick_from_numpy", "quick_to_numpy"]
 _ALIGNED_WRITEABLE = 0x0100 | 0x0400
 
 # Native-order dtypes ``torch.from_numpy`` wraps as they are, whose numpy alignment is the
-# item size (so ALIGNED means what torch needs: element-aligned pointer and strides).
+# item size (so ALIGNED means what torch needs: element-aligned pointer and strides): bool,
+# the signed and unsigned integers of every width, float16/32/64 by numpy type code. Complex
+# dtypes are left to the planner: numpy aligns them to half their size.
 WRAPPED_DTYPES = frozenset(
-    dt
-    for dt in map(
-        np.dtype,
-        (
-            "bool",
-            "int8",
-            "int16",
-            "int32",
-            "int64",
-            "uint8",
-            "uint16",
-            "uint32",
-            "uint64",
-            "float16",
-            "float32",
-            "float64",
-            "complex64",
-            "complex128",
-        ),
-    )
-    if dt.alignment == dt.itemsize
+    dt for dt in map(np.dtype, "?bhilqBHILQefd") if dt.alignment == dt.itemsize
 )
 
 # Bound when torch is imported (:func:`bind`): a module attribute read per call counts here.
