@@ -75,11 +75,6 @@ def side_by_side(fns: dict[str, Callable[[], Any]], repeat: int) -> dict[str, fl
     return best
 
 
-def best(fn: Callable[[], Any], repeat: int) -> float:
-    """Best per-call wall time of ``fn()`` alone (see :func:`side_by_side`)."""
-    return side_by_side({"fn": fn}, repeat)["fn"]
-
-
 def direct_calls() -> dict[tuple[str, str], Callable[[Any], Any]]:
     """The frameworks' own call for each pair."""
     calls: dict[tuple[str, str], Callable[[Any], Any]] = {}
@@ -158,9 +153,12 @@ def per_call(
                 continue
             x = sources[s]
             route = ap.plan(x, t)
-            t_conv = best(lambda x=x, t=t: ap.convert(x, t), repeat)
+            fns: dict[str, Callable[[], Any]] = {"convert": lambda x=x, t=t: ap.convert(x, t)}
             direct = calls.get((s, t))
-            t_direct = float("nan") if direct is None else best(lambda d=direct, x=x: d(x), repeat)
+            if direct is not None:
+                fns["direct"] = lambda d=direct, x=x: d(x)
+            times = side_by_side(fns, repeat)
+            t_conv, t_direct = times["convert"], times.get("direct", float("nan"))
             print(
                 f"{'':>8} {s:>15} -> {t:<14} {route.method:<11} "
                 f"{'y' if route.zero_copy else 'n':<3}{t_conv * 1e6:>8.2f}us "
@@ -172,8 +170,10 @@ def per_call(
         def round_trip() -> Any:
             return ap.convert(ap.convert(base, "torch"), "numpy")
 
-        t_rt = best(round_trip, repeat)
-        t_direct = best(lambda: torch.from_numpy(base).numpy(), repeat)
+        times = side_by_side(
+            {"rt": round_trip, "direct": lambda: torch.from_numpy(base).numpy()}, repeat
+        )
+        t_rt, t_direct = times["rt"], times["direct"]
         print(
             f"{'':>8} {'numpy':>15} -> {'torch->numpy':<14} {'round trip':<11} {'y':<3}"
             f"{t_rt * 1e6:>8.2f}us {t_direct * 1e6:>7.2f}us {t_rt / t_direct:>7.2f}"
