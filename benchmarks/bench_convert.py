@@ -55,8 +55,10 @@ def side_by_side(fns: dict[str, Callable[[], Any]], repeat: int) -> dict[str, fl
 
     Each round times every function once, one after the other, so a busy machine slows
     them alike and their ratios hold. Fast calls are looped until one timing covers at
-    least 5 ms, so that microsecond routes are not lost in timer and scheduler noise.
-    Results are dropped at once (jax keeps imported buffers alive otherwise).
+    least 5 ms, so that microsecond routes are not lost in timer and scheduler noise; each
+    timed loop follows one untimed call, so that a microsecond route is not timed with the
+    caches another candidate's 256 MiB copy has just emptied. Results are dropped at once
+    (jax keeps imported buffers alive otherwise).
     """
     loops = {}
     for name, fn in fns.items():
@@ -68,11 +70,20 @@ def side_by_side(fns: dict[str, Callable[[], Any]], repeat: int) -> dict[str, fl
         for name, fn in fns.items():
             gc.collect()
             n = loops[name]
+            _once(fn)  # warm: see the docstring
             start = time.perf_counter()
             for _ in range(n):
                 _once(fn)
             best[name] = min(best[name], (time.perf_counter() - start) / n)
     return best
+
+
+def twin(x: Any, memory_type: str) -> Any:
+    """An equal source of its own for each candidate: a framework may change how it treats
+    an array once another call has used it (a jax array exported once through DLPack makes
+    ``np.asarray`` on it slower, for one), and one candidate must not pay for another.
+    numpy arrays are shared (nothing of the kind), so unaligned ones stay unaligned."""
+    return x if memory_type == "numpy" else ap.convert(x, memory_type, copy=True)
 
 
 def direct_calls() -> dict[tuple[str, str], Callable[[Any], Any]]:
@@ -156,7 +167,8 @@ def per_call(
             fns: dict[str, Callable[[], Any]] = {"convert": lambda x=x, t=t: ap.convert(x, t)}
             direct = calls.get((s, t))
             if direct is not None:
-                fns["direct"] = lambda d=direct, x=x: d(x)
+                x_direct = twin(x, s)
+                fns["direct"] = lambda d=direct, x=x_direct: d(x)
             times = side_by_side(fns, repeat)
             t_conv, t_direct = times["convert"], times.get("direct", float("nan"))
             print(
@@ -218,11 +230,13 @@ def main() -> None:
             }
             direct = calls.get((s_name, t))
             if direct is not None:
-                fns["direct"] = lambda d=direct, x=x: d(x)
+                x_direct = twin(x, s_name)
+                fns["direct"] = lambda d=direct, x=x_direct: d(x)
             if ab is not None:
                 try:
-                    ab(x, s_name, t)
-                    fns["ab"] = lambda x=x, s=s_name, t=t: ab(x, s, t)
+                    x_ab = twin(x, s_name)
+                    ab(x_ab, s_name, t)
+                    fns["ab"] = lambda x=x_ab, s=s_name, t=t: ab(x, s, t)
                 # Any ArrayBridge failure is printed, not hidden: its own errors vary.
                 except Exception as exc:
                     print(f"    (ArrayBridge {s_name}->{t} failed: {type(exc).__name__})")
