@@ -284,3 +284,30 @@ def test_quick_path_still_feeds_metrics() -> None:
         snap = metrics.snapshot()
     assert snap["conversions"] == 2
     assert snap["pairs"] == {"numpy->torch": 1, "torch->numpy": 1}
+
+
+@skip_unless_installed(MemoryType.TORCH)
+def test_a_remembered_round_trip_still_checks_each_call() -> None:
+    import torch
+
+    @ap.memory_type("torch")
+    def f(x: Any) -> Any:
+        return x * 2
+
+    for _ in range(3):  # planned, then quick, then the remembered round trip
+        np.testing.assert_array_equal(f(np.arange(3.0)), [0, 2, 4])
+    assert f._round_trip is not None
+    ro = np.arange(3.0)
+    ro.flags.writeable = False
+    np.testing.assert_array_equal(f(ro), [0, 2, 4])  # declined by the quick share: planned
+    t = f(torch.arange(3.0))  # another input type: the general path
+    assert isinstance(t, torch.Tensor)
+    assert t.tolist() == [0, 2, 4]
+    # A result of another type than remembered is placed, not shared back blindly.
+    g = ap.memory_type("torch")(lambda x: x if x.shape[0] > 1 else x.numpy())
+    for _ in range(3):
+        g(np.ones(2))
+    assert g._round_trip is not None
+    out = g(np.ones(1))
+    assert type(out) is np.ndarray
+    np.testing.assert_array_equal(out, [1.0])

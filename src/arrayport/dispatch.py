@@ -39,6 +39,7 @@ from arrayport._contract import FunctionContract
 from arrayport._metrics import metrics
 from arrayport._placement import (
     _QUICK,
+    _Quick,
     convert_arguments,
     convert_dtype,
     place,
@@ -109,6 +110,7 @@ class DispatchedFunction(Generic[P, R]):
         # Arguments may take the backends' quick shares (ADR 0048) only when nothing else
         # about the call needs the planner: no declared device, no slicing.
         self._quick = contract.device is None and not contract.slice_by_slice
+        self._round_trip: tuple[type, _Quick, type, _Quick, MemoryType] | None = None
         self._native = contract.dtype_conversion is DtypeConversion.NATIVE_OUTPUT
         self._preserve = contract.dtype_conversion is DtypeConversion.PRESERVE_INPUT
 
@@ -161,32 +163,50 @@ class DispatchedFunction(Generic[P, R]):
         target = c.memory_type
         result: Any = UNSEEN
         first: Any
+        first_kind: Any
         if self._quick and len(args) == 1 and not kwargs:
             first = args[0]
-            first_kind = _KINDS.get(type(first))
-            if first_kind is target:
-                if self._hook is None or self._hook(first) is None:
-                    result = c.oom.run(self._fn, first)
-                    if not self._to_input or _KINDS.get(type(result)) is not first_kind:
-                        result = place(result, c.output, first, first_kind, moved=False)
+            # The quick round trip this function last took (ADR 0048): the input's type,
+            # its quick share, the result's type and its quick share back.
+            q = self._round_trip
+            if q is not None and type(first) is q[0] and not metrics.enabled:
+                shared = q[1](first)
+                if shared is not None:  # a CPU array: no CUDA stream to enter
+                    out = c.oom.run(self._fn, shared)
+                    result = q[3](out) if type(out) is q[2] else None
+                    if result is None:
+                        result = self._placed_back(out, first, q[4])
+                    first_kind = q[4]
             else:
-                # Filled by the general path's first call of this pair (quick_arguments).
-                quick = _QUICK.get((first_kind, target))
-                if quick is not None and not metrics.enabled:
-                    shared = quick(first)
-                    if shared is not None:  # a CPU array: no CUDA stream to enter
-                        result = self._placed_back(c.oom.run(self._fn, shared), first, first_kind)
+                first_kind = _KINDS.get(type(first))
+                if first_kind is target:
+                    if self._hook is None or self._hook(first) is None:
+                        result = c.oom.run(self._fn, first)
+                        if not self._to_input or _KINDS.get(type(result)) is not first_kind:
+                            result = place(result, c.output, first, first_kind, moved=False)
+                else:
+                    # Filled by the general path's first call of this pair.
+                    quick = _QUICK.get((first_kind, target))
+                    if quick is not None and not metrics.enabled:
+                        shared = quick(first)
+                        if shared is not None:
+                            out = c.oom.run(self._fn, shared)
+                            result = self._placed_back(out, first, first_kind)
+                            back = _QUICK.get((_KINDS.get(type(out)), first_kind))
+                            if back is not None and self._to_input:
+                                self._round_trip = (type(first), quick, type(out), back, first_kind)
         if result is UNSEEN:
             first, first_kind, result = self._call_general(args, kwargs)
             if first_kind is None:
-                return cast(R, result)  # no array argument: nothing to place
+                return result  # type: ignore[no-any-return]  # no array argument
+        # (Returned without typing.cast: a function call, on the path every call takes.)
         if self._native:
-            return cast(R, result)
+            return result  # type: ignore[no-any-return]
         if self._preserve and type(result) is type(first):
             dtype = result.dtype
             if dtype is first.dtype or dtype == first.dtype:
-                return cast(R, result)
-        return cast(R, convert_dtype(result, first, c.dtype_conversion, c.scaling))
+                return result  # type: ignore[no-any-return]
+        return convert_dtype(result, first, c.dtype_conversion, c.scaling)  # type: ignore[no-any-return]
 
     def _placed_back(self, result: Any, first: Any, first_kind: Any) -> Any:
         """The result of a quick-shared call, shared back quickly or else placed."""
