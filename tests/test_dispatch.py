@@ -471,3 +471,44 @@ def test_slice_by_slice_leaves_arrays_inside_lists_whole() -> None:
     stack = np.zeros((3, 4, 5), np.float32)
     assert f([stack]).shape == (3, 4, 5)
     assert shapes == [(3, 4, 5)]
+
+
+def _fails_once(error: BaseException) -> Any:
+    calls: list[int] = []
+
+    def f(x: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 2:  # the first call warms the function up; the second fails once
+            raise error
+        return x * 2
+
+    return f, calls
+
+
+def test_fast_paths_still_recover_from_out_of_memory_and_pass_other_errors() -> None:
+    f, calls = _fails_once(MemoryError("numpy could not allocate"))
+    g = ap.memory_type("numpy")(f)
+    a = np.arange(3.0)
+    g(a)
+    np.testing.assert_array_equal(g(a), [0, 2, 4])  # released and retried
+    assert len(calls) == 3
+    h, _ = _fails_once(ValueError("not memory"))
+    k = ap.memory_type("numpy")(h)
+    k(a)
+    with pytest.raises(ValueError, match="not memory"):  # untouched, not retried
+        k(a)
+
+
+@skip_unless_installed(MemoryType.TORCH)
+def test_quick_round_trip_still_recovers_from_out_of_memory() -> None:
+    f, calls = _fails_once(RuntimeError("DefaultCPUAllocator: can't allocate memory"))
+    g = ap.memory_type("torch")(f)
+    a = np.arange(3.0)
+    for _ in range(2):  # the planned call, then the quick one that remembers the round trip
+        calls.clear()
+        g(a)
+    calls.clear()
+    calls.append(1)  # the next call is the failing one
+    np.testing.assert_array_equal(g(a), [0, 2, 4])
+    assert g._round_trip is not None
+    assert len(calls) == 3

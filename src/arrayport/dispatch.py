@@ -37,6 +37,7 @@ from typing import Any, Generic, ParamSpec, TypeVar, cast
 from arrayport._arguments import DASK_INPUT, KINDS, NO_CONVERSION, UNSEEN, kind_of, scan
 from arrayport._contract import FunctionContract
 from arrayport._metrics import metrics
+from arrayport._oom_injection import injections
 from arrayport._placement import (
     _QUICK,
     _Quick,
@@ -172,7 +173,15 @@ class DispatchedFunction(Generic[P, R]):
             if q is not None and type(first) is q[0] and not metrics.enabled:
                 shared = q[1](first)
                 if shared is not None:  # a CPU array: no CUDA stream to enter
-                    out = c.oom.run(self._fn, shared)
+                    oom = c.oom
+                    if injections or not oom._active:
+                        out = oom.run(self._fn, shared)
+                    else:  # OOMPolicy.run's first call, inlined: a method call saved
+                        fn: Any = self._fn  # called with the one argument it was given
+                        try:
+                            out = fn(shared)
+                        except Exception as exc:
+                            out = oom.recover(exc, fn, (shared,), {})
                     result = q[3](out) if type(out) is q[2] else None
                     if result is None:
                         result = self._placed_back(out, first, q[4])
@@ -181,7 +190,15 @@ class DispatchedFunction(Generic[P, R]):
                 first_kind = _KINDS.get(type(first))
                 if first_kind is target:
                     if self._hook is None or self._hook(first) is None:
-                        result = c.oom.run(self._fn, first)
+                        oom = c.oom
+                        if injections or not oom._active:
+                            result = oom.run(self._fn, first)
+                        else:  # as above
+                            fn = self._fn
+                            try:
+                                result = fn(first)
+                            except Exception as exc:
+                                result = oom.recover(exc, fn, (first,), {})
                         if not self._to_input or _KINDS.get(type(result)) is not first_kind:
                             result = place(result, c.output, first, first_kind, moved=False)
                 else:

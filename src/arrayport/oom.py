@@ -172,8 +172,20 @@ class OOMPolicy:
         try:
             return fn(*args, **kwargs)
         except Exception as exc:  # out-of-memory is decided by the backends
-            site = find_site(args, kwargs)
-            execution = Execution(self, fn, attempts=1)
-            if not execution.absorbed(exc, site):
-                raise
-        return cast(T, execution.run(args, kwargs, site, done=1))
+            return cast(T, self.recover(exc, fn, args, kwargs))
+
+    def recover(
+        self, exc: Exception, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
+        """What :meth:`run` does once the first plain call of ``fn(*args, **kwargs)``
+        raised ``exc``: ``exc`` again when it is not out-of-memory, else the recovery.
+
+        For callers that make that first call themselves (the dispatch fast paths, where a
+        method call is a noticeable share of the cost); only while no injection is active
+        (see :meth:`run`) and the policy is not disabled.
+        """
+        site = find_site(args, kwargs)
+        execution = Execution(self, fn, attempts=1)
+        if not execution.absorbed(exc, site):
+            raise exc
+        return execution.run(args, kwargs, site, done=1)
