@@ -145,7 +145,6 @@ def _host_copy_route(
     # second copy (ADR 0049).
     read = s.to_host
     adopt_fresh = getattr(t, "adopt_fresh", t.adopt_host)  # no layout checks: we made it
-    copy_host = getattr(t, "copy_host", None)  # the target's own copy, where it is faster
     if getattr(t, "SHARE_ALIGNMENT", 0) <= 1:
         read = getattr(s, "to_host_any", s.to_host)
     steps: list[str] = []
@@ -156,12 +155,7 @@ def _host_copy_route(
         steps.append(f"{source.value} exposes its host memory (shared)")
     else:
         steps.append(f"{source.value} copies {info.device} -> host")
-    if adopts_host and exposes and copy_host is not None:
-        steps.append(
-            f"{target.value} copies it into a fresh 64-byte aligned array (numpy makes that "
-            f"copy for layouts {target.value} does not copy as they are)"
-        )
-    elif adopts_host:
+    if adopts_host:
         if exposes:
             steps.append("one copy into a fresh 64-byte aligned buffer")
         steps.append(f"{target.value} adopts that buffer (shared)")
@@ -178,10 +172,6 @@ def _host_copy_route(
             return t.adopt_host(fresh, dev)
         if not adopts_host:
             return t.adopt_host(view, dev)
-        if copy_host is not None:
-            fresh = copy_host(view, dev)
-            if fresh is not None:
-                return fresh
         return adopt_fresh(aligned_copy(view), dev)
 
     return route("host-copy", False, tuple(steps), "; ".join(why_not)), run_copy

@@ -34,9 +34,6 @@ default in brackets, ADR 0045):
 * ``adopt_fresh(a, device)`` [``adopt_host``]: :func:`adopt_host` for an array arrayport
   has just made with ``aligned_copy`` (private, writable, native, C-contiguous, 64-byte
   aligned), skipping the layout checks.
-* ``copy_host(a, device)`` [None]: a fresh array of this framework holding a copy of the
-  host array ``a`` (C-contiguous, 64-byte aligned), where the framework copies faster than
-  numpy (torch copies on several threads), or None for arrays it does not take.
 * ``to_host_any(x) -> numpy.ndarray`` [``to_host``]: a fresh host copy with no 64-byte
   alignment promise, for targets that do not need one (numpy, torch), where that is
   cheaper than :func:`to_host` (pyclesperanto: its own pull, not the aligned slab reader).

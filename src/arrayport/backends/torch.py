@@ -324,32 +324,6 @@ def adopt_host(a: np.ndarray, device: Device) -> Any:
     return t if device.is_cpu else t.to(_torch_device(device))
 
 
-def copy_host(a: np.ndarray, device: Device) -> Any:
-    """A fresh CPU tensor holding a copy of ``a`` (C-contiguous, 64-byte aligned by torch's
-    allocator), or None where this is not that. torch copies large arrays on several
-    threads: 1 MiB in about 0.7x the time of ``ndarray.copy()`` here.
-
-    Only element-aligned arrays of the dtypes in ``WRAPPED_DTYPES``: ``torch.asarray(a,
-    copy=True)`` on a complex128 scalar 1 byte off its alignment crashed the interpreter
-    (found by the conformance suite), and numpy's ALIGNED flag proves less than torch
-    needs for complex dtypes.
-    """
-    if (
-        device.is_cpu
-        and a.flags.num & _ALIGNED_C_CONTIGUOUS == _ALIGNED_C_CONTIGUOUS
-        and a.dtype in WRAPPED_DTYPES
-    ):
-        try:
-            return load().asarray(a, copy=True)  # C-contiguous in, C-contiguous out
-        except ValueError:  # a negative stride numpy still calls C-contiguous (size 0 or 1)
-            return None
-    return None
-
-
-# numpy's ALIGNED and C_CONTIGUOUS flag bits (``ndarray.flags.num``).
-_ALIGNED_C_CONTIGUOUS = 0x0100 | 0x0001
-
-
 def adopt_fresh(a: np.ndarray, device: Device) -> Any:
     """:func:`adopt_host` for a copy arrayport just made (private, writable, native,
     C-contiguous, aligned): its layout needs no checking."""
