@@ -4,7 +4,10 @@ the contract's ``dtype_conversion`` says.
 
 Only the dispatch slow path comes here (:mod:`arrayport.dispatch`): when every array
 argument already has the declared memory type and no device is declared, nothing in this
-module runs (``docs/decisions/0015-dispatch-fast-path.md``). Which arrays count as
+module runs (``docs/decisions/0015-dispatch-fast-path.md``). The backends' quick shares
+between numpy and another framework (:func:`quick_share`, :func:`quick_arguments`) are
+looked up here once per pair and then called by dispatch directly
+(``docs/decisions/0048-dispatch-quick-shares.md``). Which arrays count as
 arguments is :mod:`arrayport._arguments`' rule; how results are placed is
 ``docs/decisions/0016-dispatch-output-placement-and-dtype.md``.
 """

@@ -14,10 +14,12 @@ A decorated function declares the memory type it computes on. Each call:
 Dask arrays are not converted: the call is handed to :mod:`arrayport._dask_dispatch`, which
 maps this same dispatched callable over the blocks.
 
-The call path keeps no shared mutable state beyond a per-type classification cache whose
-entries are written once, atomically; so dispatch is thread-safe. When every array argument
+The call path keeps no shared mutable state beyond caches whose entries are written whole,
+atomically (the per-type classification, the quick shares per pair of memory types, each
+function's last quick round trip); so dispatch is thread-safe. When every array argument
 already has the declared memory type, no conversion machinery runs at all (see
-``docs/decisions/0015-dispatch-fast-path.md``).
+``docs/decisions/0015-dispatch-fast-path.md``); one numpy argument of a torch function (or
+the reverse) is shared in and out without planning (``0048-dispatch-quick-shares.md``).
 
 This module holds the decorator and the per-call path. The options live in
 :mod:`arrayport._contract` (re-exported here), which arrays count as arguments in
