@@ -238,3 +238,32 @@ def test_process_slices_refuses_an_empty_or_2d_stack() -> None:
         ap.process_slices(np.zeros((0, 4, 4)), lambda s: s)
     with pytest.raises(ap.InvalidOptionError, match="3-D"):
         ap.process_slices(np.zeros((4, 4)), lambda s: s)
+
+
+def test_run_slices_slices_same_shaped_arguments_and_runs_others_once() -> None:
+    from arrayport.stack import run_slices
+
+    def call(fn, *args, **kwargs):  # stands for OOMPolicy.run
+        calls.append(args)
+        return fn(*args, **kwargs)
+
+    calls: list[tuple] = []
+    volume = np.arange(24.0).reshape(2, 3, 4)
+    mask = np.ones((2, 3, 4))
+    out = run_slices(
+        call,
+        lambda x, m, k=1: x * m + k,
+        (volume, mask),
+        {"k": 2},
+        volume,
+        ap.MemoryType.NUMPY,
+        None,
+    )
+    np.testing.assert_array_equal(out, volume + 2)
+    assert [a[0].shape for a in calls] == [(3, 4), (3, 4)]  # one run per slice
+    calls.clear()
+    flat = np.arange(4.0)
+    np.testing.assert_array_equal(
+        run_slices(call, lambda x: x + 1, (flat,), {}, flat, ap.MemoryType.NUMPY, None), flat + 1
+    )
+    assert len(calls) == 1  # not 3-D: one run

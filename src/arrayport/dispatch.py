@@ -36,7 +36,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any, Generic, ParamSpec, TypeVar, cast
 
-from arrayport._arguments import DASK_INPUT, KINDS, NO_CONVERSION, UNSEEN, kind_of, scan
+from arrayport._arguments import DASK_INPUT, KINDS, NO_CONVERSION, UNSEEN, scan
 from arrayport._contract import FunctionContract
 from arrayport._metrics import metrics
 from arrayport._oom_injection import injections
@@ -55,7 +55,7 @@ from arrayport.dtypes import DtypeConversion, Scaling
 from arrayport.errors import BackendUnavailableError, InvalidOptionError
 from arrayport.memory_types import MemoryType
 from arrayport.oom import OOMPolicy
-from arrayport.stack import restack
+from arrayport.stack import run_slices
 
 __all__ = ["DispatchedFunction", "FunctionContract", "memory_type"]
 
@@ -192,15 +192,7 @@ class DispatchedFunction(Generic[P, R]):
                 first_kind = _KINDS.get(type(first))
                 if first_kind is target:
                     if self._hook is None or self._hook(first) is None:
-                        oom = c.oom
-                        if injections or not oom._active:
-                            result = oom.run(self._fn, first)
-                        else:  # as above
-                            fn = self._fn
-                            try:
-                                result = fn(first)
-                            except Exception as exc:
-                                result = oom.recover(exc, fn, (first,), {})
+                        result = c.oom.run(self._fn, first)
                         if not self._to_input or _KINDS.get(type(result)) is not first_kind:
                             result = place(result, c.output, first, first_kind, moved=False)
                 else:
@@ -284,26 +276,9 @@ class DispatchedFunction(Generic[P, R]):
 
     def _run_here(self, args: tuple[Any, ...], kwargs: dict[str, Any], first: Any, dev: Any) -> Any:
         c = self._contract
-        if not c.slice_by_slice or len(first.shape) != 3:
+        if not c.slice_by_slice:
             return c.oom.run(self._fn, *args, **kwargs)
-        # The first top-level array argument is sliced along axis 0, and so is every other
-        # top-level array argument of exactly its shape (a mask or weights volume).
-        shape = tuple(first.shape)
-        sliced = {
-            id(v)
-            for v in (*args, *kwargs.values())
-            if isinstance(kind_of(v), MemoryType) and tuple(v.shape) == shape
-        }
-        if id(first) not in sliced:  # the first array sits inside a list: run once
-            return c.oom.run(self._fn, *args, **kwargs)
-        if dev is None:
-            dev = get_backend(c.memory_type).device_of(first)
-        results = []
-        for i in range(shape[0]):
-            a_i = tuple(v[i] if id(v) in sliced else v for v in args)
-            k_i = {k: v[i] if id(v) in sliced else v for k, v in kwargs.items()}
-            results.append(c.oom.run(self._fn, *a_i, **k_i))
-        return restack(results, c.memory_type, dev)
+        return run_slices(c.oom.run, self._fn, args, kwargs, first, c.memory_type, dev)
 
 
 def _with_contract(

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from arrayport._arguments import kind_of
 from arrayport.backends import detect_memory_type, get_backend, namespace
 from arrayport.convert import convert, plan
 from arrayport.devices import Device, DeviceLike, parse_device
@@ -114,6 +115,38 @@ def process_slices(stack: Any, fn: Callable[..., Any], *args: Any, **kwargs: Any
         raise InvalidOptionError(msg)
     device = get_backend(mt).device_of(stack)
     return restack([fn(s, *args, **kwargs) for s in slices], mt, device)
+
+
+def run_slices(
+    run: Callable[..., Any],
+    fn: Callable[..., Any],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    first: Any,
+    memory_type: MemoryType,
+    device: Device | None,
+) -> Any:
+    """``slice_by_slice``: ``run(fn, ...)`` on each slice along axis 0 of ``first`` (the
+    first array argument, 3-D), restacked as ``memory_type`` on ``device`` (``first``'s when
+    None). Every other top-level array argument of exactly ``first``'s shape (a mask or
+    weights volume) is sliced with it; anything else, and a ``first`` that is not 3-D or
+    sits inside a list, runs once. ``run`` is the OOM policy's ``run``."""
+    shape = tuple(first.shape)
+    sliced = {
+        id(v)
+        for v in (*args, *kwargs.values())
+        if isinstance(kind_of(v), MemoryType) and tuple(v.shape) == shape
+    }
+    if len(shape) != 3 or id(first) not in sliced:
+        return run(fn, *args, **kwargs)
+    if device is None:
+        device = get_backend(memory_type).device_of(first)
+    results = []
+    for i in range(shape[0]):
+        a_i = tuple(v[i] if id(v) in sliced else v for v in args)
+        k_i = {k: v[i] if id(v) in sliced else v for k, v in kwargs.items()}
+        results.append(run(fn, *a_i, **k_i))
+    return restack(results, memory_type, device)
 
 
 def restack(results: list[Any], memory_type: MemoryType, device: Device | None) -> Any:
