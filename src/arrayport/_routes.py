@@ -144,7 +144,15 @@ def _host_copy_route(
     # as it comes where the target does not need the boundary: aligning it would cost a
     # second copy (ADR 0049).
     read = s.to_host
-    adopt_fresh = getattr(t, "adopt_fresh", t.adopt_host)  # no layout checks: we made it
+    adopt_copy = getattr(t, "adopt_copy", None)
+    if adopt_copy is None:
+        adopt_fresh = getattr(t, "adopt_fresh", t.adopt_host)  # no layout checks: we made it
+
+        def adopt_copy(view: Any, device: Device) -> Any:
+            return adopt_fresh(aligned_copy(view), device)
+
+    # The plan was made for this device: a source's view of CPU memory need not ask again.
+    view_of = getattr(s, "cpu_view", s.host_view) if info.device.is_cpu else s.host_view
     if getattr(t, "SHARE_ALIGNMENT", 0) <= 1:
         read = getattr(s, "to_host_any", s.to_host)
     steps: list[str] = []
@@ -163,7 +171,7 @@ def _host_copy_route(
         steps.append(f"{target.value} copies it to {dev}")
 
     def run_copy(a: Any) -> Any:
-        view = s.host_view(a)
+        view = view_of(a)
         if view is None:
             # A fresh private copy: aligned by the backend where the target needs it.
             fresh = read(a)
@@ -172,7 +180,7 @@ def _host_copy_route(
             return t.adopt_host(fresh, dev)
         if not adopts_host:
             return t.adopt_host(view, dev)
-        return adopt_fresh(aligned_copy(view), dev)
+        return adopt_copy(view, dev)
 
     return route("host-copy", False, tuple(steps), "; ".join(why_not)), run_copy
 

@@ -37,6 +37,7 @@ from arrayport._host import (
     dtype_name,
     host_layout,
 )
+from arrayport.backends._torch_copy import parallel_copy
 from arrayport.backends._torch_cuda import (
     ThreadStream,
     memory_rows,
@@ -330,6 +331,16 @@ def adopt_fresh(a: np.ndarray, device: Device) -> Any:
     if device.is_cpu and a.dtype in WRAPPED_DTYPES:
         return load().from_numpy(a)
     return adopt_host(a, device)
+
+
+def adopt_copy(view: np.ndarray, device: Device) -> Any:
+    """The host-copy route's one copy of ``view``, adopted: torch's multi-threaded copy
+    into an aligned numpy buffer for large arrays, numpy's copy otherwise (ADR 0052)."""
+    if device.is_cpu:
+        out = parallel_copy(load(), view)
+        if out is not None:
+            return out
+    return adopt_fresh(aligned_copy(view), device)
 
 
 def copy(x: Any) -> Any:

@@ -1,0 +1,56 @@
+"""The host copies into torch: torch's multi-threaded copy into an aligned numpy buffer.
+
+A conversion into torch that must copy (a jax or tensorflow source, a read-only numpy
+array, ...) makes one copy into a 64-byte-aligned buffer from
+:func:`arrayport._host.aligned_empty`, which torch then wraps. numpy copies on one
+thread; torch's ``Tensor.copy_`` splits a large copy over its intra-op threads. For
+arrays of :data:`PARALLEL_BYTES` or more the copy is therefore made by torch, into the
+same numpy-allocated buffer (numpy's allocator keeps large buffers on huge pages and
+reuses freed ones; torch's own allocator maps fresh pages for every large tensor, which
+made ``torch.asarray(copy=True)`` 3-5x slower than numpy from 32 MiB up: ADR 0051). Below
+that size torch's extra calls cost more than its threads save. ADR 0052 has the figures.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from arrayport._host import aligned_empty
+from arrayport.backends._torch_quick import WRAPPED_DTYPES
+
+__all__ = ["PARALLEL_BYTES", "parallel_copy"]
+
+#: Copies of at least this many bytes are made by torch's multi-threaded copy.
+PARALLEL_BYTES = 1 << 18
+
+# numpy's C_CONTIGUOUS and ALIGNED flag bits (``ndarray.flags.num``): ALIGNED is element
+# alignment for WRAPPED_DTYPES, whose numpy alignment is their size.
+_CONTIGUOUS_ALIGNED = 0x0001 | 0x0100
+_WRITEABLE = 0x0400
+
+
+def parallel_copy(torch: Any, view: np.ndarray) -> Any:
+    """A torch tensor holding a copy of ``view`` in a fresh aligned buffer, or None.
+
+    None unless ``view`` is large, C-contiguous, element-aligned and of a native dtype
+    ``torch.from_numpy`` wraps as it is (the caller then copies with numpy). The source is
+    read through ``torch.from_numpy`` when writable, else through a DLPack capsule that
+    carries numpy's read-only flag (``torch.from_numpy`` warns on read-only arrays); the
+    tensor reading it lives only for the copy.
+    """
+    flags = view.flags.num
+    if (
+        view.nbytes < PARALLEL_BYTES
+        or flags & _CONTIGUOUS_ALIGNED != _CONTIGUOUS_ALIGNED
+        or view.dtype not in WRAPPED_DTYPES
+    ):
+        return None
+    if flags & _WRITEABLE:
+        source = torch.from_numpy(view)
+    else:
+        source = torch.from_dlpack(view.__dlpack__(max_version=(1, 0)))
+    out = torch.from_numpy(aligned_empty(view.shape, view.dtype))
+    out.copy_(source)
+    return out
