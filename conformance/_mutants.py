@@ -19,6 +19,7 @@ import pytest
 
 import arrayport as ap
 from arrayport import _dtype_policy
+from arrayport._host import aligned_copy
 from arrayport.backends import get_backend
 
 # Modules by name: ``arrayport.convert`` is also the name of the function re-exported on
@@ -40,8 +41,11 @@ def _wrong_value() -> None:
                 flat[-1] = ~flat[-1] if a.dtype.kind == "b" else flat[-1] + 1
         return original(a, device)
 
+    def adopt_copy(view: np.ndarray, device: Any) -> Any:  # the host copies too
+        return adopt_host(aligned_copy(view), device)
+
     tf_backend.adopt_host = adopt_host  # type: ignore[attr-defined]
-    tf_backend.adopt_fresh = adopt_host  # type: ignore[attr-defined]  # host copies too
+    tf_backend.adopt_copy = adopt_copy  # type: ignore[attr-defined]
 
 
 def _lying_zero_copy() -> None:

@@ -23,7 +23,9 @@ from arrayport.devices import CPU
 
 
 @pytest.mark.parametrize("shape", [(), (0,), (3,), (5, 7), (2, 0, 4), (1024, 1024)])
-@pytest.mark.parametrize("dtype", ["uint8", "float32", "complex128"])
+@pytest.mark.parametrize(
+    "dtype", ["bool", "uint8", "float16", "float32", "complex128", "S3", "V24"]
+)
 def test_aligned_empty_is_aligned_contiguous_and_writable(shape, dtype) -> None:
     a = aligned_empty(shape, np.dtype(dtype))
     assert a.shape == shape

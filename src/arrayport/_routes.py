@@ -146,10 +146,9 @@ def _host_copy_route(
     read = s.to_host
     adopt_copy = getattr(t, "adopt_copy", None)
     if adopt_copy is None:
-        adopt_fresh = getattr(t, "adopt_fresh", t.adopt_host)  # no layout checks: we made it
 
         def adopt_copy(view: Any, device: Device) -> Any:
-            return adopt_fresh(aligned_copy(view), device)
+            return t.adopt_host(aligned_copy(view), device)
 
     # The plan was made for this device: a source's view of CPU memory need not ask again.
     view_of = getattr(s, "cpu_view", s.host_view) if info.device.is_cpu else s.host_view

@@ -139,3 +139,19 @@ def test_route_key_reads_the_buffer(be) -> None:
     for address in (False, True):
         assert be.route_key(x, address) == route_key_of(be.describe(x), address)
     assert be.route_state() is bool(be.x64_enabled())
+
+
+def test_cpu_arrays_sit_on_64_byte_boundaries(be) -> None:
+    """route_key skips the address for targets that do not read it, because jax copies
+    host memory off the 64-byte boundary rather than adopting it."""
+    import jax.numpy as jnp
+
+    from arrayport._host import ALIGNMENT, aligned_empty, route_key_of
+    from arrayport.devices import CPU
+
+    raw = aligned_empty((512,), np.dtype("uint8"))
+    for off in (4, 8, 16, 32):
+        a = raw[off : off + 256].view("float32")
+        for x in (be.from_dlpack(a, CPU), jnp.asarray(a), jnp.arange(64.0)[1:]):
+            assert x.unsafe_buffer_pointer() % ALIGNMENT == 0
+            assert be.route_key(x, False) == route_key_of(be.describe(x), False)

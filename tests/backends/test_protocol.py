@@ -58,23 +58,30 @@ def test_getting_every_backend_imports_no_framework() -> None:
 @pytest.mark.parametrize(
     "mt", [MemoryType.TORCH, MemoryType.JAX, MemoryType.TENSORFLOW], ids=lambda m: m.value
 )
-def test_adopt_fresh_shares_the_aligned_copy_it_is_given(mt: MemoryType) -> None:
-    """The optional ``adopt_fresh`` skips adopt_host's checks; it must still share (no
-    second copy) and keep values."""
+@pytest.mark.parametrize("n", [24, 1 << 17], ids=["small", "parallel-size"])
+def test_adopt_copy_makes_one_aligned_private_copy(mt: MemoryType, n: int) -> None:
+    """The optional ``adopt_copy`` skips adopt_host's checks; its result must hold the
+    values in a 64-byte-aligned buffer of its own (torch copies ``n`` of 512 KiB and more
+    with its own copy, smaller ones with numpy's), from writable and read-only views."""
     import numpy as np
 
     from arrayport import available_memory_types
-    from arrayport._host import aligned_copy
+    from arrayport._host import ALIGNMENT
     from arrayport.devices import CPU
 
     if mt not in available_memory_types():
         pytest.skip(f"{mt.value} is not installed")
     module = get_backend(mt)
     module.load()
-    for dtype in ("float32", "int16", "bool", "uint8"):
-        fresh = aligned_copy(np.arange(24).reshape(4, 6).astype(dtype))
-        out = module.adopt_fresh(fresh, CPU)
-        view = module.host_view(out)
-        assert view is not None
-        assert np.shares_memory(view, fresh), (mt.value, dtype)
-        np.testing.assert_array_equal(view, fresh)
+    for dtype in ("float32", "int16", "bool", "uint8", "float64"):
+        source = (np.arange(n) % 251).reshape(-1, 8).astype(dtype)
+        for writable in (True, False):
+            view = source.view()
+            view.flags.writeable = writable
+            out = module.adopt_copy(view, CPU)
+            held = module.host_view(out)
+            assert held is not None
+            assert not np.shares_memory(held, source), (mt.value, dtype)
+            assert held.ctypes.data % ALIGNMENT == 0, (mt.value, dtype)
+            assert held.dtype == source.dtype
+            np.testing.assert_array_equal(held, source)

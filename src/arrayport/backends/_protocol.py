@@ -31,9 +31,12 @@ default in brackets, ADR 0045):
   between this framework and numpy that :func:`arrayport.convert` would choose, answered
   from a few flag reads without planning, or None (then the planner decides). Dispatch
   asks them first (ADR 0048); they return CPU arrays only.
-* ``adopt_fresh(a, device)`` [``adopt_host``]: :func:`adopt_host` for an array arrayport
-  has just made with ``aligned_copy`` (private, writable, native, C-contiguous, 64-byte
-  aligned), skipping the layout checks.
+* ``adopt_copy(view, device)`` [``adopt_host(aligned_copy(view), device)``]: the
+  host-copy route's one copy of a host view, adopted without the layout checks a
+  caller's array needs (the copy is private, writable, native, C-contiguous, 64-byte
+  aligned); torch makes large ones with its own multi-threaded copy (ADR 0052).
+* ``cpu_view(x) -> numpy.ndarray | None`` [``host_view``]: :func:`host_view` of an array
+  a route was planned for as CPU memory, without asking for its device again.
 * ``to_host_any(x) -> numpy.ndarray`` [``to_host``]: a fresh host copy with no 64-byte
   alignment promise, for targets that do not need one (numpy, torch), where that is
   cheaper than :func:`to_host` (pyclesperanto: its own pull, not the aligned slab reader).

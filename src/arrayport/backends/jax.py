@@ -330,12 +330,16 @@ def adopt_host(a: np.ndarray, device: Device) -> Any:
     return from_dlpack(a, device)
 
 
-def adopt_fresh(a: np.ndarray, device: Device) -> Any:
-    """:func:`adopt_host` for a copy arrayport just made (``aligned_copy``: private,
-    writable, native, C-contiguous, 64-byte aligned): its layout needs no checking."""
-    if device.is_cpu and a.dtype.kind != "V":  # bfloat16 (kind V) takes adopt_host's path
-        return from_dlpack(a, device)
-    return adopt_host(a, device)
+def adopt_copy(view: np.ndarray, device: Device) -> Any:
+    """The host-copy route's one copy of ``view`` (``aligned_copy``: private, writable,
+    native, C-contiguous, 64-byte aligned), imported with no layout checks."""
+    # bfloat16 (kind V) takes adopt_host's path: numpy cannot hand it over DLPack.
+    if device.is_cpu and view.dtype.kind != "V":
+        importer = _cpu_importer()
+        if importer is not None:
+            return importer(aligned_copy(view).__dlpack__())
+        return from_dlpack(aligned_copy(view), device)
+    return adopt_host(aligned_copy(view), device)
 
 
 def copy(x: Any) -> Any:

@@ -31,13 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from arrayport._host import (
-    ArrayInfo,
-    RouteKey,
-    aligned_copy,
-    dtype_name,
-    host_layout,
-)
+from arrayport._host import ArrayInfo, RouteKey, aligned_copy, dtype_name, host_layout
 from arrayport.backends._pocl import preload_opencl_platform
 from arrayport.backends._util import find_spec, import_framework, numpy_dtype_or_none
 from arrayport.devices import CPU, Device, current_device_index
@@ -206,9 +200,8 @@ def route_key(x: Any, address: bool) -> RouteKey | None:
     if name not in _DTYPES or dtype is None or not device_of(x).is_cpu:
         return None
     if not address:
-        # tensorflow keeps every CPU buffer on a 64-byte boundary (it copies unaligned host
-        # memory it is given, and shares slices only at aligned offsets), so the elements
-        # are aligned without reading the address (tests check it against describe).
+        # tensorflow keeps CPU buffers on a 64-byte boundary (it copies unaligned memory it
+        # is given): elements are aligned without reading the address (tests check it).
         shape = x._shape_tuple()
         return (CPU, dtype, name, False, True, True, True, True, None, len(shape), 0 in shape)
     view = _raw_view(x)  # compact row-major; its address is the tensor's
@@ -256,12 +249,8 @@ def check_dtype(dtype: np.dtype[Any] | None, dtype_name: str) -> str | None:
 
 
 def host_view(x: Any) -> np.ndarray | None:
-    return cpu_view(x) if device_of(x).is_cpu else None
-
-
-def cpu_view(x: Any) -> np.ndarray | None:
-    """:func:`host_view` of a tensor already known to be on the CPU (routes planned for
-    CPU memory call it: the device lookup costs more than the view)."""
+    if not device_of(x).is_cpu:
+        return None
     view = _raw_view(x)
     if _dtype_of(x)[1] == "bfloat16":
         bf16 = numpy_dtype_or_none("bfloat16")
@@ -350,10 +339,11 @@ def adopt_host(a: np.ndarray, device: Device) -> Any:
     return tf.experimental.dlpack.from_dlpack(a.__dlpack__())
 
 
-def adopt_fresh(a: np.ndarray, device: Device) -> Any:
-    """:func:`adopt_host` for a copy arrayport just made (``aligned_copy``: private,
-    writable, native, C-contiguous, 64-byte aligned, which tensorflow's DLPack import needs
-    to not abort): its layout needs no checking."""
+def adopt_copy(view: np.ndarray, device: Device) -> Any:
+    """The host-copy route's one copy of ``view`` (``aligned_copy``: private, writable,
+    native, C-contiguous, 64-byte aligned, which tensorflow's DLPack import needs to not
+    abort), imported with no layout checks."""
+    a = aligned_copy(view)
     if device.is_cpu and a.dtype.kind != "V":  # bfloat16 (kind V) takes adopt_host's path
         return load().experimental.dlpack.from_dlpack(a.__dlpack__())
     return adopt_host(a, device)

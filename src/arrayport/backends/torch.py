@@ -325,22 +325,17 @@ def adopt_host(a: np.ndarray, device: Device) -> Any:
     return t if device.is_cpu else t.to(_torch_device(device))
 
 
-def adopt_fresh(a: np.ndarray, device: Device) -> Any:
-    """:func:`adopt_host` for a copy arrayport just made (private, writable, native,
-    C-contiguous, aligned): its layout needs no checking."""
-    if device.is_cpu and a.dtype in WRAPPED_DTYPES:
-        return load().from_numpy(a)
-    return adopt_host(a, device)
-
-
 def adopt_copy(view: np.ndarray, device: Device) -> Any:
     """The host-copy route's one copy of ``view``, adopted: torch's multi-threaded copy
-    into an aligned numpy buffer for large arrays, numpy's copy otherwise (ADR 0052)."""
+    into an aligned numpy buffer for large arrays, numpy's copy otherwise (ADR 0052). The
+    copy is private, writable, native and contiguous: no layout checks."""
     if device.is_cpu:
         out = parallel_copy(load(), view)
         if out is not None:
             return out
-    return adopt_fresh(aligned_copy(view), device)
+        if view.dtype in WRAPPED_DTYPES:
+            return load().from_numpy(aligned_copy(view))
+    return adopt_host(aligned_copy(view), device)
 
 
 def copy(x: Any) -> Any:

@@ -1,0 +1,106 @@
+"""Tests of arrayport.backends._torch_copy: torch's multi-threaded copy into an aligned numpy
+buffer, taken only where it holds the same values a numpy copy would."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+import arrayport as ap
+from arrayport import MemoryType
+from arrayport._host import ALIGNMENT, aligned_empty
+from tests.conftest import skip_unless_installed
+
+pytestmark = skip_unless_installed(MemoryType.TORCH)
+
+BIG = 1 << 18  # bytes: PARALLEL_BYTES, checked below
+
+
+@pytest.fixture(scope="module")
+def torch() -> Any:
+    from arrayport.backends import torch as backend
+
+    return backend.load()
+
+
+def _parallel_copy(torch: Any, view: np.ndarray) -> Any:
+    from arrayport.backends._torch_copy import parallel_copy
+
+    return parallel_copy(torch, view)
+
+
+def test_threshold_is_the_documented_size() -> None:
+    from arrayport.backends._torch_copy import PARALLEL_BYTES
+
+    assert PARALLEL_BYTES == BIG
+
+
+@pytest.mark.parametrize(
+    "dtype",
+    ["bool", "int8", "uint8", "int16", "uint16", "int32", "uint32", "int64", "uint64",
+     "float16", "float32", "float64"],
+)  # fmt: skip
+@pytest.mark.parametrize("writable", [True, False], ids=["writable", "read-only"])
+def test_large_arrays_are_copied_exactly_into_a_private_aligned_buffer(
+    torch: Any, dtype: str, writable: bool
+) -> None:
+    rng = np.random.default_rng(7)
+    n = BIG // np.dtype(dtype).itemsize + 3
+    source = rng.integers(0, 256, n).astype(dtype)
+    if dtype.startswith("float"):
+        source[:4] = [np.nan, -0.0, np.inf, -np.inf]
+    source = source.reshape(-1, 1) if n % 2 else source
+    view = source.view()
+    view.flags.writeable = writable
+    out = _parallel_copy(torch, view)
+    assert out is not None
+    held = out.numpy()
+    assert held.dtype == source.dtype
+    assert held.shape == source.shape
+    assert held.ctypes.data % ALIGNMENT == 0
+    assert not np.shares_memory(held, source)
+    np.testing.assert_array_equal(held, source)
+    # bit for bit (NaN payloads, -0.0)
+    assert held.tobytes() == source.tobytes()
+    assert view.flags.writeable is writable  # the source's flags are left alone
+
+
+def test_small_arrays_are_left_to_numpy(torch: Any) -> None:
+    small = np.zeros(BIG // 4 - 1, dtype="float32")
+    assert _parallel_copy(torch, small) is None
+    assert _parallel_copy(torch, np.zeros(BIG // 4, dtype="float32")) is not None
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda a: a[::2],  # strided
+        lambda a: a[::-1],  # negative stride
+        lambda a: a.astype(">f4"),  # big-endian
+        lambda a: a.astype("complex64"),  # numpy aligns complex to half its size
+        lambda a: np.frombuffer(aligned_empty((a.nbytes + 1,), np.dtype("uint8"))[1:], "f4"),
+    ],
+    ids=["strided", "reversed", "big-endian", "complex", "misaligned"],
+)
+def test_other_layouts_and_dtypes_are_left_to_numpy(torch: Any, make: Any) -> None:
+    a = np.arange(2 * BIG // 4 + 2, dtype="float32")
+    assert _parallel_copy(torch, make(a)) is None
+
+
+def test_convert_into_torch_uses_it_and_keeps_values() -> None:
+    """A read-only numpy array (torch cannot wrap it) is copied into torch, with exact
+    values, an honest route and a buffer the caller may write."""
+    source = np.arange(BIG // 2, dtype="float64") / 7
+    source.flags.writeable = False
+    route = ap.plan(source, "torch")
+    assert route.method == "host-copy"
+    assert not route.zero_copy
+    out = ap.convert(source, "torch")
+    held = out.numpy()
+    assert held.ctypes.data % ALIGNMENT == 0
+    assert not np.shares_memory(held, source)
+    np.testing.assert_array_equal(held, source)
+    out[0] = 5.0  # the copy is the caller's to write
+    assert source[0] == 0.0
