@@ -13,7 +13,9 @@ times measured round-robin in the same rounds (so a shared machine slows them al
 Targets (the issue): zero-copy routes under 50 us at any size; copying routes at most
 1.5x the allocate-and-copy; routes into or out of pyclesperanto at most 1.5x its own
 push/pull. Two extra rows start from an unaligned numpy array (jax and tensorflow copy such
-a buffer again when handed it directly).
+a buffer again when handed it directly); under each, the same copy and the framework's own
+import of it without any routing (``floor_calls``): what the framework adds to the copy,
+which no route can avoid.
 
 A first table shows the per-call cost on a small (16 x 16 float32) array, where the fixed
 cost is everything: ``arrayport.convert`` against the frameworks' own call for the pair, and
@@ -38,7 +40,7 @@ from typing import Any
 import numpy as np
 
 import arrayport as ap  # first: its import guard must precede tensorflow
-from arrayport._host import aligned_empty
+from arrayport._host import aligned_copy, aligned_empty
 
 MT = ap.MemoryType
 
@@ -62,6 +64,7 @@ def side_by_side(fns: dict[str, Callable[[], Any]], repeat: int) -> dict[str, fl
     """
     loops = {}
     for name, fn in fns.items():
+        _once(fn)  # a first call may plan or start threads: the loop size is set by a second
         start = time.perf_counter()
         _once(fn)
         loops[name] = max(1, min(2000, int(5e-3 / max(time.perf_counter() - start, 1e-7))))
@@ -137,6 +140,27 @@ def direct_calls() -> dict[tuple[str, str], Callable[[Any], Any]]:
     return calls
 
 
+def floor_calls(types: list[str]) -> dict[str, Callable[[np.ndarray], Any]]:
+    """The least a host copy into jax or tensorflow can cost: arrayport's aligned copy of a
+    numpy array and the framework's import of it (jaxlib's direct import, the one
+    arrayport calls), with no routing at all. The rows from an unaligned numpy array are
+    measured against it too, to show what the frameworks' own import adds to the copy."""
+    floors: dict[str, Callable[[np.ndarray], Any]] = {}
+    if "jax" in types:
+        from arrayport.backends import jax as jax_backend
+
+        jax_backend.load()
+        importer = jax_backend._cpu_importer()  # the call arrayport makes
+        if importer is not None:
+            floors["jax"] = lambda a: importer(aligned_copy(a).__dlpack__())
+    if "tensorflow" in types:
+        import tensorflow as tf
+
+        adopt = tf.experimental.dlpack.from_dlpack
+        floors["tensorflow"] = lambda a: adopt(aligned_copy(a).__dlpack__())
+    return floors
+
+
 def arraybridge_call() -> Callable[[Any, str, str], Any] | None:
     try:
         import arraybridge
@@ -205,6 +229,7 @@ def main() -> None:
     if not args.no_per_call:
         per_call(types, calls, args.repeat)
     ab = arraybridge_call()
+    floors = floor_calls(types)
     header = (
         f"{'MiB':>4} {'source':>15} -> {'target':<14} {'method':<11} {'zc':<3}"
         f"{'convert':>11} {'/copy':>7} {'/direct':>8} {'/ab':>7}  target"
@@ -240,6 +265,9 @@ def main() -> None:
                 # Any ArrayBridge failure is printed, not hidden: its own errors vary.
                 except Exception as exc:
                     print(f"    (ArrayBridge {s_name}->{t} failed: {type(exc).__name__})")
+            floor = floors.get(t) if s != s_name else None
+            if floor is not None:
+                fns["floor"] = lambda f=floor, x=x: f(x)
             times = side_by_side(fns, args.repeat)
             t_conv, t_copy = times["convert"], times["copy"]
             t_direct = times.get("direct", float("nan"))
@@ -260,6 +288,11 @@ def main() -> None:
                 f"{t_conv * 1e3:>9.3f}ms {t_conv / t_copy:>7.2f} {t_conv / t_direct:>8.2f}"
                 f" {t_conv / t_ab:>7.2f}  {goal} {verdict}"
             )
+            if "floor" in times:
+                print(
+                    f"{'':>4} {'':>15}    (aligned copy + {t}'s own import, no routing: "
+                    f"{times['floor'] / t_copy:.2f}x copy)"
+                )
         print(f"{mib:>4} ndarray.copy() = {min(copies) * 1e3:.2f} ms (best over all rows)")
         del sources, base, unaligned
         gc.collect()
