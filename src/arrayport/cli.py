@@ -142,7 +142,8 @@ def _bench(args: argparse.Namespace, out: TextIO) -> int:
     o.line(
         f"memcpy reference: ndarray.copy() of {result['size_mib']:g} MiB float32 (64-byte "
         f"aligned) takes "
-        f"{result['memcpy_ms']:.2f} ms; other times are ratios to it (lower is faster)"
+        f"{result['memcpy_ms']:.2f} ms at best; each conversion is a ratio to the copy timed in "
+        "turn with it (lower is faster)"
     )
     o.line()
     o.table(

@@ -15,7 +15,9 @@ from tests.conftest import skip_unless_installed
 
 @skip_unless_installed(MemoryType.PYCLESPERANTO)
 def test_slab_reads_cover_every_row(monkeypatch) -> None:
-    monkeypatch.setattr(_cle_transfer, "SLAB_BYTES", 64)  # several rows per slab, partial slabs
+    # several rows per slab, partial slabs
+    monkeypatch.setattr(_cle_transfer, "MIN_SLAB_BYTES", 64)
+    monkeypatch.setattr(_cle_transfer, "MAX_SLAB_BYTES", 64)
     for shape in [(37,), (7, 5), (5, 3, 4), (3, 40, 2)]:
         a = np.arange(int(np.prod(shape)), dtype="int16").reshape(shape)
         c = ap.convert(a, "pyclesperanto")
@@ -39,3 +41,27 @@ def test_oversize_error_names_sizes_and_remedy() -> None:
     assert err.requested_bytes == 104
     with pytest.raises(OutOfMemoryError, match=r"104 bytes of float32 .* 100 bytes; split"):
         raise err
+
+
+@skip_unless_installed(MemoryType.PYCLESPERANTO)
+def test_slabs_are_a_quarter_of_the_array_within_bounds(monkeypatch) -> None:
+    """Large arrays are read in few large slabs (each read has a fixed cost)."""
+    sizes: list[int] = []
+    a = np.arange(64 * 16, dtype="float32").reshape(64, 16)  # 64 rows of 64 bytes
+    c = ap.convert(a, "pyclesperanto")
+    read = c._read_float32
+
+    def counting(origin, region):  # type: ignore[no-untyped-def]
+        sizes.append(region[0])
+        return read(origin, region)
+
+    monkeypatch.setattr(_cle_transfer, "MIN_SLAB_BYTES", 128)
+    monkeypatch.setattr(_cle_transfer, "MAX_SLAB_BYTES", 512)
+    monkeypatch.setattr(type(c), "_read_float32", lambda self, o, r: counting(o, r))
+    np.testing.assert_array_equal(_cle_transfer.read_to_host(c, pytest.fail), a)
+    assert sizes == [8] * 8  # a quarter (1024 B) capped at 512 B: 8 rows per slab
+    sizes.clear()
+    small = a[:4].copy()
+    c_small = ap.convert(small, "pyclesperanto")
+    np.testing.assert_array_equal(_cle_transfer.read_to_host(c_small, pytest.fail), small)
+    assert sizes == [2, 2]  # a quarter (64 B) raised to 128 B: 2 rows per slab
