@@ -105,6 +105,21 @@ def _quick_writable_alias() -> None:
     quick._ALIGNED_WRITEABLE = 0x0100  # ALIGNED only
 
 
+def _torch_copy_short() -> None:
+    """torch's multi-threaded host copy leaves the last row of large arrays at zero."""
+    torch_copy = importlib.import_module("arrayport.backends._torch_copy")
+    original = torch_copy.parallel_copy
+
+    def parallel_copy(torch: Any, view: np.ndarray) -> Any:
+        out = original(torch, view)
+        if out is not None and out.ndim:
+            out[-1] = 0
+        return out
+
+    torch_copy.parallel_copy = parallel_copy
+    get_backend("torch").parallel_copy = parallel_copy  # type: ignore[attr-defined]
+
+
 MUTATIONS: dict[str, tuple[str, Callable[[], None]]] = {
     "wrong-value": ("a wrong value in one route (tensorflow host adoption)", _wrong_value),
     "lying-zero-copy": ("host-copy routes report zero_copy=True", _lying_zero_copy),
@@ -119,6 +134,10 @@ MUTATIONS: dict[str, tuple[str, Callable[[], None]]] = {
     "quick-writable-alias": (
         "dispatch's quick torch share wraps read-only numpy memory",
         _quick_writable_alias,
+    ),
+    "torch-copy-short": (
+        "torch's multi-threaded host copy misses the last row of large arrays",
+        _torch_copy_short,
     ),
 }
 

@@ -35,6 +35,7 @@ TARGETS: dict[str, tuple[str, str]] = {
     "silent-downcast": ("conformance/test_conversion.py", "no_silent_loss and numpy-pyclesperanto"),
     "leaked-attempts": ("conformance/test_oom.py", "no_memory_or_thread_leaked and numpy"),
     "quick-writable-alias": ("conformance/test_dispatch.py", "read_only_input and torch"),
+    "torch-copy-short": ("conformance/test_conversion.py", "large_arrays and -torch"),
 }
 
 

@@ -32,6 +32,8 @@ from conformance.conftest import PAIRS, law
 _pairs = pytest.mark.parametrize(("source", "target"), PAIRS)
 
 _CLE = MemoryType.PYCLESPERANTO
+_NUMPY = MemoryType.NUMPY
+_TORCH = MemoryType.TORCH
 
 
 def _arrays_for(source: MemoryType, target: MemoryType, **kw: object) -> st.SearchStrategy[object]:
@@ -209,3 +211,47 @@ def test_dask_copy_true_does_not_see_later_writes(source: MemoryType, target: Me
     c = ap.convert(d, target, copy=True)
     host[0] = 99.0
     assert snapshot(c).tolist() == [0.0, 1.0, 2.0, 3.0]
+
+
+def _large_source(source: MemoryType, layout: str) -> object:
+    """A float32 array of 4 MiB and a row, past every size threshold a route has (torch's
+    multi-threaded copy from 256 KiB, pyclesperanto's slab reads from 1 MiB): distinct
+    values with NaN, -0.0 and the infinities in them, in ``layout``."""
+    from arrayport._host import aligned_empty
+
+    rows, cols = 1025, 1024
+    values = (np.arange(rows * cols, dtype=np.float32) * np.float32(0.37)).reshape(rows, cols)
+    values.flat[:4] = [np.nan, -0.0, np.inf, -np.inf]
+    if layout == "offset":  # 4 bytes off the 64-byte boundary, as numpy allocations often are
+        raw = aligned_empty((rows * cols + 1,), np.dtype("float32"))
+        x = raw[1:].reshape(rows, cols)
+    else:
+        x = aligned_empty((rows, cols), np.dtype("float32"))
+    x[...] = values
+    if layout == "readonly":
+        x.flags.writeable = False
+    return x if source is MemoryType.NUMPY else ap.convert(x, source, copy=True)
+
+
+@law(
+    "conversion.large_arrays",
+    "arrays of several MiB (the sizes where copies take other paths) convert exactly, "
+    "honestly and without a writable alias of read-only memory",
+)
+@_pairs
+def test_large_arrays(source: MemoryType, target: MemoryType) -> None:
+    layouts = ["aligned", "offset", "readonly"] if source is MemoryType.NUMPY else ["aligned"]
+    for layout in layouts:
+        x = _large_source(source, layout)
+        what = f"{source.value} -> {target.value} ({layout})"
+        before = snapshot(x)
+        route = ap.plan(x, target)
+        y = ap.convert(x, target)
+        assert_identical(snapshot(y), before, what)
+        shared = shares_memory(x, y)
+        assert shared == route.zero_copy, f"{what}: {route.method}, zero_copy={route.zero_copy}"
+        if layout == "readonly" and shared:
+            assert not is_writable(y), f"{what}: a writable alias of read-only memory"
+        if not shared and is_writable(y) and detect_memory_type(y) in (_NUMPY, _TORCH):
+            y[...] = 0  # the copy is the caller's: writing it must not reach the source
+            assert_identical(snapshot(x), before, f"{what}: the source after writing the copy")
