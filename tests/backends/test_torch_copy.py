@@ -104,3 +104,22 @@ def test_convert_into_torch_uses_it_and_keeps_values() -> None:
     np.testing.assert_array_equal(held, source)
     out[0] = 5.0  # the copy is the caller's to write
     assert source[0] == 0.0
+
+
+@pytest.mark.parametrize("error", [TypeError, BufferError, RuntimeError])
+def test_read_only_views_fall_back_to_numpy_without_versioned_dlpack(
+    torch: Any, monkeypatch: pytest.MonkeyPatch, error: type[Exception]
+) -> None:
+    """numpy < 2.1 (no ``max_version``) or a torch that refuses versioned capsules: the
+    copy is left to numpy, and the conversion still holds the values."""
+
+    def refuse(*args: object, **kwargs: object) -> Any:
+        raise error("no versioned DLPack here")
+
+    monkeypatch.setattr(torch, "from_dlpack", refuse)
+    source = np.arange(BIG // 4, dtype="float32")
+    source.flags.writeable = False
+    assert _parallel_copy(torch, source) is None
+    out = ap.convert(source, "torch")
+    np.testing.assert_array_equal(out.numpy(), source)
+    assert not np.shares_memory(out.numpy(), source)

@@ -37,8 +37,9 @@ def parallel_copy(torch: Any, view: np.ndarray) -> Any:
     None unless ``view`` is large, C-contiguous, element-aligned and of a native dtype
     ``torch.from_numpy`` wraps as it is (the caller then copies with numpy). The source is
     read through ``torch.from_numpy`` when writable, else through a DLPack capsule that
-    carries numpy's read-only flag (``torch.from_numpy`` warns on read-only arrays); the
-    tensor reading it lives only for the copy.
+    carries numpy's read-only flag (``torch.from_numpy`` warns on read-only arrays; older
+    numpy or torch without versioned DLPack give None); the tensor reading it lives only
+    for the copy.
     """
     flags = view.flags.num
     if (
@@ -50,7 +51,12 @@ def parallel_copy(torch: Any, view: np.ndarray) -> Any:
     if flags & _WRITEABLE:
         source = torch.from_numpy(view)
     else:
-        source = torch.from_dlpack(view.__dlpack__(max_version=(1, 0)))
+        try:
+            source = torch.from_dlpack(view.__dlpack__(max_version=(1, 0)))
+        # numpy < 2.1 has no max_version, and torch before versioned DLPack refuses the
+        # capsule: numpy makes the copy then.
+        except (TypeError, BufferError, RuntimeError):
+            return None
     out = torch.from_numpy(aligned_empty(view.shape, view.dtype))
     out.copy_(source)
     return out
