@@ -55,6 +55,9 @@ def test_large_arrays_are_copied_exactly_into_a_private_aligned_buffer(
     view = source.view()
     view.flags.writeable = writable
     out = _parallel_copy(torch, view)
+    if not writable and np.lib.NumpyVersion(np.__version__) < "2.1.0":
+        assert out is None  # no read-only DLPack export before numpy 2.1: numpy copies
+        return
     assert out is not None
     held = out.numpy()
     assert held.dtype == source.dtype
