@@ -3,6 +3,8 @@ buffer, taken only where it holds the same values a numpy copy would."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from typing import Any
 
 import numpy as np
@@ -81,11 +83,12 @@ def test_small_arrays_are_left_to_numpy(torch: Any) -> None:
     [
         lambda a: a[::2],  # strided
         lambda a: a[::-1],  # negative stride
+        lambda a: a.reshape(1, -1)[::-1],  # "contiguous" to numpy, a negative stride to torch
         lambda a: a.astype(">f4"),  # big-endian
         lambda a: a.astype("complex64"),  # numpy aligns complex to half its size
         lambda a: np.frombuffer(aligned_empty((a.nbytes + 1,), np.dtype("uint8"))[1:], "f4"),
     ],
-    ids=["strided", "reversed", "big-endian", "complex", "misaligned"],
+    ids=["strided", "reversed", "reversed-length-1", "big-endian", "complex", "misaligned"],
 )
 def test_other_layouts_and_dtypes_are_left_to_numpy(torch: Any, make: Any) -> None:
     a = np.arange(2 * BIG // 4 + 2, dtype="float32")
@@ -126,3 +129,23 @@ def test_read_only_views_fall_back_to_numpy_without_versioned_dlpack(
     out = ap.convert(source, "torch")
     np.testing.assert_array_equal(out.numpy(), source)
     assert not np.shares_memory(out.numpy(), source)
+
+
+@pytest.mark.parametrize("writable", [True, False], ids=["writable", "read-only"])
+def test_reversed_axis_of_length_one_converts_exactly(writable: bool) -> None:
+    """numpy flags it C-contiguous, torch.from_numpy refuses it and torch's DLPack import
+    aborts the process on it: run in a subprocess, it must convert with exact values."""
+    code = (
+        "import numpy as np, arrayport as ap\n"
+        "a = np.arange(70000, dtype=np.float32).reshape(1, 70000)[::-1]\n"
+        f"a.flags.writeable = {writable}\n"
+        "assert a.flags.c_contiguous and a.strides[0] < 0\n"
+        "t = ap.convert(a, 'torch')\n"
+        "assert (t.numpy() == a).all() and t.numpy().shape == a.shape\n"
+        "print('ok')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.strip() == "ok"

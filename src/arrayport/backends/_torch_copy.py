@@ -34,7 +34,9 @@ _WRITEABLE = 0x0400
 def parallel_copy(torch: Any, view: np.ndarray) -> Any:
     """A torch tensor holding a copy of ``view`` in a fresh aligned buffer, or None.
 
-    None unless ``view`` is large, C-contiguous, element-aligned and of a native dtype
+    None unless ``view`` is large, C-contiguous with no negative stride (numpy calls an
+    array with a reversed axis of length 1 contiguous; torch refuses it, and its DLPack
+    import aborts the process on it), element-aligned and of a native dtype
     ``torch.from_numpy`` wraps as it is (the caller then copies with numpy). The source is
     read through ``torch.from_numpy`` when writable, else through a DLPack capsule that
     carries numpy's read-only flag (``torch.from_numpy`` warns on read-only arrays; older
@@ -46,6 +48,7 @@ def parallel_copy(torch: Any, view: np.ndarray) -> Any:
         view.nbytes < PARALLEL_BYTES
         or flags & _CONTIGUOUS_ALIGNED != _CONTIGUOUS_ALIGNED
         or view.dtype not in WRAPPED_DTYPES
+        or min(view.strides, default=0) < 0
     ):
         return None
     if flags & _WRITEABLE:
