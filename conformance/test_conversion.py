@@ -230,6 +230,10 @@ def _large_source(source: MemoryType, layout: str) -> object:
     x[...] = values
     if layout == "readonly":
         x.flags.writeable = False
+    elif layout == "strided":
+        x = x[::2, ::2]
+    elif layout == "reversed-1":  # C-contiguous to numpy, a negative stride to the others
+        x = x.reshape(1, -1)[::-1]
     return x if source is MemoryType.NUMPY else ap.convert(x, source, copy=True)
 
 
@@ -240,7 +244,9 @@ def _large_source(source: MemoryType, layout: str) -> object:
 )
 @_pairs
 def test_large_arrays(source: MemoryType, target: MemoryType) -> None:
-    layouts = ["aligned", "offset", "readonly"] if source is MemoryType.NUMPY else ["aligned"]
+    layouts = ["aligned"]
+    if source is MemoryType.NUMPY:
+        layouts += ["offset", "readonly", "strided", "reversed-1"]
     for layout in layouts:
         x = _large_source(source, layout)
         what = f"{source.value} -> {target.value} ({layout})"
