@@ -149,3 +149,28 @@ def test_reversed_axis_of_length_one_converts_exactly(writable: bool) -> None:
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.strip() == "ok"
+
+
+def test_other_threads_copy_with_numpy(torch: Any) -> None:
+    """torch's copy is taken on the main thread only (measured slower from others)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    source = np.arange(BIG // 4, dtype="float32")
+    assert _parallel_copy(torch, source) is not None
+    with ThreadPoolExecutor(1) as pool:
+        assert pool.submit(_parallel_copy, torch, source).result() is None
+
+
+def test_copies_from_several_threads_at_once_keep_their_values() -> None:
+    """Conversions into torch from several threads, alongside the main thread's own."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def work(seed: int) -> bool:
+        source = np.random.default_rng(seed).random(BIG // 2, dtype=np.float32)
+        source.flags.writeable = seed % 2 == 0  # both the from_numpy and the DLPack reads
+        return all(np.array_equal(ap.convert(source, "torch").numpy(), source) for _ in range(8))
+
+    with ThreadPoolExecutor(4) as pool:
+        results = pool.map(work, range(8))
+        assert work(99)  # the main thread, with torch's copy, meanwhile
+        assert all(results)

@@ -2,17 +2,20 @@
 
 A conversion into torch that must copy (a jax or tensorflow source, a read-only numpy
 array, ...) makes one copy into a 64-byte-aligned buffer from
-:func:`arrayport._host.aligned_empty`, which torch then wraps. numpy copies on one
-thread; torch's ``Tensor.copy_`` splits a large copy over its intra-op threads. For
-arrays of :data:`PARALLEL_BYTES` or more the copy is therefore made by torch, into the
-same numpy-allocated buffer (numpy's allocator keeps large buffers on huge pages and
-reuses freed ones; torch's own allocator maps fresh pages for every large tensor, which
+:func:`arrayport._host.aligned_empty`, which torch then wraps. numpy copies on one thread;
+torch's ``Tensor.copy_`` splits a large copy over its intra-op threads. For arrays of
+:data:`PARALLEL_BYTES` or more, on the main thread, the copy is therefore made by torch,
+into the same numpy-allocated buffer (numpy's allocator keeps large buffers on huge pages
+and reuses freed ones; torch's own allocator maps fresh pages for every large tensor, which
 made ``torch.asarray(copy=True)`` 3-5x slower than numpy from 32 MiB up: ADR 0051). Below
-that size torch's extra calls cost more than its threads save. ADR 0052 has the figures.
+that size torch's extra calls cost more than its threads save. From any other thread,
+torch's copy measured 2-3.5x slower than numpy's at 0.5-1 MiB and never faster (its OpenMP
+team then wakes for every copy), so other threads copy with numpy. ADR 0052 has the figures.
 """
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import numpy as np
@@ -29,15 +32,17 @@ PARALLEL_BYTES = 1 << 18
 # alignment for WRAPPED_DTYPES, whose numpy alignment is their size.
 _CONTIGUOUS_ALIGNED = 0x0001 | 0x0100
 _WRITEABLE = 0x0400
+_MAIN_THREAD = threading.main_thread().ident
 
 
 def parallel_copy(torch: Any, view: np.ndarray) -> Any:
     """A torch tensor holding a copy of ``view`` in a fresh aligned buffer, or None.
 
-    None unless ``view`` is large, C-contiguous with no negative stride (numpy calls an
-    array with a reversed axis of length 1 contiguous; torch refuses it, and its DLPack
-    import aborts the process on it), element-aligned and of a native dtype
-    ``torch.from_numpy`` wraps as it is (the caller then copies with numpy). The source is
+    None unless called on the main thread and ``view`` is large, C-contiguous with no
+    negative stride (numpy calls an array with a reversed axis of length 1 contiguous;
+    torch refuses it, and its DLPack import aborts the process on it), element-aligned and
+    of a native dtype ``torch.from_numpy`` wraps as it is (the caller then copies with
+    numpy). The source is
     read through ``torch.from_numpy`` when writable, else through a DLPack capsule that
     carries numpy's read-only flag (``torch.from_numpy`` warns on read-only arrays; older
     numpy or torch without versioned DLPack give None); the tensor reading it lives only
@@ -45,7 +50,8 @@ def parallel_copy(torch: Any, view: np.ndarray) -> Any:
     """
     flags = view.flags.num
     if (
-        view.nbytes < PARALLEL_BYTES
+        threading.get_ident() != _MAIN_THREAD
+        or view.nbytes < PARALLEL_BYTES
         or flags & _CONTIGUOUS_ALIGNED != _CONTIGUOUS_ALIGNED
         or view.dtype not in WRAPPED_DTYPES
         or min(view.strides, default=0) < 0
