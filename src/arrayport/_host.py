@@ -176,7 +176,6 @@ def route_key_of(info: ArrayInfo, address: bool) -> RouteKey:
 _flag_is_itemsize: dict[np.dtype[Any], bool] = {}
 # numpy's C_CONTIGUOUS and ALIGNED flag bits (``ndarray.flags.num``).
 _CONTIGUOUS_ALIGNED = 0x0001 | 0x0100
-_WRITEABLE = 0x0400
 
 
 def _pointer(a: np.ndarray) -> int:
@@ -264,34 +263,6 @@ def host_route_key(
     """The :data:`RouteKey` of a numpy array, read cheaply (equal to
     ``route_key_of(host_info(a, device, writable=writable), address)``)."""
     dtype = a.dtype
-    flags = a.flags.num
-    shape = a.shape
-    if (
-        flags & _CONTIGUOUS_ALIGNED == _CONTIGUOUS_ALIGNED
-        and 0 not in shape
-        and 1 not in shape
-        and _flag_is_itemsize.get(dtype)
-    ):
-        # host_layout's common case (see there), inlined: this runs on every conversion.
-        aligned = None
-        if address:
-            if flags & _WRITEABLE and dtype.kind in "biufc":
-                aligned = _buffer_address(a) % ALIGNMENT == 0
-            else:
-                aligned = int(a.__array_interface__["data"][0]) % ALIGNMENT == 0
-        return (
-            device,
-            dtype,
-            dtype_name(dtype),
-            bool(flags & _WRITEABLE) if writable is None else writable,
-            dtype.isnative,
-            True,
-            True,
-            True,
-            aligned,
-            len(shape),
-            False,
-        )
     contiguous, positive, element, aligned = host_layout(a, address)
     return (
         device,

@@ -204,7 +204,7 @@ def route_key(x: Any, address: bool) -> RouteKey | None:
         # is given): elements are aligned without reading the address (tests check it).
         shape = x._shape_tuple()
         return (CPU, dtype, name, False, True, True, True, True, None, len(shape), 0 in shape)
-    view = _raw_view(x)  # compact row-major; its address is the tensor's
+    view = _raw_view(x, name)  # compact row-major; its address is the tensor's
     _contiguous, _positive, element, aligned = host_layout(view, address)
     if dtype.itemsize != view.dtype.itemsize:  # pragma: no cover - bfloat16 is viewed as uint16
         return None
@@ -222,7 +222,7 @@ def describe(x: Any) -> ArrayInfo:
     device = device_of(x)
     pointer: int | None = None
     if device.is_cpu and x.shape.num_elements():
-        pointer = int(_raw_view(x).__array_interface__["data"][0])
+        pointer = int(_raw_view(x, name).__array_interface__["data"][0])
     return ArrayInfo(
         shape=tuple(int(n) for n in x.shape),
         dtype=dtype,
@@ -234,9 +234,10 @@ def describe(x: Any) -> ArrayInfo:
     )
 
 
-def _raw_view(x: Any) -> np.ndarray:
-    """A numpy view of a CPU tensor's buffer (bfloat16 as uint16: numpy has no bf16 DLPack)."""
-    if _dtype_of(x)[1] == "bfloat16":
+def _raw_view(x: Any, name: str) -> np.ndarray:
+    """A numpy view of a CPU tensor's buffer, given its dtype name (bfloat16 as uint16:
+    numpy has no bf16 DLPack)."""
+    if name == "bfloat16":
         tf = load()
         x = tf.bitcast(x, tf.uint16)  # a view: the same buffer
     return np.from_dlpack(x)
@@ -251,8 +252,9 @@ def check_dtype(dtype: np.dtype[Any] | None, dtype_name: str) -> str | None:
 def host_view(x: Any) -> np.ndarray | None:
     if not device_of(x).is_cpu:
         return None
-    view = _raw_view(x)
-    if _dtype_of(x)[1] == "bfloat16":
+    name = _dtype_of(x)[1]
+    view = _raw_view(x, name)
+    if name == "bfloat16":
         bf16 = numpy_dtype_or_none("bfloat16")
         if bf16 is None:
             return None
