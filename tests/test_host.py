@@ -158,6 +158,23 @@ def test_host_route_key_equals_the_key_of_the_full_description(
     assert _pointer(a) == a.__array_interface__["data"][0]
 
 
+@pytest.mark.parametrize("writable", [None, False, True])
+@pytest.mark.parametrize("dtype", ["float32", ">f4", "bool", "complex64"])
+def test_host_route_key_override_of_writability_matches_the_description(
+    dtype: str, writable: bool | None
+) -> None:
+    # host_route_key's one-flags-read common case and its general case, each with the
+    # override a backend passes for memory it must not write (and a read-only array,
+    # whose address is read without the buffer protocol).
+    base = aligned_empty((4, 8), np.dtype(dtype))
+    read_only, strided = base[1:], base[:, 1:]
+    read_only.flags.writeable = False
+    for a in (base, base[1:], read_only, strided, base[:1], base[:0]):
+        for address in (False, True):
+            expected = route_key_of(host_info(a, CPU, writable=writable), address)
+            assert host_route_key(a, CPU, address, writable=writable) == expected
+
+
 def test_host_layout_reads_numpy_flags_like_array_info() -> None:
     a = aligned_empty((4, 6), np.dtype("complex128"))
     # complex: ALIGNED checks 8 bytes, element alignment needs 16; the address is read.

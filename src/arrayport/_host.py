@@ -12,6 +12,7 @@ from __future__ import annotations
 import ctypes
 import dataclasses
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -174,8 +175,12 @@ def route_key_of(info: ArrayInfo, address: bool) -> RouteKey:
 # dtype: it checks the dtype's alignment, which is the item size for every real dtype here
 # but half of it for complex ones (their address is then read).
 _flag_is_itemsize: dict[np.dtype[Any], bool] = {}
-# numpy's C_CONTIGUOUS and ALIGNED flag bits (``ndarray.flags.num``).
+# numpy's C_CONTIGUOUS and ALIGNED flag bits, and WRITEABLE (``ndarray.flags.num``).
 _CONTIGUOUS_ALIGNED = 0x0001 | 0x0100
+_WRITEABLE = 0x0400
+# Per dtype whose ALIGNED flag means element-aligned: (name, native byte order, whether the
+# buffer protocol exports it) for host_route_key's common case; None for the others.
+_fast_dtypes: dict[np.dtype[Any], tuple[str, bool, bool] | None] = {}
 
 
 def _pointer(a: np.ndarray) -> int:
@@ -188,12 +193,22 @@ def _pointer(a: np.ndarray) -> int:
     flags = a.flags
     if flags.writeable and flags.c_contiguous and a.dtype.kind in "biufc" and a.size:
         return _buffer_address(a)
+    return _interface_address(a)
+
+
+def _interface_address(a: np.ndarray) -> int:
     return int(a.__array_interface__["data"][0])
+
+
+# Module-level names for the calls made on every copy (a global lookup, not two).
+_addressof = ctypes.addressof
+_char_from_buffer: Callable[[Any], ctypes.c_char] = ctypes.c_char.from_buffer
+_np_empty = np.empty
 
 
 def _buffer_address(a: Any) -> int:
     """The start of a writable, contiguous, non-empty buffer (numpy: element 0)."""
-    return ctypes.addressof(ctypes.c_char.from_buffer(a))
+    return _addressof(_char_from_buffer(a))
 
 
 def host_layout(a: np.ndarray, address: bool) -> tuple[bool, bool, bool, bool | None]:
@@ -263,12 +278,47 @@ def host_route_key(
     """The :data:`RouteKey` of a numpy array, read cheaply (equal to
     ``route_key_of(host_info(a, device, writable=writable), address)``)."""
     dtype = a.dtype
+    num = a.flags.num
+    fast = _fast_dtypes.get(dtype)
+    if fast is not None and num & _CONTIGUOUS_ALIGNED == _CONTIGUOUS_ALIGNED:
+        shape = a.shape
+        if 0 not in shape and 1 not in shape:
+            # host_layout's common case, inlined with one flags read for the whole key
+            # (this runs on every cached conversion of a numpy array).
+            name, native, bufferable = fast
+            can_write = num & _WRITEABLE != 0
+            aligned = None
+            if address:
+                pointer = _buffer_address(a) if can_write and bufferable else _interface_address(a)
+                aligned = pointer % ALIGNMENT == 0
+            if writable is None:
+                writable = can_write
+            return (
+                device,
+                dtype,
+                name,
+                writable,
+                native,
+                True,
+                True,
+                True,
+                aligned,
+                len(shape),
+                False,
+            )
+        # (an empty array or a size-1 axis: host_layout reads the strides)
+    elif fast is None and dtype not in _fast_dtypes:
+        _fast_dtypes[dtype] = (
+            (dtype_name(dtype), dtype.isnative, dtype.kind in "biufc")
+            if dtype.alignment == dtype.itemsize
+            else None
+        )
     contiguous, positive, element, aligned = host_layout(a, address)
     return (
         device,
         dtype,
         dtype_name(dtype),
-        bool(a.flags.writeable) if writable is None else writable,
+        bool(num & _WRITEABLE) if writable is None else writable,
         dtype.isnative,
         contiguous,
         positive,
@@ -296,11 +346,12 @@ def aligned_empty(shape: tuple[int, ...], dtype: np.dtype[np.generic]) -> np.nda
         # through bytes and a dtype view, which counts on every copy). numpy's buffers start
         # on 16 bytes at least, so the distance to the boundary is whole elements.
         count = math.prod(shape)
-        raw = np.empty(count + per, dtype=dtype)
-        gap = (-_buffer_address(raw)) % ALIGNMENT
-        unit = ALIGNMENT // per
-        if gap % unit == 0:
-            flat = raw[gap // unit : gap // unit + count]
+        raw = _np_empty(count + per, dtype)
+        gap = -_addressof(_char_from_buffer(raw)) % ALIGNMENT
+        itemsize = ALIGNMENT // per
+        if gap % itemsize == 0:
+            start = gap // itemsize
+            flat = raw[start : start + count]
             return flat if len(shape) == 1 else flat.reshape(shape)
     dtype = np.dtype(dtype)
     nbytes = math.prod(shape) * dtype.itemsize

@@ -89,7 +89,10 @@ def is_plain(x: Any) -> bool:
 def route_key(x: Any, address: bool) -> RouteKey | None:
     """The routing summary of a plain ndarray (subclasses such as masked arrays and memory
     maps, and dtypes :func:`describe` refuses, take the full plan: None)."""
-    if type(x) is not np.ndarray or not _exchangeable_cached(x.dtype):
+    if type(x) is not np.ndarray:
+        return None
+    dtype = x.dtype
+    if not (_exchangeable_dtypes.get(dtype) or _exchangeable_cached(dtype)):
         return None
     return host_route_key(x, CPU, address)
 
