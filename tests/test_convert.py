@@ -531,6 +531,81 @@ def test_unconvertible_numpy_arrays(a: np.ndarray) -> None:
             ap.convert(a, target)
 
 
+def _numpy_outsiders() -> list[np.ndarray]:
+    """numpy arrays of numbers no other framework holds: longdouble, and ml_dtypes' float8
+    (e5m2 has kind "f", which once reached the buffer protocol and raised ValueError)."""
+    out = [np.arange(4, dtype=np.longdouble), np.arange(4, dtype=np.clongdouble)]
+    try:
+        import ml_dtypes
+    except ImportError:
+        return out
+    return [*out, *(np.zeros(4, getattr(ml_dtypes, n)) for n in ("float8_e5m2", "float8_e4m3fn"))]
+
+
+@pytest.mark.parametrize("a", _numpy_outsiders(), ids=lambda a: str(a.dtype))
+def test_numpy_dtypes_no_other_framework_holds_stay_in_numpy(a: np.ndarray) -> None:
+    assert ap.plan(a, "numpy").method == "identity"
+    assert ap.convert(a, "numpy") is a
+    fresh = ap.convert(a, "numpy", copy=True)
+    assert fresh.dtype == a.dtype and fresh.tobytes() == a.tobytes()
+    assert not np.shares_memory(fresh, a)
+    for target in sorted(HAVE - {"numpy"}):
+        for call in (ap.plan, ap.convert):
+            with pytest.raises(ap.UnsupportedDtypeError, match="between frameworks") as info:
+                call(a, target)
+            assert info.value.dtype == a.dtype.name
+
+
+@skip_unless_installed(MT.TORCH)
+def test_torch_dtypes_numpy_lacks_are_refused_whatever_was_imported_first() -> None:
+    # np.dtype("float8_e5m2") resolves only once ml_dtypes is imported: the refusal must not
+    # depend on that (it once was a TypeError from Tensor.numpy() after the import).
+    run_python(
+        """
+        import arrayport as ap, torch
+        def outcome():
+            x = torch.zeros(4, dtype=torch.float8_e5m2)
+            for call in (ap.plan, ap.convert):
+                try:
+                    call(x, "numpy")
+                except ap.UnsupportedDtypeError as exc:
+                    assert "between frameworks" in str(exc), exc
+                else:
+                    raise AssertionError("converted")
+            assert ap.convert(x, "torch") is x
+        outcome()
+        import ml_dtypes
+        outcome()
+        """
+    )
+
+
+@skip_unless_installed(MT.JAX)
+def test_jax_sub_byte_arrays_are_refused_not_shared_by_an_unpacking_copy() -> None:
+    # np.asarray of a jax int4 array unpacks it into a new buffer: a "host share" to numpy
+    # would have claimed zero_copy for a copy (and ignored copy=False).
+    import jax.numpy as jnp
+
+    x = jnp.arange(8, dtype=jnp.int4)
+    for copy in (None, False, True):
+        with pytest.raises(ap.UnsupportedDtypeError, match="int4"):
+            ap.plan(x, "numpy", copy=copy)
+    assert ap.plan(x, "jax").method == "identity"
+    assert ap.convert(x, "jax") is x
+
+
+@skip_unless_installed(MT.TENSORFLOW)
+def test_tf_string_tensor_identity_agrees_between_plan_and_convert() -> None:
+    import tensorflow as tf
+
+    x = tf.constant(["a", "b"])
+    route = ap.plan(x, "tensorflow")
+    assert (route.method, route.zero_copy) == ("identity", True)
+    assert ap.convert(x, "tensorflow") is x
+    with pytest.raises(ap.UnsupportedArrayError, match="tf.cast"):
+        ap.convert(x, "numpy")
+
+
 @skip_unless_installed(MT.TENSORFLOW)
 def test_tf_variable_is_refused_with_convert_to_tensor_hint() -> None:
     import tensorflow as tf

@@ -21,6 +21,7 @@ from arrayport.devices import Device
 
 __all__ = [
     "ALIGNMENT",
+    "EXCHANGED_DTYPES",
     "ArrayInfo",
     "RouteKey",
     "aligned_copy",
@@ -34,6 +35,24 @@ __all__ = [
 ]
 
 ALIGNMENT = 64
+
+#: The dtypes arrayport moves between frameworks: those of the array API standard (bool,
+#: signed and unsigned integers of 8 to 64 bits, float32, float64, complex64, complex128)
+#: plus float16 and bfloat16. Other dtypes (numpy's longdouble, ml_dtypes' float8 and int4
+#: families, jax's sub-byte types, torch's complex32) stay within their framework: an
+#: identity or a same-framework copy works, a conversion elsewhere is refused by name.
+EXCHANGED_DTYPES = frozenset(
+    (
+        "bool",
+        *(f"{sign}int{bits}" for sign in ("", "u") for bits in (8, 16, 32, 64)),
+        "float16",
+        "bfloat16",
+        "float32",
+        "float64",
+        "complex64",
+        "complex128",
+    )
+)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -191,9 +210,15 @@ def _pointer(a: np.ndarray) -> int:
     dtypes (numpy refuses bfloat16 there) that are not empty.
     """
     flags = a.flags
-    if flags.writeable and flags.c_contiguous and a.dtype.kind in "biufc" and a.size:
+    if flags.writeable and flags.c_contiguous and _bufferable(a.dtype) and a.size:
         return _buffer_address(a)
     return _interface_address(a)
+
+
+def _bufferable(dtype: np.dtype[Any]) -> bool:
+    """Whether numpy exports ``dtype`` through the buffer protocol: its own numeric types,
+    not user-defined ones (ml_dtypes' float8_e5m2 has kind "f" but raises there)."""
+    return dtype.kind in "biufc" and dtype.isbuiltin != 2
 
 
 def _interface_address(a: np.ndarray) -> int:
@@ -309,7 +334,7 @@ def host_route_key(
         # (an empty array or a size-1 axis: host_layout reads the strides)
     elif fast is None and dtype not in _fast_dtypes:
         _fast_dtypes[dtype] = (
-            (dtype_name(dtype), dtype.isnative, dtype.kind in "biufc")
+            (dtype_name(dtype), dtype.isnative, _bufferable(dtype))
             if dtype.alignment == dtype.itemsize
             else None
         )
@@ -339,7 +364,7 @@ def aligned_empty(shape: tuple[int, ...], dtype: np.dtype[np.generic]) -> np.nda
     per = _per_alignment.get(dtype)
     if per is None:
         d = np.dtype(dtype)
-        fits = d.kind in "biufc" and d.itemsize > 0 and ALIGNMENT % d.itemsize == 0
+        fits = _bufferable(d) and d.itemsize > 0 and ALIGNMENT % d.itemsize == 0
         per = _per_alignment[dtype] = ALIGNMENT // d.itemsize if fits else 0
     if per:
         # Over-allocated by ALIGNMENT bytes in elements and sliced (about 0.6 us less than

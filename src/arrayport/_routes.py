@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from arrayport._host import ArrayInfo, aligned_copy, host_info
+from arrayport._host import EXCHANGED_DTYPES, ArrayInfo, aligned_copy, host_info
 from arrayport.backends._protocol import Backend
 from arrayport.devices import CPU, Device
 from arrayport.errors import ConversionError, CopyRequiredError, UnsupportedDtypeError
@@ -25,7 +25,21 @@ _NONE: dict[str, str] = {}
 
 
 def _check_dtype(s: Backend, t: Backend, info: ArrayInfo) -> str | None:
-    """Refuse dtypes and shapes the target cannot hold; note lossless widenings."""
+    """Refuse dtypes and shapes the target cannot hold; note lossless widenings.
+
+    Within one framework (identity, copy, device move) the framework holds its own dtypes
+    and nothing is checked."""
+    if s is t:
+        return None
+    name = info.dtype_name
+    if name not in EXCHANGED_DTYPES:
+        msg = (
+            f"cannot convert {name} from {s.MEMORY_TYPE.value} to {t.MEMORY_TYPE.value}: "
+            "arrayport moves bool, int8-int64, uint8-uint64, float16, bfloat16, float32, "
+            f"float64, complex64 and complex128 between frameworks; convert in "
+            f"{s.MEMORY_TYPE.value} first to one of them that holds the values"
+        )
+        raise UnsupportedDtypeError(msg, dtype=name, source=s.MEMORY_TYPE, target=t.MEMORY_TYPE)
     refusal = t.check_dtype(info.dtype, info.dtype_name)
     if refusal is not None:
         msg = (

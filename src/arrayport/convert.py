@@ -63,6 +63,7 @@ from arrayport._routes import (
     _share_route,
 )
 from arrayport.backends import cached_memory_type, detect_memory_type
+from arrayport.backends._protocol import Backend
 from arrayport.devices import CPU, Device, DeviceLike, parse_device
 from arrayport.errors import InvalidOptionError
 from arrayport.memory_types import MemoryType
@@ -111,8 +112,12 @@ def _plan(
 ) -> tuple[Route, _Runner]:
     copy = _check_copy(copy)
     target = _target(to)
-    source = cached_memory_type(type(x))
-    pkey = None if source is None else _plan_key(x, source, target, device, copy)
+    source = cached_memory_type(type(x)) or detect_memory_type(x)
+    if source is target and device is None and copy is not True:
+        s = _backend(target)
+        if s.is_plain(x):  # what convert returns as it is, without describing it
+            return _plain_identity(s, x), _identity
+    pkey = _plan_key(x, source, target, device, copy)
     if pkey is not None:
         found = _plans.get(pkey)
         if found is not None:
@@ -131,6 +136,15 @@ def _plan(
             _plans.clear()
         _plans[pkey] = (route, run)
     return route, run
+
+
+def _plain_identity(s: Backend, x: Any) -> Route:
+    """The identity route of an array :func:`convert` returns as it is (``is_plain``), on
+    the device the full plan would resolve, with the same reason."""
+    dev = s.resolve_device(None, s.device_of(x))
+    lazy = _lazy_note(s, s)
+    reason = "same memory type and device" + (f"; {lazy}" if lazy else "")
+    return Route(s.MEMORY_TYPE, s.MEMORY_TYPE, dev, "identity", True, (), reason)
 
 
 def _check_copy(copy: object) -> bool | None:

@@ -33,7 +33,23 @@ def test_bfloat16_is_exchangeable() -> None:
     assert be.dlpack_export_refusal(be.describe(a)) is not None
     assert be.dlpack_refusal(be.describe(a), False) is not None
     assert be.is_plain(a)
-    assert not be.is_plain(np.zeros(2, ml_dtypes.float8_e4m3fn))
+
+
+@pytest.mark.parametrize("name", ["float8_e4m3fn", "float8_e5m2", "int4"])
+def test_ml_dtypes_arrays_hold_numbers_and_describe_without_the_buffer_protocol(
+    name: str,
+) -> None:
+    # float8_e5m2 has kind "f" but numpy's buffer protocol refuses it: the address is read
+    # another way. Such arrays stay numpy's (identity); leaving numpy is refused by name.
+    import ml_dtypes
+
+    a = np.zeros(4, getattr(ml_dtypes, name))
+    info = be.describe(a)
+    assert info.dtype_name == name
+    assert info.pointer == a.__array_interface__["data"][0]
+    assert be.is_plain(a)
+    assert be.route_key(a, True) is not None
+    assert not be.is_plain(np.zeros(2, [("a", "f4")]))  # structured: no numbers to move
 
 
 def test_export_refuses_read_only_and_big_endian() -> None:

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from arrayport._host import EXCHANGED_DTYPES
 from arrayport.errors import BackendUnavailableError
 
 __all__ = ["bfloat16_dtype", "find_spec", "import_framework", "numpy_dtype_or_none"]
@@ -45,13 +46,13 @@ def bfloat16_dtype() -> np.dtype[Any] | None:
 
 
 def numpy_dtype_or_none(name: str) -> np.dtype[Any] | None:
-    """The numpy dtype called ``name`` (bfloat16 through ml_dtypes), or None."""
+    """The numpy dtype of a framework's dtype called ``name``, for the dtypes arrayport
+    moves (:data:`~arrayport._host.EXCHANGED_DTYPES`; bfloat16 through ml_dtypes), else
+    None. Other names are not looked up in numpy: the answer must not depend on whether
+    something imported ml_dtypes earlier (``np.dtype("float8_e5m2")`` resolves only then)."""
     if name == "bfloat16":
         return bfloat16_dtype()
-    try:
-        return np.dtype(name)
-    except TypeError:
-        return None
+    return np.dtype(name) if name in EXCHANGED_DTYPES else None
 
 
 def message_has(exc: BaseException, *needles: str) -> bool:

@@ -66,9 +66,12 @@ def non_array_hint(x: object) -> str | None:
 
 
 def _exchangeable(dtype: np.dtype[Any]) -> bool:
-    # ml_dtypes' bfloat16 is the only extension dtype every framework here can hold; it is
-    # recognised by name so that ml_dtypes is not imported just to look.
-    return dtype.kind in "biufc" or (dtype.kind == "V" and dtype.name == "bfloat16")
+    """Whether the dtype holds numbers: numpy's own numeric types and ml_dtypes' (bfloat16,
+    float8, int4, ...), recognised by module so that ml_dtypes is not imported to look.
+    Which of them may leave numpy is :data:`~arrayport._host.EXCHANGED_DTYPES`' question."""
+    if dtype.isbuiltin == 2:  # user-defined: ml_dtypes' are numbers, anything else is not
+        return dtype.type.__module__ == "ml_dtypes"
+    return dtype.kind in "biufc"
 
 
 # dtype -> whether it holds exchangeable numbers (dtype.name costs about 1 us in numpy).
