@@ -455,6 +455,21 @@ def test_cluster_function_defined_locally_travels_by_value(client: Any) -> None:
 
 
 @pytest.mark.cluster
+def test_cluster_out_of_memory_reaches_the_client_as_out_of_memory_error(client: Any) -> None:
+    # distributed pickles a worker's exception with tblib, which rebuilds it with
+    # cls.__new__: OutOfMemoryError (a MemoryError) once arrived as a bare Exception.
+    @ap.memory_type("numpy", oom=ap.OOMPolicy(retries=1))
+    def runs_out(x: Any) -> Any:
+        raise MemoryError
+
+    with pytest.raises(ap.OutOfMemoryError) as info:
+        runs_out(da.from_array(np.zeros((4, 4)), chunks=(2, 4))).compute()
+    assert isinstance(info.value, MemoryError)
+    assert info.value.attempts == 2
+    assert info.value.memory_type == "numpy"
+
+
+@pytest.mark.cluster
 def test_cluster_memory_info_lists_the_workers(client: Any) -> None:
     from arrayport.backends import get_backend
 

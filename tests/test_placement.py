@@ -311,3 +311,39 @@ def test_a_remembered_round_trip_still_checks_each_call() -> None:
     out = g(np.ones(1))
     assert type(out) is np.ndarray
     np.testing.assert_array_equal(out, [1.0])
+
+
+def test_numpy_scalar_results_are_placed_and_converted_like_0d_arrays() -> None:
+    # numpy's reductions return numpy scalars, not 0-d arrays: they once skipped both the
+    # output placement and the dtype policy.
+    total = ap.memory_type("numpy", dtype_conversion=ap.DtypeConversion.FLOAT32)(lambda x: x.sum())
+    got = total(np.ones(3))
+    assert isinstance(got, np.ndarray)
+    assert got.dtype == np.float32
+    assert got.shape == ()
+    assert got == 3
+    # Preserved as it is (a scalar) where nothing is to be done.
+    kept = ap.memory_type("numpy")(lambda x: x.max())(np.arange(4.0))
+    assert type(kept) is np.float64
+    assert kept == 3
+    # The same declared policy whichever framework computes: PRESERVE_INPUT clips a
+    # uint8 sum of 300 to 255 on numpy as on torch.
+    on_numpy = ap.memory_type("numpy")(lambda x: x.sum())(np.ones(300, np.uint8))
+    assert on_numpy.dtype == np.uint8
+    assert on_numpy == 255
+
+
+@skip_unless_installed(MemoryType.TORCH)
+def test_numpy_scalar_results_go_back_to_the_input_memory_type() -> None:
+    import torch
+
+    peak = ap.memory_type("numpy")(lambda x: x.max())
+    got = peak(torch.arange(4.0))
+    assert isinstance(got, torch.Tensor)
+    assert got.shape == ()
+    assert got.item() == 3
+    pair = ap.memory_type("numpy")(lambda x: (x.sum(), x.min()))(torch.ones(3))
+    assert all(isinstance(v, torch.Tensor) for v in pair)
+    out = ap.memory_type("numpy", output="torch")(lambda x: x.max())(np.arange(3.0))
+    assert isinstance(out, torch.Tensor)
+    assert out.item() == 2

@@ -17,6 +17,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, cast
 
+import numpy as np
+
 from arrayport import dtypes as _dtypes
 from arrayport._arguments import CONTAINER, KINDS, UNSEEN, kind_of, map_arrays, rebuild
 from arrayport._plan_cache import _loaded
@@ -149,7 +151,7 @@ def place(
     if output == "declared":
         return result
     if output == "input":
-        kind = kind_of(result)
+        kind = _result_kind(result)
         if kind is first_kind and not moved:
             return result  # nothing was moved, so nothing is moved back
         if kind is None:
@@ -159,14 +161,26 @@ def place(
     return _place_value(result, cast(MemoryType, output), None, top=True)
 
 
+def _result_kind(value: Any) -> MemoryType | str | None:
+    """:func:`kind_of` a result, where a numpy scalar (what numpy's reductions return,
+    ``x.sum()``) counts as the 0-d numpy array it stands for: placed and given the dtype
+    policy like one, and left a scalar where nothing is done to it."""
+    kind = kind_of(value)
+    if kind is None and isinstance(value, np.generic):
+        return MemoryType.NUMPY
+    return kind
+
+
 def _place_value(value: Any, kind: MemoryType, dev: Device | None, *, top: bool) -> Any:
-    k = kind_of(value)
+    k = _result_kind(value)
     if k is CONTAINER and top:
         return rebuild(value, [_place_value(v, kind, dev, top=False) for v in value])
     if not isinstance(k, MemoryType):
         return value
     if k is kind and (dev is None or get_backend(k).device_of(value) == dev):
         return value
+    if isinstance(value, np.generic):
+        value = np.asarray(value)
     return convert(value, kind, device=dev)
 
 
@@ -178,8 +192,16 @@ def convert_dtype(
     t = type(result)
     is_tuple = t is tuple or (issubclass(t, tuple) and hasattr(t, "_fields"))
     primary = result[0] if is_tuple and result else result
-    if not isinstance(kind_of(primary), MemoryType):
+    if not isinstance(_result_kind(primary), MemoryType):
         return result  # not an array: nothing to convert
+    if isinstance(primary, np.generic):
+        if (
+            dtype_conversion is DtypeConversion.PRESERVE_INPUT
+            and type(first) is np.ndarray
+            and primary.dtype == first.dtype
+        ):
+            return result
+        primary = np.asarray(primary)
     if (
         dtype_conversion is DtypeConversion.PRESERVE_INPUT
         and type(primary) is type(first)

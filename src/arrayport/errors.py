@@ -8,7 +8,10 @@ handlers written before arrayport keep working.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 __all__ = [
     "ArrayportError",
@@ -103,6 +106,13 @@ class OutOfMemoryError(ArrayportError, MemoryError):
     requested_bytes : int or None
         The allocation size the framework reported, when it reported one.
     """
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Self:
+        # MemoryError's own __new__ refuses subclasses when called as tblib (how
+        # dask.distributed pickles a worker's exceptions) rebuilds them, with
+        # cls.__new__(cls, *args): the client got a bare Exception. Exception's __new__
+        # builds the same object.
+        return Exception.__new__(cls, *args)
 
     def __init__(
         self,

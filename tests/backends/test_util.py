@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -21,9 +23,22 @@ def test_import_framework_names_the_extra_to_install() -> None:
         _util.import_framework("arrayport_no_such_framework", "imaginary")
 
 
+def test_a_framework_whose_import_fails_otherwise_is_unavailable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A broken install may raise RuntimeError or OSError on import, not ImportError.
+    (tmp_path / "arrayport_broken_framework.py").write_text("raise RuntimeError('no libcuda')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(BackendUnavailableError, match=r"RuntimeError: no libcuda.*\[broken\]"):
+        _util.import_framework("arrayport_broken_framework", "broken")
+
+
 def test_numpy_dtype_or_none() -> None:
     assert _util.numpy_dtype_or_none("uint16") == np.dtype("uint16")
     assert _util.numpy_dtype_or_none("not_a_dtype") is None
+    # Only the dtypes arrayport moves, whatever numpy would resolve after other imports.
+    assert _util.numpy_dtype_or_none("float128") is None
+    assert _util.numpy_dtype_or_none("float8_e5m2") is None
     bf16 = _util.numpy_dtype_or_none("bfloat16")
     if _util.find_spec("ml_dtypes"):
         assert bf16 is not None

@@ -33,6 +33,14 @@ def import_framework(name: str, extra: str) -> ModuleType:
             f"install it with: pip install 'arrayport[{extra}]'"
         )
         raise BackendUnavailableError(msg) from exc
+    # A broken installation (a missing CUDA library, an ABI mismatch) may raise anything
+    # while importing: still "this memory type cannot be used here", with the cause.
+    except Exception as exc:
+        msg = (
+            f"{name} is installed but importing it failed ({type(exc).__name__}: {exc}); "
+            f"reinstall it with: pip install --force-reinstall 'arrayport[{extra}]'"
+        )
+        raise BackendUnavailableError(msg) from exc
 
 
 def bfloat16_dtype() -> np.dtype[Any] | None:
