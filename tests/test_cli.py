@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+import arrayport._bench
 import arrayport._doctor
 from arrayport import MemoryType, cli
 from tests.conftest import INSTALLED
@@ -75,6 +77,53 @@ def test_port_check_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
 def test_port_check_missing_file_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["port-check", str(tmp_path / "missing.py")]) == 2
     assert "no such file or directory" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", ["notes.txt", "hostname"])
+def test_port_check_non_python_file_exit_2(
+    name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    f = tmp_path / name
+    f.write_text("import numpy as np\nnp.amax(x)\n")
+    assert cli.main(["port-check", str(f)]) == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith(f"arrayport port-check: not a Python source file: {f} ")
+
+
+def test_port_check_device_file_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    if not Path(os.devnull).exists() or Path(os.devnull).is_file():
+        pytest.skip("no device file here")
+    assert cli.main(["port-check", os.devnull]) == 2
+    err = capsys.readouterr().err
+    assert "not a Python source file" in err
+    assert "no such file" not in err
+
+
+def test_port_check_too_deep_file_is_reported_and_others_checked(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    deep = tmp_path / "deep.py"
+    deep.write_text("x = " + " + ".join(["1"] * 20_000) + "\n")
+    other = tmp_path / "m.py"
+    other.write_text(NONSTANDARD)
+    status, out = run(capsys, "port-check", str(deep), str(other))
+    assert status == 1
+    lines = out.splitlines()
+    assert lines[0].startswith(f"{deep}:1: <file>: too deeply nested to analyse")
+    assert lines[1].startswith(f"{other}:3: .astype: ")
+    assert lines[-1] == "3 finding(s) in 2 file(s)"
+
+
+def test_port_check_positional_hint_reads_as_a_sentence(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    f = tmp_path / "m.py"
+    f.write_text("import numpy as np\nm = np.mean(a, 0)\n")
+    status, out = run(capsys, "port-check", str(f))
+    assert status == 1
+    line = out.splitlines()[0]
+    assert line.startswith(f"{f}:2: numpy.mean(positional): ")
+    assert line.endswith("2 given; use keywords after the first argument (axis=, keepdims=)")
 
 
 def test_usage_error_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
@@ -159,8 +208,22 @@ def test_bench_json_small(capsys: pytest.CaptureFixture[str]) -> None:
     )
 
 
-def test_bench_rejects_a_bad_size(capsys: pytest.CaptureFixture[str]) -> None:
-    assert cli.main(["bench", "--size", "0"]) == 2
+@pytest.mark.parametrize("size", ["0", "-3", "nan", "inf", "-inf", "1e9"])
+def test_bench_rejects_a_bad_size(
+    size: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 8 GiB whatever the machine, so 1e9 MiB is refused even where memory is not reported.
+    monkeypatch.setattr(arrayport._bench, "_physical_memory", lambda: 8 * 2**30)
+    assert cli.main(["bench", f"--size={size}"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    (line,) = captured.err.splitlines()
+    assert line.startswith("arrayport bench: --size ")
+    if size == "1e9":
+        assert "does not fit in memory" in line
+        assert "the most is" in line
+    else:
+        assert "must be a finite positive number of MiB" in line
 
 
 def test_python_dash_m_runs_the_same_command(tmp_path: Path) -> None:

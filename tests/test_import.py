@@ -91,6 +91,8 @@ def test_tensorflow_imported_before_arrayport_refuses_pyclesperanto() -> None:
         import tensorflow
         import arrayport as ap
         import numpy as np
+        # Not offered as available (it would be refused), and refused with the reason.
+        assert ap.MemoryType.PYCLESPERANTO not in ap.available_memory_types()
         try:
             ap.convert(np.zeros(3, "float32"), "pyclesperanto")
         except ap.BackendUnavailableError as e:

@@ -209,3 +209,32 @@ def test_fallback_converts_arrays_inside_list_arguments() -> None:
     assert torch.equal(out, t * 3 + 1)
     assert isinstance(rest, list)
     assert isinstance(rest[0], torch.Tensor)
+
+
+def _always_out_of_memory(x: Any) -> Any:
+    raise MemoryError
+
+
+def test_the_give_up_message_says_only_what_was_done() -> None:
+    once = ap.memory_type("numpy", oom=OOMPolicy(retries=0))(_always_out_of_memory)
+    with pytest.raises(OutOfMemoryError) as info:
+        once(np.ones((4, 4)))
+    text = str(info.value)
+    assert "1 attempt" in text
+    assert "releasing" not in text  # one attempt: nothing was released between attempts
+    assert "fallback='numpy'" not in text  # numpy itself ran out: no numpy fallback to offer
+    twice = ap.memory_type("numpy", oom=OOMPolicy(retries=1))(_always_out_of_memory)
+    with pytest.raises(OutOfMemoryError, match="2 attempts, releasing cached memory between"):
+        twice(np.ones((4, 4)))
+
+
+def test_a_split_axis_no_argument_has_is_named() -> None:
+    beyond = ap.memory_type("numpy", oom=OOMPolicy(retries=0, split_axis=5))(_always_out_of_memory)
+    with pytest.raises(OutOfMemoryError, match="no array argument has axis 5") as info:
+        beyond(np.ones((4, 4)))
+    assert "min_split" not in str(info.value)
+    along_rows = ap.memory_type("numpy", oom=OOMPolicy(retries=0, split_axis=0))(
+        _always_out_of_memory
+    )
+    with pytest.raises(OutOfMemoryError, match="could not split further along axis 0"):
+        along_rows(np.ones((4, 4)))

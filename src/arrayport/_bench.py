@@ -14,6 +14,8 @@ from __future__ import annotations
 import functools
 import gc
 import importlib
+import math
+import os
 import time
 from collections.abc import Callable
 from typing import Any
@@ -23,13 +25,54 @@ import numpy as np
 from arrayport._host import aligned_copy
 from arrayport.backends import available_memory_types, get_backend
 from arrayport.convert import convert, plan
-from arrayport.errors import ArrayportError
+from arrayport.errors import ArrayportError, InvalidOptionError
 from arrayport.memory_types import MemoryType
 
-__all__ = ["run_bench"]
+__all__ = ["check_size", "max_size_mib", "run_bench"]
 
 #: dask conversions are lazy (no bytes move until compute), so timing them says nothing.
 _SKIPPED = frozenset({MemoryType.DASK})
+
+
+def _physical_memory() -> int | None:
+    """The machine's physical memory in bytes, or None where the system does not say."""
+    try:
+        pages = os.sysconf("SC_PHYS_PAGES")
+        page_size = os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):  # no sysconf (Windows), or no such name
+        return None
+    return pages * page_size if pages > 0 and page_size > 0 else None
+
+
+def _arrays_held() -> int:
+    """Most test-size arrays alive at once: the test array, one source per timed memory
+    type (see :func:`_conversions`) and one conversion result (2 while the test array is
+    built: ``np.ones`` and its aligned copy)."""
+    return 2 + sum(mt not in _SKIPPED for mt in available_memory_types())
+
+
+def max_size_mib() -> float | None:
+    """The largest ``size_mib`` whose arrays fit in this machine's physical memory, or None
+    where the system does not report its memory."""
+    total = _physical_memory()
+    return None if total is None else total / _arrays_held() / 2**20
+
+
+def check_size(size_mib: float, name: str = "size_mib") -> None:
+    """Raise :class:`InvalidOptionError` unless ``size_mib`` is a finite positive size whose
+    arrays fit in memory; ``name`` is the option the message names."""
+    if not (math.isfinite(size_mib) and size_mib > 0):
+        msg = f"{name} must be a finite positive number of MiB, not {size_mib:g}"
+        raise InvalidOptionError(msg)
+    limit = max_size_mib()
+    if limit is not None and size_mib > limit:
+        total = _physical_memory() or 0
+        msg = (
+            f"{name} {size_mib:g} MiB does not fit in memory: the bench holds up to "
+            f"{_arrays_held()} arrays of that size at once and this machine has "
+            f"{total / 2**30:,.1f} GiB, so the most is {math.floor(limit):,} MiB"
+        )
+        raise InvalidOptionError(msg)
 
 
 def _ready(x: Any) -> Any:
@@ -169,7 +212,14 @@ def run_bench(size_mib: float = 64.0, repeats: int = 3, calls: int = 20000) -> d
         "zero_copy", "ms", "copy_ms", "ratio", "error"}], "dispatch": [{"case", "us",
         "ratio"}]}``: ``ratio`` is ``ms / copy_ms``, the copy timed in turn with that
         conversion; ``memcpy_ms`` is the best copy time of the run.
+
+    Raises
+    ------
+    InvalidOptionError
+        If ``size_mib`` is not a finite positive number, or its arrays cannot fit in the
+        machine's physical memory (see :func:`max_size_mib`).
     """
+    check_size(size_mib)
     n = max(1, int(size_mib * 2**20) // 4)
     # 64-byte aligned, as arrayport's own copies are: jax and tensorflow share only such
     # memory, and an unaligned start would time numpy's allocator, not the routes.

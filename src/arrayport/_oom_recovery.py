@@ -107,10 +107,18 @@ class Execution:
                 raise
         halves = _split.halve(args, kwargs, policy.split_axis, policy.min_split)
         if halves is None:
-            self.notes.append(
-                f"could not split further along axis {policy.split_axis} "
-                f"(min_split={policy.min_split})"
-            )
+            if _split.has_axis(args, kwargs, policy.split_axis):
+                note = (
+                    f"could not split further along axis {policy.split_axis} "
+                    f"(min_split={policy.min_split})"
+                )
+            else:
+                note = (
+                    f"could not split: no array argument has axis {policy.split_axis} "
+                    "(OOMPolicy's split_axis)"
+                )
+            if note not in self.notes:
+                self.notes.append(note)
             raise _Exhausted
         self.split_used = True
         parts = [self.piece(a, k, site, policy) for a, k in halves]
@@ -227,15 +235,15 @@ class Execution:
         where = "" if device is None else f" on {device}"
         size = "" if requested is None else f" (it asked for {_format_bytes(requested)})"
         steps = [f"{self.attempts} attempt{'s' if self.attempts != 1 else ''}"]
-        if self.policy.release:
-            steps.append("releasing cached memory after each")
+        if self.policy.release and self.attempts > 1:
+            steps.append("releasing cached memory between them")
         if self.split_used:
             steps.append(f"splitting along axis {self.policy.split_axis}")
         steps += self.notes
         remedies = []
         if self.policy.split_axis is None:
             remedies.append("OOMPolicy(split_axis=...) if the function works slice by slice")
-        if self.policy.fallback is None:
+        if self.policy.fallback is None and mt is not MemoryType.NUMPY:
             remedies.append("OOMPolicy(fallback='numpy') to run on the host")
         remedies.append("smaller inputs, or freeing memory held elsewhere")
         name = "an unknown framework" if mt is None else mt.value

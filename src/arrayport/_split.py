@@ -44,6 +44,11 @@ def _take(x: Any, ax: int, lo: int, hi: int) -> Any:
     return x[index] if take is None else take(x, index)
 
 
+def has_axis(args: tuple[Any, ...], kwargs: dict[str, Any], axis: int) -> bool:
+    """Whether any array argument has ``axis`` (what :func:`halve` splits along)."""
+    return any(_axis(value, axis) is not None for value, _ in arrays(args, kwargs))
+
+
 def halve(
     args: tuple[Any, ...], kwargs: dict[str, Any], axis: int, min_split: int
 ) -> list[_Call] | None:

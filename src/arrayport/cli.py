@@ -129,10 +129,12 @@ def _doctor(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _bench(args: argparse.Namespace, out: TextIO) -> int:
-    from arrayport._bench import run_bench
+    from arrayport._bench import check_size, run_bench
 
-    if args.size <= 0:
-        print("arrayport bench: --size must be a positive number of MiB", file=sys.stderr)
+    try:
+        check_size(args.size, "--size")
+    except ArrayportError as exc:
+        print(f"arrayport bench: {exc}", file=sys.stderr)
         return 2
     result = run_bench(size_mib=args.size)
     if args.json:

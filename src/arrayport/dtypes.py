@@ -143,14 +143,17 @@ def _refuse_complex(src: policy.Kind, dst: policy.Kind, scaling: Scaling, discar
         return
     if dst.kind != "c":
         msg = (
-            f"converting {src.name} to {dst.name} would drop the imaginary part; pass "
-            "discard_imaginary=True to keep the real part, or convert abs(x) instead"
+            f"converting {src.name} to {dst.name} would drop the imaginary part; to keep "
+            "the real part pass discard_imaginary=True to convert_dtype (a dispatched "
+            "function: return xp.real(x), or declare DtypeConversion.NATIVE_OUTPUT), or "
+            "convert abs(x) instead"
         )
         raise DtypeConversionError(msg)
     if scaling is Scaling.MINMAX:
         msg = (
-            f"MINMAX scaling of {src.name} needs an order complex numbers lack; pass "
-            "discard_imaginary=True to stretch the real part, or convert abs(x) instead"
+            f"MINMAX scaling of {src.name} needs an order complex numbers lack; to stretch "
+            "the real part pass discard_imaginary=True to convert_dtype (a dispatched "
+            "function: return xp.real(x)), or convert abs(x) instead"
         )
         raise DtypeConversionError(msg)
 

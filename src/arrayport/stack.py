@@ -82,10 +82,14 @@ def unstack_slices(stack: Any) -> list[Any]:
     >>> [s.shape for s in ap.unstack_slices(np.zeros((2, 3, 4)))]
     [(3, 4), (3, 4)]
     """
+    return _unstack(stack, "unstack_slices")
+
+
+def _unstack(stack: Any, caller: str) -> list[Any]:
     mt = detect_memory_type(stack)
     shape = tuple(stack.shape)
     if len(shape) != 3:
-        msg = f"unstack_slices takes a 3-D array; got a {mt.value} array of shape {shape}"
+        msg = f"{caller} takes a 3-D array; got a {mt.value} array of shape {shape}"
         raise InvalidOptionError(msg)
     return [stack[i] for i in range(int(shape[0]))]
 
@@ -109,7 +113,7 @@ def process_slices(stack: Any, fn: Callable[..., Any], *args: Any, **kwargs: Any
     np.float64(54.0)
     """
     mt = detect_memory_type(stack)
-    slices = unstack_slices(stack)
+    slices = _unstack(stack, "process_slices")
     if not slices:
         msg = f"process_slices got a stack of shape {tuple(stack.shape)}: no slice to run on"
         raise InvalidOptionError(msg)

@@ -7,7 +7,7 @@ import pytest
 
 from arrayport import MemoryType
 from arrayport.devices import CPU, Device
-from arrayport.errors import DeviceError
+from arrayport.errors import DeviceError, UnsupportedArrayError
 from tests.conftest import skip_unless_installed
 
 pytestmark = skip_unless_installed(MemoryType.TORCH)
@@ -120,3 +120,18 @@ def test_adopt_host_shares_or_copies_like_share_refusal(be) -> None:
         shared = t.data_ptr() == host_info(v, CPU).pointer
         assert shared == (be.share_refusal(host_info(v, CPU)) is None)
         np.testing.assert_array_equal(t.numpy(), v)
+
+
+def test_nested_tensors_are_refused_with_a_remedy(be) -> None:
+    import warnings
+
+    import torch
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # torch: nested tensors are a prototype
+        strided = torch.nested.nested_tensor([torch.ones(2), torch.ones(3)])
+    jagged = torch.nested.nested_tensor([torch.ones(2), torch.ones(3)], layout=torch.jagged)
+    for nested in (strided, jagged):
+        assert be.route_key(nested, True) is None
+        with pytest.raises(UnsupportedArrayError, match="to_padded_tensor"):
+            be.describe(nested)

@@ -152,6 +152,17 @@ def test_arguments_the_standard_does_not_take() -> None:
     ]
 
 
+def test_positional_finding_replacement_reads_after_use() -> None:
+    found = check_source("import numpy as np\nm = np.mean(a, 0)\nt = np.linspace(0, 1, 5, 1)\n")
+    hints = {f.name: f.replacement for f in found}
+    # Every replacement is shown as "; use <replacement>": it must not be an instruction.
+    assert hints["numpy.mean(positional)"] == "keywords after the first argument (axis=, keepdims=)"
+    linspace = hints["numpy.linspace(positional)"]
+    assert linspace is not None
+    assert linspace.startswith("keywords after the first 3 arguments (")
+    assert "endpoint=" in linspace
+
+
 def test_star_import_is_reported() -> None:
     assert names("from numpy import *\n") == [(1, "from numpy import *")]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -18,9 +19,41 @@ def test_directories_are_searched_for_python_files(tmp_path: Path) -> None:
     (tmp_path / ".hidden" / "b.py").write_text("import numpy as np\nnp.amax(x)\n")
     found = check_paths([tmp_path])
     assert [(Path(f.path).name, f.line) for f in found] == [("a.py", 2)]
-    assert list(iter_python_files([tmp_path / "pkg" / "notes.txt"])) == [
-        tmp_path / "pkg" / "notes.txt"
+
+
+def test_explicit_files_must_be_python_source(tmp_path: Path) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("import numpy as np\nnp.amax(x)\n")
+    with pytest.raises(ArrayportError, match=r"not a Python source file: .*notes\.txt"):
+        list(iter_python_files([notes]))
+    script = tmp_path / "tool"
+    script.write_text("#!/usr/bin/env python3\nimport numpy as np\nnp.amax(x)\n")
+    assert list(iter_python_files([script])) == [script]
+    assert [f.line for f in check_paths([script])] == [3]
+
+
+def test_device_files_are_not_python_source() -> None:
+    devnull = Path(os.devnull)
+    if not devnull.exists() or devnull.is_file():
+        pytest.skip("no device file here")
+    with pytest.raises(ArrayportError, match="not a Python source file"):
+        check_paths([devnull])
+
+
+def test_too_deep_file_is_a_finding_and_the_rest_is_checked(tmp_path: Path) -> None:
+    deep = tmp_path / "a_deep.py"
+    deep.write_text("import numpy as np\nx = " + " + ".join(["1"] * 20_000) + "\n")
+    walk_deep = tmp_path / "b_walk_deep.py"  # parses, but is too deep for the AST walk
+    walk_deep.write_text("import numpy as np\nx = " + " + ".join(["np.amax(a)"] * 2_000) + "\n")
+    (tmp_path / "c.py").write_text("import numpy as np\nnp.amax(x)\n")
+    found = check_paths([tmp_path])
+    assert [(Path(f.path).name, f.line, f.name) for f in found] == [
+        ("a_deep.py", 1, "<file>"),
+        ("b_walk_deep.py", 1, "<file>"),
+        ("c.py", 2, "numpy.amax"),
     ]
+    assert "too deeply nested to analyse" in found[0].message
+    assert found[0].replacement is None
 
 
 def test_missing_path_raises(tmp_path: Path) -> None:

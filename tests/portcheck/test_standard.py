@@ -49,5 +49,6 @@ def test_signatures_read_from_the_standard() -> None:
     assert sig.max_positional == 1
     assert sig.keywords is not None
     assert {"axis", "keepdims"} <= sig.keywords
+    assert sig.keyword_only[:2] == ("axis", "keepdims")
     assert standard().signatures["meshgrid"].max_positional is None  # *arrays
     assert "linalg.vector_norm" in standard().signatures

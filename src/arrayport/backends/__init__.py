@@ -96,7 +96,11 @@ def _describe_non_array(x: object) -> str:
             f"got {kind}; arrays of raw bytes carry no dtype or shape: use "
             "numpy.frombuffer(x, dtype=...) first"
         )
-    return f"{type(x).__module__}.{type(x).__qualname__} is not an array of a supported framework"
+    return (
+        f"{type(x).__module__}.{type(x).__qualname__} is not an array of a supported "
+        "framework (numpy, cupy, torch, jax, tensorflow, pyclesperanto, dask); make one "
+        "first, e.g. numpy.asarray(x)"
+    )
 
 
 def detect_memory_type(x: object) -> MemoryType:

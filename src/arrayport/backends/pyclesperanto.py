@@ -55,7 +55,17 @@ WIDENINGS = {"bool": "uint8", "float16": "float32"}
 
 
 def is_installed() -> bool:
-    return find_spec("pyclesperanto") and opencl_icd_installed()
+    return find_spec("pyclesperanto") and opencl_icd_installed() and not _after_tensorflow()
+
+
+def _after_tensorflow() -> bool:
+    """Whether importing pyclesperanto now would crash: tensorflow came first on PoCL."""
+    return (
+        "pyclesperanto" not in sys.modules
+        and "tensorflow" in sys.modules
+        and pocl_icd_installed()
+        and not pocl_mapped()
+    )
 
 
 # The imported module once load() succeeded: its checks are not repeated on every call.
@@ -63,12 +73,7 @@ _module: ModuleType | None = None
 
 
 def load() -> ModuleType:
-    if (
-        "pyclesperanto" not in sys.modules
-        and "tensorflow" in sys.modules
-        and pocl_icd_installed()
-        and not pocl_mapped()
-    ):
+    if _after_tensorflow():
         msg = (
             "pyclesperanto cannot be imported after tensorflow on PoCL: the two "
             "libraries' LLVM copies clash and the process would crash. Import arrayport "

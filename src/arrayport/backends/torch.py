@@ -166,7 +166,7 @@ def route_key(x: Any, address: bool) -> RouteKey | None:
     torch = load()
     if type(x) is not torch.Tensor and type(x) is not torch.nn.Parameter:
         return None
-    if not x.is_cpu or x.layout is not torch.strided or x.is_quantized:
+    if not x.is_cpu or x.layout is not torch.strided or x.is_quantized or x.is_nested:
         return None
     dtype, name = _dtype_of(x)
     if dtype is None:  # no numpy dtype: describe() reports itemsize 0, keep its rules
@@ -199,6 +199,12 @@ def _torch_device(device: Device) -> Any:
 
 def describe(x: Any) -> ArrayInfo:
     torch = load()
+    if x.is_nested:
+        msg = (
+            "nested torch tensors are not converted (their rows differ in length): pad "
+            "them with x.to_padded_tensor(0.0), or convert x.unbind() row by row"
+        )
+        raise UnsupportedArrayError(msg)
     if x.layout is not torch.strided:
         msg = (
             f"torch tensors with layout {x.layout} are not converted (only dense, strided "

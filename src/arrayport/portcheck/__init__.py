@@ -28,6 +28,20 @@ __all__ = ["Finding", "Standard", "check_paths", "check_source", "iter_python_fi
 
 #: Directories never searched when a directory is given.
 _SKIP_DIRS = frozenset({"__pycache__", "node_modules", "build", "dist", "site-packages"})
+_TOO_DEEP = (
+    "too deeply nested to analyse (an expression or block nests deeper than Python's "
+    "recursion limit); the file was not checked"
+)
+
+
+def _is_python_script(path: Path) -> bool:
+    """Whether the regular file ``path`` starts with a ``#!`` line naming python."""
+    try:
+        with path.open("rb") as f:
+            first = f.readline(256)
+    except OSError:
+        return False
+    return first.startswith(b"#!") and b"python" in first
 
 
 def check_source(source: str | bytes, path: str = "<string>") -> list[Finding]:
@@ -45,6 +59,9 @@ def check_source(source: str | bytes, path: str = "<string>") -> list[Finding]:
     list of Finding
         Sorted by line, then name; one per line and name.
 
+        A source nested too deeply for Python to analyse (a chained expression of
+        thousands of terms) gives one finding on line 1, named ``"<file>"``, saying so.
+
     Raises
     ------
     ArrayportError
@@ -52,23 +69,34 @@ def check_source(source: str | bytes, path: str = "<string>") -> list[Finding]:
     BackendUnavailableError
         If array-api-strict, which defines the standard's names, is not installed.
     """
+    # RecursionError: a 20,000-term `1 + 1 + ...` is too deep for the parser, a
+    # 1,000-term one for the walk; the file is reported as not analysed.
+    too_deep = [Finding(path, 1, "<file>", _TOO_DEEP, None)]
     try:
         tree = ast.parse(source, filename=path)
     except (SyntaxError, ValueError) as exc:  # ValueError: null bytes in the source
         msg = f"cannot parse {path} as Python: {exc}"
         raise ArrayportError(msg) from exc
-    return find_nonstandard(tree, path, standard())
+    except RecursionError:
+        return too_deep
+    std = standard()
+    try:
+        return find_nonstandard(tree, path, std)
+    except RecursionError:
+        return too_deep
 
 
 def iter_python_files(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Path]:
     """The files to check: each file given, and every ``*.py`` below each directory given.
 
-    Hidden directories and build or cache directories are skipped.
+    A file given by name must be a regular file named ``*.py`` or a script whose ``#!``
+    line names python. Hidden directories and build or cache directories are skipped.
 
     Raises
     ------
     ArrayportError
-        If a path does not exist.
+        If a path does not exist, or is a file that is not Python source (``/dev/null``,
+        ``notes.txt``).
     """
     for item in paths:
         path = Path(item)
@@ -78,8 +106,14 @@ def iter_python_files(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Path]
                 for name in sorted(files):
                     if name.endswith(".py"):
                         yield Path(root) / name
-        elif path.is_file():
+        elif path.is_file() and (path.suffix == ".py" or _is_python_script(path)):
             yield path
+        elif path.exists():
+            msg = (
+                f"not a Python source file: {path} (port-check takes *.py files, scripts "
+                "with a python #! line, and directories)"
+            )
+            raise ArrayportError(msg)
         else:
             msg = (
                 f"no such file or directory: {path} (port-check takes Python files and directories)"
@@ -93,17 +127,20 @@ def check_paths(paths: Iterable[str | os.PathLike[str]]) -> list[Finding]:
     Parameters
     ----------
     paths : iterable of str or path
-        Python files (any name) and directories (searched for ``*.py``).
+        Python files (``*.py``, or scripts with a python ``#!`` line) and directories
+        (searched for ``*.py``).
 
     Returns
     -------
     list of Finding
-        In file order, then by line.
+        In file order, then by line. A file too deeply nested to analyse gives one
+        finding saying so, and the other files are still checked.
 
     Raises
     ------
     ArrayportError
-        If a path does not exist, cannot be read or is not valid Python.
+        If a path does not exist, is not Python source, cannot be read or is not valid
+        Python.
     """
     findings: list[Finding] = []
     for file in iter_python_files(paths):

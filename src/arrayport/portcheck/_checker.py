@@ -24,7 +24,7 @@ from types import ModuleType
 import numpy as np
 
 from arrayport.portcheck._hints import hint_for_attribute, hint_for_function
-from arrayport.portcheck._standard import Standard
+from arrayport.portcheck._standard import Signature, Standard
 
 __all__ = ["Finding", "find_nonstandard"]
 
@@ -117,6 +117,17 @@ def _is_loose_dtype(node: ast.expr) -> bool:
     if isinstance(node, ast.Constant):
         return isinstance(node.value, str)
     return isinstance(node, ast.Name) and node.id in ("bool", "int", "float", "complex")
+
+
+def _keywords_hint(sig: Signature) -> str:
+    """The replacement for surplus positional arguments; like every replacement it reads
+    after "use" ("...; use keywords after the first argument (axis=, keepdims=)")."""
+    n = sig.max_positional
+    which = {0: "for every argument", 1: "after the first argument"}.get(
+        n or 0, f"after the first {n} arguments"
+    )
+    names = ", ".join(f"{k}=" for k in sig.keyword_only)
+    return f"keywords {which}" + (f" ({names})" if names else "")
 
 
 class _Checker(ast.NodeVisitor):
@@ -285,7 +296,7 @@ class _Checker(ast.NodeVisitor):
                 f"{path} takes at most "
                 f"{sig.max_positional} positional argument(s) in the standard; "
                 f"{len(node.args)} given",
-                "pass the rest by keyword (axis=...)",
+                _keywords_hint(sig),
             )
         if sig.keywords is None:
             return

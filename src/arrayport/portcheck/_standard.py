@@ -95,11 +95,13 @@ class Standard:
 
 @dataclasses.dataclass(frozen=True)
 class Signature:
-    """What a standard function accepts: ``max_positional`` (None: any number) and
-    ``keywords`` (None: any keyword)."""
+    """What a standard function accepts: ``max_positional`` (None: any number),
+    ``keywords`` (None: any keyword) and ``keyword_only``, the keyword-only parameters in
+    the order the standard declares them."""
 
     max_positional: int | None
     keywords: frozenset[str] | None
+    keyword_only: tuple[str, ...] = ()
 
 
 def _signature(fn: object) -> Signature | None:
@@ -125,7 +127,8 @@ def _signature(fn: object) -> Signature | None:
             if p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
         )
     )
-    return Signature(positional, keywords)
+    keyword_only = tuple(p.name for p in params if p.kind is inspect.Parameter.KEYWORD_ONLY)
+    return Signature(positional, keywords, keyword_only)
 
 
 def _signatures(module: ModuleType, names: frozenset[str], prefix: str) -> dict[str, Signature]:

@@ -81,9 +81,11 @@ def unusable_reason(memory_type: MemoryType) -> str | None:
     Not installed; on ``ARRAYPORT_DEVICE=cuda``, not a CUDA framework or no GPU visible to it.
     """
     if memory_type not in available_memory_types():
-        return (
-            f"{memory_type.value} is not installed (pip install 'arrayport[{memory_type.value}]')"
-        )
+        if memory_type is MemoryType.CUPY:  # one extra per CUDA major version
+            how = "pip install 'arrayport[cupy-cuda12]' or 'arrayport[cupy-cuda13]'"
+        else:
+            how = f"pip install 'arrayport[{memory_type.value}]'"
+        return f"{memory_type.value} is not installed ({how})"
     if device_kind() != "cuda":
         return None
     if memory_type not in _CUDA_CAPABLE:
