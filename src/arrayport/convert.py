@@ -85,7 +85,8 @@ class Route:
         ``"identity"``, ``"copy"``, ``"device-move"``, ``"dlpack"``, ``"host-share"`` or
         ``"host-copy"``.
     zero_copy : bool
-        True exactly when the result shares memory with the input.
+        True exactly when the result shares memory with the input (for an empty array,
+        which has no memory to share: whether the route would share it).
     steps : tuple of str
         What happens, in order.
     reason : str
