@@ -238,3 +238,35 @@ def test_a_split_axis_no_argument_has_is_named() -> None:
     )
     with pytest.raises(OutOfMemoryError, match="could not split further along axis 0"):
         along_rows(np.ones((4, 4)))
+
+
+@pytest.mark.parametrize("failures", [1, 2])
+def test_inputs_are_freed_when_the_call_returns_without_a_garbage_collection(
+    failures: int,
+) -> None:
+    # The remembered error's frames reach the policy's own frames (f_back): kept by the
+    # policy too, that was a cycle holding the inputs (device memory) until gc ran.
+    calls = {"n": 0}
+
+    def flaky(z: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] <= failures:
+            raise MemoryError
+        return z + 1
+
+    policy = OOMPolicy(retries=2, **NO_RELEASE)
+    gc.disable()
+    try:
+        for outcome in ("returns", "raises"):
+            calls["n"] = -10 if outcome == "raises" else 0
+            a = np.ones(1000)
+            alive = weakref.ref(a)
+            try:
+                out = policy.run(flaky, a)
+                del out
+            except OutOfMemoryError:
+                assert outcome == "raises"
+            del a
+            assert alive() is None, outcome
+    finally:
+        gc.enable()

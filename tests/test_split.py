@@ -156,8 +156,10 @@ def test_halve_rebuilds_containers_and_leaves_deeper_arrays_whole() -> None:
 
     Pair = collections.namedtuple("Pair", "a b")
     x = np.arange(4.0)
-    halves = halve(([x, 1], Pair(x, "b")), {"k": (x,), "deep": [[x]]}, 0, 1)
-    assert halves is not None
+    split = halve(([x, 1], Pair(x, "b")), {"k": (x,), "deep": [[x]]}, 0, 1)
+    assert split is not None
+    halves, which = split
+    assert which == {0, 1, 2}
     for (args, kwargs), expected in zip(halves, ([0.0, 1.0], [2.0, 3.0]), strict=True):
         assert type(args[0]) is list
         assert args[0][1] == 1
@@ -194,8 +196,25 @@ def test_halve_keeps_length_one_pyclesperanto_pieces_arrays() -> None:
     from arrayport._split import halve
 
     x = ap.convert(np.array([3.0, 4.0], np.float32), MemoryType.PYCLESPERANTO)
-    pieces = halve((x,), {}, 0, 1)
-    assert pieces is not None
+    split = halve((x,), {}, 0, 1)
+    assert split is not None
+    pieces, _ = split
     got = [ap.convert(args[0], MemoryType.NUMPY) for args, _ in pieces]
     assert [g.tolist() for g in got] == [[3.0], [4.0]]
     assert all(ap.detect_memory_type(args[0]) is MemoryType.PYCLESPERANTO for args, _ in pieces)
+
+
+def test_an_argument_passed_whole_is_never_cut_by_a_later_split() -> None:
+    # x (100 rows) is split; w (50 rows) is passed whole. At the second level x's pieces
+    # have 50 rows: w, which has 50 too, must still be passed whole.
+    seen: list[int] = []
+
+    def shifted(x: Any, w: Any) -> Any:
+        seen.append(int(w.shape[0]))
+        return x + w.sum()
+
+    x, w = np.arange(100.0), np.arange(50.0)
+    with inject_oom("numpy", times=3):
+        out = OOMPolicy(retries=0, split_axis=0, **NO_RELEASE).run(shifted, x, w)
+    np.testing.assert_array_equal(out, shifted(x, w))
+    assert set(seen) == {50}

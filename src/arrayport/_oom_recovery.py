@@ -84,11 +84,13 @@ class Execution:
         if result is not _FAILED:
             if self.oom_errors:
                 self.record(site, "split" if self.split_used else "release")
+            self.last = None  # see fail()
             return result
         if self.policy.fallback is None:
             self.fail(site)
         result = self.on_fallback(args, kwargs, site)
         self.record(site, "fallback")
+        self.last = None  # see fail()
         return result
 
     def piece(
@@ -98,15 +100,17 @@ class Execution:
         site: Site,
         policy: OOMPolicy,
         done: int = 0,
+        which: frozenset[int] | None = None,
     ) -> Any:
-        """Run one piece with retries; split it if that is allowed and needed."""
+        """Run one piece with retries; split it if that is allowed and needed (``which``:
+        the positions of the arrays an earlier split halved, see :func:`_split.halve`)."""
         try:
             return self.attempt(args, kwargs, site, policy, done)
         except _Exhausted:
             if policy.split_axis is None:
                 raise
-        halves = _split.halve(args, kwargs, policy.split_axis, policy.min_split)
-        if halves is None:
+        split = _split.halve(args, kwargs, policy.split_axis, policy.min_split, which)
+        if split is None:
             if _split.has_axis(args, kwargs, policy.split_axis):
                 note = (
                     f"could not split further along axis {policy.split_axis} "
@@ -120,8 +124,9 @@ class Execution:
             if note not in self.notes:
                 self.notes.append(note)
             raise _Exhausted
+        halves, which = split
         self.split_used = True
-        parts = [self.piece(a, k, site, policy) for a, k in halves]
+        parts = [self.piece(a, k, site, policy, which=which) for a, k in halves]
         return self.concat(parts, policy.split_axis, site)
 
     def attempt(
@@ -179,7 +184,8 @@ class Execution:
                 "needs a function that returns arrays (or a tuple/list of arrays) having that "
                 "axis; use split_axis=None for this function"
             )
-            raise InvalidOptionError(msg) from self.last
+            last, self.last = self.last, None  # see fail()
+            raise InvalidOptionError(msg) from last
         except Exception as exc:  # joining can itself run out of memory
             if not self.absorbed(exc, site):
                 raise
@@ -251,9 +257,14 @@ class Execution:
             f"{name} ran out of memory{where} in {_name(self.fn)}{size}; gave up after "
             f"{', '.join(steps)}. Try {'; '.join(remedies)}"
         )
+        # The last error's traceback holds its frames, whose f_back chain reaches the
+        # policy's own frames and so this Execution: holding the error here too would be a
+        # cycle keeping the call's arguments (device memory) alive until a garbage
+        # collection. The error is handed on instead (also when run() succeeds).
+        last, self.last = self.last, None
         raise OutOfMemoryError(
             msg, memory_type=mt, device=device, attempts=self.attempts, requested_bytes=requested
-        ) from self.last
+        ) from last
 
 
 def _release(mt: MemoryType | None, device: Device | None, *, escalate: bool) -> None:

@@ -50,35 +50,57 @@ def has_axis(args: tuple[Any, ...], kwargs: dict[str, Any], axis: int) -> bool:
 
 
 def halve(
-    args: tuple[Any, ...], kwargs: dict[str, Any], axis: int, min_split: int
-) -> list[_Call] | None:
-    """The call split into two halves along ``axis``, or None if it cannot be split.
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    axis: int,
+    min_split: int,
+    which: frozenset[int] | None = None,
+) -> tuple[list[_Call], frozenset[int]] | None:
+    """The call split into two halves along ``axis`` and the positions of the arrays it
+    halved, or None if it cannot be split.
 
-    The first array argument having ``axis`` sets the length ``n``; every array argument
-    of that same length along ``axis`` is halved (``[0, n//2)`` and ``[n//2, n)``), inside
-    list and tuple arguments too; the others are passed whole. None when no argument has
-    the axis, or when a half would be shorter than ``min_split``.
+    On the first split (``which`` None), the first array argument having ``axis`` sets
+    the length ``n``, and every array argument of that same length along ``axis`` is
+    halved (``[0, n//2)`` and ``[n//2, n)``), inside list and tuple arguments too; the
+    others are passed whole. A piece is split again by passing the positions returned
+    (``which``: indices in :func:`~arrayport._arguments.arrays`' order): only those arrays
+    are halved, so an argument passed whole is never cut later because its length happens
+    to equal a piece's. None when no argument has the axis, or when a half would be
+    shorter than ``min_split``.
     """
-    length: int | None = None
-    for value, _ in arrays(args, kwargs):
-        ax = _axis(value, axis)
-        if ax is not None:
-            length = int(value.shape[ax])
-            break
-    if length is None or length < 2 * min_split:
+    found = list(arrays(args, kwargs))
+    if which is None:
+        lengths = [_length(value, axis) for value, _ in found]
+        n = next((k for k in lengths if k is not None), None)
+        if n is None:
+            return None
+        which = frozenset(i for i, k in enumerate(lengths) if k == n)
+    else:
+        n = _length(found[min(which)][0], axis)
+    if n is None or n < 2 * min_split:
         return None
-    n = length
+    length = n
 
     def halves(lo: int, hi: int) -> _Call:
+        position = -1
+
         def piece(value: Any) -> Any:
-            ax = _axis(value, axis)
-            if ax is None or int(value.shape[ax]) != n:
+            nonlocal position
+            position += 1
+            if position not in which:
                 return value
+            ax = _axis(value, axis)
+            assert ax is not None  # every position in `which` has the axis
             return _take(value, ax, lo, hi)
 
         return map_arrays(args, kwargs, piece)
 
-    return [halves(0, n // 2), halves(n // 2, n)]
+    return [halves(0, length // 2), halves(length // 2, length)], which
+
+
+def _length(value: Any, axis: int) -> int | None:
+    ax = _axis(value, axis)
+    return None if ax is None else int(value.shape[ax])
 
 
 def _describe(value: object) -> str:
