@@ -267,3 +267,23 @@ def test_run_slices_slices_same_shaped_arguments_and_runs_others_once() -> None:
         run_slices(call, lambda x: x + 1, (flat,), {}, flat, ap.MemoryType.NUMPY, None), flat + 1
     )
     assert len(calls) == 1  # not 3-D: one run
+
+
+def test_numpy_scalar_results_are_stacked_like_other_frameworks_0d_results() -> None:
+    # numpy's s.sum() is a numpy scalar; torch's, jax's ... are 0-d arrays: one rule.
+    stack = np.arange(12, dtype=np.float32).reshape(3, 2, 2)
+    sums = ap.process_slices(stack, lambda s: s.sum())
+    assert isinstance(sums, np.ndarray)
+    np.testing.assert_array_equal(sums, [6.0, 22.0, 38.0])
+    labelled = ap.process_slices(stack, lambda s: (s.max(), "label"))
+    np.testing.assert_array_equal(labelled[0], [3.0, 7.0, 11.0])
+    assert labelled[1] == ["label"] * 3  # not arrays: a list, one per slice
+
+
+def test_slice_by_slice_refuses_an_empty_stack() -> None:
+    @ap.memory_type("numpy", slice_by_slice=True)
+    def same(s: Any) -> Any:
+        return s
+
+    with pytest.raises(ap.InvalidOptionError, match="no slice to run on"):
+        same(np.zeros((0, 3, 3), np.float32))

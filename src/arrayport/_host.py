@@ -30,6 +30,7 @@ __all__ = [
     "dtype_name",
     "host_info",
     "host_layout",
+    "holds_numbers",
     "host_route_key",
     "route_key_of",
 ]
@@ -213,6 +214,16 @@ def _pointer(a: np.ndarray) -> int:
     if flags.writeable and flags.c_contiguous and _bufferable(a.dtype) and a.size:
         return _buffer_address(a)
     return _interface_address(a)
+
+
+def holds_numbers(dtype: np.dtype[Any]) -> bool:
+    """Whether a numpy dtype holds numbers: numpy's own numeric and bool types and
+    ml_dtypes' (bfloat16, float8, int4, ...), recognised by module so that ml_dtypes is not
+    imported to look. Which of them may leave their framework is
+    :data:`EXCHANGED_DTYPES`' question."""
+    if dtype.isbuiltin == 2:  # user-defined: ml_dtypes' are numbers, anything else is not
+        return dtype.type.__module__ == "ml_dtypes"
+    return dtype.kind in "biufc"
 
 
 def _bufferable(dtype: np.dtype[Any]) -> bool:

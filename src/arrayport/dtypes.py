@@ -289,6 +289,12 @@ def convert_dtype(
     backend = get_backend(mt)
     backend.load()
     info = backend.describe(x)  # also refuses masked arrays, traced jax arrays, ...
+    if -1 in info.shape:  # dask after boolean indexing: chunk sizes not computed yet
+        msg = (
+            f"cannot convert the dtype of a {mt.value} array of unknown shape {x.shape}; "
+            "compute its chunk sizes first: x.compute_chunk_sizes()"
+        )
+        raise UnsupportedArrayError(msg)
     src = policy.DTYPES.get(info.dtype_name)
     if src is None:
         msg = f"cannot convert {mt.value} arrays of dtype {info.dtype_name}: use one of {_NAMES}"

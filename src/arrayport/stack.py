@@ -15,6 +15,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
+import numpy as np
+
 from arrayport._arguments import kind_of
 from arrayport.backends import detect_memory_type, get_backend, namespace
 from arrayport.convert import convert, plan
@@ -99,7 +101,8 @@ def process_slices(stack: Any, fn: Callable[..., Any], *args: Any, **kwargs: Any
 
     The results are stacked in ``stack``'s memory type and on its device, whatever memory
     type ``fn`` returns. A tuple result gives a tuple of stacks; results that are not
-    arrays (a number per slice, say) come back as a list, one per slice.
+    arrays (a Python number per slice, say) come back as a list, one per slice; numpy
+    scalars (numpy's reductions return them) are stacked as the 0-d arrays they stand for.
 
     Raises
     ------
@@ -143,6 +146,12 @@ def run_slices(
     }
     if len(shape) != 3 or id(first) not in sliced:
         return run(fn, *args, **kwargs)
+    if shape[0] == 0:
+        msg = (
+            f"slice_by_slice got a stack of shape {shape}: no slice to run on (the result's "
+            "shape and dtype would be unknown); skip the call for empty stacks"
+        )
+        raise InvalidOptionError(msg)
     if device is None:
         device = get_backend(memory_type).device_of(first)
     results = []
@@ -158,6 +167,9 @@ def restack(results: list[Any], memory_type: MemoryType, device: Device | None) 
 
     Used by :func:`process_slices` and by ``slice_by_slice`` dispatch.
     """
+    # numpy's reductions return numpy scalars: stacked as the 0-d arrays they stand for,
+    # as every other framework's 0-d results are.
+    results = [np.asarray(r) if isinstance(r, np.generic) else r for r in results]
     first = results[0]
     if isinstance(first, tuple) and all(
         type(r) is type(first) and len(r) == len(first) for r in results

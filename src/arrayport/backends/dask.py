@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from arrayport._host import ArrayInfo, aligned_copy
+from arrayport._host import ArrayInfo, aligned_copy, holds_numbers
 from arrayport.backends._util import find_spec, import_framework
 from arrayport.devices import CPU, Device
 from arrayport.errors import (
@@ -87,7 +87,7 @@ def non_array_hint(x: object) -> str | None:
 
 
 def is_plain(x: Any) -> bool:
-    return type(x) is load().Array and np.dtype(x.dtype).kind in "biufc"
+    return type(x) is load().Array and holds_numbers(np.dtype(x.dtype))
 
 
 def namespace() -> Any:
@@ -152,7 +152,7 @@ def _known_shape(x: Any) -> tuple[int, ...]:
 
 def describe(x: Any) -> ArrayInfo:
     dtype = np.dtype(x.dtype)
-    if dtype.hasobject or dtype.kind in "OUSVMm" or dtype.fields is not None:
+    if not holds_numbers(dtype):
         msg = (
             f"dask arrays of dtype {dtype} hold no numbers arrayport can move between "
             "frameworks; convert to a numeric or bool dtype first (x.astype(...))"

@@ -25,7 +25,14 @@ from typing import Any
 
 import numpy as np
 
-from arrayport._host import ArrayInfo, RouteKey, aligned_copy, host_info, host_route_key
+from arrayport._host import (
+    ArrayInfo,
+    RouteKey,
+    aligned_copy,
+    holds_numbers,
+    host_info,
+    host_route_key,
+)
 from arrayport.devices import CPU, Device
 from arrayport.errors import DeviceError, UnsupportedArrayError
 from arrayport.memory_types import MemoryType
@@ -65,13 +72,7 @@ def non_array_hint(x: object) -> str | None:
     return None
 
 
-def _exchangeable(dtype: np.dtype[Any]) -> bool:
-    """Whether the dtype holds numbers: numpy's own numeric types and ml_dtypes' (bfloat16,
-    float8, int4, ...), recognised by module so that ml_dtypes is not imported to look.
-    Which of them may leave numpy is :data:`~arrayport._host.EXCHANGED_DTYPES`' question."""
-    if dtype.isbuiltin == 2:  # user-defined: ml_dtypes' are numbers, anything else is not
-        return dtype.type.__module__ == "ml_dtypes"
-    return dtype.kind in "biufc"
+_exchangeable = holds_numbers
 
 
 # dtype -> whether it holds exchangeable numbers (dtype.name costs about 1 us in numpy).
