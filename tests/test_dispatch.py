@@ -22,7 +22,7 @@ import pytest
 
 import arrayport as ap
 from arrayport import MemoryType
-from tests.conftest import skip_unless_installed
+from tests.conftest import INSTALLED, skip_unless_installed
 
 # --- module-level functions (pickled by reference) -------------------------------------
 
@@ -512,3 +512,59 @@ def test_quick_round_trip_still_recovers_from_out_of_memory() -> None:
     np.testing.assert_array_equal(g(a), [0, 2, 4])
     assert g._round_trip is not None
     assert len(calls) == 3
+
+
+# --- out of memory while moving the inputs -------------------------------------------------
+
+
+@pytest.fixture
+def small_device(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A pyclesperanto device that holds at most 64 bytes per buffer: moving a larger
+    input there raises OutOfMemoryError before the function runs."""
+    if MemoryType.PYCLESPERANTO not in INSTALLED:
+        pytest.skip("pyclesperanto is not installed")
+    from arrayport.backends import pyclesperanto as be
+
+    monkeypatch.setattr(be, "max_buffer_bytes", lambda device: 64)
+
+
+@pytest.mark.usefixtures("small_device")
+def test_inputs_that_do_not_fit_are_split_before_moving() -> None:
+    import pyclesperanto as cle
+
+    seen: list[tuple[str, int]] = []
+
+    @ap.memory_type("pyclesperanto", oom=ap.OOMPolicy(retries=0, split_axis=0, release=False))
+    def brighten(a: Any) -> Any:
+        seen.append((ap.detect_memory_type(a).value, int(a.shape[0])))
+        return cle.add_image_and_scalar(a, scalar=1)
+
+    x = np.arange(32, dtype=np.float32)  # 128 bytes: two 64-byte pieces fit
+    out = brighten(x)
+    assert seen == [("pyclesperanto", 16), ("pyclesperanto", 16)]
+    assert isinstance(out, np.ndarray)  # joined where the result goes (the input's type)
+    np.testing.assert_array_equal(out, x + 1)
+
+
+@pytest.mark.usefixtures("small_device")
+def test_inputs_that_do_not_fit_fall_back_and_retries_convert_again() -> None:
+    seen: list[str] = []
+
+    @ap.memory_type("pyclesperanto", oom=ap.OOMPolicy(retries=1, fallback="numpy", release=False))
+    def brighten(a: Any) -> Any:
+        seen.append(ap.detect_memory_type(a).value)
+        return a + 2
+
+    x = np.arange(32, dtype=np.float32)
+    out = brighten(x)
+    assert seen == ["numpy"]  # two conversions failed (a retry), then the fallback ran
+    np.testing.assert_array_equal(out, x + 2)
+    # Without a remedy in the policy: OutOfMemoryError naming what was tried, not the
+    # conversion's error from before the policy.
+    plain = ap.memory_type("pyclesperanto", oom=ap.OOMPolicy(retries=1, release=False))(lambda a: a)
+    with pytest.raises(ap.OutOfMemoryError, match="gave up after 2 attempts") as info:
+        plain(x)
+    assert info.value.memory_type is MemoryType.PYCLESPERANTO
+    disabled = ap.memory_type("pyclesperanto", oom=ap.OOMPolicy.disabled())(lambda a: a)
+    with pytest.raises(ap.OutOfMemoryError, match="maximum buffer size"):
+        disabled(x)

@@ -62,9 +62,24 @@ class _Exhausted(Exception):
 class Execution:
     """One call of :meth:`OOMPolicy.run`: its counters and the last out-of-memory error."""
 
-    def __init__(self, policy: OOMPolicy, fn: Callable[..., Any], attempts: int = 0) -> None:
+    def __init__(
+        self,
+        policy: OOMPolicy,
+        fn: Callable[..., Any],
+        attempts: int = 0,
+        *,
+        user_fn: Callable[..., Any] | None = None,
+        result_site: Site | None = None,
+    ) -> None:
+        """``fn`` is what each attempt runs; ``user_fn`` (default ``fn``) the function
+        itself, which the fallback runs and messages name. They differ for a dispatched
+        call whose argument conversion ran out of memory: then ``fn`` converts the (piece
+        of the) arguments and runs ``user_fn``. ``result_site``: where a fallback's result
+        goes (default: the call's site, where an unfailed run's result would be)."""
         self.policy = policy
         self.fn = fn
+        self.user_fn = fn if user_fn is None else user_fn
+        self.result_site = result_site
         self.attempts = attempts
         self.oom_errors = 0
         self.last: BaseException | None = None
@@ -175,11 +190,17 @@ class Execution:
             self.last_device = site.device if mt is site.memory_type else None
 
     def concat(self, parts: list[Any], axis: int, site: Site) -> Any:
+        to = self.result_site
         try:
+            if to is not None and to.memory_type is not None:
+                # Where the result goes in the end: the pieces travel there one by one and
+                # are joined there, not in the memory that ran out.
+                mt = to.memory_type
+                parts = [_each_array(p, lambda r: convert(r, mt, device=to.device)) for p in parts]
             return _split.concat(parts, axis)
         except _split.NotSplittable as exc:
             msg = (
-                f"OOMPolicy(split_axis={axis}) split the call of {_name(self.fn)} after "
+                f"OOMPolicy(split_axis={axis}) split the call of {_name(self.user_fn)} after "
                 f"running out of memory, but cannot join the pieces' results: {exc}. Split "
                 "needs a function that returns arrays (or a tuple/list of arrays) having that "
                 "axis; use split_axis=None for this function"
@@ -213,6 +234,7 @@ class Execution:
         if f_site.memory_type is None:
             f_site = Site(target, device)
         policy = dataclasses.replace(self.policy, fallback=None)
+        self.fn = self.user_fn  # the fallback's arguments are converted already
         try:
             result = self.piece(f_args, f_kwargs, f_site, policy)
         except _Exhausted:
@@ -220,10 +242,11 @@ class Execution:
         if result is _FAILED:
             self.notes.append(f"the fallback to {target.value} ran out of memory too")
             self.fail(site)
-        mt = site.memory_type
+        to = self.result_site or site
+        mt = to.memory_type
         if mt is None:
             return result
-        return _each_array(result, lambda r: convert(r, mt, device=site.device))
+        return _each_array(result, lambda r: convert(r, mt, device=to.device))
 
     def record(self, site: Site, outcome: str) -> None:
         if metrics.enabled:
@@ -254,7 +277,7 @@ class Execution:
         remedies.append("smaller inputs, or freeing memory held elsewhere")
         name = "an unknown framework" if mt is None else mt.value
         msg = (
-            f"{name} ran out of memory{where} in {_name(self.fn)}{size}; gave up after "
+            f"{name} ran out of memory{where} in {_name(self.user_fn)}{size}; gave up after "
             f"{', '.join(steps)}. Try {'; '.join(remedies)}"
         )
         # The last error's traceback holds its frames, whose f_back chain reaches the

@@ -36,10 +36,11 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any, Generic, ParamSpec, TypeVar, cast
 
-from arrayport._arguments import DASK_INPUT, KINDS, NO_CONVERSION, UNSEEN, scan
+from arrayport._arguments import DASK_INPUT, KINDS, NO_CONVERSION, UNSEEN, arrays, scan
 from arrayport._contract import FunctionContract
 from arrayport._metrics import metrics
 from arrayport._oom_injection import injections
+from arrayport._oom_recognition import Site
 from arrayport._placement import (
     _QUICK,
     _Quick,
@@ -48,6 +49,7 @@ from arrayport._placement import (
     place,
     quick_arguments,
     quick_share,
+    resolve_device,
 )
 from arrayport.backends import get_backend
 from arrayport.devices import Device
@@ -262,23 +264,77 @@ class DispatchedFunction(Generic[P, R]):
                 first_kind,
                 self._placed_back(c.oom.run(self._fn, *quick), first, first_kind),
             )
-        cargs, ckwargs, cfirst, dev = convert_arguments(args, kwargs, first, target, c.device)
-        result = self._run(cargs, ckwargs, cfirst, dev)
+        failed: Exception | None = None
+        try:
+            cargs, ckwargs, cfirst, dev = convert_arguments(args, kwargs, first, target, c.device)
+        except Exception as exc:  # moving the inputs can run out of memory (on a GPU, often)
+            failed = exc
+        if failed is not None:
+            result = self._recover_conversion(failed, args, kwargs, first, first_kind)
+        else:
+            result = self._run(cargs, ckwargs, cfirst, dev)
         return first, first_kind, place(result, c.output, first, first_kind, moved=True)
 
-    def _run(self, args: tuple[Any, ...], kwargs: dict[str, Any], first: Any, dev: Any) -> Any:
+    def _recover_conversion(
+        self,
+        exc: Exception,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        first: Any,
+        first_kind: MemoryType,
+    ) -> Any:
+        """The OOM policy for a call whose arguments ran out of memory on the way to the
+        declared memory type: retries and split pieces convert again, the fallback runs the
+        function elsewhere (``OOMPolicy.recover_conversion``)."""
+        c = self._contract
+        target = c.memory_type
+
+        def convert_and_run(*a: Any, **k: Any) -> Any:
+            first = next(arrays(a, k))[0]
+            ca, ck, cf, dev = convert_arguments(a, k, first, target, c.device)
+            return self._run(ca, ck, cf, dev, plain=True)
+
+        site = Site(target, resolve_device(c.device))
+        if c.output == "input":
+            result_site = Site(first_kind, get_backend(first_kind).device_of(first))
+        elif c.output == "declared":
+            result_site = site
+        else:
+            result_site = Site(cast(MemoryType, c.output), None)
+        return c.oom.recover_conversion(
+            exc, convert_and_run, self._fn, args, kwargs, site, result_site
+        )
+
+    def _run(
+        self,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        first: Any,
+        dev: Any,
+        *,
+        plain: bool = False,
+    ) -> Any:
+        """Run the function on converted arguments, in the stream the first one needs,
+        under the OOM policy (``plain``: without it, for a recovery already running)."""
         hook = self._hook
         stream = hook(first) if hook is not None else None
         if stream is None:
-            return self._run_here(args, kwargs, first, dev)
+            return self._run_here(args, kwargs, first, dev, plain)
         with stream:
-            return self._run_here(args, kwargs, first, dev)
+            return self._run_here(args, kwargs, first, dev, plain)
 
-    def _run_here(self, args: tuple[Any, ...], kwargs: dict[str, Any], first: Any, dev: Any) -> Any:
+    def _run_here(
+        self, args: tuple[Any, ...], kwargs: dict[str, Any], first: Any, dev: Any, plain: bool
+    ) -> Any:
         c = self._contract
+        run = _call if plain else c.oom.run
         if not c.slice_by_slice:
-            return c.oom.run(self._fn, *args, **kwargs)
-        return run_slices(c.oom.run, self._fn, args, kwargs, first, c.memory_type, dev)
+            return run(self._fn, *args, **kwargs)
+        return run_slices(run, self._fn, args, kwargs, first, c.memory_type, dev)
+
+
+def _call(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+    return fn(*args, **kwargs)
 
 
 def _with_contract(

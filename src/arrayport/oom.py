@@ -35,7 +35,7 @@ from typing import Any, TypeVar, cast
 
 from arrayport import _oom_injection
 from arrayport._oom_injection import inject, injections
-from arrayport._oom_recognition import find_site
+from arrayport._oom_recognition import Site, find_site
 from arrayport._oom_recovery import Execution
 from arrayport.errors import InvalidOptionError
 from arrayport.memory_types import MemoryType, as_memory_type
@@ -186,6 +186,30 @@ class OOMPolicy:
         """
         site = find_site(args, kwargs)
         execution = Execution(self, fn, attempts=1)
+        if not execution.absorbed(exc, site):
+            raise exc
+        return execution.run(args, kwargs, site, done=1)
+
+    def recover_conversion(
+        self,
+        exc: Exception,
+        call: Callable[..., Any],
+        fn: Callable[..., Any],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        site: Site,
+        result_site: Site,
+    ) -> Any:
+        """The recovery for a dispatched call whose argument conversion raised ``exc``
+        (copying inputs to a device is where memory often runs out): ``exc`` again when it
+        is not out-of-memory. Each attempt and each piece of a split runs ``call``, which
+        converts its arguments and runs ``fn``; the fallback runs ``fn`` on the fallback
+        memory type. ``site``: the declared memory type and device; ``result_site``: where
+        the call's result goes in the end (a fallback's result goes straight there: back
+        through the memory that ran out would fail again)."""
+        if not self._active:
+            raise exc
+        execution = Execution(self, call, attempts=1, user_fn=fn, result_site=result_site)
         if not execution.absorbed(exc, site):
             raise exc
         return execution.run(args, kwargs, site, done=1)
