@@ -199,7 +199,50 @@ def _float_value(xp: Any, x: Any, fname: str, dst: Kind) -> Any:
         return xp.astype(x, xp_dtype(xp, dst.name))
     c = xp.clip(x, float(dst.lo), float(dst.hi))
     c = xp.where(xp.isinf(x), x, c)
-    return xp.astype(c, xp_dtype(xp, dst.name))
+    return _narrow(xp, c, fname, dst.name)
+
+
+#: The 16-bit float targets that frameworks reach from float64 through float32, rounding
+#: twice (torch, jax and ml_dtypes' bfloat16 do; numpy's float16 does not).
+_HALF_FLOATS = ("float16", "bfloat16")
+
+
+def _narrow(xp: Any, x: Any, fname: str, dst: str) -> Any:
+    """``x`` (dtype ``fname``) rounded to nearest-even into float ``dst``, once.
+
+    float64 -> float16/bfloat16 goes through float32 in most frameworks: two roundings,
+    which can differ from one (``1 + 2**-8 + 2**-30`` to bfloat16 gives 1.0, not
+    1.0078125). Rounding to float32 *to odd* first keeps the information the second
+    rounding needs (float32 has at least two more bits than either), so the result is
+    the correctly rounded one."""
+    if fname == "float64" and dst in _HALF_FLOATS:
+        x = _float32_round_to_odd(xp, x)
+    return xp.astype(x, xp_dtype(xp, dst))
+
+
+def _float32_round_to_odd(xp: Any, x: Any) -> Any:
+    """float64 ``x`` to float32, rounding inexact values to the neighbour whose last
+    significand bit is 1 (round to odd); exact values, infinities and NaN as they are.
+
+    Written with array API calls only (no bit view): the float32 at or below ``|x|`` in
+    magnitude is ``t``; with ``gap`` the distance to the next float32 toward zero,
+    ``t / gap`` is an exact integer whose parity is the last significand bit (at a power
+    of two the gap below is half the one above, and the significand is even anyway)."""
+    f32 = xp_dtype(xp, "float32")
+    f = xp.astype(x, f32)
+    back = xp.astype(f, xp_dtype(xp, "float64"))
+    inexact = xp.isfinite(x) & (back != x)
+    zero = xp.zeros_like(f)
+    away = xp.where(x < 0, xp.full_like(f, -math.inf), xp.full_like(f, math.inf))
+    # t: the float32 at or toward zero from x (RNE may have rounded away from zero).
+    t = xp.where(xp.abs(back) > xp.abs(x), xp.nextafter(f, zero), f)
+    t = xp.where(xp.isfinite(t), t, zero)  # inf, NaN: exact, unused here (and no warnings)
+    gap = xp.abs(t - xp.nextafter(t, zero))
+    units = xp.abs(t) / xp.where(gap == 0.0, xp.ones_like(gap), gap)
+    even = xp.remainder(units, 2.0) == 0.0  # 0 included
+    # Stepping away from an even t never overflows: the largest float32 is odd.
+    step = xp.nextafter(xp.where(even, t, zero), away)
+    return xp.where(inexact, xp.where(even, step, t), f)
 
 
 def _value(xp: Any, x: Any, p: Plan, work: str) -> Any:
@@ -233,6 +276,9 @@ def _value(xp: Any, x: Any, p: Plan, work: str) -> Any:
             xp, x, work, max(int(s.lo), math.ceil(d.lo)), min(int(s.hi), math.floor(d.hi))
         )
     if wk in "bui":
+        if d.name == "bfloat16" and DTYPES[work].bits > 16:
+            # Through float64 (exact below 2**53) and one rounding: see _narrow.
+            return _narrow(xp, xp.astype(x, xp_dtype(xp, "float64")), "float64", d.name)
         return xp.astype(x, xp_dtype(xp, d.name))
     return _float_value(xp, x, work, d)
 

@@ -308,6 +308,11 @@ def convert_dtype(
     p = _plan(src, dst, sc, backend)
     if mt is MemoryType.NUMPY:
         return _convert_numpy(np.asarray(x), p)
+    if mt is MemoryType.JAX and info.device.is_cpu:
+        # On the CPU, XLA divides by multiplying with an approximate reciprocal (1 ulp off
+        # for UNIT and MINMAX) and flushes subnormals to zero; numpy computes the policy on
+        # a zero-copy view instead, and jax adopts the aligned result without copying.
+        return _via_host(x, mt, info.device, src, dst, sc)
     try:
         xp = backend.namespace()
     except UnsupportedArrayError:  # tensorflow, pyclesperanto: no array API namespace
