@@ -39,6 +39,12 @@ def test_invalid_options_are_refused(kwargs: dict[str, Any]) -> None:
         OOMPolicy(**kwargs)
 
 
+def test_numpy_integers_are_accepted_as_ints() -> None:
+    p = OOMPolicy(retries=np.int64(1), split_axis=np.int32(-1), min_split=np.uint8(4))
+    assert (p.retries, p.split_axis, p.min_split) == (1, -1, 4)
+    assert all(type(v) is int for v in (p.retries, p.split_axis, p.min_split))
+
+
 def test_defaults_and_normalised_fallback() -> None:
     p = OOMPolicy()
     assert (p.retries, p.release, p.split_axis, p.min_split, p.fallback) == (2, True, None, 1, None)

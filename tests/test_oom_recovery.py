@@ -270,3 +270,21 @@ def test_inputs_are_freed_when_the_call_returns_without_a_garbage_collection(
             assert alive() is None, outcome
     finally:
         gc.enable()
+
+
+@skip_unless_installed(MemoryType.TORCH)
+@skip_unless_installed(MemoryType.JAX)
+def test_fallback_converts_back_only_what_the_fallback_made() -> None:
+    # A torch function that returns a jax array on purpose returns one in the fallback run
+    # too: only the fallback's own (numpy) arrays go back to torch.
+    import jax.numpy as jnp
+    import torch
+
+    def two(a: Any) -> Any:
+        return a + 1, jnp.zeros(2)
+
+    with inject_oom("torch", times=100):
+        out = OOMPolicy(retries=0, fallback="numpy", **NO_RELEASE).run(two, torch.ones(3))
+    assert isinstance(out[0], torch.Tensor)
+    assert torch.equal(out[0], torch.full((3,), 2.0))
+    assert ap.detect_memory_type(out[1]) is MemoryType.JAX

@@ -246,7 +246,13 @@ class Execution:
         mt = to.memory_type
         if mt is None:
             return result
-        return _each_array(result, lambda r: convert(r, mt, device=to.device))
+
+        # Only what the fallback made: an array the function returned in another memory
+        # type on purpose would have been returned so by an unfailed run too.
+        def back(r: Any) -> Any:
+            return convert(r, mt, device=to.device) if array_type(r) is target else r
+
+        return _each_array(result, back)
 
     def record(self, site: Site, outcome: str) -> None:
         if metrics.enabled:

@@ -29,7 +29,9 @@ the registry that :func:`arrayport.testing.inject_oom` fills in
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import operator
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
@@ -97,6 +99,13 @@ class OOMPolicy:
     _active: bool = dataclasses.field(default=True, init=False, repr=False)
 
     def __post_init__(self) -> None:
+        # Integers of any kind (numpy's included) are stored as Python ints; bools are not
+        # integers here.
+        for name in ("retries", "split_axis", "min_split"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, (bool, int)):
+                with contextlib.suppress(TypeError):  # refused below, with its own message
+                    object.__setattr__(self, name, operator.index(value))
         if isinstance(self.retries, bool) or not isinstance(self.retries, int) or self.retries < 0:
             msg = f"OOMPolicy(retries={self.retries!r}): retries must be an int >= 0"
             raise InvalidOptionError(msg)
