@@ -785,3 +785,16 @@ def test_float64_to_bfloat16_is_correctly_rounded(v: np.ndarray) -> None:
     pytest.importorskip("ml_dtypes")
     got = ap.convert_dtype(v, "bfloat16").astype(np.float64)
     np.testing.assert_array_equal(got, _bfloat16_exact(v))
+
+
+@pytest.mark.parametrize("mt", CPU_TYPES, ids=lambda m: m.value)
+@pytest.mark.parametrize("dst", ["int8", "int16", "int32", "int64"])
+def test_unit_maps_minus_one_to_minus_max_at_every_signed_width(mt: MT, dst: str) -> None:
+    # int64 once gave its minimum: -float(2**63 - 1) rounds to -2**63.
+    if not holds(mt, "float64") or not holds(mt, dst):
+        pytest.skip(f"{mt.value} cannot hold float64 and {dst}")
+    top = int(np.iinfo(dst).max)
+    got = ap.convert(
+        ap.convert_dtype(make(mt, [-1.0, 1.0, -2.0], "float64"), dst, scaling="unit"), "numpy"
+    )
+    assert got.tolist() == [-top, top, -top - 1]  # below -1: clipped to the minimum

@@ -344,6 +344,11 @@ def convert_block(xp: Any, x: Any, p: Plan) -> Any:
             if p.scaling == "minmax" and d.lo != 0:
                 v = v + float(d.lo)
             y = _value(xp, v, dataclasses.replace(p, scaling="value"), p.compute)
+            if p.scaling == "unit" and d.kind == "i" and d.bits > 53:
+                # -1 maps to -max (symmetric), but -float(2**63 - 1) rounds to -2**63, the
+                # minimum; only inputs below -1 reach the minimum, as at every other width.
+                low = _scalar(xp, int(d.lo), p.dst_work, y)
+                y = xp.where((u >= -1.0) & (y == low), low + 1, y)
     if p.dst_work != p.dst.name:
         y = xp.astype(y, xp_dtype(xp, p.dst.name))  # values already in range: exact
     return y

@@ -87,6 +87,12 @@ def test_bad_settings_are_usage_errors(tmp_path: Path) -> None:
     done = _run(tmp_path, _USES_FIXTURE, ARRAYPORT_DEVICE="tpu")
     assert done.returncode == 4
     assert "ARRAYPORT_DEVICE='tpu'" in done.stderr
+    done = _run(tmp_path, _USES_FIXTURE, ARRAYPORT_DEVICE="cuda:x")
+    assert done.returncode == 4
+    assert "ARRAYPORT_DEVICE='cuda:x'" in done.stderr
+    done = _run(tmp_path, _USES_FIXTURE, ARRAYPORT_MEMORY_TYPES=" , ")
+    assert done.returncode == 4  # not an empty run that skips everything
+    assert "names no memory type" in done.stderr
 
 
 def test_cuda_device_skips_what_cannot_be_on_cuda(tmp_path: Path) -> None:

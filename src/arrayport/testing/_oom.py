@@ -99,7 +99,10 @@ def inject_oom(
     ``nbytes``. The whole recovery policy can so be tested without a GPU.
 
     Injections are process-wide (every thread sees them) and thread-safe; nested blocks
-    add up. Leaving the block cancels what is left of it.
+    add up. Leaving the block cancels what is left of it. Other processes do not see them:
+    a function running on dask.distributed workers is not injected into (dispatch on dask
+    input runs the function on the blocks, in the workers' processes), and
+    ``inject_oom("dask")`` has no dask-declared call to count in that case.
 
     Parameters
     ----------

@@ -48,9 +48,9 @@ def device_kind() -> str:
         For any other value.
     """
     value = os.environ.get("ARRAYPORT_DEVICE", "cpu").strip().lower() or "cpu"
-    kind = value.partition(":")[0]
-    if kind not in ("cpu", "cuda"):
-        msg = f"ARRAYPORT_DEVICE={value!r} is not a device: use 'cpu' or 'cuda'"
+    kind, colon, index = value.partition(":")
+    if kind not in ("cpu", "cuda") or (colon and not index.isdigit()):
+        msg = f"ARRAYPORT_DEVICE={value!r} is not a device: use 'cpu', 'cuda' or 'cuda:N'"
         raise InvalidOptionError(msg)
     return kind
 
@@ -72,6 +72,12 @@ def selected_memory_types() -> tuple[MemoryType, ...]:
             mt = as_memory_type(name.strip())
             if mt not in chosen:
                 chosen.append(mt)
+    if not chosen:
+        msg = (
+            f"ARRAYPORT_MEMORY_TYPES={text!r} names no memory type: list some "
+            "(e.g. 'numpy,torch'), or unset it to use every installed one"
+        )
+        raise InvalidOptionError(msg)
     return tuple(chosen)
 
 
