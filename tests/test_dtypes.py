@@ -798,3 +798,21 @@ def test_unit_maps_minus_one_to_minus_max_at_every_signed_width(mt: MT, dst: str
         ap.convert_dtype(make(mt, [-1.0, 1.0, -2.0], "float64"), dst, scaling="unit"), "numpy"
     )
     assert got.tolist() == [-top, top, -top - 1]  # below -1: clipped to the minimum
+
+
+def test_no_warnings_leak_from_the_policy() -> None:
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        # UNIT of a huge float: u * 255 overflowed inside (the result was right).
+        got = ap.convert_dtype(np.array([1.7e308, 0.5, -1.7e308, np.nan]), "uint8", scaling="unit")
+        assert got.tolist() == [255, 128, 0, 0]
+        if MT.TORCH in CPU_TYPES:
+            import torch
+
+            # MINMAX read the range of a tensor that requires grad through float().
+            t = torch.tensor([0.0, 1.0, 2.0], requires_grad=True)
+            out = ap.convert_dtype(t, "uint8", scaling="minmax")
+            assert out.tolist() == [0, 128, 255]
+            assert not out.requires_grad

@@ -340,6 +340,10 @@ def convert_block(xp: Any, x: Any, p: Plan) -> Any:
             y = _value(xp, u, dataclasses.replace(p, scaling="value"), p.compute)
         else:
             scale = float(d.hi) if p.scaling == "unit" else float(d.hi) - float(d.lo)
+            if p.scaling == "unit":
+                # Beyond +-1 every value clips to an end of the range anyway; bounded, the
+                # product stays finite (1.7e308 * 255 overflowed, with a RuntimeWarning).
+                u = xp.clip(u, -2.0, 2.0)
             v = u * scale
             if p.scaling == "minmax" and d.lo != 0:
                 v = v + float(d.lo)

@@ -289,6 +289,8 @@ def convert_dtype(
     backend = get_backend(mt)
     backend.load()
     info = backend.describe(x)  # also refuses masked arrays, traced jax arrays, ...
+    if getattr(x, "requires_grad", False):  # torch: values, not autograd history (as convert)
+        x = x.detach()
     if -1 in info.shape:  # dask after boolean indexing: chunk sizes not computed yet
         msg = (
             f"cannot convert the dtype of a {mt.value} array of unknown shape {x.shape}; "
