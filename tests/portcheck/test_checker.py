@@ -113,11 +113,149 @@ def test_module_functions_and_own_methods_are_not_array_methods() -> None:
         class Stats:
             def mean(self):
                 return self.mean()
-            def other(self, s):
-                return s.mean()
+            @classmethod
+            def make(cls):
+                return cls.mean(super().astype(1))
+        s = Stats()
+        s.mean(); Stats().astype(int)
+        def f(t: Stats):
+            return t.mean()
         json.dumps(x); math.prod(x)
         """
     assert names(source) == []
+
+
+def test_a_method_defined_in_the_file_is_still_reported_on_other_receivers() -> None:
+    source = """
+        import numpy as np
+        class Stats:
+            def mean(self):
+                return self.mean()
+            def astype(self, t):
+                return self
+        a = np.asarray(img)
+        a.mean(axis=0)
+        img.astype(np.float32)
+        def other(self_, s):
+            return s.mean()
+        """
+    assert names(source) == [(9, ".mean"), (10, ".astype"), (12, ".mean")]
+
+
+def test_an_ndarray_subclass_in_the_file_is_not_a_plain_object() -> None:
+    source = """
+        import numpy as np
+        class Grid(np.ndarray):
+            pass
+        g = Grid()
+        g.astype(int)
+        """
+    assert (6, ".astype") in names(source)
+
+
+def test_max_and_min_of_iinfo_and_finfo_are_standard() -> None:
+    source = """
+        import numpy as np
+        import array_api_strict as xp
+        a = xp.iinfo(dt).max
+        b = xp.finfo(xp.float32).min
+        c = np.iinfo(np.uint8).max
+        info = np.finfo(t)
+        d = info.max - info.min
+        """
+    assert names(source) == []
+
+
+def test_methods_are_reported_where_called_or_read_from_an_array() -> None:
+    source = """
+        import numpy as np
+        y = x.max() + x.min(axis=0)
+        top = x.max
+        z = np.zeros(3)
+        peak = z.max
+        size = x.nbytes
+        """
+    assert names(source) == [(3, ".max"), (3, ".min"), (6, ".max"), (7, ".nbytes")]
+
+
+def test_parameters_and_locals_hide_module_level_arrays() -> None:
+    source = """
+        import numpy as np
+        data = np.zeros(3)
+        def f(data: dict):
+            return data.copy()
+        g = lambda data: data.copy()
+        def h():
+            data = {}
+            return data.copy()
+        def k(*data, **opts):
+            return data.copy()
+        keys = [data.copy() for data in dicts]
+        for data in dicts:
+            data.copy()
+        data = np.zeros(3)
+        try:
+            pass
+        except OSError as data:
+            data.copy()
+        with open(p) as data:
+            data.copy()
+        match command:
+            case {"x": data}:
+                data.copy()
+        data = np.zeros(3)
+        def uses_global():
+            return data.copy()
+        def rebinds_global():
+            global data
+            data = {}
+        data.copy()
+        """
+    assert names(source) == [(27, ".copy")]
+
+
+def test_enclosing_function_arrays_are_seen_in_nested_functions() -> None:
+    source = """
+        import numpy as np
+        def outer():
+            a = np.zeros(3)
+            def inner():
+                return a.copy()
+            class C:
+                b = np.ones(2)
+                def m(self):
+                    return b.copy()
+            return inner
+        """
+    assert names(source) == [(6, ".copy")]
+
+
+def test_annotated_and_walrus_assignments_are_tracked() -> None:
+    source = """
+        import numpy as np
+        def f(x):
+            a: np.ndarray = np.zeros(3)
+            a.copy()
+            b: "list[int]" = np.zeros(3)
+            b.sort()
+            if (c := np.asarray(x)) is not None:
+                c.copy()
+            n: list[int] = [3, 1]
+            n.sort()
+            d: np.ndarray
+            d = x
+            d.sort()
+            ys = [(e := np.zeros(2)) for _ in x]
+            e.copy()
+        """
+    assert names(source) == [
+        (4, "numpy.ndarray"),
+        (5, ".copy"),
+        (7, ".sort"),
+        (9, ".copy"),
+        (12, "numpy.ndarray"),
+        (16, ".copy"),
+    ]
 
 
 def test_dtype_attributes_and_dtype_calls() -> None:
@@ -152,6 +290,74 @@ def test_arguments_the_standard_does_not_take() -> None:
     ]
 
 
+def test_too_few_arguments_for_the_standard() -> None:
+    source = """
+        import numpy as np
+        i = np.where(cond)
+        w = np.where(cond, 1.0, 0.0)
+        s = np.squeeze(a)
+        t = np.squeeze(a, axis=0)
+        u = np.linspace(0, 1)
+        v = np.where(*args)
+        """
+    found = check_source(textwrap.dedent(source))
+    assert [(f.line, f.name) for f in found] == [
+        (3, "numpy.where(too few arguments)"),
+        (5, "numpy.squeeze(too few arguments)"),
+        (7, "numpy.linspace(too few arguments)"),
+    ]
+    hints = [f.replacement or "" for f in found]
+    assert hints[0].startswith("xp.nonzero(condition)")
+    assert hints[1] == "xp.squeeze(x, axis)"
+    assert "x2 missing" in found[0].message
+
+
+def test_replacements_name_the_dtype_meant() -> None:
+    source = """
+        import numpy as np
+        np.zeros(3, dtype="float32")
+        np.zeros(3, dtype="d")
+        np.zeros(3, dtype="<i2")
+        np.zeros(3, dtype=int)
+        np.zeros(3, dtype=bool)
+        np.zeros(3, dtype="U10")
+        """
+    found = [(f.line, f.replacement) for f in check_source(textwrap.dedent(source))]
+    assert found == [
+        (3, "dtype=xp.float32"),
+        (4, "dtype=xp.float64"),
+        (5, "dtype=xp.int16"),
+        (6, "dtype=xp.int64 (or the xp integer dtype meant)"),
+        (7, "dtype=xp.bool"),
+        (8, None),
+    ]
+
+
+def test_replacements_that_behave_differently_say_so() -> None:
+    source = """
+        import numpy as np
+        np.fmax(a, b)
+        np.fmin(a, b)
+        np.around(a, 2)
+        np.allclose(a, b)
+        np.std(a, ddof=1)
+        np.var(a, ddof=1)
+        np.round(a, 2)
+        a.round(2)
+        a.std(ddof=1)
+        """
+    found = {(f.line, f.name): f.replacement or "" for f in check_source(textwrap.dedent(source))}
+    assert "propagates NaN" in found[3, "numpy.fmax"]
+    assert "xp.isnan" in found[4, "numpy.fmin"]
+    assert "no decimals" in found[5, "numpy.around"]
+    assert found[6, "numpy.allclose"] == "xp.all(xpx.isclose(a, b)) (array-api-extra)"
+    assert found[7, "numpy.std(ddof=)"].startswith("correction=")
+    assert found[8, "numpy.var(ddof=)"].startswith("correction=")
+    assert "10**decimals" in found[9, "numpy.round(positional)"]
+    assert "10**decimals" in found[10, ".round"]
+    assert "correction=" in found[11, ".std"]
+
+
 def test_positional_finding_replacement_reads_after_use() -> None:
     found = check_source("import numpy as np\nm = np.mean(a, 0)\nt = np.linspace(0, 1, 5, 1)\n")
     hints = {f.name: f.replacement for f in found}
@@ -161,6 +367,11 @@ def test_positional_finding_replacement_reads_after_use() -> None:
     assert linspace is not None
     assert linspace.startswith("keywords after the first 3 arguments (")
     assert "endpoint=" in linspace
+
+
+def test_no_keyword_hint_for_a_function_that_takes_no_keywords() -> None:
+    found = check_source("import numpy as np\nb = np.abs(a, out)\n")
+    assert [(f.name, f.replacement) for f in found] == [("numpy.abs(positional)", None)]
 
 
 def test_star_import_is_reported() -> None:

@@ -51,4 +51,13 @@ def test_signatures_read_from_the_standard() -> None:
     assert {"axis", "keepdims"} <= sig.keywords
     assert sig.keyword_only[:2] == ("axis", "keepdims")
     assert standard().signatures["meshgrid"].max_positional is None  # *arrays
+    assert standard().signatures["where"].required == ("condition", "x1", "x2")
+    assert standard().signatures["mean"].required == ("x",)
     assert "linalg.vector_norm" in standard().signatures
+
+
+def test_methods_are_told_apart_from_data_attributes() -> None:
+    std = standard()
+    assert {"max", "min", "astype", "copy", "sort"} <= std.array_methods
+    assert not {"nbytes", "flat", "real", "base"} & std.array_methods
+    assert std.array_methods <= std.array_only_methods | std.array_ambiguous_methods

@@ -8,13 +8,26 @@ still reported, just without a hint. ``xp`` is the array's namespace
 
 from __future__ import annotations
 
+import numpy as np
+
 __all__ = [
+    "ARGUMENT_HINTS",
     "ATTRIBUTE_HINTS",
     "EXTRA_HINTS",
+    "EXTRA_USAGE",
     "FUNCTION_HINTS",
+    "MISSING_ARGUMENT_HINTS",
+    "ROUND_DECIMALS",
     "hint_for_attribute",
+    "hint_for_dtype",
     "hint_for_function",
+    "hint_for_method_call",
 ]
+
+#: The standard's ``round`` rounds to integers only: what replaces NumPy's ``decimals``.
+ROUND_DECIMALS = (
+    "xp.round(x * 10**decimals) / 10**decimals (the standard's round has no decimals argument)"
+)
 
 #: numpy name (without the ``numpy.`` prefix) -> standard replacement.
 FUNCTION_HINTS: dict[str, str] = {
@@ -28,7 +41,7 @@ FUNCTION_HINTS: dict[str, str] = {
     "arctan": "xp.atan",
     "arctan2": "xp.atan2",
     "arctanh": "xp.atanh",
-    "around": "xp.round",
+    "around": "xp.round (it has no decimals argument: xp.round(x * 10**decimals) / 10**decimals)",
     "argwhere": "xp.stack(xp.nonzero(x), axis=-1)",
     "array": "xp.asarray",
     "array_equal": "xp.all(x == y)",
@@ -51,8 +64,14 @@ FUNCTION_HINTS: dict[str, str] = {
     "flipud": "xp.flip(x, axis=0)",
     "float_": "xp.float64",
     "floating": 'xp.isdtype(dtype, "real floating")',
-    "fmax": "xp.maximum",
-    "fmin": "xp.minimum",
+    "fmax": (
+        "xp.maximum, which propagates NaN where fmax ignores it (NaN-aware: "
+        "xp.where(xp.isnan(x1), x2, xp.where(xp.isnan(x2), x1, xp.maximum(x1, x2))))"
+    ),
+    "fmin": (
+        "xp.minimum, which propagates NaN where fmin ignores it (NaN-aware: "
+        "xp.where(xp.isnan(x1), x2, xp.where(xp.isnan(x2), x1, xp.minimum(x1, x2))))"
+    ),
     "hstack": "xp.concat",
     "identity": "xp.eye",
     "inexact": 'xp.isdtype(dtype, ("real floating", "complex floating"))',
@@ -124,6 +143,26 @@ EXTRA_HINTS: dict[str, str] = {
     "testing.assert_equal": "testing.assert_equal",
 }
 
+#: numpy name -> how to call the array-api-extra function of :data:`EXTRA_HINTS`, where it
+#: is not a drop-in replacement (``xpx.isclose`` returns an array, ``allclose`` a bool).
+EXTRA_USAGE: dict[str, str] = {
+    "allclose": "xp.all(xpx.isclose(a, b))",
+}
+
+#: (standard function, NumPy keyword it lacks) -> replacement.
+ARGUMENT_HINTS: dict[tuple[str, str], str] = {
+    ("std", "ddof"): "correction= (the standard's name for ddof)",
+    ("var", "ddof"): "correction= (the standard's name for ddof)",
+    ("round", "decimals"): ROUND_DECIMALS,
+}
+
+#: standard function -> replacement, where NumPy's call lacks arguments the standard
+#: requires; without an entry the hint spells out the standard's required arguments.
+MISSING_ARGUMENT_HINTS: dict[str, str] = {
+    "where": "xp.nonzero(condition) for one-argument where (or xp.where(condition, x1, x2))",
+    "permute_dims": "xp.permute_dims(x, axes) (NumPy's default reverses the axes)",
+}
+
 #: ndarray attribute -> replacement (``None``: no standard equivalent).
 ATTRIBUTE_HINTS: dict[str, str | None] = {
     "astype": "xp.astype(x, dtype)",
@@ -168,7 +207,7 @@ def hint_for_function(name: str, extra: frozenset[str]) -> str | None:
     if extra_name is not None:
         top = extra_name.partition(".")[0]
         if top in extra:
-            return f"xpx.{extra_name} (array-api-extra)"
+            return f"{EXTRA_USAGE.get(name, 'xpx.' + extra_name)} (array-api-extra)"
     return None
 
 
@@ -179,3 +218,64 @@ def hint_for_attribute(name: str, standard_names: frozenset[str]) -> str | None:
     if name in standard_names:
         return f"xp.{name}(x, ...)"
     return None
+
+
+def hint_for_method_call(name: str, n_args: int, keywords: frozenset[str]) -> str | None:
+    """The replacement for ``x.name(...)`` that depends on the arguments given, if any.
+
+    ``x.round(2)`` needs more than ``xp.round``; ``x.std(ddof=1)`` is spelled with
+    ``correction=`` in the standard.
+    """
+    if name == "round" and (n_args or "decimals" in keywords):
+        return ROUND_DECIMALS
+    if name in ("std", "var") and "ddof" in keywords:
+        return f"xp.{name}(x, ..., correction=...) (the standard's name for ddof)"
+    return None
+
+
+#: dtypes the standard has (the names match NumPy's).
+_STANDARD_DTYPES = frozenset(
+    {
+        "bool",
+        "int8",
+        "int16",
+        "int32",
+        "int64",
+        "uint8",
+        "uint16",
+        "uint32",
+        "uint64",
+        "float32",
+        "float64",
+        "complex64",
+        "complex128",
+    }
+)
+#: Spellings whose size NumPy takes from the platform's C long or pointer.
+_PLATFORM_INTEGERS = frozenset({"int", "int_", "intp", "l", "long", "p", "q", "longlong"})
+_PLATFORM_UNSIGNED = frozenset({"uint", "uintp", "L", "ulong", "P", "Q", "ulonglong"})
+_PYTHON_TYPES = {
+    "bool": "dtype=xp.bool",
+    "float": "dtype=xp.float64 (Python's float; or the xp floating dtype meant)",
+    "complex": "dtype=xp.complex128 (Python's complex; or the xp complex dtype meant)",
+    "int": "dtype=xp.int64 (or the xp integer dtype meant)",
+}
+
+
+def hint_for_dtype(spelling: str, is_string: bool) -> str | None:
+    """The standard dtype for a dtype spelled as a string (``"float32"``, ``"d"``) or as a
+    Python type (``float``, ``int``), or None when the standard has none (``"U10"``)."""
+    if not is_string:
+        return _PYTHON_TYPES.get(spelling)
+    try:
+        name = np.dtype(spelling).name
+    except (TypeError, ValueError):
+        return None
+    if name not in _STANDARD_DTYPES:
+        return None
+    code = spelling.lstrip("<>=|")
+    if code in _PLATFORM_INTEGERS:
+        return "dtype=xp.int64 (or the xp integer dtype meant)"
+    if code in _PLATFORM_UNSIGNED:
+        return "dtype=xp.uint64 (or the xp unsigned integer dtype meant)"
+    return f"dtype=xp.{name}"

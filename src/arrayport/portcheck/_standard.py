@@ -74,6 +74,10 @@ class Standard:
     array_ambiguous_methods : frozenset of str
         ndarray attributes the standard lacks but that other Python objects have too
         (``copy``, ``sort``, ``real``, ...): reported only on names known to hold arrays.
+    array_methods : frozenset of str
+        Which of those ndarray attributes are methods (``max``, ``astype``) rather than data
+        (``nbytes``, ``real``). A method is reported only where it is called (``x.max()``)
+        unless the receiver is known to be an array: ``np.iinfo(t).max`` is not a method.
     dtype_attributes : frozenset of str
         Attributes of ``numpy.dtype`` (the standard's dtype objects have none).
     extra : frozenset of str
@@ -91,17 +95,20 @@ class Standard:
     dtype_attributes: frozenset[str]
     extra: frozenset[str]
     signatures: dict[str, Signature]
+    array_methods: frozenset[str] = frozenset()
 
 
 @dataclasses.dataclass(frozen=True)
 class Signature:
     """What a standard function accepts: ``max_positional`` (None: any number),
-    ``keywords`` (None: any keyword) and ``keyword_only``, the keyword-only parameters in
-    the order the standard declares them."""
+    ``keywords`` (None: any keyword), ``keyword_only``, the keyword-only parameters in
+    the order the standard declares them, and ``required``, the positional parameters
+    without a default (``where`` needs ``condition, x1, x2``)."""
 
     max_positional: int | None
     keywords: frozenset[str] | None
     keyword_only: tuple[str, ...] = ()
+    required: tuple[str, ...] = ()
 
 
 def _signature(fn: object) -> Signature | None:
@@ -128,7 +135,13 @@ def _signature(fn: object) -> Signature | None:
         )
     )
     keyword_only = tuple(p.name for p in params if p.kind is inspect.Parameter.KEYWORD_ONLY)
-    return Signature(positional, keywords, keyword_only)
+    required = tuple(
+        p.name
+        for p in params
+        if p.default is inspect.Parameter.empty
+        and p.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    )
+    return Signature(positional, keywords, keyword_only, required)
 
 
 def _signatures(module: ModuleType, names: frozenset[str], prefix: str) -> dict[str, Signature]:
@@ -192,4 +205,5 @@ def standard() -> Standard:
         dtype_attributes=frozenset(n for n in dir(np.dtype) if not n.startswith("_")),
         extra=extra,
         signatures=signatures,
+        array_methods=frozenset(n for n in numpy_only if callable(getattr(np.ndarray, n, None))),
     )
