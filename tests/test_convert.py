@@ -767,3 +767,23 @@ def test_numpy_and_torch_share_by_their_own_calls() -> None:
     y = ap.convert(g, "numpy")
     assert y.ctypes.data == g.data_ptr()
     assert g.requires_grad  # the caller's tensor is untouched
+
+
+@pytest.mark.parametrize("target", sorted(HAVE - {"pyclesperanto"}))
+def test_identity_planned_in_full_shares(target: str) -> None:
+    # An explicit device sends an identity through the full plan, not the plain shortcut.
+    x = ap.convert(np.arange(6.0, dtype=np.float32), target)
+    route = ap.plan(x, target, device="cpu")
+    assert (route.method, route.zero_copy) == ("identity", True)
+    assert ap.convert(x, target, device="cpu") is x
+
+
+@pytest.mark.parametrize("source", sorted(HAVE - {"numpy", "pyclesperanto", "dask"}))
+def test_host_copies_into_numpy_are_64_byte_aligned(source: str) -> None:
+    # arrayport's host copies start on 64 bytes so that jax and tensorflow can later share
+    # them; numpy's own allocations often sit 16 bytes off.
+    for n in (3, 17, 1000, 4099):
+        x = ap.convert(np.arange(n, dtype=np.float32), source)
+        y = ap.convert(x, "numpy", copy=True)
+        assert y.ctypes.data % 64 == 0, (source, n)
+        np.testing.assert_array_equal(y, np.arange(n, dtype=np.float32))

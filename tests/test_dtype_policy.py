@@ -25,6 +25,15 @@ def _convert(values: list[float], src: str, dst: str, scaling: Scaling = Scaling
 def test_value_rounds_half_to_even_clips_and_zeroes_nan() -> None:
     got = _convert([0.5, 1.5, 2.5, -1.0, 300.0, float("nan"), float("inf")], "float64", "uint8")
     assert got == [0, 2, 2, 0, 255, 0, 255]
+    # NaN into wider integers too (a bare cast gives the minimum there on x86, not 0).
+    for name in ("int32", "int64", "uint32"):
+        assert _convert([float("nan"), -2.5, 3.5], "float64", name)[0] == 0, name
+    assert _convert([0.5, 1.5, float("nan"), -0.5], "float64", "bool") == [
+        False,
+        True,
+        False,
+        False,
+    ]
 
 
 def test_value_is_exact_at_the_64_bit_extremes() -> None:
@@ -44,6 +53,8 @@ def test_integer_to_integer_clips_in_the_integer_domain() -> None:
 def test_unit_maps_the_unit_interval_to_the_full_range() -> None:
     assert _convert([0.0, 0.5, 1.0], "float32", "uint8", Scaling.UNIT) == [0, 128, 255]
     assert _convert([-1.0, 0.0, 1.0], "float32", "int16", Scaling.UNIT) == [-32767, 0, 32767]
+    # From signed integers, the minimum is clipped to -1 first: symmetric, -max not -max-1.
+    assert _convert([-128, 127], "int8", "int16", Scaling.UNIT) == [-32767, 32767]
 
 
 def test_xp_dtype_refuses_unknown_names() -> None:

@@ -288,3 +288,35 @@ def test_fallback_converts_back_only_what_the_fallback_made() -> None:
     assert isinstance(out[0], torch.Tensor)
     assert torch.equal(out[0], torch.full((3,), 2.0))
     assert ap.detect_memory_type(out[1]) is MemoryType.JAX
+
+
+def test_release_asks_the_backend_and_escalates_on_a_repeated_gpu_failure(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from arrayport.backends import get_backend
+    from arrayport.devices import Device
+
+    gpu = Device("cuda", 0)
+    released: list[tuple[str, Any]] = []
+    watched = [mt for mt in (MemoryType.TORCH, MemoryType.JAX) if mt in INSTALLED]
+    if MemoryType.TORCH not in watched:
+        pytest.skip("needs torch")
+    for mt in watched:
+        get_backend(mt).load()
+        monkeypatch.setattr(
+            get_backend(mt), "release_memory", lambda d, name=mt.value: released.append((name, d))
+        )
+
+    def on_gpu(x: Any) -> Any:
+        raise OutOfMemoryError("cuda out of memory", memory_type="torch", device=gpu)
+
+    with pytest.raises(OutOfMemoryError):
+        OOMPolicy(retries=2).run(on_gpu, np.zeros(2))
+    # After the 1st failure torch's cache on that GPU; after the 2nd every imported
+    # framework's too; none after the last (nothing follows it).
+    others = [(mt.value, gpu) for mt in watched if mt is not MemoryType.TORCH]
+    assert released == [("torch", gpu), ("torch", gpu), *others]
+    released.clear()
+    with pytest.raises(OutOfMemoryError):
+        OOMPolicy(retries=2, release=False).run(on_gpu, np.zeros(2))
+    assert released == []

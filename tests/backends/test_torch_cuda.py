@@ -24,8 +24,11 @@ def test_memory_rows_start_with_the_cpu_row() -> None:
 def test_release_cuda_ignores_cpu_devices() -> None:
     import torch
 
+    initialized = torch.cuda.is_initialized()
     _torch_cuda.release_cuda(torch, CPU)  # no CUDA work for a CPU device: returns quietly
     _torch_cuda.release_cuda(torch, None)
+    # Releasing never starts CUDA (that alone would take memory on every GPU).
+    assert torch.cuda.is_initialized() == initialized
 
 
 @pytest.mark.gpu
