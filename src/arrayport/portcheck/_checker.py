@@ -32,6 +32,7 @@ from arrayport.portcheck._hints import (
     ARGUMENT_HINTS,
     MISSING_ARGUMENT_HINTS,
     ROUND_DECIMALS,
+    STANDARD_DTYPES,
     hint_for_attribute,
     hint_for_dtype,
     hint_for_function,
@@ -41,23 +42,6 @@ from arrayport.portcheck._standard import Signature, Standard
 
 __all__ = ["Finding", "find_nonstandard"]
 
-_DTYPES = frozenset(
-    {
-        "bool",
-        "int8",
-        "int16",
-        "int32",
-        "int64",
-        "uint8",
-        "uint16",
-        "uint32",
-        "uint64",
-        "float32",
-        "float64",
-        "complex64",
-        "complex128",
-    }
-)
 #: numpy callables that return something other than an array (so their result is not a
 #: "known array" for the ambiguous attributes).
 _NOT_ARRAY_FACTORIES = frozenset(
@@ -496,7 +480,7 @@ class _Checker(ast.NodeVisitor):
 
     def visit_Call(self, node: ast.Call) -> None:
         path = self.resolve(node.func)
-        if path is not None and path.count(".") == 1 and path.partition(".")[2] in _DTYPES:
+        if path is not None and path.count(".") == 1 and path.partition(".")[2] in STANDARD_DTYPES:
             dtype = path.partition(".")[2]
             self.report(
                 node,

@@ -14,6 +14,7 @@ __all__ = [
     "ARGUMENT_HINTS",
     "ATTRIBUTE_HINTS",
     "EXTRA_HINTS",
+    "STANDARD_DTYPES",
     "EXTRA_USAGE",
     "FUNCTION_HINTS",
     "MISSING_ARGUMENT_HINTS",
@@ -234,7 +235,7 @@ def hint_for_method_call(name: str, n_args: int, keywords: frozenset[str]) -> st
 
 
 #: dtypes the standard has (the names match NumPy's).
-_STANDARD_DTYPES = frozenset(
+STANDARD_DTYPES = frozenset(
     {
         "bool",
         "int8",
@@ -271,7 +272,7 @@ def hint_for_dtype(spelling: str, is_string: bool) -> str | None:
         name = np.dtype(spelling).name
     except (TypeError, ValueError):
         return None
-    if name not in _STANDARD_DTYPES:
+    if name not in STANDARD_DTYPES:
         return None
     code = spelling.lstrip("<>=|")
     if code in _PLATFORM_INTEGERS:
