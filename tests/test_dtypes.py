@@ -745,6 +745,9 @@ _ONE_ROUNDING = [
     ("float64", [1 + 2**-11 + 2**-40], "float16", [1.0009765625]),
     ("int64", [2**31 + 2**23 + 1], "bfloat16", [2164260864.0]),
     ("uint32", [2**31 + 2**23 + 1], "bfloat16", [2164260864.0]),
+    # Just below a tie beyond 2**53: a conversion to float64 first rounds onto the tie.
+    ("int64", [2**62 + 2**55 + 2**54 - 1, -(2**63)], "bfloat16", [2.0**62 + 2.0**55, -(2.0**63)]),
+    ("uint64", [2**63 + 2**56 + 2**55 - 1], "bfloat16", [2.0**63 + 2.0**56]),
 ]
 
 
@@ -816,3 +819,36 @@ def test_no_warnings_leak_from_the_policy() -> None:
             out = ap.convert_dtype(t, "uint8", scaling="minmax")
             assert out.tolist() == [0, 128, 255]
             assert not out.requires_grad
+
+
+def _bfloat16_of_int(n: int) -> float:
+    """An integer rounded once to bfloat16 (8 significant bits, ties to even)."""
+    a = abs(n)
+    if a.bit_length() > 8:
+        ulp = 1 << (a.bit_length() - 8)
+        low, rest = divmod(a, ulp)
+        if rest * 2 > ulp or (rest * 2 == ulp and low % 2):
+            low += 1
+        a = low * ulp
+    return float(-a if n < 0 else a)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.builds(
+            lambda p, top, k: max(-(2**63), min(2**63 - 1, (top << (p - 8)) + (1 << (p - 9)) + k)),
+            st.integers(9, 63),
+            st.integers(128, 255),
+            st.integers(-3, 3),
+        )
+        | st.integers(-(2**63), 2**63 - 1),
+        min_size=1,
+        max_size=32,
+    )
+)
+def test_int64_to_bfloat16_is_correctly_rounded(values: list[int]) -> None:
+    # Values around the ties between bfloat16 neighbours, at every magnitude.
+    pytest.importorskip("ml_dtypes")
+    got = ap.convert_dtype(np.array(values, dtype=np.int64), "bfloat16").astype(np.float64)
+    assert got.tolist() == [_bfloat16_of_int(v) for v in values]

@@ -220,6 +220,33 @@ def _narrow(xp: Any, x: Any, fname: str, dst: str) -> Any:
     return xp.astype(x, xp_dtype(xp, dst))
 
 
+def _sticky_float64(xp: Any, x: Any, work: str) -> Any:
+    """64-bit integers as float64 without a rounding of their own: beyond 2**53 the bits
+    below the top 31 are replaced by one "sticky" bit that is set when any of them was.
+    Exact in float64 (at most 32 significant bits), and a later rounding to 24 bits or
+    fewer sees the same value as it would see in ``x`` (the bits that decide it, and
+    whether anything below them is non-zero). A plain conversion rounds to nearest at 53
+    bits first and can turn a value just below a bfloat16 tie into the tie itself."""
+    itype = xp_dtype(xp, work)
+    low = int(DTYPES[work].lo)
+    # The magnitude; the minimum of int64 (-2**63, exact in float64) is set aside.
+    is_min = x == _scalar(xp, low, work, x) if low < 0 else None
+    m = x if low == 0 else xp.where(is_min | (x >= 0), xp.where(is_min, 0 * x, x), -x)
+    top = xp.floor(xp.log2(xp.maximum(xp.abs(xp.astype(m, xp_dtype(xp, "float64"))), 1.0)))
+    # Bits to drop: all but the top 31 (an estimate of the top bit one too high keeps 30).
+    s = xp.astype(xp.clip(top - 30.0, 0.0, 62.0), itype)
+    one = xp.ones_like(m)
+    kept = xp.bitwise_left_shift(xp.bitwise_right_shift(m, s), s)
+    sticky = xp.where(kept != m, one, 0 * one)
+    below = xp.where(s > 0, s - 1, 0 * s)
+    w = xp.bitwise_or(kept, xp.bitwise_left_shift(sticky, below))
+    f = xp.astype(w, xp_dtype(xp, "float64"))
+    if low == 0:
+        return f
+    f = xp.where(x < 0, -f, f)
+    return xp.where(is_min, xp.full_like(f, float(low)), f)
+
+
 def _float32_round_to_odd(xp: Any, x: Any) -> Any:
     """float64 ``x`` to float32, rounding inexact values to the neighbour whose last
     significand bit is 1 (round to odd); exact values, infinities and NaN as they are.
@@ -277,8 +304,11 @@ def _value(xp: Any, x: Any, p: Plan, work: str) -> Any:
         )
     if wk in "bui":
         if d.name == "bfloat16" and DTYPES[work].bits > 16:
-            # Through float64 (exact below 2**53) and one rounding: see _narrow.
-            return _narrow(xp, xp.astype(x, xp_dtype(xp, "float64")), "float64", d.name)
+            # Through float64 and one rounding (see _narrow); 64-bit integers first lose
+            # only bits that cannot change that rounding (see _sticky_float64).
+            wide = _sticky_float64(xp, x, work) if DTYPES[work].bits == 64 else None
+            f = wide if wide is not None else xp.astype(x, xp_dtype(xp, "float64"))
+            return _narrow(xp, f, "float64", d.name)
         return xp.astype(x, xp_dtype(xp, d.name))
     return _float_value(xp, x, work, d)
 
