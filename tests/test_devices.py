@@ -23,6 +23,7 @@ from arrayport.errors import DeviceError
         (None, None),
         ("cpu", CPU),
         (" CPU ", CPU),
+        ("cpu:0", CPU),
         (0, Device("cuda", 0)),
         (3, Device("cuda", 3)),
         ("cuda:2", Device("cuda", 2)),
@@ -36,7 +37,12 @@ def test_parse_device(value, want) -> None:
     assert parse_device(value) == want
 
 
-@pytest.mark.parametrize("value", [-1, True, False, 1.0, "tpu", "cuda:x", "cuda:-1", "", [0]])
+# "cuda:\u00b2" and "cuda:\u0663": Unicode digits that int() refuses or reads as 3.
+_BAD_DEVICES = [-1, True, False, 1.0, "tpu", "cuda:x", "cuda:-1", "", [0], "cpu:1"]
+_BAD_DEVICES += ["cuda:\u00b2", "cuda:\u0663"]
+
+
+@pytest.mark.parametrize("value", _BAD_DEVICES)
 def test_parse_device_rejects(value) -> None:
     with pytest.raises(DeviceError, match="cuda:N"):
         parse_device(value)
@@ -85,3 +91,30 @@ def test_thread_stream_is_created_once_per_thread() -> None:
     t.join()
     assert other[0] is not a
     assert len(made) == 2
+
+
+@pytest.mark.parametrize(
+    ("kind", "index"), [("cuda", -1), ("bogus", 0), ("cuda", True), ("cuda", "1"), ("cpu", 3)]
+)
+def test_device_values_are_checked_where_they_are_made(kind: str, index: object) -> None:
+    # A negative index would count from the end in the frameworks' device lists.
+    with pytest.raises(DeviceError):
+        Device(kind, index)  # type: ignore[arg-type]
+
+
+def test_use_device_is_per_asyncio_task() -> None:
+    import asyncio
+
+    seen: list[tuple[int, int]] = []
+
+    async def task(n: int) -> None:
+        with use_device(n):
+            await asyncio.sleep(0.01)  # the other task enters its block meanwhile
+            seen.append((n, current_device_index()))
+
+    async def both() -> None:
+        await asyncio.gather(task(1), task(2))
+
+    asyncio.run(both())
+    assert sorted(seen) == [(1, 1), (2, 2)]
+    assert current_device_index() == 0

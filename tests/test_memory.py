@@ -11,7 +11,7 @@ import pytest
 import arrayport as ap
 from arrayport import MemoryType
 from arrayport.memory import MemoryReport, MemoryRow
-from tests.conftest import CPU_TYPES, skip_unless_installed
+from tests.conftest import CPU_TYPES, INSTALLED, skip_unless_installed
 
 
 def test_numpy_row_reports_the_host() -> None:
@@ -114,3 +114,18 @@ def test_rows_are_frozen() -> None:
     with pytest.raises(AttributeError):
         row.free = 0  # type: ignore[misc]
     assert np.isscalar(row.device) or isinstance(row.device, str)
+
+
+def test_a_framework_with_nothing_to_report_gets_a_row_that_says_so() -> None:
+    import subprocess
+    import sys
+
+    # dask without a distributed client has no devices of its own to report.
+    code = (
+        "import arrayport as ap; r = ap.memory_report(['dask']);"
+        "assert len(r.rows) == 1, r; assert 'no devices' in r.rows[0].note, r; print('ok')"
+    )
+    if MemoryType.DASK not in INSTALLED:
+        pytest.skip("dask is not installed")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]

@@ -5,13 +5,15 @@ and an index. Users pass devices as ``None``, ``"cpu"``, an ``int`` GPU index, `
 or a :class:`Device`; :func:`parse_device` turns all of them into a ``Device`` (or ``None``,
 meaning "decide from the source array").
 
-Each thread has its own current accelerator index (default 0), set with
-:func:`use_device`, and its own per-device stream cache for the CUDA frameworks.
+Each thread (and asyncio task) has its own current accelerator index (default 0), set
+with :func:`use_device`; each thread has its own per-device stream cache for the CUDA
+frameworks.
 """
 
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import dataclasses
 import threading
 from collections.abc import Iterator
@@ -38,6 +40,20 @@ class Device:
 
     kind: DeviceKind
     index: int = 0
+
+    def __post_init__(self) -> None:
+        # Checked once here, so that no framework sees a device it would misread (a
+        # negative index counts from the end in Python lists).
+        index = self.index
+        if self.kind not in ("cpu", "cuda", "opencl"):
+            msg = f"Device kind must be 'cpu', 'cuda' or 'opencl', not {self.kind!r}"
+            raise DeviceError(msg)
+        if isinstance(index, bool) or not isinstance(index, int) or index < 0:
+            msg = f"Device index must be an int >= 0, not {index!r}"
+            raise DeviceError(msg)
+        if self.kind == "cpu" and index != 0:
+            msg = f"the CPU is one device: Device('cpu') (index 0), not index {index}"
+            raise DeviceError(msg)
 
     def __str__(self) -> str:
         return "cpu" if self.kind == "cpu" else f"{self.kind}:{self.index}"
@@ -74,7 +90,7 @@ def parse_device(value: DeviceLike) -> Device | None:
             return Device("cuda", value)
     elif isinstance(value, str):
         text = value.strip().lower()
-        if text == "cpu":
+        if text in ("cpu", "cpu:0"):
             return CPU
         kind, _, index = text.partition(":")
         if kind == "gpu":
@@ -82,35 +98,44 @@ def parse_device(value: DeviceLike) -> Device | None:
         if kind in ("cuda", "opencl"):
             if not index:
                 return Device(kind, current_device_index())  # type: ignore[arg-type]
-            if index.isdigit():
+            if index.isascii() and index.isdigit():  # not "²" or other Unicode digits
                 return Device(kind, int(index))  # type: ignore[arg-type]
     msg = (
         f"invalid device {value!r}: use None (same device as the input), 'cpu', a GPU "
-        "index such as 0, 'cuda:N' or 'opencl:N'"
+        "index such as 0, 'cuda:N' or 'opencl:N' (N = 0, 1, ...)"
     )
     raise DeviceError(msg)
 
 
 class _ThreadState(threading.local):
     def __init__(self) -> None:
-        self.device_index = 0
         self.streams: dict[tuple[str, int], Any] = {}
 
 
 _state = _ThreadState()
+# A context variable, not thread state: asyncio tasks each run in their own copy of the
+# context, so one task's use_device block is not seen by another task of the same thread.
+# A new thread starts from the default, 0.
+_device_index: contextvars.ContextVar[int] = contextvars.ContextVar(
+    "arrayport_device_index", default=0
+)
 
 
 def current_device_index() -> int:
-    """The calling thread's current accelerator index (0 unless :func:`use_device` set it)."""
-    return _state.device_index
+    """The current accelerator index of the calling thread (or asyncio task): 0 unless
+    :func:`use_device` set it."""
+    return _device_index.get()
 
 
 @contextlib.contextmanager
 def use_device(index: int) -> Iterator[int]:
-    """Make accelerator ``index`` the calling thread's current device inside the block.
+    """Make accelerator ``index`` the current device of the calling thread (or asyncio
+    task: each has its own) inside the block.
 
     Conversions with ``device=None`` that need an accelerator (numpy to cupy, say) and
     dispatched calls without an explicit ``device`` use it. Other threads are unaffected.
+    A generator that keeps the block open across ``yield`` shares it with its caller (as
+    with any context manager); close such blocks in the order they were opened.
 
     Examples
     --------
@@ -121,12 +146,11 @@ def use_device(index: int) -> Iterator[int]:
     if isinstance(index, bool) or not isinstance(index, int) or index < 0:
         msg = f"use_device takes a non-negative GPU index, got {index!r}"
         raise DeviceError(msg)
-    previous = _state.device_index
-    _state.device_index = index
+    token = _device_index.set(index)
     try:
         yield index
     finally:
-        _state.device_index = previous
+        _device_index.reset(token)
 
 
 def thread_stream(framework: str, index: int, factory: Any) -> Any:

@@ -166,6 +166,8 @@ def _rows(mt: MemoryType) -> list[MemoryRow]:
     except Exception as exc:  # a driver query failed: reported in the row, not hidden
         note = f"memory query failed: {type(exc).__name__}: {exc}"
         return [MemoryRow(mt, "-", None, None, None, note=note)]
+    if not info:  # dask without a distributed client: nothing to ask, said so
+        return [MemoryRow(mt, "-", None, None, None, note="no devices to report here")]
     return [
         MemoryRow(
             mt,
