@@ -21,7 +21,6 @@ from arrayport.devices import Device
 
 __all__ = [
     "ALIGNMENT",
-    "EXCHANGED_DTYPES",
     "ArrayInfo",
     "RouteKey",
     "aligned_copy",
@@ -30,30 +29,11 @@ __all__ = [
     "dtype_name",
     "host_info",
     "host_layout",
-    "holds_numbers",
     "host_route_key",
     "route_key_of",
 ]
 
 ALIGNMENT = 64
-
-#: The dtypes arrayport moves between frameworks: those of the array API standard (bool,
-#: signed and unsigned integers of 8 to 64 bits, float32, float64, complex64, complex128)
-#: plus float16 and bfloat16. Other dtypes (numpy's longdouble, ml_dtypes' float8 and int4
-#: families, jax's sub-byte types, torch's complex32) stay within their framework: an
-#: identity or a same-framework copy works, a conversion elsewhere is refused by name.
-EXCHANGED_DTYPES = frozenset(
-    (
-        "bool",
-        *(f"{sign}int{bits}" for sign in ("", "u") for bits in (8, 16, 32, 64)),
-        "float16",
-        "bfloat16",
-        "float32",
-        "float64",
-        "complex64",
-        "complex128",
-    )
-)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -214,16 +194,6 @@ def _pointer(a: np.ndarray) -> int:
     if flags.writeable and flags.c_contiguous and _bufferable(a.dtype) and a.size:
         return _buffer_address(a)
     return _interface_address(a)
-
-
-def holds_numbers(dtype: np.dtype[Any]) -> bool:
-    """Whether a numpy dtype holds numbers: numpy's own numeric and bool types and
-    ml_dtypes' (bfloat16, float8, int4, ...), recognised by module so that ml_dtypes is not
-    imported to look. Which of them may leave their framework is
-    :data:`EXCHANGED_DTYPES`' question."""
-    if dtype.isbuiltin == 2:  # user-defined: ml_dtypes' are numbers, anything else is not
-        return dtype.type.__module__ == "ml_dtypes"
-    return dtype.kind in "biufc"
 
 
 def _bufferable(dtype: np.dtype[Any]) -> bool:

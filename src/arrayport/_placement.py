@@ -15,12 +15,13 @@ arguments is :mod:`arrayport._arguments`' rule; how results are placed is
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
 from arrayport import dtypes as _dtypes
-from arrayport._arguments import CONTAINER, KINDS, UNSEEN, kind_of, map_arrays, rebuild
+from arrayport._arguments import CONTAINER, KINDS, UNSEEN, arrays, kind_of, map_arrays, rebuild
+from arrayport._oom_recognition import Site
 from arrayport._plan_cache import _loaded
 from arrayport.backends import get_backend
 from arrayport.convert import convert
@@ -28,12 +29,16 @@ from arrayport.devices import Device, current_device_index
 from arrayport.dtypes import DtypeConversion, Scaling
 from arrayport.memory_types import MemoryType
 
+if TYPE_CHECKING:
+    from arrayport._contract import FunctionContract
+
 __all__ = [
     "convert_arguments",
     "convert_dtype",
     "place",
     "quick_arguments",
     "quick_share",
+    "recover_conversion",
     "resolve_device",
 ]
 
@@ -136,6 +141,38 @@ def convert_arguments(
 
     cargs, ckwargs = map_arrays(args, kwargs, put)
     return cargs, ckwargs, cfirst, dev
+
+
+def recover_conversion(
+    exc: Exception,
+    contract: FunctionContract,
+    fn: Callable[..., Any],
+    run: Callable[[tuple[Any, ...], dict[str, Any], Any, Device], Any],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    first: Any,
+    first_kind: MemoryType,
+) -> Any:
+    """The OOM policy for a dispatched call whose arguments ran out of memory on the way
+    to the declared memory type (ADR 0055): retries and split pieces convert again and
+    ``run`` them (without a policy of their own), the fallback runs ``fn`` elsewhere, and
+    a fallback's or split's result goes straight to where the call's result goes."""
+    target = contract.memory_type
+
+    def convert_and_run(*a: Any, **k: Any) -> Any:
+        ca, ck, cf, dev = convert_arguments(a, k, next(arrays(a, k))[0], target, contract.device)
+        return run(ca, ck, cf, dev)
+
+    site = Site(target, resolve_device(contract.device))
+    if contract.output == "input":
+        result_site = Site(first_kind, get_backend(first_kind).device_of(first))
+    elif contract.output == "declared":
+        result_site = site
+    else:
+        result_site = Site(cast(MemoryType, contract.output), None)
+    return contract.oom.recover_conversion(
+        exc, convert_and_run, fn, args, kwargs, site, result_site
+    )
 
 
 def place(

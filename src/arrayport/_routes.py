@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from arrayport._host import EXCHANGED_DTYPES, ArrayInfo, aligned_copy, host_info
+from arrayport._exchange import EXCHANGED_DTYPES
+from arrayport._host import ArrayInfo, aligned_copy, host_info
 from arrayport.backends._protocol import Backend
 from arrayport.devices import CPU, Device
 from arrayport.errors import ConversionError, CopyRequiredError, UnsupportedDtypeError

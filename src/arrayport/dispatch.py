@@ -36,11 +36,10 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any, Generic, ParamSpec, TypeVar, cast
 
-from arrayport._arguments import DASK_INPUT, KINDS, NO_CONVERSION, UNSEEN, arrays, scan
+from arrayport._arguments import DASK_INPUT, KINDS, NO_CONVERSION, UNSEEN, scan
 from arrayport._contract import FunctionContract
 from arrayport._metrics import metrics
 from arrayport._oom_injection import injections
-from arrayport._oom_recognition import Site
 from arrayport._placement import (
     _QUICK,
     _Quick,
@@ -49,7 +48,7 @@ from arrayport._placement import (
     place,
     quick_arguments,
     quick_share,
-    resolve_device,
+    recover_conversion,
 )
 from arrayport.backends import get_backend
 from arrayport.devices import Device
@@ -270,40 +269,11 @@ class DispatchedFunction(Generic[P, R]):
         except Exception as exc:  # moving the inputs can run out of memory (on a GPU, often)
             failed = exc
         if failed is not None:
-            result = self._recover_conversion(failed, args, kwargs, first, first_kind)
+            run = functools.partial(self._run, plain=True)  # the policy is the recovery's
+            result = recover_conversion(failed, c, self._fn, run, args, kwargs, first, first_kind)
         else:
             result = self._run(cargs, ckwargs, cfirst, dev)
         return first, first_kind, place(result, c.output, first, first_kind, moved=True)
-
-    def _recover_conversion(
-        self,
-        exc: Exception,
-        args: tuple[Any, ...],
-        kwargs: dict[str, Any],
-        first: Any,
-        first_kind: MemoryType,
-    ) -> Any:
-        """The OOM policy for a call whose arguments ran out of memory on the way to the
-        declared memory type: retries and split pieces convert again, the fallback runs the
-        function elsewhere (``OOMPolicy.recover_conversion``)."""
-        c = self._contract
-        target = c.memory_type
-
-        def convert_and_run(*a: Any, **k: Any) -> Any:
-            first = next(arrays(a, k))[0]
-            ca, ck, cf, dev = convert_arguments(a, k, first, target, c.device)
-            return self._run(ca, ck, cf, dev, plain=True)
-
-        site = Site(target, resolve_device(c.device))
-        if c.output == "input":
-            result_site = Site(first_kind, get_backend(first_kind).device_of(first))
-        elif c.output == "declared":
-            result_site = site
-        else:
-            result_site = Site(cast(MemoryType, c.output), None)
-        return c.oom.recover_conversion(
-            exc, convert_and_run, self._fn, args, kwargs, site, result_site
-        )
 
     def _run(
         self,

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from arrayport._host import EXCHANGED_DTYPES
+from arrayport._exchange import EXCHANGED_DTYPES
 from arrayport.errors import BackendUnavailableError
 
 __all__ = ["bfloat16_dtype", "find_spec", "import_framework", "numpy_dtype_or_none"]
@@ -55,7 +55,7 @@ def bfloat16_dtype() -> np.dtype[Any] | None:
 
 def numpy_dtype_or_none(name: str) -> np.dtype[Any] | None:
     """The numpy dtype of a framework's dtype called ``name``, for the dtypes arrayport
-    moves (:data:`~arrayport._host.EXCHANGED_DTYPES`; bfloat16 through ml_dtypes), else
+    moves (:data:`~arrayport._exchange.EXCHANGED_DTYPES`; bfloat16 through ml_dtypes), else
     None. Other names are not looked up in numpy: the answer must not depend on whether
     something imported ml_dtypes earlier (``np.dtype("float8_e5m2")`` resolves only then)."""
     if name == "bfloat16":

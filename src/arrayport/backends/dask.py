@@ -32,7 +32,8 @@ from typing import Any
 
 import numpy as np
 
-from arrayport._host import ArrayInfo, aligned_copy, holds_numbers
+from arrayport._exchange import holds_numbers
+from arrayport._host import ArrayInfo, aligned_copy
 from arrayport.backends._util import find_spec, import_framework
 from arrayport.devices import CPU, Device
 from arrayport.errors import (

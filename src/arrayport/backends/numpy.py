@@ -25,11 +25,11 @@ from typing import Any
 
 import numpy as np
 
+from arrayport._exchange import holds_numbers
 from arrayport._host import (
     ArrayInfo,
     RouteKey,
     aligned_copy,
-    holds_numbers,
     host_info,
     host_route_key,
 )
@@ -72,9 +72,6 @@ def non_array_hint(x: object) -> str | None:
     return None
 
 
-_exchangeable = holds_numbers
-
-
 # dtype -> whether it holds exchangeable numbers (dtype.name costs about 1 us in numpy).
 _exchangeable_dtypes: dict[np.dtype[Any], bool] = {}
 
@@ -82,7 +79,7 @@ _exchangeable_dtypes: dict[np.dtype[Any], bool] = {}
 def _exchangeable_cached(dtype: np.dtype[Any]) -> bool:
     found = _exchangeable_dtypes.get(dtype)
     if found is None:
-        found = _exchangeable_dtypes[dtype] = _exchangeable(dtype)
+        found = _exchangeable_dtypes[dtype] = holds_numbers(dtype)
     return found
 
 
@@ -129,7 +126,7 @@ def describe(x: Any) -> ArrayInfo:
             "x.filled(fill_value) for the values, or x.data and x.mask separately"
         )
         raise UnsupportedArrayError(msg)
-    if not _exchangeable(x.dtype):
+    if not holds_numbers(x.dtype):
         msg = (
             f"numpy arrays of dtype {x.dtype} hold no numbers arrayport can move between "
             "frameworks; convert to a numeric or bool dtype first (e.g. x.astype('float64'), "
