@@ -41,18 +41,23 @@ import numpy as np
 
 import arrayport as ap  # first: its import guard must precede tensorflow
 from arrayport._host import aligned_copy, aligned_empty
+from arrayport.devices import parse_device
 
 MT = ap.MemoryType
 
 
-def _once(fn: Callable[[], Any]) -> None:
+def _once(fn: Callable[[], Any], sync: Callable[[], None] | None = None) -> None:
     out = fn()
     block = getattr(out, "block_until_ready", None)
     if block is not None:
         block()
+    if sync is not None:
+        sync()
 
 
-def side_by_side(fns: dict[str, Callable[[], Any]], repeat: int) -> dict[str, float]:
+def side_by_side(
+    fns: dict[str, Callable[[], Any]], repeat: int, sync: Callable[[], None] | None = None
+) -> dict[str, float]:
     """Best per-call wall time of each ``fn()`` in seconds, measured round-robin.
 
     Each round times every function once, one after the other, so a busy machine slows
@@ -60,23 +65,24 @@ def side_by_side(fns: dict[str, Callable[[], Any]], repeat: int) -> dict[str, fl
     least 5 ms, so that microsecond routes are not lost in timer and scheduler noise; each
     timed loop follows one untimed call, so that a microsecond route is not timed with the
     caches another candidate's 256 MiB copy has just emptied. Results are dropped at once
-    (jax keeps imported buffers alive otherwise).
+    (jax keeps imported buffers alive otherwise). ``sync`` (GPU tables) waits for the work
+    each call queued on the device, so that a timing covers it.
     """
     loops = {}
     for name, fn in fns.items():
-        _once(fn)  # a first call may plan or start threads: the loop size is set by a second
+        _once(fn, sync)  # a first call may plan or start threads: a second sets the loop size
         start = time.perf_counter()
-        _once(fn)
+        _once(fn, sync)
         loops[name] = max(1, min(2000, int(5e-3 / max(time.perf_counter() - start, 1e-7))))
     best = dict.fromkeys(fns, float("inf"))
     for _ in range(repeat):
         for name, fn in fns.items():
             gc.collect()
             n = loops[name]
-            _once(fn)  # warm: see the docstring
+            _once(fn, sync)  # warm: see the docstring
             start = time.perf_counter()
             for _ in range(n):
-                _once(fn)
+                _once(fn, sync)
             best[name] = min(best[name], (time.perf_counter() - start) / n)
     return best
 
@@ -217,12 +223,195 @@ def per_call(
     print()
 
 
+# --- GPU ------------------------------------------------------------------------------
+
+GPU_TYPES = ("cupy", "torch", "jax", "tensorflow")
+
+
+def gpu_types(device: str) -> list[str]:
+    """The installed memory types that can hold an array on ``device`` (each one tried)."""
+    have = {mt.value for mt in ap.available_memory_types()}
+    found = []
+    for t in GPU_TYPES:
+        if t not in have:
+            continue
+        try:
+            ap.convert(np.zeros(4, np.float32), t, device=device)
+        except ap.ArrayportError as exc:
+            print(f"({t} left out: {type(exc).__name__}: {exc})")
+            continue
+        found.append(t)
+    return found
+
+
+def device_sync(types: list[str], index: int) -> Callable[[], None]:
+    """Wait for everything queued on CUDA device ``index`` (every stream of the process:
+    cupy, torch and jax share the device's primary context)."""
+    if "cupy" in types:
+        import cupy as cp
+
+        return cp.cuda.Device(index).synchronize
+    if "torch" in types:
+        import torch
+
+        return lambda: torch.cuda.synchronize(index)
+    return lambda: None  # jax alone: _once waits on block_until_ready
+
+
+def gpu_direct_calls(types: list[str], index: int) -> dict[tuple[str, str], Callable[[Any], Any]]:
+    """The frameworks' own call for each pair on the GPU, and to and from the host."""
+    calls: dict[tuple[str, str], Callable[[Any], Any]] = {}
+    importers: dict[str, Callable[[Any], Any]] = {}
+    if "cupy" in types:
+        import cupy as cp
+
+        importers["cupy"] = cp.from_dlpack
+        calls["numpy", "cupy"] = lambda a: cp.asarray(a)
+        calls["cupy", "numpy"] = cp.asnumpy
+    if "torch" in types:
+        import torch
+
+        gpu = torch.device("cuda", index)
+        importers["torch"] = torch.from_dlpack
+        calls["numpy", "torch"] = lambda a: torch.from_numpy(a).to(gpu)
+        calls["torch", "numpy"] = lambda t: t.cpu().numpy()
+    if "jax" in types:
+        import jax
+
+        jdev = jax.devices("gpu")[index]
+        importers["jax"] = jax.dlpack.from_dlpack
+        calls["numpy", "jax"] = lambda a: jax.device_put(a, jdev)
+        calls["jax", "numpy"] = np.asarray
+    for s in types:
+        for t in types:
+            if s != t and t in importers and s != "tensorflow":
+                calls[s, t] = importers[t]
+    return calls
+
+
+def device_copy(x: Any) -> Callable[[], Any]:
+    """Allocate and copy ``x`` on its device: the limit for a route that needs a fresh buffer."""
+    module = type(x).__module__.partition(".")[0]
+    if module == "cupy":
+        return x.copy
+    if module == "torch":
+        return x.clone
+    import jax.numpy as jnp
+
+    return lambda: jnp.array(x, copy=True)
+
+
+def gpu_tables(device: str, mibs: list[int], repeat: int, per_call_table: bool) -> None:
+    """Every pair of GPU memory types on ``device``, and each to and from the host."""
+    parsed = parse_device(device)
+    if parsed is None or parsed.is_cpu:
+        raise SystemExit(f"--device wants a GPU such as cuda:0, not {device!r}")
+    index = parsed.index
+    types = gpu_types(device)
+    if not types:
+        print(f"no installed memory type reaches {device}")
+        return
+    sync = device_sync(types, index)
+    calls = gpu_direct_calls(types, index)
+    if per_call_table:
+        small = aligned_empty((16, 16), np.dtype("float32"))
+        small[...] = 1
+        print(
+            f"{'per call':>8} {'source':>15} -> {'target':<14} {'method':<11} {'zc':<3}"
+            f"{'convert':>10} {'direct':>9} {'ratio':>7}"
+        )
+        for s in types:
+            x = ap.convert(small, s, device=device, copy=True)
+            for t in types:
+                if s == t:
+                    continue
+                fns = {"convert": lambda x=x, t=t: ap.convert(x, t)}
+                try:
+                    route = ap.plan(x, t)
+                    direct = calls.get((s, t))
+                    if direct is not None:
+                        x_direct = twin(x, s)
+                        fns["direct"] = lambda d=direct, x=x_direct: d(x)
+                    times = side_by_side(fns, repeat, sync)
+                # A failing pair is printed and the table goes on: one run covers every pair.
+                except Exception as exc:
+                    print(f"{'':>8} {s:>15} -> {t:<14} FAILED {type(exc).__name__}: {exc}")
+                    continue
+                t_direct = times.get("direct", float("nan"))
+                print(
+                    f"{'':>8} {s:>15} -> {t:<14} {route.method:<11} "
+                    f"{'y' if route.zero_copy else 'n':<3}{times['convert'] * 1e6:>8.2f}us "
+                    f"{t_direct * 1e6:>7.2f}us {times['convert'] / t_direct:>7.2f}"
+                )
+        print()
+    header = (
+        f"{'MiB':>4} {'source':>15} -> {'target':<14} {'method':<11} {'zc':<3}"
+        f"{'convert':>11} {'/dcopy':>7} {'/direct':>8}  target"
+    )
+    print(f"device {device}; /dcopy: allocate-and-copy on the device ({types[0]})")
+    print(header)
+    print("-" * len(header))
+    for mib in mibs:
+        n = mib * (1 << 20) // 4
+        base = aligned_empty((n // 1024, 1024), np.dtype("float32"))
+        base[...] = np.random.default_rng(0).random(base.shape, dtype=np.float32)
+        sources: dict[str, Any] = {"numpy": base}
+        sources.update({t: ap.convert(base, t, device=device, copy=True) for t in types})
+        dcopy = device_copy(sources[types[0]])
+        rows = [(s, t) for s in types for t in types if s != t]
+        rows += [("numpy", t) for t in types] + [(s, "numpy") for s in types]
+        for s, t in rows:
+            x = sources[s]
+            host_row = "numpy" in (s, t)
+            kw = {"device": device} if s == "numpy" else {}
+            fns: dict[str, Callable[[], Any]] = {
+                "convert": lambda x=x, t=t, kw=kw: ap.convert(x, t, **kw),
+                "dcopy": dcopy,
+            }
+            try:
+                route = ap.plan(x, t, **kw)
+                direct = calls.get((s, t))
+                if direct is not None:
+                    x_direct = twin(x, s)
+                    fns["direct"] = lambda d=direct, x=x_direct: d(x)
+                times = side_by_side(fns, repeat, sync)
+            # A failing pair is printed and the table goes on: one run covers every pair.
+            except Exception as exc:
+                print(f"{mib:>4} {s:>15} -> {t:<14} FAILED {type(exc).__name__}: {exc}")
+                continue
+            t_conv, t_copy = times["convert"], times["dcopy"]
+            t_direct = times.get("direct", float("nan"))
+            if route.zero_copy:
+                verdict, goal = ("ok" if t_conv < 50e-6 else "SLOW"), "<50us"
+            elif host_row:
+                verdict = "ok" if t_conv <= 1.5 * t_direct else "SLOW"
+                goal = "<=1.5x direct"
+            else:
+                verdict, goal = ("ok" if t_conv <= 1.5 * t_copy else "SLOW"), "<=1.5x dcopy"
+            print(
+                f"{mib:>4} {s:>15} -> {t:<14} {route.method:<11} "
+                f"{'y' if route.zero_copy else 'n':<3}"
+                f"{t_conv * 1e3:>9.3f}ms {t_conv / t_copy:>7.2f} {t_conv / t_direct:>8.2f}"
+                f"  {goal} {verdict}"
+            )
+        del sources, base, dcopy
+        gc.collect()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mib", type=int, nargs="*", default=[1, 64, 256])
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--no-per-call", action="store_true", help="skip the small-array table")
+    parser.add_argument(
+        "--device",
+        help="a GPU such as cuda:0: time the pairs among cupy, torch, jax and tensorflow "
+        "on it, and each to and from the host, instead of the CPU pairs",
+    )
     args = parser.parse_args()
+    if args.device is not None:
+        gpu_tables(args.device, args.mib, args.repeat, not args.no_per_call)
+        return
 
     types = [mt.value for mt in ap.available_memory_types() if mt not in (MT.CUPY, MT.DASK)]
     calls = direct_calls()

@@ -8,11 +8,14 @@ copy=True, and host <-> device round trips.
 
 from __future__ import annotations
 
+import hypothesis
+import hypothesis.strategies as st
 import numpy as np
 import pytest
 
 import arrayport as ap
 from tests.conftest import INSTALLED
+from tests.test_convert import DTYPES, LAYOUTS, X64, np_dtype, numpy_layout
 
 MT = ap.MemoryType
 pytestmark = pytest.mark.gpu
@@ -72,3 +75,94 @@ def test_missing_gpu_index_is_a_device_error() -> None:
     for target in GPU_TYPES:
         with pytest.raises(ap.DeviceError):
             ap.convert(np.zeros(2, "float32"), target, device="cuda:999")
+
+
+# --- every dtype and layout, on the device and to and from the host --------------------
+
+GPU_AND_HOST = ["numpy", *(mt.value for mt in GPU_TYPES)]
+ZERO_COPY_IMPOSSIBLE = ("jax", "tensorflow")  # immutable: shared only with each other
+
+
+def host_values(y) -> np.ndarray:
+    """y's values on the host, by the frameworks' own calls (not through arrayport)."""
+    from tests.test_convert import to_numpy
+
+    mod = type(y).__module__.partition(".")[0]
+    if mod == "cupy":
+        return y.get()
+    if mod == "torch":
+        return to_numpy(y.cpu())
+    return to_numpy(y)
+
+
+def gpu_refuses(target: str, dtype: str) -> bool:
+    """The dtypes a GPU memory type cannot hold, which arrayport must refuse by name."""
+    if target == "jax":
+        import jax
+
+        return dtype in X64 and not jax.config.jax_enable_x64
+    return target == "cupy" and dtype == "bfloat16"  # cupy has no bfloat16
+
+
+def device_source(source: str, a: np.ndarray, view: bool):
+    """``a`` on cuda:0 as ``source``; with ``view``, a strided view made on the device."""
+    if source == "numpy":
+        return a
+    x = ap.convert(np.ascontiguousarray(a), source, device="cuda:0")
+    if view and source in ("torch", "cupy") and x.ndim >= 1:
+        x = x[..., ::2]
+    return x
+
+
+@hypothesis.settings(max_examples=300, deadline=None)
+@hypothesis.given(
+    source=st.sampled_from(GPU_AND_HOST),
+    target=st.sampled_from(GPU_AND_HOST),
+    dtype=st.sampled_from(DTYPES),
+    layout=st.sampled_from(LAYOUTS),
+    view=st.booleans(),
+    copy=st.sampled_from([None, True, False]),
+)
+def test_round_trip_property_on_the_gpu(source, target, dtype, layout, view, copy) -> None:
+    """Any pair among the GPU memory types and the host, any dtype and layout: exact values,
+    dtype and shape on cuda:0; zero_copy true exactly when the device pointer is shared;
+    refusals only where the target cannot hold the dtype."""
+    hypothesis.assume(not (source == "numpy" and target == "numpy"))
+    a = numpy_layout(np_dtype(dtype), layout)
+    if source != "numpy" and (a.dtype.byteorder == ">" or gpu_refuses(source, dtype)):
+        return
+    x = device_source(source, a, view)
+    want = np.array(host_values(x)) if source != "numpy" else np.array(a)
+    kw = {"device": "cuda:0"} if source == "numpy" else {}
+    if gpu_refuses(target, dtype):
+        with pytest.raises(ap.UnsupportedDtypeError, match=dtype):
+            ap.convert(x, target, copy=copy, **kw)
+        return
+    try:
+        route = ap.plan(x, target, copy=copy, **kw)
+    except ap.CopyRequiredError:
+        assert copy is False
+        with pytest.raises(ap.CopyRequiredError):
+            ap.convert(x, target, copy=copy, **kw)
+        return
+    y = ap.convert(x, target, copy=copy, **kw)
+    assert ap.detect_memory_type(y) == MT(target)
+    got = host_values(y)
+    assert got.dtype.name == want.dtype.name
+    assert got.shape == want.shape
+    np.testing.assert_array_equal(got, want.astype(want.dtype.newbyteorder("=")))
+    if target != "numpy":
+        assert ap.plan(y, target).device == ap.Device("cuda", 0)
+    if "numpy" in (source, target):
+        assert not route.zero_copy  # host <-> device always copies
+        return
+    if want.size:
+        shared = device_pointer(x) == device_pointer(y)
+        assert shared == route.zero_copy, route
+        if source in ZERO_COPY_IMPOSSIBLE and target not in ZERO_COPY_IMPOSSIBLE:
+            assert not shared, "writable alias of an immutable device buffer"
+    if copy is True:
+        assert y is not x
+        assert not route.zero_copy
+    if copy is False:
+        assert route.zero_copy

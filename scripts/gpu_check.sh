@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# One prepared run on a machine with an NVIDIA GPU: the GPU tests, the GPU conversion
+# benchmark, the real out-of-memory scenarios and the whole test suite, each under its own
+# time limit, with logs in $OUT (default /tmp/arrayport-gpu). Needs python3 with numpy,
+# torch and/or jax and/or cupy built for CUDA; wheels in .whl/ (arrayport and whatever the
+# machine lacks, e.g. array-api-compat, dask) are installed first into /tmp/site.
+#
+#   bash scripts/gpu_check.sh            # about 5 minutes at most
+set -u
+cd "$(dirname "$0")/.."
+OUT="${OUT:-/tmp/arrayport-gpu}"
+mkdir -p "$OUT"
+if compgen -G ".whl/*.whl" >/dev/null; then
+    python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
+        --target /tmp/site .whl/*.whl || exit 1
+    export PYTHONPATH=/tmp/site
+fi
+export PYTHONUNBUFFERED=1 ARRAYPORT_DEVICE=cuda XLA_PYTHON_CLIENT_PREALLOCATE=false
+export ARRAYPORT_HYPOTHESIS_PROFILE=ci
+
+step() {  # step NAME SECONDS COMMAND...: run with a limit, log to $OUT/NAME.log, print status
+    local name=$1 limit=$2
+    shift 2
+    local start=$SECONDS
+    timeout "$limit" "$@" >"$OUT/$name.log" 2>&1
+    local rc=$?
+    echo "== $name: rc=$rc in $((SECONDS - start)) s"
+    tail -n 25 "$OUT/$name.log"
+}
+
+step env 60 bash -c 'nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv;
+    python3 -c "import sys, numpy, arrayport; print(sys.version); print(\"numpy\", numpy.__version__, \"arrayport\", arrayport.__version__)";
+    python3 -m arrayport doctor'
+step gpu_tests 100 python3 -m pytest tests -m gpu -p no:cacheprovider -q -rs --timeout 60
+step bench_gpu 90 python3 benchmarks/bench_convert.py --device cuda:0 --repeat 5
+step oom 130 python3 scripts/gpu_oom_check.py --budget 110 --json "$OUT/oom.json"
+step full_suite 120 python3 -m pytest tests -p no:cacheprovider -q -n 12 --timeout 120 --maxfail=25 -rfE
