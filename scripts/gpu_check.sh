@@ -5,7 +5,8 @@
 # torch and/or jax and/or cupy built for CUDA; wheels in .whl/ (arrayport and whatever the
 # machine lacks, e.g. array-api-compat, dask) are installed first into /tmp/site.
 #
-#   bash scripts/gpu_check.sh            # about 5 minutes at most
+#   bash scripts/gpu_check.sh              # every step: about 8 minutes at most
+#   bash scripts/gpu_check.sh bench_gpu    # only the steps named
 set -u
 cd "$(dirname "$0")/.."
 OUT="${OUT:-/tmp/arrayport-gpu}"
@@ -18,9 +19,13 @@ fi
 export PYTHONUNBUFFERED=1 ARRAYPORT_DEVICE=cuda XLA_PYTHON_CLIENT_PREALLOCATE=false
 export ARRAYPORT_HYPOTHESIS_PROFILE=ci
 
+WANTED=" $* "
 step() {  # step NAME SECONDS COMMAND...: run with a limit, log to $OUT/NAME.log, print status
     local name=$1 limit=$2
     shift 2
+    if [ "$WANTED" != "  " ] && [[ "$WANTED" != *" $name "* ]]; then
+        return
+    fi
     local start=$SECONDS
     timeout "$limit" "$@" >"$OUT/$name.log" 2>&1
     local rc=$?
@@ -32,6 +37,7 @@ step env 60 bash -c 'nvidia-smi --query-gpu=name,memory.total,driver_version --f
     python3 -c "import sys, numpy, arrayport; print(sys.version); print(\"numpy\", numpy.__version__, \"arrayport\", arrayport.__version__)";
     python3 -m arrayport doctor'
 step gpu_tests 100 python3 -m pytest tests -m gpu -p no:cacheprovider -q -rs --timeout 60
-step bench_gpu 90 python3 benchmarks/bench_convert.py --device cuda:0 --repeat 5
+step bench_gpu 150 python3 benchmarks/bench_convert.py --device cuda:0 --repeat "${REPEAT:-5}"
 step oom 130 python3 scripts/gpu_oom_check.py --budget 110 --json "$OUT/oom.json"
 step full_suite 120 python3 -m pytest tests -p no:cacheprovider -q -n 12 --timeout 120 --maxfail=25 -rfE
+step conformance 120 python3 -m pytest conformance -p no:cacheprovider -q -n 12 --timeout 120 --maxfail=25 -rfE

@@ -17,6 +17,14 @@ INSTALLED = tuple(available_memory_types())
 CPU_TYPES = tuple(mt for mt in INSTALLED if mt not in (MemoryType.CUPY, MemoryType.DASK))
 ON_GPU = os.environ.get("ARRAYPORT_DEVICE", "cpu").lower().startswith("cuda")
 
+if MemoryType.JAX in INSTALLED:
+    import jax
+
+    # The CPU tests build jax arrays with jax's own calls (jnp.asarray), which place them on
+    # jax's default device: the GPU, where jax has one. They keep to the CPU; the GPU tests
+    # name their device.
+    jax.config.update("jax_default_device", jax.devices("cpu")[0])
+
 
 def skip_unless_installed(mt: MemoryType) -> pytest.MarkDecorator:
     """A skip mark for tests that need memory type ``mt``."""

@@ -166,3 +166,25 @@ def test_round_trip_property_on_the_gpu(source, target, dtype, layout, view, cop
         assert not route.zero_copy
     if copy is False:
         assert route.zero_copy
+
+
+def test_route_keys_of_gpu_arrays_match_their_descriptions() -> None:
+    """The plan cache keys GPU arrays too: each cheap key equals the full description's."""
+    from arrayport._host import route_key_of
+    from arrayport.backends import get_backend
+
+    a = np.arange(48, dtype=np.float32).reshape(6, 8)
+    for mt in GPU_TYPES:
+        backend = get_backend(mt)
+        if getattr(backend, "route_key", None) is None:
+            continue
+        x = ap.convert(a, mt, device="cuda:0")
+        arrays = [x, ap.convert(np.zeros((0, 3), np.int16), mt, device="cuda:0")]
+        arrays.append(ap.convert(np.array(2.0, np.float32), mt, device="cuda:0"))  # 0-d
+        if mt in (MT.TORCH, MT.CUPY):
+            arrays += [x[:, ::2], x.T, x[1:, 1:]]
+        for y in arrays:
+            for address in (True, False):
+                key = backend.route_key(y, address)
+                assert key is not None, (mt, y.shape)
+                assert key == route_key_of(backend.describe(y), address), (mt, y.shape)

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from arrayport._host import ArrayInfo
+from arrayport._host import ArrayInfo, RouteKey, route_key_of
 from arrayport.backends._util import find_spec, import_framework
 from arrayport.devices import Device, current_device_index, thread_stream
 from arrayport.errors import BackendUnavailableError, DeviceError, UnsupportedArrayError
@@ -41,7 +41,16 @@ def is_installed() -> bool:
     return driver and find_spec("cupy")
 
 
+_module: ModuleType | None = None
+_count = 0  # CUDA devices, read once: the visible devices are fixed when CUDA starts
+
+
 def load() -> ModuleType:
+    # Cached once a device is found: every cupy path calls load(), and asking CUDA for the
+    # device count each time costs microseconds per conversion.
+    global _module, _count
+    if _module is not None:
+        return _module
     cp = import_framework("cupy", EXTRA)
     try:
         count = int(cp.cuda.runtime.getDeviceCount())
@@ -53,6 +62,7 @@ def load() -> ModuleType:
     if count == 0:
         msg = "cupy is installed but this machine has no CUDA device"
         raise BackendUnavailableError(msg)
+    _module, _count = cp, count
     return cp
 
 
@@ -79,7 +89,8 @@ def namespace() -> Any:
 
 
 def devices() -> tuple[Device, ...]:
-    return tuple(Device("cuda", i) for i in range(int(load().cuda.runtime.getDeviceCount())))
+    load()
+    return tuple(Device("cuda", i) for i in range(_count))
 
 
 def device_of(x: Any) -> Device:
@@ -89,7 +100,8 @@ def device_of(x: Any) -> Device:
 def resolve_device(requested: Device | None, source: Device) -> Device:
     if requested is None:
         requested = source if source.kind == "cuda" else Device("cuda", current_device_index())
-    n = len(devices())
+    load()
+    n = _count
     if requested.kind == "cuda" and requested.index < n:
         return requested
     msg = f"cupy places data on CUDA devices (cuda:0..cuda:{n - 1}), not on {requested}"
@@ -104,6 +116,14 @@ def _stream(index: int) -> Any:
             return cp.cuda.Stream(non_blocking=True)
 
     return thread_stream("cupy", index, factory)
+
+
+def route_key(x: Any, address: bool) -> RouteKey | None:
+    """The routing summary of a plain cupy array: its description's key (a few
+    microseconds; the full plan it saves costs tens)."""
+    if type(x) is not load().ndarray:
+        return None
+    return route_key_of(describe(x), address)
 
 
 def describe(x: Any) -> ArrayInfo:

@@ -156,16 +156,35 @@ def resolve_device(requested: Device | None, source: Device) -> Device:
 
 
 def route_key(x: Any, address: bool) -> RouteKey | None:
-    """The routing summary of a concrete single-device CPU array (tracers, deleted and
-    sharded arrays and GPU arrays take the full plan, which refuses or routes them)."""
+    """The routing summary of a concrete single-device CPU or GPU array (tracers, deleted
+    and sharded arrays take the full plan, which refuses them)."""
     if type(x).__name__ != "ArrayImpl" or x.is_deleted():
         return None
     devs = x.devices()
-    if len(devs) != 1 or next(iter(devs)).platform != "cpu":
+    if len(devs) != 1:
         return None
     dtype = x.dtype
     shape = x.shape  # read once: jax's size and ndim properties are Python code
     empty = 0 in shape
+    platform = next(iter(devs)).platform
+    if platform != "cpu":
+        if platform not in ("gpu", "cuda"):
+            return None
+        # No address on a GPU (describe reads none): element-aligned, and not 64-byte
+        # aligned unless empty, as ArrayInfo answers for an unknown pointer.
+        return (
+            device_of(x),
+            dtype,
+            dtype_name(dtype),
+            False,
+            True,
+            True,
+            True,
+            True,
+            empty if address else None,
+            len(shape),
+            empty,
+        )
     element = aligned = True
     # jax keeps every CPU buffer on a 64-byte boundary (it copies host memory that is not),
     # so the address is read only for targets that need the boundary (tests check the

@@ -159,14 +159,20 @@ def _dtype_of(x: Any) -> tuple[np.dtype[Any] | None, str]:
 
 
 def route_key(x: Any, address: bool) -> RouteKey | None:
-    """The routing summary of a dense CPU tensor (anything else takes the full plan).
+    """The routing summary of a dense CPU or CUDA tensor (anything else takes the full plan).
 
     Plain tensors and parameters only: a subclass may override the layout queries.
     """
     torch = load()
     if type(x) is not torch.Tensor and type(x) is not torch.nn.Parameter:
         return None
-    if not x.is_cpu or x.layout is not torch.strided or x.is_quantized or x.is_nested:
+    if x.layout is not torch.strided or x.is_quantized or x.is_nested:
+        return None
+    if x.is_cpu:
+        device = CPU
+    elif x.is_cuda:
+        device = device_of(x)
+    else:
         return None
     dtype, name = _dtype_of(x)
     if dtype is None:  # no numpy dtype: describe() reports itemsize 0, keep its rules
@@ -176,7 +182,7 @@ def route_key(x: Any, address: bool) -> RouteKey | None:
     n = x.numel()
     pointer = x.data_ptr()
     return (
-        CPU,
+        device,
         dtype,
         name,
         not (x.is_conj() or x.is_neg()),
