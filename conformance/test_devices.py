@@ -48,9 +48,8 @@ def test_a_device_dropping_function_is_caught() -> None:
 @law("devices.route_device", "the result is on the device the route names")
 @pytest.mark.parametrize("memory_type", MEMORY_TYPES)
 def test_result_is_on_the_route_device(memory_type: MemoryType) -> None:
-    for device in (
-        (None, "cpu") if memory_type is not MemoryType.PYCLESPERANTO else (None, "opencl:0")
-    ):
+    named = {MemoryType.PYCLESPERANTO: "opencl:0", MemoryType.CUPY: "cuda:0"}
+    for device in (None, named.get(memory_type, "cpu")):
         route = ap.plan(_X, memory_type, device=device)
         y = ap.convert(_X, memory_type, device=device)
         assert get_backend(memory_type).device_of(y) == route.device

@@ -1,9 +1,10 @@
 """GPU conversions: run only with ARRAYPORT_DEVICE=cuda on a machine with an NVIDIA GPU.
 
-Unverified here: this repository's CI has no GPU, so these tests are skipped (cleanly) by
-tests/conftest.py. They check DLPack zero-copy between cupy, torch, jax and tensorflow on
-cuda:0, copies made on the device (never through the host) for immutable sources and
-copy=True, and host <-> device round trips.
+CI has no GPU, so these tests are skipped (cleanly) by tests/conftest.py; they ran on an
+H100 (ADR 0057, ``scripts/gpu_check.sh``). They check DLPack zero-copy between cupy, torch,
+jax and tensorflow on cuda:0, copies made on the device (never through the host) for
+immutable sources and copy=True, host <-> device round trips, a round-trip property over
+every dtype and layout, and the plan cache's keys of GPU arrays.
 """
 
 from __future__ import annotations
@@ -188,3 +189,25 @@ def test_route_keys_of_gpu_arrays_match_their_descriptions() -> None:
                 key = backend.route_key(y, address)
                 assert key is not None, (mt, y.shape)
                 assert key == route_key_of(backend.describe(y), address), (mt, y.shape)
+
+
+@pytest.mark.parametrize("target", GPU_TYPES)
+def test_big_endian_host_arrays_reach_the_gpu_exactly(target: MT) -> None:
+    """Found on an H100: numpy '>i2' -> jax on cuda:0 raised jax's own TypeError."""
+    for dtype in (">i2", ">f4", ">c8"):
+        a = np.arange(12).reshape(3, 4).astype(dtype)
+        y = ap.convert(a, target, device="cuda:0")
+        got = host_values(y)
+        assert got.dtype == a.dtype.newbyteorder("=")
+        np.testing.assert_array_equal(got, a)
+
+
+def test_as_numpy_reads_cupy_backed_dask_arrays() -> None:
+    """Found on an H100: as_numpy called np.asarray on the computed cupy chunks."""
+    pytest.importorskip("cupy")
+    if MT.DASK not in INSTALLED:
+        pytest.skip("dask is not installed")
+    from arrayport.testing import as_numpy
+
+    a = np.arange(12, dtype=np.float32).reshape(3, 4)
+    np.testing.assert_array_equal(as_numpy(ap.convert(a, "dask", device="cuda:0")), a)

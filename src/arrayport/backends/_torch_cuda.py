@@ -1,8 +1,8 @@
 """CUDA helpers of the torch backend: per-thread streams, cache release, memory figures.
 
 Each function takes the loaded ``torch`` module, so this module imports no framework and
-nothing from the torch backend. CUDA paths are unverified on hardware here (no GPU in CI);
-``tests/test_gpu.py`` runs them with ``ARRAYPORT_DEVICE=cuda``.
+nothing from the torch backend. CUDA paths ran on an H100 (ADR 0057);
+CI has no GPU, and ``tests/test_gpu.py`` runs them with ``ARRAYPORT_DEVICE=cuda``.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """cupy backend (CUDA device memory).
 
-Unverified on hardware in this repository's CI (no GPU there): the code paths follow cupy's
-documented API and run only when cupy imports and sees a CUDA device. The GPU test module
-(``tests/test_gpu.py``) runs them when ``ARRAYPORT_DEVICE=cuda``.
+Runs only when cupy imports and sees a CUDA device. CI has no GPU: the GPU tests
+(``tests/test_gpu.py``, with ``ARRAYPORT_DEVICE=cuda``) ran on an H100 (ADR 0057), and
+``scripts/gpu_check.sh`` runs them on any GPU machine.
 
 Every cupy call arrayport makes runs on the calling thread's own stream
 (:func:`arrayport.devices.thread_stream`), so concurrent dispatch never serialises on the
@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from arrayport._host import ArrayInfo, RouteKey, route_key_of
+from arrayport._host import ArrayInfo, RouteKey, aligned_copy, route_key_of
 from arrayport.backends._util import find_spec, import_framework
 from arrayport.devices import Device, current_device_index, thread_stream
 from arrayport.errors import BackendUnavailableError, DeviceError, UnsupportedArrayError
@@ -188,6 +188,8 @@ def adopt_host(a: np.ndarray, device: Device) -> Any:
     if a.dtype.name == "bfloat16":
         msg = "cupy has no bfloat16 dtype"
         raise UnsupportedArrayError(msg)
+    if not a.dtype.isnative:  # cupy arrays are native-endian: swap once, on the host
+        a = aligned_copy(a)
     cp = load()
     with cp.cuda.Device(device.index), _stream(device.index) as stream:
         out = cp.asarray(a)

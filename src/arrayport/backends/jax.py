@@ -18,7 +18,7 @@ Quirks routed around here:
   self-check that it shares memory (:func:`_cpu_importer`, ADR 0046); the public call is
   the fallback.
 
-GPU paths are unverified on hardware here (no GPU in CI).
+GPU paths ran on an H100 (ADR 0057); CI has no GPU.
 """
 
 from __future__ import annotations
@@ -338,6 +338,8 @@ def from_dlpack(x: Any, device: Device, *, read_only: bool = False) -> Any:
 def adopt_host(a: np.ndarray, device: Device) -> Any:
     jax = load()
     if not device.is_cpu:
+        if not a.dtype.isnative:  # jax refuses big-endian arrays with a TypeError
+            a = aligned_copy(a)
         # device_put may still read `a` after returning; `a` can be the caller's memory.
         return jax.device_put(a, _to_jax_device(device)).block_until_ready()
     contiguous, _positive, _element, aligned = host_layout(a, True)

@@ -17,7 +17,7 @@ Quirks routed around here:
 * Variables, symbolic (graph) tensors and string/resource/quantized dtypes are refused
   with what to do instead.
 
-GPU paths are unverified on hardware here (no GPU in CI).
+GPU paths are unverified on hardware (the GPU machine of ADR 0057 had no tensorflow).
 """
 
 from __future__ import annotations
@@ -330,6 +330,8 @@ def _capsule(x: Any) -> Any:
 def adopt_host(a: np.ndarray, device: Device) -> Any:
     tf = load()
     if not device.is_cpu:
+        if not a.dtype.isnative:  # swapped once on the host, as for the CPU
+            a = aligned_copy(a)
         with tf.device(_tf_device(device)):
             return tf.identity(tf.convert_to_tensor(a))
     if dtype_name(a.dtype) == "bfloat16":

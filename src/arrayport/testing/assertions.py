@@ -81,7 +81,7 @@ def as_numpy(x: Any) -> np.ndarray:
     if mt is MemoryType.CUPY:
         return np.asarray(x.get())
     if mt is MemoryType.DASK:
-        return np.asarray(x.compute())
+        return as_numpy(x.compute())  # numpy or cupy chunks
     return np.asarray(x)  # jax: np.asarray shares its host buffer, read-only
 
 
