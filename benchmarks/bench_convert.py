@@ -301,6 +301,26 @@ def device_copy(x: Any) -> Callable[[], Any]:
     return lambda: jnp.array(x, copy=True)
 
 
+def _gpu_row(
+    x: Any,
+    s: str,
+    t: str,
+    kw: dict[str, Any],
+    fns: dict[str, Callable[[], Any]],
+    calls: dict[tuple[str, str], Callable[[Any], Any]],
+    repeat: int,
+    sync: Callable[[], None],
+) -> tuple[ap.Route, dict[str, float]]:
+    """The route of ``x`` to ``t`` and the side-by-side times of ``fns`` plus the
+    frameworks' own call for the pair (on an equal source of its own)."""
+    route = ap.plan(x, t, **kw)
+    direct = calls.get((s, t))
+    if direct is not None:
+        x_direct = twin(x, s)
+        fns["direct"] = lambda: direct(x_direct)
+    return route, side_by_side(fns, repeat, sync)
+
+
 def gpu_tables(device: str, mibs: list[int], repeat: int, per_call_table: bool) -> None:
     """Every pair of GPU memory types on ``device``, and each to and from the host."""
     parsed = parse_device(device)
@@ -327,12 +347,7 @@ def gpu_tables(device: str, mibs: list[int], repeat: int, per_call_table: bool) 
                     continue
                 fns = {"convert": lambda x=x, t=t: ap.convert(x, t)}
                 try:
-                    route = ap.plan(x, t)
-                    direct = calls.get((s, t))
-                    if direct is not None:
-                        x_direct = twin(x, s)
-                        fns["direct"] = lambda d=direct, x=x_direct: d(x)
-                    times = side_by_side(fns, repeat, sync)
+                    route, times = _gpu_row(x, s, t, {}, fns, calls, repeat, sync)
                 # A failing pair is printed and the table goes on: one run covers every pair.
                 except Exception as exc:
                     print(f"{'':>8} {s:>15} -> {t:<14} FAILED {type(exc).__name__}: {exc}")
@@ -369,12 +384,7 @@ def gpu_tables(device: str, mibs: list[int], repeat: int, per_call_table: bool) 
                 "dcopy": dcopy,
             }
             try:
-                route = ap.plan(x, t, **kw)
-                direct = calls.get((s, t))
-                if direct is not None:
-                    x_direct = twin(x, s)
-                    fns["direct"] = lambda d=direct, x=x_direct: d(x)
-                times = side_by_side(fns, repeat, sync)
+                route, times = _gpu_row(x, s, t, kw, fns, calls, repeat, sync)
             # A failing pair is printed and the table goes on: one run covers every pair.
             except Exception as exc:
                 print(f"{mib:>4} {s:>15} -> {t:<14} FAILED {type(exc).__name__}: {exc}")

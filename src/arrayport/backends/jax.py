@@ -167,36 +167,26 @@ def route_key(x: Any, address: bool) -> RouteKey | None:
     shape = x.shape  # read once: jax's size and ndim properties are Python code
     empty = 0 in shape
     platform = next(iter(devs)).platform
-    if platform != "cpu":
-        if platform not in ("gpu", "cuda"):
-            return None
+    element = aligned = True
+    if platform == "cpu":
+        device = CPU
+        # jax keeps every CPU buffer on a 64-byte boundary (it copies host memory that is
+        # not), so the address is read only for targets that need the boundary (tests check
+        # the key against describe).
+        if address and not empty:
+            x.block_until_ready()  # unsafe_buffer_pointer can hang on a pending array
+            pointer = int(x.unsafe_buffer_pointer())
+            element = pointer % dtype.itemsize == 0
+            aligned = pointer % 64 == 0
+    elif platform in ("gpu", "cuda"):
         # No address on a GPU (describe reads none): element-aligned, and not 64-byte
         # aligned unless empty, as ArrayInfo answers for an unknown pointer.
-        return (
-            device_of(x),
-            dtype,
-            dtype_name(dtype),
-            False,
-            True,
-            True,
-            True,
-            True,
-            empty if address else None,
-            len(shape),
-            empty,
-        )
-    element = aligned = True
-    # jax keeps every CPU buffer on a 64-byte boundary (it copies host memory that is not),
-    # so the address is read only for targets that need the boundary (tests check the
-    # key against describe).
-    if address and not empty:
-        x.block_until_ready()  # unsafe_buffer_pointer can hang on a pending array
-        pointer = int(x.unsafe_buffer_pointer())
-        element = pointer % dtype.itemsize == 0
-        aligned = pointer % 64 == 0
+        device, aligned = device_of(x), empty
+    else:
+        return None
     # jax buffers are compact row-major (strides None in describe) and immutable.
     return (
-        CPU,
+        device,
         dtype,
         dtype_name(dtype),
         False,
