@@ -198,6 +198,16 @@ def test_as_numpy_reads_every_memory_type(mt: MemoryType) -> None:
     assert np.array_equal(as_numpy(ap.convert(x, mt)), x)
 
 
+@pytest.mark.parametrize("mt", [m for m in CPU_TYPES if m is not MemoryType.PYCLESPERANTO])
+def test_as_numpy_reads_0d_arrays(mt: MemoryType) -> None:
+    """0-d arrays stay 0-d arrays (a computed 0-d dask array is a numpy scalar)."""
+    out = as_numpy(ap.convert(np.array(True), mt))
+    assert isinstance(out, np.ndarray)
+    assert out.shape == ()
+    assert out.dtype == np.bool_
+    assert bool(out) is True
+
+
 def test_shares_memory_numpy() -> None:
     a = np.arange(10.0)
     assert shares_memory(a, a[::2])

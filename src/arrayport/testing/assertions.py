@@ -81,7 +81,8 @@ def as_numpy(x: Any) -> np.ndarray:
     if mt is MemoryType.CUPY:
         return np.asarray(x.get())
     if mt is MemoryType.DASK:
-        return as_numpy(x.compute())  # numpy or cupy chunks
+        computed = x.compute()  # numpy or cupy chunks; a 0-d result may be a numpy scalar
+        return np.asarray(computed) if isinstance(computed, np.generic) else as_numpy(computed)
     return np.asarray(x)  # jax: np.asarray shares its host buffer, read-only
 
 
