@@ -17,13 +17,15 @@ Source is parsed, never executed. Three kinds of use are reported:
   order="C")``, ``np.mean(x, 0)`` where the standard's ``axis`` is keyword-only), or
   requires and the call lacks (``np.where(cond)``), checked against the signatures of
   array-api-strict's functions.
+
+What a name holds (a numpy alias, an array, a dtype, ...) is tracked as the walk goes by
+:class:`~arrayport.portcheck._scopes.ScopeTracker`, which the checker subclasses.
 """
 
 from __future__ import annotations
 
 import ast
 import dataclasses
-from collections.abc import Iterator
 from types import ModuleType
 
 import numpy as np
@@ -38,32 +40,10 @@ from arrayport.portcheck._hints import (
     hint_for_function,
     hint_for_method_call,
 )
+from arrayport.portcheck._scopes import ScopeTracker
 from arrayport.portcheck._standard import Signature, Standard
 
 __all__ = ["Finding", "find_nonstandard"]
-
-#: numpy callables that return something other than an array (so their result is not a
-#: "known array" for the ambiguous attributes).
-_NOT_ARRAY_FACTORIES = frozenset(
-    {
-        "default_rng",
-        "RandomState",
-        "Generator",
-        "errstate",
-        "vectorize",
-        "nditer",
-        "dtype",
-        "finfo",
-        "iinfo",
-        "printoptions",
-        "get_printoptions",
-        "geterr",
-        "seterr",
-        "poly1d",
-    }
-)
-_DTYPE_FACTORIES = frozenset({"numpy.dtype", "numpy.promote_types", "numpy.result_type"})
-_ARRAY_ANNOTATIONS = frozenset({"numpy.ndarray", "numpy.typing.NDArray", "numpy.typing.ArrayLike"})
 
 
 @dataclasses.dataclass(frozen=True, order=True)
@@ -103,12 +83,6 @@ def find_nonstandard(tree: ast.AST, path: str, std: Standard) -> list[Finding]:
     return sorted(set(checker.findings))
 
 
-def _callee_name(node: ast.expr) -> str:
-    if isinstance(node, ast.Attribute):
-        return node.attr
-    return node.id if isinstance(node, ast.Name) else ""
-
-
 def _is_loose_dtype(node: ast.expr) -> bool:
     """A dtype spelled as a string ("d", "float32") or a Python type (float, int, ...)."""
     if isinstance(node, ast.Constant):
@@ -130,337 +104,18 @@ def _keywords_hint(sig: Signature) -> str | None:
     return f"keywords {which}" + (f" ({names})" if names else "")
 
 
-_Function = ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda
-_Comprehension = ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp
+class _Checker(ScopeTracker):
+    """The walk that reports non-standard uses: call :meth:`collect`, then :meth:`visit`."""
 
-
-def _target_names(target: ast.expr) -> Iterator[str]:
-    """The names an assignment target binds (``a``, ``a, (b, *c)``)."""
-    if isinstance(target, ast.Name):
-        yield target.id
-    elif isinstance(target, (ast.Tuple, ast.List)):
-        for elt in target.elts:
-            yield from _target_names(elt)
-    elif isinstance(target, ast.Starred):
-        yield from _target_names(target.value)
-
-
-def _local_names(node: _Function) -> tuple[set[str], set[str], set[str]]:
-    """The names a function binds (parameters and every binding in its body, nested
-    scopes excepted), and those it declares ``global`` and ``nonlocal``."""
-    args = node.args
-    bound = {
-        a.arg
-        for a in (*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg)
-        if a is not None
-    }
-    declared_global: set[str] = set()
-    declared_nonlocal: set[str] = set()
-    stack: list[ast.AST] = [node.body] if isinstance(node, ast.Lambda) else list(node.body)
-    while stack:
-        item = stack.pop()
-        if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            bound.add(item.name)
-            continue  # its body is its own scope (decorators and defaults bind nothing)
-        if isinstance(item, ast.Lambda):
-            continue
-        if isinstance(item, _Comprehension):
-            # Its loop variables are its own; a walrus in it binds in the function.
-            bound.update(
-                n.target.id
-                for n in ast.walk(item)
-                if isinstance(n, ast.NamedExpr) and isinstance(n.target, ast.Name)
-            )
-            continue
-        if isinstance(item, ast.Global):
-            declared_global.update(item.names)
-        elif isinstance(item, ast.Nonlocal):
-            declared_nonlocal.update(item.names)
-        elif isinstance(item, ast.Name) and not isinstance(item.ctx, ast.Load):
-            bound.add(item.id)
-        elif isinstance(item, ast.ExceptHandler) and item.name:
-            bound.add(item.name)
-        elif isinstance(item, (ast.Import, ast.ImportFrom)):
-            bound.update((a.asname or a.name).partition(".")[0] for a in item.names)
-        elif isinstance(item, (ast.MatchAs, ast.MatchStar)) and item.name:
-            bound.add(item.name)
-        elif isinstance(item, ast.MatchMapping) and item.rest:
-            bound.add(item.rest)
-        stack.extend(ast.iter_child_nodes(item))
-    return bound, declared_global, declared_nonlocal
-
-
-@dataclasses.dataclass
-class _Scope:
-    """A Python scope: what is known of the names it binds.
-
-    ``names`` maps each name bound here to "array", "dtype", "namespace" or "object" (an
-    instance of a class the file defines), or to None when its kind is unknown; a name
-    bound here hides the same name in the enclosing scopes.
-    """
-
-    kind: str  # "module", "class", "function" or "comprehension"
-    names: dict[str, str | None] = dataclasses.field(default_factory=dict)
-    declared_global: set[str] = dataclasses.field(default_factory=set)
-    declared_nonlocal: set[str] = dataclasses.field(default_factory=set)
-
-
-class _Checker(ast.NodeVisitor):
     def __init__(self, path: str, std: Standard) -> None:
+        super().__init__(std)
         self.path = path
-        self.std = std
-        self.aliases: dict[str, str] = {}  # local name -> dotted numpy name
-        self.modules: set[str] = set()  # local names bound by other imports
-        self.classes: set[str] = set()  # classes the file defines (not ndarray subclasses)
-        self.scopes: list[_Scope] = [_Scope("module")]
         self.calls: dict[int, ast.Call] = {}  # id of a called attribute -> its call
         self.findings: list[Finding] = []
-
-    # -- set-up: imports and classes anywhere in the file apply to the whole file.
-    def collect(self, tree: ast.AST) -> None:
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Import):
-                for a in node.names:
-                    if a.name == "numpy" or a.name.startswith("numpy."):
-                        # "import numpy.linalg" binds "numpy"; "as la" binds the submodule.
-                        self.aliases[a.asname or "numpy"] = a.name if a.asname else "numpy"
-                    else:
-                        self.modules.add(a.asname or a.name.partition(".")[0])
-            elif isinstance(node, ast.ImportFrom):
-                module = node.module or ""
-                numpy = node.level == 0 and (module == "numpy" or module.startswith("numpy."))
-                for a in node.names:
-                    if numpy and a.name != "*":
-                        self.aliases[a.asname or a.name] = f"{module}.{a.name}"
-                    elif not numpy:
-                        self.modules.add(a.asname or a.name)
-        for node in ast.walk(tree):
-            if isinstance(node, ast.ClassDef) and not any(
-                self.resolve(base) is not None for base in node.bases
-            ):
-                self.classes.add(node.name)
 
     def report(self, node: ast.AST, name: str, message: str, replacement: str | None) -> None:
         line = getattr(node, "lineno", 0)
         self.findings.append(Finding(self.path, line, name, message, replacement))
-
-    def resolve(self, node: ast.AST) -> str | None:
-        """The dotted numpy name ``node`` refers to, or None."""
-        if isinstance(node, ast.Name):
-            return self.aliases.get(node.id)
-        if isinstance(node, ast.Attribute):
-            base = self.resolve(node.value)
-            return None if base is None else f"{base}.{node.attr}"
-        return None
-
-    # -- scopes
-    def _bind(self, name: str, kind: str | None, *, walrus: bool = False) -> None:
-        """Record that ``name`` now holds a value of ``kind`` in the scope it belongs to."""
-        scope = self.scopes[-1]
-        if walrus:  # a walrus in a comprehension binds in the enclosing function
-            scope = next(s for s in reversed(self.scopes) if s.kind != "comprehension")
-        if name in scope.declared_global:
-            scope = self.scopes[0]
-        elif name in scope.declared_nonlocal:
-            outer = [s for s in self.scopes[:-1] if s.kind == "function" and name in s.names]
-            if not outer:
-                return
-            scope = outer[-1]
-        scope.names[name] = kind
-
-    def _bind_target(self, target: ast.expr, kind: str | None) -> None:
-        names = list(_target_names(target))
-        for name in names:
-            # Unpacking one dtype gives no dtype; unpacking an array gives arrays (rows).
-            self._bind(name, None if len(names) > 1 and kind == "dtype" else kind)
-
-    def _kind_of_name(self, name: str) -> str | None:
-        for depth, scope in enumerate(reversed(self.scopes)):
-            if depth and scope.kind == "class":
-                continue  # a class body's names are not visible in its methods
-            if name in scope.declared_global:
-                return self.scopes[0].names.get(name)
-            if name in scope.names and name not in scope.declared_nonlocal:
-                return scope.names[name]
-        return None
-
-    def _annotation_kind(self, node: ast.expr | None) -> str | None:
-        if node is None:
-            return None
-        if isinstance(node, ast.Subscript):
-            node = node.value
-        if self.resolve(node) in _ARRAY_ANNOTATIONS:
-            return "array"
-        if isinstance(node, ast.Name) and node.id in self.classes:
-            return "object"
-        return None
-
-    def _function(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> None:
-        args = node.args
-        # Decorators, defaults and annotations are evaluated in the enclosing scope.
-        outer: list[ast.AST] = [*args.defaults, *(d for d in args.kw_defaults if d is not None)]
-        every_arg = [
-            a
-            for a in (*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg)
-            if a is not None
-        ]
-        if not isinstance(node, ast.Lambda):
-            outer += [*node.decorator_list, *(a.annotation for a in every_arg if a.annotation)]
-            if node.returns is not None:
-                outer.append(node.returns)
-        for item in outer:
-            self.visit(item)
-        bound, declared_global, declared_nonlocal = _local_names(node)
-        scope = _Scope("function", dict.fromkeys(bound), declared_global, declared_nonlocal)
-        for a in every_arg:
-            scope.names[a.arg] = self._annotation_kind(a.annotation)
-        self.scopes.append(scope)
-        if isinstance(node, ast.Lambda):
-            self.visit(node.body)
-        else:
-            for stmt in node.body:
-                self.visit(stmt)
-        self.scopes.pop()
-        if not isinstance(node, ast.Lambda):
-            self._bind(node.name, None)
-
-    visit_FunctionDef = _function
-    visit_AsyncFunctionDef = _function
-    visit_Lambda = _function
-
-    def visit_ClassDef(self, node: ast.ClassDef) -> None:
-        for item in (*node.decorator_list, *node.bases, *node.keywords):
-            self.visit(item)
-        self.scopes.append(_Scope("class"))
-        for stmt in node.body:
-            self.visit(stmt)
-        self.scopes.pop()
-        self._bind(node.name, None)
-
-    def _comprehension(
-        self, node: ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp
-    ) -> None:
-        # The first iterable is evaluated in the enclosing scope, the rest in the new one.
-        self.visit(node.generators[0].iter)
-        self.scopes.append(_Scope("comprehension"))
-        for i, gen in enumerate(node.generators):
-            if i:
-                self.visit(gen.iter)
-            self._bind_target(gen.target, None)
-            self.visit(gen.target)
-            for cond in gen.ifs:
-                self.visit(cond)
-        parts = (node.key, node.value) if isinstance(node, ast.DictComp) else (node.elt,)
-        for part in parts:
-            self.visit(part)
-        self.scopes.pop()
-
-    visit_ListComp = _comprehension
-    visit_SetComp = _comprehension
-    visit_GeneratorExp = _comprehension
-    visit_DictComp = _comprehension
-
-    def _kind(self, node: ast.expr) -> str | None:
-        """What ``node`` certainly evaluates to ('array', 'dtype', 'namespace' or 'object',
-        an instance of a class the file defines), else None."""
-        if isinstance(node, ast.Attribute) and node.attr == "dtype":
-            return "dtype"
-        if isinstance(node, ast.Call) and "namespace" in _callee_name(node.func):
-            return "namespace"  # xp = array_namespace(x): xp.max is a function, not a method
-        if isinstance(node, ast.Call) and self.resolve(node.func) in _DTYPE_FACTORIES:
-            return "dtype"
-        if (
-            isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Name)
-            and node.func.id in self.classes
-            and self._kind_of_name(node.func.id) is None
-        ):
-            return "object"
-        if isinstance(node, ast.NamedExpr):
-            return self._kind(node.value)
-        return "array" if self._is_array_expr(node) else None
-
-    def _is_array_expr(self, node: ast.expr) -> bool:
-        if isinstance(node, ast.Name):
-            return self._kind_of_name(node.id) == "array"
-        if isinstance(node, ast.NamedExpr):
-            return self._is_array_expr(node.value)
-        if isinstance(node, ast.Call):
-            path = self.resolve(node.func)
-            if path is not None:
-                return path.rpartition(".")[2] not in _NOT_ARRAY_FACTORIES
-            func = node.func
-            return (
-                isinstance(func, ast.Attribute)
-                and self._is_array_expr(func.value)
-                and (
-                    func.attr in self.std.array_only_methods
-                    or func.attr in self.std.array_ambiguous_methods
-                )
-            )
-        if isinstance(node, ast.BinOp):
-            return self._is_array_expr(node.left) or self._is_array_expr(node.right)
-        if isinstance(node, (ast.UnaryOp, ast.Subscript)):
-            inner = node.operand if isinstance(node, ast.UnaryOp) else node.value
-            return self._is_array_expr(inner)
-        return False
-
-    def visit_Assign(self, node: ast.Assign) -> None:
-        self.visit(node.value)
-        kind = self._kind(node.value)
-        for target in node.targets:
-            self.visit(target)
-            self._bind_target(target, kind)
-
-    def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
-        self.visit(node.annotation)
-        if node.value is not None:
-            self.visit(node.value)
-        self.visit(node.target)
-        kind = self._annotation_kind(node.annotation)
-        if node.value is not None:
-            kind = kind or self._kind(node.value)
-        if node.value is not None or kind is not None:
-            self._bind_target(node.target, kind)
-
-    def visit_NamedExpr(self, node: ast.NamedExpr) -> None:
-        self.visit(node.value)
-        self._bind(node.target.id, self._kind(node.value), walrus=True)
-
-    def _loop(self, node: ast.For | ast.AsyncFor) -> None:
-        self.visit(node.iter)
-        self._bind_target(node.target, None)
-        self.visit(node.target)
-        for stmt in (*node.body, *node.orelse):
-            self.visit(stmt)
-
-    visit_For = _loop
-    visit_AsyncFor = _loop
-
-    def visit_withitem(self, node: ast.withitem) -> None:
-        self.visit(node.context_expr)
-        if node.optional_vars is not None:
-            self._bind_target(node.optional_vars, None)
-            self.visit(node.optional_vars)
-
-    def visit_ExceptHandler(self, node: ast.ExceptHandler) -> None:
-        if node.name:
-            self._bind(node.name, None)
-        self.generic_visit(node)
-
-    def visit_MatchAs(self, node: ast.MatchAs) -> None:
-        if node.name:
-            self._bind(node.name, None)
-        self.generic_visit(node)
-
-    def visit_MatchStar(self, node: ast.MatchStar) -> None:
-        if node.name:
-            self._bind(node.name, None)
-
-    def visit_MatchMapping(self, node: ast.MatchMapping) -> None:
-        if node.rest:
-            self._bind(node.rest, None)
-        self.generic_visit(node)
 
     # -- uses
     def visit_Name(self, node: ast.Name) -> None:
