@@ -192,6 +192,26 @@ def test_route_keys_of_gpu_arrays_match_their_descriptions() -> None:
 
 
 @pytest.mark.parametrize("target", GPU_TYPES)
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_every_host_layout_reaches_the_gpu_exactly(target: MT, layout: str) -> None:
+    """Every numpy layout (unaligned, strided, reversed, read-only, big-endian, 0-d, empty)
+    and a spread of dtypes, to each GPU memory type and back: exact, or refused by name."""
+    for dtype in ("bool", "int16", "uint32", "float32", "bfloat16", "complex64"):
+        a = numpy_layout(np_dtype(dtype), layout)
+        if gpu_refuses(target.value, dtype):
+            with pytest.raises(ap.UnsupportedDtypeError, match=dtype):
+                ap.convert(a, target, device="cuda:0")
+            continue
+        y = ap.convert(a, target, device="cuda:0")
+        assert ap.plan(y, target).device == ap.Device("cuda", 0)
+        got = host_values(y)
+        assert (got.dtype.name, got.shape) == (a.dtype.name, a.shape)
+        np.testing.assert_array_equal(got, a.astype(a.dtype.newbyteorder("=")))
+        back = ap.convert(y, "numpy")
+        np.testing.assert_array_equal(back, a.astype(a.dtype.newbyteorder("=")))
+
+
+@pytest.mark.parametrize("target", GPU_TYPES)
 def test_big_endian_host_arrays_reach_the_gpu_exactly(target: MT) -> None:
     """Found on an H100: numpy '>i2' -> jax on cuda:0 raised jax's own TypeError."""
     for dtype in (">i2", ">f4", ">c8"):
