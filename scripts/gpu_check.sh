@@ -38,7 +38,7 @@ step env 60 bash -c 'nvidia-smi --query-gpu=name,memory.total,driver_version --f
     python3 -m arrayport doctor'
 step gpu_tests 100 python3 -m pytest tests -m gpu -p no:cacheprovider -q -rs --timeout 60
 step bench_gpu 150 python3 benchmarks/bench_convert.py --device cuda:0 --repeat "${REPEAT:-5}"
-step oom 130 python3 scripts/gpu_oom_check.py --budget 110 --json "$OUT/oom.json"
+step oom 200 python3 scripts/gpu_oom_check.py --budget 170 --json "$OUT/oom.json"
 step full_suite 120 python3 -m pytest tests -p no:cacheprovider -q -n 12 --timeout 120 --maxfail=25 -rfE
 step conformance 120 python3 -m pytest conformance -p no:cacheprovider -q -n 12 --timeout 120 --maxfail=25 -rfE
 step example_dask 90 python3 examples/dask_out_of_core.py

@@ -25,6 +25,10 @@ Scenarios, for each framework F:
   20 times the size of its input, so the whole call needs 1.25x the free memory and
   each half 0.63x. Expected outcome ``split``, and a result equal to ``x * sum(w)``
   (exact: small integers in float32), i.e. identical to an unsplit run.
+* ``input`` (GPU only: conversions are not injected): all but 4 GiB of the device is taken;
+  a dispatched ``fn`` declared on F and cuda:0 gets a 6 GiB numpy array, so moving it onto
+  the device runs out of memory (ADR 0055). Expected outcome ``split``, with the result on
+  the host equal to ``2 * x``.
 * ``raise``: ``fn`` asks for twice the device's total memory. Expected:
   ``arrayport.OutOfMemoryError`` with ``memory_type`` F, ``device`` cuda:0,
   ``attempts`` 2 and ``__cause__`` the framework's own error.
@@ -52,7 +56,9 @@ os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
-import arrayport as ap  # before any framework
+import numpy as np
+
+import arrayport as ap  # before any framework (numpy is not one)
 from arrayport.testing import inject_oom
 
 GIB = float(1 << 30)
@@ -340,6 +346,48 @@ def scenario_split(fw: Framework, emulate: bool) -> dict[str, Any]:
     }
 
 
+@functools.cache
+def _host_input() -> tuple[np.ndarray, np.ndarray]:
+    """The input scenario's 6 GiB host array (small integers: exact in float32) and twice it,
+    made once for every framework."""
+    x = (np.arange(6 * (1 << 30) // 4, dtype=np.float32) % 251).reshape(-1, 1024)
+    return x, x * 2
+
+
+def scenario_input(fw: Framework, emulate: bool) -> dict[str, Any]:
+    if emulate:
+        return {
+            "ok": True,
+            "outcome": "skipped",
+            "oom_errors": 0,
+            "seconds": 0.0,
+            "detail": "GPU only: an injected error never reaches the conversion",
+        }
+    room = 4 * (1 << 30)
+    x, twice = _host_input()
+    hold = fw.alloc(max(0, fw.free() - room) // 4 * 4)  # leaves about `room` free
+    double = ap.memory_type(fw.name, device="cuda:0", oom=ap.OOMPolicy(retries=0, split_axis=0))(
+        lambda a: a * 2
+    )
+    t0 = time.perf_counter()
+    with ap.metrics.collecting() as m:
+        out = double(x)
+        snap = m.snapshot()
+    seconds = time.perf_counter() - t0
+    same = isinstance(out, np.ndarray) and bool(np.array_equal(out, twice))
+    del out, hold
+    fw.cleanup()
+    outcome = outcome_of(snap)
+    return {
+        "ok": outcome == "split" and same,
+        "outcome": outcome,
+        "oom_errors": snap["oom_errors"],
+        "seconds": seconds,
+        "detail": f"x {x.nbytes / GIB:.1f} GiB on the host, about {room / GIB:.0f} GiB free on "
+        f"the device; result on the host and equal to 2x: {same}",
+    }
+
+
 def scenario_raise(fw: Framework, emulate: bool) -> dict[str, Any]:
     total = fw.total()
     small = fw.alloc(4096)
@@ -448,6 +496,7 @@ def main() -> int:
             run(name, "cross-release", functools.partial(scenario_cross, fw, torch_fw, emulate))
         run(name, "release", functools.partial(scenario_release, fw, emulate))
         run(name, "split", functools.partial(scenario_split, fw, emulate))
+        run(name, "input", functools.partial(scenario_input, fw, emulate))
         run(name, "raise", functools.partial(scenario_raise, fw, emulate))
         print(ap.memory_report([name]), flush=True)
 
