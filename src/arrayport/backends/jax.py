@@ -266,7 +266,9 @@ def cpu_view(x: Any) -> np.ndarray:
 
 
 def to_host(x: Any) -> np.ndarray:
-    return np.asarray(load().device_get(x))
+    # What jax.device_get does for one array (jax's host copy, kept by the array: read-only),
+    # without its pytree walk (about 30 us a call on the H100 machine, against 4 us).
+    return np.asarray(x)
 
 
 def share_refusal(info: ArrayInfo) -> str | None:
