@@ -256,6 +256,17 @@ class Jax(Framework):
 # --------------------------------------------------------------------------- scenarios
 
 
+def _row(ok: bool, outcome: str, errors: int, seconds: float, detail: str) -> dict[str, Any]:
+    """One scenario's result, as printed and written to the JSON file."""
+    return {
+        "ok": ok,
+        "outcome": outcome,
+        "oom_errors": errors,
+        "seconds": seconds,
+        "detail": detail,
+    }
+
+
 def counted(policy: ap.OOMPolicy, fn: Callable[..., Any], *args: Any) -> tuple[Any, dict[str, Any]]:
     with ap.metrics.collecting() as m:
         out = policy.run(fn, *args)
@@ -286,15 +297,15 @@ def scenario_release(fw: Framework, emulate: bool) -> dict[str, Any]:
     del out
     fw.cleanup()
     outcome = outcome_of(snap)
-    return {
-        "ok": outcome in ("release", "no OOM"),
-        "outcome": outcome,
-        "oom_errors": snap["oom_errors"],
-        "seconds": seconds,
-        "detail": f"{n / GIB:.2f} GiB held by a garbage cycle, {n / GIB:.2f} GiB asked for; "
+    return _row(
+        outcome in ("release", "no OOM"),
+        outcome,
+        snap["oom_errors"],
+        seconds,
+        f"{n / GIB:.2f} GiB held by a garbage cycle, {n / GIB:.2f} GiB asked for; "
         f"free before: {free / GIB:.2f} GiB"
         + ("" if outcome != "no OOM" else " (the framework recovered on its own)"),
-    }
+    )
 
 
 def scenario_cross(fw: Framework, torch_fw: Torch, emulate: bool) -> dict[str, Any]:
@@ -312,13 +323,13 @@ def scenario_cross(fw: Framework, torch_fw: Torch, emulate: bool) -> dict[str, A
     fw.cleanup()
     torch_fw.cleanup()
     outcome = outcome_of(snap)
-    return {
-        "ok": outcome == "release",
-        "outcome": outcome,
-        "oom_errors": snap["oom_errors"],
-        "seconds": seconds,
-        "detail": f"torch cached {n / GIB:.2f} GiB; {fw.name} asked for {n / GIB:.2f} GiB",
-    }
+    return _row(
+        outcome == "release",
+        outcome,
+        snap["oom_errors"],
+        seconds,
+        f"torch cached {n / GIB:.2f} GiB; {fw.name} asked for {n / GIB:.2f} GiB",
+    )
 
 
 def scenario_split(fw: Framework, emulate: bool) -> dict[str, Any]:
@@ -336,14 +347,14 @@ def scenario_split(fw: Framework, emulate: bool) -> dict[str, Any]:
     fw.cleanup()
     outcome = outcome_of(snap)
     need = rows * cols * 4 * K
-    return {
-        "ok": outcome == "split" and same,
-        "outcome": outcome,
-        "oom_errors": snap["oom_errors"],
-        "seconds": seconds,
-        "detail": f"x {rows}x{cols} float32 ({rows * cols * 4 / GIB:.2f} GiB); the unsplit "
+    return _row(
+        outcome == "split" and same,
+        outcome,
+        snap["oom_errors"],
+        seconds,
+        f"x {rows}x{cols} float32 ({rows * cols * 4 / GIB:.2f} GiB); the unsplit "
         f"call needs {need / GIB:.2f} GiB of {free / GIB:.2f} GiB free; result identical: {same}",
-    }
+    )
 
 
 @functools.cache
@@ -356,13 +367,7 @@ def _host_input() -> tuple[np.ndarray, np.ndarray]:
 
 def scenario_input(fw: Framework, emulate: bool) -> dict[str, Any]:
     if emulate:
-        return {
-            "ok": True,
-            "outcome": "skipped",
-            "oom_errors": 0,
-            "seconds": 0.0,
-            "detail": "GPU only: an injected error never reaches the conversion",
-        }
+        return _row(True, "skipped", 0, 0.0, "GPU only: injected errors never reach conversions")
     room = 4 * (1 << 30)
     x, twice = _host_input()
     hold = fw.alloc(max(0, fw.free() - room) // 4 * 4)  # leaves about `room` free
@@ -378,14 +383,14 @@ def scenario_input(fw: Framework, emulate: bool) -> dict[str, Any]:
     del out, hold
     fw.cleanup()
     outcome = outcome_of(snap)
-    return {
-        "ok": outcome == "split" and same,
-        "outcome": outcome,
-        "oom_errors": snap["oom_errors"],
-        "seconds": seconds,
-        "detail": f"x {x.nbytes / GIB:.1f} GiB on the host, about {room / GIB:.0f} GiB free on "
+    return _row(
+        outcome == "split" and same,
+        outcome,
+        snap["oom_errors"],
+        seconds,
+        f"x {x.nbytes / GIB:.1f} GiB on the host, about {room / GIB:.0f} GiB free on "
         f"the device; result on the host and equal to 2x: {same}",
-    }
+    )
 
 
 def scenario_raise(fw: Framework, emulate: bool) -> dict[str, Any]:
@@ -401,13 +406,9 @@ def scenario_raise(fw: Framework, emulate: bool) -> dict[str, Any]:
     seconds = time.perf_counter() - t0
     fw.cleanup()
     if error is None:
-        return {
-            "ok": False,
-            "outcome": "no error",
-            "oom_errors": 0,
-            "seconds": seconds,
-            "detail": f"asking for {2 * total / GIB:.1f} GiB succeeded?",
-        }
+        return _row(
+            False, "no error", 0, seconds, f"asking for {2 * total / GIB:.1f} GiB succeeded?"
+        )
     cause = error.__cause__
     ok = (
         error.memory_type == fw.name
@@ -416,15 +417,15 @@ def scenario_raise(fw: Framework, emulate: bool) -> dict[str, Any]:
         and cause is not None
         and not isinstance(cause, ap.OutOfMemoryError)
     )
-    return {
-        "ok": ok,
-        "outcome": "raised",
-        "oom_errors": error.attempts,
-        "seconds": seconds,
-        "detail": f"memory_type={error.memory_type}, device={error.device}, attempts="
+    return _row(
+        ok,
+        "raised",
+        error.attempts,
+        seconds,
+        f"memory_type={error.memory_type}, device={error.device}, attempts="
         f"{error.attempts}, requested_bytes={error.requested_bytes}, cause="
         f"{type(cause).__module__}.{type(cause).__qualname__}",
-    }
+    )
 
 
 class _nothing:
@@ -451,24 +452,12 @@ def main() -> int:
     def run(fw_name: str, scenario: str, body: Callable[[], dict[str, Any]]) -> None:
         elapsed = time.perf_counter() - start
         if elapsed > args.budget:
-            row: dict[str, Any] = {
-                "ok": True,
-                "outcome": "skipped",
-                "oom_errors": 0,
-                "seconds": 0.0,
-                "detail": f"budget spent ({elapsed:.0f} s)",
-            }
+            row = _row(True, "skipped", 0, 0.0, f"budget spent ({elapsed:.0f} s)")
         else:
             try:
                 row = body()
             except Exception as exc:  # report and go on: one failure must not hide the rest
-                row = {
-                    "ok": False,
-                    "outcome": "crashed",
-                    "oom_errors": 0,
-                    "seconds": 0.0,
-                    "detail": f"{type(exc).__name__}: {exc}"[:300],
-                }
+                row = _row(False, "crashed", 0, 0.0, f"{type(exc).__name__}: {exc}"[:300])
         row = {"framework": fw_name, "scenario": scenario, **row}
         results.append(row)
         print(
