@@ -44,7 +44,9 @@ def stack_slices(
     Returns
     -------
     array
-        A 3-D array of shape ``(len(slices), height, width)``.
+        A 3-D array of shape ``(len(slices), height, width)``, of the slices' dtype or the
+        lossless widening the memory type needs, as :func:`arrayport.convert` makes it
+        (pyclesperanto holds bool as uint8 and float16 as float32).
 
     Raises
     ------
