@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# One prepared run on a machine with an NVIDIA GPU: the GPU tests, the GPU conversion
-# benchmark, the real out-of-memory scenarios and the whole test suite, each under its own
-# time limit, with logs in $OUT (default /tmp/arrayport-gpu). Needs python3 with numpy,
+# One prepared run on a machine with an NVIDIA GPU, each step under its own time limit with
+# its log in $OUT (default /tmp/arrayport-gpu): env (versions, arrayport doctor), gpu_tests,
+# bench_gpu, oom (real out-of-memory scenarios), full_suite, conformance, example_dask and
+# bench_cpu (the CPU rows on that machine's quieter CPU). Needs python3 with numpy,
 # torch and/or jax and/or cupy built for CUDA; wheels in .whl/ (arrayport and whatever the
 # machine lacks, e.g. array-api-compat, dask) are installed first into /tmp/site.
 #
