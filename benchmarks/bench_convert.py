@@ -42,6 +42,7 @@ import numpy as np
 import arrayport as ap  # first: its import guard must precede tensorflow
 from arrayport._host import aligned_copy, aligned_empty
 from arrayport.devices import parse_device
+from arrayport.testing import memory_bounds
 
 MT = ap.MemoryType
 
@@ -321,6 +322,56 @@ def _gpu_row(
     return route, side_by_side(fns, repeat, sync)
 
 
+def jax_gpu_import_table(
+    types: list[str], device: str, index: int, repeat: int, sync: Callable[[], None]
+) -> None:
+    """What jaxlib's own DLPack import costs on the GPU without the Python around it in
+    ``jax.dlpack.from_dlpack`` (chiefly a ``jnp.asarray`` that re-canonicalises the dtype):
+    the same calls in the same order (jax's stream for external ready events, the
+    producer's ``__dlpack__`` with it, jaxlib's import), checked to share the source's
+    memory. A measurement for a possible GPU counterpart of ADR 0046; arrayport does not
+    use it."""
+    import jax
+    from jax._src.lib import _jax
+
+    if "jax" not in types:
+        return
+    gpu = jax.devices("gpu")[index]
+    call = _jax.dlpack_managed_tensor_to_buffer
+
+    def direct(x: Any) -> Any:
+        stream = gpu.get_stream_for_external_ready_events()
+        return call(x.__dlpack__(stream=stream), gpu, stream, None, 2)  # 2: kDLCUDA
+
+    small = aligned_empty((16, 16), np.dtype("float32"))
+    small[...] = np.arange(256, dtype=np.float32).reshape(16, 16)
+    print(f"{'into jax':>8} {'source':>15}   {'convert':>10} {'public':>9} {'jaxlib':>9}  shares")
+    for s in types:
+        if s in ("jax", "tensorflow"):
+            continue
+        x = ap.convert(small, s, device=device, copy=True)
+        try:
+            out = direct(x)
+            out.block_until_ready()
+            shares = int(out.unsafe_buffer_pointer()) == int(memory_bounds(x)[0])
+            equal = bool(np.array_equal(np.asarray(out), small))
+            fns = {
+                "convert": lambda x=x: ap.convert(x, "jax"),
+                "public": lambda x=x: jax.dlpack.from_dlpack(x),
+                "jaxlib": lambda x=x: direct(x),
+            }
+            t = side_by_side(fns, repeat, sync)
+        # Private jaxlib API: any failure is printed, and says the call is not usable here.
+        except Exception as exc:
+            print(f"{'':>8} {s:>15}   jaxlib's import FAILED {type(exc).__name__}: {exc}")
+            continue
+        print(
+            f"{'':>8} {s:>15}   {t['convert'] * 1e6:>8.2f}us {t['public'] * 1e6:>7.2f}us "
+            f"{t['jaxlib'] * 1e6:>7.2f}us  {shares and equal}"
+        )
+    print()
+
+
 def gpu_tables(device: str, mibs: list[int], repeat: int, per_call_table: bool) -> None:
     """Every pair of GPU memory types on ``device``, and each to and from the host."""
     parsed = parse_device(device)
@@ -359,6 +410,7 @@ def gpu_tables(device: str, mibs: list[int], repeat: int, per_call_table: bool) 
                     f"{t_direct * 1e6:>7.2f}us {times['convert'] / t_direct:>7.2f}"
                 )
         print()
+        jax_gpu_import_table(types, device, index, repeat, sync)
     header = (
         f"{'MiB':>4} {'source':>15} -> {'target':<14} {'method':<11} {'zc':<3}"
         f"{'convert':>11} {'/dcopy':>7} {'/direct':>8}  target"
