@@ -187,7 +187,9 @@ def test_route_keys_of_gpu_arrays_match_their_descriptions() -> None:
         for y in arrays:
             for address in (True, False):
                 key = backend.route_key(y, address)
-                assert key is not None, (mt, y.shape)
+                if key is None:  # tensorflow keys CPU tensors only: GPU ones are planned in full
+                    assert mt is MT.TENSORFLOW, (mt, y.shape)
+                    continue
                 assert key == route_key_of(backend.describe(y), address), (mt, y.shape)
 
 
