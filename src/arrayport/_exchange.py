@@ -10,25 +10,26 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["EXCHANGED_DTYPES", "holds_numbers"]
+__all__ = ["EXCHANGED_DTYPES", "STANDARD_DTYPES", "holds_numbers"]
 
-#: The dtypes arrayport moves between frameworks: those of the array API standard (bool,
-#: signed and unsigned integers of 8 to 64 bits, float32, float64, complex64, complex128)
-#: plus float16 and bfloat16. Other dtypes (numpy's longdouble, ml_dtypes' float8 and int4
-#: families, jax's sub-byte types, torch's complex32) stay within their framework: an
-#: identity or a same-framework copy works, a conversion elsewhere is refused by name.
-EXCHANGED_DTYPES = frozenset(
+#: The dtypes of the array API standard (their names match NumPy's): bool, signed and
+#: unsigned integers of 8 to 64 bits, float32, float64, complex64, complex128.
+STANDARD_DTYPES = frozenset(
     (
         "bool",
         *(f"{sign}int{bits}" for sign in ("", "u") for bits in (8, 16, 32, 64)),
-        "float16",
-        "bfloat16",
         "float32",
         "float64",
         "complex64",
         "complex128",
     )
 )
+
+#: The dtypes arrayport moves between frameworks: the standard's plus float16 and bfloat16.
+#: Other dtypes (numpy's longdouble, ml_dtypes' float8 and int4 families, jax's sub-byte
+#: types, torch's complex32) stay within their framework: an identity or a same-framework
+#: copy works, a conversion elsewhere is refused by name.
+EXCHANGED_DTYPES = STANDARD_DTYPES | {"float16", "bfloat16"}
 
 
 def holds_numbers(dtype: np.dtype[Any]) -> bool:

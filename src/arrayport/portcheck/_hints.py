@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from arrayport._exchange import STANDARD_DTYPES
+
 __all__ = [
     "ARGUMENT_HINTS",
     "ATTRIBUTE_HINTS",
@@ -234,24 +236,6 @@ def hint_for_method_call(name: str, n_args: int, keywords: frozenset[str]) -> st
     return None
 
 
-#: dtypes the standard has (the names match NumPy's).
-STANDARD_DTYPES = frozenset(
-    {
-        "bool",
-        "int8",
-        "int16",
-        "int32",
-        "int64",
-        "uint8",
-        "uint16",
-        "uint32",
-        "uint64",
-        "float32",
-        "float64",
-        "complex64",
-        "complex128",
-    }
-)
 #: Spellings whose size NumPy takes from the platform's C long or pointer.
 _PLATFORM_INTEGERS = frozenset({"int", "int_", "intp", "l", "long", "p", "q", "longlong"})
 _PLATFORM_UNSIGNED = frozenset({"uint", "uintp", "L", "ulong", "P", "Q", "ulonglong"})
