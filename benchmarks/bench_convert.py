@@ -329,8 +329,7 @@ def jax_gpu_import_table(
     ``jax.dlpack.from_dlpack`` (chiefly a ``jnp.asarray`` that re-canonicalises the dtype):
     the same calls in the same order (jax's stream for external ready events, the
     producer's ``__dlpack__`` with it, jaxlib's import), checked to share the source's
-    memory. A measurement for a possible GPU counterpart of ADR 0046; arrayport does not
-    use it."""
+    memory: the floor of arrayport's own GPU import into jax (ADR 0058)."""
     if "jax" not in types:
         return
     import jax

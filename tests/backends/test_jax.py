@@ -100,7 +100,7 @@ def test_cpu_import_uses_jaxlib_directly_and_shares(be) -> None:
 
     from arrayport._host import aligned_copy
 
-    assert be._cpu_importer() is not None, "jaxlib's DLPack import was not found"
+    assert be._importer(CPU) is not None, "jaxlib's DLPack import was not found"
     for dtype in ("bool", "uint8", "int16", "float16", "int32", "float32", "complex64"):
         a = aligned_copy(np.arange(24).reshape(4, 6).astype(dtype))
         y = be.from_dlpack(a, CPU)
@@ -124,7 +124,7 @@ def test_cpu_import_from_torch_shares(be) -> None:
 def test_public_import_is_the_fallback(be, monkeypatch) -> None:
     from arrayport._host import aligned_copy
 
-    monkeypatch.setattr(be, "_cpu_importer", lambda: None)
+    monkeypatch.setattr(be, "_importer", lambda device: None)
     a = aligned_copy(np.arange(16, dtype="float32"))
     y = be.adopt_host(a, CPU)
     assert _pointer(y) == a.ctypes.data
