@@ -236,33 +236,11 @@ def test_as_numpy_reads_cupy_backed_dask_arrays() -> None:
 
 
 @pytest.mark.skipif(MT.JAX not in GPU_TYPES, reason="jax is not installed")
-@pytest.mark.parametrize("source", [mt for mt in GPU_TYPES if mt is not MT.JAX])
-def test_direct_jax_import_on_the_gpu_matches_the_public_call(source: MT) -> None:
-    """Into jax on cuda:0, jaxlib's import is used directly (ADR 0058): it shares the
-    source's memory and gives what ``jax.dlpack.from_dlpack`` gives, for every dtype."""
-    import jax
-
-    from arrayport.backends import jax as be
-
-    assert be._importer(ap.Device("cuda", 0)) is not None, "no direct GPU import here"
-    for dtype in ("bool", "uint8", "int16", "float16", "int32", "float32", "complex64"):
-        if gpu_refuses(source.value, dtype):
-            continue
-        a = np.arange(24).reshape(4, 6).astype(dtype)
-        x = on_gpu(source, a)
-        y = ap.convert(x, MT.JAX)
-        ref = jax.dlpack.from_dlpack(on_gpu(source, a))
-        assert device_pointer(y) == device_pointer(x), (source, dtype)
-        assert (y.dtype, y.shape, y.weak_type) == (ref.dtype, ref.shape, ref.weak_type)
-        assert y.devices() == ref.devices()
-        np.testing.assert_array_equal(np.asarray(y), np.asarray(ref))
-
-
-@pytest.mark.skipif(MT.JAX not in GPU_TYPES, reason="jax is not installed")
 @pytest.mark.parametrize("source", [mt for mt in (MT.TORCH, MT.CUPY) if mt in GPU_TYPES])
-def test_direct_jax_import_waits_for_the_producers_pending_work(source: MT) -> None:
-    """Kernels still queued on the producer's stream are finished before jax reads: the
-    producer is handed jax's stream, as in the public call."""
+def test_import_into_jax_waits_for_the_producers_pending_work(source: MT) -> None:
+    """Kernels still queued on the producer's stream are finished before jax reads: jax
+    hands the producer its stream (passed on an H100 with jaxlib's import called directly,
+    ADR 0058)."""
     import jax.numpy as jnp
 
     n = 1 << 26  # 256 MiB of float32: the adds are still running when convert returns

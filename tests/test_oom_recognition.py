@@ -4,6 +4,8 @@ that fail at once)."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from typing import Any
 
 import numpy as np
@@ -159,3 +161,16 @@ def test_a_call_whose_arrays_come_in_a_list_is_recognised_and_recovered() -> Non
     assert injected.raised == 1  # the call runs on torch: its tensor is inside the list
     assert ran == [1]
     assert torch.equal(out, torch.ones(3))
+
+
+def test_settled_returns_the_result_and_imports_no_framework() -> None:
+    # Waiting is for jax's asynchronous results; without jax loaded it must not load it.
+    code = (
+        "import sys, numpy as np\n"
+        "from arrayport._oom_recognition import settled\n"
+        "r = (np.ones(2), [np.zeros(1)])\n"
+        "assert settled(r) is r\n"
+        "assert 'jax' not in sys.modules, 'settled imported jax'\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr

@@ -11,10 +11,11 @@ from __future__ import annotations
 import dataclasses
 import re
 import sys
-from typing import Any
+from typing import Any, TypeVar
 
 from arrayport._arguments import arrays
 from arrayport.backends import get_backend
+from arrayport.backends import jax as _jax_backend
 from arrayport.devices import Device
 from arrayport.errors import (
     ArrayportError,
@@ -24,7 +25,9 @@ from arrayport.errors import (
 )
 from arrayport.memory_types import MemoryType, as_memory_type
 
-__all__ = ["Site", "find_site", "loaded", "oom_memory_type", "requested_bytes"]
+__all__ = ["Site", "find_site", "loaded", "oom_memory_type", "requested_bytes", "settled"]
+
+T = TypeVar("T")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -127,3 +130,12 @@ def requested_bytes(exc: BaseException) -> int | None:
             n *= int(dim) if dim.strip() else 1
         return n
     return None
+
+
+def settled(result: T) -> T:
+    """``result`` once every jax array in it is computed, so that an out-of-memory error
+    from jax's asynchronous execution is raised inside the policy's attempt that caused it
+    and can be recovered (ADR 0059). Without jax loaded there is nothing to wait for."""
+    if "jax" in sys.modules:
+        _jax_backend.settle(result)
+    return result

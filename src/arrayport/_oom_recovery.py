@@ -18,7 +18,14 @@ from arrayport import _split
 from arrayport._arguments import array_type, map_arrays
 from arrayport._metrics import metrics
 from arrayport._oom_injection import inject, injections
-from arrayport._oom_recognition import Site, find_site, loaded, oom_memory_type, requested_bytes
+from arrayport._oom_recognition import (
+    Site,
+    find_site,
+    loaded,
+    oom_memory_type,
+    requested_bytes,
+    settled,
+)
 from arrayport.backends import get_backend
 from arrayport.convert import convert
 from arrayport.devices import CPU, Device
@@ -160,7 +167,7 @@ class Execution:
                 try:
                     if injections:
                         inject(site.memory_type)
-                    return self.fn(*args, **kwargs)
+                    return settled(self.fn(*args, **kwargs))
                 except Exception as exc:  # out-of-memory is decided by the backends
                     if not self.absorbed(exc, site):
                         raise

@@ -40,6 +40,7 @@ from arrayport._arguments import DASK_INPUT, KINDS, NO_CONVERSION, UNSEEN, scan
 from arrayport._contract import FunctionContract
 from arrayport._metrics import metrics
 from arrayport._oom_injection import injections
+from arrayport._oom_recognition import settled
 from arrayport._placement import (
     _QUICK,
     _Quick,
@@ -182,7 +183,7 @@ class DispatchedFunction(Generic[P, R]):
                     else:  # OOMPolicy.run's first call, inlined: a method call saved
                         fn: Any = self._fn  # called with the one argument it was given
                         try:
-                            out = fn(shared)
+                            out = settled(fn(shared))
                         except Exception as exc:
                             out = oom.recover(exc, fn, (shared,), {})
                     result = q[3](out) if type(out) is q[2] else None

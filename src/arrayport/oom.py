@@ -37,7 +37,7 @@ from typing import Any, TypeVar, cast
 
 from arrayport import _oom_injection
 from arrayport._oom_injection import inject, injections
-from arrayport._oom_recognition import Site, find_site
+from arrayport._oom_recognition import Site, find_site, settled
 from arrayport._oom_recovery import Execution
 from arrayport.errors import InvalidOptionError
 from arrayport.memory_types import MemoryType, as_memory_type
@@ -179,7 +179,7 @@ class OOMPolicy:
             return fn(*args, **kwargs)
         # The fast path: one plain call; the policy's machinery is built only on failure.
         try:
-            return fn(*args, **kwargs)
+            return settled(fn(*args, **kwargs))
         except Exception as exc:  # out-of-memory is decided by the backends
             return cast(T, self.recover(exc, fn, args, kwargs))
 

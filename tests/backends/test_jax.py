@@ -100,7 +100,7 @@ def test_cpu_import_uses_jaxlib_directly_and_shares(be) -> None:
 
     from arrayport._host import aligned_copy
 
-    assert be._importer(CPU) is not None, "jaxlib's DLPack import was not found"
+    assert be._cpu_importer() is not None, "jaxlib's DLPack import was not found"
     for dtype in ("bool", "uint8", "int16", "float16", "int32", "float32", "complex64"):
         a = aligned_copy(np.arange(24).reshape(4, 6).astype(dtype))
         y = be.from_dlpack(a, CPU)
@@ -124,7 +124,7 @@ def test_cpu_import_from_torch_shares(be) -> None:
 def test_public_import_is_the_fallback(be, monkeypatch) -> None:
     from arrayport._host import aligned_copy
 
-    monkeypatch.setattr(be, "_importer", lambda device: None)
+    monkeypatch.setattr(be, "_cpu_importer", lambda: None)
     a = aligned_copy(np.arange(16, dtype="float32"))
     y = be.adopt_host(a, CPU)
     assert _pointer(y) == a.ctypes.data
@@ -155,3 +155,24 @@ def test_cpu_arrays_sit_on_64_byte_boundaries(be) -> None:
         for x in (be.from_dlpack(a, CPU), jnp.asarray(a), jnp.arange(64.0)[1:]):
             assert x.unsafe_buffer_pointer() % ALIGNMENT == 0
             assert be.route_key(x, False) == route_key_of(be.describe(x), False)
+
+
+def test_settle_waits_for_arrays_and_pytrees_of_them(be) -> None:
+    import jax
+    import jax.numpy as jnp
+
+    x = jnp.ones((1024, 1024))
+    pending = [x @ x, {"b": (x @ x.T,)}]
+    be.settle(pending[0])
+    assert pending[0].is_ready()
+    be.settle(pending)
+    assert pending[1]["b"][0].is_ready()
+    be.settle(np.ones(3))  # not jax: nothing to wait for
+    be.settle(None)
+
+    @jax.jit
+    def traced(y):
+        be.settle(y)  # a tracer has no data to wait for: left alone
+        return y * 2
+
+    np.testing.assert_array_equal(np.asarray(traced(jnp.arange(3.0))), [0.0, 2.0, 4.0])

@@ -13,10 +13,13 @@ Quirks routed around here:
   a (read-only) view, so bfloat16 reaches numpy by host share.
 * Traced arrays (inside ``jit``/``grad``/``vmap``) have no memory: refused by name.
 * ``jax.dlpack.from_dlpack`` spends about 25 us in Python around a 3 us import (a device
-  lookup, a stream query and a ``jnp.asarray`` that re-canonicalises the dtype). Imports
-  from the target device itself call jaxlib's own ``dlpack_managed_tensor_to_buffer``
-  directly instead, after a self-check that it shares memory (:func:`_importer`; ADR 0046
-  for the CPU, ADR 0058 for GPUs); the public call is the fallback.
+  lookup, a stream query and a ``jnp.asarray`` that re-canonicalises the dtype). CPU
+  imports call jaxlib's own ``dlpack_managed_tensor_to_buffer`` directly instead, after a
+  self-check that it shares memory (:func:`_cpu_importer`, ADR 0046); the public call is
+  the fallback. On a GPU jaxlib's import itself costs as much as the public call: the
+  public call is kept there (ADR 0058).
+* jax computes asynchronously: an out-of-memory error surfaces when a result is waited
+  for, so :func:`settle` waits inside the OOM policy (ADR 0059).
 
 GPU paths ran on an H100 (ADR 0057); CI has no GPU.
 """
@@ -30,13 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from arrayport._host import (
-    ArrayInfo,
-    RouteKey,
-    aligned_copy,
-    dtype_name,
-    host_layout,
-)
+from arrayport._host import ArrayInfo, RouteKey, aligned_copy, dtype_name, host_layout
 from arrayport.backends import _jax_dlpack
 from arrayport.backends._util import find_spec, import_framework, message_has
 from arrayport.devices import CPU, Device, current_device_index
@@ -185,19 +182,8 @@ def route_key(x: Any, address: bool) -> RouteKey | None:
     else:
         return None
     # jax buffers are compact row-major (strides None in describe) and immutable.
-    return (
-        device,
-        dtype,
-        dtype_name(dtype),
-        False,
-        True,
-        True,
-        True,
-        element,
-        aligned if address else None,
-        len(shape),
-        empty,
-    )
+    layout = (device, dtype, dtype_name(dtype), False, True, True, True, element)
+    return (*layout, aligned if address else None, len(shape), empty)
 
 
 def route_state() -> bool:
@@ -309,26 +295,18 @@ def dlpack_source(x: Any) -> Any:
 
 
 @functools.cache
-def _importer(device: Device) -> tuple[tuple[int, int], _jax_dlpack.Importer] | None:
-    """jaxlib's direct DLPack import onto ``device`` with the DLPack device it takes its
-    sources from, or None where it is not usable (see _jax_dlpack)."""
-    jax = load()
-    found = _jax_devices(device.kind)
-    if device.is_cpu:
-        importer = _jax_dlpack.cpu_importer(jax, found[0]) if found else None
-        return ((_jax_dlpack.DL_CPU, 0), importer) if importer else None
-    if device.index >= len(found):
-        return None
-    gpu = found[device.index]
-    importer = _jax_dlpack.gpu_importer(jax, gpu)
-    return ((_jax_dlpack.DL_CUDA, int(gpu.local_hardware_id)), importer) if importer else None
+def _cpu_importer() -> Any:
+    """jaxlib's direct DLPack import bound to the CPU device, or None (see _jax_dlpack)."""
+    cpus = _jax_devices("cpu")
+    return _jax_dlpack.cpu_importer(load(), cpus[0]) if cpus else None
 
 
 def from_dlpack(x: Any, device: Device, *, read_only: bool = False) -> Any:
-    direct = _importer(device)
-    if direct is not None and tuple(x.__dlpack_device__()) == direct[0]:
-        return direct[1](x)
     jax = load()
+    if device.is_cpu and x.__dlpack_device__()[0] == _jax_dlpack.DL_CPU:
+        importer = _cpu_importer()
+        if importer is not None:
+            return importer(x.__dlpack__())
     out = jax.dlpack.from_dlpack(x)
     return out if device_of(out) == device else jax.device_put(out, _to_jax_device(device))
 
@@ -354,6 +332,9 @@ def adopt_copy(view: np.ndarray, device: Device) -> Any:
     native, C-contiguous, 64-byte aligned), imported with no layout checks."""
     # bfloat16 (kind V) takes adopt_host's path: numpy cannot hand it over DLPack.
     if device.is_cpu and view.dtype.kind != "V":
+        importer = _cpu_importer()
+        if importer is not None:
+            return importer(aligned_copy(view).__dlpack__())
         return from_dlpack(aligned_copy(view), device)
     return adopt_host(aligned_copy(view), device)
 
@@ -376,6 +357,16 @@ def is_oom(exc: BaseException) -> bool:
     # jax has one exception type for every XLA runtime failure; out-of-memory is the
     # status code RESOURCE_EXHAUSTED at the start of the message.
     return isinstance(exc, load().errors.JaxRuntimeError) and message_has(exc, "RESOURCE_EXHAUSTED")
+
+
+def settle(value: Any) -> None:
+    """Wait for the jax arrays in ``value`` (an array, or tuples, lists and dicts of them)
+    to be computed. jax dispatches asynchronously: an error while computing, out-of-memory
+    above all, surfaces only when the result is waited for (ADR 0059)."""
+    if type(value).__name__ == "ArrayImpl":  # a concrete jax array (tracers have no data)
+        value.block_until_ready()
+    elif isinstance(value, (tuple, list, dict)):
+        load().block_until_ready(value)
 
 
 def release_memory(device: Device | None = None) -> None:
