@@ -235,17 +235,42 @@ def test_as_numpy_reads_cupy_backed_dask_arrays() -> None:
     np.testing.assert_array_equal(as_numpy(ap.convert(a, "dask", device="cuda:0")), a)
 
 
-@pytest.mark.skipif(MT.JAX not in GPU_TYPES, reason="jax is not installed")
-@pytest.mark.parametrize("source", [mt for mt in (MT.TORCH, MT.CUPY) if mt in GPU_TYPES])
-def test_import_into_jax_waits_for_the_producers_pending_work(source: MT) -> None:
-    """Kernels still queued on the producer's stream are finished before jax reads: jax
-    hands the producer its stream (passed on an H100 with jaxlib's import called directly,
-    ADR 0058)."""
-    import jax.numpy as jnp
+def _side_stream(mt: MT):
+    """A context in which ``mt``'s work runs on a fresh non-default stream of cuda:0."""
+    if mt is MT.TORCH:
+        import torch
 
+        return torch.cuda.stream(torch.cuda.Stream(device=0))
+    import cupy as cp
+
+    return cp.cuda.Stream(non_blocking=True)
+
+
+def _min_max(y) -> tuple[float, float]:
+    """Read on the consumer's current stream (cupy, torch) or its own (jax)."""
+    return float(y.min()), float(y.max())
+
+
+STREAM_PAIRS = [
+    (s, t)
+    for s in (MT.TORCH, MT.CUPY)
+    for t in (MT.CUPY, MT.TORCH, MT.JAX)
+    if s is not t and s in GPU_TYPES and t in GPU_TYPES
+]
+
+
+@pytest.mark.parametrize(("source", "target"), STREAM_PAIRS)
+def test_a_dlpack_import_waits_for_the_producers_pending_work(source: MT, target: MT) -> None:
+    """Kernels the producer still has queued on its (non-default) current stream finish
+    before the consumer reads, on the stream the consumer's next work runs on: cupy's and
+    torch's current streams, jax's own. (torch -> jax and cupy -> jax passed on an H100;
+    the pairs into cupy were added with the fix that hands the producer cupy's current
+    stream instead of arrayport's thread stream, not yet run on a GPU.)"""
     n = 1 << 26  # 256 MiB of float32: the adds are still running when convert returns
-    x = on_gpu(source, np.zeros(n, np.float32))
-    for _ in range(8):
-        x += 1
-    y = ap.convert(x, MT.JAX)
-    assert (float(jnp.min(y)), float(jnp.max(y))) == (8.0, 8.0)
+    with _side_stream(source):
+        x = on_gpu(source, np.zeros(n, np.float32))
+        for _ in range(8):
+            x += 1
+        y = ap.convert(x, target)
+    assert ap.plan(x, target).zero_copy
+    assert _min_max(y) == (8.0, 8.0)

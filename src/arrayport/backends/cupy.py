@@ -4,9 +4,11 @@ Runs only when cupy imports and sees a CUDA device. CI has no GPU: the GPU tests
 (``tests/test_gpu.py``, with ``ARRAYPORT_DEVICE=cuda``) ran on an H100 (ADR 0057), and
 ``scripts/gpu_check.sh`` runs them on any GPU machine.
 
-Every cupy call arrayport makes runs on the calling thread's own stream
-(:func:`arrayport.devices.thread_stream`), so concurrent dispatch never serialises on the
-legacy default stream.
+Every cupy copy arrayport makes runs on the calling thread's own stream
+(:func:`arrayport.devices.thread_stream`) and is finished before it is handed back, so
+concurrent dispatch never serialises on the legacy default stream. A DLPack import copies
+nothing and hands the producer cupy's current stream, the one the caller's next cupy work
+runs on.
 """
 
 from __future__ import annotations
@@ -179,9 +181,12 @@ def dlpack_source(x: Any) -> Any:
 
 def from_dlpack(x: Any, device: Device, *, read_only: bool = False) -> Any:
     cp = load()
-    with cp.cuda.Device(device.index), _stream(device.index):
+    # On cupy's current stream, not this thread's own: the producer orders its pending
+    # work before the stream it is handed, and the caller's next cupy work runs on the
+    # current stream (inside a dispatched call, that is the call's stream). No kernel runs.
+    with cp.cuda.Device(device.index):
         out = cp.from_dlpack(x)
-        return out if device_of(out) == device else cp.asarray(out)
+    return out if device_of(out) == device else move(out, device)
 
 
 def adopt_host(a: np.ndarray, device: Device) -> Any:
