@@ -52,3 +52,22 @@ def test_message_has_matches_only_the_given_phrases() -> None:
     exc = RuntimeError("RESOURCE_EXHAUSTED: Out of memory allocating 8 bytes")
     assert _util.message_has(exc, "RESOURCE_EXHAUSTED")
     assert not _util.message_has(ValueError("offset out of memory bounds"), "RESOURCE_EXHAUSTED")
+
+
+@pytest.mark.parametrize("source", ["numpy", "torch", "jax"])
+def test_stream_free_capsule_imports_into_tensorflow(source: str) -> None:
+    # The capsule tensorflow takes (unversioned, no stream), from each CPU producer; the
+    # GPU producers' synchronisation runs in tests/test_gpu.py.
+    import arrayport as ap
+    from arrayport.backends._util import stream_free_capsule
+
+    for name in (source, "tensorflow"):
+        if ap.MemoryType(name) not in ap.available_memory_types():
+            pytest.skip(f"{name} is not installed")
+    from arrayport.backends import tensorflow as tf_backend
+
+    tf = tf_backend.load()  # through arrayport: PoCL's library before tensorflow
+    a = np.arange(12, dtype=np.float32).reshape(3, 4)
+    x = ap.convert(a, source)
+    out = tf.experimental.dlpack.from_dlpack(stream_free_capsule(x))
+    np.testing.assert_array_equal(out.numpy(), a)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import sys
 from types import ModuleType
 from typing import Any
 
@@ -68,3 +69,22 @@ def message_has(exc: BaseException, *needles: str) -> bool:
     exception type of its own for the condition, and always with a test)."""
     text = str(exc)
     return any(n in text for n in needles)
+
+
+def stream_free_capsule(x: Any) -> Any:
+    """An unversioned "dltensor" capsule of ``x`` for a consumer that takes no stream
+    (tensorflow). DLPack without a stream orders nothing, so a GPU producer's queued work
+    (torch, cupy, jax) is finished first. torch tensors give their capsule through
+    ``torch.utils.dlpack.to_dlpack``, everyone else through ``__dlpack__()``."""
+    torch = sys.modules.get("torch")
+    if torch is not None and isinstance(x, torch.Tensor):
+        if x.is_cuda:
+            torch.cuda.current_stream(x.device).synchronize()
+        return torch.utils.dlpack.to_dlpack(x)
+    root = type(x).__module__.partition(".")[0]
+    if root == "cupy":
+        with x.device:
+            sys.modules["cupy"].cuda.get_current_stream().synchronize()
+    elif root in ("jax", "jaxlib"):
+        x.block_until_ready()
+    return x.__dlpack__()

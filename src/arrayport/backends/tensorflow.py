@@ -8,7 +8,8 @@ Quirks routed around here:
 * ``tf.experimental.dlpack.from_dlpack`` aborts the process on a buffer that is not
   64-byte aligned, and raises on strided or read-only memory: :func:`share_refusal` checks
   all three before any call, and copies go into aligned buffers.
-* It takes only an unversioned "dltensor" capsule: we pass ``x.__dlpack__()``.
+* It takes only an unversioned "dltensor" capsule, and no stream: a GPU producer's queued
+  work is finished first (``stream_free_capsule``).
 * Importing tensorflow and then pyclesperanto (PoCL) kills the process; :func:`load`
   loads PoCL's library first (see :mod:`arrayport.backends.pyclesperanto`).
 * Tensors are immutable: numpy views of them are marked read-only, torch gets a copy.
@@ -33,7 +34,12 @@ import numpy as np
 
 from arrayport._host import ArrayInfo, RouteKey, aligned_copy, dtype_name, host_layout
 from arrayport.backends._pocl import preload_opencl_platform
-from arrayport.backends._util import find_spec, import_framework, numpy_dtype_or_none
+from arrayport.backends._util import (
+    find_spec,
+    import_framework,
+    numpy_dtype_or_none,
+    stream_free_capsule,
+)
 from arrayport.devices import CPU, Device, current_device_index
 from arrayport.errors import DeviceError, UnsupportedArrayError
 from arrayport.memory_types import MemoryType
@@ -313,18 +319,8 @@ def dlpack_source(x: Any) -> Any:
 
 
 def from_dlpack(x: Any, device: Device, *, read_only: bool = False) -> Any:
-    tf = load()
-    # tf takes only the unversioned "dltensor" capsule; torch tensors give theirs through
-    # torch.utils.dlpack.to_dlpack, everyone else through __dlpack__() without arguments.
-    out = tf.experimental.dlpack.from_dlpack(_capsule(x))
+    out = load().experimental.dlpack.from_dlpack(stream_free_capsule(x))
     return out if device_of(out) == device else move(out, device)
-
-
-def _capsule(x: Any) -> Any:
-    torch = sys.modules.get("torch")
-    if torch is not None and isinstance(x, torch.Tensor):
-        return torch.utils.dlpack.to_dlpack(x)
-    return x.__dlpack__()
 
 
 def adopt_host(a: np.ndarray, device: Device) -> Any:
