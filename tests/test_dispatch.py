@@ -547,6 +547,31 @@ def test_inputs_that_do_not_fit_are_split_before_moving() -> None:
 
 
 @pytest.mark.usefixtures("small_device")
+def test_each_pieces_result_leaves_the_device_before_the_next_piece_runs(monkeypatch) -> None:
+    # So that the memory that ran out holds one piece's result at a time (found on an
+    # H100: jax's pieces' results stayed on the GPU until all were joined).
+    from arrayport import _oom_recovery
+
+    events: list[str] = []
+    real_convert = _oom_recovery.convert
+
+    def recording_convert(x: Any, to: Any, **kwargs: Any) -> Any:
+        events.append(f"to {ap.MemoryType(to).value}")
+        return real_convert(x, to, **kwargs)
+
+    monkeypatch.setattr(_oom_recovery, "convert", recording_convert)
+
+    @ap.memory_type("pyclesperanto", oom=ap.OOMPolicy(retries=0, split_axis=0, release=False))
+    def brighten(a: Any) -> Any:
+        events.append(f"run {int(a.shape[0])}")
+        return a + 1
+
+    x = np.arange(32, dtype=np.float32)  # 128 bytes: two 64-byte pieces fit
+    np.testing.assert_array_equal(brighten(x), x + 1)
+    assert events == ["run 16", "to numpy", "run 16", "to numpy"]
+
+
+@pytest.mark.usefixtures("small_device")
 def test_inputs_that_do_not_fit_fall_back_and_retries_convert_again() -> None:
     seen: list[str] = []
 

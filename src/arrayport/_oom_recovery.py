@@ -148,7 +148,9 @@ class Execution:
             raise _Exhausted
         halves, which = split
         self.split_used = True
-        parts = [self.piece(a, k, site, policy, which=which) for a, k in halves]
+        # Each piece's result goes where the call's result goes before the next piece runs,
+        # so that the memory that ran out holds one piece's result at a time, not all.
+        parts = [self.placed(self.piece(a, k, site, policy, which=which), site) for a, k in halves]
         return self.concat(parts, policy.split_axis, site)
 
     def attempt(
@@ -196,14 +198,25 @@ class Execution:
         else:
             self.last_device = site.device if mt is site.memory_type else None
 
-    def concat(self, parts: list[Any], axis: int, site: Site) -> Any:
+    def placed(self, part: Any, site: Site) -> Any:
+        """A piece's result where the call's result goes in the end (a call whose inputs
+        ran out of memory on the way: ADR 0055), else as it is."""
         to = self.result_site
+        if to is None or to.memory_type is None:
+            return part
+        mt = to.memory_type
         try:
-            if to is not None and to.memory_type is not None:
-                # Where the result goes in the end: the pieces travel there one by one and
-                # are joined there, not in the memory that ran out.
-                mt = to.memory_type
-                parts = [_each_array(p, lambda r: convert(r, mt, device=to.device)) for p in parts]
+            return _each_array(part, lambda r: convert(r, mt, device=to.device))
+        except Exception as exc:  # moving a result can itself run out of memory
+            if not self.absorbed(exc, site):
+                raise
+            self.notes.append("moving a piece's result ran out of memory")
+            raise _Exhausted from None
+
+    def concat(self, parts: list[Any], axis: int, site: Site) -> Any:
+        """The pieces' results joined (each already :meth:`placed`), not in the memory that
+        ran out where the result goes elsewhere."""
+        try:
             return _split.concat(parts, axis)
         except _split.NotSplittable as exc:
             msg = (
