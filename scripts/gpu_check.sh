@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # One prepared run on a machine with an NVIDIA GPU, each step under its own time limit with
 # its log in $OUT (default /tmp/arrayport-gpu): env (versions, arrayport doctor), gpu_tests,
-# bench_gpu, oom (real out-of-memory scenarios), full_suite, conformance, example_dask and
-# bench_cpu (the CPU rows on that machine's quieter CPU). Needs python3 with numpy,
+# bench_gpu, oom (real out-of-memory scenarios), conformance, example_dask (and with 512 MiB
+# workers, example_dask_512), full_suite and bench_cpu (the CPU rows on that machine's
+# quieter CPU). Needs python3 with numpy,
 # torch and/or jax and/or cupy built for CUDA; wheels in .whl/ (arrayport and whatever the
 # machine lacks, e.g. array-api-compat, dask) are installed first into /tmp/site.
 #
-#   bash scripts/gpu_check.sh              # every step: about 8 minutes (17 at most)
+#   bash scripts/gpu_check.sh              # every step: about 10 minutes (18 at most)
 #   bash scripts/gpu_check.sh bench_gpu    # only the steps named
 set -u
 cd "$(dirname "$0")/.."
@@ -32,15 +33,22 @@ step() {  # step NAME SECONDS COMMAND...: run with a limit, log to $OUT/NAME.log
     local rc=$?
     echo "== $name: rc=$rc in $((SECONDS - start)) s"
     tail -n 25 "$OUT/$name.log"
+    # pytest -v under xdist names each failure as it happens: kept even when the step's
+    # limit cuts the run short before pytest's own summary.
+    if grep -qE '(FAILED|ERROR) ' "$OUT/$name.log"; then
+        echo "-- $name: failures as they happened"
+        grep -E '(FAILED|ERROR) ' "$OUT/$name.log" | sort -u | head -n 30
+    fi
 }
 
 step env 60 bash -c 'nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv;
     python3 -c "import sys, numpy, arrayport; print(sys.version); print(\"numpy\", numpy.__version__, \"arrayport\", arrayport.__version__)";
     python3 -m arrayport doctor'
-step gpu_tests 100 python3 -m pytest tests -m gpu -p no:cacheprovider -q -rs --timeout 60
+step gpu_tests 100 python3 -m pytest tests -m gpu -p no:cacheprovider -q -rfEs --timeout 60
 step bench_gpu 150 python3 benchmarks/bench_convert.py --device cuda:0 --repeat "${REPEAT:-5}"
 step oom 200 python3 scripts/gpu_oom_check.py --budget 170 --json "$OUT/oom.json"
-step full_suite 180 python3 -m pytest tests -p no:cacheprovider -q -n 12 --timeout 90 --maxfail=25 -rfE
-step conformance 120 python3 -m pytest conformance -p no:cacheprovider -q -n 12 --timeout 120 --maxfail=25 -rfE
+step conformance 120 python3 -m pytest conformance -p no:cacheprovider -v -n 12 --timeout 120 --maxfail=25 -rfE
 step example_dask 90 python3 examples/dask_out_of_core.py
+step example_dask_512 150 env ARRAYPORT_EXAMPLE_WORKER_MIB=512 python3 examples/dask_out_of_core.py
+step full_suite 240 python3 -m pytest tests -p no:cacheprovider -v -n 12 --timeout 90 --maxfail=25 -rfE
 step bench_cpu 120 python3 benchmarks/bench_convert.py --mib 1 64 --repeat 5 --no-per-call
