@@ -16,6 +16,8 @@ out-of-memory error (``is_oom``) and how to free what the framework caches
 
 Every step is bounded: at most ``retries + 1`` runs per piece, and a split goes at most
 ``log2(length / min_split)`` levels deep, stopping at the first piece that cannot recover.
+Each run's jax results are waited for before the run counts as done: jax computes
+asynchronously, and its out-of-memory error surfaces only then (ADR 0059).
 
 Arrays are found as dispatch finds them (:mod:`arrayport._arguments`): top-level arguments,
 and one level down inside list and tuple arguments; they set the call's memory type and
