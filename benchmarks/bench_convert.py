@@ -168,6 +168,31 @@ def floor_calls(types: list[str]) -> dict[str, Callable[[np.ndarray], Any]]:
     return floors
 
 
+def split_calls(x: Any, t: str) -> dict[str, Callable[[], Any]]:
+    """``convert(x, t)`` in its two halves, where its route is cached: ``key`` (reading
+    the array's routing summary and looking the plan up) and ``run`` (the cached route's
+    own work), to show where a conversion's fixed cost goes. Empty when not cached."""
+    from arrayport import _plan_cache
+
+    ap.convert(x, t)  # plans and caches the route
+    source, target = ap.detect_memory_type(x), ap.MemoryType(t)
+    pkey = _plan_cache._plan_key(x, source, target, None, None)
+    found = _plan_cache._plans.get(pkey) if pkey is not None else None
+    if found is None:
+        return {}
+    run = found[1]
+    return {
+        "key": lambda: _plan_cache._plans.get(_plan_cache._plan_key(x, source, target, None, None)),
+        "run": lambda: run(x),
+    }
+
+
+def _split_text(times: dict[str, float]) -> str:
+    if "key" not in times:
+        return f"{'-':>8} {'-':>9}"
+    return f"{times['key'] * 1e6:>6.2f}us {times['run'] * 1e6:>7.2f}us"
+
+
 def arraybridge_call() -> Callable[[Any, str, str], Any] | None:
     try:
         import arraybridge
@@ -185,7 +210,7 @@ def per_call(
     sources = {mt: ap.convert(base, mt, copy=True) for mt in types}
     header = (
         f"{'per call':>8} {'source':>15} -> {'target':<14} {'method':<11} {'zc':<3}"
-        f"{'convert':>10} {'direct':>9} {'ratio':>7}"
+        f"{'convert':>10} {'key':>8} {'run':>9} {'direct':>9} {'ratio':>7}"
     )
     print(header)
     print("-" * len(header))
@@ -196,6 +221,7 @@ def per_call(
             x = sources[s]
             route = ap.plan(x, t)
             fns: dict[str, Callable[[], Any]] = {"convert": lambda x=x, t=t: ap.convert(x, t)}
+            fns.update(split_calls(x, t))
             direct = calls.get((s, t))
             if direct is not None:
                 x_direct = twin(x, s)
@@ -205,7 +231,7 @@ def per_call(
             print(
                 f"{'':>8} {s:>15} -> {t:<14} {route.method:<11} "
                 f"{'y' if route.zero_copy else 'n':<3}{t_conv * 1e6:>8.2f}us "
-                f"{t_direct * 1e6:>7.2f}us {t_conv / t_direct:>7.2f}"
+                f"{_split_text(times)} {t_direct * 1e6:>7.2f}us {t_conv / t_direct:>7.2f}"
             )
     if "torch" in types:
         import torch
@@ -219,7 +245,8 @@ def per_call(
         t_rt, t_direct = times["rt"], times["direct"]
         print(
             f"{'':>8} {'numpy':>15} -> {'torch->numpy':<14} {'round trip':<11} {'y':<3}"
-            f"{t_rt * 1e6:>8.2f}us {t_direct * 1e6:>7.2f}us {t_rt / t_direct:>7.2f}"
+            f"{t_rt * 1e6:>8.2f}us {_split_text({})} {t_direct * 1e6:>7.2f}us "
+            f"{t_rt / t_direct:>7.2f}"
         )
     print()
 
@@ -395,7 +422,7 @@ def gpu_tables(device: str, mibs: list[int], repeat: int, per_call_table: bool) 
         small[...] = 1
         print(
             f"{'per call':>8} {'source':>15} -> {'target':<14} {'method':<11} {'zc':<3}"
-            f"{'convert':>10} {'direct':>9} {'ratio':>7}"
+            f"{'convert':>10} {'key':>8} {'run':>9} {'direct':>9} {'ratio':>7}"
         )
         for s in types:
             x = ap.convert(small, s, device=device, copy=True)
@@ -404,6 +431,7 @@ def gpu_tables(device: str, mibs: list[int], repeat: int, per_call_table: bool) 
                     continue
                 fns = {"convert": lambda x=x, t=t: ap.convert(x, t)}
                 try:
+                    fns.update(split_calls(x, t))
                     route, times = _gpu_row(x, s, t, {}, fns, calls, repeat, sync)
                 # A failing pair is printed and the table goes on: one run covers every pair.
                 except Exception as exc:
@@ -413,7 +441,8 @@ def gpu_tables(device: str, mibs: list[int], repeat: int, per_call_table: bool) 
                 print(
                     f"{'':>8} {s:>15} -> {t:<14} {route.method:<11} "
                     f"{'y' if route.zero_copy else 'n':<3}{times['convert'] * 1e6:>8.2f}us "
-                    f"{t_direct * 1e6:>7.2f}us {times['convert'] / t_direct:>7.2f}"
+                    f"{_split_text(times)} {t_direct * 1e6:>7.2f}us "
+                    f"{times['convert'] / t_direct:>7.2f}"
                 )
         print()
         jax_gpu_import_table(types, device, index, repeat, sync)
