@@ -548,8 +548,8 @@ def test_inputs_that_do_not_fit_are_split_before_moving() -> None:
 
 @pytest.mark.usefixtures("small_device")
 def test_each_pieces_result_leaves_the_device_before_the_next_piece_runs(monkeypatch) -> None:
-    # So that the memory that ran out holds one piece's result at a time (found on an
-    # H100: jax's pieces' results stayed on the GPU until all were joined).
+    # So that the memory that ran out holds one piece's result at a time (seen in the code
+    # after jax's pieces ran out of memory while being joined on an H100).
     from arrayport import _oom_recovery
 
     events: list[str] = []

@@ -371,8 +371,8 @@ def test_an_oom_raised_only_when_waited_for_is_recovered_by_the_policy() -> None
 @pytest.mark.skipif(MemoryType.JAX not in INSTALLED, reason="jax is not installed")
 @pytest.mark.parametrize("source", ["numpy", "jax"])
 def test_dispatched_jax_functions_wait_for_their_results(source: str) -> None:
-    # Through the decorator: the general path on the first call, the quick round trip
-    # (which makes the policy's first call itself) on the second.
+    # Through the decorator: the general path on the first call; on the second, the quick
+    # share of a numpy input, or the fast path of an input already in jax.
     calls, fn = _async_oom_once()
     wrapped = ap.memory_type("jax", oom=OOMPolicy(retries=1))(fn)
     x = ap.convert(np.arange(4.0, dtype=np.float32), source)
@@ -394,7 +394,7 @@ def test_a_disabled_policy_does_not_wait() -> None:
 
 
 @pytest.mark.skipif(MemoryType.JAX not in INSTALLED, reason="jax is not installed")
-def test_the_quick_round_trip_waits_for_a_single_jax_result(monkeypatch) -> None:
+def test_the_fast_paths_wait_for_a_single_jax_result(monkeypatch) -> None:
     # A numpy input reaches jax by dispatch's quick share from the second call on; the
     # wait fails once per call, as jax's would on a GPU that ran out of memory.
     from arrayport.backends import jax as jax_backend
