@@ -278,3 +278,17 @@ def test_a_dlpack_import_waits_for_the_producers_pending_work(source: MT, target
         y = ap.convert(x, target)
     assert ap.plan(x, target).method == "dlpack"
     assert _min_max(y) == (8.0, 8.0)
+
+
+@pytest.mark.parametrize("source", [mt for mt in (MT.CUPY, MT.TORCH) if mt in GPU_TYPES])
+@pytest.mark.parametrize("to", ["numpy", "copy"])
+def test_copies_wait_for_the_current_streams_pending_work(source: MT, to: str) -> None:
+    """arrayport copies on the thread's own stream (cupy), which must first wait for the
+    kernels still queued on the current stream: a host copy or an on-device copy of an
+    array being written reads the finished values (ADR 0060; not yet run on a GPU)."""
+    n = 1 << 26  # 256 MiB of float32: the adds are still running when convert starts
+    x = on_gpu(source, np.zeros(n, np.float32))
+    for _ in range(8):
+        x += 1
+    y = ap.convert(x, "numpy") if to == "numpy" else ap.convert(x, source, copy=True)
+    assert _min_max(y) == (8.0, 8.0)

@@ -49,6 +49,10 @@ def move_on_thread_stream(torch: ModuleType, x: Any, target: Any, index: int) ->
     """``x.to(target)`` for a CUDA ``target``, queued on this thread's own stream."""
     factory = lambda: torch.cuda.Stream(device=target)  # noqa: E731
     stream = thread_stream("torch", index, factory)
+    # As in ThreadStream: what the target device's current stream still has queued may be
+    # reading memory that torch's allocator hands this stream again (the source's own
+    # device is ordered by torch's cross-device copy).
+    stream.wait_stream(torch.cuda.current_stream(index))
     with torch.cuda.stream(stream):
         out = x.to(target, non_blocking=False)
     # The copy was queued on this thread's own stream; the caller's stream must not

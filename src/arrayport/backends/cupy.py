@@ -5,8 +5,9 @@ Runs only when cupy imports and sees a CUDA device. CI has no GPU: the GPU tests
 ``scripts/gpu_check.sh`` runs them on any GPU machine.
 
 Every cupy copy arrayport makes runs on the calling thread's own stream
-(:func:`arrayport.devices.thread_stream`) and is finished before it is handed back, so
-concurrent dispatch never serialises on the legacy default stream. A DLPack import copies
+(:func:`arrayport.devices.thread_stream`), after that stream waits for the current one, and
+is finished before it is handed back, so concurrent dispatch never serialises on the
+legacy default stream. A DLPack import copies
 nothing and hands the producer cupy's current stream, the one the caller's next cupy work
 runs on.
 """
@@ -151,11 +152,8 @@ def host_view(x: Any) -> np.ndarray | None:
 
 
 def to_host(x: Any) -> np.ndarray:
-    index = device_of(x).index
-    with load().cuda.Device(index):
-        stream = _stream(index)
+    with _ThreadStream(device_of(x).index) as stream:
         out = x.get(stream=stream)
-        stream.synchronize()
     return np.asarray(out)
 
 
@@ -195,29 +193,22 @@ def adopt_host(a: np.ndarray, device: Device) -> Any:
         raise UnsupportedArrayError(msg)
     if not a.dtype.isnative:  # cupy arrays are native-endian: swap once, on the host
         a = aligned_copy(a)
-    cp = load()
-    with cp.cuda.Device(device.index), _stream(device.index) as stream:
-        out = cp.asarray(a)
-        stream.synchronize()
-    return out
+    with _ThreadStream(device.index):
+        return load().asarray(a)
 
 
 def copy(x: Any) -> Any:
-    cp = load()
-    index = device_of(x).index
-    with cp.cuda.Device(index), _stream(index) as stream:
-        out = x.copy()
-        # Queued on this thread's own stream: finish before another stream reads it.
-        stream.synchronize()
-    return out
+    with _ThreadStream(device_of(x).index):
+        return x.copy()
 
 
 def move(x: Any, device: Device) -> Any:
     cp = load()
-    with cp.cuda.Device(device.index), _stream(device.index) as stream:
-        out = cp.asarray(x)  # a peer-to-peer copy when x is on another device
-        stream.synchronize()
-    return out
+    with x.device:  # the source's pending work, on its own device's current stream
+        ready = cp.cuda.get_current_stream().record()
+    with _ThreadStream(device.index) as stream:
+        stream.wait_event(ready)
+        return cp.asarray(x)  # a peer-to-peer copy from the other device
 
 
 def oom_error_types() -> tuple[type[BaseException], ...]:
@@ -265,7 +256,14 @@ def shape_refusal(info: ArrayInfo) -> str | None:
 
 
 class _ThreadStream:
-    """Enter device ``index`` and the calling thread's own stream on it (for dispatch)."""
+    """Enter device ``index`` and the calling thread's own stream on it, for a dispatched
+    call and for every copy arrayport makes (ADR 0019, ADR 0060).
+
+    On entry the stream waits for the device's current stream: the work that produced the
+    arrays it reads, and the work still reading memory that was freed and may be reused
+    for what this stream allocates. On exit it is synchronised: what it made is complete
+    before any other stream, or the caller, touches it.
+    """
 
     def __init__(self, index: int) -> None:
         self.index = index
@@ -275,15 +273,12 @@ class _ThreadStream:
         self.device = cp.cuda.Device(self.index)
         self.device.__enter__()
         self.stream = _stream(self.index)
-        # Work already queued on the current stream (the producers of the arguments)
-        # must finish before the function reads them on this stream.
         self.stream.wait_event(cp.cuda.get_current_stream().record())
         self.stream.__enter__()
         return self.stream
 
     def __exit__(self, *exc: object) -> None:
         self.stream.__exit__(*exc)
-        # Results are complete before any other stream (or the caller) touches them.
         self.stream.synchronize()
         self.device.__exit__(*exc)
 
