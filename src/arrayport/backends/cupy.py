@@ -7,9 +7,8 @@ Runs only when cupy imports and sees a CUDA device. CI has no GPU: the GPU tests
 Every cupy copy arrayport makes runs on the calling thread's own stream
 (:func:`arrayport.devices.thread_stream`), after that stream waits for the current one, and
 is finished before it is handed back, so concurrent dispatch never serialises on the
-legacy default stream. A DLPack import copies
-nothing and hands the producer cupy's current stream, the one the caller's next cupy work
-runs on.
+legacy default stream. A DLPack import copies nothing and hands the producer cupy's
+current stream, the one the caller's next cupy work runs on.
 """
 
 from __future__ import annotations
