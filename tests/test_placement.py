@@ -347,3 +347,15 @@ def test_numpy_scalar_results_go_back_to_the_input_memory_type() -> None:
     out = ap.memory_type("numpy", output="torch")(lambda x: x.max())(np.arange(3.0))
     assert isinstance(out, torch.Tensor)
     assert out.item() == 2
+
+
+def test_stream_hook_is_the_backends_call_stream_looked_up_once() -> None:
+    from arrayport import _placement
+    from arrayport.backends import get_backend
+
+    assert _placement.stream_hook(MemoryType.NUMPY) is None  # host memory: no stream
+    assert MemoryType.NUMPY in _placement._STREAM_HOOKS
+    if MemoryType.TORCH in INSTALLED:
+        hook = _placement.stream_hook(MemoryType.TORCH)
+        assert hook is get_backend(MemoryType.TORCH).call_stream
+        assert _placement.stream_hook(MemoryType.TORCH) is hook

@@ -7,7 +7,8 @@ argument already has the declared memory type and no device is declared, nothing
 module runs (``docs/decisions/0015-dispatch-fast-path.md``). The backends' quick shares
 between numpy and another framework (:func:`quick_share`, :func:`quick_arguments`) are
 looked up here once per pair and then called by dispatch directly
-(``docs/decisions/0048-dispatch-quick-shares.md``). Which arrays count as
+(``docs/decisions/0048-dispatch-quick-shares.md``), as is each memory type's stream hook
+(:func:`stream_hook`). Which arrays count as
 arguments is :mod:`arrayport._arguments`' rule; how results are placed is
 ``docs/decisions/0016-dispatch-output-placement-and-dtype.md``.
 """
@@ -15,6 +16,7 @@ arguments is :mod:`arrayport._arguments`' rule; how results are placed is
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
@@ -27,6 +29,7 @@ from arrayport.backends import get_backend
 from arrayport.convert import convert
 from arrayport.devices import Device, current_device_index
 from arrayport.dtypes import DtypeConversion, Scaling
+from arrayport.errors import BackendUnavailableError
 from arrayport.memory_types import MemoryType
 
 if TYPE_CHECKING:
@@ -40,6 +43,7 @@ __all__ = [
     "quick_share",
     "recover_conversion",
     "resolve_device",
+    "stream_hook",
 ]
 
 _Quick = Callable[[Any], Any]
@@ -63,6 +67,23 @@ def quick_share(source: Any, target: MemoryType) -> _Quick | None:
         quick = getattr(s, "quick_to_numpy", None)
     _QUICK[source, target] = quick
     return quick
+
+
+# The per-thread stream hook of each declared memory type, looked up once (ADR 0019).
+_StreamHook = Callable[[Any], "AbstractContextManager[Any] | None"]
+_STREAM_HOOKS: dict[MemoryType, _StreamHook | None] = {}
+
+
+def stream_hook(mt: MemoryType) -> _StreamHook | None:
+    """The backend's ``call_stream`` (CUDA frameworks only: the thread's own stream)."""
+    hook = _STREAM_HOOKS.get(mt, UNSEEN)
+    if hook is UNSEEN:
+        try:
+            hook = getattr(get_backend(mt), "call_stream", None)
+        except BackendUnavailableError:  # no backend module for it in this version
+            hook = None
+        _STREAM_HOOKS[mt] = cast("_StreamHook | None", hook)
+    return cast("_StreamHook | None", hook)
 
 
 def quick_arguments(args: tuple[Any, ...], target: MemoryType) -> tuple[Any, ...] | None:

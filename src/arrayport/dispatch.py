@@ -33,7 +33,6 @@ import functools
 import sys
 import types
 from collections.abc import Callable
-from contextlib import AbstractContextManager
 from typing import Any, Generic, ParamSpec, TypeVar, cast
 
 from arrayport._arguments import DASK_INPUT, KINDS, NO_CONVERSION, UNSEEN, scan
@@ -50,8 +49,8 @@ from arrayport._placement import (
     quick_arguments,
     quick_share,
     recover_conversion,
+    stream_hook,
 )
-from arrayport.backends import get_backend
 from arrayport.devices import Device
 from arrayport.dtypes import DtypeConversion, Scaling
 from arrayport.errors import BackendUnavailableError, InvalidOptionError
@@ -68,22 +67,6 @@ R = TypeVar("R")
 # import bound as an attribute load (it expects a module), which makes a bound method on
 # every call; the fast path's ``_KINDS.get`` would pay for it.
 _KINDS = KINDS
-
-# The per-thread stream hook of each declared memory type, looked up once.
-_StreamHook = Callable[[Any], "AbstractContextManager[Any] | None"]
-_STREAM_HOOKS: dict[MemoryType, _StreamHook | None] = {}
-
-
-def _stream_hook(mt: MemoryType) -> _StreamHook | None:
-    """The backend's ``call_stream`` (CUDA frameworks only: the thread's own stream)."""
-    hook = _STREAM_HOOKS.get(mt, UNSEEN)
-    if hook is UNSEEN:
-        try:
-            hook = getattr(get_backend(mt), "call_stream", None)
-        except BackendUnavailableError:  # no backend module for it in this version
-            hook = None
-        _STREAM_HOOKS[mt] = cast("_StreamHook | None", hook)
-    return cast("_StreamHook | None", hook)
 
 
 class DispatchedFunction(Generic[P, R]):
@@ -110,7 +93,7 @@ class DispatchedFunction(Generic[P, R]):
         # The contract's answers the fast path asks on every call, read once: slicing,
         # the declared framework's per-thread stream hook (torch, cupy), output, dtype.
         self._slices = contract.slice_by_slice
-        self._hook = _stream_hook(contract.memory_type)
+        self._hook = stream_hook(contract.memory_type)
         self._to_input = contract.output == "input"
         # Arguments may take the backends' quick shares (ADR 0048) only when nothing else
         # about the call needs the planner: no declared device, no slicing.
