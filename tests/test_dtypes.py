@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 from typing import Any
 
 import array_api_compat.numpy as anp
@@ -30,9 +31,10 @@ from arrayport.errors import (
     UnsupportedArrayError,
     UnsupportedDtypeError,
 )
-from tests.conftest import CPU_TYPES, skip_unless_installed
+from tests.conftest import CPU_TYPES, INSTALLED, skip_unless_installed
 
 MT = ap.MemoryType
+DASK_TYPES = tuple(mt for mt in INSTALLED if mt is MemoryType.DASK)
 INTS = ["int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64"]
 NAN, INF = math.nan, math.inf
 VALUE, UNIT, MINMAX = Scaling.VALUE, Scaling.UNIT, Scaling.MINMAX
@@ -242,6 +244,40 @@ def test_minmax_hits_exact_ends_at_every_width(dst: str) -> None:
         x = np.array([3, 7, 5], dtype=src)
         out = convert_dtype(x, dst, scaling=MINMAX)
         assert out.tolist()[:2] == [lo, hi], (src, dst)
+
+
+_CLUSTERED = [
+    # Integers that differ only beyond the float the stretch is computed in: float64
+    # rounds each int64/uint64 list to one value, float32 (jax without x64) the int32 one.
+    ("int64", [2**60 - 3, 2**60, 2**60 + 1, 2**60 + 4]),
+    ("int64", [-(2**62) - 5, -(2**62) + 2, -(2**62)]),
+    ("uint64", [2**63 + 7, 2**63, 2**63 + 1]),
+    ("int32", [2**30 - 3, 2**30, 2**30 + 1, 2**30 + 4]),
+]
+
+
+@pytest.mark.parametrize("mt", [*CPU_TYPES, *DASK_TYPES], ids=lambda m: m.value)
+@pytest.mark.parametrize(("src", "values"), _CLUSTERED)
+@pytest.mark.parametrize("dst", ["uint8", "int16", "int64", "float32"])
+def test_minmax_stretches_integers_that_differ_beyond_float_precision(
+    mt: MT, src: str, values: list[int], dst: str
+) -> None:
+    # These once cancelled to 0 / 0 in floats: every value came back as 0 (or NaN).
+    if not holds(mt, src) or not holds(mt, dst):
+        pytest.skip(f"{mt.value} cannot hold {src} and {dst}")
+    lo, span = min(values), max(values) - min(values)
+    got = to_numpy(convert_dtype(make(mt, values, src), dst, scaling=MINMAX)).tolist()
+    if dst == "float32":
+        want = [float(Fraction(v - lo, span)) for v in values]
+        np.testing.assert_allclose(got, want, rtol=2**-22)
+        return
+    dlo, dhi = _range(dst)
+    want_int = [dlo + round(Fraction(v - lo, span) * (dhi - dlo)) for v in values]
+    if dst == "int64":  # the stretch runs in float64: within 2**-50 of the range
+        assert max(abs(g - w) for g, w in zip(got, want_int, strict=True)) <= 2**14
+        assert got[values.index(lo)] == dlo
+    else:
+        assert got == want_int
 
 
 @pytest.mark.parametrize("dst", INTS)

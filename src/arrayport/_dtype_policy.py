@@ -317,7 +317,15 @@ def _to_unit(xp: Any, x: Any, p: Plan, work: str) -> Any:
     """The input as floats of ``p.compute``: UNIT maps integers to [0, 1] (unsigned) or
     [-1, 1] (signed, ``x / max`` with the minimum clipped to -1); MINMAX maps the finite
     ``lo..hi`` to [0, 1]."""
-    u = xp.astype(x, xp_dtype(xp, p.compute))
+    compute = xp_dtype(xp, p.compute)
+    if p.scaling == "minmax" and DTYPES[work].kind in "ui":
+        first, span = int(p.lo), int(p.hi) - int(p.lo)  # type: ignore[arg-type]
+        if span <= DTYPES[work].hi:
+            # Subtract in the integers, exactly: in floats, int64 values that differ only
+            # beyond float64's 53 bits (int32 beyond float32's 24) round to one value, and
+            # their stretch cancels to 0 / 0 (ADR 0011).
+            return xp.astype(x - _scalar(xp, first, work, x), compute) / float(span)
+    u = xp.astype(x, compute)
     if p.scaling == "unit":
         if DTYPES[work].kind in "ui" and p.src.hi != 1:
             u = u / float(p.src.hi)
