@@ -4,6 +4,8 @@ level down in lists, tuples and namedtuples), in which order, and mapping over t
 from __future__ import annotations
 
 import collections
+import os
+import sys
 from typing import Any
 
 import numpy as np
@@ -18,6 +20,7 @@ from arrayport._arguments import (
     NO_CONVERSION,
     array_type,
     arrays,
+    is_tuple,
     kind_of,
     map_arrays,
     scan,
@@ -74,6 +77,36 @@ def test_map_arrays_rebuilds_containers_and_passes_everything_else_on() -> None:
     assert kwargs["o"] is options  # dicts are not looked into
     assert kwargs["d"][0] is deep[0]  # two levels down: passed on as it is
     assert kwargs["d"][0][0] is a
+
+
+def test_map_arrays_passes_containers_it_changes_nothing_in_as_they_are() -> None:
+    a = np.arange(3.0)
+    log: list[str] = []  # a function may fill the caller's list: it must get that list
+    holder = [a, "x"]
+    args, kwargs = map_arrays((log, holder), {"t": (1, a)}, lambda x: x)
+    assert args[0] is log
+    assert args[1] is holder
+    assert kwargs["t"][1] is a
+    args, _ = map_arrays((holder,), {}, lambda x: -x)
+    assert args[0] is not holder  # rebuilt around the new array ...
+    assert holder[0] is a  # ... and the caller's list left as it was
+
+
+def test_struct_sequences_are_tuples_to_look_into() -> None:
+    a = np.arange(2.0)
+    size = os.terminal_size((a, "rows"))  # a struct sequence: a tuple with field names
+    assert kind_of(size) == CONTAINER
+    assert is_tuple(size)
+    assert [x for x, _ in arrays((size,), {})] == [a]
+    (mapped,), _ = map_arrays((size,), {}, lambda x: -x)
+    assert type(mapped) is os.terminal_size
+    np.testing.assert_array_equal(mapped.columns, -a)
+    assert mapped.lines == "rows"
+    # Hidden fields beyond the items (os.stat_result) or no constructor (sys.version_info):
+    # not rebuildable from their items, so not looked into.
+    assert kind_of(os.stat(".")) is None
+    assert kind_of(sys.version_info) is None
+    assert not is_tuple([a])
 
 
 @skip_unless_installed(MemoryType.TORCH)

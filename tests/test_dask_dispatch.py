@@ -84,6 +84,11 @@ def halve(x: Any) -> Any:
     return x.astype(np.float32) / 2
 
 
+@ap.memory_type("numpy")
+def double(x: Any) -> Any:
+    return x * 2  # on a 0-d array numpy returns a scalar (np.float64), not a 0-d array
+
+
 @ap.memory_type("numpy", dtype_conversion=DtypeConversion.UINT8)
 def as_uint8(x: Any) -> Any:
     return x * 1.0
@@ -243,6 +248,23 @@ def test_native_output_dtype_comes_from_a_sample_block() -> None:
     out = halve(da.from_array(a, chunks=2))
     assert out.dtype == np.float32  # known before computing
     np.testing.assert_array_equal(out.compute(), a.astype(np.float32) / 2)
+
+
+@pytest.mark.usefixtures("sync")
+@pytest.mark.parametrize(
+    "conversion", [DtypeConversion.PRESERVE_INPUT, DtypeConversion.NATIVE_OUTPUT]
+)
+def test_a_numpy_scalar_result_counts_as_a_0d_array(conversion: DtypeConversion) -> None:
+    """numpy's arithmetic on a 0-d array returns a scalar; as on non-dask input (ADR 0016)
+    it is the 0-d array it stands for, both in the NATIVE_OUTPUT sample run (which learns
+    the dtype from it) and on the blocks (which dask needs as arrays)."""
+    x = da.from_array(np.array(3.0))
+    out = double.options(dtype_conversion=conversion)(x)
+    assert out.dtype == np.float64
+    result = out.compute()
+    assert type(result) is np.ndarray
+    assert result.shape == ()
+    assert result == 6.0
 
 
 @pytest.mark.usefixtures("sync")

@@ -64,3 +64,43 @@ def test_run_block_refuses_a_changed_dtype_with_the_remedy() -> None:
     )
     with pytest.raises(ap.ArrayportError, match="dtype"):
         worker.run_block(np.zeros(3), call=call)
+
+
+@ap.memory_type("numpy")
+def _double(x: np.ndarray) -> np.ndarray:
+    return x * 2  # on a 0-d array numpy returns a scalar (np.float64), not a 0-d array
+
+
+def test_run_block_turns_a_numpy_scalar_result_into_a_0d_block() -> None:
+    """A numpy scalar counts as the 0-d array it stands for (ADR 0016), and dask needs an
+    array back for every block: numpy's own 0-d arithmetic must not read as "not an array"."""
+    from arrayport import _dask_worker as worker
+
+    call = worker.Call(
+        "key-3",
+        1,
+        np.dtype("float64"),
+        "double",
+        objects=(_double, (worker.Slot("block", 0),), {}),
+    )
+    out = worker.run_block(np.array(3.0), call=call)
+    assert type(out) is np.ndarray
+    assert out.shape == ()
+    assert out == 6.0
+
+
+def test_run_block_checks_a_numpy_scalar_result_like_a_0d_array() -> None:
+    """A reduction's scalar on a 1-d block is a 0-d array of the wrong shape: the error
+    names the shape rule, not "not an array"."""
+    from arrayport import _dask_worker as worker
+
+    total = ap.memory_type("numpy")(lambda x: x.sum())
+    call = worker.Call(
+        "key-4",
+        1,
+        np.dtype("float64"),
+        "total",
+        objects=(total, (worker.Slot("block", 0),), {}),
+    )
+    with pytest.raises(ap.ArrayportError, match="keep its input's shape"):
+        worker.run_block(np.ones(3), call=call)

@@ -51,6 +51,19 @@ def test_keyword_and_container_arguments_are_converted_others_untouched() -> Non
 
 
 @skip_unless_installed(MemoryType.TORCH)
+def test_a_list_argument_without_arrays_is_the_callers_own_list() -> None:
+    @ap.memory_type("torch")
+    def logged(x: Any, log: list[str]) -> Any:
+        log.append("called")
+        return x
+
+    for x in (np.arange(3.0), ap.convert(np.arange(3.0), "torch")):  # converted, or not
+        log: list[str] = []
+        logged(x, log)
+        assert log == ["called"]
+
+
+@skip_unless_installed(MemoryType.TORCH)
 def test_tuple_and_namedtuple_arguments_keep_their_type() -> None:
     import collections
 
@@ -181,6 +194,37 @@ def test_native_output_and_fixed_dtypes() -> None:
         "numpy", dtype_conversion=ap.DtypeConversion.UINT8, scaling=ap.Scaling.MINMAX
     )(lambda x: x.astype(np.float64))
     np.testing.assert_array_equal(minmax(a), [0, 128, 255])
+
+
+@skip_unless_installed(MemoryType.TORCH)
+@pytest.mark.parametrize("output", ["input", "declared", "torch", "numpy"])
+def test_minmax_stretches_whatever_the_dtype_and_wherever_the_result_goes(output: str) -> None:
+    # Once, a result already of the input's dtype skipped the policy only where it came
+    # back to the input's memory type: [11, 21, 31] here, [0, 128, 255] elsewhere.
+    a = np.array([10, 20, 30], np.uint8)
+    plus_one = ap.memory_type("torch", output=output)(lambda x: x + 1)
+    stretch = plus_one.options(scaling=ap.Scaling.MINMAX)
+    np.testing.assert_array_equal(ap.convert(stretch(a), "numpy"), [0, 128, 255])
+    np.testing.assert_array_equal(ap.convert(plus_one(a), "numpy"), [11, 21, 31])
+    f = np.array([1.0, 3.0, 5.0], np.float32)
+    for conversion in (ap.DtypeConversion.PRESERVE_INPUT, ap.DtypeConversion.FLOAT32):
+        same = stretch.options(dtype_conversion=conversion)(f)
+        np.testing.assert_array_equal(ap.convert(same, "numpy"), [0.0, 0.5, 1.0])
+
+
+@skip_unless_installed(MemoryType.TORCH)
+def test_torch_named_tuple_results_are_placed_and_converted() -> None:
+    import torch
+
+    a = np.array([[1, 7], [5, 3]], np.int16)
+    peak = ap.memory_type("torch")(lambda t: (t * 1.5).max(dim=0))
+    found = peak(a)
+    assert type(found) is torch.return_types.max  # a struct sequence, rebuilt as itself
+    assert isinstance(found.values, np.ndarray)
+    assert isinstance(found.indices, np.ndarray)
+    assert found.values.dtype == np.int16  # the primary output gets the dtype policy
+    np.testing.assert_array_equal(found.values, [8, 10])  # 7.5 and 10.5, half to even
+    np.testing.assert_array_equal(found.indices, [1, 0])
 
 
 def test_dtype_conversion_applies_to_the_first_element_of_a_tuple_only() -> None:

@@ -153,6 +153,37 @@ def test_pyclesperanto_stack_widens_bool_losslessly() -> None:
     np.testing.assert_array_equal(_host(out), np.stack(masks).astype(np.uint8))
 
 
+@skip_unless_installed(CLE)
+def test_pyclesperanto_stack_over_max_buffer_raises_before_allocating(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import pyclesperanto as cle
+
+    from arrayport.backends import pyclesperanto as be
+
+    # A device that holds at most 64 bytes per buffer stands for PoCL's 4 GiB limit (a
+    # real oversized buffer raises CL_INVALID_BUFFER_SIZE, or "succeeds" and aborts the
+    # process on a later push): each slice fits alone, the stack does not.
+    on_device = [cle.push(s) for s in _slices(n=2, shape=(4, 4))]  # before the limit
+    monkeypatch.setattr(be, "max_buffer_bytes", lambda device: 64)
+
+    def create(*args: Any, **kwargs: Any) -> Any:
+        msg = "allocated a buffer beyond the device's maximum buffer size"
+        raise AssertionError(msg)
+
+    monkeypatch.setattr(cle, "create", create)
+    for slices in (_slices(n=2, shape=(4, 4)), on_device):
+        with pytest.raises(ap.OutOfMemoryError, match="maximum buffer size") as info:
+            ap.stack_slices(slices, CLE)
+        assert info.value.requested_bytes == 128
+        assert "split the array" in str(info.value)  # the remedy convert gives
+    # float16 is held as float32: the widened size is what counts (64 bytes as float16).
+    halves = _slices(n=2, shape=(4, 4), dtype=np.float16)
+    with pytest.raises(ap.OutOfMemoryError) as info:
+        ap.stack_slices(halves, CLE)
+    assert info.value.requested_bytes == 128
+
+
 # --- unstack_slices ----------------------------------------------------------------------
 
 
@@ -164,6 +195,17 @@ def test_unstack_slices_gives_the_2d_slices(mt: MemoryType) -> None:
     for part, expected in zip(parts, stack, strict=True):
         assert ap.detect_memory_type(part) is mt
         assert tuple(part.shape) == (4, 5)
+        np.testing.assert_array_equal(_host(part), expected)
+
+
+@skip_unless_installed(CLE)
+def test_unstack_slices_of_one_pixel_pyclesperanto_planes_are_arrays() -> None:
+    # pyclesperanto indexes a one-element plane to a Python float.
+    stack = np.arange(3, dtype=np.float32).reshape(3, 1, 1)
+    parts = ap.unstack_slices(ap.convert(stack, CLE))
+    for part, expected in zip(parts, stack, strict=True):
+        assert ap.detect_memory_type(part) is CLE
+        assert tuple(part.shape) == (1, 1)
         np.testing.assert_array_equal(_host(part), expected)
 
 
@@ -278,6 +320,37 @@ def test_numpy_scalar_results_are_stacked_like_other_frameworks_0d_results() -> 
     labelled = ap.process_slices(stack, lambda s: (s.max(), "label"))
     np.testing.assert_array_equal(labelled[0], [3.0, 7.0, 11.0])
     assert labelled[1] == ["label"] * 3  # not arrays: a list, one per slice
+
+
+@skip_unless_installed(CLE)
+def test_process_slices_of_one_pixel_pyclesperanto_planes_restacks_arrays() -> None:
+    stack = np.arange(3, dtype=np.float32).reshape(3, 1, 1)
+    seen: list[tuple[MemoryType, tuple[int, ...]]] = []
+
+    def same(s: Any) -> Any:
+        seen.append((ap.detect_memory_type(s), tuple(s.shape)))
+        return s
+
+    out = ap.process_slices(ap.convert(stack, CLE), same)
+    assert seen == [(CLE, (1, 1))] * 3
+    assert ap.detect_memory_type(out) is CLE
+    np.testing.assert_array_equal(_host(out), stack)
+
+
+@skip_unless_installed(CLE)
+def test_slice_by_slice_on_one_pixel_pyclesperanto_planes_restacks_arrays() -> None:
+    seen: list[tuple[MemoryType, tuple[int, ...]]] = []
+
+    @ap.memory_type("pyclesperanto", slice_by_slice=True)
+    def same(s: Any, mask: Any) -> Any:
+        seen.append((ap.detect_memory_type(mask), tuple(mask.shape)))
+        return s
+
+    stack = np.arange(3, dtype=np.float32).reshape(3, 1, 1)
+    out = same(stack, np.ones_like(stack))  # the mask of the stack's shape is sliced too
+    assert seen == [(CLE, (1, 1))] * 3
+    assert isinstance(out, np.ndarray)
+    np.testing.assert_array_equal(out, stack)
 
 
 def test_slice_by_slice_refuses_an_empty_stack() -> None:

@@ -32,6 +32,7 @@ __all__ = [
     "arrays",
     "classify",
     "is_container",
+    "is_tuple",
     "kind_of",
     "map_arrays",
     "rebuild",
@@ -49,10 +50,34 @@ KINDS: dict[type, MemoryType | str | None] = {}
 NO_CONVERSION, CONVERT, DASK_INPUT = 0, 1, 2
 
 
-def is_container(value: object) -> bool:
-    """Whether ``value`` is a list, a tuple or a namedtuple (not a subclass of list)."""
+def _is_record(t: type) -> bool:
+    """Whether ``t`` is a namedtuple, or a struct sequence with no fields beyond its items
+    (torch's ``torch.return_types.max``, ...): tuples with names, rebuilt from their items."""
+    if not issubclass(t, tuple):
+        return False
+    if hasattr(t, "_fields"):
+        return True
+    fields = getattr(t, "n_fields", None)
+    if fields is None or fields != getattr(t, "n_sequence_fields", None):
+        return False
+    return not t.__flags__ & _DISALLOW_INSTANTIATION  # sys.version_info cannot be rebuilt
+
+
+#: CPython's Py_TPFLAGS_DISALLOW_INSTANTIATION (Python 3.10+).
+_DISALLOW_INSTANTIATION = 1 << 7
+
+
+def is_tuple(value: object) -> bool:
+    """Whether ``value`` is a tuple, a namedtuple or a struct sequence (see ``_is_record``)."""
     t = type(value)
-    return t is list or t is tuple or (issubclass(t, tuple) and hasattr(t, "_fields"))
+    return t is tuple or _is_record(t)
+
+
+def is_container(value: object) -> bool:
+    """Whether ``value`` is a list, a tuple, a namedtuple or a struct sequence (not a
+    subclass of list)."""
+    t = type(value)
+    return t is list or t is tuple or _is_record(t)
 
 
 def classify(x: object) -> MemoryType | str | None:
@@ -89,13 +114,16 @@ def array_type(x: object) -> MemoryType | None:
 
 
 def rebuild(container: Any, items: list[Any]) -> Any:
-    """A container of ``container``'s type (list, tuple or namedtuple) holding ``items``."""
+    """A container of ``container``'s type (list, tuple, namedtuple or struct sequence)
+    holding ``items``."""
     t = type(container)
     if t is list:
         return items
     if t is tuple:
         return tuple(items)
-    return t(*items)  # a namedtuple
+    if hasattr(t, "_fields"):
+        return t(*items)  # a namedtuple
+    return t(items)  # a struct sequence
 
 
 def arrays(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Iterator[tuple[Any, MemoryType]]:
@@ -119,7 +147,10 @@ def _map_value(value: Any, fn: Callable[[Any], Any]) -> Any:
     if kind is None:
         return value
     if kind is CONTAINER:
-        return rebuild(value, [v if array_type(v) is None else fn(v) for v in value])
+        items = [v if array_type(v) is None else fn(v) for v in value]
+        if all(new is old for new, old in zip(items, value, strict=True)):
+            return value  # nothing converted: the caller's own list, which the function may fill
+        return rebuild(value, items)
     return fn(value)
 
 
@@ -128,8 +159,8 @@ def map_arrays(
 ) -> tuple[tuple[Any, ...], dict[str, Any]]:
     """The arguments with ``fn`` applied to every array argument (see :func:`arrays`).
 
-    Lists, tuples and namedtuples holding arguments are rebuilt with their own type; every
-    other argument is passed on as the same object.
+    Lists, tuples and namedtuples holding an array that ``fn`` replaced are rebuilt with
+    their own type; every other argument is passed on as the same object.
     """
     return (
         tuple([_map_value(a, fn) for a in args]),

@@ -209,6 +209,8 @@ def _output_dtype(
         raise ArrayportError(msg) from exc
     if is_container(out):
         out = out[0] if out else out
+    if isinstance(out, np.generic):
+        out = np.asarray(out)  # a numpy scalar is the 0-d array it stands for (ADR 0016)
     try:
         info = get_backend(detect_memory_type(out)).describe(out)
     except UnsupportedArrayError as exc:

@@ -157,6 +157,11 @@ def _to_block_type(out: Any, like: Any, call: Call) -> Any:
             "first with .compute())"
         )
         raise ArrayportError(msg)
+    if isinstance(out, np.generic):
+        # A numpy scalar counts as the 0-d numpy array it stands for (ADR 0016): numpy's
+        # arithmetic on a 0-d block and its reductions return np.float64, not a 0-d array,
+        # and a dask block must be an array.
+        out = np.asarray(out)
     try:
         mt = detect_memory_type(out)
     except UnsupportedArrayError as exc:

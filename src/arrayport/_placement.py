@@ -22,7 +22,16 @@ from typing import TYPE_CHECKING, Any, cast
 import numpy as np
 
 from arrayport import dtypes as _dtypes
-from arrayport._arguments import CONTAINER, KINDS, UNSEEN, arrays, kind_of, map_arrays, rebuild
+from arrayport._arguments import (
+    CONTAINER,
+    KINDS,
+    UNSEEN,
+    arrays,
+    is_tuple,
+    kind_of,
+    map_arrays,
+    rebuild,
+)
 from arrayport._oom_recognition import Site
 from arrayport._plan_cache import _loaded
 from arrayport.backends import get_backend
@@ -247,26 +256,22 @@ def convert_dtype(
 ) -> Any:
     """``result`` with the dtype policy applied to its primary output (the result, or the
     first element of a tuple result), against ``first``, the first array argument."""
-    t = type(result)
-    is_tuple = t is tuple or (issubclass(t, tuple) and hasattr(t, "_fields"))
-    primary = result[0] if is_tuple and result else result
+    tuple_result = is_tuple(result)
+    primary = result[0] if tuple_result and result else result
     if not isinstance(_result_kind(primary), MemoryType):
         return result  # not an array: nothing to convert
+    # The input's dtype needs no policy, unless MINMAX asks for a stretch whatever the
+    # dtype (ADR 0016); other dtypes are compared by name in the policy.
+    done_if_same = (
+        dtype_conversion is DtypeConversion.PRESERVE_INPUT and scaling is not Scaling.MINMAX
+    )
     if isinstance(primary, np.generic):
-        if (
-            dtype_conversion is DtypeConversion.PRESERVE_INPUT
-            and type(first) is np.ndarray
-            and primary.dtype == first.dtype
-        ):
+        if done_if_same and type(first) is np.ndarray and primary.dtype == first.dtype:
             return result
         primary = np.asarray(primary)
-    if (
-        dtype_conversion is DtypeConversion.PRESERVE_INPUT
-        and type(primary) is type(first)
-        and primary.dtype == first.dtype
-    ):
+    if done_if_same and type(primary) is type(first) and primary.dtype == first.dtype:
         return result
     converted = _dtypes.apply_dtype_conversion(primary, dtype_conversion, scaling, first)
-    if not is_tuple:
+    if not tuple_result:
         return converted
     return rebuild(result, [converted, *result[1:]])

@@ -100,7 +100,12 @@ class DispatchedFunction(Generic[P, R]):
         self._quick = contract.device is None and not contract.slice_by_slice
         self._round_trip: tuple[type, _Quick, type, _Quick, MemoryType] | None = None
         self._native = contract.dtype_conversion is DtypeConversion.NATIVE_OUTPUT
-        self._preserve = contract.dtype_conversion is DtypeConversion.PRESERVE_INPUT
+        # A result already of the input's dtype needs no policy, unless MINMAX asks for a
+        # stretch whatever the dtype (ADR 0016).
+        self._preserve = (
+            contract.dtype_conversion is DtypeConversion.PRESERVE_INPUT
+            and contract.scaling is not Scaling.MINMAX
+        )
 
     @property
     def contract(self) -> FunctionContract:

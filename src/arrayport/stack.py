@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from arrayport._arguments import kind_of
+from arrayport._arguments import array_type, kind_of
 from arrayport.backends import detect_memory_type, get_backend, namespace
 from arrayport.convert import convert, plan
 from arrayport.devices import Device, DeviceLike, parse_device
@@ -95,7 +95,17 @@ def _unstack(stack: Any, caller: str) -> list[Any]:
     if len(shape) != 3:
         msg = f"{caller} takes a 3-D array; got a {mt.value} array of shape {shape}"
         raise InvalidOptionError(msg)
-    return [stack[i] for i in range(int(shape[0]))]
+    return [_plane(stack, i) for i in range(int(shape[0]))]
+
+
+def _plane(x: Any, i: int) -> Any:
+    """``x[i]``, an array of ``x``'s memory type (2-D for a 3-D ``x``)."""
+    # A backend whose indexing can return a non-array says how to index, as for the OOM
+    # policy's split (_split._take): pyclesperanto gives a Python float for a
+    # one-element plane, a (1, 1) plane of an (n, 1, 1) stack.
+    mt = array_type(x)
+    take = None if mt is None else getattr(get_backend(mt), "take", None)
+    return x[i] if take is None else take(x, (i,))
 
 
 def process_slices(stack: Any, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -158,8 +168,8 @@ def run_slices(
         device = get_backend(memory_type).device_of(first)
     results = []
     for i in range(shape[0]):
-        a_i = tuple(v[i] if id(v) in sliced else v for v in args)
-        k_i = {k: v[i] if id(v) in sliced else v for k, v in kwargs.items()}
+        a_i = tuple(_plane(v, i) if id(v) in sliced else v for v in args)
+        k_i = {k: _plane(v, i) if id(v) in sliced else v for k, v in kwargs.items()}
         results.append(run(fn, *a_i, **k_i))
     return restack(results, memory_type, device)
 
@@ -250,6 +260,9 @@ def _stack(
 
 
 def _stack_pyclesperanto(items: list[Any], kinds: list[MemoryType], device: Device | None) -> Any:
+    # Imported here: this module imports no backend (nor framework) until one is used.
+    from arrayport.backends import pyclesperanto as cle_backend
+
     cle_mt = MemoryType.PYCLESPERANTO
     backend = get_backend(cle_mt)
     cle = backend.load()
@@ -268,6 +281,9 @@ def _stack_pyclesperanto(items: list[Any], kinds: list[MemoryType], device: Devi
         sources[0] = convert(items[0], cle_mt, device=dev)
     anchor = next(iter(sources.values()))
     height, width = (int(n) for n in items[0].shape)
+    # The limit convert's push checks, for the whole stack, before allocating it.
+    dtype = np.dtype(anchor.dtype)
+    cle_backend.check_buffer_size(len(items) * height * width * dtype.itemsize, dtype, dev)
     out = cle.create((len(items), height, width), dtype=anchor.dtype, device=anchor.device)
     for i, s in enumerate(items):
         if i in sources:

@@ -176,3 +176,26 @@ def test_settle_waits_for_arrays_and_pytrees_of_them(be) -> None:
         return y * 2
 
     np.testing.assert_array_equal(np.asarray(traced(jnp.arange(3.0))), [0.0, 2.0, 4.0])
+
+
+def test_settle_leaves_what_is_not_a_jax_array_alone(be) -> None:
+    import enum
+
+    import jax.numpy as jnp
+
+    class Channel(enum.Enum):
+        RED = 1
+        GREEN = 2
+
+    class Lookalike:
+        def block_until_ready(self) -> None:
+            raise AssertionError("called on an object that is not a jax array")
+
+    x = jnp.ones((256, 256))
+    # Keys that do not sort (jax's pytree flattening sorts them and raised ValueError).
+    result = {Channel.RED: x @ x, Channel.GREEN: Lookalike(), 0: [x @ x.T], "a": None}
+    loop: list = [result]
+    loop.append(loop)  # a list that holds itself: walked once
+    be.settle(loop)
+    assert result[Channel.RED].is_ready()
+    assert result[0][0].is_ready()

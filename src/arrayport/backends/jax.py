@@ -366,7 +366,18 @@ def settle(value: Any) -> None:
     if type(value).__name__ == "ArrayImpl":  # a concrete jax array (tracers have no data)
         value.block_until_ready()
     elif isinstance(value, (tuple, list, dict)):
-        load().block_until_ready(value)
+        # Walked here, not by jax.block_until_ready: that flattens the result as a pytree,
+        # which sorts dict keys (enum keys, or 0 and "a", raise) and calls
+        # block_until_ready on any object that has one.
+        pending: list[Any] = [value]
+        seen: set[int] = set()
+        while pending:
+            item = pending.pop()
+            if type(item).__name__ == "ArrayImpl":
+                item.block_until_ready()
+            elif isinstance(item, (tuple, list, dict)) and id(item) not in seen:
+                seen.add(id(item))
+                pending.extend(item.values() if isinstance(item, dict) else item)
 
 
 def release_memory(device: Device | None = None) -> None:

@@ -249,11 +249,12 @@ def shape_refusal(info: ArrayInfo) -> str | None:
     return None
 
 
-def take(x: Any, index: tuple[slice, ...]) -> Any:
+def take(x: Any, index: tuple[int | slice, ...]) -> Any:
     """``x[index]`` as a pyclesperanto array.
 
-    pyclesperanto returns a Python float for a length-1 slice of a 1-D array
-    (``x[0:1]``); that slice is rebuilt from the host instead (one small copy).
+    pyclesperanto returns a Python float for a one-element result (``x[0:1]`` of a 1-D
+    array, ``x[i]`` of an (n, 1, 1) stack); that is rebuilt from the host instead (one
+    small copy).
     """
     out = x[index]
     if is_array(out):
@@ -299,6 +300,16 @@ def max_buffer_bytes(device: Device) -> int | None:
     return _max_buffer_bytes(device.index)
 
 
+def check_buffer_size(nbytes: int, stored: np.dtype[Any], device: Device) -> None:
+    """Raise arrayport's OutOfMemoryError, with its remedy, for a buffer of ``nbytes``
+    beyond the device's maximum. Checked before allocating: PoCL "allocates" an oversized
+    buffer and then aborts the process on the push; other platforms raise a bare
+    CL_INVALID_BUFFER_SIZE."""
+    limit = max_buffer_bytes(device)
+    if limit is not None and nbytes > limit:
+        raise oversize_error(nbytes, stored.name, limit, MEMORY_TYPE, device)
+
+
 @functools.cache
 def _max_buffer_bytes(index: int) -> int | None:
     # The device info is fixed (and cached); parsing it costs about 1 us per call.
@@ -309,12 +320,7 @@ def adopt_host(a: np.ndarray, device: Device) -> Any:
     cle = _cle()
     widened = WIDENINGS.get(dtype_name(a.dtype))
     stored = np.dtype(widened) if widened is not None else a.dtype
-    nbytes = a.size * stored.itemsize
-    limit = max_buffer_bytes(device)
-    if limit is not None and nbytes > limit:
-        # Checked before allocating: PoCL "allocates" an oversized buffer and then aborts
-        # the process on the push.
-        raise oversize_error(nbytes, stored.name, limit, MEMORY_TYPE, device)
+    check_buffer_size(a.size * stored.itemsize, stored, device)
     if widened is not None:
         a = a.astype(widened)
     elif not a.dtype.isnative:
