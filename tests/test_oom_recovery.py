@@ -322,15 +322,16 @@ def test_release_asks_the_backend_and_escalates_on_a_repeated_gpu_failure(
     assert released == []
 
 
-class _Pending:
-    """A result whose computation failed with jax's own out-of-memory error, raised only
-    when it is waited for: what jax's asynchronous execution does on a GPU (found on an
-    H100, ADR 0059). ``block_until_ready`` is the call ``jax.block_until_ready`` makes."""
+class ArrayImpl:
+    """A jax array whose computation failed with jax's own out-of-memory error, raised
+    only when it is waited for: what jax's asynchronous execution does on a GPU (found on
+    an H100, ADR 0059). The jax backend knows concrete jax arrays by this type name and
+    waits with ``block_until_ready``."""
 
     def __init__(self, fails: bool) -> None:
         self.fails = fails
 
-    def block_until_ready(self) -> _Pending:
+    def block_until_ready(self) -> ArrayImpl:
         if self.fails:
             import jax
 
@@ -347,9 +348,9 @@ class _Count:
 def _async_oom_once() -> tuple[_Count, Any]:
     calls = _Count()
 
-    def fn(x: Any) -> tuple[Any, _Pending]:
+    def fn(x: Any) -> tuple[Any, ArrayImpl]:
         calls.n += 1
-        return x * 2, _Pending(fails=calls.n == 1)
+        return x * 2, ArrayImpl(fails=calls.n == 1)
 
     return calls, fn
 
@@ -405,7 +406,7 @@ def test_the_fast_paths_wait_for_a_single_jax_result(monkeypatch) -> None:
     def settle(value: Any) -> None:
         waits.n += 1
         if waits.n % 2:
-            _Pending(fails=True).block_until_ready()
+            ArrayImpl(fails=True).block_until_ready()
         real_settle(value)
 
     monkeypatch.setattr(jax_backend, "settle", settle)
