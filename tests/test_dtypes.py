@@ -342,6 +342,62 @@ def test_complex_needs_consent() -> None:
     assert convert_dtype(np.array([2.0]), "complex128").tolist() == [2 + 0j]
 
 
+@pytest.mark.parametrize("mt", [*CPU_TYPES, *DASK_TYPES], ids=lambda m: m.value)
+def test_minmax_of_complex_with_consent_stretches_the_real_part(mt: MT) -> None:
+    # The refusal above says to pass discard_imaginary=True; that call once cast without
+    # stretching (numpy, jax, tensorflow) or crashed inside torch and dask.
+    if not holds(mt, "complex128") or not holds(mt, "complex64"):
+        pytest.skip(f"{mt.value} holds no complex128")
+    z = make(mt, [2 + 1j, 4 + 5j, 6 - 2j], "complex128")
+    got = to_numpy(convert_dtype(z, "complex64", scaling=MINMAX, discard_imaginary=True))
+    assert got.dtype == np.complex64
+    assert got.tolist() == [0j, 0.5 + 0j, 1 + 0j]
+    # The imaginary parts are dropped, so they cannot overflow complex64.
+    huge = make(mt, [1e300j, 2 + 0j, 4 + 0j], "complex128")
+    got = to_numpy(convert_dtype(huge, "complex64", scaling=MINMAX, discard_imaginary=True))
+    assert got.tolist() == [0j, 0.5 + 0j, 1 + 0j]
+
+
+@pytest.mark.parametrize(
+    ("src", "dst"),
+    [(">f8", "float32"), (">f4", "float16"), (">f8", "bfloat16"), (">c16", "float32")],
+)
+def test_big_endian_floats_narrow_like_native_ones(src: str, dst: str) -> None:
+    # Once a numpy error: array-api-compat's clip refused the non-native chunks.
+    if dst == "bfloat16":
+        pytest.importorskip("ml_dtypes")
+    x = np.array([1.5, -2.25, 70000.0, NAN], dtype=src)
+    native = x.astype(x.dtype.newbyteorder("="))
+    got = convert_dtype(x, dst, discard_imaginary=True)
+    want = convert_dtype(native, dst, discard_imaginary=True)
+    assert got.dtype == want.dtype
+    # (through float64: numpy's NaN test does not take bfloat16)
+    np.testing.assert_array_equal(got.astype(np.float64), want.astype(np.float64))
+
+
+@pytest.mark.filterwarnings("error")
+@pytest.mark.parametrize(
+    ("bits", "view", "dst", "scaling"),
+    [
+        (np.uint16(0x7C01), np.float16, "uint8", VALUE),
+        (np.uint32(0x7F800001), np.float32, "bool", VALUE),
+        (np.uint64(0x7FF0000000000001), np.float64, "uint8", UNIT),
+        (np.uint64(0x7FF0000000000001), np.float64, "float32", MINMAX),
+    ],
+)
+def test_signalling_nan_converts_without_a_warning(
+    bits: Any, view: Any, dst: str, scaling: Scaling
+) -> None:
+    x = np.array([bits, 0, 0], dtype=bits.dtype).view(view)
+    x[1:] = [1.0, 3.0]
+    got = convert_dtype(x, dst, scaling=scaling).tolist()
+    if dst == "float32":  # MINMAX into floats keeps NaN
+        assert math.isnan(got[0])
+        assert got[1:] == [0.0, 1.0]
+    else:  # NaN is 0 (False) in integer and bool targets
+        assert got[0] == 0
+
+
 # ------------------------------------------------------------- empty, constant, 0-d, layout
 
 

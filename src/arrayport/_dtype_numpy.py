@@ -206,12 +206,17 @@ def convert_numpy(x: np.ndarray, p: Plan, out_dtype: np.dtype[Any]) -> np.ndarra
         it = _chunks(x, out)
         pairs = it
     kernel = _float_to_int_kernel(p, min(CHUNK, x.size))
+    # Big-endian chunks are made native first: array-api-compat's clip refuses to cast
+    # them (casting="no"). One chunk-sized copy each, in cache.
+    native = None if x.dtype.isnative else x.dtype.newbyteorder("=")
     try:
-        if kernel is None:
-            for c, o in pairs:
-                o[...] = convert_block(xp, c, p)
-        else:
-            with np.errstate(invalid="ignore"):  # signalling NaN: handled, not an error
+        # Signalling NaN (and NaN in the policy's own arithmetic) is handled, not an error:
+        # numpy would warn "invalid value", which filterwarnings=error turns into one.
+        with np.errstate(invalid="ignore"):
+            if kernel is None:
+                for c, o in pairs:
+                    o[...] = convert_block(xp, c if native is None else c.astype(native), p)
+            else:
                 for c, o in pairs:
                     kernel(c, o)
     finally:

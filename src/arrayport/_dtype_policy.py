@@ -348,7 +348,7 @@ def prepare(xp: Any, x: Any, p: Plan) -> Any:
     """``x`` in the dtype the policy computes with (``p.src_work``): the real part of
     discarded complex input, float16/bfloat16 widened to float32, storage-only unsigned
     types widened to int64. Every step is exact."""
-    if p.src.kind == "c" and p.dst.kind != "c":
+    if p.src.kind == "c" and DTYPES[p.src_work].kind != "c":
         x = xp.real(x)  # the caller checked discard_imaginary
     if p.src_work not in (p.src.name, p.src.component):
         x = xp.astype(x, xp_dtype(xp, p.src_work))
@@ -363,7 +363,7 @@ def convert_block(xp: Any, x: Any, p: Plan) -> Any:
     """
     x = prepare(xp, x, p)
     work = p.src_work
-    if p.src.kind == "c" and p.dst.kind == "c":
+    if DTYPES[work].kind == "c":  # complex to complex, imaginary part kept
         y = xp.astype(x, xp_dtype(xp, p.dst.name))  # the caller refused overflowing narrowing
     elif p.scaling == "value" or (
         p.scaling == "unit" and DTYPES[work].kind == "f" and p.dst.kind == "f"

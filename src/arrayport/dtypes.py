@@ -158,9 +158,10 @@ def _refuse_complex(src: policy.Kind, dst: policy.Kind, scaling: Scaling, discar
         raise DtypeConversionError(msg)
 
 
-def _refuse_complex_overflow(xp: Any, x: Any, src: policy.Kind, dst: policy.Kind) -> None:
+def _refuse_complex_overflow(xp: Any, x: Any, p: policy.Plan) -> None:
     """complex128 -> complex64 would turn finite parts beyond float32 into inf: refuse."""
-    if src.kind != "c" or dst.kind != "c" or dst.hi >= src.hi:
+    src, dst = p.src, p.dst
+    if policy.DTYPES[p.src_work].kind != "c" or dst.kind != "c" or dst.hi >= src.hi:
         return
     parts = (xp.real(x), xp.imag(x))
     if any(bool(xp.any(xp.isfinite(v) & (xp.abs(v) > dst.hi))) for v in parts):
@@ -178,7 +179,11 @@ def _plan(
     backend: Backend,
 ) -> policy.Plan:
     storage_only: frozenset[str] = getattr(backend, "STORAGE_ONLY_DTYPES", frozenset())
-    src_work = src.component if src.kind == "c" and dst.kind != "c" else src.name
+    # Complex input is computed as its real part when that is all the result keeps: into a
+    # real dtype, or stretched by MINMAX (complex numbers have no order; the caller
+    # checked discard_imaginary for both).
+    real_part = src.kind == "c" and (dst.kind != "c" or scaling is Scaling.MINMAX)
+    src_work = src.component if real_part else src.name
     if src_work in ("float16", "bfloat16"):
         src_work = "float32"  # exact; and every framework computes in float32
     int64_max = policy.DTYPES["int64"].hi
@@ -211,7 +216,7 @@ def _with_range(p: policy.Plan, found: tuple[int | float, int | float] | None) -
 def _convert_numpy(x: np.ndarray, p: policy.Plan) -> np.ndarray:
     import array_api_compat.numpy as xp
 
-    _refuse_complex_overflow(xp, x, p.src, p.dst)
+    _refuse_complex_overflow(xp, x, p)
     if p.scaling == "minmax":
         values = np.real(x) if p.src.kind == "c" else x
         kind = policy.DTYPES[p.src_work].kind
@@ -224,7 +229,7 @@ def _convert_numpy(x: np.ndarray, p: policy.Plan) -> np.ndarray:
 
 
 def _convert_xp(xp: Any, x: Any, p: policy.Plan) -> Any:
-    _refuse_complex_overflow(xp, x, p.src, p.dst)
+    _refuse_complex_overflow(xp, x, p)
     if p.scaling == "minmax":
         prepared = policy.prepare(xp, x, p)
         size = int(np.prod(tuple(prepared.shape), dtype=np.int64))
