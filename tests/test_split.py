@@ -218,3 +218,18 @@ def test_an_argument_passed_whole_is_never_cut_by_a_later_split() -> None:
         out = OOMPolicy(retries=0, split_axis=0, **NO_RELEASE).run(shifted, x, w)
     np.testing.assert_array_equal(out, shifted(x, w))
     assert set(seen) == {50}
+
+
+@skip_unless_installed(MemoryType.PYCLESPERANTO)
+@pytest.mark.parametrize("axis", [0, 1, -1])
+def test_split_pyclesperanto_keeps_32_bit_integers_beyond_float32(axis: int) -> None:
+    # pyclesperanto's own slicing runs a kernel through float32 (2**31 - 1 -> -2**31).
+    x = np.array([[2**31 - 1, 2**24 + 1, 3, 2**30 + 1]] * 4, np.int32)
+    x[1:, 0] = [2**24 + 3, 9, 2**29 + 1]
+    on_device = ap.convert(x, MemoryType.PYCLESPERANTO)
+    fn = Calls(lambda piece: piece)
+    with inject_oom(MemoryType.PYCLESPERANTO, times=1):
+        out = OOMPolicy(retries=0, split_axis=axis, **NO_RELEASE).run(fn, on_device)
+    assert fn.count == 2
+    assert ap.detect_memory_type(out) is MemoryType.PYCLESPERANTO
+    assert as_np(out).tolist() == x.tolist()

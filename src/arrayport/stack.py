@@ -287,7 +287,10 @@ def _stack_pyclesperanto(items: list[Any], kinds: list[MemoryType], device: Devi
     out = cle.create((len(items), height, width), dtype=anchor.dtype, device=anchor.device)
     for i, s in enumerate(items):
         if i in sources:
-            cle.copy_slice(sources[i], out, slice_index=i)
+            # A rectangular buffer copy: cle.copy_slice runs a kernel through float32,
+            # which changes int32/uint32 values beyond 2**24.
+            plane = sources[i].reshape((1, height, width))
+            plane.copy(out, (0, 0, 0), (i, 0, 0), (1, height, width))
         else:
             # One host-to-device write into the slice's plane (origin and region are z, y, x).
             host = convert(s, MemoryType.NUMPY)

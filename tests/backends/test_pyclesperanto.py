@@ -107,3 +107,22 @@ def test_oom_recognition(be) -> None:
     assert not be.is_oom(RuntimeError("CL_INVALID_VALUE"))
     be.release_memory()
     assert be.memory_info()[0]["device"].startswith("opencl")
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "int32", "uint32", "float32"])
+def test_take_gives_arrays_where_indexing_gives_numbers(be, dtype: str) -> None:
+    import pyclesperanto as cle
+
+    top = np.iinfo(dtype).max if dtype != "float32" else 2.0**24 + 2
+    stack = cle.push(np.array([[[1]], [[top]], [[3]]], dtype=dtype))  # (3, 1, 1)
+    assert not be.is_array(stack[1])  # pyclesperanto's own indexing: a number
+    plane = be.take(stack, (1,))
+    assert be.is_array(plane)
+    assert tuple(plane.shape) == (1, 1)
+    assert np.dtype(plane.dtype) == dtype
+    assert be.to_host(plane).tolist() == [[top]]  # exact, beyond float32's 2**24
+    line = be.take(cle.push(np.array([5, top], dtype=dtype)), (slice(1, 2),))
+    assert tuple(line.shape) == (1,)
+    assert be.to_host(line).tolist() == [top]
+    rows = be.take(stack, (slice(0, 2),))  # an array already: pyclesperanto's own
+    assert be.to_host(rows).tolist() == [[[1]], [[top]]]

@@ -250,16 +250,48 @@ def shape_refusal(info: ArrayInfo) -> str | None:
 
 
 def take(x: Any, index: tuple[int | slice, ...]) -> Any:
-    """``x[index]`` as a pyclesperanto array.
+    """``x[index]`` as a pyclesperanto array, on ``x``'s device.
 
-    pyclesperanto returns a Python float for a one-element result (``x[0:1]`` of a 1-D
-    array, ``x[i]`` of an (n, 1, 1) stack); that is rebuilt from the host instead (one
-    small copy).
+    Copied buffer to buffer, not by pyclesperanto's indexing, which runs a kernel through
+    float32 (int32 2**31 - 1 comes back as -2**31, 2**24 + 1 as 2**24) and returns a
+    Python number for a one-element result. Indexes other than integers and unit-step
+    slices go through a host copy.
     """
-    out = x[index]
-    if is_array(out):
-        return out
-    return adopt_host(np.ascontiguousarray(to_host(x)[index]), device_of(x))
+    shape = tuple(int(n) for n in x.shape)
+    region = _region(index, shape)
+    if region is None:
+        return adopt_host(np.ascontiguousarray(to_host(x)[index]), device_of(x))
+    origin, extent, kept = region
+    out = _cle().create(extent, dtype=x.dtype, device=x.device)
+    x.copy(out, origin, (0,) * len(shape), extent)  # a rectangular buffer copy
+    return out if kept == extent else out.reshape(kept)
+
+
+def _region(
+    index: tuple[int | slice, ...], shape: tuple[int, ...]
+) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]] | None:
+    """The origin and extent of ``index`` in ``shape`` and the shape of its result, for
+    integers and unit-step slices selecting something; None for anything else."""
+    if len(index) > len(shape):
+        return None
+    origin, extent, kept = [], [], []
+    for i, n in enumerate(shape):
+        s = index[i] if i < len(index) else slice(None)
+        if isinstance(s, slice):
+            start, stop, step = s.indices(n)
+            if step != 1 or stop <= start:
+                return None
+            origin.append(start)
+            extent.append(stop - start)
+            kept.append(stop - start)
+        elif isinstance(s, (int, np.integer)) and -n <= int(s) < n:
+            origin.append(int(s) % n)
+            extent.append(1)
+        else:
+            return None
+    if not kept:
+        return None  # a single element: pyclesperanto holds no 0-d arrays
+    return tuple(origin), tuple(extent), tuple(kept)
 
 
 def host_view(x: Any) -> np.ndarray | None:
