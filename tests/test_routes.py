@@ -65,3 +65,18 @@ def test_pyclesperanto_refuses_narrowing_dtypes(name: str) -> None:
 def test_pyclesperanto_refuses_shapes(shape: tuple[int, ...]) -> None:
     with pytest.raises(ap.ConversionError, match="pyclesperanto"):
         ap.convert(np.zeros(shape, "float32"), "pyclesperanto")
+
+
+@skip_unless_installed(MT.PYCLESPERANTO)
+@skip_unless_installed(MT.DASK)
+def test_lazy_source_of_unknown_shape_is_checked_again_once_computed() -> None:
+    # dask after boolean indexing: the extent is unknown when planning, so pyclesperanto's
+    # "no empty arrays" can only be checked on the computed array (it raised a bare
+    # IndexError from the push).
+    da = pytest.importorskip("dask.array")
+    d = da.arange(10, chunks=3).astype(np.float32)
+    empty = d[d > 100]
+    assert ap.plan(empty, "pyclesperanto").method == "host-copy"
+    with pytest.raises(ap.ConversionError, match="pyclesperanto cannot hold empty arrays"):
+        ap.convert(empty, "pyclesperanto")
+    np.testing.assert_array_equal(to_numpy(ap.convert(d[d > 6], "pyclesperanto")), [7, 8, 9])

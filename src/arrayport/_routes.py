@@ -170,8 +170,9 @@ def _host_copy_route(
     if getattr(t, "SHARE_ALIGNMENT", 0) <= 1:
         read = getattr(s, "to_host_any", s.to_host)
     steps: list[str] = []
-    exposes = info.device.is_cpu and not s.COPIES_HOST and not getattr(s, "LAZY", False)
-    if getattr(s, "LAZY", False):
+    lazy = getattr(s, "LAZY", False)
+    exposes = info.device.is_cpu and not s.COPIES_HOST and not lazy
+    if lazy:
         steps.append(f"{source.value} computes the task graph into one fresh host array")
     elif exposes:
         steps.append(f"{source.value} exposes its host memory (shared)")
@@ -189,7 +190,13 @@ def _host_copy_route(
         if view is None:
             # A fresh private copy: aligned by the backend where the target needs it.
             fresh = read(a)
-            if adopts_host and t.share_refusal(host_info(fresh, CPU)) is not None:
+            computed = host_info(fresh, CPU)
+            if lazy:
+                # The plan checked a task graph's metadata, where extents may be unknown
+                # (dask after boolean indexing: an empty result passed pyclesperanto's
+                # "no empty arrays"). The computed array is what moves: check it again.
+                _check_dtype(s, t, computed)
+            if adopts_host and t.share_refusal(computed) is not None:
                 fresh = aligned_copy(fresh)
             return t.adopt_host(fresh, dev)
         if not adopts_host:

@@ -196,6 +196,75 @@ def test_unknown_chunk_sizes_convert_after_computing() -> None:
     np.testing.assert_array_equal(ap.convert(y, "numpy"), [7, 8, 9])
 
 
+# --- masks, and what a graph declares against what it computes ------------------------
+
+# Every memory type a dask array can be converted to here, dask itself included.
+TARGETS = [*OTHER, MemoryType.DASK]
+
+
+def _masked_sources() -> list[object]:
+    masked = np.ma.masked_array([1.0, 2.0, 3.0], mask=[False, True, False])
+    return [
+        da.ma.masked_greater(da.arange(6, chunks=3, dtype=np.float32), 3),
+        da.from_array(masked, chunks=2),
+    ]
+
+
+@pytest.mark.parametrize("mt", TARGETS, ids=str)
+def test_masked_dask_arrays_are_refused_like_numpy_ones(mt: MemoryType) -> None:
+    # As numpy's masked arrays (ADR 0005): every conversion would drop the mask.
+    for x in _masked_sources():
+        with pytest.raises(ap.UnsupportedArrayError, match="mask would be lost"):
+            ap.plan(x, mt)
+        with pytest.raises(ap.UnsupportedArrayError, match=r"dask\.array\.ma\.filled"):
+            ap.convert(x, mt)
+    x = _masked_sources()[0]
+    with pytest.raises(ap.UnsupportedArrayError, match="mask would be lost"):
+        ap.convert(x, "dask", copy=True)
+
+
+def test_masked_chunks_under_a_plain_meta_are_refused_when_computed() -> None:
+    # The meta says numpy, the task returns a masked array: to_host sees the mask.
+    masked = np.ma.masked_array([1.0, 2.0], mask=[False, True])
+    x = da.from_delayed(dask.delayed(lambda: masked)(), shape=(2,), dtype=np.float64)
+    assert type(x._meta) is np.ndarray
+    with pytest.raises(ap.UnsupportedArrayError, match="mask would be lost"):
+        ap.convert(x, "numpy")
+
+
+def _lying_dtype() -> object:
+    # Declared float32; the task returns int64 values float32 cannot hold (2**40 + 1).
+    values = dask.delayed(lambda: np.array([2**40 + 1, 3], np.int64))()
+    return da.from_delayed(values, shape=(2,), dtype=np.float32)
+
+
+@pytest.mark.parametrize("mt", OTHER, ids=str)
+def test_a_declared_dtype_the_tasks_do_not_return_is_refused(mt: MemoryType) -> None:
+    # pyclesperanto stored the int64 as int32 ([1, 3]); numpy, torch, jax and tensorflow
+    # returned int64 where the route was checked and reported for float32.
+    with pytest.raises(ap.ConversionError, match="declares dtype float32 but computes to int64"):
+        ap.convert(_lying_dtype(), mt)
+
+
+def test_a_dask_copy_checks_the_declared_dtype_too() -> None:
+    with pytest.raises(ap.ConversionError, match="declares dtype float32 but computes to int64"):
+        ap.convert(_lying_dtype(), "dask", copy=True)
+
+
+def test_a_declared_shape_the_tasks_do_not_return_is_refused() -> None:
+    values = dask.delayed(lambda: np.arange(2, dtype=np.float32))()
+    x = da.from_delayed(values, shape=(3,), dtype=np.float32)
+    with pytest.raises(ap.ConversionError, match=r"declares shape \(3,\) but computes to shape"):
+        ap.convert(x, "numpy")
+
+
+def test_unknown_extents_are_not_compared_and_byte_order_is_not_a_mismatch() -> None:
+    x = da.arange(10, chunks=3).astype(np.float32)
+    np.testing.assert_array_equal(ap.convert(x[x > 100], "numpy"), np.zeros(0, np.float32))
+    big = da.from_array(np.arange(4, dtype=">f4"), chunks=2)
+    np.testing.assert_array_equal(ap.convert(big, "numpy"), np.arange(4, dtype=np.float32))
+
+
 # --- devices, OOM, memory -------------------------------------------------------------
 
 
