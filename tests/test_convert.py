@@ -607,6 +607,121 @@ def test_tf_string_tensor_identity_agrees_between_plan_and_convert() -> None:
         ap.convert(x, "numpy")
 
 
+@skip_unless_installed(MT.JAX)
+def test_jax_prng_keys_stay_in_jax_and_are_refused_elsewhere_with_key_data() -> None:
+    # np.dtype(key<fry>) raised a raw TypeError from describe, for every target, jax too.
+    import jax
+
+    for k in (jax.random.key(0), jax.random.split(jax.random.key(1), 3)):
+        assert ap.convert(k, "jax") is k
+        assert ap.convert(k, "jax") is k  # the cached fast path too
+        assert ap.plan(k, "jax").method == "identity"
+        assert ap.convert(k, "jax", device="cpu") is k  # the full plan's identity
+        fresh = ap.convert(k, "jax", copy=True)
+        assert ap.plan(k, "jax", copy=True).method == "copy"
+        assert fresh is not k
+        assert fresh.dtype == k.dtype
+        np.testing.assert_array_equal(jax.random.key_data(fresh), jax.random.key_data(k))
+        for target in sorted(HAVE - {"jax"}):
+            for call in (ap.plan, ap.convert):
+                with pytest.raises(ap.UnsupportedDtypeError, match=r"jax\.random\.key_data") as e:
+                    call(k, target)
+                assert (e.value.dtype, e.value.source, e.value.target) == (
+                    str(k.dtype),
+                    MT.JAX,
+                    MT(target),
+                )
+        # The remedy works: the key data is plain uint32.
+        data = ap.convert(jax.random.key_data(k), "numpy")
+        assert data.dtype == np.uint32
+
+
+@skip_unless_installed(MT.JAX)
+def test_deleted_jax_array_is_refused_by_plan_and_convert_on_every_call() -> None:
+    # The first convert raised jax's RuntimeError (through plan's device lookup), later
+    # ones returned the deleted array, and plan raised RuntimeError every time.
+    run_python(
+        """
+        import arrayport as ap, jax.numpy as jnp
+        import pytest
+        x = jnp.arange(4.0)
+        x.delete()
+        for _ in range(3):
+            for call in (ap.convert, ap.plan):
+                with pytest.raises(ap.UnsupportedArrayError, match="deleted.*returned"):
+                    call(x, "jax")
+        """
+    )
+    import jax
+    import jax.numpy as jnp
+
+    live = jnp.arange(4.0)
+    assert ap.convert(live, "jax") is live  # this type's fast path is warm here
+    donated = jax.jit(lambda a: a + 1, donate_argnums=0)
+    x = jnp.arange(4.0)
+    y = donated(x)
+    if not x.is_deleted():
+        pytest.skip("this jax backend ignores donation")
+    for target in sorted(HAVE):
+        for call in (ap.convert, ap.plan):
+            with pytest.raises(ap.UnsupportedArrayError, match="donat"):
+                call(x, target)
+    np.testing.assert_array_equal(ap.convert(y, "numpy"), [1.0, 2.0, 3.0, 4.0])
+
+
+@skip_unless_installed(MT.TORCH)
+def test_torch_meta_tensor_identity_agrees_between_plan_and_convert() -> None:
+    # The first convert raised DeviceError, later ones returned the tensor, plan raised.
+    run_python(
+        """
+        import arrayport as ap, torch
+        m = torch.empty(3, device="meta")
+        for _ in range(3):
+            assert ap.convert(m, "torch") is m
+            route = ap.plan(m, "torch")
+            assert (route.method, route.zero_copy) == ("identity", True)
+            assert "meta" in route.reason
+        for call in (ap.convert, ap.plan):  # anything that reads its data: refused
+            for kwargs in ({"device": "cpu"}, {"copy": True}):
+                try:
+                    call(m, "torch", **kwargs)
+                except ap.DeviceError:
+                    pass
+                else:
+                    raise AssertionError(kwargs)
+        """
+    )
+
+
+@skip_unless_installed(MT.JAX)
+def test_sharded_jax_identity_agrees_between_plan_and_convert() -> None:
+    # The first convert raised UnsupportedArrayError, later ones returned the array, plan
+    # raised. Two CPU devices stand in for a mesh of GPUs.
+    run_python(
+        """
+        import os
+        os.environ["XLA_FLAGS"] = "--xla_force_host_platform_device_count=2"
+        import arrayport as ap, numpy as np, jax, jax.numpy as jnp
+        from jax.sharding import Mesh, NamedSharding, PartitionSpec
+        mesh = Mesh(np.array(jax.devices()[:2]), ("x",))
+        s = jax.device_put(jnp.arange(8.0), NamedSharding(mesh, PartitionSpec("x")))
+        assert len(s.devices()) == 2
+        for _ in range(3):
+            assert ap.convert(s, "jax") is s
+            route = ap.plan(s, "jax")
+            assert (route.method, route.zero_copy) == ("identity", True)
+            assert "sharded over 2 devices" in route.reason
+        for call in (ap.convert, ap.plan):  # a conversion still needs one device
+            try:
+                call(s, "numpy")
+            except ap.UnsupportedArrayError as exc:
+                assert "gather" in str(exc)
+            else:
+                raise AssertionError("converted")
+        """
+    )
+
+
 @skip_unless_installed(MT.TENSORFLOW)
 def test_tf_variable_is_refused_with_convert_to_tensor_hint() -> None:
     import tensorflow as tf

@@ -65,7 +65,12 @@ from arrayport._routes import (
 from arrayport.backends import cached_memory_type, detect_memory_type
 from arrayport.backends._protocol import Backend
 from arrayport.devices import CPU, Device, DeviceLike, parse_device
-from arrayport.errors import InvalidOptionError
+from arrayport.errors import (
+    DeviceError,
+    InvalidOptionError,
+    UnsupportedArrayError,
+    UnsupportedDtypeError,
+)
 from arrayport.memory_types import MemoryType
 
 __all__ = ["Route", "convert", "plan"]
@@ -141,10 +146,28 @@ def _plan(
 
 def _plain_identity(s: Backend, x: Any) -> Route:
     """The identity route of an array :func:`convert` returns as it is (``is_plain``), on
-    the device the full plan would resolve, with the same reason."""
-    dev = s.resolve_device(None, s.device_of(x))
+    the device the full plan would resolve, with the same reason.
+
+    ``convert``'s hot path returns a plain array without looking at its device, so an
+    array on no single device arrayport names (a torch meta tensor, a jax array sharded
+    over several devices) is an identity here too, not the device error the full plan
+    would raise: plan and convert agree, on the first call and every later one (ADR 0054).
+    Its ``Route.device`` cannot say where it lives; it is the device arrayport would use
+    for the framework's data by default, and the reason says so.
+    """
     lazy = _lazy_note(s, s)
-    reason = "same memory type and device" + (f"; {lazy}" if lazy else "")
+    try:
+        source = s.device_of(x)
+    except (DeviceError, UnsupportedArrayError) as exc:
+        dev = s.resolve_device(None, CPU)
+        reason = (
+            f"same memory type: returned as it is, on no device arrayport can name ({exc}); "
+            f"Route.device ({dev}) is only the framework's default"
+        )
+    else:
+        dev = s.resolve_device(None, source)
+        reason = "same memory type and device"
+    reason += f"; {lazy}" if lazy else ""
     return Route(s.MEMORY_TYPE, s.MEMORY_TYPE, dev, "identity", True, (), reason)
 
 
@@ -153,6 +176,26 @@ def _check_copy(copy: object) -> bool | None:
         return copy
     msg = f"copy must be None, True or False, not {copy!r}"
     raise InvalidOptionError(msg)
+
+
+def _check_export(s: Backend, t: Backend, info: ArrayInfo) -> None:
+    """Refuse a dtype its source framework keeps to itself, with the source's own remedy.
+
+    A source backend may say why a dtype of its own cannot leave it
+    (``export_dtype_refusal``, optional: jax's typed PRNG keys, whose remedy is
+    ``jax.random.key_data``); checked before the common dtype list, whose generic remedy
+    ("convert in <source> first") would point to a cast such a dtype refuses.
+    """
+    refusal_of = getattr(s, "export_dtype_refusal", None)
+    refusal = None if refusal_of is None else refusal_of(info)
+    if refusal is not None:
+        msg = (
+            f"cannot convert {info.dtype_name} from {s.MEMORY_TYPE.value} to "
+            f"{t.MEMORY_TYPE.value}: {refusal}"
+        )
+        raise UnsupportedDtypeError(
+            msg, dtype=info.dtype_name, source=s.MEMORY_TYPE, target=t.MEMORY_TYPE
+        )
 
 
 def _make_plan(
@@ -164,6 +207,8 @@ def _make_plan(
     t = _backend(target)
     info = s.describe(x)
     dev = t.resolve_device(parse_device(device), info.device)
+    if source is not target:
+        _check_export(s, t, info)
     note = _check_dtype(s, t, info)
 
     def route(method: str, zero_copy: bool, steps: tuple[str, ...], reason: str) -> Route:

@@ -33,12 +33,35 @@ def test_describe_reports_pointer_and_immutability(be) -> None:
 
 
 def test_deleted_array_is_refused(be) -> None:
+    import jax
     import jax.numpy as jnp
 
     x = jnp.ones(3)
+    k = jax.random.key(0)
+    assert be.is_plain(x)
+    assert be.is_plain(k)
     x.delete()
-    with pytest.raises(UnsupportedArrayError, match="deleted"):
-        be.describe(x)
+    k.delete()
+    for deleted in (x, k):
+        # Not plain: convert's identity shortcut would return it without describing it.
+        assert not be.is_plain(deleted)
+        # device_of too (dispatch reads devices without describing): jax raised RuntimeError.
+        for read in (be.describe, be.device_of):
+            with pytest.raises(UnsupportedArrayError, match=r"deleted.*donating call returned"):
+                read(deleted)
+
+
+def test_prng_keys_are_described_without_a_numpy_dtype(be) -> None:
+    import jax
+
+    for k in (jax.random.key(0), jax.random.split(jax.random.key(0), (2, 3))):
+        info = be.describe(k)
+        assert (info.shape, info.dtype, info.dtype_name) == (k.shape, None, str(k.dtype))
+        assert (info.device, info.writable) == (CPU, False)
+        assert "jax.random.key_data" in be.export_dtype_refusal(info)
+    raw = be.describe(jax.random.PRNGKey(0))  # legacy keys are plain uint32
+    assert raw.dtype_name == "uint32"
+    assert be.export_dtype_refusal(raw) is None
 
 
 def test_check_dtype(be) -> None:

@@ -12,6 +12,13 @@ Quirks routed around here:
 * numpy cannot import bfloat16 over DLPack, but ``np.asarray`` of a jax bfloat16 array is
   a (read-only) view, so bfloat16 reaches numpy by host share.
 * Traced arrays (inside ``jit``/``grad``/``vmap``) have no memory: refused by name.
+  Deleted arrays (``x.delete()``, or donated to a jitted call) have none left: refused
+  by name, by an identity too (:func:`is_plain` asks ``is_deleted()``, about 30 ns) and
+  by :func:`device_of` (jax's own answer is a bare ``RuntimeError``).
+* Typed PRNG key arrays (``jax.random.key``) have an extended dtype (``key<fry>``) that
+  numpy and the other frameworks lack: they stay in jax (identity, copy, device move);
+  to leave it they are refused with the remedy ``jax.random.key_data``
+  (:func:`export_dtype_refusal`).
 * ``jax.dlpack.from_dlpack`` spends about 25 us in Python around a 3 us import (a device
   lookup, a stream query and a ``jnp.asarray`` that re-canonicalises the dtype). CPU
   imports call jaxlib's own ``dlpack_managed_tensor_to_buffer`` directly instead, after a
@@ -83,8 +90,12 @@ def non_array_hint(x: object) -> str | None:
 
 
 def is_plain(x: Any) -> bool:
-    # Concrete arrays only; tracers go through describe(), which refuses them.
-    return type(x).__name__ == "ArrayImpl"
+    # Concrete arrays and typed PRNG key arrays only; tracers and deleted arrays go through
+    # describe(), which refuses them. is_deleted() is a C++ call (about 30 ns): a deleted
+    # array returned as it is would fail later in jax with a raw RuntimeError, and plan()
+    # would disagree with convert() (ADR 0054).
+    name = type(x).__name__
+    return (name == "ArrayImpl" or name == "PRNGKeyArray") and not x.is_deleted()
 
 
 def namespace() -> Any:
@@ -126,8 +137,24 @@ def _to_jax_device(device: Device) -> Any:
     raise DeviceError(msg)
 
 
+def _deleted() -> UnsupportedArrayError:
+    msg = (
+        "the jax array was deleted (x.delete(), or donated to a jitted call with "
+        "donate_argnums): its data is gone; use the array the donating call returned, "
+        "or keep a copy (jnp.array(x, copy=True)) before donating"
+    )
+    return UnsupportedArrayError(msg)
+
+
 def _single_device(x: Any) -> Any:
-    devs = x.devices()
+    try:
+        devs = x.devices()
+    except RuntimeError:
+        # jax's "Array has been deleted": asked only after the fact, so a live array pays
+        # nothing here. Dispatch reads devices through device_of without describe().
+        if x.is_deleted():
+            raise _deleted() from None
+        raise
     if len(devs) != 1:
         msg = (
             f"the jax array is sharded over {len(devs)} devices; arrayport converts "
@@ -200,9 +227,21 @@ def describe(x: Any) -> ArrayInfo:
         )
         raise UnsupportedArrayError(msg)
     if x.is_deleted():
-        msg = "the jax array was deleted (x.delete() or donated to a jitted call): it has no data"
-        raise UnsupportedArrayError(msg)
+        raise _deleted()
     device = device_of(x)
+    if not isinstance(x.dtype, np.dtype):
+        # An extended dtype (typed PRNG keys, key<fry>): numpy has no counterpart and the
+        # buffer is opaque key data. Described so that jax -> jax routes (identity, copy,
+        # device move) work; export_dtype_refusal refuses it to other frameworks.
+        return ArrayInfo(
+            shape=tuple(x.shape),
+            dtype=None,
+            dtype_name=str(x.dtype),
+            device=device,
+            strides=None,
+            pointer=None,
+            writable=False,
+        )
     pointer: int | None = None
     if device.is_cpu and x.size:
         x.block_until_ready()  # unsafe_buffer_pointer can hang on a pending array
@@ -221,6 +260,24 @@ def describe(x: Any) -> ArrayInfo:
 
 def x64_enabled() -> bool:
     return bool(load().config.jax_enable_x64)
+
+
+def export_dtype_refusal(info: ArrayInfo) -> str | None:
+    """Why an array of this dtype cannot leave jax, with the remedy, or None.
+
+    Only jax's extended dtypes are refused here (``describe`` gives them ``dtype=None``):
+    typed PRNG keys. The generic refusal ("convert in jax first") would send users to
+    ``astype``, which keys refuse.
+    """
+    if info.dtype is not None:
+        return None
+    if info.dtype_name.startswith("key<"):
+        return (
+            "a jax PRNG key array holds opaque keys, which no other framework has: convert "
+            "its key data, jax.random.key_data(k) (uint32), and rebuild the keys from it "
+            "with jax.random.wrap_key_data when they come back"
+        )
+    return f"jax's extended dtype {info.dtype_name} has no counterpart in other frameworks"
 
 
 def check_dtype(dtype: np.dtype[Any] | None, dtype_name: str) -> str | None:
