@@ -255,3 +255,31 @@ def test_rich_port_check_table(tmp_path: Path) -> None:
     text = term.getvalue()
     assert "xp.concat" in text
     assert "file:line" in text
+
+
+def test_rich_tables_print_paths_as_they_are(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("rich")
+    from argparse import Namespace
+
+    monkeypatch.chdir(tmp_path)  # short relative paths: the table does not wrap them
+    for name in ("br[/x]", "t[bold]"):  # rich markup: a MarkupError, or bold text
+        (tmp_path / name).mkdir(parents=True)
+        (tmp_path / name / "m.py").write_text(NONSTANDARD)
+        term = _Terminal()
+        assert cli._port_check(Namespace(paths=[f"{name}/m.py"], json=False), term) == 1
+        assert f"{name}/m.py" in term.getvalue()
+
+
+def test_a_reader_that_leaves_early_never_gets_exit_status_0(tmp_path: Path) -> None:
+    f = tmp_path / "many.py"
+    f.write_text("import numpy as np\n" + "np.amax(1)\n" * 20_000)
+    # `port-check many.py | head -2` with pipefail: the findings were not all delivered.
+    reader = subprocess.Popen(["head", "-2"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
+    writer = subprocess.run(
+        [sys.executable, "-m", "arrayport", "port-check", str(f)], stdout=reader.stdin
+    )
+    reader.stdin.close()  # type: ignore[union-attr]
+    reader.wait()
+    assert writer.returncode == 141  # 128 + SIGPIPE, as for a process killed by it

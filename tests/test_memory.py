@@ -129,3 +129,10 @@ def test_a_framework_with_nothing_to_report_gets_a_row_that_says_so() -> None:
         pytest.skip("dask is not installed")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_one_memory_type_may_be_named_without_a_list() -> None:
+    # A bare string was once read letter by letter: "'n' is not a memory type".
+    by_name = ap.memory_report("numpy")
+    assert [r.memory_type for r in by_name.rows] == [MemoryType.NUMPY]
+    assert [r.memory_type for r in ap.memory_report(MemoryType.NUMPY).rows] == [MemoryType.NUMPY]

@@ -97,3 +97,15 @@ def test_convert_feeds_the_global_metrics() -> None:
     assert snap["bytes_shared"] == 24
     assert snap["zero_copy_share"] == 0.5
     assert not ap.metrics.enabled
+
+
+def test_tensorflow_sources_count_their_bytes() -> None:
+    # tf.Tensor has no nbytes: its conversions were counted as 0 bytes.
+    pytest.importorskip("tensorflow")
+    t = ap.convert(np.ones((64, 64), np.float32), "tensorflow")
+    with ap.metrics.collecting() as metrics:
+        ap.convert(t, "numpy")
+        ap.convert(t, "torch")
+        snap = metrics.snapshot()
+    assert snap["conversions"] == 2
+    assert snap["bytes_copied"] + snap["bytes_shared"] == 2 * 64 * 64 * 4

@@ -47,12 +47,14 @@ class _Output:
         cells = [["" if v is None else str(v) for v in row] for row in rows]
         if self.console is not None:
             from rich.table import Table
+            from rich.text import Text
 
-            table = Table(title=title, title_justify="left")
+            # Text, not str: rich reads "[bold]" or "[/x]" in a path as markup.
+            table = Table(title=Text(title), title_justify="left")
             for column in columns:
-                table.add_column(column)
+                table.add_column(Text(column))
             for row in cells:
-                table.add_row(*row)
+                table.add_row(*(Text(c) for c in row))
             self.console.print(table)
             return
         widths = [max([len(c), *(len(r[i]) for r in cells)]) for i, c in enumerate(columns)]
@@ -266,6 +268,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         status: int = args.run(args, sys.stdout)
-    except BrokenPipeError:  # `arrayport doctor | head`: the reader left; not an error
-        return 0
+    except BrokenPipeError:
+        # The reader left (`arrayport port-check . | head`) before the verdict: exit as a
+        # process killed by SIGPIPE does (128 + 13), never 0, which would pass a CI gate.
+        return 141
     return status

@@ -35,6 +35,7 @@ repeated conversion skips the description and the refusal checks
 from __future__ import annotations
 
 import dataclasses
+import math
 import time
 from typing import Any
 
@@ -390,4 +391,11 @@ def convert(
 
 def _nbytes(x: Any) -> int:
     n = getattr(x, "nbytes", None)
-    return int(n) if isinstance(n, int) else 0
+    if isinstance(n, int):
+        return n
+    # tensorflow tensors have no nbytes: elements times tf.DType.size (bytes per element).
+    per: Any = getattr(getattr(x, "dtype", None), "size", None)
+    try:
+        return math.prod(int(d) for d in x.shape) * int(per)
+    except (TypeError, ValueError, AttributeError):
+        return 0

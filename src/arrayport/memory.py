@@ -116,12 +116,14 @@ def _as_int(value: object) -> int | None:
         return None
 
 
-def memory_report(memory_types: Iterable[MemoryType | str] | None = None) -> MemoryReport:
+def memory_report(
+    memory_types: Iterable[MemoryType | str] | MemoryType | str | None = None,
+) -> MemoryReport:
     """Bytes in use, cached and free per framework and device.
 
     Parameters
     ----------
-    memory_types : iterable of MemoryType or str, optional
+    memory_types : MemoryType or str, or an iterable of them, optional
         The frameworks to report. By default numpy and every framework already imported
         in this process (none is imported just to report on it). Naming a framework
         imports it.
@@ -142,6 +144,8 @@ def memory_report(memory_types: Iterable[MemoryType | str] | None = None) -> Mem
     if memory_types is None:
         chosen = [mt for mt in MemoryType if mt is MemoryType.NUMPY or _imported(mt)]
     else:
+        if isinstance(memory_types, (str, MemoryType)):  # one name, not its letters
+            memory_types = [memory_types]
         chosen = list(dict.fromkeys(as_memory_type(m) for m in memory_types))
     rows: list[MemoryRow] = []
     for mt in chosen:

@@ -82,3 +82,12 @@ def test_finding_as_dict_has_the_json_keys() -> None:
         "message": finding.message,
         "replacement": "xp.max",
     }
+
+
+def test_nesting_the_parser_runs_out_of_memory_on_is_too_deep_too(tmp_path: Path) -> None:
+    # Python 3.11's parser raises MemoryError (not RecursionError) for 10,000 unary minuses.
+    deep = tmp_path / "unary.py"
+    deep.write_text("x = " + "-" * 10_000 + "1\n" + "y = " + "not " * 10_000 + "True\n")
+    found = check_paths([deep])
+    assert [(f.line, f.name) for f in found] == [(1, "<file>")]
+    assert "too deeply nested to analyse" in found[0].message

@@ -181,3 +181,12 @@ def test_plugin_imports_arrayport_before_any_framework(tmp_path: Path) -> None:
     done = _run(tmp_path, source)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "1 passed" in done.stdout
+
+
+def test_the_report_refuses_xdist_rather_than_writing_an_empty_table(tmp_path: Path) -> None:
+    pytest.importorskip("xdist")
+    out = tmp_path / "report.md"
+    done = _run(tmp_path, "def test_a():\n    pass\n", "-n", "2", f"--arrayport-report={out}")
+    assert done.returncode == 4  # a usage error
+    assert "--arrayport-report needs a run without pytest-xdist" in done.stderr
+    assert not out.exists()

@@ -77,7 +77,7 @@ def check_source(source: str | bytes, path: str = "<string>") -> list[Finding]:
     except (SyntaxError, ValueError) as exc:  # ValueError: null bytes in the source
         msg = f"cannot parse {path} as Python: {exc}"
         raise ArrayportError(msg) from exc
-    except RecursionError:
+    except (RecursionError, MemoryError):  # 3.11's parser: MemoryError for 10,000 `-`s
         return too_deep
     std = standard()
     try:

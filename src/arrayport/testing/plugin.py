@@ -160,6 +160,11 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(str(exc)) from exc
     path = config.getoption("arrayport_report", default=None)
     if path:
+        if config.getoption("numprocesses", default=None) or hasattr(config, "workerinput"):
+            # Each xdist process sees only part of the run, and the controller, which
+            # writes last, collects nothing: the report would be empty.
+            msg = "--arrayport-report needs a run without pytest-xdist's -n"
+            raise pytest.UsageError(msg)
         config.pluginmanager.register(_ReportCollector(str(path)), "arrayport-report")
 
 
