@@ -91,3 +91,10 @@ def test_nesting_the_parser_runs_out_of_memory_on_is_too_deep_too(tmp_path: Path
     found = check_paths([deep])
     assert [(f.line, f.name) for f in found] == [(1, "<file>")]
     assert "too deeply nested to analyse" in found[0].message
+
+
+def test_a_file_named_twice_is_checked_once(tmp_path: Path, monkeypatch) -> None:
+    (tmp_path / "a.py").write_text("import numpy as np\nnp.amax(x)\n")
+    monkeypatch.chdir(tmp_path)
+    found = check_paths(["a.py", "./a.py", tmp_path / "a.py", tmp_path])
+    assert [(Path(f.path).name, f.line) for f in found] == [("a.py", 2)]

@@ -358,3 +358,21 @@ def test_scopes_are_left_as_the_walk_leaves_them() -> None:
     module = tracker.scopes[0]
     assert module.kind == "module"
     assert module.names == {"a": "array", "f": None, "C": None}
+
+
+def test_a_local_name_hides_the_files_numpy_alias() -> None:
+    # Names are scoped as Python scopes them: a parameter, assignment or loop variable
+    # called np is not numpy there; an import of numpy inside the function still is.
+    from arrayport.portcheck import check_source
+
+    cases = {
+        "import numpy as np\ndef f(np):\n    return np.concatenate(x)\n": [],
+        "import numpy as np\ndef f():\n    np = other\n    return np.amax(x)\n": [],
+        "import numpy as np\ny = [np.amax(v) for np in z]\n": [],
+        "import numpy as np\ng = lambda np: np.amax(1)\n": [],
+        "def f():\n    import numpy as np\n    return np.amax(x)\n": ["numpy.amax"],
+        "import numpy as np\ndef f(np):\n    pass\nnp.amax(x)\n": ["numpy.amax"],
+        "import numpy as np\ndef f():\n    global np\n    return np.amax(x)\n": ["numpy.amax"],
+    }
+    for source, names in cases.items():
+        assert [f.name for f in check_source(source)] == names, source

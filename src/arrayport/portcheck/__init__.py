@@ -143,7 +143,12 @@ def check_paths(paths: Iterable[str | os.PathLike[str]]) -> list[Finding]:
         Python.
     """
     findings: list[Finding] = []
+    seen: set[Path] = set()
     for file in iter_python_files(paths):
+        real = Path(os.path.realpath(file))
+        if real in seen:  # `a.py ./a.py`, or a file inside a directory also given: once
+            continue
+        seen.add(real)
         try:
             data = file.read_bytes()
         except OSError as exc:

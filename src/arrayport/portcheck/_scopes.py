@@ -68,9 +68,10 @@ def _target_names(target: ast.expr) -> Iterator[str]:
         yield from _target_names(target.value)
 
 
-def _local_names(node: _Function) -> tuple[set[str], set[str], set[str]]:
+def _local_names(node: _Function) -> tuple[set[str], set[str], set[str], set[str]]:
     """The names a function binds (parameters and every binding in its body, nested
-    scopes excepted), and those it declares ``global`` and ``nonlocal``."""
+    scopes excepted), those it declares ``global`` and ``nonlocal``, and those of the
+    bound names its imports bind."""
     args = node.args
     bound = {
         a.arg
@@ -79,6 +80,7 @@ def _local_names(node: _Function) -> tuple[set[str], set[str], set[str]]:
     }
     declared_global: set[str] = set()
     declared_nonlocal: set[str] = set()
+    imported: set[str] = set()
     stack: list[ast.AST] = [node.body] if isinstance(node, ast.Lambda) else list(node.body)
     while stack:
         item = stack.pop()
@@ -104,13 +106,13 @@ def _local_names(node: _Function) -> tuple[set[str], set[str], set[str]]:
         elif isinstance(item, ast.ExceptHandler) and item.name:
             bound.add(item.name)
         elif isinstance(item, (ast.Import, ast.ImportFrom)):
-            bound.update((a.asname or a.name).partition(".")[0] for a in item.names)
+            imported.update((a.asname or a.name).partition(".")[0] for a in item.names)
         elif isinstance(item, (ast.MatchAs, ast.MatchStar)) and item.name:
             bound.add(item.name)
         elif isinstance(item, ast.MatchMapping) and item.rest:
             bound.add(item.rest)
         stack.extend(ast.iter_child_nodes(item))
-    return bound, declared_global, declared_nonlocal
+    return bound | imported, declared_global, declared_nonlocal, imported - bound
 
 
 @dataclasses.dataclass
@@ -126,6 +128,7 @@ class _Scope:
     names: dict[str, str | None] = dataclasses.field(default_factory=dict)
     declared_global: set[str] = dataclasses.field(default_factory=set)
     declared_nonlocal: set[str] = dataclasses.field(default_factory=set)
+    imported: set[str] = dataclasses.field(default_factory=set)  # bound only by imports
 
 
 class ScopeTracker(ast.NodeVisitor):
@@ -171,7 +174,7 @@ class ScopeTracker(ast.NodeVisitor):
     def resolve(self, node: ast.AST) -> str | None:
         """The dotted numpy name ``node`` refers to, or None."""
         if isinstance(node, ast.Name):
-            return self.aliases.get(node.id)
+            return None if self._shadowed(node.id) else self.aliases.get(node.id)
         if isinstance(node, ast.Attribute):
             base = self.resolve(node.value)
             return None if base is None else f"{base}.{node.attr}"
@@ -197,6 +200,18 @@ class ScopeTracker(ast.NodeVisitor):
         for name in names:
             # Unpacking one dtype gives no dtype; unpacking an array gives arrays (rows).
             self._bind(name, None if len(names) > 1 and kind == "dtype" else kind)
+
+    def _shadowed(self, name: str) -> bool:
+        """Whether an enclosing function, class or comprehension binds ``name`` other than
+        by an import (a parameter ``np``, say), hiding the file's numpy alias there."""
+        for depth, scope in enumerate(reversed(self.scopes)):
+            if scope.kind == "module" or name in scope.declared_global:
+                return False
+            if depth and scope.kind == "class":
+                continue  # a class body's names are not visible in its methods
+            if name in scope.names and name not in scope.declared_nonlocal:
+                return name not in scope.imported
+        return False
 
     def _kind_of_name(self, name: str) -> str | None:
         for depth, scope in enumerate(reversed(self.scopes)):
@@ -234,8 +249,10 @@ class ScopeTracker(ast.NodeVisitor):
                 outer.append(node.returns)
         for item in outer:
             self.visit(item)
-        bound, declared_global, declared_nonlocal = _local_names(node)
-        scope = _Scope("function", dict.fromkeys(bound), declared_global, declared_nonlocal)
+        bound, declared_global, declared_nonlocal, imported = _local_names(node)
+        scope = _Scope(
+            "function", dict.fromkeys(bound), declared_global, declared_nonlocal, imported
+        )
         for a in every_arg:
             scope.names[a.arg] = self._annotation_kind(a.annotation)
         self.scopes.append(scope)
