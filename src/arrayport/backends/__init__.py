@@ -155,7 +155,7 @@ def available_memory_types() -> tuple[MemoryType, ...]:
 def namespace(x_or_memory_type: Any) -> Any:
     """The array API namespace for an array or a memory type.
 
-    numpy, torch and cupy get array-api-compat's wrapped namespaces; jax gets
+    numpy, torch, cupy and dask get array-api-compat's wrapped namespaces; jax gets
     ``jax.numpy`` (compliant on its own). tensorflow and pyclesperanto have no array API
     namespace: asking for one raises :class:`UnsupportedArrayError` saying so.
 
