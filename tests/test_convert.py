@@ -902,3 +902,39 @@ def test_host_copies_into_numpy_are_64_byte_aligned(source: str) -> None:
         y = ap.convert(x, "numpy", copy=True)
         assert y.ctypes.data % 64 == 0, (source, n)
         np.testing.assert_array_equal(y, np.arange(n, dtype=np.float32))
+
+
+@skip_unless_installed(MT.TORCH)
+def test_out_of_host_memory_while_copying_is_arrayports_error() -> None:
+    # A real allocation failure: the copy route's staging buffer under an address-space
+    # limit (numpy's _ArrayMemoryError escaped convert, naming the buffer's internal shape).
+    script = textwrap.dedent(
+        """
+        import resource
+        import arrayport as ap
+        import numpy as np
+        import torch
+
+        torch.ones(1)
+        a = np.ones((64, 1 << 20), np.float32)  # 256 MiB, read-only: torch must copy it
+        a.flags.writeable = False
+        status = open("/proc/self/status").read().split("VmSize:")[1].split()[0]
+        room = int(status) * 1024 + (64 << 20)
+        resource.setrlimit(resource.RLIMIT_AS, (room, resource.RLIM_INFINITY))
+        try:
+            ap.convert(a, "torch")
+        except ap.OutOfMemoryError as exc:
+            assert isinstance(exc.__cause__, MemoryError), exc.__cause__
+            assert exc.requested_bytes and exc.requested_bytes >= 256 << 20, exc
+            print("OutOfMemoryError:", exc)
+        resource.setrlimit(resource.RLIMIT_AS, (resource.RLIM_INFINITY,) * 2)
+        assert ap.convert(a[:2], "torch").shape == (2, 1 << 20)  # usable afterwards
+        """
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "OutOfMemoryError: out of host memory converting an array of shape (64, 1048576)" in (
+        proc.stdout
+    )

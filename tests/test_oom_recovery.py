@@ -228,6 +228,20 @@ def test_the_give_up_message_says_only_what_was_done() -> None:
         twice(np.ones((4, 4)))
 
 
+@skip_unless_installed(MemoryType.TORCH)
+def test_the_give_up_message_offers_the_host_only_off_the_host() -> None:
+    import torch
+
+    def torch_out_of_memory(x: Any) -> Any:
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+    on_cpu = ap.memory_type("torch", oom=OOMPolicy(retries=0))(torch_out_of_memory)
+    with pytest.raises(OutOfMemoryError) as info:
+        on_cpu(np.ones((4, 4)))
+    assert info.value.device == ap.Device("cpu", 0)
+    assert "fallback='numpy'" not in str(info.value)  # it already ran on the host
+
+
 def test_a_split_axis_no_argument_has_is_named() -> None:
     beyond = ap.memory_type("numpy", oom=OOMPolicy(retries=0, split_axis=5))(_always_out_of_memory)
     with pytest.raises(OutOfMemoryError, match="no array argument has axis 5") as info:

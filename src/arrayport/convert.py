@@ -41,6 +41,7 @@ from typing import Any
 
 from arrayport._host import ArrayInfo, route_key_of
 from arrayport._metrics import metrics
+from arrayport._oom_recognition import requested_bytes
 from arrayport._plan_cache import (
     _MAX_PLANS,
     _addresses,
@@ -69,6 +70,7 @@ from arrayport.devices import CPU, Device, DeviceLike, parse_device
 from arrayport.errors import (
     DeviceError,
     InvalidOptionError,
+    OutOfMemoryError,
     UnsupportedArrayError,
     UnsupportedDtypeError,
 )
@@ -349,7 +351,9 @@ def convert(
     DeviceError
         The device does not exist or the target cannot use it.
     OutOfMemoryError
-        pyclesperanto: the array exceeds the OpenCL device's maximum buffer size.
+        A copy route's host buffer could not be allocated (chained to numpy's
+        ``MemoryError``); pyclesperanto: the array exceeds the OpenCL device's maximum
+        buffer size.
     BackendUnavailableError
         The target framework is not installed (the message names the extra).
 
@@ -360,24 +364,30 @@ def convert(
     >>> ap.convert(a, "numpy") is a
     True
     """
-    if not metrics.enabled:
-        # The hot path, for arrays of a known type and a `to` given as a memory type or its
-        # value: an identity answered without describing the array, else a cached route.
-        source = cached_memory_type(type(x))
-        target = _targets.get(to) if isinstance(to, str) else None
-        if source is not None and target is not None and (copy is None or type(copy) is bool):
-            same = device is None and copy is not True and target is source
-            if same and _backend(source).is_plain(x):
-                return x
-            pkey = _plan_key(x, source, target, device, copy)
-            if pkey is not None:
-                found = _plans.get(pkey)
-                if found is not None:
-                    return found[1](x)
-        return _plan(x, to, device, copy)[1](x)
-    route, run = _plan(x, to, device, copy)
-    start = time.perf_counter()
-    out = run(x)
+    try:
+        if not metrics.enabled:
+            # The hot path, for arrays of a known type and a `to` given as a memory type or
+            # its value: an identity answered without describing the array, else a cached
+            # route.
+            source = cached_memory_type(type(x))
+            target = _targets.get(to) if isinstance(to, str) else None
+            if source is not None and target is not None and (copy is None or type(copy) is bool):
+                same = device is None and copy is not True and target is source
+                if same and _backend(source).is_plain(x):
+                    return x
+                pkey = _plan_key(x, source, target, device, copy)
+                if pkey is not None:
+                    found = _plans.get(pkey)
+                    if found is not None:
+                        return found[1](x)
+            return _plan(x, to, device, copy)[1](x)
+        route, run = _plan(x, to, device, copy)
+        start = time.perf_counter()
+        out = run(x)
+    except MemoryError as exc:  # free in 3.11+ until raised (zero-cost exceptions)
+        if isinstance(exc, OutOfMemoryError):
+            raise  # arrayport's own, with its remedy (pyclesperanto's buffer limit)
+        raise _host_oom(exc, x, to) from exc
     metrics.record_conversion(
         route.source.value,
         route.target.value,
@@ -387,6 +397,20 @@ def convert(
         time.perf_counter() - start,
     )
     return out
+
+
+def _host_oom(exc: MemoryError, x: Any, to: object) -> OutOfMemoryError:
+    """numpy's MemoryError from a route's host buffer, as arrayport's OutOfMemoryError: it
+    names the conversion rather than the staging buffer's internal shape."""
+    name = getattr(to, "value", to)
+    size = requested_bytes(exc)
+    asked = "" if size is None else f" ({size / 2**30:.2f} GiB asked for)"
+    msg = (
+        f"out of host memory converting an array of shape {tuple(getattr(x, 'shape', ()))} "
+        f"to {name}{asked}; free memory held elsewhere, convert it in parts, or let a "
+        "decorated function's OOMPolicy(split_axis=...) split it"
+    )
+    return OutOfMemoryError(msg, memory_type=MemoryType.NUMPY, device=CPU, requested_bytes=size)
 
 
 def _nbytes(x: Any) -> int:

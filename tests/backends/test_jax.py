@@ -107,6 +107,14 @@ def test_oom(be) -> None:
 
     assert be.oom_error_types() == (jax.errors.JaxRuntimeError,)
     assert not be.is_oom(RuntimeError("RESOURCE_EXHAUSTED"))
+    error = jax.errors.JaxRuntimeError
+    assert be.is_oom(error("RESOURCE_EXHAUSTED: Out of memory while trying to allocate 8 bytes"))
+    # The form an eager operation gives when its input failed to allocate (seen on the CPU
+    # under RLIMIT_AS: (x[:, :, None] * k).max(-1)).
+    assert be.is_oom(
+        error("INTERNAL: Error dispatching computation: Out of memory allocating 2147483648 bytes.")
+    )
+    assert not be.is_oom(error("INTERNAL: Error dispatching computation: shape mismatch"))
     be.release_memory()
     assert be.memory_info()[0]["device"] == "cpu"
 

@@ -412,8 +412,12 @@ def oom_error_types() -> tuple[type[BaseException], ...]:
 
 def is_oom(exc: BaseException) -> bool:
     # jax has one exception type for every XLA runtime failure; out-of-memory is the
-    # status code RESOURCE_EXHAUSTED at the start of the message.
-    return isinstance(exc, load().errors.JaxRuntimeError) and message_has(exc, "RESOURCE_EXHAUSTED")
+    # status code RESOURCE_EXHAUSTED at the start of the message, or, when an eager
+    # operation's input failed to allocate, "INTERNAL: Error dispatching computation: Out
+    # of memory allocating N bytes." (seen on the CPU under a memory limit).
+    return isinstance(exc, load().errors.JaxRuntimeError) and (
+        message_has(exc, "RESOURCE_EXHAUSTED") or message_has(exc, "Out of memory allocating")
+    )
 
 
 def settle(value: Any) -> None:
