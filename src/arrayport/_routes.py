@@ -33,7 +33,12 @@ def _check_dtype(s: Backend, t: Backend, info: ArrayInfo) -> str | None:
     if s is t:
         return None
     name = info.dtype_name
-    if name not in EXCHANGED_DTYPES:
+    # A source may name dtypes of its own that cannot leave it, with its own remedy
+    # (optional ``export_dtype_refusal``: jax's typed PRNG keys, ``jax.random.key_data``);
+    # asked first, as the generic remedy below would point to a cast such a dtype refuses.
+    export_refusal = getattr(s, "export_dtype_refusal", None)
+    refusal = None if export_refusal is None else export_refusal(info)
+    if refusal is None and name not in EXCHANGED_DTYPES:
         msg = (
             f"cannot convert {name} from {s.MEMORY_TYPE.value} to {t.MEMORY_TYPE.value}: "
             "arrayport moves bool, int8-int64, uint8-uint64, float16, bfloat16, float32, "
@@ -41,7 +46,8 @@ def _check_dtype(s: Backend, t: Backend, info: ArrayInfo) -> str | None:
             f"{s.MEMORY_TYPE.value} first to one of them that holds the values"
         )
         raise UnsupportedDtypeError(msg, dtype=name, source=s.MEMORY_TYPE, target=t.MEMORY_TYPE)
-    refusal = t.check_dtype(info.dtype, info.dtype_name)
+    if refusal is None:
+        refusal = t.check_dtype(info.dtype, info.dtype_name)
     if refusal is not None:
         msg = (
             f"cannot convert {info.dtype_name} from {s.MEMORY_TYPE.value} to "

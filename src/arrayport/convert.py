@@ -72,7 +72,6 @@ from arrayport.errors import (
     InvalidOptionError,
     OutOfMemoryError,
     UnsupportedArrayError,
-    UnsupportedDtypeError,
 )
 from arrayport.memory_types import MemoryType
 
@@ -181,26 +180,6 @@ def _check_copy(copy: object) -> bool | None:
     raise InvalidOptionError(msg)
 
 
-def _check_export(s: Backend, t: Backend, info: ArrayInfo) -> None:
-    """Refuse a dtype its source framework keeps to itself, with the source's own remedy.
-
-    A source backend may say why a dtype of its own cannot leave it
-    (``export_dtype_refusal``, optional: jax's typed PRNG keys, whose remedy is
-    ``jax.random.key_data``); checked before the common dtype list, whose generic remedy
-    ("convert in <source> first") would point to a cast such a dtype refuses.
-    """
-    refusal_of = getattr(s, "export_dtype_refusal", None)
-    refusal = None if refusal_of is None else refusal_of(info)
-    if refusal is not None:
-        msg = (
-            f"cannot convert {info.dtype_name} from {s.MEMORY_TYPE.value} to "
-            f"{t.MEMORY_TYPE.value}: {refusal}"
-        )
-        raise UnsupportedDtypeError(
-            msg, dtype=info.dtype_name, source=s.MEMORY_TYPE, target=t.MEMORY_TYPE
-        )
-
-
 def _make_plan(
     x: Any, target: MemoryType, device: DeviceLike, copy: bool | None
 ) -> tuple[Route, _Runner, ArrayInfo]:
@@ -210,8 +189,6 @@ def _make_plan(
     t = _backend(target)
     info = s.describe(x)
     dev = t.resolve_device(parse_device(device), info.device)
-    if source is not target:
-        _check_export(s, t, info)
     note = _check_dtype(s, t, info)
 
     def route(method: str, zero_copy: bool, steps: tuple[str, ...], reason: str) -> Route:
