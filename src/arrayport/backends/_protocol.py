@@ -40,6 +40,12 @@ default in brackets, ADR 0045):
 * ``to_host_any(x) -> numpy.ndarray`` [``to_host``]: a fresh host copy with no 64-byte
   alignment promise, for targets that do not need one (numpy, torch), where that is
   cheaper than :func:`to_host` (pyclesperanto: its own pull, not the aligned slab reader).
+* ``export_dtype_refusal(info) -> str | None`` [None]: why an array of this framework's
+  own dtype cannot leave it, with the remedy (jax's typed PRNG keys: ``key_data``);
+  asked before the common dtype list when the target is another framework.
+* ``take(x, index)`` [``x[index]``]: indexing for the OOM policy's split and the slice
+  helpers where the framework's own indexing is unfit (pyclesperanto's runs a float32
+  kernel and can return a Python number).
 """
 
 from __future__ import annotations
