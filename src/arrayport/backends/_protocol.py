@@ -9,8 +9,8 @@ release cached memory. It never decides *what* to do: routes are chosen in
 Functions taking an array ``x`` are only called after :func:`load` succeeded and
 ``is_array(x)`` returned true.
 
-Optional members (read with ``getattr`` by :mod:`arrayport.convert`; absent means the
-default in brackets, ADR 0045):
+Optional members (read with ``getattr``, by :mod:`arrayport.convert` unless said; absent
+means the default in brackets, ADR 0045):
 
 * ``route_key(x, address) -> RouteKey | None`` [None: always plan in full]: a cheap
   summary of everything routing reads from :func:`describe` (see
@@ -43,9 +43,9 @@ default in brackets, ADR 0045):
 * ``export_dtype_refusal(info) -> str | None`` [None]: why an array of this framework's
   own dtype cannot leave it, with the remedy (jax's typed PRNG keys: ``key_data``);
   asked before the common dtype list when the target is another framework.
-* ``take(x, index)`` [``x[index]``]: indexing for the OOM policy's split and the slice
-  helpers where the framework's own indexing is unfit (pyclesperanto's runs a float32
-  kernel and can return a Python number).
+* ``take(x, index)`` [``x[index]``]: indexing, read by the OOM policy's split and the
+  slice helpers (:mod:`arrayport.stack`), where the framework's own indexing is unfit
+  (pyclesperanto's runs a float32 kernel and can return a Python number).
 """
 
 from __future__ import annotations
