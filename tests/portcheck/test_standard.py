@@ -61,3 +61,24 @@ def test_methods_are_told_apart_from_data_attributes() -> None:
     assert {"max", "min", "astype", "copy", "sort"} <= std.array_methods
     assert not {"nbytes", "flat", "real", "base"} & std.array_methods
     assert std.array_methods <= std.array_only_methods | std.array_ambiguous_methods
+
+
+def test_a_missing_standard_names_an_extra_that_installs_it() -> None:
+    # The hint once named arrayport[portcheck], an extra that never existed.
+    import re
+    from pathlib import Path
+
+    import pytest
+
+    from arrayport.errors import BackendUnavailableError
+    from arrayport.portcheck import _standard
+
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+
+    with pytest.raises(BackendUnavailableError) as info:
+        _standard._import("array_api_strict_not_installed")
+    extra = re.search(r"arrayport\[(\w+)\]", str(info.value))
+    assert extra is not None
+    pyproject = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text())
+    extras = pyproject["project"]["optional-dependencies"]
+    assert any(dep.startswith("array-api-strict") for dep in extras[extra.group(1)])

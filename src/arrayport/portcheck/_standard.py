@@ -161,7 +161,7 @@ def _import(name: str) -> ModuleType:
     except ImportError as exc:
         msg = (
             f"arrayport port-check reads the array API standard from {name}, which is not "
-            "installed; install it with: pip install 'arrayport[portcheck]' "
+            "installed; install it with: pip install 'arrayport[cli]' "
             "(array-api-strict and array-api-extra)"
         )
         raise BackendUnavailableError(msg) from exc
