@@ -1,6 +1,6 @@
 """Tests of arrayport._oom_injection: the registry inject_oom fills, counted under a lock.
 
-The public inject_oom is tested in tests/testing/test_oom_injection.py.
+The public inject_oom is tested in tests/testing/test_oom.py.
 """
 
 from __future__ import annotations

@@ -6,8 +6,8 @@ several memory types are converted, each once, to one memory type and one device
 
 numpy, cupy, torch, jax and dask stack through their array API namespace. tensorflow and
 pyclesperanto have none, so they are handled here: ``tf.stack``, and for pyclesperanto one
-3-D buffer allocated once, each slice copied into its plane once (``copy_slice`` on the
-device, or one host-to-device write), never pairwise concatenation.
+3-D buffer allocated once, each slice copied into its plane once (a rectangular buffer
+copy on the device, or one host-to-device write), never pairwise concatenation.
 """
 
 from __future__ import annotations
@@ -100,9 +100,9 @@ def _unstack(stack: Any, caller: str) -> list[Any]:
 
 def _plane(x: Any, i: int) -> Any:
     """``x[i]``, an array of ``x``'s memory type (2-D for a 3-D ``x``)."""
-    # A backend whose indexing can return a non-array says how to index, as for the OOM
-    # policy's split (_split._take): pyclesperanto gives a Python float for a
-    # one-element plane, a (1, 1) plane of an (n, 1, 1) stack.
+    # A backend whose own indexing is unfit says how to index, as for the OOM policy's
+    # split (_split._take): pyclesperanto's runs a float32 kernel (int32 beyond 2**24
+    # changes) and gives a Python number for the (1, 1) planes of an (n, 1, 1) stack.
     mt = array_type(x)
     take = None if mt is None else getattr(get_backend(mt), "take", None)
     return x[i] if take is None else take(x, (i,))
