@@ -109,3 +109,35 @@ def test_tensorflow_sources_count_their_bytes() -> None:
         snap = metrics.snapshot()
     assert snap["conversions"] == 2
     assert snap["bytes_copied"] + snap["bytes_shared"] == 2 * 64 * 64 * 4
+
+
+def test_overlapping_blocks_in_two_threads_end_with_counting_off() -> None:
+    # A saved-and-restored flag left counting on for good when blocks overlapped (A opens,
+    # B opens, A closes, B closes: B restored A's True), and A's exit stopped B's counting.
+    a_in, b_in, a_out = threading.Event(), threading.Event(), threading.Event()
+    counted_after_a_left: list[int] = []
+
+    def a() -> None:
+        with ap.metrics.collecting():
+            a_in.set()
+            b_in.wait(10)
+        a_out.set()
+
+    def b() -> None:
+        a_in.wait(10)
+        with ap.metrics.collecting(reset=False) as m:
+            b_in.set()
+            a_out.wait(10)
+            ap.convert(np.zeros(3), "numpy")  # A has left: B still counts
+            counted_after_a_left.append(m.snapshot()["conversions"])
+
+    threads = [threading.Thread(target=a), threading.Thread(target=b)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(20)
+    assert counted_after_a_left == [1]
+    assert not ap.metrics.enabled
+    ap.metrics.reset()
+    ap.convert(np.zeros(3), "numpy")
+    assert ap.metrics.snapshot()["conversions"] == 0

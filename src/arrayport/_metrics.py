@@ -36,6 +36,8 @@ class Metrics:
     def __init__(self) -> None:
         self.enabled = False
         self._lock = threading.Lock()
+        self._holders = 0  # open collecting() blocks, in any thread
+        self._enabled_outside = False  # enabled as it was before the first of them
         self._clear()
 
     def _clear(self) -> None:
@@ -62,6 +64,10 @@ class Metrics:
     def collecting(self, *, reset: bool = True) -> Iterator[Metrics]:
         """Count inside a ``with`` block only (resetting first unless ``reset=False``).
 
+        The counters are the process's: blocks open at the same time in several threads
+        count together (and a block's reset clears them for all). Counting stops when the
+        last open block closes, and ``enabled`` is then as it was before the first.
+
         Examples
         --------
         >>> import numpy as np, arrayport as ap
@@ -70,14 +76,20 @@ class Metrics:
         >>> m.snapshot()["routes"]
         {'identity': 1}
         """
-        if reset:
-            self.reset()
-        previous = self.enabled
-        self.enabled = True
+        with self._lock:
+            if reset:
+                self._clear()
+            if self._holders == 0:
+                self._enabled_outside = self.enabled
+            self._holders += 1
+            self.enabled = True
         try:
             yield self
         finally:
-            self.enabled = previous
+            with self._lock:
+                self._holders -= 1
+                if self._holders == 0:
+                    self.enabled = self._enabled_outside
 
     def reset(self) -> None:
         """Set every counter back to zero."""

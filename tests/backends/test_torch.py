@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import textwrap
+
 import numpy as np
 import pytest
 
@@ -135,3 +139,29 @@ def test_nested_tensors_are_refused_with_a_remedy(be) -> None:
         assert be.route_key(nested, True) is None
         with pytest.raises(UnsupportedArrayError, match="to_padded_tensor"):
             be.describe(nested)
+
+
+def test_the_module_is_published_only_with_its_quick_shares_bound() -> None:
+    # Another thread that sees the module loaded takes the quick shares at once; published
+    # before bind_quick, they were still None there ("'NoneType' object is not callable").
+    script = textwrap.dedent(
+        """
+        import arrayport
+        from arrayport.backends import torch as backend
+
+        bind = backend.bind_quick
+        seen = []
+
+        def checked(module):
+            seen.append(backend._module)
+            bind(module)
+
+        backend.bind_quick = checked
+        backend.load()
+        assert seen == [None], seen
+        print("ok")
+        """
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "ok" in proc.stdout

@@ -14,7 +14,6 @@ Nothing here imports a Python framework, so every function is safe to call at an
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import glob
 import importlib.abc
@@ -75,13 +74,18 @@ class _TensorflowImportGuard(importlib.abc.MetaPathFinder):
     """Loads PoCL's library just before the first ``import tensorflow``, then steps aside.
 
     It finds nothing itself (``find_spec`` returns None), so the import proceeds as usual.
+    Once tensorflow's import has passed it stays in ``sys.meta_path``, inert: removing it
+    there shifted the list under another thread's import, which then skipped the finder
+    after it (seen once: "No module named 'pyclesperanto._array'").
     """
 
+    def __init__(self) -> None:
+        self.done = False
+
     def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> None:
-        if fullname == "tensorflow":
-            with contextlib.suppress(ValueError):
-                sys.meta_path.remove(self)
+        if fullname == "tensorflow" and not self.done:
             preload_opencl_platform()
+            self.done = True
         return None
 
 

@@ -83,8 +83,9 @@ def load() -> ModuleType:
     # Cached: importlib.import_module costs about 0.5 us, and load() is on every path.
     global _module
     if _module is None:
-        _module = import_framework("torch", EXTRA)
-        bind_quick(_module)
+        torch = import_framework("torch", EXTRA)
+        bind_quick(torch)  # before publishing: another thread may use the quick shares then
+        _module = torch
     return _module
 
 
