@@ -246,3 +246,71 @@ def test_pyclesperanto_shares_nothing_with_the_host() -> None:
     assert memory_bounds(c) is None
     assert not shares_memory(a, c)
     assert shares_memory(c, c)
+
+
+@skip_unless_installed(MemoryType.TORCH)
+def test_a_function_writing_into_its_input_is_caught_on_zero_copy_runs() -> None:
+    import torch
+
+    # torch shares the numpy input: the run once wrote into the reference's own input (and
+    # result), so a wrong in-place result compared equal to itself.
+    def wrong_on_torch(x: Any) -> Any:
+        x += 2 if isinstance(x, torch.Tensor) else 1
+        return x
+
+    with pytest.raises(AssertionError, match="differs from numpy"):
+        assert_equivalent(wrong_on_torch, np.arange(3.0), memory_types=["torch"])
+
+    def zeroes_on_torch(x: Any) -> Any:
+        return x.mul_(0) if isinstance(x, torch.Tensor) else x
+
+    with pytest.raises(AssertionError, match="differs from numpy"):
+        assert_equivalent(zeroes_on_torch, np.arange(1.0, 4.0), memory_types=["torch"])
+    args = np.arange(3.0)
+    assert_equivalent(lambda x: x.__iadd__(1), args, memory_types=["numpy", "torch"])
+    np.testing.assert_array_equal(args, [0.0, 1.0, 2.0])  # the caller's array untouched
+
+
+@skip_unless_installed(MemoryType.TORCH)
+def test_a_numpy_scalar_is_not_a_result_of_another_memory_type() -> None:
+    def sums(x: Any) -> Any:
+        return np.float64(x.numpy().sum()) if not isinstance(x, np.ndarray) else np.sum(x)
+
+    with pytest.raises(AssertionError, match="numpy scalar, expected a torch array"):
+        assert_equivalent(sums, np.arange(3.0), memory_types=["torch"])
+
+
+@skip_unless_installed(MemoryType.TORCH)
+def test_bfloat16_results_compare_with_nan_and_a_tolerance() -> None:
+    # bfloat16 (ml_dtypes, kind "V") once got exact comparison: NaN never equal to NaN.
+    ml_dtypes = pytest.importorskip("ml_dtypes")
+    bf16 = np.dtype(ml_dtypes.bfloat16)
+    assert 0.0 < default_tolerance(bf16) < 1.0
+    types = [mt.value for mt in (MemoryType.NUMPY, MemoryType.TORCH, MemoryType.JAX)]
+    types = [t for t in types if MemoryType(t) in INSTALLED]
+    x = np.array([np.nan, 1.0, 2.0], bf16)
+    assert assert_equivalent(lambda a: a * 1, x, memory_types=types) == tuple(types)
+
+    def doubles_off_numpy(a: Any) -> Any:
+        return a if isinstance(a, np.ndarray) else a * 2
+
+    with pytest.raises(AssertionError, match="differs from numpy"):
+        assert_equivalent(doubles_off_numpy, x, memory_types=["torch"])
+
+
+@skip_unless_installed(MemoryType.TORCH)
+def test_as_numpy_reads_torch_bfloat16() -> None:
+    import torch
+
+    ml_dtypes = pytest.importorskip("ml_dtypes")
+    got = as_numpy(torch.tensor([1.5, -2.0], dtype=torch.bfloat16))
+    assert got.dtype == np.dtype(ml_dtypes.bfloat16)
+    assert got.astype(np.float32).tolist() == [1.5, -2.0]
+
+
+@skip_unless_installed(MemoryType.TENSORFLOW)
+def test_memory_bounds_of_a_tensorflow_string_tensor_is_unknown() -> None:
+    import tensorflow as tf
+
+    # tensorflow's DLPack export aborts the process for strings: never asked.
+    assert memory_bounds(tf.constant(["a", "b"])) is None

@@ -73,7 +73,12 @@ def as_numpy(x: Any) -> np.ndarray:
         return np.asarray(np.from_dlpack(x.to_device(xps.Device("CPU_DEVICE"))))
     mt = detect_memory_type(x)
     if mt is MemoryType.TORCH:
-        return np.asarray(x.detach().cpu().resolve_conj().resolve_neg().numpy())
+        t = x.detach().cpu().resolve_conj().resolve_neg()
+        if str(t.dtype) == "torch.bfloat16":  # torch's numpy() has no bfloat16
+            import ml_dtypes
+
+            return np.asarray(t.float().numpy().astype(ml_dtypes.bfloat16))  # exact
+        return np.asarray(t.numpy())
     if mt is MemoryType.TENSORFLOW:
         return np.asarray(x.numpy())
     if mt is MemoryType.PYCLESPERANTO:
@@ -119,8 +124,9 @@ def memory_bounds(x: Any) -> tuple[int, int] | None:
         start = int(x.unsafe_buffer_pointer())
         return start, start + int(x.nbytes)
     if mt is MemoryType.TENSORFLOW:
-        if x.dtype.name == "bfloat16":
-            return None
+        d = x.dtype
+        if d.name == "bfloat16" or not (d.is_bool or d.is_integer or d.is_floating or d.is_complex):
+            return None  # tensorflow's DLPack export aborts the process on strings
         return memory_bounds(np.from_dlpack(x))
     if mt is MemoryType.CUPY:
         return int(x.data.ptr), int(x.data.ptr) + int(x.nbytes)
@@ -160,6 +166,10 @@ def default_tolerance(dtype: np.dtype[Any]) -> float:
     """
     if dtype.kind in "fc":
         return 4 * math.sqrt(float(np.finfo(dtype).eps))
+    if dtype.name == "bfloat16":  # ml_dtypes' (kind "V"): 8 significant bits
+        import ml_dtypes
+
+        return 4 * math.sqrt(float(ml_dtypes.finfo(dtype).eps))  # type: ignore[no-untyped-call]
     return 0.0
 
 
@@ -235,6 +245,9 @@ def _compare(
     if exp_is_array and not is_array(actual) and not isinstance(actual, np.generic):
         msg = f"{where}: {what} is {type(actual).__name__}, not an array (numpy gave an array)"
         raise AssertionError(msg)
+    if check_memory_type and isinstance(actual, np.generic) and target is not MemoryType.NUMPY:
+        msg = f"{where}: {what} is a numpy scalar, expected a {target} array"
+        raise AssertionError(msg)
     if is_array(actual) and check_memory_type:
         got = ARRAY_API_STRICT if _is_strict(actual) else detect_memory_type(actual)
         want = ARRAY_API_STRICT if not isinstance(target, MemoryType) else target
@@ -255,6 +268,8 @@ def _compare(
         msg = f"{where}: {what} has shape {a.shape}, numpy gave {e.shape}"
         raise AssertionError(msg)
     tol = default_tolerance(e.dtype) if rtol is None else rtol
+    if "bfloat16" in (a.dtype.name, e.dtype.name):  # kind "V": numpy's NaN test skips it
+        a, e = a.astype(np.float32), e.astype(np.float32)  # exact
     try:
         if e.dtype.kind in "fc" or a.dtype.kind in "fc":
             np.testing.assert_allclose(a, e, rtol=tol, atol=atol, equal_nan=True, err_msg=what)
@@ -263,6 +278,22 @@ def _compare(
     except AssertionError as exc:
         msg = f"{where}: {what} differs from numpy's{exc}"
         raise AssertionError(msg) from None
+
+
+def _private(value: Any) -> Any:
+    """``value`` with every numpy array in it (top level, or in a list, tuple or dict)
+    copied, read-only ones staying read-only."""
+    if isinstance(value, np.ndarray):
+        out = value.copy()
+        out.flags.writeable = value.flags.writeable
+        return out
+    if isinstance(value, np.generic):
+        return value
+    if type(value) in (list, tuple):
+        return type(value)(_private(v) for v in value)
+    if type(value) is dict:
+        return {k: _private(v) for k, v in value.items()}
+    return value
 
 
 def _targets(memory_types: Iterable[Any] | None) -> tuple[list[Any], bool]:
@@ -338,7 +369,10 @@ def assert_equivalent(
     host_args = [as_numpy(a) if is_array(a) else a for a in args]
     host_kwargs = {k: as_numpy(v) if is_array(v) else v for k, v in kwargs.items()}
     name = getattr(fn, "__qualname__", repr(fn))
-    expected = fn(*host_args, **host_kwargs)
+    # Every run gets its own copy of the arguments, and the reference is kept apart: a
+    # function that writes into its input must not change what later runs get or are
+    # compared with (a zero-copy run shares its input with the host copy).
+    expected = _private(fn(*_private(host_args), **_private(host_kwargs)))
     targets, explicit = _targets(memory_types)
     checked: list[str] = []
     for target in targets:
@@ -354,8 +388,8 @@ def assert_equivalent(
         for place, label in places:
             where = f"{name}({_describe(host_args)}) on {label}"
             try:
-                conv_args = [_to_target(a, place) for a in host_args]
-                conv_kwargs = {k: _to_target(v, place) for k, v in host_kwargs.items()}
+                conv_args = [_to_target(a, place) for a in _private(host_args)]
+                conv_kwargs = {k: _to_target(v, place) for k, v in _private(host_kwargs).items()}
             except ArrayportError as exc:
                 if explicit:
                     msg = f"{where}: the arguments cannot be converted: {exc}"
