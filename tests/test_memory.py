@@ -136,3 +136,8 @@ def test_one_memory_type_may_be_named_without_a_list() -> None:
     by_name = ap.memory_report("numpy")
     assert [r.memory_type for r in by_name.rows] == [MemoryType.NUMPY]
     assert [r.memory_type for r in ap.memory_report(MemoryType.NUMPY).rows] == [MemoryType.NUMPY]
+
+
+def test_memory_report_refuses_what_is_not_memory_types() -> None:
+    with pytest.raises(ap.InvalidOptionError, match=r"^memory_report\(memory_types=5\): pass a"):
+        ap.memory_report(5)  # type: ignore[arg-type]

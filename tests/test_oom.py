@@ -109,3 +109,12 @@ def test_disabled_policy_stays_out_of_the_way() -> None:
         policy.run(Calls(), np.zeros(2))
     assert injected.raised == 1
     assert not isinstance(info2.value, OutOfMemoryError)
+
+
+def test_run_refuses_a_function_that_is_not_callable() -> None:
+    expected = r"^OOMPolicy.run\(fn, ...\): fn must be callable, not 5 \(int\)$"
+    for policy in (OOMPolicy(), OOMPolicy.disabled()):
+        with pytest.raises(InvalidOptionError, match=expected):
+            policy.run(5, np.zeros(2))  # type: ignore[arg-type]
+    with inject_oom("numpy"), pytest.raises(InvalidOptionError, match=expected):
+        OOMPolicy().run(5, np.zeros(2))  # type: ignore[arg-type]

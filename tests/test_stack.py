@@ -362,3 +362,44 @@ def test_slice_by_slice_refuses_an_empty_stack() -> None:
 
     with pytest.raises(ap.InvalidOptionError, match="no slice to run on"):
         same(np.zeros((0, 3, 3), np.float32))
+
+
+def test_stack_slices_refuses_what_is_not_a_list() -> None:
+    with pytest.raises(
+        ap.InvalidOptionError, match=r"^stack_slices takes a list of 2-D arrays, not int 5$"
+    ):
+        ap.stack_slices(5)  # type: ignore[arg-type]
+
+
+def test_stack_slices_refuses_one_array_in_place_of_a_list() -> None:
+    with pytest.raises(
+        ap.InvalidOptionError, match=r"got one numpy array of shape \(3, 4\); pass \[x\]"
+    ):
+        ap.stack_slices(np.zeros((3, 4)))
+
+
+def test_process_slices_refuses_a_function_that_is_not_callable() -> None:
+    with pytest.raises(
+        ap.InvalidOptionError,
+        match=(
+            r"^process_slices\(stack, fn\): fn must be callable "
+            r"\(it is called on each 2-D slice\), not 5 \(int\)$"
+        ),
+    ):
+        ap.process_slices(np.zeros((2, 3, 4)), 5)  # type: ignore[arg-type]
+
+
+def test_process_slices_names_the_slices_whose_results_differ_in_shape() -> None:
+    stack = np.zeros((2, 3, 4))
+    expected = (
+        r"^process_slices: fn returned shape \(1, 4\) for slice 0 but \(3, 4\) for slice 1; "
+        "it must return one shape for every slice to be restacked$"
+    )
+    calls: list[int] = []
+
+    def first_slice_cut(s: np.ndarray) -> np.ndarray:
+        calls.append(0)
+        return s[:1] if len(calls) == 1 else s
+
+    with pytest.raises(ap.InvalidOptionError, match=expected):
+        ap.process_slices(stack, first_slice_cut)

@@ -86,7 +86,7 @@ def _check_device(device: Any, mt: MemoryType) -> Device | str | None:
         kinds = " or ".join(sorted(allowed))
         msg = (
             f"device={device!r} is not valid for memory type {mt.value}: its arrays live "
-            f"on {kinds} devices"
+            f"on {kinds} devices; pass device=None (where the inputs are) or one of those"
         )
         raise InvalidOptionError(msg)
     # A bare "cuda"/"opencl" means the calling thread's current accelerator, decided at

@@ -144,7 +144,10 @@ def use_device(index: int) -> Iterator[int]:
     ...     pass
     """
     if isinstance(index, bool) or not isinstance(index, int) or index < 0:
-        msg = f"use_device takes a non-negative GPU index, got {index!r}"
+        msg = (
+            f"use_device takes a non-negative GPU index, got {index!r}: pass the index, "
+            "e.g. use_device(1) for cuda:1"
+        )
         raise DeviceError(msg)
     token = _device_index.set(index)
     try:

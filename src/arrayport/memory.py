@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from arrayport.backends import get_backend
-from arrayport.errors import BackendUnavailableError
+from arrayport.errors import BackendUnavailableError, InvalidOptionError
 from arrayport.memory_types import MemoryType, as_memory_type
 
 __all__ = ["MemoryReport", "MemoryRow", "memory_report"]
@@ -146,6 +146,12 @@ def memory_report(
     else:
         if isinstance(memory_types, (str, MemoryType)):  # one name, not its letters
             memory_types = [memory_types]
+        elif not isinstance(memory_types, Iterable):
+            msg = (
+                f"memory_report(memory_types={memory_types!r}): pass a memory type name such "
+                "as 'torch', a list of them, or None"
+            )
+            raise InvalidOptionError(msg)
         chosen = list(dict.fromkeys(as_memory_type(m) for m in memory_types))
     rows: list[MemoryRow] = []
     for mt in chosen:

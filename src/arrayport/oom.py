@@ -35,7 +35,7 @@ import contextlib
 import dataclasses
 import operator
 from collections.abc import Callable
-from typing import Any, TypeVar, cast
+from typing import Any, NoReturn, TypeVar, cast
 
 from arrayport import _oom_injection
 from arrayport._oom_injection import inject, injections
@@ -172,17 +172,28 @@ class OOMPolicy:
             Any error that is not out-of-memory, untouched, after a single run.
         """
         if injections:
+            if not callable(fn):
+                _refuse_uncallable(fn)
             site = find_site(args, kwargs)
             if not self._active:
                 inject(site.memory_type)
                 return fn(*args, **kwargs)
             return cast(T, Execution(self, fn).run(args, kwargs, site, done=0))
+        # The fast paths: one plain call; a fn that is not callable is told apart only once
+        # the call failed (it fails before anything runs), so a good call pays nothing.
         if not self._active:
-            return fn(*args, **kwargs)
-        # The fast path: one plain call; the policy's machinery is built only on failure.
+            try:
+                return fn(*args, **kwargs)
+            except TypeError:
+                if not callable(fn):
+                    _refuse_uncallable(fn)
+                raise
+        # The policy's machinery is built only on failure.
         try:
             return settled(fn(*args, **kwargs))
         except Exception as exc:  # out-of-memory is decided by the backends
+            if not callable(fn):
+                _refuse_uncallable(fn)
             return cast(T, self.recover(exc, fn, args, kwargs))
 
     def recover(
@@ -224,3 +235,8 @@ class OOMPolicy:
         if not execution.absorbed(exc, site):
             raise exc
         return execution.run(args, kwargs, site, done=1)
+
+
+def _refuse_uncallable(fn: object) -> NoReturn:
+    msg = f"OOMPolicy.run(fn, ...): fn must be callable, not {fn!r} ({type(fn).__name__})"
+    raise InvalidOptionError(msg) from None

@@ -13,7 +13,7 @@ copy on the device, or one host-to-device write), never pairwise concatenation.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -63,7 +63,20 @@ def stack_slices(
     >>> ap.stack_slices([np.zeros((2, 3)), np.ones((2, 3))]).shape
     (2, 2, 3)
     """
-    return _stack(list(slices), memory_type, device, ndim=2, what="stack_slices")
+    mt = array_type(slices)
+    if mt is not None:
+        msg = (
+            f"stack_slices takes a list of 2-D arrays, got one {mt.value} array of shape "
+            f"{tuple(cast(Any, slices).shape)}; pass [x], or use it as it is if it is "
+            "already a 3-D stack"
+        )
+        raise InvalidOptionError(msg)
+    try:
+        items = iter(slices)
+    except TypeError:
+        msg = f"stack_slices takes a list of 2-D arrays, not {type(slices).__name__} {slices!r}"
+        raise InvalidOptionError(msg) from None
+    return _stack(list(items), memory_type, device, ndim=2, what="stack_slices")
 
 
 def unstack_slices(stack: Any) -> list[Any]:
@@ -127,13 +140,19 @@ def process_slices(stack: Any, fn: Callable[..., Any], *args: Any, **kwargs: Any
     >>> ap.process_slices(np.ones((2, 3, 3)), lambda s, k: s * k, 3).sum()
     np.float64(54.0)
     """
+    if not callable(fn):
+        msg = (
+            "process_slices(stack, fn): fn must be callable (it is called on each 2-D slice), "
+            f"not {fn!r} ({type(fn).__name__})"
+        )
+        raise InvalidOptionError(msg)
     mt = detect_memory_type(stack)
     slices = _unstack(stack, "process_slices")
     if not slices:
         msg = f"process_slices got a stack of shape {tuple(stack.shape)}: no slice to run on"
         raise InvalidOptionError(msg)
     device = get_backend(mt).device_of(stack)
-    return restack([fn(s, *args, **kwargs) for s in slices], mt, device)
+    return restack([fn(s, *args, **kwargs) for s in slices], mt, device, "process_slices")
 
 
 def run_slices(
@@ -171,13 +190,14 @@ def run_slices(
         a_i = tuple(_plane(v, i) if id(v) in sliced else v for v in args)
         k_i = {k: _plane(v, i) if id(v) in sliced else v for k, v in kwargs.items()}
         results.append(run(fn, *a_i, **k_i))
-    return restack(results, memory_type, device)
+    return restack(results, memory_type, device, "slice_by_slice")
 
 
-def restack(results: list[Any], memory_type: MemoryType, device: Device | None) -> Any:
+def restack(results: list[Any], memory_type: MemoryType, device: Device | None, caller: str) -> Any:
     """Stack per-slice results (arrays, tuples of arrays, or anything else as a list).
 
-    Used by :func:`process_slices` and by ``slice_by_slice`` dispatch.
+    Used by :func:`process_slices` and by ``slice_by_slice`` dispatch; ``caller`` names
+    which in the errors.
     """
     # numpy's reductions return numpy scalars: stacked as the 0-d arrays they stand for,
     # as every other framework's 0-d results are.
@@ -186,10 +206,12 @@ def restack(results: list[Any], memory_type: MemoryType, device: Device | None) 
     if isinstance(first, tuple) and all(
         type(r) is type(first) and len(r) == len(first) for r in results
     ):
-        parts = [restack([r[j] for r in results], memory_type, device) for j in range(len(first))]
+        parts = [
+            restack([r[j] for r in results], memory_type, device, caller) for j in range(len(first))
+        ]
         return tuple(parts) if type(first) is tuple else type(first)(*parts)
     if all(_is_array(r) for r in results):
-        return _stack(results, memory_type, device, ndim=None, what="slice results")
+        return _stack(results, memory_type, device, ndim=None, what=caller, per_slice=True)
     return list(results)
 
 
@@ -208,7 +230,9 @@ def _stack(
     *,
     ndim: int | None,
     what: str,
+    per_slice: bool = False,
 ) -> Any:
+    # per_slice: the items are fn's results, one per slice (restack), and the errors say so.
     if not items:
         msg = (
             f"{what} got no arrays: there is no shape, dtype or memory type to stack; pass "
@@ -230,6 +254,12 @@ def _stack(
     for i in range(1, len(items)):
         s, kind = items[i], kinds[i]
         other = tuple(int(n) for n in s.shape)
+        if other != shape and per_slice:
+            msg = (
+                f"{what}: fn returned shape {shape} for slice 0 but {other} for slice {i}; "
+                "it must return one shape for every slice to be restacked"
+            )
+            raise InvalidOptionError(msg)
         if other != shape:
             msg = f"{what}: item {i} ({kind.value}) has shape {other}, item 0 has {shape}"
             raise InvalidOptionError(msg)

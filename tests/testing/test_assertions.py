@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import importlib.util
 from typing import Any
 
 import numpy as np
 import pytest
 
 import arrayport as ap
-from arrayport import MemoryType
+from arrayport import BackendUnavailableError, InvalidOptionError, MemoryType
 from arrayport.testing import (
     ARRAY_API_STRICT,
     as_numpy,
@@ -171,6 +172,45 @@ def test_default_tolerance() -> None:
     assert default_tolerance(np.dtype("int32")) == 0
     assert 1e-4 < default_tolerance(np.dtype("float32")) < 1e-2
     assert default_tolerance(np.dtype("float64")) < 1e-6
+
+
+def test_default_tolerance_takes_what_numpy_dtype_takes() -> None:
+    assert default_tolerance("float32") == default_tolerance(np.dtype("float32"))
+    assert default_tolerance(np.float64) == default_tolerance(np.dtype("float64"))
+    assert default_tolerance("int8") == 0
+    if importlib.util.find_spec("ml_dtypes") is not None:
+        assert default_tolerance("bfloat16") > default_tolerance("float16")
+    with pytest.raises(InvalidOptionError, match=r"default_tolerance\(dtype='float7'\)"):
+        default_tolerance("float7")
+
+
+def test_uncallable_fn_is_an_invalid_option() -> None:
+    with pytest.raises(
+        InvalidOptionError,
+        match=r"assert_equivalent\(fn, \.\.\.\): fn must be callable, not 5 \(int\)",
+    ):
+        assert_equivalent(5, _x(), memory_types=["numpy"])  # type: ignore[arg-type]
+
+
+def test_single_memory_type_is_a_list_of_one() -> None:
+    assert assert_equivalent(affine, _x(), memory_types="numpy") == ("numpy",)
+    assert assert_equivalent(affine, _x(), memory_types=MemoryType.NUMPY) == ("numpy",)
+
+
+@pytest.mark.parametrize("tol", [{"rtol": -1}, {"atol": -1e-3}, {"rtol": float("nan")}])
+def test_negative_tolerance_is_an_invalid_option(tol: dict[str, float]) -> None:
+    name = next(iter(tol))
+    with pytest.raises(InvalidOptionError, match=rf"assert_equivalent\({name}=.*>= 0"):
+        assert_equivalent(affine, _x(), memory_types=["numpy"], **tol)
+
+
+def test_named_memory_type_not_installed_is_a_setup_error() -> None:
+    missing = [mt for mt in MemoryType if mt not in INSTALLED]
+    if not missing:
+        pytest.skip("every memory type is installed")
+    with pytest.raises(BackendUnavailableError, match="install") as info:
+        assert_equivalent(affine, _x(), memory_types=[missing[0]])
+    assert not isinstance(info.value, AssertionError)
 
 
 def test_array_api_strict_devices_pass_for_device_keeping_functions() -> None:

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from arrayport import MemoryType, detect_memory_type
+from arrayport import InvalidOptionError, MemoryType, detect_memory_type
 from arrayport.testing import as_numpy
 from arrayport.testing.strategies import (
     ALL_DTYPES,
@@ -100,6 +100,23 @@ def test_finite_only(x: np.ndarray) -> None:
 def test_unknown_layout_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown layout"):
         arrays("numpy", layout="diagonal")
+
+
+def test_unknown_layout_is_an_invalid_option_naming_the_argument() -> None:
+    with pytest.raises(InvalidOptionError, match=r"arrays\(layout='weird'\): unknown layout"):
+        arrays("numpy", layout="weird")
+
+
+def test_unknown_dtype_is_an_invalid_option_listing_the_dtypes() -> None:
+    with pytest.raises(InvalidOptionError, match=r"arrays\(dtype='uint7'\).*float32"):
+        arrays("numpy", dtype="uint7")
+
+
+def test_negative_size_is_an_invalid_option() -> None:
+    with pytest.raises(
+        InvalidOptionError, match=r"arrays\(shape=\(-1,\)\): sizes must be ints >= 0"
+    ):
+        arrays("numpy", shape=(-1,))
 
 
 @FEW

@@ -11,7 +11,8 @@ from typing import Any
 import numpy as np
 
 from arrayport._exchange import EXCHANGED_DTYPES
-from arrayport.errors import BackendUnavailableError
+from arrayport.devices import Device
+from arrayport.errors import BackendUnavailableError, DeviceError
 
 __all__ = ["bfloat16_dtype", "find_spec", "import_framework", "numpy_dtype_or_none"]
 
@@ -88,3 +89,20 @@ def stream_free_capsule(x: Any) -> Any:
     elif root in ("jax", "jaxlib"):
         x.block_until_ready()
     return x.__dlpack__()
+
+
+def unplaceable(framework: str, requested: Device, n_gpu: int) -> DeviceError:
+    """The DeviceError for a device a CPU-or-CUDA framework cannot use, with the remedy."""
+    if requested.kind == "opencl":
+        msg = (
+            f"{framework} arrays live on 'cpu' or 'cuda:N', not on {requested} (OpenCL "
+            "devices hold pyclesperanto's arrays): pass device='cpu' or None, or convert to "
+            "'pyclesperanto'"
+        )
+    else:
+        have = "no CUDA device" if n_gpu == 0 else f"only cuda:0..cuda:{n_gpu - 1}"
+        msg = (
+            f"{framework} cannot place data on {requested}: it sees {have} here; pass "
+            "device='cpu', device=None (stay on the input's device) or an index it sees"
+        )
+    return DeviceError(msg)

@@ -42,7 +42,7 @@ import numpy as np
 
 from arrayport._host import ArrayInfo, RouteKey, aligned_copy, dtype_name, host_layout
 from arrayport.backends import _jax_dlpack
-from arrayport.backends._util import find_spec, import_framework, message_has
+from arrayport.backends._util import find_spec, import_framework, message_has, unplaceable
 from arrayport.devices import CPU, Device, current_device_index
 from arrayport.errors import DeviceError, UnsupportedArrayError
 from arrayport.memory_types import MemoryType
@@ -133,8 +133,7 @@ def _to_jax_device(device: Device) -> Any:
         return found[0]
     if device.kind == "cuda" and device.index < len(found):
         return found[device.index]
-    msg = f"jax cannot place data on {device}: jax sees {len(_jax_devices('cuda'))} GPUs here"
-    raise DeviceError(msg)
+    raise unplaceable("jax", device, len(_jax_devices("cuda")))
 
 
 def _deleted() -> UnsupportedArrayError:

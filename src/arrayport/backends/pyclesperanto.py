@@ -168,9 +168,10 @@ def resolve_device(requested: Device | None, source: Device) -> Device:
         index = _cpu_index()
         if index is not None:
             return Device("opencl", index)
+    where = "opencl:0 only" if n == 1 else f"opencl:0..opencl:{n - 1}"
     msg = (
-        f"pyclesperanto holds data on OpenCL devices (opencl:0..opencl:{n - 1}), not on "
-        f"{requested}: pass device=None or 'opencl:N'"
+        f"pyclesperanto holds data on OpenCL devices ({where} here), not on {requested}: "
+        "pass device=None or one of those"
     )
     raise DeviceError(msg)
 

@@ -39,6 +39,7 @@ from arrayport.backends._util import (
     import_framework,
     numpy_dtype_or_none,
     stream_free_capsule,
+    unplaceable,
 )
 from arrayport.devices import CPU, Device, current_device_index
 from arrayport.errors import DeviceError, UnsupportedArrayError
@@ -177,8 +178,7 @@ def resolve_device(requested: Device | None, source: Device) -> Device:
             requested = Device("cuda", current_device_index()) if n_gpu else CPU
     if requested.is_cpu or (requested.kind == "cuda" and requested.index < n_gpu):
         return requested
-    msg = f"tensorflow cannot place data on {requested}: it sees {n_gpu} GPUs here"
-    raise DeviceError(msg)
+    raise unplaceable("tensorflow", requested, n_gpu)
 
 
 def _tf_device(device: Device) -> str:

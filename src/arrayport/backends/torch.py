@@ -53,6 +53,7 @@ from arrayport.backends._util import (
     import_framework,
     message_has,
     numpy_dtype_or_none,
+    unplaceable,
 )
 from arrayport.devices import CPU, Device, current_device_index
 from arrayport.errors import DeviceError, UnsupportedArrayError
@@ -143,8 +144,7 @@ def resolve_device(requested: Device | None, source: Device) -> Device:
         return CPU
     if requested.kind == "cuda" and requested.index < _cuda_count():
         return requested
-    msg = f"torch cannot place data on {requested}: this machine has {_cuda_count()} CUDA devices"
-    raise DeviceError(msg)
+    raise unplaceable("torch", requested, _cuda_count())
 
 
 # torch dtype -> (the numpy dtype holding the same values or None, its name).

@@ -18,7 +18,12 @@ import numpy as np
 
 import arrayport
 from arrayport.backends import detect_memory_type, get_backend
-from arrayport.errors import ArrayportError, UnsupportedArrayError
+from arrayport.errors import (
+    ArrayportError,
+    BackendUnavailableError,
+    InvalidOptionError,
+    UnsupportedArrayError,
+)
 from arrayport.memory_types import MemoryType, as_memory_type
 
 __all__ = [
@@ -158,12 +163,41 @@ def shares_memory(a: Any, b: Any) -> bool:
     return ra[0] < rb[1] and rb[0] < ra[1] and ra[0] < ra[1] and rb[0] < rb[1]
 
 
-def default_tolerance(dtype: np.dtype[Any]) -> float:
+def _as_dtype(dtype: Any) -> np.dtype[Any]:
+    if isinstance(dtype, np.dtype):
+        return dtype
+    if dtype is not None:  # numpy reads None as float64; here it is a missing argument
+        try:
+            out: np.dtype[Any] = np.dtype(dtype)
+        except (TypeError, ValueError):
+            pass
+        else:
+            return out
+        if isinstance(dtype, str) and dtype.strip().lower() == "bfloat16":
+            try:
+                import ml_dtypes
+            except ImportError:
+                pass
+            else:
+                bf16: np.dtype[Any] = np.dtype(ml_dtypes.bfloat16)
+                return bf16
+    msg = (
+        f"default_tolerance(dtype={dtype!r}): not a dtype; pass anything numpy.dtype() "
+        "accepts, such as 'float32' or np.float64 ('bfloat16' needs ml_dtypes installed)"
+    )
+    raise InvalidOptionError(msg)
+
+
+def default_tolerance(dtype: Any) -> float:
     """The default ``rtol`` for results of ``dtype``: ``4 * sqrt(eps)``, 0 for exact dtypes.
 
     The same default as SciPy's ``xp_assert_close``: loose enough for a different
     summation order or a fused multiply-add, tight enough to catch a wrong formula.
+    ``dtype`` is anything :func:`numpy.dtype` accepts (``"float32"``, ``np.float64``), or
+    ``"bfloat16"`` with ml_dtypes installed; anything else raises
+    :class:`~arrayport.InvalidOptionError`.
     """
+    dtype = _as_dtype(dtype)
     if dtype.kind in "fc":
         return 4 * math.sqrt(float(np.finfo(dtype).eps))
     if dtype.name == "bfloat16":  # ml_dtypes' (kind "V"): 8 significant bits
@@ -296,19 +330,42 @@ def _private(value: Any) -> Any:
     return value
 
 
-def _targets(memory_types: Iterable[Any] | None) -> tuple[list[Any], bool]:
+def _targets(memory_types: Iterable[Any] | str | None) -> tuple[list[Any], bool]:
     if memory_types is None:
         return list(_selected_default()), False
+    if isinstance(memory_types, str):  # one name or MemoryType (a str enum), not its letters
+        memory_types = [memory_types]
     out: list[Any] = []
     for m in memory_types:
         out.append(ARRAY_API_STRICT if m == ARRAY_API_STRICT else as_memory_type(m))
     return out, True
 
 
+def _check_tolerance(name: str, value: Any) -> None:
+    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+    if not ok or not value >= 0:  # NaN fails too
+        msg = f"assert_equivalent({name}={value!r}): tolerances must be numbers >= 0" + (
+            " (or None for default_tolerance)" if name == "rtol" else ""
+        )
+        raise InvalidOptionError(msg)
+
+
+def _unavailable(exc: BaseException) -> BackendUnavailableError | None:
+    """The :class:`BackendUnavailableError` ``exc`` is or was raised from, if any."""
+    seen: set[int] = set()
+    cur: BaseException | None = exc
+    while cur is not None and id(cur) not in seen:
+        if isinstance(cur, BackendUnavailableError):
+            return cur
+        seen.add(id(cur))
+        cur = cur.__cause__ or cur.__context__
+    return None
+
+
 def assert_equivalent(
     fn: Callable[..., Any],
     *args: Any,
-    memory_types: Iterable[MemoryType | str] | None = None,
+    memory_types: Iterable[MemoryType | str] | MemoryType | str | None = None,
     rtol: float | None = None,
     atol: float = 0.0,
     check_dtype: bool = True,
@@ -330,11 +387,12 @@ def assert_equivalent(
         ``@arrayport.memory_type`` one).
     *args
         Its positional arguments; arrays may be of any memory type.
-    memory_types : iterable of MemoryType or str, optional
-        Where to run it. ``None``: every installed memory type (narrowed by
-        ``ARRAYPORT_MEMORY_TYPES``) that can hold the arguments; the others are skipped.
-        Named types must hold them. Include ``"array_api_strict"`` to also run on
-        array-api-strict arrays on each of its devices, fake ones included.
+    memory_types : MemoryType, str, or iterable of them, optional
+        Where to run it; a single name or MemoryType counts as a list of one. ``None``:
+        every installed memory type (narrowed by ``ARRAYPORT_MEMORY_TYPES``) that can hold
+        the arguments; the others are skipped. Named types must hold them. Include
+        ``"array_api_strict"`` to also run on array-api-strict arrays on each of its
+        devices, fake ones included.
     rtol, atol : float, optional
         Tolerances for floating results; ``rtol`` defaults to :func:`default_tolerance`
         of numpy's result dtype, ``atol`` to 0.
@@ -355,6 +413,11 @@ def assert_equivalent(
     ------
     AssertionError
         Naming the memory type, the argument dtypes and shapes, and what differs.
+    InvalidOptionError
+        If ``fn`` is not callable, a memory type is unknown, or a tolerance is negative.
+    BackendUnavailableError
+        If a memory type named in ``memory_types`` is not installed (a setup problem,
+        not a failed assertion).
 
     Examples
     --------
@@ -366,6 +429,16 @@ def assert_equivalent(
     >>> checked
     ('numpy',)
     """
+    if not callable(fn):
+        msg = (
+            f"assert_equivalent(fn, ...): fn must be callable, not {repr(fn)[:60]} "
+            f"({type(fn).__name__})"
+        )
+        raise InvalidOptionError(msg)
+    if rtol is not None:
+        _check_tolerance("rtol", rtol)
+    _check_tolerance("atol", atol)
+    targets, explicit = _targets(memory_types)
     host_args = [as_numpy(a) if is_array(a) else a for a in args]
     host_kwargs = {k: as_numpy(v) if is_array(v) else v for k, v in kwargs.items()}
     name = getattr(fn, "__qualname__", repr(fn))
@@ -373,7 +446,6 @@ def assert_equivalent(
     # function that writes into its input must not change what later runs get or are
     # compared with (a zero-copy run shares its input with the host copy).
     expected = _private(fn(*_private(host_args), **_private(host_kwargs)))
-    targets, explicit = _targets(memory_types)
     checked: list[str] = []
     for target in targets:
         if target == ARRAY_API_STRICT:
@@ -391,6 +463,11 @@ def assert_equivalent(
                 conv_args = [_to_target(a, place) for a in _private(host_args)]
                 conv_kwargs = {k: _to_target(v, place) for k, v in _private(host_kwargs).items()}
             except ArrayportError as exc:
+                missing = _unavailable(exc)
+                if explicit and missing is not None:  # named but not installed: setup
+                    if missing is exc:
+                        raise
+                    raise missing from missing.__cause__
                 if explicit:
                     msg = f"{where}: the arguments cannot be converted: {exc}"
                     raise AssertionError(msg) from exc

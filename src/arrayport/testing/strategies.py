@@ -25,6 +25,7 @@ from hypothesis.extra import numpy as hnp
 
 import arrayport
 from arrayport.backends import get_backend
+from arrayport.errors import InvalidOptionError
 from arrayport.memory_types import MemoryType, as_memory_type
 
 __all__ = [
@@ -189,6 +190,36 @@ def _lay_out(values: np.ndarray, layout: Collection[str]) -> np.ndarray:
     return container
 
 
+def _dtype_of(memory_type: MemoryType, d: Any, given: Any) -> np.dtype[Any]:
+    """``d`` as a numpy dtype, or an :class:`InvalidOptionError` naming ``arrays(dtype=)``."""
+    try:
+        out: np.dtype[Any] = np.dtype(d)
+    except (TypeError, ValueError):
+        pass
+    else:
+        return out
+    msg = (
+        f"arrays(dtype={given!r}): {d!r} is not a dtype numpy knows; pass one of "
+        f"{', '.join(dtypes_for(memory_type))} (as a name or a numpy dtype), a sequence of "
+        "them, or a strategy"
+    )
+    raise InvalidOptionError(msg)
+
+
+def _check_shape(shape: tuple[Any, ...], given: Any) -> None:
+    for n in shape:
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+            msg = f"arrays(shape={given!r}): sizes must be ints >= 0"
+            raise InvalidOptionError(msg)
+
+
+def _check_layout(layout: Collection[str], given: Any) -> None:
+    unknown = set(layout) - set(LAYOUTS)
+    if unknown:
+        msg = f"arrays(layout={given!r}): unknown layout {sorted(unknown)}; use some of {LAYOUTS}"
+        raise InvalidOptionError(msg)
+
+
 def _resolve_dtypes(
     memory_type: MemoryType, dtype: Any
 ) -> st.SearchStrategy[str] | st.SearchStrategy[np.dtype[Any]]:
@@ -197,8 +228,8 @@ def _resolve_dtypes(
     if isinstance(dtype, st.SearchStrategy):
         return dtype
     if isinstance(dtype, (list, tuple, set, frozenset)):
-        return st.sampled_from(sorted(np.dtype(d).name for d in dtype))
-    return st.just(np.dtype(dtype).name)
+        return st.sampled_from(sorted(_dtype_of(memory_type, d, dtype).name for d in dtype))
+    return st.just(_dtype_of(memory_type, dtype, dtype).name)
 
 
 def _elements(dtype: np.dtype[Any], allow_nan: bool, allow_infinity: bool) -> Any:
@@ -220,23 +251,21 @@ def _arrays(
     elements: st.SearchStrategy[Any] | None,
 ) -> Any:
     drawn: Any = draw(_resolve_dtypes(memory_type, dtype))
-    dt = np.dtype(drawn)
+    dt = _dtype_of(memory_type, drawn, drawn)
     if shape is None:
         shp = draw(shapes_for(memory_type))
     elif isinstance(shape, st.SearchStrategy):
         shp = draw(shape)
     else:
         shp = (shape,) if isinstance(shape, int) else tuple(shape)
+    _check_shape(shp, shp if shape is None or isinstance(shape, st.SearchStrategy) else shape)
     if layout is None:
         lay = draw(layouts(memory_type))
     elif isinstance(layout, st.SearchStrategy):
         lay = draw(layout)
     else:
         lay = frozenset((layout,) if isinstance(layout, str) else layout)
-    unknown = set(lay) - set(LAYOUTS)
-    if unknown:
-        msg = f"unknown layout {sorted(unknown)}; use some of {LAYOUTS}"
-        raise ValueError(msg)
+    _check_layout(lay, layout if isinstance(layout, (str, Collection)) else lay)
     values = draw(
         hnp.arrays(
             dt,
@@ -289,6 +318,12 @@ def arrays(
     SearchStrategy
         Arrays of ``memory_type``.
 
+    Raises
+    ------
+    InvalidOptionError
+        For an unknown memory type, layout or dtype, or a shape with a negative or
+        non-integer size (drawn values from strategies are checked as they are drawn).
+
     Examples
     --------
     >>> from hypothesis import given
@@ -299,11 +334,20 @@ def arrays(
     >>> test_shape()
     """
     mt = as_memory_type(memory_type)
+    # Bad options fail here, naming the argument, not as a framework's error in a draw.
     if isinstance(layout, (str, list, tuple, set, frozenset)):
-        wanted = {layout} if isinstance(layout, str) else set(layout)
-        if wanted - set(LAYOUTS):
-            msg = f"unknown layout {sorted(wanted - set(LAYOUTS))}; use some of {LAYOUTS}"
-            raise ValueError(msg)
+        _check_layout({layout} if isinstance(layout, str) else set(layout), layout)
+    if dtype is not None and not isinstance(dtype, st.SearchStrategy):
+        _resolve_dtypes(mt, dtype)
+    if isinstance(shape, int):
+        _check_shape((shape,), shape)
+    elif shape is not None and not isinstance(shape, st.SearchStrategy):
+        sizes: tuple[Any, ...]
+        try:
+            sizes = tuple(shape)
+        except TypeError:
+            sizes = (shape,)  # not a sequence: refused below
+        _check_shape(sizes, shape)
     backend = get_backend(mt)
     if backend.is_installed():
         # Import the framework now, not inside a draw: hypothesis rightly objects to the
