@@ -37,8 +37,14 @@ def _axis(x: Any, axis: int) -> int | None:
 
 
 def _take(x: Any, ax: int, lo: int, hi: int) -> Any:
-    index = (slice(None),) * ax + (slice(lo, hi),)
-    # A backend whose indexing can return a non-array (pyclesperanto) says how to slice.
+    return index_array(x, (slice(None),) * ax + (slice(lo, hi),))
+
+
+def index_array(x: Any, index: tuple[int | slice, ...]) -> Any:
+    """``x[index]``, an array of ``x``'s memory type, for arrayport's own slicing (the
+    split here, the slice helpers in :mod:`arrayport.stack`). A backend whose own indexing
+    is unfit says how to index (``take``): pyclesperanto's runs a float32 kernel (int32
+    beyond 2**24 changes) and gives a Python number for one-element results."""
     mt = array_type(x)
     take = None if mt is None else getattr(get_backend(mt), "take", None)
     return x[index] if take is None else take(x, index)

@@ -18,6 +18,7 @@ from typing import Any, cast
 import numpy as np
 
 from arrayport._arguments import array_type, kind_of
+from arrayport._split import index_array
 from arrayport.backends import detect_memory_type, get_backend, namespace
 from arrayport.convert import convert, plan
 from arrayport.devices import Device, DeviceLike, parse_device
@@ -113,12 +114,7 @@ def _unstack(stack: Any, caller: str) -> list[Any]:
 
 def _plane(x: Any, i: int) -> Any:
     """``x[i]``, an array of ``x``'s memory type (2-D for a 3-D ``x``)."""
-    # A backend whose own indexing is unfit says how to index, as for the OOM policy's
-    # split (_split._take): pyclesperanto's runs a float32 kernel (int32 beyond 2**24
-    # changes) and gives a Python number for the (1, 1) planes of an (n, 1, 1) stack.
-    mt = array_type(x)
-    take = None if mt is None else getattr(get_backend(mt), "take", None)
-    return x[i] if take is None else take(x, (i,))
+    return index_array(x, (i,))
 
 
 def process_slices(stack: Any, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:

@@ -18,6 +18,7 @@ import numpy as np
 
 import arrayport
 from arrayport.backends import detect_memory_type, get_backend
+from arrayport.backends._util import bfloat16_dtype
 from arrayport.errors import (
     ArrayportError,
     BackendUnavailableError,
@@ -166,21 +167,17 @@ def shares_memory(a: Any, b: Any) -> bool:
 def _as_dtype(dtype: Any) -> np.dtype[Any]:
     if isinstance(dtype, np.dtype):
         return dtype
-    if dtype is not None:  # numpy reads None as float64; here it is a missing argument
+    if isinstance(dtype, str) and dtype.strip().lower() == "bfloat16":
+        bf16 = bfloat16_dtype()
+        if bf16 is not None:
+            return bf16
+    elif dtype is not None:  # numpy reads None as float64; here it is a missing argument
         try:
             out: np.dtype[Any] = np.dtype(dtype)
         except (TypeError, ValueError):
             pass
         else:
             return out
-        if isinstance(dtype, str) and dtype.strip().lower() == "bfloat16":
-            try:
-                import ml_dtypes
-            except ImportError:
-                pass
-            else:
-                bf16: np.dtype[Any] = np.dtype(ml_dtypes.bfloat16)
-                return bf16
     msg = (
         f"default_tolerance(dtype={dtype!r}): not a dtype; pass anything numpy.dtype() "
         "accepts, such as 'float32' or np.float64 ('bfloat16' needs ml_dtypes installed)"
