@@ -31,3 +31,19 @@ def test_as_memory_type(value) -> None:
 def test_as_memory_type_rejects_and_lists_names(value) -> None:
     with pytest.raises(InvalidOptionError, match="'numpy'"):
         as_memory_type(value)
+
+
+@pytest.mark.parametrize(
+    ("value", "meant"),
+    [("nupmy", "numpy"), ("Troch", "torch"), ("tf", "tensorflow"), ("cle", "pyclesperanto")],
+)
+def test_a_near_miss_names_the_likely_memory_type(value, meant) -> None:
+    with pytest.raises(InvalidOptionError, match=rf"\(did you mean '{meant}'\?\); use one of"):
+        as_memory_type(value)
+
+
+@pytest.mark.parametrize("value", ["matlab", "xyz", 3])
+def test_no_guess_when_nothing_is_close(value) -> None:
+    with pytest.raises(InvalidOptionError) as info:
+        as_memory_type(value)
+    assert "did you mean" not in str(info.value)

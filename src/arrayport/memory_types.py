@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import enum
 
 from arrayport.errors import InvalidOptionError
@@ -42,6 +43,29 @@ def as_memory_type(value: MemoryType | str) -> MemoryType:
             return MemoryType(value.lower())
         except ValueError:
             pass
-    names = ", ".join(repr(m.value) for m in MemoryType)
-    msg = f"{value!r} is not a memory type; use one of {names}"
+    values = [m.value for m in MemoryType]
+    names = ", ".join(repr(v) for v in values)
+    guess = _likely_meant(value.lower()) if isinstance(value, str) else None
+    hint = f" (did you mean {guess!r}?)" if guess else ""
+    msg = f"{value!r} is not a memory type{hint}; use one of {names}"
     raise InvalidOptionError(msg)
+
+
+# The import names users write for the frameworks, which are not memory type names.
+_IMPORT_NAMES = {
+    "np": "numpy",
+    "cp": "cupy",
+    "pytorch": "torch",
+    "jnp": "jax",
+    "tf": "tensorflow",
+    "cle": "pyclesperanto",
+    "da": "dask",
+}
+
+
+def _likely_meant(text: str) -> str | None:
+    """The memory type a misspelled or abbreviated name most likely meant, if any."""
+    if text in _IMPORT_NAMES:
+        return _IMPORT_NAMES[text]
+    close = difflib.get_close_matches(text, [m.value for m in MemoryType], n=1, cutoff=0.6)
+    return close[0] if close else None
