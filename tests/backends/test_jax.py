@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from arrayport import MemoryType
-from arrayport.devices import CPU, Device
-from arrayport.errors import DeviceError, UnsupportedArrayError
+from arrayport.devices import CPU
+from arrayport.errors import UnsupportedArrayError
 from tests.conftest import skip_unless_installed
 
 pytestmark = skip_unless_installed(MemoryType.JAX)
@@ -94,12 +94,6 @@ def test_adopt_host_shares_aligned_memory(be) -> None:
     y = be.adopt_host(a, CPU)
     y.block_until_ready()
     assert y.unsafe_buffer_pointer() == a.ctypes.data
-
-
-def test_devices(be) -> None:
-    assert be.devices()[0] == CPU
-    with pytest.raises(DeviceError):
-        be.resolve_device(Device("cuda", 42), CPU)
 
 
 def test_oom(be) -> None:

@@ -1,5 +1,11 @@
 """jax backend.
 
+jax is imported only by :func:`load` (``jax.numpy`` after it), which the registry calls
+when a jax array is already in hand (so jax is in ``sys.modules``) or when jax is asked for
+by name, and which the first device lookup calls. Devices, and the deleted and sharded
+arrays that have no single one, are handled in :mod:`arrayport.backends._jax_devices`; its
+:func:`device_of`, :func:`devices` and :func:`resolve_device` are this module's own.
+
 Quirks routed around here:
 
 * With 64-bit mode off (jax's default), jax silently turns int64→int32, uint64→uint32,
@@ -14,7 +20,7 @@ Quirks routed around here:
 * Traced arrays (inside ``jit``/``grad``/``vmap``) have no memory: refused by name.
   Deleted arrays (``x.delete()``, or donated to a jitted call) have none left: refused
   by name, by an identity too (:func:`is_plain` asks ``is_deleted()``, about 30 ns) and
-  by :func:`device_of` (jax's own answer is a bare ``RuntimeError``).
+  by :func:`device_of` (jax's own answer is a bare ``RuntimeError``; ``_jax_devices``).
 * Typed PRNG key arrays (``jax.random.key``) have an extended dtype (``key<fry>``) that
   numpy and the other frameworks lack: they stay in jax (identity, copy, device move);
   to leave it they are refused with the remedy ``jax.random.key_data``
@@ -42,9 +48,13 @@ import numpy as np
 
 from arrayport._host import ArrayInfo, RouteKey, aligned_copy, dtype_name, host_layout
 from arrayport.backends import _jax_dlpack
-from arrayport.backends._util import find_spec, import_framework, message_has, unplaceable
-from arrayport.devices import CPU, Device, current_device_index
-from arrayport.errors import DeviceError, UnsupportedArrayError
+from arrayport.backends._jax_devices import deleted_error, jax_devices, single_device, to_jax_device
+from arrayport.backends._jax_devices import device_of as device_of
+from arrayport.backends._jax_devices import devices as devices
+from arrayport.backends._jax_devices import resolve_device as resolve_device
+from arrayport.backends._util import find_spec, import_framework, message_has
+from arrayport.devices import CPU, Device
+from arrayport.errors import UnsupportedArrayError
 from arrayport.memory_types import MemoryType
 
 MEMORY_TYPE = MemoryType.JAX
@@ -104,80 +114,6 @@ def namespace() -> Any:
     return jnp
 
 
-@functools.cache
-def _jax_devices(kind: str) -> list[Any]:
-    # jax's device list is fixed once its backends are initialised.
-    jax = load()
-    try:
-        return list(jax.devices("cpu" if kind == "cpu" else "gpu"))
-    except RuntimeError:  # jax raises RuntimeError for a platform it was not built with
-        return []
-
-
-def devices() -> tuple[Device, ...]:
-    return (CPU, *(Device("cuda", i) for i in range(len(_jax_devices("cuda")))))
-
-
-def _from_jax_device(d: Any) -> Device:
-    if d.platform == "cpu":
-        return CPU
-    if d.platform in ("gpu", "cuda"):
-        return Device("cuda", int(_jax_devices("cuda").index(d)))
-    msg = f"jax platform {d.platform!r} is not supported by arrayport (cpu and cuda are)"
-    raise DeviceError(msg)
-
-
-def _to_jax_device(device: Device) -> Any:
-    found = _jax_devices(device.kind)
-    if device.kind == "cpu" and found:
-        return found[0]
-    if device.kind == "cuda" and device.index < len(found):
-        return found[device.index]
-    raise unplaceable("jax", device, len(_jax_devices("cuda")))
-
-
-def _deleted() -> UnsupportedArrayError:
-    msg = (
-        "the jax array was deleted (x.delete(), or donated to a jitted call with "
-        "donate_argnums): its data is gone; use the array the donating call returned, "
-        "or keep a copy (jnp.array(x, copy=True)) before donating"
-    )
-    return UnsupportedArrayError(msg)
-
-
-def _single_device(x: Any) -> Any:
-    try:
-        devs = x.devices()
-    except RuntimeError:
-        # jax's "Array has been deleted": asked only after the fact, so a live array pays
-        # nothing here. Dispatch reads devices through device_of without describe().
-        if x.is_deleted():
-            raise _deleted() from None
-        raise
-    if len(devs) != 1:
-        msg = (
-            f"the jax array is sharded over {len(devs)} devices; arrayport converts "
-            "single-device arrays: gather it first (jax.device_put(x, device))"
-        )
-        raise UnsupportedArrayError(msg)
-    return next(iter(devs))
-
-
-def device_of(x: Any) -> Device:
-    return _from_jax_device(_single_device(x))
-
-
-def resolve_device(requested: Device | None, source: Device) -> Device:
-    if requested is None:
-        if source.kind in ("cpu", "cuda"):
-            requested = source
-        else:
-            gpus = _jax_devices("cuda")
-            requested = Device("cuda", current_device_index()) if gpus else CPU
-    _to_jax_device(requested)
-    return requested
-
-
 def route_key(x: Any, address: bool) -> RouteKey | None:
     """The routing summary of a concrete single-device CPU or GPU array (tracers, deleted
     and sharded arrays take the full plan, which refuses them)."""
@@ -226,7 +162,7 @@ def describe(x: Any) -> ArrayInfo:
         )
         raise UnsupportedArrayError(msg)
     if x.is_deleted():
-        raise _deleted()
+        raise deleted_error()
     device = device_of(x)
     if not isinstance(x.dtype, np.dtype):
         # An extended dtype (typed PRNG keys, key<fry>): numpy has no counterpart and the
@@ -294,7 +230,7 @@ def check_dtype(dtype: np.dtype[Any] | None, dtype_name: str) -> str | None:
 
 
 def host_view(x: Any) -> np.ndarray | None:
-    if _single_device(x).platform != "cpu":  # no Device object built: on every copy
+    if single_device(x).platform != "cpu":  # no Device object built: on every copy
         return None
     view = np.asarray(x)  # read-only, sharing jax's buffer on CPU
     return view
@@ -353,7 +289,7 @@ def dlpack_source(x: Any) -> Any:
 @functools.cache
 def _cpu_importer() -> Any:
     """jaxlib's direct DLPack import bound to the CPU device, or None (see _jax_dlpack)."""
-    cpus = _jax_devices("cpu")
+    cpus = jax_devices("cpu")
     return _jax_dlpack.cpu_importer(load(), cpus[0]) if cpus else None
 
 
@@ -364,7 +300,7 @@ def from_dlpack(x: Any, device: Device, *, read_only: bool = False) -> Any:
         if importer is not None:
             return importer(x.__dlpack__())
     out = jax.dlpack.from_dlpack(x)
-    return out if device_of(out) == device else jax.device_put(out, _to_jax_device(device))
+    return out if device_of(out) == device else jax.device_put(out, to_jax_device(device))
 
 
 def adopt_host(a: np.ndarray, device: Device) -> Any:
@@ -373,12 +309,12 @@ def adopt_host(a: np.ndarray, device: Device) -> Any:
         if not a.dtype.isnative:  # jax refuses big-endian arrays with a TypeError
             a = aligned_copy(a)
         # device_put may still read `a` after returning; `a` can be the caller's memory.
-        return jax.device_put(a, _to_jax_device(device)).block_until_ready()
+        return jax.device_put(a, to_jax_device(device)).block_until_ready()
     contiguous, _positive, _element, aligned = host_layout(a, True)
     name = dtype_name(a.dtype)
     if _share_refusal(bool(a.flags.writeable), name, a.dtype.isnative, contiguous, aligned):
         if name == "bfloat16":
-            return jax.device_put(a, _to_jax_device(device))
+            return jax.device_put(a, to_jax_device(device))
         a = aligned_copy(a)
     return from_dlpack(a, device)
 
@@ -402,7 +338,7 @@ def copy(x: Any) -> Any:
 
 
 def move(x: Any, device: Device) -> Any:
-    return load().device_put(x, _to_jax_device(device))
+    return load().device_put(x, to_jax_device(device))
 
 
 def oom_error_types() -> tuple[type[BaseException], ...]:
@@ -452,7 +388,7 @@ def release_memory(device: Device | None = None) -> None:
 
 def memory_info() -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
-    for i, d in enumerate(_jax_devices("cuda")):
+    for i, d in enumerate(jax_devices("cuda")):
         stats = d.memory_stats() or {}
         in_use = stats.get("bytes_in_use")
         limit = stats.get("bytes_limit")

@@ -3,6 +3,8 @@
 * :func:`arrays` - a hypothesis strategy for arrays of any memory type, dtype, shape and
   layout (needs hypothesis).
 * :func:`assert_equivalent` - run a function on every memory type and compare with numpy.
+* :func:`as_numpy`, :func:`memory_bounds`, :func:`shares_memory` - read an array's values
+  and memory through its framework's own calls, independently of arrayport's conversions.
 * :func:`inject_oom` - make the next dispatched calls on a memory type raise that
   framework's real out-of-memory error.
 * The pytest plugin (loaded automatically): a ``memory_type`` fixture over installed
@@ -26,15 +28,9 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from arrayport.testing._memory_readers import as_numpy, memory_bounds, shares_memory
 from arrayport.testing._oom import inject_oom
-from arrayport.testing.assertions import (
-    ARRAY_API_STRICT,
-    as_numpy,
-    assert_equivalent,
-    default_tolerance,
-    memory_bounds,
-    shares_memory,
-)
+from arrayport.testing.assertions import ARRAY_API_STRICT, assert_equivalent, default_tolerance
 
 if TYPE_CHECKING:
     from arrayport.testing.strategies import ALL_DTYPES, LAYOUTS, arrays, dtypes_for

@@ -2,9 +2,9 @@
 
 :func:`assert_equivalent` runs a function on numpy and on each memory type and compares
 the results the way SciPy's ``xp_assert_close`` does: memory type and device first, then
-dtype, shape and 0-d-ness, then values. :func:`as_numpy` and :func:`memory_bounds` read
-arrays through each framework's *own* calls, not through arrayport's conversion code, so
-that tests using them check arrayport against an independent path.
+dtype, shape and 0-d-ness, then values. Results are read with
+:func:`~arrayport.testing.as_numpy` (``arrayport.testing._memory_readers``), through each
+framework's own calls rather than arrayport's conversion code.
 """
 
 from __future__ import annotations
@@ -26,7 +26,10 @@ from arrayport.errors import (
     UnsupportedArrayError,
 )
 from arrayport.memory_types import MemoryType, as_memory_type
+from arrayport.testing._memory_readers import as_numpy, is_strict, memory_bounds, shares_memory
 
+# as_numpy, memory_bounds and shares_memory are defined in _memory_readers; they stay in
+# __all__ so that importing them from this module, where they were first, keeps working.
 __all__ = [
     "ARRAY_API_STRICT",
     "as_numpy",
@@ -43,125 +46,15 @@ __all__ = [
 ARRAY_API_STRICT = "array_api_strict"
 
 
-def _is_strict(x: object) -> bool:
-    return type(x).__module__.partition(".")[0] == "array_api_strict"
-
-
 def is_array(x: object) -> bool:
     """Whether ``x`` is an array arrayport handles (or an array-api-strict array)."""
-    if _is_strict(x):
+    if is_strict(x):
         return True
     try:
         detect_memory_type(x)
     except UnsupportedArrayError:
         return False
     return True
-
-
-def as_numpy(x: Any) -> np.ndarray:
-    """A numpy array with the values of ``x``, read with the framework's own calls.
-
-    Parameters
-    ----------
-    x : array
-        A numpy, cupy, torch, jax, tensorflow, pyclesperanto, dask or array-api-strict array.
-
-    Returns
-    -------
-    numpy.ndarray
-        A view where the framework gives one, else a copy. arrayport's conversion code is
-        not used, so tests can compare :func:`arrayport.convert` against it.
-    """
-    if isinstance(x, np.ndarray):
-        return x
-    if _is_strict(x):
-        xps = sys.modules["array_api_strict"]
-        return np.asarray(np.from_dlpack(x.to_device(xps.Device("CPU_DEVICE"))))
-    mt = detect_memory_type(x)
-    if mt is MemoryType.TORCH:
-        t = x.detach().cpu().resolve_conj().resolve_neg()
-        if str(t.dtype) == "torch.bfloat16":  # torch's numpy() has no bfloat16
-            import ml_dtypes
-
-            return np.asarray(t.float().numpy().astype(ml_dtypes.bfloat16))  # exact
-        return np.asarray(t.numpy())
-    if mt is MemoryType.TENSORFLOW:
-        return np.asarray(x.numpy())
-    if mt is MemoryType.PYCLESPERANTO:
-        return np.asarray(sys.modules["pyclesperanto"].pull(x))
-    if mt is MemoryType.CUPY:
-        return np.asarray(x.get())
-    if mt is MemoryType.DASK:
-        computed = x.compute()  # numpy or cupy chunks; a 0-d result may be a numpy scalar
-        return np.asarray(computed) if isinstance(computed, np.generic) else as_numpy(computed)
-    return np.asarray(x)  # jax: np.asarray shares its host buffer, read-only
-
-
-def memory_bounds(x: Any) -> tuple[int, int] | None:
-    """The byte range ``[low, high)`` of host or device memory ``x`` occupies, if known.
-
-    Read through the framework's own pointers (``data_ptr``, ``unsafe_buffer_pointer``,
-    numpy's byte bounds of a DLPack view; for dask, the span of the chunks its graph
-    holds). ``None`` for pyclesperanto, which exposes no address (its OpenCL buffers never
-    share host memory).
-    """
-    if isinstance(x, np.ndarray):
-        from numpy.lib.array_utils import byte_bounds
-
-        low, high = byte_bounds(x)
-        return int(low), int(high)
-    mt = detect_memory_type(x)
-    if mt is MemoryType.TORCH:
-        if x.numel() == 0:
-            return (int(x.data_ptr()), int(x.data_ptr()))
-        start = int(x.data_ptr())
-        item = int(x.element_size())
-        low = start + item * sum(
-            s * (n - 1) for s, n in zip(x.stride(), x.shape, strict=False) if s < 0
-        )
-        high = start + item * (
-            1 + sum(s * (n - 1) for s, n in zip(x.stride(), x.shape, strict=False) if s > 0)
-        )
-        return low, high
-    if mt is MemoryType.JAX:
-        if x.size == 0:
-            return None
-        x.block_until_ready()  # unsafe_buffer_pointer can hang on a pending array
-        start = int(x.unsafe_buffer_pointer())
-        return start, start + int(x.nbytes)
-    if mt is MemoryType.TENSORFLOW:
-        d = x.dtype
-        if d.name == "bfloat16" or not (d.is_bool or d.is_integer or d.is_floating or d.is_complex):
-            return None  # tensorflow's DLPack export aborts the process on strings
-        return memory_bounds(np.from_dlpack(x))
-    if mt is MemoryType.CUPY:
-        return int(x.data.ptr), int(x.data.ptr) + int(x.nbytes)
-    if mt is MemoryType.DASK:
-        # A graph has no memory of its own: it holds its input chunks as arrays in the
-        # graph (dask's compute copies them out, so the chunks are what can alias).
-        found = [
-            memory_bounds(v)
-            for v in dict(x.__dask_graph__()).values()
-            if isinstance(v, np.ndarray) and v.size
-        ]
-        spans = [b for b in found if b is not None]
-        return (min(b[0] for b in spans), max(b[1] for b in spans)) if spans else None
-    return None
-
-
-def shares_memory(a: Any, b: Any) -> bool:
-    """Whether arrays ``a`` and ``b`` (of any memory types) overlap in memory.
-
-    Conservative for strided arrays: interleaved views of one buffer count as sharing.
-    """
-    if a is b:
-        return True
-    if isinstance(a, np.ndarray) and isinstance(b, np.ndarray):
-        return bool(np.shares_memory(a, b))  # exact; the arrays tests draw are small
-    ra, rb = memory_bounds(a), memory_bounds(b)
-    if ra is None or rb is None:
-        return False
-    return ra[0] < rb[1] and rb[0] < ra[1] and ra[0] < ra[1] and rb[0] < rb[1]
 
 
 def _as_dtype(dtype: Any) -> np.dtype[Any]:
@@ -233,7 +126,7 @@ def _to_target(x: Any, target: Any) -> Any:
 
 
 def _device_of(x: Any) -> Any:
-    if _is_strict(x):
+    if is_strict(x):
         return x.device
     return get_backend(detect_memory_type(x)).device_of(x)
 
@@ -280,7 +173,7 @@ def _compare(
         msg = f"{where}: {what} is a numpy scalar, expected a {target} array"
         raise AssertionError(msg)
     if is_array(actual) and check_memory_type:
-        got = ARRAY_API_STRICT if _is_strict(actual) else detect_memory_type(actual)
+        got = ARRAY_API_STRICT if is_strict(actual) else detect_memory_type(actual)
         want = ARRAY_API_STRICT if not isinstance(target, MemoryType) else target
         if got != want:
             msg = f"{where}: {what} is a {got} array, expected {want} (the input's memory type)"

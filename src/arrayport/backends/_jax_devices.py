@@ -1,0 +1,113 @@
+"""jax devices: jax's device lists, the device a jax array is on, and where one can go.
+
+Importing this module imports no framework: jax is imported only by the backend's
+``load()``, which the first :func:`jax_devices` call of each kind makes (the lists are
+cached). The jax backend re-exports :func:`devices`, :func:`device_of` and :func:`resolve_device` as
+they are, with no wrapper: dispatch reads ``device_of`` on every call with a jax array.
+
+Two kinds of jax array have no single device to report. A deleted array (``x.delete()``,
+or donated to a jitted call with ``donate_argnums``) makes jax raise a bare
+``RuntimeError``; :func:`single_device` then refuses it by name (:func:`deleted_error`),
+asking ``is_deleted()`` only after the failure so that a live array pays nothing. An array
+sharded over several devices is refused with the call that gathers it.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from arrayport.backends._util import unplaceable
+from arrayport.devices import CPU, Device, current_device_index
+from arrayport.errors import DeviceError, UnsupportedArrayError
+
+__all__ = [
+    "deleted_error",
+    "device_of",
+    "devices",
+    "from_jax_device",
+    "jax_devices",
+    "resolve_device",
+    "single_device",
+    "to_jax_device",
+]
+
+
+@functools.cache
+def jax_devices(kind: str) -> list[Any]:
+    """jax's devices of ``kind`` (``"cpu"``; any other kind asks for its GPUs)."""
+    # Imported here, not at the top: the backend imports this module. Once per kind, as
+    # jax's device list is fixed once its backends are initialised.
+    from arrayport.backends.jax import load
+
+    jax = load()
+    try:
+        return list(jax.devices("cpu" if kind == "cpu" else "gpu"))
+    except RuntimeError:  # jax raises RuntimeError for a platform it was not built with
+        return []
+
+
+def devices() -> tuple[Device, ...]:
+    return (CPU, *(Device("cuda", i) for i in range(len(jax_devices("cuda")))))
+
+
+def from_jax_device(d: Any) -> Device:
+    if d.platform == "cpu":
+        return CPU
+    if d.platform in ("gpu", "cuda"):
+        return Device("cuda", int(jax_devices("cuda").index(d)))
+    msg = f"jax platform {d.platform!r} is not supported by arrayport (cpu and cuda are)"
+    raise DeviceError(msg)
+
+
+def to_jax_device(device: Device) -> Any:
+    found = jax_devices(device.kind)
+    if device.kind == "cpu" and found:
+        return found[0]
+    if device.kind == "cuda" and device.index < len(found):
+        return found[device.index]
+    raise unplaceable("jax", device, len(jax_devices("cuda")))
+
+
+def deleted_error() -> UnsupportedArrayError:
+    """The error for a deleted jax array, with the remedy."""
+    msg = (
+        "the jax array was deleted (x.delete(), or donated to a jitted call with "
+        "donate_argnums): its data is gone; use the array the donating call returned, "
+        "or keep a copy (jnp.array(x, copy=True)) before donating"
+    )
+    return UnsupportedArrayError(msg)
+
+
+def single_device(x: Any) -> Any:
+    """The one jax device ``x`` is on; deleted and sharded arrays are refused by name."""
+    try:
+        devs = x.devices()
+    except RuntimeError:
+        # jax's "Array has been deleted": asked only after the fact, so a live array pays
+        # nothing here. Dispatch reads devices through device_of without describe().
+        if x.is_deleted():
+            raise deleted_error() from None
+        raise
+    if len(devs) != 1:
+        msg = (
+            f"the jax array is sharded over {len(devs)} devices; arrayport converts "
+            "single-device arrays: gather it first (jax.device_put(x, device))"
+        )
+        raise UnsupportedArrayError(msg)
+    return next(iter(devs))
+
+
+def device_of(x: Any) -> Device:
+    return from_jax_device(single_device(x))
+
+
+def resolve_device(requested: Device | None, source: Device) -> Device:
+    if requested is None:
+        if source.kind in ("cpu", "cuda"):
+            requested = source
+        else:
+            gpus = jax_devices("cuda")
+            requested = Device("cuda", current_device_index()) if gpus else CPU
+    to_jax_device(requested)
+    return requested

@@ -1,0 +1,94 @@
+"""backends/_jax_devices: jax's device lists, the device of a jax array, where one can go."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from arrayport import MemoryType
+from arrayport.devices import CPU, Device
+from arrayport.errors import DeviceError, UnsupportedArrayError
+from tests.conftest import skip_unless_installed
+
+pytestmark = skip_unless_installed(MemoryType.JAX)
+
+
+@pytest.fixture(scope="module")
+def dev():
+    from arrayport.backends import _jax_devices
+
+    return _jax_devices
+
+
+def test_importing_it_imports_no_framework() -> None:
+    code = (
+        "import sys, arrayport.backends._jax_devices\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('jax', 'jaxlib')))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_the_backend_exports_the_same_functions(dev) -> None:
+    # No wrapper: dispatch reads device_of on every call with a jax array.
+    from arrayport.backends import jax as backend
+
+    for name in ("devices", "device_of", "resolve_device"):
+        assert getattr(backend, name) is getattr(dev, name), name
+
+
+def test_devices(dev) -> None:
+    assert dev.devices()[0] == CPU
+    assert dev.jax_devices("cpu") is dev.jax_devices("cpu")  # cached
+    with pytest.raises(DeviceError):
+        dev.resolve_device(Device("cuda", 42), CPU)
+    assert dev.resolve_device(None, CPU) == CPU
+
+
+def test_cpu_round_trip(dev) -> None:
+    import jax.numpy as jnp
+
+    x = jnp.arange(3.0)
+    assert dev.single_device(x) == dev.to_jax_device(CPU)
+    assert dev.from_jax_device(dev.to_jax_device(CPU)) == CPU
+    assert dev.device_of(x) == CPU
+
+
+def test_unknown_platform_is_refused(dev) -> None:
+    class Tpu:
+        platform = "tpu"
+
+    with pytest.raises(DeviceError, match="jax platform 'tpu' is not supported"):
+        dev.from_jax_device(Tpu())
+
+
+def test_deleted_array_is_refused_by_name(dev) -> None:
+    import jax.numpy as jnp
+
+    x = jnp.ones(3)
+    x.delete()
+    with pytest.raises(UnsupportedArrayError, match=r"deleted.*donating call returned"):
+        dev.device_of(x)
+
+
+def test_other_runtime_errors_pass_through(dev) -> None:
+    class Broken:
+        def devices(self) -> set[object]:
+            raise RuntimeError("not about deletion")
+
+        def is_deleted(self) -> bool:
+            return False
+
+    with pytest.raises(RuntimeError, match="not about deletion"):
+        dev.single_device(Broken())
+
+
+def test_sharded_array_is_refused_with_the_remedy(dev) -> None:
+    class Sharded:
+        def devices(self) -> set[object]:
+            return {object(), object()}
+
+    with pytest.raises(UnsupportedArrayError, match=r"sharded over 2 devices.*jax.device_put"):
+        dev.device_of(Sharded())
