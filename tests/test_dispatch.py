@@ -224,6 +224,48 @@ def test_numpy_declared_numpy_input_is_passed_and_returned_as_is() -> None:
     assert ident(a) is a
 
 
+@pytest.mark.filterwarnings("ignore:the matrix subclass:PendingDeprecationWarning")
+@pytest.mark.parametrize("declared", ["numpy", "torch"])
+@pytest.mark.parametrize("how", ["one argument", "two arguments", "in a list", "by keyword"])
+def test_masked_and_matrix_arguments_are_refused_before_the_function_runs(
+    declared: str, how: str
+) -> None:
+    # A numpy-declared function once got a masked array as it was (nothing to convert)
+    # and an array-API body dropped its mask; np.matrix turned its x * x into a matrix
+    # product there, elementwise on torch. Both are refused on every call, every path.
+    if declared == "torch":
+        pytest.importorskip("torch")
+    ran: list[Any] = []
+
+    @ap.memory_type(declared)
+    def f(x: Any, y: Any = None) -> Any:
+        ran.append(x)
+        return x * x
+
+    masked = np.ma.array([1.0, 2.0, 3.0], mask=[0, 1, 0])
+    matrix = np.matrix([[1.0, 2.0], [3.0, 4.0]])
+    plain = np.ones(3)
+    for bad, match in ((masked, "mask would be lost"), (matrix, r"np\.asarray\(x\)")):
+        calls = {
+            "one argument": lambda b=bad: f(b),
+            "two arguments": lambda b=bad: f(plain, b),
+            "in a list": lambda b=bad: f([plain, b]),
+            "by keyword": lambda b=bad: f(plain, y=b),
+        }
+        for _ in range(2):  # the second call takes the fast paths the first one set up
+            with pytest.raises(ap.UnsupportedArrayError, match=match):
+                calls[how]()
+    assert ran == []
+    assert f(np.asarray(matrix)).tolist() == [[1.0, 4.0], [9.0, 16.0]]  # the remedy
+
+
+def test_memory_maps_are_still_passed_to_numpy_functions(tmp_path: Any) -> None:
+    m = np.memmap(tmp_path / "m.bin", dtype="float32", mode="w+", shape=(3,))
+    m[:] = [1.0, 2.0, 3.0]
+    ident = ap.memory_type("numpy")(lambda x: x)
+    assert ident(m) is m
+
+
 @skip_unless_installed(MemoryType.JAX)
 def test_read_only_input_is_not_handed_over_writable() -> None:
     import jax.numpy as jnp

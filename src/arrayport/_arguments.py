@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, cast
 
-from arrayport.backends import detect_memory_type
+from arrayport.backends import detect_memory_type, get_backend
 from arrayport.errors import UnsupportedArrayError
 from arrayport.memory_types import MemoryType
 
@@ -95,6 +95,14 @@ def classify(x: object) -> MemoryType | str | None:
             kind = detect_memory_type(x)
         except UnsupportedArrayError:
             kind = None
+        else:
+            # Some arrays of a memory type must not reach a function even where nothing is
+            # converted (numpy's masked arrays and np.matrix). Refused on every call, as
+            # they are never cached: the fast paths see no entry and take this scan.
+            refusal = getattr(get_backend(kind), "argument_refusal", None)
+            why = None if refusal is None else refusal(t)
+            if why is not None:
+                raise UnsupportedArrayError(why)
     KINDS[t] = kind  # one atomic dict store; a race only computes the same value twice
     return kind
 

@@ -25,6 +25,13 @@ def test_describe_refuses_masks_and_non_numbers() -> None:
         be.describe(np.array([b"x"]))
 
 
+def test_argument_refusal_names_masked_arrays_and_matrices_only() -> None:
+    assert "mask" in (be.argument_refusal(np.ma.MaskedArray) or "")
+    assert "np.asarray" in (be.argument_refusal(np.matrix) or "")
+    assert be.argument_refusal(np.ndarray) is None
+    assert be.argument_refusal(np.memmap) is None
+
+
 def test_bfloat16_is_exchangeable() -> None:
     import ml_dtypes
 

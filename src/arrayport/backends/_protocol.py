@@ -46,6 +46,10 @@ means the default in brackets, ADR 0045):
 * ``take(x, index)`` [``x[index]``]: indexing, read by the OOM policy's split and the
   slice helpers (:mod:`arrayport.stack`), where the framework's own indexing is unfit
   (pyclesperanto's runs a float32 kernel and can return a Python number).
+* ``argument_refusal(t) -> str | None`` [None]: why arrays of type ``t`` (a subclass of
+  this framework's array) must not be handed to a dispatched function at all, even one
+  declaring this memory type (numpy's masked arrays and ``np.matrix``); read once per
+  type by :mod:`arrayport._arguments`.
 """
 
 from __future__ import annotations

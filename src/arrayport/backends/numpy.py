@@ -119,13 +119,15 @@ def resolve_device(requested: Device | None, source: Device) -> Device:
     raise DeviceError(msg)
 
 
+_MASKED = (
+    "masked arrays are not converted: the mask would be lost. Pass "
+    "x.filled(fill_value) for the values, or x.data and x.mask separately"
+)
+
+
 def describe(x: Any) -> ArrayInfo:
     if isinstance(x, np.ma.MaskedArray):
-        msg = (
-            "masked arrays are not converted: the mask would be lost. Pass "
-            "x.filled(fill_value) for the values, or x.data and x.mask separately"
-        )
-        raise UnsupportedArrayError(msg)
+        raise UnsupportedArrayError(_MASKED)
     if not holds_numbers(x.dtype):
         msg = (
             f"numpy arrays of dtype {x.dtype} hold no numbers arrayport can move between "
@@ -134,6 +136,25 @@ def describe(x: Any) -> ArrayInfo:
         )
         raise UnsupportedArrayError(msg)
     return host_info(x, CPU)
+
+
+def argument_refusal(t: type) -> str | None:
+    """Why a dispatched function must not be handed an array of ndarray subclass ``t``
+    even when it declares numpy (where nothing is converted), or None.
+
+    A function written against the array API computes on plain arrays: a masked array's
+    mask would be dropped by it, and ``np.matrix`` turns ``*`` and ``**`` into matrix
+    products, so the same function would give other values on numpy than elsewhere.
+    """
+    if issubclass(t, np.ma.MaskedArray):
+        return _MASKED
+    if issubclass(t, np.matrix):
+        return (
+            "np.matrix is not passed to array functions: its * and ** are matrix products, "
+            "elementwise on every other array, so results would differ by framework. "
+            "Pass np.asarray(x) (a plain ndarray view, no copy)"
+        )
+    return None
 
 
 def check_dtype(dtype: np.dtype[Any] | None, dtype_name: str) -> str | None:
