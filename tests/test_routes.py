@@ -29,8 +29,14 @@ def test_negative_strides_to_torch_copies_instead_of_crashing() -> None:
     assert not r.zero_copy
     assert "negative strides" in r.reason
     np.testing.assert_array_equal(ap.convert(a, "torch").numpy(), a)
-    with pytest.raises(ap.CopyRequiredError, match="negative strides"):
+    with pytest.raises(ap.CopyRequiredError, match="negative strides") as info:
         ap.convert(a, "torch", copy=False)
+    # The error says which copying route the conversion needs, and between what.
+    assert (info.value.method, info.value.source, info.value.target) == (
+        "host-copy",
+        MT.NUMPY,
+        MT.TORCH,
+    )
 
 
 @skip_unless_installed(MT.TORCH)

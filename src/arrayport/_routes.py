@@ -216,9 +216,10 @@ def _identity(a: Any) -> Any:
     return a
 
 
-def _refuse_copy(source: MemoryType, target: MemoryType, why: str) -> None:
+def _refuse_copy(source: MemoryType, target: MemoryType, why: str, method: str) -> None:
+    """Raise for ``copy=False``; ``method`` is the copying route the conversion needs."""
     msg = (
         f"copy=False but {source.value} -> {target.value} cannot share memory here ({why}); "
         "pass copy=None to allow a copy"
     )
-    raise CopyRequiredError(msg, source=source, target=target)
+    raise CopyRequiredError(msg, source=source, target=target, method=method)

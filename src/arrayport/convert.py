@@ -202,7 +202,9 @@ def _make_plan(
     if source is target:
         if dev != info.device:
             if copy is False:
-                _refuse_copy(source, target, f"moving from {info.device} to {dev} copies")
+                _refuse_copy(
+                    source, target, f"moving from {info.device} to {dev} copies", "device-move"
+                )
             steps: tuple[str, ...] = (f"{source.value} moves the array {info.device} -> {dev}",)
             moved = route("device-move", False, steps, "the array is on another device")
             return moved, (lambda a: t.move(a, dev)), info
@@ -262,7 +264,7 @@ def _make_plan(
             else:
                 return (*share, info)
     if copy is False:
-        _refuse_copy(source, target, "; ".join(why_not))
+        _refuse_copy(source, target, "; ".join(why_not), "host-copy")
     return (*_host_copy_route(s, t, info, dev, route, why_not), info)
 
 
