@@ -233,3 +233,35 @@ def test_split_pyclesperanto_keeps_32_bit_integers_beyond_float32(axis: int) -> 
     assert fn.count == 2
     assert ap.detect_memory_type(out) is MemoryType.PYCLESPERANTO
     assert as_np(out).tolist() == x.tolist()
+
+
+_STORAGE_ONLY = [
+    pytest.param(mt, marks=skip_unless_installed(mt))
+    for mt in (MemoryType.TENSORFLOW, MemoryType.PYCLESPERANTO)
+]
+
+
+@pytest.mark.parametrize("mt", _STORAGE_ONLY, ids=lambda m: m.value)
+@pytest.mark.parametrize("axis", [0, 1, -1])
+def test_concat_joins_arrays_without_a_namespace_exactly(mt: MemoryType, axis: int) -> None:
+    from arrayport._split import concat
+
+    # The backend's own concat (tensorflow), or through the host (pyclesperanto,
+    # JOINS_ON_HOST); int32 values beyond 2**24 would change in a float32 kernel.
+    a = np.array([[2**31 - 1, 2**24 + 1], [3, -(2**31)]], np.int32)
+    b = np.array([[2**24 + 3, 7], [2**30 + 1, 5]], np.int32)
+    joined = concat([ap.convert(a, mt), ap.convert(b, mt)], axis)
+    assert ap.detect_memory_type(joined) is mt
+    assert as_np(joined).dtype == np.int32
+    assert as_np(joined).tolist() == np.concatenate([a, b], axis=axis).tolist()
+
+
+@skip_unless_installed(MemoryType.PYCLESPERANTO)
+def test_pyclesperanto_pieces_numpy_would_promote_are_refused_not_narrowed() -> None:
+    from arrayport._split import concat
+
+    # int32 and uint32 pieces join as int64 on the host, which pyclesperanto would store
+    # as int32: convert refuses it.
+    parts = [ap.convert(np.array([1, 2], dt), MemoryType.PYCLESPERANTO) for dt in ("i4", "u4")]
+    with pytest.raises(ap.UnsupportedDtypeError, match="cannot hold int64"):
+        concat(parts, 0)

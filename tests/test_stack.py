@@ -403,3 +403,24 @@ def test_process_slices_names_the_slices_whose_results_differ_in_shape() -> None
 
     with pytest.raises(ap.InvalidOptionError, match=expected):
         ap.process_slices(stack, first_slice_cut)
+
+
+@skip_unless_installed(CLE)
+@pytest.mark.parametrize("dtype", ["int32", "uint32"])
+def test_pyclesperanto_restacks_1d_results_on_the_host_exactly(dtype: str) -> None:
+    from arrayport.backends import get_backend
+
+    # Not 2-D slices: stacked on the host once and pushed once (JOINS_ON_HOST).
+    stack = np.array([[[2**31 - 1, 2**24 + 1]], [[2**24 + 3, 7]], [[5, 2**30 + 1]]], dtype)
+    take = get_backend(CLE).take
+    rows = ap.process_slices(ap.convert(stack, CLE), lambda p: take(p, (0,)))  # 1-D rows
+    assert ap.detect_memory_type(rows) is CLE
+    assert _host(rows).dtype == dtype
+    assert _host(rows).tolist() == stack[:, 0, :].tolist()
+
+
+@skip_unless_installed(CLE)
+def test_pyclesperanto_restack_of_3d_results_is_refused_as_4d() -> None:
+    stack = ap.convert(np.ones((2, 1, 2), np.float32), CLE)
+    with pytest.raises(ap.ConversionError, match="not 4-D"):
+        ap.process_slices(stack, lambda p: p.reshape((1, 1, 2)))

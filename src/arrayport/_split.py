@@ -4,9 +4,9 @@ policy's split step (:mod:`arrayport._oom_recovery`).
 The array arguments are those dispatch converts (:mod:`arrayport._arguments`): top-level
 arguments and arrays one level down in list and tuple arguments.
 
-Joining is written once against the array API (``xp.concat``); the two storage-only
-frameworks join with their own call (tensorflow: ``tf.concat``) or through numpy
-(pyclesperanto has no concatenation of its own arrays).
+Joining is written once against the array API (``xp.concat``); a backend without a
+namespace gives its own ``concat``, or says it cannot join its arrays (``JOINS_ON_HOST``):
+they are then joined on the host and converted back.
 """
 
 from __future__ import annotations
@@ -143,13 +143,14 @@ def _concat_arrays(parts: list[Any], axis: int) -> Any:
         if _axis(p, axis) is None:
             msg = f"a piece returned an array of shape {tuple(p.shape)}, which has no axis {axis}"
             raise NotSplittable(msg)
-    if mt is MemoryType.TENSORFLOW:
-        tf = get_backend(mt).load()
-        return tf.concat(parts, axis=axis)
-    if mt is MemoryType.PYCLESPERANTO:
-        device = get_backend(mt).device_of(parts[0])
+    backend = get_backend(mt)
+    if getattr(backend, "JOINS_ON_HOST", False):
+        # Converted back by convert, whose refusals then apply (a dtype numpy promoted to).
+        device = backend.device_of(parts[0])
         joined = np.concatenate([convert(p, MemoryType.NUMPY) for p in parts], axis=axis)
         return convert(joined, mt, device=device)
-    xp = namespace(mt)
-    join = getattr(xp, "concat", None) or xp.concatenate
+    join = getattr(backend, "concat", None)
+    if join is None:
+        xp = namespace(mt)
+        join = getattr(xp, "concat", None) or xp.concatenate
     return join(parts, axis=axis)

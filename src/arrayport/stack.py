@@ -4,10 +4,11 @@ Stacking is strict: every slice must have the same shape and the same dtype (a s
 silently promoted int64 and uint64 slices to float64 would change values). Slices of
 several memory types are converted, each once, to one memory type and one device.
 
-numpy, cupy, torch, jax and dask stack through their array API namespace. tensorflow and
-pyclesperanto have none, so they are handled here: ``tf.stack``, and for pyclesperanto one
-3-D buffer allocated once, each slice copied into its plane once (a rectangular buffer
-copy on the device, or one host-to-device write), never pairwise concatenation.
+Stacking is written once against the array API (``xp.stack``); a backend without a
+namespace gives its own ``stack``, or says it cannot join its arrays (``JOINS_ON_HOST``):
+they are then stacked on the host and converted back. A backend with ``stack_planes``
+builds a stack of 2-D slices on its device itself, from slices already there and host
+copies of the others, each copied into its plane once (never pairwise concatenation).
 """
 
 from __future__ import annotations
@@ -269,56 +270,47 @@ def _stack(
             raise DtypeConversionError(msg)
     mt = kinds[0] if memory_type is None else as_memory_type(memory_type)
     dev = parse_device(device)
-    if mt is MemoryType.PYCLESPERANTO and len(shape) == 2:
-        return _stack_pyclesperanto(items, kinds, dev)
+    backend = get_backend(mt)
+    stack_planes = getattr(backend, "stack_planes", None)
+    if stack_planes is not None and len(shape) == 2:
+        return _stack_planes(items, kinds, mt, dev, stack_planes)
     first = convert(items[0], mt, device=dev)
     if dev is None:
-        dev = get_backend(mt).device_of(first)
+        dev = backend.device_of(first)
     converted = [first, *(convert(s, mt, device=dev) for s in items[1:])]
-    if mt is MemoryType.TENSORFLOW:
-        return get_backend(mt).load().stack(converted, axis=0)
-    if mt is MemoryType.PYCLESPERANTO:
+    if getattr(backend, "JOINS_ON_HOST", False):
         # No n-D stack on the device: stack on the host once, push once.
         host = [convert(s, MemoryType.NUMPY) for s in converted]
         xp = namespace(MemoryType.NUMPY)
         return convert(xp.stack(host, axis=0), mt, device=dev)
-    return namespace(mt).stack(converted, axis=0)
+    stack = getattr(backend, "stack", None)
+    return namespace(mt).stack(converted, axis=0) if stack is None else stack(converted)
 
 
-def _stack_pyclesperanto(items: list[Any], kinds: list[MemoryType], device: Device | None) -> Any:
-    # Imported here: this module imports no backend (nor framework) until one is used.
-    from arrayport.backends import pyclesperanto as cle_backend
-
-    cle_mt = MemoryType.PYCLESPERANTO
-    backend = get_backend(cle_mt)
-    cle = backend.load()
-    # plan() refuses, before anything moves, any slice whose dtype pyclesperanto cannot
-    # hold exactly (float64, int64, ...), and settles the device.
-    dev = plan(items[0], cle_mt, device=device).device
+def _stack_planes(
+    items: list[Any],
+    kinds: list[MemoryType],
+    mt: MemoryType,
+    device: Device | None,
+    stack_planes: Callable[[Iterable[Any], Any, int, Device], Any],
+) -> Any:
+    """2-D ``items`` stacked by the backend's ``stack_planes`` on one device of ``mt``."""
+    backend = get_backend(mt)
+    # plan() refuses, before anything moves, any slice whose dtype the memory type cannot
+    # hold exactly, and settles the device.
+    dev = plan(items[0], mt, device=device).device
     for s in items[1:]:
-        plan(s, cle_mt, device=dev)
-
-    def on_device(i: int) -> bool:
-        return kinds[i] is cle_mt and backend.device_of(items[i]) == dev
-
-    sources = {i: items[i] for i in range(len(items)) if on_device(i)}
-    if not sources:
-        # One slice pushed alone gives the device handle and the (possibly widened) dtype.
-        sources[0] = convert(items[0], cle_mt, device=dev)
-    anchor = next(iter(sources.values()))
-    height, width = (int(n) for n in items[0].shape)
-    # The limit convert's push checks, for the whole stack, before allocating it.
-    dtype = np.dtype(anchor.dtype)
-    cle_backend.check_buffer_size(len(items) * height * width * dtype.itemsize, dtype, dev)
-    out = cle.create((len(items), height, width), dtype=anchor.dtype, device=anchor.device)
-    for i, s in enumerate(items):
-        if i in sources:
-            # A rectangular buffer copy: cle.copy_slice runs a kernel through float32,
-            # which changes int32/uint32 values beyond 2**24.
-            plane = sources[i].reshape((1, height, width))
-            plane.copy(out, (0, 0, 0), (i, 0, 0), (1, height, width))
-        else:
-            # One host-to-device write into the slice's plane (origin and region are z, y, x).
-            host = convert(s, MemoryType.NUMPY)
-            out.set(host, origin=(i, 0, 0), region=(1, height, width))
-    return out
+        plan(s, mt, device=dev)
+    sources = list(items)
+    on_device = [kinds[i] is mt and backend.device_of(s) == dev for i, s in enumerate(items)]
+    if not any(on_device):
+        # One slice converted alone gives the device handle and the (possibly widened) dtype.
+        sources[0] = convert(items[0], mt, device=dev)
+        on_device[0] = True
+    like = sources[on_device.index(True)]
+    # Each other slice is copied to the host only as its plane is written: one at a time.
+    planes = (
+        s if own else convert(s, MemoryType.NUMPY)
+        for s, own in zip(sources, on_device, strict=True)
+    )
+    return stack_planes(planes, like, len(sources), dev)

@@ -136,3 +136,27 @@ def test_take_gives_arrays_where_indexing_gives_numbers(be, dtype: str) -> None:
     assert be.to_host(line).tolist() == [top]
     rows = be.take(stack, (slice(0, 2),))  # an array already: pyclesperanto's own
     assert be.to_host(rows).tolist() == [[[1]], [[top]]]
+
+
+def test_joins_on_host(be) -> None:
+    # No concatenation or n-D stack of its own: the split and the slice helpers join
+    # through numpy and convert back (tests/test_split.py, tests/test_stack.py).
+    assert be.JOINS_ON_HOST
+    assert not hasattr(be, "concat")
+    assert not hasattr(be, "stack")
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "int32", "uint32", "float32"])
+def test_stack_planes_from_device_and_host_planes_is_exact(be, dtype: str) -> None:
+    import pyclesperanto as cle
+
+    top = np.iinfo(dtype).max if dtype != "float32" else 2.0**24 + 2
+    planes = np.array([[[top, 1]], [[2, top - 1]], [[3, 4]], [[top, 0]]], dtype)  # (4, 1, 2)
+    on_device = [cle.push(p) for p in planes]
+    device = be.device_of(on_device[0])
+    mixed = [planes[0], on_device[1], planes[2], on_device[3]]  # host planes written in
+    out = be.stack_planes(iter(mixed), on_device[1], len(mixed), device)
+    assert be.is_array(out)
+    assert tuple(out.shape) == (4, 1, 2)
+    assert np.dtype(out.dtype) == dtype
+    assert be.to_host(out).tolist() == planes.tolist()  # exact, beyond float32's 2**24

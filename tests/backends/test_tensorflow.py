@@ -113,3 +113,22 @@ def test_cpu_tensors_sit_on_64_byte_boundaries(be) -> None:
     for t in tensors:
         assert np.from_dlpack(t).ctypes.data % ALIGNMENT == 0
         assert be.route_key(t, False) == route_key_of(be.describe(t), False)
+
+
+def test_concat_and_stack_are_tensorflows_own_calls(be) -> None:
+    """No array API namespace: the split joins pieces with ``concat``, the slice helpers
+    stack with ``stack``; both exact (int64 beyond 2**53) and keep the dtype."""
+    import tensorflow as tf
+
+    a = np.array([[2**62 + 1, -3], [7, 2**53 + 1]], np.int64)
+    b = np.array([[5, 2**40 + 1], [-(2**62) - 1, 9]], np.int64)
+    parts = [tf.constant(a), tf.constant(b)]
+    for axis in (0, 1, -1):
+        joined = be.concat(parts, axis)
+        assert be.is_array(joined)
+        assert joined.dtype == tf.int64
+        np.testing.assert_array_equal(joined.numpy(), np.concatenate([a, b], axis=axis))
+    stacked = be.stack(parts)
+    assert be.is_array(stacked)
+    assert stacked.dtype == tf.int64
+    np.testing.assert_array_equal(stacked.numpy(), np.stack([a, b]))

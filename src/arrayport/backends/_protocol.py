@@ -46,6 +46,24 @@ means the default in brackets, ADR 0045):
 * ``take(x, index)`` [``x[index]``]: indexing, read by the OOM policy's split and the
   slice helpers (:mod:`arrayport.stack`), where the framework's own indexing is unfit
   (pyclesperanto's runs a float32 kernel and can return a Python number).
+* ``concat(parts, axis)`` [the namespace's ``concat``, else ``concatenate``]: joining
+  arrays of this framework along an existing axis, read by the OOM policy's split
+  (:mod:`arrayport._split`), for a framework without an array API namespace
+  (tensorflow: ``tf.concat``).
+* ``stack(arrays)`` [the namespace's ``stack(arrays, axis=0)``]: stacking arrays of this
+  framework, of one shape and dtype on one device, along a new first axis, read by
+  :mod:`arrayport.stack` (tensorflow: ``tf.stack``).
+* ``JOINS_ON_HOST`` [False]: the framework cannot join its own arrays (pyclesperanto):
+  the split and :mod:`arrayport.stack` join them with numpy and convert the result back,
+  so convert's refusals apply to it (a dtype numpy promoted to, a 4-D stack); asked
+  before ``concat`` and ``stack``.
+* ``stack_planes(planes, like, count, device)`` [convert each slice, then stack]: a
+  stack of ``count`` 2-D slices built on ``device`` by the backend, read by
+  :mod:`arrayport.stack` once every slice was planned to this memory type (before
+  ``JOINS_ON_HOST``). ``planes`` yields each plane, in order, as an array of this
+  framework on ``device`` or as a numpy array made as it is needed; ``like`` is one of
+  the former and gives the dtype and the device handle (pyclesperanto: one buffer, each
+  plane copied in once, never through its float32 kernels).
 * ``argument_refusal(t) -> str | None`` [None]: why arrays of type ``t`` (a subclass of
   this framework's array) must not be handed to a dispatched function at all, even one
   declaring this memory type (numpy's masked arrays and ``np.matrix``); read once per

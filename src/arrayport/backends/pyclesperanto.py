@@ -15,6 +15,8 @@ Quirks routed around here (measured with pyclesperanto 0.25.1 on PoCL 3.1):
   aborts the process: :func:`adopt_host` checks the size first.
 * ``cle.pull`` returns unaligned memory: :func:`to_host` reads in slabs into an aligned
   buffer instead (:mod:`arrayport.backends._cle_transfer`).
+* It has no concatenation or n-D stack: arrays are joined on the host (:data:`JOINS_ON_HOST`),
+  2-D slices stacked in one buffer (:func:`stack_planes`, :mod:`arrayport.backends._cle_stack`).
 """
 
 from __future__ import annotations
@@ -23,12 +25,14 @@ import functools
 import gc
 import re
 import sys
+from collections.abc import Iterable
 from types import ModuleType
 from typing import Any
 
 import numpy as np
 
 from arrayport._host import ArrayInfo, RouteKey, dtype_name
+from arrayport.backends import _cle_stack
 from arrayport.backends._cle_transfer import OOM_CODES, info_bytes, oversize_error, read_to_host
 from arrayport.backends._pocl import opencl_icd_installed, pocl_icd_installed, pocl_mapped
 from arrayport.backends._util import find_spec, import_framework, message_has
@@ -48,6 +52,8 @@ IMMUTABLE = False
 HAS_DLPACK = False  # its __dlpack__ is kDLOpenCL, which no other framework imports
 WRITABLE_ONLY = False
 COPIES_HOST = True
+#: No concatenation or n-D stack of its own: the split and the slice helpers join on the host.
+JOINS_ON_HOST = True
 
 _DTYPES = frozenset({"int8", "uint8", "int16", "uint16", "int32", "uint32", "float32"})
 #: Dtypes pyclesperanto cannot hold but can hold exactly in a wider type.
@@ -266,6 +272,12 @@ def take(x: Any, index: tuple[int | slice, ...]) -> Any:
     out = _cle().create(extent, dtype=x.dtype, device=x.device)
     x.copy(out, origin, (0,) * len(shape), extent)  # a rectangular buffer copy
     return out if kept == extent else out.reshape(kept)
+
+
+def stack_planes(planes: Iterable[Any], like: Any, count: int, device: Device) -> Any:
+    """The 2-D ``planes`` (arrays on ``device`` or numpy arrays) in one new 3-D array of
+    ``like``'s dtype, each copied in once (:mod:`arrayport.backends._cle_stack`)."""
+    return _cle_stack.stack_planes(planes, like, count, device, _cle().create, check_buffer_size)
 
 
 def _region(

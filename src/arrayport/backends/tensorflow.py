@@ -360,6 +360,16 @@ def move(x: Any, device: Device) -> Any:
         return tf.identity(x)
 
 
+def concat(parts: list[Any], axis: int) -> Any:
+    """``tf.concat`` (no array API namespace to ask), for the OOM policy's split."""
+    return load().concat(parts, axis=axis)
+
+
+def stack(arrays: list[Any]) -> Any:
+    """``tf.stack`` along a new first axis (no array API namespace to ask)."""
+    return load().stack(arrays, axis=0)
+
+
 def oom_error_types() -> tuple[type[BaseException], ...]:
     return (load().errors.ResourceExhaustedError,)
 
