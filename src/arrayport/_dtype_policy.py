@@ -168,7 +168,7 @@ def float_to_int(xp: Any, x: Any, fname: str, dst: Kind, dst_work: str) -> Any:
     dtype ``fname``, float32 or float64) to integer dtype ``dst_work``."""
     lo_f, hi_f = float_bounds(fname, int(dst.lo), int(dst.hi))
     r = xp.round(x)
-    r = xp.where(xp.isnan(r), 0.0, r)
+    r = xp.where(xp.isnan(r), _scalar(xp, 0.0, fname, x), r)  # a bare 0.0: standard 2024.12+
     r = xp.clip(r, lo_f, hi_f)
     y = xp.astype(r, xp_dtype(xp, dst_work))
     # The float nearest below the maximum may be far below it (float32: 2**32-256 for

@@ -33,6 +33,43 @@ def test_a_framework_whose_import_fails_otherwise_is_unavailable(
         _util.import_framework("arrayport_broken_framework", "broken")
 
 
+@pytest.mark.parametrize(
+    ("text", "parsed"),
+    [("2.13.0+cpu", (2, 13, 0)), ("0.25.0rc1", (0, 25, 0)), ("2024.8.0", (2024, 8, 0)), ("", ())],
+)
+def test_version_tuple_reads_the_numeric_release(text: str, parsed: tuple[int, ...]) -> None:
+    assert _util.version_tuple(text) == parsed
+
+
+def test_a_release_older_than_the_minimum_is_unavailable_with_the_upgrade(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A real module (not a stand-in for a framework) with a version, imported for real.
+    (tmp_path / "arrayport_old_framework.py").write_text("__version__ = '0.4.30'\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(
+        BackendUnavailableError,
+        match=r"arrayport_old_framework 0\.4\.30 is older than 0\.4\.34.*"
+        r"pip install --upgrade 'arrayport\[old\]'",
+    ):
+        _util.import_framework("arrayport_old_framework", "old", minimum=(0, 4, 34))
+    assert _util.import_framework("arrayport_old_framework", "old", minimum=(0, 4, 30))
+
+
+def test_the_declared_minimums_are_pyproject_s() -> None:
+    # One place for the minimums: the backends read them from arrayport's own metadata.
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    pyproject = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text())
+    extras = pyproject["project"]["optional-dependencies"]
+    for root, extra in [("jax", "jax"), ("torch", "torch"), ("pyclesperanto", "pyclesperanto")]:
+        (declared,) = [r for r in extras[extra] if r.startswith(root + ">=")]
+        expected = _util.version_tuple(declared.partition(">=")[2])
+        assert _util.declared_minimum(root, extra) == expected, "reinstall: pip install -e ."
+    assert _util.declared_minimum("tensorflow", "tensorflow") is not None
+    assert _util.declared_minimum("dask", "dask") is not None
+    assert _util.declared_minimum("jax", "no-such-extra") is None
+
+
 def test_numpy_dtype_or_none() -> None:
     assert _util.numpy_dtype_or_none("uint16") == np.dtype("uint16")
     assert _util.numpy_dtype_or_none("not_a_dtype") is None

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import importlib
+import importlib.metadata
 import importlib.util
+import re
 import sys
 from types import ModuleType
 from typing import Any
@@ -14,7 +17,13 @@ from arrayport._exchange import EXCHANGED_DTYPES
 from arrayport.devices import Device
 from arrayport.errors import BackendUnavailableError, DeviceError
 
-__all__ = ["bfloat16_dtype", "find_spec", "import_framework", "numpy_dtype_or_none"]
+__all__ = [
+    "bfloat16_dtype",
+    "find_spec",
+    "import_framework",
+    "numpy_dtype_or_none",
+    "version_tuple",
+]
 
 
 def find_spec(name: str) -> bool:
@@ -25,8 +34,76 @@ def find_spec(name: str) -> bool:
         return False
 
 
-def import_framework(name: str, extra: str) -> ModuleType:
-    """Import ``name`` or raise BackendUnavailableError naming the extra that installs it."""
+def version_tuple(text: str) -> tuple[int, ...]:
+    """The leading numeric release of a version string: ``"2.13.0+cpu"`` -> ``(2, 13, 0)``,
+    ``"0.25.0rc1"`` -> ``(0, 25, 0)``, ``"2024.8.0"`` -> ``(2024, 8, 0)``."""
+    parts: list[int] = []
+    for piece in text.split("."):
+        digits = re.match(r"\d+", piece)
+        if digits is None:
+            break
+        parts.append(int(digits.group()))
+        if digits.end() != len(piece):
+            break
+    return tuple(parts)
+
+
+#: Frameworks whose version has passed :func:`import_framework`'s check in this process.
+_recent_enough: set[str] = set()
+
+_REQUIREMENT = re.compile(r"^\s*([A-Za-z0-9_.-]+)\s*(?:\[[^\]]*\])?\s*>=\s*([0-9][^,;\s]*)")
+_EXTRA = re.compile(r"extra\s*==\s*[\"']([^\"']+)[\"']")
+
+
+@functools.cache
+def declared_minimum(root: str, extra: str) -> tuple[int, ...] | None:
+    """The oldest release of framework ``root`` that extra ``extra`` declares in
+    arrayport's installed metadata (``pyproject.toml`` is the one place it is written), or
+    None when arrayport is not installed or the extra names no minimum for it."""
+    try:
+        requirements = importlib.metadata.requires("arrayport") or []
+    except importlib.metadata.PackageNotFoundError:  # run from a source tree
+        return None
+    for text in requirements:
+        found = _REQUIREMENT.match(text)
+        marker = _EXTRA.search(text)
+        if found is None or marker is None or marker.group(1) != extra:
+            continue
+        dist = found.group(1).lower().replace("_", "-")
+        if dist == root or dist.startswith(root + "-"):  # tensorflow-cpu, cupy-cuda12
+            return version_tuple(found.group(2))
+    return None
+
+
+def import_framework(name: str, extra: str, minimum: tuple[int, ...] | None = None) -> ModuleType:
+    """Import ``name`` or raise BackendUnavailableError naming the extra that installs it.
+
+    An installed release older than the extra's declared minimum (or ``minimum``, when
+    given) is refused the same way: arrayport calls APIs older releases lack, and an
+    ``AttributeError`` from deep inside a conversion would not say that upgrading is the
+    remedy. Checked once per framework and process.
+    """
+    module = _import(name, extra)
+    if name in _recent_enough:
+        return module
+    root_name = name.partition(".")[0]
+    oldest = minimum if minimum is not None else declared_minimum(root_name, extra)
+    if oldest:
+        root = sys.modules.get(root_name, module)
+        installed = str(getattr(root, "__version__", ""))
+        found = version_tuple(installed)
+        if found and found < oldest:
+            msg = (
+                f"{root_name} {installed} is older than {'.'.join(map(str, oldest))}, the "
+                "oldest release arrayport supports; upgrade it with: "
+                f"pip install --upgrade 'arrayport[{extra}]'"
+            )
+            raise BackendUnavailableError(msg)
+    _recent_enough.add(name)
+    return module
+
+
+def _import(name: str, extra: str) -> ModuleType:
     try:
         return importlib.import_module(name)
     except ImportError as exc:
