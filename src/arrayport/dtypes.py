@@ -320,10 +320,7 @@ def convert_dtype(
         # for UNIT and MINMAX) and flushes subnormals to zero; numpy computes the policy on
         # a zero-copy view instead, and jax adopts the aligned result without copying.
         return _via_host(x, mt, info.device, src, dst, sc)
-    try:
-        xp = backend.namespace()
-    except UnsupportedArrayError:  # tensorflow, pyclesperanto: no array API namespace
-        xp = None
+    xp = backend.namespace()  # None for tensorflow and pyclesperanto
     # A storage-only dtype int64 cannot hold (torch's uint64) is converted on the host.
     storage_only: frozenset[str] = getattr(backend, "STORAGE_ONLY_DTYPES", frozenset())
     if xp is None or p.src_work in storage_only or p.dst_work in storage_only:

@@ -7,7 +7,7 @@ import pytest
 
 from arrayport import MemoryType
 from arrayport.devices import CPU, Device
-from arrayport.errors import DeviceError, UnsupportedArrayError
+from arrayport.errors import DeviceError
 from tests.conftest import skip_unless_installed
 
 pytestmark = skip_unless_installed(MemoryType.PYCLESPERANTO)
@@ -103,8 +103,7 @@ def test_max_buffer_bytes_parsed(be) -> None:
 
 
 def test_no_namespace_and_no_dlpack(be) -> None:
-    with pytest.raises(UnsupportedArrayError):
-        be.namespace()
+    assert be.namespace() is None  # arrayport.namespace raises for it (test_registry)
     assert not be.HAS_DLPACK
     assert be.COPIES_HOST
 

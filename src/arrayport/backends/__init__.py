@@ -172,4 +172,12 @@ def namespace(x_or_memory_type: Any) -> Any:
         mt = detect_memory_type(x_or_memory_type)
     backend = get_backend(mt)
     backend.load()
-    return backend.namespace()
+    xp = backend.namespace()
+    if xp is None:
+        msg = (
+            f"{mt.value} has no array API namespace (array-api-compat does not wrap it); "
+            f"write the function with {mt.value}'s own calls, or declare it on a memory type "
+            "that has one (numpy, torch, jax, cupy, dask)"
+        )
+        raise UnsupportedArrayError(msg)
+    return xp

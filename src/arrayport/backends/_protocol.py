@@ -135,7 +135,8 @@ class Backend(Protocol):
         ...
 
     def namespace(self) -> Any:
-        """The array API namespace, or raise UnsupportedArrayError for storage-only frameworks."""
+        """The array API namespace, or None for storage-only frameworks (tensorflow,
+        pyclesperanto), for which :func:`arrayport.namespace` raises."""
         ...
 
     def devices(self) -> tuple[Device, ...]:

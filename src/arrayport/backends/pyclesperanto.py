@@ -119,12 +119,8 @@ def is_plain(x: Any) -> bool:
     return True
 
 
-def namespace() -> Any:
-    msg = (
-        "pyclesperanto has no array API namespace; write the function with cle calls "
-        "(pyclesperanto.gaussian_blur, ...), or declare it on numpy, torch, jax or cupy"
-    )
-    raise UnsupportedArrayError(msg)
+def namespace() -> None:
+    return None  # no array API: functions use cle calls (pyclesperanto.gaussian_blur, ...)
 
 
 @functools.cache

@@ -125,13 +125,8 @@ def is_plain(x: Any) -> bool:
     return True
 
 
-def namespace() -> Any:
-    msg = (
-        "tensorflow has no array API namespace (array-api-compat does not wrap it); write "
-        "the function with tf calls, or declare it on a memory type that has one "
-        "(numpy, torch, jax, cupy)"
-    )
-    raise UnsupportedArrayError(msg)
+def namespace() -> None:
+    return None  # array-api-compat does not wrap tensorflow: functions use tf calls
 
 
 @functools.cache
