@@ -403,3 +403,24 @@ def test_stream_hook_is_the_backends_call_stream_looked_up_once() -> None:
         hook = _placement.stream_hook(MemoryType.TORCH)
         assert hook is get_backend(MemoryType.TORCH).call_stream
         assert _placement.stream_hook(MemoryType.TORCH) is hook
+
+
+@skip_unless_installed(MemoryType.JAX)
+@pytest.mark.parametrize("transform", ["jit", "grad", "vmap"])
+def test_a_traced_jax_argument_gets_arrayport_s_refusal_not_jax_s(transform: str) -> None:
+    # The conversion refused the tracer, then the OOM recovery asked the tracer for its
+    # device to place a result, and jax's ConcretizationTypeError replaced the refusal.
+    import jax
+    import jax.numpy as jnp
+
+    @ap.memory_type("numpy")
+    def ident(a: Any) -> Any:
+        return a
+
+    transforms = {
+        "jit": jax.jit(ident),
+        "grad": jax.grad(lambda x: ident(x).sum()),
+        "vmap": jax.vmap(ident),
+    }
+    with pytest.raises(ap.UnsupportedArrayError, match="traced jax array"):
+        transforms[transform](jnp.arange(3.0))

@@ -32,7 +32,7 @@ from arrayport._arguments import (
     map_arrays,
     rebuild,
 )
-from arrayport._oom_recognition import Site
+from arrayport._oom_recognition import Site, oom_memory_type
 from arrayport._plan_cache import _loaded
 from arrayport.backends import get_backend
 from arrayport.convert import convert
@@ -188,6 +188,10 @@ def recover_conversion(
     ``run`` them (without a policy of their own), the fallback runs ``fn`` elsewhere, and
     a fallback's or split's result goes straight to where the call's result goes."""
     target = contract.memory_type
+    if oom_memory_type(exc, target) is None:
+        # Not out-of-memory: the conversion's own error, before anything below asks the
+        # input for its device (a jax tracer would answer with jax's ConcretizationTypeError).
+        raise exc
 
     def convert_and_run(*a: Any, **k: Any) -> Any:
         ca, ck, cf, dev = convert_arguments(a, k, next(arrays(a, k))[0], target, contract.device)
