@@ -138,3 +138,40 @@ def test_scan_and_arrays_agree(container: type) -> None:
     args = (3, container([a, "x"]), b)
     first, _, _ = scan(args, MemoryType.NUMPY, False)
     assert first is next(arrays(args, {}))[0]
+
+
+@skip_unless_installed(MemoryType.TENSORFLOW)
+def test_tensorflow_objects_holding_array_data_are_refused_not_passed_through() -> None:
+    import tensorflow as tf
+
+    from arrayport.errors import UnsupportedArrayError
+
+    refused = {
+        "Variable": tf.Variable([1.0, 2.0]),
+        "RaggedTensor": tf.ragged.constant([[1], [2, 3]]),
+        "SparseTensor": tf.sparse.from_dense(tf.constant([[0, 1]])),
+    }
+    remedies = {
+        "Variable": "convert_to_tensor",
+        "RaggedTensor": "to_tensor",
+        "SparseTensor": "to_dense",
+    }
+    for name, obj in refused.items():
+        for _ in range(2):  # refused every time: never cached as "not an array"
+            with pytest.raises(UnsupportedArrayError, match=remedies[name]):
+                scan([np.ones(2), obj], MemoryType.NUMPY, False)
+    # Other tensorflow objects are arguments like any other.
+    assert kind_of(tf.float32) is None
+    assert kind_of(tf.constant([1.0])) is MemoryType.TENSORFLOW
+
+
+@skip_unless_installed(MemoryType.JAX)
+def test_jax_float0_gradients_are_refused_not_passed_through() -> None:
+    import jax
+
+    from arrayport.errors import UnsupportedArrayError
+
+    zero = jax.grad(lambda x, i: x * 1.0, argnums=(0, 1), allow_int=True)(1.0, 3)[1]
+    with pytest.raises(UnsupportedArrayError, match="float0"):
+        kind_of(zero)
+    assert kind_of(np.float32(3.0)) is None  # a numpy scalar argument passes through

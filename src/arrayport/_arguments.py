@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, cast
 
-from arrayport.backends import detect_memory_type, get_backend
+from arrayport.backends import array_like_refusal, detect_memory_type, get_backend
 from arrayport.errors import UnsupportedArrayError
 from arrayport.memory_types import MemoryType
 
@@ -94,6 +94,11 @@ def classify(x: object) -> MemoryType | str | None:
         try:
             kind = detect_memory_type(x)
         except UnsupportedArrayError:
+            # Not an array: passed through as it is, unless it holds array data a function
+            # would compute with (a tf.Variable, a ragged tensor): refused on every call.
+            why = array_like_refusal(x)
+            if why is not None:
+                raise UnsupportedArrayError(why) from None
             kind = None
         else:
             # Some arrays of a memory type must not reach a function even where nothing is

@@ -92,6 +92,22 @@ def test_numpy_scalar_gets_a_hint() -> None:
         ap.detect_memory_type(np.int64(3))
 
 
+@skip_unless_installed(MT.TORCH)
+def test_a_torch_subclass_from_another_package_is_a_torch_array() -> None:
+    # Found by isinstance, as ndarray subclasses are (torchvision's tv_tensors are such):
+    # by module alone it was "not an array", and dispatch passed it through unconverted.
+    import torch
+
+    class Image(torch.Tensor):  # defined here: its module names no framework
+        pass
+
+    img = torch.arange(4.0).as_subclass(Image)
+    assert ap.detect_memory_type(img) is MT.TORCH
+    doubled = ap.memory_type("numpy")(lambda x: x * 2)(img)
+    assert type(doubled) is not Image  # computed in numpy, placed back as a plain tensor
+    assert doubled.tolist() == [0.0, 2.0, 4.0, 6.0]
+
+
 def test_detection_is_cached_per_type() -> None:
     ap.detect_memory_type(np.zeros(1))
     assert cached_memory_type(np.ndarray) is MT.NUMPY

@@ -24,6 +24,7 @@ from arrayport.memory_types import MemoryType, as_memory_type
 
 __all__ = [
     "Backend",
+    "array_like_refusal",
     "available_memory_types",
     "cached_memory_type",
     "detect_memory_type",
@@ -123,9 +124,11 @@ def detect_memory_type(x: object) -> MemoryType:
     roots = _roots if _roots is not None else _load_roots()
     root = str(getattr(t, "__module__", "") or "").partition(".")[0]
     mt = roots.get(root)
-    if mt is None and isinstance(x, np.ndarray):  # an ndarray subclass from elsewhere
-        mt = MemoryType.NUMPY
-    if mt is None or (root not in sys.modules and mt is not MemoryType.NUMPY):
+    if mt is None:
+        mt = _subclassed(x)  # found by isinstance, of a framework already imported
+    elif root not in sys.modules and mt is not MemoryType.NUMPY:
+        mt = None
+    if mt is None:
         raise UnsupportedArrayError(_describe_non_array(x))
     backend = get_backend(mt)
     if not backend.is_array(x):
@@ -134,6 +137,35 @@ def detect_memory_type(x: object) -> MemoryType:
         raise UnsupportedArrayError(f"{msg}; {hint}" if hint else msg)
     _type_cache[t] = mt
     return mt
+
+
+#: Memory types whose array class other packages subclass (astropy's Quantity is an
+#: ndarray, torchvision's tv_tensors are Tensors): such arrays are found by isinstance, for
+#: frameworks already imported, when their module names no framework.
+_SUBCLASSED = (MemoryType.NUMPY, MemoryType.TORCH, MemoryType.CUPY)
+
+
+def _subclassed(x: object) -> MemoryType | None:
+    if isinstance(x, np.ndarray):
+        return MemoryType.NUMPY
+    for mt in _SUBCLASSED[1:]:
+        backend = get_backend(mt)
+        if backend.IMPORT_NAME in sys.modules and backend.is_array(x):
+            return mt
+    return None
+
+
+def array_like_refusal(x: object) -> str | None:
+    """Why ``x`` cannot be given to a dispatched function, when it belongs to an imported
+    framework and holds array data without being one of the arrays arrayport moves (a
+    ``tf.Variable``, a ragged or sparse tensor, jax's float0 arrays), with the remedy;
+    None for anything else, arrays or not (scalars, devices, models, ...)."""
+    root = str(getattr(type(x), "__module__", "") or "").partition(".")[0]
+    mt = (_roots if _roots is not None else _load_roots()).get(root)
+    if mt is None or root not in sys.modules:
+        return None
+    refusal = getattr(get_backend(mt), "array_like_refusal", None)
+    return None if refusal is None else cast("str | None", refusal(x))
 
 
 def available_memory_types() -> tuple[MemoryType, ...]:

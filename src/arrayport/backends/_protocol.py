@@ -68,6 +68,11 @@ means the default in brackets, ADR 0045):
   this framework's array) must not be handed to a dispatched function at all, even one
   declaring this memory type (numpy's masked arrays and ``np.matrix``); read once per
   type by :mod:`arrayport._arguments`.
+* ``array_like_refusal(x) -> str | None`` [None]: for an object of this framework that is
+  not one of its arrays, why it cannot be given to a dispatched function when it holds
+  array data all the same (tensorflow's variables, ragged, sparse and symbolic tensors;
+  jax's float0 gradients), with the remedy; None lets anything else (dtypes, devices,
+  models) pass as an ordinary argument. Read by :mod:`arrayport._arguments`.
 """
 
 from __future__ import annotations

@@ -95,8 +95,21 @@ def is_array(x: object) -> bool:
     return isinstance(x, load().Array)
 
 
-def non_array_hint(x: object) -> str | None:
-    return None
+def array_like_refusal(x: object) -> str | None:
+    """Why a jax object holding array data is not an array arrayport moves, or None: jax's
+    host-side numpy arrays (``TypedNdArray``), float0 gradients of integer inputs above all."""
+    if not isinstance(x, np.ndarray):
+        return None
+    name = type(x).__qualname__
+    if x.dtype.names == ("float0",):  # jax's float0: numpy void dtype [('float0', 'V')]
+        return (
+            f"{name} of dtype float0 (jax's gradient of an integer input) holds no numbers: "
+            "drop it, or take gradients of float inputs only"
+        )
+    return f"{name} is jax's host-side numpy array: pass numpy.asarray(x) or jax.numpy.asarray(x)"
+
+
+non_array_hint = array_like_refusal
 
 
 def is_plain(x: Any) -> bool:

@@ -109,16 +109,28 @@ def is_array(x: object) -> bool:
     return isinstance(x, tf.Tensor) and hasattr(x, "numpy")  # eager tensors only
 
 
-def non_array_hint(x: object) -> str | None:
+def array_like_refusal(x: object) -> str | None:
+    """Why a tensorflow object holding array data is not an array arrayport moves, with the
+    remedy (None for other objects: dtypes, devices, models)."""
     tf = load()
     if isinstance(x, tf.Variable):
         return "tf.Variable is mutable state, not an array: pass tf.convert_to_tensor(v)"
+    if isinstance(x, tf.RaggedTensor):
+        return (
+            "tf.RaggedTensor has rows of different lengths, not a rectangular array: pass "
+            "x.to_tensor(default_value=...) (padded) or x.flat_values"
+        )
+    if isinstance(x, tf.SparseTensor):
+        return "tf.SparseTensor is not a dense array: pass tf.sparse.to_dense(x)"
     if isinstance(x, tf.Tensor):
         return (
             "symbolic tensors (inside tf.function or graph mode) hold no data: call the "
             "function eagerly"
         )
     return None
+
+
+non_array_hint = array_like_refusal
 
 
 def is_plain(x: Any) -> bool:
