@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import arrayport as ap
-from tests.conftest import skip_unless_installed
+from tests.conftest import INSTALLED, skip_unless_installed
 from tests.test_convert import MT, numpy_layout, to_numpy
 
 
@@ -86,3 +86,25 @@ def test_lazy_source_of_unknown_shape_is_checked_again_once_computed() -> None:
     with pytest.raises(ap.ConversionError, match="pyclesperanto cannot hold empty arrays"):
         ap.convert(empty, "pyclesperanto")
     np.testing.assert_array_equal(to_numpy(ap.convert(d[d > 6], "pyclesperanto")), [7, 8, 9])
+
+
+def _zeros_65d(source: MT) -> object:
+    if source is MT.TORCH:
+        return pytest.importorskip("torch").zeros((1,) * 65)
+    if source is MT.JAX:
+        return pytest.importorskip("jax.numpy").zeros((1,) * 65)
+    return pytest.importorskip("tensorflow").zeros((1,) * 65)
+
+
+@pytest.mark.parametrize("source", [MT.TORCH, MT.JAX, MT.TENSORFLOW])
+def test_more_than_64_dimensions_are_refused_between_frameworks(source: MT) -> None:
+    # numpy holds at most 64 dimensions and the frameworks' DLPack likewise: torch's
+    # .numpy(), np.asarray(jax) and tensorflow's DLPack export raised raw errors.
+    big = _zeros_65d(source)
+    for target in (MT.NUMPY, MT.TORCH, MT.JAX):
+        if target is source or target not in INSTALLED:
+            continue
+        for _ in range(2):  # the second call asks the plan cache first
+            with pytest.raises(ap.ConversionError, match=r"65-dimensional.*at most 64"):
+                ap.convert(big, target)
+    assert ap.convert(big, source) is big  # within its framework nothing is refused

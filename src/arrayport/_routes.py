@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from arrayport.convert import Route
 
 _Runner = Callable[[Any], Any]
+#: The most dimensions an array may have to leave its framework (numpy's NPY_MAXDIMS).
+MAX_DIMS = 64
 _NONE: dict[str, str] = {}
 
 
@@ -32,6 +34,13 @@ def _check_dtype(s: Backend, t: Backend, info: ArrayInfo) -> str | None:
     and nothing is checked."""
     if s is t:
         return None
+    if len(info.shape) > MAX_DIMS:
+        msg = (
+            f"cannot convert a {len(info.shape)}-dimensional array from {s.MEMORY_TYPE.value} "
+            f"to {t.MEMORY_TYPE.value}: arrays move between frameworks with at most {MAX_DIMS} "
+            "dimensions (numpy's limit, and that of the frameworks' DLPack); reshape it first"
+        )
+        raise ConversionError(msg, source=s.MEMORY_TYPE, target=t.MEMORY_TYPE)
     name = info.dtype_name
     # A source may name dtypes of its own that cannot leave it, with its own remedy
     # (optional ``export_dtype_refusal``: jax's typed PRNG keys, ``jax.random.key_data``);

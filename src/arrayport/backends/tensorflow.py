@@ -217,6 +217,8 @@ def route_key(x: Any, address: bool) -> RouteKey | None:
         # is given): elements are aligned without reading the address (tests check it).
         shape = x._shape_tuple()
         return (CPU, dtype, name, False, True, True, True, True, None, len(shape), 0 in shape)
+    if len(x._shape_tuple()) > 64:  # no numpy view: the full plan refuses it by its shape
+        return None
     view = _raw_view(x, name)  # compact row-major; its address is the tensor's
     _contiguous, _positive, element, aligned = host_layout(view, address)
     if dtype.itemsize != view.dtype.itemsize:  # pragma: no cover - bfloat16 is viewed as uint16
@@ -234,7 +236,9 @@ def describe(x: Any) -> ArrayInfo:
         raise UnsupportedArrayError(msg)
     device = device_of(x)
     pointer: int | None = None
-    if device.is_cpu and x.shape.num_elements():
+    # Beyond 64 dimensions numpy cannot view the buffer (tensorflow's DLPack export raises
+    # a RuntimeError); convert refuses such arrays by their shape.
+    if device.is_cpu and x.shape.num_elements() and x.shape.rank <= 64:
         pointer = int(_raw_view(x, name).__array_interface__["data"][0])
     return ArrayInfo(
         shape=tuple(int(n) for n in x.shape),
