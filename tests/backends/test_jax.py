@@ -8,7 +8,7 @@ import pytest
 from arrayport import MemoryType
 from arrayport.devices import CPU
 from arrayport.errors import UnsupportedArrayError
-from tests.conftest import skip_unless_installed
+from tests.conftest import skip_unless_installed, skip_unless_jaxlib_imports_dlpack_directly
 
 pytestmark = skip_unless_installed(MemoryType.JAX)
 
@@ -125,6 +125,7 @@ def test_cpu_import_uses_jaxlib_directly_and_shares(be) -> None:
 
     from arrayport._host import aligned_copy
 
+    skip_unless_jaxlib_imports_dlpack_directly()
     assert be._cpu_importer() is not None, "jaxlib's DLPack import was not found"
     for dtype in ("bool", "uint8", "int16", "float16", "int32", "float32", "complex64"):
         a = aligned_copy(np.arange(24).reshape(4, 6).astype(dtype))
@@ -169,17 +170,24 @@ def test_route_key_reads_the_buffer(be) -> None:
 def test_cpu_arrays_sit_on_64_byte_boundaries(be) -> None:
     """route_key skips the address for targets that do not read it, because jax copies
     host memory off the 64-byte boundary rather than adopting it."""
+    import jax
     import jax.numpy as jnp
 
     from arrayport._host import ALIGNMENT, aligned_empty, route_key_of
     from arrayport.devices import CPU
 
     raw = aligned_empty((512,), np.dtype("uint8"))
+    # Older jax (0.4.34) adopts such memory through DLPack: the boundary is then not kept.
+    probe = raw[4:260].view("float32")
+    copies = _pointer(jax.dlpack.from_dlpack(probe)) != probe.ctypes.data
     for off in (4, 8, 16, 32):
         a = raw[off : off + 256].view("float32")
         for x in (be.from_dlpack(a, CPU), jnp.asarray(a), jnp.arange(64.0)[1:]):
-            assert x.unsafe_buffer_pointer() % ALIGNMENT == 0
+            if copies:
+                assert x.unsafe_buffer_pointer() % ALIGNMENT == 0
             assert be.route_key(x, False) == route_key_of(be.describe(x), False)
+    if not copies:
+        pytest.skip("this jax adopts host memory off the 64-byte boundary: keys checked only")
 
 
 def test_settle_waits_for_arrays_and_pytrees_of_them(be) -> None:

@@ -6,7 +6,7 @@ import numpy as np
 
 from arrayport import MemoryType
 from arrayport._host import aligned_copy
-from tests.conftest import skip_unless_installed
+from tests.conftest import skip_unless_installed, skip_unless_jaxlib_imports_dlpack_directly
 
 pytestmark = skip_unless_installed(MemoryType.JAX)
 
@@ -16,6 +16,7 @@ def test_cpu_importer_shares_memory_with_the_source() -> None:
 
     from arrayport.backends import _jax_dlpack
 
+    skip_unless_jaxlib_imports_dlpack_directly()
     importer = _jax_dlpack.cpu_importer(jax, jax.devices("cpu")[0])
     assert importer is not None, "jaxlib's DLPack import was not found on this jax"
     a = aligned_copy(np.arange(12, dtype=np.float32).reshape(3, 4))

@@ -74,6 +74,10 @@ def test_adopt_copy_makes_one_aligned_private_copy(mt: MemoryType, n: int) -> No
     module = get_backend(mt)
     module.load()
     for dtype in ("float32", "int16", "bool", "uint8", "float64"):
+        # Routing reaches adopt_copy only with a dtype the target admits (jax refuses
+        # float64 while 64-bit mode is off: its public import would store float32).
+        if module.check_dtype(np.dtype(dtype), dtype) is not None:
+            continue
         source = (np.arange(n) % 251).reshape(-1, 8).astype(dtype)
         for writable in (True, False):
             view = source.view()
