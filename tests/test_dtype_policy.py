@@ -71,3 +71,9 @@ def test_the_policy_keeps_to_the_2023_12_standard() -> None:
     with flags(api_version="2023.12"):
         assert _convert([float("nan"), 2.5, 300.0], "float64", "uint8") == [0, 2, 255]
         assert _convert([float("nan"), -1.0], "float32", "int16", Scaling.UNIT) == [0, -32767]
+        # The sticky-bit reduction of wide integers bound for 16-bit floats (which
+        # array-api-strict lacks, so called directly): it once passed xp.maximum a 1.0.
+        # 2**62 + 2**33 + 5: the top 31 bits kept, the 5 below them become one bit (2**31).
+        x = xps.asarray([2**62 + 2**33 + 5, -(2**63), -3, 0], dtype=xps.int64)
+        got = np.asarray(policy._sticky_float64(xps, x, "int64")).tolist()
+        assert got == [2.0**62 + 2.0**33 + 2.0**31, -(2.0**63), -3.0, 0.0]

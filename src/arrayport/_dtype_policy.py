@@ -232,7 +232,8 @@ def _sticky_float64(xp: Any, x: Any, work: str) -> Any:
     # The magnitude; the minimum of int64 (-2**63, exact in float64) is set aside.
     is_min = x == _scalar(xp, low, work, x) if low < 0 else None
     m = x if low == 0 else xp.where(is_min | (x >= 0), xp.where(is_min, 0 * x, x), -x)
-    top = xp.floor(xp.log2(xp.maximum(xp.abs(xp.astype(m, xp_dtype(xp, "float64"))), 1.0)))
+    a = xp.abs(xp.astype(m, xp_dtype(xp, "float64")))
+    top = xp.floor(xp.log2(xp.maximum(a, xp.ones_like(a))))  # no bare 1.0: standard 2023.12
     # Bits to drop: all but the top 31 (an estimate of the top bit one too high keeps 30).
     s = xp.astype(xp.clip(top - 30.0, 0.0, 62.0), itype)
     one = xp.ones_like(m)
