@@ -71,6 +71,8 @@ def test_the_policy_keeps_to_the_2023_12_standard() -> None:
     with flags(api_version="2023.12"):
         assert _convert([float("nan"), 2.5, 300.0], "float64", "uint8") == [0, 2, 255]
         assert _convert([float("nan"), -1.0], "float32", "int16", Scaling.UNIT) == [0, -32767]
+        finite = xps.asarray([float("-inf"), -2.5, 7.0, float("nan")], dtype=xps.float64)
+        assert policy.finite_range(xps, finite, "f") == (-2.5, 7.0)  # MINMAX's range
         # The sticky-bit reduction of wide integers bound for 16-bit floats (which
         # array-api-strict lacks, so called directly): it once passed xp.maximum a 1.0.
         # 2**62 + 2**33 + 5: the top 31 bits kept, the 5 below them become one bit (2**31).

@@ -267,7 +267,7 @@ def _float32_round_to_odd(xp: Any, x: Any) -> Any:
     t = xp.where(xp.isfinite(t), t, zero)  # inf, NaN: exact, unused here (and no warnings)
     gap = xp.abs(t - xp.nextafter(t, zero))
     units = xp.abs(t) / xp.where(gap == 0.0, xp.ones_like(gap), gap)
-    even = xp.remainder(units, 2.0) == 0.0  # 0 included
+    even = units % 2.0 == 0.0  # 0 included (an operator: a Python float is standard there)
     # Stepping away from an even t never overflows: the largest float32 is odd.
     step = xp.nextafter(xp.where(even, t, zero), away)
     return xp.where(inexact, xp.where(even, step, t), f)
@@ -406,6 +406,10 @@ def finite_range(xp: Any, x: Any, kind: str) -> tuple[int | float, int | float] 
     finite = xp.isfinite(x)
     if not bool(xp.any(finite)):
         return None
-    lo = xp.min(xp.where(finite, x, math.inf))
-    hi = xp.max(xp.where(finite, x, -math.inf))
+    # 0-d fills of x's dtype, not Python floats (in where only from the 2024.12 standard).
+    import array_api_compat
+
+    device = array_api_compat.device(x)
+    lo = xp.min(xp.where(finite, x, xp.asarray(math.inf, dtype=x.dtype, device=device)))
+    hi = xp.max(xp.where(finite, x, xp.asarray(-math.inf, dtype=x.dtype, device=device)))
     return float(lo), float(hi)
