@@ -190,6 +190,21 @@ def test_cpu_arrays_sit_on_64_byte_boundaries(be) -> None:
         pytest.skip("this jax adopts host memory off the 64-byte boundary: keys checked only")
 
 
+def test_a_deleted_array_returned_by_a_jax_function_is_named(be) -> None:
+    # A jax-declared identity given a deleted array returned it, and waiting for it raised
+    # jax's own "Array has been deleted" from inside arrayport.
+    import jax.numpy as jnp
+
+    import arrayport as ap
+
+    x = jnp.arange(8.0)
+    x.delete()
+    with pytest.raises(UnsupportedArrayError, match="was deleted"):
+        be.settle([x])
+    with pytest.raises(UnsupportedArrayError, match="was deleted"):
+        ap.memory_type("jax")(lambda a: a)(x)
+
+
 def test_settle_waits_for_arrays_and_pytrees_of_them(be) -> None:
     import jax
     import jax.numpy as jnp

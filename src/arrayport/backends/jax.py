@@ -373,7 +373,7 @@ def settle(value: Any) -> None:
     to be computed. jax dispatches asynchronously: an error while computing, out-of-memory
     above all, surfaces only when the result is waited for (ADR 0059)."""
     if type(value).__name__ == "ArrayImpl":  # a concrete jax array (tracers have no data)
-        value.block_until_ready()
+        _wait(value)
     elif isinstance(value, (tuple, list, dict)):
         # Walked here, not by jax.block_until_ready: that flattens the result as a pytree,
         # which sorts dict keys (enum keys, or 0 and "a", raise) and calls
@@ -383,10 +383,21 @@ def settle(value: Any) -> None:
         while pending:
             item = pending.pop()
             if type(item).__name__ == "ArrayImpl":
-                item.block_until_ready()
+                _wait(item)
             elif isinstance(item, (tuple, list, dict)) and id(item) not in seen:
                 seen.add(id(item))
                 pending.extend(item.values() if isinstance(item, dict) else item)
+
+
+def _wait(x: Any) -> None:
+    try:
+        x.block_until_ready()
+    except RuntimeError as exc:
+        # A deleted array handed back by the function (a jax-declared identity given one):
+        # named, as everywhere else, instead of jax's "Array has been deleted".
+        if x.is_deleted():
+            raise deleted_error() from exc
+        raise
 
 
 def release_memory(device: Device | None = None) -> None:
