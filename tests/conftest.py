@@ -31,6 +31,19 @@ def skip_unless_installed(mt: MemoryType) -> pytest.MarkDecorator:
     return pytest.mark.skipif(mt not in INSTALLED, reason=f"{mt.value} is not installed")
 
 
+def forbid_pyclesperanto_joins(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make pyclesperanto's pairwise concatenation and its float32-kernel slice copy fail:
+    stacks must be one buffer written once per plane (ADR 0017)."""
+    import pyclesperanto as cle
+
+    def refused(*args: object, **kwargs: object) -> None:
+        msg = "pairwise concatenation or a float32 kernel copy"
+        raise AssertionError(msg)
+
+    for name in ("concatenate", "concatenate_along_z", "copy_slice"):
+        monkeypatch.setattr(cle, name, refused)
+
+
 def skip_unless_jaxlib_imports_dlpack_directly() -> None:
     """Skip when this jaxlib lacks the private DLPack import that
     ``backends._jax_dlpack.cpu_importer`` looks for (``_jax.dlpack_managed_tensor_to_buffer``

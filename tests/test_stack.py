@@ -9,7 +9,7 @@ import pytest
 
 import arrayport as ap
 from arrayport import MemoryType
-from tests.conftest import INSTALLED, skip_unless_installed
+from tests.conftest import INSTALLED, forbid_pyclesperanto_joins, skip_unless_installed
 
 CLE = MemoryType.PYCLESPERANTO
 
@@ -108,12 +108,7 @@ def test_pyclesperanto_stack_is_one_buffer_written_once_per_slice(
 
     # The stack must be written one slice at a time into one buffer, never built by
     # pairwise concatenation (nor by cle.copy_slice, whose kernel goes through float32).
-    def refused(*args: Any, **kwargs: Any) -> Any:
-        msg = "pairwise concatenation or a float32 kernel copy"
-        raise AssertionError(msg)
-
-    for name in ("concatenate", "concatenate_along_z", "copy_slice"):
-        monkeypatch.setattr(cle, name, refused)
+    forbid_pyclesperanto_joins(monkeypatch)
 
     slices = _slices(n=5)
     on_device = [cle.push(s) for s in slices]

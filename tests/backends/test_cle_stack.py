@@ -12,7 +12,7 @@ from arrayport import MemoryType
 from arrayport.backends import _cle_stack
 from arrayport.backends._cle_transfer import oversize_error
 from arrayport.errors import OutOfMemoryError
-from tests.conftest import skip_unless_installed
+from tests.conftest import forbid_pyclesperanto_joins, skip_unless_installed
 
 pytestmark = skip_unless_installed(MemoryType.PYCLESPERANTO)
 
@@ -33,13 +33,7 @@ def test_checks_the_size_then_allocates_once_then_copies_each_plane_once(
 ) -> None:
     import pyclesperanto as cle
 
-    # Never pairwise concatenation, never cle.copy_slice's float32 kernel.
-    def refused(*args: Any, **kwargs: Any) -> Any:
-        msg = "pairwise concatenation or a float32 kernel copy"
-        raise AssertionError(msg)
-
-    for name in ("concatenate", "concatenate_along_z", "copy_slice"):
-        monkeypatch.setattr(cle, name, refused)
+    forbid_pyclesperanto_joins(monkeypatch)  # nor cle.copy_slice's float32 kernel
     events: list[tuple[Any, ...]] = []
     like = cle.push(PLANES[1])
     device = be.device_of(like)
