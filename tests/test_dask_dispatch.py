@@ -412,6 +412,65 @@ def test_threaded_scheduler(image: np.ndarray) -> None:
         np.testing.assert_allclose(smooth(x).compute(), smooth(image), atol=1e-15)
 
 
+@ap.memory_type("numpy")
+def negate(x: Any) -> Any:
+    return -x
+
+
+@ap.memory_type("numpy", dtype_conversion=DtypeConversion.FLOAT64)
+def as_float64(x: Any) -> Any:
+    return x
+
+
+@ap.memory_type("numpy", dtype_conversion=DtypeConversion.NATIVE_OUTPUT)
+def next_day(x: Any) -> Any:
+    return x + np.timedelta64(1, "D")
+
+
+@ap.memory_type("numpy", depth=8)
+def neighbours_mean(x: Any) -> Any:
+    p = np.pad(x, 1, mode="edge")
+    return (p[:-2] + p[1:-1] + p[2:]) / 3.0
+
+
+@pytest.mark.usefixtures("sync")
+def test_big_endian_dask_input_comes_back_native_with_its_values() -> None:
+    # The contract declared '>f8' while the policy (comparing by name) returned native
+    # blocks: every block was refused.
+    big = np.array([1.5, -2.0, 3.25, 4.0], dtype=">f8")
+    x = da.from_array(big, chunks=2)
+    np.testing.assert_array_equal(negate(x).compute(), -big)
+    got = as_float64(x).compute()
+    assert got.dtype == np.dtype("float64")
+    np.testing.assert_array_equal(got, big)
+
+
+@pytest.mark.usefixtures("sync")
+def test_native_output_keeps_numpy_dtypes_dask_holds() -> None:
+    # A datetime64 result of the sample block was "not an array".
+    days = np.array(["2020-01-01", "2021-06-01", "2022-01-01", "2023-01-01"], "datetime64[D]")
+    got = next_day(da.from_array(days, chunks=2)).compute()
+    np.testing.assert_array_equal(got, days + np.timedelta64(1, "D"))
+
+
+@pytest.mark.usefixtures("sync")
+@pytest.mark.parametrize("chunks", [6, 3])
+def test_a_depth_beyond_the_array_borrows_all_of_it(chunks: int) -> None:
+    # dask's overlap raised "The overlapping depth 8 is larger than your array 6".
+    values = np.arange(6.0) ** 2
+    got = neighbours_mean(da.from_array(values, chunks=chunks)).compute()
+    np.testing.assert_allclose(got, neighbours_mean(values))
+
+
+@pytest.mark.usefixtures("sync")
+def test_a_whole_argument_that_fits_only_one_block_is_refused() -> None:
+    # Without dask, x (8,) + w (4,) does not broadcast; block by block it silently did.
+    x = da.from_array(np.arange(8.0), chunks=4)
+    with pytest.raises(ap.InvalidOptionError, match="does not broadcast"):
+        add(x, np.full(4, 100.0))
+    np.testing.assert_array_equal(add(x, np.float64(1.0)).compute(), np.arange(8.0) + 1)
+
+
 # --- on a real cluster ---------------------------------------------------------------------------
 
 

@@ -145,8 +145,19 @@ def _check_scaling(name: str, contract: Any) -> None:
 
 
 def _check_whole_args(name: str, first: Any, whole: list[np.ndarray]) -> None:
-    """Refuse a whole argument that lines up with a split axis of the dask input."""
+    """Refuse a whole argument that lines up with a split axis of the dask input, or that
+    would not broadcast against the whole array (it might against one block)."""
     for i, w in enumerate(whole):
+        if not _unknown(first):
+            try:
+                np.broadcast_shapes(w.shape, first.shape)
+            except ValueError:
+                _refuse(
+                    f"{name}: non-dask array argument #{i + 1} (shape {w.shape}) does not "
+                    f"broadcast against the dask input (shape {first.shape}), as the function "
+                    "would see them without dask; a block's shape must not decide whether "
+                    "it fits: pass an argument shaped for the whole array"
+                )
         for k in range(1, min(w.ndim, first.ndim) + 1):
             axis = first.ndim - k
             extent = first.shape[axis]
@@ -185,10 +196,12 @@ def _output_dtype(
 ) -> np.dtype[Any]:
     conversion = dispatched.contract.dtype_conversion
     if conversion is DtypeConversion.PRESERVE_INPUT:
+        # In native byte order: the policy compares dtypes by name and never byte-swaps,
+        # so a big-endian input's blocks come back native (as a whole numpy run does).
         if any(col.first is x for x in col.dask):
-            first: np.dtype[Any] = np.dtype(col.first.dtype)
+            first: np.dtype[Any] = np.dtype(col.first.dtype).newbyteorder("=")
             return first
-        return _first_whole_dtype(col, whole)
+        return _first_whole_dtype(col, whole).newbyteorder("=")
     if conversion is not DtypeConversion.NATIVE_OUTPUT:
         return np.dtype(str(conversion.value))
     samples = tuple(_sample(x, depth) for x in col.dask)
@@ -211,6 +224,11 @@ def _output_dtype(
         out = out[0] if out else out
     if isinstance(out, np.generic):
         out = np.asarray(out)  # a numpy scalar is the 0-d array it stands for (ADR 0016)
+    if type(out) is np.ndarray:
+        # A numpy block as it is: dask holds any numpy dtype (datetime64, str, ...), which
+        # arrayport would refuse to move between frameworks but need not move here.
+        native: np.dtype[Any] = out.dtype
+        return native
     try:
         info = get_backend(detect_memory_type(out)).describe(out)
     except UnsupportedArrayError as exc:
@@ -306,6 +324,9 @@ def run_on_dask(dispatched: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) 
         )
     if depth and 0 in first.shape:
         depth = None  # an empty array has no neighbours to borrow from
+    if depth:
+        # A neighbourhood wider than the array borrows all of it (dask refuses the depth).
+        depth = {a: min(d, int(first.shape[a])) for a, d in depth.items()}
     # A snapshot: the lazy result must not change if the caller later writes the array.
     whole = [convert(w, MemoryType.NUMPY, copy=True) for w in col.whole]
     arrays = [x if x.chunks == first.chunks else x.rechunk(first.chunks) for x in col.dask]

@@ -139,6 +139,10 @@ def _as_block(out: Any, like: Any, call: Call) -> Any:
             "(.compute()) to call a shape-changing function"
         )
         raise ArrayportError(msg)
+    if out.dtype != call.dtype and isinstance(out, np.ndarray) and not out.dtype.isnative:
+        # Declared in native byte order (the policy compares dtypes by name and never
+        # swaps bytes): a big-endian block the function handed back is swapped, exactly.
+        out = out.astype(out.dtype.newbyteorder("="))
     if out.dtype != call.dtype:
         msg = (
             f"{call.name} returned {np.dtype(out.dtype).name} for a dask block, but its "
