@@ -354,6 +354,9 @@ class ArrayImpl:
             )
         return self
 
+    def is_deleted(self) -> bool:  # asked when waiting failed: a failed array is not deleted
+        return False
+
 
 class _Count:
     n = 0
