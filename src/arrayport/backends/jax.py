@@ -373,7 +373,11 @@ def settle(value: Any) -> None:
     to be computed. jax dispatches asynchronously: an error while computing, out-of-memory
     above all, surfaces only when the result is waited for (ADR 0059)."""
     if type(value).__name__ == "ArrayImpl":  # a concrete jax array (tracers have no data)
-        _wait(value)
+        try:  # inline, not a call: this runs on every dispatched jax result
+            value.block_until_ready()
+        except RuntimeError as exc:
+            _refuse_if_deleted(value, exc)
+            raise
     elif isinstance(value, (tuple, list, dict)):
         # Walked here, not by jax.block_until_ready: that flattens the result as a pytree,
         # which sorts dict keys (enum keys, or 0 and "a", raise) and calls
@@ -383,21 +387,22 @@ def settle(value: Any) -> None:
         while pending:
             item = pending.pop()
             if type(item).__name__ == "ArrayImpl":
-                _wait(item)
+                try:
+                    item.block_until_ready()
+                except RuntimeError as exc:
+                    _refuse_if_deleted(item, exc)
+                    raise
             elif isinstance(item, (tuple, list, dict)) and id(item) not in seen:
                 seen.add(id(item))
                 pending.extend(item.values() if isinstance(item, dict) else item)
 
 
-def _wait(x: Any) -> None:
-    try:
-        x.block_until_ready()
-    except RuntimeError as exc:
-        # A deleted array handed back by the function (a jax-declared identity given one):
-        # named, as everywhere else, instead of jax's "Array has been deleted".
-        if x.is_deleted():
-            raise deleted_error() from exc
-        raise
+def _refuse_if_deleted(x: Any, exc: RuntimeError) -> None:
+    """Waiting for ``x`` failed: a deleted array handed back by the function (a jax-declared
+    identity given one) is named, as everywhere else, instead of jax's "Array has been
+    deleted"; any other failure (out-of-memory above all) is left to the caller."""
+    if x.is_deleted():
+        raise deleted_error() from exc
 
 
 def release_memory(device: Device | None = None) -> None:
