@@ -165,3 +165,30 @@ def test_the_module_is_published_only_with_its_quick_shares_bound() -> None:
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "ok" in proc.stdout
+
+
+def test_an_expanded_tensor_is_shared_with_numpy_read_only() -> None:
+    # Stride 0 on an axis longer than 1: one write would change several elements, and
+    # numpy marks its own broadcast_to views read-only.
+    import ml_dtypes
+    import torch
+
+    import arrayport as ap
+
+    x = torch.arange(3.0).expand(4, 3)
+    route = ap.plan(x, "numpy")
+    out = ap.convert(x, "numpy")
+    assert route.zero_copy
+    assert out.ctypes.data == x.data_ptr()
+    assert not out.flags.writeable
+    np.testing.assert_array_equal(out, np.broadcast_to(np.arange(3.0), (4, 3)))
+    quick = ap.memory_type("numpy")(lambda a: a.flags.writeable)(x)
+    assert quick is False
+    half = torch.arange(3.0).to(torch.bfloat16).expand(2, 3)
+    view = ap.convert(half, "numpy")
+    assert view.dtype == ml_dtypes.bfloat16
+    assert not view.flags.writeable
+    # No overlap, so writable as before: a size-1 axis of stride 0, a transposed view.
+    assert ap.convert(torch.arange(3.0).expand(1, 3), "numpy").flags.writeable
+    assert ap.convert(torch.ones(2, 3).T, "numpy").flags.writeable
+    assert ap.convert(torch.ones(2, 3), "numpy").flags.writeable

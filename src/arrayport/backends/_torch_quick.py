@@ -14,12 +14,25 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["WRAPPED_DTYPES", "bind", "quick_from_numpy", "quick_to_numpy"]
+__all__ = [
+    "CONTIGUOUS_OWNDATA",
+    "C_CONTIGUOUS",
+    "WRAPPED_DTYPES",
+    "bind",
+    "checked_view",
+    "quick_from_numpy",
+    "quick_to_numpy",
+]
 
 # numpy's ALIGNED (pointer and strides multiples of the dtype's alignment) and WRITEABLE
 # flag bits (``ndarray.flags.num``). A read-only array is never wrapped: torch has no
 # read-only tensors.
 _ALIGNED_WRITEABLE = 0x0100 | 0x0400
+# numpy's C_CONTIGUOUS and OWNDATA flag bits: what one read of ``Tensor.numpy()``'s flags
+# must show for the view to be handed out as it is (see :func:`checked_view`).
+C_CONTIGUOUS = 0x0001
+_OWNDATA = 0x0004
+CONTIGUOUS_OWNDATA = C_CONTIGUOUS | _OWNDATA
 
 # Native-order dtypes ``torch.from_numpy`` wraps as they are, whose numpy alignment is the
 # item size (so ALIGNED means what torch needs: element-aligned pointer and strides): bool,
@@ -61,11 +74,43 @@ def quick_to_numpy(x: Any) -> Any:
 
     ``Tensor.numpy`` itself refuses everything the planner treats otherwise (autograd,
     lazy conj/neg bits, sparse and other layouts, meta and GPU devices, bfloat16 and
-    other dtypes numpy lacks), with RuntimeError or TypeError.
+    other dtypes numpy lacks, wrappers without storage such as ZeroTensor, vmap's and
+    grad's), with RuntimeError or TypeError, and more than 64 dimensions with ValueError.
+    A view :func:`checked_view` rejects (a tensor without memory) is left to the planner
+    too, which refuses it; an expanded tensor's view comes back read-only.
     """
     if type(x) is not _Tensor:
         return None
     try:
-        return x.numpy()
-    except (RuntimeError, TypeError):
+        view = x.numpy()
+    except (RuntimeError, TypeError, ValueError):
         return None
+    # One flag read for the common case; the rest only for other layouts.
+    flags = view.flags.num
+    if flags & CONTIGUOUS_OWNDATA != C_CONTIGUOUS:
+        return checked_view(view, flags)
+    return view
+
+
+def checked_view(view: np.ndarray, flags: int) -> np.ndarray | None:
+    """``view``, what ``Tensor.numpy()`` returned, as arrayport hands it out, or None when
+    torch had no memory behind it. ``flags`` is ``view.flags.num``: callers test
+    ``flags & CONTIGUOUS_OWNDATA == C_CONTIGUOUS`` (the view as it is) before calling.
+
+    torch gives numpy its data pointer. A null one (storage freed with
+    ``x.untyped_storage().resize_(0)``, a functional or zero tensor) makes numpy allocate an
+    uninitialised buffer of its own, so a non-empty view that owns its data holds garbage,
+    not the tensor's values. A view with stride 0 on an axis longer than 1 (an
+    ``expand()``ed tensor) is made read-only, as numpy makes its own ``broadcast_to``
+    views: one write through it would change several elements. Other overlapping layouts
+    (``as_strided``) stay as torch gives them, writable like numpy's ``as_strided``.
+    """
+    if flags & _OWNDATA:
+        return None if view.size else view
+    strides = view.strides
+    if 0 in strides:
+        for step, n in zip(strides, view.shape, strict=True):
+            if step == 0 and n > 1:
+                view.flags.writeable = False
+                break
+    return view

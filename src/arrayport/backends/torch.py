@@ -15,6 +15,19 @@ Quirks routed around here:
   in memory than they show: they are resolved (copied), never shared.
 * Autograd history does not cross frameworks: tensors are exported with ``detach()``.
 * Sparse, quantized and meta tensors are refused with the call that makes them dense.
+* Tensors whose memory does not hold their values are refused by :func:`describe`, with
+  the call that gives a plain tensor: subclasses with their own dispatch (DTensor,
+  MaskedTensor, FakeTensor) and uninitialized lazy parameters (on every route, torch ->
+  torch too), and tensors without readable data for their elements (storage freed by
+  ``untyped_storage().resize_(0)``, ZeroTensor, functional tensors, the wrappers of vmap
+  and grad; a plain tensor's torch -> torch identity is returned as it is, undescribed):
+  :mod:`arrayport.backends._torch_data`. Cached routes skip
+  describe(): :func:`route_key` sends a null data pointer back to it, and the quick share
+  to numpy leaves a view without torch's memory to the planner.
+* More than 64 dimensions: ``Tensor.numpy()`` raises ValueError; the quick share to numpy
+  leaves such a tensor to the planner, which refuses it between frameworks.
+* An ``expand()``ed tensor (stride 0 on an axis longer than 1) is shared with numpy as a
+  read-only view, as numpy's ``broadcast_to`` marks its own.
 
 CUDA paths ran on an H100 (ADR 0057); CI has no GPU, and ``tests/test_gpu.py`` runs them
 with ``ARRAYPORT_DEVICE=cuda``.
@@ -44,7 +57,13 @@ from arrayport.backends._torch_cuda import (
     move_on_thread_stream,
     release_cuda,
 )
-from arrayport.backends._torch_quick import WRAPPED_DTYPES
+from arrayport.backends._torch_data import readable_pointer, subclass_refusal
+from arrayport.backends._torch_quick import (
+    C_CONTIGUOUS,
+    CONTIGUOUS_OWNDATA,
+    WRAPPED_DTYPES,
+    checked_view,
+)
 from arrayport.backends._torch_quick import bind as bind_quick
 from arrayport.backends._torch_quick import quick_from_numpy as quick_from_numpy
 from arrayport.backends._torch_quick import quick_to_numpy as quick_to_numpy
@@ -181,7 +200,12 @@ def route_key(x: Any, address: bool) -> RouteKey | None:
     shape = x.shape
     strides = x.stride()  # in elements: always multiples of the item size
     n = x.numel()
-    pointer = x.data_ptr()
+    try:
+        pointer = x.data_ptr()
+    except (RuntimeError, NotImplementedError):  # vmap's and grad's wrappers: no storage
+        return None
+    if not pointer and n:  # no memory behind its elements: describe() refuses it
+        return None
     return (
         device,
         dtype,
@@ -212,6 +236,10 @@ def describe(x: Any) -> ArrayInfo:
             "them with x.to_padded_tensor(0.0), or convert x.unbind() row by row"
         )
         raise UnsupportedArrayError(msg)
+    if type(x) is not torch.Tensor:  # after nested: torch.nested's jagged layout is one
+        refusal = subclass_refusal(torch, x)
+        if refusal is not None:
+            raise UnsupportedArrayError(refusal)
     if x.layout is not torch.strided:
         msg = (
             f"torch tensors with layout {x.layout} are not converted (only dense, strided "
@@ -225,13 +253,16 @@ def describe(x: Any) -> ArrayInfo:
     itemsize = x.element_size()
     # A lazily conjugated/negated view cannot be shared: its memory holds other values.
     lazy = bool(x.is_conj() or x.is_neg())
+    device = device_of(x)  # before the data: a meta tensor is refused for its device
+    strides = x.stride()
+    pointer = readable_pointer(torch, x, strides, itemsize)
     return ArrayInfo(
         shape=tuple(x.shape),
         dtype=dtype,
         dtype_name=name,
-        device=device_of(x),
-        strides=tuple(s * itemsize for s in x.stride()),
-        pointer=int(x.data_ptr()),
+        device=device,
+        strides=tuple(s * itemsize for s in strides),
+        pointer=pointer,
         writable=not lazy,
     )
 
@@ -254,6 +285,10 @@ def _plain(x: Any) -> Any:
 
 
 def host_view(x: Any) -> np.ndarray | None:
+    """The tensor's CPU memory as a numpy view, or None (no such view: a copy is read).
+
+    Read-only where torch's view would have stride 0 on an axis longer than 1
+    (:func:`checked_view`)."""
     if not x.is_cpu or x.is_conj() or x.is_neg():
         return None
     torch = load()
@@ -262,9 +297,24 @@ def host_view(x: Any) -> np.ndarray | None:
         bf16 = numpy_dtype_or_none("bfloat16")
         if bf16 is None:
             return None
-        return np.asarray(t.view(torch.int16).numpy().view(bf16))
+        raw = t.view(torch.int16).numpy()
+        flags = raw.flags.num
+        if flags & CONTIGUOUS_OWNDATA != C_CONTIGUOUS:
+            raw = _checked(x, raw, flags)
+        return None if raw is None else raw.view(bf16)
     view: np.ndarray = t.numpy()
-    return view
+    # One flag read for the common case (as in quick_to_numpy), the rest for other layouts.
+    flags = view.flags.num
+    if flags & CONTIGUOUS_OWNDATA == C_CONTIGUOUS:
+        return view
+    return _checked(x, view, flags)
+
+
+def _checked(x: Any, view: np.ndarray, flags: int) -> np.ndarray | None:
+    checked = checked_view(view, flags)
+    if checked is None:  # no memory behind the elements: describe() refuses it with why
+        describe(x)
+    return checked
 
 
 def to_host(x: Any) -> np.ndarray:
