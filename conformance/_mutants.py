@@ -31,9 +31,9 @@ _recovery = importlib.import_module("arrayport._oom_recovery")
 def _wrong_value() -> None:
     """One route returns a wrong value: tensorflow's host adoption bumps the last element."""
     tf_backend = get_backend("tensorflow")
-    original = tf_backend.adopt_host
+    original = tf_backend.from_numpy
 
-    def adopt_host(a: np.ndarray, device: Any) -> Any:
+    def from_numpy(a: np.ndarray, device: Any) -> Any:
         if a.size:
             a = np.array(a, copy=True)
             flat = a.reshape(-1)
@@ -42,9 +42,9 @@ def _wrong_value() -> None:
         return original(a, device)
 
     def adopt_copy(view: np.ndarray, device: Any) -> Any:  # the host copies too
-        return adopt_host(aligned_copy(view), device)
+        return from_numpy(aligned_copy(view), device)
 
-    tf_backend.adopt_host = adopt_host  # type: ignore[attr-defined]
+    tf_backend.from_numpy = from_numpy  # type: ignore[attr-defined]
     tf_backend.adopt_copy = adopt_copy  # type: ignore[attr-defined]
 
 

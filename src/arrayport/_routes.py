@@ -102,7 +102,7 @@ def _share_route(
         if view is None:  # checked at plan time; a concurrent change is a bug upstream
             msg = f"{source.value} stopped exposing host memory during the conversion"
             raise ConversionError(msg, source=source, target=target, method="host-share")
-        return t.adopt_host(view, dev)
+        return t.from_numpy(view, dev)
 
     steps = (
         f"{source.value} exposes its host memory (shared)",
@@ -173,17 +173,17 @@ def _host_copy_route(
     # or tensorflow can share them. A source's own read (pyclesperanto's pull) is taken
     # as it comes where the target does not need the boundary: aligning it would cost a
     # second copy (ADR 0049).
-    read = s.to_host
+    read = s.to_numpy
     adopt_copy = getattr(t, "adopt_copy", None)
     if adopt_copy is None:
 
         def adopt_copy(view: Any, device: Device) -> Any:
-            return t.adopt_host(aligned_copy(view), device)
+            return t.from_numpy(aligned_copy(view), device)
 
     # The plan was made for this device: a source's view of CPU memory need not ask again.
     view_of = getattr(s, "cpu_view", s.host_view) if info.device.is_cpu else s.host_view
     if getattr(t, "SHARE_ALIGNMENT", 0) <= 1:
-        read = getattr(s, "to_host_any", s.to_host)
+        read = getattr(s, "to_numpy_any", s.to_numpy)
     steps: list[str] = []
     lazy = getattr(s, "LAZY", False)
     exposes = info.device.is_cpu and not s.COPIES_HOST and not lazy
@@ -213,9 +213,9 @@ def _host_copy_route(
                 _check_dtype(s, t, computed)
             if adopts_host and t.share_refusal(computed) is not None:
                 fresh = aligned_copy(fresh)
-            return t.adopt_host(fresh, dev)
+            return t.from_numpy(fresh, dev)
         if not adopts_host:
-            return t.adopt_host(view, dev)
+            return t.from_numpy(view, dev)
         return adopt_copy(view, dev)
 
     return route("host-copy", False, tuple(steps), "; ".join(why_not)), run_copy

@@ -59,7 +59,7 @@ def test_checks_the_size_then_allocates_once_then_copies_each_plane_once(
         ("plane", 2),
     ]
     assert np.dtype(out.dtype) == "int32"
-    assert be.to_host(out).tolist() == PLANES.tolist()
+    assert be.to_numpy(out).tolist() == PLANES.tolist()
 
 
 def test_an_oversized_stack_is_refused_before_allocating_or_reading_a_plane(be) -> None:

@@ -224,7 +224,7 @@ def test_masked_dask_arrays_are_refused_like_numpy_ones(mt: MemoryType) -> None:
 
 
 def test_masked_chunks_under_a_plain_meta_are_refused_when_computed() -> None:
-    # The meta says numpy, the task returns a masked array: to_host sees the mask.
+    # The meta says numpy, the task returns a masked array: to_numpy sees the mask.
     masked = np.ma.masked_array([1.0, 2.0], mask=[False, True])
     x = da.from_delayed(dask.delayed(lambda: masked)(), shape=(2,), dtype=np.float64)
     assert type(x._meta) is np.ndarray

@@ -91,7 +91,7 @@ def test_adopt_host_shares_aligned_memory(be) -> None:
 
     a = aligned_empty((64,), np.dtype("float32"))
     a[...] = 1
-    y = be.adopt_host(a, CPU)
+    y = be.from_numpy(a, CPU)
     y.block_until_ready()
     assert y.unsafe_buffer_pointer() == a.ctypes.data
 
@@ -152,7 +152,7 @@ def test_public_import_is_the_fallback(be, monkeypatch) -> None:
 
     monkeypatch.setattr(be, "_cpu_importer", lambda: None)
     a = aligned_copy(np.arange(16, dtype="float32"))
-    y = be.adopt_host(a, CPU)
+    y = be.from_numpy(a, CPU)
     assert _pointer(y) == a.ctypes.data
 
 

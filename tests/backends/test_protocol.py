@@ -60,7 +60,7 @@ def test_getting_every_backend_imports_no_framework() -> None:
 )
 @pytest.mark.parametrize("n", [24, 1 << 17], ids=["small", "parallel-size"])
 def test_adopt_copy_makes_one_aligned_private_copy(mt: MemoryType, n: int) -> None:
-    """The optional ``adopt_copy`` skips adopt_host's checks; its result must hold the
+    """The optional ``adopt_copy`` skips from_numpy's checks; its result must hold the
     values in a 64-byte-aligned buffer of its own (torch copies ``n`` of 512 KiB and more
     with its own copy, smaller ones with numpy's), from writable and read-only views."""
     import numpy as np

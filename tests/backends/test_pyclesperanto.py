@@ -26,7 +26,7 @@ def test_to_host_is_aligned_and_exact(be) -> None:
 
     for dtype in ["int8", "uint8", "int16", "uint16", "int32", "uint32", "float32"]:
         a = np.arange(3 * 50 * 7).reshape(3, 50, 7).astype(dtype)
-        out = be.to_host(cle.push(a))
+        out = be.to_numpy(cle.push(a))
         assert out.dtype == dtype
         assert out.ctypes.data % 64 == 0
         np.testing.assert_array_equal(out, a)
@@ -40,7 +40,7 @@ def test_to_host_any_is_a_fresh_exact_copy_and_the_unaligned_targets_take_it(be)
     for dtype in ["int8", "uint16", "int32", "float32"]:
         a = np.arange(4 * 9 * 5).reshape(4, 9, 5).astype(dtype)
         c = cle.push(a)
-        out = be.to_host_any(c)
+        out = be.to_numpy_any(c)
         assert out.dtype == dtype
         assert out.flags.writeable
         assert out.flags.c_contiguous
@@ -129,12 +129,12 @@ def test_take_gives_arrays_where_indexing_gives_numbers(be, dtype: str) -> None:
     assert be.is_array(plane)
     assert tuple(plane.shape) == (1, 1)
     assert np.dtype(plane.dtype) == dtype
-    assert be.to_host(plane).tolist() == [[top]]  # exact, beyond float32's 2**24
+    assert be.to_numpy(plane).tolist() == [[top]]  # exact, beyond float32's 2**24
     line = be.take(cle.push(np.array([5, top], dtype=dtype)), (slice(1, 2),))
     assert tuple(line.shape) == (1,)
-    assert be.to_host(line).tolist() == [top]
+    assert be.to_numpy(line).tolist() == [top]
     rows = be.take(stack, (slice(0, 2),))  # an array already: pyclesperanto's own
-    assert be.to_host(rows).tolist() == [[[1]], [[top]]]
+    assert be.to_numpy(rows).tolist() == [[[1]], [[top]]]
 
 
 def test_joins_on_host(be) -> None:
@@ -158,4 +158,4 @@ def test_stack_planes_from_device_and_host_planes_is_exact(be, dtype: str) -> No
     assert be.is_array(out)
     assert tuple(out.shape) == (4, 1, 2)
     assert np.dtype(out.dtype) == dtype
-    assert be.to_host(out).tolist() == planes.tolist()  # exact, beyond float32's 2**24
+    assert be.to_numpy(out).tolist() == planes.tolist()  # exact, beyond float32's 2**24

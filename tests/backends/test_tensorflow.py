@@ -38,7 +38,7 @@ def test_bfloat16_bridges_by_bitcast(be) -> None:
     from arrayport._host import aligned_copy
 
     a = aligned_copy(a)
-    t = be.adopt_host(a, CPU)
+    t = be.from_numpy(a, CPU)
     assert t.dtype == tf.bfloat16
     assert be.describe(t).pointer == a.ctypes.data
     np.testing.assert_array_equal(be.host_view(t), a)

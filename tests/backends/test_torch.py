@@ -56,7 +56,7 @@ def test_adopt_host_bfloat16_shares(be) -> None:
     import ml_dtypes
 
     a = np.arange(4).astype(ml_dtypes.bfloat16)
-    t = be.adopt_host(a, CPU)
+    t = be.from_numpy(a, CPU)
     assert str(t.dtype) == "torch.bfloat16"
     assert t.data_ptr() == a.ctypes.data
 
@@ -120,7 +120,7 @@ def test_adopt_host_shares_or_copies_like_share_refusal(be) -> None:
     ro = a.view()
     ro.flags.writeable = False
     for v in (a, a.T, a[::-1], ro, a.astype(">f4")):
-        t = be.adopt_host(v, CPU)
+        t = be.from_numpy(v, CPU)
         shared = t.data_ptr() == host_info(v, CPU).pointer
         assert shared == (be.share_refusal(host_info(v, CPU)) is None)
         np.testing.assert_array_equal(t.numpy(), v)

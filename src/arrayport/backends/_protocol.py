@@ -31,15 +31,15 @@ means the default in brackets, ADR 0045):
   between this framework and numpy that :func:`arrayport.convert` would choose, answered
   from a few flag reads without planning, or None (then the planner decides). Dispatch
   asks them first (ADR 0048); they return CPU arrays only.
-* ``adopt_copy(view, device)`` [``adopt_host(aligned_copy(view), device)``]: the
+* ``adopt_copy(view, device)`` [``from_numpy(aligned_copy(view), device)``]: the
   host-copy route's one copy of a host view, adopted without the layout checks a
   caller's array needs (the copy is private, writable, native, C-contiguous, 64-byte
   aligned); torch makes large ones with its own multi-threaded copy (ADR 0052).
 * ``cpu_view(x) -> numpy.ndarray | None`` [``host_view``]: :func:`host_view` of an array
   a route was planned for as CPU memory, without asking for its device again.
-* ``to_host_any(x) -> numpy.ndarray`` [``to_host``]: a fresh host copy with no 64-byte
+* ``to_numpy_any(x) -> numpy.ndarray`` [``to_numpy``]: a fresh host copy with no 64-byte
   alignment promise, for targets that do not need one (numpy, torch), where that is
-  cheaper than :func:`to_host` (pyclesperanto: its own pull, not the aligned slab reader).
+  cheaper than :func:`to_numpy` (pyclesperanto: its own pull, not the aligned slab reader).
 * ``export_dtype_refusal(info) -> str | None`` [None]: why an array of this framework's
   own dtype cannot leave it, with the remedy (jax's typed PRNG keys: ``key_data``);
   asked before the common dtype list when the target is another framework.
@@ -172,12 +172,12 @@ class Backend(Protocol):
         """A numpy array sharing ``x``'s memory (read-only if ``x`` is), or ``None``."""
         ...
 
-    def to_host(self, x: Any) -> np.ndarray:
+    def to_numpy(self, x: Any) -> np.ndarray:
         """``x`` as a numpy array on the host: a view when possible, else one copy."""
         ...
 
     def share_refusal(self, info: ArrayInfo) -> str | None:
-        """``None`` when :func:`adopt_host` can import such a host array without copying."""
+        """``None`` when :func:`from_numpy` can import such a host array without copying."""
         ...
 
     def dlpack_refusal(self, info: ArrayInfo, source_immutable: bool) -> str | None:
@@ -202,7 +202,7 @@ class Backend(Protocol):
         """Import another framework's array (``read_only``: the source is immutable)."""
         ...
 
-    def adopt_host(self, a: np.ndarray, device: Device) -> Any:
+    def from_numpy(self, a: np.ndarray, device: Device) -> Any:
         """Wrap the host array ``a``: zero-copy when share_refusal(a) is None, else a copy."""
         ...
 

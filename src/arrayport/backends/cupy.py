@@ -150,7 +150,7 @@ def host_view(x: Any) -> np.ndarray | None:
     return None
 
 
-def to_host(x: Any) -> np.ndarray:
+def to_numpy(x: Any) -> np.ndarray:
     with _ThreadStream(device_of(x).index) as stream:
         out = x.get(stream=stream)
     return np.asarray(out)
@@ -186,7 +186,7 @@ def from_dlpack(x: Any, device: Device, *, read_only: bool = False) -> Any:
     return out if device_of(out) == device else move(out, device)
 
 
-def adopt_host(a: np.ndarray, device: Device) -> Any:
+def from_numpy(a: np.ndarray, device: Device) -> Any:
     if a.dtype.name == "bfloat16":
         msg = "cupy has no bfloat16 dtype"
         raise UnsupportedArrayError(msg)

@@ -6,20 +6,20 @@ in hand (so dask is in ``sys.modules``) or when dask is asked for by name.
 What is special about dask, and how this module says so to :mod:`arrayport.convert`:
 
 * A dask array is a task graph, not memory. It has no DLPack and no host view: converting
-  one to another memory type *computes* it (:func:`to_host`), on whatever scheduler is
+  one to another memory type *computes* it (:func:`to_numpy`), on whatever scheduler is
   active (a ``distributed.Client`` when one is the default). ``LAZY = True`` tells
   :mod:`arrayport.convert` to say so in the route's steps and reason.
-* Converting *to* dask wraps host memory without copying (:func:`adopt_host`): the chunks
+* Converting *to* dask wraps host memory without copying (:func:`from_numpy`): the chunks
   are views of the source, cut with dask's ``"auto"`` chunk size (``array.chunk-size`` in
   dask's config, 128 MiB by default). ``dask.array.from_array`` is not used because it copies
   numpy input since dask 2025 and hashes all the data to name the graph.
 * A device other than the CPU means cupy-backed chunks: host data is moved to the GPU chunk
-  by chunk, lazily (:func:`adopt_host`, :func:`move`).
-* Computed results are fresh memory: :func:`to_host` copies a result that could alias a
+  by chunk, lazily (:func:`from_numpy`, :func:`move`).
+* Computed results are fresh memory: :func:`to_numpy` copies a result that could alias a
   chunk held in the graph, so "host-copy" routes never hand out a writable alias.
 * Routes are planned from the graph's metadata (``x.dtype``, ``x.shape``, ``x._meta``),
   which the user declares and dask does not verify (``from_delayed(..., dtype=...)``,
-  ``map_blocks(..., dtype=...)``). :func:`to_host` checks the computed array against it, so
+  ``map_blocks(..., dtype=...)``). :func:`to_numpy` checks the computed array against it, so
   that a conversion never hands out a dtype, shape or mask its route did not report.
 * Masked chunks (``dask.array.ma``) are refused like numpy's masked arrays (ADR 0005):
   every conversion would drop the mask.
@@ -59,7 +59,7 @@ EXTRA = "dask"
 IMMUTABLE = True
 HAS_DLPACK = False
 WRITABLE_ONLY = False
-# adopt_host wraps host memory as it is, so host copies made for dask must be aligned
+# from_numpy wraps host memory as it is, so host copies made for dask must be aligned
 # like any other; reading a dask array out computes it (said through LAZY, not here).
 COPIES_HOST = False
 WIDENINGS: dict[str, str] = {}
@@ -212,7 +212,7 @@ def host_view(x: Any) -> np.ndarray | None:
     return None  # a task graph has no memory to view
 
 
-def to_host(x: Any) -> np.ndarray:
+def to_numpy(x: Any) -> np.ndarray:
     """Compute ``x`` on the active scheduler into one fresh host array.
 
     The result is checked against what the route was planned from (``x``'s declared
@@ -318,7 +318,7 @@ def _meta(like: Any, dtype: np.dtype[Any], ndim: int) -> Any:
     return np.empty((0,) * ndim, dtype=dtype)
 
 
-def adopt_host(a: np.ndarray, device: Device) -> Any:
+def from_numpy(a: np.ndarray, device: Device) -> Any:
     """Wrap host array ``a`` as a dask array whose chunks are views of it (no copy).
 
     Chunks follow dask's ``"auto"`` rule (``array.chunk-size``, 128 MiB by default). On a
@@ -345,7 +345,7 @@ def copy(x: Any) -> Any:
     made from) would show through the "copy". ``copy=True`` asks for a fresh buffer, so the
     graph is computed here.
     """
-    return adopt_host(to_host(x), device_of(x))
+    return from_numpy(to_numpy(x), device_of(x))
 
 
 def move(x: Any, device: Device) -> Any:

@@ -256,7 +256,7 @@ def cpu_view(x: Any) -> np.ndarray:
     return view
 
 
-def to_host(x: Any) -> np.ndarray:
+def to_numpy(x: Any) -> np.ndarray:
     return np.asarray(x)  # jax.device_get's copy without its pytree walk (30 us on a GPU)
 
 
@@ -316,7 +316,7 @@ def from_dlpack(x: Any, device: Device, *, read_only: bool = False) -> Any:
     return out if device_of(out) == device else jax.device_put(out, to_jax_device(device))
 
 
-def adopt_host(a: np.ndarray, device: Device) -> Any:
+def from_numpy(a: np.ndarray, device: Device) -> Any:
     jax = load()
     if not device.is_cpu:
         if not a.dtype.isnative:  # jax refuses big-endian arrays with a TypeError
@@ -335,13 +335,13 @@ def adopt_host(a: np.ndarray, device: Device) -> Any:
 def adopt_copy(view: np.ndarray, device: Device) -> Any:
     """The host-copy route's one copy of ``view`` (``aligned_copy``: private, writable,
     native, C-contiguous, 64-byte aligned), imported with no layout checks."""
-    # bfloat16 (kind V) takes adopt_host's path: numpy cannot hand it over DLPack.
+    # bfloat16 (kind V) takes from_numpy's path: numpy cannot hand it over DLPack.
     if device.is_cpu and view.dtype.kind != "V":
         importer = _cpu_importer()
         if importer is not None:
             return importer(aligned_copy(view).__dlpack__())
         return from_dlpack(aligned_copy(view), device)
-    return adopt_host(aligned_copy(view), device)
+    return from_numpy(aligned_copy(view), device)
 
 
 def copy(x: Any) -> Any:

@@ -167,7 +167,7 @@ def host_view(x: Any) -> np.ndarray | None:
     return np.asarray(x)  # drops an ndarray subclass (memmap) but keeps its memory and flags
 
 
-def to_host(x: Any) -> np.ndarray:
+def to_numpy(x: Any) -> np.ndarray:
     return np.asarray(x)
 
 
@@ -175,7 +175,7 @@ def share_refusal(info: ArrayInfo) -> str | None:
     return None
 
 
-def adopt_host(a: np.ndarray, device: Device) -> Any:
+def from_numpy(a: np.ndarray, device: Device) -> Any:
     return a
 
 

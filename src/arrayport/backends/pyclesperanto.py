@@ -12,8 +12,8 @@ Quirks routed around here (measured with pyclesperanto 0.25.1 on PoCL 3.1):
 * Importing tensorflow and *then* pyclesperanto on PoCL kills the process (see ``_pocl``):
   when tensorflow came first anyway, :func:`load` refuses with an explanation instead.
 * A PoCL allocation beyond the device's maximum buffer size "succeeds" and the next push
-  aborts the process: :func:`adopt_host` checks the size first.
-* ``cle.pull`` returns unaligned memory: :func:`to_host` reads in slabs into an aligned
+  aborts the process: :func:`from_numpy` checks the size first.
+* ``cle.pull`` returns unaligned memory: :func:`to_numpy` reads in slabs into an aligned
   buffer instead (:mod:`arrayport.backends._cle_transfer`).
 * It has no concatenation or n-D stack: arrays are joined on the host (:data:`JOINS_ON_HOST`),
   2-D slices stacked in one buffer (:func:`stack_planes`, :mod:`arrayport.backends._cle_stack`).
@@ -263,7 +263,7 @@ def take(x: Any, index: tuple[int | slice, ...]) -> Any:
     shape = tuple(int(n) for n in x.shape)
     region = _region(index, shape)
     if region is None:
-        return adopt_host(np.ascontiguousarray(to_host(x)[index]), device_of(x))
+        return from_numpy(np.ascontiguousarray(to_numpy(x)[index]), device_of(x))
     origin, extent, kept = region
     out = _cle().create(extent, dtype=x.dtype, device=x.device)
     x.copy(out, origin, (0,) * len(shape), extent)  # a rectangular buffer copy
@@ -307,12 +307,12 @@ def host_view(x: Any) -> np.ndarray | None:
     return None
 
 
-def to_host(x: Any) -> np.ndarray:
+def to_numpy(x: Any) -> np.ndarray:
     """Read ``x`` into a fresh 64-byte-aligned host array, in cache-sized slabs."""
     return read_to_host(x, _cle().pull)
 
 
-def to_host_any(x: Any) -> np.ndarray:
+def to_numpy_any(x: Any) -> np.ndarray:
     """Read ``x`` into a fresh host array with pyclesperanto's own pull (not 64-byte
     aligned: for targets that do not need it, where the pull is cheaper than slabs)."""
     out: np.ndarray = _cle().pull(x)
@@ -357,7 +357,7 @@ def _max_buffer_bytes(index: int) -> int | None:
     return info_bytes(_device_info(index), "Maximum Buffer Size")
 
 
-def adopt_host(a: np.ndarray, device: Device) -> Any:
+def from_numpy(a: np.ndarray, device: Device) -> Any:
     cle = _cle()
     widened = WIDENINGS.get(dtype_name(a.dtype))
     stored = np.dtype(widened) if widened is not None else a.dtype
@@ -378,7 +378,7 @@ def copy(x: Any) -> Any:
 
 
 def move(x: Any, device: Device) -> Any:
-    return adopt_host(to_host(x), device)
+    return from_numpy(to_numpy(x), device)
 
 
 def oom_error_types() -> tuple[type[BaseException], ...]:

@@ -280,7 +280,7 @@ def host_view(x: Any) -> np.ndarray | None:
     return view
 
 
-def to_host(x: Any) -> np.ndarray:
+def to_numpy(x: Any) -> np.ndarray:
     view = host_view(x)
     if view is not None:
         return view
@@ -334,7 +334,7 @@ def from_dlpack(x: Any, device: Device, *, read_only: bool = False) -> Any:
     return out if device_of(out) == device else move(out, device)
 
 
-def adopt_host(a: np.ndarray, device: Device) -> Any:
+def from_numpy(a: np.ndarray, device: Device) -> Any:
     tf = load()
     if not device.is_cpu:
         if not a.dtype.isnative:  # swapped once on the host, as for the CPU
@@ -342,7 +342,7 @@ def adopt_host(a: np.ndarray, device: Device) -> Any:
         with tf.device(_tf_device(device)):
             return tf.identity(tf.convert_to_tensor(a))
     if dtype_name(a.dtype) == "bfloat16":
-        raw = adopt_host(a.view(np.uint16), device)
+        raw = from_numpy(a.view(np.uint16), device)
         return tf.bitcast(raw, tf.bfloat16)  # keeps the buffer: no copy
     contiguous, _positive, _element, aligned = host_layout(a, True)
     if _share_refusal(bool(a.flags.writeable), a.dtype.isnative, contiguous, aligned):
@@ -355,14 +355,14 @@ def adopt_copy(view: np.ndarray, device: Device) -> Any:
     native, C-contiguous, 64-byte aligned, which tensorflow's DLPack import needs to not
     abort), imported with no layout checks."""
     a = aligned_copy(view)
-    if device.is_cpu and a.dtype.kind != "V":  # bfloat16 (kind V) takes adopt_host's path
+    if device.is_cpu and a.dtype.kind != "V":  # bfloat16 (kind V) takes from_numpy's path
         return load().experimental.dlpack.from_dlpack(a.__dlpack__())
-    return adopt_host(a, device)
+    return from_numpy(a, device)
 
 
 def copy(x: Any) -> Any:
     device = device_of(x)
-    return adopt_host(aligned_copy(to_host(x)), CPU) if device.is_cpu else move(x, device)
+    return from_numpy(aligned_copy(to_numpy(x)), CPU) if device.is_cpu else move(x, device)
 
 
 def move(x: Any, device: Device) -> Any:

@@ -317,7 +317,7 @@ def _checked(x: Any, view: np.ndarray, flags: int) -> np.ndarray | None:
     return checked
 
 
-def to_host(x: Any) -> np.ndarray:
+def to_numpy(x: Any) -> np.ndarray:
     view = host_view(x)
     if view is not None:
         return view
@@ -376,7 +376,7 @@ def from_dlpack(x: Any, device: Device, *, read_only: bool = False) -> Any:
     return out if device_of(out) == device else move(out, device)
 
 
-def adopt_host(a: np.ndarray, device: Device) -> Any:
+def from_numpy(a: np.ndarray, device: Device) -> Any:
     torch = load()
     _contiguous, positive, element, _aligned = host_layout(a, False)
     if _share_refusal(bool(a.flags.writeable), positive, a.dtype.isnative, element) is not None:
@@ -398,7 +398,7 @@ def adopt_copy(view: np.ndarray, device: Device) -> Any:
             return out
         if view.dtype in WRAPPED_DTYPES:
             return load().from_numpy(aligned_copy(view))
-    return adopt_host(aligned_copy(view), device)
+    return from_numpy(aligned_copy(view), device)
 
 
 def copy(x: Any) -> Any:
