@@ -150,8 +150,13 @@ def _subclassed(x: object) -> MemoryType | None:
         return MemoryType.NUMPY
     for mt in _SUBCLASSED[1:]:
         backend = get_backend(mt)
-        if backend.IMPORT_NAME in sys.modules and backend.is_array(x):
-            return mt
+        if backend.IMPORT_NAME not in sys.modules:
+            continue
+        try:
+            if backend.is_array(x):
+                return mt
+        except BackendUnavailableError:  # imported but unusable here (cupy without a GPU)
+            continue
     return None
 
 

@@ -19,6 +19,7 @@ from arrayport.errors import BackendUnavailableError, DeviceError
 
 __all__ = [
     "bfloat16_dtype",
+    "declared_minimum",
     "find_spec",
     "import_framework",
     "numpy_dtype_or_none",
