@@ -52,6 +52,39 @@ def test_call_pickles_as_bytes_and_resolves_in_a_fresh_cache() -> None:
     np.testing.assert_array_equal(out, np.ones(3))
 
 
+def test_dispatched_functions_of_main_travel_by_value_at_any_depth(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A script's dispatched function calling another one decorated in __main__: the inner
+    # one pickled by reference to a __main__ that process workers do not have.
+    import sys
+
+    from arrayport import _dask_worker as worker
+
+    def inner_fn(x: np.ndarray) -> np.ndarray:
+        return x * 2
+
+    def outer_fn(x: np.ndarray) -> np.ndarray:
+        return inner(x) + 1
+
+    for fn in (inner_fn, outer_fn):
+        fn.__module__ = "__main__"
+        fn.__qualname__ = fn.__name__.removesuffix("_fn")
+    inner = ap.memory_type("numpy")(inner_fn)
+    outer = ap.memory_type("numpy")(outer_fn)
+    main = sys.modules["__main__"]
+    monkeypatch.setattr(main, "inner", inner, raising=False)  # where a script has them
+    monkeypatch.setattr(main, "outer", outer, raising=False)
+    call = worker.Call("key-main", 1, np.dtype("float64"), "outer", objects=(outer, (), {}))
+    blob = pickle.dumps(call)
+    monkeypatch.delattr(main, "inner")  # a worker process: another __main__
+    monkeypatch.delattr(main, "outer")
+    worker._resolved.clear()
+    again = pickle.loads(blob)
+    fn, _, _ = again.resolve()
+    np.testing.assert_array_equal(fn(np.arange(3.0)), [1.0, 3.0, 5.0])
+
+
 def test_run_block_refuses_a_changed_dtype_with_the_remedy() -> None:
     from arrayport import _dask_worker as worker
 

@@ -82,7 +82,8 @@ class Call:
             if found is None:
                 import cloudpickle  # type: ignore[import-untyped, unused-ignore]
 
-                found = _unpack(cloudpickle.loads(self._payload))  # type: ignore[arg-type, unused-ignore]
+                dispatched, targs, tkwargs = cloudpickle.loads(self._payload)
+                found = (dispatched, targs, tkwargs)
                 _resolved[self.key] = found
                 while len(_resolved) > _RESOLVED_MAX:
                     _resolved.popitem(last=False)
@@ -90,32 +91,36 @@ class Call:
 
     def __reduce__(self) -> tuple[Any, ...]:
         if self._payload is None:
-            import cloudpickle  # type: ignore[import-untyped, unused-ignore]
-
             assert self._objects is not None  # one of the two is always set
             # Made once (a racing thread at worst makes the same bytes twice).
-            self._payload = cloudpickle.dumps(_pack(*self._objects))
+            self._payload = _dumps(self._objects)
         return (Call, (self.key, self.n_blocks, self.dtype, self.name, None, self._payload))
 
 
-def _pack(dispatched: Any, targs: tuple[Any, ...], tkwargs: dict[str, Any]) -> Any:
+def _dumps(objects: tuple[Any, ...]) -> bytes:
+    """``objects`` pickled by cloudpickle, with every dispatched function defined in
+    ``__main__`` (a script's or notebook's) by value: its plain function and contract.
+
+    A dispatched function pickles by reference to where it was defined, and a ``__main__``
+    that workers in other processes do not have; cloudpickle sends ``__main__`` functions
+    by value, so the plain function travels instead. This covers the dispatched function
+    itself and every one it reaches (another decorated function it calls), at any depth.
+    """
+    import io
+
+    import cloudpickle  # type: ignore[import-untyped, unused-ignore]
+
     from arrayport.dispatch import DispatchedFunction
 
-    if isinstance(dispatched, DispatchedFunction) and dispatched.__module__ == "__main__":
-        # A dispatched function defined in a script pickles by reference to a __main__
-        # that workers elsewhere do not have; its plain function and contract travel by
-        # value instead (cloudpickle sends __main__ functions by value).
-        return ("dispatched", dispatched.__wrapped__, dispatched.contract, targs, tkwargs)
-    return ("callable", dispatched, None, targs, tkwargs)
+    class _Pickler(cloudpickle.CloudPickler):  # type: ignore[misc, unused-ignore]
+        def reducer_override(self, obj: Any) -> Any:
+            if isinstance(obj, DispatchedFunction) and obj.__module__ == "__main__":
+                return (DispatchedFunction, (obj.__wrapped__, obj.contract))
+            return super().reducer_override(obj)
 
-
-def _unpack(packed: Any) -> tuple[Any, tuple[Any, ...], dict[str, Any]]:
-    kind, fn, contract, targs, tkwargs = packed
-    if kind == "dispatched":
-        from arrayport.dispatch import DispatchedFunction
-
-        fn = DispatchedFunction(fn, contract)
-    return fn, targs, tkwargs
+    buffer = io.BytesIO()
+    _Pickler(buffer).dump(objects)
+    return buffer.getvalue()
 
 
 def run_block(*parts: Any, call: Call) -> Any:
