@@ -292,3 +292,38 @@ def test_copies_wait_for_the_current_streams_pending_work(source: MT, to: str) -
         x += 1
     y = ap.convert(x, "numpy") if to == "numpy" else ap.convert(x, source, copy=True)
     assert _min_max(y) == (8.0, 8.0)
+
+
+# --- from a by-documentation review of the GPU paths (session 8); not yet run on a GPU ---
+
+
+@pytest.mark.skipif(MT.TENSORFLOW not in GPU_TYPES, reason="tensorflow is not installed")
+def test_copy_true_into_tensorflow_on_the_gpu_is_a_fresh_buffer() -> None:
+    # tf.identity on the same device forwards its input's buffer: copy=True used it.
+    x = on_gpu(MT.TENSORFLOW, np.arange(16, dtype=np.float32))
+    y = ap.convert(x, MT.TENSORFLOW, copy=True)
+    assert device_pointer(y) != device_pointer(x)
+    np.testing.assert_array_equal(ap.convert(y, MT.NUMPY), np.arange(16, dtype=np.float32))
+
+
+@pytest.mark.skipif(MT.TENSORFLOW not in GPU_TYPES, reason="tensorflow is not installed")
+@pytest.mark.parametrize("target", [mt for mt in (MT.TORCH, MT.CUPY) if mt in GPU_TYPES])
+def test_tensorflow_gpu_tensors_reach_stream_passing_consumers(target: MT) -> None:
+    # tensorflow's __dlpack__ refuses any stream; torch and cupy always pass one on CUDA.
+    values = np.arange(12, dtype=np.float32).reshape(3, 4)
+    x = on_gpu(MT.TENSORFLOW, values)
+    np.testing.assert_array_equal(ap.convert(ap.convert(x, target), MT.NUMPY), values)
+
+
+@pytest.mark.skipif(MT.CUPY not in GPU_TYPES, reason="cupy is not installed")
+def test_a_cupy_oom_inside_a_numpy_function_is_cupy_s_and_releases_its_pool() -> None:
+    # cupy's OutOfMemoryError is a MemoryError: numpy, asked first, claimed it, so cupy's
+    # pool was never released and the error named numpy.
+    import cupy as cp
+
+    def fn(a: np.ndarray) -> np.ndarray:
+        raise cp.cuda.memory.OutOfMemoryError(1 << 30, 0)
+
+    with pytest.raises(ap.OutOfMemoryError) as info:
+        ap.OOMPolicy(retries=0).run(fn, np.zeros(2))
+    assert info.value.memory_type is MT.CUPY

@@ -79,16 +79,23 @@ def test_real_tensorflow_oom_is_recognised() -> None:
 
 @skip_unless_installed(MemoryType.PYCLESPERANTO)
 def test_opencl_buffer_limit_is_out_of_memory() -> None:
-    # A broadcast view: 8 GiB long, no memory behind it. The backend refuses it against
-    # the device's maximum buffer size before allocating anything.
-    huge = np.broadcast_to(np.float32(1), (1 << 31,))
+    # A broadcast view one element beyond the device's maximum buffer size, no memory
+    # behind it. The backend refuses it before allocating anything. (PoCL derives the
+    # maximum from the free host memory: 4096 MB in one process, 8192 MB in another; a
+    # fixed 8 GiB view was pushed, copying 8 GiB, whenever the maximum was 8192 MB.)
+    from arrayport.backends import pyclesperanto as cle_backend
+
     small = ap.convert(np.ones(4, np.float32), "pyclesperanto")
+    limit = cle_backend.max_buffer_bytes(cle_backend.device_of(small))
+    assert limit is not None
+    assert limit % 4 == 0
+    huge = np.broadcast_to(np.float32(1), (limit // 4 + 1,))
     fn = Calls(lambda a: ap.convert(huge, "pyclesperanto"))
     with pytest.raises(OutOfMemoryError) as info:
         OOMPolicy(retries=1, **NO_RELEASE).run(fn, small)
     assert fn.count == 2
     assert info.value.memory_type is MemoryType.PYCLESPERANTO
-    assert info.value.requested_bytes == 1 << 33
+    assert info.value.requested_bytes == limit + 4
     assert isinstance(info.value.__cause__, OutOfMemoryError)
 
 

@@ -59,20 +59,31 @@ def loaded(mt: MemoryType) -> bool:
         return False
 
 
+#: Frameworks whose is_oom recognises their own error types only, and those that call any
+#: MemoryError theirs (their chunks' or their host allocations').
+_SPECIFIC = (MemoryType.CUPY, MemoryType.TORCH, MemoryType.JAX, MemoryType.TENSORFLOW)
+_GENERIC = (MemoryType.DASK, MemoryType.PYCLESPERANTO)
+
+
 def oom_memory_type(exc: BaseException, site: MemoryType | None) -> MemoryType | None:
     """The memory type whose backend calls ``exc`` out-of-memory, or None.
 
-    The call's own framework is asked first, then numpy (a ``MemoryError`` from any host
-    allocation), then the other frameworks already imported (a function declared on one
-    framework may use another inside). Frameworks not yet imported cannot have raised.
+    The call's own framework is asked first, then the other frameworks already imported
+    that recognise their own error types (a function declared on one framework may use
+    another inside: cupy's ``OutOfMemoryError`` is a ``MemoryError``, and its pool must be
+    the one released), then numpy (a ``MemoryError`` from any host allocation), then the
+    frameworks that claim any ``MemoryError`` (dask, pyclesperanto). Frameworks not yet
+    imported cannot have raised.
     """
     if isinstance(exc, OutOfMemoryError):  # arrayport's own (nested call, buffer limits)
         try:
             return as_memory_type(exc.memory_type)
         except InvalidOptionError:
             return site or MemoryType.NUMPY
-    first = [MemoryType.NUMPY] if site in (None, MemoryType.NUMPY) else [site, MemoryType.NUMPY]
-    for mt in (*first, *(m for m in MemoryType if m not in first)):
+    order = [] if site is None else [site]
+    order += [m for m in _SPECIFIC if m is not site]
+    order += [m for m in (MemoryType.NUMPY, *_GENERIC) if m is not site]
+    for mt in order:
         if mt is not MemoryType.NUMPY and not loaded(mt):
             continue
         try:

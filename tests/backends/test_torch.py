@@ -79,6 +79,20 @@ def test_devices_and_resolution(be) -> None:
         be.resolve_device(Device("cuda", 99), CPU)
 
 
+def test_oom_recognition_without_torch_2_5_s_top_level_name(
+    be, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # torch.OutOfMemoryError appeared in torch 2.5; arrayport declares torch >= 2.3, where
+    # reading it raised AttributeError for every exception once torch was imported.
+    import torch
+
+    error = torch.cuda.OutOfMemoryError("CUDA out of memory")
+    monkeypatch.delattr(torch, "OutOfMemoryError")  # as torch 2.3 and 2.4 are
+    assert be.is_oom(error)
+    assert not be.is_oom(ValueError("not memory"))
+    assert torch.cuda.OutOfMemoryError in be.oom_error_types()
+
+
 def test_oom_recognition(be) -> None:
     import torch
 

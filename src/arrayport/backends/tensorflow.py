@@ -326,7 +326,24 @@ def dlpack_export_refusal(info: ArrayInfo) -> str | None:
 
 
 def dlpack_source(x: Any) -> Any:
-    return x
+    # On a GPU, tensorflow's __dlpack__ refuses any stream ("does not support DLPack export
+    # with a non-None stream"), and torch and cupy always pass one for CUDA memory. Its
+    # export waits for the device itself (TFE_TensorHandleDevicePointer syncs), so the
+    # consumer's stream may be dropped. Unverified on a GPU (tensorflow never ran on one).
+    return x if device_of(x).is_cpu else _StreamlessExport(x)
+
+
+class _StreamlessExport:
+    """A GPU tensor offered over DLPack to consumers that pass a stream."""
+
+    def __init__(self, x: Any) -> None:
+        self._x = x
+
+    def __dlpack__(self, **_ignored: Any) -> Any:
+        return load().experimental.dlpack.to_dlpack(self._x)  # an unversioned capsule
+
+    def __dlpack_device__(self) -> Any:
+        return self._x.__dlpack_device__()
 
 
 def from_dlpack(x: Any, device: Device, *, read_only: bool = False) -> Any:
@@ -362,7 +379,13 @@ def adopt_copy(view: np.ndarray, device: Device) -> Any:
 
 def copy(x: Any) -> Any:
     device = device_of(x)
-    return from_numpy(aligned_copy(to_numpy(x)), CPU) if device.is_cpu else move(x, device)
+    if device.is_cpu:
+        return from_numpy(aligned_copy(to_numpy(x)), CPU)
+    # Not move(): tf.identity on the same device forwards the input's buffer (an alias).
+    # DeepCopy allocates a new one. Unverified on a GPU (tensorflow never ran on one).
+    tf = load()
+    with tf.device(_tf_device(device)):
+        return tf.raw_ops.DeepCopy(x=x)
 
 
 def move(x: Any, device: Device) -> Any:

@@ -412,14 +412,22 @@ def move(x: Any, device: Device) -> Any:
     return _plain(x).to(target)
 
 
+def _oom_type(torch: Any) -> type[BaseException]:
+    # torch.OutOfMemoryError is torch 2.5's name (pytorch PR 121702); before it, the same
+    # class is torch.cuda.OutOfMemoryError only (arrayport declares torch >= 2.3).
+    found: type[BaseException] = getattr(torch, "OutOfMemoryError", None) or (
+        torch.cuda.OutOfMemoryError
+    )
+    return found
+
+
 def oom_error_types() -> tuple[type[BaseException], ...]:
-    torch = load()
-    return (torch.OutOfMemoryError, RuntimeError)
+    return (_oom_type(load()), RuntimeError)
 
 
 def is_oom(exc: BaseException) -> bool:
     torch = load()
-    if isinstance(exc, torch.OutOfMemoryError):
+    if isinstance(exc, _oom_type(torch)):
         return True
     # torch's CPU allocator has no exception type of its own: it raises a plain
     # RuntimeError "[enforce fail at alloc_cpu.cpp] ... DefaultCPUAllocator: can't

@@ -37,7 +37,8 @@ def _numpy(np: ModuleType, nbytes: int) -> BaseException:
 
 
 def _torch(torch: ModuleType, nbytes: int) -> BaseException:
-    return torch.OutOfMemoryError(  # type: ignore[no-any-return]
+    # torch.cuda.OutOfMemoryError: the same class as torch 2.5's torch.OutOfMemoryError.
+    return torch.cuda.OutOfMemoryError(  # type: ignore[no-any-return]
         f"CUDA out of memory. Tried to allocate {nbytes} bytes {_NOTE}"
     )
 
