@@ -635,3 +635,15 @@ def test_inputs_that_do_not_fit_fall_back_and_retries_convert_again() -> None:
     disabled = ap.memory_type("pyclesperanto", oom=ap.OOMPolicy.disabled())(lambda a: a)
     with pytest.raises(ap.OutOfMemoryError, match="maximum buffer size"):
         disabled(x)
+
+
+@skip_unless_installed(MemoryType.PYCLESPERANTO)
+@pytest.mark.parametrize("scaling", ["value", "unit", "minmax"])
+def test_bool_input_comes_back_bool_from_pyclesperanto_whatever_the_scaling(scaling: str) -> None:
+    # pyclesperanto holds bool as uint8 0 and 1: PRESERVE_INPUT read that uint8 at the
+    # declared scaling, and UNIT turned every 1 into False (1/255).
+    mask = np.array([[True, False, True, True]])
+    same = ap.memory_type("pyclesperanto", scaling=scaling)(lambda x: x)
+    got = same(mask)
+    assert got.dtype == np.bool_
+    np.testing.assert_array_equal(got, mask)

@@ -256,10 +256,16 @@ def _place_value(value: Any, kind: MemoryType, dev: Device | None, *, top: bool)
 
 
 def convert_dtype(
-    result: Any, first: Any, dtype_conversion: DtypeConversion, scaling: Scaling
+    result: Any,
+    first: Any,
+    dtype_conversion: DtypeConversion,
+    scaling: Scaling,
+    bool_stand_in: str | None = None,
 ) -> Any:
     """``result`` with the dtype policy applied to its primary output (the result, or the
-    first element of a tuple result), against ``first``, the first array argument."""
+    first element of a tuple result), against ``first``, the first array argument;
+    ``bool_stand_in``: the declared framework's dtype for bool (see
+    :func:`arrayport.dtypes.apply_dtype_conversion`)."""
     tuple_result = is_tuple(result)
     primary = result[0] if tuple_result and result else result
     if not isinstance(_result_kind(primary), MemoryType):
@@ -275,7 +281,9 @@ def convert_dtype(
         primary = np.asarray(primary)
     if done_if_same and type(primary) is type(first) and primary.dtype == first.dtype:
         return result
-    converted = _dtypes.apply_dtype_conversion(primary, dtype_conversion, scaling, first)
+    converted = _dtypes.apply_dtype_conversion(
+        primary, dtype_conversion, scaling, first, bool_stand_in=bool_stand_in
+    )
     if not tuple_result:
         return converted
     return rebuild(result, [converted, *result[1:]])

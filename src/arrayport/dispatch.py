@@ -51,6 +51,7 @@ from arrayport._placement import (
     recover_conversion,
     stream_hook,
 )
+from arrayport.backends import get_backend
 from arrayport.devices import Device
 from arrayport.dtypes import DtypeConversion, Scaling
 from arrayport.errors import BackendUnavailableError, InvalidOptionError
@@ -106,6 +107,9 @@ class DispatchedFunction(Generic[P, R]):
             contract.dtype_conversion is DtypeConversion.PRESERVE_INPUT
             and contract.scaling is not Scaling.MINMAX
         )
+        # The dtype the declared framework holds bool in (pyclesperanto: uint8 0 and 1).
+        widenings = getattr(get_backend(contract.memory_type), "WIDENINGS", None) or {}
+        self._bool_stand_in: str | None = widenings.get("bool")
 
     @property
     def contract(self) -> FunctionContract:
@@ -207,7 +211,9 @@ class DispatchedFunction(Generic[P, R]):
             dtype = result.dtype
             if dtype is first.dtype or dtype == first.dtype:
                 return result  # type: ignore[no-any-return]
-        return convert_dtype(result, first, c.dtype_conversion, c.scaling)  # type: ignore[no-any-return]
+        return convert_dtype(  # type: ignore[no-any-return]
+            result, first, c.dtype_conversion, c.scaling, self._bool_stand_in
+        )
 
     def _placed_back(self, result: Any, first: Any, first_kind: Any) -> Any:
         """The result of a quick-shared call, shared back quickly or else placed."""

@@ -344,6 +344,8 @@ def apply_dtype_conversion(
     conversion: DtypeConversion,
     scaling: Scaling,
     reference: Any,
+    *,
+    bool_stand_in: str | None = None,
 ) -> Any:
     """Apply a dispatched function's dtype policy to its primary output.
 
@@ -358,6 +360,11 @@ def apply_dtype_conversion(
         As for :func:`convert_dtype`.
     reference : array
         The call's first array argument (any memory type: only its dtype name is used).
+    bool_stand_in : str, optional
+        The dtype the declared framework holds bool in, as 0 and 1 (pyclesperanto:
+        ``"uint8"``). With ``PRESERVE_INPUT`` and a bool reference, a result of that dtype
+        is the input's bool widened: it goes back to bool by value whatever ``scaling``
+        says (``UNIT`` would read 1 as 1/255).
 
     Raises
     ------
@@ -378,5 +385,11 @@ def apply_dtype_conversion(
         if target is None:
             ref_backend = get_backend(detect_memory_type(reference))
             target = ref_backend.describe(reference).dtype_name
+        if (
+            target == "bool"
+            and bool_stand_in is not None
+            and dtype_name(getattr(result, "dtype", None)) == bool_stand_in
+        ):
+            scaling = Scaling.VALUE
         return convert_dtype(result, target, scaling=scaling)
     return convert_dtype(result, conversion.value, scaling=scaling)
