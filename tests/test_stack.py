@@ -419,3 +419,15 @@ def test_pyclesperanto_restack_of_3d_results_is_refused_as_4d() -> None:
     stack = ap.convert(np.ones((2, 1, 2), np.float32), CLE)
     with pytest.raises(ap.ConversionError, match="not 4-D"):
         ap.process_slices(stack, lambda p: p.reshape((1, 1, 2)))
+
+
+@skip_unless_installed(CLE)
+def test_scalar_results_of_pyclesperanto_slices_restack_to_one_dimension() -> None:
+    # Each 0-d result was pushed alone first, which pyclesperanto refuses ("cannot hold
+    # 0-d arrays"), though the (n,) stack it makes is fine.
+    import pyclesperanto as cle
+
+    planes = (np.arange(24).reshape(2, 3, 4) + 2**31 - 24).astype(np.int32)
+    got = ap.process_slices(cle.push(planes), lambda s: np.asarray(cle.pull(s)).max())
+    assert ap.detect_memory_type(got) is CLE
+    np.testing.assert_array_equal(cle.pull(got), planes.max(axis=(1, 2)))

@@ -274,15 +274,18 @@ def _stack(
     stack_planes = getattr(backend, "stack_planes", None)
     if stack_planes is not None and len(shape) == 2:
         return _stack_planes(items, kinds, mt, dev, stack_planes)
+    if getattr(backend, "JOINS_ON_HOST", False):
+        # No n-D stack on the device: every slice to the host (not through the device:
+        # a 0-d slice, which the device cannot hold, still stacks to a 1-D array), one
+        # stack, one push; the push refuses what the memory type cannot hold.
+        if dev is None and kinds[0] is mt:
+            dev = backend.device_of(items[0])
+        host = [convert(s, MemoryType.NUMPY) for s in items]
+        return convert(namespace(MemoryType.NUMPY).stack(host, axis=0), mt, device=dev)
     first = convert(items[0], mt, device=dev)
     if dev is None:
         dev = backend.device_of(first)
     converted = [first, *(convert(s, mt, device=dev) for s in items[1:])]
-    if getattr(backend, "JOINS_ON_HOST", False):
-        # No n-D stack on the device: stack on the host once, push once.
-        host = [convert(s, MemoryType.NUMPY) for s in converted]
-        xp = namespace(MemoryType.NUMPY)
-        return convert(xp.stack(host, axis=0), mt, device=dev)
     stack = getattr(backend, "stack", None)
     return namespace(mt).stack(converted, axis=0) if stack is None else stack(converted)
 
