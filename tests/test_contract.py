@@ -104,3 +104,10 @@ def test_contract_is_importable_from_dispatch_and_pickles_by_that_name() -> None
     assert b"arrayport.dispatch" in data
     assert b"_contract" not in data  # no private module path stored in a pickle
     assert pickle.loads(data) == c
+
+
+def test_pyclesperanto_accepts_cpu_as_convert_does() -> None:
+    # convert(x, "pyclesperanto", device="cpu") picks PoCL's CPU device; the decorator
+    # refused the same word when decorating.
+    contract = ap.memory_type("pyclesperanto", device="cpu")(lambda x: x).contract
+    assert str(contract.device) == "cpu"

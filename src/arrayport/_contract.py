@@ -31,7 +31,7 @@ _DEVICE_KINDS: dict[MemoryType, frozenset[str]] = {
     MemoryType.TORCH: frozenset({"cpu", "cuda"}),
     MemoryType.JAX: frozenset({"cpu", "cuda"}),
     MemoryType.TENSORFLOW: frozenset({"cpu", "cuda"}),
-    MemoryType.PYCLESPERANTO: frozenset({"opencl"}),
+    MemoryType.PYCLESPERANTO: frozenset({"opencl", "cpu"}),  # cpu: an OpenCL CPU device (PoCL)
     MemoryType.DASK: frozenset({"cpu", "cuda"}),
 }
 
