@@ -939,3 +939,20 @@ def test_out_of_host_memory_while_copying_is_arrayports_error() -> None:
     assert "OutOfMemoryError: out of host memory converting an array of shape (64, 1048576)" in (
         proc.stdout
     )
+
+
+@skip_unless_installed(MT.PYCLESPERANTO)
+def test_plan_refuses_an_array_beyond_the_opencl_buffer_limit_as_convert_does() -> None:
+    # convert raised OutOfMemoryError before pushing; plan said "host-copy".
+    from arrayport.backends import pyclesperanto as be
+
+    small = ap.convert(np.ones(4, np.float32), "pyclesperanto")
+    limit = be.max_buffer_bytes(be.device_of(small))
+    assert limit is not None
+    huge = np.broadcast_to(np.float32(1), (limit // 4 + 1,))  # no memory behind it
+    with pytest.raises(ap.OutOfMemoryError, match="maximum"):
+        ap.plan(huge, "pyclesperanto")
+    flags = np.broadcast_to(np.True_, (limit + 1,))  # bool is stored widened to uint8
+    with pytest.raises(ap.OutOfMemoryError):
+        ap.plan(flags, "pyclesperanto")
+    assert ap.plan(np.ones(4, np.float32), "pyclesperanto").method == "host-copy"

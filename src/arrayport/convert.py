@@ -301,7 +301,14 @@ def plan(
     >>> ap.plan(np.zeros(3), "numpy").method
     'identity'
     """
-    return _plan(x, to, device, copy)[0]
+    route = _plan(x, to, device, copy)[0]
+    if route.source is not route.target:
+        # A size limit convert meets only when it allocates (pyclesperanto's maximum
+        # buffer): asked here too, from the full description, so that plan raises it.
+        check_size = getattr(_backend(route.target), "check_size", None)
+        if check_size is not None:
+            check_size(_backend(route.source).describe(x), route.device)
+    return route
 
 
 def convert(

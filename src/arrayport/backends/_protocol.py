@@ -73,6 +73,9 @@ means the default in brackets, ADR 0045):
   array data all the same (tensorflow's variables, ragged, sparse and symbolic tensors;
   jax's float0 gradients), with the remedy; None lets anything else (dtypes, devices,
   models) pass as an ordinary argument. Read by :mod:`arrayport._arguments`.
+* ``check_size(info, device)`` [no limit]: raise for an array this target cannot hold at
+  its size on ``device`` (pyclesperanto: the device's maximum buffer, ``OutOfMemoryError``);
+  ``convert`` meets the limit when it allocates, :func:`arrayport.plan` asks this.
 """
 
 from __future__ import annotations

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import functools
 import gc
+import math
 import re
 import sys
 from collections.abc import Iterable
@@ -349,6 +350,14 @@ def check_buffer_size(nbytes: int, stored: np.dtype[Any], device: Device) -> Non
     limit = max_buffer_bytes(device)
     if limit is not None and nbytes > limit:
         raise oversize_error(nbytes, stored.name, limit, MEMORY_TYPE, device)
+
+
+def check_size(info: ArrayInfo, device: Device) -> None:
+    """:func:`check_buffer_size` for an array described by ``info`` (for ``plan``)."""
+    if any(n < 0 for n in info.shape):  # dask: extents not computed yet (-1)
+        return
+    stored = np.dtype(WIDENINGS.get(info.dtype_name, info.dtype_name))
+    check_buffer_size(math.prod(info.shape) * stored.itemsize, stored, device)
 
 
 @functools.cache
