@@ -139,16 +139,16 @@ def detect_memory_type(x: object) -> MemoryType:
     return mt
 
 
-#: Memory types whose array class other packages subclass (astropy's Quantity is an
-#: ndarray, torchvision's tv_tensors are Tensors): such arrays are found by isinstance, for
-#: frameworks already imported, when their module names no framework.
-_SUBCLASSED = (MemoryType.NUMPY, MemoryType.TORCH, MemoryType.CUPY)
+#: Besides numpy's ndarray, the array classes other packages subclass (torchvision's
+#: tv_tensors are Tensors): found by isinstance, for frameworks already imported, when the
+#: module names no framework.
+_SUBCLASSED = (MemoryType.TORCH, MemoryType.CUPY)
 
 
 def _subclassed(x: object) -> MemoryType | None:
-    if isinstance(x, np.ndarray):
+    if isinstance(x, np.ndarray):  # astropy's Quantity, memory maps, ...
         return MemoryType.NUMPY
-    for mt in _SUBCLASSED[1:]:
+    for mt in _SUBCLASSED:
         backend = get_backend(mt)
         if backend.IMPORT_NAME not in sys.modules:
             continue
