@@ -16,7 +16,7 @@ from arrayport import MemoryType, OOMPolicy, OutOfMemoryError
 from arrayport._oom_recognition import Site, find_site, requested_bytes
 from arrayport.devices import CPU
 from tests._oom_support import NO_RELEASE, PI_B, Calls
-from tests.conftest import skip_unless_installed
+from tests.conftest import INSTALLED, skip_unless_installed
 
 
 def test_real_numpy_oom_is_recognised_with_its_size() -> None:
@@ -181,3 +181,14 @@ def test_settled_returns_the_result_and_imports_no_framework() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+def test_backends_that_call_any_memory_error_theirs_say_so() -> None:
+    # They are asked last, so that a framework whose own error type is a MemoryError
+    # (cupy's OutOfMemoryError) is recognised, and its memory released, first.
+    from arrayport.backends import get_backend
+
+    for mt in INSTALLED:
+        backend = get_backend(mt)
+        claims = bool(getattr(backend, "CLAIMS_MEMORY_ERROR", False))
+        assert backend.is_oom(MemoryError("out of memory")) is claims, mt

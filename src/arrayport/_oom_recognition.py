@@ -59,31 +59,26 @@ def loaded(mt: MemoryType) -> bool:
         return False
 
 
-#: Frameworks whose is_oom recognises their own error types only, and those that call any
-#: MemoryError theirs (their chunks' or their host allocations').
-_SPECIFIC = (MemoryType.CUPY, MemoryType.TORCH, MemoryType.JAX, MemoryType.TENSORFLOW)
-_GENERIC = (MemoryType.DASK, MemoryType.PYCLESPERANTO)
-
-
 def oom_memory_type(exc: BaseException, site: MemoryType | None) -> MemoryType | None:
     """The memory type whose backend calls ``exc`` out-of-memory, or None.
 
     The call's own framework is asked first, then the other frameworks already imported
     that recognise their own error types (a function declared on one framework may use
     another inside: cupy's ``OutOfMemoryError`` is a ``MemoryError``, and its pool must be
-    the one released), then numpy (a ``MemoryError`` from any host allocation), then the
-    frameworks that claim any ``MemoryError`` (dask, pyclesperanto). Frameworks not yet
-    imported cannot have raised.
+    the one released), then the backends that claim any ``MemoryError``
+    (``CLAIMS_MEMORY_ERROR``: numpy, for any host allocation, then pyclesperanto and
+    dask). Frameworks not yet imported cannot have raised.
     """
     if isinstance(exc, OutOfMemoryError):  # arrayport's own (nested call, buffer limits)
         try:
             return as_memory_type(exc.memory_type)
         except InvalidOptionError:
             return site or MemoryType.NUMPY
-    order = [] if site is None else [site]
-    order += [m for m in _SPECIFIC if m is not site]
-    order += [m for m in (MemoryType.NUMPY, *_GENERIC) if m is not site]
-    for mt in order:
+    others = [m for m in MemoryType if m is not site]
+    # Backends with CLAIMS_MEMORY_ERROR call any MemoryError theirs: asked last (numpy,
+    # first in MemoryType's order, before the others of them).
+    others.sort(key=lambda m: bool(getattr(get_backend(m), "CLAIMS_MEMORY_ERROR", False)))
+    for mt in others if site is None else [site, *others]:
         if mt is not MemoryType.NUMPY and not loaded(mt):
             continue
         try:

@@ -73,6 +73,10 @@ means the default in brackets, ADR 0045):
   array data all the same (tensorflow's variables, ragged, sparse and symbolic tensors;
   jax's float0 gradients), with the remedy; None lets anything else (dtypes, devices,
   models) pass as an ordinary argument. Read by :mod:`arrayport._arguments`.
+* ``CLAIMS_MEMORY_ERROR`` [False]: ``is_oom`` calls any ``MemoryError`` this framework's
+  (numpy, dask, pyclesperanto): :mod:`arrayport._oom_recognition` asks such backends
+  after those with error types of their own (cupy's ``OutOfMemoryError`` is a
+  ``MemoryError``).
 * ``check_size(info, device)`` [no limit]: raise for an array this target cannot hold at
   its size on ``device`` (pyclesperanto: the device's maximum buffer, ``OutOfMemoryError``);
   ``convert`` meets the limit when it allocates, :func:`arrayport.plan` asks this.

@@ -367,6 +367,11 @@ def oom_error_types() -> tuple[type[BaseException], ...]:
     return (MemoryError,)
 
 
+#: is_oom calls any MemoryError dask's (its chunks', whichever framework holds them):
+#: asked after the frameworks with error types of their own (cupy's is a MemoryError too).
+CLAIMS_MEMORY_ERROR = True
+
+
 def is_oom(exc: BaseException) -> bool:
     # A task's own OOM reaches the caller as the chunk framework's exception (numpy's
     # _ArrayMemoryError, cupy's OutOfMemoryError: both MemoryError subclasses). A worker

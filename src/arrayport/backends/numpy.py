@@ -192,6 +192,11 @@ def oom_error_types() -> tuple[type[BaseException], ...]:
     return (MemoryError,)
 
 
+#: is_oom calls any MemoryError numpy's (its _ArrayMemoryError, or the host allocator's):
+#: asked after the frameworks with error types of their own (cupy's is a MemoryError too).
+CLAIMS_MEMORY_ERROR = True
+
+
 def is_oom(exc: BaseException) -> bool:
     # numpy raises numpy._core._exceptions._ArrayMemoryError, a MemoryError subclass; a
     # bare MemoryError from Python's own allocator means the same thing.

@@ -394,6 +394,11 @@ def oom_error_types() -> tuple[type[BaseException], ...]:
     return (RuntimeError, MemoryError)
 
 
+#: is_oom calls any MemoryError pyclesperanto's (its host-side buffers'): asked after the
+#: frameworks with error types of their own (cupy's is a MemoryError too).
+CLAIMS_MEMORY_ERROR = True
+
+
 def is_oom(exc: BaseException) -> bool:
     if isinstance(exc, MemoryError):
         return True
