@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One prepared run on a machine with an NVIDIA GPU, each step under its own time limit with
 # its log in $OUT (default /tmp/arrayport-gpu): env (versions, arrayport doctor), gpu_tests,
-# bench_gpu, oom (real out-of-memory scenarios), conformance, example_dask (and with 512 MiB
+# bench_gpu, oom (real out-of-memory scenarios), cle (pyclesperanto on the NVIDIA OpenCL
+# driver, from wheels in .whl/cle/), conformance, example_dask (and with 512 MiB
 # workers, example_dask_512), full_suite and bench_cpu (the CPU rows on that machine's
 # quieter CPU). Needs python3 with numpy,
 # torch and/or jax and/or cupy built for CUDA; wheels in .whl/ (arrayport and whatever the
@@ -45,8 +46,26 @@ step env 60 bash -c 'nvidia-smi --query-gpu=name,memory.total,driver_version --f
     python3 -c "import sys, numpy, arrayport; print(sys.version); print(\"numpy\", numpy.__version__, \"arrayport\", arrayport.__version__)";
     python3 -m arrayport doctor'
 step gpu_tests 100 python3 -m pytest tests -m gpu -p no:cacheprovider -q -rfEs --timeout 60
+# pyclesperanto is not in the GPU image: its wheels travel in .whl/cle/ and go to their own
+# folder, so the other steps run without it. The NVIDIA OpenCL driver ships with the CUDA
+# driver; an ICD file naming it is written when the image has none.
+step cle 150 bash -c 'compgen -G ".whl/cle/*.whl" >/dev/null || { echo "no .whl/cle wheels"; exit 2; }
+    ls /etc/OpenCL/vendors 2>&1; ldconfig -p | grep -i opencl
+    if ! grep -qs nvidia /etc/OpenCL/vendors/*.icd; then
+        lib=$(ldconfig -p | grep -o "/[^ ]*libnvidia-opencl.so.1" | head -n 1)
+        [ -n "$lib" ] || lib=$(find /usr/local/nvidia /usr/lib /usr/lib64 /lib -name "libnvidia-opencl.so.1" 2>/dev/null | head -n 1)
+        [ -n "$lib" ] || { echo "no NVIDIA OpenCL driver (libnvidia-opencl.so.1) found"; exit 3; }
+        mkdir -p /etc/OpenCL/vendors && echo "$lib" > /etc/OpenCL/vendors/nvidia.icd && echo "wrote nvidia.icd: $lib"
+    fi
+    python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site_cle .whl/cle/*.whl || exit 4
+    export PYTHONPATH=/tmp/site_cle:${PYTHONPATH:-} ARRAYPORT_DEVICE=cpu
+    python3 -c "import pyclesperanto as cle; print(cle.__version__, cle.list_available_devices()); print(cle.get_device())"
+    python3 -m arrayport doctor
+    python3 -m pytest tests -p no:cacheprovider -q -rfE -n 8 --timeout 60 -k pyclesperanto'
 step bench_gpu 150 python3 benchmarks/bench_convert.py --device cuda:0 --repeat "${REPEAT:-5}"
-step oom 260 python3 scripts/gpu_oom_check.py --budget 230 --json "$OUT/oom.json"
+step oom $((${OOM_BUDGET:-230} + 30)) python3 scripts/gpu_oom_check.py --budget "${OOM_BUDGET:-230}" \
+    --json "$OUT/oom.json"
+
 step conformance 120 python3 -m pytest conformance -p no:cacheprovider -v -n 12 --timeout 120 --maxfail=25 -rfE
 step example_dask 90 python3 examples/dask_out_of_core.py
 step example_dask_512 150 env ARRAYPORT_EXAMPLE_WORKER_MIB=512 python3 examples/dask_out_of_core.py
