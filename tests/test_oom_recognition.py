@@ -192,3 +192,23 @@ def test_backends_that_call_any_memory_error_theirs_say_so() -> None:
         backend = get_backend(mt)
         claims = bool(getattr(backend, "CLAIMS_MEMORY_ERROR", False))
         assert backend.is_oom(MemoryError("out of memory")) is claims, mt
+
+
+@pytest.mark.parametrize("site", [None, *MemoryType], ids=str)
+def test_frameworks_with_their_own_errors_are_asked_before_any_memory_error_claimer(
+    site: MemoryType | None,
+) -> None:
+    # cupy's OutOfMemoryError is a MemoryError: in a numpy function, numpy (the call's
+    # site) was asked first and claimed it, so cupy's pool was never released (found on
+    # an H100). The site goes first only among backends of its own kind.
+    from arrayport._oom_recognition import _asking_order, _claims_memory_error
+
+    order = _asking_order(site)
+    assert sorted(order) == sorted(MemoryType)
+    claims = [_claims_memory_error(m) for m in order]
+    assert claims == sorted(claims)  # every False before every True
+    assert _claims_memory_error(MemoryType.NUMPY)
+    assert not _claims_memory_error(MemoryType.CUPY)
+    if site is not None:
+        group = [m for m in order if _claims_memory_error(m) == _claims_memory_error(site)]
+        assert group[0] is site

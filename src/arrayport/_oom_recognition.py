@@ -9,6 +9,7 @@ backends in the right order, finds where a call runs (its first array argument, 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 import sys
 from typing import Any, TypeVar
@@ -62,23 +63,20 @@ def loaded(mt: MemoryType) -> bool:
 def oom_memory_type(exc: BaseException, site: MemoryType | None) -> MemoryType | None:
     """The memory type whose backend calls ``exc`` out-of-memory, or None.
 
-    The call's own framework is asked first, then the other frameworks already imported
-    that recognise their own error types (a function declared on one framework may use
-    another inside: cupy's ``OutOfMemoryError`` is a ``MemoryError``, and its pool must be
-    the one released), then the backends that claim any ``MemoryError``
+    The frameworks already imported that recognise their own error types are asked first,
+    the call's own among them first; then the backends that claim any ``MemoryError``
     (``CLAIMS_MEMORY_ERROR``: numpy, for any host allocation, then pyclesperanto and
-    dask). Frameworks not yet imported cannot have raised.
+    dask), the call's own among them first. A function declared on one framework may use
+    another inside: cupy's ``OutOfMemoryError`` is a ``MemoryError``, and in a numpy
+    function too its pool must be the one released. Frameworks not yet imported cannot
+    have raised.
     """
     if isinstance(exc, OutOfMemoryError):  # arrayport's own (nested call, buffer limits)
         try:
             return as_memory_type(exc.memory_type)
         except InvalidOptionError:
             return site or MemoryType.NUMPY
-    others = [m for m in MemoryType if m is not site]
-    # Backends with CLAIMS_MEMORY_ERROR call any MemoryError theirs: asked last (numpy,
-    # first in MemoryType's order, before the others of them).
-    others.sort(key=lambda m: bool(getattr(get_backend(m), "CLAIMS_MEMORY_ERROR", False)))
-    for mt in others if site is None else [site, *others]:
+    for mt in _asking_order(site):
         if mt is not MemoryType.NUMPY and not loaded(mt):
             continue
         try:
@@ -87,6 +85,18 @@ def oom_memory_type(exc: BaseException, site: MemoryType | None) -> MemoryType |
         except BackendUnavailableError:  # imported but unusable here (cupy without a GPU)
             continue
     return None
+
+
+@functools.cache
+def _asking_order(site: MemoryType | None) -> tuple[MemoryType, ...]:
+    """Every memory type in the order :func:`oom_memory_type` asks them (stable sorts:
+    ``site`` first, then MemoryType's order, within each group)."""
+    order = sorted(MemoryType, key=lambda m: m is not site)
+    return tuple(sorted(order, key=lambda m: _claims_memory_error(m)))
+
+
+def _claims_memory_error(mt: MemoryType) -> bool:
+    return bool(getattr(get_backend(mt), "CLAIMS_MEMORY_ERROR", False))
 
 
 _EXACT = re.compile(r"allocat(?:e|ing)\s+([\d,]+)\s*bytes", re.IGNORECASE)
