@@ -172,7 +172,8 @@ def to_numpy(y) -> np.ndarray:
     if mod == "torch":
         import torch
 
-        y = y.detach().resolve_conj().resolve_neg()
+        # .cpu(): from pyclesperanto on a GPU's OpenCL device, data goes to a CUDA device.
+        y = y.detach().cpu().resolve_conj().resolve_neg()
         if y.dtype == torch.bfloat16:
             return y.view(torch.int16).numpy().view(np_dtype("bfloat16"))
         return y.numpy()
@@ -190,19 +191,25 @@ def to_numpy(y) -> np.ndarray:
 
 
 def memory(y) -> np.ndarray | None:
-    """A numpy view of y's memory (frameworks' own calls), None where there is no host memory."""
+    """A numpy view of y's memory (frameworks' own calls), None where there is no host memory
+    (pyclesperanto's arrays, and a GPU's: from pyclesperanto on a GPU's OpenCL device, data
+    goes to a CUDA device)."""
     if isinstance(y, np.ndarray):
         return y
     mod = type(y).__module__.partition(".")[0]
     if mod == "torch":
         import torch
 
+        if y.device.type != "cpu":
+            return None
         if y.is_conj() or y.is_neg():
             y = y._neg_view() if y.is_neg() else y  # pragma: no cover - not produced
         if y.dtype == torch.bfloat16:
             return y.detach().view(torch.int16).numpy()
         return y.detach().resolve_conj().numpy() if not y.is_conj() else None
     if mod in ("jax", "jaxlib"):
+        if any(d.platform != "cpu" for d in y.devices()):
+            return None
         y.block_until_ready()
         v = np.asarray(y)
         assert v.size == 0 or v.ctypes.data == y.unsafe_buffer_pointer()
@@ -210,6 +217,8 @@ def memory(y) -> np.ndarray | None:
     if mod == "tensorflow":
         import tensorflow as tf
 
+        if "GPU" in y.device:
+            return None
         if y.dtype == tf.bfloat16:
             y = tf.bitcast(y, tf.uint16)
         return np.from_dlpack(y)

@@ -7,8 +7,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import arrayport as ap
+from arrayport import MemoryType
 from arrayport.backends import _util
+from arrayport.devices import CPU, Device
 from arrayport.errors import BackendUnavailableError
+from tests.conftest import skip_unless_installed
 
 
 def test_find_spec_answers_without_raising() -> None:
@@ -108,3 +112,35 @@ def test_stream_free_capsule_imports_into_tensorflow(source: str) -> None:
     x = ap.convert(a, source)
     out = tf.experimental.dlpack.from_dlpack(stream_free_capsule(x))
     np.testing.assert_array_equal(out.numpy(), a)
+
+
+@skip_unless_installed(MemoryType.PYCLESPERANTO)
+@pytest.mark.parametrize("target", [MemoryType.TORCH, MemoryType.JAX, MemoryType.TENSORFLOW])
+def test_data_from_the_pocl_device_stays_on_the_cpu_where_a_gpu_is_present(
+    target: MemoryType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # PoCL's OpenCL device is the host CPU: with device=None a conversion stays on the
+    # same physical device. With a GPU present it went to cuda:0 (seen on an H100 machine
+    # whose image also holds PoCL). The framework's GPU count is patched: none here.
+    pytest.importorskip(target.value)
+    from arrayport.backends import _jax_devices, pyclesperanto, tensorflow, torch
+
+    if target is MemoryType.TORCH:
+        monkeypatch.setattr(torch, "_cuda_count", lambda: 1)
+    elif target is MemoryType.JAX:
+        real = _jax_devices.jax_devices
+        monkeypatch.setattr(
+            _jax_devices, "jax_devices", lambda kind: [object()] if kind != "cpu" else real(kind)
+        )
+    else:
+        monkeypatch.setattr(tensorflow, "_gpu_count", lambda: 1)
+    x = ap.convert(np.arange(4, dtype=np.float32), "pyclesperanto")
+    source = pyclesperanto.device_of(x)
+    if pyclesperanto.cpu_index() != source.index:
+        pytest.skip("pyclesperanto's current OpenCL device is not the host CPU")
+    assert ap.plan(x, target).device == CPU
+    assert _util.default_from_elsewhere(source, has_gpu=True) == CPU
+    # Any other OpenCL device (a GPU's) goes to the thread's current CUDA device.
+    other = Device("opencl", source.index + 1)
+    assert _util.default_from_elsewhere(other, has_gpu=True) == Device("cuda", 0)
+    assert _util.default_from_elsewhere(other, has_gpu=False) == CPU

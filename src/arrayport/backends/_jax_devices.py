@@ -17,8 +17,8 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from arrayport.backends._util import unplaceable
-from arrayport.devices import CPU, Device, current_device_index
+from arrayport.backends._util import default_from_elsewhere, unplaceable
+from arrayport.devices import CPU, Device
 from arrayport.errors import DeviceError, UnsupportedArrayError
 
 __all__ = [
@@ -106,8 +106,7 @@ def resolve_device(requested: Device | None, source: Device) -> Device:
     if requested is None:
         if source.kind in ("cpu", "cuda"):
             requested = source
-        else:
-            gpus = jax_devices("cuda")
-            requested = Device("cuda", current_device_index()) if gpus else CPU
+        else:  # an OpenCL source: jax cannot live there
+            requested = default_from_elsewhere(source, bool(jax_devices("cuda")))
     to_jax_device(requested)
     return requested

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from arrayport._exchange import EXCHANGED_DTYPES
-from arrayport.devices import Device
+from arrayport.devices import CPU, Device, current_device_index
 from arrayport.errors import BackendUnavailableError, DeviceError
 
 __all__ = [
@@ -167,6 +167,22 @@ def stream_free_capsule(x: Any) -> Any:
     elif root in ("jax", "jaxlib"):
         x.block_until_ready()
     return x.__dlpack__()
+
+
+def default_from_elsewhere(source: Device, has_gpu: bool) -> Device:
+    """Where ``device=None`` puts data for a CPU-or-CUDA framework when it comes from a
+    device that framework cannot use (an OpenCL device): the CPU when that device is the
+    host CPU (PoCL's), since the data stays on the same physical device, else the thread's
+    current CUDA device where there is one, else the CPU."""
+    if has_gpu and not (source.kind == "opencl" and _opencl_device_is_the_cpu(source)):
+        return Device("cuda", current_device_index())
+    return CPU
+
+
+def _opencl_device_is_the_cpu(device: Device) -> bool:
+    from arrayport.backends import pyclesperanto  # the one framework on OpenCL devices
+
+    return pyclesperanto.cpu_index() == device.index
 
 
 def unplaceable(framework: str, requested: Device, n_gpu: int) -> DeviceError:

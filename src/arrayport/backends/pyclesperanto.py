@@ -152,7 +152,8 @@ def _device_info(index: int) -> str:
     return str(_cle_device(Device("opencl", index)).info)
 
 
-def _cpu_index() -> int | None:
+@functools.cache
+def cpu_index() -> int | None:
     """The index of an OpenCL device that is the host CPU (PoCL's pthread device), if any."""
     for i in range(len(_device_names())):
         if re.search(r"Device Type:\s*CPU", _device_info(i)):
@@ -168,7 +169,7 @@ def resolve_device(requested: Device | None, source: Device) -> Device:
         return requested
     if requested.is_cpu:
         # On PoCL the OpenCL device *is* the CPU: device="cpu" means that device.
-        index = _cpu_index()
+        index = cpu_index()
         if index is not None:
             return Device("opencl", index)
     where = "opencl:0 only" if n == 1 else f"opencl:0..opencl:{n - 1}"

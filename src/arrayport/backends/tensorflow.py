@@ -35,13 +35,14 @@ import numpy as np
 from arrayport._host import ArrayInfo, RouteKey, aligned_copy, dtype_name, host_layout
 from arrayport.backends._pocl import preload_opencl_platform
 from arrayport.backends._util import (
+    default_from_elsewhere,
     find_spec,
     import_framework,
     numpy_dtype_or_none,
     stream_free_capsule,
     unplaceable,
 )
-from arrayport.devices import CPU, Device, current_device_index
+from arrayport.devices import CPU, Device
 from arrayport.errors import DeviceError, UnsupportedArrayError
 from arrayport.memory_types import MemoryType
 
@@ -181,8 +182,8 @@ def resolve_device(requested: Device | None, source: Device) -> Device:
     if requested is None:
         if source.kind in ("cpu", "cuda"):
             requested = source
-        else:
-            requested = Device("cuda", current_device_index()) if n_gpu else CPU
+        else:  # an OpenCL source: tensorflow cannot live there
+            requested = default_from_elsewhere(source, n_gpu > 0)
     if requested.is_cpu or (requested.kind == "cuda" and requested.index < n_gpu):
         return requested
     raise unplaceable("tensorflow", requested, n_gpu)

@@ -68,13 +68,14 @@ from arrayport.backends._torch_quick import bind as bind_quick
 from arrayport.backends._torch_quick import quick_from_numpy as quick_from_numpy
 from arrayport.backends._torch_quick import quick_to_numpy as quick_to_numpy
 from arrayport.backends._util import (
+    default_from_elsewhere,
     find_spec,
     import_framework,
     message_has,
     numpy_dtype_or_none,
     unplaceable,
 )
-from arrayport.devices import CPU, Device, current_device_index
+from arrayport.devices import CPU, Device
 from arrayport.errors import DeviceError, UnsupportedArrayError
 from arrayport.memory_types import MemoryType
 
@@ -157,8 +158,8 @@ def resolve_device(requested: Device | None, source: Device) -> Device:
     if requested is None:
         if source.kind in ("cpu", "cuda"):
             requested = source
-        else:  # e.g. an OpenCL source: torch cannot live there
-            requested = Device("cuda", current_device_index()) if _cuda_count() else CPU
+        else:  # an OpenCL source: torch cannot live there
+            requested = default_from_elsewhere(source, _cuda_count() > 0)
     if requested.kind == "cpu":
         return CPU
     if requested.kind == "cuda" and requested.index < _cuda_count():
