@@ -118,3 +118,13 @@ def test_use_device_is_per_asyncio_task() -> None:
     asyncio.run(both())
     assert sorted(seen) == [(1, 1), (2, 2)]
     assert current_device_index() == 0
+
+
+def test_cuda_device_is_one_instance_per_index_and_keeps_the_checks() -> None:
+    from arrayport.devices import cuda_device
+
+    assert cuda_device(1) is cuda_device(1)
+    assert cuda_device(1) == Device("cuda", 1)
+    for bad in (-1, True):
+        with pytest.raises(DeviceError):
+            cuda_device(bad)

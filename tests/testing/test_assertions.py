@@ -256,7 +256,7 @@ def test_a_function_writing_into_its_input_is_caught_on_zero_copy_runs() -> None
 @skip_unless_installed(MemoryType.TORCH)
 def test_a_numpy_scalar_is_not_a_result_of_another_memory_type() -> None:
     def sums(x: Any) -> Any:
-        return np.float64(x.numpy().sum()) if not isinstance(x, np.ndarray) else np.sum(x)
+        return np.float64(x.cpu().numpy().sum()) if not isinstance(x, np.ndarray) else np.sum(x)
 
     with pytest.raises(AssertionError, match="numpy scalar, expected a torch array"):
         assert_equivalent(sums, np.arange(3.0), memory_types=["torch"])

@@ -18,7 +18,7 @@ import functools
 from typing import Any
 
 from arrayport.backends._util import default_from_elsewhere, unplaceable
-from arrayport.devices import CPU, Device
+from arrayport.devices import CPU, Device, cuda_device
 from arrayport.errors import DeviceError, UnsupportedArrayError
 
 __all__ = [
@@ -55,7 +55,7 @@ def from_jax_device(d: Any) -> Device:
     if d.platform == "cpu":
         return CPU
     if d.platform in ("gpu", "cuda"):
-        return Device("cuda", int(jax_devices("cuda").index(d)))
+        return cuda_device(jax_devices("cuda").index(d))
     msg = f"jax platform {d.platform!r} is not supported by arrayport (cpu and cuda are)"
     raise DeviceError(msg)
 

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from arrayport._exchange import EXCHANGED_DTYPES
-from arrayport.devices import CPU, Device, current_device_index
+from arrayport.devices import CPU, Device, cuda_device, current_device_index
 from arrayport.errors import BackendUnavailableError, DeviceError
 
 __all__ = [
@@ -175,7 +175,7 @@ def default_from_elsewhere(source: Device, has_gpu: bool) -> Device:
     host CPU (PoCL's), since the data stays on the same physical device, else the thread's
     current CUDA device where there is one, else the CPU."""
     if has_gpu and not (source.kind == "opencl" and _opencl_device_is_the_cpu(source)):
-        return Device("cuda", current_device_index())
+        return cuda_device(current_device_index())
     return CPU
 
 

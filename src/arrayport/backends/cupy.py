@@ -23,7 +23,7 @@ import numpy as np
 
 from arrayport._host import ArrayInfo, RouteKey, aligned_copy, route_key_of
 from arrayport.backends._util import find_spec, import_framework
-from arrayport.devices import Device, current_device_index, thread_stream
+from arrayport.devices import Device, cuda_device, current_device_index, thread_stream
 from arrayport.errors import BackendUnavailableError, DeviceError, UnsupportedArrayError
 from arrayport.memory_types import MemoryType
 
@@ -96,12 +96,12 @@ def devices() -> tuple[Device, ...]:
 
 
 def device_of(x: Any) -> Device:
-    return Device("cuda", int(x.device.id))
+    return cuda_device(int(x.device.id))
 
 
 def resolve_device(requested: Device | None, source: Device) -> Device:
     if requested is None:
-        requested = source if source.kind == "cuda" else Device("cuda", current_device_index())
+        requested = source if source.kind == "cuda" else cuda_device(current_device_index())
     load()
     n = _count
     if requested.kind == "cuda" and requested.index < n:

@@ -75,7 +75,7 @@ from arrayport.backends._util import (
     numpy_dtype_or_none,
     unplaceable,
 )
-from arrayport.devices import CPU, Device
+from arrayport.devices import CPU, Device, cuda_device
 from arrayport.errors import DeviceError, UnsupportedArrayError
 from arrayport.memory_types import MemoryType
 
@@ -149,7 +149,7 @@ def device_of(x: Any) -> Device:
     if dev.type == "cpu":
         return CPU
     if dev.type == "cuda":
-        return Device("cuda", int(dev.index or 0))
+        return cuda_device(dev.index or 0)
     msg = f"torch device {dev} is not supported by arrayport (cpu and cuda are)"
     raise DeviceError(msg)
 
