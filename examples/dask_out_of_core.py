@@ -157,11 +157,17 @@ def main() -> None:
         try:
             found = run(client)
         except KilledWorker:
-            at_start = ", ".join(f"{m / MIB:.0f} MiB" for m in client.run(process_memory).values())
+            try:
+                held = client.run(process_memory).values()
+                now = "restarted workers now hold " + ", ".join(f"{m / MIB:.0f} MiB" for m in held)
+            # A worker restarting while asked drops the connection (seen on a GPU machine):
+            # the message below must still reach the user.
+            except OSError as exc:
+                now = f"their memory could not be read: {type(exc).__name__}"
             msg = (
                 f"dask workers died: their memory grew past {MEMORY_LIMIT / MIB:.0f} MiB "
-                f"(restarted workers now hold {at_start}). Where imports or the allocator "
-                "take more room, run with ARRAYPORT_EXAMPLE_WORKER_MIB=512"
+                f"({now}). Where imports or the allocator take more room, run with "
+                "ARRAYPORT_EXAMPLE_WORKER_MIB=512 (or more)"
             )
             raise SystemExit(msg) from None
     died = set(found["workers_before"]) ^ set(found["workers_after"])
