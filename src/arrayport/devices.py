@@ -72,8 +72,9 @@ CPU = Device("cpu", 0)
 @functools.lru_cache(maxsize=None, typed=True)  # typed: True is not index 1
 def cuda_device(index: int) -> Device:
     """``Device("cuda", index)``, one instance per index: the backends name the device of
-    every GPU array they route, and building a Device (its checks run in Python) cost
-    1.9 us per call on an H100 machine, a cached one 0.1 us."""
+    every GPU array they route, and building a Device runs its checks in Python (torch's
+    ``device_of`` of a CUDA tensor: 1.89 us building one, 1.27 us with this, on an H100
+    machine)."""
     return Device("cuda", index)
 
 
