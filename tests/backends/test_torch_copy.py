@@ -27,6 +27,17 @@ def torch() -> Any:
     return backend.load()
 
 
+@pytest.fixture(autouse=True)
+def never_slow(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whether torch makes a copy must not depend on how busy the machine is (the stall
+    guard, tested on its own below, would hand copies to numpy under load)."""
+    from arrayport.backends import _torch_copy
+
+    monkeypatch.setattr(_torch_copy, "SLOW_FACTOR", float("inf"))
+    monkeypatch.setattr(_torch_copy, "_fastest", {})
+    monkeypatch.setattr(_torch_copy, "_numpy_until", 0.0)
+
+
 def _parallel_copy(torch: Any, view: np.ndarray) -> Any:
     from arrayport.backends._torch_copy import parallel_copy
 
@@ -174,3 +185,59 @@ def test_copies_from_several_threads_at_once_keep_their_values() -> None:
         results = pool.map(work, range(8))
         assert work(99)  # the main thread, with torch's copy, meanwhile
         assert all(results)
+
+
+def test_a_stalled_copy_leaves_the_next_ones_to_numpy_for_a_while(
+    torch: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With every core busy, torch's copy waits for its threads (1 MiB: a median 5.3 ms
+    against numpy's 0.27 ms): one copy slower than SLOW_FACTOR times the fastest of its
+    size hands the copies to numpy for BACKOFF_SECONDS, then torch is tried again."""
+    from arrayport.backends import _torch_copy
+
+    source = np.arange(BIG // 4, dtype="float32")
+    size_class = source.nbytes.bit_length()
+    now = [100.0]
+    step = [0.0]
+
+    def clock() -> float:  # each read moves the clock on by step[0]
+        now[0] += step[0]
+        return now[0]
+
+    monkeypatch.setattr(_torch_copy.time, "perf_counter", clock)
+    monkeypatch.setattr(_torch_copy, "SLOW_FACTOR", 4.0)
+    monkeypatch.setattr(_torch_copy, "_fastest", {size_class: 1e-9 / source.nbytes})
+    step[0] = 1e-3  # this copy "takes" 1 ms, a million times the fastest: a stall
+    first = _parallel_copy(torch, source)
+    assert first is not None  # torch made it; the next ones are numpy's
+    np.testing.assert_array_equal(first.numpy(), source)
+    stalled_at = _torch_copy._numpy_until - _torch_copy.BACKOFF_SECONDS
+    assert 100.0 < stalled_at < 100.01
+    assert _torch_copy._fastest[size_class] == 1e-9 / source.nbytes  # a stall is no record
+    step[0] = 0.0
+    now[0] = stalled_at + _torch_copy.BACKOFF_SECONDS / 2
+    assert _parallel_copy(torch, source) is None
+    np.testing.assert_array_equal(ap.convert(source.copy(), "torch").numpy(), source)
+    now[0] = stalled_at + _torch_copy.BACKOFF_SECONDS
+    assert _parallel_copy(torch, source) is not None  # torch again
+
+
+def test_copies_at_the_fastest_rate_seen_keep_torch(
+    torch: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from arrayport.backends import _torch_copy
+
+    monkeypatch.setattr(_torch_copy, "SLOW_FACTOR", 4.0)
+    source = np.arange(BIG // 4, dtype="float32")
+    now = [0.0]
+
+    def clock() -> float:  # two reads per copy: every copy takes 1 us
+        now[0] += 0.5e-6
+        return now[0]
+
+    monkeypatch.setattr(_torch_copy.time, "perf_counter", clock)
+    for _ in range(5):
+        assert _parallel_copy(torch, source) is not None
+    assert _torch_copy._numpy_until == 0.0
+    fastest = _torch_copy._fastest[source.nbytes.bit_length()]
+    assert fastest == pytest.approx(0.5e-6 / source.nbytes)

@@ -11,11 +11,19 @@ made ``torch.asarray(copy=True)`` 3-5x slower than numpy from 32 MiB up: ADR 005
 that size torch's extra calls cost more than its threads save. From any other thread,
 torch's copy measured 2-3.5x slower than numpy's at 0.5-1 MiB and never faster (its OpenMP
 team then wakes for every copy), so other threads copy with numpy. ADR 0052 has the figures.
+
+On a machine whose cores are all busy (other processes, a test runner, a thread pool per
+process), torch's copy waits for an intra-op thread to be scheduled: at 1 MiB it took a
+median 5.3 ms against numpy's 0.27 ms, at 8 MiB 11 ms against 0.85 ms. So each copy by
+torch is timed; one that ran :data:`SLOW_FACTOR` times slower per byte than the fastest
+seen for its size hands the copies to numpy for :data:`BACKOFF_SECONDS`, after which torch
+is tried again (at most one slow copy per interval; ADR 0052's amendment).
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 import numpy as np
@@ -23,10 +31,20 @@ import numpy as np
 from arrayport._host import aligned_empty
 from arrayport.backends._torch_quick import WRAPPED_DTYPES
 
-__all__ = ["PARALLEL_BYTES", "parallel_copy"]
+__all__ = ["BACKOFF_SECONDS", "PARALLEL_BYTES", "SLOW_FACTOR", "parallel_copy"]
 
 #: Copies of at least this many bytes are made by torch's multi-threaded copy.
 PARALLEL_BYTES = 1 << 18
+#: A copy by torch this many times slower per byte than the fastest of its size class ...
+SLOW_FACTOR = 4.0
+#: ... leaves the copies to numpy for this many seconds.
+BACKOFF_SECONDS = 1.0
+
+# Main thread only (below), so plain module state: the fastest seconds per byte seen, by
+# size class (``nbytes.bit_length()``: a 1 MiB copy runs from cache, a 64 MiB one from
+# memory), and the ``perf_counter`` time before which numpy makes the copies.
+_fastest: dict[int, float] = {}
+_numpy_until = 0.0
 
 # numpy's C_CONTIGUOUS and ALIGNED flag bits (``ndarray.flags.num``): ALIGNED is element
 # alignment for WRAPPED_DTYPES, whose numpy alignment is their size.
@@ -48,6 +66,7 @@ def parallel_copy(torch: Any, view: np.ndarray) -> Any:
     numpy or torch without versioned DLPack give None); the tensor reading it lives only
     for the copy.
     """
+    global _numpy_until
     flags = view.flags.num
     if (
         threading.get_ident() != _MAIN_THREAD
@@ -56,6 +75,9 @@ def parallel_copy(torch: Any, view: np.ndarray) -> Any:
         or view.dtype not in WRAPPED_DTYPES
         or min(view.strides, default=0) < 0
     ):
+        return None
+    start = time.perf_counter()
+    if start < _numpy_until:  # a recent copy by torch stalled: the cores are busy
         return None
     if flags & _WRITEABLE:
         source = torch.from_numpy(view)
@@ -68,4 +90,11 @@ def parallel_copy(torch: Any, view: np.ndarray) -> Any:
             return None
     out = torch.from_numpy(aligned_empty(view.shape, view.dtype))
     out.copy_(source)
+    per_byte = (time.perf_counter() - start) / view.nbytes
+    size_class = view.nbytes.bit_length()
+    fastest = _fastest.get(size_class)
+    if fastest is None or per_byte < fastest:
+        _fastest[size_class] = per_byte
+    elif per_byte > SLOW_FACTOR * fastest:
+        _numpy_until = start + BACKOFF_SECONDS
     return out
