@@ -376,7 +376,7 @@ def memory_type(
     Returns
     -------
     callable
-        A decorator returning a :class:`DispatchedFunction`.
+        A decorator returning a :class:`~arrayport.dispatch.DispatchedFunction`.
 
     Raises
     ------

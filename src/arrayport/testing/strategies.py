@@ -306,7 +306,7 @@ def arrays(
         ``None`` draws up to two of them, ``()`` asks for a plain contiguous array.
     device : optional
         Passed to :func:`arrayport.convert`; the default follows ``ARRAYPORT_DEVICE``
-        (:func:`default_device`).
+        (:func:`arrayport.testing.strategies.default_device`).
     elements : strategy, optional
         Values strategy for hypothesis' ``arrays``; by default every value of the dtype,
         NaN, infinities, signed zeros and subnormals included.
