@@ -424,3 +424,64 @@ def test_a_traced_jax_argument_gets_arrayport_s_refusal_not_jax_s(transform: str
     }
     with pytest.raises(ap.UnsupportedArrayError, match="traced jax array"):
         transforms[transform](jnp.arange(3.0))
+
+
+@skip_unless_installed(MemoryType.PYCLESPERANTO)
+@pytest.mark.parametrize(
+    ("conversion", "want"),
+    [
+        (ap.DtypeConversion.PRESERVE_INPUT, np.array([[0, 0], [255, 255]], np.uint8)),
+        (ap.DtypeConversion.FLOAT32, np.array([[0.0, 0.0], [1.0, 1.0]], np.float32)),
+        (ap.DtypeConversion.UINT16, np.array([[0, 0], [65535, 65535]], np.uint16)),
+    ],
+    ids=lambda v: getattr(v, "name", ""),
+)
+def test_a_bool_result_placed_into_pyclesperanto_is_scaled_as_bool(
+    conversion: ap.DtypeConversion, want: np.ndarray
+) -> None:
+    # pyclesperanto holds bool as uint8 0 and 1: placed first, the result was read by UNIT
+    # as 0 and 1/255 (True -> 1 in uint8, 1/255 in float32, 257 in uint16), where numpy
+    # input gave 255, 1.0 and 65535. The policy now runs before that placement.
+    import pyclesperanto as cle
+
+    @ap.memory_type("numpy", scaling=ap.Scaling.UNIT, dtype_conversion=conversion)
+    def mask(x: Any) -> Any:
+        return np.asarray(x) > 2
+
+    a = np.array([[1, 2], [3, 4]], np.uint8)
+    on_numpy = mask(a)
+    on_cle = mask(cle.push(a))
+    assert ap.detect_memory_type(on_cle) is MemoryType.PYCLESPERANTO
+    np.testing.assert_array_equal(on_numpy, want)
+    assert on_numpy.dtype == want.dtype
+    np.testing.assert_array_equal(cle.pull(on_cle), want)
+    assert np.dtype(on_cle.dtype) == want.dtype
+    declared = mask.options(output=MemoryType.PYCLESPERANTO)(a)
+    np.testing.assert_array_equal(cle.pull(declared), want)
+
+
+@pytest.mark.parametrize("kind", [MemoryType.JAX, MemoryType.PYCLESPERANTO], ids=str)
+def test_a_float64_result_gets_the_inputs_dtype_before_it_is_refused(kind: MemoryType) -> None:
+    # float32 input from jax (64-bit mode off) or pyclesperanto, a numpy function returning
+    # float64: placing the float64 result raised UnsupportedDtypeError, though
+    # PRESERVE_INPUT asks for float32, which both hold.
+    if kind not in INSTALLED:
+        pytest.skip(f"{kind.value} is not installed")
+    if kind is MemoryType.JAX:
+        import jax
+
+        if jax.config.jax_enable_x64:
+            pytest.skip("jax holds float64 in 64-bit mode")
+
+    @ap.memory_type("numpy")
+    def scale(x: Any) -> Any:
+        return np.asarray(x, dtype=np.float64) * 1.5
+
+    x = ap.convert(np.ones((2, 2), np.float32), kind)
+    out = scale(x)
+    assert ap.detect_memory_type(out) is kind
+    np.testing.assert_array_equal(ap.convert(out, "numpy"), np.full((2, 2), 1.5, np.float32))
+    fixed = scale.options(dtype_conversion=ap.DtypeConversion.FLOAT32)(x)
+    assert ap.convert(fixed, "numpy").dtype == np.float32
+    with pytest.raises(ap.UnsupportedDtypeError, match="float64"):  # asked for: refused
+        scale.options(dtype_conversion=ap.DtypeConversion.NATIVE_OUTPUT)(x)

@@ -38,7 +38,7 @@ from arrayport.backends import get_backend
 from arrayport.convert import convert
 from arrayport.devices import Device, current_device_index
 from arrayport.dtypes import DtypeConversion, Scaling
-from arrayport.errors import BackendUnavailableError
+from arrayport.errors import BackendUnavailableError, UnsupportedDtypeError
 from arrayport.memory_types import MemoryType
 
 if TYPE_CHECKING:
@@ -48,6 +48,7 @@ __all__ = [
     "convert_arguments",
     "convert_dtype",
     "place",
+    "place_with_policy",
     "quick_arguments",
     "quick_share",
     "recover_conversion",
@@ -230,6 +231,45 @@ def place(
         dev = get_backend(first_kind).device_of(first)
         return _place_value(result, first_kind, dev, top=True)
     return _place_value(result, cast(MemoryType, output), None, top=True)
+
+
+def place_with_policy(
+    result: Any,
+    contract: FunctionContract,
+    first: Any,
+    first_kind: MemoryType,
+    *,
+    moved: bool,
+    bool_stand_in: str | None,
+) -> Any:
+    """:func:`place`, with the dtype policy applied first where placing the primary output
+    would change or refuse its dtype (ADR 0016's amendment): pyclesperanto holds a bool
+    result as uint8 0 and 1, which ``Scaling.UNIT`` would then read as 0 and 1/255; jax
+    without 64-bit mode and pyclesperanto refuse a float64 result whose policy dtype
+    (float32 input, ``PRESERVE_INPUT``) they hold. The policy then runs again on the placed
+    result, where it changes nothing (its dtype is already the policy's)."""
+    output = contract.output
+    policy = contract.dtype_conversion
+    if output == "declared" or policy is DtypeConversion.NATIVE_OUTPUT:
+        return place(result, output, first, first_kind, moved=moved)
+    kind = first_kind if output == "input" else cast(MemoryType, output)
+    if not _widened_there(result, kind):
+        try:
+            return place(result, output, first, first_kind, moved=moved)
+        except UnsupportedDtypeError:
+            pass  # the policy may give it a dtype ``kind`` holds: tried below
+    converted = convert_dtype(result, first, policy, contract.scaling, bool_stand_in)
+    return place(converted, output, first, first_kind, moved=moved)
+
+
+def _widened_there(result: Any, kind: MemoryType) -> bool:
+    """Whether placing ``result``'s primary output into ``kind`` widens its dtype."""
+    primary = result[0] if is_tuple(result) and result else result
+    found = _result_kind(primary)
+    if not isinstance(found, MemoryType) or found is kind:
+        return False
+    widenings: dict[str, str] = getattr(get_backend(kind), "WIDENINGS", None) or {}
+    return bool(widenings) and _dtypes.dtype_name(getattr(primary, "dtype", None)) in widenings
 
 
 def _result_kind(value: Any) -> MemoryType | str | None:

@@ -45,7 +45,7 @@ from arrayport._placement import (
     _Quick,
     convert_arguments,
     convert_dtype,
-    place,
+    place_with_policy,
     quick_arguments,
     quick_share,
     recover_conversion,
@@ -188,7 +188,7 @@ class DispatchedFunction(Generic[P, R]):
                     if self._hook is None or self._hook(first) is None:
                         result = c.oom.run(self._fn, first)
                         if not self._to_input or _KINDS.get(type(result)) is not first_kind:
-                            result = place(result, c.output, first, first_kind, moved=False)
+                            result = self._place(result, first, first_kind, moved=False)
                 else:
                     # Filled by the general path's first call of this pair.
                     quick = _QUICK.get((first_kind, target))
@@ -215,6 +215,16 @@ class DispatchedFunction(Generic[P, R]):
             result, first, c.dtype_conversion, c.scaling, self._bool_stand_in
         )
 
+    def _place(self, result: Any, first: Any, first_kind: Any, *, moved: bool) -> Any:
+        return place_with_policy(
+            result,
+            self._contract,
+            first,
+            first_kind,
+            moved=moved,
+            bool_stand_in=self._bool_stand_in,
+        )
+
     def _placed_back(self, result: Any, first: Any, first_kind: Any) -> Any:
         """The result of a quick-shared call, shared back quickly or else placed."""
         if self._to_input:
@@ -223,7 +233,7 @@ class DispatchedFunction(Generic[P, R]):
                 back = quick(result)
                 if back is not None:
                     return back
-        return place(result, self._contract.output, first, first_kind, moved=True)
+        return self._place(result, first, first_kind, moved=True)
 
     def _call_general(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, Any, Any]:
         """Any call: ``(first array argument, its kind, placed result)``; the kind is None
@@ -244,7 +254,7 @@ class DispatchedFunction(Generic[P, R]):
             else:
                 result = self._run(args, kwargs, first, None)
             if not self._to_input or _KINDS.get(type(result)) is not first_kind:
-                result = place(result, c.output, first, first_kind, moved=False)
+                result = self._place(result, first, first_kind, moved=False)
             return first, first_kind, result
         if needs == DASK_INPUT:
             return first, None, _run_on_dask(self, args, kwargs)
@@ -268,7 +278,7 @@ class DispatchedFunction(Generic[P, R]):
             result = recover_conversion(failed, c, self._fn, run, args, kwargs, first, first_kind)
         else:
             result = self._run(cargs, ckwargs, cfirst, dev)
-        return first, first_kind, place(result, c.output, first, first_kind, moved=True)
+        return first, first_kind, self._place(result, first, first_kind, moved=True)
 
     def _run(
         self,
