@@ -79,3 +79,21 @@ def test_the_policy_keeps_to_the_2023_12_standard() -> None:
         x = xps.asarray([2**62 + 2**33 + 5, -(2**63), -3, 0], dtype=xps.int64)
         got = np.asarray(policy._sticky_float64(xps, x, "int64")).tolist()
         assert got == [2.0**62 + 2.0**33 + 2.0**31, -(2.0**63), -3.0, 0.0]
+
+
+def test_unit_keeps_minus_one_symmetric_in_float32_arithmetic() -> None:
+    # The arithmetic runs in float32 where a framework holds no float64 (jax on a GPU
+    # without 64-bit mode): -float32(2**31 - 1) rounds to -2**31, so -1.0 gave int32's
+    # minimum, which only inputs below -1 may reach. The fix-up ran for 64-bit targets only.
+    import dataclasses
+
+    p = _plan(
+        policy.DTYPES["float32"],
+        policy.DTYPES["int32"],
+        Scaling.UNIT,
+        get_backend(MemoryType.NUMPY),
+    )
+    p = dataclasses.replace(p, compute="float32")
+    x = xps.asarray([-2.0, -1.0, 1.0], dtype=xps.float32)
+    got = np.asarray(policy.convert_block(xps, policy.prepare(xps, x, p), p)).tolist()
+    assert got == [-(2**31), -(2**31 - 1), 2**31 - 1]

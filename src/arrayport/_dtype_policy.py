@@ -341,6 +341,8 @@ def _to_unit(xp: Any, x: Any, p: Plan, work: str) -> Any:
     return (u - lo) / (hi - lo)
 
 
+# Significand bits of the float dtypes UNIT and MINMAX arithmetic runs in (Plan.compute).
+_MANTISSA = {"float64": 53, "float32": 24}
 _HUGE_SPAN = 2.0**100
 _SPAN_SCALE = 2.0**-64
 
@@ -387,9 +389,10 @@ def convert_block(xp: Any, x: Any, p: Plan) -> Any:
             if p.scaling == "minmax" and d.lo != 0:
                 v = v + float(d.lo)
             y = _value(xp, v, dataclasses.replace(p, scaling="value"), p.compute)
-            if p.scaling == "unit" and d.kind == "i" and d.bits > 53:
+            if p.scaling == "unit" and d.kind == "i" and d.bits > _MANTISSA[p.compute]:
                 # -1 maps to -max (symmetric), but -float(2**63 - 1) rounds to -2**63, the
-                # minimum; only inputs below -1 reach the minimum, as at every other width.
+                # minimum (in float32 arithmetic -float(2**31 - 1) does); only inputs below
+                # -1 reach the minimum, as at every other width.
                 low = _scalar(xp, int(d.lo), p.dst_work, y)
                 y = xp.where((u >= -1.0) & (y == low), low + 1, y)
     if p.dst_work != p.dst.name:
