@@ -92,3 +92,14 @@ def test_sharded_array_is_refused_with_the_remedy(dev) -> None:
 
     with pytest.raises(UnsupportedArrayError, match=r"sharded over 2 devices.*jax.device_put"):
         dev.device_of(Sharded())
+
+
+def test_no_cpu_device_is_named_as_such(monkeypatch: pytest.MonkeyPatch) -> None:
+    # With JAX_PLATFORMS leaving out cpu, the error said jax "sees no CUDA device here"
+    # about a request for the CPU.
+    from arrayport.backends import _jax_devices
+
+    real = _jax_devices.jax_devices
+    monkeypatch.setattr(_jax_devices, "jax_devices", lambda k: [] if k == "cpu" else real(k))
+    with pytest.raises(DeviceError, match=r"no CPU device.*JAX_PLATFORMS"):
+        _jax_devices.to_jax_device(CPU)

@@ -66,6 +66,12 @@ def to_jax_device(device: Device) -> Any:
         return found[0]
     if device.kind == "cuda" and device.index < len(found):
         return found[device.index]
+    if device.kind == "cpu":
+        msg = (
+            "jax has no CPU device in this process (its platforms are set by JAX_PLATFORMS "
+            "or jax.config's jax_platforms): allow 'cpu' there, or pass a CUDA device"
+        )
+        raise DeviceError(msg)
     raise unplaceable("jax", device, len(jax_devices("cuda")))
 
 
