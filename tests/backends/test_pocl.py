@@ -63,3 +63,47 @@ def test_preload_maps_pocl_and_guard_steps_aside() -> None:
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "ok" in proc.stdout
+
+
+@pytest.mark.skipif(not POCL, reason="needs pyclesperanto on PoCL")
+@pytest.mark.skipif(not find_spec("tensorflow"), reason="needs tensorflow")
+def test_tensorflow_loaded_while_pyclesperanto_starts_pocl_does_not_crash() -> None:
+    # Thread A is held inside pyclesperanto's import, just before it starts its OpenCL
+    # backend; thread B converts to tensorflow meanwhile. B's preload saw pyclesperanto in
+    # sys.modules, skipped loading PoCL, and imported tensorflow: A then started PoCL after
+    # tensorflow's LLVM and the process segfaulted (3 runs of 3). Found by a thread audit.
+    proc = _run(
+        """
+        import sys, threading, time
+        import numpy as np
+        import arrayport as ap
+
+        held = threading.Event()
+
+        def tracer(frame, event, arg):
+            code = frame.f_code
+            in_cle = "pyclesperanto" in code.co_filename
+            if event == "call" and code.co_name == "_lazy_init" and in_cle:
+                held.set()
+                time.sleep(1.5)
+            return None
+
+        def a():
+            sys.settrace(tracer)
+            ap.convert(np.ones((4, 4), np.float32), "pyclesperanto")
+
+        def b():
+            assert held.wait(60), "pyclesperanto's import was not reached"
+            ap.convert(np.ones((4, 4), np.float32), "tensorflow")
+
+        threads = [threading.Thread(target=a), threading.Thread(target=b)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert "tensorflow" in sys.modules and "pyclesperanto" in sys.modules
+        print("ok")
+        """
+    )
+    assert proc.returncode == 0, (proc.returncode, proc.stderr[-2000:])
+    assert "ok" in proc.stdout

@@ -25,7 +25,10 @@ from typing import Any
 from arrayport.backends._util import find_spec
 
 _POCL_LIBRARY = "libpocl.so.2"
-_preload_lock = threading.Lock()
+#: Held by the tensorflow and pyclesperanto backends while they import their framework, and
+#: by the preload: two threads loading both at once otherwise let pyclesperanto start
+#: PoCL after tensorflow's LLVM was loaded (a segfault, seen with two threads converting).
+import_lock = threading.RLock()
 _preloaded = False
 
 
@@ -53,14 +56,17 @@ def pocl_mapped() -> bool:
 def preload_opencl_platform() -> None:
     """Load PoCL's shared library now, so a later tensorflow import cannot break it.
 
-    Does nothing unless pyclesperanto and PoCL are both installed and pyclesperanto is not
-    imported yet. Importing no Python framework, it is safe to call at any time.
+    Does nothing unless pyclesperanto and PoCL are both installed and PoCL's library is not
+    loaded yet (asked of the process's memory map, not of ``sys.modules``: pyclesperanto is
+    there from the start of its import, before it loads PoCL). Importing no Python
+    framework, it is safe to call at any time.
     """
     global _preloaded
-    with _preload_lock:
-        if _preloaded or "pyclesperanto" in sys.modules or not pocl_icd_installed():
+    with import_lock:
+        if _preloaded or not pocl_icd_installed() or not find_spec("pyclesperanto"):
             return
-        if not find_spec("pyclesperanto"):
+        if pocl_mapped():
+            _preloaded = True
             return
         try:
             # RTLD_LOCAL (the default) on purpose: RTLD_GLOBAL crashes tensorflow's import.

@@ -35,7 +35,12 @@ import numpy as np
 from arrayport._host import ArrayInfo, RouteKey, dtype_name
 from arrayport.backends import _cle_stack
 from arrayport.backends._cle_transfer import OOM_CODES, info_bytes, oversize_error, read_to_host
-from arrayport.backends._pocl import opencl_icd_installed, pocl_icd_installed, pocl_mapped
+from arrayport.backends._pocl import (
+    import_lock,
+    opencl_icd_installed,
+    pocl_icd_installed,
+    pocl_mapped,
+)
 from arrayport.backends._util import find_spec, import_framework, message_has
 from arrayport.devices import Device
 from arrayport.errors import (
@@ -80,21 +85,24 @@ _module: ModuleType | None = None
 
 
 def load() -> ModuleType:
-    if _after_tensorflow():
-        msg = (
-            "pyclesperanto cannot be imported after tensorflow on PoCL: the two "
-            "libraries' LLVM copies clash and the process would crash. Import arrayport "
-            "or pyclesperanto before tensorflow"
-        )
-        raise BackendUnavailableError(msg)
-    cle = import_framework("pyclesperanto", EXTRA)
+    global _module
+    if _module is not None:
+        return _module
+    with import_lock:  # not while tensorflow's import runs (backends/_pocl.py)
+        if _after_tensorflow():
+            msg = (
+                "pyclesperanto cannot be imported after tensorflow on PoCL: the two "
+                "libraries' LLVM copies clash and the process would crash. Import "
+                "arrayport or pyclesperanto before tensorflow"
+            )
+            raise BackendUnavailableError(msg)
+        cle = import_framework("pyclesperanto", EXTRA)
     if not hasattr(cle, "push"):
         msg = (
             "pyclesperanto found no OpenCL platform; on a machine without a GPU install "
             "PoCL: apt-get install pocl-opencl-icd ocl-icd-libopencl1"
         )
         raise BackendUnavailableError(msg)
-    global _module
     _module = cle
     return cle
 

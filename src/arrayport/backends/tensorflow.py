@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from arrayport._host import ArrayInfo, RouteKey, aligned_copy, dtype_name, host_layout
-from arrayport.backends._pocl import preload_opencl_platform
+from arrayport.backends._pocl import import_lock, preload_opencl_platform
 from arrayport.backends._util import (
     default_from_elsewhere,
     find_spec,
@@ -93,11 +93,12 @@ def load() -> ModuleType:
     global _module
     if _module is not None:
         return _module
-    if "tensorflow" not in sys.modules:
-        preload_opencl_platform()
-        # tensorflow logs its CPU feature banner at import; keep a user's setting if any.
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    _module = import_framework("tensorflow", EXTRA)
+    with import_lock:  # not while pyclesperanto's import starts PoCL (backends/_pocl.py)
+        if "tensorflow" not in sys.modules:
+            preload_opencl_platform()
+            # tensorflow logs its CPU feature banner at import; keep a user's setting if any.
+            os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        _module = import_framework("tensorflow", EXTRA)
     return _module
 
 
