@@ -965,3 +965,38 @@ def test_plan_refuses_an_array_beyond_the_opencl_buffer_limit_as_convert_does() 
     with pytest.raises(ap.OutOfMemoryError):
         ap.plan(flags, "pyclesperanto")
     assert ap.plan(np.ones(4, np.float32), "pyclesperanto").method == "host-copy"
+
+
+@skip_unless_installed(MT.JAX)
+def test_a_route_planned_while_jax_x64_flips_is_not_cached() -> None:
+    # Another thread turning jax's x64 flag on while a plan is made (simulated by a hook
+    # in numpy's describe): the route, planned for 64-bit mode, was cached under the key
+    # read with x64 off, so afterwards int64 arrays went into jax unrefused (truncated to
+    # int32 in jax's later operations).
+    run_python(
+        """
+        import numpy as np, jax
+        import arrayport as ap
+        from arrayport.backends import numpy as npb
+
+        a = np.array([2**40 + 1, 3], dtype=np.int64)
+        ap.convert(np.zeros(2, np.float32), "jax")  # backends loaded: the keyed path
+        real = npb.describe
+
+        def describe(x):
+            jax.config.update("jax_enable_x64", True)  # as another thread would
+            return real(x)
+
+        npb.describe = describe
+        ap.convert(a, "jax")
+        npb.describe = real
+        jax.config.update("jax_enable_x64", False)
+        for call in (ap.convert, ap.plan):
+            try:
+                call(a, "jax")
+            except ap.UnsupportedDtypeError:
+                pass
+            else:
+                raise AssertionError(f"{call.__name__} took int64 into jax with x64 off")
+        """
+    )

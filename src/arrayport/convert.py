@@ -49,6 +49,7 @@ from arrayport._plan_cache import (
     _host_memory,
     _plan_key,
     _plans,
+    _states,
     _target,
     _targets,
 )
@@ -131,14 +132,20 @@ def _plan(
         if found is not None:
             return found
     route, run, info = _make_plan(x, target, device, copy)
-    if pkey is None:  # the first conversion of this type or to this target: now loaded
-        pkey = _plan_key(x, route.source, target, device, copy)
+    if pkey is None:
+        # The first conversion of this type or to this target: not stored, as the target
+        # state the plan read (jax's x64 flag) was not read before it. The next one is.
+        return route, run
     # Stored only when the cheap key equals the key of the full description (so a key
-    # never stands for arrays it was not computed from) and names the planned device.
+    # never stands for arrays it was not computed from), names the planned device, and
+    # the target's state is still the key's: another thread flipping jax's x64 flag
+    # while this plan was made would otherwise leave a 64-bit route cached for 32-bit
+    # mode, and later int64 arrays imported into jax unrefused (a thread audit's find).
+    state = _states[target]
     if (
-        pkey is not None
-        and (pkey[5] or CPU, *pkey[6]) == route_key_of(info, _addresses[target])
+        (pkey[5] or CPU, *pkey[6]) == route_key_of(info, _addresses[target])
         and (pkey[3] or CPU) == route.device
+        and pkey[4] == (None if state is None else state())
     ):
         if len(_plans) >= _MAX_PLANS:
             _plans.clear()
