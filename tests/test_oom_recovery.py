@@ -438,3 +438,25 @@ def test_the_fast_paths_wait_for_a_single_jax_result(monkeypatch) -> None:
     for expected_calls in (2, 4, 6):
         np.testing.assert_array_equal(wrapped(x), [0.0, 2.0, 4.0, 6.0])
         assert (calls.n, waits.n) == (expected_calls, expected_calls)
+
+
+@pytest.mark.skipif(MemoryType.TORCH not in INSTALLED, reason="torch is not installed")
+def test_a_numpy_scalar_from_the_fallback_comes_back_as_the_calls_array() -> None:
+    # numpy's reductions return numpy scalars, which the fallback's way back did not see as
+    # arrays: a torch call returned numpy.float32 after falling back (a 0-d tensor without
+    # the error), in a dict result too.
+    import torch
+
+    t = torch.arange(6.0).reshape(2, 3)
+
+    def sums(a: Any) -> Any:
+        return {"s": a.sum(), "rows": (a.sum(axis=1) if isinstance(a, np.ndarray) else a.sum(1))}
+
+    with inject_oom("torch", times=1):
+        got = ap.OOMPolicy(retries=0, fallback="numpy").run(sums, t)
+    want = sums(t)
+    assert type(got["s"]) is torch.Tensor
+    assert got["s"].shape == want["s"].shape == ()
+    assert float(got["s"]) == float(want["s"]) == 15.0
+    assert type(got["rows"]) is torch.Tensor
+    torch.testing.assert_close(got["rows"], want["rows"])

@@ -431,3 +431,26 @@ def test_scalar_results_of_pyclesperanto_slices_restack_to_one_dimension() -> No
     got = ap.process_slices(cle.push(planes), lambda s: np.asarray(cle.pull(s)).max())
     assert ap.detect_memory_type(got) is CLE
     np.testing.assert_array_equal(cle.pull(got), planes.max(axis=(1, 2)))
+
+
+@skip_unless_installed(MemoryType.TORCH)
+def test_per_slice_named_results_of_torch_are_restacked_as_themselves() -> None:
+    # torch's named results (torch.return_types.max) take one sequence: restack built them
+    # with type(first)(*parts), a TypeError, in process_slices and slice_by_slice alike.
+    import torch
+
+    stack = torch.arange(24.0).reshape(2, 3, 4)
+    out = ap.process_slices(stack, lambda p: p.max(dim=0))
+    assert type(out) is torch.return_types.max
+    torch.testing.assert_close(out.values, stack.max(dim=1).values)
+    torch.testing.assert_close(out.indices, stack.max(dim=1).indices)
+
+    @ap.memory_type("torch", slice_by_slice=True)
+    def column_max(a: Any) -> Any:
+        return a.max(dim=0)
+
+    got = column_max(np.arange(24.0, dtype=np.float32).reshape(2, 3, 4))
+    assert type(got) is torch.return_types.max
+    np.testing.assert_array_equal(
+        ap.convert(got.values, "numpy"), [[8, 9, 10, 11], [20, 21, 22, 23]]
+    )

@@ -14,8 +14,10 @@ import traceback
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NoReturn
 
+import numpy as np
+
 from arrayport import _split
-from arrayport._arguments import array_type, map_arrays
+from arrayport._arguments import array_type, map_arrays, rebuild
 from arrayport._metrics import metrics
 from arrayport._oom_injection import inject, injections
 from arrayport._oom_recognition import (
@@ -206,7 +208,7 @@ class Execution:
             return part
         mt = to.memory_type
         try:
-            return _each_array(part, lambda r: convert(r, mt, device=to.device))
+            return _each_array(part, lambda r: _moved(r, mt, to.device))
         except Exception as exc:  # moving a result can itself run out of memory
             if not self.absorbed(exc, site):
                 raise
@@ -268,8 +270,11 @@ class Execution:
             return result
 
         # Only what the fallback made: an array the function returned in another memory
-        # type on purpose would have been returned so by an unfailed run too.
+        # type on purpose would have been returned so by an unfailed run too. A numpy
+        # scalar from a numpy fallback (x.sum()) is the 0-d array an unfailed run returns.
         def back(r: Any) -> Any:
+            if isinstance(r, np.generic) and target is MemoryType.NUMPY:
+                r = np.asarray(r)
             return convert(r, mt, device=to.device) if array_type(r) is target else r
 
         return _each_array(result, back)
@@ -334,17 +339,21 @@ def _release(mt: MemoryType | None, device: Device | None, *, escalate: bool) ->
 
 
 def _each_array(value: Any, fn: Callable[[Any], Any]) -> Any:
-    """``fn`` applied to every array in a result: an array, or tuples, lists and dicts of
-    them at any depth (a result is looked into further than the arguments are)."""
-    if array_type(value) is not None:
+    """``fn`` applied to every array in a result, numpy scalars included (what numpy's
+    reductions return): an array, or tuples, lists and dicts of them at any depth (a
+    result is looked into further than the arguments are)."""
+    if array_type(value) is not None or isinstance(value, np.generic):
         return fn(value)
-    if isinstance(value, tuple) and hasattr(value, "_fields"):
-        return type(value)(*(_each_array(v, fn) for v in value))
-    if isinstance(value, (tuple, list)):
-        return type(value)(_each_array(v, fn) for v in value)
+    if isinstance(value, (tuple, list)):  # namedtuples and torch's named results rebuilt
+        return rebuild(value, [_each_array(v, fn) for v in value])
     if isinstance(value, dict):
         return {k: _each_array(v, fn) for k, v in value.items()}
     return value
+
+
+def _moved(r: Any, mt: MemoryType, device: Device | None) -> Any:
+    """A piece's result ``r`` converted to ``mt`` (a numpy scalar stays as it is)."""
+    return r if isinstance(r, np.generic) else convert(r, mt, device=device)
 
 
 def _name(fn: Callable[..., Any]) -> str:

@@ -18,7 +18,7 @@ from typing import Any, cast
 
 import numpy as np
 
-from arrayport._arguments import array_type, kind_of
+from arrayport._arguments import array_type, kind_of, rebuild
 from arrayport._split import index_array
 from arrayport.backends import detect_memory_type, get_backend, namespace
 from arrayport.convert import convert, plan
@@ -206,7 +206,7 @@ def restack(results: list[Any], memory_type: MemoryType, device: Device | None, 
         parts = [
             restack([r[j] for r in results], memory_type, device, caller) for j in range(len(first))
         ]
-        return tuple(parts) if type(first) is tuple else type(first)(*parts)
+        return rebuild(first, parts)  # tuples, namedtuples, torch's named results
     if all(_is_array(r) for r in results):
         return _stack(results, memory_type, device, ndim=None, what=caller, per_slice=True)
     return list(results)
