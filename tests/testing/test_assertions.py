@@ -279,3 +279,33 @@ def test_bfloat16_results_compare_with_nan_and_a_tolerance() -> None:
 
     with pytest.raises(AssertionError, match="differs from numpy"):
         assert_equivalent(doubles_off_numpy, x, memory_types=["torch"])
+
+
+def test_a_check_on_no_memory_type_fails(monkeypatch: pytest.MonkeyPatch) -> None:
+    # With only memory types the arguments do not fit (pyclesperanto holds no float64),
+    # assert_equivalent returned () and passed, having checked nothing.
+    if MemoryType.PYCLESPERANTO not in INSTALLED:
+        pytest.skip("pyclesperanto is not installed")
+    monkeypatch.setenv("ARRAYPORT_MEMORY_TYPES", "pyclesperanto")
+    with pytest.raises(AssertionError, match=r"checked on no memory type.*pyclesperanto"):
+        assert_equivalent(lambda a: a * 2, np.arange(4.0))
+
+
+def test_dict_results_are_compared_key_by_key() -> None:
+    # A dict result raised numpy's bare ValueError, even for a correct function.
+    def halves(a: Any) -> Any:
+        return {"half": a / 2, "n": a.shape[0]}
+
+    assert "numpy" in assert_equivalent(halves, np.arange(4.0))
+
+    def wrong_on_torch(a: Any) -> Any:
+        out = {"half": a / 2}
+        if not isinstance(a, np.ndarray):
+            out["half"] = out["half"] + 1
+        return out
+
+    if MemoryType.TORCH in INSTALLED:
+        with pytest.raises(AssertionError, match=r"\['half'\]"):
+            assert_equivalent(wrong_on_torch, np.arange(4.0), memory_types=["torch"])
+    with pytest.raises(AssertionError, match="dict"):
+        assert_equivalent(lambda a: {"x": a} if isinstance(a, np.ndarray) else a, np.arange(2.0))

@@ -144,6 +144,25 @@ def _compare(
     check_dtype: bool,
     check_memory_type: bool,
 ) -> None:
+    if isinstance(expected, dict):
+        if not isinstance(actual, dict) or actual.keys() != expected.keys():
+            keys = sorted(map(str, expected))
+            msg = f"{where}: {what} is {type(actual).__name__}, numpy gave a dict of {keys}"
+            raise AssertionError(msg)
+        for key, e in expected.items():
+            _compare(
+                actual[key],
+                e,
+                where=where,
+                what=f"{what}[{key!r}]",
+                target=target,
+                device=device,
+                rtol=rtol,
+                atol=atol,
+                check_dtype=check_dtype,
+                check_memory_type=check_memory_type,
+            )
+        return
     if isinstance(expected, (tuple, list)):
         if not isinstance(actual, (tuple, list)) or len(actual) != len(expected):
             msg = (
@@ -302,7 +321,8 @@ def assert_equivalent(
     Raises
     ------
     AssertionError
-        Naming the memory type, the argument dtypes and shapes, and what differs.
+        Naming the memory type, the argument dtypes and shapes, and what differs; also
+        when the arguments fit no memory type, so that nothing was checked.
     InvalidOptionError
         If ``fn`` is not callable, a memory type is unknown, or a tolerance is negative.
     BackendUnavailableError
@@ -337,6 +357,7 @@ def assert_equivalent(
     # compared with (a zero-copy run shares its input with the host copy).
     expected = _private(fn(*_private(host_args), **_private(host_kwargs)))
     checked: list[str] = []
+    skipped: list[str] = []
     for target in targets:
         if target == ARRAY_API_STRICT:
             import array_api_strict as xps
@@ -361,6 +382,7 @@ def assert_equivalent(
                 if explicit:
                     msg = f"{where}: the arguments cannot be converted: {exc}"
                     raise AssertionError(msg) from exc
+                skipped.append(f"{label} ({exc})")
                 continue
             device = None
             first = next((a for a in [*conv_args, *conv_kwargs.values()] if is_array(a)), None)
@@ -384,4 +406,12 @@ def assert_equivalent(
                 check_memory_type=check_memory_type,
             )
             checked.append(label)
+    if not checked:  # a check that checked nothing must not pass
+        why = "; ".join(skipped) or "no memory type is installed or selected"
+        msg = (
+            f"{name}: checked on no memory type, the arguments fit none of them: {why}. "
+            "Use arguments they hold (float32 for jax without 64-bit mode, say) or name "
+            "the memory types"
+        )
+        raise AssertionError(msg)
     return tuple(checked)
