@@ -460,3 +460,18 @@ def test_a_numpy_scalar_from_the_fallback_comes_back_as_the_calls_array() -> Non
     assert float(got["s"]) == float(want["s"]) == 15.0
     assert type(got["rows"]) is torch.Tensor
     torch.testing.assert_close(got["rows"], want["rows"])
+
+
+@pytest.mark.skipif(MemoryType.TORCH not in INSTALLED, reason="torch is not installed")
+def test_an_error_in_the_fallback_says_it_came_from_the_fallback() -> None:
+    # A torch-only function given numpy arrays by the fallback raised a bare TypeError,
+    # with nothing saying an out-of-memory error and a fallback came first.
+    import torch
+
+    t = torch.arange(6.0).reshape(2, 3)
+    with inject_oom("torch", times=1), pytest.raises(TypeError) as info:
+        ap.OOMPolicy(retries=0, fallback="numpy").run(lambda a: torch.relu(a), t)
+    notes = " ".join(getattr(info.value, "__notes__", []))
+    assert "fallback" in notes
+    assert "numpy" in notes
+    assert "torch" in notes

@@ -261,6 +261,14 @@ class Execution:
             result = self.piece(f_args, f_kwargs, f_site, policy)
         except _Exhausted:
             result = _FAILED
+        except Exception as exc:  # not out-of-memory: the function's own error, told where
+            exc.add_note(
+                f"arrayport: raised in OOMPolicy's fallback, {_name(self.user_fn)} run on "
+                f"{target.value} arrays after running out of memory on "
+                f"{site.memory_type.value if site.memory_type else 'its inputs'}; a function "
+                f"written for one framework's API needs a fallback it runs on (or none)"
+            )
+            raise
         if result is _FAILED:
             self.notes.append(f"the fallback to {target.value} ran out of memory too")
             self.fail(site)
