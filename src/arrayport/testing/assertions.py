@@ -304,7 +304,10 @@ def assert_equivalent(
         devices, fake ones included.
     rtol, atol : float, optional
         Tolerances for floating results; ``rtol`` defaults to :func:`default_tolerance`
-        of numpy's result dtype, ``atol`` to 0.
+        of numpy's result dtype, ``atol`` to 0. Results that cancel to near zero
+        (``x - x.mean()`` of equal float32 values: 1e-8 against -7e-9) differ relatively
+        by more than any ``rtol``: give an ``atol`` of about the input's magnitude times
+        ``rtol``.
     check_dtype : bool
         Whether the result dtype must be numpy's.
     check_memory_type : bool
