@@ -419,3 +419,29 @@ def test_array_api_namespace_functions_are_not_array_methods() -> None:
             return ns.max(x) + xp.reshape(x, (-1,)) + ns.mean(x)
         """
     assert names(source) == []
+
+
+def test_a_namespace_kept_on_self_or_passed_as_np_is_not_an_array() -> None:
+    # `self._xp.max(x)` (scikit-learn's and SciPy's pattern) and a parameter named like the
+    # file's numpy alias were reported as ndarray methods.
+    found = names(
+        """
+        import numpy as np
+        from array_api_compat import array_namespace
+
+        class Model:
+            def __init__(self, x):
+                self._xp = array_namespace(x)
+                self.ns = array_namespace(x)
+
+            def f(self, x):
+                return self._xp.max(x), self.ns.mean(x), self.xp.sum(x)
+
+        def param_np(x, np):
+            return np.max(x)
+
+        def real(x: np.ndarray):
+            return x.max()
+        """
+    )
+    assert found == [(16, "numpy.ndarray"), (17, ".max")]

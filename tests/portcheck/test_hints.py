@@ -96,3 +96,18 @@ def test_method_call_hints_depend_on_the_arguments() -> None:
     assert "10**decimals" in (hint_for_method_call("round", 1, frozenset()) or "")
     assert "correction=" in (hint_for_method_call("var", 0, frozenset({"ddof"})) or "")
     assert hint_for_method_call("var", 0, frozenset({"axis"})) is None
+
+
+def test_hints_that_change_shapes_say_how() -> None:
+    # An audit ran each hint on array-api-strict: `xp.moveaxis(x, a, b)` for swapaxes,
+    # bare `xp.concat` for hstack/vstack, `xp.vecdot` for inner (it conjugates) and
+    # `xpx.atleast_nd` for atleast_3d (it prepends axes) gave other shapes or values.
+    extra = frozenset(dir(array_api_extra))
+    assert "permute_dims" in hint_for_function("swapaxes", extra)
+    assert "permute_dims" in (hint_for_attribute("swapaxes", frozenset()) or "")
+    assert "axis=1" in hint_for_function("hstack", extra)
+    assert "xp.stack" in hint_for_function("vstack", extra)
+    assert "xp.conj" in hint_for_function("inner", extra)
+    assert "(*x.shape, 1)" in hint_for_function("atleast_3d", extra)
+    assert "reshape" in hint_for_function("cumsum", extra)
+    assert "shape" in hint_for_function("array_equal", extra)

@@ -98,3 +98,16 @@ def test_a_file_named_twice_is_checked_once(tmp_path: Path, monkeypatch) -> None
     monkeypatch.chdir(tmp_path)
     found = check_paths(["a.py", "./a.py", tmp_path / "a.py", tmp_path])
     assert [(Path(f.path).name, f.line) for f in found] == [("a.py", 2)]
+
+
+def test_directory_entries_that_are_not_regular_files_are_skipped(tmp_path: Path) -> None:
+    # A dangling link named *.py stopped the whole scan ("cannot read", exit 2), a FIFO
+    # blocked it; a link to a file of the same tree was reported under the link's name.
+    (tmp_path / "sub").mkdir()
+    real = tmp_path / "sub" / "a.py"
+    real.write_text("import numpy as np\nnp.hstack([1])\n")
+    (tmp_path / "dangling.py").symlink_to(tmp_path / "nowhere.py")
+    (tmp_path / "link.py").symlink_to(real)
+    os.mkfifo(tmp_path / "fifo.py")
+    assert list(iter_python_files([tmp_path])) == [real]
+    assert [(f.path, f.line) for f in check_paths([tmp_path])] == [(str(real), 2)]

@@ -90,7 +90,10 @@ def iter_python_files(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Path]
     """The files to check: each file given, and every ``*.py`` below each directory given.
 
     A file given by name must be a regular file named ``*.py`` or a script whose ``#!``
-    line names python. Hidden directories and build or cache directories are skipped.
+    line names python. Hidden directories and build or cache directories are skipped, and
+    so are entries of a directory that are not regular files (a dangling link, a FIFO,
+    which would block the read) and links to files inside the same directory tree (checked,
+    and reported, under their own path).
 
     Raises
     ------
@@ -101,11 +104,16 @@ def iter_python_files(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Path]
     for item in paths:
         path = Path(item)
         if path.is_dir():
+            top = Path(os.path.realpath(path))
             for root, dirs, files in os.walk(path):
                 dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in _SKIP_DIRS)
                 for name in sorted(files):
-                    if name.endswith(".py"):
-                        yield Path(root) / name
+                    file = Path(root) / name
+                    if not name.endswith(".py") or not file.is_file():
+                        continue
+                    if file.is_symlink() and Path(os.path.realpath(file)).is_relative_to(top):
+                        continue  # found under its own path in this tree
+                    yield file
         elif path.is_file() and (path.suffix == ".py" or _is_python_script(path)):
             yield path
         elif path.exists():

@@ -27,6 +27,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 from types import ModuleType
+from typing import cast
 
 import numpy as np
 
@@ -40,7 +41,7 @@ from arrayport.portcheck._hints import (
     hint_for_function,
     hint_for_method_call,
 )
-from arrayport.portcheck._scopes import ScopeTracker
+from arrayport.portcheck._scopes import ScopeTracker, _is_self_attribute
 from arrayport.portcheck._standard import Signature, Standard
 
 __all__ = ["Finding", "find_nonstandard"]
@@ -233,13 +234,20 @@ class _Checker(ScopeTracker):
         self.report(node, name, why, hint_for_function(key, std.extra))
 
     def _is_own_object(self, value: ast.expr) -> bool:
-        """Whether ``value`` is ``self``, ``cls``, ``super()``, an array API namespace or
-        an instance of a class the file defines: its attributes are not ndarray's."""
+        """Whether ``value`` is ``self``, ``cls``, ``super()``, an array API namespace (also
+        one kept on ``self``, or a parameter named like the file's numpy alias, which
+        hides it: ``def f(x, np)``) or an instance of a class the file defines: its
+        attributes are not ndarray's."""
         if isinstance(value, ast.Name):
+            if value.id in self.aliases and self._shadowed(value.id):
+                return True
             return value.id in ("self", "cls", "xp") or self._kind_of_name(value.id) in (
                 "namespace",
                 "object",
             )
+        if _is_self_attribute(value):
+            attr = cast(ast.Attribute, value).attr
+            return attr.lstrip("_") == "xp" or attr in self.namespace_attributes
         if isinstance(value, ast.Call) and isinstance(value.func, ast.Name):
             return value.func.id == "super" or self._kind(value) == "object"
         return False

@@ -18,6 +18,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 from collections.abc import Iterator
+from typing import cast
 
 from arrayport.portcheck._standard import Standard
 
@@ -145,6 +146,8 @@ class ScopeTracker(ast.NodeVisitor):
         self.aliases: dict[str, str] = {}  # local name -> dotted numpy name
         self.modules: set[str] = set()  # local names bound by other imports
         self.classes: set[str] = set()  # classes the file defines (not ndarray subclasses)
+        # Attributes of self/cls the file assigns a namespace to (self._xp = array_namespace(x)).
+        self.namespace_attributes: set[str] = set()
         self.scopes: list[_Scope] = [_Scope("module")]
 
     # -- set-up: imports and classes anywhere in the file apply to the whole file.
@@ -352,6 +355,8 @@ class ScopeTracker(ast.NodeVisitor):
         for target in node.targets:
             self.visit(target)
             self._bind_target(target, kind)
+            if kind == "namespace" and _is_self_attribute(target):
+                self.namespace_attributes.add(cast(ast.Attribute, target).attr)
 
     def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
         self.visit(node.annotation)
@@ -402,3 +407,12 @@ class ScopeTracker(ast.NodeVisitor):
         if node.rest:
             self._bind(node.rest, None)
         self.generic_visit(node)
+
+
+def _is_self_attribute(node: ast.expr) -> bool:
+    """Whether ``node`` is ``self.<name>`` or ``cls.<name>``."""
+    return (
+        isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Name)
+        and node.value.id in ("self", "cls")
+    )
