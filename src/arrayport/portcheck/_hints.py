@@ -49,11 +49,11 @@ FUNCTION_HINTS: dict[str, str] = {
     "array": "xp.asarray",
     "array_equal": "x.shape == y.shape and bool(xp.all(x == y))",
     "asanyarray": "xp.asarray",
+    "ascontiguousarray": "xp.asarray",
     "atleast_3d": (
         "xp.reshape(x, (*x.shape, 1)) for 2-D, (1, n, 1) for 1-D (np.atleast_3d appends an "
         "axis; xpx.atleast_nd prepends them)"
     ),
-    "ascontiguousarray": "xp.asarray",
     "bitwise_not": "xp.bitwise_invert",
     "bool_": "xp.bool",
     "column_stack": "xp.stack(..., axis=1) for 1-D arrays, xp.concat(..., axis=1) for 2-D",
@@ -104,7 +104,7 @@ FUNCTION_HINTS: dict[str, str] = {
     "ravel": "xp.reshape(x, (-1,))",
     "right_shift": "xp.bitwise_right_shift",
     "rollaxis": "xp.moveaxis(x, axis, start) for start <= axis, start - 1 otherwise",
-    "row_stack": "xp.concat",
+    "row_stack": "xp.concat(..., axis=0) for 2-D arrays, xp.stack(..., axis=0) for 1-D",
     "shape": "x.shape",
     "signedinteger": 'xp.isdtype(dtype, "signed integer")',
     "size": "x.size",
@@ -195,8 +195,8 @@ ATTRIBUTE_HINTS: dict[str, str | None] = {
     "kind": 'xp.isdtype(dtype, "real floating") and the other dtype kinds',
     "fill": "x[...] = value (or xp.full)",
     "flat": "xp.reshape(x, (-1,))",
-    "diagonal": "xp.linalg.diagonal(x) for 2-D (beyond, it takes the last two axes; NumPy, 0, 1)",
-    "trace": "xp.linalg.trace(x) for 2-D (beyond, it takes the last two axes; NumPy, 0, 1)",
+    "diagonal": "xp.linalg.diagonal(x) for 2-D (with more axes: the last two; NumPy: 0 and 1)",
+    "trace": "xp.linalg.trace(x) for 2-D (with more axes: the last two; NumPy: 0 and 1)",
     "partition": "xpx.partition(x, kth)",
     "argpartition": "xpx.argpartition(x, kth)",
     "ptp": "xp.max(x) - xp.min(x)",
