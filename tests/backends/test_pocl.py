@@ -107,3 +107,34 @@ def test_tensorflow_loaded_while_pyclesperanto_starts_pocl_does_not_crash() -> N
     )
     assert proc.returncode == 0, (proc.returncode, proc.stderr[-2000:])
     assert "ok" in proc.stdout
+
+
+@pytest.mark.skipif(not POCL, reason="needs pyclesperanto on PoCL")
+@pytest.mark.skipif(not find_spec("tensorflow"), reason="needs tensorflow")
+def test_a_plain_tensorflow_import_while_arrayport_loads_pyclesperanto_does_not_hang() -> None:
+    # The import guard's find_spec (run by Python under its global import lock) waited for
+    # the lock arrayport holds while importing pyclesperanto, whose import needed the global
+    # import lock: both threads hung (found by a review; 1a228b6 finished).
+    proc = _run(
+        """
+        import threading, time
+        import arrayport
+        from arrayport.backends import pyclesperanto as cle_backend
+
+        x = threading.Thread(target=cle_backend.load, daemon=True)
+        x.start()
+        time.sleep(0.05)
+
+        def plain_import():
+            import tensorflow  # noqa: F401
+
+        y = threading.Thread(target=plain_import, daemon=True)
+        y.start()
+        x.join(60)
+        y.join(30)
+        assert not x.is_alive() and not y.is_alive(), "deadlocked"
+        print("ok")
+        """
+    )
+    assert proc.returncode == 0, (proc.returncode, proc.stderr[-2000:])
+    assert "ok" in proc.stdout

@@ -25,10 +25,14 @@ from typing import Any
 from arrayport.backends._util import find_spec
 
 _POCL_LIBRARY = "libpocl.so.2"
-#: Held by the tensorflow and pyclesperanto backends while they import their framework, and
-#: by the preload: two threads loading both at once otherwise let pyclesperanto start
-#: PoCL after tensorflow's LLVM was loaded (a segfault, seen with two threads converting).
+#: Held by the tensorflow and pyclesperanto backends while they import their framework:
+#: two threads loading both at once otherwise let pyclesperanto start PoCL after
+#: tensorflow's LLVM was loaded (a segfault, seen with two threads converting). The import
+#: guard below never takes it: Python calls a finder holding its global import lock, which
+#: a thread holding this lock needs for its import (a deadlock, seen by a review).
 import_lock = threading.RLock()
+# The preload's own lock, held only around loading the library: never across an import.
+_preload_lock = threading.Lock()
 _preloaded = False
 
 
@@ -62,8 +66,10 @@ def preload_opencl_platform() -> None:
     framework, it is safe to call at any time.
     """
     global _preloaded
-    with import_lock:
-        if _preloaded or not pocl_icd_installed() or not find_spec("pyclesperanto"):
+    if _preloaded or not pocl_icd_installed() or not find_spec("pyclesperanto"):
+        return
+    with _preload_lock:
+        if _preloaded:
             return
         if pocl_mapped():
             _preloaded = True
