@@ -262,6 +262,8 @@ class Execution:
         except _Exhausted:
             result = _FAILED
         except Exception as exc:  # not out-of-memory: the function's own error, told where
+            if isinstance(exc, OutOfMemoryError):  # a nested call's own: it says where
+                raise
             exc.add_note(
                 f"arrayport: raised in OOMPolicy's fallback, {_name(self.user_fn)} run on "
                 f"{target.value} arrays after running out of memory on "

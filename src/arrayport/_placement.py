@@ -262,14 +262,22 @@ def place_with_policy(
     return place(converted, output, first, first_kind, moved=moved)
 
 
+# Each memory type's WIDENINGS (empty for most), read once.
+_widenings: dict[MemoryType, dict[str, str]] = {}
+
+
 def _widened_there(result: Any, kind: MemoryType) -> bool:
     """Whether placing ``result``'s primary output into ``kind`` widens its dtype."""
+    widenings = _widenings.get(kind)
+    if widenings is None:
+        widenings = _widenings[kind] = getattr(get_backend(kind), "WIDENINGS", None) or {}
+    if not widenings:
+        return False
     primary = result[0] if is_tuple(result) and result else result
     found = _result_kind(primary)
     if not isinstance(found, MemoryType) or found is kind:
         return False
-    widenings: dict[str, str] = getattr(get_backend(kind), "WIDENINGS", None) or {}
-    return bool(widenings) and _dtypes.dtype_name(getattr(primary, "dtype", None)) in widenings
+    return _dtypes.dtype_name(getattr(primary, "dtype", None)) in widenings
 
 
 def _result_kind(value: Any) -> MemoryType | str | None:
