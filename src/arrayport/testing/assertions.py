@@ -131,6 +131,28 @@ def _device_of(x: Any) -> Any:
     return get_backend(detect_memory_type(x)).device_of(x)
 
 
+def _parts(actual: Any, expected: Any, *, where: str, what: str) -> list[Any] | None:
+    """``(actual part, expected part, its name)`` for each part of a dict, tuple or list
+    result numpy gave (None for anything else), or the AssertionError for a result of
+    another structure."""
+    if isinstance(expected, dict):
+        if not isinstance(actual, dict) or actual.keys() != expected.keys():
+            keys = sorted(map(str, expected))
+            msg = f"{where}: {what} is {type(actual).__name__}, numpy gave a dict of {keys}"
+            raise AssertionError(msg)
+        return [(actual[k], e, f"{what}[{k!r}]") for k, e in expected.items()]
+    if isinstance(expected, (tuple, list)):
+        if not isinstance(actual, (tuple, list)) or len(actual) != len(expected):
+            msg = (
+                f"{where}: {what} is {type(actual).__name__}, numpy gave a "
+                f"{type(expected).__name__} of {len(expected)}"
+            )
+            raise AssertionError(msg)
+        pairs = zip(actual, expected, strict=True)
+        return [(a, e, f"{what}[{i}]") for i, (a, e) in enumerate(pairs)]
+    return None
+
+
 def _compare(
     actual: Any,
     expected: Any,
@@ -144,38 +166,14 @@ def _compare(
     check_dtype: bool,
     check_memory_type: bool,
 ) -> None:
-    if isinstance(expected, dict):
-        if not isinstance(actual, dict) or actual.keys() != expected.keys():
-            keys = sorted(map(str, expected))
-            msg = f"{where}: {what} is {type(actual).__name__}, numpy gave a dict of {keys}"
-            raise AssertionError(msg)
-        for key, e in expected.items():
-            _compare(
-                actual[key],
-                e,
-                where=where,
-                what=f"{what}[{key!r}]",
-                target=target,
-                device=device,
-                rtol=rtol,
-                atol=atol,
-                check_dtype=check_dtype,
-                check_memory_type=check_memory_type,
-            )
-        return
-    if isinstance(expected, (tuple, list)):
-        if not isinstance(actual, (tuple, list)) or len(actual) != len(expected):
-            msg = (
-                f"{where}: {what} is {type(actual).__name__}, numpy gave a "
-                f"{type(expected).__name__} of {len(expected)}"
-            )
-            raise AssertionError(msg)
-        for i, (a, e) in enumerate(zip(actual, expected, strict=True)):
+    parts = _parts(actual, expected, where=where, what=what)
+    if parts is not None:  # a dict, tuple or list result: compared part by part
+        for a, e, part in parts:
             _compare(
                 a,
                 e,
                 where=where,
-                what=f"{what}[{i}]",
+                what=part,
                 target=target,
                 device=device,
                 rtol=rtol,
