@@ -2,14 +2,13 @@
 
 :func:`assert_equivalent` runs a function on numpy and on each memory type and compares
 the results the way SciPy's ``xp_assert_close`` does: memory type and device first, then
-dtype, shape and 0-d-ness, then values. Results are read with
-:func:`~arrayport.testing.as_numpy` (``arrayport.testing._memory_readers``), through each
-framework's own calls rather than arrayport's conversion code.
+dtype, shape and 0-d-ness, then values (``arrayport.testing._results``). Results are read
+with :func:`~arrayport.testing.as_numpy` (``arrayport.testing._memory_readers``), through
+each framework's own calls rather than arrayport's conversion code.
 """
 
 from __future__ import annotations
 
-import math
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
@@ -17,19 +16,24 @@ from typing import Any
 import numpy as np
 
 import arrayport
-from arrayport.backends import detect_memory_type, get_backend
-from arrayport.backends._util import bfloat16_dtype
 from arrayport.errors import (
     ArrayportError,
     BackendUnavailableError,
     InvalidOptionError,
-    UnsupportedArrayError,
 )
 from arrayport.memory_types import MemoryType, as_memory_type
-from arrayport.testing._memory_readers import as_numpy, is_strict, memory_bounds, shares_memory
+from arrayport.testing._memory_readers import as_numpy, memory_bounds, shares_memory
+from arrayport.testing._results import (
+    ARRAY_API_STRICT,
+    compare_results,
+    default_tolerance,
+    device_of,
+    is_array,
+)
 
-# as_numpy, memory_bounds and shares_memory are defined in _memory_readers; they stay in
-# __all__ so that importing them from this module, where they were first, keeps working.
+# as_numpy, memory_bounds and shares_memory (_memory_readers), ARRAY_API_STRICT,
+# default_tolerance and is_array (_results) stay in __all__ so that importing them from this
+# module, where they were first, keeps working.
 __all__ = [
     "ARRAY_API_STRICT",
     "as_numpy",
@@ -39,62 +43,6 @@ __all__ = [
     "memory_bounds",
     "shares_memory",
 ]
-
-#: Pass this name in ``memory_types`` to also run the function on array-api-strict arrays on
-#: each of its devices (its fake ``device1``/``device2`` included): a CPU-only check that the
-#: function keeps results on its input's device.
-ARRAY_API_STRICT = "array_api_strict"
-
-
-def is_array(x: object) -> bool:
-    """Whether ``x`` is an array arrayport handles (or an array-api-strict array)."""
-    if is_strict(x):
-        return True
-    try:
-        detect_memory_type(x)
-    except UnsupportedArrayError:
-        return False
-    return True
-
-
-def _as_dtype(dtype: Any) -> np.dtype[Any]:
-    if isinstance(dtype, np.dtype):
-        return dtype
-    if isinstance(dtype, str) and dtype.strip().lower() == "bfloat16":
-        bf16 = bfloat16_dtype()
-        if bf16 is not None:
-            return bf16
-    elif dtype is not None:  # numpy reads None as float64; here it is a missing argument
-        try:
-            out: np.dtype[Any] = np.dtype(dtype)
-        except (TypeError, ValueError):
-            pass
-        else:
-            return out
-    msg = (
-        f"default_tolerance(dtype={dtype!r}): not a dtype; pass anything numpy.dtype() "
-        "accepts, such as 'float32' or np.float64 ('bfloat16' needs ml_dtypes installed)"
-    )
-    raise InvalidOptionError(msg)
-
-
-def default_tolerance(dtype: Any) -> float:
-    """The default ``rtol`` for results of ``dtype``: ``4 * sqrt(eps)``, 0 for exact dtypes.
-
-    The same default as SciPy's ``xp_assert_close``: loose enough for a different
-    summation order or a fused multiply-add, tight enough to catch a wrong formula.
-    ``dtype`` is anything :func:`numpy.dtype` accepts (``"float32"``, ``np.float64``), or
-    ``"bfloat16"`` with ml_dtypes installed; anything else raises
-    :class:`~arrayport.InvalidOptionError`.
-    """
-    dtype = _as_dtype(dtype)
-    if dtype.kind in "fc":
-        return 4 * math.sqrt(float(np.finfo(dtype).eps))
-    if dtype.name == "bfloat16":  # ml_dtypes' (kind "V"): 8 significant bits
-        import ml_dtypes
-
-        return 4 * math.sqrt(float(ml_dtypes.finfo(dtype).eps))  # type: ignore[no-untyped-call]
-    return 0.0
 
 
 def _describe(args: Sequence[Any]) -> str:
@@ -123,102 +71,6 @@ def _to_target(x: Any, target: Any) -> Any:
         return arrayport.convert(x, target, device=default_device(target))
     xps = sys.modules["array_api_strict"]
     return xps.asarray(np.ascontiguousarray(as_numpy(x)), device=target)
-
-
-def _device_of(x: Any) -> Any:
-    if is_strict(x):
-        return x.device
-    return get_backend(detect_memory_type(x)).device_of(x)
-
-
-def _parts(actual: Any, expected: Any, *, where: str, what: str) -> list[Any] | None:
-    """``(actual part, expected part, its name)`` for each part of a dict, tuple or list
-    result numpy gave (None for anything else), or the AssertionError for a result of
-    another structure."""
-    if isinstance(expected, dict):
-        if not isinstance(actual, dict) or actual.keys() != expected.keys():
-            keys = sorted(map(str, expected))
-            msg = f"{where}: {what} is {type(actual).__name__}, numpy gave a dict of {keys}"
-            raise AssertionError(msg)
-        return [(actual[k], e, f"{what}[{k!r}]") for k, e in expected.items()]
-    if isinstance(expected, (tuple, list)):
-        if not isinstance(actual, (tuple, list)) or len(actual) != len(expected):
-            msg = (
-                f"{where}: {what} is {type(actual).__name__}, numpy gave a "
-                f"{type(expected).__name__} of {len(expected)}"
-            )
-            raise AssertionError(msg)
-        pairs = zip(actual, expected, strict=True)
-        return [(a, e, f"{what}[{i}]") for i, (a, e) in enumerate(pairs)]
-    return None
-
-
-def _compare(
-    actual: Any,
-    expected: Any,
-    *,
-    where: str,
-    what: str,
-    target: Any,
-    device: Any,
-    rtol: float | None,
-    atol: float,
-    check_dtype: bool,
-    check_memory_type: bool,
-) -> None:
-    parts = _parts(actual, expected, where=where, what=what)
-    if parts is not None:  # a dict, tuple or list result: compared part by part
-        for a, e, part in parts:
-            _compare(
-                a,
-                e,
-                where=where,
-                what=part,
-                target=target,
-                device=device,
-                rtol=rtol,
-                atol=atol,
-                check_dtype=check_dtype,
-                check_memory_type=check_memory_type,
-            )
-        return
-    exp_is_array = isinstance(expected, (np.ndarray, np.generic))
-    if exp_is_array and not is_array(actual) and not isinstance(actual, np.generic):
-        msg = f"{where}: {what} is {type(actual).__name__}, not an array (numpy gave an array)"
-        raise AssertionError(msg)
-    if check_memory_type and isinstance(actual, np.generic) and target is not MemoryType.NUMPY:
-        msg = f"{where}: {what} is a numpy scalar, expected a {target} array"
-        raise AssertionError(msg)
-    if is_array(actual) and check_memory_type:
-        got = ARRAY_API_STRICT if is_strict(actual) else detect_memory_type(actual)
-        want = ARRAY_API_STRICT if not isinstance(target, MemoryType) else target
-        if got != want:
-            msg = f"{where}: {what} is a {got} array, expected {want} (the input's memory type)"
-            raise AssertionError(msg)
-        if device is not None and _device_of(actual) != device:
-            msg = f"{where}: {what} is on {_device_of(actual)}, the inputs on {device}"
-            raise AssertionError(msg)
-    a = as_numpy(actual) if is_array(actual) else np.asarray(actual)
-    e = np.asarray(expected)
-    a_dt = a.dtype.newbyteorder("=") if a.dtype.byteorder not in "=|" else a.dtype
-    e_dt = e.dtype.newbyteorder("=") if e.dtype.byteorder not in "=|" else e.dtype
-    if check_dtype and (exp_is_array or is_array(actual)) and a_dt != e_dt:
-        msg = f"{where}: {what} has dtype {a_dt.name}, numpy gave {e_dt.name}"
-        raise AssertionError(msg)
-    if a.shape != e.shape:
-        msg = f"{where}: {what} has shape {a.shape}, numpy gave {e.shape}"
-        raise AssertionError(msg)
-    tol = default_tolerance(e.dtype) if rtol is None else rtol
-    if "bfloat16" in (a.dtype.name, e.dtype.name):  # kind "V": numpy's NaN test skips it
-        a, e = a.astype(np.float32), e.astype(np.float32)  # exact
-    try:
-        if e.dtype.kind in "fc" or a.dtype.kind in "fc":
-            np.testing.assert_allclose(a, e, rtol=tol, atol=atol, equal_nan=True, err_msg=what)
-        else:
-            np.testing.assert_array_equal(a, e, err_msg=what, strict=False)
-    except AssertionError as exc:
-        msg = f"{where}: {what} differs from numpy's{exc}"
-        raise AssertionError(msg) from None
 
 
 def _private(value: Any) -> Any:
@@ -388,13 +240,13 @@ def assert_equivalent(
             device = None
             first = next((a for a in [*conv_args, *conv_kwargs.values()] if is_array(a)), None)
             if first is not None:
-                device = _device_of(first)
+                device = device_of(first)
             try:
                 actual = fn(*conv_args, **conv_kwargs)
             except Exception as exc:  # reported as the assertion it is, with the cause chained
                 msg = f"{where}: raised {type(exc).__name__}: {exc}"
                 raise AssertionError(msg) from exc
-            _compare(
+            compare_results(
                 actual,
                 expected,
                 where=where,
