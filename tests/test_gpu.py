@@ -327,3 +327,44 @@ def test_a_cupy_oom_inside_a_numpy_function_is_cupy_s_and_releases_its_pool() ->
     with pytest.raises(ap.OutOfMemoryError) as info:
         ap.OOMPolicy(retries=0).run(fn, np.zeros(2))
     assert info.value.memory_type is MT.CUPY
+
+
+# --- jaxlib's direct DLPack import on the GPU (ADR 0063) ---
+
+JAX_SOURCES = [mt for mt in (MT.CUPY, MT.TORCH) if mt in GPU_TYPES] if MT.JAX in GPU_TYPES else []
+
+
+@pytest.mark.parametrize("source", JAX_SOURCES)
+def test_direct_jax_import_on_the_gpu_matches_the_public_call(source: MT) -> None:
+    """Into jax on cuda:0, jaxlib's import is called directly: it shares the source's
+    memory and gives what ``jax.dlpack.from_dlpack`` gives, for every dtype."""
+    import jax
+
+    from arrayport.backends import jax as be
+
+    assert be._gpu_importer(0) is not None, "no direct GPU import on this jax"
+    for dtype in ("bool", "uint8", "int16", "float16", "int32", "float32", "complex64"):
+        if gpu_refuses(source.value, dtype):
+            continue
+        a = np.arange(24).reshape(4, 6).astype(dtype)
+        x = on_gpu(source, a)
+        y = ap.convert(x, MT.JAX)
+        ref = jax.dlpack.from_dlpack(on_gpu(source, a))
+        assert device_pointer(y) == device_pointer(x), (source, dtype)
+        assert (y.dtype, y.shape, y.weak_type) == (ref.dtype, ref.shape, ref.weak_type)
+        assert y.devices() == ref.devices()
+        np.testing.assert_array_equal(np.asarray(y), np.asarray(ref))
+
+
+@pytest.mark.parametrize("source", JAX_SOURCES)
+def test_direct_jax_import_waits_for_default_stream_work(source: MT) -> None:
+    """Kernels still queued on the producer's default stream finish before jax reads
+    (the side-stream case is test_a_dlpack_import_waits_for_the_producers_pending_work)."""
+    import jax.numpy as jnp
+
+    n = 1 << 26  # 256 MiB of float32: the adds are still running when convert returns
+    x = on_gpu(source, np.zeros(n, np.float32))
+    for _ in range(8):
+        x += 1
+    y = ap.convert(x, MT.JAX)
+    assert (float(jnp.min(y)), float(jnp.max(y))) == (8.0, 8.0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from arrayport import MemoryType
 from arrayport._host import aligned_copy
@@ -42,3 +43,32 @@ def test_dl_cpu_is_dlpacks_cpu_device_type() -> None:
     from arrayport.backends import _jax_dlpack
 
     assert np.empty(1).__dlpack_device__()[0] == _jax_dlpack.DL_CPU
+
+
+def test_gpu_importer_needs_a_gpu_stream() -> None:
+    # A device without jax's stream for external ready events (the CPU device, where jax
+    # says UNIMPLEMENTED) gets no GPU importer.
+    import jax
+
+    from arrayport.backends import _jax_dlpack
+
+    assert _jax_dlpack.gpu_importer(jax, jax.devices("cpu")[0]) is None
+
+
+def test_private_call_is_refused_on_an_old_jaxlib(monkeypatch) -> None:
+    from jax._src import lib
+
+    from arrayport.backends import _jax_dlpack
+
+    monkeypatch.setattr(lib, "jaxlib_extension_version", 466)
+    assert _jax_dlpack._private_call() is None
+
+
+def test_no_gpu_importer_without_that_gpu() -> None:
+    import jax
+
+    from arrayport.backends import jax as be
+
+    if jax.devices()[0].platform != "cpu":
+        pytest.skip("this jax has a GPU")
+    assert be._gpu_importer(0) is None

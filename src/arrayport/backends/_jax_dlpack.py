@@ -1,11 +1,13 @@
-"""jaxlib's own DLPack import for CPU memory, verified before use (ADR 0046).
+"""jaxlib's own DLPack import, verified before use (ADR 0046 for the CPU, 0063 for GPUs).
 
-``jax.dlpack.from_dlpack`` wraps jaxlib's import in about 25 us of Python; for a CPU source
-on a CPU target none of that work changes the result (no stream to hand over, a dtype the
-jax backend's ``check_dtype`` already admitted is canonical). The call is private to
-jaxlib, so :func:`cpu_importer` hands it out only if it exists with the signature of jaxlib
-extension version 467 or later and a probe import shares memory with the same dtype and
-shape; otherwise the backend uses the public call.
+``jax.dlpack.from_dlpack`` wraps jaxlib's import in 25-50 us of Python (a backend and
+device lookup, and a ``jnp.asarray`` that re-canonicalises the dtype). For a source on the
+target device none of that work changes the result: a dtype the jax backend's
+``check_dtype`` admitted is canonical, and on a GPU the stream jax hands the producer is
+the one :func:`gpu_importer` hands it too. The call is private to jaxlib, so an importer is
+handed out only if the call exists with the signature of jaxlib extension version 467 or
+later and a probe import shares memory with the same dtype, shape and values; otherwise
+the jax backend uses the public call.
 """
 
 from __future__ import annotations
@@ -18,22 +20,44 @@ import numpy as np
 
 from arrayport._host import aligned_empty
 
-__all__ = ["DL_CPU", "cpu_importer"]
+__all__ = ["DL_CPU", "DL_CUDA", "cpu_importer", "gpu_importer"]
 
-#: kDLCPU in DLPack's device-type enumeration.
+#: kDLCPU and kDLCUDA in DLPack's device-type enumeration.
 DL_CPU = 1
-# The probe's result keeps its buffer alive as long as the importer exists.
+DL_CUDA = 2
+# Each probe's result keeps its buffer alive as long as its importer exists.
 _probes: list[Any] = []
 
 
-def cpu_importer(jax: ModuleType, cpu: Any) -> Any:
-    """A ``capsule -> jax.Array`` call on device ``cpu`` that shares memory, or None."""
+def _private_call() -> Any:
+    """jaxlib's ``dlpack_managed_tensor_to_buffer`` with the extension-467 signature, or
+    None."""
     try:
         lib = importlib.import_module("jax._src.lib")
     except ImportError:
         return None
     call = getattr(getattr(lib, "_jax", None), "dlpack_managed_tensor_to_buffer", None)
     if call is None or getattr(lib, "jaxlib_extension_version", 0) < 467:
+        return None
+    return call
+
+
+def _shares(jax: ModuleType, out: Any, pointer: int, expected: np.ndarray) -> bool:
+    """Whether ``out`` is a plain jax array at ``pointer`` equal to ``expected``."""
+    return (
+        isinstance(out, jax.Array)
+        and out.dtype == expected.dtype
+        and out.shape == expected.shape
+        and not out.weak_type
+        and int(out.unsafe_buffer_pointer()) == pointer
+        and bool(np.array_equal(np.asarray(out), expected))
+    )
+
+
+def cpu_importer(jax: ModuleType, cpu: Any) -> Any:
+    """A ``capsule -> jax.Array`` call on device ``cpu`` that shares memory, or None."""
+    call = _private_call()
+    if call is None:
         return None
 
     def importer(capsule: Any) -> Any:
@@ -47,13 +71,44 @@ def cpu_importer(jax: ModuleType, cpu: Any) -> Any:
     # RuntimeError). Either way the public from_dlpack is used instead.
     except (TypeError, RuntimeError):
         return None
-    ok = (
-        isinstance(out, jax.Array)
-        and out.dtype == probe.dtype
-        and out.shape == probe.shape
-        and not out.weak_type
-        and int(out.unsafe_buffer_pointer()) == int(probe.__array_interface__["data"][0])
-    )
+    out.block_until_ready()  # unsafe_buffer_pointer can hang on a pending array
+    if not _shares(jax, out, int(probe.__array_interface__["data"][0]), probe):
+        return None
+    _probes.append((probe, out))
+    return importer
+
+
+def gpu_importer(jax: ModuleType, gpu: Any) -> Any:
+    """A ``producer -> jax.Array`` call onto jax GPU device ``gpu`` for producers on that
+    device, sharing their memory, or None.
+
+    As in ``jax.dlpack.from_dlpack``, the producer's ``__dlpack__`` is handed jax's stream
+    for external ready events, so that it orders its pending work before that stream, and
+    jaxlib is handed the same stream, so that jax's own work waits for it. The probe is a
+    jax GPU array exported and imported again.
+    """
+    call = _private_call()
+    if call is None:
+        return None
+    try:
+        gpu.get_stream_for_external_ready_events()
+    except (AttributeError, RuntimeError):  # jax says UNIMPLEMENTED on a platform without
+        return None
+
+    def importer(x: Any) -> Any:
+        stream = gpu.get_stream_for_external_ready_events()
+        return call(x.__dlpack__(stream=stream), gpu, stream, None, DL_CUDA)
+
+    expected = np.arange(16, dtype="float32").reshape(4, 4)
+    try:
+        probe = jax.device_put(expected, gpu).block_until_ready()
+        out = importer(probe)
+        out.block_until_ready()
+        ok = _shares(jax, out, int(probe.unsafe_buffer_pointer()), expected)
+    # A changed private signature raises TypeError; an XLA refusal JaxRuntimeError (a
+    # RuntimeError). Either way the public from_dlpack is used instead.
+    except (TypeError, RuntimeError, AttributeError):
+        return None
     if not ok:
         return None
     _probes.append((probe, out))

@@ -29,8 +29,9 @@ Quirks routed around here:
   lookup, a stream query and a ``jnp.asarray`` that re-canonicalises the dtype). CPU
   imports call jaxlib's own ``dlpack_managed_tensor_to_buffer`` directly instead, after a
   self-check that it shares memory (:func:`_cpu_importer`, ADR 0046); the public call is
-  the fallback. On a GPU jaxlib's import itself costs as much as the public call: the
-  public call is kept there (ADR 0058).
+  the fallback. Imports of cupy and torch GPU memory onto its own GPU do the same
+  (:func:`_gpu_importer`, ADR 0063), handing the producer jax's stream as the public
+  call does.
 * jax computes asynchronously: an out-of-memory error surfaces when a result is waited
   for, so :func:`settle` waits inside the OOM policy (ADR 0059).
 
@@ -306,12 +307,33 @@ def _cpu_importer() -> Any:
     return _jax_dlpack.cpu_importer(load(), cpus[0]) if cpus else None
 
 
+@functools.cache
+def _gpu_importer(index: int) -> tuple[int, Any] | None:
+    """jaxlib's direct DLPack import onto jax GPU ``index`` with that GPU's CUDA ordinal
+    (the DLPack device id of the sources it takes), or None (see _jax_dlpack)."""
+    gpus = jax_devices("cuda")
+    if index >= len(gpus):
+        return None
+    importer = _jax_dlpack.gpu_importer(load(), gpus[index])
+    return None if importer is None else (int(gpus[index].local_hardware_id), importer)
+
+
+# The producers the direct GPU import takes: their __dlpack__ orders their pending work
+# before the stream it is handed (tensorflow's takes no stream: the public call knows).
+_STREAM_PRODUCERS = frozenset({"cupy", "torch"})
+
+
 def from_dlpack(x: Any, device: Device, *, read_only: bool = False) -> Any:
     jax = load()
-    if device.is_cpu and x.__dlpack_device__()[0] == _jax_dlpack.DL_CPU:
-        importer = _cpu_importer()
-        if importer is not None:
-            return importer(x.__dlpack__())
+    if device.is_cpu:
+        if x.__dlpack_device__()[0] == _jax_dlpack.DL_CPU:
+            importer = _cpu_importer()
+            if importer is not None:
+                return importer(x.__dlpack__())
+    elif type(x).__module__.partition(".")[0] in _STREAM_PRODUCERS:
+        direct = _gpu_importer(device.index)
+        if direct is not None and x.__dlpack_device__() == (_jax_dlpack.DL_CUDA, direct[0]):
+            return direct[1](x)
     out = jax.dlpack.from_dlpack(x)
     return out if device_of(out) == device else jax.device_put(out, to_jax_device(device))
 
