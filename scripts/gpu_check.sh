@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One prepared run on a machine with an NVIDIA GPU, each step under its own time limit with
 # its log in $OUT (default /tmp/arrayport-gpu): env (versions, arrayport doctor), gpu_tests,
-# bench_gpu, oom (real out-of-memory scenarios), cle (pyclesperanto on the NVIDIA OpenCL
+# bench_gpu, jax_probe (where a GPU import into jax spends its time), oom (real
+# out-of-memory scenarios), cle (pyclesperanto on the NVIDIA OpenCL
 # driver, from wheels in .whl/cle/), conformance, example_dask (and with 512 MiB
 # workers, example_dask_512), full_suite and bench_cpu (the CPU rows on that machine's
 # quieter CPU). Needs python3 with numpy,
@@ -63,6 +64,7 @@ step cle 150 bash -c 'compgen -G ".whl/cle/*.whl" >/dev/null || { echo "no .whl/
     python3 -m arrayport doctor
     python3 -m pytest tests -p no:cacheprovider -q -rfE -n 8 --timeout 60 -k pyclesperanto'
 step bench_gpu 150 python3 benchmarks/bench_convert.py --device cuda:0 --repeat "${REPEAT:-5}"
+step jax_probe 100 python3 scripts/gpu_jax_import_probe.py
 step oom $((${OOM_BUDGET:-230} + 30)) python3 scripts/gpu_oom_check.py --budget "${OOM_BUDGET:-230}" \
     --json "$OUT/oom.json"
 
