@@ -5,6 +5,7 @@ is tested in test_split.py.
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import weakref
 from typing import Any
@@ -14,6 +15,7 @@ import pytest
 
 import arrayport as ap
 from arrayport import MemoryType, OOMPolicy, OutOfMemoryError
+from arrayport.errors import InvalidOptionError
 from arrayport.testing import inject_oom
 from tests._oom_support import GRID, NO_RELEASE, Calls, as_np, device_of, make
 from tests.conftest import CPU_TYPES, INSTALLED, skip_unless_installed
@@ -475,3 +477,50 @@ def test_an_error_in_the_fallback_says_it_came_from_the_fallback() -> None:
     assert "fallback" in notes
     assert "numpy" in notes
     assert "torch" in notes
+
+
+def _column_totals(x: Any) -> Any:
+    return ap.namespace(x).sum(x, axis=0)
+
+
+def test_a_split_that_cannot_be_joined_says_why_and_what_to_do() -> None:
+    # A reduction over the split axis: each half gives partial totals of shape (5,), which
+    # were joined into a (10,) result of wrong values (ADR 0062).
+    totals = ap.memory_type("numpy", oom=OOMPolicy(retries=0, split_axis=0))(_column_totals)
+    with inject_oom("numpy", times=1), pytest.raises(InvalidOptionError) as info:
+        totals(GRID)
+    text = str(info.value)
+    assert "OOMPolicy(split_axis=0) split the call of _column_totals" in text
+    assert "cannot join the pieces' results" in text
+    assert "a piece of 4 rows along axis 0 returned an array of shape (5,)" in text
+    assert "which has 5 along that axis, not 4" in text
+    assert "declare split_axis on an axis the function maps row by row" in text
+    assert "split_axis=None" in text
+    assert isinstance(info.value.__cause__, MemoryError)  # the out-of-memory that split it
+
+
+@skip_unless_installed(MemoryType.TORCH)
+def test_a_split_that_cannot_be_joined_is_refused_before_the_fallback() -> None:
+    # The declaration is wrong for this function: the policy says so rather than trying
+    # the fallback (as for every result a split cannot join, ADR 0021), and never returns
+    # the joined partial totals.
+    import torch
+
+    ran_on: list[MemoryType] = []
+
+    def totals(x: Any) -> Any:
+        ran_on.append(ap.detect_memory_type(x))
+        return _column_totals(x)
+
+    policy = OOMPolicy(retries=0, split_axis=0, fallback="numpy", **NO_RELEASE)
+    with inject_oom("torch", times=1), pytest.raises(InvalidOptionError) as info:
+        ap.memory_type("torch", oom=policy)(totals)(GRID)
+    assert ran_on == [MemoryType.TORCH]  # the first half only
+    assert "not 4" in str(info.value)
+    assert isinstance(info.value.__cause__, torch.OutOfMemoryError)
+    # Declared on the axis the function maps one by one (the columns: the last axis of the
+    # input and of the result), the same split is right.
+    along_columns = dataclasses.replace(policy, split_axis=-1)
+    with inject_oom("torch", times=1):
+        out = ap.memory_type("torch", oom=along_columns)(totals)(GRID)
+    np.testing.assert_array_equal(out, GRID.sum(axis=0))

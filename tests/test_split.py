@@ -250,7 +250,7 @@ def test_concat_joins_arrays_without_a_namespace_exactly(mt: MemoryType, axis: i
     # JOINS_ON_HOST); int32 values beyond 2**24 would change in a float32 kernel.
     a = np.array([[2**31 - 1, 2**24 + 1], [3, -(2**31)]], np.int32)
     b = np.array([[2**24 + 3, 7], [2**30 + 1, 5]], np.int32)
-    joined = concat([ap.convert(a, mt), ap.convert(b, mt)], axis)
+    joined = concat([ap.convert(a, mt), ap.convert(b, mt)], axis, [2, 2])
     assert ap.detect_memory_type(joined) is mt
     assert as_np(joined).dtype == np.int32
     assert as_np(joined).tolist() == np.concatenate([a, b], axis=axis).tolist()
@@ -264,4 +264,142 @@ def test_pyclesperanto_pieces_numpy_would_promote_are_refused_not_narrowed() -> 
     # as int32: convert refuses it.
     parts = [ap.convert(np.array([1, 2], dt), MemoryType.PYCLESPERANTO) for dt in ("i4", "u4")]
     with pytest.raises(ap.UnsupportedDtypeError, match="cannot hold int64"):
-        concat(parts, 0)
+        concat(parts, 0, [2, 2])
+
+
+# The join checks each piece's result against the piece it came from (ADR 0062): every
+# array in it runs along the split axis with exactly the piece's length. A function that
+# does not map that axis row by row is refused instead of joined into wrong values.
+
+_ROW_BY_ROW = [
+    MemoryType.NUMPY,
+    pytest.param(MemoryType.TORCH, marks=skip_unless_installed(MemoryType.TORCH)),
+]
+
+
+def _xp_sum(axis: int) -> Any:
+    def fn(x: Any) -> Any:
+        return ap.namespace(x).sum(x, axis=axis)
+
+    return fn
+
+
+@pytest.mark.parametrize("mt", _ROW_BY_ROW, ids=lambda m: m.value)
+def test_a_reduction_over_the_split_axis_is_refused_not_joined(mt: MemoryType) -> None:
+    # Two partial sums of shape (5,) were concatenated into a (10,) result.
+    x = make(mt, GRID)
+    fn = Calls(_xp_sum(0))
+    with inject_oom(mt, times=1), pytest.raises(InvalidOptionError) as info:
+        OOMPolicy(retries=0, split_axis=0, **NO_RELEASE).run(fn, x)
+    text = str(info.value)
+    assert "a piece of 4 rows along axis 0 returned an array of shape (5,)" in text
+    assert "which has 5 along that axis, not 4" in text
+    assert "reduction over it" in text
+    assert "maps axis 0 row by row" in text
+    assert "split_axis=None" in text
+    from arrayport.backends import get_backend
+
+    assert get_backend(mt).is_oom(info.value.__cause__)  # the error that led to the split
+    assert fn.lengths == [4]  # refused before the second half ran
+
+
+@pytest.mark.parametrize("mt", _ROW_BY_ROW, ids=lambda m: m.value)
+def test_a_reduction_along_another_axis_is_split_and_joined(mt: MemoryType) -> None:
+    x = make(mt, GRID)
+    fn = _xp_sum(1)  # one value per row: maps axis 0 row by row
+    unsplit = as_np(fn(x))
+    with inject_oom(mt, times=2):  # the whole call and its first half: two levels
+        out = OOMPolicy(retries=0, split_axis=0, **NO_RELEASE).run(fn, x)
+    assert ap.detect_memory_type(out) is mt
+    np.testing.assert_array_equal(as_np(out), unsplit)
+
+
+@pytest.mark.parametrize(
+    ("fn", "got"),
+    [
+        pytest.param(lambda x: x[1:], 3, id="drops-a-row"),
+        pytest.param(lambda x: np.concatenate([x, x[:1]]), 5, id="adds-a-row"),
+        pytest.param(lambda x: x[x[:, 0] > 10], 1, id="selects-rows"),  # 15 of 0, 5, 10, 15
+    ],
+)
+def test_a_result_of_another_length_is_refused(fn: Any, got: int) -> None:
+    with inject_oom("numpy", times=1), pytest.raises(InvalidOptionError) as info:
+        OOMPolicy(retries=0, split_axis=0, **NO_RELEASE).run(fn, GRID)
+    assert "a piece of 4 rows along axis 0" in str(info.value)
+    assert f"which has {got} along that axis, not 4" in str(info.value)
+
+
+def test_a_two_level_split_checks_every_level() -> None:
+    # First two rows of each piece: right for the quarters of 2 rows (their join has the
+    # half's 4 rows), wrong for the second half of 4 rows, which runs unsplit. Old code
+    # returned 6 rows.
+    fn = Calls(lambda x: x[:2] * 2)
+    with inject_oom("numpy", times=2), pytest.raises(InvalidOptionError) as info:
+        OOMPolicy(retries=0, split_axis=0, **NO_RELEASE).run(fn, GRID)
+    assert fn.lengths == [2, 2, 4]
+    assert "a piece of 4 rows along axis 0 returned an array of shape (2, 5)" in str(info.value)
+
+
+@pytest.mark.parametrize("mt", _ROW_BY_ROW, ids=lambda m: m.value)
+def test_a_two_level_split_of_an_odd_length_is_right(mt: MemoryType) -> None:
+    # 7 rows: halves of 3 and 4, the 3 split again into 1 and 2; each checked against its
+    # own length.
+    x = make(mt, np.arange(7 * 3, dtype=np.float32).reshape(7, 3))
+    fn = Calls(lambda a: a * 2 + 1)
+    with inject_oom(mt, times=2):
+        out = OOMPolicy(retries=0, split_axis=0, **NO_RELEASE).run(fn, x)
+    assert fn.lengths == [1, 2, 4]
+    np.testing.assert_array_equal(as_np(out), as_np(x) * 2 + 1)
+
+
+@pytest.mark.parametrize("mt", _ROW_BY_ROW, ids=lambda m: m.value)
+def test_tuple_results_are_checked_element_by_element(mt: MemoryType) -> None:
+    Pair = collections.namedtuple("Pair", "a b")
+    x = make(mt, GRID)
+
+    def rows_and_total(a: Any) -> Any:
+        xp = ap.namespace(a)
+        return a + 1, Pair(a * 2, xp.sum(a, axis=0))
+
+    with inject_oom(mt, times=1), pytest.raises(InvalidOptionError) as info:
+        OOMPolicy(retries=0, split_axis=0, **NO_RELEASE).run(rows_and_total, x)
+    assert "returned an array of shape (5,) (at result[1][1])" in str(info.value)
+
+    def rows_and_row_totals(a: Any) -> Any:
+        xp = ap.namespace(a)
+        return a + 1, Pair(a * 2, xp.sum(a, axis=1))
+
+    with inject_oom(mt, times=1):
+        out = OOMPolicy(retries=0, split_axis=0, **NO_RELEASE).run(rows_and_row_totals, x)
+    expected = rows_and_row_totals(x)
+    assert isinstance(out[1], Pair)
+    for got, want in zip((out[0], *out[1]), (expected[0], *expected[1]), strict=True):
+        np.testing.assert_array_equal(as_np(got), as_np(want))
+
+
+def test_concat_refuses_parts_of_the_wrong_length_and_joins_nothing() -> None:
+    from arrayport._split import NotSplittable, check, concat
+
+    rows = np.arange(6.0).reshape(3, 2)
+    np.testing.assert_array_equal(concat([rows, rows[:1]], 0, [3, 1]), np.vstack([rows, rows[:1]]))
+    with pytest.raises(NotSplittable, match="a piece of 1 row along axis 0"):
+        concat([rows, rows], 0, [3, 1])
+    with pytest.raises(
+        NotSplittable, match=r"\(at result\[0\]\), which has 3 along that axis, not 2"
+    ):
+        concat([(rows.T,), (rows.T,)], -1, [2, 2])  # (2, 3): 3 along axis -1
+    check((rows, [rows[:, :1]]), 0, 3)  # every array has the piece's 3 rows
+    with pytest.raises(NotSplittable, match=r"builtins.int \(at result\[1\]\[0\]\), not an array"):
+        check((rows, [7]), 0, 3)
+
+
+@skip_unless_installed(MemoryType.DASK)
+def test_a_result_of_unknown_length_is_refused() -> None:
+    import dask.array as da
+
+    from arrayport._split import NotSplittable, check
+
+    x = da.from_array(np.arange(4))
+    kept = x[x > 1]  # shape (nan,): how many rows is unknown until computed
+    with pytest.raises(NotSplittable, match="which has an unknown length along that axis"):
+        check(kept, 0, 4)

@@ -150,10 +150,17 @@ class Execution:
             raise _Exhausted
         halves, which = split
         self.split_used = True
-        # Each piece's result goes where the call's result goes before the next piece runs,
-        # so that the memory that ran out holds one piece's result at a time, not all.
-        parts = [self.placed(self.piece(a, k, site, policy, which=which), site) for a, k in halves]
-        return self.concat(parts, policy.split_axis, site)
+        axis = policy.split_axis
+        lengths = _split.piece_lengths(halves, axis, which)
+        parts = []
+        for (a, k), length in zip(halves, lengths, strict=True):
+            part = self.piece(a, k, site, policy, which=which)
+            # A result that cannot be joined is refused before the next piece runs
+            # (ADR 0062). Each piece's result goes where the call's result goes before the
+            # next piece runs, so that the memory that ran out holds one at a time, not all.
+            self.joinable(part, axis, length)
+            parts.append(self.placed(part, site))
+        return self.concat(parts, axis, lengths, site)
 
     def attempt(
         self,
@@ -215,25 +222,39 @@ class Execution:
             self.notes.append("moving a piece's result ran out of memory")
             raise _Exhausted from None
 
-    def concat(self, parts: list[Any], axis: int, site: Site) -> Any:
+    def joinable(self, part: Any, axis: int, length: int) -> None:
+        """Raise :meth:`unjoinable`'s error unless a piece's result can be joined."""
+        try:
+            _split.check(part, axis, length)
+        except _split.NotSplittable as exc:
+            self.unjoinable(exc, axis)
+
+    def concat(self, parts: list[Any], axis: int, lengths: list[int], site: Site) -> Any:
         """The pieces' results joined (each already :meth:`placed`), not in the memory that
         ran out where the result goes elsewhere."""
         try:
-            return _split.concat(parts, axis)
+            return _split.concat(parts, axis, lengths)
         except _split.NotSplittable as exc:
-            msg = (
-                f"OOMPolicy(split_axis={axis}) split the call of {_name(self.user_fn)} after "
-                f"running out of memory, but cannot join the pieces' results: {exc}. Split "
-                "needs a function that returns arrays (or a tuple/list of arrays) having that "
-                "axis; use split_axis=None for this function"
-            )
-            last, self.last = self.last, None  # see fail()
-            raise InvalidOptionError(msg) from last
+            self.unjoinable(exc, axis)
         except Exception as exc:  # joining can itself run out of memory
             if not self.absorbed(exc, site):
                 raise
             self.notes.append("joining the split results ran out of memory")
             raise _Exhausted from None
+
+    def unjoinable(self, exc: _split.NotSplittable, axis: int) -> NoReturn:
+        """Raise InvalidOptionError: the split pieces' results cannot be joined (``exc``
+        says why), chained to the out-of-memory error that led to the split."""
+        msg = (
+            f"OOMPolicy(split_axis={axis}) split the call of {_name(self.user_fn)} after "
+            f"running out of memory, but cannot join the pieces' results: {exc}. Split "
+            f"needs a function that maps axis {axis} row by row and returns arrays (or a "
+            "tuple/list of arrays) with one row along that axis per input row; declare "
+            "split_axis on an axis the function maps row by row, or use split_axis=None for "
+            "this function"
+        )
+        last, self.last = self.last, None  # see fail()
+        raise InvalidOptionError(msg) from last
 
     def on_fallback(self, args: tuple[Any, ...], kwargs: dict[str, Any], site: Site) -> Any:
         target = as_memory_type(self.policy.fallback)  # type: ignore[arg-type]

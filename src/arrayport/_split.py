@@ -4,6 +4,17 @@ policy's split step (:mod:`arrayport._oom_recovery`).
 The array arguments are those dispatch converts (:mod:`arrayport._arguments`): top-level
 arguments and arrays one level down in list and tuple arguments.
 
+A split is right only for a function that maps the split axis row by row: each piece's
+result runs along that axis, with one row per row of the piece of input it was computed
+from. arrayport cannot see what a function does, but it checks what that rule implies
+before joining (:func:`check`): every array in a piece's result (in a tuple, list or
+namedtuple too) must have the axis, with exactly the piece's length along it (``n // 2``
+and ``n - n // 2`` for the halves of a length ``n``, at every level of a recursive split).
+A result that fails (a reduction over the axis, rows dropped or added, a scalar) raises
+:class:`NotSplittable` instead of being joined into wrong values
+(``docs/decisions/0062-split-checks-result-extents.md``). The check sees shapes only: a
+function that keeps the shape but mixes rows (a cumulative sum along the axis) passes it.
+
 Joining is written once against the array API (``xp.concat``); a backend without a
 namespace gives its own ``concat``, or says it cannot join its arrays (``JOINS_ON_HOST``):
 they are then joined on the host and converted back.
@@ -11,6 +22,7 @@ they are then joined on the host and converted back.
 
 from __future__ import annotations
 
+import operator
 from typing import Any
 
 import numpy as np
@@ -20,7 +32,7 @@ from arrayport.backends import get_backend, namespace
 from arrayport.convert import convert
 from arrayport.memory_types import MemoryType
 
-__all__ = ["NotSplittable", "concat", "halve"]
+__all__ = ["NotSplittable", "check", "concat", "halve", "piece_lengths"]
 
 _Call = tuple[tuple[Any, ...], dict[str, Any]]
 
@@ -109,16 +121,80 @@ def _length(value: Any, axis: int) -> int | None:
     return None if ax is None else int(value.shape[ax])
 
 
+def piece_lengths(halves: list[_Call], axis: int, which: frozenset[int]) -> list[int]:
+    """The length along ``axis`` of each piece :func:`halve` made (``which``: the
+    positions it halved): what each piece's result must have along that axis."""
+    lengths = []
+    for args, kwargs in halves:
+        found = list(arrays(args, kwargs))
+        n = _length(found[min(which)][0], axis)
+        assert n is not None  # every position in `which` has the axis
+        lengths.append(n)
+    return lengths
+
+
+def check(part: Any, axis: int, length: int) -> None:
+    """Raise :class:`NotSplittable` unless ``part``, the result of a piece of ``length``
+    rows along ``axis``, can be joined: an array, or tuples and lists (namedtuples too) of
+    them at any depth, each having ``axis`` with exactly ``length`` along it."""
+    _check(part, axis, length, "")
+
+
+def _check(value: Any, axis: int, length: int, at: str) -> None:
+    where = f" (at result{at})" if at else ""
+    if array_type(value) is None:
+        if isinstance(value, (tuple, list)):
+            for i, item in enumerate(value):
+                _check(item, axis, length, f"{at}[{i}]")
+            return
+        raise NotSplittable(f"a piece returned {_describe(value)}{where}, not an array")
+    shape = tuple(value.shape)
+    ax = _axis(value, axis)
+    if ax is None:
+        msg = f"a piece returned an array of shape {shape}{where}, which has no axis {axis}"
+        raise NotSplittable(msg)
+    got = _extent(value.shape[ax])
+    if got != length:
+        had = "an unknown length" if got is None else f"{got}"
+        msg = (
+            f"a piece of {length} row{'s' if length != 1 else ''} along axis {axis} "
+            f"returned an array of shape "
+            f"{shape}{where}, which has {had} along that axis, not {length}: a result that "
+            "does not run along the split axis row for row (a reduction over it, rows "
+            "dropped or added) cannot be joined"
+        )
+        raise NotSplittable(msg)
+
+
+def _extent(n: Any) -> int | None:
+    """A shape entry as an int; None when unknown (dask's nan, tensorflow's None)."""
+    try:
+        return operator.index(n)
+    except TypeError:
+        return None
+
+
 def _describe(value: object) -> str:
     return f"a {type(value).__module__}.{type(value).__qualname__}"
 
 
-def concat(parts: list[Any], axis: int) -> Any:
-    """Join the results of the pieces, in order, along ``axis``.
+def concat(parts: list[Any], axis: int, lengths: list[int]) -> Any:
+    """Join the results of the pieces, in order, along ``axis``; ``lengths``: the length
+    of each piece along ``axis`` (:func:`piece_lengths`).
 
     Arrays are concatenated; tuples and lists (namedtuples too) are joined element by
-    element. Anything else raises :class:`NotSplittable`.
+    element. Anything else, and any array without exactly its piece's length along
+    ``axis`` (:func:`check`), raises :class:`NotSplittable`: nothing is joined then.
     """
+    if len(parts) != len(lengths):
+        msg = f"concat: {len(parts)} parts but {len(lengths)} lengths"
+        raise ValueError(msg)
+    for part, length in zip(parts, lengths, strict=True):
+        check(part, axis, length)
+    return _join(parts, axis)
+
+
+def _join(parts: list[Any], axis: int) -> Any:
     first = parts[0]
     if array_type(first) is not None:
         return _concat_arrays(parts, axis)
@@ -126,7 +202,7 @@ def concat(parts: list[Any], axis: int) -> Any:
         if any(type(p) is not type(first) or len(p) != len(first) for p in parts):
             msg = "the pieces returned sequences of different types or lengths"
             raise NotSplittable(msg)
-        items = [concat([p[i] for p in parts], axis) for i in range(len(first))]
+        items = [_join([p[i] for p in parts], axis) for i in range(len(first))]
         if isinstance(first, tuple) and hasattr(first, "_fields"):  # a namedtuple
             return type(first)(*items)
         return type(first)(items)
@@ -135,13 +211,10 @@ def concat(parts: list[Any], axis: int) -> Any:
 
 def _concat_arrays(parts: list[Any], axis: int) -> Any:
     mt = array_type(parts[0])
-    assert mt is not None  # concat only calls this for an array
+    assert mt is not None  # _join only calls this for an array; check() saw the axis
     for p in parts:
         if array_type(p) is not mt:
             msg = f"the pieces returned {mt.value} arrays and {_describe(p)}"
-            raise NotSplittable(msg)
-        if _axis(p, axis) is None:
-            msg = f"a piece returned an array of shape {tuple(p.shape)}, which has no axis {axis}"
             raise NotSplittable(msg)
     backend = get_backend(mt)
     if getattr(backend, "JOINS_ON_HOST", False):

@@ -72,7 +72,9 @@ class OOMPolicy:
         halves, down to pieces of ``min_split``, concatenating the results along the same
         axis. Only for functions that treat slices along that axis independently and
         return arrays (or tuples of arrays) with that axis: the concatenated result is then
-        identical to an unsplit run. The first array argument that has the axis sets the
+        identical to an unsplit run. Each piece's result must have the piece's own length
+        along the axis, or it is not joined (``InvalidOptionError``): a reduction over the
+        axis is refused, not concatenated. The first array argument that has the axis sets the
         length; array arguments of another length along it (a kernel, say) are passed
         whole to every piece. Array arguments are those the decorator converts: top-level
         ones and arrays inside list and tuple arguments.
@@ -167,7 +169,8 @@ class OOMPolicy:
             the last framework error.
         InvalidOptionError
             When a split was needed but ``fn`` returned something that is not an array or
-            a tuple/list of arrays with ``split_axis``.
+            a tuple/list of arrays with ``split_axis``, or arrays whose length along it is
+            not their piece's (a reduction over the split axis, rows dropped or added).
         Exception
             Any error that is not out-of-memory, untouched, after a single run.
         """
