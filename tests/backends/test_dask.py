@@ -1,7 +1,8 @@
 """The dask backend: detection, namespace, routes and conversions to and from every type.
 
 These run on dask's synchronous scheduler (in this process); the distributed cluster tests
-are in tests/test_dask_dispatch.py.
+are in tests/test_dask_dispatch.py. Devices, reading out and wrapping in are tested with
+their modules: tests/backends/test_dask_devices.py, test_dask_compute.py, test_dask_chunks.py.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import pytest
 import arrayport as ap  # tests/conftest.py imported it before any framework
 from arrayport import MemoryType
 from arrayport.backends import get_backend
-from tests.conftest import CPU_TYPES, ON_GPU, skip_unless_installed
+from tests.conftest import CPU_TYPES, skip_unless_installed
 
 pytestmark = skip_unless_installed(MemoryType.DASK)
 
@@ -117,15 +118,6 @@ def test_dask_to_dask_is_identity_and_copy_is_a_fresh_graph() -> None:
     np.testing.assert_array_equal(y.compute(), np.arange(6))
 
 
-def test_auto_chunks_follow_dask_config() -> None:
-    a = np.zeros((512, 512), dtype=np.float64)  # 2 MiB
-    with dask.config.set({"array.chunk-size": "512KiB"}):
-        x = ap.convert(a, "dask")
-    assert x.npartitions > 1
-    assert max(c for axis in x.chunks for c in axis) < 512
-    np.testing.assert_array_equal(ap.convert(x, "numpy"), a)
-
-
 # --- conversions to and from every other CPU type ---------------------------------------
 
 # float32: every framework holds it exactly (jax without x64 and pyclesperanto refuse
@@ -196,7 +188,7 @@ def test_unknown_chunk_sizes_convert_after_computing() -> None:
     np.testing.assert_array_equal(ap.convert(y, "numpy"), [7, 8, 9])
 
 
-# --- masks, and what a graph declares against what it computes ------------------------
+# --- masks ----------------------------------------------------------------------------
 
 # Every memory type a dask array can be converted to here, dask itself included.
 TARGETS = [*OTHER, MemoryType.DASK]
@@ -223,61 +215,7 @@ def test_masked_dask_arrays_are_refused_like_numpy_ones(mt: MemoryType) -> None:
         ap.convert(x, "dask", copy=True)
 
 
-def test_masked_chunks_under_a_plain_meta_are_refused_when_computed() -> None:
-    # The meta says numpy, the task returns a masked array: to_numpy sees the mask.
-    masked = np.ma.masked_array([1.0, 2.0], mask=[False, True])
-    x = da.from_delayed(dask.delayed(lambda: masked)(), shape=(2,), dtype=np.float64)
-    assert type(x._meta) is np.ndarray
-    with pytest.raises(ap.UnsupportedArrayError, match="mask would be lost"):
-        ap.convert(x, "numpy")
-
-
-def _lying_dtype() -> object:
-    # Declared float32; the task returns int64 values float32 cannot hold (2**40 + 1).
-    values = dask.delayed(lambda: np.array([2**40 + 1, 3], np.int64))()
-    return da.from_delayed(values, shape=(2,), dtype=np.float32)
-
-
-@pytest.mark.parametrize("mt", OTHER, ids=str)
-def test_a_declared_dtype_the_tasks_do_not_return_is_refused(mt: MemoryType) -> None:
-    # pyclesperanto stored the int64 as int32 ([1, 3]); numpy, torch, jax and tensorflow
-    # returned int64 where the route was checked and reported for float32.
-    with pytest.raises(ap.ConversionError, match="declares dtype float32 but computes to int64"):
-        ap.convert(_lying_dtype(), mt)
-
-
-def test_a_dask_copy_checks_the_declared_dtype_too() -> None:
-    with pytest.raises(ap.ConversionError, match="declares dtype float32 but computes to int64"):
-        ap.convert(_lying_dtype(), "dask", copy=True)
-
-
-def test_a_declared_shape_the_tasks_do_not_return_is_refused() -> None:
-    values = dask.delayed(lambda: np.arange(2, dtype=np.float32))()
-    x = da.from_delayed(values, shape=(3,), dtype=np.float32)
-    with pytest.raises(ap.ConversionError, match=r"declares shape \(3,\) but computes to shape"):
-        ap.convert(x, "numpy")
-
-
-def test_unknown_extents_are_not_compared_and_byte_order_is_not_a_mismatch() -> None:
-    x = da.arange(10, chunks=3).astype(np.float32)
-    np.testing.assert_array_equal(ap.convert(x[x > 100], "numpy"), np.zeros(0, np.float32))
-    big = da.from_array(np.arange(4, dtype=">f4"), chunks=2)
-    np.testing.assert_array_equal(ap.convert(big, "numpy"), np.arange(4, dtype=np.float32))
-
-
-# --- devices, OOM, memory -------------------------------------------------------------
-
-
-@pytest.mark.skipif(MemoryType.CUPY in ap.available_memory_types(), reason="cupy is usable here")
-def test_cuda_target_without_cupy_is_a_device_error() -> None:
-    with pytest.raises(ap.DeviceError, match="cupy"):
-        ap.convert(np.ones(3), "dask", device="cuda:0")
-
-
-def test_device_is_cpu_for_numpy_chunks() -> None:
-    backend = get_backend(MemoryType.DASK)
-    assert str(backend.device_of(da.ones(3))) == "cpu"
-    assert str(ap.plan(np.ones(3), "dask").device) == "cpu"
+# --- OOM, memory ----------------------------------------------------------------------
 
 
 def test_only_memory_errors_are_oom() -> None:
@@ -295,22 +233,3 @@ def test_memory_info_without_a_client_is_empty_and_release_runs() -> None:
             distributed.default_client()
     assert backend.memory_info() == []
     backend.release_memory()
-
-
-@pytest.mark.gpu
-@pytest.mark.skipif(not ON_GPU, reason="needs ARRAYPORT_DEVICE=cuda")
-def test_cupy_backed_chunks_round_trip() -> None:
-    cp = pytest.importorskip("cupy")
-    a = np.arange(24, dtype=np.float32).reshape(4, 6)
-    x = ap.convert(a, "dask", device="cuda:0")
-    assert str(ap.plan(a, "dask", device="cuda:0").device) == "cuda:0"
-    assert isinstance(x._meta, cp.ndarray)
-    np.testing.assert_array_equal(ap.convert(x, "numpy"), a)
-    c = ap.convert(x, "cupy")
-    assert isinstance(c, cp.ndarray)
-    y = ap.convert(c, "dask")
-    assert str(get_backend(MemoryType.DASK).device_of(y)) == "cuda:0"
-    np.testing.assert_array_equal(ap.convert(y, "numpy"), a)
-    host = ap.convert(x, "dask", device="cpu")
-    assert type(host._meta) is np.ndarray
-    np.testing.assert_array_equal(host.compute(), a)

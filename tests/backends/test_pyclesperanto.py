@@ -7,7 +7,6 @@ import pytest
 
 from arrayport import MemoryType
 from arrayport.devices import CPU, Device
-from arrayport.errors import DeviceError
 from tests.conftest import skip_unless_installed
 
 pytestmark = skip_unless_installed(MemoryType.PYCLESPERANTO)
@@ -52,24 +51,6 @@ def test_to_host_any_is_a_fresh_exact_copy_and_the_unaligned_targets_take_it(be)
                 np.testing.assert_array_equal(np.asarray(ap.convert(c, target)), a)
     route = ap.plan(cle.push(np.ones(3, np.float32)), "numpy")
     assert route.steps[-1] == "numpy adopts that buffer (shared)"
-
-
-def test_devices_and_cpu_alias(be) -> None:
-    devs = be.devices()
-    assert devs
-    assert all(d.kind == "opencl" for d in devs)
-    resolved = be.resolve_device(CPU, CPU)  # PoCL: the OpenCL device is the CPU
-    assert resolved.kind == "opencl"
-    with pytest.raises(DeviceError, match=r"holds data on OpenCL devices \(opencl:0"):
-        be.resolve_device(Device("cuda", 0), CPU)
-
-
-def test_device_handle_does_not_change_the_current_device(be) -> None:
-    import pyclesperanto as cle
-
-    before = cle.get_device().name
-    be._cle_device(Device("opencl", 0))
-    assert cle.get_device().name == before
 
 
 def test_check_dtype_and_shape(be) -> None:

@@ -2,6 +2,13 @@
 
 pyclesperanto never shares host memory: every route in or out is a copy (push/pull).
 
+Importing pyclesperanto (once, and never after tensorflow on PoCL) is done in
+:mod:`arrayport.backends._cle_load`, whose :func:`is_installed` and :func:`load` are this
+module's own; OpenCL devices (:func:`devices`, :func:`device_of`, :func:`resolve_device`,
+:func:`cpu_index`) in :mod:`arrayport.backends._cle_devices`. Slab reads and the buffer-size
+texts are in :mod:`arrayport.backends._cle_transfer`, stacks in
+:mod:`arrayport.backends._cle_stack`.
+
 Quirks routed around here (measured with pyclesperanto 0.25.1 on PoCL 3.1):
 
 * It stores int64→int32, uint64→uint32, float64→float32 and complex64→float32 without a
@@ -9,8 +16,6 @@ Quirks routed around here (measured with pyclesperanto 0.25.1 on PoCL 3.1):
   to uint8 and float32 (:data:`WIDENINGS`); the route's reason says so.
 * 0-d, empty and more-than-3-D arrays raise or come back with other values:
   :func:`shape_refusal` refuses them first.
-* Importing tensorflow and *then* pyclesperanto on PoCL kills the process (see ``_pocl``):
-  when tensorflow came first anyway, :func:`load` refuses with an explanation instead.
 * A PoCL allocation beyond the device's maximum buffer size "succeeds" and the next push
   aborts the process: :func:`from_numpy` checks the size first.
 * ``cle.pull`` returns unaligned memory: :func:`to_numpy` reads in slabs into an aligned
@@ -24,36 +29,32 @@ from __future__ import annotations
 import functools
 import gc
 import math
-import re
 import sys
 from collections.abc import Iterable
-from types import ModuleType
 from typing import Any
 
 import numpy as np
 
 from arrayport._host import ArrayInfo, RouteKey, dtype_name
 from arrayport.backends import _cle_stack
+from arrayport.backends._cle_devices import _cle_device, _device_info
+from arrayport.backends._cle_devices import cpu_index as cpu_index
+from arrayport.backends._cle_devices import device_of as device_of
+from arrayport.backends._cle_devices import devices as devices
+from arrayport.backends._cle_devices import resolve_device as resolve_device
+from arrayport.backends._cle_load import EXTRA as EXTRA
+from arrayport.backends._cle_load import _cle
+from arrayport.backends._cle_load import is_installed as is_installed
+from arrayport.backends._cle_load import load as load
 from arrayport.backends._cle_transfer import OOM_CODES, info_bytes, oversize_error, read_to_host
-from arrayport.backends._pocl import (
-    import_lock,
-    opencl_icd_installed,
-    pocl_icd_installed,
-    pocl_mapped,
-)
-from arrayport.backends._util import find_spec, import_framework, message_has
+from arrayport.backends._util import message_has
 from arrayport.devices import Device
-from arrayport.errors import (
-    BackendUnavailableError,
-    DeviceError,
-    UnsupportedArrayError,
-)
+from arrayport.errors import UnsupportedArrayError
 from arrayport.memory_types import MemoryType
 
 MEMORY_TYPE = MemoryType.PYCLESPERANTO
 MODULE_ROOTS = ("pyclesperanto", "pyclesperanto_opencl", "pyclesperanto_cuda")
 IMPORT_NAME = "pyclesperanto"
-EXTRA = "pyclesperanto"
 IMMUTABLE = False
 HAS_DLPACK = False  # its __dlpack__ is kDLOpenCL, which no other framework imports
 WRITABLE_ONLY = False
@@ -64,51 +65,6 @@ JOINS_ON_HOST = True
 _DTYPES = frozenset({"int8", "uint8", "int16", "uint16", "int32", "uint32", "float32"})
 #: Dtypes pyclesperanto cannot hold but can hold exactly in a wider type.
 WIDENINGS = {"bool": "uint8", "float16": "float32"}
-
-
-def is_installed() -> bool:
-    return find_spec("pyclesperanto") and opencl_icd_installed() and not _after_tensorflow()
-
-
-def _after_tensorflow() -> bool:
-    """Whether importing pyclesperanto now would crash: tensorflow came first on PoCL."""
-    return (
-        "pyclesperanto" not in sys.modules
-        and "tensorflow" in sys.modules
-        and pocl_icd_installed()
-        and not pocl_mapped()
-    )
-
-
-# The imported module once load() succeeded: its checks are not repeated on every call.
-_module: ModuleType | None = None
-
-
-def load() -> ModuleType:
-    global _module
-    if _module is not None:
-        return _module
-    with import_lock:  # not while tensorflow's import runs (backends/_pocl.py)
-        if _after_tensorflow():
-            msg = (
-                "pyclesperanto cannot be imported after tensorflow on PoCL: the two "
-                "libraries' LLVM copies clash and the process would crash. Import "
-                "arrayport or pyclesperanto before tensorflow"
-            )
-            raise BackendUnavailableError(msg)
-        cle = import_framework("pyclesperanto", EXTRA)
-    if not hasattr(cle, "push"):
-        msg = (
-            "pyclesperanto found no OpenCL platform; on a machine without a GPU install "
-            "PoCL: apt-get install pocl-opencl-icd ocl-icd-libopencl1"
-        )
-        raise BackendUnavailableError(msg)
-    _module = cle
-    return cle
-
-
-def _cle() -> ModuleType:
-    return _module if _module is not None else load()
 
 
 def version() -> str:
@@ -130,83 +86,6 @@ def is_plain(x: Any) -> bool:
 
 def namespace() -> None:
     return None  # no array API: functions use cle calls (pyclesperanto.gaussian_blur, ...)
-
-
-@functools.cache
-def _device_names() -> tuple[str, ...]:
-    # The OpenCL platform's device list is fixed for the life of the process.
-    return tuple(load().list_available_devices())
-
-
-def devices() -> tuple[Device, ...]:
-    return tuple(Device("opencl", i) for i in range(len(_device_names())))
-
-
-def _index_of(name: str) -> int:
-    names = _device_names()
-    return names.index(name) if name in names else 0
-
-
-def device_of(x: Any) -> Device:
-    return Device("opencl", _index_of(x.device.name))
-
-
-def _current_index() -> int:
-    return _index_of(_cle().get_device().name)
-
-
-@functools.cache
-def _device_info(index: int) -> str:
-    return str(_cle_device(Device("opencl", index)).info)
-
-
-@functools.cache
-def cpu_index() -> int | None:
-    """The index of an OpenCL device that is the host CPU (PoCL's pthread device), if any."""
-    for i in range(len(_device_names())):
-        if re.search(r"Device Type:\s*CPU", _device_info(i)):
-            return i
-    return None
-
-
-def resolve_device(requested: Device | None, source: Device) -> Device:
-    if requested is None:
-        return source if source.kind == "opencl" else Device("opencl", _current_index())
-    n = len(_device_names())
-    if requested.kind == "opencl" and requested.index < n:
-        return requested
-    if requested.is_cpu:
-        # On PoCL the OpenCL device *is* the CPU: device="cpu" means that device.
-        index = cpu_index()
-        if index is not None:
-            return Device("opencl", index)
-    where = "opencl:0 only" if n == 1 else f"opencl:0..opencl:{n - 1}"
-    msg = (
-        f"pyclesperanto holds data on OpenCL devices ({where} here), not on {requested}: "
-        "pass device=None or one of those"
-    )
-    raise DeviceError(msg)
-
-
-_handles: dict[int, Any] = {}
-
-
-def _cle_device(device: Device) -> Any:
-    """pyclesperanto's device object for ``device``, without changing its current device."""
-    found = _handles.get(device.index)
-    if found is not None:
-        return found
-    cle = load()
-    current = cle.get_device()
-    if _index_of(current.name) == device.index:
-        found = current
-    else:
-        # pyclesperanto hands out device objects only by selecting them (a global
-        # setting): select, keep the handle, and put the user's choice back.
-        found = cle.select_device(_device_names()[device.index])
-        cle.select_device(current.name)
-    _handles[device.index] = found
-    return found
 
 
 def route_key(x: Any, address: bool) -> RouteKey | None:

@@ -1,0 +1,98 @@
+"""Reading a dask array out: computing its graph into one fresh host array, checked.
+
+Importing this module imports no framework: it works on the dask array it is handed. The
+dask backend re-exports :func:`to_numpy` as it is.
+
+* Computed results are fresh memory: :func:`to_numpy` copies a result that could alias a
+  chunk held in the graph, so "host-copy" routes never hand out a writable alias.
+* Routes are planned from the graph's metadata (``x.dtype``, ``x.shape``, ``x._meta``),
+  which the user declares and dask does not verify (``from_delayed(..., dtype=...)``,
+  ``map_blocks(..., dtype=...)``). :func:`to_numpy` checks the computed array against it, so
+  that a conversion never hands out a dtype, shape or mask its route did not report.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from arrayport._host import aligned_copy
+from arrayport.backends._dask_devices import _is_cupy
+from arrayport.errors import ConversionError, UnsupportedArrayError
+from arrayport.memory_types import MemoryType
+
+__all__ = ["to_numpy"]
+
+
+def _known_shape(x: Any) -> tuple[int, ...]:
+    # Chunks of unknown size (after boolean indexing, say) make dask report NaN extents;
+    # -1 stands for them. A target's shape refusal cannot judge them when planning
+    # (pyclesperanto's "no empty arrays"): arrayport._routes checks the computed array.
+    return tuple(-1 if isinstance(s, float) and math.isnan(s) else int(s) for s in x.shape)
+
+
+#: Why masked dask arrays are refused, and what to pass instead (numpy's refusal, in dask terms).
+_MASKED = (
+    "dask arrays with masked chunks are not converted: the mask would be lost. Pass "
+    "dask.array.ma.filled(x, fill_value) for the values, or dask.array.ma.getdata(x) and "
+    "dask.array.ma.getmaskarray(x) separately"
+)
+
+
+def to_numpy(x: Any) -> np.ndarray:
+    """Compute ``x`` on the active scheduler into one fresh host array.
+
+    The result is checked against what the route was planned from (``x``'s declared
+    dtype, shape and chunk type): dask takes them on trust from whoever built the graph,
+    and the tasks may return something else.
+    """
+    out = x.compute()
+    # describe() refused a masked meta; this catches masked chunks under a plain meta
+    # (from_delayed of a masked array, say), whose mask np.asarray would drop.
+    if isinstance(out, np.ma.MaskedArray):
+        raise UnsupportedArrayError(_MASKED)
+    # cupy's get() is a fresh host copy.
+    out = np.asarray(out.get()) if _is_cupy(out) else np.asarray(out)
+    _check_computed(x, out)
+    # A single-chunk graph may hand back the very buffer it holds (a view of the array it
+    # was made from, or a read-only view of jax memory): copy so that the result is ours.
+    if not (out.flags.owndata and out.flags.writeable):
+        out = aligned_copy(out)
+    return out
+
+
+def _check_computed(x: Any, out: np.ndarray) -> None:
+    """Refuse a computed array whose dtype or shape is not the one ``x`` declares.
+
+    The route (and the target's dtype and shape refusals) was decided from the declared
+    ones, so a mismatch would hand the target a dtype it was never checked for
+    (pyclesperanto stores int64 as int32, jax without x64 narrows) or return one the
+    route never reported. Extents dask does not know (NaN chunks) are not compared:
+    :mod:`arrayport._routes` checks the target's refusals again on the computed array.
+    """
+    declared = np.dtype(x.dtype)
+    # By name: a byte order other than the declared one holds the same values.
+    if out.dtype.name != declared.name:
+        msg = (
+            f"the dask array declares dtype {declared.name} but computes to "
+            f"{out.dtype.name}: the conversion was checked and reported for "
+            f"{declared.name} and would not give it. Declare the dtype its tasks return "
+            "where the array is built (dtype= or meta= in dask.array.from_delayed, "
+            "map_blocks or blockwise), or cast the blocks in the graph, e.g. "
+            f"x.map_blocks(lambda b: b.astype('{declared.name}'), dtype='{declared.name}'), "
+            "if every value fits"
+        )
+        raise ConversionError(msg, source=MemoryType.DASK)
+    shape = _known_shape(x)
+    if len(shape) != out.ndim or any(
+        d not in (-1, n) for d, n in zip(shape, out.shape, strict=True)
+    ):
+        msg = (
+            f"the dask array declares shape {tuple(x.shape)} but computes to shape "
+            f"{out.shape}: the conversion was planned for the declared shape. Declare the "
+            "shape its tasks return where the array is built (shape= in "
+            "dask.array.from_delayed, chunks= in map_blocks)"
+        )
+        raise ConversionError(msg, source=MemoryType.DASK)

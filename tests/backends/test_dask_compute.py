@@ -1,0 +1,104 @@
+"""backends/_dask_compute: a dask array computed into fresh host memory, checked against
+what its graph declares (on dask's synchronous scheduler, in this process)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import arrayport as ap  # tests/conftest.py imported it before any framework
+from arrayport import MemoryType
+from arrayport.backends import _dask_compute as compute
+from tests.conftest import CPU_TYPES, skip_unless_installed
+
+pytestmark = skip_unless_installed(MemoryType.DASK)
+
+da = pytest.importorskip("dask.array")
+dask = pytest.importorskip("dask")
+
+# Every other CPU type (CPU_TYPES leaves dask itself out).
+OTHER = list(CPU_TYPES)
+
+
+@pytest.fixture(autouse=True)
+def _synchronous() -> object:
+    with dask.config.set(scheduler="synchronous"):
+        yield
+
+
+def test_the_backend_exports_the_same_function() -> None:
+    from arrayport.backends import dask as backend
+
+    assert backend.to_numpy is compute.to_numpy
+
+
+def test_a_one_chunk_graph_computes_into_fresh_writable_memory() -> None:
+    a = np.arange(12.0).reshape(3, 4)
+    readonly = a.copy()
+    readonly.flags.writeable = False
+    for source in (a, readonly):
+        x = ap.convert(source, "dask")  # one chunk: its block is a view of the source
+        out = compute.to_numpy(x)
+        np.testing.assert_array_equal(out, source)
+        assert not np.shares_memory(out, source)
+        assert out.flags.owndata
+        assert out.flags.writeable
+
+
+def test_unknown_extents_are_minus_one() -> None:
+    x = da.arange(10, chunks=3)
+    assert compute._known_shape(x) == (10,)
+    assert compute._known_shape(x[x > 6]) == (-1,)
+
+
+def test_the_check_names_the_declared_and_the_computed_dtype_and_shape() -> None:
+    x = da.zeros((2, 3), chunks=2, dtype=np.float32)
+    compute._check_computed(x, np.zeros((2, 3), np.dtype(">f4")))  # byte order: same values
+    with pytest.raises(ap.ConversionError, match="declares dtype float32 but computes to int64"):
+        compute._check_computed(x, np.zeros((2, 3), np.int64))
+    with pytest.raises(ap.ConversionError, match=r"declares shape \(2, 3\) but computes"):
+        compute._check_computed(x, np.zeros((3, 2), np.float32))
+    with pytest.raises(ap.ConversionError, match="declares shape"):
+        compute._check_computed(x, np.zeros(6, np.float32))
+
+
+def test_masked_chunks_under_a_plain_meta_are_refused_when_computed() -> None:
+    # The meta says numpy, the task returns a masked array: to_numpy sees the mask.
+    masked = np.ma.masked_array([1.0, 2.0], mask=[False, True])
+    x = da.from_delayed(dask.delayed(lambda: masked)(), shape=(2,), dtype=np.float64)
+    assert type(x._meta) is np.ndarray
+    with pytest.raises(ap.UnsupportedArrayError, match="mask would be lost"):
+        ap.convert(x, "numpy")
+
+
+def _lying_dtype() -> object:
+    # Declared float32; the task returns int64 values float32 cannot hold (2**40 + 1).
+    values = dask.delayed(lambda: np.array([2**40 + 1, 3], np.int64))()
+    return da.from_delayed(values, shape=(2,), dtype=np.float32)
+
+
+@pytest.mark.parametrize("mt", OTHER, ids=str)
+def test_a_declared_dtype_the_tasks_do_not_return_is_refused(mt: MemoryType) -> None:
+    # pyclesperanto stored the int64 as int32 ([1, 3]); numpy, torch, jax and tensorflow
+    # returned int64 where the route was checked and reported for float32.
+    with pytest.raises(ap.ConversionError, match="declares dtype float32 but computes to int64"):
+        ap.convert(_lying_dtype(), mt)
+
+
+def test_a_dask_copy_checks_the_declared_dtype_too() -> None:
+    with pytest.raises(ap.ConversionError, match="declares dtype float32 but computes to int64"):
+        ap.convert(_lying_dtype(), "dask", copy=True)
+
+
+def test_a_declared_shape_the_tasks_do_not_return_is_refused() -> None:
+    values = dask.delayed(lambda: np.arange(2, dtype=np.float32))()
+    x = da.from_delayed(values, shape=(3,), dtype=np.float32)
+    with pytest.raises(ap.ConversionError, match=r"declares shape \(3,\) but computes to shape"):
+        ap.convert(x, "numpy")
+
+
+def test_unknown_extents_are_not_compared_and_byte_order_is_not_a_mismatch() -> None:
+    x = da.arange(10, chunks=3).astype(np.float32)
+    np.testing.assert_array_equal(ap.convert(x[x > 100], "numpy"), np.zeros(0, np.float32))
+    big = da.from_array(np.arange(4, dtype=">f4"), chunks=2)
+    np.testing.assert_array_equal(ap.convert(big, "numpy"), np.arange(4, dtype=np.float32))
