@@ -24,7 +24,7 @@ from arrayport.backends import get_backend
 
 # Modules by name: ``arrayport.convert`` is also the name of the function re-exported on
 # the package, which ``from arrayport import convert`` would give.
-_convert = importlib.import_module("arrayport.convert")
+_planning = importlib.import_module("arrayport._planning")
 _recovery = importlib.import_module("arrayport._oom_recovery")
 
 
@@ -50,13 +50,13 @@ def _wrong_value() -> None:
 
 def _lying_zero_copy() -> None:
     """Host copies claim to be zero-copy."""
-    original = _convert._host_copy_route
+    original = _planning._host_copy_route
 
     def host_copy_route(*args: Any, **kwargs: Any) -> Any:
         route, run = original(*args, **kwargs)
         return dataclasses.replace(route, zero_copy=True), run
 
-    _convert._host_copy_route = host_copy_route
+    _planning._host_copy_route = host_copy_route
 
 
 def _wrapping_cast() -> None:

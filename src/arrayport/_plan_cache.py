@@ -4,7 +4,7 @@ Holds what :func:`arrayport.convert` reads on every call before any route is cho
 ``to`` argument resolved to a :class:`~arrayport.MemoryType`, each backend loaded once with
 its optional protocol members read once, and the plan cache: ``(Route, runner)`` pairs
 keyed by everything the route decision reads (``docs/decisions/0045-plan-cache-and-host-first.md``).
-:mod:`arrayport.convert` fills the cache; this module only keys and clears it.
+:mod:`arrayport._planning` fills the cache; this module only keys and clears it.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The refusal checks and runners behind the routes :mod:`arrayport.convert` chooses.
 
-:func:`arrayport.convert._make_plan` decides the order of the routes; this module answers
+:func:`arrayport._planning._make_plan` decides the order of the routes; this module answers
 each question it asks (can the target hold this dtype and shape, why not DLPack, why not a
 host share) as a named reason, and builds the runners of the host-share and host-copy
 routes. ``Route`` is only a type here: the routes are made by the caller's ``route``.

@@ -10,16 +10,17 @@ array_namespace(x)``), an "object" (an instance of a class the file defines), or
 scopes, ``global`` and ``nonlocal`` are followed, a class body's names are not seen in its
 methods, and a walrus in a comprehension binds in the enclosing function.
 
-The checks are in :mod:`arrayport.portcheck._checker`, whose visitor subclasses this one.
+Which names a function binds (read from its syntax before the walk enters it) and the
+record of a scope are in :mod:`arrayport.portcheck._bindings`. The checks are in
+:mod:`arrayport.portcheck._checker`, whose visitor subclasses this one.
 """
 
 from __future__ import annotations
 
 import ast
-import dataclasses
-from collections.abc import Iterator
 from typing import cast
 
+from arrayport.portcheck._bindings import _local_names, _Scope, _target_names
 from arrayport.portcheck._standard import Standard
 
 __all__ = ["ScopeTracker"]
@@ -52,84 +53,6 @@ def _callee_name(node: ast.expr) -> str:
     if isinstance(node, ast.Attribute):
         return node.attr
     return node.id if isinstance(node, ast.Name) else ""
-
-
-_Function = ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda
-_Comprehension = ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp
-
-
-def _target_names(target: ast.expr) -> Iterator[str]:
-    """The names an assignment target binds (``a``, ``a, (b, *c)``)."""
-    if isinstance(target, ast.Name):
-        yield target.id
-    elif isinstance(target, (ast.Tuple, ast.List)):
-        for elt in target.elts:
-            yield from _target_names(elt)
-    elif isinstance(target, ast.Starred):
-        yield from _target_names(target.value)
-
-
-def _local_names(node: _Function) -> tuple[set[str], set[str], set[str], set[str]]:
-    """The names a function binds (parameters and every binding in its body, nested
-    scopes excepted), those it declares ``global`` and ``nonlocal``, and those of the
-    bound names its imports bind."""
-    args = node.args
-    bound = {
-        a.arg
-        for a in (*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg)
-        if a is not None
-    }
-    declared_global: set[str] = set()
-    declared_nonlocal: set[str] = set()
-    imported: set[str] = set()
-    stack: list[ast.AST] = [node.body] if isinstance(node, ast.Lambda) else list(node.body)
-    while stack:
-        item = stack.pop()
-        if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            bound.add(item.name)
-            continue  # its body is its own scope (decorators and defaults bind nothing)
-        if isinstance(item, ast.Lambda):
-            continue
-        if isinstance(item, _Comprehension):
-            # Its loop variables are its own; a walrus in it binds in the function.
-            bound.update(
-                n.target.id
-                for n in ast.walk(item)
-                if isinstance(n, ast.NamedExpr) and isinstance(n.target, ast.Name)
-            )
-            continue
-        if isinstance(item, ast.Global):
-            declared_global.update(item.names)
-        elif isinstance(item, ast.Nonlocal):
-            declared_nonlocal.update(item.names)
-        elif isinstance(item, ast.Name) and not isinstance(item.ctx, ast.Load):
-            bound.add(item.id)
-        elif isinstance(item, ast.ExceptHandler) and item.name:
-            bound.add(item.name)
-        elif isinstance(item, (ast.Import, ast.ImportFrom)):
-            imported.update((a.asname or a.name).partition(".")[0] for a in item.names)
-        elif isinstance(item, (ast.MatchAs, ast.MatchStar)) and item.name:
-            bound.add(item.name)
-        elif isinstance(item, ast.MatchMapping) and item.rest:
-            bound.add(item.rest)
-        stack.extend(ast.iter_child_nodes(item))
-    return bound | imported, declared_global, declared_nonlocal, imported - bound
-
-
-@dataclasses.dataclass
-class _Scope:
-    """A Python scope: what is known of the names it binds.
-
-    ``names`` maps each name bound here to "array", "dtype", "namespace" or "object" (an
-    instance of a class the file defines), or to None when its kind is unknown; a name
-    bound here hides the same name in the enclosing scopes.
-    """
-
-    kind: str  # "module", "class", "function" or "comprehension"
-    names: dict[str, str | None] = dataclasses.field(default_factory=dict)
-    declared_global: set[str] = dataclasses.field(default_factory=set)
-    declared_nonlocal: set[str] = dataclasses.field(default_factory=set)
-    imported: set[str] = dataclasses.field(default_factory=set)  # bound only by imports
 
 
 class ScopeTracker(ast.NodeVisitor):

@@ -1,0 +1,165 @@
+"""_planning: the Route record, the full plan in route order, and the cached planner that
+stores a full plan only when its key is sound (ADR 0045)."""
+
+from __future__ import annotations
+
+import importlib
+import pickle
+
+import numpy as np
+import pytest
+
+import arrayport as ap
+from arrayport import _planning
+from arrayport._plan_cache import clear_plan_cache
+from tests.conftest import skip_unless_installed
+from tests.test_convert import HAVE, MT, every_source_array, run_python
+
+
+def test_route_is_public_in_convert_and_pickles_by_that_name() -> None:
+    convert_module = importlib.import_module("arrayport.convert")
+    assert ap.Route is convert_module.Route is _planning.Route
+    assert ap.Route.__module__ == "arrayport.convert"
+    r = ap.plan(np.zeros(3), "numpy")
+    data = pickle.dumps(r)
+    assert b"_planning" not in data  # no private module path stored in a pickle
+    assert pickle.loads(data) == r
+
+
+# --- the plain identity: what convert returns as it is, planned alike (ADR 0054) ----------
+
+
+@skip_unless_installed(MT.TENSORFLOW)
+def test_tf_string_tensor_identity_agrees_between_plan_and_convert() -> None:
+    import tensorflow as tf
+
+    x = tf.constant(["a", "b"])
+    route = ap.plan(x, "tensorflow")
+    assert (route.method, route.zero_copy) == ("identity", True)
+    assert ap.convert(x, "tensorflow") is x
+    with pytest.raises(ap.UnsupportedArrayError, match=r"tf\.cast"):
+        ap.convert(x, "numpy")
+
+
+@skip_unless_installed(MT.TORCH)
+def test_torch_meta_tensor_identity_agrees_between_plan_and_convert() -> None:
+    # The first convert raised DeviceError, later ones returned the tensor, plan raised.
+    run_python(
+        """
+        import arrayport as ap, torch
+        m = torch.empty(3, device="meta")
+        for _ in range(3):
+            assert ap.convert(m, "torch") is m
+            route = ap.plan(m, "torch")
+            assert (route.method, route.zero_copy) == ("identity", True)
+            assert "meta" in route.reason
+        for call in (ap.convert, ap.plan):  # anything that reads its data: refused
+            for kwargs in ({"device": "cpu"}, {"copy": True}):
+                try:
+                    call(m, "torch", **kwargs)
+                except ap.DeviceError:
+                    pass
+                else:
+                    raise AssertionError(kwargs)
+        """
+    )
+
+
+@skip_unless_installed(MT.JAX)
+def test_sharded_jax_identity_agrees_between_plan_and_convert() -> None:
+    # The first convert raised UnsupportedArrayError, later ones returned the array, plan
+    # raised. Two CPU devices stand in for a mesh of GPUs.
+    run_python(
+        """
+        import os
+        os.environ["XLA_FLAGS"] = "--xla_force_host_platform_device_count=2"
+        import arrayport as ap, numpy as np, jax, jax.numpy as jnp
+        from jax.sharding import Mesh, NamedSharding, PartitionSpec
+        mesh = Mesh(np.array(jax.devices("cpu")[:2]), ("x",))
+        s = jax.device_put(jnp.arange(8.0), NamedSharding(mesh, PartitionSpec("x")))
+        assert len(s.devices()) == 2
+        for _ in range(3):
+            assert ap.convert(s, "jax") is s
+            route = ap.plan(s, "jax")
+            assert (route.method, route.zero_copy) == ("identity", True)
+            assert "sharded over 2 devices" in route.reason
+        for call in (ap.convert, ap.plan):  # a conversion still needs one device
+            try:
+                call(s, "numpy")
+            except ap.UnsupportedArrayError as exc:
+                assert "gather" in str(exc)
+            else:
+                raise AssertionError("converted")
+        """
+    )
+
+
+# --- the full plan and the cache it fills -------------------------------------------------
+
+
+def _route_or_error(x, target: str, copy):
+    try:
+        return ap.plan(x, target, copy=copy)
+    except ap.ArrayportError as exc:
+        return type(exc), str(exc)
+
+
+def test_cached_routes_equal_routes_planned_in_full() -> None:
+    """A route found in the cache (filled by other arrays with the same key) is the route a
+    full plan of this very array gives."""
+    cases = list(every_source_array())
+    for target in sorted(HAVE):
+        for copy in (None, True, False):
+            fresh = []
+            for _, _, _, x in cases:
+                clear_plan_cache()
+                fresh.append(_route_or_error(x, target, copy))
+            clear_plan_cache()
+            for _ in range(2):  # the second pass is all cache hits
+                for (source, dtype, layout, x), want in zip(cases, fresh, strict=True):
+                    got = _route_or_error(x, target, copy)
+                    assert got == want, (source, target, dtype, layout, copy)
+
+
+@pytest.mark.parametrize("target", sorted(HAVE - {"pyclesperanto"}))
+def test_identity_planned_in_full_shares(target: str) -> None:
+    # An explicit device sends an identity through the full plan, not the plain shortcut.
+    x = ap.convert(np.arange(6.0, dtype=np.float32), target)
+    route = ap.plan(x, target, device="cpu")
+    assert (route.method, route.zero_copy) == ("identity", True)
+    assert ap.convert(x, target, device="cpu") is x
+
+
+@skip_unless_installed(MT.JAX)
+def test_a_route_planned_while_jax_x64_flips_is_not_cached() -> None:
+    # Another thread turning jax's x64 flag on while a plan is made (simulated by a hook
+    # in numpy's describe): the route, planned for 64-bit mode, was cached under the key
+    # read with x64 off, so afterwards int64 arrays went into jax unrefused (truncated to
+    # int32 in jax's later operations).
+    run_python(
+        """
+        import numpy as np, jax
+        import arrayport as ap
+        from arrayport.backends import numpy as npb
+
+        a = np.array([2**40 + 1, 3], dtype=np.int64)
+        ap.convert(np.zeros(2, np.float32), "jax")  # backends loaded: the keyed path
+        real = npb.describe
+
+        def describe(x):
+            jax.config.update("jax_enable_x64", True)  # as another thread would
+            return real(x)
+
+        npb.describe = describe
+        ap.convert(a, "jax")
+        npb.describe = real
+        jax.config.update("jax_enable_x64", False)
+        for call in (ap.convert, ap.plan):
+            try:
+                call(a, "jax")
+            except ap.UnsupportedDtypeError:
+                pass
+            else:
+                raise AssertionError(f"{call.__name__} took int64 into jax with x64 off")
+        """
+    )
