@@ -33,7 +33,8 @@ Quirks routed around here:
   (:func:`_gpu_importer`, ADR 0063), handing the producer jax's stream as the public
   call does.
 * jax computes asynchronously: an out-of-memory error surfaces when a result is waited
-  for, so :func:`settle` waits inside the OOM policy (ADR 0059).
+  for, so :func:`settle` waits inside the OOM policy (ADR 0059). Out-of-memory recognition,
+  waiting and memory figures are in :mod:`arrayport.backends._jax_memory`.
 
 GPU paths ran on an H100 (ADR 0057); CI has no GPU.
 """
@@ -41,7 +42,6 @@ GPU paths ran on an H100 (ADR 0057); CI has no GPU.
 from __future__ import annotations
 
 import functools
-import gc
 from types import ModuleType
 from typing import Any
 
@@ -53,7 +53,12 @@ from arrayport.backends._jax_devices import deleted_error, jax_devices, single_d
 from arrayport.backends._jax_devices import device_of as device_of
 from arrayport.backends._jax_devices import devices as devices
 from arrayport.backends._jax_devices import resolve_device as resolve_device
-from arrayport.backends._util import find_spec, import_framework, message_has
+from arrayport.backends._jax_memory import is_oom as is_oom
+from arrayport.backends._jax_memory import memory_info as memory_info
+from arrayport.backends._jax_memory import oom_error_types as oom_error_types
+from arrayport.backends._jax_memory import release_memory as release_memory
+from arrayport.backends._jax_memory import settle as settle
+from arrayport.backends._util import find_spec, import_framework
 from arrayport.devices import CPU, Device
 from arrayport.errors import UnsupportedArrayError
 from arrayport.memory_types import MemoryType
@@ -374,79 +379,6 @@ def copy(x: Any) -> Any:
 
 def move(x: Any, device: Device) -> Any:
     return load().device_put(x, to_jax_device(device))
-
-
-def oom_error_types() -> tuple[type[BaseException], ...]:
-    return (load().errors.JaxRuntimeError,)
-
-
-def is_oom(exc: BaseException) -> bool:
-    # jax has one exception type for every XLA runtime failure; out-of-memory is the
-    # status code RESOURCE_EXHAUSTED at the start of the message, or, when an eager
-    # operation's input failed to allocate, "INTERNAL: Error dispatching computation: Out
-    # of memory allocating N bytes." (seen on the CPU under a memory limit).
-    return isinstance(exc, load().errors.JaxRuntimeError) and (
-        message_has(exc, "RESOURCE_EXHAUSTED") or message_has(exc, "Out of memory allocating")
-    )
-
-
-def settle(value: Any) -> None:
-    """Wait for the jax arrays in ``value`` (an array, or tuples, lists and dicts of them)
-    to be computed. jax dispatches asynchronously: an error while computing, out-of-memory
-    above all, surfaces only when the result is waited for (ADR 0059)."""
-    if type(value).__name__ == "ArrayImpl":  # a concrete jax array (tracers have no data)
-        try:  # inline, not a call: this runs on every dispatched jax result
-            value.block_until_ready()
-        except RuntimeError as exc:
-            _refuse_if_deleted(value, exc)
-            raise
-    elif isinstance(value, (tuple, list, dict)):
-        # Walked here, not by jax.block_until_ready: that flattens the result as a pytree,
-        # which sorts dict keys (enum keys, or 0 and "a", raise) and calls
-        # block_until_ready on any object that has one.
-        pending: list[Any] = [value]
-        seen: set[int] = set()
-        while pending:
-            item = pending.pop()
-            if type(item).__name__ == "ArrayImpl":
-                try:
-                    item.block_until_ready()
-                except RuntimeError as exc:
-                    _refuse_if_deleted(item, exc)
-                    raise
-            elif isinstance(item, (tuple, list, dict)) and id(item) not in seen:
-                seen.add(id(item))
-                pending.extend(item.values() if isinstance(item, dict) else item)
-
-
-def _refuse_if_deleted(x: Any, exc: RuntimeError) -> None:
-    """Waiting for ``x`` failed: a deleted array handed back by the function (a jax-declared
-    identity given one) is named, as everywhere else, instead of jax's "Array has been
-    deleted"; any other failure (out-of-memory above all) is left to the caller."""
-    if x.is_deleted():
-        raise deleted_error() from exc
-
-
-def release_memory(device: Device | None = None) -> None:
-    """Drop unreachable arrays so XLA can reuse their buffers.
-
-    jax frees a buffer as soon as its last Python reference goes; arrayport keeps no jax
-    buffers of its own alive between calls, so a garbage collection is what is left to do.
-    ``jax.clear_caches()`` is not called: it frees only compiled code and costs recompiles.
-    """
-    gc.collect()
-
-
-def memory_info() -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = []
-    for i, d in enumerate(jax_devices("cuda")):
-        stats = d.memory_stats() or {}
-        in_use = stats.get("bytes_in_use")
-        limit = stats.get("bytes_limit")
-        free = None if in_use is None or limit is None else int(limit) - int(in_use)
-        rows.append({"device": f"cuda:{i}", "in_use": in_use, "cached": None, "free": free})
-    rows.insert(0, {"device": "cpu", "in_use": None, "cached": None, "free": None})
-    return rows
 
 
 def shape_refusal(info: ArrayInfo) -> str | None:

@@ -1,0 +1,99 @@
+"""jax memory: recognising its out-of-memory errors, waiting for results, memory figures.
+
+jax computes asynchronously: an error while computing, out-of-memory above all, surfaces
+only when a result is waited for, so :func:`settle` waits for a dispatched function's jax
+results inside the OOM policy (ADR 0059). jax is not imported here: the backend's ``load``
+is asked for it, only when an error is examined.
+"""
+
+from __future__ import annotations
+
+import gc
+from types import ModuleType
+from typing import Any
+
+from arrayport.backends._jax_devices import deleted_error, jax_devices
+from arrayport.backends._util import message_has
+from arrayport.devices import Device
+
+__all__ = ["is_oom", "memory_info", "oom_error_types", "release_memory", "settle"]
+
+
+def _jax() -> ModuleType:
+    # Imported here, not at the top: the backend imports this module.
+    from arrayport.backends.jax import load
+
+    return load()
+
+
+def oom_error_types() -> tuple[type[BaseException], ...]:
+    return (_jax().errors.JaxRuntimeError,)
+
+
+def is_oom(exc: BaseException) -> bool:
+    # jax has one exception type for every XLA runtime failure; out-of-memory is the
+    # status code RESOURCE_EXHAUSTED at the start of the message, or, when an eager
+    # operation's input failed to allocate, "INTERNAL: Error dispatching computation: Out
+    # of memory allocating N bytes." (seen on the CPU under a memory limit).
+    return isinstance(exc, _jax().errors.JaxRuntimeError) and (
+        message_has(exc, "RESOURCE_EXHAUSTED") or message_has(exc, "Out of memory allocating")
+    )
+
+
+def settle(value: Any) -> None:
+    """Wait for the jax arrays in ``value`` (an array, or tuples, lists and dicts of them)
+    to be computed. jax dispatches asynchronously: an error while computing, out-of-memory
+    above all, surfaces only when the result is waited for (ADR 0059)."""
+    if type(value).__name__ == "ArrayImpl":  # a concrete jax array (tracers have no data)
+        try:  # inline, not a call: this runs on every dispatched jax result
+            value.block_until_ready()
+        except RuntimeError as exc:
+            _refuse_if_deleted(value, exc)
+            raise
+    elif isinstance(value, (tuple, list, dict)):
+        # Walked here, not by jax.block_until_ready: that flattens the result as a pytree,
+        # which sorts dict keys (enum keys, or 0 and "a", raise) and calls
+        # block_until_ready on any object that has one.
+        pending: list[Any] = [value]
+        seen: set[int] = set()
+        while pending:
+            item = pending.pop()
+            if type(item).__name__ == "ArrayImpl":
+                try:
+                    item.block_until_ready()
+                except RuntimeError as exc:
+                    _refuse_if_deleted(item, exc)
+                    raise
+            elif isinstance(item, (tuple, list, dict)) and id(item) not in seen:
+                seen.add(id(item))
+                pending.extend(item.values() if isinstance(item, dict) else item)
+
+
+def _refuse_if_deleted(x: Any, exc: RuntimeError) -> None:
+    """Waiting for ``x`` failed: a deleted array handed back by the function (a jax-declared
+    identity given one) is named, as everywhere else, instead of jax's "Array has been
+    deleted"; any other failure (out-of-memory above all) is left to the caller."""
+    if x.is_deleted():
+        raise deleted_error() from exc
+
+
+def release_memory(device: Device | None = None) -> None:
+    """Drop unreachable arrays so XLA can reuse their buffers.
+
+    jax frees a buffer as soon as its last Python reference goes; arrayport keeps no jax
+    buffers of its own alive between calls, so a garbage collection is what is left to do.
+    ``jax.clear_caches()`` is not called: it frees only compiled code and costs recompiles.
+    """
+    gc.collect()
+
+
+def memory_info() -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for i, d in enumerate(jax_devices("cuda")):
+        stats = d.memory_stats() or {}
+        in_use = stats.get("bytes_in_use")
+        limit = stats.get("bytes_limit")
+        free = None if in_use is None or limit is None else int(limit) - int(in_use)
+        rows.append({"device": f"cuda:{i}", "in_use": in_use, "cached": None, "free": free})
+    rows.insert(0, {"device": "cpu", "in_use": None, "cached": None, "free": None})
+    return rows

@@ -1,0 +1,104 @@
+"""backends/_jax_memory: out-of-memory recognition, waiting for results, memory figures."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from arrayport import MemoryType
+from arrayport.errors import UnsupportedArrayError
+from tests.conftest import skip_unless_installed
+
+pytestmark = skip_unless_installed(MemoryType.JAX)
+
+
+@pytest.fixture(scope="module")
+def be():
+    from arrayport.backends import jax as backend
+
+    backend.load()
+    return backend
+
+
+def test_the_backend_re_exports_this_module() -> None:
+    from arrayport.backends import _jax_memory
+    from arrayport.backends import jax as backend
+
+    for name in _jax_memory.__all__:
+        assert getattr(backend, name) is getattr(_jax_memory, name)
+
+
+def test_oom(be) -> None:
+    import jax
+
+    assert be.oom_error_types() == (jax.errors.JaxRuntimeError,)
+    assert not be.is_oom(RuntimeError("RESOURCE_EXHAUSTED"))
+    error = jax.errors.JaxRuntimeError
+    assert be.is_oom(error("RESOURCE_EXHAUSTED: Out of memory while trying to allocate 8 bytes"))
+    # The form an eager operation gives when its input failed to allocate (seen on the CPU
+    # under RLIMIT_AS: (x[:, :, None] * k).max(-1)).
+    assert be.is_oom(
+        error("INTERNAL: Error dispatching computation: Out of memory allocating 2147483648 bytes.")
+    )
+    assert not be.is_oom(error("INTERNAL: Error dispatching computation: shape mismatch"))
+    be.release_memory()
+    assert be.memory_info()[0]["device"] == "cpu"
+
+
+def test_a_deleted_array_returned_by_a_jax_function_is_named(be) -> None:
+    # A jax-declared identity given a deleted array returned it, and waiting for it raised
+    # jax's own "Array has been deleted" from inside arrayport.
+    import jax.numpy as jnp
+
+    import arrayport as ap
+
+    x = jnp.arange(8.0)
+    x.delete()
+    with pytest.raises(UnsupportedArrayError, match="was deleted"):
+        be.settle([x])
+    with pytest.raises(UnsupportedArrayError, match="was deleted"):
+        ap.memory_type("jax")(lambda a: a)(x)
+
+
+def test_settle_waits_for_arrays_and_pytrees_of_them(be) -> None:
+    import jax
+    import jax.numpy as jnp
+
+    x = jnp.ones((1024, 1024))
+    pending = [x @ x, {"b": (x @ x.T,)}]
+    be.settle(pending[0])
+    assert pending[0].is_ready()
+    be.settle(pending)
+    assert pending[1]["b"][0].is_ready()
+    be.settle(np.ones(3))  # not jax: nothing to wait for
+    be.settle(None)
+
+    @jax.jit
+    def traced(y):
+        be.settle(y)  # a tracer has no data to wait for: left alone
+        return y * 2
+
+    np.testing.assert_array_equal(np.asarray(traced(jnp.arange(3.0))), [0.0, 2.0, 4.0])
+
+
+def test_settle_leaves_what_is_not_a_jax_array_alone(be) -> None:
+    import enum
+
+    import jax.numpy as jnp
+
+    class Channel(enum.Enum):
+        RED = 1
+        GREEN = 2
+
+    class Lookalike:
+        def block_until_ready(self) -> None:
+            raise AssertionError("called on an object that is not a jax array")
+
+    x = jnp.ones((256, 256))
+    # Keys that do not sort (jax's pytree flattening sorts them and raised ValueError).
+    result = {Channel.RED: x @ x, Channel.GREEN: Lookalike(), 0: [x @ x.T], "a": None}
+    loop: list = [result]
+    loop.append(loop)  # a list that holds itself: walked once
+    be.settle(loop)
+    assert result[Channel.RED].is_ready()
+    assert result[0][0].is_ready()
