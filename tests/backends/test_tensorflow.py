@@ -21,15 +21,6 @@ def be():
     return backend
 
 
-def test_host_view_is_read_only_and_shared(be) -> None:
-    import tensorflow as tf
-
-    t = tf.constant(np.arange(6.0))
-    v = be.host_view(t)
-    assert not v.flags.writeable
-    assert v.ctypes.data == be.describe(t).pointer
-
-
 def test_bfloat16_bridges_by_bitcast(be) -> None:
     import ml_dtypes
     import tensorflow as tf
@@ -83,36 +74,6 @@ def test_release_memory_keeps_the_users_keras_state(be) -> None:
     first = keras.backend.get_uid("arrayport_test")
     be.release_memory()
     assert keras.backend.get_uid("arrayport_test") == first + 1
-
-
-def test_route_key_and_cached_devices(be) -> None:
-    import tensorflow as tf
-
-    from arrayport._host import route_key_of
-
-    for t in (tf.constant(np.arange(6.0)), tf.zeros((0, 3)), tf.constant([1 + 2j])):
-        for address in (False, True):
-            assert be.route_key(t, address) == route_key_of(be.describe(t), address)
-    assert be.device_of(tf.constant(1.0)) is CPU
-    assert be.resolve_device(None, CPU) == CPU
-
-
-def test_cpu_tensors_sit_on_64_byte_boundaries(be) -> None:
-    """route_key skips the address for targets that do not read it, because tensorflow
-    copies host memory off the boundary and shares slices only at aligned offsets."""
-    import tensorflow as tf
-
-    from arrayport._host import ALIGNMENT, aligned_empty, route_key_of
-
-    raw = aligned_empty((256,), np.dtype("uint8"))
-    y = tf.range(256, dtype=tf.float32)
-    i8 = tf.constant(np.arange(256).astype(np.int8))
-    tensors = [tf.constant(raw[off : off + 64].view("float32")) for off in (4, 8, 16, 32)]
-    tensors += [y[1:], y[3:], tf.reshape(y, (16, 16))[:, 1:], tf.split(y, [1, 255])[1]]
-    tensors += [i8[1:], tf.split(i8, [1, 255])[1], tf.bitcast(y[1:], tf.int32)]
-    for t in tensors:
-        assert np.from_dlpack(t).ctypes.data % ALIGNMENT == 0
-        assert be.route_key(t, False) == route_key_of(be.describe(t), False)
 
 
 def test_concat_and_stack_are_tensorflows_own_calls(be) -> None:

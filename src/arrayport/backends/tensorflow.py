@@ -12,11 +12,18 @@ Quirks routed around here:
   work is finished first (``stream_free_capsule``).
 * Importing tensorflow and then pyclesperanto (PoCL) kills the process; :func:`load`
   loads PoCL's library first (see :mod:`arrayport.backends.pyclesperanto`).
-* Tensors are immutable: numpy views of them are marked read-only, torch gets a copy.
+* Tensors are immutable: torch gets a copy (numpy gets a read-only view).
 * numpy has no bfloat16 DLPack: ``tf.bitcast`` to uint16 (which keeps the buffer) is
-  the zero-copy bridge both ways.
-* Variables, symbolic (graph) tensors and string/resource/quantized dtypes are refused
-  with what to do instead.
+  the zero-copy bridge both ways (in: :func:`from_numpy`; out:
+  :func:`arrayport.backends._tf_describe.raw_view`).
+* Variables and symbolic (graph) tensors are refused with what to do instead.
+
+The rest lives in private modules, with the quirks their code routes around: what a tensor
+is (:func:`device_of`, :func:`describe`, :func:`route_key`, the dtypes it holds; string,
+resource and quantized dtypes refused) in :mod:`arrayport.backends._tf_describe`; the host
+view and copy for numpy (:func:`host_view`, :func:`to_numpy`; views marked read-only) in
+:mod:`arrayport.backends._tf_host`; the PoCL import order in
+:mod:`arrayport.backends._pocl`.
 
 GPU paths are unverified on hardware (the GPU machine of ADR 0057 had no tensorflow).
 """
@@ -32,18 +39,22 @@ from typing import Any
 
 import numpy as np
 
-from arrayport._host import ArrayInfo, RouteKey, aligned_copy, dtype_name, host_layout
+from arrayport._host import ArrayInfo, aligned_copy, dtype_name, host_layout
 from arrayport.backends._pocl import import_lock, preload_opencl_platform
+from arrayport.backends._tf_describe import DTYPES as _DTYPES
+from arrayport.backends._tf_describe import describe as describe
+from arrayport.backends._tf_describe import device_of as device_of
+from arrayport.backends._tf_describe import route_key as route_key
+from arrayport.backends._tf_host import host_view as host_view
+from arrayport.backends._tf_host import to_numpy as to_numpy
 from arrayport.backends._util import (
     default_from_elsewhere,
     find_spec,
     import_framework,
-    numpy_dtype_or_none,
     stream_free_capsule,
     unplaceable,
 )
 from arrayport.devices import CPU, Device
-from arrayport.errors import DeviceError, UnsupportedArrayError
 from arrayport.memory_types import MemoryType
 
 MEMORY_TYPE = MemoryType.TENSORFLOW
@@ -58,27 +69,6 @@ WIDENINGS: dict[str, str] = {}
 #: tensorflow shares host memory only when it starts on a 64-byte boundary (an unaligned
 #: DLPack import aborts the process).
 SHARE_ALIGNMENT = 64
-
-# tf dtypes that hold numbers other frameworks can store exactly.
-_DTYPES = frozenset(
-    {
-        "bool",
-        "int8",
-        "uint8",
-        "int16",
-        "uint16",
-        "int32",
-        "uint32",
-        "int64",
-        "uint64",
-        "float16",
-        "bfloat16",
-        "float32",
-        "float64",
-        "complex64",
-        "complex128",
-    }
-)
 
 
 def is_installed() -> bool:
@@ -154,28 +144,6 @@ def devices() -> tuple[Device, ...]:
     return (CPU, *(Device("cuda", i) for i in range(_gpu_count())))
 
 
-# Device strings seen -> Device (parsing them costs more than a dict lookup).
-_device_names: dict[str, Device] = {}
-
-
-def device_of(x: Any) -> Device:
-    found = _device_names.get(x.device)
-    if found is not None:
-        return found
-    name = str(x.device).upper()
-    kind, _, index = name.rpartition("DEVICE:")[2].partition(":")
-    if kind == "CPU" or not name:
-        found = CPU
-    elif kind == "GPU":
-        found = Device("cuda", int(index or 0))
-    else:
-        msg = f"tensorflow device {x.device!r} is not supported by arrayport (CPU and GPU are)"
-        raise DeviceError(msg)
-    if isinstance(x.device, str):
-        _device_names[x.device] = found
-    return found
-
-
 def resolve_device(requested: Device | None, source: Device) -> Device:
     if requested is None and source.is_cpu:
         return CPU
@@ -194,106 +162,10 @@ def _tf_device(device: Device) -> str:
     return "/CPU:0" if device.is_cpu else f"/GPU:{device.index}"
 
 
-# tf DType -> (the numpy dtype holding the same values or None, its name).
-_dtypes: dict[Any, tuple[np.dtype[Any] | None, str]] = {}
-
-
-def _dtype_of(x: Any) -> tuple[np.dtype[Any] | None, str]:
-    # Keyed by the dtype's enum value: hashing the DType object runs Python (0.4 us).
-    key = x._datatype_enum()
-    found = _dtypes.get(key)
-    if found is None:
-        name = x.dtype.name
-        found = _dtypes[key] = (numpy_dtype_or_none(name), name)
-    return found
-
-
-def route_key(x: Any, address: bool) -> RouteKey | None:
-    """The routing summary of an eager CPU tensor of a supported dtype (anything else
-    takes the full plan)."""
-    dtype, name = _dtype_of(x)
-    if name not in _DTYPES or dtype is None or not device_of(x).is_cpu:
-        return None
-    if not address:
-        # tensorflow keeps CPU buffers on a 64-byte boundary (it copies unaligned memory it
-        # is given): elements are aligned without reading the address (tests check it).
-        shape = x._shape_tuple()
-        return (CPU, dtype, name, False, True, True, True, True, None, len(shape), 0 in shape)
-    if len(x._shape_tuple()) > 64:  # no numpy view: the full plan refuses it by its shape
-        return None
-    view = _raw_view(x, name)  # compact row-major; its address is the tensor's
-    _contiguous, _positive, element, aligned = host_layout(view, address)
-    if dtype.itemsize != view.dtype.itemsize:  # pragma: no cover - bfloat16 is viewed as uint16
-        return None
-    return (CPU, dtype, name, False, True, True, True, element, aligned, view.ndim, view.size == 0)
-
-
-def describe(x: Any) -> ArrayInfo:
-    dtype, name = _dtype_of(x)
-    if name not in _DTYPES:
-        msg = (
-            f"tensorflow tensors of dtype {name} hold nothing other frameworks can store; "
-            "cast to a numeric dtype first (tf.cast)"
-        )
-        raise UnsupportedArrayError(msg)
-    device = device_of(x)
-    pointer: int | None = None
-    # Beyond 64 dimensions numpy cannot view the buffer (tensorflow's DLPack export raises
-    # a RuntimeError); convert refuses such arrays by their shape.
-    if device.is_cpu and x.shape.num_elements() and x.shape.rank <= 64:
-        pointer = int(_raw_view(x, name).__array_interface__["data"][0])
-    return ArrayInfo(
-        shape=tuple(int(n) for n in x.shape),
-        dtype=dtype,
-        dtype_name=name,
-        device=device,
-        strides=None,
-        pointer=pointer,
-        writable=False,
-    )
-
-
-def _raw_view(x: Any, name: str) -> np.ndarray:
-    """A numpy view of a CPU tensor's buffer, given its dtype name (bfloat16 as uint16:
-    numpy has no bf16 DLPack)."""
-    if name == "bfloat16":
-        tf = load()
-        x = tf.bitcast(x, tf.uint16)  # a view: the same buffer
-    return np.from_dlpack(x)
-
-
 def check_dtype(dtype: np.dtype[Any] | None, dtype_name: str) -> str | None:
     if dtype_name in _DTYPES:
         return None
     return f"tensorflow has no {dtype_name} dtype"
-
-
-def host_view(x: Any) -> np.ndarray | None:
-    if not device_of(x).is_cpu:
-        return None
-    name = _dtype_of(x)[1]
-    view = _raw_view(x, name)
-    if name == "bfloat16":
-        bf16 = numpy_dtype_or_none("bfloat16")
-        if bf16 is None:
-            return None
-        view = view.view(bf16)
-    view.flags.writeable = False  # tensors are immutable: never hand out a writable alias
-    return view
-
-
-def to_numpy(x: Any) -> np.ndarray:
-    view = host_view(x)
-    if view is not None:
-        return view
-    if x.dtype.name == "bfloat16":
-        bf16 = numpy_dtype_or_none("bfloat16")
-        if bf16 is None:
-            msg = "tensorflow bfloat16 needs ml_dtypes on the numpy side: pip install ml_dtypes"
-            raise UnsupportedArrayError(msg)
-        tf = load()
-        return np.asarray(tf.bitcast(x, tf.uint16).numpy()).view(bf16)
-    return np.asarray(x.numpy())
 
 
 def share_refusal(info: ArrayInfo) -> str | None:

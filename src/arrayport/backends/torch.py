@@ -14,20 +14,18 @@ Quirks routed around here:
 * Lazily conjugated or negated tensors (``x.conj()``, ``x.neg()`` views) hold other values
   in memory than they show: they are resolved (copied), never shared.
 * Autograd history does not cross frameworks: tensors are exported with ``detach()``.
-* Sparse, quantized and meta tensors are refused with the call that makes them dense.
-* Tensors whose memory does not hold their values are refused by :func:`describe`, with
-  the call that gives a plain tensor: subclasses with their own dispatch (DTensor,
-  MaskedTensor, FakeTensor) and uninitialized lazy parameters (on every route, torch ->
-  torch too), and tensors without readable data for their elements (storage freed by
-  ``untyped_storage().resize_(0)``, ZeroTensor, functional tensors, the wrappers of vmap
-  and grad; a plain tensor's torch -> torch identity is returned as it is, undescribed):
-  :mod:`arrayport.backends._torch_data`. Cached routes skip
-  describe(): :func:`route_key` sends a null data pointer back to it, and the quick share
-  to numpy leaves a view without torch's memory to the planner.
 * More than 64 dimensions: ``Tensor.numpy()`` raises ValueError; the quick share to numpy
   leaves such a tensor to the planner, which refuses it between frameworks.
-* An ``expand()``ed tensor (stride 0 on an axis longer than 1) is shared with numpy as a
-  read-only view, as numpy's ``broadcast_to`` marks its own.
+
+The rest lives in private modules, with the quirks their code routes around: what a tensor
+is (:func:`device_of`, :func:`describe`, :func:`route_key`; sparse, quantized, meta and
+data-less tensors refused) in :mod:`arrayport.backends._torch_describe`, which asks
+:mod:`arrayport.backends._torch_data` whether a tensor's memory holds its values; the host
+view and copy for numpy (:func:`host_view`, :func:`to_numpy`; expanded tensors shared
+read-only) in :mod:`arrayport.backends._torch_host`; the shares dispatch takes without
+planning in :mod:`arrayport.backends._torch_quick`; torch's multi-threaded host copies in
+:mod:`arrayport.backends._torch_copy`; CUDA streams and memory in
+:mod:`arrayport.backends._torch_cuda`.
 
 CUDA paths ran on an H100 (ADR 0057); CI has no GPU, and ``tests/test_gpu.py`` runs them
 with ``ARRAYPORT_DEVICE=cuda``.
@@ -42,14 +40,7 @@ from typing import Any
 
 import numpy as np
 
-from arrayport._host import (
-    ArrayInfo,
-    RouteKey,
-    aligned_copy,
-    c_contiguous,
-    dtype_name,
-    host_layout,
-)
+from arrayport._host import ArrayInfo, RouteKey, aligned_copy, dtype_name, host_layout
 from arrayport.backends._torch_copy import parallel_copy
 from arrayport.backends._torch_cuda import (
     ThreadStream,
@@ -57,13 +48,10 @@ from arrayport.backends._torch_cuda import (
     move_on_thread_stream,
     release_cuda,
 )
-from arrayport.backends._torch_data import readable_pointer, subclass_refusal
-from arrayport.backends._torch_quick import (
-    C_CONTIGUOUS,
-    CONTIGUOUS_OWNDATA,
-    WRAPPED_DTYPES,
-    checked_view,
-)
+from arrayport.backends._torch_describe import describe_tensor, tensor_route_key
+from arrayport.backends._torch_describe import device_of as device_of
+from arrayport.backends._torch_host import plain, tensor_host_view, tensor_to_numpy
+from arrayport.backends._torch_quick import WRAPPED_DTYPES
 from arrayport.backends._torch_quick import bind as bind_quick
 from arrayport.backends._torch_quick import quick_from_numpy as quick_from_numpy
 from arrayport.backends._torch_quick import quick_to_numpy as quick_to_numpy
@@ -72,11 +60,9 @@ from arrayport.backends._util import (
     find_spec,
     import_framework,
     message_has,
-    numpy_dtype_or_none,
     unplaceable,
 )
-from arrayport.devices import CPU, Device, cuda_device
-from arrayport.errors import DeviceError, UnsupportedArrayError
+from arrayport.devices import CPU, Device
 from arrayport.memory_types import MemoryType
 
 MEMORY_TYPE = MemoryType.TORCH
@@ -144,16 +130,6 @@ def devices() -> tuple[Device, ...]:
     return (CPU, *(Device("cuda", i) for i in range(_cuda_count())))
 
 
-def device_of(x: Any) -> Device:
-    dev = x.device
-    if dev.type == "cpu":
-        return CPU
-    if dev.type == "cuda":
-        return cuda_device(dev.index or 0)
-    msg = f"torch device {dev} is not supported by arrayport (cpu and cuda are)"
-    raise DeviceError(msg)
-
-
 def resolve_device(requested: Device | None, source: Device) -> Device:
     if requested is None:
         if source.kind in ("cpu", "cuda"):
@@ -167,61 +143,8 @@ def resolve_device(requested: Device | None, source: Device) -> Device:
     raise unplaceable("torch", requested, _cuda_count())
 
 
-# torch dtype -> (the numpy dtype holding the same values or None, its name).
-_dtypes: dict[Any, tuple[np.dtype[Any] | None, str]] = {}
-
-
-def _dtype_of(x: Any) -> tuple[np.dtype[Any] | None, str]:
-    found = _dtypes.get(x.dtype)
-    if found is None:
-        name = str(x.dtype).removeprefix("torch.")
-        found = _dtypes[x.dtype] = (numpy_dtype_or_none(name), name)
-    return found
-
-
 def route_key(x: Any, address: bool) -> RouteKey | None:
-    """The routing summary of a dense CPU or CUDA tensor (anything else takes the full plan).
-
-    Plain tensors and parameters only: a subclass may override the layout queries.
-    """
-    torch = load()
-    if type(x) is not torch.Tensor and type(x) is not torch.nn.Parameter:
-        return None
-    if x.layout is not torch.strided or x.is_quantized or x.is_nested:
-        return None
-    if x.is_cpu:
-        device = CPU
-    elif x.is_cuda:
-        device = device_of(x)
-    else:
-        return None
-    dtype, name = _dtype_of(x)
-    if dtype is None:  # no numpy dtype: describe() reports itemsize 0, keep its rules
-        return None
-    shape = x.shape
-    strides = x.stride()  # in elements: always multiples of the item size
-    n = x.numel()
-    try:
-        pointer = x.data_ptr()
-    except (RuntimeError, NotImplementedError):  # vmap's and grad's wrappers: no storage
-        return None
-    if not pointer and n:  # no memory behind its elements: describe() refuses it
-        return None
-    return (
-        device,
-        dtype,
-        name,
-        not (x.is_conj() or x.is_neg()),
-        True,
-        # torch's own flag follows the same rule for non-empty tensors (size-1 axes may
-        # have any stride) and is kept by the tensor; empty ones follow ours exactly.
-        (n != 0 and x.is_contiguous()) or c_contiguous(shape, strides, 1),
-        min(strides, default=0) >= 0,
-        n == 0 or pointer % dtype.itemsize == 0,
-        (n == 0 or pointer % 64 == 0) if address else None,
-        len(shape),
-        n == 0,
-    )
+    return tensor_route_key(load(), x, address)
 
 
 def _torch_device(device: Device) -> Any:
@@ -230,42 +153,7 @@ def _torch_device(device: Device) -> Any:
 
 
 def describe(x: Any) -> ArrayInfo:
-    torch = load()
-    if x.is_nested:
-        msg = (
-            "nested torch tensors are not converted (their rows differ in length): pad "
-            "them with x.to_padded_tensor(0.0), or convert x.unbind() row by row"
-        )
-        raise UnsupportedArrayError(msg)
-    if type(x) is not torch.Tensor:  # after nested: torch.nested's jagged layout is one
-        refusal = subclass_refusal(torch, x)
-        if refusal is not None:
-            raise UnsupportedArrayError(refusal)
-    if x.layout is not torch.strided:
-        msg = (
-            f"torch tensors with layout {x.layout} are not converted (only dense, strided "
-            "ones are): call x.to_dense() first"
-        )
-        raise UnsupportedArrayError(msg)
-    if x.is_quantized:
-        msg = "quantized torch tensors are not converted: call x.dequantize() first"
-        raise UnsupportedArrayError(msg)
-    dtype, name = _dtype_of(x)
-    itemsize = x.element_size()
-    # A lazily conjugated/negated view cannot be shared: its memory holds other values.
-    lazy = bool(x.is_conj() or x.is_neg())
-    device = device_of(x)  # before the data: a meta tensor is refused for its device
-    strides = x.stride()
-    pointer = readable_pointer(torch, x, strides, itemsize)
-    return ArrayInfo(
-        shape=tuple(x.shape),
-        dtype=dtype,
-        dtype_name=name,
-        device=device,
-        strides=tuple(s * itemsize for s in strides),
-        pointer=pointer,
-        writable=not lazy,
-    )
+    return describe_tensor(load(), x)
 
 
 _DTYPES = frozenset(
@@ -280,57 +168,12 @@ def check_dtype(dtype: np.dtype[Any] | None, dtype_name: str) -> str | None:
     return f"torch has no {dtype_name} dtype"
 
 
-def _plain(x: Any) -> Any:
-    """The tensor without autograd history and with lazy conj/neg bits resolved."""
-    return x.detach().resolve_conj().resolve_neg()
-
-
 def host_view(x: Any) -> np.ndarray | None:
-    """The tensor's CPU memory as a numpy view, or None (no such view: a copy is read).
-
-    Read-only where torch's view would have stride 0 on an axis longer than 1
-    (:func:`checked_view`)."""
-    if not x.is_cpu or x.is_conj() or x.is_neg():
-        return None
-    torch = load()
-    t = x.detach() if x.requires_grad else x  # .numpy() refuses tensors with autograd
-    if t.dtype is torch.bfloat16:
-        bf16 = numpy_dtype_or_none("bfloat16")
-        if bf16 is None:
-            return None
-        raw = t.view(torch.int16).numpy()
-        flags = raw.flags.num
-        if flags & CONTIGUOUS_OWNDATA != C_CONTIGUOUS:
-            raw = _checked(x, raw, flags)
-        return None if raw is None else raw.view(bf16)
-    view: np.ndarray = t.numpy()
-    # One flag read for the common case (as in quick_to_numpy), the rest for other layouts.
-    flags = view.flags.num
-    if flags & CONTIGUOUS_OWNDATA == C_CONTIGUOUS:
-        return view
-    return _checked(x, view, flags)
-
-
-def _checked(x: Any, view: np.ndarray, flags: int) -> np.ndarray | None:
-    checked = checked_view(view, flags)
-    if checked is None:  # no memory behind the elements: describe() refuses it with why
-        describe(x)
-    return checked
+    return tensor_host_view(load(), x)
 
 
 def to_numpy(x: Any) -> np.ndarray:
-    view = host_view(x)
-    if view is not None:
-        return view
-    torch = load()
-    t = _plain(x).cpu()
-    if t.dtype == torch.bfloat16:
-        bf16 = numpy_dtype_or_none("bfloat16")
-        if bf16 is None:
-            msg = "torch bfloat16 needs ml_dtypes on the numpy side: pip install ml_dtypes"
-            raise UnsupportedArrayError(msg)
-        return np.asarray(t.view(torch.int16).numpy().view(bf16))
-    return np.asarray(t.numpy())
+    return tensor_to_numpy(load(), x)
 
 
 def share_refusal(info: ArrayInfo) -> str | None:
@@ -403,14 +246,14 @@ def adopt_copy(view: np.ndarray, device: Device) -> Any:
 
 
 def copy(x: Any) -> Any:
-    return _plain(x).clone(memory_format=load().contiguous_format)
+    return plain(x).clone(memory_format=load().contiguous_format)
 
 
 def move(x: Any, device: Device) -> Any:
     target = _torch_device(device)
     if target.type == "cuda":
-        return move_on_thread_stream(load(), _plain(x), target, device.index)
-    return _plain(x).to(target)
+        return move_on_thread_stream(load(), plain(x), target, device.index)
+    return plain(x).to(target)
 
 
 def _oom_type(torch: Any) -> type[BaseException]:

@@ -1,0 +1,139 @@
+"""What a tensorflow tensor is, as arrayport sees it: its dtype and device, its full
+description, the cheap routing summary of a CPU tensor, and the numpy view of its buffer
+they read the address from.
+
+Importing this module imports no framework: tensorflow is loaded through the backend's
+``load()`` (which loads PoCL's library first), and only by :func:`raw_view` for a bfloat16
+tensor. The backend re-exports :func:`device_of`, :func:`describe` and :func:`route_key`
+as they are, with no wrapper: dispatch reads ``device_of`` on every call with a tensor.
+
+Quirks routed around here:
+
+* String, resource and quantized dtypes are refused with what to do instead.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from arrayport._host import ArrayInfo, RouteKey, host_layout
+from arrayport.backends._util import numpy_dtype_or_none
+from arrayport.devices import CPU, Device
+from arrayport.errors import DeviceError, UnsupportedArrayError
+
+__all__ = ["DTYPES", "describe", "device_of", "dtype_of", "raw_view", "route_key"]
+
+#: tf dtypes that hold numbers other frameworks can store exactly.
+DTYPES = frozenset(
+    {
+        "bool",
+        "int8",
+        "uint8",
+        "int16",
+        "uint16",
+        "int32",
+        "uint32",
+        "int64",
+        "uint64",
+        "float16",
+        "bfloat16",
+        "float32",
+        "float64",
+        "complex64",
+        "complex128",
+    }
+)
+
+# Device strings seen -> Device (parsing them costs more than a dict lookup).
+_device_names: dict[str, Device] = {}
+
+
+def device_of(x: Any) -> Device:
+    found = _device_names.get(x.device)
+    if found is not None:
+        return found
+    name = str(x.device).upper()
+    kind, _, index = name.rpartition("DEVICE:")[2].partition(":")
+    if kind == "CPU" or not name:
+        found = CPU
+    elif kind == "GPU":
+        found = Device("cuda", int(index or 0))
+    else:
+        msg = f"tensorflow device {x.device!r} is not supported by arrayport (CPU and GPU are)"
+        raise DeviceError(msg)
+    if isinstance(x.device, str):
+        _device_names[x.device] = found
+    return found
+
+
+# tf DType -> (the numpy dtype holding the same values or None, its name).
+_dtypes: dict[Any, tuple[np.dtype[Any] | None, str]] = {}
+
+
+def dtype_of(x: Any) -> tuple[np.dtype[Any] | None, str]:
+    # Keyed by the dtype's enum value: hashing the DType object runs Python (0.4 us).
+    key = x._datatype_enum()
+    found = _dtypes.get(key)
+    if found is None:
+        name = x.dtype.name
+        found = _dtypes[key] = (numpy_dtype_or_none(name), name)
+    return found
+
+
+def route_key(x: Any, address: bool) -> RouteKey | None:
+    """The routing summary of an eager CPU tensor of a supported dtype (anything else
+    takes the full plan)."""
+    dtype, name = dtype_of(x)
+    if name not in DTYPES or dtype is None or not device_of(x).is_cpu:
+        return None
+    if not address:
+        # tensorflow keeps CPU buffers on a 64-byte boundary (it copies unaligned memory it
+        # is given): elements are aligned without reading the address (tests check it).
+        shape = x._shape_tuple()
+        return (CPU, dtype, name, False, True, True, True, True, None, len(shape), 0 in shape)
+    if len(x._shape_tuple()) > 64:  # no numpy view: the full plan refuses it by its shape
+        return None
+    view = raw_view(x, name)  # compact row-major; its address is the tensor's
+    _contiguous, _positive, element, aligned = host_layout(view, address)
+    if dtype.itemsize != view.dtype.itemsize:  # pragma: no cover - bfloat16 is viewed as uint16
+        return None
+    return (CPU, dtype, name, False, True, True, True, element, aligned, view.ndim, view.size == 0)
+
+
+def describe(x: Any) -> ArrayInfo:
+    dtype, name = dtype_of(x)
+    if name not in DTYPES:
+        msg = (
+            f"tensorflow tensors of dtype {name} hold nothing other frameworks can store; "
+            "cast to a numeric dtype first (tf.cast)"
+        )
+        raise UnsupportedArrayError(msg)
+    device = device_of(x)
+    pointer: int | None = None
+    # Beyond 64 dimensions numpy cannot view the buffer (tensorflow's DLPack export raises
+    # a RuntimeError); convert refuses such arrays by their shape.
+    if device.is_cpu and x.shape.num_elements() and x.shape.rank <= 64:
+        pointer = int(raw_view(x, name).__array_interface__["data"][0])
+    return ArrayInfo(
+        shape=tuple(int(n) for n in x.shape),
+        dtype=dtype,
+        dtype_name=name,
+        device=device,
+        strides=None,
+        pointer=pointer,
+        writable=False,
+    )
+
+
+def raw_view(x: Any, name: str) -> np.ndarray:
+    """A numpy view of a CPU tensor's buffer, given its dtype name (bfloat16 as uint16:
+    numpy has no bf16 DLPack)."""
+    if name == "bfloat16":
+        # Imported here, not at the top: the backend imports this module.
+        from arrayport.backends.tensorflow import load
+
+        tf = load()
+        x = tf.bitcast(x, tf.uint16)  # a view: the same buffer
+    return np.from_dlpack(x)

@@ -1,0 +1,82 @@
+"""A torch tensor's values on the host for numpy: a view of a CPU tensor's memory where
+one exists (:func:`tensor_host_view`), a copy otherwise (:func:`tensor_to_numpy`), and the
+plain tensor every copy out of a tensor starts from (:func:`plain`, which the backend's
+``copy`` and ``move`` use too).
+
+Importing this module imports no framework and nothing from the torch backend: torch is
+passed in by the backend, which has loaded it; its ``host_view`` and ``to_numpy`` call
+:func:`tensor_host_view` and :func:`tensor_to_numpy`.
+
+Quirks routed around here:
+
+* An ``expand()``ed tensor (stride 0 on an axis longer than 1) is shared with numpy as a
+  read-only view, as numpy's ``broadcast_to`` marks its own
+  (:func:`arrayport.backends._torch_quick.checked_view`, which the quick share to numpy
+  uses too).
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+from arrayport.backends._torch_describe import describe_tensor
+from arrayport.backends._torch_quick import C_CONTIGUOUS, CONTIGUOUS_OWNDATA, checked_view
+from arrayport.backends._util import numpy_dtype_or_none
+from arrayport.errors import UnsupportedArrayError
+
+__all__ = ["plain", "tensor_host_view", "tensor_to_numpy"]
+
+
+def plain(x: Any) -> Any:
+    """The tensor without autograd history and with lazy conj/neg bits resolved."""
+    return x.detach().resolve_conj().resolve_neg()
+
+
+def tensor_host_view(torch: ModuleType, x: Any) -> np.ndarray | None:
+    """The tensor's CPU memory as a numpy view, or None (no such view: a copy is read).
+
+    Read-only where torch's view would have stride 0 on an axis longer than 1
+    (:func:`checked_view`)."""
+    if not x.is_cpu or x.is_conj() or x.is_neg():
+        return None
+    t = x.detach() if x.requires_grad else x  # .numpy() refuses tensors with autograd
+    if t.dtype is torch.bfloat16:
+        bf16 = numpy_dtype_or_none("bfloat16")
+        if bf16 is None:
+            return None
+        raw = t.view(torch.int16).numpy()
+        flags = raw.flags.num
+        if flags & CONTIGUOUS_OWNDATA != C_CONTIGUOUS:
+            raw = _checked(torch, x, raw, flags)
+        return None if raw is None else raw.view(bf16)
+    view: np.ndarray = t.numpy()
+    # One flag read for the common case (as in quick_to_numpy), the rest for other layouts.
+    flags = view.flags.num
+    if flags & CONTIGUOUS_OWNDATA == C_CONTIGUOUS:
+        return view
+    return _checked(torch, x, view, flags)
+
+
+def _checked(torch: ModuleType, x: Any, view: np.ndarray, flags: int) -> np.ndarray | None:
+    checked = checked_view(view, flags)
+    if checked is None:  # no memory behind the elements: describe() refuses it with why
+        describe_tensor(torch, x)
+    return checked
+
+
+def tensor_to_numpy(torch: ModuleType, x: Any) -> np.ndarray:
+    """The tensor's values in a numpy array: its host view, else a copy on the host."""
+    view = tensor_host_view(torch, x)
+    if view is not None:
+        return view
+    t = plain(x).cpu()
+    if t.dtype == torch.bfloat16:
+        bf16 = numpy_dtype_or_none("bfloat16")
+        if bf16 is None:
+            msg = "torch bfloat16 needs ml_dtypes on the numpy side: pip install ml_dtypes"
+            raise UnsupportedArrayError(msg)
+        return np.asarray(t.view(torch.int16).numpy().view(bf16))
+    return np.asarray(t.numpy())

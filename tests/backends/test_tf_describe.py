@@ -1,0 +1,117 @@
+"""backends/_tf_describe: a tensorflow tensor's dtype, device, description and routing
+summary."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from arrayport import MemoryType
+from arrayport.devices import CPU, Device
+from arrayport.errors import DeviceError
+from tests.conftest import skip_unless_installed
+
+pytestmark = skip_unless_installed(MemoryType.TENSORFLOW)
+
+
+@pytest.fixture(scope="module")
+def be():
+    from arrayport.backends import tensorflow as backend
+
+    backend.load()  # through arrayport: PoCL's library before tensorflow
+    return backend
+
+
+@pytest.fixture(scope="module")
+def desc(be):
+    from arrayport.backends import _tf_describe
+
+    return _tf_describe
+
+
+class _OnDevice:
+    """Stands in for a tensor: device_of reads only ``x.device``."""
+
+    def __init__(self, device: str) -> None:
+        self.device = device
+
+
+def test_importing_it_imports_no_framework() -> None:
+    code = (
+        "import sys, arrayport.backends._tf_describe\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'tensorflow'))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_the_backend_exports_the_same_functions(be, desc) -> None:
+    # No wrapper: dispatch reads device_of on every call with a tensor.
+    assert be.device_of is desc.device_of
+    assert be.describe is desc.describe
+    assert be.route_key is desc.route_key
+
+
+def test_device_of_parses_tensorflow_s_device_names(desc) -> None:
+    assert desc.device_of(_OnDevice("/job:localhost/replica:0/task:0/device:CPU:0")) is CPU
+    assert desc.device_of(_OnDevice("")) is CPU
+    gpu = "/job:localhost/replica:0/task:0/device:GPU:1"
+    assert desc.device_of(_OnDevice(gpu)) == Device("cuda", 1)
+    assert desc._device_names[gpu] == Device("cuda", 1)  # parsed once
+    with pytest.raises(DeviceError, match="TPU"):
+        desc.device_of(_OnDevice("/job:localhost/replica:0/task:0/device:TPU:0"))
+
+
+def test_dtype_of_gives_numpy_s_dtype_or_none_with_tensorflow_s_name(desc) -> None:
+    import tensorflow as tf
+
+    assert desc.dtype_of(tf.constant([1.0], tf.float32)) == (np.dtype("float32"), "float32")
+    assert desc.dtype_of(tf.constant(["a"])) == (None, "string")
+    assert "string" not in desc.DTYPES
+    assert desc.route_key(tf.constant(["a"]), False) is None
+
+
+def test_raw_view_shares_the_buffer_bfloat16_as_uint16(desc) -> None:
+    import tensorflow as tf
+
+    t = tf.constant(np.arange(8.0, dtype=np.float32))
+    view = desc.raw_view(t, "float32")
+    np.testing.assert_array_equal(view, np.arange(8.0))
+    assert view.ctypes.data == desc.describe(t).pointer
+    b = tf.cast(t, tf.bfloat16)
+    raw = desc.raw_view(b, "bfloat16")
+    assert raw.dtype == np.uint16
+    assert raw.ctypes.data == desc.describe(b).pointer
+
+
+def test_route_key_and_cached_devices(be) -> None:
+    import tensorflow as tf
+
+    from arrayport._host import route_key_of
+
+    for t in (tf.constant(np.arange(6.0)), tf.zeros((0, 3)), tf.constant([1 + 2j])):
+        for address in (False, True):
+            assert be.route_key(t, address) == route_key_of(be.describe(t), address)
+    assert be.device_of(tf.constant(1.0)) is CPU
+    assert be.resolve_device(None, CPU) == CPU
+
+
+def test_cpu_tensors_sit_on_64_byte_boundaries(be) -> None:
+    """route_key skips the address for targets that do not read it, because tensorflow
+    copies host memory off the boundary and shares slices only at aligned offsets."""
+    import tensorflow as tf
+
+    from arrayport._host import ALIGNMENT, aligned_empty, route_key_of
+
+    raw = aligned_empty((256,), np.dtype("uint8"))
+    y = tf.range(256, dtype=tf.float32)
+    i8 = tf.constant(np.arange(256).astype(np.int8))
+    tensors = [tf.constant(raw[off : off + 64].view("float32")) for off in (4, 8, 16, 32)]
+    tensors += [y[1:], y[3:], tf.reshape(y, (16, 16))[:, 1:], tf.split(y, [1, 255])[1]]
+    tensors += [i8[1:], tf.split(i8, [1, 255])[1], tf.bitcast(y[1:], tf.int32)]
+    for t in tensors:
+        assert np.from_dlpack(t).ctypes.data % ALIGNMENT == 0
+        assert be.route_key(t, False) == route_key_of(be.describe(t), False)
