@@ -268,8 +268,8 @@ def test_a_dlpack_import_waits_for_the_producers_pending_work(source: MT, target
     """Kernels the producer still has queued on its (non-default) current stream finish
     before the consumer reads, on the stream the consumer's next work runs on: cupy's and
     torch's current streams, jax's own; tensorflow takes no stream, so the producer is
-    finished first. (torch -> jax and cupy -> jax passed on an H100; the other pairs came
-    with ADR 0060 and have not run on a GPU yet.)"""
+    finished first. (Passed on an H100 and an H200 for every pair but tensorflow's, which
+    is not in the GPU image.)"""
     n = 1 << 26  # 256 MiB of float32: the adds are still running when convert returns
     with _side_stream(source):
         x = on_gpu(source, np.zeros(n, np.float32))
@@ -285,7 +285,7 @@ def test_a_dlpack_import_waits_for_the_producers_pending_work(source: MT, target
 def test_copies_wait_for_the_current_streams_pending_work(source: MT, to: str) -> None:
     """arrayport copies on the thread's own stream (cupy), which must first wait for the
     kernels still queued on the current stream: a host copy or an on-device copy of an
-    array being written reads the finished values (ADR 0060; not yet run on a GPU)."""
+    array being written reads the finished values (ADR 0060; passed on an H100 and an H200)."""
     n = 1 << 26  # 256 MiB of float32: the adds are still running when convert starts
     x = on_gpu(source, np.zeros(n, np.float32))
     for _ in range(8):
@@ -294,7 +294,7 @@ def test_copies_wait_for_the_current_streams_pending_work(source: MT, to: str) -
     assert _min_max(y) == (8.0, 8.0)
 
 
-# --- from a by-documentation review of the GPU paths (session 8); not yet run on a GPU ---
+# --- from a by-documentation review of the GPU paths (session 8); tensorflow's not yet run ---
 
 
 @pytest.mark.skipif(MT.TENSORFLOW not in GPU_TYPES, reason="tensorflow is not installed")
