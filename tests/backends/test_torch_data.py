@@ -207,3 +207,56 @@ def test_more_dimensions_than_numpy_holds_give_an_arrayport_error() -> None:
 
     with pytest.raises(ArrayportError, match="64 dimensions"):
         deep(np.arange(2.0))
+
+
+def test_holds_elements_sees_freed_and_shrunk_storage() -> None:
+    import torch
+
+    from arrayport.backends._torch_data import holds_elements
+
+    assert holds_elements(torch.arange(8.0)[2:])
+    assert holds_elements(torch.arange(12.0).reshape(3, 4)[:, 1:3])  # non-contiguous
+    assert holds_elements(torch.empty(0))
+    sliced = torch.arange(8.0)[2:]
+    sliced.untyped_storage().resize_(0)  # the view's pointer is 8, not 0
+    assert not holds_elements(sliced)
+    shrunk = torch.arange(12.0).reshape(3, 4)[:, 1:3]
+    shrunk.untyped_storage().resize_(32)  # 8 of the 12 floats: the last row is gone
+    assert not holds_elements(shrunk)
+
+
+# Run in a child interpreter: before the fix, reading such a view crashed the process.
+_FREED_VIEWS = """
+import torch, arrayport as ap
+from arrayport.errors import UnsupportedArrayError
+from arrayport.backends import torch as be
+
+@ap.memory_type("numpy")
+def total(x):
+    return x.sum()
+
+for size in (0, 8):
+    t = torch.ones(6)[2:]
+    t.untyped_storage().resize_(size)
+    for call in (lambda: total(t), lambda: be.host_view(t), lambda: ap.convert(t, "numpy")):
+        try:
+            call()
+        except UnsupportedArrayError as exc:
+            assert "storage holds" in str(exc), exc
+        else:
+            raise SystemExit("a view of freed memory was handed out")
+    assert be.quick_to_numpy(t) is None
+print("refused")
+"""
+
+
+def test_views_of_a_freed_or_shrunk_offset_storage_are_refused_on_quick_paths() -> None:
+    # A sliced tensor's view of a freed storage points at its offset, not at 0.
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", _FREED_VIEWS], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, (done.returncode, done.stderr[-2000:])
+    assert done.stdout.strip() == "refused"

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from arrayport.backends._torch_data import holds_elements
 from arrayport.backends._torch_describe import describe_tensor
 from arrayport.backends._torch_quick import C_CONTIGUOUS, CONTIGUOUS_OWNDATA, checked_view
 from arrayport.backends._util import numpy_dtype_or_none
@@ -41,6 +42,9 @@ def tensor_host_view(torch: ModuleType, x: Any) -> np.ndarray | None:
     Read-only where torch's view would have stride 0 on an axis longer than 1
     (:func:`checked_view`)."""
     if not x.is_cpu or x.is_conj() or x.is_neg():
+        return None
+    if not holds_elements(x):  # freed or shrunk storage: describe() says why
+        describe_tensor(torch, x)
         return None
     t = x.detach() if x.requires_grad else x  # .numpy() refuses tensors with autograd
     if t.dtype is torch.bfloat16:

@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from arrayport.backends._torch_data import holds_elements
+
 __all__ = [
     "CONTIGUOUS_OWNDATA",
     "C_CONTIGUOUS",
@@ -76,14 +78,17 @@ def quick_to_numpy(x: Any) -> Any:
     lazy conj/neg bits, sparse and other layouts, meta and GPU devices, bfloat16 and
     other dtypes numpy lacks, wrappers without storage such as ZeroTensor, vmap's and
     grad's), with RuntimeError or TypeError, and more than 64 dimensions with ValueError.
-    A view :func:`checked_view` rejects (a tensor without memory) is left to the planner
-    too, which refuses it; an expanded tensor's view comes back read-only.
+    A view :func:`checked_view` rejects (a tensor without memory), and the view of a
+    storage that no longer holds the elements (:func:`holds_elements`), are left to the
+    planner too, which refuses them; an expanded tensor's view comes back read-only.
     """
     if type(x) is not _Tensor:
         return None
     try:
         view = x.numpy()
     except (RuntimeError, TypeError, ValueError):
+        return None
+    if not holds_elements(x):  # a freed or shrunk storage: the planner refuses it
         return None
     # One flag read for the common case; the rest only for other layouts.
     flags = view.flags.num
