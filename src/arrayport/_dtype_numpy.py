@@ -145,7 +145,7 @@ class _NarrowKernel:
 
 
 class _WideKernel:
-    """Float to a 32- or 64-bit integer, VALUE: :func:`~arrayport._dtype_policy.float_to_int`
+    """Float to a 32- or 64-bit integer, VALUE: :func:`~arrayport._dtype_rounding.float_to_int`
     with ``out=`` steps (np.clip, np.rint and a NaN test are 2-4x faster than the allocating
     array API calls). Values beyond the largest float below the type's maximum (float32:
     2**32-256 for uint32) are set to the exact maximum in the integer domain."""

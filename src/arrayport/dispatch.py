@@ -21,10 +21,12 @@ already has the declared memory type, no conversion machinery runs at all (see
 ``docs/decisions/0015-dispatch-fast-path.md``); one numpy argument of a torch function (or
 the reverse) is shared in and out without planning (``0048-dispatch-quick-shares.md``).
 
-This module holds the decorator and the per-call path. The options live in
-:mod:`arrayport._contract` (re-exported here), which arrays count as arguments in
-:mod:`arrayport._arguments`, and the conversion of arguments and placement of results (the
-slow path) in :mod:`arrayport._placement`.
+This module holds the decorator and the dispatched callable with its fast paths. Any other
+call takes the general path in :mod:`arrayport._dispatch_general` (scanning the arguments,
+the dask hand-off, streams, slicing). The options live in :mod:`arrayport._contract`
+(re-exported here), which arrays count as arguments in :mod:`arrayport._arguments`, and the
+conversion of arguments and placement of results (the slow path) in
+:mod:`arrayport._placement`.
 """
 
 from __future__ import annotations
@@ -35,29 +37,26 @@ import types
 from collections.abc import Callable
 from typing import Any, Generic, ParamSpec, TypeVar, cast
 
-from arrayport._arguments import DASK_INPUT, KINDS, NO_CONVERSION, UNSEEN, scan
+from arrayport._arguments import KINDS, UNSEEN
 from arrayport._contract import FunctionContract
+from arrayport._dispatch_general import call_general
 from arrayport._metrics import metrics
 from arrayport._oom_injection import injections
 from arrayport._oom_recognition import settled
 from arrayport._placement import (
     _QUICK,
     _Quick,
-    convert_arguments,
     convert_dtype,
     place_with_policy,
-    quick_arguments,
     quick_share,
-    recover_conversion,
     stream_hook,
 )
 from arrayport.backends import get_backend
 from arrayport.devices import Device
 from arrayport.dtypes import DtypeConversion, Scaling
-from arrayport.errors import BackendUnavailableError, InvalidOptionError
+from arrayport.errors import InvalidOptionError
 from arrayport.memory_types import MemoryType
 from arrayport.oom import OOMPolicy
-from arrayport.stack import run_slices
 
 __all__ = ["DispatchedFunction", "FunctionContract", "memory_type"]
 
@@ -201,7 +200,7 @@ class DispatchedFunction(Generic[P, R]):
                             if back is not None and self._to_input:
                                 self._round_trip = (type(first), quick, type(out), back, first_kind)
         if result is UNSEEN:
-            first, first_kind, result = self._call_general(args, kwargs)
+            first, first_kind, result = call_general(self, args, kwargs)
             if first_kind is None:
                 return result  # type: ignore[no-any-return]  # no array argument
         # (Returned without typing.cast: a function call, on the path every call takes.)
@@ -235,105 +234,11 @@ class DispatchedFunction(Generic[P, R]):
                     return back
         return self._place(result, first, first_kind, moved=True)
 
-    def _call_general(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, Any, Any]:
-        """Any call: ``(first array argument, its kind, placed result)``; the kind is None
-        when there is no array argument (the result is then the function's own)."""
-        c = self._contract
-        target = c.memory_type
-        first, first_kind, needs = scan(args, target, False)
-        if kwargs:
-            f, fk, n = scan(kwargs.values(), target, False)
-            needs = max(needs, n)
-            if first_kind is None:
-                first, first_kind = f, fk
-        if first_kind is None:
-            return None, None, c.oom.run(self._fn, *args, **kwargs)
-        if needs == NO_CONVERSION and c.device is None:
-            if not self._slices and (self._hook is None or self._hook(first) is None):
-                result = c.oom.run(self._fn, *args, **kwargs)
-            else:
-                result = self._run(args, kwargs, first, None)
-            if not self._to_input or _KINDS.get(type(result)) is not first_kind:
-                result = self._place(result, first, first_kind, moved=False)
-            return first, first_kind, result
-        if needs == DASK_INPUT:
-            return first, None, _run_on_dask(self, args, kwargs)
-        quick = None
-        if self._quick and not kwargs and not metrics.enabled:
-            quick = quick_arguments(args, target)
-        if quick is not None:
-            # Quick shares are CPU arrays: there is no CUDA stream to enter.
-            return (
-                first,
-                first_kind,
-                self._placed_back(c.oom.run(self._fn, *quick), first, first_kind),
-            )
-        failed: Exception | None = None
-        try:
-            cargs, ckwargs, cfirst, dev = convert_arguments(args, kwargs, first, target, c.device)
-        except Exception as exc:  # moving the inputs can run out of memory (on a GPU, often)
-            failed = exc
-        if failed is not None:
-            run = functools.partial(self._run, plain=True)  # the policy is the recovery's
-            result = recover_conversion(failed, c, self._fn, run, args, kwargs, first, first_kind)
-        else:
-            result = self._run(cargs, ckwargs, cfirst, dev)
-        return first, first_kind, self._place(result, first, first_kind, moved=True)
-
-    def _run(
-        self,
-        args: tuple[Any, ...],
-        kwargs: dict[str, Any],
-        first: Any,
-        dev: Any,
-        *,
-        plain: bool = False,
-    ) -> Any:
-        """Run the function on converted arguments, in the stream the first one needs,
-        under the OOM policy (``plain``: without it, for a recovery already running)."""
-        hook = self._hook
-        stream = hook(first) if hook is not None else None
-        if stream is None:
-            return self._run_here(args, kwargs, first, dev, plain)
-        with stream:
-            return self._run_here(args, kwargs, first, dev, plain)
-
-    def _run_here(
-        self, args: tuple[Any, ...], kwargs: dict[str, Any], first: Any, dev: Any, plain: bool
-    ) -> Any:
-        c = self._contract
-        run = _call if plain else c.oom.run
-        if not c.slice_by_slice:
-            return run(self._fn, *args, **kwargs)
-        return run_slices(run, self._fn, args, kwargs, first, c.memory_type, dev)
-
-
-def _call(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
-    return fn(*args, **kwargs)
-
 
 def _with_contract(
     base: DispatchedFunction[P, R], contract: FunctionContract
 ) -> DispatchedFunction[P, R]:
     return DispatchedFunction(base._fn, contract)
-
-
-def _run_on_dask(
-    fn: DispatchedFunction[Any, Any], args: tuple[Any, ...], kwargs: dict[str, Any]
-) -> Any:
-    try:
-        from arrayport._dask_dispatch import run_on_dask
-    except ModuleNotFoundError as exc:
-        if exc.name is None or not (
-            exc.name == "arrayport._dask_dispatch" or exc.name.startswith("dask")
-        ):
-            raise
-        msg = (
-            f"{fn.__qualname__} got a dask array, and dask dispatch is not available here "
-            f"({exc}); install it with: pip install 'arrayport[dask]'"
-        )
-        raise BackendUnavailableError(msg) from exc
-    return run_on_dask(fn, args, kwargs)
 
 
 _DEFAULT_OOM = OOMPolicy()

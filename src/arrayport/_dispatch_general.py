@@ -1,0 +1,139 @@
+"""The general path of a dispatched call: every call the fast paths of
+:class:`arrayport.dispatch.DispatchedFunction` do not take.
+
+:func:`call_general` scans the arguments (:mod:`arrayport._arguments`), runs a call with
+nothing to convert where it is, hands dask input to :mod:`arrayport._dask_dispatch`, takes
+the backends' quick shares for a whole argument list (ADR 0048), else converts the
+arguments onto one device (:mod:`arrayport._placement`, which also recovers when that runs
+out of memory), and runs the function in the stream its first argument needs, slice by
+slice when asked, under the contract's OOM policy. The result is placed by the dispatched
+callable's own ``_place``/``_placed_back``, which its fast paths share.
+
+The fast paths call :func:`call_general` only when they cannot answer, so nothing here is on
+the path a no-conversion call takes (``docs/decisions/0015-dispatch-fast-path.md``).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from arrayport._arguments import DASK_INPUT, KINDS, NO_CONVERSION, scan
+from arrayport._metrics import metrics
+from arrayport._placement import convert_arguments, quick_arguments, recover_conversion
+from arrayport.errors import BackendUnavailableError
+from arrayport.stack import run_slices
+
+if TYPE_CHECKING:
+    from arrayport.dispatch import DispatchedFunction
+
+__all__ = ["call_general"]
+
+# Bound by assignment, not by import, as in arrayport.dispatch (see the note there): the
+# ``_KINDS.get`` below runs on every general call.
+_KINDS = KINDS
+
+
+def call_general(
+    dispatched: DispatchedFunction[Any, Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> tuple[Any, Any, Any]:
+    """Any call: ``(first array argument, its kind, placed result)``; the kind is None
+    when there is no array argument (the result is then the function's own)."""
+    c = dispatched._contract
+    target = c.memory_type
+    first, first_kind, needs = scan(args, target, False)
+    if kwargs:
+        f, fk, n = scan(kwargs.values(), target, False)
+        needs = max(needs, n)
+        if first_kind is None:
+            first, first_kind = f, fk
+    if first_kind is None:
+        return None, None, c.oom.run(dispatched._fn, *args, **kwargs)
+    if needs == NO_CONVERSION and c.device is None:
+        if not dispatched._slices and (dispatched._hook is None or dispatched._hook(first) is None):
+            result = c.oom.run(dispatched._fn, *args, **kwargs)
+        else:
+            result = _run(dispatched, args, kwargs, first, None)
+        if not dispatched._to_input or _KINDS.get(type(result)) is not first_kind:
+            result = dispatched._place(result, first, first_kind, moved=False)
+        return first, first_kind, result
+    if needs == DASK_INPUT:
+        return first, None, _run_on_dask(dispatched, args, kwargs)
+    quick = None
+    if dispatched._quick and not kwargs and not metrics.enabled:
+        quick = quick_arguments(args, target)
+    if quick is not None:
+        # Quick shares are CPU arrays: there is no CUDA stream to enter.
+        return (
+            first,
+            first_kind,
+            dispatched._placed_back(c.oom.run(dispatched._fn, *quick), first, first_kind),
+        )
+    failed: Exception | None = None
+    try:
+        cargs, ckwargs, cfirst, dev = convert_arguments(args, kwargs, first, target, c.device)
+    except Exception as exc:  # moving the inputs can run out of memory (on a GPU, often)
+        failed = exc
+    if failed is not None:
+        run = functools.partial(_run, dispatched, plain=True)  # the policy is the recovery's
+        result = recover_conversion(failed, c, dispatched._fn, run, args, kwargs, first, first_kind)
+    else:
+        result = _run(dispatched, cargs, ckwargs, cfirst, dev)
+    return first, first_kind, dispatched._place(result, first, first_kind, moved=True)
+
+
+def _run(
+    dispatched: DispatchedFunction[Any, Any],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    first: Any,
+    dev: Any,
+    *,
+    plain: bool = False,
+) -> Any:
+    """Run the function on converted arguments, in the stream the first one needs,
+    under the OOM policy (``plain``: without it, for a recovery already running)."""
+    hook = dispatched._hook
+    stream = hook(first) if hook is not None else None
+    if stream is None:
+        return _run_here(dispatched, args, kwargs, first, dev, plain)
+    with stream:
+        return _run_here(dispatched, args, kwargs, first, dev, plain)
+
+
+def _run_here(
+    dispatched: DispatchedFunction[Any, Any],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    first: Any,
+    dev: Any,
+    plain: bool,
+) -> Any:
+    c = dispatched._contract
+    run = _call if plain else c.oom.run
+    if not c.slice_by_slice:
+        return run(dispatched._fn, *args, **kwargs)
+    return run_slices(run, dispatched._fn, args, kwargs, first, c.memory_type, dev)
+
+
+def _call(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+    return fn(*args, **kwargs)
+
+
+def _run_on_dask(
+    fn: DispatchedFunction[Any, Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Any:
+    try:
+        from arrayport._dask_dispatch import run_on_dask
+    except ModuleNotFoundError as exc:
+        if exc.name is None or not (
+            exc.name == "arrayport._dask_dispatch" or exc.name.startswith("dask")
+        ):
+            raise
+        msg = (
+            f"{fn.__qualname__} got a dask array, and dask dispatch is not available here "
+            f"({exc}); install it with: pip install 'arrayport[dask]'"
+        )
+        raise BackendUnavailableError(msg) from exc
+    return run_on_dask(fn, args, kwargs)

@@ -1,0 +1,275 @@
+"""Tests of arrayport._dispatch_general: the dispatched calls the fast paths do not take
+(arguments to convert, a declared device, slicing, CUDA streams, dask input, running out of
+memory while moving the inputs).
+
+Calls go through the decorator, as users make them; call_general and the dask hand-off are
+also called directly.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+import threading
+from typing import Any
+
+import numpy as np
+import pytest
+
+import arrayport as ap
+from arrayport import MemoryType
+from arrayport import _dispatch_general as general
+from tests.conftest import INSTALLED, skip_unless_installed
+
+
+def _float_image(shape: tuple[int, ...] = (8, 8), seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
+
+
+# --- call_general directly --------------------------------------------------------------
+
+
+def test_call_general_without_array_arguments_returns_the_functions_own_result() -> None:
+    f = ap.memory_type("numpy")(lambda n, *, label: f"{label}{n}")
+    assert general.call_general(f, (3,), {"label": "x"}) == (None, None, "x3")
+
+
+def test_call_general_places_the_result_and_names_the_first_array() -> None:
+    f = ap.memory_type("numpy", output="declared")(lambda n, a, *, b: a + b)
+    a, b = np.arange(3.0), np.ones(3)
+    first, kind, result = general.call_general(f, (5, a), {"b": b})
+    assert first is a
+    assert kind is MemoryType.NUMPY
+    np.testing.assert_array_equal(result, a + 1)
+
+
+def test_dask_input_without_dask_dispatch_names_the_extra_to_install(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # None in sys.modules makes the import fail as if the module were not installed.
+    monkeypatch.setitem(sys.modules, "arrayport._dask_dispatch", None)
+    f = ap.memory_type("numpy")(lambda x: x)
+    with pytest.raises(ap.BackendUnavailableError, match=r"arrayport\[dask\]") as info:
+        general._run_on_dask(f, (np.ones(2),), {})
+    assert isinstance(info.value.__cause__, ModuleNotFoundError)
+
+
+# --- slice by slice --------------------------------------------------------------------
+
+
+def _row_cumsum_2d(image: Any, weights: Any = None) -> Any:
+    assert len(image.shape) == 2, "a 2-D function"
+    xp = ap.namespace(image)
+    out = xp.cumulative_sum(image, axis=1)
+    return out if weights is None else out * weights
+
+
+@pytest.mark.parametrize(
+    "mt",
+    [
+        pytest.param(mt, marks=skip_unless_installed(mt))
+        for mt in (MemoryType.NUMPY, MemoryType.TORCH, MemoryType.JAX)
+    ],
+)
+def test_slice_by_slice_runs_a_2d_function_on_each_slice(mt: MemoryType) -> None:
+    f = ap.memory_type(mt, slice_by_slice=True)(_row_cumsum_2d)
+    stack = _float_image((3, 4, 5))
+    weights = _float_image((3, 4, 5), seed=9)  # same shape: sliced along with the image
+    expected = np.stack([np.cumsum(s, axis=1) * w for s, w in zip(stack, weights, strict=True)])
+    out = f(stack, weights=weights)
+    assert isinstance(out, np.ndarray)
+    assert out.shape == (3, 4, 5)
+    np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-5)
+    # 2-D input runs once.
+    np.testing.assert_allclose(f(stack[0]), np.cumsum(stack[0], axis=1), rtol=1e-5)
+    with pytest.raises(AssertionError, match="a 2-D function"):
+        f.options(slice_by_slice=False)(stack)
+
+
+@skip_unless_installed(MemoryType.PYCLESPERANTO)
+def test_slice_by_slice_on_pyclesperanto() -> None:
+    import pyclesperanto as cle
+
+    calls: list[tuple[int, ...]] = []
+
+    @ap.memory_type("pyclesperanto", slice_by_slice=True)
+    def blur(x: Any) -> Any:
+        calls.append(tuple(x.shape))
+        return cle.gaussian_blur(x, sigma_x=1.0, sigma_y=1.0, sigma_z=0.0)
+
+    stack = _float_image((3, 6, 7))
+    out = blur(stack)
+    assert calls == [(6, 7)] * 3
+    expected = np.stack(
+        [
+            np.asarray(cle.pull(cle.gaussian_blur(cle.push(s), sigma_x=1.0, sigma_y=1.0)))
+            for s in stack
+        ]
+    )
+    np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_slice_by_slice_leaves_arrays_inside_lists_whole() -> None:
+    shapes: list[tuple[int, ...]] = []
+
+    @ap.memory_type("numpy", slice_by_slice=True)
+    def f(images: Any) -> Any:
+        shapes.append(images[0].shape)
+        return images[0]
+
+    stack = np.zeros((3, 4, 5), np.float32)
+    assert f([stack]).shape == (3, 4, 5)
+    assert shapes == [(3, 4, 5)]
+
+
+# --- CUDA streams ---------------------------------------------------------------------
+
+
+@pytest.mark.gpu
+@skip_unless_installed(MemoryType.TORCH)
+def test_torch_calls_run_on_a_per_thread_cuda_stream() -> None:
+    import torch
+
+    streams: dict[int, Any] = {}
+
+    @ap.memory_type("torch", device="cuda")
+    def f(x: Any) -> Any:
+        assert x.is_cuda
+        streams[threading.get_ident()] = torch.cuda.current_stream()
+        return x * 2
+
+    results: list[Any] = []
+
+    def work() -> None:
+        with ap.use_device(0):
+            results.append(f(np.ones(4, np.float32)))
+
+    threads = [threading.Thread(target=work) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(streams) == 2
+    a, b = streams.values()
+    assert a != b
+    assert torch.cuda.default_stream(0) not in (a, b)
+    for r in results:
+        np.testing.assert_array_equal(r, np.full(4, 2.0, np.float32))
+
+
+@pytest.mark.gpu
+@skip_unless_installed(MemoryType.CUPY)
+def test_cupy_calls_run_on_a_per_thread_stream_on_the_current_device() -> None:
+    import cupy as cp
+
+    streams: list[Any] = []
+
+    @ap.memory_type("cupy")
+    def f(x: Any) -> Any:
+        streams.append(cp.cuda.get_current_stream())
+        assert x.device.id == 0
+        return x + 1
+
+    with ap.use_device(0):
+        out = f(np.zeros(3, np.float32))
+    np.testing.assert_array_equal(out, np.ones(3, np.float32))
+    assert streams[0] != cp.cuda.Stream.null
+
+
+# --- dask ------------------------------------------------------------------------------
+
+
+@skip_unless_installed(MemoryType.DASK)
+def test_dask_input_is_handed_to_the_dask_helper_not_converted() -> None:
+    import dask.array as da
+
+    f = ap.memory_type("numpy")(lambda x: x * 2)
+    d = da.from_array(np.arange(16.0).reshape(4, 4), chunks=2)
+    if importlib.util.find_spec("arrayport._dask_dispatch") is None:
+        with pytest.raises(ap.BackendUnavailableError, match=r"arrayport\[dask\]"):
+            f(d)
+        return
+    out = f(d)
+    assert type(out).__module__.startswith("dask")
+    np.testing.assert_array_equal(out.compute(), np.arange(16.0).reshape(4, 4) * 2)
+
+
+# --- out of memory while moving the inputs -------------------------------------------------
+
+
+@pytest.fixture
+def small_device(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A pyclesperanto device that holds at most 64 bytes per buffer: moving a larger
+    input there raises OutOfMemoryError before the function runs."""
+    if MemoryType.PYCLESPERANTO not in INSTALLED:
+        pytest.skip("pyclesperanto is not installed")
+    from arrayport.backends import pyclesperanto as be
+
+    monkeypatch.setattr(be, "max_buffer_bytes", lambda device: 64)
+
+
+@pytest.mark.usefixtures("small_device")
+def test_inputs_that_do_not_fit_are_split_before_moving() -> None:
+    import pyclesperanto as cle
+
+    seen: list[tuple[str, int]] = []
+
+    @ap.memory_type("pyclesperanto", oom=ap.OOMPolicy(retries=0, split_axis=0, release=False))
+    def brighten(a: Any) -> Any:
+        seen.append((ap.detect_memory_type(a).value, int(a.shape[0])))
+        return cle.add_image_and_scalar(a, scalar=1)
+
+    x = np.arange(32, dtype=np.float32)  # 128 bytes: two 64-byte pieces fit
+    out = brighten(x)
+    assert seen == [("pyclesperanto", 16), ("pyclesperanto", 16)]
+    assert isinstance(out, np.ndarray)  # joined where the result goes (the input's type)
+    np.testing.assert_array_equal(out, x + 1)
+
+
+@pytest.mark.usefixtures("small_device")
+def test_each_pieces_result_leaves_the_device_before_the_next_piece_runs(monkeypatch) -> None:
+    # So that the memory that ran out holds one piece's result at a time (seen in the code
+    # after jax's pieces ran out of memory while being joined on an H100).
+    from arrayport import _oom_recovery
+
+    events: list[str] = []
+    real_convert = _oom_recovery.convert
+
+    def recording_convert(x: Any, to: Any, **kwargs: Any) -> Any:
+        events.append(f"to {ap.MemoryType(to).value}")
+        return real_convert(x, to, **kwargs)
+
+    monkeypatch.setattr(_oom_recovery, "convert", recording_convert)
+
+    @ap.memory_type("pyclesperanto", oom=ap.OOMPolicy(retries=0, split_axis=0, release=False))
+    def brighten(a: Any) -> Any:
+        events.append(f"run {int(a.shape[0])}")
+        return a + 1
+
+    x = np.arange(32, dtype=np.float32)  # 128 bytes: two 64-byte pieces fit
+    np.testing.assert_array_equal(brighten(x), x + 1)
+    assert events == ["run 16", "to numpy", "run 16", "to numpy"]
+
+
+@pytest.mark.usefixtures("small_device")
+def test_inputs_that_do_not_fit_fall_back_and_retries_convert_again() -> None:
+    seen: list[str] = []
+
+    @ap.memory_type("pyclesperanto", oom=ap.OOMPolicy(retries=1, fallback="numpy", release=False))
+    def brighten(a: Any) -> Any:
+        seen.append(ap.detect_memory_type(a).value)
+        return a + 2
+
+    x = np.arange(32, dtype=np.float32)
+    out = brighten(x)
+    assert seen == ["numpy"]  # two conversions failed (a retry), then the fallback ran
+    np.testing.assert_array_equal(out, x + 2)
+    # Without a remedy in the policy: OutOfMemoryError naming what was tried, not the
+    # conversion's error from before the policy.
+    plain = ap.memory_type("pyclesperanto", oom=ap.OOMPolicy(retries=1, release=False))(lambda a: a)
+    with pytest.raises(ap.OutOfMemoryError, match="gave up after 2 attempts") as info:
+        plain(x)
+    assert info.value.memory_type is MemoryType.PYCLESPERANTO
+    disabled = ap.memory_type("pyclesperanto", oom=ap.OOMPolicy.disabled())(lambda a: a)
+    with pytest.raises(ap.OutOfMemoryError, match="maximum buffer size"):
+        disabled(x)
