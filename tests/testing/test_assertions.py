@@ -309,3 +309,174 @@ def test_dict_results_are_compared_key_by_key() -> None:
             assert_equivalent(wrong_on_torch, np.arange(4.0), memory_types=["torch"])
     with pytest.raises(AssertionError, match="dict"):
         assert_equivalent(lambda a: {"x": a} if isinstance(a, np.ndarray) else a, np.arange(2.0))
+
+
+# Memory types whose arrays a function can write into (jax and tensorflow are immutable).
+MUTABLE = [
+    mt.value for mt in (MemoryType.NUMPY, MemoryType.TORCH, MemoryType.DASK) if mt in INSTALLED
+]
+
+
+def _framework(x: Any) -> str:
+    return type(x).__module__.partition(".")[0]
+
+
+def test_a_function_writing_into_its_input_leaves_the_caller_and_later_runs_alone() -> None:
+    seen: list[tuple[str, list[float]]] = []
+
+    def zeroes(x: Any) -> Any:
+        seen.append((_framework(x), as_numpy(x).tolist()))
+        x[...] = 0  # numpy and torch write into the array; dask rewrites its graph
+        return x
+
+    given = np.arange(1.0, 4.0)
+    checked = assert_equivalent(zeroes, given, memory_types=[*MUTABLE, ARRAY_API_STRICT])
+    assert len(checked) == len(MUTABLE) + 3
+    np.testing.assert_array_equal(given, [1.0, 2.0, 3.0])  # the caller's array
+    assert [values for _, values in seen] == [[1.0, 2.0, 3.0]] * (len(checked) + 1)
+
+    def adds(x: Any) -> Any:  # x += 1 writes into numpy and torch arrays, rebinds jax ones
+        x += 1
+        return x
+
+    given32 = np.arange(3.0, dtype=np.float32)
+    assert_equivalent(adds, given32, memory_types=[mt.value for mt in CPU_TYPES])
+    np.testing.assert_array_equal(given32, [0.0, 1.0, 2.0])
+
+
+@skip_unless_installed(MemoryType.TORCH)
+def test_a_torch_argument_is_not_written_through_its_shared_numpy_view() -> None:
+    import torch
+
+    def zeroes(x: Any) -> Any:
+        x *= 0
+        return x
+
+    given = torch.arange(1.0, 4.0)
+    assert_equivalent(zeroes, given, memory_types=["numpy", "torch"])
+    assert given.tolist() == [1.0, 2.0, 3.0]
+
+
+@skip_unless_installed(MemoryType.TORCH)
+def test_each_run_gets_the_callers_layout() -> None:
+    # The copies that keep runs apart were C-contiguous: a function was never run on the
+    # transposed, strided or reversed arrays the caller (or arrays()) gave it.
+    import torch
+
+    strides: list[tuple[int, ...]] = []
+
+    def records(x: Any) -> Any:
+        strides.append(tuple(x.stride()) if isinstance(x, torch.Tensor) else x.strides)
+        return x * 1
+
+    given = np.arange(12.0).reshape(3, 4).T
+    assert_equivalent(records, given, memory_types=["numpy", "torch"])
+    assert strides == [(8, 32), (8, 32), (1, 4)]
+    strides.clear()
+    reversed_ = np.arange(12.0)[::-2]
+    assert_equivalent(records, reversed_, memory_types=["numpy"])
+    assert strides == [(-16,), (-16,)]
+
+
+def test_the_same_array_twice_stays_one_array() -> None:
+    # Each argument was copied on its own: f(x, x) ran on two arrays, so a write through
+    # one no longer showed through the other as it does for the caller.
+    results: list[list[float]] = []
+
+    def writes_first_reads_second(a: Any, b: Any) -> Any:
+        a[...] = 7
+        out = b * 1
+        results.append(as_numpy(out).tolist())
+        return out
+
+    given = np.zeros(2)
+    types = [mt for mt in MUTABLE if mt != "dask"]  # dask's setitem writes no shared memory
+    assert_equivalent(writes_first_reads_second, given, given, memory_types=types)
+    assert results == [[7.0, 7.0]] * (len(types) + 1)
+    np.testing.assert_array_equal(given, 0.0)
+
+
+def test_a_zero_d_argument_stays_zero_d_on_array_api_strict() -> None:
+    zero_d = np.full((), 2.0, np.float32)  # np.ascontiguousarray made it 1-d
+    assert len(assert_equivalent(affine, zero_d, memory_types=[ARRAY_API_STRICT])) == 3
+
+
+def _writes_on_torch(x: Any) -> Any:
+    import array_api_compat
+
+    out = x * 2
+    if array_api_compat.is_torch_namespace(array_api_compat.array_namespace(x)):
+        x[0] = 0  # after the result is computed: the result is right, the input changed
+    return out
+
+
+@skip_unless_installed(MemoryType.TORCH)
+def test_inputs_unchanged_catches_a_write_on_one_memory_type() -> None:
+    types = [mt.value for mt in XP_TYPES]
+    # Off by default: working in place is allowed, and each run has its own copy.
+    assert assert_equivalent(_writes_on_torch, _x(), memory_types=types) == tuple(types)
+    with pytest.raises(
+        AssertionError,
+        match=r"_writes_on_torch\(float32\[3, 4\]\) on torch: fn wrote into its argument "
+        r"x \(args\[0\]\) \(float32\[3, 4\]\): at index \(0, 0\) it holds 0\.0, it held -1\.0",
+    ):
+        assert_equivalent(_writes_on_torch, _x(), memory_types=types, check_inputs_unchanged=True)
+    assert assert_equivalent(affine, _x(), memory_types=types, check_inputs_unchanged=True)
+
+
+def test_inputs_unchanged_checks_the_reference_keywords_and_nested_arrays() -> None:
+    def adds(x: Any, *, y: Any) -> Any:
+        y += 1  # numpy writes into y; jax would rebind it
+        return x + y
+
+    with pytest.raises(
+        AssertionError, match=r"on numpy \(the reference\): fn wrote into its argument y="
+    ):
+        assert_equivalent(adds, _x(), y=_x(), memory_types=["numpy"], check_inputs_unchanged=True)
+
+    def clears(pair: Any) -> Any:
+        pair[1][...] = np.nan
+        return pair[0] + 0
+
+    nan = np.full(2, np.nan)
+    with pytest.raises(AssertionError, match=r"argument pair \(args\[0\]\)\[1\] \(float64\[2\]\)"):
+        assert_equivalent(
+            clears, [nan, np.ones(2)], memory_types=["numpy"], check_inputs_unchanged=True
+        )
+    assert_equivalent(clears, [nan, nan], memory_types=["numpy"], check_inputs_unchanged=True)
+
+
+@skip_unless_installed(MemoryType.DASK)
+def test_inputs_unchanged_sees_a_dask_setitem() -> None:
+    def sets_on_dask(x: Any) -> Any:
+        if _framework(x) == "dask":
+            x[0] = -0.0  # dask rewrites x's graph in place; -0.0 is a change from 0.0
+        return x + 1
+
+    with pytest.raises(AssertionError, match=r"on dask: fn wrote into its argument x .* -0\.0"):
+        assert_equivalent(
+            sets_on_dask, np.zeros(3), memory_types=["numpy", "dask"], check_inputs_unchanged=True
+        )
+
+
+@skip_unless_installed(MemoryType.TORCH)
+def test_signed_zeros_are_checked_when_asked() -> None:
+    import torch
+
+    def negates_on_torch(x: Any) -> Any:
+        return -x if isinstance(x, torch.Tensor) else x * 1
+
+    zeros = np.zeros((2, 2), np.float32)
+    assert assert_equivalent(negates_on_torch, zeros, memory_types=["numpy", "torch"])
+    with pytest.raises(
+        AssertionError,
+        match=r"negates_on_torch\(float32\[2, 2\]\) on torch: the result has -0\.0 at index "
+        r"\(0, 0\), numpy gave 0\.0 \(the sign of a zero differs",
+    ):
+        assert_equivalent(
+            negates_on_torch, zeros, memory_types=["numpy", "torch"], check_signed_zeros=True
+        )
+    types = [mt.value for mt in CPU_TYPES if mt is not MemoryType.PYCLESPERANTO]
+    types += [ARRAY_API_STRICT] + ["dask"] * (MemoryType.DASK in INSTALLED)
+    checked = assert_equivalent(lambda x: -x, zeros, memory_types=types, check_signed_zeros=True)
+    assert len(checked) == len(types) + 2  # array_api_strict on three devices

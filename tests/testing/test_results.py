@@ -9,7 +9,13 @@ import pytest
 
 from arrayport import MemoryType
 from arrayport.devices import CPU
-from arrayport.testing._results import compare_results, default_tolerance, is_array
+from arrayport.testing._results import (
+    compare_results,
+    default_tolerance,
+    first_difference,
+    is_array,
+    signed_zero_mismatch,
+)
 
 
 def _compare(actual: Any, expected: Any, **options: Any) -> None:
@@ -49,3 +55,48 @@ def test_dtype_shape_and_tolerance() -> None:
     assert default_tolerance("int32") == 0.0
     assert is_array(np.ones(1))
     assert not is_array([1.0])
+
+
+def test_nan_equals_nan_but_never_a_number() -> None:
+    nan = np.float32([np.nan, 1.0])
+    _compare(nan.copy(), nan)
+    with pytest.raises(AssertionError, match="nan location mismatch"):
+        _compare(np.float32([np.nan, 1.0]), np.float32([2.0, 1.0]), rtol=1e9, atol=1e9)
+    with pytest.raises(AssertionError, match="nan location mismatch"):
+        _compare(np.float32([2.0, 1.0]), nan, rtol=1e9, atol=1e9)
+    with pytest.raises(AssertionError, match="nan location mismatch"):
+        _compare(np.complex64([np.nan]), np.complex64([1.0]), rtol=1e9, atol=1e9)
+    with pytest.raises(AssertionError, match="inf values mismatch"):
+        _compare(np.float64([np.inf]), np.float64([-np.inf]))
+
+
+def test_signed_zeros_are_compared_only_when_asked() -> None:
+    pos, neg = np.float32([1.0, 0.0, 0.0]), np.float32([1.0, 0.0, -0.0])
+    _compare(neg, pos, atol=1.0)
+    with pytest.raises(
+        AssertionError,
+        match=r"the result has -0\.0 at index \(2,\), numpy gave 0\.0 \(the sign of a zero",
+    ):
+        _compare(neg, pos, check_signed_zeros=True, atol=1.0)
+    _compare(neg.copy(), neg, check_signed_zeros=True)
+    _compare(np.float32([-1e-30]), np.float32([0.0]), check_signed_zeros=True, atol=1e-6)
+    with pytest.raises(AssertionError, match=r"\(1-0j\) at index \(\), numpy gave \(1\+0j\)"):
+        _compare(np.complex128(complex(1, -0.0)), np.complex128(1), check_signed_zeros=True)
+    _compare(np.int32([0]), np.int32([0]), check_signed_zeros=True)
+
+
+def test_first_difference_is_exact_about_nan_and_zeros() -> None:
+    a = np.array([np.nan, 0.0, 2.0])
+    assert first_difference(a.copy(), a) is None
+    assert first_difference(np.array([np.nan, -0.0, 2.0]), a) == (
+        "at index (1,) it holds -0.0, it held 0.0"
+    )
+    assert first_difference(np.array([1.0, 0.0, 2.0]), a) == (
+        "at index (0,) it holds 1.0, it held nan"
+    )
+    assert first_difference(np.arange(3), np.arange(3)[::-1]) == (
+        "at index (0,) it holds 0, it held 2"
+    )
+    assert first_difference(np.zeros(2), np.zeros(3)) == "it became float64[2], was float64[3]"
+    assert first_difference(np.zeros(3, ">f8"), np.zeros(3)) is None  # byte order only
+    assert signed_zero_mismatch(np.zeros(3), -np.zeros(3)) == (0,)

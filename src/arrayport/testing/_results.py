@@ -1,6 +1,7 @@
 """Comparing a function's result on one memory type with numpy's, for
 :func:`arrayport.testing.assert_equivalent`: structure (dict, tuple, list) part by part,
-then memory type, device, dtype, shape and values within :func:`default_tolerance`."""
+then memory type, device, dtype, shape and values within :func:`default_tolerance` (NaN
+equal to NaN, never to a number), then, if asked, the sign of every zero."""
 
 from __future__ import annotations
 
@@ -15,7 +16,15 @@ from arrayport.errors import InvalidOptionError, UnsupportedArrayError
 from arrayport.memory_types import MemoryType
 from arrayport.testing._memory_readers import as_numpy, is_strict
 
-__all__ = ["ARRAY_API_STRICT", "compare_results", "default_tolerance", "device_of", "is_array"]
+__all__ = [
+    "ARRAY_API_STRICT",
+    "compare_results",
+    "default_tolerance",
+    "device_of",
+    "first_difference",
+    "is_array",
+    "signed_zero_mismatch",
+]
 
 #: Pass this name in ``memory_types`` to also run the function on array-api-strict arrays on
 #: each of its devices (its fake ``device1``/``device2`` included): a CPU-only check that the
@@ -80,6 +89,58 @@ def device_of(x: Any) -> Any:
     return get_backend(detect_memory_type(x)).device_of(x)
 
 
+def _native(dtype: np.dtype[Any]) -> np.dtype[Any]:
+    """``dtype`` in this machine's byte order: conversions may swap big-endian bytes."""
+    return dtype.newbyteorder("=") if dtype.byteorder not in "=|" else dtype
+
+
+def _first(mask: np.ndarray) -> tuple[int, ...] | None:
+    hits = np.argwhere(mask)
+    return tuple(int(i) for i in hits[0]) if len(hits) else None
+
+
+def _exact(x: np.ndarray) -> np.ndarray:
+    # bfloat16 (ml_dtypes, kind "V") to float32 is exact and lets numpy's NaN tests read it
+    return x.astype(np.float32) if x.dtype.name == "bfloat16" else x
+
+
+def signed_zero_mismatch(actual: np.ndarray, expected: np.ndarray) -> tuple[int, ...] | None:
+    """The first index where both are zero (a complex number's real or imaginary part)
+    with different signs, or None. Only float and complex values have signed zeros."""
+    a, e = _exact(actual), _exact(expected)
+    if a.dtype.kind not in "fc" or e.dtype.kind not in "fc":
+        return None
+    pairs = [(np.real(a), np.real(e))]
+    if a.dtype.kind == "c" and e.dtype.kind == "c":  # a real result has no signed imaginary 0
+        pairs.append((np.imag(a), np.imag(e)))
+    mask = np.zeros(np.broadcast_shapes(a.shape, e.shape), bool)
+    for x, y in pairs:
+        mask |= (x == 0) & (y == 0) & (np.signbit(x) != np.signbit(y))
+    return _first(mask)
+
+
+def first_difference(after: np.ndarray, before: np.ndarray) -> str | None:
+    """What differs between two arrays compared exactly (NaN equal to NaN, -0.0 not equal
+    to 0.0), said in words, or None when they are the same."""
+    if after.shape != before.shape or _native(after.dtype) != _native(before.dtype):
+        return (
+            f"it became {after.dtype.name}{list(after.shape)}, "
+            f"was {before.dtype.name}{list(before.shape)}"
+        )
+    a, b = _exact(after), _exact(before)
+    if a.dtype.kind in "fc":
+        mask = np.zeros(a.shape, bool)
+        for x, y in [(np.real(a), np.real(b)), (np.imag(a), np.imag(b))]:
+            same = ((x == y) & (np.signbit(x) == np.signbit(y))) | (np.isnan(x) & np.isnan(y))
+            mask |= ~same
+    else:
+        mask = np.asarray(a != b)
+    where = _first(mask)
+    if where is None:
+        return None
+    return f"at index {where} it holds {a[where].item()!r}, it held {b[where].item()!r}"
+
+
 def _parts(actual: Any, expected: Any, *, where: str, what: str) -> list[Any] | None:
     """``(actual part, expected part, its name)`` for each part of a dict, tuple or list
     result numpy gave (None for anything else), or the AssertionError for a result of
@@ -114,6 +175,7 @@ def compare_results(
     atol: float,
     check_dtype: bool,
     check_memory_type: bool,
+    check_signed_zeros: bool = False,
 ) -> None:
     parts = _parts(actual, expected, where=where, what=what)
     if parts is not None:  # a dict, tuple or list result: compared part by part
@@ -129,6 +191,7 @@ def compare_results(
                 atol=atol,
                 check_dtype=check_dtype,
                 check_memory_type=check_memory_type,
+                check_signed_zeros=check_signed_zeros,
             )
         return
     exp_is_array = isinstance(expected, (np.ndarray, np.generic))
@@ -149,8 +212,7 @@ def compare_results(
             raise AssertionError(msg)
     a = as_numpy(actual) if is_array(actual) else np.asarray(actual)
     e = np.asarray(expected)
-    a_dt = a.dtype.newbyteorder("=") if a.dtype.byteorder not in "=|" else a.dtype
-    e_dt = e.dtype.newbyteorder("=") if e.dtype.byteorder not in "=|" else e.dtype
+    a_dt, e_dt = _native(a.dtype), _native(e.dtype)
     if check_dtype and (exp_is_array or is_array(actual)) and a_dt != e_dt:
         msg = f"{where}: {what} has dtype {a_dt.name}, numpy gave {e_dt.name}"
         raise AssertionError(msg)
@@ -158,8 +220,7 @@ def compare_results(
         msg = f"{where}: {what} has shape {a.shape}, numpy gave {e.shape}"
         raise AssertionError(msg)
     tol = default_tolerance(e.dtype) if rtol is None else rtol
-    if "bfloat16" in (a.dtype.name, e.dtype.name):  # kind "V": numpy's NaN test skips it
-        a, e = a.astype(np.float32), e.astype(np.float32)  # exact
+    a, e = _exact(a), _exact(e)  # bfloat16 is kind "V": numpy's NaN test would skip it
     try:
         if e.dtype.kind in "fc" or a.dtype.kind in "fc":
             np.testing.assert_allclose(a, e, rtol=tol, atol=atol, equal_nan=True, err_msg=what)
@@ -168,3 +229,10 @@ def compare_results(
     except AssertionError as exc:
         msg = f"{where}: {what} differs from numpy's{exc}"
         raise AssertionError(msg) from None
+    at = signed_zero_mismatch(a, e) if check_signed_zeros else None
+    if at is not None:
+        msg = (
+            f"{where}: {what} has {a[at].item()!r} at index {at}, numpy gave "
+            f"{e[at].item()!r} (the sign of a zero differs; check_signed_zeros=True)"
+        )
+        raise AssertionError(msg)

@@ -9,19 +9,18 @@ each framework's own calls rather than arrayport's conversion code.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
 
-import arrayport
 from arrayport.errors import (
     ArrayportError,
     BackendUnavailableError,
     InvalidOptionError,
 )
 from arrayport.memory_types import MemoryType, as_memory_type
+from arrayport.testing._inputs import check_unchanged, private, run_arguments
 from arrayport.testing._memory_readers import as_numpy, memory_bounds, shares_memory
 from arrayport.testing._results import (
     ARRAY_API_STRICT,
@@ -60,33 +59,6 @@ def _selected_default() -> tuple[MemoryType, ...]:
     from arrayport.testing.plugin import selected_memory_types
 
     return selected_memory_types()
-
-
-def _to_target(x: Any, target: Any) -> Any:
-    if not is_array(x):
-        return x
-    if isinstance(target, MemoryType):
-        from arrayport.testing.strategies import default_device
-
-        return arrayport.convert(x, target, device=default_device(target))
-    xps = sys.modules["array_api_strict"]
-    return xps.asarray(np.ascontiguousarray(as_numpy(x)), device=target)
-
-
-def _private(value: Any) -> Any:
-    """``value`` with every numpy array in it (top level, or in a list, tuple or dict)
-    copied, read-only ones staying read-only."""
-    if isinstance(value, np.ndarray):
-        out = value.copy()
-        out.flags.writeable = value.flags.writeable
-        return out
-    if isinstance(value, np.generic):
-        return value
-    if type(value) in (list, tuple):
-        return type(value)(_private(v) for v in value)
-    if type(value) is dict:
-        return {k: _private(v) for k, v in value.items()}
-    return value
 
 
 def _targets(memory_types: Iterable[Any] | str | None) -> tuple[list[Any], bool]:
@@ -129,6 +101,8 @@ def assert_equivalent(
     atol: float = 0.0,
     check_dtype: bool = True,
     check_memory_type: bool = True,
+    check_inputs_unchanged: bool = False,
+    check_signed_zeros: bool = False,
     **kwargs: Any,
 ) -> tuple[str, ...]:
     """Assert that ``fn`` gives numpy's result on every memory type.
@@ -136,8 +110,13 @@ def assert_equivalent(
     ``fn`` runs once with every array argument as numpy (the reference), then once per
     memory type with every array argument converted to it. Each result is compared with
     the reference: memory type and device (the inputs'), dtype, shape and 0-d-ness, then
-    values (floats within ``rtol``/``atol``, everything else exactly). Tuples and lists of
-    results are compared element by element.
+    values (floats within ``rtol``/``atol``, NaN equal to NaN but never to a number,
+    everything else exactly). Tuples, lists and dicts of results are compared part by part.
+
+    Every run, the reference included, gets its own copy of each array argument (with the
+    caller's strides, byte order and read-only flag) wherever it could otherwise write into
+    memory shared with the caller or another run: a function that writes into its input
+    changes neither the caller's arrays nor what later runs get.
 
     Parameters
     ----------
@@ -163,6 +142,18 @@ def assert_equivalent(
     check_memory_type : bool
         Whether array results must have the inputs' memory type and device (turn off for
         functions declared with ``output="declared"``).
+    check_inputs_unchanged : bool
+        Whether each run, the reference included, must leave its array arguments as it got
+        them (values compared exactly, NaN equal to NaN, the sign of zeros too). Off by
+        default: the array API allows in-place updates of mutable arrays, and a function
+        that works in place on purpose is still checked (on copies). Turn it on for
+        functions meant to be portable: jax and tensorflow arrays are immutable, so a
+        function that needs to write into its input cannot give the same answer there.
+    check_signed_zeros : bool
+        Whether float and complex results must have numpy's sign on every zero (real and
+        imaginary parts apart): ``-0.0`` against ``0.0`` fails, however large the
+        tolerance. Off by default: frameworks disagree on the sign of some zeros the
+        standard leaves open (``maximum(-0.0, 0.0)`` is 0.0 in numpy, -0.0 in torch).
     **kwargs
         Keyword arguments for ``fn``; array values are converted like ``args``.
 
@@ -174,7 +165,8 @@ def assert_equivalent(
     Raises
     ------
     AssertionError
-        Naming the memory type, the argument dtypes and shapes, and what differs; also
+        Naming the memory type, the argument dtypes and shapes, and what differs (for a
+        changed input, the argument; for a zero's sign, the index and both values); also
         when the arguments fit no memory type, so that nothing was checked.
     InvalidOptionError
         If ``fn`` is not callable, a memory type is unknown, or a tolerance is negative.
@@ -205,10 +197,13 @@ def assert_equivalent(
     host_args = [as_numpy(a) if is_array(a) else a for a in args]
     host_kwargs = {k: as_numpy(v) if is_array(v) else v for k, v in kwargs.items()}
     name = getattr(fn, "__qualname__", repr(fn))
-    # Every run gets its own copy of the arguments, and the reference is kept apart: a
-    # function that writes into its input must not change what later runs get or are
-    # compared with (a zero-copy run shares its input with the host copy).
-    expected = _private(fn(*_private(host_args), **_private(host_kwargs)))
+    ref_args, ref_kwargs = private(host_args), private(host_kwargs)
+    # The reference result is kept apart too: a later run must not reach it through memory
+    # fn keeps (a cache, a global).
+    expected = private(fn(*ref_args, **ref_kwargs))
+    if check_inputs_unchanged:
+        where = f"{name}({_describe(host_args)}) on numpy (the reference)"
+        check_unchanged(fn, ref_args, ref_kwargs, host_args, host_kwargs, where=where)
     checked: list[str] = []
     skipped: list[str] = []
     for target in targets:
@@ -224,8 +219,7 @@ def assert_equivalent(
         for place, label in places:
             where = f"{name}({_describe(host_args)}) on {label}"
             try:
-                conv_args = [_to_target(a, place) for a in _private(host_args)]
-                conv_kwargs = {k: _to_target(v, place) for k, v in _private(host_kwargs).items()}
+                conv_args, conv_kwargs = run_arguments(host_args, host_kwargs, place)
             except ArrayportError as exc:
                 missing = _unavailable(exc)
                 if explicit and missing is not None:  # named but not installed: setup
@@ -257,7 +251,10 @@ def assert_equivalent(
                 atol=atol,
                 check_dtype=check_dtype,
                 check_memory_type=check_memory_type,
+                check_signed_zeros=check_signed_zeros,
             )
+            if check_inputs_unchanged:
+                check_unchanged(fn, conv_args, conv_kwargs, host_args, host_kwargs, where=where)
             checked.append(label)
     if not checked:  # a check that checked nothing must not pass
         why = "; ".join(skipped) or "no memory type is installed or selected"
