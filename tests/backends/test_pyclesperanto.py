@@ -140,3 +140,19 @@ def test_stack_planes_from_device_and_host_planes_is_exact(be, dtype: str) -> No
     assert tuple(out.shape) == (4, 1, 2)
     assert np.dtype(out.dtype) == dtype
     assert be.to_numpy(out).tolist() == planes.tolist()  # exact, beyond float32's 2**24
+
+
+def test_the_remedy_named_for_complex_arrays_works() -> None:
+    # The general remedy (convert_dtype to float32) refuses complex input without
+    # discard_imaginary=True: the message names the call that works, and it does.
+    import arrayport as ap
+    from arrayport.errors import UnsupportedDtypeError
+
+    x = np.array([1 + 2j, 3 - 1j], np.complex64)
+    remedy = "arrayport.convert_dtype(x, 'float32', discard_imaginary=True)"
+    with pytest.raises(UnsupportedDtypeError) as info:
+        ap.convert(x, "pyclesperanto")
+    assert remedy in str(info.value)
+    real = ap.convert_dtype(x, "float32", discard_imaginary=True)
+    back = ap.convert(ap.convert(real, "pyclesperanto"), "numpy")
+    np.testing.assert_array_equal(back, [1.0, 3.0])

@@ -144,3 +144,22 @@ def test_data_from_the_pocl_device_stays_on_the_cpu_where_a_gpu_is_present(
     other = Device("opencl", source.index + 1)
     assert _util.default_from_elsewhere(other, has_gpu=True) == Device("cuda", 0)
     assert _util.default_from_elsewhere(other, has_gpu=False) == CPU
+
+
+def test_a_missing_framework_and_a_broken_one_get_different_remedies(tmp_path, monkeypatch) -> None:
+    from arrayport.backends._util import import_framework
+    from arrayport.errors import BackendUnavailableError
+
+    with pytest.raises(
+        BackendUnavailableError, match=r"not installed .*pip install 'arrayport\[x\]'"
+    ):
+        import_framework("arrayport_no_such_framework", "x")
+    # Installed, but its own import fails (a jaxlib older than jax needs, say).
+    (tmp_path / "arrayport_broken_framework.py").write_text(
+        "raise ImportError('jaxlib is version 0.4.1, but this jax needs 0.10')\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(
+        BackendUnavailableError, match=r"installed but cannot be imported .*--upgrade"
+    ):
+        import_framework("arrayport_broken_framework", "x")

@@ -174,10 +174,13 @@ def array_like_refusal(x: object) -> str | None:
 
 
 def available_memory_types() -> tuple[MemoryType, ...]:
-    """The memory types whose frameworks are installed and usable here.
+    """The memory types whose frameworks are installed here.
 
     Decided without importing any framework (``importlib.util.find_spec`` plus cheap checks:
-    an OpenCL platform for pyclesperanto, a CUDA driver for cupy), so it is cheap to call.
+    an OpenCL platform for pyclesperanto, a CUDA driver for cupy), so it is cheap to call;
+    a framework that is installed but fails to import is listed, and its first use raises
+    :class:`~arrayport.errors.BackendUnavailableError` saying so (``arrayport doctor``
+    imports each one).
     """
     found: list[MemoryType] = []
     for mt in MemoryType:

@@ -108,10 +108,17 @@ def _import(name: str, extra: str) -> ModuleType:
     try:
         return importlib.import_module(name)
     except ImportError as exc:
-        msg = (
-            f"{name} is not installed or cannot be imported ({exc}); "
-            f"install it with: pip install 'arrayport[{extra}]'"
-        )
+        root = name.partition(".")[0]
+        if isinstance(exc, ModuleNotFoundError) and exc.name in (root, name):
+            msg = (
+                f"{name} is not installed ({exc}); "
+                f"install it with: pip install 'arrayport[{extra}]'"
+            )
+        else:  # found, but it or a module it needs fails: a broken or mismatched install
+            msg = (
+                f"{name} is installed but cannot be imported ({exc}); upgrade or reinstall "
+                f"it with: pip install --upgrade --force-reinstall 'arrayport[{extra}]'"
+            )
         raise BackendUnavailableError(msg) from exc
     # A broken installation (a missing CUDA library, an ABI mismatch) may raise anything
     # while importing: still "this memory type cannot be used here", with the cause.

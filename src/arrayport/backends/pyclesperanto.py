@@ -124,6 +124,12 @@ def describe(x: Any) -> ArrayInfo:
 def check_dtype(dtype: np.dtype[Any] | None, dtype_name: str) -> str | None:
     if dtype_name in _DTYPES or dtype_name in WIDENINGS:
         return None
+    if dtype is not None and dtype.kind == "c":
+        return (
+            f"pyclesperanto has no complex dtype ({dtype_name}): convert the real part "
+            "(arrayport.convert_dtype(x, 'float32', discard_imaginary=True)), the magnitude "
+            "(abs(x)) or both parts separately first"
+        )
     return (
         f"pyclesperanto cannot hold {dtype_name} (it would store a narrower type and change "
         "values); convert to float32 or int32 first, e.g. arrayport.convert_dtype(x, "
