@@ -47,6 +47,26 @@ def test_import_arrayport_imports_no_framework() -> None:
     assert proc.returncode == 0, proc.stderr[-2000:]
 
 
+def test_importing_any_arrayport_module_imports_no_framework() -> None:
+    # Every module, the private per-backend helpers included (they get the framework from
+    # their backend's load() only when called), in one fresh interpreter.
+    proc = run(
+        f"""
+        import importlib, pkgutil, sys
+        import arrayport
+        names = [m.name for m in pkgutil.walk_packages(arrayport.__path__, "arrayport.")]
+        skipped = ("arrayport.__main__", "arrayport.testing.plugin")
+        for name in names:
+            if name not in skipped:
+                importlib.import_module(name)
+        loaded = [m for m in {FRAMEWORKS!r} if m in sys.modules]
+        assert not loaded, loaded
+        assert len(names) > 60, names
+        """
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+
+
 @pytest.mark.skipif(not BOTH, reason="needs tensorflow and pyclesperanto")
 def test_import_guard_makes_tensorflow_then_pyclesperanto_safe() -> None:
     proc = run(

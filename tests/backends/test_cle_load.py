@@ -16,15 +16,6 @@ from tests.conftest import skip_unless_installed
 POCL = _pocl.pocl_icd_installed() and find_spec("pyclesperanto")
 
 
-def test_importing_it_imports_no_framework() -> None:
-    code = (
-        "import sys, arrayport.backends._cle_load\n"
-        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'pyclesperanto'))\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
-
-
 def test_the_backend_exports_the_same_functions() -> None:
     from arrayport.backends import pyclesperanto as backend
 
