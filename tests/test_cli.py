@@ -283,3 +283,78 @@ def test_a_reader_that_leaves_early_never_gets_exit_status_0(tmp_path: Path) -> 
     reader.stdin.close()  # type: ignore[union-attr]
     reader.wait()
     assert writer.returncode == 141  # 128 + SIGPIPE, as for a process killed by it
+
+
+def test_port_check_unparseable_file_is_reported_others_checked_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # One syntax error used to abort the scan: only the parse error, exit 2, no JSON.
+    good = tmp_path / "good.py"
+    good.write_text(NONSTANDARD)
+    bad = tmp_path / "bad.py"
+    bad.write_text("def f(:\n")
+    assert cli.main(["port-check", str(tmp_path)]) == 2
+    captured = capsys.readouterr()
+    lines = captured.out.splitlines()
+    assert lines[0].startswith(f"{good}:3: .astype: ")
+    assert lines[1].startswith(f"{good}:3: numpy.concatenate: ")
+    assert lines[2:] == [
+        "2 finding(s) in 1 file(s)",
+        "1 file(s) could not be parsed as Python and were not checked",
+    ]
+    assert captured.err.splitlines() == [
+        f"arrayport port-check: {bad}:1: cannot parse as Python: invalid syntax; "
+        "the file was not checked"
+    ]
+
+
+def test_port_check_unparseable_file_json_is_valid_and_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "good.py").write_text(NONSTANDARD)
+    (tmp_path / "bad.py").write_text("def f(:\n")
+    status, out = run(capsys, "port-check", "--json", str(tmp_path))
+    assert status == 2
+    data = json.loads(out)
+    assert [(Path(d["path"]).name, d["line"], d["name"]) for d in data] == [
+        ("bad.py", 1, "<parse error>"),
+        ("good.py", 3, ".astype"),
+        ("good.py", 3, "numpy.concatenate"),
+    ]
+    assert data[0]["message"].startswith("cannot parse as Python: invalid syntax")
+    assert data[0]["replacement"] is None
+
+
+def test_port_check_only_unparseable_files_is_not_clean(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from arrayport.portcheck import standard
+
+    (tmp_path / "ok.py").write_text("import numpy as np\ny = np.concat([a, b])\n")
+    (tmp_path / "py2.py").write_text('print "hello"\n')
+    status, out = run(capsys, "port-check", str(tmp_path))
+    assert status == 2
+    assert out.splitlines() == [
+        "No NumPy use outside the array API standard "
+        f"{standard().version} found in the files that could be parsed.",
+        "1 file(s) could not be parsed as Python and were not checked",
+    ]
+
+
+@pytest.mark.parametrize("notebook", [False, True])
+@pytest.mark.parametrize("as_json", [False, True])
+def test_port_check_no_python_files_exit_2(
+    notebook: bool, as_json: bool, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # An empty directory, or one of notebooks only, was reported clean (exit 0).
+    nb = tmp_path / "nb"
+    nb.mkdir()
+    if notebook:
+        (nb / "analysis.ipynb").write_text('{"cells": []}\n')
+    assert cli.main(["port-check", *(["--json"] if as_json else []), str(nb)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    (line,) = captured.err.splitlines()
+    assert line.startswith(f"arrayport port-check: no Python files found under {nb} ")
+    assert "notebooks (.ipynb) are not read" in line
+    assert "jupyter nbconvert --to script" in line

@@ -4,7 +4,8 @@ Tables are drawn with rich when standard output is a terminal and rich is instal
 aligned plain text otherwise (pipes, files, CI logs), and as JSON with ``--json``.
 
 Exit status: 0 on success; 1 when ``doctor`` finds a broken installation or
-``port-check`` finds non-standard NumPy; 2 for usage errors (a missing file, a bad option).
+``port-check`` finds non-standard NumPy; 2 for usage errors (a missing file, a bad option)
+and when ``port-check`` finds no Python file or a file it cannot parse.
 """
 
 from __future__ import annotations
@@ -177,35 +178,59 @@ def _bench(args: argparse.Namespace, out: TextIO) -> int:
 # -- port-check ---------------------------------------------------------------------------
 
 
+_NO_FILES = (
+    "no Python files found under {paths} (port-check reads *.py files and scripts with a "
+    "python #! line; notebooks (.ipynb) are not read: export them with "
+    "`jupyter nbconvert --to script`)"
+)
+
+
 def _port_check(args: argparse.Namespace, out: TextIO) -> int:
-    from arrayport.portcheck import check_paths, standard
+    from arrayport.portcheck import PARSE_ERROR, _scan, standard
 
     try:
-        findings = check_paths(args.paths)
+        findings, checked = _scan(args.paths)
     except ArrayportError as exc:
         print(f"arrayport port-check: {exc}", file=sys.stderr)
         return 2
+    if not checked:  # an empty directory, or one of notebooks only, is not "clean"
+        print(
+            f"arrayport port-check: {_NO_FILES.format(paths=', '.join(args.paths))}",
+            file=sys.stderr,
+        )
+        return 2
+    unparsed = [f for f in findings if f.name == PARSE_ERROR]
+    # Files that are not valid Python are reported, the others checked, and the exit status
+    # is 2 so a CI gate still fails: in the JSON list as findings, in text on stderr.
+    status = 2 if unparsed else 1 if findings else 0
     if args.json:
         _print_json([f.as_dict() for f in findings], out)
-    elif not findings:
-        _Output(out).line(
-            f"No NumPy use outside the array API standard {standard().version} found."
+        return status
+    for f in unparsed:
+        print(f"arrayport port-check: {f.path}:{f.line}: {f.message}", file=sys.stderr)
+    findings = [f for f in findings if f.name != PARSE_ERROR]
+    o = _Output(out)
+    if not findings:
+        o.line(
+            f"No NumPy use outside the array API standard {standard().version} found"
+            + (" in the files that could be parsed." if unparsed else ".")
         )
-    else:
-        o = _Output(out)
-        if o.console is not None:
-            o.table(
-                f"NumPy outside the array API standard {standard().version}",
-                ["file:line", "what", "replacement", "why"],
-                [(f"{f.path}:{f.line}", f.name, f.replacement or "-", f.message) for f in findings],
-            )
-        else:  # path:line: form, which editors and CI annotate
-            for f in findings:
-                hint = f"; use {f.replacement}" if f.replacement else ""
-                o.line(f"{f.path}:{f.line}: {f.name}: {f.message}{hint}")
+    elif o.console is not None:
+        o.table(
+            f"NumPy outside the array API standard {standard().version}",
+            ["file:line", "what", "replacement", "why"],
+            [(f"{f.path}:{f.line}", f.name, f.replacement or "-", f.message) for f in findings],
+        )
+    else:  # path:line: form, which editors and CI annotate
+        for f in findings:
+            hint = f"; use {f.replacement}" if f.replacement else ""
+            o.line(f"{f.path}:{f.line}: {f.name}: {f.message}{hint}")
+    if findings:
         files = len({f.path for f in findings})
         o.line(f"{len(findings)} finding(s) in {files} file(s)")
-    return 1 if findings else 0
+    if unparsed:
+        o.line(f"{len(unparsed)} file(s) could not be parsed as Python and were not checked")
+    return status
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -244,7 +269,10 @@ def _parser() -> argparse.ArgumentParser:
         help="report NumPy uses outside the Python array API standard",
         description="Read Python files (never executing them) and report each use of "
         "NumPy that is not in the array API standard, with the replacement when one "
-        "exists. Exits 1 when anything is found, 0 when clean.",
+        "exists. Reads *.py files and scripts with a python #! line; notebooks (.ipynb) "
+        "are not read (export them with `jupyter nbconvert --to script`). Exits 1 when "
+        "anything is found, 0 when clean, 2 when a path is missing, no Python file is "
+        "found, or a file could not be parsed (it is reported, the others are checked).",
     )
     check.add_argument("paths", nargs="+", metavar="PATH", help="Python files or directories")
     check.add_argument("--json", action="store_true", help="print a JSON list of findings")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from arrayport.errors import ArrayportError
-from arrayport.portcheck import check_paths, check_source, iter_python_files
+from arrayport.portcheck import PARSE_ERROR, check_paths, check_source, iter_python_files
 
 
 def test_directories_are_searched_for_python_files(tmp_path: Path) -> None:
@@ -111,3 +111,27 @@ def test_directory_entries_that_are_not_regular_files_are_skipped(tmp_path: Path
     os.mkfifo(tmp_path / "fifo.py")
     assert list(iter_python_files([tmp_path])) == [real]
     assert [(f.path, f.line) for f in check_paths([tmp_path])] == [(str(real), 2)]
+
+
+def test_unparseable_files_are_findings_and_the_rest_is_checked(tmp_path: Path) -> None:
+    # One syntax error used to abort the whole scan ("cannot parse", nothing else reported).
+    (tmp_path / "a_bad.py").write_text("import numpy as np\n\ndef f(:\n")
+    (tmp_path / "b_py2.py").write_text('print "hello"\n')
+    (tmp_path / "c_undecodable.py").write_bytes(b'x = "\xff"\n')
+    (tmp_path / "d.py").write_text("import numpy as np\nnp.amax(x)\n")
+    found = check_paths([tmp_path])
+    assert [(Path(f.path).name, f.line, f.name) for f in found] == [
+        ("a_bad.py", 3, PARSE_ERROR),
+        ("b_py2.py", 1, PARSE_ERROR),
+        ("c_undecodable.py", 1, PARSE_ERROR),
+        ("d.py", 2, "numpy.amax"),
+    ]
+    assert found[0].message == "cannot parse as Python: invalid syntax; the file was not checked"
+    assert "codec can't decode" in found[2].message
+    assert all(f.replacement is None for f in found[:3])
+
+
+def test_an_unparseable_file_named_explicitly_is_a_finding_too(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.py"
+    bad.write_text("def f(:\n")
+    assert [(f.path, f.line, f.name) for f in check_paths([bad])] == [(str(bad), 1, PARSE_ERROR)]

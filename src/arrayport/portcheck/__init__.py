@@ -24,7 +24,15 @@ from arrayport.errors import ArrayportError
 from arrayport.portcheck._checker import Finding, find_nonstandard
 from arrayport.portcheck._standard import Standard, standard
 
-__all__ = ["Finding", "Standard", "check_paths", "check_source", "iter_python_files", "standard"]
+__all__ = [
+    "PARSE_ERROR",
+    "Finding",
+    "Standard",
+    "check_paths",
+    "check_source",
+    "iter_python_files",
+    "standard",
+]
 
 #: Directories never searched when a directory is given.
 _SKIP_DIRS = frozenset({"__pycache__", "node_modules", "build", "dist", "site-packages"})
@@ -32,6 +40,8 @@ _TOO_DEEP = (
     "too deeply nested to analyse (an expression or block nests deeper than Python's "
     "recursion limit); the file was not checked"
 )
+#: The name of the file-level finding for a file that is not valid Python.
+PARSE_ERROR = "<parse error>"
 
 
 def _is_python_script(path: Path) -> bool:
@@ -69,14 +79,30 @@ def check_source(source: str | bytes, path: str = "<string>") -> list[Finding]:
     BackendUnavailableError
         If array-api-strict, which defines the standard's names, is not installed.
     """
+    try:
+        return _check(source, path)
+    except _ParseError as exc:
+        msg = f"cannot parse {path} as Python: {exc.error}"
+        raise ArrayportError(msg) from exc.error
+
+
+class _ParseError(Exception):
+    """``ast.parse`` rejected the source with ``error``."""
+
+    def __init__(self, error: SyntaxError | ValueError) -> None:
+        super().__init__(error)
+        self.error = error
+
+
+def _check(source: str | bytes, path: str) -> list[Finding]:
+    """:func:`check_source`, raising :class:`_ParseError` for source that is not Python."""
     # RecursionError: a 20,000-term `1 + 1 + ...` is too deep for the parser, a
     # 1,000-term one for the walk; the file is reported as not analysed.
     too_deep = [Finding(path, 1, "<file>", _TOO_DEEP, None)]
     try:
         tree = ast.parse(source, filename=path)
     except (SyntaxError, ValueError) as exc:  # ValueError: null bytes in the source
-        msg = f"cannot parse {path} as Python: {exc}"
-        raise ArrayportError(msg) from exc
+        raise _ParseError(exc) from exc
     except (RecursionError, MemoryError):  # 3.11's parser: MemoryError for 10,000 `-`s
         return too_deep
     std = standard()
@@ -141,15 +167,31 @@ def check_paths(paths: Iterable[str | os.PathLike[str]]) -> list[Finding]:
     Returns
     -------
     list of Finding
-        In file order, then by line. A file too deeply nested to analyse gives one
-        finding saying so, and the other files are still checked.
+        In file order, then by line. A file that is not valid Python (a syntax error, a
+        Python 2 script, bytes that do not decode) gives one finding named
+        :data:`PARSE_ERROR` (``"<parse error>"``) on the error's line, and a file too
+        deeply nested to analyse one named ``"<file>"``; the other files are still
+        checked. Empty when no Python file was found (``arrayport port-check`` reports
+        that as an error).
 
     Raises
     ------
     ArrayportError
-        If a path does not exist, is not Python source, cannot be read or is not valid
-        Python.
+        If a path does not exist, is not Python source or cannot be read.
     """
+    return _scan(paths)[0]
+
+
+def _unparseable(path: str, exc: SyntaxError | ValueError) -> Finding:
+    """The finding for a file ``ast.parse`` rejects."""
+    why = exc.msg if isinstance(exc, SyntaxError) else str(exc)
+    line = exc.lineno if isinstance(exc, SyntaxError) and exc.lineno else 1
+    message = f"cannot parse as Python: {why}; the file was not checked"
+    return Finding(path, line, PARSE_ERROR, message, None)
+
+
+def _scan(paths: Iterable[str | os.PathLike[str]]) -> tuple[list[Finding], int]:
+    """:func:`check_paths`'s findings, and the number of files checked or found unparseable."""
     findings: list[Finding] = []
     seen: set[Path] = set()
     for file in iter_python_files(paths):
@@ -162,5 +204,8 @@ def check_paths(paths: Iterable[str | os.PathLike[str]]) -> list[Finding]:
         except OSError as exc:
             msg = f"port-check cannot read {file}: {exc}"
             raise ArrayportError(msg) from exc
-        findings.extend(check_source(data, str(file)))
-    return findings
+        try:
+            findings.extend(_check(data, str(file)))
+        except _ParseError as exc:  # reported; the other files are still checked
+            findings.append(_unparseable(str(file), exc.error))
+    return findings, len(seen)
