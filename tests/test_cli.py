@@ -358,3 +358,22 @@ def test_port_check_no_python_files_exit_2(
     assert line.startswith(f"arrayport port-check: no Python files found under {nb} ")
     assert "notebooks (.ipynb) are not read" in line
     assert "jupyter nbconvert --to script" in line
+
+
+@pytest.mark.parametrize(
+    ("argv", "usage", "named"),
+    [
+        (["--verison"], "usage: arrayport [-h]", "--verison"),
+        (["doctor", "--jsn"], "usage: arrayport doctor", "--jsn"),
+        (["port-check", "--bogus", "x.py"], "usage: arrayport port-check", "--bogus"),
+    ],
+)
+def test_an_unknown_option_is_named_with_its_command_s_usage(argv, usage, named, capsys) -> None:
+    from arrayport.cli import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert usage in err
+    assert f"unrecognized arguments: {named}" in err

@@ -280,6 +280,27 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _commands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return dict(action.choices)
+    return {}
+
+
+def _unknown_options_first(
+    parser: argparse.ArgumentParser, argv: Sequence[str] | None
+) -> list[str]:
+    """``argv``; an unknown option before any command (``arrayport --verison``) is named as
+    such, where argparse would only say that COMMAND is missing."""
+    given = list(sys.argv[1:] if argv is None else argv)
+    if not any(word in _commands(parser) for word in given):
+        known = {"-h", "--help", "--version"}
+        unknown = [word for word in given if word.startswith("-") and word not in known]
+        if unknown:
+            parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    return given
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``arrayport`` command.
 
@@ -293,7 +314,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     int
         The exit status.
     """
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args, extra = parser.parse_known_args(_unknown_options_first(parser, argv))
+    if extra:  # named against the command they were given to, with its own usage line
+        _commands(parser)[args.command].error(f"unrecognized arguments: {' '.join(extra)}")
     try:
         status: int = args.run(args, sys.stdout)
     except BrokenPipeError:
