@@ -88,12 +88,15 @@ def quick_to_numpy(x: Any) -> Any:
         view = x.numpy()
     except (RuntimeError, TypeError, ValueError):
         return None
-    if not holds_elements(x):  # a freed or shrunk storage: the planner refuses it
-        return None
-    # One flag read for the common case; the rest only for other layouts.
+    # One flag read for the common case; the rest only for other layouts. A storage freed
+    # or shrunk under the view (it still points there) is left to the planner, which
+    # refuses it: for a compact view, the storage must hold the view's bytes past its
+    # offset (three reads, about 0.2 us).
     flags = view.flags.num
     if flags & CONTIGUOUS_OWNDATA != C_CONTIGUOUS:
-        return checked_view(view, flags)
+        return checked_view(view, flags) if holds_elements(x) else None
+    if x.untyped_storage().nbytes() < view.nbytes + x.storage_offset() * view.itemsize:
+        return None
     return view
 
 
