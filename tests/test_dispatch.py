@@ -430,3 +430,18 @@ def test_bool_input_comes_back_bool_from_pyclesperanto_whatever_the_scaling(scal
     got = same(mask)
     assert got.dtype == np.bool_
     np.testing.assert_array_equal(got, mask)
+
+
+def _add(x, k):
+    return x + k
+
+
+def test_a_dispatched_partial_has_a_repr_and_pickles_by_value() -> None:
+    # functools.partial (and callable instances) have no __qualname__ to copy.
+    import functools
+
+    add3 = ap.memory_type("numpy")(functools.partial(_add, k=3))
+    assert "functools.partial" in repr(add3)
+    back = pickle.loads(pickle.dumps(add3))
+    assert back.contract == add3.contract
+    np.testing.assert_array_equal(back(np.arange(3)), [3, 4, 5])

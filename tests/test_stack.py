@@ -454,3 +454,15 @@ def test_per_slice_named_results_of_torch_are_restacked_as_themselves() -> None:
     np.testing.assert_array_equal(
         ap.convert(got.values, "numpy"), [[8, 9, 10, 11], [20, 21, 22, 23]]
     )
+
+
+def test_stacking_dask_slices_of_unknown_shape_names_the_remedy() -> None:
+    pytest.importorskip("dask.array")
+    import dask.array as da
+
+    from arrayport.errors import InvalidOptionError
+
+    x = da.from_array(np.arange(24.0).reshape(2, 3, 4), chunks=(1, 3, 2))
+    first, second = x[0][x[0, :, 0] > 2], x[1][x[1, :, 0] > 2]  # shapes (nan, 4)
+    with pytest.raises(InvalidOptionError, match="compute_chunk_sizes"):
+        ap.stack_slices([first, second])

@@ -14,7 +14,10 @@ The function's contract says how blocks are formed:
   (``dask.array.overlap`` with ``boundary="none"``, so the array's outer edges are the
   function's own business, exactly as on the whole array), trimmed afterwards;
 * ``whole_array=True``: the array is rechunked to one chunk (a
-  :class:`WholeArrayWarning` says so when that chunk is large).
+  :class:`WholeArrayWarning` says so when that chunk is large);
+* ``slice_by_slice=True``: blocks are rechunked to hold whole 2-D slices (a 3-D stack stays
+  split along axis 0; a 2-D array becomes one block), since the function needs each slice
+  entire.
 
 Arguments that are arrays but not dask arrays are converted to numpy (a snapshot, copied at
 call time) and passed whole to every block; a dask array argument is split alongside the
@@ -100,6 +103,13 @@ def _unknown(x: Any) -> bool:
 def _check_inputs(name: str, dask_args: list[Any]) -> None:
     first = dask_args[0]
     meta = getattr(first, "_meta", None)
+    if isinstance(meta, np.ma.MaskedArray):
+        msg = (
+            f"{name} got a dask array with masked chunks: the mask would be lost. Pass "
+            "dask.array.ma.filled(x, fill_value) for the values, or dask.array.ma.getdata(x) "
+            "and dask.array.ma.getmaskarray(x) separately"
+        )
+        raise UnsupportedArrayError(msg)
     if type(meta) is not np.ndarray and type(meta).__module__.partition(".")[0] != "cupy":
         msg = (
             f"{name} got a dask array with {type(meta).__module__}.{type(meta).__name__} "
@@ -148,6 +158,15 @@ def _check_whole_args(name: str, first: Any, whole: list[np.ndarray]) -> None:
     """Refuse a whole argument that lines up with a split axis of the dask input, or that
     would not broadcast against the whole array (it might against one block)."""
     for i, w in enumerate(whole):
+        for k in range(1, min(w.ndim, first.ndim) + 1):
+            extent = first.shape[first.ndim - k]
+            if w.shape[-k] > 1 and isinstance(extent, float) and math.isnan(extent):
+                _refuse(
+                    f"{name}: non-dask array argument #{i + 1} (shape {w.shape}) meets an "
+                    f"axis of the dask input (shape {first.shape}) whose size dask does not "
+                    "know yet (after boolean indexing), so whether it broadcasts cannot be "
+                    "checked: call x.compute_chunk_sizes() first"
+                )
         if not _unknown(first):
             try:
                 np.broadcast_shapes(w.shape, first.shape)
@@ -291,7 +310,8 @@ def run_on_dask(dispatched: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) 
     Returns
     -------
     dask.array.Array
-        Lazy, of the first dask argument's shape, chunks and chunk type. With ``output``
+        Lazy, of the first dask argument's shape, chunks and chunk type (``slice_by_slice``:
+        rechunked so that each block holds whole slices). With ``output``
         set to a memory type other than dask, the result is computed and converted.
 
     Raises
@@ -334,6 +354,8 @@ def run_on_dask(dispatched: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) 
         _check_whole_args(name, first, whole)
     dtype = _output_dtype(dispatched, name, targs, tkwargs, col, whole, depth)
 
+    if contract.slice_by_slice and not contract.whole_array and first.ndim >= 2:
+        arrays = _whole_slices(name, arrays)
     if contract.whole_array:
         _whole_warning(name, arrays)
         arrays = [x.rechunk(-1) for x in arrays]
@@ -364,6 +386,29 @@ def run_on_dask(dispatched: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) 
         none = dict.fromkeys(depth, "none")
         out = trim_internal(out, depth, boundary=none)  # type: ignore[no-untyped-call]
     return _place(out, contract)
+
+
+def _whole_slices(name: str, arrays: list[Any]) -> list[Any]:
+    """``arrays`` rechunked so that every block holds whole 2-D slices: a function declared
+    ``slice_by_slice`` needs each slice entire (a block cut across a slice would give it a
+    piece and join wrong values). Blocks still split a 3-D stack along axis 0; a 2-D array
+    is one slice, run whole (as without dask)."""
+    first = arrays[0]
+    axes = range(1, first.ndim) if first.ndim >= 3 else range(first.ndim)
+    if all(len(first.chunks[axis]) == 1 for axis in axes):
+        return arrays
+    if any(_unknown_axis(first.chunks[axis]) for axis in axes):
+        _refuse(
+            f"{name} runs slice by slice and needs whole slices, but its dask input has "
+            "slices of unknown size (after boolean indexing); call x.compute_chunk_sizes() "
+            "first"
+        )
+    whole = dict.fromkeys(axes, -1)
+    return [x.rechunk(whole) for x in arrays]
+
+
+def _unknown_axis(chunks: tuple[Any, ...]) -> bool:
+    return any(isinstance(c, float) and math.isnan(c) for c in chunks)
 
 
 def _place(out: Any, contract: Any) -> Any:

@@ -127,6 +127,22 @@ def run_block(*parts: Any, call: Call) -> Any:
     """One block: the dispatched callable on numpy (or cupy) blocks, a block back."""
     dispatched, targs, tkwargs = call.resolve()
     blocks, whole = parts[: call.n_blocks], parts[call.n_blocks :]
+    like = blocks[0]
+    for other in blocks[1:]:
+        # Chunks of unknown size (after boolean indexing) compare equal while planning;
+        # the blocks themselves must still line up, or values would pair up wrongly.
+        if other.shape != like.shape:
+            msg = (
+                f"{call.name} got dask blocks of shapes {tuple(like.shape)} and "
+                f"{tuple(other.shape)} at the same place: its dask arguments do not line up "
+                "(chunks of unknown size, after boolean indexing, hide that until they "
+                "run); call x.compute_chunk_sizes() on each and check their shapes"
+            )
+            raise ArrayportError(msg)
+    if like.shape[:1] == (0,) and dispatched.contract.slice_by_slice:
+        # An empty block of a stack (frames dropped by a boolean mask): no slice to run
+        # on, and the result's dtype is known, so the block is answered without the call.
+        return _as_block(np.empty(like.shape, call.dtype), like, call)
     args = tuple(fill(a, blocks, whole) for a in targs)
     kwargs = {k: fill(v, blocks, whole) for k, v in tkwargs.items()}
     return _as_block(dispatched(*args, **kwargs), blocks[0], call)

@@ -135,18 +135,24 @@ class DispatchedFunction(Generic[P, R]):
         return self if obj is None else types.MethodType(self, obj)
 
     def __reduce__(self) -> str | tuple[Any, ...]:
-        found: Any = sys.modules.get(self.__module__)
-        for part in self.__qualname__.split("."):
+        # A functools.partial or a callable instance has no __qualname__ to copy: it
+        # travels by value, with its contract.
+        qualname = getattr(self, "__qualname__", None)
+        if qualname is None:
+            return (DispatchedFunction, (self._fn, self._contract))
+        found: Any = sys.modules.get(getattr(self, "__module__", None) or "")
+        for part in qualname.split("."):
             found = getattr(found, part, None)
         if found is self:
-            return str(self.__qualname__)  # pickled by reference, like a plain function
+            return str(qualname)  # pickled by reference, like a plain function
         if isinstance(found, DispatchedFunction) and found._fn is self._fn:
             return (_with_contract, (found, self._contract))  # an .options() variant
         return (DispatchedFunction, (self._fn, self._contract))
 
     def __repr__(self) -> str:
         c = self._contract
-        return f"<dispatched {self.__qualname__} on {c.memory_type.value}, output={c.output!r}>"
+        name = getattr(self, "__qualname__", None) or repr(self._fn)
+        return f"<dispatched {name} on {c.memory_type.value}, output={c.output!r}>"
 
     # -- the call ------------------------------------------------------------------------
 

@@ -102,3 +102,33 @@ def test_unknown_extents_are_not_compared_and_byte_order_is_not_a_mismatch() -> 
     np.testing.assert_array_equal(ap.convert(x[x > 100], "numpy"), np.zeros(0, np.float32))
     big = da.from_array(np.arange(4, dtype=">f4"), chunks=2)
     np.testing.assert_array_equal(ap.convert(big, "numpy"), np.arange(4, dtype=np.float32))
+
+
+def _declared(values: np.ndarray, dtype: str):
+    import dask
+    import dask.array as da
+
+    return da.from_delayed(dask.delayed(lambda: values)(), shape=values.shape, dtype=dtype)
+
+
+def test_a_later_block_of_another_dtype_is_refused_not_cast() -> None:
+    # dask joins blocks into the first one's dtype: 2**40 in an int32-declared second block
+    # became 0 before the joined result could be checked.
+    import dask.array as da
+
+    x = da.concatenate(
+        [_declared(np.array([1], np.int32), "int32"), _declared(np.array([2**40]), "int32")]
+    )
+    for target in ("numpy", "torch"):
+        if MemoryType(target) in CPU_TYPES:
+            with pytest.raises(ap.ConversionError, match="declares dtype int32 but computes"):
+                ap.convert(x, target)
+
+
+def test_a_later_masked_block_is_refused() -> None:
+    import dask.array as da
+
+    masked = np.ma.masked_array([2.0], mask=[True])
+    x = da.concatenate([_declared(np.array([1.0]), "float64"), _declared(masked, "float64")])
+    with pytest.raises(ap.UnsupportedArrayError, match="masked"):
+        ap.convert(x, "numpy")

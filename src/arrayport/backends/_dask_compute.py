@@ -48,6 +48,12 @@ def to_numpy(x: Any) -> np.ndarray:
     dtype, shape and chunk type): dask takes them on trust from whoever built the graph,
     and the tasks may return something else.
     """
+    if x.npartitions > 1:
+        # dask joins blocks into an array of the first one's dtype: a later block of
+        # another dtype would be cast on the way (2**40 into int32 wraps to 0) before the
+        # joined result could be checked. Each block is checked where it is computed.
+        declared = np.dtype(x.dtype).name
+        x = x.map_blocks(_checked_block, declared=declared, dtype=x.dtype, meta=x._meta)
     out = x.compute()
     # describe() refused a masked meta; this catches masked chunks under a plain meta
     # (from_delayed of a masked array, say), whose mask np.asarray would drop.
@@ -63,6 +69,27 @@ def to_numpy(x: Any) -> np.ndarray:
     return out
 
 
+def _checked_block(block: Any, declared: str) -> Any:
+    """``block``, a computed chunk, if it is unmasked and of the ``declared`` dtype."""
+    if isinstance(block, np.ma.MaskedArray):
+        raise UnsupportedArrayError(_MASKED)
+    name = np.dtype(block.dtype).name
+    if name != declared:
+        raise ConversionError(_dtype_lie(declared, name), source=MemoryType.DASK)
+    return block
+
+
+def _dtype_lie(declared: str, computed: str) -> str:
+    return (
+        f"the dask array declares dtype {declared} but computes to {computed}: the "
+        f"conversion was checked and reported for {declared} and would not give it. "
+        "Declare the dtype its tasks return where the array is built (dtype= or meta= in "
+        "dask.array.from_delayed, map_blocks or blockwise), or cast the blocks in the "
+        f"graph, e.g. x.map_blocks(lambda b: b.astype('{declared}'), dtype='{declared}'), "
+        "if every value fits"
+    )
+
+
 def _check_computed(x: Any, out: np.ndarray) -> None:
     """Refuse a computed array whose dtype or shape is not the one ``x`` declares.
 
@@ -75,16 +102,7 @@ def _check_computed(x: Any, out: np.ndarray) -> None:
     declared = np.dtype(x.dtype)
     # By name: a byte order other than the declared one holds the same values.
     if out.dtype.name != declared.name:
-        msg = (
-            f"the dask array declares dtype {declared.name} but computes to "
-            f"{out.dtype.name}: the conversion was checked and reported for "
-            f"{declared.name} and would not give it. Declare the dtype its tasks return "
-            "where the array is built (dtype= or meta= in dask.array.from_delayed, "
-            "map_blocks or blockwise), or cast the blocks in the graph, e.g. "
-            f"x.map_blocks(lambda b: b.astype('{declared.name}'), dtype='{declared.name}'), "
-            "if every value fits"
-        )
-        raise ConversionError(msg, source=MemoryType.DASK)
+        raise ConversionError(_dtype_lie(declared.name, out.dtype.name), source=MemoryType.DASK)
     shape = _known_shape(x)
     if len(shape) != out.ndim or any(
         d not in (-1, n) for d, n in zip(shape, out.shape, strict=True)
