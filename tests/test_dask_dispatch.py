@@ -644,3 +644,25 @@ def test_dask_arguments_of_unknown_sizes_that_do_not_line_up_are_refused() -> No
     with pytest.raises(ap.InvalidOptionError, match="compute_chunk_sizes"):
         _add(everything, np.array([10, 20, 30, 40], np.float32))
     np.testing.assert_array_equal(_add(everything, np.float32(1)).compute(), np.arange(1, 9))
+
+
+@ap.memory_type("numpy", depth=2)
+def _convolve(img, k):
+    """A 'same' convolution, edges repeated: the kernel fits neither a block nor the image."""
+    r = k.shape[0] // 2
+    padded = np.pad(img, r, mode="edge")
+    out = np.zeros_like(img)
+    for i in range(k.shape[0]):
+        for j in range(k.shape[1]):
+            out += k[i, j] * padded[i : i + img.shape[0], j : j + img.shape[1]]
+    return out
+
+
+@pytest.mark.usefixtures("sync")
+def test_a_kernel_argument_goes_whole_to_every_block(image: np.ndarray) -> None:
+    kernel = np.ones((5, 5)) / 25
+    out = _convolve(da.from_array(image, chunks=10), kernel).compute()
+    np.testing.assert_allclose(out, _convolve(image, kernel), rtol=1e-12)
+    # One that fits a block but not the whole image is still refused.
+    with pytest.raises(ap.InvalidOptionError, match="does against a block"):
+        _add(da.from_array(image, chunks=10), np.ones(10))

@@ -31,7 +31,6 @@ the calling process on a tiny sample block of ones (one element per axis, more w
 
 from __future__ import annotations
 
-import math
 import sys
 import uuid
 import warnings
@@ -40,14 +39,22 @@ from typing import Any
 import numpy as np
 
 from arrayport._arguments import is_container, rebuild
+from arrayport._dask_checks import (
+    check_inputs,
+    check_scaling,
+    check_whole_args,
+    declared_depth,
+    refuse,
+    unknown,
+    whole_slices,
+)
 from arrayport._dask_worker import Call, Slot, fill, run_block
 from arrayport.backends import detect_memory_type, get_backend
 from arrayport.backends.dask import _meta
 from arrayport.convert import convert
-from arrayport.dtypes import DtypeConversion, Scaling
+from arrayport.dtypes import DtypeConversion
 from arrayport.errors import (
     ArrayportError,
-    InvalidOptionError,
     UnsupportedArrayError,
 )
 from arrayport.memory_types import MemoryType, as_memory_type
@@ -87,109 +94,6 @@ class _Collector:
         if self.first is None:
             self.first = value
         return Slot("whole", len(self.whole) - 1)
-
-
-# --- checks made at call time -------------------------------------------------------------
-
-
-def _refuse(message: str) -> None:
-    raise InvalidOptionError(message)
-
-
-def _unknown(x: Any) -> bool:
-    return any(isinstance(s, float) and math.isnan(s) for s in x.shape)
-
-
-def _check_inputs(name: str, dask_args: list[Any]) -> None:
-    first = dask_args[0]
-    meta = getattr(first, "_meta", None)
-    if isinstance(meta, np.ma.MaskedArray):
-        msg = (
-            f"{name} got a dask array with masked chunks: the mask would be lost. Pass "
-            "dask.array.ma.filled(x, fill_value) for the values, or dask.array.ma.getdata(x) "
-            "and dask.array.ma.getmaskarray(x) separately"
-        )
-        raise UnsupportedArrayError(msg)
-    if type(meta) is not np.ndarray and type(meta).__module__.partition(".")[0] != "cupy":
-        msg = (
-            f"{name} got a dask array with {type(meta).__module__}.{type(meta).__name__} "
-            "chunks; arrayport maps functions over numpy or cupy chunks only (convert the "
-            "chunks first, e.g. x.map_blocks(numpy.asarray))"
-        )
-        raise UnsupportedArrayError(msg)
-    for other in dask_args[1:]:
-        same = other.chunks == first.chunks if _unknown(first) else other.shape == first.shape
-        if not same:
-            _refuse(
-                f"{name} got dask arrays of shapes {first.shape} and {other.shape}: dask "
-                "arguments are split block by block and must have the same shape; pass a "
-                "smaller operand as a numpy array to give it whole to every block"
-            )
-
-
-def _depth(depth: Any, ndim: int, name: str) -> dict[int, int] | None:
-    if depth is None:
-        return None
-    per_axis = (depth,) * ndim if isinstance(depth, int) else tuple(depth)
-    if len(per_axis) != ndim:
-        _refuse(
-            f"{name} declares depth={depth!r} (one halo per axis) but got a {ndim}-d dask "
-            f"array; give {ndim} values or one int for every axis"
-        )
-    found = dict(enumerate(per_axis))
-    return found if any(found.values()) else None
-
-
-def _check_scaling(name: str, contract: Any) -> None:
-    if (
-        contract.scaling is Scaling.MINMAX
-        and contract.dtype_conversion is not DtypeConversion.NATIVE_OUTPUT
-        and not contract.whole_array
-    ):
-        _refuse(
-            f"{name} scales its output by Scaling.MINMAX, which stretches the whole "
-            "array's min..max: applied block by block it would give every block its own "
-            "scale. On dask input use whole_array=True, Scaling.VALUE or Scaling.UNIT, or "
-            "dtype_conversion=NATIVE_OUTPUT and scale the result afterwards"
-        )
-
-
-def _check_whole_args(name: str, first: Any, whole: list[np.ndarray]) -> None:
-    """Refuse a whole argument that lines up with a split axis of the dask input, or that
-    would not broadcast against the whole array (it might against one block)."""
-    for i, w in enumerate(whole):
-        for k in range(1, min(w.ndim, first.ndim) + 1):
-            extent = first.shape[first.ndim - k]
-            if w.shape[-k] > 1 and isinstance(extent, float) and math.isnan(extent):
-                _refuse(
-                    f"{name}: non-dask array argument #{i + 1} (shape {w.shape}) meets an "
-                    f"axis of the dask input (shape {first.shape}) whose size dask does not "
-                    "know yet (after boolean indexing), so whether it broadcasts cannot be "
-                    "checked: call x.compute_chunk_sizes() first"
-                )
-        if not _unknown(first):
-            try:
-                np.broadcast_shapes(w.shape, first.shape)
-            except ValueError:
-                _refuse(
-                    f"{name}: non-dask array argument #{i + 1} (shape {w.shape}) does not "
-                    f"broadcast against the dask input (shape {first.shape}), as the function "
-                    "would see them without dask; a block's shape must not decide whether "
-                    "it fits: pass an argument shaped for the whole array"
-                )
-        for k in range(1, min(w.ndim, first.ndim) + 1):
-            axis = first.ndim - k
-            extent = first.shape[axis]
-            if w.shape[-k] > 1 and w.shape[-k] == extent and len(first.chunks[axis]) > 1:
-                _refuse(
-                    f"{name}: non-dask array argument #{i + 1} (shape {w.shape}) has the "
-                    f"extent of the dask input (shape {first.shape}) along axis {axis}, "
-                    "which is split into blocks. It is ambiguous whether every block should "
-                    "get it whole or only its matching part. For its matching part, pass it "
-                    "as a dask array with the same chunks (dask.array.from_array(arg, "
-                    f"chunks=x.chunks)); for all of it, make that axis one chunk "
-                    f"(x.rechunk({{{axis}: -1}}))"
-                )
 
 
 def _sample(x: Any, depth: dict[int, int] | None) -> Any:
@@ -333,12 +237,12 @@ def run_on_dask(dispatched: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) 
     col = _Collector(da.Array)
     targs = tuple(col.template(a) for a in args)
     tkwargs = {k: col.template(v) for k, v in kwargs.items()}
-    _check_inputs(name, col.dask)
-    _check_scaling(name, contract)
+    check_inputs(name, col.dask)
+    check_scaling(name, contract)
     first = col.dask[0]
-    depth = None if contract.whole_array else _depth(contract.depth, first.ndim, name)
-    if (depth or contract.whole_array) and any(_unknown(x) for x in col.dask):
-        _refuse(
+    depth = None if contract.whole_array else declared_depth(contract.depth, first.ndim, name)
+    if (depth or contract.whole_array) and any(unknown(x) for x in col.dask):
+        refuse(
             f"{name} needs neighbouring blocks (depth= or whole_array=True) but its dask "
             "input has chunks of unknown size; call x.compute_chunk_sizes() first"
         )
@@ -351,11 +255,11 @@ def run_on_dask(dispatched: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) 
     whole = [convert(w, MemoryType.NUMPY, copy=True) for w in col.whole]
     arrays = [x if x.chunks == first.chunks else x.rechunk(first.chunks) for x in col.dask]
     if not contract.whole_array:
-        _check_whole_args(name, first, whole)
+        check_whole_args(name, first, whole, depth)
     dtype = _output_dtype(dispatched, name, targs, tkwargs, col, whole, depth)
 
     if contract.slice_by_slice and not contract.whole_array and first.ndim >= 2:
-        arrays = _whole_slices(name, arrays)
+        arrays = whole_slices(name, arrays)
     if contract.whole_array:
         _whole_warning(name, arrays)
         arrays = [x.rechunk(-1) for x in arrays]
@@ -386,29 +290,6 @@ def run_on_dask(dispatched: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) 
         none = dict.fromkeys(depth, "none")
         out = trim_internal(out, depth, boundary=none)  # type: ignore[no-untyped-call]
     return _place(out, contract)
-
-
-def _whole_slices(name: str, arrays: list[Any]) -> list[Any]:
-    """``arrays`` rechunked so that every block holds whole 2-D slices: a function declared
-    ``slice_by_slice`` needs each slice entire (a block cut across a slice would give it a
-    piece and join wrong values). Blocks still split a 3-D stack along axis 0; a 2-D array
-    is one slice, run whole (as without dask)."""
-    first = arrays[0]
-    axes = range(1, first.ndim) if first.ndim >= 3 else range(first.ndim)
-    if all(len(first.chunks[axis]) == 1 for axis in axes):
-        return arrays
-    if any(_unknown_axis(first.chunks[axis]) for axis in axes):
-        _refuse(
-            f"{name} runs slice by slice and needs whole slices, but its dask input has "
-            "slices of unknown size (after boolean indexing); call x.compute_chunk_sizes() "
-            "first"
-        )
-    whole = dict.fromkeys(axes, -1)
-    return [x.rechunk(whole) for x in arrays]
-
-
-def _unknown_axis(chunks: tuple[Any, ...]) -> bool:
-    return any(isinstance(c, float) and math.isnan(c) for c in chunks)
 
 
 def _place(out: Any, contract: Any) -> Any:

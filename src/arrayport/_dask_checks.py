@@ -1,0 +1,177 @@
+"""The checks :func:`arrayport._dask_dispatch.run_on_dask` makes at call time, before any
+block runs: what the dask input and the other arguments must be for the function to run
+block by block exactly as it would on the whole array, and the rechunking that
+``slice_by_slice`` needs (whole slices in every block).
+
+Importing this module imports no framework: it reads the dask arrays it is handed.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from typing import Any
+
+import numpy as np
+
+from arrayport.dtypes import DtypeConversion, Scaling
+from arrayport.errors import InvalidOptionError, UnsupportedArrayError
+
+__all__ = [
+    "check_inputs",
+    "check_scaling",
+    "check_whole_args",
+    "declared_depth",
+    "refuse",
+    "unknown",
+    "whole_slices",
+]
+
+
+def refuse(message: str) -> None:
+    raise InvalidOptionError(message)
+
+
+def unknown(x: Any) -> bool:
+    return any(isinstance(s, float) and math.isnan(s) for s in x.shape)
+
+
+def check_inputs(name: str, dask_args: list[Any]) -> None:
+    first = dask_args[0]
+    meta = getattr(first, "_meta", None)
+    if isinstance(meta, np.ma.MaskedArray):
+        msg = (
+            f"{name} got a dask array with masked chunks: the mask would be lost. Pass "
+            "dask.array.ma.filled(x, fill_value) for the values, or dask.array.ma.getdata(x) "
+            "and dask.array.ma.getmaskarray(x) separately"
+        )
+        raise UnsupportedArrayError(msg)
+    if type(meta) is not np.ndarray and type(meta).__module__.partition(".")[0] != "cupy":
+        msg = (
+            f"{name} got a dask array with {type(meta).__module__}.{type(meta).__name__} "
+            "chunks; arrayport maps functions over numpy or cupy chunks only (convert the "
+            "chunks first, e.g. x.map_blocks(numpy.asarray))"
+        )
+        raise UnsupportedArrayError(msg)
+    for other in dask_args[1:]:
+        same = other.chunks == first.chunks if unknown(first) else other.shape == first.shape
+        if not same:
+            refuse(
+                f"{name} got dask arrays of shapes {first.shape} and {other.shape}: dask "
+                "arguments are split block by block and must have the same shape; pass a "
+                "smaller operand as a numpy array to give it whole to every block"
+            )
+
+
+def declared_depth(depth: Any, ndim: int, name: str) -> dict[int, int] | None:
+    if depth is None:
+        return None
+    per_axis = (depth,) * ndim if isinstance(depth, int) else tuple(depth)
+    if len(per_axis) != ndim:
+        refuse(
+            f"{name} declares depth={depth!r} (one halo per axis) but got a {ndim}-d dask "
+            f"array; give {ndim} values or one int for every axis"
+        )
+    found = dict(enumerate(per_axis))
+    return found if any(found.values()) else None
+
+
+def check_scaling(name: str, contract: Any) -> None:
+    if (
+        contract.scaling is Scaling.MINMAX
+        and contract.dtype_conversion is not DtypeConversion.NATIVE_OUTPUT
+        and not contract.whole_array
+    ):
+        refuse(
+            f"{name} scales its output by Scaling.MINMAX, which stretches the whole "
+            "array's min..max: applied block by block it would give every block its own "
+            "scale. On dask input use whole_array=True, Scaling.VALUE or Scaling.UNIT, or "
+            "dtype_conversion=NATIVE_OUTPUT and scale the result afterwards"
+        )
+
+
+def check_whole_args(
+    name: str, first: Any, whole: list[np.ndarray], depth: dict[int, int] | None
+) -> None:
+    """Refuse a whole argument that lines up with a split axis of the dask input, or that
+    would broadcast against a block but not against the whole array (a block's shape would
+    decide whether it fits). One that fits neither (a convolution kernel, a weight matrix)
+    is the function's own business, as without dask."""
+    for i, w in enumerate(whole):
+        for k in range(1, min(w.ndim, first.ndim) + 1):
+            extent = first.shape[first.ndim - k]
+            if w.shape[-k] > 1 and isinstance(extent, float) and math.isnan(extent):
+                refuse(
+                    f"{name}: non-dask array argument #{i + 1} (shape {w.shape}) meets an "
+                    f"axis of the dask input (shape {first.shape}) whose size dask does not "
+                    "know yet (after boolean indexing), so whether it broadcasts cannot be "
+                    "checked: call x.compute_chunk_sizes() first"
+                )
+        if not unknown(first):
+            try:
+                np.broadcast_shapes(w.shape, first.shape)
+            except ValueError:
+                if _fits_a_block(w.shape, first.chunks, depth):
+                    refuse(
+                        f"{name}: non-dask array argument #{i + 1} (shape {w.shape}) does not "
+                        f"broadcast against the dask input (shape {first.shape}), as the "
+                        "function would see them without dask, but it does against a block: "
+                        "a block's shape must not decide whether it fits; pass an argument "
+                        "shaped for the whole array"
+                    )
+        for k in range(1, min(w.ndim, first.ndim) + 1):
+            axis = first.ndim - k
+            extent = first.shape[axis]
+            if w.shape[-k] > 1 and w.shape[-k] == extent and len(first.chunks[axis]) > 1:
+                refuse(
+                    f"{name}: non-dask array argument #{i + 1} (shape {w.shape}) has the "
+                    f"extent of the dask input (shape {first.shape}) along axis {axis}, "
+                    "which is split into blocks. It is ambiguous whether every block should "
+                    "get it whole or only its matching part. For its matching part, pass it "
+                    "as a dask array with the same chunks (dask.array.from_array(arg, "
+                    f"chunks=x.chunks)); for all of it, make that axis one chunk "
+                    f"(x.rechunk({{{axis}: -1}}))"
+                )
+
+
+def _fits_a_block(
+    shape: tuple[int, ...], chunks: tuple[tuple[int, ...], ...], depth: dict[int, int] | None
+) -> bool:
+    """Whether ``shape`` broadcasts against the shape of some block (with its halo, on one
+    side or both) of an array of these ``chunks``."""
+    extents = []
+    for axis, sizes in enumerate(chunks):
+        d = (depth or {}).get(axis, 0)
+        extents.append(sorted({s + k * d for s in sizes for k in (0, 1, 2)}))
+    if math.prod(len(e) for e in extents) > 4096:
+        return True  # too many block shapes to try: refuse, as before this check
+    for block in itertools.product(*extents):
+        try:
+            np.broadcast_shapes(shape, block)
+        except ValueError:
+            continue
+        return True
+    return False
+
+
+def whole_slices(name: str, arrays: list[Any]) -> list[Any]:
+    """``arrays`` rechunked so that every block holds whole 2-D slices: a function declared
+    ``slice_by_slice`` needs each slice entire (a block cut across a slice would give it a
+    piece and join wrong values). Blocks still split a 3-D stack along axis 0; a 2-D array
+    is one slice, run whole (as without dask)."""
+    first = arrays[0]
+    axes = range(1, first.ndim) if first.ndim >= 3 else range(first.ndim)
+    if all(len(first.chunks[axis]) == 1 for axis in axes):
+        return arrays
+    if any(_unknown_axis(first.chunks[axis]) for axis in axes):
+        refuse(
+            f"{name} runs slice by slice and needs whole slices, but its dask input has "
+            "slices of unknown size (after boolean indexing); call x.compute_chunk_sizes() "
+            "first"
+        )
+    whole = dict.fromkeys(axes, -1)
+    return [x.rechunk(whole) for x in arrays]
+
+
+def _unknown_axis(chunks: tuple[Any, ...]) -> bool:
+    return any(isinstance(c, float) and math.isnan(c) for c in chunks)
