@@ -25,7 +25,7 @@ from arrayport.memory_types import MemoryType
 from arrayport.testing._memory_readers import as_numpy
 from arrayport.testing._results import first_difference, is_array
 
-__all__ = ["check_unchanged", "private", "replica", "run_arguments"]
+__all__ = ["check_unchanged", "private", "replica", "run_arguments", "snapshot"]
 
 _ALIGN = 64  # arrayport's host buffers are 64-byte aligned; a copy keeps the offset from that
 
@@ -33,7 +33,9 @@ _ALIGN = 64  # arrayport's host buffers are 64-byte aligned; a copy keeps the of
 def replica(a: np.ndarray) -> np.ndarray:
     """A fresh copy of ``a`` with its strides (negative and zero ones too), byte order,
     alignment modulo 64 bytes and writeable flag."""
-    if type(a) is not np.ndarray or a.size == 0:  # subclasses keep their own copy (a mask)
+    # Subclasses keep their own copy (a mask); object arrays too (copyto into uninitialised
+    # bytes would release garbage pointers).
+    if type(a) is not np.ndarray or a.size == 0 or a.dtype.hasobject:
         out = a.copy(order="K")
     else:
         low, high = byte_bounds(a)
@@ -80,11 +82,28 @@ def run_arguments(
     """The arguments of one run on ``place`` (a MemoryType or an array-api-strict device):
     top-level arrays converted to it, arrays in lists, tuples and dicts copied as numpy."""
     memo: dict[int, Any] = {}
+    converted: dict[int, Any] = {}  # the same host array twice is converted once
 
     def one(v: Any) -> Any:
-        return _convert(v, place, memo) if isinstance(v, np.ndarray) else private(v, memo)
+        if not isinstance(v, np.ndarray):
+            return private(v, memo)
+        if id(v) not in converted:
+            converted[id(v)] = _convert(v, place, memo)
+        return converted[id(v)]
 
     return [one(a) for a in host_args], {k: one(v) for k, v in host_kwargs.items()}
+
+
+def snapshot(value: Any) -> Any:
+    """``value`` with every array in it (top level, or in a list, tuple or dict) replaced by
+    a numpy copy of its values, as it is before a run."""
+    if is_array(value):
+        return np.array(as_numpy(value), copy=True)
+    if type(value) in (list, tuple):
+        return type(value)(snapshot(v) for v in value)
+    if type(value) is dict:
+        return {k: snapshot(v) for k, v in value.items()}
+    return value
 
 
 def _arrays_in(value: Any, label: str) -> Iterator[tuple[str, Any]]:

@@ -20,7 +20,7 @@ from arrayport.errors import (
     InvalidOptionError,
 )
 from arrayport.memory_types import MemoryType, as_memory_type
-from arrayport.testing._inputs import check_unchanged, private, run_arguments
+from arrayport.testing._inputs import check_unchanged, private, run_arguments, snapshot
 from arrayport.testing._memory_readers import as_numpy, memory_bounds, shares_memory
 from arrayport.testing._results import (
     ARRAY_API_STRICT,
@@ -194,10 +194,20 @@ def assert_equivalent(
         _check_tolerance("rtol", rtol)
     _check_tolerance("atol", atol)
     targets, explicit = _targets(memory_types)
-    host_args = [as_numpy(a) if is_array(a) else a for a in args]
-    host_kwargs = {k: as_numpy(v) if is_array(v) else v for k, v in kwargs.items()}
+    hosts: dict[int, Any] = {}  # the same array twice stays one array on every run
+
+    def host(a: Any) -> Any:
+        if not is_array(a):
+            return a
+        if id(a) not in hosts:
+            hosts[id(a)] = as_numpy(a)
+        return hosts[id(a)]
+
+    host_args = [host(a) for a in args]
+    host_kwargs = {k: host(v) for k, v in kwargs.items()}
     name = getattr(fn, "__qualname__", repr(fn))
-    ref_args, ref_kwargs = private(host_args), private(host_kwargs)
+    memo: dict[int, Any] = {}
+    ref_args, ref_kwargs = private(host_args, memo), private(host_kwargs, memo)
     # The reference result is kept apart too: a later run must not reach it through memory
     # fn keeps (a cache, a global).
     expected = private(fn(*ref_args, **ref_kwargs))
@@ -231,6 +241,8 @@ def assert_equivalent(
                     raise AssertionError(msg) from exc
                 skipped.append(f"{label} ({exc})")
                 continue
+            if check_inputs_unchanged:  # as the run gets them (a target may widen a dtype)
+                before_args, before_kwargs = snapshot(conv_args), snapshot(conv_kwargs)
             device = None
             first = next((a for a in [*conv_args, *conv_kwargs.values()] if is_array(a)), None)
             if first is not None:
@@ -254,7 +266,7 @@ def assert_equivalent(
                 check_signed_zeros=check_signed_zeros,
             )
             if check_inputs_unchanged:
-                check_unchanged(fn, conv_args, conv_kwargs, host_args, host_kwargs, where=where)
+                check_unchanged(fn, conv_args, conv_kwargs, before_args, before_kwargs, where=where)
             checked.append(label)
     if not checked:  # a check that checked nothing must not pass
         why = "; ".join(skipped) or "no memory type is installed or selected"
