@@ -260,3 +260,26 @@ def test_views_of_a_freed_or_shrunk_offset_storage_are_refused_on_quick_paths() 
     )
     assert done.returncode == 0, (done.returncode, done.stderr[-2000:])
     assert done.stdout.strip() == "refused"
+
+
+def test_a_cached_route_does_not_take_a_slice_of_a_freed_storage(be) -> None:
+    # The route key would match a live tensor's (its pointer is the offset, not 0), and the
+    # cached route imported freed memory; the key now leaves it to the full plan.
+    import torch
+
+    import arrayport as ap
+
+    targets = [mt for mt in ("numpy", "jax") if MemoryType(mt) in INSTALLED]
+    for target in targets:
+        live = torch.arange(64.0)
+        for _ in range(2):  # planned, then cached
+            ap.convert(live[16:], target)
+        owner = torch.arange(64.0)
+        t = owner[16:]
+        owner.untyped_storage().resize_(0)
+        assert be.route_key(t, True) is None
+        with pytest.raises(UnsupportedArrayError, match="storage holds 0 bytes"):
+            ap.convert(t, target)
+    shrunk = torch.arange(12.0).reshape(3, 4)[:, 1:3]  # not contiguous
+    shrunk.untyped_storage().resize_(32)
+    assert be.route_key(shrunk, True) is None

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from arrayport._host import ArrayInfo, RouteKey, c_contiguous
-from arrayport.backends._torch_data import readable_pointer, subclass_refusal
+from arrayport.backends._torch_data import holds_elements, readable_pointer, subclass_refusal
 from arrayport.backends._util import numpy_dtype_or_none
 from arrayport.devices import CPU, Device, cuda_device
 from arrayport.errors import DeviceError, UnsupportedArrayError
@@ -85,6 +85,14 @@ def tensor_route_key(torch: ModuleType, x: Any, address: bool) -> RouteKey | Non
         return None
     if not pointer and n:  # no memory behind its elements: describe() refuses it
         return None
+    contiguous = n != 0 and x.is_contiguous()
+    # A slice of a freed or shrunk storage keeps a non-null pointer (its offset): a cached
+    # route would import freed memory. describe() refuses it with the reason.
+    if contiguous:
+        if x.untyped_storage().nbytes() < (x.storage_offset() + n) * dtype.itemsize:
+            return None
+    elif n and not holds_elements(x):
+        return None
     return (
         device,
         dtype,
@@ -93,7 +101,7 @@ def tensor_route_key(torch: ModuleType, x: Any, address: bool) -> RouteKey | Non
         True,
         # torch's own flag follows the same rule for non-empty tensors (size-1 axes may
         # have any stride) and is kept by the tensor; empty ones follow ours exactly.
-        (n != 0 and x.is_contiguous()) or c_contiguous(shape, strides, 1),
+        contiguous or c_contiguous(shape, strides, 1),
         min(strides, default=0) >= 0,
         n == 0 or pointer % dtype.itemsize == 0,
         (n == 0 or pointer % 64 == 0) if address else None,
