@@ -353,7 +353,9 @@ def test_port_check_no_python_files_exit_2(
         (nb / "analysis.ipynb").write_text('{"cells": []}\n')
     assert cli.main(["port-check", *(["--json"] if as_json else []), str(nb)]) == 2
     captured = capsys.readouterr()
-    assert captured.out == ""
+    # With --json, stdout stays valid JSON (nothing checked, nothing found); the exit
+    # status and stderr say why.
+    assert (json.loads(captured.out) == []) if as_json else (captured.out == "")
     (line,) = captured.err.splitlines()
     assert line.startswith(f"arrayport port-check: no Python files found under {nb} ")
     assert "notebooks (.ipynb) are not read" in line
@@ -365,6 +367,7 @@ def test_port_check_no_python_files_exit_2(
     [
         (["--verison"], "usage: arrayport [-h]", "--verison"),
         (["doctor", "--jsn"], "usage: arrayport doctor", "--jsn"),
+        (["--json", "port-check", "x.py"], "usage: arrayport port-check", "--json (--json goes"),
         (["port-check", "--bogus", "x.py"], "usage: arrayport port-check", "--bogus"),
     ],
 )

@@ -194,6 +194,8 @@ def _port_check(args: argparse.Namespace, out: TextIO) -> int:
         print(f"arrayport port-check: {exc}", file=sys.stderr)
         return 2
     if not checked:  # an empty directory, or one of notebooks only, is not "clean"
+        if args.json:
+            _print_json([], out)  # stdout stays valid JSON; the exit status says why
         print(
             f"arrayport port-check: {_NO_FILES.format(paths=', '.join(args.paths))}",
             file=sys.stderr,
@@ -317,7 +319,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args, extra = parser.parse_known_args(_unknown_options_first(parser, argv))
     if extra:  # named against the command they were given to, with its own usage line
-        _commands(parser)[args.command].error(f"unrecognized arguments: {' '.join(extra)}")
+        command = _commands(parser)[args.command]
+        known = {o for a in command._actions for o in a.option_strings}
+        where = [word for word in extra if word in known]
+        hint = f" ({', '.join(where)} goes after the command)" if where else ""
+        command.error(f"unrecognized arguments: {' '.join(extra)}{hint}")
     try:
         status: int = args.run(args, sys.stdout)
     except BrokenPipeError:

@@ -117,7 +117,8 @@ def _import(name: str, extra: str) -> ModuleType:
         else:  # found, but it or a module it needs fails: a broken or mismatched install
             msg = (
                 f"{name} is installed but cannot be imported ({exc}); upgrade or reinstall "
-                f"it with: pip install --upgrade --force-reinstall 'arrayport[{extra}]'"
+                f"{root} and what it needs (the versions arrayport supports: pip install "
+                f"--upgrade 'arrayport[{extra}]')"
             )
         raise BackendUnavailableError(msg) from exc
     # A broken installation (a missing CUDA library, an ABI mismatch) may raise anything

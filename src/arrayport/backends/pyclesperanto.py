@@ -127,8 +127,8 @@ def check_dtype(dtype: np.dtype[Any] | None, dtype_name: str) -> str | None:
     if dtype is not None and dtype.kind == "c":
         return (
             f"pyclesperanto has no complex dtype ({dtype_name}): convert the real part "
-            "(arrayport.convert_dtype(x, 'float32', discard_imaginary=True)), the magnitude "
-            "(abs(x)) or both parts separately first"
+            "(arrayport.convert_dtype(x, 'float32', discard_imaginary=True)), or the "
+            "magnitude (arrayport.convert_dtype(abs(x), 'float32') for complex128) first"
         )
     return (
         f"pyclesperanto cannot hold {dtype_name} (it would store a narrower type and change "
