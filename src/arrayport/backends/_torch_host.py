@@ -43,28 +43,31 @@ def tensor_host_view(torch: ModuleType, x: Any) -> np.ndarray | None:
     (:func:`checked_view`)."""
     if not x.is_cpu or x.is_conj() or x.is_neg():
         return None
-    if not holds_elements(x):  # freed or shrunk storage: describe() says why
-        describe_tensor(torch, x)
-        return None
     t = x.detach() if x.requires_grad else x  # .numpy() refuses tensors with autograd
     if t.dtype is torch.bfloat16:
         bf16 = numpy_dtype_or_none("bfloat16")
         if bf16 is None:
             return None
-        raw = t.view(torch.int16).numpy()
-        flags = raw.flags.num
-        if flags & CONTIGUOUS_OWNDATA != C_CONTIGUOUS:
-            raw = _checked(torch, x, raw, flags)
+        raw = _checked(torch, x, t.view(torch.int16).numpy())
         return None if raw is None else raw.view(bf16)
-    view: np.ndarray = t.numpy()
+    return _checked(torch, x, t.numpy())
+
+
+def _checked(torch: ModuleType, x: Any, view: np.ndarray) -> np.ndarray | None:
+    """``view``, what ``Tensor.numpy()`` gave for ``x``, as arrayport hands it out, or None
+    where ``x`` has no memory behind its elements (describe() then refuses it, saying why).
+    A storage freed or shrunk under the view (it still points there) is such a case: for a
+    compact view, the storage must hold the view's bytes past its offset."""
     # One flag read for the common case (as in quick_to_numpy), the rest for other layouts.
     flags = view.flags.num
     if flags & CONTIGUOUS_OWNDATA == C_CONTIGUOUS:
-        return view
-    return _checked(torch, x, view, flags)
-
-
-def _checked(torch: ModuleType, x: Any, view: np.ndarray, flags: int) -> np.ndarray | None:
+        if x.untyped_storage().nbytes() >= view.nbytes + x.storage_offset() * view.itemsize:
+            return view
+        describe_tensor(torch, x)
+        return None
+    if not holds_elements(x):
+        describe_tensor(torch, x)
+        return None
     checked = checked_view(view, flags)
     if checked is None:  # no memory behind the elements: describe() refuses it with why
         describe_tensor(torch, x)
