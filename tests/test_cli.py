@@ -380,3 +380,12 @@ def test_an_unknown_option_is_named_with_its_command_s_usage(argv, usage, named,
     err = capsys.readouterr().err
     assert usage in err
     assert f"unrecognized arguments: {named}" in err
+
+
+def test_port_check_json_stays_json_when_a_path_is_missing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main(["port-check", "--json", str(tmp_path / "missing.py")]) == 2
+    captured = capsys.readouterr()
+    assert json.loads(captured.out) == []
+    assert "missing.py" in captured.err

@@ -12,31 +12,45 @@ from tests.conftest import skip_unless_installed
 pytestmark = skip_unless_installed(MemoryType.DASK)
 
 
-def test_fits_a_block_tries_every_block_shape_with_its_halo() -> None:
-    from arrayport._dask_checks import _fits_a_block
+def _overlapped(x, depth):
+    from dask.array.overlap import overlap
 
-    chunks = ((16, 16, 16, 16), (16, 16, 16, 16))
-    assert _fits_a_block((16,), chunks, None)  # a row of one block
-    assert not _fits_a_block((5, 5), chunks, None)  # a kernel fits no block
-    assert not _fits_a_block((18,), chunks, None)
-    assert _fits_a_block((18,), chunks, {0: 1, 1: 1})  # a block with its halo on one side
-    assert _fits_a_block((20,), chunks, {0: 2, 1: 2})  # ... and on both
+    return overlap(x, depth=depth, boundary="none")
 
 
-def test_whole_args_refused_only_where_a_block_would_decide() -> None:
+def test_whole_args_are_checked_against_the_real_blocks() -> None:
     import dask.array as da
 
     from arrayport._dask_checks import check_whole_args
 
     x = da.zeros((64, 64), chunks=16)
-    check_whole_args("f", x, [np.ones((5, 5)), np.ones(64)[None, :1], np.float64(2.0)], None)
+    # A kernel, a scalar-like and a broadcastable row fit the whole array or no block.
+    check_whole_args("f", x, [np.ones((5, 5)), np.ones((1, 1)), np.float64(2.0)], x, x)
     with pytest.raises(InvalidOptionError, match="does against a block"):
-        check_whole_args("f", x, [np.ones(16)], None)
+        check_whole_args("f", x, [np.ones(16)], x, x)
     with pytest.raises(InvalidOptionError, match="ambiguous"):
-        check_whole_args("f", x, [np.ones(64)], None)
-    unknown = x[x[:, 0] > 1]  # rows of unknown number
+        check_whole_args("f", x, [np.ones(64)], x, x)
+    # With a halo the blocks are 17 or 18 wide (inner ones 18), never 16: a (4, 4) kernel
+    # on 4-wide chunks with depth 1 fits no real block.
+    small = da.zeros((8, 8), chunks=4)
+    check_whole_args("f", small, [np.ones((4, 4))], small, _overlapped(small, {0: 1, 1: 1}))
+    # A chunk smaller than the halo is merged by dask: the real extents decide.
+    tail = da.zeros(1025, chunks=256)  # the last chunk is 1 long
+    check_whole_args("f", tail, [np.ones(3)], tail, _overlapped(tail, {0: 1}))
+
+
+def test_an_argument_meeting_only_known_axes_is_checked_when_another_is_unknown() -> None:
+    import dask.array as da
+
+    from arrayport._dask_checks import check_whole_args
+
+    x = da.from_array(np.arange(40.0).reshape(4, 10), chunks=(2, 5))
+    rows = x[da.from_array(np.array([True, False, True, False]), chunks=2)]  # (nan, 10)
+    with pytest.raises(InvalidOptionError, match="does against a block"):
+        check_whole_args("f", rows, [np.arange(5.0)], rows, rows)
+    check_whole_args("f", rows, [np.arange(10.0)[None, :]], rows.rechunk({1: -1}), rows)
     with pytest.raises(InvalidOptionError, match="compute_chunk_sizes"):
-        check_whole_args("f", unknown, [np.ones((2, 1))], None)
+        check_whole_args("f", rows, [np.ones((2, 1))], rows, rows)
 
 
 def test_whole_slices_rechunks_only_what_cuts_a_slice() -> None:
@@ -47,6 +61,7 @@ def test_whole_slices_rechunks_only_what_cuts_a_slice() -> None:
     stack = da.zeros((4, 32, 32), chunks=(1, 32, 32))
     assert whole_slices("f", [stack])[0] is stack
     cut = whole_slices("f", [da.zeros((4, 32, 32), chunks=(2, 8, 16))])[0]
-    assert cut.chunks == ((2, 2), (32,), (32,))
+    assert cut.chunks[1:] == ((32,), (32,))
+    assert sum(cut.chunks[0]) == 4  # axis 0 toward dask's chunk size, never cut in a slice
     plane = whole_slices("f", [da.zeros((32, 32), chunks=8)])[0]
     assert plane.chunks == ((32,), (32,))

@@ -666,3 +666,39 @@ def test_a_kernel_argument_goes_whole_to_every_block(image: np.ndarray) -> None:
     # One that fits a block but not the whole image is still refused.
     with pytest.raises(ap.InvalidOptionError, match="does against a block"):
         _add(da.from_array(image, chunks=10), np.ones(10))
+
+
+@ap.memory_type("numpy", depth=3)
+def _weigh(a, w):
+    return a * w
+
+
+@ap.memory_type("numpy", slice_by_slice=True)
+def _minus_background(s, background):
+    return s - background
+
+
+@pytest.mark.usefixtures("sync")
+def test_whole_arguments_are_judged_on_the_blocks_the_function_gets() -> None:
+    x = np.arange(8.0)
+    # dask merges chunks narrower than the halo: the blocks are 7 long, and a (7,) weight
+    # fits them but not the array (numpy raises on the whole): refused, not computed.
+    with pytest.raises(ap.InvalidOptionError, match="does against a block"):
+        _weigh(da.from_array(x, chunks=2), np.arange(7.0))
+    # With unknown rows, a weight along the known columns is still checked.
+    table = da.from_array(np.arange(40.0).reshape(4, 10), chunks=(2, 5))
+    rows = table[da.from_array(np.array([True, False, True, False]), chunks=2)]
+    with pytest.raises(ap.InvalidOptionError, match="does against a block"):
+        _add(rows, np.arange(5.0))
+    # slice_by_slice makes slices whole before the check: a (Y, X) background is fine.
+    stack = np.random.default_rng(2).random((4, 8, 8)).astype(np.float32)
+    background = np.full((8, 8), 0.5, np.float32)
+    out = _minus_background(da.from_array(stack, chunks=(2, 4, 4)), background).compute()
+    np.testing.assert_allclose(out, stack - background, rtol=1e-6)
+
+
+@pytest.mark.usefixtures("sync")
+def test_blocks_of_whole_slices_larger_than_the_chunk_size_warn() -> None:
+    chunk_size = dask.config.set({"array.chunk-size": "1KiB"})
+    with chunk_size, pytest.warns(WholeArrayWarning, match="whole slices"):
+        _smooth_rows(da.zeros((2, 64, 64), chunks=(1, 16, 16), dtype=np.float32))

@@ -466,3 +466,5 @@ def test_stacking_dask_slices_of_unknown_shape_names_the_remedy() -> None:
     first, second = x[0][x[0, :, 0] > 2], x[1][x[1, :, 0] > 2]  # shapes (nan, 4)
     with pytest.raises(InvalidOptionError, match="compute_chunk_sizes"):
         ap.stack_slices([first, second])
+    with pytest.raises(InvalidOptionError, match="item 1 has a shape"):
+        ap.stack_slices([x[0], second])

@@ -8,7 +8,6 @@ Importing this module imports no framework: it reads the dask arrays it is hande
 
 from __future__ import annotations
 
-import itertools
 import math
 from typing import Any
 
@@ -91,38 +90,47 @@ def check_scaling(name: str, contract: Any) -> None:
 
 
 def check_whole_args(
-    name: str, first: Any, whole: list[np.ndarray], depth: dict[int, int] | None
+    name: str, first: Any, whole: list[np.ndarray], split: Any, blocks: Any
 ) -> None:
-    """Refuse a whole argument that lines up with a split axis of the dask input, or that
-    would broadcast against a block but not against the whole array (a block's shape would
-    decide whether it fits). One that fits neither (a convolution kernel, a weight matrix)
-    is the function's own business, as without dask."""
+    """Refuse a whole (non-dask) argument that the blocks would decide about.
+
+    ``first`` is the dask input as given, ``split`` the same array as it is split (after
+    ``slice_by_slice`` made its slices whole) and ``blocks`` the arrays the function will
+    get (with their halos). Without dask the function would see ``first`` whole, so an
+    argument must broadcast against ``first``, or against no block either (a kernel or a
+    weight matrix, the function's own business): one that broadcasts against a block but
+    not against the whole array would run where numpy raises. Blocks form a grid, so an
+    argument broadcasts against some block when each of its trailing axes fits one of that
+    axis's real block extents. An argument meeting an axis of unknown size (after boolean
+    indexing) cannot be checked; one as long as a split axis is ambiguous.
+    """
     for i, w in enumerate(whole):
+        fits_whole = fits_a_block = True
         for k in range(1, min(w.ndim, first.ndim) + 1):
-            extent = first.shape[first.ndim - k]
-            if w.shape[-k] > 1 and isinstance(extent, float) and math.isnan(extent):
+            axis, extent, size = first.ndim - k, first.shape[first.ndim - k], w.shape[-k]
+            if size == 1:
+                continue
+            if isinstance(extent, float) and math.isnan(extent):
                 refuse(
                     f"{name}: non-dask array argument #{i + 1} (shape {w.shape}) meets an "
                     f"axis of the dask input (shape {first.shape}) whose size dask does not "
                     "know yet (after boolean indexing), so whether it broadcasts cannot be "
                     "checked: call x.compute_chunk_sizes() first"
                 )
-        if not unknown(first):
-            try:
-                np.broadcast_shapes(w.shape, first.shape)
-            except ValueError:
-                if _fits_a_block(w.shape, first.chunks, depth):
-                    refuse(
-                        f"{name}: non-dask array argument #{i + 1} (shape {w.shape}) does not "
-                        f"broadcast against the dask input (shape {first.shape}), as the "
-                        "function would see them without dask, but it does against a block: "
-                        "a block's shape must not decide whether it fits; pass an argument "
-                        "shaped for the whole array"
-                    )
+            fits_whole = fits_whole and extent in (1, size)
+            extents = set(blocks.chunks[axis])
+            fits_a_block = fits_a_block and (1 in extents or size in extents)
+        if fits_a_block and not fits_whole:
+            refuse(
+                f"{name}: non-dask array argument #{i + 1} (shape {w.shape}) does not "
+                f"broadcast against the dask input (shape {first.shape}), as the function "
+                "would see them without dask, but it does against a block: a block's shape "
+                "must not decide whether it fits; pass an argument shaped for the whole array"
+            )
         for k in range(1, min(w.ndim, first.ndim) + 1):
             axis = first.ndim - k
             extent = first.shape[axis]
-            if w.shape[-k] > 1 and w.shape[-k] == extent and len(first.chunks[axis]) > 1:
+            if w.shape[-k] > 1 and w.shape[-k] == extent and len(split.chunks[axis]) > 1:
                 refuse(
                     f"{name}: non-dask array argument #{i + 1} (shape {w.shape}) has the "
                     f"extent of the dask input (shape {first.shape}) along axis {axis}, "
@@ -132,26 +140,6 @@ def check_whole_args(
                     f"chunks=x.chunks)); for all of it, make that axis one chunk "
                     f"(x.rechunk({{{axis}: -1}}))"
                 )
-
-
-def _fits_a_block(
-    shape: tuple[int, ...], chunks: tuple[tuple[int, ...], ...], depth: dict[int, int] | None
-) -> bool:
-    """Whether ``shape`` broadcasts against the shape of some block (with its halo, on one
-    side or both) of an array of these ``chunks``."""
-    extents = []
-    for axis, sizes in enumerate(chunks):
-        d = (depth or {}).get(axis, 0)
-        extents.append(sorted({s + k * d for s in sizes for k in (0, 1, 2)}))
-    if math.prod(len(e) for e in extents) > 4096:
-        return True  # too many block shapes to try: refuse, as before this check
-    for block in itertools.product(*extents):
-        try:
-            np.broadcast_shapes(shape, block)
-        except ValueError:
-            continue
-        return True
-    return False
 
 
 def whole_slices(name: str, arrays: list[Any]) -> list[Any]:
@@ -169,7 +157,9 @@ def whole_slices(name: str, arrays: list[Any]) -> list[Any]:
             "slices of unknown size (after boolean indexing); call x.compute_chunk_sizes() "
             "first"
         )
-    whole = dict.fromkeys(axes, -1)
+    whole: dict[int, Any] = dict.fromkeys(axes, -1)
+    if first.ndim >= 3 and not _unknown_axis(first.chunks[0]):
+        whole[0] = "auto"  # fewer slices per block, toward dask's array.chunk-size
     return [x.rechunk(whole) for x in arrays]
 
 

@@ -31,6 +31,7 @@ the calling process on a tiny sample block of ones (one element per axis, more w
 
 from __future__ import annotations
 
+import math
 import sys
 import uuid
 import warnings
@@ -196,6 +197,25 @@ def _whole_warning(name: str, dask_args: list[Any]) -> None:
         warnings.warn(msg, WholeArrayWarning, stacklevel=_user_stacklevel())
 
 
+def _slices_warning(name: str, x: Any) -> None:
+    """Warn when a block of whole slices is larger than dask's array.chunk-size."""
+    import dask
+    from dask.utils import format_bytes, parse_bytes
+
+    limit = parse_bytes(dask.config.get("array.chunk-size"))
+    sizes = [max(c) for c in x.chunks]
+    if any(isinstance(s, float) and math.isnan(s) for s in sizes):
+        return
+    nbytes = math.prod(int(s) for s in sizes) * x.dtype.itemsize
+    if nbytes > limit:
+        msg = (
+            f"{name} runs slice by slice, so each dask block holds whole slices: blocks of "
+            f"{format_bytes(nbytes)}, larger than dask's array.chunk-size "
+            f"({format_bytes(limit)}), must each fit in one worker's memory"
+        )
+        warnings.warn(msg, WholeArrayWarning, stacklevel=_user_stacklevel())
+
+
 # --- the entry point ------------------------------------------------------------------
 
 
@@ -254,12 +274,13 @@ def run_on_dask(dispatched: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) 
     # A snapshot: the lazy result must not change if the caller later writes the array.
     whole = [convert(w, MemoryType.NUMPY, copy=True) for w in col.whole]
     arrays = [x if x.chunks == first.chunks else x.rechunk(first.chunks) for x in col.dask]
-    if not contract.whole_array:
-        check_whole_args(name, first, whole, depth)
-    dtype = _output_dtype(dispatched, name, targs, tkwargs, col, whole, depth)
-
+    # The blocks the function will see, built lazily before anything runs: the checks of
+    # the whole arguments read their real extents (dask rechunks where a halo is wider
+    # than a chunk; slice_by_slice makes slices whole).
     if contract.slice_by_slice and not contract.whole_array and first.ndim >= 2:
         arrays = whole_slices(name, arrays)
+        _slices_warning(name, arrays[0])
+    split = arrays[0]
     if contract.whole_array:
         _whole_warning(name, arrays)
         arrays = [x.rechunk(-1) for x in arrays]
@@ -270,6 +291,9 @@ def run_on_dask(dispatched: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) 
             overlap(x, depth=depth, boundary="none")  # type: ignore[no-untyped-call]
             for x in arrays
         ]
+    if not contract.whole_array:
+        check_whole_args(name, first, whole, split, arrays[0])
+    dtype = _output_dtype(dispatched, name, targs, tkwargs, col, whole, depth)
     from dask.delayed import delayed
 
     token = uuid.uuid4().hex

@@ -132,7 +132,8 @@ def _run_on_dask(
         ):
             raise
         msg = (
-            f"{fn.__qualname__} got a dask array, and dask dispatch is not available here "
+            f"{getattr(fn, '__qualname__', repr(fn))} got a dask array, and dask dispatch is "
+            "not available here "
             f"({exc}); install it with: pip install 'arrayport[dask]'"
         )
         raise BackendUnavailableError(msg) from exc

@@ -191,6 +191,8 @@ def _port_check(args: argparse.Namespace, out: TextIO) -> int:
     try:
         findings, checked = _scan(args.paths)
     except ArrayportError as exc:
+        if args.json:
+            _print_json([], out)  # stdout stays valid JSON; the exit status says why
         print(f"arrayport port-check: {exc}", file=sys.stderr)
         return 2
     if not checked:  # an empty directory, or one of notebooks only, is not "clean"

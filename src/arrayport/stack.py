@@ -243,12 +243,13 @@ def _stack(
         except UnsupportedArrayError as exc:
             msg = f"{what}: item {i} is not an array ({exc})"
             raise UnsupportedArrayError(msg) from exc
-    if any(not isinstance(n, int) and n != n for n in items[0].shape):  # NaN: dask
-        msg = (
-            f"{what}: item 0 has a shape dask does not know yet ({items[0].shape}, after "
-            "boolean indexing, say): call x.compute_chunk_sizes() on each item first"
-        )
-        raise InvalidOptionError(msg)
+    for i, s in enumerate(items):
+        if any(not isinstance(n, int) and n != n for n in s.shape):  # NaN: dask
+            msg = (
+                f"{what}: item {i} has a shape dask does not know yet ({s.shape}, after "
+                "boolean indexing, say): call x.compute_chunk_sizes() on each item first"
+            )
+            raise InvalidOptionError(msg)
     shape = tuple(int(n) for n in items[0].shape)
     dtype = get_backend(kinds[0]).describe(items[0]).dtype_name
     if ndim is not None and len(shape) != ndim:

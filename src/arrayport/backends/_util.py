@@ -126,7 +126,8 @@ def _import(name: str, extra: str) -> ModuleType:
     except Exception as exc:
         msg = (
             f"{name} is installed but importing it failed ({type(exc).__name__}: {exc}); "
-            f"reinstall it with: pip install --force-reinstall 'arrayport[{extra}]'"
+            f"upgrade or reinstall {name.partition('.')[0]} and what it needs (the versions "
+            f"arrayport supports: pip install --upgrade 'arrayport[{extra}]')"
         )
         raise BackendUnavailableError(msg) from exc
 
