@@ -957,3 +957,10 @@ def test_int64_to_bfloat16_is_correctly_rounded(values: list[int]) -> None:
     pytest.importorskip("ml_dtypes")
     got = ap.convert_dtype(np.array(values, dtype=np.int64), "bfloat16").astype(np.float64)
     assert got.tolist() == [_bfloat16_of_int(v) for v in values]
+
+
+def test_array_api_strict_dtypes_are_accepted() -> None:
+    xps = pytest.importorskip("array_api_strict")
+    assert dtype_name(xps.uint8) == "uint8"
+    assert dtype_name(xps.float64) == "float64"
+    np.testing.assert_array_equal(ap.convert_dtype(np.array([1.5, 300.0]), xps.uint8), [2, 255])

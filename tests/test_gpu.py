@@ -368,3 +368,25 @@ def test_direct_jax_import_waits_for_default_stream_work(source: MT) -> None:
         x += 1
     y = ap.convert(x, MT.JAX)
     assert (float(jnp.min(y)), float(jnp.max(y))) == (8.0, 8.0)
+
+
+@pytest.mark.skipif(MT.JAX not in GPU_TYPES, reason="jax is not installed")
+def test_jax_unit_and_minmax_on_the_gpu_are_exact_without_x64() -> None:
+    """jax on a GPU without 64-bit mode would compute the stretch in float32 (int16 128
+    -> 128 under MINMAX, 129 exactly): arrayport computes it on the host instead."""
+    import jax
+
+    if jax.config.jax_enable_x64:
+        pytest.skip("64-bit mode is on: jax computes in float64 itself")
+    values = np.array([128, 1, -32768, 32766], np.int16)
+    x = ap.convert(values, MT.JAX, device="cuda:0")
+    out = ap.convert_dtype(x, "int16", scaling="minmax")
+    assert ap.detect_memory_type(out) is MT.JAX
+    np.testing.assert_array_equal(np.asarray(out), [129, 2, -32768, 32767])
+    big = ap.convert(
+        np.array([4294967294, 127, 4294967295, 2147483647], np.uint32), MT.JAX, device="cuda:0"
+    )
+    np.testing.assert_array_equal(
+        np.asarray(ap.convert_dtype(big, "uint32", scaling="minmax")),
+        np.asarray(ap.convert_dtype(np.asarray(big), "uint32", scaling="minmax")),
+    )

@@ -468,3 +468,24 @@ def test_stacking_dask_slices_of_unknown_shape_names_the_remedy() -> None:
         ap.stack_slices([first, second])
     with pytest.raises(InvalidOptionError, match="item 1 has a shape"):
         ap.stack_slices([x[0], second])
+
+
+def test_unstacking_a_dask_stack_of_unknown_length_names_the_remedy() -> None:
+    pytest.importorskip("dask.array")
+    import dask.array as da
+
+    from arrayport.errors import InvalidOptionError
+
+    keep = da.from_array(np.array([True, False, True, True]), chunks=2)
+    stack = da.from_array(np.ones((4, 2, 2)), chunks=2)[keep]  # (nan, 2, 2)
+    for call in (lambda: ap.unstack_slices(stack), lambda: ap.process_slices(stack, abs)):
+        with pytest.raises(InvalidOptionError, match="compute_chunk_sizes"):
+            call()
+
+
+def test_process_slices_passes_keywords_named_like_its_own_parameters() -> None:
+    def scale(s, fn=1.0, stack=0.0):
+        return s * fn + stack
+
+    out = ap.process_slices(np.ones((2, 2, 2)), scale, fn=2.0, stack=1.0)
+    np.testing.assert_array_equal(out, np.full((2, 2, 2), 3.0))

@@ -39,6 +39,7 @@ import numpy as np
 
 from arrayport import _dtype_numpy
 from arrayport import _dtype_policy as policy
+from arrayport._dtype_refusals import refuse_complex_overflow, refuse_unholdable
 from arrayport.backends import detect_memory_type, get_backend
 from arrayport.backends._protocol import Backend
 from arrayport.backends._util import numpy_dtype_or_none
@@ -81,8 +82,9 @@ def dtype_name(dtype: Any) -> str | None:
     """The canonical name of a dtype given any supported way, or None if unrecognised.
 
     Accepts a name (``"uint16"``), a numpy dtype or scalar type (``np.float32``), jax's
-    (``jnp.float32``), torch's (``torch.float32``), tensorflow's (``tf.float32``) and the
-    fixed members of :class:`DtypeConversion`. No framework is imported to recognise one.
+    (``jnp.float32``), torch's (``torch.float32``), tensorflow's (``tf.float32``),
+    array-api-strict's (``xps.uint8``) and the fixed members of :class:`DtypeConversion`.
+    No framework is imported to recognise one.
     """
     if isinstance(dtype, DtypeConversion):
         return dtype.value if dtype.value in policy.DTYPES else None
@@ -94,6 +96,8 @@ def dtype_name(dtype: Any) -> str | None:
     root = type(dtype).__module__.partition(".")[0]
     if root == "torch":
         name = str(dtype).removeprefix("torch.")
+    elif root == "array_api_strict":  # the standard's own dtype objects
+        name = str(dtype).removeprefix("array_api_strict.")
     elif root == "tensorflow":
         name = str(getattr(dtype, "name", ""))
     else:
@@ -127,17 +131,6 @@ def _as_scaling(scaling: Any) -> Scaling:
     raise InvalidOptionError(msg)
 
 
-def _refuse_unholdable(backend: Backend, mt: MemoryType, name: str) -> None:
-    """A target dtype the memory type cannot hold (or would widen) is refused up front."""
-    refusal = backend.check_dtype(numpy_dtype_or_none(name), name)
-    widened = getattr(backend, "WIDENINGS", {}).get(name)
-    if refusal is None and widened is not None:
-        refusal = f"{mt.value} stores {name} as {widened}, so the result would not be {name}"
-    if refusal is not None:
-        msg = f"cannot convert a {mt.value} array to {name}: {refusal}"
-        raise UnsupportedDtypeError(msg, dtype=name, source=mt, target=mt)
-
-
 def _refuse_complex(src: policy.Kind, dst: policy.Kind, scaling: Scaling, discard: bool) -> None:
     if src.kind != "c" or discard:
         return
@@ -154,20 +147,6 @@ def _refuse_complex(src: policy.Kind, dst: policy.Kind, scaling: Scaling, discar
             f"MINMAX scaling of {src.name} needs an order complex numbers lack; to stretch "
             "the real part pass discard_imaginary=True to convert_dtype (a dispatched "
             "function: return xp.real(x)), or convert abs(x) instead"
-        )
-        raise DtypeConversionError(msg)
-
-
-def _refuse_complex_overflow(xp: Any, x: Any, p: policy.Plan) -> None:
-    """complex128 -> complex64 would turn finite parts beyond float32 into inf: refuse."""
-    src, dst = p.src, p.dst
-    if policy.DTYPES[p.src_work].kind != "c" or dst.kind != "c" or dst.hi >= src.hi:
-        return
-    parts = (xp.real(x), xp.imag(x))
-    if any(bool(xp.any(xp.isfinite(v) & (xp.abs(v) > dst.hi))) for v in parts):
-        msg = (
-            f"{src.name} values beyond the range of {dst.name} (|part| > {dst.hi:.4g}) would "
-            "become inf; scale them down first, or keep complex128"
         )
         raise DtypeConversionError(msg)
 
@@ -216,7 +195,7 @@ def _with_range(p: policy.Plan, found: tuple[int | float, int | float] | None) -
 def _convert_numpy(x: np.ndarray, p: policy.Plan) -> np.ndarray:
     import array_api_compat.numpy as xp
 
-    _refuse_complex_overflow(xp, x, p)
+    refuse_complex_overflow(xp, x, p)
     if p.scaling == "minmax":
         values = np.real(x) if p.src.kind == "c" else x
         kind = policy.DTYPES[p.src_work].kind
@@ -229,7 +208,7 @@ def _convert_numpy(x: np.ndarray, p: policy.Plan) -> np.ndarray:
 
 
 def _convert_xp(xp: Any, x: Any, p: policy.Plan) -> Any:
-    _refuse_complex_overflow(xp, x, p)
+    refuse_complex_overflow(xp, x, p)
     if p.scaling == "minmax":
         prepared = policy.prepare(xp, x, p)
         size = int(np.prod(tuple(prepared.shape), dtype=np.int64))
@@ -308,7 +287,7 @@ def convert_dtype(
         raise UnsupportedDtypeError(msg, dtype=info.dtype_name, source=mt, target=mt)
     dst = policy.DTYPES[_target_name(dtype)]
     sc = _as_scaling(scaling)
-    _refuse_unholdable(backend, mt, dst.name)
+    refuse_unholdable(backend, mt, dst.name)
     _refuse_complex(src, dst, sc, discard_imaginary)
     if src.name == dst.name and sc is not Scaling.MINMAX:
         return x
@@ -324,6 +303,11 @@ def convert_dtype(
     # A storage-only dtype int64 cannot hold (torch's uint64) is converted on the host.
     storage_only: frozenset[str] = getattr(backend, "STORAGE_ONLY_DTYPES", frozenset())
     if xp is None or p.src_work in storage_only or p.dst_work in storage_only:
+        return _via_host(x, mt, info.device, src, dst, sc)
+    if p.compute == "float32" and sc is not Scaling.VALUE:
+        # UNIT and MINMAX stretch values by a ratio: in float32 (jax on a GPU without
+        # 64-bit mode) that is off by a step near ties (int16 128 -> 128, not 129) and by
+        # up to 254 steps into 32-bit types. numpy computes it exactly on the host.
         return _via_host(x, mt, info.device, src, dst, sc)
     return _convert_xp(xp, x, p)
 

@@ -110,6 +110,12 @@ def _unstack(stack: Any, caller: str) -> list[Any]:
     if len(shape) != 3:
         msg = f"{caller} takes a 3-D array; got a {mt.value} array of shape {shape}"
         raise InvalidOptionError(msg)
+    if shape[0] != shape[0]:  # NaN: dask after boolean indexing
+        msg = (
+            f"{caller}: the stack has a number of slices dask does not know yet (shape "
+            f"{shape}): call x.compute_chunk_sizes() first"
+        )
+        raise InvalidOptionError(msg)
     return [_plane(stack, i) for i in range(int(shape[0]))]
 
 
@@ -118,7 +124,7 @@ def _plane(x: Any, i: int) -> Any:
     return index_array(x, (i,))
 
 
-def process_slices(stack: Any, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+def process_slices(stack: Any, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
     """Run ``fn(slice, *args, **kwargs)`` on each 2-D slice of a 3-D array and restack.
 
     The results are stacked in ``stack``'s memory type and on its device, whatever memory

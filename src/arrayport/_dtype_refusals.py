@@ -1,0 +1,47 @@
+"""Target dtypes a conversion refuses before it computes anything: one the memory type
+cannot hold (or would store widened), and complex128 -> complex64 where a finite part would
+become inf. :func:`arrayport.convert_dtype` asks them; nothing is imported here beyond
+what arrayport already has.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from arrayport import _dtype_policy as policy
+from arrayport.backends._protocol import Backend
+from arrayport.backends._util import numpy_dtype_or_none
+from arrayport.errors import DtypeConversionError, UnsupportedDtypeError
+from arrayport.memory_types import MemoryType
+
+__all__ = ["refuse_complex_overflow", "refuse_unholdable"]
+
+
+def refuse_unholdable(backend: Backend, mt: MemoryType, name: str) -> None:
+    """A target dtype the memory type cannot hold (or would widen) is refused up front."""
+    refusal = backend.check_dtype(numpy_dtype_or_none(name), name)
+    widened = getattr(backend, "WIDENINGS", {}).get(name)
+    if refusal is None and widened is not None:
+        refusal = (
+            f"{mt.value} stores {name} as {widened}, so the result would not be {name}. "
+            f"Convert it to another memory type first (arrayport.convert(x, 'numpy')); a "
+            f"function declared with output='declared' that keeps its result in {mt.value} "
+            "can declare output='input' or dtype_conversion=DtypeConversion.NATIVE_OUTPUT"
+        )
+    if refusal is not None:
+        msg = f"cannot convert a {mt.value} array to {name}: {refusal}"
+        raise UnsupportedDtypeError(msg, dtype=name, source=mt, target=mt)
+
+
+def refuse_complex_overflow(xp: Any, x: Any, p: policy.Plan) -> None:
+    """complex128 -> complex64 would turn finite parts beyond float32 into inf: refuse."""
+    src, dst = p.src, p.dst
+    if policy.DTYPES[p.src_work].kind != "c" or dst.kind != "c" or dst.hi >= src.hi:
+        return
+    parts = (xp.real(x), xp.imag(x))
+    if any(bool(xp.any(xp.isfinite(v) & (xp.abs(v) > dst.hi))) for v in parts):
+        msg = (
+            f"{src.name} values beyond the range of {dst.name} (|part| > {dst.hi:.4g}) would "
+            "become inf; scale them down first, or keep complex128"
+        )
+        raise DtypeConversionError(msg)

@@ -1,0 +1,30 @@
+"""_dtype_refusals: target dtypes refused before any computation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import arrayport as ap
+from arrayport import MemoryType
+from arrayport.backends import get_backend
+from arrayport.errors import DtypeConversionError, UnsupportedDtypeError
+from tests.conftest import INSTALLED
+
+
+def test_a_widening_target_is_refused_with_the_way_out() -> None:
+    from arrayport._dtype_refusals import refuse_unholdable
+
+    if MemoryType.PYCLESPERANTO not in INSTALLED:
+        pytest.skip("pyclesperanto is not installed")
+    backend = get_backend(MemoryType.PYCLESPERANTO)
+    with pytest.raises(UnsupportedDtypeError, match=r"stores bool as uint8.*NATIVE_OUTPUT"):
+        refuse_unholdable(backend, MemoryType.PYCLESPERANTO, "bool")
+    refuse_unholdable(backend, MemoryType.PYCLESPERANTO, "float32")
+
+
+def test_complex128_parts_beyond_float32_are_refused_not_made_inf() -> None:
+    x = np.array([1e300 + 1j, 1 + 1j])
+    with pytest.raises(DtypeConversionError, match="would become inf"):
+        ap.convert_dtype(x, "complex64")
+    np.testing.assert_array_equal(ap.convert_dtype(x[1:], "complex64"), [1 + 1j])
