@@ -156,3 +156,22 @@ def test_the_remedy_named_for_complex_arrays_works() -> None:
     real = ap.convert_dtype(x, "float32", discard_imaginary=True)
     back = ap.convert(ap.convert(real, "pyclesperanto"), "numpy")
     np.testing.assert_array_equal(back, [1.0, 3.0])
+
+
+def test_bfloat16_is_widened_to_float32_losslessly() -> None:
+    ml_dtypes = pytest.importorskip("ml_dtypes")
+    import arrayport as ap
+
+    a = np.array([1.5, -0.0, 3.0e38, np.nan, 1e-39], ml_dtypes.bfloat16)
+    assert "bfloat16 is widened losslessly to float32" in ap.plan(a, "pyclesperanto").reason
+    back = ap.convert(ap.convert(a, "pyclesperanto"), "numpy")
+    assert back.dtype == np.float32
+    np.testing.assert_array_equal(back.view(np.uint32), a.astype(np.float32).view(np.uint32))
+
+    @ap.memory_type("pyclesperanto")
+    def same(x):
+        return x
+
+    out = same(a)  # PRESERVE_INPUT gives the bfloat16 back, bit for bit
+    assert out.dtype == a.dtype
+    np.testing.assert_array_equal(out.view(np.uint16), a.view(np.uint16))

@@ -93,3 +93,24 @@ def test_concat_and_stack_are_tensorflows_own_calls(be) -> None:
     assert be.is_array(stacked)
     assert stacked.dtype == tf.int64
     np.testing.assert_array_equal(stacked.numpy(), np.stack([a, b]))
+
+
+def test_keras_variables_and_indexed_slices_are_refused_with_a_remedy() -> None:
+    # A numpy-declared function given one computed in tensorflow and returned a tf tensor.
+    import tensorflow as tf
+
+    import arrayport as ap
+
+    @ap.memory_type("numpy")
+    def double(x):
+        return x * 2
+
+    sparse_gradient = tf.IndexedSlices(tf.constant([1.0]), tf.constant([0]))
+    for call in (lambda: double(sparse_gradient), lambda: ap.convert(sparse_gradient, "numpy")):
+        with pytest.raises(UnsupportedArrayError, match=r"tf\.convert_to_tensor\(x\)"):
+            call()
+    keras = pytest.importorskip("keras")
+    variable = keras.Variable(np.array([1.0, 2.0], np.float32))
+    for call in (lambda: double(variable), lambda: ap.convert(variable, "numpy")):
+        with pytest.raises(UnsupportedArrayError, match=r"keras\.ops\.convert_to_numpy"):
+            call()

@@ -97,6 +97,9 @@ def _describe_non_array(x: object) -> str:
             f"got {kind}; arrays of raw bytes carry no dtype or shape: use "
             "numpy.frombuffer(x, dtype=...) first"
         )
+    keras_refusal = array_like_refusal(x) if type(x).__module__.startswith("keras") else None
+    if keras_refusal is not None:
+        return keras_refusal
     return (
         f"{type(x).__module__}.{type(x).__qualname__} is not an array of a supported "
         "framework (numpy, cupy, torch, jax, tensorflow, pyclesperanto, dask); make one "
@@ -166,6 +169,16 @@ def array_like_refusal(x: object) -> str | None:
     ``tf.Variable``, a ragged or sparse tensor, jax's float0 arrays), with the remedy;
     None for anything else, arrays or not (scalars, devices, models, ...)."""
     root = str(getattr(type(x), "__module__", "") or "").partition(".")[0]
+    if root == "keras" and "keras" in sys.modules:
+        # Keras 3 is its own package over jax, torch or tensorflow: its Variable wraps one
+        # of their tensors, and operators on it compute in that framework, whatever the
+        # function declared.
+        variable = getattr(sys.modules["keras"], "Variable", None)
+        if variable is not None and isinstance(x, variable):
+            return (
+                "a keras.Variable is mutable state, not an array: pass "
+                "keras.ops.convert_to_numpy(v), or v.value (its backend's tensor)"
+            )
     mt = (_roots if _roots is not None else _load_roots()).get(root)
     if mt is None or root not in sys.modules:
         return None

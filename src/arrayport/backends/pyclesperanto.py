@@ -12,8 +12,8 @@ texts are in :mod:`arrayport.backends._cle_transfer`, stacks in
 Quirks routed around here (measured with pyclesperanto 0.25.1 on PoCL 3.1):
 
 * It stores int64→int32, uint64→uint32, float64→float32 and complex64→float32 without a
-  word: :func:`check_dtype` refuses those dtypes. bool and float16 are widened losslessly
-  to uint8 and float32 (:data:`WIDENINGS`); the route's reason says so.
+  word: :func:`check_dtype` refuses those dtypes. bool, float16 and bfloat16 are widened
+  losslessly to uint8 and float32 (:data:`WIDENINGS`); the route's reason says so.
 * 0-d, empty and more-than-3-D arrays raise or come back with other values:
   :func:`shape_refusal` refuses them first.
 * A PoCL allocation beyond the device's maximum buffer size "succeeds" and the next push
@@ -64,7 +64,7 @@ JOINS_ON_HOST = True
 
 _DTYPES = frozenset({"int8", "uint8", "int16", "uint16", "int32", "uint32", "float32"})
 #: Dtypes pyclesperanto cannot hold but can hold exactly in a wider type.
-WIDENINGS = {"bool": "uint8", "float16": "float32"}
+WIDENINGS = {"bool": "uint8", "float16": "float32", "bfloat16": "float32"}
 
 
 def version() -> str:

@@ -114,6 +114,11 @@ def array_like_refusal(x: object) -> str | None:
         )
     if isinstance(x, tf.SparseTensor):
         return "tf.SparseTensor is not a dense array: pass tf.sparse.to_dense(x)"
+    if isinstance(x, tf.IndexedSlices):
+        return (
+            "tf.IndexedSlices (a sparse gradient) is not a dense array: pass "
+            "tf.convert_to_tensor(x)"
+        )
     if isinstance(x, tf.Tensor):
         return (
             "symbolic tensors (inside tf.function or graph mode) hold no data: call the "
