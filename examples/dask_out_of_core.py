@@ -2,8 +2,10 @@
 
 A 1 GiB float64 array (built lazily: no process ever holds all of it) is smoothed by a
 function written once for numpy, with a one-element halo (``depth=1``), on a
-``LocalCluster`` of two worker processes limited to 256 MiB each (or
-``ARRAYPORT_EXAMPLE_WORKER_MIB``, the array growing with it), then reduced to its mean.
+``LocalCluster`` of two worker processes limited to 256 MiB each, then reduced to its mean.
+Where the workers' imports alone take too much of that (``dask.array`` imports cupy in every
+worker where cupy is installed: about 200 MiB more), the limit grows to leave the same room,
+and the array with it; ``ARRAYPORT_EXAMPLE_WORKER_MIB`` sets the limit instead.
 The check: no worker died (the workers' addresses are the same before and after; a worker
 restarted by its nanny would have a new one), and the mean equals the mean computed by plain
 ``dask.array.map_overlap`` of the same numpy code, without arrayport.
@@ -22,11 +24,21 @@ import numpy as np
 import arrayport as ap  # before any framework (numpy is not one); preloaded in workers
 
 MIB = 1 << 20
-# Per worker; ARRAYPORT_EXAMPLE_WORKER_MIB raises it where imports and the allocator leave
-# less room (on one GPU machine the workers grew past 256 MiB), and the array with it.
-MEMORY_LIMIT = int(os.environ.get("ARRAYPORT_EXAMPLE_WORKER_MIB", "256")) * MIB
-SHAPE = (8192 * MEMORY_LIMIT // (256 * MIB), 16384)  # float64: four times MEMORY_LIMIT
+#: Per worker, unless the workers' imports need more (see sized_cluster).
+CHOSEN_LIMIT = os.environ.get("ARRAYPORT_EXAMPLE_WORKER_MIB")
+MEMORY_LIMIT = int(CHOSEN_LIMIT or "256") * MIB
+#: A worker holding more than this share of its limit before any block arrives has too
+#: little room left: the run takes 90-170 MiB more, and the nanny restarts it at 95%.
+CROWDED = 0.45
 CHUNKS = (1024, 1024)  # 8 MiB per chunk
+
+
+def shape_for(limit: int) -> tuple[int, int]:
+    """The array's shape for workers of ``limit`` bytes: float64, four times ``limit``."""
+    return (8192 * limit // (256 * MIB), 16384)
+
+
+SHAPE = shape_for(MEMORY_LIMIT)
 
 
 def smooth_numpy(x: Any) -> Any:
@@ -57,26 +69,25 @@ def field(rows: Any, cols: Any) -> Any:
     return np.sin(rows[:, None] * 0.001) * np.cos(cols[None, :] * 0.0007) + (rows[:, None] % 7)
 
 
-def make_input() -> Any:
-    """The input (four times MEMORY_LIMIT) as a lazy dask array: each chunk is made where it
-    is needed."""
+def make_input(shape: tuple[int, int] = SHAPE) -> Any:
+    """The input as a lazy dask array: each chunk is made where it is needed."""
     import dask.array as da
 
-    rows = da.arange(SHAPE[0], chunks=CHUNKS[0], dtype=np.float64)
-    cols = da.arange(SHAPE[1], chunks=CHUNKS[1], dtype=np.float64)
+    rows = da.arange(shape[0], chunks=CHUNKS[0], dtype=np.float64)
+    cols = da.arange(shape[1], chunks=CHUNKS[1], dtype=np.float64)
     return field(rows, cols)
 
 
-def reference_mean(strip: int = 512) -> float:
+def reference_mean(shape: tuple[int, int] = SHAPE, strip: int = 512) -> float:
     """The same mean by plain numpy in this process, strip by strip (64 MiB at a time):
     each strip is smoothed with one extra row from each neighbouring strip."""
-    cols = np.arange(SHAPE[1], dtype=np.float64)
+    cols = np.arange(shape[1], dtype=np.float64)
     total = 0.0
-    for r0 in range(0, SHAPE[0], strip):
-        lo, hi = max(r0 - 1, 0), min(r0 + strip + 1, SHAPE[0])
+    for r0 in range(0, shape[0], strip):
+        lo, hi = max(r0 - 1, 0), min(r0 + strip + 1, shape[0])
         smoothed = smooth_numpy(field(np.arange(lo, hi, dtype=np.float64), cols))
-        total += float(smoothed[r0 - lo : r0 - lo + min(strip, SHAPE[0] - r0)].sum())
-    return total / (SHAPE[0] * SHAPE[1])
+        total += float(smoothed[r0 - lo : r0 - lo + min(strip, shape[0] - r0)].sum())
+    return total / (shape[0] * shape[1])
 
 
 def peak_memory(dask_worker: Any) -> int:
@@ -90,27 +101,29 @@ def process_memory(dask_worker: Any) -> int:
     return int(dask_worker.monitor.get_process_memory())
 
 
-def run(client: Any) -> dict[str, Any]:
-    """Smooth and average the 1 GiB array on ``client``'s cluster; return what happened."""
+def run(client: Any, limit: int = MEMORY_LIMIT) -> dict[str, Any]:
+    """Smooth and average an array four times the workers' ``limit`` on ``client``'s
+    cluster; return what happened."""
     workers_before = set(client.scheduler_info()["workers"])
     at_start = client.run(process_memory)
-    # The run takes about 90-170 MiB more than a worker holds at start (60-90 MiB with
+    # The run takes about 90-170 MiB more than a worker holds at start (80-100 MiB with
     # numpy and dask here), and the nanny restarts a worker at 95% of its limit. Where imports
     # leave less room, say so instead of letting dask restart workers until it gives up.
-    crowded = {w: m for w, m in at_start.items() if m > 0.45 * MEMORY_LIMIT}
+    crowded = {w: m for w, m in at_start.items() if m > CROWDED * limit}
     if crowded:
         figures = ", ".join(f"{m / MIB:.0f} MiB" for m in crowded.values())
         msg = (
-            f"the workers already use {figures} of their {MEMORY_LIMIT / MIB:.0f} MiB before "
-            "any block arrives (imports at start-up): raise MEMORY_LIMIT for this environment"
+            f"the workers already use {figures} of their {limit / MIB:.0f} MiB before any "
+            "block arrives (imports at start-up): raise ARRAYPORT_EXAMPLE_WORKER_MIB"
         )
         raise RuntimeError(msg)
-    x = make_input()
-    assert x.nbytes >= 4 * MEMORY_LIMIT
+    shape = shape_for(limit)
+    x = make_input(shape)
+    assert x.nbytes >= 4 * limit
     start = time.perf_counter()
     mean = float(smooth(x).mean().compute())
     seconds = time.perf_counter() - start
-    reference = reference_mean()
+    reference = reference_mean(shape)
     workers_after = set(client.scheduler_info()["workers"])
     return {
         "mean": mean,
@@ -124,8 +137,9 @@ def run(client: Any) -> dict[str, Any]:
     }
 
 
-def start_cluster() -> Any:
-    """Two worker processes, one thread each, 256 MiB each; arrayport preloaded in each.
+def start_cluster(limit: int = MEMORY_LIMIT) -> Any:
+    """Two worker processes, one thread each, ``limit`` bytes each (256 MiB); arrayport and
+    dask.array preloaded in each, so that their memory at start counts those imports.
 
     The workers spill blocks to disk from 30% of their limit and pause at 60% (dask's
     defaults: 60% and 80%), leaving room for what they cannot spill (the running task's
@@ -143,19 +157,46 @@ def start_cluster() -> Any:
             n_workers=2,
             threads_per_worker=1,
             processes=True,
-            memory_limit=MEMORY_LIMIT,
+            memory_limit=limit,
             dashboard_address=None,
-            preload=["arrayport"],
+            preload=["arrayport", "dask.array"],
         )
+
+
+def sized_cluster() -> tuple[Any, int]:
+    """A cluster from :func:`start_cluster` and its workers' limit: MEMORY_LIMIT, or where
+    the workers hold more than CROWDED of it after their imports (and the limit was not
+    chosen), the multiple of 256 MiB of which they hold at most a third."""
+    from distributed import Client
+
+    cluster = start_cluster(MEMORY_LIMIT)
+    with Client(cluster) as client:
+        # A lambda travels by value (process_memory would not: the workers cannot import
+        # this file by its name when a test loads it).
+        held = max(
+            client.run(lambda dask_worker: dask_worker.monitor.get_process_memory()).values()
+        )
+    if CHOSEN_LIMIT or held <= CROWDED * MEMORY_LIMIT:
+        return cluster, MEMORY_LIMIT
+    cluster.close()
+    step = 256 * MIB
+    limit = step * -(-3 * held // step)
+    print(
+        f"the workers hold {held / MIB:.0f} MiB after their imports (dask.array imports "
+        f"cupy where it is installed): {limit / MIB:.0f} MiB workers instead of "
+        f"{MEMORY_LIMIT / MIB:.0f}, and the array grows with them"
+    )
+    return start_cluster(limit), limit
 
 
 def main() -> None:
     from distributed import Client
     from distributed.scheduler import KilledWorker
 
-    with start_cluster() as cluster, Client(cluster) as client:
+    cluster, limit = sized_cluster()
+    with cluster, Client(cluster) as client:
         try:
-            found = run(client)
+            found = run(client, limit)
         except KilledWorker:
             try:
                 held = client.run(process_memory).values()
@@ -165,14 +206,14 @@ def main() -> None:
             except OSError as exc:
                 now = f"their memory could not be read: {type(exc).__name__}"
             msg = (
-                f"dask workers died: their memory grew past {MEMORY_LIMIT / MIB:.0f} MiB "
+                f"dask workers died: their memory grew past {limit / MIB:.0f} MiB "
                 f"({now}). Where imports or the allocator take more room, run with "
                 "ARRAYPORT_EXAMPLE_WORKER_MIB=512 (or more)"
             )
             raise SystemExit(msg) from None
     died = set(found["workers_before"]) ^ set(found["workers_after"])
-    size, limit = found["array_bytes"] / MIB, MEMORY_LIMIT / MIB
-    print(f"array: {size:.0f} MiB, workers limited to {limit:.0f} MiB each")
+    size = found["array_bytes"] / MIB
+    print(f"array: {size:.0f} MiB, workers limited to {limit / MIB:.0f} MiB each")
     print(f"mean {found['mean']:.12f} (numpy strips: {found['reference']:.12f})")
     print(f"dask dispatch: {found['seconds']:.1f} s")
     for address, peak in found["peak_memory"].items():

@@ -11,6 +11,7 @@ import logging
 import sys
 import warnings
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -566,33 +567,67 @@ def test_cluster_memory_info_lists_the_workers(client: Any) -> None:
     assert all(r["free"] is None or 0 <= r["free"] <= _WORKER_LIMIT for r in info)
 
 
-@pytest.mark.cluster
-@pytest.mark.slow
-def test_out_of_core_example_four_times_the_worker_memory() -> None:
+_EXAMPLE = Path(__file__).parents[1] / "examples" / "dask_out_of_core.py"
+
+
+def _load_example() -> Any:
+    """examples/dask_out_of_core.py as the module ``dask_out_of_core`` (the caller removes
+    it from ``sys.modules``)."""
     import importlib.util
-    from pathlib import Path
 
-    from distributed import Client
-
-    path = Path(__file__).parents[1] / "examples" / "dask_out_of_core.py"
-    spec = importlib.util.spec_from_file_location("dask_out_of_core", path)
+    spec = importlib.util.spec_from_file_location("dask_out_of_core", _EXAMPLE)
     assert spec is not None
     assert spec.loader is not None
     example = importlib.util.module_from_spec(spec)
     sys.modules["dask_out_of_core"] = example
+    spec.loader.exec_module(example)
+    return example
+
+
+@pytest.mark.cluster
+def test_out_of_core_example_grows_crowded_workers(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Where the workers' imports fill their limit (dask.array imports cupy where it is
+    # installed: ~300 MiB at start on a GPU machine), the example picks a limit they hold
+    # at most a third of, instead of letting dask restart them until it gives up.
+    import dask
+    import distributed  # noqa: F401  (its defaults join dask.config before the set below)
+
     try:
-        spec.loader.exec_module(example)
-        with example.start_cluster() as cluster, Client(cluster) as c:
-            c.upload_file(str(path))  # the workers import the example's function from it
-            found = example.run(c)
+        example = _load_example()
+        monkeypatch.setattr(example, "CHOSEN_LIMIT", None)
+        monkeypatch.setattr(example, "MEMORY_LIMIT", 64 << 20)  # crowded by any imports
+        # The nannies must not restart the 64 MiB workers while their memory is read.
+        with dask.config.set({"distributed.worker.memory.terminate": False}):
+            cluster, limit = example.sized_cluster()
+        with cluster:
+            given = {w["memory_limit"] for w in cluster.scheduler_info["workers"].values()}
     finally:
         del sys.modules["dask_out_of_core"]
-    assert found["array_bytes"] >= 4 * example.MEMORY_LIMIT
+    assert limit % (256 << 20) == 0
+    assert given == {limit}
+    assert limit >= 256 << 20
+
+
+@pytest.mark.cluster
+@pytest.mark.slow
+def test_out_of_core_example_four_times_the_worker_memory() -> None:
+    from distributed import Client
+
+    path = _EXAMPLE
+    try:
+        example = _load_example()
+        cluster, limit = example.sized_cluster()
+        with cluster, Client(cluster) as c:
+            c.upload_file(str(path))  # the workers import the example's function from it
+            found = example.run(c, limit)
+    finally:
+        del sys.modules["dask_out_of_core"]
+    assert found["array_bytes"] >= 4 * limit
     assert found["workers_before"] == found["workers_after"]  # nobody died and restarted
     assert len(found["workers_after"]) == 2
     np.testing.assert_allclose(found["mean"], found["reference"], rtol=1e-12)
     peaks = {a: r // (1 << 20) for a, r in found["peak_memory"].items()}
-    assert all(peak < example.MEMORY_LIMIT for peak in found["peak_memory"].values()), peaks
+    assert all(peak < limit for peak in found["peak_memory"].values()), peaks
 
 
 # --- from a dask audit (session 10) ----------------------------------------------------------

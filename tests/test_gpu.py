@@ -390,3 +390,23 @@ def test_jax_unit_and_minmax_on_the_gpu_are_exact_without_x64() -> None:
         np.asarray(ap.convert_dtype(big, "uint32", scaling="minmax")),
         np.asarray(ap.convert_dtype(np.asarray(big), "uint32", scaling="minmax")),
     )
+
+
+@pytest.mark.skipif(MT.TORCH not in JAX_SOURCES, reason="needs torch and jax on the GPU")
+def test_torch_exports_into_jax_order_each_current_streams_work() -> None:
+    """torch -> jax keeps jax's stream object between calls (ADR 0066): whichever torch
+    stream is current (a side stream, the default, another side stream, the first again),
+    its queued work finishes before jax reads, and jax's values are those of the source."""
+    import jax.numpy as jnp
+    import torch
+
+    n = 1 << 26  # 256 MiB of float32: the adds are still running when convert returns
+    first, second = torch.cuda.Stream(device=0), torch.cuda.Stream(device=0)
+    for step, stream in enumerate((first, torch.cuda.default_stream(0), second, first)):
+        with torch.cuda.stream(stream):
+            x = torch.zeros(n, device="cuda:0")
+            for _ in range(step + 2):
+                x += 1
+            y = ap.convert(x, MT.JAX)
+        assert ap.plan(x, MT.JAX).zero_copy
+        assert (float(jnp.min(y)), float(jnp.max(y))) == (step + 2.0, step + 2.0), stream

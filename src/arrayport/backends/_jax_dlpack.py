@@ -86,8 +86,10 @@ def gpu_importer(jax: ModuleType, gpu: Any) -> Any:
 
     As in ``jax.dlpack.from_dlpack``, the producer's ``__dlpack__`` is handed jax's stream
     for external ready events, so that it orders its pending work before that stream, and
-    jaxlib is handed the same stream, so that jax's own work waits for it. The probe is a
-    jax GPU array exported and imported again.
+    jaxlib is handed the same stream, so that jax's own work waits for it. ``export(x,
+    stream)``, where given, stands for ``x.__dlpack__(stream=stream)`` (torch's is
+    ``_torch_cuda.dlpack_for_stream``). The probe is a jax GPU array exported and imported
+    again.
     """
     call = _private_call()
     if call is None:
@@ -97,9 +99,10 @@ def gpu_importer(jax: ModuleType, gpu: Any) -> Any:
     except (AttributeError, RuntimeError):  # jax says UNIMPLEMENTED on a platform without
         return None
 
-    def importer(x: Any) -> Any:
+    def importer(x: Any, export: Any = None) -> Any:
         stream = gpu.get_stream_for_external_ready_events()
-        return call(x.__dlpack__(stream=stream), gpu, stream, None, DL_CUDA)
+        capsule = x.__dlpack__(stream=stream) if export is None else export(x, stream)
+        return call(capsule, gpu, stream, None, DL_CUDA)
 
     expected = np.arange(16, dtype="float32").reshape(4, 4)
     try:
