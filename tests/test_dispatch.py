@@ -445,3 +445,25 @@ def test_a_dispatched_partial_has_a_repr_and_pickles_by_value() -> None:
     back = pickle.loads(pickle.dumps(add3))
     assert back.contract == add3.contract
     np.testing.assert_array_equal(back(np.arange(3)), [3, 4, 5])
+
+
+@skip_unless_installed(MemoryType.PYCLESPERANTO)
+@pytest.mark.parametrize("output", ["input", "pyclesperanto"])
+def test_a_result_that_cannot_be_placed_is_named_as_the_function_s_result(output) -> None:
+    # A reduction's 0-d result cannot go into pyclesperanto: the error says it is the
+    # function's result, under which output, and how to keep it as it is.
+    import pyclesperanto as cle
+
+    @ap.memory_type("numpy", output=output)
+    def total(x):
+        return x.sum()
+
+    image = cle.push(np.ones((4, 4), np.float32))
+    with pytest.raises(ap.ConversionError) as info:
+        total(image)
+    message = str(info.value)
+    assert message.startswith(f"the result of {total.__qualname__} (output='{output}'): ")
+    assert "0-d" in message
+    assert message.endswith("(output='declared' returns results as the function makes them)")
+    assert (info.value.source, info.value.target) == ("numpy", "pyclesperanto")
+    assert float(total.options(output="declared")(image)) == 16.0

@@ -46,3 +46,12 @@ def test_out_of_memory_error_attributes() -> None:
     e = info.value
     assert e.__cause__ is cause
     assert (e.memory_type, e.device, e.attempts, e.requested_bytes) == ("torch", "cuda:0", 3, None)
+
+
+def test_in_context_keeps_the_class_and_attributes_and_adds_where_and_hint() -> None:
+    exc = errors.UnsupportedDtypeError("cannot hold x", dtype="float64", source="numpy")
+    placed = errors.in_context(exc, "the result of f", "a hint")
+    assert type(placed) is errors.UnsupportedDtypeError
+    assert str(placed) == "the result of f: cannot hold x (a hint)"
+    assert (placed.dtype, placed.source, placed.target) == ("float64", "numpy", None)
+    assert str(exc) == "cannot hold x"  # the original is untouched

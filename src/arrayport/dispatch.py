@@ -54,7 +54,7 @@ from arrayport._placement import (
 from arrayport.backends import get_backend
 from arrayport.devices import Device
 from arrayport.dtypes import DtypeConversion, Scaling
-from arrayport.errors import InvalidOptionError
+from arrayport.errors import ConversionError, InvalidOptionError, in_context
 from arrayport.memory_types import MemoryType
 from arrayport.oom import OOMPolicy
 
@@ -221,14 +221,21 @@ class DispatchedFunction(Generic[P, R]):
         )
 
     def _place(self, result: Any, first: Any, first_kind: Any, *, moved: bool) -> Any:
-        return place_with_policy(
-            result,
-            self._contract,
-            first,
-            first_kind,
-            moved=moved,
-            bool_stand_in=self._bool_stand_in,
-        )
+        try:
+            return place_with_policy(
+                result,
+                self._contract,
+                first,
+                first_kind,
+                moved=moved,
+                bool_stand_in=self._bool_stand_in,
+            )
+        except ConversionError as exc:  # convert's words, said of the function's result
+            name = getattr(self, "__qualname__", None) or repr(self._fn)
+            output = self._contract.output
+            where = f"the result of {name} (output={getattr(output, 'value', output)!r})"
+            hint = "output='declared' returns results as the function makes them"
+            raise in_context(exc, where, hint) from exc
 
     def _placed_back(self, result: Any, first: Any, first_kind: Any) -> Any:
         """The result of a quick-shared call, shared back quickly or else placed."""

@@ -132,3 +132,14 @@ class OutOfMemoryError(ArrayportError, MemoryError):
 
 class BackendUnavailableError(ArrayportError, ImportError):
     """A memory type was asked for whose framework is not installed or not usable."""
+
+
+def in_context(exc: ConversionError, where: str, hint: str) -> ConversionError:
+    """A copy of ``exc`` (same class, same attributes) whose message starts with ``where``
+    and ends with ``hint``: for an error raised on behalf of something the caller did not
+    call directly."""
+    import copy
+
+    placed = copy.copy(exc)
+    placed.args = (f"{where}: {exc} ({hint})",)
+    return placed
