@@ -212,3 +212,30 @@ def test_frameworks_with_their_own_errors_are_asked_before_any_memory_error_clai
     if site is not None:
         group = [m for m in order if _claims_memory_error(m) == _claims_memory_error(site)]
         assert group[0] is site
+
+
+class _QuotaExceeded(MemoryError):
+    """A program's own condition: no allocation failed."""
+
+
+def test_a_program_s_own_memory_error_subclass_is_no_backend_s_oom() -> None:
+    # ADR 0020: a non-OOM error is never retried. numpy's real allocation error is OOM.
+    from arrayport._oom_recognition import oom_memory_type
+
+    for site in [None, *INSTALLED]:
+        assert oom_memory_type(_QuotaExceeded("quota of 10 entries"), site) is None, site
+    with pytest.raises(MemoryError) as real:
+        np.empty(1 << 60, dtype=np.uint8)  # 1 EiB: numpy's _ArrayMemoryError
+    assert type(real.value) is not MemoryError
+    assert oom_memory_type(real.value, MemoryType.NUMPY) is MemoryType.NUMPY
+
+    runs = []
+
+    @ap.memory_type("numpy")
+    def f(x):
+        runs.append(1)
+        raise _QuotaExceeded("quota of 10 entries")
+
+    with pytest.raises(_QuotaExceeded):
+        f(np.ones(3))
+    assert len(runs) == 1  # not retried, not turned into OutOfMemoryError

@@ -152,6 +152,22 @@ def numpy_dtype_or_none(name: str) -> np.dtype[Any] | None:
     return np.dtype(name) if name in EXCHANGED_DTYPES else None
 
 
+# MemoryError subclasses that mean an allocation failed (module prefix, qualified name:
+# numpy names its class "MemoryError" for display).
+_ALLOCATION_ERRORS = frozenset({("numpy", "_ArrayMemoryError"), ("cupy", "OutOfMemoryError")})
+
+
+def allocation_failed(exc: BaseException) -> bool:
+    """Whether ``exc`` says an allocation failed: ``MemoryError`` itself (Python's
+    allocator), numpy's ``_ArrayMemoryError`` or cupy's ``OutOfMemoryError``. Other
+    ``MemoryError`` subclasses are a program's own conditions (a cache quota, say), which
+    releasing memory and retrying cannot help."""
+    kind = type(exc)
+    if kind is MemoryError:
+        return True
+    return (kind.__module__.partition(".")[0], kind.__qualname__) in _ALLOCATION_ERRORS
+
+
 def message_has(exc: BaseException, *needles: str) -> bool:
     """Whether ``str(exc)`` contains any of ``needles`` (used only where a framework has no
     exception type of its own for the condition, and always with a test)."""

@@ -42,7 +42,7 @@ from arrayport.backends._dask_compute import to_numpy as to_numpy
 from arrayport.backends._dask_devices import device_of as device_of
 from arrayport.backends._dask_devices import devices as devices
 from arrayport.backends._dask_devices import resolve_device as resolve_device
-from arrayport.backends._util import find_spec, import_framework
+from arrayport.backends._util import allocation_failed, find_spec, import_framework
 from arrayport.devices import Device
 from arrayport.errors import ConversionError, UnsupportedArrayError
 from arrayport.memory_types import MemoryType
@@ -192,7 +192,7 @@ def is_oom(exc: BaseException) -> bool:
     # _ArrayMemoryError, cupy's OutOfMemoryError: both MemoryError subclasses). A worker
     # killed for exceeding its memory limit surfaces as distributed.KilledWorker, which
     # also means segfaults and lost machines, so it is not called OOM here.
-    return isinstance(exc, MemoryError)
+    return allocation_failed(exc)
 
 
 def release_memory(device: Device | None = None) -> None:

@@ -33,6 +33,7 @@ from arrayport._host import (
     host_info,
     host_route_key,
 )
+from arrayport.backends._util import allocation_failed
 from arrayport.devices import CPU, Device
 from arrayport.errors import DeviceError, UnsupportedArrayError
 from arrayport.memory_types import MemoryType
@@ -199,8 +200,9 @@ CLAIMS_MEMORY_ERROR = True
 
 def is_oom(exc: BaseException) -> bool:
     # numpy raises numpy._core._exceptions._ArrayMemoryError, a MemoryError subclass; a
-    # bare MemoryError from Python's own allocator means the same thing.
-    return isinstance(exc, MemoryError)
+    # bare MemoryError from Python's own allocator means the same thing. A program's own
+    # MemoryError subclass does not (ADR 0020).
+    return allocation_failed(exc)
 
 
 def release_memory(device: Device | None = None) -> None:

@@ -47,7 +47,7 @@ from arrayport.backends._cle_load import _cle
 from arrayport.backends._cle_load import is_installed as is_installed
 from arrayport.backends._cle_load import load as load
 from arrayport.backends._cle_transfer import OOM_CODES, info_bytes, oversize_error, read_to_host
-from arrayport.backends._util import message_has
+from arrayport.backends._util import allocation_failed, message_has
 from arrayport.devices import Device
 from arrayport.errors import UnsupportedArrayError
 from arrayport.memory_types import MemoryType
@@ -294,7 +294,7 @@ CLAIMS_MEMORY_ERROR = True
 
 
 def is_oom(exc: BaseException) -> bool:
-    if isinstance(exc, MemoryError):
+    if allocation_failed(exc):
         return True
     return type(exc) is RuntimeError and message_has(exc, *OOM_CODES)
 
