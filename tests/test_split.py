@@ -152,7 +152,7 @@ def test_split_halves_arrays_inside_list_and_tuple_arguments() -> None:
 
 
 def test_halve_rebuilds_containers_and_leaves_deeper_arrays_whole() -> None:
-    from arrayport._split import halve
+    from arrayport._split import NotSplittable, halve
 
     Pair = collections.namedtuple("Pair", "a b")
     x = np.arange(4.0)
@@ -169,7 +169,8 @@ def test_halve_rebuilds_containers_and_leaves_deeper_arrays_whole() -> None:
         assert type(kwargs["k"]) is tuple
         np.testing.assert_array_equal(kwargs["k"][0], expected)
         assert kwargs["deep"][0][0] is x  # two levels down: not an argument array
-    assert halve(([[x]],), {}, 0, 1) is None  # no array argument: nothing to split
+    with pytest.raises(NotSplittable, match="no array argument has axis 0"):
+        halve(([[x]],), {}, 0, 1)  # no array argument: nothing to split
 
 
 @skip_unless_installed(MemoryType.TORCH)
@@ -403,3 +404,40 @@ def test_a_result_of_unknown_length_is_refused() -> None:
     kept = x[x > 1]  # shape (nan,): how many rows is unknown until computed
     with pytest.raises(NotSplittable, match="which has an unknown length along that axis"):
         check(kept, 0, 4)
+
+
+@pytest.mark.parametrize("mt", [MemoryType.NUMPY, MemoryType.JAX])
+def test_split_passes_a_lookup_table_whole(mt: MemoryType) -> None:
+    # A 256-entry table beside a 256-row image lines up with the image's last axis: cut
+    # along axis 0 with the image, it gave wrong values (jax clamps the indices it lacks).
+    if mt not in CPU_TYPES:
+        pytest.skip(f"{mt.value} is not installed")
+    rng = np.random.default_rng(0)
+    image = make(mt, rng.integers(0, 256, (256, 256)).astype(np.int32))
+    table = make(mt, (np.arange(256) * 10).astype(np.int32))
+
+    def lookup(img: Any, lut: Any) -> Any:
+        return lut[img]
+
+    expected = as_np(lookup(image, table))
+    with inject_oom(mt, times=1):
+        out = OOMPolicy(retries=0, split_axis=0, **NO_RELEASE).run(lookup, image, table)
+    np.testing.assert_array_equal(as_np(out), expected)
+
+
+def test_split_refuses_an_argument_it_cannot_tell_about() -> None:
+    # A (256, 3) colour table beside a (256, 256) image: rows of the table, or rows of the
+    # image's? Either guess can be wrong, so the call is not split.
+    image = np.random.default_rng(1).integers(0, 256, (256, 256))
+    colours = np.arange(256 * 3).reshape(256, 3)
+    runs: list[int] = []
+
+    def paint(img: Any, table: Any) -> Any:
+        runs.append(img.shape[0])
+        return table[img]
+
+    with inject_oom("numpy", times=1), pytest.raises(OutOfMemoryError) as info:
+        OOMPolicy(retries=0, split_axis=0, **NO_RELEASE).run(paint, image, colours)
+    assert runs == []  # the injected error stopped the only run
+    assert "array argument 2 has shape (256, 3)" in str(info.value)
+    assert "cannot tell" in str(info.value)

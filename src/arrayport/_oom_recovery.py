@@ -133,22 +133,12 @@ class Execution:
         except _Exhausted:
             if policy.split_axis is None:
                 raise
-        split = _split.halve(args, kwargs, policy.split_axis, policy.min_split, which)
-        if split is None:
-            if _split.has_axis(args, kwargs, policy.split_axis):
-                note = (
-                    f"could not split further along axis {policy.split_axis} "
-                    f"(min_split={policy.min_split})"
-                )
-            else:
-                note = (
-                    f"could not split: no array argument has axis {policy.split_axis} "
-                    "(OOMPolicy's split_axis)"
-                )
-            if note not in self.notes:
-                self.notes.append(note)
-            raise _Exhausted
-        halves, which = split
+        try:
+            halves, which = _split.halve(args, kwargs, policy.split_axis, policy.min_split, which)
+        except _split.NotSplittable as exc:
+            if str(exc) not in self.notes:
+                self.notes.append(str(exc))
+            raise _Exhausted from None
         self.split_used = True
         axis = policy.split_axis
         lengths = _split.piece_lengths(halves, axis, which)

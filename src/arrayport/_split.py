@@ -62,42 +62,45 @@ def index_array(x: Any, index: tuple[int | slice, ...]) -> Any:
     return x[index] if take is None else take(x, index)
 
 
-def has_axis(args: tuple[Any, ...], kwargs: dict[str, Any], axis: int) -> bool:
-    """Whether any array argument has ``axis`` (what :func:`halve` splits along)."""
-    return any(_axis(value, axis) is not None for value, _ in arrays(args, kwargs))
-
-
 def halve(
     args: tuple[Any, ...],
     kwargs: dict[str, Any],
     axis: int,
     min_split: int,
     which: frozenset[int] | None = None,
-) -> tuple[list[_Call], frozenset[int]] | None:
+) -> tuple[list[_Call], frozenset[int]]:
     """The call split into two halves along ``axis`` and the positions of the arrays it
-    halved, or None if it cannot be split.
+    halved; :class:`NotSplittable` says why it cannot be split.
 
     On the first split (``which`` None), the first array argument having ``axis`` sets
-    the length ``n``, and every array argument of that same length along ``axis`` is
-    halved (``[0, n//2)`` and ``[n//2, n)``), inside list and tuple arguments too; the
-    others are passed whole. A piece is split again by passing the positions returned
-    (``which``: indices in :func:`~arrayport._arguments.arrays`' order): only those arrays
-    are halved, so an argument passed whole is never cut later because its length happens
-    to equal a piece's. None when no argument has the axis, or when a half would be
+    the shape, and with it the length ``n`` along ``axis``. An array argument (inside list
+    and tuple arguments too) is halved (``[0, n//2)`` and ``[n//2, n)``) when it has that
+    shape, or broadcasts to it with ``n`` along the axis where broadcasting puts it (a
+    ``(n, 1)`` column beside a ``(n, m)`` image); the others are passed whole (a kernel, a
+    ``(1, m)`` row). Any other array having ``n`` where broadcasting puts the axis raises
+    :class:`NotSplittable`: a ``(n, 3)`` colour table beside a ``(n, n)`` image may be read
+    by row or be indexed by the image's values, and cutting it would give wrong values
+    (jax clamps the indices it cannot find). A 1-D ``(n,)`` array beside a 2-D image lines
+    up with its last axis, so it goes whole when the split axis is 0 (a lookup table).
+    A piece is split again by passing the positions returned (``which``: indices in
+    :func:`~arrayport._arguments.arrays`' order): only those arrays are halved, so an
+    argument passed whole is never cut later because its length happens to equal a
+    piece's. Not splittable either when no argument has the axis, or when a half would be
     shorter than ``min_split``.
     """
     found = list(arrays(args, kwargs))
     if which is None:
-        lengths = [_length(value, axis) for value, _ in found]
-        n = next((k for k in lengths if k is not None), None)
-        if n is None:
-            return None
-        which = frozenset(i for i, k in enumerate(lengths) if k == n)
-    else:
-        n = _length(found[min(which)][0], axis)
+        having = [i for i, (value, _) in enumerate(found) if _axis(value, axis) is not None]
+        if not having:
+            msg = f"could not split: no array argument has axis {axis} (OOMPolicy's split_axis)"
+            raise NotSplittable(msg)
+        which = _halved(found, having[0], axis)
+    n = _length(found[min(which)][0], axis)
     if n is None or n < 2 * min_split:
-        return None
+        raise NotSplittable(f"could not split further along axis {axis} (min_split={min_split})")
     length = n
+    shape = found[min(which)][0].shape
+    from_end = len(shape) - _aligned(len(shape), shape, axis)  # where broadcasting puts it
 
     def halves(lo: int, hi: int) -> _Call:
         position = -1
@@ -107,13 +110,43 @@ def halve(
             position += 1
             if position not in which:
                 return value
-            ax = _axis(value, axis)
-            assert ax is not None  # every position in `which` has the axis
-            return _take(value, ax, lo, hi)
+            return _take(value, len(value.shape) - from_end, lo, hi)
 
         return map_arrays(args, kwargs, piece)
 
     return [halves(0, length // 2), halves(length // 2, length)], which
+
+
+def _aligned(ndim: int, first: Any, axis: int) -> int:
+    """Where ``axis`` of the first array (``first``: its shape) lies in an array of
+    ``ndim`` dimensions broadcast against it (right-aligned); negative if nowhere."""
+    ax = axis + len(first) if axis < 0 else axis
+    return ndim - (len(first) - ax)
+
+
+def _halved(found: list[tuple[Any, Any]], head: int, axis: int) -> frozenset[int]:
+    """The positions :func:`halve` cuts, the first array ``found[head]`` setting the
+    shape; raises :class:`NotSplittable` for an array it cannot tell about."""
+    shape = tuple(found[head][0].shape)
+    n = shape[_aligned(len(shape), shape, axis)]
+    which = set()
+    for i, (value, _) in enumerate(found):
+        other = tuple(value.shape)
+        ax = _aligned(len(other), shape, axis)
+        if ax < 0 or other[ax] != n:
+            continue  # passed whole: no such axis, or a length of its own there
+        tail = shape[len(shape) - len(other) :]  # the first's axes it lines up with
+        if len(other) <= len(shape) and all(o in (1, f) for o, f in zip(other, tail, strict=True)):
+            which.add(i)
+            continue
+        msg = (
+            f"could not split: array argument {i + 1} has shape {other}, with {n} along the "
+            f"split axis like the first's {shape} but another shape: arrayport cannot tell "
+            "whether it runs along that axis (halved) or not (a table, passed whole), and "
+            "guessing wrong gives wrong values"
+        )
+        raise NotSplittable(msg)
+    return frozenset(which)
 
 
 def _length(value: Any, axis: int) -> int | None:

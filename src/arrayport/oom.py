@@ -75,9 +75,13 @@ class OOMPolicy:
         identical to an unsplit run. Each piece's result must have the piece's own length
         along the axis, or it is not joined (``InvalidOptionError``): a reduction over the
         axis is refused, not concatenated. The first array argument that has the axis sets the
-        length; array arguments of another length along it (a kernel, say) are passed
-        whole to every piece. Array arguments are those the decorator converts: top-level
-        ones and arrays inside list and tuple arguments.
+        shape; arrays of that shape, or broadcasting to it with the same length along the
+        axis, are halved; arrays without that length there (a kernel, a 1-D lookup table
+        beside a 2-D image) are passed whole to every piece; an array with that length but
+        another shape is ambiguous and the call is not split. Array arguments are those the
+        decorator converts: top-level ones and arrays inside list and tuple arguments.
+        Retries, split and fallback run the function again: for functions that leave their
+        array arguments unchanged (``docs/concepts.md``).
     min_split : int
         The smallest piece length along ``split_axis``: a piece is halved only while both
         halves keep at least ``min_split``.
