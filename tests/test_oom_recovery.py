@@ -524,3 +524,71 @@ def test_a_split_that_cannot_be_joined_is_refused_before_the_fallback() -> None:
     with inject_oom("torch", times=1):
         out = ap.memory_type("torch", oom=along_columns)(totals)(GRID)
     np.testing.assert_array_equal(out, GRID.sum(axis=0))
+
+
+# --- results of a recovery get the call's dtype policy (ADR 0068) ----------------------------
+
+
+@skip_unless_installed(MemoryType.JAX)
+def test_a_fallback_result_jax_cannot_hold_gets_the_dtype_policy() -> None:
+    # numpy's float64 result cannot go back into jax without 64-bit mode: it stays numpy
+    # until the decorator's PRESERVE_INPUT makes it float32, as an unfailed run's is.
+    import jax
+    import jax.numpy as jnp
+
+    if jax.config.jax_enable_x64:
+        pytest.skip("needs jax without 64-bit mode")
+
+    @ap.memory_type("jax", oom=OOMPolicy(retries=0, fallback="numpy", release=False))
+    def centre(x: Any) -> Any:
+        xp = ap.namespace(x)
+        return x - xp.linspace(0.0, 1.0, x.shape[0])  # float64 in numpy, float32 in jax
+
+    x = jnp.ones(4, dtype=jnp.float32)
+    plain = centre(x)
+    with inject_oom("jax", times=1):
+        recovered = centre(x)
+    assert type(recovered) is type(plain)
+    assert recovered.dtype == plain.dtype == jnp.float32
+    np.testing.assert_allclose(np.asarray(recovered), np.asarray(plain), rtol=1e-6)
+
+
+@skip_unless_installed(MemoryType.PYCLESPERANTO)
+@pytest.mark.parametrize("step", ["split", "fallback"])
+def test_a_mask_recovered_after_its_input_ran_out_of_memory_is_scaled_once(
+    step: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Moving a pyclesperanto image to the host runs out of memory (numpy's real allocation
+    # error, forced on the first move); the pieces' bool masks must reach the UNIT scaling
+    # as bool, not as pyclesperanto's uint8 0/1 (read as 1/255).
+    import pyclesperanto as cle
+
+    from arrayport import _dispatch_general
+
+    real = _dispatch_general.convert_arguments
+    failing = [True]
+
+    def first_move_fails(*args: Any, **kwargs: Any) -> Any:
+        if failing:
+            failing.clear()
+            np.empty(1 << 60, dtype=np.uint8)  # numpy's _ArrayMemoryError; nothing allocated
+        return real(*args, **kwargs)
+
+    policy = (
+        OOMPolicy(retries=0, split_axis=0, release=False)
+        if step == "split"
+        else OOMPolicy(retries=0, fallback="numpy", release=False)
+    )
+
+    @ap.memory_type("numpy", scaling=ap.Scaling.UNIT, oom=policy)
+    def bright(img: Any) -> Any:
+        return img > 0.5
+
+    values = np.array([[0.2, 0.9], [0.7, 0.1], [0.9, 0.9], [0.0, 0.6]], np.float32)
+    x = cle.push(values)
+    plain = cle.pull(bright(x))
+    monkeypatch.setattr(_dispatch_general, "convert_arguments", first_move_fails)
+    recovered = cle.pull(bright(x))
+    assert not failing  # the forced error happened
+    np.testing.assert_array_equal(recovered, plain)
+    np.testing.assert_array_equal(plain, (values > 0.5).astype(np.float32))

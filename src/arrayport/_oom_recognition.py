@@ -26,7 +26,15 @@ from arrayport.errors import (
 )
 from arrayport.memory_types import MemoryType, as_memory_type
 
-__all__ = ["Site", "find_site", "loaded", "oom_memory_type", "requested_bytes", "settled"]
+__all__ = [
+    "Site",
+    "find_site",
+    "format_bytes",
+    "loaded",
+    "oom_memory_type",
+    "requested_bytes",
+    "settled",
+]
 
 T = TypeVar("T")
 
@@ -155,3 +163,13 @@ def settled(result: T) -> T:
     if "jax" in sys.modules:
         _jax_backend.settle(result)
     return result
+
+
+def format_bytes(n: int) -> str:
+    """``n`` bytes for a message: "512 bytes", "1.5 GiB"."""
+    size = float(n)
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if size < 1024 or unit == "PiB":
+            return f"{n} bytes" if unit == "bytes" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{n} bytes"  # pragma: no cover  (the loop always returns)

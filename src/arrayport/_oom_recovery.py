@@ -23,6 +23,7 @@ from arrayport._oom_injection import inject, injections
 from arrayport._oom_recognition import (
     Site,
     find_site,
+    format_bytes,
     loaded,
     oom_memory_type,
     requested_bytes,
@@ -31,11 +32,13 @@ from arrayport._oom_recognition import (
 from arrayport.backends import get_backend
 from arrayport.convert import convert
 from arrayport.devices import CPU, Device
+from arrayport.dtypes import dtype_name
 from arrayport.errors import (
     ArrayportError,
     BackendUnavailableError,
     InvalidOptionError,
     OutOfMemoryError,
+    UnsupportedDtypeError,
 )
 from arrayport.memory_types import MemoryType, as_memory_type
 
@@ -296,7 +299,7 @@ class Execution:
         def back(r: Any) -> Any:
             if isinstance(r, np.generic) and target is MemoryType.NUMPY:
                 r = np.asarray(r)
-            return convert(r, mt, device=to.device) if array_type(r) is target else r
+            return _moved(r, mt, to.device) if array_type(r) is target else r
 
         return _each_array(result, back)
 
@@ -314,7 +317,7 @@ class Execution:
         if isinstance(self.last, OutOfMemoryError) and self.last.requested_bytes is not None:
             requested = self.last.requested_bytes
         where = "" if device is None else f" on {device}"
-        size = "" if requested is None else f" (it asked for {_format_bytes(requested)})"
+        size = "" if requested is None else f" (it asked for {format_bytes(requested)})"
         steps = [f"{self.attempts} attempt{'s' if self.attempts != 1 else ''}"]
         if self.policy.release and self.attempts > 1:
             steps.append("releasing cached memory between them")
@@ -373,18 +376,20 @@ def _each_array(value: Any, fn: Callable[[Any], Any]) -> Any:
 
 
 def _moved(r: Any, mt: MemoryType, device: Device | None) -> Any:
-    """A piece's result ``r`` converted to ``mt`` (a numpy scalar stays as it is)."""
-    return r if isinstance(r, np.generic) else convert(r, mt, device=device)
+    """A result ``r`` converted to ``mt``; it stays as it is where that would change its
+    dtype (pyclesperanto holds bool as uint8) or ``mt`` cannot hold it (float64 in jax
+    without 64-bit mode), so that a dispatched call's dtype policy sees the dtype the
+    function made (ADR 0068), and when it is a numpy scalar."""
+    if isinstance(r, np.generic):
+        return r
+    widenings = getattr(get_backend(mt), "WIDENINGS", None) or {}
+    if widenings and dtype_name(r.dtype) in widenings:
+        return r
+    try:
+        return convert(r, mt, device=device)
+    except UnsupportedDtypeError:
+        return r
 
 
 def _name(fn: Callable[..., Any]) -> str:
     return str(getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or repr(fn))
-
-
-def _format_bytes(n: int) -> str:
-    size = float(n)
-    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB"):
-        if size < 1024 or unit == "PiB":
-            return f"{n} bytes" if unit == "bytes" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{n} bytes"  # pragma: no cover  (the loop always returns)

@@ -89,7 +89,10 @@ class OOMPolicy:
         Where to run the call when everything else failed, e.g. ``"numpy"`` (host memory).
         The array arguments are converted to it (on the CPU where the fallback can live
         there), the same retries and split apply, and the array results are converted back
-        to the memory type and device of the original call.
+        to the memory type and device of the original call, except one that memory type
+        would hold in another dtype (bool in pyclesperanto) or cannot hold (float64 in jax
+        without 64-bit mode): it stays in the fallback's, for a dispatched call's dtype
+        policy to convert as it converts an unfailed run's result (ADR 0068).
 
     Examples
     --------
