@@ -173,9 +173,11 @@ def test_methods_are_reported_where_called_or_read_from_an_array() -> None:
         top = x.max
         z = np.zeros(3)
         peak = z.max
-        size = x.nbytes
+        flat = x.flat
+        size = x.nbytes + z.nbytes
         """
-    assert names(source) == [(3, ".max"), (3, ".min"), (6, ".max"), (7, ".nbytes")]
+    # x.nbytes may be a memoryview's: reported on the known array z only.
+    assert names(source) == [(3, ".max"), (3, ".min"), (6, ".max"), (7, ".flat"), (8, ".nbytes")]
 
 
 def test_parameters_and_locals_hide_module_level_arrays() -> None:
@@ -272,106 +274,6 @@ def test_dtype_attributes_and_dtype_calls() -> None:
         (5, ".dtype.itemsize"),
         (6, "numpy.float32"),
     ]
-
-
-def test_arguments_the_standard_does_not_take() -> None:
-    source = """
-        import numpy as np
-        a = np.ones(3, order="C")
-        m = np.mean(a, 0)
-        s = np.sum(a, axis=0, keepdims=True)
-        z = np.zeros(3, dtype="d")
-        n = np.meshgrid(*grids, indexing="ij")
-        """
-    assert names(source) == [
-        (3, "numpy.ones(order=)"),
-        (4, "numpy.mean(positional)"),
-        (6, "numpy.zeros(dtype='d')"),
-    ]
-
-
-def test_too_few_arguments_for_the_standard() -> None:
-    source = """
-        import numpy as np
-        i = np.where(cond)
-        w = np.where(cond, 1.0, 0.0)
-        s = np.squeeze(a)
-        t = np.squeeze(a, axis=0)
-        u = np.linspace(0, 1)
-        v = np.where(*args)
-        """
-    found = check_source(textwrap.dedent(source))
-    assert [(f.line, f.name) for f in found] == [
-        (3, "numpy.where(too few arguments)"),
-        (5, "numpy.squeeze(too few arguments)"),
-        (7, "numpy.linspace(too few arguments)"),
-    ]
-    hints = [f.replacement or "" for f in found]
-    assert hints[0].startswith("xp.nonzero(condition)")
-    assert hints[1] == "xp.squeeze(x, axis)"
-    assert "x2 missing" in found[0].message
-
-
-def test_replacements_name_the_dtype_meant() -> None:
-    source = """
-        import numpy as np
-        np.zeros(3, dtype="float32")
-        np.zeros(3, dtype="d")
-        np.zeros(3, dtype="<i2")
-        np.zeros(3, dtype=int)
-        np.zeros(3, dtype=bool)
-        np.zeros(3, dtype="U10")
-        """
-    found = [(f.line, f.replacement) for f in check_source(textwrap.dedent(source))]
-    assert found == [
-        (3, "dtype=xp.float32"),
-        (4, "dtype=xp.float64"),
-        (5, "dtype=xp.int16"),
-        (6, "dtype=xp.int64 (or the xp integer dtype meant)"),
-        (7, "dtype=xp.bool"),
-        (8, None),
-    ]
-
-
-def test_replacements_that_behave_differently_say_so() -> None:
-    source = """
-        import numpy as np
-        np.fmax(a, b)
-        np.fmin(a, b)
-        np.around(a, 2)
-        np.allclose(a, b)
-        np.std(a, ddof=1)
-        np.var(a, ddof=1)
-        np.round(a, 2)
-        a.round(2)
-        a.std(ddof=1)
-        """
-    found = {(f.line, f.name): f.replacement or "" for f in check_source(textwrap.dedent(source))}
-    assert "propagates NaN" in found[3, "numpy.fmax"]
-    assert "xp.isnan" in found[4, "numpy.fmin"]
-    assert "no decimals" in found[5, "numpy.around"]
-    assert found[6, "numpy.allclose"] == "xp.all(xpx.isclose(a, b)) (array-api-extra)"
-    assert found[7, "numpy.std(ddof=)"].startswith("correction=")
-    assert found[8, "numpy.var(ddof=)"].startswith("correction=")
-    assert "10**decimals" in found[9, "numpy.round(positional)"]
-    assert "10**decimals" in found[10, ".round"]
-    assert "correction=" in found[11, ".std"]
-
-
-def test_positional_finding_replacement_reads_after_use() -> None:
-    found = check_source("import numpy as np\nm = np.mean(a, 0)\nt = np.linspace(0, 1, 5, 1)\n")
-    hints = {f.name: f.replacement for f in found}
-    # Every replacement is shown as "; use <replacement>": it must not be an instruction.
-    assert hints["numpy.mean(positional)"] == "keywords after the first argument (axis=, keepdims=)"
-    linspace = hints["numpy.linspace(positional)"]
-    assert linspace is not None
-    assert linspace.startswith("keywords after the first 3 arguments (")
-    assert "endpoint=" in linspace
-
-
-def test_no_keyword_hint_for_a_function_that_takes_no_keywords() -> None:
-    found = check_source("import numpy as np\nb = np.abs(a, out)\n")
-    assert [(f.name, f.replacement) for f in found] == [("numpy.abs(positional)", None)]
 
 
 def test_star_import_is_reported() -> None:

@@ -111,3 +111,41 @@ def test_hints_that_change_shapes_say_how() -> None:
     assert "(*x.shape, 1)" in hint_for_function("atleast_3d", extra)
     assert "reshape" in hint_for_function("cumsum", extra)
     assert "shape" in hint_for_function("array_equal", extra)
+
+
+def test_unique_hint_says_what_the_standard_leaves_open() -> None:
+    import array_api_strict as xp
+    import numpy as np
+
+    hint = hint_for_function("unique", frozenset())
+    assert hint is not None
+    assert "unspecified" in hint
+    assert "xp.sort" in hint
+    assert "NaN as distinct" in hint
+    values = xp.unique_values(xp.asarray([30.0, 10.0, float("nan"), float("nan")]))
+    assert int(xp.sum(xp.astype(xp.isnan(values), xp.int64))) == 2  # np.unique keeps one
+    assert np.isnan(np.unique([30.0, 10.0, np.nan, np.nan])).sum() == 1
+
+
+def test_outer_hint_flattens_as_np_outer_does() -> None:
+    import array_api_strict as xp
+    import numpy as np
+    import pytest
+
+    hint = hint_for_function("outer", frozenset())
+    assert "xp.linalg.outer(xp.reshape(a, (-1,)), xp.reshape(b, (-1,)))" in hint
+    a, b = np.arange(4.0).reshape(2, 2), np.arange(4.0, 8.0).reshape(2, 2)
+    sa, sb = xp.asarray(a), xp.asarray(b)
+    with pytest.raises(ValueError, match="1-dimensional"):
+        xp.linalg.outer(sa, sb)
+    got = xp.linalg.outer(xp.reshape(sa, (-1,)), xp.reshape(sb, (-1,)))
+    np.testing.assert_array_equal(np.asarray(got), np.outer(a, b))
+
+
+def test_in_place_method_hints_assign_the_result() -> None:
+    from arrayport.portcheck import check_source
+
+    found = check_source("import numpy as np\nx = np.zeros(3)\nx.sort()\nx.partition(1)\n")
+    hints = {f.name: f.replacement or "" for f in found}
+    assert hints[".sort"].startswith("x = xp.sort(x)")
+    assert hints[".partition"].startswith("x = xpx.partition(x, kth)")

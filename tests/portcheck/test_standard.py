@@ -35,9 +35,12 @@ def test_extensions_and_array_attributes() -> None:
 
 def test_numpy_only_attributes_split_by_ambiguity() -> None:
     std = standard()
-    assert {"astype", "flatten", "tolist", "ravel", "reshape"} <= std.array_only_methods
-    # list.copy, list.sort, complex.real: reported only on known arrays.
-    assert {"copy", "sort", "real"} <= std.array_ambiguous_methods
+    assert {"astype", "flatten", "ravel", "reshape"} <= std.array_only_methods
+    # list.copy, list.sort, complex.real, memoryview.tolist and .nbytes, bytearray.hex:
+    # reported only on known arrays.
+    assert {"copy", "sort", "real", "tolist", "nbytes", "itemsize", "strides", "tobytes"} <= (
+        std.array_ambiguous_methods
+    )
     assert not std.array_only_methods & std.array_ambiguous_methods
     every = std.array_only_methods | std.array_ambiguous_methods
     assert every <= set(dir(np.ndarray))

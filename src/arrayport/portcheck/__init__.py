@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ast
 import os
+import warnings
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -100,7 +101,9 @@ def _check(source: str | bytes, path: str) -> list[Finding]:
     # 1,000-term one for the walk; the file is reported as not analysed.
     too_deep = [Finding(path, 1, "<file>", _TOO_DEEP, None)]
     try:
-        tree = ast.parse(source, filename=path)
+        with warnings.catch_warnings():  # "\d" in the source: port-check's, not the user's
+            warnings.simplefilter("ignore")
+            tree = ast.parse(source, filename=path)
     except (SyntaxError, ValueError) as exc:  # ValueError: null bytes in the source
         raise _ParseError(exc) from exc
     except (RecursionError, MemoryError):  # 3.11's parser: MemoryError for 10,000 `-`s

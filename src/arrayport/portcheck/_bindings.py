@@ -82,8 +82,9 @@ def _local_names(node: _Function) -> tuple[set[str], set[str], set[str], set[str
 class _Scope:
     """A Python scope: what is known of the names it binds.
 
-    ``names`` maps each name bound here to "array", "dtype", "namespace" or "object" (an
-    instance of a class the file defines), or to None when its kind is unknown; a name
+    ``names`` maps each name bound here to "array", "arrays" (a tuple or list of arrays),
+    "dtype", "namespace" or "object" (an instance of a class the file defines), or to None
+    when its kind is unknown; a name
     bound here hides the same name in the enclosing scopes.
     """
 

@@ -12,11 +12,12 @@ Source is parsed, never executed. Three kinds of use are reported:
   one) or read from a known array. Names are scoped as Python scopes them: a parameter or
   local variable hides a module-level array of the same name;
 * **calls of dtypes** (``np.float32(1)``): the standard's dtypes are not callable;
-* **dtypes spelled as strings or Python types** (``dtype="d"``, ``dtype=float``);
+* **dtypes spelled as strings, Python types or structured dtypes** (``dtype="d"``,
+  ``dtype=float``, ``dtype=object``, ``np.finfo(float)``, ``np.astype(x, "f4")``);
 * **arguments** a standard function does not take in the standard (``np.ones(n,
   order="C")``, ``np.mean(x, 0)`` where the standard's ``axis`` is keyword-only), or
   requires and the call lacks (``np.where(cond)``), checked against the signatures of
-  array-api-strict's functions.
+  array-api-strict's functions (see :mod:`arrayport.portcheck._arguments`).
 
 What a name holds (a numpy alias, an array, a dtype, ...) is tracked as the walk goes by
 :class:`~arrayport.portcheck._scopes.ScopeTracker`, which the checker subclasses.
@@ -29,20 +30,15 @@ import dataclasses
 from types import ModuleType
 from typing import cast
 
-import numpy as np
-
+from arrayport.portcheck._arguments import argument_findings, numpy_attribute, pad_hint
 from arrayport.portcheck._hints import (
-    ARGUMENT_HINTS,
-    MISSING_ARGUMENT_HINTS,
-    ROUND_DECIMALS,
     STANDARD_DTYPES,
     hint_for_attribute,
-    hint_for_dtype,
     hint_for_function,
     hint_for_method_call,
 )
 from arrayport.portcheck._scopes import ScopeTracker, _is_self_attribute
-from arrayport.portcheck._standard import Signature, Standard
+from arrayport.portcheck._standard import Standard
 
 __all__ = ["Finding", "find_nonstandard"]
 
@@ -82,27 +78,6 @@ def find_nonstandard(tree: ast.AST, path: str, std: Standard) -> list[Finding]:
     checker.collect(tree)
     checker.visit(tree)
     return sorted(set(checker.findings))
-
-
-def _is_loose_dtype(node: ast.expr) -> bool:
-    """A dtype spelled as a string ("d", "float32") or a Python type (float, int, ...)."""
-    if isinstance(node, ast.Constant):
-        return isinstance(node.value, str)
-    return isinstance(node, ast.Name) and node.id in ("bool", "int", "float", "complex")
-
-
-def _keywords_hint(sig: Signature) -> str | None:
-    """The replacement for surplus positional arguments; like every replacement it reads
-    after "use" ("...; use keywords after the first argument (axis=, keepdims=)").
-    None when the standard function takes no further argument at all."""
-    n = sig.max_positional
-    if sig.keywords is not None and not sig.keywords - set(sig.required[: n or 0]):
-        return None
-    which = {0: "for every argument", 1: "after the first argument"}.get(
-        n or 0, f"after the first {n} arguments"
-    )
-    names = ", ".join(f"{k}=" for k in sig.keyword_only)
-    return f"keywords {which}" + (f" ({names})" if names else "")
 
 
 class _Checker(ScopeTracker):
@@ -146,59 +121,12 @@ class _Checker(ScopeTracker):
             )
         elif path is not None:
             self._check_arguments(node, path)
-        if isinstance(node.func, ast.Attribute):
-            self.calls[id(node.func)] = node
+        self.calls[id(node.func)] = node  # read when node.func is visited
         self.generic_visit(node)
 
     def _check_arguments(self, node: ast.Call, path: str) -> None:
-        for kw in node.keywords:
-            if kw.arg == "dtype" and _is_loose_dtype(kw.value):
-                spelled = kw.value.value if isinstance(kw.value, ast.Constant) else None
-                shown = ast.unparse(kw.value)
-                hint = hint_for_dtype(
-                    spelled if isinstance(spelled, str) else shown, isinstance(spelled, str)
-                )
-                self.report(
-                    node,
-                    f"{path}(dtype={shown})",
-                    "the standard takes dtype objects, not strings or Python types"
-                    + ("" if hint else f"; it has no dtype for {shown}"),
-                    hint,
-                )
-        name = path.removeprefix("numpy.")
-        sig = self.std.signatures.get(name)
-        if sig is None:
-            return  # not a standard function (reported as a name) or not a numpy call
-        starred = any(isinstance(a, ast.Starred) for a in node.args)
-        if sig.max_positional is not None and not starred and len(node.args) > sig.max_positional:
-            self.report(
-                node,
-                f"{path}(positional)",
-                f"{path} takes at most "
-                f"{sig.max_positional} positional argument(s) in the standard; "
-                f"{len(node.args)} given",
-                ROUND_DECIMALS if name == "round" else _keywords_hint(sig),
-            )
-        given = {kw.arg for kw in node.keywords}
-        missing = [p for p in sig.required[len(node.args) :] if p not in given]
-        if missing and not starred and None not in given:  # no *args or **kwargs
-            self.report(
-                node,
-                f"{path}(too few arguments)",
-                f"the standard's {name} requires {', '.join(sig.required)}; "
-                f"{', '.join(missing)} missing",
-                MISSING_ARGUMENT_HINTS.get(name, f"xp.{name}({', '.join(sig.required)})"),
-            )
-        if sig.keywords is None:
-            return
-        for kw in node.keywords:
-            if kw.arg is not None and kw.arg not in sig.keywords:
-                self.report(
-                    node,
-                    f"{path}({kw.arg}=)",
-                    f"the standard's {name} has no {kw.arg} parameter",
-                    ARGUMENT_HINTS.get((name, kw.arg)),
-                )
+        for name, message, replacement in argument_findings(node, path, self.std):
+            self.report(node, name, message, replacement)
 
     def visit_Attribute(self, node: ast.Attribute) -> None:
         path = self.resolve(node)
@@ -223,7 +151,7 @@ class _Checker(ScopeTracker):
         elif head in std.namespace:
             return
         else:
-            submodule = isinstance(getattr(np, head, None), ModuleType)
+            submodule = isinstance(numpy_attribute(f"numpy.{head}"), ModuleType)
             shown = parts[:2] if submodule and len(parts) > 1 else parts[:1]
             name = "numpy." + ".".join(shown)
             if submodule:
@@ -231,13 +159,20 @@ class _Checker(ScopeTracker):
             else:
                 why = f"{name} is not in the array API standard {std.version}"
         key = name.removeprefix("numpy.")
-        self.report(node, name, why, hint_for_function(key, std.extra))
+        hint = hint_for_function(key, std.extra)
+        call = self.calls.get(id(node))
+        if key == "pad" and hint is not None and call is not None:
+            hint, note = pad_hint(call, hint)
+            why += note
+        self.report(node, name, why, hint)
 
     def _is_own_object(self, value: ast.expr) -> bool:
         """Whether ``value`` is ``self``, ``cls``, ``super()``, an array API namespace (also
         one kept on ``self``, or a parameter named like the file's numpy alias, which
-        hides it: ``def f(x, np)``) or an instance of a class the file defines: its
-        attributes are not ndarray's."""
+        hides it: ``def f(x, np)``) or its ``linalg`` or ``fft`` extension, or an instance
+        of a class the file defines: its attributes are not ndarray's."""
+        while isinstance(value, ast.Attribute) and value.attr in self.std.extensions:
+            value = value.value  # xp.linalg.diagonal: a function of the namespace xp
         if isinstance(value, ast.Name):
             if value.id in self.aliases and self._shadowed(value.id):
                 return True
@@ -266,10 +201,7 @@ class _Checker(ScopeTracker):
                 hint_for_attribute(attr, std.namespace),
             )
             return
-        root = value
-        while isinstance(root, (ast.Attribute, ast.Call, ast.Subscript)):
-            root = root.func if isinstance(root, ast.Call) else root.value
-        if isinstance(root, ast.Name) and root.id in self.modules:
+        if self._module_rooted(value):
             return  # json.dumps, math.prod, scipy.ndimage.sum: module functions, not methods
         if self._is_own_object(value):
             return  # a class's own method, or an array API namespace's function

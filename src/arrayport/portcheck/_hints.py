@@ -8,6 +8,8 @@ still reported, just without a hint. ``xp`` is the array's namespace
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from arrayport._exchange import STANDARD_DTYPES
@@ -97,7 +99,10 @@ FUNCTION_HINTS: dict[str, str] = {
     "ndarray": "array_api_compat.is_array_api_obj(x) for isinstance checks",
     "ndim": "x.ndim",
     "number": 'xp.isdtype(dtype, "numeric")',
-    "outer": "xp.linalg.outer",
+    "outer": (
+        "xp.linalg.outer, which takes 1-D arrays only (np.outer flattens its inputs: "
+        "xp.linalg.outer(xp.reshape(a, (-1,)), xp.reshape(b, (-1,))))"
+    ),
     "power": "xp.pow",
     "promote_types": "xp.result_type",
     "ptp": "xp.max(x) - xp.min(x)",
@@ -111,7 +116,11 @@ FUNCTION_HINTS: dict[str, str] = {
     "swapaxes": "xp.permute_dims(x, axes) with the two axes exchanged in range(x.ndim)",
     "transpose": "xp.permute_dims",
     "true_divide": "xp.divide",
-    "unique": "xp.unique_values (or unique_counts, unique_inverse, unique_all)",
+    "unique": (
+        "xp.unique_values (or unique_counts, unique_inverse, unique_all), whose order the "
+        "standard leaves unspecified (xp.sort the values if order matters) and which counts "
+        "each NaN as distinct (np.unique keeps one)"
+    ),
     "unsignedinteger": 'xp.isdtype(dtype, "unsigned integer")',
     "vstack": "xp.concat(..., axis=0) for 2-D arrays, xp.stack(..., axis=0) for 1-D",
     "linalg.norm": "xp.linalg.vector_norm or xp.linalg.matrix_norm",
@@ -158,11 +167,27 @@ EXTRA_USAGE: dict[str, str] = {
     "allclose": "xp.all(xpx.isclose(a, b))",
 }
 
-#: (standard function, NumPy keyword it lacks) -> replacement.
+#: (standard function, NumPy parameter it lacks) -> replacement, for NumPy's argument
+#: given by keyword or by position (``np.linalg.matrix_rank(A, 1e-3)`` passes ``tol``).
 ARGUMENT_HINTS: dict[tuple[str, str], str] = {
     ("std", "ddof"): "correction= (the standard's name for ddof)",
     ("var", "ddof"): "correction= (the standard's name for ddof)",
     ("round", "decimals"): ROUND_DECIMALS,
+    ("linalg.matrix_rank", "tol"): (
+        "rtol=tol / xp.max(xp.linalg.svdvals(A), axis=-1) (NumPy's tol is an absolute "
+        "threshold; the standard's rtol is relative to the largest singular value)"
+    ),
+    ("linalg.pinv", "rcond"): "rtol= (the same relative cutoff, under the standard's name)",
+    ("linalg.svd", "compute_uv"): "xp.linalg.svdvals(x) for compute_uv=False",
+    ("reshape", "order"): (
+        "xp.reshape(x, shape) for order='C', the standard's only order (order='F' has no "
+        "direct equivalent)"
+    ),
+    ("isin", "assume_unique"): (
+        "xp.isin(x1, x2) without it (NumPy's assume_unique only lets it skip a step)"
+    ),
+    ("sort", "kind"): "stable= (the standard's sort is stable unless stable=False)",
+    ("argsort", "kind"): "stable= (the standard's argsort is stable unless stable=False)",
 }
 
 #: standard function -> replacement, where NumPy's call lacks arguments the standard
@@ -197,7 +222,8 @@ ATTRIBUTE_HINTS: dict[str, str | None] = {
     "flat": "xp.reshape(x, (-1,))",
     "diagonal": "xp.linalg.diagonal(x) for 2-D (with more axes: the last two; NumPy: 0 and 1)",
     "trace": "xp.linalg.trace(x) for 2-D (with more axes: the last two; NumPy: 0 and 1)",
-    "partition": "xpx.partition(x, kth)",
+    "partition": "x = xpx.partition(x, kth) (ndarray.partition works in place)",
+    "sort": "x = xp.sort(x) (ndarray.sort sorts in place; xp.sort returns a sorted copy)",
     "argpartition": "xpx.argpartition(x, kth)",
     "ptp": "xp.max(x) - xp.min(x)",
 }
@@ -259,7 +285,9 @@ def hint_for_dtype(spelling: str, is_string: bool) -> str | None:
     if not is_string:
         return _PYTHON_TYPES.get(spelling)
     try:
-        name = np.dtype(spelling).name
+        with warnings.catch_warnings():  # np.dtype("a") warns that "a" is deprecated
+            warnings.simplefilter("ignore")
+            name = np.dtype(spelling).name
     except (TypeError, ValueError):
         return None
     if name not in STANDARD_DTYPES:

@@ -4,11 +4,13 @@
 submodule or a numpy name (``import numpy as xnp``, ``from numpy import pad``) and which
 are other modules, and which classes the file defines. As it walks, it records for each
 Python scope what each name bound there holds: an "array" (assigned from NumPy, or a
-parameter annotated as an ndarray), a "dtype", an array API "namespace" (``xp =
-array_namespace(x)``), an "object" (an instance of a class the file defines), or unknown
-(None). Names are scoped as Python scopes them: a binding hides the same name in enclosing
-scopes, ``global`` and ``nonlocal`` are followed, a class body's names are not seen in its
-methods, and a walrus in a comprehension binds in the enclosing function.
+parameter annotated as an ndarray), "arrays" (a tuple or list of them, ``np.split(x,
+3)``), a "dtype", an array API "namespace" (``xp = array_namespace(x)``), an "object" (an
+instance of a class the file defines), or unknown (None); what NumPy calls return is in
+:mod:`arrayport.portcheck._results`. Names are scoped as Python scopes them: a binding
+hides the same name in enclosing scopes, ``global`` and ``nonlocal`` are followed, a class
+body's names are not seen in its methods, and a walrus in a comprehension binds in the
+enclosing function.
 
 Which names a function binds (read from its syntax before the walk enters it) and the
 record of a scope are in :mod:`arrayport.portcheck._bindings`. The checks are in
@@ -21,32 +23,18 @@ import ast
 from typing import cast
 
 from arrayport.portcheck._bindings import _local_names, _Scope, _target_names
+from arrayport.portcheck._results import (
+    _ARRAY_ANNOTATIONS,
+    _ARRAY_ONLY_RESULTS,
+    _ARRAYS_FACTORIES,
+    _ARRAYS_METHODS,
+    _DTYPE_FACTORIES,
+    _NOT_ARRAY_FACTORIES,
+    _NOT_ARRAY_METHODS,
+)
 from arrayport.portcheck._standard import Standard
 
 __all__ = ["ScopeTracker"]
-
-#: numpy callables that return something other than an array (so their result is not a
-#: "known array" for the ambiguous attributes).
-_NOT_ARRAY_FACTORIES = frozenset(
-    {
-        "default_rng",
-        "RandomState",
-        "Generator",
-        "errstate",
-        "vectorize",
-        "nditer",
-        "dtype",
-        "finfo",
-        "iinfo",
-        "printoptions",
-        "get_printoptions",
-        "geterr",
-        "seterr",
-        "poly1d",
-    }
-)
-_DTYPE_FACTORIES = frozenset({"numpy.dtype", "numpy.promote_types", "numpy.result_type"})
-_ARRAY_ANNOTATIONS = frozenset({"numpy.ndarray", "numpy.typing.NDArray", "numpy.typing.ArrayLike"})
 
 
 def _callee_name(node: ast.expr) -> str:
@@ -122,6 +110,14 @@ class ScopeTracker(ast.NodeVisitor):
         scope.names[name] = kind
 
     def _bind_target(self, target: ast.expr, kind: str | None) -> None:
+        if kind == "arrays" and isinstance(target, (ast.Tuple, ast.List)):
+            for elt in target.elts:  # q, r = np.linalg.qr(a); first, *rest = np.split(x, 3)
+                starred = isinstance(elt, ast.Starred)
+                self._bind_target(
+                    cast(ast.Starred, elt).value if starred else elt,
+                    "arrays" if starred else "array",
+                )
+            return
         names = list(_target_names(target))
         for name in names:
             # Unpacking one dtype gives no dtype; unpacking an array gives arrays (rows).
@@ -228,8 +224,9 @@ class ScopeTracker(ast.NodeVisitor):
     visit_DictComp = _comprehension
 
     def _kind(self, node: ast.expr) -> str | None:
-        """What ``node`` certainly evaluates to ('array', 'dtype', 'namespace' or 'object',
-        an instance of a class the file defines), else None."""
+        """What ``node`` certainly evaluates to ('array', 'arrays' (a tuple or list of
+        arrays), 'dtype', 'namespace' or 'object', an instance of a class the file
+        defines), else None."""
         if isinstance(node, ast.Attribute) and node.attr == "dtype":
             return "dtype"
         if isinstance(node, ast.Call) and "namespace" in _callee_name(node.func):
@@ -245,7 +242,30 @@ class ScopeTracker(ast.NodeVisitor):
             return "object"
         if isinstance(node, ast.NamedExpr):
             return self._kind(node.value)
+        if self._is_arrays_expr(node):
+            return "arrays"
         return "array" if self._is_array_expr(node) else None
+
+    def _is_arrays_expr(self, node: ast.expr) -> bool:
+        """Whether ``node`` is a tuple or list of arrays (``np.split(x, 3)``)."""
+        if isinstance(node, ast.Name):
+            return self._kind_of_name(node.id) == "arrays"
+        if isinstance(node, ast.NamedExpr):
+            return self._is_arrays_expr(node.value)
+        if not isinstance(node, ast.Call):
+            return False
+        path = self.resolve(node.func)
+        if path is not None:
+            return path.rpartition(".")[2] in _ARRAYS_FACTORIES
+        func = node.func
+        return isinstance(func, ast.Attribute) and func.attr in _ARRAYS_METHODS
+
+    def _module_rooted(self, node: ast.expr) -> bool:
+        """Whether ``node`` is reached from a module other than numpy (``pd.read_csv(f)``,
+        ``json.loads(s)["a"]``)."""
+        while isinstance(node, (ast.Attribute, ast.Call, ast.Subscript)):
+            node = node.func if isinstance(node, ast.Call) else node.value
+        return isinstance(node, ast.Name) and node.id in self.modules
 
     def _is_array_expr(self, node: ast.expr) -> bool:
         if isinstance(node, ast.Name):
@@ -255,18 +275,24 @@ class ScopeTracker(ast.NodeVisitor):
         if isinstance(node, ast.Call):
             path = self.resolve(node.func)
             if path is not None:
-                return path.rpartition(".")[2] not in _NOT_ARRAY_FACTORIES
+                last = path.rpartition(".")[2]
+                return last not in _NOT_ARRAY_FACTORIES and last not in _ARRAYS_FACTORIES
             func = node.func
-            return (
-                isinstance(func, ast.Attribute)
-                and self._is_array_expr(func.value)
-                and (
-                    func.attr in self.std.array_only_methods
-                    or func.attr in self.std.array_ambiguous_methods
-                )
+            if not isinstance(func, ast.Attribute):
+                return False
+            attr = func.attr
+            if attr in _NOT_ARRAY_METHODS or attr in _ARRAYS_METHODS:
+                return False  # x.tolist(), x.item(), x.sort(): no array
+            if attr in _ARRAY_ONLY_RESULTS and not self._module_rooted(func.value):
+                return True  # x.astype(int): only an ndarray has astype (not pd.read_csv(f))
+            return self._is_array_expr(func.value) and (
+                attr in self.std.array_only_methods or attr in self.std.array_ambiguous_methods
             )
         if isinstance(node, ast.BinOp):
             return self._is_array_expr(node.left) or self._is_array_expr(node.right)
+        subscript = isinstance(node, ast.Subscript) and not isinstance(node.slice, ast.Slice)
+        if subscript and self._is_arrays_expr(cast(ast.Subscript, node).value):
+            return True  # np.split(x, 3)[0]
         if isinstance(node, (ast.UnaryOp, ast.Subscript)):
             inner = node.operand if isinstance(node, ast.UnaryOp) else node.value
             return self._is_array_expr(inner)
@@ -298,7 +324,8 @@ class ScopeTracker(ast.NodeVisitor):
 
     def _loop(self, node: ast.For | ast.AsyncFor) -> None:
         self.visit(node.iter)
-        self._bind_target(node.target, None)
+        # for piece in np.split(x, 3): each piece is an array
+        self._bind_target(node.target, "array" if self._is_arrays_expr(node.iter) else None)
         self.visit(node.target)
         for stmt in (*node.body, *node.orelse):
             self.visit(stmt)

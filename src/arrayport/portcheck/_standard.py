@@ -36,7 +36,8 @@ _STRICT_HELPERS = frozenset(
 #: Array attributes common enough on non-array Python objects (``d.copy()``,
 #: ``pattern.flags``, ``image.resize``, ``queue.put``, ``json.dump``) that port-check reports
 #: them only on names it has seen assigned from NumPy. The builtin types' attributes are
-#: added to this set at run time (``list.sort``, ``complex.real``, ...).
+#: added to this set at run time (``list.sort``, ``complex.real``, ``memoryview.nbytes``,
+#: ``memoryview.tolist``, ...).
 _GENERIC_ATTRIBUTES = frozenset(
     {
         "base",
@@ -184,9 +185,8 @@ def standard() -> Standard:
     }
     array_attributes = frozenset(dir(type(xp.asarray(0))))
     numpy_only = {n for n in dir(np.ndarray) if not n.startswith("_")} - array_attributes
-    builtin = set().union(
-        *(dir(t) for t in (list, dict, str, bytes, set, tuple, int, float, complex))
-    )
+    builtins = (list, dict, str, bytes, bytearray, memoryview, set, tuple, int, float, complex)
+    builtin = set().union(*(dir(t) for t in builtins))
     ambiguous = (numpy_only & builtin) | (numpy_only & _GENERIC_ATTRIBUTES)
     signatures = _signatures(xp, namespace, "")
     for ext, names in extensions.items():

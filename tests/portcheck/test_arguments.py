@@ -1,0 +1,277 @@
+"""Tests of the argument checks: positional arguments matched to NumPy's own parameters,
+dtypes however they are passed, and np.pad's modes."""
+
+from __future__ import annotations
+
+import textwrap
+
+import array_api_extra as xpx
+import array_api_strict as xp
+import numpy as np
+import pytest
+
+from arrayport.portcheck import check_source
+from arrayport.portcheck._arguments import numpy_parameters
+
+
+def _names(source: str) -> list[tuple[int, str]]:
+    return [(f.line, f.name) for f in check_source(textwrap.dedent(source))]
+
+
+def findings(source: str) -> dict[str, tuple[str, str | None]]:
+    """name -> (message, replacement) of each finding in ``source``."""
+    found = check_source(textwrap.dedent(source))
+    return {f.name: (f.message, f.replacement) for f in found}
+
+
+def test_positional_hint_never_names_a_standard_parameter_of_other_meaning() -> None:
+    # The hint once listed the standard's keywords for NumPy's positional arguments:
+    # rtol= for matrix_rank's absolute tol, invert= for isin's assume_unique and copy= for
+    # reshape's order, each changing values if followed.
+    found = findings(
+        """
+        import numpy as np
+        r = np.linalg.matrix_rank(A, 1e-3)
+        m = np.isin(a, b, True)
+        f = np.reshape(a, (4,), "F")
+        """
+    )
+    message, hint = found["numpy.linalg.matrix_rank(positional)"]
+    assert "NumPy's 2nd argument, tol, is not a parameter" in message
+    assert hint is not None
+    assert hint.startswith("rtol=tol / xp.max(xp.linalg.svdvals(A), axis=-1)")
+    assert "absolute" in hint
+    message, hint = found["numpy.isin(positional)"]
+    assert "NumPy's 3rd argument, assume_unique, is not a parameter" in message
+    assert "invert=" not in (hint or "")
+    message, hint = found["numpy.reshape(positional)"]
+    assert "NumPy's 3rd argument, order, is not a parameter" in message
+    assert hint is not None
+    assert "copy=" not in hint
+    assert "order='F' has no direct equivalent" in hint
+
+
+def test_positional_hint_names_only_the_keywords_numpy_means() -> None:
+    found = findings(
+        """
+        import numpy as np
+        a = np.mean(x, 0)
+        b = np.isin(a, b, False, True)
+        c = np.std(x, 0, None, None, 1)
+        d = np.add(x, y, out)
+        """
+    )
+    assert found["numpy.mean(positional)"][1] == (
+        "keywords after the first argument (axis=, keepdims=)"
+    )
+    message, hint = found["numpy.isin(positional)"]
+    assert hint is not None
+    assert hint.startswith("keywords after the first 2 arguments (invert=); xp.isin(x1, x2)")
+    message, hint = found["numpy.std(positional)"]
+    assert "dtype, is not" in message
+    assert "out, is not" in message
+    assert hint == (
+        "keywords after the first argument (axis=); correction= (the standard's name for ddof)"
+    )
+    message, hint = found["numpy.add(positional)"]
+    assert "NumPy's 3rd argument, out, is not a parameter of the standard's add" in message
+    assert hint is None
+
+
+def test_matrix_rank_hint_gives_numpys_result_on_the_standard() -> None:
+    a = np.stack([np.diag([1000.0, 0.5]), np.diag([2.0, 1e-4])])
+    for tol in (1e-3, 0.6, 1.0):
+        ours = xp.asarray(a)
+        rtol = tol / xp.max(xp.linalg.svdvals(ours), axis=-1)
+        got = np.asarray(xp.linalg.matrix_rank(ours, rtol=rtol))
+        np.testing.assert_array_equal(got, np.linalg.matrix_rank(a, tol))
+
+
+def test_keyword_tol_gets_the_same_hint() -> None:
+    found = findings("import numpy as np\nr = np.linalg.matrix_rank(A, tol=1e-3)\n")
+    assert (found["numpy.linalg.matrix_rank(tol=)"][1] or "").startswith("rtol=tol / ")
+
+
+def test_numpy_parameters_come_from_numpys_signatures() -> None:
+    assert numpy_parameters("numpy.linalg.matrix_rank")[:2] == ("A", "tol")  # type: ignore[index]
+    assert numpy_parameters("numpy.add") == ("x1", "x2", "out")
+    assert numpy_parameters("numpy.no_such_function") is None
+
+
+def test_pad_suggests_xpx_pad_for_constant_mode_only() -> None:
+    source = """
+        import numpy as np
+        a = np.pad(x, 1)
+        b = np.pad(x, 1, mode="constant")
+        c = np.pad(x, 1, mode="reflect")
+        d = np.pad(x, 1, "edge")
+        e = np.pad(x, 1, mode=mode)
+        """
+    found = [(f.line, f.message, f.replacement) for f in check_source(textwrap.dedent(source))]
+    assert [hint for _, _, hint in found[:2]] == ["xpx.pad (array-api-extra)"] * 2
+    for _, message, hint in found[2:4]:
+        assert hint is None
+        assert "supports mode='constant' only" in message
+    assert "mode='reflect'" in found[2][1]
+    assert (
+        found[4][2]
+        == "xpx.pad (array-api-extra), if mode is 'constant' (the only mode it supports)"
+    )
+    with pytest.raises(NotImplementedError):
+        xpx.pad(xp.asarray([1.0, 2.0]), 1, mode="reflect")  # type: ignore[arg-type]
+
+
+def test_dtypes_passed_positionally_are_reported() -> None:
+    found = findings(
+        """
+        import numpy as np
+        eps = np.finfo(float).eps
+        big = np.iinfo("int32").max
+        y = np.astype(x, "float32")
+        z = np.isdtype(dt, float)
+        k = np.isdtype(dt, "real floating")
+        w = np.zeros(3, "f4")
+        ok = np.finfo(np.float32)
+        """
+    )
+    assert found["numpy.finfo(float)"][1] == (
+        "xp.float64 (Python's float; or the xp floating dtype meant)"
+    )
+    assert found["numpy.iinfo('int32')"][1] == "xp.int32"
+    assert found["numpy.astype('float32')"][1] == "xp.float32"
+    assert (found["numpy.isdtype(float)"][1] or "").startswith('"real floating"')
+    assert found["numpy.zeros('f4')"][1] == "xp.float32"
+    assert "numpy.isdtype('real floating')" not in found
+    assert not [name for name in found if name.startswith("numpy.finfo(np")]
+
+
+def test_object_string_and_structured_dtypes_have_no_standard_equivalent() -> None:
+    found = findings(
+        """
+        import numpy as np
+        a = np.zeros(3, dtype=object)
+        b = np.empty(3, dtype=str)
+        c = np.zeros(3, dtype=[("x", "f4")])
+        d = np.zeros(3, dtype="O")
+        e = np.zeros(3, dtype=None)
+        """
+    )
+    assert set(found) == {
+        "numpy.zeros(dtype=object)",
+        "numpy.empty(dtype=str)",
+        "numpy.zeros(dtype=[...])",
+        "numpy.zeros(dtype='O')",
+    }
+    for message, hint in found.values():
+        assert hint is None
+        assert "no standard equivalent" in message
+
+
+def test_pinv_rcond_is_the_standards_rtol() -> None:
+    a = np.random.default_rng(0).normal(size=(4, 3))
+    a[:, 2] = a[:, 0] * 1e-9
+    want = np.linalg.pinv(a, 1e-6)
+    got = np.asarray(xp.linalg.pinv(xp.asarray(a), rtol=1e-6))
+    np.testing.assert_allclose(got, want)
+    found = findings("import numpy as np\np = np.linalg.pinv(a, 1e-6)\n")
+    assert (found["numpy.linalg.pinv(positional)"][1] or "").startswith("rtol= ")
+
+
+def test_arguments_the_standard_does_not_take() -> None:
+    source = """
+        import numpy as np
+        a = np.ones(3, order="C")
+        m = np.mean(a, 0)
+        s = np.sum(a, axis=0, keepdims=True)
+        z = np.zeros(3, dtype="d")
+        n = np.meshgrid(*grids, indexing="ij")
+        """
+    assert _names(source) == [
+        (3, "numpy.ones(order=)"),
+        (4, "numpy.mean(positional)"),
+        (6, "numpy.zeros(dtype='d')"),
+    ]
+
+
+def test_too_few_arguments_for_the_standard() -> None:
+    source = """
+        import numpy as np
+        i = np.where(cond)
+        w = np.where(cond, 1.0, 0.0)
+        s = np.squeeze(a)
+        t = np.squeeze(a, axis=0)
+        u = np.linspace(0, 1)
+        v = np.where(*args)
+        """
+    found = check_source(textwrap.dedent(source))
+    assert [(f.line, f.name) for f in found] == [
+        (3, "numpy.where(too few arguments)"),
+        (5, "numpy.squeeze(too few arguments)"),
+        (7, "numpy.linspace(too few arguments)"),
+    ]
+    hints = [f.replacement or "" for f in found]
+    assert hints[0].startswith("xp.nonzero(condition)")
+    assert hints[1] == "xp.squeeze(x, axis)"
+    assert "x2 missing" in found[0].message
+
+
+def test_replacements_name_the_dtype_meant() -> None:
+    source = """
+        import numpy as np
+        np.zeros(3, dtype="float32")
+        np.zeros(3, dtype="d")
+        np.zeros(3, dtype="<i2")
+        np.zeros(3, dtype=int)
+        np.zeros(3, dtype=bool)
+        np.zeros(3, dtype="U10")
+        """
+    found = [(f.line, f.replacement) for f in check_source(textwrap.dedent(source))]
+    assert found == [
+        (3, "dtype=xp.float32"),
+        (4, "dtype=xp.float64"),
+        (5, "dtype=xp.int16"),
+        (6, "dtype=xp.int64 (or the xp integer dtype meant)"),
+        (7, "dtype=xp.bool"),
+        (8, None),
+    ]
+
+
+def test_replacements_that_behave_differently_say_so() -> None:
+    source = """
+        import numpy as np
+        np.fmax(a, b)
+        np.fmin(a, b)
+        np.around(a, 2)
+        np.allclose(a, b)
+        np.std(a, ddof=1)
+        np.var(a, ddof=1)
+        np.round(a, 2)
+        a.round(2)
+        a.std(ddof=1)
+        """
+    found = {(f.line, f.name): f.replacement or "" for f in check_source(textwrap.dedent(source))}
+    assert "propagates NaN" in found[3, "numpy.fmax"]
+    assert "xp.isnan" in found[4, "numpy.fmin"]
+    assert "no decimals" in found[5, "numpy.around"]
+    assert found[6, "numpy.allclose"] == "xp.all(xpx.isclose(a, b)) (array-api-extra)"
+    assert found[7, "numpy.std(ddof=)"].startswith("correction=")
+    assert found[8, "numpy.var(ddof=)"].startswith("correction=")
+    assert "10**decimals" in found[9, "numpy.round(positional)"]
+    assert "10**decimals" in found[10, ".round"]
+    assert "correction=" in found[11, ".std"]
+
+
+def test_positional_finding_replacement_reads_after_use() -> None:
+    found = check_source("import numpy as np\nm = np.mean(a, 0)\nt = np.linspace(0, 1, 5, 1)\n")
+    hints = {f.name: f.replacement for f in found}
+    # Every replacement is shown as "; use <replacement>": it must not be an instruction.
+    assert hints["numpy.mean(positional)"] == "keywords after the first argument (axis=, keepdims=)"
+    linspace = hints["numpy.linspace(positional)"]
+    assert linspace is not None
+    assert linspace.startswith("keywords after the first 3 arguments (")
+    assert "endpoint=" in linspace
+
+
+def test_no_keyword_hint_for_a_function_that_takes_no_keywords() -> None:
+    found = check_source("import numpy as np\nb = np.abs(a, out)\n")
+    assert [(f.name, f.replacement) for f in found] == [("numpy.abs(positional)", None)]

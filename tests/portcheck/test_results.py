@@ -1,0 +1,136 @@
+"""Tests of what port-check takes NumPy calls to return, and of the namespaces it knows."""
+
+from __future__ import annotations
+
+import textwrap
+import warnings
+
+from arrayport.portcheck import check_source
+from tests.portcheck.test_scopes import kinds
+
+
+def names(source: str) -> list[tuple[int, str]]:
+    return [(f.line, f.name) for f in check_source(textwrap.dedent(source))]
+
+
+def test_non_array_results_are_not_arrays() -> None:
+    # x.tolist() is a list, x.item() a Python scalar, np.array2string(x) a str: their
+    # .sort(), .copy(), .real and .partition are list's, float's and str's.
+    source = """
+        import numpy as np
+        def ranked(values):
+            x = np.asarray(values)
+            items = x.tolist()
+            items.sort()
+            backup = items.copy()
+            first = x[0].item()
+            raw = x.tobytes().hex()
+            text = np.array2string(x)
+            head, _, tail = text.partition("[")
+            shape = np.shape(x)
+            return backup, first.real, shape.count(1)
+        """
+    assert names(source) == [
+        (5, ".tolist"),
+        (8, ".item"),
+        (9, ".tobytes"),
+        (10, "numpy.array2string"),
+        (12, "numpy.shape"),
+    ]
+
+
+def test_a_list_of_arrays_is_not_an_array_but_its_elements_are() -> None:
+    source = """
+        import numpy as np
+        pieces = np.array_split(x, 3)
+        pieces.sort(key=len)
+        parts = np.split(x, 2)
+        parts[0].sort()
+        first, *rest = np.split(x, 2)
+        first.sort()
+        rest.sort(key=len)
+        for piece in np.array_split(x, 3):
+            piece.sort()
+        """
+    assert names(source) == [
+        (3, "numpy.array_split"),
+        (5, "numpy.split"),
+        (6, ".sort"),
+        (7, "numpy.split"),
+        (8, ".sort"),
+        (10, "numpy.array_split"),
+        (11, ".sort"),
+    ]
+
+
+def test_kinds_of_sequences_of_arrays() -> None:
+    found = kinds(
+        """
+        import numpy as np
+        pieces = np.split(x, 3)
+        a, b = np.linalg.eigh(m)
+        n = x.nonzero()
+        y = np.zeros(3)
+        s = y.tolist()
+        probe(pieces, a, b, n, y, s)
+        """
+    )
+    assert found == [
+        {"pieces": "arrays", "a": "array", "b": "array", "n": "arrays", "y": "array", "s": None}
+    ]
+
+
+def test_memoryview_and_bytearray_attributes_are_not_taken_for_ndarrays() -> None:
+    source = """
+        import numpy as np
+        def frame_sizes(frames):
+            for buf in frames:
+                mv = memoryview(buf)
+                n = mv.nbytes // mv.itemsize
+                header = mv.tobytes()[:4]
+                strides = mv.strides
+                listed = mv.tolist()
+            z = np.zeros(3)
+            return z.nbytes
+        """
+    assert names(source) == [(11, ".nbytes")]
+
+
+def test_the_namespaces_extensions_are_not_array_methods() -> None:
+    # port-check's own replacements for a.diagonal() and a.trace() were reported.
+    source = """
+        import numpy as np
+        from array_api_compat import array_namespace
+        def f(a):
+            xp = array_namespace(a)
+            return xp.linalg.diagonal(a), xp.linalg.trace(a), xp.fft.fft(a)
+        def g(a, xp):
+            return xp.linalg.diagonal(a)
+        class M:
+            def h(self, a):
+                return self._xp.linalg.trace(a)
+        def arrays(a):
+            b = np.zeros((2, 2))
+            return b.diagonal(), a.trace()
+        """
+    assert names(source) == [(14, ".diagonal"), (14, ".trace")]
+
+
+def test_scanning_removed_numpy_names_prints_no_warning() -> None:
+    source = 'import numpy as np\na = np.zeros(3, dtype=np.object)\np = re.compile("\\\\d")\n'
+    assert "\\d" in source
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        found = names(source)
+    assert found == [(2, "numpy.object")]
+
+
+def test_results_of_ndarray_only_methods_are_arrays_unless_from_another_module() -> None:
+    source = """
+        import pandas as pd
+        a = x.astype(int).flatten()
+        a.sort()
+        b = pd.read_csv(f).astype(int)
+        b.sort()
+        """
+    assert names(source) == [(3, ".astype"), (3, ".flatten"), (4, ".sort")]
