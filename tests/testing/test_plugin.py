@@ -166,6 +166,34 @@ def test_report_option_writes_markdown_and_html(tmp_path: Path) -> None:
     assert "#81c784" in html
 
 
+def test_the_report_records_a_module_that_fails_to_collect(tmp_path: Path) -> None:
+    # A law module that failed to import left no trace: the report showed only what ran.
+    (tmp_path / "test_broken.py").write_text(
+        "import module_that_does_not_exist\n", encoding="utf-8"
+    )
+    source = """
+        import pytest
+
+        @pytest.mark.arrayport_law("demo.ok")
+        def test_ok(memory_type):
+            pass
+    """
+    out = tmp_path / "report.md"
+    done = _run(
+        tmp_path,
+        source,
+        str(tmp_path / "test_broken.py"),
+        "--continue-on-collection-errors",
+        f"--arrayport-report={out}",
+        ARRAYPORT_MEMORY_TYPES="numpy",
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    md = out.read_text(encoding="utf-8")
+    assert "- tests: 1 error, 1 passed" in md
+    assert "| **(collection) test_broken.py**<br>failed to collect | - | ERROR 0/1 |" in md
+    assert "No module named 'module_that_does_not_exist'" in md
+
+
 @skip_unless_installed(MemoryType.TENSORFLOW)
 @skip_unless_installed(MemoryType.PYCLESPERANTO)
 def test_plugin_imports_arrayport_before_any_framework(tmp_path: Path) -> None:

@@ -100,3 +100,16 @@ def test_first_difference_is_exact_about_nan_and_zeros() -> None:
     assert first_difference(np.zeros(2), np.zeros(3)) == "it became float64[2], was float64[3]"
     assert first_difference(np.zeros(3, ">f8"), np.zeros(3)) is None  # byte order only
     assert signed_zero_mismatch(np.zeros(3), -np.zeros(3)) == (0,)
+
+
+def test_complex_nan_is_compared_in_each_part() -> None:
+    # numpy's assert_allclose calls any complex with a NaN part equal to any other: NaN in
+    # the imaginary part passed for numpy's NaN in the real part.
+    nan = float("nan")
+    _compare(np.complex64([complex(nan, 1.0), 2]), np.complex64([complex(nan, 1.0), 2]))
+    with pytest.raises(AssertionError, match=r"nanj at index \(0,\), numpy gave \(nan\+0j\)"):
+        _compare(np.complex64([complex(0.0, nan)]), np.complex64([complex(nan, 0.0)]))
+    with pytest.raises(AssertionError, match=r"real and the imaginary part apart"):
+        _compare(np.complex128([complex(nan, 1.0)]), np.complex128([complex(nan, 2.0)]))
+    with pytest.raises(AssertionError, match=r"real and the imaginary part apart"):
+        _compare(np.complex128([complex(np.inf, nan)]), np.complex128([complex(nan, np.inf)]))

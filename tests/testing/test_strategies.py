@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from arrayport import InvalidOptionError, MemoryType, detect_memory_type
 from arrayport.testing import as_numpy
+from arrayport.testing._layouts import _chunks
 from arrayport.testing.strategies import (
     ALL_DTYPES,
     LAYOUTS,
@@ -156,3 +157,66 @@ def test_default_device(monkeypatch: pytest.MonkeyPatch) -> None:
 @given(x=arrays("torch", dtype="float32", shape=(3, 4), layout="transposed"))
 def test_torch_keeps_non_contiguous_layouts(x: object) -> None:
     assert not x.is_contiguous()  # type: ignore[attr-defined]
+
+
+def test_a_dtype_asked_for_keeps_its_byte_order() -> None:
+    # Dtypes were resolved by name: ">f8" drew little-endian arrays.
+    seen: set[str] = set()
+
+    @settings(max_examples=25, deadline=None, database=None)
+    @given(
+        x=arrays("numpy", dtype=">f8", shape=(3,), layout=()),
+        y=arrays("numpy", dtype=[">i4", ">f4"], shape=(3,), layout=()),
+    )
+    def draw(x: np.ndarray, y: np.ndarray) -> None:
+        assert x.dtype.str == ">f8"
+        seen.add(y.dtype.str)
+
+    draw()
+    assert seen == {">i4", ">f4"}
+
+
+def test_a_dtype_the_memory_type_cannot_hold_is_refused_not_replaced() -> None:
+    # pyclesperanto drew uint8 for bool and float32 for float16, without a word.
+    for mt, dtype in [("pyclesperanto", "bool"), ("pyclesperanto", "float16")]:
+        with pytest.raises(InvalidOptionError, match=rf"cannot hold {dtype} exactly"):
+            arrays(mt, dtype=dtype)
+    with pytest.raises(InvalidOptionError, match=r"native byte order, not >f4"):
+        arrays("torch", dtype=">f4")
+
+    @given(x=arrays("pyclesperanto", dtype=st.just(np.dtype("float16")), shape=(2,)))
+    def draw(x: object) -> None:
+        raise AssertionError(x)  # never reached: the draw is refused
+
+    with pytest.raises(InvalidOptionError, match="cannot hold float16 exactly"):
+        draw()
+
+
+def test_offset_layout_is_never_64_byte_aligned() -> None:
+    # One element into the allocation was 64-byte aligned for complex128 (16-byte items)
+    # whenever the allocator's block started 48 bytes past a boundary.
+    kept = []
+    for dtype in ("complex128", "float64", "uint8", ">i2"):
+        for n in range(1, 120):
+            a = _lay_out(np.ones(n, dtype), {"offset"})
+            kept.append(a)
+            assert a.ctypes.data % 64 != 0
+            assert a.flags.aligned
+            assert a.dtype == np.dtype(dtype)
+            np.testing.assert_array_equal(a, 1)
+
+
+@skip_unless_installed(MemoryType.DASK)
+def test_dask_arrays_come_in_several_blocks() -> None:
+    # arrays("dask") only ever drew one chunk.
+    from hypothesis import find
+
+    x = find(
+        arrays("dask", dtype=">f4", shape=(4, 5)),
+        lambda d: d.numblocks[0] > 1 and d.numblocks[1] > 1,
+        settings=settings(database=None, max_examples=200),
+    )
+    assert sum(x.chunks[0]) == 4
+    assert as_numpy(x).dtype.str == ">f4"  # dask's numpy chunks keep the byte order
+    assert sum(x.chunks[1]) == 5
+    assert find(_chunks(5), lambda c: len(set(c)) > 1)  # unequal blocks too

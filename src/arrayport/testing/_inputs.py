@@ -8,10 +8,18 @@ arguments (the reference and the numpy run) and conversions arrayport makes with
 (``arrayport.plan(...).zero_copy``: a torch tensor made from numpy shares its memory). A
 copy keeps the original's strides, byte order, alignment and read-only flag, so that the
 function sees the layout the caller (or :func:`~arrayport.testing.arrays`) chose.
+
+Each run gets its arrays in its memory type where arrayport's dispatch would convert them
+(top-level arguments, and one level down in list, tuple and namedtuple arguments); arrays in
+dicts or deeper stay numpy copies. Lists, tuples and dicts are rebuilt with their own type
+(namedtuples, OrderedDicts and other subclasses too). A dask run gets its arrays split into
+at least two blocks along every axis that allows it, so that a function computed block by
+block where it should see the whole array gives a wrong answer there, not a false pass.
 """
 
 from __future__ import annotations
 
+import copy
 import inspect
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -21,11 +29,22 @@ import numpy as np
 from numpy.lib.array_utils import byte_bounds
 
 import arrayport
+from arrayport._arguments import is_container
+from arrayport.errors import UnsupportedArrayError, UnsupportedDtypeError
 from arrayport.memory_types import MemoryType
 from arrayport.testing._memory_readers import as_numpy
 from arrayport.testing._results import first_difference, is_array
 
-__all__ = ["check_unchanged", "private", "replica", "run_arguments", "snapshot"]
+__all__ = [
+    "check_unchanged",
+    "kept",
+    "private",
+    "replica",
+    "run_arguments",
+    "snapshot",
+    "to_host",
+    "walk",
+]
 
 _ALIGN = 64  # arrayport's host buffers are 64-byte aligned; a copy keeps the offset from that
 
@@ -48,71 +67,182 @@ def replica(a: np.ndarray) -> np.ndarray:
     return out
 
 
-def private(value: Any, memo: dict[int, Any] | None = None) -> Any:
-    """``value`` with every numpy array in it (top level, or in a list, tuple or dict)
-    replaced by a :func:`replica`; the same array twice becomes the same replica twice."""
-    memo = {} if memo is None else memo
-    if isinstance(value, np.ndarray):
-        if id(value) not in memo:
-            memo[id(value)] = replica(value)
-        return memo[id(value)]
-    if type(value) in (list, tuple):
-        return type(value)(private(v, memo) for v in value)
+def _rebuild(value: Any, items: list[Any]) -> Any:
+    """A sequence of ``value``'s type (list, tuple, namedtuple, struct sequence or another
+    subclass) holding ``items``; a plain list or tuple where the type cannot be rebuilt."""
+    t = type(value)
+    if t is list or t is tuple:
+        return t(items)
+    if isinstance(value, tuple):
+        make = getattr(t, "_make", None)  # a namedtuple
+        try:
+            return make(items) if make is not None else t(items)
+        except Exception:  # a tuple subclass with a constructor of its own
+            return tuple(items)
+    try:  # a list subclass: a shallow copy keeps its attributes, then the items are set
+        out = copy.copy(value)
+        out[:] = items
+    except Exception:
+        return list(items)
+    return out
+
+
+def _rebuild_dict(value: Any, items: dict[Any, Any]) -> Any:
+    """A mapping of ``value``'s type (dict, OrderedDict, defaultdict, ...) holding ``items``."""
     if type(value) is dict:
-        return {k: private(v, memo) for k, v in value.items()}
-    return value
+        return items
+    try:  # a shallow copy keeps the subclass and its state (a defaultdict's factory)
+        out = copy.copy(value)
+        for k, v in items.items():
+            out[k] = v
+    except Exception:
+        return dict(items)
+    return out
+
+
+def walk(value: Any, leaf: Callable[[Any], Any]) -> Any:
+    """``value`` with ``leaf`` applied to everything that is not a list, tuple or dict
+    (their subclasses included), at any depth; containers are rebuilt with their type."""
+    if isinstance(value, (list, tuple)):
+        return _rebuild(value, [walk(v, leaf) for v in value])
+    if isinstance(value, dict):
+        return _rebuild_dict(value, {k: walk(v, leaf) for k, v in value.items()})
+    return leaf(value)
+
+
+def private(value: Any, memo: dict[int, Any] | None = None) -> Any:
+    """``value`` with every numpy array in it (top level, or in lists, tuples and dicts and
+    their subclasses) replaced by a :func:`replica`; the same array twice becomes the same
+    replica twice."""
+    memo = {} if memo is None else memo
+
+    def leaf(v: Any) -> Any:
+        if not isinstance(v, np.ndarray):
+            return v
+        if id(v) not in memo:
+            memo[id(v)] = replica(v)
+        return memo[id(v)]
+
+    return walk(value, leaf)
+
+
+def kept(value: Any) -> Any:
+    """``value`` (a reference result) with every array in it, of any memory type and at any
+    depth, replaced by a numpy copy that nothing else holds: a later run cannot change it
+    through memory ``fn`` keeps (a cache, an output buffer) or a lazy graph."""
+    memo: dict[int, Any] = {}
+
+    def leaf(v: Any) -> Any:
+        if id(v) in memo:
+            return memo[id(v)]
+        if isinstance(v, np.ndarray):
+            memo[id(v)] = replica(v)
+        elif is_array(v):
+            memo[id(v)] = np.array(as_numpy(v), copy=True)
+        else:
+            return v
+        return memo[id(v)]
+
+    return walk(value, leaf)
+
+
+def to_host(value: Any, memo: dict[int, Any]) -> Any:
+    """``value`` with every array in it, at any depth, read as numpy (:func:`as_numpy`: a
+    view where the framework gives one); the same array twice gives the same host array."""
+
+    def leaf(v: Any) -> Any:
+        if not is_array(v):
+            return v
+        if id(v) not in memo:
+            memo[id(v)] = as_numpy(v)
+        return memo[id(v)]
+
+    return walk(value, leaf)
+
+
+#: The array types array-api-strict has (it refuses float16, bfloat16, strings, ...).
+_STRICT_KINDS = frozenset("biufc")
+
+
+def _to_strict(h: np.ndarray, place: Any) -> Any:
+    """``h`` as an array-api-strict array on device ``place``, in native byte order."""
+    xps = sys.modules["array_api_strict"]
+    if h.dtype.kind in "OSU":
+        msg = f"array_api_strict arrays hold numbers, not {h.dtype.name}"
+        raise UnsupportedArrayError(msg)
+    if h.dtype.kind not in _STRICT_KINDS or (h.dtype.kind in "fc" and h.dtype.itemsize < 4):
+        msg = (
+            f"array_api_strict has no {h.dtype.name} dtype (it holds bool, the 8- to 64-bit "
+            "integers, float32, float64, complex64 and complex128)"
+        )
+        raise UnsupportedDtypeError(msg, dtype=h.dtype, target="array_api_strict")
+    native = h.dtype.newbyteorder("=")  # asarray shares: this copies
+    return xps.asarray(np.array(h, dtype=native, order="C"), device=place)
+
+
+def _blocks(x: Any) -> Any:
+    """Dask array ``x`` split into at least two blocks along every axis of length >= 2: a
+    function that works block by block where it should look at the whole array is caught."""
+    chunks = tuple((n - n // 2, n // 2) if n >= 2 else (n,) for n in x.shape)
+    return x.rechunk(chunks) if any(len(c) > 1 for c in chunks) else x
 
 
 def _convert(h: np.ndarray, place: Any, memo: dict[int, Any]) -> Any:
     """``h`` (a host array) as an array of ``place``, sharing no memory with ``h``."""
-    if not isinstance(place, MemoryType):  # an array-api-strict device: asarray shares
-        xps = sys.modules["array_api_strict"]
-        return xps.asarray(np.array(h, order="C"), device=place)
+    if not isinstance(place, MemoryType):  # an array-api-strict device
+        return _to_strict(h, place)
     from arrayport.testing.strategies import default_device
 
     device = default_device(place)
     if arrayport.plan(h, place, device=device).zero_copy:
         h = private(h, memo)
-    return arrayport.convert(h, place, device=device)
+    out = arrayport.convert(h, place, device=device)
+    return _blocks(out) if place is MemoryType.DASK else out
 
 
 def run_arguments(
     host_args: Sequence[Any], host_kwargs: Mapping[str, Any], place: Any
 ) -> tuple[list[Any], dict[str, Any]]:
-    """The arguments of one run on ``place`` (a MemoryType or an array-api-strict device):
-    top-level arrays converted to it, arrays in lists, tuples and dicts copied as numpy."""
+    """The arguments of one run on ``place`` (a MemoryType or an array-api-strict device).
+
+    The arrays arrayport's dispatch converts are converted to ``place``: top-level ones and
+    those one level down in a list, tuple or namedtuple argument
+    (:mod:`arrayport._arguments`); one of those that holds no numbers (strings, objects)
+    stays numpy. Arrays in dicts or deeper are handed over as numpy copies. A dask array is
+    split into blocks (:func:`_blocks`)."""
     memo: dict[int, Any] = {}
     converted: dict[int, Any] = {}  # the same host array twice is converted once
 
-    def one(v: Any) -> Any:
-        if not isinstance(v, np.ndarray):
-            return private(v, memo)
-        if id(v) not in converted:
-            converted[id(v)] = _convert(v, place, memo)
-        return converted[id(v)]
+    def one(v: Any, top: bool) -> Any:
+        if isinstance(v, np.ndarray):
+            if id(v) not in converted:
+                try:
+                    converted[id(v)] = _convert(v, place, memo)
+                except UnsupportedArrayError:
+                    if top:
+                        raise
+                    converted[id(v)] = private(v, memo)  # labels of strings, objects: as given
+            return converted[id(v)]
+        if top and is_container(v):
+            return _rebuild(v, [one(item, False) for item in v])
+        return private(v, memo)
 
-    return [one(a) for a in host_args], {k: one(v) for k, v in host_kwargs.items()}
+    return [one(a, True) for a in host_args], {k: one(v, True) for k, v in host_kwargs.items()}
 
 
 def snapshot(value: Any) -> Any:
-    """``value`` with every array in it (top level, or in a list, tuple or dict) replaced by
-    a numpy copy of its values, as it is before a run."""
-    if is_array(value):
-        return np.array(as_numpy(value), copy=True)
-    if type(value) in (list, tuple):
-        return type(value)(snapshot(v) for v in value)
-    if type(value) is dict:
-        return {k: snapshot(v) for k, v in value.items()}
-    return value
+    """``value`` with every array in it (at any depth of lists, tuples and dicts and their
+    subclasses) replaced by a numpy copy of its values, as it is before a run."""
+    return walk(value, lambda v: np.array(as_numpy(v), copy=True) if is_array(v) else v)
 
 
 def _arrays_in(value: Any, label: str) -> Iterator[tuple[str, Any]]:
     if is_array(value):
         yield label, value
-    elif type(value) in (list, tuple):
+    elif isinstance(value, (list, tuple)):
         for i, v in enumerate(value):
             yield from _arrays_in(v, f"{label}[{i}]")
-    elif type(value) is dict:
+    elif isinstance(value, dict):
         for k, v in value.items():
             yield from _arrays_in(v, f"{label}[{k!r}]")
 

@@ -1,7 +1,9 @@
 """Comparing a function's result on one memory type with numpy's, for
 :func:`arrayport.testing.assert_equivalent`: structure (dict, tuple, list) part by part,
-then memory type, device, dtype, shape and values within :func:`default_tolerance` (NaN
-equal to NaN, never to a number), then, if asked, the sign of every zero."""
+then memory type, device, dtype, shape (for dask, also the dtype and shape the lazy array
+reports) and values within :func:`default_tolerance` (NaN equal to NaN, never to a number,
+in a complex value's real and imaginary parts apart), then, if asked, the sign of every
+zero."""
 
 from __future__ import annotations
 
@@ -141,6 +143,55 @@ def first_difference(after: np.ndarray, before: np.ndarray) -> str | None:
     return f"at index {where} it holds {a[where].item()!r}, it held {b[where].item()!r}"
 
 
+def _is_dask(x: Any) -> bool:
+    return is_array(x) and not is_strict(x) and detect_memory_type(x) is MemoryType.DASK
+
+
+def _check_lazy(actual: Any, e: np.ndarray, *, where: str, what: str, check_dtype: bool) -> None:
+    """A dask result's reported dtype and shape (what ``x.dtype`` and ``x.shape`` say before
+    computing) against numpy's. A shape with unknown (NaN) sizes is not compared here: the
+    computed shape is, afterwards."""
+    reported = _native(np.dtype(actual.dtype))
+    if check_dtype and reported != _native(e.dtype):
+        msg = (
+            f"{where}: {what} reports dtype {reported.name} (the dask array's dtype, before "
+            f"computing), numpy gave {_native(e.dtype).name}"
+        )
+        raise AssertionError(msg)
+    shape = tuple(actual.shape)
+    if all(isinstance(n, (int, np.integer)) for n in shape) and shape != e.shape:
+        msg = (
+            f"{where}: {what} reports shape {shape} (the dask array's shape, before "
+            f"computing), numpy gave {e.shape}"
+        )
+        raise AssertionError(msg)
+
+
+def _check_complex_nan(
+    a: np.ndarray, e: np.ndarray, rtol: float, atol: float, *, where: str, what: str
+) -> None:
+    """Where either value has a NaN part, its real and imaginary parts compared apart:
+    numpy's ``assert_allclose`` calls any complex with a NaN part equal to any other."""
+    if a.dtype.kind != "c" and e.dtype.kind != "c":
+        return
+    suspect = np.isnan(a) | np.isnan(e)
+    if not suspect.any():
+        return
+    bad = np.zeros(suspect.shape, bool)
+    for x, y in [(np.real(a), np.real(e)), (np.imag(a), np.imag(e))]:
+        nan_x, nan_y = np.isnan(x), np.isnan(y)
+        with np.errstate(invalid="ignore", over="ignore"):
+            close = np.isclose(x, y, rtol=rtol, atol=atol)
+        bad |= suspect & ((nan_x != nan_y) | (~nan_x & ~nan_y & ~close))
+    at = _first(bad)
+    if at is not None:
+        msg = (
+            f"{where}: {what} has {a[at].item()!r} at index {at}, numpy gave "
+            f"{e[at].item()!r} (NaN is compared in the real and the imaginary part apart)"
+        )
+        raise AssertionError(msg)
+
+
 def _parts(actual: Any, expected: Any, *, where: str, what: str) -> list[Any] | None:
     """``(actual part, expected part, its name)`` for each part of a dict, tuple or list
     result numpy gave (None for anything else), or the AssertionError for a result of
@@ -210,8 +261,10 @@ def compare_results(
         if device is not None and device_of(actual) != device:
             msg = f"{where}: {what} is on {device_of(actual)}, the inputs on {device}"
             raise AssertionError(msg)
-    a = as_numpy(actual) if is_array(actual) else np.asarray(actual)
     e = np.asarray(expected)
+    if _is_dask(actual):
+        _check_lazy(actual, e, where=where, what=what, check_dtype=check_dtype)
+    a = as_numpy(actual) if is_array(actual) else np.asarray(actual)
     a_dt, e_dt = _native(a.dtype), _native(e.dtype)
     if check_dtype and (exp_is_array or is_array(actual)) and a_dt != e_dt:
         msg = f"{where}: {what} has dtype {a_dt.name}, numpy gave {e_dt.name}"
@@ -229,6 +282,7 @@ def compare_results(
     except AssertionError as exc:
         msg = f"{where}: {what} differs from numpy's{exc}"
         raise AssertionError(msg) from None
+    _check_complex_nan(a, e, tol, atol, where=where, what=what)
     at = signed_zero_mismatch(a, e) if check_signed_zeros else None
     if at is not None:
         msg = (

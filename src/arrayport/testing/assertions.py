@@ -9,18 +9,30 @@ each framework's own calls rather than arrayport's conversion code.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
 
+from arrayport.backends import available_memory_types
 from arrayport.errors import (
     ArrayportError,
     BackendUnavailableError,
+    ConversionError,
+    DeviceError,
     InvalidOptionError,
+    UnsupportedArrayError,
 )
 from arrayport.memory_types import MemoryType, as_memory_type
-from arrayport.testing._inputs import check_unchanged, private, run_arguments, snapshot
+from arrayport.testing._inputs import (
+    check_unchanged,
+    kept,
+    private,
+    run_arguments,
+    snapshot,
+    to_host,
+)
 from arrayport.testing._memory_readers import as_numpy, memory_bounds, shares_memory
 from arrayport.testing._results import (
     ARRAY_API_STRICT,
@@ -55,21 +67,39 @@ def _describe(args: Sequence[Any]) -> str:
     return ", ".join(parts)
 
 
-def _selected_default() -> tuple[MemoryType, ...]:
-    from arrayport.testing.plugin import selected_memory_types
+def _selected_default() -> tuple[list[MemoryType], list[str]]:
+    """The memory types ``memory_types=None`` runs on: those the ``memory_type`` fixture
+    runs on (``ARRAYPORT_MEMORY_TYPES``, else the installed ones, less those it skips here:
+    not installed, or not usable on ``ARRAYPORT_DEVICE``), and why the others are left out.
 
-    return selected_memory_types()
+    A type named in ``ARRAYPORT_MEMORY_TYPES`` but not installed is left out with a warning,
+    as the fixture shows it skipped."""
+    from arrayport.testing.plugin import selected_memory_types, unusable_reason
+
+    usable: list[MemoryType] = []
+    left_out: list[str] = []
+    for mt in selected_memory_types():
+        why = unusable_reason(mt)
+        if why is None:
+            usable.append(mt)
+            continue
+        left_out.append(f"{mt.value} ({why})")
+        if mt not in available_memory_types():
+            msg = f"assert_equivalent: ARRAYPORT_MEMORY_TYPES names {mt.value}, left out: {why}"
+            warnings.warn(msg, UserWarning, stacklevel=4)
+    return usable, left_out
 
 
-def _targets(memory_types: Iterable[Any] | str | None) -> tuple[list[Any], bool]:
+def _targets(memory_types: Iterable[Any] | str | None) -> tuple[list[Any], bool, list[str]]:
     if memory_types is None:
-        return list(_selected_default()), False
+        usable, left_out = _selected_default()
+        return list(usable), False, left_out
     if isinstance(memory_types, str):  # one name or MemoryType (a str enum), not its letters
         memory_types = [memory_types]
     out: list[Any] = []
     for m in memory_types:
         out.append(ARRAY_API_STRICT if m == ARRAY_API_STRICT else as_memory_type(m))
-    return out, True
+    return out, True, []
 
 
 def _check_tolerance(name: str, value: Any) -> None:
@@ -81,15 +111,32 @@ def _check_tolerance(name: str, value: Any) -> None:
         raise InvalidOptionError(msg)
 
 
-def _unavailable(exc: BaseException) -> BackendUnavailableError | None:
-    """The :class:`BackendUnavailableError` ``exc`` is or was raised from, if any."""
+def _cause(exc: BaseException, kind: type[BaseException]) -> BaseException | None:
+    """The exception of type ``kind`` that ``exc`` is or was raised from, if any."""
     seen: set[int] = set()
     cur: BaseException | None = exc
     while cur is not None and id(cur) not in seen:
-        if isinstance(cur, BackendUnavailableError):
+        if isinstance(cur, kind):
             return cur
         seen.add(id(cur))
         cur = cur.__cause__ or cur.__context__
+    return None
+
+
+def _is_refusal(exc: ArrayportError) -> bool:
+    """Whether ``exc`` says the memory type cannot hold the arguments (their dtype or
+    shape), not that it is missing or cannot reach its device."""
+    if _cause(exc, BackendUnavailableError) or _cause(exc, DeviceError):
+        return False
+    return isinstance(exc, (ConversionError, UnsupportedArrayError))
+
+
+def _first_array(args: Sequence[Any], kwargs: dict[str, Any]) -> Any:
+    """The first array argument, top level or one level down in a list or tuple."""
+    for value in (*args, *kwargs.values()):
+        for item in (value, *(value if isinstance(value, (list, tuple)) else ())):
+            if is_array(item):
+                return item
     return None
 
 
@@ -108,15 +155,24 @@ def assert_equivalent(
     """Assert that ``fn`` gives numpy's result on every memory type.
 
     ``fn`` runs once with every array argument as numpy (the reference), then once per
-    memory type with every array argument converted to it. Each result is compared with
-    the reference: memory type and device (the inputs'), dtype, shape and 0-d-ness, then
-    values (floats within ``rtol``/``atol``, NaN equal to NaN but never to a number,
-    everything else exactly). Tuples, lists and dicts of results are compared part by part.
+    memory type with the array arguments converted to it: those at the top level and one
+    level down in a list, tuple or namedtuple argument, the arrays arrayport's dispatch
+    converts. Arrays in dicts, or deeper, reach every run as numpy copies. On dask each
+    converted array is split into at least two blocks along every axis of length 2 or
+    more, so that a function computed block by block where it needs the whole array fails.
+    Each result is compared with the reference: memory type and device (the inputs'),
+    dtype, shape and 0-d-ness (for dask, the dtype and shape the lazy result reports too,
+    unless a size is unknown (NaN): then only the computed shape), then values (floats
+    within ``rtol``/``atol``, NaN equal to NaN but never to a number, in the real and the
+    imaginary part apart; everything else exactly). Tuples, lists and dicts of results,
+    their subclasses included, are compared part by part.
 
     Every run, the reference included, gets its own copy of each array argument (with the
     caller's strides, byte order and read-only flag) wherever it could otherwise write into
-    memory shared with the caller or another run: a function that writes into its input
-    changes neither the caller's arrays nor what later runs get.
+    memory shared with the caller or another run, in lists, tuples and dicts (and their
+    subclasses) too: a function that writes into its input changes neither the caller's
+    arrays nor what later runs get. The reference result is copied to numpy as soon as it
+    is made, so a later run cannot change it through memory ``fn`` keeps.
 
     Parameters
     ----------
@@ -127,10 +183,14 @@ def assert_equivalent(
         Its positional arguments; arrays may be of any memory type.
     memory_types : MemoryType, str, or iterable of them, optional
         Where to run it; a single name or MemoryType counts as a list of one. ``None``:
-        every installed memory type (narrowed by ``ARRAYPORT_MEMORY_TYPES``) that can hold
-        the arguments; the others are skipped. Named types must hold them. Include
-        ``"array_api_strict"`` to also run on array-api-strict arrays on each of its
-        devices, fake ones included.
+        the memory types the ``memory_type`` fixture runs on (the installed ones, or those
+        ``ARRAYPORT_MEMORY_TYPES`` names, less those not usable on ``ARRAYPORT_DEVICE``;
+        one named there but not installed is left out with a warning), each skipped only
+        where it cannot hold the arguments' dtype or shape; a device or installation
+        problem fails. Named types must hold them. Include ``"array_api_strict"`` to also
+        run on array-api-strict arrays on each of its devices, fake ones included
+        (dtypes it lacks, such as float16, fail; big-endian arguments reach it swapped to
+        native byte order).
     rtol, atol : float, optional
         Tolerances for floating results; ``rtol`` defaults to :func:`default_tolerance`
         of numpy's result dtype, ``atol`` to 0. Results that cancel to near zero
@@ -167,12 +227,13 @@ def assert_equivalent(
     AssertionError
         Naming the memory type, the argument dtypes and shapes, and what differs (for a
         changed input, the argument; for a zero's sign, the index and both values); also
-        when the arguments fit no memory type, so that nothing was checked.
+        when the arguments cannot reach a memory type's device, and when nothing was
+        checked (the arguments fit no memory type, or none is usable here).
     InvalidOptionError
         If ``fn`` is not callable, a memory type is unknown, or a tolerance is negative.
     BackendUnavailableError
-        If a memory type named in ``memory_types`` is not installed (a setup problem,
-        not a failed assertion).
+        If a memory type named in ``memory_types`` is not installed, or one that is
+        installed cannot be loaded (a setup problem, not a failed assertion).
 
     Examples
     --------
@@ -193,29 +254,20 @@ def assert_equivalent(
     if rtol is not None:
         _check_tolerance("rtol", rtol)
     _check_tolerance("atol", atol)
-    targets, explicit = _targets(memory_types)
+    targets, explicit, skipped = _targets(memory_types)
     hosts: dict[int, Any] = {}  # the same array twice stays one array on every run
-
-    def host(a: Any) -> Any:
-        if not is_array(a):
-            return a
-        if id(a) not in hosts:
-            hosts[id(a)] = as_numpy(a)
-        return hosts[id(a)]
-
-    host_args = [host(a) for a in args]
-    host_kwargs = {k: host(v) for k, v in kwargs.items()}
+    host_args = [to_host(a, hosts) for a in args]
+    host_kwargs = {k: to_host(v, hosts) for k, v in kwargs.items()}
     name = getattr(fn, "__qualname__", repr(fn))
     memo: dict[int, Any] = {}
     ref_args, ref_kwargs = private(host_args, memo), private(host_kwargs, memo)
-    # The reference result is kept apart too: a later run must not reach it through memory
-    # fn keeps (a cache, a global).
-    expected = private(fn(*ref_args, **ref_kwargs))
+    # The reference result is kept apart too, every array in it copied to numpy: a later run
+    # must not reach it through memory fn keeps (a cache, an output buffer, a lazy graph).
+    expected = kept(fn(*ref_args, **ref_kwargs))
     if check_inputs_unchanged:
         where = f"{name}({_describe(host_args)}) on numpy (the reference)"
         check_unchanged(fn, ref_args, ref_kwargs, host_args, host_kwargs, where=where)
     checked: list[str] = []
-    skipped: list[str] = []
     for target in targets:
         if target == ARRAY_API_STRICT:
             import array_api_strict as xps
@@ -231,22 +283,20 @@ def assert_equivalent(
             try:
                 conv_args, conv_kwargs = run_arguments(host_args, host_kwargs, place)
             except ArrayportError as exc:
-                missing = _unavailable(exc)
-                if explicit and missing is not None:  # named but not installed: setup
+                missing = _cause(exc, BackendUnavailableError)
+                if missing is not None:  # installed (or named) but not loadable: setup
                     if missing is exc:
                         raise
                     raise missing from missing.__cause__
-                if explicit:
+                if explicit or not _is_refusal(exc):  # a device error is never skipped
                     msg = f"{where}: the arguments cannot be converted: {exc}"
                     raise AssertionError(msg) from exc
                 skipped.append(f"{label} ({exc})")
                 continue
             if check_inputs_unchanged:  # as the run gets them (a target may widen a dtype)
                 before_args, before_kwargs = snapshot(conv_args), snapshot(conv_kwargs)
-            device = None
-            first = next((a for a in [*conv_args, *conv_kwargs.values()] if is_array(a)), None)
-            if first is not None:
-                device = device_of(first)
+            first = _first_array(conv_args, conv_kwargs)
+            device = None if first is None else device_of(first)
             try:
                 actual = fn(*conv_args, **conv_kwargs)
             except Exception as exc:  # reported as the assertion it is, with the cause chained
@@ -271,9 +321,9 @@ def assert_equivalent(
     if not checked:  # a check that checked nothing must not pass
         why = "; ".join(skipped) or "no memory type is installed or selected"
         msg = (
-            f"{name}: checked on no memory type, the arguments fit none of them: {why}. "
-            "Use arguments they hold (float32 for jax without 64-bit mode, say) or name "
-            "the memory types"
+            f"{name}: checked on no memory type, none of them could run it here: {why}. "
+            "Use arguments they hold (float32 for jax without 64-bit mode, say), name "
+            "the memory types, or check ARRAYPORT_MEMORY_TYPES and ARRAYPORT_DEVICE"
         )
         raise AssertionError(msg)
     return tuple(checked)

@@ -208,6 +208,7 @@ class _ReportCollector:
         self.path = path
         self.items: dict[str, tuple[str, str, tuple[str, ...]]] = {}
         self.outcomes: dict[str, tuple[str, str]] = {}
+        self.collection_errors: dict[str, str] = {}
         self.written: tuple[Any, ...] = ()
 
     @pytest.hookimpl(trylast=True)
@@ -216,6 +217,12 @@ class _ReportCollector:
             law = _law_of(item)
             if law is not None:
                 self.items[item.nodeid] = (law[0], law[1], _memory_types_of(item))
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        # A law module that fails to import has no items: without this, its laws would
+        # leave no trace in the report.
+        if report.failed:
+            self.collection_errors[report.nodeid or "(session)"] = _message(report)
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.nodeid not in self.items:
@@ -245,6 +252,9 @@ class _ReportCollector:
         for nodeid, (law, description, mts) in self.items.items():
             outcome, message = self.outcomes.get(nodeid, ("skipped", "not run"))
             report.add(LawOutcome(law, description, mts, outcome, nodeid, message))
+        for nodeid, message in self.collection_errors.items():
+            law = f"(collection) {nodeid}"
+            report.add(LawOutcome(law, "failed to collect", (ANY,), "error", nodeid, message))
         self.written = report.write(self.path)
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
@@ -253,7 +263,7 @@ class _ReportCollector:
             terminalreporter.write_line(f"arrayport report written to {names}")
 
 
-def _message(report: pytest.TestReport) -> str:
+def _message(report: pytest.TestReport | pytest.CollectReport) -> str:
     if hasattr(report, "wasxfail") and report.skipped:
         return str(report.wasxfail)
     if report.skipped and isinstance(report.longrepr, tuple):

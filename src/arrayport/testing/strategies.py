@@ -9,7 +9,8 @@ dtype cannot slip it into the strategy and so hide its own bug from the laws.
 
 The layout of a non-numpy array is whatever the conversion makes of the numpy layout:
 torch keeps transposed and strided views (DLPack shares them), the storage-only and
-immutable frameworks hold compact copies.
+immutable frameworks hold compact copies. Dask arrays are then rechunked into a drawn block
+layout.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import arrayport
 from arrayport.backends import get_backend
 from arrayport.errors import InvalidOptionError
 from arrayport.memory_types import MemoryType, as_memory_type
+from arrayport.testing._layouts import _chunks, _lay_out
 
 __all__ = [
     "ALL_DTYPES",
@@ -59,8 +61,8 @@ ALL_DTYPES: tuple[str, ...] = (
 )
 
 #: The layout transformations :func:`arrays` can apply to the numpy array it starts from.
-#: ``"offset"`` starts one element into a buffer (so not 64-byte aligned); ``"unaligned"``
-#: starts one *byte* in (not even aligned to the item size).
+#: ``"offset"`` starts at an address aligned for the dtype but never 64-byte aligned;
+#: ``"unaligned"`` starts one *byte* in (not even aligned to the item size).
 LAYOUTS: tuple[str, ...] = (
     "transposed",
     "strided",
@@ -156,40 +158,6 @@ def default_device(memory_type: MemoryType | str) -> str | None:
     return None
 
 
-def _lay_out(values: np.ndarray, layout: Collection[str]) -> np.ndarray:
-    """A numpy array equal to ``values`` whose memory is laid out as ``layout`` asks."""
-    shape = values.shape
-    dtype = values.dtype
-    if "bigendian" in layout and dtype.itemsize > 1:
-        dtype = dtype.newbyteorder(">")
-    ndim = len(shape)
-    # Build the container's base shape backwards from the transformations applied to it.
-    base_shape = tuple(shape)
-    if "transposed" in layout:
-        base_shape = base_shape[::-1]
-    step = 2 if "strided" in layout else 1
-    if "negative" in layout:
-        step = -step
-    grown = tuple(n * abs(step) for n in base_shape)
-    count = int(np.prod(grown, dtype=np.int64))
-    if "unaligned" in layout:
-        raw = np.zeros(count * dtype.itemsize + 1, dtype=np.uint8)
-        flat = raw[1:].view(dtype)
-    elif "offset" in layout:
-        flat = np.zeros(count + 1, dtype=dtype)[1:]
-    else:
-        flat = np.zeros(count, dtype=dtype)
-    base = flat.reshape(grown)
-    # ``base[()]`` of a 0-d array is a scalar; ``base[...]`` is the 0-d view we need.
-    container = base[tuple(slice(None, None, step) for _ in range(ndim))] if ndim else base[...]
-    if "transposed" in layout:
-        container = container.T
-    container[...] = values
-    if "readonly" in layout:
-        container.flags.writeable = False
-    return container
-
-
 def _dtype_of(memory_type: MemoryType, d: Any, given: Any) -> np.dtype[Any]:
     """``d`` as a numpy dtype, or an :class:`InvalidOptionError` naming ``arrays(dtype=)``."""
     try:
@@ -220,16 +188,49 @@ def _check_layout(layout: Collection[str], given: Any) -> None:
         raise InvalidOptionError(msg)
 
 
-def _resolve_dtypes(
-    memory_type: MemoryType, dtype: Any
-) -> st.SearchStrategy[str] | st.SearchStrategy[np.dtype[Any]]:
+#: Memory types whose arrays keep a non-native byte order (dask's chunks are numpy arrays).
+_ANY_BYTE_ORDER = frozenset({MemoryType.NUMPY, MemoryType.DASK})
+
+
+def _held(memory_type: MemoryType, dt: np.dtype[Any], given: Any) -> np.dtype[Any]:
+    """``dt`` itself if an array of ``memory_type`` holds it exactly, else an
+    :class:`InvalidOptionError`: a draw never quietly becomes another dtype (pyclesperanto
+    would store bool as uint8, torch a big-endian dtype in native order)."""
+    if memory_type is MemoryType.NUMPY:
+        return dt
+    held = dtypes_for(memory_type)
+    if dt.newbyteorder("=").name not in held:
+        msg = (
+            f"arrays({memory_type.value!r}, dtype={given!r}): {memory_type.value} cannot hold "
+            f"{dt.name} exactly; it holds {', '.join(held)}"
+        )
+        raise InvalidOptionError(msg)
+    if not dt.isnative and memory_type not in _ANY_BYTE_ORDER:
+        msg = (
+            f"arrays({memory_type.value!r}, dtype={given!r}): {memory_type.value} arrays have "
+            f"native byte order, not {dt.str}; ask for {dt.newbyteorder('=').name} with "
+            "layout='bigendian' to start from a big-endian numpy array"
+        )
+        raise InvalidOptionError(msg)
+    return dt
+
+
+def _resolve_dtypes(memory_type: MemoryType, dtype: Any) -> st.SearchStrategy[Any]:
+    """A strategy for the dtypes asked for, each kept as given (byte order included)."""
     if dtype is None:
         return st.sampled_from(dtypes_for(memory_type))
     if isinstance(dtype, st.SearchStrategy):
         return dtype
     if isinstance(dtype, (list, tuple, set, frozenset)):
-        return st.sampled_from(sorted(_dtype_of(memory_type, d, dtype).name for d in dtype))
-    return st.just(_dtype_of(memory_type, dtype, dtype).name)
+        found: list[np.dtype[Any]] = []
+        for d in dtype:
+            dt = _held(memory_type, _dtype_of(memory_type, d, dtype), dtype)
+            if dt not in found:
+                found.append(dt)
+        if isinstance(dtype, (set, frozenset)):  # no order of their own: a fixed one
+            found.sort(key=lambda d: d.str)
+        return st.sampled_from(found)
+    return st.just(_held(memory_type, _dtype_of(memory_type, dtype, dtype), dtype))
 
 
 def _elements(dtype: np.dtype[Any], allow_nan: bool, allow_infinity: bool) -> Any:
@@ -251,7 +252,7 @@ def _arrays(
     elements: st.SearchStrategy[Any] | None,
 ) -> Any:
     drawn: Any = draw(_resolve_dtypes(memory_type, dtype))
-    dt = _dtype_of(memory_type, drawn, drawn)
+    dt = _held(memory_type, _dtype_of(memory_type, drawn, drawn), drawn)
     if shape is None:
         shp = draw(shapes_for(memory_type))
     elif isinstance(shape, st.SearchStrategy):
@@ -276,7 +277,10 @@ def _arrays(
     host = _lay_out(values, lay)
     if memory_type is MemoryType.NUMPY:
         return host
-    return arrayport.convert(host, memory_type, device=device)
+    out = arrayport.convert(host, memory_type, device=device)
+    if memory_type is MemoryType.DASK:
+        out = out.rechunk(tuple(draw(_chunks(n)) for n in shp))
+    return out
 
 
 def arrays(
@@ -297,7 +301,11 @@ def arrays(
     memory_type : MemoryType or str
         The memory type of the arrays drawn (its framework must be installed).
     dtype : dtype-like, sequence of dtype-likes, strategy, or None
-        ``None`` draws any dtype the memory type holds exactly (:func:`dtypes_for`).
+        ``None`` draws any dtype the memory type holds exactly (:func:`dtypes_for`). A
+        dtype asked for is drawn as given, byte order included (``">f8"`` gives big-endian
+        arrays); one the memory type cannot hold exactly (bool or float16 on
+        pyclesperanto, float64 on jax without 64-bit mode, a non-native byte order
+        outside numpy and dask) is refused, never replaced by another.
     shape : int, sequence of int, strategy, or None
         ``None`` draws 0- to 4-D shapes with sides 0..5, 0-d and empty included (1- to 3-D,
         non-empty, for pyclesperanto).
@@ -316,13 +324,16 @@ def arrays(
     Returns
     -------
     SearchStrategy
-        Arrays of ``memory_type``.
+        Arrays of ``memory_type``. Dask arrays come in one block or several, of equal or
+        unequal sizes, along each axis of length 2 or more (hypothesis shrinks towards one
+        block).
 
     Raises
     ------
     InvalidOptionError
-        For an unknown memory type, layout or dtype, or a shape with a negative or
-        non-integer size (drawn values from strategies are checked as they are drawn).
+        For an unknown memory type, layout or dtype, a dtype the memory type cannot hold
+        exactly, or a shape with a negative or non-integer size (drawn values from
+        strategies are checked as they are drawn).
 
     Examples
     --------
