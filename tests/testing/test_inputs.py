@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+import collections
+from typing import Any
+
 import numpy as np
 import pytest
 
-from arrayport import MemoryType
-from arrayport.testing._inputs import check_unchanged, private, replica, run_arguments, snapshot
+import arrayport as ap
+from arrayport import ConversionError, DeviceError, MemoryType, UnsupportedDtypeError
+from arrayport.testing import ARRAY_API_STRICT, as_numpy, assert_equivalent
+from arrayport.testing._inputs import (
+    check_unchanged,
+    kept,
+    private,
+    replica,
+    run_arguments,
+    snapshot,
+)
+from arrayport.testing.assertions import _is_refusal
+from tests.conftest import INSTALLED, skip_unless_installed
 
 
 @pytest.mark.parametrize(
@@ -58,3 +72,196 @@ def test_snapshot_and_check_unchanged_name_the_argument() -> None:
     given[1][0][1] = -0.0 + 5
     with pytest.raises(AssertionError, match=r"wrote into its argument y \(args\[1\]\)\[0\]"):
         check_unchanged(fn, given, {}, before, {}, where="fn on numpy")
+
+
+# --- checks that used to pass what they should catch (an audit of the kit, session 11) ---
+
+Pair = collections.namedtuple("Pair", "a b")
+
+
+# --- dask runs get several blocks ---
+
+
+@ap.memory_type("numpy")
+def _normalise(x: Any) -> Any:
+    return x / x.sum()  # looks at the whole array: wrong when mapped block by block
+
+
+@ap.memory_type("numpy", whole_array=True)
+def _normalise_whole(x: Any) -> Any:
+    return x / x.sum()
+
+
+@skip_unless_installed(MemoryType.DASK)
+def test_dask_runs_split_the_arguments_into_blocks() -> None:
+    # The dask run got one chunk: a function wrong across blocks passed.
+    x = np.arange(1.0, 9.0)
+    with pytest.raises(AssertionError, match=r"_normalise\(float64\[8\]\) on dask: the result"):
+        assert_equivalent(_normalise, x, memory_types=["numpy", "dask"])
+    assert assert_equivalent(_normalise_whole, x, memory_types=["numpy", "dask"])
+    args, _ = run_arguments([np.ones((4, 5, 1)), [np.ones(3)]], {}, MemoryType.DASK)
+    assert args[0].chunks == ((2, 2), (3, 2), (1,))
+    assert args[1][0].numblocks == (2,)
+
+
+# --- the reference result stays the reference ---
+
+
+@skip_unless_installed(MemoryType.TORCH)
+def test_the_reference_result_is_kept_whatever_its_memory_type() -> None:
+    # Only a plain numpy result was copied: a torch buffer, or a numpy buffer in a
+    # namedtuple, returned again by a later (wrong) run overwrote the reference.
+    import torch
+
+    def buffered(make: Any, wrap: Any) -> Any:
+        cache: dict[str, Any] = {}
+
+        def f(x: Any) -> Any:
+            out = cache.setdefault("out", make())
+            values = as_numpy(x) * (2 if isinstance(x, np.ndarray) else 3)  # wrong off numpy
+            out[:] = torch.as_tensor(values) if torch.is_tensor(out) else values
+            return wrap(out)
+
+        return f
+
+    x = np.arange(3, dtype=np.float32)
+    cases = [
+        (lambda: torch.zeros(3), lambda out: out),
+        (lambda: np.zeros(3, np.float32), lambda out: Pair(out, 1)),
+        (lambda: np.zeros(3, np.float32), lambda out: {"out": [out]}),
+    ]
+    for make, wrap in cases:
+        with pytest.raises(AssertionError, match="on torch: the result"):
+            assert_equivalent(
+                buffered(make, wrap), x, memory_types=["numpy", "torch"], check_memory_type=False
+            )
+    result = kept(Pair(torch.ones(2), collections.OrderedDict(k=np.ones(1))))
+    assert type(result) is Pair
+    assert isinstance(result.a, np.ndarray)
+    assert type(result.b) is collections.OrderedDict
+
+
+# --- namedtuple and OrderedDict arguments ---
+
+
+@pytest.mark.parametrize(
+    "wrap",
+    [lambda w: Pair(w, 0), lambda w: collections.OrderedDict(w=w)],
+    ids=["namedtuple", "OrderedDict"],
+)
+def test_arrays_in_tuple_and_dict_subclasses_are_copied_and_checked(wrap: Any) -> None:
+    # Neither copied per run nor looked at by check_inputs_unchanged: the caller's array
+    # changed and the write passed.
+    def writes(x: Any, params: Any) -> Any:
+        w = params[0] if isinstance(params, tuple) else params["w"]
+        w[...] = 0
+        return x * 2
+
+    w = np.full(3, 2.0, np.float32)
+    with pytest.raises(AssertionError, match=r"fn wrote into its argument params \(args\[1\]\)"):
+        assert_equivalent(
+            writes,
+            np.ones(3, np.float32),
+            wrap(w),
+            memory_types="numpy",
+            check_inputs_unchanged=True,
+        )
+    assert_equivalent(writes, np.ones(3, np.float32), wrap(w), memory_types="numpy")
+    np.testing.assert_array_equal(w, 2.0)  # the caller's array
+    for copied in (private(wrap(w)), snapshot(wrap(w))):
+        assert type(copied) is type(wrap(w))
+        inner = copied["w"] if isinstance(copied, dict) else copied[0]
+        assert not np.shares_memory(inner, w)
+
+
+# --- arrays in list and tuple arguments reach each run in its memory type ---
+
+
+@skip_unless_installed(MemoryType.TORCH)
+def test_arrays_one_level_down_are_converted_like_dispatch_converts_them() -> None:
+    seen: list[tuple[str, str, str]] = []
+
+    def weighted(x: Any, weights: Any, pair: Any, extra: Any) -> Any:
+        def name(a: Any) -> str:
+            return type(a).__module__.partition(".")[0]
+
+        seen.append((name(weights[0]), name(pair.a), name(extra["w"])))
+        return x * as_numpy(weights[0]).sum()
+
+    w = np.full(3, 2, np.float32)
+    assert_equivalent(
+        weighted,
+        np.arange(3, dtype=np.float32),
+        [w],
+        Pair(w, None),
+        {"w": w},  # dicts are not looked into, by dispatch nor here: numpy copies
+        memory_types=["torch"],
+        check_memory_type=False,
+    )
+    assert seen == [("numpy", "numpy", "numpy"), ("torch", "torch", "numpy")]
+
+
+# --- dask's lazy dtype and shape ---
+
+
+@skip_unless_installed(MemoryType.DASK)
+def test_the_dtype_and_shape_a_dask_result_reports_are_compared() -> None:
+    import dask.array as da
+
+    def wrong_dtype(x: Any) -> Any:  # map_blocks told the input's dtype: it reports int32
+        if isinstance(x, da.Array):
+            return x.map_blocks(lambda b: b / 2, dtype=x.dtype)
+        return x / 2
+
+    def wrong_shape(x: Any) -> Any:  # told twice the chunks it makes
+        if isinstance(x, da.Array):
+            chunks = tuple(tuple(2 * c for c in axis) for axis in x.chunks)
+            return x.map_blocks(lambda b: b / 2, dtype=float, chunks=chunks)
+        return x / 2
+
+    x = np.arange(4, dtype=np.int32)
+    types = ["numpy", "dask"]
+    with pytest.raises(AssertionError, match=r"reports dtype int32 \(the dask array's dtype"):
+        assert_equivalent(wrong_dtype, x, memory_types=types)
+    with pytest.raises(AssertionError, match=r"reports shape \(8,\) \(the dask array's shape"):
+        assert_equivalent(wrong_shape, x, memory_types=types)
+    # Unknown (NaN) sizes: only the computed shape is compared.
+    assert assert_equivalent(lambda a: a[a > 1], x, memory_types=types)
+
+
+# --- memory_types=None skips only what cannot hold the arguments ---
+
+
+def test_default_selection_follows_the_fixture_and_never_skips_a_device(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Under ARRAYPORT_DEVICE=cuda without a GPU the numpy run still ran (and passed) although
+    # the fixture skips numpy there, and DeviceErrors were skipped as if the dtype did not fit.
+    def buggy(x: Any) -> Any:
+        return x if isinstance(x, np.ndarray) else x * 0
+
+    monkeypatch.setenv("ARRAYPORT_DEVICE", "cuda")
+    monkeypatch.setenv("ARRAYPORT_MEMORY_TYPES", "numpy")
+    with pytest.raises(AssertionError, match=r"checked on no memory type.*cannot hold data on a"):
+        assert_equivalent(buggy, np.ones(3, np.float32))
+    monkeypatch.delenv("ARRAYPORT_DEVICE")
+    if MemoryType.CUPY not in INSTALLED:  # named but missing: left out, not silently
+        monkeypatch.setenv("ARRAYPORT_MEMORY_TYPES", "numpy,cupy")
+        with pytest.warns(UserWarning, match="names cupy, left out: cupy is not installed"):
+            assert assert_equivalent(buggy, np.ones(3, np.float32)) == ("numpy",)
+    assert _is_refusal(UnsupportedDtypeError("no float64"))
+    assert _is_refusal(ConversionError("no 0-d arrays"))
+    assert not _is_refusal(DeviceError("no GPU"))
+    wrapped = ConversionError("cannot place it")
+    wrapped.__cause__ = DeviceError("no GPU")
+    assert not _is_refusal(wrapped)
+
+
+# --- array-api-strict: native byte order, a clear refusal of float16 ---
+
+
+def test_array_api_strict_gets_native_byte_order_and_refuses_float16_clearly() -> None:
+    big = np.arange(3, dtype=">f4")
+    assert len(assert_equivalent(lambda a: -a, big, memory_types=[ARRAY_API_STRICT])) == 3
+    with pytest.raises(AssertionError, match="array_api_strict has no float16 dtype"):
+        assert_equivalent(lambda a: -a, np.ones(3, np.float16), memory_types=[ARRAY_API_STRICT])

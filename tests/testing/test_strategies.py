@@ -9,11 +9,8 @@ from hypothesis import strategies as st
 
 from arrayport import InvalidOptionError, MemoryType, detect_memory_type
 from arrayport.testing import as_numpy
-from arrayport.testing._layouts import _chunks
 from arrayport.testing.strategies import (
     ALL_DTYPES,
-    LAYOUTS,
-    _lay_out,
     arrays,
     default_device,
     dtypes_for,
@@ -32,48 +29,6 @@ def test_arrays_have_the_memory_type_and_a_held_dtype(mt: MemoryType, data: st.D
     assert detect_memory_type(x) is mt
     host = as_numpy(x)
     assert host.dtype.newbyteorder("=").name in dtypes_for(mt)
-
-
-@FEW
-@given(values=st.data(), layout=st.frozensets(st.sampled_from(LAYOUTS), max_size=3))
-def test_layout_keeps_values(values: st.DataObject, layout: frozenset[str]) -> None:
-    from hypothesis.extra import numpy as hnp
-
-    v = values.draw(hnp.arrays(np.float32, hnp.array_shapes(min_dims=0, max_dims=3, min_side=0)))
-    a = _lay_out(v, layout)
-    assert a.shape == v.shape
-    assert np.array_equal(a, v, equal_nan=True)
-
-
-@pytest.mark.parametrize(
-    ("layout", "check"),
-    [
-        ("transposed", lambda a: a.flags.f_contiguous and not a.flags.c_contiguous),
-        ("strided", lambda a: not a.flags.c_contiguous and not a.flags.f_contiguous),
-        ("negative", lambda a: all(s < 0 for s in a.strides)),
-        ("offset", lambda a: a.ctypes.data % 64 != 0 and a.flags.aligned),
-        ("unaligned", lambda a: not a.flags.aligned),
-        ("bigendian", lambda a: a.dtype.byteorder == ">"),
-        ("readonly", lambda a: not a.flags.writeable),
-    ],
-)
-def test_each_layout_does_what_it_says(layout: str, check: object) -> None:
-    a = _lay_out(np.arange(12, dtype=np.float32).reshape(3, 4), {layout})
-    assert check(a)  # type: ignore[operator]
-    assert np.array_equal(a, np.arange(12, dtype=np.float32).reshape(3, 4))
-
-
-def test_plain_layout_is_contiguous_and_writable() -> None:
-    a = _lay_out(np.ones((2, 3), np.int16), frozenset())
-    assert a.flags.c_contiguous
-    assert a.flags.writeable
-
-
-def test_zero_d_layouts() -> None:
-    for layout in LAYOUTS:
-        a = _lay_out(np.array(3.5, np.float64), {layout})
-        assert a.shape == ()
-        assert a == 3.5
 
 
 @FEW
@@ -192,20 +147,6 @@ def test_a_dtype_the_memory_type_cannot_hold_is_refused_not_replaced() -> None:
         draw()
 
 
-def test_offset_layout_is_never_64_byte_aligned() -> None:
-    # One element into the allocation was 64-byte aligned for complex128 (16-byte items)
-    # whenever the allocator's block started 48 bytes past a boundary.
-    kept = []
-    for dtype in ("complex128", "float64", "uint8", ">i2"):
-        for n in range(1, 120):
-            a = _lay_out(np.ones(n, dtype), {"offset"})
-            kept.append(a)
-            assert a.ctypes.data % 64 != 0
-            assert a.flags.aligned
-            assert a.dtype == np.dtype(dtype)
-            np.testing.assert_array_equal(a, 1)
-
-
 @skip_unless_installed(MemoryType.DASK)
 def test_dask_arrays_come_in_several_blocks() -> None:
     # arrays("dask") only ever drew one chunk.
@@ -219,4 +160,3 @@ def test_dask_arrays_come_in_several_blocks() -> None:
     assert sum(x.chunks[0]) == 4
     assert as_numpy(x).dtype.str == ">f4"  # dask's numpy chunks keep the byte order
     assert sum(x.chunks[1]) == 5
-    assert find(_chunks(5), lambda c: len(set(c)) > 1)  # unequal blocks too
