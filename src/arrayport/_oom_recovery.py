@@ -29,6 +29,7 @@ from arrayport._oom_recognition import (
     requested_bytes,
     settled,
 )
+from arrayport._placement import widenings
 from arrayport.backends import get_backend
 from arrayport.convert import convert
 from arrayport.devices import CPU, Device
@@ -382,8 +383,7 @@ def _moved(r: Any, mt: MemoryType, device: Device | None) -> Any:
     function made (ADR 0068), and when it is a numpy scalar."""
     if isinstance(r, np.generic):
         return r
-    widenings = getattr(get_backend(mt), "WIDENINGS", None) or {}
-    if widenings and dtype_name(r.dtype) in widenings:
+    if dtype_name(r.dtype) in widenings(mt):
         return r
     try:
         return convert(r, mt, device=device)

@@ -54,6 +54,7 @@ __all__ = [
     "recover_conversion",
     "resolve_device",
     "stream_hook",
+    "widenings",
 ]
 
 _Quick = Callable[[Any], Any]
@@ -266,18 +267,24 @@ def place_with_policy(
 _widenings: dict[MemoryType, dict[str, str]] = {}
 
 
+def widenings(kind: MemoryType) -> dict[str, str]:
+    """The dtypes ``kind`` holds only widened (its backend's ``WIDENINGS``: name -> name)."""
+    found = _widenings.get(kind)
+    if found is None:
+        found = _widenings[kind] = getattr(get_backend(kind), "WIDENINGS", None) or {}
+    return found
+
+
 def _widened_there(result: Any, kind: MemoryType) -> bool:
     """Whether placing ``result``'s primary output into ``kind`` widens its dtype."""
-    widenings = _widenings.get(kind)
-    if widenings is None:
-        widenings = _widenings[kind] = getattr(get_backend(kind), "WIDENINGS", None) or {}
-    if not widenings:
+    widened = widenings(kind)
+    if not widened:
         return False
     primary = result[0] if is_tuple(result) and result else result
     found = _result_kind(primary)
     if not isinstance(found, MemoryType) or found is kind:
         return False
-    return _dtypes.dtype_name(getattr(primary, "dtype", None)) in widenings
+    return _dtypes.dtype_name(getattr(primary, "dtype", None)) in widened
 
 
 def _result_kind(value: Any) -> MemoryType | str | None:
