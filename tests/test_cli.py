@@ -102,16 +102,38 @@ def test_port_check_device_file_exit_2(capsys: pytest.CaptureFixture[str]) -> No
 def test_port_check_too_deep_file_is_reported_and_others_checked(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    # A file too deep to analyse was not checked: like a parse error, it is reported on
+    # stderr and the status is 2 (it was a finding on stdout with status 1, as if checked).
     deep = tmp_path / "deep.py"
     deep.write_text("x = " + " + ".join(["1"] * 20_000) + "\n")
     other = tmp_path / "m.py"
     other.write_text(NONSTANDARD)
-    status, out = run(capsys, "port-check", str(deep), str(other))
-    assert status == 1
-    lines = out.splitlines()
-    assert lines[0].startswith(f"{deep}:1: <file>: too deeply nested to analyse")
-    assert lines[1].startswith(f"{other}:3: .astype: ")
-    assert lines[-1] == "3 finding(s) in 2 file(s)"
+    assert cli.main(["port-check", str(deep), str(other)]) == 2
+    captured = capsys.readouterr()
+    lines = captured.out.splitlines()
+    assert lines[0].startswith(f"{other}:3: .astype: ")
+    assert lines[-2:] == [
+        "2 finding(s) in 1 file(s)",
+        "1 file(s) could not be parsed or analysed and were not checked",
+    ]
+    (err,) = captured.err.splitlines()
+    assert err.startswith(f"arrayport port-check: {deep}:1: too deeply nested to analyse")
+
+
+def test_port_check_says_which_directories_it_did_not_search(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # build/ and dist/ were skipped without a word: exit 0, "No NumPy use ... found".
+    (tmp_path / "build").mkdir()
+    (tmp_path / "build" / "copy.py").write_text(NONSTANDARD)
+    (tmp_path / "m.py").write_text("x = 1\n")
+    assert cli.main(["port-check", str(tmp_path)]) == 0
+    captured = capsys.readouterr()
+    assert captured.err.splitlines() == [
+        "arrayport port-check: not searched (1 build, dist or installed-package "
+        f"directories; name one to check it): {tmp_path / 'build'}"
+    ]
+    assert cli.main(["port-check", str(tmp_path / "build")]) == 1  # named: checked
 
 
 def test_port_check_positional_hint_reads_as_a_sentence(
@@ -208,6 +230,19 @@ def test_bench_json_small(capsys: pytest.CaptureFixture[str]) -> None:
     )
 
 
+def test_bench_with_numpy_alone_says_there_is_nothing_to_convert(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Printed an empty "Conversions" table, headers and no rows.
+    from arrayport import MemoryType, _bench
+
+    monkeypatch.setattr(_bench, "available_memory_types", lambda: (MemoryType.NUMPY,))
+    status, out = run(capsys, "bench", "--size", "1")
+    assert status == 0
+    assert "Conversions: none to time (one CPU memory type installed" in out
+    assert "x memcpy" not in out
+
+
 @pytest.mark.parametrize("size", ["0", "-3", "nan", "inf", "-inf", "1e9"])
 def test_bench_rejects_a_bad_size(
     size: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
@@ -300,7 +335,7 @@ def test_port_check_unparseable_file_is_reported_others_checked_exit_2(
     assert lines[1].startswith(f"{good}:3: numpy.concatenate: ")
     assert lines[2:] == [
         "2 finding(s) in 1 file(s)",
-        "1 file(s) could not be parsed as Python and were not checked",
+        "1 file(s) could not be parsed or analysed and were not checked",
     ]
     assert captured.err.splitlines() == [
         f"arrayport port-check: {bad}:1: cannot parse as Python: invalid syntax; "
@@ -336,8 +371,8 @@ def test_port_check_only_unparseable_files_is_not_clean(
     assert status == 2
     assert out.splitlines() == [
         "No NumPy use outside the array API standard "
-        f"{standard().version} found in the files that could be parsed.",
-        "1 file(s) could not be parsed as Python and were not checked",
+        f"{standard().version} found in the files that could be checked.",
+        "1 file(s) could not be parsed or analysed and were not checked",
     ]
 
 

@@ -18,8 +18,7 @@ import numpy as np
 import pytest
 
 import arrayport as ap  # tests/conftest.py imported it before any framework
-from arrayport import DtypeConversion, MemoryType, Scaling
-from arrayport._dask_dispatch import WholeArrayWarning
+from arrayport import DtypeConversion, MemoryType, Scaling, WholeArrayWarning
 from tests.conftest import skip_unless_installed
 
 pytestmark = [

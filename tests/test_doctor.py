@@ -25,6 +25,17 @@ def test_every_installed_memory_type_is_listed_and_loads(report: dict[str, Any])
     assert report["ok"] is True
 
 
+def test_the_memory_types_not_installed_are_named_with_their_install_command(
+    report: dict[str, Any],
+) -> None:
+    from arrayport import MemoryType
+
+    missing = [mt.value for mt in MemoryType if mt not in INSTALLED]
+    assert [m["name"] for m in report["not_installed"]] == missing
+    for m in report["not_installed"]:
+        assert m["install"].startswith("pip install 'arrayport[")
+
+
 def test_matrix_has_every_ordered_pair_with_a_route(report: dict[str, Any]) -> None:
     pairs = [(c["source"], c["target"]) for c in report["matrix"]]
     names = [mt.value for mt in INSTALLED]

@@ -20,6 +20,7 @@ from arrayport import errors
         (ap.OutOfMemoryError, (ap.ArrayportError, MemoryError)),
         (ap.BackendUnavailableError, (ap.ArrayportError, ImportError)),
         (ap.InvalidOptionError, (ap.ArrayportError, ValueError)),
+        (ap.WholeArrayWarning, (UserWarning,)),  # was importable from a private module only
     ],
 )
 def test_hierarchy(cls, bases) -> None:

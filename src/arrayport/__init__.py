@@ -25,6 +25,7 @@ from arrayport.errors import (
     OutOfMemoryError,
     UnsupportedArrayError,
     UnsupportedDtypeError,
+    WholeArrayWarning,
 )
 from arrayport.memory import memory_report
 from arrayport.memory_types import MemoryType
@@ -51,6 +52,7 @@ __all__ = [
     "Scaling",
     "UnsupportedArrayError",
     "UnsupportedDtypeError",
+    "WholeArrayWarning",
     "__version__",
     "available_memory_types",
     "convert",

@@ -54,17 +54,10 @@ from arrayport.backends import detect_memory_type, get_backend
 from arrayport.backends.dask import _meta
 from arrayport.convert import convert
 from arrayport.dtypes import DtypeConversion
-from arrayport.errors import (
-    ArrayportError,
-    UnsupportedArrayError,
-)
+from arrayport.errors import ArrayportError, UnsupportedArrayError, WholeArrayWarning
 from arrayport.memory_types import MemoryType, as_memory_type
 
-__all__ = ["WholeArrayWarning", "run_on_dask"]
-
-
-class WholeArrayWarning(UserWarning):
-    """A ``whole_array=True`` function is about to gather a large dask array into one chunk."""
+__all__ = ["run_on_dask"]
 
 
 # --- the call's structure -------------------------------------------------------------

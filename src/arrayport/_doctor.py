@@ -16,6 +16,7 @@ import numpy as np
 import arrayport
 from arrayport._host import aligned_empty
 from arrayport.backends import available_memory_types, get_backend
+from arrayport.backends._util import pip_install
 from arrayport.convert import convert, plan
 from arrayport.errors import ArrayportError
 from arrayport.memory_types import MemoryType
@@ -95,8 +96,10 @@ def diagnose() -> dict[str, Any]:
     -------
     dict
         ``{"arrayport", "ok", "memory_types": [{"name", "version", "devices", "error"}],
-        "matrix": [{"source", "target", "method", "zero_copy", "error"}], "memory"}``;
-        ``memory`` is None when :func:`arrayport.memory_report` is not available.
+        "matrix": [{"source", "target", "method", "zero_copy", "error"}], "memory",
+        "not_installed": [{"name", "install"}]}``; ``memory`` is None when
+        :func:`arrayport.memory_report` is not available; ``not_installed`` lists the other
+        memory types with the command that installs each.
     """
     installed = available_memory_types()
     rows: dict[MemoryType, dict[str, Any]] = {}
@@ -115,4 +118,9 @@ def diagnose() -> dict[str, Any]:
         "memory_types": [rows[mt] for mt in ordered],
         "matrix": matrix,
         "memory": memory,
+        "not_installed": [
+            {"name": mt.value, "install": pip_install(get_backend(mt).EXTRA)}
+            for mt in MemoryType
+            if mt not in installed
+        ],
     }

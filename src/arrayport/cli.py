@@ -14,6 +14,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, TextIO
 
 import arrayport
@@ -98,6 +99,10 @@ def _doctor(args: argparse.Namespace, out: TextIO) -> int:
             for m in report["memory_types"]
         ],
     )
+    for m in report["not_installed"]:
+        o.line(f"not installed: {m['name']} ({m['install']})")
+    if report["not_installed"]:
+        o.line()
     if report["memory"] is None:
         o.line("Memory report: not available in this version")
     elif report["memory"]:
@@ -151,21 +156,24 @@ def _bench(args: argparse.Namespace, out: TextIO) -> int:
         "turn with it (lower is faster)"
     )
     o.line()
-    o.table(
-        "Conversions",
-        ["from", "to", "method", "zero-copy", "x memcpy", "problem"],
-        [
-            (
-                c["source"],
-                c["target"],
-                c["method"],
-                "" if c["zero_copy"] is None else ("yes" if c["zero_copy"] else "no"),
-                "" if c["ratio"] is None else f"{c['ratio']:.3f}",
-                c["error"],
-            )
-            for c in result["conversions"]
-        ],
-    )
+    if not result["conversions"]:
+        o.line("Conversions: none to time (one CPU memory type installed; see arrayport doctor)")
+    else:
+        o.table(
+            "Conversions",
+            ["from", "to", "method", "zero-copy", "x memcpy", "problem"],
+            [
+                (
+                    c["source"],
+                    c["target"],
+                    c["method"],
+                    "" if c["zero_copy"] is None else ("yes" if c["zero_copy"] else "no"),
+                    "" if c["ratio"] is None else f"{c['ratio']:.3f}",
+                    c["error"],
+                )
+                for c in result["conversions"]
+            ],
+        )
     if result["dispatch"]:
         o.table(
             "Decorator overhead (per call, 4x4 input)",
@@ -186,15 +194,23 @@ _NO_FILES = (
 
 
 def _port_check(args: argparse.Namespace, out: TextIO) -> int:
-    from arrayport.portcheck import PARSE_ERROR, _scan, standard
+    from arrayport.portcheck import PARSE_ERROR, TOO_DEEP, _scan, standard
 
+    skipped: list[Path] = []
     try:
-        findings, checked = _scan(args.paths)
+        findings, checked = _scan(args.paths, skipped)
     except ArrayportError as exc:
         if args.json:
             _print_json([], out)  # stdout stays valid JSON; the exit status says why
         print(f"arrayport port-check: {exc}", file=sys.stderr)
         return 2
+    if skipped:  # said, so that a clean result is never read as covering them
+        names = ", ".join(str(d) for d in skipped[:5]) + (" ..." if len(skipped) > 5 else "")
+        print(
+            f"arrayport port-check: not searched ({len(skipped)} build, dist or installed-"
+            f"package directories; name one to check it): {names}",
+            file=sys.stderr,
+        )
     if not checked:  # an empty directory, or one of notebooks only, is not "clean"
         if args.json:
             _print_json([], out)  # stdout stays valid JSON; the exit status says why
@@ -203,21 +219,22 @@ def _port_check(args: argparse.Namespace, out: TextIO) -> int:
             file=sys.stderr,
         )
         return 2
-    unparsed = [f for f in findings if f.name == PARSE_ERROR]
-    # Files that are not valid Python are reported, the others checked, and the exit status
-    # is 2 so a CI gate still fails: in the JSON list as findings, in text on stderr.
-    status = 2 if unparsed else 1 if findings else 0
+    unchecked = [f for f in findings if f.name in (PARSE_ERROR, TOO_DEEP)]
+    # Files that could not be checked (not valid Python, or too deeply nested) are
+    # reported, the others checked, and the exit status is 2 so a CI gate still fails: in
+    # the JSON list as findings, in text on stderr.
+    status = 2 if unchecked else 1 if findings else 0
     if args.json:
         _print_json([f.as_dict() for f in findings], out)
         return status
-    for f in unparsed:
+    for f in unchecked:
         print(f"arrayport port-check: {f.path}:{f.line}: {f.message}", file=sys.stderr)
-    findings = [f for f in findings if f.name != PARSE_ERROR]
+    findings = [f for f in findings if f not in unchecked]
     o = _Output(out)
     if not findings:
         o.line(
             f"No NumPy use outside the array API standard {standard().version} found"
-            + (" in the files that could be parsed." if unparsed else ".")
+            + (" in the files that could be checked." if unchecked else ".")
         )
     elif o.console is not None:
         o.table(
@@ -232,8 +249,8 @@ def _port_check(args: argparse.Namespace, out: TextIO) -> int:
     if findings:
         files = len({f.path for f in findings})
         o.line(f"{len(findings)} finding(s) in {files} file(s)")
-    if unparsed:
-        o.line(f"{len(unparsed)} file(s) could not be parsed as Python and were not checked")
+    if unchecked:
+        o.line(f"{len(unchecked)} file(s) could not be parsed or analysed and were not checked")
     return status
 
 
@@ -258,7 +275,7 @@ def _parser() -> argparse.ArgumentParser:
 
     bench = sub.add_parser(
         "bench",
-        help="conversion and dispatch timings as ratios to memcpy",
+        help="conversion and dispatch timings as ratios to ndarray.copy()",
         description="Time conversions between installed CPU memory types and the "
         "decorator's overhead, as ratios to numpy's ndarray.copy() of the same bytes.",
     )
@@ -274,9 +291,12 @@ def _parser() -> argparse.ArgumentParser:
         description="Read Python files (never executing them) and report each use of "
         "NumPy that is not in the array API standard, with the replacement when one "
         "exists. Reads *.py files and scripts with a python #! line; notebooks (.ipynb) "
-        "are not read (export them with `jupyter nbconvert --to script`). Exits 1 when "
-        "anything is found, 0 when clean, 2 when a path is missing, no Python file is "
-        "found, or a file could not be parsed (it is reported, the others are checked).",
+        "are not read (export them with `jupyter nbconvert --to script`). Below a "
+        "directory, hidden, cache and installed-package directories are not searched, nor "
+        "build/dist unless they are packages (said on stderr). Exits 1 when anything is "
+        "found, 0 when clean, 2 when a path is missing or is not Python source, no Python "
+        "file is found, or a file could not be checked (not valid Python, or too deeply "
+        "nested: it is reported, the others are checked).",
     )
     check.add_argument("paths", nargs="+", metavar="PATH", help="Python files or directories")
     check.add_argument("--json", action="store_true", help="print a JSON list of findings")

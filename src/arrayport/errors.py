@@ -24,6 +24,7 @@ __all__ = [
     "OutOfMemoryError",
     "UnsupportedArrayError",
     "UnsupportedDtypeError",
+    "WholeArrayWarning",
 ]
 
 
@@ -132,6 +133,15 @@ class OutOfMemoryError(ArrayportError, MemoryError):
 
 class BackendUnavailableError(ArrayportError, ImportError):
     """A memory type was asked for whose framework is not installed or not usable."""
+
+
+class WholeArrayWarning(UserWarning):
+    """A dispatched function is about to get dask blocks larger than dask's
+    ``array.chunk-size``: the whole array (``whole_array=True``) or blocks of whole slices
+    (``slice_by_slice=True``), each of which must fit in one worker's memory. A warning, not
+    an error: filter it with ``warnings.filterwarnings("ignore",
+    category=ap.WholeArrayWarning)`` where that is meant.
+    """
 
 
 def in_context(exc: ConversionError, where: str, hint: str) -> ConversionError:

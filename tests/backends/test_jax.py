@@ -171,3 +171,24 @@ def test_cpu_arrays_sit_on_64_byte_boundaries(be) -> None:
             assert be.route_key(x, False) == route_key_of(be.describe(x), False)
     if not copies:
         pytest.skip("this jax adopts host memory off the 64-byte boundary: keys checked only")
+
+
+def test_jax_without_jaxlib_is_listed_and_doctor_says_it_is_broken() -> None:
+    # Was left out of available_memory_types(): doctor listed numpy only and said OK.
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; sys.modules['jaxlib'] = None\n"
+        "import arrayport as ap\n"
+        "from arrayport import cli\n"
+        "print('jax' in [m.value for m in ap.available_memory_types()])\n"
+        "print(cli.main(['doctor', '--json']))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True
+    )
+    lines = done.stdout.splitlines()
+    assert lines[0] == "True"
+    assert lines[-1] == "1"
+    assert "jax is installed but cannot be imported" in done.stdout

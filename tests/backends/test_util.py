@@ -27,6 +27,15 @@ def test_import_framework_names_the_extra_to_install() -> None:
         _util.import_framework("arrayport_no_such_framework", "imaginary")
 
 
+def test_cupy_install_hints_name_both_cuda_extras() -> None:
+    # Named cupy-cuda12 only: a CUDA 13 user installed a second cupy module over the first.
+    with pytest.raises(BackendUnavailableError) as info:
+        _util.import_framework("arrayport_no_such_cupy", "cupy-cuda12")
+    message = str(info.value)
+    assert "pip install 'arrayport[cupy-cuda12]' (CUDA 12) or 'arrayport[cupy-cuda13]'" in message
+    assert _util.pip_install("torch", upgrade=True) == "pip install --upgrade 'arrayport[torch]'"
+
+
 def test_a_framework_whose_import_fails_otherwise_is_unavailable(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -21,6 +21,32 @@ def test_directories_are_searched_for_python_files(tmp_path: Path) -> None:
     assert [(Path(f.path).name, f.line) for f in found] == [("a.py", 2)]
 
 
+def test_directories_find_python_scripts_without_a_suffix(tmp_path: Path) -> None:
+    # Found when named, but not below a directory: a directory of such scripts was "empty".
+    (tmp_path / "bin").mkdir()
+    tool = tmp_path / "bin" / "tool"
+    tool.write_text("#!/usr/bin/env python3\nimport numpy as np\nnp.amax(x)\n")
+    (tmp_path / "bin" / "run.sh").write_text("#!/usr/bin/env python3\nnp.amax(x)\n")
+    (tmp_path / "bin" / "shell").write_text("#!/bin/sh\necho np.amax\n")
+    (tmp_path / "bin" / "data").write_bytes(b"\x00\x01python")
+    assert list(iter_python_files([tmp_path])) == [tool]
+
+
+def test_build_and_dist_are_searched_when_they_are_packages(tmp_path: Path) -> None:
+    # A subpackage named build/ was skipped silently: exit 0 on code never read.
+    for d in ("build", "dist", "site-packages"):
+        (tmp_path / "pkg" / d).mkdir(parents=True)
+        (tmp_path / "pkg" / d / "__init__.py").write_text("")
+        (tmp_path / "pkg" / d / "m.py").write_text("import numpy as np\nnp.amax(x)\n")
+    (tmp_path / "build" / "lib").mkdir(parents=True)  # build output: a copy of the sources
+    (tmp_path / "build" / "lib" / "m.py").write_text("import numpy as np\nnp.amax(x)\n")
+    skipped: list[Path] = []
+    found = list(iter_python_files([tmp_path], skipped=skipped))
+    pkg = tmp_path / "pkg"
+    assert found == [pkg / d / n for d in ("build", "dist") for n in ("__init__.py", "m.py")]
+    assert skipped == [tmp_path / "build", pkg / "site-packages"]
+
+
 def test_explicit_files_must_be_python_source(tmp_path: Path) -> None:
     notes = tmp_path / "notes.txt"
     notes.write_text("import numpy as np\nnp.amax(x)\n")

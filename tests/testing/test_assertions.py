@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import importlib.util
+import os
+import subprocess
+import sys
 from typing import Any
 
 import numpy as np
@@ -556,3 +559,29 @@ def test_the_same_array_twice_is_one_array_on_every_run() -> None:
     for mt in (MemoryType.DASK, MemoryType.PYCLESPERANTO):
         if mt in INSTALLED:
             assert_equivalent(_bump_first, b, b, memory_types=["numpy", mt])
+
+
+def test_runs_in_a_script_without_hypothesis_or_pytest() -> None:
+    # The kit's docstring example raised ModuleNotFoundError for hypothesis (and, with
+    # memory_types=None, for pytest): helpers it needs lived beside modules that import them.
+    code = (
+        "import sys; sys.modules['hypothesis'] = None; sys.modules['pytest'] = None\n"
+        "import numpy as np\n"
+        "from arrayport.testing import assert_equivalent\n"
+        "print(assert_equivalent(np.negative, np.arange(3.0), memory_types=['numpy']))\n"
+        "print(assert_equivalent(np.negative, np.arange(3.0)))\n"
+    )
+    env = {**os.environ, "ARRAYPORT_MEMORY_TYPES": "numpy"}
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300, env=env
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["('numpy',)", "('numpy',)"]
+
+
+def test_a_missing_array_api_strict_is_named_with_the_install_command(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "array_api_strict", None)
+    with pytest.raises(BackendUnavailableError, match="pip install array-api-strict"):
+        assert_equivalent(affine, _x(), memory_types=["numpy", ARRAY_API_STRICT])

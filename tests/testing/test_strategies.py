@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -12,7 +15,6 @@ from arrayport.testing import as_numpy
 from arrayport.testing.strategies import (
     ALL_DTYPES,
     arrays,
-    default_device,
     dtypes_for,
     shapes_for,
 )
@@ -98,13 +100,23 @@ def test_dtype_tables() -> None:
         assert "float64" not in dtypes_for("jax")
 
 
-def test_default_device(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("ARRAYPORT_DEVICE", "cpu")
-    assert default_device("torch") is None
-    monkeypatch.setenv("ARRAYPORT_DEVICE", "cuda")
-    assert default_device("torch") == "cuda"
-    assert default_device("numpy") is None
-    assert default_device("pyclesperanto") is None
+def test_a_missing_hypothesis_is_named_with_the_install_command() -> None:
+    # Was a bare ModuleNotFoundError from deep inside the kit.
+    code = (
+        "import sys; sys.modules['hypothesis'] = None\n"
+        "import arrayport.testing as t\n"
+        "try:\n"
+        "    t.arrays\n"
+        "except ImportError as e:\n"
+        "    print(type(e).__name__, '|', e)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+    name, _, message = done.stdout.partition(" | ")
+    assert name == "BackendUnavailableError"
+    assert "need hypothesis" in message
+    assert "pip install hypothesis" in message
 
 
 @skip_unless_installed(MemoryType.TORCH)

@@ -23,6 +23,7 @@ __all__ = [
     "find_spec",
     "import_framework",
     "numpy_dtype_or_none",
+    "pip_install",
     "version_tuple",
 ]
 
@@ -76,6 +77,19 @@ def declared_minimum(root: str, extra: str) -> tuple[int, ...] | None:
     return None
 
 
+def pip_install(extra: str, *, upgrade: bool = False) -> str:
+    """The command that installs (or upgrades) what extra ``extra`` names. cupy has one
+    extra per CUDA major version, and both provide the ``cupy`` module, so both are named:
+    installing the wrong one beside the right one breaks it."""
+    command = "pip install --upgrade" if upgrade else "pip install"
+    if extra.startswith("cupy-cuda"):
+        return (
+            f"{command} 'arrayport[cupy-cuda12]' (CUDA 12) or 'arrayport[cupy-cuda13]' "
+            "(CUDA 13), the one matching your NVIDIA driver"
+        )
+    return f"{command} 'arrayport[{extra}]'"
+
+
 def import_framework(name: str, extra: str, minimum: tuple[int, ...] | None = None) -> ModuleType:
     """Import ``name`` or raise BackendUnavailableError naming the extra that installs it.
 
@@ -97,7 +111,7 @@ def import_framework(name: str, extra: str, minimum: tuple[int, ...] | None = No
             msg = (
                 f"{root_name} {installed} is older than {'.'.join(map(str, oldest))}, the "
                 "oldest release arrayport supports; upgrade it with: "
-                f"pip install --upgrade 'arrayport[{extra}]'"
+                f"{pip_install(extra, upgrade=True)}"
             )
             raise BackendUnavailableError(msg)
     _recent_enough.add(name)
@@ -110,15 +124,12 @@ def _import(name: str, extra: str) -> ModuleType:
     except ImportError as exc:
         root = name.partition(".")[0]
         if isinstance(exc, ModuleNotFoundError) and exc.name in (root, name):
-            msg = (
-                f"{name} is not installed ({exc}); "
-                f"install it with: pip install 'arrayport[{extra}]'"
-            )
+            msg = f"{name} is not installed ({exc}); install it with: {pip_install(extra)}"
         else:  # found, but it or a module it needs fails: a broken or mismatched install
             msg = (
                 f"{name} is installed but cannot be imported ({exc}); upgrade or reinstall "
-                f"{root} and what it needs (the versions arrayport supports: pip install "
-                f"--upgrade 'arrayport[{extra}]')"
+                f"{root} and what it needs (the versions arrayport supports: "
+                f"{pip_install(extra, upgrade=True)})"
             )
         raise BackendUnavailableError(msg) from exc
     # A broken installation (a missing CUDA library, an ABI mismatch) may raise anything
@@ -127,7 +138,7 @@ def _import(name: str, extra: str) -> ModuleType:
         msg = (
             f"{name} is installed but importing it failed ({type(exc).__name__}: {exc}); "
             f"upgrade or reinstall {name.partition('.')[0]} and what it needs (the versions "
-            f"arrayport supports: pip install --upgrade 'arrayport[{extra}]')"
+            f"arrayport supports: {pip_install(extra, upgrade=True)})"
         )
         raise BackendUnavailableError(msg) from exc
 

@@ -27,6 +27,7 @@ from arrayport.portcheck._standard import Standard, standard
 
 __all__ = [
     "PARSE_ERROR",
+    "TOO_DEEP",
     "Finding",
     "Standard",
     "check_paths",
@@ -35,8 +36,13 @@ __all__ = [
     "standard",
 ]
 
-#: Directories never searched when a directory is given.
+#: Directories not searched below a directory given: caches, installed packages, and
+#: build output (copies of the sources beside them). ``build`` and ``dist`` are searched
+#: when they are Python packages themselves (hold an ``__init__.py``).
 _SKIP_DIRS = frozenset({"__pycache__", "node_modules", "build", "dist", "site-packages"})
+_OUTPUT_DIRS = frozenset({"build", "dist"})
+#: The name of the file-level finding for a file too deeply nested to analyse.
+TOO_DEEP = "<file>"
 _TOO_DEEP = (
     "too deeply nested to analyse (an expression or block nests deeper than Python's "
     "recursion limit); the file was not checked"
@@ -99,7 +105,7 @@ def _check(source: str | bytes, path: str) -> list[Finding]:
     """:func:`check_source`, raising :class:`_ParseError` for source that is not Python."""
     # RecursionError: a 20,000-term `1 + 1 + ...` is too deep for the parser, a
     # 1,000-term one for the walk; the file is reported as not analysed.
-    too_deep = [Finding(path, 1, "<file>", _TOO_DEEP, None)]
+    too_deep = [Finding(path, 1, TOO_DEEP, _TOO_DEEP, None)]
     try:
         with warnings.catch_warnings():  # "\d" in the source: port-check's, not the user's
             warnings.simplefilter("ignore")
@@ -115,14 +121,28 @@ def _check(source: str | bytes, path: str) -> list[Finding]:
         return too_deep
 
 
-def iter_python_files(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Path]:
-    """The files to check: each file given, and every ``*.py`` below each directory given.
+def iter_python_files(
+    paths: Iterable[str | os.PathLike[str]], *, skipped: list[Path] | None = None
+) -> Iterator[Path]:
+    """The files to check: each file given, and the Python files below each directory given.
 
     A file given by name must be a regular file named ``*.py`` or a script whose ``#!``
-    line names python. Hidden directories and build or cache directories are skipped, and
-    so are entries of a directory that are not regular files (a dangling link, a FIFO,
-    which would block the read) and links to files inside the same directory tree (checked,
-    and reported, under their own path).
+    line names python. Below a directory, the same files are found: ``*.py`` files, and
+    files without a suffix whose ``#!`` line names python (``bin/tool``). Hidden
+    directories, ``__pycache__``, ``node_modules`` and ``site-packages`` are not searched,
+    nor are ``build`` and ``dist`` unless they are Python packages (hold an
+    ``__init__.py``): build output copies the sources beside it. Entries of a directory
+    that are not regular files (a dangling link, a FIFO, which would block the read) are
+    skipped, and so are links to files inside the same directory tree (checked, and
+    reported, under their own path).
+
+    Parameters
+    ----------
+    paths : iterable of str or path
+        Files and directories.
+    skipped : list of Path, optional
+        When given, each directory left out by name (all but hidden ones and
+        ``__pycache__``) is appended to it, so that a caller can say so.
 
     Raises
     ------
@@ -135,10 +155,24 @@ def iter_python_files(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Path]
         if path.is_dir():
             top = Path(os.path.realpath(path))
             for root, dirs, files in os.walk(path):
-                dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in _SKIP_DIRS)
+                kept = []
+                for d in sorted(dirs):
+                    if d.startswith(".") or d == "__pycache__":
+                        continue
+                    below = Path(root) / d
+                    if d in _SKIP_DIRS and not (
+                        d in _OUTPUT_DIRS and (below / "__init__.py").is_file()
+                    ):
+                        if skipped is not None:
+                            skipped.append(below)
+                        continue
+                    kept.append(d)
+                dirs[:] = kept
                 for name in sorted(files):
                     file = Path(root) / name
-                    if not name.endswith(".py") or not file.is_file():
+                    if not file.is_file():
+                        continue
+                    if not name.endswith(".py") and (file.suffix or not _is_python_script(file)):
                         continue
                     if file.is_symlink() and Path(os.path.realpath(file)).is_relative_to(top):
                         continue  # found under its own path in this tree
@@ -165,7 +199,7 @@ def check_paths(paths: Iterable[str | os.PathLike[str]]) -> list[Finding]:
     ----------
     paths : iterable of str or path
         Python files (``*.py``, or scripts with a python ``#!`` line) and directories
-        (searched for ``*.py``).
+        (searched as :func:`iter_python_files` says).
 
     Returns
     -------
@@ -173,7 +207,8 @@ def check_paths(paths: Iterable[str | os.PathLike[str]]) -> list[Finding]:
         In file order, then by line. A file that is not valid Python (a syntax error, a
         Python 2 script, bytes that do not decode) gives one finding named
         :data:`PARSE_ERROR` (``"<parse error>"``) on the error's line, and a file too
-        deeply nested to analyse one named ``"<file>"``; the other files are still
+        deeply nested to analyse one named :data:`TOO_DEEP` (``"<file>"``) on line 1;
+        neither file was checked; the other files are still
         checked. Empty when no Python file was found (``arrayport port-check`` reports
         that as an error).
 
@@ -193,11 +228,14 @@ def _unparseable(path: str, exc: SyntaxError | ValueError) -> Finding:
     return Finding(path, line, PARSE_ERROR, message, None)
 
 
-def _scan(paths: Iterable[str | os.PathLike[str]]) -> tuple[list[Finding], int]:
-    """:func:`check_paths`'s findings, and the number of files checked or found unparseable."""
+def _scan(
+    paths: Iterable[str | os.PathLike[str]], skipped: list[Path] | None = None
+) -> tuple[list[Finding], int]:
+    """:func:`check_paths`'s findings, and the number of files checked or found unparseable;
+    directories left out by name are appended to ``skipped`` when it is given."""
     findings: list[Finding] = []
     seen: set[Path] = set()
-    for file in iter_python_files(paths):
+    for file in iter_python_files(paths, skipped=skipped):
         real = Path(os.path.realpath(file))
         if real in seen:  # `a.py ./a.py`, or a file inside a directory also given: once
             continue

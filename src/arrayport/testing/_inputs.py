@@ -34,6 +34,7 @@ from arrayport.errors import UnsupportedArrayError, UnsupportedDtypeError
 from arrayport.memory_types import MemoryType
 from arrayport.testing._memory_readers import as_numpy
 from arrayport.testing._results import first_difference, is_array
+from arrayport.testing._selection import default_device
 
 __all__ = [
     "check_unchanged",
@@ -191,8 +192,6 @@ def _convert(h: np.ndarray, place: Any, memo: dict[int, Any]) -> Any:
     """``h`` (a host array) as an array of ``place``, sharing no memory with ``h``."""
     if not isinstance(place, MemoryType):  # an array-api-strict device
         return _to_strict(h, place)
-    from arrayport.testing.strategies import default_device
-
     device = default_device(place)
     if arrayport.plan(h, place, device=device).zero_copy:
         h = private(h, memo)

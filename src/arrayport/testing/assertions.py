@@ -41,6 +41,7 @@ from arrayport.testing._results import (
     device_of,
     is_array,
 )
+from arrayport.testing._selection import selected_memory_types, unusable_reason
 
 # as_numpy, memory_bounds and shares_memory (_memory_readers), ARRAY_API_STRICT,
 # default_tolerance and is_array (_results) stay in __all__ so that importing them from this
@@ -74,8 +75,6 @@ def _selected_default() -> tuple[list[MemoryType], list[str]]:
 
     A type named in ``ARRAYPORT_MEMORY_TYPES`` but not installed is left out with a warning,
     as the fixture shows it skipped."""
-    from arrayport.testing.plugin import selected_memory_types, unusable_reason
-
     usable: list[MemoryType] = []
     left_out: list[str] = []
     for mt in selected_memory_types():
@@ -99,7 +98,21 @@ def _targets(memory_types: Iterable[Any] | str | None) -> tuple[list[Any], bool,
     out: list[Any] = []
     for m in memory_types:
         out.append(ARRAY_API_STRICT if m == ARRAY_API_STRICT else as_memory_type(m))
+    if ARRAY_API_STRICT in out:
+        _require_array_api_strict()
     return out, True, []
+
+
+def _require_array_api_strict() -> None:
+    """Import array-api-strict, or say how to install it (asked for by name)."""
+    try:
+        import array_api_strict  # noqa: F401
+    except ModuleNotFoundError as exc:
+        msg = (
+            f"assert_equivalent(memory_types=[..., {ARRAY_API_STRICT!r}]): array-api-strict "
+            "is not installed; install it with: pip install array-api-strict"
+        )
+        raise BackendUnavailableError(msg) from exc
 
 
 def _check_tolerance(name: str, value: Any) -> None:

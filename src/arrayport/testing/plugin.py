@@ -19,92 +19,19 @@ Environment:
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import pytest
 
 import arrayport  # noqa: F401  (first: before any test module imports a framework)
-from arrayport.backends import available_memory_types, get_backend
-from arrayport.errors import ArrayportError, InvalidOptionError
+from arrayport.errors import InvalidOptionError
 from arrayport.memory_types import MemoryType, as_memory_type
+from arrayport.testing._selection import device_kind, selected_memory_types, unusable_reason
 from arrayport.testing.report import ANY, LawOutcome, LawReport, environment
 
 __all__ = ["device_kind", "selected_memory_types", "unusable_reason"]
 
-#: Memory types whose framework can hold data on a CUDA GPU.
-_CUDA_CAPABLE = frozenset(
-    {MemoryType.CUPY, MemoryType.TORCH, MemoryType.JAX, MemoryType.TENSORFLOW}
-)
 _PARAM_NAMES = ("memory_type", "source", "target")
-
-
-def device_kind() -> str:
-    """``"cpu"`` or ``"cuda"``, from ``ARRAYPORT_DEVICE`` (default ``cpu``).
-
-    Raises
-    ------
-    InvalidOptionError
-        For any other value.
-    """
-    value = os.environ.get("ARRAYPORT_DEVICE", "cpu").strip().lower() or "cpu"
-    kind, colon, index = value.partition(":")
-    if kind not in ("cpu", "cuda") or (colon and not index.isdigit()):
-        msg = f"ARRAYPORT_DEVICE={value!r} is not a device: use 'cpu', 'cuda' or 'cuda:N'"
-        raise InvalidOptionError(msg)
-    return kind
-
-
-def selected_memory_types() -> tuple[MemoryType, ...]:
-    """The memory types tests run over: ``ARRAYPORT_MEMORY_TYPES``, else the installed ones.
-
-    Raises
-    ------
-    InvalidOptionError
-        If ``ARRAYPORT_MEMORY_TYPES`` names something that is not a memory type.
-    """
-    text = os.environ.get("ARRAYPORT_MEMORY_TYPES", "").strip()
-    if not text:
-        return available_memory_types()
-    chosen: list[MemoryType] = []
-    for name in text.split(","):
-        if name.strip():
-            mt = as_memory_type(name.strip())
-            if mt not in chosen:
-                chosen.append(mt)
-    if not chosen:
-        msg = (
-            f"ARRAYPORT_MEMORY_TYPES={text!r} names no memory type: list some "
-            "(e.g. 'numpy,torch'), or unset it to use every installed one"
-        )
-        raise InvalidOptionError(msg)
-    return tuple(chosen)
-
-
-def unusable_reason(memory_type: MemoryType) -> str | None:
-    """Why tests cannot run on ``memory_type`` here (``None`` when they can).
-
-    Not installed; on ``ARRAYPORT_DEVICE=cuda``, not a CUDA framework or no GPU visible to it.
-    """
-    if memory_type not in available_memory_types():
-        if memory_type is MemoryType.CUPY:  # one extra per CUDA major version
-            how = "pip install 'arrayport[cupy-cuda12]' or 'arrayport[cupy-cuda13]'"
-        else:
-            how = f"pip install 'arrayport[{memory_type.value}]'"
-        return f"{memory_type.value} is not installed ({how})"
-    if device_kind() != "cuda":
-        return None
-    if memory_type not in _CUDA_CAPABLE:
-        return f"{memory_type.value} cannot hold data on a CUDA GPU (ARRAYPORT_DEVICE=cuda)"
-    try:
-        backend = get_backend(memory_type)
-        backend.load()
-        found = any(d.kind == "cuda" for d in backend.devices())
-    except ArrayportError as exc:
-        return f"{memory_type.value} is not usable: {exc}"
-    if not found:
-        return f"{memory_type.value} sees no CUDA GPU here (ARRAYPORT_DEVICE=cuda)"
-    return None
 
 
 def _params() -> list[Any]:

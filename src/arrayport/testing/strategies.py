@@ -21,14 +21,26 @@ from collections.abc import Collection, Sequence
 from typing import Any
 
 import numpy as np
-from hypothesis import strategies as st
-from hypothesis.extra import numpy as hnp
+
+from arrayport.errors import BackendUnavailableError
+
+try:
+    from hypothesis import strategies as st
+    from hypothesis.extra import numpy as hnp
+except ModuleNotFoundError as exc:  # the one part of the testing kit that needs it
+    msg = (
+        "arrayport.testing's strategies (arrays, dtypes_for, ALL_DTYPES, ...) need "
+        "hypothesis, which is not installed; install it with: pip install hypothesis "
+        "(or pip install 'arrayport[test]')"
+    )
+    raise BackendUnavailableError(msg) from exc
 
 import arrayport
 from arrayport.backends import get_backend
 from arrayport.errors import InvalidOptionError
 from arrayport.memory_types import MemoryType, as_memory_type
 from arrayport.testing._layouts import _chunks, _lay_out
+from arrayport.testing._selection import default_device
 
 __all__ = [
     "ALL_DTYPES",
@@ -138,24 +150,6 @@ def layouts(memory_type: MemoryType | str | None = None) -> st.SearchStrategy[fr
     Each set holds at most two of :data:`LAYOUTS`; hypothesis shrinks towards the empty set.
     """
     return st.frozensets(st.sampled_from(LAYOUTS), max_size=2)
-
-
-def default_device(memory_type: MemoryType | str) -> str | None:
-    """The device :func:`arrays` places arrays on: ``ARRAYPORT_DEVICE`` decides.
-
-    ``ARRAYPORT_DEVICE=cuda`` puts arrays of the CUDA frameworks on the current GPU;
-    otherwise (``cpu`` or unset) the framework's default placement for host data is kept.
-    """
-    wanted = os.environ.get("ARRAYPORT_DEVICE", "cpu").strip().lower()
-    mt = as_memory_type(memory_type)
-    if wanted.startswith("cuda") and mt in (
-        MemoryType.CUPY,
-        MemoryType.TORCH,
-        MemoryType.JAX,
-        MemoryType.TENSORFLOW,
-    ):
-        return wanted
-    return None
 
 
 def _dtype_of(memory_type: MemoryType, d: Any, given: Any) -> np.dtype[Any]:

@@ -1,0 +1,62 @@
+"""Tests of arrayport.testing._selection: the memory types and devices the kit runs on."""
+
+from __future__ import annotations
+
+import pytest
+
+from arrayport import InvalidOptionError, MemoryType
+from arrayport.testing._selection import (
+    default_device,
+    device_kind,
+    selected_memory_types,
+    unusable_reason,
+)
+from tests.conftest import INSTALLED
+
+
+def test_default_device(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ARRAYPORT_DEVICE", "cpu")
+    assert default_device("torch") is None
+    monkeypatch.setenv("ARRAYPORT_DEVICE", "cuda")
+    assert default_device("torch") == "cuda"
+    assert default_device("numpy") is None
+    assert default_device("pyclesperanto") is None
+
+
+@pytest.mark.parametrize("value", ["", "cpu", " CUDA ", "cuda:1"])
+def test_device_kind_reads_the_environment(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    monkeypatch.setenv("ARRAYPORT_DEVICE", value)
+    assert device_kind() == ("cuda" if "cuda" in value.lower() else "cpu")
+
+
+@pytest.mark.parametrize("value", ["tpu", "cuda:x", "cpu:"])
+def test_device_kind_refuses_what_is_not_a_device(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("ARRAYPORT_DEVICE", value)
+    with pytest.raises(InvalidOptionError, match="is not a device"):
+        device_kind()
+
+
+def test_selected_memory_types(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ARRAYPORT_MEMORY_TYPES", raising=False)
+    assert selected_memory_types() == tuple(INSTALLED)
+    monkeypatch.setenv("ARRAYPORT_MEMORY_TYPES", " torch, numpy,torch,, ")
+    assert selected_memory_types() == (MemoryType.TORCH, MemoryType.NUMPY)
+    monkeypatch.setenv("ARRAYPORT_MEMORY_TYPES", ",")
+    with pytest.raises(InvalidOptionError, match="names no memory type"):
+        selected_memory_types()
+
+
+def test_unusable_reason(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ARRAYPORT_DEVICE", "cpu")
+    assert unusable_reason(MemoryType.NUMPY) is None
+    if MemoryType.CUPY not in INSTALLED:
+        assert unusable_reason(MemoryType.CUPY) == (
+            "cupy is not installed (pip install 'arrayport[cupy-cuda12]' (CUDA 12) or "
+            "'arrayport[cupy-cuda13]' (CUDA 13), the one matching your NVIDIA driver)"
+        )
+    monkeypatch.setenv("ARRAYPORT_DEVICE", "cuda")
+    assert unusable_reason(MemoryType.NUMPY) == (
+        "numpy cannot hold data on a CUDA GPU (ARRAYPORT_DEVICE=cuda)"
+    )
