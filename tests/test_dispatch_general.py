@@ -273,3 +273,42 @@ def test_inputs_that_do_not_fit_fall_back_and_retries_convert_again() -> None:
     disabled = ap.memory_type("pyclesperanto", oom=ap.OOMPolicy.disabled())(lambda a: a)
     with pytest.raises(ap.OutOfMemoryError, match="maximum buffer size"):
         disabled(x)
+
+
+# --- array defaults ---------------------------------------------------------------------
+
+KERNEL = np.array([1.0, 2.0, 3.0], np.float32)
+
+
+@skip_unless_installed(MemoryType.TORCH)
+def test_array_defaults_are_moved_like_arguments() -> None:
+    # A default array reached the function as numpy: torch's own calls refused it
+    # (xp.multiply(Tensor, ndarray)), and `x * kernel` quietly computed in numpy.
+    import torch
+
+    seen: list[tuple[type, type]] = []
+
+    @ap.memory_type("torch")
+    def weigh(x: Any, kernel: Any = KERNEL, /, scale: float = 1.0, *, offset: Any = KERNEL) -> Any:
+        seen.append((type(kernel), type(offset)))
+        return x * kernel * scale + offset
+
+    x = np.ones(3, np.float32)
+    np.testing.assert_array_equal(weigh(x), KERNEL * 2)
+    np.testing.assert_array_equal(weigh(x, KERNEL * 0), KERNEL)  # given: not replaced
+    np.testing.assert_array_equal(weigh(x, offset=KERNEL * 0), KERNEL)
+    assert seen == [(torch.Tensor, torch.Tensor)] * 3
+    assert [d[:2] for d in general.array_defaults(weigh.__wrapped__)] == [(1, None), (3, "offset")]
+
+
+def test_positional_only_defaults_are_filled_in_order() -> None:
+    def f(a: Any, b: Any = 5, c: Any = KERNEL, /) -> Any:
+        return a, b, c
+
+    defaults = general.array_defaults(f)
+    args, kwargs = general.with_array_defaults(defaults, (1,), {})
+    assert [a is b for a, b in zip(args, (1, 5, KERNEL), strict=True)] == [True] * 3
+    assert kwargs == {}
+    args, kwargs = general.with_array_defaults(defaults, (), {})  # `a` missing: Python says
+    assert args == ()
+    assert general.array_defaults(len) == ()  # no signature: nothing to fill

@@ -115,6 +115,68 @@ def test_release_frees_what_the_failed_attempt_held() -> None:
     assert alive_at_retry == [False]
 
 
+def test_release_frees_what_an_error_the_function_handled_held() -> None:
+    # The out-of-memory error raised while fn handled its own error chains to it: the
+    # frames of that error are fn's, and are cleared too.
+    refs: list[weakref.ref[np.ndarray]] = []
+    alive_at_retry: list[bool] = []
+
+    def helper() -> None:
+        big = np.ones(1000)
+        refs.append(weakref.ref(big))
+        raise ValueError("fn handles this")
+
+    def fn(x: np.ndarray) -> np.ndarray:
+        if refs:
+            alive_at_retry.append(refs[0]() is not None)
+            return x
+        try:
+            helper()
+        except ValueError:
+            np.empty(1 << 62, dtype=np.uint8)  # raises while handling
+        return x
+
+    OOMPolicy(retries=1, release=True).run(fn, np.zeros(1))
+    assert alive_at_retry == [False]
+
+
+def test_recovery_keeps_the_callers_own_error_and_generators() -> None:
+    # A call recovering inside the caller's `except` block cleared the locals of the
+    # caller's error's frames (followed through __context__), and closed a generator
+    # suspended in its own handler that the chain reached.
+    def parse(record: str) -> None:
+        important = {"record": record}  # noqa: F841  (read back through the frame)
+        raise ValueError("bad record")
+
+    def validator() -> Any:
+        while True:
+            try:
+                raise KeyError("item")
+            except KeyError as e:
+                yield e
+
+    def fn(x: np.ndarray) -> np.ndarray:
+        if not calls:
+            calls.append(1)
+            np.empty(1 << 62, dtype=np.uint8)
+        return x + 1
+
+    calls: list[int] = []
+    g = validator()
+    suspended = next(g)
+    try:
+        try:
+            parse("abc")
+        except ValueError:
+            raise RuntimeError("batch failed") from suspended
+    except RuntimeError as outer:
+        out = OOMPolicy(retries=1, **NO_RELEASE).run(fn, np.zeros(1))
+        frame = outer.__context__.__traceback__.tb_next.tb_frame  # parse's frame
+        assert frame.f_locals["important"] == {"record": "abc"}
+    assert out.tolist() == [1.0]
+    assert isinstance(next(g), KeyError)  # still alive
+
+
 def test_attempts_are_bounded() -> None:
     def always(x: np.ndarray) -> np.ndarray:
         raise MemoryError("no memory at all")

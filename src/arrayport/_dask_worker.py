@@ -19,7 +19,7 @@ from arrayport.backends import detect_memory_type, get_backend
 from arrayport.convert import convert
 from arrayport.errors import ArrayportError, UnsupportedArrayError
 
-__all__ = ["Call", "Slot", "fill", "run_block"]
+__all__ = ["Call", "Slot", "dumps_by_value", "fill", "run_block"]
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -93,11 +93,11 @@ class Call:
         if self._payload is None:
             assert self._objects is not None  # one of the two is always set
             # Made once (a racing thread at worst makes the same bytes twice).
-            self._payload = _dumps(self._objects)
+            self._payload = dumps_by_value(self._objects)
         return (Call, (self.key, self.n_blocks, self.dtype, self.name, None, self._payload))
 
 
-def _dumps(objects: tuple[Any, ...]) -> bytes:
+def dumps_by_value(objects: Any) -> bytes:
     """``objects`` pickled by cloudpickle, with every dispatched function defined in
     ``__main__`` (a script's or notebook's) by value: its plain function and contract.
 

@@ -16,10 +16,11 @@ the path a no-conversion call takes (``docs/decisions/0015-dispatch-fast-path.md
 from __future__ import annotations
 
 import functools
+import inspect
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from arrayport._arguments import DASK_INPUT, KINDS, NO_CONVERSION, scan
+from arrayport._arguments import DASK_INPUT, KINDS, NO_CONVERSION, array_type, scan
 from arrayport._metrics import metrics
 from arrayport._placement import convert_arguments, quick_arguments, recover_conversion
 from arrayport.errors import BackendUnavailableError
@@ -28,11 +29,50 @@ from arrayport.stack import run_slices
 if TYPE_CHECKING:
     from arrayport.dispatch import DispatchedFunction
 
-__all__ = ["call_general"]
+__all__ = ["array_defaults", "call_general", "with_array_defaults"]
+
+#: A parameter whose default is an array: its position, its name (None when positional-only),
+#: and the defaults of the parameters up to it (a positional-only one is filled in with
+#: those before it; ``inspect.Parameter.empty`` where there is none).
+ArrayDefault = tuple[int, str | None, tuple[Any, ...]]
 
 # Bound by assignment, not by import, as in arrayport.dispatch (see the note there): the
 # ``_KINDS.get`` below runs on every general call.
 _KINDS = KINDS
+
+
+def array_defaults(fn: Callable[..., Any]) -> tuple[ArrayDefault, ...]:
+    """The parameters of ``fn`` whose default is an array (``kernel=np.ones(3)``)."""
+    try:
+        parameters = list(inspect.signature(fn).parameters.values())
+    except (TypeError, ValueError):  # builtins and callables without a signature
+        return ()
+    found: list[ArrayDefault] = []
+    for i, p in enumerate(parameters):
+        if p.default is not p.empty and array_type(p.default) is not None:
+            if p.kind is p.POSITIONAL_ONLY:
+                found.append((i, None, tuple(q.default for q in parameters[: i + 1])))
+            else:
+                found.append((i, p.name, (p.default,)))
+    return tuple(found)
+
+
+def with_array_defaults(
+    defaults: tuple[ArrayDefault, ...], args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """``args`` and ``kwargs`` with each array default that was not given added: by
+    keyword, or positionally (after the defaults before it) for a positional-only one."""
+    for index, name, values in defaults:
+        if index < len(args) or name in kwargs:
+            continue
+        if name is not None:
+            kwargs = {**kwargs, name: values[0]}
+            continue
+        fill = values[len(args) :]
+        # A required parameter before it is missing: the call fails as Python says.
+        if not any(v is inspect.Parameter.empty for v in fill):
+            args = (*args, *fill)
+    return args, kwargs
 
 
 def call_general(
@@ -42,6 +82,8 @@ def call_general(
     when there is no array argument (the result is then the function's own)."""
     c = dispatched._contract
     target = c.memory_type
+    if dispatched._array_defaults:
+        args, kwargs = with_array_defaults(dispatched._array_defaults, args, kwargs)
     first, first_kind, needs = scan(args, target, False)
     if kwargs:
         f, fk, n = scan(kwargs.values(), target, False)

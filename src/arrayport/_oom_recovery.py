@@ -10,8 +10,10 @@ call's counters and its last out-of-memory error (``docs/decisions/0021-oom-poli
 from __future__ import annotations
 
 import dataclasses
+import sys
 import traceback
 from collections.abc import Callable
+from types import FrameType
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import numpy as np
@@ -55,13 +57,26 @@ def _drop_frames(exc: BaseException) -> None:
     A traceback holds the frames of ``fn``, and so every intermediate array ``fn`` had
     made: kept, they would block the very release we are about to do. The traceback stays
     printable (file and line are kept); only the locals go.
+
+    The chain is followed (``raise ... from``, and errors ``fn`` was handling when it ran
+    out) up to the first error that a frame still running handles: that one, and what it
+    chains to, belongs to the caller (the dispatched call was made inside its ``except``
+    block, or a generator suspended in one), whose locals must survive the call.
     """
+    running: set[int] = set()
+    frame: FrameType | None = sys._getframe(1)
+    while frame is not None:
+        running.add(id(frame))
+        frame = frame.f_back
     seen: set[int] = set()
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
         seen.add(id(current))
-        if current.__traceback__ is not None:
-            traceback.clear_frames(current.__traceback__)
+        tb = current.__traceback__
+        if tb is not None:
+            if current is not exc and id(tb.tb_frame) in running:
+                break  # handled by a frame still running: the caller's
+            traceback.clear_frames(tb)
         current = current.__cause__ or current.__context__
 
 

@@ -32,6 +32,7 @@ conversion of arguments and placement of results (the slow path) in
 from __future__ import annotations
 
 import functools
+import inspect
 import sys
 import types
 from collections.abc import Callable
@@ -39,7 +40,7 @@ from typing import Any, Generic, ParamSpec, TypeVar, cast
 
 from arrayport._arguments import KINDS, UNSEEN
 from arrayport._contract import FunctionContract
-from arrayport._dispatch_general import call_general
+from arrayport._dispatch_general import array_defaults, call_general
 from arrayport._metrics import metrics
 from arrayport._oom_injection import injections
 from arrayport._oom_recognition import settled
@@ -54,7 +55,12 @@ from arrayport._placement import (
 from arrayport.backends import get_backend
 from arrayport.devices import Device
 from arrayport.dtypes import DtypeConversion, Scaling
-from arrayport.errors import ConversionError, InvalidOptionError, in_context
+from arrayport.errors import (
+    ConversionError,
+    InvalidOptionError,
+    UnsupportedArrayError,
+    in_context,
+)
 from arrayport.memory_types import MemoryType
 from arrayport.oom import OOMPolicy
 
@@ -87,6 +93,12 @@ class DispatchedFunction(Generic[P, R]):
                 "@classmethod, put @memory_type(...) below it"
             )
             raise InvalidOptionError(msg)
+        # Above @staticmethod: the function inside, never bound (C().f(x) passed the
+        # instance as x).
+        self._static = isinstance(fn, staticmethod)
+        if self._static:
+            fn = cast("staticmethod[P, R]", fn).__func__
+        _refuse_deferred_bodies(fn)
         functools.update_wrapper(self, fn)
         self._fn = fn
         self._contract = contract
@@ -98,6 +110,11 @@ class DispatchedFunction(Generic[P, R]):
         # Arguments may take the backends' quick shares (ADR 0048) only when nothing else
         # about the call needs the planner: no declared device, no slicing.
         self._quick = contract.device is None and not contract.slice_by_slice
+        # Parameters whose default is an array: the general path passes them as if given,
+        # so they are moved like any argument (the fast paths see only what was passed).
+        self._array_defaults = array_defaults(fn)
+        if self._array_defaults:
+            self._quick = False
         self._round_trip: tuple[type, _Quick, type, _Quick, MemoryType] | None = None
         self._native = contract.dtype_conversion is DtypeConversion.NATIVE_OUTPUT
         # A result already of the input's dtype needs no policy, unless MINMAX asks for a
@@ -127,12 +144,13 @@ class DispatchedFunction(Generic[P, R]):
         >>> double.options(output="declared").contract.output
         'declared'
         """
-        return DispatchedFunction(self._fn, self._contract.replace(**overrides))
+        fn: Any = staticmethod(self._fn) if self._static else self._fn
+        return DispatchedFunction(fn, self._contract.replace(**overrides))
 
     def __get__(self, obj: Any, objtype: Any = None) -> Any:
         # Functions bind as methods through this protocol; without it a decorated method
         # would not receive ``self``.
-        return self if obj is None else types.MethodType(self, obj)
+        return self if obj is None or self._static else types.MethodType(self, obj)
 
     def __reduce__(self) -> str | tuple[Any, ...]:
         # A functools.partial or a callable instance has no __qualname__ to copy: it
@@ -144,6 +162,8 @@ class DispatchedFunction(Generic[P, R]):
         for part in qualname.split("."):
             found = getattr(found, part, None)
         if found is self:
+            if self.__module__ == "__main__":  # a script's or notebook's: see _from_main
+                return (_from_main, (qualname, _main_payload(self)))
             return str(qualname)  # pickled by reference, like a plain function
         if isinstance(found, DispatchedFunction) and found._fn is self._fn:
             return (_with_contract, (found, self._contract))  # an .options() variant
@@ -216,9 +236,12 @@ class DispatchedFunction(Generic[P, R]):
             dtype = result.dtype
             if dtype is first.dtype or dtype == first.dtype:
                 return result  # type: ignore[no-any-return]
-        return convert_dtype(  # type: ignore[no-any-return]
-            result, first, c.dtype_conversion, c.scaling, self._bool_stand_in
-        )
+        try:
+            return convert_dtype(  # type: ignore[no-any-return]
+                result, first, c.dtype_conversion, c.scaling, self._bool_stand_in
+            )
+        except UnsupportedArrayError as exc:  # a masked or object-dtype result
+            raise self._of_result(exc) from exc
 
     def _place(self, result: Any, first: Any, first_kind: Any, *, moved: bool) -> Any:
         try:
@@ -230,12 +253,25 @@ class DispatchedFunction(Generic[P, R]):
                 moved=moved,
                 bool_stand_in=self._bool_stand_in,
             )
-        except ConversionError as exc:  # convert's words, said of the function's result
-            name = getattr(self, "__qualname__", None) or repr(self._fn)
-            output = self._contract.output
-            where = f"the result of {name} (output={getattr(output, 'value', output)!r})"
+        except (ConversionError, UnsupportedArrayError) as exc:
+            raise self._of_result(exc) from exc
+
+    def _of_result(
+        self, exc: ConversionError | UnsupportedArrayError
+    ) -> ConversionError | UnsupportedArrayError:
+        """``exc`` (convert's words) said of the function's result, with the option that
+        keeps such a result as the function made it."""
+        name = getattr(self, "__qualname__", None) or repr(self._fn)
+        output = self._contract.output
+        where = f"the result of {name} (output={getattr(output, 'value', output)!r})"
+        if isinstance(exc, UnsupportedArrayError):  # no framework holds it: masked, object
+            hint = (
+                "output='declared' with dtype_conversion=DtypeConversion.NATIVE_OUTPUT "
+                "returns results as the function makes them"
+            )
+        else:
             hint = "output='declared' returns results as the function makes them"
-            raise in_context(exc, where, hint) from exc
+        return in_context(exc, where, hint)
 
     def _placed_back(self, result: Any, first: Any, first_kind: Any) -> Any:
         """The result of a quick-shared call, shared back quickly or else placed."""
@@ -246,6 +282,66 @@ class DispatchedFunction(Generic[P, R]):
                 if back is not None:
                     return back
         return self._place(result, first, first_kind, moved=True)
+
+
+def _refuse_deferred_bodies(fn: Any) -> None:
+    """Refuse functions whose body runs after the call returns: a coroutine or generator
+    function returns a coroutine or generator at once, so its arrays would never be
+    placed, converted by the dtype policy, or run under the OOM policy."""
+    kind = (
+        "a coroutine function (async def)"
+        if inspect.iscoroutinefunction(fn)
+        else "an async generator function"
+        if inspect.isasyncgenfunction(fn)
+        else "a generator function"
+        if inspect.isgeneratorfunction(fn)
+        else None
+    )
+    if kind is not None:
+        name = getattr(fn, "__qualname__", None) or repr(fn)
+        msg = (
+            f"memory_type cannot dispatch {name}: it is {kind}, whose body runs after the "
+            "call returns, outside the dispatch (its arrays would not be moved back, "
+            "converted or covered by the OOM policy); decorate the plain function it "
+            "calls for each array instead"
+        )
+        raise InvalidOptionError(msg)
+
+
+def _main_payload(f: DispatchedFunction[Any, Any]) -> bytes | None:
+    """``f``'s plain function and contract pickled by value (cloudpickle), for a process
+    whose ``__main__`` does not define ``f`` (a dask worker, a notebook's): None when
+    cloudpickle was not imported (nothing sends functions to such processes then) or
+    cannot pickle them."""
+    if "cloudpickle" not in sys.modules:
+        return None
+    from arrayport._dask_worker import dumps_by_value
+
+    try:
+        return dumps_by_value((f._fn, f._contract))
+    except Exception:  # unpicklable globals: the reference alone, as before
+        return None
+
+
+def _from_main(qualname: str, payload: bytes | None) -> DispatchedFunction[Any, Any]:
+    """A ``__main__`` dispatched function unpickled: the one ``__main__`` defines here
+    (a spawned process runs the same script), else the one its payload carries."""
+    found: Any = sys.modules.get("__main__")
+    for part in qualname.split("."):
+        found = getattr(found, part, None)
+    if isinstance(found, DispatchedFunction):
+        return found
+    if payload is None:
+        msg = (
+            f"the dispatched function {qualname} was defined in another process's __main__ "
+            "(a script or notebook) and is not defined here; define it in a module both "
+            "can import, or import cloudpickle before pickling it so that it travels by value"
+        )
+        raise AttributeError(msg)
+    import cloudpickle  # type: ignore[import-untyped, unused-ignore]
+
+    fn, contract = cloudpickle.loads(payload)
+    return DispatchedFunction(fn, contract)
 
 
 def _with_contract(

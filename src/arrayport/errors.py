@@ -8,7 +8,7 @@ handlers written before arrayport keep working.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -135,6 +135,9 @@ class BackendUnavailableError(ArrayportError, ImportError):
     """A memory type was asked for whose framework is not installed or not usable."""
 
 
+_E = TypeVar("_E", bound=ArrayportError)
+
+
 class WholeArrayWarning(UserWarning):
     """A dispatched function is about to get dask blocks larger than dask's
     ``array.chunk-size``: the whole array (``whole_array=True``) or blocks of whole slices
@@ -144,7 +147,7 @@ class WholeArrayWarning(UserWarning):
     """
 
 
-def in_context(exc: ConversionError, where: str, hint: str) -> ConversionError:
+def in_context(exc: _E, where: str, hint: str) -> _E:
     """A copy of ``exc`` (same class, same attributes) whose message starts with ``where``
     and ends with ``hint``: for an error raised on behalf of something the caller did not
     call directly."""

@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 
@@ -40,9 +47,9 @@ def test_devices_and_cpu_alias(be) -> None:
 def test_device_handle_does_not_change_the_current_device(be) -> None:
     import pyclesperanto as cle
 
-    before = cle.get_device().name
+    before = cle.get_device()
     be._cle_device(Device("opencl", 0))
-    assert cle.get_device().name == before
+    assert cle.get_device() is before  # the same object, not a device of the same name
 
 
 def test_an_array_is_on_a_listed_device_and_stays_there_by_default(be) -> None:
@@ -53,7 +60,7 @@ def test_an_array_is_on_a_listed_device_and_stays_there_by_default(be) -> None:
     assert be.resolve_device(None, source) == source
     assert be.resolve_device(source, CPU) == source
     # From elsewhere, device=None means pyclesperanto's current device.
-    assert be.resolve_device(None, CPU) == Device("opencl", be._current_index())
+    assert be.resolve_device(None, CPU) == be._current()
 
 
 def test_the_cpu_index_is_the_device_whose_info_says_cpu(be) -> None:
@@ -63,3 +70,81 @@ def test_the_cpu_index_is_the_device_whose_info_says_cpu(be) -> None:
     assert "CPU" in be._device_info(index)
     assert be.resolve_device(CPU, CPU) == Device("opencl", index)
     assert be._cle_device(Device("opencl", index)) is be._cle_device(Device("opencl", index))
+
+
+def test_a_device_object_none_of_ours_is_known_by_a_unique_name_only(be) -> None:
+    names = be._device_names()
+    if names.count(names[0]) == 1:
+        assert be.device_of(SimpleNamespace(device=SimpleNamespace(name=names[0]))) == Device(
+            "opencl", 0
+        )
+    # Once any device object this pyclesperanto did not list became opencl:0.
+    stranger = SimpleNamespace(device=SimpleNamespace(name="no such OpenCL device"))
+    with pytest.raises(DeviceError, match="cannot tell which OpenCL device"):
+        be.device_of(stranger)
+
+
+# Three OpenCL devices with one name, as identical GPUs have. The user's choice is the
+# middle one: neither the first device of that name nor pyclesperanto's default (the last).
+_SAME_NAME = textwrap.dedent(
+    """
+    import json
+
+    import numpy as np
+
+    import arrayport as ap
+    import pyclesperanto as cle
+    from arrayport.backends import _cle_devices as be
+    from arrayport.devices import CPU
+
+    names = cle.list_available_devices()
+    same = [i for i, name in enumerate(names) if names.count(name) >= 3]
+    if len(same) < 3:
+        print("SKIP", json.dumps(names))
+        raise SystemExit(0)
+    first, middle, last = same[:3]
+    dev, on = {}, {}
+    for i in (first, middle, last):
+        dev[i] = cle.select_device(i)
+        on[i] = cle.push(np.full(3, i, np.float32))
+    cle.select_device(middle)  # arrayport's first device lookup comes after this
+    want, got = {}, {}
+    for i in (first, middle, last):
+        want[f"device of the array on {i}"] = f"opencl:{i}"
+        got[f"device of the array on {i}"] = str(ap.plan(on[i], "pyclesperanto").device)
+    for i, method in ((first, "device-move"), (last, "identity")):
+        want[f"plan from {last} to {i}"] = method
+        plan = ap.plan(on[last], "pyclesperanto", device=f"opencl:{i}")
+        got[f"plan from {last} to {i}"] = plan.method
+    for i in (first, middle, last):
+        x = ap.convert(np.zeros(3, np.float32), "pyclesperanto", device=f"opencl:{i}")
+        want[f"convert to opencl:{i} lands there"] = True
+        got[f"convert to opencl:{i} lands there"] = x.device is dev[i]
+    moved = ap.convert(on[last], "pyclesperanto", device=f"opencl:{first}")
+    want["a move lands on its device"] = [True, [last] * 3]
+    got["a move lands on its device"] = [moved.device is dev[first], cle.pull(moved).tolist()]
+    want["device=None is the user's choice"] = f"opencl:{middle}"
+    got["device=None is the user's choice"] = str(be.resolve_device(None, CPU))
+    want["the user's choice is kept"] = True
+    got["the user's choice is kept"] = cle.get_device() is dev[middle]
+    cle.select_device(last)
+    x = ap.convert(np.zeros(3, np.float32), "pyclesperanto")
+    want["after the user selects another"] = [True, True]
+    got["after the user selects another"] = [x.device is dev[last], cle.get_device() is dev[last]]
+    print(json.dumps([got, want]))
+    """
+)
+
+
+def test_devices_that_share_a_name_are_told_apart() -> None:
+    # PoCL reads POCL_DEVICES once, at start: a process of its own gets three devices.
+    env = {**os.environ, "POCL_DEVICES": "pthread pthread pthread"}
+    done = subprocess.run(
+        [sys.executable, "-c", _SAME_NAME], capture_output=True, text=True, timeout=300, env=env
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    last_line = done.stdout.strip().splitlines()[-1]
+    if last_line.startswith("SKIP"):
+        pytest.skip(f"POCL_DEVICES gave no three OpenCL devices of one name: {last_line[5:]}")
+    got, want = json.loads(last_line)
+    assert got == want
