@@ -7,6 +7,8 @@ import tensorflow (tensorflow then pyclesperanto kills the process on PoCL).
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 
 import pytest
 
@@ -24,6 +26,21 @@ if MemoryType.JAX in INSTALLED:
     # jax's default device: the GPU, where jax has one. They keep to the CPU; the GPU tests
     # name their device.
     jax.config.update("jax_default_device", jax.devices("cpu")[0])
+
+
+def python_c(
+    code: str, *, env: dict[str, str] | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    """``code`` run by this interpreter in a fresh process (``python -c``), its output
+    captured as text; the exit status is the caller's to check."""
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        check=False,
+    )
 
 
 def skip_unless_installed(mt: MemoryType) -> pytest.MarkDecorator:

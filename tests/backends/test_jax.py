@@ -8,7 +8,11 @@ import pytest
 from arrayport import MemoryType
 from arrayport.devices import CPU
 from arrayport.errors import UnsupportedArrayError
-from tests.conftest import skip_unless_installed, skip_unless_jaxlib_imports_dlpack_directly
+from tests.conftest import (
+    python_c,
+    skip_unless_installed,
+    skip_unless_jaxlib_imports_dlpack_directly,
+)
 
 pytestmark = skip_unless_installed(MemoryType.JAX)
 
@@ -175,9 +179,6 @@ def test_cpu_arrays_sit_on_64_byte_boundaries(be) -> None:
 
 def test_jax_without_jaxlib_is_listed_and_doctor_says_it_is_broken() -> None:
     # Was left out of available_memory_types(): doctor listed numpy only and said OK.
-    import subprocess
-    import sys
-
     code = (
         "import sys; sys.modules['jaxlib'] = None\n"
         "import arrayport as ap\n"
@@ -185,9 +186,8 @@ def test_jax_without_jaxlib_is_listed_and_doctor_says_it_is_broken() -> None:
         "print('jax' in [m.value for m in ap.available_memory_types()])\n"
         "print(cli.main(['doctor', '--json']))\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True
-    )
+    done = python_c(code)
+    assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert lines[0] == "True"
     assert lines[-1] == "1"

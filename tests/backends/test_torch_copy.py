@@ -3,8 +3,6 @@ buffer, taken only where it holds the same values a numpy copy would."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from typing import Any
 
 import numpy as np
@@ -13,7 +11,7 @@ import pytest
 import arrayport as ap
 from arrayport import MemoryType
 from arrayport._host import ALIGNMENT, aligned_empty
-from tests.conftest import skip_unless_installed
+from tests.conftest import python_c, skip_unless_installed
 
 pytestmark = skip_unless_installed(MemoryType.TORCH)
 
@@ -155,9 +153,7 @@ def test_reversed_axis_of_length_one_converts_exactly(writable: bool) -> None:
         "assert (t.numpy() == a).all() and t.numpy().shape == a.shape\n"
         "print('ok')\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
-    )
+    done = python_c(code, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.strip() == "ok"
 

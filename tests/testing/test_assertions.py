@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import subprocess
 import sys
 from typing import Any
 
@@ -19,7 +18,7 @@ from arrayport.testing import (
     assert_equivalent,
     default_tolerance,
 )
-from tests.conftest import CPU_TYPES, INSTALLED, skip_unless_installed
+from tests.conftest import CPU_TYPES, INSTALLED, python_c, skip_unless_installed
 
 XP_TYPES = [mt for mt in CPU_TYPES if mt in (MemoryType.NUMPY, MemoryType.TORCH, MemoryType.JAX)]
 
@@ -572,9 +571,7 @@ def test_runs_in_a_script_without_hypothesis_or_pytest() -> None:
         "print(assert_equivalent(np.negative, np.arange(3.0)))\n"
     )
     env = {**os.environ, "ARRAYPORT_MEMORY_TYPES": "numpy"}
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300, env=env
-    )
+    done = python_c(code, env=env)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == ["('numpy',)", "('numpy',)"]
 

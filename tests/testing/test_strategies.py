@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -18,7 +15,7 @@ from arrayport.testing.strategies import (
     dtypes_for,
     shapes_for,
 )
-from tests.conftest import CPU_TYPES, skip_unless_installed
+from tests.conftest import CPU_TYPES, python_c, skip_unless_installed
 
 FEW = settings(max_examples=15, deadline=None)
 
@@ -110,9 +107,8 @@ def test_a_missing_hypothesis_is_named_with_the_install_command() -> None:
         "except ImportError as e:\n"
         "    print(type(e).__name__, '|', e)\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
-    )
+    done = python_c(code)
+    assert done.returncode == 0, done.stderr
     name, _, message = done.stdout.partition(" | ")
     assert name == "BackendUnavailableError"
     assert "need hypothesis" in message
