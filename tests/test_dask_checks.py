@@ -59,9 +59,12 @@ def test_whole_slices_rechunks_only_what_cuts_a_slice() -> None:
     from arrayport._dask_checks import whole_slices
 
     stack = da.zeros((4, 32, 32), chunks=(1, 32, 32))
-    assert whole_slices("f", [stack])[0] is stack
-    cut = whole_slices("f", [da.zeros((4, 32, 32), chunks=(2, 8, 16))])[0]
+    assert whole_slices("f", [stack], True)[0] is stack
+    cut = whole_slices("f", [da.zeros((4, 32, 32), chunks=(2, 8, 16))], True)[0]
     assert cut.chunks[1:] == ((32,), (32,))
     assert sum(cut.chunks[0]) == 4  # axis 0 toward dask's chunk size, never cut in a slice
-    plane = whole_slices("f", [da.zeros((32, 32), chunks=8)])[0]
+    plane = whole_slices("f", [da.zeros((32, 32), chunks=8)], False)[0]
     assert plane.chunks == ((32,), (32,))
+    # Not sliced (4-D, or a stack inside a list): one block, as the call runs once.
+    whole = whole_slices("f", [da.zeros((4, 3, 5, 6), chunks=(1, 3, 5, 6))], False)[0]
+    assert whole.chunks == ((4,), (3,), (5,), (6,))

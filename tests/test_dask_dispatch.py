@@ -736,3 +736,73 @@ def test_blocks_of_whole_slices_larger_than_the_chunk_size_warn() -> None:
     chunk_size = dask.config.set({"array.chunk-size": "1KiB"})
     with chunk_size, pytest.warns(WholeArrayWarning, match="whole slices"):
         _smooth_rows(da.zeros((2, 64, 64), chunks=(1, 16, 16), dtype=np.float32))
+
+
+# --- from a dask audit (session 12) ----------------------------------------------------------
+
+
+@ap.memory_type("numpy", slice_by_slice=True)
+def _centred(a: Any) -> Any:
+    """Looks at the whole of what it gets: wrong wherever it gets a piece."""
+    if isinstance(a, list):
+        a = a[0]
+    return a - a.mean()
+
+
+@pytest.mark.usefixtures("sync")
+@pytest.mark.parametrize(
+    ("shape", "chunks", "in_list"),
+    [((4, 3, 5, 6), (1, 3, 5, 6), False), ((4, 8, 10), (1, 8, 10), True), ((12,), 4, False)],
+    ids=["4-D", "stack in a list", "1-D"],
+)
+def test_slice_by_slice_calls_it_does_not_slice_get_the_whole_array(
+    shape: tuple[int, ...], chunks: Any, in_list: bool
+) -> None:
+    # stack.run_slices slices only a 3-D first argument given as itself: the dask path
+    # split 4-D input and stacks in a list along axis 0 (a 1-D one blockwise), and joined
+    # per-block answers (`a - a.mean()` off by up to 0.04).
+    a = np.random.default_rng(0).random(shape)
+    x = da.from_array(a, chunks=chunks)
+    out = _centred([x] if in_list else x)
+    np.testing.assert_allclose(out.compute(), _centred([a] if in_list else a))
+
+
+@ap.memory_type("numpy")
+def _doubled(x: Any) -> Any:
+    assert isinstance(x, np.ndarray)
+    return x * 2
+
+
+@pytest.mark.usefixtures("sync")
+def test_a_0d_dask_array_reaches_the_function_as_a_0d_array() -> None:
+    # A 0-d dask array's block is a numpy scalar: the call raised "is a numpy scalar: make
+    # a 0-d array" at compute time for x.sum(), x.mean(), x[0].
+    x = da.from_array(np.arange(8.0).reshape(2, 4), chunks=1)
+    for lazy in (x.sum(), x.mean(), x[0, 1]):
+        np.testing.assert_array_equal(_doubled(lazy).compute(), lazy.compute() * 2)
+
+
+@needs_torch
+@pytest.mark.usefixtures("sync")
+def test_output_to_another_memory_type_moves_the_whole_result_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Every block's result was converted to the output type and back to numpy in its task,
+    # then the whole result converted once more: two transfers per block on a device.
+    import torch
+
+    from arrayport import _dask_worker
+
+    moved_back: list[str] = []
+    original = _dask_worker._to_block_type
+
+    def spy(out: Any, like: Any, call: Any) -> Any:
+        moved_back.append(type(out).__module__.partition(".")[0])
+        return original(out, like, call)
+
+    monkeypatch.setattr(_dask_worker, "_to_block_type", spy)
+    a = np.arange(16.0).reshape(4, 4)
+    out = _doubled.options(output="torch")(da.from_array(a, chunks=2))
+    assert isinstance(out, torch.Tensor)
+    np.testing.assert_array_equal(out.numpy(), a * 2)
+    assert moved_back == []  # each block's numpy result stayed numpy

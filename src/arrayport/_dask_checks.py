@@ -54,6 +54,12 @@ def check_inputs(name: str, dask_args: list[Any]) -> None:
         raise UnsupportedArrayError(msg)
     for other in dask_args[1:]:
         same = other.chunks == first.chunks if unknown(first) else other.shape == first.shape
+        if not same and (unknown(first) or unknown(other)):
+            refuse(
+                f"{name} got dask arrays whose chunks of unknown size (after boolean "
+                "indexing) differ, so whether they line up cannot be told; call "
+                "x.compute_chunk_sizes() on each first"
+            )
         if not same:
             refuse(
                 f"{name} got dask arrays of shapes {first.shape} and {other.shape}: dask "
@@ -125,7 +131,10 @@ def check_whole_args(
                 f"{name}: non-dask array argument #{i + 1} (shape {w.shape}) does not "
                 f"broadcast against the dask input (shape {first.shape}), as the function "
                 "would see them without dask, but it does against a block: a block's shape "
-                "must not decide whether it fits; pass an argument shaped for the whole array"
+                "must not decide whether it fits. A kernel or lookup table whose size only "
+                "happens to equal a block's: rechunk the dask input so that no block has "
+                "that extent, or declare whole_array=True; otherwise pass an argument "
+                "shaped for the whole array"
             )
         for k in range(1, min(w.ndim, first.ndim) + 1):
             axis = first.ndim - k
@@ -142,13 +151,14 @@ def check_whole_args(
                 )
 
 
-def whole_slices(name: str, arrays: list[Any]) -> list[Any]:
-    """``arrays`` rechunked so that every block holds whole 2-D slices: a function declared
-    ``slice_by_slice`` needs each slice entire (a block cut across a slice would give it a
-    piece and join wrong values). Blocks still split a 3-D stack along axis 0; a 2-D array
-    is one slice, run whole (as without dask)."""
+def whole_slices(name: str, arrays: list[Any], sliced: bool) -> list[Any]:
+    """``arrays`` rechunked for a function declared ``slice_by_slice``: it needs each slice
+    entire (a block cut across a slice would give it a piece and join wrong values). Where
+    the call is ``sliced`` (a 3-D stack, as :func:`arrayport.stack.run_slices` slices),
+    blocks still split the stack along axis 0; otherwise the call runs once on the whole
+    array, as without dask, and gets it in one block."""
     first = arrays[0]
-    axes = range(1, first.ndim) if first.ndim >= 3 else range(first.ndim)
+    axes = range(1, first.ndim) if sliced else range(first.ndim)
     if all(len(first.chunks[axis]) == 1 for axis in axes):
         return arrays
     if any(_unknown_axis(first.chunks[axis]) for axis in axes):
@@ -158,7 +168,7 @@ def whole_slices(name: str, arrays: list[Any]) -> list[Any]:
             "first"
         )
     whole: dict[int, Any] = dict.fromkeys(axes, -1)
-    if first.ndim >= 3 and not _unknown_axis(first.chunks[0]):
+    if sliced and not _unknown_axis(first.chunks[0]):
         whole[0] = "auto"  # fewer slices per block, toward dask's array.chunk-size
     return [x.rechunk(whole) for x in arrays]
 

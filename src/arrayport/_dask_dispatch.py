@@ -71,12 +71,13 @@ class _Collector:
         self.dask: list[Any] = []
         self.whole: list[Any] = []
         self.first: Any = None  # the call's first array argument, dask or not
+        self.first_on_top = False  # ... and whether it is an argument itself (not in a list)
 
     def template(self, value: Any, *, top: bool = True) -> Any:
         if isinstance(value, self.array_type):
             self.dask.append(value)
             if self.first is None:
-                self.first = value
+                self.first, self.first_on_top = value, top
             return Slot("block", len(self.dask) - 1)
         if top and is_container(value):  # arrays one level down, as dispatch looks
             return rebuild(value, [self.template(v, top=False) for v in value])
@@ -86,7 +87,7 @@ class _Collector:
             return value  # not an array: passed through as it is
         self.whole.append(value)
         if self.first is None:
-            self.first = value
+            self.first, self.first_on_top = value, top
         return Slot("whole", len(self.whole) - 1)
 
 
@@ -190,8 +191,9 @@ def _whole_warning(name: str, dask_args: list[Any]) -> None:
         warnings.warn(msg, WholeArrayWarning, stacklevel=_user_stacklevel())
 
 
-def _slices_warning(name: str, x: Any) -> None:
-    """Warn when a block of whole slices is larger than dask's array.chunk-size."""
+def _slices_warning(name: str, x: Any, sliced: bool) -> None:
+    """Warn when a block of whole slices (or the whole array, where the call is not
+    sliced) is larger than dask's array.chunk-size."""
     import dask
     from dask.utils import format_bytes, parse_bytes
 
@@ -201,10 +203,15 @@ def _slices_warning(name: str, x: Any) -> None:
         return
     nbytes = math.prod(int(s) for s in sizes) * x.dtype.itemsize
     if nbytes > limit:
+        held = (
+            "runs slice by slice, so each dask block holds whole slices: blocks of"
+            if sliced
+            else "runs once on its whole input (slice_by_slice slices a 3-D first argument "
+            "only), so its dask input is gathered into one block of"
+        )
         msg = (
-            f"{name} runs slice by slice, so each dask block holds whole slices: blocks of "
-            f"{format_bytes(nbytes)}, larger than dask's array.chunk-size "
-            f"({format_bytes(limit)}), must each fit in one worker's memory"
+            f"{name} {held} {format_bytes(nbytes)}, larger than dask's array.chunk-size "
+            f"({format_bytes(limit)}), which must fit in one worker's memory"
         )
         warnings.warn(msg, WholeArrayWarning, stacklevel=_user_stacklevel())
 
@@ -228,7 +235,8 @@ def run_on_dask(dispatched: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) 
     -------
     dask.array.Array
         Lazy, of the first dask argument's shape, chunks and chunk type (``slice_by_slice``:
-        rechunked so that each block holds whole slices). With ``output``
+        rechunked so that each block holds whole slices; ``depth`` wider than a block:
+        rechunked by dask). With ``output``
         set to a memory type other than dask, the result is computed and converted.
 
     Raises
@@ -265,14 +273,22 @@ def run_on_dask(dispatched: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) 
         # A neighbourhood wider than the array borrows all of it (dask refuses the depth).
         depth = {a: min(d, int(first.shape[a])) for a, d in depth.items()}
     # A snapshot: the lazy result must not change if the caller later writes the array.
-    whole = [convert(w, MemoryType.NUMPY, copy=True) for w in col.whole]
+    # A numpy argument is copied as it is (a string or object array too, as the call
+    # without dask passes it); other frameworks' arrays are converted.
+    whole = [
+        np.array(w, copy=True) if type(w) is np.ndarray else convert(w, MemoryType.NUMPY, copy=True)
+        for w in col.whole
+    ]
     arrays = [x if x.chunks == first.chunks else x.rechunk(first.chunks) for x in col.dask]
     # The blocks the function will see, built lazily before anything runs: the checks of
     # the whole arguments read their real extents (dask rechunks where a halo is wider
     # than a chunk; slice_by_slice makes slices whole).
-    if contract.slice_by_slice and not contract.whole_array and first.ndim >= 2:
-        arrays = whole_slices(name, arrays)
-        _slices_warning(name, arrays[0])
+    if contract.slice_by_slice and not contract.whole_array:
+        # Sliced as stack.run_slices slices: a 3-D first array argument given as itself;
+        # any other call runs once, on the whole array (4-D, 2-D, a stack in a list).
+        sliced = first.ndim == 3 and col.first is first and col.first_on_top
+        arrays = whole_slices(name, arrays, sliced)
+        _slices_warning(name, arrays[0], sliced)
     split = arrays[0]
     if contract.whole_array:
         _whole_warning(name, arrays)
@@ -290,7 +306,12 @@ def run_on_dask(dispatched: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) 
     from dask.delayed import delayed
 
     token = uuid.uuid4().hex
-    call = Call(token, len(arrays), dtype, name, objects=(dispatched, targs, tkwargs))
+    per_block = dispatched
+    if contract.output not in ("input", "declared"):
+        # Each block comes back to its own type (numpy) and the whole result moves to
+        # `output` once (_place): moving every block there and back doubled the transfers.
+        per_block = dispatched.options(output="input")
+    call = Call(token, len(arrays), dtype, name, objects=(per_block, targs, tkwargs))
     held = [delayed(w, name=f"arrayport-arg-{i}-{token}") for i, w in enumerate(whole)]
     out = da.map_blocks(
         run_block,

@@ -127,6 +127,9 @@ def run_block(*parts: Any, call: Call) -> Any:
     """One block: the dispatched callable on numpy (or cupy) blocks, a block back."""
     dispatched, targs, tkwargs = call.resolve()
     blocks, whole = parts[: call.n_blocks], parts[call.n_blocks :]
+    # The block of a 0-d dask array (x.sum(), x[0]) is a numpy scalar: the 0-d array it
+    # stands for (ADR 0016), as the function would get without dask.
+    blocks = tuple(np.asarray(b) if isinstance(b, np.generic) else b for b in blocks)
     like = blocks[0]
     for other in blocks[1:]:
         # Chunks of unknown size (after boolean indexing) compare equal while planning;
