@@ -89,3 +89,24 @@ def test_unit_keeps_minus_one_symmetric_in_float32_arithmetic() -> None:
     x = xps.asarray([-2.0, -1.0, 1.0], dtype=xps.float32)
     got = np.asarray(policy.convert_block(xps, policy.prepare(xps, x, p), p)).tolist()
     assert got == [-(2**31), -(2**31 - 1), 2**31 - 1]
+
+
+@pytest.mark.parametrize(
+    ("values", "target"),
+    [([1.0, -0.0, 0.0], "float16"), ([32896.0, 0.0, -0.0], "float32")],
+)
+def test_minmax_into_floats_gives_positive_zero_on_every_framework(
+    values: list[float], target: str
+) -> None:
+    # numpy gave -0.0 where torch gave +0.0: which zero min() picked as the lower bound.
+    import arrayport as ap
+    from tests.conftest import INSTALLED
+
+    x = np.array(values, np.float32)
+    kinds = [MemoryType.NUMPY] + [mt for mt in (MemoryType.TORCH,) if mt in INSTALLED]
+    for mt in kinds:
+        out = ap.testing.as_numpy(
+            ap.convert_dtype(ap.convert(x, mt), target, scaling=Scaling.MINMAX)
+        )
+        assert out.tolist() == [1.0, 0.0, 0.0]
+        assert not np.signbit(out).any(), mt

@@ -28,3 +28,17 @@ def test_complex128_parts_beyond_float32_are_refused_not_made_inf() -> None:
     with pytest.raises(DtypeConversionError, match="would become inf"):
         ap.convert_dtype(x, "complex64")
     np.testing.assert_array_equal(ap.convert_dtype(x[1:], "complex64"), [1 + 1j])
+
+
+def test_complex128_parts_that_round_to_float32_max_convert() -> None:
+    # Refused ("would become inf") from just above float32's largest value, though such
+    # parts round to it, as float64 -> float32 gives them; inf only from half a step up.
+    top = float(np.finfo(np.float32).max)
+    limit = 2.0**128 - 2.0**103  # half-way to the next power of two: rounds to inf
+    below = np.nextafter(limit, 0.0)
+    x = np.array([complex(np.nextafter(top, np.inf), -below)])
+    out = ap.convert_dtype(x, "complex64")
+    np.testing.assert_array_equal(out, np.array([complex(top, -top)], np.complex64))
+    np.testing.assert_array_equal(out.real, ap.convert_dtype(x.real, "float32"))
+    with pytest.raises(DtypeConversionError, match="would become inf"):
+        ap.convert_dtype(np.array([complex(1.0, limit)]), "complex64")

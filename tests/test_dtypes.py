@@ -728,6 +728,15 @@ def test_apply_dtype_conversion() -> None:
     assert "apply_dtype_conversion" not in ap.__all__
 
 
+@pytest.mark.skipif(np.dtype(np.longdouble).itemsize <= 8, reason="longdouble is float64 here")
+def test_preserve_input_of_a_dtype_outside_the_policy_says_what_to_declare() -> None:
+    # Said "'float128' is not a dtype convert_dtype knows; pass one of ...", about a dtype
+    # argument the caller never passed.
+    ref = np.array([1.0, 3.0], dtype=np.longdouble)
+    with pytest.raises(UnsupportedDtypeError, match=r"its input's dtype float128.*NATIVE_OUTPUT"):
+        apply_dtype_conversion(np.array([0.5, 1.5]), DtypeConversion.PRESERVE_INPUT, VALUE, ref)
+
+
 @skip_unless_installed(MT.TORCH)
 def test_apply_dtype_conversion_reference_of_another_memory_type() -> None:
     import torch

@@ -186,7 +186,9 @@ def convert_block(xp: Any, x: Any, p: Plan) -> Any:
         d = p.dst
         if d.kind in "fc":
             if p.scaling == "minmax":  # infinities to the ends of [0, 1]; NaN stays
-                u = xp.where(xp.isnan(u), u, xp.clip(u, 0.0, 1.0))
+                # + 0.0: -0.0 (x - lo with x = -0.0, lo = +0.0) becomes +0.0, the same in
+                # every framework whichever zero its min picked as the lower bound.
+                u = xp.where(xp.isnan(u), u, xp.clip(u, 0.0, 1.0) + 0.0)
             y = _value(xp, u, dataclasses.replace(p, scaling="value"), p.compute)
         else:
             scale = float(d.hi) if p.scaling == "unit" else float(d.hi) - float(d.lo)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from arrayport import _dtype_policy as policy
 from arrayport.backends._protocol import Backend
 from arrayport.backends._util import numpy_dtype_or_none
@@ -34,12 +36,19 @@ def refuse_unholdable(backend: Backend, mt: MemoryType, name: str) -> None:
 
 
 def refuse_complex_overflow(xp: Any, x: Any, p: policy.Plan) -> None:
-    """complex128 -> complex64 would turn finite parts beyond float32 into inf: refuse."""
+    """complex128 -> complex64 would turn finite parts beyond float32 into inf: refuse.
+
+    Parts above float32's largest value but below the half-way point to the next power
+    of two round to that largest value, as float64 -> float32 gives them: those convert.
+    """
     src, dst = p.src, p.dst
     if policy.DTYPES[p.src_work].kind != "c" or dst.kind != "c" or dst.hi >= src.hi:
         return
+    info = np.finfo(dst.component)
+    # Half a step above the largest value: from there round-to-nearest gives inf.
+    overflows = float(dst.hi) + float(info.eps) * 2.0 ** (info.maxexp - 2)
     parts = (xp.real(x), xp.imag(x))
-    if any(bool(xp.any(xp.isfinite(v) & (xp.abs(v) > dst.hi))) for v in parts):
+    if any(bool(xp.any(xp.isfinite(v) & (xp.abs(v) >= overflows))) for v in parts):
         msg = (
             f"{src.name} values beyond the range of {dst.name} (|part| > {dst.hi:.4g}) would "
             "become inf; scale them down first, or keep complex128"

@@ -369,6 +369,15 @@ def apply_dtype_conversion(
         if target is None:
             ref_backend = get_backend(detect_memory_type(reference))
             target = ref_backend.describe(reference).dtype_name
+        if target not in policy.DTYPES:  # float128, jax's int4: no policy reaches them
+            msg = (
+                f"dtype_conversion=PRESERVE_INPUT cannot give the result its input's dtype "
+                f"{target}: the dtype policy converts between bool, integer, float and "
+                "complex dtypes up to 64 bits per part; declare dtype_conversion="
+                "DtypeConversion.NATIVE_OUTPUT to return the function's own dtype, or a "
+                "fixed one (e.g. DtypeConversion.FLOAT64)"
+            )
+            raise UnsupportedDtypeError(msg, dtype=target)
         if (
             target == "bool"
             and bool_stand_in is not None
