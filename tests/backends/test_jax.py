@@ -192,3 +192,23 @@ def test_jax_without_jaxlib_is_listed_and_doctor_says_it_is_broken() -> None:
     assert lines[0] == "True"
     assert lines[-1] == "1"
     assert "jax is installed but cannot be imported" in done.stdout
+
+
+def test_length_one_axes_with_any_stride_are_shared_as_planned() -> None:
+    # numpy calls x[None] (stride 0 on the new axis) contiguous. jax imported such an
+    # array sharing its memory, but as a layout of its own: once jax had made a numpy copy
+    # of it (np.array(out)), np.asarray(out) returned that stale copy, not the shared memory.
+    import arrayport as ap
+    from arrayport._host import aligned_empty
+
+    base = aligned_empty((10,), np.dtype(np.float32))
+    base[:] = np.arange(10)
+    for a in (
+        base[:5][None],
+        np.lib.stride_tricks.as_strided(base, (5, 1), (4, 20)),
+        np.lib.stride_tricks.as_strided(base, (1, 5), (-40, 4)),
+    ):
+        assert ap.plan(a, "jax").zero_copy
+        out = ap.convert(a, "jax")
+        np.testing.assert_array_equal(np.array(out, copy=True), a)
+        assert np.shares_memory(np.asarray(out), a), a.strides

@@ -364,6 +364,12 @@ def from_numpy(a: np.ndarray, device: Device) -> Any:
         if name == "bfloat16":
             return jax.device_put(a, to_jax_device(device))
         a = aligned_copy(a)
+    elif 1 in a.shape:
+        # numpy calls an array contiguous whatever the strides of its length-1 axes
+        # (x[None] has stride 0 there); jax's import copies such an array instead of
+        # sharing it, though the plan said shared. The same memory with the row-major
+        # strides is shared.
+        a = a.reshape(-1).reshape(a.shape)
     return from_dlpack(a, device)
 
 
