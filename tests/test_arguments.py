@@ -34,6 +34,27 @@ class ListSubclass(list[Any]):
     """Not a container to look into: only list, tuple and namedtuple are."""
 
 
+def test_types_made_at_run_time_are_not_kept_for_good() -> None:
+    # Every argument type stayed in KINDS: a class defined per call (with all it
+    # references: 500 such classes holding 2 MiB each kept 1 GB alive) or a namedtuple per
+    # call grew the process without bound.
+    import gc
+    import weakref
+
+    from arrayport._arguments import MAX_TYPES
+
+    first = type("Opts", (), {})
+    alive = weakref.ref(first)
+    kind_of(first())
+    del first
+    for _ in range(MAX_TYPES):
+        kind_of(type("Opts", (), {})())
+    gc.collect()
+    assert alive() is None
+    assert len(KINDS) <= MAX_TYPES
+    assert kind_of(np.zeros(1)) is MemoryType.NUMPY  # worked out again after emptying
+
+
 def test_kinds_are_classified_once_per_type() -> None:
     a = np.zeros(2)
     assert kind_of(a) is MemoryType.NUMPY

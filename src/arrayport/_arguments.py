@@ -44,7 +44,11 @@ CONTAINER = "container"
 #: A sentinel for "not looked up yet" in :data:`KINDS` and similar caches.
 UNSEEN: Any = object()
 #: type -> its kind: a MemoryType (an array), :data:`CONTAINER`, or None (passed through).
+#: Emptied when it reaches :data:`MAX_TYPES` entries: types made at run time (a class
+#: defined in a function called again and again, a namedtuple per call) would otherwise
+#: be kept alive for good, with all they reference. A missing entry is worked out again.
 KINDS: dict[type, MemoryType | str | None] = {}
+MAX_TYPES = 1024
 
 # What :func:`scan` says a call's arrays need, in increasing order.
 NO_CONVERSION, CONVERT, DASK_INPUT = 0, 1, 2
@@ -108,6 +112,8 @@ def classify(x: object) -> MemoryType | str | None:
             why = None if refusal is None else refusal(t)
             if why is not None:
                 raise UnsupportedArrayError(why)
+    if len(KINDS) >= MAX_TYPES:
+        KINDS.clear()
     KINDS[t] = kind  # one atomic dict store; a race only computes the same value twice
     return kind
 

@@ -106,3 +106,13 @@ def test_route_key_declines_what_describe_refuses_or_subclasses(tmp_path) -> Non
     m = np.memmap(tmp_path / "m.dat", dtype="float32", mode="w+", shape=(3,))
     assert be.route_key(m, False) is None
     assert be.HOST_MEMORY
+
+
+def test_the_dtype_cache_does_not_grow_with_every_string_length() -> None:
+    # Each `<U{n}` (and record) dtype stayed cached: 50,000 lengths, about 11 MB.
+    from arrayport.backends import numpy as backend
+
+    for n in range(1, 600):
+        assert not backend.is_plain(np.array(["x" * n]))
+    assert len(backend._exchangeable_dtypes) <= 256
+    assert backend.is_plain(np.zeros(2))

@@ -167,3 +167,20 @@ def test_storage_only_frameworks_have_no_namespace(mt: MT) -> None:
 def test_namespace_rejects_unknown_names() -> None:
     with pytest.raises(ap.InvalidOptionError):
         ap.namespace("matlab")
+
+
+def test_array_subclasses_made_at_run_time_are_not_kept_for_good() -> None:
+    import gc
+    import weakref
+
+    from arrayport.backends import _MAX_TYPES, _type_cache, detect_memory_type
+
+    first = type("Sub", (np.ndarray,), {})
+    alive = weakref.ref(first)
+    assert detect_memory_type(np.zeros(1).view(first)) is MT.NUMPY
+    del first
+    for _ in range(_MAX_TYPES):
+        detect_memory_type(np.zeros(1).view(type("Sub", (np.ndarray,), {})))
+    gc.collect()
+    assert alive() is None
+    assert len(_type_cache) <= _MAX_TYPES

@@ -38,7 +38,9 @@ _backends: dict[MemoryType, Backend] = {}
 # type -> memory type. Only whole entries are ever stored or read (single dict operations,
 # atomic under the GIL and safe without it too: a racing thread at worst repeats the
 # detection and stores the same value), so lookups take no lock.
+# Emptied at _MAX_TYPES entries: array subclasses made at run time stay collectable.
 _type_cache: dict[type, MemoryType] = {}
+_MAX_TYPES = 1024
 _lock = threading.Lock()
 
 #: The memory type already detected for arrays of this exact type, or None (a dict lookup).
@@ -138,6 +140,8 @@ def detect_memory_type(x: object) -> MemoryType:
         hint = backend.non_array_hint(x)
         msg = f"{t.__module__}.{t.__qualname__} belongs to {mt.value} but is not one of its arrays"
         raise UnsupportedArrayError(f"{msg}; {hint}" if hint else msg)
+    if len(_type_cache) >= _MAX_TYPES:
+        _type_cache.clear()
     _type_cache[t] = mt
     return mt
 

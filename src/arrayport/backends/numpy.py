@@ -80,6 +80,10 @@ _exchangeable_dtypes: dict[np.dtype[Any], bool] = {}
 def _exchangeable_cached(dtype: np.dtype[Any]) -> bool:
     found = _exchangeable_dtypes.get(dtype)
     if found is None:
+        # Emptied at 256 entries: string and record dtypes come in endless variety
+        # (`<U7`, `<U8`, ...), and each would be kept for good.
+        if len(_exchangeable_dtypes) >= 256:
+            _exchangeable_dtypes.clear()
         found = _exchangeable_dtypes[dtype] = holds_numbers(dtype)
     return found
 
