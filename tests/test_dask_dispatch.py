@@ -806,3 +806,14 @@ def test_output_to_another_memory_type_moves_the_whole_result_once(
     assert isinstance(out, torch.Tensor)
     np.testing.assert_array_equal(out.numpy(), a * 2)
     assert moved_back == []  # each block's numpy result stayed numpy
+
+
+@pytest.mark.usefixtures("sync")
+def test_an_input_whose_blocks_are_not_its_declared_dtype_is_named_as_the_cause() -> None:
+    # A from_delayed array declared float32 that computes int64: the error blamed the
+    # function ("returned int64 ... declare a fixed output dtype"), which had run on int64.
+    lying = da.from_delayed(
+        dask.delayed(np.ones)((2, 3), dtype=np.int64), shape=(2, 3), dtype=np.float32
+    )
+    with pytest.raises(ap.ConversionError, match="declares dtype float32 but computes to int64"):
+        _doubled(lying).compute()

@@ -311,7 +311,10 @@ def run_on_dask(dispatched: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) 
         # Each block comes back to its own type (numpy) and the whole result moves to
         # `output` once (_place): moving every block there and back doubled the transfers.
         per_block = dispatched.options(output="input")
-    call = Call(token, len(arrays), dtype, name, objects=(per_block, targs, tkwargs))
+    in_dtypes = tuple(np.dtype(x.dtype).name for x in arrays)
+    call = Call(
+        token, len(arrays), dtype, name, objects=(per_block, targs, tkwargs), in_dtypes=in_dtypes
+    )
     held = [delayed(w, name=f"arrayport-arg-{i}-{token}") for i, w in enumerate(whole)]
     out = da.map_blocks(
         run_block,

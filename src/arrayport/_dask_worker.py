@@ -16,8 +16,10 @@ import numpy as np
 
 from arrayport._arguments import is_container, rebuild
 from arrayport.backends import detect_memory_type, get_backend
+from arrayport.backends._dask_compute import dtype_lie
 from arrayport.convert import convert
-from arrayport.errors import ArrayportError, UnsupportedArrayError
+from arrayport.errors import ArrayportError, ConversionError, UnsupportedArrayError
+from arrayport.memory_types import MemoryType
 
 __all__ = ["Call", "Slot", "dumps_by_value", "fill", "run_block"]
 
@@ -56,7 +58,7 @@ class Call:
     come before any framework) is loaded.
     """
 
-    __slots__ = ("_objects", "_payload", "dtype", "key", "n_blocks", "name")
+    __slots__ = ("_objects", "_payload", "dtype", "in_dtypes", "key", "n_blocks", "name")
 
     def __init__(
         self,
@@ -66,6 +68,7 @@ class Call:
         name: str,
         objects: tuple[Any, tuple[Any, ...], dict[str, Any]] | None = None,
         payload: bytes | None = None,
+        in_dtypes: tuple[str, ...] = (),
     ) -> None:
         self.key = key
         self.n_blocks = n_blocks
@@ -73,6 +76,9 @@ class Call:
         self.name = name
         self._objects = objects
         self._payload = payload
+        # The dtype names the dask arguments declare: a block of another dtype is the
+        # input's fault (a wrong dtype= where it was built), not the function's.
+        self.in_dtypes = in_dtypes
 
     def resolve(self) -> tuple[Any, tuple[Any, ...], dict[str, Any]]:
         if self._objects is not None:
@@ -94,7 +100,10 @@ class Call:
             assert self._objects is not None  # one of the two is always set
             # Made once (a racing thread at worst makes the same bytes twice).
             self._payload = dumps_by_value(self._objects)
-        return (Call, (self.key, self.n_blocks, self.dtype, self.name, None, self._payload))
+        return (
+            Call,
+            (self.key, self.n_blocks, self.dtype, self.name, None, self._payload, self.in_dtypes),
+        )
 
 
 def dumps_by_value(objects: Any) -> bytes:
@@ -130,6 +139,11 @@ def run_block(*parts: Any, call: Call) -> Any:
     # The block of a 0-d dask array (x.sum(), x[0]) is a numpy scalar: the 0-d array it
     # stands for (ADR 0016), as the function would get without dask.
     blocks = tuple(np.asarray(b) if isinstance(b, np.generic) else b for b in blocks)
+    for block, declared in zip(blocks, call.in_dtypes, strict=False):
+        # By name: another byte order holds the same values.
+        computed = getattr(getattr(block, "dtype", None), "name", declared)
+        if computed != declared:
+            raise ConversionError(dtype_lie(declared, computed), source=MemoryType.DASK)
     like = blocks[0]
     for other in blocks[1:]:
         # Chunks of unknown size (after boolean indexing) compare equal while planning;

@@ -23,7 +23,7 @@ from arrayport.backends._dask_devices import _is_cupy
 from arrayport.errors import ConversionError, UnsupportedArrayError
 from arrayport.memory_types import MemoryType
 
-__all__ = ["to_numpy"]
+__all__ = ["dtype_lie", "to_numpy"]
 
 
 def _known_shape(x: Any) -> tuple[int, ...]:
@@ -75,11 +75,11 @@ def _checked_block(block: Any, declared: str) -> Any:
         raise UnsupportedArrayError(_MASKED)
     name = np.dtype(block.dtype).name
     if name != declared:
-        raise ConversionError(_dtype_lie(declared, name), source=MemoryType.DASK)
+        raise ConversionError(dtype_lie(declared, name), source=MemoryType.DASK)
     return block
 
 
-def _dtype_lie(declared: str, computed: str) -> str:
+def dtype_lie(declared: str, computed: str) -> str:
     return (
         f"the dask array declares dtype {declared} but computes to {computed}: the "
         f"conversion was checked and reported for {declared} and would not give it. "
@@ -102,7 +102,7 @@ def _check_computed(x: Any, out: np.ndarray) -> None:
     declared = np.dtype(x.dtype)
     # By name: a byte order other than the declared one holds the same values.
     if out.dtype.name != declared.name:
-        raise ConversionError(_dtype_lie(declared.name, out.dtype.name), source=MemoryType.DASK)
+        raise ConversionError(dtype_lie(declared.name, out.dtype.name), source=MemoryType.DASK)
     shape = _known_shape(x)
     if len(shape) != out.ndim or any(
         d not in (-1, n) for d, n in zip(shape, out.shape, strict=True)
