@@ -111,3 +111,12 @@ def test_pyclesperanto_accepts_cpu_as_convert_does() -> None:
     # refused the same word when decorating.
     contract = ap.memory_type("pyclesperanto", device="cpu")(lambda x: x).contract
     assert str(contract.device) == "cpu"
+
+
+def test_depth_takes_numpy_integers_and_stores_python_ints() -> None:
+    f = ap.memory_type("numpy", depth=np.int64(2))(_ident)
+    assert f.contract.depth == 2
+    assert type(f.contract.depth) is int
+    g = ap.memory_type("numpy", depth=(np.int32(1), 2))(_ident)
+    assert g.contract.depth == (1, 2)
+    assert all(type(n) is int for n in g.contract.depth)

@@ -128,3 +128,17 @@ def test_cuda_device_is_one_instance_per_index_and_keeps_the_checks() -> None:
     for bad in (-1, True):
         with pytest.raises(DeviceError):
             cuda_device(bad)
+
+
+def test_numpy_integers_are_device_indices() -> None:
+    # np.int64(0) from np.arange was refused ("invalid device"), as by use_device.
+    import numpy as np
+
+    from arrayport.devices import as_index
+
+    assert parse_device(np.int64(1)) == Device("cuda", 1)
+    with use_device(np.int32(0)) as index:
+        assert index == 0
+        assert type(index) is int
+    for not_index in (True, np.bool_(True), 1.0, "1", np.array([1])):
+        assert as_index(not_index) is None

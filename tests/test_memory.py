@@ -141,3 +141,9 @@ def test_one_memory_type_may_be_named_without_a_list() -> None:
 def test_memory_report_refuses_what_is_not_memory_types() -> None:
     with pytest.raises(ap.InvalidOptionError, match=r"^memory_report\(memory_types=5\): pass a"):
         ap.memory_report(5)  # type: ignore[arg-type]
+
+
+def test_memory_report_refuses_bytes_as_a_whole() -> None:
+    # b"numpy" was iterated byte by byte: "110 is not a memory type".
+    with pytest.raises(ap.InvalidOptionError, match=r"^memory_report\(memory_types=b'numpy'\)"):
+        ap.memory_report(b"numpy")  # type: ignore[arg-type]

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from typing import Any, cast
+from typing import Any
 
-from arrayport.devices import Device, parse_device
+from arrayport.devices import Device, as_index, parse_device
 from arrayport.dtypes import DtypeConversion, Scaling
 from arrayport.errors import DeviceError, InvalidOptionError
 from arrayport.memory_types import MemoryType, as_memory_type
@@ -60,12 +60,15 @@ def _check_bool(value: Any, name: str) -> bool:
 
 def _check_depth(depth: Any) -> int | tuple[int, ...] | None:
     def ok(n: Any) -> bool:
-        return isinstance(n, int) and not isinstance(n, bool) and n >= 0
+        index = as_index(n)  # numpy integers too
+        return index is not None and index >= 0
 
-    if depth is None or ok(depth):
-        return cast("int | None", depth)
+    if depth is None:
+        return None
+    if ok(depth):
+        return int(depth)
     if isinstance(depth, (tuple, list)) and depth and all(ok(n) for n in depth):
-        return tuple(depth)
+        return tuple(int(n) for n in depth)
     msg = (
         f"depth={depth!r} is not valid: use None, a non-negative int (the same halo on "
         "every axis) or a tuple of non-negative ints, one per axis"

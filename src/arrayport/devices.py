@@ -20,6 +20,8 @@ import threading
 from collections.abc import Iterator
 from typing import Any, Literal
 
+import numpy as np
+
 from arrayport.errors import DeviceError
 
 __all__ = [
@@ -81,6 +83,14 @@ def cuda_device(index: int) -> Device:
 DeviceLike = Device | str | int | None
 
 
+def as_index(value: object) -> int | None:
+    """``value`` as an int index when it is a Python or numpy integer (``np.int64(1)``
+    from ``np.arange``), else None; bools are not indices (True is not device 1)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        return None
+    return int(value)
+
+
 def parse_device(value: DeviceLike) -> Device | None:
     """Turn a user's device argument into a :class:`Device`, or ``None`` for "same as source".
 
@@ -95,11 +105,10 @@ def parse_device(value: DeviceLike) -> Device | None:
     """
     if value is None or isinstance(value, Device):
         return value
-    if isinstance(value, bool):  # bool is an int subclass: True is not device 1
-        pass
-    elif isinstance(value, int):
-        if value >= 0:
-            return Device("cuda", value)
+    number = as_index(value)
+    if number is not None:
+        if number >= 0:
+            return Device("cuda", number)
     elif isinstance(value, str):
         text = value.strip().lower()
         if text in ("cpu", "cpu:0"):
@@ -155,12 +164,14 @@ def use_device(index: int) -> Iterator[int]:
     >>> with ap.use_device(0):
     ...     pass
     """
-    if isinstance(index, bool) or not isinstance(index, int) or index < 0:
+    given = as_index(index)
+    if given is None or given < 0:
         msg = (
             f"use_device takes a non-negative GPU index, got {index!r}: pass the index, "
             "e.g. use_device(1) for cuda:1"
         )
         raise DeviceError(msg)
+    index = given
     token = _device_index.set(index)
     try:
         yield index

@@ -146,7 +146,7 @@ def memory_report(
     else:
         if isinstance(memory_types, (str, MemoryType)):  # one name, not its letters
             memory_types = [memory_types]
-        elif not isinstance(memory_types, Iterable):
+        elif isinstance(memory_types, (bytes, bytearray)) or not isinstance(memory_types, Iterable):
             msg = (
                 f"memory_report(memory_types={memory_types!r}): pass a memory type name such "
                 "as 'torch', a list of them, or None"

@@ -245,10 +245,18 @@ def _stack(
     kinds = []
     for i, s in enumerate(items):
         try:
-            kinds.append(detect_memory_type(s))
+            kind = detect_memory_type(s)
         except UnsupportedArrayError as exc:
             msg = f"{what}: item {i} is not an array ({exc})"
             raise UnsupportedArrayError(msg) from exc
+        # np.matrix and masked arrays: refused as a dispatched function's arguments are
+        # (np.stack kept np.matrix and failed with numpy's own "shape too large").
+        refusal = getattr(get_backend(kind), "argument_refusal", None)
+        why = None if refusal is None else refusal(type(s))
+        if why is not None:
+            which = f"fn's result for slice {i}" if per_slice else f"item {i}"
+            raise UnsupportedArrayError(f"{what}: {which}: {why}")
+        kinds.append(kind)
     for i, s in enumerate(items):
         if any(not isinstance(n, int) and n != n for n in s.shape):  # NaN: dask
             msg = (

@@ -48,7 +48,14 @@ from typing import Any
 
 import numpy as np
 
-from arrayport._host import ArrayInfo, RouteKey, aligned_copy, dtype_name, host_layout
+from arrayport._host import (
+    ArrayInfo,
+    RouteKey,
+    aligned_copy,
+    aligned_empty,
+    dtype_name,
+    host_layout,
+)
 from arrayport.backends import _jax_dlpack, _torch_cuda
 from arrayport.backends._jax_devices import deleted_error, jax_devices, single_device, to_jax_device
 from arrayport.backends._jax_devices import device_of as device_of
@@ -383,6 +390,20 @@ def adopt_copy(view: np.ndarray, device: Device) -> Any:
             return importer(aligned_copy(view).__dlpack__())
         return from_dlpack(aligned_copy(view), device)
     return from_numpy(aligned_copy(view), device)
+
+
+def stack(arrays: list[Any]) -> Any:
+    """Arrays stacked along a new first axis. On the CPU through numpy: XLA compiles
+    ``jnp.stack`` anew for every number of operands (3,000 slices took 5.7 s, numpy's stack
+    of the host views and one import 0.05 s); on a GPU with ``jnp.stack``."""
+    import jax.numpy as jnp
+
+    if all(device_of(a).is_cpu for a in arrays):
+        views = [np.asarray(a) for a in arrays]
+        out = aligned_empty((len(views), *views[0].shape), views[0].dtype)
+        np.stack(views, out=out)  # one copy, into a buffer jax then shares
+        return from_numpy(out, CPU)
+    return jnp.stack(arrays)
 
 
 def copy(x: Any) -> Any:
