@@ -16,6 +16,7 @@ import contextlib
 import contextvars
 import dataclasses
 import functools
+import operator
 import threading
 from collections.abc import Iterator
 from typing import Any, Literal
@@ -84,11 +85,15 @@ DeviceLike = Device | str | int | None
 
 
 def as_index(value: object) -> int | None:
-    """``value`` as an int index when it is a Python or numpy integer (``np.int64(1)``
-    from ``np.arange``), else None; bools are not indices (True is not device 1)."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+    """``value`` as a Python int when it is an integer of any kind (``np.int64(1)`` from
+    ``np.arange`` too: anything with ``__index__``), else None; bools are not integers
+    here (True is not device 1)."""
+    if isinstance(value, (bool, np.bool_)):
         return None
-    return int(value)
+    try:
+        return operator.index(value)  # type: ignore[arg-type]
+    except TypeError:
+        return None
 
 
 def parse_device(value: DeviceLike) -> Device | None:

@@ -31,9 +31,7 @@ the registry that :func:`arrayport.testing.inject_oom` fills in
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import operator
 from collections.abc import Callable
 from typing import Any, NoReturn, TypeVar, cast
 
@@ -41,6 +39,7 @@ from arrayport import _oom_injection
 from arrayport._oom_injection import inject, injections
 from arrayport._oom_recognition import Site, find_site, settled
 from arrayport._oom_recovery import Execution
+from arrayport.devices import as_index
 from arrayport.errors import InvalidOptionError
 from arrayport.memory_types import MemoryType, as_memory_type
 
@@ -113,10 +112,9 @@ class OOMPolicy:
         # Integers of any kind (numpy's included) are stored as Python ints; bools are not
         # integers here.
         for name in ("retries", "split_axis", "min_split"):
-            value = getattr(self, name)
-            if value is not None and not isinstance(value, (bool, int)):
-                with contextlib.suppress(TypeError):  # refused below, with its own message
-                    object.__setattr__(self, name, operator.index(value))
+            index = as_index(getattr(self, name))
+            if index is not None:  # else refused below, with its own message
+                object.__setattr__(self, name, index)
         if isinstance(self.retries, bool) or not isinstance(self.retries, int) or self.retries < 0:
             msg = f"OOMPolicy(retries={self.retries!r}): retries must be an int >= 0"
             raise InvalidOptionError(msg)
