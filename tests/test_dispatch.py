@@ -15,8 +15,6 @@ import importlib.util
 import inspect
 import multiprocessing
 import pickle
-import subprocess
-import sys
 import threading
 from typing import Any
 
@@ -90,23 +88,6 @@ def test_bare_decorator_is_an_error_naming_the_fix() -> None:
 def test_decorating_something_that_is_not_callable_fails() -> None:
     with pytest.raises(ap.InvalidOptionError, match="decorates functions"):
         ap.memory_type("numpy")(42)  # type: ignore[arg-type]
-
-
-def test_functions_whose_body_runs_after_the_call_are_refused() -> None:
-    # Were wrapped: a coroutine's result came back on the declared framework with its
-    # dtype, a generator yielded the declared framework's arrays, no OOM policy around.
-    async def coroutine(x: Any) -> Any:
-        return x
-
-    async def agen(x: Any) -> Any:
-        yield x
-
-    def gen(x: Any) -> Any:
-        yield x
-
-    for fn, kind in [(coroutine, "coroutine"), (agen, "async generator"), (gen, "generator")]:
-        with pytest.raises(ap.InvalidOptionError, match=f"it is an? {kind} function"):
-            ap.memory_type("numpy")(fn)
 
 
 def test_above_staticmethod_it_is_not_bound() -> None:
@@ -521,35 +502,3 @@ def test_a_result_no_framework_can_hold_is_named_as_the_function_s_result() -> N
         assert message.endswith("returns results as the function makes them)")
     kept = masked.options(output="declared", dtype_conversion=ap.DtypeConversion.NATIVE_OUTPUT)
     assert isinstance(kept(torch.arange(3)), np.ma.MaskedArray)
-
-
-@pytest.mark.skipif(importlib.util.find_spec("cloudpickle") is None, reason="needs cloudpickle")
-def test_a_main_module_function_travels_by_value_where_main_lacks_it() -> None:
-    # A dispatched function of a script or notebook pickled by reference to __main__ even
-    # under cloudpickle: a dask worker could not load it and the task hung.
-    define = (
-        "import sys, pickle, numpy as np, arrayport as ap\n"
-        "{pre}"
-        "@ap.memory_type('numpy')\n"
-        "def f(x):\n"
-        "    return x + 1\n"
-        "sys.stdout.buffer.write(pickle.dumps(f))\n"
-    )
-    load = (
-        "import pickle, sys, numpy as np\n"
-        "print(pickle.loads(sys.stdin.buffer.read())(np.arange(3)))"
-    )
-
-    def run(code: str, data: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
-        return subprocess.run(
-            [sys.executable, "-c", code], input=data, capture_output=True, timeout=120
-        )
-
-    with_cloudpickle = run(define.format(pre="import cloudpickle\n"))
-    done = run(load, with_cloudpickle.stdout)
-    assert done.returncode == 0, done.stderr.decode()
-    assert done.stdout.decode().strip() == "[1 2 3]"
-    without = run(define.format(pre=""))
-    failed = run(load, without.stdout)
-    assert failed.returncode != 0
-    assert "is not defined here; define it in a module both can import" in failed.stderr.decode()

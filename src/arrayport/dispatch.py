@@ -32,7 +32,6 @@ conversion of arguments and placement of results (the slow path) in
 from __future__ import annotations
 
 import functools
-import inspect
 import sys
 import types
 from collections.abc import Callable
@@ -40,6 +39,7 @@ from typing import Any, Generic, ParamSpec, TypeVar, cast
 
 from arrayport._arguments import KINDS, UNSEEN
 from arrayport._contract import FunctionContract
+from arrayport._dispatch_callables import from_main, main_payload, refuse_deferred_bodies
 from arrayport._dispatch_general import array_defaults, call_general
 from arrayport._metrics import metrics
 from arrayport._oom_injection import injections
@@ -98,7 +98,7 @@ class DispatchedFunction(Generic[P, R]):
         self._static = isinstance(fn, staticmethod)
         if self._static:
             fn = cast("staticmethod[P, R]", fn).__func__
-        _refuse_deferred_bodies(fn)
+        refuse_deferred_bodies(fn)
         functools.update_wrapper(self, fn)
         self._fn = fn
         self._contract = contract
@@ -162,8 +162,8 @@ class DispatchedFunction(Generic[P, R]):
         for part in qualname.split("."):
             found = getattr(found, part, None)
         if found is self:
-            if self.__module__ == "__main__":  # a script's or notebook's: see _from_main
-                return (_from_main, (qualname, _main_payload(self)))
+            if self.__module__ == "__main__":  # a script's or notebook's: see from_main
+                return (from_main, (qualname, main_payload(self._fn, self._contract)))
             return str(qualname)  # pickled by reference, like a plain function
         if isinstance(found, DispatchedFunction) and found._fn is self._fn:
             return (_with_contract, (found, self._contract))  # an .options() variant
@@ -282,66 +282,6 @@ class DispatchedFunction(Generic[P, R]):
                 if back is not None:
                     return back
         return self._place(result, first, first_kind, moved=True)
-
-
-def _refuse_deferred_bodies(fn: Any) -> None:
-    """Refuse functions whose body runs after the call returns: a coroutine or generator
-    function returns a coroutine or generator at once, so its arrays would never be
-    placed, converted by the dtype policy, or run under the OOM policy."""
-    kind = (
-        "a coroutine function (async def)"
-        if inspect.iscoroutinefunction(fn)
-        else "an async generator function"
-        if inspect.isasyncgenfunction(fn)
-        else "a generator function"
-        if inspect.isgeneratorfunction(fn)
-        else None
-    )
-    if kind is not None:
-        name = getattr(fn, "__qualname__", None) or repr(fn)
-        msg = (
-            f"memory_type cannot dispatch {name}: it is {kind}, whose body runs after the "
-            "call returns, outside the dispatch (its arrays would not be moved back, "
-            "converted or covered by the OOM policy); decorate the plain function it "
-            "calls for each array instead"
-        )
-        raise InvalidOptionError(msg)
-
-
-def _main_payload(f: DispatchedFunction[Any, Any]) -> bytes | None:
-    """``f``'s plain function and contract pickled by value (cloudpickle), for a process
-    whose ``__main__`` does not define ``f`` (a dask worker, a notebook's): None when
-    cloudpickle was not imported (nothing sends functions to such processes then) or
-    cannot pickle them."""
-    if "cloudpickle" not in sys.modules:
-        return None
-    from arrayport._dask_worker import dumps_by_value
-
-    try:
-        return dumps_by_value((f._fn, f._contract))
-    except Exception:  # unpicklable globals: the reference alone, as before
-        return None
-
-
-def _from_main(qualname: str, payload: bytes | None) -> DispatchedFunction[Any, Any]:
-    """A ``__main__`` dispatched function unpickled: the one ``__main__`` defines here
-    (a spawned process runs the same script), else the one its payload carries."""
-    found: Any = sys.modules.get("__main__")
-    for part in qualname.split("."):
-        found = getattr(found, part, None)
-    if isinstance(found, DispatchedFunction):
-        return found
-    if payload is None:
-        msg = (
-            f"the dispatched function {qualname} was defined in another process's __main__ "
-            "(a script or notebook) and is not defined here; define it in a module both "
-            "can import, or import cloudpickle before pickling it so that it travels by value"
-        )
-        raise AttributeError(msg)
-    import cloudpickle  # type: ignore[import-untyped, unused-ignore]
-
-    fn, contract = cloudpickle.loads(payload)
-    return DispatchedFunction(fn, contract)
 
 
 def _with_contract(

@@ -1,0 +1,88 @@
+"""What :func:`arrayport.memory_type` accepts, and how a dispatched function of a script
+travels to other processes (decision record 0069).
+
+* :func:`refuse_deferred_bodies`: generator and coroutine functions are refused when
+  decorating; their bodies run after the call has returned, outside the dispatch.
+* :func:`main_payload` and :func:`from_main`: a dispatched function defined in
+  ``__main__`` pickles to ``from_main(qualname, payload)``, which takes the loading
+  process's own ``__main__`` definition when there is one (a spawned process runs the same
+  script), else the plain function and contract the payload carries by value (a dask
+  worker, a notebook's kernel elsewhere).
+"""
+
+from __future__ import annotations
+
+import inspect
+import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from arrayport.errors import InvalidOptionError
+
+if TYPE_CHECKING:
+    from arrayport._contract import FunctionContract
+    from arrayport.dispatch import DispatchedFunction
+
+__all__ = ["from_main", "main_payload", "refuse_deferred_bodies"]
+
+
+def refuse_deferred_bodies(fn: Any) -> None:
+    """Refuse functions whose body runs after the call returns: a coroutine or generator
+    function returns a coroutine or generator at once, so its arrays would never be
+    placed, converted by the dtype policy, or run under the OOM policy."""
+    kind = (
+        "a coroutine function (async def)"
+        if inspect.iscoroutinefunction(fn)
+        else "an async generator function"
+        if inspect.isasyncgenfunction(fn)
+        else "a generator function"
+        if inspect.isgeneratorfunction(fn)
+        else None
+    )
+    if kind is not None:
+        name = getattr(fn, "__qualname__", None) or repr(fn)
+        msg = (
+            f"memory_type cannot dispatch {name}: it is {kind}, whose body runs after the "
+            "call returns, outside the dispatch (its arrays would not be moved back, "
+            "converted or covered by the OOM policy); decorate the plain function it "
+            "calls for each array instead"
+        )
+        raise InvalidOptionError(msg)
+
+
+def main_payload(fn: Callable[..., Any], contract: FunctionContract) -> bytes | None:
+    """A dispatched function's plain ``fn`` and ``contract`` pickled by value (cloudpickle),
+    for a process whose ``__main__`` does not define it (a dask worker, a notebook's
+    elsewhere): None when cloudpickle was not imported (nothing sends functions to such
+    processes then) or cannot pickle them."""
+    if "cloudpickle" not in sys.modules:
+        return None
+    from arrayport._dask_worker import dumps_by_value
+
+    try:
+        return dumps_by_value((fn, contract))
+    except Exception:  # unpicklable globals: the reference alone, as before
+        return None
+
+
+def from_main(qualname: str, payload: bytes | None) -> DispatchedFunction[Any, Any]:
+    """A ``__main__`` dispatched function unpickled: the one ``__main__`` defines here
+    (a spawned process runs the same script), else the one its payload carries."""
+    from arrayport.dispatch import DispatchedFunction
+
+    found: Any = sys.modules.get("__main__")
+    for part in qualname.split("."):
+        found = getattr(found, part, None)
+    if isinstance(found, DispatchedFunction):
+        return found
+    if payload is None:
+        msg = (
+            f"the dispatched function {qualname} was defined in another process's __main__ "
+            "(a script or notebook) and is not defined here; define it in a module both "
+            "can import, or import cloudpickle before pickling it so that it travels by value"
+        )
+        raise AttributeError(msg)
+    import cloudpickle  # type: ignore[import-untyped, unused-ignore]
+
+    fn, contract = cloudpickle.loads(payload)
+    return DispatchedFunction(fn, contract)
