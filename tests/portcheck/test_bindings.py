@@ -89,16 +89,19 @@ def test_global_nonlocal_and_import_only_names() -> None:
                 global counter
                 nonlocal total
                 import numpy as np
-                import os.path
-                from math import pi
+                import numpy.linalg, os.path
+                from numpy import pi
                 pi = 3
+                from numpy.fft import fft
+                from scipy import sparse as sp
             """
         )
     )
     assert (declared_global, declared_nonlocal) == ({"counter"}, {"total"})
-    assert {"np", "os", "pi"} <= bound
-    # np is also a parameter and pi is also assigned: only os is bound by an import alone.
-    assert imported == {"os"}
+    assert {"np", "numpy", "os", "pi", "fft", "sp"} <= bound
+    # np is also a parameter and pi is also assigned; imports of anything but numpy bind
+    # like assignments: only numpy and fft are bound by numpy imports alone.
+    assert imported == {"numpy", "fft"}
 
 
 def test_a_lambda_binds_its_parameters_and_walrus_targets() -> None:

@@ -362,7 +362,8 @@ def test_scopes_are_left_as_the_walk_leaves_them() -> None:
 
 def test_a_local_name_hides_the_files_numpy_alias() -> None:
     # Names are scoped as Python scopes them: a parameter, assignment or loop variable
-    # called np is not numpy there; an import of numpy inside the function still is.
+    # called np is not numpy there, nor is another module imported as np; an import of
+    # numpy inside the function still is.
     from arrayport.portcheck import check_source
 
     cases = {
@@ -373,6 +374,11 @@ def test_a_local_name_hides_the_files_numpy_alias() -> None:
         "def f():\n    import numpy as np\n    return np.amax(x)\n": ["numpy.amax"],
         "import numpy as np\ndef f(np):\n    pass\nnp.amax(x)\n": ["numpy.amax"],
         "import numpy as np\ndef f():\n    global np\n    return np.amax(x)\n": ["numpy.amax"],
+        # Another module imported as np in a function hides numpy there, not elsewhere.
+        "import numpy as np\ndef f():\n    from scipy import sparse as np\n"
+        "    return np.csr_matrix(x)\ndef g():\n    return np.amax(x)\n": ["numpy.amax"],
+        "import numpy as np\ndef f():\n    import numpy, scipy as np\n"
+        "    return np.amax(x), numpy.amax(x)\n": ["numpy.amax"],
     }
     for source, names in cases.items():
         assert [f.name for f in check_source(source)] == names, source

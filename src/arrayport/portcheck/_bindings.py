@@ -31,10 +31,18 @@ def _target_names(target: ast.expr) -> Iterator[str]:
         yield from _target_names(target.value)
 
 
+def _from_numpy(node: ast.Import | ast.ImportFrom, alias: ast.alias) -> bool:
+    """Whether ``alias`` of an import statement binds numpy or a name from it."""
+    if isinstance(node, ast.ImportFrom):
+        module = node.module or ""
+        return node.level == 0 and (module == "numpy" or module.startswith("numpy."))
+    return alias.name == "numpy" or alias.name.startswith("numpy.")
+
+
 def _local_names(node: _Function) -> tuple[set[str], set[str], set[str], set[str]]:
     """The names a function binds (parameters and every binding in its body, nested
     scopes excepted), those it declares ``global`` and ``nonlocal``, and those of the
-    bound names its imports bind."""
+    bound names only imports of numpy bind (another import binds like an assignment)."""
     args = node.args
     bound = {
         a.arg
@@ -69,7 +77,11 @@ def _local_names(node: _Function) -> tuple[set[str], set[str], set[str], set[str
         elif isinstance(item, ast.ExceptHandler) and item.name:
             bound.add(item.name)
         elif isinstance(item, (ast.Import, ast.ImportFrom)):
-            imported.update((a.asname or a.name).partition(".")[0] for a in item.names)
+            # An import of numpy binds the file's numpy alias; any other import shadows it
+            # like an assignment ("from scipy import sparse as np" in a function).
+            for a in item.names:
+                name = (a.asname or a.name).partition(".")[0]
+                (imported if _from_numpy(item, a) else bound).add(name)
         elif isinstance(item, (ast.MatchAs, ast.MatchStar)) and item.name:
             bound.add(item.name)
         elif isinstance(item, ast.MatchMapping) and item.rest:
