@@ -68,3 +68,43 @@ def test_whole_slices_rechunks_only_what_cuts_a_slice() -> None:
     # Not sliced (4-D, or a stack inside a list): one block, as the call runs once.
     whole = whole_slices("f", [da.zeros((4, 3, 5, 6), chunks=(1, 3, 5, 6))], False)[0]
     assert whole.chunks == ((4,), (3,), (5,), (6,))
+
+
+@skip_unless_installed(MemoryType.PYCLESPERANTO)
+def test_blocks_the_declared_type_cannot_hold_are_refused_at_the_call() -> None:
+    import dask.array as da
+
+    import arrayport as ap
+    from arrayport.errors import UnsupportedDtypeError
+
+    @ap.memory_type("pyclesperanto", dtype_conversion=ap.DtypeConversion.PRESERVE_INPUT)
+    def keep(x):
+        return x
+
+    complex_blocks = da.from_array(np.ones((4, 4), np.complex64), chunks=2)
+    # Before, the call returned a lazy array and compute() raised.
+    with pytest.raises(UnsupportedDtypeError, match=r"keep runs in pyclesperanto.*complex64"):
+        keep(complex_blocks)
+    # Every dask argument is asked, not only the first; dtypes it holds pass.
+    real = da.from_array(np.ones((4, 4), np.float32), chunks=2)
+    assert keep(real).compute().dtype == np.float32
+
+    @ap.memory_type("pyclesperanto")
+    def add(a, b):
+        return a + b
+
+    with pytest.raises(UnsupportedDtypeError, match="complex64"):
+        add(real, complex_blocks)
+
+
+def test_a_memory_type_not_installed_here_is_left_to_the_workers() -> None:
+    from arrayport._dask_checks import check_dtypes
+    from arrayport.backends import get_backend
+
+    missing = [mt for mt in MemoryType if not get_backend(mt).is_installed()]
+    if not missing:
+        pytest.skip("every memory type is installed here")
+    import dask.array as da
+
+    # No error: whether the workers' framework holds the dtype is theirs to say.
+    check_dtypes("f", missing[0], [da.zeros(4, dtype=np.complex128, chunks=2)])

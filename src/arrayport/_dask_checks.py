@@ -14,7 +14,12 @@ from typing import Any
 import numpy as np
 
 from arrayport.dtypes import DtypeConversion, Scaling
-from arrayport.errors import InvalidOptionError, UnsupportedArrayError
+from arrayport.errors import (
+    ArrayportError,
+    InvalidOptionError,
+    UnsupportedArrayError,
+    UnsupportedDtypeError,
+)
 
 __all__ = [
     "check_inputs",
@@ -66,6 +71,34 @@ def check_inputs(name: str, dask_args: list[Any]) -> None:
                 "arguments are split block by block and must have the same shape; pass a "
                 "smaller operand as a numpy array to give it whole to every block"
             )
+
+
+def check_dtypes(name: str, memory_type: Any, dask_args: list[Any]) -> None:
+    """Refuse at the call a dask argument whose blocks the declared memory type cannot hold
+    (complex into pyclesperanto, uint64 into jax without 64-bit mode): without this the
+    lazy call succeeds and ``compute()`` fails. Asked of this process's frameworks, and only
+    where the memory type is installed here (the workers may have it when the client does
+    not); a refusal of anything but the dtype is left to the workers."""
+    from arrayport.backends import get_backend
+    from arrayport.convert import plan
+
+    try:
+        here = get_backend(memory_type).is_installed()
+    except ArrayportError:
+        return
+    if not here:
+        return
+    for dtype in dict.fromkeys(np.dtype(x.dtype) for x in dask_args):
+        try:
+            plan(np.zeros((1,), dtype), memory_type)
+        except UnsupportedDtypeError as exc:
+            msg = (
+                f"{name} runs in {memory_type.value}, and its dask argument's {dtype} "
+                f"blocks cannot move there: {exc}"
+            )
+            raise UnsupportedDtypeError(msg) from None
+        except ArrayportError:
+            return  # not about the dtype: the workers' frameworks decide
 
 
 def declared_depth(depth: Any, ndim: int, name: str) -> dict[int, int] | None:

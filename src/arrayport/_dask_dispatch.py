@@ -41,6 +41,7 @@ import numpy as np
 
 from arrayport._arguments import is_container, rebuild
 from arrayport._dask_checks import (
+    check_dtypes,
     check_inputs,
     check_scaling,
     check_whole_args,
@@ -259,6 +260,7 @@ def run_on_dask(dispatched: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) 
     targs = tuple(col.template(a) for a in args)
     tkwargs = {k: col.template(v) for k, v in kwargs.items()}
     check_inputs(name, col.dask)
+    check_dtypes(name, contract.memory_type, col.dask)
     check_scaling(name, contract)
     first = col.dask[0]
     depth = None if contract.whole_array else declared_depth(contract.depth, first.ndim, name)
