@@ -235,7 +235,8 @@ def test_no_memory_or_thread_leaked(
 def test_split_of_1d_pyclesperanto_down_to_length_one(memory_type: MemoryType) -> None:
     if memory_type is not MemoryType.PYCLESPERANTO:
         pytest.skip("a pyclesperanto regression")
-    x = ap.convert(np.zeros(2, np.float32), memory_type)
+    # 3 elements are cut into 1 and 2: a piece of length one among them.
+    x = ap.convert(np.zeros(3, np.float32), memory_type)
     with inject_oom(memory_type, 1):
         got = _call(memory_type, ap.OOMPolicy(retries=0, release=False, split_axis=0), _affine, x)
-    np.testing.assert_array_equal(as_numpy(got), [1.0, 1.0])
+    np.testing.assert_array_equal(as_numpy(got), [1.0, 1.0, 1.0])

@@ -239,3 +239,22 @@ def test_a_program_s_own_memory_error_subclass_is_no_backend_s_oom() -> None:
     with pytest.raises(_QuotaExceeded):
         f(np.ones(3))
     assert len(runs) == 1  # not retried, not turned into OutOfMemoryError
+
+
+def test_an_argument_dispatch_refuses_has_no_site_and_changes_nothing() -> None:
+    # A masked array has no site: the policy raised "masked arrays are not converted" in
+    # place of the function's own error, and, under any injection, of its result.
+    from arrayport.testing import inject_oom
+
+    masked = np.ma.masked_array([1, 2, 3], mask=[0, 1, 0])
+    assert find_site((masked,), {}) == Site(None, None)
+    site = find_site((masked, np.zeros(2)), {})
+    assert site.memory_type is MemoryType.NUMPY
+
+    def fails(x: Any) -> Any:
+        raise ValueError("the function's own")
+
+    with pytest.raises(ValueError, match="the function's own"):
+        ap.OOMPolicy().run(fails, masked)
+    with inject_oom("numpy"):
+        assert ap.OOMPolicy().run(lambda x: int(x.sum()), masked) == 4

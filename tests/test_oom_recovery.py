@@ -184,10 +184,11 @@ def test_attempts_are_bounded() -> None:
     fn = Calls(always)
     with pytest.raises(OutOfMemoryError) as info:
         OOMPolicy(retries=3, split_axis=0, **NO_RELEASE).run(fn, np.zeros((64, 2)))
-    # 4 attempts at each of the lengths 64, 32, 16, 8, 4, 2, 1 (the first half each time).
-    assert fn.count == 28
-    assert fn.lengths == [n for n in (64, 32, 16, 8, 4, 2, 1) for _ in range(4)]
-    assert info.value.attempts == 28
+    # 4 attempts at each of the lengths 64, 31, 15, 7, 3, 1 (the first piece each time:
+    # 64 is cut into 31 and 33, 31 into 15 and 16, ...).
+    assert fn.count == 24
+    assert fn.lengths == [n for n in (64, 31, 15, 7, 3, 1) for _ in range(4)]
+    assert info.value.attempts == 24
     assert "could not split further" in str(info.value)
 
 
@@ -199,8 +200,9 @@ def test_fallback_after_split_and_tuple_results() -> None:
     fn = Calls(lambda a: (a + 1, 7))
     with inject_oom("torch", times=100) as injected:
         out = OOMPolicy(retries=0, split_axis=0, fallback="numpy", **NO_RELEASE).run(fn, x)
-    # torch: the whole call, then halves of 2 and 1 of the first half, down the left branch.
-    assert injected.raised == 3
+    # torch: the whole call, then its first piece (4 rows are cut into 1 and 3), which
+    # cannot be cut again.
+    assert injected.raised == 2
     assert isinstance(out[0], torch.Tensor)
     assert out[1] == 7
     assert torch.equal(out[0], x + 1)
@@ -554,8 +556,8 @@ def test_a_split_that_cannot_be_joined_says_why_and_what_to_do() -> None:
     text = str(info.value)
     assert "OOMPolicy(split_axis=0) split the call of _column_totals" in text
     assert "cannot join the pieces' results" in text
-    assert "a piece of 4 rows along axis 0 returned an array of shape (5,)" in text
-    assert "which has 5 along that axis, not 4" in text
+    assert "a piece of 3 rows along axis 0 returned an array of shape (5,)" in text
+    assert "which has 5 along that axis, not 3" in text
     assert "declare split_axis on an axis the function maps row by row" in text
     assert "split_axis=None" in text
     assert isinstance(info.value.__cause__, MemoryError)  # the out-of-memory that split it
@@ -577,8 +579,8 @@ def test_a_split_that_cannot_be_joined_is_refused_before_the_fallback() -> None:
     policy = OOMPolicy(retries=0, split_axis=0, fallback="numpy", **NO_RELEASE)
     with inject_oom("torch", times=1), pytest.raises(InvalidOptionError) as info:
         ap.memory_type("torch", oom=policy)(totals)(GRID)
-    assert ran_on == [MemoryType.TORCH]  # the first half only
-    assert "not 4" in str(info.value)
+    assert ran_on == [MemoryType.TORCH]  # the first piece only
+    assert "not 3" in str(info.value)
     assert isinstance(info.value.__cause__, torch.OutOfMemoryError)
     # Declared on the axis the function maps one by one (the columns: the last axis of the
     # input and of the result), the same split is right.
@@ -654,3 +656,90 @@ def test_a_mask_recovered_after_its_input_ran_out_of_memory_is_scaled_once(
     assert not failing  # the forced error happened
     np.testing.assert_array_equal(recovered, plain)
     np.testing.assert_array_equal(plain, (values > 0.5).astype(np.float32))
+
+
+def _keepdims_total(x: Any) -> Any:
+    return x.sum(axis=0, keepdims=True)
+
+
+def _mean_of_one_row_at_most(x: Any) -> Any:
+    if x.shape[0] > 1:
+        raise MemoryError("only one row fits")
+    return x.mean(axis=0, keepdims=True)
+
+
+@pytest.mark.parametrize(
+    ("fn", "rows"),
+    [
+        pytest.param(_keepdims_total, 2, id="keepdims-reduction"),
+        pytest.param(lambda x: x[:1], 2, id="first-row"),
+        # 5 -> 2 + 3, 2 -> 1 + 1, 3 -> 1 + 2, 2 -> 1 + 1: every piece that ran had 1 row.
+        pytest.param(_mean_of_one_row_at_most, 5, id="keepdims-mean-deeper"),
+    ],
+)
+def test_pieces_of_one_row_only_are_not_joined(fn: Any, rows: int) -> None:
+    # A piece of one row cannot tell a row-by-row result from a reduction that keeps the
+    # axis: both give one row. When every piece that ran had one row, their results were
+    # joined into the input's rows unchanged ([[0, 1, 2], [3, 4, 5]] for a sum).
+    x = np.arange(rows * 3.0).reshape(rows, 3)
+    with inject_oom("numpy", times=1), pytest.raises(OutOfMemoryError) as info:
+        OOMPolicy(retries=0, split_axis=0, **NO_RELEASE).run(fn, x)
+    assert "the pieces that fitted all had 1 row along axis 0" in str(info.value)
+    assert isinstance(info.value.__cause__, MemoryError)
+    if fn is _mean_of_one_row_at_most:
+        return  # no fallback fits it either
+    # The fallback, if there is one, runs then, on the whole input.
+    with inject_oom("numpy", times=1):
+        out = OOMPolicy(retries=0, split_axis=0, fallback="numpy", **NO_RELEASE).run(fn, x)
+    np.testing.assert_array_equal(out, fn(x))
+
+
+def test_a_reduction_whose_length_matches_equal_halves_is_refused() -> None:
+    # x.sum(0) of a (4, 2) array: halves of 2 rows gave 2 values each, and were joined.
+    with inject_oom("numpy", times=1), pytest.raises(InvalidOptionError, match="cannot join"):
+        OOMPolicy(retries=0, split_axis=0, **NO_RELEASE).run(lambda a: a.sum(0), np.ones((4, 2)))
+
+
+def test_pieces_of_one_row_beside_longer_ones_are_joined() -> None:
+    # 3 rows are cut into 1 and 2: the piece of 2 rows checks what the function does.
+    fn = Calls()
+    x = np.arange(9.0).reshape(3, 3)
+    with inject_oom("numpy", times=1):
+        out = OOMPolicy(retries=0, split_axis=0, **NO_RELEASE).run(fn, x)
+    assert fn.lengths == [1, 2]
+    np.testing.assert_array_equal(out, x * 2 + 1)
+
+
+def test_running_out_of_memory_while_cutting_the_inputs_is_recovered_from(monkeypatch) -> None:
+    # Slicing allocates in jax, tensorflow and pyclesperanto: the framework's error escaped
+    # the policy (and its fallback never ran).
+    from arrayport import _split
+
+    real_take = _split._take
+    failures = [MemoryError("cannot allocate the piece")]
+
+    def take_once_failing(*args: Any) -> Any:
+        if failures:
+            raise failures.pop()
+        return real_take(*args)
+
+    monkeypatch.setattr(_split, "_take", take_once_failing)
+    policy = OOMPolicy(retries=0, split_axis=0, **NO_RELEASE)
+    with inject_oom("numpy", times=1), pytest.raises(OutOfMemoryError) as info:
+        policy.run(Calls(), GRID)
+    assert "cutting the inputs into pieces ran out of memory" in str(info.value)
+    failures.append(MemoryError("cannot allocate the piece"))
+    with inject_oom("numpy", times=1):
+        out = dataclasses.replace(policy, fallback="numpy").run(Calls(), GRID)
+    np.testing.assert_array_equal(out, GRID * 2 + 1)
+
+
+def test_an_error_on_a_piece_says_the_call_was_split() -> None:
+    def gradient(x: np.ndarray) -> np.ndarray:
+        return np.gradient(x, axis=0)  # needs 2 rows
+
+    with inject_oom("numpy", times=1), pytest.raises(ValueError, match="too small") as info:
+        OOMPolicy(retries=0, split_axis=0, **NO_RELEASE).run(gradient, np.ones((3, 3)))
+    notes = getattr(info.value, "__notes__", [])
+    assert any("raised on a piece of 1 row along axis 0" in n for n in notes), notes
+    assert any("split the call of test_an_error_on_a_piece" in n for n in notes), notes

@@ -22,10 +22,11 @@ def test_split_is_identical_to_unsplit(mt: MemoryType) -> None:
     x = make(mt, GRID)
     unsplit = OOMPolicy().run(Calls(), x)
     fn = Calls()
-    # The whole call fails on both attempts; the halves then run.
+    # The whole call fails on both attempts; the pieces then run: 8 rows are cut into 3
+    # and 5, pieces of different lengths (a reduction cannot pass the check on both).
     with inject_oom(mt, times=2):
         out = OOMPolicy(retries=1, split_axis=0, **NO_RELEASE).run(fn, x)
-    assert fn.lengths == [4, 4]
+    assert fn.lengths == [3, 5]
     assert ap.detect_memory_type(out) is mt
     assert device_of(out) == device_of(x)
     np.testing.assert_array_equal(as_np(out), as_np(unsplit))
@@ -49,9 +50,9 @@ def test_split_halves_only_arguments_of_the_same_length() -> None:
 
 def test_split_recurses_and_keeps_order() -> None:
     fn = Calls()
-    with inject_oom("numpy", times=3):  # the whole (8), its first half (4), first quarter (2)
+    with inject_oom("numpy", times=2):  # the whole (8 -> 3 + 5), its first piece (3 -> 1 + 2)
         out = OOMPolicy(retries=0, split_axis=0, **NO_RELEASE).run(fn, GRID)
-    assert fn.lengths == [1, 1, 2, 4]
+    assert fn.lengths == [1, 2, 5]
     np.testing.assert_array_equal(out, GRID * 2 + 1)
 
 
@@ -122,7 +123,7 @@ def test_split_through_the_array_api(mt: MemoryType) -> None:
 
     x = make(mt, GRID)
     unsplit = as_np(fn(x))
-    with inject_oom(mt, times=3):
+    with inject_oom(mt, times=2):
         out = OOMPolicy(retries=0, split_axis=0, **NO_RELEASE).run(fn, x)
     np.testing.assert_array_equal(as_np(out), unsplit)
 
@@ -147,7 +148,7 @@ def test_split_halves_arrays_inside_list_and_tuple_arguments() -> None:
         out = OOMPolicy(retries=0, split_axis=0, **NO_RELEASE).run(
             fn, [GRID, weights], (kernel, "k"), scale=2.0
         )
-    assert seen == [4, 4]
+    assert seen == [3, 5]
     np.testing.assert_array_equal(out, expected)
 
 
@@ -155,12 +156,12 @@ def test_halve_rebuilds_containers_and_leaves_deeper_arrays_whole() -> None:
     from arrayport._split import NotSplittable, halve
 
     Pair = collections.namedtuple("Pair", "a b")
-    x = np.arange(4.0)
+    x = np.arange(5.0)
     split = halve(([x, 1], Pair(x, "b")), {"k": (x,), "deep": [[x]]}, 0, 1)
     assert split is not None
     halves, which = split
     assert which == {0, 1, 2}
-    for (args, kwargs), expected in zip(halves, ([0.0, 1.0], [2.0, 3.0]), strict=True):
+    for (args, kwargs), expected in zip(halves, ([0.0, 1.0], [2.0, 3.0, 4.0]), strict=True):
         assert type(args[0]) is list
         assert args[0][1] == 1
         np.testing.assert_array_equal(args[0][0], expected)
@@ -186,7 +187,7 @@ def test_dispatch_and_split_agree_on_arrays_inside_lists() -> None:
 
     with inject_oom("torch", times=1):
         out = total([GRID, GRID * 2])
-    assert seen == [("torch", 4), ("torch", 4)]
+    assert seen == [("torch", 3), ("torch", 5)]
     assert isinstance(out, np.ndarray)
     np.testing.assert_array_equal(out, GRID * 3)
 
@@ -206,16 +207,17 @@ def test_halve_keeps_length_one_pyclesperanto_pieces_arrays() -> None:
 
 
 def test_an_argument_passed_whole_is_never_cut_by_a_later_split() -> None:
-    # x (100 rows) is split; w (50 rows) is passed whole. At the second level x's pieces
-    # have 50 rows: w, which has 50 too, must still be passed whole.
+    # x (102 rows) is split; w (50 rows) is passed whole. x's first piece has 50 rows (102
+    # is cut into 50 and 52) and is split again: w, which has 50 too, must still be passed
+    # whole.
     seen: list[int] = []
 
     def shifted(x: Any, w: Any) -> Any:
         seen.append(int(w.shape[0]))
         return x + w.sum()
 
-    x, w = np.arange(100.0), np.arange(50.0)
-    with inject_oom("numpy", times=3):
+    x, w = np.arange(102.0), np.arange(50.0)
+    with inject_oom("numpy", times=2):
         out = OOMPolicy(retries=0, split_axis=0, **NO_RELEASE).run(shifted, x, w)
     np.testing.assert_array_equal(out, shifted(x, w))
     assert set(seen) == {50}
@@ -293,15 +295,15 @@ def test_a_reduction_over_the_split_axis_is_refused_not_joined(mt: MemoryType) -
     with inject_oom(mt, times=1), pytest.raises(InvalidOptionError) as info:
         OOMPolicy(retries=0, split_axis=0, **NO_RELEASE).run(fn, x)
     text = str(info.value)
-    assert "a piece of 4 rows along axis 0 returned an array of shape (5,)" in text
-    assert "which has 5 along that axis, not 4" in text
+    assert "a piece of 3 rows along axis 0 returned an array of shape (5,)" in text
+    assert "which has 5 along that axis, not 3" in text
     assert "reduction over it" in text
     assert "maps axis 0 row by row" in text
     assert "split_axis=None" in text
     from arrayport.backends import get_backend
 
     assert get_backend(mt).is_oom(info.value.__cause__)  # the error that led to the split
-    assert fn.lengths == [4]  # refused before the second half ran
+    assert fn.lengths == [3]  # refused before the second piece ran
 
 
 @pytest.mark.parametrize("mt", _ROW_BY_ROW, ids=lambda m: m.value)
@@ -318,27 +320,27 @@ def test_a_reduction_along_another_axis_is_split_and_joined(mt: MemoryType) -> N
 @pytest.mark.parametrize(
     ("fn", "got"),
     [
-        pytest.param(lambda x: x[1:], 3, id="drops-a-row"),
-        pytest.param(lambda x: np.concatenate([x, x[:1]]), 5, id="adds-a-row"),
-        pytest.param(lambda x: x[x[:, 0] > 10], 1, id="selects-rows"),  # 15 of 0, 5, 10, 15
+        pytest.param(lambda x: x[1:], 2, id="drops-a-row"),
+        pytest.param(lambda x: np.concatenate([x, x[:1]]), 4, id="adds-a-row"),
+        pytest.param(lambda x: x[x[:, 0] > 5], 1, id="selects-rows"),  # 10 of 0, 5, 10
     ],
 )
 def test_a_result_of_another_length_is_refused(fn: Any, got: int) -> None:
     with inject_oom("numpy", times=1), pytest.raises(InvalidOptionError) as info:
         OOMPolicy(retries=0, split_axis=0, **NO_RELEASE).run(fn, GRID)
-    assert "a piece of 4 rows along axis 0" in str(info.value)
-    assert f"which has {got} along that axis, not 4" in str(info.value)
+    assert "a piece of 3 rows along axis 0" in str(info.value)
+    assert f"which has {got} along that axis, not 3" in str(info.value)
 
 
 def test_a_two_level_split_checks_every_level() -> None:
-    # First two rows of each piece: right for the quarters of 2 rows (their join has the
-    # half's 4 rows), wrong for the second half of 4 rows, which runs unsplit. Old code
-    # returned 6 rows.
+    # First two rows of each piece: passes for the pieces of 1 and 2 rows the first piece
+    # (3 rows) is cut into (their join has its 3 rows), wrong for the second piece of 5
+    # rows, which runs uncut. Equal halves (4, then 2 + 2) once returned 6 rows.
     fn = Calls(lambda x: x[:2] * 2)
     with inject_oom("numpy", times=2), pytest.raises(InvalidOptionError) as info:
         OOMPolicy(retries=0, split_axis=0, **NO_RELEASE).run(fn, GRID)
-    assert fn.lengths == [2, 2, 4]
-    assert "a piece of 4 rows along axis 0 returned an array of shape (2, 5)" in str(info.value)
+    assert fn.lengths == [1, 2, 5]
+    assert "a piece of 5 rows along axis 0 returned an array of shape (2, 5)" in str(info.value)
 
 
 @pytest.mark.parametrize("mt", _ROW_BY_ROW, ids=lambda m: m.value)
@@ -441,3 +443,39 @@ def test_split_refuses_an_argument_it_cannot_tell_about() -> None:
     assert runs == []  # the injected error stopped the only run
     assert "array argument 2 has shape (256, 3)" in str(info.value)
     assert "cannot tell" in str(info.value)
+
+
+def test_lengths_are_cut_into_pieces_of_different_lengths_where_min_split_allows() -> None:
+    from arrayport._split import _cut
+
+    assert [_cut(n, 1) for n in (2, 3, 4, 5, 8, 9, 64)] == [1, 1, 1, 2, 3, 4, 31]
+    assert _cut(4, 2) == 2  # 1 + 3 would leave a piece under min_split: equal halves
+    assert _cut(6, 2) == 2  # 2 + 4
+
+
+def test_a_1d_table_before_the_image_does_not_set_the_shape() -> None:
+    # add(lut, img) split along axis 1: the (4,) table came first and, having no axis 1,
+    # made the split give up ("could not split further") where add(img, lut) recovered.
+    lut, img = np.arange(4.0), np.ones((2, 4))
+    for args in ((lut, img), (img, lut)):
+        fn = Calls(lambda a, b: a + b)
+        with inject_oom("numpy", times=1):
+            out = OOMPolicy(retries=0, split_axis=1, **NO_RELEASE).run(fn, *args)
+        np.testing.assert_array_equal(out, lut + img)
+        assert fn.count == 2
+
+
+@skip_unless_installed(MemoryType.DASK)
+def test_an_unknown_length_is_not_split() -> None:
+    import dask.array as da
+
+    from arrayport._split import NotSplittable, halve
+
+    x = da.from_array(np.arange(8.0), chunks=4)
+    kept = x[x > 2]  # shape (nan,)
+    with pytest.raises(NotSplittable, match=r"unknown length.*compute_chunk_sizes"):
+        halve((kept,), {}, 0, 1)
+    # Through the policy: OutOfMemoryError saying so (it was "min() arg is an empty
+    # sequence").
+    with inject_oom("dask", times=1), pytest.raises(OutOfMemoryError, match="compute_chunk_sizes"):
+        OOMPolicy(retries=0, split_axis=0, **NO_RELEASE).run(lambda a: a + 1, kept)

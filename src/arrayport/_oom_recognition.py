@@ -50,7 +50,16 @@ class Site:
 def find_site(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Site:
     """The call's :class:`Site`, from its first array argument (``Site(None, None)`` if it
     has none). Arrays one level down in list and tuple arguments count, as in dispatch."""
-    for value, mt in arrays(args, kwargs):
+    for argument in (*args, *kwargs.values()):
+        try:
+            found = next(arrays((argument,), {}), None)
+        except ArrayportError:
+            # One that dispatch refuses (a masked array): it has no site, and the policy
+            # must not raise that refusal in place of the function's own error or result.
+            continue
+        if found is None:
+            continue
+        value, mt = found
         try:
             device: Device | None = get_backend(mt).device_of(value)
         except ArrayportError:

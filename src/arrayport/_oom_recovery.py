@@ -114,6 +114,7 @@ class Execution:
         self.last_type: MemoryType | None = None
         self.last_device: Device | None = None
         self.split_used = False
+        self.rows: set[int] = set()  # the lengths of the split pieces that ran
         self.notes: list[str] = []
 
     # The entry point: steps 1-5 of arrayport.oom's docstring. Recovery runs outside the
@@ -122,6 +123,7 @@ class Execution:
         """``done``: attempts of the whole call already made (and failed) by the caller."""
         try:
             result = self.piece(args, kwargs, site, self.policy, done)
+            self.checked()
         except _Exhausted:
             result = _FAILED
         if result is not _FAILED:
@@ -144,32 +146,68 @@ class Execution:
         policy: OOMPolicy,
         done: int = 0,
         which: frozenset[int] | None = None,
+        rows: int | None = None,
     ) -> Any:
         """Run one piece with retries; split it if that is allowed and needed (``which``:
-        the positions of the arrays an earlier split halved, see :func:`_split.halve`)."""
+        the positions of the arrays an earlier split halved, see :func:`_split.halve`;
+        ``rows``: a split piece's length along the split axis)."""
         try:
-            return self.attempt(args, kwargs, site, policy, done)
+            result = self.attempt(args, kwargs, site, policy, done)
         except _Exhausted:
             if policy.split_axis is None:
                 raise
+        except Exception as exc:  # the function's own error, on a piece it was not given
+            if rows is not None:
+                exc.add_note(
+                    f"arrayport: raised on a piece of {rows} row{'s' if rows != 1 else ''} "
+                    f"along axis {policy.split_axis}: OOMPolicy(split_axis="
+                    f"{policy.split_axis}) split the call of {_name(self.user_fn)} after it "
+                    "ran out of memory"
+                )
+            raise
+        else:
+            if rows is not None:
+                self.rows.add(rows)
+            return result
+        axis = policy.split_axis
         try:
-            halves, which = _split.halve(args, kwargs, policy.split_axis, policy.min_split, which)
+            halves, which = _split.halve(args, kwargs, axis, policy.min_split, which)
         except _split.NotSplittable as exc:
             if str(exc) not in self.notes:
                 self.notes.append(str(exc))
             raise _Exhausted from None
+        except Exception as exc:  # cutting allocates (jax, tensorflow, pyclesperanto slices)
+            if not self.absorbed(exc, site):
+                raise
+            self.notes.append("cutting the inputs into pieces ran out of memory")
+            raise _Exhausted from None
         self.split_used = True
-        axis = policy.split_axis
         lengths = _split.piece_lengths(halves, axis, which)
         parts = []
         for (a, k), length in zip(halves, lengths, strict=True):
-            part = self.piece(a, k, site, policy, which=which)
+            part = self.piece(a, k, site, policy, which=which, rows=length)
             # A result that cannot be joined is refused before the next piece runs
             # (ADR 0062). Each piece's result goes where the call's result goes before the
             # next piece runs, so that the memory that ran out holds one at a time, not all.
             self.joinable(part, axis, length)
             parts.append(self.placed(part, site))
         return self.concat(parts, axis, lengths, site)
+
+    def checked(self) -> None:
+        """Raise :class:`_Exhausted` when every split piece that ran had the same length:
+        the check of their results (:func:`_split.check`) could not then tell a result of
+        that length whatever the input (a reduction keeping the axis gives one row, as a
+        piece of one row does) from a row-by-row one (ADR 0062's amendment)."""
+        if len(self.rows) != 1:
+            return
+        (rows,) = self.rows
+        self.notes.append(
+            f"the pieces that fitted all had {rows} row{'s' if rows != 1 else ''} along axis "
+            f"{self.policy.split_axis}, so whether the function maps that axis row by row "
+            f"(or reduces it to {rows} row{'s' if rows != 1 else ''}) could not be checked: "
+            "their results were not joined"
+        )
+        raise _Exhausted
 
     def attempt(
         self,
@@ -287,8 +325,10 @@ class Execution:
             f_site = Site(target, device)
         policy = dataclasses.replace(self.policy, fallback=None)
         self.fn = self.user_fn  # the fallback's arguments are converted already
+        self.rows = set()
         try:
             result = self.piece(f_args, f_kwargs, f_site, policy)
+            self.checked()
         except _Exhausted:
             result = _FAILED
         except Exception as exc:  # not out-of-memory: the function's own error, told where

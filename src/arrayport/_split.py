@@ -8,12 +8,15 @@ A split is right only for a function that maps the split axis row by row: each p
 result runs along that axis, with one row per row of the piece of input it was computed
 from. arrayport cannot see what a function does, but it checks what that rule implies
 before joining (:func:`check`): every array in a piece's result (in a tuple, list or
-namedtuple too) must have the axis, with exactly the piece's length along it (``n // 2``
-and ``n - n // 2`` for the halves of a length ``n``, at every level of a recursive split).
-A result that fails (a reduction over the axis, rows dropped or added, a scalar) raises
-:class:`NotSplittable` instead of being joined into wrong values
-(``docs/decisions/0062-split-checks-result-extents.md``). The check sees shapes only: a
-function that keeps the shape but mixes rows (a cumulative sum along the axis) passes it.
+namedtuple too) must have the axis, with exactly the piece's length along it, at every
+level of a recursive split. A result that fails (a reduction over the axis, rows dropped
+or added, a scalar) raises :class:`NotSplittable` instead of being joined into wrong values
+(``docs/decisions/0062-split-checks-result-extents.md``). Lengths are cut into pieces of
+different lengths where they can be (:func:`_cut`), so that a result whose length does not
+follow its piece's fails on one of them; when every piece that ran had the same length
+anyway (pieces of one row), the policy refuses to join (:mod:`arrayport._oom_recovery`).
+The check sees shapes only: a function that keeps the shape but mixes rows (a cumulative
+sum along the axis) passes it.
 
 Joining is written once against the array API (``xp.concat``); a backend without a
 namespace gives its own ``concat``, or says it cannot join its arrays (``JOINS_ON_HOST``):
@@ -72,21 +75,21 @@ def halve(
     """The call split into two halves along ``axis`` and the positions of the arrays it
     halved; :class:`NotSplittable` says why it cannot be split.
 
-    On the first split (``which`` None), the first array argument having ``axis`` sets
-    the shape, and with it the length ``n`` along ``axis``. An array argument (inside list
-    and tuple arguments too) is halved (``[0, n//2)`` and ``[n//2, n)``) when it has that
-    shape, or broadcasts to it with ``n`` along the axis where broadcasting puts it (a
-    ``(n, 1)`` column beside a ``(n, m)`` image); the others are passed whole (a kernel, a
-    ``(1, m)`` row). Any other array having ``n`` where broadcasting puts the axis raises
-    :class:`NotSplittable`: a ``(n, 3)`` colour table beside a ``(n, n)`` image may be read
-    by row or be indexed by the image's values, and cutting it would give wrong values
-    (jax clamps the indices it cannot find). A 1-D ``(n,)`` array beside a 2-D image lines
-    up with its last axis, so it goes whole when the split axis is 0 (a lookup table).
-    A piece is split again by passing the positions returned (``which``: indices in
-    :func:`~arrayport._arguments.arrays`' order): only those arrays are halved, so an
-    argument passed whole is never cut later because its length happens to equal a
-    piece's. Not splittable either when no argument has the axis, or when a half would be
-    shorter than ``min_split``.
+    On the first split (``which`` None), the first array argument having ``axis`` with the
+    most dimensions sets the shape, and with it the length ``n`` along ``axis``. An array
+    argument (inside list and tuple arguments too) is halved (at :func:`_cut`, near ``n //
+    2``) when it has that shape, or broadcasts to it with ``n`` along the axis where
+    broadcasting puts it (a ``(n, 1)`` column beside a ``(n, m)`` image); the others are
+    passed whole (a kernel, a ``(1, m)`` row). Any other array having ``n`` where
+    broadcasting puts the axis raises :class:`NotSplittable`: a ``(n, 3)`` colour table
+    beside a ``(n, n)`` image may be read by row or be indexed by the image's values, and
+    cutting it would give wrong values (jax clamps the indices it cannot find). A 1-D
+    ``(n,)`` array beside a 2-D image lines up with its last axis, so it goes whole when the
+    split axis is 0 (a lookup table). A piece is split again by passing the positions
+    returned (``which``: indices in :func:`~arrayport._arguments.arrays`' order): only those
+    arrays are halved, so an argument passed whole is never cut later because its length
+    happens to equal a piece's. Not splittable either when no argument has the axis, or when
+    a half would be shorter than ``min_split``.
     """
     found = list(arrays(args, kwargs))
     if which is None:
@@ -94,12 +97,13 @@ def halve(
         if not having:
             msg = f"could not split: no array argument has axis {axis} (OOMPolicy's split_axis)"
             raise NotSplittable(msg)
-        which = _halved(found, having[0], axis)
-    n = _length(found[min(which)][0], axis)
+        which = _halved(found, _head(found, frozenset(having)), axis)
+    head = found[_head(found, which)][0]
+    n = _length(head, axis)
     if n is None or n < 2 * min_split:
         raise NotSplittable(f"could not split further along axis {axis} (min_split={min_split})")
-    length = n
-    shape = found[min(which)][0].shape
+    cut = _cut(n, min_split)
+    shape = head.shape
     from_end = len(shape) - _aligned(len(shape), shape, axis)  # where broadcasting puts it
 
     def halves(lo: int, hi: int) -> _Call:
@@ -114,7 +118,26 @@ def halve(
 
         return map_arrays(args, kwargs, piece)
 
-    return [halves(0, length // 2), halves(length // 2, length)], which
+    return [halves(0, cut), halves(cut, n)], which
+
+
+def _cut(n: int, min_split: int) -> int:
+    """Where a length ``n`` is cut: near the middle, into pieces of different lengths where
+    ``min_split`` allows (``n // 2 - 1`` when ``n`` is even). A result whose length along
+    the axis does not follow its piece's (a reduction over the axis, a row of a fixed
+    length) then fails :func:`check` on one piece at least, where equal halves could both
+    pass (``x.sum(0)`` of a ``(4, 2)`` array: halves of 2 rows, results of 2 columns)."""
+    cut = n // 2
+    if n % 2 == 0 and cut - 1 >= min_split:
+        cut -= 1
+    return cut
+
+
+def _head(found: list[tuple[Any, Any]], which: frozenset[int]) -> int:
+    """The position, among those halved, of the array that sets the shape: the first with
+    the most dimensions (a ``(m,)`` table halved beside a ``(k, m)`` image, which
+    broadcasting lines up with its last axis, may come before it)."""
+    return min(which, key=lambda i: (-len(found[i][0].shape), i))
 
 
 def _aligned(ndim: int, first: Any, axis: int) -> int:
@@ -128,7 +151,14 @@ def _halved(found: list[tuple[Any, Any]], head: int, axis: int) -> frozenset[int
     """The positions :func:`halve` cuts, the first array ``found[head]`` setting the
     shape; raises :class:`NotSplittable` for an array it cannot tell about."""
     shape = tuple(found[head][0].shape)
-    n = shape[_aligned(len(shape), shape, axis)]
+    n = _extent(shape[_aligned(len(shape), shape, axis)])
+    if n is None:
+        msg = (
+            f"could not split: the first array argument, of shape {shape}, has an unknown "
+            f"length along axis {axis} (a dask array after boolean indexing: call "
+            "x.compute_chunk_sizes() first)"
+        )
+        raise NotSplittable(msg)
     which = set()
     for i, (value, _) in enumerate(found):
         other = tuple(value.shape)
@@ -151,7 +181,7 @@ def _halved(found: list[tuple[Any, Any]], head: int, axis: int) -> frozenset[int
 
 def _length(value: Any, axis: int) -> int | None:
     ax = _axis(value, axis)
-    return None if ax is None else int(value.shape[ax])
+    return None if ax is None else _extent(value.shape[ax])
 
 
 def piece_lengths(halves: list[_Call], axis: int, which: frozenset[int]) -> list[int]:
@@ -160,8 +190,8 @@ def piece_lengths(halves: list[_Call], axis: int, which: frozenset[int]) -> list
     lengths = []
     for args, kwargs in halves:
         found = list(arrays(args, kwargs))
-        n = _length(found[min(which)][0], axis)
-        assert n is not None  # every position in `which` has the axis
+        n = _length(found[_head(found, which)][0], axis)
+        assert n is not None  # the head has the axis, of a known length
         lengths.append(n)
     return lengths
 

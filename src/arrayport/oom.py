@@ -7,15 +7,15 @@ out-of-memory error (``is_oom``) and how to free what the framework caches
 1. run the function; an error that no backend calls out-of-memory propagates untouched;
 2. on out-of-memory, release the framework's cached memory on that device and retry, up to
    ``retries`` times;
-3. then, with ``split_axis``, halve the inputs along that axis and run the halves (each with
-   the same retries, recursively, down to pieces of ``min_split``), concatenating the
-   results in order;
+3. then, with ``split_axis``, cut the inputs in two along that axis and run the pieces
+   (each with the same retries, recursively, down to pieces of ``min_split``),
+   concatenating the results in order;
 4. then run the whole call on the ``fallback`` memory type and convert the results back to
    where an unfailed run would have put them;
 5. then raise :class:`~arrayport.errors.OutOfMemoryError` chained to the last framework error.
 
 Every step is bounded: at most ``retries + 1`` runs per piece, and a split goes at most
-``log2(length / min_split)`` levels deep, stopping at the first piece that cannot recover.
+about ``log2(length / min_split)`` levels deep, stopping at the first piece that cannot recover.
 Each run's jax results are waited for before the run counts as done: jax computes
 asynchronously, and its out-of-memory error surfaces only then (ADR 0059).
 
@@ -67,23 +67,27 @@ class OOMPolicy:
         Release the framework's cached memory (its memory pool, unreachable buffers) on
         that device after each out-of-memory error.
     split_axis : int or None
-        When retries do not help, halve the array arguments along this axis and run the
-        halves, down to pieces of ``min_split``, concatenating the results along the same
-        axis. Only for functions that treat slices along that axis independently and
+        When retries do not help, cut the array arguments in two along this axis (near
+        the middle, into pieces of different lengths where ``min_split`` allows) and run
+        the pieces, down to pieces of ``min_split``, concatenating the results along the
+        same axis. Only for functions that treat slices along that axis independently and
         return arrays (or tuples of arrays) with that axis: the concatenated result is then
         identical to an unsplit run. Each piece's result must have the piece's own length
         along the axis, or it is not joined (``InvalidOptionError``): a reduction over the
-        axis is refused, not concatenated. The first array argument that has the axis sets the
-        shape; arrays of that shape, or broadcasting to it with the same length along the
-        axis, are halved; arrays without that length there (a kernel, a 1-D lookup table
-        beside a 2-D image) are passed whole to every piece; an array with that length but
-        another shape is ambiguous and the call is not split. Array arguments are those the
-        decorator converts: top-level ones and arrays inside list and tuple arguments.
+        axis is refused, not concatenated; so are results when every piece that ran had the
+        same length (pieces of one row cannot tell a row from a reduction keeping the axis):
+        the fallback runs, or ``OutOfMemoryError`` says so. The first array argument with
+        the most dimensions that has the axis sets the shape; arrays of that shape, or
+        broadcasting to it with the same length along the axis, are cut with it; arrays
+        without that length there (a kernel, a 1-D lookup table beside a 2-D image) are
+        passed whole to every piece; an array with that length but another shape is
+        ambiguous and the call is not split. Array arguments are those the decorator
+        converts: top-level ones and arrays inside list and tuple arguments.
         Retries, split and fallback run the function again: for functions that leave their
         array arguments unchanged (``docs/concepts.md``).
     min_split : int
-        The smallest piece length along ``split_axis``: a piece is halved only while both
-        halves keep at least ``min_split``.
+        The smallest piece length along ``split_axis``: a piece is cut only while both
+        pieces keep at least ``min_split``.
     fallback : MemoryType, str or None
         Where to run the call when everything else failed, e.g. ``"numpy"`` (host memory).
         The array arguments are converted to it (on the CPU where the fallback can live
