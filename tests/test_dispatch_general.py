@@ -275,6 +275,28 @@ def test_inputs_that_do_not_fit_fall_back_and_retries_convert_again() -> None:
         disabled(x)
 
 
+@pytest.mark.usefixtures("small_device")
+def test_a_slice_by_slice_fallback_after_inputs_did_not_fit_runs_slice_by_slice() -> None:
+    # The fallback ran the 2-D function once on the whole 3-D stack: each plane's mean
+    # came back -32, 0, 32 instead of 0, with no error (retries and splits kept slicing).
+    seen: list[tuple[int, ...]] = []
+
+    @ap.memory_type(
+        "pyclesperanto",
+        slice_by_slice=True,
+        oom=ap.OOMPolicy(retries=0, release=False, fallback="numpy"),
+    )
+    def centre(plane: Any) -> Any:
+        seen.append(tuple(plane.shape))
+        return plane - plane.mean()
+
+    x = np.arange(3 * 4 * 8, dtype=np.float32).reshape(3, 4, 8)  # planes of 128 bytes
+    out = centre(x)
+    assert seen == [(4, 8)] * 3  # on numpy, after the planes did not fit the device
+    np.testing.assert_allclose(out.mean(axis=(1, 2)), 0.0, atol=1e-5)
+    np.testing.assert_allclose(out, x - x.mean(axis=(1, 2), keepdims=True))
+
+
 # --- array defaults ---------------------------------------------------------------------
 
 KERNEL = np.array([1.0, 2.0, 3.0], np.float32)

@@ -15,6 +15,7 @@ arguments is :mod:`arrayport._arguments`' rule; how results are placed is
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, cast
@@ -199,6 +200,9 @@ def recover_conversion(
         ca, ck, cf, dev = convert_arguments(a, k, next(arrays(a, k))[0], target, contract.device)
         return run(ca, ck, cf, dev)
 
+    if contract.slice_by_slice:  # the fallback runs slice by slice too, as retries do
+        fn = _sliced(fn)
+
     site = Site(target, resolve_device(contract.device))
     if contract.output == "input":
         result_site = Site(first_kind, get_backend(first_kind).device_of(first))
@@ -209,6 +213,23 @@ def recover_conversion(
     return contract.oom.recover_conversion(
         exc, convert_and_run, fn, args, kwargs, site, result_site
     )
+
+
+def _sliced(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``fn`` run slice by slice (:func:`arrayport.stack.run_slices`) on whatever memory
+    type its arguments have: a ``slice_by_slice`` function's fallback."""
+    from arrayport.stack import run_slices
+
+    @functools.wraps(fn)
+    def sliced(*a: Any, **k: Any) -> Any:
+        first, kind = next(arrays(a, k))
+        return run_slices(_plain, fn, a, k, first, kind, None)
+
+    return sliced
+
+
+def _plain(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+    return fn(*args, **kwargs)
 
 
 def place(
