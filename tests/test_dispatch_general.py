@@ -230,16 +230,16 @@ def test_inputs_that_do_not_fit_are_split_before_moving() -> None:
 def test_each_pieces_result_leaves_the_device_before_the_next_piece_runs(monkeypatch) -> None:
     # So that the memory that ran out holds one piece's result at a time (seen in the code
     # after jax's pieces ran out of memory while being joined on an H100).
-    from arrayport import _oom_recovery
+    from arrayport import _results
 
     events: list[str] = []
-    real_convert = _oom_recovery.convert
+    real_convert = _results.convert
 
     def recording_convert(x: Any, to: Any, **kwargs: Any) -> Any:
         events.append(f"to {ap.MemoryType(to).value}")
         return real_convert(x, to, **kwargs)
 
-    monkeypatch.setattr(_oom_recovery, "convert", recording_convert)
+    monkeypatch.setattr(_results, "convert", recording_convert)
 
     @ap.memory_type("pyclesperanto", oom=ap.OOMPolicy(retries=0, split_axis=0, release=False))
     def brighten(a: Any) -> Any:

@@ -617,6 +617,56 @@ def test_a_fallback_result_jax_cannot_hold_gets_the_dtype_policy() -> None:
     np.testing.assert_allclose(np.asarray(recovered), np.asarray(plain), rtol=1e-6)
 
 
+@pytest.mark.parametrize(
+    ("mt", "fn", "dtype"),
+    [
+        pytest.param(
+            MemoryType.PYCLESPERANTO,
+            lambda a: a > 2,
+            np.uint8,
+            id="pyclesperanto-mask",
+            marks=skip_unless_installed(MemoryType.PYCLESPERANTO),
+        ),
+        pytest.param(
+            MemoryType.JAX,
+            lambda a: a / 2,
+            np.int32,
+            id="jax-float64",
+            marks=skip_unless_installed(MemoryType.JAX),
+        ),
+    ],
+)
+def test_a_declared_output_recovered_by_a_fallback_comes_back_declared(
+    mt: MemoryType, fn: Any, dtype: Any
+) -> None:
+    # The fallback's bool (pyclesperanto would widen it) or float64 (jax without 64-bit
+    # mode refuses it) stayed numpy for the dtype policy, and output="declared" then
+    # returned it as numpy, where an unfailed run returns the declared type.
+    if mt is MemoryType.JAX:
+        import jax
+
+        if jax.config.jax_enable_x64:
+            pytest.skip("needs jax without 64-bit mode")
+    policy = OOMPolicy(retries=0, fallback="numpy", release=False)
+    f = ap.memory_type(mt, output="declared", oom=policy)(fn)
+    x = np.arange(6, dtype=dtype)
+    plain = f(x)
+    with inject_oom(mt, times=1):
+        recovered = f(x)
+    assert ap.detect_memory_type(recovered) is mt
+    assert as_np(recovered).dtype == as_np(plain).dtype
+    np.testing.assert_array_equal(as_np(recovered), as_np(plain))
+    # A result another output sends elsewhere is placed as before, and its record is
+    # taken by that call's placement (no later declared call can move it).
+    g = ap.memory_type(mt, output="input", oom=policy)(fn)
+    with inject_oom(mt, times=1):
+        kept = g(x)
+    assert type(kept) is np.ndarray
+    from arrayport._results import LEFT
+
+    assert not any(r() is kept for r, _, _ in LEFT.values())
+
+
 @skip_unless_installed(MemoryType.PYCLESPERANTO)
 @pytest.mark.parametrize("step", ["split", "fallback"])
 def test_a_mask_recovered_after_its_input_ran_out_of_memory_is_scaled_once(

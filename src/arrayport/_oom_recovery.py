@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import numpy as np
 
 from arrayport import _split
-from arrayport._arguments import array_type, map_arrays, rebuild
+from arrayport._arguments import array_type, map_arrays
 from arrayport._metrics import metrics
 from arrayport._oom_injection import inject, injections
 from arrayport._oom_recognition import (
@@ -31,17 +31,15 @@ from arrayport._oom_recognition import (
     requested_bytes,
     settled,
 )
-from arrayport._placement import widenings
+from arrayport._results import each_array, leave, moved
 from arrayport.backends import get_backend
 from arrayport.convert import convert
 from arrayport.devices import CPU, Device
-from arrayport.dtypes import dtype_name
 from arrayport.errors import (
     ArrayportError,
     BackendUnavailableError,
     InvalidOptionError,
     OutOfMemoryError,
-    UnsupportedDtypeError,
 )
 from arrayport.memory_types import MemoryType, as_memory_type
 
@@ -262,7 +260,7 @@ class Execution:
             return part
         mt = to.memory_type
         try:
-            return _each_array(part, lambda r: _moved(r, mt, to.device))
+            return each_array(part, lambda r: moved(r, mt, to.device))
         except Exception as exc:  # moving a result can itself run out of memory
             if not self.absorbed(exc, site):
                 raise
@@ -355,9 +353,14 @@ class Execution:
         def back(r: Any) -> Any:
             if isinstance(r, np.generic) and target is MemoryType.NUMPY:
                 r = np.asarray(r)
-            return _moved(r, mt, to.device) if array_type(r) is target else r
+            if array_type(r) is not target:
+                return r
+            there = moved(r, mt, to.device)
+            if there is r and target is not mt:
+                leave(r, mt, to.device)  # for output="declared" (see _results.leave)
+            return there
 
-        return _each_array(result, back)
+        return each_array(result, back)
 
     def record(self, site: Site, outcome: str) -> None:
         if metrics.enabled:
@@ -416,34 +419,6 @@ def _release(mt: MemoryType | None, device: Device | None, *, escalate: bool) ->
                 get_backend(other).release_memory(device)
             except BackendUnavailableError:  # imported but without a usable GPU here
                 continue
-
-
-def _each_array(value: Any, fn: Callable[[Any], Any]) -> Any:
-    """``fn`` applied to every array in a result, numpy scalars included (what numpy's
-    reductions return): an array, or tuples, lists and dicts of them at any depth (a
-    result is looked into further than the arguments are)."""
-    if array_type(value) is not None or isinstance(value, np.generic):
-        return fn(value)
-    if isinstance(value, (tuple, list)):  # namedtuples and torch's named results rebuilt
-        return rebuild(value, [_each_array(v, fn) for v in value])
-    if isinstance(value, dict):
-        return {k: _each_array(v, fn) for k, v in value.items()}
-    return value
-
-
-def _moved(r: Any, mt: MemoryType, device: Device | None) -> Any:
-    """A result ``r`` converted to ``mt``; it stays as it is where that would change its
-    dtype (pyclesperanto holds bool as uint8) or ``mt`` cannot hold it (float64 in jax
-    without 64-bit mode), so that a dispatched call's dtype policy sees the dtype the
-    function made (ADR 0068), and when it is a numpy scalar."""
-    if isinstance(r, np.generic):
-        return r
-    if dtype_name(r.dtype) in widenings(mt):
-        return r
-    try:
-        return convert(r, mt, device=device)
-    except UnsupportedDtypeError:
-        return r
 
 
 def _name(fn: Callable[..., Any]) -> str:

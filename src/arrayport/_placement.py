@@ -15,6 +15,7 @@ arguments is :mod:`arrayport._arguments`' rule; how results are placed is
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from collections.abc import Callable
 from contextlib import AbstractContextManager
@@ -35,6 +36,7 @@ from arrayport._arguments import (
 )
 from arrayport._oom_recognition import Site, oom_memory_type
 from arrayport._plan_cache import _loaded
+from arrayport._results import LEFT, take_left, widenings
 from arrayport.backends import get_backend
 from arrayport.convert import convert
 from arrayport.devices import Device, current_device_index
@@ -55,7 +57,6 @@ __all__ = [
     "recover_conversion",
     "resolve_device",
     "stream_hook",
-    "widenings",
 ]
 
 _Quick = Callable[[Any], Any]
@@ -272,6 +273,8 @@ def place_with_policy(
     result, where it changes nothing (its dtype is already the policy's)."""
     output = contract.output
     policy = contract.dtype_conversion
+    if LEFT:
+        result = _taken_back(result, contract, first, bool_stand_in)
     if output == "declared" or policy is DtypeConversion.NATIVE_OUTPUT:
         return place(result, output, first, first_kind, moved=moved)
     kind = first_kind if output == "input" else cast(MemoryType, output)
@@ -284,16 +287,32 @@ def place_with_policy(
     return place(converted, output, first, first_kind, moved=moved)
 
 
-# Each memory type's WIDENINGS (empty for most), read once.
-_widenings: dict[MemoryType, dict[str, str]] = {}
-
-
-def widenings(kind: MemoryType) -> dict[str, str]:
-    """The dtypes ``kind`` holds only widened (its backend's ``WIDENINGS``: name -> name)."""
-    found = _widenings.get(kind)
-    if found is None:
-        found = _widenings[kind] = getattr(get_backend(kind), "WIDENINGS", None) or {}
-    return found
+def _taken_back(
+    result: Any, contract: FunctionContract, first: Any, bool_stand_in: str | None
+) -> Any:
+    """``result`` with the arrays an OOM fallback left (:func:`arrayport._results.leave`)
+    taken back: with ``output="declared"`` the dtype policy is applied and they are moved to
+    the declared memory type, as an unfailed run returns them (where that type cannot hold
+    the dtype the policy gives, as under ``NATIVE_OUTPUT``, they stay); other outputs place
+    them as usual."""
+    container = _result_kind(result) is CONTAINER
+    items = list(result) if container else [result]
+    spots = [take_left(v) if isinstance(kind_of(v), MemoryType) else None for v in items]
+    if contract.output != "declared" or not any(spots):
+        return result
+    if spots[0] is not None and contract.dtype_conversion is not DtypeConversion.NATIVE_OUTPUT:
+        converted = convert_dtype(
+            result, first, contract.dtype_conversion, contract.scaling, bool_stand_in
+        )
+        items = list(converted) if container else [converted]
+    back = []
+    for value, spot in zip(items, spots, strict=True):
+        if spot is not None:
+            # Where the declared type cannot hold it, it stays where the fallback made it.
+            with contextlib.suppress(UnsupportedDtypeError):
+                value = convert(value, spot[0], device=spot[1])
+        back.append(value)
+    return rebuild(result, back) if container else back[0]
 
 
 def _widened_there(result: Any, kind: MemoryType) -> bool:

@@ -95,7 +95,8 @@ class OOMPolicy:
         to the memory type and device of the original call, except one that memory type
         would hold in another dtype (bool in pyclesperanto) or cannot hold (float64 in jax
         without 64-bit mode): it stays in the fallback's, for a dispatched call's dtype
-        policy to convert as it converts an unfailed run's result (ADR 0068).
+        policy to convert as it converts an unfailed run's result, and then, with
+        ``output="declared"``, to move to the declared memory type (ADR 0068).
 
     Examples
     --------
