@@ -40,10 +40,11 @@ def register(injection: Injection) -> None:
 
 
 def unregister(injection: Injection) -> None:
-    """Cancel what is left of ``injection``."""
+    """Cancel what is left of ``injection`` (its ``remaining`` becomes 0)."""
     with _lock:
         if injection in injections:
             injections.remove(injection)
+        injection.remaining = 0
 
 
 def inject(memory_type: MemoryType | None) -> None:

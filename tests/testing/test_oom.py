@@ -147,9 +147,21 @@ def test_counts_and_cancellation() -> None:
         with pytest.raises(OutOfMemoryError):
             policy.run(np.negative, np.ones(2))
         assert (injection.raised, injection.remaining) == (1, 2)
-    # Leaving the block cancels the two left.
+    # Leaving the block cancels the two left: none remains (it read 2 once cancelled).
     np.testing.assert_array_equal(policy.run(np.negative, np.ones(2)), -np.ones(2))
-    assert injection.remaining == 2
+    assert (injection.raised, injection.remaining) == (1, 0)
+
+
+def test_numpy_integers_are_counts_and_sizes() -> None:
+    # OOMPolicy takes numpy integers; inject_oom refused np.int64(2).
+    policy = OOMPolicy(retries=0, release=False)
+    with inject_oom("numpy", times=np.int64(2), nbytes=np.uint32(640)) as injection:
+        with pytest.raises(OutOfMemoryError) as info:
+            policy.run(np.negative, np.ones(2))
+        assert injection.remaining == 1
+    assert info.value.requested_bytes == 640
+    with pytest.raises(InvalidOptionError, match="times"), inject_oom("numpy", times=np.bool_(1)):
+        pass
 
 
 def test_block_left_by_an_exception_is_cancelled() -> None:

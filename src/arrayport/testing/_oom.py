@@ -15,6 +15,7 @@ from types import ModuleType
 
 from arrayport import oom as _oom
 from arrayport.backends import get_backend
+from arrayport.devices import as_index
 from arrayport.errors import ArrayportError, InvalidOptionError
 from arrayport.memory_types import MemoryType, as_memory_type
 
@@ -117,7 +118,8 @@ def inject_oom(
     Yields
     ------
     Injection
-        ``.remaining`` (injections left) and ``.raised`` (injections made).
+        ``.remaining`` (injections left; 0 once the block is left) and ``.raised``
+        (injections made).
 
     Raises
     ------
@@ -134,16 +136,18 @@ def inject_oom(
     1
     """
     mt = as_memory_type(memory_type)
-    if isinstance(times, bool) or not isinstance(times, int) or times < 1:
+    # Integers of any kind (numpy's too) are taken, as OOMPolicy takes them; bools are not.
+    count, size = as_index(times), as_index(nbytes)
+    if count is None or count < 1:
         msg = f"inject_oom(times={times!r}): times must be an int >= 1"
         raise InvalidOptionError(msg)
-    if isinstance(nbytes, bool) or not isinstance(nbytes, int) or nbytes < 0:
+    if size is None or size < 0:
         msg = f"inject_oom(nbytes={nbytes!r}): nbytes must be an int >= 0"
         raise InvalidOptionError(msg)
     backend = get_backend(mt)
     module = backend.load()
     factory = _FACTORIES[mt]
-    probe = factory(module, nbytes)
+    probe = factory(module, size)
     if not backend.is_oom(probe):  # the backend and this factory must never drift apart
         msg = (
             f"inject_oom cannot build an out-of-memory error that the {mt.value} backend "
@@ -152,7 +156,7 @@ def inject_oom(
         )
         raise ArrayportError(msg)
 
-    injection = _oom._Injection(mt, times, lambda: factory(module, nbytes))
+    injection = _oom._Injection(mt, count, lambda: factory(module, size))
     _oom._register(injection)
     try:
         yield injection
