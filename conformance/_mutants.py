@@ -98,7 +98,6 @@ def _leaked_attempts() -> None:
     _recovery._drop_frames = _KEPT.append
 
 
-#: name -> (what it breaks, how)
 def _quick_writable_alias() -> None:
     """Dispatch's quick torch share forgets numpy's WRITEABLE flag."""
     quick = importlib.import_module("arrayport.backends._torch_quick")
@@ -120,6 +119,55 @@ def _torch_copy_short() -> None:
     get_backend("torch").parallel_copy = parallel_copy  # type: ignore[attr-defined]
 
 
+def _needless_copy() -> None:
+    """numpy -> torch copies by default (``copy=None`` planned as ``copy=True``), though the
+    memory could be shared: DESIGN's "zero-copy where the frameworks allow it"."""
+    convert_mod = importlib.import_module("arrayport.convert")
+    original = convert_mod._plan
+
+    def plan(x: Any, to: Any, device: Any, copy: Any) -> Any:
+        if copy is None and type(x) is np.ndarray and str(getattr(to, "value", to)) == "torch":
+            copy = True
+        return original(x, to, device, copy)
+
+    convert_mod._plan = plan
+    convert_mod._plan_key = lambda *args: None  # no cached route past the mutant
+
+
+def _complex_nan_part() -> None:
+    """tensorflow's host adoption changes the other part of a complex value with one NaN
+    part (numpy's equal_nan calls any two such values equal)."""
+    tf_backend = get_backend("tensorflow")
+    original = tf_backend.from_numpy
+
+    def from_numpy(a: np.ndarray, device: Any) -> Any:
+        if a.dtype.kind == "c" and a.size:
+            a = np.array(a, copy=True)
+            real_nan, imag_nan = np.isnan(a.real), np.isnan(a.imag)
+            a.imag[real_nan & ~imag_nan] += 1.0
+            a.real[imag_nan & ~real_nan] += 1.0
+        return original(a, device)
+
+    tf_backend.from_numpy = from_numpy  # type: ignore[attr-defined]
+    tf_backend.adopt_copy = lambda view, device: from_numpy(aligned_copy(view), device)  # type: ignore[attr-defined]
+
+
+def _integer_policy_off_by_one() -> None:
+    """The dtype policy's integer results are one too high: PRESERVE_INPUT's dtype step
+    too (a reference computed with convert_dtype itself would agree with it)."""
+    dtypes_mod = importlib.import_module("arrayport.dtypes")
+    original = dtypes_mod.apply_dtype_conversion
+
+    def apply_dtype_conversion(x: Any, *args: Any, **kwargs: Any) -> Any:
+        y = original(x, *args, **kwargs)
+        if y is not x and isinstance(y, np.ndarray) and y.dtype.kind in "iu" and y.size:
+            y = y + np.asarray(1, y.dtype)
+        return y
+
+    dtypes_mod.apply_dtype_conversion = apply_dtype_conversion
+
+
+#: name -> (what it breaks, how)
 MUTATIONS: dict[str, tuple[str, Callable[[], None]]] = {
     "wrong-value": ("a wrong value in one route (tensorflow host adoption)", _wrong_value),
     "lying-zero-copy": ("host-copy routes report zero_copy=True", _lying_zero_copy),
@@ -138,6 +186,15 @@ MUTATIONS: dict[str, tuple[str, Callable[[], None]]] = {
     "torch-copy-short": (
         "torch's multi-threaded host copy misses the last row of large arrays",
         _torch_copy_short,
+    ),
+    "needless-copy": ("numpy -> torch copies by default where it could share", _needless_copy),
+    "complex-nan-part": (
+        "tensorflow changes the other part of complex values with one NaN part",
+        _complex_nan_part,
+    ),
+    "integer-policy-off-by-one": (
+        "the dtype policy's integer results are one too high",
+        _integer_policy_off_by_one,
     ),
 }
 

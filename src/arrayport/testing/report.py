@@ -149,8 +149,9 @@ class LawReport:
             lines.append(f"| **{law}**<br>{description} | " + " | ".join(cells) + " |")
         lines += [
             "",
-            "Cells: passing tests / tests run; `known bug` is a strict xfail naming "
-            "the bug; `-` means the law has no test for that memory type.",
+            "Cells: passing tests / tests run; `known bug` is an xfail naming the bug "
+            "(its deterministic regression test is the strict one); `-` means the law has "
+            "no test for that memory type.",
             "",
         ]
         problems = self._problems()
