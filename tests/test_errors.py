@@ -56,3 +56,24 @@ def test_in_context_keeps_the_class_and_attributes_and_adds_where_and_hint() -> 
     assert str(placed) == "the result of f: cannot hold x (a hint)"
     assert (placed.dtype, placed.source, placed.target) == ("float64", "numpy", None)
     assert str(exc) == "cannot hold x"  # the original is untouched
+
+
+def test_errors_raised_inside_tf_function_stay_catchable_as_themselves() -> None:
+    # tensorflow's autograph turned them into its StagingError: `except
+    # ap.UnsupportedArrayError` missed a refusal of symbolic tensors inside tf.function.
+    from tests.conftest import INSTALLED
+
+    if ap.MemoryType.TENSORFLOW not in INSTALLED:
+        pytest.skip("tensorflow is not installed")
+    import tensorflow as tf
+
+    @ap.memory_type("tensorflow")
+    def double(x):
+        return x * 2
+
+    x = tf.constant([0.0, 1.0])
+    with pytest.raises(ap.UnsupportedArrayError, match=r"outside tf\.function"):
+        tf.function(double)(x)
+    with pytest.raises(ap.UnsupportedArrayError, match="symbolic tensors"):
+        tf.function(lambda t: ap.convert(t, "numpy"))(x)
+    assert errors.ArrayportError.ag_pass_through

@@ -31,6 +31,11 @@ __all__ = [
 class ArrayportError(Exception):
     """Base class of every error raised by arrayport."""
 
+    # tensorflow's autograph rebuilds an error raised while it traces (inside tf.function)
+    # as its own StagingError unless the type says to pass it through: arrayport's
+    # refusals of symbolic tensors must stay catchable as what they are.
+    ag_pass_through = True
+
 
 class UnsupportedArrayError(ArrayportError, TypeError):
     """The object is not an array arrayport can handle (or not an array at all)."""

@@ -120,3 +120,32 @@ def test_an_expanded_tensor_is_shared_with_numpy_read_only() -> None:
     assert ap.convert(torch.arange(3.0).expand(1, 3), "numpy").flags.writeable
     assert ap.convert(torch.ones(2, 3).T, "numpy").flags.writeable
     assert ap.convert(torch.ones(2, 3), "numpy").flags.writeable
+
+
+def test_a_tensor_that_requires_grad_is_shared_read_only(host) -> None:
+    # A numpy write does not bump torch's version counter: a numpy-declared function that
+    # scaled its input in place made y.backward() give [20, 40, 60] for d(x*x).sum()/dx.
+    import torch
+
+    import arrayport as ap
+
+    x = torch.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    view = host.tensor_host_view(torch, x)
+    assert view.ctypes.data == x.data_ptr()
+    assert not view.flags.writeable
+    for bf in (torch.ones(2, dtype=torch.bfloat16, requires_grad=True),):
+        bf_view = host.tensor_host_view(torch, bf)
+        assert bf_view is None or not bf_view.flags.writeable
+    assert host.tensor_host_view(torch, torch.ones(2)).flags.writeable  # no autograd: writable
+
+    @ap.memory_type("numpy")
+    def scale_in_place(a: np.ndarray) -> np.ndarray:
+        a *= 10
+        return a
+
+    y = (x * x).sum()
+    with pytest.raises(ValueError, match="read-only"):
+        scale_in_place(x)
+    y.backward()
+    assert x.grad.tolist() == [2.0, 4.0, 6.0]
+    assert ap.plan(x, "numpy").zero_copy  # still shared, only not writable

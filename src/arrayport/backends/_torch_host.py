@@ -40,17 +40,24 @@ def tensor_host_view(torch: ModuleType, x: Any) -> np.ndarray | None:
     """The tensor's CPU memory as a numpy view, or None (no such view: a copy is read).
 
     Read-only where torch's view would have stride 0 on an axis longer than 1
-    (:func:`checked_view`)."""
+    (:func:`checked_view`), and for a tensor that requires grad: a write through numpy
+    does not bump torch's version counter, so autograd would compute gradients from the
+    changed values without a word (torch refuses its own in-place writes there)."""
     if not x.is_cpu or x.is_conj() or x.is_neg():
         return None
-    t = x.detach() if x.requires_grad else x  # .numpy() refuses tensors with autograd
+    grad = x.requires_grad
+    t = x.detach() if grad else x  # .numpy() refuses tensors with autograd
     if t.dtype is torch.bfloat16:
         bf16 = numpy_dtype_or_none("bfloat16")
         if bf16 is None:
             return None
         raw = _checked(torch, x, t.view(torch.int16).numpy())
-        return None if raw is None else raw.view(bf16)
-    return _checked(torch, x, t.numpy())
+        view = None if raw is None else raw.view(bf16)
+    else:
+        view = _checked(torch, x, t.numpy())
+    if grad and view is not None:
+        view.flags.writeable = False
+    return view
 
 
 def _checked(torch: ModuleType, x: Any, view: np.ndarray) -> np.ndarray | None:

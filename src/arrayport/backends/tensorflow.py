@@ -121,8 +121,9 @@ def array_like_refusal(x: object) -> str | None:
         )
     if isinstance(x, tf.Tensor):
         return (
-            "symbolic tensors (inside tf.function or graph mode) hold no data: call the "
-            "function eagerly"
+            "symbolic tensors (inside tf.function or graph mode) hold no data: call it "
+            "outside tf.function (or run functions eagerly while debugging: "
+            "tf.config.run_functions_eagerly(True))"
         )
     return None
 
