@@ -25,6 +25,11 @@ the numpy -> torch -> numpy round trip a dispatched torch function makes for num
 The machine may be shared: read the ratios, which are measured side by side, rather than
 the absolute times.
 
+Before a row is timed, each candidate's result (``convert``, the direct call, ArrayBridge,
+the floor) is checked once, untimed: of the target memory type, with the source's shape,
+dtype and values. A candidate that fails is not timed and the row says ``CHECK FAILED``
+(a fast wrong path must not read well); the exit status is then 1. (CPU tables only.)
+
 Run: ``.venv/bin/python benchmarks/bench_convert.py [--mib 1 64 256] [--repeat 5]
 [--no-per-call]``
 """
@@ -94,6 +99,64 @@ def twin(x: Any, memory_type: str) -> Any:
     ``np.asarray`` on it slower, for one), and one candidate must not pay for another.
     numpy arrays are shared (nothing of the kind), so unaligned ones stay unaligned."""
     return x if memory_type == "numpy" else ap.convert(x, memory_type, copy=True)
+
+
+def to_host(y: Any) -> np.ndarray:
+    """``y``'s values as a numpy array, read by the framework's own call (not arrayport's,
+    whose results are what is being checked)."""
+    module = type(y).__module__.partition(".")[0]
+    if module == "torch":
+        return np.asarray(y.detach().cpu().numpy())
+    if module == "tensorflow":
+        return np.asarray(y.numpy())
+    if module.startswith("pyclesperanto"):
+        import pyclesperanto as cle
+
+        return np.asarray(cle.pull(y))
+    return np.asarray(y)  # numpy, jax
+
+
+def one_line(exc: BaseException, limit: int = 200) -> str:
+    """An exception's type and message on one line, shortened to ``limit`` characters."""
+    text = " ".join(f"{type(exc).__name__}: {exc}".split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+#: Candidates whose check failed in this run (the exit status is 1 when any did).
+FAILED_CHECKS: list[str] = []
+
+
+def checked(
+    fns: dict[str, Callable[[], Any]],
+    expected: np.ndarray,
+    target: str,
+    row: str,
+    skip: tuple[str, ...] = ("copy", "key"),
+) -> dict[str, Callable[[], Any]]:
+    """``fns`` without the candidates whose result is wrong: each is called once, untimed,
+    and its result must be of memory type ``target`` with ``expected``'s shape, dtype and
+    values; a failure is printed, loudly, under the ``row`` it belongs to. ``skip``: the
+    references (a numpy copy, a plan lookup), which return no converted array."""
+    kept: dict[str, Callable[[], Any]] = {}
+    for name, fn in fns.items():
+        if name in skip:
+            kept[name] = fn
+            continue
+        try:
+            y = fn()
+            found = ap.detect_memory_type(y).value
+            assert found == target, f"a {found} array, not {target}"
+            got = to_host(y)
+            assert got.shape == expected.shape, f"shape {got.shape}, not {expected.shape}"
+            assert got.dtype == expected.dtype, f"dtype {got.dtype}, not {expected.dtype}"
+            assert np.array_equal(got, expected), "values differ from the source's"
+        # Any failure, an exception from the candidate included: reported, not timed.
+        except Exception as exc:
+            FAILED_CHECKS.append(f"{row}: {name}")
+            print(f"    !! CHECK FAILED {row}: {name}: {one_line(exc)} (not timed)")
+            continue
+        kept[name] = fn
+    return kept
 
 
 def direct_calls() -> dict[tuple[str, str], Callable[[Any], Any]]:
@@ -226,6 +289,9 @@ def per_call(
             if direct is not None:
                 x_direct = twin(x, s)
                 fns["direct"] = lambda d=direct, x=x_direct: d(x)
+            fns = checked(fns, base, t, f"per call {s}->{t}")
+            if "convert" not in fns:
+                continue  # said by checked()
             times = side_by_side(fns, repeat)
             t_conv, t_direct = times["convert"], times.get("direct", float("nan"))
             print(
@@ -239,10 +305,15 @@ def per_call(
         def round_trip() -> Any:
             return ap.convert(ap.convert(base, "torch"), "numpy")
 
-        times = side_by_side(
-            {"rt": round_trip, "direct": lambda: torch.from_numpy(base).numpy()}, repeat
+        fns = checked(
+            {"rt": round_trip, "direct": lambda: torch.from_numpy(base).numpy()},
+            base,
+            "numpy",
+            "per call numpy->torch->numpy",
         )
-        t_rt, t_direct = times["rt"], times["direct"]
+        times = side_by_side(fns, repeat)
+        t_rt = times.get("rt", float("nan"))
+        t_direct = times.get("direct", float("nan"))
         print(
             f"{'':>8} {'numpy':>15} -> {'torch->numpy':<14} {'round trip':<11} {'y':<3}"
             f"{t_rt * 1e6:>8.2f}us {_split_text({})} {t_direct * 1e6:>7.2f}us "
@@ -515,9 +586,11 @@ def gpu_tables(device: str, mibs: list[int], repeat: int, per_call_table: bool) 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--mib", type=int, nargs="*", default=[1, 64, 256])
-    parser.add_argument("--repeat", type=int, default=5)
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument(
+        "--mib", type=int, nargs="*", default=[1, 64, 256], help="array sizes (1 64 256)"
+    )
+    parser.add_argument("--repeat", type=int, default=5, help="rounds, the best kept (5)")
     parser.add_argument("--no-per-call", action="store_true", help="skip the small-array table")
     parser.add_argument(
         "--device",
@@ -569,10 +642,14 @@ def main() -> None:
                     fns["ab"] = lambda x=x_ab, s=s_name, t=t: ab(x, s, t)
                 # Any ArrayBridge failure is printed, not hidden: its own errors vary.
                 except Exception as exc:
-                    print(f"    (ArrayBridge {s_name}->{t} failed: {type(exc).__name__})")
+                    print(f"    (ArrayBridge {s_name}->{t} failed: {one_line(exc)})")
             floor = floors.get(t) if s != s_name else None
             if floor is not None:
                 fns["floor"] = lambda f=floor, x=x: f(x)
+            fns = checked(fns, base, t, f"{mib} MiB {s}->{t}")
+            if "convert" not in fns:
+                print(f"{mib:>4} {s:>15} -> {t:<14} CHECK FAILED: convert gives a wrong result")
+                continue
             times = side_by_side(fns, args.repeat)
             t_conv, t_copy = times["convert"], times["copy"]
             t_direct = times.get("direct", float("nan"))
@@ -598,9 +675,13 @@ def main() -> None:
                     f"{'':>4} {'':>15}    (aligned copy + {t}'s own import, no routing: "
                     f"{times['floor'] / t_copy:.2f}x copy)"
                 )
-        print(f"{mib:>4} ndarray.copy() = {min(copies) * 1e3:.2f} ms (best over all rows)")
+        if copies:
+            print(f"{mib:>4} ndarray.copy() = {min(copies) * 1e3:.2f} ms (best over all rows)")
         del sources, base, unaligned
         gc.collect()
+    if FAILED_CHECKS:
+        print(f"CHECK FAILED for {len(FAILED_CHECKS)} candidate(s): {'; '.join(FAILED_CHECKS)}")
+        raise SystemExit(1)
 
 
 if __name__ == "__main__":

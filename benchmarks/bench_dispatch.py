@@ -14,10 +14,14 @@ with ArrayBridge 0.5.2 when it is installed.
     Target: at least 5x less overhead than ArrayBridge (FACTS.md: ArrayBridge adds 7.9 us,
     and 11.4 us on a torch-declared function).
 
-(b) ``convert_dtype`` float32 256 MiB -> uint16 with VALUE scaling, as a ratio to
-    ``np.copyto`` of the same 256 MiB (adjacent pairs, median and best), next to
-    ArrayBridge's ``scale_dtype`` on the same input (which stretches min..max instead: the
-    time is comparable, the values are not).
+(b) ``convert_dtype`` float32 ``--mib`` MiB -> uint16 with VALUE scaling, as a ratio to
+    ``np.copyto`` of the same bytes, next to ArrayBridge's ``scale_dtype`` on the same
+    input (which stretches min..max instead: the time is comparable, the values are not).
+    Each call is timed right after one copy (an adjacent pair), the two candidates taking
+    turns in every round, the same number of rounds each. Two figures per row:
+    ``median``, the median of the pairs' ratios, and ``best/best``, the call's best time
+    over the copy's best time (not the smallest pair ratio, which reads low: it comes from
+    the round whose copy was slowest).
 
 Run: ``.venv/bin/python benchmarks/bench_dispatch.py [--number 20000] [--repeat 15]
 [--mib 256]``
@@ -27,13 +31,14 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import statistics
 import timeit
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from bench_convert_dtype import ratios  # the same paired timing as the dtype benchmark
+
+# The same paired timing as the dtype benchmark.
+from bench_convert_dtype import interleaved_times, summary
 
 import arrayport as ap  # before any framework
 
@@ -133,24 +138,30 @@ def part_b(mib: int, repeat: int) -> None:
     got = ap.convert_dtype(x, "uint16", scaling=ap.Scaling.VALUE)
     assert np.array_equal(got[:4096], expected), "convert_dtype disagrees: benchmark void"
     del got
-    rows = [("arrayport convert_dtype VALUE", ours)]
+    rows: dict[str, Callable[[], object]] = {"arrayport convert_dtype VALUE": ours}
     if importlib.util.find_spec("arraybridge") is not None:
         from arraybridge.types import MemoryType as ABMemoryType
 
         scale = ABMemoryType("numpy").library.scale_dtype
-        rows.append(("ArrayBridge scale_dtype", lambda: scale(x, np.uint16)))
-    print(f"(b) float32 {mib} MiB -> uint16, time / np.copyto of {mib} MiB, {repeat} pairs")
-    print(f"    {'':32s}{'median':>8s}{'best':>8s}")
-    for label, fn in rows:
-        r = ratios(fn, memcpy, repeat if label.startswith("arrayport") else max(3, repeat // 3))
-        print(f"    {label:32s}{statistics.median(r):7.2f}x{min(r):7.2f}x")
+        rows["ArrayBridge scale_dtype"] = lambda: scale(x, np.uint16)
+    print(
+        f"(b) float32 {mib} MiB -> uint16, time / np.copyto of {mib} MiB, "
+        f"{repeat} adjacent pairs per row, rows in turn"
+    )
+    print(f"    {'':32s}{'median':>8s}{'best/best':>11s}")
+    for label, pairs in interleaved_times(rows, memcpy, repeat).items():
+        median, best = summary(pairs)
+        print(f"    {label:32s}{median:7.2f}x{best:10.2f}x")
+    print("    median: of the pairs' ratios; best/best: best time over the copy's best time")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--number", type=int, default=20000)
-    parser.add_argument("--repeat", type=int, default=15)
-    parser.add_argument("--mib", type=int, default=256)
+    parser.add_argument("--number", type=int, default=20000, help="calls per timing in (a)")
+    parser.add_argument(
+        "--repeat", type=int, default=15, help="rounds in (a); (b) takes half, at least 3"
+    )
+    parser.add_argument("--mib", type=int, default=256, help="input size in MiB for (b)")
     args = parser.parse_args()
     print(f"arrayport {ap.__version__}, numpy {np.__version__}")
     part_a(args.number, args.repeat)

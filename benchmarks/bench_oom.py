@@ -7,11 +7,15 @@
 (b) The counters when off: ``arrayport.convert`` reads ``metrics.enabled`` (at most twice)
     and does nothing else for them, not even reading the clock. The cost of that read is
     measured against an empty call and shown as a share of the cheapest conversions
-    (identity, and numpy -> torch by DLPack when torch is installed); ``convert`` with the
-    counters on is shown for comparison.
+    (identity, and numpy -> torch when torch is installed: zero-copy, by the route
+    ``arrayport.plan`` names, printed in the label); ``convert`` with the counters on is
+    shown for comparison.
 
 (c) Recovery costs, for information: one release-and-retry (a full ``gc.collect``), and a
-    split of a 256 x 1024 float32 array into two halves after an injected OOM.
+    split of a 256 x 1024 float32 array into two halves after an injected OOM. Each
+    recovery's result is checked once against the unsplit call, untimed; one that
+    disagrees is reported (``checks``, and on standard error), its time is left out, and
+    the exit status is 1.
 
 Times are the best of ``--repeat`` rounds of ``--number`` calls.
 
@@ -22,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -42,6 +47,20 @@ def best_ns(fn: Callable[[], Any], number: int, repeat: int) -> float:
     return best
 
 
+def check(run: Callable[[], Any], expected: np.ndarray) -> str:
+    """``"ok"`` when ``run()`` gives ``expected`` (values, dtype, shape), else
+    ``"FAILED: ..."`` with the reason on one line (an exception from ``run`` included)."""
+    try:
+        got = np.asarray(run())
+        assert got.shape == expected.shape, f"shape {got.shape}, expected {expected.shape}"
+        assert got.dtype == expected.dtype, f"dtype {got.dtype}, expected {expected.dtype}"
+        np.testing.assert_array_equal(got, expected)
+    # Any failure is reported in the output, never a traceback that hides the other figures.
+    except Exception as exc:
+        return "FAILED: " + " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
+    return "ok"
+
+
 def interleaved(cases: dict[str, Callable[[], Any]], number: int, repeat: int) -> dict[str, float]:
     """Best ns per call of each case, the cases measured in turn within every round."""
     best = dict.fromkeys(cases, float("inf"))
@@ -52,9 +71,9 @@ def interleaved(cases: dict[str, Callable[[], Any]], number: int, repeat: int) -
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--number", type=int, default=50_000)
-    parser.add_argument("--repeat", type=int, default=7)
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--number", type=int, default=50_000, help="calls per timing (50000)")
+    parser.add_argument("--repeat", type=int, default=7, help="rounds, the best kept (7)")
     args = parser.parse_args()
     n, r = args.number, args.repeat
     x = np.zeros((8, 8), np.float32)
@@ -87,13 +106,13 @@ def main() -> None:
 
     flag = interleaved({"empty call": nothing, "metrics.enabled read": read_flag}, n, r)
     results["flag_read_ns"] = flag["metrics.enabled read"] - flag["empty call"]
-    sources = {"numpy->numpy identity": (x, "numpy")}
-    try:
-        import torch  # noqa: F401
-
-        sources["numpy->torch dlpack"] = (np.zeros((8, 8), np.float32), "torch")
-    except ImportError:
-        pass
+    candidates = [(x, "numpy")]
+    if ap.MemoryType.TORCH in ap.available_memory_types():
+        candidates.append((np.zeros((8, 8), np.float32), "torch"))
+    sources: dict[str, tuple[Any, str]] = {}
+    for src, target in candidates:  # labelled with the route plan says it takes
+        route = ap.plan(src, target)
+        sources[f"numpy->{target} {route.method}"] = (src, target)
     conv: dict[str, Any] = {}
     for label, (src, target) in sources.items():
 
@@ -119,29 +138,45 @@ def main() -> None:
     def work(v: np.ndarray) -> np.ndarray:
         return np.asarray(np.sqrt(v) * 2.0)
 
-    for _ in range(2):  # warm up: the first split imports the array API namespace
+    def split_run() -> Any:
         with inject_oom("numpy", times=1):
-            ap.OOMPolicy(retries=0, split_axis=0).run(work, big)
+            return ap.OOMPolicy(retries=0, split_axis=0).run(work, big)
+
+    def release_run() -> Any:
+        with inject_oom("numpy", times=1):
+            return ap.OOMPolicy(retries=1).run(work, big)
+
+    for _ in range(2):  # warm up: the first split imports the array API namespace
+        split_run()
+    # Untimed: each recovery must give the unsplit call's result, or its time says nothing.
+    expected = work(big)
+    checks = {"split": check(split_run, expected), "release": check(release_run, expected)}
+    results["checks"] = checks
     t0 = time.perf_counter()
     for _ in range(5):
         work(big)
     unsplit_ms = (time.perf_counter() - t0) / 5 * 1e3
     t0 = time.perf_counter()
     for _ in range(5):
-        with inject_oom("numpy", times=1):
-            ap.OOMPolicy(retries=0, split_axis=0).run(work, big)
+        split_run()
     split_ms = (time.perf_counter() - t0) / 5 * 1e3
     t0 = time.perf_counter()
     for _ in range(3):
-        with inject_oom("numpy", times=1):
-            ap.OOMPolicy(retries=1).run(work, big)
+        release_run()
     release_ms = (time.perf_counter() - t0) / 3 * 1e3
     results["recovery_ms"] = {
         "unsplit run": unsplit_ms,
-        "split into two halves after one OOM": split_ms,
-        "release (numpy: nothing cached) + retry": release_ms,
+        "split into two halves after one OOM": split_ms if checks["split"] == "ok" else None,
+        "release (numpy: nothing cached) + retry": (
+            release_ms if checks["release"] == "ok" else None
+        ),
     }
     print(json.dumps(results, indent=2))
+    failed = {k: v for k, v in checks.items() if v != "ok"}
+    for name, text in failed.items():
+        print(f"CHECK FAILED, {name} recovery's time left out: {text}", file=sys.stderr)
+    if failed:
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -5,12 +5,13 @@ function written once for numpy, with a one-element halo (``depth=1``), on a
 ``LocalCluster`` of two worker processes limited to 256 MiB each, then reduced to its mean.
 Where the workers' imports alone take too much of that (``dask.array`` imports cupy in every
 worker where cupy is installed: about 200 MiB more), the limit grows to leave the same room,
-and the array with it; ``ARRAYPORT_EXAMPLE_WORKER_MIB`` sets the limit instead.
-The check: no worker died (the workers' addresses are the same before and after; a worker
-restarted by its nanny would have a new one), and the mean equals the mean computed by plain
-``dask.array.map_overlap`` of the same numpy code, without arrayport.
+and the array with it; ``ARRAYPORT_EXAMPLE_WORKER_MIB`` sets the limit instead (a whole
+number of MiB, at least 128). The check: no worker died (the workers' addresses are the
+same before and after; a worker restarted by its nanny would have a new one), and the mean
+equals the mean computed by plain numpy in this process, strip by strip, from the same
+numpy code, without dask or arrayport.
 
-Run: ``python examples/dask_out_of_core.py`` (about 15 s on two cores).
+Run: ``python examples/dask_out_of_core.py`` (under a minute on two cores).
 """
 
 from __future__ import annotations
@@ -24,9 +25,32 @@ import numpy as np
 import arrayport as ap  # before any framework (numpy is not one); preloaded in workers
 
 MIB = 1 << 20
+#: The least ARRAYPORT_EXAMPLE_WORKER_MIB accepted: a worker holds 80-100 MiB at start.
+SMALLEST_MIB = 128
+
+
+def worker_limit(chosen: str | None) -> int:
+    """The workers' limit in bytes: ``chosen`` MiB (ARRAYPORT_EXAMPLE_WORKER_MIB), or
+    256 MiB when it is not set; anything but a whole number of MiB of at least
+    SMALLEST_MIB stops the example with a message that says so."""
+    if not chosen:
+        return 256 * MIB
+    try:
+        mib = int(chosen)
+    except ValueError:
+        mib = None
+    if mib is None or mib < SMALLEST_MIB:
+        msg = (
+            f"ARRAYPORT_EXAMPLE_WORKER_MIB={chosen!r}: give each worker's memory limit as a "
+            f"whole number of MiB, at least {SMALLEST_MIB} (the default is 256)"
+        )
+        raise SystemExit(msg)
+    return mib * MIB
+
+
 #: Per worker, unless the workers' imports need more (see sized_cluster).
 CHOSEN_LIMIT = os.environ.get("ARRAYPORT_EXAMPLE_WORKER_MIB")
-MEMORY_LIMIT = int(CHOSEN_LIMIT or "256") * MIB
+MEMORY_LIMIT = worker_limit(CHOSEN_LIMIT)
 #: A worker holding more than this share of its limit before any block arrives has too
 #: little room left: the run takes 90-170 MiB more, and the nanny restarts it at 95%.
 CROWDED = 0.45

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 import arrayport._bench
@@ -11,6 +14,7 @@ from arrayport import MemoryType
 from arrayport._bench import check_size, max_size_mib, run_bench
 from arrayport.errors import InvalidOptionError
 from tests.conftest import INSTALLED
+from tests.test_doctor import _run_with
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +65,8 @@ def test_sizes_that_are_not_finite_and_positive_are_refused(size: float) -> None
 def test_sizes_beyond_physical_memory_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(arrayport._bench, "_physical_memory", lambda: 8 * 2**30)
     held = arrayport._bench._arrays_held()
-    assert held >= 2 + (MemoryType.NUMPY in INSTALLED)
+    timed = [mt for mt in INSTALLED if mt is not MemoryType.DASK]
+    assert held == max(2, len(timed) + 1)  # numpy's source is the test array itself
     limit = max_size_mib()
     assert limit is not None
     assert limit == pytest.approx(8 * 2**10 / held)
@@ -87,3 +92,51 @@ def test_no_limit_where_memory_is_unknown(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setattr(arrayport._bench, "_physical_memory", lambda: None)
     assert max_size_mib() is None
     check_size(1e9)  # only finiteness and sign are checked then
+
+
+def test_the_result_names_versions_and_what_was_timed(result: dict[str, Any]) -> None:
+    import arrayport
+
+    assert result["versions"]["arrayport"] == arrayport.__version__
+    assert list(result["versions"])[1:] == [mt.value for mt in INSTALLED]
+    assert result["versions"]["numpy"] == np.__version__
+    assert result["timed"] == [mt.value for mt in INSTALLED if mt is not MemoryType.DASK]
+    assert set(result["skipped"]) == {"dask"} & {mt.value for mt in INSTALLED}
+    assert result["broken"] == {}
+    assert all(d["error"] is None for d in result["dispatch"])
+
+
+def test_a_framework_that_fails_to_import_is_reported_and_the_rest_timed(
+    tmp_path: Path,
+) -> None:
+    # A torch package whose import fails: bench died in its dispatch timings with a
+    # traceback, and --json printed nothing.
+    (tmp_path / "torch").mkdir()
+    (tmp_path / "torch" / "__init__.py").write_text('raise ImportError("libc10.so: missing")\n')
+    argv = ["bench", "--json", "--size", "0.01"]
+    done = _run_with(tmp_path, "arrayport._bench", ("numpy", "torch"), argv)
+    assert done.returncode == 1, done.stderr
+    data = json.loads(done.stdout)
+    assert "libc10.so: missing" in data["broken"]["torch"]
+    assert data["versions"]["torch"] is None
+    assert [c["error"] for c in data["conversions"]] == ["torch not usable (see above)"] * 2
+    cases = {d["case"].split()[0]: d for d in data["dispatch"]}
+    assert cases["numpy"]["error"] is None
+    assert cases["numpy"]["us"] > 0
+    assert cases["torch"]["error"] == "torch not usable (see above)"
+    text = _run_with(tmp_path, "arrayport._bench", ("numpy", "torch"), ["bench", "--size", "0.01"])
+    assert text.returncode == 1, text.stderr
+    assert "torch not usable: BackendUnavailableError" in text.stdout
+    assert "BROKEN" in text.stdout
+
+
+def test_a_users_module_that_shadows_a_framework_is_reported(tmp_path: Path) -> None:
+    # A user's own jax.py: bench died with an AttributeError (it caught only arrayport's
+    # errors); what the module prints goes to stderr under --json.
+    (tmp_path / "jax.py").write_text('print("my own jax.py")\n')
+    argv = ["bench", "--json", "--size", "0.01"]
+    done = _run_with(tmp_path, "arrayport._bench", ("numpy", "jax"), argv)
+    assert done.returncode == 1, done.stderr
+    data = json.loads(done.stdout)
+    assert f"jax imported from {tmp_path / 'jax.py'}" in data["broken"]["jax"]
+    assert "my own jax.py" in done.stderr

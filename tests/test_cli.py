@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+import arrayport
 import arrayport._bench
 import arrayport._doctor
 from arrayport import MemoryType, cli
@@ -223,6 +224,8 @@ def test_bench_json_small(capsys: pytest.CaptureFixture[str]) -> None:
     status, out = run(capsys, "bench", "--json", "--size", "1")
     assert status == 0
     data = json.loads(out)
+    assert data["versions"]["arrayport"] == arrayport.__version__
+    assert set(data["versions"]) == {"arrayport", *(mt.value for mt in INSTALLED)}
     assert data["size_mib"] == 1
     assert data["memcpy_ms"] > 0
     assert all(
@@ -239,26 +242,64 @@ def test_bench_with_numpy_alone_says_there_is_nothing_to_convert(
     monkeypatch.setattr(_bench, "available_memory_types", lambda: (MemoryType.NUMPY,))
     status, out = run(capsys, "bench", "--size", "1")
     assert status == 0
-    assert "Conversions: none to time (one CPU memory type installed" in out
+    assert "Conversions: none to time (it takes two memory types whose conversions" in out
+    assert "numpy is the only one here; see arrayport doctor)" in out
     assert "x memcpy" not in out
 
 
+def test_bench_with_numpy_and_dask_says_dask_is_installed_but_not_timed(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Said "one CPU memory type installed" while dask was installed too.
+    from arrayport import MemoryType, _bench
+
+    types = (MemoryType.NUMPY, MemoryType.DASK)
+    monkeypatch.setattr(_bench, "available_memory_types", lambda: types)
+    status, out = run(capsys, "bench", "--size", "1")
+    assert status == 0
+    assert "one CPU memory type installed" not in out
+    assert "numpy is the only one here; dask not timed: its conversions are lazy" in out
+
+
+@pytest.mark.parametrize("as_json", [False, True])
 @pytest.mark.parametrize("size", ["0", "-3", "nan", "inf", "-inf", "1e9"])
 def test_bench_rejects_a_bad_size(
-    size: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    size: str, as_json: bool, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # 8 GiB whatever the machine, so 1e9 MiB is refused even where memory is not reported.
     monkeypatch.setattr(arrayport._bench, "_physical_memory", lambda: 8 * 2**30)
-    assert cli.main(["bench", f"--size={size}"]) == 2
+    assert cli.main(["bench", f"--size={size}", *(["--json"] if as_json else [])]) == 2
     captured = capsys.readouterr()
-    assert captured.out == ""
     (line,) = captured.err.splitlines()
     assert line.startswith("arrayport bench: --size ")
+    if as_json:  # stdout stays valid JSON (it was empty): an object naming the error
+        assert json.loads(captured.out) == {"error": line.removeprefix("arrayport bench: ")}
+    else:
+        assert captured.out == ""
     if size == "1e9":
         assert "does not fit in memory" in line
         assert "the most is" in line
     else:
         assert "must be a finite positive number of MiB" in line
+
+
+def test_rich_tables_never_cut_the_first_column(monkeypatch: pytest.MonkeyPatch) -> None:
+    # In an 80-column terminal the doctor's memory table showed "pyclespera…".
+    pytest.importorskip("rich")
+    monkeypatch.setenv("COLUMNS", "80")
+    term = _Terminal()
+    out = cli._Output(term)
+    out.table(
+        "Memory (MiB; blank: the framework does not say)",
+        ["memory_type", "device", "in_use", "cached", "free", "total", "note"],
+        [
+            ("numpy", "cpu", "", "0.0", "22,978.0", "", ""),
+            ("pyclesperanto", "opencl:0", "", "", "", "13,274.0", ""),
+            ("dask", "-", "", "", "", "", "no devices to report here"),
+        ],
+    )
+    assert "pyclesperanto" in term.getvalue()
+    assert "no devices" in term.getvalue()  # the last column folds instead
 
 
 def test_python_dash_m_runs_the_same_command(tmp_path: Path) -> None:

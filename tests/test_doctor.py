@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+import arrayport._doctor
+from arrayport import MemoryType
 from arrayport._doctor import diagnose
 from tests.conftest import INSTALLED
 
@@ -28,8 +33,6 @@ def test_every_installed_memory_type_is_listed_and_loads(report: dict[str, Any])
 def test_the_memory_types_not_installed_are_named_with_their_install_command(
     report: dict[str, Any],
 ) -> None:
-    from arrayport import MemoryType
-
     missing = [mt.value for mt in MemoryType if mt not in INSTALLED]
     assert [m["name"] for m in report["not_installed"]] == missing
     for m in report["not_installed"]:
@@ -60,3 +63,80 @@ def test_report_is_json_serialisable(report: dict[str, Any]) -> None:
     assert again["matrix"] == report["matrix"]
     if report["memory"] is not None:
         assert {"device"} <= set(report["memory"][0])
+
+
+def _run_with(
+    tmp_path: Path, module: str, types: tuple[str, ...], argv: list[str]
+) -> subprocess.CompletedProcess[str]:
+    """``arrayport ARGV`` in a fresh process whose working directory is ``tmp_path`` (first
+    on ``sys.path``, as for ``python -m``), with ``module`` (``arrayport._doctor`` or
+    ``arrayport._bench``) seeing only ``types`` as installed (quick: nothing else loads)."""
+    names = ", ".join(f"MemoryType({t!r})" for t in types)
+    script = (
+        "import sys, arrayport, importlib\n"
+        "from arrayport import MemoryType\n"
+        f"m = importlib.import_module({module!r})\n"
+        f"m.available_memory_types = lambda: ({names},)\n"
+        "from arrayport.cli import main\n"
+        f"sys.exit(main({argv!r}))\n"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=tmp_path,
+    )
+
+
+def test_a_users_module_that_shadows_a_framework_is_reported_in_place(tmp_path: Path) -> None:
+    # A one-line jax.py in the working directory: doctor died with an AttributeError
+    # traceback, and --json printed nothing. What the module prints must not reach stdout.
+    (tmp_path / "jax.py").write_text('print("my own jax.py")\n')
+    done = _run_with(tmp_path, "arrayport._doctor", ("numpy", "jax"), ["doctor", "--json"])
+    assert done.returncode == 1, done.stderr
+    data = json.loads(done.stdout)
+    assert data["ok"] is False
+    numpy_row, jax_row = data["memory_types"]
+    assert numpy_row["error"] is None
+    assert jax_row["error"].startswith("AttributeError: ")
+    assert f"jax imported from {tmp_path / 'jax.py'}" in jax_row["error"]
+    assert data["matrix"][0]["method"] == "identity"  # numpy -> numpy still planned
+    assert [r["memory_type"] for r in data["memory"]] == ["numpy", "jax"]
+    assert "AttributeError" in data["memory"][1]["note"]
+    assert "my own jax.py" in done.stderr
+    text = _run_with(tmp_path, "arrayport._doctor", ("numpy", "jax"), ["doctor"])
+    assert text.returncode == 1
+    assert "Traceback" not in text.stderr
+    assert "BROKEN" in text.stdout
+
+
+def test_a_framework_that_fails_to_import_names_where_it_came_from(tmp_path: Path) -> None:
+    # A torch package on the path whose import fails (a missing shared library).
+    (tmp_path / "torch").mkdir()
+    (tmp_path / "torch" / "__init__.py").write_text('raise ImportError("libc10.so: missing")\n')
+    done = _run_with(tmp_path, "arrayport._doctor", ("numpy", "torch"), ["doctor", "--json"])
+    assert done.returncode == 1, done.stderr
+    error = json.loads(done.stdout)["memory_types"][1]["error"]
+    assert "libc10.so: missing" in error
+    assert f"torch imported from {tmp_path / 'torch' / '__init__.py'}" in error
+
+
+def test_installed_frameworks_are_not_said_to_come_from_elsewhere() -> None:
+    for mt in INSTALLED:
+        assert arrayport._doctor.foreign_origin(mt) is None, mt
+
+
+def test_a_memory_type_that_cannot_load_has_a_memory_row_with_its_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # It had none: the memory report covered only the frameworks already imported.
+    if MemoryType.CUPY in INSTALLED:
+        pytest.skip("cupy works here")
+    types = (MemoryType.NUMPY, MemoryType.CUPY)
+    monkeypatch.setattr(arrayport._doctor, "available_memory_types", lambda: types)
+    found = diagnose()
+    assert found["ok"] is False
+    assert [r["memory_type"] for r in found["memory"]] == ["numpy", "cupy"]
+    assert found["memory"][1]["note"].startswith("not usable: BackendUnavailableError")

@@ -7,6 +7,10 @@ means the route copies more than once or pays a framework's fixed cost. Each fig
 best of a few repeats (the least disturbed by the other work on the machine).
 The decorator overhead is per call on a tiny array, as a ratio to calling the undecorated
 function. This is a quick check, not a benchmark suite: ``benchmarks/`` holds those.
+
+A memory type that cannot be loaded (a broken installation, a user's own ``jax.py`` that
+shadows jax) or a pair that raises is reported in its rows' ``error`` and the run goes on:
+any exception counts, as in ``arrayport doctor``.
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ from typing import Any
 
 import numpy as np
 
+import arrayport
+from arrayport._doctor import describe_error
 from arrayport._host import aligned_copy
 from arrayport.backends import available_memory_types, get_backend
 from arrayport.convert import convert, plan
@@ -32,8 +38,9 @@ __all__ = ["check_size", "max_size_mib", "run_bench"]
 
 #: Untimed conversions before a pair is timed.
 _WARM_UP = 5
-#: dask conversions are lazy (no bytes move until compute), so timing them says nothing.
-_SKIPPED = frozenset({MemoryType.DASK})
+#: Memory types not timed, and why: dask conversions are lazy (no bytes move until
+#: compute), so timing them says nothing.
+_SKIPPED = {MemoryType.DASK: "its conversions are lazy (no bytes move until compute)"}
 
 
 def _physical_memory() -> int | None:
@@ -47,10 +54,16 @@ def _physical_memory() -> int | None:
 
 
 def _arrays_held() -> int:
-    """Most test-size arrays alive at once: the test array, one source per timed memory
-    type (see :func:`_conversions`) and one conversion result (2 while the test array is
-    built: ``np.ones`` and its aligned copy)."""
-    return 2 + sum(mt not in _SKIPPED for mt in available_memory_types())
+    """Most test-size arrays alive at once, at worst: the test array, one source per timed
+    memory type other than numpy (the test array itself; see :func:`_conversions`) and one
+    conversion result or reference copy (each freed before the next); 2 while the test
+    array is built (``np.ones`` and its aligned copy). Most sources share the test array
+    (torch, jax and tensorflow do on the CPU): measured, the peak is about three arrays
+    with every CPU memory type installed (ADR 0034), against this bound of six."""
+    others = sum(
+        mt not in _SKIPPED and mt is not MemoryType.NUMPY for mt in available_memory_types()
+    )
+    return max(2, 1 + others + 1)
 
 
 def max_size_mib() -> float | None:
@@ -106,17 +119,22 @@ def _best_in_turn(
     return best, ref
 
 
-def _conversions(base: np.ndarray, repeats: int) -> list[dict[str, Any]]:
+def _conversions(
+    base: np.ndarray, repeats: int, broken: dict[MemoryType, str]
+) -> list[dict[str, Any]]:
+    """Every ordered pair of the timed memory types; a memory type that cannot be loaded
+    is added to ``broken`` with its error, and its rows say so."""
     types = [mt for mt in available_memory_types() if mt not in _SKIPPED]
-    # pyclesperanto before tensorflow: see arrayport.backends.pyclesperanto.
-    load_order = sorted(types, key=lambda mt: mt is not MemoryType.PYCLESPERANTO)
+    load_order = _load_order(types)
     sources: dict[MemoryType, Any] = {}
-    errors: dict[MemoryType, str] = {}
     for mt in load_order:
         try:
             sources[mt] = _ready(convert(base, mt))
-        except ArrayportError as exc:
-            errors[mt] = f"{type(exc).__name__}: {exc}"
+        # Any exception: a broken framework raises what it raises (an AttributeError from
+        # a user's own jax.py); its rows say so and the other pairs are timed.
+        except Exception as exc:
+            broken[mt] = describe_error(mt, exc)
+    errors = {mt: f"{mt.value} not usable (see above)" for mt in broken}
     rows: list[dict[str, Any]] = []
     for source in types:
         for target in types:
@@ -146,6 +164,9 @@ def _conversions(base: np.ndarray, repeats: int) -> list[dict[str, Any]]:
                     )
                 except ArrayportError as exc:
                     row["error"] = f"{type(exc).__name__}: {exc}"
+                # A framework failing on this pair: shown in its row, the others timed.
+                except Exception as exc:
+                    row["error"] = describe_error(target, exc)
                 else:
                     row.update(
                         method=route.method,
@@ -173,7 +194,7 @@ def _per_call(fn: Callable[[Any], Any], x: Any, calls: int) -> float:
     return best
 
 
-def _dispatch(calls: int) -> list[dict[str, Any]]:
+def _dispatch(calls: int, broken: dict[MemoryType, str]) -> list[dict[str, Any]]:
     try:
         dispatch = importlib.import_module("arrayport.dispatch")
     except ImportError:  # an arrayport build without the decorator: nothing to time
@@ -184,18 +205,51 @@ def _dispatch(calls: int) -> list[dict[str, Any]]:
 
     x = np.ones((4, 4), dtype=np.float32)
     plain = _per_call(identity, x, calls)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for mt in (MemoryType.NUMPY, MemoryType.TORCH, MemoryType.JAX):
         if mt not in available_memory_types():
             continue
-        get_backend(mt).load()
-        decorated = dispatch.memory_type(mt)(identity)
-        seconds = _per_call(decorated, x, calls)
         case = f"{mt.value} function, numpy input" + (
             " (converts in and out)" if mt is not MemoryType.NUMPY else ""
         )
-        rows.append({"case": case, "us": seconds * 1e6, "ratio": seconds / plain})
+        row: dict[str, Any] = {"case": case, "us": None, "ratio": None, "error": None}
+        if mt in broken:
+            row["error"] = f"{mt.value} not usable (see above)"
+            rows.append(row)
+            continue
+        try:
+            get_backend(mt).load()
+            decorated = dispatch.memory_type(mt)(identity)
+            seconds = _per_call(decorated, x, calls)
+        # A broken framework (see _conversions): its row says so, the others are timed.
+        except Exception as exc:
+            row["error"] = describe_error(mt, exc)
+            broken.setdefault(mt, row["error"])
+        else:
+            row.update(us=seconds * 1e6, ratio=seconds / plain)
+        rows.append(row)
     return rows
+
+
+def _versions() -> dict[str, str | None]:
+    """arrayport's version and each installed memory type's (None where it cannot be
+    loaded: its rows say why)."""
+    installed = available_memory_types()
+    found: dict[str, str | None] = {}
+    for mt in _load_order(installed):
+        try:
+            backend = get_backend(mt)
+            backend.load()
+            found[mt.value] = backend.version()
+        # Reported in the rows (see _conversions); here only the version is missing.
+        except Exception:
+            found[mt.value] = None
+    return {"arrayport": arrayport.__version__, **{mt.value: found[mt.value] for mt in installed}}
+
+
+def _load_order(types: tuple[MemoryType, ...] | list[MemoryType]) -> list[MemoryType]:
+    # pyclesperanto before tensorflow: see arrayport.backends.pyclesperanto.
+    return sorted(types, key=lambda mt: mt is not MemoryType.PYCLESPERANTO)
 
 
 def run_bench(size_mib: float = 64.0, repeats: int = 3, calls: int = 20000) -> dict[str, Any]:
@@ -214,10 +268,17 @@ def run_bench(size_mib: float = 64.0, repeats: int = 3, calls: int = 20000) -> d
     Returns
     -------
     dict
-        ``{"size_mib", "memcpy_ms", "conversions": [{"source", "target", "method",
-        "zero_copy", "ms", "copy_ms", "ratio", "error"}], "dispatch": [{"case", "us",
-        "ratio"}]}``: ``ratio`` is ``ms / copy_ms``, the copy timed in turn with that
-        conversion; ``memcpy_ms`` is the best copy time of the run.
+        ``{"versions", "size_mib", "memcpy_ms", "timed", "skipped", "conversions":
+        [{"source", "target", "method", "zero_copy", "ms", "copy_ms", "ratio",
+        "error"}], "dispatch": [{"case", "us", "ratio", "error"}], "broken"}``:
+        ``versions`` maps
+        ``"arrayport"`` and each installed memory type to its version (None where it
+        cannot be loaded); ``timed`` names the memory types whose conversions are timed,
+        ``skipped`` the installed ones left out, each with the reason; ``ratio`` is
+        ``ms / copy_ms``, the copy timed in turn with that conversion; ``memcpy_ms`` is
+        the best copy time of the run. A row that could not be timed has ``error`` set
+        and its figures None; ``broken`` maps each memory type that could not be loaded
+        to its error (its rows' ``error`` points there).
 
     Raises
     ------
@@ -231,12 +292,19 @@ def run_bench(size_mib: float = 64.0, repeats: int = 3, calls: int = 20000) -> d
     # memory, and an unaligned start would time numpy's allocator, not the routes.
     base = aligned_copy(np.ones(n, dtype=np.float32))
     memcpy = _best_seconds(base.copy, max(repeats, 5))
-    conversions = _conversions(base, repeats)
+    broken: dict[MemoryType, str] = {}
+    conversions = _conversions(base, repeats, broken)
     copies = [c["copy_ms"] / 1e3 for c in conversions if c["copy_ms"] is not None]
     memcpy = min([memcpy, *copies])
+    installed = available_memory_types()
+    dispatch = _dispatch(calls, broken)
     return {
+        "versions": _versions(),
         "size_mib": n * 4 / 2**20,
         "memcpy_ms": memcpy * 1e3,
+        "timed": [mt.value for mt in installed if mt not in _SKIPPED],
+        "skipped": {mt.value: why for mt, why in _SKIPPED.items() if mt in installed},
         "conversions": conversions,
-        "dispatch": _dispatch(calls),
+        "dispatch": dispatch,
+        "broken": {mt.value: error for mt, error in broken.items()},
     }

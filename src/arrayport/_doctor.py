@@ -3,12 +3,18 @@
 :func:`diagnose` gathers everything into plain data (what ``--json`` prints); the command
 line only renders it. A memory type that is installed but cannot be loaded, or a matrix
 cell that raises, marks the installation as broken (``report["ok"]`` is false and the
-command exits 1), and the error text is shown where the value would have been.
+command exits 1), and the error text is shown where the value would have been. Any
+exception counts: a broken framework raises what it raises (an ``AttributeError`` from a
+user's own ``jax.py`` that shadows jax, say), and doctor exists to show it; where the
+module is not the installed framework's, the error names the file it came from.
 """
 
 from __future__ import annotations
 
 import enum
+import importlib.metadata
+import importlib.util
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -21,12 +27,50 @@ from arrayport.convert import convert, plan
 from arrayport.errors import ArrayportError
 from arrayport.memory_types import MemoryType
 
-__all__ = ["diagnose"]
+__all__ = ["describe_error", "diagnose", "foreign_origin"]
 
-# Errors a framework can raise while being imported or probed on a broken installation
-# (a missing shared library, a driver that refuses, an ABI clash). They are reported, not
-# hidden: doctor exists to show them.
-_LOAD_ERRORS = (ArrayportError, ImportError, OSError, RuntimeError)
+
+def foreign_origin(mt: MemoryType) -> str | None:
+    """The file ``mt``'s framework module is imported from, when no installed distribution
+    of that name holds it (a user's own ``jax.py`` in the working directory, a ``torch``
+    directory on ``PYTHONPATH``); None when it is the installed one or cannot be told.
+
+    Decided without importing anything (``importlib.util.find_spec``), so that it also
+    names the file of a module whose import failed.
+    """
+    try:
+        name = get_backend(mt).IMPORT_NAME
+        spec = importlib.util.find_spec(name)
+    except Exception:  # a broken parent package or a bad __spec__: nothing to tell
+        return None
+    if spec is None or not spec.origin or not Path(spec.origin).is_file():
+        return None
+    origin = Path(spec.origin).resolve()
+    try:
+        distributions = importlib.metadata.packages_distributions().get(name, [])
+    except Exception:  # unreadable metadata: the path is the best that can be said
+        distributions = []
+    for dist_name in distributions:
+        try:
+            dist = importlib.metadata.distribution(dist_name)
+            package = Path(str(dist.locate_file(name))).resolve()
+            module = Path(str(dist.locate_file(f"{name}.py"))).resolve()
+        except Exception:  # a distribution with broken metadata holds nothing
+            continue
+        if origin == module or origin.is_relative_to(package):
+            return None
+    return spec.origin
+
+
+def describe_error(mt: MemoryType, exc: BaseException) -> str:
+    """``exc`` as one row's text: its type and message, and where the framework's module
+    came from when it is not the installed framework (see :func:`foreign_origin`)."""
+    text = f"{type(exc).__name__}: {exc}"
+    origin = foreign_origin(mt)
+    if origin is not None:
+        name = get_backend(mt).IMPORT_NAME
+        text += f" ({name} imported from {origin}, not from an installed {name})"
+    return text
 
 
 def _load_order(types: tuple[MemoryType, ...]) -> list[MemoryType]:
@@ -48,8 +92,10 @@ def _memory_type_row(mt: MemoryType) -> tuple[dict[str, Any], Any]:
         base = aligned_empty((64, 64), np.dtype(np.float32))
         base[...] = np.arange(64 * 64, dtype=np.float32).reshape(64, 64)
         sample = convert(base, mt)
-    except _LOAD_ERRORS as exc:
-        row["error"] = f"{type(exc).__name__}: {exc}"
+    # Any exception: a broken framework raises what it raises (an AttributeError from a
+    # user's own jax.py, a ValueError from an ABI clash), and doctor exists to show it.
+    except Exception as exc:
+        row["error"] = describe_error(mt, exc)
         return row, None
     return row, sample
 
@@ -72,6 +118,9 @@ def _matrix(samples: dict[MemoryType, Any], types: list[MemoryType]) -> list[dic
                     route = plan(samples[source], target)
                 except ArrayportError as exc:
                     cell["error"] = f"{type(exc).__name__}: {exc}"
+                # Anything else is a framework failing: shown in the cell, as above.
+                except Exception as exc:
+                    cell["error"] = describe_error(target, exc)
                 else:
                     cell["method"] = route.method
                     cell["zero_copy"] = route.zero_copy
@@ -79,14 +128,44 @@ def _matrix(samples: dict[MemoryType, Any], types: list[MemoryType]) -> list[dic
     return cells
 
 
-def _memory_rows() -> list[dict[str, Any]] | None:
-    """Rows of :func:`arrayport.memory_report` as plain data, if this version has it."""
+def _memory_rows(
+    types: list[MemoryType], broken: dict[MemoryType, str]
+) -> list[dict[str, Any]] | None:
+    """Rows of :func:`arrayport.memory_report` for ``types`` as plain data, if this version
+    has it; a memory type in ``broken`` (type -> its load error) gets one row whose note
+    is that error, in its place (asking it again would only raise again)."""
     report_fn = getattr(arrayport, "memory_report", None)
     if report_fn is None:
         return None
-    rows: list[dict[str, Any]] = report_fn().as_dicts()
+    usable = [mt for mt in types if mt not in broken]
+    try:
+        found: list[dict[str, Any]] = report_fn(usable).as_dicts()
+    # memory_report reports each framework's failure in its row; this is for the rest.
+    except Exception as exc:
+        found = [
+            {"memory_type": mt.value, "device": "-", "note": f"{type(exc).__name__}: {exc}"}
+            for mt in usable
+        ]
     # Enum members become their names so that the rows print and serialise alike.
-    return [{k: v.value if isinstance(v, enum.Enum) else v for k, v in r.items()} for r in rows]
+    plain = [{k: v.value if isinstance(v, enum.Enum) else v for k, v in r.items()} for r in found]
+    keys = list(dict.fromkeys(k for r in plain for k in r)) or [
+        "memory_type",
+        "device",
+        "in_use",
+        "cached",
+        "free",
+        "total",
+        "note",
+    ]
+    rows: list[dict[str, Any]] = []
+    for mt in types:
+        if mt in broken:
+            row = dict.fromkeys(keys)
+            row.update(memory_type=mt.value, device="-", note=f"not usable: {broken[mt]}")
+            rows.append(row)
+        else:
+            rows.extend(r for r in plain if r.get("memory_type") == mt.value)
+    return rows
 
 
 def diagnose() -> dict[str, Any]:
@@ -98,8 +177,10 @@ def diagnose() -> dict[str, Any]:
         ``{"arrayport", "ok", "memory_types": [{"name", "version", "devices", "error"}],
         "matrix": [{"source", "target", "method", "zero_copy", "error"}], "memory",
         "not_installed": [{"name", "install"}]}``; ``memory`` is None when
-        :func:`arrayport.memory_report` is not available; ``not_installed`` lists the other
-        memory types with the command that installs each.
+        :func:`arrayport.memory_report` is not available, else the report's rows for
+        every installed memory type (one that cannot be loaded gets one row whose
+        ``note`` is its error); ``not_installed`` lists the other memory types with the
+        command that installs each.
     """
     installed = available_memory_types()
     rows: dict[MemoryType, dict[str, Any]] = {}
@@ -110,7 +191,8 @@ def diagnose() -> dict[str, Any]:
             samples[mt] = sample
     ordered = list(installed)
     matrix = _matrix(samples, ordered)
-    memory = _memory_rows()
+    broken = {mt: row["error"] for mt, row in rows.items() if row["error"] is not None}
+    memory = _memory_rows(ordered, broken)
     ok = all(r["error"] is None for r in rows.values()) and all(c["error"] is None for c in matrix)
     return {
         "arrayport": arrayport.__version__,

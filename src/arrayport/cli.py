@@ -3,14 +3,19 @@
 Tables are drawn with rich when standard output is a terminal and rich is installed, as
 aligned plain text otherwise (pipes, files, CI logs), and as JSON with ``--json``.
 
-Exit status: 0 on success; 1 when ``doctor`` finds a broken installation or
-``port-check`` finds non-standard NumPy; 2 for usage errors (a missing file, a bad option)
-and when ``port-check`` finds no Python file or a file it cannot parse.
+Exit status: 0 on success; 1 when ``doctor`` finds a broken installation, ``bench`` could
+not time a memory type or pair, or ``port-check`` finds non-standard NumPy; 2 for usage
+errors (a missing file, a bad option) and when ``port-check`` finds no Python file or a
+file it cannot parse. With ``--json``, standard output is valid JSON whatever the status:
+``bench`` prints ``{"error": message}`` when it refuses its options, ``port-check`` prints
+``[]`` when it checked nothing (its output is a list); what the frameworks print while
+they are imported goes to standard error.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from collections.abc import Sequence
@@ -53,8 +58,12 @@ class _Output:
 
             # Text, not str: rich reads "[bold]" or "[/x]" in a path as markup.
             table = Table(title=Text(title), title_justify="left")
-            for column in columns:
-                table.add_column(Text(column))
+            # The first column names the row: a name up to 24 characters (a memory type)
+            # is never cut ("pyclespera…" in an 80-column terminal), the other columns
+            # give way; longer ones (paths) wrap as before.
+            first = min(24, max([len(columns[0]), *(len(r[0]) for r in cells)]))
+            for i, column in enumerate(columns):
+                table.add_column(Text(column), min_width=first if i == 0 else None)
             for row in cells:
                 table.add_row(*(Text(c) for c in row))
             self.console.print(table)
@@ -72,6 +81,13 @@ def _print_json(data: object, stream: TextIO) -> None:
     stream.write("\n")
 
 
+def _quiet_stdout(enabled: bool) -> contextlib.AbstractContextManager[object]:
+    """While ``enabled`` (``--json``), what Python code prints to standard output (a
+    framework announcing itself on import, a user's own module that shadows one) goes to
+    standard error, so that standard output stays one JSON document."""
+    return contextlib.redirect_stdout(sys.stderr) if enabled else contextlib.nullcontext()
+
+
 # -- doctor -------------------------------------------------------------------------------
 
 _BYTE_COLUMNS = frozenset({"in_use", "cached", "free", "total"})
@@ -84,7 +100,8 @@ def _mib(n: object) -> str:
 def _doctor(args: argparse.Namespace, out: TextIO) -> int:
     from arrayport._doctor import diagnose
 
-    report = diagnose()
+    with _quiet_stdout(args.json):
+        report = diagnose()
     if args.json:
         _print_json(report, out)
         return 0 if report["ok"] else 1
@@ -142,13 +159,21 @@ def _bench(args: argparse.Namespace, out: TextIO) -> int:
     try:
         check_size(args.size, "--size")
     except ArrayportError as exc:
+        if args.json:  # stdout stays valid JSON; the exit status says it is an error
+            _print_json({"error": str(exc)}, out)
         print(f"arrayport bench: {exc}", file=sys.stderr)
         return 2
-    result = run_bench(size_mib=args.size)
+    with _quiet_stdout(args.json):
+        result = run_bench(size_mib=args.size)
+    failed = bool(result["broken"]) or any(
+        r["error"] is not None for r in (*result["conversions"], *result["dispatch"])
+    )
+    status = 1 if failed else 0
     if args.json:
         _print_json(result, out)
-        return 0
+        return status
     o = _Output(out)
+    o.line(", ".join(f"{k} {v or '(not loaded)'}" for k, v in result["versions"].items()))
     o.line(
         f"memcpy reference: ndarray.copy() of {result['size_mib']:g} MiB float32 (64-byte "
         f"aligned) takes "
@@ -156,9 +181,19 @@ def _bench(args: argparse.Namespace, out: TextIO) -> int:
         "turn with it (lower is faster)"
     )
     o.line()
+    for name, error in result["broken"].items():
+        o.line(f"{name} not usable: {error}")
+    left_out = [f"{name} not timed: {why}" for name, why in result["skipped"].items()]
     if not result["conversions"]:
-        o.line("Conversions: none to time (one CPU memory type installed; see arrayport doctor)")
+        o.line(
+            "Conversions: none to time (it takes two memory types whose conversions can be "
+            f"timed, and {' and '.join(result['timed']) or 'none'} is the only one here"
+            + "".join(f"; {text}" for text in left_out)
+            + "; see arrayport doctor)"
+        )
     else:
+        for text in left_out:
+            o.line(text)
         o.table(
             "Conversions",
             ["from", "to", "method", "zero-copy", "x memcpy", "problem"],
@@ -177,10 +212,20 @@ def _bench(args: argparse.Namespace, out: TextIO) -> int:
     if result["dispatch"]:
         o.table(
             "Decorator overhead (per call, 4x4 input)",
-            ["case", "microseconds", "x plain call"],
-            [(d["case"], f"{d['us']:.2f}", f"{d['ratio']:.1f}") for d in result["dispatch"]],
+            ["case", "microseconds", "x plain call", "problem"],
+            [
+                (
+                    d["case"],
+                    "" if d["us"] is None else f"{d['us']:.2f}",
+                    "" if d["ratio"] is None else f"{d['ratio']:.1f}",
+                    d["error"],
+                )
+                for d in result["dispatch"]
+            ],
         )
-    return 0
+    if failed:
+        o.line("BROKEN: some memory types or pairs could not be timed; see the problem column")
+    return status
 
 
 # -- port-check ---------------------------------------------------------------------------
