@@ -77,8 +77,8 @@ def halve(
 
     On the first split (``which`` None), the first array argument having ``axis`` with the
     most dimensions sets the shape, and with it the length ``n`` along ``axis``. An array
-    argument (inside list and tuple arguments too) is halved (at :func:`_cut`, near ``n //
-    2``) when it has that shape, or broadcasts to it with ``n`` along the axis where
+    argument (inside list and tuple arguments too) is cut (at :func:`_cut`, near the
+    middle) when it has that shape, or broadcasts to it with ``n`` along the axis where
     broadcasting puts it (a ``(n, 1)`` column beside a ``(n, m)`` image); the others are
     passed whole (a kernel, a ``(1, m)`` row). Any other array having ``n`` where
     broadcasting puts the axis raises :class:`NotSplittable`: a ``(n, 3)`` colour table
