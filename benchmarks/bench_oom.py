@@ -12,10 +12,10 @@
     shown for comparison.
 
 (c) Recovery costs, for information: one release-and-retry (a full ``gc.collect``), and a
-    split of a 256 x 1024 float32 array into two halves after an injected OOM. Each
-    recovery's result is checked once against the unsplit call, untimed; one that
-    disagrees is reported (``checks``, and on standard error), its time is left out, and
-    the exit status is 1.
+    split of a 256 x 1024 float32 array into two pieces (127 and 129 rows) after an
+    injected OOM. Each recovery's result is checked once against the unsplit call, untimed;
+    one that disagrees is reported (``checks``, and on standard error), its time is left
+    out, and the exit status is 1.
 
 Times are the best of ``--repeat`` rounds of ``--number`` calls.
 
@@ -166,7 +166,7 @@ def main() -> None:
     release_ms = (time.perf_counter() - t0) / 3 * 1e3
     results["recovery_ms"] = {
         "unsplit run": unsplit_ms,
-        "split into two halves after one OOM": split_ms if checks["split"] == "ok" else None,
+        "split into two pieces after one OOM": split_ms if checks["split"] == "ok" else None,
         "release (numpy: nothing cached) + retry": (
             release_ms if checks["release"] == "ok" else None
         ),
