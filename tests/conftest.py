@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 
@@ -81,3 +82,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "gpu" in item.keywords:
             item.add_marker(skip)
+
+
+def torch_oom_type(torch: Any) -> type[BaseException]:
+    """torch's out-of-memory error type: ``torch.OutOfMemoryError`` from torch 2.5, the same
+    class as ``torch.cuda.OutOfMemoryError`` before (arrayport declares torch >= 2.3)."""
+    found: type[BaseException] = getattr(torch, "OutOfMemoryError", torch.cuda.OutOfMemoryError)
+    return found

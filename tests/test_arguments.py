@@ -193,6 +193,12 @@ def test_jax_float0_gradients_are_refused_not_passed_through() -> None:
     from arrayport.errors import UnsupportedArrayError
 
     zero = jax.grad(lambda x, i: x * 1.0, argnums=(0, 1), allow_int=True)(1.0, 3)[1]
-    with pytest.raises(UnsupportedArrayError, match="float0"):
-        kind_of(zero)
+    if type(zero) is np.ndarray:  # older jax (0.4.34): a plain ndarray, refused when moved
+        import arrayport as ap
+
+        with pytest.raises(UnsupportedArrayError, match="float0"):
+            ap.convert(zero, "numpy", copy=True)
+    else:
+        with pytest.raises(UnsupportedArrayError, match="float0"):
+            kind_of(zero)
     assert kind_of(np.float32(3.0)) is None  # a numpy scalar argument passes through

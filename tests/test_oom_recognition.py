@@ -16,7 +16,7 @@ from arrayport import MemoryType, OOMPolicy, OutOfMemoryError
 from arrayport._oom_recognition import Site, find_site, requested_bytes
 from arrayport.devices import CPU
 from tests._oom_support import NO_RELEASE, PI_B, Calls
-from tests.conftest import INSTALLED, skip_unless_installed
+from tests.conftest import INSTALLED, skip_unless_installed, torch_oom_type
 
 
 def test_real_numpy_oom_is_recognised_with_its_size() -> None:
@@ -103,7 +103,7 @@ def test_oom_of_another_imported_framework_is_recognised() -> None:
     torch = pytest.importorskip("torch")
 
     def fn(x: np.ndarray) -> np.ndarray:
-        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        raise torch_oom_type(torch)("CUDA out of memory. Tried to allocate 2.00 GiB")
 
     with pytest.raises(OutOfMemoryError) as info:
         OOMPolicy(retries=0).run(fn, np.zeros(2))

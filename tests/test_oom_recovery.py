@@ -18,7 +18,7 @@ from arrayport import MemoryType, OOMPolicy, OutOfMemoryError
 from arrayport.errors import InvalidOptionError
 from arrayport.testing import inject_oom
 from tests._oom_support import GRID, NO_RELEASE, Calls, as_np, device_of, make
-from tests.conftest import CPU_TYPES, INSTALLED, skip_unless_installed
+from tests.conftest import CPU_TYPES, INSTALLED, skip_unless_installed, torch_oom_type
 
 
 @pytest.mark.parametrize("mt", CPU_TYPES)
@@ -299,7 +299,7 @@ def test_the_give_up_message_offers_the_host_only_off_the_host() -> None:
     import torch
 
     def torch_out_of_memory(x: Any) -> Any:
-        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        raise torch_oom_type(torch)("CUDA out of memory. Tried to allocate 2.00 GiB")
 
     on_cpu = ap.memory_type("torch", oom=OOMPolicy(retries=0))(torch_out_of_memory)
     with pytest.raises(OutOfMemoryError) as info:
@@ -581,7 +581,7 @@ def test_a_split_that_cannot_be_joined_is_refused_before_the_fallback() -> None:
         ap.memory_type("torch", oom=policy)(totals)(GRID)
     assert ran_on == [MemoryType.TORCH]  # the first piece only
     assert "not 3" in str(info.value)
-    assert isinstance(info.value.__cause__, torch.OutOfMemoryError)
+    assert isinstance(info.value.__cause__, torch_oom_type(torch))
     # Declared on the axis the function maps one by one (the columns: the last axis of the
     # input and of the result), the same split is right.
     along_columns = dataclasses.replace(policy, split_axis=-1)

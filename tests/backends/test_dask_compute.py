@@ -40,8 +40,9 @@ def test_a_one_chunk_graph_computes_into_fresh_writable_memory() -> None:
         x = ap.convert(source, "dask")  # one chunk: its block is a view of the source
         out = compute.to_numpy(x)
         np.testing.assert_array_equal(out, source)
+        # Fresh memory (not owndata: where dask computes a one-chunk graph into a view of
+        # the source, as dask 2024.8 does, to_numpy's copy is a view of an aligned buffer).
         assert not np.shares_memory(out, source)
-        assert out.flags.owndata
         assert out.flags.writeable
 
 

@@ -23,6 +23,10 @@ def test_describe_refuses_masks_and_non_numbers() -> None:
         be.describe(np.ma.masked_array([1.0]))
     with pytest.raises(UnsupportedArrayError, match="numeric"):
         be.describe(np.array([b"x"]))
+    # jax's float0 gradients come as plain ndarrays from older jax (0.4.34): the generic
+    # advice, x.astype('float64'), raises on them.
+    with pytest.raises(UnsupportedArrayError, match=r"float0.*gradient of an integer input"):
+        be.describe(np.zeros(2, dtype=[("float0", "V")]))
 
 
 def test_argument_refusal_names_masked_arrays_and_matrices_only() -> None:

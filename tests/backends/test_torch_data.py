@@ -58,7 +58,11 @@ def test_wrapper_subclasses_are_refused_with_their_remedy(safe_repr) -> None:
     import torch.distributed as dist
     from torch._subclasses.fake_tensor import FakeTensorMode
     from torch.distributed.device_mesh import init_device_mesh
-    from torch.distributed.tensor import Shard, distribute_tensor
+
+    try:
+        from torch.distributed.tensor import Shard, distribute_tensor
+    except ImportError:  # torch 2.3: DTensor lives in torch.distributed._tensor
+        from torch.distributed._tensor import Shard, distribute_tensor
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # torch: MaskedTensor is a prototype
@@ -283,3 +287,24 @@ def test_a_cached_route_does_not_take_a_slice_of_a_freed_storage(be) -> None:
     shrunk = torch.arange(12.0).reshape(3, 4)[:, 1:3]  # not contiguous
     shrunk.untyped_storage().resize_(32)
     assert be.route_key(shrunk, True) is None
+
+
+def test_a_torch_distributed_tensor_package_without_dtensor_is_no_obstacle(monkeypatch) -> None:
+    # torch 2.3 has a torch.distributed.tensor package without DTensor (the class is in
+    # torch.distributed._tensor): once imported, every wrapper subclass's refusal raised
+    # AttributeError: module 'torch.distributed.tensor' has no attribute 'DTensor'.
+    import sys
+    import types
+    import warnings
+
+    import torch
+
+    import arrayport as ap
+
+    monkeypatch.setitem(sys.modules, "torch.distributed.tensor", types.ModuleType("old"))
+    monkeypatch.delitem(sys.modules, "torch.distributed._tensor", raising=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # torch: MaskedTensor is a prototype
+        masked = torch.masked.masked_tensor(torch.arange(2.0), torch.tensor([True, False]))
+    with pytest.raises(ap.UnsupportedArrayError, match="MaskedTensor"):
+        ap.convert(masked, "numpy")

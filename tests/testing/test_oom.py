@@ -16,7 +16,7 @@ from arrayport import MemoryType, OOMPolicy, OutOfMemoryError
 from arrayport.backends import get_backend
 from arrayport.errors import InvalidOptionError
 from arrayport.testing import inject_oom
-from tests.conftest import CPU_TYPES, INSTALLED, skip_unless_installed
+from tests.conftest import CPU_TYPES, INSTALLED, skip_unless_installed, torch_oom_type
 
 
 def injected_error(mt: MemoryType, nbytes: int = 1 << 20) -> BaseException:
@@ -33,7 +33,7 @@ def real_type(mt: MemoryType) -> type[BaseException]:
     if mt is MemoryType.TORCH:
         import torch
 
-        return torch.OutOfMemoryError
+        return torch_oom_type(torch)
     if mt is MemoryType.JAX:
         import jax
 

@@ -66,7 +66,7 @@ def test_nan_equals_nan_but_never_a_number() -> None:
         _compare(np.float32([2.0, 1.0]), nan, rtol=1e9, atol=1e9)
     with pytest.raises(AssertionError, match="nan location mismatch"):
         _compare(np.complex64([np.nan]), np.complex64([1.0]), rtol=1e9, atol=1e9)
-    with pytest.raises(AssertionError, match="inf values mismatch"):
+    with pytest.raises(AssertionError, match=r"inf (values|location) mismatch"):
         _compare(np.float64([np.inf]), np.float64([-np.inf]))
 
 

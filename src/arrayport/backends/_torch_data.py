@@ -39,10 +39,16 @@ def subclass_refusal(torch: Any, x: Any) -> str | None:
     # Python key. Asked only for subclasses: plain tensors never pay for it.
     if not torch._C._dispatch_keys(x).has(torch._C.DispatchKey.Python):
         return None
-    dtensor = sys.modules.get("torch.distributed.tensor")
+    # DTensor is public in torch.distributed.tensor from torch 2.4 (2.3 has a package of
+    # that name without it, and the class in torch.distributed._tensor).
+    dtensors = tuple(
+        cls
+        for module in ("torch.distributed.tensor", "torch.distributed._tensor")
+        if (cls := getattr(sys.modules.get(module), "DTensor", None)) is not None
+    )
     fake = sys.modules.get("torch._subclasses.fake_tensor")
     masked = getattr(getattr(torch, "masked", None), "MaskedTensor", None)
-    if dtensor is not None and isinstance(x, dtensor.DTensor):
+    if dtensors and isinstance(x, dtensors):
         remedy = (
             "gather it into a plain tensor with x.full_tensor() (or take this rank's "
             "shard with x.to_local()) and convert that"

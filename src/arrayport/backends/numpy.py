@@ -134,6 +134,12 @@ def describe(x: Any) -> ArrayInfo:
     if isinstance(x, np.ma.MaskedArray):
         raise UnsupportedArrayError(_MASKED)
     if not holds_numbers(x.dtype):
+        if x.dtype.names == ("float0",):  # jax's float0: a plain ndarray in older jax (0.4.34)
+            msg = (
+                "numpy arrays of jax's dtype float0 (jax's gradient of an integer input) "
+                "hold no numbers: drop it, or take gradients of float inputs only"
+            )
+            raise UnsupportedArrayError(msg)
         msg = (
             f"numpy arrays of dtype {x.dtype} hold no numbers arrayport can move between "
             "frameworks; convert to a numeric or bool dtype first (e.g. x.astype('float64'), "

@@ -75,6 +75,40 @@ def numpy_attribute(path: str) -> object:
     return obj
 
 
+# The positional parameters of numpy's C functions, as numpy 2.4 gives them: before 2.4
+# they have no signature (inspect.signature raises), and the hints about loosely spelled
+# dtypes passed positionally (np.zeros(3, "f4")) would say less.
+_C_PARAMETERS: dict[str, tuple[str, ...]] = {
+    "numpy.arange": ("start_or_stop", "stop", "step"),
+    "numpy.array": ("object", "dtype"),
+    "numpy.asanyarray": ("a", "dtype", "order"),
+    "numpy.asarray": ("a", "dtype", "order"),
+    "numpy.ascontiguousarray": ("a", "dtype"),
+    "numpy.asfortranarray": ("a", "dtype"),
+    "numpy.bincount": ("x", "weights", "minlength"),
+    "numpy.can_cast": ("from_", "to", "casting"),
+    "numpy.concat": ("arrays", "axis", "out"),
+    "numpy.concatenate": ("arrays", "axis", "out"),
+    "numpy.copyto": ("dst", "src", "casting", "where"),
+    "numpy.dot": ("a", "b", "out"),
+    "numpy.empty": ("shape", "dtype", "order"),
+    "numpy.empty_like": ("prototype", "dtype", "order", "subok", "shape"),
+    "numpy.frombuffer": ("buffer", "dtype", "count", "offset"),
+    "numpy.fromfile": ("file", "dtype", "count", "sep", "offset"),
+    "numpy.fromiter": ("iter", "dtype", "count"),
+    "numpy.inner": ("a", "b"),
+    "numpy.lexsort": ("keys", "axis"),
+    "numpy.packbits": ("a", "axis", "bitorder"),
+    "numpy.putmask": ("a", "mask", "values"),
+    "numpy.ravel_multi_index": ("multi_index", "dims", "mode", "order"),
+    "numpy.unpackbits": ("a", "axis", "count", "bitorder"),
+    "numpy.unravel_index": ("indices", "shape", "order"),
+    "numpy.vdot": ("a", "b"),
+    "numpy.where": ("condition", "x", "y"),
+    "numpy.zeros": ("shape", "dtype", "order"),
+}
+
+
 @functools.cache
 def numpy_parameters(path: str) -> tuple[str, ...] | None:
     """The names of the positional parameters of numpy callable ``path``, in order (a
@@ -87,7 +121,7 @@ def numpy_parameters(path: str) -> tuple[str, ...] | None:
     except (TypeError, ValueError):
         if isinstance(obj, np.ufunc):
             return (*(f"x{i + 1}" for i in range(obj.nin)), *("out",) * obj.nout)
-        return None
+        return _C_PARAMETERS.get(path)
     names: list[str] = []
     for p in params:
         if p.kind not in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
