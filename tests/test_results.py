@@ -3,13 +3,12 @@ moving recovered results back, and the record of results a fallback left."""
 
 from __future__ import annotations
 
-import gc
 from typing import Any
 
 import numpy as np
 
 from arrayport import MemoryType
-from arrayport._results import LEFT, each_array, leave, moved, take_left, widenings
+from arrayport._results import collecting, each_array, leave, moved, widenings
 from arrayport.devices import CPU
 from tests.conftest import skip_unless_installed
 
@@ -49,22 +48,35 @@ def test_each_array_reaches_arrays_in_nested_results_only() -> None:
     assert len(seen) == 3
 
 
-def test_a_left_result_is_taken_once_and_its_record_dies_with_it() -> None:
+def test_what_a_fallback_leaves_is_recorded_only_for_the_collecting_call() -> None:
+    # A process-wide record, keyed by id, outlived its call: an array an OOMPolicy.run
+    # fallback returned was later moved into jax by an unrelated numpy-declared function
+    # that returned it unchanged.
+    def fn(x: Any) -> Any:
+        return x
+
+    def other(x: Any) -> Any:
+        return x
+
     kept = np.ones(3)
-    leave(kept, MemoryType.TORCH, CPU)
-    other = np.ones(3)
-    assert take_left(other) is None  # another array, even an equal one
-    assert take_left(kept) == (MemoryType.TORCH, CPU)
-    assert take_left(kept) is None  # taken: nothing left
-    # A record whose array is gone is dropped at the next record (not at one that cannot
-    # be recorded: a numpy scalar is not weakly referable).
-    gone = np.ones(3)
-    leave(gone, MemoryType.TORCH, CPU)
-    del gone
-    gc.collect()
-    leave(np.float64(1.0), MemoryType.TORCH, CPU)
-    assert any(r() is None for r, _, _ in LEFT.values())
-    fresh = np.ones(3)
-    leave(fresh, MemoryType.TORCH, CPU)
-    assert all(r() is not None for r, _, _ in LEFT.values())
-    assert take_left(fresh) == (MemoryType.TORCH, CPU)
+    leave(kept, MemoryType.TORCH, CPU, fn)  # no call collecting: not recorded anywhere
+    with collecting(fn) as left:
+        assert left.where(kept) is None
+        leave(kept, MemoryType.TORCH, CPU, other)  # a nested call of another function
+        assert left.items == []
+        with collecting(other) as inner:  # its own record, if it collects
+            leave(kept, MemoryType.JAX, None, other)
+        assert inner.where(kept) == (MemoryType.JAX, None)
+        assert left.items == []
+        leave(kept, MemoryType.TORCH, CPU, fn)
+        assert left.where(kept) == (MemoryType.TORCH, CPU)
+        assert left.where(np.ones(3)) is None  # by identity, not by value
+    import functools
+
+    @functools.wraps(fn)
+    def sliced(x: Any) -> Any:  # a wrapper of the call's function (slice by slice)
+        return fn(x)
+
+    with collecting(fn) as left:
+        leave(kept, MemoryType.TORCH, CPU, sliced)
+    assert left.where(kept) == (MemoryType.TORCH, CPU)

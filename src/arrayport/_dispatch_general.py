@@ -22,7 +22,13 @@ from typing import TYPE_CHECKING, Any
 
 from arrayport._arguments import DASK_INPUT, KINDS, NO_CONVERSION, array_type, scan
 from arrayport._metrics import metrics
-from arrayport._placement import convert_arguments, quick_arguments, recover_conversion
+from arrayport._placement import (
+    convert_arguments,
+    quick_arguments,
+    recover_conversion,
+    taken_back,
+)
+from arrayport._results import collecting
 from arrayport.errors import BackendUnavailableError
 from arrayport.stack import run_slices
 
@@ -80,6 +86,21 @@ def call_general(
 ) -> tuple[Any, Any, Any]:
     """Any call: ``(first array argument, its kind, placed result)``; the kind is None
     when there is no array argument (the result is then the function's own)."""
+    if not dispatched._collects:
+        return _general(dispatched, args, kwargs)
+    # output="declared" with a fallback: what the fallback leaves in its own memory type
+    # for the dtype policy comes back to the declared type (ADR 0068's amendment).
+    with collecting(dispatched._fn) as left:
+        first, first_kind, result = _general(dispatched, args, kwargs)
+    if left.items and first_kind is not None:
+        c = dispatched._contract
+        result = taken_back(result, left, c, first, dispatched._bool_stand_in)
+    return first, first_kind, result
+
+
+def _general(
+    dispatched: DispatchedFunction[Any, Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> tuple[Any, Any, Any]:
     c = dispatched._contract
     target = c.memory_type
     if dispatched._array_defaults:

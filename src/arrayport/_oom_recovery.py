@@ -357,7 +357,7 @@ class Execution:
                 return r
             there = moved(r, mt, to.device)
             if there is r and target is not mt:
-                leave(r, mt, to.device)  # for output="declared" (see _results.leave)
+                leave(r, mt, to.device, self.user_fn)  # output="declared" takes it back
             return there
 
         return each_array(result, back)

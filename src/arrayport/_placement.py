@@ -36,7 +36,7 @@ from arrayport._arguments import (
 )
 from arrayport._oom_recognition import Site, oom_memory_type
 from arrayport._plan_cache import _loaded
-from arrayport._results import LEFT, take_left, widenings
+from arrayport._results import Left, each_array, widenings
 from arrayport.backends import get_backend
 from arrayport.convert import convert
 from arrayport.devices import Device, current_device_index
@@ -57,6 +57,7 @@ __all__ = [
     "recover_conversion",
     "resolve_device",
     "stream_hook",
+    "taken_back",
 ]
 
 _Quick = Callable[[Any], Any]
@@ -273,8 +274,6 @@ def place_with_policy(
     result, where it changes nothing (its dtype is already the policy's)."""
     output = contract.output
     policy = contract.dtype_conversion
-    if LEFT:
-        result = _taken_back(result, contract, first, bool_stand_in)
     if output == "declared" or policy is DtypeConversion.NATIVE_OUTPUT:
         return place(result, output, first, first_kind, moved=moved)
     kind = first_kind if output == "input" else cast(MemoryType, output)
@@ -287,32 +286,34 @@ def place_with_policy(
     return place(converted, output, first, first_kind, moved=moved)
 
 
-def _taken_back(
-    result: Any, contract: FunctionContract, first: Any, bool_stand_in: str | None
+def taken_back(
+    result: Any, left: Left, contract: FunctionContract, first: Any, bool_stand_in: str | None
 ) -> Any:
-    """``result`` with the arrays an OOM fallback left (:func:`arrayport._results.leave`)
-    taken back: with ``output="declared"`` the dtype policy is applied and they are moved to
-    the declared memory type, as an unfailed run returns them (where that type cannot hold
-    the dtype the policy gives, as under ``NATIVE_OUTPUT``, they stay); other outputs place
-    them as usual."""
-    container = _result_kind(result) is CONTAINER
-    items = list(result) if container else [result]
-    spots = [take_left(v) if isinstance(kind_of(v), MemoryType) else None for v in items]
-    if contract.output != "declared" or not any(spots):
-        return result
-    if spots[0] is not None and contract.dtype_conversion is not DtypeConversion.NATIVE_OUTPUT:
+    """An ``output="declared"`` call's result with the arrays its OOM fallback left in the
+    fallback's memory type (``left``) taken back: the dtype policy applied to the primary
+    output first, as for an unfailed run, then each moved to the declared memory type,
+    at any depth of the result. One the declared type cannot hold even then (float64 into
+    jax without 64-bit mode under ``NATIVE_OUTPUT``) stays where the fallback made it."""
+    primary = result[0] if is_tuple(result) and result else result
+    spot = left.where(primary)
+    if spot is not None:
         converted = convert_dtype(
             result, first, contract.dtype_conversion, contract.scaling, bool_stand_in
         )
-        items = list(converted) if container else [converted]
-    back = []
-    for value, spot in zip(items, spots, strict=True):
-        if spot is not None:
-            # Where the declared type cannot hold it, it stays where the fallback made it.
-            with contextlib.suppress(UnsupportedDtypeError):
-                value = convert(value, spot[0], device=spot[1])
-        back.append(value)
-    return rebuild(result, back) if container else back[0]
+        if converted is not result:  # the primary output in the policy's dtype, left too
+            new = converted[0] if is_tuple(converted) and converted else converted
+            left.items.append((new, *spot))
+            result = converted
+
+    def back(value: Any) -> Any:
+        where = left.where(value)
+        if where is None:
+            return value
+        with contextlib.suppress(UnsupportedDtypeError):
+            return convert(value, where[0], device=where[1])
+        return value
+
+    return each_array(result, back)
 
 
 def _widened_there(result: Any, kind: MemoryType) -> bool:

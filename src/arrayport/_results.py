@@ -5,16 +5,16 @@ the OOM recovery (:mod:`arrayport._oom_recovery`) both need to know about result
   uint8), which a result must not be moved into before the dtype policy has seen it;
 * :func:`moved` and :func:`each_array`: a recovered result moved back where the call's
   result goes, unless that would change or refuse its dtype (ADR 0068);
-* :func:`leave` and :func:`take_left`: the record of results an OOM fallback left in its
-  own memory type for that reason, which the placement of the dispatched call takes back
-  (ADR 0068's amendment).
+* :func:`collecting` and :func:`leave`: the record, for one dispatched call, of results its
+  OOM fallback left in their own memory type for that reason, which the call then takes
+  back (ADR 0068's amendment).
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
-import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -27,7 +27,7 @@ from arrayport.dtypes import dtype_name
 from arrayport.errors import UnsupportedDtypeError
 from arrayport.memory_types import MemoryType
 
-__all__ = ["LEFT", "each_array", "leave", "moved", "take_left", "widenings"]
+__all__ = ["Left", "collecting", "each_array", "leave", "moved", "widenings"]
 
 # Each memory type's WIDENINGS (empty for most), read once.
 _widenings: dict[MemoryType, dict[str, str]] = {}
@@ -41,33 +41,51 @@ def widenings(kind: MemoryType) -> dict[str, str]:
     return found
 
 
-# Array results an OOM fallback left in its own memory type because the declared one would
-# widen or refuse their dtype (:func:`moved`): id -> (a weak reference to the array, the
-# memory type and device it came back for). The placement of the dispatched
-# call that fell back takes them (ADR 0068's amendment).
-LEFT: dict[int, tuple[weakref.ReferenceType[Any], MemoryType, Device | None]] = {}
-_LOCK = threading.Lock()
+class Left:
+    """The arrays OOM fallbacks left in their own memory type during one dispatched call
+    (``output="declared"`` with a fallback), because the declared type would widen or
+    refuse their dtype (:func:`moved`): each with the memory type and device it came back
+    for. Opened by :func:`collecting` around the call; the call's own recovery
+    (``fn`` its function) adds to it, nested calls of other functions do not."""
+
+    def __init__(self, fn: Callable[..., Any]) -> None:
+        self.fn = fn
+        self.items: list[tuple[Any, MemoryType, Device | None]] = []
+
+    def where(self, value: Any) -> tuple[MemoryType, Device | None] | None:
+        """Where ``value`` (by identity) belongs, if a fallback of this call left it."""
+        for item, kind, device in self.items:
+            if item is value:
+                return kind, device
+        return None
 
 
-def leave(value: Any, kind: MemoryType, device: Device | None) -> None:
-    """Record that an OOM fallback left ``value`` outside ``kind``, where it belongs."""
+_scopes = threading.local()
+
+
+@contextlib.contextmanager
+def collecting(fn: Callable[..., Any]) -> Iterator[Left]:
+    """A :class:`Left` record for the dispatched call of ``fn`` running in this thread."""
+    stack: list[Left] | None = getattr(_scopes, "stack", None)
+    if stack is None:
+        stack = _scopes.stack = []
+    left = Left(fn)
+    stack.append(left)
     try:
-        ref = weakref.ref(value)
-    except TypeError:  # not weakly referable: it stays where it is
+        yield left
+    finally:
+        stack.pop()
+
+
+def leave(value: Any, kind: MemoryType, device: Device | None, fn: Callable[..., Any]) -> None:
+    """Record that an OOM fallback of ``fn`` left ``value`` outside ``kind``, where it
+    belongs, if a dispatched call of ``fn`` collects such results in this thread."""
+    stack: list[Left] | None = getattr(_scopes, "stack", None)
+    if not stack:
         return
-    with _LOCK:
-        for key in [k for k, (r, _, _) in LEFT.items() if r() is None]:
-            del LEFT[key]
-        LEFT[id(value)] = (ref, kind, device)
-
-
-def take_left(value: Any) -> tuple[MemoryType, Device | None] | None:
-    with _LOCK:
-        entry = LEFT.get(id(value))
-        if entry is None or entry[0]() is not value:
-            return None
-        del LEFT[id(value)]
-    return entry[1], entry[2]
+    left = stack[-1]
+    if left.fn is fn or left.fn is getattr(fn, "__wrapped__", None):
+        left.items.append((value, kind, device))
 
 
 def each_array(value: Any, fn: Callable[[Any], Any]) -> Any:

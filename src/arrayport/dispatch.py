@@ -113,7 +113,14 @@ class DispatchedFunction(Generic[P, R]):
         # Parameters whose default is an array: the general path passes them as if given,
         # so they are moved like any argument (the fast paths see only what was passed).
         self._array_defaults = array_defaults(fn)
-        if self._array_defaults:
+        # output="declared" with a fallback: the general path collects what the fallback
+        # leaves for the dtype policy and takes it back to the declared type (ADR 0068).
+        self._collects = (
+            contract.output == "declared"
+            and contract.oom.fallback is not None
+            and contract.oom._active
+        )
+        if self._array_defaults or self._collects:
             self._quick = False
         self._round_trip: tuple[type, _Quick, type, _Quick, MemoryType] | None = None
         self._native = contract.dtype_conversion is DtypeConversion.NATIVE_OUTPUT
