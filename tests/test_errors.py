@@ -77,3 +77,21 @@ def test_errors_raised_inside_tf_function_stay_catchable_as_themselves() -> None
     with pytest.raises(ap.UnsupportedArrayError, match="symbolic tensors"):
         tf.function(lambda t: ap.convert(t, "numpy"))(x)
     assert errors.ArrayportError.ag_pass_through
+
+
+def test_add_note_works_where_exceptions_have_no_add_note() -> None:
+    # Python 3.10 (declared supported) has no BaseException.add_note: the OOM policy's
+    # note on a split piece's error raised AttributeError there in place of the error.
+    class NoAddNote(ValueError):
+        def __getattribute__(self, name: str):
+            if name == "add_note":
+                raise AttributeError(name)
+            return super().__getattribute__(name)
+
+    exc = NoAddNote("the function's own")
+    errors.add_note(exc, "first")
+    errors.add_note(exc, "second")
+    assert exc.__notes__ == ["first", "second"]
+    plain = ValueError("x")
+    errors.add_note(plain, "note")
+    assert plain.__notes__ == ["note"]

@@ -479,3 +479,51 @@ def test_an_unknown_length_is_not_split() -> None:
     # sequence").
     with inject_oom("dask", times=1), pytest.raises(OutOfMemoryError, match="compute_chunk_sizes"):
         OOMPolicy(retries=0, split_axis=0, **NO_RELEASE).run(lambda a: a + 1, kept)
+
+
+def test_with_a_min_split_the_cut_leaves_no_longer_piece_that_cannot_be_cut() -> None:
+    from arrayport._split import _cut
+
+    # 10 rows, min_split=4: 4 + 6 leaves 6, which cannot be cut again; 5 + 5 fit where 6
+    # does not. 18 rows are still cut unevenly (8 + 10: both can be cut again).
+    assert _cut(10, 4) == 5
+    assert _cut(18, 4) == 8
+    assert _cut(8, 1) == 3  # min_split 1: every piece of 2 rows or more can be cut
+
+    def fits_five_rows(x: Any) -> Any:
+        if x.shape[0] > 5:
+            raise MemoryError("Unable to allocate 8 bytes")
+        return x * 2
+
+    x = np.arange(36.0).reshape(18, 2)
+    out = OOMPolicy(retries=0, split_axis=0, min_split=4, **NO_RELEASE).run(fits_five_rows, x)
+    np.testing.assert_array_equal(out, x * 2)
+
+
+def test_the_first_array_with_the_axis_sets_the_shape_not_a_bigger_table() -> None:
+    # points (6, 3) are sampled from a volume (4, 4, 4): the points run along axis 0, the
+    # volume is a table. Taking the array with the most dimensions cut the volume.
+    rng = np.random.default_rng(1)
+    points = rng.integers(0, 4, (6, 3))
+    volume = np.arange(64.0).reshape(4, 4, 4)
+
+    def sample(p: Any, v: Any) -> Any:
+        return v[p[:, 0], p[:, 1], p[:, 2]]
+
+    fn = Calls(sample)
+    with inject_oom("numpy", times=1):
+        out = OOMPolicy(retries=0, split_axis=0, **NO_RELEASE).run(fn, points, volume)
+    np.testing.assert_array_equal(out, sample(points, volume))
+    assert fn.lengths == [2, 4]  # the points' pieces (6 rows: 2 + 4)
+
+
+@skip_unless_installed(MemoryType.DASK)
+def test_an_argument_of_unknown_length_beside_a_known_one_is_not_passed_whole() -> None:
+    import dask.array as da
+
+    from arrayport._split import NotSplittable, halve
+
+    x = da.from_array(np.arange(6.0), chunks=3)
+    unknown = x[x > -1]  # shape (nan,): 6 really
+    with pytest.raises(NotSplittable, match=r"argument 2.*unknown length.*compute_chunk_sizes"):
+        halve((x, unknown), {}, 0, 1)

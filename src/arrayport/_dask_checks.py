@@ -76,17 +76,14 @@ def check_inputs(name: str, dask_args: list[Any]) -> None:
 def check_dtypes(name: str, memory_type: Any, dask_args: list[Any]) -> None:
     """Refuse at the call a dask argument whose blocks the declared memory type cannot hold
     (complex into pyclesperanto, uint64 into jax without 64-bit mode): without this the
-    lazy call succeeds and ``compute()`` fails. Asked of this process's frameworks, and only
-    where the memory type is installed here (the workers may have it when the client does
-    not); a refusal of anything but the dtype is left to the workers."""
-    from arrayport.backends import get_backend
+    lazy call succeeds and ``compute()`` fails. Asked of this process's framework, and only
+    where it is already imported here: a lazy call does not import a framework the client
+    never uses (seconds for tensorflow), and the workers may have it when the client does
+    not. A refusal of anything but the dtype is left to the workers."""
+    from arrayport._oom_recognition import loaded
     from arrayport.convert import plan
 
-    try:
-        here = get_backend(memory_type).is_installed()
-    except ArrayportError:
-        return
-    if not here:
+    if not loaded(memory_type):
         return
     for dtype in dict.fromkeys(np.dtype(x.dtype) for x in dask_args):
         try:

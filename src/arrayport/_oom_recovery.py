@@ -40,6 +40,7 @@ from arrayport.errors import (
     BackendUnavailableError,
     InvalidOptionError,
     OutOfMemoryError,
+    add_note,
 )
 from arrayport.memory_types import MemoryType, as_memory_type
 
@@ -156,11 +157,12 @@ class Execution:
                 raise
         except Exception as exc:  # the function's own error, on a piece it was not given
             if rows is not None:
-                exc.add_note(
+                add_note(
+                    exc,
                     f"arrayport: raised on a piece of {rows} row{'s' if rows != 1 else ''} "
                     f"along axis {policy.split_axis}: OOMPolicy(split_axis="
                     f"{policy.split_axis}) split the call of {_name(self.user_fn)} after it "
-                    "ran out of memory"
+                    "ran out of memory",
                 )
             raise
         else:
@@ -171,13 +173,12 @@ class Execution:
         try:
             halves, which = _split.halve(args, kwargs, axis, policy.min_split, which)
         except _split.NotSplittable as exc:
-            if str(exc) not in self.notes:
-                self.notes.append(str(exc))
+            self.note(str(exc))
             raise _Exhausted from None
         except Exception as exc:  # cutting allocates (jax, tensorflow, pyclesperanto slices)
             if not self.absorbed(exc, site):
                 raise
-            self.notes.append("cutting the inputs into pieces ran out of memory")
+            self.note("cutting the inputs into pieces ran out of memory")
             raise _Exhausted from None
         self.split_used = True
         lengths = _split.piece_lengths(halves, axis, which)
@@ -191,6 +192,11 @@ class Execution:
             parts.append(self.placed(part, site))
         return self.concat(parts, axis, lengths, site)
 
+    def note(self, text: str) -> None:
+        """Add ``text`` to what the final error says was tried, once."""
+        if text not in self.notes:
+            self.notes.append(text)
+
     def checked(self) -> None:
         """Raise :class:`_Exhausted` when every split piece that ran had the same length:
         the check of their results (:func:`_split.check`) could not then tell a result of
@@ -199,7 +205,7 @@ class Execution:
         if len(self.rows) != 1:
             return
         (rows,) = self.rows
-        self.notes.append(
+        self.note(
             f"the pieces that fitted all had {rows} row{'s' if rows != 1 else ''} along axis "
             f"{self.policy.split_axis}, so whether the function maps that axis row by row "
             f"(or reduces it to {rows} row{'s' if rows != 1 else ''}) could not be checked: "
@@ -264,7 +270,7 @@ class Execution:
         except Exception as exc:  # moving a result can itself run out of memory
             if not self.absorbed(exc, site):
                 raise
-            self.notes.append("moving a piece's result ran out of memory")
+            self.note("moving a piece's result ran out of memory")
             raise _Exhausted from None
 
     def joinable(self, part: Any, axis: int, length: int) -> None:
@@ -284,7 +290,7 @@ class Execution:
         except Exception as exc:  # joining can itself run out of memory
             if not self.absorbed(exc, site):
                 raise
-            self.notes.append("joining the split results ran out of memory")
+            self.note("joining the split results ran out of memory")
             raise _Exhausted from None
 
     def unjoinable(self, exc: _split.NotSplittable, axis: int) -> NoReturn:
@@ -312,7 +318,7 @@ class Execution:
             if mt is not None:
                 self.remember(exc, mt, Site(target, device))
             elif isinstance(exc, ArrayportError):
-                self.notes.append(f"the fallback to {target.value} failed: {exc}")
+                self.note(f"the fallback to {target.value} failed: {exc}")
             else:
                 raise
             converted = False
@@ -332,15 +338,16 @@ class Execution:
         except Exception as exc:  # not out-of-memory: the function's own error, told where
             if isinstance(exc, OutOfMemoryError):  # a nested call's own: it says where
                 raise
-            exc.add_note(
+            add_note(
+                exc,
                 f"arrayport: raised in OOMPolicy's fallback, {_name(self.user_fn)} run on "
                 f"{target.value} arrays after running out of memory on "
                 f"{site.memory_type.value if site.memory_type else 'its inputs'}; a function "
-                f"written for one framework's API needs a fallback it runs on (or none)"
+                f"written for one framework's API needs a fallback it runs on (or none)",
             )
             raise
         if result is _FAILED:
-            self.notes.append(f"the fallback to {target.value} ran out of memory too")
+            self.note(f"the fallback to {target.value} ran out of memory too")
             self.fail(site)
         to = self.result_site or site
         mt = to.memory_type

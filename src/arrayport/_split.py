@@ -75,8 +75,9 @@ def halve(
     """The call split into two halves along ``axis`` and the positions of the arrays it
     halved; :class:`NotSplittable` says why it cannot be split.
 
-    On the first split (``which`` None), the first array argument having ``axis`` with the
-    most dimensions sets the shape, and with it the length ``n`` along ``axis``. An array
+    On the first split (``which`` None), the first array argument having ``axis`` sets the
+    shape, and with it the length ``n`` along ``axis`` (later splits: the array with the
+    most dimensions of those halved, see :func:`_head`). An array
     argument (inside list and tuple arguments too) is cut (at :func:`_cut`, near the
     middle) when it has that shape, or broadcasts to it with ``n`` along the axis where
     broadcasting puts it (a ``(n, 1)`` column beside a ``(n, m)`` image); the others are
@@ -97,7 +98,7 @@ def halve(
         if not having:
             msg = f"could not split: no array argument has axis {axis} (OOMPolicy's split_axis)"
             raise NotSplittable(msg)
-        which = _halved(found, _head(found, frozenset(having)), axis)
+        which = _halved(found, having[0], axis)
     head = found[_head(found, which)][0]
     n = _length(head, axis)
     if n is None or n < 2 * min_split:
@@ -126,11 +127,24 @@ def _cut(n: int, min_split: int) -> int:
     ``min_split`` allows (``n // 2 - 1`` when ``n`` is even). A result whose length along
     the axis does not follow its piece's (a reduction over the axis, a row of a fixed
     length) then fails :func:`check` on one piece at least, where equal halves could both
-    pass (``x.sum(0)`` of a ``(4, 2)`` array: halves of 2 rows, results of 2 columns)."""
-    cut = n // 2
-    if n % 2 == 0 and cut - 1 >= min_split:
-        cut -= 1
-    return cut
+    pass (``x.sum(0)`` of a ``(4, 2)`` array: halves of 2 rows, results of 2 columns).
+
+    Equal halves where the uneven cut would leave a piece that cannot be cut again (shorter
+    than ``2 * min_split``) yet longer than the halves' own such pieces: 10 rows with
+    ``min_split=4`` are cut into 5 and 5, both of which may fit where 6 does not."""
+    half = n // 2
+    if n % 2 or half - 1 < min_split:
+        return half
+    uneven = half - 1
+    if max(_stuck(uneven, min_split), _stuck(n - uneven, min_split)) > _stuck(half, min_split):
+        return half
+    return uneven
+
+
+def _stuck(rows: int, min_split: int) -> int:
+    """``rows`` if a piece of that length cannot be cut again although longer than the
+    shortest piece there may be (``min_split``), else 0."""
+    return rows if min_split < rows < 2 * min_split else 0
 
 
 def _head(found: list[tuple[Any, Any]], which: frozenset[int]) -> int:
@@ -163,6 +177,13 @@ def _halved(found: list[tuple[Any, Any]], head: int, axis: int) -> frozenset[int
     for i, (value, _) in enumerate(found):
         other = tuple(value.shape)
         ax = _aligned(len(other), shape, axis)
+        if ax >= 0 and _extent(other[ax]) is None:
+            msg = (
+                f"could not split: array argument {i + 1}, of shape {other}, has an unknown "
+                f"length along the split axis (a dask array after boolean indexing: call "
+                "x.compute_chunk_sizes() first)"
+            )
+            raise NotSplittable(msg)
         if ax < 0 or other[ax] != n:
             continue  # passed whole: no such axis, or a length of its own there
         tail = shape[len(shape) - len(other) :]  # the first's axes it lines up with

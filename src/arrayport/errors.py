@@ -152,6 +152,15 @@ class WholeArrayWarning(UserWarning):
     """
 
 
+def add_note(exc: BaseException, note: str) -> None:
+    """``exc.add_note(note)``, on Python 3.10 too: it has no ``add_note``, so the note goes
+    to ``__notes__`` by hand (3.10's tracebacks do not print it; 3.11's do)."""
+    if hasattr(exc, "add_note"):
+        exc.add_note(note)
+    else:  # Python 3.10
+        exc.__notes__ = [*getattr(exc, "__notes__", ()), note]
+
+
 def in_context(exc: _E, where: str, hint: str) -> _E:
     """A copy of ``exc`` (same class, same attributes) whose message starts with ``where``
     and ends with ``hint``: for an error raised on behalf of something the caller did not

@@ -87,7 +87,9 @@ class OOMPolicy:
         array arguments unchanged (``docs/concepts.md``).
     min_split : int
         The smallest piece length along ``split_axis``: a piece is cut only while both
-        pieces keep at least ``min_split``.
+        pieces keep at least ``min_split``. Above 1 it can make the pieces equal (a call of
+        ``2 * min_split`` rows), and results of pieces that all had the same length are
+        not joined (see ``split_axis``).
     fallback : MemoryType, str or None
         Where to run the call when everything else failed, e.g. ``"numpy"`` (host memory).
         The array arguments are converted to it (on the CPU where the fallback can live

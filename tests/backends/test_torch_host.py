@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -149,3 +151,18 @@ def test_a_tensor_that_requires_grad_is_shared_read_only(host) -> None:
     y.backward()
     assert x.grad.tolist() == [2.0, 4.0, 6.0]
     assert ap.plan(x, "numpy").zero_copy  # still shared, only not writable
+    # What stays writable: a computation's result (nothing outside holds its graph once it
+    # is handed to numpy: a torch function's result for a numpy caller), and a leaf under
+    # torch.no_grad() (an optimizer's in-place update through numpy).
+    w = torch.ones(3, requires_grad=True)
+    assert host.tensor_host_view(torch, w * 2).flags.writeable
+
+    @ap.memory_type("torch")
+    def weigh(a: Any) -> Any:
+        return a * w
+
+    out = weigh(np.ones(3, np.float32))
+    out[0] = 5.0  # a numpy caller's own result
+    with torch.no_grad():
+        scale_in_place(x)
+    assert x.detach().tolist() == [10.0, 20.0, 30.0]

@@ -40,12 +40,16 @@ def tensor_host_view(torch: ModuleType, x: Any) -> np.ndarray | None:
     """The tensor's CPU memory as a numpy view, or None (no such view: a copy is read).
 
     Read-only where torch's view would have stride 0 on an axis longer than 1
-    (:func:`checked_view`), and for a tensor that requires grad: a write through numpy
-    does not bump torch's version counter, so autograd would compute gradients from the
-    changed values without a word (torch refuses its own in-place writes there)."""
+    (:func:`checked_view`), and for a leaf tensor that requires grad while grad mode is on
+    (a parameter, an input being differentiated): a write through numpy does not bump
+    torch's version counter, so autograd would compute gradients from the changed values
+    without a word, where torch refuses its own in-place writes. Results of computations
+    (not leaves: nothing outside holds their graph once handed over) and tensors under
+    ``torch.no_grad()`` (an optimizer's in-place update) stay writable."""
     if not x.is_cpu or x.is_conj() or x.is_neg():
         return None
     grad = x.requires_grad
+    guarded = grad and x.is_leaf and torch.is_grad_enabled()
     t = x.detach() if grad else x  # .numpy() refuses tensors with autograd
     if t.dtype is torch.bfloat16:
         bf16 = numpy_dtype_or_none("bfloat16")
@@ -55,7 +59,7 @@ def tensor_host_view(torch: ModuleType, x: Any) -> np.ndarray | None:
         view = None if raw is None else raw.view(bf16)
     else:
         view = _checked(torch, x, t.numpy())
-    if grad and view is not None:
+    if guarded and view is not None:
         view.flags.writeable = False
     return view
 
