@@ -100,8 +100,9 @@ def test_global_nonlocal_and_import_only_names() -> None:
     assert (declared_global, declared_nonlocal) == ({"counter"}, {"total"})
     assert {"np", "numpy", "os", "pi", "fft", "sp"} <= bound
     # np is also a parameter and pi is also assigned; imports of anything but numpy bind
-    # like assignments: only numpy and fft are bound by numpy imports alone.
-    assert imported == {"numpy", "fft"}
+    # like assignments: only numpy and fft are bound by numpy imports alone, each to the
+    # numpy name it holds.
+    assert imported == {"numpy": "numpy", "fft": "numpy.fft.fft"}
 
 
 def test_a_lambda_binds_its_parameters_and_walrus_targets() -> None:
@@ -113,5 +114,6 @@ def test_a_scope_starts_empty() -> None:
     scope = _Scope("function")
     assert scope.kind == "function"
     assert scope.names == {}
-    assert scope.declared_global == scope.declared_nonlocal == scope.imported == set()
+    assert scope.declared_global == scope.declared_nonlocal == set()
+    assert scope.imported == {}
     assert _Scope("module").names is not scope.names  # each scope has its own tables

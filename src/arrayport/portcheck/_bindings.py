@@ -31,15 +31,19 @@ def _target_names(target: ast.expr) -> Iterator[str]:
         yield from _target_names(target.value)
 
 
-def _from_numpy(node: ast.Import | ast.ImportFrom, alias: ast.alias) -> bool:
-    """Whether ``alias`` of an import statement binds numpy or a name from it."""
+def numpy_binding(node: ast.Import | ast.ImportFrom, alias: ast.alias) -> str | None:
+    """The dotted numpy name ``alias`` of an import statement binds (``import numpy.linalg``
+    binds numpy; ``... as la`` the submodule), or None for an import of anything else."""
     if isinstance(node, ast.ImportFrom):
         module = node.module or ""
-        return node.level == 0 and (module == "numpy" or module.startswith("numpy."))
-    return alias.name == "numpy" or alias.name.startswith("numpy.")
+        numpy = node.level == 0 and (module == "numpy" or module.startswith("numpy."))
+        return f"{module}.{alias.name}" if numpy and alias.name != "*" else None
+    if alias.name == "numpy" or alias.name.startswith("numpy."):
+        return alias.name if alias.asname else "numpy"
+    return None
 
 
-def _local_names(node: _Function) -> tuple[set[str], set[str], set[str], set[str]]:
+def _local_names(node: _Function) -> tuple[set[str], set[str], set[str], dict[str, str]]:
     """The names a function binds (parameters and every binding in its body, nested
     scopes excepted), those it declares ``global`` and ``nonlocal``, and those of the
     bound names only imports of numpy bind (another import binds like an assignment)."""
@@ -51,7 +55,7 @@ def _local_names(node: _Function) -> tuple[set[str], set[str], set[str], set[str
     }
     declared_global: set[str] = set()
     declared_nonlocal: set[str] = set()
-    imported: set[str] = set()
+    imported: dict[str, str] = {}
     stack: list[ast.AST] = [node.body] if isinstance(node, ast.Lambda) else list(node.body)
     while stack:
         item = stack.pop()
@@ -81,13 +85,18 @@ def _local_names(node: _Function) -> tuple[set[str], set[str], set[str], set[str
             # like an assignment ("from scipy import sparse as np" in a function).
             for a in item.names:
                 name = (a.asname or a.name).partition(".")[0]
-                (imported if _from_numpy(item, a) else bound).add(name)
+                path = numpy_binding(item, a)
+                if path is None:
+                    bound.add(name)
+                else:
+                    imported[name] = path
         elif isinstance(item, (ast.MatchAs, ast.MatchStar)) and item.name:
             bound.add(item.name)
         elif isinstance(item, ast.MatchMapping) and item.rest:
             bound.add(item.rest)
         stack.extend(ast.iter_child_nodes(item))
-    return bound | imported, declared_global, declared_nonlocal, imported - bound
+    only = {name: path for name, path in imported.items() if name not in bound}
+    return bound | set(imported), declared_global, declared_nonlocal, only
 
 
 @dataclasses.dataclass
@@ -104,4 +113,5 @@ class _Scope:
     names: dict[str, str | None] = dataclasses.field(default_factory=dict)
     declared_global: set[str] = dataclasses.field(default_factory=set)
     declared_nonlocal: set[str] = dataclasses.field(default_factory=set)
-    imported: set[str] = dataclasses.field(default_factory=set)  # bound only by imports
+    # Names bound here only by imports of numpy, and the dotted numpy name each holds.
+    imported: dict[str, str] = dataclasses.field(default_factory=dict)

@@ -95,7 +95,7 @@ class _Checker(ScopeTracker):
 
     # -- uses
     def visit_Name(self, node: ast.Name) -> None:
-        path = self.aliases.get(node.id)
+        path = self.alias(node.id)
         if path is not None and isinstance(node.ctx, ast.Load):
             self._numpy_name(node, path)
 
@@ -174,7 +174,7 @@ class _Checker(ScopeTracker):
         while isinstance(value, ast.Attribute) and value.attr in self.std.extensions:
             value = value.value  # xp.linalg.diagonal: a function of the namespace xp
         if isinstance(value, ast.Name):
-            if value.id in self.aliases and self._shadowed(value.id):
+            if value.id in self.numpy_names and self._shadowed(value.id):
                 return True
             return value.id in ("self", "cls", "xp") or self._kind_of_name(value.id) in (
                 "namespace",

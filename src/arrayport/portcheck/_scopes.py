@@ -22,7 +22,7 @@ from __future__ import annotations
 import ast
 from typing import cast
 
-from arrayport.portcheck._bindings import _local_names, _Scope, _target_names
+from arrayport.portcheck._bindings import _local_names, _Scope, _target_names, numpy_binding
 from arrayport.portcheck._results import (
     _ARRAY_ANNOTATIONS,
     _ARRAY_ONLY_RESULTS,
@@ -54,7 +54,8 @@ class ScopeTracker(ast.NodeVisitor):
 
     def __init__(self, std: Standard) -> None:
         self.std = std
-        self.aliases: dict[str, str] = {}  # local name -> dotted numpy name
+        self.aliases: dict[str, str] = {}  # local name -> dotted numpy name (the module's)
+        self.numpy_names: set[str] = set()  # names any import in the file binds to numpy
         self.modules: set[str] = set()  # local names bound by other imports
         self.classes: set[str] = set()  # classes the file defines (not ndarray subclasses)
         # Attributes of self/cls the file assigns a namespace to (self._xp = array_namespace(x)).
@@ -63,22 +64,20 @@ class ScopeTracker(ast.NodeVisitor):
 
     # -- set-up: imports and classes anywhere in the file apply to the whole file.
     def collect(self, tree: ast.AST) -> None:
+        # The module's own imports give the file's aliases; a function's imports are its
+        # own (see _local_names), read when the walk enters it.
+        outside = {id(node) for node in _outside_functions(tree)}
         for node in ast.walk(tree):
-            if isinstance(node, ast.Import):
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
                 for a in node.names:
-                    if a.name == "numpy" or a.name.startswith("numpy."):
-                        # "import numpy.linalg" binds "numpy"; "as la" binds the submodule.
-                        self.aliases[a.asname or "numpy"] = a.name if a.asname else "numpy"
-                    else:
-                        self.modules.add(a.asname or a.name.partition(".")[0])
-            elif isinstance(node, ast.ImportFrom):
-                module = node.module or ""
-                numpy = node.level == 0 and (module == "numpy" or module.startswith("numpy."))
-                for a in node.names:
-                    if numpy and a.name != "*":
-                        self.aliases[a.asname or a.name] = f"{module}.{a.name}"
-                    elif not numpy:
-                        self.modules.add(a.asname or a.name)
+                    path = numpy_binding(node, a)
+                    name = (a.asname or a.name).partition(".")[0]
+                    if path is None and a.name != "*":
+                        self.modules.add(name)
+                    elif path is not None:
+                        self.numpy_names.add(name)
+                        if id(node) in outside:
+                            self.aliases[name] = path
         for node in ast.walk(tree):
             if isinstance(node, ast.ClassDef) and not any(
                 self.resolve(base) is not None for base in node.bases
@@ -88,7 +87,7 @@ class ScopeTracker(ast.NodeVisitor):
     def resolve(self, node: ast.AST) -> str | None:
         """The dotted numpy name ``node`` refers to, or None."""
         if isinstance(node, ast.Name):
-            return None if self._shadowed(node.id) else self.aliases.get(node.id)
+            return self.alias(node.id)
         if isinstance(node, ast.Attribute):
             base = self.resolve(node.value)
             return None if base is None else f"{base}.{node.attr}"
@@ -122,6 +121,19 @@ class ScopeTracker(ast.NodeVisitor):
         for name in names:
             # Unpacking one dtype gives no dtype; unpacking an array gives arrays (rows).
             self._bind(name, None if len(names) > 1 and kind == "dtype" else kind)
+
+    def alias(self, name: str) -> str | None:
+        """The dotted numpy name ``name`` holds where the walk is: a numpy import in the
+        nearest function binding it, or the file's, unless a binding of another kind (a
+        parameter, an assignment, another module's import) hides it."""
+        for depth, scope in enumerate(reversed(self.scopes)):
+            if scope.kind == "module" or name in scope.declared_global:
+                break
+            if depth and scope.kind == "class":
+                continue  # a class body's names are not visible in its methods
+            if name in scope.names and name not in scope.declared_nonlocal:
+                return scope.imported.get(name)
+        return self.aliases.get(name)
 
     def _shadowed(self, name: str) -> bool:
         """Whether an enclosing function, class or comprehension binds ``name`` other than
@@ -366,3 +378,15 @@ def _is_self_attribute(node: ast.expr) -> bool:
         and isinstance(node.value, ast.Name)
         and node.value.id in ("self", "cls")
     )
+
+
+def _outside_functions(tree: ast.AST) -> list[ast.AST]:
+    """The nodes of ``tree`` outside function and lambda bodies (class bodies included)."""
+    found: list[ast.AST] = []
+    stack: list[ast.AST] = [tree]
+    while stack:
+        node = stack.pop()
+        found.append(node)
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            stack.extend(ast.iter_child_nodes(node))
+    return found
