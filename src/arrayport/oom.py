@@ -76,13 +76,13 @@ class OOMPolicy:
         along the axis, or it is not joined (``InvalidOptionError``): a reduction over the
         axis is refused, not concatenated; so are results when every piece that ran had the
         same length (pieces of one row cannot tell a row from a reduction keeping the axis):
-        the fallback runs, or ``OutOfMemoryError`` says so. The first array argument with
-        the most dimensions that has the axis sets the shape; arrays of that shape, or
-        broadcasting to it with the same length along the axis, are cut with it; arrays
-        without that length there (a kernel, a 1-D lookup table beside a 2-D image) are
-        passed whole to every piece; an array with that length but another shape is
-        ambiguous and the call is not split. Array arguments are those the decorator
-        converts: top-level ones and arrays inside list and tuple arguments.
+        the fallback runs, or ``OutOfMemoryError`` says so. The first array argument that
+        has the axis sets the shape; arrays of that shape, or broadcasting to it with the
+        same length along the axis, are cut with it; arrays without that length there (a
+        kernel, a 1-D lookup table beside a 2-D image) are passed whole to every piece; an
+        array with that length but another shape is ambiguous and the call is not split.
+        Array arguments are those the decorator converts: top-level ones and arrays inside
+        list and tuple arguments.
         Retries, split and fallback run the function again: for functions that leave their
         array arguments unchanged (``docs/concepts.md``).
     min_split : int
