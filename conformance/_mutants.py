@@ -95,7 +95,7 @@ _KEPT: list[BaseException] = []
 
 def _leaked_attempts() -> None:
     """Failed attempts' errors are kept (with their frames, and so their arrays)."""
-    _recovery._drop_frames = _KEPT.append
+    _recovery.drop_frames = _KEPT.append
 
 
 def _quick_writable_alias() -> None:

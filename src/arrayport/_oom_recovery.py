@@ -10,10 +10,7 @@ call's counters and its last out-of-memory error (``docs/decisions/0021-oom-poli
 from __future__ import annotations
 
 import dataclasses
-import sys
-import traceback
 from collections.abc import Callable
-from types import FrameType
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import numpy as np
@@ -26,18 +23,16 @@ from arrayport._oom_recognition import (
     Site,
     find_site,
     format_bytes,
-    loaded,
     oom_memory_type,
     requested_bytes,
     settled,
 )
+from arrayport._oom_release import drop_frames, release
 from arrayport._results import each_array, leave, moved
-from arrayport.backends import get_backend
 from arrayport.convert import convert
 from arrayport.devices import CPU, Device
 from arrayport.errors import (
     ArrayportError,
-    BackendUnavailableError,
     InvalidOptionError,
     OutOfMemoryError,
     add_note,
@@ -48,35 +43,6 @@ if TYPE_CHECKING:
     from arrayport.oom import OOMPolicy
 
 __all__ = ["Execution"]
-
-
-def _drop_frames(exc: BaseException) -> None:
-    """Clear the local variables of the frames an error's traceback keeps alive.
-
-    A traceback holds the frames of ``fn``, and so every intermediate array ``fn`` had
-    made: kept, they would block the very release we are about to do. The traceback stays
-    printable (file and line are kept); only the locals go.
-
-    The chain is followed (``raise ... from``, and errors ``fn`` was handling when it ran
-    out) up to the first error that a frame still running handles: that one, and what it
-    chains to, belongs to the caller (the dispatched call was made inside its ``except``
-    block, or a generator suspended in one), whose locals must survive the call.
-    """
-    running: set[int] = set()
-    frame: FrameType | None = sys._getframe(1)
-    while frame is not None:
-        running.add(id(frame))
-        frame = frame.f_back
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        tb = current.__traceback__
-        if tb is not None:
-            if current is not exc and id(tb.tb_frame) in running:
-                break  # handled by a frame still running: the caller's
-            traceback.clear_frames(tb)
-        current = current.__cause__ or current.__context__
 
 
 _FAILED: Any = object()  # a sentinel result: the piece ran out of memory
@@ -237,7 +203,7 @@ class Execution:
             # release when nothing follows: it costs a full garbage collection.
             follows = attempt < policy.retries or policy.split_axis is not None
             if policy.release and (follows or policy.fallback is not None):
-                _release(self.last_type, self.last_device, escalate=attempt > 0)
+                release(self.last_type, self.last_device, escalate=attempt > 0)
         raise _Exhausted
 
     def absorbed(self, exc: BaseException, site: Site) -> bool:
@@ -249,7 +215,7 @@ class Execution:
         return True
 
     def remember(self, exc: BaseException, mt: MemoryType, site: Site) -> None:
-        _drop_frames(exc)
+        drop_frames(exc)
         self.oom_errors += 1
         self.last = exc
         self.last_type = mt
@@ -410,22 +376,6 @@ class Execution:
         raise OutOfMemoryError(
             msg, memory_type=mt, device=device, attempts=self.attempts, requested_bytes=requested
         ) from last
-
-
-def _release(mt: MemoryType | None, device: Device | None, *, escalate: bool) -> None:
-    """Release ``mt``'s cached memory on ``device``; on a repeated failure on a GPU, also
-    every other imported framework's cache on that GPU (their pools block this one)."""
-    if mt is None:
-        return
-    get_backend(mt).release_memory(device)
-    if not escalate or device is None or device.kind != "cuda":
-        return
-    for other in MemoryType:
-        if other is not mt and other is not MemoryType.NUMPY and loaded(other):
-            try:
-                get_backend(other).release_memory(device)
-            except BackendUnavailableError:  # imported but without a usable GPU here
-                continue
 
 
 def _name(fn: Callable[..., Any]) -> str:
