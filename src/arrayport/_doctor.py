@@ -50,6 +50,9 @@ def foreign_origin(mt: MemoryType) -> str | None:
         distributions = importlib.metadata.packages_distributions().get(name, [])
     except Exception:  # unreadable metadata: the path is the best that can be said
         distributions = []
+    # Python 3.10 reads only top_level.txt, which numpy (meson-python) and pyclesperanto
+    # (scikit-build-core) do not ship: the distribution of the module's own name then.
+    distributions = [*distributions, name]
     for dist_name in distributions:
         try:
             dist = importlib.metadata.distribution(dist_name)
