@@ -9,6 +9,9 @@ imports tensorflow and by an import hook (:func:`install_tensorflow_import_guard
 The PoCL library must be loaded with ``RTLD_LOCAL`` (ctypes' default): loaded with
 ``RTLD_GLOBAL`` its LLVM symbols make the later ``import tensorflow`` itself segfault.
 
+The same guard preloads triton's library, which tensorflow breaks likewise
+(:mod:`arrayport.backends._triton`).
+
 Nothing here imports a Python framework, so every function is safe to call at any time.
 """
 
@@ -22,6 +25,7 @@ import sys
 import threading
 from typing import Any
 
+from arrayport.backends._triton import preload_triton, triton_library
 from arrayport.backends._util import find_spec
 
 _POCL_LIBRARY = "libpocl.so.2"
@@ -83,7 +87,8 @@ def preload_opencl_platform() -> None:
 
 
 class _TensorflowImportGuard(importlib.abc.MetaPathFinder):
-    """Loads PoCL's library just before the first ``import tensorflow``, then steps aside.
+    """Loads PoCL's library (and triton's) just before the first ``import tensorflow``, then
+    steps aside.
 
     It finds nothing itself (``find_spec`` returns None), so the import proceeds as usual.
     Once tensorflow's import has passed it stays in ``sys.meta_path``, inert: removing it
@@ -97,19 +102,27 @@ class _TensorflowImportGuard(importlib.abc.MetaPathFinder):
     def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> None:
         if fullname == "tensorflow" and not self.done:
             preload_opencl_platform()
+            preload_triton()
             self.done = True
         return None
 
 
 def install_tensorflow_import_guard() -> None:
-    """Make a later ``import tensorflow`` (by anyone) safe for pyclesperanto on PoCL.
+    """Make a later ``import tensorflow`` (by anyone) safe for pyclesperanto on PoCL and
+    for triton.
 
-    Installed by ``import arrayport`` only when tensorflow is not imported yet and both
-    pyclesperanto and PoCL are installed; costs nothing until tensorflow is imported.
+    Installed by ``import arrayport`` only when tensorflow is not imported yet and either
+    pyclesperanto (not yet imported) and PoCL, or triton, are installed; costs nothing until
+    tensorflow is imported.
     """
-    if "tensorflow" in sys.modules or "pyclesperanto" in sys.modules:
+    if "tensorflow" in sys.modules:
         return
     if any(isinstance(f, _TensorflowImportGuard) for f in sys.meta_path):
         return
-    if pocl_icd_installed() and find_spec("pyclesperanto"):
+    pocl = (
+        "pyclesperanto" not in sys.modules
+        and pocl_icd_installed()
+        and bool(find_spec("pyclesperanto"))
+    )
+    if pocl or ("triton" not in sys.modules and triton_library() is not None):
         sys.meta_path.insert(0, _TensorflowImportGuard())

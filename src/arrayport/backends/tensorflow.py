@@ -47,6 +47,7 @@ from arrayport.backends._tf_describe import device_of as device_of
 from arrayport.backends._tf_describe import route_key as route_key
 from arrayport.backends._tf_host import host_view as host_view
 from arrayport.backends._tf_host import to_numpy as to_numpy
+from arrayport.backends._triton import preload_triton
 from arrayport.backends._util import (
     default_from_elsewhere,
     find_spec,
@@ -86,6 +87,7 @@ def load() -> ModuleType:
     with import_lock:  # not while pyclesperanto's import starts PoCL (backends/_pocl.py)
         if "tensorflow" not in sys.modules:
             preload_opencl_platform()
+            preload_triton()  # tensorflow then triton segfaults too (backends/_triton.py)
             # tensorflow logs its CPU feature banner at import; keep a user's setting if any.
             os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         _module = import_framework("tensorflow", EXTRA)
