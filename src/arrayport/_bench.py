@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 import arrayport
-from arrayport._doctor import describe_error
+from arrayport._doctor import describe_error, load_order
 from arrayport._host import aligned_copy
 from arrayport.backends import available_memory_types, get_backend
 from arrayport.convert import convert, plan
@@ -125,9 +125,9 @@ def _conversions(
     """Every ordered pair of the timed memory types; a memory type that cannot be loaded
     is added to ``broken`` with its error, and its rows say so."""
     types = [mt for mt in available_memory_types() if mt not in _SKIPPED]
-    load_order = _load_order(types)
+    ordered = load_order(types)
     sources: dict[MemoryType, Any] = {}
-    for mt in load_order:
+    for mt in ordered:
         try:
             sources[mt] = _ready(convert(base, mt))
         # Any exception: a broken framework raises what it raises (an AttributeError from
@@ -236,7 +236,7 @@ def _versions() -> dict[str, str | None]:
     loaded: its rows say why)."""
     installed = available_memory_types()
     found: dict[str, str | None] = {}
-    for mt in _load_order(installed):
+    for mt in load_order(installed):
         try:
             backend = get_backend(mt)
             backend.load()
@@ -245,11 +245,6 @@ def _versions() -> dict[str, str | None]:
         except Exception:
             found[mt.value] = None
     return {"arrayport": arrayport.__version__, **{mt.value: found[mt.value] for mt in installed}}
-
-
-def _load_order(types: tuple[MemoryType, ...] | list[MemoryType]) -> list[MemoryType]:
-    # pyclesperanto before tensorflow: see arrayport.backends.pyclesperanto.
-    return sorted(types, key=lambda mt: mt is not MemoryType.PYCLESPERANTO)
 
 
 def run_bench(size_mib: float = 64.0, repeats: int = 3, calls: int = 20000) -> dict[str, Any]:

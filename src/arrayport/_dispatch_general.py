@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from arrayport._arguments import DASK_INPUT, KINDS, NO_CONVERSION, array_type, scan
 from arrayport._metrics import metrics
 from arrayport._placement import (
+    call,
     convert_arguments,
     quick_arguments,
     recover_conversion,
@@ -174,14 +175,10 @@ def _run_here(
     plain: bool,
 ) -> Any:
     c = dispatched._contract
-    run = _call if plain else c.oom.run
+    run = call if plain else c.oom.run
     if not c.slice_by_slice:
         return run(dispatched._fn, *args, **kwargs)
     return run_slices(run, dispatched._fn, args, kwargs, first, c.memory_type, dev)
-
-
-def _call(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
-    return fn(*args, **kwargs)
 
 
 def _run_on_dask(

@@ -27,7 +27,7 @@ from arrayport.convert import convert, plan
 from arrayport.errors import ArrayportError
 from arrayport.memory_types import MemoryType
 
-__all__ = ["describe_error", "diagnose", "foreign_origin"]
+__all__ = ["describe_error", "diagnose", "foreign_origin", "load_order"]
 
 
 def foreign_origin(mt: MemoryType) -> str | None:
@@ -76,7 +76,7 @@ def describe_error(mt: MemoryType, exc: BaseException) -> str:
     return text
 
 
-def _load_order(types: tuple[MemoryType, ...]) -> list[MemoryType]:
+def load_order(types: tuple[MemoryType, ...] | list[MemoryType]) -> list[MemoryType]:
     # pyclesperanto before tensorflow: tensorflow then PoCL kills the process (arrayport's
     # import guard handles it too; loading in this order does not depend on the guard).
     return sorted(types, key=lambda mt: mt is not MemoryType.PYCLESPERANTO)
@@ -188,7 +188,7 @@ def diagnose() -> dict[str, Any]:
     installed = available_memory_types()
     rows: dict[MemoryType, dict[str, Any]] = {}
     samples: dict[MemoryType, Any] = {}
-    for mt in _load_order(installed):
+    for mt in load_order(installed):
         rows[mt], sample = _memory_type_row(mt)
         if sample is not None:
             samples[mt] = sample

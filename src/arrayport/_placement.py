@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from arrayport._contract import FunctionContract
 
 __all__ = [
+    "call",
     "convert_arguments",
     "convert_dtype",
     "place",
@@ -225,12 +226,13 @@ def _sliced(fn: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(fn)
     def sliced(*a: Any, **k: Any) -> Any:
         first, kind = next(arrays(a, k))
-        return run_slices(_plain, fn, a, k, first, kind, None)
+        return run_slices(call, fn, a, k, first, kind, None)
 
     return sliced
 
 
-def _plain(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+def call(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+    """``fn(*args, **kwargs)``: a plain run where a run under a policy could be passed."""
     return fn(*args, **kwargs)
 
 
