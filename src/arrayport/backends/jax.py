@@ -66,6 +66,10 @@ from arrayport.backends._jax_memory import memory_info as memory_info
 from arrayport.backends._jax_memory import oom_error_types as oom_error_types
 from arrayport.backends._jax_memory import release_memory as release_memory
 from arrayport.backends._jax_memory import settle as settle
+from arrayport.backends._jax_refusals import dlpack_refusal as dlpack_refusal
+from arrayport.backends._jax_refusals import export_dtype_refusal as export_dtype_refusal
+from arrayport.backends._jax_refusals import share_refusal as share_refusal
+from arrayport.backends._jax_refusals import share_refusal_of
 from arrayport.backends._util import find_spec, import_framework
 from arrayport.devices import CPU, Device
 from arrayport.errors import UnsupportedArrayError
@@ -226,24 +230,6 @@ def x64_enabled() -> bool:
     return bool(load().config.jax_enable_x64)
 
 
-def export_dtype_refusal(info: ArrayInfo) -> str | None:
-    """Why an array of this dtype cannot leave jax, with the remedy, or None.
-
-    Only jax's extended dtypes are refused here (``describe`` gives them ``dtype=None``):
-    typed PRNG keys. The generic refusal ("convert in jax first") would send users to
-    ``astype``, which keys refuse.
-    """
-    if info.dtype is not None:
-        return None
-    if info.dtype_name.startswith("key<"):
-        return (
-            "a jax PRNG key array holds opaque keys, which no other framework has: convert "
-            "its key data, jax.random.key_data(k) (uint32), and rebuild the keys from it "
-            "with jax.random.wrap_key_data when they come back"
-        )
-    return f"jax's extended dtype {info.dtype_name} has no counterpart in other frameworks"
-
-
 def check_dtype(dtype: np.dtype[Any] | None, dtype_name: str) -> str | None:
     if dtype is None:
         return f"jax has no {dtype_name} dtype"
@@ -274,37 +260,6 @@ def cpu_view(x: Any) -> np.ndarray:
 
 def to_numpy(x: Any) -> np.ndarray:
     return np.asarray(x)  # jax.device_get's copy without its pytree walk (30 us on a GPU)
-
-
-def share_refusal(info: ArrayInfo) -> str | None:
-    return _share_refusal(
-        info.writable, info.dtype_name, info.native_order, info.c_contiguous, info.aligned
-    )
-
-
-def _share_refusal(
-    writable: bool, name: str, native: bool, contiguous: bool, aligned: bool | None
-) -> str | None:
-    if not writable:
-        return "jax cannot import read-only memory through DLPack"
-    if name == "bfloat16":
-        return "numpy cannot hand bfloat16 to jax over DLPack"
-    return _layout_refusal(native, contiguous, aligned)
-
-
-def _layout_refusal(native: bool, contiguous: bool, aligned: bool | None) -> str | None:
-    if not native:
-        return "jax cannot import big-endian memory"
-    if not contiguous:
-        # JaxRuntimeError "Only DLPack tensors with trivial (compact) striding".
-        return "jax imports only compact row-major memory"
-    if not aligned:
-        return "jax copies buffers that are not 64-byte aligned"
-    return None
-
-
-def dlpack_refusal(info: ArrayInfo, source_immutable: bool) -> str | None:
-    return _layout_refusal(info.native_order, info.c_contiguous, info.aligned)
 
 
 def dlpack_export_refusal(info: ArrayInfo) -> str | None:
@@ -367,7 +322,7 @@ def from_numpy(a: np.ndarray, device: Device) -> Any:
         return jax.device_put(a, to_jax_device(device)).block_until_ready()
     contiguous, _positive, _element, aligned = host_layout(a, True)
     name = dtype_name(a.dtype)
-    if _share_refusal(bool(a.flags.writeable), name, a.dtype.isnative, contiguous, aligned):
+    if share_refusal_of(bool(a.flags.writeable), name, a.dtype.isnative, contiguous, aligned):
         if name == "bfloat16":
             return jax.device_put(a, to_jax_device(device))
         a = aligned_copy(a)
