@@ -7,6 +7,7 @@ array of it is seen or it is asked for by name.
 
 from __future__ import annotations
 
+from arrayport._autograph import run_as_written
 from arrayport._metrics import metrics
 from arrayport.backends import available_memory_types, detect_memory_type, namespace
 from arrayport.backends._pocl import install_tensorflow_import_guard
@@ -70,3 +71,13 @@ __all__ = [
 ]
 
 install_tensorflow_import_guard()
+run_as_written(
+    convert,
+    plan,
+    convert_dtype,
+    detect_memory_type,
+    namespace,
+    stack_slices,
+    unstack_slices,
+    process_slices,
+)

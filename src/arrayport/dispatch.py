@@ -35,7 +35,7 @@ import functools
 import sys
 import types
 from collections.abc import Callable
-from typing import Any, Generic, ParamSpec, TypeVar, cast
+from typing import Any, ClassVar, Generic, ParamSpec, TypeVar, cast
 
 from arrayport._arguments import KINDS, UNSEEN
 from arrayport._contract import FunctionContract
@@ -85,6 +85,8 @@ class DispatchedFunction(Generic[P, R]):
 
     __wrapped__: Callable[P, R]
     __qualname__: str
+    # Called as written inside tf.function, not rewritten by autograph (_autograph.MARKER).
+    autograph_info__: ClassVar[dict[str, object]] = {}
 
     def __init__(self, fn: Callable[P, R], contract: FunctionContract) -> None:
         if isinstance(fn, classmethod) or not callable(fn):
