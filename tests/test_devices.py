@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextvars
 import threading
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
@@ -142,3 +144,74 @@ def test_numpy_integers_are_device_indices() -> None:
         assert type(index) is int
     for not_index in (True, np.bool_(True), 1.0, "1", np.array([1])):
         assert as_index(not_index) is None
+
+
+def test_device_takes_numpy_integers_as_parse_device_does() -> None:
+    import numpy as np
+
+    device = Device("cuda", np.argmax([1, 5]))  # type: ignore[arg-type]
+    assert device == Device("cuda", 1)
+    assert type(device.index) is int
+    assert parse_device(np.int64(1)) == device
+
+
+@pytest.mark.parametrize("value", ["cuda:", "gpu:", "opencl:", " cuda: "])
+def test_a_colon_without_an_index_is_refused(value: str) -> None:
+    # "cuda:" read as "cuda" (the current device), fixed when a contract was made.
+    with pytest.raises(DeviceError, match="invalid device"):
+        parse_device(value)
+
+
+def test_use_device_in_a_generator_finished_in_another_thread_ends_cleanly() -> None:
+    def batches() -> Iterator[int]:
+        with use_device(2):
+            yield current_device_index()
+            yield current_device_index()
+
+    finished: list[object] = []
+
+    def scenario() -> None:
+        started = batches()
+        assert next(started) == 2  # the block opens in this context
+
+        def finish() -> None:
+            try:
+                finished.extend(started)
+            except Exception as exc:  # the ValueError of another context
+                finished.append(exc)
+            finished.append(current_device_index())
+
+        worker = threading.Thread(target=finish)
+        worker.start()
+        worker.join()
+
+    # In a context of its own: the context the block opened in keeps device 2 (documented).
+    contextvars.copy_context().run(scenario)
+    # The block ended in the worker without an error, leaving the worker's device as it was.
+    assert finished == [0, 0]
+    assert current_device_index() == 0
+
+
+def test_use_device_in_an_async_generator_left_by_break_ends_cleanly() -> None:
+    import asyncio
+
+    errors: list[BaseException] = []
+
+    async def batches() -> AsyncIterator[int]:
+        with use_device(1):
+            for i in range(3):
+                yield i
+
+    async def main() -> int:
+        asyncio.get_running_loop().set_exception_handler(
+            lambda loop, context: errors.append(context.get("exception") or Exception(context))
+        )
+        async for _ in batches():
+            break
+        await asyncio.sleep(0)  # asyncio closes the generator in a task of its own
+        return current_device_index()
+
+    # The generator opened its block in main's context: main keeps device 1 until it
+    # leaves, as for any context manager held across a yield; closing it raised nothing.
+    asyncio.run(main())
+    assert errors == []

@@ -410,3 +410,16 @@ def test_torch_exports_into_jax_order_each_current_streams_work() -> None:
             y = ap.convert(x, MT.JAX)
         assert ap.plan(x, MT.JAX).zero_copy
         assert (float(jnp.min(y)), float(jnp.max(y))) == (step + 2.0, step + 2.0), stream
+
+
+@pytest.mark.parametrize("mt", [mt for mt in (MT.CUPY, MT.TORCH) if mt in INSTALLED])
+def test_memory_report_gives_the_gpus_capacity(mt: MT) -> None:
+    on_gpu(mt, np.ones(1024, np.float32))
+    rows = [row for row in ap.memory_report([mt]).rows if row.device == "cuda:0"]
+    assert len(rows) == 1
+    (row,) = rows
+    assert row.total is not None
+    assert row.free is not None
+    assert 0 < row.free <= row.total
+    assert row.in_use is not None
+    assert row.in_use >= 4096

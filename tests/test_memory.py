@@ -147,3 +147,14 @@ def test_memory_report_refuses_bytes_as_a_whole() -> None:
     # b"numpy" was iterated byte by byte: "110 is not a memory type".
     with pytest.raises(ap.InvalidOptionError, match=r"^memory_report\(memory_types=b'numpy'\)"):
         ap.memory_report(b"numpy")  # type: ignore[arg-type]
+
+
+def test_a_blocked_framework_is_not_reported_by_default() -> None:
+    code = (
+        "import sys; sys.modules['tensorflow'] = None; import arrayport as ap; "
+        "print(sorted({row.memory_type.value for row in ap.memory_report()}))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    ).stdout.splitlines()
+    assert out == ["['numpy']"]  # was: a tensorflow row saying it is not installed

@@ -258,3 +258,13 @@ def test_an_argument_dispatch_refuses_has_no_site_and_changes_nothing() -> None:
         ap.OOMPolicy().run(fails, masked)
     with inject_oom("numpy"):
         assert ap.OOMPolicy().run(lambda x: int(x.sum()), masked) == 4
+
+
+def test_a_framework_blocked_in_sys_modules_is_not_loaded(monkeypatch: pytest.MonkeyPatch) -> None:
+    from arrayport._oom_recognition import loaded
+
+    # A None entry is how an import is blocked: the framework is not there to raise.
+    monkeypatch.setitem(sys.modules, "tensorflow", None)
+    assert loaded(MemoryType.TENSORFLOW) is False
+    monkeypatch.setitem(sys.modules, "tensorflow", sys)  # any module object: imported
+    assert loaded(MemoryType.TENSORFLOW) is True

@@ -70,9 +70,11 @@ def find_site(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Site:
 
 
 def loaded(mt: MemoryType) -> bool:
-    """Whether ``mt``'s framework is imported (its errors can only come from then on)."""
+    """Whether ``mt``'s framework is imported (its errors can only come from then on).
+
+    A ``None`` entry in ``sys.modules`` blocks an import: not imported."""
     try:
-        return get_backend(mt).IMPORT_NAME in sys.modules
+        return sys.modules.get(get_backend(mt).IMPORT_NAME) is not None
     except BackendUnavailableError:
         return False
 

@@ -49,13 +49,15 @@ class Device:
     def __post_init__(self) -> None:
         # Checked once here, so that no framework sees a device it would misread (a
         # negative index counts from the end in Python lists).
-        index = self.index
         if self.kind not in ("cpu", "cuda", "opencl"):
             msg = f"Device kind must be 'cpu', 'cuda' or 'opencl', not {self.kind!r}"
             raise DeviceError(msg)
-        if isinstance(index, bool) or not isinstance(index, int) or index < 0:
-            msg = f"Device index must be an int >= 0, not {index!r}"
+        index = self.index if type(self.index) is int else as_index(self.index)
+        if index is None or index < 0:
+            msg = f"Device index must be an int >= 0, not {self.index!r}"
             raise DeviceError(msg)
+        if index is not self.index:  # np.int64(1) as parse_device takes it: a Python int
+            object.__setattr__(self, "index", index)
         if self.kind == "cpu" and index != 0:
             msg = f"the CPU is one device: Device('cpu') (index 0), not index {index}"
             raise DeviceError(msg)
@@ -122,7 +124,7 @@ def parse_device(value: DeviceLike) -> Device | None:
         if kind == "gpu":
             kind = "cuda"
         if kind in ("cuda", "opencl"):
-            if not index:
+            if not text.endswith(":") and not index:  # "cuda", not "cuda:"
                 return Device(kind, current_device_index())  # type: ignore[arg-type]
             if index.isascii() and index.isdigit():  # not "²" or other Unicode digits
                 return Device(kind, int(index))  # type: ignore[arg-type]
@@ -161,7 +163,11 @@ def use_device(index: int) -> Iterator[int]:
     Conversions with ``device=None`` that need an accelerator (numpy to cupy, say) and
     dispatched calls without an explicit ``device`` use it. Other threads are unaffected.
     A generator that keeps the block open across ``yield`` shares it with its caller (as
-    with any context manager); close such blocks in the order they were opened.
+    with any context manager); close such blocks in the order they were opened. A
+    generator finished in another thread or task than the one it started in (an ``async
+    for`` left by ``break``, closed later by asyncio) restores the device where it ends;
+    the thread or task it started in keeps the generator's device until it leaves its own
+    blocks.
 
     Examples
     --------
@@ -177,11 +183,15 @@ def use_device(index: int) -> Iterator[int]:
         )
         raise DeviceError(msg)
     index = given
+    previous = _device_index.get()
     token = _device_index.set(index)
     try:
         yield index
     finally:
-        _device_index.reset(token)
+        try:
+            _device_index.reset(token)
+        except ValueError:  # the token is from another context (a generator closed there)
+            _device_index.set(previous)
 
 
 def thread_stream(framework: str, index: int, factory: Any) -> Any:

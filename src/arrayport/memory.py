@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import dataclasses
 import operator
-import sys
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from arrayport._oom_recognition import loaded
 from arrayport.backends import get_backend
 from arrayport.errors import BackendUnavailableError, InvalidOptionError
 from arrayport.memory_types import MemoryType, as_memory_type
@@ -29,9 +29,11 @@ class MemoryRow:
     ----------
     memory_type : MemoryType
     device : str
-        ``"cpu"``, ``"cuda:N"`` or ``"opencl:N"``.
+        ``"cpu"``, ``"cuda:N"`` or ``"opencl:N"``; for dask, ``"dask-worker ADDRESS"``
+        (one row per worker of the default client; workers of a ``processes=False`` client
+        share one process); ``"-"`` when the framework could not be asked (see ``note``).
     in_use : int or None
-        Bytes held by live arrays.
+        Bytes held by live arrays (a dask worker: the bytes of the chunks it holds).
     cached : int or None
         Bytes the framework keeps for reuse (freed by ``OOMPolicy``'s release step).
     free : int or None
@@ -142,7 +144,7 @@ def memory_report(
     'cpu'
     """
     if memory_types is None:
-        chosen = [mt for mt in MemoryType if mt is MemoryType.NUMPY or _imported(mt)]
+        chosen = [mt for mt in MemoryType if mt is MemoryType.NUMPY or loaded(mt)]
     else:
         if isinstance(memory_types, (str, MemoryType)):  # one name, not its letters
             memory_types = [memory_types]
@@ -157,13 +159,6 @@ def memory_report(
     for mt in chosen:
         rows.extend(_rows(mt))
     return MemoryReport(tuple(rows))
-
-
-def _imported(mt: MemoryType) -> bool:
-    try:
-        return get_backend(mt).IMPORT_NAME in sys.modules
-    except BackendUnavailableError:
-        return False
 
 
 def _rows(mt: MemoryType) -> list[MemoryRow]:

@@ -7,8 +7,10 @@ their modules: tests/backends/test_dask_devices.py, test_dask_compute.py, test_d
 
 from __future__ import annotations
 
+import logging
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -233,3 +235,35 @@ def test_memory_info_without_a_client_is_empty_and_release_runs() -> None:
             distributed.default_client()
     assert backend.memory_info() == []
     backend.release_memory()
+
+
+def test_memory_info_counts_the_chunks_a_worker_holds_not_its_process() -> None:
+    distributed = pytest.importorskip("distributed")
+    backend = get_backend(MemoryType.DASK)
+    limit = 2 << 30
+    with (
+        distributed.LocalCluster(
+            n_workers=1,
+            processes=False,
+            memory_limit=limit,
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
+        ) as cluster,
+        distributed.Client(cluster) as client,
+        dask.config.set(scheduler=client.get),
+    ):
+        held = da.arange(5_000_000, chunks=1_000_000, dtype=np.float64).persist()  # 40 MB
+        distributed.wait(held)
+        deadline = time.monotonic() + 30
+        while True:  # the figures reach the scheduler with the worker's heartbeats
+            (row,) = backend.memory_info()
+            if row["in_use"] or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        process = client.scheduler_info()["workers"][row["device"].split()[1]]["metrics"]
+        assert row["device"].startswith("dask-worker ")
+        assert row["in_use"] == 40_000_000  # the chunks; the process holds far more
+        assert process["memory"] > 100_000_000
+        assert row["total"] == limit
+        assert 0 < row["free"] < limit - 100_000_000
+        del held

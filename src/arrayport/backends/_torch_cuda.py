@@ -108,14 +108,30 @@ def release_cuda(torch: ModuleType, device: Device | None) -> None:
 
 
 def memory_rows(torch: ModuleType) -> list[dict[str, Any]]:
-    """The rows of ``memory_info``: the CPU (no figures), then each initialized CUDA device."""
+    """The rows of ``memory_info``: the CPU (no figures), then each CUDA device this process
+    has a context on.
+
+    Asking a device for its free memory creates a context there (hundreds of MiB of that
+    GPU) when there is none: devices without one hold nothing of torch's and are left out.
+    """
     rows: list[dict[str, Any]] = [{"device": "cpu", "in_use": None, "cached": None, "free": None}]
     if torch.cuda.is_available() and torch.cuda.is_initialized():
+        # Private but long-standing (torch's own tests use it): asks the driver without
+        # creating a context. Without it, every device is asked, as before torch had it.
+        has_context = getattr(torch._C, "_cuda_hasPrimaryContext", lambda i: True)
         for i in range(torch.cuda.device_count()):
-            free, _total = torch.cuda.mem_get_info(i)
+            if not has_context(i):
+                continue
+            free, total = torch.cuda.mem_get_info(i)
             in_use = int(torch.cuda.memory_allocated(i))
             cached = int(torch.cuda.memory_reserved(i)) - in_use
             rows.append(
-                {"device": f"cuda:{i}", "in_use": in_use, "cached": cached, "free": int(free)}
+                {
+                    "device": f"cuda:{i}",
+                    "in_use": in_use,
+                    "cached": cached,
+                    "free": int(free),
+                    "total": int(total),
+                }
             )
     return rows

@@ -265,7 +265,7 @@ def memory_info() -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     for d in devices():
         with cp.cuda.Device(d.index):
-            free, _total = cp.cuda.runtime.memGetInfo()
+            free, total = cp.cuda.runtime.memGetInfo()
             used = int(pool.used_bytes())
             rows.append(
                 {
@@ -273,6 +273,7 @@ def memory_info() -> list[dict[str, Any]]:
                     "in_use": used,
                     "cached": int(pool.total_bytes()) - used,
                     "free": int(free),
+                    "total": int(total),
                 }
             )
     return rows

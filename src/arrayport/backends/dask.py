@@ -213,9 +213,18 @@ def memory_info() -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     for address, worker in client.scheduler_info(n_workers=-1)["workers"].items():
         limit = worker.get("memory_limit") or None
-        used = worker.get("metrics", {}).get("memory")
-        free = None if limit is None or used is None else max(int(limit) - int(used), 0)
+        metrics = worker.get("metrics", {})
+        # In use: the bytes of the chunks the worker holds (its process also holds Python,
+        # libraries and unmanaged memory); free: the limit less the whole process.
+        process = metrics.get("memory")
+        free = None if limit is None or process is None else max(int(limit) - int(process), 0)
         rows.append(
-            {"device": f"dask-worker {address}", "in_use": used, "cached": None, "free": free}
+            {
+                "device": f"dask-worker {address}",
+                "in_use": metrics.get("managed_bytes"),
+                "cached": None,
+                "free": free,
+                "total": limit,
+            }
         )
     return rows
