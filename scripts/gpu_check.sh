@@ -20,7 +20,9 @@ if compgen -G ".whl/*.whl" >/dev/null; then
         --target /tmp/site .whl/*.whl || exit 1
     export PYTHONPATH=/tmp/site
 fi
+# tensorflow, like jax, would otherwise take nearly all GPU memory at its first GPU op.
 export PYTHONUNBUFFERED=1 ARRAYPORT_DEVICE=cuda XLA_PYTHON_CLIENT_PREALLOCATE=false
+export TF_FORCE_GPU_ALLOW_GROWTH=true
 export ARRAYPORT_HYPOTHESIS_PROFILE=ci
 
 WANTED=" $* "

@@ -423,3 +423,19 @@ def test_memory_report_gives_the_gpus_capacity(mt: MT) -> None:
     assert 0 < row.free <= row.total
     assert row.in_use is not None
     assert row.in_use >= 4096
+
+
+@pytest.mark.skipif(MT.JAX not in INSTALLED, reason="jax is not installed")
+@pytest.mark.parametrize("copy", [None, True])
+def test_jax_gpu_arrays_reach_numpy_as_fresh_writable_copies(copy: bool | None) -> None:
+    # np.asarray of a jax GPU array is jax's read-only host copy, kept on the array: a
+    # copy=True conversion returned it, the same object on every call.
+    a = np.arange(12, dtype=np.float32).reshape(3, 4)
+    x = on_gpu(MT.JAX, a)
+    first = ap.convert(x, "numpy", copy=copy)
+    second = ap.convert(x, "numpy", copy=copy)
+    assert first is not second
+    assert first.flags.writeable
+    assert not np.shares_memory(first, second)
+    first[0, 0] = -1.0
+    np.testing.assert_array_equal(second, a)

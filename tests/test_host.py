@@ -184,3 +184,18 @@ def test_host_layout_reads_numpy_flags_like_array_info() -> None:
     assert host_layout(a, False) == (True, True, True, None)
     assert host_layout(a[:, 1:], True) == (False, True, True, False)
     assert host_layout(a[::-1], True)[1] is False
+
+
+def test_buffers_a_framework_aligns_are_aligned_without_an_address() -> None:
+    from arrayport.devices import Device
+
+    gpu = Device("cuda", 0)
+
+    def info(**extra: bool) -> ArrayInfo:
+        fields = {"shape": (4,), "dtype": np.dtype("float32"), "dtype_name": "float32"}
+        return ArrayInfo(**fields, device=gpu, strides=None, pointer=None, writable=False, **extra)
+
+    # A jax or tensorflow GPU buffer has no address here: unknown counted as unaligned,
+    # which refused jax <-> tensorflow DLPack on GPUs (a host round trip instead).
+    assert not info().aligned
+    assert info(framework_aligned=True).aligned

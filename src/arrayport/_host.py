@@ -43,6 +43,11 @@ class ArrayInfo:
     ``dtype`` is the numpy dtype holding the same values (``None`` when numpy has none,
     e.g. torch's bfloat16 without ml_dtypes). ``strides`` are in bytes. ``pointer`` is the
     address of element 0, or ``None`` when the framework does not expose it.
+    ``framework_aligned`` says the framework keeps the buffer on a 64-byte boundary by
+    construction, so it is aligned without an address (jax and tensorflow GPU buffers:
+    their allocators align every buffer to 256 bytes, jax arrays are never offset views
+    and tensorflow aliases only aligned slices; reading a jax GPU address would wait for
+    the array).
     """
 
     shape: tuple[int, ...]
@@ -53,6 +58,7 @@ class ArrayInfo:
     pointer: int | None
     writable: bool
     native_order: bool = True
+    framework_aligned: bool = False
 
     @property
     def size(self) -> int:
@@ -95,7 +101,7 @@ class ArrayInfo:
     @property
     def aligned(self) -> bool:
         """Whether element 0 sits on a 64-byte boundary (empty arrays count as aligned)."""
-        if self.size == 0:
+        if self.size == 0 or self.framework_aligned:
             return True
         return self.pointer is not None and self.pointer % ALIGNMENT == 0
 

@@ -124,6 +124,7 @@ def describe(x: Any) -> ArrayInfo:
         strides=None,
         pointer=pointer,
         writable=False,
+        framework_aligned=not device.is_cpu,  # tensorflow <-> jax on a GPU share by DLPack
     )
 
 

@@ -171,9 +171,9 @@ def route_key(x: Any, address: bool) -> RouteKey | None:
             element = pointer % dtype.itemsize == 0
             aligned = pointer % 64 == 0
     elif platform in ("gpu", "cuda"):
-        # No address on a GPU (describe reads none): element-aligned, and not 64-byte
-        # aligned unless empty, as ArrayInfo answers for an unknown pointer.
-        device, aligned = device_of(x), empty
+        # No address on a GPU (describe reads none): aligned by jax's allocator, as
+        # describe says (ArrayInfo.framework_aligned).
+        device = device_of(x)
     else:
         return None
     # jax buffers are compact row-major (strides None in describe) and immutable.
@@ -223,6 +223,7 @@ def describe(x: Any) -> ArrayInfo:
         strides=None,
         pointer=pointer,
         writable=False,
+        framework_aligned=not device.is_cpu,  # jax <-> tensorflow on a GPU share by DLPack
     )
 
 
@@ -259,7 +260,12 @@ def cpu_view(x: Any) -> np.ndarray:
 
 
 def to_numpy(x: Any) -> np.ndarray:
-    return np.asarray(x)  # jax.device_get's copy without its pytree walk (30 us on a GPU)
+    out = np.asarray(x)  # jax.device_get's copy without its pytree walk (30 us on a GPU)
+    if not out.flags.writeable and not device_of(x).is_cpu:
+        # Off the CPU, jax hands out (and keeps) its own read-only cached host copy: the
+        # same object on every call. A copy asked for is the caller's, fresh and writable.
+        out = out.copy()
+    return out
 
 
 def dlpack_export_refusal(info: ArrayInfo) -> str | None:

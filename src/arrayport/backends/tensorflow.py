@@ -267,7 +267,12 @@ def copy(x: Any) -> Any:
     # DeepCopy allocates a new one. Unverified on a GPU (tensorflow never ran on one).
     tf = load()
     with tf.device(_tf_device(device)):
-        return tf.raw_ops.DeepCopy(x=x)
+        out = tf.raw_ops.DeepCopy(x=x)
+        if device_of(out) != device:
+            # DeepCopy has GPU kernels for a few dtypes only (float, double, half, bfloat16,
+            # int64); for others soft placement ran it on the CPU: copy that to the device.
+            out = tf.identity(out)
+    return out
 
 
 def move(x: Any, device: Device) -> Any:

@@ -246,7 +246,14 @@ def adopt_copy(view: np.ndarray, device: Device) -> Any:
 
 
 def copy(x: Any) -> Any:
-    return plain(x).clone(memory_format=load().contiguous_format)
+    torch = load()
+    out = plain(x).clone(memory_format=torch.contiguous_format)
+    if out.is_cuda:
+        # The clone is queued; ``x`` may be a DLPack alias of another framework's buffer,
+        # dropped (and that buffer freed by its owner, which knows nothing of this stream)
+        # as soon as this returns. Unverified on a GPU.
+        torch.cuda.current_stream(out.device).synchronize()
+    return out
 
 
 def move(x: Any, device: Device) -> Any:
