@@ -67,7 +67,7 @@ def test_errors_raised_inside_tf_function_stay_catchable_as_themselves() -> None
         pytest.skip("tensorflow is not installed")
     import tensorflow as tf
 
-    @ap.memory_type("tensorflow")
+    @ap.memory_type("numpy")
     def double(x):
         return x * 2
 

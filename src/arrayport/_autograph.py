@@ -6,9 +6,9 @@ marker. Rewritten, arrayport's dispatch took 2.3 s to trace one call of a numpy-
 function (0.06 s as it is) and warned that it could not rewrite ``importlib``'s
 ``_gcd_import``. arrayport's code branches only on Python values and never on a tensor's
 value, so autograph has nothing to gain there: the public entry points carry the marker
-and run as written. A function that a dispatched function calls is still the user's and
-runs as written too; that is fine, since it only ever sees arrays with data (symbolic
-tensors are refused before it runs).
+and run as written. The function a dispatched call runs is then not rewritten either: a
+tensorflow-declared one given symbolic tensors runs as under ``tf.function(autograph=False)``
+(ADR 0070; ``@tf.function`` below the decorator gives it autograph again).
 """
 
 from __future__ import annotations

@@ -114,3 +114,93 @@ def test_keras_variables_and_indexed_slices_are_refused_with_a_remedy() -> None:
     for call in (lambda: double(variable), lambda: ap.convert(variable, "numpy")):
         with pytest.raises(UnsupportedArrayError, match=r"keras\.ops\.convert_to_numpy"):
             call()
+
+
+# --- symbolic tensors (inside tf.function) ---------------------------------------------
+
+
+def test_tensorflow_declared_functions_take_symbolic_tensors_as_they_are() -> None:
+    import tensorflow as tf
+
+    import arrayport as ap
+
+    seen: list[str] = []
+
+    @ap.memory_type("tensorflow")
+    def blur(x: tf.Tensor) -> tf.Tensor:
+        seen.append(type(x).__name__)
+        return (x + tf.roll(x, 1, axis=0) + tf.roll(x, -1, axis=0)) / 3.0
+
+    @tf.function
+    def step(x: tf.Tensor) -> tf.Tensor:
+        return blur(x) * 2.0
+
+    x = tf.constant([0.0, 3.0, 6.0])
+    np.testing.assert_allclose(step(x).numpy(), [6.0, 6.0, 6.0])
+    assert seen == ["SymbolicTensor"]  # traced once, given the graph's tensor
+    np.testing.assert_allclose(blur(x).numpy(), [3.0, 3.0, 3.0])  # eager calls as before
+
+
+def test_symbolic_results_are_not_converted_to_another_dtype() -> None:
+    import tensorflow as tf
+
+    import arrayport as ap
+
+    @ap.memory_type("tensorflow")
+    def widen(x: tf.Tensor) -> tf.Tensor:
+        return tf.cast(x, tf.float64)
+
+    x = tf.constant([1.0, 2.0])
+    with pytest.raises(UnsupportedArrayError, match="NATIVE_OUTPUT") as caught:
+        tf.function(widen)(x)
+    assert str(caught.value).startswith("the result of ")
+    assert "symbolic tensors" in str(caught.value)
+    native = widen.options(dtype_conversion=ap.DtypeConversion.NATIVE_OUTPUT)
+    assert tf.function(native)(x).dtype == tf.float64
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        "numpy-declared",
+        "convert to numpy",
+        "convert to tensorflow",
+        "plan",
+        "convert_dtype",
+        "output numpy",
+        "slice by slice",
+    ],
+)
+def test_everything_that_reads_or_moves_a_symbolic_tensor_refuses_it(call: str) -> None:
+    import tensorflow as tf
+
+    import arrayport as ap
+
+    @ap.memory_type("tensorflow")
+    def double(x: tf.Tensor) -> tf.Tensor:
+        return x * 2.0
+
+    calls = {
+        "numpy-declared": lambda t: ap.memory_type("numpy")(np.negative)(t),
+        "convert to numpy": lambda t: ap.convert(t, "numpy"),
+        "convert to tensorflow": lambda t: ap.convert(t, "tensorflow"),
+        "plan": lambda t: ap.plan(t, "tensorflow") and t,
+        "convert_dtype": lambda t: ap.convert_dtype(t, "float64"),
+        "output numpy": lambda t: double.options(output="numpy")(t),
+        "slice by slice": lambda t: double.options(slice_by_slice=True)(tf.reshape(t, (1, 1, 2))),
+    }
+    with pytest.raises(UnsupportedArrayError, match="symbolic tensors"):
+        tf.function(calls[call])(tf.constant([1.0, 2.0]))
+
+
+def test_variables_are_still_refused_by_tensorflow_declared_functions() -> None:
+    import tensorflow as tf
+
+    import arrayport as ap
+
+    @ap.memory_type("tensorflow")
+    def double(x: tf.Tensor) -> tf.Tensor:
+        return x * 2.0
+
+    with pytest.raises(UnsupportedArrayError, match=r"tf\.convert_to_tensor"):
+        double(tf.Variable([1.0]))

@@ -82,9 +82,24 @@ def dtype_of(x: Any) -> tuple[np.dtype[Any] | None, str]:
     return found
 
 
+def is_symbolic(x: Any) -> bool:
+    """Whether ``x`` is a symbolic tensor (inside ``tf.function`` or a graph): no data."""
+    return type(x).__name__ != "EagerTensor"
+
+
+SYMBOLIC = (
+    "symbolic tensors (inside tf.function or graph mode) hold no data: functions declared "
+    "on tensorflow take them as they are, anything that reads or moves them refuses them; "
+    "call it outside tf.function (or run functions eagerly while debugging: "
+    "tf.config.run_functions_eagerly(True))"
+)
+
+
 def route_key(x: Any, address: bool) -> RouteKey | None:
     """The routing summary of an eager CPU tensor of a supported dtype (anything else
     takes the full plan)."""
+    if is_symbolic(x):
+        return None  # the full plan refuses it
     dtype, name = dtype_of(x)
     if name not in DTYPES or dtype is None or not device_of(x).is_cpu:
         return None
@@ -103,6 +118,8 @@ def route_key(x: Any, address: bool) -> RouteKey | None:
 
 
 def describe(x: Any) -> ArrayInfo:
+    if is_symbolic(x):
+        raise UnsupportedArrayError(SYMBOLIC)
     dtype, name = dtype_of(x)
     if name not in DTYPES:
         msg = (

@@ -16,7 +16,10 @@ Quirks routed around here:
 * numpy has no bfloat16 DLPack: ``tf.bitcast`` to uint16 (which keeps the buffer) is
   the zero-copy bridge both ways (in: :func:`from_numpy`; out:
   :func:`arrayport.backends._tf_describe.raw_view`).
-* Variables and symbolic (graph) tensors are refused with what to do instead.
+* Variables are refused with what to do instead. Symbolic tensors (inside
+  ``tf.function``) hold no data: they reach tensorflow-declared functions as they are,
+  and everything that would read or move them refuses them by name
+  (:func:`arrayport.backends._tf_describe.describe`).
 
 The rest lives in private modules, with the quirks their code routes around: what a tensor
 is (:func:`device_of`, :func:`describe`, :func:`route_key`, the dtypes it holds; string,
@@ -99,8 +102,7 @@ def version() -> str:
 
 
 def is_array(x: object) -> bool:
-    tf = load()
-    return isinstance(x, tf.Tensor) and hasattr(x, "numpy")  # eager tensors only
+    return isinstance(x, load().Tensor)  # eager, and symbolic ones (see describe)
 
 
 def array_like_refusal(x: object) -> str | None:
@@ -121,12 +123,6 @@ def array_like_refusal(x: object) -> str | None:
             "tf.IndexedSlices (a sparse gradient) is not a dense array: pass "
             "tf.convert_to_tensor(x)"
         )
-    if isinstance(x, tf.Tensor):
-        return (
-            "symbolic tensors (inside tf.function or graph mode) hold no data: call it "
-            "outside tf.function (or run functions eagerly while debugging: "
-            "tf.config.run_functions_eagerly(True))"
-        )
     return None
 
 
@@ -134,7 +130,7 @@ non_array_hint = array_like_refusal
 
 
 def is_plain(x: Any) -> bool:
-    return True
+    return type(x).__name__ == "EagerTensor"  # symbolic ones go through describe's refusal
 
 
 def namespace() -> None:
