@@ -652,6 +652,25 @@ def test_slice_by_slice_blocks_hold_whole_slices() -> None:
     np.testing.assert_allclose(_smooth_rows(plane).compute(), _smooth_rows(a[0]), rtol=1e-6)
 
 
+@ap.memory_type("numpy", slice_by_slice=True)
+def _masked_centre(p: Any, mask: Any) -> Any:
+    return np.where(mask, p - p.mean(), 0).astype(p.dtype)
+
+
+@pytest.mark.usefixtures("sync")
+def test_slice_by_slice_gives_a_mask_of_another_dtype_the_same_blocks() -> None:
+    # Rechunked each on its own toward dask's chunk size in bytes, the bool mask got other
+    # blocks along axis 0 than the float32 data: dask broadcast a 6-slice block of it
+    # against a 2-slice block, and arrayport refused the blocks' shapes at compute time.
+    a = np.random.default_rng(0).standard_normal((6, 64, 64)).astype(np.float32)
+    m = a > 0
+    x, mask = da.from_array(a, chunks=(6, 32, 64)), da.from_array(m, chunks=(6, 32, 64))
+    with dask.config.set({"array.chunk-size": "40KiB"}):
+        out = _masked_centre(x, mask)
+        assert len(out.chunks[0]) > 1  # still split along the stack
+        np.testing.assert_array_equal(out.compute(), _masked_centre(a, m))
+
+
 @pytest.mark.usefixtures("sync")
 def test_slice_by_slice_answers_an_empty_block_of_a_stack() -> None:
     # Frames dropped by a boolean mask leave an empty block; the stack is not empty.

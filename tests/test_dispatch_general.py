@@ -303,6 +303,51 @@ KERNEL = np.array([1.0, 2.0, 3.0], np.float32)
 
 
 @skip_unless_installed(MemoryType.TORCH)
+def test_a_slice_by_slice_split_cuts_the_stack_never_a_slice() -> None:
+    # The policy ran on each 2-D slice: an out-of-memory error in the function split the
+    # slice itself along split_axis=0 (rows of one plane, each centred on its own mean),
+    # while one in the conversion split the stack: 6.0 off the per-slice answer.
+    from arrayport.testing import inject_oom
+
+    seen: list[tuple[int, ...]] = []
+    policy = ap.OOMPolicy(retries=0, release=False, split_axis=0)
+
+    @ap.memory_type("numpy", slice_by_slice=True, oom=policy)
+    def centre(plane: Any) -> Any:
+        seen.append(plane.shape)
+        return plane - plane.mean()
+
+    x = np.arange(5 * 4 * 4, dtype=np.float32).reshape(5, 4, 4)
+    with inject_oom("numpy", times=1):
+        out = centre(x)
+    np.testing.assert_allclose(out, x - x.mean(axis=(1, 2), keepdims=True))
+    assert set(seen) == {(4, 4)}  # whole slices only
+
+
+@skip_unless_installed(MemoryType.JAX)
+def test_a_slice_by_slice_fallback_runs_every_slice_there() -> None:
+    # With the policy per slice, one slice fell back to numpy (float64 from int32 input)
+    # and the others stayed in jax (float32): the restack refused the mix.
+    from arrayport.testing import inject_oom
+
+    @ap.memory_type(
+        "jax",
+        oom=ap.OOMPolicy(retries=0, fallback="numpy"),
+        dtype_conversion=ap.DtypeConversion.FLOAT32,
+        slice_by_slice=True,
+    )
+    def halve(p: Any) -> Any:
+        xp = ap.namespace(p)
+        return xp.divide(p, 2)
+
+    x = np.arange(8, dtype=np.int32).reshape(2, 2, 2)
+    with inject_oom("jax", times=1):  # the first run in jax
+        out = halve(x)
+    assert type(out) is np.ndarray
+    assert out.dtype == np.float32
+    np.testing.assert_array_equal(out, x / 2)
+
+
 def test_array_defaults_are_moved_like_arguments() -> None:
     # A default array reached the function as numpy: torch's own calls refused it
     # (xp.multiply(Tensor, ndarray)), and `x * kernel` quietly computed in numpy.

@@ -200,7 +200,10 @@ def whole_slices(name: str, arrays: list[Any], sliced: bool) -> list[Any]:
     whole: dict[int, Any] = dict.fromkeys(axes, -1)
     if sliced and not _unknown_axis(first.chunks[0]):
         whole[0] = "auto"  # fewer slices per block, toward dask's array.chunk-size
-    return [x.rechunk(whole) for x in arrays]
+    head = first.rechunk(whole)
+    # The others (of the first's chunks) get the first's blocks: "auto" counts bytes, so a
+    # bool mask beside float32 data would get other blocks, and dask broadcast them.
+    return [head, *(x.rechunk(head.chunks) for x in arrays[1:])]
 
 
 def _unknown_axis(chunks: tuple[Any, ...]) -> bool:

@@ -31,7 +31,6 @@ from arrayport._placement import (
 )
 from arrayport._results import collecting
 from arrayport.errors import BackendUnavailableError
-from arrayport.stack import run_slices
 
 if TYPE_CHECKING:
     from arrayport.dispatch import DispatchedFunction
@@ -176,9 +175,9 @@ def _run_here(
 ) -> Any:
     c = dispatched._contract
     run = call if plain else c.oom.run
-    if not c.slice_by_slice:
-        return run(dispatched._fn, *args, **kwargs)
-    return run_slices(run, dispatched._fn, args, kwargs, first, c.memory_type, dev)
+    # slice_by_slice: the policy runs the sliced function, so that a retry, a split (of
+    # the 3-D arguments) and a fallback each run every slice of what they are given.
+    return run(dispatched._sliced_fn or dispatched._fn, *args, **kwargs)
 
 
 def _run_on_dask(

@@ -16,7 +16,6 @@ arguments is :mod:`arrayport._arguments`' rule; how results are placed is
 from __future__ import annotations
 
 import contextlib
-import functools
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, cast
@@ -204,7 +203,9 @@ def recover_conversion(
         return run(ca, ck, cf, dev)
 
     if contract.slice_by_slice:  # the fallback runs slice by slice too, as retries do
-        fn = _sliced(fn)
+        from arrayport.stack import sliced
+
+        fn = sliced(fn)
 
     site = Site(target, resolve_device(contract.device))
     if contract.output == "input":
@@ -216,19 +217,6 @@ def recover_conversion(
     return contract.oom.recover_conversion(
         exc, convert_and_run, fn, args, kwargs, site, result_site
     )
-
-
-def _sliced(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """``fn`` run slice by slice (:func:`arrayport.stack.run_slices`) on whatever memory
-    type its arguments have: a ``slice_by_slice`` function's fallback."""
-    from arrayport.stack import run_slices
-
-    @functools.wraps(fn)
-    def sliced(*a: Any, **k: Any) -> Any:
-        first, kind = next(arrays(a, k))
-        return run_slices(call, fn, a, k, first, kind, None)
-
-    return sliced
 
 
 def call(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:

@@ -63,6 +63,7 @@ from arrayport.errors import (
 )
 from arrayport.memory_types import MemoryType
 from arrayport.oom import OOMPolicy
+from arrayport.stack import sliced
 
 __all__ = ["DispatchedFunction", "FunctionContract", "memory_type"]
 
@@ -107,6 +108,7 @@ class DispatchedFunction(Generic[P, R]):
         # The contract's answers the fast path asks on every call, read once: slicing,
         # the declared framework's per-thread stream hook (torch, cupy), output, dtype.
         self._slices = contract.slice_by_slice
+        self._sliced_fn = sliced(fn) if contract.slice_by_slice else None
         self._hook = stream_hook(contract.memory_type)
         self._to_input = contract.output == "input"
         # Arguments may take the backends' quick shares (ADR 0048) only when nothing else
@@ -340,7 +342,11 @@ def memory_type(
         when the declared memory type can hold data there).
     slice_by_slice : bool
         Run a 2-D function on each slice along axis 0 of a 3-D first array argument, and
-        restack the results; 2-D input runs once.
+        restack the results where the function returned them. Other 3-D array arguments
+        that broadcast against it are sliced with it (length 1 along axis 0: every slice
+        gets its only plane); input that is not 3-D (2-D, 4-D, a stack in a list) runs
+        once. The OOM policy runs the whole sliced call: its split cuts the 3-D arguments
+        along ``split_axis``, never a slice.
     depth : int, tuple of int or None
         Dask input only: the halo each block needs (``dask.array.map_overlap``).
     whole_array : bool
