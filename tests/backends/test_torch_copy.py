@@ -25,14 +25,22 @@ def torch() -> Any:
     return backend.load()
 
 
+class _EverySizeSeen(dict):  # type: ignore[type-arg]
+    """A reference for every size: the first copy of a size is torch's too."""
+
+    def get(self, key: object, default: object = None) -> object:
+        return super().get(key, float("inf"))
+
+
 @pytest.fixture(autouse=True)
 def never_slow(monkeypatch: pytest.MonkeyPatch) -> None:
     """Whether torch makes a copy must not depend on how busy the machine is (the stall
-    guard, tested on its own below, would hand copies to numpy under load)."""
+    guard, tested on its own below, would hand copies to numpy under load), nor on
+    whether a copy of that size was made before (the first is numpy's, timed)."""
     from arrayport.backends import _torch_copy
 
     monkeypatch.setattr(_torch_copy, "SLOW_FACTOR", float("inf"))
-    monkeypatch.setattr(_torch_copy, "_fastest", {})
+    monkeypatch.setattr(_torch_copy, "_fastest", _EverySizeSeen())
     monkeypatch.setattr(_torch_copy, "_numpy_until", 0.0)
 
 
@@ -237,3 +245,40 @@ def test_copies_at_the_fastest_rate_seen_keep_torch(
     assert _torch_copy._numpy_until == 0.0
     fastest = _torch_copy._fastest[source.nbytes.bit_length()]
     assert fastest == pytest.approx(0.5e-6 / source.nbytes)
+
+
+def test_a_process_whose_torch_copies_all_stall_still_backs_off(
+    torch: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reference was the fastest copy by torch seen so far: in a process started on
+    busy cores every copy by torch stalled, the first stall was the record, and none
+    backed off (0.5 MiB jax -> torch at a median 8 ms against numpy's 0.05 ms). The first
+    copy of a size is numpy's, timed, and torch's are held to that."""
+    from arrayport.backends import _torch_copy
+
+    source = np.arange(BIG // 4, dtype="float32")
+    now = [0.0]
+
+    def clock() -> float:  # every copy takes 1 ms of reads ...
+        now[0] += 0.5e-3
+        return now[0]
+
+    real_copy = torch.Tensor.copy_
+
+    def stalled_copy(self: Any, *args: Any, **kwargs: Any) -> Any:  # ... torch's 10 ms more
+        now[0] += 10e-3
+        return real_copy(self, *args, **kwargs)
+
+    monkeypatch.setattr(_torch_copy.time, "perf_counter", clock)
+    monkeypatch.setattr(torch.Tensor, "copy_", stalled_copy)
+    monkeypatch.setattr(_torch_copy, "SLOW_FACTOR", 4.0)
+    monkeypatch.setattr(_torch_copy, "_fastest", {})  # a fresh process
+    first = _parallel_copy(torch, source)  # numpy's, timed: the reference
+    assert first is not None
+    np.testing.assert_array_equal(first.numpy(), source)
+    assert _torch_copy._numpy_until == 0.0
+    second = _parallel_copy(torch, source)  # torch's, 11 times slower: back off
+    assert second is not None
+    np.testing.assert_array_equal(second.numpy(), source)
+    assert _torch_copy._numpy_until > now[0]
+    assert _parallel_copy(torch, source) is None  # numpy's for a while
