@@ -114,7 +114,7 @@ def test_zero_d_is_checked() -> None:
     with pytest.raises(AssertionError, match=r"has shape \(1,\), numpy gave \(\)"):
         assert_equivalent(
             _second_call_differs(lambda x: x.reshape(1)),
-            np.float32(2.0) * np.ones(()),
+            np.array(2.0),  # a 0-d array (a numpy scalar is no array: it is not converted)
             memory_types=["numpy"],
         )
 
@@ -582,3 +582,94 @@ def test_a_missing_array_api_strict_is_named_with_the_install_command(
     monkeypatch.setitem(sys.modules, "array_api_strict", None)
     with pytest.raises(BackendUnavailableError, match="pip install array-api-strict"):
         assert_equivalent(affine, _x(), memory_types=["numpy", ARRAY_API_STRICT])
+
+
+# --- from an audit of the testing helpers (session 14) ---
+
+
+@skip_unless_installed(MemoryType.PYCLESPERANTO)
+@pytest.mark.parametrize(("dtype", "held"), [("bool", "uint8"), ("float16", "float32")])
+def test_a_type_that_holds_the_arguments_only_widened_is_skipped_by_default(
+    monkeypatch: pytest.MonkeyPatch, dtype: str, held: str
+) -> None:
+    # pyclesperanto got bool as uint8 (float16 as float32) and the default check failed
+    # on the result's dtype, although the docs promise to skip what cannot hold the dtype.
+    monkeypatch.setenv("ARRAYPORT_MEMORY_TYPES", "numpy,pyclesperanto")
+    x = np.ones(3, dtype)
+    assert assert_equivalent(lambda a: a, x) == ("numpy",)
+    with pytest.raises(
+        AssertionError,
+        match=rf"on pyclesperanto: the arguments cannot be converted: pyclesperanto holds "
+        rf"{dtype} only widened to {held}",
+    ):
+        assert_equivalent(lambda a: a, x, memory_types=["pyclesperanto"])
+    # Named, with dtypes not checked, it runs on the widened values.
+    assert assert_equivalent(lambda a: a, x, memory_types=["pyclesperanto"], check_dtype=False) == (
+        "pyclesperanto",
+    )
+
+
+@ap.memory_type("numpy")
+def _needs_four_rows(x: Any) -> Any:
+    if x.shape[0] < 4:
+        raise ValueError("needs at least 4 rows")
+    return x * 2
+
+
+@ap.memory_type("numpy")
+def _total(x: Any) -> Any:
+    return float(x.sum())  # a float, not an array: dask's blocks cannot be reassembled
+
+
+@skip_unless_installed(MemoryType.DASK)
+def test_an_error_computing_a_dask_result_is_reported_like_an_error_in_fn() -> None:
+    # dask runs fn when the result is computed, inside the comparison: the ValueError came
+    # out bare, not naming dask, and a scalar result tripped the lazy dtype check instead.
+    x = np.ones((4, 4), np.float32)
+    with pytest.raises(
+        AssertionError,
+        match=r"_needs_four_rows\(float32\[4, 4\]\) on dask: raised ValueError computing the "
+        r"result .*: needs at least 4 rows",
+    ) as caught:
+        assert_equivalent(_needs_four_rows, x, memory_types=["numpy", "dask"])
+    assert isinstance(caught.value.__cause__, ValueError)
+    with pytest.raises(
+        AssertionError,
+        match=r"on dask: raised ArrayportError computing the result .*returned float on a "
+        r"dask block",
+    ):
+        assert_equivalent(_total, x, memory_types=["numpy", "dask"])
+
+
+@ap.memory_type("numpy")
+def _doubles_the_entry(d: Any) -> Any:
+    return d["x"] * 2
+
+
+def test_a_type_no_array_was_converted_to_is_not_counted_as_checked() -> None:
+    # Arrays in dicts reach every run as numpy copies, and a function without array
+    # arguments gets none: each memory type was still reported as checked.
+    d = {"x": np.ones(3, np.float32)}
+    for call in (
+        lambda: assert_equivalent(_doubles_the_entry, d, memory_types=XP_TYPES),
+        lambda: assert_equivalent(lambda: 1.0, memory_types=["numpy"]),
+        lambda: assert_equivalent(lambda n: n + 1, 2),
+    ):
+        with pytest.raises(
+            AssertionError,
+            match=r"checked on no memory type.*numpy \(no array argument was converted to it",
+        ):
+            call()
+    # One converted array is enough; the dict beside it stays numpy.
+    checked = assert_equivalent(lambda a, d: a * d["x"], np.arange(3.0), d, memory_types=["numpy"])
+    assert checked == ("numpy",)
+
+
+@pytest.mark.parametrize("value", ["gpu", "cudax", "cuda:"], ids=repr)  # not "gpu": a GPU mark
+def test_an_invalid_device_setting_is_refused_with_named_memory_types(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    # With memory_types named, ARRAYPORT_DEVICE=gpu ran silently on the CPU.
+    monkeypatch.setenv("ARRAYPORT_DEVICE", value)
+    with pytest.raises(InvalidOptionError, match=rf"ARRAYPORT_DEVICE='{value}' is not a device"):
+        assert_equivalent(affine, _x(), memory_types=["numpy"])

@@ -57,8 +57,9 @@ def test_private_copies_every_array_once_and_keeps_aliases() -> None:
 
 def test_run_arguments_convert_each_array_once() -> None:
     a = np.arange(4.0)
-    args, kwargs = run_arguments([a, a], {"y": a}, MemoryType.NUMPY)
+    args, kwargs, converted = run_arguments([a, a], {"y": a}, MemoryType.NUMPY)
     assert args[0] is args[1] is kwargs["y"]
+    assert converted == 1  # one array, converted once
     assert not np.shares_memory(args[0], a)  # a numpy run gets a copy it may write
 
 
@@ -99,7 +100,7 @@ def test_dask_runs_split_the_arguments_into_blocks() -> None:
     with pytest.raises(AssertionError, match=r"_normalise\(float64\[8\]\) on dask: the result"):
         assert_equivalent(_normalise, x, memory_types=["numpy", "dask"])
     assert assert_equivalent(_normalise_whole, x, memory_types=["numpy", "dask"])
-    args, _ = run_arguments([np.ones((4, 5, 1)), [np.ones(3)]], {}, MemoryType.DASK)
+    args, _, _ = run_arguments([np.ones((4, 5, 1)), [np.ones(3)]], {}, MemoryType.DASK)
     assert args[0].chunks == ((2, 2), (3, 2), (1,))
     assert args[1][0].numblocks == (2,)
 
@@ -265,3 +266,31 @@ def test_array_api_strict_gets_native_byte_order_and_refuses_float16_clearly() -
     assert len(assert_equivalent(lambda a: -a, big, memory_types=[ARRAY_API_STRICT])) == 3
     with pytest.raises(AssertionError, match="array_api_strict has no float16 dtype"):
         assert_equivalent(lambda a: -a, np.ones(3, np.float16), memory_types=[ARRAY_API_STRICT])
+
+
+# --- from an audit of the testing helpers (session 14) ---
+
+
+@skip_unless_installed(MemoryType.PYCLESPERANTO)
+@pytest.mark.parametrize(("dtype", "held"), [("bool", "uint8"), ("float16", "float32")])
+def test_a_widening_conversion_is_a_refusal_unless_allowed(dtype: str, held: str) -> None:
+    # pyclesperanto holds bool as uint8 and float16 as float32: the run got another dtype
+    # than numpy's reference, and assert_equivalent(memory_types=None) failed on it.
+    x = np.ones(3, dtype)
+    with pytest.raises(
+        UnsupportedDtypeError, match=rf"pyclesperanto holds {dtype} only widened to {held}"
+    ) as caught:
+        run_arguments([x], {}, MemoryType.PYCLESPERANTO)
+    assert _is_refusal(caught.value)
+    args, _, converted = run_arguments([x], {}, MemoryType.PYCLESPERANTO, widen=True)
+    assert as_numpy(args[0]).dtype.name == held
+    assert converted == 1
+
+
+def test_run_arguments_count_only_the_arrays_they_convert() -> None:
+    a = np.arange(3.0)
+    labels = np.array(["a", "b"])  # one level down and holding no numbers: stays numpy
+    _, _, converted = run_arguments([{"x": a}, 2.0, [labels]], {"k": {"y": a}}, MemoryType.NUMPY)
+    assert converted == 0
+    _, _, converted = run_arguments([[a, labels]], {"y": np.ones(2)}, MemoryType.NUMPY)
+    assert converted == 2

@@ -218,3 +218,54 @@ def test_the_report_refuses_xdist_rather_than_writing_an_empty_table(tmp_path: P
     assert done.returncode == 4  # a usage error
     assert "--arrayport-report needs a run without pytest-xdist" in done.stderr
     assert not out.exists()
+
+
+# --- from an audit of the testing helpers (session 14) ---
+
+
+def test_memory_types_set_by_a_conftest_reach_the_fixture(tmp_path: Path) -> None:
+    # The fixture's parameters were read when the plugin was imported, before any
+    # conftest.py ran: one setting ARRAYPORT_MEMORY_TYPES narrowed assert_equivalent but
+    # not the fixture. A conftest.py loaded during collection (a subdirectory's) too.
+    setting = "import os\nos.environ['ARRAYPORT_MEMORY_TYPES'] = 'numpy,{}'\n"
+    (tmp_path / "conftest.py").write_text(setting.format("cupy"), encoding="utf-8")
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    (sub / "conftest.py").write_text(setting.format("cupy,numpy"), encoding="utf-8")
+    (sub / "test_sub.py").write_text(textwrap.dedent(_USES_FIXTURE), encoding="utf-8")
+    done = _run(tmp_path, _USES_FIXTURE, str(sub), "--collect-only")
+    assert done.returncode == 0, done.stdout + done.stderr
+    for test in ("test_user.py::test_it", "sub/test_sub.py::test_it"):
+        assert f"{test}[numpy]" in done.stdout
+        assert f"{test}[cupy]" in done.stdout
+    assert "4 tests collected" in done.stdout
+    assert "[torch]" not in done.stdout
+
+
+def test_a_bad_setting_from_a_late_conftest_is_named(tmp_path: Path) -> None:
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    (sub / "conftest.py").write_text(
+        "import os\nos.environ['ARRAYPORT_MEMORY_TYPES'] = 'numpy,nupmy'\n", encoding="utf-8"
+    )
+    (sub / "test_sub.py").write_text(textwrap.dedent(_USES_FIXTURE), encoding="utf-8")
+    done = _run(tmp_path, _USES_FIXTURE, str(sub))
+    assert done.returncode != 0
+    assert "'nupmy' is not a memory type" in done.stdout + done.stderr
+
+
+def test_a_tests_own_parametrization_of_memory_type_wins(tmp_path: Path) -> None:
+    source = """
+        import pytest
+
+        @pytest.mark.parametrize("memory_type", ["numpy"], indirect=True)
+        def test_indirect(memory_type):
+            assert memory_type.value == "numpy"
+
+        @pytest.mark.parametrize("memory_type", ["mine"])
+        def test_direct(memory_type):
+            assert memory_type == "mine"
+    """
+    done = _run(tmp_path, source, "-v")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "2 passed" in done.stdout

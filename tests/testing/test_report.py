@@ -88,3 +88,14 @@ def test_write_makes_markdown_and_html(tmp_path: Path) -> None:
 def test_environment_names_versions() -> None:
     env = environment()
     assert {"arrayport", "python", "numpy", "hypothesis profile", "device"} <= set(env)
+
+
+def test_markdown_cells_escape_pipes_and_line_breaks() -> None:
+    # A '|' or a line break in a law's name or description split the row.
+    r = LawReport()
+    r.add(LawOutcome("abs|law", "abs(x) | x >= 0\nholds", ("numpy",), "passed", "t::a[numpy]"))
+    md = r.to_markdown()
+    row = next(line for line in md.splitlines() if line.startswith("| **abs"))
+    assert row == "| **abs\\|law**<br>abs(x) \\| x >= 0 holds | pass 1/1 |"
+    header = md.splitlines().index("| law | numpy |")
+    assert md.splitlines()[header + 2] == row  # the row right after the rule: not split

@@ -113,3 +113,88 @@ def test_complex_nan_is_compared_in_each_part() -> None:
         _compare(np.complex128([complex(nan, 1.0)]), np.complex128([complex(nan, 2.0)]))
     with pytest.raises(AssertionError, match=r"real and the imaginary part apart"):
         _compare(np.complex128([complex(np.inf, nan)]), np.complex128([complex(nan, np.inf)]))
+
+
+# --- from an audit of the testing helpers (session 14) ---
+
+
+def test_with_check_dtype_container_and_python_scalar_types_must_be_numpys() -> None:
+    # A list for numpy's tuple, True for 1 and 1 for 1.0 passed with check_dtype on.
+    import collections
+
+    pair = collections.namedtuple("pair", "lo hi")
+    other = collections.namedtuple("other", "lo hi")  # another class, the same fields
+    renamed = collections.namedtuple("renamed", "low high")
+    x = np.ones(2)
+    with pytest.raises(AssertionError, match=r"the result is a list, numpy gave a tuple"):
+        _compare([x, x], (x, x))
+    with pytest.raises(AssertionError, match=r"the result\[0\] is a tuple, numpy gave a list"):
+        _compare([(x,)], [[x]])
+    with pytest.raises(AssertionError, match=r"is a list, numpy gave a named tuple of \('lo'"):
+        _compare([x, x], pair(x, x))
+    with pytest.raises(AssertionError, match=r"named tuple of \('low', 'high'\), numpy gave"):
+        _compare(renamed(x, x), pair(x, x))
+    _compare(other(x, x), pair(x, x))
+    for actual, expected in [(1, True), (1, 1.0), (1.0, 1), (True, 1), (1.0, 1 + 0j)]:
+        with pytest.raises(AssertionError, match=r"check_dtype=True"):
+            _compare(actual, expected)
+        _compare(actual, expected, check_dtype=False)
+    _compare(True, True)
+    _compare((x, 2.5), (x, 2.5))
+    _compare([x, x], (x, x), check_dtype=False)  # values, not types
+
+
+def test_masks_are_compared() -> None:
+    # np.asarray drops a mask: results differing only in their mask passed.
+    data = np.array([1.0, 2.0, 3.0])
+    masked = np.ma.masked_array(data, mask=[True, False, False])
+    with pytest.raises(
+        AssertionError, match=r"is not masked at index \(0,\), numpy's is \(masks are compared"
+    ):
+        _compare(np.ma.masked_array(data, mask=False), masked, check_dtype=False)
+    with pytest.raises(AssertionError, match="is a plain array, numpy gave a masked array"):
+        _compare(data.copy(), masked)
+    with pytest.raises(AssertionError, match="is a masked array, numpy gave a plain array"):
+        _compare(masked, data.copy())
+    # The same mask: the values under it are not compared, the others are.
+    _compare(np.ma.masked_array([9.0, 2.0, 3.0], mask=[True, False, False]), masked)
+    with pytest.raises(AssertionError, match="differs from numpy's"):
+        _compare(np.ma.masked_array([1.0, 2.0, 4.0], mask=[True, False, False]), masked)
+
+
+def test_none_against_an_array_is_an_assertion_naming_where() -> None:
+    # With check_dtype=False, None against a 0-d array raised a bare TypeError.
+    for actual, expected in [(np.array(0.0), None), (None, np.array(0.0))]:
+        with pytest.raises(AssertionError, match=r"^f on numpy: the result is"):
+            _compare(actual, expected, check_dtype=False)
+    with pytest.raises(AssertionError, match=r"^f on numpy: the result is .*numpy gave"):
+        _compare(np.array(0.0), None)
+    _compare(None, None)
+
+
+def test_values_numpy_cannot_compare_are_an_assertion() -> None:
+    odd = np.array([object()], dtype=object)
+    with pytest.raises(AssertionError, match=r"^f on numpy: the result .* cannot be compared"):
+        _compare(np.array([1.0]), odd, check_dtype=False)
+
+
+@pytest.mark.parametrize("check_dtype", [True, False])
+def test_an_error_computing_a_dask_result_comes_first_and_chained(check_dtype: bool) -> None:
+    da = pytest.importorskip("dask.array")
+
+    def fails(block: np.ndarray) -> np.ndarray:
+        raise ValueError("block failed")
+
+    lazy = da.ones(4, chunks=2).map_blocks(fails, dtype=np.float32)  # reports float32
+    with pytest.raises(
+        AssertionError, match=r"^f on dask: raised ValueError computing the result \(dask"
+    ) as caught:
+        _compare(
+            lazy,
+            np.ones(4),
+            where="f on dask",
+            target=MemoryType.DASK,
+            device=None,
+            check_dtype=check_dtype,
+        )
+    assert isinstance(caught.value.__cause__, ValueError)

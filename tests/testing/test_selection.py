@@ -60,3 +60,17 @@ def test_unusable_reason(monkeypatch: pytest.MonkeyPatch) -> None:
     assert unusable_reason(MemoryType.NUMPY) == (
         "numpy cannot hold data on a CUDA GPU (ARRAYPORT_DEVICE=cuda)"
     )
+
+
+@pytest.mark.parametrize("value", ["gpu", "cudax", "cuda:", "cpu:x"])
+@pytest.mark.parametrize("mt", ["torch", "numpy"])
+def test_default_device_validates_the_setting_like_device_kind(
+    monkeypatch: pytest.MonkeyPatch, value: str, mt: str
+) -> None:
+    # 'gpu' gave None (the CPU) and 'cudax' was handed on as a device, where device_kind()
+    # refused both.
+    monkeypatch.setenv("ARRAYPORT_DEVICE", value)
+    with pytest.raises(InvalidOptionError, match="is not a device"):
+        default_device(mt)
+    monkeypatch.setenv("ARRAYPORT_DEVICE", " CUDA:1 ")
+    assert default_device(mt) == ("cuda:1" if mt == "torch" else None)

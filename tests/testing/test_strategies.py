@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -168,3 +170,50 @@ def test_dask_arrays_come_in_several_blocks() -> None:
     assert sum(x.chunks[0]) == 4
     assert as_numpy(x).dtype.str == ">f4"  # dask's numpy chunks keep the byte order
     assert sum(x.chunks[1]) == 5
+
+
+# --- from an audit of the testing helpers (session 14) ---
+
+
+@pytest.mark.parametrize(
+    "shape", [np.int64(3), (np.int64(3),), [np.int32(2), 3], np.array([2, 1])], ids=repr
+)
+def test_numpy_integer_sizes_are_taken_as_ints(shape: object) -> None:
+    # Accepted when the strategy was built, they crashed hypothesis when drawn.
+    want = tuple(int(n) for n in np.atleast_1d(shape))  # type: ignore[call-overload]
+
+    @settings(max_examples=3, deadline=None, database=None)
+    @given(x=arrays("numpy", dtype="float32", shape=shape, layout=()))  # type: ignore[arg-type]
+    def draw(x: np.ndarray) -> None:
+        assert x.shape == want
+
+    draw()
+    with pytest.raises(InvalidOptionError, match="sizes must be ints >= 0"):
+        arrays("numpy", shape=(np.int64(-1),))
+    with pytest.raises(InvalidOptionError, match="sizes must be ints >= 0"):
+        arrays("numpy", shape=np.bool_(True))  # type: ignore[arg-type]
+
+
+_JAX_X64_FROM_ENVIRONMENT = """
+import sys
+from arrayport.testing.strategies import arrays, dtypes_for
+assert "jax" not in sys.modules
+print("before", "float64" in dtypes_for("jax"))
+from hypothesis import given, settings
+@settings(max_examples=2, database=None, deadline=None)
+@given(arrays("jax", "float64", 3))
+def draw(x):
+    assert str(x.dtype) == "float64"
+draw()
+print("drawn")
+"""
+
+
+@skip_unless_installed(MemoryType.JAX)
+@pytest.mark.parametrize("value", ["on", "t", "Y"])
+def test_jax_64_bit_mode_is_read_as_jax_reads_it(value: str) -> None:
+    # JAX_ENABLE_X64=on turns 64-bit mode on in jax, but arrays("jax", "float64") refused it.
+    env = {**os.environ, "JAX_ENABLE_X64": value}
+    done = python_c(_JAX_X64_FROM_ENVIRONMENT, env=env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["before", "True", "drawn"]

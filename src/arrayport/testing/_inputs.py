@@ -30,6 +30,7 @@ from numpy.lib.array_utils import byte_bounds
 
 import arrayport
 from arrayport._arguments import is_container
+from arrayport.backends import get_backend
 from arrayport.errors import UnsupportedArrayError, UnsupportedDtypeError
 from arrayport.memory_types import MemoryType
 from arrayport.testing._memory_readers import as_numpy
@@ -188,45 +189,71 @@ def _blocks(x: Any) -> Any:
     return x.rechunk(chunks) if any(len(c) > 1 for c in chunks) else x
 
 
-def _convert(h: np.ndarray, place: Any, memo: dict[int, Any]) -> Any:
-    """``h`` (a host array) as an array of ``place``, sharing no memory with ``h``."""
+def _dtype_name(x: Any, place: MemoryType) -> str:
+    """The name of the dtype ``x`` (an array of ``place``) holds, in numpy's terms."""
+    return get_backend(place).describe(x).dtype_name
+
+
+def _convert(h: np.ndarray, place: Any, memo: dict[int, Any], widen: bool) -> Any:
+    """``h`` (a host array) as an array of ``place``, sharing no memory with ``h``.
+
+    A target that holds ``h``'s dtype only widened (pyclesperanto: bool as uint8, float16 as
+    float32) does not hold it: :class:`~arrayport.UnsupportedDtypeError`, unless ``widen``."""
     if not isinstance(place, MemoryType):  # an array-api-strict device
         return _to_strict(h, place)
     device = default_device(place)
     if arrayport.plan(h, place, device=device).zero_copy:
         h = private(h, memo)
     out = arrayport.convert(h, place, device=device)
+    given, held = h.dtype.name, _dtype_name(out, place)  # names say no byte order
+    if held != given and not widen:
+        msg = (
+            f"{place.value} holds {given} only widened to {held} (arrayport.plan(...).reason "
+            f"says so): fn would get {held} where numpy's reference got {given}. Name "
+            f"{place.value} in memory_types with check_dtype=False to run fn on the widened "
+            "values"
+        )
+        raise UnsupportedDtypeError(msg, dtype=given, source=MemoryType.NUMPY, target=place)
     return _blocks(out) if place is MemoryType.DASK else out
 
 
 def run_arguments(
-    host_args: Sequence[Any], host_kwargs: Mapping[str, Any], place: Any
-) -> tuple[list[Any], dict[str, Any]]:
-    """The arguments of one run on ``place`` (a MemoryType or an array-api-strict device).
+    host_args: Sequence[Any], host_kwargs: Mapping[str, Any], place: Any, *, widen: bool = False
+) -> tuple[list[Any], dict[str, Any], int]:
+    """The arguments of one run on ``place`` (a MemoryType or an array-api-strict device),
+    and how many arrays among them were converted to ``place``.
 
     The arrays arrayport's dispatch converts are converted to ``place``: top-level ones and
     those one level down in a list, tuple or namedtuple argument
     (:mod:`arrayport._arguments`); one of those that holds no numbers (strings, objects)
-    stays numpy. Arrays in dicts or deeper are handed over as numpy copies. A dask array is
-    split into blocks (:func:`_blocks`)."""
+    stays numpy. Arrays in dicts or deeper are handed over as numpy copies, and are not
+    counted. A dask array is split into blocks (:func:`_blocks`). An array ``place`` holds
+    only in a wider dtype raises :class:`~arrayport.UnsupportedDtypeError` unless
+    ``widen``."""
     memo: dict[int, Any] = {}
     converted: dict[int, Any] = {}  # the same host array twice is converted once
+    count = 0
 
     def one(v: Any, top: bool) -> Any:
+        nonlocal count
         if isinstance(v, np.ndarray):
             if id(v) not in converted:
                 try:
-                    converted[id(v)] = _convert(v, place, memo)
+                    converted[id(v)] = _convert(v, place, memo, widen)
                 except UnsupportedArrayError:
                     if top:
                         raise
                     converted[id(v)] = private(v, memo)  # labels of strings, objects: as given
+                    return converted[id(v)]
+                count += 1
             return converted[id(v)]
         if top and is_container(v):
             return _rebuild(v, [one(item, False) for item in v])
         return private(v, memo)
 
-    return [one(a, True) for a in host_args], {k: one(v, True) for k, v in host_kwargs.items()}
+    args = [one(a, True) for a in host_args]
+    kwargs = {k: one(v, True) for k, v in host_kwargs.items()}
+    return args, kwargs, count
 
 
 def snapshot(value: Any) -> Any:

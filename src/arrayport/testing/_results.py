@@ -192,10 +192,24 @@ def _check_complex_nan(
         raise AssertionError(msg)
 
 
-def _parts(actual: Any, expected: Any, *, where: str, what: str) -> list[Any] | None:
+def _sequence_kind(x: Any) -> str:
+    """``list``, ``tuple``, or a named tuple's field names: what :func:`_parts` compares of
+    a sequence result's type when dtypes are checked. Not the class itself: numpy's
+    ``EighResult`` and torch's ``linalg_eigh`` (a struct sequence) are the same kind of
+    result, fields ``eigenvalues`` and ``eigenvectors``."""
+    if isinstance(x, list):
+        return "list"
+    fields = getattr(type(x), "__match_args__", None)  # namedtuples and struct sequences
+    return "tuple" if not fields else f"named tuple of {tuple(fields)}"
+
+
+def _parts(
+    actual: Any, expected: Any, *, where: str, what: str, check_type: bool = False
+) -> list[Any] | None:
     """``(actual part, expected part, its name)`` for each part of a dict, tuple or list
     result numpy gave (None for anything else), or the AssertionError for a result of
-    another structure."""
+    another structure (with ``check_type``, a list for a tuple or a namedtuple of other
+    fields too)."""
     if isinstance(expected, dict):
         if not isinstance(actual, dict) or actual.keys() != expected.keys():
             keys = sorted(map(str, expected))
@@ -209,9 +223,69 @@ def _parts(actual: Any, expected: Any, *, where: str, what: str) -> list[Any] | 
                 f"{type(expected).__name__} of {len(expected)}"
             )
             raise AssertionError(msg)
+        kind, want = _sequence_kind(actual), _sequence_kind(expected)
+        if check_type and kind != want:
+            msg = f"{where}: {what} is a {kind}, numpy gave a {want} (check_dtype=True)"
+            raise AssertionError(msg)
         pairs = zip(actual, expected, strict=True)
         return [(a, e, f"{what}[{i}]") for i, (a, e) in enumerate(pairs)]
     return None
+
+
+#: Python's own scalar types: with ``check_dtype``, a result of one must have numpy's type.
+_PY_SCALARS = (bool, int, float, complex)
+
+
+def _check_scalar_type(actual: Any, expected: Any, *, where: str, what: str) -> None:
+    """A Python scalar (or None) numpy gave against ``actual``, by exact type: ``True`` is
+    not ``1``, nor ``1`` ``1.0``."""
+    python = type(expected) in _PY_SCALARS or expected is None
+    if python and type(actual) is not type(expected):
+        msg = (
+            f"{where}: {what} is {type(actual).__name__} {repr(actual)[:60]}, numpy gave "
+            f"{type(expected).__name__} {expected!r} (check_dtype=True)"
+        )
+        raise AssertionError(msg)
+
+
+def _mask(x: Any) -> np.ndarray | None:
+    """The mask of a numpy masked array (every element's entry), None for anything else."""
+    return np.ma.getmaskarray(x) if isinstance(x, np.ma.MaskedArray) else None
+
+
+def _computed(actual: Any, *, where: str, what: str) -> np.ndarray:
+    """A dask result computed, an error on the way reported like one raised by ``fn``:
+    dask runs ``fn`` on the blocks only now."""
+    try:
+        return as_numpy(actual)
+    except Exception as exc:
+        msg = (
+            f"{where}: raised {type(exc).__name__} computing {what} (dask runs fn on its "
+            f"blocks when the result is computed): {exc}"
+        )
+        raise AssertionError(msg) from exc
+
+
+def _unmasked(
+    actual: Any, expected: Any, a: np.ndarray, e: np.ndarray, *, where: str, what: str
+) -> np.ndarray:
+    """``a`` with numpy's values where both results are masked, after checking that either
+    both are masked arrays with the same mask or neither is (``np.asarray`` drops a mask)."""
+    a_mask, e_mask = _mask(actual), _mask(expected)
+    if a_mask is None and e_mask is None:
+        return a
+    if a_mask is None or e_mask is None:
+        got = "a plain array" if a_mask is None else "a masked array"
+        gave = "a masked array" if a_mask is None else "a plain array"
+        raise AssertionError(f"{where}: {what} is {got}, numpy gave {gave}")
+    at = _first(a_mask != e_mask)
+    if at is not None:
+        msg = (
+            f"{where}: {what} is {'masked' if a_mask[at] else 'not masked'} at index {at}, "
+            f"numpy's {'is' if e_mask[at] else 'is not'} (masks are compared exactly)"
+        )
+        raise AssertionError(msg)
+    return np.where(e_mask, e, a).astype(a.dtype, copy=False)  # masked values: not compared
 
 
 def compare_results(
@@ -228,7 +302,16 @@ def compare_results(
     check_memory_type: bool,
     check_signed_zeros: bool = False,
 ) -> None:
-    parts = _parts(actual, expected, where=where, what=what)
+    """Raise an AssertionError saying where and what if ``actual`` is not ``expected``.
+
+    Dicts, tuples and lists are compared part by part; with ``check_dtype``, a list is not
+    a tuple, a namedtuple must have numpy's fields, and a Python scalar (or None) numpy
+    gave must come back with its exact type (``True`` is not ``1``, ``1`` not ``1.0``).
+    Masked arrays must come back masked, with the same mask (always); the values under
+    it are not compared. A dask result is computed first: an error on the way is reported
+    as raised by ``fn``, chained, before its lazily reported dtype and shape are checked.
+    """
+    parts = _parts(actual, expected, where=where, what=what, check_type=check_dtype)
     if parts is not None:  # a dict, tuple or list result: compared part by part
         for a, e, part in parts:
             compare_results(
@@ -245,9 +328,16 @@ def compare_results(
                 check_signed_zeros=check_signed_zeros,
             )
         return
+    # A dask result is computed first: fn's errors (dask runs it now) before any check.
+    computed = _computed(actual, where=where, what=what) if _is_dask(actual) else None
+    if check_dtype:
+        _check_scalar_type(actual, expected, where=where, what=what)
     exp_is_array = isinstance(expected, (np.ndarray, np.generic))
     if exp_is_array and not is_array(actual) and not isinstance(actual, np.generic):
         msg = f"{where}: {what} is {type(actual).__name__}, not an array (numpy gave an array)"
+        raise AssertionError(msg)
+    if (expected is None) != (actual is None):  # None against a 0-d array is no number
+        msg = f"{where}: {what} is {repr(actual)[:60]}, numpy gave {repr(expected)[:60]}"
         raise AssertionError(msg)
     if check_memory_type and isinstance(actual, np.generic) and target is not MemoryType.NUMPY:
         msg = f"{where}: {what} is a numpy scalar, expected a {target} array"
@@ -262,9 +352,11 @@ def compare_results(
             msg = f"{where}: {what} is on {device_of(actual)}, the inputs on {device}"
             raise AssertionError(msg)
     e = np.asarray(expected)
-    if _is_dask(actual):
+    if computed is not None:
         _check_lazy(actual, e, where=where, what=what, check_dtype=check_dtype)
-    a = as_numpy(actual) if is_array(actual) else np.asarray(actual)
+        a = computed
+    else:
+        a = as_numpy(actual) if is_array(actual) else np.asarray(actual)
     a_dt, e_dt = _native(a.dtype), _native(e.dtype)
     if check_dtype and (exp_is_array or is_array(actual)) and a_dt != e_dt:
         msg = f"{where}: {what} has dtype {a_dt.name}, numpy gave {e_dt.name}"
@@ -272,6 +364,7 @@ def compare_results(
     if a.shape != e.shape:
         msg = f"{where}: {what} has shape {a.shape}, numpy gave {e.shape}"
         raise AssertionError(msg)
+    a = _unmasked(actual, expected, np.asarray(a), e, where=where, what=what)
     tol = default_tolerance(e.dtype) if rtol is None else rtol
     a, e = _exact(a), _exact(e)  # bfloat16 is kind "V": numpy's NaN test would skip it
     try:
@@ -282,6 +375,12 @@ def compare_results(
     except AssertionError as exc:
         msg = f"{where}: {what} differs from numpy's{exc}"
         raise AssertionError(msg) from None
+    except (TypeError, ValueError) as exc:  # values numpy cannot compare (objects, None)
+        msg = (
+            f"{where}: {what} ({a.dtype.name}{list(a.shape)}) cannot be compared with "
+            f"numpy's ({e.dtype.name}{list(e.shape)}): {type(exc).__name__}: {exc}"
+        )
+        raise AssertionError(msg) from exc
     _check_complex_nan(a, e, tol, atol, where=where, what=what)
     at = signed_zero_mismatch(a, e) if check_signed_zeros else None
     if at is not None:

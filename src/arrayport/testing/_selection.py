@@ -24,8 +24,9 @@ _CUDA_CAPABLE = frozenset(
 )
 
 
-def device_kind() -> str:
-    """``"cpu"`` or ``"cuda"``, from ``ARRAYPORT_DEVICE`` (default ``cpu``).
+def _device_setting() -> str:
+    """``ARRAYPORT_DEVICE`` as ``"cpu"``, ``"cuda"`` or ``"cuda:N"`` (lower case, stripped;
+    unset or empty: ``"cpu"``). Every reader of the variable goes through here.
 
     Raises
     ------
@@ -37,7 +38,18 @@ def device_kind() -> str:
     if kind not in ("cpu", "cuda") or (colon and not index.isdigit()):
         msg = f"ARRAYPORT_DEVICE={value!r} is not a device: use 'cpu', 'cuda' or 'cuda:N'"
         raise InvalidOptionError(msg)
-    return kind
+    return value
+
+
+def device_kind() -> str:
+    """``"cpu"`` or ``"cuda"``, from ``ARRAYPORT_DEVICE`` (default ``cpu``).
+
+    Raises
+    ------
+    InvalidOptionError
+        For any other value.
+    """
+    return _device_setting().partition(":")[0]
 
 
 def selected_memory_types() -> tuple[MemoryType, ...]:
@@ -92,16 +104,18 @@ def unusable_reason(memory_type: MemoryType) -> str | None:
 def default_device(memory_type: MemoryType | str) -> str | None:
     """The device :func:`arrays` places arrays on: ``ARRAYPORT_DEVICE`` decides.
 
-    ``ARRAYPORT_DEVICE=cuda`` puts arrays of the CUDA frameworks on the current GPU;
-    otherwise (``cpu`` or unset) the framework's default placement for host data is kept.
+    ``ARRAYPORT_DEVICE=cuda`` (or ``cuda:N``) puts arrays of the CUDA frameworks on the
+    current GPU (GPU N); otherwise (``cpu`` or unset) the framework's default placement for
+    host data is kept.
+
+    Raises
+    ------
+    InvalidOptionError
+        If ``ARRAYPORT_DEVICE`` is not a device (:func:`device_kind`), whatever the memory
+        type.
     """
-    wanted = os.environ.get("ARRAYPORT_DEVICE", "cpu").strip().lower()
+    wanted = _device_setting()
     mt = as_memory_type(memory_type)
-    if wanted.startswith("cuda") and mt in (
-        MemoryType.CUPY,
-        MemoryType.TORCH,
-        MemoryType.JAX,
-        MemoryType.TENSORFLOW,
-    ):
+    if wanted.startswith("cuda") and mt in _CUDA_CAPABLE:
         return wanted
     return None

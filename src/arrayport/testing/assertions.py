@@ -41,7 +41,7 @@ from arrayport.testing._results import (
     device_of,
     is_array,
 )
-from arrayport.testing._selection import selected_memory_types, unusable_reason
+from arrayport.testing._selection import device_kind, selected_memory_types, unusable_reason
 
 # as_numpy, memory_bounds and shares_memory (_memory_readers), ARRAY_API_STRICT,
 # default_tolerance and is_array (_results) stay in __all__ so that importing them from this
@@ -170,15 +170,22 @@ def assert_equivalent(
     ``fn`` runs once with every array argument as numpy (the reference), then once per
     memory type with the array arguments converted to it: those at the top level and one
     level down in a list, tuple or namedtuple argument, the arrays arrayport's dispatch
-    converts. Arrays in dicts, or deeper, reach every run as numpy copies. On dask each
-    converted array is split into at least two blocks along every axis of length 2 or
-    more, so that a function computed block by block where it needs the whole array fails.
+    converts. Arrays in dicts, or deeper, reach every run as numpy copies; a memory type
+    that no array argument was converted to (all of them in dicts, or none at all) is
+    skipped, not counted as checked. On dask each converted array is split into at least
+    two blocks along every axis of length 2 or more, so that a function computed block by
+    block where it needs the whole array fails; a dask result is computed before it is
+    compared, and an error computing it is reported like one ``fn`` raised.
     Each result is compared with the reference: memory type and device (the inputs'),
     dtype, shape and 0-d-ness (for dask, the dtype and shape the lazy result reports too,
     unless a size is unknown (NaN): then only the computed shape), then values (floats
     within ``rtol``/``atol``, NaN equal to NaN but never to a number, in the real and the
     imaginary part apart; everything else exactly). Tuples, lists and dicts of results,
-    their subclasses included, are compared part by part.
+    their subclasses included, are compared part by part; with ``check_dtype``, a list is
+    not a tuple, a named tuple must have numpy's field names, and a Python scalar or None
+    must come back with its exact type (``True`` is not ``1``, ``1`` is not ``1.0``). A
+    masked array result must come back masked with numpy's mask (whatever ``check_dtype``
+    says); the values under the mask are not compared.
 
     Every run, the reference included, gets its own copy of each array argument (with the
     caller's strides, byte order and read-only flag) wherever it could otherwise write into
@@ -199,8 +206,11 @@ def assert_equivalent(
         the memory types the ``memory_type`` fixture runs on (the installed ones, or those
         ``ARRAYPORT_MEMORY_TYPES`` names, less those not usable on ``ARRAYPORT_DEVICE``;
         one named there but not installed is left out with a warning), each skipped only
-        where it cannot hold the arguments' dtype or shape; a device or installation
-        problem fails. Named types must hold them. Include ``"array_api_strict"`` to also
+        where it cannot hold the arguments' dtype or shape (a type that holds a dtype only
+        widened, as pyclesperanto holds bool as uint8 and float16 as float32, does not hold
+        it); a device or installation problem fails. Named types must hold them: one that
+        cannot fails, a widening included, unless ``check_dtype=False``, which runs it on
+        the widened arguments. Include ``"array_api_strict"`` to also
         run on array-api-strict arrays on each of its devices, fake ones included
         (dtypes it lacks, such as float16, fail; big-endian arguments reach it swapped to
         native byte order).
@@ -211,7 +221,8 @@ def assert_equivalent(
         by more than any ``rtol``: give an ``atol`` of about the input's magnitude times
         ``rtol``.
     check_dtype : bool
-        Whether the result dtype must be numpy's.
+        Whether the result dtype must be numpy's (and the type of a Python scalar, tuple or
+        list result); off, a named memory type also runs on arguments it widens.
     check_memory_type : bool
         Whether array results must have the inputs' memory type and device (turn off for
         functions declared with ``output="declared"``).
@@ -241,9 +252,11 @@ def assert_equivalent(
         Naming the memory type, the argument dtypes and shapes, and what differs (for a
         changed input, the argument; for a zero's sign, the index and both values); also
         when the arguments cannot reach a memory type's device, and when nothing was
-        checked (the arguments fit no memory type, or none is usable here).
+        checked (the arguments fit no memory type, none is usable here, or no array
+        argument is where it would be converted).
     InvalidOptionError
-        If ``fn`` is not callable, a memory type is unknown, or a tolerance is negative.
+        If ``fn`` is not callable, a memory type is unknown, a tolerance is negative, or
+        ``ARRAYPORT_DEVICE`` is not a device.
     BackendUnavailableError
         If a memory type named in ``memory_types`` is not installed, or one that is
         installed cannot be loaded (a setup problem, not a failed assertion).
@@ -267,6 +280,7 @@ def assert_equivalent(
     if rtol is not None:
         _check_tolerance("rtol", rtol)
     _check_tolerance("atol", atol)
+    device_kind()  # an ARRAYPORT_DEVICE that is not a device is refused on every path
     targets, explicit, skipped = _targets(memory_types)
     hosts: dict[int, Any] = {}  # the same array twice stays one array on every run
     host_args = [to_host(a, hosts) for a in args]
@@ -293,8 +307,10 @@ def assert_equivalent(
             places = [(target, target.value)]
         for place, label in places:
             where = f"{name}({_describe(host_args)}) on {label}"
-            try:
-                conv_args, conv_kwargs = run_arguments(host_args, host_kwargs, place)
+            try:  # a named type runs on widened arguments only if dtypes are not checked
+                conv_args, conv_kwargs, converted = run_arguments(
+                    host_args, host_kwargs, place, widen=explicit and not check_dtype
+                )
             except ArrayportError as exc:
                 missing = _cause(exc, BackendUnavailableError)
                 if missing is not None:  # installed (or named) but not loadable: setup
@@ -305,6 +321,13 @@ def assert_equivalent(
                     msg = f"{where}: the arguments cannot be converted: {exc}"
                     raise AssertionError(msg) from exc
                 skipped.append(f"{label} ({exc})")
+                continue
+            if not converted:  # fn would get no array of this memory type: nothing to check
+                skipped.append(
+                    f"{label} (no array argument was converted to it: only arrays at the top "
+                    "level or one level down in a list or tuple are; those in dicts or deeper "
+                    "reach fn as numpy copies)"
+                )
                 continue
             if check_inputs_unchanged:  # as the run gets them (a target may widen a dtype)
                 before_args, before_kwargs = snapshot(conv_args), snapshot(conv_kwargs)

@@ -10,7 +10,8 @@ Environment:
 
 ``ARRAYPORT_MEMORY_TYPES``
     Comma-separated memory types the ``memory_type`` fixture runs over (default: every
-    installed one). A named type that is not installed shows up as skipped.
+    installed one), read when tests are collected (a ``conftest.py`` may set it). A named
+    type that is not installed shows up as skipped.
 ``ARRAYPORT_DEVICE``
     ``cpu`` (default) or ``cuda``: with ``cuda``, memory types that cannot hold data on
     a CUDA GPU (numpy, pyclesperanto, dask) are skipped, and so are frameworks that see
@@ -35,26 +36,63 @@ _PARAM_NAMES = ("memory_type", "source", "target")
 
 
 def _params() -> list[Any]:
+    """One parameter per selected memory type, read when tests are collected: a
+    ``conftest.py`` may set ``ARRAYPORT_MEMORY_TYPES`` before."""
     try:
+        device_kind()
         chosen = selected_memory_types()
-    except InvalidOptionError:
-        return []  # pytest_configure reports the bad setting as a usage error
+    except InvalidOptionError as exc:  # set (wrongly) by a conftest.py after pytest_configure
+        raise pytest.UsageError(str(exc)) from exc
     return [pytest.param(mt, id=mt.value) for mt in chosen]
 
 
+@pytest.fixture(scope="session")
+def _arrayport_memory_type_fixture() -> None:
+    """Requested by the plugin's ``memory_type`` fixture only: its presence among a test's
+    fixtures says that the plugin's ``memory_type`` (not a project's own) is in use."""
+
+
 # Session scope: the value is an immutable enum member, and hypothesis' @given tests
-# refuse function-scoped fixtures (their value would be shared by every example).
-@pytest.fixture(scope="session", params=_params())
-def memory_type(request: pytest.FixtureRequest) -> MemoryType:
+# refuse function-scoped fixtures (their value would be shared by every example). Its
+# parameters are given in pytest_generate_tests, when tests are collected, not here: a
+# fixture's params are read when this module is imported, before any conftest.py runs.
+@pytest.fixture(scope="session")
+def memory_type(request: pytest.FixtureRequest, _arrayport_memory_type_fixture: None) -> MemoryType:
     """Each selected memory type in turn (skipped where it cannot run here).
 
     A project's own ``memory_type`` fixture takes precedence over this one.
     """
-    mt: MemoryType = request.param
+    if not hasattr(request, "param"):  # not among the test's arguments when collected
+        msg = (
+            "the memory_type fixture is parametrized when tests are collected: name it "
+            "among the test's arguments (or a fixture's), not in request.getfixturevalue"
+        )
+        raise pytest.UsageError(msg)
+    mt = as_memory_type(request.param)  # a test's own indirect parameter may be a name
     reason = unusable_reason(mt)
     if reason is not None:
         pytest.skip(reason)
     return mt
+
+
+def _parametrized_by_the_test(metafunc: pytest.Metafunc, name: str) -> bool:
+    for mark in metafunc.definition.iter_markers("parametrize"):
+        names = mark.args[0] if mark.args else mark.kwargs.get("argnames", ())
+        if isinstance(names, str):
+            names = [n.strip() for n in names.split(",")]
+        if name in names:
+            return True
+    return False
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Parametrize the plugin's ``memory_type`` fixture over the selected memory types, as
+    ``ARRAYPORT_MEMORY_TYPES`` says when the test is collected (ids: their names)."""
+    if "_arrayport_memory_type_fixture" not in metafunc.fixturenames:
+        return  # the test does not use the plugin's memory_type (a project's own, or none)
+    if _parametrized_by_the_test(metafunc, "memory_type"):
+        return  # the test's own parametrize mark takes precedence, as for any fixture
+    metafunc.parametrize("memory_type", _params(), indirect=True, scope="session")
 
 
 @pytest.fixture(scope="session")

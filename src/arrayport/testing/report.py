@@ -82,6 +82,12 @@ def cell_status(outcomes: Iterable[str]) -> str:
     return "n/a"
 
 
+def _cell(text: str) -> str:
+    """``text`` safe inside a Markdown table cell: a ``|`` would end the cell and a line
+    break the row, so pipes are escaped and line breaks become spaces."""
+    return " ".join(text.replace("|", "\\|").splitlines())
+
+
 def _order(mt: str) -> tuple[int, str]:
     if mt in _MEMORY_TYPE_ORDER:
         return (_MEMORY_TYPE_ORDER.index(mt), mt)
@@ -142,11 +148,12 @@ class LawReport:
         lines += [f"- {k}: {v}" for k, v in self.environment.items()]
         totals = ", ".join(f"{n} {k}" for k, n in sorted(self.totals().items()))
         lines += [f"- tests: {totals or 'none'}", ""]
-        lines.append("| law | " + " | ".join(mts) + " |")
+        lines.append("| law | " + " | ".join(_cell(mt) for mt in mts) + " |")
         lines.append("|---|" + "---|" * len(mts))
         for law, description in self.laws():
             cells = [self._cell_text(law, mt)[1] for mt in mts]
-            lines.append(f"| **{law}**<br>{description} | " + " | ".join(cells) + " |")
+            row = f"| **{_cell(law)}**<br>{_cell(description)} | "
+            lines.append(row + " | ".join(cells) + " |")
         lines += [
             "",
             "Cells: passing tests / tests run; `known bug` is an xfail naming the bug "

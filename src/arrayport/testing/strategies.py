@@ -91,9 +91,15 @@ _X64 = frozenset({"int64", "uint64", "float64", "complex128"})
 _CLE = ("int8", "uint8", "int16", "uint16", "int32", "uint32", "float32")
 
 
+#: The values jax itself reads as true in ``JAX_ENABLE_X64`` (``jax._src.config.bool_env``).
+_JAX_TRUE = frozenset({"y", "yes", "t", "true", "on", "1"})
+
+
 def _jax_x64() -> bool:
+    """Whether jax runs in 64-bit mode: asked of jax once it is loaded, else read from
+    ``JAX_ENABLE_X64`` as jax reads it when it loads."""
     if "jax" not in sys.modules:
-        return os.environ.get("JAX_ENABLE_X64", "").lower() in ("1", "true", "yes")
+        return os.environ.get("JAX_ENABLE_X64", "").lower() in _JAX_TRUE
     return bool(sys.modules["jax"].config.jax_enable_x64)
 
 
@@ -168,11 +174,26 @@ def _dtype_of(memory_type: MemoryType, d: Any, given: Any) -> np.dtype[Any]:
     raise InvalidOptionError(msg)
 
 
-def _check_shape(shape: tuple[Any, ...], given: Any) -> None:
+def _check_shape(shape: tuple[Any, ...], given: Any) -> tuple[int, ...]:
+    """``shape`` as Python ints (numpy integers are taken), or an :class:`InvalidOptionError`."""
     for n in shape:
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+        if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)) or n < 0:
             msg = f"arrays(shape={given!r}): sizes must be ints >= 0"
             raise InvalidOptionError(msg)
+    return tuple(int(n) for n in shape)
+
+
+def _fixed_shape(shape: Any) -> tuple[int, ...]:
+    """A shape given as a value (an int, a numpy integer or a sequence of them) as a tuple
+    of Python ints, or an :class:`InvalidOptionError`."""
+    if isinstance(shape, (int, np.integer)) and not isinstance(shape, (bool, np.bool_)):
+        return _check_shape((shape,), shape)
+    sizes: tuple[Any, ...]
+    try:
+        sizes = tuple(shape)
+    except TypeError:
+        sizes = (shape,)  # not a sequence: refused below
+    return _check_shape(sizes, shape)
 
 
 def _check_layout(layout: Collection[str], given: Any) -> None:
@@ -250,10 +271,10 @@ def _arrays(
     if shape is None:
         shp = draw(shapes_for(memory_type))
     elif isinstance(shape, st.SearchStrategy):
-        shp = draw(shape)
+        drawn_shape = draw(shape)
+        shp = _check_shape(tuple(drawn_shape), drawn_shape)
     else:
-        shp = (shape,) if isinstance(shape, int) else tuple(shape)
-    _check_shape(shp, shp if shape is None or isinstance(shape, st.SearchStrategy) else shape)
+        shp = _fixed_shape(shape)
     if layout is None:
         lay = draw(layouts(memory_type))
     elif isinstance(layout, st.SearchStrategy):
@@ -298,11 +319,12 @@ def arrays(
         ``None`` draws any dtype the memory type holds exactly (:func:`dtypes_for`). A
         dtype asked for is drawn as given, byte order included (``">f8"`` gives big-endian
         arrays); one the memory type cannot hold exactly (bool or float16 on
-        pyclesperanto, float64 on jax without 64-bit mode, a non-native byte order
-        outside numpy and dask) is refused, never replaced by another.
+        pyclesperanto, float64 on jax without 64-bit mode (as jax reads
+        ``JAX_ENABLE_X64``: ``1``, ``true``, ``yes``, ``on``, ``t`` or ``y``), a non-native
+        byte order outside numpy and dask) is refused, never replaced by another.
     shape : int, sequence of int, strategy, or None
-        ``None`` draws 0- to 4-D shapes with sides 0..5, 0-d and empty included (1- to 3-D,
-        non-empty, for pyclesperanto).
+        Sizes may be Python or numpy integers. ``None`` draws 0- to 4-D shapes with sides
+        0..5, 0-d and empty included (1- to 3-D, non-empty, for pyclesperanto).
     layout : str, collection of str, strategy, or None
         Layout transformations of the numpy array the values start in (:data:`LAYOUTS`);
         ``None`` draws up to two of them, ``()`` asks for a plain contiguous array.
@@ -342,21 +364,15 @@ def arrays(
     # Bad options fail here, naming the argument, not as a framework's error in a draw.
     if isinstance(layout, (str, list, tuple, set, frozenset)):
         _check_layout({layout} if isinstance(layout, str) else set(layout), layout)
-    if dtype is not None and not isinstance(dtype, st.SearchStrategy):
-        _resolve_dtypes(mt, dtype)
-    if isinstance(shape, int):
-        _check_shape((shape,), shape)
-    elif shape is not None and not isinstance(shape, st.SearchStrategy):
-        sizes: tuple[Any, ...]
-        try:
-            sizes = tuple(shape)
-        except TypeError:
-            sizes = (shape,)  # not a sequence: refused below
-        _check_shape(sizes, shape)
+    if shape is not None and not isinstance(shape, st.SearchStrategy):
+        shape = _fixed_shape(shape)  # Python ints: hypothesis takes no numpy integers
+    dev = default_device(mt) if isinstance(device, str) and device == "default" else device
     backend = get_backend(mt)
     if backend.is_installed():
         # Import the framework now, not inside a draw: hypothesis rightly objects to the
-        # global random state frameworks touch while importing.
+        # global random state frameworks touch while importing. Before the dtypes are
+        # checked, so that jax itself says whether it runs in 64-bit mode.
         backend.load()
-    dev = default_device(mt) if isinstance(device, str) and device == "default" else device
+    if dtype is not None and not isinstance(dtype, st.SearchStrategy):
+        _resolve_dtypes(mt, dtype)
     return _arrays(mt, dtype, shape, layout, dev, allow_nan, allow_infinity, elements)
