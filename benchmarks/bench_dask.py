@@ -1,9 +1,10 @@
 """Dask dispatch: per-block overhead against a bare ``map_blocks``, and 1 vs 2 workers.
 
 1. **Per-block overhead.** The same numpy function over the same dask array, once through
-   ``dask.array.map_blocks`` and once through ``@arrayport.memory_type("numpy")``, on dask's
-   synchronous scheduler (no thread or network noise): the ratio of the two compute times,
-   and the difference divided by the number of blocks. With ``--torch`` the function is
+   ``dask.array.map_blocks`` and once through
+   ``@arrayport.memory_type("numpy", blockwise=True)``, on dask's synchronous scheduler
+   (no thread or network noise): the ratio of the two compute times, and the difference
+   divided by the number of blocks. With ``--torch`` the function is
    also run declared on torch (each block converted numpy -> torch -> numpy) against a bare
    ``map_blocks`` doing ``torch.from_numpy`` itself. Every contender's graph is built once,
    before the timing, and each timing is one ``compute()`` of it: building a graph is not
@@ -113,7 +114,7 @@ def per_block(blocks: int, repeat: int, with_torch: bool) -> dict[str, Any]:
     chunk = 128
     a = np.random.default_rng(0).random((side * chunk, side * chunk), dtype=np.float32)
     x = da.from_array(a, chunks=chunk)
-    on_numpy = ap.memory_type("numpy")(affine)
+    on_numpy = ap.memory_type("numpy", blockwise=True)(affine)
     builds: dict[str, Callable[[], Any]] = {
         "bare map_blocks": lambda: da.map_blocks(affine, x, dtype=x.dtype),
         "arrayport numpy": lambda: on_numpy(x),
@@ -121,7 +122,7 @@ def per_block(blocks: int, repeat: int, with_torch: bool) -> dict[str, Any]:
     if with_torch:
         import torch
 
-        on_torch = ap.memory_type("torch")(affine_torch)
+        on_torch = ap.memory_type("torch", blockwise=True)(affine_torch)
 
         def bare_torch(block: np.ndarray) -> np.ndarray:
             return affine_torch(torch.from_numpy(block)).numpy()

@@ -100,7 +100,9 @@ def test_numpy_result(source: MemoryType, target: MemoryType, data: st.DataObjec
         x = data.draw(_float_input(source, native=clip_on_numpy), label="x")
     host = np.array(as_numpy(x), copy=True)
     want = fn(host.astype(host.dtype.newbyteorder("=")))
-    f = ap.memory_type(target, dtype_conversion=ap.DtypeConversion.NATIVE_OUTPUT)(fn)
+    f = ap.memory_type(target, dtype_conversion=ap.DtypeConversion.NATIVE_OUTPUT, blockwise=True)(
+        fn
+    )
     got = f(x)
     scale = 1.0 + float(np.max(np.abs(host)))
     what = f"{fn.__name__} declared on {target.value}, {source.value} input"
@@ -134,7 +136,9 @@ def test_output_placement(source: MemoryType, target: MemoryType, data: st.DataO
         ),
         label="fn",
     )
-    f = ap.memory_type(target, output=output, dtype_conversion=ap.DtypeConversion.NATIVE_OUTPUT)(fn)
+    f = ap.memory_type(
+        target, output=output, dtype_conversion=ap.DtypeConversion.NATIVE_OUTPUT, blockwise=True
+    )(fn)
     got = f(x)
     primary = got[0] if isinstance(got, tuple) else got
     want = {"input": source, "declared": target}.get(output, output)  # type: ignore[call-overload]
@@ -166,7 +170,9 @@ def test_preserve_input(source: MemoryType, target: MemoryType, data: st.DataObj
         label="x",
     )
     host = np.array(as_numpy(x), copy=True)
-    f = ap.memory_type(target, dtype_conversion=ap.DtypeConversion.PRESERVE_INPUT)(_functions.half)
+    f = ap.memory_type(target, dtype_conversion=ap.DtypeConversion.PRESERVE_INPUT, blockwise=True)(
+        _functions.half
+    )
     got = f(x)
     assert detect_memory_type(got) is source
     g = as_numpy(got)

@@ -72,6 +72,8 @@ def test_contract_normalises_names_and_devices() -> None:
         (("numpy",), {"depth": 1.5}, "depth="),
         (("numpy",), {"whole_array": 1}, "whole_array"),
         (("numpy",), {"whole_array": True, "depth": 2}, "exclude"),
+        (("numpy",), {"blockwise": "yes"}, "blockwise"),
+        (("numpy",), {"blockwise": True, "whole_array": True}, "exclude"),
     ],
 )
 def test_invalid_options_raise_when_decorating(

@@ -80,7 +80,9 @@ def test_blocks_the_declared_type_cannot_hold_are_refused_at_the_call() -> None:
 
     get_backend(MemoryType.PYCLESPERANTO).load()  # asked only of a framework imported here
 
-    @ap.memory_type("pyclesperanto", dtype_conversion=ap.DtypeConversion.PRESERVE_INPUT)
+    @ap.memory_type(
+        "pyclesperanto", dtype_conversion=ap.DtypeConversion.PRESERVE_INPUT, blockwise=True
+    )
     def keep(x):
         return x
 
@@ -92,7 +94,7 @@ def test_blocks_the_declared_type_cannot_hold_are_refused_at_the_call() -> None:
     real = da.from_array(np.ones((4, 4), np.float32), chunks=2)
     assert keep(real).compute().dtype == np.float32
 
-    @ap.memory_type("pyclesperanto")
+    @ap.memory_type("pyclesperanto", blockwise=True)
     def add(a, b):
         return a + b
 
@@ -115,3 +117,28 @@ def test_a_framework_not_imported_here_is_neither_imported_nor_asked() -> None:
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().splitlines()[-1] == "False False"
+
+
+def test_input_of_several_blocks_needs_the_contract_to_say_how_they_relate() -> None:
+    # Mapped block by block by default, the README's normalise gave each block its own
+    # min..max on a dask array of 2 x 2 blocks: [[0, .2, 0, .2], [.8, 1, .8, 1], ...].
+    import dask
+    import dask.array as da
+
+    import arrayport as ap
+
+    @ap.memory_type("numpy")
+    def normalise(image: np.ndarray) -> np.ndarray:
+        lo, hi = image.min(), image.max()
+        return (image - lo) / (hi - lo)
+
+    a = np.arange(16, dtype=np.float32).reshape(4, 4)
+    with pytest.raises(InvalidOptionError, match=r"2 x 2 blocks.*blockwise=True.*whole_array"):
+        normalise(da.from_array(a, chunks=2))
+    with dask.config.set(scheduler="synchronous"):
+        whole = normalise.options(whole_array=True)(da.from_array(a, chunks=2)).compute()
+        one_block = normalise(da.from_array(a, chunks=4)).compute()  # the whole array
+    np.testing.assert_allclose(whole, (a - a.min()) / (a.max() - a.min()))
+    np.testing.assert_array_equal(one_block, whole)
+    for rule in ({"blockwise": True}, {"depth": 1}, {"slice_by_slice": True}):
+        normalise.options(**rule)(da.from_array(a, chunks=2))  # declared: lazily mapped

@@ -56,12 +56,12 @@ def smooth_rows(x: Any) -> Any:
     return (p[:-2] + p[1:-1] + p[2:]) / 3.0
 
 
-@ap.memory_type("numpy")
+@ap.memory_type("numpy", blockwise=True)
 def smooth_blockwise(x: Any) -> Any:
     return smooth_numpy(x)
 
 
-@ap.memory_type("torch")
+@ap.memory_type("torch", blockwise=True)
 def scale_on_torch(x: Any, factor: float = 2.0) -> Any:
     import torch
 
@@ -74,52 +74,52 @@ def centre(x: Any) -> Any:
     return x - x.mean()
 
 
-@ap.memory_type("numpy")
+@ap.memory_type("numpy", blockwise=True)
 def brighten(x: Any) -> Any:
     return x.astype(np.float64) * 1.5 + 10.0  # float: PRESERVE_INPUT brings the dtype back
 
 
-@ap.memory_type("numpy", dtype_conversion=DtypeConversion.NATIVE_OUTPUT)
+@ap.memory_type("numpy", dtype_conversion=DtypeConversion.NATIVE_OUTPUT, blockwise=True)
 def halve(x: Any) -> Any:
     return x.astype(np.float32) / 2
 
 
-@ap.memory_type("numpy")
+@ap.memory_type("numpy", blockwise=True)
 def double(x: Any) -> Any:
     return x * 2  # on a 0-d array numpy returns a scalar (np.float64), not a 0-d array
 
 
-@ap.memory_type("numpy", dtype_conversion=DtypeConversion.UINT8)
+@ap.memory_type("numpy", dtype_conversion=DtypeConversion.UINT8, blockwise=True)
 def as_uint8(x: Any) -> Any:
     return x * 1.0
 
 
-@ap.memory_type("numpy")
+@ap.memory_type("numpy", blockwise=True)
 def weighted(x: Any, w: Any, *, offset: float = 0.0) -> Any:
     return x * w + offset
 
 
-@ap.memory_type("numpy")
+@ap.memory_type("numpy", blockwise=True)
 def add(x: Any, y: Any) -> Any:
     return x + y
 
 
-@ap.memory_type("numpy")
+@ap.memory_type("numpy", blockwise=True)
 def add_all(arrays: list[Any]) -> Any:
     return sum(arrays[1:], arrays[0])
 
 
-@ap.memory_type("numpy")
+@ap.memory_type("numpy", blockwise=True)
 def pair(x: Any) -> Any:
     return x, x
 
 
-@ap.memory_type("numpy")
+@ap.memory_type("numpy", blockwise=True)
 def shrink(x: Any) -> Any:
     return x[:1]
 
 
-@ap.memory_type("numpy", dtype_conversion=DtypeConversion.NATIVE_OUTPUT)
+@ap.memory_type("numpy", dtype_conversion=DtypeConversion.NATIVE_OUTPUT, blockwise=True)
 def picky(x: Any) -> Any:
     if x.size < 4:
         raise ValueError("needs at least 4 elements")
@@ -135,7 +135,7 @@ def per_slice(x: Any) -> Any:
 CALLS = {"n": 0}
 
 
-@ap.memory_type("numpy")
+@ap.memory_type("numpy", blockwise=True)
 def counted(x: Any) -> Any:
     CALLS["n"] += 1
     return x + 1
@@ -412,17 +412,17 @@ def test_threaded_scheduler(image: np.ndarray) -> None:
         np.testing.assert_allclose(smooth(x).compute(), smooth(image), atol=1e-15)
 
 
-@ap.memory_type("numpy")
+@ap.memory_type("numpy", blockwise=True)
 def negate(x: Any) -> Any:
     return -x
 
 
-@ap.memory_type("numpy", dtype_conversion=DtypeConversion.FLOAT64)
+@ap.memory_type("numpy", dtype_conversion=DtypeConversion.FLOAT64, blockwise=True)
 def as_float64(x: Any) -> Any:
     return x
 
 
-@ap.memory_type("numpy", dtype_conversion=DtypeConversion.NATIVE_OUTPUT)
+@ap.memory_type("numpy", dtype_conversion=DtypeConversion.NATIVE_OUTPUT, blockwise=True)
 def next_day(x: Any) -> Any:
     return x + np.timedelta64(1, "D")
 
@@ -545,7 +545,7 @@ def test_cluster_function_defined_locally_travels_by_value(client: Any) -> None:
 def test_cluster_out_of_memory_reaches_the_client_as_out_of_memory_error(client: Any) -> None:
     # distributed pickles a worker's exception with tblib, which rebuilds it with
     # cls.__new__: OutOfMemoryError (a MemoryError) once arrived as a bare Exception.
-    @ap.memory_type("numpy", oom=ap.OOMPolicy(retries=1))
+    @ap.memory_type("numpy", oom=ap.OOMPolicy(retries=1), blockwise=True)
     def runs_out(x: Any) -> Any:
         raise MemoryError
 
@@ -681,7 +681,7 @@ def test_slice_by_slice_answers_an_empty_block_of_a_stack() -> None:
     np.testing.assert_allclose(out, _smooth_rows(a[:2]), rtol=1e-6)
 
 
-@ap.memory_type("numpy")
+@ap.memory_type("numpy", blockwise=True)
 def _add(p, q):
     return p + q
 
@@ -786,7 +786,7 @@ def test_slice_by_slice_calls_it_does_not_slice_get_the_whole_array(
     np.testing.assert_allclose(out.compute(), _centred([a] if in_list else a))
 
 
-@ap.memory_type("numpy")
+@ap.memory_type("numpy", blockwise=True)
 def _doubled(x: Any) -> Any:
     assert isinstance(x, np.ndarray)
     return x * 2

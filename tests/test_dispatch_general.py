@@ -183,7 +183,7 @@ def test_cupy_calls_run_on_a_per_thread_stream_on_the_current_device() -> None:
 def test_dask_input_is_handed_to_the_dask_helper_not_converted() -> None:
     import dask.array as da
 
-    f = ap.memory_type("numpy")(lambda x: x * 2)
+    f = ap.memory_type("numpy", blockwise=True)(lambda x: x * 2)
     d = da.from_array(np.arange(16.0).reshape(4, 4), chunks=2)
     if importlib.util.find_spec("arrayport._dask_dispatch") is None:
         with pytest.raises(ap.BackendUnavailableError, match=r"arrayport\[dask\]"):

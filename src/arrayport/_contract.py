@@ -129,6 +129,8 @@ class FunctionContract:
         For dask input: the halo each block needs from its neighbours (``map_overlap``).
     whole_array : bool
         For dask input: the function needs the whole array at once (no block mapping).
+    blockwise : bool
+        For dask input: each block may be computed on its own (an element-wise function).
     """
 
     memory_type: MemoryType
@@ -140,6 +142,7 @@ class FunctionContract:
     slice_by_slice: bool = False
     depth: int | tuple[int, ...] | None = None
     whole_array: bool = False
+    blockwise: bool = False
 
     def __post_init__(self) -> None:
         set_ = functools.partial(object.__setattr__, self)
@@ -173,6 +176,19 @@ class FunctionContract:
         if self.whole_array and self.depth is not None:
             msg = "depth and whole_array=True exclude each other: a whole array needs no halo"
             raise InvalidOptionError(msg)
+        set_("blockwise", _check_bool(self.blockwise, "blockwise"))
+        if self.blockwise and self.whole_array:
+            msg = (
+                "blockwise=True and whole_array=True exclude each other: a function either "
+                "may run on each block alone or needs the whole array"
+            )
+            raise InvalidOptionError(msg)
+
+    @property
+    def block_rule(self) -> bool:
+        """Whether the contract says how a dask array's blocks relate to the function
+        (``blockwise``, ``depth``, ``whole_array`` or ``slice_by_slice``)."""
+        return self.blockwise or self.depth is not None or self.whole_array or self.slice_by_slice
 
     def replace(self, **overrides: Any) -> FunctionContract:
         """A new contract with some options replaced (validated like the original)."""

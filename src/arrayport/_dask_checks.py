@@ -22,6 +22,7 @@ from arrayport.errors import (
 )
 
 __all__ = [
+    "check_block_rule",
     "check_inputs",
     "check_scaling",
     "check_whole_args",
@@ -109,6 +110,25 @@ def declared_depth(depth: Any, ndim: int, name: str) -> dict[int, int] | None:
         )
     found = dict(enumerate(per_axis))
     return found if any(found.values()) else None
+
+
+def check_block_rule(name: str, contract: Any, first: Any) -> None:
+    """Refuse dask input split into several blocks for a function whose contract does not
+    say how its blocks relate (ADR 0071): mapped block by block, a function that looks
+    across the array (``x - x.mean()``, ``x / x.sum()``) gives each block its own answer,
+    and the joined result is wrong with no error. One block is the whole array."""
+    if contract.block_rule or math.prod(first.numblocks) <= 1:
+        return
+    blocks = " x ".join(str(n) for n in first.numblocks)
+    refuse(
+        f"{name} got a dask array split into {blocks} blocks, and its contract does not say "
+        "how they relate: run block by block, a function that looks across the array "
+        "(x - x.mean(), a blur) gives each block its own answer. Declare one of: "
+        "blockwise=True (element by element: each block on its own), depth=N (a halo of N "
+        "from the neighbouring blocks: filters), whole_array=True (one block: reductions, "
+        "normalisations), slice_by_slice=True (whole 2-D slices of a 3-D stack); for a "
+        "function you did not write, call f.options(blockwise=True)(x) and so on"
+    )
 
 
 def check_scaling(name: str, contract: Any) -> None:

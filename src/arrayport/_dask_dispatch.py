@@ -7,9 +7,10 @@ local scheduler), the *dispatched callable itself* is called on the numpy (or cu
 it converts the block to the declared memory type and device, runs the function under its
 OOM policy, applies the dtype policy, and hands back a numpy (or cupy) block.
 
-The function's contract says how blocks are formed:
+The function's contract says how blocks are formed (input split into several blocks is
+refused unless it says, ADR 0071):
 
-* blockwise (the default): ``dask.array.map_blocks`` on the existing chunks;
+* ``blockwise=True``: ``dask.array.map_blocks`` on the existing chunks;
 * ``depth=``: each block carries a halo of that many elements from its neighbours
   (``dask.array.overlap`` with ``boundary="none"``, so the array's outer edges are the
   function's own business, exactly as on the whole array), trimmed afterwards;
@@ -41,6 +42,7 @@ import numpy as np
 
 from arrayport._arguments import is_container, rebuild
 from arrayport._dask_checks import (
+    check_block_rule,
     check_dtypes,
     check_inputs,
     check_scaling,
@@ -263,6 +265,7 @@ def run_on_dask(dispatched: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) 
     check_dtypes(name, contract.memory_type, col.dask)
     check_scaling(name, contract)
     first = col.dask[0]
+    check_block_rule(name, contract, first)
     depth = None if contract.whole_array else declared_depth(contract.depth, first.ndim, name)
     if (depth or contract.whole_array) and any(unknown(x) for x in col.dask):
         refuse(

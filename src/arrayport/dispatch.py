@@ -316,6 +316,7 @@ def memory_type(
     slice_by_slice: bool = False,
     depth: int | tuple[int, ...] | None = None,
     whole_array: bool = False,
+    blockwise: bool = False,
 ) -> Callable[[Callable[P, R]], DispatchedFunction[P, R]]:
     """Declare the memory type a function computes on; arrays are moved there and back.
 
@@ -351,6 +352,13 @@ def memory_type(
         Dask input only: the halo each block needs (``dask.array.map_overlap``).
     whole_array : bool
         Dask input only: the function needs the whole array at once.
+    blockwise : bool
+        Dask input only: each block may be computed on its own, as for a function that
+        works element by element (or row by row along axes the blocks do not split).
+        Dask input split into several blocks is refused unless one of ``blockwise``,
+        ``depth``, ``whole_array`` or ``slice_by_slice`` says how the blocks relate: a
+        function that looks across the array (``x - x.mean()``) would give each block
+        its own answer.
 
     Returns
     -------
@@ -385,6 +393,7 @@ def memory_type(
         slice_by_slice=slice_by_slice,
         depth=depth,
         whole_array=whole_array,
+        blockwise=blockwise,
     )
 
     def decorate(fn: Callable[P, R]) -> DispatchedFunction[P, R]:

@@ -609,14 +609,14 @@ def test_a_type_that_holds_the_arguments_only_widened_is_skipped_by_default(
     )
 
 
-@ap.memory_type("numpy")
+@ap.memory_type("numpy", blockwise=True)
 def _needs_four_rows(x: Any) -> Any:
     if x.shape[0] < 4:
         raise ValueError("needs at least 4 rows")
     return x * 2
 
 
-@ap.memory_type("numpy")
+@ap.memory_type("numpy", blockwise=True)
 def _total(x: Any) -> Any:
     return float(x.sum())  # a float, not an array: dask's blocks cannot be reassembled
 

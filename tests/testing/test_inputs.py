@@ -83,9 +83,9 @@ Pair = collections.namedtuple("Pair", "a b")
 # --- dask runs get several blocks ---
 
 
-@ap.memory_type("numpy")
+@ap.memory_type("numpy", blockwise=True)  # declared wrongly: it looks at the whole array
 def _normalise(x: Any) -> Any:
-    return x / x.sum()  # looks at the whole array: wrong when mapped block by block
+    return x / x.sum()
 
 
 @ap.memory_type("numpy", whole_array=True)
@@ -100,6 +100,10 @@ def test_dask_runs_split_the_arguments_into_blocks() -> None:
     with pytest.raises(AssertionError, match=r"_normalise\(float64\[8\]\) on dask: the result"):
         assert_equivalent(_normalise, x, memory_types=["numpy", "dask"])
     assert assert_equivalent(_normalise_whole, x, memory_types=["numpy", "dask"])
+    undeclared = _normalise.options(blockwise=False)  # refused by arrayport on dask blocks
+    with pytest.raises(AssertionError, match="on dask: fn declares no block rule"):
+        assert_equivalent(undeclared, x, memory_types=["numpy", "dask"])
+    assert "dask" not in assert_equivalent(undeclared, x)  # by default: skipped
     args, _, _ = run_arguments([np.ones((4, 5, 1)), [np.ones(3)]], {}, MemoryType.DASK)
     assert args[0].chunks == ((2, 2), (3, 2), (1,))
     assert args[1][0].numblocks == (2,)

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from arrayport._contract import FunctionContract
 from arrayport.backends import available_memory_types
 from arrayport.errors import (
     ArrayportError,
@@ -144,6 +145,13 @@ def _is_refusal(exc: ArrayportError) -> bool:
     return isinstance(exc, (ConversionError, UnsupportedArrayError))
 
 
+def _block_rule(fn: Callable[..., Any]) -> bool:
+    """False for a dispatched function whose contract says nothing of dask blocks (ADR
+    0071: refused on the split dask arguments); True for any other callable."""
+    contract = getattr(fn, "contract", None)
+    return not isinstance(contract, FunctionContract) or contract.block_rule
+
+
 def _first_array(args: Sequence[Any], kwargs: dict[str, Any]) -> Any:
     """The first array argument, top level or one level down in a list or tuple."""
     for value in (*args, *kwargs.values()):
@@ -174,8 +182,10 @@ def assert_equivalent(
     that no array argument was converted to (all of them in dicts, or none at all) is
     skipped, not counted as checked. On dask each converted array is split into at least
     two blocks along every axis of length 2 or more, so that a function computed block by
-    block where it needs the whole array fails; a dask result is computed before it is
-    compared, and an error computing it is reported like one ``fn`` raised.
+    block where it needs the whole array fails (a dispatched function that declares no
+    block rule, which arrayport refuses there, skips dask; named, it fails); a dask result
+    is computed before it is compared, and an error computing it is reported like one
+    ``fn`` raised.
     Each result is compared with the reference: memory type and device (the inputs'),
     dtype, shape and 0-d-ness (for dask, the dtype and shape the lazy result reports too,
     unless a size is unknown (NaN): then only the computed shape), then values (floats
@@ -328,6 +338,16 @@ def assert_equivalent(
                     "level or one level down in a list or tuple are; those in dicts or deeper "
                     "reach fn as numpy copies)"
                 )
+                continue
+            if place is MemoryType.DASK and not _block_rule(fn):
+                why = (
+                    "fn declares no block rule (blockwise=True, depth=, whole_array=True or "
+                    "slice_by_slice=True), and arrayport refuses dask input of several "
+                    "blocks for it"
+                )
+                if explicit:
+                    raise AssertionError(f"{where}: {why}")
+                skipped.append(f"{label} ({why})")
                 continue
             if check_inputs_unchanged:  # as the run gets them (a target may widen a dtype)
                 before_args, before_kwargs = snapshot(conv_args), snapshot(conv_kwargs)
