@@ -73,6 +73,12 @@ def test_contract_normalises_names_and_devices() -> None:
         (("numpy",), {"whole_array": 1}, "whole_array"),
         (("numpy",), {"whole_array": True, "depth": 2}, "exclude"),
         (("numpy",), {"blockwise": "yes"}, "blockwise"),
+        (
+            ("numpy",),
+            {"slice_by_slice": True, "oom": ap.OOMPolicy(split_axis=1)},
+            "would cut every slice",
+        ),
+        (("numpy",), {"slice_by_slice": True, "oom": ap.OOMPolicy(split_axis=-1)}, "split_axis"),
         (("numpy",), {"blockwise": True, "whole_array": True}, "exclude"),
     ],
 )

@@ -142,3 +142,20 @@ def test_input_of_several_blocks_needs_the_contract_to_say_how_they_relate() -> 
     np.testing.assert_array_equal(one_block, whole)
     for rule in ({"blockwise": True}, {"depth": 1}, {"slice_by_slice": True}):
         normalise.options(**rule)(da.from_array(a, chunks=2))  # declared: lazily mapped
+
+
+def test_the_block_rule_refusal_names_compute_chunk_sizes_for_unknown_chunks() -> None:
+    # Its remedies depth= and whole_array=True are refused themselves on such input.
+    import dask.array as da
+
+    import arrayport as ap
+    from arrayport.errors import BlockRuleError
+
+    double = ap.memory_type("numpy")(lambda x: x * 2)
+    x = da.arange(12, chunks=4)
+    picked = x[x > 2]
+    with pytest.raises(BlockRuleError, match=r"compute_chunk_sizes\(\)"):
+        double(picked)
+    with pytest.raises(BlockRuleError) as caught:
+        double(x)
+    assert "need x.compute_chunk_sizes()" not in str(caught.value)

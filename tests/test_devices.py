@@ -175,10 +175,12 @@ def test_use_device_in_a_generator_finished_in_another_thread_ends_cleanly() -> 
         assert next(started) == 2  # the block opens in this context
 
         def finish() -> None:
-            try:
-                finished.extend(started)
-            except Exception as exc:  # the ValueError of another context
-                finished.append(exc)
+            with use_device(3):  # the closing thread's own device, kept
+                try:
+                    finished.extend(started)
+                except Exception as exc:  # the ValueError of another context
+                    finished.append(exc)
+                finished.append(current_device_index())
             finished.append(current_device_index())
 
         worker = threading.Thread(target=finish)
@@ -187,8 +189,9 @@ def test_use_device_in_a_generator_finished_in_another_thread_ends_cleanly() -> 
 
     # In a context of its own: the context the block opened in keeps device 2 (documented).
     contextvars.copy_context().run(scenario)
-    # The block ended in the worker without an error, leaving the worker's device as it was.
-    assert finished == [0, 0]
+    # The block ended in the worker without an error, leaving the worker's devices as they
+    # were (once, the worker was set to the device from before the generator's block: 0).
+    assert finished == [3, 3, 0]
     assert current_device_index() == 0
 
 

@@ -324,6 +324,29 @@ def test_a_slice_by_slice_split_cuts_the_stack_never_a_slice() -> None:
     assert set(seen) == {(4, 4)}  # whole slices only
 
 
+def test_a_slice_by_slice_call_that_is_not_sliced_is_not_split() -> None:
+    # A 2-D input runs once, as one slice: split along axis 0, the function got half a
+    # slice (rows centred on their own means). Not split, the policy goes on to raise.
+    from arrayport.testing import inject_oom
+
+    @ap.memory_type(
+        "numpy", slice_by_slice=True, oom=ap.OOMPolicy(retries=0, release=False, split_axis=0)
+    )
+    def centre(plane: Any) -> Any:
+        assert plane.ndim == 2
+        return plane - plane.mean()
+
+    x = np.arange(16.0).reshape(4, 4) ** 2
+    with inject_oom("numpy", times=1), pytest.raises(ap.OutOfMemoryError):
+        centre(x)
+    stack = np.stack([x, x + 1, x * 2])
+    with inject_oom("numpy", times=1):  # a stack is split into fewer slices
+        np.testing.assert_allclose(centre(stack), stack - stack.mean(axis=(1, 2), keepdims=True))
+    minus_3 = centre.options(oom=ap.OOMPolicy(retries=0, release=False, split_axis=-3))
+    with inject_oom("numpy", times=1):  # -3: the stack's axis 0 too
+        np.testing.assert_allclose(minus_3(stack), stack - stack.mean(axis=(1, 2), keepdims=True))
+
+
 @skip_unless_installed(MemoryType.JAX)
 def test_a_slice_by_slice_fallback_runs_every_slice_there() -> None:
     # With the policy per slice, one slice fell back to numpy (float64 from int32 input)

@@ -18,6 +18,7 @@ from arrayport.dtypes import DtypeConversion, Scaling, convert_dtype
 from arrayport.errors import (
     ArrayportError,
     BackendUnavailableError,
+    BlockRuleError,
     ConversionError,
     CopyRequiredError,
     DeviceError,
@@ -38,6 +39,7 @@ __version__ = "0.1.0"
 __all__ = [
     "ArrayportError",
     "BackendUnavailableError",
+    "BlockRuleError",
     "ConversionError",
     "CopyRequiredError",
     "Device",

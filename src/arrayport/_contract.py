@@ -171,6 +171,13 @@ class FunctionContract:
         set_("oom", oom)
         set_("device", _check_device(self.device, mt))
         set_("slice_by_slice", _check_bool(self.slice_by_slice, "slice_by_slice"))
+        if self.slice_by_slice and oom.split_axis not in (None, 0, -3):
+            msg = (
+                f"slice_by_slice=True with OOMPolicy(split_axis={oom.split_axis}): a split "
+                "cuts the stack into fewer slices, along axis 0 (split_axis=0); along any "
+                "other axis it would cut every slice, which the function takes whole"
+            )
+            raise InvalidOptionError(msg)
         set_("depth", _check_depth(self.depth))
         set_("whole_array", _check_bool(self.whole_array, "whole_array"))
         if self.whole_array and self.depth is not None:

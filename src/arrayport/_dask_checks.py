@@ -16,6 +16,7 @@ import numpy as np
 from arrayport.dtypes import DtypeConversion, Scaling
 from arrayport.errors import (
     ArrayportError,
+    BlockRuleError,
     InvalidOptionError,
     UnsupportedArrayError,
     UnsupportedDtypeError,
@@ -120,14 +121,20 @@ def check_block_rule(name: str, contract: Any, first: Any) -> None:
     if contract.block_rule or math.prod(first.numblocks) <= 1:
         return
     blocks = " x ".join(str(n) for n in first.numblocks)
-    refuse(
+    sizes = (
+        " (its chunk sizes are unknown, after boolean indexing: depth= and whole_array=True "
+        "need x.compute_chunk_sizes() first)"
+        if unknown(first)
+        else ""
+    )
+    raise BlockRuleError(
         f"{name} got a dask array split into {blocks} blocks, and its contract does not say "
         "how they relate: run block by block, a function that looks across the array "
         "(x - x.mean(), a blur) gives each block its own answer. Declare one of: "
         "blockwise=True (element by element: each block on its own), depth=N (a halo of N "
         "from the neighbouring blocks: filters), whole_array=True (one block: reductions, "
         "normalisations), slice_by_slice=True (whole 2-D slices of a 3-D stack); for a "
-        "function you did not write, call f.options(blockwise=True)(x) and so on"
+        f"function you did not write, call f.options(blockwise=True)(x) and so on{sizes}"
     )
 
 

@@ -30,6 +30,7 @@ from arrayport._placement import (
     taken_back,
 )
 from arrayport._results import collecting
+from arrayport._slicing import sliced_policy
 from arrayport.errors import BackendUnavailableError
 
 if TYPE_CHECKING:
@@ -174,10 +175,14 @@ def _run_here(
     plain: bool,
 ) -> Any:
     c = dispatched._contract
-    run = call if plain else c.oom.run
     # slice_by_slice: the policy runs the sliced function, so that a retry, a split (of
-    # the 3-D arguments) and a fallback each run every slice of what they are given.
-    return run(dispatched._sliced_fn or dispatched._fn, *args, **kwargs)
+    # the stack) and a fallback each run every slice of what they are given.
+    sliced_fn = dispatched._sliced_fn
+    if plain:
+        return call(sliced_fn or dispatched._fn, *args, **kwargs)
+    if sliced_fn is None:
+        return c.oom.run(dispatched._fn, *args, **kwargs)
+    return sliced_policy(c.oom, args, kwargs).run(sliced_fn, *args, **kwargs)
 
 
 def _run_on_dask(

@@ -202,10 +202,12 @@ def recover_conversion(
         ca, ck, cf, dev = convert_arguments(a, k, next(arrays(a, k))[0], target, contract.device)
         return run(ca, ck, cf, dev)
 
+    policy = contract.oom
     if contract.slice_by_slice:  # the fallback runs slice by slice too, as retries do
-        from arrayport.stack import sliced
+        from arrayport._slicing import sliced, sliced_policy
 
         fn = sliced(fn)
+        policy = sliced_policy(policy, args, kwargs)
 
     site = Site(target, resolve_device(contract.device))
     if contract.output == "input":
@@ -214,9 +216,7 @@ def recover_conversion(
         result_site = site
     else:
         result_site = Site(cast(MemoryType, contract.output), None)
-    return contract.oom.recover_conversion(
-        exc, convert_and_run, fn, args, kwargs, site, result_site
-    )
+    return policy.recover_conversion(exc, convert_and_run, fn, args, kwargs, site, result_site)
 
 
 def call(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:

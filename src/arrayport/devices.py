@@ -165,9 +165,9 @@ def use_device(index: int) -> Iterator[int]:
     A generator that keeps the block open across ``yield`` shares it with its caller (as
     with any context manager); close such blocks in the order they were opened. A
     generator finished in another thread or task than the one it started in (an ``async
-    for`` left by ``break``, closed later by asyncio) restores the device where it ends;
-    the thread or task it started in keeps the generator's device until it leaves its own
-    blocks.
+    for`` left by ``break``, closed later by asyncio) ends the block without an error,
+    leaving the device where it ends as it was; the thread or task it started in keeps the
+    generator's device until it leaves its own blocks.
 
     Examples
     --------
@@ -183,15 +183,14 @@ def use_device(index: int) -> Iterator[int]:
         )
         raise DeviceError(msg)
     index = given
-    previous = _device_index.get()
     token = _device_index.set(index)
     try:
         yield index
     finally:
-        try:
+        # A generator closed in another thread or task than the one it opened the block
+        # in ends it there: that context never saw the set, and keeps its own device.
+        with contextlib.suppress(ValueError):
             _device_index.reset(token)
-        except ValueError:  # the token is from another context (a generator closed there)
-            _device_index.set(previous)
 
 
 def thread_stream(framework: str, index: int, factory: Any) -> Any:

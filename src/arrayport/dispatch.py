@@ -52,6 +52,7 @@ from arrayport._placement import (
     quick_share,
     stream_hook,
 )
+from arrayport._slicing import sliced
 from arrayport.backends import get_backend
 from arrayport.devices import Device
 from arrayport.dtypes import DtypeConversion, Scaling
@@ -63,7 +64,6 @@ from arrayport.errors import (
 )
 from arrayport.memory_types import MemoryType
 from arrayport.oom import OOMPolicy
-from arrayport.stack import sliced
 
 __all__ = ["DispatchedFunction", "FunctionContract", "memory_type"]
 
@@ -353,12 +353,9 @@ def memory_type(
     whole_array : bool
         Dask input only: the function needs the whole array at once.
     blockwise : bool
-        Dask input only: each block may be computed on its own, as for a function that
-        works element by element (or row by row along axes the blocks do not split).
-        Dask input split into several blocks is refused unless one of ``blockwise``,
-        ``depth``, ``whole_array`` or ``slice_by_slice`` says how the blocks relate: a
-        function that looks across the array (``x - x.mean()``) would give each block
-        its own answer.
+        Dask input only: each block may be computed on its own (an element-wise function).
+        Dask input of several blocks is refused unless ``blockwise``, ``depth``,
+        ``whole_array`` or ``slice_by_slice`` says how the blocks relate (ADR 0071).
 
     Returns
     -------

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ArrayportError",
     "BackendUnavailableError",
+    "BlockRuleError",
     "ConversionError",
     "CopyRequiredError",
     "DeviceError",
@@ -96,6 +97,11 @@ class DtypeConversionError(ArrayportError, ValueError):
 
 class InvalidOptionError(ArrayportError, ValueError):
     """An option (memory type name, device, policy setting) has an invalid value."""
+
+
+class BlockRuleError(InvalidOptionError):
+    """A dask array of several blocks reached a function whose contract does not say how
+    its blocks relate (``blockwise``, ``depth``, ``whole_array``, ``slice_by_slice``)."""
 
 
 class OutOfMemoryError(ArrayportError, MemoryError):

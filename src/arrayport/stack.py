@@ -13,13 +13,12 @@ copies of the others, each copied into its plane once (never pairwise concatenat
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Iterable
 from typing import Any, cast
 
 import numpy as np
 
-from arrayport._arguments import array_type, arrays, kind_of, rebuild
+from arrayport._arguments import array_type, rebuild
 from arrayport._split import index_array
 from arrayport.backends import detect_memory_type, get_backend, namespace
 from arrayport.convert import convert, plan
@@ -159,73 +158,6 @@ def process_slices(stack: Any, fn: Callable[..., Any], /, *args: Any, **kwargs: 
         raise InvalidOptionError(msg)
     device = get_backend(mt).device_of(stack)
     return restack([fn(s, *args, **kwargs) for s in slices], mt, device, "process_slices")
-
-
-def sliced(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """``fn`` run slice by slice (:func:`run_slices`) on whatever memory type its arguments
-    have: what a ``slice_by_slice`` function's OOM policy runs, so that a retry, a split
-    (of the 3-D arguments) and a fallback each run every slice of what they are given."""
-
-    @functools.wraps(fn)
-    def run_sliced(*args: Any, **kwargs: Any) -> Any:
-        first = next(arrays(args, kwargs), None)
-        if first is None:
-            return fn(*args, **kwargs)
-        return run_slices(fn, args, kwargs, first[0])
-
-    return run_sliced
-
-
-def run_slices(
-    fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], first: Any
-) -> Any:
-    """``slice_by_slice``: ``fn`` on each slice along axis 0 of ``first`` (the first array
-    argument, 3-D), restacked in the memory type ``fn`` returned (where its results are),
-    for the dtype policy and the placement of the result to take as they would take an
-    unsliced result.
-
-    Every other top-level 3-D array argument that broadcasts against ``first`` is sliced
-    with it, as broadcasting pairs them: one of ``first``'s length along axis 0 (a mask, a
-    weights volume, per-slice factors of shape ``(n, 1, 1)``) gives slice ``i`` its ``i``-th
-    plane, one of length 1 gives every slice its only plane. Anything else is passed whole;
-    a ``first`` that is not 3-D, or sits inside a list, runs once."""
-    shape = tuple(first.shape)
-    if len(shape) != 3:
-        return fn(*args, **kwargs)
-    planes = {id(v): which for v in (*args, *kwargs.values()) if (which := _paired(v, shape))}
-    if id(first) not in planes:
-        return fn(*args, **kwargs)
-    if shape[0] == 0:
-        msg = (
-            f"slice_by_slice got a stack of shape {shape}: no slice to run on (the result's "
-            "shape and dtype would be unknown); skip the call for empty stacks"
-        )
-        raise InvalidOptionError(msg)
-
-    def plane(v: Any, i: int) -> Any:
-        which = planes.get(id(v))
-        return v if which is None else _plane(v, i if which == "each" else 0)
-
-    results = []
-    for i in range(shape[0]):
-        a_i = tuple(plane(v, i) for v in args)
-        k_i = {k: plane(v, i) for k, v in kwargs.items()}
-        results.append(fn(*a_i, **k_i))
-    return restack(results, None, None, "slice_by_slice")
-
-
-def _paired(v: Any, shape: tuple[int, ...]) -> str | None:
-    """How a top-level argument pairs with a 3-D stack of ``shape``: ``"each"`` (a plane
-    per slice), ``"one"`` (its only plane for every slice) or None (passed whole)."""
-    if not isinstance(kind_of(v), MemoryType) or len(v.shape) != 3:
-        return None
-    own = tuple(int(n) for n in v.shape)
-    try:
-        if np.broadcast_shapes(own, shape) != shape:
-            return None
-    except ValueError:  # not broadcastable: a 3-D kernel, say
-        return None
-    return "each" if own[0] == shape[0] else "one"
 
 
 def restack(

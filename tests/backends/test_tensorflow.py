@@ -204,3 +204,18 @@ def test_variables_are_still_refused_by_tensorflow_declared_functions() -> None:
 
     with pytest.raises(UnsupportedArrayError, match=r"tf\.convert_to_tensor"):
         double(tf.Variable([1.0]))
+
+
+def test_a_sliced_call_on_symbolic_tensors_of_unknown_extents_is_refused_by_name() -> None:
+    # int(None) of an unknown dimension: a bare TypeError.
+    import tensorflow as tf
+
+    import arrayport as ap
+
+    @ap.memory_type("tensorflow", slice_by_slice=True)
+    def double(p: tf.Tensor) -> tf.Tensor:
+        return p * 2.0
+
+    traced = tf.function(double, input_signature=[tf.TensorSpec([None, None, None])])
+    with pytest.raises(UnsupportedArrayError, match="symbolic tensors"):
+        traced(tf.ones((2, 3, 4)))

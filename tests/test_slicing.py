@@ -1,0 +1,94 @@
+"""_slicing: slice_by_slice dispatch (the sliced call, its OOM policy, argument pairing)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+import arrayport as ap
+
+
+def test_run_slices_slices_same_shaped_arguments_and_runs_others_once() -> None:
+    from arrayport._slicing import run_slices
+
+    calls: list[tuple] = []
+
+    def fn(*args, k=1):
+        calls.append(args)
+        return args[0] * args[1] + k if len(args) > 1 else args[0] + k
+
+    volume = np.arange(24.0).reshape(2, 3, 4)
+    mask = np.ones((2, 3, 4))
+    out = run_slices(fn, (volume, mask), {"k": 2}, volume)
+    np.testing.assert_array_equal(out, volume + 2)
+    assert [a[0].shape for a in calls] == [(3, 4), (3, 4)]  # one run per slice
+    calls.clear()
+    flat = np.arange(4.0)
+    np.testing.assert_array_equal(run_slices(fn, (flat,), {}, flat), flat + 1)
+    assert len(calls) == 1  # not 3-D: one run
+
+
+def test_run_slices_pairs_broadcasting_arguments_as_broadcasting_does() -> None:
+    # Only arguments of exactly the stack's shape were sliced: per-slice factors of shape
+    # (3, 1, 1) reached every slice whole, and the (3, 2, 2) call gave (3, 3, 2, 2).
+    from arrayport._slicing import run_slices
+
+    x = np.arange(12.0).reshape(3, 2, 2)
+    seen: list[tuple[tuple[int, ...], ...]] = []
+
+    def times(p: Any, w: Any) -> Any:
+        seen.append((p.shape, w.shape))
+        return p * w
+
+    for w in (np.array([1.0, 10.0, 100.0]).reshape(3, 1, 1), np.full((1, 2, 2), 5.0)):
+        seen.clear()
+        out = run_slices(times, (x, w), {}, x)
+        np.testing.assert_array_equal(out, x * w)
+        assert seen == [((2, 2), (1, 1) if w.shape[0] == 3 else (2, 2))] * 3
+    kernel = np.ones((3, 3, 3))  # not broadcastable against (3, 2, 2): passed whole
+    out = run_slices(lambda p, k: p + k.sum(), (x, kernel), {}, x)
+    np.testing.assert_array_equal(out, x + 27.0)
+
+
+def test_slice_by_slice_restacks_in_the_memory_type_the_function_returned() -> None:
+    # Restacked in the declared memory type whatever fn returned: a numpy float64 result
+    # of a jax-declared function was refused on its way into jax (float64 without x64),
+    # where the unsliced call returns float32 through the dtype policy.
+    pytest.importorskip("jax")
+
+    @ap.memory_type("jax")
+    def to_host(p: Any) -> Any:
+        return np.asarray(p, dtype=np.float64) / 2
+
+    x = np.arange(12, dtype=np.float32).reshape(3, 2, 2)
+    whole = to_host(x)
+    sliced = to_host.options(slice_by_slice=True)(x)
+    assert type(sliced) is type(whole)
+    assert sliced.dtype == whole.dtype == np.float32
+    np.testing.assert_array_equal(sliced, whole)
+
+
+def test_slice_by_slice_results_of_two_dtypes_are_named_as_the_functions() -> None:
+    @ap.memory_type("numpy", slice_by_slice=True)
+    def uneven(p: Any) -> Any:
+        return p if p[0, 0] == 0 else p.astype(np.float64)
+
+    x = np.arange(8, dtype=np.float32).reshape(2, 2, 2) * (np.arange(2) > 0)[:, None, None]
+    with pytest.raises(ap.DtypeConversionError, match="returned float32 for slice 0 but float64"):
+        uneven(x)
+
+
+def test_slice_by_slice_of_a_stack_of_unknown_extents_says_what_to_do() -> None:
+    # int() of the unknown extent: "cannot convert float NaN to integer".
+    da = pytest.importorskip("dask.array")
+
+    @ap.memory_type("dask", slice_by_slice=True)
+    def centre(p: Any) -> Any:
+        return p - p.mean()
+
+    stack = da.ones((6, 4, 4), chunks=(2, 2, 2), dtype="f4")
+    picked = stack[da.from_array(np.array([True, False, True, True, False, True]), chunks=2)]
+    with pytest.raises(ap.InvalidOptionError, match=r"compute_chunk_sizes"):
+        centre(picked)
