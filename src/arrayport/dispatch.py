@@ -346,8 +346,8 @@ def memory_type(
         restack the results where the function returned them. Other 3-D array arguments
         that broadcast against it are sliced with it (length 1 along axis 0: every slice
         gets its only plane); input that is not 3-D (2-D, 4-D, a stack in a list) runs
-        once. The OOM policy runs the whole sliced call: its split cuts the 3-D arguments
-        along ``split_axis``, never a slice.
+        once. The OOM policy runs the whole sliced call: its split (``split_axis=0`` only)
+        cuts the stack into fewer slices; a call that is not sliced is not split.
     depth : int, tuple of int or None
         Dask input only: the halo each block needs (``dask.array.map_overlap``).
     whole_array : bool
