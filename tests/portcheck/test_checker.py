@@ -72,20 +72,53 @@ def test_replacements_come_from_the_table_and_array_api_extra() -> None:
     }
     assert found == {
         "numpy.concatenate": "xp.concat",
-        "numpy.transpose": "xp.permute_dims",
+        "numpy.transpose": (
+            "xp.permute_dims(x, axes) (without axes: tuple(reversed(range(x.ndim))), NumPy's "
+            "default)"
+        ),
         "numpy.amax": "xp.max",
         "numpy.power": "xp.pow",
         "numpy.pad": "xpx.pad (array-api-extra)",
-        "numpy.cov": "xpx.cov (array-api-extra)",
-        "numpy.atleast_1d": "xpx.atleast_nd (array-api-extra)",
+        "numpy.cov": (
+            "xpx.cov(m), one array with a variable per row (np.cov's rowvar=True): for "
+            "rowvar=False pass the transpose, and stack np.cov's second array into m first "
+            "(array-api-extra)"
+        ),
+        "numpy.atleast_1d": "xpx.atleast_nd(x, ndim=1) (array-api-extra)",
     }
+
+
+def test_hints_keep_what_numpy_did() -> None:
+    # np.array copies (xp.asarray shares), order='F' reshapes in column order, unique with
+    # axis= finds rows, triu_indices' k is offset= and its xp= is required, .flat writes
+    # into x: the hints said xp.asarray, xp.reshape, xp.unique_values and a bare xpx name.
+    found = {
+        f.name: f.replacement or ""
+        for f in check_source(
+            "import numpy as np\nnp.array(a); np.ravel(a, order='F'); np.unique(a, axis=0)\n"
+            "np.triu_indices(3, 1); np.nan_to_num(a, nan=0.0)\n"
+        )
+    }
+    assert "copy=True" in found["numpy.array"]
+    assert "order='F'" in found["numpy.ravel"]
+    assert "axis=" in found["numpy.unique"]
+    assert "offset=k" in found["numpy.triu_indices"]
+    assert "xp=" in found["numpy.triu_indices"]
+    assert "fill_value=" in found["numpy.nan_to_num"]
+    methods = {f.name: f.replacement or "" for f in check_source("x.flat[0] = 1; x.flatten('F')")}
+    assert "index x itself" in methods[".flat"]
+    assert "order='F'" in methods[".flatten"]
 
 
 def test_array_methods_the_standard_lacks() -> None:
     found = check_source("y = x.astype(int).flatten().tolist()\n")
     assert [(f.name, f.replacement) for f in found] == [
         (".astype", "xp.astype(x, dtype)"),
-        (".flatten", "xp.reshape(x, (-1,))"),
+        (
+            ".flatten",
+            "xp.reshape(x, (-1,)) (order='F': "
+            "xp.reshape(xp.permute_dims(x, tuple(reversed(range(x.ndim)))), (-1,)))",
+        ),
         (".tolist", None),
     ]
 

@@ -48,7 +48,10 @@ FUNCTION_HINTS: dict[str, str] = {
     "arctanh": "xp.atanh",
     "around": "xp.round (it has no decimals argument: xp.round(x * 10**decimals) / 10**decimals)",
     "argwhere": "xp.stack(xp.nonzero(x), axis=-1)",
-    "array": "xp.asarray",
+    "array": (
+        "xp.asarray(x, copy=True) (np.array copies; xp.asarray may share memory with an "
+        "array argument)"
+    ),
     "array_equal": "x.shape == y.shape and bool(xp.all(x == y))",
     "asanyarray": "xp.asarray",
     "ascontiguousarray": "xp.asarray",
@@ -106,7 +109,10 @@ FUNCTION_HINTS: dict[str, str] = {
     "power": "xp.pow",
     "promote_types": "xp.result_type",
     "ptp": "xp.max(x) - xp.min(x)",
-    "ravel": "xp.reshape(x, (-1,))",
+    "ravel": (
+        "xp.reshape(x, (-1,)) (order='F': "
+        "xp.reshape(xp.permute_dims(x, tuple(reversed(range(x.ndim)))), (-1,)))"
+    ),
     "right_shift": "xp.bitwise_right_shift",
     "rollaxis": "xp.moveaxis(x, axis, start) for start <= axis, start - 1 otherwise",
     "row_stack": "xp.concat(..., axis=0) for 2-D arrays, xp.stack(..., axis=0) for 1-D",
@@ -114,12 +120,15 @@ FUNCTION_HINTS: dict[str, str] = {
     "signedinteger": 'xp.isdtype(dtype, "signed integer")',
     "size": "x.size",
     "swapaxes": "xp.permute_dims(x, axes) with the two axes exchanged in range(x.ndim)",
-    "transpose": "xp.permute_dims",
+    "transpose": (
+        "xp.permute_dims(x, axes) (without axes: tuple(reversed(range(x.ndim))), NumPy's default)"
+    ),
     "true_divide": "xp.divide",
     "unique": (
         "xp.unique_values (or unique_counts, unique_inverse, unique_all), whose order the "
         "standard leaves unspecified (xp.sort the values if order matters) and which counts "
-        "each NaN as distinct (np.unique keeps one)"
+        "each NaN as distinct (np.unique keeps one); with axis= there is no standard "
+        "equivalent (unique_values flattens)"
     ),
     "unsignedinteger": 'xp.isdtype(dtype, "unsigned integer")',
     "vstack": "xp.concat(..., axis=0) for 2-D arrays, xp.stack(..., axis=0) for 1-D",
@@ -165,6 +174,16 @@ EXTRA_HINTS: dict[str, str] = {
 #: is not a drop-in replacement (``xpx.isclose`` returns an array, ``allclose`` a bool).
 EXTRA_USAGE: dict[str, str] = {
     "allclose": "xp.all(xpx.isclose(a, b))",
+    "atleast_1d": "xpx.atleast_nd(x, ndim=1)",
+    "atleast_2d": "xpx.atleast_nd(x, ndim=2)",
+    "cov": (
+        "xpx.cov(m), one array with a variable per row (np.cov's rowvar=True): for "
+        "rowvar=False pass the transpose, and stack np.cov's second array into m first"
+    ),
+    "diag_indices": "xpx.diag_indices(n, ndim=ndim, xp=xp) (xp= is required)",
+    "nan_to_num": "xpx.nan_to_num(x, fill_value=...) (np.nan_to_num's nan=)",
+    "tril_indices": "xpx.tril_indices(n, offset=k, m=m, xp=xp) (NumPy's k; xp= is required)",
+    "triu_indices": "xpx.triu_indices(n, offset=k, m=m, xp=xp) (NumPy's k; xp= is required)",
 }
 
 #: (standard function, NumPy parameter it lacks) -> replacement, for NumPy's argument
@@ -200,10 +219,22 @@ MISSING_ARGUMENT_HINTS: dict[str, str] = {
 #: ndarray attribute -> replacement (``None``: no standard equivalent).
 ATTRIBUTE_HINTS: dict[str, str | None] = {
     "astype": "xp.astype(x, dtype)",
-    "flatten": "xp.reshape(x, (-1,))",
-    "ravel": "xp.reshape(x, (-1,))",
-    "reshape": "xp.reshape(x, shape)",
-    "transpose": "xp.permute_dims(x, axes) or x.T",
+    "flatten": (
+        "xp.reshape(x, (-1,)) (order='F': "
+        "xp.reshape(xp.permute_dims(x, tuple(reversed(range(x.ndim)))), (-1,)))"
+    ),
+    "ravel": (
+        "xp.reshape(x, (-1,)) (order='F': "
+        "xp.reshape(xp.permute_dims(x, tuple(reversed(range(x.ndim)))), (-1,)))"
+    ),
+    "reshape": (
+        "xp.reshape(x, shape) (C order only; order='F' has no direct equivalent: reverse "
+        "the axes with xp.permute_dims before and after)"
+    ),
+    "transpose": (
+        "xp.permute_dims(x, axes) (without axes: tuple(reversed(range(x.ndim)))), or x.T "
+        "for 2-D only"
+    ),
     "swapaxes": "xp.permute_dims(x, axes) with the two axes exchanged in range(x.ndim)",
     "copy": "xp.asarray(x, copy=True)",
     "tolist": None,
@@ -219,7 +250,10 @@ ATTRIBUTE_HINTS: dict[str, str | None] = {
     "itemsize": "xp.finfo(dtype).bits // 8 (xp.iinfo for integers)",
     "kind": 'xp.isdtype(dtype, "real floating") and the other dtype kinds',
     "fill": "x[...] = value (or xp.full)",
-    "flat": "xp.reshape(x, (-1,))",
+    "flat": (
+        "xp.reshape(x, (-1,)) to read it (maybe a copy: writes through x.flat[i] = v must "
+        "index x itself, e.g. xpx.at(x, idx).set(v) with idx from xpx.unravel_index)"
+    ),
     "diagonal": "xp.linalg.diagonal(x) for 2-D (with more axes: the last two; NumPy: 0 and 1)",
     "trace": "xp.linalg.trace(x) for 2-D (with more axes: the last two; NumPy: 0 and 1)",
     "partition": "x = xpx.partition(x, kth) (ndarray.partition works in place)",
