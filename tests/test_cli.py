@@ -378,9 +378,10 @@ def test_port_check_unparseable_file_is_reported_others_checked_exit_2(
         "2 finding(s) in 1 file(s)",
         "1 file(s) could not be parsed or analysed and were not checked",
     ]
+    version = ".".join(map(str, sys.version_info[:2]))
     assert captured.err.splitlines() == [
-        f"arrayport port-check: {bad}:1: cannot parse as Python: invalid syntax; "
-        "the file was not checked"
+        f"arrayport port-check: {bad}:1: cannot parse as Python {version} (the Python running "
+        "port-check): invalid syntax; the file was not checked"
     ]
 
 
@@ -397,7 +398,8 @@ def test_port_check_unparseable_file_json_is_valid_and_exits_2(
         ("good.py", 3, ".astype"),
         ("good.py", 3, "numpy.concatenate"),
     ]
-    assert data[0]["message"].startswith("cannot parse as Python: invalid syntax")
+    assert data[0]["message"].startswith("cannot parse as Python 3.")
+    assert "running port-check): invalid syntax" in data[0]["message"]
     assert data[0]["replacement"] is None
 
 

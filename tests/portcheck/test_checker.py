@@ -380,3 +380,37 @@ def test_a_namespace_kept_on_self_or_passed_as_np_is_not_an_array() -> None:
         """
     )
     assert found == [(16, "numpy.ndarray"), (17, ".max")]
+
+
+def test_names_bound_to_other_libraries_objects_are_not_arrays() -> None:
+    # im = Image.open(p).convert("L") and df = pd.read_csv(f) were taken for arrays:
+    # im.transpose(...) and df.astype(int).sum() were reported (one line was not).
+    source = """
+        import numpy as np
+        import pandas as pd
+        from PIL import Image
+        def load(path, csv):
+            im = Image.open(path).convert("L")
+            im = im.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+            df = pd.read_csv(csv)
+            counts = df.astype(int).sum()
+            direct = pd.read_csv(csv).astype(int)
+            a = np.asarray(im)
+            return a.astype(int).sum(), counts, direct
+        """
+    assert names(source) == [(12, ".astype"), (12, ".sum")]
+
+
+def test_finfo_and_iinfo_fields_the_standard_lacks() -> None:
+    # np.finfo(float).tiny (53 uses in scipy, matplotlib and dask) passed as portable.
+    found = check_source(
+        "import numpy as np\n"
+        "t = np.finfo(x.dtype).tiny; r = np.finfo(np.float32).resolution\n"
+        "e = np.finfo(float).eps; m = np.iinfo(np.int8).max; k = np.iinfo(np.int8).kind\n"
+    )
+    infos = [(f.line, f.name, f.replacement) for f in found if "info()" in f.name]
+    assert infos == [
+        (2, "numpy.finfo().resolution", None),
+        (2, "numpy.finfo().tiny", "smallest_normal"),
+        (3, "numpy.iinfo().kind", None),
+    ]

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ast
 import os
+import sys
 import warnings
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -224,7 +225,11 @@ def _unparseable(path: str, exc: SyntaxError | ValueError) -> Finding:
     """The finding for a file ``ast.parse`` rejects."""
     why = exc.msg if isinstance(exc, SyntaxError) else str(exc)
     line = exc.lineno if isinstance(exc, SyntaxError) and exc.lineno else 1
-    message = f"cannot parse as Python: {why}; the file was not checked"
+    version = ".".join(map(str, sys.version_info[:2]))
+    message = (
+        f"cannot parse as Python {version} (the Python running port-check): {why}; the file "
+        "was not checked"
+    )
     return Finding(path, line, PARSE_ERROR, message, None)
 
 

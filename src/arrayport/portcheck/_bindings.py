@@ -43,6 +43,27 @@ def numpy_binding(node: ast.Import | ast.ImportFrom, alias: ast.alias) -> str | 
     return None
 
 
+#: Libraries whose calls return arrays (of their own): names bound from their calls are not
+#: taken for other objects (``x = da.from_array(a); x.astype(int)`` is still reported).
+_ARRAY_LIBRARIES = frozenset(
+    {"array_api_strict", "cupy", "dask", "jax", "jaxlib", "sparse", "tensorflow", "torch", "xarray"}
+)
+
+
+def from_array_library(node: ast.Import | ast.ImportFrom, alias: ast.alias) -> bool:
+    """Whether an import binds a name from one of :data:`_ARRAY_LIBRARIES`."""
+    source = alias.name if isinstance(node, ast.Import) else node.module or ""
+    return source.partition(".")[0] in _ARRAY_LIBRARIES
+
+
+def root_of(node: ast.expr) -> ast.expr:
+    """The name (or other expression) a chain of attributes, calls and subscripts starts
+    from: ``Image`` for ``Image.open(p).convert("L")``."""
+    while isinstance(node, (ast.Attribute, ast.Call, ast.Subscript)):
+        node = node.func if isinstance(node, ast.Call) else node.value
+    return node
+
+
 def _local_names(node: _Function) -> tuple[set[str], set[str], set[str], dict[str, str]]:
     """The names a function binds (parameters and every binding in its body, nested
     scopes excepted), those it declares ``global`` and ``nonlocal``, and those of the
@@ -115,3 +136,24 @@ class _Scope:
     declared_nonlocal: set[str] = dataclasses.field(default_factory=set)
     # Names bound here only by imports of numpy, and the dotted numpy name each holds.
     imported: dict[str, str] = dataclasses.field(default_factory=dict)
+
+
+def _is_self_attribute(node: ast.expr) -> bool:
+    """Whether ``node`` is ``self.<name>`` or ``cls.<name>``."""
+    return (
+        isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Name)
+        and node.value.id in ("self", "cls")
+    )
+
+
+def _outside_functions(tree: ast.AST) -> list[ast.AST]:
+    """The nodes of ``tree`` outside function and lambda bodies (class bodies included)."""
+    found: list[ast.AST] = []
+    stack: list[ast.AST] = [tree]
+    while stack:
+        node = stack.pop()
+        found.append(node)
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            stack.extend(ast.iter_child_nodes(node))
+    return found

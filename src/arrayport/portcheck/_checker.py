@@ -31,13 +31,14 @@ from types import ModuleType
 from typing import cast
 
 from arrayport.portcheck._arguments import argument_findings, numpy_attribute, pad_hint
+from arrayport.portcheck._bindings import _is_self_attribute
 from arrayport.portcheck._hints import (
     STANDARD_DTYPES,
     hint_for_attribute,
     hint_for_function,
     hint_for_method_call,
 )
-from arrayport.portcheck._scopes import ScopeTracker, _is_self_attribute
+from arrayport.portcheck._scopes import ScopeTracker
 from arrayport.portcheck._standard import Standard
 
 __all__ = ["Finding", "find_nonstandard"]
@@ -78,6 +79,14 @@ def find_nonstandard(tree: ast.AST, path: str, std: Standard) -> list[Finding]:
     checker.collect(tree)
     checker.visit(tree)
     return sorted(set(checker.findings))
+
+
+# The fields of the standard's finfo and iinfo objects, and replacements for NumPy's others.
+_INFO_FIELDS = {
+    "finfo": frozenset({"bits", "dtype", "eps", "max", "min", "smallest_normal"}),
+    "iinfo": frozenset({"bits", "dtype", "max", "min"}),
+}
+_INFO_HINTS = {"tiny": "smallest_normal"}
 
 
 class _Checker(ScopeTracker):
@@ -134,8 +143,26 @@ class _Checker(ScopeTracker):
             self._numpy_name(node, path)
             return  # the inner parts of np.random.rand are not separate uses
         if isinstance(node.ctx, ast.Load):
+            self._info_attribute(node)
             self._array_attribute(node, self.calls.pop(id(node), None))
         self.generic_visit(node)
+
+    def _info_attribute(self, node: ast.Attribute) -> None:
+        """``np.finfo(t).tiny``: fields of NumPy's finfo and iinfo the standard's lack."""
+        value = node.value
+        if not isinstance(value, ast.Call):
+            return
+        kind = (self.resolve(value.func) or "").removeprefix("numpy.")
+        fields = _INFO_FIELDS.get(kind)
+        if fields is None or node.attr in fields:
+            return
+        self.report(
+            node,
+            f"numpy.{kind}().{node.attr}",
+            f"{kind}().{node.attr} is NumPy's; the standard's {kind} has "
+            f"{', '.join(sorted(fields))}",
+            _INFO_HINTS.get(node.attr),
+        )
 
     def _numpy_name(self, node: ast.AST, path: str) -> None:
         parts = path.split(".")[1:]

@@ -22,7 +22,16 @@ from __future__ import annotations
 import ast
 from typing import cast
 
-from arrayport.portcheck._bindings import _local_names, _Scope, _target_names, numpy_binding
+from arrayport.portcheck._bindings import (
+    _is_self_attribute,
+    _local_names,
+    _outside_functions,
+    _Scope,
+    _target_names,
+    from_array_library,
+    numpy_binding,
+    root_of,
+)
 from arrayport.portcheck._results import (
     _ARRAY_ANNOTATIONS,
     _ARRAY_ONLY_RESULTS,
@@ -57,6 +66,7 @@ class ScopeTracker(ast.NodeVisitor):
         self.aliases: dict[str, str] = {}  # local name -> dotted numpy name (the module's)
         self.numpy_names: set[str] = set()  # names any import in the file binds to numpy
         self.modules: set[str] = set()  # local names bound by other imports
+        self.array_modules: set[str] = set()  # those of them from array libraries (torch)
         self.classes: set[str] = set()  # classes the file defines (not ndarray subclasses)
         # Attributes of self/cls the file assigns a namespace to (self._xp = array_namespace(x)).
         self.namespace_attributes: set[str] = set()
@@ -74,6 +84,8 @@ class ScopeTracker(ast.NodeVisitor):
                     name = (a.asname or a.name).partition(".")[0]
                     if path is None and a.name != "*":
                         self.modules.add(name)
+                        if from_array_library(node, a):
+                            self.array_modules.add(name)
                     elif path is not None:
                         self.numpy_names.add(name)
                         if id(node) in outside:
@@ -254,6 +266,11 @@ class ScopeTracker(ast.NodeVisitor):
             return "object"
         if isinstance(node, ast.NamedExpr):
             return self._kind(node.value)
+        foreign = isinstance(node, ast.Call) and self.resolve(node.func) is None
+        if foreign and self._module_rooted(node) and not self._is_array_expr(node):
+            root = root_of(node)
+            if not (isinstance(root, ast.Name) and root.id in self.array_modules):
+                return "object"  # Image.open(p).convert("L"), pd.read_csv(f): not arrays
         if self._is_arrays_expr(node):
             return "arrays"
         return "array" if self._is_array_expr(node) else None
@@ -274,10 +291,11 @@ class ScopeTracker(ast.NodeVisitor):
 
     def _module_rooted(self, node: ast.expr) -> bool:
         """Whether ``node`` is reached from a module other than numpy (``pd.read_csv(f)``,
-        ``json.loads(s)["a"]``)."""
-        while isinstance(node, (ast.Attribute, ast.Call, ast.Subscript)):
-            node = node.func if isinstance(node, ast.Call) else node.value
-        return isinstance(node, ast.Name) and node.id in self.modules
+        ``json.loads(s)["a"]``), or from a name bound to such an object (``df.astype``)."""
+        root = root_of(node)
+        if not isinstance(root, ast.Name):
+            return False
+        return root.id in self.modules or self._kind_of_name(root.id) == "object"
 
     def _is_array_expr(self, node: ast.expr) -> bool:
         if isinstance(node, ast.Name):
@@ -369,24 +387,3 @@ class ScopeTracker(ast.NodeVisitor):
         if node.rest:
             self._bind(node.rest, None)
         self.generic_visit(node)
-
-
-def _is_self_attribute(node: ast.expr) -> bool:
-    """Whether ``node`` is ``self.<name>`` or ``cls.<name>``."""
-    return (
-        isinstance(node, ast.Attribute)
-        and isinstance(node.value, ast.Name)
-        and node.value.id in ("self", "cls")
-    )
-
-
-def _outside_functions(tree: ast.AST) -> list[ast.AST]:
-    """The nodes of ``tree`` outside function and lambda bodies (class bodies included)."""
-    found: list[ast.AST] = []
-    stack: list[ast.AST] = [tree]
-    while stack:
-        node = stack.pop()
-        found.append(node)
-        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
-            stack.extend(ast.iter_child_nodes(node))
-    return found
