@@ -414,3 +414,15 @@ def test_finfo_and_iinfo_fields_the_standard_lacks() -> None:
         (2, "numpy.finfo().tiny", "smallest_normal"),
         (3, "numpy.iinfo().kind", None),
     ]
+
+
+def test_names_bound_from_array_libraries_calls_stay_arrays() -> None:
+    source = """
+        import dask.array as da
+        import torch
+        def f(a):
+            x = da.from_array(a)
+            t = torch.ones(3)
+            return x.astype(int), t.flatten()
+        """
+    assert names(source) == [(7, ".astype"), (7, ".flatten")]
