@@ -426,3 +426,17 @@ def test_names_bound_from_array_libraries_calls_stay_arrays() -> None:
             return x.astype(int), t.flatten()
         """
     assert names(source) == [(7, ".astype"), (7, ".flatten")]
+
+
+def test_a_function_local_alias_of_numpy_is_followed() -> None:
+    # xp = np hid every use through xp (7 times in scipy and dask).
+    source = """
+        import numpy as np
+        def solve(a, b):
+            xp = np
+            la = np.linalg
+            return xp.concatenate([a, b]), la.lstsq(a, b), xp.concat([a])
+        def other(xp, a):
+            return xp.concatenate([a])
+        """
+    assert names(source) == [(6, "numpy.concatenate"), (6, "numpy.linalg.lstsq")]

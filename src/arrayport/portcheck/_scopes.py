@@ -20,8 +20,10 @@ record of a scope are in :mod:`arrayport.portcheck._bindings`. The checks are in
 from __future__ import annotations
 
 import ast
+from types import ModuleType
 from typing import cast
 
+from arrayport.portcheck._arguments import numpy_attribute
 from arrayport.portcheck._bindings import (
     _is_self_attribute,
     _local_names,
@@ -336,6 +338,11 @@ class ScopeTracker(ast.NodeVisitor):
             self._bind_target(target, kind)
             if kind == "namespace" and _is_self_attribute(target):
                 self.namespace_attributes.add(cast(ast.Attribute, target).attr)
+        # xp = np (or np.linalg) in a function: an alias of numpy there, as an import is.
+        path, scope = self.resolve(node.value), self.scopes[-1]
+        if path and scope.kind == "function" and isinstance(numpy_attribute(path), ModuleType):
+            names = [t.id for t in node.targets if isinstance(t, ast.Name)]
+            scope.imported.update(dict.fromkeys(names, path))
 
     def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
         self.visit(node.annotation)
