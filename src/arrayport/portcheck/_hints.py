@@ -219,18 +219,9 @@ MISSING_ARGUMENT_HINTS: dict[str, str] = {
 #: ndarray attribute -> replacement (``None``: no standard equivalent).
 ATTRIBUTE_HINTS: dict[str, str | None] = {
     "astype": "xp.astype(x, dtype)",
-    "flatten": (
-        "xp.reshape(x, (-1,)) (order='F': "
-        "xp.reshape(xp.permute_dims(x, tuple(reversed(range(x.ndim)))), (-1,)))"
-    ),
-    "ravel": (
-        "xp.reshape(x, (-1,)) (order='F': "
-        "xp.reshape(xp.permute_dims(x, tuple(reversed(range(x.ndim)))), (-1,)))"
-    ),
-    "reshape": (
-        "xp.reshape(x, shape) (C order only; order='F' has no direct equivalent: reverse "
-        "the axes with xp.permute_dims before and after)"
-    ),
+    "flatten": "xp.reshape(x, (-1,))",
+    "ravel": "xp.reshape(x, (-1,))",
+    "reshape": "xp.reshape(x, shape)",
     "transpose": (
         "xp.permute_dims(x, axes) (without axes: tuple(reversed(range(x.ndim)))), or x.T "
         "for 2-D only"
@@ -297,6 +288,16 @@ def hint_for_method_call(name: str, n_args: int, keywords: frozenset[str]) -> st
     """
     if name == "round" and (n_args or "decimals" in keywords):
         return ROUND_DECIMALS
+    if name in ("ravel", "flatten") and (n_args or "order" in keywords):
+        return (
+            "xp.reshape(x, (-1,)) for order='C' (order='F': "
+            "xp.reshape(xp.permute_dims(x, tuple(reversed(range(x.ndim)))), (-1,)))"
+        )
+    if name == "reshape" and "order" in keywords:
+        return (
+            "xp.reshape(x, shape) for order='C' (order='F' has no direct equivalent: reverse "
+            "the axes with xp.permute_dims before and after)"
+        )
     if name in ("std", "var") and "ddof" in keywords:
         return f"xp.{name}(x, ..., correction=...) (the standard's name for ddof)"
     return None
