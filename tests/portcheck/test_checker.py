@@ -436,3 +436,26 @@ def test_a_function_local_alias_of_numpy_is_followed() -> None:
             return xp.concatenate([a])
         """
     assert names(source) == [(6, "numpy.concatenate"), (6, "numpy.linalg.lstsq")]
+
+
+def test_dtypes_compared_with_strings_or_python_types_are_reported() -> None:
+    # NumPy's dtype == "float32" is True, the standard's False, silently (72 such lines in
+    # scipy, matplotlib and dask passed as portable).
+    source = """
+        import numpy as np
+        import pandas as pd
+        def f(x, y, path):
+            a = x.dtype == "float32" or x.dtype != float
+            b = x.dtype == np.float32 or x.dtype == y.dtype
+            df = pd.read_csv(path)
+            return a, b, df["c"].dtype == "object"
+        """
+    found = [(f.line, f.name, f.replacement) for f in check_source(textwrap.dedent(source))]
+    assert found == [
+        (5, "dtype == 'float32'", "x.dtype == xp.float32"),
+        (
+            5,
+            "dtype == float",
+            "x.dtype == xp.float64 (Python's float; or the xp floating dtype meant)",
+        ),
+    ]

@@ -35,6 +35,7 @@ from arrayport.portcheck._bindings import _is_self_attribute
 from arrayport.portcheck._hints import (
     STANDARD_DTYPES,
     hint_for_attribute,
+    hint_for_dtype,
     hint_for_function,
     hint_for_method_call,
 )
@@ -145,6 +146,37 @@ class _Checker(ScopeTracker):
         if isinstance(node.ctx, ast.Load):
             self._info_attribute(node)
             self._array_attribute(node, self.calls.pop(id(node), None))
+        self.generic_visit(node)
+
+    def visit_Compare(self, node: ast.Compare) -> None:
+        """``x.dtype == "float32"`` (or ``== float``): equal under NumPy, False under the
+        standard, whose dtypes compare equal only to dtypes: a silent change."""
+        operands = [node.left, *node.comparators]
+        equality = all(isinstance(op, (ast.Eq, ast.NotEq)) for op in node.ops)
+        dtypes = [o for o in operands if isinstance(o, ast.Attribute) and o.attr == "dtype"]
+        # Not another library's dtype (df = pd.read_csv(f); df["a"].dtype == "object").
+        if equality and dtypes and not any(self._module_rooted(d.value) for d in dtypes):
+            for o in operands:
+                is_string = isinstance(o, ast.Constant) and isinstance(o.value, str)
+                python_type = isinstance(o, ast.Name) and o.id in (
+                    "bool",
+                    "complex",
+                    "float",
+                    "int",
+                )
+                if not (is_string or python_type):
+                    continue
+                spelling = (
+                    cast(str, cast(ast.Constant, o).value) if is_string else cast(ast.Name, o).id
+                )
+                hint = hint_for_dtype(spelling, is_string)
+                self.report(
+                    node,
+                    f"dtype == {spelling!r}" if is_string else f"dtype == {spelling}",
+                    "a dtype compared with a string or a Python type: NumPy says equal, the "
+                    "standard's dtypes equal only dtypes (False there, silently)",
+                    None if hint is None else "x.dtype == " + hint.removeprefix("dtype="),
+                )
         self.generic_visit(node)
 
     def _info_attribute(self, node: ast.Attribute) -> None:
