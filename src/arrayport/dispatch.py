@@ -86,8 +86,7 @@ class DispatchedFunction(Generic[P, R]):
 
     __wrapped__: Callable[P, R]
     __qualname__: str
-    # Called as written inside tf.function, not rewritten by autograph (_autograph.MARKER).
-    autograph_info__: ClassVar[dict[str, object]] = {}
+    autograph_info__: ClassVar[dict[str, object]] = {}  # run as written: see _autograph
     _sliced_fn: Callable[..., Any] | None = None
 
     def __init__(self, fn: Callable[P, R], contract: FunctionContract) -> None:
