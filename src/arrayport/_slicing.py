@@ -48,9 +48,9 @@ def sliced_policy(policy: OOMPolicy, args: tuple[Any, ...], kwargs: dict[str, An
     split would cut the rows of the one slice the function gets."""
     if policy.split_axis is None:
         return policy
-    first = next(arrays(args, kwargs), None)
-    top = first is not None and any(v is first[0] for v in (*args, *kwargs.values()))
-    if top and first is not None and len(first[0].shape) == 3:
+    first = next(arrays(args, kwargs), (None, None))[0]
+    top = any(v is first for v in (*args, *kwargs.values()))  # not inside a list
+    if first is not None and top and len(first.shape) == 3:
         return policy
     return dataclasses.replace(policy, split_axis=None)
 

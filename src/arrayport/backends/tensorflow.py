@@ -47,6 +47,7 @@ from arrayport.backends._pocl import import_lock, preload_opencl_platform
 from arrayport.backends._tf_describe import DTYPES as _DTYPES
 from arrayport.backends._tf_describe import describe as describe
 from arrayport.backends._tf_describe import device_of as device_of
+from arrayport.backends._tf_describe import is_symbolic
 from arrayport.backends._tf_describe import route_key as route_key
 from arrayport.backends._tf_host import host_view as host_view
 from arrayport.backends._tf_host import to_numpy as to_numpy
@@ -130,7 +131,7 @@ non_array_hint = array_like_refusal
 
 
 def is_plain(x: Any) -> bool:
-    return type(x).__name__ == "EagerTensor"  # symbolic ones go through describe's refusal
+    return not is_symbolic(x)  # symbolic ones go through describe's refusal
 
 
 def namespace() -> None:

@@ -158,12 +158,7 @@ class _Checker(ScopeTracker):
         if equality and dtypes and not any(self._module_rooted(d.value) for d in dtypes):
             for o in operands:
                 is_string = isinstance(o, ast.Constant) and isinstance(o.value, str)
-                python_type = isinstance(o, ast.Name) and o.id in (
-                    "bool",
-                    "complex",
-                    "float",
-                    "int",
-                )
+                python_type = isinstance(o, ast.Name) and hint_for_dtype(o.id, False) is not None
                 if not (is_string or python_type):
                     continue
                 spelling = (

@@ -29,6 +29,8 @@ __all__ = [
     "hint_for_method_call",
 ]
 
+#: The flat reshape in column order (``ravel(order="F")``), which the standard spells out.
+F_ORDER_FLAT = "xp.reshape(xp.permute_dims(x, tuple(reversed(range(x.ndim)))), (-1,))"
 #: The standard's ``round`` rounds to integers only: what replaces NumPy's ``decimals``.
 ROUND_DECIMALS = (
     "xp.round(x * 10**decimals) / 10**decimals (the standard's round has no decimals argument)"
@@ -109,10 +111,7 @@ FUNCTION_HINTS: dict[str, str] = {
     "power": "xp.pow",
     "promote_types": "xp.result_type",
     "ptp": "xp.max(x) - xp.min(x)",
-    "ravel": (
-        "xp.reshape(x, (-1,)) (order='F': "
-        "xp.reshape(xp.permute_dims(x, tuple(reversed(range(x.ndim)))), (-1,)))"
-    ),
+    "ravel": f"xp.reshape(x, (-1,)) (order='F': {F_ORDER_FLAT})",
     "right_shift": "xp.bitwise_right_shift",
     "rollaxis": "xp.moveaxis(x, axis, start) for start <= axis, start - 1 otherwise",
     "row_stack": "xp.concat(..., axis=0) for 2-D arrays, xp.stack(..., axis=0) for 1-D",
@@ -289,10 +288,7 @@ def hint_for_method_call(name: str, n_args: int, keywords: frozenset[str]) -> st
     if name == "round" and (n_args or "decimals" in keywords):
         return ROUND_DECIMALS
     if name in ("ravel", "flatten") and (n_args or "order" in keywords):
-        return (
-            "xp.reshape(x, (-1,)) for order='C' (order='F': "
-            "xp.reshape(xp.permute_dims(x, tuple(reversed(range(x.ndim)))), (-1,)))"
-        )
+        return f"xp.reshape(x, (-1,)) for order='C' (order='F': {F_ORDER_FLAT})"
     if name == "reshape" and "order" in keywords:
         return (
             "xp.reshape(x, shape) for order='C' (order='F' has no direct equivalent: reverse "
