@@ -224,7 +224,7 @@ def test_too_few_arguments_for_the_standard() -> None:
     source = """
         import numpy as np
         i = np.where(cond)
-        w = np.where(cond, 1.0, 0.0)
+        w = np.where(cond, x, 0.0)
         s = np.squeeze(a)
         t = np.squeeze(a, axis=0)
         u = np.linspace(0, 1)
@@ -302,3 +302,58 @@ def test_positional_finding_replacement_reads_after_use() -> None:
 def test_no_keyword_hint_for_a_function_that_takes_no_keywords() -> None:
     found = check_source("import numpy as np\nb = np.abs(a, out)\n")
     assert [(f.name, f.replacement) for f in found] == [("numpy.abs(positional)", None)]
+
+
+def test_python_numbers_and_lists_where_the_standard_takes_arrays() -> None:
+    # NumPy converts them; array-api-strict refuses each of these calls.
+    source = """
+        import numpy as np
+        a = np.sqrt(2.0)
+        b = np.max([x, y])
+        c = np.take(x, [0, 2])
+        d = np.where(cond, 1.0, 0.0)
+        e = np.maximum(1, -2)
+        f = np.linalg.inv(((1, 2), (3, 4)))
+        g = np.exp(-1)
+        """
+    found = findings(source)
+    assert sorted(found) == [
+        "numpy.exp(Python number)",
+        "numpy.linalg.inv(Python list)",
+        "numpy.max(Python list)",
+        "numpy.maximum(Python numbers)",
+        "numpy.sqrt(Python number)",
+        "numpy.take(Python list)",
+        "numpy.where(Python numbers)",
+    ]
+    message, hint = found["numpy.take(Python list)"]
+    assert "([0, 2])" in message
+    assert hint == "xp.asarray([0, 2]), or xp.stack for a list of arrays"
+    assert found["numpy.sqrt(Python number)"][1] == "xp.asarray(2.0) (or the math module)"
+    assert "x1, x2" in found["numpy.where(Python numbers)"][0]
+    strict = {
+        "sqrt": (2.0,),
+        "max": ([1.0, 2.0],),
+        "take": (xp.asarray([1.0, 2.0]), [0]),
+        "where": (xp.asarray([True]), 1.0, 0.0),
+        "maximum": (1, -2),
+    }
+    for name, args in strict.items():  # the reports are the standard's own refusals
+        with pytest.raises((TypeError, AttributeError, ValueError)):
+            getattr(xp, name)(*args)
+
+
+def test_python_numbers_the_standard_takes_are_not_reported() -> None:
+    source = """
+        import numpy as np
+        a = np.maximum(x, 0)
+        b = np.where(cond, x, 0.0)
+        c = np.clip(x, 0, 1)
+        d = np.searchsorted(x, 3)
+        e = np.stack([x, y])
+        f = np.asarray([1, 2])
+        g = np.full((2, 3), 1.5)
+        h = np.sqrt(*values)
+        i = np.sqrt(n)
+        """
+    assert findings(source) == {}

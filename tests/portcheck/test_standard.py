@@ -85,3 +85,17 @@ def test_a_missing_standard_names_an_extra_that_installs_it() -> None:
     pyproject = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text())
     extras = pyproject["project"]["optional-dependencies"]
     assert any(dep.startswith("array-api-strict") for dep in extras[extra.group(1)])
+
+
+def test_what_each_positional_parameter_takes_is_read_from_annotations() -> None:
+    sigs = standard().signatures
+    assert sigs["sqrt"].takes == ("array",)
+    assert sigs["maximum"].takes == ("scalar", "scalar")  # one may be a Python number
+    assert sigs["where"].takes == ("array", "scalar", "scalar")
+    assert sigs["stack"].takes == ("arrays",)  # a list of arrays
+    assert sigs["take"].takes == ("array", "array")
+    assert sigs["linalg.solve"].takes == ("array", "array")
+    # Anything array-like, a dtype, or not said: no claim.
+    assert sigs["asarray"].takes == ("",)
+    assert sigs["finfo"].takes == ("",)
+    assert sigs["full"].takes == ("", "")

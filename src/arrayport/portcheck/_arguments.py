@@ -228,6 +228,60 @@ def _positional_finding(path: str, name: str, sig: Signature, n_given: int) -> _
     return f"{path}(positional)", message, "; ".join(hints) or None
 
 
+def _python_value(node: ast.expr) -> str | None:
+    """``"number"`` or ``"list"`` if ``node`` is a Python number or a list or tuple
+    written in place (``2.0``, ``-1``, ``[a, b]``, ``(n, 1)``, a comprehension), else None."""
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        node = node.operand
+    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float, complex)):
+        return "number"
+    if isinstance(node, (ast.List, ast.Tuple, ast.ListComp)):
+        return "list"
+    return None
+
+
+def _python_value_findings(node: ast.Call, path: str, sig: Signature) -> list[_Found]:
+    """Python numbers, lists and tuples passed where the standard's function takes arrays
+    (``np.sqrt(2.0)``, ``np.max([a, b])``, ``np.take(x, [0, 2])``), or numbers in every
+    required place that takes an array or a number (``np.where(c, 1.0, 0.0)``,
+    ``np.maximum(1, 2)``): NumPy converts them, the standard refuses them."""
+    name = path.removeprefix("numpy.")
+    found: list[_Found] = []
+    required = sig.takes[: len(sig.required)]
+    numbers = 0
+    for i, (arg, takes) in enumerate(zip(node.args, sig.takes, strict=False)):
+        if isinstance(arg, ast.Starred):
+            return found
+        value = _python_value(arg)
+        if value is None or takes not in ("array", "scalar"):
+            continue
+        if takes == "scalar" and value == "number":
+            numbers += i < len(required)
+            continue
+        shown = ast.unparse(arg)
+        shown = shown if len(shown) <= 24 else "..."
+        what, hint = {
+            "number": ("a Python number", f"xp.asarray({shown}) (or the math module)"),
+            "list": (
+                "a Python list or tuple",
+                f"xp.asarray({shown}), or xp.stack for a list of arrays",
+            ),
+        }[value]
+        message = f"the standard's {name} takes arrays, not {what} ({shown}); NumPy converts it"
+        found.append((f"{path}(Python {value})", message, hint))
+    if numbers >= 2 and numbers == required.count("scalar"):
+        found.append(
+            (
+                f"{path}(Python numbers)",
+                f"the standard's {name} refuses Python numbers in all of "
+                f"{', '.join(sig.required[i] for i, t in enumerate(required) if t == 'scalar')}"
+                "; NumPy converts them",
+                "xp.asarray(value, dtype=...) for one of them",
+            )
+        )
+    return found
+
+
 def argument_findings(node: ast.Call, path: str, std: Standard) -> list[_Found]:
     """What to report about the arguments of ``node``, a call of numpy name ``path``."""
     found = _dtype_findings(node, path)
@@ -235,6 +289,7 @@ def argument_findings(node: ast.Call, path: str, std: Standard) -> list[_Found]:
     sig = std.signatures.get(name)
     if sig is None:
         return found  # not a standard function (reported as a name) or not a numpy call
+    found += _python_value_findings(node, path, sig)
     starred = any(isinstance(a, ast.Starred) for a in node.args)
     if sig.max_positional is not None and not starred and len(node.args) > sig.max_positional:
         found.append(_positional_finding(path, name, sig, len(node.args)))

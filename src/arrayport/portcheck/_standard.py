@@ -14,6 +14,7 @@ import dataclasses
 import functools
 import importlib
 import inspect
+import re
 from types import ModuleType
 
 import numpy as np
@@ -103,13 +104,33 @@ class Standard:
 class Signature:
     """What a standard function accepts: ``max_positional`` (None: any number),
     ``keywords`` (None: any keyword), ``keyword_only``, the keyword-only parameters in
-    the order the standard declares them, and ``required``, the positional parameters
-    without a default (``where`` needs ``condition, x1, x2``)."""
+    the order the standard declares them, ``required``, the positional parameters
+    without a default (``where`` needs ``condition, x1, x2``), and ``takes``, what each
+    positional parameter accepts as its annotation says: ``"array"`` (arrays only),
+    ``"scalar"`` (an array or a Python scalar), ``"arrays"`` (a list or tuple of arrays)
+    or ``""`` (not said)."""
 
     max_positional: int | None
     keywords: frozenset[str] | None
     keyword_only: tuple[str, ...] = ()
     required: tuple[str, ...] = ()
+    takes: tuple[str, ...] = ()
+
+
+_SCALAR_TYPES = re.compile(r"\b(bool|int|float|complex)\b")
+_SEQUENCE_TYPES = re.compile(r"\b(list|tuple|Sequence)\b")
+
+
+def _takes(annotation: object) -> str:
+    """What a parameter annotated ``annotation`` accepts (see :class:`Signature`)."""
+    text = annotation if isinstance(annotation, str) else str(annotation)
+    if annotation is inspect.Parameter.empty or "Array" not in text:
+        return ""
+    if "Nested" in text or "DType" in text:
+        return ""  # anything array-like (asarray's NestedSequence), or a dtype (finfo)
+    if _SEQUENCE_TYPES.search(text):
+        return "arrays"
+    return "scalar" if _SCALAR_TYPES.search(text) else "array"
 
 
 def _signature(fn: object) -> Signature | None:
@@ -142,7 +163,12 @@ def _signature(fn: object) -> Signature | None:
         if p.default is inspect.Parameter.empty
         and p.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
     )
-    return Signature(positional, keywords, keyword_only, required)
+    takes = tuple(
+        _takes(p.annotation)
+        for p in params
+        if p.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    )
+    return Signature(positional, keywords, keyword_only, required, takes)
 
 
 def _signatures(module: ModuleType, names: frozenset[str], prefix: str) -> dict[str, Signature]:
