@@ -459,3 +459,40 @@ def test_dtypes_compared_with_strings_or_python_types_are_reported() -> None:
             "x.dtype == xp.float64 (Python's float; or the xp floating dtype meant)",
         ),
     ]
+
+
+def test_isinstance_with_numpy_scalar_types_is_reported() -> None:
+    # The standard's dtypes are not classes: isinstance(v, xp.float64) raises, and no
+    # standard result is a NumPy scalar.
+    source = """
+        import numpy as np
+        a = isinstance(v, np.float64)
+        b = isinstance(v, (int, np.int32))
+        c = isinstance(v, float)
+        def f(isinstance):
+            return isinstance(v, np.float64)
+        """
+    assert names(source) == [
+        (3, "isinstance(..., numpy.float64)"),
+        (4, "isinstance(..., numpy.int32)"),
+    ]
+    found = check_source(textwrap.dedent(source))
+    assert found[0].replacement == "x.dtype == xp.float64 (on an array)"
+
+
+def test_assigning_shape_or_dtype_of_an_array_is_reported() -> None:
+    source = """
+        import numpy as np
+        def f(a, obj):
+            x = np.zeros(6)
+            x.shape = (2, 3)
+            x.dtype = np.int64
+            obj.shape = (3, 2)
+            self.shape = (3, 2)
+            y = x.shape
+            del x.strides
+        """
+    found = check_source(textwrap.dedent(source))
+    assert [(f.line, f.name) for f in found] == [(5, ".shape ="), (6, ".dtype =")]
+    assert found[0].replacement == "x = xp.reshape(x, shape, copy=False)"
+    assert found[1].replacement is None

@@ -88,6 +88,19 @@ _INFO_FIELDS = {
     "iinfo": frozenset({"bits", "dtype", "max", "min"}),
 }
 _INFO_HINTS = {"tiny": "smallest_normal"}
+#: ndarray attributes NumPy lets code assign, changing the array in place: (message, hint).
+_ASSIGNED = {
+    "shape": (
+        "assigning ndarray.shape reshapes in place; the standard's shape is read-only",
+        "x = xp.reshape(x, shape, copy=False)",
+    ),
+    "dtype": (
+        "assigning ndarray.dtype reinterprets the bytes in place; the standard's dtype is "
+        "read-only (no standard equivalent)",
+        None,
+    ),
+    "strides": ("assigning ndarray.strides is NumPy's (no standard equivalent)", None),
+}
 
 
 class _Checker(ScopeTracker):
@@ -131,12 +144,34 @@ class _Checker(ScopeTracker):
             )
         elif path is not None:
             self._check_arguments(node, path)
+        elif isinstance(node.func, ast.Name) and node.func.id == "isinstance":
+            self._isinstance_dtype(node)
         self.calls[id(node.func)] = node  # read when node.func is visited
         self.generic_visit(node)
 
     def _check_arguments(self, node: ast.Call, path: str) -> None:
         for name, message, replacement in argument_findings(node, path, self.std):
             self.report(node, name, message, replacement)
+
+    def _isinstance_dtype(self, node: ast.Call) -> None:
+        """``isinstance(v, np.float64)``: a NumPy scalar type; the standard's dtypes are not
+        classes, and its functions return 0-D arrays, never NumPy scalars."""
+        if len(node.args) != 2 or self._shadowed("isinstance"):
+            return
+        types = node.args[1]
+        for t in types.elts if isinstance(types, ast.Tuple) else [types]:
+            path = self.resolve(t)
+            if path is None or path.count(".") != 1:
+                continue
+            dtype = path.partition(".")[2]
+            if dtype in STANDARD_DTYPES:
+                self.report(
+                    node,
+                    f"isinstance(..., {path})",
+                    f"{path} as a class is NumPy's scalar type; the standard's dtypes are not "
+                    "classes and its results are 0-D arrays (never an instance of it)",
+                    f"x.dtype == xp.{dtype} (on an array)",
+                )
 
     def visit_Attribute(self, node: ast.Attribute) -> None:
         path = self.resolve(node)
@@ -146,6 +181,12 @@ class _Checker(ScopeTracker):
         if isinstance(node.ctx, ast.Load):
             self._info_attribute(node)
             self._array_attribute(node, self.calls.pop(id(node), None))
+        elif (
+            isinstance(node.ctx, ast.Store)
+            and node.attr in _ASSIGNED
+            and self._is_array_expr(node.value)
+        ):
+            self.report(node, f".{node.attr} =", *_ASSIGNED[node.attr])
         self.generic_visit(node)
 
     def visit_Compare(self, node: ast.Compare) -> None:
