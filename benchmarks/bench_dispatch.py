@@ -23,6 +23,10 @@ with ArrayBridge 0.5.2 when it is installed.
     over the copy's best time (not the smallest pair ratio, which reads low: it comes from
     the round whose copy was slowest).
 
+(c) ``ap.namespace(x)`` next to array-api-compat's ``array_namespace(x)`` for a numpy, a
+    torch and a jax array (the same namespace objects), best of ``--repeat`` rounds, the two
+    taking turns in every round. Target: no slower than array-api-compat.
+
 Run: ``.venv/bin/python benchmarks/bench_dispatch.py [--number 20000] [--repeat 15]
 [--mib 256]``
 """
@@ -155,6 +159,28 @@ def part_b(mib: int, repeat: int) -> None:
     print("    median: of the pairs' ratios; best/best: best time over the copy's best time")
 
 
+def part_c(number: int, repeat: int) -> None:
+    import array_api_compat
+    import jax.numpy as jnp
+    import torch
+
+    arrays = {"numpy": np.ones(8), "torch": torch.ones(8), "jax": jnp.ones(8)}
+    print(f"(c) namespace lookup per call, best of {repeat} x {number} calls")
+    print(f"    {'array':8s}{'arrayport':>11s}{'array-api-compat':>18s}{'compat/ap':>11s}")
+    for name, x in arrays.items():
+        assert ap.namespace(x) is array_api_compat.array_namespace(x)
+        ours = theirs = float("inf")
+        for _ in range(repeat):
+            ours = min(ours, timeit.timeit(lambda x=x: ap.namespace(x), number=number))
+            theirs = min(
+                theirs,
+                timeit.timeit(lambda x=x: array_api_compat.array_namespace(x), number=number),
+            )
+        mine, other = ours / number * 1e6, theirs / number * 1e6
+        print(f"    {name:8s}{mine:9.2f}us{other:16.2f}us{other / mine:10.1f}x")
+    print("    target: arrayport no slower than array-api-compat (compat/ap >= 1)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--number", type=int, default=20000, help="calls per timing in (a)")
@@ -166,6 +192,7 @@ def main() -> None:
     print(f"arrayport {ap.__version__}, numpy {np.__version__}")
     part_a(args.number, args.repeat)
     part_b(args.mib, max(3, args.repeat // 2))
+    part_c(args.number, args.repeat)
 
 
 if __name__ == "__main__":

@@ -169,18 +169,35 @@ def test_namespace_rejects_unknown_names() -> None:
         ap.namespace("matlab")
 
 
-def test_array_subclasses_made_at_run_time_are_not_kept_for_good() -> None:
+def test_namespace_asked_again_is_the_same_and_refusals_stay_refusals() -> None:
+    xp = ap.namespace(np.zeros(3))
+    assert ap.namespace(np.ones((2, 2), np.float32)) is xp  # found once per array type
+    for _ in range(2):  # a refusal is never remembered as an answer
+        with pytest.raises(ap.UnsupportedArrayError):
+            ap.namespace([1.0, 2.0])
+    if MT.TENSORFLOW in INSTALLED:
+        import tensorflow as tf
+
+        for _ in range(2):
+            with pytest.raises(ap.UnsupportedArrayError, match="no array API namespace"):
+                ap.namespace(tf.zeros(2))
+
+
+@pytest.mark.parametrize("ask", ["detect_memory_type", "namespace"])
+def test_array_subclasses_made_at_run_time_are_not_kept_for_good(ask: str) -> None:
     import gc
     import weakref
 
-    from arrayport.backends import _MAX_TYPES, _type_cache, detect_memory_type
+    from arrayport.backends import _MAX_TYPES, _namespaces, _type_cache
 
+    lookup = getattr(ap, ask)
     first = type("Sub", (np.ndarray,), {})
     alive = weakref.ref(first)
-    assert detect_memory_type(np.zeros(1).view(first)) is MT.NUMPY
+    assert lookup(np.zeros(1).view(first)) in (MT.NUMPY, ap.namespace("numpy"))
     del first
     for _ in range(_MAX_TYPES):
-        detect_memory_type(np.zeros(1).view(type("Sub", (np.ndarray,), {})))
+        lookup(np.zeros(1).view(type("Sub", (np.ndarray,), {})))
     gc.collect()
     assert alive() is None
     assert len(_type_cache) <= _MAX_TYPES
+    assert len(_namespaces) <= _MAX_TYPES

@@ -45,6 +45,8 @@ _lock = threading.Lock()
 
 #: The memory type already detected for arrays of this exact type, or None (a dict lookup).
 cached_memory_type = _type_cache.get
+# Array type -> its namespace, once one was found (emptied as _type_cache is).
+_namespaces: dict[type, Any] = {}
 
 
 def get_backend(memory_type: MemoryType | str) -> Backend:
@@ -223,10 +225,12 @@ def namespace(x_or_memory_type: Any) -> Any:
     >>> xp.sum(xp.ones(3))
     np.float64(3.0)
     """
-    if isinstance(x_or_memory_type, (MemoryType, str)):
-        mt = as_memory_type(x_or_memory_type)
-    else:
-        mt = detect_memory_type(x_or_memory_type)
+    t = type(x_or_memory_type)
+    xp = _namespaces.get(t)
+    if xp is not None:
+        return xp
+    array = not isinstance(x_or_memory_type, (MemoryType, str))
+    mt = detect_memory_type(x_or_memory_type) if array else as_memory_type(x_or_memory_type)
     backend = get_backend(mt)
     backend.load()
     xp = backend.namespace()
@@ -237,4 +241,8 @@ def namespace(x_or_memory_type: Any) -> Any:
             "that has one (numpy, torch, jax, cupy, dask)"
         )
         raise UnsupportedArrayError(msg)
+    if array:
+        if len(_namespaces) >= _MAX_TYPES:
+            _namespaces.clear()
+        _namespaces[t] = xp
     return xp
