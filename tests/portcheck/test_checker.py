@@ -424,6 +424,25 @@ def test_names_bound_from_array_libraries_calls_stay_arrays() -> None:
     assert names(source) == [(7, ".astype"), (7, ".flatten")]
 
 
+def test_scipy_function_results_are_not_objects_but_its_class_instances_are() -> None:
+    # solve_banded(...).reshape was missed (labelled scipy data); Rotation.mean is not
+    # ndarray.mean.
+    source = """
+        from scipy.linalg import solve_banded
+        from scipy.spatial.transform import Rotation
+        from scipy import spatial
+        def f(M, b, q):
+            rates = solve_banded((5, 5), M, b)
+            rates = rates.reshape((-1, 3))
+            r = Rotation.from_quat(q)
+            m = r.mean()
+            tree = spatial.KDTree(q)
+            n = tree.sum()
+            return rates, m, n
+        """
+    assert names(source) == [(7, ".reshape")]
+
+
 def test_a_function_local_alias_of_numpy_is_followed() -> None:
     # xp = np hid every use through xp (7 times in scipy and dask).
     source = """
@@ -496,3 +515,18 @@ def test_assigning_shape_or_dtype_of_an_array_is_reported() -> None:
     assert [(f.line, f.name) for f in found] == [(5, ".shape ="), (6, ".dtype =")]
     assert found[0].replacement == "x = xp.reshape(x, shape, copy=False)"
     assert found[1].replacement is None
+
+
+def test_len_of_a_known_array_is_reported() -> None:
+    source = """
+        import numpy as np
+        def f(items, len2):
+            x = np.zeros((3, 2))
+            n = len(x)
+            m = len(items)
+            k = len(x.shape)
+            def g(len):
+                return len(x)
+        """
+    found = check_source(textwrap.dedent(source))
+    assert [(f.line, f.name, f.replacement) for f in found] == [(5, "len()", "x.shape[0]")]

@@ -43,10 +43,24 @@ def numpy_binding(node: ast.Import | ast.ImportFrom, alias: ast.alias) -> str | 
     return None
 
 
-#: Libraries whose calls return arrays (of their own): names bound from their calls are not
-#: taken for other objects (``x = da.from_array(a); x.astype(int)`` is still reported).
+#: Libraries whose function calls return arrays (their own, or NumPy's: scipy, skimage):
+#: names bound from those calls are not taken for other objects (``x = da.from_array(a);
+#: x.astype(int)`` and ``r = solve_banded(...); r.reshape(s)`` are still reported). Their
+#: classes' instances are objects (``Rotation.from_quat(q).mean()``).
 _ARRAY_LIBRARIES = frozenset(
-    {"array_api_strict", "cupy", "dask", "jax", "jaxlib", "sparse", "tensorflow", "torch", "xarray"}
+    {
+        "array_api_strict",
+        "cupy",
+        "dask",
+        "jax",
+        "jaxlib",
+        "scipy",
+        "skimage",
+        "sparse",
+        "tensorflow",
+        "torch",
+        "xarray",
+    }
 )
 
 

@@ -146,6 +146,8 @@ class _Checker(ScopeTracker):
             self._check_arguments(node, path)
         elif isinstance(node.func, ast.Name) and node.func.id == "isinstance":
             self._isinstance_dtype(node)
+        elif isinstance(node.func, ast.Name) and node.func.id == "len":
+            self._len_of_array(node)
         self.calls[id(node.func)] = node  # read when node.func is visited
         self.generic_visit(node)
 
@@ -172,6 +174,16 @@ class _Checker(ScopeTracker):
                     "classes and its results are 0-D arrays (never an instance of it)",
                     f"x.dtype == xp.{dtype} (on an array)",
                 )
+
+    def _len_of_array(self, node: ast.Call) -> None:
+        """``len(x)`` of a known array: the standard's arrays have no ``__len__``."""
+        if len(node.args) == 1 and not self._shadowed("len") and self._is_array_expr(node.args[0]):
+            self.report(
+                node,
+                "len()",
+                "len() of an array is NumPy's: the standard's arrays have no __len__",
+                f"{ast.unparse(node.args[0])}.shape[0]",
+            )
 
     def visit_Attribute(self, node: ast.Attribute) -> None:
         path = self.resolve(node)

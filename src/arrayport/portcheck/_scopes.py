@@ -48,6 +48,16 @@ from arrayport.portcheck._standard import Standard
 __all__ = ["ScopeTracker"]
 
 
+def _names_a_class(func: ast.expr) -> bool:
+    """Whether a callee passes through a capitalised name (``Rotation.from_quat``,
+    ``KDTree``): by PEP 8 a class, whose instances are objects even in array libraries."""
+    while isinstance(func, (ast.Attribute, ast.Call, ast.Subscript)):
+        if isinstance(func, ast.Attribute) and func.attr[:1].isupper():
+            return True
+        func = func.func if isinstance(func, ast.Call) else func.value
+    return isinstance(func, ast.Name) and func.id[:1].isupper()
+
+
 def _callee_name(node: ast.expr) -> str:
     if isinstance(node, ast.Attribute):
         return node.attr
@@ -271,8 +281,10 @@ class ScopeTracker(ast.NodeVisitor):
         foreign = isinstance(node, ast.Call) and self.resolve(node.func) is None
         if foreign and self._module_rooted(node) and not self._is_array_expr(node):
             root = root_of(node)
-            if not (isinstance(root, ast.Name) and root.id in self.array_modules):
-                return "object"  # Image.open(p).convert("L"), pd.read_csv(f): not arrays
+            array_module = isinstance(root, ast.Name) and root.id in self.array_modules
+            if not array_module or _names_a_class(cast(ast.Call, node).func):
+                # Image.open(p).convert("L"), pd.read_csv(f), Rotation.random(3): not arrays
+                return "object"
         if self._is_arrays_expr(node):
             return "arrays"
         return "array" if self._is_array_expr(node) else None
