@@ -867,3 +867,17 @@ def test_plan_refuses_an_array_beyond_the_opencl_buffer_limit_as_convert_does() 
     with pytest.raises(ap.OutOfMemoryError):
         ap.plan(flags, "pyclesperanto")
     assert ap.plan(np.ones(4, np.float32), "pyclesperanto").method == "host-copy"
+
+
+@skip_unless_installed(MT.DASK)
+def test_a_dask_array_that_runs_out_computing_says_so() -> None:
+    import dask.array as da
+
+    def too_big(b: np.ndarray) -> np.ndarray:
+        np.empty(1 << 62, np.uint8)  # a real MemoryError, at once
+        return b
+
+    lazy = da.ones((4, 4), chunks=4).map_blocks(too_big, dtype=float)
+    with pytest.raises(ap.OutOfMemoryError, match=r"computing a dask array of shape \(4, 4\)") as e:
+        ap.convert(lazy, "numpy")
+    assert "4.0 EiB asked for" in str(e.value)

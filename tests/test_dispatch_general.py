@@ -402,3 +402,85 @@ def test_positional_only_defaults_are_filled_in_order() -> None:
     args, kwargs = general.with_array_defaults(defaults, (), {})  # `a` missing: Python says
     assert args == ()
     assert general.array_defaults(len) == ()  # no signature: nothing to fill
+
+
+# --- results that run out of memory on their way back (ADR 0072) ------------------------
+
+
+def _block_over_two_rows_runs_out(b: np.ndarray) -> np.ndarray:
+    if b.shape[0] > 2:
+        np.empty(2**60, np.uint8)  # a real MemoryError, asked of the host
+    return b * 2
+
+
+@skip_unless_installed(MemoryType.DASK)
+def test_a_lazy_result_computed_on_its_way_back_is_recovered_by_the_policy() -> None:
+    # A dask function on numpy input computes when its result goes back to numpy: that
+    # computation ran out of memory outside the policy (no retry, no split, attempts=0).
+    runs: list[tuple[int, ...]] = []
+
+    def double(x: Any) -> Any:
+        runs.append(x.shape)
+        return x.map_blocks(_block_over_two_rows_runs_out, dtype=x.dtype)
+
+    x = np.arange(12.0).reshape(4, 3)
+    split = ap.memory_type("dask", blockwise=True, oom=ap.OOMPolicy(retries=1, split_axis=0))
+    result = split(double)(x)
+    assert type(result) is np.ndarray
+    np.testing.assert_array_equal(result, x * 2)
+    assert runs[:2] == [(4, 3), (4, 3)]  # the call and its retry, then pieces
+    assert sum(r[0] for r in runs[2:]) >= 4
+
+    runs.clear()
+    no_split = ap.memory_type("dask", blockwise=True, oom=ap.OOMPolicy(retries=1))
+    with pytest.raises(ap.OutOfMemoryError, match=r"double \(it asked.*after 2 attempts") as info:
+        no_split(double)(x)
+    assert info.value.attempts == 2
+    assert runs == [(4, 3), (4, 3)]
+
+
+@skip_unless_installed(MemoryType.DASK)
+def test_a_result_of_another_type_on_the_fast_path_is_recovered_too() -> None:
+    import dask.array as da
+
+    runs: list[tuple[int, ...]] = []
+
+    @ap.memory_type("numpy", oom=ap.OOMPolicy(retries=0, split_axis=0))
+    def lazily_doubled(x: np.ndarray) -> Any:
+        runs.append(x.shape)
+        return da.from_array(x).map_blocks(_block_over_two_rows_runs_out, dtype=x.dtype)
+
+    x = np.arange(8.0).reshape(4, 2)
+    np.testing.assert_array_equal(lazily_doubled(x), x * 2)
+    assert runs[0] == (4, 2)
+    assert len(runs) > 1
+
+
+@skip_unless_installed(MemoryType.PYCLESPERANTO)
+def test_a_result_too_large_for_an_opencl_buffer_goes_through_the_policy() -> None:
+    # Placed back into pyclesperanto, the result exceeds the device's buffer limit (refused
+    # before anything is allocated). The policy's steps now run; they ran none.
+    from arrayport.backends import get_backend
+
+    cle = get_backend(MemoryType.PYCLESPERANTO)
+    img = ap.convert(np.ones((4, 3), np.float32), "pyclesperanto")
+    limit = cle.max_buffer_bytes(cle.device_of(img))
+    if limit is None:
+        pytest.skip("this OpenCL device does not say its maximum buffer size")
+    columns = limit // 8 + 1  # two rows of float32 are just over the limit
+    runs: list[tuple[int, ...]] = []
+
+    @ap.memory_type("numpy", oom=ap.OOMPolicy(retries=1, split_axis=0, min_split=2))
+    def widen(x: np.ndarray) -> np.ndarray:
+        runs.append(x.shape)
+        return np.broadcast_to(x[:, :1], (x.shape[0], columns))  # no memory behind it
+
+    with pytest.raises(ap.OutOfMemoryError, match="splitting along axis 0") as info:
+        widen(img)
+    assert info.value.attempts == 4
+    assert runs == [(4, 3), (4, 3), (2, 3), (2, 3)]
+    runs.clear()
+    with pytest.raises(ap.OutOfMemoryError, match="maximum buffer size") as raw:
+        widen.options(oom=ap.OOMPolicy.disabled())(img)
+    assert raw.value.attempts == 0
+    assert runs == [(4, 3)]

@@ -268,3 +268,11 @@ def test_a_framework_blocked_in_sys_modules_is_not_loaded(monkeypatch: pytest.Mo
     assert loaded(MemoryType.TENSORFLOW) is False
     monkeypatch.setitem(sys.modules, "tensorflow", sys)  # any module object: imported
     assert loaded(MemoryType.TENSORFLOW) is True
+
+
+def test_sizes_read_in_the_largest_unit_up_to_exbibytes() -> None:
+    from arrayport._oom_recognition import format_bytes
+
+    assert format_bytes(512) == "512 bytes"
+    assert format_bytes(3 << 29) == "1.5 GiB"
+    assert format_bytes(1 << 62) == "4.0 EiB"  # was "4096.0 PiB"

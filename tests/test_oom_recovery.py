@@ -17,7 +17,7 @@ import arrayport as ap
 from arrayport import MemoryType, OOMPolicy, OutOfMemoryError
 from arrayport.errors import InvalidOptionError
 from arrayport.testing import inject_oom
-from tests._oom_support import GRID, NO_RELEASE, Calls, as_np, device_of, make
+from tests._oom_support import GRID, NO_RELEASE, PI_B, Calls, as_np, device_of, make
 from tests.conftest import CPU_TYPES, INSTALLED, skip_unless_installed, torch_oom_type
 
 
@@ -791,3 +791,86 @@ def test_an_error_on_a_piece_says_the_call_was_split() -> None:
     notes = getattr(info.value, "__notes__", [])
     assert any("raised on a piece of 1 row along axis 0" in n for n in notes), notes
     assert any("split the call of test_an_error_on_a_piece" in n for n in notes), notes
+
+
+# --- from an audit of the policy used on its own ------------------------------------------
+
+
+@skip_unless_installed(MemoryType.TORCH)
+def test_an_input_the_split_cannot_cut_goes_on_to_the_fallback() -> None:
+    # A sparse tensor cannot be sliced: torch's NotImplementedError replaced the
+    # out-of-memory error, and the fallback never ran.
+    import torch
+
+    def real_oom_on_torch(t: Any) -> Any:
+        if isinstance(t, torch.Tensor):
+            torch.empty(PI_B, dtype=torch.uint8)  # a real torch CPU out-of-memory
+        return t * 2
+
+    x = torch.eye(4).to_sparse()
+    policy = OOMPolicy(retries=0, split_axis=0, **NO_RELEASE)
+    with pytest.raises(OutOfMemoryError, match="could not be cut along axis 0") as info:
+        policy.run(real_oom_on_torch, x)
+    assert info.value.attempts == 1
+    dense = OOMPolicy(retries=0, split_axis=0, fallback="numpy", **NO_RELEASE)
+    with pytest.raises(OutOfMemoryError, match=r"fallback to numpy failed.*to_dense"):
+        dense.run(real_oom_on_torch, x)  # the fallback is tried: it refuses sparse input
+
+
+@skip_unless_installed(MemoryType.TORCH)
+def test_a_split_refusal_in_the_fallback_is_not_blamed_on_the_fallback() -> None:
+    import torch
+
+    def colsum(x: Any) -> Any:
+        if isinstance(x, torch.Tensor) or x.shape[0] > 2:
+            np.empty(PI_B, np.uint8)  # a real numpy out-of-memory
+        return x.sum(axis=0)  # reduces the split axis: the split must refuse to join
+
+    policy = OOMPolicy(retries=0, split_axis=0, fallback="numpy", **NO_RELEASE)
+    with pytest.raises(InvalidOptionError, match="cannot join") as info:
+        policy.run(colsum, torch.ones((8, 3)))
+    assert not getattr(info.value, "__notes__", [])
+
+
+def test_an_error_on_a_retry_says_the_function_ran_again() -> None:
+    runs = []
+
+    def in_place(x: np.ndarray) -> np.ndarray:
+        runs.append(1)
+        if (x < 1).any():
+            raise ValueError("input must be >= 1")
+        x -= 1  # changes its argument, then runs out of memory the first time
+        if len(runs) == 1:
+            np.empty(PI_B, np.uint8)
+        return x * 2
+
+    with pytest.raises(ValueError, match="must be >= 1") as info:
+        OOMPolicy(retries=1, **NO_RELEASE).run(in_place, np.ones(3))
+    assert len(runs) == 2
+    (note,) = info.value.__notes__
+    assert "in_place again (attempt 2)" in note
+    assert "retries=0" in note
+
+
+@skip_unless_installed(MemoryType.TORCH)
+def test_a_fallbacks_zero_d_result_is_a_numpy_scalar_as_numpy_gives() -> None:
+    import torch
+
+    def total(x: Any) -> Any:
+        if isinstance(x, np.ndarray):
+            np.empty(PI_B, np.uint8)
+        return x.sum()
+
+    x = np.arange(6)
+    assert type(x.sum()) is np.int64  # what an unfailed numpy run gives
+    out = OOMPolicy(retries=0, fallback="torch", **NO_RELEASE).run(total, x)
+    assert type(out) is np.int64
+    assert out == 15
+    assert not isinstance(out, torch.Tensor)
+
+
+def test_a_disabled_policys_recover_raises_the_error_as_it_is() -> None:
+    err = MemoryError("the first call failed")
+    with pytest.raises(MemoryError) as info:
+        OOMPolicy.disabled().recover(err, lambda x: x, (np.ones(2),), {})
+    assert info.value is err

@@ -31,12 +31,23 @@ from arrayport._placement import (
 )
 from arrayport._results import collecting
 from arrayport._slicing import sliced_policy
-from arrayport.errors import BackendUnavailableError
+from arrayport.errors import (
+    BackendUnavailableError,
+    ConversionError,
+    UnsupportedArrayError,
+    in_context,
+)
 
 if TYPE_CHECKING:
     from arrayport.dispatch import DispatchedFunction
 
-__all__ = ["array_defaults", "call_general", "with_array_defaults"]
+__all__ = [
+    "array_defaults",
+    "call_general",
+    "of_result",
+    "recover",
+    "with_array_defaults",
+]
 
 #: A parameter whose default is an array: its position, its name (None when positional-only),
 #: and the defaults of the parameters up to it (a positional-only one is filled in with
@@ -120,7 +131,7 @@ def _general(
         else:
             result = _run(dispatched, args, kwargs, first, None)
         if not dispatched._to_input or _KINDS.get(type(result)) is not first_kind:
-            result = dispatched._place(result, first, first_kind, moved=False)
+            result = dispatched._place(result, first, first_kind, moved=False, call=(args, kwargs))
         return first, first_kind, result
     if needs == DASK_INPUT:
         return first, None, _run_on_dask(dispatched, args, kwargs)
@@ -132,7 +143,9 @@ def _general(
         return (
             first,
             first_kind,
-            dispatched._placed_back(c.oom.run(dispatched._fn, *quick), first, first_kind),
+            dispatched._placed_back(
+                c.oom.run(dispatched._fn, *quick), first, first_kind, call=(args, {})
+            ),
         )
     failed: Exception | None = None
     try:
@@ -140,11 +153,51 @@ def _general(
     except Exception as exc:  # moving the inputs can run out of memory (on a GPU, often)
         failed = exc
     if failed is not None:
-        run = functools.partial(_run, dispatched, plain=True)  # the policy is the recovery's
-        result = recover_conversion(failed, c, dispatched._fn, run, args, kwargs, first, first_kind)
+        result = recover(dispatched, failed, args, kwargs, first, first_kind)
     else:
         result = _run(dispatched, cargs, ckwargs, cfirst, dev)
-    return first, first_kind, dispatched._place(result, first, first_kind, moved=True)
+    placed = dispatched._place(result, first, first_kind, moved=True, call=(args, kwargs))
+    return first, first_kind, placed
+
+
+def of_result(
+    dispatched: DispatchedFunction[Any, Any], exc: ConversionError | UnsupportedArrayError
+) -> ConversionError | UnsupportedArrayError:
+    """``exc`` (convert's words) said of the result of ``dispatched``, with the option that
+    keeps such a result as the function made it."""
+    name = getattr(dispatched, "__qualname__", None) or repr(dispatched._fn)
+    output = dispatched._contract.output
+    where = f"the result of {name} (output={getattr(output, 'value', output)!r})"
+    if isinstance(exc, UnsupportedArrayError):  # no framework holds it: masked, object
+        hint = (
+            "output='declared' with dtype_conversion=DtypeConversion.NATIVE_OUTPUT "
+            "returns results as the function makes them"
+        )
+    else:
+        hint = "output='declared' returns results as the function makes them"
+    return in_context(exc, where, hint)
+
+
+def recover(
+    dispatched: DispatchedFunction[Any, Any],
+    exc: Exception,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    first: Any,
+    first_kind: Any,
+) -> Any:
+    """The OOM policy for a call whose arguments ran out of memory on their way to the
+    declared memory type (ADR 0055) or whose result did on its way back (ADR 0072): each
+    attempt and each piece of a split converts, runs and places again (its result is then
+    where the call's result goes: placing it once more moves nothing); ``exc`` again when
+    it is not out-of-memory."""
+    run = functools.partial(_run, dispatched, plain=True)  # the policy is the recovery's
+
+    def place(result: Any) -> Any:
+        return dispatched._place(result, first, first_kind, moved=True, call=False)
+
+    c = dispatched._contract
+    return recover_conversion(exc, c, dispatched._fn, run, args, kwargs, first, first_kind, place)
 
 
 def _run(

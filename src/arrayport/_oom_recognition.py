@@ -179,8 +179,8 @@ def settled(result: T) -> T:
 def format_bytes(n: int) -> str:
     """``n`` bytes for a message: "512 bytes", "1.5 GiB"."""
     size = float(n)
-    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB"):
-        if size < 1024 or unit == "PiB":
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"):
+        if size < 1024 or unit == "EiB":
             return f"{n} bytes" if unit == "bytes" else f"{size:.1f} {unit}"
         size /= 1024
     return f"{n} bytes"  # pragma: no cover  (the loop always returns)

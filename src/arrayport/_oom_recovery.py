@@ -81,6 +81,7 @@ class Execution:
         self.split_used = False
         self.rows: set[int] = set()  # the lengths of the split pieces that ran
         self.notes: list[str] = []
+        self.refusal: InvalidOptionError | None = None  # see unjoinable()
 
     # The entry point: steps 1-5 of arrayport.oom's docstring. Recovery runs outside the
     # ``except`` blocks, so that errors raised during it carry no internal context.
@@ -142,9 +143,12 @@ class Execution:
             self.note(str(exc))
             raise _Exhausted from None
         except Exception as exc:  # cutting allocates (jax, tensorflow, pyclesperanto slices)
-            if not self.absorbed(exc, site):
-                raise
-            self.note("cutting the inputs into pieces ran out of memory")
+            if self.absorbed(exc, site):
+                self.note("cutting the inputs into pieces ran out of memory")
+            else:  # an input that cannot be sliced (a sparse or nested torch tensor)
+                why = str(exc).strip().partition("\n")[0]
+                why = why if len(why) <= 120 else why[:117] + "..."
+                self.note(f"the inputs could not be cut along axis {axis} ({why})")
             raise _Exhausted from None
         self.split_used = True
         lengths = _split.piece_lengths(halves, axis, which)
@@ -198,6 +202,14 @@ class Execution:
                     return settled(self.fn(*args, **kwargs))
                 except Exception as exc:  # out-of-memory is decided by the backends
                     if not self.absorbed(exc, site):
+                        if attempt > 0 and not isinstance(exc, OutOfMemoryError):
+                            add_note(
+                                exc,
+                                f"arrayport: raised when OOMPolicy ran {_name(self.user_fn)} "
+                                f"again (attempt {attempt + 1}) after it ran out of memory; "
+                                "a function that changes its array arguments cannot be run "
+                                "again (OOMPolicy(retries=0))",
+                            )
                         raise
             # Outside the except block, so that the error's frames are already gone. No
             # release when nothing follows: it costs a full garbage collection.
@@ -271,7 +283,8 @@ class Execution:
             "this function"
         )
         last, self.last = self.last, None  # see fail()
-        raise InvalidOptionError(msg) from last
+        self.refusal = InvalidOptionError(msg)
+        raise self.refusal from last
 
     def on_fallback(self, args: tuple[Any, ...], kwargs: dict[str, Any], site: Site) -> Any:
         target = as_memory_type(self.policy.fallback)  # type: ignore[arg-type]
@@ -302,8 +315,8 @@ class Execution:
         except _Exhausted:
             result = _FAILED
         except Exception as exc:  # not out-of-memory: the function's own error, told where
-            if isinstance(exc, OutOfMemoryError):  # a nested call's own: it says where
-                raise
+            if isinstance(exc, OutOfMemoryError) or exc is self.refusal:
+                raise  # a nested call's own (it says where), or the split's refusal
             add_note(
                 exc,
                 f"arrayport: raised in OOMPolicy's fallback, {_name(self.user_fn)} run on "
@@ -322,13 +335,16 @@ class Execution:
 
         # Only what the fallback made: an array the function returned in another memory
         # type on purpose would have been returned so by an unfailed run too. A numpy
-        # scalar from a numpy fallback (x.sum()) is the 0-d array an unfailed run returns.
+        # scalar from a numpy fallback (x.sum()) is the 0-d array an unfailed run returns
+        # elsewhere; another's 0-d result is, in numpy, the scalar numpy's reductions give.
         def back(r: Any) -> Any:
             if isinstance(r, np.generic) and target is MemoryType.NUMPY:
                 r = np.asarray(r)
             if array_type(r) is not target:
                 return r
             there = moved(r, mt, to.device)
+            if mt is MemoryType.NUMPY and target is not mt and there.ndim == 0:
+                return there[()]
             if there is r and target is not mt:
                 leave(r, mt, to.device, self.user_fn)  # output="declared" takes it back
             return there

@@ -187,20 +187,23 @@ def recover_conversion(
     kwargs: dict[str, Any],
     first: Any,
     first_kind: MemoryType,
+    place: Callable[[Any], Any],
 ) -> Any:
     """The OOM policy for a dispatched call whose arguments ran out of memory on the way
-    to the declared memory type (ADR 0055): retries and split pieces convert again and
-    ``run`` them (without a policy of their own), the fallback runs ``fn`` elsewhere, and
-    a fallback's or split's result goes straight to where the call's result goes."""
+    to the declared memory type (ADR 0055), or whose result did on the way to where the
+    call's result goes (ADR 0072): retries and split pieces convert again, ``run`` them
+    (without a policy of their own) and ``place`` their results; the fallback runs ``fn``
+    elsewhere, and a fallback's or split's result goes straight to where the call's result
+    goes."""
     target = contract.memory_type
-    if oom_memory_type(exc, target) is None:
+    if not contract.oom._active or oom_memory_type(exc, target) is None:
         # Not out-of-memory: the conversion's own error, before anything below asks the
         # input for its device (a jax tracer would answer with jax's ConcretizationTypeError).
         raise exc
 
     def convert_and_run(*a: Any, **k: Any) -> Any:
         ca, ck, cf, dev = convert_arguments(a, k, next(arrays(a, k))[0], target, contract.device)
-        return run(ca, ck, cf, dev)
+        return place(run(ca, ck, cf, dev))
 
     policy = contract.oom
     if contract.slice_by_slice:  # the fallback runs slice by slice too, as retries do

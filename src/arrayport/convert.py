@@ -44,7 +44,7 @@ import time
 from typing import Any
 
 from arrayport._metrics import metrics
-from arrayport._oom_recognition import requested_bytes
+from arrayport._oom_recognition import format_bytes, requested_bytes
 from arrayport._plan_cache import _backend, _plan_key, _plans, _targets
 from arrayport._plan_cache import clear_plan_cache as clear_plan_cache  # tests import it here
 from arrayport._planning import Route as Route  # defined there, public here
@@ -179,11 +179,15 @@ def _host_oom(exc: MemoryError, x: Any, to: object) -> OutOfMemoryError:
     names the conversion rather than the staging buffer's internal shape."""
     name = getattr(to, "value", to)
     size = requested_bytes(exc)
-    asked = "" if size is None else f" ({size / 2**30:.2f} GiB asked for)"
+    asked = "" if size is None else f" ({format_bytes(size)} asked for)"
+    shape = tuple(getattr(x, "shape", ()))
+    # A dask array is computed on the way: the graph's own work ran out, not the copy.
+    dask = str(getattr(type(x), "__module__", "")).partition(".")[0] == "dask"
+    doing = "computing a dask array" if dask else "converting an array"
     msg = (
-        f"out of host memory converting an array of shape {tuple(getattr(x, 'shape', ()))} "
-        f"to {name}{asked}; free memory held elsewhere, convert it in parts, or let a "
-        "decorated function's OOMPolicy(split_axis=...) split it"
+        f"out of host memory {doing} of shape {shape} to {name}{asked}; free memory held "
+        "elsewhere, convert it in parts, or let a decorated function's "
+        "OOMPolicy(split_axis=...) split it"
     )
     return OutOfMemoryError(msg, memory_type=MemoryType.NUMPY, device=CPU, requested_bytes=size)
 

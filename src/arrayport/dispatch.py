@@ -9,7 +9,8 @@ A decorated function declares the memory type it computes on. Each call:
 3. runs the function through the contract's :class:`~arrayport.OOMPolicy`, on the calling
    thread's own CUDA stream for torch and cupy, slice by slice when asked;
 4. places the result as ``output`` says (by default back to the memory type and device of
-   the first array argument) and applies the dtype policy to the primary output.
+   the first array argument; running out of memory there goes to the policy too) and
+   applies the dtype policy to the primary output.
 
 Dask arrays are not converted: the call is handed to :mod:`arrayport._dask_dispatch`, which
 maps this same dispatched callable over the blocks.
@@ -40,7 +41,7 @@ from typing import Any, ClassVar, Generic, ParamSpec, TypeVar, cast
 from arrayport._arguments import KINDS, UNSEEN
 from arrayport._contract import FunctionContract
 from arrayport._dispatch_callables import from_main, main_payload, refuse_deferred_bodies
-from arrayport._dispatch_general import array_defaults, call_general
+from arrayport._dispatch_general import array_defaults, call_general, of_result, recover
 from arrayport._metrics import metrics
 from arrayport._oom_injection import injections
 from arrayport._oom_recognition import settled
@@ -60,7 +61,6 @@ from arrayport.errors import (
     ConversionError,
     InvalidOptionError,
     UnsupportedArrayError,
-    in_context,
 )
 from arrayport.memory_types import MemoryType
 from arrayport.oom import OOMPolicy
@@ -253,9 +253,15 @@ class DispatchedFunction(Generic[P, R]):
                 result, first, c.dtype_conversion, c.scaling, self._bool_stand_in
             )
         except UnsupportedArrayError as exc:  # a masked or object-dtype result
-            raise self._of_result(exc) from exc
+            raise of_result(self, exc) from exc
 
-    def _place(self, result: Any, first: Any, first_kind: Any, *, moved: bool) -> Any:
+    def _place(
+        self, result: Any, first: Any, first_kind: Any, *, moved: bool, call: Any = None
+    ) -> Any:
+        """``result`` where the contract puts it. Placing can run out of memory (a GPU
+        result to the host, a dask graph computed): the policy then runs the call ``call``
+        (its arguments and keyword arguments; None: ``first`` alone; False: none, within
+        that recovery) again (ADR 0072)."""
         try:
             return place_with_policy(
                 result,
@@ -266,26 +272,15 @@ class DispatchedFunction(Generic[P, R]):
                 bool_stand_in=self._bool_stand_in,
             )
         except (ConversionError, UnsupportedArrayError) as exc:
-            raise self._of_result(exc) from exc
+            raise of_result(self, exc) from exc
+        except Exception as exc:  # out-of-memory is decided by the backends
+            if call is False:
+                raise
+            failed = exc
+        args, kwargs = ((first,), {}) if call is None else call
+        return recover(self, failed, args, kwargs, first, first_kind)
 
-    def _of_result(
-        self, exc: ConversionError | UnsupportedArrayError
-    ) -> ConversionError | UnsupportedArrayError:
-        """``exc`` (convert's words) said of the function's result, with the option that
-        keeps such a result as the function made it."""
-        name = getattr(self, "__qualname__", None) or repr(self._fn)
-        output = self._contract.output
-        where = f"the result of {name} (output={getattr(output, 'value', output)!r})"
-        if isinstance(exc, UnsupportedArrayError):  # no framework holds it: masked, object
-            hint = (
-                "output='declared' with dtype_conversion=DtypeConversion.NATIVE_OUTPUT "
-                "returns results as the function makes them"
-            )
-        else:
-            hint = "output='declared' returns results as the function makes them"
-        return in_context(exc, where, hint)
-
-    def _placed_back(self, result: Any, first: Any, first_kind: Any) -> Any:
+    def _placed_back(self, result: Any, first: Any, first_kind: Any, call: Any = None) -> Any:
         """The result of a quick-shared call, shared back quickly or else placed."""
         if self._to_input:
             quick = quick_share(_KINDS.get(type(result)), first_kind)
@@ -293,7 +288,7 @@ class DispatchedFunction(Generic[P, R]):
                 back = quick(result)
                 if back is not None:
                     return back
-        return self._place(result, first, first_kind, moved=True)
+        return self._place(result, first, first_kind, moved=True, call=call)
 
 
 def _with_contract(

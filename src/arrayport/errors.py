@@ -114,7 +114,9 @@ class OutOfMemoryError(ArrayportError, MemoryError):
     device : object or None
         The device it happened on.
     attempts : int
-        How many times the function was run before giving up.
+        How many times the policy ran the function (or a piece of it) before giving up; 0
+        where no policy ran (a conversion called directly). A dispatched function called
+        inside it runs its own policy's attempts within each of these.
     requested_bytes : int or None
         The allocation size the framework reported, when it reported one.
     """

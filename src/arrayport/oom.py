@@ -84,7 +84,9 @@ class OOMPolicy:
         Array arguments are those the decorator converts: top-level ones and arrays inside
         list and tuple arguments.
         Retries, split and fallback run the function again: for functions that leave their
-        array arguments unchanged (``docs/concepts.md``).
+        array arguments unchanged (``docs/concepts.md``). A recognised out-of-memory
+        error's frames are cleared (their locals can hold device memory): debug with
+        :meth:`disabled`.
     min_split : int
         The smallest piece length along ``split_axis``: a piece is cut only while both
         pieces keep at least ``min_split``. Above 1 it can make the pieces equal (a call of
@@ -221,6 +223,8 @@ class OOMPolicy:
         method call is a noticeable share of the cost); only while no injection is active
         (see :meth:`run`) and the policy is not disabled.
         """
+        if not self._active:
+            raise exc
         site = find_site(args, kwargs)
         execution = Execution(self, fn, attempts=1)
         if not execution.absorbed(exc, site):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -71,7 +72,7 @@ def test_a_release_older_than_the_minimum_is_unavailable_with_the_upgrade(
 
 def test_the_declared_minimums_are_pyproject_s() -> None:
     # One place for the minimums: the backends read them from arrayport's own metadata.
-    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    tomllib = pytest.importorskip("tomllib" if sys.version_info >= (3, 11) else "tomli")
     pyproject = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text())
     extras = pyproject["project"]["optional-dependencies"]
     for root, extra in [("jax", "jax"), ("torch", "torch"), ("pyclesperanto", "pyclesperanto")]:

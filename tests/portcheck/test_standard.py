@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import array_api_strict
 import numpy as np
 
@@ -76,7 +78,7 @@ def test_a_missing_standard_names_an_extra_that_installs_it() -> None:
     from arrayport.errors import BackendUnavailableError
     from arrayport.portcheck import _standard
 
-    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    tomllib = pytest.importorskip("tomllib" if sys.version_info >= (3, 11) else "tomli")
 
     with pytest.raises(BackendUnavailableError) as info:
         _standard._import("array_api_strict_not_installed")
