@@ -376,7 +376,8 @@ class Execution:
         if self.policy.split_axis is None:
             remedies.append("OOMPolicy(split_axis=...) if the function works slice by slice")
         on_host = device is None or device.kind == "cpu"
-        if self.policy.fallback is None and mt is not MemoryType.NUMPY and not on_host:
+        runs_on_numpy = MemoryType.NUMPY in (mt, site.memory_type)  # a numpy fallback is no help
+        if self.policy.fallback is None and not runs_on_numpy and not on_host:
             remedies.append("OOMPolicy(fallback='numpy') to run on the host")
         remedies.append("smaller inputs, or freeing memory held elsewhere")
         name = "an unknown framework" if mt is None else mt.value
