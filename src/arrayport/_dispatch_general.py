@@ -152,12 +152,13 @@ def _general(
         cargs, ckwargs, cfirst, dev = convert_arguments(args, kwargs, first, target, c.device)
     except Exception as exc:  # moving the inputs can run out of memory (on a GPU, often)
         failed = exc
+    call: Any = (args, kwargs)
     if failed is not None:
         result = recover(dispatched, failed, args, kwargs, first, first_kind)
+        call = False  # the recovery placed the result (or its fallback left it): no second
     else:
         result = _run(dispatched, cargs, ckwargs, cfirst, dev)
-    placed = dispatched._place(result, first, first_kind, moved=True, call=(args, kwargs))
-    return first, first_kind, placed
+    return first, first_kind, dispatched._place(result, first, first_kind, moved=True, call=call)
 
 
 def of_result(
