@@ -7,6 +7,7 @@ test_oom_recognition.py; shared helpers are in tests/_oom_support.py.
 from __future__ import annotations
 
 import dataclasses
+import os
 from typing import Any
 
 import numpy as np
@@ -16,7 +17,7 @@ from arrayport import MemoryType, OOMPolicy, OutOfMemoryError
 from arrayport.errors import InvalidOptionError
 from arrayport.testing import inject_oom
 from tests._oom_support import GRID, Calls, make
-from tests.conftest import CPU_TYPES
+from tests.conftest import CPU_TYPES, skip_unless_installed
 
 
 @pytest.mark.parametrize(
@@ -118,3 +119,22 @@ def test_run_refuses_a_function_that_is_not_callable() -> None:
             policy.run(5, np.zeros(2))  # type: ignore[arg-type]
     with inject_oom("numpy"), pytest.raises(InvalidOptionError, match=expected):
         OOMPolicy().run(5, np.zeros(2))  # type: ignore[arg-type]
+
+
+@skip_unless_installed(MemoryType.TENSORFLOW)
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full (Linux)")
+def test_a_full_disk_is_not_retried_as_out_of_memory() -> None:
+    # tensorflow raises ResourceExhaustedError for a full disk too: the function ran
+    # 6 times under OOMPolicy(retries=2, split_axis=0) and the caller was told memory ran out.
+    import tensorflow as tf
+
+    runs = []
+
+    def save_then_double(x: Any) -> Any:
+        runs.append(1)
+        tf.io.write_file("/dev/full", "data")
+        return x * 2
+
+    with pytest.raises(tf.errors.ResourceExhaustedError, match="No space left on device"):
+        OOMPolicy(retries=2, split_axis=0, release=False).run(save_then_double, tf.ones((4, 3)))
+    assert runs == [1]

@@ -131,6 +131,9 @@ def test_no_array_arguments() -> None:
         ("OOM when allocating tensor with shape[2,3] and type float on CPU", 24),
         ("OOM when allocating tensor with shape[10] and type strange on CPU", None),
         ("CL_MEM_OBJECT_ALLOCATION_FAILURE", None),
+        # tensorflow's XLA (jit_compile=True), as a real 1 PiB tf.zeros words it:
+        ("Out of memory while trying to allocate 4.00PiB. [Op:__inference_f_9]", 4 << 50),
+        ("Out of memory while trying to allocate 512B.", 512),
     ],
 )
 def test_requested_bytes_from_messages(message: str, expected: int | None) -> None:

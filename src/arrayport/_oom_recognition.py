@@ -119,9 +119,18 @@ def _claims_memory_error(mt: MemoryType) -> bool:
 
 
 _EXACT = re.compile(r"allocat(?:e|ing)\s+([\d,]+)\s*bytes", re.IGNORECASE)
-_UNITS = re.compile(r"allocate\s+(\d+(?:\.\d+)?)\s*(KiB|MiB|GiB|TiB)\b", re.IGNORECASE)
+# XLA words sizes as tensorflow's HumanReadableNumBytes does: "4.00PiB", "512B".
+_UNITS = re.compile(r"allocate\s+(\d+(?:\.\d+)?)\s*(B|KiB|MiB|GiB|TiB|PiB|EiB)\b", re.IGNORECASE)
 _TENSOR = re.compile(r"shape\s*\[([\d,\s]*)\]\s+and type (\w+)")
-_UNIT_BYTES = {"kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30, "tib": 1 << 40}
+_UNIT_BYTES = {
+    "b": 1,
+    "kib": 1 << 10,
+    "mib": 1 << 20,
+    "gib": 1 << 30,
+    "tib": 1 << 40,
+    "pib": 1 << 50,
+    "eib": 1 << 60,
+}
 # Element sizes of the type names in "OOM when allocating tensor with shape[...] and type T".
 _TYPE_BYTES = {
     "bool": 1,

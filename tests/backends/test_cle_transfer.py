@@ -65,3 +65,21 @@ def test_slabs_are_a_quarter_of_the_array_within_bounds(monkeypatch) -> None:
     c_small = ap.convert(small, "pyclesperanto")
     np.testing.assert_array_equal(_cle_transfer.read_to_host(c_small, pytest.fail), small)
     assert sizes == [2, 2]  # a quarter (64 B) raised to 128 B: 2 rows per slab
+
+
+@skip_unless_installed(MemoryType.PYCLESPERANTO)
+def test_oom_needs_an_allocation_code_not_only_the_failed_to_allocate_text() -> None:
+    """pyclesperanto writes "Failed to allocate buffer memory" before every OpenCL code;
+    only the allocation codes (OOM_CODES) make it out-of-memory."""
+    import pyclesperanto as cle
+
+    from arrayport.backends import pyclesperanto as backend
+
+    with pytest.raises(RuntimeError, match="CL_INVALID_BUFFER_SIZE") as real:
+        cle.create((1 << 20, 1 << 20))  # 4 TiB: refused when created, nothing allocated
+    assert backend.is_oom(real.value)
+    prefix = "Error: Failed to allocate buffer memory. OpenCL error: "
+    for code in _cle_transfer.OOM_CODES:
+        assert backend.is_oom(RuntimeError(f"{prefix}{code} (-4)"))
+    assert not backend.is_oom(RuntimeError(prefix + "CL_INVALID_VALUE (-30)"))
+    assert not backend.is_oom(RuntimeError(prefix + "CL_UNKNOWN_ERROR (-9999)"))

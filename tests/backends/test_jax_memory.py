@@ -45,6 +45,31 @@ def test_oom(be) -> None:
     assert be.memory_info()[0]["device"] == "cpu"
 
 
+def test_real_oom_starts_with_resource_exhausted_and_a_quoted_one_is_not_oom(be) -> None:
+    """Real out-of-memory errors start with the status code, eagerly and under jit; a host
+    callback's own error that mentions it further on is not jax running out of memory."""
+    import jax
+    import jax.numpy as jnp
+
+    with pytest.raises(jax.errors.JaxRuntimeError) as eager:
+        jnp.zeros(1 << 40).block_until_ready()  # 4 TiB: fails at once, nothing touched
+    with pytest.raises(jax.errors.JaxRuntimeError) as jitted:
+        jax.jit(lambda x: jnp.zeros(1 << 40) + x)(1.0).block_until_ready()
+    for info in (eager, jitted):
+        assert str(info.value).startswith("RESOURCE_EXHAUSTED: Out of memory")
+        assert be.is_oom(info.value)
+
+    def callback(x):
+        raise RuntimeError("RESOURCE_EXHAUSTED: the service's request quota is used up")
+
+    shape = jax.ShapeDtypeStruct((), jnp.float32)
+    quoting = jax.jit(lambda x: jax.pure_callback(callback, shape, x))
+    with pytest.raises(jax.errors.JaxRuntimeError, match="RESOURCE_EXHAUSTED") as quoted:
+        quoting(jnp.float32(1)).block_until_ready()
+    assert not str(quoted.value).startswith("RESOURCE_EXHAUSTED")
+    assert not be.is_oom(quoted.value)
+
+
 def test_a_deleted_array_returned_by_a_jax_function_is_named(be) -> None:
     # A jax-declared identity given a deleted array returned it, and waiting for it raised
     # jax's own "Array has been deleted" from inside arrayport.

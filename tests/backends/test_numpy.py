@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gc
+import weakref
+
 import numpy as np
 import pytest
 
@@ -98,6 +101,31 @@ def test_oom_and_memory() -> None:
     (row,) = be.memory_info()
     assert row["device"] == "cpu"
     assert row["free"] is None or row["free"] > 0
+
+
+def test_release_frees_arrays_only_a_reference_cycle_holds() -> None:
+    """The OOM policy's release between attempts: numpy caches nothing, but an array in a
+    reference cycle stays until the garbage collector runs (it freed nothing before)."""
+
+    class Node:
+        pass
+
+    freed: list[str] = []
+    enabled = gc.isenabled()
+    gc.disable()  # no automatic collection may free the cycle before release does
+    try:
+        a, b = Node(), Node()
+        a.other, b.other = b, a
+        a.buffer = np.ones(1024)
+        weakref.finalize(a, freed.append, "node")
+        weakref.finalize(a.buffer, freed.append, "array")
+        del a, b
+        assert freed == []  # unreachable, but not freed by reference counting
+        be.release_memory()
+        assert sorted(freed) == ["array", "node"]
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def test_route_key_declines_what_describe_refuses_or_subclasses(tmp_path) -> None:

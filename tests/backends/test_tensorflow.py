@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
+from collections.abc import Iterator
+
 import numpy as np
 import pytest
 
@@ -65,6 +70,82 @@ def test_devices_and_oom(be) -> None:
     assert be.is_oom(tf.errors.ResourceExhaustedError(None, None, "OOM"))
     assert not be.is_oom(RuntimeError("OOM when allocating tensor"))
     be.release_memory()
+
+
+@contextlib.contextmanager
+def _no_file_descriptor_left() -> Iterator[None]:
+    """Every file descriptor this process may open is taken, for the body only: the open
+    limit is lowered to the highest descriptor in use and the gaps below it are filled."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    highest = max(int(fd) for fd in os.listdir("/proc/self/fd"))
+    held: list[int] = []
+    resource.setrlimit(resource.RLIMIT_NOFILE, (highest + 1, hard))
+    try:
+        with contextlib.suppress(OSError):  # EMFILE once the gaps are filled
+            while True:
+                held.append(os.open(os.devnull, os.O_RDONLY))
+        yield
+    finally:
+        for fd in held:
+            os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+@pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="/dev/full and /proc/self/fd are Linux's"
+)
+def test_a_full_disk_or_too_many_open_files_is_not_out_of_memory(be, tmp_path) -> None:
+    """tensorflow raises ResourceExhaustedError for operating-system errors it maps to
+    RESOURCE_EXHAUSTED too ("context; strerror(errno)"); the policy re-ran and split a
+    function writing to a full disk as if memory had run out."""
+    import tensorflow as tf
+
+    with pytest.raises(tf.errors.ResourceExhaustedError, match="No space left on device") as full:
+        tf.io.write_file("/dev/full", tf.constant(b"x" * 4096))
+    assert not be.is_oom(full.value)
+
+    path = tmp_path / "x.bin"
+    path.write_bytes(b"x")
+    with (
+        pytest.raises(tf.errors.ResourceExhaustedError, match="Too many open files") as files,
+        _no_file_descriptor_left(),
+    ):
+        tf.io.read_file(str(path))
+    assert not be.is_oom(files.value)
+
+    def exhausted(message: str) -> BaseException:
+        return tf.errors.ResourceExhaustedError(None, None, message)
+
+    assert not be.is_oom(exhausted("/data/ckpt.index; Disk quota exceeded [Op:SaveV2]"))
+    # Memory failures in tensorflow's other wordings (GPU ones from public reports) and
+    # ENOMEM, which tensorflow maps to RESOURCE_EXHAUSTED as well, still count.
+    assert be.is_oom(exhausted("failed to allocate memory [Op:AddV2]"))
+    assert be.is_oom(exhausted("Out of memory while trying to allocate 4.00PiB. [Op:f]"))
+    assert be.is_oom(
+        exhausted(
+            "OOM when allocating tensor with shape[8,64,256,256] and type float on "
+            "/job:localhost/replica:0/task:0/device:GPU:0 by allocator GPU_0_bfc"
+        )
+    )
+    assert be.is_oom(
+        exhausted("SameWorkerRecvDone unable to allocate output tensor. Key: /job:localhost")
+    )
+    assert be.is_oom(exhausted("/dev/shm/x; Cannot allocate memory"))
+
+
+@pytest.mark.slow  # tensorflow's CPU allocator waits ~10 s before it raises
+def test_a_real_out_of_memory_error_counts_and_a_full_disk_does_not(be) -> None:
+    import tensorflow as tf
+
+    with pytest.raises(tf.errors.ResourceExhaustedError, match="OOM when allocating") as oom:
+        tf.zeros((1 << 20, 1 << 20, 1 << 10), dtype=tf.uint8)  # 1 PiB: fails, nothing touched
+    assert be.is_oom(oom.value)
+    if os.path.exists("/dev/full"):
+        with pytest.raises(tf.errors.ResourceExhaustedError) as full:
+            tf.io.write_file("/dev/full", tf.constant(b"x" * 4096))
+        assert not be.is_oom(full.value)
 
 
 def test_release_memory_keeps_the_users_keras_state(be) -> None:

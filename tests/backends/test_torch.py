@@ -104,6 +104,29 @@ def test_oom_recognition(be) -> None:
     assert be.memory_info()[0]["device"] == "cpu"
 
 
+def test_cpu_allocator_oom_is_recognised_in_both_of_torchs_wordings(be) -> None:
+    """c10/core/impl/alloc_cpu.cpp: "can't allocate memory" where posix_memalign failed
+    (Linux, macOS), "not enough memory" where _aligned_malloc or memalign did (Windows,
+    Android). Only the first can be raised here."""
+    import torch
+
+    from arrayport._oom_recognition import requested_bytes
+
+    with pytest.raises(RuntimeError, match="DefaultCPUAllocator") as real:
+        torch.empty(1 << 62, dtype=torch.uint8)  # beyond the address space: fails at once
+    assert type(real.value) is RuntimeError
+    assert be.is_oom(real.value)
+    assert requested_bytes(real.value) == 1 << 62
+    windows = RuntimeError(
+        "[enforce fail at alloc_cpu.cpp:117] data. DefaultCPUAllocator: not enough memory: "
+        "you tried to allocate 911360 bytes."
+    )
+    assert be.is_oom(windows)
+    assert requested_bytes(windows) == 911360
+    assert not be.is_oom(ValueError(str(windows)))
+    assert not be.is_oom(RuntimeError("DefaultCPUAllocator: not enough arguments"))
+
+
 def test_adopt_host_shares_or_copies_like_share_refusal(be) -> None:
     from arrayport._host import aligned_empty, host_info
 

@@ -65,13 +65,16 @@ def read_to_host(x: Any, pull: Callable[[Any], Any]) -> np.ndarray:
 
 
 #: OpenCL reports allocation failures only as status codes inside pyclesperanto's
-#: RuntimeError text; these are the codes that mean "no memory for this buffer".
+#: RuntimeError text ("Error: Failed to allocate buffer memory. OpenCL error:
+#: CL_INVALID_BUFFER_SIZE (-61)"); these are the codes that mean "no memory for this
+#: buffer". The text before the code is not enough: pyclesperanto gives the same
+#: "Failed to allocate buffer memory" for every code, CL_INVALID_VALUE (a bad flag or
+#: argument) too.
 OOM_CODES = (
     "CL_MEM_OBJECT_ALLOCATION_FAILURE",
     "CL_OUT_OF_RESOURCES",
     "CL_OUT_OF_HOST_MEMORY",
     "CL_INVALID_BUFFER_SIZE",
-    "Failed to allocate buffer memory",
 )
 
 

@@ -32,11 +32,15 @@ def oom_error_types() -> tuple[type[BaseException], ...]:
 
 def is_oom(exc: BaseException) -> bool:
     # jax has one exception type for every XLA runtime failure; out-of-memory is the
-    # status code RESOURCE_EXHAUSTED at the start of the message, or, when an eager
-    # operation's input failed to allocate, "INTERNAL: Error dispatching computation: Out
-    # of memory allocating N bytes." (seen on the CPU under a memory limit).
+    # status code RESOURCE_EXHAUSTED at the start of the message ("RESOURCE_EXHAUSTED: Out
+    # of memory allocating 4398046511104 bytes.", eager and under jit alike), or, when an
+    # eager operation's input failed to allocate, "INTERNAL: Error dispatching
+    # computation: Out of memory allocating N bytes." (seen on the CPU under a memory
+    # limit). Only at the start: a status code quoted further on is another failure's (a
+    # host callback's own exception: "INTERNAL: CpuCallback error calling callback:
+    # Traceback ... RuntimeError: RESOURCE_EXHAUSTED: ...").
     return isinstance(exc, _jax().errors.JaxRuntimeError) and (
-        message_has(exc, "RESOURCE_EXHAUSTED") or message_has(exc, "Out of memory allocating")
+        str(exc).startswith("RESOURCE_EXHAUSTED") or message_has(exc, "Out of memory allocating")
     )
 
 

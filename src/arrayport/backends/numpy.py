@@ -19,6 +19,7 @@ a host share by the other framework's own call (``torch.from_numpy``, ``t.numpy(
 
 from __future__ import annotations
 
+import gc
 import importlib.metadata
 from types import ModuleType
 from typing import Any
@@ -216,7 +217,13 @@ def is_oom(exc: BaseException) -> bool:
 
 
 def release_memory(device: Device | None = None) -> None:
-    """numpy caches nothing: freed arrays go straight back to the C allocator."""
+    """Collect unreachable arrays, which frees their buffers.
+
+    numpy caches nothing: an array's buffer goes back to the C allocator with its last
+    reference. An array held only by a reference cycle waits for the garbage collector,
+    so a full collection, as in every other backend, is what releasing means here.
+    """
+    gc.collect()
 
 
 def memory_info() -> list[dict[str, Any]]:

@@ -33,6 +33,7 @@ GPU paths are unverified on hardware (the GPU machine of ADR 0057 had no tensorf
 
 from __future__ import annotations
 
+import errno
 import functools
 import gc
 import os
@@ -56,6 +57,7 @@ from arrayport.backends._util import (
     default_from_elsewhere,
     find_spec,
     import_framework,
+    message_has,
     stream_free_capsule,
     unplaceable,
 )
@@ -292,8 +294,47 @@ def oom_error_types() -> tuple[type[BaseException], ...]:
     return (load().errors.ResourceExhaustedError,)
 
 
+#: The errno conditions tensorflow reports as ``RESOURCE_EXHAUSTED`` that are not memory
+#: (``tsl::errors::ErrnoToCode``): a full disk, a disk quota, too many open files or links,
+#: socket buffers, STREAM resources, users. ``ENOMEM`` maps there too and is memory.
+_NOT_MEMORY_ERRNOS = (
+    "ENOSPC",
+    "EDQUOT",
+    "EMFILE",
+    "ENFILE",
+    "EMLINK",
+    "ENOBUFS",
+    "ENODATA",
+    "ENOSR",
+    "EUSERS",
+)
+
+
+@functools.cache
+def _not_memory_texts() -> tuple[str, ...]:
+    # tensorflow words an errno failure "<context>; <strerror(errno)>" (tsl::errors::IOError),
+    # so the C library's own text for each errno is what to look for: os.strerror asks the
+    # same library. An errno this platform lacks, or one it has no text for ("Unknown
+    # error 123"), is left out.
+    texts = []
+    for name in _NOT_MEMORY_ERRNOS:
+        code = getattr(errno, name, None)
+        text = os.strerror(code) if code is not None else ""
+        if text and not text.startswith("Unknown error"):
+            texts.append(text)
+    return tuple(texts)
+
+
 def is_oom(exc: BaseException) -> bool:
-    return isinstance(exc, load().errors.ResourceExhaustedError)
+    # tensorflow has one type, ResourceExhaustedError, for every exhausted resource: its
+    # allocators' out-of-memory ("OOM when allocating tensor with shape[...]", "failed to
+    # allocate memory", XLA's "Out of memory while trying to allocate 4.00PiB") and file-
+    # system exhaustion alike ("/dev/full; No space left on device", "path; Too many open
+    # files"). Memory failures are worded in many ways (on GPUs too), file-system ones in
+    # one: the errno texts above are refused, everything else of the type counts (ADR 0020).
+    if not isinstance(exc, load().errors.ResourceExhaustedError):
+        return False
+    return not message_has(exc, *_not_memory_texts())
 
 
 def release_memory(device: Device | None = None) -> None:

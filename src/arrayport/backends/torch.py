@@ -263,6 +263,13 @@ def move(x: Any, device: Device) -> Any:
     return plain(x).to(target)
 
 
+#: What torch's CPU allocator says when an allocation fails, by platform (see is_oom).
+_CPU_ALLOCATOR_OOM = (
+    "DefaultCPUAllocator: can't allocate memory",
+    "DefaultCPUAllocator: not enough memory",
+)
+
+
 def _oom_type(torch: Any) -> type[BaseException]:
     # torch.OutOfMemoryError is torch 2.5's name (pytorch PR 121702); before it, the same
     # class is torch.cuda.OutOfMemoryError only (arrayport declares torch >= 2.3).
@@ -282,10 +289,11 @@ def is_oom(exc: BaseException) -> bool:
         return True
     # torch's CPU allocator has no exception type of its own: it raises a plain
     # RuntimeError "[enforce fail at alloc_cpu.cpp] ... DefaultCPUAllocator: can't
-    # allocate memory". Only that exact phrase counts.
-    return type(exc) is RuntimeError and message_has(
-        exc, "DefaultCPUAllocator: can't allocate memory"
-    )
+    # allocate memory: you tried to allocate N bytes" where posix_memalign failed (Linux,
+    # macOS), "... DefaultCPUAllocator: not enough memory: you tried to allocate N bytes."
+    # where _aligned_malloc or memalign did (Windows, Android; c10/core/impl/alloc_cpu.cpp).
+    # Only those exact phrases count.
+    return type(exc) is RuntimeError and message_has(exc, *_CPU_ALLOCATOR_OOM)
 
 
 def release_memory(device: Device | None = None) -> None:
