@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
-from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -72,31 +70,8 @@ def test_devices_and_oom(be) -> None:
     be.release_memory()
 
 
-@contextlib.contextmanager
-def _no_file_descriptor_left() -> Iterator[None]:
-    """Every file descriptor this process may open is taken, for the body only: the open
-    limit is lowered to the highest descriptor in use and the gaps below it are filled."""
-    import resource
-
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    highest = max(int(fd) for fd in os.listdir("/proc/self/fd"))
-    held: list[int] = []
-    resource.setrlimit(resource.RLIMIT_NOFILE, (highest + 1, hard))
-    try:
-        with contextlib.suppress(OSError):  # EMFILE once the gaps are filled
-            while True:
-                held.append(os.open(os.devnull, os.O_RDONLY))
-        yield
-    finally:
-        for fd in held:
-            os.close(fd)
-        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
-
-
-@pytest.mark.skipif(
-    not sys.platform.startswith("linux"), reason="/dev/full and /proc/self/fd are Linux's"
-)
-def test_a_full_disk_or_too_many_open_files_is_not_out_of_memory(be, tmp_path) -> None:
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/dev/full is Linux's")
+def test_a_full_disk_or_too_many_open_files_is_not_out_of_memory(be) -> None:
     """tensorflow raises ResourceExhaustedError for operating-system errors it maps to
     RESOURCE_EXHAUSTED too ("context; strerror(errno)"); the policy re-ran and split a
     function writing to a full disk as if memory had run out."""
@@ -106,17 +81,12 @@ def test_a_full_disk_or_too_many_open_files_is_not_out_of_memory(be, tmp_path) -
         tf.io.write_file("/dev/full", tf.constant(b"x" * 4096))
     assert not be.is_oom(full.value)
 
-    path = tmp_path / "x.bin"
-    path.write_bytes(b"x")
-    with (
-        pytest.raises(tf.errors.ResourceExhaustedError, match="Too many open files") as files,
-        _no_file_descriptor_left(),
-    ):
-        tf.io.read_file(str(path))
-    assert not be.is_oom(files.value)
-
     def exhausted(message: str) -> BaseException:
         return tf.errors.ResourceExhaustedError(None, None, message)
+
+    # As a real one read here (with every file descriptor taken: not done in the test
+    # run, where other threads, a dask cluster's say, need descriptors at any moment).
+    assert not be.is_oom(exhausted("/tmp/x.bin; Too many open files [Op:ReadFile]"))
 
     assert not be.is_oom(exhausted("/data/ckpt.index; Disk quota exceeded [Op:SaveV2]"))
     # Memory failures in tensorflow's other wordings (GPU ones from public reports) and
