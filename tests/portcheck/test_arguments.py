@@ -48,7 +48,7 @@ def test_positional_hint_never_names_a_standard_parameter_of_other_meaning() -> 
     assert "NumPy's 3rd argument, order, is not a parameter" in message
     assert hint is not None
     assert "copy=" not in hint
-    assert "order='F' has no direct equivalent" in hint
+    assert "order='F': xp.permute_dims(xp.reshape(" in hint
 
 
 def test_positional_hint_names_only_the_keywords_numpy_means() -> None:
@@ -71,7 +71,8 @@ def test_positional_hint_names_only_the_keywords_numpy_means() -> None:
     assert "dtype, is not" in message
     assert "out, is not" in message
     assert hint == (
-        "keywords after the first argument (axis=); correction= (the standard's name for ddof)"
+        "keywords after the first argument (axis=); correction= (the standard's name for "
+        "ddof; integer or bool x: xp.astype(x, xp.float64) first)"
     )
     message, hint = found["numpy.add(positional)"]
     assert "NumPy's 3rd argument, out, is not a parameter of the standard's add" in message
@@ -135,15 +136,16 @@ def test_pad_suggests_xpx_pad_for_constant_mode_only() -> None:
         e = np.pad(x, 1, mode=mode)
         """
     found = [(f.line, f.message, f.replacement) for f in check_source(textwrap.dedent(source))]
-    assert [hint for _, _, hint in found[:2]] == ["xpx.pad (array-api-extra)"] * 2
+    pad = (
+        "xpx.pad(x, pad_width) (an int, a (before, after) pair or a pair per axis; "
+        "constant_values= a scalar) (array-api-extra)"
+    )
+    assert [hint for _, _, hint in found[:2]] == [pad] * 2
     for _, message, hint in found[2:4]:
         assert hint is None
         assert "supports mode='constant' only" in message
     assert "mode='reflect'" in found[2][1]
-    assert (
-        found[4][2]
-        == "xpx.pad (array-api-extra), if mode is 'constant' (the only mode it supports)"
-    )
+    assert found[4][2] == f"{pad}, if mode is 'constant' (the only mode it supports)"
     with pytest.raises(NotImplementedError):
         xpx.pad(xp.asarray([1.0, 2.0]), 1, mode="reflect")  # type: ignore[arg-type]
 
@@ -238,7 +240,11 @@ def test_too_few_arguments_for_the_standard() -> None:
     ]
     hints = [f.replacement or "" for f in found]
     assert hints[0].startswith("xp.nonzero(condition)")
-    assert hints[1] == "xp.squeeze(x, axis)"
+    assert hints[1] == (
+        "xp.squeeze(x, axis=tuple(i for i, n in enumerate(x.shape) if n == 1)) (the standard "
+        "requires axis; NumPy's default removes every length-1 axis)"
+    )
+    assert hints[2] == "xp.linspace(start, stop, 50) (NumPy's default num)"
     assert "x2 missing" in found[0].message
 
 
@@ -357,3 +363,85 @@ def test_python_numbers_the_standard_takes_are_not_reported() -> None:
         i = np.sqrt(n)
         """
     assert findings(source) == {}
+
+
+def test_positional_hint_lists_numpys_parameters_in_numpys_order() -> None:
+    # The hint listed the standard's keyword order (axis=, n=, ...): np.diff(x, 1, 0) ported
+    # as xp.diff(x, axis=1, n=0) returned x unchanged.
+    found = findings(
+        """
+        import numpy as np
+        a = np.diff(x, 1, 0)
+        b = np.linspace(0, 1, 5, False)
+        """
+    )
+    assert found["numpy.diff(positional)"][1] == (
+        "keywords after the first argument (n=, axis=, prepend=, append=)"
+    )
+    assert found["numpy.linspace(positional)"][1] == (
+        "keywords after the first 3 arguments (endpoint=, dtype=, device=)"
+    )
+    v = np.array([[1, 4, 9], [16, 25, 36], [0, -1, 5]])
+    cube = np.arange(27.0).reshape(3, 3, 3) ** 2
+    for value in (v, cube):
+        x = xp.asarray(value)
+        np.testing.assert_array_equal(np.asarray(xp.diff(x, n=1, axis=0)), np.diff(value, 1, 0))
+        np.testing.assert_array_equal(np.asarray(xp.diff(x, n=2)), np.diff(value, 2))
+    got = np.asarray(xp.linspace(0, 1, 5, endpoint=False))
+    np.testing.assert_array_equal(got, np.linspace(0, 1, 5, False))
+
+
+def test_python_integer_to_a_floating_function_becomes_float64() -> None:
+    # xp.sqrt(xp.asarray(2)) raises on array-api-strict and is float32 on torch; NumPy
+    # computes np.sqrt(2) in float64. np.abs(-2) stays an integer.
+    found = findings(
+        """
+        import numpy as np
+        a = np.sqrt(2)
+        b = np.exp(-1)
+        c = np.mean(3)
+        d = np.abs(-2)
+        e = np.log(2.0)
+        """
+    )
+    assert found["numpy.sqrt(Python number)"][1] == (
+        "xp.asarray(2, dtype=xp.float64) (or the math module)"
+    )
+    assert found["numpy.exp(Python number)"][1] == (
+        "xp.asarray(-1, dtype=xp.float64) (or the math module)"
+    )
+    assert found["numpy.mean(Python number)"][1] == (
+        "xp.asarray(3, dtype=xp.float64) (or the math module)"
+    )
+    assert found["numpy.abs(Python number)"][1] == "xp.asarray(-2) (or the math module)"
+    assert found["numpy.log(Python number)"][1] == "xp.asarray(2.0) (or the math module)"
+    cases = [
+        (xp.sqrt(xp.asarray(2, dtype=xp.float64)), np.sqrt(2)),
+        (xp.exp(xp.asarray(-1, dtype=xp.float64)), np.exp(-1)),
+        (xp.mean(xp.asarray(3, dtype=xp.float64)), np.mean(3)),
+        (xp.abs(xp.asarray(-2)), np.abs(-2)),
+    ]
+    for got, want in cases:
+        got = np.asarray(got)
+        assert got.dtype == np.asarray(want).dtype
+        assert got == want
+    with pytest.raises(TypeError):
+        xp.sqrt(xp.asarray(2))
+
+
+def test_too_few_arguments_hints_give_numpys_defaults() -> None:
+    # xp.squeeze(x) raises (axis is required); np.linspace's num defaults to 50.
+    found = findings("import numpy as np\ns = np.squeeze(a)\nt = np.linspace(0, 1)\n")
+    squeeze = found["numpy.squeeze(too few arguments)"][1] or ""
+    assert squeeze.startswith(
+        "xp.squeeze(x, axis=tuple(i for i, n in enumerate(x.shape) if n == 1))"
+    )
+    for value in (np.zeros((1, 12)), np.zeros((1, 3, 1)), np.array(2.5), np.arange(3.0)):
+        x = xp.asarray(value)
+        got = xp.squeeze(x, axis=tuple(i for i, n in enumerate(x.shape) if n == 1))
+        assert got.shape == np.squeeze(value).shape
+    assert found["numpy.linspace(too few arguments)"][1] == (
+        "xp.linspace(start, stop, 50) (NumPy's default num)"
+    )
+    got = np.asarray(xp.linspace(-3, 7.5, 50))
+    np.testing.assert_array_equal(got, np.linspace(-3, 7.5))

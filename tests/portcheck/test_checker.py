@@ -79,7 +79,10 @@ def test_replacements_come_from_the_table_and_array_api_extra() -> None:
         ),
         "numpy.amax": "xp.max",
         "numpy.power": "xp.pow",
-        "numpy.pad": "xpx.pad (array-api-extra)",
+        "numpy.pad": (
+            "xpx.pad(x, pad_width) (an int, a (before, after) pair or a pair per axis; "
+            "constant_values= a scalar) (array-api-extra)"
+        ),
         "numpy.cov": (
             "xpx.cov(m), one array with a variable per row (np.cov's rowvar=True): for "
             "rowvar=False pass the transpose, and stack np.cov's second array into m first "
@@ -118,7 +121,10 @@ def test_array_methods_the_standard_lacks() -> None:
     found = check_source("y = x.astype(int).flatten().tolist()\n")
     assert [(f.name, f.replacement) for f in found] == [
         (".astype", "xp.astype(x, dtype)"),
-        (".flatten", "xp.reshape(x, (-1,))"),
+        (
+            ".flatten",
+            "xp.reshape(x, (-1,), copy=True) (flatten copies; xp.reshape may return a view of x)",
+        ),
         (".tolist", None),
     ]
 

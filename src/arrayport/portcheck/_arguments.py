@@ -192,9 +192,11 @@ def _positional_finding(path: str, name: str, sig: Signature, n_given: int) -> _
     """The finding for more positional arguments than the standard's ``name`` takes.
 
     Each surplus argument is matched to NumPy's parameter at its place. Where every one is
-    a keyword of the standard's function, the hint lists the standard's keywords; else it
-    names only those that are, and the message says which of NumPy's are not (a hint of
-    :data:`ARGUMENT_HINTS` says what to write for them)."""
+    a keyword of the standard's function, the hint lists them in NumPy's order (the order
+    the arguments are given in: ``np.diff(x, 1, 0)`` is ``n=1, axis=0``), then the
+    standard's other keywords; else it names only those that are, and the message says
+    which of NumPy's are not (a hint of :data:`ARGUMENT_HINTS` says what to write for
+    them)."""
     n = sig.max_positional or 0
     message = f"{path} takes at most {n} positional argument(s) in the standard; {n_given} given"
     params = numpy_parameters(path) or ()
@@ -220,12 +222,40 @@ def _positional_finding(path: str, name: str, sig: Signature, n_given: int) -> _
         n, f"after the first {n} arguments"
     )
     if mapped and not notes:
-        names = ", ".join(f"{k}=" for k in sig.keyword_only)
-        hints.insert(0, f"keywords {which}" + (f" ({names})" if names else ""))
+        others = [k for k in sig.keyword_only if k not in mapped]
+        names = ", ".join(f"{k}=" for k in (*mapped, *others))
+        hints.insert(0, f"keywords {which} ({names})")
     elif mapped:
         hints.insert(0, f"keywords {which} ({', '.join(f'{k}=' for k in mapped)})")
     message += "".join(f"; {note}" for note in notes)
     return f"{path}(positional)", message, "; ".join(hints) or None
+
+
+#: Standard functions whose NumPy counterpart computes an integer argument in float64,
+#: besides the ufuncs without an integer loop (read from NumPy: ``np.sqrt``, ``np.exp``).
+_FLOAT_OF_INT = frozenset({"mean", "std", "var", "linalg.vector_norm"})
+
+
+def _computes_in_float(path: str, place: int) -> bool:
+    """Whether NumPy's ``path`` computes an integer given at ``place`` in floating point
+    (``np.sqrt(2)`` is float64; ``np.abs(2)`` stays an integer)."""
+    if path.removeprefix("numpy.") in _FLOAT_OF_INT:
+        return True
+    ufunc = numpy_attribute(path)
+    if not isinstance(ufunc, np.ufunc) or place >= ufunc.nin:
+        return False
+    integers = (np.dtype(np.int64),) * ufunc.nin + (None,) * ufunc.nout
+    try:
+        resolved = ufunc.resolve_dtypes(integers)
+    except (TypeError, ValueError):  # no loop for integers: NumPy refuses them too
+        return False
+    return resolved[place].kind in "fc"
+
+
+def _is_int_literal(node: ast.expr) -> bool:
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        node = node.operand
+    return isinstance(node, ast.Constant) and type(node.value) is int
 
 
 def _python_value(node: ast.expr) -> str | None:
@@ -260,8 +290,12 @@ def _python_value_findings(node: ast.Call, path: str, sig: Signature) -> list[_F
             continue
         shown = ast.unparse(arg)
         shown = shown if len(shown) <= 24 else "..."
+        # np.sqrt(2) is float64; xp.asarray(2) is an integer array (refused by sqrt, or
+        # computed in float32 by torch).
+        as_float = _is_int_literal(arg) and _computes_in_float(path, i)
+        number = f"xp.asarray({shown}, dtype=xp.float64)" if as_float else f"xp.asarray({shown})"
         what, hint = {
-            "number": ("a Python number", f"xp.asarray({shown}) (or the math module)"),
+            "number": ("a Python number", f"{number} (or the math module)"),
             "list": (
                 "a Python list or tuple",
                 f"xp.asarray({shown}), or xp.stack for a list of arrays",

@@ -70,6 +70,22 @@ def from_array_library(node: ast.Import | ast.ImportFrom, alias: ast.alias) -> b
     return source.partition(".")[0] in _ARRAY_LIBRARIES
 
 
+def _names_a_class(func: ast.expr) -> bool:
+    """Whether a callee passes through a capitalised name (``Rotation.from_quat``,
+    ``KDTree``): by PEP 8 a class, whose instances are objects even in array libraries."""
+    while isinstance(func, (ast.Attribute, ast.Call, ast.Subscript)):
+        if isinstance(func, ast.Attribute) and func.attr[:1].isupper():
+            return True
+        func = func.func if isinstance(func, ast.Call) else func.value
+    return isinstance(func, ast.Name) and func.id[:1].isupper()
+
+
+def _callee_name(node: ast.expr) -> str:
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    return node.id if isinstance(node, ast.Name) else ""
+
+
 def root_of(node: ast.expr) -> ast.expr:
     """The name (or other expression) a chain of attributes, calls and subscripts starts
     from: ``Image`` for ``Image.open(p).convert("L")``."""

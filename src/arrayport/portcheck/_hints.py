@@ -13,6 +13,7 @@ import warnings
 import numpy as np
 
 from arrayport._exchange import STANDARD_DTYPES
+from arrayport.portcheck._extra_hints import EXTRA_HINTS, EXTRA_USAGE
 
 __all__ = [
     "ARGUMENT_HINTS",
@@ -29,12 +30,62 @@ __all__ = [
     "hint_for_method_call",
 ]
 
+#: The reversed axes of ``x``: NumPy's default transpose, and what column order reverses.
+_REVERSED = "tuple(reversed(range(x.ndim)))"
 #: The flat reshape in column order (``ravel(order="F")``), which the standard spells out.
-F_ORDER_FLAT = "xp.reshape(xp.permute_dims(x, tuple(reversed(range(x.ndim)))), (-1,))"
-#: The standard's ``round`` rounds to integers only: what replaces NumPy's ``decimals``.
-ROUND_DECIMALS = (
-    "xp.round(x * 10**decimals) / 10**decimals (the standard's round has no decimals argument)"
+F_ORDER_FLAT = f"xp.reshape(xp.permute_dims(x, {_REVERSED}), (-1,))"
+#: ``reshape(x, shape, order="F")``: reshape the reversed axes to the reversed shape.
+F_ORDER_RESHAPE = (
+    f"xp.permute_dims(xp.reshape(xp.permute_dims(x, {_REVERSED}), tuple(reversed(shape))), "
+    "tuple(reversed(range(len(shape)))))"
 )
+#: ``flatten`` always copies; ``xp.reshape`` may return a view that writes go through.
+FLATTEN = "xp.reshape(x, (-1,), copy=True) (flatten copies; xp.reshape may return a view of x)"
+_FLATTEN_F = f"xp.reshape(xp.permute_dims(x, {_REVERSED}), (-1,), copy=True)"
+#: The standard's ``round`` rounds to integers only: what replaces NumPy's ``decimals``.
+#: NumPy returns an integer array unchanged for ``decimals >= 0`` and rounds it in float64
+#: below, keeping its dtype (``x * 10**decimals / ...`` makes it float, or raises).
+ROUND_DECIMALS = (
+    "floating x: xp.round(x * 10**decimals) / 10**decimals (the standard's round has no "
+    "decimals argument); integer x: x for decimals >= 0, else xp.astype(xp.round("
+    "xp.astype(x, xp.float64) / 10**-decimals) * 10**-decimals, x.dtype)"
+)
+#: The size of one element: finfo of a complex dtype describes its real part; bool has
+#: neither finfo nor iinfo.
+_ITEMSIZE = (
+    "xp.finfo({d}).bits // 8 for real floating (2 * that for complex), "
+    "xp.iinfo({d}).bits // 8 for integers, 1 for bool"
+)
+#: ``np.squeeze(x)`` and ``x.squeeze()``: the standard requires the axes.
+SQUEEZE = (
+    "xp.squeeze(x, axis=tuple(i for i, n in enumerate(x.shape) if n == 1)) (the standard "
+    "requires axis; NumPy's default removes every length-1 axis)"
+)
+#: ``np.dot`` and ``x.dot``: a product with a 0-d array, matmul for 1-D and 2-D ``b``
+#: (``b`` broadcast over ``a``'s leading axes is what np.dot does), a tensordot beyond;
+#: vecdot conjugates its first argument.
+_DOT = (
+    "{a} * b if either is 0-d; else xp.matmul({a}, b) if b is 1-D or 2-D, "
+    "xp.tensordot({a}, b, axes=([-1], [-2])) if b has more axes (not xp.vecdot: it "
+    "conjugates a complex {a})"
+)
+#: Integer and bool arrays NumPy's mean, std and var compute in float64; the standard's
+#: take floating arrays only, and its std and var real ones.
+_TO_FLOAT = "integer or bool x: xp.astype(x, xp.float64) first"
+#: What NumPy's sum of bools counts, and what the standard's refuses.
+_BOOL_TO_INT = "bool x: xp.astype(x, xp.int64) first"
+
+
+def _spread(name: str, *, ddof: bool) -> str:
+    """The hint for ``x.std()`` or ``x.var()`` (``ddof``: with NumPy's ``ddof=``)."""
+    spread = "xp.var(xp.real(x), ...) + xp.var(xp.imag(x), ...)"
+    if name == "std":
+        spread = f"xp.sqrt({spread})"
+    args, ddof_note = (
+        ("axis=..., correction=...", "correction= is ddof; ") if ddof else ("axis=...", "")
+    )
+    return f"xp.{name}(x, {args}) for real floating x ({ddof_note}{_TO_FLOAT}; complex x: {spread})"
+
 
 #: numpy name (without the ``numpy.`` prefix) -> standard replacement.
 FUNCTION_HINTS: dict[str, str] = {
@@ -48,15 +99,20 @@ FUNCTION_HINTS: dict[str, str] = {
     "arctan": "xp.atan",
     "arctan2": "xp.atan2",
     "arctanh": "xp.atanh",
-    "around": "xp.round (it has no decimals argument: xp.round(x * 10**decimals) / 10**decimals)",
-    "argwhere": "xp.stack(xp.nonzero(x), axis=-1)",
+    "around": f"xp.round without decimals; with decimals, {ROUND_DECIMALS}",
+    "argwhere": "xp.stack(xp.nonzero(x), axis=-1) for x of 1 or more axes",
     "array": (
         "xp.asarray(x, copy=True) (np.array copies; xp.asarray may share memory with an "
         "array argument)"
     ),
-    "array_equal": "x.shape == y.shape and bool(xp.all(x == y))",
+    "array_equal": (
+        "x.shape == y.shape and bool(xp.all(x == y)) (equal_nan=True: x == y replaced by "
+        "(x == y) | (xp.isnan(x) & xp.isnan(y)))"
+    ),
     "asanyarray": "xp.asarray",
-    "ascontiguousarray": "xp.asarray",
+    "ascontiguousarray": (
+        "xpx.atleast_nd(xp.asarray(x), ndim=1) (np.ascontiguousarray makes a 0-d array 1-D)"
+    ),
     "atleast_3d": (
         "xp.reshape(x, (*x.shape, 1)) for 2-D, (1, n, 1) for 1-D (np.atleast_3d appends an "
         "axis; xpx.atleast_nd prepends them)"
@@ -68,10 +124,14 @@ FUNCTION_HINTS: dict[str, str] = {
     "concatenate": "xp.concat",
     "conjugate": "xp.conj",
     "copy": "xp.asarray(x, copy=True)",
-    "cumprod": "xp.cumulative_prod(x, axis=...) (no axis: xp.reshape(x, (-1,)) first)",
-    "cumsum": "xp.cumulative_sum(x, axis=...) (no axis: xp.reshape(x, (-1,)) first)",
+    "cumprod": (
+        f"xp.cumulative_prod(x, axis=...) (no axis: xp.reshape(x, (-1,)) first; {_BOOL_TO_INT})"
+    ),
+    "cumsum": (
+        f"xp.cumulative_sum(x, axis=...) (no axis: xp.reshape(x, (-1,)) first; {_BOOL_TO_INT})"
+    ),
     "diag": "xp.linalg.diagonal (or xpx.create_diagonal to build one)",
-    "dot": "xp.matmul, xp.vecdot or xp.tensordot",
+    "dot": _DOT.format(a="a"),
     "double": "xp.float64",
     "dstack": (
         "xp.concat(..., axis=2) of arrays made 3-D as np.atleast_3d does (appending axes: "
@@ -101,7 +161,10 @@ FUNCTION_HINTS: dict[str, str] = {
     "issubdtype": "xp.isdtype",
     "left_shift": "xp.bitwise_left_shift",
     "mod": "xp.remainder",
-    "ndarray": "array_api_compat.is_array_api_obj(x) for isinstance checks",
+    "ndarray": (
+        "array_api_compat.is_array_api_obj(x) for isinstance checks (also True for NumPy "
+        "scalars such as np.float64(1.0), which are not ndarrays)"
+    ),
     "ndim": "x.ndim",
     "number": 'xp.isdtype(dtype, "numeric")',
     "outer": (
@@ -109,11 +172,17 @@ FUNCTION_HINTS: dict[str, str] = {
         "xp.linalg.outer(xp.reshape(a, (-1,)), xp.reshape(b, (-1,))))"
     ),
     "power": "xp.pow",
-    "promote_types": "xp.result_type",
+    "promote_types": (
+        "xp.result_type for dtypes of one kind (it raises for bool with numbers, integers with "
+        "floats, and int64 with uint64, where np.promote_types returns a dtype)"
+    ),
     "ptp": "xp.max(x) - xp.min(x)",
     "ravel": f"xp.reshape(x, (-1,)) (order='F': {F_ORDER_FLAT})",
     "right_shift": "xp.bitwise_right_shift",
-    "rollaxis": "xp.moveaxis(x, axis, start) for start <= axis, start - 1 otherwise",
+    "rollaxis": (
+        "xp.moveaxis(x, a, s if s <= a else s - 1) with a = axis % x.ndim and "
+        "s = start + x.ndim if start < 0 else start (start defaults to 0)"
+    ),
     "row_stack": "xp.concat(..., axis=0) for 2-D arrays, xp.stack(..., axis=0) for 1-D",
     "shape": "x.shape",
     "signedinteger": 'xp.isdtype(dtype, "signed integer")',
@@ -131,75 +200,30 @@ FUNCTION_HINTS: dict[str, str] = {
     ),
     "unsignedinteger": 'xp.isdtype(dtype, "unsigned integer")',
     "vstack": "xp.concat(..., axis=0) for 2-D arrays, xp.stack(..., axis=0) for 1-D",
-    "linalg.norm": "xp.linalg.vector_norm or xp.linalg.matrix_norm",
-    "linalg.multi_dot": "xp.linalg.matmul, twice",
-}
-
-#: numpy name -> array-api-extra function, offered only when the installed
-#: array-api-extra has it (checked at run time).
-EXTRA_HINTS: dict[str, str] = {
-    "allclose": "isclose",
-    "angle": "angle",
-    "argpartition": "argpartition",
-    "atleast_1d": "atleast_nd",
-    "atleast_2d": "atleast_nd",
-    "cov": "cov",
-    "deg2rad": "deg2rad",
-    "diag_indices": "diag_indices",
-    "isclose": "isclose",
-    "kron": "kron",
-    "nan_to_num": "nan_to_num",
-    "nanmax": "nanmax",
-    "nanmean": "nanmean",
-    "nanmin": "nanmin",
-    "nansum": "nansum",
-    "pad": "pad",
-    "partition": "partition",
-    "rad2deg": "rad2deg",
-    "radians": "deg2rad",
-    "degrees": "rad2deg",
-    "setdiff1d": "setdiff1d",
-    "sinc": "sinc",
-    "tril_indices": "tril_indices",
-    "triu_indices": "triu_indices",
-    "union1d": "union1d",
-    "unravel_index": "unravel_index",
-    "testing.assert_allclose": "testing.assert_close",
-    "testing.assert_array_equal": "testing.assert_equal",
-    "testing.assert_equal": "testing.assert_equal",
-}
-
-#: numpy name -> how to call the array-api-extra function of :data:`EXTRA_HINTS`, where it
-#: is not a drop-in replacement (``xpx.isclose`` returns an array, ``allclose`` a bool).
-EXTRA_USAGE: dict[str, str] = {
-    "allclose": "xp.all(xpx.isclose(a, b))",
-    "atleast_1d": "xpx.atleast_nd(x, ndim=1)",
-    "atleast_2d": "xpx.atleast_nd(x, ndim=2)",
-    "cov": (
-        "xpx.cov(m), one array with a variable per row (np.cov's rowvar=True): for "
-        "rowvar=False pass the transpose, and stack np.cov's second array into m first"
+    "linalg.norm": (
+        "xp.linalg.vector_norm(x, axis=axis, ord=ord) if ord is None, x is 1-D or axis is an "
+        "int; else a matrix norm: xp.linalg.matrix_norm(x, ord=ord) (a 2-tuple axis: "
+        "xp.moveaxis(x, axis, (-2, -1)) first); integer x: xp.astype(x, xp.float64) first"
     ),
-    "diag_indices": "xpx.diag_indices(n, ndim=ndim, xp=xp) (xp= is required)",
-    "nan_to_num": "xpx.nan_to_num(x, fill_value=...) (np.nan_to_num's nan=)",
-    "tril_indices": "xpx.tril_indices(n, offset=k, m=m, xp=xp) (NumPy's k; xp= is required)",
-    "triu_indices": "xpx.triu_indices(n, offset=k, m=m, xp=xp) (NumPy's k; xp= is required)",
+    "linalg.multi_dot": "a @ b @ c ... (xp.linalg.matmul once per array after the first)",
 }
 
 #: (standard function, NumPy parameter it lacks) -> replacement, for NumPy's argument
 #: given by keyword or by position (``np.linalg.matrix_rank(A, 1e-3)`` passes ``tol``).
 ARGUMENT_HINTS: dict[tuple[str, str], str] = {
-    ("std", "ddof"): "correction= (the standard's name for ddof)",
-    ("var", "ddof"): "correction= (the standard's name for ddof)",
+    ("std", "ddof"): f"correction= (the standard's name for ddof; {_TO_FLOAT})",
+    ("var", "ddof"): f"correction= (the standard's name for ddof; {_TO_FLOAT})",
     ("round", "decimals"): ROUND_DECIMALS,
     ("linalg.matrix_rank", "tol"): (
         "rtol=tol / xp.max(xp.linalg.svdvals(A), axis=-1) (NumPy's tol is an absolute "
-        "threshold; the standard's rtol is relative to the largest singular value)"
+        "threshold; the standard's rtol is relative to the largest singular value; integer "
+        "A: xp.astype(A, xp.float64) first)"
     ),
     ("linalg.pinv", "rcond"): "rtol= (the same relative cutoff, under the standard's name)",
     ("linalg.svd", "compute_uv"): "xp.linalg.svdvals(x) for compute_uv=False",
     ("reshape", "order"): (
-        "xp.reshape(x, shape) for order='C', the standard's only order (order='F' has no "
-        "direct equivalent)"
+        f"xp.reshape(x, shape) for order='C', the standard's only order (order='F': "
+        f"{F_ORDER_RESHAPE})"
     ),
     ("isin", "assume_unique"): (
         "xp.isin(x1, x2) without it (NumPy's assume_unique only lets it skip a step)"
@@ -213,14 +237,16 @@ ARGUMENT_HINTS: dict[tuple[str, str], str] = {
 MISSING_ARGUMENT_HINTS: dict[str, str] = {
     "where": "xp.nonzero(condition) for one-argument where (or xp.where(condition, x1, x2))",
     "permute_dims": "xp.permute_dims(x, axes) (NumPy's default reverses the axes)",
+    "squeeze": SQUEEZE,
+    "linspace": "xp.linspace(start, stop, 50) (NumPy's default num)",
 }
 
 #: ndarray attribute -> replacement (``None``: no standard equivalent).
 ATTRIBUTE_HINTS: dict[str, str | None] = {
     "astype": "xp.astype(x, dtype)",
-    "flatten": "xp.reshape(x, (-1,))",
+    "flatten": FLATTEN,
     "ravel": "xp.reshape(x, (-1,))",
-    "reshape": "xp.reshape(x, shape)",
+    "reshape": "xp.reshape(x, shape) with shape a tuple (x.reshape(-1) is xp.reshape(x, (-1,)))",
     "transpose": (
         "xp.permute_dims(x, axes) (without axes: tuple(reversed(range(x.ndim)))), or x.T "
         "for 2-D only"
@@ -229,25 +255,56 @@ ATTRIBUTE_HINTS: dict[str, str | None] = {
     "copy": "xp.asarray(x, copy=True)",
     "tolist": None,
     "tobytes": None,
-    "item": "float(x) or int(x) on a 0-d array",
-    "dot": "xp.matmul or xp.vecdot",
-    "cumsum": "xp.cumulative_sum(x, axis=...) (no axis: xp.reshape(x, (-1,)) first)",
-    "cumprod": "xp.cumulative_prod(x, axis=...) (no axis: xp.reshape(x, (-1,)) first)",
-    "conjugate": "xp.conj(x)",
+    "item": "float(x), int(x), bool(x) or complex(x) (matching x.dtype) on a 0-d array",
+    "dot": _DOT.format(a="x"),
+    "cumsum": (
+        f"xp.cumulative_sum(x, axis=...) (no axis: xp.reshape(x, (-1,)) first; {_BOOL_TO_INT})"
+    ),
+    "cumprod": (
+        f"xp.cumulative_prod(x, axis=...) (no axis: xp.reshape(x, (-1,)) first; {_BOOL_TO_INT})"
+    ),
+    "conj": "xp.conj(x) (bool x: x itself)",
+    "conjugate": "xp.conj(x) (bool x: x itself)",
     "real": "xp.real(x)",
-    "imag": "xp.imag(x)",
-    "nbytes": "x.size * (xp.finfo(x.dtype).bits // 8) (xp.iinfo for integers)",
-    "itemsize": "xp.finfo(dtype).bits // 8 (xp.iinfo for integers)",
+    "imag": "xp.imag(x) for complex x (real x: xp.zeros_like(x), NumPy's result)",
+    "nbytes": "x.size * the item size: " + _ITEMSIZE.format(d="x.dtype"),
+    "itemsize": _ITEMSIZE.format(d="dtype"),
     "kind": 'xp.isdtype(dtype, "real floating") and the other dtype kinds',
-    "fill": "x[...] = value (or xp.full)",
+    "fill": "x[...] = value (or xp.full); integer x: x[...] = int(value) (NumPy truncates)",
     "flat": (
         "xp.reshape(x, (-1,)) to read it (maybe a copy: writes through x.flat[i] = v must "
-        "index x itself, e.g. xpx.at(x, idx).set(v) with idx from xpx.unravel_index)"
+        "index x itself: x = xpx.at(x, tuple(int(j) for j in xpx.unravel_index("
+        "xp.asarray(i), x.shape))).set(v))"
     ),
     "diagonal": "xp.linalg.diagonal(x) for 2-D (with more axes: the last two; NumPy: 0 and 1)",
-    "trace": "xp.linalg.trace(x) for 2-D (with more axes: the last two; NumPy: 0 and 1)",
+    "trace": (
+        f"xp.linalg.trace(x) for 2-D (with more axes: the last two; NumPy: 0 and 1; {_BOOL_TO_INT})"
+    ),
+    "mean": f"xp.mean(x, axis=...) for floating x ({_TO_FLOAT})",
+    "std": _spread("std", ddof=False),
+    "var": _spread("var", ddof=False),
+    "sum": f"xp.sum(x, axis=...) ({_BOOL_TO_INT})",
+    "prod": f"xp.prod(x, axis=...) ({_BOOL_TO_INT})",
+    "max": "xp.max(x, axis=...) (bool x: xp.any(x, axis=...))",
+    "min": "xp.min(x, axis=...) (bool x: xp.all(x, axis=...))",
+    "argmax": f"xp.argmax(x, axis=...) ({_BOOL_TO_INT})",
+    "argmin": f"xp.argmin(x, axis=...) ({_BOOL_TO_INT})",
+    "argsort": f"xp.argsort(x, axis=...) ({_BOOL_TO_INT})",
+    "squeeze": SQUEEZE,
+    "all": "xp.all(x, axis=...)",
+    "any": "xp.any(x, axis=...)",
+    "repeat": "xp.repeat(x, repeats, axis=...)",
+    "searchsorted": "xp.searchsorted(x, v, side=...)",
+    "take": (
+        "xp.take(x, indices, axis=...) (without axis NumPy flattens: "
+        "xp.take(xp.reshape(x, (-1,)), indices))"
+    ),
+    "clip": (
+        "xp.clip(x, min, max) (integer x with float bounds: xp.astype(x, xp.float64) first; "
+        "min > max: xp.minimum(xp.maximum(x, min), max), NumPy's result)"
+    ),
     "partition": "x = xpx.partition(x, kth) (ndarray.partition works in place)",
-    "sort": "x = xp.sort(x) (ndarray.sort sorts in place; xp.sort returns a sorted copy)",
+    "sort": "x = xp.sort(x, axis=...) (ndarray.sort sorts in place; xp.sort returns a copy)",
     "argpartition": "xpx.argpartition(x, kth)",
     "ptp": "xp.max(x) - xp.min(x)",
 }
@@ -271,7 +328,9 @@ def hint_for_function(name: str, extra: frozenset[str]) -> str | None:
 
 
 def hint_for_attribute(name: str, standard_names: frozenset[str]) -> str | None:
-    """The replacement for ndarray attribute ``name`` (``x.sum()`` -> ``xp.sum(x, ...)``)."""
+    """The replacement for ndarray attribute ``name`` (``x.nonzero()`` ->
+    ``xp.nonzero(x, ...)``); the methods whose standard function takes ``axis`` by keyword
+    only have their own hint, which says ``axis=`` (``x.sum(0)`` is ``xp.sum(x, axis=0)``)."""
     if name in ATTRIBUTE_HINTS:
         return ATTRIBUTE_HINTS[name]
     if name in standard_names:
@@ -287,15 +346,18 @@ def hint_for_method_call(name: str, n_args: int, keywords: frozenset[str]) -> st
     """
     if name == "round" and (n_args or "decimals" in keywords):
         return ROUND_DECIMALS
-    if name in ("ravel", "flatten") and (n_args or "order" in keywords):
+    if name == "ravel" and (n_args or "order" in keywords):
         return f"xp.reshape(x, (-1,)) for order='C' (order='F': {F_ORDER_FLAT})"
+    if name == "flatten" and (n_args or "order" in keywords):
+        return f"xp.reshape(x, (-1,), copy=True) for order='C' (order='F': {_FLATTEN_F})"
     if name == "reshape" and "order" in keywords:
-        return (
-            "xp.reshape(x, shape) for order='C' (order='F' has no direct equivalent: reverse "
-            "the axes with xp.permute_dims before and after)"
-        )
+        return f"xp.reshape(x, shape) for order='C' (order='F': {F_ORDER_RESHAPE})"
     if name in ("std", "var") and "ddof" in keywords:
-        return f"xp.{name}(x, ..., correction=...) (the standard's name for ddof)"
+        return _spread(name, ddof=True)
+    if name == "squeeze" and (n_args or "axis" in keywords):
+        return "xp.squeeze(x, axis)"
+    if name == "take" and (n_args > 1 or "axis" in keywords):
+        return "xp.take(x, indices, axis=...)"
     return None
 
 

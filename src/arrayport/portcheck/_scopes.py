@@ -25,8 +25,10 @@ from typing import cast
 
 from arrayport.portcheck._arguments import numpy_attribute
 from arrayport.portcheck._bindings import (
+    _callee_name,
     _is_self_attribute,
     _local_names,
+    _names_a_class,
     _outside_functions,
     _Scope,
     _target_names,
@@ -46,22 +48,6 @@ from arrayport.portcheck._results import (
 from arrayport.portcheck._standard import Standard
 
 __all__ = ["ScopeTracker"]
-
-
-def _names_a_class(func: ast.expr) -> bool:
-    """Whether a callee passes through a capitalised name (``Rotation.from_quat``,
-    ``KDTree``): by PEP 8 a class, whose instances are objects even in array libraries."""
-    while isinstance(func, (ast.Attribute, ast.Call, ast.Subscript)):
-        if isinstance(func, ast.Attribute) and func.attr[:1].isupper():
-            return True
-        func = func.func if isinstance(func, ast.Call) else func.value
-    return isinstance(func, ast.Name) and func.id[:1].isupper()
-
-
-def _callee_name(node: ast.expr) -> str:
-    if isinstance(node, ast.Attribute):
-        return node.attr
-    return node.id if isinstance(node, ast.Name) else ""
 
 
 class ScopeTracker(ast.NodeVisitor):

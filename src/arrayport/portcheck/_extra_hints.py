@@ -1,0 +1,85 @@
+"""What to write instead of a NumPy name that array-api-extra replaces: its hint table.
+
+Offered by :func:`arrayport.portcheck._hints.hint_for_function` only where the installed
+array-api-extra has the function (``xpx`` is ``array_api_extra``).
+"""
+
+from __future__ import annotations
+
+__all__ = ["EXTRA_HINTS", "EXTRA_USAGE"]
+
+#: numpy name -> array-api-extra function, offered only when the installed
+#: array-api-extra has it (checked at run time).
+EXTRA_HINTS: dict[str, str] = {
+    "allclose": "isclose",
+    "angle": "angle",
+    "argpartition": "argpartition",
+    "atleast_1d": "atleast_nd",
+    "atleast_2d": "atleast_nd",
+    "cov": "cov",
+    "deg2rad": "deg2rad",
+    "diag_indices": "diag_indices",
+    "isclose": "isclose",
+    "kron": "kron",
+    "nan_to_num": "nan_to_num",
+    "nanmax": "nanmax",
+    "nanmean": "nanmean",
+    "nanmin": "nanmin",
+    "nansum": "nansum",
+    "pad": "pad",
+    "partition": "partition",
+    "rad2deg": "rad2deg",
+    "radians": "deg2rad",
+    "degrees": "rad2deg",
+    "setdiff1d": "setdiff1d",
+    "sinc": "sinc",
+    "tril_indices": "tril_indices",
+    "triu_indices": "triu_indices",
+    "union1d": "union1d",
+    "unravel_index": "unravel_index",
+    "testing.assert_allclose": "testing.assert_close",
+    "testing.assert_array_equal": "testing.assert_equal",
+    "testing.assert_equal": "testing.assert_equal",
+}
+
+#: numpy name -> how to call the array-api-extra function of :data:`EXTRA_HINTS`, where it
+#: is not a drop-in replacement (``xpx.isclose`` returns an array, ``allclose`` a bool).
+EXTRA_USAGE: dict[str, str] = {
+    "allclose": "xp.all(xpx.isclose(a, b))",
+    "atleast_1d": "xpx.atleast_nd(x, ndim=1)",
+    "atleast_2d": "xpx.atleast_nd(x, ndim=2)",
+    "cov": (
+        "xpx.cov(m), one array with a variable per row (np.cov's rowvar=True): for "
+        "rowvar=False pass the transpose, and stack np.cov's second array into m first"
+    ),
+    "diag_indices": "xpx.diag_indices(n, ndim=ndim, xp=xp) (xp= is required)",
+    "nan_to_num": (
+        "xpx.nan_to_num(x, fill_value=...) for floating x (np.nan_to_num's nan=; NumPy "
+        "returns an integer x unchanged)"
+    ),
+    "nanmax": "xpx.nanmax(x, axis=...) (bool x: xp.any(x, axis=...))",
+    "nanmean": (
+        "xpx.nanmean(x, axis=...) for floating x (an integer or bool x has no NaN: "
+        "xp.mean(xp.astype(x, xp.float64), axis=...))"
+    ),
+    "nanmin": "xpx.nanmin(x, axis=...) (bool x: xp.all(x, axis=...))",
+    "nansum": "xpx.nansum(x, axis=...) (bool x: xp.sum(xp.astype(x, xp.int64), axis=...))",
+    "pad": (
+        "xpx.pad(x, pad_width) (an int, a (before, after) pair or a pair per axis; "
+        "constant_values= a scalar)"
+    ),
+    "setdiff1d": "xpx.setdiff1d(a, b) (each NaN stays distinct; np.setdiff1d keeps one)",
+    "sinc": "xpx.sinc(x) (integer x: xp.astype(x, xp.float64) first)",
+    "tril_indices": "xpx.tril_indices(n, offset=k, m=m, xp=xp) (NumPy's k; xp= is required)",
+    "triu_indices": "xpx.triu_indices(n, offset=k, m=m, xp=xp) (NumPy's k; xp= is required)",
+    "union1d": "xpx.union1d(a, b) (each NaN stays distinct; np.union1d keeps one)",
+    "unravel_index": (
+        "xpx.unravel_index(xp.asarray(i), shape) (indices an array; out-of-range ones wrap "
+        "where NumPy raises)"
+    ),
+    "testing.assert_allclose": (
+        "xpx.testing.assert_close(actual, desired, rtol=1e-7) (NumPy's rtol; assert_close's "
+        "default depends on the dtype, ~1e-3 for float32), which also checks dtype and shape "
+        "(check_dtype=False, check_shape=False to relax)"
+    ),
+}
