@@ -81,7 +81,7 @@ class Execution:
         self.split_used = False
         self.rows: set[int] = set()  # the lengths of the split pieces that ran
         self.notes: list[str] = []
-        self.refusal: InvalidOptionError | None = None  # see unjoinable()
+        self.refused = False  # unjoinable() raised (a flag: the error would be a cycle)
 
     # The entry point: steps 1-5 of arrayport.oom's docstring. Recovery runs outside the
     # ``except`` blocks, so that errors raised during it carry no internal context.
@@ -283,8 +283,8 @@ class Execution:
             "this function"
         )
         last, self.last = self.last, None  # see fail()
-        self.refusal = InvalidOptionError(msg)
-        raise self.refusal from last
+        self.refused = True
+        raise InvalidOptionError(msg) from last
 
     def on_fallback(self, args: tuple[Any, ...], kwargs: dict[str, Any], site: Site) -> Any:
         target = as_memory_type(self.policy.fallback)  # type: ignore[arg-type]
@@ -315,7 +315,7 @@ class Execution:
         except _Exhausted:
             result = _FAILED
         except Exception as exc:  # not out-of-memory: the function's own error, told where
-            if isinstance(exc, OutOfMemoryError) or exc is self.refusal:
+            if isinstance(exc, OutOfMemoryError) or self.refused:
                 raise  # a nested call's own (it says where), or the split's refusal
             add_note(
                 exc,
