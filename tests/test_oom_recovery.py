@@ -874,3 +874,26 @@ def test_a_disabled_policys_recover_raises_the_error_as_it_is() -> None:
     with pytest.raises(MemoryError) as info:
         OOMPolicy.disabled().recover(err, lambda x: x, (np.ones(2),), {})
     assert info.value is err
+
+
+def test_a_split_refusal_keeps_no_cycle_holding_the_arguments() -> None:
+    # The refusal kept on the policy's execution would be a cycle (error -> traceback ->
+    # frames -> execution -> error) holding the call's arrays until a garbage collection.
+    def colsum(x: np.ndarray) -> np.ndarray:
+        if x.shape[0] > 2:
+            np.empty(PI_B, np.uint8)
+        return x.sum(axis=0)
+
+    x = np.ones((8, 3))
+    alive = weakref.ref(x)
+    enabled = gc.isenabled()
+    gc.collect()
+    gc.disable()
+    try:
+        with pytest.raises(InvalidOptionError, match="cannot join"):
+            OOMPolicy(retries=0, split_axis=0, **NO_RELEASE).run(colsum, x)
+        del x
+        assert alive() is None
+    finally:
+        if enabled:
+            gc.enable()
