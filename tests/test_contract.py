@@ -128,3 +128,16 @@ def test_depth_takes_numpy_integers_and_stores_python_ints() -> None:
     g = ap.memory_type("numpy", depth=(np.int32(1), 2))(_ident)
     assert g.contract.depth == (1, 2)
     assert all(type(n) is int for n in g.contract.depth)
+
+
+@pytest.mark.parametrize("scaling", ["unit", "minmax"])
+def test_a_scaling_native_output_would_ignore_is_refused(scaling: str) -> None:
+    # Accepted before, and the result was never stretched.
+    with pytest.raises(ap.InvalidOptionError, match="has no effect with"):
+        ap.memory_type("numpy", dtype_conversion="native_output", scaling=scaling)(abs)
+    f = ap.memory_type("numpy", scaling=scaling)(abs)
+    with pytest.raises(ap.InvalidOptionError, match="leave scaling at VALUE"):
+        f.options(dtype_conversion="native_output")
+    assert f.options(dtype_conversion="native_output", scaling="value").contract.scaling is (
+        ap.Scaling.VALUE
+    )

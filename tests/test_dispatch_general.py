@@ -485,3 +485,60 @@ def test_a_result_too_large_for_an_opencl_buffer_goes_through_the_policy() -> No
         widen.options(oom=ap.OOMPolicy.disabled())(img)
     assert raw.value.attempts == 0
     assert runs == [(4, 3)]
+
+
+# --- which argument is the first array -----------------------------------------------------
+
+
+@skip_unless_installed(MemoryType.TORCH)
+def test_keyword_arguments_count_in_signature_order_not_call_order() -> None:
+    # The order a call wrote keywords in picked the first array argument: the same call
+    # came back as numpy uint8 or as torch float32.
+    import torch
+
+    @ap.memory_type("numpy")
+    def blend(image: Any, weights: Any, **extra: Any) -> Any:
+        seen.append(list(extra))
+        return image * weights
+
+    seen: list[list[str]] = []
+    image = np.array([10, 20, 30, 250], np.uint8)
+    weights = torch.tensor([1.5, 1.5, 1.5, 1.5])
+    results = [
+        blend(image, weights),
+        blend(image=image, weights=weights),
+        blend(weights=weights, image=image),
+        blend(weights=weights, z=1, image=image, a=2),
+    ]
+    for r in results:
+        assert type(r) is np.ndarray
+        assert r.dtype == np.uint8
+        assert r.tolist() == [15, 30, 45, 255]
+    assert seen[-1] == ["z", "a"]  # **extra keeps the call's order
+
+
+def test_in_signature_order_leaves_unknown_names_last_and_copes_without_a_signature() -> None:
+    def f(a: Any, b: Any, **kw: Any) -> None: ...
+
+    assert list(general.in_signature_order(f, {"x": 1, "b": 2, "a": 3})) == ["a", "b", "x"]
+    assert list(general.in_signature_order(max, {"key": 1, "default": 2})) == ["key", "default"]
+
+
+@skip_unless_installed(MemoryType.TORCH)
+@pytest.mark.filterwarnings("ignore:ComplexHalf support is experimental")
+def test_a_result_dtype_the_policy_has_no_rule_for_names_native_output() -> None:
+    # float128 from a numpy function was refused without "the result of" or a remedy, and
+    # torch's complex32 was told output='declared', which refuses it the same way.
+    import torch
+
+    longdouble = ap.memory_type("numpy")(lambda x: x.astype(np.longdouble) / 3)
+    complex32 = ap.memory_type("torch")(lambda x: x.to(torch.complex32))
+    for fn, x in ((longdouble, np.array([1.0, 2.0])), (complex32, np.ones(2, np.float16))):
+        with pytest.raises(ap.UnsupportedDtypeError) as info:
+            fn(x)
+        message = str(info.value)
+        assert message.startswith("the result of ")
+        assert "<lambda> (output='input'): cannot convert" in message
+        assert "DtypeConversion.NATIVE_OUTPUT" in message
+        native = fn.options(output="declared", dtype_conversion="native_output")
+        assert native(x).dtype in (np.longdouble, torch.complex32)  # the remedy works

@@ -42,3 +42,25 @@ def test_complex128_parts_that_round_to_float32_max_convert() -> None:
     np.testing.assert_array_equal(out.real, ap.convert_dtype(x.real, "float32"))
     with pytest.raises(DtypeConversionError, match="would become inf"):
         ap.convert_dtype(np.array([complex(1.0, limit)]), "complex64")
+
+
+@pytest.mark.parametrize(
+    ("mt", "name"), [(MemoryType.PYCLESPERANTO, "float64"), (MemoryType.JAX, "int64")]
+)
+def test_a_dtype_the_memory_type_cannot_hold_names_the_way_out_from_there(
+    mt: MemoryType, name: str
+) -> None:
+    # The remedy was the one for moving data in: "convert to float32 first" for a float32
+    # pyclesperanto array asked for float64.
+    if mt not in INSTALLED:
+        pytest.skip(f"{mt.value} is not installed")
+    x = ap.convert(np.ones(3, np.float32), mt)
+    if mt is MemoryType.JAX and get_backend(mt).check_dtype(np.dtype(name), name) is None:
+        pytest.skip("jax's 64-bit mode is on")
+    with pytest.raises(UnsupportedDtypeError) as info:
+        ap.convert_dtype(x, name)
+    message = str(info.value)
+    assert f"arrayport.convert_dtype(arrayport.convert(x, 'numpy'), '{name}')" in message
+    assert "first" not in message
+    assert ("jax_enable_x64" in message) is (mt is MemoryType.JAX)
+    assert ap.convert_dtype(ap.convert(x, "numpy"), name).dtype == np.dtype(name)  # it works

@@ -772,6 +772,25 @@ def test_dask_stays_lazy_and_exact() -> None:
             assert got.tolist() == [min(max(v, dlo), dhi) for v in values], (src, dst)
 
 
+@skip_unless_installed(MT.DASK)
+def test_dask_blocks_that_differ_from_what_the_array_declares_are_refused() -> None:
+    # convert_dtype took the declared dtype and meta on trust: int64 blocks declared int32
+    # wrapped 2**40 to 0, and masked chunks lost their mask (the masked value set MINMAX's
+    # range). convert() refused both; convert_dtype now does too, when computed.
+    import dask.array as da
+
+    values = np.array([2**40, 3, -5, 2**33], np.int64)
+    lying = da.from_array(values, chunks=2).map_blocks(lambda b: b, dtype=np.int32)
+    with pytest.raises(ap.ConversionError, match="declares dtype int32 but computes to int64"):
+        convert_dtype(lying, "int16").compute()
+    masked = da.from_array(np.ma.masked_array([1.0, 1e9, 2.0], mask=[0, 1, 0]), chunks=3)
+    masked = masked.map_blocks(lambda b: b, meta=np.empty((0,)))  # a plain meta
+    with pytest.raises(ap.UnsupportedArrayError, match="masked chunks"):
+        convert_dtype(masked, "uint8", scaling=ap.Scaling.MINMAX).compute()
+    honest = da.from_array(values, chunks=2)
+    assert convert_dtype(honest, "int16").compute().tolist() == [32767, 3, -5, 32767]
+
+
 @skip_unless_installed(MemoryType.DASK)
 def test_dask_float16_target_uses_numpy_dtype() -> None:
     # array-api-compat's dask namespace has no float16 attribute; dask arrays hold it.
@@ -973,3 +992,25 @@ def test_array_api_strict_dtypes_are_accepted() -> None:
     assert dtype_name(xps.uint8) == "uint8"
     assert dtype_name(xps.float64) == "float64"
     np.testing.assert_array_equal(ap.convert_dtype(np.array([1.5, 300.0]), xps.uint8), [2, 255])
+
+
+def test_discard_imaginary_takes_true_or_false_only() -> None:
+    z = np.array([1 + 2j])
+    with pytest.raises(ap.InvalidOptionError, match="discard_imaginary must be True or False"):
+        convert_dtype(z, "float64", discard_imaginary="no")  # was read as True
+    assert convert_dtype(z, "float64", discard_imaginary=np.True_).tolist() == [1.0]
+
+
+@pytest.mark.parametrize("mt", CPU_TYPES)
+def test_minmax_of_bool_into_bool_is_a_new_array(mt: MT) -> None:
+    # torch handed back its input: writing into the result changed it.
+    if mt in (MT.PYCLESPERANTO,):
+        pytest.skip("pyclesperanto stores bool as uint8")
+    x = ap.convert(np.array([True, True]), mt)
+    out = convert_dtype(x, "bool", scaling=ap.Scaling.MINMAX)
+    assert out is not x
+    host = ap.convert(out, "numpy")
+    assert host.tolist() == [True, True]
+    if mt is MT.TORCH:
+        out[0] = False
+        assert bool(x[0])

@@ -164,6 +164,17 @@ class FunctionContract:
             "dtype_conversion", _as_enum(self.dtype_conversion, DtypeConversion, "dtype_conversion")
         )
         set_("scaling", _as_enum(self.scaling, Scaling, "scaling"))
+        if self.dtype_conversion is DtypeConversion.NATIVE_OUTPUT and self.scaling in (
+            Scaling.UNIT,
+            Scaling.MINMAX,
+        ):
+            msg = (
+                f"scaling=Scaling.{self.scaling.name} has no effect with "
+                "dtype_conversion=DtypeConversion.NATIVE_OUTPUT (the result keeps the dtype and "
+                "values the function made): leave scaling at VALUE, or name the dtype to "
+                "scale into (dtype_conversion=DtypeConversion.UINT8, ...)"
+            )
+            raise InvalidOptionError(msg)
         oom = OOMPolicy.disabled() if self.oom is None else self.oom
         if not isinstance(oom, OOMPolicy):
             msg = f"oom must be an arrayport.OOMPolicy (or None to disable it), not {oom!r}"

@@ -15,12 +15,15 @@ the path a no-conversion call takes (``docs/decisions/0015-dispatch-fast-path.md
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
+import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from arrayport._arguments import DASK_INPUT, KINDS, NO_CONVERSION, array_type, scan
+from arrayport._dtype_policy import DTYPES
 from arrayport._metrics import metrics
 from arrayport._placement import (
     call,
@@ -35,6 +38,7 @@ from arrayport.errors import (
     BackendUnavailableError,
     ConversionError,
     UnsupportedArrayError,
+    UnsupportedDtypeError,
     in_context,
 )
 
@@ -93,6 +97,32 @@ def with_array_defaults(
     return args, kwargs
 
 
+#: Each function's parameter names -> their place in its signature (for in_signature_order).
+_PLACES: weakref.WeakKeyDictionary[Callable[..., Any], dict[str, int]] = weakref.WeakKeyDictionary()
+
+
+def in_signature_order(fn: Callable[..., Any], kwargs: dict[str, Any]) -> dict[str, Any]:
+    """``kwargs`` with the parameters ``fn`` names in the order its signature gives them,
+    then any others (``**kwargs``) as given: "the first array argument" is then the same
+    whatever order the call writes keywords in (``f(image=x, weights=w)`` and
+    ``f(weights=w, image=x)``). Which keyword came first is not something ``fn`` can
+    observe, except among its ``**kwargs``, which keep their order."""
+    try:
+        places = _PLACES.get(fn)
+    except TypeError:  # not weakly referable (a builtin): asked each time
+        places = None
+    if places is None:
+        try:
+            names = inspect.signature(fn).parameters
+        except (TypeError, ValueError):  # no signature: the call's own order
+            return kwargs
+        places = {name: i for i, name in enumerate(names)}
+        with contextlib.suppress(TypeError):
+            _PLACES[fn] = places
+    last = len(places)
+    return dict(sorted(kwargs.items(), key=lambda item: places.get(item[0], last)))
+
+
 def call_general(
     dispatched: DispatchedFunction[Any, Any], args: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> tuple[Any, Any, Any]:
@@ -117,6 +147,8 @@ def _general(
     target = c.memory_type
     if dispatched._array_defaults:
         args, kwargs = with_array_defaults(dispatched._array_defaults, args, kwargs)
+    if len(kwargs) > 1:
+        kwargs = in_signature_order(dispatched._fn, kwargs)
     first, first_kind, needs = scan(args, target, False)
     if kwargs:
         f, fk, n = scan(kwargs.values(), target, False)
@@ -162,14 +194,19 @@ def _general(
 
 
 def of_result(
-    dispatched: DispatchedFunction[Any, Any], exc: ConversionError | UnsupportedArrayError
+    dispatched: DispatchedFunction[Any, Any],
+    exc: ConversionError | UnsupportedArrayError,
+    *,
+    policy: bool = False,
 ) -> ConversionError | UnsupportedArrayError:
-    """``exc`` (convert's words) said of the result of ``dispatched``, with the option that
-    keeps such a result as the function made it."""
+    """``exc`` (convert's words, or the dtype policy's: ``policy``) said of the result of
+    ``dispatched``, with the options that keep such a result as the function made it."""
     name = getattr(dispatched, "__qualname__", None) or repr(dispatched._fn)
     output = dispatched._contract.output
     where = f"the result of {name} (output={getattr(output, 'value', output)!r})"
-    if isinstance(exc, UnsupportedArrayError):  # no framework holds it: masked, object
+    # A dtype the policy has no rule for (float128, float8, complex32), wherever raised.
+    policy = policy or (isinstance(exc, UnsupportedDtypeError) and exc.dtype not in DTYPES)
+    if policy or isinstance(exc, UnsupportedArrayError):  # masked, object, float128, ...
         hint = (
             "output='declared' with dtype_conversion=DtypeConversion.NATIVE_OUTPUT "
             "returns results as the function makes them"

@@ -95,8 +95,8 @@ def _value(xp: Any, x: Any, p: Plan, work: str) -> Any:
         )
         return xp.astype(y, xp_dtype(xp, d.name))
     if d.kind == "b":
-        if wk == "b":
-            return x
+        if wk == "b":  # MINMAX of bool into bool (VALUE and UNIT return x before this)
+            return xp.asarray(x, copy=True)  # a new array, as every other conversion
         # bool is the integer range 0..1: round half to even, clip; NaN is 0 (False).
         return (xp.round(x) if wk == "f" else x) >= 1
     if d.kind in "ui":

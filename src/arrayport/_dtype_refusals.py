@@ -24,15 +24,25 @@ def refuse_unholdable(backend: Backend, mt: MemoryType, name: str) -> None:
     refusal = backend.check_dtype(numpy_dtype_or_none(name), name)
     widened = getattr(backend, "WIDENINGS", {}).get(name)
     if refusal is None and widened is not None:
-        refusal = (
+        msg = (
             f"{mt.value} stores {name} as {widened}, so the result would not be {name}. "
             f"Convert it to another memory type first (arrayport.convert(x, 'numpy')); a "
             f"function declared with output='declared' that keeps its result in {mt.value} "
             "can declare output='input' or dtype_conversion=DtypeConversion.NATIVE_OUTPUT"
         )
-    if refusal is not None:
-        msg = f"cannot convert a {mt.value} array to {name}: {refusal}"
-        raise UnsupportedDtypeError(msg, dtype=name, source=mt, target=mt)
+    elif refusal is not None:
+        # The backend's refusal is worded for data moving into the memory type; here the
+        # data is in it already, and only another memory type (or a setting) holds ``name``.
+        setting = getattr(backend, "dtype_setting", lambda _: None)(name)
+        msg = (
+            f"{mt.value} cannot hold {name} here; convert the array to a memory type that "
+            f"holds it and the dtype there: arrayport.convert_dtype(arrayport.convert(x, "
+            f"'numpy'), '{name}')" + ("" if setting is None else f", or {setting}")
+        )
+    else:
+        return
+    msg = f"cannot convert a {mt.value} array to {name}: {msg}"
+    raise UnsupportedDtypeError(msg, dtype=name, source=mt, target=mt)
 
 
 def refuse_complex_overflow(xp: Any, x: Any, p: policy.Plan) -> None:

@@ -61,6 +61,7 @@ from arrayport.errors import (
     ConversionError,
     InvalidOptionError,
     UnsupportedArrayError,
+    UnsupportedDtypeError,
 )
 from arrayport.memory_types import MemoryType
 from arrayport.oom import OOMPolicy
@@ -252,8 +253,8 @@ class DispatchedFunction(Generic[P, R]):
             return convert_dtype(  # type: ignore[no-any-return]
                 result, first, c.dtype_conversion, c.scaling, self._bool_stand_in
             )
-        except UnsupportedArrayError as exc:  # a masked or object-dtype result
-            raise of_result(self, exc) from exc
+        except (UnsupportedArrayError, UnsupportedDtypeError) as exc:  # masked, float128, ...
+            raise of_result(self, exc, policy=True) from exc
 
     def _place(
         self, result: Any, first: Any, first_kind: Any, *, moved: bool, call: Any = None
@@ -330,7 +331,10 @@ def memory_type(
         The dtype of the primary output (the result, or the first element of a tuple
         result). ``PRESERVE_INPUT`` (default) gives it the first array argument's dtype.
     scaling : Scaling
-        How values map when the dtype changes (``VALUE`` keeps every value that fits).
+        How the primary output's values map to its dtype: ``VALUE`` keeps every value that
+        fits, ``UNIT`` maps float [0, 1] to the integer range and back when the dtype
+        changes, ``MINMAX`` stretches the finite range even when it does not (not with
+        ``NATIVE_OUTPUT``).
     oom : OOMPolicy or None
         Out-of-memory recovery (default ``OOMPolicy()``); ``None`` or
         ``OOMPolicy.disabled()`` turns recovery off.

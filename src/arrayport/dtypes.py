@@ -245,8 +245,10 @@ def convert_dtype(
     Returns
     -------
     array
-        Same memory type, device and shape as ``x``, of dtype ``dtype``. ``x`` itself when
-        it already has that dtype and ``scaling`` is VALUE or UNIT.
+        Same memory type, device and shape as ``x``, of dtype ``dtype`` (a jax array on a
+        CPU device other than the first comes back on the first, as conversions into jax
+        land: see the jax memory-type page). ``x`` itself when it already has that dtype
+        and ``scaling`` is VALUE or UNIT (a torch tensor that requires grad: detached).
 
     Raises
     ------
@@ -288,10 +290,16 @@ def convert_dtype(
     dst = policy.DTYPES[_target_name(dtype)]
     sc = _as_scaling(scaling)
     refuse_unholdable(backend, mt, dst.name)
-    _refuse_complex(src, dst, sc, discard_imaginary)
+    if not isinstance(discard_imaginary, (bool, np.bool_)):
+        msg = f"discard_imaginary must be True or False, not {discard_imaginary!r}"
+        raise InvalidOptionError(msg)
+    _refuse_complex(src, dst, sc, bool(discard_imaginary))
     if src.name == dst.name and sc is not Scaling.MINMAX:
         return x
     p = _plan(src, dst, sc, backend)
+    checked_blocks = getattr(backend, "checked_blocks", None)  # dask: blocks on trust
+    if checked_blocks is not None:
+        x = checked_blocks(x)
     if mt is MemoryType.NUMPY:
         return _convert_numpy(np.asarray(x), p)
     if mt is MemoryType.JAX and info.device.is_cpu:

@@ -212,3 +212,13 @@ def test_length_one_axes_with_any_stride_are_shared_as_planned() -> None:
         out = ap.convert(a, "jax")
         np.testing.assert_array_equal(np.array(out, copy=True), a)
         assert np.shares_memory(np.asarray(out), a), a.strides
+
+
+def test_dtype_setting_names_64_bit_mode_only_where_it_would_help(be) -> None:
+    assert be.dtype_setting("float32") is None
+    setting = be.dtype_setting("int64")
+    if be.x64_enabled():
+        assert setting is None
+    else:
+        assert setting is not None
+        assert "jax.config.update('jax_enable_x64', True)" in setting

@@ -37,7 +37,7 @@ from arrayport._host import ArrayInfo
 from arrayport.backends._dask_chunks import _meta as _meta
 from arrayport.backends._dask_chunks import from_numpy as from_numpy
 from arrayport.backends._dask_chunks import move as move
-from arrayport.backends._dask_compute import _MASKED, _known_shape
+from arrayport.backends._dask_compute import _MASKED, _checked_block, _known_shape
 from arrayport.backends._dask_compute import to_numpy as to_numpy
 from arrayport.backends._dask_devices import device_of as device_of
 from arrayport.backends._dask_devices import devices as devices
@@ -127,6 +127,15 @@ def describe(x: Any) -> ArrayInfo:
         pointer=None,
         writable=False,
     )
+
+
+def checked_blocks(x: Any) -> Any:
+    """``x`` with each block checked where it is computed: unmasked and of the dtype ``x``
+    declares (dask takes both on trust). For conversions that stay lazy, such as
+    :func:`arrayport.convert_dtype`, where a block of another dtype would be cast (2**40
+    into int32 wraps to 0) or a mask dropped before anything could be checked."""
+    declared = np.dtype(x.dtype).name
+    return x.map_blocks(_checked_block, declared=declared, dtype=x.dtype, meta=x._meta)
 
 
 def check_dtype(dtype: np.dtype[Any] | None, dtype_name: str) -> str | None:

@@ -245,6 +245,16 @@ def check_dtype(dtype: np.dtype[Any] | None, dtype_name: str) -> str | None:
     return None
 
 
+def dtype_setting(dtype_name: str) -> str | None:
+    """The setting that lets jax hold ``dtype_name``, where one would."""
+    if dtype_name in _X64 and not x64_enabled():
+        return (
+            "enable jax's 64-bit mode before creating arrays: "
+            "jax.config.update('jax_enable_x64', True)"
+        )
+    return None
+
+
 def host_view(x: Any) -> np.ndarray | None:
     if single_device(x).platform != "cpu":  # no Device object built: on every copy
         return None
