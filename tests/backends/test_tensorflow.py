@@ -270,3 +270,23 @@ def test_a_sliced_call_on_symbolic_tensors_of_unknown_extents_is_refused_by_name
     traced = tf.function(double, input_signature=[tf.TensorSpec([None, None, None])])
     with pytest.raises(UnsupportedArrayError, match="symbolic tensors"):
         traced(tf.ones((2, 3, 4)))
+
+
+def test_a_jax_array_in_a_column_major_layout_is_refused_by_name(be) -> None:
+    # tensorflow's own InvalidArgumentError ("Invalid strides array from DLPack") escaped.
+    jax = pytest.importorskip("jax")
+    import jax.numpy as jnp
+
+    import arrayport as ap
+
+    try:
+        from jax.experimental.layout import Format, Layout
+    except ImportError:
+        pytest.skip("this jax has no device layouts")
+    x = jnp.arange(12, dtype=jnp.float32).reshape(3, 4)
+    sharding = jax.sharding.SingleDeviceSharding(jax.devices()[0])
+    y = jax.device_put(x, Format(Layout(major_to_minor=(1, 0)), sharding))
+    with pytest.raises(ap.ConversionError, match="not in row-major order"):
+        ap.convert(y, "tensorflow")
+    assert np.array_equal(ap.convert(y, "tensorflow", copy=True).numpy(), np.asarray(x))
+    assert np.array_equal(ap.convert(jnp.copy(y), "tensorflow").numpy(), np.asarray(x))

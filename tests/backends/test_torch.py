@@ -164,3 +164,18 @@ def test_the_module_is_published_only_with_its_quick_shares_bound() -> None:
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "ok" in proc.stdout
+
+
+@pytest.mark.parametrize("name", ["uint1", "uint4", "int2", "int7"])
+def test_sub_byte_dtypes_copy(be, name: str) -> None:
+    # convert(x, "torch", copy=True) raised torch's NotImplementedError ("copy_kernel").
+    import torch
+
+    import arrayport as ap
+
+    x = torch.arange(6, dtype=torch.uint8).view(getattr(torch, name)).reshape(2, 3).T
+    out = ap.convert(x, "torch", copy=True)
+    assert out.dtype == x.dtype
+    assert out.shape == x.shape
+    assert out.data_ptr() != x.data_ptr()
+    assert out.view(torch.uint8).tolist() == x.view(torch.uint8).tolist()

@@ -124,6 +124,24 @@ def test_an_expanded_tensor_is_shared_with_numpy_read_only() -> None:
     assert ap.convert(torch.ones(2, 3), "numpy").flags.writeable
 
 
+def test_views_of_a_leaf_that_requires_grad_are_shared_read_only(host) -> None:
+    # w.T and w[0] came out writable: a write through numpy changed the parameter and
+    # backward() gave a wrong gradient ([[0, 0], [0, 0]] for d(w*w).sum()/dw), silently.
+    import torch
+
+    w = torch.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    for view in (w.T, w[0], w.view(-1), w.unsqueeze(0), w.T[1]):
+        shared = host.tensor_host_view(torch, view)
+        assert shared is not None
+        assert not shared.flags.writeable
+    assert host.tensor_host_view(torch, w * 2).flags.writeable  # not a view of the leaf
+    y = (w * w).sum()
+    with pytest.raises(ValueError, match="read-only"):
+        host.tensor_host_view(torch, w.T)[0, 0] = 0.0
+    y.backward()
+    assert w.grad.tolist() == [[2.0, 4.0], [6.0, 8.0]]
+
+
 def test_a_tensor_that_requires_grad_is_shared_read_only(host) -> None:
     # A numpy write does not bump torch's version counter: a numpy-declared function that
     # scaled its input in place made y.backward() give [20, 40, 60] for d(x*x).sum()/dx.

@@ -120,3 +120,26 @@ def test_quick_to_numpy_declines_what_the_planner_must_decide(quick: Any) -> Non
     # The planner resolves the conj bit instead of sharing memory that holds other values.
     conj = torch.tensor([1 + 2j], dtype=torch.complex64).conj()
     np.testing.assert_array_equal(ap.convert(conj, "numpy"), [1 - 2j])
+
+
+def test_numpys_ulonglong_reaches_torch_as_uint64() -> None:
+    # 'Q' is uint64 under another type code, which torch.from_numpy refuses with a
+    # TypeError: every route into torch raised it while plan() said "host-share".
+    import torch
+
+    from arrayport.backends._torch_quick import as_wrapped
+
+    a = np.arange(4, dtype=np.ulonglong)
+    assert as_wrapped(a).dtype == np.uint64
+    assert as_wrapped(a).ctypes.data == a.ctypes.data
+    shared = ap.convert(a, "torch")
+    assert shared.dtype == torch.uint64
+    assert ap.plan(a, "torch").zero_copy
+    shared[0] = 9
+    assert a[0] == 9
+    copied = ap.convert(np.arange(1 << 17, dtype=np.ulonglong), "torch", copy=True)  # 1 MiB
+    assert copied.dtype == torch.uint64
+    assert int(copied[-1]) == (1 << 17) - 1
+    read_only = np.arange(3, dtype=np.ulonglong)
+    read_only.flags.writeable = False
+    assert ap.convert(read_only, "torch").tolist() == [0, 1, 2]

@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from arrayport._host import aligned_empty
-from arrayport.backends._torch_quick import WRAPPED_DTYPES
+from arrayport.backends._torch_quick import WRAPPED_DTYPES, as_wrapped
 
 __all__ = ["BACKOFF_SECONDS", "PARALLEL_BYTES", "SLOW_FACTOR", "parallel_copy"]
 
@@ -70,6 +70,7 @@ def parallel_copy(torch: Any, view: np.ndarray) -> Any:
     for the copy.
     """
     global _numpy_until
+    view = as_wrapped(view)
     flags = view.flags.num
     if (
         threading.get_ident() != _MAIN_THREAD

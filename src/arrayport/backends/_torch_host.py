@@ -41,7 +41,8 @@ def tensor_host_view(torch: ModuleType, x: Any) -> np.ndarray | None:
 
     Read-only where torch's view would have stride 0 on an axis longer than 1
     (:func:`checked_view`), and for a leaf tensor that requires grad while grad mode is on
-    (a parameter, an input being differentiated): a write through numpy does not bump
+    (a parameter, an input being differentiated), or a view of one (``w.T``, ``w[0]``):
+    a write through numpy does not bump
     torch's version counter, so autograd would compute gradients from the changed values
     without a word, where torch refuses its own in-place writes. Results of computations
     (not leaves: nothing outside holds their graph once handed over) and tensors under
@@ -49,7 +50,9 @@ def tensor_host_view(torch: ModuleType, x: Any) -> np.ndarray | None:
     if not x.is_cpu or x.is_conj() or x.is_neg():
         return None
     grad = x.requires_grad
-    guarded = grad and x.is_leaf and torch.is_grad_enabled()
+    # A view of a leaf (w.T, w[0]) writes into the leaf as much as the leaf itself does.
+    root = x._base if grad and x._is_view() else x
+    guarded = grad and root.is_leaf and torch.is_grad_enabled()
     t = x.detach() if grad else x  # .numpy() refuses tensors with autograd
     if t.dtype is torch.bfloat16:
         bf16 = numpy_dtype_or_none("bfloat16")

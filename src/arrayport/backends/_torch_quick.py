@@ -44,6 +44,13 @@ WRAPPED_DTYPES = frozenset(
     dt for dt in map(np.dtype, "?bhilqBHILQefd") if dt.alignment == dt.itemsize
 )
 
+
+def as_wrapped(a: np.ndarray) -> np.ndarray:
+    """``a`` in a dtype ``torch.from_numpy`` takes: numpy's ulonglong ('Q', another type
+    code for uint64 where uint64 is 'L') is refused by torch, so it is viewed as uint64."""
+    return a.view(np.uint64) if a.dtype.char == "Q" else a
+
+
 # Bound when torch is imported (:func:`bind`): a module attribute read per call counts here.
 _from_numpy: Any = None
 _Tensor: Any = None
@@ -67,7 +74,7 @@ def quick_from_numpy(x: Any) -> Any:
         return None
     try:
         return _from_numpy(x)
-    except ValueError:  # a negative stride: the planner copies
+    except (ValueError, TypeError):  # a negative stride, or ulonglong: the planner's
         return None
 
 

@@ -62,6 +62,7 @@ from arrayport.backends._util import (
     unplaceable,
 )
 from arrayport.devices import CPU, Device
+from arrayport.errors import ConversionError
 from arrayport.memory_types import MemoryType
 
 MEMORY_TYPE = MemoryType.TENSORFLOW
@@ -228,7 +229,20 @@ class _StreamlessExport:
 
 
 def from_dlpack(x: Any, device: Device, *, read_only: bool = False) -> Any:
-    out = load().experimental.dlpack.from_dlpack(stream_free_capsule(x))
+    tf = load()
+    try:
+        out = tf.experimental.dlpack.from_dlpack(stream_free_capsule(x))
+    except tf.errors.InvalidArgumentError as exc:
+        if "strides" not in str(exc):
+            raise
+        # tensorflow takes only row-major DLPack tensors; a jax array placed with another
+        # layout (jax.device_put(x, Format(Layout(...)))) is described as row-major.
+        msg = (
+            "tensorflow cannot import this array without a copy: its memory is not in "
+            "row-major order (a jax array placed with a custom Layout, say). Convert it with "
+            "copy=True, or give it the default layout first (jax.numpy.copy(x))"
+        )
+        raise ConversionError(msg, target=MemoryType.TENSORFLOW, method="dlpack") from exc
     return out if device_of(out) == device else move(out, device)
 
 

@@ -51,7 +51,7 @@ from arrayport.backends._torch_cuda import (
 from arrayport.backends._torch_describe import describe_tensor, tensor_route_key
 from arrayport.backends._torch_describe import device_of as device_of
 from arrayport.backends._torch_host import plain, tensor_host_view, tensor_to_numpy
-from arrayport.backends._torch_quick import WRAPPED_DTYPES
+from arrayport.backends._torch_quick import WRAPPED_DTYPES, as_wrapped
 from arrayport.backends._torch_quick import bind as bind_quick
 from arrayport.backends._torch_quick import quick_from_numpy as quick_from_numpy
 from arrayport.backends._torch_quick import quick_to_numpy as quick_to_numpy
@@ -220,6 +220,10 @@ def from_dlpack(x: Any, device: Device, *, read_only: bool = False) -> Any:
     return out if device_of(out) == device else move(out, device)
 
 
+#: torch's sub-byte dtypes (one byte per element in memory): clone() has no kernel for them.
+_SUB_BYTE = frozenset({*(f"uint{n}" for n in range(1, 8)), *(f"int{n}" for n in range(1, 8))})
+
+
 def from_numpy(a: np.ndarray, device: Device) -> Any:
     torch = load()
     _contiguous, positive, element, _aligned = host_layout(a, False)
@@ -228,7 +232,7 @@ def from_numpy(a: np.ndarray, device: Device) -> Any:
     if dtype_name(a.dtype) == "bfloat16":
         t = torch.from_numpy(a.view(np.int16)).view(torch.bfloat16)
     else:
-        t = torch.from_numpy(a)
+        t = torch.from_numpy(as_wrapped(a))
     return t if device.is_cpu else t.to(_torch_device(device))
 
 
@@ -241,13 +245,17 @@ def adopt_copy(view: np.ndarray, device: Device) -> Any:
         if out is not None:
             return out
         if view.dtype in WRAPPED_DTYPES:
-            return load().from_numpy(aligned_copy(view))
+            return load().from_numpy(as_wrapped(aligned_copy(view)))
     return from_numpy(aligned_copy(view), device)
 
 
 def copy(x: Any) -> Any:
     torch = load()
-    out = plain(x).clone(memory_format=torch.contiguous_format)
+    x = plain(x)
+    if str(x.dtype).removeprefix("torch.") in _SUB_BYTE:  # torch has no copy kernel for them
+        out = x.view(torch.uint8).clone(memory_format=torch.contiguous_format).view(x.dtype)
+    else:
+        out = x.clone(memory_format=torch.contiguous_format)
     if out.is_cuda:
         # The clone is queued; ``x`` may be a DLPack alias of another framework's buffer,
         # dropped (and that buffer freed by its owner, which knows nothing of this stream)
