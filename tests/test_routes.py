@@ -108,3 +108,16 @@ def test_more_than_64_dimensions_are_refused_between_frameworks(source: MT) -> N
             with pytest.raises(ap.ConversionError, match=r"65-dimensional.*at most 64"):
                 ap.convert(big, target)
     assert ap.convert(big, source) is big  # within its framework nothing is refused
+
+
+@skip_unless_installed(MT.TORCH)
+def test_steps_of_a_copy_read_without_a_host_view_say_so() -> None:
+    # The steps said "torch exposes its host memory (shared)" where the reason said torch
+    # exposes no host view (a lazily conjugated tensor is read by a copy).
+    import torch
+
+    route = ap.plan(torch.tensor([1 + 2j]).conj(), "numpy")
+    assert route.steps[0] == "torch reads it into a fresh host array (no view of this array)"
+    assert "exposes no host view" in route.reason
+    plain = ap.plan(torch.ones(3), "jax", copy=True)
+    assert plain.steps[0] == "torch exposes its host memory (shared)"

@@ -153,8 +153,12 @@ def _host_share_refusal(
         return _ro_reason(s, t)
     view = s.host_view(x)
     if view is None:
-        return f"{s.MEMORY_TYPE.value} exposes no host view of this array"
+        return f"{s.MEMORY_TYPE.value} {NO_HOST_VIEW}"
     return t.share_refusal(host_info(view, CPU))
+
+
+#: Why a CPU array is not shared by host view (read back by the host-copy route's steps).
+NO_HOST_VIEW = "exposes no host view of this array"
 
 
 def _host_copy_route(
@@ -186,11 +190,15 @@ def _host_copy_route(
         read = getattr(s, "to_numpy_any", s.to_numpy)
     steps: list[str] = []
     lazy = getattr(s, "LAZY", False)
-    exposes = info.device.is_cpu and not s.COPIES_HOST and not lazy
+    # A CPU array the source gives no view of (torch's lazy conj/neg bits) is read by a copy.
+    no_view = any(w.endswith(NO_HOST_VIEW) for w in why_not)
+    exposes = info.device.is_cpu and not s.COPIES_HOST and not lazy and not no_view
     if lazy:
         steps.append(f"{source.value} computes the task graph into one fresh host array")
     elif exposes:
         steps.append(f"{source.value} exposes its host memory (shared)")
+    elif no_view and info.device.is_cpu:
+        steps.append(f"{source.value} reads it into a fresh host array (no view of this array)")
     else:
         steps.append(f"{source.value} copies {info.device} -> host")
     if adopts_host:
