@@ -70,7 +70,6 @@ def parallel_copy(torch: Any, view: np.ndarray) -> Any:
     for the copy.
     """
     global _numpy_until
-    view = as_wrapped(view)
     flags = view.flags.num
     if (
         threading.get_ident() != _MAIN_THREAD
@@ -83,6 +82,7 @@ def parallel_copy(torch: Any, view: np.ndarray) -> Any:
     start = time.perf_counter()
     if start < _numpy_until:  # a recent copy by torch stalled: the cores are busy
         return None
+    view = as_wrapped(view)  # only for copies torch makes: numpy's need no view
     size_class = view.nbytes.bit_length()
     fastest = _fastest.get(size_class)
     if fastest is None:
