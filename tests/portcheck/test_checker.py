@@ -120,12 +120,29 @@ def test_hints_keep_what_numpy_did() -> None:
 def test_array_methods_the_standard_lacks() -> None:
     found = check_source("y = x.astype(int).flatten().tolist()\n")
     assert [(f.name, f.replacement) for f in found] == [
-        (".astype", "xp.astype(x, dtype)"),
+        (".astype", "xp.astype(x, xp.int64) (or the xp integer dtype meant)"),
         (
             ".flatten",
             "xp.reshape(x, (-1,), copy=True) (flatten copies; xp.reshape may return a view of x)",
         ),
         (".tolist", None),
+    ]
+
+
+def test_astype_hints_name_the_standard_dtype_meant() -> None:
+    source = (
+        "import numpy as np\na = x.astype(float)\nb = x.astype('f4')\nc = x.astype(dtype='uint8')\n"
+        "d = x.astype(np.float32)\ne = x.astype('U10')\nf = x.astype(t)\n"
+    )
+    found = sorted(check_source(source), key=lambda f: f.line)
+    hints = [f.replacement for f in found if f.name == ".astype"]
+    assert hints == [
+        "xp.astype(x, xp.float64) (Python's float; or the xp floating dtype meant)",
+        "xp.astype(x, xp.float32)",
+        "xp.astype(x, xp.uint8)",
+        "xp.astype(x, xp.float32)",
+        "xp.astype(x, dtype)",
+        "xp.astype(x, dtype)",
     ]
 
 

@@ -9,7 +9,7 @@ Examples
 >>> from arrayport.portcheck import check_source
 >>> for f in check_source("import numpy as xnp\\ny = xnp.concatenate([a, b]).astype(int)\\n"):
 ...     print(f.line, f.name, f.replacement)
-2 .astype xp.astype(x, dtype)
+2 .astype xp.astype(x, xp.int64) (or the xp integer dtype meant)
 2 numpy.concatenate xp.concat
 """
 

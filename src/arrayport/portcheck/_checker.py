@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+from collections.abc import Callable
 from types import ModuleType
 from typing import cast
 
@@ -101,6 +102,27 @@ _ASSIGNED = {
     ),
     "strides": ("assigning ndarray.strides is NumPy's (no standard equivalent)", None),
 }
+
+
+def _astype_hint(call: ast.Call, resolve: Callable[[ast.expr], str | None]) -> str | None:
+    """``x.astype(float)``, ``x.astype("f4")``, ``x.astype(np.float32)``: the replacement
+    with the standard dtype meant, or None when the dtype is not spelled as a string, a
+    Python type or a NumPy dtype the standard has."""
+    given = call.args[0] if call.args else None
+    given = next((kw.value for kw in call.keywords if kw.arg == "dtype"), given)
+    path = None if given is None else resolve(given)
+    if path is not None and path.count(".") == 1 and path.partition(".")[2] in STANDARD_DTYPES:
+        return f"xp.astype(x, xp.{path.partition('.')[2]})"
+    if isinstance(given, ast.Constant) and isinstance(given.value, str):
+        dtype = hint_for_dtype(given.value, True)
+    elif isinstance(given, ast.Name):
+        dtype = hint_for_dtype(given.id, False)
+    else:
+        return None
+    if dtype is None:
+        return None
+    meant, _, note = dtype.removeprefix("dtype=").partition(" (")
+    return f"xp.astype(x, {meant})" + (f" ({note}" if note else "")
 
 
 class _Checker(ScopeTracker):
@@ -325,6 +347,8 @@ class _Checker(ScopeTracker):
         if call is not None:
             keywords = frozenset(kw.arg for kw in call.keywords if kw.arg is not None)
             hint = hint_for_method_call(attr, len(call.args), keywords) or hint
+            if attr == "astype":
+                hint = _astype_hint(call, self.resolve) or hint
         self.report(
             node,
             f".{attr}",
