@@ -279,3 +279,26 @@ def test_sizes_read_in_the_largest_unit_up_to_exbibytes() -> None:
     assert format_bytes(512) == "512 bytes"
     assert format_bytes(3 << 29) == "1.5 GiB"
     assert format_bytes(1 << 62) == "4.0 EiB"  # was "4096.0 PiB"
+
+
+@skip_unless_installed(MemoryType.JAX)
+def test_a_jax_declared_functions_own_error_under_jit_reaches_the_caller() -> None:
+    # The policy asked the tracer for its device on the way out, and jax's
+    # ConcretizationTypeError replaced the function's own error.
+    import jax
+    import jax.numpy as jnp
+
+    @ap.memory_type("jax")
+    def checked(p: Any) -> Any:
+        if p.shape[0] > 2:
+            raise ValueError("expected at most 2 rows")
+        return p * 2
+
+    with pytest.raises(ValueError, match=r"^expected at most 2 rows"):
+        jax.jit(checked)(jnp.ones((3, 3)))
+    site = jax.jit(
+        lambda t: (
+            jnp.zeros(()) if find_site((t,), {}) == Site(MemoryType.JAX, None) else jnp.ones(())
+        )
+    )
+    assert float(site(jnp.ones(2))) == 0.0

@@ -92,3 +92,40 @@ def test_slice_by_slice_of_a_stack_of_unknown_extents_says_what_to_do() -> None:
     picked = stack[da.from_array(np.array([True, False, True, True, False, True]), chunks=2)]
     with pytest.raises(ap.InvalidOptionError, match=r"compute_chunk_sizes"):
         centre(picked)
+
+
+def test_a_split_sliced_call_passes_volumes_inside_lists_whole_as_slicing_does() -> None:
+    # The slices get a volume inside a list whole; the split cut it with the stack, so the
+    # first piece divided by the maximum of its own rows: other values than unsplit.
+    from arrayport.testing import inject_oom
+
+    policy = ap.OOMPolicy(retries=0, release=False, split_axis=0)
+
+    @ap.memory_type("numpy", slice_by_slice=True, oom=policy, blockwise=True)
+    def scaled(plane: Any, refs: list[Any]) -> Any:
+        return plane / refs[0].max()
+
+    volume = np.arange(20.0).reshape(5, 2, 2) + 1
+    expected = volume / volume.max()
+    np.testing.assert_allclose(scaled(volume, [volume]), expected)
+    with inject_oom("numpy", times=1), pytest.raises(ap.OutOfMemoryError):
+        scaled(volume, [volume])  # not split: nothing else to try
+    with_fallback = scaled.options(oom=ap.OOMPolicy(retries=0, split_axis=0, fallback="numpy"))
+    with inject_oom("numpy", times=1):
+        np.testing.assert_allclose(with_fallback(volume, [volume]), expected)
+
+
+def test_split_axis_minus_3_of_a_sliced_call_joins_what_axis_0_joins() -> None:
+    # -3 was applied to the restacked result as well: a 0-d or 1-D result per slice has no
+    # axis -3, and the call was refused where split_axis=0 joined it.
+    from arrayport.testing import inject_oom
+
+    @ap.memory_type(
+        "numpy", slice_by_slice=True, oom=ap.OOMPolicy(retries=0, release=False, split_axis=-3)
+    )
+    def peaks(plane: Any) -> Any:
+        return plane.max(axis=0)  # 1-D per slice
+
+    x = np.arange(5 * 3 * 4, dtype=np.float32).reshape(5, 3, 4)
+    with inject_oom("numpy", times=1):
+        np.testing.assert_array_equal(peaks(x), x.max(axis=1))

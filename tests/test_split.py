@@ -261,12 +261,12 @@ def test_concat_joins_arrays_without_a_namespace_exactly(mt: MemoryType, axis: i
 
 @skip_unless_installed(MemoryType.PYCLESPERANTO)
 def test_pyclesperanto_pieces_numpy_would_promote_are_refused_not_narrowed() -> None:
-    from arrayport._split import concat
+    from arrayport._split import NotSplittable, concat
 
     # int32 and uint32 pieces join as int64 on the host, which pyclesperanto would store
-    # as int32: convert refuses it.
+    # as int32: refused, as pieces of different dtypes are on every memory type.
     parts = [ap.convert(np.array([1, 2], dt), MemoryType.PYCLESPERANTO) for dt in ("i4", "u4")]
-    with pytest.raises(ap.UnsupportedDtypeError, match="cannot hold int64"):
+    with pytest.raises(NotSplittable, match=r"different dtypes \(int32, uint32\)"):
         concat(parts, 0, [2, 2])
 
 
@@ -527,3 +527,30 @@ def test_an_argument_of_unknown_length_beside_a_known_one_is_not_passed_whole() 
     unknown = x[x > -1]  # shape (nan,): 6 really
     with pytest.raises(NotSplittable, match=r"argument 2.*unknown length.*compute_chunk_sizes"):
         halve((x, unknown), {}, 0, 1)
+
+
+@pytest.mark.parametrize(
+    "mt",
+    [
+        pytest.param(mt, marks=skip_unless_installed(mt))
+        for mt in (MemoryType.NUMPY, MemoryType.JAX)
+    ],
+)
+def test_pieces_of_different_dtypes_are_not_joined(mt: MemoryType) -> None:
+    # A result dtype that depends on the data: numpy joined int64 and uint64 pieces as
+    # float64 (2**63 + 1 rounded), jax without 64-bit mode uint32 and int32 as int32
+    # (4_000_000_007 wrapped to -294_967_289).
+    big = {MemoryType.NUMPY: (np.uint64, 2**63 + 1), MemoryType.JAX: (np.uint32, 4_000_000_007)}
+    dtype, value = big[mt]
+    signed = np.int64 if mt is MemoryType.NUMPY else np.int32
+
+    def values(x: Any) -> Any:
+        host = as_np(x)
+        out = np.full(host.shape, value, dtype) if host[0] == 0 else host.astype(signed)
+        return ap.convert(out, mt)
+
+    x = make(mt, np.arange(5, dtype=np.int32))
+    with inject_oom(mt, times=1), pytest.raises(InvalidOptionError) as info:
+        OOMPolicy(retries=0, release=False, split_axis=0).run(values, x)
+    assert "different dtypes" in str(info.value)
+    assert f"{np.dtype(dtype).name}" in str(info.value)

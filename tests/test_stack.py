@@ -484,3 +484,129 @@ def test_many_jax_slices_stack_on_the_host_with_exact_values() -> None:
     np.testing.assert_array_equal(np.asarray(out), np.stack(slices))
     again = ap.stack_slices([jax.numpy.asarray(s) for s in slices[:7]], "jax")
     np.testing.assert_array_equal(np.asarray(again), np.stack(slices[:7]))
+
+
+# --- second-round audit -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "mt",
+    [
+        MemoryType.NUMPY,
+        pytest.param(MemoryType.TORCH, marks=skip_unless_installed(MemoryType.TORCH)),
+    ],
+)
+def test_one_output_buffer_returned_for_every_slice_is_refused(mt: MemoryType) -> None:
+    # Each slice was written into one buffer, returned each time: every plane of the stack
+    # held the last slice's values, without an error.
+    stack = np.arange(12.0, dtype=np.float32).reshape(3, 2, 2)
+    buf = ap.convert(np.empty((2, 2), np.float32), mt)
+    xp = ap.namespace(buf)
+
+    def doubled(p: Any) -> Any:
+        buf[...] = xp.asarray(p) * 2
+        return buf
+
+    with pytest.raises(
+        ap.InvalidOptionError,
+        match=r"^process_slices: fn returned the same array .* slice 0 and slice 1",
+    ):
+        ap.process_slices(ap.convert(stack, mt), doubled)
+    sliced = ap.memory_type(mt, slice_by_slice=True)(doubled)
+    with pytest.raises(ap.InvalidOptionError, match=r"^slice_by_slice: fn returned the same array"):
+        sliced(stack)
+    if mt is MemoryType.NUMPY:  # a new view of the reused buffer is the same memory too
+        views = ap.memory_type("numpy", slice_by_slice=True)(
+            lambda p: np.multiply(p, 2, out=buf)[...]
+        )
+        with pytest.raises(ap.InvalidOptionError, match="the same array"):
+            views(stack)
+    # A fresh array per slice is stacked.
+    np.testing.assert_array_equal(ap.process_slices(stack, lambda p: p * 2), stack * 2)
+
+
+@skip_unless_installed(MemoryType.JAX)
+def test_one_immutable_array_returned_for_every_slice_is_stacked() -> None:
+    import jax.numpy as jnp
+
+    same = jnp.ones((2, 2))
+    out = ap.process_slices(jnp.zeros((3, 2, 2)), lambda p: same)
+    np.testing.assert_array_equal(_host(out), np.ones((3, 2, 2)))
+
+
+def test_lists_of_arrays_per_slice_are_restacked_and_placed_like_tuples() -> None:
+    # A list per slice stayed a list of per-slice lists: a torch-declared function's
+    # tensors reached a numpy caller, where the unsliced call's list was placed.
+    pytest.importorskip("torch")
+
+    @ap.memory_type("torch", slice_by_slice=True)
+    def halves(p: Any) -> list[Any]:
+        return [p * 0.5, p * 2]
+
+    x = np.arange(12.0, dtype=np.float32).reshape(3, 2, 2)
+    out = halves(x)
+    assert isinstance(out, list)
+    assert len(out) == 2
+    assert all(isinstance(o, np.ndarray) for o in out)
+    np.testing.assert_array_equal(out[0], x * 0.5)
+    np.testing.assert_array_equal(out[1], x * 2)
+    # Lists of numbers stay one list per slice.
+    assert ap.process_slices(x, lambda p: [float(p.min()), float(p.max())]) == [
+        [0.0, 3.0],
+        [4.0, 7.0],
+        [8.0, 11.0],
+    ]
+
+
+def test_numpy_scalars_that_are_not_numbers_come_back_as_a_list() -> None:
+    # np.str_ and np.datetime64 per slice became 0-d arrays and were refused as arrays
+    # holding no numbers, where str per slice gave a list.
+    x = np.arange(8.0).reshape(2, 2, 2)
+    labels = ap.process_slices(x, lambda p: np.str_("bright" if p.max() > 3 else "dark"))
+    assert labels == ["dark", "bright"]
+    days = ap.process_slices(x, lambda p: np.datetime64("2026-01-01"))
+    assert days == [np.datetime64("2026-01-01")] * 2
+
+
+def test_results_that_hold_no_numbers_are_refused_with_their_slice() -> None:
+    x = np.arange(8.0).reshape(2, 2, 2)
+    with pytest.raises(
+        ap.UnsupportedArrayError, match=r"^process_slices: fn's result for slice 0: "
+    ):
+        ap.process_slices(x, lambda p: np.array(["a", "b"]))
+
+
+@skip_unless_installed(MemoryType.TENSORFLOW)
+def test_symbolic_tensors_of_unknown_extent_are_refused_by_name() -> None:
+    # int(None) of an unknown extent raised a raw TypeError.
+    import tensorflow as tf
+
+    calls = {
+        "unstack": lambda t: ap.unstack_slices(t),
+        "process": lambda t: ap.process_slices(t, lambda p: p),
+    }
+    for call in calls.values():
+
+        @tf.function(input_signature=[tf.TensorSpec((None, 4, 5), tf.float32)])
+        def traced(t: Any, call: Any = call) -> Any:
+            return call(t)
+
+        with pytest.raises(ap.UnsupportedArrayError, match="symbolic tensors"):
+            traced(tf.zeros((2, 4, 5)))
+
+    @tf.function(input_signature=[tf.TensorSpec((None, 5), tf.float32)])
+    def stacked(t: Any) -> Any:
+        return ap.stack_slices([t, t])
+
+    with pytest.raises(ap.UnsupportedArrayError, match="symbolic tensors"):
+        stacked(tf.zeros((4, 5)))
+
+
+@skip_unless_installed(MemoryType.JAX)
+def test_process_slices_under_jax_jit_is_refused_by_name() -> None:
+    # device_of(stack) raised jax's own ConcretizationTypeError.
+    import jax
+    import jax.numpy as jnp
+
+    with pytest.raises(ap.UnsupportedArrayError, match="traced jax array"):
+        jax.jit(lambda s: ap.process_slices(s, lambda p: p * 2))(jnp.ones((2, 3, 3)))

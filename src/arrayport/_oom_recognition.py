@@ -62,8 +62,9 @@ def find_site(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Site:
         value, mt = found
         try:
             device: Device | None = get_backend(mt).device_of(value)
-        except ArrayportError:
-            # e.g. a sharded jax array: no single device, so release targets all devices.
+        except Exception:  # the site must never replace the call's own error
+            # A sharded jax array has no single device: release targets all devices. A jax
+            # tracer (inside jax.jit) answers with jax's ConcretizationTypeError.
             device = None
         return Site(mt, device)
     return Site(None, None)

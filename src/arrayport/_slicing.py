@@ -49,10 +49,20 @@ def sliced_policy(policy: OOMPolicy, args: tuple[Any, ...], kwargs: dict[str, An
     if policy.split_axis is None:
         return policy
     first = next(arrays(args, kwargs), (None, None))[0]
-    top = any(v is first for v in (*args, *kwargs.values()))  # not inside a list
-    if first is not None and top and len(first.shape) == 3:
-        return policy
-    return dataclasses.replace(policy, split_axis=None)
+    values = (*args, *kwargs.values())
+    if first is None or not any(v is first for v in values) or len(first.shape) != 3:
+        return dataclasses.replace(policy, split_axis=None)  # not sliced (or in a list)
+    if any(as_index(n) is None for n in first.shape):
+        return dataclasses.replace(policy, split_axis=None)  # refused by run_slices
+    # The split cuts arrays inside list and tuple arguments too, which the slices get
+    # whole: a volume there having the stack's length would be cut in a split run and not
+    # in an unsplit one (other values), so such a call is not split.
+    nested = (v for c in values if isinstance(c, (list, tuple)) for v in c)
+    if any(_paired(v, tuple(first.shape)) == "each" for v in nested):
+        return dataclasses.replace(policy, split_axis=None)
+    # -3 is the stack's axis 0 in the call, but the split's checks apply it to the restacked
+    # result too, whose slices may have other than 2 dimensions.
+    return dataclasses.replace(policy, split_axis=0) if policy.split_axis != 0 else policy
 
 
 def run_slices(

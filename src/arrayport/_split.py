@@ -301,6 +301,16 @@ def _concat_arrays(parts: list[Any], axis: int) -> Any:
             msg = f"the pieces returned {mt.value} arrays and {_describe(p)}"
             raise NotSplittable(msg)
     backend = get_backend(mt)
+    # Pieces whose result dtype depends on their data (int64 here, uint64 there) are not
+    # joined: concatenation would promote (int64 with uint64 to float64 in numpy, uint32
+    # with int32 to int32 in jax without 64-bit mode) and change values.
+    dtypes = [backend.describe(p).dtype_name for p in parts]
+    if len(set(dtypes)) > 1:
+        msg = (
+            f"the pieces returned arrays of different dtypes ({', '.join(dtypes)}): joining "
+            "them would promote and may change values"
+        )
+        raise NotSplittable(msg)
     if getattr(backend, "JOINS_ON_HOST", False):
         # Converted back by convert, whose refusals then apply (a dtype numpy promoted to).
         device = backend.device_of(parts[0])

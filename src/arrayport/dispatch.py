@@ -347,7 +347,8 @@ def memory_type(
         that broadcast against it are sliced with it (length 1 along axis 0: every slice
         gets its only plane); input that is not 3-D (2-D, 4-D, a stack in a list) runs
         once. The OOM policy runs the whole sliced call: its split (``split_axis=0`` only)
-        cuts the stack into fewer slices; a call that is not sliced is not split.
+        cuts the stack into fewer slices; a call that is not sliced is not split. Results
+        are restacked as :func:`arrayport.process_slices` restacks them.
     depth : int, tuple of int or None
         Dask input only: the halo each block needs (``dask.array.map_overlap``).
     whole_array : bool

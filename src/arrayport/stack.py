@@ -22,7 +22,7 @@ from arrayport._arguments import array_type, rebuild
 from arrayport._split import index_array
 from arrayport.backends import detect_memory_type, get_backend, namespace
 from arrayport.convert import convert, plan
-from arrayport.devices import Device, DeviceLike, parse_device
+from arrayport.devices import Device, DeviceLike, as_index, parse_device
 from arrayport.errors import DtypeConversionError, InvalidOptionError, UnsupportedArrayError
 from arrayport.memory_types import MemoryType, as_memory_type
 
@@ -112,13 +112,17 @@ def _unstack(stack: Any, caller: str) -> list[Any]:
     if len(shape) != 3:
         msg = f"{caller} takes a 3-D array; got a {mt.value} array of shape {shape}"
         raise InvalidOptionError(msg)
-    if shape[0] != shape[0]:  # NaN: dask after boolean indexing
+    n = as_index(shape[0])
+    if n is None:
+        # Symbolic tensors (tf.function, unknown extents) are refused by name; a dask stack
+        # after boolean indexing needs its sizes first.
+        get_backend(mt).describe(stack)
         msg = (
             f"{caller}: the stack has a number of slices dask does not know yet (shape "
             f"{shape}): call x.compute_chunk_sizes() first"
         )
         raise InvalidOptionError(msg)
-    return [_plane(stack, i) for i in range(int(shape[0]))]
+    return [_plane(stack, i) for i in range(n)]
 
 
 def _plane(x: Any, i: int) -> Any:
@@ -131,13 +135,21 @@ def process_slices(stack: Any, fn: Callable[..., Any], /, *args: Any, **kwargs: 
 
     The results are stacked in ``stack``'s memory type and on its device, whatever memory
     type ``fn`` returns. A tuple result gives a tuple of stacks; results that are not
-    arrays (a Python number per slice, say) come back as a list, one per slice; numpy
-    scalars (numpy's reductions return them) are stacked as the 0-d arrays they stand for.
+    arrays (a Python number per slice, say) come back as a list, one per slice; a list of
+    arrays per slice gives a list of stacks; numpy scalars of numbers (numpy's reductions
+    return them) are stacked as the 0-d arrays they stand for.
+
+    ``fn`` must return a new array for each slice: one output buffer written again for
+    every slice (``out=``, pyclesperanto's ``output_image=``) would hold only the last
+    slice's values by the time the results are stacked, and is refused. Under
+    ``jax.jit`` the results are tracers arrayport cannot stack (refused by name): use
+    ``jax.vmap`` there.
 
     Raises
     ------
     InvalidOptionError
-        ``stack`` is not 3-D, or has no slices.
+        ``stack`` is not 3-D, or has no slices, or ``fn`` returned one buffer for two
+        slices.
 
     Examples
     --------
@@ -156,7 +168,9 @@ def process_slices(stack: Any, fn: Callable[..., Any], /, *args: Any, **kwargs: 
     if not slices:
         msg = f"process_slices got a stack of shape {tuple(stack.shape)}: no slice to run on"
         raise InvalidOptionError(msg)
-    device = get_backend(mt).device_of(stack)
+    # describe, not device_of: it refuses by name what holds no data to restack into (jax
+    # tracers inside jax.jit, symbolic tensorflow tensors).
+    device = get_backend(mt).describe(stack).device
     return restack([fn(s, *args, **kwargs) for s in slices], mt, device, "process_slices")
 
 
@@ -169,19 +183,61 @@ def restack(
     which in the errors. ``memory_type`` None: the first result's (and its device).
     """
     # numpy's reductions return numpy scalars: stacked as the 0-d arrays they stand for,
-    # as every other framework's 0-d results are.
-    results = [np.asarray(r) if isinstance(r, np.generic) else r for r in results]
+    # as every other framework's 0-d results are (numbers only: an np.str_ is a string).
+    results = [np.asarray(r) if _numeric_scalar(r) else r for r in results]
     first = results[0]
-    if isinstance(first, tuple) and all(
+    same = isinstance(first, (tuple, list)) and all(
         type(r) is type(first) and len(r) == len(first) for r in results
+    )
+    # A list per slice is restacked as a tuple is when it holds arrays only, so that the
+    # result is placed as an unsliced call's list of arrays is; else one list per slice.
+    if (isinstance(first, tuple) and same) or (
+        isinstance(first, list) and same and all(_is_array(v) for r in results for v in r)
     ):
         parts = [
             restack([r[j] for r in results], memory_type, device, caller) for j in range(len(first))
         ]
-        return rebuild(first, parts)  # tuples, namedtuples, torch's named results
+        return rebuild(first, parts)  # lists, tuples, namedtuples, torch's named results
     if all(_is_array(r) for r in results):
+        _refuse_reused(results, caller)
         return _stack(results, memory_type, device, ndim=None, what=caller, per_slice=True)
     return list(results)
+
+
+def _numeric_scalar(x: object) -> bool:
+    return isinstance(x, np.generic) and x.dtype.kind in "biufc"
+
+
+#: Memory types whose arrays a function can write into and return again (``out=``,
+#: pyclesperanto's ``output_image=``); jax, tensorflow and dask arrays are immutable.
+_MUTABLE = frozenset(
+    {MemoryType.NUMPY, MemoryType.CUPY, MemoryType.TORCH, MemoryType.PYCLESPERANTO}
+)
+
+
+def _refuse_reused(results: list[Any], caller: str) -> None:
+    """Refuse results of which two are one buffer (the same array object, or numpy arrays
+    over the same memory): a function that writes each slice into one reused output
+    buffer returns it for every slice, and the earlier slices' values are gone, overwritten
+    by the later ones, before they can be stacked."""
+    seen: dict[object, int] = {}
+    for i, r in enumerate(results):
+        if detect_memory_type(r) not in _MUTABLE:
+            continue
+        keys: list[object] = [id(r)]
+        if isinstance(r, np.ndarray) and r.size:
+            keys.append((r.__array_interface__["data"][0], r.shape, r.strides))
+        for key in keys:
+            j = seen.setdefault(key, i)
+            if j != i:
+                msg = (
+                    f"{caller}: fn returned the same array (one buffer) for slice {j} and "
+                    f"slice {i}: an output buffer written again for each slice (out=, "
+                    "output_image=) holds only the last slice's values by the time the "
+                    "results are stacked; return a new array for each slice (a copy of the "
+                    "buffer)"
+                )
+                raise InvalidOptionError(msg)
 
 
 def _is_array(x: object) -> bool:
@@ -223,15 +279,25 @@ def _stack(
             which = f"fn's result for slice {i}" if per_slice else f"item {i}"
             raise UnsupportedArrayError(f"{what}: {which}: {why}")
         kinds.append(kind)
+    dtypes: list[str] = []
     for i, s in enumerate(items):
-        if any(not isinstance(n, int) and n != n for n in s.shape):  # NaN: dask
+        which = f"fn's result for slice {i}" if per_slice else f"item {i}"
+        # Described before any use (the shape checks, the dtypes compared): what holds no
+        # data is refused by name (symbolic tensorflow tensors, jax tracers, np.str_ data).
+        try:
+            infos = get_backend(kinds[i]).describe(s)
+        except UnsupportedArrayError as exc:
+            raise UnsupportedArrayError(f"{what}: {which}: {exc}") from exc
+        if any(as_index(n) is None for n in s.shape):  # dask after boolean indexing
+            remedy = "the stack" if per_slice else "each item"
             msg = (
-                f"{what}: item {i} has a shape dask does not know yet ({s.shape}, after "
-                "boolean indexing, say): call x.compute_chunk_sizes() on each item first"
+                f"{what}: {which} has a shape dask does not know yet ({s.shape}, after "
+                f"boolean indexing, say): call x.compute_chunk_sizes() on {remedy} first"
             )
             raise InvalidOptionError(msg)
+        dtypes.append(infos.dtype_name)
     shape = tuple(int(n) for n in items[0].shape)
-    dtype = get_backend(kinds[0]).describe(items[0]).dtype_name
+    dtype = dtypes[0]
     if ndim is not None and len(shape) != ndim:
         msg = f"{what} takes {ndim}-D arrays; item 0 ({kinds[0].value}) has shape {shape}"
         raise InvalidOptionError(msg)
@@ -247,7 +313,7 @@ def _stack(
         if other != shape:
             msg = f"{what}: item {i} ({kind.value}) has shape {other}, item 0 has {shape}"
             raise InvalidOptionError(msg)
-        other_dtype = get_backend(kind).describe(s).dtype_name
+        other_dtype = dtypes[i]
         if other_dtype != dtype and per_slice:
             msg = (
                 f"{what}: fn returned {dtype} for slice 0 but {other_dtype} for slice {i}; "
