@@ -141,3 +141,17 @@ def test_a_scaling_native_output_would_ignore_is_refused(scaling: str) -> None:
     assert f.options(dtype_conversion="native_output", scaling="value").contract.scaling is (
         ap.Scaling.VALUE
     )
+
+
+@pytest.mark.parametrize(("depth", "axis"), [(1, 0), (2, -1), ((1, 0), 0), ((0, 3), -1)])
+def test_an_oom_split_across_a_declared_halo_is_refused(depth: Any, axis: int) -> None:
+    # The split cut each block (halo included) with no neighbours at the cut: the rows next
+    # to it changed, silently, on dask and numpy input alike.
+    with pytest.raises(ap.InvalidOptionError, match=r"split along it would cut there"):
+        ap.memory_type("numpy", depth=depth, oom=ap.OOMPolicy(split_axis=axis))(lambda x: x)
+
+
+def test_an_oom_split_along_an_axis_without_halo_is_allowed() -> None:
+    f = ap.memory_type("numpy", depth=(1, 0), oom=ap.OOMPolicy(split_axis=1))(lambda x: x)
+    assert f.contract.oom.split_axis == 1
+    assert f.options(oom=ap.OOMPolicy(split_axis=-1)).contract.depth == (1, 0)

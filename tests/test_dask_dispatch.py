@@ -141,6 +141,12 @@ def counted(x: Any) -> Any:
     return x + 1
 
 
+@ap.memory_type("numpy", blockwise=True)
+def scaled_in_place(x: Any, gains: Any) -> Any:
+    gains *= 2  # numpy code updating its parameter in place (the caller's copy, unsplit)
+    return x * gains
+
+
 @pytest.fixture
 def image() -> np.ndarray:
     return np.random.default_rng(0).random((30, 40))
@@ -836,3 +842,100 @@ def test_an_input_whose_blocks_are_not_its_declared_dtype_is_named_as_the_cause(
     )
     with pytest.raises(ap.ConversionError, match="declares dtype float32 but computes to int64"):
         _doubled(lying).compute()
+
+
+# --- second-round audit -------------------------------------------------------------------
+
+
+def _mutation_refused(x: Any, gains: np.ndarray) -> None:
+    with pytest.raises(ValueError, match="read-only"):
+        scaled_in_place(x, gains).compute()
+    np.testing.assert_array_equal(gains, [1.0, 2.0, 3.0])  # the caller's own never changes
+
+
+@pytest.mark.usefixtures("sync")
+def test_a_whole_argument_written_into_by_a_block_is_refused_not_shared() -> None:
+    # One snapshot served every block: each saw the doubling of the blocks before it
+    # (rows 2, 2, 8, 8, 4, 4 for a function giving 2 without dask), in an order dask chose.
+    x = da.from_array(np.ones((6, 3)), chunks=(2, 3))
+    gains = np.array([1.0, 2.0, 3.0])
+    _mutation_refused(x, gains)
+    native = scaled_in_place.options(dtype_conversion=DtypeConversion.NATIVE_OUTPUT)
+    with pytest.raises(ap.ArrayportError, match="read-only"):  # its sample run, at the call
+        native(x, gains)
+
+
+@pytest.mark.cluster
+def test_cluster_a_whole_argument_is_read_only_on_the_workers(client: Any) -> None:
+    x = da.from_array(np.ones((6, 3)), chunks=(2, 3))
+    _mutation_refused(x, np.array([1.0, 2.0, 3.0]))
+
+
+@skip_unless_installed(MemoryType.PYCLESPERANTO)
+@pytest.mark.usefixtures("sync")
+def test_empty_blocks_are_answered_without_the_call() -> None:
+    # pyclesperanto holds no empty array: the empty first block of x[x > 4] failed the whole
+    # computation, which runs without dask.
+    @ap.memory_type("pyclesperanto", blockwise=True)
+    def inc(v: Any) -> Any:
+        import pyclesperanto as cle
+
+        return cle.add_image_and_scalar(v, scalar=1)
+
+    x = da.arange(10, chunks=3).astype(np.float32)
+    y = x[x > 4]
+    np.testing.assert_array_equal(inc(y).compute(), inc(y.compute()))
+    z = da.from_array(np.arange(6, dtype=np.float32), chunks=((0, 3, 3),))
+    np.testing.assert_array_equal(inc(z).compute(), np.arange(1, 7, dtype=np.float32))
+
+
+@pytest.mark.usefixtures("sync")
+def test_native_output_samples_keep_axes_held_in_one_chunk() -> None:
+    # The sample was one element along every axis: a colour transform's pixels (n, 3) @ m.T
+    # failed on a (1, 1) sample, with a matmul shape error.
+    m = np.eye(3, dtype=np.float32)[::-1]
+
+    @ap.memory_type("numpy", blockwise=True, dtype_conversion=DtypeConversion.NATIVE_OUTPUT)
+    def recolour(pixels: Any, m: Any) -> Any:
+        return pixels @ m.T
+
+    pixels = np.arange(18, dtype=np.float32).reshape(6, 3)
+    out = recolour(da.from_array(pixels, chunks=(2, 3)), m)
+    assert out.dtype == np.float32
+    np.testing.assert_array_equal(out.compute(), pixels @ m.T)
+
+
+@skip_unless_installed(MemoryType.PYCLESPERANTO)
+def test_a_bare_device_word_is_settled_when_the_function_is_called() -> None:
+    # The blocks read "opencl" when they were computed: on opencl:0 after use_device(1)
+    # had closed, or on a worker.
+    from tests.conftest import python_c
+
+    code = """
+import os
+os.environ["POCL_DEVICES"] = "pthread pthread"
+import numpy as np, arrayport as ap, pyclesperanto as cle, dask, dask.array as da
+backend = ap.backends.get_backend("pyclesperanto")
+seen = set()
+
+@ap.memory_type("pyclesperanto", device="opencl", blockwise=True)
+def inc(x):
+    seen.add(str(backend.device_of(x)))
+    return cle.add_image_and_scalar(x, scalar=1)
+
+if len(backend.devices()) < 2:
+    print("ONE DEVICE")
+else:
+    d = da.from_array(np.arange(16, dtype=np.float32).reshape(4, 4), chunks=(2, 4))
+    with ap.use_device(1):
+        r = inc(d)
+    with dask.config.set(scheduler="synchronous"):
+        out = r.compute()
+    assert (out == np.arange(16).reshape(4, 4) + 1).all()
+    print(sorted(seen))
+"""
+    done = python_c(code)
+    assert done.returncode == 0, done.stderr[-2000:]
+    if "ONE DEVICE" in done.stdout:
+        pytest.skip("PoCL gave one OpenCL device for POCL_DEVICES='pthread pthread'")
+    assert done.stdout.strip().splitlines()[-1] == "['opencl:1']"

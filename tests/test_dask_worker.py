@@ -137,3 +137,22 @@ def test_run_block_checks_a_numpy_scalar_result_like_a_0d_array() -> None:
     )
     with pytest.raises(ap.ArrayportError, match="keep its input's shape"):
         worker.run_block(np.ones(3), call=call)
+
+
+@skip_unless_installed(MemoryType.TORCH)
+def test_a_block_that_is_not_numpy_or_cupy_is_refused_by_name() -> None:
+    # A meta saying numpy over torch blocks: np.dtype(torch.float64) raised a raw TypeError.
+    import dask
+    import dask.array as da
+    import torch
+
+    inc = ap.memory_type("numpy", blockwise=True)(lambda x: x + 1)
+    x = da.from_array(np.arange(4.0), chunks=2)
+    lying = x.map_blocks(torch.from_numpy, dtype=np.float64, meta=np.empty((0,)))
+    with (
+        dask.config.set(scheduler="synchronous"),
+        pytest.raises(
+            ap.UnsupportedArrayError, match=r"got a dask array with torch\.Tensor chunks"
+        ),
+    ):
+        inc(lying).compute()

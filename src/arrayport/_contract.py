@@ -99,6 +99,25 @@ def _check_device(device: Any, mt: MemoryType) -> Device | str | None:
     return parsed
 
 
+def _refuse_split_across_halo(depth: int | tuple[int, ...] | None, axis: int | None) -> None:
+    """``depth`` says the function reads neighbours along an axis; an OOM split along it
+    cuts there with no neighbours at the cut, and values next to the cut change."""
+    if depth is None or axis is None:
+        return
+    if isinstance(depth, int):
+        halo = depth
+    else:
+        halo = depth[axis] if -len(depth) <= axis < len(depth) else 0
+    if halo:
+        msg = (
+            f"depth={depth!r} with OOMPolicy(split_axis={axis}): the function reads {halo} "
+            f"neighbour(s) along axis {axis}, and a split along it would cut there with no "
+            "neighbours at the cut (other values next to it); split along an axis whose "
+            "depth is 0, or use split_axis=None"
+        )
+        raise InvalidOptionError(msg)
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class FunctionContract:
     """Every option of a dispatched function, validated and frozen.
@@ -190,6 +209,7 @@ class FunctionContract:
             )
             raise InvalidOptionError(msg)
         set_("depth", _check_depth(self.depth))
+        _refuse_split_across_halo(self.depth, oom.split_axis)
         set_("whole_array", _check_bool(self.whole_array, "whole_array"))
         if self.whole_array and self.depth is not None:
             msg = "depth and whole_array=True exclude each other: a whole array needs no halo"

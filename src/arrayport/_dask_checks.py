@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from arrayport.backends._dask_compute import foreign_chunks, numpy_or_cupy
 from arrayport.dtypes import DtypeConversion, Scaling
 from arrayport.errors import (
     ArrayportError,
@@ -52,13 +53,8 @@ def check_inputs(name: str, dask_args: list[Any]) -> None:
             "and dask.array.ma.getmaskarray(x) separately"
         )
         raise UnsupportedArrayError(msg)
-    if type(meta) is not np.ndarray and type(meta).__module__.partition(".")[0] != "cupy":
-        msg = (
-            f"{name} got a dask array with {type(meta).__module__}.{type(meta).__name__} "
-            "chunks; arrayport maps functions over numpy or cupy chunks only (convert the "
-            "chunks first, e.g. x.map_blocks(numpy.asarray))"
-        )
-        raise UnsupportedArrayError(msg)
+    if not numpy_or_cupy(meta):
+        raise UnsupportedArrayError(foreign_chunks(name, meta))
     for other in dask_args[1:]:
         same = other.chunks == first.chunks if unknown(first) else other.shape == first.shape
         if not same and (unknown(first) or unknown(other)):

@@ -53,6 +53,7 @@ from arrayport._dask_checks import (
     whole_slices,
 )
 from arrayport._dask_worker import Call, Slot, fill, run_block
+from arrayport._placement import resolve_device
 from arrayport.backends import detect_memory_type, get_backend
 from arrayport.backends.dask import _meta
 from arrayport.convert import convert
@@ -94,10 +95,17 @@ class _Collector:
         return Slot("whole", len(self.whole) - 1)
 
 
+#: A NATIVE_OUTPUT sample keeps an axis held in one chunk whole up to this extent (colour
+#: channels, a 3x3 matrix's axis): a function pairing it with a whole argument then fits.
+_SAMPLE_WHOLE_AXIS = 16
+
+
 def _sample(x: Any, depth: dict[int, int] | None) -> Any:
     shape = []
     for axis, extent in enumerate(x.shape):
         want = 1 + 2 * (depth or {}).get(axis, 0)
+        if len(x.chunks[axis]) == 1 and not isinstance(extent, float):
+            want = max(want, min(int(extent), _SAMPLE_WHOLE_AXIS))
         shape.append(want if isinstance(extent, float) else min(int(extent), want))
     if type(x._meta).__module__.partition(".")[0] == "cupy":
         import cupy
@@ -239,7 +247,7 @@ def run_on_dask(dispatched: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) 
     dask.array.Array
         Lazy, of the first dask argument's shape, chunks and chunk type (``slice_by_slice``:
         rechunked so that each block holds whole slices; ``depth`` wider than a block:
-        rechunked by dask). With ``output``
+        rechunked by dask; ``whole_array``: one chunk). With ``output``
         set to a memory type other than dask, the result is computed and converted.
 
     Raises
@@ -280,10 +288,14 @@ def run_on_dask(dispatched: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) 
     # A snapshot: the lazy result must not change if the caller later writes the array.
     # A numpy argument is copied as it is (a string or object array too, as the call
     # without dask passes it); other frameworks' arrays are converted.
+    # Read-only: every block (and a NATIVE_OUTPUT sample run) gets this one snapshot, so a
+    # function writing into it would hand each block the edits of the blocks before it.
     whole = [
         np.array(w, copy=True) if type(w) is np.ndarray else convert(w, MemoryType.NUMPY, copy=True)
         for w in col.whole
     ]
+    for w in whole:
+        w.flags.writeable = False
     arrays = [x if x.chunks == first.chunks else x.rechunk(first.chunks) for x in col.dask]
     # The blocks the function will see, built lazily before anything runs: the checks of
     # the whole arguments read their real extents (dask rechunks where a halo is wider
@@ -312,10 +324,14 @@ def run_on_dask(dispatched: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) 
 
     token = uuid.uuid4().hex
     per_block = dispatched
+    if isinstance(contract.device, str):
+        # A bare "cuda"/"opencl": the calling thread's current accelerator, now; a block
+        # would read it wherever and whenever it is computed (a worker: its device 0).
+        per_block = per_block.options(device=resolve_device(contract.device))
     if contract.output not in ("input", "declared"):
         # Each block comes back to its own type (numpy) and the whole result moves to
         # `output` once (_place): moving every block there and back doubled the transfers.
-        per_block = dispatched.options(output="input")
+        per_block = per_block.options(output="input")
     in_dtypes = tuple(np.dtype(x.dtype).name for x in arrays)
     call = Call(
         token, len(arrays), dtype, name, objects=(per_block, targs, tkwargs), in_dtypes=in_dtypes

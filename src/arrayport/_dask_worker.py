@@ -16,7 +16,7 @@ import numpy as np
 
 from arrayport._arguments import is_container, rebuild
 from arrayport.backends import detect_memory_type, get_backend
-from arrayport.backends._dask_compute import dtype_lie
+from arrayport.backends._dask_compute import dtype_lie, foreign_chunks, numpy_or_cupy
 from arrayport.convert import convert
 from arrayport.errors import ArrayportError, ConversionError, UnsupportedArrayError
 from arrayport.memory_types import MemoryType
@@ -136,9 +136,18 @@ def run_block(*parts: Any, call: Call) -> Any:
     """One block: the dispatched callable on numpy (or cupy) blocks, a block back."""
     dispatched, targs, tkwargs = call.resolve()
     blocks, whole = parts[: call.n_blocks], parts[call.n_blocks :]
+    for w in whole:
+        # Shared by every block this worker runs (a copy unpickled from the client's
+        # read-only snapshot can come back writable): never written into by one block.
+        w.flags.writeable = False
     # The block of a 0-d dask array (x.sum(), x[0]) is a numpy scalar: the 0-d array it
     # stands for (ADR 0016), as the function would get without dask.
     blocks = tuple(np.asarray(b) if isinstance(b, np.generic) else b for b in blocks)
+    for b in blocks:
+        # A meta that said numpy, and torch tensors computed (masked blocks: refused with
+        # their own remedy by the dispatched call's argument checks).
+        if not (numpy_or_cupy(b) or isinstance(b, np.ma.MaskedArray)):
+            raise UnsupportedArrayError(foreign_chunks(call.name, b))
     for block, declared in zip(blocks, call.in_dtypes, strict=False):
         # By name: another byte order holds the same values.
         computed = getattr(getattr(block, "dtype", None), "name", declared)
@@ -156,9 +165,10 @@ def run_block(*parts: Any, call: Call) -> Any:
                 "run); call x.compute_chunk_sizes() on each and check their shapes"
             )
             raise ArrayportError(msg)
-    if like.shape[:1] == (0,) and dispatched.contract.slice_by_slice:
-        # An empty block of a stack (frames dropped by a boolean mask): no slice to run
-        # on, and the result's dtype is known, so the block is answered without the call.
+    if 0 in like.shape:
+        # An empty block (rows dropped by a boolean mask, a chunk of length 0): its result
+        # is known without the call (the block's shape, the declared dtype), and a call
+        # could fail where the whole array would not (pyclesperanto holds no empty array).
         return _as_block(np.empty(like.shape, call.dtype), like, call)
     args = tuple(fill(a, blocks, whole) for a in targs)
     kwargs = {k: fill(v, blocks, whole) for k, v in tkwargs.items()}

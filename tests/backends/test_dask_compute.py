@@ -133,3 +133,30 @@ def test_a_later_masked_block_is_refused() -> None:
     x = da.concatenate([_declared(np.array([1.0]), "float64"), _declared(masked, "float64")])
     with pytest.raises(ap.UnsupportedArrayError, match="masked"):
         ap.convert(x, "numpy")
+
+
+@skip_unless_installed(MemoryType.TORCH)
+def test_chunks_that_are_not_numpy_or_cupy_are_refused_by_name() -> None:
+    # describe() and the computed blocks read np.dtype(torch.float64): a raw TypeError; a
+    # scipy.sparse meta was blamed on a declared dtype.
+    import torch
+
+    base = da.from_array(np.arange(4.0), chunks=2)
+    torch_meta = base.map_blocks(torch.from_numpy, meta=torch.empty(0, dtype=torch.float64))
+    for call in (
+        lambda: ap.plan(torch_meta, "numpy"),
+        lambda: ap.convert(torch_meta, "numpy"),
+        lambda: ap.convert_dtype(torch_meta, "float32"),
+    ):
+        with pytest.raises(ap.UnsupportedArrayError, match=r"torch\.Tensor chunks; .*map_blocks"):
+            call()
+    numpy_meta = base.map_blocks(torch.from_numpy, dtype=np.float64, meta=np.empty((0,)))
+    with pytest.raises(ap.UnsupportedArrayError, match=r"torch\.Tensor chunks"):
+        ap.convert(numpy_meta, "numpy")
+
+
+def test_scipy_sparse_chunks_are_refused_by_name() -> None:
+    sparse = pytest.importorskip("scipy.sparse")
+    x = da.from_array(np.eye(4), chunks=2).map_blocks(sparse.csr_matrix)
+    with pytest.raises(ap.UnsupportedArrayError, match=r"csr_matrix chunks"):
+        ap.convert(x, "numpy")

@@ -69,10 +69,34 @@ def to_numpy(x: Any) -> np.ndarray:
     return out
 
 
+def numpy_or_cupy(chunk: Any) -> bool:
+    """Whether ``chunk`` (a dask array's meta or a computed block) is a plain numpy array
+    (or numpy scalar) or a cupy array: the chunks arrayport moves and maps over."""
+    t = type(chunk)
+    return (
+        t is np.ndarray
+        or isinstance(chunk, np.generic)
+        or t.__module__.partition(".")[0] == "cupy"
+    )
+
+
+def foreign_chunks(what: str, chunk: Any) -> str:
+    """Why a dask array with ``chunk``'s type of chunks (torch tensors, scipy.sparse
+    matrices) is refused, and the remedy."""
+    t = type(chunk)
+    return (
+        f"{what} got a dask array with {t.__module__}.{t.__name__} chunks; arrayport moves "
+        "and maps over numpy or cupy chunks only (convert the chunks first, e.g. "
+        "x.map_blocks(numpy.asarray))"
+    )
+
+
 def _checked_block(block: Any, declared: str) -> Any:
     """``block``, a computed chunk, if it is unmasked and of the ``declared`` dtype."""
     if isinstance(block, np.ma.MaskedArray):
         raise UnsupportedArrayError(_MASKED)
+    if not numpy_or_cupy(block):
+        raise UnsupportedArrayError(foreign_chunks("arrayport", block))
     name = np.dtype(block.dtype).name
     if name != declared:
         raise ConversionError(dtype_lie(declared, name), source=MemoryType.DASK)

@@ -37,7 +37,13 @@ from arrayport._host import ArrayInfo
 from arrayport.backends._dask_chunks import _meta as _meta
 from arrayport.backends._dask_chunks import from_numpy as from_numpy
 from arrayport.backends._dask_chunks import move as move
-from arrayport.backends._dask_compute import _MASKED, _checked_block, _known_shape
+from arrayport.backends._dask_compute import (
+    _MASKED,
+    _checked_block,
+    _known_shape,
+    foreign_chunks,
+    numpy_or_cupy,
+)
 from arrayport.backends._dask_compute import to_numpy as to_numpy
 from arrayport.backends._dask_devices import device_of as device_of
 from arrayport.backends._dask_devices import devices as devices
@@ -93,10 +99,11 @@ def non_array_hint(x: object) -> str | None:
 def is_plain(x: Any) -> bool:
     # Masked chunks take the full plan, where describe() refuses them (as numpy's
     # is_plain leaves masked arrays to its describe()).
+    # Chunks other than numpy's take the full plan too (describe() refuses all but cupy's).
     return (
         type(x) is load().Array
+        and type(getattr(x, "_meta", None)) is np.ndarray
         and holds_numbers(np.dtype(x.dtype))
-        and not isinstance(getattr(x, "_meta", None), np.ma.MaskedArray)
     )
 
 
@@ -109,8 +116,11 @@ def namespace() -> Any:
 def describe(x: Any) -> ArrayInfo:
     # The meta array says what the chunks are: masked chunks would lose their mask in
     # every conversion (np.asarray, cupy.asarray, a target's host adoption all drop it).
-    if isinstance(getattr(x, "_meta", None), np.ma.MaskedArray):
+    meta = getattr(x, "_meta", None)
+    if isinstance(meta, np.ma.MaskedArray):
         raise UnsupportedArrayError(_MASKED)
+    if not numpy_or_cupy(meta):  # torch tensors, scipy.sparse matrices: no numpy dtype
+        raise UnsupportedArrayError(foreign_chunks("arrayport", meta))
     dtype = np.dtype(x.dtype)
     if not holds_numbers(dtype):
         msg = (
