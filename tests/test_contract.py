@@ -155,3 +155,13 @@ def test_an_oom_split_along_an_axis_without_halo_is_allowed() -> None:
     f = ap.memory_type("numpy", depth=(1, 0), oom=ap.OOMPolicy(split_axis=1))(lambda x: x)
     assert f.contract.oom.split_axis == 1
     assert f.options(oom=ap.OOMPolicy(split_axis=-1)).contract.depth == (1, 0)
+
+
+def test_a_torch_device_without_an_index_is_settled_at_each_call_like_the_word() -> None:
+    # torch.device("cuda") was frozen to the current index when the function was decorated,
+    # where the string "cuda" is read at each call (use_device).
+    torch = pytest.importorskip("torch")
+    f = ap.memory_type("torch", device=torch.device("cuda"))(lambda x: x)
+    assert f.contract.device == "cuda"
+    g = ap.memory_type("torch", device=torch.device("cuda:1"))(lambda x: x)
+    assert g.contract.device == ap.Device("cuda", 1)

@@ -747,6 +747,21 @@ def test_metrics_record_conversions() -> None:
     assert snap["routes"].get("identity") == 1
 
 
+@skip_unless_installed(MT.DASK)
+def test_metrics_count_the_result_of_a_dask_array_of_unknown_size() -> None:
+    # Chunks of unknown size (boolean indexing) give nbytes nan: 0 bytes were counted.
+    import dask.array as da
+
+    x = da.arange(10, chunks=5, dtype=np.float64)
+    y = x[x > 2]
+    assert np.isnan(y.nbytes)
+    with ap.metrics.collecting() as m:
+        out = ap.convert(y, "numpy")
+    np.testing.assert_array_equal(out, np.arange(3.0, 10.0))
+    snap = m.snapshot()
+    assert (snap["bytes_copied"], snap["bytes_shared"]) == (56, 0)
+
+
 def test_route_is_frozen_and_printable() -> None:
     r = ap.plan(np.zeros(2), "numpy")
     with pytest.raises(AttributeError):

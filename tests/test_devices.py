@@ -218,3 +218,65 @@ def test_use_device_in_an_async_generator_left_by_break_ends_cleanly() -> None:
     # leaves, as for any context manager held across a yield; closing it raised nothing.
     asyncio.run(main())
     assert errors == []
+
+
+class _FrameworkDevice:
+    """A device value like torch.device: a str ``type``, printed as a device string."""
+
+    def __init__(self, text: str) -> None:
+        self.type = text.partition(":")[0]
+        self.text = text
+
+    def __str__(self) -> str:
+        return self.text
+
+    def __repr__(self) -> str:
+        return f"device({self.text!r})"
+
+
+def test_torch_like_device_objects_are_read_by_their_string() -> None:
+    # torch.device("cuda", 1) was refused as an "invalid device".
+    assert parse_device(_FrameworkDevice("cpu")) == CPU
+    assert parse_device(_FrameworkDevice("cuda:1")) == Device("cuda", 1)
+    with use_device(2):
+        assert parse_device(_FrameworkDevice("cuda")) == Device("cuda", 2)
+    with pytest.raises(DeviceError, match=r"invalid device device\('meta'\).*pass str\(device\)"):
+        parse_device(_FrameworkDevice("meta"))
+
+
+def test_torch_devices_are_device_arguments() -> None:
+    torch = pytest.importorskip("torch")
+    import numpy as np
+
+    import arrayport as ap
+
+    assert parse_device(torch.device("cuda", 3)) == Device("cuda", 3)
+    assert parse_device(torch.device("cpu")) == CPU
+    a = np.arange(4.0)
+    route = ap.plan(a, "torch", device=torch.device("cpu"))
+    assert (route.device, route.method, route.zero_copy) == (CPU, "host-share", True)
+    assert ap.convert(a, "torch", device=torch.device("cpu")).tolist() == [0.0, 1.0, 2.0, 3.0]
+
+
+def test_use_device_takes_a_cuda_device_for_its_index() -> None:
+    # use_device(Device("cuda", 1)) was refused: "pass the index".
+    with use_device(Device("cuda", 1)) as index:
+        assert (index, current_device_index()) == (1, 1)
+        with use_device(_FrameworkDevice("cuda:3")) as inner:
+            assert (inner, current_device_index()) == (3, 3)
+        assert current_device_index() == 1
+    assert current_device_index() == 0
+
+
+@pytest.mark.parametrize(
+    ("value", "said"),
+    [
+        (CPU, r"Device\(kind='cpu', index=0\), the host, not an accelerator: pass device='cpu'"),
+        (Device("opencl", 1), r"not a CUDA device: pass device='opencl:1' to the call"),
+        (_FrameworkDevice("meta"), r"or a CUDA device, got device\('meta'\): pass the index"),
+    ],
+)
+def test_use_device_refuses_other_devices_by_name(value: object, said: str) -> None:
+    with pytest.raises(DeviceError, match=said), use_device(value):  # type: ignore[arg-type]
+        pass
+    assert current_device_index() == 0

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import arrayport as ap
-from arrayport._metrics import Metrics
+from arrayport._metrics import OOM_OUTCOMES, Metrics
 
 
 @pytest.fixture
@@ -68,6 +68,43 @@ def test_collecting_restores_the_previous_state(m: Metrics) -> None:
         m.record_oom("torch", "release")
     assert not m.enabled
     assert m.snapshot()["oom_events"] == {"torch": 1}
+
+
+def test_enable_inside_an_open_block_lasts_after_it(m: Metrics) -> None:
+    # The block's close restored the state from before it: a user's enable() (or disable())
+    # made meanwhile, in this thread or another, was undone.
+    with m.collecting():
+        m.enable()
+    assert m.enabled
+    m.record_oom("torch", "release")
+    assert m.snapshot()["oom_events"] == {"torch": 1}
+    with m.collecting(), m.collecting():
+        m.disable()
+        assert not m.enabled
+    assert not m.enabled
+    m.record_oom("torch", "release")
+    assert m.snapshot()["oom_events"] == {}
+
+
+def test_enable_in_another_thread_survives_a_block_closing(m: Metrics) -> None:
+    opened, enabled = threading.Event(), threading.Event()
+
+    def holder() -> None:
+        with m.collecting():
+            opened.set()
+            enabled.wait(10)
+
+    t = threading.Thread(target=holder)
+    t.start()
+    opened.wait(10)
+    m.enable()
+    enabled.set()
+    t.join(10)
+    assert m.enabled
+
+
+def test_outcomes_name_a_plain_retry_apart_from_a_release() -> None:
+    assert OOM_OUTCOMES == ("release", "retry", "split", "fallback", "raised")
 
 
 def test_thread_safe_counts(m: Metrics) -> None:

@@ -243,13 +243,26 @@ def test_metrics_count_oom_outcomes() -> None:
         OOMPolicy().run(np.negative, GRID)  # no OOM: no event
         snap = m.snapshot()
     assert snap["oom_events"] == {"numpy": 3}
-    assert snap["oom_outcomes"] == {"release": 1, "split": 1, "raised": 1}
+    assert snap["oom_outcomes"] == {"retry": 1, "split": 1, "raised": 1}
     assert snap["oom_errors"] == 4
     assert snap["oom_recoveries"] == 2
     ap.metrics.reset()
     with inject_oom("numpy", times=1):
         OOMPolicy(retries=1, **NO_RELEASE).run(np.negative, GRID)
     assert ap.metrics.snapshot()["oom_events"] == {}  # off: nothing counted
+
+
+def test_a_plain_retry_is_not_counted_as_a_release() -> None:
+    # OOMPolicy(release=False) recovered by retrying was counted as "release".
+    with ap.metrics.collecting() as m:
+        with inject_oom("numpy", times=1):
+            OOMPolicy(retries=1, release=False).run(np.negative, GRID)
+        assert m.snapshot()["oom_outcomes"] == {"retry": 1}
+        with inject_oom("numpy", times=1):
+            OOMPolicy(retries=1, release=True).run(np.negative, GRID)
+        snap = m.snapshot()
+    assert snap["oom_outcomes"] == {"retry": 1, "release": 1}
+    assert (snap["oom_errors"], snap["oom_recoveries"]) == (2, 2)
 
 
 def test_gc_is_not_left_disabled() -> None:

@@ -15,7 +15,7 @@ import dataclasses
 import functools
 from typing import Any
 
-from arrayport.devices import Device, as_index, parse_device
+from arrayport.devices import Device, as_index, is_device_object, parse_device
 from arrayport.dtypes import DtypeConversion, Scaling
 from arrayport.errors import DeviceError, InvalidOptionError
 from arrayport.memory_types import MemoryType, as_memory_type
@@ -94,7 +94,9 @@ def _check_device(device: Any, mt: MemoryType) -> Device | str | None:
         raise InvalidOptionError(msg)
     # A bare "cuda"/"opencl" means the calling thread's current accelerator, decided at
     # each call (arrayport.use_device), so it is kept as the word, not frozen to an index.
-    if isinstance(device, str) and ":" not in device and parsed.kind != "cpu":
+    # The same for a torch.device("cuda") without an index (it prints as "cuda").
+    text = device if isinstance(device, str) else str(device) if is_device_object(device) else ""
+    if text and ":" not in text and parsed.kind != "cpu":
         return parsed.kind
     return parsed
 

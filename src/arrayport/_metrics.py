@@ -25,9 +25,10 @@ from typing import Any
 
 __all__ = ["OOM_OUTCOMES", "Metrics", "metrics"]
 
-#: How an out-of-memory episode ended: recovered by release-and-retry, by splitting, by
+#: How an out-of-memory episode ended: recovered by a retry after releasing cached memory
+#: ("release"), by a plain retry (``OOMPolicy(release=False)``: "retry"), by splitting, by
 #: the fallback memory type, or not at all (OutOfMemoryError raised).
-OOM_OUTCOMES = ("release", "split", "fallback", "raised")
+OOM_OUTCOMES = ("release", "retry", "split", "fallback", "raised")
 
 
 class Metrics:
@@ -53,12 +54,19 @@ class Metrics:
         self._oom_errors = 0
 
     def enable(self) -> None:
-        """Start counting."""
-        self.enabled = True
+        """Start counting (for good: also after open :meth:`collecting` blocks close)."""
+        self._set(True)
 
     def disable(self) -> None:
-        """Stop counting (the counts so far are kept)."""
-        self.enabled = False
+        """Stop counting (the counts so far are kept), also after open :meth:`collecting`
+        blocks close."""
+        self._set(False)
+
+    def _set(self, on: bool) -> None:
+        with self._lock:
+            self.enabled = on
+            if self._holders:  # what the last open block restores when it closes
+                self._enabled_outside = on
 
     @contextlib.contextmanager
     def collecting(self, *, reset: bool = True) -> Iterator[Metrics]:
@@ -66,7 +74,8 @@ class Metrics:
 
         The counters are the process's: blocks open at the same time in several threads
         count together (and a block's reset clears them for all). Counting stops when the
-        last open block closes, and ``enabled`` is then as it was before the first.
+        last open block closes, and ``enabled`` is then as it was before the first, or as
+        the last :meth:`enable` or :meth:`disable` made while blocks were open set it.
 
         Examples
         --------
@@ -134,7 +143,9 @@ class Metrics:
         (bytes moved by copying routes and handed over by zero-copy ones); ``seconds``
         (time spent converting); ``zero_copy_share`` (fraction of conversions that shared
         memory, None before the first); ``oom_events`` (episodes per memory type);
-        ``oom_outcomes`` (episodes per outcome); ``oom_errors`` (out-of-memory errors met);
+        ``oom_outcomes`` (episodes per outcome, one of :data:`OOM_OUTCOMES`: ``"release"``,
+        ``"retry"``, ``"split"``, ``"fallback"``, ``"raised"``); ``oom_errors``
+        (out-of-memory errors met);
         ``oom_recoveries`` (episodes that ended without raising).
         """
         with self._lock:

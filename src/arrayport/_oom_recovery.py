@@ -83,10 +83,9 @@ class Execution:
         self.notes: list[str] = []
         self.refused = False  # unjoinable() raised (a flag: the error would be a cycle)
 
-    # The entry point: steps 1-5 of arrayport.oom's docstring. Recovery runs outside the
-    # ``except`` blocks, so that errors raised during it carry no internal context.
     def run(self, args: tuple[Any, ...], kwargs: dict[str, Any], site: Site, done: int) -> Any:
-        """``done``: attempts of the whole call already made (and failed) by the caller."""
+        """Steps 1-5 of arrayport.oom's docstring, outside ``except`` blocks (no internal
+        context on errors); ``done``: attempts already made (and failed) by the caller."""
         try:
             result = self.piece(args, kwargs, site, self.policy, done)
             self.checked()
@@ -94,7 +93,8 @@ class Execution:
             result = _FAILED
         if result is not _FAILED:
             if self.oom_errors:
-                self.record(site, "split" if self.split_used else "release")
+                retried = "release" if self.policy.release else "retry"
+                self.record(site, "split" if self.split_used else retried)
             self.last = None  # see fail()
             return result
         if self.policy.fallback is None:

@@ -68,9 +68,14 @@ def plan(
         An array of any supported memory type.
     to : MemoryType or str
         The target memory type.
-    device : None, "cpu", int, "cuda:N", "opencl:N" or Device
-        ``None`` stays on the same physical device when the target can hold data there,
-        else uses the thread's current accelerator.
+    device : None, "cpu", int, "cuda", "cuda:N", "gpu:N", "opencl:N", Device or torch.device
+        ``None`` stays on the same physical device when the target can hold data there
+        (numpy to torch stays on the CPU). Else: numpy takes it to the CPU; cupy, and
+        torch, jax or tensorflow given data on an OpenCL device, to the thread's current
+        accelerator (:func:`~arrayport.use_device`, default 0; the CPU for a framework
+        without a GPU, or from PoCL's CPU device); pyclesperanto to its own selected
+        device (``pyclesperanto.select_device``). An int ``N`` is ``"cuda:N"``; a bare
+        ``"cuda"`` (``"gpu"``, ``"opencl"``) is the thread's current accelerator.
     copy : None, True or False
         ``None`` shares memory when possible, ``True`` always copies, ``False`` must share
         (else :class:`CopyRequiredError`).
@@ -163,13 +168,12 @@ def convert(
         if isinstance(exc, OutOfMemoryError):
             raise  # arrayport's own, with its remedy (pyclesperanto's buffer limit)
         raise _host_oom(exc, x, to) from exc
+    seconds = time.perf_counter() - start
+    nbytes = _nbytes(x)
+    if nbytes is None:  # a dask array with chunks of unknown size: its result says
+        nbytes = _nbytes(out) or 0
     metrics.record_conversion(
-        route.source.value,
-        route.target.value,
-        route.method,
-        route.zero_copy,
-        _nbytes(x),
-        time.perf_counter() - start,
+        route.source.value, route.target.value, route.method, route.zero_copy, nbytes, seconds
     )
     return out
 
@@ -192,7 +196,9 @@ def _host_oom(exc: MemoryError, x: Any, to: object) -> OutOfMemoryError:
     return OutOfMemoryError(msg, memory_type=MemoryType.NUMPY, device=CPU, requested_bytes=size)
 
 
-def _nbytes(x: Any) -> int:
+def _nbytes(x: Any) -> int | None:
+    """The bytes of ``x``, or None where it does not tell them (a dask array with chunks
+    of unknown size has ``nbytes`` and a shape of nan)."""
     n = getattr(x, "nbytes", None)
     if isinstance(n, int):
         return n
@@ -200,5 +206,5 @@ def _nbytes(x: Any) -> int:
     per: Any = getattr(getattr(x, "dtype", None), "size", None)
     try:
         return math.prod(int(d) for d in x.shape) * int(per)
-    except (TypeError, ValueError, AttributeError):
-        return 0
+    except (TypeError, ValueError, AttributeError, OverflowError):
+        return None

@@ -1,9 +1,9 @@
 """Device values, their parsing, and the thread's current accelerator.
 
 A :class:`Device` is a small frozen value: a kind (``"cpu"``, ``"cuda"`` or ``"opencl"``)
-and an index. Users pass devices as ``None``, ``"cpu"``, an ``int`` GPU index, ``"cuda:N"``
-or a :class:`Device`; :func:`parse_device` turns all of them into a ``Device`` (or ``None``,
-meaning "decide from the source array").
+and an index. Users pass devices as ``None``, ``"cpu"``, an ``int`` GPU index, ``"cuda:N"``,
+a :class:`Device` or a ``torch.device``; :func:`parse_device` turns all of them into a
+``Device`` (or ``None``, meaning "decide from the source array").
 
 Each thread (and asyncio task) has its own current accelerator index (default 0), set
 with :func:`use_device`; each thread has its own per-device stream cache for the CUDA
@@ -19,7 +19,7 @@ import functools
 import operator
 import threading
 from collections.abc import Iterator
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import numpy as np
 
@@ -29,8 +29,10 @@ __all__ = [
     "CPU",
     "Device",
     "DeviceLike",
+    "DeviceObject",
     "cuda_device",
     "current_device_index",
+    "is_device_object",
     "parse_device",
     "thread_stream",
     "use_device",
@@ -83,7 +85,20 @@ def cuda_device(index: int) -> Device:
     return Device("cuda", index)
 
 
-DeviceLike = Device | str | int | None
+class DeviceObject(Protocol):
+    """Another framework's device value with a string ``type`` whose ``str()`` is a device
+    string arrayport reads (``torch.device``: ``"cpu"``, ``"cuda"``, ``"cuda:1"``)."""
+
+    @property
+    def type(self) -> str: ...
+
+
+DeviceLike = Device | str | int | DeviceObject | None
+
+
+def is_device_object(value: object) -> bool:
+    # torch.device, read without importing torch: a str type (numpy dtypes' is a class).
+    return not isinstance(value, str) and isinstance(getattr(value, "type", None), str)
 
 
 def as_index(value: object) -> int | None:
@@ -103,7 +118,8 @@ def parse_device(value: DeviceLike) -> Device | None:
 
     Accepted: ``None``, ``"cpu"``, a non-negative ``int`` (a CUDA index), ``"cuda"`` (the
     thread's current accelerator), ``"cuda:N"``, ``"gpu"``/``"gpu:N"`` (aliases of cuda),
-    ``"opencl:N"``, or a :class:`Device`.
+    ``"opencl:N"``, a :class:`Device`, or a ``torch.device`` (read by its ``str()``, one
+    of those strings, without importing torch).
 
     Raises
     ------
@@ -113,26 +129,38 @@ def parse_device(value: DeviceLike) -> Device | None:
     if value is None or isinstance(value, Device):
         return value
     number = as_index(value)
+    found = None
     if number is not None:
         if number >= 0:
             return Device("cuda", number)
     elif isinstance(value, str):
-        text = value.strip().lower()
-        if text in ("cpu", "cpu:0"):
-            return CPU
-        kind, _, index = text.partition(":")
-        if kind == "gpu":
-            kind = "cuda"
-        if kind in ("cuda", "opencl"):
-            if not text.endswith(":") and not index:  # "cuda", not "cuda:"
-                return Device(kind, current_device_index())  # type: ignore[arg-type]
-            if index.isascii() and index.isdigit():  # not "²" or other Unicode digits
-                return Device(kind, int(index))  # type: ignore[arg-type]
+        found = _parse_text(value)
+    elif is_device_object(value):
+        found = _parse_text(str(value))
+    if found is not None:
+        return found
     msg = (
         f"invalid device {value!r}: use None (same device as the input), 'cpu', a GPU "
-        "index such as 0, 'cuda:N' or 'opencl:N' (N = 0, 1, ...)"
+        "index such as 0, 'cuda:N' or 'opencl:N' (N = 0, 1, ...), or a torch.device; "
+        "for another framework's device object, pass str(device) where it prints as one "
+        "of these, or its index"
     )
     raise DeviceError(msg)
+
+
+def _parse_text(value: str) -> Device | None:
+    text = value.strip().lower()
+    if text in ("cpu", "cpu:0"):
+        return CPU
+    kind, _, index = text.partition(":")
+    if kind == "gpu":
+        kind = "cuda"
+    if kind in ("cuda", "opencl"):
+        if not text.endswith(":") and not index:  # "cuda", not "cuda:"
+            return Device(kind, current_device_index())  # type: ignore[arg-type]
+        if index.isascii() and index.isdigit():  # not "²" or other Unicode digits
+            return Device(kind, int(index))  # type: ignore[arg-type]
+    return None
 
 
 class _ThreadState(threading.local):
@@ -156,12 +184,20 @@ def current_device_index() -> int:
 
 
 @contextlib.contextmanager
-def use_device(index: int) -> Iterator[int]:
+def use_device(index: int | Device | DeviceObject) -> Iterator[int]:
     """Make accelerator ``index`` the current device of the calling thread (or asyncio
     task: each has its own) inside the block.
 
-    Conversions with ``device=None`` that need an accelerator (numpy to cupy, say) and
-    dispatched calls without an explicit ``device`` use it. Other threads are unaffected.
+    ``index`` is a GPU index, or a CUDA device whose index is taken (``Device("cuda", 1)``,
+    ``torch.device("cuda:1")``); the block yields the index.
+
+    It is read only where arrayport must choose an accelerator itself: a bare ``"cuda"``
+    (``"gpu"``, ``"opencl"``) device argument, and a conversion or dispatched call with
+    ``device=None`` whose target cannot hold the data where it is (numpy to cupy, say, or
+    data on an OpenCL device into a CUDA framework). A target that can hold the data where
+    it is keeps it there (numpy to torch stays on the CPU), and pyclesperanto with
+    ``device=None`` uses its own selected device (``pyclesperanto.select_device``), not
+    this one. Other threads are unaffected.
     A generator that keeps the block open across ``yield`` shares it with its caller (as
     with any context manager); close such blocks in the order they were opened. A
     generator finished in another thread or task than the one it started in (an ``async
@@ -176,21 +212,41 @@ def use_device(index: int) -> Iterator[int]:
     ...     pass
     """
     given = as_index(index)
+    if given is None and (isinstance(index, Device) or is_device_object(index)):
+        given = _cuda_index(index)
     if given is None or given < 0:
         msg = (
-            f"use_device takes a non-negative GPU index, got {index!r}: pass the index, "
-            "e.g. use_device(1) for cuda:1"
+            f"use_device takes a non-negative GPU index or a CUDA device, got {index!r}: "
+            "pass the index, e.g. use_device(1) for cuda:1"
         )
         raise DeviceError(msg)
-    index = given
-    token = _device_index.set(index)
+    token = _device_index.set(given)
     try:
-        yield index
+        yield given
     finally:
         # A generator closed in another thread or task than the one it opened the block
         # in ends it there: that context never saw the set, and keeps its own device.
         with contextlib.suppress(ValueError):
             _device_index.reset(token)
+
+
+def _cuda_index(value: int | Device | DeviceObject) -> int | None:
+    """The index of ``value``, a CUDA device; DeviceError for another kind; None when it
+    names no device (use_device's own message follows)."""
+    try:
+        device = parse_device(value)
+    except DeviceError:
+        return None
+    if device is None:
+        return None
+    if device.kind == "cuda":
+        return device.index
+    what = "the host, not an accelerator" if device.is_cpu else "not a CUDA device"
+    msg = (
+        f"use_device takes a GPU index or a CUDA device, got {value!r}, {what}: pass "
+        f"device={str(device)!r} to the call instead"
+    )
+    raise DeviceError(msg)
 
 
 def thread_stream(framework: str, index: int, factory: Any) -> Any:

@@ -2,8 +2,9 @@
 
 The figures come from the backends (``memory_info``), which read what the frameworks
 expose: torch's and cupy's pool statistics and free device memory, jax's device memory
-stats, tensorflow's GPU memory info, the OpenCL device's global memory, the host's
-available memory. A figure a framework does not expose is ``None``, never a guess.
+stats, tensorflow's memory info (its GPUs, and its CPU where its allocator tracks it), the
+OpenCL device's global memory, the host's available memory. A figure a framework does not
+expose is ``None``, never a guess.
 """
 
 from __future__ import annotations

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import textwrap
+
 import numpy as np
 import pytest
 
@@ -113,7 +116,11 @@ def test_cpu_import_uses_jaxlib_directly_and_shares(be) -> None:
     from arrayport._host import aligned_copy
 
     skip_unless_jaxlib_imports_dlpack_directly()
-    assert be._cpu_importer() is not None, "jaxlib's DLPack import was not found"
+    from arrayport.backends import _jax_dlpack
+    from arrayport.backends._jax_devices import host_device
+
+    importer = _jax_dlpack.importer_on(host_device()[0])
+    assert importer is not None, "jaxlib's DLPack import was not found"
     for dtype in ("bool", "uint8", "int16", "float16", "int32", "float32", "complex64"):
         a = aligned_copy(np.arange(24).reshape(4, 6).astype(dtype))
         y = be.from_dlpack(a, CPU)
@@ -136,8 +143,9 @@ def test_cpu_import_from_torch_shares(be) -> None:
 
 def test_public_import_is_the_fallback(be, monkeypatch) -> None:
     from arrayport._host import aligned_copy
+    from arrayport.backends import _jax_dlpack
 
-    monkeypatch.setattr(be, "_cpu_importer", lambda: None)
+    monkeypatch.setattr(_jax_dlpack, "importer_on", lambda cpu: None)
     a = aligned_copy(np.arange(16, dtype="float32"))
     y = be.from_numpy(a, CPU)
     assert _pointer(y) == a.ctypes.data
@@ -222,3 +230,79 @@ def test_dtype_setting_names_64_bit_mode_only_where_it_would_help(be) -> None:
     else:
         assert setting is not None
         assert "jax.config.update('jax_enable_x64', True)" in setting
+
+
+def test_arrays_made_on_the_cpu_meet_arrays_on_another_cpu_device() -> None:
+    # With several CPU devices, numpy data imported into jax was committed to CPU 0: a
+    # jax-declared function given it and a jax array committed to CPU 1 raised jax's bare
+    # ValueError "incompatible devices". It is now left uncommitted, as jnp.asarray leaves
+    # it, on jax's default device, still sharing the numpy memory.
+    code = textwrap.dedent(
+        """
+        import numpy as np, jax, jax.numpy as jnp, arrayport as ap
+        from arrayport._host import aligned_copy
+        cpus = jax.devices("cpu")
+        assert len(cpus) == 2, cpus
+        x = jax.device_put(jnp.arange(4.0, dtype=jnp.float32), cpus[1])
+        a = aligned_copy(np.ones(4, np.float32))
+
+        def shown(y):
+            y.block_until_ready()
+            return (y.committed, sorted(d.id for d in y.devices()),
+                    int(y.unsafe_buffer_pointer()) == a.ctypes.data)
+
+        print(shown(ap.convert(a, "jax")))
+        with jax.default_device(cpus[1]):
+            print(shown(ap.convert(a, "jax")))
+        print(ap.convert(np.ones(2, jnp.bfloat16), "jax").committed)
+
+        @ap.memory_type("jax")
+        def add(p, q):
+            return p + q
+
+        r = add(x, a)
+        print(type(r).__module__.partition(".")[0], sorted(d.id for d in r.devices()), r.tolist())
+        r = add(a, x)
+        print(type(r).__module__, r.tolist())
+        """
+    )
+    env = {
+        **os.environ,
+        "XLA_FLAGS": "--xla_force_host_platform_device_count=2",
+        "JAX_PLATFORMS": "cpu",
+    }
+    done = python_c(code, env=env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.splitlines() == [
+        "(False, [0], True)",
+        "(False, [1], True)",
+        "False",
+        "jaxlib [1] [1.0, 2.0, 3.0, 4.0]",
+        "numpy [1.0, 2.0, 3.0, 4.0]",
+    ]
+
+
+def test_host_data_is_uncommitted_only_where_jax_would_move_it(be, monkeypatch) -> None:
+    # Uncommitted data is computed on jax's default device: where that is a GPU (the
+    # jax_default_device "gpu" stands in), host data stays committed to the CPU it was
+    # converted to; with one jax device in all, committing changes nothing, and stays.
+    import jax
+
+    import arrayport as ap
+    from arrayport._host import aligned_copy
+    from arrayport.backends import _jax_devices
+
+    cpu = jax.devices("cpu")[0]
+    a = aligned_copy(np.arange(6, dtype=np.float32))
+    monkeypatch.setattr(_jax_devices, "_several_devices", lambda: True)
+    assert _jax_devices.host_device() == (cpu, True)
+    y = ap.convert(a, "jax")
+    assert (y.committed, y.devices(), _pointer(y)) == (False, {cpu}, a.ctypes.data)
+    with jax.default_device("gpu"):
+        assert _jax_devices.host_device() == (cpu, False)
+        y = ap.convert(a, "jax")
+        assert (y.committed, y.devices(), _pointer(y)) == (True, {cpu}, a.ctypes.data)
+    monkeypatch.setattr(_jax_devices, "_several_devices", lambda: False)
+    assert _jax_devices.host_device() == (cpu, False)
+    assert ap.convert(a, "jax").committed
+    np.testing.assert_array_equal(np.asarray(y), a)

@@ -74,3 +74,37 @@ def test_no_gpu_importer_without_that_gpu() -> None:
     if jax.devices()[0].platform != "cpu":
         pytest.skip("this jax has a GPU")
     assert be._gpu_importer(0) is None
+
+
+def test_uncommitter_leaves_the_same_buffer_uncommitted() -> None:
+    # jax has no public call for it: jax.Array's own constructor, after a probe.
+    import jax
+
+    from arrayport.backends import _jax_dlpack
+
+    cpu = jax.devices("cpu")[0]
+    uncommit = _jax_dlpack.uncommitter(jax, cpu)
+    assert uncommit is not None, "jax.Array's constructor failed the probe on this jax"
+    x = jax.device_put(np.arange(6, dtype=np.int32).reshape(2, 3), cpu)
+    y = uncommit(x)
+    y.block_until_ready()
+    assert (x.committed, y.committed) == (True, False)
+    assert y.devices() == {cpu}
+    assert int(y.unsafe_buffer_pointer()) == int(x.unsafe_buffer_pointer())
+    assert (y.dtype, y.shape, y.weak_type) == (x.dtype, x.shape, x.weak_type)
+    assert np.asarray(y).tolist() == [[0, 1, 2], [3, 4, 5]]
+
+
+def test_uncommitter_is_refused_when_the_probe_fails() -> None:
+    import jax
+
+    from arrayport.backends import _jax_dlpack
+
+    class NotJax:
+        Array = tuple
+
+        @staticmethod
+        def device_put(x: object, device: object) -> object:
+            raise TypeError("no such call")
+
+    assert _jax_dlpack.uncommitter(NotJax, jax.devices("cpu")[0]) is None  # type: ignore[arg-type]

@@ -70,6 +70,32 @@ def test_devices_and_oom(be) -> None:
     be.release_memory()
 
 
+def test_memory_report_reads_the_cpu_figure_tensorflow_tracks(be, monkeypatch) -> None:
+    # The CPU row's in_use was None although tensorflow reported it.
+    import tensorflow as tf
+
+    import arrayport as ap
+
+    info = tf.config.experimental.get_memory_info
+    live = tf.zeros((1024, 1024)) + 1.0  # 4 MiB held by a live tensor
+    try:
+        now = info("CPU:0")["current"]
+    except ValueError:
+        pytest.skip("this tensorflow build does not track CPU memory")
+    row = ap.memory_report("tensorflow").rows[0]
+    assert (row.device, row.in_use) == ("cpu", now)
+    assert now >= live.shape.num_elements() * 4
+
+    def untracked(device: str) -> dict[str, int]:
+        if device.startswith("CPU"):
+            raise ValueError("Memory statistics not tracked")
+        return info(device)
+
+    monkeypatch.setattr(tf.config.experimental, "get_memory_info", untracked)
+    row = ap.memory_report("tensorflow").rows[0]
+    assert (row.device, row.in_use, row.note) == ("cpu", None, "")
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/dev/full is Linux's")
 def test_a_full_disk_or_too_many_open_files_is_not_out_of_memory(be) -> None:
     """tensorflow raises ResourceExhaustedError for operating-system errors it maps to

@@ -74,9 +74,7 @@ def numpy_or_cupy(chunk: Any) -> bool:
     (or numpy scalar) or a cupy array: the chunks arrayport moves and maps over."""
     t = type(chunk)
     return (
-        t is np.ndarray
-        or isinstance(chunk, np.generic)
-        or t.__module__.partition(".")[0] == "cupy"
+        t is np.ndarray or isinstance(chunk, np.generic) or t.__module__.partition(".")[0] == "cupy"
     )
 
 

@@ -10,11 +10,18 @@ or donated to a jitted call with ``donate_argnums``) makes jax raise a bare
 ``RuntimeError``; :func:`single_device` then refuses it by name (:func:`deleted_error`),
 asking ``is_deleted()`` only after the failure so that a live array pays nothing. An array
 sharded over several devices is refused with the call that gathers it.
+
+Host data arrayport puts into jax goes where ``jnp.asarray`` would put it
+(:func:`host_device`): onto jax's default device, uncommitted, when that is a CPU device,
+so that jax moves it to the device of a committed argument it meets (one of several CPU
+devices made by ``--xla_force_host_platform_device_count``, say) rather than raising
+"incompatible devices".
 """
 
 from __future__ import annotations
 
 import functools
+import sys
 from typing import Any
 
 from arrayport.backends._util import default_from_elsewhere, unplaceable
@@ -26,6 +33,7 @@ __all__ = [
     "device_of",
     "devices",
     "from_jax_device",
+    "host_device",
     "jax_devices",
     "resolve_device",
     "single_device",
@@ -61,18 +69,54 @@ def from_jax_device(d: Any) -> Device:
 
 
 def to_jax_device(device: Device) -> Any:
+    if device.kind == "cpu":
+        return host_device()[0]
     found = jax_devices(device.kind)
-    if device.kind == "cpu" and found:
-        return found[0]
     if device.kind == "cuda" and device.index < len(found):
         return found[device.index]
-    if device.kind == "cpu":
+    raise unplaceable("jax", device, len(jax_devices("cuda")))
+
+
+@functools.cache
+def _several_devices() -> bool:
+    """Whether jax has more than one device here (several CPU devices, or a GPU): with
+    one, a committed array and an uncommitted one behave alike."""
+    return len(jax_devices("cpu")) + len(jax_devices("cuda")) > 1
+
+
+@functools.cache
+def _first_device() -> Any:
+    """jax's default device when ``jax_default_device`` is unset (its backends are fixed
+    once initialised)."""
+    return sys.modules["jax"].local_devices()[0]
+
+
+def host_device() -> tuple[Any, bool]:
+    """The jax CPU device arrayport puts host data on, and whether to leave it uncommitted.
+
+    ``jnp.asarray(numpy_array)`` puts host data on jax's default device (``jax.config``'s
+    ``jax_default_device``, read per call as ``jax.default_device`` blocks set it; else
+    jax's first device), uncommitted: jax then moves it to the device of any committed
+    argument it meets. Where that default is a CPU device, arrayport does the same. Where
+    it is a GPU, an uncommitted array would be computed on the GPU, leaving the CPU it was
+    asked to stay on: it goes to the first CPU device, committed. With one jax device in
+    all, arrays stay committed: nothing differs, and leaving one uncommitted costs 3 us.
+    """
+    cpus = jax_devices("cpu")
+    if not cpus:
         msg = (
             "jax has no CPU device in this process (its platforms are set by JAX_PLATFORMS "
             "or jax.config's jax_platforms): allow 'cpu' there, or pass a CUDA device"
         )
         raise DeviceError(msg)
-    raise unplaceable("jax", device, len(jax_devices("cuda")))
+    default = sys.modules["jax"].config.jax_default_device
+    if default is None:
+        default = _first_device()
+    elif isinstance(default, str):  # a platform name: its first device, as in jax
+        default = cpus[0] if default.lower() == "cpu" else None
+    if default in cpus:
+        return default, _several_devices()
+    return cpus[0], False
 
 
 def deleted_error() -> UnsupportedArrayError:

@@ -8,19 +8,36 @@ the one :func:`gpu_importer` hands it too. The call is private to jaxlib, so an 
 handed out only if the call exists with the signature of jaxlib extension version 467 or
 later and a probe import shares memory with the same dtype, shape and values; otherwise
 the jax backend uses the public call.
+
+An imported array is committed to its device. jax has no public call that leaves the
+same buffer uncommitted (as ``jnp.asarray`` leaves host data it copies): :func:`uncommitter`
+hands out ``jax.Array``'s own constructor for that, after the same kind of probe.
+:func:`host_import` puts both together for host memory, where ``host_device`` says.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
+import sys
 from types import ModuleType
 from typing import Any
 
 import numpy as np
 
 from arrayport._host import aligned_empty
+from arrayport.backends._jax_devices import device_of, host_device
 
-__all__ = ["DL_CPU", "DL_CUDA", "cpu_importer", "gpu_importer"]
+__all__ = [
+    "DL_CPU",
+    "DL_CUDA",
+    "cpu_importer",
+    "gpu_importer",
+    "host_import",
+    "importer_on",
+    "placed",
+    "uncommitter",
+]
 
 #: kDLCPU and kDLCUDA in DLPack's device-type enumeration.
 DL_CPU = 1
@@ -120,3 +137,66 @@ def gpu_importer(jax: ModuleType, gpu: Any) -> Any:
         return None
     _probes.append((probe, out))
     return importer
+
+
+def uncommitter(jax: ModuleType, cpu: Any) -> Any:
+    """A ``jax.Array -> jax.Array`` call that gives a single-device array's buffer as an
+    uncommitted array (no copy), or None. The probe is an array committed to ``cpu``."""
+    try:
+        impl = importlib.import_module("jax._src.array").ArrayImpl
+    except (ImportError, AttributeError):
+        return None
+
+    def uncommit(x: Any) -> Any:
+        return impl(x.aval, x.sharding, [x], committed=False, _skip_checks=True)
+
+    expected = np.arange(16, dtype="float32").reshape(4, 4)
+    try:
+        probe = jax.device_put(expected, cpu).block_until_ready()
+        out = uncommit(probe)
+        out.block_until_ready()
+        ok = (
+            probe.committed
+            and not out.committed
+            and out.devices() == {cpu}
+            and _shares(jax, out, int(probe.unsafe_buffer_pointer()), expected)
+        )
+    # A changed private constructor raises TypeError; a later jax may raise anything else.
+    # Whatever it is, arrays stay committed: the probe never fails a conversion.
+    except Exception:
+        return None
+    return uncommit if ok else None
+
+
+@functools.cache
+def importer_on(cpu: Any) -> Any:
+    """:func:`cpu_importer` for jax CPU device ``cpu``, made once per device."""
+    return cpu_importer(sys.modules["jax"], cpu)
+
+
+@functools.cache
+def _uncommit_call() -> Any:
+    jax = sys.modules["jax"]
+    return uncommitter(jax, jax.devices("cpu")[0])
+
+
+def placed(out: Any, loose: bool) -> Any:
+    """``out``, a jax array on the CPU, uncommitted where ``loose`` (``host_device``'s
+    answer) and the private constructor passed its probe; else as it is."""
+    uncommit = _uncommit_call() if loose else None
+    return out if uncommit is None else uncommit(out)
+
+
+def host_import(x: Any) -> Any:
+    """``x`` (with ``__dlpack__``) in jax on the CPU device ``host_device`` names, sharing
+    host memory where jax can: by the verified direct import, else the public call."""
+    cpu, loose = host_device()  # loads jax
+    importer = importer_on(cpu) if x.__dlpack_device__()[0] == DL_CPU else None
+    if importer is not None:
+        out = importer(x.__dlpack__())
+    else:
+        jax = sys.modules["jax"]
+        out = jax.dlpack.from_dlpack(x)
+        if not device_of(out).is_cpu:
+            out = jax.device_put(out, cpu)
+    return placed(out, loose)

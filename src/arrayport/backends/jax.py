@@ -14,6 +14,9 @@ Quirks routed around here:
 * jax adopts a host buffer without copying only when it is compact, row-major and 64-byte
   aligned; otherwise it copies silently, so :func:`share_refusal` says so at plan time.
 * jax arrays are immutable: they are never handed to a framework that could write them.
+* Arrays made on the CPU are left uncommitted where jax's default device is a CPU device,
+  as ``jnp.asarray`` leaves them, so that they meet arrays on any of several CPU devices
+  (``_jax_devices.host_device``).
 * ``unsafe_buffer_pointer()`` can hang unless the array is ready: we block first.
 * numpy cannot import bfloat16 over DLPack, but ``np.asarray`` of a jax bfloat16 array is
   a (read-only) view, so bfloat16 reaches numpy by host share.
@@ -28,8 +31,8 @@ Quirks routed around here:
 * ``jax.dlpack.from_dlpack`` spends about 25 us in Python around a 3 us import (a device
   lookup, a stream query and a ``jnp.asarray`` that re-canonicalises the dtype). CPU
   imports call jaxlib's own ``dlpack_managed_tensor_to_buffer`` directly instead, after a
-  self-check that it shares memory (:func:`_cpu_importer`, ADR 0046); the public call is
-  the fallback. Imports of cupy and torch GPU memory onto its own GPU do the same
+  self-check that it shares memory (``_jax_dlpack.host_import``, ADR 0046); the public
+  call is the fallback. Imports of cupy and torch GPU memory onto its own GPU do the same
   (:func:`_gpu_importer`, ADR 0063), handing the producer jax's stream as the public
   call does (torch's export keeps its stream object between calls, ADR 0066).
 * jax computes asynchronously: an out-of-memory error surfaces when a result is waited
@@ -57,7 +60,13 @@ from arrayport._host import (
     host_layout,
 )
 from arrayport.backends import _jax_dlpack, _torch_cuda
-from arrayport.backends._jax_devices import deleted_error, jax_devices, single_device, to_jax_device
+from arrayport.backends._jax_devices import (
+    deleted_error,
+    host_device,
+    jax_devices,
+    single_device,
+    to_jax_device,
+)
 from arrayport.backends._jax_devices import device_of as device_of
 from arrayport.backends._jax_devices import devices as devices
 from arrayport.backends._jax_devices import resolve_device as resolve_device
@@ -287,13 +296,6 @@ def dlpack_source(x: Any) -> Any:
 
 
 @functools.cache
-def _cpu_importer() -> Any:
-    """jaxlib's direct DLPack import bound to the CPU device, or None (see _jax_dlpack)."""
-    cpus = jax_devices("cpu")
-    return _jax_dlpack.cpu_importer(load(), cpus[0]) if cpus else None
-
-
-@functools.cache
 def _gpu_importer(index: int) -> tuple[int, Any] | None:
     """jaxlib's direct DLPack import onto jax GPU ``index`` with that GPU's CUDA ordinal
     (the DLPack device id of the sources it takes), or None (see _jax_dlpack)."""
@@ -315,13 +317,10 @@ def _torch_export(x: Any, stream: int) -> Any:
 
 
 def from_dlpack(x: Any, device: Device, *, read_only: bool = False) -> Any:
-    jax = load()
     if device.is_cpu:
-        if x.__dlpack_device__()[0] == _jax_dlpack.DL_CPU:
-            importer = _cpu_importer()
-            if importer is not None:
-                return importer(x.__dlpack__())
-    elif (producer := type(x).__module__.partition(".")[0]) in _STREAM_PRODUCERS:
+        return _jax_dlpack.host_import(x)
+    jax = load()
+    if (producer := type(x).__module__.partition(".")[0]) in _STREAM_PRODUCERS:
         direct = _gpu_importer(device.index)
         if direct is not None and x.__dlpack_device__() == (_jax_dlpack.DL_CUDA, direct[0]):
             return direct[1](x, _torch_export if producer == "torch" else None)
@@ -339,8 +338,9 @@ def from_numpy(a: np.ndarray, device: Device) -> Any:
     contiguous, _positive, _element, aligned = host_layout(a, True)
     name = dtype_name(a.dtype)
     if share_refusal_of(bool(a.flags.writeable), name, a.dtype.isnative, contiguous, aligned):
-        if name == "bfloat16":
-            return jax.device_put(a, to_jax_device(device))
+        if name == "bfloat16":  # uncommitted on jax's default device where that is cpu
+            cpu, loose = host_device()
+            return jax.device_put(a, None if loose else cpu)
         a = aligned_copy(a)
     elif 1 in a.shape:
         # numpy calls an array contiguous whatever the strides of its length-1 axes
@@ -356,10 +356,7 @@ def adopt_copy(view: np.ndarray, device: Device) -> Any:
     native, C-contiguous, 64-byte aligned), imported with no layout checks."""
     # bfloat16 (kind V) takes from_numpy's path: numpy cannot hand it over DLPack.
     if device.is_cpu and view.dtype.kind != "V":
-        importer = _cpu_importer()
-        if importer is not None:
-            return importer(aligned_copy(view).__dlpack__())
-        return from_dlpack(aligned_copy(view), device)
+        return _jax_dlpack.host_import(aligned_copy(view))
     return from_numpy(aligned_copy(view), device)
 
 
@@ -384,7 +381,10 @@ def copy(x: Any) -> Any:
 
 
 def move(x: Any, device: Device) -> Any:
-    return load().device_put(x, to_jax_device(device))
+    if not device.is_cpu:
+        return load().device_put(x, to_jax_device(device))
+    cpu, loose = host_device()
+    return _jax_dlpack.placed(load().device_put(x, cpu), loose)
 
 
 def shape_refusal(info: ArrayInfo) -> str | None:

@@ -365,13 +365,23 @@ def release_memory(device: Device | None = None) -> None:
 
 def memory_info() -> list[dict[str, Any]]:
     tf = load()
-    rows: list[dict[str, Any]] = [{"device": "cpu", "in_use": None, "cached": None, "free": None}]
+    cpu = {"device": "cpu", "in_use": _cpu_in_use(tf), "cached": None, "free": None}
+    rows: list[dict[str, Any]] = [cpu]
     for i in range(len(devices()) - 1):
         info = tf.config.experimental.get_memory_info(f"GPU:{i}")
         rows.append(
             {"device": f"cuda:{i}", "in_use": int(info["current"]), "cached": None, "free": None}
         )
     return rows
+
+
+def _cpu_in_use(tf: ModuleType) -> int | None:
+    """Bytes of tensors on the CPU, where tensorflow's CPU allocator tracks them (it says
+    ValueError "not tracked" where it does not)."""
+    try:
+        return int(tf.config.experimental.get_memory_info("CPU:0")["current"])
+    except ValueError:
+        return None
 
 
 def shape_refusal(info: ArrayInfo) -> str | None:
