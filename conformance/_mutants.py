@@ -8,6 +8,7 @@ mutation against the laws that should catch it.
 
 from __future__ import annotations
 
+import ctypes
 import dataclasses
 import importlib
 import os
@@ -16,6 +17,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from numpy.lib.array_utils import byte_bounds
 
 import arrayport as ap
 from arrayport import _dtype_policy
@@ -104,6 +106,34 @@ def _quick_writable_alias() -> None:
     quick._ALIGNED_WRITEABLE = 0x0100  # ALIGNED only
 
 
+def _quick_alias_strided() -> None:
+    """Dispatch's quick torch share wraps read-only numpy memory as writable, but only for
+    arrays that are neither C- nor F-contiguous (strided views): a law that drew only
+    contiguous read-only inputs would not see it."""
+    torch_backend: Any = get_backend("torch")
+    original = torch_backend.quick_from_numpy
+
+    def quick_from_numpy(x: Any) -> Any:
+        if (
+            type(x) is np.ndarray
+            and not x.flags.writeable
+            and not (x.flags.c_contiguous or x.flags.f_contiguous)
+            and x.flags.aligned
+            and x.dtype.isnative
+            and all(s >= 0 for s in x.strides)
+            and x.size
+        ):
+            low, high = byte_bounds(x)
+            memory = (ctypes.c_char * (high - low)).from_address(low)
+            alias = np.ndarray(
+                x.shape, x.dtype, buffer=memory, offset=x.ctypes.data - low, strides=x.strides
+            )
+            return torch_backend.load().from_numpy(alias)
+        return original(x)
+
+    torch_backend.quick_from_numpy = quick_from_numpy
+
+
 def _torch_copy_short() -> None:
     """torch's multi-threaded host copy leaves the last row of large arrays at zero."""
     torch_copy = importlib.import_module("arrayport.backends._torch_copy")
@@ -182,6 +212,10 @@ MUTATIONS: dict[str, tuple[str, Callable[[], None]]] = {
     "quick-writable-alias": (
         "dispatch's quick torch share wraps read-only numpy memory",
         _quick_writable_alias,
+    ),
+    "quick-alias-strided": (
+        "dispatch's quick torch share wraps read-only strided numpy views as writable",
+        _quick_alias_strided,
     ),
     "torch-copy-short": (
         "torch's multi-threaded host copy misses the last row of large arrays",

@@ -66,6 +66,11 @@ TARGETS: dict[str, tuple[str, str, str]] = {
         "read_only_input and torch",
         "(planned|quick) call on torch wrote into read-only input",
     ),
+    "quick-alias-strided": (
+        "conformance/test_dispatch.py",
+        "read_only_input and torch",
+        "(planned|quick) call on torch wrote into read-only input",
+    ),
     "torch-copy-short": (
         "conformance/test_conversion.py",
         "large_arrays and -torch",

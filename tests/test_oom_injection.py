@@ -38,3 +38,25 @@ def test_injection_is_thread_safe() -> None:
     assert injected.remaining == 0
     assert results.count("oom") == 37
     assert results.count("ok") == 43
+
+
+def test_nested_blocks_consume_the_innermost_first() -> None:
+    policy = OOMPolicy.disabled()
+
+    def outcome() -> str:
+        try:
+            policy.run(np.negative, np.ones(2))
+        except MemoryError:
+            return "oom"
+        return "ok"
+
+    with inject_oom("numpy", times=1) as outer:
+        with inject_oom("numpy", times=1) as inner:
+            assert outcome() == "oom"
+            assert (inner.raised, inner.remaining) == (1, 0)
+            assert (outer.raised, outer.remaining) == (0, 1)
+        # The inner block's count went to its own body; the outer block's is still pending.
+        assert outcome() == "oom"
+        assert (outer.raised, outer.remaining) == (1, 0)
+        assert outcome() == "ok"
+    assert inner.raised + outer.raised == 2

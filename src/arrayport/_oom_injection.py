@@ -28,8 +28,10 @@ class Injection:
 
 
 _lock = threading.Lock()
-#: Active injections, oldest first. Read without the lock as a cheap "any at all?" test;
-#: only ever changed in place, so that modules holding it by name see every change.
+#: Active injections, oldest first (consumed newest first: an inner ``inject_oom`` block's
+#: count applies to its own body before an enclosing block's). Read without the lock as a
+#: cheap "any at all?" test; only ever changed in place, so that modules holding it by name
+#: see every change.
 injections: list[Injection] = []
 
 
@@ -48,11 +50,15 @@ def unregister(injection: Injection) -> None:
 
 
 def inject(memory_type: MemoryType | None) -> None:
-    """Raise an injected out-of-memory error if one is pending for ``memory_type``."""
+    """Raise an injected out-of-memory error if one is pending for ``memory_type``.
+
+    The newest active injection for ``memory_type`` with attempts left is consumed first,
+    so that nested blocks add up with each block's count applying to its own body first.
+    """
     if memory_type is None:
         return
     with _lock:
-        for injection in injections:
+        for injection in reversed(injections):
             if injection.memory_type is memory_type and injection.remaining > 0:
                 injection.remaining -= 1
                 injection.raised += 1

@@ -673,3 +673,71 @@ def test_an_invalid_device_setting_is_refused_with_named_memory_types(
     monkeypatch.setenv("ARRAYPORT_DEVICE", value)
     with pytest.raises(InvalidOptionError, match=rf"ARRAYPORT_DEVICE='{value}' is not a device"):
         assert_equivalent(affine, _x(), memory_types=["numpy"])
+
+
+# --- from an audit of the testing helpers (2026-11-28) ---
+
+
+def test_an_option_named_like_a_parameter_of_fn_warns_with_the_remedy() -> None:
+    # assert_equivalent(close, a, b, rtol=0.1) took rtol for itself: close ran with its own
+    # rtol=1e-5 every time, silently.
+    import functools
+    import warnings
+
+    seen: list[tuple[float, float]] = []
+
+    def close(a: Any, b: Any, rtol: float = 1e-5, *, check_dtype: bool = True) -> Any:
+        seen.append((rtol, check_dtype))
+        return abs(a - b) <= rtol * abs(b)
+
+    a, b = np.float64([1.0, 2.0]), np.float64([1.05, 2.0])
+    with pytest.warns(UserWarning, match="configured the check, not close") as caught:
+        assert_equivalent(close, a, b, rtol=0.1, check_dtype=False, memory_types=["numpy"])
+    assert len(caught) == 1
+    assert str(caught[0].message) == (
+        "assert_equivalent(rtol=0.1, check_dtype=False): rtol, check_dtype configured the "
+        "check, not close, which has a parameter of that name and ran with its own default. "
+        "To pass it to close, bind it: assert_equivalent(functools.partial(close, rtol=0.1, "
+        "check_dtype=False), ...)"
+    )
+    assert caught[0].filename == __file__  # it points at the caller's line
+    assert seen == [(1e-5, True), (1e-5, True)]
+    # The remedy reaches fn; options left at their defaults, or named like no parameter of
+    # fn (atol here), do not warn.
+    seen.clear()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert_equivalent(functools.partial(close, rtol=0.1), a, b, atol=1.0)
+        assert_equivalent(close, a, b, memory_types=["numpy"], atol=0.5)
+    assert seen[0] == (0.1, True)
+    assert {s[0] for s in seen} == {0.1, 1e-5}
+
+
+@skip_unless_installed(MemoryType.TORCH)
+def test_an_integer_result_is_compared_exactly_with_a_float_one() -> None:
+    import torch
+
+    def f(x: Any) -> Any:  # numpy: int64 2**53 + 1; torch: the float64 2**53 (one off)
+        if isinstance(x, torch.Tensor):
+            return torch.tensor([2.0**53], dtype=torch.float64)
+        return np.array([2**53 + 1], dtype=np.int64)
+
+    with pytest.raises(
+        AssertionError,
+        match=r"\.f\(float32\[1\]\) on torch: the result has 9007199254740992\.0 at index "
+        r"\(0,\), numpy gave 9007199254740993 \(numpy's result is int64",
+    ):
+        assert_equivalent(f, np.zeros(1, np.float32), memory_types=["torch"], check_dtype=False)
+
+
+@skip_unless_installed(MemoryType.TORCH)
+def test_a_python_scalar_for_numpy_scalar_passes_only_without_check_dtype() -> None:
+    def total(x: Any) -> Any:
+        return x.sum() if isinstance(x, np.ndarray) else float(x.sum())
+
+    x = np.arange(4.0)
+    with pytest.raises(
+        AssertionError, match=r"on torch: the result is a Python float 6\.0, numpy gave a numpy"
+    ):
+        assert_equivalent(total, x, memory_types=["torch"])
+    assert assert_equivalent(total, x, memory_types=["torch"], check_dtype=False) == ("torch",)

@@ -198,3 +198,40 @@ def test_an_error_computing_a_dask_result_comes_first_and_chained(check_dtype: b
             check_dtype=check_dtype,
         )
     assert isinstance(caught.value.__cause__, ValueError)
+
+
+# --- from an audit of the testing helpers (2026-11-28) ---
+
+
+def test_an_integer_reference_is_exact_against_a_float_result() -> None:
+    # check_dtype=False compared int64 2**53 + 1 with float64 2**53 in float64: equal.
+    with pytest.raises(AssertionError, match=r"numpy's result is int64: compared exactly"):
+        _compare(np.float64([2.0**53]), np.int64([2**53 + 1]), check_dtype=False)
+    with pytest.raises(AssertionError, match=r"numpy's result is uint64: compared exactly"):
+        _compare(2.0**64, np.uint64(2**64 - 1), check_dtype=False)
+    _compare(np.float64([2.0**53]), np.int64([2**53]), check_dtype=False)
+
+
+def test_a_numpy_scalar_reference_is_named_and_a_python_scalar_compared_by_value() -> None:
+    # "the result is float, not an array (numpy gave an array)" for numpy's np.float64(1.0);
+    # and check_dtype=False refused a Python scalar for a numpy scalar.
+    with pytest.raises(
+        AssertionError,
+        match=r"^f on numpy: the result is a Python float 1\.0, numpy gave a numpy scalar "
+        r"np\.float64\(1\.0\) \(check_dtype=True; with check_dtype=False",
+    ):
+        _compare(1.0, np.float64(1.0))
+    _compare(1.0, np.float64(1.0), check_dtype=False)
+    _compare(3, np.int64(3), check_dtype=False)
+    _compare(True, np.bool_(True), check_dtype=False)
+    with pytest.raises(AssertionError, match="differs from numpy's"):
+        _compare(1.5, np.float64(1.0), check_dtype=False)
+    with pytest.raises(AssertionError, match=r"has 3\.5 at index \(\), numpy gave 3 "):
+        _compare(3.5, np.int64(3), check_dtype=False)
+    with pytest.raises(
+        AssertionError,
+        match=r"the result is str 'x', not an array \(numpy gave a numpy scalar, float64\)",
+    ):
+        _compare("x", np.float64(1.0), check_dtype=False)
+    with pytest.raises(AssertionError, match=r"is float 1\.0, not an array \(numpy gave an arr"):
+        _compare(1.0, np.array(1.0), check_dtype=False)

@@ -74,3 +74,20 @@ def test_default_device_validates_the_setting_like_device_kind(
         default_device(mt)
     monkeypatch.setenv("ARRAYPORT_DEVICE", " CUDA:1 ")
     assert default_device(mt) == ("cuda:1" if mt == "torch" else None)
+
+
+@pytest.mark.parametrize("value", ["cpu:0", "cpu:3", "cpu:99", "cuda:\u0663", "cuda:\u00b2"])
+@pytest.mark.parametrize("reader", [device_kind, lambda: default_device("torch")])
+def test_cpu_with_an_index_and_non_ascii_digits_are_not_devices(
+    monkeypatch: pytest.MonkeyPatch, value: str, reader: object
+) -> None:
+    # 'cpu:3' ran as the CPU, and 'cuda:٣' (an Arabic-Indic three) passed str.isdigit.
+    monkeypatch.setenv("ARRAYPORT_DEVICE", value)
+    with pytest.raises(
+        InvalidOptionError,
+        match=rf"^ARRAYPORT_DEVICE='{value}' is not a device: use 'cpu', 'cuda' or 'cuda:N'$",
+    ):
+        reader()  # type: ignore[operator]
+    monkeypatch.setenv("ARRAYPORT_DEVICE", "cuda:3")
+    assert device_kind() == "cuda"
+    assert default_device("torch") == "cuda:3"

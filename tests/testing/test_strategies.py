@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 
 import numpy as np
 import pytest
@@ -217,3 +218,85 @@ def test_jax_64_bit_mode_is_read_as_jax_reads_it(value: str) -> None:
     done = python_c(_JAX_X64_FROM_ENVIRONMENT, env=env)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split() == ["before", "True", "drawn"]
+
+
+# --- from an audit of the testing helpers (2026-11-28) ---
+
+
+def _first_draw(strategy: st.SearchStrategy[object]) -> object:
+    got: list[object] = []
+
+    @settings(max_examples=1, database=None, deadline=None)
+    @given(x=strategy)
+    def draw(x: object) -> None:
+        got.append(x)
+
+    draw()
+    return got[0]
+
+
+@pytest.mark.parametrize(
+    ("device", "said"),
+    [
+        ("bogus", r"arrays\('numpy', device='bogus'\): invalid device 'bogus'"),
+        (
+            "cuda:5",
+            r"arrays\('numpy', device='cuda:5'\): numpy arrays live in host memory, not "
+            r"on cuda:5; use device='cpu' or None",
+        ),
+        (7, r"arrays\('numpy', device=7\): numpy arrays live in host memory, not on cuda:7"),
+    ],
+    ids=repr,
+)
+def test_a_device_numpy_cannot_be_on_is_refused_when_built(device: object, said: str) -> None:
+    # arrays("numpy", device=...) ignored the device, even one that is no device at all.
+    with pytest.raises(InvalidOptionError, match=rf"^{said}"):
+        arrays("numpy", dtype="float32", shape=(2,), device=device)
+    for cpu in ("cpu", None):
+        x = _first_draw(arrays("numpy", dtype="float32", shape=(2,), device=cpu))
+        assert type(x) is np.ndarray
+        assert x.shape == (2,)
+
+
+@skip_unless_installed(MemoryType.TORCH)
+def test_a_value_that_is_no_device_is_refused_when_built() -> None:
+    # Refused only when drawn, as a DeviceError from the conversion.
+    with pytest.raises(InvalidOptionError, match=r"^arrays\('torch', device='bogus'\): invalid"):
+        arrays("torch", dtype="float32", shape=(2,), device="bogus")
+    x = _first_draw(arrays("torch", dtype="float32", shape=(2,), device="cpu"))
+    assert detect_memory_type(x) is MemoryType.TORCH
+
+
+@pytest.mark.parametrize("name", ["strided", "readonly"])
+def test_a_layout_strategy_may_draw_one_name(name: str) -> None:
+    # st.just("strided") was split into letters: unknown layout ['d', 'e', 'i', ...].
+    x = _first_draw(arrays("numpy", dtype="float32", shape=(3,), layout=st.just(name)))
+    assert isinstance(x, np.ndarray)
+    assert x.strides == ((8,) if name == "strided" else (4,))
+    assert x.flags.writeable is (name != "readonly")
+    np.testing.assert_array_equal(x, x.copy())
+
+
+@skip_unless_installed(MemoryType.PYCLESPERANTO)
+@pytest.mark.parametrize(
+    ("shape", "fixed"),
+    [((2, 2, 2, 2), (2, 2, 2, 2)), ((0,), (0,)), ((), ()), ((3, 0), (3, 0)), (0, (0,))],
+    ids=repr,
+)
+def test_a_shape_pyclesperanto_cannot_hold_is_refused(
+    shape: object, fixed: tuple[int, ...]
+) -> None:
+    # Built fine; every draw then failed with a ConversionError.
+    with pytest.raises(
+        InvalidOptionError,
+        match=rf"^arrays\('pyclesperanto', shape={re.escape(repr(shape))}\): pyclesperanto "
+        rf"holds 1- to 3-D arrays with no empty axis, not shape {re.escape(repr(fixed))}",
+    ):
+        arrays("pyclesperanto", dtype="float32", shape=shape)  # type: ignore[arg-type]
+    with pytest.raises(InvalidOptionError, match="pyclesperanto holds 1- to 3-D arrays"):
+        _first_draw(arrays("pyclesperanto", dtype="float32", shape=st.just(fixed)))
+    x = _first_draw(arrays("pyclesperanto", dtype="float32", shape=(2, 1, 3)))
+    assert as_numpy(x).shape == (2, 1, 3)
+    y = _first_draw(arrays("numpy", dtype="float32", shape=(2, 2, 2, 2, 2)))  # any shape
+    assert isinstance(y, np.ndarray)
+    assert y.shape == (2, 2, 2, 2, 2)

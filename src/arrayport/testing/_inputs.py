@@ -22,6 +22,7 @@ from __future__ import annotations
 import copy
 import inspect
 import sys
+import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -46,6 +47,7 @@ __all__ = [
     "snapshot",
     "to_host",
     "walk",
+    "warn_shadowed_options",
 ]
 
 _ALIGN = 64  # arrayport's host buffers are 64-byte aligned; a copy keeps the offset from that
@@ -67,6 +69,41 @@ def replica(a: np.ndarray) -> np.ndarray:
         np.copyto(out, a)
     out.flags.writeable = a.flags.writeable
     return out
+
+
+def _differs(value: Any, default: Any) -> bool:
+    if value is default:
+        return False
+    try:
+        return not bool(value == default)
+    except Exception:  # an object whose == is no truth value
+        return True
+
+
+def warn_shadowed_options(fn: Callable[..., Any], **options: tuple[Any, Any]) -> None:
+    """Warn when ``fn`` has a parameter named like one of assert_equivalent's ``options``
+    (name: (value, default)) given another value than its default: that value configures
+    the check and never reaches ``fn`` (a value equal to the default cannot be told from
+    none given)."""
+    given = {n: v for n, (v, default) in options.items() if _differs(v, default)}
+    if not given:
+        return
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):  # no signature to read (some builtins)
+        return
+    keyword = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    names = [n for n in given if n in params and params[n].kind in keyword]
+    if not names:
+        return
+    name = getattr(fn, "__name__", "fn")
+    shown = ", ".join(f"{n}={given[n]!r}" for n in names)
+    msg = (
+        f"assert_equivalent({shown}): {', '.join(names)} configured the check, not "
+        f"{name}, which has a parameter of that name and ran with its own default. To pass "
+        f"it to {name}, bind it: assert_equivalent(functools.partial({name}, {shown}), ...)"
+    )
+    warnings.warn(msg, UserWarning, stacklevel=3)
 
 
 def _rebuild(value: Any, items: list[Any]) -> Any:

@@ -101,10 +101,12 @@ def inject_oom(
     ``nbytes``. The whole recovery policy can so be tested without a GPU.
 
     Injections are process-wide (every thread sees them) and thread-safe; nested blocks
-    add up. Leaving the block cancels what is left of it. Other processes do not see them:
-    a function running on dask.distributed workers is not injected into (dispatch on dask
-    input runs the function on the blocks, in the workers' processes), and
-    ``inject_oom("dask")`` has no dask-declared call to count in that case.
+    add up, the innermost block's count consumed first (so an inner block fails the calls
+    in its own body before an enclosing block's count is touched). Leaving the block
+    cancels what is left of it. Other processes do not see them: a function running on
+    dask.distributed workers is not injected into (dispatch on dask input runs the
+    function on the blocks, in the workers' processes), and ``inject_oom("dask")`` has no
+    dask-declared call to count in that case.
 
     Parameters
     ----------

@@ -1,8 +1,8 @@
 """Comparing a function's result on one memory type with numpy's, for
 :func:`arrayport.testing.assert_equivalent`: structure (dict, tuple, list) part by part,
 then memory type, device, dtype, shape (for dask, also the dtype and shape the lazy array
-reports) and values within :func:`default_tolerance` (NaN equal to NaN, never to a number,
-in a complex value's real and imaginary parts apart), then, if asked, the sign of every
+reports) and values (``arrayport.testing._values``: floats within
+:func:`default_tolerance`, an integer reference exactly), then, if asked, the sign of every
 zero."""
 
 from __future__ import annotations
@@ -17,6 +17,13 @@ from arrayport.backends._util import bfloat16_dtype
 from arrayport.errors import InvalidOptionError, UnsupportedArrayError
 from arrayport.memory_types import MemoryType
 from arrayport.testing._memory_readers import as_numpy, is_strict
+from arrayport.testing._values import (
+    compare_values,
+    first_difference,
+    first_index,
+    native,
+    signed_zero_mismatch,
+)
 
 __all__ = [
     "ARRAY_API_STRICT",
@@ -91,58 +98,6 @@ def device_of(x: Any) -> Any:
     return get_backend(detect_memory_type(x)).device_of(x)
 
 
-def _native(dtype: np.dtype[Any]) -> np.dtype[Any]:
-    """``dtype`` in this machine's byte order: conversions may swap big-endian bytes."""
-    return dtype.newbyteorder("=") if dtype.byteorder not in "=|" else dtype
-
-
-def _first(mask: np.ndarray) -> tuple[int, ...] | None:
-    hits = np.argwhere(mask)
-    return tuple(int(i) for i in hits[0]) if len(hits) else None
-
-
-def _exact(x: np.ndarray) -> np.ndarray:
-    # bfloat16 (ml_dtypes, kind "V") to float32 is exact and lets numpy's NaN tests read it
-    return x.astype(np.float32) if x.dtype.name == "bfloat16" else x
-
-
-def signed_zero_mismatch(actual: np.ndarray, expected: np.ndarray) -> tuple[int, ...] | None:
-    """The first index where both are zero (a complex number's real or imaginary part)
-    with different signs, or None. Only float and complex values have signed zeros."""
-    a, e = _exact(actual), _exact(expected)
-    if a.dtype.kind not in "fc" or e.dtype.kind not in "fc":
-        return None
-    pairs = [(np.real(a), np.real(e))]
-    if a.dtype.kind == "c" and e.dtype.kind == "c":  # a real result has no signed imaginary 0
-        pairs.append((np.imag(a), np.imag(e)))
-    mask = np.zeros(np.broadcast_shapes(a.shape, e.shape), bool)
-    for x, y in pairs:
-        mask |= (x == 0) & (y == 0) & (np.signbit(x) != np.signbit(y))
-    return _first(mask)
-
-
-def first_difference(after: np.ndarray, before: np.ndarray) -> str | None:
-    """What differs between two arrays compared exactly (NaN equal to NaN, -0.0 not equal
-    to 0.0), said in words, or None when they are the same."""
-    if after.shape != before.shape or _native(after.dtype) != _native(before.dtype):
-        return (
-            f"it became {after.dtype.name}{list(after.shape)}, "
-            f"was {before.dtype.name}{list(before.shape)}"
-        )
-    a, b = _exact(after), _exact(before)
-    if a.dtype.kind in "fc":
-        mask = np.zeros(a.shape, bool)
-        for x, y in [(np.real(a), np.real(b)), (np.imag(a), np.imag(b))]:
-            same = ((x == y) & (np.signbit(x) == np.signbit(y))) | (np.isnan(x) & np.isnan(y))
-            mask |= ~same
-    else:
-        mask = np.asarray(a != b)
-    where = _first(mask)
-    if where is None:
-        return None
-    return f"at index {where} it holds {a[where].item()!r}, it held {b[where].item()!r}"
-
-
 def _is_dask(x: Any) -> bool:
     return is_array(x) and not is_strict(x) and detect_memory_type(x) is MemoryType.DASK
 
@@ -151,11 +106,11 @@ def _check_lazy(actual: Any, e: np.ndarray, *, where: str, what: str, check_dtyp
     """A dask result's reported dtype and shape (what ``x.dtype`` and ``x.shape`` say before
     computing) against numpy's. A shape with unknown (NaN) sizes is not compared here: the
     computed shape is, afterwards."""
-    reported = _native(np.dtype(actual.dtype))
-    if check_dtype and reported != _native(e.dtype):
+    reported = native(np.dtype(actual.dtype))
+    if check_dtype and reported != native(e.dtype):
         msg = (
             f"{where}: {what} reports dtype {reported.name} (the dask array's dtype, before "
-            f"computing), numpy gave {_native(e.dtype).name}"
+            f"computing), numpy gave {native(e.dtype).name}"
         )
         raise AssertionError(msg)
     shape = tuple(actual.shape)
@@ -163,31 +118,6 @@ def _check_lazy(actual: Any, e: np.ndarray, *, where: str, what: str, check_dtyp
         msg = (
             f"{where}: {what} reports shape {shape} (the dask array's shape, before "
             f"computing), numpy gave {e.shape}"
-        )
-        raise AssertionError(msg)
-
-
-def _check_complex_nan(
-    a: np.ndarray, e: np.ndarray, rtol: float, atol: float, *, where: str, what: str
-) -> None:
-    """Where either value has a NaN part, its real and imaginary parts compared apart:
-    numpy's ``assert_allclose`` calls any complex with a NaN part equal to any other."""
-    if a.dtype.kind != "c" and e.dtype.kind != "c":
-        return
-    suspect = np.isnan(a) | np.isnan(e)
-    if not suspect.any():
-        return
-    bad = np.zeros(suspect.shape, bool)
-    for x, y in [(np.real(a), np.real(e)), (np.imag(a), np.imag(e))]:
-        nan_x, nan_y = np.isnan(x), np.isnan(y)
-        with np.errstate(invalid="ignore", over="ignore"):
-            close = np.isclose(x, y, rtol=rtol, atol=atol)
-        bad |= suspect & ((nan_x != nan_y) | (~nan_x & ~nan_y & ~close))
-    at = _first(bad)
-    if at is not None:
-        msg = (
-            f"{where}: {what} has {a[at].item()!r} at index {at}, numpy gave "
-            f"{e[at].item()!r} (NaN is compared in the real and the imaginary part apart)"
         )
         raise AssertionError(msg)
 
@@ -248,6 +178,27 @@ def _check_scalar_type(actual: Any, expected: Any, *, where: str, what: str) -> 
         raise AssertionError(msg)
 
 
+def _check_python_scalar(
+    actual: Any, expected: Any, *, where: str, what: str, check_dtype: bool
+) -> None:
+    """``actual``, neither an array nor a numpy scalar, against numpy's array or numpy
+    scalar: an AssertionError, except for a Python scalar against a numpy scalar with
+    ``check_dtype`` off (its value is compared then, like a 0-d array's)."""
+    got = f"{where}: {what} is {type(actual).__name__} {repr(actual)[:60]}"
+    if not isinstance(expected, np.generic):
+        raise AssertionError(f"{got}, not an array (numpy gave an array)")
+    if type(actual) not in _PY_SCALARS:
+        msg = f"{got}, not an array (numpy gave a numpy scalar, {expected.dtype.name})"
+        raise AssertionError(msg)
+    if check_dtype:
+        msg = (
+            f"{where}: {what} is a Python {type(actual).__name__} {repr(actual)[:60]}, numpy "
+            f"gave a numpy scalar {expected!r} (check_dtype=True; with check_dtype=False "
+            "their values are compared)"
+        )
+        raise AssertionError(msg)
+
+
 def _mask(x: Any) -> np.ndarray | None:
     """The mask of a numpy masked array (every element's entry), None for anything else."""
     return np.ma.getmaskarray(x) if isinstance(x, np.ma.MaskedArray) else None
@@ -278,7 +229,7 @@ def _unmasked(
         got = "a plain array" if a_mask is None else "a masked array"
         gave = "a masked array" if a_mask is None else "a plain array"
         raise AssertionError(f"{where}: {what} is {got}, numpy gave {gave}")
-    at = _first(a_mask != e_mask)
+    at = first_index(a_mask != e_mask)
     if at is not None:
         msg = (
             f"{where}: {what} is {'masked' if a_mask[at] else 'not masked'} at index {at}, "
@@ -306,9 +257,11 @@ def compare_results(
 
     Dicts, tuples and lists are compared part by part; with ``check_dtype``, a list is not
     a tuple, a namedtuple must have numpy's fields, and a Python scalar (or None) numpy
-    gave must come back with its exact type (``True`` is not ``1``, ``1`` not ``1.0``).
-    Masked arrays must come back masked, with the same mask (always); the values under
-    it are not compared. A dask result is computed first: an error on the way is reported
+    gave must come back with its exact type (``True`` is not ``1``, ``1`` not ``1.0``),
+    and an array or numpy scalar numpy gave must come back as an array or numpy scalar;
+    without ``check_dtype`` a Python scalar may stand for a numpy scalar. Masked arrays
+    must come back masked, with the same mask (always); the values under it are not
+    compared. A dask result is computed first: an error on the way is reported
     as raised by ``fn``, chained, before its lazily reported dtype and shape are checked.
     """
     parts = _parts(actual, expected, where=where, what=what, check_type=check_dtype)
@@ -334,8 +287,7 @@ def compare_results(
         _check_scalar_type(actual, expected, where=where, what=what)
     exp_is_array = isinstance(expected, (np.ndarray, np.generic))
     if exp_is_array and not is_array(actual) and not isinstance(actual, np.generic):
-        msg = f"{where}: {what} is {type(actual).__name__}, not an array (numpy gave an array)"
-        raise AssertionError(msg)
+        _check_python_scalar(actual, expected, where=where, what=what, check_dtype=check_dtype)
     if (expected is None) != (actual is None):  # None against a 0-d array is no number
         msg = f"{where}: {what} is {repr(actual)[:60]}, numpy gave {repr(expected)[:60]}"
         raise AssertionError(msg)
@@ -357,7 +309,7 @@ def compare_results(
         a = computed
     else:
         a = as_numpy(actual) if is_array(actual) else np.asarray(actual)
-    a_dt, e_dt = _native(a.dtype), _native(e.dtype)
+    a_dt, e_dt = native(a.dtype), native(e.dtype)
     if check_dtype and (exp_is_array or is_array(actual)) and a_dt != e_dt:
         msg = f"{where}: {what} has dtype {a_dt.name}, numpy gave {e_dt.name}"
         raise AssertionError(msg)
@@ -366,26 +318,6 @@ def compare_results(
         raise AssertionError(msg)
     a = _unmasked(actual, expected, np.asarray(a), e, where=where, what=what)
     tol = default_tolerance(e.dtype) if rtol is None else rtol
-    a, e = _exact(a), _exact(e)  # bfloat16 is kind "V": numpy's NaN test would skip it
-    try:
-        if e.dtype.kind in "fc" or a.dtype.kind in "fc":
-            np.testing.assert_allclose(a, e, rtol=tol, atol=atol, equal_nan=True, err_msg=what)
-        else:
-            np.testing.assert_array_equal(a, e, err_msg=what, strict=False)
-    except AssertionError as exc:
-        msg = f"{where}: {what} differs from numpy's{exc}"
-        raise AssertionError(msg) from None
-    except (TypeError, ValueError) as exc:  # values numpy cannot compare (objects, None)
-        msg = (
-            f"{where}: {what} ({a.dtype.name}{list(a.shape)}) cannot be compared with "
-            f"numpy's ({e.dtype.name}{list(e.shape)}): {type(exc).__name__}: {exc}"
-        )
-        raise AssertionError(msg) from exc
-    _check_complex_nan(a, e, tol, atol, where=where, what=what)
-    at = signed_zero_mismatch(a, e) if check_signed_zeros else None
-    if at is not None:
-        msg = (
-            f"{where}: {what} has {a[at].item()!r} at index {at}, numpy gave "
-            f"{e[at].item()!r} (the sign of a zero differs; check_signed_zeros=True)"
-        )
-        raise AssertionError(msg)
+    compare_values(
+        a, e, where=where, what=what, rtol=tol, atol=atol, check_signed_zeros=check_signed_zeros
+    )

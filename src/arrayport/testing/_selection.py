@@ -35,7 +35,10 @@ def _device_setting() -> str:
     """
     value = os.environ.get("ARRAYPORT_DEVICE", "cpu").strip().lower() or "cpu"
     kind, colon, index = value.partition(":")
-    if kind not in ("cpu", "cuda") or (colon and not index.isdigit()):
+    # Only cuda takes an index ("cpu:3" is no device), in ASCII digits (not "cuda:٣").
+    if kind not in ("cpu", "cuda") or (
+        colon and (kind == "cpu" or not (index.isascii() and index.isdigit()))
+    ):
         msg = f"ARRAYPORT_DEVICE={value!r} is not a device: use 'cpu', 'cuda' or 'cuda:N'"
         raise InvalidOptionError(msg)
     return value

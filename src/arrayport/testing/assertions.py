@@ -33,6 +33,7 @@ from arrayport.testing._inputs import (
     run_arguments,
     snapshot,
     to_host,
+    warn_shadowed_options,
 )
 from arrayport.testing._memory_readers import as_numpy, memory_bounds, shares_memory
 from arrayport.testing._results import (
@@ -242,7 +243,12 @@ def assert_equivalent(
         tolerance. Off by default: frameworks disagree on the sign of some zeros the
         standard leaves open (``maximum(-0.0, 0.0)`` is 0.0 in numpy, -0.0 in torch).
     **kwargs
-        Keyword arguments for ``fn``; array values are converted like ``args``.
+        Keyword arguments for ``fn``; array values are converted like ``args``. The names
+        above (``memory_types``, ``rtol``, ``atol``, ``check_dtype``, ``check_memory_type``,
+        ``check_inputs_unchanged``, ``check_signed_zeros``) are this function's own and
+        never reach ``fn``: bind ``fn``'s own parameters of those names with
+        ``functools.partial(fn, rtol=...)``. A UserWarning says so when one is given a value
+        other than its default and ``fn`` has a parameter of that name.
 
     Returns
     -------
@@ -280,6 +286,16 @@ def assert_equivalent(
             f"({type(fn).__name__})"
         )
         raise InvalidOptionError(msg)
+    warn_shadowed_options(  # each option's (value, default)
+        fn,
+        memory_types=(memory_types, None),
+        rtol=(rtol, None),
+        atol=(atol, 0.0),
+        check_dtype=(check_dtype, True),
+        check_memory_type=(check_memory_type, True),
+        check_inputs_unchanged=(check_inputs_unchanged, False),
+        check_signed_zeros=(check_signed_zeros, False),
+    )
     if rtol is not None:
         _check_tolerance("rtol", rtol)
     _check_tolerance("atol", atol)

@@ -37,10 +37,12 @@ except ModuleNotFoundError as exc:  # the one part of the testing kit that needs
 
 import arrayport
 from arrayport.backends import get_backend
-from arrayport.errors import InvalidOptionError
+from arrayport.devices import parse_device
+from arrayport.errors import DeviceError, InvalidOptionError
 from arrayport.memory_types import MemoryType, as_memory_type
 from arrayport.testing._layouts import _chunks, _lay_out
 from arrayport.testing._selection import default_device
+from arrayport.testing._shapes import CLE_MAX_DIMS, check_held_shape, check_shape, fixed_shape
 
 __all__ = [
     "ALL_DTYPES",
@@ -133,7 +135,7 @@ def dtypes_for(memory_type: MemoryType | str) -> tuple[str, ...]:
 
 def max_dims_for(memory_type: MemoryType | str) -> int:
     """The largest number of dimensions :func:`arrays` draws for ``memory_type``."""
-    return 3 if as_memory_type(memory_type) is MemoryType.PYCLESPERANTO else 4
+    return CLE_MAX_DIMS if as_memory_type(memory_type) is MemoryType.PYCLESPERANTO else 4
 
 
 def shapes_for(
@@ -172,28 +174,6 @@ def _dtype_of(memory_type: MemoryType, d: Any, given: Any) -> np.dtype[Any]:
         "them, or a strategy"
     )
     raise InvalidOptionError(msg)
-
-
-def _check_shape(shape: tuple[Any, ...], given: Any) -> tuple[int, ...]:
-    """``shape`` as Python ints (numpy integers are taken), or an :class:`InvalidOptionError`."""
-    for n in shape:
-        if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)) or n < 0:
-            msg = f"arrays(shape={given!r}): sizes must be ints >= 0"
-            raise InvalidOptionError(msg)
-    return tuple(int(n) for n in shape)
-
-
-def _fixed_shape(shape: Any) -> tuple[int, ...]:
-    """A shape given as a value (an int, a numpy integer or a sequence of them) as a tuple
-    of Python ints, or an :class:`InvalidOptionError`."""
-    if isinstance(shape, (int, np.integer)) and not isinstance(shape, (bool, np.bool_)):
-        return _check_shape((shape,), shape)
-    sizes: tuple[Any, ...]
-    try:
-        sizes = tuple(shape)
-    except TypeError:
-        sizes = (shape,)  # not a sequence: refused below
-    return _check_shape(sizes, shape)
 
 
 def _check_layout(layout: Collection[str], given: Any) -> None:
@@ -254,6 +234,24 @@ def _elements(dtype: np.dtype[Any], allow_nan: bool, allow_infinity: bool) -> An
     return hnp.from_dtype(dtype)
 
 
+def _checked_device(memory_type: MemoryType, device: Any) -> Any:
+    """``device`` itself if it is a device (:func:`arrayport.devices.parse_device`) an
+    array of ``memory_type`` may be placed on as far as can be told without a framework
+    (numpy: only the CPU), else an :class:`InvalidOptionError` naming ``arrays(device=)``."""
+    try:
+        parsed = parse_device(device)
+    except DeviceError as exc:
+        msg = f"arrays({memory_type.value!r}, device={device!r}): {exc}"
+        raise InvalidOptionError(msg) from exc
+    if memory_type is MemoryType.NUMPY and parsed is not None and not parsed.is_cpu:
+        msg = (
+            f"arrays('numpy', device={device!r}): numpy arrays live in host memory, not on "
+            f"{parsed}; use device='cpu' or None"
+        )
+        raise InvalidOptionError(msg)
+    return device
+
+
 @st.composite
 def _arrays(
     draw: st.DrawFn,
@@ -272,13 +270,16 @@ def _arrays(
         shp = draw(shapes_for(memory_type))
     elif isinstance(shape, st.SearchStrategy):
         drawn_shape = draw(shape)
-        shp = _check_shape(tuple(drawn_shape), drawn_shape)
+        shp = check_shape(tuple(drawn_shape), drawn_shape)
+        check_held_shape(memory_type, shp, drawn_shape)
     else:
-        shp = _fixed_shape(shape)
+        shp = fixed_shape(shape)
     if layout is None:
         lay = draw(layouts(memory_type))
     elif isinstance(layout, st.SearchStrategy):
         lay = draw(layout)
+        if isinstance(lay, str):  # one layout's name, not a set of its letters
+            lay = frozenset((lay,))
     else:
         lay = frozenset((layout,) if isinstance(layout, str) else layout)
     _check_layout(lay, layout if isinstance(layout, (str, Collection)) else lay)
@@ -290,7 +291,7 @@ def _arrays(
         )
     )
     host = _lay_out(values, lay)
-    if memory_type is MemoryType.NUMPY:
+    if memory_type is MemoryType.NUMPY:  # device: None or the CPU (checked when built)
         return host
     out = arrayport.convert(host, memory_type, device=device)
     if memory_type is MemoryType.DASK:
@@ -324,13 +325,18 @@ def arrays(
         byte order outside numpy and dask) is refused, never replaced by another.
     shape : int, sequence of int, strategy, or None
         Sizes may be Python or numpy integers. ``None`` draws 0- to 4-D shapes with sides
-        0..5, 0-d and empty included (1- to 3-D, non-empty, for pyclesperanto).
+        0..5, 0-d and empty included (1- to 3-D, non-empty, for pyclesperanto). A shape
+        the memory type cannot have (0-d, empty or over 3-D for pyclesperanto) is
+        refused, given or drawn.
     layout : str, collection of str, strategy, or None
         Layout transformations of the numpy array the values start in (:data:`LAYOUTS`);
-        ``None`` draws up to two of them, ``()`` asks for a plain contiguous array.
+        ``None`` draws up to two of them, ``()`` asks for a plain contiguous array. A
+        strategy may draw one name (a str) or a collection of them.
     device : optional
         Passed to :func:`arrayport.convert`; the default follows ``ARRAYPORT_DEVICE``
-        (:func:`arrayport.testing.strategies.default_device`).
+        (:func:`arrayport.testing.strategies.default_device`). Checked when the strategy
+        is built: a value that is no device is refused, and so is any device but the CPU
+        for numpy (whether a GPU exists is left to the conversion in each draw).
     elements : strategy, optional
         Values strategy for hypothesis' ``arrays``; by default every value of the dtype,
         NaN, infinities, signed zeros and subnormals included.
@@ -347,9 +353,10 @@ def arrays(
     Raises
     ------
     InvalidOptionError
-        For an unknown memory type, layout or dtype, a dtype the memory type cannot hold
-        exactly, or a shape with a negative or non-integer size (drawn values from
-        strategies are checked as they are drawn).
+        For an unknown memory type, layout, dtype or device, a dtype or shape the memory
+        type cannot hold exactly, a device it cannot be on (numpy: any but the CPU), or a
+        shape with a negative or non-integer size (drawn values from strategies are checked
+        as they are drawn).
 
     Examples
     --------
@@ -365,8 +372,12 @@ def arrays(
     if isinstance(layout, (str, list, tuple, set, frozenset)):
         _check_layout({layout} if isinstance(layout, str) else set(layout), layout)
     if shape is not None and not isinstance(shape, st.SearchStrategy):
-        shape = _fixed_shape(shape)  # Python ints: hypothesis takes no numpy integers
-    dev = default_device(mt) if isinstance(device, str) and device == "default" else device
+        given, shape = shape, fixed_shape(shape)  # Python ints: hypothesis takes no numpy's
+        check_held_shape(mt, shape, given)
+    if isinstance(device, str) and device == "default":
+        dev = default_device(mt)
+    else:
+        dev = _checked_device(mt, device)
     backend = get_backend(mt)
     if backend.is_installed():
         # Import the framework now, not inside a draw: hypothesis rightly objects to the
