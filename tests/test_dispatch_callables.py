@@ -8,6 +8,7 @@ import subprocess
 import sys
 from typing import Any
 
+import numpy as np
 import pytest
 
 import arrayport as ap
@@ -60,3 +61,84 @@ def test_a_main_module_function_travels_by_value_where_main_lacks_it() -> None:
     failed = run(load, without.stdout)
     assert failed.returncode != 0
     assert "is not defined here; define it in a module both can import" in failed.stderr.decode()
+
+
+def test_callable_instances_whose_call_runs_after_the_call_are_refused() -> None:
+    # Only fn itself was inspected: an instance with an async or generator __call__ was
+    # wrapped, and its arrays were never placed.
+    class Async:
+        async def __call__(self, x: Any) -> Any:
+            return x
+
+    class Gen:
+        def __call__(self, x: Any) -> Any:
+            yield x
+
+    for instance, kind in ((Async(), "a coroutine function"), (Gen(), "a generator function")):
+        with pytest.raises(ap.InvalidOptionError, match=kind):
+            ap.memory_type("numpy")(instance)
+
+
+def test_pickles_of_main_functions_name_the_public_module() -> None:
+    from arrayport._dispatch_callables import from_main
+
+    assert from_main.__module__ == "arrayport.dispatch"
+    assert ap.dispatch.from_main is from_main  # so the reference a pickle stores resolves
+
+
+def test_redecorating_copies_none_of_the_inner_functions_state() -> None:
+    # update_wrapper copied the inner's __dict__: its slicing ran the plain body slice by
+    # slice under an outer contract without slice_by_slice, and an instance's own
+    # `options` field hid the method.
+    pytest.importorskip("torch")
+    seen: list[str] = []
+
+    @ap.memory_type("numpy", slice_by_slice=True)
+    def per_slice(p: Any) -> Any:
+        seen.append(type(p).__name__)
+        return p - p.mean()
+
+    on_torch = ap.memory_type("torch")(per_slice)
+    stack = np.arange(8.0).reshape(2, 2, 2)
+    out = on_torch(stack)
+    np.testing.assert_array_equal(out, stack - stack.mean(axis=(1, 2), keepdims=True))
+    assert seen == ["ndarray", "ndarray"]  # the inner's numpy, per slice: its own contract
+
+    class Model:
+        def __init__(self) -> None:
+            self.options = {"scale": 2}
+
+        def __call__(self, x: Any) -> Any:
+            return x * self.options["scale"]
+
+    wrapped = ap.memory_type("numpy")(Model())
+    assert wrapped.options(output="declared").contract.output == "declared"
+    np.testing.assert_array_equal(wrapped(np.arange(3)), [0, 2, 4])
+
+
+def test_only_what_python_binds_as_a_method_gets_self() -> None:
+    import functools
+
+    class Mul:
+        def __call__(self, x: Any) -> Any:
+            return x * 2
+
+    def scale(x: Any, k: float = 1.0) -> Any:
+        return x * k
+
+    inner = ap.memory_type("numpy")(lambda x: x * 3)
+
+    class Holder:
+        mul = ap.memory_type("numpy")(Mul())
+        half = ap.memory_type("numpy")(functools.partial(scale, k=0.5))
+        triple = ap.memory_type("numpy")(staticmethod(inner))
+
+        @ap.memory_type("numpy")
+        def method(self, x: Any) -> Any:
+            return x + 1
+
+    h, x = Holder(), np.arange(3.0)
+    np.testing.assert_array_equal(h.mul(x), [0.0, 2.0, 4.0])
+    np.testing.assert_array_equal(h.half(x), [0.0, 0.5, 1.0])
+    np.testing.assert_array_equal(h.triple(x), [0.0, 3.0, 6.0])
+    np.testing.assert_array_equal(h.method(x), [1.0, 2.0, 3.0])

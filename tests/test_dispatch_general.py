@@ -542,3 +542,38 @@ def test_a_result_dtype_the_policy_has_no_rule_for_names_native_output() -> None
         assert "DtypeConversion.NATIVE_OUTPUT" in message
         native = fn.options(output="declared", dtype_conversion="native_output")
         assert native(x).dtype in (np.longdouble, torch.complex32)  # the remedy works
+
+
+@skip_unless_installed(MemoryType.TORCH)
+def test_an_array_default_is_the_reference_only_when_the_call_gives_no_array() -> None:
+    # A default placed before the caller's keyword in signature order became "the first
+    # array argument": a torch uint8 image came back as numpy float64.
+    import functools
+
+    import torch
+
+    def blend(weights: Any = None, *, image: Any) -> Any:
+        return image * weights
+
+    w = np.array([0.5, 1.0, 1.5])
+    image = torch.tensor([10, 10, 10], dtype=torch.uint8)
+    for f in (
+        ap.memory_type("numpy")(functools.partial(blend, weights=w)),
+        ap.memory_type("numpy")(lambda weights=w, *, image: image * weights),
+    ):
+        out = f(image=image)
+        assert isinstance(out, torch.Tensor)
+        assert out.dtype == torch.uint8
+        assert out.tolist() == [5, 10, 15]  # 15.0 exactly; VALUE keeps it
+    only_default = ap.memory_type("torch")(lambda k=w: k * 2)
+    assert isinstance(only_default(), np.ndarray)  # no array given: the default's type
+
+
+def test_keywords_of_star_parameters_keep_the_order_given() -> None:
+    # **kwargs entries named like *args, **kw or a positional-only parameter were sorted to
+    # their places, reordering what the function sees.
+    def f(a: Any, /, *args: Any, b: Any = None, **kw: Any) -> Any:
+        return list(kw)
+
+    ordered = general.in_signature_order(f, {"kw": 1, "args": 2, "a": 3, "b": 4})
+    assert list(ordered) == ["b", "kw", "args", "a"]

@@ -485,3 +485,19 @@ def test_a_float64_result_gets_the_inputs_dtype_before_it_is_refused(kind: Memor
     assert ap.convert(fixed, "numpy").dtype == np.float32
     with pytest.raises(ap.UnsupportedDtypeError, match="float64"):  # asked for: refused
         scale.options(dtype_conversion=ap.DtypeConversion.NATIVE_OUTPUT)(x)
+
+
+@skip_unless_installed(MemoryType.TORCH)
+def test_quick_arguments_classify_what_the_type_cache_lost() -> None:
+    # Another thread may empty the type cache between the scan and the quick shares: an
+    # array then looked like no array and reached the function unconverted.
+    import torch
+
+    from arrayport._arguments import KINDS
+    from arrayport._placement import quick_arguments
+
+    x = np.arange(3.0)
+    KINDS.pop(np.ndarray, None)
+    out = quick_arguments((x,), MemoryType.TORCH)
+    assert out is not None
+    assert isinstance(out[0], torch.Tensor)

@@ -3,6 +3,7 @@ travels to other processes (decision record 0069).
 
 * :func:`refuse_deferred_bodies`: generator and coroutine functions are refused when
   decorating; their bodies run after the call has returned, outside the dispatch.
+* :func:`adopt_identity`: the wrapper's name and docstring, and whether it binds.
 * :func:`main_payload` and :func:`from_main`: a dispatched function defined in
   ``__main__`` pickles to ``from_main(qualname, payload)``, which takes the loading
   process's own ``__main__`` definition when there is one (a spawned process runs the same
@@ -15,6 +16,8 @@ from __future__ import annotations
 import inspect
 import sys
 from collections.abc import Callable
+from functools import partial, update_wrapper
+from types import FunctionType
 from typing import TYPE_CHECKING, Any
 
 from arrayport.errors import InvalidOptionError
@@ -23,20 +26,23 @@ if TYPE_CHECKING:
     from arrayport._contract import FunctionContract
     from arrayport.dispatch import DispatchedFunction
 
-__all__ = ["from_main", "main_payload", "refuse_deferred_bodies"]
+__all__ = ["adopt_identity", "from_main", "main_payload", "refuse_deferred_bodies"]
 
 
 def refuse_deferred_bodies(fn: Any) -> None:
     """Refuse functions whose body runs after the call returns: a coroutine or generator
     function returns a coroutine or generator at once, so its arrays would never be
     placed, converted by the dtype policy, or run under the OOM policy."""
+    # A callable instance runs its class's __call__ (inspect looks at the instance only).
+    instance = not (inspect.isroutine(fn) or inspect.isclass(fn) or isinstance(fn, partial))
+    body = type(fn).__call__ if instance else fn
     kind = (
         "a coroutine function (async def)"
-        if inspect.iscoroutinefunction(fn)
+        if inspect.iscoroutinefunction(body)
         else "an async generator function"
-        if inspect.isasyncgenfunction(fn)
+        if inspect.isasyncgenfunction(body)
         else "a generator function"
-        if inspect.isgeneratorfunction(fn)
+        if inspect.isgeneratorfunction(body)
         else None
     )
     if kind is not None:
@@ -48,6 +54,23 @@ def refuse_deferred_bodies(fn: Any) -> None:
             "calls for each array instead"
         )
         raise InvalidOptionError(msg)
+
+
+def adopt_identity(wrapper: Any, fn: Any, static: bool) -> bool:
+    """Give ``wrapper`` the name, docstring and ``__wrapped__`` of ``fn`` and say whether
+    it binds as a method where ``fn`` would (functions and dispatched functions; not a
+    callable instance, a ``functools.partial`` or a staticmethod's function).
+
+    A plain function's own attributes are copied, as ``functools.wraps`` copies them;
+    another callable's are not: a dispatched function's private state (its slicing, a
+    staticmethod) or an instance's fields (``self.options``) would override the wrapper's.
+    """
+    update_wrapper(wrapper, fn, updated=())
+    if isinstance(fn, FunctionType):
+        own = vars(fn).items()
+        vars(wrapper).update((k, v) for k, v in own if not hasattr(type(wrapper), k))
+        wrapper.__wrapped__ = fn  # not a __wrapped__ fn carries (as update_wrapper does)
+    return not static and hasattr(type(fn), "__get__") and not isinstance(fn, partial)
 
 
 def main_payload(fn: Callable[..., Any], contract: FunctionContract) -> bytes | None:
@@ -86,3 +109,8 @@ def from_main(qualname: str, payload: bytes | None) -> DispatchedFunction[Any, A
 
     fn, contract = cloudpickle.loads(payload)
     return DispatchedFunction(fn, contract)
+
+
+# Pickles name it where arrayport.dispatch imports it (as FunctionContract, ADR 0042):
+# no private module path is stored in a pickle.
+from_main.__module__ = "arrayport.dispatch"

@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import inspect
+import sys
 import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -44,6 +45,7 @@ from arrayport.errors import (
 
 if TYPE_CHECKING:
     from arrayport.dispatch import DispatchedFunction
+    from arrayport.memory_types import MemoryType
 
 __all__ = [
     "array_defaults",
@@ -116,10 +118,13 @@ def in_signature_order(fn: Callable[..., Any], kwargs: dict[str, Any]) -> dict[s
             names = inspect.signature(fn).parameters
         except (TypeError, ValueError):  # no signature: the call's own order
             return kwargs
-        places = {name: i for i, name in enumerate(names)}
+        # Only the parameters a keyword can name: a **kwargs entry called like *args, the
+        # **kwargs parameter itself or a positional-only parameter keeps its given order.
+        named = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+        places = {name: i for i, (name, p) in enumerate(names.items()) if p.kind in named}
         with contextlib.suppress(TypeError):
             _PLACES[fn] = places
-    last = len(places)
+    last = sys.maxsize  # after every parameter
     return dict(sorted(kwargs.items(), key=lambda item: places.get(item[0], last)))
 
 
@@ -140,13 +145,28 @@ def call_general(
     return first, first_kind, result
 
 
+def _first_given(
+    dispatched: DispatchedFunction[Any, Any],
+    target: MemoryType,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+) -> tuple[Any, Any]:
+    first, first_kind, _ = scan(args, target, False)
+    if first_kind is None and kwargs:
+        ordered = in_signature_order(dispatched._fn, kwargs)
+        first, first_kind, _ = scan(ordered.values(), target, False)
+    return first, first_kind
+
+
 def _general(
     dispatched: DispatchedFunction[Any, Any], args: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> tuple[Any, Any, Any]:
     c = dispatched._contract
     target = c.memory_type
+    given, added = (args, kwargs), False
     if dispatched._array_defaults:
         args, kwargs = with_array_defaults(dispatched._array_defaults, args, kwargs)
+        added = args is not given[0] or kwargs is not given[1]
     if len(kwargs) > 1:
         kwargs = in_signature_order(dispatched._fn, kwargs)
     first, first_kind, needs = scan(args, target, False)
@@ -154,6 +174,12 @@ def _general(
         f, fk, n = scan(kwargs.values(), target, False)
         needs = max(needs, n)
         if first_kind is None:
+            first, first_kind = f, fk
+    if added:
+        # The reference for output="input" and the dtype policy is the first array the
+        # caller gave; an array default only where the call gave none.
+        f, fk = _first_given(dispatched, target, *given)
+        if fk is not None:
             first, first_kind = f, fk
     if first_kind is None:
         return None, None, c.oom.run(dispatched._fn, *args, **kwargs)

@@ -111,7 +111,11 @@ def quick_arguments(args: tuple[Any, ...], target: MemoryType) -> tuple[Any, ...
     out = []
     done: dict[int, Any] | None = {} if len(args) > 1 else None
     for a in args:
-        kind = KINDS.get(type(a))  # the dispatch scan has classified every argument
+        # The dispatch scan has classified every argument; another thread may have
+        # emptied the type cache since (at its size limit): classified again then.
+        kind = KINDS.get(type(a), UNSEEN)
+        if kind is UNSEEN:
+            kind = kind_of(a)
         if kind is None or kind is target:
             out.append(a)
             continue

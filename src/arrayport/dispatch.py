@@ -32,7 +32,6 @@ conversion of arguments and placement of results (the slow path) in
 
 from __future__ import annotations
 
-import functools
 import sys
 import types
 from collections.abc import Callable
@@ -40,7 +39,12 @@ from typing import Any, ClassVar, Generic, ParamSpec, TypeVar, cast
 
 from arrayport._arguments import KINDS, UNSEEN
 from arrayport._contract import FunctionContract
-from arrayport._dispatch_callables import from_main, main_payload, refuse_deferred_bodies
+from arrayport._dispatch_callables import (
+    adopt_identity,
+    from_main,
+    main_payload,
+    refuse_deferred_bodies,
+)
 from arrayport._dispatch_general import array_defaults, call_general, of_result, recover
 from arrayport._metrics import metrics
 from arrayport._oom_injection import injections
@@ -97,13 +101,12 @@ class DispatchedFunction(Generic[P, R]):
                 "@classmethod, put @memory_type(...) below it"
             )
             raise InvalidOptionError(msg)
-        # Above @staticmethod: the function inside, never bound (C().f(x) passed the
-        # instance as x).
+        # Above @staticmethod: the function inside, never bound (_binds).
         self._static = isinstance(fn, staticmethod)
         if self._static:
             fn = cast("staticmethod[P, R]", fn).__func__
         refuse_deferred_bodies(fn)
-        functools.update_wrapper(self, fn)
+        self._binds = adopt_identity(self, fn, self._static)
         self._fn = fn
         self._contract = contract
         # The contract's answers the fast path asks on every call, read once: slicing,
@@ -116,8 +119,7 @@ class DispatchedFunction(Generic[P, R]):
         # Arguments may take the backends' quick shares (ADR 0048) only when nothing else
         # about the call needs the planner: no declared device, no slicing.
         self._quick = contract.device is None and not contract.slice_by_slice
-        # Parameters whose default is an array: the general path passes them as if given,
-        # so they are moved like any argument (the fast paths see only what was passed).
+        # Array defaults: the general path moves them as if given (ADR 0069).
         self._array_defaults = array_defaults(fn)
         # output="declared" with a fallback: the general path collects what the fallback
         # leaves for the dtype policy and takes it back to the declared type (ADR 0068).
@@ -161,9 +163,8 @@ class DispatchedFunction(Generic[P, R]):
         return DispatchedFunction(fn, self._contract.replace(**overrides))
 
     def __get__(self, obj: Any, objtype: Any = None) -> Any:
-        # Functions bind as methods through this protocol; without it a decorated method
-        # would not receive ``self``.
-        return self if obj is None or self._static else types.MethodType(self, obj)
+        # A decorated method receives ``self`` (as the function would; adopt_identity).
+        return types.MethodType(self, obj) if obj is not None and self._binds else self
 
     def __reduce__(self) -> str | tuple[Any, ...]:
         # A functools.partial or a callable instance has no __qualname__ to copy: it
@@ -190,10 +191,9 @@ class DispatchedFunction(Generic[P, R]):
     # -- the call ------------------------------------------------------------------------
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
-        # The fast paths (one array argument that already has the declared memory type,
-        # or that a backend's quick share moves: ADR 0015, 0048) take no helper call
-        # beyond the OOM policy: they are what most calls take, and each call would be a
-        # noticeable share of the budget.
+        # The fast paths (one array argument already of the declared memory type, or one
+        # a backend's quick share moves: ADR 0015, 0048) take no helper call beyond the
+        # OOM policy: most calls take them, and each call costs a share of the budget.
         c = self._contract
         target = c.memory_type
         result: Any = UNSEEN
@@ -326,7 +326,7 @@ def memory_type(
     output : {"input", "declared"} or MemoryType
         ``"input"`` (default): the result goes back to the memory type and device of the
         first array argument. ``"declared"``: the result stays as the function made it.
-        A memory type: the result is converted to it.
+        A memory type: the result is converted to it (a call without arrays runs as is).
     dtype_conversion : DtypeConversion
         The dtype of the primary output (the result, or the first element of a tuple
         result). ``PRESERVE_INPUT`` (default) gives it the first array argument's dtype.
