@@ -63,3 +63,13 @@ def test_refusals_inside_tf_function_are_raised_by_arrayport_code_as_written() -
     assert "tf__traced" in frames
     assert "convert" in frames
     assert not any(name.startswith("tf__") for name in frames[frames.index("convert") :])
+
+
+def test_the_policy_and_the_decorators_methods_carry_the_marker_too() -> None:
+    # OOMPolicy.run, .recover, f.options and memory_type were rewritten by autograph inside
+    # tf.function (ten times the tracing time, and run() rewrote the user's function too).
+    for function in (ap.OOMPolicy.run, ap.OOMPolicy.recover, ap.memory_type):
+        assert hasattr(function, MARKER)
+    dispatched = ap.memory_type("numpy")(np.sum)
+    assert hasattr(dispatched.options, MARKER)
+    assert hasattr(ap.OOMPolicy().run, MARKER)

@@ -501,3 +501,19 @@ def test_quick_arguments_classify_what_the_type_cache_lost() -> None:
     out = quick_arguments((x,), MemoryType.TORCH)
     assert out is not None
     assert isinstance(out[0], torch.Tensor)
+
+
+@skip_unless_installed(MemoryType.TENSORFLOW)
+def test_a_symbolic_result_of_the_inputs_dtype_needs_no_dtype_conversion() -> None:
+    # Inside tf.function, a tensorflow-declared call on a captured numpy array with
+    # output="declared" was refused: the policy described the symbolic result to convert
+    # float32 to float32.
+    import tensorflow as tf
+
+    @ap.memory_type("tensorflow", output="declared")
+    def double(x: Any) -> Any:
+        return x * 2
+
+    captured = np.arange(3, dtype=np.float32)
+    out = tf.function(lambda: double(captured))()
+    np.testing.assert_array_equal(out.numpy(), [0.0, 2.0, 4.0])

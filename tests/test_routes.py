@@ -121,3 +121,28 @@ def test_steps_of_a_copy_read_without_a_host_view_say_so() -> None:
     assert "exposes no host view" in route.reason
     plain = ap.plan(torch.ones(3), "jax", copy=True)
     assert plain.steps[0] == "torch exposes its host memory (shared)"
+
+
+@skip_unless_installed(ap.MemoryType.PYCLESPERANTO)
+@skip_unless_installed(ap.MemoryType.DASK)
+def test_a_lazy_source_meets_the_targets_size_limit_before_it_is_computed(monkeypatch) -> None:
+    # convert() computed the whole dask graph into host memory, then refused it for
+    # pyclesperanto's maximum buffer size (plan() refused before anything ran).
+    import dask
+    import dask.array as da
+
+    from arrayport.backends import pyclesperanto as backend
+
+    monkeypatch.setattr(backend, "max_buffer_bytes", lambda device: 4096)
+    computed: list[tuple[int, ...]] = []
+
+    def mark(block: np.ndarray) -> np.ndarray:
+        computed.append(block.shape)
+        return block
+
+    x = da.ones((4, 1024), dtype=np.float32, chunks=(1, 1024)).map_blocks(mark)  # 16 KiB
+    with dask.config.set(scheduler="synchronous"):
+        meta_calls = len(computed)  # map_blocks' own metadata runs
+        with pytest.raises(ap.OutOfMemoryError, match="maximum buffer size"):
+            ap.convert(x, "pyclesperanto")
+    assert len(computed) == meta_calls  # no block computed

@@ -13,6 +13,7 @@ from arrayport.backends import available_memory_types, detect_memory_type, names
 from arrayport.backends._pocl import install_tensorflow_import_guard
 from arrayport.convert import Route, convert, plan
 from arrayport.devices import Device, use_device
+from arrayport.dispatch import DispatchedFunction as _DispatchedFunction
 from arrayport.dispatch import FunctionContract, memory_type
 from arrayport.dtypes import DtypeConversion, Scaling, convert_dtype
 from arrayport.errors import (
@@ -82,4 +83,8 @@ run_as_written(
     stack_slices,
     unstack_slices,
     process_slices,
+    memory_type,
+    OOMPolicy.run,
+    OOMPolicy.recover,
+    _DispatchedFunction.options,
 )

@@ -31,12 +31,7 @@ from arrayport._oom_release import drop_frames, release
 from arrayport._results import each_array, leave, moved
 from arrayport.convert import convert
 from arrayport.devices import CPU, Device
-from arrayport.errors import (
-    ArrayportError,
-    InvalidOptionError,
-    OutOfMemoryError,
-    add_note,
-)
+from arrayport.errors import ArrayportError, InvalidOptionError, OutOfMemoryError, add_note
 from arrayport.memory_types import MemoryType, as_memory_type
 
 if TYPE_CHECKING:
@@ -211,6 +206,9 @@ class Execution:
                                 "again (OOMPolicy(retries=0))",
                             )
                         raise
+            if getattr(self.last, "fixed_limit", False):  # a device's maximum buffer size
+                self.note("an array exceeds the device's maximum buffer size (no retry lifts it)")
+                raise _Exhausted
             # Outside the except block, so that the error's frames are already gone. No
             # release when nothing follows: it costs a full garbage collection.
             follows = attempt < policy.retries or policy.split_axis is not None

@@ -372,7 +372,10 @@ def convert_dtype(
         if done_if_same and type(first) is np.ndarray and primary.dtype == first.dtype:
             return result
         primary = np.asarray(primary)
-    if done_if_same and type(primary) is type(first) and primary.dtype == first.dtype:
+    if done_if_same and (
+        (type(primary) is type(first) and primary.dtype == first.dtype)
+        or _same_dtype_name(primary, first)  # a symbolic tensorflow result of numpy input
+    ):
         return result
     converted = _dtypes.apply_dtype_conversion(
         primary, dtype_conversion, scaling, first, bool_stand_in=bool_stand_in
@@ -380,3 +383,10 @@ def convert_dtype(
     if not tuple_result:
         return converted
     return rebuild(result, [converted, *result[1:]])
+
+
+def _same_dtype_name(a: Any, b: Any) -> bool:
+    """Whether arrays of two frameworks have dtypes of one name (``tf.float32`` and
+    numpy's ``float32``): the policy, which compares dtypes by name, has nothing to do."""
+    name = getattr(getattr(a, "dtype", None), "name", None)
+    return name is not None and name == getattr(getattr(b, "dtype", None), "name", None)

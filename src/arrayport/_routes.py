@@ -208,9 +208,15 @@ def _host_copy_route(
     else:
         steps.append(f"{target.value} copies it to {dev}")
 
+    # A lazy source is computed before the target sees it: the target's size limit
+    # (pyclesperanto's maximum buffer) is met first, not after gigabytes were computed.
+    check_size = getattr(t, "check_size", None) if lazy else None
+
     def run_copy(a: Any) -> Any:
         view = view_of(a)
         if view is None:
+            if check_size is not None:
+                check_size(s.describe(a), dev)
             # A fresh private copy: aligned by the backend where the target needs it.
             fresh = read(a)
             computed = host_info(fresh, CPU)

@@ -138,3 +138,26 @@ def test_a_plain_tensorflow_import_while_arrayport_loads_pyclesperanto_does_not_
     )
     assert proc.returncode == 0, (proc.returncode, proc.stderr[-2000:])
     assert "ok" in proc.stdout
+
+
+@pytest.mark.skipif(not POCL, reason="needs pyclesperanto on PoCL")
+def test_arrayports_own_probe_for_tensorflow_leaves_the_guard_armed() -> None:
+    # available_memory_types() asked find_spec("tensorflow"), which the guard took for an
+    # import: PoCL's library was loaded (+60 MiB) and the guard stood down.
+    proc = _run(
+        """
+        import sys
+        import arrayport as ap
+        from arrayport.backends import _pocl
+        guard = next(f for f in sys.meta_path if type(f).__name__ == "_TensorflowImportGuard")
+        ap.available_memory_types()
+        assert not _pocl.pocl_mapped()
+        assert not guard.done
+        import tensorflow  # the real import: PoCL first
+        assert _pocl.pocl_mapped()
+        assert guard.done
+        print("ok")
+        """
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "ok" in proc.stdout

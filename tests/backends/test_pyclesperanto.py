@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
+import arrayport as ap
 from arrayport import MemoryType
 from arrayport.devices import CPU, Device
 from tests.conftest import skip_unless_installed
@@ -175,3 +178,41 @@ def test_bfloat16_is_widened_to_float32_losslessly() -> None:
     out = same(a)  # PRESERVE_INPUT gives the bfloat16 back, bit for bit
     assert out.dtype == a.dtype
     np.testing.assert_array_equal(out.view(np.uint16), a.view(np.uint16))
+
+
+def test_take_of_buffers_with_a_length_one_middle_axis_is_exact() -> None:
+    # PoCL refused the 3-D rectangular copy out of a (z, 1, x) buffer wider than half a row
+    # (CL_INVALID_VALUE), so an OOM split along the last axis always gave up.
+    from arrayport.backends import pyclesperanto as backend
+    from arrayport.testing import inject_oom
+
+    a = np.full((3, 1, 6), 2**31 - 1, np.int32)
+    a[:, :, ::2] = 2**24 + 1
+    x = ap.convert(a, "pyclesperanto")
+    for index in [(slice(None), slice(None), slice(1, 5)), (slice(1, 3), 0), (0,)]:
+        got = np.asarray(ap.convert(backend.take(x, index), "numpy"))
+        np.testing.assert_array_equal(got, a[index])
+    policy = ap.OOMPolicy(retries=0, release=False, split_axis=2)
+    with inject_oom("pyclesperanto", times=1):
+        out = policy.run(lambda v: v, x)
+    np.testing.assert_array_equal(np.asarray(ap.convert(out, "numpy")), a)
+
+
+def test_the_buffer_size_limit_is_not_retried_as_out_of_memory(monkeypatch: Any) -> None:
+    # A fixed per-buffer limit was released for and retried (three attempts), and the
+    # final message told the user to free memory held elsewhere.
+    from arrayport.backends import pyclesperanto as backend
+
+    monkeypatch.setattr(backend, "max_buffer_bytes", lambda device: 4096)
+
+    @ap.memory_type("pyclesperanto")
+    def same(v: Any) -> Any:
+        return v
+
+    with pytest.raises(ap.OutOfMemoryError, match="maximum buffer size") as info:
+        same(np.zeros((4, 512), np.float32))  # 8 KiB
+    assert info.value.attempts == 1
+    split = same.options(oom=ap.OOMPolicy(retries=2, split_axis=0))
+    np.testing.assert_array_equal(
+        np.asarray(ap.convert(split(np.ones((4, 512), np.float32)), "numpy")), 1.0
+    )

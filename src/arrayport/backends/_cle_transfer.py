@@ -93,4 +93,7 @@ def oversize_error(
         f"size of {limit} bytes; split the array (OOMPolicy(split_axis=0)) or use "
         "another memory type"
     )
-    return OutOfMemoryError(msg, memory_type=memory_type, device=device, requested_bytes=nbytes)
+    error = OutOfMemoryError(msg, memory_type=memory_type, device=device, requested_bytes=nbytes)
+    # A fixed limit: the OOM policy skips release and retries (no memory freed lifts it).
+    error.fixed_limit = True  # type: ignore[attr-defined]
+    return error

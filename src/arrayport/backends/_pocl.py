@@ -26,7 +26,7 @@ import threading
 from typing import Any
 
 from arrayport.backends._triton import preload_triton, triton_library
-from arrayport.backends._util import find_spec
+from arrayport.backends._util import find_spec, probing
 
 _POCL_LIBRARY = "libpocl.so.2"
 #: Held by the tensorflow and pyclesperanto backends while they import their framework:
@@ -100,7 +100,8 @@ class _TensorflowImportGuard(importlib.abc.MetaPathFinder):
         self.done = False
 
     def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> None:
-        if fullname == "tensorflow" and not self.done:
+        # arrayport's own "is tensorflow installed?" probe imports nothing: not yet.
+        if fullname == "tensorflow" and not self.done and not probing():
             preload_opencl_platform()
             preload_triton()
             self.done = True

@@ -8,6 +8,7 @@ import importlib.metadata
 import importlib.util
 import re
 import sys
+import threading
 from types import ModuleType
 from typing import Any
 
@@ -28,12 +29,25 @@ __all__ = [
 ]
 
 
+#: Set while :func:`find_spec` asks the import system: the tensorflow import guard
+#: (``_pocl``) then knows the question is arrayport's probe, not an import.
+_probing = threading.local()
+
+
 def find_spec(name: str) -> bool:
     """Whether ``name`` can be imported, decided without importing it."""
+    _probing.active = True
     try:
         return importlib.util.find_spec(name) is not None
     except (ImportError, ValueError):  # a broken parent package or a bad __spec__
         return False
+    finally:
+        _probing.active = False
+
+
+def probing() -> bool:
+    """Whether this thread is inside :func:`find_spec` (a probe, not an import)."""
+    return getattr(_probing, "active", False)
 
 
 def version_tuple(text: str) -> tuple[int, ...]:

@@ -160,8 +160,14 @@ def take(x: Any, index: tuple[int | slice, ...]) -> Any:
     if region is None:
         return from_numpy(np.ascontiguousarray(to_numpy(x)[index]), device_of(x))
     origin, extent, kept = region
+    # Length-1 axes are left out of the copy (a view of the same buffer): PoCL refuses a
+    # 3-D rectangular copy from a (z, 1, x) buffer wider than half a row, CL_INVALID_VALUE.
+    axes = [i for i, n in enumerate(shape) if n != 1] or [len(shape) - 1]
+    if len(axes) < len(shape):
+        x = x.reshape(tuple(shape[i] for i in axes))
+        origin, extent = tuple(origin[i] for i in axes), tuple(extent[i] for i in axes)
     out = _cle().create(extent, dtype=x.dtype, device=x.device)
-    x.copy(out, origin, (0,) * len(shape), extent)  # a rectangular buffer copy
+    x.copy(out, origin, (0,) * len(extent), extent)  # a rectangular buffer copy
     return out if kept == extent else out.reshape(kept)
 
 
