@@ -140,3 +140,20 @@ def test_a_users_module_that_shadows_a_framework_is_reported(tmp_path: Path) -> 
     data = json.loads(done.stdout)
     assert f"jax imported from {tmp_path / 'jax.py'}" in data["broken"]["jax"]
     assert "my own jax.py" in done.stderr
+
+
+def test_a_framework_installed_but_not_usable_is_said_not_timed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # pyclesperanto without an OpenCL platform was dropped without its "not timed" line.
+    from tests.test_doctor import _no_driver_cupy
+
+    _no_driver_cupy(monkeypatch)
+    monkeypatch.setattr(arrayport._bench, "available_memory_types", lambda: (MemoryType.NUMPY,))
+    found = run_bench(size_mib=0.01, repeats=1, calls=20)
+    assert found["skipped"] == {
+        "cupy": "installed but not usable here: BackendUnavailableError: cupy is installed "
+        "but cannot reach a CUDA device"
+    }
+    assert found["broken"] == {}
+    assert found["timed"] == ["numpy"]

@@ -48,7 +48,8 @@ def test_port_check_exit_1_and_plain_lines(
     assert status == 1
     lines = out.splitlines()
     assert lines[0] == (
-        f"{f}:3: .astype: ndarray.astype is not in the array API standard; use xp.astype(x, dtype)"
+        f"{f}:3: .astype: ndarray.astype is not in the array API standard; "
+        "use xp.astype(x, xp.int64) (or the xp integer dtype meant)"
     )
     assert lines[1].startswith(f"{f}:3: numpy.concatenate: ")
     assert lines[1].endswith("; use xp.concat")
@@ -70,7 +71,7 @@ def test_port_check_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     data = json.loads(out)
     assert [set(d) for d in data] == [{"path", "line", "name", "message", "replacement"}] * 2
     assert [(d["line"], d["name"], d["replacement"]) for d in data] == [
-        (3, ".astype", "xp.astype(x, dtype)"),
+        (3, ".astype", "xp.astype(x, xp.int64) (or the xp integer dtype meant)"),
         (3, "numpy.concatenate", "xp.concat"),
     ]
 
@@ -283,25 +284,6 @@ def test_bench_rejects_a_bad_size(
         assert "must be a finite positive number of MiB" in line
 
 
-def test_rich_tables_never_cut_the_first_column(monkeypatch: pytest.MonkeyPatch) -> None:
-    # In an 80-column terminal the doctor's memory table showed "pyclespera…".
-    pytest.importorskip("rich")
-    monkeypatch.setenv("COLUMNS", "80")
-    term = _Terminal()
-    out = cli._Output(term)
-    out.table(
-        "Memory (MiB; blank: the framework does not say)",
-        ["memory_type", "device", "in_use", "cached", "free", "total", "note"],
-        [
-            ("numpy", "cpu", "", "0.0", "22,978.0", "", ""),
-            ("pyclesperanto", "opencl:0", "", "", "", "13,274.0", ""),
-            ("dask", "-", "", "", "", "", "no devices to report here"),
-        ],
-    )
-    assert "pyclesperanto" in term.getvalue()
-    assert "no devices" in term.getvalue()  # the last column folds instead
-
-
 def test_python_dash_m_runs_the_same_command(tmp_path: Path) -> None:
     f = tmp_path / "m.py"
     f.write_text(NONSTANDARD)
@@ -467,3 +449,232 @@ def test_port_check_json_stays_json_when_a_path_is_missing(
     captured = capsys.readouterr()
     assert json.loads(captured.out) == []
     assert "missing.py" in captured.err
+
+
+# -- audit of the command (third round) ----------------------------------------------------
+
+
+def _deny(monkeypatch: pytest.MonkeyPatch, *locked: Path) -> None:
+    """Make ``locked`` unreadable as mode 000 does for a user (the tests may run as root,
+    whose reads no file mode stops): listing a directory, or reading a file, raises."""
+    import errno
+
+    def denied(path: object) -> PermissionError:
+        return PermissionError(errno.EACCES, "Permission denied", os.fspath(path))  # type: ignore[arg-type]
+
+    real_scandir, real_read = os.scandir, Path.read_bytes
+
+    def scandir(path: object = ".") -> object:
+        if Path(os.fspath(path)) in locked:  # type: ignore[arg-type]
+            raise denied(path)
+        return real_scandir(path)  # type: ignore[arg-type]
+
+    def read_bytes(self: Path) -> bytes:
+        if self in locked:
+            raise denied(self)
+        return real_read(self)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+def test_port_check_unreadable_files_and_directories_are_reported_others_checked(
+    as_json: bool,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # An unreadable file stopped the whole scan ("cannot read", --json printed []); an
+    # unreadable directory was skipped without a word: exit 0, "No NumPy use ... found".
+    (tmp_path / "a_found.py").write_text("import numpy as np\nnp.amax(x)\n")
+    (tmp_path / "b_locked.py").write_text("import numpy as np\nnp.amax(x)\n")
+    (tmp_path / "c_syntax.py").write_text("def (:\n")
+    (tmp_path / "d_private").mkdir()
+    (tmp_path / "d_private" / "bad.py").write_text("import numpy as np\nnp.amax(x)\n")
+    _deny(monkeypatch, tmp_path / "b_locked.py", tmp_path / "d_private")
+    from arrayport.portcheck import standard
+
+    status = cli.main(["port-check", *(["--json"] if as_json else []), str(tmp_path)])
+    assert status == 2
+    captured = capsys.readouterr()
+    if as_json:
+        found = [(Path(d["path"]).name, d["line"], d["name"]) for d in json.loads(captured.out)]
+        assert found == [
+            ("a_found.py", 2, "numpy.amax"),
+            ("b_locked.py", 1, "<unreadable>"),
+            ("c_syntax.py", 1, "<parse error>"),
+            ("d_private", 1, "<unreadable>"),
+        ]
+        return
+    assert captured.out.splitlines() == [
+        f"{tmp_path / 'a_found.py'}:2: numpy.amax: numpy.amax is not in the array API "
+        f"standard {standard().version}; use xp.max",
+        "1 finding(s) in 1 file(s)",
+        "1 file(s) could not be parsed or analysed and were not checked",
+        "2 file(s) or directories could not be read and were not checked",
+    ]
+    err = captured.err.splitlines()
+    assert err[0] == (
+        f"arrayport port-check: {tmp_path / 'b_locked.py'}: cannot be read: Permission denied; "
+        "the file was not checked"
+    )
+    assert err[1].startswith(f"arrayport port-check: {tmp_path / 'c_syntax.py'}:1: cannot parse")
+    assert err[2] == (
+        f"arrayport port-check: {tmp_path / 'd_private'}: cannot be read: Permission denied; "
+        "the directory was not searched"
+    )
+
+
+def test_port_check_names_the_links_to_directories_it_did_not_follow(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # `pkg/sub -> ../vendor`: never searched, exit 0, nothing said.
+    (tmp_path / "vendor").mkdir()
+    (tmp_path / "vendor" / "bad.py").write_text(NONSTANDARD)
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "clean.py").write_text("x = 1\n")
+    (tmp_path / "pkg" / "sub").symlink_to(tmp_path / "vendor")
+    (tmp_path / "pkg" / "build").mkdir()
+    assert cli.main(["port-check", str(tmp_path / "pkg")]) == 0
+    assert capsys.readouterr().err.splitlines() == [
+        "arrayport port-check: not searched (1 build, dist or installed-package directories "
+        "and 1 links to directories, not followed; name one to check it): "
+        f"{tmp_path / 'pkg' / 'build'}, {tmp_path / 'pkg' / 'sub'}"
+    ]
+    assert cli.main(["port-check", str(tmp_path / "pkg" / "sub")]) == 1  # named: checked
+
+
+def test_port_check_a_symlink_loop_is_named_as_such(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    loop = tmp_path / "loop"
+    loop.symlink_to(loop)
+    assert cli.main(["port-check", str(loop)]) == 2
+    assert capsys.readouterr().err == (
+        f"arrayport port-check: cannot follow the link {loop}: a symlink loop (it leads back "
+        "to itself)\n"
+    )
+
+
+def test_port_check_file_names_that_are_not_utf8_are_escaped(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # --json gave "caf\udce9.py", a lone surrogate that strict JSON readers refuse.
+    (tmp_path / os.fsdecode(b"caf\xe9.py")).write_text("import numpy as np\nnp.amax(x)\n")
+    status, out = run(capsys, "port-check", "--json", str(tmp_path))
+    assert status == 1
+    out.encode("utf-8")
+    assert [d["path"] for d in json.loads(out)] == [f"{tmp_path}/caf\\xe9.py"]
+    status, out = run(capsys, "port-check", str(tmp_path))
+    assert out.splitlines()[0].startswith(f"{tmp_path}/caf\\xe9.py:2: numpy.amax: ")
+
+
+def test_port_check_json_stays_json_when_an_import_prints(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # array-api-strict and array-api-extra are imported during the scan, which was not
+    # redirected: a module that prints on import broke --json's standard output.
+    import arrayport.portcheck
+
+    real = arrayport.portcheck._scan
+
+    def noisy_scan(*args: object) -> object:
+        print("array_api_extra: loading")
+        return real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(arrayport.portcheck, "_scan", noisy_scan)
+    (tmp_path / "m.py").write_text(NONSTANDARD)
+    assert cli.main(["port-check", "--json", str(tmp_path)]) == 1
+    captured = capsys.readouterr()
+    assert len(json.loads(captured.out)) == 2
+    assert captured.err == "array_api_extra: loading\n"
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (
+            ["bench", "--json", "--size", "abc"],
+            {"error": "argument --size: invalid float value: 'abc'"},
+        ),
+        (["bench", "--json", "--size"], {"error": "argument --size: expected one argument"}),
+        (["doctor", "--json", "--jsno"], {"error": "unrecognized arguments: --jsno"}),
+        (["port-check", "--json"], []),
+        (["port-check", "--json", "--jsno", "x.py"], []),
+    ],
+)
+def test_usage_errors_with_json_keep_stdout_json(
+    argv: list[str], expected: object, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(argv)
+    assert exit_info.value.code == 2
+    captured = capsys.readouterr()
+    assert json.loads(captured.out) == expected
+    assert "usage: arrayport " in captured.err
+
+
+def test_bench_times_below_a_millisecond_in_microseconds() -> None:
+    # `bench --size 0.01` said the copy "takes 0.00 ms at best".
+    assert cli._duration(0.00123) == "1.23 us"
+    assert cli._duration(0.25) == "250 us"
+    assert cli._duration(12.345) == "12.35 ms"
+
+
+def test_doctor_names_a_framework_installed_but_not_usable(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(arrayport._doctor, "available_memory_types", lambda: (MemoryType.NUMPY,))
+    why = "BackendUnavailableError: pyclesperanto found no OpenCL platform"
+    unusable = {MemoryType.PYCLESPERANTO: why}
+    monkeypatch.setattr(arrayport._doctor, "not_usable", lambda installed: unusable)
+    status, out = run(capsys, "doctor")
+    assert status == 0
+    assert f"installed but not usable here: pyclesperanto ({why})" in out.splitlines()
+    assert "not installed: pyclesperanto" not in out
+
+
+def _stdout_reader_gone_run(argv: list[str]) -> subprocess.CompletedProcess[str]:
+    """``arrayport ARGV`` with buffered standard output (PYTHONUNBUFFERED unset) into a
+    pipe whose reader has already left."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        return subprocess.run(
+            [sys.executable, "-m", "arrayport", *argv],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            timeout=120,
+            check=False,
+        )
+    finally:
+        os.close(write_end)
+
+
+def test_a_reader_gone_before_a_small_output_gets_141_and_no_traceback(tmp_path: Path) -> None:
+    # Output under the buffer was flushed at exit, outside main: exit 120 and
+    # "Exception ignored ... BrokenPipeError".
+    f = tmp_path / "m.py"
+    f.write_text(NONSTANDARD)
+    for argv in (["port-check", str(f)], ["port-check", "--json", str(f)]):
+        done = _stdout_reader_gone_run(argv)
+        assert (done.returncode, done.stderr) == (141, ""), argv
+
+
+def test_ctrl_c_exits_130_without_a_traceback() -> None:
+    script = (
+        "import sys\n"
+        "from arrayport import cli\n"
+        "def interrupted(args, out):\n"
+        "    raise KeyboardInterrupt\n"
+        "cli._doctor = interrupted\n"
+        "sys.exit(cli.main(['doctor']))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert (done.returncode, done.stderr, done.stdout) == (130, "arrayport: interrupted\n", "")

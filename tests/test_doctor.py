@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,8 +14,9 @@ import pytest
 
 import arrayport._doctor
 from arrayport import MemoryType
-from arrayport._doctor import diagnose
+from arrayport._doctor import describe_error, diagnose
 from arrayport.backends import get_backend
+from arrayport.errors import BackendUnavailableError
 from tests.conftest import INSTALLED
 
 
@@ -35,7 +38,8 @@ def test_the_memory_types_not_installed_are_named_with_their_install_command(
     report: dict[str, Any],
 ) -> None:
     missing = [mt.value for mt in MemoryType if mt not in INSTALLED]
-    assert [m["name"] for m in report["not_installed"]] == missing
+    named = [m["name"] for m in report["not_installed"] + report["not_usable"]]
+    assert sorted(named) == sorted(missing)
     for m in report["not_installed"]:
         assert m["install"].startswith("pip install 'arrayport[")
 
@@ -151,3 +155,88 @@ def test_a_memory_type_that_cannot_load_has_a_memory_row_with_its_error(
     assert found["ok"] is False
     assert [r["memory_type"] for r in found["memory"]] == ["numpy", "cupy"]
     assert found["memory"][1]["note"].startswith("not usable: BackendUnavailableError")
+
+
+class _NoDriver:
+    """A backend whose framework is installed (its module is found) but cannot be used here,
+    as cupy's without a CUDA driver."""
+
+    MEMORY_TYPE = MemoryType.CUPY
+    IMPORT_NAME = "numpy"  # found by find_spec, and the installed one
+    EXTRA = "cupy-cuda12"
+
+    @staticmethod
+    def is_installed() -> bool:
+        return False
+
+    @staticmethod
+    def load() -> None:
+        raise BackendUnavailableError("cupy is installed but cannot reach a CUDA device")
+
+
+def _no_driver_cupy(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = arrayport._doctor.get_backend
+    monkeypatch.setattr(
+        arrayport._doctor,
+        "get_backend",
+        lambda mt: _NoDriver if mt is MemoryType.CUPY else real(mt),
+    )
+
+
+def test_a_framework_installed_but_not_usable_is_not_called_not_installed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # pyclesperanto without an OpenCL platform (or after tensorflow), cupy without a CUDA
+    # driver: "not installed", with a pip command that would change nothing.
+    _no_driver_cupy(monkeypatch)
+    monkeypatch.setattr(arrayport._doctor, "available_memory_types", lambda: (MemoryType.NUMPY,))
+    found = diagnose()
+    assert found["not_usable"] == [
+        {
+            "name": "cupy",
+            "error": "BackendUnavailableError: cupy is installed but cannot reach a CUDA device",
+        }
+    ]
+    assert "cupy" not in [m["name"] for m in found["not_installed"]]
+    assert found["ok"] is True  # the machine lacks a driver; the installation is sound
+    assert [m["name"] for m in found["memory_types"]] == ["numpy"]
+
+
+def test_pyclesperanto_without_an_opencl_platform_says_so(tmp_path: Path) -> None:
+    if importlib.util.find_spec("pyclesperanto") is None:
+        pytest.skip("pyclesperanto is not installed")
+    vendors = tmp_path / "vendors"  # no ICD file: no OpenCL platform
+    vendors.mkdir()
+    script = (
+        "import json, sys\n"
+        "from arrayport import MemoryType, _doctor\n"
+        "print(json.dumps(_doctor.not_usable((MemoryType.NUMPY,))), file=sys.stderr)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, "OCL_ICD_VENDORS": str(vendors)},
+    )
+    assert done.returncode == 0, done.stderr
+    found = json.loads(done.stderr.splitlines()[-1])
+    assert found["pyclesperanto"].startswith("BackendUnavailableError: pyclesperanto found no ")
+    assert "apt-get install pocl-opencl-icd" in found["pyclesperanto"]
+
+
+def test_an_error_without_a_message_is_named_with_where_it_was_raised() -> None:
+    # JAX_PLATFORMS=cuda without jax's CUDA: the row said only "AssertionError: ".
+    def backends() -> None:
+        raise AssertionError  # as jax 0.10's `assert _default_backend is not None`
+
+    try:
+        backends()
+    except AssertionError as exc:
+        text = describe_error(MemoryType.NUMPY, exc)
+    assert text == (
+        f"AssertionError: (no message) raised at {__file__}:"
+        f"{backends.__code__.co_firstlineno + 1} in backends: "
+        "raise AssertionError  # as jax 0.10's `assert _default_backend is not None`"
+    )

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 import arrayport
-from arrayport._doctor import describe_error, load_order
+from arrayport._doctor import describe_error, load_order, not_usable
 from arrayport._host import aligned_copy
 from arrayport.backends import available_memory_types, get_backend
 from arrayport.convert import convert, plan
@@ -269,7 +269,9 @@ def run_bench(size_mib: float = 64.0, repeats: int = 3, calls: int = 20000) -> d
         ``versions`` maps
         ``"arrayport"`` and each installed memory type to its version (None where it
         cannot be loaded); ``timed`` names the memory types whose conversions are timed,
-        ``skipped`` the installed ones left out, each with the reason; ``ratio`` is
+        ``skipped`` the installed ones left out, each with the reason (dask, whose
+        conversions are lazy, and a framework installed but not usable here, as
+        :func:`arrayport._doctor.not_usable` says); ``ratio`` is
         ``ms / copy_ms``, the copy timed in turn with that conversion; ``memcpy_ms`` is
         the best copy time of the run. A row that could not be timed has ``error`` set
         and its figures None; ``broken`` maps each memory type that could not be loaded
@@ -282,6 +284,9 @@ def run_bench(size_mib: float = 64.0, repeats: int = 3, calls: int = 20000) -> d
         machine's physical memory (see :func:`max_size_mib`).
     """
     check_size(size_mib)
+    installed = available_memory_types()
+    # Before the others load: pyclesperanto, if probed, is imported before tensorflow.
+    unusable = not_usable(installed)
     n = max(1, int(size_mib * 2**20) // 4)
     # 64-byte aligned, as arrayport's own copies are: jax and tensorflow share only such
     # memory, and an unaligned start would time numpy's allocator, not the routes.
@@ -291,14 +296,15 @@ def run_bench(size_mib: float = 64.0, repeats: int = 3, calls: int = 20000) -> d
     conversions = _conversions(base, repeats, broken)
     copies = [c["copy_ms"] / 1e3 for c in conversions if c["copy_ms"] is not None]
     memcpy = min([memcpy, *copies])
-    installed = available_memory_types()
+    skipped = {mt: why for mt, why in _SKIPPED.items() if mt in installed}
+    skipped.update((mt, f"installed but not usable here: {why}") for mt, why in unusable.items())
     dispatch = _dispatch(calls, broken)
     return {
         "versions": _versions(),
         "size_mib": n * 4 / 2**20,
         "memcpy_ms": memcpy * 1e3,
         "timed": [mt.value for mt in installed if mt not in _SKIPPED],
-        "skipped": {mt.value: why for mt, why in _SKIPPED.items() if mt in installed},
+        "skipped": {mt.value: skipped[mt] for mt in MemoryType if mt in skipped},
         "conversions": conversions,
         "dispatch": dispatch,
         "broken": {mt.value: error for mt, error in broken.items()},

@@ -7,6 +7,13 @@ command exits 1), and the error text is shown where the value would have been. A
 exception counts: a broken framework raises what it raises (an ``AttributeError`` from a
 user's own ``jax.py`` that shadows jax, say), and doctor exists to show it; where the
 module is not the installed framework's, the error names the file it came from.
+
+A memory type whose framework is installed but that arrayport does not count as available
+here (pyclesperanto without an OpenCL platform, or imported after tensorflow; cupy without
+a CUDA driver) is reported as installed but not usable, with the reason its backend gives
+(:func:`not_usable`), never as not installed. It does not make ``report["ok"]`` false:
+the installation is sound, this machine or process lacks what the framework needs (a
+CPU-only CI machine with cupy installed passes).
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ from __future__ import annotations
 import enum
 import importlib.metadata
 import importlib.util
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -22,12 +30,12 @@ import numpy as np
 import arrayport
 from arrayport._host import aligned_empty
 from arrayport.backends import available_memory_types, get_backend
-from arrayport.backends._util import pip_install
+from arrayport.backends._util import find_spec, pip_install
 from arrayport.convert import convert, plan
-from arrayport.errors import ArrayportError
+from arrayport.errors import ArrayportError, BackendUnavailableError
 from arrayport.memory_types import MemoryType
 
-__all__ = ["describe_error", "diagnose", "foreign_origin", "load_order"]
+__all__ = ["describe_error", "diagnose", "foreign_origin", "load_order", "not_usable"]
 
 
 def foreign_origin(mt: MemoryType) -> str | None:
@@ -67,8 +75,16 @@ def foreign_origin(mt: MemoryType) -> str | None:
 
 def describe_error(mt: MemoryType, exc: BaseException) -> str:
     """``exc`` as one row's text: its type and message, and where the framework's module
-    came from when it is not the installed framework (see :func:`foreign_origin`)."""
+    came from when it is not the installed framework (see :func:`foreign_origin`). An
+    exception without a message (a bare ``assert`` failing inside a framework) is named
+    with the line that raised it."""
     text = f"{type(exc).__name__}: {exc}"
+    if not str(exc):
+        frames = traceback.extract_tb(exc.__traceback__)
+        if frames:
+            last = frames[-1]
+            text += f"(no message) raised at {last.filename}:{last.lineno} in {last.name}"
+            text += f": {last.line}" if last.line else ""
     origin = foreign_origin(mt)
     if origin is not None:
         name = get_backend(mt).IMPORT_NAME
@@ -80,6 +96,33 @@ def load_order(types: tuple[MemoryType, ...] | list[MemoryType]) -> list[MemoryT
     # pyclesperanto before tensorflow: tensorflow then PoCL kills the process (arrayport's
     # import guard handles it too; loading in this order does not depend on the guard).
     return sorted(types, key=lambda mt: mt is not MemoryType.PYCLESPERANTO)
+
+
+def not_usable(installed: tuple[MemoryType, ...]) -> dict[MemoryType, str]:
+    """The memory types not in ``installed`` (:func:`available_memory_types`) whose
+    framework is installed nonetheless, each with why arrayport cannot use it here: the
+    error its backend's ``load()`` raises, which never imports a framework where that
+    would crash (pyclesperanto after tensorflow on PoCL)."""
+    found: dict[MemoryType, str] = {}
+    for mt in load_order([mt for mt in MemoryType if mt not in installed]):
+        backend = get_backend(mt)
+        try:
+            listed = backend.is_installed()  # what available_memory_types() asks
+        except BackendUnavailableError:
+            listed = False
+        if listed or not find_spec(backend.IMPORT_NAME):
+            continue  # not installed (or left out by the caller)
+        try:
+            backend.load()
+        except Exception as exc:  # what the framework raises, as for a row (see above)
+            found[mt] = describe_error(mt, exc)
+        else:
+            found[mt] = (
+                f"{mt.value} imports, but arrayport's availability check for it fails here "
+                "(an OpenCL platform for pyclesperanto, a CUDA driver for cupy), so "
+                "arrayport does not use it"
+            )
+    return {mt: found[mt] for mt in MemoryType if mt in found}
 
 
 def _memory_type_row(mt: MemoryType) -> tuple[dict[str, Any], Any]:
@@ -179,13 +222,18 @@ def diagnose() -> dict[str, Any]:
     dict
         ``{"arrayport", "ok", "memory_types": [{"name", "version", "devices", "error"}],
         "matrix": [{"source", "target", "method", "zero_copy", "error"}], "memory",
-        "not_installed": [{"name", "install"}]}``; ``memory`` is None when
+        "not_usable": [{"name", "error"}], "not_installed": [{"name", "install"}]}``;
+        ``memory`` is None when
         :func:`arrayport.memory_report` is not available, else the report's rows for
         every installed memory type (one that cannot be loaded gets one row whose
-        ``note`` is its error); ``not_installed`` lists the other memory types with the
-        command that installs each.
+        ``note`` is its error); ``not_usable`` lists the memory types whose framework is
+        installed but cannot be used here, with why (:func:`not_usable`: they do not make
+        ``ok`` false); ``not_installed`` lists the others with the command that installs
+        each.
     """
     installed = available_memory_types()
+    # Before the others load: pyclesperanto, if probed, is imported before tensorflow.
+    unusable = not_usable(installed)
     rows: dict[MemoryType, dict[str, Any]] = {}
     samples: dict[MemoryType, Any] = {}
     for mt in load_order(installed):
@@ -203,9 +251,10 @@ def diagnose() -> dict[str, Any]:
         "memory_types": [rows[mt] for mt in ordered],
         "matrix": matrix,
         "memory": memory,
+        "not_usable": [{"name": mt.value, "error": error} for mt, error in unusable.items()],
         "not_installed": [
             {"name": mt.value, "install": pip_install(get_backend(mt).EXTRA)}
             for mt in MemoryType
-            if mt not in installed
+            if mt not in installed and mt not in unusable
         ],
     }

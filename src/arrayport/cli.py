@@ -1,91 +1,41 @@
 """The ``arrayport`` command: ``doctor``, ``bench`` and ``port-check``.
 
 Tables are drawn with rich when standard output is a terminal and rich is installed, as
-aligned plain text otherwise (pipes, files, CI logs), and as JSON with ``--json``.
+aligned plain text otherwise (pipes, files, CI logs), and as JSON with ``--json``
+(:mod:`arrayport._cli_output`).
 
 Exit status: 0 on success; 1 when ``doctor`` finds a broken installation, ``bench`` could
 not time a memory type or pair, or ``port-check`` finds non-standard NumPy; 2 for usage
 errors (a missing file, a bad option) and when ``port-check`` finds no Python file or a
-file it cannot parse. With ``--json``, standard output is valid JSON whatever the status:
-``bench`` prints ``{"error": message}`` when it refuses its options, ``port-check`` prints
-``[]`` when it checked nothing (its output is a list); what the frameworks print while
-they are imported goes to standard error.
+file or directory it cannot read or parse; 130 when interrupted (Ctrl-C); 141 when the
+reader of standard output leaves early. With ``--json``, standard output is valid JSON
+whatever the status: ``doctor`` and ``bench`` print ``{"error": message}`` when they
+refuse their options, ``port-check`` prints ``[]`` when it checked nothing (its output is
+a list); what Python code prints while the frameworks (or port-check's references) are
+imported goes to standard error.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import json
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 import arrayport
+from arrayport._cli_output import (
+    Output,
+    Parser,
+    print_json,
+    quiet_stdout,
+    shown,
+    silence_stdout,
+)
 from arrayport.errors import ArrayportError
 
 __all__ = ["main"]
-
-_Row = Sequence[object]
-
-
-class _Output:
-    """Writes tables to a stream: rich in a terminal, aligned plain text elsewhere."""
-
-    def __init__(self, stream: TextIO) -> None:
-        self.stream = stream
-        self.console: Any = None
-        if stream.isatty():
-            try:
-                from rich.console import Console
-            except ImportError:  # rich is optional (arrayport[cli]): plain text then
-                pass
-            else:
-                self.console = Console(file=stream)
-
-    def line(self, text: str = "") -> None:
-        if self.console is not None:
-            self.console.print(text, markup=False, highlight=False)
-        else:
-            print(text, file=self.stream)
-
-    def table(self, title: str, columns: Sequence[str], rows: Sequence[_Row]) -> None:
-        cells = [["" if v is None else str(v) for v in row] for row in rows]
-        if self.console is not None:
-            from rich.table import Table
-            from rich.text import Text
-
-            # Text, not str: rich reads "[bold]" or "[/x]" in a path as markup.
-            table = Table(title=Text(title), title_justify="left")
-            # The first column names the row: a name up to 24 characters (a memory type)
-            # is never cut ("pyclespera…" in an 80-column terminal), the other columns
-            # give way; longer ones (paths) wrap as before.
-            first = min(24, max([len(columns[0]), *(len(r[0]) for r in cells)]))
-            for i, column in enumerate(columns):
-                table.add_column(Text(column), min_width=first if i == 0 else None)
-            for row in cells:
-                table.add_row(*(Text(c) for c in row))
-            self.console.print(table)
-            return
-        widths = [max([len(c), *(len(r[i]) for r in cells)]) for i, c in enumerate(columns)]
-        print(title, file=self.stream)
-        for row in (list(columns), ["-" * w for w in widths], *cells):
-            text = "  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True))
-            print(text.rstrip(), file=self.stream)
-        print(file=self.stream)
-
-
-def _print_json(data: object, stream: TextIO) -> None:
-    json.dump(data, stream, indent=2)
-    stream.write("\n")
-
-
-def _quiet_stdout(enabled: bool) -> contextlib.AbstractContextManager[object]:
-    """While ``enabled`` (``--json``), what Python code prints to standard output (a
-    framework announcing itself on import, a user's own module that shadows one) goes to
-    standard error, so that standard output stays one JSON document."""
-    return contextlib.redirect_stdout(sys.stderr) if enabled else contextlib.nullcontext()
 
 
 # -- doctor -------------------------------------------------------------------------------
@@ -100,12 +50,12 @@ def _mib(n: object) -> str:
 def _doctor(args: argparse.Namespace, out: TextIO) -> int:
     from arrayport._doctor import diagnose
 
-    with _quiet_stdout(args.json):
+    with quiet_stdout(args.json):
         report = diagnose()
     if args.json:
-        _print_json(report, out)
+        print_json(report, out)
         return 0 if report["ok"] else 1
-    o = _Output(out)
+    o = Output(out)
     o.line(f"arrayport {report['arrayport']}")
     o.line()
     o.table(
@@ -116,9 +66,11 @@ def _doctor(args: argparse.Namespace, out: TextIO) -> int:
             for m in report["memory_types"]
         ],
     )
+    for m in report["not_usable"]:
+        o.line(f"installed but not usable here: {m['name']} ({m['error']})")
     for m in report["not_installed"]:
         o.line(f"not installed: {m['name']} ({m['install']})")
-    if report["not_installed"]:
+    if report["not_installed"] or report["not_usable"]:
         o.line()
     if report["memory"] is None:
         o.line("Memory report: not available in this version")
@@ -153,6 +105,12 @@ def _doctor(args: argparse.Namespace, out: TextIO) -> int:
 # -- bench --------------------------------------------------------------------------------
 
 
+def _duration(ms: float) -> str:
+    """``ms`` milliseconds to read: ``"12.35 ms"``, below 1 ms ``"3.2 us"`` (never
+    ``"0.00 ms"`` for a small ``--size``)."""
+    return f"{ms:.2f} ms" if ms >= 1 else f"{ms * 1e3:.3g} us"
+
+
 def _bench(args: argparse.Namespace, out: TextIO) -> int:
     from arrayport._bench import check_size, run_bench
 
@@ -160,25 +118,24 @@ def _bench(args: argparse.Namespace, out: TextIO) -> int:
         check_size(args.size, "--size")
     except ArrayportError as exc:
         if args.json:  # stdout stays valid JSON; the exit status says it is an error
-            _print_json({"error": str(exc)}, out)
+            print_json({"error": str(exc)}, out)
         print(f"arrayport bench: {exc}", file=sys.stderr)
         return 2
-    with _quiet_stdout(args.json):
+    with quiet_stdout(args.json):
         result = run_bench(size_mib=args.size)
     failed = bool(result["broken"]) or any(
         r["error"] is not None for r in (*result["conversions"], *result["dispatch"])
     )
     status = 1 if failed else 0
     if args.json:
-        _print_json(result, out)
+        print_json(result, out)
         return status
-    o = _Output(out)
+    o = Output(out)
     o.line(", ".join(f"{k} {v or '(not loaded)'}" for k, v in result["versions"].items()))
     o.line(
         f"memcpy reference: ndarray.copy() of {result['size_mib']:g} MiB float32 (64-byte "
-        f"aligned) takes "
-        f"{result['memcpy_ms']:.2f} ms at best; each conversion is a ratio to the copy timed in "
-        "turn with it (lower is faster)"
+        f"aligned) takes {_duration(result['memcpy_ms'])} at best; each conversion is a ratio "
+        "to the copy timed in turn with it (lower is faster)"
     )
     o.line()
     for name, error in result["broken"].items():
@@ -238,52 +195,69 @@ _NO_FILES = (
 )
 
 
+def _not_searched(skipped: list[Path]) -> str:
+    """The line naming the directories port-check left out, so that a clean result is never
+    read as covering them."""
+    links = sum(os.path.islink(d) for d in skipped)
+    kinds = [
+        f"{n} {what}"
+        for n, what in (
+            (len(skipped) - links, "build, dist or installed-package directories"),
+            (links, "links to directories, not followed"),
+        )
+        if n
+    ]
+    names = ", ".join(shown(str(d)) for d in skipped[:5]) + (" ..." if len(skipped) > 5 else "")
+    return (
+        f"arrayport port-check: not searched ({' and '.join(kinds)}; name one to check it): {names}"
+    )
+
+
 def _port_check(args: argparse.Namespace, out: TextIO) -> int:
-    from arrayport.portcheck import PARSE_ERROR, TOO_DEEP, _scan, standard
+    from arrayport.portcheck import PARSE_ERROR, TOO_DEEP, UNREADABLE, _scan, standard
 
     skipped: list[Path] = []
     try:
-        findings, checked = _scan(args.paths, skipped)
+        # What an array-api-strict or array-api-extra (or a module that shadows one)
+        # prints while it is imported goes to stderr with --json.
+        with quiet_stdout(args.json):
+            findings, checked = _scan(args.paths, skipped)
+            version = standard().version if checked else ""
     except ArrayportError as exc:
         if args.json:
-            _print_json([], out)  # stdout stays valid JSON; the exit status says why
-        print(f"arrayport port-check: {exc}", file=sys.stderr)
+            print_json([], out)  # stdout stays valid JSON; the exit status says why
+        print(f"arrayport port-check: {shown(str(exc))}", file=sys.stderr)
         return 2
-    if skipped:  # said, so that a clean result is never read as covering them
-        names = ", ".join(str(d) for d in skipped[:5]) + (" ..." if len(skipped) > 5 else "")
-        print(
-            f"arrayport port-check: not searched ({len(skipped)} build, dist or installed-"
-            f"package directories; name one to check it): {names}",
-            file=sys.stderr,
-        )
-    if not checked:  # an empty directory, or one of notebooks only, is not "clean"
-        if args.json:
-            _print_json([], out)  # stdout stays valid JSON; the exit status says why
-        print(
-            f"arrayport port-check: {_NO_FILES.format(paths=', '.join(args.paths))}",
-            file=sys.stderr,
-        )
-        return 2
-    unchecked = [f for f in findings if f.name in (PARSE_ERROR, TOO_DEEP)]
-    # Files that could not be checked (not valid Python, or too deeply nested) are
-    # reported, the others checked, and the exit status is 2 so a CI gate still fails: in
-    # the JSON list as findings, in text on stderr.
-    status = 2 if unchecked else 1 if findings else 0
+    if skipped:
+        print(_not_searched(skipped), file=sys.stderr)
+    unchecked = [f for f in findings if f.name in (PARSE_ERROR, TOO_DEEP, UNREADABLE)]
+    unread = sum(f.name == UNREADABLE for f in unchecked)
+    # Files that could not be checked (unreadable, not valid Python, or too deeply nested)
+    # are reported, the others checked, and the exit status is 2 so a CI gate still
+    # fails: in the JSON list as findings, in text on stderr.
+    status = 2 if unchecked or not checked else 1 if findings else 0
     if args.json:
-        _print_json([f.as_dict() for f in findings], out)
+        print_json([f.as_dict() for f in findings], out)  # [] when nothing was found
+    else:
+        for f in unchecked:
+            where = f.path if f.name == UNREADABLE else f"{f.path}:{f.line}"
+            print(f"arrayport port-check: {shown(where)}: {f.message}", file=sys.stderr)
+    if not checked:  # an empty directory, or one of notebooks only, is not "clean"
+        paths = shown(", ".join(args.paths))
+        print(f"arrayport port-check: {_NO_FILES.format(paths=paths)}", file=sys.stderr)
         return status
-    for f in unchecked:
-        print(f"arrayport port-check: {f.path}:{f.line}: {f.message}", file=sys.stderr)
+    if args.json:
+        return status
     findings = [f for f in findings if f not in unchecked]
-    o = _Output(out)
+    o = Output(out)
     if not findings:
         o.line(
-            f"No NumPy use outside the array API standard {standard().version} found"
+            f"No NumPy use outside the array API standard {version} found"
             + (" in the files that could be checked." if unchecked else ".")
         )
     elif o.console is not None:
         o.table(
-            f"NumPy outside the array API standard {standard().version}",
+            f"NumPy outside the array API standard {version}",
             ["file:line", "what", "replacement", "why"],
             [(f"{f.path}:{f.line}", f.name, f.replacement or "-", f.message) for f in findings],
         )
@@ -294,13 +268,28 @@ def _port_check(args: argparse.Namespace, out: TextIO) -> int:
     if findings:
         files = len({f.path for f in findings})
         o.line(f"{len(findings)} finding(s) in {files} file(s)")
-    if unchecked:
-        o.line(f"{len(unchecked)} file(s) could not be parsed or analysed and were not checked")
+    if len(unchecked) > unread:
+        o.line(
+            f"{len(unchecked) - unread} file(s) could not be parsed or analysed and were not "
+            "checked"
+        )
+    if unread:
+        o.line(f"{unread} file(s) or directories could not be read and were not checked")
     return status
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+def _json_error(given: Sequence[str]) -> Callable[[str], object] | None:
+    """What standard output gets on a usage error: nothing without ``--json``; with it,
+    ``[]`` for port-check (its output is a list), else ``{"error": message}``."""
+    if "--json" not in given:
+        return None
+    if next((w for w in given if w in ("doctor", "bench", "port-check")), None) == "port-check":
+        return lambda message: []
+    return lambda message: {"error": message}
+
+
+def _parser(json_error: Callable[[str], object] | None = None) -> argparse.ArgumentParser:
+    parser = Parser(
         prog="arrayport",
         description="Check an arrayport installation, time its conversions, and find "
         "NumPy code that is not array API standard.",
@@ -340,12 +329,16 @@ def _parser() -> argparse.ArgumentParser:
         "directory, hidden, cache and installed-package directories are not searched, nor "
         "build/dist unless they are packages (said on stderr). Exits 1 when anything is "
         "found, 0 when clean, 2 when a path is missing or is not Python source, no Python "
-        "file is found, or a file could not be checked (not valid Python, or too deeply "
-        "nested: it is reported, the others are checked).",
+        "file is found, or a file or directory could not be checked (unreadable, not valid "
+        "Python, or too deeply nested: it is reported, the others are checked). Links to "
+        "directories are not followed (said on stderr).",
     )
     check.add_argument("paths", nargs="+", metavar="PATH", help="Python files or directories")
     check.add_argument("--json", action="store_true", help="print a JSON list of findings")
     check.set_defaults(run=_port_check)
+    for p in (parser, doctor, bench, check):
+        if isinstance(p, Parser):
+            p.json_error = json_error
     return parser
 
 
@@ -356,12 +349,9 @@ def _commands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentPar
     return {}
 
 
-def _unknown_options_first(
-    parser: argparse.ArgumentParser, argv: Sequence[str] | None
-) -> list[str]:
-    """``argv``; an unknown option before any command (``arrayport --verison``) is named as
-    such, where argparse would only say that COMMAND is missing."""
-    given = list(sys.argv[1:] if argv is None else argv)
+def _unknown_options_first(parser: argparse.ArgumentParser, given: list[str]) -> list[str]:
+    """``given``; an unknown option before any command (``arrayport --verison``) is named
+    as such, where argparse would only say that COMMAND is missing."""
     if not any(word in _commands(parser) for word in given):
         known = {"-h", "--help", "--version"}
         unknown = [word for word in given if word.startswith("-") and word not in known]
@@ -383,8 +373,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     int
         The exit status.
     """
-    parser = _parser()
-    args, extra = parser.parse_known_args(_unknown_options_first(parser, argv))
+    given = list(sys.argv[1:] if argv is None else argv)
+    parser = _parser(_json_error(given))
+    args, extra = parser.parse_known_args(_unknown_options_first(parser, given))
     if extra:  # named against the command they were given to, with its own usage line
         command = _commands(parser)[args.command]
         known = {o for a in command._actions for o in a.option_strings}
@@ -393,8 +384,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         command.error(f"unrecognized arguments: {' '.join(extra)}{hint}")
     try:
         status: int = args.run(args, sys.stdout)
+        # Here, not at exit: output smaller than the buffer is written now, so that a
+        # reader that left is seen below, not by Python at shutdown (exit status 120).
+        sys.stdout.flush()
     except BrokenPipeError:
         # The reader left (`arrayport port-check . | head`) before the verdict: exit as a
         # process killed by SIGPIPE does (128 + 13), never 0, which would pass a CI gate.
+        silence_stdout()
         return 141
+    except KeyboardInterrupt:  # Ctrl-C: no traceback; 128 + SIGINT, as the shell says
+        print("arrayport: interrupted", file=sys.stderr)
+        return 130
     return status

@@ -91,3 +91,72 @@ def test_no_cpu_device_is_named_as_such(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setattr(_jax_devices, "jax_devices", lambda k: [] if k == "cpu" else real(k))
     with pytest.raises(DeviceError, match=r"no CPU device.*JAX_PLATFORMS"):
         _jax_devices.to_jax_device(CPU)
+
+
+class _NoBackend:
+    """A jax whose backends cannot start: jax 0.10 with JAX_PLATFORMS=cuda and no GPU
+    visible fails `assert _default_backend is not None`, an AssertionError saying nothing."""
+
+    class config:  # as jax.config
+        jax_platforms = "cuda"
+
+    @staticmethod
+    def devices(kind: str | None = None) -> list[object]:
+        raise AssertionError
+
+
+def test_jax_platforms_jax_cannot_start_is_named_with_the_remedy(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # devices() and convert() let jax's empty AssertionError out; doctor said
+    # "AssertionError: " and nothing else.
+    from arrayport.backends import _jax_devices
+    from arrayport.backends import jax as backend
+    from arrayport.errors import BackendUnavailableError
+
+    monkeypatch.setattr(backend, "load", lambda: _NoBackend)
+    _jax_devices.jax_devices.cache_clear()
+    monkeypatch.delenv("JAX_PLATFORMS", raising=False)
+    try:
+        with pytest.raises(BackendUnavailableError) as info:
+            _jax_devices.devices()
+    finally:
+        _jax_devices.jax_devices.cache_clear()  # the real jax's lists next time
+    assert str(info.value) == (
+        "jax could not initialise the platforms JAX_PLATFORMS (or jax.config's jax_platforms) "
+        "asks for, 'cuda': it found no device of those platforms here. Install jax for that "
+        "platform (pip install 'jax[cuda12]' for cuda) on a machine that has its device, or "
+        "include cpu (JAX_PLATFORMS=cuda,cpu) or unset JAX_PLATFORMS"
+    )
+    assert isinstance(info.value.__cause__, AssertionError)
+
+
+def test_jax_platforms_cuda_without_cuda_in_a_fresh_process() -> None:
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "import numpy as np, arrayport as ap\n"
+        "try:\n"
+        "    ap.convert(np.ones(3, np.float32), 'jax')\n"
+        "except ap.BackendUnavailableError as exc:\n"
+        "    print('refused:', exc)\n"
+        "else:\n"
+        "    print('converted')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, "JAX_PLATFORMS": "cuda"},
+    )
+    assert done.returncode == 0, done.stderr
+    if done.stdout == "converted\n":
+        pytest.skip("jax has CUDA here")
+    assert done.stdout.startswith(
+        "refused: jax could not initialise the platforms JAX_PLATFORMS (or jax.config's "
+        "jax_platforms) asks for, 'cuda': "
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 from pathlib import Path
@@ -9,7 +10,13 @@ from pathlib import Path
 import pytest
 
 from arrayport.errors import ArrayportError
-from arrayport.portcheck import PARSE_ERROR, check_paths, check_source, iter_python_files
+from arrayport.portcheck import (
+    PARSE_ERROR,
+    UNREADABLE,
+    check_paths,
+    check_source,
+    iter_python_files,
+)
 
 
 def test_directories_are_searched_for_python_files(tmp_path: Path) -> None:
@@ -166,3 +173,125 @@ def test_an_unparseable_file_named_explicitly_is_a_finding_too(tmp_path: Path) -
     bad = tmp_path / "bad.py"
     bad.write_text("def f(:\n")
     assert [(f.path, f.line, f.name) for f in check_paths([bad])] == [(str(bad), 1, PARSE_ERROR)]
+
+
+# -- what a walk cannot read or does not follow ---------------------------------------------
+
+
+def _deny(monkeypatch: pytest.MonkeyPatch, *locked: Path) -> None:
+    """Make ``locked`` unreadable as mode 000 does for a user (the tests may run as root,
+    whose reads no file mode stops)."""
+
+    def denied(path: object) -> PermissionError:
+        return PermissionError(errno.EACCES, "Permission denied", os.fspath(path))  # type: ignore[arg-type]
+
+    real_scandir, real_read = os.scandir, Path.read_bytes
+
+    def scandir(path: object = ".") -> object:
+        if Path(os.fspath(path)) in locked:  # type: ignore[arg-type]
+            raise denied(path)
+        return real_scandir(path)  # type: ignore[arg-type]
+
+    def read_bytes(self: Path) -> bytes:
+        if self in locked:
+            raise denied(self)
+        return real_read(self)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+
+
+def test_unreadable_files_and_directories_are_findings_and_the_rest_is_checked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An unreadable file raised ("cannot read", nothing else reported); an unreadable
+    # directory was skipped without a word.
+    amax = "import numpy as np\nnp.amax(x)\n"
+    (tmp_path / "a.py").write_text(amax)
+    (tmp_path / "b_locked.py").write_text(amax)
+    (tmp_path / "c_private").mkdir()
+    (tmp_path / "c_private" / "bad.py").write_text(amax)
+    (tmp_path / "d.py").write_text(amax)
+    _deny(monkeypatch, tmp_path / "b_locked.py", tmp_path / "c_private")
+    found = check_paths([tmp_path])
+    # In walk order: a directory's files, then what is below it.
+    assert [(Path(f.path).name, f.line, f.name, f.message) for f in found] == [
+        ("a.py", 2, "numpy.amax", found[0].message),
+        (
+            "b_locked.py",
+            1,
+            UNREADABLE,
+            "cannot be read: Permission denied; the file was not checked",
+        ),
+        ("d.py", 2, "numpy.amax", found[0].message),
+        (
+            "c_private",
+            1,
+            UNREADABLE,
+            "cannot be read: Permission denied; the directory was not searched",
+        ),
+    ]
+    assert found[1].replacement is None
+    unreadable: list[tuple[Path, OSError]] = []
+    files = list(iter_python_files([tmp_path], unreadable=unreadable))
+    assert [f.name for f in files] == ["a.py", "b_locked.py", "d.py"]
+    assert [(p, type(e)) for p, e in unreadable] == [(tmp_path / "c_private", PermissionError)]
+    # Without a list to report it in, an unreadable directory is an error, not a gap.
+    with pytest.raises(ArrayportError, match=r"cannot read the directory .*c_private: Permission"):
+        list(iter_python_files([tmp_path]))
+
+
+def test_links_to_directories_are_named_as_not_searched(tmp_path: Path) -> None:
+    # os.walk does not follow them: their files were never read, and nothing said so.
+    (tmp_path / "vendor").mkdir()
+    (tmp_path / "vendor" / "bad.py").write_text("import numpy as np\nnp.amax(x)\n")
+    pkg = tmp_path / "pkg"
+    (pkg / "real").mkdir(parents=True)
+    (pkg / "real" / "m.py").write_text("x = 1\n")
+    (pkg / "sub").symlink_to(tmp_path / "vendor")
+    (pkg / "alias").symlink_to(pkg / "real")  # searched anyway: not worth a word
+    skipped: list[Path] = []
+    assert list(iter_python_files([pkg], skipped=skipped)) == [pkg / "real" / "m.py"]
+    assert skipped == [pkg / "sub"]
+
+
+def test_a_link_to_a_file_in_a_directory_not_searched_is_checked(tmp_path: Path) -> None:
+    # `pkg/core.py -> ../.impl/core.py`: dropped as "found under its own path in this tree",
+    # but .impl/ is hidden, so it was checked nowhere.
+    (tmp_path / ".impl").mkdir()
+    (tmp_path / ".impl" / "core.py").write_text("import numpy as np\nnp.amax(x)\n")
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "core.py").symlink_to(tmp_path / ".impl" / "core.py")
+    found = check_paths([tmp_path])
+    assert [(f.path, f.line, f.name) for f in found] == [
+        (str(tmp_path / "pkg" / "core.py"), 2, "numpy.amax")
+    ]
+
+
+def test_a_symlink_loop_or_dangling_link_given_is_named_as_such(tmp_path: Path) -> None:
+    loop = tmp_path / "loop"
+    loop.symlink_to(loop)
+    with pytest.raises(ArrayportError, match=r"cannot follow the link .*loop: a symlink loop"):
+        check_paths([loop])
+    dangling = tmp_path / "gone.py"
+    dangling.symlink_to(tmp_path / "nowhere.py")
+    with pytest.raises(ArrayportError, match=r"gone\.py: what it names does not exist"):
+        check_paths([dangling])
+
+
+def test_undecodable_bytes_in_a_comment_are_a_parse_error(tmp_path: Path) -> None:
+    # ast.parse accepts them; Python refuses to run the file ("Non-UTF-8 code ... but no
+    # encoding declared"); docs/cli.md says such a file is reported as unparseable.
+    latin = tmp_path / "l1.py"
+    latin.write_bytes(b"import numpy as np\n# caf\xe9\nx = np.amax(1)\n")
+    declared = tmp_path / "l2.py"
+    declared.write_bytes(b"# -*- coding: latin-1 -*-\nimport numpy as np\n# caf\xe9\nnp.amax(1)\n")
+    found = check_paths([latin, declared])
+    assert [(Path(f.path).name, f.line, f.name) for f in found] == [
+        ("l1.py", 2, PARSE_ERROR),
+        ("l2.py", 4, "numpy.amax"),
+    ]
+    assert "'utf-8' codec can't decode byte 0xe9 on line 2" in found[0].message
+    assert "PEP 263" in found[0].message
+    with pytest.raises(ArrayportError, match=r"cannot parse l1\.py"):
+        check_source(latin.read_bytes(), "l1.py")

@@ -101,3 +101,17 @@ def test_what_each_positional_parameter_takes_is_read_from_annotations() -> None
     assert sigs["asarray"].takes == ("",)
     assert sigs["finfo"].takes == ("",)
     assert sigs["full"].takes == ("", "")
+
+
+def test_a_module_shadowing_array_api_extra_without_all_counts_as_missing(monkeypatch) -> None:
+    # frozenset(module.__all__) raised AttributeError: port-check crashed with a traceback.
+    import types
+
+    from arrayport.portcheck import _standard
+
+    monkeypatch.setitem(sys.modules, "array_api_extra", types.ModuleType("array_api_extra"))
+    _standard.standard.cache_clear()
+    try:
+        assert _standard.standard().extra == frozenset()
+    finally:
+        _standard.standard.cache_clear()

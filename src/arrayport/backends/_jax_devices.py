@@ -21,12 +21,13 @@ devices made by ``--xla_force_host_platform_device_count``, say) rather than rai
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from typing import Any
 
 from arrayport.backends._util import default_from_elsewhere, unplaceable
 from arrayport.devices import CPU, Device, cuda_device
-from arrayport.errors import DeviceError, UnsupportedArrayError
+from arrayport.errors import BackendUnavailableError, DeviceError, UnsupportedArrayError
 
 __all__ = [
     "deleted_error",
@@ -50,9 +51,30 @@ def jax_devices(kind: str) -> list[Any]:
 
     jax = load()
     try:
+        jax.devices()  # initialises jax's backends: a failure here is not about `kind`
+    # JAX_PLATFORMS naming a platform jax cannot start: RuntimeError ("Unable to initialize
+    # backend 'cuda'"), or, where it sees no device of that platform at all, a bare
+    # AssertionError from inside jax (0.10) that says nothing.
+    except (AssertionError, RuntimeError) as exc:
+        raise BackendUnavailableError(_platforms_error(jax, exc)) from exc
+    try:
         return list(jax.devices("cpu" if kind == "cpu" else "gpu"))
     except RuntimeError:  # jax raises RuntimeError for a platform it was not built with
         return []
+
+
+def _platforms_error(jax: Any, exc: BaseException) -> str:
+    """Why jax has no backend here, with the remedy."""
+    asked = getattr(jax.config, "jax_platforms", None) or os.environ.get("JAX_PLATFORMS")
+    why = str(exc) or "it found no device of those platforms here"
+    if not asked:
+        return f"jax could not initialise any of its platforms: {why}"
+    return (
+        f"jax could not initialise the platforms JAX_PLATFORMS (or jax.config's "
+        f"jax_platforms) asks for, {asked!r}: {why}. Install jax for that platform "
+        "(pip install 'jax[cuda12]' for cuda) on a machine that has its device, or "
+        "include cpu (JAX_PLATFORMS=cuda,cpu) or unset JAX_PLATFORMS"
+    )
 
 
 def devices() -> tuple[Device, ...]:

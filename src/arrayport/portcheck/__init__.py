@@ -16,8 +16,12 @@ Examples
 from __future__ import annotations
 
 import ast
+import errno
+import io
 import os
+import stat
 import sys
+import tokenize
 import warnings
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -29,6 +33,7 @@ from arrayport.portcheck._standard import Standard, standard
 __all__ = [
     "PARSE_ERROR",
     "TOO_DEEP",
+    "UNREADABLE",
     "Finding",
     "Standard",
     "check_paths",
@@ -50,15 +55,23 @@ _TOO_DEEP = (
 )
 #: The name of the file-level finding for a file that is not valid Python.
 PARSE_ERROR = "<parse error>"
+#: The name of the finding for a file or directory that could not be read.
+UNREADABLE = "<unreadable>"
 
 
 def _is_python_script(path: Path) -> bool:
-    """Whether the regular file ``path`` starts with a ``#!`` line naming python."""
+    """Whether the regular file ``path`` starts with a ``#!`` line naming python (False when
+    it cannot be read: nothing says it is Python)."""
     try:
-        with path.open("rb") as f:
-            first = f.readline(256)
+        return _names_python(path)
     except OSError:
         return False
+
+
+def _names_python(path: Path) -> bool:
+    """Whether ``path`` starts with a ``#!`` line naming python; OSError if unreadable."""
+    with path.open("rb") as f:
+        first = f.readline(256)
     return first.startswith(b"#!") and b"python" in first
 
 
@@ -107,6 +120,10 @@ def _check(source: str | bytes, path: str) -> list[Finding]:
     # RecursionError: a 20,000-term `1 + 1 + ...` is too deep for the parser, a
     # 1,000-term one for the walk; the file is reported as not analysed.
     too_deep = [Finding(path, 1, TOO_DEEP, _TOO_DEEP, None)]
+    if isinstance(source, bytes):
+        undecodable = _undecodable(source, path)
+        if undecodable is not None:
+            raise _ParseError(undecodable)
     try:
         with warnings.catch_warnings():  # "\d" in the source: port-check's, not the user's
             warnings.simplefilter("ignore")
@@ -122,8 +139,33 @@ def _check(source: str | bytes, path: str) -> list[Finding]:
         return too_deep
 
 
+def _undecodable(source: bytes, path: str) -> SyntaxError | None:
+    """Why Python would refuse to run ``source`` for its bytes, or None. ``ast.parse`` of
+    bytes accepts bytes that do not decode in a comment; Python refuses to run such a file
+    ("Non-UTF-8 code ... but no encoding declared"), and so does port-check."""
+    declared: SyntaxError | None = None
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(source).readline)
+    except SyntaxError as exc:  # an unknown encoding declared, or a first line not UTF-8
+        declared, encoding = exc, "utf-8"
+    try:
+        source.decode(encoding)
+    except UnicodeDecodeError as exc:
+        line = source.count(b"\n", 0, exc.start) + 1
+        msg = (
+            f"{encoding!r} codec can't decode byte 0x{source[exc.start]:02x} on line {line}: "
+            f"{exc.reason} (declare the file's encoding in a coding line, PEP 263, or save it "
+            f"as {encoding})"
+        )
+        return SyntaxError(msg, (path, line, None, None))
+    return declared
+
+
 def iter_python_files(
-    paths: Iterable[str | os.PathLike[str]], *, skipped: list[Path] | None = None
+    paths: Iterable[str | os.PathLike[str]],
+    *,
+    skipped: list[Path] | None = None,
+    unreadable: list[tuple[Path, OSError]] | None = None,
 ) -> Iterator[Path]:
     """The files to check: each file given, and the Python files below each directory given.
 
@@ -132,10 +174,11 @@ def iter_python_files(
     files without a suffix whose ``#!`` line names python (``bin/tool``). Hidden
     directories, ``__pycache__``, ``node_modules`` and ``site-packages`` are not searched,
     nor are ``build`` and ``dist`` unless they are Python packages (hold an
-    ``__init__.py``): build output copies the sources beside it. Entries of a directory
-    that are not regular files (a dangling link, a FIFO, which would block the read) are
-    skipped, and so are links to files inside the same directory tree (checked, and
-    reported, under their own path).
+    ``__init__.py``): build output copies the sources beside it. Links to directories
+    are not followed (unless the directory they name is searched anyway, they are left out
+    as ``skipped`` says). Entries of a directory that are not regular files (a dangling
+    link, a FIFO, which would block the read) are skipped, and so are links to files found
+    under their own path in the same directory tree (checked, and reported, there).
 
     Parameters
     ----------
@@ -143,54 +186,113 @@ def iter_python_files(
         Files and directories.
     skipped : list of Path, optional
         When given, each directory left out by name (all but hidden ones and
-        ``__pycache__``) is appended to it, so that a caller can say so.
+        ``__pycache__``) and each link to a directory not searched is appended to it, so
+        that a caller can say so.
+    unreadable : list of (Path, OSError), optional
+        When given, each directory below a directory given (or given itself) that cannot
+        be listed is appended to it with the error, and the walk goes on; when not given,
+        such a directory raises :class:`ArrayportError`.
 
     Raises
     ------
     ArrayportError
-        If a path does not exist, or is a file that is not Python source (``/dev/null``,
-        ``notes.txt``).
+        If a path does not exist (a dangling link or a symlink loop is named as such),
+        cannot be read, or is a file that is not Python source (``/dev/null``,
+        ``notes.txt``); and for a directory that cannot be listed, unless ``unreadable``
+        is given.
     """
     for item in paths:
         path = Path(item)
-        if path.is_dir():
-            top = Path(os.path.realpath(path))
-            for root, dirs, files in os.walk(path):
-                kept = []
-                for d in sorted(dirs):
-                    if d.startswith(".") or d == "__pycache__":
-                        continue
-                    below = Path(root) / d
-                    if d in _SKIP_DIRS and not (
-                        d in _OUTPUT_DIRS and (below / "__init__.py").is_file()
-                    ):
-                        if skipped is not None:
-                            skipped.append(below)
-                        continue
-                    kept.append(d)
-                dirs[:] = kept
-                for name in sorted(files):
-                    file = Path(root) / name
-                    if not file.is_file():
-                        continue
-                    if not name.endswith(".py") and (file.suffix or not _is_python_script(file)):
-                        continue
-                    if file.is_symlink() and Path(os.path.realpath(file)).is_relative_to(top):
-                        continue  # found under its own path in this tree
-                    yield file
-        elif path.is_file() and (path.suffix == ".py" or _is_python_script(path)):
+        try:
+            mode = os.stat(path).st_mode
+            if stat.S_ISREG(mode) and path.suffix != ".py" and not _names_python(path):
+                mode = 0  # a regular file, but not Python source
+        except OSError as exc:
+            raise ArrayportError(_not_found(path, exc)) from exc
+        if stat.S_ISDIR(mode):
+            yield from _walk(path, skipped, unreadable)
+        elif stat.S_ISREG(mode):
             yield path
-        elif path.exists():
+        else:
             msg = (
                 f"not a Python source file: {path} (port-check takes *.py files, scripts "
                 "with a python #! line, and directories)"
             )
             raise ArrayportError(msg)
-        else:
-            msg = (
-                f"no such file or directory: {path} (port-check takes Python files and directories)"
-            )
-            raise ArrayportError(msg)
+
+
+def _not_found(path: Path, exc: OSError) -> str:
+    """Why ``path`` (given by name) cannot be checked, from the error reading it."""
+    if exc.errno == errno.ELOOP:
+        return f"cannot follow the link {path}: a symlink loop (it leads back to itself)"
+    if os.path.islink(path):
+        return f"cannot follow the link {path}: what it names does not exist (a dangling link)"
+    if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+        return f"no such file or directory: {path} (port-check takes Python files and directories)"
+    return f"cannot read {path}: {exc.strerror or exc}"
+
+
+def _walk(
+    top: Path, skipped: list[Path] | None, unreadable: list[tuple[Path, OSError]] | None
+) -> Iterator[Path]:
+    """The Python files below the directory ``top`` (see :func:`iter_python_files`)."""
+
+    def failed(exc: OSError) -> None:  # a directory os.walk cannot list
+        where = Path(exc.filename) if exc.filename else top
+        if unreadable is None:
+            msg = f"cannot read the directory {where}: {exc.strerror or exc}"
+            raise ArrayportError(msg) from exc
+        unreadable.append((where, exc))
+
+    real_top = Path(os.path.realpath(top))
+    walked: set[Path] = set()  # real paths of the directories searched
+    found: set[Path] = set()  # real paths of the files yielded
+    links: list[Path] = []  # links to files of this tree: decided once the walk is done
+    dir_links: list[Path] = []
+    for root, dirs, files in os.walk(top, onerror=failed):
+        real_root = Path(os.path.realpath(root))
+        walked.add(real_root)
+        kept = []
+        for d in sorted(dirs):
+            if d.startswith(".") or d == "__pycache__":
+                continue
+            below = Path(root) / d
+            if os.path.islink(below):  # not followed by os.walk
+                dir_links.append(below)
+            elif d in _SKIP_DIRS and not (
+                d in _OUTPUT_DIRS and os.path.isfile(below / "__init__.py")
+            ):
+                if skipped is not None:
+                    skipped.append(below)
+            else:
+                kept.append(d)
+        dirs[:] = kept
+        for name in sorted(files):
+            file = Path(root) / name
+            if not _is_candidate(file):
+                continue
+            if not os.path.islink(file):
+                found.add(real_root / name)
+            elif Path(os.path.realpath(file)).is_relative_to(real_top):
+                links.append(file)  # yielded below unless found under its own path
+                continue
+            yield file
+    yield from (f for f in links if Path(os.path.realpath(f)) not in found)
+    if skipped is not None:  # a link to a directory searched anyway is not worth a word
+        skipped.extend(d for d in dir_links if Path(os.path.realpath(d)) not in walked)
+
+
+def _is_candidate(file: Path) -> bool:
+    """Whether the directory entry ``file`` is to be checked: a regular file named *.py,
+    or without a suffix and with a python #! line; a *.py entry that cannot even be
+    looked at (no permission) is, so that reading it fails and says so."""
+    try:
+        regular = stat.S_ISREG(os.stat(file).st_mode)
+    except OSError as exc:  # a dangling link or a loop is not a file; no permission may be
+        return file.name.endswith(".py") and exc.errno not in (errno.ENOENT, errno.ELOOP)
+    if not regular:
+        return False
+    return file.name.endswith(".py") or (not file.suffix and _is_python_script(file))
 
 
 def check_paths(paths: Iterable[str | os.PathLike[str]]) -> list[Finding]:
@@ -208,15 +310,16 @@ def check_paths(paths: Iterable[str | os.PathLike[str]]) -> list[Finding]:
         In file order, then by line. A file that is not valid Python (a syntax error, a
         Python 2 script, bytes that do not decode) gives one finding named
         :data:`PARSE_ERROR` (``"<parse error>"``) on the error's line, and a file too
-        deeply nested to analyse one named :data:`TOO_DEEP` (``"<file>"``) on line 1;
-        neither file was checked; the other files are still
-        checked. Empty when no Python file was found (``arrayport port-check`` reports
-        that as an error).
+        deeply nested to analyse one named :data:`TOO_DEEP` (``"<file>"``) on line 1, and
+        a file or directory that cannot be read (no permission) one named
+        :data:`UNREADABLE` (``"<unreadable>"``) on line 1; none of them was checked; the
+        other files are still checked. Empty when no Python file was found (``arrayport
+        port-check`` reports that as an error).
 
     Raises
     ------
     ArrayportError
-        If a path does not exist, is not Python source or cannot be read.
+        If a path given does not exist, is not Python source or cannot be read.
     """
     return _scan(paths)[0]
 
@@ -233,25 +336,40 @@ def _unparseable(path: str, exc: SyntaxError | ValueError) -> Finding:
     return Finding(path, line, PARSE_ERROR, message, None)
 
 
+def _unreadable(path: Path, exc: OSError, what: str) -> Finding:
+    """The finding for a file or directory (``what``) that could not be read."""
+    done = "searched" if what == "directory" else "checked"
+    message = f"cannot be read: {exc.strerror or exc}; the {what} was not {done}"
+    return Finding(str(path), 1, UNREADABLE, message, None)
+
+
 def _scan(
     paths: Iterable[str | os.PathLike[str]], skipped: list[Path] | None = None
 ) -> tuple[list[Finding], int]:
-    """:func:`check_paths`'s findings, and the number of files checked or found unparseable;
-    directories left out by name are appended to ``skipped`` when it is given."""
+    """:func:`check_paths`'s findings, and the number of files checked or found unparseable
+    or unreadable; directories left out are appended to ``skipped`` when it is given."""
     findings: list[Finding] = []
     seen: set[Path] = set()
-    for file in iter_python_files(paths, skipped=skipped):
+    unlisted: list[tuple[Path, OSError]] = []  # directories that could not be listed
+
+    def report_unlisted() -> None:  # in walk order, before the files found after them
+        findings.extend(_unreadable(d, exc, "directory") for d, exc in unlisted)
+        unlisted.clear()
+
+    for file in iter_python_files(paths, skipped=skipped, unreadable=unlisted):
+        report_unlisted()
         real = Path(os.path.realpath(file))
         if real in seen:  # `a.py ./a.py`, or a file inside a directory also given: once
             continue
         seen.add(real)
         try:
             data = file.read_bytes()
-        except OSError as exc:
-            msg = f"port-check cannot read {file}: {exc}"
-            raise ArrayportError(msg) from exc
+        except OSError as exc:  # reported; the other files are still checked
+            findings.append(_unreadable(file, exc, "file"))
+            continue
         try:
             findings.extend(_check(data, str(file)))
         except _ParseError as exc:  # reported; the other files are still checked
             findings.append(_unparseable(str(file), exc.error))
+    report_unlisted()
     return findings, len(seen)

@@ -218,7 +218,8 @@ def standard() -> Standard:
     for ext, names in extensions.items():
         signatures.update(_signatures(getattr(xp, ext), names, f"{ext}."))
     try:
-        extra = frozenset(importlib.import_module("array_api_extra").__all__)
+        # A module shadowing array-api-extra may have no __all__: as if not installed.
+        extra = frozenset(getattr(importlib.import_module("array_api_extra"), "__all__", ()))
     except ImportError:  # hints then name no array-api-extra function
         extra = frozenset()
     return Standard(

@@ -1,0 +1,146 @@
+"""How the ``arrayport`` command writes: tables, JSON, paths, and a reader that left.
+
+Tables are drawn with rich when the stream is a terminal and rich is installed, as aligned
+plain text otherwise (pipes, files, CI logs). JSON is written so that any strict parser
+reads it: a file name that is not valid UTF-8 (``b"caf\\xe9.py"``, which Python holds as
+the lone surrogate ``"caf\\udce9.py"``) is written with its undecodable bytes escaped
+(``caf\\xe9.py``), in JSON as in text (:func:`shown`). With ``--json``, a usage error
+puts JSON on standard output too (:class:`Parser`), and what Python code prints while the
+frameworks are imported goes to standard error (:func:`quiet_stdout`). A reader of
+standard output that left is handled by :func:`silence_stdout`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any, NoReturn, TextIO
+
+__all__ = ["Output", "Parser", "print_json", "quiet_stdout", "shown", "silence_stdout"]
+
+_Row = Sequence[object]
+
+#: The widest first column kept whole in a rich table (a memory type, a case name).
+_FIRST_COLUMN = 24
+
+
+def shown(text: str) -> str:
+    """``text`` (a path, or a message holding one) as it can be printed and read back as
+    UTF-8: bytes a file name holds that are not UTF-8 (surrogate escapes) become ``\\xNN``."""
+    try:
+        raw = text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a surrogate that no undecodable byte made: escape it
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return raw.decode("utf-8", "backslashreplace")
+
+
+def _plain(data: object) -> object:
+    """``data`` with every string passed through :func:`shown`."""
+    if isinstance(data, str):
+        return shown(data)
+    if isinstance(data, dict):
+        return {_plain(k): _plain(v) for k, v in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [_plain(v) for v in data]
+    return data
+
+
+def print_json(data: object, stream: TextIO) -> None:
+    """Write ``data`` to ``stream`` as one indented JSON document (strings as :func:`shown`
+    says, so that it is valid UTF-8)."""
+    json.dump(_plain(data), stream, indent=2)
+    stream.write("\n")
+
+
+def quiet_stdout(enabled: bool) -> contextlib.AbstractContextManager[object]:
+    """While ``enabled`` (``--json``), what Python code prints to standard output (a
+    framework announcing itself on import, a user's own module that shadows one) goes to
+    standard error, so that standard output stays one JSON document."""
+    return contextlib.redirect_stdout(sys.stderr) if enabled else contextlib.nullcontext()
+
+
+def silence_stdout() -> None:
+    """Point standard output's file descriptor at the null device: its reader left, and
+    what is still buffered would otherwise fail again when Python flushes it at exit
+    ("Exception ignored ... BrokenPipeError"). The recipe of Python's ``signal`` docs."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # not a file (a test's StringIO)
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+    finally:
+        os.close(devnull)
+
+
+class Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors, when ``--json`` was given, also put one JSON
+    document on standard output (``json_error(message)``), so that a program reading it
+    never gets an empty or non-JSON standard output; the usage goes to stderr as always."""
+
+    json_error: Callable[[str], object] | None = None
+
+    def error(self, message: str) -> NoReturn:
+        if self.json_error is not None:
+            print_json(self.json_error(message), sys.stdout)
+        super().error(message)
+
+
+class Output:
+    """Writes lines and tables to a stream: rich in a terminal, aligned plain text
+    elsewhere."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.console: Any = None
+        if stream.isatty():
+            try:
+                from rich.console import Console
+            except ImportError:  # rich is optional (arrayport[cli]): plain text then
+                pass
+            else:
+                self.console = Console(file=stream)
+
+    def line(self, text: str = "") -> None:
+        if self.console is not None:
+            self.console.print(shown(text), markup=False, highlight=False)
+        else:
+            print(shown(text), file=self.stream)
+
+    def table(self, title: str, columns: Sequence[str], rows: Sequence[_Row]) -> None:
+        cells = [["" if v is None else shown(str(v)) for v in row] for row in rows]
+        if self.console is not None:
+            self.console.print(self._rich_table(shown(title), columns, cells))
+            return
+        widths = [max([len(c), *(len(r[i]) for r in cells)]) for i, c in enumerate(columns)]
+        print(shown(title), file=self.stream)
+        for row in (list(columns), ["-" * w for w in widths], *cells):
+            text = "  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True))
+            print(text.rstrip(), file=self.stream)
+        print(file=self.stream)
+
+    def _rich_table(self, title: str, columns: Sequence[str], cells: list[list[str]]) -> Any:
+        """A rich table no wider than the console: every cell folds (a long path breaks
+        across lines, none is cut with "…"), and a first column of up to 24 characters,
+        which names the row (a memory type), keeps its width while the others give way."""
+        from rich.table import Table
+        from rich.text import Text
+
+        # Text, not str: rich reads "[bold]" or "[/x]" in a path as markup.
+        table = Table(title=Text(title), title_justify="left")
+        first = max([len(columns[0]), *(len(r[0]) for r in cells)])
+        # Each column takes its text and 2 spaces of padding, and the borders one each more.
+        # A fixed width, not min_width: rich reduces every column alike when it must and then
+        # widens one below its min_width again, which crops the table's right edge.
+        room = self.console.width - 3 * len(columns) - 1
+        fixed = first if first <= _FIRST_COLUMN and first + 4 * (len(columns) - 1) <= room else None
+        for i, column in enumerate(columns):
+            table.add_column(Text(column), width=fixed if i == 0 else None, overflow="fold")
+        for row in cells:
+            table.add_row(*(Text(c, overflow="fold") for c in row))
+        return table

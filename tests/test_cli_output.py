@@ -1,0 +1,128 @@
+"""Tests of how the ``arrayport`` command writes: rich tables, JSON, paths, usage errors."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+
+import pytest
+
+from arrayport._cli_output import Output, Parser, print_json, shown
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def _rich_lines(monkeypatch: pytest.MonkeyPatch, columns: int, title: str, header, rows):
+    pytest.importorskip("rich")
+    monkeypatch.setenv("COLUMNS", str(columns))
+    term = _Terminal()
+    Output(term).table(title, header, rows)
+    return re.sub(r"\x1b\[[0-9;]*m", "", term.getvalue()).splitlines()
+
+
+def _columns(lines: list[str]) -> list[str]:
+    """The text of each column of a one-row rich table, its folded lines joined, spaces
+    dropped (where rich folds is its own business)."""
+    body = [line for line in lines if line.startswith("│")]
+    cells = [""] * (body[0].count("│") - 1)
+    for line in body:
+        for i, part in enumerate(line.strip("│").split("│")):
+            cells[i] += part
+    return ["".join(c.split()) for c in cells]
+
+
+def test_rich_tables_never_cut_the_first_column(monkeypatch: pytest.MonkeyPatch) -> None:
+    # In an 80-column terminal the doctor's memory table showed "pyclespera…".
+    lines = _rich_lines(
+        monkeypatch,
+        80,
+        "Memory (MiB; blank: the framework does not say)",
+        ["memory_type", "device", "in_use", "cached", "free", "total", "note"],
+        [
+            ("numpy", "cpu", "", "0.0", "22,978.0", "", ""),
+            ("pyclesperanto", "opencl:0", "", "", "", "13,274.0", ""),
+            ("dask", "-", "", "", "", "", "no devices to report here"),
+        ],
+    )
+    text = "\n".join(lines)
+    assert "│ pyclesperanto │" in text
+    assert "│ dask          │" in text
+    assert _columns(lines)[-1] == "nodevicestoreporthere"  # the last column folds instead
+    assert max(len(line) for line in lines) <= 80
+
+
+@pytest.mark.parametrize("columns", [80, 60])
+def test_rich_tables_fit_the_terminal_and_show_every_character(
+    columns: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # At 80 columns the port-check table showed "src/mypackage/filters.p…" (":5" lost),
+    # and was wider than the terminal: rich cropped its right border and words of "why".
+    why = "numpy.pad is not in the array API standard 2025.12"
+    replacement = (
+        "xpx.pad(x, pad_width) (an int, a (before, after) pair or a pair per axis; "
+        "constant_values= a scalar) (array-api-extra)"
+    )
+    lines = _rich_lines(
+        monkeypatch,
+        columns,
+        "NumPy outside the array API standard 2025.12",
+        ["file:line", "what", "replacement", "why"],
+        [("src/mypackage/filters.py:5", "numpy.pad", replacement, why)],
+    )
+    body = [line for line in lines[1:] if line.strip()]
+    assert all(len(line) == len(body[0]) <= columns for line in body)  # nothing cropped
+    assert (body[0][0], body[0][-1], body[-1][0], body[-1][-1]) == ("┏", "┓", "└", "┘")
+    # Every cell's text is there, folded across lines but never cut with "…".
+    expected = ["src/mypackage/filters.py:5", "numpy.pad", replacement, why]
+    assert _columns(lines) == ["".join(v.split()) for v in expected]
+    assert "…" not in "\n".join(lines)
+
+
+def test_a_wide_terminal_leaves_paths_whole(monkeypatch: pytest.MonkeyPatch) -> None:
+    path = "src/some/deeply/nested/package/module_name.py:123"
+    lines = _rich_lines(monkeypatch, 200, "t", ["file:line", "what"], [(path, "numpy.amax")])
+    assert any(f"│ {path} │" in line for line in lines)
+
+
+def test_undecodable_file_name_bytes_are_escaped() -> None:
+    name = os.fsdecode(b"caf\xe9.py")  # a Latin-1 name: Python holds "caf\udce9.py"
+    assert name == "caf\udce9.py"
+    assert shown(name) == "caf\\xe9.py"
+    assert shown("café.py") == "café.py"  # valid UTF-8 stays as it is
+    assert shown("\ud800") == "\\ud800"  # a surrogate no byte made is escaped too
+
+
+def test_json_is_valid_utf8_whatever_the_file_names() -> None:
+    stream = io.StringIO()
+    print_json([{"path": os.fsdecode(b"pc/caf\xe9.py"), "line": 2}], stream)
+    text = stream.getvalue()
+    text.encode("utf-8")  # strict: lone surrogates raised here
+    assert json.loads(text) == [{"path": "pc/caf\\xe9.py", "line": 2}]
+
+
+def test_plain_output_escapes_undecodable_file_names_too() -> None:
+    stream = io.StringIO()
+    out = Output(stream)
+    out.line(os.fsdecode(b"caf\xe9.py:2: numpy.amax"))
+    out.table("t", ["file"], [(os.fsdecode(b"caf\xe9.py"),)])
+    assert stream.getvalue() == "caf\\xe9.py:2: numpy.amax\nt\nfile\n----------\ncaf\\xe9.py\n\n"
+
+
+def test_a_usage_error_puts_json_on_stdout_when_asked(capsys: pytest.CaptureFixture[str]) -> None:
+    parser = Parser(prog="tool")
+    parser.json_error = lambda message: {"error": message}
+    with pytest.raises(SystemExit) as exit_info:
+        parser.error("argument --size: invalid float value: 'abc'")
+    assert exit_info.value.code == 2
+    captured = capsys.readouterr()
+    assert json.loads(captured.out) == {"error": "argument --size: invalid float value: 'abc'"}
+    assert "usage: tool" in captured.err
+    parser.json_error = None
+    with pytest.raises(SystemExit):
+        parser.error("bad")
+    assert capsys.readouterr().out == ""
