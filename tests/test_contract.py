@@ -165,3 +165,12 @@ def test_a_torch_device_without_an_index_is_settled_at_each_call_like_the_word()
     assert f.contract.device == "cuda"
     g = ap.memory_type("torch", device=torch.device("cuda:1"))(lambda x: x)
     assert g.contract.device == ap.Device("cuda", 1)
+
+
+def test_a_sliced_function_with_a_halo_may_split_the_stack() -> None:
+    # Slices never read their neighbours: split_axis=0 of a slice_by_slice function with an
+    # int depth was refused as a split across the halo.
+    f = ap.memory_type("numpy", slice_by_slice=True, depth=2, oom=ap.OOMPolicy(split_axis=0))(
+        lambda x: x
+    )
+    assert f.contract.depth == 2

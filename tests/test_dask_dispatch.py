@@ -939,3 +939,21 @@ else:
     if "ONE DEVICE" in done.stdout:
         pytest.skip("PoCL gave one OpenCL device for POCL_DEVICES='pthread pthread'")
     assert done.stdout.strip().splitlines()[-1] == "['opencl:1']"
+
+
+@skip_unless_installed(MemoryType.JAX)
+@pytest.mark.usefixtures("sync")
+def test_a_whole_argument_stays_shared_with_functions_that_cannot_write_into_it() -> None:
+    # The read-only snapshot made every block copy it into jax (host-copy), where jax,
+    # which cannot write into its arrays, shared it before.
+    @ap.memory_type("jax", blockwise=True)
+    def scaled(b: Any, w: Any) -> Any:
+        return b * w
+
+    x = da.ones((8, 1000), chunks=(2, 1000), dtype="float32")
+    w = np.ones(1000, np.float32)
+    with ap.metrics.collecting() as m:
+        np.testing.assert_array_equal(scaled(x, w).compute(), np.ones((8, 1000)))
+    routes = m.snapshot()["routes"]
+    assert routes.get("host-copy", 0) == 4  # the results back to numpy, one per block
+    assert routes.get("host-share", 0) == 8  # each block and the shared argument into jax

@@ -142,3 +142,27 @@ def test_only_what_python_binds_as_a_method_gets_self() -> None:
     np.testing.assert_array_equal(h.half(x), [0.0, 0.5, 1.0])
     np.testing.assert_array_equal(h.triple(x), [0.0, 3.0, 6.0])
     np.testing.assert_array_equal(h.method(x), [1.0, 2.0, 3.0])
+
+
+def test_redecorating_keeps_binding_and_attributes_of_the_function_inside() -> None:
+    # A static dispatched function decorated again got `self`; attributes of the original
+    # function were lost one decoration later.
+    def base(x: Any) -> Any:
+        return x * 2
+
+    base.tag = "t"  # type: ignore[attr-defined]
+    once = ap.memory_type("numpy")(base)
+    twice = ap.memory_type("numpy")(once)
+    assert twice.tag == "t"  # type: ignore[attr-defined]
+
+    class C:
+        f = ap.memory_type("numpy")(ap.memory_type("numpy")(staticmethod(base)))
+
+    np.testing.assert_array_equal(C().f(np.ones(2)), [2.0, 2.0])
+
+
+def test_callables_marked_as_coroutine_functions_are_refused() -> None:
+    from unittest.mock import AsyncMock
+
+    with pytest.raises(ap.InvalidOptionError, match="coroutine"):
+        ap.memory_type("numpy")(AsyncMock())

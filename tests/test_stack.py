@@ -610,3 +610,32 @@ def test_process_slices_under_jax_jit_is_refused_by_name() -> None:
 
     with pytest.raises(ap.UnsupportedArrayError, match="traced jax array"):
         jax.jit(lambda s: ap.process_slices(s, lambda p: p * 2))(jnp.ones((2, 3, 3)))
+
+
+def test_read_only_results_shared_by_slices_are_stacked() -> None:
+    # The reused-buffer refusal took in buffers never written again: a broadcast stack's
+    # views and a frozen constant returned for blank slices.
+    broadcast = np.broadcast_to(np.arange(12.0).reshape(1, 4, 3), (3, 4, 3))
+    np.testing.assert_array_equal(ap.process_slices(broadcast, lambda p: p), broadcast)
+    blank = np.zeros((4, 3))
+    blank.flags.writeable = False
+    out = ap.process_slices(np.zeros((3, 4, 3)), lambda p: blank)
+    np.testing.assert_array_equal(out, np.zeros((3, 4, 3)))
+    writable = np.zeros((4, 3))
+    with pytest.raises(ap.InvalidOptionError, match="writeable = False"):
+        ap.process_slices(np.zeros((3, 4, 3)), lambda p: writable)
+
+
+def test_lists_of_arrays_of_data_dependent_shapes_stay_one_list_per_slice() -> None:
+    x = np.arange(2 * 4 * 4, dtype=np.float32).reshape(2, 4, 4)
+    crops = ap.process_slices(x, lambda p: [p[:4, :4], p[:2, :2]] if p[0, 0] else [p[:2, :2], p])
+    assert [[c.shape for c in r] for r in crops] == [[(2, 2), (4, 4)], [(4, 4), (2, 2)]]
+
+
+def test_bfloat16_scalars_per_slice_are_stacked() -> None:
+    ml_dtypes = pytest.importorskip("ml_dtypes")
+    x = np.arange(12).reshape(3, 2, 2).astype(ml_dtypes.bfloat16)
+    out = ap.process_slices(x, lambda p: p.max())
+    assert isinstance(out, np.ndarray)
+    assert out.dtype == ml_dtypes.bfloat16
+    np.testing.assert_array_equal(out.astype(np.float32), [3.0, 7.0, 11.0])

@@ -211,7 +211,8 @@ class FunctionContract:
             )
             raise InvalidOptionError(msg)
         set_("depth", _check_depth(self.depth))
-        _refuse_split_across_halo(self.depth, oom.split_axis)
+        if not (self.slice_by_slice and oom.split_axis in (0, -3)):  # slices: no neighbours
+            _refuse_split_across_halo(self.depth, oom.split_axis)
         set_("whole_array", _check_bool(self.whole_array, "whole_array"))
         if self.whole_array and self.depth is not None:
             msg = "depth and whole_array=True exclude each other: a whole array needs no halo"

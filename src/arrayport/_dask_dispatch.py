@@ -36,7 +36,7 @@ import math
 import sys
 import uuid
 import warnings
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -52,7 +52,9 @@ from arrayport._dask_checks import (
     unknown,
     whole_slices,
 )
-from arrayport._dask_worker import Call, Slot, fill, run_block
+from arrayport._dask_worker import Call, Slot, fill, run_block, writes_through
+from arrayport._exchange import holds_numbers
+from arrayport._host import aligned_copy
 from arrayport._placement import resolve_device
 from arrayport.backends import detect_memory_type, get_backend
 from arrayport.backends.dask import _meta
@@ -98,6 +100,17 @@ class _Collector:
 #: A NATIVE_OUTPUT sample keeps an axis held in one chunk whole up to this extent (colour
 #: channels, a 3x3 matrix's axis): a function pairing it with a whole argument then fits.
 _SAMPLE_WHOLE_AXIS = 16
+
+
+def _snapshot(w: Any) -> np.ndarray:
+    """A private copy of a non-dask argument: a numpy one as it is (a string or object
+    array too, as the call without dask passes it), 64-byte aligned where it holds numbers
+    in native order (jax and tensorflow then share it); others' arrays converted."""
+    if type(w) is not np.ndarray:
+        return cast(np.ndarray, convert(w, MemoryType.NUMPY, copy=True))
+    if w.dtype.isnative and holds_numbers(w.dtype):
+        return aligned_copy(w)
+    return np.array(w, copy=True)
 
 
 def _sample(x: Any, depth: dict[int, int] | None) -> Any:
@@ -286,16 +299,12 @@ def run_on_dask(dispatched: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) 
         # A neighbourhood wider than the array borrows all of it (dask refuses the depth).
         depth = {a: min(d, int(first.shape[a])) for a, d in depth.items()}
     # A snapshot: the lazy result must not change if the caller later writes the array.
-    # A numpy argument is copied as it is (a string or object array too, as the call
-    # without dask passes it); other frameworks' arrays are converted.
-    # Read-only: every block (and a NATIVE_OUTPUT sample run) gets this one snapshot, so a
-    # function writing into it would hand each block the edits of the blocks before it.
-    whole = [
-        np.array(w, copy=True) if type(w) is np.ndarray else convert(w, MemoryType.NUMPY, copy=True)
-        for w in col.whole
-    ]
-    for w in whole:
-        w.flags.writeable = False
+    whole = [_snapshot(w) for w in col.whole]
+    if writes_through(contract.memory_type):
+        # Every block (and a NATIVE_OUTPUT sample run) gets this one snapshot: a function
+        # writing into it would hand each block the edits of the blocks before it.
+        for w in whole:
+            w.flags.writeable = False
     arrays = [x if x.chunks == first.chunks else x.rechunk(first.chunks) for x in col.dask]
     # The blocks the function will see, built lazily before anything runs: the checks of
     # the whole arguments read their real extents (dask rechunks where a halo is wider

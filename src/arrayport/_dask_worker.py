@@ -132,14 +132,24 @@ def dumps_by_value(objects: Any) -> bytes:
     return buffer.getvalue()
 
 
+def writes_through(declared: MemoryType) -> bool:
+    """Whether a function declared on ``declared`` could write into a numpy argument it is
+    given (shared with it: numpy, torch; cupy for a host-memory test), so that a snapshot
+    every block shares must be read-only (torch then gets a private copy per block). jax
+    and tensorflow cannot write into their arrays, and pyclesperanto always copies: they
+    keep sharing it."""
+    return declared in (MemoryType.NUMPY, MemoryType.TORCH, MemoryType.CUPY)
+
+
 def run_block(*parts: Any, call: Call) -> Any:
     """One block: the dispatched callable on numpy (or cupy) blocks, a block back."""
     dispatched, targs, tkwargs = call.resolve()
     blocks, whole = parts[: call.n_blocks], parts[call.n_blocks :]
-    for w in whole:
-        # Shared by every block this worker runs (a copy unpickled from the client's
-        # read-only snapshot can come back writable): never written into by one block.
-        w.flags.writeable = False
+    if writes_through(dispatched.contract.memory_type):
+        for w in whole:
+            # Shared by every block this worker runs (a copy unpickled from the client's
+            # read-only snapshot can come back writable): never written into by one block.
+            w.flags.writeable = False
     # The block of a 0-d dask array (x.sum(), x[0]) is a numpy scalar: the 0-d array it
     # stands for (ADR 0016), as the function would get without dask.
     blocks = tuple(np.asarray(b) if isinstance(b, np.generic) else b for b in blocks)

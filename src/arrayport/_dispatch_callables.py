@@ -36,13 +36,14 @@ def refuse_deferred_bodies(fn: Any) -> None:
     # A callable instance runs its class's __call__ (inspect looks at the instance only).
     instance = not (inspect.isroutine(fn) or inspect.isclass(fn) or isinstance(fn, partial))
     body = type(fn).__call__ if instance else fn
+    # Either may say so (an AsyncMock is marked a coroutine function itself).
     kind = (
         "a coroutine function (async def)"
-        if inspect.iscoroutinefunction(body)
+        if inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(body)
         else "an async generator function"
-        if inspect.isasyncgenfunction(body)
+        if inspect.isasyncgenfunction(fn) or inspect.isasyncgenfunction(body)
         else "a generator function"
-        if inspect.isgeneratorfunction(body)
+        if inspect.isgeneratorfunction(fn) or inspect.isgeneratorfunction(body)
         else None
     )
     if kind is not None:
@@ -65,11 +66,17 @@ def adopt_identity(wrapper: Any, fn: Any, static: bool) -> bool:
     another callable's are not: a dispatched function's private state (its slicing, a
     staticmethod) or an instance's fields (``self.options``) would override the wrapper's.
     """
+    from arrayport.dispatch import DispatchedFunction
+
     update_wrapper(wrapper, fn, updated=())
-    if isinstance(fn, FunctionType):
-        own = vars(fn).items()
+    dispatched = isinstance(fn, DispatchedFunction)
+    if isinstance(fn, FunctionType) or dispatched:
+        # A dispatched function's: the ones it took from its function, not its own state.
+        own = [(k, v) for k, v in vars(fn).items() if not (dispatched and k.startswith("_"))]
         vars(wrapper).update((k, v) for k, v in own if not hasattr(type(wrapper), k))
         wrapper.__wrapped__ = fn  # not a __wrapped__ fn carries (as update_wrapper does)
+    if dispatched:  # binds where the function inside binds (not a staticmethod's)
+        return not static and bool(fn._binds)
     return not static and hasattr(type(fn), "__get__") and not isinstance(fn, partial)
 
 

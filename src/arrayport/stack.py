@@ -19,6 +19,7 @@ from typing import Any, cast
 import numpy as np
 
 from arrayport._arguments import array_type, rebuild
+from arrayport._exchange import holds_numbers
 from arrayport._split import index_array
 from arrayport.backends import detect_memory_type, get_backend, namespace
 from arrayport.convert import convert, plan
@@ -189,10 +190,11 @@ def restack(
     same = isinstance(first, (tuple, list)) and all(
         type(r) is type(first) and len(r) == len(first) for r in results
     )
-    # A list per slice is restacked as a tuple is when it holds arrays only, so that the
-    # result is placed as an unsliced call's list of arrays is; else one list per slice.
+    # A list per slice is restacked as a tuple is when each place holds arrays of one
+    # shape and dtype in every slice (placed as an unsliced call's list of arrays is);
+    # else one list per slice (crops whose sizes depend on the data, numbers).
     if (isinstance(first, tuple) and same) or (
-        isinstance(first, list) and same and all(_is_array(v) for r in results for v in r)
+        isinstance(first, list) and same and _uniform(results)
     ):
         parts = [
             restack([r[j] for r in results], memory_type, device, caller) for j in range(len(first))
@@ -205,7 +207,17 @@ def restack(
 
 
 def _numeric_scalar(x: object) -> bool:
-    return isinstance(x, np.generic) and x.dtype.kind in "biufc"
+    return isinstance(x, np.generic) and holds_numbers(x.dtype)  # bfloat16 too
+
+
+def _uniform(results: list[Any]) -> bool:
+    """Whether lists of one length hold, at each place, arrays of one shape and dtype."""
+    for items in zip(*results, strict=True):
+        if not all(_is_array(v) for v in items):
+            return False
+        if len({(tuple(v.shape), str(v.dtype)) for v in items}) > 1:
+            return False
+    return True
 
 
 #: Memory types whose arrays a function can write into and return again (``out=``,
@@ -222,7 +234,10 @@ def _refuse_reused(results: list[Any], caller: str) -> None:
     by the later ones, before they can be stacked."""
     seen: dict[object, int] = {}
     for i, r in enumerate(results):
-        if detect_memory_type(r) not in _MUTABLE:
+        # Read-only numpy memory cannot have been written again (a broadcast stack's
+        # views, a frozen constant returned for several slices).
+        frozen = isinstance(r, np.ndarray) and not r.flags.writeable
+        if frozen or detect_memory_type(r) not in _MUTABLE:
             continue
         keys: list[object] = [id(r)]
         if isinstance(r, np.ndarray) and r.size:
@@ -235,7 +250,8 @@ def _refuse_reused(results: list[Any], caller: str) -> None:
                     f"slice {i}: an output buffer written again for each slice (out=, "
                     "output_image=) holds only the last slice's values by the time the "
                     "results are stacked; return a new array for each slice (a copy of the "
-                    "buffer)"
+                    "buffer; a constant returned for several slices: a copy, or read-only "
+                    "with x.flags.writeable = False)"
                 )
                 raise InvalidOptionError(msg)
 
