@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +16,7 @@ import arrayport._bench
 from arrayport import MemoryType
 from arrayport._bench import check_size, max_size_mib, run_bench
 from arrayport.errors import InvalidOptionError
-from tests.conftest import INSTALLED
+from tests.conftest import CPU_TYPES, INSTALLED
 from tests.test_doctor import _run_with
 
 
@@ -23,7 +26,7 @@ def result() -> dict[str, Any]:
 
 
 def test_every_ordered_pair_of_timed_types(result: dict[str, Any]) -> None:
-    types = [mt.value for mt in INSTALLED if mt is not MemoryType.DASK]
+    types = [mt.value for mt in CPU_TYPES]
     pairs = [(c["source"], c["target"]) for c in result["conversions"]]
     assert pairs == [(s, t) for s in types for t in types if s != t]
     for c in result["conversions"]:
@@ -65,7 +68,7 @@ def test_sizes_that_are_not_finite_and_positive_are_refused(size: float) -> None
 def test_sizes_beyond_physical_memory_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(arrayport._bench, "_physical_memory", lambda: 8 * 2**30)
     held = arrayport._bench._arrays_held()
-    timed = [mt for mt in INSTALLED if mt is not MemoryType.DASK]
+    timed = list(CPU_TYPES)
     assert held == max(2, len(timed) + 1)  # numpy's source is the test array itself
     limit = max_size_mib()
     assert limit is not None
@@ -100,8 +103,8 @@ def test_the_result_names_versions_and_what_was_timed(result: dict[str, Any]) ->
     assert result["versions"]["arrayport"] == arrayport.__version__
     assert list(result["versions"])[1:] == [mt.value for mt in INSTALLED]
     assert result["versions"]["numpy"] == np.__version__
-    assert result["timed"] == [mt.value for mt in INSTALLED if mt is not MemoryType.DASK]
-    assert set(result["skipped"]) == {"dask"} & {mt.value for mt in INSTALLED}
+    assert result["timed"] == [mt.value for mt in CPU_TYPES]
+    assert set(result["skipped"]) == {"cupy", "dask"} & {mt.value for mt in INSTALLED}
     assert result["broken"] == {}
     assert all(d["error"] is None for d in result["dispatch"])
 
@@ -157,3 +160,65 @@ def test_a_framework_installed_but_not_usable_is_said_not_timed(
     }
     assert found["broken"] == {}
     assert found["timed"] == ["numpy"]
+
+
+def test_cupy_is_not_timed(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The command times CPU memory types: cupy was timed with the rest (its conversions
+    # moving the test array to a GPU), or, without a GPU, reported broken.
+    monkeypatch.setattr(
+        arrayport._bench, "available_memory_types", lambda: (MemoryType.NUMPY, MemoryType.CUPY)
+    )
+    found = run_bench(size_mib=0.01, repeats=1, calls=20)
+    assert found["timed"] == ["numpy"]
+    assert found["conversions"] == []
+    assert found["broken"] == {}
+    assert found["skipped"] == {
+        "cupy": "its arrays live on a GPU (benchmarks/bench_convert.py --device times them)"
+    }
+
+
+def test_a_wrong_zero_copy_claim_fails_its_row(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The zero-copy column was plan()'s claim, never checked against a result.
+    if not {MemoryType.TORCH, MemoryType.JAX} <= set(INSTALLED):
+        pytest.skip("needs torch and jax")
+    real_plan = arrayport._bench.plan
+    lies = {("jax", "torch"): True, ("numpy", "torch"): False}  # a copy, a share
+
+    def lying_plan(x: Any, to: Any, **kw: Any) -> Any:
+        route = real_plan(x, to, **kw)
+        pair = (arrayport.detect_memory_type(x).value, MemoryType(to).value)
+        return dataclasses.replace(route, zero_copy=lies.get(pair, route.zero_copy))
+
+    monkeypatch.setattr(arrayport._bench, "plan", lying_plan)
+    types = (MemoryType.NUMPY, MemoryType.TORCH, MemoryType.JAX)
+    monkeypatch.setattr(arrayport._bench, "available_memory_types", lambda: types)
+    found = run_bench(size_mib=0.01, repeats=1, calls=20)
+    rows = {(c["source"], c["target"]): c for c in found["conversions"]}
+    assert rows["jax", "torch"]["error"] == (
+        "plan() says host-copy is zero-copy, but the result is a copy"
+    )
+    assert rows["numpy", "torch"]["error"] == (
+        "plan() says host-share is a copy, but the result shares the source's memory"
+    )
+    for pair in lies:
+        assert rows[pair]["ms"] is None  # not timed
+    assert all(c["error"] is None for pair, c in rows.items() if pair not in lies)
+
+
+def test_overhead_loops_are_sized_from_a_second_call_and_timed_in_turn() -> None:
+    # The loop was sized from the first call, which pays one-off costs: a slow first call
+    # left it at 20 calls. The plain reference was timed once, before every decorated one.
+    log: list[str] = []
+
+    def decorated(x: Any) -> None:
+        log.append("d")
+        if len(log) == 1:
+            time.sleep(0.06)  # a cold first call
+
+    def plain(x: Any) -> None:
+        log.append("p")
+
+    arrayport._bench._per_call_in_turn(decorated, plain, None, 100)
+    assert log.count("d") == 2 + 3 * 100  # two to size the loop, then 3 rounds of 100
+    assert log[:4] == ["d", "d", "p", "p"]
+    assert [k for k, _ in itertools.groupby(log[4:])] == ["d", "p"] * 3

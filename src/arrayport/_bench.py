@@ -5,8 +5,13 @@ with the conversion (one of each per repeat, so a busy machine slows both alike)
 numbers compare across machines: 0.00x means zero-copy, about 1x means one memcpy, more
 means the route copies more than once or pays a framework's fixed cost. Each figure is the
 best of a few repeats (the least disturbed by the other work on the machine).
-The decorator overhead is per call on a tiny array, as a ratio to calling the undecorated
-function. This is a quick check, not a benchmark suite: ``benchmarks/`` holds those.
+Each route's zero-copy claim (``plan``'s) is checked against one conversion's result: it
+must share the source's memory exactly when the route says zero-copy, read through the
+frameworks' own pointers (:func:`arrayport.testing.memory_bounds`), or the row has an
+error. The decorator overhead is per call on a tiny array, as a ratio to calling the
+undecorated function, the two timed in turn. Only CPU memory types are timed (cupy's
+arrays live on a GPU: ``benchmarks/bench_convert.py --device`` times those). This is a
+quick check, not a benchmark suite: ``benchmarks/`` holds those.
 
 A memory type that cannot be loaded (a broken installation, a user's own ``jax.py`` that
 shadows jax) or a pair that raises is reported in its rows' ``error`` and the run goes on:
@@ -30,7 +35,7 @@ import arrayport
 from arrayport._doctor import describe_error, load_order, not_usable
 from arrayport._host import aligned_copy
 from arrayport.backends import available_memory_types, get_backend
-from arrayport.convert import convert, plan
+from arrayport.convert import Route, convert, plan
 from arrayport.errors import ArrayportError, InvalidOptionError
 from arrayport.memory_types import MemoryType
 
@@ -39,8 +44,11 @@ __all__ = ["check_size", "max_size_mib", "run_bench"]
 #: Untimed conversions before a pair is timed.
 _WARM_UP = 5
 #: Memory types not timed, and why: dask conversions are lazy (no bytes move until
-#: compute), so timing them says nothing.
-_SKIPPED = {MemoryType.DASK: "its conversions are lazy (no bytes move until compute)"}
+#: compute), so timing them says nothing; cupy's arrays are not in host memory.
+_SKIPPED = {
+    MemoryType.CUPY: "its arrays live on a GPU (benchmarks/bench_convert.py --device times them)",
+    MemoryType.DASK: "its conversions are lazy (no bytes move until compute)",
+}
 
 
 def _physical_memory() -> int | None:
@@ -119,6 +127,49 @@ def _best_in_turn(
     return best, ref
 
 
+def _zero_copy_error(route: Route, result: Any, source: Any) -> str | None:
+    """What is wrong with ``route``'s zero-copy claim, given one of its results: the
+    result must overlap the source in memory exactly when the route says zero-copy (read
+    through the frameworks' own pointers; a claim that cannot be observed fails)."""
+    from arrayport.testing._memory_readers import memory_bounds
+
+    a, b = memory_bounds(result), memory_bounds(source)
+    shared = None if a is None or b is None else a[0] < b[1] and b[0] < a[1]
+    if shared is None:
+        if not route.zero_copy:
+            return None
+        found = "its sharing cannot be observed (no address)"
+    elif shared == route.zero_copy:
+        return None
+    else:
+        found = "the result shares the source's memory" if shared else "the result is a copy"
+    said = "zero-copy" if route.zero_copy else "a copy"
+    return f"plan() says {route.method} is {said}, but {found}"
+
+
+def _timed_pair(x: Any, target: MemoryType, base: np.ndarray, repeats: int) -> dict[str, Any]:
+    """The figures of one row (``method``, ``zero_copy``, ``ms``, ``copy_ms``, ``ratio``),
+    or only its ``error`` where the route's zero-copy claim is wrong: then it is not timed."""
+    route = plan(x, target)
+    # Untimed: the first call plans the route, and the first few into torch start its copy
+    # threads (1.8 s, then 0.6 ms, 0.2 ms, ... measured at 1 MiB from jax, against 30 us
+    # once warm). The last one's result is checked against the route's zero-copy claim.
+    for _ in range(_WARM_UP):
+        result = _ready(convert(x, target))
+    error = _zero_copy_error(route, result, x)
+    del result
+    if error is not None:
+        return {"error": error}
+    seconds, memcpy = _best_in_turn(functools.partial(convert, x, target), base.copy, repeats)
+    return {
+        "method": route.method,
+        "zero_copy": route.zero_copy,
+        "ms": seconds * 1e3,
+        "copy_ms": memcpy * 1e3,
+        "ratio": seconds / memcpy,
+    }
+
+
 def _conversions(
     base: np.ndarray, repeats: int, broken: dict[MemoryType, str]
 ) -> list[dict[str, Any]]:
@@ -151,47 +202,45 @@ def _conversions(
                 "error": errors.get(source) or errors.get(target),
             }
             if row["error"] is None:
-                x = sources[source]
                 try:
-                    route = plan(x, target)
-                    # Untimed: the first call plans the route, and the first few into torch
-                    # start its copy threads (1.8 s, then 0.6 ms, 0.2 ms, ... measured at
-                    # 1 MiB from jax, against 30 us once warm).
-                    for _ in range(_WARM_UP):
-                        _ready(convert(x, target))
-                    seconds, memcpy = _best_in_turn(
-                        functools.partial(convert, x, target), base.copy, repeats
-                    )
+                    row.update(_timed_pair(sources[source], target, base, repeats))
                 except ArrayportError as exc:
                     row["error"] = f"{type(exc).__name__}: {exc}"
                 # A framework failing on this pair: shown in its row, the others timed.
                 except Exception as exc:
                     row["error"] = describe_error(target, exc)
-                else:
-                    row.update(
-                        method=route.method,
-                        zero_copy=route.zero_copy,
-                        ms=seconds * 1e3,
-                        copy_ms=memcpy * 1e3,
-                        ratio=seconds / memcpy,
-                    )
             rows.append(row)
         gc.collect()  # jax and tensorflow free host buffers only when collected
     return rows
 
 
-def _per_call(fn: Callable[[Any], Any], x: Any, calls: int) -> float:
+def _loop_size(fn: Callable[[Any], Any], x: Any, calls: int) -> int:
+    """Calls of ``fn(x)`` for a timing of about 50 ms: at least 20, at most ``calls``."""
+    fn(x)  # the first call pays one-off costs (imports, caches): it must not size the loop
     start = time.perf_counter()
-    fn(x)  # the first call pays one-off costs (imports, caches); it also sizes the loop
+    fn(x)
     once = time.perf_counter() - start
-    calls = max(20, min(calls, int(0.05 / max(once, 1e-7))))
-    best = float("inf")
+    return max(20, min(calls, int(0.05 / max(once, 1e-7))))
+
+
+def _loop_seconds(fn: Callable[[Any], Any], x: Any, n: int) -> float:
+    start = time.perf_counter()
+    for _ in range(n):
+        fn(x)
+    return (time.perf_counter() - start) / n
+
+
+def _per_call_in_turn(
+    fn: Callable[[Any], Any], plain: Callable[[Any], Any], x: Any, calls: int
+) -> tuple[float, float]:
+    """Best seconds per call of ``fn(x)`` and of ``plain(x)``: three rounds, each timing a
+    loop of one and then a loop of the other (so a busy machine slows both alike)."""
+    n_fn, n_plain = _loop_size(fn, x, calls), _loop_size(plain, x, calls)
+    best = ref = float("inf")
     for _ in range(3):
-        start = time.perf_counter()
-        for _ in range(calls):
-            fn(x)
-        best = min(best, (time.perf_counter() - start) / calls)
-    return best
+        best = min(best, _loop_seconds(fn, x, n_fn))
+        ref = min(ref, _loop_seconds(plain, x, n_plain))
+    return best, ref
 
 
 def _dispatch(calls: int, broken: dict[MemoryType, str]) -> list[dict[str, Any]]:
@@ -204,7 +253,6 @@ def _dispatch(calls: int, broken: dict[MemoryType, str]) -> list[dict[str, Any]]
         return x
 
     x = np.ones((4, 4), dtype=np.float32)
-    plain = _per_call(identity, x, calls)
     rows: list[dict[str, Any]] = []
     for mt in (MemoryType.NUMPY, MemoryType.TORCH, MemoryType.JAX):
         if mt not in available_memory_types():
@@ -220,7 +268,7 @@ def _dispatch(calls: int, broken: dict[MemoryType, str]) -> list[dict[str, Any]]
         try:
             get_backend(mt).load()
             decorated = dispatch.memory_type(mt)(identity)
-            seconds = _per_call(decorated, x, calls)
+            seconds, plain = _per_call_in_turn(decorated, identity, x, calls)
         # A broken framework (see _conversions): its row says so, the others are timed.
         except Exception as exc:
             row["error"] = describe_error(mt, exc)
@@ -258,7 +306,8 @@ def run_bench(size_mib: float = 64.0, repeats: int = 3, calls: int = 20000) -> d
         Repeats per conversion; the best is kept.
     calls : int
         Most calls per timing of the decorator overhead (fewer for slow calls: each timing
-        takes about 50 ms).
+        takes about 50 ms, the loop sized from a second call, since the first pays one-off
+        costs). Each decorated call is timed in turn with the plain one, its reference.
 
     Returns
     -------
@@ -275,7 +324,9 @@ def run_bench(size_mib: float = 64.0, repeats: int = 3, calls: int = 20000) -> d
         ``ms / copy_ms``, the copy timed in turn with that conversion; ``memcpy_ms`` is
         the best copy time of the run. A row that could not be timed has ``error`` set
         and its figures None; ``broken`` maps each memory type that could not be loaded
-        to its error (its rows' ``error`` points there).
+        to its error (its rows' ``error`` points there). A route whose result does not
+        share the source's memory when ``plan`` says zero-copy (or shares it when ``plan``
+        says copy) is not timed: its row's ``error`` says so.
 
     Raises
     ------
