@@ -17,10 +17,12 @@ process), torch's copy waits for an intra-op thread to be scheduled: at 1 MiB it
 median 5.3 ms against numpy's 0.27 ms, at 8 MiB 11 ms against 0.85 ms. So each copy by
 torch is timed; one that ran :data:`SLOW_FACTOR` times slower per byte than the fastest
 seen for its size hands the copies to numpy for :data:`BACKOFF_SECONDS`, after which torch
-is tried again (at most one slow copy per interval; ADR 0052's amendment). The first copy
-of each size is numpy's, timed, so that the fastest seen starts at numpy's rate: a process
-started on busy cores took its first, stalled copy by torch as the fastest and never
-backed off (0.5 MiB jax -> torch: a median 8 ms against numpy's 0.05 ms).
+is tried again (at most one slow copy per interval; ADR 0052's amendment). The first
+:data:`SEED_COPIES` copies of each size are numpy's, timed, so that the fastest seen starts
+at numpy's rate: a process started on busy cores took its first, stalled copy by torch as
+the fastest and never backed off (0.5 MiB jax -> torch: a median 8 ms against numpy's
+0.05 ms); and a single numpy copy, into fresh pages or itself stalled (0.5-3 ms at 1 MiB
+against 20-30 us warm), left torch's stalls of 7-12 ms within the factor.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ import numpy as np
 from arrayport._host import aligned_empty
 from arrayport.backends._torch_quick import WRAPPED_DTYPES, as_wrapped
 
-__all__ = ["BACKOFF_SECONDS", "PARALLEL_BYTES", "SLOW_FACTOR", "parallel_copy"]
+__all__ = ["BACKOFF_SECONDS", "PARALLEL_BYTES", "SEED_COPIES", "SLOW_FACTOR", "parallel_copy"]
 
 #: Copies of at least this many bytes are made by torch's multi-threaded copy.
 PARALLEL_BYTES = 1 << 18
@@ -42,11 +44,14 @@ PARALLEL_BYTES = 1 << 18
 SLOW_FACTOR = 4.0
 #: ... leaves the copies to numpy for this many seconds.
 BACKOFF_SECONDS = 1.0
+#: The first copies of each size class made by numpy, timed: the fastest is the reference.
+SEED_COPIES = 3
 
 # Main thread only (below), so plain module state: the fastest seconds per byte seen, by
 # size class (``nbytes.bit_length()``: a 1 MiB copy runs from cache, a 64 MiB one from
 # memory), and the ``perf_counter`` time before which numpy makes the copies.
 _fastest: dict[int, float] = {}
+_seeds_left: dict[int, int] = {}  # numpy copies still to make, by size class
 _numpy_until = 0.0
 
 # numpy's C_CONTIGUOUS and ALIGNED flag bits (``ndarray.flags.num``): ALIGNED is element
@@ -85,10 +90,13 @@ def parallel_copy(torch: Any, view: np.ndarray) -> Any:
     view = as_wrapped(view)  # only for copies torch makes: numpy's need no view
     size_class = view.nbytes.bit_length()
     fastest = _fastest.get(size_class)
-    if fastest is None:
+    seeds = SEED_COPIES - 1 if fastest is None else _seeds_left.get(size_class, 0)
+    if fastest is None or seeds:
         held = aligned_empty(view.shape, view.dtype)
         np.copyto(held, view)
-        _fastest[size_class] = (time.perf_counter() - start) / view.nbytes
+        per_byte = (time.perf_counter() - start) / view.nbytes
+        _fastest[size_class] = per_byte if fastest is None else min(fastest, per_byte)
+        _seeds_left[size_class] = seeds - (fastest is not None)
         return torch.from_numpy(held)
     if flags & _WRITEABLE:
         source = torch.from_numpy(view)
