@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import arrayport as ap
 from arrayport import MemoryType
 from arrayport.errors import InvalidOptionError
 from tests.conftest import skip_unless_installed
@@ -159,3 +160,20 @@ def test_the_block_rule_refusal_names_compute_chunk_sizes_for_unknown_chunks() -
     with pytest.raises(BlockRuleError) as caught:
         double(x)
     assert "need x.compute_chunk_sizes()" not in str(caught.value)
+
+
+def test_a_dtype_refused_at_the_call_keeps_the_errors_attributes() -> None:
+    # Re-raised for dask input without them: exc.dtype, .source, .target were None where
+    # the same refusal of numpy input had them.
+    pytest.importorskip("jax")
+    import dask.array as da
+    import jax
+
+    if jax.config.jax_enable_x64:
+        pytest.skip("needs jax without 64-bit mode")
+    f = ap.memory_type("jax", blockwise=True)(lambda x: x)
+    ap.convert(np.zeros(1, np.float32), "jax")  # jax imported: refused at the call
+    with pytest.raises(ap.UnsupportedDtypeError) as info:
+        f(da.from_array(np.arange(4, dtype=np.int64), chunks=2))
+    assert info.value.dtype == "int64"
+    assert (info.value.source, info.value.target) == (ap.MemoryType.DASK, ap.MemoryType.JAX)

@@ -22,6 +22,7 @@ from arrayport.errors import (
     UnsupportedArrayError,
     UnsupportedDtypeError,
 )
+from arrayport.memory_types import MemoryType
 
 __all__ = [
     "check_block_rule",
@@ -91,7 +92,9 @@ def check_dtypes(name: str, memory_type: Any, dask_args: list[Any]) -> None:
                 f"{name} runs in {memory_type.value}, and its dask argument's {dtype} "
                 f"blocks cannot move there: {exc}"
             )
-            raise UnsupportedDtypeError(msg) from None
+            raise UnsupportedDtypeError(
+                msg, dtype=exc.dtype, source=MemoryType.DASK, target=exc.target, method=exc.method
+            ) from None
         except ArrayportError:
             return  # not about the dtype: the workers' frameworks decide
 

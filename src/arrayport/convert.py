@@ -39,6 +39,7 @@ plan cache in :mod:`arrayport._plan_cache`.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from typing import Any
@@ -49,10 +50,10 @@ from arrayport._plan_cache import _backend, _plan_key, _plans, _targets
 from arrayport._plan_cache import clear_plan_cache as clear_plan_cache  # tests import it here
 from arrayport._planning import Route as Route  # defined there, public here
 from arrayport._planning import _plan
-from arrayport.backends import cached_memory_type
+from arrayport.backends import cached_memory_type, detect_memory_type
 from arrayport.devices import CPU, DeviceLike
-from arrayport.errors import OutOfMemoryError
-from arrayport.memory_types import MemoryType
+from arrayport.errors import ArrayportError, ConversionError, OutOfMemoryError
+from arrayport.memory_types import MemoryType, as_memory_type
 
 __all__ = ["Route", "convert", "plan"]
 
@@ -168,6 +169,9 @@ def convert(
         if isinstance(exc, OutOfMemoryError):
             raise  # arrayport's own, with its remedy (pyclesperanto's buffer limit)
         raise _host_oom(exc, x, to) from exc
+    except ConversionError as exc:  # a backend that knows one side only: named here
+        _name_sides(exc, x, to)
+        raise
     seconds = time.perf_counter() - start
     nbytes = _nbytes(x)
     if nbytes is None:  # a dask array with chunks of unknown size: its result says
@@ -176,6 +180,17 @@ def convert(
         route.source.value, route.target.value, route.method, route.zero_copy, nbytes, seconds
     )
     return out
+
+
+def _name_sides(exc: ConversionError, x: Any, to: Any) -> None:
+    """Fill in the source and target memory types a backend's error left unset (tensorflow
+    refusing a jax layout knows only itself), so that every ConversionError has them."""
+    if exc.source is None:
+        with contextlib.suppress(ArrayportError):
+            exc.source = detect_memory_type(x)
+    if exc.target is None:
+        with contextlib.suppress(ArrayportError):
+            exc.target = as_memory_type(to)
 
 
 def _host_oom(exc: MemoryError, x: Any, to: object) -> OutOfMemoryError:

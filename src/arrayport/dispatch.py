@@ -59,7 +59,7 @@ from arrayport._placement import (
 )
 from arrayport._slicing import sliced
 from arrayport.backends import get_backend
-from arrayport.devices import Device
+from arrayport.devices import Device, DeviceLike
 from arrayport.dtypes import DtypeConversion, Scaling
 from arrayport.errors import (
     ConversionError,
@@ -309,7 +309,7 @@ def memory_type(
     dtype_conversion: DtypeConversion = DtypeConversion.PRESERVE_INPUT,
     scaling: Scaling = Scaling.VALUE,
     oom: OOMPolicy | None = _DEFAULT_OOM,
-    device: Device | str | int | None = None,
+    device: DeviceLike = None,
     slice_by_slice: bool = False,
     depth: int | tuple[int, ...] | None = None,
     whole_array: bool = False,
@@ -338,7 +338,7 @@ def memory_type(
     oom : OOMPolicy or None
         Out-of-memory recovery (default ``OOMPolicy()``); ``None`` or
         ``OOMPolicy.disabled()`` turns recovery off.
-    device : None, "cpu", int, "cuda", "cuda:N", "opencl:N" or Device
+    device : None, "cpu", int, "cuda", "cuda:N", "opencl:N", Device or torch.device
         Where to compute. ``None``: where the first array argument lands (its own device
         when the declared memory type can hold data there).
     slice_by_slice : bool

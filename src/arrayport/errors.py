@@ -72,7 +72,14 @@ class CopyRequiredError(ConversionError):
 
 
 class UnsupportedDtypeError(ConversionError, TypeError):
-    """The target memory type cannot hold the array's dtype without changing values."""
+    """The target memory type cannot hold the array's dtype without changing values.
+
+    Attributes
+    ----------
+    dtype : str or None
+        The dtype's name (``"int64"``); ``source``, ``target`` and ``method`` as for
+        :class:`ConversionError`.
+    """
 
     def __init__(
         self,

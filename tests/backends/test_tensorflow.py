@@ -312,7 +312,9 @@ def test_a_jax_array_in_a_column_major_layout_is_refused_by_name(be) -> None:
     x = jnp.arange(12, dtype=jnp.float32).reshape(3, 4)
     sharding = jax.sharding.SingleDeviceSharding(jax.devices()[0])
     y = jax.device_put(x, Format(Layout(major_to_minor=(1, 0)), sharding))
-    with pytest.raises(ap.ConversionError, match="not in row-major order"):
+    with pytest.raises(ap.ConversionError, match="not in row-major order") as info:
         ap.convert(y, "tensorflow")
+    # Both sides named (the backend knows only itself; convert fills the source in).
+    assert (info.value.source, info.value.target) == (ap.MemoryType.JAX, ap.MemoryType.TENSORFLOW)
     assert np.array_equal(ap.convert(y, "tensorflow", copy=True).numpy(), np.asarray(x))
     assert np.array_equal(ap.convert(jnp.copy(y), "tensorflow").numpy(), np.asarray(x))

@@ -741,3 +741,10 @@ def test_a_python_scalar_for_numpy_scalar_passes_only_without_check_dtype() -> N
     ):
         assert_equivalent(total, x, memory_types=["torch"])
     assert assert_equivalent(total, x, memory_types=["torch"], check_dtype=False) == ("torch",)
+
+
+def test_a_keyword_named_fn_reaches_the_function_under_test() -> None:
+    def apply(x: Any, fn: Any = None) -> Any:
+        return fn(x)
+
+    assert_equivalent(apply, np.arange(3.0), fn=np.negative, memory_types=["numpy"])

@@ -300,3 +300,23 @@ def test_a_shape_pyclesperanto_cannot_hold_is_refused(
     y = _first_draw(arrays("numpy", dtype="float32", shape=(2, 2, 2, 2, 2)))  # any shape
     assert isinstance(y, np.ndarray)
     assert y.shape == (2, 2, 2, 2, 2)
+
+
+def test_a_star_import_of_the_kit_needs_no_hypothesis() -> None:
+    # __all__ named the strategies, which need hypothesis: `from arrayport.testing import *`
+    # failed in a conftest that wanted assert_equivalent and inject_oom.
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; sys.modules['hypothesis'] = None\n"
+        "import importlib.util, importlib.machinery\n"
+        "real = importlib.util.find_spec\n"
+        "importlib.util.find_spec = lambda n, *a: None if n == 'hypothesis' else real(n, *a)\n"
+        "from arrayport.testing import *\n"
+        "names = dir()\n"
+        "print(sorted(n for n in ('assert_equivalent', 'inject_oom', 'arrays') if n in names))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "['assert_equivalent', 'inject_oom']"

@@ -26,6 +26,7 @@ Examples
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from typing import TYPE_CHECKING, Any
 
 from arrayport.testing._memory_readers import as_numpy, memory_bounds, shares_memory
@@ -48,6 +49,8 @@ __all__ = [
     "memory_bounds",
     "shares_memory",
 ]
+if importlib.util.find_spec("hypothesis") is None:  # star imports then skip the strategies
+    __all__ = [n for n in __all__ if n not in ("ALL_DTYPES", "LAYOUTS", "arrays", "dtypes_for")]
 
 # Loaded on first use: the strategies need hypothesis, which projects may not have.
 _LAZY = {

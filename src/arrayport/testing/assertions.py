@@ -157,6 +157,7 @@ def _first_array(args: Sequence[Any], kwargs: dict[str, Any]) -> Any:
 
 def assert_equivalent(
     fn: Callable[..., Any],
+    /,
     *args: Any,
     memory_types: Iterable[MemoryType | str] | MemoryType | str | None = None,
     rtol: float | None = None,
