@@ -124,6 +124,27 @@ def host_device() -> tuple[Any, bool]:
     asked to stay on: it goes to the first CPU device, committed. With one jax device in
     all, arrays stay committed: nothing differs, and leaving one uncommitted costs 3 us.
     """
+    if not _several_devices():  # the usual case: jax's one device, the CPU
+        return _lone_device()
+    setting = sys.modules["jax"].config.jax_default_device
+    found = _host_answers.get(id(setting))  # every conversion into jax on the CPU asks
+    if found is not None and found[0] is setting:
+        return found[1]
+    answer = _host_device(setting)
+    _host_answers[id(setting)] = (setting, answer)  # a handful of settings in a process
+    return answer
+
+
+#: host_device's answers by jax_default_device setting (kept with it, so ids stay valid).
+_host_answers: dict[int, tuple[Any, tuple[Any, bool]]] = {}
+
+
+@functools.cache
+def _lone_device() -> tuple[Any, bool]:
+    return _host_device(None)
+
+
+def _host_device(default: Any) -> tuple[Any, bool]:
     cpus = jax_devices("cpu")
     if not cpus:
         msg = (
@@ -131,7 +152,6 @@ def host_device() -> tuple[Any, bool]:
             "or jax.config's jax_platforms): allow 'cpu' there, or pass a CUDA device"
         )
         raise DeviceError(msg)
-    default = sys.modules["jax"].config.jax_default_device
     if default is None:
         default = _first_device()
     elif isinstance(default, str):  # a platform name: its first device, as in jax
