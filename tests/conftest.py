@@ -6,9 +6,11 @@ import tensorflow (tensorflow then pyclesperanto kills the process on PoCL).
 
 from __future__ import annotations
 
+import errno
 import os
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -89,3 +91,26 @@ def torch_oom_type(torch: Any) -> type[BaseException]:
     class as ``torch.cuda.OutOfMemoryError`` before (arrayport declares torch >= 2.3)."""
     found: type[BaseException] = getattr(torch, "OutOfMemoryError", torch.cuda.OutOfMemoryError)
     return found
+
+
+def deny_reads(monkeypatch: pytest.MonkeyPatch, *locked: Path) -> None:
+    """Make ``locked`` unreadable as mode 000 does for a user (the tests may run as root,
+    whose reads no file mode stops): listing a directory, or reading a file, raises."""
+
+    def denied(path: object) -> PermissionError:
+        return PermissionError(errno.EACCES, "Permission denied", os.fspath(path))  # type: ignore[arg-type]
+
+    real_scandir, real_read = os.scandir, Path.read_bytes
+
+    def scandir(path: object = ".") -> object:
+        if Path(os.fspath(path)) in locked:  # type: ignore[arg-type]
+            raise denied(path)
+        return real_scandir(path)  # type: ignore[arg-type]
+
+    def read_bytes(self: Path) -> bytes:
+        if self in locked:
+            raise denied(self)
+        return real_read(self)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    monkeypatch.setattr(Path, "read_bytes", read_bytes)

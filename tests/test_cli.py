@@ -15,7 +15,7 @@ import arrayport
 import arrayport._bench
 import arrayport._doctor
 from arrayport import MemoryType, cli
-from tests.conftest import INSTALLED
+from tests.conftest import INSTALLED, deny_reads
 
 NONSTANDARD = (
     "import numpy as xnp\nfrom numpy import concatenate\ny = concatenate([a]).astype(int)\n"
@@ -454,30 +454,6 @@ def test_port_check_json_stays_json_when_a_path_is_missing(
 # -- audit of the command (third round) ----------------------------------------------------
 
 
-def _deny(monkeypatch: pytest.MonkeyPatch, *locked: Path) -> None:
-    """Make ``locked`` unreadable as mode 000 does for a user (the tests may run as root,
-    whose reads no file mode stops): listing a directory, or reading a file, raises."""
-    import errno
-
-    def denied(path: object) -> PermissionError:
-        return PermissionError(errno.EACCES, "Permission denied", os.fspath(path))  # type: ignore[arg-type]
-
-    real_scandir, real_read = os.scandir, Path.read_bytes
-
-    def scandir(path: object = ".") -> object:
-        if Path(os.fspath(path)) in locked:  # type: ignore[arg-type]
-            raise denied(path)
-        return real_scandir(path)  # type: ignore[arg-type]
-
-    def read_bytes(self: Path) -> bytes:
-        if self in locked:
-            raise denied(self)
-        return real_read(self)
-
-    monkeypatch.setattr(os, "scandir", scandir)
-    monkeypatch.setattr(Path, "read_bytes", read_bytes)
-
-
 @pytest.mark.parametrize("as_json", [False, True])
 def test_port_check_unreadable_files_and_directories_are_reported_others_checked(
     as_json: bool,
@@ -492,7 +468,7 @@ def test_port_check_unreadable_files_and_directories_are_reported_others_checked
     (tmp_path / "c_syntax.py").write_text("def (:\n")
     (tmp_path / "d_private").mkdir()
     (tmp_path / "d_private" / "bad.py").write_text("import numpy as np\nnp.amax(x)\n")
-    _deny(monkeypatch, tmp_path / "b_locked.py", tmp_path / "d_private")
+    deny_reads(monkeypatch, tmp_path / "b_locked.py", tmp_path / "d_private")
     from arrayport.portcheck import standard
 
     status = cli.main(["port-check", *(["--json"] if as_json else []), str(tmp_path)])

@@ -17,7 +17,7 @@ from arrayport import MemoryType
 from arrayport._doctor import describe_error, diagnose
 from arrayport.backends import get_backend
 from arrayport.errors import BackendUnavailableError
-from tests.conftest import INSTALLED
+from tests.conftest import INSTALLED, python_c
 
 
 @pytest.fixture(scope="module")
@@ -212,14 +212,7 @@ def test_pyclesperanto_without_an_opencl_platform_says_so(tmp_path: Path) -> Non
         "from arrayport import MemoryType, _doctor\n"
         "print(json.dumps(_doctor.not_usable((MemoryType.NUMPY,))), file=sys.stderr)\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", script],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        env={**os.environ, "OCL_ICD_VENDORS": str(vendors)},
-    )
+    done = python_c(script, env={**os.environ, "OCL_ICD_VENDORS": str(vendors)}, timeout=120)
     assert done.returncode == 0, done.stderr
     found = json.loads(done.stderr.splitlines()[-1])
     assert found["pyclesperanto"].startswith("BackendUnavailableError: pyclesperanto found no ")

@@ -103,17 +103,7 @@ def test_bench_convert_cpu_table_runs_every_pair() -> None:
     # The CPU table died at its first row (floor_calls called a jax backend function that
     # had moved): only --device cpu was run here, which is refused before that code.
     types = [mt.value for mt in CPU_TYPES]
-    done = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "benchmarks" / "bench_convert.py"),
-            *("--mib", "1", "--repeat", "1", "--no-per-call"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+    done = _bench("bench_convert.py", "--mib", "1", "--repeat", "1", "--no-per-call", timeout=600)
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
     out = done.stdout
     assert re.search(
@@ -212,16 +202,8 @@ def test_bench_dispatch_marks_each_row_against_its_targets() -> None:
     # like a met one.
     for name in ("torch", "jax", "array_api_compat"):
         pytest.importorskip(name)
-    done = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "benchmarks" / "bench_dispatch.py"),
-            *("--number", "200", "--repeat", "1", "--mib", "1"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
+    done = _bench(
+        "bench_dispatch.py", "--number", "200", "--repeat", "1", "--mib", "1", timeout=300
     )
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
     ab = r"; >=5x AB (ok|MISSED)" if importlib.util.find_spec("arraybridge") else ""
@@ -231,3 +213,14 @@ def test_bench_dispatch_marks_each_row_against_its_targets() -> None:
         ("torch fn, numpy in", ab.removeprefix("; ")),
     ):
         assert re.search(rf"^    {case} .*  {marks}$", done.stdout, re.M), case
+
+
+def _bench(script: str, *args: str, timeout: float) -> subprocess.CompletedProcess[str]:
+    """``benchmarks/<script> args`` run by this interpreter, its output captured as text."""
+    return subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / script), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )

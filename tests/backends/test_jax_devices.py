@@ -7,7 +7,7 @@ import pytest
 from arrayport import MemoryType
 from arrayport.devices import CPU, Device
 from arrayport.errors import DeviceError, UnsupportedArrayError
-from tests.conftest import skip_unless_installed
+from tests.conftest import python_c, skip_unless_installed
 
 pytestmark = skip_unless_installed(MemoryType.JAX)
 
@@ -137,8 +137,6 @@ def test_jax_platforms_jax_cannot_start_is_named_with_the_remedy(
 
 def test_jax_platforms_cuda_without_cuda_in_a_fresh_process() -> None:
     import os
-    import subprocess
-    import sys
 
     script = (
         "import numpy as np, arrayport as ap\n"
@@ -149,14 +147,7 @@ def test_jax_platforms_cuda_without_cuda_in_a_fresh_process() -> None:
         "else:\n"
         "    print('converted')\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", script],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        env={**os.environ, "JAX_PLATFORMS": "cuda"},
-    )
+    done = python_c(script, env={**os.environ, "JAX_PLATFORMS": "cuda"}, timeout=120)
     assert done.returncode == 0, done.stderr
     if done.stdout == "converted\n":
         pytest.skip("jax has CUDA here")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import errno
 import os
 import sys
 from pathlib import Path
@@ -17,6 +16,7 @@ from arrayport.portcheck import (
     check_source,
     iter_python_files,
 )
+from tests.conftest import deny_reads
 
 
 def test_directories_are_searched_for_python_files(tmp_path: Path) -> None:
@@ -178,29 +178,6 @@ def test_an_unparseable_file_named_explicitly_is_a_finding_too(tmp_path: Path) -
 # -- what a walk cannot read or does not follow ---------------------------------------------
 
 
-def _deny(monkeypatch: pytest.MonkeyPatch, *locked: Path) -> None:
-    """Make ``locked`` unreadable as mode 000 does for a user (the tests may run as root,
-    whose reads no file mode stops)."""
-
-    def denied(path: object) -> PermissionError:
-        return PermissionError(errno.EACCES, "Permission denied", os.fspath(path))  # type: ignore[arg-type]
-
-    real_scandir, real_read = os.scandir, Path.read_bytes
-
-    def scandir(path: object = ".") -> object:
-        if Path(os.fspath(path)) in locked:  # type: ignore[arg-type]
-            raise denied(path)
-        return real_scandir(path)  # type: ignore[arg-type]
-
-    def read_bytes(self: Path) -> bytes:
-        if self in locked:
-            raise denied(self)
-        return real_read(self)
-
-    monkeypatch.setattr(os, "scandir", scandir)
-    monkeypatch.setattr(Path, "read_bytes", read_bytes)
-
-
 def test_unreadable_files_and_directories_are_findings_and_the_rest_is_checked(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -212,7 +189,7 @@ def test_unreadable_files_and_directories_are_findings_and_the_rest_is_checked(
     (tmp_path / "c_private").mkdir()
     (tmp_path / "c_private" / "bad.py").write_text(amax)
     (tmp_path / "d.py").write_text(amax)
-    _deny(monkeypatch, tmp_path / "b_locked.py", tmp_path / "c_private")
+    deny_reads(monkeypatch, tmp_path / "b_locked.py", tmp_path / "c_private")
     found = check_paths([tmp_path])
     # In walk order: a directory's files, then what is below it.
     assert [(Path(f.path).name, f.line, f.name, f.message) for f in found] == [
