@@ -137,12 +137,14 @@ def process_slices(stack: Any, fn: Callable[..., Any], /, *args: Any, **kwargs: 
     The results are stacked in ``stack``'s memory type and on its device, whatever memory
     type ``fn`` returns. A tuple result gives a tuple of stacks; results that are not
     arrays (a Python number per slice, say) come back as a list, one per slice; a list of
-    arrays per slice gives a list of stacks; numpy scalars of numbers (numpy's reductions
+    arrays per slice gives a list of stacks where each place has one shape and dtype in
+    every slice (else one list per slice); numpy scalars of numbers (numpy's reductions
     return them) are stacked as the 0-d arrays they stand for.
 
-    ``fn`` must return a new array for each slice: one output buffer written again for
-    every slice (``out=``, pyclesperanto's ``output_image=``) would hold only the last
-    slice's values by the time the results are stacked, and is refused. Under
+    ``fn`` must return a new array for each slice: one writable output buffer written
+    again for every slice (``out=``, pyclesperanto's ``output_image=``) would hold only the
+    last slice's values by the time the results are stacked, and is refused (a constant
+    returned for several slices must be read-only, or copied). Under
     ``jax.jit`` the results are tracers arrayport cannot stack (refused by name): use
     ``jax.vmap`` there.
 
@@ -228,8 +230,8 @@ _MUTABLE = frozenset(
 
 
 def _refuse_reused(results: list[Any], caller: str) -> None:
-    """Refuse results of which two are one buffer (the same array object, or numpy arrays
-    over the same memory): a function that writes each slice into one reused output
+    """Refuse results of which two are one writable buffer (the same array object, or
+    numpy arrays over the same memory): a function that writes each slice into one output
     buffer returns it for every slice, and the earlier slices' values are gone, overwritten
     by the later ones, before they can be stacked."""
     seen: dict[object, int] = {}
