@@ -197,6 +197,8 @@ def host_import(x: Any) -> Any:
     else:
         jax = sys.modules["jax"]
         out = jax.dlpack.from_dlpack(x)
-        if not device_of(out).is_cpu:
+        # The public import lands on CPU 0 (or a GPU): moved to the CPU device asked for
+        # (another of several CPU devices: a copy, which the direct import avoids).
+        if not device_of(out).is_cpu or out.devices() != {cpu}:
             out = jax.device_put(out, cpu)
     return placed(out, loose) if loose else out  # one call fewer on the common path
