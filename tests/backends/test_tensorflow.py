@@ -311,7 +311,10 @@ def test_a_jax_array_in_a_column_major_layout_is_refused_by_name(be) -> None:
         pytest.skip("this jax has no device layouts")
     x = jnp.arange(12, dtype=jnp.float32).reshape(3, 4)
     sharding = jax.sharding.SingleDeviceSharding(jax.devices()[0])
-    y = jax.device_put(x, Format(Layout(major_to_minor=(1, 0)), sharding))
+    try:
+        y = jax.device_put(x, Format(Layout(major_to_minor=(1, 0)), sharding))
+    except TypeError:  # jax before 0.7 spells layouts otherwise (DeviceLocalLayout)
+        pytest.skip("this jax spells device layouts differently")
     with pytest.raises(ap.ConversionError, match="not in row-major order") as info:
         ap.convert(y, "tensorflow")
     # Both sides named (the backend knows only itself; convert fills the source in).
