@@ -57,6 +57,7 @@ from arrayport._exchange import holds_numbers
 from arrayport._host import aligned_copy
 from arrayport._placement import resolve_device
 from arrayport.backends import detect_memory_type, get_backend
+from arrayport.backends._dask_devices import _is_cupy
 from arrayport.backends.dask import _meta
 from arrayport.convert import convert
 from arrayport.dtypes import DtypeConversion
@@ -120,7 +121,7 @@ def _sample(x: Any, depth: dict[int, int] | None) -> Any:
         if len(x.chunks[axis]) == 1 and not isinstance(extent, float):
             want = max(want, min(int(extent), _SAMPLE_WHOLE_AXIS))
         shape.append(want if isinstance(extent, float) else min(int(extent), want))
-    if type(x._meta).__module__.partition(".")[0] == "cupy":
+    if _is_cupy(x._meta):
         import cupy
 
         return cupy.ones(tuple(shape), dtype=x.dtype)

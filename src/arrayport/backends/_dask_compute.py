@@ -72,10 +72,7 @@ def to_numpy(x: Any) -> np.ndarray:
 def numpy_or_cupy(chunk: Any) -> bool:
     """Whether ``chunk`` (a dask array's meta or a computed block) is a plain numpy array
     (or numpy scalar) or a cupy array: the chunks arrayport moves and maps over."""
-    t = type(chunk)
-    return (
-        t is np.ndarray or isinstance(chunk, np.generic) or t.__module__.partition(".")[0] == "cupy"
-    )
+    return type(chunk) is np.ndarray or isinstance(chunk, np.generic) or _is_cupy(chunk)
 
 
 def foreign_chunks(what: str, chunk: Any) -> str:
