@@ -109,6 +109,7 @@ class DispatchedFunction(Generic[P, R]):
         self._binds = adopt_identity(self, fn, self._static)
         self._fn = fn
         self._contract = contract
+        self._oom = contract.oom
         # The contract's answers the fast path asks on every call, read once: slicing,
         # the declared framework's per-thread stream hook (torch, cupy), output, dtype.
         self._slices = contract.slice_by_slice
@@ -194,50 +195,59 @@ class DispatchedFunction(Generic[P, R]):
         # The fast paths (one array argument already of the declared memory type, or one
         # a backend's quick share moves: ADR 0015, 0048) take no helper call beyond the
         # OOM policy: most calls take them, and each call costs a share of the budget.
-        c = self._contract
-        target = c.memory_type
         result: Any = UNSEEN
         first: Any
         first_kind: Any
-        if self._quick and len(args) == 1 and not kwargs:
+        # The quick round trip this function last took (ADR 0048): the input's type, its
+        # quick share, the result's type and its quick share back. Asked first: it is the
+        # path with the most work to do, so every read saved before it counts most.
+        q = self._round_trip
+        if q is not None and len(args) == 1 and not kwargs:
             first = args[0]
-            # The quick round trip this function last took (ADR 0048): the input's type,
-            # its quick share, the result's type and its quick share back.
-            q = self._round_trip
-            if q is not None and type(first) is q[0] and not metrics.enabled:
+            if type(first) is q[0] and not metrics.enabled:
                 shared = q[1](first)
                 if shared is not None:  # a CPU array: no CUDA stream to enter
-                    oom = c.oom
+                    oom = self._oom
                     if injections or not oom._active:
                         out = oom.run(self._fn, shared)
                     else:  # OOMPolicy.run's first call, inlined: a method call saved
                         fn: Any = self._fn  # called with the one argument it was given
                         try:
-                            out = settled(fn(shared))
+                            out = fn(shared)
+                            if type(out) is not q[2]:  # q[2] is never a jax array type
+                                out = settled(out)
                         except Exception as exc:
                             out = oom.recover(exc, fn, (shared,), {})
-                    result = q[3](out) if type(out) is q[2] else None
-                    if result is None:
+                    if type(out) is not q[2] or (result := q[3](out)) is None:
                         result = self._placed_back(out, first, q[4])
-                    first_kind = q[4]
+                    if self._native:
+                        return result  # type: ignore[no-any-return]
+                    if self._preserve and type(result) is type(first):
+                        dtype = result.dtype
+                        if dtype is first.dtype or dtype == first.dtype:
+                            return result  # type: ignore[no-any-return]
+                    return self._dtype_policy(result, first)
+        c = self._contract
+        target = c.memory_type
+        if self._quick and len(args) == 1 and not kwargs:
+            first = args[0]
+            first_kind = _KINDS.get(type(first))
+            if first_kind is target:
+                if self._hook is None or self._hook(first) is None:
+                    result = c.oom.run(self._fn, first)
+                    if not self._to_input or _KINDS.get(type(result)) is not first_kind:
+                        result = self._place(result, first, first_kind, moved=False)
             else:
-                first_kind = _KINDS.get(type(first))
-                if first_kind is target:
-                    if self._hook is None or self._hook(first) is None:
-                        result = c.oom.run(self._fn, first)
-                        if not self._to_input or _KINDS.get(type(result)) is not first_kind:
-                            result = self._place(result, first, first_kind, moved=False)
-                else:
-                    # Filled by the general path's first call of this pair.
-                    quick = _QUICK.get((first_kind, target))
-                    if quick is not None and not metrics.enabled:
-                        shared = quick(first)
-                        if shared is not None:
-                            out = c.oom.run(self._fn, shared)
-                            result = self._placed_back(out, first, first_kind)
-                            back = _QUICK.get((_KINDS.get(type(out)), first_kind))
-                            if back is not None and self._to_input:
-                                self._round_trip = (type(first), quick, type(out), back, first_kind)
+                # Filled by the general path's first call of this pair.
+                quick = _QUICK.get((first_kind, target))
+                if quick is not None and not metrics.enabled:
+                    shared = quick(first)
+                    if shared is not None:
+                        out = c.oom.run(self._fn, shared)
+                        result = self._placed_back(out, first, first_kind)
+                        back = _QUICK.get((_KINDS.get(type(out)), first_kind))
+                        if back is not None and self._to_input:
+                            self._round_trip = (type(first), quick, type(out), back, first_kind)
         if result is UNSEEN:
             first, first_kind, result = call_general(self, args, kwargs)
             if first_kind is None:
@@ -249,10 +259,13 @@ class DispatchedFunction(Generic[P, R]):
             dtype = result.dtype
             if dtype is first.dtype or dtype == first.dtype:
                 return result  # type: ignore[no-any-return]
+        return self._dtype_policy(result, first)
+
+    def _dtype_policy(self, result: Any, first: Any) -> Any:
+        """``result`` with the contract's dtype policy applied (``first``: the input)."""
+        c = self._contract
         try:
-            return convert_dtype(  # type: ignore[no-any-return]
-                result, first, c.dtype_conversion, c.scaling, self._bool_stand_in
-            )
+            return convert_dtype(result, first, c.dtype_conversion, c.scaling, self._bool_stand_in)
         except (UnsupportedArrayError, UnsupportedDtypeError) as exc:  # masked, float128, ...
             raise of_result(self, exc, policy=True) from exc
 
