@@ -23,6 +23,14 @@ at numpy's rate: a process started on busy cores took its first, stalled copy by
 the fastest and never backed off (0.5 MiB jax -> torch: a median 8 ms against numpy's
 0.05 ms); and a single numpy copy, into fresh pages or itself stalled (0.5-3 ms at 1 MiB
 against 20-30 us warm), left torch's stalls of 7-12 ms within the factor.
+
+The first copy by torch after numpy's (the seeds, a back-off) wakes torch's idle threads:
+0.4-0.6 ms at 1 MiB on an idle machine, against 19-25 us for the copies after it. It is a
+warm-up, not judged; judging it backed off every time, so that torch never copied at 1 MiB
+again. Back-offs in a row double, up to :data:`MAX_BACKOFF_SECONDS`: a machine that stays
+busy (or a program converting now and then, whose every copy meets sleeping threads) pays
+two slow copies per interval, the warm-up and the one that backs off, and the intervals
+grow; a copy by torch at the reference rate resets the interval to :data:`BACKOFF_SECONDS`.
 """
 
 from __future__ import annotations
@@ -36,14 +44,23 @@ import numpy as np
 from arrayport._host import aligned_empty
 from arrayport.backends._torch_quick import WRAPPED_DTYPES, as_wrapped
 
-__all__ = ["BACKOFF_SECONDS", "PARALLEL_BYTES", "SEED_COPIES", "SLOW_FACTOR", "parallel_copy"]
+__all__ = [
+    "BACKOFF_SECONDS",
+    "MAX_BACKOFF_SECONDS",
+    "PARALLEL_BYTES",
+    "SEED_COPIES",
+    "SLOW_FACTOR",
+    "parallel_copy",
+]
 
 #: Copies of at least this many bytes are made by torch's multi-threaded copy.
 PARALLEL_BYTES = 1 << 18
 #: A copy by torch this many times slower per byte than the fastest of its size class ...
 SLOW_FACTOR = 4.0
-#: ... leaves the copies to numpy for this many seconds.
+#: ... leaves the copies to numpy for this many seconds, doubled for each back-off in a
+#: row up to MAX_BACKOFF_SECONDS.
 BACKOFF_SECONDS = 1.0
+MAX_BACKOFF_SECONDS = 8.0
 #: The first copies of each size class made by numpy, timed: the fastest is the reference.
 SEED_COPIES = 3
 
@@ -53,6 +70,8 @@ SEED_COPIES = 3
 _fastest: dict[int, float] = {}
 _seeds_left: dict[int, int] = {}  # numpy copies still to make, by size class
 _numpy_until = 0.0
+_backoff = BACKOFF_SECONDS  # the next back-off's length
+_warm_up_due = True  # the next copy by torch follows numpy's: torch's threads may sleep
 
 # numpy's C_CONTIGUOUS and ALIGNED flag bits (``ndarray.flags.num``): ALIGNED is element
 # alignment for WRAPPED_DTYPES, whose numpy alignment is their size.
@@ -74,7 +93,7 @@ def parallel_copy(torch: Any, view: np.ndarray) -> Any:
     numpy or torch without versioned DLPack give None); the tensor reading it lives only
     for the copy.
     """
-    global _numpy_until
+    global _numpy_until, _backoff, _warm_up_due
     flags = view.flags.num
     if (
         threading.get_ident() != _MAIN_THREAD
@@ -86,6 +105,7 @@ def parallel_copy(torch: Any, view: np.ndarray) -> Any:
         return None
     start = time.perf_counter()
     if start < _numpy_until:  # a recent copy by torch stalled: the cores are busy
+        _warm_up_due = True
         return None
     view = as_wrapped(view)  # only for copies torch makes: numpy's need no view
     size_class = view.nbytes.bit_length()
@@ -97,6 +117,7 @@ def parallel_copy(torch: Any, view: np.ndarray) -> Any:
         per_byte = (time.perf_counter() - start) / view.nbytes
         _fastest[size_class] = per_byte if fastest is None else min(fastest, per_byte)
         _seeds_left[size_class] = seeds - (fastest is not None)
+        _warm_up_due = True
         return torch.from_numpy(held)
     if flags & _WRITEABLE:
         source = torch.from_numpy(view)
@@ -110,8 +131,13 @@ def parallel_copy(torch: Any, view: np.ndarray) -> Any:
     out = torch.from_numpy(aligned_empty(view.shape, view.dtype))
     out.copy_(source)
     per_byte = (time.perf_counter() - start) / view.nbytes
-    if per_byte < fastest:
-        _fastest[size_class] = per_byte
-    elif per_byte > SLOW_FACTOR * fastest:
-        _numpy_until = start + BACKOFF_SECONDS
+    warm_up, _warm_up_due = _warm_up_due, False
+    if per_byte > SLOW_FACTOR * fastest:
+        if not warm_up:  # a stall: numpy's for a while, longer each time in a row
+            _numpy_until = start + _backoff
+            _backoff = min(2 * _backoff, MAX_BACKOFF_SECONDS)
+    else:
+        _backoff = BACKOFF_SECONDS
+        if per_byte < fastest:
+            _fastest[size_class] = per_byte
     return out
