@@ -4,6 +4,9 @@ travels to other processes (decision record 0069).
 * :func:`refuse_deferred_bodies`: generator and coroutine functions are refused when
   decorating; their bodies run after the call has returned, outside the dispatch.
 * :func:`adopt_identity`: the wrapper's name and docstring, and whether it binds.
+* :func:`reduction`: how a dispatched function pickles: by reference like a plain
+  function, an ``.options()`` variant as its base and contract (:func:`with_contract`),
+  anything else by value.
 * :func:`main_payload` and :func:`from_main`: a dispatched function defined in
   ``__main__`` pickles to ``from_main(qualname, payload)``, which takes the loading
   process's own ``__main__`` definition when there is one (a spawned process runs the same
@@ -26,7 +29,14 @@ if TYPE_CHECKING:
     from arrayport._contract import FunctionContract
     from arrayport.dispatch import DispatchedFunction
 
-__all__ = ["adopt_identity", "from_main", "main_payload", "refuse_deferred_bodies"]
+__all__ = [
+    "adopt_identity",
+    "from_main",
+    "main_payload",
+    "reduction",
+    "refuse_deferred_bodies",
+    "with_contract",
+]
 
 
 def refuse_deferred_bodies(fn: Any) -> None:
@@ -80,6 +90,39 @@ def adopt_identity(wrapper: Any, fn: Any, static: bool) -> bool:
     return not static and hasattr(type(fn), "__get__") and not isinstance(fn, partial)
 
 
+def reduction(
+    dispatched: DispatchedFunction[Any, Any], fn: Any, contract: FunctionContract
+) -> str | tuple[Any, ...]:
+    """``dispatched.__reduce__()``: ``fn`` and ``contract`` are its function and contract."""
+    from arrayport.dispatch import DispatchedFunction
+
+    # A functools.partial or a callable instance has no __qualname__ to copy: it travels
+    # by value, with its contract.
+    qualname = getattr(dispatched, "__qualname__", None)
+    if qualname is None:
+        return (DispatchedFunction, (fn, contract))
+    module = getattr(dispatched, "__module__", None)
+    found: Any = sys.modules.get(module or "")
+    for part in qualname.split("."):
+        found = getattr(found, part, None)
+    if found is dispatched:
+        if module == "__main__":  # a script's or notebook's: see from_main
+            return (from_main, (qualname, main_payload(fn, contract)))
+        return str(qualname)  # pickled by reference, like a plain function
+    if isinstance(found, DispatchedFunction) and found._fn is fn:
+        return (with_contract, (found, contract))  # an .options() variant
+    return (DispatchedFunction, (fn, contract))
+
+
+def with_contract(
+    base: DispatchedFunction[Any, Any], contract: FunctionContract
+) -> DispatchedFunction[Any, Any]:
+    """``base``'s function with ``contract``: an ``.options()`` variant unpickled."""
+    from arrayport.dispatch import DispatchedFunction
+
+    return DispatchedFunction(base._fn, contract)
+
+
 def main_payload(fn: Callable[..., Any], contract: FunctionContract) -> bytes | None:
     """A dispatched function's plain ``fn`` and ``contract`` pickled by value (cloudpickle),
     for a process whose ``__main__`` does not define it (a dask worker, a notebook's
@@ -120,4 +163,4 @@ def from_main(qualname: str, payload: bytes | None) -> DispatchedFunction[Any, A
 
 # Pickles name it where arrayport.dispatch imports it (as FunctionContract, ADR 0042):
 # no private module path is stored in a pickle.
-from_main.__module__ = "arrayport.dispatch"
+from_main.__module__ = with_contract.__module__ = "arrayport.dispatch"

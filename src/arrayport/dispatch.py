@@ -32,18 +32,20 @@ conversion of arguments and placement of results (the slow path) in
 
 from __future__ import annotations
 
-import sys
 import types
 from collections.abc import Callable
 from typing import Any, ClassVar, Generic, ParamSpec, TypeVar, cast
 
 from arrayport._arguments import KINDS, UNSEEN
 from arrayport._contract import FunctionContract
-from arrayport._dispatch_callables import (
+
+# from_main and with_contract are named in pickles as arrayport.dispatch's (ADR 0069).
+from arrayport._dispatch_callables import (  # noqa: F401
     adopt_identity,
     from_main,
-    main_payload,
+    reduction,
     refuse_deferred_bodies,
+    with_contract,
 )
 from arrayport._dispatch_general import array_defaults, call_general, of_result, recover
 from arrayport._metrics import metrics
@@ -131,7 +133,8 @@ class DispatchedFunction(Generic[P, R]):
         )
         if self._array_defaults or self._collects:
             self._quick = False
-        self._round_trip: tuple[type, _Quick, type, _Quick, MemoryType] | None = None
+        # (The types as Any: a type test against one would narrow the arguments for mypy.)
+        self._round_trip: tuple[Any, _Quick, Any, _Quick, MemoryType] | None = None
         self._native = contract.dtype_conversion is DtypeConversion.NATIVE_OUTPUT
         # A result already of the input's dtype needs no policy, unless MINMAX asks for a
         # stretch whatever the dtype (ADR 0016).
@@ -168,21 +171,7 @@ class DispatchedFunction(Generic[P, R]):
         return types.MethodType(self, obj) if obj is not None and self._binds else self
 
     def __reduce__(self) -> str | tuple[Any, ...]:
-        # A functools.partial or a callable instance has no __qualname__ to copy: it
-        # travels by value, with its contract.
-        qualname = getattr(self, "__qualname__", None)
-        if qualname is None:
-            return (DispatchedFunction, (self._fn, self._contract))
-        found: Any = sys.modules.get(getattr(self, "__module__", None) or "")
-        for part in qualname.split("."):
-            found = getattr(found, part, None)
-        if found is self:
-            if self.__module__ == "__main__":  # a script's or notebook's: see from_main
-                return (from_main, (qualname, main_payload(self._fn, self._contract)))
-            return str(qualname)  # pickled by reference, like a plain function
-        if isinstance(found, DispatchedFunction) and found._fn is self._fn:
-            return (_with_contract, (found, self._contract))  # an .options() variant
-        return (DispatchedFunction, (self._fn, self._contract))
+        return reduction(self, self._fn, self._contract)
 
     def __repr__(self) -> str:
         c = self._contract
@@ -226,7 +215,7 @@ class DispatchedFunction(Generic[P, R]):
                         dtype = result.dtype
                         if dtype is first.dtype or dtype == first.dtype:
                             return result  # type: ignore[no-any-return]
-                    return self._dtype_policy(result, first)
+                    return self._dtype_policy(result, first)  # type: ignore[no-any-return]
         c = self._contract
         target = c.memory_type
         if self._quick and len(args) == 1 and not kwargs:
@@ -259,7 +248,7 @@ class DispatchedFunction(Generic[P, R]):
             dtype = result.dtype
             if dtype is first.dtype or dtype == first.dtype:
                 return result  # type: ignore[no-any-return]
-        return self._dtype_policy(result, first)
+        return self._dtype_policy(result, first)  # type: ignore[no-any-return]
 
     def _dtype_policy(self, result: Any, first: Any) -> Any:
         """``result`` with the contract's dtype policy applied (``first``: the input)."""
@@ -303,12 +292,6 @@ class DispatchedFunction(Generic[P, R]):
                 if back is not None:
                     return back
         return self._place(result, first, first_kind, moved=True, call=call)
-
-
-def _with_contract(
-    base: DispatchedFunction[P, R], contract: FunctionContract
-) -> DispatchedFunction[P, R]:
-    return DispatchedFunction(base._fn, contract)
 
 
 _DEFAULT_OOM = OOMPolicy()
