@@ -442,6 +442,22 @@ def test_an_unknown_option_is_named_with_its_command_s_usage(argv, usage, named,
     assert f"unrecognized arguments: {named}" in err
 
 
+@pytest.mark.parametrize("argv", [["doctr", "--json"], ["--json", "doctr"], ["doctr"]])
+def test_a_mistyped_command_is_named_not_the_options_beside_it(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # `arrayport doctr --json` said "unrecognized arguments: --json".
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(argv)
+    assert exit_info.value.code == 2
+    captured = capsys.readouterr()
+    message = "argument COMMAND: invalid choice: 'doctr'"
+    assert message in captured.err
+    assert "unrecognized arguments" not in captured.err + captured.out
+    if "--json" in argv:
+        assert message in json.loads(captured.out)["error"]
+
+
 def test_port_check_json_stays_json_when_a_path_is_missing(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
