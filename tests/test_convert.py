@@ -896,3 +896,30 @@ def test_a_dask_array_that_runs_out_computing_says_so() -> None:
     with pytest.raises(ap.OutOfMemoryError, match=r"computing a dask array of shape \(4, 4\)") as e:
         ap.convert(lazy, "numpy")
     assert "4.0 EiB asked for" in str(e.value)
+
+
+@pytest.mark.parametrize("target", ["numpy", "torch", "jax", "tensorflow"])
+def test_a_broadcast_arrays_view_converts_without_numpy_s_warning_or_a_writable_alias(
+    target: str,
+) -> None:
+    # np.broadcast_arrays' views (numpy's WARN_ON_WRITE bit) failed under -W error with
+    # numpy's FutureWarning raised at arrayport's own flag reads, and torch got them as a
+    # writable stride-0 tensor: one write changed both rows.
+    import warnings
+
+    if target != "numpy":
+        pytest.importorskip(target)
+    view, _ = np.broadcast_arrays(np.arange(3, dtype=np.float32), np.zeros((2, 3), np.float32))
+    expected = np.array([[0.0, 1.0, 2.0], [0.0, 1.0, 2.0]], np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for _ in range(2):  # planned, then from the plan cache
+            out = ap.convert(view, target)
+            host = np.asarray(ap.convert(out, "numpy"))
+            np.testing.assert_array_equal(host, expected)
+    if target == "torch":
+        assert not ap.plan(view, "torch").zero_copy
+        out[0, 0] = 99.0
+        np.testing.assert_array_equal(view, expected)  # a copy: the source is unchanged
+        with pytest.raises(ap.CopyRequiredError, match="read-only"):
+            ap.convert(view, "torch", copy=False)

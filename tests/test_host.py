@@ -199,3 +199,25 @@ def test_buffers_a_framework_aligns_are_aligned_without_an_address() -> None:
     # which refused jax <-> tensorflow DLPack on GPUs (a host round trip instead).
     assert not info().aligned
     assert info(framework_aligned=True).aligned
+
+
+def test_views_numpy_warns_about_writing_count_as_read_only_without_a_warning() -> None:
+    # np.broadcast_arrays' views carry numpy's WARN_ON_WRITE bit: reading flags.writeable
+    # on them emitted numpy's FutureWarning at arrayport's lines (an error under -W error),
+    # and they counted as writable.
+    import warnings
+
+    from arrayport._host import writes_allowed
+
+    view, _ = np.broadcast_arrays(np.arange(3.0), np.zeros((2, 3)))
+    plain = np.zeros((2, 3))
+    ro = np.zeros(3)
+    ro.flags.writeable = False
+    assert writes_allowed(plain.flags.num)
+    assert not writes_allowed(ro.flags.num)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert not writes_allowed(view.flags.num)
+        assert not host_info(view, CPU).writable
+        for address in (False, True):
+            assert host_route_key(view, CPU, address) == route_key_of(host_info(view, CPU), address)

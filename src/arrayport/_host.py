@@ -31,6 +31,7 @@ __all__ = [
     "host_layout",
     "host_route_key",
     "route_key_of",
+    "writes_allowed",
 ]
 
 ALIGNMENT = 64
@@ -145,7 +146,7 @@ def host_info(a: np.ndarray, device: Device, *, writable: bool | None = None) ->
         device=device,
         strides=a.strides,
         pointer=int(a.__array_interface__["data"][0]),
-        writable=bool(a.flags.writeable) if writable is None else writable,
+        writable=writes_allowed(a.flags.num) if writable is None else writable,
         native_order=a.dtype.isnative,
     )
 
@@ -184,6 +185,22 @@ _flag_is_itemsize: dict[np.dtype[Any], bool] = {}
 # numpy's C_CONTIGUOUS and ALIGNED flag bits, and WRITEABLE (``ndarray.flags.num``).
 _CONTIGUOUS_ALIGNED = 0x0001 | 0x0100
 _WRITEABLE = 0x0400
+# numpy's WARN_ON_WRITE bit: set on np.broadcast_arrays' views, which numpy means to make
+# read-only ("future versions will not create a writeable array from broadcast_array").
+_WARN_ON_WRITE = 1 << 31
+
+
+def writes_allowed(num: int) -> bool:
+    """Whether an array whose ``flags.num`` is ``num`` may be written through an alias.
+
+    Read from the bits, not ``flags.writeable``: reading that on a view numpy warns about
+    (WARN_ON_WRITE) emits numpy's FutureWarning, at arrayport's line, and fails a
+    conversion under ``-W error``. Such a view counts as read-only: one write through it
+    changes several elements, and numpy will make it read-only.
+    """
+    return num & (_WRITEABLE | _WARN_ON_WRITE) == _WRITEABLE
+
+
 # Per dtype whose ALIGNED flag means element-aligned: (name, native byte order, whether the
 # buffer protocol exports it) for host_route_key's common case; None for the others.
 _fast_dtypes: dict[np.dtype[Any], tuple[str, bool, bool] | None] = {}
@@ -196,8 +213,8 @@ def _pointer(a: np.ndarray) -> int:
     same address in 0.2 us, but only for writable C-contiguous arrays of buffer-protocol
     dtypes (numpy refuses bfloat16 there) that are not empty.
     """
-    flags = a.flags
-    if flags.writeable and flags.c_contiguous and _bufferable(a.dtype) and a.size:
+    num = a.flags.num
+    if writes_allowed(num) and num & 0x0001 and _bufferable(a.dtype) and a.size:
         return _buffer_address(a)
     return _interface_address(a)
 
@@ -298,7 +315,7 @@ def host_route_key(
             # host_layout's common case, inlined with one flags read for the whole key
             # (this runs on every cached conversion of a numpy array).
             name, native, bufferable = fast
-            can_write = num & _WRITEABLE != 0
+            can_write = writes_allowed(num)
             aligned = None
             if address:
                 pointer = _buffer_address(a) if can_write and bufferable else _interface_address(a)
@@ -330,7 +347,7 @@ def host_route_key(
         device,
         dtype,
         dtype_name(dtype),
-        bool(num & _WRITEABLE) if writable is None else writable,
+        writes_allowed(num) if writable is None else writable,
         dtype.isnative,
         contiguous,
         positive,

@@ -96,9 +96,11 @@ def _share_route(
     if refusal is not None:
         return refusal
     source, target = s.MEMORY_TYPE, t.MEMORY_TYPE
+    # Planned on the CPU (both sides): a source's view of CPU memory need not ask again.
+    view_of = getattr(s, "cpu_view", s.host_view)
 
     def run_share(a: Any) -> Any:
-        view = s.host_view(a)
+        view = view_of(a)
         if view is None:  # checked at plan time; a concurrent change is a bug upstream
             msg = f"{source.value} stopped exposing host memory during the conversion"
             raise ConversionError(msg, source=source, target=target, method="host-share")

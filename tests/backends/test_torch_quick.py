@@ -72,6 +72,8 @@ def test_quick_from_numpy_declines_what_the_planner_must_decide(quick: Any) -> N
         # numpy aligns complex64 to 4 bytes, so its ALIGNED flag does not prove the 8-byte
         # element alignment torch needs: the planner checks the address.
         "complex64": np.ones(4, np.complex64),
+        # numpy warns on a write through it and will make it read-only (WARN_ON_WRITE).
+        "broadcast_arrays view": np.broadcast_arrays(np.arange(3.0), np.zeros((2, 3)))[0],
     }
     for name, a in declined.items():
         assert quick.quick_from_numpy(a) is None, name

@@ -27,9 +27,11 @@ __all__ = [
 ]
 
 # numpy's ALIGNED (pointer and strides multiples of the dtype's alignment) and WRITEABLE
-# flag bits (``ndarray.flags.num``). A read-only array is never wrapped: torch has no
-# read-only tensors.
+# flag bits (``ndarray.flags.num``), and WARN_ON_WRITE (np.broadcast_arrays' views, which
+# numpy will make read-only). A read-only array is never wrapped: torch has no read-only
+# tensors (as _host.writes_allowed says).
 _ALIGNED_WRITEABLE = 0x0100 | 0x0400
+_CHECKED = _ALIGNED_WRITEABLE | 1 << 31
 # numpy's C_CONTIGUOUS and OWNDATA flag bits: what one read of ``Tensor.numpy()``'s flags
 # must show for the view to be handed out as it is (see :func:`checked_view`).
 C_CONTIGUOUS = 0x0001
@@ -68,7 +70,7 @@ def quick_from_numpy(x: Any) -> Any:
     torch holds, else None. Negative strides (which torch refuses) give None too."""
     if (
         type(x) is not _ndarray
-        or x.flags.num & _ALIGNED_WRITEABLE != _ALIGNED_WRITEABLE
+        or x.flags.num & _CHECKED != _ALIGNED_WRITEABLE
         or x.dtype not in WRAPPED_DTYPES
     ):
         return None

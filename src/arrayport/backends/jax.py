@@ -58,6 +58,7 @@ from arrayport._host import (
     aligned_empty,
     dtype_name,
     host_layout,
+    writes_allowed,
 )
 from arrayport.backends import _jax_dlpack, _torch_cuda
 from arrayport.backends._jax_devices import (
@@ -70,6 +71,7 @@ from arrayport.backends._jax_devices import (
 from arrayport.backends._jax_devices import device_of as device_of
 from arrayport.backends._jax_devices import devices as devices
 from arrayport.backends._jax_devices import resolve_device as resolve_device
+from arrayport.backends._jax_layouts import row_major, strides_of
 from arrayport.backends._jax_memory import is_oom as is_oom
 from arrayport.backends._jax_memory import memory_info as memory_info
 from arrayport.backends._jax_memory import oom_error_types as oom_error_types
@@ -174,6 +176,8 @@ def route_key(x: Any, address: bool) -> RouteKey | None:
         # jax keeps every CPU buffer on a 64-byte boundary (it copies host memory that is
         # not), so the address is read only for targets that need the boundary (tests check
         # the key against describe).
+        if len(shape) > 1 and not row_major(x, len(shape)):
+            return None  # a custom layout: the full plan copies it (_jax_layouts)
         if address and not empty:
             x.block_until_ready()  # unsafe_buffer_pointer can hang on a pending array
             pointer = int(x.unsafe_buffer_pointer())
@@ -185,7 +189,7 @@ def route_key(x: Any, address: bool) -> RouteKey | None:
         device = device_of(x)
     else:
         return None
-    # jax buffers are compact row-major (strides None in describe) and immutable.
+    # Compact row-major buffers here (strides None in describe), immutable.
     layout = (device, dtype, dtype_name(dtype), False, True, True, True, element)
     return (*layout, aligned if address else None, len(shape), empty)
 
@@ -229,7 +233,7 @@ def describe(x: Any) -> ArrayInfo:
         dtype=dtype,
         dtype_name=dtype_name(dtype),
         device=device,
-        strides=None,
+        strides=strides_of(x, dtype.itemsize) if device.is_cpu else None,
         pointer=pointer,
         writable=False,
         framework_aligned=not device.is_cpu,  # jax <-> tensorflow on a GPU share by DLPack
@@ -267,14 +271,17 @@ def dtype_setting(dtype_name: str) -> str | None:
 def host_view(x: Any) -> np.ndarray | None:
     if single_device(x).platform != "cpu":  # no Device object built: on every copy
         return None
-    view = np.asarray(x)  # read-only, sharing jax's buffer on CPU
-    return view
+    ndim = len(x.shape)
+    if ndim > 1 and not row_major(x, ndim):
+        return None  # np.asarray would copy a custom layout into row-major order
+    return cpu_view(x)
 
 
 def cpu_view(x: Any) -> np.ndarray:
-    """:func:`host_view` of an array already known to be on the CPU (routes planned for
-    CPU memory call it: the device lookup costs more than the view)."""
-    view: np.ndarray = np.asarray(x)
+    """:func:`host_view` of an array the plan found on the CPU and row-major (routes call
+    it: the device and layout lookups cost more than the view). A custom layout reaches it
+    only in a host copy, where ``np.asarray``'s row-major copy is what is read."""
+    view: np.ndarray = np.asarray(x)  # read-only, sharing jax's buffer on CPU
     return view
 
 
@@ -337,7 +344,7 @@ def from_numpy(a: np.ndarray, device: Device) -> Any:
         return jax.device_put(a, to_jax_device(device)).block_until_ready()
     contiguous, _positive, _element, aligned = host_layout(a, True)
     name = dtype_name(a.dtype)
-    if share_refusal_of(bool(a.flags.writeable), name, a.dtype.isnative, contiguous, aligned):
+    if share_refusal_of(writes_allowed(a.flags.num), name, a.dtype.isnative, contiguous, aligned):
         if name == "bfloat16":  # uncommitted on jax's default device where that is cpu
             cpu, loose = host_device()
             return jax.device_put(a, None if loose else cpu)

@@ -43,7 +43,7 @@ from typing import Any
 
 import numpy as np
 
-from arrayport._host import ArrayInfo, aligned_copy, dtype_name, host_layout
+from arrayport._host import ArrayInfo, aligned_copy, dtype_name, host_layout, writes_allowed
 from arrayport.backends._pocl import import_lock, preload_opencl_platform
 from arrayport.backends._tf_describe import DTYPES as _DTYPES
 from arrayport.backends._tf_describe import describe as describe
@@ -257,7 +257,7 @@ def from_numpy(a: np.ndarray, device: Device) -> Any:
         raw = from_numpy(a.view(np.uint16), device)
         return tf.bitcast(raw, tf.bfloat16)  # keeps the buffer: no copy
     contiguous, _positive, _element, aligned = host_layout(a, True)
-    if _share_refusal(bool(a.flags.writeable), a.dtype.isnative, contiguous, aligned):
+    if _share_refusal(writes_allowed(a.flags.num), a.dtype.isnative, contiguous, aligned):
         a = aligned_copy(a)
     return tf.experimental.dlpack.from_dlpack(a.__dlpack__())
 

@@ -40,7 +40,14 @@ from typing import Any
 
 import numpy as np
 
-from arrayport._host import ArrayInfo, RouteKey, aligned_copy, dtype_name, host_layout
+from arrayport._host import (
+    ArrayInfo,
+    RouteKey,
+    aligned_copy,
+    dtype_name,
+    host_layout,
+    writes_allowed,
+)
 from arrayport.backends._torch_copy import parallel_copy
 from arrayport.backends._torch_cuda import (
     ThreadStream,
@@ -227,7 +234,7 @@ _SUB_BYTE = frozenset({*(f"uint{n}" for n in range(1, 8)), *(f"int{n}" for n in 
 def from_numpy(a: np.ndarray, device: Device) -> Any:
     torch = load()
     _contiguous, positive, element, _aligned = host_layout(a, False)
-    if _share_refusal(bool(a.flags.writeable), positive, a.dtype.isnative, element) is not None:
+    if _share_refusal(writes_allowed(a.flags.num), positive, a.dtype.isnative, element) is not None:
         a = aligned_copy(a)
     if dtype_name(a.dtype) == "bfloat16":
         t = torch.from_numpy(a.view(np.int16)).view(torch.bfloat16)
