@@ -1014,3 +1014,18 @@ def test_minmax_of_bool_into_bool_is_a_new_array(mt: MT) -> None:
     if mt is MT.TORCH:
         out[0] = False
         assert bool(x[0])
+
+
+@pytest.mark.skipif(MT.TORCH not in CPU_TYPES, reason="needs torch")
+def test_a_tensor_whose_dtype_stays_keeps_its_autograd_history() -> None:
+    # convert_dtype detached every tensor that required grad, even when it returned it
+    # unchanged: a dispatched torch function given a Parameter lost autograd on its result.
+    import torch
+
+    t = torch.tensor([0.0, 1.0, 2.0], requires_grad=True) * 2
+    same = ap.convert_dtype(t, "float32")
+    assert same is t
+    assert same.requires_grad
+    changed = ap.convert_dtype(t, "float64")
+    assert not changed.requires_grad  # converted: values, not history (as convert)
+    assert changed.tolist() == [0.0, 2.0, 4.0]

@@ -275,8 +275,6 @@ def convert_dtype(
     backend = get_backend(mt)
     backend.load()
     info = backend.describe(x)  # also refuses masked arrays, traced jax arrays, ...
-    if getattr(x, "requires_grad", False):  # torch: values, not autograd history (as convert)
-        x = x.detach()
     if -1 in info.shape:  # dask after boolean indexing: chunk sizes not computed yet
         msg = (
             f"cannot convert the dtype of a {mt.value} array of unknown shape {x.shape}; "
@@ -295,7 +293,9 @@ def convert_dtype(
         raise InvalidOptionError(msg)
     _refuse_complex(src, dst, sc, bool(discard_imaginary))
     if src.name == dst.name and sc is not Scaling.MINMAX:
-        return x
+        return x  # unchanged: a torch tensor keeps its autograd history
+    if getattr(x, "requires_grad", False):  # torch: values, not autograd history (as convert)
+        x = x.detach()
     p = _plan(src, dst, sc, backend)
     checked_blocks = getattr(backend, "checked_blocks", None)  # dask: blocks on trust
     if checked_blocks is not None:
