@@ -248,7 +248,10 @@ def test_each_pieces_result_leaves_the_device_before_the_next_piece_runs(monkeyp
 
     x = np.arange(30, dtype=np.float32)  # 120 bytes: pieces of 14 and 16 rows fit
     np.testing.assert_array_equal(brighten(x), x + 1)
-    assert events == ["run 14", "to numpy", "run 16", "to numpy"]
+    # Each piece's placement moves it, and the policy's own move of it is then a no-op
+    # (numpy to numpy): repeats of one event are one step.
+    steps = [e for i, e in enumerate(events) if i == 0 or e != events[i - 1]]
+    assert steps == ["run 14", "to numpy", "run 16", "to numpy"]
 
 
 @pytest.mark.usefixtures("small_device")
@@ -578,3 +581,156 @@ def test_keywords_of_star_parameters_keep_the_order_given() -> None:
 
     ordered = general.in_signature_order(f, {"kw": 1, "args": 2, "a": 3, "b": 4})
     assert list(ordered) == ["b", "kw", "args", "a"]
+
+
+# --- a recovered result gets the dtype policy once, whole (ADR 0068, 0072) ------------------
+
+_BUDGET = {"rows": 100}  # the most rows a dask block may have before it runs out of memory
+
+
+def _halve_within_budget(b: np.ndarray) -> np.ndarray:
+    if b.shape[0] > _BUDGET["rows"]:
+        np.empty(2**60, np.uint8)  # a real MemoryError, asked of the host
+    return b / 2  # int32 -> float64, which jax without 64-bit mode cannot hold
+
+
+def _lazily_halved(x: Any) -> Any:
+    if isinstance(x, np.ndarray):  # the fallback's run
+        return x / 2
+    return x.map_blocks(_halve_within_budget, dtype=np.float64)
+
+
+@pytest.fixture
+def policy_shapes(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, ...]]:
+    """The shapes of the primary outputs the dtype policy converted, in order."""
+    from arrayport import dtypes
+
+    shapes: list[tuple[int, ...]] = []
+    real = dtypes.apply_dtype_conversion
+
+    def recording(array: Any, *args: Any, **kwargs: Any) -> Any:
+        out = real(array, *args, **kwargs)
+        shapes.append(tuple(array.shape))  # only those it finished
+        return out
+
+    monkeypatch.setattr(dtypes, "apply_dtype_conversion", recording)
+    return shapes
+
+
+def _jax_without_x64() -> Any:
+    pytest.importorskip("jax")
+    import jax
+
+    if jax.config.jax_enable_x64:
+        pytest.skip("needs jax without 64-bit mode")
+    return jax.numpy
+
+
+@skip_unless_installed(MemoryType.DASK)
+@pytest.mark.parametrize("retries", [0, 1])
+def test_minmax_stretches_the_joined_result_not_each_piece(
+    retries: int, policy_shapes: list[tuple[int, ...]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Computing the dask result on its way back into jax ran out of memory (ADR 0072).
+    # jax refuses float64, so each piece got the dtype policy before it was placed:
+    # MINMAX stretched a piece of 2 rows and one of 4 to the whole int32 range each, and
+    # the pieces were joined into values an unfailed run never gives.
+    jnp = _jax_without_x64()
+    policy = ap.OOMPolicy(retries=retries, split_axis=0, release=False)
+    half = ap.memory_type("dask", scaling=ap.Scaling.MINMAX, oom=policy)(_lazily_halved)
+    x = jnp.arange(12, dtype=jnp.int32).reshape(6, 2)
+    monkeypatch.setitem(_BUDGET, "rows", 100)
+    plain = half(x)
+    unfailed_shapes = list(policy_shapes)
+    policy_shapes.clear()
+    monkeypatch.setitem(_BUDGET, "rows", 3)  # 6 rows do not fit; 2, then 1 and 3, do
+    with ap.metrics.collecting() as m:
+        recovered = half(x)
+    assert m.snapshot()["oom_outcomes"] == {"split": 1}
+    assert type(recovered) is type(plain)
+    assert recovered.dtype == plain.dtype == jnp.int32
+    np.testing.assert_array_equal(np.asarray(recovered), np.asarray(plain))
+    # As often as unfailed, and always on the whole result: never on a piece.
+    assert policy_shapes == unfailed_shapes
+    assert set(policy_shapes) == {(6, 2)}
+
+
+@skip_unless_installed(MemoryType.DASK)
+def test_a_fallbacks_result_after_the_result_ran_out_of_memory_is_placed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The fallback's float64 stayed numpy (jax refuses it) for the dtype policy, and the
+    # recovery of a result that ran out of memory on its way back (ADR 0072) returned it
+    # without placing it: numpy int32, where an unfailed run returns jax.
+    jnp = _jax_without_x64()
+    policy = ap.OOMPolicy(retries=0, fallback="numpy", release=False)
+    half = ap.memory_type("dask", scaling=ap.Scaling.MINMAX, oom=policy)(_lazily_halved)
+    x = jnp.arange(12, dtype=jnp.int32).reshape(6, 2)
+    plain = half(x)
+    monkeypatch.setitem(_BUDGET, "rows", 0)  # nothing computes on dask
+    recovered = half(x)
+    assert type(recovered) is type(plain)
+    assert recovered.dtype == plain.dtype == jnp.int32
+    np.testing.assert_array_equal(np.asarray(recovered), np.asarray(plain))
+
+
+def _fail_first_move(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Make moving a dispatched call's inputs run out of memory once (numpy's real
+    allocation error); the list empties when it has."""
+    real = general.convert_arguments
+    failing = [True]
+
+    def first_move_fails(*args: Any, **kwargs: Any) -> Any:
+        if failing:
+            failing.clear()
+            np.empty(1 << 60, dtype=np.uint8)  # numpy's _ArrayMemoryError; nothing allocated
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(general, "convert_arguments", first_move_fails)
+    return failing
+
+
+def test_minmax_stretches_pieces_joined_after_the_inputs_ran_out_of_memory(
+    policy_shapes: list[tuple[int, ...]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The same per-piece stretch when moving the inputs ran out of memory (ADR 0055).
+    jnp = _jax_without_x64()
+
+    @ap.memory_type("numpy", scaling=ap.Scaling.MINMAX, oom=ap.OOMPolicy(retries=0, split_axis=0))
+    def half(a: Any) -> Any:
+        return a / 2
+
+    x = jnp.arange(12, dtype=jnp.int32).reshape(6, 2)
+    plain = half(x)
+    unfailed_shapes = list(policy_shapes)
+    policy_shapes.clear()
+    failing = _fail_first_move(monkeypatch)
+    recovered = half(x)
+    assert not failing  # the forced error happened
+    assert type(recovered) is type(plain)
+    np.testing.assert_array_equal(np.asarray(recovered), np.asarray(plain))
+    assert policy_shapes == unfailed_shapes
+    assert set(policy_shapes) == {(6, 2)}
+
+
+@skip_unless_installed(MemoryType.TORCH)
+def test_a_split_recovery_places_results_as_an_unfailed_run_does(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Placement moves the arrays at the top level of a result; the recovery moved every
+    # array at any depth, so the inner tuple's array came back torch, not numpy.
+    import torch
+
+    @ap.memory_type("numpy", oom=ap.OOMPolicy(retries=0, split_axis=0, release=False))
+    def nested(a: Any) -> Any:
+        return (a * 2,), a + 1
+
+    x = torch.arange(12.0).reshape(6, 2)
+    plain = nested(a=x)  # by keyword: moved by convert_arguments, not a quick share
+    failing = _fail_first_move(monkeypatch)
+    recovered = nested(a=x)
+    assert not failing
+    assert (type(recovered[0][0]), type(recovered[1])) == (np.ndarray, torch.Tensor)
+    assert (type(plain[0][0]), type(plain[1])) == (np.ndarray, torch.Tensor)
+    np.testing.assert_array_equal(recovered[0][0], plain[0][0])
+    np.testing.assert_array_equal(recovered[1].numpy(), plain[1].numpy())

@@ -60,6 +60,22 @@ def test_oom_counters(m: Metrics) -> None:
     assert snap["oom_recoveries"] == 2
 
 
+def test_an_episode_that_ended_in_another_error_is_counted_but_not_as_recovered(
+    m: Metrics,
+) -> None:
+    m.enable()
+    m.record_oom("numpy", "error", errors=2)
+    m.record_oom("numpy", "fallback")
+    snap = m.snapshot()
+    assert snap["oom_events"] == {"numpy": 2}
+    assert snap["oom_outcomes"] == {"error": 1, "fallback": 1}
+    assert snap["oom_errors"] == 3
+    assert snap["oom_recoveries"] == 1  # the fallback only
+    # Every outcome is named in the snapshot's documentation.
+    doc = Metrics.snapshot.__doc__ or ""
+    assert all(f'``"{outcome}"``' in doc for outcome in OOM_OUTCOMES)
+
+
 def test_collecting_restores_the_previous_state(m: Metrics) -> None:
     m.record_oom("torch", "release")
     with m.collecting() as same:
@@ -104,7 +120,7 @@ def test_enable_in_another_thread_survives_a_block_closing(m: Metrics) -> None:
 
 
 def test_outcomes_name_a_plain_retry_apart_from_a_release() -> None:
-    assert OOM_OUTCOMES == ("release", "retry", "split", "fallback", "raised")
+    assert OOM_OUTCOMES == ("release", "retry", "split", "fallback", "raised", "error")
 
 
 def test_thread_safe_counts(m: Metrics) -> None:

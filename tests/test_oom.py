@@ -138,3 +138,15 @@ def test_a_full_disk_is_not_retried_as_out_of_memory() -> None:
     with pytest.raises(tf.errors.ResourceExhaustedError, match="No space left on device"):
         OOMPolicy(retries=2, split_axis=0, release=False).run(save_then_double, tf.ones((4, 3)))
     assert runs == [1]
+
+
+@pytest.mark.parametrize("fallback", ["dask", MemoryType.DASK])
+def test_a_dask_fallback_is_refused_with_the_reason_and_the_remedy(fallback: Any) -> None:
+    # Its lazy result was computed after the policy had returned: an out-of-memory error
+    # there escaped the policy, told to use the split it had already declared.
+    with pytest.raises(InvalidOptionError) as info:
+        OOMPolicy(fallback=fallback)
+    text = str(info.value)
+    assert text.startswith("OOMPolicy(fallback=")
+    assert "lazy" in text
+    assert "fallback='numpy'" in text

@@ -910,3 +910,70 @@ def test_a_split_refusal_keeps_no_cycle_holding_the_arguments() -> None:
     finally:
         if enabled:
             gc.enable()
+
+
+# --- episodes that end in another error, min_split's remedy, dict results -------------------
+
+
+def test_metrics_count_episodes_that_end_in_a_refusal_or_another_error() -> None:
+    # Only episodes that recovered or raised OutOfMemoryError were counted: a split's
+    # refusal and an error on a retry left oom_events and oom_errors at 0.
+    runs = {"n": 0}
+
+    def fails_again_otherwise(a: Any) -> Any:
+        runs["n"] += 1
+        if runs["n"] == 1:
+            raise MemoryError  # the host's out-of-memory error
+        raise ValueError("not out of memory")
+
+    with ap.metrics.collecting() as m:
+        with inject_oom("numpy", times=1), pytest.raises(InvalidOptionError):
+            OOMPolicy(retries=0, split_axis=0, **NO_RELEASE).run(lambda a: a.sum(0), GRID)
+        with pytest.raises(ValueError, match="not out of memory"):
+            OOMPolicy(retries=1, **NO_RELEASE).run(fails_again_otherwise, GRID)
+        snap = m.snapshot()
+    assert snap["oom_events"] == {"numpy": 2}
+    assert snap["oom_outcomes"] == {"error": 2}
+    assert snap["oom_errors"] == 2
+    assert snap["oom_recoveries"] == 0
+
+
+def test_pieces_equal_because_of_min_split_suggest_min_split_1() -> None:
+    # 8 rows with min_split=2 are cut into 4 and 4, both fit, and equal pieces are not
+    # joined (ADR 0062's amendment): the message offered only smaller inputs, where
+    # min_split=1 (3 and 5 rows) recovers.
+    x = np.arange(24.0).reshape(8, 3)
+    policy = OOMPolicy(retries=0, split_axis=0, min_split=2, **NO_RELEASE)
+    with inject_oom("numpy", times=1), pytest.raises(OutOfMemoryError) as info:
+        policy.run(np.negative, x)
+    assert "the pieces that fitted all had 4 rows" in str(info.value)
+    assert "Try OOMPolicy(min_split=1) rather than 2" in str(info.value)
+    with inject_oom("numpy", times=1):
+        out = dataclasses.replace(policy, min_split=1).run(np.negative, x)
+    np.testing.assert_array_equal(out, -x)
+    # Pieces of one row are equal whatever min_split: nothing to suggest there.
+    with inject_oom("numpy", times=1), pytest.raises(OutOfMemoryError) as info:
+        OOMPolicy(retries=0, split_axis=0, **NO_RELEASE).run(_keepdims_total, x[:2])
+    assert "min_split" not in str(info.value)
+
+
+@skip_unless_installed(MemoryType.TORCH)
+def test_a_fallbacks_dict_results_keep_their_type() -> None:
+    import collections
+
+    import torch
+
+    def named(a: Any) -> Any:
+        totals: collections.defaultdict[str, Any] = collections.defaultdict(list)
+        totals["twice"] = a * 2
+        return collections.OrderedDict(y=a + 1, x=a), totals
+
+    x = torch.ones(3)
+    with inject_oom("torch", times=1):
+        ordered, totals = OOMPolicy(retries=0, fallback="numpy", **NO_RELEASE).run(named, x)
+    assert type(ordered) is collections.OrderedDict
+    assert list(ordered) == ["y", "x"]
+    assert isinstance(ordered["y"], torch.Tensor)
+    assert type(totals) is collections.defaultdict
+    assert totals.default_factory is list
+    assert isinstance(totals["twice"], torch.Tensor)

@@ -6,8 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pytest
 
-from arrayport import MemoryType
+from arrayport import MemoryType, detect_memory_type
 from arrayport._results import collecting, each_array, leave, moved, widenings
 from arrayport.devices import CPU
 from tests.conftest import skip_unless_installed
@@ -80,3 +81,63 @@ def test_what_a_fallback_leaves_is_recorded_only_for_the_collecting_call() -> No
     with collecting(fn) as left:
         leave(kept, MemoryType.TORCH, CPU, sliced)
     assert left.where(kept) == (MemoryType.TORCH, CPU)
+
+
+def test_each_array_rebuilds_dicts_as_their_own_type() -> None:
+    # A fallback's OrderedDict came back a plain dict, a defaultdict without its factory.
+    import collections
+
+    ordered = collections.OrderedDict([("b", np.ones(1)), ("a", 2)])
+    out = each_array(ordered, lambda a: "seen")
+    assert type(out) is collections.OrderedDict
+    assert list(out.items()) == [("b", "seen"), ("a", 2)]
+    counts: collections.defaultdict[str, Any] = collections.defaultdict(int, k=np.ones(1))
+    out = each_array(counts, lambda a: "seen")
+    assert type(out) is collections.defaultdict
+    assert out.default_factory is int
+    assert out == {"k": "seen"}
+    assert counts["k"] is not out["k"]  # the result is a new dict, the original untouched
+
+    class Strict(dict):  # type: ignore[type-arg]
+        def __init__(self, required: int) -> None:  # cannot be rebuilt from items
+            super().__init__()
+
+        def __reduce__(self) -> Any:
+            raise TypeError("not copyable")
+
+    strict = Strict(1)
+    strict["k"] = np.ones(1)
+    assert each_array(strict, lambda a: "seen") == {"k": "seen"}  # a plain dict then
+
+
+@skip_unless_installed(MemoryType.DASK)
+@skip_unless_installed(MemoryType.JAX)
+def test_kept_leaves_what_the_target_refuses_but_computes_it_if_lazy() -> None:
+    # A piece of a recovery is placed without the dtype policy: a dask piece whose float64
+    # jax refuses stays dask, but computed: its computation is what may run out of memory,
+    # and that must happen in the piece's attempt, where the policy can split it.
+    import dask.array as da
+    import jax
+
+    from arrayport._results import kept
+
+    if jax.config.jax_enable_x64:
+        pytest.skip("needs jax without 64-bit mode")
+    runs: list[int] = []
+
+    def block(b: np.ndarray) -> np.ndarray:
+        runs.append(b.size)
+        return b / 2
+
+    lazy = da.from_array(np.arange(4, dtype=np.int32)).map_blocks(block, dtype=np.float64)
+    runs.clear()
+    out = kept(lazy, MemoryType.JAX, None)
+    assert detect_memory_type(out) is MemoryType.DASK
+    assert runs == [4]  # computed here
+    np.testing.assert_array_equal(out.compute(), np.arange(4) / 2)
+    assert runs == [4]  # and not again
+    refused = np.arange(3.0)
+    assert kept(refused, MemoryType.JAX, None) is refused  # not lazy: left as it is
+    assert detect_memory_type(kept(np.arange(3.0, dtype=np.float32), MemoryType.JAX, None)) is (
+        MemoryType.JAX
+    )

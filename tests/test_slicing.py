@@ -129,3 +129,81 @@ def test_split_axis_minus_3_of_a_sliced_call_joins_what_axis_0_joins() -> None:
     x = np.arange(5 * 3 * 4, dtype=np.float32).reshape(5, 3, 4)
     with inject_oom("numpy", times=1):
         np.testing.assert_array_equal(peaks(x), x.max(axis=1))
+
+
+def _mean(plane: Any) -> Any:
+    return float(plane.mean())  # one number per slice
+
+
+def _with_mean(plane: Any) -> Any:
+    return plane * 2, float(plane.mean())  # an array and a number per slice
+
+
+def _crops(plane: Any) -> Any:
+    rows = int(plane[0, 0]) % 5 + 1  # data-dependent: never stacked
+    return [plane[:rows], float(plane.max())]
+
+
+def _same(got: Any, want: Any) -> None:
+    assert type(got) is type(want)
+    if isinstance(want, (tuple, list)):
+        assert len(got) == len(want)
+        for g, w in zip(got, want, strict=True):
+            _same(g, w)
+    elif isinstance(want, float):
+        assert got == want
+    else:
+        np.testing.assert_array_equal(ap.convert(got, "numpy"), ap.convert(want, "numpy"))
+
+
+@pytest.mark.parametrize("fn", [_mean, _with_mean, _crops])
+@pytest.mark.parametrize("mt", ["numpy", "torch"])
+def test_a_split_sliced_call_joins_results_that_are_one_list_per_slice(fn: Any, mt: str) -> None:
+    # Results that are not stacked come back as a list, one per slice: the split refused
+    # to join them ("not an array"), told the user to change the split_axis that
+    # slice_by_slice requires, and skipped the fallback. The pieces' lists joined in order
+    # are the unsplit call's list.
+    from arrayport.testing import inject_oom
+
+    pytest.importorskip(mt)
+    policy = ap.OOMPolicy(retries=0, release=False, split_axis=0)
+    sliced = ap.memory_type(mt, slice_by_slice=True, oom=policy)(fn)
+    stack = np.arange(7 * 3 * 4, dtype=np.float32).reshape(7, 3, 4)
+    want = sliced(stack)
+    with ap.metrics.collecting() as m, inject_oom(mt, times=1):
+        got = sliced(stack)
+    assert m.snapshot()["oom_outcomes"] == {"split": 1}
+    _same(got, want)
+    assert type(got if fn is not _with_mean else got[1]) is list  # not arrayport's mark
+
+
+def test_a_sliced_call_whose_input_ran_out_of_memory_joins_its_per_slice_lists(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The recovery of a call whose inputs ran out of memory on their way (ADR 0055) runs
+    # the pieces itself, and takes the mark off their joined lists as the policy does.
+    pytest.importorskip("torch")
+    import torch
+
+    from arrayport import _dispatch_general
+
+    real = _dispatch_general.convert_arguments
+    failing = [True]
+
+    def first_move_fails(*args: Any, **kwargs: Any) -> Any:
+        if failing:
+            failing.clear()
+            np.empty(1 << 60, dtype=np.uint8)  # numpy's _ArrayMemoryError; nothing allocated
+        return real(*args, **kwargs)
+
+    policy = ap.OOMPolicy(retries=0, release=False, split_axis=0)
+    crops = ap.memory_type("numpy", slice_by_slice=True, oom=policy)(_crops)
+    stack = torch.arange(5 * 3 * 4, dtype=torch.float32).reshape(5, 3, 4)
+    want = crops(stack)
+    monkeypatch.setattr(_dispatch_general, "convert_arguments", first_move_fails)
+    got = crops(stack)
+    assert not failing  # the forced error happened
+    _same(got, want)  # types included: placed as the unsplit call's list is
+    # Arrays inside each slice's list stay where the function made them, as they do
+    # unfailed (placement places the top level): the recovery moved them to torch.
+    assert type(got[0][0]) is np.ndarray

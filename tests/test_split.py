@@ -554,3 +554,92 @@ def test_pieces_of_different_dtypes_are_not_joined(mt: MemoryType) -> None:
         OOMPolicy(retries=0, release=False, split_axis=0).run(values, x)
     assert "different dtypes" in str(info.value)
     assert f"{np.dtype(dtype).name}" in str(info.value)
+
+
+# --- pieces that differ off the split axis; lists of one value per row -----------------------
+
+
+def _gram(x: Any) -> Any:
+    return x @ x.T  # (k, k) for a piece of k rows: its other axis depends on the piece
+
+
+@pytest.mark.parametrize(
+    "mt",
+    [
+        pytest.param(mt, marks=skip_unless_installed(mt))
+        for mt in (MemoryType.NUMPY, MemoryType.TORCH)
+    ],
+)
+def test_pieces_that_differ_on_another_axis_are_refused_with_the_split_named(
+    mt: MemoryType,
+) -> None:
+    # Pieces of 3 and 5 rows gave (3, 3) and (5, 5): the framework's concatenation raised
+    # its own ValueError (numpy) or RuntimeError (torch), which said nothing of the split,
+    # and the call's policy never saw it.
+    x = make(mt, np.arange(64.0).reshape(8, 8))
+    policy = OOMPolicy(retries=0, split_axis=0, release=False)
+    with inject_oom(mt, times=1), pytest.raises(InvalidOptionError) as info:
+        policy.run(_gram, x)
+    text = str(info.value)
+    assert "OOMPolicy(split_axis=0) split the call of _gram" in text
+    assert "arrays of shapes (3, 3) and (5, 5), which differ on axes other than" in text
+    assert "split_axis=None" in text
+    from arrayport.backends import get_backend
+
+    assert get_backend(mt).is_oom(info.value.__cause__)  # the out-of-memory that split it
+
+
+def test_concat_refuses_parts_of_other_extents_or_dimensions_and_joins_nothing() -> None:
+    from arrayport._split import NotSplittable, concat
+
+    a, b = np.ones((2, 3)), np.ones((3, 4))
+    with pytest.raises(NotSplittable, match=r"shapes \(2, 3\) and \(3, 4\), which differ"):
+        concat([a, b], 0, [2, 3])
+    with pytest.raises(NotSplittable, match=r"shapes \(2, 3\) and \(3, 3, 1\), which differ"):
+        concat([a, np.ones((3, 3, 1))], 0, [2, 3])  # axis 0 right in both, not the rest
+    with pytest.raises(NotSplittable, match=r"at result\[0\]|which differ"):
+        concat([(a,), (b,)], 0, [2, 3])  # inside a tuple too
+    # Along the last axis the other axes are the leading ones.
+    np.testing.assert_array_equal(
+        concat([np.ones((2, 1)), np.zeros((2, 3))], -1, [1, 3]),
+        np.hstack([np.ones((2, 1)), np.zeros((2, 3))]),
+    )
+
+
+@skip_unless_installed(MemoryType.DASK)
+def test_pieces_of_unknown_extents_on_another_axis_are_refused() -> None:
+    # dask joins them lazily; whether they line up is known only once computed.
+    import dask.array as da
+
+    from arrayport._split import NotSplittable, concat
+
+    x = da.from_array(np.arange(12.0).reshape(4, 3))
+    keep = x[0] > 0  # the columns kept: how many is unknown until computed
+    parts = [x[:1][:, keep], x[1:][:, keep]]
+    with pytest.raises(NotSplittable, match="whose lengths on the other axes are unknown"):
+        concat(parts, 0, [1, 3])
+
+
+def test_lists_of_one_value_per_row_are_joined_in_order_and_checked() -> None:
+    from arrayport._split import NotSplittable, Rows, check, concat, unmarked
+
+    crops = [np.ones((k, 2)) for k in (1, 3, 2)]  # data-dependent sizes: never stacked
+    joined = concat(
+        [(np.zeros((1, 2)), Rows([0.5])), (np.ones((2, 2)), Rows([1.5, 2.5]))], 0, [1, 2]
+    )
+    assert isinstance(joined[1], Rows)
+    assert joined[1] == [0.5, 1.5, 2.5]
+    assert concat([Rows(crops[:1]), Rows(crops[1:])], 0, [1, 2]) == crops
+    with pytest.raises(NotSplittable, match=r"a piece of 2 rows returned a list of 3 values"):
+        check(Rows(crops), 0, 2)
+    with pytest.raises(NotSplittable, match="lists of one value per row and others"):
+        concat([Rows([1.0]), [np.ones((2, 2))]], 0, [1, 2])
+    # A plain list stays a list of arrays each joined along the axis (a list of stacks).
+    assert [a.shape for a in concat([[np.ones((1, 2))], [np.ones((2, 2))]], 0, [1, 2])] == [(3, 2)]
+    # The mark comes off at every depth; what holds none is returned as it is.
+    out = unmarked((np.ones(1), Rows([Rows([1]), [2]])))
+    assert type(out) is tuple
+    assert type(out[1]) is list
+    assert type(out[1][0]) is list
+    untouched = (np.ones(1), [crops])
+    assert unmarked(untouched) is untouched

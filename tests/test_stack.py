@@ -639,3 +639,27 @@ def test_bfloat16_scalars_per_slice_are_stacked() -> None:
     assert isinstance(out, np.ndarray)
     assert out.dtype == ml_dtypes.bfloat16
     np.testing.assert_array_equal(out.astype(np.float32), [3.0, 7.0, 11.0])
+
+
+def test_restack_gives_per_slice_lists_the_type_asked_for_and_stacks_as_before() -> None:
+    # slice_by_slice under an OOM policy marks the lists of one result per slice
+    # (arrayport._split.Rows) so that its split joins them in order; a list of stacks (one
+    # per place in a list result) is not such a list, and stays a plain list.
+    from arrayport._split import Rows
+    from arrayport.stack import restack
+
+    planes = [np.full((2, 2), float(i)) for i in range(3)]
+    numbers = restack([1.0, 2.0, 3.0], None, None, "slice_by_slice", Rows)
+    assert type(numbers) is Rows
+    assert numbers == [1.0, 2.0, 3.0]
+    pairs = restack([(p, float(p[0, 0])) for p in planes], None, None, "slice_by_slice", Rows)
+    assert type(pairs) is tuple
+    assert pairs[0].shape == (3, 2, 2)
+    assert type(pairs[1]) is Rows
+    stacks = restack([[p, p] for p in planes], None, None, "slice_by_slice", Rows)
+    assert type(stacks) is list
+    assert [s.shape for s in stacks] == [(3, 2, 2), (3, 2, 2)]
+    crops = restack([[p[: i + 1]] for i, p in enumerate(planes)], None, None, "x", Rows)
+    assert type(crops) is Rows
+    assert [type(c) for c in crops] == [list, list, list]
+    assert type(restack([1.0, 2.0], None, None, "process_slices")) is list  # by default

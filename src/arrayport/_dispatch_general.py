@@ -4,10 +4,11 @@
 :func:`call_general` scans the arguments (:mod:`arrayport._arguments`), runs a call with
 nothing to convert where it is, hands dask input to :mod:`arrayport._dask_dispatch`, takes
 the backends' quick shares for a whole argument list (ADR 0048), else converts the
-arguments onto one device (:mod:`arrayport._placement`, which also recovers when that runs
-out of memory), and runs the function in the stream its first argument needs, slice by
-slice when asked, under the contract's OOM policy. The result is placed by the dispatched
-callable's own ``_place``/``_placed_back``, which its fast paths share.
+arguments onto one device (:mod:`arrayport._placement`; :func:`recover` when that runs out
+of memory), and runs the function in the stream its first argument needs, slice by slice
+when asked, under the contract's OOM policy. The result is placed by the dispatched
+callable's own ``_place``/``_placed_back``, which its fast paths share (and which call
+:func:`recover` when placing runs out of memory).
 
 The fast paths call :func:`call_general` only when they cannot answer, so nothing here is on
 the path a no-conversion call takes (``docs/decisions/0015-dispatch-fast-path.md``).
@@ -16,25 +17,28 @@ the path a no-conversion call takes (``docs/decisions/0015-dispatch-fast-path.md
 from __future__ import annotations
 
 import contextlib
-import functools
 import inspect
 import sys
 import weakref
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from arrayport._arguments import DASK_INPUT, KINDS, NO_CONVERSION, array_type, scan
+from arrayport._arguments import DASK_INPUT, KINDS, NO_CONVERSION, array_type, arrays, scan
 from arrayport._dtype_policy import DTYPES
 from arrayport._metrics import metrics
+from arrayport._oom_recognition import Site, oom_memory_type
 from arrayport._placement import (
     call,
     convert_arguments,
+    place,
     quick_arguments,
-    recover_conversion,
+    resolve_device,
     taken_back,
 )
 from arrayport._results import collecting
-from arrayport._slicing import sliced_policy
+from arrayport._slicing import sliced, sliced_policy
+from arrayport._split import unmarked
+from arrayport.backends import get_backend
 from arrayport.errors import (
     BackendUnavailableError,
     ConversionError,
@@ -210,12 +214,10 @@ def _general(
         cargs, ckwargs, cfirst, dev = convert_arguments(args, kwargs, first, target, c.device)
     except Exception as exc:  # moving the inputs can run out of memory (on a GPU, often)
         failed = exc
-    call: Any = (args, kwargs)
-    if failed is not None:
-        result = recover(dispatched, failed, args, kwargs, first, first_kind)
-        call = False  # the recovery placed the result (or its fallback left it): no second
-    else:
-        result = _run(dispatched, cargs, ckwargs, cfirst, dev)
+    if failed is not None:  # the recovery places its result itself
+        return first, first_kind, recover(dispatched, failed, args, kwargs, first, first_kind)
+    result = _run(dispatched, cargs, ckwargs, cfirst, dev)
+    call = (args, kwargs)
     return first, first_kind, dispatched._place(result, first, first_kind, moved=True, call=call)
 
 
@@ -251,17 +253,45 @@ def recover(
     first_kind: Any,
 ) -> Any:
     """The OOM policy for a call whose arguments ran out of memory on their way to the
-    declared memory type (ADR 0055) or whose result did on its way back (ADR 0072): each
-    attempt and each piece of a split converts, runs and places again (its result is then
-    where the call's result goes: placing it once more moves nothing); ``exc`` again when
-    it is not out-of-memory."""
-    run = functools.partial(_run, dispatched, plain=True)  # the policy is the recovery's
-
-    def place(result: Any) -> Any:
-        return dispatched._place(result, first, first_kind, moved=True, call=False)
-
+    declared memory type (ADR 0055) or whose result did on its way back (ADR 0072); ``exc``
+    again when it is not out-of-memory. Each attempt and each piece of a split converts,
+    runs (without a policy of its own) and places again, so that a piece's result leaves
+    the memory that ran out before the next piece runs; the fallback runs the function
+    elsewhere, and its result goes straight to where the call's result goes. The dtype
+    policy is applied once, to the whole recovered result, as it is to an unfailed run's:
+    never to a piece (``Scaling.MINMAX`` stretches by the data)."""
     c = dispatched._contract
-    return recover_conversion(exc, c, dispatched._fn, run, args, kwargs, first, first_kind, place)
+    target = c.memory_type
+    if not c.oom._active or oom_memory_type(exc, target) is None:
+        # Not out-of-memory: the conversion's own error, before anything below asks the
+        # input for its device (a jax tracer would answer with jax's ConcretizationTypeError).
+        raise exc
+
+    def convert_and_run(*a: Any, **k: Any) -> Any:
+        ca, ck, cf, dev = convert_arguments(a, k, next(arrays(a, k))[0], target, c.device)
+        result = _run(dispatched, ca, ck, cf, dev, plain=True)  # the policy is the recovery's
+        try:  # where the call's result goes, but in the dtype the function made
+            return place(result, c.output, first, first_kind, moved=True, keep=True)
+        except (ConversionError, UnsupportedArrayError) as err:
+            raise of_result(dispatched, err) from err
+
+    fn, policy = dispatched._fn, c.oom
+    if c.slice_by_slice:  # the fallback runs slice by slice too, as retries do
+        fn = sliced(fn)
+        policy = sliced_policy(policy, args, kwargs)
+    site = Site(target, resolve_device(c.device))
+    if c.output == "input":
+        result_site = Site(first_kind, get_backend(first_kind).device_of(first))
+    elif c.output == "declared":
+        result_site = site
+    else:
+        result_site = Site(cast("MemoryType", c.output), None)
+    result = policy.recover_conversion(exc, convert_and_run, fn, args, kwargs, site, result_site)
+    if c.slice_by_slice:
+        result = unmarked(result)
+    # Placed as an unfailed run's result is, the dtype policy included; an error here
+    # (running out of memory again) is raised, not recovered twice.
+    return dispatched._place(result, first, first_kind, moved=True, call=False)
 
 
 def _run(
@@ -274,7 +304,8 @@ def _run(
     plain: bool = False,
 ) -> Any:
     """Run the function on converted arguments, in the stream the first one needs,
-    under the OOM policy (``plain``: without it, for a recovery already running)."""
+    under the OOM policy (``plain``: without it, for a recovery already running, and with
+    a sliced call's per-slice lists still marked for its split: :class:`_split.Rows`)."""
     hook = dispatched._hook
     stream = hook(first) if hook is not None else None
     if stream is None:
@@ -299,7 +330,7 @@ def _run_here(
         return call(sliced_fn or dispatched._fn, *args, **kwargs)
     if sliced_fn is None:
         return c.oom.run(dispatched._fn, *args, **kwargs)
-    return sliced_policy(c.oom, args, kwargs).run(sliced_fn, *args, **kwargs)
+    return unmarked(sliced_policy(c.oom, args, kwargs).run(sliced_fn, *args, **kwargs))
 
 
 def _run_on_dask(

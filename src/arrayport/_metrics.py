@@ -27,8 +27,13 @@ __all__ = ["OOM_OUTCOMES", "Metrics", "metrics"]
 
 #: How an out-of-memory episode ended: recovered by a retry after releasing cached memory
 #: ("release"), by a plain retry (``OOMPolicy(release=False)``: "retry"), by splitting, by
-#: the fallback memory type, or not at all (OutOfMemoryError raised).
-OOM_OUTCOMES = ("release", "retry", "split", "fallback", "raised")
+#: the fallback memory type, or not at all: OutOfMemoryError raised ("raised"), or another
+#: error ("error": a split whose results could not be joined refused with
+#: InvalidOptionError, or an error that is not out-of-memory on a later attempt, a piece of
+#: a split or the fallback).
+OOM_OUTCOMES = ("release", "retry", "split", "fallback", "raised", "error")
+#: The outcomes of episodes that ended without recovering.
+_UNRECOVERED = frozenset({"raised", "error"})
 
 
 class Metrics:
@@ -144,9 +149,10 @@ class Metrics:
         (time spent converting); ``zero_copy_share`` (fraction of conversions that shared
         memory, None before the first); ``oom_events`` (episodes per memory type);
         ``oom_outcomes`` (episodes per outcome, one of :data:`OOM_OUTCOMES`: ``"release"``,
-        ``"retry"``, ``"split"``, ``"fallback"``, ``"raised"``); ``oom_errors``
-        (out-of-memory errors met);
-        ``oom_recoveries`` (episodes that ended without raising).
+        ``"retry"``, ``"split"``, ``"fallback"``, ``"raised"``, ``"error"``); ``oom_errors``
+        (out-of-memory errors met, in every episode whatever its outcome);
+        ``oom_recoveries`` (episodes that ended in a result: neither ``"raised"`` nor
+        ``"error"``).
         """
         with self._lock:
             share = self._zero_copy / self._conversions if self._conversions else None
@@ -162,7 +168,9 @@ class Metrics:
                 "oom_events": dict(self._oom),
                 "oom_outcomes": dict(self._outcomes),
                 "oom_errors": self._oom_errors,
-                "oom_recoveries": sum(n for k, n in self._outcomes.items() if k != "raised"),
+                "oom_recoveries": sum(
+                    n for k, n in self._outcomes.items() if k not in _UNRECOVERED
+                ),
             }
 
     def __repr__(self) -> str:

@@ -5,6 +5,7 @@ split, fall back, and in the end raise :class:`~arrayport.errors.OutOfMemoryErro
 when that fails with out-of-memory (or an injection is active) does it build an
 :class:`Execution`, which runs steps 2-5 of :mod:`arrayport.oom`'s docstring and keeps the
 call's counters and its last out-of-memory error (``docs/decisions/0021-oom-policy-steps.md``).
+What it says when it cannot recover is in :mod:`arrayport._oom_messages`.
 """
 
 from __future__ import annotations
@@ -16,17 +17,11 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import numpy as np
 
 from arrayport import _split
-from arrayport._arguments import array_type, map_arrays
+from arrayport._arguments import array_type, is_container, map_arrays, rebuild
 from arrayport._metrics import metrics
 from arrayport._oom_injection import inject, injections
-from arrayport._oom_recognition import (
-    Site,
-    find_site,
-    format_bytes,
-    oom_memory_type,
-    requested_bytes,
-    settled,
-)
+from arrayport._oom_messages import gave_up, name, unjoinable
+from arrayport._oom_recognition import Site, find_site, oom_memory_type, settled
 from arrayport._oom_release import drop_frames, release
 from arrayport._results import each_array, leave, moved
 from arrayport.convert import convert
@@ -77,10 +72,24 @@ class Execution:
         self.rows: set[int] = set()  # the lengths of the split pieces that ran
         self.notes: list[str] = []
         self.refused = False  # unjoinable() raised (a flag: the error would be a cycle)
+        self.unchecked = False  # checked() refused pieces that all had one length
+        self.recorded = False  # the episode is counted in the metrics
 
     def run(self, args: tuple[Any, ...], kwargs: dict[str, Any], site: Site, done: int) -> Any:
-        """Steps 1-5 of arrayport.oom's docstring, outside ``except`` blocks (no internal
-        context on errors); ``done``: attempts already made (and failed) by the caller."""
+        """Steps 1-5 of arrayport.oom's docstring; ``done``: attempts already made (and
+        failed) by the caller. An episode that ends in another error (the split's refusal,
+        an error that is not out-of-memory on a later attempt, a piece or the fallback)
+        is counted too, as ``"error"``."""
+        try:
+            return self.steps(args, kwargs, site, done)
+        except Exception:
+            if self.oom_errors and not self.recorded:
+                self.record(site, "error")
+            self.last = None  # see fail()
+            raise
+
+    def steps(self, args: tuple[Any, ...], kwargs: dict[str, Any], site: Site, done: int) -> Any:
+        """:meth:`run`'s steps, outside ``except`` blocks (no internal context on errors)."""
         try:
             result = self.piece(args, kwargs, site, self.policy, done)
             self.checked()
@@ -123,7 +132,7 @@ class Execution:
                     exc,
                     f"arrayport: raised on a piece of {rows} row{'s' if rows != 1 else ''} "
                     f"along axis {policy.split_axis}: OOMPolicy(split_axis="
-                    f"{policy.split_axis}) split the call of {_name(self.user_fn)} after it "
+                    f"{policy.split_axis}) split the call of {name(self.user_fn)} after it "
                     "ran out of memory",
                 )
             raise
@@ -170,6 +179,7 @@ class Execution:
         if len(self.rows) != 1:
             return
         (rows,) = self.rows
+        self.unchecked = True
         self.note(
             f"the pieces that fitted all had {rows} row{'s' if rows != 1 else ''} along axis "
             f"{self.policy.split_axis}, so whether the function maps that axis row by row "
@@ -200,7 +210,7 @@ class Execution:
                         if attempt > 0 and not isinstance(exc, OutOfMemoryError):
                             add_note(
                                 exc,
-                                f"arrayport: raised when OOMPolicy ran {_name(self.user_fn)} "
+                                f"arrayport: raised when OOMPolicy ran {name(self.user_fn)} "
                                 f"again (attempt {attempt + 1}) after it ran out of memory; "
                                 "a function that changes its array arguments cannot be run "
                                 "again (OOMPolicy(retries=0))",
@@ -236,13 +246,19 @@ class Execution:
 
     def placed(self, part: Any, site: Site) -> Any:
         """A piece's result where the call's result goes in the end (a call whose inputs
-        ran out of memory on the way: ADR 0055), else as it is."""
+        ran out of memory on the way: ADR 0055), else as it is. As placement places an
+        unfailed run's result: an array, and each array at the top level of a tuple or list
+        (arrays deeper in stay where the function made them, as they do unfailed)."""
         to = self.result_site
         if to is None or to.memory_type is None:
             return part
         mt = to.memory_type
+
+        def move(r: Any) -> Any:
+            return r if array_type(r) is None else moved(r, mt, to.device)
+
         try:
-            return each_array(part, lambda r: moved(r, mt, to.device))
+            return rebuild(part, [move(r) for r in part]) if is_container(part) else move(part)
         except Exception as exc:  # moving a result can itself run out of memory
             if not self.absorbed(exc, site):
                 raise
@@ -272,14 +288,7 @@ class Execution:
     def unjoinable(self, exc: _split.NotSplittable, axis: int) -> NoReturn:
         """Raise InvalidOptionError: the split pieces' results cannot be joined (``exc``
         says why), chained to the out-of-memory error that led to the split."""
-        msg = (
-            f"OOMPolicy(split_axis={axis}) split the call of {_name(self.user_fn)} after "
-            f"running out of memory, but cannot join the pieces' results: {exc}. Split "
-            f"needs a function that maps axis {axis} row by row and returns arrays (or a "
-            "tuple/list of arrays) with one row along that axis per input row; declare "
-            "split_axis on an axis the function maps row by row, or use split_axis=None for "
-            "this function"
-        )
+        msg = unjoinable(exc, axis, self.user_fn)
         last, self.last = self.last, None  # see fail()
         self.refused = True
         raise InvalidOptionError(msg) from last
@@ -317,7 +326,7 @@ class Execution:
                 raise  # a nested call's own (it says where), or the split's refusal
             add_note(
                 exc,
-                f"arrayport: raised in OOMPolicy's fallback, {_name(self.user_fn)} run on "
+                f"arrayport: raised in OOMPolicy's fallback, {name(self.user_fn)} run on "
                 f"{target.value} arrays after running out of memory on "
                 f"{site.memory_type.value if site.memory_type else 'its inputs'}; a function "
                 f"written for one framework's API needs a fallback it runs on (or none)",
@@ -350,6 +359,7 @@ class Execution:
         return each_array(result, back)
 
     def record(self, site: Site, outcome: str) -> None:
+        self.recorded = True
         if metrics.enabled:
             mt = site.memory_type or self.last_type or MemoryType.NUMPY
             metrics.record_oom(mt.value, outcome, errors=self.oom_errors)
@@ -357,41 +367,10 @@ class Execution:
     def fail(self, site: Site) -> NoReturn:
         """Raise OutOfMemoryError chained to the last framework error (never returns)."""
         self.record(site, "raised")
-        mt = self.last_type or site.memory_type
-        device = self.last_device if self.last is not None else site.device
-        requested = None if self.last is None else requested_bytes(self.last)
-        if isinstance(self.last, OutOfMemoryError) and self.last.requested_bytes is not None:
-            requested = self.last.requested_bytes
-        where = "" if device is None else f" on {device}"
-        size = "" if requested is None else f" (it asked for {format_bytes(requested)})"
-        steps = [f"{self.attempts} attempt{'s' if self.attempts != 1 else ''}"]
-        if self.policy.release and self.attempts > 1:
-            steps.append("releasing cached memory between them")
-        if self.split_used:
-            steps.append(f"splitting along axis {self.policy.split_axis}")
-        steps += self.notes
-        remedies = []
-        if self.policy.split_axis is None:
-            remedies.append("OOMPolicy(split_axis=...) if the function works slice by slice")
-        on_host = device is None or device.kind == "cpu"
-        runs_on_numpy = MemoryType.NUMPY in (mt, site.memory_type)  # a numpy fallback is no help
-        if self.policy.fallback is None and not runs_on_numpy and not on_host:
-            remedies.append("OOMPolicy(fallback='numpy') to run on the host")
-        remedies.append("smaller inputs, or freeing memory held elsewhere")
-        name = "an unknown framework" if mt is None else mt.value
-        msg = (
-            f"{name} ran out of memory{where} in {_name(self.user_fn)}{size}; gave up after "
-            f"{', '.join(steps)}. Try {'; '.join(remedies)}"
-        )
         # The last error's traceback holds its frames, whose f_back chain reaches the
         # policy's own frames and so this Execution: holding the error here too would be a
         # cycle keeping the call's arguments (device memory) alive until a garbage
-        # collection. The error is handed on instead (also when run() succeeds).
+        # collection. The error is handed on instead (also when run() succeeds). Nor is
+        # the new error held in a local: its traceback holds this frame.
         last, self.last = self.last, None
-        raise OutOfMemoryError(
-            msg, memory_type=mt, device=device, attempts=self.attempts, requested_bytes=requested
-        ) from last
-
-
-def _name(fn: Callable[..., Any]) -> str:
-    return str(getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or repr(fn))
+        raise gave_up(self, site, last) from last

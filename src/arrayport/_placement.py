@@ -27,15 +27,13 @@ from arrayport._arguments import (
     CONTAINER,
     KINDS,
     UNSEEN,
-    arrays,
     is_tuple,
     kind_of,
     map_arrays,
     rebuild,
 )
-from arrayport._oom_recognition import Site, oom_memory_type
 from arrayport._plan_cache import _loaded
-from arrayport._results import Left, each_array, widenings
+from arrayport._results import Left, each_array, kept, widenings
 from arrayport.backends import get_backend
 from arrayport.convert import convert
 from arrayport.devices import Device, current_device_index
@@ -54,7 +52,6 @@ __all__ = [
     "place_with_policy",
     "quick_arguments",
     "quick_share",
-    "recover_conversion",
     "resolve_device",
     "stream_hook",
     "taken_back",
@@ -182,64 +179,28 @@ def convert_arguments(
     return cargs, ckwargs, cfirst, dev
 
 
-def recover_conversion(
-    exc: Exception,
-    contract: FunctionContract,
-    fn: Callable[..., Any],
-    run: Callable[[tuple[Any, ...], dict[str, Any], Any, Device], Any],
-    args: tuple[Any, ...],
-    kwargs: dict[str, Any],
-    first: Any,
-    first_kind: MemoryType,
-    place: Callable[[Any], Any],
-) -> Any:
-    """The OOM policy for a dispatched call whose arguments ran out of memory on the way
-    to the declared memory type (ADR 0055), or whose result did on the way to where the
-    call's result goes (ADR 0072): retries and split pieces convert again, ``run`` them
-    (without a policy of their own) and ``place`` their results; the fallback runs ``fn``
-    elsewhere, and a fallback's or split's result goes straight to where the call's result
-    goes."""
-    target = contract.memory_type
-    if not contract.oom._active or oom_memory_type(exc, target) is None:
-        # Not out-of-memory: the conversion's own error, before anything below asks the
-        # input for its device (a jax tracer would answer with jax's ConcretizationTypeError).
-        raise exc
-
-    def convert_and_run(*a: Any, **k: Any) -> Any:
-        ca, ck, cf, dev = convert_arguments(a, k, next(arrays(a, k))[0], target, contract.device)
-        return place(run(ca, ck, cf, dev))
-
-    policy = contract.oom
-    if contract.slice_by_slice:  # the fallback runs slice by slice too, as retries do
-        from arrayport._slicing import sliced, sliced_policy
-
-        fn = sliced(fn)
-        policy = sliced_policy(policy, args, kwargs)
-
-    site = Site(target, resolve_device(contract.device))
-    if contract.output == "input":
-        result_site = Site(first_kind, get_backend(first_kind).device_of(first))
-    elif contract.output == "declared":
-        result_site = site
-    else:
-        result_site = Site(cast(MemoryType, contract.output), None)
-    return policy.recover_conversion(exc, convert_and_run, fn, args, kwargs, site, result_site)
-
-
 def call(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
     """``fn(*args, **kwargs)``: a plain run where a run under a policy could be passed."""
     return fn(*args, **kwargs)
 
 
 def place(
-    result: Any, output: str | MemoryType, first: Any, first_kind: MemoryType, *, moved: bool
+    result: Any,
+    output: str | MemoryType,
+    first: Any,
+    first_kind: MemoryType,
+    *,
+    moved: bool,
+    keep: bool = False,
 ) -> Any:
     """``result`` where ``output`` says: ``"declared"`` leaves it, ``"input"`` sends it to
     ``first``'s memory type and device (unless nothing was ``moved`` on the way in and it
     already has that memory type), a memory type converts it there.
 
     An array result, and every array at the top level of a tuple or list result, is placed;
-    anything else passes through.
+    anything else passes through. ``keep``: an array whose dtype that memory type would
+    widen or refuse stays where it is, for the dtype policy to see later (a piece of an OOM
+    recovery, ADR 0072: :func:`arrayport._results.kept`).
     """
     if output == "declared":
         return result
@@ -250,8 +211,8 @@ def place(
         if kind is None:
             return result
         dev = get_backend(first_kind).device_of(first)
-        return _place_value(result, first_kind, dev, top=True)
-    return _place_value(result, cast(MemoryType, output), None, top=True)
+        return _place_value(result, first_kind, dev, top=True, keep=keep)
+    return _place_value(result, cast(MemoryType, output), None, top=True, keep=keep)
 
 
 def place_with_policy(
@@ -335,17 +296,19 @@ def _result_kind(value: Any) -> MemoryType | str | None:
     return kind
 
 
-def _place_value(value: Any, kind: MemoryType, dev: Device | None, *, top: bool) -> Any:
+def _place_value(
+    value: Any, kind: MemoryType, dev: Device | None, *, top: bool, keep: bool = False
+) -> Any:
     k = _result_kind(value)
     if k is CONTAINER and top:
-        return rebuild(value, [_place_value(v, kind, dev, top=False) for v in value])
+        return rebuild(value, [_place_value(v, kind, dev, top=False, keep=keep) for v in value])
     if not isinstance(k, MemoryType):
         return value
     if k is kind and (dev is None or get_backend(k).device_of(value) == dev):
         return value
     if isinstance(value, np.generic):
         value = np.asarray(value)
-    return convert(value, kind, device=dev)
+    return kept(value, kind, dev) if keep else convert(value, kind, device=dev)
 
 
 def convert_dtype(

@@ -4,7 +4,8 @@ the OOM recovery (:mod:`arrayport._oom_recovery`) both need to know about result
 * :func:`widenings`: the dtypes a memory type holds only widened (pyclesperanto's bool as
   uint8), which a result must not be moved into before the dtype policy has seen it;
 * :func:`moved` and :func:`each_array`: a recovered result moved back where the call's
-  result goes, unless that would change or refuse its dtype (ADR 0068);
+  result goes, unless that would change or refuse its dtype (ADR 0068); :func:`kept`, the
+  same for a piece of a recovery that is placed before it is joined;
 * :func:`collecting` and :func:`leave`: the record, for one dispatched call, of results its
   OOM fallback left in their own memory type for that reason, which the call then takes
   back (ADR 0068's amendment).
@@ -13,6 +14,7 @@ the OOM recovery (:mod:`arrayport._oom_recovery`) both need to know about result
 from __future__ import annotations
 
 import contextlib
+import copy
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -27,7 +29,7 @@ from arrayport.dtypes import dtype_name
 from arrayport.errors import UnsupportedDtypeError
 from arrayport.memory_types import MemoryType
 
-__all__ = ["Left", "collecting", "each_array", "leave", "moved", "widenings"]
+__all__ = ["Left", "collecting", "each_array", "kept", "leave", "moved", "widenings"]
 
 # Each memory type's WIDENINGS (empty for most), read once.
 _widenings: dict[MemoryType, dict[str, str]] = {}
@@ -97,8 +99,22 @@ def each_array(value: Any, fn: Callable[[Any], Any]) -> Any:
     if isinstance(value, (tuple, list)):  # namedtuples and torch's named results rebuilt
         return rebuild(value, [each_array(v, fn) for v in value])
     if isinstance(value, dict):
-        return {k: each_array(v, fn) for k, v in value.items()}
+        return _same_dict(value, {k: each_array(v, fn) for k, v in value.items()})
     return value
+
+
+def _same_dict(value: dict[Any, Any], items: dict[Any, Any]) -> dict[Any, Any]:
+    """``items`` in a dict of ``value``'s type (an ``OrderedDict``; a ``defaultdict`` with
+    its ``default_factory``), as the function returned it; a plain dict where that type
+    cannot be copied."""
+    if type(value) is dict:
+        return items
+    try:
+        same = copy.copy(value)  # the type and what it holds besides items
+        same.update(items)  # every key is there already: the order stays
+    except Exception:  # a subclass that cannot be copied or updated: its items at least
+        return items
+    return same
 
 
 def moved(r: Any, mt: MemoryType, device: Device | None) -> Any:
@@ -114,3 +130,17 @@ def moved(r: Any, mt: MemoryType, device: Device | None) -> Any:
         return convert(r, mt, device=device)
     except UnsupportedDtypeError:
         return r
+
+
+def kept(r: Any, mt: MemoryType, device: Device | None) -> Any:
+    """:func:`moved`, for a piece of an OOM recovery that is placed before the pieces are
+    joined (ADR 0072): a dispatched call's dtype policy must see the joined result, not
+    each piece (``Scaling.MINMAX`` stretches by the data), so a piece stays where moving
+    it would widen or refuse its dtype. A lazy one (a dask graph) is computed now all the
+    same: computing it is what may run out of memory, and that must happen in the piece's
+    attempt, where the policy can retry or split it."""
+    there = moved(r, mt, device)
+    kind = array_type(there)
+    if kind is not mt and kind is not None and getattr(get_backend(kind), "LAZY", False):
+        return get_backend(kind).copy(there)  # computed, in its own memory type
+    return there

@@ -16,6 +16,7 @@ from typing import Any, cast
 import numpy as np
 
 from arrayport._arguments import arrays, kind_of
+from arrayport._split import Rows
 from arrayport.backends import detect_memory_type, get_backend
 from arrayport.devices import as_index
 from arrayport.errors import InvalidOptionError
@@ -29,7 +30,9 @@ __all__ = ["run_slices", "sliced", "sliced_policy"]
 def sliced(fn: Callable[..., Any]) -> Callable[..., Any]:
     """``fn`` run slice by slice (:func:`run_slices`) on whatever memory type its arguments
     have: what a ``slice_by_slice`` function's OOM policy runs, so that a retry, a split
-    (of the 3-D arguments) and a fallback each run every slice of what they are given."""
+    (of the 3-D arguments) and a fallback each run every slice of what they are given.
+    Results that are not stacked come back one per slice in a :class:`_split.Rows`, which a
+    split joins in order; whoever runs it takes the mark off (:func:`_split.unmarked`)."""
 
     @functools.wraps(fn)
     def run_sliced(*args: Any, **kwargs: Any) -> Any:
@@ -109,7 +112,7 @@ def run_slices(
         a_i = tuple(plane(v, i) for v in args)
         k_i = {k: plane(v, i) for k, v in kwargs.items()}
         results.append(fn(*a_i, **k_i))
-    return restack(results, None, None, "slice_by_slice")
+    return restack(results, None, None, "slice_by_slice", Rows)
 
 
 def _paired(v: Any, shape: tuple[int, ...]) -> str | None:

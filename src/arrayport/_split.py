@@ -18,6 +18,11 @@ anyway (pieces of one row), the policy refuses to join (:mod:`arrayport._oom_rec
 The check sees shapes only: a function that keeps the shape but mixes rows (a cumulative
 sum along the axis) passes it.
 
+Arrays are joined only where they agree on every other axis (a product of the rows with
+each other gives ``(3, 3)`` and ``(5, 5)`` pieces, which no concatenation makes the
+unsplit ``(8, 8)``). A list of one value per row (:class:`Rows`: a ``slice_by_slice``
+call's results that are not stacked, one per slice) is joined by concatenating the lists.
+
 Joining is written once against the array API (``xp.concat``); a backend without a
 namespace gives its own ``concat``, or says it cannot join its arrays (``JOINS_ON_HOST``):
 they are then joined on the host and converted back.
@@ -30,18 +35,38 @@ from typing import Any
 
 import numpy as np
 
-from arrayport._arguments import array_type, arrays, map_arrays
+from arrayport._arguments import array_type, arrays, map_arrays, rebuild
 from arrayport.backends import get_backend, namespace
 from arrayport.convert import convert
 from arrayport.memory_types import MemoryType
 
-__all__ = ["NotSplittable", "check", "concat", "halve", "piece_lengths"]
+__all__ = ["NotSplittable", "Rows", "check", "concat", "halve", "piece_lengths", "unmarked"]
 
 _Call = tuple[tuple[Any, ...], dict[str, Any]]
 
 
 class NotSplittable(Exception):
     """The pieces' results cannot be joined; the message says why."""
+
+
+class Rows(list[Any]):
+    """A list of one value per row along the split axis, whatever the values are (numbers,
+    crops of data-dependent sizes): a ``slice_by_slice`` call's results that are not
+    stacked, one per slice (:func:`arrayport.stack.restack`). Its length is its piece's by
+    construction, and the pieces' lists joined in order are exactly the unsplit call's.
+    The mark lives only while the OOM policy runs: :func:`unmarked` takes it off."""
+
+
+def unmarked(value: Any) -> Any:
+    """``value`` with every :class:`Rows` in it (at any depth of tuples and lists) a plain
+    list again, as the unsplit call returns it."""
+    if isinstance(value, Rows):
+        return [unmarked(v) for v in value]
+    if isinstance(value, (tuple, list)):
+        items = [unmarked(v) for v in value]
+        if any(new is not old for new, old in zip(items, value, strict=True)):
+            return rebuild(value, items)
+    return value
 
 
 def _axis(x: Any, axis: int) -> int | None:
@@ -226,6 +251,12 @@ def check(part: Any, axis: int, length: int) -> None:
 
 def _check(value: Any, axis: int, length: int, at: str) -> None:
     where = f" (at result{at})" if at else ""
+    if isinstance(value, Rows):  # one value per row: nothing in it runs along the axis
+        if len(value) != length:
+            rows = f"{length} row{'s' if length != 1 else ''}"
+            msg = f"a piece of {rows} returned a list of {len(value)} values{where}"
+            raise NotSplittable(msg)
+        return
     if array_type(value) is None:
         if isinstance(value, (tuple, list)):
             for i, item in enumerate(value):
@@ -282,6 +313,10 @@ def _join(parts: list[Any], axis: int) -> Any:
     first = parts[0]
     if array_type(first) is not None:
         return _concat_arrays(parts, axis)
+    if isinstance(first, Rows):
+        if not all(isinstance(p, Rows) for p in parts):
+            raise NotSplittable("the pieces returned lists of one value per row and others")
+        return Rows(v for p in parts for v in p)
     if isinstance(first, (tuple, list)):
         if any(type(p) is not type(first) or len(p) != len(first) for p in parts):
             msg = "the pieces returned sequences of different types or lengths"
@@ -300,6 +335,7 @@ def _concat_arrays(parts: list[Any], axis: int) -> Any:
         if array_type(p) is not mt:
             msg = f"the pieces returned {mt.value} arrays and {_describe(p)}"
             raise NotSplittable(msg)
+    _same_other_axes(parts, axis)
     backend = get_backend(mt)
     # Pieces whose result dtype depends on their data (int64 here, uint64 there) are not
     # joined: concatenation would promote (int64 with uint64 to float64 in numpy, uint32
@@ -321,3 +357,29 @@ def _concat_arrays(parts: list[Any], axis: int) -> Any:
         xp = namespace(mt)
         join = getattr(xp, "concat", None) or xp.concatenate
     return join(parts, axis=axis)
+
+
+def _same_other_axes(parts: list[Any], axis: int) -> None:
+    """Raise :class:`NotSplittable` unless the arrays ``parts`` have one number of
+    dimensions and one known length on every axis but ``axis``: the framework's
+    concatenation would refuse them with its own error, which says nothing of the split,
+    or (lengths unknown until computed: dask's nan) join them lazily into a result an
+    unsplit run does not give."""
+    shapes = [tuple(p.shape) for p in parts]
+    ax = _axis(parts[0], axis)
+    assert ax is not None  # check() saw the axis in every part
+    others = [tuple(_extent(n) for n in s[:ax] + s[ax + 1 :]) for s in shapes]  # None: unknown
+    same = len({len(s) for s in shapes}) == 1 and len(set(others)) == 1
+    if same and None not in others[0]:
+        return
+    listed = " and ".join(str(s) for s in dict.fromkeys(shapes))  # each shape once
+    if same:
+        why = "whose lengths on the other axes are unknown (a dask array after boolean indexing)"
+    else:
+        why = "which differ on axes other than the split axis"
+    msg = (
+        f"the pieces returned arrays of shapes {listed}, {why}: a result whose other axes "
+        "depend on the piece (a product of the rows with each other, pairwise distances) "
+        "has no row-by-row join"
+    )
+    raise NotSplittable(msg)

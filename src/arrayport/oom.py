@@ -73,8 +73,9 @@ class OOMPolicy:
         same axis. Only for functions that treat slices along that axis independently and
         return arrays (or tuples of arrays) with that axis: the concatenated result is then
         identical to an unsplit run. Each piece's result must have the piece's own length
-        along the axis, or it is not joined (``InvalidOptionError``): a reduction over the
-        axis is refused, not concatenated; so are results when every piece that ran had the
+        along the axis, and the other pieces' lengths on every other axis, or it is not
+        joined (``InvalidOptionError``): a reduction over the axis (or ``x @ x.T``) is
+        refused, not concatenated; so are results when every piece that ran had the
         same length (pieces of one row cannot tell a row from a reduction keeping the axis):
         the fallback runs, or ``OutOfMemoryError`` says so. The first array argument that
         has the axis sets the shape; arrays of that shape, or broadcasting to it with the
@@ -82,7 +83,8 @@ class OOMPolicy:
         kernel, a 1-D lookup table beside a 2-D image) are passed whole to every piece; an
         array with that length but another shape is ambiguous and the call is not split.
         Array arguments are those the decorator converts: top-level ones and arrays inside
-        list and tuple arguments.
+        list and tuple arguments. A ``slice_by_slice`` call's results that are one list
+        entry per slice (a number per slice) are joined in order.
         Retries, split and fallback run the function again: for functions that leave their
         array arguments unchanged (``docs/concepts.md``). A recognised out-of-memory
         error's frames are cleared (their locals can hold device memory): debug with
@@ -91,9 +93,10 @@ class OOMPolicy:
         The smallest piece length along ``split_axis``: a piece is cut only while both
         pieces keep at least ``min_split``. Above 1 it can make the pieces equal (a call of
         ``2 * min_split`` rows), and results of pieces that all had the same length are
-        not joined (see ``split_axis``).
+        not joined (see ``split_axis``); ``min_split=1`` cuts pieces of different lengths.
     fallback : MemoryType, str or None
-        Where to run the call when everything else failed, e.g. ``"numpy"`` (host memory).
+        Where to run the call when everything else failed, e.g. ``"numpy"`` (host memory);
+        not ``"dask"``, whose lazy results would be computed after the policy has returned.
         The array arguments are converted to it (on the CPU where the fallback can live
         there), the same retries and split apply, and the array results are converted back
         to the memory type and device of the original call, except one that memory type
@@ -144,6 +147,16 @@ class OOMPolicy:
             except InvalidOptionError as exc:
                 msg = f"OOMPolicy(fallback={self.fallback!r}): {exc}"
                 raise InvalidOptionError(msg) from None
+            if fallback is MemoryType.DASK:
+                # A dask result is a graph: the computation, where memory runs out, would
+                # run after the policy has returned, out of its reach.
+                msg = (
+                    f"OOMPolicy(fallback={self.fallback!r}): dask cannot be a fallback: its "
+                    "results are lazy, so their computation (where memory runs out) would "
+                    "run only after the policy has returned, with nothing left to recover "
+                    "it; use fallback='numpy' to compute in host memory"
+                )
+                raise InvalidOptionError(msg)
             object.__setattr__(self, "fallback", fallback)
 
     @classmethod
@@ -183,8 +196,9 @@ class OOMPolicy:
             the last framework error.
         InvalidOptionError
             When a split was needed but ``fn`` returned something that is not an array or
-            a tuple/list of arrays with ``split_axis``, or arrays whose length along it is
-            not their piece's (a reduction over the split axis, rows dropped or added).
+            a tuple/list of arrays with ``split_axis``, arrays whose length along it is
+            not their piece's (a reduction over the split axis, rows dropped or added), or
+            arrays whose other axes differ from piece to piece.
         Exception
             Any error that is not out-of-memory, untouched, after a single run.
         """

@@ -20,6 +20,7 @@ import numpy as np
 
 from arrayport._arguments import array_type, rebuild
 from arrayport._exchange import holds_numbers
+from arrayport._reused_buffers import refuse_reused
 from arrayport._split import index_array
 from arrayport.backends import detect_memory_type, get_backend, namespace
 from arrayport.convert import convert, plan
@@ -178,12 +179,18 @@ def process_slices(stack: Any, fn: Callable[..., Any], /, *args: Any, **kwargs: 
 
 
 def restack(
-    results: list[Any], memory_type: MemoryType | None, device: Device | None, caller: str
+    results: list[Any],
+    memory_type: MemoryType | None,
+    device: Device | None,
+    caller: str,
+    listed: type[list[Any]] = list,
 ) -> Any:
     """Stack per-slice results (arrays, tuples of arrays, or anything else as a list).
 
     Used by :func:`process_slices` and by ``slice_by_slice`` dispatch; ``caller`` names
     which in the errors. ``memory_type`` None: the first result's (and its device).
+    ``listed``: the type of a list of one result per slice (``slice_by_slice`` under an
+    OOM policy: :class:`arrayport._split.Rows`, which the policy's split joins in order).
     """
     # numpy's reductions return numpy scalars: stacked as the 0-d arrays they stand for,
     # as every other framework's 0-d results are (numbers only: an np.str_ is a string).
@@ -198,14 +205,13 @@ def restack(
     if (isinstance(first, tuple) and same) or (
         isinstance(first, list) and same and _uniform(results)
     ):
-        parts = [
-            restack([r[j] for r in results], memory_type, device, caller) for j in range(len(first))
-        ]
+        each = [[r[j] for r in results] for j in range(len(first))]
+        parts = [restack(items, memory_type, device, caller, listed) for items in each]
         return rebuild(first, parts)  # lists, tuples, namedtuples, torch's named results
     if all(_is_array(r) for r in results):
-        _refuse_reused(results, caller)
+        refuse_reused(results, caller)
         return _stack(results, memory_type, device, ndim=None, what=caller, per_slice=True)
-    return list(results)
+    return listed(results)
 
 
 def _numeric_scalar(x: object) -> bool:
@@ -220,42 +226,6 @@ def _uniform(results: list[Any]) -> bool:
         if len({(tuple(v.shape), str(v.dtype)) for v in items}) > 1:
             return False
     return True
-
-
-#: Memory types whose arrays a function can write into and return again (``out=``,
-#: pyclesperanto's ``output_image=``); jax, tensorflow and dask arrays are immutable.
-_MUTABLE = frozenset(
-    {MemoryType.NUMPY, MemoryType.CUPY, MemoryType.TORCH, MemoryType.PYCLESPERANTO}
-)
-
-
-def _refuse_reused(results: list[Any], caller: str) -> None:
-    """Refuse results of which two are one writable buffer (the same array object, or
-    numpy arrays over the same memory): a function that writes each slice into one output
-    buffer returns it for every slice, and the earlier slices' values are gone, overwritten
-    by the later ones, before they can be stacked."""
-    seen: dict[object, int] = {}
-    for i, r in enumerate(results):
-        # Read-only numpy memory cannot have been written again (a broadcast stack's
-        # views, a frozen constant returned for several slices).
-        frozen = isinstance(r, np.ndarray) and not r.flags.writeable
-        if frozen or detect_memory_type(r) not in _MUTABLE:
-            continue
-        keys: list[object] = [id(r)]
-        if isinstance(r, np.ndarray) and r.size:
-            keys.append((r.__array_interface__["data"][0], r.shape, r.strides))
-        for key in keys:
-            j = seen.setdefault(key, i)
-            if j != i:
-                msg = (
-                    f"{caller}: fn returned the same array (one buffer) for slice {j} and "
-                    f"slice {i}: an output buffer written again for each slice (out=, "
-                    "output_image=) holds only the last slice's values by the time the "
-                    "results are stacked; return a new array for each slice (a copy of the "
-                    "buffer; a constant returned for several slices: a copy, or read-only "
-                    "with x.flags.writeable = False)"
-                )
-                raise InvalidOptionError(msg)
 
 
 def _is_array(x: object) -> bool:

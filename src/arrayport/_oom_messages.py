@@ -1,0 +1,77 @@
+"""What :class:`~arrayport.OOMPolicy` says when it cannot recover: the
+:class:`~arrayport.errors.OutOfMemoryError` it raises in the end (what was tried, and what to
+try instead) and the refusal of a split whose pieces' results cannot be joined. The steps
+themselves are in :mod:`arrayport._oom_recovery`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from arrayport._oom_recognition import Site, format_bytes, requested_bytes
+from arrayport.errors import OutOfMemoryError
+from arrayport.memory_types import MemoryType
+
+if TYPE_CHECKING:
+    from arrayport._oom_recovery import Execution
+
+__all__ = ["gave_up", "name", "unjoinable"]
+
+
+def name(fn: Callable[..., Any]) -> str:
+    """``fn``'s name for a message."""
+    return str(getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or repr(fn))
+
+
+def unjoinable(why: object, axis: int, fn: Callable[..., Any]) -> str:
+    """Why the split pieces' results of ``fn`` cannot be joined (``why``), and what to do."""
+    return (
+        f"OOMPolicy(split_axis={axis}) split the call of {name(fn)} after running out of "
+        f"memory, but cannot join the pieces' results: {why}. Split needs a function that "
+        f"maps axis {axis} row by row and returns arrays (or a tuple/list of arrays) with one "
+        "row along that axis per input row; declare split_axis on an axis the function maps "
+        "row by row, or use split_axis=None for this function"
+    )
+
+
+def gave_up(execution: Execution, site: Site, last: BaseException | None) -> OutOfMemoryError:
+    """The error ``execution`` raises when nothing recovered (``last``: its last
+    out-of-memory error): what ran out of memory and where, each step taken, and the
+    remedies that were not already tried."""
+    ex, policy = execution, execution.policy
+    mt = ex.last_type or site.memory_type
+    device = ex.last_device if last is not None else site.device
+    requested = None if last is None else requested_bytes(last)
+    if isinstance(last, OutOfMemoryError) and last.requested_bytes is not None:
+        requested = last.requested_bytes
+    where = "" if device is None else f" on {device}"
+    size = "" if requested is None else f" (it asked for {format_bytes(requested)})"
+    steps = [f"{ex.attempts} attempt{'s' if ex.attempts != 1 else ''}"]
+    if policy.release and ex.attempts > 1:
+        steps.append("releasing cached memory between them")
+    if ex.split_used:
+        steps.append(f"splitting along axis {policy.split_axis}")
+    steps += ex.notes
+    remedies = []
+    if policy.split_axis is None:
+        remedies.append("OOMPolicy(split_axis=...) if the function works slice by slice")
+    elif ex.unchecked and policy.min_split > 1:
+        # Equal pieces cannot be checked (ADR 0062's amendment); with min_split=1 the cut
+        # gives pieces of different lengths wherever it can.
+        remedies.append(
+            f"OOMPolicy(min_split=1) rather than {policy.min_split}: it cuts pieces of "
+            "different lengths, whose results can be checked and joined"
+        )
+    on_host = device is None or device.kind == "cpu"
+    runs_on_numpy = MemoryType.NUMPY in (mt, site.memory_type)  # a numpy fallback is no help
+    if policy.fallback is None and not runs_on_numpy and not on_host:
+        remedies.append("OOMPolicy(fallback='numpy') to run on the host")
+    remedies.append("smaller inputs, or freeing memory held elsewhere")
+    framework = "an unknown framework" if mt is None else mt.value
+    msg = (
+        f"{framework} ran out of memory{where} in {name(ex.user_fn)}{size}; gave up after "
+        f"{', '.join(steps)}. Try {'; '.join(remedies)}"
+    )
+    return OutOfMemoryError(
+        msg, memory_type=mt, device=device, attempts=ex.attempts, requested_bytes=requested
+    )
