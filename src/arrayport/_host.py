@@ -185,19 +185,14 @@ _flag_is_itemsize: dict[np.dtype[Any], bool] = {}
 # numpy's C_CONTIGUOUS and ALIGNED flag bits, and WRITEABLE (``ndarray.flags.num``).
 _CONTIGUOUS_ALIGNED = 0x0001 | 0x0100
 _WRITEABLE = 0x0400
-# numpy's WARN_ON_WRITE bit: set on np.broadcast_arrays' views, which numpy means to make
-# read-only ("future versions will not create a writeable array from broadcast_array").
-_WARN_ON_WRITE = 1 << 31
+_WARN_ON_WRITE = 1 << 31  # np.broadcast_arrays' views: numpy will make them read-only
 
 
 def writes_allowed(num: int) -> bool:
     """Whether an array whose ``flags.num`` is ``num`` may be written through an alias.
-
-    Read from the bits, not ``flags.writeable``: reading that on a view numpy warns about
-    (WARN_ON_WRITE) emits numpy's FutureWarning, at arrayport's line, and fails a
-    conversion under ``-W error``. Such a view counts as read-only: one write through it
-    changes several elements, and numpy will make it read-only.
-    """
+    From the bits: ``flags.writeable`` of a WARN_ON_WRITE view emits numpy's FutureWarning
+    (an error under ``-W error``). Such a view counts as read-only: one write through it
+    changes several elements."""
     return num & (_WRITEABLE | _WARN_ON_WRITE) == _WRITEABLE
 
 
