@@ -643,3 +643,27 @@ def test_lists_of_one_value_per_row_are_joined_in_order_and_checked() -> None:
     assert type(out[1][0]) is list
     untouched = (np.ones(1), [crops])
     assert unmarked(untouched) is untouched
+
+
+@pytest.mark.parametrize(("rows", "fits", "min_split"), [(8, 4, 2), (8, 3, 2), (12, 5, 3)])
+def test_a_shorter_piece_that_cannot_be_cut_again_does_not_make_the_halves_equal(
+    rows: int, fits: int, min_split: int
+) -> None:
+    # 8 rows with min_split=2 were cut into 4 and 4 (3 + 5 would leave 3, which cannot be
+    # cut again): the pieces that fitted all had one length, so the call failed where
+    # 3 + 5 recovers.
+    from arrayport._split import _cut
+
+    assert _cut(8, 2) == 3
+    ran: list[int] = []
+
+    def limited(x: Any) -> Any:
+        ran.append(x.shape[0])
+        if x.shape[0] > fits:
+            raise MemoryError("Unable to allocate 8 bytes")
+        return x * 2
+
+    x = np.arange(rows * 2.0).reshape(rows, 2)
+    policy = OOMPolicy(retries=0, split_axis=0, min_split=min_split, **NO_RELEASE)
+    np.testing.assert_array_equal(policy.run(limited, x), x * 2)
+    assert len(set(ran[1:])) > 1  # pieces of different lengths, checked and joined

@@ -154,14 +154,17 @@ def _cut(n: int, min_split: int) -> int:
     length) then fails :func:`check` on one piece at least, where equal halves could both
     pass (``x.sum(0)`` of a ``(4, 2)`` array: halves of 2 rows, results of 2 columns).
 
-    Equal halves where the uneven cut would leave a piece that cannot be cut again (shorter
-    than ``2 * min_split``) yet longer than the halves' own such pieces: 10 rows with
-    ``min_split=4`` are cut into 5 and 5, both of which may fit where 6 does not."""
+    Equal halves where the uneven cut's longer piece could not be cut again (shorter than
+    ``2 * min_split``) yet is longer than the halves' own such pieces: 10 rows with
+    ``min_split=4`` are cut into 5 and 5, both of which may fit where 6 does not. The
+    shorter piece does not count: where a half fits, it fits too (8 rows with
+    ``min_split=2`` are cut into 3 and 5; equal halves of 4, cut into 2 and 2, gave pieces
+    of one length only, whose results are never joined)."""
     half = n // 2
     if n % 2 or half - 1 < min_split:
         return half
     uneven = half - 1
-    if max(_stuck(uneven, min_split), _stuck(n - uneven, min_split)) > _stuck(half, min_split):
+    if _stuck(n - uneven, min_split) > _stuck(half, min_split):
         return half
     return uneven
 
