@@ -502,3 +502,19 @@ def test_a_result_no_framework_can_hold_is_named_as_the_function_s_result() -> N
         assert message.endswith("returns results as the function makes them)")
     kept = masked.options(output="declared", dtype_conversion=ap.DtypeConversion.NATIVE_OUTPUT)
     assert isinstance(kept(torch.arange(3)), np.ma.MaskedArray)
+
+
+def test_a_dtype_policy_refusal_names_the_function_and_the_option_that_keeps_its_dtype() -> None:
+    # complex128 parts beyond complex64, raised by the policy for complex64 input, named
+    # neither the function nor NATIVE_OUTPUT.
+    @ap.memory_type("numpy")
+    def huge(x: Any) -> Any:
+        return x.astype(np.complex128) * 1e300
+
+    with pytest.raises(ap.DtypeConversionError, match="would become inf") as info:
+        huge(np.ones(3, np.complex64))
+    assert "the result of" in str(info.value)
+    assert "huge" in str(info.value)
+    assert "NATIVE_OUTPUT" in str(info.value)
+    out = huge.options(dtype_conversion=ap.DtypeConversion.NATIVE_OUTPUT)(np.ones(3, np.complex64))
+    assert out.dtype == np.complex128

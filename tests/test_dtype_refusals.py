@@ -18,8 +18,13 @@ def test_a_widening_target_is_refused_with_the_way_out() -> None:
     if MemoryType.PYCLESPERANTO not in INSTALLED:
         pytest.skip("pyclesperanto is not installed")
     backend = get_backend(MemoryType.PYCLESPERANTO)
-    with pytest.raises(UnsupportedDtypeError, match=r"stores bool as uint8.*NATIVE_OUTPUT"):
+    with pytest.raises(UnsupportedDtypeError, match=r"stores bool as uint8.*NATIVE_OUTPUT") as info:
         refuse_unholdable(backend, MemoryType.PYCLESPERANTO, "bool")
+    # Worded for any dispatched function whose result stays in or goes to pyclesperanto
+    # (it named only output='declared'), with a dtype pyclesperanto holds as a way out.
+    assert "stays in or goes to pyclesperanto" in str(info.value)
+    assert "DtypeConversion.UINT8" in str(info.value)
+    assert "output='declared'" not in str(info.value)
     refuse_unholdable(backend, MemoryType.PYCLESPERANTO, "float32")
 
 

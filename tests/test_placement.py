@@ -517,3 +517,33 @@ def test_a_symbolic_result_of_the_inputs_dtype_needs_no_dtype_conversion() -> No
     captured = np.arange(3, dtype=np.float32)
     out = tf.function(lambda: double(captured))()
     np.testing.assert_array_equal(out.numpy(), [0.0, 2.0, 4.0])
+
+
+@skip_unless_installed(MemoryType.TORCH)
+def test_a_parameter_input_s_result_of_the_same_dtype_keeps_autograd() -> None:
+    # The "nothing to do" check compared Python types (Parameter against Tensor) and then
+    # dtype names torch has not got: the result went through the policy, which detached it
+    # (and refused a sparse result a plain tensor's call returned as it was).
+    import torch
+
+    @ap.memory_type("torch")
+    def double(x: Any) -> Any:
+        return x * 2
+
+    @ap.memory_type("torch", dtype_conversion=ap.DtypeConversion.FLOAT32)
+    def linear(x: Any) -> Any:
+        return x * 2
+
+    @ap.memory_type("torch")
+    def sparse(x: Any) -> Any:
+        return x.detach().to_sparse()
+
+    weight = torch.nn.Parameter(torch.ones(3))
+    out = double(weight)
+    assert out.requires_grad
+    out.sum().backward()
+    assert weight.grad is not None
+    assert weight.grad.tolist() == [2.0, 2.0, 2.0]
+    assert linear(weight).requires_grad
+    assert linear(torch.ones(3, requires_grad=True)).requires_grad
+    assert sparse(weight).layout == torch.sparse_coo

@@ -42,6 +42,7 @@ from arrayport.backends import get_backend
 from arrayport.errors import (
     BackendUnavailableError,
     ConversionError,
+    DtypeConversionError,
     UnsupportedArrayError,
     UnsupportedDtypeError,
     in_context,
@@ -221,12 +222,16 @@ def _general(
     return first, first_kind, dispatched._place(result, first, first_kind, moved=True, call=call)
 
 
+# What a result's conversion or dtype policy raises, said again of the dispatched call.
+_Refusal = ConversionError | UnsupportedArrayError | DtypeConversionError
+
+
 def of_result(
     dispatched: DispatchedFunction[Any, Any],
-    exc: ConversionError | UnsupportedArrayError,
+    exc: _Refusal,
     *,
     policy: bool = False,
-) -> ConversionError | UnsupportedArrayError:
+) -> _Refusal:
     """``exc`` (convert's words, or the dtype policy's: ``policy``) said of the result of
     ``dispatched``, with the options that keep such a result as the function made it."""
     name = getattr(dispatched, "__qualname__", None) or repr(dispatched._fn)

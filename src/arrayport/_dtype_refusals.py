@@ -27,8 +27,10 @@ def refuse_unholdable(backend: Backend, mt: MemoryType, name: str) -> None:
         msg = (
             f"{mt.value} stores {name} as {widened}, so the result would not be {name}. "
             f"Convert it to another memory type first (arrayport.convert(x, 'numpy')); a "
-            f"function declared with output='declared' that keeps its result in {mt.value} "
-            "can declare output='input' or dtype_conversion=DtypeConversion.NATIVE_OUTPUT"
+            f"dispatched function whose result stays in or goes to {mt.value} can declare "
+            f"dtype_conversion=DtypeConversion.NATIVE_OUTPUT ({name} comes back as "
+            f"{widened}), a dtype {mt.value} holds (DtypeConversion.{widened.upper()}), or "
+            "output='input'"
         )
     elif refusal is not None:
         # The backend's refusal is worded for data moving into the memory type; here the

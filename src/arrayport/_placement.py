@@ -337,7 +337,7 @@ def convert_dtype(
         primary = np.asarray(primary)
     if done_if_same and (
         (type(primary) is type(first) and primary.dtype == first.dtype)
-        or _same_dtype_name(primary, first)  # a symbolic tensorflow result of numpy input
+        or _same_dtype_name(primary, first)  # tf symbolic of numpy input; Parameter input
     ):
         return result
     converted = _dtypes.apply_dtype_conversion(
@@ -349,7 +349,8 @@ def convert_dtype(
 
 
 def _same_dtype_name(a: Any, b: Any) -> bool:
-    """Whether arrays of two frameworks have dtypes of one name (``tf.float32`` and
-    numpy's ``float32``): the policy, which compares dtypes by name, has nothing to do."""
-    name = getattr(getattr(a, "dtype", None), "name", None)
-    return name is not None and name == getattr(getattr(b, "dtype", None), "name", None)
+    """Whether two arrays have dtypes of one name (``tf.float32`` and numpy's ``float32``;
+    a ``torch.nn.Parameter`` and a plain tensor): the policy, which compares dtypes by
+    name, has nothing to do, and the result stays as made (autograd included)."""
+    name = _dtypes.dtype_name(getattr(a, "dtype", None))
+    return name is not None and name == _dtypes.dtype_name(getattr(b, "dtype", None))

@@ -65,6 +65,7 @@ from arrayport.devices import Device, DeviceLike
 from arrayport.dtypes import DtypeConversion, Scaling
 from arrayport.errors import (
     ConversionError,
+    DtypeConversionError,
     InvalidOptionError,
     UnsupportedArrayError,
     UnsupportedDtypeError,
@@ -255,7 +256,8 @@ class DispatchedFunction(Generic[P, R]):
         c = self._contract
         try:
             return convert_dtype(result, first, c.dtype_conversion, c.scaling, self._bool_stand_in)
-        except (UnsupportedArrayError, UnsupportedDtypeError) as exc:  # masked, float128, ...
+        # masked, float128, complex128 parts beyond complex64, ...
+        except (UnsupportedArrayError, UnsupportedDtypeError, DtypeConversionError) as exc:
             raise of_result(self, exc, policy=True) from exc
 
     def _place(
