@@ -60,7 +60,8 @@ def test_run_arguments_convert_each_array_once() -> None:
     a = np.arange(4.0)
     args, kwargs, converted = run_arguments([a, a], {"y": a}, MemoryType.NUMPY)
     assert args[0] is args[1] is kwargs["y"]
-    assert converted == 1  # one array, converted once
+    assert len(converted) == 1  # one array, converted once
+    assert converted[0] is args[0]
     assert not np.shares_memory(args[0], a)  # a numpy run gets a copy it may write
 
 
@@ -292,13 +293,31 @@ def test_a_widening_conversion_is_a_refusal_unless_allowed(dtype: str, held: str
     assert _is_refusal(caught.value)
     args, _, converted = run_arguments([x], {}, MemoryType.PYCLESPERANTO, widen=True)
     assert as_numpy(args[0]).dtype.name == held
-    assert converted == 1
+    assert converted == [args[0]]
 
 
 def test_run_arguments_count_only_the_arrays_they_convert() -> None:
     a = np.arange(3.0)
     labels = np.array(["a", "b"])  # one level down and holding no numbers: stays numpy
     _, _, converted = run_arguments([{"x": a}, 2.0, [labels]], {"k": {"y": a}}, MemoryType.NUMPY)
-    assert converted == 0
-    _, _, converted = run_arguments([[a, labels]], {"y": np.ones(2)}, MemoryType.NUMPY)
-    assert converted == 2
+    assert converted == []
+    args, kwargs, converted = run_arguments([[labels, a]], {"y": np.ones(2)}, MemoryType.NUMPY)
+    assert len(converted) == 2
+    assert converted[0] is args[0][1]  # the labels stayed as given: not among them
+    assert converted[1] is kwargs["y"]
+
+
+def test_the_device_is_that_of_an_array_converted_to_the_memory_type() -> None:
+    # The device check took the first array argument, converted or not: labels of strings
+    # left as numpy (on the CPU) failed every device but array-api-strict's CPU_DEVICE:
+    # "the result is on array_api_strict.Device('device1'), the inputs on cpu".
+    def second(pair: Any) -> Any:
+        return pair[1] * 2
+
+    pair = [np.array(["a", "b", "c"]), np.arange(3, dtype=np.float32)]
+    checked = assert_equivalent(second, pair, memory_types=[ARRAY_API_STRICT])
+    assert checked == tuple(
+        f"array_api_strict on {d}" for d in ("CPU_DEVICE", "device1", "device2")
+    )
+    # Every usable memory type, on ARRAYPORT_DEVICE: with cuda, the labels stay on the CPU.
+    assert len(assert_equivalent(second, pair)) >= 1

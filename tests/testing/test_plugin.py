@@ -269,3 +269,32 @@ def test_a_tests_own_parametrization_of_memory_type_wins(tmp_path: Path) -> None
     done = _run(tmp_path, source, "-v")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "2 passed" in done.stdout
+
+
+def test_the_report_names_the_hypothesis_profile_the_run_loaded(tmp_path: Path) -> None:
+    # It named ARRAYPORT_HYPOTHESIS_PROFILE (default "ci"), which only the conformance
+    # suite's conftest reads: a project's run reported "ci" whatever profile it loaded.
+    (tmp_path / "conftest.py").write_text(
+        "from hypothesis import settings\n"
+        "settings.register_profile('mine', max_examples=5, deadline=None)\n"
+        "settings.load_profile('mine')\n",
+        encoding="utf-8",
+    )
+    source = """
+        from hypothesis import given, strategies as st
+
+        @given(st.integers())
+        def test_drawn(memory_type, n):
+            pass
+    """
+    out = tmp_path / "report.md"
+    done = _run(
+        tmp_path,
+        source,
+        f"--arrayport-report={out}",
+        ARRAYPORT_MEMORY_TYPES="numpy",
+        ARRAYPORT_HYPOTHESIS_PROFILE="thorough",
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    md = out.read_text(encoding="utf-8")
+    assert "- hypothesis profile: mine (max_examples=5, derandomize=False, deadline=None)" in md

@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
-from arrayport.testing.report import ANY, LawOutcome, LawReport, cell_status, environment
+import pytest
+
+from arrayport.testing.report import (
+    ANY,
+    LawOutcome,
+    LawReport,
+    cell_status,
+    environment,
+    hypothesis_profile,
+)
 
 
 def _report() -> LawReport:
@@ -99,3 +109,43 @@ def test_markdown_cells_escape_pipes_and_line_breaks() -> None:
     assert row == "| **abs\\|law**<br>abs(x) \\| x >= 0 holds | pass 1/1 |"
     header = md.splitlines().index("| law | numpy |")
     assert md.splitlines()[header + 2] == row  # the row right after the rule: not split
+
+
+# --- from an audit of the testing kit (testing3, 2026-11-28) ---
+
+
+@pytest.fixture
+def _restored_profile() -> Iterator[None]:
+    from hypothesis import settings
+
+    before = settings._current_profile
+    yield
+    settings.load_profile(before or "default")
+
+
+@pytest.mark.usefixtures("_restored_profile")
+def test_the_report_names_the_hypothesis_profile_in_effect(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # It said ARRAYPORT_HYPOTHESIS_PROFILE's value (default "ci"), which only the
+    # conformance suite's conftest reads: every other run reported "ci" whatever ran.
+    from hypothesis import settings
+
+    monkeypatch.setenv("ARRAYPORT_HYPOTHESIS_PROFILE", "thorough")
+    settings.register_profile("arrayport-test-report", max_examples=7, derandomize=True)
+    settings.load_profile("arrayport-test-report")
+    shown = "arrayport-test-report (max_examples=7, derandomize=True, deadline=200 ms)"
+    assert hypothesis_profile() == shown
+    assert environment()["hypothesis profile"] == shown
+    settings.register_profile("arrayport-test-none", deadline=None)
+    settings.load_profile("arrayport-test-none")
+    assert hypothesis_profile().endswith(", deadline=None)")
+
+
+def test_without_hypothesis_imported_the_profile_is_not_applicable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import sys
+
+    monkeypatch.delitem(sys.modules, "hypothesis", raising=False)
+    assert hypothesis_profile() == "n/a (hypothesis was not imported)"

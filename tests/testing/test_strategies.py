@@ -320,3 +320,50 @@ def test_a_star_import_of_the_kit_needs_no_hypothesis() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == "['assert_equivalent', 'inject_oom']"
+
+
+# --- from an audit of the testing kit (testing3, 2026-11-28) ---
+
+
+def _recipes(source: str) -> list[str]:
+    """The hypothesis tests in ``source`` (Python, or doctest lines) that call
+    assert_equivalent, each with the decorators above it."""
+    lines = [
+        line.strip().removeprefix(">>> ").removeprefix("... ").strip()
+        for line in source.splitlines()
+    ]
+    found: list[str] = []
+    block: list[str] = []
+    for line in lines:
+        if line.startswith("@") and any(b.startswith("def ") for b in block):
+            block = []  # the decorators of the next function
+        if line.startswith("@") or block:
+            block.append(line)
+        if line.startswith("assert_equivalent(") and any(b.startswith("@given") for b in block):
+            found.append("\n".join(block))
+            block = []
+    return found
+
+
+def test_the_documented_recipes_with_assert_equivalent_have_no_deadline() -> None:
+    # The recipe kept hypothesis' 200 ms deadline: the first call into a framework compiles
+    # (seconds), and a correct function failed as flaky ("Unreliable test timings").
+    import doctest
+    from pathlib import Path
+
+    import arrayport.testing.assertions as assertions
+
+    root = Path(__file__).parent.parent.parent
+    sources = {
+        "arrays()": arrays.__doc__ or "",
+        "assert_equivalent()": assertions.assert_equivalent.__doc__ or "",
+        "examples/test_my_function.py": (root / "examples/test_my_function.py").read_text(),
+        "docs/conformance.md": (root / "docs/conformance.md").read_text(),
+    }
+    for name, source in sources.items():
+        recipes = _recipes(source)
+        assert recipes, f"{name} shows no hypothesis test calling assert_equivalent"
+        for recipe in recipes:
+            assert "deadline=None" in recipe, f"{name}:\n{recipe}"
+    (test,) = doctest.DocTestFinder().find(arrays, globs={})  # the recipe runs as shown
+    assert doctest.DocTestRunner().run(test).failed == 0

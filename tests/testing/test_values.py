@@ -7,7 +7,10 @@ from typing import Any
 import numpy as np
 import pytest
 
+from arrayport import MemoryType
+from arrayport.testing import assert_equivalent
 from arrayport.testing._values import compare_values, first_index
+from tests.conftest import INSTALLED, skip_unless_installed
 
 
 def _values(a: Any, e: Any, rtol: float = 0.0, atol: float = 0.0) -> None:
@@ -65,3 +68,114 @@ def test_first_index() -> None:
     assert first_index(np.array([False, True, True])) == (1,)
     assert first_index(np.array(True)) == ()
     assert first_index(np.zeros((2, 2), bool)) is None
+
+
+# --- from an audit of the testing kit (testing3, 2026-11-28) ---
+
+_INF, _NAN = float("inf"), float("nan")
+
+
+def _c64(*values: complex) -> np.ndarray:
+    return np.array(values, np.complex64)
+
+
+def test_a_complex_value_with_an_infinite_part_is_compared_part_by_part() -> None:
+    # numpy's isclose asks a complex value with an infinite part to match exactly: inf+1j
+    # against inf+(1+1e-12)j failed, and so did a correct complex64 sum on torch (1 ulp).
+    _values(_c64(complex(_INF, 479.51053), 1 + 1j), _c64(complex(_INF, 479.51044), 1 + 1j), 1.4e-3)
+    _values(np.complex128([complex(_INF, 1.0)]), np.complex128([complex(_INF, 1 + 1e-12)]), 1e-7)
+    _values(_c64(complex(-_INF, _NAN)), _c64(complex(-_INF, _NAN)))
+    _values(_c64(complex(_INF, 1e-40)), _c64(complex(_INF, 0.0)))  # and flushed parts
+    _values(np.float64([_INF, 2.0]), np.complex128([complex(_INF, 0.0), 2.0]), 1e-7)
+    # Still failing: a part outside the tolerance, the wrong infinity, NaN for a number.
+    for actual, expected in [
+        (complex(_INF, 1.0), complex(_INF, 2.0)),
+        (complex(_INF, 1.0), complex(-_INF, 1.0)),
+        (complex(1.0, _INF), complex(_INF, 1.0)),
+        (complex(_INF, _NAN), complex(_INF, 3.0)),
+        (complex(_INF, _NAN), complex(-_INF, _NAN)),
+        (complex(_NAN, _INF), complex(_NAN, -_INF)),
+        (complex(_NAN, _INF), complex(_NAN, 5.0)),
+    ]:
+        with pytest.raises(AssertionError, match=r"^f on torch: the result"):
+            _values(_c64(actual, 1 + 1j), _c64(expected, 1 + 1j), 1.4e-3)
+
+
+def test_values_both_below_the_smallest_normal_number_count_as_equal() -> None:
+    # jax and tensorflow flush subnormals to zero, numpy does not: 1e-40 + 1e-40 failed
+    # there with atol=0, though arrays() draws subnormals by default.
+    _values(np.float32([0.0, -0.0, 1.0]), np.float32([2e-40, 3e-39, 1.0]), 1e-6)
+    _values(np.float64([0.0]), np.float64([1e-310]))
+    _values(np.complex64([complex(0.0, 2.0)]), np.complex64([complex(-1e-40, 2.0)]), 1e-6)
+    _values(np.float32([0.0]), np.float64([1e-40]))  # float32's tiny for a float32 result
+    # Above the smallest normal number (float32: 1.18e-38) a difference still fails.
+    with pytest.raises(AssertionError, match=r"Mismatch at index:\n \[1\]: 0\.0 \(ACTUAL\)"):
+        _values(np.float32([0.0, 0.0]), np.float32([1e-40, 2e-38]), 1e-6)
+    with pytest.raises(AssertionError, match=r"\[0\]: 2\.0\d*e-38 \(ACTUAL\), 3\.0"):
+        _values(np.float32([2e-38]), np.float32([3e-38]), 1e-6)
+    with pytest.raises(AssertionError, match="both below the smallest normal number"):
+        _values(np.float32([0.0, 1.0]), np.float32([1e-40, 2.0]), 1e-6)  # noted, not hidden
+
+
+def _signed(a: Any, e: Any) -> None:
+    compare_values(
+        np.asarray(a),
+        np.asarray(e),
+        where="f on jax",
+        what="the result",
+        rtol=1e-6,
+        atol=0.0,
+        check_signed_zeros=True,
+    )
+
+
+def test_signs_below_the_smallest_normal_number_are_checked_when_asked() -> None:
+    _signed(np.float32([-0.0, 0.0]), np.float32([-1e-40, 1e-40]))  # flushed, sign kept
+    with pytest.raises(
+        AssertionError,
+        match=r"has 0\.0 at index \(1,\), numpy gave -9\.99\d*e-41 \(both are below the "
+        r"smallest normal number, 1\.1754944e-38, and count as equal, but their signs differ",
+    ):
+        _signed(np.float32([-0.0, 0.0]), np.float32([-1e-40, -1e-40]))
+    with pytest.raises(
+        AssertionError, match=r"\(9\.99\d*e-41-1j\) at index \(\), numpy gave \(-9\.99"
+    ):
+        _signed(np.complex64(complex(1e-40, -1.0)), np.complex64(complex(-1e-40, -1.0)))
+    with pytest.raises(AssertionError, match="the sign of a zero differs"):
+        _signed(np.float32([-0.0]), np.float32([0.0]))
+
+
+@skip_unless_installed(MemoryType.TORCH)
+def test_a_correct_complex_sum_with_an_infinite_part_passes() -> None:
+    x = (np.random.default_rng(0).random(100) * (1 + 1j)).astype(np.complex64)
+    x[3] = complex(_INF, 0.5)
+
+    def total(v: Any) -> Any:
+        return v.sum()
+
+    mts = [mt for mt in (MemoryType.TORCH, MemoryType.DASK) if mt in INSTALLED]
+    assert assert_equivalent(total, x, memory_types=["numpy", *mts])[0] == "numpy"
+
+    def wrong(v: Any) -> Any:
+        return v.sum() + (1j if "torch" in type(v).__module__ else 0)  # off in one part
+
+    with pytest.raises(AssertionError, match=r"wrong.* on torch: the result"):
+        assert_equivalent(wrong, x, memory_types=["torch"])
+
+
+_FLUSHING = [mt for mt in (MemoryType.JAX, MemoryType.TENSORFLOW) if mt in INSTALLED]
+
+
+@pytest.mark.skipif(not _FLUSHING, reason="neither jax nor tensorflow is installed")
+@pytest.mark.parametrize("fn", [lambda x: x + x, lambda x: x * 0.5], ids=["double", "half"])
+def test_subnormals_flushed_to_zero_by_jax_and_tensorflow_pass(fn: Any) -> None:
+    x = np.array([1e-40, -3e-39, 1.0], np.float32)
+    assert assert_equivalent(fn, x, memory_types=_FLUSHING) == tuple(m.value for m in _FLUSHING)
+    assert_equivalent(fn, x, memory_types=_FLUSHING, check_signed_zeros=True)
+
+    def lifted(v: Any) -> Any:  # a real difference just above the smallest normal number
+        lift = 2e-38 if "numpy" not in type(v).__module__ else 0.0
+        return fn(v) + np.float32(lift)
+
+    with pytest.raises(AssertionError, match=rf"on {_FLUSHING[0].value}: the result differs"):
+        assert_equivalent(lifted, x, memory_types=_FLUSHING)

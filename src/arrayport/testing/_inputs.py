@@ -256,23 +256,23 @@ def _convert(h: np.ndarray, place: Any, memo: dict[int, Any], widen: bool) -> An
 
 def run_arguments(
     host_args: Sequence[Any], host_kwargs: Mapping[str, Any], place: Any, *, widen: bool = False
-) -> tuple[list[Any], dict[str, Any], int]:
+) -> tuple[list[Any], dict[str, Any], list[Any]]:
     """The arguments of one run on ``place`` (a MemoryType or an array-api-strict device),
-    and how many arrays among them were converted to ``place``.
+    and the arrays among them that were converted to ``place``, each once, in argument
+    order (positional, then keyword; a list's items in their order).
 
     The arrays arrayport's dispatch converts are converted to ``place``: top-level ones and
     those one level down in a list, tuple or namedtuple argument
     (:mod:`arrayport._arguments`); one of those that holds no numbers (strings, objects)
     stays numpy. Arrays in dicts or deeper are handed over as numpy copies, and are not
-    counted. A dask array is split into blocks (:func:`_blocks`). An array ``place`` holds
-    only in a wider dtype raises :class:`~arrayport.UnsupportedDtypeError` unless
-    ``widen``."""
+    among the converted ones. A dask array is split into blocks (:func:`_blocks`). An array
+    ``place`` holds only in a wider dtype raises :class:`~arrayport.UnsupportedDtypeError`
+    unless ``widen``."""
     memo: dict[int, Any] = {}
     converted: dict[int, Any] = {}  # the same host array twice is converted once
-    count = 0
+    placed: list[Any] = []  # what reached place: its first one says the inputs' device
 
     def one(v: Any, top: bool) -> Any:
-        nonlocal count
         if isinstance(v, np.ndarray):
             if id(v) not in converted:
                 try:
@@ -282,7 +282,7 @@ def run_arguments(
                         raise
                     converted[id(v)] = private(v, memo)  # labels of strings, objects: as given
                     return converted[id(v)]
-                count += 1
+                placed.append(converted[id(v)])
             return converted[id(v)]
         if top and is_container(v):
             return _rebuild(v, [one(item, False) for item in v])
@@ -290,7 +290,7 @@ def run_arguments(
 
     args = [one(a, True) for a in host_args]
     kwargs = {k: one(v, True) for k, v in host_kwargs.items()}
-    return args, kwargs, count
+    return args, kwargs, placed
 
 
 def snapshot(value: Any) -> Any:

@@ -1,7 +1,8 @@
 """Comparing the values of two numpy arrays of the same shape, for
 :func:`arrayport.testing.assert_equivalent` (``arrayport.testing._results`` checks the
 structure, memory type, dtype and shape first): floats within a tolerance (NaN equal to
-NaN, never to a number, in a complex value's real and imaginary parts apart), an integer
+NaN, never to a number; a complex value with an infinite or NaN part in its real and
+imaginary parts apart; values both below the smallest normal number equal), an integer
 or bool reference exactly (a float result too: every value finite, integral and equal to
 numpy's as a Python number), everything else exactly; then, if asked, the sign of every
 zero."""
@@ -76,29 +77,93 @@ def first_difference(after: np.ndarray, before: np.ndarray) -> str | None:
     return f"at index {where} it holds {a[where].item()!r}, it held {b[where].item()!r}"
 
 
-def _check_complex_nan(
-    a: np.ndarray, e: np.ndarray, rtol: float, atol: float, *, where: str, what: str
+def _tiny(a: np.ndarray, e: np.ndarray) -> float:
+    """The smallest normal magnitude (``finfo.tiny``) of the float or complex dtypes among
+    ``a``'s and ``e``'s, the larger if both are (0 if neither is)."""
+    dtypes = [d for d in (a.dtype, e.dtype) if d.kind in "fc"]
+    return max((float(np.finfo(d).tiny) for d in dtypes), default=0.0)
+
+
+def _part_pairs(a: np.ndarray, e: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The real parts of ``a`` and ``e``, and their imaginary parts if either is complex."""
+    pairs = [(np.real(a), np.real(e))]
+    if a.dtype.kind == "c" or e.dtype.kind == "c":
+        pairs.append((np.imag(a), np.imag(e)))
+    return pairs
+
+
+def _below_tiny(a: np.ndarray, e: np.ndarray) -> list[np.ndarray]:
+    """For each part (real, then imaginary if either is complex), where both values are
+    below the smallest normal number in magnitude, zeros included: jax and tensorflow flush
+    subnormal results (and inputs) to zero where numpy keeps them."""
+    tiny = _tiny(a, e)
+    with np.errstate(invalid="ignore"):
+        return [(np.abs(x) < tiny) & (np.abs(y) < tiny) for x, y in _part_pairs(a, e)]
+
+
+def _prepared(
+    a: np.ndarray, e: np.ndarray, rtol: float, atol: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """``a`` and ``e`` (numbers, one of them float or complex) for ``assert_allclose``, and
+    where a complex value with a non-finite part differs (None if none has one).
+
+    What counts as equal here takes numpy's values in ``a``'s copy (in the dtype both
+    share), so ``assert_allclose`` passes there: parts both below the smallest normal
+    number (:func:`_below_tiny`), and complex values with an infinite or NaN part whose
+    real and imaginary parts are each close (``np.isclose``, the same ``rtol``/``atol``,
+    NaN equal to NaN, an infinity only to the same infinity). ``isclose`` asks complex
+    values with an infinite part to be exactly equal, and calls any two with a NaN part
+    equal."""
+    tiny = _below_tiny(a, e)
+    bad = None
+    if a.dtype.kind == "c" or e.dtype.kind == "c":
+        odd = ~np.isfinite(a) | ~np.isfinite(e)
+        if odd.any():
+            close = np.ones(odd.shape, bool)
+            for (x, y), flushed in zip(_part_pairs(a, e), tiny, strict=True):
+                with np.errstate(invalid="ignore", over="ignore"):
+                    close &= np.isclose(x, y, rtol=rtol, atol=atol, equal_nan=True) | flushed
+            bad = odd & ~close
+            same = odd & close
+        else:
+            same = odd
+    else:
+        same = np.zeros(a.shape, bool)
+    if not same.any() and not any(m.any() for m in tiny):
+        return a, e, bad
+    common = np.result_type(a.dtype, e.dtype)
+    a2, e2 = np.array(a, dtype=common), np.asarray(e, dtype=common)
+    parts = [a2.real, a2.imag] if common.kind == "c" else [a2]
+    for part, (_, y), flushed in zip(parts, _part_pairs(a2, e2), tiny, strict=True):
+        part[flushed] = y[flushed]
+    a2[same] = e2[same]
+    return a2, e2, bad
+
+
+def _raise_complex_parts(
+    a: np.ndarray, e: np.ndarray, bad: np.ndarray | None, *, where: str, what: str
 ) -> None:
-    """Where either value has a NaN part, its real and imaginary parts compared apart:
-    numpy's ``assert_allclose`` calls any complex with a NaN part equal to any other."""
-    if a.dtype.kind != "c" and e.dtype.kind != "c":
-        return
-    suspect = np.isnan(a) | np.isnan(e)
-    if not suspect.any():
-        return
-    bad = np.zeros(suspect.shape, bool)
-    for x, y in [(np.real(a), np.real(e)), (np.imag(a), np.imag(e))]:
-        nan_x, nan_y = np.isnan(x), np.isnan(y)
-        with np.errstate(invalid="ignore", over="ignore"):
-            close = np.isclose(x, y, rtol=rtol, atol=atol)
-        bad |= suspect & ((nan_x != nan_y) | (~nan_x & ~nan_y & ~close))
-    at = first_index(bad)
+    """The AssertionError for the first complex value with an infinite or NaN part whose
+    parts differ (``assert_allclose`` may have let it pass: NaN in another part)."""
+    at = None if bad is None else first_index(bad)
     if at is not None:
         msg = (
             f"{where}: {what} has {a[at].item()!r} at index {at}, numpy gave "
-            f"{e[at].item()!r} (NaN is compared in the real and the imaginary part apart)"
+            f"{e[at].item()!r} (a complex value with an infinite or NaN part is compared in "
+            "the real and the imaginary part apart: NaN equal to NaN, an infinity to the "
+            "same infinity, a number within rtol/atol)"
         )
         raise AssertionError(msg)
+
+
+def _tiny_sign_mismatch(a: np.ndarray, e: np.ndarray) -> tuple[int, ...] | None:
+    """The first index where both values are below the smallest normal number (not both
+    zero: :func:`signed_zero_mismatch` says those) with different signs, or None."""
+    mask = np.zeros(np.broadcast_shapes(a.shape, e.shape), bool)
+    for (x, y), flushed in zip(_part_pairs(a, e), _below_tiny(a, e), strict=True):
+        if x.dtype.kind in "fc" and y.dtype.kind in "fc":
+            mask |= flushed & ~((x == 0) & (y == 0)) & (np.signbit(x) != np.signbit(y))
+    return first_index(mask)
 
 
 def _check_integers_exactly(a: np.ndarray, e: np.ndarray, *, where: str, what: str) -> None:
@@ -134,19 +199,35 @@ def compare_values(
 ) -> None:
     """Raise an AssertionError saying where and what if ``a``'s values are not ``e``'s
     (numpy's): both arrays of one shape. Floats within ``rtol``/``atol`` when numpy's
-    result is float or complex; an integer or bool reference exactly, whatever the
-    tolerances (a float result against it too)."""
+    result is float or complex, two values (or complex parts) both below the smallest
+    normal number in magnitude counting as equal (jax and tensorflow flush subnormals to
+    zero), and a complex value with an infinite or NaN part compared part by part; an
+    integer or bool reference exactly, whatever the tolerances (a float result against it
+    too)."""
     a, e = exact(a), exact(e)  # bfloat16 is kind "V": numpy's NaN test would skip it
     if e.dtype.kind in "biu" and a.dtype.kind in "fc":  # no NaN, no signed zero to check
         _check_integers_exactly(a, e, where=where, what=what)
         return
+    floating = e.dtype.kind in "fc" or a.dtype.kind in "fc"
+    numbers = a.dtype.kind in "biufc" and e.dtype.kind in "biufc"
+    numbers = numbers and a.shape == e.shape  # else assert_allclose says the shapes differ
+    a_cmp, e_cmp, bad = _prepared(a, e, rtol, atol) if floating and numbers else (a, e, None)
     try:
-        if e.dtype.kind in "fc" or a.dtype.kind in "fc":
-            np.testing.assert_allclose(a, e, rtol=rtol, atol=atol, equal_nan=True, err_msg=what)
+        if floating:
+            np.testing.assert_allclose(
+                a_cmp, e_cmp, rtol=rtol, atol=atol, equal_nan=True, err_msg=what
+            )
         else:
             np.testing.assert_array_equal(a, e, err_msg=what, strict=False)
     except AssertionError as exc:
-        msg = f"{where}: {what} differs from numpy's{exc}"
+        note = (
+            "\n(ACTUAL shows numpy's values where the two count as equal: both below the "
+            "smallest normal number, or a complex value with an infinite or NaN part close "
+            "in each part)"
+            if a_cmp is not a
+            else ""
+        )
+        msg = f"{where}: {what} differs from numpy's{exc}{note}"
         raise AssertionError(msg) from None
     except (TypeError, ValueError) as exc:  # values numpy cannot compare (objects, None)
         msg = (
@@ -154,11 +235,22 @@ def compare_values(
             f"numpy's ({e.dtype.name}{list(e.shape)}): {type(exc).__name__}: {exc}"
         )
         raise AssertionError(msg) from exc
-    _check_complex_nan(a, e, rtol, atol, where=where, what=what)
-    at = signed_zero_mismatch(a, e) if check_signed_zeros else None
+    _raise_complex_parts(a, e, bad, where=where, what=what)
+    if not check_signed_zeros:
+        return
+    at = signed_zero_mismatch(a, e)
     if at is not None:
         msg = (
             f"{where}: {what} has {a[at].item()!r} at index {at}, numpy gave "
             f"{e[at].item()!r} (the sign of a zero differs; check_signed_zeros=True)"
+        )
+        raise AssertionError(msg)
+    at = _tiny_sign_mismatch(a, e) if floating and numbers else None
+    if at is not None:
+        msg = (
+            f"{where}: {what} has {a[at].item()!r} at index {at}, numpy gave "
+            f"{e[at].item()!r} (both are below the smallest normal number, "
+            f"{_tiny(a, e):.8g}, and count as equal, but their signs differ; "
+            "check_signed_zeros=True)"
         )
         raise AssertionError(msg)

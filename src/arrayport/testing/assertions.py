@@ -10,7 +10,7 @@ each framework's own calls rather than arrayport's conversion code.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
@@ -26,6 +26,7 @@ from arrayport.errors import (
     UnsupportedArrayError,
 )
 from arrayport.memory_types import MemoryType, as_memory_type
+from arrayport.testing._describe import describe_call
 from arrayport.testing._inputs import (
     check_unchanged,
     kept,
@@ -57,17 +58,6 @@ __all__ = [
     "memory_bounds",
     "shares_memory",
 ]
-
-
-def _describe(args: Sequence[Any]) -> str:
-    parts = []
-    for a in args:
-        if is_array(a):
-            h = as_numpy(a)
-            parts.append(f"{h.dtype.name}{list(h.shape)}")
-        else:
-            parts.append(repr(a)[:40])
-    return ", ".join(parts)
 
 
 def _selected_default() -> tuple[list[MemoryType], list[str]]:
@@ -146,15 +136,6 @@ def _is_refusal(exc: ArrayportError) -> bool:
     return isinstance(exc, (ConversionError, UnsupportedArrayError))
 
 
-def _first_array(args: Sequence[Any], kwargs: dict[str, Any]) -> Any:
-    """The first array argument, top level or one level down in a list or tuple."""
-    for value in (*args, *kwargs.values()):
-        for item in (value, *(value if isinstance(value, (list, tuple)) else ())):
-            if is_array(item):
-                return item
-    return None
-
-
 def assert_equivalent(
     fn: Callable[..., Any],
     /,
@@ -184,8 +165,13 @@ def assert_equivalent(
     Each result is compared with the reference: memory type and device (the inputs'),
     dtype, shape and 0-d-ness (for dask, the dtype and shape the lazy result reports too,
     unless a size is unknown (NaN): then only the computed shape), then values (floats
-    within ``rtol``/``atol``, NaN equal to NaN but never to a number, in the real and the
-    imaginary part apart; everything else exactly). Tuples, lists and dicts of results,
+    within ``rtol``/``atol``, NaN equal to NaN but never to a number, an infinity only to
+    the same infinity; a complex value with an infinite or NaN part in the real and the
+    imaginary part apart, each within the tolerances; everything else exactly). Two float
+    values (or complex parts) both below ``finfo(dtype).tiny``, the smallest normal
+    number, in magnitude count as equal: jax and tensorflow flush subnormal numbers to
+    zero (``1e-40 + 1e-40`` in float32 is 0.0 there), numpy does not; a difference above
+    it still fails. Tuples, lists and dicts of results,
     their subclasses included, are compared part by part; with ``check_dtype``, a list is
     not a tuple, a named tuple must have numpy's field names, and a Python scalar or None
     must come back with its exact type (``True`` is not ``1``, ``1`` is not ``1.0``). A
@@ -240,9 +226,11 @@ def assert_equivalent(
         function that needs to write into its input cannot give the same answer there.
     check_signed_zeros : bool
         Whether float and complex results must have numpy's sign on every zero (real and
-        imaginary parts apart): ``-0.0`` against ``0.0`` fails, however large the
-        tolerance. Off by default: frameworks disagree on the sign of some zeros the
-        standard leaves open (``maximum(-0.0, 0.0)`` is 0.0 in numpy, -0.0 in torch).
+        imaginary parts apart), and on values below ``finfo(dtype).tiny`` that count as
+        equal (``-0.0`` for ``-1e-40`` passes, ``0.0`` for it fails): ``-0.0`` against
+        ``0.0`` fails, however large the tolerance. Off by default: frameworks disagree on
+        the sign of some zeros the standard leaves open (``maximum(-0.0, 0.0)`` is 0.0 in
+        numpy, -0.0 in torch).
     **kwargs
         Keyword arguments for ``fn``; array values are converted like ``args``. The names
         above (``memory_types``, ``rtol``, ``atol``, ``check_dtype``, ``check_memory_type``,
@@ -280,6 +268,16 @@ def assert_equivalent(
     >>> checked = assert_equivalent(double, np.arange(4.0), memory_types=["numpy"])
     >>> checked
     ('numpy',)
+
+    With hypothesis, give the test ``@settings(deadline=None)``: the first call into a
+    framework compiles or loads kernels and can take seconds, and hypothesis' default
+    200 ms deadline then fails the test as flaky (``FlakyFailure``, "Unreliable test
+    timings")::
+
+        @settings(deadline=None)
+        @given(arrays("numpy", dtype="float32"))
+        def test_double(x):
+            assert_equivalent(double, x)
     """
     if not callable(fn):
         msg = (
@@ -306,13 +304,14 @@ def assert_equivalent(
     host_args = [to_host(a, hosts) for a in args]
     host_kwargs = {k: to_host(v, hosts) for k, v in kwargs.items()}
     name = getattr(fn, "__qualname__", repr(fn))
+    call = describe_call(host_args, host_kwargs)  # for messages: f(float32[3], w=float32[3])
     memo: dict[int, Any] = {}
     ref_args, ref_kwargs = private(host_args, memo), private(host_kwargs, memo)
     # The reference result is kept apart too, every array in it copied to numpy: a later run
     # must not reach it through memory fn keeps (a cache, an output buffer, a lazy graph).
     expected = kept(fn(*ref_args, **ref_kwargs))
     if check_inputs_unchanged:
-        where = f"{name}({_describe(host_args)}) on numpy (the reference)"
+        where = f"{name}({call}) on numpy (the reference)"
         check_unchanged(fn, ref_args, ref_kwargs, host_args, host_kwargs, where=where)
     checked: list[str] = []
     for target in targets:
@@ -326,7 +325,7 @@ def assert_equivalent(
         else:
             places = [(target, target.value)]
         for place, label in places:
-            where = f"{name}({_describe(host_args)}) on {label}"
+            where = f"{name}({call}) on {label}"
             try:  # a named type runs on widened arguments only if dtypes are not checked
                 conv_args, conv_kwargs, converted = run_arguments(
                     host_args, host_kwargs, place, widen=explicit and not check_dtype
@@ -351,8 +350,7 @@ def assert_equivalent(
                 continue
             if check_inputs_unchanged:  # as the run gets them (a target may widen a dtype)
                 before_args, before_kwargs = snapshot(conv_args), snapshot(conv_kwargs)
-            first = _first_array(conv_args, conv_kwargs)
-            device = None if first is None else device_of(first)
+            device = device_of(converted[0])  # not a numpy array of strings left as given
             try:
                 actual = fn(*conv_args, **conv_kwargs)
             except BlockRuleError as exc:  # fn (or one it calls) declares no block rule

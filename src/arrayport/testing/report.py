@@ -18,7 +18,7 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
-__all__ = ["ANY", "LawOutcome", "LawReport", "cell_status", "environment"]
+__all__ = ["ANY", "LawOutcome", "LawReport", "cell_status", "environment", "hypothesis_profile"]
 
 #: The column of tests that involve no particular memory type.
 ANY = "(any)"
@@ -239,8 +239,30 @@ pre {{ white-space: pre-wrap; font-size: .8em; }}
         return md, page
 
 
+def hypothesis_profile() -> str:
+    """The hypothesis settings profile in effect now, with the settings that decide what a
+    run draws: ``ci (max_examples=25, derandomize=True, deadline=None)``; ``n/a`` when
+    hypothesis was not imported (no test used it). The profile hypothesis itself has
+    loaded (by a ``conftest.py``, ``--hypothesis-profile``, or its ``default``), whatever
+    ``ARRAYPORT_HYPOTHESIS_PROFILE`` says: only the conformance suite's conftest reads
+    that."""
+    module = sys.modules.get("hypothesis")
+    if module is None:
+        return "n/a (hypothesis was not imported)"
+    current = module.settings()  # the loaded profile's values
+    name_of = getattr(module.settings, "get_current_profile_name", None)  # hypothesis 6.123+
+    name = name_of() if name_of is not None else module.settings._current_profile
+    deadline = current.deadline
+    shown = None if deadline is None else f"{deadline.total_seconds() * 1000:g} ms"
+    return (
+        f"{name} (max_examples={current.max_examples}, derandomize={current.derandomize}, "
+        f"deadline={shown})"
+    )
+
+
 def environment() -> dict[str, str]:
-    """What the report was run with: versions of loaded frameworks, profile, device, date."""
+    """What the report was run with: versions of loaded frameworks, the hypothesis profile
+    in effect (:func:`hypothesis_profile`), device, date."""
     import arrayport
 
     env = {
@@ -248,7 +270,7 @@ def environment() -> dict[str, str]:
         "python": platform.python_version(),
         "platform": platform.platform(terse=True),
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "hypothesis profile": os.environ.get("ARRAYPORT_HYPOTHESIS_PROFILE", "ci"),
+        "hypothesis profile": hypothesis_profile(),
         "device": os.environ.get("ARRAYPORT_DEVICE", "cpu"),
     }
     for name in ("numpy", "torch", "jax", "tensorflow", "pyclesperanto", "cupy", "dask"):

@@ -339,7 +339,9 @@ def arrays(
         for numpy (whether a GPU exists is left to the conversion in each draw).
     elements : strategy, optional
         Values strategy for hypothesis' ``arrays``; by default every value of the dtype,
-        NaN, infinities, signed zeros and subnormals included.
+        NaN, infinities, signed zeros and subnormals included (jax and tensorflow flush
+        subnormals to zero: :func:`assert_equivalent` counts values below
+        ``finfo(dtype).tiny`` as equal).
     allow_nan, allow_infinity : bool
         Whether default float elements may be NaN or infinite.
 
@@ -360,12 +362,17 @@ def arrays(
 
     Examples
     --------
-    >>> from hypothesis import given
-    >>> from arrayport.testing import arrays
-    >>> @given(arrays("numpy", dtype="float32", shape=(2, 3)))
-    ... def test_shape(x):
-    ...     assert x.shape == (2, 3)
-    >>> test_shape()
+    A test that calls :func:`assert_equivalent` needs ``@settings(deadline=None)``: the
+    first call into a framework compiles or loads kernels (seconds), and hypothesis'
+    200 ms deadline would fail the test as flaky (``FlakyFailure``).
+
+    >>> from hypothesis import given, settings
+    >>> from arrayport.testing import arrays, assert_equivalent
+    >>> @settings(deadline=None)
+    ... @given(arrays("numpy", dtype="float32", shape=(2, 3)))
+    ... def test_negative(x):
+    ...     assert_equivalent(lambda a: -a, x, memory_types=["numpy"])
+    >>> test_negative()
     """
     mt = as_memory_type(memory_type)
     # Bad options fail here, naming the argument, not as a framework's error in a draw.
