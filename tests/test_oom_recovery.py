@@ -939,15 +939,15 @@ def test_metrics_count_episodes_that_end_in_a_refusal_or_another_error() -> None
 
 
 def test_pieces_equal_because_of_min_split_suggest_min_split_1() -> None:
-    # 8 rows with min_split=2 are cut into 4 and 4, both fit, and equal pieces are not
-    # joined (ADR 0062's amendment): the message offered only smaller inputs, where
-    # min_split=1 (3 and 5 rows) recovers.
+    # 8 rows with min_split=4 are cut into 4 and 4 (3 + 5 would leave a piece under
+    # min_split), both fit, and equal pieces are not joined (ADR 0062's amendment): the
+    # message offered only smaller inputs, where min_split=1 (3 and 5 rows) recovers.
     x = np.arange(24.0).reshape(8, 3)
-    policy = OOMPolicy(retries=0, split_axis=0, min_split=2, **NO_RELEASE)
+    policy = OOMPolicy(retries=0, split_axis=0, min_split=4, **NO_RELEASE)
     with inject_oom("numpy", times=1), pytest.raises(OutOfMemoryError) as info:
         policy.run(np.negative, x)
     assert "the pieces that fitted all had 4 rows" in str(info.value)
-    assert "Try OOMPolicy(min_split=1) rather than 2" in str(info.value)
+    assert "Try OOMPolicy(min_split=1) rather than 4" in str(info.value)
     with inject_oom("numpy", times=1):
         out = dataclasses.replace(policy, min_split=1).run(np.negative, x)
     np.testing.assert_array_equal(out, -x)

@@ -276,7 +276,9 @@ def test_the_report_names_the_hypothesis_profile_the_run_loaded(tmp_path: Path) 
     # suite's conftest reads: a project's run reported "ci" whatever profile it loaded.
     (tmp_path / "conftest.py").write_text(
         "from hypothesis import settings\n"
-        "settings.register_profile('mine', max_examples=5, deadline=None)\n"
+        # Every setting shown is given: a new profile inherits the loaded one's (hypothesis
+        # loads its "ci" profile, derandomized, where CI is set).
+        "settings.register_profile('mine', max_examples=5, derandomize=False, deadline=None)\n"
         "settings.load_profile('mine')\n",
         encoding="utf-8",
     )

@@ -132,7 +132,10 @@ def test_the_report_names_the_hypothesis_profile_in_effect(
     from hypothesis import settings
 
     monkeypatch.setenv("ARRAYPORT_HYPOTHESIS_PROFILE", "thorough")
-    settings.register_profile("arrayport-test-report", max_examples=7, derandomize=True)
+    # Every setting shown is given: a new profile inherits the loaded one's (CI's, say).
+    settings.register_profile(
+        "arrayport-test-report", max_examples=7, derandomize=True, deadline=200
+    )
     settings.load_profile("arrayport-test-report")
     shown = "arrayport-test-report (max_examples=7, derandomize=True, deadline=200 ms)"
     assert hypothesis_profile() == shown
