@@ -202,3 +202,26 @@ def test_jax_float0_gradients_are_refused_not_passed_through() -> None:
         with pytest.raises(UnsupportedArrayError, match="float0"):
             kind_of(zero)
     assert kind_of(np.float32(3.0)) is None  # a numpy scalar argument passes through
+
+
+@skip_unless_installed(MemoryType.DASK)
+def test_a_dask_delayed_argument_passes_through_untouched() -> None:
+    # Delayed makes up any attribute, "chunks" too: its type was cached as a dask array and
+    # every call given one crashed in the dask hand-off (IndexError: list index out of range).
+    import dask
+
+    import arrayport as ap
+    from arrayport._arguments import classify
+
+    config = dask.delayed({"a": 1})
+    assert classify(config) is None
+    got = []
+
+    @ap.memory_type("numpy")
+    def f(x: Any, cfg: Any = None) -> Any:
+        got.append(cfg)
+        return x + 1
+
+    np.testing.assert_array_equal(f(np.arange(3), cfg=config), [1, 2, 3])
+    np.testing.assert_array_equal(f(np.arange(3), config), [1, 2, 3])
+    assert got == [config, config]

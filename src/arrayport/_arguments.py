@@ -90,7 +90,7 @@ def classify(x: object) -> MemoryType | str | None:
     kind: MemoryType | str | None
     if is_container(x):
         kind = CONTAINER
-    elif t.__module__.partition(".")[0] == "dask" and hasattr(x, "chunks"):
+    elif t.__module__.partition(".")[0] == "dask" and hasattr(t, "chunks"):
         # Recognised by module, without the dask backend: dask input is handed to the
         # dask helper, never converted, so it needs no backend here.
         kind = MemoryType.DASK
