@@ -518,3 +518,19 @@ def test_a_dtype_policy_refusal_names_the_function_and_the_option_that_keeps_its
     assert "NATIVE_OUTPUT" in str(info.value)
     out = huge.options(dtype_conversion=ap.DtypeConversion.NATIVE_OUTPUT)(np.ones(3, np.complex64))
     assert out.dtype == np.complex128
+
+
+@skip_unless_installed(MemoryType.PYCLESPERANTO)
+def test_a_dtype_policy_refusal_while_placing_names_the_function() -> None:
+    # Raised inside the result's placement (pyclesperanto input), it came out bare.
+    import pyclesperanto as cle
+
+    @ap.memory_type("numpy")
+    def to_complex(x: Any) -> Any:
+        return x.astype(np.complex64) * 1j
+
+    with pytest.raises(ap.DtypeConversionError) as info:
+        to_complex(cle.push(np.ones((2, 2), np.float32)))
+    assert "the result of" in str(info.value)
+    assert "to_complex" in str(info.value)
+    assert "NATIVE_OUTPUT" in str(info.value)

@@ -108,6 +108,11 @@ def test_each_array_rebuilds_dicts_as_their_own_type() -> None:
     strict = Strict(1)
     strict["k"] = np.ones(1)
     assert each_array(strict, lambda a: "seen") == {"k": "seen"}  # a plain dict then
+    # A Counter's update() adds: its counts came back doubled.
+    tally = collections.Counter({"above": 3, "below": 3})
+    out = each_array(tally, lambda a: a)
+    assert type(out) is collections.Counter
+    assert out == {"above": 3, "below": 3}
 
 
 @skip_unless_installed(MemoryType.DASK)

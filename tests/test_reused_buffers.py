@@ -23,4 +23,12 @@ def test_new_arrays_read_only_ones_and_non_numbers_pass() -> None:
     frozen = np.zeros(3)
     frozen.flags.writeable = False
     refuse_reused([np.zeros(3), np.zeros(3), frozen, frozen], "process_slices")
+    # np.broadcast_arrays' views count as read-only, without numpy's FutureWarning (an
+    # error under -W error) from reading flags.writeable.
+    import warnings
+
+    view, _ = np.broadcast_arrays(np.arange(3.0), np.zeros((2, 3)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        refuse_reused([view, view], "slice_by_slice")
     refuse_reused([np.zeros(0), np.zeros(0)], "process_slices")  # no memory to share

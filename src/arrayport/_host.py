@@ -186,6 +186,8 @@ _flag_is_itemsize: dict[np.dtype[Any], bool] = {}
 _CONTIGUOUS_ALIGNED = 0x0001 | 0x0100
 _WRITEABLE = 0x0400
 _WARN_ON_WRITE = 1 << 31  # np.broadcast_arrays' views: numpy will make them read-only
+_WRITABLE_BITS = _WRITEABLE | _WARN_ON_WRITE
+_WRITABLE_CONTIGUOUS = _WRITEABLE | 0x0001  # and C_CONTIGUOUS
 
 
 def writes_allowed(num: int) -> bool:
@@ -193,7 +195,7 @@ def writes_allowed(num: int) -> bool:
     From the bits: ``flags.writeable`` of a WARN_ON_WRITE view emits numpy's FutureWarning
     (an error under ``-W error``). Such a view counts as read-only: one write through it
     changes several elements."""
-    return num & (_WRITEABLE | _WARN_ON_WRITE) == _WRITEABLE
+    return num & _WRITABLE_BITS == _WRITEABLE
 
 
 # Per dtype whose ALIGNED flag means element-aligned: (name, native byte order, whether the
@@ -209,7 +211,8 @@ def _pointer(a: np.ndarray) -> int:
     dtypes (numpy refuses bfloat16 there) that are not empty.
     """
     num = a.flags.num
-    if writes_allowed(num) and num & 0x0001 and _bufferable(a.dtype) and a.size:
+    # writes_allowed(num) and C_CONTIGUOUS, inlined: read on every cached conversion
+    if num & (_WRITABLE_BITS | 1) == _WRITABLE_CONTIGUOUS and _bufferable(a.dtype) and a.size:
         return _buffer_address(a)
     return _interface_address(a)
 
@@ -310,7 +313,7 @@ def host_route_key(
             # host_layout's common case, inlined with one flags read for the whole key
             # (this runs on every cached conversion of a numpy array).
             name, native, bufferable = fast
-            can_write = writes_allowed(num)
+            can_write = num & _WRITABLE_BITS == _WRITEABLE  # writes_allowed(num), inlined
             aligned = None
             if address:
                 pointer = _buffer_address(a) if can_write and bufferable else _interface_address(a)

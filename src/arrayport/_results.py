@@ -111,7 +111,8 @@ def _same_dict(value: dict[Any, Any], items: dict[Any, Any]) -> dict[Any, Any]:
         return items
     try:
         same = copy.copy(value)  # the type and what it holds besides items
-        same.update(items)  # every key is there already: the order stays
+        for k, v in items.items():  # every key is there already: the order stays
+            dict.__setitem__(same, k, v)  # not update(): a Counter's adds
     except Exception:  # a subclass that cannot be copied or updated: its items at least
         return items
     return same

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from arrayport._host import writes_allowed
 from arrayport.backends import detect_memory_type
 from arrayport.errors import InvalidOptionError
 from arrayport.memory_types import MemoryType
@@ -30,7 +31,7 @@ def refuse_reused(results: list[Any], caller: str) -> None:
     for i, r in enumerate(results):
         # Read-only numpy memory cannot have been written again (a broadcast stack's
         # views, a frozen constant returned for several slices).
-        frozen = isinstance(r, np.ndarray) and not r.flags.writeable
+        frozen = isinstance(r, np.ndarray) and not writes_allowed(r.flags.num)
         if frozen or detect_memory_type(r) not in _MUTABLE:
             continue
         keys: list[object] = [id(r)]

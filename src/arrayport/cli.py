@@ -350,11 +350,14 @@ def _commands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentPar
 
 
 def _unknown_options_first(parser: argparse.ArgumentParser, given: list[str]) -> list[str]:
-    """``given``; an unknown option without any command (``arrayport --verison``) is named
-    as such, where argparse would only say that COMMAND is missing. A word that is not an
+    """``given``; an unknown option without any command (``arrayport --verison``, or
+    ``arrayport --device cuda``: the option's value is no command either) is named as such,
+    where argparse would only say that COMMAND is missing. A first word that is not an
     option (a mistyped command: ``arrayport doctr --json``) is left to argparse, which
     names it and the commands there are."""
-    if not any(not word.startswith("-") for word in given):
+    if given and not given[0].startswith("-"):
+        return given
+    if not any(word in _commands(parser) for word in given):
         known = {"-h", "--help", "--version"}
         unknown = [word for word in given if word.startswith("-") and word not in known]
         if unknown:

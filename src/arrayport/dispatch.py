@@ -276,8 +276,8 @@ class DispatchedFunction(Generic[P, R]):
                 moved=moved,
                 bool_stand_in=self._bool_stand_in,
             )
-        except (ConversionError, UnsupportedArrayError) as exc:
-            raise of_result(self, exc) from exc
+        except (ConversionError, UnsupportedArrayError, DtypeConversionError) as exc:
+            raise of_result(self, exc, policy=isinstance(exc, DtypeConversionError)) from exc
         except Exception as exc:  # out-of-memory is decided by the backends
             if call is False:
                 raise

@@ -248,7 +248,8 @@ def convert_dtype(
         Same memory type, device and shape as ``x``, of dtype ``dtype`` (a jax array on a
         CPU device other than the first comes back on the first, as conversions into jax
         land: see the jax memory-type page). ``x`` itself when it already has that dtype
-        and ``scaling`` is VALUE or UNIT (a torch tensor that requires grad: detached).
+        and ``scaling`` is VALUE or UNIT (a torch tensor that requires grad keeps its
+        autograd history then; a converted one is detached).
 
     Raises
     ------
