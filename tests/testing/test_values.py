@@ -109,9 +109,11 @@ def test_values_both_below_the_smallest_normal_number_count_as_equal() -> None:
     _values(np.complex64([complex(0.0, 2.0)]), np.complex64([complex(-1e-40, 2.0)]), 1e-6)
     _values(np.float32([0.0]), np.float64([1e-40]))  # float32's tiny for a float32 result
     # Above the smallest normal number (float32: 1.18e-38) a difference still fails.
-    with pytest.raises(AssertionError, match=r"Mismatch at index:\n \[1\]: 0\.0 \(ACTUAL\)"):
+    # (numpy's own words differ by version: "Mismatch at index" came with numpy 2.3.)
+    with pytest.raises(AssertionError, match=r"Mismatched elements: 1 / 2") as info:
         _values(np.float32([0.0, 0.0]), np.float32([1e-40, 2e-38]), 1e-6)
-    with pytest.raises(AssertionError, match=r"\[0\]: 2\.0\d*e-38 \(ACTUAL\), 3\.0"):
+    assert "2.e-38" in str(info.value)
+    with pytest.raises(AssertionError, match=r"Mismatched elements: 1 / 1"):
         _values(np.float32([2e-38]), np.float32([3e-38]), 1e-6)
     with pytest.raises(AssertionError, match="both below the smallest normal number"):
         _values(np.float32([0.0, 1.0]), np.float32([1e-40, 2.0]), 1e-6)  # noted, not hidden
