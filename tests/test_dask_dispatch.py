@@ -957,3 +957,48 @@ def test_a_whole_argument_stays_shared_with_functions_that_cannot_write_into_it(
     routes = m.snapshot()["routes"]
     assert routes.get("host-copy", 0) == 4  # the results back to numpy, one per block
     assert routes.get("host-share", 0) == 8  # each block and the shared argument into jax
+
+
+# --- the NATIVE_OUTPUT sample (session 17's audit) ------------------------------------------
+
+
+@skip_unless_installed(MemoryType.PYCLESPERANTO)
+@pytest.mark.usefixtures("sync")
+def test_the_native_output_sample_runs_as_the_blocks_do_without_the_output_s_widening() -> None:
+    # The sample ran with output="pyclesperanto", which widened bool to uint8: the dask
+    # result was declared uint8 and every bool block was refused at compute.
+    x = np.arange(24, dtype=np.float32).reshape(4, 6)
+    f = ap.memory_type(
+        "numpy",
+        blockwise=True,
+        dtype_conversion=DtypeConversion.NATIVE_OUTPUT,
+        output="pyclesperanto",
+    )(lambda a: a > 3)
+    expected = np.asarray(ap.convert(f(x), "numpy"))
+    out = f(da.from_array(x, chunks=(2, 3)))
+    np.testing.assert_array_equal(np.asarray(ap.convert(out, "numpy")), expected)
+
+
+@pytest.mark.usefixtures("sync")
+def test_the_native_output_sample_warns_nothing_of_its_own_data() -> None:
+    # A block of ones made a normalisation divide 0 by 0: a RuntimeWarning at the call,
+    # an ArrayportError under -W error, though the caller's data never divides by zero.
+    @ap.memory_type("numpy", whole_array=True, dtype_conversion=DtypeConversion.NATIVE_OUTPUT)
+    def normalise(a: Any) -> Any:
+        return (a - a.min()) / (a.max() - a.min())
+
+    x = np.arange(24, dtype=np.float32).reshape(4, 6)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = normalise(da.from_array(x, chunks=(2, 3)))
+        np.testing.assert_allclose(out.compute(), normalise(x))
+
+
+@pytest.mark.usefixtures("sync")
+def test_a_tuple_result_of_the_native_output_sample_is_refused_at_the_call() -> None:
+    # The sample's first element was taken quietly: the call passed, and computing failed.
+    pair = ap.memory_type("numpy", blockwise=True, dtype_conversion=DtypeConversion.NATIVE_OUTPUT)(
+        lambda a: (a, a)
+    )
+    with pytest.raises(ap.ArrayportError, match="returned a tuple on a sample dask block"):
+        pair(da.from_array(np.ones((4, 4)), chunks=2))

@@ -52,16 +52,16 @@ from arrayport._dask_checks import (
     unknown,
     whole_slices,
 )
-from arrayport._dask_worker import Call, Slot, fill, run_block, writes_through
+from arrayport._dask_sample import sampled_dtype
+from arrayport._dask_worker import Call, Slot, run_block, writes_through
 from arrayport._exchange import holds_numbers
 from arrayport._host import aligned_copy
 from arrayport._placement import resolve_device
 from arrayport.backends import detect_memory_type, get_backend
-from arrayport.backends._dask_devices import _is_cupy
 from arrayport.backends.dask import _meta
 from arrayport.convert import convert
 from arrayport.dtypes import DtypeConversion
-from arrayport.errors import ArrayportError, UnsupportedArrayError, WholeArrayWarning
+from arrayport.errors import UnsupportedArrayError, WholeArrayWarning
 from arrayport.memory_types import MemoryType, as_memory_type
 
 __all__ = ["run_on_dask"]
@@ -98,11 +98,6 @@ class _Collector:
         return Slot("whole", len(self.whole) - 1)
 
 
-#: A NATIVE_OUTPUT sample keeps an axis held in one chunk whole up to this extent (colour
-#: channels, a 3x3 matrix's axis): a function pairing it with a whole argument then fits.
-_SAMPLE_WHOLE_AXIS = 16
-
-
 def _snapshot(w: Any) -> np.ndarray:
     """A private copy of a non-dask argument: a numpy one as it is (a string or object
     array too, as the call without dask passes it), 64-byte aligned where it holds numbers
@@ -114,20 +109,6 @@ def _snapshot(w: Any) -> np.ndarray:
     return np.array(w, copy=True)
 
 
-def _sample(x: Any, depth: dict[int, int] | None) -> Any:
-    shape = []
-    for axis, extent in enumerate(x.shape):
-        want = 1 + 2 * (depth or {}).get(axis, 0)
-        if len(x.chunks[axis]) == 1 and not isinstance(extent, float):
-            want = max(want, min(int(extent), _SAMPLE_WHOLE_AXIS))
-        shape.append(want if isinstance(extent, float) else min(int(extent), want))
-    if _is_cupy(x._meta):
-        import cupy
-
-        return cupy.ones(tuple(shape), dtype=x.dtype)
-    return np.ones(tuple(shape), dtype=x.dtype)
-
-
 def _output_dtype(
     dispatched: Any,
     name: str,
@@ -136,7 +117,11 @@ def _output_dtype(
     col: _Collector,
     whole: list[np.ndarray],
     depth: dict[int, int] | None,
+    blocks: list[Any],
 ) -> np.dtype[Any]:
+    """The dtype of the dask result: the contract's, or (NATIVE_OUTPUT) what the function
+    returns on a sample cut from ``blocks``, the dask arguments as their blocks will be
+    (rechunked whole for ``whole_array`` or ``slice_by_slice``: _dask_sample)."""
     conversion = dispatched.contract.dtype_conversion
     if conversion is DtypeConversion.PRESERVE_INPUT:
         # In native byte order: the policy compares dtypes by name and never byte-swaps,
@@ -147,40 +132,7 @@ def _output_dtype(
         return _first_whole_dtype(col, whole).newbyteorder("=")
     if conversion is not DtypeConversion.NATIVE_OUTPUT:
         return np.dtype(str(conversion.value))
-    samples = tuple(_sample(x, depth) for x in col.dask)
-    args = tuple(fill(a, samples, tuple(whole)) for a in targs)
-    kwargs = {k: fill(v, samples, tuple(whole)) for k, v in tkwargs.items()}
-    try:
-        out = dispatched(*args, **kwargs)
-    except ArrayportError:
-        raise
-    except Exception as exc:  # the user's function failed on the sample: say what we did
-        msg = (
-            f"{name} has dtype_conversion=NATIVE_OUTPUT, so arrayport ran it on a "
-            f"{samples[0].shape} {samples[0].dtype} sample block to learn the dtype of its "
-            f"dask result, and it raised {type(exc).__name__}: {exc}. Declare the output "
-            "dtype instead (dtype_conversion=DtypeConversion.FLOAT32, UINT16, ..., or "
-            "PRESERVE_INPUT)"
-        )
-        raise ArrayportError(msg) from exc
-    if is_container(out):
-        out = out[0] if out else out
-    if isinstance(out, np.generic):
-        out = np.asarray(out)  # a numpy scalar is the 0-d array it stands for (ADR 0016)
-    if type(out) is np.ndarray:
-        # A numpy block as it is: dask holds any numpy dtype (datetime64, str, ...), which
-        # arrayport would refuse to move between frameworks but need not move here.
-        native: np.dtype[Any] = out.dtype
-        return native
-    try:
-        info = get_backend(detect_memory_type(out)).describe(out)
-    except UnsupportedArrayError as exc:
-        msg = f"{name} returned {type(out).__name__}, not an array, on a sample dask block"
-        raise ArrayportError(msg) from exc
-    if info.dtype is None:
-        msg = f"{name} returns {info.dtype_name}, which numpy (and so dask) cannot hold"
-        raise ArrayportError(msg)
-    return info.dtype
+    return sampled_dtype(dispatched, name, targs, tkwargs, whole, depth, blocks)
 
 
 def _first_whole_dtype(col: _Collector, whole: list[np.ndarray]) -> np.dtype[Any]:
@@ -317,9 +269,10 @@ def run_on_dask(dispatched: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) 
         arrays = whole_slices(name, arrays, sliced)
         _slices_warning(name, arrays[0], sliced)
     split = arrays[0]
+    sampled = arrays  # what a NATIVE_OUTPUT sample is cut from: the blocks, before halos
     if contract.whole_array:
         _whole_warning(name, arrays)
-        arrays = [x.rechunk(-1) for x in arrays]
+        arrays = sampled = [x.rechunk(-1) for x in arrays]
     elif depth:
         from dask.array.overlap import overlap
 
@@ -329,10 +282,6 @@ def run_on_dask(dispatched: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) 
         ]
     if not contract.whole_array:
         check_whole_args(name, first, whole, split, arrays[0])
-    dtype = _output_dtype(dispatched, name, targs, tkwargs, col, whole, depth)
-    from dask.delayed import delayed
-
-    token = uuid.uuid4().hex
     per_block = dispatched
     if isinstance(contract.device, str):
         # A bare "cuda"/"opencl": the calling thread's current accelerator, now; a block
@@ -342,6 +291,12 @@ def run_on_dask(dispatched: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) 
         # Each block comes back to its own type (numpy) and the whole result moves to
         # `output` once (_place): moving every block there and back doubled the transfers.
         per_block = per_block.options(output="input")
+    # The sample runs as the blocks do (each to its own type: output= would widen a bool
+    # into pyclesperanto's uint8 and declare a dtype no block returns).
+    dtype = _output_dtype(per_block, name, targs, tkwargs, col, whole, depth, sampled)
+    from dask.delayed import delayed
+
+    token = uuid.uuid4().hex
     in_dtypes = tuple(np.dtype(x.dtype).name for x in arrays)
     call = Call(
         token, len(arrays), dtype, name, objects=(per_block, targs, tkwargs), in_dtypes=in_dtypes

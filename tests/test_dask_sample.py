@@ -1,0 +1,73 @@
+"""Tests of arrayport._dask_sample: the sample a NATIVE_OUTPUT function runs on before its
+dask result is built, shaped like the blocks the function will really get."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+import arrayport as ap
+from arrayport import DtypeConversion, MemoryType
+from tests.conftest import skip_unless_installed
+
+pytestmark = skip_unless_installed(MemoryType.DASK)
+
+NATIVE = DtypeConversion.NATIVE_OUTPUT
+
+
+@pytest.fixture(autouse=True)
+def _sync() -> Any:
+    import dask
+
+    with dask.config.set(scheduler="synchronous"):
+        yield
+
+
+def test_a_whole_array_function_is_sampled_with_its_blocks_whole() -> None:
+    # The sample was cut from the caller's chunks (a (1, 1) block), not the whole array the
+    # function gets: a @ m with a (6, 6) matrix was refused at the call.
+    import dask.array as da
+
+    project = ap.memory_type("numpy", whole_array=True, dtype_conversion=NATIVE)(lambda a, m: a @ m)
+    x = np.arange(24, dtype=np.float32).reshape(4, 6)
+    m = np.eye(6, dtype=np.float32) * 2
+    out = project(da.from_array(x, chunks=(2, 3)), m)
+    assert out.dtype == np.float32
+    np.testing.assert_array_equal(out.compute(), x @ m)
+
+
+def test_a_slice_by_slice_function_is_sampled_with_whole_slices() -> None:
+    import dask.array as da
+
+    weigh = ap.memory_type("numpy", slice_by_slice=True, dtype_conversion=NATIVE)(
+        lambda plane, w: plane @ w
+    )
+    stack = np.arange(2 * 3 * 4, dtype=np.float32).reshape(2, 3, 4)
+    w = np.ones((4, 4), np.float32)  # a (1, 1, 1) sample of the caller's chunks refused
+    out = weigh(da.from_array(stack, chunks=(1, 2, 3)), w)
+    np.testing.assert_array_equal(out.compute(), stack @ w)
+
+
+def test_an_axis_held_in_one_chunk_is_sampled_whole_where_16_elements_fail() -> None:
+    # Per-column weights of 20 beside an axis of 20 in one chunk: the sample held 16.
+    import dask.array as da
+
+    scale = ap.memory_type("numpy", blockwise=True, dtype_conversion=NATIVE)(lambda a, w: a * w)
+    x = np.arange(80, dtype=np.float32).reshape(4, 20)
+    w = np.arange(20, dtype=np.float64)
+    out = scale(da.from_array(x, chunks=(1, 20)), w)
+    assert out.dtype == np.float64
+    np.testing.assert_array_equal(out.compute(), x * w)
+
+
+def test_a_function_that_fails_on_every_sample_is_named_with_the_sample() -> None:
+    import dask.array as da
+
+    def broken(a: Any) -> Any:
+        raise ValueError("no")
+
+    f = ap.memory_type("numpy", blockwise=True, dtype_conversion=NATIVE)(broken)
+    with pytest.raises(ap.ArrayportError, match=r"sample block .* raised ValueError: no"):
+        f(da.from_array(np.ones((4, 20)), chunks=(1, 20)))
