@@ -53,3 +53,21 @@ class Calls:
             self.count += 1
             self.lengths.append(int(x.shape[0]))
         return self.fn(x, *args, **kwargs)
+
+
+def fail_first_move(monkeypatch: Any) -> list[bool]:
+    """Make moving a dispatched call's inputs run out of memory once, from now on (numpy's
+    real allocation error, nothing allocated); the list empties when it has."""
+    from arrayport import _dispatch_general
+
+    real = _dispatch_general.convert_arguments
+    failing = [True]
+
+    def first_move_fails(*args: Any, **kwargs: Any) -> Any:
+        if failing:
+            failing.clear()
+            np.empty(1 << 60, dtype=np.uint8)  # numpy's _ArrayMemoryError
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(_dispatch_general, "convert_arguments", first_move_fails)
+    return failing

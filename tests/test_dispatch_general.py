@@ -19,6 +19,7 @@ import pytest
 import arrayport as ap
 from arrayport import MemoryType
 from arrayport import _dispatch_general as general
+from tests._oom_support import fail_first_move
 from tests.conftest import INSTALLED, skip_unless_installed
 
 
@@ -674,22 +675,6 @@ def test_a_fallbacks_result_after_the_result_ran_out_of_memory_is_placed(
     np.testing.assert_array_equal(np.asarray(recovered), np.asarray(plain))
 
 
-def _fail_first_move(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
-    """Make moving a dispatched call's inputs run out of memory once (numpy's real
-    allocation error); the list empties when it has."""
-    real = general.convert_arguments
-    failing = [True]
-
-    def first_move_fails(*args: Any, **kwargs: Any) -> Any:
-        if failing:
-            failing.clear()
-            np.empty(1 << 60, dtype=np.uint8)  # numpy's _ArrayMemoryError; nothing allocated
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(general, "convert_arguments", first_move_fails)
-    return failing
-
-
 def test_minmax_stretches_pieces_joined_after_the_inputs_ran_out_of_memory(
     policy_shapes: list[tuple[int, ...]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -704,7 +689,7 @@ def test_minmax_stretches_pieces_joined_after_the_inputs_ran_out_of_memory(
     plain = half(x)
     unfailed_shapes = list(policy_shapes)
     policy_shapes.clear()
-    failing = _fail_first_move(monkeypatch)
+    failing = fail_first_move(monkeypatch)
     recovered = half(x)
     assert not failing  # the forced error happened
     assert type(recovered) is type(plain)
@@ -727,7 +712,7 @@ def test_a_split_recovery_places_results_as_an_unfailed_run_does(
 
     x = torch.arange(12.0).reshape(6, 2)
     plain = nested(a=x)  # by keyword: moved by convert_arguments, not a quick share
-    failing = _fail_first_move(monkeypatch)
+    failing = fail_first_move(monkeypatch)
     recovered = nested(a=x)
     assert not failing
     assert (type(recovered[0][0]), type(recovered[1])) == (np.ndarray, torch.Tensor)

@@ -17,7 +17,16 @@ import arrayport as ap
 from arrayport import MemoryType, OOMPolicy, OutOfMemoryError
 from arrayport.errors import InvalidOptionError
 from arrayport.testing import inject_oom
-from tests._oom_support import GRID, NO_RELEASE, PI_B, Calls, as_np, device_of, make
+from tests._oom_support import (
+    GRID,
+    NO_RELEASE,
+    PI_B,
+    Calls,
+    as_np,
+    device_of,
+    fail_first_move,
+    make,
+)
 from tests.conftest import CPU_TYPES, INSTALLED, skip_unless_installed, torch_oom_type
 
 
@@ -688,17 +697,6 @@ def test_a_mask_recovered_after_its_input_ran_out_of_memory_is_scaled_once(
     # as bool, not as pyclesperanto's uint8 0/1 (read as 1/255).
     import pyclesperanto as cle
 
-    from arrayport import _dispatch_general
-
-    real = _dispatch_general.convert_arguments
-    failing = [True]
-
-    def first_move_fails(*args: Any, **kwargs: Any) -> Any:
-        if failing:
-            failing.clear()
-            np.empty(1 << 60, dtype=np.uint8)  # numpy's _ArrayMemoryError; nothing allocated
-        return real(*args, **kwargs)
-
     policy = (
         OOMPolicy(retries=0, split_axis=0, release=False)
         if step == "split"
@@ -712,7 +710,7 @@ def test_a_mask_recovered_after_its_input_ran_out_of_memory_is_scaled_once(
     values = np.array([[0.2, 0.9], [0.7, 0.1], [0.9, 0.9], [0.0, 0.6]], np.float32)
     x = cle.push(values)
     plain = cle.pull(bright(x))
-    monkeypatch.setattr(_dispatch_general, "convert_arguments", first_move_fails)
+    failing = fail_first_move(monkeypatch)
     recovered = cle.pull(bright(x))
     assert not failing  # the forced error happened
     np.testing.assert_array_equal(recovered, plain)

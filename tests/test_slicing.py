@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import arrayport as ap
+from tests._oom_support import fail_first_move
 
 
 def test_run_slices_slices_same_shaped_arguments_and_runs_others_once() -> None:
@@ -185,22 +186,11 @@ def test_a_sliced_call_whose_input_ran_out_of_memory_joins_its_per_slice_lists(
     pytest.importorskip("torch")
     import torch
 
-    from arrayport import _dispatch_general
-
-    real = _dispatch_general.convert_arguments
-    failing = [True]
-
-    def first_move_fails(*args: Any, **kwargs: Any) -> Any:
-        if failing:
-            failing.clear()
-            np.empty(1 << 60, dtype=np.uint8)  # numpy's _ArrayMemoryError; nothing allocated
-        return real(*args, **kwargs)
-
     policy = ap.OOMPolicy(retries=0, release=False, split_axis=0)
     crops = ap.memory_type("numpy", slice_by_slice=True, oom=policy)(_crops)
     stack = torch.arange(5 * 3 * 4, dtype=torch.float32).reshape(5, 3, 4)
     want = crops(stack)
-    monkeypatch.setattr(_dispatch_general, "convert_arguments", first_move_fails)
+    failing = fail_first_move(monkeypatch)
     got = crops(stack)
     assert not failing  # the forced error happened
     _same(got, want)  # types included: placed as the unsplit call's list is
