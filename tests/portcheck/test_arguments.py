@@ -445,3 +445,21 @@ def test_too_few_arguments_hints_give_numpys_defaults() -> None:
     )
     got = np.asarray(xp.linspace(-3, 7.5, 50))
     np.testing.assert_array_equal(got, np.linspace(-3, 7.5))
+
+
+def test_isdtype_takes_a_tuple_of_kinds_and_dtypes() -> None:
+    # A tuple of kinds or dtypes was reported as a structured dtype with "no standard
+    # equivalent", though it is what the standard's isdtype takes.
+    assert xp.isdtype(xp.float32, ("real floating", "complex floating"))
+    assert xp.isdtype(xp.float32, (xp.float32, xp.float64))
+    found = findings(
+        """
+        import numpy as np
+        a = np.isdtype(x.dtype, ("real floating", "complex floating"))
+        b = np.isdtype(x.dtype, (np.float32, np.float64))
+        c = np.isdtype(x.dtype, ("integral", float))
+        """
+    )
+    assert list(found) == ["numpy.isdtype(float)"]
+    assert "structured" not in found["numpy.isdtype(float)"][0]
+    assert (found["numpy.isdtype(float)"][1] or "").startswith('"real floating"')

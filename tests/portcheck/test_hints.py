@@ -376,11 +376,14 @@ def test_norm_hint_says_when_a_matrix_norm() -> None:
     import numpy as np
 
     hint = hint_for_function("linalg.norm", _EXTRA) or ""
+    # ord=None is not the standard's (ord: float = 2; torch refuses None): never passed.
     assert hint.startswith(
-        "xp.linalg.vector_norm(x, axis=axis, ord=ord) if ord is None, x is 1-D or axis is an "
-        "int; else a matrix norm: xp.linalg.matrix_norm(x, ord=ord) (a 2-tuple axis: "
+        "xp.linalg.vector_norm(x, axis=axis) if ord is None (no ord=; its default is 2), "
+        "xp.linalg.vector_norm(x, axis=axis, ord=ord) for a numeric ord with 1-D x or an int "
+        "axis; else a matrix norm: xp.linalg.matrix_norm(x, ord=ord) (a 2-tuple axis: "
         "xp.moveaxis(x, axis, (-2, -1)) first)"
     )
+    assert "ord=ord) if ord is None" not in hint
     assert "integer x: xp.astype(x, xp.float64) first" in hint
     m = np.array([[3.0, 4.0], [1.0, -2.0]])
     v = np.array([3.0, -4.0, 0.0, 1.0])
@@ -405,8 +408,10 @@ def test_norm_hint_says_when_a_matrix_norm() -> None:
         x = xp.asarray(value)
         if not xp.isdtype(x.dtype, "real floating"):
             x = xp.astype(x, xp.float64)
-        if order is None or x.ndim == 1 or isinstance(axis, int):
-            got = xp.linalg.vector_norm(x, axis=axis, ord=2 if order is None else order)
+        if order is None:
+            got = xp.linalg.vector_norm(x, axis=axis)
+        elif x.ndim == 1 or isinstance(axis, int):
+            got = xp.linalg.vector_norm(x, axis=axis, ord=order)
         else:
             if isinstance(axis, tuple):
                 x = xp.moveaxis(x, axis, (-2, -1))

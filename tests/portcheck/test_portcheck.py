@@ -272,3 +272,23 @@ def test_undecodable_bytes_in_a_comment_are_a_parse_error(tmp_path: Path) -> Non
     assert "PEP 263" in found[0].message
     with pytest.raises(ArrayportError, match=r"cannot parse l1\.py"):
         check_source(latin.read_bytes(), "l1.py")
+
+
+def test_parse_errors_are_on_their_line_with_cr_endings_and_nul_bytes(tmp_path: Path) -> None:
+    # Lines were counted by b"\n" only (a CR-only file's bad byte was on line 1), and a NUL
+    # byte was always reported on line 1.
+    (tmp_path / "cr.py").write_bytes(b"import numpy as np\r# caf\xe9\rb = 1\r")
+    (tmp_path / "crlf.py").write_bytes(b"import numpy as np\r\n\r\n# caf\xe9\r\n")
+    (tmp_path / "nul.py").write_bytes(b"import numpy as np\na = np.amax(x)\0\n")
+    (tmp_path / "nul_cr.py").write_bytes(b"import numpy as np\r\ra = 1\0\r")
+    found = check_paths(sorted(tmp_path.iterdir()))
+    assert [(Path(f.path).name, f.line, f.name) for f in found] == [
+        ("cr.py", 2, PARSE_ERROR),
+        ("crlf.py", 3, PARSE_ERROR),
+        ("nul.py", 2, PARSE_ERROR),
+        ("nul_cr.py", 3, PARSE_ERROR),
+    ]
+    assert "on line 2" in found[0].message
+    assert "on line 3" in found[1].message
+    with pytest.raises(ArrayportError, match="null bytes"):
+        check_source("x = 1\n\0\n")

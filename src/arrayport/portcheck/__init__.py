@@ -129,6 +129,10 @@ def _check(source: str | bytes, path: str) -> list[Finding]:
             warnings.simplefilter("ignore")
             tree = ast.parse(source, filename=path)
     except (SyntaxError, ValueError) as exc:  # ValueError: null bytes in the source
+        nul = source.find(b"\0") if isinstance(source, bytes) else source.find("\0")
+        if nul >= 0 and not getattr(exc, "lineno", None):  # no line given: the NUL's
+            line = _line_at(source, nul)
+            raise _ParseError(SyntaxError(str(exc), (path, line, None, None))) from exc
         raise _ParseError(exc) from exc
     except (RecursionError, MemoryError):  # 3.11's parser: MemoryError for 10,000 `-`s
         return too_deep
@@ -137,6 +141,20 @@ def _check(source: str | bytes, path: str) -> list[Finding]:
         return find_nonstandard(tree, path, std)
     except RecursionError:
         return too_deep
+
+
+def _line_at(source: str | bytes, index: int) -> int:
+    """The 1-based line of ``source[index]``, lines ended by LF, CRLF or CR (as Python's)."""
+    if isinstance(source, bytes):
+        return (
+            source[:index].count(b"\n")
+            + source[:index].count(b"\r")
+            - source[:index].count(b"\r\n")
+            + 1
+        )
+    return (
+        source[:index].count("\n") + source[:index].count("\r") - source[:index].count("\r\n") + 1
+    )
 
 
 def _undecodable(source: bytes, path: str) -> SyntaxError | None:
@@ -151,7 +169,7 @@ def _undecodable(source: bytes, path: str) -> SyntaxError | None:
     try:
         source.decode(encoding)
     except UnicodeDecodeError as exc:
-        line = source.count(b"\n", 0, exc.start) + 1
+        line = _line_at(source, exc.start)
         msg = (
             f"{encoding!r} codec can't decode byte 0x{source[exc.start]:02x} on line {line}: "
             f"{exc.reason} (declare the file's encoding in a coding line, PEP 263, or save it "

@@ -156,6 +156,9 @@ def _dtype_finding(
         return None
     if kind and isinstance(node, ast.Constant) and node.value in _DTYPE_KINDS:
         return None  # isdtype(dt, "real floating"): the standard's kinds are strings
+    if kind and isinstance(node, ast.Tuple):  # a tuple of kinds and dtypes is standard
+        found = (_dtype_finding(path, e, parameter, keyword=keyword, kind=True) for e in node.elts)
+        return next((f for f in found if f is not None), None)
     name = f"{path}({parameter}={shown})" if keyword else f"{path}({shown})"
     if shown[0] in "[({":
         why = "structured dtypes are NumPy's; the standard has none (no standard equivalent)"

@@ -27,11 +27,11 @@ from __future__ import annotations
 
 import ast
 import dataclasses
-from collections.abc import Callable
 from types import ModuleType
 from typing import cast
 
 from arrayport.portcheck._arguments import argument_findings, numpy_attribute, pad_hint
+from arrayport.portcheck._astype import astype_hint
 from arrayport.portcheck._bindings import _is_self_attribute
 from arrayport.portcheck._hints import (
     STANDARD_DTYPES,
@@ -42,6 +42,7 @@ from arrayport.portcheck._hints import (
 )
 from arrayport.portcheck._scopes import ScopeTracker
 from arrayport.portcheck._standard import Standard
+from arrayport.portcheck._ufunc_methods import ufunc_method_finding
 
 __all__ = ["Finding", "find_nonstandard"]
 
@@ -89,6 +90,8 @@ _INFO_FIELDS = {
     "iinfo": frozenset({"bits", "dtype", "max", "min"}),
 }
 _INFO_HINTS = {"tiny": "smallest_normal"}
+#: Builtins that iterate over their arguments (len() is checked on its own).
+_ITERATING = frozenset({"list", "tuple", "zip", "enumerate", "sorted"})
 #: ndarray attributes NumPy lets code assign, changing the array in place: (message, hint).
 _ASSIGNED = {
     "shape": (
@@ -104,27 +107,6 @@ _ASSIGNED = {
 }
 
 
-def _astype_hint(call: ast.Call, resolve: Callable[[ast.expr], str | None]) -> str | None:
-    """``x.astype(float)``, ``x.astype("f4")``, ``x.astype(np.float32)``: the replacement
-    with the standard dtype meant, or None when the dtype is not spelled as a string, a
-    Python type or a NumPy dtype the standard has."""
-    given = call.args[0] if call.args else None
-    given = next((kw.value for kw in call.keywords if kw.arg == "dtype"), given)
-    path = None if given is None else resolve(given)
-    if path is not None and path.count(".") == 1 and path.partition(".")[2] in STANDARD_DTYPES:
-        return f"xp.astype(x, xp.{path.partition('.')[2]})"
-    if isinstance(given, ast.Constant) and isinstance(given.value, str):
-        dtype = hint_for_dtype(given.value, True)
-    elif isinstance(given, ast.Name):
-        dtype = hint_for_dtype(given.id, False)
-    else:
-        return None
-    if dtype is None:
-        return None
-    meant, _, note = dtype.removeprefix("dtype=").partition(" (")
-    return f"xp.astype(x, {meant})" + (f" ({note}" if note else "")
-
-
 class _Checker(ScopeTracker):
     """The walk that reports non-standard uses: call :meth:`collect`, then :meth:`visit`."""
 
@@ -135,7 +117,8 @@ class _Checker(ScopeTracker):
         self.findings: list[Finding] = []
 
     def report(self, node: ast.AST, name: str, message: str, replacement: str | None) -> None:
-        line = getattr(node, "lineno", 0)
+        # An attribute's own line, where a black-style chain puts .attr (not its value's).
+        line = getattr(node, "end_lineno" if isinstance(node, ast.Attribute) else "lineno", 0)
         self.findings.append(Finding(self.path, line, name, message, replacement))
 
     # -- uses
@@ -170,6 +153,9 @@ class _Checker(ScopeTracker):
             self._isinstance_dtype(node)
         elif isinstance(node.func, ast.Name) and node.func.id == "len":
             self._len_of_array(node)
+        elif isinstance(node.func, ast.Name) and node.func.id in _ITERATING:
+            for arg in [] if self._shadowed(node.func.id) else node.args:
+                self._iterated(node, arg)
         self.calls[id(node.func)] = node  # read when node.func is visited
         self.generic_visit(node)
 
@@ -205,6 +191,20 @@ class _Checker(ScopeTracker):
                 "len()",
                 "len() of an array is NumPy's: the standard's arrays have no __len__",
                 f"{ast.unparse(node.args[0])}.shape[0]",
+            )
+
+    def _iterated(self, node: ast.AST, iterable: ast.expr) -> None:
+        """``for row in x``, ``a, b = x``, ``list(x)`` of a known array: the standard's
+        arrays are not iterable (array-api-strict refuses)."""
+        # Not a numpy call's result itself: np.where(c), np.unique(x, return_counts=True)
+        # and np.gradient(a) return a tuple or an array by their arguments.
+        direct = isinstance(iterable, ast.Call) and self.resolve(iterable.func) is not None
+        if not direct and self._is_array_expr(iterable):
+            self.report(
+                node,
+                "iteration",
+                "iterating over an array is NumPy's: the standard's arrays are not iterable",
+                "xp.unstack(x) (a tuple of the rows), or x[i, ...] for i in range(x.shape[0])",
             )
 
     def visit_Attribute(self, node: ast.Attribute) -> None:
@@ -278,6 +278,9 @@ class _Checker(ScopeTracker):
             name = f"numpy.{head}.{parts[1]}"
             why = f"{name} is not in the standard's {head} extension"
         elif head in std.namespace:
+            found = ufunc_method_finding(head, parts[1], std.extra) if len(parts) > 1 else None
+            if found is not None:
+                self.report(node, *found)
             return
         else:
             submodule = isinstance(numpy_attribute(f"numpy.{head}"), ModuleType)
@@ -323,6 +326,8 @@ class _Checker(ScopeTracker):
             isinstance(value, ast.Name) and self._kind_of_name(value.id) == "dtype"
         )
         if dtype_value and attr in std.dtype_attributes:
+            if isinstance(value, ast.Attribute) and self._module_rooted(value.value):
+                return  # another library's dtype (df["a"].dtype.kind), as in visit_Compare
             self.report(
                 node,
                 f".dtype.{attr}",
@@ -330,8 +335,8 @@ class _Checker(ScopeTracker):
                 hint_for_attribute(attr, std.namespace),
             )
             return
-        if self._module_rooted(value):
-            return  # json.dumps, math.prod, scipy.ndimage.sum: module functions, not methods
+        if self._foreign_receiver(value):
+            return  # json.dumps, scipy.ndimage.sum, df.astype: not ndarray's attributes
         if self._is_own_object(value):
             return  # a class's own method, or an array API namespace's function
         if attr in std.array_only_methods:
@@ -347,11 +352,9 @@ class _Checker(ScopeTracker):
         if call is not None:
             keywords = frozenset(kw.arg for kw in call.keywords if kw.arg is not None)
             hint = hint_for_method_call(attr, len(call.args), keywords) or hint
-            if attr == "astype":
-                hint = _astype_hint(call, self.resolve) or hint
-        self.report(
-            node,
-            f".{attr}",
-            f"ndarray.{attr} is not in the array API standard",
-            hint,
-        )
+        why = f"ndarray.{attr} is not in the array API standard"
+        astype = astype_hint(call, self.resolve) if call is not None and attr == "astype" else None
+        if astype is not None:
+            hint, note = astype
+            why += note
+        self.report(node, f".{attr}", why, hint)

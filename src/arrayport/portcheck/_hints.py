@@ -201,8 +201,10 @@ FUNCTION_HINTS: dict[str, str] = {
     "unsignedinteger": 'xp.isdtype(dtype, "unsigned integer")',
     "vstack": "xp.concat(..., axis=0) for 2-D arrays, xp.stack(..., axis=0) for 1-D",
     "linalg.norm": (
-        "xp.linalg.vector_norm(x, axis=axis, ord=ord) if ord is None, x is 1-D or axis is an "
-        "int; else a matrix norm: xp.linalg.matrix_norm(x, ord=ord) (a 2-tuple axis: "
+        "xp.linalg.vector_norm(x, axis=axis) if ord is None (no ord=; its default is 2), "
+        "xp.linalg.vector_norm(x, axis=axis, ord=ord) for a numeric ord with 1-D x or an int "
+        "axis; else "
+        "a matrix norm: xp.linalg.matrix_norm(x, ord=ord) (a 2-tuple axis: "
         "xp.moveaxis(x, axis, (-2, -1)) first); integer x: xp.astype(x, xp.float64) first"
     ),
     "linalg.multi_dot": "a @ b @ c ... (xp.linalg.matmul once per array after the first)",

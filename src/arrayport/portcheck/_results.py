@@ -35,7 +35,7 @@ _ARRAYS_FACTORIES = frozenset(
         *("broadcast_arrays", "nonzero", "histogram", "histogram2d", "histogramdd", "ix_"),
         *("tril_indices", "triu_indices", "diag_indices", "unravel_index", "modf", "frexp"),
         *("divmod", "eig", "eigh", "slogdet", "lstsq", "unique_all", "unique_counts"),
-        "unique_inverse",
+        *("unique_inverse", "svd", "qr"),
     }
 )
 #: ndarray methods whose result is not an array (a list, a Python scalar, bytes, None)...

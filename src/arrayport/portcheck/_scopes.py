@@ -13,7 +13,8 @@ body's names are not seen in its methods, and a walrus in a comprehension binds 
 enclosing function.
 
 Which names a function binds (read from its syntax before the walk enters it) and the
-record of a scope are in :mod:`arrayport.portcheck._bindings`. The checks are in
+record of a scope are in :mod:`arrayport.portcheck._bindings`; what an expression
+evaluates to, in :mod:`arrayport.portcheck._kinds`. The checks are in
 :mod:`arrayport.portcheck._checker`, whose visitor subclasses this one.
 """
 
@@ -25,32 +26,22 @@ from typing import cast
 
 from arrayport.portcheck._arguments import numpy_attribute
 from arrayport.portcheck._bindings import (
-    _callee_name,
     _is_self_attribute,
     _local_names,
-    _names_a_class,
     _outside_functions,
     _Scope,
     _target_names,
     from_array_library,
     numpy_binding,
-    root_of,
 )
-from arrayport.portcheck._results import (
-    _ARRAY_ANNOTATIONS,
-    _ARRAY_ONLY_RESULTS,
-    _ARRAYS_FACTORIES,
-    _ARRAYS_METHODS,
-    _DTYPE_FACTORIES,
-    _NOT_ARRAY_FACTORIES,
-    _NOT_ARRAY_METHODS,
-)
+from arrayport.portcheck._kinds import ExpressionKinds
+from arrayport.portcheck._results import _ARRAY_ANNOTATIONS
 from arrayport.portcheck._standard import Standard
 
 __all__ = ["ScopeTracker"]
 
 
-class ScopeTracker(ast.NodeVisitor):
+class ScopeTracker(ExpressionKinds, ast.NodeVisitor):
     """A node visitor that tracks what the names of a parsed module hold as it walks.
 
     Call :meth:`collect` on the module, then :meth:`visit` it. The visitors here bind names
@@ -68,6 +59,7 @@ class ScopeTracker(ast.NodeVisitor):
         self.classes: set[str] = set()  # classes the file defines (not ndarray subclasses)
         # Attributes of self/cls the file assigns a namespace to (self._xp = array_namespace(x)).
         self.namespace_attributes: set[str] = set()
+        self.assigned_aliases: set[str] = set()  # module-level names assigned numpy (xp = np)
         self.scopes: list[_Scope] = [_Scope("module")]
 
     # -- set-up: imports and classes anywhere in the file apply to the whole file.
@@ -227,10 +219,12 @@ class ScopeTracker(ast.NodeVisitor):
     ) -> None:
         # The first iterable is evaluated in the enclosing scope, the rest in the new one.
         self.visit(node.generators[0].iter)
+        self._iterated(node, node.generators[0].iter)
         self.scopes.append(_Scope("comprehension"))
         for i, gen in enumerate(node.generators):
             if i:
                 self.visit(gen.iter)
+                self._iterated(node, gen.iter)
             self._bind_target(gen.target, None)
             self.visit(gen.target)
             for cond in gen.ifs:
@@ -245,102 +239,31 @@ class ScopeTracker(ast.NodeVisitor):
     visit_GeneratorExp = _comprehension
     visit_DictComp = _comprehension
 
-    def _kind(self, node: ast.expr) -> str | None:
-        """What ``node`` certainly evaluates to ('array', 'arrays' (a tuple or list of
-        arrays), 'dtype', 'namespace' or 'object', an instance of a class the file
-        defines), else None."""
-        if isinstance(node, ast.Attribute) and node.attr == "dtype":
-            return "dtype"
-        if isinstance(node, ast.Call) and "namespace" in _callee_name(node.func):
-            return "namespace"  # xp = array_namespace(x): xp.max is a function, not a method
-        if isinstance(node, ast.Call) and self.resolve(node.func) in _DTYPE_FACTORIES:
-            return "dtype"
-        if (
-            isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Name)
-            and node.func.id in self.classes
-            and self._kind_of_name(node.func.id) is None
-        ):
-            return "object"
-        if isinstance(node, ast.NamedExpr):
-            return self._kind(node.value)
-        foreign = isinstance(node, ast.Call) and self.resolve(node.func) is None
-        if foreign and self._module_rooted(node) and not self._is_array_expr(node):
-            root = root_of(node)
-            array_module = isinstance(root, ast.Name) and root.id in self.array_modules
-            if not array_module or _names_a_class(cast(ast.Call, node).func):
-                # Image.open(p).convert("L"), pd.read_csv(f), Rotation.random(3): not arrays
-                return "object"
-        if self._is_arrays_expr(node):
-            return "arrays"
-        return "array" if self._is_array_expr(node) else None
-
-    def _is_arrays_expr(self, node: ast.expr) -> bool:
-        """Whether ``node`` is a tuple or list of arrays (``np.split(x, 3)``)."""
-        if isinstance(node, ast.Name):
-            return self._kind_of_name(node.id) == "arrays"
-        if isinstance(node, ast.NamedExpr):
-            return self._is_arrays_expr(node.value)
-        if not isinstance(node, ast.Call):
-            return False
-        path = self.resolve(node.func)
-        if path is not None:
-            return path.rpartition(".")[2] in _ARRAYS_FACTORIES
-        func = node.func
-        return isinstance(func, ast.Attribute) and func.attr in _ARRAYS_METHODS
-
-    def _module_rooted(self, node: ast.expr) -> bool:
-        """Whether ``node`` is reached from a module other than numpy (``pd.read_csv(f)``,
-        ``json.loads(s)["a"]``), or from a name bound to such an object (``df.astype``)."""
-        root = root_of(node)
-        if not isinstance(root, ast.Name):
-            return False
-        return root.id in self.modules or self._kind_of_name(root.id) == "object"
-
-    def _is_array_expr(self, node: ast.expr) -> bool:
-        if isinstance(node, ast.Name):
-            return self._kind_of_name(node.id) == "array"
-        if isinstance(node, ast.NamedExpr):
-            return self._is_array_expr(node.value)
-        if isinstance(node, ast.Call):
-            path = self.resolve(node.func)
-            if path is not None:
-                last = path.rpartition(".")[2]
-                return last not in _NOT_ARRAY_FACTORIES and last not in _ARRAYS_FACTORIES
-            func = node.func
-            if not isinstance(func, ast.Attribute):
-                return False
-            attr = func.attr
-            if attr in _NOT_ARRAY_METHODS or attr in _ARRAYS_METHODS:
-                return False  # x.tolist(), x.item(), x.sort(): no array
-            if attr in _ARRAY_ONLY_RESULTS and not self._module_rooted(func.value):
-                return True  # x.astype(int): only an ndarray has astype (not pd.read_csv(f))
-            return self._is_array_expr(func.value) and (
-                attr in self.std.array_only_methods or attr in self.std.array_ambiguous_methods
-            )
-        if isinstance(node, ast.BinOp):
-            return self._is_array_expr(node.left) or self._is_array_expr(node.right)
-        subscript = isinstance(node, ast.Subscript) and not isinstance(node.slice, ast.Slice)
-        if subscript and self._is_arrays_expr(cast(ast.Subscript, node).value):
-            return True  # np.split(x, 3)[0]
-        if isinstance(node, (ast.UnaryOp, ast.Subscript)):
-            inner = node.operand if isinstance(node, ast.UnaryOp) else node.value
-            return self._is_array_expr(inner)
-        return False
-
     def visit_Assign(self, node: ast.Assign) -> None:
         self.visit(node.value)
         kind = self._kind(node.value)
         for target in node.targets:
+            if isinstance(target, (ast.Tuple, ast.List)):
+                self._iterated(node, node.value)  # a, b = x
             self.visit(target)
             self._bind_target(target, kind)
             if kind == "namespace" and _is_self_attribute(target):
                 self.namespace_attributes.add(cast(ast.Attribute, target).attr)
-        # xp = np (or np.linalg) in a function: an alias of numpy there, as an import is.
+        # xp = np (or np.linalg): an alias of numpy there, as an import is; at module level
+        # (try: import cupy as xp / except ImportError: xp = np) the file's alias.
         path, scope = self.resolve(node.value), self.scopes[-1]
-        if path and scope.kind == "function" and isinstance(numpy_attribute(path), ModuleType):
-            names = [t.id for t in node.targets if isinstance(t, ast.Name)]
-            scope.imported.update(dict.fromkeys(names, path))
+        module = path is not None and isinstance(numpy_attribute(path), ModuleType)
+        names = [t.id for t in node.targets if isinstance(t, ast.Name)]
+        if module and scope.kind == "function":
+            scope.imported.update(dict.fromkeys(names, cast(str, path)))
+        elif scope.kind == "module":
+            for name in names:
+                if module:
+                    self.aliases[name] = cast(str, path)
+                    self.assigned_aliases.add(name)
+                elif name in self.assigned_aliases:
+                    del self.aliases[name]  # xp = np, then xp = cupy: no longer numpy
+                    self.assigned_aliases.discard(name)
 
     def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
         self.visit(node.annotation)
@@ -357,8 +280,12 @@ class ScopeTracker(ast.NodeVisitor):
         self.visit(node.value)
         self._bind(node.target.id, self._kind(node.value), walrus=True)
 
+    def _iterated(self, node: ast.AST, iterable: ast.expr) -> None:
+        """Called where ``iterable`` is iterated (a loop, unpacking); the checker reports."""
+
     def _loop(self, node: ast.For | ast.AsyncFor) -> None:
         self.visit(node.iter)
+        self._iterated(node, node.iter)
         # for piece in np.split(x, 3): each piece is an array
         self._bind_target(node.target, "array" if self._is_arrays_expr(node.iter) else None)
         self.visit(node.target)

@@ -1,0 +1,140 @@
+"""What an expression certainly evaluates to: an array, arrays, a dtype, an array API
+namespace or another library's object, as far as the source shows.
+
+:class:`ExpressionKinds` is a mixin of :class:`arrayport.portcheck._scopes.ScopeTracker`,
+which supplies what it reads: the file's imports (``modules``, ``array_modules``), the
+classes it defines, :meth:`resolve` (the numpy name an expression refers to) and
+:meth:`_kind_of_name` (what a name holds where the walk is).
+"""
+
+from __future__ import annotations
+
+import ast
+from typing import cast
+
+from arrayport.portcheck._bindings import _callee_name, _names_a_class, root_of
+from arrayport.portcheck._results import (
+    _ARRAY_ONLY_RESULTS,
+    _ARRAYS_FACTORIES,
+    _ARRAYS_METHODS,
+    _DTYPE_FACTORIES,
+    _NOT_ARRAY_FACTORIES,
+    _NOT_ARRAY_METHODS,
+)
+from arrayport.portcheck._standard import Standard
+
+__all__ = ["ExpressionKinds"]
+
+
+class ExpressionKinds:
+    """What expressions evaluate to; the attributes and the two methods below are
+    supplied by the subclass (:class:`~arrayport.portcheck._scopes.ScopeTracker`)."""
+
+    std: Standard
+    modules: set[str]  # local names bound by imports of modules other than numpy
+    array_modules: set[str]  # those of them from array libraries (torch, scipy)
+    classes: set[str]  # classes the file defines
+
+    def resolve(self, node: ast.AST) -> str | None:
+        """The dotted numpy name ``node`` refers to, or None."""
+        raise NotImplementedError
+
+    def _kind_of_name(self, name: str) -> str | None:
+        """What ``name`` holds where the walk is."""
+        raise NotImplementedError
+
+    def _kind(self, node: ast.expr) -> str | None:
+        """What ``node`` certainly evaluates to ('array', 'arrays' (a tuple or list of
+        arrays), 'dtype', 'namespace' or 'object', an instance of a class the file
+        defines), else None."""
+        if isinstance(node, ast.Attribute) and node.attr == "dtype":
+            return "dtype"
+        if isinstance(node, ast.Call) and "namespace" in _callee_name(node.func):
+            return "namespace"  # xp = array_namespace(x): xp.max is a function, not a method
+        if isinstance(node, ast.Call) and self.resolve(node.func) in _DTYPE_FACTORIES:
+            return "dtype"
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id in self.classes
+            and self._kind_of_name(node.func.id) is None
+        ):
+            return "object"
+        if isinstance(node, ast.NamedExpr):
+            return self._kind(node.value)
+        foreign = isinstance(node, ast.Call) and self.resolve(node.func) is None
+        if foreign and self._module_rooted(node) and not self._is_array_expr(node):
+            root = root_of(node)
+            array_module = isinstance(root, ast.Name) and root.id in self.array_modules
+            if not array_module or _names_a_class(cast(ast.Call, node).func):
+                # Image.open(p).convert("L"), pd.read_csv(f), Rotation.random(3): not arrays
+                return "object"
+        if self._is_arrays_expr(node):
+            return "arrays"
+        return "array" if self._is_array_expr(node) else None
+
+    def _is_arrays_expr(self, node: ast.expr) -> bool:
+        """Whether ``node`` is a tuple or list of arrays (``np.split(x, 3)``)."""
+        if isinstance(node, ast.Name):
+            return self._kind_of_name(node.id) == "arrays"
+        if isinstance(node, ast.NamedExpr):
+            return self._is_arrays_expr(node.value)
+        if not isinstance(node, ast.Call):
+            return False
+        path = self.resolve(node.func)
+        if path is not None:
+            return path.rpartition(".")[2] in _ARRAYS_FACTORIES
+        func = node.func
+        return isinstance(func, ast.Attribute) and func.attr in _ARRAYS_METHODS
+
+    def _module_rooted(self, node: ast.expr) -> bool:
+        """Whether ``node`` is reached from a module other than numpy (``pd.read_csv(f)``,
+        ``json.loads(s)["a"]``), or from a name bound to such an object (``df.astype``)."""
+        root = root_of(node)
+        if not isinstance(root, ast.Name):
+            return False
+        return root.id in self.modules or self._kind_of_name(root.id) == "object"
+
+    def _foreign_receiver(self, node: ast.expr) -> bool:
+        """Whether ``node`` is another library's module (``json``, ``scipy.ndimage``) or
+        object (``df``, ``df["a"]``, ``pd.read_csv(f)``, ``KDTree(x)``), whose attributes are
+        not ndarray's; not the result of an array library's call (``cdist(a, b)``)."""
+        if not self._module_rooted(node):
+            return False
+        chain, root = node, root_of(node)
+        while isinstance(chain, ast.Attribute):
+            chain = chain.value
+        if isinstance(chain, ast.Name) or cast(ast.Name, root).id not in self.array_modules:
+            return True  # json.dumps, scipy.ndimage.sum, df.astype, pd.read_csv(f).x
+        return self._kind(node) == "object"
+
+    def _is_array_expr(self, node: ast.expr) -> bool:
+        if isinstance(node, ast.Name):
+            return self._kind_of_name(node.id) == "array"
+        if isinstance(node, ast.NamedExpr):
+            return self._is_array_expr(node.value)
+        if isinstance(node, ast.Call):
+            path = self.resolve(node.func)
+            if path is not None:
+                last = path.rpartition(".")[2]
+                return last not in _NOT_ARRAY_FACTORIES and last not in _ARRAYS_FACTORIES
+            func = node.func
+            if not isinstance(func, ast.Attribute):
+                return False
+            attr = func.attr
+            if attr in _NOT_ARRAY_METHODS or attr in _ARRAYS_METHODS:
+                return False  # x.tolist(), x.item(), x.sort(): no array
+            if attr in _ARRAY_ONLY_RESULTS and not self._foreign_receiver(func.value):
+                return True  # x.astype(int): only an ndarray has astype (not pd.read_csv(f))
+            return self._is_array_expr(func.value) and (
+                attr in self.std.array_only_methods or attr in self.std.array_ambiguous_methods
+            )
+        if isinstance(node, ast.BinOp):
+            return self._is_array_expr(node.left) or self._is_array_expr(node.right)
+        subscript = isinstance(node, ast.Subscript) and not isinstance(node.slice, ast.Slice)
+        if subscript and self._is_arrays_expr(cast(ast.Subscript, node).value):
+            return True  # np.split(x, 3)[0]
+        if isinstance(node, (ast.UnaryOp, ast.Subscript)):
+            inner = node.operand if isinstance(node, ast.UnaryOp) else node.value
+            return self._is_array_expr(inner)
+        return False
