@@ -350,11 +350,9 @@ def _commands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentPar
 
 
 def _unknown_options_first(parser: argparse.ArgumentParser, given: list[str]) -> list[str]:
-    """``given``; an unknown option without any command (``arrayport --verison``, or
-    ``arrayport --device cuda``: the option's value is no command either) is named as such,
-    where argparse would only say that COMMAND is missing. A first word that is not an
-    option (a mistyped command: ``arrayport doctr --json``) is left to argparse, which
-    names it and the commands there are."""
+    """``given``; unknown options without a command (``arrayport --verison``, ``--device
+    cuda``) are named, where argparse would say COMMAND is missing. A mistyped command
+    first (``arrayport doctr --json``) is argparse's to name."""
     if given and not given[0].startswith("-"):
         return given
     if not any(word in _commands(parser) for word in given):
