@@ -353,9 +353,8 @@ def _unknown_options_first(parser: argparse.ArgumentParser, given: list[str]) ->
     """``given``; unknown options without a command (``arrayport --verison``, ``--device
     cuda``) are named, where argparse would say COMMAND is missing. A mistyped command
     first (``arrayport doctr --json``) is argparse's to name."""
-    if given and not given[0].startswith("-"):
-        return given
-    if not any(word in _commands(parser) for word in given):
+    first_is_option = bool(given) and given[0].startswith("-")
+    if first_is_option and not any(word in _commands(parser) for word in given):
         known = {"-h", "--help", "--version"}
         unknown = [word for word in given if word.startswith("-") and word not in known]
         if unknown:
