@@ -177,3 +177,36 @@ def test_a_dtype_refused_at_the_call_keeps_the_errors_attributes() -> None:
         f(da.from_array(np.arange(4, dtype=np.int64), chunks=2))
     assert info.value.dtype == "int64"
     assert (info.value.source, info.value.target) == (ap.MemoryType.DASK, ap.MemoryType.JAX)
+
+
+def test_whole_slices_keeps_a_stack_whole_along_axis_0_for_a_whole_argument() -> None:
+    import dask
+    import dask.array as da
+
+    from arrayport._dask_checks import whole_slices
+
+    # A chunk size smaller than one slice: "auto" alone would cut axis 0 into single slices.
+    with dask.config.set({"array.chunk-size": "1KiB"}):
+        held = da.zeros((8, 8, 8), chunks=(8, 4, 4))
+        volume = np.ones((8, 8, 8))
+        kept = whole_slices("f", [held], True, [volume])[0]
+        assert kept.chunks == ((8,), (8,), (8,))
+        # Without an argument spanning the stack, or a broadcast one, blocks stay small.
+        for whole in ([], [np.ones((8, 8))], [np.ones((1, 8, 8))]):
+            assert len(whole_slices("f", [held], True, whole)[0].chunks[0]) > 1
+
+
+def test_slice_by_slice_follows_its_own_remedy_for_a_whole_stack_argument() -> None:
+    import dask
+    import dask.array as da
+
+    sub = ap.memory_type("numpy", slice_by_slice=True)(lambda a, b: a - b)
+    stack = np.arange(512.0).reshape(8, 8, 8)
+    volume = np.ones((8, 8, 8))
+    with dask.config.set({"array.chunk-size": "1KiB", "scheduler": "synchronous"}):
+        split = da.from_array(stack, chunks=(4, 4, 4))
+        with pytest.raises(InvalidOptionError, match=r"x.rechunk\(\{0: -1\}\)"):
+            sub(split, volume)
+        with pytest.warns(UserWarning, match="larger than dask's array.chunk-size"):
+            out = sub(split.rechunk({0: -1}), volume).compute()
+    np.testing.assert_array_equal(out, stack - volume)

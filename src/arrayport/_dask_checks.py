@@ -9,6 +9,7 @@ Importing this module imports no framework: it reads the dask arrays it is hande
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -207,12 +208,18 @@ def check_whole_args(
                 )
 
 
-def whole_slices(name: str, arrays: list[Any], sliced: bool) -> list[Any]:
+def whole_slices(
+    name: str, arrays: list[Any], sliced: bool, whole: Sequence[np.ndarray] = ()
+) -> list[Any]:
     """``arrays`` rechunked for a function declared ``slice_by_slice``: it needs each slice
     entire (a block cut across a slice would give it a piece and join wrong values). Where
     the call is ``sliced`` (a 3-D stack, as :func:`arrayport.stack.run_slices` slices),
     blocks still split the stack along axis 0; otherwise the call runs once on the whole
-    array, as without dask, and gets it in one block."""
+    array, as without dask, and gets it in one block.
+
+    A ``whole`` (non-dask) argument as long as the stack needs every block to hold all its
+    slices (:func:`check_whole_args` refuses a split there), so a stack the caller holds in
+    one block along axis 0 stays so: splitting it would refuse the caller's own remedy."""
     first = arrays[0]
     axes = range(1, first.ndim) if sliced else range(first.ndim)
     if all(len(first.chunks[axis]) == 1 for axis in axes):
@@ -223,13 +230,20 @@ def whole_slices(name: str, arrays: list[Any], sliced: bool) -> list[Any]:
             "slices of unknown size (after boolean indexing); call x.compute_chunk_sizes() "
             "first"
         )
-    whole: dict[int, Any] = dict.fromkeys(axes, -1)
-    if sliced and not _unknown_axis(first.chunks[0]):
-        whole[0] = "auto"  # fewer slices per block, toward dask's array.chunk-size
-    head = first.rechunk(whole)
+    chunks: dict[int, Any] = dict.fromkeys(axes, -1)
+    if sliced and not _unknown_axis(first.chunks[0]) and not _held_whole(first, whole):
+        chunks[0] = "auto"  # fewer slices per block, toward dask's array.chunk-size
+    head = first.rechunk(chunks)
     # The others (of the first's chunks) get the first's blocks: "auto" counts bytes, so a
     # bool mask beside float32 data would get other blocks, and dask broadcast them.
     return [head, *(x.rechunk(head.chunks) for x in arrays[1:])]
+
+
+def _held_whole(first: Any, whole: Sequence[np.ndarray]) -> bool:
+    """Whether ``first`` is one block along axis 0 and some whole argument spans that axis."""
+    return len(first.chunks[0]) == 1 and any(
+        w.ndim >= first.ndim and w.shape[w.ndim - first.ndim] > 1 for w in whole
+    )
 
 
 def _unknown_axis(chunks: tuple[Any, ...]) -> bool:

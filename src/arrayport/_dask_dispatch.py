@@ -266,7 +266,7 @@ def run_on_dask(dispatched: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) 
         # Sliced as stack.run_slices slices: a 3-D first array argument given as itself;
         # any other call runs once, on the whole array (4-D, 2-D, a stack in a list).
         sliced = first.ndim == 3 and col.first is first and col.first_on_top
-        arrays = whole_slices(name, arrays, sliced)
+        arrays = whole_slices(name, arrays, sliced, whole)
         _slices_warning(name, arrays[0], sliced)
     split = arrays[0]
     sampled = arrays  # what a NATIVE_OUTPUT sample is cut from: the blocks, before halos
