@@ -206,6 +206,16 @@ def test_pinv_rcond_is_the_standards_rtol() -> None:
     assert (found["numpy.linalg.pinv(positional)"][1] or "").startswith("rtol= ")
 
 
+def test_clip_a_min_and_a_max_are_the_standards_min_and_max() -> None:
+    # np.clip(x, a_min=0, a_max=1) was reported without a hint.
+    found = findings("import numpy as np\ny = np.clip(x, a_min=0, a_max=1)\n")
+    for name in ("numpy.clip(a_min=)", "numpy.clip(a_max=)"):
+        assert (found[name][1] or "").startswith("xp.clip(x, min=..., max=...) ("), name
+    x = np.array([-1.5, 0.25, 3.0])
+    got = xp.clip(xp.asarray(x), min=0.0, max=1.0)
+    np.testing.assert_array_equal(np.asarray(got), np.clip(x, a_min=0, a_max=1))
+
+
 def test_arguments_the_standard_does_not_take() -> None:
     source = """
         import numpy as np

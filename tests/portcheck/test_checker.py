@@ -379,6 +379,18 @@ def test_array_api_namespace_functions_are_not_array_methods() -> None:
     assert names(source) == []
 
 
+def test_a_parameter_named_namespace_is_not_an_array() -> None:
+    # def f(x, namespace): namespace.sum(x) was reported as ndarray.sum (and .max, .trace).
+    source = """
+        import numpy as np
+        def f(x, namespace):
+            y = namespace.sum(x, axis=0) + namespace.max(x)
+            return namespace.linalg.trace(y), np.asarray(x).sum()
+        reduce = lambda x, namespace: namespace.mean(x)
+        """
+    assert names(source) == [(5, ".sum")]
+
+
 def test_a_namespace_kept_on_self_or_passed_as_np_is_not_an_array() -> None:
     # `self._xp.max(x)` (scikit-learn's and SciPy's pattern) and a parameter named like the
     # file's numpy alias were reported as ndarray methods.

@@ -387,3 +387,21 @@ def test_a_local_name_hides_the_files_numpy_alias() -> None:
     }
     for source, names in cases.items():
         assert [f.name for f in check_source(source)] == names, source
+
+
+def test_parameters_named_xp_or_namespace_hold_a_namespace() -> None:
+    # def f(x, namespace): namespace.sum(x) was taken for ndarray.sum: the parameter's
+    # kind was unknown, where xp was recognised by its name alone.
+    source = """
+        import numpy as np
+        def f(x, namespace, *, xp=None):
+            probe(x, namespace, xp)
+        def g(namespace: np.ndarray):
+            probe(namespace)
+        h = lambda namespace: probe(namespace)
+        """
+    assert kinds(source) == [
+        {"x": None, "namespace": "namespace", "xp": "namespace"},
+        {"namespace": "array"},
+        {"namespace": "namespace"},
+    ]

@@ -19,6 +19,7 @@ EXTRA_HINTS: dict[str, str] = {
     "cov": "cov",
     "deg2rad": "deg2rad",
     "diag_indices": "diag_indices",
+    "in1d": "isin",
     "isclose": "isclose",
     "kron": "kron",
     "nan_to_num": "nan_to_num",
@@ -53,6 +54,10 @@ EXTRA_USAGE: dict[str, str] = {
         "rowvar=False pass the transpose, and stack np.cov's second array into m first"
     ),
     "diag_indices": "xpx.diag_indices(n, ndim=ndim, xp=xp) (xp= is required)",
+    "in1d": (
+        "xpx.isin(xp.reshape(ar1, (-1,)), ar2) (np.in1d flattens ar1; assume_unique=, "
+        "invert= and kind= as in NumPy; for integer arrays the standard's xp.isin also does)"
+    ),
     "nan_to_num": (
         "xpx.nan_to_num(x, fill_value=...) for floating x (np.nan_to_num's nan=; NumPy "
         "returns an integer x unchanged)"

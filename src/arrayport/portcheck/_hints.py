@@ -14,6 +14,7 @@ import numpy as np
 
 from arrayport._exchange import STANDARD_DTYPES
 from arrayport.portcheck._extra_hints import EXTRA_HINTS, EXTRA_USAGE
+from arrayport.portcheck._legacy_hints import LEGACY_ARGUMENT_HINTS, LEGACY_FUNCTION_HINTS
 
 __all__ = [
     "ARGUMENT_HINTS",
@@ -89,6 +90,7 @@ def _spread(name: str, *, ddof: bool) -> str:
 
 #: numpy name (without the ``numpy.`` prefix) -> standard replacement.
 FUNCTION_HINTS: dict[str, str] = {
+    **LEGACY_FUNCTION_HINTS,  # np.product, np.asfarray, np.in1d
     "absolute": "xp.abs",
     "amax": "xp.max",
     "amin": "xp.min",
@@ -213,6 +215,7 @@ FUNCTION_HINTS: dict[str, str] = {
 #: (standard function, NumPy parameter it lacks) -> replacement, for NumPy's argument
 #: given by keyword or by position (``np.linalg.matrix_rank(A, 1e-3)`` passes ``tol``).
 ARGUMENT_HINTS: dict[tuple[str, str], str] = {
+    **LEGACY_ARGUMENT_HINTS,  # np.clip's a_min and a_max
     ("std", "ddof"): f"correction= (the standard's name for ddof; {_TO_FLOAT})",
     ("var", "ddof"): f"correction= (the standard's name for ddof; {_TO_FLOAT})",
     ("round", "decimals"): ROUND_DECIMALS,
@@ -316,17 +319,13 @@ def hint_for_function(name: str, extra: frozenset[str]) -> str | None:
     """The replacement for numpy name ``name`` (dotted below ``numpy``), if any.
 
     ``extra`` is the installed array-api-extra's function list: an array-api-extra hint is
-    given only when that function exists there.
+    given only when that function exists there, and then before a standard one (np.in1d:
+    xpx.isin takes any dtype, the standard's isin integers only).
     """
-    found = FUNCTION_HINTS.get(name)
-    if found is not None:
-        return found
     extra_name = EXTRA_HINTS.get(name)
-    if extra_name is not None:
-        top = extra_name.partition(".")[0]
-        if top in extra:
-            return f"{EXTRA_USAGE.get(name, 'xpx.' + extra_name)} (array-api-extra)"
-    return None
+    if extra_name is not None and extra_name.partition(".")[0] in extra:
+        return f"{EXTRA_USAGE.get(name, 'xpx.' + extra_name)} (array-api-extra)"
+    return FUNCTION_HINTS.get(name)
 
 
 def hint_for_attribute(name: str, standard_names: frozenset[str]) -> str | None:

@@ -5,12 +5,12 @@ submodule or a numpy name (``import numpy as xnp``, ``from numpy import pad``) a
 are other modules, and which classes the file defines. As it walks, it records for each
 Python scope what each name bound there holds: an "array" (assigned from NumPy, or a
 parameter annotated as an ndarray), "arrays" (a tuple or list of them, ``np.split(x,
-3)``), a "dtype", an array API "namespace" (``xp = array_namespace(x)``), an "object" (an
-instance of a class the file defines), or unknown (None); what NumPy calls return is in
-:mod:`arrayport.portcheck._results`. Names are scoped as Python scopes them: a binding
-hides the same name in enclosing scopes, ``global`` and ``nonlocal`` are followed, a class
-body's names are not seen in its methods, and a walrus in a comprehension binds in the
-enclosing function.
+3)``), a "dtype", an array API "namespace" (``xp = array_namespace(x)``, or a parameter
+named ``xp`` or ``namespace``), an "object" (an instance of a class the file defines), or
+unknown (None); what NumPy calls return is in :mod:`arrayport.portcheck._results`. Names
+are scoped as Python scopes them: a binding hides the same name in enclosing scopes,
+``global`` and ``nonlocal`` are followed, a class body's names are not seen in its methods,
+and a walrus in a comprehension binds in the enclosing function.
 
 Which names a function binds (read from its syntax before the walk enters it) and the
 record of a scope are in :mod:`arrayport.portcheck._bindings`; what an expression
@@ -39,6 +39,10 @@ from arrayport.portcheck._results import _ARRAY_ANNOTATIONS
 from arrayport.portcheck._standard import Standard
 
 __all__ = ["ScopeTracker"]
+
+#: Parameter names that by convention hold an array API namespace (``def f(x, xp)``,
+#: ``def f(x, namespace)``): ``namespace.sum(x)`` is a function of it, not ndarray.sum.
+_NAMESPACE_PARAMETERS = frozenset({"xp", "namespace"})
 
 
 class ScopeTracker(ExpressionKinds, ast.NodeVisitor):
@@ -190,7 +194,10 @@ class ScopeTracker(ExpressionKinds, ast.NodeVisitor):
             "function", dict.fromkeys(bound), declared_global, declared_nonlocal, imported
         )
         for a in every_arg:
-            scope.names[a.arg] = self._annotation_kind(a.annotation)
+            kind = self._annotation_kind(a.annotation)
+            if kind is None and a.arg in _NAMESPACE_PARAMETERS:
+                kind = "namespace"
+            scope.names[a.arg] = kind
         self.scopes.append(scope)
         if isinstance(node, ast.Lambda):
             self.visit(node.body)
