@@ -33,6 +33,10 @@ from arrayport.errors import DeviceError
         ("cuda", Device("cuda", 0)),
         ("opencl:1", Device("opencl", 1)),
         (Device("cuda", 5), Device("cuda", 5)),
+        # tensorflow's names of this process's devices (a tensor's .device).
+        ("/job:localhost/replica:0/task:0/device:CPU:0", CPU),
+        ("/job:localhost/replica:0/task:0/device:GPU:1", Device("cuda", 1)),
+        ("/device:GPU:0", Device("cuda", 0)),
     ],
 )
 def test_parse_device(value, want) -> None:
@@ -42,6 +46,8 @@ def test_parse_device(value, want) -> None:
 # "cuda:\u00b2" and "cuda:\u0663": Unicode digits that int() refuses or reads as 3.
 _BAD_DEVICES = [-1, True, False, 1.0, "tpu", "cuda:x", "cuda:-1", "", [0], "cpu:1"]
 _BAD_DEVICES += ["cuda:\u00b2", "cuda:\u0663"]
+# Another job's or task's device is another machine's; a name with two devices is no name.
+_BAD_DEVICES += ["/job:worker/replica:0/task:1/device:GPU:0", "/device:CPU:0/device:GPU:0"]
 
 
 @pytest.mark.parametrize("value", _BAD_DEVICES)
@@ -240,7 +246,7 @@ def test_torch_like_device_objects_are_read_by_their_string() -> None:
     assert parse_device(_FrameworkDevice("cuda:1")) == Device("cuda", 1)
     with use_device(2):
         assert parse_device(_FrameworkDevice("cuda")) == Device("cuda", 2)
-    with pytest.raises(DeviceError, match=r"invalid device device\('meta'\).*pass str\(device\)"):
+    with pytest.raises(DeviceError, match=r"invalid device device\('meta'\).*device object of"):
         parse_device(_FrameworkDevice("meta"))
 
 
@@ -280,3 +286,49 @@ def test_use_device_refuses_other_devices_by_name(value: object, said: str) -> N
     with pytest.raises(DeviceError, match=said), use_device(value):  # type: ignore[arg-type]
         pass
     assert current_device_index() == 0
+
+
+def test_a_refused_device_is_shown_on_one_short_line() -> None:
+    class Chatty:
+        def __repr__(self) -> str:
+            return "Device\n" + "info " * 100
+
+    with pytest.raises(DeviceError) as caught:
+        parse_device(Chatty())
+    said = str(caught.value)
+    assert "\n" not in said
+    assert said.startswith("invalid device Device:")
+    assert len(said) < 300
+
+
+def test_the_device_objects_of_jax_tensorflow_and_pyclesperanto_are_device_arguments() -> None:
+    import numpy as np
+
+    import arrayport as ap
+    from arrayport import MemoryType
+    from tests.conftest import INSTALLED
+
+    checked = 0
+    if MemoryType.PYCLESPERANTO in INSTALLED:
+        import pyclesperanto as cle
+
+        held = cle.push(np.arange(3, dtype=np.float32))
+        assert parse_device(held.device) == ap.plan(held, "pyclesperanto").device
+        moved = ap.convert(np.ones(3, np.float32), "pyclesperanto", device=held.device)
+        assert moved.device is held.device
+        checked += 1
+    if MemoryType.JAX in INSTALLED:
+        import jax
+
+        assert parse_device(jax.devices("cpu")[0]) == CPU
+        assert ap.plan(np.ones(2, np.float32), "jax", device=jax.devices("cpu")[0]).device == CPU
+        checked += 1
+    if MemoryType.TENSORFLOW in INSTALLED:
+        import tensorflow as tf
+
+        t = tf.ones(2)
+        assert parse_device(t.device) == CPU
+        assert ap.convert(np.ones(2), "tensorflow", device=t.device).device == t.device
+        checked += 1
+    if not checked:
+        pytest.skip("none of jax, tensorflow, pyclesperanto is installed")

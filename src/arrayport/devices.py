@@ -118,8 +118,11 @@ def parse_device(value: DeviceLike) -> Device | None:
 
     Accepted: ``None``, ``"cpu"``, a non-negative ``int`` (a CUDA index), ``"cuda"`` (the
     thread's current accelerator), ``"cuda:N"``, ``"gpu"``/``"gpu:N"`` (aliases of cuda),
-    ``"opencl:N"``, a :class:`Device`, or a ``torch.device`` (read by its ``str()``, one
-    of those strings, without importing torch).
+    ``"opencl:N"``, a :class:`Device`, a ``torch.device`` or a jax ``Device`` (read by
+    its ``str()``, one of those strings, without importing the framework), a tensorflow
+    device name of this process (``"/job:localhost/replica:0/task:0/device:GPU:1"``,
+    ``"/device:CPU:0"``: a tensor's ``.device``), or pyclesperanto's device object (an
+    array's ``.device``).
 
     Raises
     ------
@@ -135,21 +138,37 @@ def parse_device(value: DeviceLike) -> Device | None:
             return Device("cuda", number)
     elif isinstance(value, str):
         found = _parse_text(value)
-    elif is_device_object(value):
-        found = _parse_text(str(value))
+    elif is_device_object(value) or type(value).__module__.startswith("jaxlib"):
+        found = _parse_text(str(value))  # torch's and jax's print as "cpu", "cuda:N"
+    elif type(value).__module__.startswith("pyclesperanto"):
+        found = _opencl_device_object(value)  # it prints as an address
     if found is not None:
         return found
+    shown = repr(value).splitlines()[0] if repr(value) else type(value).__name__
+    if len(shown) > 80:
+        shown = shown[:77] + "..."
     msg = (
-        f"invalid device {value!r}: use None (same device as the input), 'cpu', a GPU "
-        "index such as 0, 'cuda:N' or 'opencl:N' (N = 0, 1, ...), or a torch.device; "
-        "for another framework's device object, pass str(device) where it prints as one "
-        "of these, or its index"
+        f"invalid device {shown}: use None (same device as the input), 'cpu', a GPU "
+        "index such as 0, 'cuda:N' or 'opencl:N' (N = 0, 1, ...), or a device object of "
+        "torch, jax, tensorflow (its name) or pyclesperanto (an array's .device)"
     )
     raise DeviceError(msg)
 
 
+def _opencl_device_object(value: object) -> Device:
+    """pyclesperanto's device object (an array's ``.device``)."""
+    from arrayport.backends._cle_devices import device_of_object
+
+    return device_of_object(value)
+
+
 def _parse_text(value: str) -> Device | None:
     text = value.strip().lower()
+    if text.startswith("/"):  # tensorflow's name: "/job:localhost/replica:0/task:0/device:CPU:0"
+        # Only this process's devices: another job's or task's would be another machine's.
+        head, found, text = text.rpartition("/device:")
+        if not found or head not in ("", "/job:localhost/replica:0/task:0"):
+            return None
     if text in ("cpu", "cpu:0"):
         return CPU
     kind, _, index = text.partition(":")

@@ -183,6 +183,20 @@ def test_namespace_asked_again_is_the_same_and_refusals_stay_refusals() -> None:
                 ap.namespace(tf.zeros(2))
 
 
+def test_namespace_refuses_what_a_dispatched_function_refuses() -> None:
+    masked = np.ma.masked_array([1.0, 100.0, 3.0], mask=[0, 1, 0])
+    matrix = np.matrix([[1, 2], [3, 4]])
+    for _ in range(2):  # refused again: never remembered as the ndarray subclass's answer
+        with pytest.raises(ap.UnsupportedArrayError, match="mask"):
+            ap.namespace(masked)
+        with pytest.raises(ap.UnsupportedArrayError, match=r"np\.asarray"):
+            ap.namespace(matrix)
+    # The same refusal a function declaring numpy gives, and plain arrays still pass.
+    with pytest.raises(ap.UnsupportedArrayError, match="mask"):
+        ap.memory_type("numpy")(lambda a: a)(masked)
+    assert ap.namespace(np.asarray(matrix)) is ap.namespace(np.zeros(2))
+
+
 @pytest.mark.parametrize("ask", ["detect_memory_type", "namespace"])
 def test_array_subclasses_made_at_run_time_are_not_kept_for_good(ask: str) -> None:
     import gc

@@ -216,7 +216,9 @@ def namespace(x_or_memory_type: Any) -> Any:
 
     numpy, torch, cupy and dask get array-api-compat's wrapped namespaces; jax gets
     ``jax.numpy`` (compliant on its own). tensorflow and pyclesperanto have no array API
-    namespace: asking for one raises :class:`UnsupportedArrayError` saying so.
+    namespace: asking for one raises :class:`UnsupportedArrayError` saying so, as does a
+    masked array or ``np.matrix`` (refused as a dispatched function refuses them: the
+    namespace would drop the mask, or compute ``*`` elementwise).
 
     Examples
     --------
@@ -233,6 +235,13 @@ def namespace(x_or_memory_type: Any) -> Any:
     mt = detect_memory_type(x_or_memory_type) if array else as_memory_type(x_or_memory_type)
     backend = get_backend(mt)
     backend.load()
+    if array:
+        # A masked array or np.matrix: its namespace would drop the mask or compute
+        # elementwise what the subclass computes otherwise, as a dispatched function would.
+        refuse = getattr(backend, "argument_refusal", None)
+        refusal = refuse(t) if refuse is not None else None
+        if refusal is not None:
+            raise UnsupportedArrayError(refusal)
     xp = backend.namespace()
     if xp is None:
         msg = (

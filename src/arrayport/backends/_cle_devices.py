@@ -29,7 +29,7 @@ from arrayport.backends._cle_load import _cle, load
 from arrayport.devices import Device
 from arrayport.errors import DeviceError
 
-__all__ = ["cpu_index", "device_of", "devices", "resolve_device"]
+__all__ = ["cpu_index", "device_of", "device_of_object", "devices", "resolve_device"]
 
 
 @functools.cache
@@ -80,7 +80,7 @@ def _position(device: Any, handles: tuple[Any, ...]) -> int | None:
     return names.index(device.name) if names.count(device.name) == 1 else None
 
 
-def _device_of_object(obj: Any) -> Device:
+def device_of_object(obj: Any) -> Device:
     """The device of pyclesperanto's device object ``obj`` (an array's ``.device``)."""
     found = _by_id().get(id(obj))
     if found is not None:
@@ -99,12 +99,12 @@ def _device_of_object(obj: Any) -> Device:
 
 
 def device_of(x: Any) -> Device:
-    return _device_of_object(x.device)
+    return device_of_object(x.device)
 
 
 def _current() -> Device:
     """pyclesperanto's current device."""
-    return _device_of_object(_cle().get_device())
+    return device_of_object(_cle().get_device())
 
 
 @functools.cache

@@ -86,7 +86,10 @@ def from_jax_device(d: Any) -> Device:
         return CPU
     if d.platform in ("gpu", "cuda"):
         return cuda_device(jax_devices("cuda").index(d))
-    msg = f"jax platform {d.platform!r} is not supported by arrayport (cpu and cuda are)"
+    msg = (
+        f"jax platform {d.platform!r} is not supported by arrayport (cpu and cuda are); "
+        "move the array first, e.g. jax.device_put(x, jax.devices('cpu')[0])"
+    )
     raise DeviceError(msg)
 
 

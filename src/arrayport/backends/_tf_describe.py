@@ -61,7 +61,10 @@ def device_of(x: Any) -> Device:
     elif kind == "GPU":
         found = Device("cuda", int(index or 0))
     else:
-        msg = f"tensorflow device {x.device!r} is not supported by arrayport (CPU and GPU are)"
+        msg = (
+            f"tensorflow device {x.device!r} is not supported by arrayport (CPU and GPU "
+            "are); copy the tensor first, e.g. inside with tf.device('/CPU:0'): tf.identity(x)"
+        )
         raise DeviceError(msg)
     if isinstance(x.device, str):
         _device_names[x.device] = found

@@ -42,7 +42,17 @@ def device_of(x: Any) -> Device:
         return CPU
     if dev.type == "cuda":
         return cuda_device(dev.index or 0)
-    msg = f"torch device {dev} is not supported by arrayport (cpu and cuda are)"
+    if dev.type == "meta":
+        msg = (
+            "a torch tensor on the meta device has a shape and a dtype but no data to "
+            "convert; convert the tensor it stands for, or make one with torch.empty_like("
+            "x, device='cpu')"
+        )
+    else:
+        msg = (
+            f"torch device {dev} is not supported by arrayport (cpu and cuda are); move "
+            "the tensor first, e.g. x.cpu()"
+        )
     raise DeviceError(msg)
 
 
