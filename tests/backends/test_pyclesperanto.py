@@ -60,6 +60,10 @@ def test_check_dtype_and_shape(be) -> None:
     assert be.check_dtype(np.dtype("float32"), "float32") is None
     assert be.check_dtype(np.dtype("bool"), "bool") is None  # widened
     assert "float32" in be.check_dtype(np.dtype("float64"), "float64")
+    # The advice names the dtype the values most likely fit: int32 clips uint64's values
+    # from 2**31, float32 rounds integers above 2**24.
+    assert "convert_dtype(x, 'uint32')" in be.check_dtype(np.dtype("uint64"), "uint64")
+    assert "convert_dtype(x, 'int32')" in be.check_dtype(np.dtype("int64"), "int64")
     from arrayport._host import ArrayInfo
 
     def info(shape):
@@ -195,6 +199,34 @@ def test_take_of_buffers_with_a_length_one_middle_axis_is_exact() -> None:
     policy = ap.OOMPolicy(retries=0, release=False, split_axis=2)
     with inject_oom("pyclesperanto", times=1):
         out = policy.run(lambda v: v, x)
+    np.testing.assert_array_equal(np.asarray(ap.convert(out, "numpy")), a)
+
+
+@pytest.mark.parametrize("shape", [(3, 5, 1), (3, 1, 5), (3, 1, 1), (2, 3, 4)])
+def test_slices_of_opencl_images_are_exact(shape: tuple[int, ...]) -> None:
+    # take() dropped length-1 axes with a reshape, which an image (mtype="image") cannot
+    # do: unstack_slices, slice_by_slice and the OOM split raised pyclesperanto's
+    # RuntimeError (CL_INVALID_VALUE).
+    import pyclesperanto as cle
+
+    from arrayport.backends import pyclesperanto as backend
+    from arrayport.testing import inject_oom
+
+    a = (2**31 - 1 - np.arange(int(np.prod(shape)))).astype(np.int32).reshape(shape)
+    image = cle.push(a, mtype="image")
+    for index in [(1,), (slice(0, 2), 0), (slice(None), slice(None), slice(0, 1)), (0, 0)]:
+        got = np.asarray(ap.convert(backend.take(image, index), "numpy"))
+        np.testing.assert_array_equal(got, a[index])
+    slices = ap.unstack_slices(image)
+    assert len(slices) == shape[0]
+    for i, plane in enumerate(slices):
+        np.testing.assert_array_equal(np.asarray(ap.convert(plane, "numpy")), a[i])
+    # Each slice as the function gets it (cle's own kernels compute through float32).
+    same = ap.memory_type("pyclesperanto", slice_by_slice=True)(lambda s: s)
+    np.testing.assert_array_equal(cle.pull(same(image)), a)
+    policy = ap.OOMPolicy(retries=0, release=False, split_axis=2 if shape[2] > 1 else 0)
+    with inject_oom("pyclesperanto", times=1):
+        out = policy.run(lambda v: v, image)
     np.testing.assert_array_equal(np.asarray(ap.convert(out, "numpy")), a)
 
 

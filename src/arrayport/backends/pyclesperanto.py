@@ -130,11 +130,16 @@ def check_dtype(dtype: np.dtype[Any] | None, dtype_name: str) -> str | None:
             "(arrayport.convert_dtype(x, 'float32', discard_imaginary=True)), or the "
             "magnitude (arrayport.convert_dtype(abs(x), 'float32') for complex128) first"
         )
+    fitting = _NARROWER.get(dtype_name, "float32")
     return (
         f"pyclesperanto cannot hold {dtype_name} (it would store a narrower type and change "
-        "values); convert to float32 or int32 first, e.g. arrayport.convert_dtype(x, "
-        "'float32'), if every value fits"
+        f"values); convert to {fitting} first, e.g. arrayport.convert_dtype(x, "
+        f"'{fitting}'), if every value fits"
     )
+
+
+#: The dtype pyclesperanto holds that the values of a dtype it cannot hold most likely fit.
+_NARROWER = {"int64": "int32", "uint64": "uint32", "float64": "float32"}
 
 
 def shape_refusal(info: ArrayInfo) -> str | None:
@@ -162,8 +167,9 @@ def take(x: Any, index: tuple[int | slice, ...]) -> Any:
     origin, extent, kept = region
     # Length-1 axes are left out of the copy (a view of the same buffer): PoCL refuses a
     # 3-D rectangular copy from a (z, 1, x) buffer wider than half a row, CL_INVALID_VALUE.
+    # An OpenCL image (mtype="image") has no such view, and copies in full dimensions.
     axes = [i for i, n in enumerate(shape) if n != 1] or [len(shape) - 1]
-    if len(axes) < len(shape):
+    if len(axes) < len(shape) and getattr(x, "mtype", "buffer") != "image":
         x = x.reshape(tuple(shape[i] for i in axes))
         origin, extent = tuple(origin[i] for i in axes), tuple(extent[i] for i in axes)
     out = _cle().create(extent, dtype=x.dtype, device=x.device)
