@@ -1029,3 +1029,43 @@ def test_a_tensor_whose_dtype_stays_keeps_its_autograd_history() -> None:
     changed = ap.convert_dtype(t, "float64")
     assert not changed.requires_grad  # converted: values, not history (as convert)
     assert changed.tolist() == [0.0, 2.0, 4.0]
+
+
+@skip_unless_installed(MT.JAX)
+@pytest.mark.parametrize("source", ["int32", "uint32"])
+def test_jax_off_the_cpu_rounds_32_bit_integers_into_bfloat16_once(
+    monkeypatch: pytest.MonkeyPatch, source: str
+) -> None:
+    # Off the CPU, jax without 64-bit mode computed the float64 step in float32 (with a
+    # jax warning): 33685505 rounded to 24 bits, then to bfloat16, 33554432 not 33816576.
+    # Here jax's CPU array is described as on cuda:0, the branch a GPU array takes.
+    import dataclasses
+
+    import jax
+
+    from arrayport import dtypes
+    from arrayport.backends import jax as jax_backend
+    from arrayport.devices import CPU, Device
+
+    if jax.config.read("jax_enable_x64"):
+        pytest.skip("jax computes float64 in 64-bit mode")
+    gpu = Device("cuda", 0)
+    describe = jax_backend.describe
+    monkeypatch.setattr(
+        jax_backend, "describe", lambda x: dataclasses.replace(describe(x), device=gpu)
+    )
+    hosted: list[object] = []
+    via_host = dtypes._via_host
+
+    def on_the_host(x, mt, device, *rest):
+        hosted.append(device)
+        return via_host(x, mt, CPU, *rest)
+
+    monkeypatch.setattr(dtypes, "_via_host", on_the_host)
+    values = [2**25 + 2**17 + 1, 2**24 + 2**16 + 1, 2**24 + 2**16 + 2**8 + 1]
+    x = ap.convert(np.array(values, source), "jax")
+    got = ap.convert(ap.convert_dtype(x, "bfloat16"), "numpy")
+    assert hosted == [gpu]
+    want = ap.convert_dtype(np.array(values, source), "bfloat16")
+    np.testing.assert_array_equal(got.astype(np.float64), want.astype(np.float64))
+    assert got.astype(np.float64).tolist() == [33816576.0, 16908288.0, 16908288.0]
