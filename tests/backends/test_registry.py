@@ -215,3 +215,31 @@ def test_array_subclasses_made_at_run_time_are_not_kept_for_good(ask: str) -> No
     assert alive() is None
     assert len(_type_cache) <= _MAX_TYPES
     assert len(_namespaces) <= _MAX_TYPES
+
+
+def test_a_framework_that_failed_to_import_is_no_longer_available(tmp_path) -> None:
+    # Installed (found on the path) but broken: listed until its first use fails, then
+    # left out, as the contract's "installed and importable here" says.
+    import subprocess
+    import sys
+
+    (tmp_path / "torch.py").write_text("raise RuntimeError('a broken install')\n")
+    script = (
+        "import numpy as np, arrayport as ap\n"
+        "before = ap.MemoryType.TORCH in ap.available_memory_types()\n"
+        "try:\n"
+        "    ap.convert(np.zeros(2), 'torch')\n"
+        "except ap.BackendUnavailableError as exc:\n"
+        "    said = 'a broken install' in str(exc)\n"
+        "after = ap.MemoryType.TORCH in ap.available_memory_types()\n"
+        "print(before, said, after, ap.MemoryType.NUMPY in ap.available_memory_types())\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+        cwd=tmp_path,
+    )
+    assert done.stdout.split() == ["True", "True", "False", "True"]

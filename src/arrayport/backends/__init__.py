@@ -19,6 +19,7 @@ from typing import Any, cast
 import numpy as np
 
 from arrayport.backends._protocol import Backend
+from arrayport.backends._util import unimportable
 from arrayport.errors import BackendUnavailableError, UnsupportedArrayError
 from arrayport.memory_types import MemoryType, as_memory_type
 
@@ -196,13 +197,15 @@ def available_memory_types() -> tuple[MemoryType, ...]:
     """The memory types whose frameworks are installed here.
 
     Decided without importing any framework (``importlib.util.find_spec`` plus cheap checks:
-    an OpenCL platform for pyclesperanto, a CUDA driver for cupy), so it is cheap to call;
-    a framework that is installed but fails to import is listed, and its first use raises
-    :class:`~arrayport.errors.BackendUnavailableError` saying so (``arrayport doctor``
-    imports each one).
+    an OpenCL platform for pyclesperanto, a CUDA driver for cupy), so it is cheap to call.
+    A framework that is installed but fails to import is listed until its first use in
+    this process, which raises :class:`~arrayport.errors.BackendUnavailableError` saying
+    so, and left out from then on (``arrayport doctor`` imports each one).
     """
     found: list[MemoryType] = []
     for mt in MemoryType:
+        if mt.value in unimportable:
+            continue
         try:
             if get_backend(mt).is_installed():
                 found.append(mt)

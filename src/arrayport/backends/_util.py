@@ -67,6 +67,10 @@ def version_tuple(text: str) -> tuple[int, ...]:
 #: Frameworks whose version has passed :func:`import_framework`'s check in this process.
 _recent_enough: set[str] = set()
 
+#: Frameworks (top-level module names) that :func:`import_framework` failed to import in
+#: this process: :func:`arrayport.available_memory_types` leaves them out from then on.
+unimportable: set[str] = set()
+
 _REQUIREMENT = re.compile(r"^\s*([A-Za-z0-9_.-]+)\s*(?:\[[^\]]*\])?\s*>=\s*([0-9][^,;\s]*)")
 _EXTRA = re.compile(r"extra\s*==\s*[\"']([^\"']+)[\"']")
 
@@ -112,7 +116,11 @@ def import_framework(name: str, extra: str, minimum: tuple[int, ...] | None = No
     ``AttributeError`` from deep inside a conversion would not say that upgrading is the
     remedy. Checked once per framework and process.
     """
-    module = _import(name, extra)
+    try:
+        module = _import(name, extra)
+    except BackendUnavailableError:
+        unimportable.add(name.partition(".")[0])
+        raise
     if name in _recent_enough:
         return module
     root_name = name.partition(".")[0]
@@ -127,6 +135,7 @@ def import_framework(name: str, extra: str, minimum: tuple[int, ...] | None = No
                 "oldest release arrayport supports; upgrade it with: "
                 f"{pip_install(extra, upgrade=True)}"
             )
+            unimportable.add(root_name)
             raise BackendUnavailableError(msg)
     _recent_enough.add(name)
     return module
