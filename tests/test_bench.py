@@ -222,3 +222,23 @@ def test_overhead_loops_are_sized_from_a_second_call_and_timed_in_turn() -> None
     assert log.count("d") == 2 + 3 * 100  # two to size the loop, then 3 rounds of 100
     assert log[:4] == ["d", "d", "p", "p"]
     assert [k for k, _ in itertools.groupby(log[4:])] == ["d", "p"] * 3
+
+
+def test_a_framework_that_cannot_be_loaded_is_not_said_timed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # `timed` named torch although it could not be loaded and none of its pairs was timed.
+    types = (MemoryType.NUMPY, MemoryType.TORCH)
+    monkeypatch.setattr(arrayport._bench, "available_memory_types", lambda: types)
+    monkeypatch.setattr(arrayport._bench, "not_usable", lambda installed: {})
+    convert = arrayport._bench.convert
+
+    def broken_torch(x: Any, target: MemoryType) -> Any:
+        if target is MemoryType.TORCH:
+            raise ImportError("libc10.so: missing")
+        return convert(x, target)
+
+    monkeypatch.setattr(arrayport._bench, "convert", broken_torch)
+    found = run_bench(size_mib=0.01, repeats=1, calls=20)
+    assert list(found["broken"]) == ["torch"]
+    assert found["timed"] == ["numpy"]

@@ -126,3 +126,53 @@ def test_a_usage_error_puts_json_on_stdout_when_asked(capsys: pytest.CaptureFixt
     with pytest.raises(SystemExit):
         parser.error("bad")
     assert capsys.readouterr().out == ""
+
+
+def test_rich_prints_emoji_codes_in_paths_as_they_are(monkeypatch: pytest.MonkeyPatch) -> None:
+    # "/tmp/x:fire:y/torch.py" was printed as "/tmp/x🔥y/torch.py" in a terminal.
+    pytest.importorskip("rich")
+    monkeypatch.setenv("COLUMNS", "200")
+    term = _Terminal()
+    text = "torch not usable: torch imported from /tmp/x:fire:y/torch.py (:smile:)"
+    Output(term).line(text)
+    assert re.sub(r"\x1b\[[0-9;]*m", "", term.getvalue()) == text + "\n"
+
+
+def test_a_terminal_too_narrow_for_a_rich_table_loses_no_cell(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Below about 30 columns rich gave doctor's memory table's columns no width: its cells
+    # vanished and it printed empty boxes.
+    header = ["memory_type", "device", "in_use", "cached", "free", "total", "note"]
+    rows = [
+        ("numpy", "cpu", "", "0.0", "22,978.0", "", ""),
+        ("pyclesperanto", "opencl:0", "", "", "", "13,274.0", ""),
+        ("dask", "-", "", "", "", "", "no devices to report here"),
+    ]
+    title = "Memory (MiB; blank: the framework does not say)"
+    given = "".join([title, *header, *(v for row in rows for v in row)])
+    for columns in range(8, 81):  # plain text below 50 columns here, rich from 50
+        shown_text = "".join(_rich_lines(monkeypatch, columns, title, header, rows))
+        # Every letter, digit and sign of the title, headers and cells is shown, however
+        # folded.
+        for char in set(given) - {" "}:
+            assert shown_text.count(char) >= given.count(char), (columns, char, shown_text)
+        assert ("┃" in shown_text) == (columns >= 50), columns
+
+
+def test_plain_tables_print_a_cell_of_several_lines_on_one() -> None:
+    # numpy's ABI message, 3 lines: its continuation lines fell under "memory type".
+    error = "ImportError: A module compiled\nusing NumPy 1.x cannot be run in\nNumPy 2.4.6."
+    stream = io.StringIO()
+    Output(stream).table(
+        "Memory types", ["memory type", "problem"], [("numpy", ""), ("torch", error)]
+    )
+    problem = "ImportError: A module compiled using NumPy 1.x cannot be run in NumPy 2.4.6."
+    assert stream.getvalue().splitlines() == [
+        "Memory types",
+        "memory type  problem",
+        "-----------  " + "-" * len(problem),
+        "numpy",
+        f"torch        {problem}",
+        "",
+    ]

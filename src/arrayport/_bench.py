@@ -317,7 +317,8 @@ def run_bench(size_mib: float = 64.0, repeats: int = 3, calls: int = 20000) -> d
         "error"}], "dispatch": [{"case", "us", "ratio", "error"}], "broken"}``:
         ``versions`` maps
         ``"arrayport"`` and each installed memory type to its version (None where it
-        cannot be loaded); ``timed`` names the memory types whose conversions are timed,
+        cannot be loaded); ``timed`` names the memory types whose conversions are timed
+        (not those in ``broken``),
         ``skipped`` the installed ones left out, each with the reason (dask, whose
         conversions are lazy, and a framework installed but not usable here, as
         :func:`arrayport._doctor.not_usable` says); ``ratio`` is
@@ -354,7 +355,7 @@ def run_bench(size_mib: float = 64.0, repeats: int = 3, calls: int = 20000) -> d
         "versions": _versions(),
         "size_mib": n * 4 / 2**20,
         "memcpy_ms": memcpy * 1e3,
-        "timed": [mt.value for mt in installed if mt not in _SKIPPED],
+        "timed": [mt.value for mt in installed if mt not in _SKIPPED and mt not in broken],
         "skipped": {mt.value: skipped[mt] for mt in MemoryType if mt in skipped},
         "conversions": conversions,
         "dispatch": dispatch,

@@ -26,6 +26,9 @@ _Row = Sequence[object]
 
 #: The widest first column kept whole in a rich table (a memory type, a case name).
 _FIRST_COLUMN = 24
+#: Terminal columns a rich table needs for each of its columns (2 of padding, a border
+#: and 4 of text) before it falls back to plain text.
+_RICH_COLUMN = 7
 
 
 def shown(text: str) -> str:
@@ -93,7 +96,9 @@ class Parser(argparse.ArgumentParser):
 
 class Output:
     """Writes lines and tables to a stream: rich in a terminal, aligned plain text
-    elsewhere."""
+    elsewhere, and for a table too wide for the terminal to keep every cell in rich (about
+    7 characters a column). In plain text a cell of several lines is printed on one, its
+    lines joined with spaces."""
 
     def __init__(self, stream: TextIO) -> None:
         self.stream = stream
@@ -104,7 +109,8 @@ class Output:
             except ImportError:  # rich is optional (arrayport[cli]): plain text then
                 pass
             else:
-                self.console = Console(file=stream)
+                # No emoji: rich would print a path's ":fire:" or ":smile:" as an emoji.
+                self.console = Console(file=stream, emoji=False)
 
     def line(self, text: str = "") -> None:
         if self.console is not None:
@@ -114,12 +120,17 @@ class Output:
 
     def table(self, title: str, columns: Sequence[str], rows: Sequence[_Row]) -> None:
         cells = [["" if v is None else shown(str(v)) for v in row] for row in rows]
-        if self.console is not None:
+        # Below about 4 characters a column, rich gives some columns no width at all and
+        # their cells vanish: plain text then, whose lines the terminal wraps.
+        if self.console is not None and self.console.width >= _RICH_COLUMN * len(columns) + 1:
             self.console.print(self._rich_table(shown(title), columns, cells))
             return
-        widths = [max([len(c), *(len(r[i]) for r in cells)]) for i, c in enumerate(columns)]
-        print(shown(title), file=self.stream)
-        for row in (list(columns), ["-" * w for w in widths], *cells):
+        # One line a cell (an error message of several lines), or its continuation lines
+        # would read as rows, under the first column.
+        header, *body = [[" ".join(v.splitlines()) for v in row] for row in (columns, *cells)]
+        widths = [max(len(r[i]) for r in (header, *body)) for i in range(len(header))]
+        print(" ".join(shown(title).splitlines()), file=self.stream)
+        for row in (header, ["-" * w for w in widths], *body):
             text = "  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True))
             print(text.rstrip(), file=self.stream)
         print(file=self.stream)

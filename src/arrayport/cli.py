@@ -7,8 +7,9 @@ aligned plain text otherwise (pipes, files, CI logs), and as JSON with ``--json`
 Exit status: 0 on success; 1 when ``doctor`` finds a broken installation, ``bench`` could
 not time a memory type or pair, or ``port-check`` finds non-standard NumPy; 2 for usage
 errors (a missing file, a bad option) and when ``port-check`` finds no Python file or a
-file or directory it cannot read or parse; 130 when interrupted (Ctrl-C); 141 when the
-reader of standard output leaves early. With ``--json``, standard output is valid JSON
+file or directory it cannot read or parse; 74 when standard output cannot be written (a
+full disk); 130 when interrupted (Ctrl-C); 141 when the reader of standard output leaves
+early (:mod:`arrayport._cli_exit`). With ``--json``, standard output is valid JSON
 whatever the status: ``doctor`` and ``bench`` print ``{"error": message}`` when they
 refuse their options, ``port-check`` prints ``[]`` when it checked nothing (its output is
 a list); what Python code prints while the frameworks (or port-check's references) are
@@ -25,14 +26,8 @@ from pathlib import Path
 from typing import TextIO
 
 import arrayport
-from arrayport._cli_output import (
-    Output,
-    Parser,
-    print_json,
-    quiet_stdout,
-    shown,
-    silence_stdout,
-)
+from arrayport._cli_exit import run_command
+from arrayport._cli_output import Output, Parser, print_json, quiet_stdout, shown
 from arrayport.errors import ArrayportError
 
 __all__ = ["main"]
@@ -384,17 +379,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         where = [word for word in extra if word in known]
         hint = f" ({', '.join(where)} goes after the command)" if where else ""
         command.error(f"unrecognized arguments: {' '.join(extra)}{hint}")
-    try:
-        status: int = args.run(args, sys.stdout)
-        # Here, not at exit: output smaller than the buffer is written now, so that a
-        # reader that left is seen below, not by Python at shutdown (exit status 120).
-        sys.stdout.flush()
-    except BrokenPipeError:
-        # The reader left (`arrayport port-check . | head`) before the verdict: exit as a
-        # process killed by SIGPIPE does (128 + 13), never 0, which would pass a CI gate.
-        silence_stdout()
-        return 141
-    except KeyboardInterrupt:  # Ctrl-C: no traceback; 128 + SIGINT, as the shell says
-        print("arrayport: interrupted", file=sys.stderr)
-        return 130
-    return status
+    run: Callable[[argparse.Namespace, TextIO], int] = args.run
+    return run_command(lambda out: run(args, out))

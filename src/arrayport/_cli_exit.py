@@ -1,0 +1,152 @@
+"""How the ``arrayport`` command ends: Ctrl-C, a reader that left, output it cannot write.
+
+:func:`run_command` runs a command on standard output and turns these into an exit status
+and at most one line on standard error, never a traceback:
+
+- Ctrl-C (SIGINT): 130 and ``arrayport: interrupted``. SIGINT is recorded, not only
+  raised: Python drops an exception raised where it cannot propagate (an object's
+  ``__del__``, a gc callback such as jax's), so a ``KeyboardInterrupt`` can be lost while
+  the command goes on to exit 0; the record still says it was interrupted.
+- The reader of standard output left early (``arrayport port-check . | head``): 141, as
+  for a process killed by SIGPIPE, never 0, which would pass a CI gate.
+- Standard output cannot be written (a full disk, ``> /dev/full``): 74 (``EX_IOERR``) and
+  ``arrayport: cannot write output: <reason>``, never 1, which means a finding.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from types import FrameType
+from typing import Any, TextIO, cast
+
+from arrayport._cli_output import silence_stdout
+
+__all__ = ["CANNOT_WRITE", "INTERRUPTED", "READER_LEFT", "run_command"]
+
+#: 128 + SIGINT, as the shell says for a process Ctrl-C stopped.
+INTERRUPTED = 130
+#: 128 + SIGPIPE, as for a process killed by it.
+READER_LEFT = 141
+#: ``EX_IOERR`` (sysexits.h): an error while writing output.
+CANNOT_WRITE = 74
+
+
+class _Output:
+    """A stream that remembers the error its last failing write or flush raised, so that
+    such an error is told apart from an ``OSError`` the command itself raised."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        self.error: OSError | None = None
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except OSError as exc:
+            self.error = exc
+            raise
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except OSError as exc:
+            self.error = exc
+            raise
+
+    def __getattr__(self, name: str) -> Any:  # isatty, encoding, fileno, ...
+        return getattr(self._stream, name)
+
+
+class _Interrupts:
+    """Records SIGINT while a command runs. Until :meth:`stop_raising` the handler also
+    raises ``KeyboardInterrupt``, as Python's own does, so that the command stops; after
+    it, the command has finished and SIGINT is only recorded."""
+
+    def __init__(self) -> None:
+        self.seen = False
+        self._raising = True
+        self._hook = sys.unraisablehook
+
+    def _handler(self, signum: int, frame: FrameType | None) -> None:
+        self.seen = True
+        if self._raising:
+            raise KeyboardInterrupt
+
+    def stop_raising(self) -> None:
+        self._raising = False
+
+    def _unraisable(self, unraisable: Any) -> None:
+        # The KeyboardInterrupt that SIGINT raised where Python ignores exceptions
+        # ("Exception ignored in: <function _xla_gc_callback ...>"): recorded, and said
+        # once at the end ("arrayport: interrupted"), not as a traceback.
+        exc_type = unraisable.exc_type
+        if self.seen and isinstance(exc_type, type) and issubclass(exc_type, KeyboardInterrupt):
+            return
+        self._hook(unraisable)
+
+    @contextlib.contextmanager
+    def installed(self) -> Iterator[None]:
+        """Handle SIGINT with :meth:`_handler` within the block, then as before. Only in the
+        main thread (the only one Python lets handle signals), and not where SIGINT is
+        ignored (a background job) or handled outside Python."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        previous = signal.getsignal(signal.SIGINT)
+        if previous is None or previous is signal.SIG_IGN:
+            yield
+            return
+        self._hook = sys.unraisablehook
+        signal.signal(signal.SIGINT, self._handler)
+        sys.unraisablehook = self._unraisable
+        try:
+            yield
+        finally:
+            sys.unraisablehook = self._hook
+            signal.signal(signal.SIGINT, previous)
+
+
+def _say(line: str) -> None:
+    """``line`` on standard error, if it can be written."""
+    with contextlib.suppress(OSError, ValueError):
+        print(line, file=sys.stderr)
+
+
+def run_command(run: Callable[[TextIO], int]) -> int:
+    """``run(stdout)``'s exit status, or the one this module's docstring gives when it was
+    interrupted or its output could not be delivered. An ``OSError`` that is not from
+    writing standard output propagates."""
+    interrupts = _Interrupts()
+    out = _Output(sys.stdout)
+    status = INTERRUPTED
+    with interrupts.installed():
+        try:
+            try:
+                status = run(cast(TextIO, out))
+                # Here, not at exit: output smaller than the buffer is written now, so that
+                # a reader that left is seen below, not by Python at shutdown (exit 120).
+                out.flush()
+            finally:
+                interrupts.stop_raising()
+        except BrokenPipeError:
+            # The reader left (`arrayport port-check . | head`) before the verdict.
+            silence_stdout()
+            status = READER_LEFT
+        except KeyboardInterrupt:  # Ctrl-C, or a KeyboardInterrupt raised by the command
+            interrupts.seen = True
+        except OSError as exc:
+            if exc is not out.error:  # not from writing the output: the command's own
+                raise
+            # What is still buffered would fail again at exit ("Exception ignored ...").
+            silence_stdout()
+            status = CANNOT_WRITE
+            if not interrupts.seen:
+                _say(f"arrayport: cannot write output: {exc.strerror or exc}")
+        if interrupts.seen:  # even where the KeyboardInterrupt was lost (see above)
+            _say("arrayport: interrupted")
+            return INTERRUPTED
+    return status

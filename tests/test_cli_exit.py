@@ -1,0 +1,129 @@
+"""Tests of how the ``arrayport`` command ends: Ctrl-C, output it cannot write."""
+
+from __future__ import annotations
+
+import errno
+import io
+import os
+import signal
+import subprocess
+import sys
+import threading
+from argparse import Namespace
+from pathlib import Path
+from typing import TextIO
+
+import pytest
+
+from arrayport import cli
+
+NONSTANDARD = "import numpy as np\ny = np.amax(x)\n"
+
+
+def _child(script: str, **kwargs: object) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        **kwargs,  # type: ignore[call-overload]
+    )
+
+
+def test_an_interrupt_that_python_drops_still_exits_130() -> None:
+    # SIGINT while jax's gc callback ran: Python ignored the KeyboardInterrupt raised in
+    # the callback ("Exception ignored in: <function _xla_gc_callback ...>" and its
+    # traceback), doctor went on and exited 0. Here SIGINT arrives in a __del__, where
+    # Python ignores exceptions as in a gc callback; raise_signal runs the handler at once.
+    script = (
+        "import signal, sys\n"
+        "from arrayport import cli\n"
+        "class Collected:\n"
+        "    def __del__(self):\n"
+        "        signal.raise_signal(signal.SIGINT)\n"
+        "def doctor(args, out):\n"
+        "    Collected()  # freed at once: its __del__ runs here\n"
+        "    print('still running', file=out)\n"
+        "    return 0\n"
+        "cli._doctor = doctor\n"
+        "sys.exit(cli.main(['doctor']))\n"
+    )
+    done = _child(script)
+    assert (done.returncode, done.stderr) == (130, "arrayport: interrupted\n")
+    assert done.stdout == "still running\n"  # the interrupt was lost: the command went on
+
+
+def test_sigint_is_arrayport_s_only_while_a_command_runs(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before, hook = signal.getsignal(signal.SIGINT), sys.unraisablehook
+    seen: list[object] = []
+
+    def doctor(args: Namespace, out: TextIO) -> int:
+        seen.append(signal.getsignal(signal.SIGINT))
+        return 0
+
+    monkeypatch.setattr(cli, "_doctor", doctor)
+    assert cli.main(["doctor"]) == 0
+    assert seen[0] not in (before, signal.default_int_handler)  # records SIGINT
+    assert (signal.getsignal(signal.SIGINT), sys.unraisablehook) == (before, hook)
+    # Outside the main thread Python lets no code handle signals: left as it is.
+    found: list[int] = []
+    worker = threading.Thread(target=lambda: found.append(cli.main(["doctor"])))
+    worker.start()
+    worker.join()
+    assert found == [0]
+    assert seen[1] == before
+    assert capsys.readouterr().err == ""
+
+
+def test_output_that_cannot_be_written_exits_74(tmp_path: Path) -> None:
+    # `arrayport doctor > /dev/full`: a traceback (OSError: [Errno 28] No space left on
+    # device) and exit 1, which doctor documents as a broken installation.
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full here")
+    small = tmp_path / "m.py"
+    small.write_text(NONSTANDARD)
+    large = tmp_path / "many.py"  # its findings fill the buffer: a write fails, not the flush
+    large.write_text("import numpy as np\n" + "np.amax(1)\n" * 2_000)
+    for argv in (["port-check", str(small)], ["port-check", "--json", str(large)]):
+        with open("/dev/full", "w") as full:
+            done = subprocess.run(
+                [sys.executable, "-m", "arrayport", *argv],
+                stdout=full,
+                stderr=subprocess.PIPE,
+                text=True,
+                timeout=120,
+                check=False,
+            )
+        reason = os.strerror(errno.ENOSPC)
+        assert (done.returncode, done.stderr) == (
+            74,
+            f"arrayport: cannot write output: {reason}\n",
+        ), argv
+
+
+class _FullDisk(io.StringIO):
+    def write(self, text: str) -> int:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+
+def test_only_errors_writing_the_output_are_reported_as_such(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    f = tmp_path / "m.py"
+    f.write_text(NONSTANDARD)
+    monkeypatch.setattr(sys, "stdout", _FullDisk())
+    assert cli.main(["port-check", str(f)]) == 74
+    reason = os.strerror(errno.ENOSPC)
+    assert capsys.readouterr().err == f"arrayport: cannot write output: {reason}\n"
+
+    # An OSError the command raises itself is not about its output: it propagates.
+    def doctor(args: Namespace, out: TextIO) -> int:
+        raise PermissionError(errno.EACCES, "denied", "/some/file")
+
+    monkeypatch.setattr(cli, "_doctor", doctor)
+    with pytest.raises(PermissionError):
+        cli.main(["doctor"])
+    assert capsys.readouterr().err == ""
