@@ -393,7 +393,72 @@ def test_array_defaults_are_moved_like_arguments() -> None:
     np.testing.assert_array_equal(weigh(x, KERNEL * 0), KERNEL)  # given: not replaced
     np.testing.assert_array_equal(weigh(x, offset=KERNEL * 0), KERNEL)
     assert seen == [(torch.Tensor, torch.Tensor)] * 3
-    assert [d[:2] for d in general.array_defaults(weigh.__wrapped__)] == [(1, None), (3, "offset")]
+    assert [d[:2] for d in general.array_defaults(weigh.__wrapped__)] == [
+        (1, None),
+        (None, "offset"),  # keyword-only: never filled by position
+    ]
+
+
+@skip_unless_installed(MemoryType.TORCH)
+def test_a_keyword_only_default_after_star_args_is_moved_however_many_are_passed() -> None:
+    # Its place in the signature (1) was taken for a position: with two or more positional
+    # arguments the default counted as given and reached torch as an ndarray.
+    import torch
+
+    seen: list[type] = []
+
+    @ap.memory_type("torch")
+    def first_plus(*images: Any, kernel: Any = KERNEL) -> Any:
+        seen.append(type(kernel))
+        return torch.add(images[0], kernel)
+
+    x = np.zeros(3, np.float32)
+    for n in (1, 2, 3):
+        np.testing.assert_array_equal(first_plus(*[x] * n), KERNEL)
+    assert seen == [torch.Tensor] * 3
+
+
+@skip_unless_installed(MemoryType.TORCH)
+def test_a_list_or_tuple_default_holding_arrays_is_moved_as_that_argument_is() -> None:
+    import torch
+
+    seen: list[list[type]] = []
+
+    @ap.memory_type("torch")
+    def weigh(x: Any, kernels: Any = (KERNEL, KERNEL * 2), scales: Any = [1.0]) -> Any:  # noqa: B006
+        seen.append([type(k) for k in kernels])
+        return torch.mul(x, kernels[1]) * scales[0]
+
+    x = np.ones(3, np.float32)
+    np.testing.assert_array_equal(weigh(x), KERNEL * 2)
+    np.testing.assert_array_equal(weigh(x, (KERNEL, KERNEL)), KERNEL)
+    assert seen == [[torch.Tensor, torch.Tensor]] * 2
+    # A list of numbers is no array default.
+    assert [d[1] for d in general.array_defaults(weigh.__wrapped__)] == ["kernels"]
+
+
+def test_a_wrapper_that_fixes_a_parameter_is_called_as_it_is() -> None:
+    # functools.wraps points inspect.signature at the wrapped function, whose array
+    # default was added to a call the wrapper does not take: TypeError on every type.
+    import functools
+
+    def smooth(image: Any, kernel: Any = KERNEL) -> Any:
+        return image * kernel
+
+    @functools.wraps(smooth)
+    def doubled(image: Any) -> Any:
+        return smooth(image, kernel=KERNEL * 2)
+
+    @functools.wraps(smooth)
+    def passed_on(*args: Any, **kwargs: Any) -> Any:
+        return smooth(*args, **kwargs)
+
+    x = np.ones(3, np.float32)
+    np.testing.assert_array_equal(ap.memory_type("numpy")(doubled)(x), KERNEL * 2)
+    assert general.array_defaults(doubled) == ()
+    # A wrapper passing everything on takes the default, and it is moved as before.
+    assert [d[1] for d in general.array_defaults(passed_on)] == ["kernel"]
+    np.testing.assert_array_equal(ap.memory_type("numpy")(passed_on)(x), KERNEL)
 
 
 def test_positional_only_defaults_are_filled_in_order() -> None:

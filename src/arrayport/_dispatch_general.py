@@ -23,7 +23,16 @@ import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, cast
 
-from arrayport._arguments import DASK_INPUT, KINDS, NO_CONVERSION, array_type, arrays, scan
+from arrayport._argument_context import about_an_argument, of_argument
+from arrayport._arguments import (
+    DASK_INPUT,
+    KINDS,
+    NO_CONVERSION,
+    array_type,
+    arrays,
+    is_container,
+    scan,
+)
 from arrayport._dtype_policy import DTYPES
 from arrayport._metrics import metrics
 from arrayport._oom_recognition import Site, oom_memory_type
@@ -60,10 +69,12 @@ __all__ = [
     "with_array_defaults",
 ]
 
-#: A parameter whose default is an array: its position, its name (None when positional-only),
-#: and the defaults of the parameters up to it (a positional-only one is filled in with
-#: those before it; ``inspect.Parameter.empty`` where there is none).
-ArrayDefault = tuple[int, str | None, tuple[Any, ...]]
+#: A parameter whose default is an array (or a list or tuple holding one): its position
+#: (None for a keyword-only one, which no positional argument fills, however many a
+#: ``*args`` call passes), its name (None when positional-only), and the defaults of the
+#: parameters up to it (a positional-only one is filled in with those before it;
+#: ``inspect.Parameter.empty`` where there is none).
+ArrayDefault = tuple[int | None, str | None, tuple[Any, ...]]
 
 # Bound by assignment, not by import, as in arrayport.dispatch (see the note there): the
 # ``_KINDS.get`` below runs on every general call.
@@ -71,19 +82,38 @@ _KINDS = KINDS
 
 
 def array_defaults(fn: Callable[..., Any]) -> tuple[ArrayDefault, ...]:
-    """The parameters of ``fn`` whose default is an array (``kernel=np.ones(3)``)."""
+    """The parameters of ``fn`` whose default is an array (``kernel=np.ones(3)``), or a
+    list or tuple holding one (``kernels=(k1, k2)``: moved as such an argument is).
+
+    The defaults are read where ``functools.wraps`` points (a wrapper ``(*args,
+    **kwargs)`` passes them on), but one is added to a call only where ``fn`` itself
+    takes it: a wrapper that fixes a parameter (``def wrapper(image)``) is called as it is.
+    """
     try:
         parameters = list(inspect.signature(fn).parameters.values())
+        own = inspect.signature(fn, follow_wrapped=False).parameters.values()
     except (TypeError, ValueError):  # builtins and callables without a signature
         return ()
+    kinds = {p.kind for p in own}
+    named = {p.name for p in own if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+    positional = sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in own)
     found: list[ArrayDefault] = []
     for i, p in enumerate(parameters):
-        if p.default is not p.empty and array_type(p.default) is not None:
-            if p.kind is p.POSITIONAL_ONLY:
+        if p.default is p.empty or not _holds_an_array(p.default):
+            continue
+        if p.kind is p.POSITIONAL_ONLY:
+            if i < positional or p.VAR_POSITIONAL in kinds:
                 found.append((i, None, tuple(q.default for q in parameters[: i + 1])))
-            else:
-                found.append((i, p.name, (p.default,)))
+        elif p.name in named or p.VAR_KEYWORD in kinds:
+            index = None if p.kind is p.KEYWORD_ONLY else i
+            found.append((index, p.name, (p.default,)))
     return tuple(found)
+
+
+def _holds_an_array(value: Any) -> bool:
+    if array_type(value) is not None:
+        return True
+    return is_container(value) and any(array_type(v) is not None for v in value)
 
 
 def with_array_defaults(
@@ -92,7 +122,7 @@ def with_array_defaults(
     """``args`` and ``kwargs`` with each array default that was not given added: by
     keyword, or positionally (after the defaults before it) for a positional-only one."""
     for index, name, values in defaults:
-        if index < len(args) or name in kwargs:
+        if (index is not None and index < len(args)) or name in kwargs:
             continue
         if name is not None:
             kwargs = {**kwargs, name: values[0]}
@@ -215,6 +245,10 @@ def _general(
         cargs, ckwargs, cfirst, dev = convert_arguments(args, kwargs, first, target, c.device)
     except Exception as exc:  # moving the inputs can run out of memory (on a GPU, often)
         failed = exc
+    if about_an_argument(failed, c.device):
+        name = getattr(dispatched, "__qualname__", None) or repr(dispatched._fn)
+        call = (args, kwargs)
+        raise of_argument(failed, dispatched._fn, name, call, given, target, c.device) from failed
     if failed is not None:  # the recovery places its result itself
         return first, first_kind, recover(dispatched, failed, args, kwargs, first, first_kind)
     result = _run(dispatched, cargs, ckwargs, cfirst, dev)
