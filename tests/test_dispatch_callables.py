@@ -166,3 +166,73 @@ def test_callables_marked_as_coroutine_functions_are_refused() -> None:
 
     with pytest.raises(ap.InvalidOptionError, match="coroutine"):
         ap.memory_type("numpy")(AsyncMock())
+
+
+def _logged(fn: Any) -> Any:
+    """An ordinary decorator: functools.wraps around a plain wrapper."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        return fn(*args, **kwargs)
+
+    return wrapper
+
+
+def test_wrapped_functions_whose_body_runs_after_the_call_are_refused_when_called() -> None:
+    # Under a functools.wraps decorator they were accepted: a coroutine came back, and
+    # awaited gave the declared framework's array with its dtype, outside the OOM policy.
+    import gc
+    import warnings
+
+    async def coroutine(x: Any) -> Any:
+        return x / 2
+
+    async def agen(x: Any) -> Any:
+        yield x
+
+    def gen(x: Any) -> Any:
+        yield x
+
+    kinds = [(coroutine, "coroutine"), (agen, "async generator"), (gen, "generator")]
+    for output in ("input", "declared"):
+        for fn, kind in kinds:
+            f = ap.memory_type("numpy", output=output)(_logged(fn))
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")  # closed: no "never awaited" warning
+                for args in [(np.arange(3),), (1.0,)]:  # with an array argument, without
+                    with pytest.raises(ap.InvalidOptionError, match=f"it is an? {kind} function"):
+                        f(*args)
+                gc.collect()
+    # A decorator that runs what it wraps to the end returns an array: it is dispatched.
+    import asyncio
+
+    def run_to_end(fn: Any) -> Any:
+        import functools
+
+        @functools.wraps(fn)
+        def wrapper(*args: Any) -> Any:
+            return asyncio.run(fn(*args))
+
+        return wrapper
+
+    halve = ap.memory_type("numpy")(run_to_end(coroutine))
+    assert halve(np.arange(4, dtype=np.uint8)).dtype == np.uint8
+
+
+def test_partials_of_instances_whose_call_runs_after_the_call_are_refused() -> None:
+    # Only the partial and its callable were asked, not the callable's class's __call__.
+    import functools
+
+    class Async:
+        async def __call__(self, x: Any) -> Any:
+            return x
+
+    class Gen:
+        def __call__(self, x: Any) -> Any:
+            yield x
+
+    for fn, kind in [(Async(), "a coroutine function"), (Gen(), "a generator function")]:
+        for partial in (functools.partial(fn), functools.partial(functools.partial(fn))):
+            with pytest.raises(ap.InvalidOptionError, match=kind):
+                ap.memory_type("numpy")(partial)

@@ -69,3 +69,16 @@ def test_a_dtype_the_memory_type_cannot_hold_names_the_way_out_from_there(
     assert "first" not in message
     assert ("jax_enable_x64" in message) is (mt is MemoryType.JAX)
     assert ap.convert_dtype(ap.convert(x, "numpy"), name).dtype == np.dtype(name)  # it works
+
+
+def test_a_reference_dtype_no_policy_reaches_is_refused_with_the_way_out() -> None:
+    from arrayport._dtype_refusals import refuse_input_dtype
+
+    refusal = refuse_input_dtype("f", np.array(["a"]), (np.arange(2), "label"))
+    assert isinstance(refusal, ap.UnsupportedArrayError)
+    assert str(refusal).startswith(
+        "f: dtype_conversion=PRESERVE_INPUT cannot give the result (int64) the first array "
+        "argument's dtype <U1"
+    )
+    assert "DtypeConversion.NATIVE_OUTPUT" in str(refusal)
+    assert refuse_input_dtype("f", np.arange(2.0), np.array(["a"])) is None  # the result's

@@ -2,7 +2,8 @@
 travels to other processes (decision record 0069).
 
 * :func:`refuse_deferred_bodies`: generator and coroutine functions are refused when
-  decorating; their bodies run after the call has returned, outside the dispatch.
+  decorating; their bodies run after the call has returned, outside the dispatch. One
+  that hides under a decorator is refused by its result (:func:`deferred_result`).
 * :func:`adopt_identity`: the wrapper's name and docstring, and whether it binds.
 * :func:`reduction`: how a dispatched function pickles: by reference like a plain
   function, an ``.options()`` variant as its base and contract (:func:`with_contract`),
@@ -20,7 +21,7 @@ import inspect
 import sys
 from collections.abc import Callable
 from functools import partial, update_wrapper
-from types import FunctionType
+from types import AsyncGeneratorType, CoroutineType, FunctionType, GeneratorType
 from typing import TYPE_CHECKING, Any
 
 from arrayport.errors import InvalidOptionError
@@ -30,7 +31,9 @@ if TYPE_CHECKING:
     from arrayport.dispatch import DispatchedFunction
 
 __all__ = [
+    "DEFERRED",
     "adopt_identity",
+    "deferred_result",
     "from_main",
     "main_payload",
     "reduction",
@@ -42,29 +45,72 @@ __all__ = [
 def refuse_deferred_bodies(fn: Any) -> None:
     """Refuse functions whose body runs after the call returns: a coroutine or generator
     function returns a coroutine or generator at once, so its arrays would never be
-    placed, converted by the dtype policy, or run under the OOM policy."""
+    placed, converted by the dtype policy, or run under the OOM policy.
+
+    What a call of ``fn`` runs is asked too: a ``functools.partial``'s callable, a callable
+    instance's ``__call__``. A ``functools.wraps`` wrapper is not unwrapped: it may run
+    what it wraps to the end (``asyncio.run``), so only its result tells
+    (:func:`deferred_result`)."""
+    seen = 0
+    while seen < 100:  # a partial of a partial of ...: each its own inner callable
+        kind = _deferred_kind(fn)
+        if kind is not None:
+            name = getattr(fn, "__qualname__", None) or repr(fn)
+            raise InvalidOptionError(_refusal(name, kind))
+        if not isinstance(fn, partial):
+            return
+        fn, seen = fn.func, seen + 1
+
+
+def _deferred_kind(fn: Any) -> str | None:
+    """What kind of deferred body ``fn`` (or, for a callable instance, its class's
+    ``__call__``) has, or None."""
     # A callable instance runs its class's __call__ (inspect looks at the instance only).
     instance = not (inspect.isroutine(fn) or inspect.isclass(fn) or isinstance(fn, partial))
     body = type(fn).__call__ if instance else fn
     # Either may say so (an AsyncMock is marked a coroutine function itself).
-    kind = (
-        "a coroutine function (async def)"
+    return (
+        _KINDS[CoroutineType]
         if inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(body)
-        else "an async generator function"
+        else _KINDS[AsyncGeneratorType]
         if inspect.isasyncgenfunction(fn) or inspect.isasyncgenfunction(body)
-        else "a generator function"
+        else _KINDS[GeneratorType]
         if inspect.isgeneratorfunction(fn) or inspect.isgeneratorfunction(body)
         else None
     )
-    if kind is not None:
-        name = getattr(fn, "__qualname__", None) or repr(fn)
-        msg = (
-            f"memory_type cannot dispatch {name}: it is {kind}, whose body runs after the "
-            "call returns, outside the dispatch (its arrays would not be moved back, "
-            "converted or covered by the OOM policy); decorate the plain function it "
-            "calls for each array instead"
-        )
-        raise InvalidOptionError(msg)
+
+
+#: What a call returns when its body runs later, and what that makes the function.
+_KINDS: dict[type, str] = {
+    CoroutineType: "a coroutine function (async def)",
+    AsyncGeneratorType: "an async generator function",
+    GeneratorType: "a generator function",
+}
+DEFERRED = frozenset(_KINDS)
+
+
+def _refusal(name: str, kind: str) -> str:
+    return (
+        f"memory_type cannot dispatch {name}: it is {kind}, whose body runs after the "
+        "call returns, outside the dispatch (its arrays would not be moved back, "
+        "converted or covered by the OOM policy); decorate the plain function it "
+        "calls for each array instead"
+    )
+
+
+def deferred_result(dispatched: DispatchedFunction[Any, Any], result: Any) -> Any:
+    """``result`` itself, unless it is a coroutine, generator or async generator (a function
+    :func:`refuse_deferred_bodies` could not see as one: under a ``functools.wraps``
+    decorator): then it is closed, its body never run, and the refusal raised. Asked only
+    of results that are not arrays, where the call would return them as they are."""
+    kind = _KINDS.get(type(result))
+    if kind is None:
+        return result
+    close = getattr(result, "close", None)  # an async generator, never started, has none
+    if close is not None:
+        close()  # (a coroutine never awaited would warn so)
+    name = getattr(dispatched, "__qualname__", None) or repr(dispatched._fn)
+    raise InvalidOptionError(_refusal(name, kind))
 
 
 def adopt_identity(wrapper: Any, fn: Any, static: bool) -> bool:

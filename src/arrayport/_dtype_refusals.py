@@ -1,6 +1,7 @@
 """Target dtypes a conversion refuses before it computes anything: one the memory type
 cannot hold (or would store widened), and complex128 -> complex64 where a finite part would
-become inf. :func:`arrayport.convert_dtype` asks them; nothing is imported here beyond
+become inf. :func:`arrayport.convert_dtype` asks them, and a dispatched call's dtype policy
+asks :func:`refuse_input_dtype` why it failed; nothing is imported here beyond
 what arrayport already has.
 """
 
@@ -13,10 +14,10 @@ import numpy as np
 from arrayport import _dtype_policy as policy
 from arrayport.backends._protocol import Backend
 from arrayport.backends._util import numpy_dtype_or_none
-from arrayport.errors import DtypeConversionError, UnsupportedDtypeError
+from arrayport.errors import DtypeConversionError, UnsupportedArrayError, UnsupportedDtypeError
 from arrayport.memory_types import MemoryType
 
-__all__ = ["refuse_complex_overflow", "refuse_unholdable"]
+__all__ = ["refuse_complex_overflow", "refuse_input_dtype", "refuse_unholdable"]
 
 
 def refuse_unholdable(backend: Backend, mt: MemoryType, name: str) -> None:
@@ -66,3 +67,33 @@ def refuse_complex_overflow(xp: Any, x: Any, p: policy.Plan) -> None:
             "become inf; scale them down first, or keep complex128"
         )
         raise DtypeConversionError(msg)
+
+
+def refuse_input_dtype(name: str, reference: Any, result: Any) -> UnsupportedArrayError | None:
+    """The refusal of ``DtypeConversion.PRESERVE_INPUT`` for the dispatched function
+    ``name`` when the cause is its first array argument ``reference``: a dtype no policy
+    reaches (strings, datetimes, objects), which its memory type refuses to describe. The
+    result (``np.char.str_len``'s int64) is not to blame. None when ``reference``'s dtype
+    is not the cause (the error is then the result's)."""
+    from arrayport.backends import detect_memory_type, get_backend
+    from arrayport.dtypes import dtype_name
+
+    if dtype_name(getattr(reference, "dtype", None)) is not None:
+        return None
+    try:
+        get_backend(detect_memory_type(reference)).describe(reference)
+    except (UnsupportedArrayError, UnsupportedDtypeError):
+        pass
+    else:
+        return None
+    primary = result[0] if isinstance(result, (tuple, list)) and result else result
+    made = getattr(primary, "dtype", None)
+    msg = (
+        f"{name}: dtype_conversion=PRESERVE_INPUT cannot give the result"
+        f"{'' if made is None else f' ({made})'} the first array argument's dtype "
+        f"{getattr(reference, 'dtype', '?')}: the dtype policy converts between bool, "
+        "integer, float and complex dtypes only; declare dtype_conversion="
+        "DtypeConversion.NATIVE_OUTPUT to return the function's own dtype, or a fixed one "
+        "(e.g. DtypeConversion.FLOAT64)"
+    )
+    return UnsupportedArrayError(msg)

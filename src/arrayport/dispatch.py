@@ -22,9 +22,10 @@ already has the declared memory type, no conversion machinery runs at all (see
 ``docs/decisions/0015-dispatch-fast-path.md``); one numpy argument of a torch function (or
 the reverse) is shared in and out without planning (``0048-dispatch-quick-shares.md``).
 
-This module holds the decorator and the dispatched callable with its fast paths. Any other
-call takes the general path in :mod:`arrayport._dispatch_general` (scanning the arguments,
-the dask hand-off, streams, slicing). The options live in :mod:`arrayport._contract`
+This module holds the decorator and the dispatched callable with its fast paths. Other
+calls take :mod:`arrayport._dispatch_general` (scanning the arguments, the dask hand-off,
+streams, slicing); bound methods are :mod:`arrayport._dispatch_bound`'s, the dtype policy
+:mod:`arrayport._dispatch_policy`'s. The options live in :mod:`arrayport._contract`
 (re-exported here), which arrays count as arguments in :mod:`arrayport._arguments`, and the
 conversion of arguments and placement of results (the slow path) in
 :mod:`arrayport._placement`.
@@ -32,29 +33,31 @@ conversion of arguments and placement of results (the slow path) in
 
 from __future__ import annotations
 
-import types
 from collections.abc import Callable
 from typing import Any, ClassVar, Generic, ParamSpec, TypeVar, cast
 
 from arrayport._arguments import KINDS, UNSEEN
 from arrayport._contract import FunctionContract
+from arrayport._dispatch_bound import BoundDispatched
 
 # from_main and with_contract are named in pickles as arrayport.dispatch's (ADR 0069).
 from arrayport._dispatch_callables import (  # noqa: F401
+    DEFERRED,
     adopt_identity,
+    deferred_result,
     from_main,
     reduction,
     refuse_deferred_bodies,
     with_contract,
 )
 from arrayport._dispatch_general import array_defaults, call_general, of_result, recover
+from arrayport._dispatch_policy import dtype_policy
 from arrayport._metrics import metrics
 from arrayport._oom_injection import injections
 from arrayport._oom_recognition import settled
 from arrayport._placement import (
     _QUICK,
     _Quick,
-    convert_dtype,
     place_with_policy,
     quick_share,
     stream_hook,
@@ -68,7 +71,6 @@ from arrayport.errors import (
     DtypeConversionError,
     InvalidOptionError,
     UnsupportedArrayError,
-    UnsupportedDtypeError,
 )
 from arrayport.memory_types import MemoryType
 from arrayport.oom import OOMPolicy
@@ -168,8 +170,10 @@ class DispatchedFunction(Generic[P, R]):
         return DispatchedFunction(fn, self._contract.replace(**overrides))
 
     def __get__(self, obj: Any, objtype: Any = None) -> Any:
-        # A decorated method receives ``self`` (as the function would; adopt_identity).
-        return types.MethodType(self, obj) if obj is not None and self._binds else self
+        # A method receives ``self`` (as a function would; adopt_identity), its .options() too.
+        if obj is None or not self._binds:
+            return self
+        return BoundDispatched(self, obj)
 
     def __reduce__(self) -> str | tuple[Any, ...]:
         return reduction(self, self._fn, self._contract)
@@ -240,8 +244,8 @@ class DispatchedFunction(Generic[P, R]):
                             self._round_trip = (type(first), quick, type(out), back, first_kind)
         if result is UNSEEN:
             first, first_kind, result = call_general(self, args, kwargs)
-            if first_kind is None:
-                return result  # type: ignore[no-any-return]  # no array argument
+            if first_kind is None:  # no array argument (a coroutine, refused: see _place)
+                return deferred_result(self, result)  # type: ignore[no-any-return]
         # (Returned without typing.cast: a function call, on the path every call takes.)
         if self._native:
             return result  # type: ignore[no-any-return]
@@ -251,14 +255,7 @@ class DispatchedFunction(Generic[P, R]):
                 return result  # type: ignore[no-any-return]
         return self._dtype_policy(result, first)  # type: ignore[no-any-return]
 
-    def _dtype_policy(self, result: Any, first: Any) -> Any:
-        """``result`` with the contract's dtype policy applied (``first``: the input)."""
-        c = self._contract
-        try:
-            return convert_dtype(result, first, c.dtype_conversion, c.scaling, self._bool_stand_in)
-        # masked, float128, complex128 parts beyond complex64, ...
-        except (UnsupportedArrayError, UnsupportedDtypeError, DtypeConversionError) as exc:
-            raise of_result(self, exc, policy=True) from exc
+    _dtype_policy = dtype_policy  # (result, first): with the dtype policy applied
 
     def _place(
         self, result: Any, first: Any, first_kind: Any, *, moved: bool, call: Any = None
@@ -266,7 +263,8 @@ class DispatchedFunction(Generic[P, R]):
         """``result`` where the contract puts it. Placing can run out of memory (a GPU
         result to the host, a dask graph computed): the policy then runs the call ``call``
         (its arguments and keyword arguments; None: ``first`` alone; False: none, within
-        that recovery) again (ADR 0072)."""
+        that recovery) again (ADR 0072). A coroutine or generator is refused."""
+        result = deferred_result(self, result) if type(result) in DEFERRED else result
         try:
             return place_with_policy(
                 result,

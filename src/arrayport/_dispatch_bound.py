@@ -1,0 +1,81 @@
+"""A dispatched method bound to its instance (or a classmethod's class): what
+``obj.method`` is when ``method`` was decorated with :func:`arrayport.memory_type`.
+
+Python's own bound method (``types.MethodType``) hands every attribute to its function,
+``options`` included: ``obj.method.options(...)`` made an unbound variant, the instance was
+lost and the arguments shifted by one (``x`` became ``self``). :class:`BoundDispatched`
+binds the variant again; otherwise it is what a bound method is: ``__self__`` and
+``__func__``, the function's attributes (``__wrapped__``, ``__name__``, ``__qualname__``,
+``__doc__``, ``contract``), a signature without ``self``, equality and hashing by instance
+and function, and pickling as the function's binding to the instance.
+
+It is a :class:`functools.partial` of the function and the instance, so that its call
+puts the instance first in C, as a bound method's does, and the dispatched call then
+runs as it would for ``Cls.method(obj, ...)``.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from types import MethodType
+from typing import TYPE_CHECKING, Any, cast
+
+if TYPE_CHECKING:
+    from arrayport.dispatch import DispatchedFunction
+
+__all__ = ["BoundDispatched"]
+
+
+class BoundDispatched(functools.partial[Any]):
+    """``obj.method`` for a dispatched ``method``: call it as the method; ``options(...)``
+    gives the variant bound to the same instance."""
+
+    __slots__ = ()
+
+    @property
+    def __func__(self) -> DispatchedFunction[..., Any]:
+        return cast("DispatchedFunction[..., Any]", self.func)
+
+    @property
+    def __self__(self) -> Any:
+        return self.args[0]
+
+    def options(self, **overrides: Any) -> BoundDispatched:
+        """The method's variant with some options replaced, bound to the same instance."""
+        return BoundDispatched(self.__func__.options(**overrides), self.args[0])
+
+    def __getattr__(self, name: str) -> Any:
+        # As a bound method: the function's attributes (contract, __wrapped__, __name__, ...).
+        return getattr(self.func, name)
+
+    @property
+    def __doc__(self) -> str | None:  # type: ignore[override]
+        doc: str | None = self.func.__doc__
+        return doc
+
+    @property
+    def __module__(self) -> str:  # type: ignore[override]
+        module: str = self.func.__module__
+        return module
+
+    @property
+    def __signature__(self) -> inspect.Signature:
+        # A bound method's: the function's without its first parameter.
+        return inspect.signature(MethodType(self.func, self.args[0]))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, BoundDispatched):
+            return NotImplemented
+        return self.args[0] is other.args[0] and self.func == other.func
+
+    def __hash__(self) -> int:
+        return hash((id(self.args[0]), self.func))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # The function (by reference, or a variant as its base and contract) bound again.
+        return (self.func.__get__, (self.args[0],))
+
+    def __repr__(self) -> str:
+        name = getattr(self.func, "__qualname__", None) or repr(self.func)
+        return f"<bound method {name} of {self.args[0]!r}>"
