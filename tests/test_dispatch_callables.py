@@ -236,3 +236,27 @@ def test_partials_of_instances_whose_call_runs_after_the_call_are_refused() -> N
         for partial in (functools.partial(fn), functools.partial(functools.partial(fn))):
             with pytest.raises(ap.InvalidOptionError, match=kind):
                 ap.memory_type("numpy")(partial)
+
+
+def test_a_dispatched_function_has_its_originals_signature_for_getfullargspec() -> None:
+    # inspect.getfullargspec (Keras's Lambda asks it) does not follow __wrapped__, and found
+    # no signature: "no signature found for builtin <dispatched ...>".
+    import inspect
+
+    from arrayport.dispatch import DispatchedFunction
+
+    @ap.memory_type("numpy")
+    def double(x: Any, k: int = 2) -> Any:
+        return x * k
+
+    class Holder:
+        @ap.memory_type("numpy")
+        def method(self, x: Any, k: int = 1) -> Any:
+            return x * k
+
+    assert inspect.getfullargspec(double).args == ["x", "k"]
+    assert inspect.getfullargspec(double).defaults == (2,)
+    assert inspect.getfullargspec(Holder.method).args == ["self", "x", "k"]
+    assert inspect.getfullargspec(Holder().method).args == ["x", "k"]
+    # The class itself still has its own signature (Sphinx documents it).
+    assert list(inspect.signature(DispatchedFunction).parameters) == ["fn", "contract"]

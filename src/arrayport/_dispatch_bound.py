@@ -17,9 +17,10 @@ runs as it would for ``Cls.method(obj, ...)``.
 from __future__ import annotations
 
 import functools
-import inspect
 from types import MethodType
 from typing import TYPE_CHECKING, Any, cast
+
+from arrayport._dispatch_callables import Signature
 
 if TYPE_CHECKING:
     from arrayport.dispatch import DispatchedFunction
@@ -59,10 +60,8 @@ class BoundDispatched(functools.partial[Any]):
         module: str = self.func.__module__
         return module
 
-    @property
-    def __signature__(self) -> inspect.Signature:
-        # A bound method's: the function's without its first parameter.
-        return inspect.signature(MethodType(self.func, self.args[0]))
+    # A bound method's: the function's without its first parameter.
+    __signature__ = Signature(lambda bound: MethodType(bound.func, bound.args[0]))
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, BoundDispatched):

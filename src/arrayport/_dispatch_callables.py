@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFERRED",
+    "Signature",
     "adopt_identity",
     "deferred_result",
     "from_main",
@@ -111,6 +112,20 @@ def deferred_result(dispatched: DispatchedFunction[Any, Any], result: Any) -> An
         close()  # (a coroutine never awaited would warn so)
     name = getattr(dispatched, "__qualname__", None) or repr(dispatched._fn)
     raise InvalidOptionError(_refusal(name, kind))
+
+
+class Signature:
+    """The ``__signature__`` of a callable object standing for another: the signature
+    ``of(obj)`` gives (for a dispatched function, its ``__wrapped__``'s). ``inspect.signature``
+    follows ``__wrapped__`` by itself, but ``inspect.getfullargspec`` does not (Keras's
+    ``Lambda`` layer asks it) and found no signature. A descriptor, not a property: on the
+    class it is None, so that ``inspect.signature`` of the class itself still works."""
+
+    def __init__(self, of: Callable[[Any], Any]) -> None:
+        self._of = of
+
+    def __get__(self, obj: Any, owner: Any = None) -> inspect.Signature | None:
+        return None if obj is None else inspect.signature(self._of(obj))
 
 
 def adopt_identity(wrapper: Any, fn: Any, static: bool) -> bool:

@@ -340,6 +340,10 @@ def convert_dtype(
         or _same_dtype_name(primary, first)  # tf symbolic of numpy input; Parameter input
     ):
         return result
+    if scaling is not Scaling.MINMAX and dtype_conversion.value == _dtypes.dtype_name(
+        getattr(primary, "dtype", None)
+    ):
+        return result  # a fixed dtype it already has (a symbolic tensor cannot be asked)
     converted = _dtypes.apply_dtype_conversion(
         primary, dtype_conversion, scaling, first, bool_stand_in=bool_stand_in
     )

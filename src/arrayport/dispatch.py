@@ -43,6 +43,7 @@ from arrayport._dispatch_bound import BoundDispatched
 # from_main and with_contract are named in pickles as arrayport.dispatch's (ADR 0069).
 from arrayport._dispatch_callables import (  # noqa: F401
     DEFERRED,
+    Signature,
     adopt_identity,
     deferred_result,
     from_main,
@@ -95,6 +96,7 @@ class DispatchedFunction(Generic[P, R]):
     """
 
     __wrapped__: Callable[P, R]
+    __signature__ = Signature(lambda dispatched: dispatched.__wrapped__)
     __qualname__: str
     autograph_info__: ClassVar[dict[str, object]] = {}  # run as written: see _autograph
     _sliced_fn: Callable[..., Any] | None = None

@@ -193,6 +193,55 @@ def test_keras_variables_and_indexed_slices_are_refused_with_a_remedy() -> None:
             call()
 
 
+def test_a_keras_functional_models_placeholder_is_refused_and_lambda_works() -> None:
+    # A KerasTensor was passed through as a non-array: a numpy-declared body built Keras
+    # ops, and the model computed other values in another dtype (10.5 in float32 for
+    # uint8 21 / 2), with no move and no dtype policy.
+    import arrayport as ap
+
+    keras = pytest.importorskip("keras")
+    if keras.backend.backend() != "tensorflow":
+        pytest.skip("keras runs on another backend")
+
+    @ap.memory_type("numpy")
+    def halve(x):
+        return x / 2
+
+    placeholder = keras.Input(shape=(3,), dtype="uint8")
+    for call in (
+        lambda: halve(placeholder),
+        lambda: ap.convert(placeholder, "numpy"),
+        lambda: ap.namespace(placeholder),
+    ):
+        with pytest.raises(UnsupportedArrayError, match=r"KerasTensor .*keras\.layers\.Lambda"):
+            call()
+
+    # Lambda asks inspect.getfullargspec, which found no signature on a dispatched function.
+    @ap.memory_type("tensorflow")
+    def double(x, k=2):
+        return x * k
+
+    inputs = keras.Input(shape=(3,), dtype="float32")
+    model = keras.Model(inputs, keras.layers.Lambda(double)(inputs))
+    out = model(np.array([[1.0, 2.0, 3.0]], np.float32))
+    np.testing.assert_array_equal(np.asarray(out), [[2.0, 4.0, 6.0]])
+
+
+def test_a_fixed_dtype_the_result_has_is_kept_inside_tf_function() -> None:
+    # Any fixed dtype_conversion was refused on a symbolic result, even one of that dtype.
+    import tensorflow as tf
+
+    import arrayport as ap
+
+    @ap.memory_type("tensorflow", dtype_conversion=ap.DtypeConversion.FLOAT32)
+    def double(x):
+        return x * 2
+
+    np.testing.assert_array_equal(tf.function(double)(tf.ones(2)).numpy(), [2.0, 2.0])
+    with pytest.raises(UnsupportedArrayError, match="symbolic"):  # another dtype: refused
+        tf.function(double)(tf.ones(2, tf.int32))
+
+
 # --- symbolic tensors (inside tf.function) ---------------------------------------------
 
 

@@ -180,11 +180,22 @@ def array_like_refusal(x: object) -> str | None:
         # Keras 3 is its own package over jax, torch or tensorflow: its Variable wraps one
         # of their tensors, and operators on it compute in that framework, whatever the
         # function declared.
-        variable = getattr(sys.modules["keras"], "Variable", None)
+        keras = sys.modules["keras"]
+        variable = getattr(keras, "Variable", None)
         if variable is not None and isinstance(x, variable):
             return (
                 "a keras.Variable is mutable state, not an array: pass "
                 "keras.ops.convert_to_numpy(v), or v.value (its backend's tensor)"
+            )
+        symbolic = getattr(keras, "KerasTensor", None)
+        if symbolic is not None and isinstance(x, symbolic):
+            # Passed through as a non-array, the body would build Keras ops: the model
+            # would run it with no move and no dtype policy, on other values and dtypes.
+            return (
+                "a KerasTensor is the symbolic input of a Keras functional model and holds "
+                "no data: call the function on the real arrays (the model's inputs or "
+                "outputs), or wrap a function declared on Keras's backend framework in "
+                "keras.layers.Lambda, which calls it with that framework's tensors"
             )
     mt = (_roots if _roots is not None else _load_roots()).get(root)
     if mt is None or root not in sys.modules:
