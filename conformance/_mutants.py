@@ -197,6 +197,69 @@ def _integer_policy_off_by_one() -> None:
     dtypes_mod.apply_dtype_conversion = apply_dtype_conversion
 
 
+def _unit_float_wraps() -> None:
+    """UNIT float -> integer wraps values above 1 (u - 1) instead of clipping them:
+    float32 1.5 -> uint8 gives 128, not 255."""
+    original = _dtype_policy._to_unit
+
+    def to_unit(xp: Any, x: Any, p: Any, work: str) -> Any:
+        u = original(xp, x, p, work)
+        if p.scaling == "unit" and p.dst.kind in "iu" and _dtype_policy.DTYPES[work].kind == "f":
+            u = xp.where(u > 1.0, u - 1.0, u)
+        return u
+
+    _dtype_policy._to_unit = to_unit  # type: ignore[assignment]
+
+
+def _nan_scaled_to_max() -> None:
+    """UNIT and MINMAX into an integer type send NaN to the top of the range, not to 0."""
+    original = _dtype_policy._to_unit
+
+    def to_unit(xp: Any, x: Any, p: Any, work: str) -> Any:
+        u = original(xp, x, p, work)
+        return xp.where(xp.isnan(u), 1.0, u) if p.dst.kind in "iu" else u
+
+    _dtype_policy._to_unit = to_unit  # type: ignore[assignment]
+
+
+def _complex_drops_imag() -> None:
+    """complex -> complex conversion keeps only the real part: (1+2j) -> (1+0j)."""
+    original = _dtype_policy.convert_block
+
+    def convert_block(xp: Any, x: Any, p: Any) -> Any:
+        if _dtype_policy.DTYPES[p.src_work].kind == "c":
+            return xp.astype(xp.real(x), _dtype_policy.xp_dtype(xp, p.dst.name))
+        return original(xp, x, p)
+
+    _dtype_policy.convert_block = convert_block  # type: ignore[assignment]
+    importlib.import_module("arrayport._dtype_numpy").convert_block = convert_block
+
+
+def _decorator_ignores_scaling() -> None:
+    """The decorator's dtype policy ignores ``scaling=`` (always VALUE): a float32 result in
+    [0, 1] declared ``UINT8`` with ``Scaling.UNIT`` comes back 0 or 1, not 0..255."""
+    dtypes_mod = importlib.import_module("arrayport.dtypes")
+    original = dtypes_mod.apply_dtype_conversion
+
+    def apply_dtype_conversion(x: Any, conversion: Any, scaling: Any, *args: Any, **kw: Any) -> Any:
+        return original(x, conversion, ap.Scaling.VALUE, *args, **kw)
+
+    dtypes_mod.apply_dtype_conversion = apply_dtype_conversion
+
+
+def _fixed_conversion_ignored() -> None:
+    """The decorator's fixed dtypes (``UINT8`` ... ``FLOAT64``) return the native output."""
+    dtypes_mod = importlib.import_module("arrayport.dtypes")
+    original = dtypes_mod.apply_dtype_conversion
+
+    def apply_dtype_conversion(x: Any, conversion: Any, *args: Any, **kw: Any) -> Any:
+        if conversion is not ap.DtypeConversion.PRESERVE_INPUT:
+            conversion = ap.DtypeConversion.NATIVE_OUTPUT
+        return original(x, conversion, *args, **kw)
+
+    dtypes_mod.apply_dtype_conversion = apply_dtype_conversion
+
+
 #: name -> (what it breaks, how)
 MUTATIONS: dict[str, tuple[str, Callable[[], None]]] = {
     "wrong-value": ("a wrong value in one route (tensorflow host adoption)", _wrong_value),
@@ -229,6 +292,23 @@ MUTATIONS: dict[str, tuple[str, Callable[[], None]]] = {
     "integer-policy-off-by-one": (
         "the dtype policy's integer results are one too high",
         _integer_policy_off_by_one,
+    ),
+    "unit-float-wraps": ("UNIT float -> integer wraps values above 1", _unit_float_wraps),
+    "nan-scaled-to-max": (
+        "UNIT and MINMAX send NaN to the top of an integer range",
+        _nan_scaled_to_max,
+    ),
+    "complex-drops-imag": (
+        "complex -> complex keeps only the real part",
+        _complex_drops_imag,
+    ),
+    "decorator-ignores-scaling": (
+        "the decorator's dtype policy ignores scaling= (always VALUE)",
+        _decorator_ignores_scaling,
+    ),
+    "fixed-conversion-ignored": (
+        "the decorator's fixed dtypes (UINT8 ... FLOAT64) return the native output",
+        _fixed_conversion_ignored,
     ),
 }
 

@@ -82,22 +82,96 @@ def value_int(v: Any, lo: int, hi: int) -> int:
     return min(max(int(v), lo), hi)
 
 
+def _rounding_interval(r: float, dtype: np.dtype[Any]) -> tuple[Fraction, Fraction]:
+    """The exact values that round to the finite float ``r`` of ``dtype``: from the
+    half-way point to its neighbour below to the one to its neighbour above. Past the
+    largest finite value the neighbour is inf: the gap on the other side, mirrored, stands
+    in for it (65500 -> float16 is 65504, its largest finite value)."""
+    t = dtype.type
+    here = Fraction(r)
+    with np.errstate(over="ignore"):  # the neighbour of the largest finite value is inf
+        down = float(np.nextafter(t(r), t(-np.inf)))
+        up = float(np.nextafter(t(r), t(np.inf)))
+    # Only one neighbour can be infinite (r is finite): mirror the other one's gap.
+    below = Fraction(down) if math.isfinite(down) else here - (Fraction(up) - here)
+    above = Fraction(up) if math.isfinite(up) else here + (here - below)
+    return (below + here) / 2, (here + above) / 2
+
+
 def nearest_ok(v: Any, r: float, dtype: np.dtype[Any]) -> bool:
     """Whether float ``r`` of ``dtype`` is a correctly rounded (or clipped) image of ``v``."""
     if isinstance(v, float) and math.isnan(v):
         return math.isnan(r)
     if isinstance(v, float) and math.isinf(v):
         return r == v
+    return near_ok(Fraction(v), Fraction(v), r, dtype)
+
+
+def near_ok(low: Fraction, high: Fraction, r: float, dtype: np.dtype[Any]) -> bool:
+    """Whether float ``r`` of ``dtype`` is the rounded (or clipped) image of some exact
+    value in ``low..high``: a computation in float64 may land anywhere in that interval."""
     if not math.isfinite(r):
         return False  # a finite value never becomes inf or NaN
-    top = float(np.finfo(dtype).max)
-    exact = Fraction(v)
-    if exact >= top:
-        return r == top
-    if exact <= -top:
-        return r == -top
-    t = dtype.type
-    below = Fraction(float(np.nextafter(t(r), t(-np.inf))))
-    above = Fraction(float(np.nextafter(t(r), t(np.inf))))
-    here = Fraction(r)
-    return (below + here) / 2 <= exact <= (here + above) / 2
+    top = Fraction(float(np.finfo(dtype).max))
+    if low >= top or high <= -top:
+        return r == (top if low >= top else -top)
+    start, end = _rounding_interval(r, dtype)
+    # Finite values beyond the largest finite value clip to it, however far beyond.
+    return (r == -top or start <= high) and (r == top or low <= end)
+
+
+def round_even(v: Fraction) -> int:
+    """``v`` rounded half to even, exactly."""
+    return round(v)
+
+
+def ints_ok(low: Fraction, high: Fraction, r: int, lo: int, hi: int) -> bool:
+    """Whether integer ``r`` is the rounded (half to even), clipped image of some exact
+    value in ``low..high`` (rounding and clipping are monotone: the ends bound it)."""
+    first = min(max(round_even(low), lo), hi)
+    last = min(max(round_even(high), lo), hi)
+    return first <= r <= last
+
+
+#: How far from the exact value float64 arithmetic may put a UNIT or MINMAX result, as a
+#: fraction of the target's range (docs/concepts.md: "within about 2**-50 of the target's
+#: range of a half-way point"; 64-bit integers "within 2**-50 of the range").
+SLACK = Fraction(1, 2**50)
+
+
+def unit_int_ok(v: float, r: int, lo: int, hi: int) -> bool:
+    """Scaling.UNIT of float ``v`` into the integer range lo..hi (ADR 0011): NaN -> 0,
+    +-inf -> the ends, else ``v * max`` rounded half to even and clipped to the range (so a
+    signed target maps [-1, 1] onto -max..max, and only values below -1 reach the minimum).
+    Exact in Python arithmetic, with float64's slack."""
+    if math.isnan(v):
+        return r == 0
+    if math.isinf(v):
+        return r == (hi if v > 0 else lo)
+    exact = Fraction(v) * hi
+    slack = (hi - lo) * SLACK
+    return ints_ok(exact - slack, exact + slack, r, lo, hi)
+
+
+def minmax_int_ok(v: float, vmin: float, vmax: float, r: int, lo: int, hi: int) -> bool:
+    """Scaling.MINMAX of ``v`` (finite range vmin < vmax) into lo..hi (ADR 0011): the exact
+    stretch rounded half to even, within float64's slack; NaN -> 0, +-inf -> the ends."""
+    if math.isnan(v):
+        return r == 0
+    if math.isinf(v):
+        return r == (hi if v > 0 else lo)
+    u = (Fraction(v) - Fraction(vmin)) / (Fraction(vmax) - Fraction(vmin))
+    exact = lo + u * (hi - lo)
+    slack = (hi - lo) * SLACK
+    return ints_ok(exact - slack, exact + slack, r, lo, hi)
+
+
+def minmax_float_ok(v: float, vmin: float, vmax: float, r: float, dtype: np.dtype[Any]) -> bool:
+    """Scaling.MINMAX of ``v`` into a float dtype: the exact stretch onto [0, 1], rounded
+    to nearest within float64's slack; NaN stays NaN, +inf -> 1 and -inf -> 0 (ADR 0011)."""
+    if math.isnan(v):
+        return math.isnan(r)
+    if math.isinf(v):
+        return r == (1.0 if v > 0 else 0.0)
+    u = (Fraction(v) - Fraction(vmin)) / (Fraction(vmax) - Fraction(vmin))
+    return near_ok(u - SLACK, u + SLACK, r, dtype)

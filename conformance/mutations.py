@@ -91,6 +91,31 @@ TARGETS: dict[str, tuple[str, str, str]] = {
         "preserve_input and numpy-torch",
         "Arrays are not equal",
     ),
+    "unit-float-wraps": (
+        "conformance/test_dtypes.py",
+        "unit_from_float and numpy",
+        r"UNIT float\d+ \S+ -> u?int\d+: -?\d+",
+    ),
+    "nan-scaled-to-max": (
+        "conformance/test_dtypes.py",
+        "(unit_from_float or minmax_non_finite) and numpy",
+        r"UNIT float\d+ nan -> u?int\d+: -?\d+|NaN became -?\d+, not 0",
+    ),
+    "complex-drops-imag": (
+        "conformance/test_dtypes.py",
+        "complex_to_complex and numpy",
+        r"\(imaginary part\)",
+    ),
+    "decorator-ignores-scaling": (
+        "conformance/test_dispatch.py",
+        "fixed_dtype and numpy",
+        r"(UNIT|MINMAX), declared on \w+: float32 \S+ became",
+    ),
+    "fixed-conversion-ignored": (
+        "conformance/test_dispatch.py",
+        "fixed_dtype and numpy",
+        r"the result is float(32|64), not (u?int\d+|float64)",
+    ),
 }
 
 

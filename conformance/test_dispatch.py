@@ -2,8 +2,9 @@
 
 For every input memory type I and every declared memory type D with an array API
 namespace, ``@memory_type(D)`` functions from :mod:`conformance._functions` must give the
-numpy result (within float32 tolerance), place the output as ``output`` says, and with
-``PRESERVE_INPUT`` return the input's dtype.
+numpy result (within float32 tolerance), place the output as ``output`` says, with
+``PRESERVE_INPUT`` return the input's dtype, and with a fixed dtype (``UINT8`` ...
+``FLOAT64``) return that dtype, its values mapped by the declared ``scaling``.
 """
 
 from __future__ import annotations
@@ -20,12 +21,20 @@ from hypothesis.extra import numpy as hnp
 import arrayport as ap
 from arrayport.backends import detect_memory_type, get_backend
 from arrayport.memory_types import MemoryType
-from arrayport.testing import arrays, as_numpy, default_tolerance
-from arrayport.testing.plugin import selected_memory_types
+from arrayport.testing import arrays, as_numpy, default_tolerance, dtypes_for
+from arrayport.testing.plugin import selected_memory_types, unusable_reason
 from arrayport.testing.strategies import LAYOUTS, shapes_for
 from conformance import _functions
-from conformance._support import common_dtypes, int_range, nearest_ok, value_int
-from conformance.conftest import _param, law
+from conformance._support import (
+    common_dtypes,
+    int_range,
+    minmax_float_ok,
+    minmax_int_ok,
+    nearest_ok,
+    unit_int_ok,
+    value_int,
+)
+from conformance.conftest import MEMORY_TYPES, _param, law
 
 #: Memory types a write-once array API function can be declared on.
 _COMPUTING = (MemoryType.NUMPY, MemoryType.CUPY, MemoryType.TORCH, MemoryType.JAX, MemoryType.DASK)
@@ -194,6 +203,89 @@ def test_preserve_input(source: MemoryType, target: MemoryType, data: st.DataObj
         assert nearest_ok(v, r, dtype) or (abs(r) <= tiny and abs(v) <= tiny), (
             f"PRESERVE_INPUT on {target.value}: {v!r} (float32) became {r!r} in {dtype}"
         )
+
+
+#: The decorator's fixed dtypes: DtypeConversion members that name a dtype.
+_FIXED = [
+    c
+    for c in ap.DtypeConversion
+    if c not in (ap.DtypeConversion.PRESERVE_INPUT, ap.DtypeConversion.NATIVE_OUTPUT)
+]
+# float32 values around the unit range and beyond it, never subnormal (jax and tensorflow
+# flush those): the function's result is then the same on every memory type.
+_unit_values = st.one_of(
+    st.floats(0.0, 1.0, width=32, allow_subnormal=False),
+    st.floats(-1.5, 1.5, width=32, allow_subnormal=False),
+    _finite,
+)
+
+
+#: Declared memory types usable here (asked once: each ask looks for libraries on disk).
+_USABLE_COMPUTING = [
+    d for d in selected_memory_types() if d in _COMPUTING and unusable_reason(d) is None
+]
+
+
+def _plus_zero(x: Any) -> Any:
+    """Elementwise and exact for float32 input: its values are the reference's."""
+    return x + 0.0
+
+
+def _fixed_ok(v: float, r: Any, dtype: np.dtype[Any], scaling: ap.Scaling, span: Any) -> bool:
+    """Whether ``r`` is float32 ``v`` in fixed ``dtype`` under ``scaling``: the exact
+    references of :mod:`conformance._support` (``span``: MINMAX's finite range, or None
+    when there is none to stretch and VALUE applies)."""
+    if dtype.kind in "iu":
+        lo, hi = int_range(dtype)
+        if scaling is ap.Scaling.UNIT:
+            return unit_int_ok(v, int(r), lo, hi)
+        if scaling is ap.Scaling.MINMAX and span is not None:
+            return minmax_int_ok(v, *span, int(r), lo, hi)
+        return int(r) == value_int(v, lo, hi)
+    if scaling is ap.Scaling.MINMAX and span is not None:
+        return minmax_float_ok(v, *span, r, dtype)
+    return nearest_ok(v, r, dtype)  # UNIT between float types is VALUE (ADR 0011)
+
+
+@law(
+    "dispatch.fixed_dtype",
+    "a fixed DtypeConversion returns that dtype, values mapped by the declared scaling",
+)
+@pytest.mark.parametrize("memory_type", MEMORY_TYPES)
+@given(data=st.data())
+def test_fixed_dtype(memory_type: MemoryType, data: st.DataObject) -> None:
+    held = set(dtypes_for(memory_type))
+    fixed = [c for c in _FIXED if c.value in held]
+    targets = _USABLE_COMPUTING
+    if not fixed or not targets:
+        pytest.skip(f"{memory_type.value} holds no fixed dtype, or nothing computes here")
+    conversion = data.draw(st.sampled_from(fixed), label="dtype_conversion")
+    scaling = data.draw(st.sampled_from(list(ap.Scaling)), label="scaling")
+    target = data.draw(st.sampled_from(targets), label="declared")
+    x = data.draw(
+        arrays(
+            memory_type,
+            dtype="float32",
+            shape=shapes_for(MemoryType.PYCLESPERANTO),
+            elements=_unit_values,
+            layout=_layouts,
+        ),
+        label="x",
+    )
+    values = np.array(as_numpy(x), copy=True).reshape(-1).tolist()
+    # dask input runs block by block; a MINMAX stretch needs the whole array at once.
+    rule = {"whole_array": True} if scaling is ap.Scaling.MINMAX else {"blockwise": True}
+    f = ap.memory_type(target, dtype_conversion=conversion, scaling=scaling, **rule)(_plus_zero)
+    got = f(x)
+    what = f"{conversion.name}, {scaling.name}, declared on {target.value}"
+    assert detect_memory_type(got) is memory_type, f"{what}: the result is not {memory_type.value}"
+    g = as_numpy(got)
+    dtype = np.dtype(conversion.value)
+    assert g.dtype == dtype, f"{what}: the result is {g.dtype}, not {dtype}"
+    assert g.shape == tuple(x.shape), f"{what}: shape {g.shape}"
+    span = (min(values), max(values)) if min(values) < max(values) else None
+    for v, r in zip(values, g.reshape(-1).tolist(), strict=True):
+        assert _fixed_ok(v, r, dtype, scaling, span), f"{what}: float32 {v!r} became {r!r}"
 
 
 @law(

@@ -8,8 +8,13 @@ with numpy casts, which wrap.
   idempotent; into an integer type it is exactly "round half to even, clip, NaN -> 0";
   into a float type it rounds to nearest and clips finite values to the largest finite.
   So no result ever wraps around.
-* UNIT round-trips integers through floats (the signed minimum maps to -max, by design).
-* MINMAX stretches the finite min..max to the whole integer range (or [0, 1]).
+* UNIT round-trips integers through floats (the signed minimum maps to -max, by design);
+  any float into an integer type is NaN -> 0, else ``v * max`` rounded half to even and
+  clipped (infinities and values beyond [0, 1] / [-1, 1] included).
+* MINMAX stretches the finite min..max to the whole integer range (or [0, 1]); NaN -> 0 and
+  +-inf -> the ends of an integer range, NaN stays NaN and +-inf -> 1 / 0 in a float one.
+* complex -> complex rounds each part to nearest; complex -> real needs
+  ``discard_imaginary=True`` and then converts the real part.
 """
 
 from __future__ import annotations
@@ -27,9 +32,17 @@ from hypothesis.extra import numpy as hnp
 
 import arrayport as ap
 from arrayport.backends import detect_memory_type
+from arrayport.errors import DtypeConversionError
 from arrayport.memory_types import MemoryType
 from arrayport.testing import arrays, as_numpy, dtypes_for
-from conformance._support import int_range, nearest_ok, value_int
+from conformance._support import (
+    int_range,
+    minmax_float_ok,
+    minmax_int_ok,
+    nearest_ok,
+    unit_int_ok,
+    value_int,
+)
 from conformance.conftest import MEMORY_TYPES, law
 
 pytestmark = pytest.mark.parametrize("memory_type", MEMORY_TYPES)
@@ -196,6 +209,41 @@ def test_unit_round_trip(memory_type: MemoryType, data: st.DataObject) -> None:
     np.testing.assert_array_equal(back, want, err_msg=f"{i} -> {f} -> {i} under UNIT")
 
 
+def _float_elements(dtype: str) -> st.SearchStrategy[float]:
+    """Any value of float ``dtype``, weighted towards the unit range, its edges and beyond,
+    and the non-finite values (NaN, +-inf)."""
+    width = np.dtype(dtype).itemsize * 8
+    return st.one_of(
+        st.floats(-2.5, 2.5, width=width),
+        st.floats(width=width),
+        st.sampled_from(
+            [math.nan, math.inf, -math.inf, 0.0, -0.0, 0.5, -0.5, 1.0, -1.0, 1.5, -1.5]
+        ),
+    )
+
+
+@law(
+    "dtypes.unit_from_float",
+    "UNIT maps any float to an integer: NaN -> 0, v * max rounded, clipped",
+)
+@given(data=st.data())
+def test_unit_from_float(memory_type: MemoryType, data: st.DataObject) -> None:
+    floats = [d for d in _real(memory_type) if np.dtype(d).kind == "f"]
+    ints = [d for d in _real(memory_type) if np.dtype(d).kind in "iu"]
+    src = data.draw(st.sampled_from(floats), label="source dtype")
+    dst = np.dtype(data.draw(st.sampled_from(ints), label="target dtype"))
+    x = data.draw(
+        arrays(memory_type, dtype=src, shape=_shapes(memory_type), elements=_float_elements(src)),
+        label="x",
+    )
+    got = as_numpy(ap.convert_dtype(x, dst.name, scaling=UNIT))
+    assert got.dtype.name == dst.name, f"UNIT {src} -> {dst}: dtype {got.dtype}"
+    assert got.shape == tuple(x.shape)
+    lo, hi = int_range(dst)
+    for v, r in zip(_values(x), got.reshape(-1).tolist(), strict=True):
+        assert unit_int_ok(v, r, lo, hi), f"UNIT {src} {v!r} -> {dst}: {r!r}"
+
+
 @law("dtypes.minmax_ends", "MINMAX stretches the finite min..max to the ends of the range")
 @given(data=st.data())
 def test_minmax_hits_the_ends(memory_type: MemoryType, data: st.DataObject) -> None:
@@ -224,6 +272,146 @@ def test_minmax_hits_the_ends(memory_type: MemoryType, data: st.DataObject) -> N
     assert np.all((got[keep] >= lo) & (got[keep] <= hi))
     order = np.argsort(values[keep], kind="stable")
     assert np.all(np.diff(got[keep][order].astype(np.float64)) >= 0), "MINMAX is not monotone"
+    # Every value against the exact stretch (ADR 0011): NaN -> 0 and +-inf -> the ends in
+    # integer targets; NaN stays NaN and +-inf -> 1 and 0 in float targets.
+    vmin, vmax = finite.min().item(), finite.max().item()
+    for v, r in zip(values.tolist(), got.tolist(), strict=True):
+        if dst.kind in "iu":
+            ok = minmax_int_ok(v, vmin, vmax, r, int(lo), int(hi))
+        else:
+            ok = minmax_float_ok(v, vmin, vmax, r, dst)
+        assert ok, f"MINMAX {src} {v!r} (range {vmin!r}..{vmax!r}) -> {dst}: {r!r}"
+
+
+@law("dtypes.minmax_ends")
+def test_minmax_non_finite_values(memory_type: MemoryType) -> None:
+    # The drawn law above sees NaN and infinities only when it draws them; here every
+    # float source and every target meets them (DESIGN: NaN -> 0 in integer targets).
+    for src in (d for d in _real(memory_type) if np.dtype(d).kind == "f"):
+        x = ap.convert(np.array([math.nan, -2.0, 0.0, 2.0, math.inf, -math.inf], src), memory_type)
+        for dst in (np.dtype(d) for d in _real(memory_type) if d != "bool"):
+            got = as_numpy(ap.convert_dtype(x, dst.name, scaling=MINMAX)).tolist()
+            if dst.kind in "iu":
+                lo, hi = int_range(dst)
+                assert got[0] == 0, f"MINMAX {src} -> {dst}: NaN became {got[0]}, not 0"
+                assert got[4:] == [hi, lo], f"MINMAX {src} -> {dst}: inf, -inf -> {got[4:]}"
+                for v, r in zip([-2.0, 0.0, 2.0], got[1:4], strict=True):
+                    assert minmax_int_ok(v, -2.0, 2.0, r, lo, hi), f"MINMAX {src} -> {dst}: {got}"
+            else:
+                assert math.isnan(got[0]), f"MINMAX {src} -> {dst}: NaN became {got[0]}"
+                assert got[1:] == [0.0, 0.5, 1.0, 1.0, 0.0], f"MINMAX {src} -> {dst}: {got}"
+
+
+def _complex(mt: MemoryType) -> list[str]:
+    return [d for d in dtypes_for(mt) if d.startswith("complex")]
+
+
+def _complex_elements(dtype: str) -> st.SearchStrategy[complex]:
+    part = np.dtype(dtype).itemsize * 4
+    return st.complex_numbers(width=np.dtype(dtype).itemsize * 8) | st.builds(
+        complex, st.floats(-4.0, 4.0, width=part), st.floats(-4.0, 4.0, width=part)
+    )
+
+
+def _overflows(part: float, dtype: np.dtype[Any]) -> bool | None:
+    """Whether a finite ``part`` becomes inf in ``dtype`` (at or past the half-way point to
+    the next power of two); None in between the largest finite value and that point, where
+    clipping and refusing are both allowed (ADR 0014: "beyond float32's range")."""
+    if not math.isfinite(part):
+        return False
+    info = np.finfo(dtype)
+    top = Fraction(float(info.max))
+    step = top - Fraction(float(np.nextafter(info.max, dtype.type(0))))
+    size = abs(Fraction(part))
+    if size >= top + step / 2:
+        return True
+    return None if size > top else False
+
+
+@law("dtypes.complex", "complex -> complex rounds each part to nearest (VALUE and UNIT cast)")
+@given(data=st.data())
+def test_complex_to_complex(memory_type: MemoryType, data: st.DataObject) -> None:
+    held = _complex(memory_type)
+    if not held:
+        pytest.skip(f"{memory_type.value} holds no complex dtype")
+    src = data.draw(st.sampled_from(held), label="source dtype")
+    dst = np.dtype(data.draw(st.sampled_from(held), label="target dtype"))
+    scaling = data.draw(st.sampled_from([VALUE, UNIT]), label="scaling")
+    x = data.draw(
+        arrays(memory_type, dtype=src, shape=_shapes(memory_type), elements=_complex_elements(src)),
+        label="x",
+    )
+    part = np.dtype(dst.char.lower())  # float32 for complex64
+    values = _values(x)
+    flags = {_overflows(p, part) for v in values for p in (v.real, v.imag)}
+    if True in flags:
+        with pytest.raises(DtypeConversionError):
+            ap.convert_dtype(x, dst.name, scaling=scaling)
+        return
+    try:
+        y = ap.convert_dtype(x, dst.name, scaling=scaling)
+    except DtypeConversionError:
+        assert None in flags, f"{src} -> {dst} refused values within range: {values}"
+        return
+    got = as_numpy(y)
+    assert detect_memory_type(y) is memory_type
+    assert got.dtype.name == dst.name, f"{src} -> {dst}: dtype {got.dtype}"  # any byte order
+    assert got.shape == tuple(x.shape)
+    for v, r in zip(values, got.reshape(-1).tolist(), strict=True):
+        for name, a, b in (("real", v.real, r.real), ("imaginary", v.imag, r.imag)):
+            assert nearest_ok(a, b, part), f"{src} {v!r} -> {dst}: {r!r} ({name} part)"
+
+
+@law("dtypes.complex_needs_consent", "complex -> real raises unless discard_imaginary=True")
+@given(data=st.data())
+def test_complex_to_real_needs_consent(memory_type: MemoryType, data: st.DataObject) -> None:
+    held = _complex(memory_type)
+    if not held:
+        pytest.skip(f"{memory_type.value} holds no complex dtype")
+    src = data.draw(st.sampled_from(held), label="source dtype")
+    dst = np.dtype(data.draw(st.sampled_from(_real(memory_type)), label="target dtype"))
+    scaling = data.draw(st.sampled_from([VALUE, UNIT, MINMAX]), label="scaling")
+    x = data.draw(
+        arrays(memory_type, dtype=src, shape=_shapes(memory_type), elements=_complex_elements(src)),
+        label="x",
+    )
+    with pytest.raises(DtypeConversionError):
+        ap.convert_dtype(x, dst.name, scaling=scaling)
+    # With consent: the real part, by the usual rules (VALUE here).
+    y = ap.convert_dtype(x, dst.name, discard_imaginary=True)
+    got = as_numpy(y)
+    assert detect_memory_type(y) is memory_type
+    assert got.dtype.name == dst.name, f"{src} -> {dst}: dtype {got.dtype}"  # any byte order
+    for v, r in zip(_values(x), got.reshape(-1).tolist(), strict=True):
+        if dst.kind in "biu":
+            lo, hi = int_range(dst)
+            assert int(r) == value_int(v.real, lo, hi), f"{src} {v!r} -> {dst}: {r!r}"
+        else:
+            assert nearest_ok(v.real, r, dst), f"{src} {v!r} -> {dst}: {r!r} is not its real part"
+
+
+@law("dtypes.value")
+def test_value_rounds_up_to_the_largest_finite_float(memory_type: MemoryType) -> None:
+    # Values just below a float type's largest finite value round up to it (int32 65500 ->
+    # float16 is 65504): correct, and the oracle must say so (its neighbour above is inf).
+    top16 = float(np.finfo(np.float16).max)
+    assert nearest_ok(65500, top16, np.dtype("float16"))
+    assert nearest_ok(-65500.0, -top16, np.dtype("float16"))
+    assert not nearest_ok(65000, top16, np.dtype("float16"))  # 65504 is 65472's neighbour
+    assert not nearest_ok(-65000.0, -top16, np.dtype("float16"))
+    held = set(_real(memory_type))
+    cases = [
+        ("int32", [65500, 65519, 65520, 70000, -65500, -65519], "float16"),
+        ("float32", [65500.0, -65500.0, 65519.0, -1e6], "float16"),
+        ("float64", [3.4028234e38, -3.4028234e38, 3.40282356e38, -1e300], "float32"),
+    ]
+    for src, values, dst in cases:
+        if src not in held or dst not in held:
+            continue
+        x = ap.convert(np.array(values, src), memory_type)
+        got = as_numpy(ap.convert_dtype(x, dst)).tolist()
+        for v, r in zip(_values(x), got, strict=True):
+            assert nearest_ok(v, r, np.dtype(dst)), f"{src} {v!r} -> {dst}: {r!r}"
 
 
 # Regressions of bugs these laws found (fixed in dtypes.py since); deterministic, so they
