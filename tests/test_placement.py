@@ -547,3 +547,85 @@ def test_a_parameter_input_s_result_of_the_same_dtype_keeps_autograd() -> None:
     assert linear(weight).requires_grad
     assert linear(torch.ones(3, requires_grad=True)).requires_grad
     assert sparse(weight).layout == torch.sparse_coo
+
+
+# --- jax arguments jax places itself: tracers, sharded arrays ----------------------------
+
+
+@skip_unless_installed(MemoryType.JAX)
+def test_tuple_results_of_jax_functions_work_under_jax_transformations() -> None:
+    # Placing a tuple asked the first argument, a tracer, for its device: jax's
+    # ConcretizationTypeError under jit, scan, vmap and eval_shape.
+    import jax
+    import jax.numpy as jnp
+
+    @ap.memory_type("jax")
+    def step(carry: Any, x: Any) -> Any:
+        return carry + x, carry * x
+
+    @ap.memory_type("jax")
+    def pair(x: Any) -> Any:
+        return [x * 2, x.sum()]
+
+    x = jnp.arange(4.0)
+    eager = step(jnp.float32(1), x)
+    for got in (jax.jit(step)(jnp.float32(1), x), jax.vmap(step, (None, 0))(jnp.float32(1), x)):
+        np.testing.assert_array_equal(np.asarray(got[0]), np.asarray(eager[0]))
+        np.testing.assert_array_equal(np.asarray(got[1]), np.asarray(eager[1]))
+    carry, ys = jax.lax.scan(step, jnp.float32(0), x)
+    assert float(carry) == 6.0
+    np.testing.assert_array_equal(np.asarray(ys), [0.0, 0.0, 2.0, 9.0])
+    assert [s.shape for s in jax.eval_shape(step, jnp.float32(0), x)] == [(4,), (4,)]
+    doubled, total = jax.jit(pair)(x)
+    assert (float(total), np.asarray(doubled).tolist()) == (6.0, [0.0, 2.0, 4.0, 6.0])
+
+
+@skip_unless_installed(MemoryType.JAX)
+def test_a_tracer_beside_arguments_that_move_is_left_to_jax() -> None:
+    # grad(loss)(params, numpy_data), a numpy default or device="cpu" under jit asked the
+    # tracer for its device: jax's ConcretizationTypeError.
+    import jax
+    import jax.numpy as jnp
+
+    @ap.memory_type("jax")
+    def loss(w: Any, data: Any) -> Any:
+        return ((data * w) ** 2).sum()
+
+    @ap.memory_type("jax", device="cpu")
+    def double(x: Any) -> Any:
+        return x * 2
+
+    @ap.memory_type("jax")
+    def scaled(x: Any, k: Any = np.full(3, 2, np.float32)) -> Any:  # noqa: B008
+        return x * k
+
+    w, data = jnp.ones(3), np.arange(3, dtype=np.float32)
+    np.testing.assert_array_equal(np.asarray(jax.grad(loss)(w, data)), [0.0, 2.0, 8.0])
+    np.testing.assert_array_equal(np.asarray(jax.grad(loss, 1)(w, data)), [0.0, 2.0, 4.0])
+    np.testing.assert_array_equal(np.asarray(jax.jit(double)(w)), [2.0, 2.0, 2.0])
+    np.testing.assert_array_equal(np.asarray(jax.jit(scaled)(w)), [2.0, 2.0, 2.0])
+    np.testing.assert_array_equal(
+        np.asarray(jax.vmap(loss, (0, None))(jnp.ones((2, 3)), data)), [5.0, 5.0]
+    )
+
+
+@skip_unless_installed(MemoryType.JAX)
+def test_a_sharded_jax_argument_beside_one_that_moves_stays_sharded() -> None:
+    import subprocess
+    import sys
+
+    script = (
+        "import os\n"
+        "os.environ['XLA_FLAGS'] = '--xla_force_host_platform_device_count=2'\n"
+        "import numpy as np, arrayport as ap, jax, jax.numpy as jnp\n"
+        "from jax.sharding import Mesh, NamedSharding, PartitionSpec as P\n"
+        "mesh = Mesh(np.array(jax.devices('cpu')[:2]), ('i',))\n"
+        "xs = jax.device_put(jnp.arange(4.0), NamedSharding(mesh, P('i')))\n"
+        "add = ap.memory_type('jax')(lambda a, b: a + b)\n"
+        "out = add(xs, np.ones(4, np.float32))\n"
+        "print(type(out).__name__, len(out.devices()), np.asarray(out).tolist())\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert done.stdout.split() == ["ArrayImpl", "2", "[1.0,", "2.0,", "3.0,", "4.0]"]

@@ -139,10 +139,21 @@ def resolve_device(device: Device | str | None) -> Device | None:
     return device
 
 
-def _to_target(a: Any, target: MemoryType, dev: Device) -> Any:
-    if kind_of(a) is target and get_backend(target).device_of(a) == dev:
-        return a
+def _to_target(a: Any, target: MemoryType, dev: Device | None) -> Any:
+    """``a`` as ``target`` on ``dev`` (None: where ``target`` puts it)."""
+    if kind_of(a) is target:
+        here = _device_of(target, a)
+        if dev is None or here is None or here == dev:
+            return a
     return convert(a, target, device=dev)
+
+
+def _device_of(mt: MemoryType, x: Any) -> Device | None:
+    """The device of ``x``, an array of ``mt``; None where its framework places it itself
+    (a jax tracer inside ``jit``, a sharded jax array: ``placement_device``)."""
+    backend = get_backend(mt)
+    placement = getattr(backend, "placement_device", None)
+    return placement(x) if placement is not None else backend.device_of(x)
 
 
 def convert_arguments(
@@ -151,21 +162,23 @@ def convert_arguments(
     first: Any,
     target: MemoryType,
     device: Device | str | None,
-) -> tuple[tuple[Any, ...], dict[str, Any], Any, Device]:
+) -> tuple[tuple[Any, ...], dict[str, Any], Any, Device | None]:
     """Every array argument converted to ``target`` on one device.
 
     The device is the declared one, else the one where ``first`` (the first array
     argument) lands. Each distinct array is converted once, however often it is passed.
+    An argument whose framework places it itself (a jax tracer or sharded array) stays as
+    it is; where ``first`` is one, the others go where ``target`` puts them (device None).
     Returns the new arguments, the converted ``first`` and the device.
     """
     dev = resolve_device(device)
     if dev is None:
         cfirst = first if kind_of(first) is target else convert(first, target)
-        dev = get_backend(target).device_of(cfirst)
+        dev = _device_of(target, cfirst)
     else:
         cfirst = _to_target(first, target, dev)
     done: dict[int, Any] = {id(first): cfirst}
-    on: Device = dev
+    on = dev
 
     def put(a: Any) -> Any:
         key = id(a)
@@ -206,13 +219,20 @@ def place(
         return result
     if output == "input":
         kind = _result_kind(result)
-        if kind is first_kind and not moved:
+        if not moved and (
+            kind is first_kind or (kind is CONTAINER and _all_of(result, first_kind))
+        ):
             return result  # nothing was moved, so nothing is moved back
         if kind is None:
             return result
-        dev = get_backend(first_kind).device_of(first)
+        dev = _device_of(first_kind, first)  # None: a jax tracer's result stays as made
         return _place_value(result, first_kind, dev, top=True, keep=keep)
     return _place_value(result, cast(MemoryType, output), None, top=True, keep=keep)
+
+
+def _all_of(result: Any, kind: MemoryType) -> bool:
+    """Whether every array at the top level of the container ``result`` is of ``kind``."""
+    return all(_result_kind(v) in (kind, None, CONTAINER) for v in result)
 
 
 def place_with_policy(

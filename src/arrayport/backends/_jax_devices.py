@@ -197,6 +197,20 @@ def device_of(x: Any) -> Device:
     return from_jax_device(single_device(x))
 
 
+def placement_device(x: Any) -> Device | None:
+    """:func:`device_of`, or None where jax places ``x`` itself: a tracer (inside ``jit``,
+    ``grad``, ``vmap``: it has no device yet) or an array sharded over devices. A dispatched
+    call leaves such an argument as it is, and converts the others to jax's default."""
+    tracer = getattr(sys.modules.get("jax.core"), "Tracer", None)
+    if tracer is not None and isinstance(x, tracer):
+        return None
+    try:
+        devs = x.devices()
+    except RuntimeError:
+        return device_of(x)  # deleted: refused by name there
+    return from_jax_device(next(iter(devs))) if len(devs) == 1 else None
+
+
 def resolve_device(requested: Device | None, source: Device) -> Device:
     if requested is None:
         if source.kind in ("cpu", "cuda"):

@@ -70,6 +70,7 @@ from arrayport.backends._jax_devices import (
 )
 from arrayport.backends._jax_devices import device_of as device_of
 from arrayport.backends._jax_devices import devices as devices
+from arrayport.backends._jax_devices import placement_device as placement_device
 from arrayport.backends._jax_devices import resolve_device as resolve_device
 from arrayport.backends._jax_layouts import row_major, strides_of
 from arrayport.backends._jax_memory import is_oom as is_oom
