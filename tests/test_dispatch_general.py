@@ -784,3 +784,15 @@ def test_a_split_recovery_places_results_as_an_unfailed_run_does(
     assert (type(plain[0][0]), type(plain[1])) == (np.ndarray, torch.Tensor)
     np.testing.assert_array_equal(recovered[0][0], plain[0][0])
     np.testing.assert_array_equal(recovered[1].numpy(), plain[1].numpy())
+
+
+@skip_unless_installed(MemoryType.TORCH)
+def test_a_result_on_a_device_arrayport_cannot_read_is_said_of_the_result() -> None:
+    # The DeviceError came bare, where other refusals of a result name the function.
+    import torch
+
+    def meta(x: Any) -> Any:
+        return torch.empty(3, device="meta")
+
+    with pytest.raises(ap.DeviceError, match=r"^the result of .*meta \(output='input'\): .*meta"):
+        ap.memory_type("torch")(meta)(np.arange(3.0))

@@ -51,6 +51,7 @@ from arrayport.backends import get_backend
 from arrayport.errors import (
     BackendUnavailableError,
     ConversionError,
+    DeviceError,
     DtypeConversionError,
     UnsupportedArrayError,
     UnsupportedDtypeError,
@@ -257,7 +258,7 @@ def _general(
 
 
 # What a result's conversion or dtype policy raises, said again of the dispatched call.
-_Refusal = ConversionError | UnsupportedArrayError | DtypeConversionError
+_Refusal = ConversionError | UnsupportedArrayError | DtypeConversionError | DeviceError
 
 
 def of_result(

@@ -69,6 +69,7 @@ from arrayport.devices import Device, DeviceLike
 from arrayport.dtypes import DtypeConversion, Scaling
 from arrayport.errors import (
     ConversionError,
+    DeviceError,
     DtypeConversionError,
     InvalidOptionError,
     UnsupportedArrayError,
@@ -276,7 +277,7 @@ class DispatchedFunction(Generic[P, R]):
                 moved=moved,
                 bool_stand_in=self._bool_stand_in,
             )
-        except (ConversionError, UnsupportedArrayError, DtypeConversionError) as exc:
+        except (ConversionError, UnsupportedArrayError, DtypeConversionError, DeviceError) as exc:
             raise of_result(self, exc, policy=isinstance(exc, DtypeConversionError)) from exc
         except Exception as exc:  # out-of-memory is decided by the backends
             if call is False:

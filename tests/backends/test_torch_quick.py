@@ -145,3 +145,23 @@ def test_numpys_ulonglong_reaches_torch_as_uint64() -> None:
     read_only = np.arange(3, dtype=np.ulonglong)
     read_only.flags.writeable = False
     assert ap.convert(read_only, "torch").tolist() == [0, 1, 2]
+
+
+def test_numpy_functions_take_parameters_and_expanded_tensors_under_torch_compile() -> None:
+    # Marking the numpy view read-only (a parameter; stride 0) failed dynamo's trace:
+    # "AssertionError: Expected np.nditer base, got <class 'torch.Tensor'>".
+    import torch
+
+    import arrayport as ap
+
+    @ap.memory_type("numpy")
+    def double(x):
+        return x * 2
+
+    compiled = torch.compile(double, backend="eager")
+    weight = torch.nn.Parameter(torch.ones(3))
+    torch.testing.assert_close(compiled(weight), torch.full((3,), 2.0))
+    torch.testing.assert_close(compiled(torch.ones(3).expand(2, 3)), torch.full((2, 3), 2.0))
+    # Outside compile the views stay read-only, as before.
+    with pytest.raises(ValueError, match="read-only"):
+        ap.memory_type("numpy")(lambda x: x.__iadd__(1))(weight)

@@ -24,7 +24,12 @@ import numpy as np
 
 from arrayport.backends._torch_data import holds_elements
 from arrayport.backends._torch_describe import describe_tensor
-from arrayport.backends._torch_quick import C_CONTIGUOUS, CONTIGUOUS_OWNDATA, checked_view
+from arrayport.backends._torch_quick import (
+    C_CONTIGUOUS,
+    CONTIGUOUS_OWNDATA,
+    checked_view,
+    make_read_only,
+)
 from arrayport.backends._util import numpy_dtype_or_none
 from arrayport.errors import UnsupportedArrayError
 
@@ -63,7 +68,7 @@ def tensor_host_view(torch: ModuleType, x: Any) -> np.ndarray | None:
     else:
         view = _checked(torch, x, t.numpy())
     if guarded and view is not None:
-        view.flags.writeable = False
+        make_read_only(view)
     return view
 
 

@@ -17,6 +17,7 @@ import numpy as np
 from arrayport.backends._torch_data import holds_elements
 
 __all__ = [
+    "make_read_only",
     "CONTIGUOUS_OWNDATA",
     "C_CONTIGUOUS",
     "WRAPPED_DTYPES",
@@ -57,12 +58,22 @@ def as_wrapped(a: np.ndarray) -> np.ndarray:
 _from_numpy: Any = None
 _Tensor: Any = None
 _ndarray = np.ndarray
+_compiling: Any = bool  # torch.compiler.is_compiling once bound: False until then
 
 
 def bind(torch: Any) -> None:
     """Called by the torch backend once torch is imported."""
-    global _from_numpy, _Tensor
+    global _from_numpy, _Tensor, _compiling
     _from_numpy, _Tensor = torch.from_numpy, torch.Tensor
+    _compiling = getattr(getattr(torch, "compiler", None), "is_compiling", bool)
+
+
+def make_read_only(view: np.ndarray) -> None:
+    """``view.flags.writeable = False``, except while ``torch.compile`` traces the call:
+    dynamo stands a tensor in for the ndarray, which has no such flag (its trace failed
+    with an AssertionError), and ignores numpy's read-only flag anyway."""
+    if not _compiling():
+        view.flags.writeable = False
 
 
 def quick_from_numpy(x: Any) -> Any:
@@ -128,6 +139,6 @@ def checked_view(view: np.ndarray, flags: int) -> np.ndarray | None:
     if 0 in strides:
         for step, n in zip(strides, view.shape, strict=True):
             if step == 0 and n > 1:
-                view.flags.writeable = False
+                make_read_only(view)
                 break
     return view
