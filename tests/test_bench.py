@@ -152,7 +152,7 @@ def test_a_framework_installed_but_not_usable_is_said_not_timed(
     from tests.test_doctor import _no_driver_cupy
 
     _no_driver_cupy(monkeypatch)
-    monkeypatch.setattr(arrayport._bench, "available_memory_types", lambda: (MemoryType.NUMPY,))
+    monkeypatch.setattr(arrayport._bench, "installed_memory_types", lambda: (MemoryType.NUMPY,))
     found = run_bench(size_mib=0.01, repeats=1, calls=20)
     assert found["skipped"] == {
         "cupy": "installed but not usable here: BackendUnavailableError: cupy is installed "
@@ -166,7 +166,7 @@ def test_cupy_is_not_timed(monkeypatch: pytest.MonkeyPatch) -> None:
     # The command times CPU memory types: cupy was timed with the rest (its conversions
     # moving the test array to a GPU), or, without a GPU, reported broken.
     monkeypatch.setattr(
-        arrayport._bench, "available_memory_types", lambda: (MemoryType.NUMPY, MemoryType.CUPY)
+        arrayport._bench, "installed_memory_types", lambda: (MemoryType.NUMPY, MemoryType.CUPY)
     )
     found = run_bench(size_mib=0.01, repeats=1, calls=20)
     assert found["timed"] == ["numpy"]
@@ -191,7 +191,7 @@ def test_a_wrong_zero_copy_claim_fails_its_row(monkeypatch: pytest.MonkeyPatch) 
 
     monkeypatch.setattr(arrayport._bench, "plan", lying_plan)
     types = (MemoryType.NUMPY, MemoryType.TORCH, MemoryType.JAX)
-    monkeypatch.setattr(arrayport._bench, "available_memory_types", lambda: types)
+    monkeypatch.setattr(arrayport._bench, "installed_memory_types", lambda: types)
     found = run_bench(size_mib=0.01, repeats=1, calls=20)
     rows = {(c["source"], c["target"]): c for c in found["conversions"]}
     assert rows["jax", "torch"]["error"] == (
@@ -229,7 +229,7 @@ def test_a_framework_that_cannot_be_loaded_is_not_said_timed(
 ) -> None:
     # `timed` named torch although it could not be loaded and none of its pairs was timed.
     types = (MemoryType.NUMPY, MemoryType.TORCH)
-    monkeypatch.setattr(arrayport._bench, "available_memory_types", lambda: types)
+    monkeypatch.setattr(arrayport._bench, "installed_memory_types", lambda: types)
     monkeypatch.setattr(arrayport._bench, "not_usable", lambda installed: {})
     convert = arrayport._bench.convert
 

@@ -36,7 +36,7 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
 def small_install(monkeypatch: pytest.MonkeyPatch) -> None:
     """Limit doctor to numpy and torch (when installed) to keep the tests quick."""
     types = tuple(mt for mt in (MemoryType.NUMPY, MemoryType.TORCH) if mt in INSTALLED)
-    monkeypatch.setattr(arrayport._doctor, "available_memory_types", lambda: types)
+    monkeypatch.setattr(arrayport._doctor, "installed_memory_types", lambda: types)
 
 
 def test_port_check_exit_1_and_plain_lines(
@@ -207,7 +207,7 @@ def test_doctor_broken_install_exits_1(
     if MemoryType.CUPY in INSTALLED:
         pytest.skip("cupy works here")
     monkeypatch.setattr(
-        arrayport._doctor, "available_memory_types", lambda: (MemoryType.NUMPY, MemoryType.CUPY)
+        arrayport._doctor, "installed_memory_types", lambda: (MemoryType.NUMPY, MemoryType.CUPY)
     )
     status, out = run(capsys, "doctor", "--json")
     assert status == 1
@@ -240,7 +240,7 @@ def test_bench_with_numpy_alone_says_there_is_nothing_to_convert(
     # Printed an empty "Conversions" table, headers and no rows.
     from arrayport import MemoryType, _bench
 
-    monkeypatch.setattr(_bench, "available_memory_types", lambda: (MemoryType.NUMPY,))
+    monkeypatch.setattr(_bench, "installed_memory_types", lambda: (MemoryType.NUMPY,))
     status, out = run(capsys, "bench", "--size", "1")
     assert status == 0
     assert "Conversions: none to time (it takes two memory types whose conversions" in out
@@ -255,7 +255,7 @@ def test_bench_with_numpy_and_dask_says_dask_is_installed_but_not_timed(
     from arrayport import MemoryType, _bench
 
     types = (MemoryType.NUMPY, MemoryType.DASK)
-    monkeypatch.setattr(_bench, "available_memory_types", lambda: types)
+    monkeypatch.setattr(_bench, "installed_memory_types", lambda: types)
     status, out = run(capsys, "bench", "--size", "1")
     assert status == 0
     assert "one CPU memory type installed" not in out
@@ -619,7 +619,7 @@ def test_bench_times_below_a_millisecond_in_microseconds() -> None:
 def test_doctor_names_a_framework_installed_but_not_usable(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr(arrayport._doctor, "available_memory_types", lambda: (MemoryType.NUMPY,))
+    monkeypatch.setattr(arrayport._doctor, "installed_memory_types", lambda: (MemoryType.NUMPY,))
     why = "BackendUnavailableError: pyclesperanto found no OpenCL platform"
     unusable = {MemoryType.PYCLESPERANTO: why}
     monkeypatch.setattr(arrayport._doctor, "not_usable", lambda installed: unusable)

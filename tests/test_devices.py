@@ -332,3 +332,26 @@ def test_the_device_objects_of_jax_tensorflow_and_pyclesperanto_are_device_argum
         checked += 1
     if not checked:
         pytest.skip("none of jax, tensorflow, pyclesperanto is installed")
+
+
+def test_every_jax_host_device_object_is_the_cpu() -> None:
+    # jax.devices()[1] prints "cpu:1", which the string rules refuse ("cpu:0" only).
+    import subprocess
+    import sys
+
+    from arrayport import MemoryType
+    from tests.conftest import INSTALLED
+
+    if MemoryType.JAX not in INSTALLED:
+        pytest.skip("jax is not installed")
+    script = (
+        "import os\n"
+        "os.environ['XLA_FLAGS'] = '--xla_force_host_platform_device_count=2'\n"
+        "import jax\n"
+        "from arrayport.devices import parse_device\n"
+        "print(*(parse_device(d) for d in jax.devices('cpu')))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert done.stdout.split() == ["cpu", "cpu"]

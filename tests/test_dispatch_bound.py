@@ -8,6 +8,7 @@ import weakref
 from typing import Any
 
 import numpy as np
+import pytest
 
 import arrayport as ap
 
@@ -57,7 +58,8 @@ def test_a_bound_method_is_what_a_bound_method_is() -> None:
     assert bound.__wrapped__ is Ops.__dict__["add"].__wrapped__
     assert (bound.__name__, bound.__qualname__) == ("add", "Ops.add")
     assert bound.__doc__ == "Add ``b``, times the gain."
-    assert bound.__module__ == __name__
+    # The type's module stays a string (arrayport reads type(x).__module__ of arguments).
+    assert type(bound).__module__ == "arrayport._dispatch_bound"
     assert list(inspect.signature(bound).parameters) == ["a", "b"]
     assert bound.contract is Ops.__dict__["add"].contract
     assert bound == ops.add
@@ -94,3 +96,18 @@ def test_a_bound_call_gives_what_the_unbound_call_gives() -> None:
     assert probe.scaled.options(output="declared")(x, k=3.0).tolist() == [0, 3, 6, 9]
     assert len(seen) == 7
     assert all(s is probe for s in seen)
+
+
+def test_a_bound_method_passed_as_an_argument_is_an_ordinary_argument() -> None:
+    # A __module__ property made type(obj.method).__module__ a property object: scanning
+    # the arguments (and convert) failed with AttributeError.
+    ops, x = Ops(gain=3.0), np.arange(3.0)
+
+    @ap.memory_type("numpy")
+    def apply(a: Any, f: Any) -> Any:
+        return f(a, 1.0)
+
+    assert apply(x, ops.add).tolist() == [3.0, 4.0, 5.0]
+    with pytest.raises(ap.UnsupportedArrayError):
+        ap.convert(ops.add, "numpy")
+    assert pickle.loads(pickle.dumps(type(ops.add))) is type(ops.add)

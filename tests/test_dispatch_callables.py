@@ -201,9 +201,13 @@ def test_wrapped_functions_whose_body_runs_after_the_call_are_refused_when_calle
             with warnings.catch_warnings():
                 warnings.simplefilter("error")  # closed: no "never awaited" warning
                 for args in [(np.arange(3),), (1.0,)]:  # with an array argument, without
-                    with pytest.raises(ap.InvalidOptionError, match=f"it is an? {kind} function"):
+                    with pytest.raises(ap.InvalidOptionError, match=f"it returned an? {kind},"):
                         f(*args)
                 gc.collect()
+    # A plain function returning a generator expression: said as what it returned.
+    rows = ap.memory_type("numpy")(lambda x: (r * 2 for r in x))
+    with pytest.raises(ap.InvalidOptionError, match=r"returned a generator.*list or tuple"):
+        rows(np.ones((2, 2)))
     # A decorator that runs what it wraps to the end returns an array: it is dispatched.
     import asyncio
 

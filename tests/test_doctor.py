@@ -81,7 +81,7 @@ def _run_with(
         "import sys, arrayport, importlib\n"
         "from arrayport import MemoryType\n"
         f"m = importlib.import_module({module!r})\n"
-        f"m.available_memory_types = lambda: ({names},)\n"
+        f"m.installed_memory_types = lambda: ({names},)\n"
         "from arrayport.cli import main\n"
         f"sys.exit(main({argv!r}))\n"
     )
@@ -150,7 +150,7 @@ def test_a_memory_type_that_cannot_load_has_a_memory_row_with_its_error(
     if MemoryType.CUPY in INSTALLED:
         pytest.skip("cupy works here")
     types = (MemoryType.NUMPY, MemoryType.CUPY)
-    monkeypatch.setattr(arrayport._doctor, "available_memory_types", lambda: types)
+    monkeypatch.setattr(arrayport._doctor, "installed_memory_types", lambda: types)
     found = diagnose()
     assert found["ok"] is False
     assert [r["memory_type"] for r in found["memory"]] == ["numpy", "cupy"]
@@ -189,7 +189,7 @@ def test_a_framework_installed_but_not_usable_is_not_called_not_installed(
     # pyclesperanto without an OpenCL platform (or after tensorflow), cupy without a CUDA
     # driver: "not installed", with a pip command that would change nothing.
     _no_driver_cupy(monkeypatch)
-    monkeypatch.setattr(arrayport._doctor, "available_memory_types", lambda: (MemoryType.NUMPY,))
+    monkeypatch.setattr(arrayport._doctor, "installed_memory_types", lambda: (MemoryType.NUMPY,))
     found = diagnose()
     assert found["not_usable"] == [
         {

@@ -34,7 +34,7 @@ import numpy as np
 import arrayport
 from arrayport._doctor import describe_error, load_order, not_usable
 from arrayport._host import aligned_copy
-from arrayport.backends import available_memory_types, get_backend
+from arrayport.backends import get_backend, installed_memory_types
 from arrayport.convert import Route, convert, plan
 from arrayport.errors import ArrayportError, InvalidOptionError
 from arrayport.memory_types import MemoryType
@@ -69,7 +69,7 @@ def _arrays_held() -> int:
     (torch, jax and tensorflow do on the CPU): measured, the peak is about three arrays
     with every CPU memory type installed (ADR 0034), against this bound of six."""
     others = sum(
-        mt not in _SKIPPED and mt is not MemoryType.NUMPY for mt in available_memory_types()
+        mt not in _SKIPPED and mt is not MemoryType.NUMPY for mt in installed_memory_types()
     )
     return max(2, 1 + others + 1)
 
@@ -175,7 +175,7 @@ def _conversions(
 ) -> list[dict[str, Any]]:
     """Every ordered pair of the timed memory types; a memory type that cannot be loaded
     is added to ``broken`` with its error, and its rows say so."""
-    types = [mt for mt in available_memory_types() if mt not in _SKIPPED]
+    types = [mt for mt in installed_memory_types() if mt not in _SKIPPED]
     ordered = load_order(types)
     sources: dict[MemoryType, Any] = {}
     for mt in ordered:
@@ -255,7 +255,7 @@ def _dispatch(calls: int, broken: dict[MemoryType, str]) -> list[dict[str, Any]]
     x = np.ones((4, 4), dtype=np.float32)
     rows: list[dict[str, Any]] = []
     for mt in (MemoryType.NUMPY, MemoryType.TORCH, MemoryType.JAX):
-        if mt not in available_memory_types():
+        if mt not in installed_memory_types():
             continue
         case = f"{mt.value} function, numpy input" + (
             " (converts in and out)" if mt is not MemoryType.NUMPY else ""
@@ -282,7 +282,7 @@ def _dispatch(calls: int, broken: dict[MemoryType, str]) -> list[dict[str, Any]]
 def _versions() -> dict[str, str | None]:
     """arrayport's version and each installed memory type's (None where it cannot be
     loaded: its rows say why)."""
-    installed = available_memory_types()
+    installed = installed_memory_types()
     found: dict[str, str | None] = {}
     for mt in load_order(installed):
         try:
@@ -336,7 +336,7 @@ def run_bench(size_mib: float = 64.0, repeats: int = 3, calls: int = 20000) -> d
         machine's physical memory (see :func:`max_size_mib`).
     """
     check_size(size_mib)
-    installed = available_memory_types()
+    installed = installed_memory_types()
     # Before the others load: pyclesperanto, if probed, is imported before tensorflow.
     unusable = not_usable(installed)
     n = max(1, int(size_mib * 2**20) // 4)

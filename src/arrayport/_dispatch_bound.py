@@ -6,8 +6,9 @@ Python's own bound method (``types.MethodType``) hands every attribute to its fu
 lost and the arguments shifted by one (``x`` became ``self``). :class:`BoundDispatched`
 binds the variant again; otherwise it is what a bound method is: ``__self__`` and
 ``__func__``, the function's attributes (``__wrapped__``, ``__name__``, ``__qualname__``,
-``__doc__``, ``contract``), a signature without ``self``, equality and hashing by instance
-and function, and pickling as the function's binding to the instance.
+``__doc__``, ``contract``; not ``__module__``, which stays this module's), a signature
+without ``self``, equality and hashing by instance and function, and pickling as the
+function's binding to the instance.
 
 It is a :class:`functools.partial` of the function and the instance, so that its call
 puts the instance first in C, as a bound method's does, and the dispatched call then
@@ -26,6 +27,16 @@ if TYPE_CHECKING:
     from arrayport.dispatch import DispatchedFunction
 
 __all__ = ["BoundDispatched"]
+
+
+class _FunctionDoc:
+    """``__doc__``: the bound function's docstring, the class's on the class."""
+
+    def __get__(self, obj: Any, owner: Any = None) -> str | None:
+        if obj is None:
+            return "A dispatched method bound to its instance (obj.method)."
+        doc: str | None = obj.func.__doc__
+        return doc
 
 
 class BoundDispatched(functools.partial[Any]):
@@ -50,15 +61,10 @@ class BoundDispatched(functools.partial[Any]):
         # As a bound method: the function's attributes (contract, __wrapped__, __name__, ...).
         return getattr(self.func, name)
 
-    @property
-    def __doc__(self) -> str | None:  # type: ignore[override]
-        doc: str | None = self.func.__doc__
-        return doc
-
-    @property
-    def __module__(self) -> str:  # type: ignore[override]
-        module: str = self.func.__module__
-        return module
+    # The function's docstring (help(obj.method)); the class's own on the class. Not
+    # __module__: the type's must stay its module's name, a string (type(x).__module__ is
+    # read of every argument), so it is this module's, not the function's.
+    __doc__ = _FunctionDoc()
 
     # A bound method's: the function's without its first parameter.
     __signature__ = Signature(lambda bound: MethodType(bound.func, bound.args[0]))

@@ -111,7 +111,14 @@ def deferred_result(dispatched: DispatchedFunction[Any, Any], result: Any) -> An
     if close is not None:
         close()  # (a coroutine never awaited would warn so)
     name = getattr(dispatched, "__qualname__", None) or repr(dispatched._fn)
-    raise InvalidOptionError(_refusal(name, kind))
+    what = type(result).__name__.replace("_", " ")  # "generator", "async generator", ...
+    msg = (
+        f"memory_type cannot dispatch {name}: it returned a {what}, whose body runs after "
+        "the call returns, outside the dispatch (its arrays would not be moved back, "
+        "converted or covered by the OOM policy); return a list or tuple of the results "
+        "instead, or, for a coroutine, decorate the plain function it calls"
+    )
+    raise InvalidOptionError(msg)
 
 
 class Signature:

@@ -29,7 +29,7 @@ import numpy as np
 
 import arrayport
 from arrayport._host import aligned_empty
-from arrayport.backends import available_memory_types, get_backend
+from arrayport.backends import get_backend, installed_memory_types
 from arrayport.backends._util import find_spec, pip_install
 from arrayport.convert import convert, plan
 from arrayport.errors import ArrayportError, BackendUnavailableError
@@ -99,7 +99,7 @@ def load_order(types: tuple[MemoryType, ...] | list[MemoryType]) -> list[MemoryT
 
 
 def not_usable(installed: tuple[MemoryType, ...]) -> dict[MemoryType, str]:
-    """The memory types not in ``installed`` (:func:`available_memory_types`) whose
+    """The memory types not in ``installed`` (``installed_memory_types()``) whose
     framework is installed nonetheless, each with why arrayport cannot use it here: the
     error its backend's ``load()`` raises, which never imports a framework where that
     would crash (pyclesperanto after tensorflow on PoCL)."""
@@ -107,7 +107,7 @@ def not_usable(installed: tuple[MemoryType, ...]) -> dict[MemoryType, str]:
     for mt in load_order([mt for mt in MemoryType if mt not in installed]):
         backend = get_backend(mt)
         try:
-            listed = backend.is_installed()  # what available_memory_types() asks
+            listed = backend.is_installed()  # what installed_memory_types() asks
         except BackendUnavailableError:
             listed = False
         if listed or not find_spec(backend.IMPORT_NAME):
@@ -231,7 +231,7 @@ def diagnose() -> dict[str, Any]:
         ``ok`` false); ``not_installed`` lists the others with the command that installs
         each.
     """
-    installed = available_memory_types()
+    installed = installed_memory_types()
     # Before the others load: pyclesperanto, if probed, is imported before tensorflow.
     unusable = not_usable(installed)
     rows: dict[MemoryType, dict[str, Any]] = {}

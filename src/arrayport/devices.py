@@ -138,8 +138,10 @@ def parse_device(value: DeviceLike) -> Device | None:
             return Device("cuda", number)
     elif isinstance(value, str):
         found = _parse_text(value)
-    elif is_device_object(value) or type(value).__module__.startswith("jaxlib"):
-        found = _parse_text(str(value))  # torch's and jax's print as "cpu", "cuda:N"
+    elif is_device_object(value):
+        found = _parse_text(str(value))  # torch's prints as "cpu", "cuda:N"
+    elif type(value).__module__.startswith("jaxlib"):
+        found = _jax_device_object(value)  # every host device ("cpu:1" too) is the CPU
     elif type(value).__module__.startswith("pyclesperanto"):
         found = _opencl_device_object(value)  # it prints as an address
     if found is not None:
@@ -153,6 +155,18 @@ def parse_device(value: DeviceLike) -> Device | None:
         "torch, jax, tensorflow (its name) or pyclesperanto (an array's .device)"
     )
     raise DeviceError(msg)
+
+
+def _jax_device_object(value: object) -> Device | None:
+    """jax's device object (``jax.devices()[i]``, an array's ``.device``)."""
+    if not hasattr(value, "platform"):
+        return None
+    from arrayport.backends._jax_devices import from_jax_device
+
+    try:
+        return from_jax_device(value)
+    except DeviceError:
+        return None  # another platform (tpu): refused below with the accepted forms
 
 
 def _opencl_device_object(value: object) -> Device:

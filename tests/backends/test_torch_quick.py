@@ -165,3 +165,51 @@ def test_numpy_functions_take_parameters_and_expanded_tensors_under_torch_compil
     # Outside compile the views stay read-only, as before.
     with pytest.raises(ValueError, match="read-only"):
         ap.memory_type("numpy")(lambda x: x.__iadd__(1))(weight)
+
+
+def test_parameters_stay_read_only_in_eager_calls_while_another_thread_compiles() -> None:
+    # torch.compiler.is_compiling() is one flag for the whole process: while any thread
+    # compiled, eager calls elsewhere got writable views of parameters.
+    import threading
+    import time
+
+    import torch
+
+    @ap.memory_type("numpy")
+    def bump(x):
+        x += 1
+        return x
+
+    weight = torch.nn.Parameter(torch.zeros(4))
+    stop = threading.Event()
+    compiled: list[int] = []
+
+    def compile_again_and_again() -> None:
+        def g(t):
+            for _ in range(20):
+                t = torch.sin(t) * 2
+            return t
+
+        while not stop.is_set():
+            torch._dynamo.reset()
+            torch.compile(g, backend="eager")(torch.ones(4))
+            compiled.append(1)
+
+    thread = threading.Thread(target=compile_again_and_again)
+    thread.start()
+    written = calls = 0
+    try:
+        while len(compiled) < 3 and calls < 20000:  # calls all through a few compiles
+            calls += 1
+            try:
+                bump(weight)
+                written += 1
+            except ValueError:
+                pass
+            time.sleep(0.0002)
+    finally:
+        stop.set()
+        thread.join()
+    assert len(compiled) >= 3
+    assert written == 0
+    assert weight.detach().tolist() == [0.0] * 4

@@ -91,3 +91,39 @@ def test_cpu_with_an_index_and_non_ascii_digits_are_not_devices(
     monkeypatch.setenv("ARRAYPORT_DEVICE", "cuda:3")
     assert device_kind() == "cuda"
     assert default_device("torch") == "cuda:3"
+
+
+def test_a_framework_that_failed_to_import_is_tested_again_not_passed_as_absent(
+    tmp_path,
+) -> None:
+    # Once an import failed, available_memory_types() leaves the framework out; the kit
+    # read that as "not installed" and passed, with a warning, where the install is broken.
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "torch.py").write_text("raise ImportError('a broken install')\n")
+    script = (
+        "import numpy as np\n"
+        "from arrayport.testing import assert_equivalent\n"
+        "from arrayport.testing._selection import unusable_reason\n"
+        "from arrayport import MemoryType, BackendUnavailableError\n"
+        "for _ in range(2):\n"
+        "    try:\n"
+        "        assert_equivalent(lambda x: x + 1, np.ones(3, np.float32))\n"
+        "        print('passed')\n"
+        "    except BackendUnavailableError:\n"
+        "        print('refused')\n"
+        "print(unusable_reason(MemoryType.TORCH))\n"
+    )
+    env = {**os.environ, "ARRAYPORT_MEMORY_TYPES": "numpy,torch"}
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+        cwd=tmp_path,
+        env=env,
+    )
+    assert done.stdout.split() == ["refused", "refused", "None"]

@@ -26,6 +26,7 @@ from arrayport.memory_types import MemoryType, as_memory_type
 __all__ = [
     "Backend",
     "array_like_refusal",
+    "installed_memory_types",
     "available_memory_types",
     "cached_memory_type",
     "detect_memory_type",
@@ -213,10 +214,15 @@ def available_memory_types() -> tuple[MemoryType, ...]:
     this process, which raises :class:`~arrayport.errors.BackendUnavailableError` saying
     so, and left out from then on (``arrayport doctor`` imports each one).
     """
+    return tuple(mt for mt in installed_memory_types() if mt.value not in unimportable)
+
+
+def installed_memory_types() -> tuple[MemoryType, ...]:
+    """:func:`available_memory_types` with the frameworks whose import failed in this
+    process kept: what the doctor, the benchmark and the testing kit check and report
+    (a broken install must fail there, not pass as "not installed")."""
     found: list[MemoryType] = []
     for mt in MemoryType:
-        if mt.value in unimportable:
-            continue
         try:
             if get_backend(mt).is_installed():
                 found.append(mt)

@@ -58,18 +58,20 @@ def as_wrapped(a: np.ndarray) -> np.ndarray:
 _from_numpy: Any = None
 _Tensor: Any = None
 _ndarray = np.ndarray
-_compiling: Any = bool  # torch.compiler.is_compiling once bound: False until then
+_compiling: Any = bool  # torch.compiler.is_dynamo_compiling once bound: False until then
 
 
 def bind(torch: Any) -> None:
     """Called by the torch backend once torch is imported."""
     global _from_numpy, _Tensor, _compiling
     _from_numpy, _Tensor = torch.from_numpy, torch.Tensor
-    _compiling = getattr(getattr(torch, "compiler", None), "is_compiling", bool)
+    # Not is_compiling(): one flag for the whole process, true in every thread while any
+    # thread compiles (or torch.export runs), so eager calls there would get writable views.
+    _compiling = getattr(getattr(torch, "compiler", None), "is_dynamo_compiling", bool)
 
 
 def make_read_only(view: np.ndarray) -> None:
-    """``view.flags.writeable = False``, except while ``torch.compile`` traces the call:
+    """``view.flags.writeable = False``, except while dynamo (``torch.compile``) traces it:
     dynamo stands a tensor in for the ndarray, which has no such flag (its trace failed
     with an AssertionError), and ignores numpy's read-only flag anyway."""
     if not _compiling():

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 
-from arrayport.backends import available_memory_types, get_backend
+from arrayport.backends import get_backend, installed_memory_types
 from arrayport.backends._util import pip_install
 from arrayport.errors import ArrayportError, InvalidOptionError
 from arrayport.memory_types import MemoryType, as_memory_type
@@ -65,7 +65,7 @@ def selected_memory_types() -> tuple[MemoryType, ...]:
     """
     text = os.environ.get("ARRAYPORT_MEMORY_TYPES", "").strip()
     if not text:
-        return available_memory_types()
+        return installed_memory_types()
     chosen: list[MemoryType] = []
     for name in text.split(","):
         if name.strip():
@@ -86,7 +86,7 @@ def unusable_reason(memory_type: MemoryType) -> str | None:
 
     Not installed; on ``ARRAYPORT_DEVICE=cuda``, not a CUDA framework or no GPU visible to it.
     """
-    if memory_type not in available_memory_types():
+    if memory_type not in installed_memory_types():
         how = pip_install(get_backend(memory_type).EXTRA)
         return f"{memory_type.value} is not installed ({how})"
     if device_kind() != "cuda":

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from arrayport.backends import available_memory_types
+from arrayport.backends import installed_memory_types
 from arrayport.errors import (
     ArrayportError,
     BackendUnavailableError,
@@ -75,7 +75,7 @@ def _selected_default() -> tuple[list[MemoryType], list[str]]:
             usable.append(mt)
             continue
         left_out.append(f"{mt.value} ({why})")
-        if mt not in available_memory_types():
+        if mt not in installed_memory_types():
             msg = f"assert_equivalent: ARRAYPORT_MEMORY_TYPES names {mt.value}, left out: {why}"
             warnings.warn(msg, UserWarning, stacklevel=4)
     return usable, left_out
