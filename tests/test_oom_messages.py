@@ -57,3 +57,18 @@ def test_gave_up_without_a_split_offers_one() -> None:
         OOMPolicy(retries=0, release=False).run(_fn, np.ones(3))
     assert "Try OOMPolicy(split_axis=...) if the function works slice by slice" in str(info.value)
     assert "min_split" not in str(info.value)
+
+
+def test_gave_up_says_why_a_declared_split_was_dropped() -> None:
+    # A slice_by_slice call that is not sliced keeps no split; the error suggested the
+    # split_axis the policy declared.
+    from arrayport._slicing import sliced_policy
+
+    policy = sliced_policy(OOMPolicy(retries=0, split_axis=0), (np.ones((2, 2)),), {})
+    execution = Execution(policy, _fn, attempts=1)
+    last = MemoryError("Unable to allocate 1.00 KiB for an array with shape (1024,)")
+    execution.last_type, execution.last_device = MemoryType.NUMPY, CPU
+    text = str(gave_up(execution, Site(MemoryType.NUMPY, CPU), last))
+    assert "gave up after 1 attempt, no split (the declared split_axis=0 was not used: " in text
+    assert "the first array argument is 2-D" in text
+    assert "split_axis=..." not in text

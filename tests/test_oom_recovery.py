@@ -975,3 +975,20 @@ def test_a_fallbacks_dict_results_keep_their_type() -> None:
     assert type(totals) is collections.defaultdict
     assert totals.default_factory is list
     assert isinstance(totals["twice"], torch.Tensor)
+
+
+def test_pieces_of_one_length_of_a_sliced_call_are_joined() -> None:
+    # The guard of ADR 0062's amendment (pieces of one row cannot tell a row from a
+    # reduction keeping the axis) refused them; a sliced call's pieces have one row per
+    # slice by construction, and each piece's length is still checked.
+    from arrayport._oom_recovery import Execution, _Exhausted
+    from arrayport._slicing import sliced
+
+    policy = OOMPolicy(retries=0, split_axis=0)
+    execution = Execution(policy, sliced(lambda p: p))
+    execution.rows = {1}
+    execution.checked()  # not refused
+    plain = Execution(policy, lambda p: p)
+    plain.rows = {1}
+    with pytest.raises(_Exhausted):
+        plain.checked()

@@ -32,3 +32,37 @@ def test_new_arrays_read_only_ones_and_non_numbers_pass() -> None:
         warnings.simplefilter("error")
         refuse_reused([view, view], "slice_by_slice")
     refuse_reused([np.zeros(0), np.zeros(0)], "process_slices")  # no memory to share
+
+
+def test_views_of_one_torch_buffer_are_refused_and_meta_tensors_pass() -> None:
+    # torch was compared by object only, so a new view per slice slipped through.
+    torch = pytest.importorskip("torch")
+    out = torch.zeros((1, 3))
+    with pytest.raises(InvalidOptionError, match="slice 0 and slice 1"):
+        refuse_reused([out[0], out[0]], "process_slices")
+    with pytest.raises(InvalidOptionError, match="slice 0 and slice 1"):
+        refuse_reused([out.view(3), out.view(3)], "process_slices")
+    refuse_reused([out[0, :2], out[0, 1:]], "process_slices")  # other elements
+    # Meta tensors all have data pointer 0; nothing to compare but the objects.
+    meta = [torch.empty((2, 2), device="meta") for _ in range(2)]
+    refuse_reused(meta, "process_slices")
+    # Over the memory of the stack the slices came from: not fn's buffer.
+    expanded = torch.ones((1, 3)).expand(2, 3)
+    refuse_reused([expanded[0], expanded[1]], "process_slices", (expanded,))
+    with pytest.raises(InvalidOptionError):
+        refuse_reused([expanded[0], expanded[1]], "process_slices")
+
+
+def test_buffers_in_results_that_are_not_arrays_are_refused_at_their_place() -> None:
+    # Only results that were all arrays were compared.
+    from arrayport._reused_buffers import refuse_reused_within
+
+    buf = np.zeros(3)
+    with pytest.raises(InvalidOptionError, match=r"slice 1 and slice 2 \(at result\[0\]\)"):
+        refuse_reused_within([[np.ones(3)], [buf, 1.0], [buf]], "process_slices")
+    with pytest.raises(InvalidOptionError, match=r"slice 0 and slice 1 \(at result\['a'\]\)"):
+        refuse_reused_within([{"a": buf}, {"a": buf}], "process_slices")
+    with pytest.raises(InvalidOptionError, match=r"slice 1 and slice 3:"):
+        refuse_reused_within([None, buf, None, buf], "process_slices")
+    # One buffer at two places of one slice, or new arrays: nothing reused across slices.
+    refuse_reused_within([[buf, buf], [np.ones(3), 2], None, "x"], "process_slices")

@@ -197,3 +197,116 @@ def test_a_sliced_call_whose_input_ran_out_of_memory_joins_its_per_slice_lists(
     # Arrays inside each slice's list stay where the function made them, as they do
     # unfailed (placement places the top level): the recovery moved them to torch.
     assert type(got[0][0]) is np.ndarray
+
+
+def _above_5(plane: Any) -> Any:
+    return [plane[plane > 5]]  # data-dependent crops, the same size in some pieces
+
+
+def _none_first(plane: Any) -> Any:
+    return None if plane[0, 0] < 4 else plane * 2  # arrays in one piece, None in another
+
+
+def _rows_by_half(plane: Any) -> Any:
+    return [plane[: 1 if plane[0, 0] < 8 else 2]]  # 1 row in slices 0-1, 2 rows in 2-3
+
+
+@pytest.mark.parametrize(("fn", "min_split"), [(_above_5, 1), (_none_first, 1), (_rows_by_half, 2)])
+def test_a_split_sliced_call_joins_pieces_that_stacked_differently(fn: Any, min_split: int) -> None:
+    # Each piece decided alone between one stack per place and one list per slice: a
+    # piece whose slices agreed was stacked, the other not (or both stacked, in shapes that
+    # differ), and the join refused the mix, blaming the split_axis slice_by_slice requires.
+    from arrayport.testing import inject_oom
+
+    policy = ap.OOMPolicy(retries=0, release=False, split_axis=0, min_split=min_split)
+    sliced = ap.memory_type("numpy", slice_by_slice=True, oom=policy)(fn)
+    stack = np.arange(16, dtype=np.float32).reshape(4, 2, 2)
+    want = sliced(stack)
+    assert type(want) is list
+    with ap.metrics.collecting() as m, inject_oom("numpy", times=1):
+        got = sliced(stack)
+    assert m.snapshot()["oom_outcomes"] == {"split": 1}
+    assert [type(v) for v in got] == [type(v) for v in want]
+    for g, w in zip(got, want, strict=True):
+        if w is not None:
+            _same(g, w)
+
+
+def test_join_slices_stacks_pieces_that_agree_and_restacks_the_others_once() -> None:
+    from arrayport._slicing import join_slices
+    from arrayport._split import Rows
+
+    a, b = np.zeros((1, 2)), np.ones((2, 2))
+    joined = join_slices([a, b], 0, [1, 2])
+    np.testing.assert_array_equal(joined, np.concatenate([a, b]))
+    mixed = join_slices([[np.zeros((1, 3))], Rows([[np.ones(2)], [np.ones(4)]])], 0, [1, 2])
+    assert type(mixed) is Rows
+    assert [type(v) for v in mixed] == [list, list, list]
+    assert [v[0].shape for v in mixed] == [(3,), (2,), (4,)]
+    # Pieces that stacked alike, but only together: one stack per place again.
+    together = join_slices([Rows([None]), np.ones((1, 2))], 0, [1, 1])
+    assert type(together) is Rows
+    assert together[0] is None
+
+
+def test_a_sliced_call_split_into_single_slices_is_joined() -> None:
+    # Pieces that all had one row were never joined (ADR 0062's guard against reductions
+    # keeping the axis), after every slice had been computed; a sliced call's result has
+    # one row per slice by construction.
+    from arrayport.testing import inject_oom
+
+    policy = ap.OOMPolicy(retries=0, release=False, split_axis=0)
+    doubled = ap.memory_type("numpy", slice_by_slice=True, oom=policy)(lambda p: p * 2)
+    stack = np.arange(8, dtype=np.float32).reshape(2, 2, 2)
+    with ap.metrics.collecting() as m, inject_oom("numpy", times=1):
+        np.testing.assert_array_equal(doubled(stack), stack * 2)
+    assert m.snapshot()["oom_outcomes"] == {"split": 1}
+    calls: list[int] = []
+
+    def fits_one(p: Any) -> Any:  # only one slice fits: the first run and the 2-slice piece
+        calls.append(1)
+        if len(calls) in (1, 3):
+            raise MemoryError("Unable to allocate 1.00 GiB for an array")
+        return p * 2
+
+    three = np.arange(12, dtype=np.float32).reshape(3, 2, 2)
+    got = ap.memory_type("numpy", slice_by_slice=True, oom=policy)(fits_one)(three)
+    np.testing.assert_array_equal(got, three * 2)
+
+
+@pytest.mark.parametrize(
+    ("call", "why"),
+    [
+        (lambda f, v: f(v[0]), "the first array argument is 2-D, not a 3-D stack"),
+        (lambda f, v: f([v]), "the stack is inside a list or tuple argument"),
+        (lambda f, v: f(v, [v]), "a list or tuple argument holds an array of the stack's"),
+    ],
+    ids=["2-D", "in a list", "volume in a list"],
+)
+def test_a_dropped_split_is_explained_not_suggested(call: Any, why: str) -> None:
+    # The error suggested OOMPolicy(split_axis=...), which the policy declared already.
+    from arrayport.testing import inject_oom
+
+    policy = ap.OOMPolicy(retries=0, release=False, split_axis=0)
+    fn = ap.memory_type("numpy", slice_by_slice=True, oom=policy)(lambda *a: 1.0)
+    volume = np.ones((3, 2, 2), np.float32)
+    with inject_oom("numpy", times=1), pytest.raises(ap.OutOfMemoryError) as info:
+        call(fn, volume)
+    text = str(info.value)
+    assert "split_axis=..." not in text
+    assert f"no split (the declared split_axis=0 was not used: {why}" in text
+
+
+def test_sliced_policy_keeps_declared_policies_and_says_why_it_drops_a_split() -> None:
+    from arrayport._slicing import Unsplit, sliced_policy
+
+    policy = ap.OOMPolicy(retries=1, split_axis=-3, fallback="numpy")
+    volume = np.ones((3, 2, 2))
+    assert sliced_policy(policy, (volume,), {}).split_axis == 0
+    flat = sliced_policy(policy, (volume[0],), {})
+    assert isinstance(flat, Unsplit)
+    assert (flat.retries, flat.split_axis, flat.fallback) == (1, None, ap.MemoryType.NUMPY)
+    assert "split_axis=-3 was not used: the first array argument is 2-D" in flat.dropped
+    assert repr(flat).startswith("OOMPolicy(retries=1")
+    none = ap.OOMPolicy(retries=0)
+    assert sliced_policy(none, (volume[0],), {}) is none

@@ -663,3 +663,64 @@ def test_restack_gives_per_slice_lists_the_type_asked_for_and_stacks_as_before()
     assert type(crops) is Rows
     assert [type(c) for c in crops] == [list, list, list]
     assert type(restack([1.0, 2.0], None, None, "process_slices")) is list  # by default
+
+
+@pytest.mark.parametrize(
+    ("returned", "where"),
+    [
+        (lambda buf, p: [buf, float(p.mean())], r" \(at result\[0\]\)"),
+        (lambda buf, p: {"img": buf}, r" \(at result\['img'\]\)"),
+        (lambda buf, p: None if p[0, 0] == 0 else buf, ""),
+    ],
+    ids=["list", "dict", "none"],
+)
+def test_one_buffer_returned_in_results_that_are_not_stacked_is_refused(
+    returned: Any, where: str
+) -> None:
+    # The refusal ran only where every result was an array: the buffer in a list beside a
+    # number, in a dict, or beside None for other slices held the last slice's values in
+    # every entry, without an error.
+    stack = np.arange(12.0, dtype=np.float32).reshape(3, 2, 2)
+    buf = np.empty((2, 2), np.float32)
+
+    def doubled(p: Any) -> Any:
+        np.multiply(p, 2, out=buf)
+        return returned(buf, p)
+
+    first = 0 if where else 1  # slice 0 returns None in the third case
+    match = rf"^process_slices: fn returned the same array .* slice {first} and slice {first + 1}"
+    with pytest.raises(ap.InvalidOptionError, match=match + where + ":"):
+        ap.process_slices(stack, doubled)
+    sliced = ap.memory_type("numpy", slice_by_slice=True)(doubled)
+    with pytest.raises(ap.InvalidOptionError, match=r"^slice_by_slice: fn returned the same"):
+        sliced(stack)
+    # New arrays per slice come back as before.
+    fresh = ap.process_slices(stack, lambda p: returned(p * 2, p))
+    assert len(fresh) == 3
+
+
+@skip_unless_installed(MemoryType.TORCH)
+def test_torch_views_of_one_buffer_are_refused_and_views_of_the_stack_are_not() -> None:
+    # torch results were compared by object only: a new view of the one buffer written for
+    # each slice (out[0], out.view(...)) gave the last slice's values in every plane.
+    import torch
+
+    stack = torch.arange(12.0).reshape(3, 2, 2)
+    out = torch.empty((1, 2, 2))
+
+    def doubled(p: Any) -> Any:
+        torch.mul(p[None], 2, out=out)
+        return out[0]
+
+    with pytest.raises(ap.InvalidOptionError, match=r"same array .* slice 0 and slice 1"):
+        ap.process_slices(stack, doubled)
+    with pytest.raises(ap.InvalidOptionError, match=r"^slice_by_slice: fn returned the same"):
+        ap.memory_type("torch", slice_by_slice=True)(doubled)(stack.numpy())
+    # An expanded stack's slices are one memory: returned as they are, they are not a
+    # buffer of fn's, and are stacked (by process_slices and slice_by_slice).
+    expanded = torch.arange(4.0).reshape(1, 2, 2).expand(3, 2, 2)
+    got = ap.process_slices(expanded, lambda p: p)
+    np.testing.assert_array_equal(got.numpy(), expanded.numpy())
+    got = ap.memory_type("torch", slice_by_slice=True)(lambda p: p)(expanded)
+    np.testing.assert_array_equal(got.numpy(), expanded.numpy())
+    np.testing.assert_array_equal(ap.process_slices(stack, lambda p: p * 2), stack * 2)

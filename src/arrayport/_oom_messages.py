@@ -52,8 +52,12 @@ def gave_up(execution: Execution, site: Site, last: BaseException | None) -> Out
     if ex.split_used:
         steps.append(f"splitting along axis {policy.split_axis}")
     steps += ex.notes
+    # A slice_by_slice call that is not sliced keeps no split (_slicing.Unsplit): why.
+    dropped = getattr(policy, "dropped", "")
+    if dropped:
+        steps.append(f"no split ({dropped})")
     remedies = []
-    if policy.split_axis is None:
+    if policy.split_axis is None and not dropped:
         remedies.append("OOMPolicy(split_axis=...) if the function works slice by slice")
     elif ex.unchecked and policy.min_split > 1:
         # Equal pieces cannot be checked (ADR 0062's amendment); with min_split=1 the cut

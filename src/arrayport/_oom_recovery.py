@@ -32,7 +32,13 @@ from arrayport.memory_types import MemoryType, as_memory_type
 if TYPE_CHECKING:
     from arrayport.oom import OOMPolicy
 
-__all__ = ["Execution"]
+__all__ = ["JOIN", "Execution"]
+
+#: The attribute by which a function tells the policy how its split pieces' results join
+#: (``join(parts, axis, lengths)``), in place of :func:`_split.concat`: a ``slice_by_slice``
+#: call's (:func:`arrayport._slicing.sliced`), whose results have one row per slice by
+#: construction and are restacked once for the whole call.
+JOIN = "_arrayport_join"
 
 
 _FAILED: Any = object()  # a sentinel result: the piece ran out of memory
@@ -74,6 +80,9 @@ class Execution:
         self.refused = False  # unjoinable() raised (a flag: the error would be a cycle)
         self.unchecked = False  # checked() refused pieces that all had one length
         self.recorded = False  # the episode is counted in the metrics
+        self.join: Callable[[list[Any], int, list[int]], Any] = (
+            getattr(self.user_fn, JOIN, None) or _split.concat  # see JOIN
+        )
 
     def run(self, args: tuple[Any, ...], kwargs: dict[str, Any], site: Site, done: int) -> Any:
         """Steps 1-5 of arrayport.oom's docstring; ``done``: attempts already made (and
@@ -175,8 +184,9 @@ class Execution:
         """Raise :class:`_Exhausted` when every split piece that ran had the same length:
         the check of their results (:func:`_split.check`) could not then tell a result of
         that length whatever the input (a reduction keeping the axis gives one row, as a
-        piece of one row does) from a row-by-row one (ADR 0062's amendment)."""
-        if len(self.rows) != 1:
+        piece of one row does) from a row-by-row one (ADR 0062's amendment). Not for a
+        function with its own join (:data:`JOIN`: slice by slice, one row per slice)."""
+        if len(self.rows) != 1 or self.join is not _split.concat:
             return
         (rows,) = self.rows
         self.unchecked = True
@@ -276,7 +286,7 @@ class Execution:
         """The pieces' results joined (each already :meth:`placed`), not in the memory that
         ran out where the result goes elsewhere."""
         try:
-            return _split.concat(parts, axis, lengths)
+            return self.join(parts, axis, lengths)
         except _split.NotSplittable as exc:
             self.unjoinable(exc, axis)
         except Exception as exc:  # joining can itself run out of memory

@@ -4,16 +4,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
-
-import numpy as np
 
 from arrayport._host import writes_allowed
 from arrayport.backends import detect_memory_type
-from arrayport.errors import InvalidOptionError
+from arrayport.errors import InvalidOptionError, UnsupportedArrayError
 from arrayport.memory_types import MemoryType
 
-__all__ = ["refuse_reused"]
+__all__ = ["refuse_reused", "refuse_reused_within"]
 
 #: Memory types whose arrays a function can write into and return again (``out=``,
 #: pyclesperanto's ``output_image=``); jax, tensorflow and dask arrays are immutable.
@@ -22,30 +21,103 @@ _MUTABLE = frozenset(
 )
 
 
-def refuse_reused(results: list[Any], caller: str) -> None:
+def refuse_reused(results: list[Any], caller: str, inputs: Iterable[Any] = ()) -> None:
     """Refuse results of which two are one writable buffer (the same array object, or
-    numpy arrays over the same memory): a function that writes each slice into one output
-    buffer returns it for every slice, and the earlier slices' values are gone, overwritten
-    by the later ones, before they can be stacked."""
-    seen: dict[object, int] = {}
+    numpy, torch or cupy arrays over the same memory with one shape and strides): a
+    function that writes each slice into one output buffer returns it (or a new view of
+    it) for every slice, and the earlier slices' values are gone, overwritten by the later
+    ones, before they can be stacked. ``inputs``: the arrays the slices were cut from;
+    torch and cupy results over their memory pass (an identity function on an expanded
+    stack returns aliased slices), as numpy's read-only views of a broadcast stack do."""
+    _refuse(list(enumerate(results)), caller, tuple(inputs), "")
+
+
+def refuse_reused_within(results: list[Any], caller: str, inputs: Iterable[Any] = ()) -> None:
+    """:func:`refuse_reused` for per-slice results that are not all arrays (one list per
+    slice, a dict, arrays and None): the arrays at each place (the result itself, an item
+    of a tuple or list, a dict's value; one level down) are compared across slices."""
+    places: dict[tuple[Any, ...], list[tuple[int, Any]]] = {}
     for i, r in enumerate(results):
+        if isinstance(r, (tuple, list, dict)):
+            items = r.items() if isinstance(r, dict) else enumerate(r)
+            for place, v in items:
+                if _kind(v) is not None:
+                    places.setdefault((place,), []).append((i, v))
+        elif _kind(r) is not None:
+            places.setdefault((), []).append((i, r))
+    found = tuple(inputs)
+    for place, arrays in places.items():
+        if len(arrays) > 1:
+            _refuse(arrays, caller, found, "".join(f"[{p!r}]" for p in place))
+
+
+def _refuse(items: list[tuple[int, Any]], caller: str, inputs: tuple[Any, ...], at: str) -> None:
+    seen: dict[object, int] = {}
+    for i, r in items:
+        mt = detect_memory_type(r)
         # Read-only numpy memory cannot have been written again (a broadcast stack's
         # views, a frozen constant returned for several slices).
-        frozen = isinstance(r, np.ndarray) and not writes_allowed(r.flags.num)
-        if frozen or detect_memory_type(r) not in _MUTABLE:
+        if mt not in _MUTABLE or (mt is MemoryType.NUMPY and not writes_allowed(r.flags.num)):
             continue
-        keys: list[object] = [id(r)]
-        if isinstance(r, np.ndarray) and r.size:
-            keys.append((r.__array_interface__["data"][0], r.shape, r.strides))
-        for key in keys:
-            j = seen.setdefault(key, i)
-            if j != i:
-                msg = (
-                    f"{caller}: fn returned the same array (one buffer) for slice {j} and "
-                    f"slice {i}: an output buffer written again for each slice (out=, "
-                    "output_image=) holds only the last slice's values by the time the "
-                    "results are stacked; return a new array for each slice (a copy of the "
-                    "buffer; a constant returned for several slices: a copy, or read-only "
-                    "with x.flags.writeable = False)"
-                )
-                raise InvalidOptionError(msg)
+        key = _memory(r, mt)
+        j = seen.setdefault(key, i)
+        if j == i or (mt is not MemoryType.NUMPY and _inside(r, mt, inputs)):
+            continue
+        where = f" (at result{at})" if at else ""
+        msg = (
+            f"{caller}: fn returned the same array (one buffer) for slice {j} and "
+            f"slice {i}{where}: an output buffer written again for each slice (out=, "
+            "output_image=) holds only the last slice's values by the time the "
+            "results are stacked; return a new array for each slice (a copy of the "
+            "buffer; a constant returned for several slices: a copy, or read-only "
+            "with x.flags.writeable = False)"
+        )
+        raise InvalidOptionError(msg)
+
+
+def _kind(x: object) -> MemoryType | None:
+    """``x``'s memory type, None for what is not an array (None, a number, a string)."""
+    if x is None or isinstance(x, (int, float, complex, str, bytes)):
+        return None
+    try:
+        return detect_memory_type(x)
+    except UnsupportedArrayError:
+        return None
+
+
+def _memory(r: Any, mt: MemoryType | None) -> object:
+    """What identifies ``r``'s elements: where its first element lies, its shape and its
+    strides (numpy, torch, cupy: two views of one buffer that look alike are one), else
+    the object itself (pyclesperanto; empty arrays; tensors without a data pointer)."""
+    try:
+        if mt is MemoryType.NUMPY:
+            if r.size:
+                return (r.__array_interface__["data"][0], r.shape, r.strides)
+        elif mt is MemoryType.TORCH:
+            ptr = r.data_ptr()  # the storage's pointer plus the offset: 0 on meta tensors
+            if ptr and r.numel():
+                return (ptr, r.shape, r.stride())  # torch.Size: a tuple
+        elif mt is MemoryType.CUPY:
+            ptr = r.data.ptr
+            if ptr and r.size:
+                return (ptr, r.shape, r.strides)
+    except Exception:  # sparse, nested or wrapped tensors: no pointer to compare
+        pass
+    return id(r)
+
+
+def _inside(r: Any, mt: MemoryType | None, inputs: tuple[Any, ...]) -> bool:
+    """Whether torch or cupy ``r`` lies in the memory of one of ``inputs`` (a slice of
+    the stack the function was given, not an output buffer of its own)."""
+    for x in inputs:
+        if _kind(x) is not mt:
+            continue
+        try:
+            if mt is MemoryType.TORCH:
+                if r.untyped_storage().data_ptr() == x.untyped_storage().data_ptr():
+                    return True
+            elif mt is MemoryType.CUPY and r.data.mem.ptr == x.data.mem.ptr:
+                return True
+        except Exception:  # no storage to compare: not the input's
+            continue
+    return False

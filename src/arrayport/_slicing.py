@@ -15,8 +15,9 @@ from typing import Any, cast
 
 import numpy as np
 
-from arrayport._arguments import arrays, kind_of
-from arrayport._split import Rows
+from arrayport._arguments import arrays, kind_of, rebuild
+from arrayport._oom_recovery import JOIN
+from arrayport._split import NotSplittable, Rows, concat
 from arrayport.backends import detect_memory_type, get_backend
 from arrayport.devices import as_index
 from arrayport.errors import InvalidOptionError
@@ -24,7 +25,7 @@ from arrayport.memory_types import MemoryType
 from arrayport.oom import OOMPolicy
 from arrayport.stack import _plane, restack
 
-__all__ = ["run_slices", "sliced", "sliced_policy"]
+__all__ = ["Unsplit", "join_slices", "run_slices", "sliced", "sliced_policy"]
 
 
 def sliced(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -32,7 +33,9 @@ def sliced(fn: Callable[..., Any]) -> Callable[..., Any]:
     have: what a ``slice_by_slice`` function's OOM policy runs, so that a retry, a split
     (of the 3-D arguments) and a fallback each run every slice of what they are given.
     Results that are not stacked come back one per slice in a :class:`_split.Rows`, which a
-    split joins in order; whoever runs it takes the mark off (:func:`_split.unmarked`)."""
+    split joins in order; whoever runs it takes the mark off (:func:`_split.unmarked`).
+    A split's pieces are joined by :func:`join_slices` (the policy reads it as
+    :data:`arrayport._oom_recovery.JOIN`)."""
 
     @functools.wraps(fn)
     def run_sliced(*args: Any, **kwargs: Any) -> Any:
@@ -41,28 +44,95 @@ def sliced(fn: Callable[..., Any]) -> Callable[..., Any]:
             return fn(*args, **kwargs)
         return run_slices(fn, args, kwargs, first[0])
 
+    setattr(run_sliced, JOIN, join_slices)
     return run_sliced
+
+
+def join_slices(parts: list[Any], axis: int, lengths: list[int]) -> Any:
+    """The results of a sliced call's split pieces (``lengths`` slices each), joined as
+    the unsplit call restacks them. Each piece decided alone whether to stack its slices'
+    results (a list per slice: one stack per place where every slice agrees, else one list
+    per slice); pieces that decided alike are concatenated, and otherwise every piece is
+    cut back into its slices' results and those are restacked once, for all of them, as
+    the unsplit call does (crops that agree in one piece and not in another, arrays in one
+    piece and None in another). Every joined piece has one row per slice by construction,
+    which is why the policy does not refuse pieces that all had one length (ADR 0062)."""
+    if not any(_marked(p) for p in parts):
+        try:
+            return concat(parts, axis, lengths)
+        except NotSplittable:
+            pass  # the pieces decided differently (other shapes, dtypes or lengths)
+    rows = [row for part, n in zip(parts, lengths, strict=True) for row in _rows(part, n)]
+    return restack(rows, None, None, "slice_by_slice", Rows)
+
+
+def _marked(value: Any) -> bool:
+    """Whether a piece's result holds a :class:`Rows` (one list per slice) anywhere."""
+    if isinstance(value, Rows):
+        return True
+    return isinstance(value, (tuple, list)) and any(_marked(v) for v in value)
+
+
+def _rows(part: Any, n: int) -> list[Any]:
+    """A piece's restacked result as its ``n`` slices' results again: stacks cut into
+    their planes, tuples and lists of them rebuilt per slice."""
+    if isinstance(part, Rows):
+        return list(part)
+    if isinstance(part, (tuple, list)):  # restacked place by place
+        columns = [_rows(p, n) for p in part]
+        return [rebuild(part, [c[i] for c in columns]) for i in range(n)]
+    return [_plane(part, i) for i in range(n)]
+
+
+@dataclasses.dataclass(frozen=True, slots=True, repr=False, eq=False)
+class Unsplit(OOMPolicy):
+    """The policy of a ``slice_by_slice`` call that :func:`sliced_policy` does not split
+    although its declaration does: ``dropped`` says why, which the out-of-memory error
+    says instead of suggesting ``split_axis`` (declared already)."""
+
+    dropped: str = ""
+
+
+def _unsplit(policy: OOMPolicy, why: str) -> OOMPolicy:
+    return Unsplit(
+        retries=policy.retries,
+        release=policy.release,
+        min_split=policy.min_split,
+        fallback=policy.fallback,
+        dropped=f"the declared split_axis={policy.split_axis} was not used: {why}",
+    )
 
 
 def sliced_policy(policy: OOMPolicy, args: tuple[Any, ...], kwargs: dict[str, Any]) -> OOMPolicy:
     """The OOM policy of a ``slice_by_slice`` call: its split cuts the stack into fewer
     slices (``split_axis`` 0, as the contract requires), which only a call that is sliced
     has (a top-level 3-D first array argument); any other call is not split, since a
-    split would cut the rows of the one slice the function gets."""
+    split would cut the rows of the one slice the function gets (an :class:`Unsplit`
+    policy, which says why)."""
     if policy.split_axis is None:
         return policy
     first = next(arrays(args, kwargs), (None, None))[0]
     values = (*args, *kwargs.values())
-    if first is None or not any(v is first for v in values) or len(first.shape) != 3:
-        return dataclasses.replace(policy, split_axis=None)  # not sliced (or in a list)
-    if any(as_index(n) is None for n in first.shape):
-        return dataclasses.replace(policy, split_axis=None)  # refused by run_slices
+    once = "so the call is not sliced, and a split would cut the one slice the function gets"
+    if first is None:
+        return _unsplit(policy, "the call has no array argument")
+    if not any(v is first for v in values):
+        return _unsplit(policy, f"the stack is inside a list or tuple argument, {once}")
+    if len(first.shape) != 3:
+        dims = f"{len(first.shape)}-D"
+        return _unsplit(policy, f"the first array argument is {dims}, not a 3-D stack, {once}")
+    if any(as_index(n) is None for n in first.shape):  # refused by run_slices
+        return _unsplit(policy, "the stack's extents are unknown")
     # The split cuts arrays inside list and tuple arguments too, which the slices get
     # whole: a volume there having the stack's length would be cut in a split run and not
     # in an unsplit one (other values), so such a call is not split.
     nested = (v for c in values if isinstance(c, (list, tuple)) for v in c)
     if any(_paired(v, tuple(first.shape)) == "each" for v in nested):
-        return dataclasses.replace(policy, split_axis=None)
+        why = (
+            "a list or tuple argument holds an array of the stack's length along axis 0, "
+            "which the slices get whole and a split would cut (other values than unsplit)"
+        )
+        return _unsplit(policy, why)
     # -3 is the stack's axis 0 in the call, but the split's checks apply it to the restacked
     # result too, whose slices may have other than 2 dimensions.
     return dataclasses.replace(policy, split_axis=0) if policy.split_axis != 0 else policy
@@ -112,7 +182,8 @@ def run_slices(
         a_i = tuple(plane(v, i) for v in args)
         k_i = {k: plane(v, i) for k, v in kwargs.items()}
         results.append(fn(*a_i, **k_i))
-    return restack(results, None, None, "slice_by_slice", Rows)
+    sliced = tuple(v for v in (*args, *kwargs.values()) if id(v) in planes)
+    return restack(results, None, None, "slice_by_slice", Rows, sliced)
 
 
 def _paired(v: Any, shape: tuple[int, ...]) -> str | None:

@@ -20,7 +20,7 @@ import numpy as np
 
 from arrayport._arguments import array_type, rebuild
 from arrayport._exchange import holds_numbers
-from arrayport._reused_buffers import refuse_reused
+from arrayport._reused_buffers import refuse_reused, refuse_reused_within
 from arrayport._split import index_array
 from arrayport.backends import detect_memory_type, get_backend, namespace
 from arrayport.convert import convert, plan
@@ -175,7 +175,8 @@ def process_slices(stack: Any, fn: Callable[..., Any], /, *args: Any, **kwargs: 
     # describe, not device_of: it refuses by name what holds no data to restack into (jax
     # tracers inside jax.jit, symbolic tensorflow tensors).
     device = get_backend(mt).describe(stack).device
-    return restack([fn(s, *args, **kwargs) for s in slices], mt, device, "process_slices")
+    results = [fn(s, *args, **kwargs) for s in slices]
+    return restack(results, mt, device, "process_slices", inputs=(stack,))
 
 
 def restack(
@@ -184,6 +185,7 @@ def restack(
     device: Device | None,
     caller: str,
     listed: type[list[Any]] = list,
+    inputs: tuple[Any, ...] = (),
 ) -> Any:
     """Stack per-slice results (arrays, tuples of arrays, or anything else as a list).
 
@@ -191,6 +193,8 @@ def restack(
     which in the errors. ``memory_type`` None: the first result's (and its device).
     ``listed``: the type of a list of one result per slice (``slice_by_slice`` under an
     OOM policy: :class:`arrayport._split.Rows`, which the policy's split joins in order).
+    ``inputs``: the arrays the slices were cut from, whose memory a result may share
+    (:func:`arrayport._reused_buffers.refuse_reused`).
     """
     # numpy's reductions return numpy scalars: stacked as the 0-d arrays they stand for,
     # as every other framework's 0-d results are (numbers only: an np.str_ is a string).
@@ -206,11 +210,14 @@ def restack(
         isinstance(first, list) and same and _uniform(results)
     ):
         each = [[r[j] for r in results] for j in range(len(first))]
-        parts = [restack(items, memory_type, device, caller, listed) for items in each]
+        parts = [restack(items, memory_type, device, caller, listed, inputs) for items in each]
         return rebuild(first, parts)  # lists, tuples, namedtuples, torch's named results
     if all(_is_array(r) for r in results):
-        refuse_reused(results, caller)
+        refuse_reused(results, caller, inputs)
         return _stack(results, memory_type, device, ndim=None, what=caller, per_slice=True)
+    # Not stacked: a buffer returned again (alone beside None, in a list or a dict) would
+    # hold the last slice's values in every entry all the same.
+    refuse_reused_within(results, caller, inputs)
     return listed(results)
 
 
