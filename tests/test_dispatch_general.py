@@ -796,3 +796,23 @@ def test_a_result_on_a_device_arrayport_cannot_read_is_said_of_the_result() -> N
 
     with pytest.raises(ap.DeviceError, match=r"^the result of .*meta \(output='input'\): .*meta"):
         ap.memory_type("torch")(meta)(np.arange(3.0))
+
+
+@skip_unless_installed(MemoryType.JAX)
+def test_an_input_move_that_runs_out_under_jax_grad_recovers(monkeypatch: Any) -> None:
+    # The recovery asked the first argument, a tracer, for its device: jax's
+    # ConcretizationTypeError, the out-of-memory error lost.
+    import jax
+    import jax.numpy as jnp
+
+    @ap.memory_type("jax")
+    def loss(w: Any, data: Any) -> Any:
+        return jnp.sum((data @ w) ** 2)
+
+    w, data = jnp.ones(3, jnp.float32), np.arange(12, dtype=np.float32).reshape(4, 3)
+    want = np.asarray(jax.grad(loss)(w, data))
+    failing = fail_first_move(monkeypatch)
+    got = np.asarray(jax.grad(loss)(w, data))
+    assert not failing  # the move did run out once
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(want, [864.0, 996.0, 1128.0])

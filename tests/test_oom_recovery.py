@@ -992,3 +992,45 @@ def test_pieces_of_one_length_of_a_sliced_call_are_joined() -> None:
     plain.rows = {1}
     with pytest.raises(_Exhausted):
         plain.checked()
+
+
+@skip_unless_installed(MemoryType.JAX)
+def test_a_split_under_jax_vmap_joins_its_traced_pieces() -> None:
+    # The join read each piece's dtype with describe(), which refuses tracers: every piece
+    # ran, then "cannot convert a traced jax array", and the fallback was never tried.
+    import jax
+    import jax.numpy as jnp
+
+    from arrayport.testing import inject_oom
+
+    policy = ap.OOMPolicy(retries=0, release=False, split_axis=0)
+    f = ap.memory_type("jax", oom=policy)(lambda a: a * 2 + 1)
+    x = jnp.arange(24.0, dtype=jnp.float32).reshape(4, 3, 2)
+    want = np.asarray(jax.vmap(f)(x))
+    with inject_oom("jax", times=1):
+        got = np.asarray(jax.vmap(f)(x))
+    np.testing.assert_array_equal(got, want)
+
+
+@skip_unless_installed(MemoryType.TORCH)
+def test_a_split_sliced_call_on_an_expanded_torch_stack_joins_as_unsplit() -> None:
+    # The sliced join restacked without the call's arrays, so slices of the expanded input
+    # returned as they are counted as one reused buffer.
+    import torch
+
+    from arrayport.testing import inject_oom
+
+    policy = ap.OOMPolicy(retries=0, release=False, split_axis=0)
+
+    @ap.memory_type("torch", slice_by_slice=True, oom=policy)
+    def as_dict(img: Any) -> Any:
+        return {"img": img, "total": float(img.sum())}
+
+    stack = torch.arange(12, dtype=torch.float32).reshape(4, 3).expand(5, 4, 3)
+    want = as_dict(stack)
+    with inject_oom("torch", times=1):
+        got = as_dict(stack)
+    assert len(got) == len(want) == 5
+    for a, b in zip(got, want, strict=True):
+        assert a["total"] == b["total"]
+        torch.testing.assert_close(a["img"], b["img"])

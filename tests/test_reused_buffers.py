@@ -38,8 +38,11 @@ def test_views_of_one_torch_buffer_are_refused_and_meta_tensors_pass() -> None:
     # torch was compared by object only, so a new view per slice slipped through.
     torch = pytest.importorskip("torch")
     out = torch.zeros((1, 3))
-    with pytest.raises(InvalidOptionError, match="slice 0 and slice 1"):
+    with pytest.raises(InvalidOptionError, match="slice 0 and slice 1") as caught:
         refuse_reused([out[0], out[0]], "process_slices")
+    # A tensor has no read-only flag to offer: copies are the way out.
+    assert "x.clone()" in str(caught.value)
+    assert "writeable" not in str(caught.value)
     with pytest.raises(InvalidOptionError, match="slice 0 and slice 1"):
         refuse_reused([out.view(3), out.view(3)], "process_slices")
     refuse_reused([out[0, :2], out[0, 1:]], "process_slices")  # other elements

@@ -39,6 +39,7 @@ from arrayport._oom_recognition import Site, oom_memory_type
 from arrayport._placement import (
     call,
     convert_arguments,
+    device_of_or_none,
     place,
     quick_arguments,
     resolve_device,
@@ -47,7 +48,6 @@ from arrayport._placement import (
 from arrayport._results import collecting
 from arrayport._slicing import sliced, sliced_policy
 from arrayport._split import unmarked
-from arrayport.backends import get_backend
 from arrayport.errors import (
     BackendUnavailableError,
     ConversionError,
@@ -321,7 +321,8 @@ def recover(
         policy = sliced_policy(policy, args, kwargs)
     site = Site(target, resolve_device(c.device))
     if c.output == "input":
-        result_site = Site(first_kind, get_backend(first_kind).device_of(first))
+        # None for a jax tracer or sharded array (ADR 0075): its result stays as made.
+        result_site = Site(first_kind, device_of_or_none(first_kind, first))
     elif c.output == "declared":
         result_site = site
     else:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import numpy as np
 
 from arrayport import _split
-from arrayport._arguments import array_type, is_container, map_arrays, rebuild
+from arrayport._arguments import array_type, arrays, is_container, map_arrays, rebuild
 from arrayport._metrics import metrics
 from arrayport._oom_injection import inject, injections
 from arrayport._oom_messages import gave_up, name, unjoinable
@@ -35,7 +35,8 @@ if TYPE_CHECKING:
 __all__ = ["JOIN", "Execution"]
 
 #: The attribute by which a function tells the policy how its split pieces' results join
-#: (``join(parts, axis, lengths)``), in place of :func:`_split.concat`: a ``slice_by_slice``
+#: (``join(parts, axis, lengths, inputs)``, ``inputs`` the call's arrays), in place of
+#: :func:`_split.concat`: a ``slice_by_slice``
 #: call's (:func:`arrayport._slicing.sliced`), whose results have one row per slice by
 #: construction and are restacked once for the whole call.
 JOIN = "_arrayport_join"
@@ -80,9 +81,8 @@ class Execution:
         self.refused = False  # unjoinable() raised (a flag: the error would be a cycle)
         self.unchecked = False  # checked() refused pieces that all had one length
         self.recorded = False  # the episode is counted in the metrics
-        self.join: Callable[[list[Any], int, list[int]], Any] = (
-            getattr(self.user_fn, JOIN, None) or _split.concat  # see JOIN
-        )
+        self.join: Callable[..., Any] | None = getattr(self.user_fn, JOIN, None)  # see JOIN
+        self.inputs: tuple[Any, ...] = ()  # the call's arrays, for a JOIN of its own
 
     def run(self, args: tuple[Any, ...], kwargs: dict[str, Any], site: Site, done: int) -> Any:
         """Steps 1-5 of arrayport.oom's docstring; ``done``: attempts already made (and
@@ -99,6 +99,8 @@ class Execution:
 
     def steps(self, args: tuple[Any, ...], kwargs: dict[str, Any], site: Site, done: int) -> Any:
         """:meth:`run`'s steps, outside ``except`` blocks (no internal context on errors)."""
+        if self.join is not None:
+            self.inputs = tuple(a for a, _ in arrays(args, kwargs))
         try:
             result = self.piece(args, kwargs, site, self.policy, done)
             self.checked()
@@ -186,7 +188,7 @@ class Execution:
         that length whatever the input (a reduction keeping the axis gives one row, as a
         piece of one row does) from a row-by-row one (ADR 0062's amendment). Not for a
         function with its own join (:data:`JOIN`: slice by slice, one row per slice)."""
-        if len(self.rows) != 1 or self.join is not _split.concat:
+        if len(self.rows) != 1 or self.join is not None:
             return
         (rows,) = self.rows
         self.unchecked = True
@@ -286,7 +288,9 @@ class Execution:
         """The pieces' results joined (each already :meth:`placed`), not in the memory that
         ran out where the result goes elsewhere."""
         try:
-            return self.join(parts, axis, lengths)
+            if self.join is None:
+                return _split.concat(parts, axis, lengths)
+            return self.join(parts, axis, lengths, self.inputs)
         except _split.NotSplittable as exc:
             self.unjoinable(exc, axis)
         except Exception as exc:  # joining can itself run out of memory

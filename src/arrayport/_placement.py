@@ -47,6 +47,7 @@ if TYPE_CHECKING:
 __all__ = [
     "call",
     "convert_arguments",
+    "device_of_or_none",
     "convert_dtype",
     "place",
     "place_with_policy",
@@ -142,13 +143,13 @@ def resolve_device(device: Device | str | None) -> Device | None:
 def _to_target(a: Any, target: MemoryType, dev: Device | None) -> Any:
     """``a`` as ``target`` on ``dev`` (None: where ``target`` puts it)."""
     if kind_of(a) is target:
-        here = _device_of(target, a)
+        here = device_of_or_none(target, a)
         if dev is None or here is None or here == dev:
             return a
     return convert(a, target, device=dev)
 
 
-def _device_of(mt: MemoryType, x: Any) -> Device | None:
+def device_of_or_none(mt: MemoryType, x: Any) -> Device | None:
     """The device of ``x``, an array of ``mt``; None where its framework places it itself
     (a jax tracer inside ``jit``, a sharded jax array: ``placement_device``)."""
     backend = get_backend(mt)
@@ -174,7 +175,7 @@ def convert_arguments(
     dev = resolve_device(device)
     if dev is None:
         cfirst = first if kind_of(first) is target else convert(first, target)
-        dev = _device_of(target, cfirst)
+        dev = device_of_or_none(target, cfirst)
     else:
         cfirst = _to_target(first, target, dev)
     done: dict[int, Any] = {id(first): cfirst}
@@ -225,7 +226,7 @@ def place(
             return result  # nothing was moved, so nothing is moved back
         if kind is None:
             return result
-        dev = _device_of(first_kind, first)  # None: a jax tracer's result stays as made
+        dev = device_of_or_none(first_kind, first)  # None: a jax tracer's result stays as made
         return _place_value(result, first_kind, dev, top=True, keep=keep)
     return _place_value(result, cast(MemoryType, output), None, top=True, keep=keep)
 

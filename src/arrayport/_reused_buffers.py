@@ -64,13 +64,18 @@ def _refuse(items: list[tuple[int, Any]], caller: str, inputs: tuple[Any, ...], 
         if j == i or (mt is not MemoryType.NUMPY and _inside(r, mt, inputs)):
             continue
         where = f" (at result{at})" if at else ""
+        # numpy arrays can be made read-only; tensors cannot, only copied.
+        constant = (
+            "a copy, or read-only with x.flags.writeable = False"
+            if mt is MemoryType.NUMPY
+            else "a copy each time (x.clone(), x.copy())"
+        )
         msg = (
             f"{caller}: fn returned the same array (one buffer) for slice {j} and "
             f"slice {i}{where}: an output buffer written again for each slice (out=, "
             "output_image=) holds only the last slice's values by the time the "
             "results are stacked; return a new array for each slice (a copy of the "
-            "buffer; a constant returned for several slices: a copy, or read-only "
-            "with x.flags.writeable = False)"
+            f"buffer; a constant returned for several slices: {constant})"
         )
         raise InvalidOptionError(msg)
 

@@ -48,7 +48,9 @@ def sliced(fn: Callable[..., Any]) -> Callable[..., Any]:
     return run_sliced
 
 
-def join_slices(parts: list[Any], axis: int, lengths: list[int]) -> Any:
+def join_slices(
+    parts: list[Any], axis: int, lengths: list[int], inputs: tuple[Any, ...] = ()
+) -> Any:
     """The results of a sliced call's split pieces (``lengths`` slices each), joined as
     the unsplit call restacks them. Each piece decided alone whether to stack its slices'
     results (a list per slice: one stack per place where every slice agrees, else one list
@@ -63,7 +65,9 @@ def join_slices(parts: list[Any], axis: int, lengths: list[int]) -> Any:
         except NotSplittable:
             pass  # the pieces decided differently (other shapes, dtypes or lengths)
     rows = [row for part, n in zip(parts, lengths, strict=True) for row in _rows(part, n)]
-    return restack(rows, None, None, "slice_by_slice", Rows)
+    # ``inputs``, the call's arrays: slices of an expanded torch stack returned as they are
+    # are not one reused buffer (as in run_slices).
+    return restack(rows, None, None, "slice_by_slice", Rows, inputs)
 
 
 def _marked(value: Any) -> bool:

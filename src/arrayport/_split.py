@@ -38,6 +38,7 @@ import numpy as np
 from arrayport._arguments import array_type, arrays, map_arrays, rebuild
 from arrayport.backends import get_backend, namespace
 from arrayport.convert import convert
+from arrayport.dtypes import dtype_name
 from arrayport.memory_types import MemoryType
 
 __all__ = ["NotSplittable", "Rows", "check", "concat", "halve", "piece_lengths", "unmarked"]
@@ -343,7 +344,9 @@ def _concat_arrays(parts: list[Any], axis: int) -> Any:
     # Pieces whose result dtype depends on their data (int64 here, uint64 there) are not
     # joined: concatenation would promote (int64 with uint64 to float64 in numpy, uint32
     # with int32 to int32 in jax without 64-bit mode) and change values.
-    dtypes = [backend.describe(p).dtype_name for p in parts]
+    # By name, not describe(): a piece of a call inside jax.vmap or grad is a tracer, and
+    # one of a sharded array is sharded; jax joins both.
+    dtypes = [dtype_name(p.dtype) or str(p.dtype) for p in parts]
     if len(set(dtypes)) > 1:
         msg = (
             f"the pieces returned arrays of different dtypes ({', '.join(dtypes)}): joining "

@@ -103,3 +103,24 @@ def test_cpu_tensors_sit_on_64_byte_boundaries(be) -> None:
     for t in tensors:
         assert np.from_dlpack(t).ctypes.data % ALIGNMENT == 0
         assert be.route_key(t, False) == route_key_of(be.describe(t), False)
+
+
+def test_tensorflow_with_eager_execution_disabled_is_refused_at_first_use() -> None:
+    # convert returned an eager tensor graph code could not use: tensorflow's RuntimeError
+    # came only later, where the tensor was used.
+    import subprocess
+    import sys
+
+    script = (
+        "import numpy as np, arrayport as ap\n"
+        "import tensorflow as tf\n"
+        "tf.compat.v1.disable_eager_execution()\n"
+        "try:\n"
+        "    ap.convert(np.ones(2, np.float32), 'tensorflow')\n"
+        "except ap.BackendUnavailableError as exc:\n"
+        "    print('refused', 'disable_eager_execution' in str(exc))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=180, check=True
+    )
+    assert done.stdout.split() == ["refused", "True"]

@@ -21,9 +21,17 @@ import numpy as np
 from arrayport._host import ArrayInfo, RouteKey, host_layout
 from arrayport.backends._util import numpy_dtype_or_none
 from arrayport.devices import CPU, Device
-from arrayport.errors import DeviceError, UnsupportedArrayError
+from arrayport.errors import BackendUnavailableError, DeviceError, UnsupportedArrayError
 
-__all__ = ["DTYPES", "describe", "device_of", "dtype_of", "raw_view", "route_key"]
+__all__ = [
+    "DTYPES",
+    "describe",
+    "device_of",
+    "dtype_of",
+    "raw_view",
+    "refuse_graph_mode",
+    "route_key",
+]
 
 #: tf dtypes that hold numbers other frameworks can store exactly.
 DTYPES = frozenset(
@@ -158,3 +166,19 @@ def raw_view(x: Any, name: str) -> np.ndarray:
         tf = load()
         x = tf.bitcast(x, tf.uint16)  # a view: the same buffer
     return np.from_dlpack(x)
+
+
+def refuse_graph_mode(tf: Any) -> None:
+    """Refuse tensorflow with eager execution disabled (TF1's graph mode): the tensors
+    arrayport makes are eager, and graph code fails where it uses one ("Attempting to
+    capture an EagerTensor without building a function"), not where it was made."""
+    v1 = getattr(getattr(tf, "compat", None), "v1", None)
+    eager = getattr(v1, "executing_eagerly_outside_functions", None)
+    if eager is not None and not eager():
+        msg = (
+            "tensorflow runs with eager execution disabled "
+            "(tf.compat.v1.disable_eager_execution()): arrayport moves data as eager "
+            "tensors, which graph-mode code cannot use; run tensorflow eagerly (the "
+            "default since 2.0) and use tf.function for graphs"
+        )
+        raise BackendUnavailableError(msg)

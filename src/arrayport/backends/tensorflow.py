@@ -48,7 +48,7 @@ from arrayport.backends._pocl import import_lock, preload_opencl_platform
 from arrayport.backends._tf_describe import DTYPES as _DTYPES
 from arrayport.backends._tf_describe import describe as describe
 from arrayport.backends._tf_describe import device_of as device_of
-from arrayport.backends._tf_describe import is_symbolic
+from arrayport.backends._tf_describe import is_symbolic, refuse_graph_mode
 from arrayport.backends._tf_describe import route_key as route_key
 from arrayport.backends._tf_host import host_view as host_view
 from arrayport.backends._tf_host import to_numpy as to_numpy
@@ -97,7 +97,9 @@ def load() -> ModuleType:
             preload_triton()  # tensorflow then triton segfaults too (backends/_triton.py)
             # tensorflow logs its CPU feature banner at import; keep a user's setting if any.
             os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-        _module = import_framework("tensorflow", EXTRA)
+        tf = import_framework("tensorflow", EXTRA)
+        refuse_graph_mode(tf)
+        _module = tf
     return _module
 
 
