@@ -3,6 +3,8 @@ refused before it is restacked (through process_slices in test_stack.py too)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -69,3 +71,29 @@ def test_buffers_in_results_that_are_not_arrays_are_refused_at_their_place() -> 
         refuse_reused_within([None, buf, None, buf], "process_slices")
     # One buffer at two places of one slice, or new arrays: nothing reused across slices.
     refuse_reused_within([[buf, buf], [np.ones(3), 2], None, "x"], "process_slices")
+
+
+def test_a_writable_plane_given_to_every_slice_and_returned_is_refused_for_torch() -> None:
+    # A (1, H, W) argument gives every slice its one plane; the exemption for the input's
+    # memory let a function writing into it and returning it through (numpy refused it).
+    torch = pytest.importorskip("torch")
+    import arrayport as ap
+
+    @ap.memory_type("torch", slice_by_slice=True)
+    def doubled(s: Any, scratch: Any) -> Any:
+        torch.mul(s, 2, out=scratch)
+        return scratch
+
+    stack = torch.arange(48, dtype=torch.float32).reshape(3, 4, 4)
+    with pytest.raises(InvalidOptionError, match="same array"):
+        doubled(stack, torch.empty(1, 4, 4))
+    # An expanded stack's own planes, returned as they are, still pass.
+    same = ap.memory_type("torch", slice_by_slice=True)(lambda s: s)
+    assert same(stack[:1].expand(3, 4, 4)).shape == (3, 4, 4)
+
+
+def test_numpy_scalars_in_per_slice_lists_are_not_arrays() -> None:
+    from arrayport._reused_buffers import refuse_reused_within
+
+    ids = [[np.int64(i), np.int64(i)] for i in range(3)]
+    refuse_reused_within(ids, "process_slices")  # nothing to refuse, nothing raised inside

@@ -112,8 +112,9 @@ def deferred_result(dispatched: DispatchedFunction[Any, Any], result: Any) -> An
         close()  # (a coroutine never awaited would warn so)
     name = getattr(dispatched, "__qualname__", None) or repr(dispatched._fn)
     what = type(result).__name__.replace("_", " ")  # "generator", "async generator", ...
+    article = "an" if what[0] in "aeiou" else "a"
     msg = (
-        f"memory_type cannot dispatch {name}: it returned a {what}, whose body runs after "
+        f"memory_type cannot dispatch {name}: it returned {article} {what}, whose body runs after "
         "the call returns, outside the dispatch (its arrays would not be moved back, "
         "converted or covered by the OOM policy); return a list or tuple of the results "
         "instead, or, for a coroutine, decorate the plain function it calls"

@@ -7,6 +7,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+import numpy as np
+
 from arrayport._host import writes_allowed
 from arrayport.backends import detect_memory_type
 from arrayport.errors import InvalidOptionError, UnsupportedArrayError
@@ -82,8 +84,8 @@ def _refuse(items: list[tuple[int, Any]], caller: str, inputs: tuple[Any, ...], 
 
 def _kind(x: object) -> MemoryType | None:
     """``x``'s memory type, None for what is not an array (None, a number, a string)."""
-    if x is None or isinstance(x, (int, float, complex, str, bytes)):
-        return None
+    if x is None or isinstance(x, (int, float, complex, str, bytes, np.generic)):
+        return None  # (numpy scalars too: per-slice lists of label ids are common)
     try:
         return detect_memory_type(x)
     except UnsupportedArrayError:
@@ -112,16 +114,21 @@ def _memory(r: Any, mt: MemoryType | None) -> object:
 
 
 def _inside(r: Any, mt: MemoryType | None, inputs: tuple[Any, ...]) -> bool:
-    """Whether torch or cupy ``r`` lies in the memory of one of ``inputs`` (a slice of
-    the stack the function was given, not an output buffer of its own)."""
+    """Whether torch or cupy ``r`` lies in the memory of one of ``inputs`` that repeats
+    its memory along the slice axis (an expanded stack: every slice is one plane, and an
+    identity function returns it for each). A writable plane given to every slice (a
+    ``(1, H, W)`` argument) is not such an input: a function writing into it and returning
+    it is the reused buffer this check is for, as numpy's writable views are."""
     for x in inputs:
-        if _kind(x) is not mt:
+        if _kind(x) is not mt or len(x.shape) < 1 or x.shape[0] < 2:
             continue
         try:
             if mt is MemoryType.TORCH:
-                if r.untyped_storage().data_ptr() == x.untyped_storage().data_ptr():
+                if x.stride(0) == 0 and (
+                    r.untyped_storage().data_ptr() == x.untyped_storage().data_ptr()
+                ):
                     return True
-            elif mt is MemoryType.CUPY and r.data.mem.ptr == x.data.mem.ptr:
+            elif mt is MemoryType.CUPY and x.strides[0] == 0 and r.data.mem.ptr == x.data.mem.ptr:
                 return True
         except Exception:  # no storage to compare: not the input's
             continue
