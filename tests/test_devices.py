@@ -336,10 +336,8 @@ def test_the_device_objects_of_jax_tensorflow_and_pyclesperanto_are_device_argum
 
 def test_every_jax_host_device_object_is_the_cpu() -> None:
     # jax.devices()[1] prints "cpu:1", which the string rules refuse ("cpu:0" only).
-    import subprocess
-    import sys
-
     from arrayport import MemoryType
+    from tests._subprocess import python_words
     from tests.conftest import INSTALLED
 
     if MemoryType.JAX not in INSTALLED:
@@ -351,7 +349,4 @@ def test_every_jax_host_device_object_is_the_cpu() -> None:
         "from arrayport.devices import parse_device\n"
         "print(*(parse_device(d) for d in jax.devices('cpu')))\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True
-    )
-    assert done.stdout.split() == ["cpu", "cpu"]
+    assert python_words(script) == ["cpu", "cpu"]

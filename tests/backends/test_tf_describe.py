@@ -108,8 +108,7 @@ def test_cpu_tensors_sit_on_64_byte_boundaries(be) -> None:
 def test_tensorflow_with_eager_execution_disabled_is_refused_at_first_use() -> None:
     # convert returned an eager tensor graph code could not use: tensorflow's RuntimeError
     # came only later, where the tensor was used.
-    import subprocess
-    import sys
+    from tests._subprocess import python_words
 
     script = (
         "import numpy as np, arrayport as ap\n"
@@ -120,7 +119,4 @@ def test_tensorflow_with_eager_execution_disabled_is_refused_at_first_use() -> N
         "except ap.BackendUnavailableError as exc:\n"
         "    print('refused', 'disable_eager_execution' in str(exc))\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=180, check=True
-    )
-    assert done.stdout.split() == ["refused", "True"]
+    assert python_words(script) == ["refused", "True"]

@@ -98,9 +98,7 @@ def test_a_framework_that_failed_to_import_is_tested_again_not_passed_as_absent(
 ) -> None:
     # Once an import failed, available_memory_types() leaves the framework out; the kit
     # read that as "not installed" and passed, with a warning, where the install is broken.
-    import os
-    import subprocess
-    import sys
+    from tests._subprocess import python_words
 
     (tmp_path / "torch.py").write_text("raise ImportError('a broken install')\n")
     script = (
@@ -116,14 +114,5 @@ def test_a_framework_that_failed_to_import_is_tested_again_not_passed_as_absent(
         "        print('refused')\n"
         "print(unusable_reason(MemoryType.TORCH))\n"
     )
-    env = {**os.environ, "ARRAYPORT_MEMORY_TYPES": "numpy,torch"}
-    done = subprocess.run(
-        [sys.executable, "-c", script],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-        cwd=tmp_path,
-        env=env,
-    )
-    assert done.stdout.split() == ["refused", "refused", "None"]
+    env = {"ARRAYPORT_MEMORY_TYPES": "numpy,torch"}
+    assert python_words(script, cwd=tmp_path, env=env) == ["refused", "refused", "None"]
