@@ -33,6 +33,7 @@ __all__ = [
     "finite_range",
     "float_bounds",
     "prepare",
+    "rounded_in_float64",
 ]
 
 
@@ -227,3 +228,10 @@ def finite_range(xp: Any, x: Any, kind: str) -> tuple[int | float, int | float] 
     lo = xp.min(xp.where(finite, x, xp.asarray(math.inf, dtype=x.dtype, device=device)))
     hi = xp.max(xp.where(finite, x, xp.asarray(-math.inf, dtype=x.dtype, device=device)))
     return float(lo), float(hi)
+
+
+def rounded_in_float64(p: Plan, dst: Kind) -> bool:
+    """Whether the VALUE conversion rounds through float64 (32-bit integers into bfloat16,
+    once: ADR 0056), which a framework computing in float32 would round twice."""
+    work = DTYPES[p.src_work]
+    return dst.name == "bfloat16" and work.kind in "ui" and work.bits > 16

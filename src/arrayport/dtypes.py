@@ -313,19 +313,12 @@ def convert_dtype(
     storage_only: frozenset[str] = getattr(backend, "STORAGE_ONLY_DTYPES", frozenset())
     if xp is None or p.src_work in storage_only or p.dst_work in storage_only:
         return _via_host(x, mt, info.device, src, dst, sc)
-    if p.compute == "float32" and (sc is not Scaling.VALUE or _rounded_in_float64(p, dst)):
+    if p.compute == "float32" and (sc is not Scaling.VALUE or policy.rounded_in_float64(p, dst)):
         # UNIT and MINMAX stretch values by a ratio: in float32 (jax on a GPU without
         # 64-bit mode) that is off by a step near ties (int16 128 -> 128, not 129) and by
         # up to 254 steps into 32-bit types. numpy computes it exactly on the host.
         return _via_host(x, mt, info.device, src, dst, sc)
     return _convert_xp(xp, x, p)
-
-
-def _rounded_in_float64(p: policy.Plan, dst: policy.Kind) -> bool:
-    """Whether the VALUE conversion rounds through float64 (32-bit integers into bfloat16,
-    once: ADR 0056), which a framework computing in float32 would round twice."""
-    work = policy.DTYPES[p.src_work]
-    return dst.name == "bfloat16" and work.kind in "ui" and work.bits > 16
 
 
 def _via_host(
