@@ -71,3 +71,19 @@ def test_a_function_that_fails_on_every_sample_is_named_with_the_sample() -> Non
     f = ap.memory_type("numpy", blockwise=True, dtype_conversion=NATIVE)(broken)
     with pytest.raises(ap.ArrayportError, match=r"sample block .* raised ValueError: no"):
         f(da.from_array(np.ones((4, 20)), chunks=(1, 20)))
+
+
+def test_a_function_that_changes_the_sample_blocks_shape_is_refused_at_the_call() -> None:
+    # The sample ran at the call and its shape was not read: the lazy result reported the
+    # input's shape, and only compute() said the function must keep it.
+    import dask.array as da
+
+    means = ap.memory_type("numpy", slice_by_slice=True, dtype_conversion=NATIVE)(
+        lambda plane: plane.mean(keepdims=True)
+    )
+    stack = da.from_array(np.arange(48, dtype=np.float32).reshape(3, 4, 4), chunks=(1, 4, 4))
+    with pytest.raises(ap.ArrayportError, match=r"returned shape \(1, 1, 1\) .*keep its input's"):
+        means(stack)
+    # One that keeps the shape is built as before.
+    same = ap.memory_type("numpy", slice_by_slice=True, dtype_conversion=NATIVE)(lambda p: p * 2)
+    assert same(stack).shape == (3, 4, 4)

@@ -101,6 +101,17 @@ def sampled_dtype(
         raise ArrayportError(msg)
     if isinstance(out, np.generic):
         out = np.asarray(out)  # a numpy scalar is the 0-d array it stands for (ADR 0016)
+    shape = getattr(out, "shape", None)
+    if shape is not None and tuple(shape) != tuple(samples[0].shape):
+        # Refused now, as each block would be (_dask_worker._as_block) at compute(): the
+        # lazy result would report the input's shape meanwhile.
+        msg = (
+            f"{name} returned shape {tuple(shape)} for a sample dask block of shape "
+            f"{tuple(samples[0].shape)}: on dask input a function must keep its input's "
+            "shape (blockwise, with depth=, whole_array=True or slice_by_slice=True); "
+            "compute the input first (.compute()) to call a shape-changing function"
+        )
+        raise ArrayportError(msg)
     if type(out) is np.ndarray:
         # A numpy block as it is: dask holds any numpy dtype (datetime64, str, ...), which
         # arrayport would refuse to move between frameworks but need not move here.

@@ -193,7 +193,8 @@ def _as_block(out: Any, like: Any, call: Call) -> Any:
         msg = (
             f"{call.name} returned shape {tuple(out.shape)} for a dask block of shape "
             f"{tuple(like.shape)}: on dask input a function must keep its input's shape "
-            "(blockwise, with depth= or whole_array=True); compute the input first "
+            "(blockwise, with depth=, whole_array=True or slice_by_slice=True); compute the "
+            "input first "
             "(.compute()) to call a shape-changing function"
         )
         raise ArrayportError(msg)
