@@ -36,9 +36,9 @@ __all__ = ["JOIN", "Execution"]
 
 #: The attribute by which a function tells the policy how its split pieces' results join
 #: (``join(parts, axis, lengths, inputs)``, ``inputs`` the call's arrays), in place of
-#: :func:`_split.concat`: a ``slice_by_slice``
-#: call's (:func:`arrayport._slicing.sliced`), whose results have one row per slice by
-#: construction and are restacked once for the whole call.
+#: :func:`_split.concat`: a ``slice_by_slice`` call's (:func:`arrayport._slicing.sliced`),
+#: whose results have one row per slice by construction and are restacked once for the
+#: whole call.
 JOIN = "_arrayport_join"
 
 
