@@ -118,8 +118,9 @@ def parse_device(value: DeviceLike) -> Device | None:
 
     Accepted: ``None``, ``"cpu"``, a non-negative ``int`` (a CUDA index), ``"cuda"`` (the
     thread's current accelerator), ``"cuda:N"``, ``"gpu"``/``"gpu:N"`` (aliases of cuda),
-    ``"opencl:N"``, a :class:`Device`, a ``torch.device`` or a jax ``Device`` (read by
-    its ``str()``, one of those strings, without importing the framework), a tensorflow
+    ``"opencl:N"``, a :class:`Device`, a ``torch.device`` (read by its ``str()``, one of
+    those strings, without importing torch), a jax ``Device`` (by its platform and index;
+    every host device is the CPU), a tensorflow
     device name of this process (``"/job:localhost/replica:0/task:0/device:GPU:1"``,
     ``"/device:CPU:0"``: a tensor's ``.device``), or pyclesperanto's device object (an
     array's ``.device``).
