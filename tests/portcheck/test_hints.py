@@ -93,7 +93,7 @@ def test_dtype_hints_name_the_dtype_meant() -> None:
 
 
 def test_method_call_hints_depend_on_the_arguments() -> None:
-    assert hint_for_method_call("round", 0, frozenset()) is None
+    assert hint_for_method_call("round", 0, frozenset()) == "xp.round(x)"
     assert "10**decimals" in (hint_for_method_call("round", 1, frozenset()) or "")
     assert "correction=" in (hint_for_method_call("var", 0, frozenset({"ddof"})) or "")
     assert hint_for_method_call("var", 0, frozenset({"axis"})) is None
@@ -713,3 +713,12 @@ def test_method_hints_pass_keyword_only_axis_by_keyword() -> None:
     assert {"sum", "mean", "max", "take", "repeat"} <= set(keyword_axis)
     for name in keyword_axis:
         assert "axis=" in (hint_for_attribute(name, std.namespace) or ""), name
+
+
+def test_a_bare_round_method_is_the_standards_round_of_x_alone() -> None:
+    # "xp.round(x, ...)" suggested arguments the standard's round(x, /) does not take.
+    from arrayport.portcheck import check_source
+
+    source = "import numpy as np\n\ndef f(x):\n    return np.asarray(x).round()\n"
+    (finding,) = check_source(source)
+    assert finding.replacement == "xp.round(x)"

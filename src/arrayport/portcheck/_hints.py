@@ -345,8 +345,8 @@ def hint_for_method_call(name: str, n_args: int, keywords: frozenset[str]) -> st
     ``x.round(2)`` needs more than ``xp.round``; ``x.std(ddof=1)`` is spelled with
     ``correction=`` in the standard.
     """
-    if name == "round" and (n_args or "decimals" in keywords):
-        return ROUND_DECIMALS
+    if name == "round":  # the standard's round(x, /) takes nothing else
+        return ROUND_DECIMALS if n_args or "decimals" in keywords else "xp.round(x)"
     if name == "ravel" and (n_args or "order" in keywords):
         return f"xp.reshape(x, (-1,)) for order='C' (order='F': {F_ORDER_FLAT})"
     if name == "flatten" and (n_args or "order" in keywords):
