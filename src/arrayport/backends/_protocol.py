@@ -68,6 +68,10 @@ means the default in brackets, ADR 0045):
   this framework's array) must not be handed to a dispatched function at all, even one
   declaring this memory type (numpy's masked arrays and ``np.matrix``); read once per
   type by :mod:`arrayport._arguments`.
+* ``placement_device(x) -> Device | None`` [``device_of``]: the device of one of this
+  framework's arrays, or None where the framework places it itself (jax: a tracer inside
+  ``jit``/``grad``/``vmap``, an array sharded over devices); a dispatched call then leaves
+  it as it is and converts the other arguments to the framework's default (ADR 0075).
 * ``array_like_refusal(x) -> str | None`` [None]: for an object of this framework that is
   not one of its arrays, why it cannot be given to a dispatched function when it holds
   array data all the same (tensorflow's variables, ragged, sparse and symbolic tensors;
