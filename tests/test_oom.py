@@ -112,6 +112,23 @@ def test_disabled_policy_stays_out_of_the_way() -> None:
     assert not isinstance(info2.value, OutOfMemoryError)
 
 
+def test_disabled_policy_stays_disabled_through_replace() -> None:
+    # dataclasses.replace rebuilds through __init__: a disabled policy must not come
+    # back as an active OOMPolicy(retries=0, release=False) that maps errors.
+    policy = dataclasses.replace(OOMPolicy.disabled())
+    assert policy == OOMPolicy.disabled()
+    assert repr(policy) == "OOMPolicy.disabled()"
+    with pytest.raises(MemoryError) as info:
+        policy.run(Calls(lambda x: np.empty(1 << 62, dtype=np.uint8)), np.zeros(2))
+    assert not isinstance(info.value, OutOfMemoryError)
+    # Options on a disabled policy would be ignored: refused, saying what to build.
+    expected = (
+        r"^OOMPolicy\(retries=3, .*\) was asked of OOMPolicy.disabled\(\), which .*OOMPolicy\(...\)"
+    )
+    with pytest.raises(InvalidOptionError, match=expected):
+        dataclasses.replace(OOMPolicy.disabled(), retries=3)
+
+
 def test_run_refuses_a_function_that_is_not_callable() -> None:
     expected = r"^OOMPolicy.run\(fn, ...\): fn must be callable, not 5 \(int\)$"
     for policy in (OOMPolicy(), OOMPolicy.disabled()):

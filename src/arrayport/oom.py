@@ -168,9 +168,7 @@ class OOMPolicy:
         retried, split or run elsewhere. :func:`arrayport.testing.inject_oom` still
         applies, so tests see what users would.
         """
-        policy = cls(retries=0, release=False)
-        object.__setattr__(policy, "_active", False)
-        return policy
+        return _DisabledPolicy()
 
     def __repr__(self) -> str:
         if not self._active:
@@ -268,6 +266,27 @@ class OOMPolicy:
         if not execution.absorbed(exc, site):
             raise exc
         return execution.run(args, kwargs, site, done=1)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, repr=False)
+class _DisabledPolicy(OOMPolicy):
+    """:meth:`OOMPolicy.disabled`'s policy: its own type, so that ``dataclasses.replace``
+    and ``copy`` keep it disabled (they rebuild through ``__init__``, which a flag set
+    after construction would not survive)."""
+
+    retries: int = 0
+    release: bool = False
+    _active: bool = dataclasses.field(default=False, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        OOMPolicy.__post_init__(self)
+        options = (self.retries, self.release, self.split_axis, self.min_split, self.fallback)
+        if options != (0, False, None, 1, None):
+            msg = (
+                f"{OOMPolicy(*options)!r} was asked of OOMPolicy.disabled(), which "
+                "recovers nothing: build that policy with OOMPolicy(...) instead"
+            )
+            raise InvalidOptionError(msg)
 
 
 def _refuse_uncallable(fn: object) -> NoReturn:
