@@ -13,6 +13,7 @@ import pytest
 from arrayport import MemoryType
 from arrayport._oom_release import drop_frames, release
 from arrayport.devices import CPU, Device
+from tests._subprocess import python_words
 
 
 def _fails_holding(big: list[Any]) -> None:
@@ -72,3 +73,27 @@ def test_release_asks_the_backend_and_escalates_on_gpus_only(monkeypatch) -> Non
     asked.clear()
     release(MemoryType.NUMPY, gpu, escalate=True)
     assert asked == [("numpy", gpu), ("torch", gpu)]
+
+
+def test_release_imports_no_framework_the_process_never_imported() -> None:
+    # An OutOfMemoryError from a dask worker names the worker's framework; the client,
+    # which never imported it, has nothing of it to release: the retry runs, and nothing
+    # is imported (cupy, not installed here, raised BackendUnavailableError instead).
+    script = """
+import sys
+import numpy as np
+import arrayport as ap
+
+for name in ("torch", "cupy"):
+    runs = []
+
+    def fn(x):
+        runs.append(1)
+        if len(runs) == 1:
+            raise ap.OutOfMemoryError("a worker ran out", memory_type=name)
+        return x + 1
+
+    print(ap.OOMPolicy(retries=1).run(fn, np.arange(3.0)).tolist() == [1.0, 2.0, 3.0])
+    print(name not in sys.modules)
+"""
+    assert python_words(script) == ["True"] * 4

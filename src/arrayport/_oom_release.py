@@ -4,6 +4,7 @@ failed attempt's error keeps alive."""
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import traceback
 from types import FrameType
@@ -48,10 +49,17 @@ def drop_frames(exc: BaseException) -> None:
 
 def release(mt: MemoryType | None, device: Device | None, *, escalate: bool) -> None:
     """Release ``mt``'s cached memory on ``device``; on a repeated failure on a GPU, also
-    every other imported framework's cache on that GPU (their pools block this one)."""
+    every other imported framework's cache on that GPU (their pools block this one).
+
+    A framework this process never imported holds no memory here (an ``OutOfMemoryError``
+    raised in a dask worker names the worker's framework): nothing to release, and nothing
+    to import."""
     if mt is None:
         return
-    get_backend(mt).release_memory(device)
+    if loaded(mt):
+        # (BackendUnavailableError: imported but without a usable device here.)
+        with contextlib.suppress(BackendUnavailableError):
+            get_backend(mt).release_memory(device)
     if not escalate or device is None or device.kind != "cuda":
         return
     for other in MemoryType:

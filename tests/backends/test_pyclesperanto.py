@@ -106,6 +106,20 @@ def test_oom_recognition(be) -> None:
     assert be.memory_info()[0]["device"].startswith("opencl")
 
 
+def test_release_leaves_kernel_launches_asynchronous(be, monkeypatch) -> None:
+    # cle.wait_for_kernel_to_finish() does not wait: it switches the device to blocking
+    # launches for good. The OOM policy's release must not touch that switch.
+    import pyclesperanto as cle
+
+    switched: list[Any] = []
+    monkeypatch.setattr(cle, "wait_for_kernel_to_finish", lambda *a, **k: switched.append(a))
+    be.release_memory()
+    with ap.testing.inject_oom("pyclesperanto", 1):
+        out = ap.memory_type("pyclesperanto")(lambda x: x)(np.ones(3, dtype=np.float32))
+    assert np.array_equal(out, np.ones(3))
+    assert switched == []
+
+
 @pytest.mark.parametrize("dtype", ["uint8", "int32", "uint32", "float32"])
 def test_take_gives_arrays_where_indexing_gives_numbers(be, dtype: str) -> None:
     import pyclesperanto as cle

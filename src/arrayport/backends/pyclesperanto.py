@@ -29,7 +29,6 @@ from __future__ import annotations
 import functools
 import gc
 import math
-import sys
 from collections.abc import Iterable
 from typing import Any
 
@@ -312,10 +311,14 @@ def is_oom(exc: BaseException) -> bool:
 
 
 def release_memory(device: Device | None = None) -> None:
-    """Free unreachable OpenCL buffers (pyclesperanto frees a buffer with its last reference)."""
+    """Free unreachable OpenCL buffers (pyclesperanto frees a buffer with its last reference;
+    OpenCL holds the memory until the kernels using it are done).
+
+    Not ``cle.wait_for_kernel_to_finish()``: it waits for nothing but switches the device
+    to blocking kernel launches for the rest of the process (a debugging aid), a change
+    of the user's state that pyclesperanto gives no way to read back and restore.
+    """
     gc.collect()
-    if "pyclesperanto" in sys.modules:
-        load().wait_for_kernel_to_finish()
 
 
 def memory_info() -> list[dict[str, Any]]:
