@@ -923,3 +923,17 @@ def test_a_broadcast_arrays_view_converts_without_numpy_s_warning_or_a_writable_
         np.testing.assert_array_equal(view, expected)  # a copy: the source is unchanged
         with pytest.raises(ap.CopyRequiredError, match="read-only"):
             ap.convert(view, "torch", copy=False)
+
+
+@pytest.mark.parametrize("target", ["torch", "jax", "tensorflow"])
+@pytest.mark.parametrize("shape", [(0, 3), (2, 0, 3), (3, 0)])
+def test_empty_numpy_arrays_share_without_a_copy(target: str, shape: tuple[int, ...]) -> None:
+    # numpy gives np.zeros((0, 3)) strides (0, 0); jax and tensorflow import empty arrays
+    # of any strides, so copy=False must not refuse the most ordinary empty array.
+    if target not in HAVE:
+        pytest.skip(f"{target} not installed")
+    x = np.zeros(shape, np.float32)
+    route = ap.plan(x, target, copy=False)
+    assert route.zero_copy
+    out = ap.convert(x, target, copy=False)
+    assert tuple(out.shape) == shape

@@ -110,14 +110,13 @@ class ArrayInfo:
 def c_contiguous(shape: tuple[int, ...], strides: tuple[int, ...], unit: int) -> bool:
     """Whether ``strides`` (in units of ``unit``) are row-major and compact for ``shape``.
 
-    Size-1 axes may have any stride. Walking from the last axis, a zero-length axis ends
-    the check as contiguous; unlike numpy's flag, an empty array with a non-compact stride
-    *after* its zero-length axis is not (jax and tensorflow check such strides).
+    Size-1 axes may have any stride, and an empty array is contiguous whatever its
+    strides (numpy's rule; jax and tensorflow import empty arrays of any strides).
     """
+    if 0 in shape:
+        return True
     expected = unit
     for extent, stride in zip(reversed(shape), reversed(strides), strict=True):
-        if extent == 0:
-            return True
         if extent != 1 and stride != expected:
             return False
         expected *= extent
@@ -244,8 +243,8 @@ def host_layout(a: np.ndarray, address: bool) -> tuple[bool, bool, bool, bool | 
     same thing (the address is read only when ``address`` or for complex dtypes).
     ``aligned`` is ``None`` unless ``address``.
 
-    numpy keeps C_CONTIGUOUS with the rule :attr:`ArrayInfo.c_contiguous` uses for
-    non-empty arrays (size-1 axes may have any stride) and ALIGNED as "address and every
+    numpy keeps C_CONTIGUOUS with the rule :attr:`ArrayInfo.c_contiguous` uses (size-1
+    axes may have any stride, empty arrays are contiguous) and ALIGNED as "address and every
     stride of an axis longer than 1 are multiples of the dtype's alignment" (empty arrays
     count as aligned).
     """
@@ -294,9 +293,7 @@ def host_layout(a: np.ndarray, address: bool) -> tuple[bool, bool, bool, bool | 
             if pointer is None:
                 pointer = _pointer(a)
             aligned = pointer % ALIGNMENT == 0
-    # numpy's C_CONTIGUOUS is the same rule except for empty arrays (see c_contiguous).
-    contiguous = c_contiguous(a.shape, strides, itemsize) if empty else bool(a.flags.c_contiguous)
-    return contiguous, positive, element, aligned
+    return bool(a.flags.c_contiguous), positive, element, aligned
 
 
 def host_route_key(
