@@ -326,11 +326,17 @@ def test_whole_arguments_are_a_snapshot_at_call_time() -> None:
 @pytest.mark.usefixtures("sync")
 def test_an_argument_lining_up_with_a_split_axis_is_ambiguous() -> None:
     x = da.ones((4, 6), chunks=(2, 3))
-    with pytest.raises(ap.InvalidOptionError, match=r"ambiguous.*rechunk\(\{1: -1\}\)"):
+    with pytest.raises(ap.InvalidOptionError, match=r"ambiguous.*rechunk\(\{1: -1\}\)") as info:
         weighted(x, np.arange(6.0))
     np.testing.assert_array_equal(
         weighted(x.rechunk({1: -1}), np.arange(6.0)).compute(), np.ones((4, 6)) * np.arange(6.0)
     )
+    # The other remedy the message names, run as written (it said from_array(arg,
+    # chunks=x.chunks), which dask refuses for an argument of another shape).
+    remedy = "dask.array.broadcast_to(arg, x.shape).rechunk(x.chunks)"
+    assert remedy in str(info.value)
+    part = eval(remedy, {"dask": dask, "arg": np.arange(6.0), "x": x})  # noqa: S307
+    np.testing.assert_array_equal(weighted(x, part).compute(), np.ones((4, 6)) * np.arange(6.0))
 
 
 @pytest.mark.usefixtures("sync")
@@ -475,6 +481,21 @@ def test_a_whole_argument_that_fits_only_one_block_is_refused() -> None:
     with pytest.raises(ap.InvalidOptionError, match="does not broadcast"):
         add(x, np.full(4, 100.0))
     np.testing.assert_array_equal(add(x, np.float64(1.0)).compute(), np.arange(8.0) + 1)
+
+
+def test_an_array_default_is_not_the_dtype_reference_of_dask_input() -> None:
+    # PRESERVE_INPUT follows the first array the caller gave (ADR 0069): an earlier
+    # parameter's float32 default must not make an int16 dask input's result float32.
+    @ap.memory_type("numpy", blockwise=True)
+    def scale(w: Any = np.array([1.5, 2.5, 3.5], np.float32), x: Any = None) -> Any:  # noqa: B008
+        return x * w
+
+    a = np.arange(12, dtype=np.int16).reshape(4, 3)
+    expected = scale(x=a)
+    assert expected.dtype == np.int16
+    lazy = scale(x=da.from_array(a, chunks=(2, -1)))
+    assert lazy.dtype == np.int16
+    np.testing.assert_array_equal(lazy.compute(scheduler="sync"), expected)
 
 
 # --- on a real cluster ---------------------------------------------------------------------------

@@ -69,7 +69,9 @@ def check_inputs(name: str, dask_args: list[Any]) -> None:
             refuse(
                 f"{name} got dask arrays of shapes {first.shape} and {other.shape}: dask "
                 "arguments are split block by block and must have the same shape; pass a "
-                "smaller operand as a numpy array to give it whole to every block"
+                "smaller operand as a numpy array to give it whole to every block, or "
+                "broadcast it (dask.array.broadcast_to(arg, x.shape).rechunk(x.chunks)) "
+                "to give each block its matching part"
             )
 
 
@@ -202,9 +204,9 @@ def check_whole_args(
                     f"extent of the dask input (shape {first.shape}) along axis {axis}, "
                     "which is split into blocks. It is ambiguous whether every block should "
                     "get it whole or only its matching part. For its matching part, pass it "
-                    "as a dask array with the same chunks (dask.array.from_array(arg, "
-                    f"chunks=x.chunks)); for all of it, make that axis one chunk "
-                    f"(x.rechunk({{{axis}: -1}}))"
+                    "as a dask array with the input's shape and chunks (dask.array."
+                    "broadcast_to(arg, x.shape).rechunk(x.chunks)); for all of it, make that "
+                    f"axis one chunk (x.rechunk({{{axis}: -1}}))"
                 )
 
 

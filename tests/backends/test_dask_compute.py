@@ -153,6 +153,11 @@ def test_chunks_that_are_not_numpy_or_cupy_are_refused_by_name() -> None:
     numpy_meta = base.map_blocks(torch.from_numpy, dtype=np.float64, meta=np.empty((0,)))
     with pytest.raises(ap.UnsupportedArrayError, match=r"torch\.Tensor chunks"):
         ap.convert(numpy_meta, "numpy")
+    # One block too (its check skipped the per-block map: a tensor passed np.asarray).
+    one = da.from_array(np.arange(4.0), chunks=4)
+    one = one.map_blocks(torch.from_numpy, dtype=np.float64, meta=np.empty((0,)))
+    with pytest.raises(ap.UnsupportedArrayError, match=r"torch\.Tensor chunks"):
+        ap.convert(one, "numpy")
 
 
 def test_scipy_sparse_chunks_are_refused_by_name() -> None:

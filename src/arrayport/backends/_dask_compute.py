@@ -59,6 +59,8 @@ def to_numpy(x: Any) -> np.ndarray:
     # (from_delayed of a masked array, say), whose mask np.asarray would drop.
     if isinstance(out, np.ma.MaskedArray):
         raise UnsupportedArrayError(_MASKED)
+    if not numpy_or_cupy(out):  # one block of torch tensors or sparse matrices, say
+        raise UnsupportedArrayError(foreign_chunks("arrayport", out))
     # cupy's get() is a fresh host copy.
     out = np.asarray(out.get()) if _is_cupy(out) else np.asarray(out)
     _check_computed(x, out)
