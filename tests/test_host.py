@@ -7,6 +7,7 @@ import hypothesis.strategies as st
 import numpy as np
 import pytest
 
+import arrayport as ap
 from arrayport._host import (
     ALIGNMENT,
     ArrayInfo,
@@ -221,3 +222,14 @@ def test_views_numpy_warns_about_writing_count_as_read_only_without_a_warning() 
         assert not host_info(view, CPU).writable
         for address in (False, True):
             assert host_route_key(view, CPU, address) == route_key_of(host_info(view, CPU), address)
+
+
+def test_a_buffer_past_numpys_largest_size_is_a_memory_error() -> None:
+    # The padding to the boundary pushed a request near numpy's limit past it: numpy
+    # says ValueError ("array is too big"), which convert did not take for out-of-memory.
+    for shape, dtype in (((2**61 - 1,), "float32"), ((2**63 - 10,), "uint8")):
+        with pytest.raises(MemoryError, match="cannot allocate a host buffer of shape"):
+            aligned_empty(shape, np.dtype(dtype))
+    view = np.broadcast_to(np.zeros((), np.float32), (2**61 - 1,))
+    with pytest.raises(ap.OutOfMemoryError, match="out of host memory converting"):
+        ap.convert(view, "numpy", copy=True)

@@ -63,10 +63,7 @@ class ArrayInfo:
 
     @property
     def size(self) -> int:
-        n = 1
-        for s in self.shape:
-            n *= s
-        return n
+        return math.prod(self.shape)
 
     @property
     def itemsize(self) -> int:
@@ -360,30 +357,33 @@ _per_alignment: dict[Any, int] = {}
 
 def aligned_empty(shape: tuple[int, ...], dtype: np.dtype[np.generic]) -> np.ndarray:
     """An uninitialised C-contiguous array whose data starts on a 64-byte boundary."""
-    per = _per_alignment.get(dtype)
-    if per is None:
-        d = np.dtype(dtype)
-        fits = _bufferable(d) and d.itemsize > 0 and ALIGNMENT % d.itemsize == 0
-        per = _per_alignment[dtype] = ALIGNMENT // d.itemsize if fits else 0
-    if per:
-        # Over-allocated by ALIGNMENT bytes in elements and sliced (about 0.6 us less than
-        # through bytes and a dtype view, which counts on every copy). numpy's buffers start
-        # on 16 bytes at least, so the distance to the boundary is whole elements.
-        count = math.prod(shape)
-        raw = _np_empty(count + per, dtype)
-        gap = -_addressof(_char_from_buffer(raw)) % ALIGNMENT
-        itemsize = ALIGNMENT // per
-        if gap % itemsize == 0:
-            start = gap // itemsize
-            flat = raw[start : start + count]
-            return flat if len(shape) == 1 else flat.reshape(shape)
-    dtype = np.dtype(dtype)
-    nbytes = math.prod(shape) * dtype.itemsize
-    buffer = np.empty(nbytes + ALIGNMENT, dtype=np.uint8)  # writable, contiguous, not empty
-    offset = (-_buffer_address(buffer)) % ALIGNMENT
-    # Slice, view and reshape: about 0.5 us less than np.ndarray(buffer=...), which goes
-    # through the buffer protocol. The result keeps `buffer` alive as its base.
-    return buffer[offset : offset + nbytes].view(dtype).reshape(shape)
+    try:
+        per = _per_alignment.get(dtype)
+        if per is None:
+            d = np.dtype(dtype)
+            fits = _bufferable(d) and d.itemsize > 0 and ALIGNMENT % d.itemsize == 0
+            per = _per_alignment[dtype] = ALIGNMENT // d.itemsize if fits else 0
+        if per:
+            # Over-allocated by ALIGNMENT bytes in elements and sliced (about 0.6 us less than
+            # through bytes and a dtype view, which counts on every copy). numpy's buffers start
+            # on 16 bytes at least, so the distance to the boundary is whole elements.
+            count = math.prod(shape)
+            raw = _np_empty(count + per, dtype)
+            gap = -_addressof(_char_from_buffer(raw)) % ALIGNMENT
+            itemsize = ALIGNMENT // per
+            if gap % itemsize == 0:
+                start = gap // itemsize
+                flat = raw[start : start + count]
+                return flat if len(shape) == 1 else flat.reshape(shape)
+        dtype = np.dtype(dtype)
+        nbytes = math.prod(shape) * dtype.itemsize
+        buffer = np.empty(nbytes + ALIGNMENT, dtype=np.uint8)  # writable, contiguous, not empty
+        offset = (-_buffer_address(buffer)) % ALIGNMENT
+        # Slice, view and reshape: about 0.5 us less than np.ndarray(buffer=...), which goes
+        # through the buffer protocol. The result keeps `buffer` alive as its base.
+        return buffer[offset : offset + nbytes].view(dtype).reshape(shape)
+    except ValueError as exc:  # numpy's "array is too big": past its index range, padded
+        raise MemoryError(f"cannot allocate a host buffer of shape {shape}") from exc
 
 
 def aligned_copy(a: np.ndarray) -> np.ndarray:
