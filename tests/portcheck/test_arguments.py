@@ -99,33 +99,6 @@ def test_numpy_parameters_come_from_numpys_signatures() -> None:
     assert numpy_parameters("numpy.no_such_function") is None
 
 
-def test_numpy_c_functions_without_a_signature_use_the_recorded_parameters(monkeypatch) -> None:
-    # Before numpy 2.4, np.zeros and the other C functions have no inspect.signature:
-    # np.zeros(3, "f4") was reported without its xp.float32 replacement.
-    import inspect
-
-    from arrayport.portcheck import _arguments
-
-    real = inspect.signature
-
-    def no_signature_for_builtins(obj, *args, **kwargs):
-        if type(obj).__name__ in ("builtin_function_or_method", "_ArrayFunctionDispatcher"):
-            raise ValueError("no signature found for builtin")
-        return real(obj, *args, **kwargs)
-
-    monkeypatch.setattr(_arguments.inspect, "signature", no_signature_for_builtins)
-    numpy_parameters.cache_clear()
-    try:
-        assert numpy_parameters("numpy.zeros") == ("shape", "dtype", "order")
-        assert numpy_parameters("numpy.frombuffer") == ("buffer", "dtype", "count", "offset")
-    finally:
-        monkeypatch.undo()
-        numpy_parameters.cache_clear()
-    # The recorded names are numpy's own where it has signatures.
-    for path, names in _arguments._C_PARAMETERS.items():
-        assert numpy_parameters(path) == names, path
-
-
 def test_pad_suggests_xpx_pad_for_constant_mode_only() -> None:
     source = """
         import numpy as np

@@ -134,3 +134,39 @@ def test_results_of_ndarray_only_methods_are_arrays_unless_from_another_module()
         b.sort()
         """
     assert names(source) == [(3, ".astype"), (3, ".flatten"), (4, ".sort")]
+
+
+def test_tuples_that_numpy_returns_by_their_arguments_are_not_arrays() -> None:
+    # idx = np.where(mask) is a tuple: len(idx) and rows, cols = idx were reported with
+    # hints (idx.shape[0], xp.unstack(idx)) that raise on a tuple.
+    source = """
+        import numpy as np
+        def f(img, mask, a, b):
+            idx = np.where(mask)
+            rows, cols = idx
+            n = len(idx)
+            g = np.gradient(img)
+            gy, gx = g
+            vals, counts = u = np.unique(img, return_counts=True)
+            m = len(u)
+            p, q = np.atleast_2d(a, b)
+            k = len(p)
+            h = np.gradient(img, axis=0)
+            r0, r1 = h
+            w = np.where(mask, a, b)
+            probe(idx, rows, g, u, p)
+            return len(w)
+        """
+    assert names(source) == [
+        (4, "numpy.where(too few arguments)"),
+        (7, "numpy.gradient"),
+        (9, "numpy.unique"),
+        (11, "numpy.atleast_2d"),
+        (12, "len()"),  # p, unpacked from the list, is an array
+        (13, "numpy.gradient"),
+        (14, "iteration"),  # one axis: gradient returns one array
+        (17, "len()"),
+    ]
+    assert kinds(source) == [
+        {"idx": "arrays", "rows": "array", "g": None, "u": "arrays", "p": "array"}
+    ]

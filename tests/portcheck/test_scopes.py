@@ -405,3 +405,44 @@ def test_parameters_named_xp_or_namespace_hold_a_namespace() -> None:
         {"namespace": "array"},
         {"namespace": "namespace"},
     ]
+
+
+def test_numpy_through_a_conditional_a_default_or_get_array_module_is_followed() -> None:
+    # xp = cp if ... else np, def f(x, lib=np) and cupy.get_array_module(x) were not
+    # followed: their non-standard functions passed silently (lib.mean was ndarray.mean).
+    from arrayport.portcheck import check_source
+
+    source = """
+        import numpy as np
+        import cupy
+        try:
+            import cupy as cp
+        except ImportError:
+            cp = None
+        xp = cp if cp is not None else np
+
+        def smooth(x):
+            return xp.concatenate([x[:1], x, x[-1:]])
+
+        def center(x, lib=np):
+            return x - lib.mean(x, 0)
+
+        def both(x, *, xq=np):
+            return xq.concatenate([x, x]), xq.sum(x, axis=0)
+
+        def gpu(x):
+            xr = cupy.get_array_module(x)
+            return xr.concatenate([x, x])
+
+        def other(x, lib=None):
+            return lib.concatenate([x])
+        """
+    found = [(f.line, f.name) for f in check_source(textwrap.dedent(source))]
+    assert found == [
+        (11, "numpy.concatenate"),
+        (14, "numpy.mean(positional)"),
+        (17, "numpy.concatenate"),
+        (21, "numpy.concatenate"),
+    ]
+    tracker = walk(source)
+    assert tracker.aliases["xp"] == "numpy"

@@ -30,16 +30,18 @@ import dataclasses
 from types import ModuleType
 from typing import cast
 
-from arrayport.portcheck._arguments import argument_findings, numpy_attribute, pad_hint
+from arrayport.portcheck._arguments import argument_findings, numpy_attribute
 from arrayport.portcheck._astype import astype_hint
 from arrayport.portcheck._bindings import _is_self_attribute
+from arrayport.portcheck._call_hints import call_hint
+from arrayport.portcheck._dtype_compare import dtype_comparison_findings
 from arrayport.portcheck._hints import (
     STANDARD_DTYPES,
     hint_for_attribute,
-    hint_for_dtype,
     hint_for_function,
     hint_for_method_call,
 )
+from arrayport.portcheck._method_arguments import method_argument_findings, method_call_hint
 from arrayport.portcheck._scopes import ScopeTracker
 from arrayport.portcheck._standard import Standard
 from arrayport.portcheck._ufunc_methods import ufunc_method_finding
@@ -224,29 +226,18 @@ class _Checker(ScopeTracker):
         self.generic_visit(node)
 
     def visit_Compare(self, node: ast.Compare) -> None:
-        """``x.dtype == "float32"`` (or ``== float``): equal under NumPy, False under the
-        standard, whose dtypes compare equal only to dtypes: a silent change."""
-        operands = [node.left, *node.comparators]
-        equality = all(isinstance(op, (ast.Eq, ast.NotEq)) for op in node.ops)
-        dtypes = [o for o in operands if isinstance(o, ast.Attribute) and o.attr == "dtype"]
-        # Not another library's dtype (df = pd.read_csv(f); df["a"].dtype == "object").
-        if equality and dtypes and not any(self._module_rooted(d.value) for d in dtypes):
-            for o in operands:
-                is_string = isinstance(o, ast.Constant) and isinstance(o.value, str)
-                python_type = isinstance(o, ast.Name) and hint_for_dtype(o.id, False) is not None
-                if not (is_string or python_type):
-                    continue
-                spelling = (
-                    cast(str, cast(ast.Constant, o).value) if is_string else cast(ast.Name, o).id
-                )
-                hint = hint_for_dtype(spelling, is_string)
-                self.report(
-                    node,
-                    f"dtype == {spelling!r}" if is_string else f"dtype == {spelling}",
-                    "a dtype compared with a string or a Python type: NumPy says equal, the "
-                    "standard's dtypes equal only dtypes (False there, silently)",
-                    None if hint is None else "x.dtype == " + hint.removeprefix("dtype="),
-                )
+        """``x.dtype == "float32"``, ``x.dtype in ("float32", float)``, ``str(x.dtype) ==
+        "float16"``: true under NumPy, False under the standard (silently)."""
+
+        def is_dtype(o: ast.expr) -> bool:  # not another library's (df["a"].dtype)
+            return (
+                isinstance(o, ast.Attribute)
+                and o.attr == "dtype"
+                and not self._module_rooted(o.value)
+            )
+
+        for found in dtype_comparison_findings(node, is_dtype, self._shadowed("str")):
+            self.report(node, *found)
         self.generic_visit(node)
 
     def _info_attribute(self, node: ast.Attribute) -> None:
@@ -293,8 +284,8 @@ class _Checker(ScopeTracker):
         key = name.removeprefix("numpy.")
         hint = hint_for_function(key, std.extra)
         call = self.calls.get(id(node))
-        if key == "pad" and hint is not None and call is not None:
-            hint, note = pad_hint(call, hint)
+        if call is not None:
+            hint, note = call_hint(key, call, hint)
             why += note
         self.report(node, name, why, hint)
 
@@ -351,7 +342,10 @@ class _Checker(ScopeTracker):
         hint = hint_for_attribute(attr, std.namespace)
         if call is not None:
             keywords = frozenset(kw.arg for kw in call.keywords if kw.arg is not None)
-            hint = hint_for_method_call(attr, len(call.args), keywords) or hint
+            specific = hint_for_method_call(attr, len(call.args), keywords)
+            hint = method_call_hint(attr, call, value) or specific or hint
+            for found in method_argument_findings(call, value, attr, std, specific):
+                self.report(call, *found)
         why = f"ndarray.{attr} is not in the array API standard"
         astype = astype_hint(call, self.resolve) if call is not None and attr == "astype" else None
         if astype is not None:

@@ -15,6 +15,7 @@ import numpy as np
 from arrayport._exchange import STANDARD_DTYPES
 from arrayport.portcheck._extra_hints import EXTRA_HINTS, EXTRA_USAGE
 from arrayport.portcheck._legacy_hints import LEGACY_ARGUMENT_HINTS, LEGACY_FUNCTION_HINTS
+from arrayport.portcheck._reduction_hints import REDUCTION_ARGUMENT_HINTS
 
 __all__ = [
     "ARGUMENT_HINTS",
@@ -216,6 +217,7 @@ FUNCTION_HINTS: dict[str, str] = {
 #: given by keyword or by position (``np.linalg.matrix_rank(A, 1e-3)`` passes ``tol``).
 ARGUMENT_HINTS: dict[tuple[str, str], str] = {
     **LEGACY_ARGUMENT_HINTS,  # np.clip's a_min and a_max
+    **REDUCTION_ARGUMENT_HINTS,  # where=, initial=, mean's dtype=
     ("std", "ddof"): f"correction= (the standard's name for ddof; {_TO_FLOAT})",
     ("var", "ddof"): f"correction= (the standard's name for ddof; {_TO_FLOAT})",
     ("round", "decimals"): ROUND_DECIMALS,

@@ -20,6 +20,7 @@ from arrayport.portcheck._results import (
     _DTYPE_FACTORIES,
     _NOT_ARRAY_FACTORIES,
     _NOT_ARRAY_METHODS,
+    call_result,
 )
 from arrayport.portcheck._standard import Standard
 
@@ -83,7 +84,8 @@ class ExpressionKinds:
             return False
         path = self.resolve(node.func)
         if path is not None:
-            return path.rpartition(".")[2] in _ARRAYS_FACTORIES
+            last = path.rpartition(".")[2]
+            return last in _ARRAYS_FACTORIES or call_result(last, node) == "arrays"
         func = node.func
         return isinstance(func, ast.Attribute) and func.attr in _ARRAYS_METHODS
 
@@ -117,7 +119,9 @@ class ExpressionKinds:
             path = self.resolve(node.func)
             if path is not None:
                 last = path.rpartition(".")[2]
-                return last not in _NOT_ARRAY_FACTORIES and last not in _ARRAYS_FACTORIES
+                if last in _NOT_ARRAY_FACTORIES or last in _ARRAYS_FACTORIES:
+                    return False
+                return call_result(last, node) is None  # not np.where(c), np.gradient(f)
             func = node.func
             if not isinstance(func, ast.Attribute):
                 return False

@@ -8,7 +8,9 @@ or list of arrays (``np.split(x, 3)``), whose elements are arrays when unpacked.
 
 from __future__ import annotations
 
-__all__: list[str] = []
+import ast
+
+__all__ = ["call_result"]
 
 #: numpy callables that return something other than an array (so their result is not a
 #: "known array" for the ambiguous attributes): objects, strings, shapes, bools, None.
@@ -56,3 +58,36 @@ _ARRAY_ONLY_RESULTS = frozenset(
 )
 _DTYPE_FACTORIES = frozenset({"numpy.dtype", "numpy.promote_types", "numpy.result_type"})
 _ARRAY_ANNOTATIONS = frozenset({"numpy.ndarray", "numpy.typing.NDArray", "numpy.typing.ArrayLike"})
+
+
+def _given(node: ast.Call, keyword: str) -> ast.expr | None:
+    return next((kw.value for kw in node.keywords if kw.arg == keyword), None)
+
+
+def call_result(name: str, node: ast.Call) -> str | None:
+    """What numpy function ``name`` returns for call ``node`` where its arguments decide:
+    ``"arrays"`` (a tuple or list of arrays: ``np.where(c)``, ``np.unique(x,
+    return_counts=True)``, ``np.atleast_2d(a, b)``), ``"unknown"`` (``np.gradient(f)`` is
+    an array for 1-D ``f``, a tuple of arrays beyond), or None (the array it returns
+    otherwise)."""
+    starred = any(isinstance(a, ast.Starred) for a in node.args) or any(
+        kw.arg is None for kw in node.keywords
+    )
+    if name == "where" and len(node.args) == 1 and not node.keywords:
+        return "unknown" if starred else "arrays"
+    if name == "gradient":
+        axis = _given(node, "axis")
+        one_axis = isinstance(axis, ast.Constant) and type(axis.value) is int
+        return None if one_axis and not starred else "unknown"
+    if name == "unique":
+        returns = [kw.value for kw in node.keywords if (kw.arg or "").startswith("return_")]
+        if any(isinstance(v, ast.Constant) and v.value is True for v in returns):
+            return "arrays"
+        if starred or any(not (isinstance(v, ast.Constant) and v.value is False) for v in returns):
+            return "unknown"
+        return None
+    if name in ("atleast_1d", "atleast_2d", "atleast_3d"):
+        if starred:
+            return "unknown"
+        return "arrays" if len(node.args) > 1 else None
+    return None

@@ -26,6 +26,7 @@ from typing import cast
 
 from arrayport.portcheck._arguments import numpy_attribute
 from arrayport.portcheck._bindings import (
+    _callee_name,
     _is_self_attribute,
     _local_names,
     _outside_functions,
@@ -193,6 +194,17 @@ class ScopeTracker(ExpressionKinds, ast.NodeVisitor):
         scope = _Scope(
             "function", dict.fromkeys(bound), declared_global, declared_nonlocal, imported
         )
+        # def f(x, lib=np): lib is numpy unless the caller passes another (the default is
+        # evaluated here, in the enclosing scope).
+        positional = [*args.posonlyargs, *args.args]
+        with_defaults = positional[len(positional) - len(args.defaults) :]
+        pairs = zip(
+            [*with_defaults, *args.kwonlyargs], [*args.defaults, *args.kw_defaults], strict=True
+        )
+        for a, default in pairs:
+            path = None if default is None else self._numpy_module(default)
+            if path is not None:
+                scope.imported[a.arg] = path
         for a in every_arg:
             kind = self._annotation_kind(a.annotation)
             if kind is None and a.arg in _NAMESPACE_PARAMETERS:
@@ -258,8 +270,8 @@ class ScopeTracker(ExpressionKinds, ast.NodeVisitor):
                 self.namespace_attributes.add(cast(ast.Attribute, target).attr)
         # xp = np (or np.linalg): an alias of numpy there, as an import is; at module level
         # (try: import cupy as xp / except ImportError: xp = np) the file's alias.
-        path, scope = self.resolve(node.value), self.scopes[-1]
-        module = path is not None and isinstance(numpy_attribute(path), ModuleType)
+        path, scope = self._numpy_module(node.value), self.scopes[-1]
+        module = path is not None
         names = [t.id for t in node.targets if isinstance(t, ast.Name)]
         if module and scope.kind == "function":
             scope.imported.update(dict.fromkeys(names, cast(str, path)))
@@ -271,6 +283,21 @@ class ScopeTracker(ExpressionKinds, ast.NodeVisitor):
                 elif name in self.assigned_aliases:
                     del self.aliases[name]  # xp = np, then xp = cupy: no longer numpy
                     self.assigned_aliases.discard(name)
+
+    def _numpy_module(self, node: ast.expr) -> str | None:
+        """The numpy module ``node`` evaluates to (``np``, ``np.linalg``), also in a branch
+        of a conditional (``cp if cp is not None else np``) or as what CuPy's
+        ``get_array_module(x)`` returns for a NumPy array; else None."""
+        if isinstance(node, ast.IfExp):
+            return self._numpy_module(node.body) or self._numpy_module(node.orelse)
+        if isinstance(node, ast.Call) and _callee_name(node.func) == "get_array_module":
+            func = node.func  # cp.get_array_module(x), not cupyx.scipy.get_array_module(x)
+            plain = isinstance(func, ast.Name) or isinstance(
+                cast(ast.Attribute, func).value, ast.Name
+            )
+            return "numpy" if plain else None
+        path = self.resolve(node)
+        return path if path is not None and isinstance(numpy_attribute(path), ModuleType) else None
 
     def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
         self.visit(node.annotation)

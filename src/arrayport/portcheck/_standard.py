@@ -15,13 +15,14 @@ import functools
 import importlib
 import inspect
 import re
+from collections.abc import Mapping
 from types import ModuleType
 
 import numpy as np
 
 from arrayport.errors import BackendUnavailableError
 
-__all__ = ["Signature", "Standard", "standard"]
+__all__ = ["REMOVED_METHODS", "Signature", "Standard", "standard"]
 
 #: Names array-api-strict exports that are its own helpers, not part of the standard.
 _STRICT_HELPERS = frozenset(
@@ -55,6 +56,10 @@ _GENERIC_ATTRIBUTES = frozenset(
         "view",
     }
 )
+
+#: ndarray methods NumPy 2 removed, still in code written for NumPy 1.x (``x.ptp()``), as
+#: the legacy function names are (:mod:`arrayport.portcheck._legacy_hints`).
+REMOVED_METHODS = frozenset({"ptp", "itemset", "newbyteorder"})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -108,22 +113,28 @@ class Signature:
     without a default (``where`` needs ``condition, x1, x2``), and ``takes``, what each
     positional parameter accepts as its annotation says: ``"array"`` (arrays only),
     ``"scalar"`` (an array or a Python scalar), ``"arrays"`` (a list or tuple of arrays)
-    or ``""`` (not said)."""
+    ``"tuple"`` (a tuple of ints only: reshape's ``shape``, tile's ``repetitions``) or
+    ``""`` (not said); ``named_takes`` says the same of every parameter that may be passed
+    by keyword (diff's keyword-only ``prepend``)."""
 
     max_positional: int | None
     keywords: frozenset[str] | None
     keyword_only: tuple[str, ...] = ()
     required: tuple[str, ...] = ()
     takes: tuple[str, ...] = ()
+    named_takes: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
 
 _SCALAR_TYPES = re.compile(r"\b(bool|int|float|complex)\b")
 _SEQUENCE_TYPES = re.compile(r"\b(list|tuple|Sequence)\b")
+_INT_TUPLE = re.compile(r"(typing\.)?[Tt]uple\[int, \.\.\.\]")
 
 
 def _takes(annotation: object) -> str:
     """What a parameter annotated ``annotation`` accepts (see :class:`Signature`)."""
     text = annotation if isinstance(annotation, str) else str(annotation)
+    if _INT_TUPLE.fullmatch(text):
+        return "tuple"  # reshape's shape: not an int, nor a list
     if annotation is inspect.Parameter.empty or "Array" not in text:
         return ""
     if "Nested" in text or "DType" in text:
@@ -168,7 +179,12 @@ def _signature(fn: object) -> Signature | None:
         for p in params
         if p.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
     )
-    return Signature(positional, keywords, keyword_only, required, takes)
+    named_takes = {
+        p.name: _takes(p.annotation)
+        for p in params
+        if p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    }
+    return Signature(positional, keywords, keyword_only, required, takes, named_takes)
 
 
 def _signatures(module: ModuleType, names: frozenset[str], prefix: str) -> dict[str, Signature]:
@@ -210,7 +226,8 @@ def standard() -> Standard:
         ext: frozenset(getattr(xp, ext).__all__) for ext in ("linalg", "fft") if ext in namespace
     }
     array_attributes = frozenset(dir(type(xp.asarray(0))))
-    numpy_only = {n for n in dir(np.ndarray) if not n.startswith("_")} - array_attributes
+    ndarray = {n for n in dir(np.ndarray) if not n.startswith("_")} | REMOVED_METHODS
+    numpy_only = ndarray - array_attributes
     builtins = (list, dict, str, bytes, bytearray, memoryview, set, tuple, int, float, complex)
     builtin = set().union(*(dir(t) for t in builtins))
     ambiguous = (numpy_only & builtin) | (numpy_only & _GENERIC_ATTRIBUTES)
@@ -232,5 +249,6 @@ def standard() -> Standard:
         dtype_attributes=frozenset(n for n in dir(np.dtype) if not n.startswith("_")),
         extra=extra,
         signatures=signatures,
-        array_methods=frozenset(n for n in numpy_only if callable(getattr(np.ndarray, n, None))),
+        array_methods=frozenset(n for n in numpy_only if callable(getattr(np.ndarray, n, None)))
+        | REMOVED_METHODS,
     )

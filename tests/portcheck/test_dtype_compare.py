@@ -1,0 +1,69 @@
+"""Tests of dtypes compared with strings or Python types, by ==, by in, or through str()."""
+
+from __future__ import annotations
+
+import textwrap
+
+import array_api_strict as xp
+import numpy as np
+
+from arrayport.portcheck import check_source
+
+
+def findings(source: str) -> dict[tuple[int, str], str | None]:
+    """(line, name) -> replacement of each finding in ``source``."""
+    found = check_source(textwrap.dedent(source))
+    return {(f.line, f.name): f.replacement for f in found}
+
+
+def test_dtype_in_a_literal_of_strings_or_types_and_str_of_a_dtype_are_reported() -> None:
+    found = findings(
+        """
+        import numpy as np
+        def f(x):
+            if x.dtype in ("float32", "float64"):
+                return 1
+            if x.dtype not in [float]:
+                return 2
+            if str(x.dtype) == "uint8":
+                return 3
+            if str(x.dtype) in {"int16", "float16"}:
+                return 4
+        """
+    )
+    assert found == {
+        (4, "dtype in ('float32', 'float64')"): (
+            'x.dtype in (xp.float32, xp.float64) (or xp.isdtype(x.dtype, "real floating") '
+            "and the other kinds)"
+        ),
+        (6, "dtype in [float]"): (
+            'x.dtype in (xp.float64,) (or xp.isdtype(x.dtype, "real floating") and the other kinds)'
+        ),
+        (8, "str(dtype) == 'uint8'"): "x.dtype == xp.uint8",
+        # float16 is not a standard dtype: no hint.
+        (10, "str(dtype) in {'int16', 'float16'}"): None,
+    }
+    # What NumPy says true, the standard says false; the hints say true again.
+    a, x = np.zeros(2, dtype=np.float32), xp.zeros(2, dtype=xp.float32)
+    assert a.dtype in ("float32", "float64")
+    assert x.dtype not in ("float32", "float64")
+    assert x.dtype in (xp.float32, xp.float64)
+    assert str(np.zeros(2, dtype=np.uint8).dtype) == "uint8"
+    assert str(xp.zeros(2, dtype=xp.uint8).dtype) != "uint8"
+
+
+def test_standard_dtype_comparisons_and_substrings_are_not_reported() -> None:
+    found = findings(
+        """
+        import numpy as np
+        import pandas as pd
+        def f(x, y, path, str=repr):
+            a = x.dtype in (np.float32, np.float64)
+            b = x.dtype in (y.dtype,)
+            c = "float" in str(x.dtype)
+            d = str(x.dtype) == "float32"
+            e = pd.read_csv(path)["a"].dtype in ("object",)
+            return a, b, c, d, e
+        """
+    )
+    assert found == {}
