@@ -629,10 +629,14 @@ def test_doctor_names_a_framework_installed_but_not_usable(
     assert "not installed: pyclesperanto" not in out
 
 
-def _stdout_reader_gone_run(argv: list[str]) -> subprocess.CompletedProcess[str]:
-    """``arrayport ARGV`` with buffered standard output (PYTHONUNBUFFERED unset) into a
-    pipe whose reader has already left."""
+def _stdout_reader_gone_run(
+    argv: list[str], unbuffered: bool = False
+) -> subprocess.CompletedProcess[str]:
+    """``arrayport ARGV`` with buffered standard output (PYTHONUNBUFFERED unset, unless
+    ``unbuffered``) into a pipe whose reader has already left."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    if unbuffered:
+        env["PYTHONUNBUFFERED"] = "1"
     read_end, write_end = os.pipe()
     os.close(read_end)
     try:
@@ -657,6 +661,46 @@ def test_a_reader_gone_before_a_small_output_gets_141_and_no_traceback(tmp_path:
     for argv in (["port-check", str(f)], ["port-check", "--json", str(f)]):
         done = _stdout_reader_gone_run(argv)
         assert (done.returncode, done.stderr) == (141, ""), argv
+
+
+@pytest.mark.parametrize("unbuffered", [False, True])
+@pytest.mark.parametrize(
+    "argv",
+    [["--help"], ["--version"], ["bench", "--help"], ["bench", "--json", "--size", "abc"]],
+)
+def test_a_reader_gone_during_argument_parsing_gets_141_and_no_traceback(
+    argv: list[str], unbuffered: bool
+) -> None:
+    # argparse prints --help, --version and a usage error's JSON while it parses, outside
+    # the command: exit 120 and "Exception ignored ... BrokenPipeError" at exit, or with
+    # PYTHONUNBUFFERED=1 a traceback and exit 1.
+    done = _stdout_reader_gone_run(argv, unbuffered=unbuffered)
+    assert done.returncode == 141, done.stderr
+    assert "Traceback" not in done.stderr
+    assert "Exception ignored" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("argv", "unknown"),
+    [
+        (["bench", "--js", "--size", "0"], "--js"),  # printed {"error"} for an abbreviation
+        (["bench", "--si", "0"], "--si 0"),
+        (["port-check", "--js", "x.py"], "--js"),
+    ],
+)
+def test_long_options_are_never_abbreviated(
+    argv: list[str], unknown: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # argparse took `--js` for `--json`, while a usage error printed JSON only for the
+    # literal `--json`: `bench --js --size 0` gave {"error"}, `bench --js --size abc` none.
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(argv)
+    assert exit_info.value.code == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert f"error: unrecognized arguments: {unknown}" in captured.err
+    parser = cli._parser()
+    assert [p.allow_abbrev for p in (parser, *cli._commands(parser).values())] == [False] * 4
 
 
 def test_ctrl_c_exits_130_without_a_traceback() -> None:

@@ -127,3 +127,60 @@ def test_only_errors_writing_the_output_are_reported_as_such(
     with pytest.raises(PermissionError):
         cli.main(["doctor"])
     assert capsys.readouterr().err == ""
+
+
+def _closed_run(argv: list[str], fds: tuple[int, ...]) -> subprocess.CompletedProcess[bytes]:
+    """``python -m arrayport ARGV`` started with the file descriptors ``fds`` closed (``>&-``,
+    ``2>&-``): Python then sets ``sys.stdout`` or ``sys.stderr`` to None. A shell closes
+    them (a preexec_fn would fork a process with jax's threads)."""
+    closing = " ".join(f"{fd}>&-" for fd in fds)
+    return subprocess.run(
+        ["/bin/sh", "-c", f'exec "$@" {closing}', "sh", sys.executable, "-m", "arrayport", *argv],
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize("json_flag", [[], ["--json"]])
+def test_closed_stdout_exits_74_with_one_line(tmp_path: Path, json_flag: list[str]) -> None:
+    # `arrayport port-check x.py >&-`: AttributeError ('NoneType' object has no attribute
+    # 'isatty' / 'write') and exit 1, which port-check documents as findings.
+    f = tmp_path / "m.py"
+    f.write_text(NONSTANDARD)
+    argv = ["port-check", *json_flag, str(f)]
+    done = _closed_run(argv, (1,))
+    assert (done.returncode, done.stderr) == (
+        74,
+        b"arrayport: cannot write output: standard output is closed\n",
+    )
+    done = _closed_run(argv, (1, 2))  # nowhere to say it: the status alone
+    assert (done.returncode, done.stdout, done.stderr) == (74, b"", b"")
+
+
+def test_closed_stderr_keeps_stdout_json(tmp_path: Path) -> None:
+    # `2>&-`: print(..., file=sys.stderr) with sys.stderr None writes to standard output,
+    # after the JSON: "[]\narrayport port-check: no such file or directory: ...".
+    done = _closed_run(["port-check", "--json", str(tmp_path / "missing.py")], (2,))
+    assert (done.returncode, done.stdout) == (2, b"[]\n")
+
+
+def test_help_that_cannot_be_written_exits_74() -> None:
+    # --help > /dev/full: argparse ignores the error, Python's flush at exit reports it
+    # ("Exception ignored ... OSError: [Errno 28]") and exits 120.
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full here")
+    for argv in (["--help"], ["bench", "--json", "--size", "abc"]):
+        with open("/dev/full", "w") as full:
+            done = subprocess.run(
+                [sys.executable, "-m", "arrayport", *argv],
+                stdout=full,
+                stderr=subprocess.PIPE,
+                text=True,
+                timeout=120,
+                check=False,
+            )
+        reason = os.strerror(errno.ENOSPC)
+        assert done.returncode == 74, argv
+        assert done.stderr.endswith(f"arrayport: cannot write output: {reason}\n"), argv
+        assert "Exception ignored" not in done.stderr, argv

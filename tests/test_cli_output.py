@@ -6,6 +6,9 @@ import io
 import json
 import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -176,3 +179,22 @@ def test_plain_tables_print_a_cell_of_several_lines_on_one() -> None:
         f"torch        {problem}",
         "",
     ]
+
+
+def test_text_the_output_encoding_cannot_hold_is_escaped_not_a_traceback(tmp_path: Path) -> None:
+    # PYTHONIOENCODING=ascii and a finding in café.py: a
+    # UnicodeEncodeError traceback and exit 1 (findings), where one unparseable file
+    # beside it makes the status 2.
+    (tmp_path / "caf\u00e9.py").write_text("import numpy as np\nx = np.concatenate([a, b])\n")
+    (tmp_path / "bad.py").write_text("def f(:\n")
+    env = {**os.environ, "PYTHONIOENCODING": "ascii"}
+    done = subprocess.run(
+        [sys.executable, "-m", "arrayport", "port-check", str(tmp_path)],
+        capture_output=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 2, done.stderr
+    assert b"Traceback" not in done.stderr
+    assert f"{tmp_path}{os.sep}caf\\xe9.py:2: numpy.concatenate".encode() in done.stdout

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import json
 import os
@@ -232,4 +233,50 @@ def test_an_error_without_a_message_is_named_with_where_it_was_raised() -> None:
         f"AssertionError: (no message) raised at {__file__}:"
         f"{backends.__code__.co_firstlineno + 1} in backends: "
         "raise AssertionError  # as jax 0.10's `assert _default_backend is not None`"
+    )
+
+
+def test_an_import_failure_without_a_message_is_named_with_where_it_was_raised(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A bare `assert` failing while jax was imported: the backend wraps it in a
+    # BackendUnavailableError whose message is never empty, so the row said only
+    # "... importing it failed (AssertionError: ); ...", with no file or line.
+    module = tmp_path / "arrayport_test_bare_assert.py"
+    module.write_text("x = 1\nassert x == 2\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    for explicit in (True, False):  # `raise ... from exc`, and raised while handling it
+        try:
+            try:
+                importlib.import_module(module.stem)
+            except AssertionError as exc:
+                wrapper = BackendUnavailableError(f"importing it failed ({exc!r})")
+                if explicit:
+                    raise wrapper from exc
+                raise wrapper  # noqa: B904 -- the implicit chain is what is tested
+        except BackendUnavailableError as exc:
+            text = describe_error(MemoryType.NUMPY, exc)
+        assert text == (
+            "BackendUnavailableError: importing it failed (AssertionError()) (AssertionError "
+            f"(no message) raised at {module}:2 in <module>: assert x == 2)"
+        ), explicit
+
+
+def test_a_cause_with_a_message_or_a_suppressed_one_adds_nothing() -> None:
+    def wrapped(inner: BaseException, suppress: bool) -> BaseException:
+        try:
+            try:
+                raise inner
+            except BaseException:
+                if suppress:
+                    raise BackendUnavailableError("gone") from None
+                raise BackendUnavailableError("gone")  # noqa: B904
+        except BackendUnavailableError as exc:
+            return exc
+
+    assert describe_error(MemoryType.NUMPY, wrapped(ValueError("x"), False)) == (
+        "BackendUnavailableError: gone"
+    )
+    assert describe_error(MemoryType.NUMPY, wrapped(AssertionError(), True)) == (
+        "BackendUnavailableError: gone"
     )

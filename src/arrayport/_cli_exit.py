@@ -9,13 +9,19 @@ and at most one line on standard error, never a traceback:
   the command goes on to exit 0; the record still says it was interrupted.
 - The reader of standard output left early (``arrayport port-check . | head``): 141, as
   for a process killed by SIGPIPE, never 0, which would pass a CI gate.
-- Standard output cannot be written (a full disk, ``> /dev/full``): 74 (``EX_IOERR``) and
-  ``arrayport: cannot write output: <reason>``, never 1, which means a finding.
+- Standard output cannot be written (a full disk, ``> /dev/full``, or closed: ``>&-``): 74
+  (``EX_IOERR``) and ``arrayport: cannot write output: <reason>``, never 1, which means a
+  finding.
+
+:func:`open_streams` readies the standard streams before anything is written, and
+:func:`parsing` gives argument parsing (``--help``, ``--version``, a usage error's JSON)
+the same exit statuses for a reader that left or output that cannot be written.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import sys
 import threading
@@ -25,7 +31,14 @@ from typing import Any, TextIO, cast
 
 from arrayport._cli_output import silence_stdout
 
-__all__ = ["CANNOT_WRITE", "INTERRUPTED", "READER_LEFT", "run_command"]
+__all__ = [
+    "CANNOT_WRITE",
+    "INTERRUPTED",
+    "READER_LEFT",
+    "open_streams",
+    "parsing",
+    "run_command",
+]
 
 #: 128 + SIGINT, as the shell says for a process Ctrl-C stopped.
 INTERRUPTED = 130
@@ -112,8 +125,57 @@ class _Interrupts:
 
 def _say(line: str) -> None:
     """``line`` on standard error, if it can be written."""
+    if sys.stderr is None:  # closed (`2>&-`): print(file=None) would write it to stdout
+        return
     with contextlib.suppress(OSError, ValueError):
         print(line, file=sys.stderr)
+
+
+def open_streams() -> int | None:
+    """Ready the standard streams for the command: None, or :data:`CANNOT_WRITE` (said on
+    standard error) when standard output is closed (``arrayport doctor >&-``, where Python
+    sets ``sys.stdout`` to None).
+
+    A closed standard error (``2>&-``) becomes the null device: ``print(file=None)`` would
+    write what is meant for it to standard output, into its JSON. Text that an encoding
+    cannot hold (a file named ``café.py`` with ``PYTHONIOENCODING=ascii``) is written
+    escaped (``caf\\xe9.py``), not raised as a ``UnicodeEncodeError`` traceback with exit
+    1, which means a finding.
+    """
+    if sys.stderr is None:
+        sys.stderr = open(os.devnull, "w")  # noqa: SIM115 -- open until the process ends
+    if sys.stdout is None:
+        _say("arrayport: cannot write output: standard output is closed")
+        return CANNOT_WRITE
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)  # not a StringIO's
+        if reconfigure is not None:
+            with contextlib.suppress(OSError, ValueError):
+                reconfigure(errors="backslashreplace")
+    return None
+
+
+@contextlib.contextmanager
+def parsing() -> Iterator[None]:
+    """Parse the arguments within the block. argparse prints ``--help``, ``--version`` and
+    a usage error's JSON itself, then exits (``SystemExit``): what it printed is flushed
+    here, and a reader that left exits 141, output that cannot be written 74, as for a
+    command, not 120 with "Exception ignored ... BrokenPipeError" at exit, or a
+    traceback. Nothing but standard output is written here that raises ``OSError``
+    (argparse ignores a failed write to standard error)."""
+    try:
+        try:
+            yield
+        except SystemExit:
+            sys.stdout.flush()
+            raise
+    except BrokenPipeError:
+        silence_stdout()
+        raise SystemExit(READER_LEFT) from None
+    except OSError as exc:
+        silence_stdout()
+        _say(f"arrayport: cannot write output: {exc.strerror or exc}")
+        raise SystemExit(CANNOT_WRITE) from None
 
 
 def run_command(run: Callable[[TextIO], int]) -> int:

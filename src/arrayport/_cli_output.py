@@ -84,14 +84,30 @@ def silence_stdout() -> None:
 class Parser(argparse.ArgumentParser):
     """An argument parser whose usage errors, when ``--json`` was given, also put one JSON
     document on standard output (``json_error(message)``), so that a program reading it
-    never gets an empty or non-JSON standard output; the usage goes to stderr as always."""
+    never gets an empty or non-JSON standard output; the usage goes to stderr as always.
+
+    Long options are never abbreviated (``allow_abbrev=False``, for the subcommands' parsers
+    too): argparse would take ``--js`` for ``--json``, while the JSON of a usage error is
+    printed only for ``--json`` itself. A failed write of ``--help`` or ``--version`` to
+    standard output is raised, not ignored as argparse does, so that a reader that left
+    exits 141 (:func:`arrayport._cli_exit.parsing`)."""
 
     json_error: Callable[[str], object] | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         if self.json_error is not None:
             print_json(self.json_error(message), sys.stdout)
         super().error(message)
+
+    def _print_message(self, message: str, file: Any = None) -> None:
+        if message and file is not None and file is sys.stdout:
+            file.write(message)
+        else:  # standard error: argparse ignores a failed write there, as before
+            super()._print_message(message, file)
 
 
 class Output:

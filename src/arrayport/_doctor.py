@@ -73,18 +73,41 @@ def foreign_origin(mt: MemoryType) -> str | None:
     return spec.origin
 
 
+def _innermost(exc: BaseException) -> BaseException:
+    """The exception at the bottom of ``exc``'s chain (``raise ... from``, or raised while
+    handling another), as Python's traceback would show it: what a framework raised, below
+    the ``BackendUnavailableError`` a backend wraps an import failure in."""
+    seen = {id(exc)}
+    while True:
+        below = exc.__cause__ or (None if exc.__suppress_context__ else exc.__context__)
+        if below is None or id(below) in seen:
+            return exc
+        seen.add(id(below))
+        exc = below
+
+
 def describe_error(mt: MemoryType, exc: BaseException) -> str:
     """``exc`` as one row's text: its type and message, and where the framework's module
     came from when it is not the installed framework (see :func:`foreign_origin`). An
-    exception without a message (a bare ``assert`` failing inside a framework) is named
-    with the line that raised it."""
+    exception without a message (a bare ``assert`` failing inside a framework), or one whose
+    innermost cause has none (``BackendUnavailableError: jax is installed but importing it
+    failed (AssertionError: ); ...``), is named with the file, line and code that raised
+    it."""
     text = f"{type(exc).__name__}: {exc}"
-    if not str(exc):
-        frames = traceback.extract_tb(exc.__traceback__)
+    inner = _innermost(exc)
+    if not str(inner):
+        frames = traceback.extract_tb(inner.__traceback__)
         if frames:
             last = frames[-1]
-            text += f"(no message) raised at {last.filename}:{last.lineno} in {last.name}"
-            text += f": {last.line}" if last.line else ""
+            where = f"raised at {last.filename}:{last.lineno} in {last.name}"
+            where += f": {last.line}" if last.line else ""
+            # The exception itself: "AssertionError: (no message) raised at ...". A cause:
+            # after the message that names it, "... (AssertionError (no message) raised at ...)".
+            text += (
+                f"(no message) {where}"
+                if inner is exc
+                else f" ({type(inner).__name__} (no message) {where})"
+            )
     origin = foreign_origin(mt)
     if origin is not None:
         name = get_backend(mt).IMPORT_NAME

@@ -8,7 +8,7 @@ Exit status: 0 on success; 1 when ``doctor`` finds a broken installation, ``benc
 not time a memory type or pair, or ``port-check`` finds non-standard NumPy; 2 for usage
 errors (a missing file, a bad option) and when ``port-check`` finds no Python file or a
 file or directory it cannot read or parse; 74 when standard output cannot be written (a
-full disk); 130 when interrupted (Ctrl-C); 141 when the reader of standard output leaves
+full disk, or closed); 130 when interrupted (Ctrl-C); 141 when the reader of standard output leaves
 early (:mod:`arrayport._cli_exit`). With ``--json``, standard output is valid JSON
 whatever the status: ``doctor`` and ``bench`` print ``{"error": message}`` when they
 refuse their options, ``port-check`` prints ``[]`` when it checked nothing (its output is
@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TextIO
 
 import arrayport
-from arrayport._cli_exit import run_command
+from arrayport._cli_exit import open_streams, parsing, run_command
 from arrayport._cli_output import Output, Parser, print_json, quiet_stdout, shown
 from arrayport.errors import ArrayportError
 
@@ -370,14 +370,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     int
         The exit status.
     """
+    closed = open_streams()
+    if closed is not None:  # standard output is closed (`>&-`)
+        return closed
     given = list(sys.argv[1:] if argv is None else argv)
     parser = _parser(_json_error(given))
-    args, extra = parser.parse_known_args(_unknown_options_first(parser, given))
-    if extra:  # named against the command they were given to, with its own usage line
-        command = _commands(parser)[args.command]
-        known = {o for a in command._actions for o in a.option_strings}
-        where = [word for word in extra if word in known]
-        hint = f" ({', '.join(where)} goes after the command)" if where else ""
-        command.error(f"unrecognized arguments: {' '.join(extra)}{hint}")
+    with parsing():  # --help, --version and usage errors print, then raise SystemExit
+        args, extra = parser.parse_known_args(_unknown_options_first(parser, given))
+        if extra:  # named against the command they were given to, with its own usage line
+            command = _commands(parser)[args.command]
+            known = {o for a in command._actions for o in a.option_strings}
+            where = [word for word in extra if word in known]
+            hint = f" ({', '.join(where)} goes after the command)" if where else ""
+            command.error(f"unrecognized arguments: {' '.join(extra)}{hint}")
     run: Callable[[argparse.Namespace, TextIO], int] = args.run
     return run_command(lambda out: run(args, out))
