@@ -300,3 +300,69 @@ def test_the_report_names_the_hypothesis_profile_the_run_loaded(tmp_path: Path) 
     assert done.returncode == 0, done.stdout + done.stderr
     md = out.read_text(encoding="utf-8")
     assert "- hypothesis profile: mine (max_examples=5, derandomize=False, deadline=None)" in md
+
+
+# --- from an audit of the testing kit (session 19) ---
+
+
+def test_a_law_marker_without_a_name_is_a_usage_error(tmp_path: Path) -> None:
+    # The registered signature is arrayport_law(name, description=None): a marker with only
+    # a description made one report row per memory type, named test_bare[numpy], ...
+    source = """
+        import pytest
+
+        @pytest.mark.arrayport_law(description="bare marker")
+        def test_bare(memory_type):
+            pass
+    """
+    out = tmp_path / "report.md"
+    for args in ((), (f"--arrayport-report={out}",)):  # refused with or without a report
+        done = _run(tmp_path, source, *args, ARRAYPORT_MEMORY_TYPES="numpy,torch")
+        assert done.returncode == 4, done.stdout + done.stderr
+        assert "@pytest.mark.arrayport_law on test_user.py::test_bare[numpy]" in done.stderr
+        assert 'give the law\'s name first, arrayport_law("name"' in done.stderr
+
+
+@skip_unless_installed(MemoryType.TORCH)
+def test_a_law_named_by_keyword_is_one_row_across_memory_types(tmp_path: Path) -> None:
+    # name= was ignored: each memory type made its own row, named test_keyword[numpy], ...
+    source = """
+        import pytest
+
+        @pytest.mark.arrayport_law(name="demo.keyword", description="named by keyword")
+        def test_keyword(memory_type):
+            pass
+    """
+    out = tmp_path / "report.md"
+    done = _run(tmp_path, source, f"--arrayport-report={out}", ARRAYPORT_MEMORY_TYPES="numpy,torch")
+    assert done.returncode == 0, done.stdout + done.stderr
+    md = out.read_text(encoding="utf-8")
+    assert "| **demo.keyword**<br>named by keyword | pass 1/1 | pass 1/1 |" in md
+    assert "test_keyword" not in md
+
+
+def test_an_xpass_in_the_report_names_the_xfail_reason(tmp_path: Path) -> None:
+    # An XPASS was listed under "Failures and known bugs" with an empty message: the
+    # reason (the known bug that seems fixed) was kept for xfailed tests only.
+    source = """
+        import pytest
+
+        @pytest.mark.xfail(reason="known thing")
+        def test_xf(memory_type):
+            assert memory_type.value == "numpy"
+    """
+    out = tmp_path / "report.md"
+    done = _run(tmp_path, source, f"--arrayport-report={out}", ARRAYPORT_MEMORY_TYPES="numpy")
+    assert done.returncode == 0, done.stdout + done.stderr
+    md = out.read_text(encoding="utf-8")
+    assert "- **xpassed** `test_user.py::test_xf[numpy]`: known thing" in md
+    assert "known thing" in out.with_suffix(".html").read_text(encoding="utf-8")
+
+
+def test_the_message_of_an_xfailed_or_xpassed_report_is_the_reason() -> None:
+    from arrayport.testing.plugin import _message
+
+    for outcome in ("skipped", "passed"):  # xfailed, xpassed
+        report = pytest.TestReport("t.py::f", ("t.py", 0, "f"), {}, outcome, None, "call")
+        report.wasxfail = "bug 7"  # type: ignore[attr-defined]
+        assert _message(report) == "bug 7"

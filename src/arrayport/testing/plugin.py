@@ -149,13 +149,37 @@ def _memory_types_of(item: pytest.Item) -> tuple[str, ...]:
     return tuple(found) or (ANY,)
 
 
+def _law_name(marker: pytest.Mark) -> str | None:
+    """The law an ``arrayport_law`` marker names (first argument or ``name=``), if any."""
+    name = marker.args[0] if marker.args else marker.kwargs.get("name")
+    return None if name is None or str(name) == "" else str(name)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Refuse an ``arrayport_law`` marker that names no law, report or not: the marker's
+    signature is ``arrayport_law(name, description=None)``, and a law's row gathers its
+    tests across memory types under that name."""
+    nameless: list[str] = []
+    for item in items:
+        marker = item.get_closest_marker("arrayport_law")
+        if marker is not None and _law_name(marker) is None:
+            nameless.append(item.nodeid)
+    if nameless:
+        more = f" and {len(nameless) - 3} more" if len(nameless) > 3 else ""
+        msg = (
+            f"@pytest.mark.arrayport_law on {', '.join(nameless[:3])}{more} names no law: "
+            'give the law\'s name first, arrayport_law("name", description=None)'
+        )
+        raise pytest.UsageError(msg)
+
+
 def _law_of(item: pytest.Item) -> tuple[str, str] | None:
     marker = item.get_closest_marker("arrayport_law")
     function = getattr(item, "function", None)
     doc = (getattr(function, "__doc__", None) or "").strip().splitlines()
     description = doc[0] if doc else ""
     if marker is not None:
-        name = str(marker.args[0]) if marker.args else item.name
+        name = _law_name(marker) or item.name  # nameless: refused when collected
         description = str(
             marker.kwargs.get("description")
             or (marker.args[1] if len(marker.args) > 1 else description)
@@ -229,7 +253,7 @@ class _ReportCollector:
 
 
 def _message(report: pytest.TestReport | pytest.CollectReport) -> str:
-    if hasattr(report, "wasxfail") and report.skipped:
+    if hasattr(report, "wasxfail"):  # xfailed (skipped) or xpassed (passed): the reason
         return str(report.wasxfail)
     if report.skipped and isinstance(report.longrepr, tuple):
         return str(report.longrepr[2])

@@ -37,10 +37,10 @@ except ModuleNotFoundError as exc:  # the one part of the testing kit that needs
 
 import arrayport
 from arrayport.backends import get_backend
-from arrayport.devices import parse_device
-from arrayport.errors import DeviceError, InvalidOptionError
+from arrayport.errors import InvalidOptionError
 from arrayport.memory_types import MemoryType, as_memory_type
 from arrayport.testing._layouts import _chunks, _lay_out
+from arrayport.testing._options import checked_device, checked_flag, default_elements
 from arrayport.testing._selection import default_device
 from arrayport.testing._shapes import CLE_MAX_DIMS, check_held_shape, check_shape, fixed_shape
 
@@ -228,30 +228,6 @@ def _resolve_dtypes(memory_type: MemoryType, dtype: Any) -> st.SearchStrategy[An
     return st.just(_held(memory_type, _dtype_of(memory_type, dtype, dtype), dtype))
 
 
-def _elements(dtype: np.dtype[Any], allow_nan: bool, allow_infinity: bool) -> Any:
-    if dtype.kind in "fc":
-        return hnp.from_dtype(dtype, allow_nan=allow_nan, allow_infinity=allow_infinity)
-    return hnp.from_dtype(dtype)
-
-
-def _checked_device(memory_type: MemoryType, device: Any) -> Any:
-    """``device`` itself if it is a device (:func:`arrayport.devices.parse_device`) an
-    array of ``memory_type`` may be placed on as far as can be told without a framework
-    (numpy: only the CPU), else an :class:`InvalidOptionError` naming ``arrays(device=)``."""
-    try:
-        parsed = parse_device(device)
-    except DeviceError as exc:
-        msg = f"arrays({memory_type.value!r}, device={device!r}): {exc}"
-        raise InvalidOptionError(msg) from exc
-    if memory_type is MemoryType.NUMPY and parsed is not None and not parsed.is_cpu:
-        msg = (
-            f"arrays('numpy', device={device!r}): numpy arrays live in host memory, not on "
-            f"{parsed}; use device='cpu' or None"
-        )
-        raise InvalidOptionError(msg)
-    return device
-
-
 @st.composite
 def _arrays(
     draw: st.DrawFn,
@@ -260,8 +236,7 @@ def _arrays(
     shape: Any,
     layout: Any,
     device: Any,
-    allow_nan: bool,
-    allow_infinity: bool,
+    flags: tuple[bool | None, bool | None, bool | None],
     elements: st.SearchStrategy[Any] | None,
 ) -> Any:
     drawn: Any = draw(_resolve_dtypes(memory_type, dtype))
@@ -283,13 +258,9 @@ def _arrays(
     else:
         lay = frozenset((layout,) if isinstance(layout, str) else layout)
     _check_layout(lay, layout if isinstance(layout, (str, Collection)) else lay)
-    values = draw(
-        hnp.arrays(
-            dt,
-            shp,
-            elements=elements if elements is not None else _elements(dt, allow_nan, allow_infinity),
-        )
-    )
+    if elements is None:
+        elements = default_elements(dt, *flags)
+    values = draw(hnp.arrays(dt, shp, elements=elements))
     host = _lay_out(values, lay)
     if memory_type is MemoryType.NUMPY:  # device: None or the CPU (checked when built)
         return host
@@ -309,6 +280,7 @@ def arrays(
     elements: st.SearchStrategy[Any] | None = None,
     allow_nan: bool = True,
     allow_infinity: bool = True,
+    allow_subnormal: bool | None = None,
 ) -> st.SearchStrategy[Any]:
     """A hypothesis strategy for arrays of ``memory_type``.
 
@@ -339,11 +311,17 @@ def arrays(
         for numpy (whether a GPU exists is left to the conversion in each draw).
     elements : strategy, optional
         Values strategy for hypothesis' ``arrays``; by default every value of the dtype,
-        NaN, infinities, signed zeros and subnormals included (jax and tensorflow flush
-        subnormals to zero: :func:`assert_equivalent` counts values below
-        ``finfo(dtype).tiny`` as equal).
+        NaN, infinities, signed zeros and subnormals included.
     allow_nan, allow_infinity : bool
-        Whether default float elements may be NaN or infinite.
+        Whether default float and complex elements may be NaN or infinite.
+    allow_subnormal : bool or None
+        Whether default float and complex elements may be subnormal (nonzero, below
+        ``finfo(dtype).tiny``); ``None``, the default, draws them as hypothesis does.
+        jax and tensorflow flush subnormal *inputs* to zero, which changes normal results
+        (``x * 2**64`` is 0, ``x / x`` NaN): pass ``False`` to check a function that
+        scales or divides. :func:`assert_equivalent` counts only *results* both below
+        ``tiny`` as equal. The three flags mean nothing for integer and bool dtypes and
+        are ignored with ``elements``; a value that is not a bool (or None) is refused.
 
     Returns
     -------
@@ -356,9 +334,9 @@ def arrays(
     ------
     InvalidOptionError
         For an unknown memory type, layout, dtype or device, a dtype or shape the memory
-        type cannot hold exactly, a device it cannot be on (numpy: any but the CPU), or a
+        type cannot hold exactly, a device it cannot be on (numpy: any but the CPU), a
         shape with a negative or non-integer size (drawn values from strategies are checked
-        as they are drawn).
+        as they are drawn), or an ``allow_*`` flag that is not a bool.
 
     Examples
     --------
@@ -381,10 +359,15 @@ def arrays(
     if shape is not None and not isinstance(shape, st.SearchStrategy):
         given, shape = shape, fixed_shape(shape)  # Python ints: hypothesis takes no numpy's
         check_held_shape(mt, shape, given)
+    flags = (
+        checked_flag("allow_nan", allow_nan),
+        checked_flag("allow_infinity", allow_infinity),
+        checked_flag("allow_subnormal", allow_subnormal),
+    )
     if isinstance(device, str) and device == "default":
         dev = default_device(mt)
     else:
-        dev = _checked_device(mt, device)
+        dev = checked_device(mt, device)
     backend = get_backend(mt)
     if backend.is_installed():
         # Import the framework now, not inside a draw: hypothesis rightly objects to the
@@ -393,4 +376,4 @@ def arrays(
         backend.load()
     if dtype is not None and not isinstance(dtype, st.SearchStrategy):
         _resolve_dtypes(mt, dtype)
-    return _arrays(mt, dtype, shape, layout, dev, allow_nan, allow_infinity, elements)
+    return _arrays(mt, dtype, shape, layout, dev, flags, elements)
