@@ -483,19 +483,48 @@ def test_a_whole_argument_that_fits_only_one_block_is_refused() -> None:
     np.testing.assert_array_equal(add(x, np.float64(1.0)).compute(), np.arange(8.0) + 1)
 
 
+@ap.memory_type("numpy", blockwise=True)
+def _scale(w: Any = np.array([1.5, 2.5, 3.5], np.float32), x: Any = None) -> Any:  # noqa: B008
+    return x * w
+
+
 def test_an_array_default_is_not_the_dtype_reference_of_dask_input() -> None:
     # PRESERVE_INPUT follows the first array the caller gave (ADR 0069): an earlier
     # parameter's float32 default must not make an int16 dask input's result float32.
-    @ap.memory_type("numpy", blockwise=True)
-    def scale(w: Any = np.array([1.5, 2.5, 3.5], np.float32), x: Any = None) -> Any:  # noqa: B008
-        return x * w
-
     a = np.arange(12, dtype=np.int16).reshape(4, 3)
-    expected = scale(x=a)
+    expected = _scale(x=a)
     assert expected.dtype == np.int16
-    lazy = scale(x=da.from_array(a, chunks=(2, -1)))
+    lazy = _scale(x=da.from_array(a, chunks=(2, -1)))
     assert lazy.dtype == np.int16
     np.testing.assert_array_equal(lazy.compute(scheduler="sync"), expected)
+
+
+@pytest.mark.usefixtures("sync")
+def test_array_defaults_on_dask_input_are_checked_and_shared_read_only() -> None:
+    # Defaults get what given non-dask arguments get: the ambiguity check at the call,
+    # one read-only snapshot for every block, and a dask default is split with the input.
+    @ap.memory_type("numpy", blockwise=True)
+    def weighted(x: Any, w: Any = np.arange(1.0, 5.0)) -> Any:  # noqa: B008
+        return x * w[: x.shape[0]]
+
+    with pytest.raises(ap.InvalidOptionError, match="ambiguous"):
+        weighted(da.ones(4, chunks=2))
+
+    @ap.memory_type("numpy", blockwise=True)
+    def bump(x: Any, buf: Any = np.zeros(1)) -> Any:  # noqa: B008
+        buf += 1
+        return x + buf[0]
+
+    with pytest.raises(ValueError, match="read-only"):
+        bump(da.zeros(4, chunks=1)).compute()
+    mask = da.from_array(np.array([0.0, 0.0, 1.0, 0.0]), chunks=2)
+
+    @ap.memory_type("numpy", blockwise=True)
+    def masked(x: Any, m: Any = mask) -> Any:
+        return x * m
+
+    out = masked(da.from_array(np.arange(4.0), chunks=2)).compute()
+    np.testing.assert_array_equal(out, [0.0, 0.0, 2.0, 0.0])
 
 
 # --- on a real cluster ---------------------------------------------------------------------------
@@ -566,6 +595,16 @@ def test_cluster_function_defined_locally_travels_by_value(client: Any) -> None:
     out = local_diff(da.from_array(a, chunks=(3, 4))).compute()
     # Away from the wrap-around rows, the halo makes each row see two rows up.
     np.testing.assert_array_equal(out[2:], local_diff(a)[2:])
+
+
+@pytest.mark.cluster
+def test_cluster_blocks_keep_the_callers_dtype_reference_after_an_array_default(
+    client: Any,
+) -> None:
+    a = np.arange(12, dtype=np.int16).reshape(4, 3)
+    out = _scale(x=da.from_array(a, chunks=(2, -1))).compute()
+    assert out.dtype == np.int16
+    np.testing.assert_array_equal(out, _scale(x=a))
 
 
 @pytest.mark.cluster

@@ -51,7 +51,7 @@ def test_dask_input_without_dask_dispatch_names_the_extra_to_install(
     monkeypatch.setitem(sys.modules, "arrayport._dask_dispatch", None)
     f = ap.memory_type("numpy")(lambda x: x)
     with pytest.raises(ap.BackendUnavailableError, match=r"arrayport\[dask\]") as info:
-        general._run_on_dask(f, (np.ones(2),), {})
+        general._run_on_dask(f, (np.ones(2),), {}, None)
     assert isinstance(info.value.__cause__, ModuleNotFoundError)
 
 

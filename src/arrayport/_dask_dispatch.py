@@ -53,7 +53,7 @@ from arrayport._dask_checks import (
     whole_slices,
 )
 from arrayport._dask_sample import sampled_dtype
-from arrayport._dask_worker import Call, Slot, run_block, writes_through
+from arrayport._dask_worker import Call, Referenced, Slot, run_block, writes_through
 from arrayport._exchange import holds_numbers
 from arrayport._host import aligned_copy
 from arrayport._placement import resolve_device
@@ -96,6 +96,18 @@ class _Collector:
         if self.first is None:
             self.first, self.first_on_top = value, top
         return Slot("whole", len(self.whole) - 1)
+
+
+def _slot_of(col: _Collector, reference: Any) -> Slot | None:
+    """Where ``reference`` (the caller's first array, after an array default) is among
+    the collected arguments; None without one, or where it is the first anyway."""
+    if reference is None or reference is col.first:
+        return None
+    for source, found in (("block", col.dask), ("whole", col.whole)):
+        for i, value in enumerate(found):
+            if value is reference:
+                return Slot(source, i)  # type: ignore[arg-type]
+    return None
 
 
 def _snapshot(w: Any) -> np.ndarray:
@@ -196,7 +208,9 @@ def _slices_warning(name: str, x: Any, sliced: bool) -> None:
 # --- the entry point ------------------------------------------------------------------
 
 
-def run_on_dask(dispatched: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+def run_on_dask(
+    dispatched: Any, args: tuple[Any, ...], kwargs: dict[str, Any], reference: Any = None
+) -> Any:
     """Map a dispatched function lazily over the blocks of its dask array arguments.
 
     Parameters
@@ -206,7 +220,10 @@ def run_on_dask(dispatched: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) 
         applies the dtype and OOM policies. Its ``contract`` chooses blockwise,
         ``depth`` (halo) or ``whole_array``.
     args, kwargs
-        The call's arguments; at least one is a dask array.
+        The call's arguments, array defaults filled in; at least one is a dask array.
+    reference
+        The first array the caller gave, where the first array argument is a parameter's
+        array default (ADR 0069): the reference of the dtype policy. None: the first.
 
     Returns
     -------
@@ -235,6 +252,10 @@ def run_on_dask(dispatched: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) 
     col = _Collector(da.Array)
     targs = tuple(col.template(a) for a in args)
     tkwargs = {k: col.template(v) for k, v in kwargs.items()}
+    slot = _slot_of(col, reference)
+    if slot is not None:
+        col.first = reference
+        col.first_on_top = any(a is reference for a in (*args, *kwargs.values()))
     check_inputs(name, col.dask)
     check_dtypes(name, contract.memory_type, col.dask)
     check_scaling(name, contract)
@@ -294,6 +315,9 @@ def run_on_dask(dispatched: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) 
     # The sample runs as the blocks do (each to its own type: output= would widen a bool
     # into pyclesperanto's uint8 and declare a dtype no block returns).
     dtype = _output_dtype(per_block, name, targs, tkwargs, col, whole, depth, sampled)
+    if slot is not None and contract.dtype_conversion is not DtypeConversion.NATIVE_OUTPUT:
+        native = per_block.options(dtype_conversion="native_output", scaling="value")
+        per_block = Referenced(per_block, native, slot)
     from dask.delayed import delayed
 
     token = uuid.uuid4().hex

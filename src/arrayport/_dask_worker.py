@@ -21,7 +21,7 @@ from arrayport.convert import convert
 from arrayport.errors import ArrayportError, ConversionError, UnsupportedArrayError
 from arrayport.memory_types import MemoryType
 
-__all__ = ["Call", "Slot", "dumps_by_value", "fill", "run_block"]
+__all__ = ["Call", "Referenced", "Slot", "dumps_by_value", "fill", "run_block"]
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -30,6 +30,27 @@ class Slot:
 
     source: Literal["block", "whole"]
     index: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Referenced:
+    """A block's call whose dtype reference is not its first array argument: the call's
+    first array is a parameter's array default, which each block is given as an argument,
+    and the reference is the first array the caller gave (ADR 0069). ``native`` (the
+    dispatched callable with ``NATIVE_OUTPUT``) runs; ``dispatched``'s dtype policy then
+    applies, against the argument at ``reference``."""
+
+    dispatched: Any
+    native: Any
+    reference: Slot
+
+    @property
+    def contract(self) -> Any:
+        return self.dispatched.contract
+
+    def call(self, blocks: tuple[Any, ...], whole: tuple[Any, ...], *a: Any, **k: Any) -> Any:
+        out = self.native(*a, **k)
+        return self.dispatched._dtype_policy(out, fill(self.reference, blocks, whole))
 
 
 def fill(value: Any, blocks: tuple[Any, ...], whole: tuple[Any, ...], *, top: bool = True) -> Any:
@@ -182,6 +203,8 @@ def run_block(*parts: Any, call: Call) -> Any:
         return _as_block(np.empty(like.shape, call.dtype), like, call)
     args = tuple(fill(a, blocks, whole) for a in targs)
     kwargs = {k: fill(v, blocks, whole) for k, v in tkwargs.items()}
+    if type(dispatched) is Referenced:
+        return _as_block(dispatched.call(blocks, whole, *args, **kwargs), blocks[0], call)
     return _as_block(dispatched(*args, **kwargs), blocks[0], call)
 
 

@@ -228,11 +228,8 @@ def _general(
             result = dispatched._place(result, first, first_kind, moved=False, call=(args, kwargs))
         return first, first_kind, result
     if needs == DASK_INPUT:
-        if added and _holds_dask(given, target):
-            # Each block's call adds the array defaults itself, as this call did: the
-            # reference of the dtype policy stays the first array the caller gave.
-            args, kwargs = given[0], in_signature_order(dispatched._fn, given[1])
-        return first, None, _run_on_dask(dispatched, args, kwargs)
+        reference = first if added else None  # the caller's first array, not a default
+        return first, None, _run_on_dask(dispatched, args, kwargs, reference)
     quick = None
     if dispatched._quick and not kwargs and not metrics.enabled:
         quick = quick_arguments(args, target)
@@ -378,13 +375,8 @@ def _run_here(
     return unmarked(sliced_policy(c.oom, args, kwargs).run(sliced_fn, *args, **kwargs))
 
 
-def _holds_dask(call: tuple[tuple[Any, ...], dict[str, Any]], target: MemoryType) -> bool:
-    found = (scan(call[0], target, False)[2], scan(call[1].values(), target, False)[2])
-    return DASK_INPUT in found  # (the highest need)
-
-
 def _run_on_dask(
-    fn: DispatchedFunction[Any, Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+    fn: DispatchedFunction[Any, Any], args: tuple[Any, ...], kwargs: dict[str, Any], ref: Any
 ) -> Any:
     try:
         from arrayport._dask_dispatch import run_on_dask
@@ -396,4 +388,4 @@ def _run_on_dask(
             f"not available here ({exc}); install it with: pip install 'arrayport[dask]'"
         )
         raise BackendUnavailableError(msg) from exc
-    return run_on_dask(fn, args, kwargs)
+    return run_on_dask(fn, args, kwargs, ref)

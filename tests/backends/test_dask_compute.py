@@ -158,6 +158,9 @@ def test_chunks_that_are_not_numpy_or_cupy_are_refused_by_name() -> None:
     one = one.map_blocks(torch.from_numpy, dtype=np.float64, meta=np.empty((0,)))
     with pytest.raises(ap.UnsupportedArrayError, match=r"torch\.Tensor chunks"):
         ap.convert(one, "numpy")
+    # A 0-d graph computing to a Python number is not a foreign chunk.
+    number = da.from_delayed(dask.delayed(lambda: 2.0)(), shape=(), dtype=float)
+    assert ap.convert(number, "numpy") == 2.0
 
 
 def test_scipy_sparse_chunks_are_refused_by_name() -> None:

@@ -59,7 +59,9 @@ def to_numpy(x: Any) -> np.ndarray:
     # (from_delayed of a masked array, say), whose mask np.asarray would drop.
     if isinstance(out, np.ma.MaskedArray):
         raise UnsupportedArrayError(_MASKED)
-    if not numpy_or_cupy(out):  # one block of torch tensors or sparse matrices, say
+    # One block of torch tensors or sparse matrices, say (a 0-d graph may compute to a
+    # Python number, which np.asarray takes exactly).
+    if not (numpy_or_cupy(out) or type(out) in (bool, int, float, complex)):
         raise UnsupportedArrayError(foreign_chunks("arrayport", out))
     # cupy's get() is a fresh host copy.
     out = np.asarray(out.get()) if _is_cupy(out) else np.asarray(out)
