@@ -120,3 +120,25 @@ def test_tensorflow_with_eager_execution_disabled_is_refused_at_first_use() -> N
         "    print('refused', 'disable_eager_execution' in str(exc))\n"
     )
     assert python_words(script) == ["refused", "True"]
+
+
+def test_unstorable_dtypes_are_refused_with_a_remedy_that_works(be) -> None:
+    # One message said "cast to a numeric dtype first (tf.cast)" for every kind: tf.cast
+    # gives a quantized tensor's raw codes (wrong values) and casts no string or resource.
+    import arrayport as ap
+
+    tf = be.load()
+    quantized = tf.quantization.quantize(tf.constant([0.25, 0.5, 1.0]), 0.0, 1.0, tf.qint8)[0]
+    strings = tf.constant(["1.5", "2"])
+    variable = tf.Variable([1.0, 2.0])
+    cases = [
+        (quantized, "tf.quantization.dequantize", tf.quantization.dequantize(quantized, 0.0, 1.0)),
+        (strings, "tf.strings.to_number", tf.strings.to_number(strings, out_type=tf.float32)),
+        (variable.handle, "v.read_value()", variable.read_value()),
+    ]
+    for x, remedy, done in cases:
+        with pytest.raises(ap.UnsupportedArrayError, match=f"; .*{remedy.replace('.', '[.]')}"):
+            ap.convert(x, "numpy")
+        assert ap.convert(done, "numpy").dtype == np.float32
+    values = ap.convert(cases[0][2], "numpy")
+    np.testing.assert_allclose(values, [0.25, 0.5, 1.0], atol=0.01)

@@ -128,16 +128,29 @@ def route_key(x: Any, address: bool) -> RouteKey | None:
     return (CPU, dtype, name, False, True, True, True, element, aligned, view.ndim, view.size == 0)
 
 
+def _unstorable(name: str) -> str:
+    """Why a tensor of dtype ``name`` is refused, with the remedy its kind takes (tf.cast
+    gives a quantized tensor's raw codes, and casts no string or resource)."""
+    if name.startswith(("qint", "quint")):
+        remedy = (
+            "dequantize it first (tf.quantization.dequantize(x, min_range, max_range)); "
+            "tf.cast would give its raw quantized codes, not the values they stand for"
+        )
+    elif name == "string":
+        remedy = "parse it into numbers first (tf.strings.to_number(x, out_type=tf.float32))"
+    elif name == "resource":
+        remedy = "pass the variable's value (v.read_value()), not its handle"
+    else:
+        remedy = "it holds no array data"
+    return f"tensorflow tensors of dtype {name} hold nothing other frameworks can store; {remedy}"
+
+
 def describe(x: Any) -> ArrayInfo:
     if is_symbolic(x):
         raise UnsupportedArrayError(SYMBOLIC)
     dtype, name = dtype_of(x)
     if name not in DTYPES:
-        msg = (
-            f"tensorflow tensors of dtype {name} hold nothing other frameworks can store; "
-            "cast to a numeric dtype first (tf.cast)"
-        )
-        raise UnsupportedArrayError(msg)
+        raise UnsupportedArrayError(_unstorable(name))
     device = device_of(x)
     pointer: int | None = None
     # Beyond 64 dimensions numpy cannot view the buffer (tensorflow's DLPack export raises
