@@ -350,10 +350,11 @@ def _labelled(path: Path) -> set[int]:
 
 
 @pytest.mark.parametrize("path", sorted(DATA.glob("*.py.txt")), ids=lambda p: p.name)
-def test_labelled_scipy_file_at_most_one_false_alarm(path: Path) -> None:
+def test_labelled_scipy_file_has_no_false_alarm(path: Path) -> None:
+    # docs/porting.md says "no false alarm" on these files: a report on an unlabelled
+    # line is a false alarm, or a label to add (and the page's totals to update).
     reported = {f.line for f in check_source(path.read_text(), path.name)}
-    false_alarms = reported - _labelled(path)
-    assert len(false_alarms) <= 1, sorted(false_alarms)
+    assert sorted(reported - _labelled(path)) == []
 
 
 def test_labelled_scipy_files_recall_at_least_90_percent() -> None:
