@@ -184,3 +184,30 @@ def test_help_that_cannot_be_written_exits_74() -> None:
         assert done.returncode == 74, argv
         assert done.stderr.endswith(f"arrayport: cannot write output: {reason}\n"), argv
         assert "Exception ignored" not in done.stderr, argv
+
+
+def test_main_called_from_python_leaves_the_callers_streams_as_they_were() -> None:
+    # main() escapes what the output encoding cannot hold, and gives a closed standard
+    # error the null device, for the command only: a program calling it keeps its own
+    # streams (an ascii print still raises) and its None stderr.
+    script = """
+import io, sys
+from arrayport.cli import main
+before = (sys.stdout, sys.stdout.errors, sys.stderr.errors)
+main(["port-check", "-"])
+print(before == (sys.stdout, sys.stdout.errors, sys.stderr.errors))
+sys.stderr = None
+main(["port-check", "-"])
+print(sys.stderr is None)
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        input="x = 1\n",
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONIOENCODING": "ascii"},
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split()[-2:] == ["True", "True"], done.stdout

@@ -38,6 +38,7 @@ __all__ = [
     "open_streams",
     "parsing",
     "run_command",
+    "standard_streams",
 ]
 
 #: 128 + SIGINT, as the shell says for a process Ctrl-C stopped.
@@ -129,6 +130,27 @@ def _say(line: str) -> None:
         return
     with contextlib.suppress(OSError, ValueError):
         print(line, file=sys.stderr)
+
+
+@contextlib.contextmanager
+def standard_streams() -> Iterator[int | None]:
+    """:func:`open_streams` for the command, then the streams as they were: ``main()``
+    called from Python leaves its caller's ``sys.stdout``/``sys.stderr`` (and their
+    encoding error handlers) unchanged."""
+    streams = (sys.stdout, sys.stderr)
+    handlers = [getattr(stream, "errors", None) for stream in streams]
+    try:
+        yield open_streams()
+    finally:
+        for stream, handler in zip(streams, handlers, strict=True):
+            reconfigure = getattr(stream, "reconfigure", None)
+            if reconfigure is not None and handler is not None and stream.errors != handler:
+                with contextlib.suppress(OSError, ValueError):
+                    reconfigure(errors=handler)
+        if streams[1] is None and sys.stderr is not None:
+            with contextlib.suppress(OSError, ValueError):
+                sys.stderr.close()  # the null device open_streams gave a closed stderr
+        sys.stdout, sys.stderr = streams
 
 
 def open_streams() -> int | None:

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TextIO
 
 import arrayport
-from arrayport._cli_exit import open_streams, parsing, run_command
+from arrayport._cli_exit import parsing, run_command, standard_streams
 from arrayport._cli_output import Output, Parser, print_json, quiet_stdout, shown
 from arrayport.errors import ArrayportError
 
@@ -370,9 +370,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     int
         The exit status.
     """
-    closed = open_streams()
-    if closed is not None:  # standard output is closed (`>&-`)
-        return closed
+    with standard_streams() as closed:  # closed: standard output is (`>&-`)
+        return closed if closed is not None else _main(argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     given = list(sys.argv[1:] if argv is None else argv)
     parser = _parser(_json_error(given))
     with parsing():  # --help, --version and usage errors print, then raise SystemExit

@@ -61,6 +61,10 @@ def test_size_and_ptp_hints_keep_the_axis() -> None:
         "xp.max(x, axis=1, keepdims=True) - xp.min(x, axis=1, keepdims=True)"
     )
     assert found[(8, "numpy.ptp")] == "xp.max(x) - xp.min(x)"
+    # An axis hidden in *args or **kwargs: not the whole-array forms.
+    hidden = findings("import numpy as np\nn = np.size(X, *a)\nr = np.ptp(X, **k)\n")
+    assert hidden[(2, "numpy.size")] == "x.shape[axis]"
+    assert hidden[(3, "numpy.ptp")] == "xp.max(x, axis=...) - xp.min(x, axis=...)"
     data = np.arange(24.0).reshape(2, 3, 4) ** 2
     x = xp.asarray(data)
     assert x.shape[0] == np.size(data, 0)

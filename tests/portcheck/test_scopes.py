@@ -446,3 +446,30 @@ def test_numpy_through_a_conditional_a_default_or_get_array_module_is_followed()
     ]
     tracker = walk(source)
     assert tracker.aliases["xp"] == "numpy"
+
+
+def test_a_numpy_default_rebound_or_a_get_array_module_not_cupys_is_not_numpy() -> None:
+    # def f(a, xp=np): xp = array_namespace(a) made xp.linalg.pinv a NumPy call, and any
+    # function named get_array_module (the file's own) was taken for CuPy's.
+    from arrayport.portcheck import check_source
+
+    source = """
+        import numpy as np
+        from array_api_compat import array_namespace
+
+        def get_array_module(x):
+            return array_namespace(x)
+
+        def f(a, xp=np):
+            xp = array_namespace(a)
+            return xp.linalg.pinv(a)
+
+        def g(a):
+            xq = get_array_module(a)
+            return xq.linalg.pinv(a)
+
+        def h(a, xr=np):
+            return xr.concatenate([a])
+        """
+    found = [(f.line, f.name) for f in check_source(textwrap.dedent(source))]
+    assert found == [(17, "numpy.concatenate")]

@@ -105,6 +105,10 @@ def call_hint(key: str, node: ast.Call, hint: str | None) -> tuple[str | None, s
     table hint is ``hint``, and what to add to the message."""
     if key == "pad" and hint is not None:
         return _pad_hint(node, hint)
+    if key in ("size", "ptp") and _opaque(node):  # an axis may hide in *args/**kwargs
+        if key == "size":
+            return "x.shape[axis]", ""
+        return "xp.max(x, axis=...) - xp.min(x, axis=...)", ""
     if key == "size":
         return _size_hint(node), ""
     if key == "ptp":

@@ -61,6 +61,7 @@ class ScopeTracker(ExpressionKinds, ast.NodeVisitor):
         self.numpy_names: set[str] = set()  # names any import in the file binds to numpy
         self.modules: set[str] = set()  # local names bound by other imports
         self.array_modules: set[str] = set()  # those of them from array libraries (torch)
+        self.cupy_names: set[str] = set()  # those from cupy (cp, or get_array_module)
         self.classes: set[str] = set()  # classes the file defines (not ndarray subclasses)
         # Attributes of self/cls the file assigns a namespace to (self._xp = array_namespace(x)).
         self.namespace_attributes: set[str] = set()
@@ -81,6 +82,9 @@ class ScopeTracker(ExpressionKinds, ast.NodeVisitor):
                         self.modules.add(name)
                         if from_array_library(node, a):
                             self.array_modules.add(name)
+                        source = a.name if isinstance(node, ast.Import) else node.module
+                        if source == "cupy":
+                            self.cupy_names.add(name)
                     elif path is not None:
                         self.numpy_names.add(name)
                         if id(node) in outside:
@@ -273,8 +277,12 @@ class ScopeTracker(ExpressionKinds, ast.NodeVisitor):
         path, scope = self._numpy_module(node.value), self.scopes[-1]
         module = path is not None
         names = [t.id for t in node.targets if isinstance(t, ast.Name)]
-        if module and scope.kind == "function":
-            scope.imported.update(dict.fromkeys(names, cast(str, path)))
+        if scope.kind == "function":
+            for name in names:  # xp = array_namespace(a) after def f(a, xp=np): not numpy
+                if module:
+                    scope.imported[name] = cast(str, path)
+                else:
+                    scope.imported.pop(name, None)
         elif scope.kind == "module":
             for name in names:
                 if module:
@@ -291,11 +299,12 @@ class ScopeTracker(ExpressionKinds, ast.NodeVisitor):
         if isinstance(node, ast.IfExp):
             return self._numpy_module(node.body) or self._numpy_module(node.orelse)
         if isinstance(node, ast.Call) and _callee_name(node.func) == "get_array_module":
-            func = node.func  # cp.get_array_module(x), not cupyx.scipy.get_array_module(x)
-            plain = isinstance(func, ast.Name) or isinstance(
-                cast(ast.Attribute, func).value, ast.Name
-            )
-            return "numpy" if plain else None
+            # CuPy's (cp.get_array_module(x), or imported from cupy), not one of the file's
+            # own nor cupyx.scipy's (which returns a SciPy module).
+            func = node.func
+            root = func if isinstance(func, ast.Name) else cast(ast.Attribute, func).value
+            cupy = isinstance(root, ast.Name) and root.id in self.cupy_names
+            return "numpy" if cupy else None
         path = self.resolve(node)
         return path if path is not None and isinstance(numpy_attribute(path), ModuleType) else None
 
