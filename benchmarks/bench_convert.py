@@ -14,6 +14,9 @@ times measured round-robin in the same rounds (so a shared machine slows them al
   other work than ``convert`` says so at its end: ``(direct copies)`` where its result
   does not share the source's memory and convert's does (``Tensor.numpy`` of a tensorflow
   tensor), ``(direct shares)`` the other way round (observed as in the checks below);
+  ``(ab copies)`` and ``(ab shares)`` say the same of ArrayBridge's result (it hands jax's
+  immutable buffer to torch writable, and copies where arrayport shares: those ratios
+  compare different work, not overhead);
 * ``/cle``: only in rows into or out of pyclesperanto: against pyclesperanto's own bare
   transfer of the same bytes, ``cle.pull(c)`` out of it, or ``cle.push(view)`` into it,
   where ``view`` is a numpy view of the source made (untimed) by its framework's own call
@@ -27,6 +30,8 @@ into or out of pyclesperanto at most 1.5x its own push/pull, the ``/cle`` column
 unaligned numpy array (jax and tensorflow copy such a buffer again when handed it
 directly); under each, the same copy and the framework's own import of it without any
 routing (``floor_calls``): what the framework adds to the copy, which no route can avoid.
+One more starts from a read-only numpy array into torch, which copies it (torch would
+hand read-only memory out writable).
 
 A first table shows the per-call cost on a small (16 x 16 float32) array, where the fixed
 cost is everything: ``arrayport.convert`` against the frameworks' own call for the pair, and
@@ -45,7 +50,9 @@ that cannot be observed, as for pyclesperanto, which exposes no address, fails t
 ``zc`` column and the ``<50us`` target are observed, not taken on trust. A candidate that
 fails is not timed and the row says ``CHECK FAILED`` (a fast wrong path must not read
 well); the exit status is then 1. With ``--device``, a pair that raises says ``FAILED``
-and the exit status is 1 as well (the GPU tables check no values).
+and the exit status is 1 as well (the GPU tables check no values), as it is when an
+installed GPU memory type cannot reach the device (said at the start: a broken GPU
+install, whose pairs would otherwise just be missing) or none can.
 
 Run: ``.venv/bin/python benchmarks/bench_convert.py [--mib 1 64 256] [--repeat 5]
 [--no-per-call]``
@@ -218,11 +225,14 @@ def checked(
 
 def other_work(shared: dict[str, bool | None]) -> str:
     """`` (direct copies)`` or `` (direct shares)`` where the direct call's result and
-    convert's differ in sharing the source's memory (both observed), else ``""``."""
-    mine, theirs = shared.get("convert"), shared.get("direct")
-    if mine is None or theirs is None or mine == theirs:
-        return ""
-    return " (direct shares)" if theirs else " (direct copies)"
+    convert's differ in sharing the source's memory (both observed), and the same for
+    ArrayBridge's (`` (ab copies)``, `` (ab shares)``); else ``""``."""
+    mine, marks = shared.get("convert"), ""
+    for name in ("direct", "ab"):
+        theirs = shared.get(name)
+        if mine is not None and theirs is not None and mine != theirs:
+            marks += f" ({name} shares)" if theirs else f" ({name} copies)"
+    return marks
 
 
 def direct_calls() -> dict[tuple[str, str], Callable[[Any], Any]]:
@@ -432,10 +442,12 @@ def per_call(
 GPU_TYPES = ("cupy", "torch", "jax", "tensorflow")
 
 
-def gpu_types(device: str) -> list[str]:
-    """The installed memory types that can hold an array on ``device`` (each one tried)."""
+def gpu_types(device: str) -> tuple[list[str], list[str]]:
+    """The installed memory types that can hold an array on ``device`` (each one tried),
+    and those left out, with why: they fail the run (an installed framework that cannot
+    reach the GPU is a broken GPU install, whose pairs would otherwise go missing)."""
     have = {mt.value for mt in ap.available_memory_types()}
-    found = []
+    found, left_out = [], []
     for t in GPU_TYPES:
         if t not in have:
             continue
@@ -443,9 +455,10 @@ def gpu_types(device: str) -> list[str]:
             ap.convert(np.zeros(4, np.float32), t, device=device)
         except ap.ArrayportError as exc:
             print(f"({t} left out: {type(exc).__name__}: {exc})")
+            left_out.append(f"{t} cannot reach {device}")
             continue
         found.append(t)
-    return found
+    return found, left_out
 
 
 def device_sync(types: list[str], index: int) -> Callable[[], None]:
@@ -599,11 +612,10 @@ def gpu_tables(device: str, mibs: list[int], repeat: int, per_call_table: bool) 
     if parsed is None or parsed.is_cpu:
         raise SystemExit(f"--device wants a GPU such as cuda:0, not {device!r}")
     index = parsed.index
-    types = gpu_types(device)
+    types, failed = gpu_types(device)
     if not types:
         print(f"no installed memory type reaches {device}")
-        return []
-    failed: list[str] = []
+        return [*failed, f"no memory type on {device}"]
     sync = device_sync(types, index)
     calls = gpu_direct_calls(types, index)
     if per_call_table:
@@ -730,7 +742,7 @@ def main() -> None:
     if args.device is not None:
         failed = gpu_tables(args.device, args.mib, args.repeat, not args.no_per_call)
         if failed:
-            print(f"FAILED for {len(failed)} pair(s): {'; '.join(failed)}")
+            print(f"FAILED ({len(failed)}): {'; '.join(failed)}")
             raise SystemExit(1)
         return
 
@@ -761,6 +773,9 @@ def main() -> None:
         sources = {mt: ap.convert(base, mt, copy=True) for mt in types}
         rows = [(s, t, sources[s]) for s in types for t in types if s != t]
         rows += [("numpy(unaligned)", t, unaligned) for t in ("jax", "tensorflow") if t in types]
+        readonly = base.copy()
+        readonly.flags.writeable = False
+        rows += [("numpy(read-only)", "torch", readonly)] if "torch" in types else []
         copies = []
         for s, t, x in rows:
             s_name = s.partition("(")[0]
@@ -788,6 +803,7 @@ def main() -> None:
                     x_ab = twin(x, s_name)
                     ab(x_ab, s_name, t)
                     fns["ab"] = lambda x=x_ab, s=s_name, t=t: ab(x, s, t)
+                    sources["ab"] = x_ab
                 # Any ArrayBridge failure is printed, not hidden: its own errors vary.
                 except Exception as exc:
                     print(f"    (ArrayBridge {s_name}->{t} failed: {one_line(exc)})")
@@ -825,7 +841,7 @@ def main() -> None:
                 )
         if copies:
             print(f"{mib:>4} ndarray.copy() = {min(copies) * 1e3:.2f} ms (best over all rows)")
-        del sources, base, unaligned
+        del sources, base, unaligned, readonly
         gc.collect()
     if FAILED_CHECKS:
         print(f"CHECK FAILED for {len(FAILED_CHECKS)} candidate(s): {'; '.join(FAILED_CHECKS)}")
