@@ -97,3 +97,63 @@ def test_numpy_scalars_in_per_slice_lists_are_not_arrays() -> None:
 
     ids = [[np.int64(i), np.int64(i)] for i in range(3)]
     refuse_reused_within(ids, "process_slices")  # nothing to refuse, nothing raised inside
+
+
+def test_a_buffer_reused_at_any_depth_is_refused_naming_its_path() -> None:
+    # Only one level into each result was compared: [(out, 1)] per slice came back with
+    # the last slice's values in every entry (audit round 3, finding 1).
+    import arrayport as ap
+    from arrayport._reused_buffers import refuse_reused_within
+
+    buf = np.zeros(3)
+    with pytest.raises(InvalidOptionError, match=r"slice 0 and slice 1 \(at result\[0\]\[0\]\)"):
+        refuse_reused_within([[(buf, 1)], [(buf, 2)]], "process_slices")
+    with pytest.raises(InvalidOptionError, match=r"\(at result\['a'\]\['b'\]\)"):
+        refuse_reused_within([{"a": {"b": buf}}, {"a": {"b": buf}}], "process_slices")
+    with pytest.raises(InvalidOptionError, match=r"\(at result\['a'\]\[0\]\)"):
+        refuse_reused_within([{"a": [buf]}, {"a": [buf]}], "process_slices")
+    with pytest.raises(InvalidOptionError, match=r"\(at result\[0\]\[0\]\)"):
+        refuse_reused_within([[[buf], None], [[buf], None]], "process_slices")
+    loop: list[Any] = [np.ones(3)]
+    loop.append(loop)  # a list holding itself is walked once
+    refuse_reused_within([loop, [[np.ones(3)], None]], "process_slices")
+
+    out = np.empty((2, 2), np.float32)
+
+    def into_out(s: Any) -> Any:
+        np.multiply(s, 10, out=out)
+        return [(out, 1)]
+
+    x = np.arange(12, dtype=np.float32).reshape(3, 2, 2)
+    with pytest.raises(InvalidOptionError, match=r"same array.*\(at result\[0\]\[0\]\)"):
+        ap.process_slices(x, into_out)
+    sliced = ap.memory_type("numpy", slice_by_slice=True)(into_out)
+    with pytest.raises(InvalidOptionError, match=r"slice_by_slice.*\(at result\[0\]\[0\]\)"):
+        sliced(x)
+    # New arrays at every depth pass.
+    fresh = ap.process_slices(x, lambda s: {"a": [(s * 10, 1)]})
+    assert [r["a"][0][0][0, 0] for r in fresh] == [0.0, 40.0, 80.0]
+
+
+def test_an_identity_function_on_a_writable_stride_0_numpy_stack_is_not_refused() -> None:
+    # Only read-only numpy views (and torch/cupy inputs) were exempt: a writable stack
+    # with stride 0 along axis 0 (as_strided, torch's expand(...).numpy()) was refused,
+    # although its slices are one plane and np.stack gives them (finding 5).
+    import arrayport as ap
+
+    plane = np.arange(12.0).reshape(3, 4)
+    stack = np.lib.stride_tricks.as_strided(plane, (3, 3, 4), (0, *plane.strides))
+    assert stack.flags.writeable
+    out = ap.process_slices(stack, lambda s: s)
+    np.testing.assert_array_equal(out, np.stack(list(stack)))
+    same = ap.memory_type("numpy", slice_by_slice=True)(lambda s: s)
+    np.testing.assert_array_equal(same(stack), np.stack(list(stack)))
+    # A writable plane given to every slice, written and returned, is still refused.
+    scratch = np.empty((1, 3, 4))
+
+    def doubled(s: Any, buf: Any) -> Any:
+        np.multiply(s, 2, out=buf)
+        return buf
+
+    with pytest.raises(InvalidOptionError, match="same array"):
+        ap.memory_type("numpy", slice_by_slice=True)(doubled)(np.ones((3, 3, 4)), scratch)

@@ -290,6 +290,23 @@ def test_numpy_scalar_results_are_stacked_like_other_frameworks_0d_results() -> 
     assert labelled[1] == ["label"] * 3  # not arrays: a list, one per slice
 
 
+def test_a_list_of_numpy_scalars_per_slice_is_a_list_of_stacks() -> None:
+    # A list of numpy reductions per slice came back as one list per slice (the places
+    # were not seen as arrays), a tuple or a torch list as stacks (finding 4).
+    stack = np.arange(12, dtype=np.float32).reshape(3, 2, 2)
+    sums, maxima = ap.process_slices(stack, lambda s: [s.sum(), s.max()])
+    assert isinstance(sums, np.ndarray)
+    assert sums.dtype == np.float32
+    np.testing.assert_array_equal(sums, [6.0, 22.0, 38.0])
+    np.testing.assert_array_equal(maxima, [3.0, 7.0, 11.0])
+    sliced = ap.memory_type("numpy", slice_by_slice=True)(lambda s: [s.sum(), s.max()])
+    np.testing.assert_array_equal(sliced(stack)[1], [3.0, 7.0, 11.0])
+    # Mixed with strings, or other dtypes per slice: one list per slice, as before.
+    mixed = ap.process_slices(stack, lambda s: [s.sum(), "x"])
+    assert isinstance(mixed, list)
+    assert [r[1] for r in mixed] == ["x"] * 3
+
+
 @skip_unless_installed(CLE)
 def test_process_slices_of_one_pixel_pyclesperanto_planes_restacks_arrays() -> None:
     stack = np.arange(3, dtype=np.float32).reshape(3, 1, 1)

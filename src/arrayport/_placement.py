@@ -34,6 +34,7 @@ from arrayport._arguments import (
 )
 from arrayport._plan_cache import _loaded
 from arrayport._results import Left, each_array, kept, widenings
+from arrayport._stack_rows import place_sliced
 from arrayport.backends import get_backend
 from arrayport.convert import convert
 from arrayport.devices import Device, current_device_index
@@ -250,8 +251,13 @@ def place_with_policy(
     result as uint8 0 and 1, which ``Scaling.UNIT`` would then read as 0 and 1/255; jax
     without 64-bit mode and pyclesperanto refuse a float64 result whose policy dtype
     (float32 input, ``PRESERVE_INPUT``) they hold. The policy then runs again on the placed
-    result, where it changes nothing (its dtype is already the policy's)."""
+    result, where it changes nothing (its dtype is already the policy's). A sliced call's
+    per-slice results are placed each as an unsliced result (:mod:`arrayport._stack_rows`)."""
     output = contract.output
+    if contract.slice_by_slice:
+        result = place_sliced(  # each per-slice result placed as an unsliced one
+            result, output, first, lambda v: place(v, output, first, first_kind, moved=moved)
+        )
     policy = contract.dtype_conversion
     if output == "declared" or policy is DtypeConversion.NATIVE_OUTPUT:
         return place(result, output, first, first_kind, moved=moved)

@@ -29,28 +29,44 @@ def refuse_reused(results: list[Any], caller: str, inputs: Iterable[Any] = ()) -
     function that writes each slice into one output buffer returns it (or a new view of
     it) for every slice, and the earlier slices' values are gone, overwritten by the later
     ones, before they can be stacked. ``inputs``: the arrays the slices were cut from;
-    torch and cupy results over their memory pass (an identity function on an expanded
-    stack returns aliased slices), as numpy's read-only views of a broadcast stack do."""
+    numpy, torch and cupy results over the memory of one with stride 0 along axis 0 pass
+    (an identity function on an expanded or broadcast stack returns aliased slices)."""
     _refuse(list(enumerate(results)), caller, tuple(inputs), "")
 
 
 def refuse_reused_within(results: list[Any], caller: str, inputs: Iterable[Any] = ()) -> None:
     """:func:`refuse_reused` for per-slice results that are not all arrays (one list per
     slice, a dict, arrays and None): the arrays at each place (the result itself, an item
-    of a tuple or list, a dict's value; one level down) are compared across slices."""
+    of a tuple or list, a dict's value, at any depth) are compared across slices, the
+    place named by its path (``result[0]['a']``)."""
     places: dict[tuple[Any, ...], list[tuple[int, Any]]] = {}
     for i, r in enumerate(results):
-        if isinstance(r, (tuple, list, dict)):
-            items = r.items() if isinstance(r, dict) else enumerate(r)
-            for place, v in items:
-                if _kind(v) is not None:
-                    places.setdefault((place,), []).append((i, v))
-        elif _kind(r) is not None:
-            places.setdefault((), []).append((i, r))
+        _walk(r, (), i, places, set())
     found = tuple(inputs)
     for place, arrays in places.items():
         if len(arrays) > 1:
             _refuse(arrays, caller, found, "".join(f"[{p!r}]" for p in place))
+
+
+def _walk(
+    value: Any,
+    path: tuple[Any, ...],
+    i: int,
+    places: dict[tuple[Any, ...], list[tuple[int, Any]]],
+    open_: set[int],
+) -> None:
+    """Every array in ``value`` (slice ``i``'s result) filed under its path; tuples, lists
+    and dicts are walked into (a container holding itself is walked once)."""
+    if isinstance(value, (tuple, list, dict)):
+        if id(value) in open_:
+            return
+        open_.add(id(value))
+        items = value.items() if isinstance(value, dict) else enumerate(value)
+        for place, v in items:
+            _walk(v, (*path, place), i, places, open_)
+        open_.discard(id(value))
+    elif _kind(value) is not None:
+        places.setdefault(path, []).append((i, value))
 
 
 def _refuse(items: list[tuple[int, Any]], caller: str, inputs: tuple[Any, ...], at: str) -> None:
@@ -63,7 +79,7 @@ def _refuse(items: list[tuple[int, Any]], caller: str, inputs: tuple[Any, ...], 
             continue
         key = _memory(r, mt)
         j = seen.setdefault(key, i)
-        if j == i or (mt is not MemoryType.NUMPY and _inside(r, mt, inputs)):
+        if j == i or _inside(r, mt, inputs):
             continue
         where = f" (at result{at})" if at else ""
         # numpy arrays can be made read-only; tensors cannot, only copied.
@@ -114,16 +130,19 @@ def _memory(r: Any, mt: MemoryType | None) -> object:
 
 
 def _inside(r: Any, mt: MemoryType | None, inputs: tuple[Any, ...]) -> bool:
-    """Whether torch or cupy ``r`` lies in the memory of one of ``inputs`` that repeats
-    its memory along the slice axis (an expanded stack: every slice is one plane, and an
-    identity function returns it for each). A writable plane given to every slice (a
-    ``(1, H, W)`` argument) is not such an input: a function writing into it and returning
-    it is the reused buffer this check is for, as numpy's writable views are."""
+    """Whether ``r`` lies in the memory of one of ``inputs`` that repeats its memory along
+    the slice axis (an expanded or broadcast stack, writable or not: every slice is one
+    plane, and an identity function returns it for each). A writable plane given to every
+    slice (a ``(1, H, W)`` argument) is not such an input: a function writing into it and
+    returning it is the reused buffer this check is for."""
     for x in inputs:
         if _kind(x) is not mt or len(x.shape) < 1 or x.shape[0] < 2:
             continue
         try:
-            if mt is MemoryType.TORCH:
+            if mt is MemoryType.NUMPY:
+                if x.strides[0] == 0 and np.shares_memory(r, x):
+                    return True
+            elif mt is MemoryType.TORCH:
                 if x.stride(0) == 0 and (
                     r.untyped_storage().data_ptr() == x.untyped_storage().data_ptr()
                 ):

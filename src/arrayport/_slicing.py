@@ -18,6 +18,7 @@ import numpy as np
 from arrayport._arguments import arrays, kind_of, rebuild
 from arrayport._oom_recovery import JOIN
 from arrayport._split import NotSplittable, Rows, concat
+from arrayport._stack_host import kept_join
 from arrayport.backends import detect_memory_type, get_backend
 from arrayport.devices import as_index
 from arrayport.errors import InvalidOptionError
@@ -61,7 +62,7 @@ def join_slices(
     which is why the policy does not refuse pieces that all had one length (ADR 0062)."""
     if not any(_marked(p) for p in parts):
         try:
-            return concat(parts, axis, lengths)
+            return kept_join(concat(parts, axis, lengths), parts)
         except NotSplittable:
             pass  # the pieces decided differently (other shapes, dtypes or lengths)
     rows = [row for part, n in zip(parts, lengths, strict=True) for row in _rows(part, n)]
@@ -85,7 +86,10 @@ def _rows(part: Any, n: int) -> list[Any]:
     if isinstance(part, (tuple, list)):  # restacked place by place
         columns = [_rows(p, n) for p in part]
         return [rebuild(part, [c[i] for c in columns]) for i in range(n)]
-    return [_plane(part, i) for i in range(n)]
+    planes = [_plane(part, i) for i in range(n)]
+    # A numpy 1-D stack is cut into numpy scalars: the 0-d arrays the slices gave (as kept
+    # unsplit, in a list per slice) again.
+    return [np.asarray(p) if isinstance(p, np.generic) else p for p in planes]
 
 
 @dataclasses.dataclass(frozen=True, slots=True, repr=False, eq=False)

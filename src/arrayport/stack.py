@@ -22,6 +22,7 @@ from arrayport._arguments import array_type, rebuild
 from arrayport._exchange import holds_numbers
 from arrayport._reused_buffers import refuse_reused, refuse_reused_within
 from arrayport._split import index_array
+from arrayport._stack_host import keep_on_host
 from arrayport.backends import detect_memory_type, get_backend, namespace
 from arrayport.convert import convert, plan
 from arrayport.devices import Device, DeviceLike, as_index, parse_device
@@ -227,7 +228,9 @@ def _numeric_scalar(x: object) -> bool:
 
 def _uniform(results: list[Any]) -> bool:
     """Whether lists of one length hold, at each place, arrays of one shape and dtype."""
-    for items in zip(*results, strict=True):
+    for column in zip(*results, strict=True):
+        # numpy scalars count as the 0-d arrays restack stacks them as (numpy's reductions).
+        items = [np.asarray(v) if _numeric_scalar(v) else v for v in column]
         if not all(_is_array(v) for v in items):
             return False
         if len({(tuple(v.shape), str(v.dtype)) for v in items}) > 1:
@@ -336,7 +339,12 @@ def _stack(
         if dev is None and kinds[0] is mt:
             dev = backend.device_of(items[0])
         host = [convert(s, MemoryType.NUMPY) for s in items]
-        return convert(namespace(MemoryType.NUMPY).stack(host, axis=0), mt, device=dev)
+        joined = namespace(MemoryType.NUMPY).stack(host, axis=0)
+        # A sliced call's stack its memory type cannot hold (4-D, of pyclesperanto): kept
+        # on the host, for placement to convert (ADR 0017's amendment of 2026-11-29).
+        if memory_type is None and per_slice and keep_on_host(joined, mt, shape):
+            return joined
+        return convert(joined, mt, device=dev)
     first = convert(items[0], mt, device=dev)
     if dev is None:
         dev = backend.device_of(first)

@@ -1,0 +1,85 @@
+"""A ``slice_by_slice`` call's stack that the function's memory type cannot hold, kept on
+the host (:func:`arrayport.stack.restack`), for placement to convert where the call's
+``output`` asks for another memory type.
+
+pyclesperanto holds 1- to 3-D arrays and stacks on the host (``JOINS_ON_HOST``): a
+function returning a 3-D pyclesperanto array per slice gives a 4-D stack, which could not
+be pushed back, whatever ``output`` said. It is kept as the numpy stack; ``output="numpy"``
+(or ``"input"`` for a numpy caller) returns it, another memory type gets it converted.
+``output="declared"`` promises the memory type the function returned, which cannot hold
+it: :func:`refuse_declared` says so, and what to do, by name.
+"""
+
+from __future__ import annotations
+
+import weakref
+from typing import Any
+
+import numpy as np
+
+from arrayport.backends import get_backend
+from arrayport.errors import InvalidOptionError
+from arrayport.memory_types import MemoryType
+
+__all__ = ["keep_on_host", "kept_join", "refuse_declared"]
+
+# id of a kept host stack -> (a weak reference to it, why its memory type cannot hold it).
+_KEPT: dict[int, tuple[weakref.ref[Any], str]] = {}
+
+
+def keep_on_host(stack: np.ndarray, mt: MemoryType, item_shape: tuple[int, ...]) -> bool:
+    """Whether the host ``stack`` of per-slice results of ``mt`` (of ``item_shape`` each)
+    stays on the host, because ``mt`` cannot hold its shape (it is then remembered)."""
+    backend = get_backend(mt)
+    refusal = getattr(backend, "shape_refusal", None)
+    if refusal is None:
+        return False
+    why = refusal(get_backend(MemoryType.NUMPY).describe(stack))
+    if why is None:
+        return False
+    msg = (
+        f"slice_by_slice: fn returned {mt.value} arrays of shape {item_shape} per slice, and "
+        f"their stack of shape {tuple(stack.shape)} cannot be a {mt.value} array ({why}); "
+        "with output='declared' the stack would have that memory type: return numpy "
+        "arrays from fn, or declare output='numpy' (or another memory type that holds it)"
+    )
+    _remember(stack, msg)
+    return True
+
+
+def _remember(stack: Any, msg: str) -> None:
+    key = id(stack)
+    _KEPT[key] = (weakref.ref(stack, lambda _: _KEPT.pop(key, None)), msg)
+
+
+def _why(value: Any) -> str | None:
+    found = _KEPT.get(id(value))
+    return found[1] if found is not None and found[0]() is value else None
+
+
+def kept_join(joined: Any, parts: list[Any]) -> Any:
+    """``joined``, the split pieces' ``parts`` concatenated (a stack, or a tuple or list
+    of them), remembered as kept on the host where the pieces' stacks were."""
+    if not _KEPT:
+        return joined
+    sequence = isinstance(joined, (tuple, list))
+    for i, value in enumerate(joined if sequence else (joined,)):
+        for part in parts:
+            piece = part[i] if sequence and isinstance(part, (tuple, list)) else part
+            why = _why(piece)
+            if why is not None and isinstance(value, np.ndarray):
+                _remember(value, why)
+                break
+    return joined
+
+
+def refuse_declared(result: Any) -> None:
+    """Raise :class:`InvalidOptionError` if ``result`` (an ``output="declared"`` sliced
+    call's result), or an item of a tuple or list result, is a stack :func:`keep_on_host`
+    kept on the host."""
+    if not _KEPT:
+        return
+    for value in result if isinstance(result, (tuple, list)) else (result,):
+        why = _why(value)
+        if why is not None:
+            raise InvalidOptionError(why)
