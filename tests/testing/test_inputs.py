@@ -109,9 +109,29 @@ def test_dask_runs_split_the_arguments_into_blocks() -> None:
     # ... wrapped too: the refusal, not the wrapper, says so (a partial failed on dask).
     assert "dask" not in assert_equivalent(functools.partial(undeclared), x)
     assert "dask" not in assert_equivalent(lambda a: undeclared(a), x)
-    args, _, _ = run_arguments([np.ones((4, 5, 1)), [np.ones(3)]], {}, MemoryType.DASK)
+    args, _, _ = run_arguments([np.ones((4, 5, 1)), [np.ones((4, 5, 1))]], {}, MemoryType.DASK)
     assert args[0].chunks == ((2, 2), (3, 2), (1,))
-    assert args[1][0].numblocks == (2,)
+    assert args[1][0].numblocks == (2, 2, 1)
+
+
+@skip_unless_installed(MemoryType.DASK)
+def test_dask_runs_give_arrays_of_another_shape_whole_as_numpy() -> None:
+    # A lookup table or per-slice factors beside the image were made dask arrays too,
+    # which dispatch refuses ("dask arguments ... must have the same shape"): a correct
+    # function failed on dask, where a user passes such an operand as numpy.
+    image = np.arange(20, dtype=np.uint8).reshape(4, 5)
+    lut = (255 - np.arange(256)).astype(np.uint8)
+    args, _, placed = run_arguments([image, lut, [image]], {}, MemoryType.DASK)
+    assert type(args[1]) is np.ndarray
+    assert np.array_equal(args[1], lut)
+    assert args[2][0].numblocks == args[0].numblocks
+    assert len(placed) == 1
+
+    @ap.memory_type("numpy", blockwise=True)
+    def apply_lut(img: Any, table: Any) -> Any:
+        return table[img]
+
+    assert "dask" in assert_equivalent(apply_lut, image, lut, memory_types=["numpy", "dask"])
 
 
 # --- the reference result stays the reference ---

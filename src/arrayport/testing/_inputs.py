@@ -265,7 +265,9 @@ def run_arguments(
     those one level down in a list, tuple or namedtuple argument
     (:mod:`arrayport._arguments`); one of those that holds no numbers (strings, objects)
     stays numpy. Arrays in dicts or deeper are handed over as numpy copies, and are not
-    among the converted ones. A dask array is split into blocks (:func:`_blocks`). An array
+    among the converted ones. A dask array is split into blocks (:func:`_blocks`); on dask,
+    an array of another shape than the first converted one stays numpy (dispatch refuses
+    dask arguments of different shapes; a smaller operand goes whole to every block). An array
     ``place`` holds only in a wider dtype raises :class:`~arrayport.UnsupportedDtypeError`
     unless ``widen``."""
     memo: dict[int, Any] = {}
@@ -274,6 +276,11 @@ def run_arguments(
 
     def one(v: Any, top: bool) -> Any:
         if isinstance(v, np.ndarray):
+            if place is MemoryType.DASK and placed and v.shape != placed[0].shape:
+                # Dispatch maps over dask arguments of the first one's shape only: another
+                # (a lookup table, per-slice factors) is given whole, as numpy, as a user
+                # of dask passes it.
+                return converted.setdefault(id(v), private(v, memo))
             if id(v) not in converted:
                 try:
                     converted[id(v)] = _convert(v, place, memo, widen)
