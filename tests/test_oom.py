@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+import arrayport as ap
 from arrayport import MemoryType, OOMPolicy, OutOfMemoryError
 from arrayport.errors import InvalidOptionError
 from arrayport.testing import inject_oom
@@ -167,3 +168,21 @@ def test_a_dask_fallback_is_refused_with_the_reason_and_the_remedy(fallback: Any
     assert text.startswith("OOMPolicy(fallback=")
     assert "lazy" in text
     assert "fallback='numpy'" in text
+
+
+def test_a_write_into_a_read_only_argument_says_why_it_is_read_only() -> None:
+    # numpy's "assignment destination is read-only" named no cause, where arrayport had
+    # handed an immutable (jax) or read-only source over as a read-only view on purpose.
+    def clip_(x: Any) -> Any:
+        x[...] = np.clip(x, -1, 1)
+        return x
+
+    frozen = np.arange(3.0)
+    frozen.flags.writeable = False
+    with pytest.raises(ValueError, match="read-only") as info:
+        OOMPolicy().run(clip_, frozen)
+    assert "return a new array instead of writing into the argument" in str(info.value.__notes__)
+    jnp = pytest.importorskip("jax.numpy")
+    with pytest.raises(ValueError, match="read-only") as info:
+        ap.memory_type("numpy")(clip_)(jnp.arange(3.0))
+    assert "converted from a jax or tensorflow array" in str(info.value.__notes__)

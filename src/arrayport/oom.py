@@ -40,7 +40,7 @@ from arrayport._oom_injection import inject, injections
 from arrayport._oom_recognition import Site, find_site, settled
 from arrayport._oom_recovery import Execution
 from arrayport.devices import as_index
-from arrayport.errors import InvalidOptionError
+from arrayport.errors import InvalidOptionError, add_note
 from arrayport.memory_types import MemoryType, as_memory_type
 
 __all__ = ["OOMPolicy"]
@@ -240,6 +240,8 @@ class OOMPolicy:
         site = find_site(args, kwargs)
         execution = Execution(self, fn, attempts=1)
         if not execution.absorbed(exc, site):
+            if type(exc) is ValueError and "read-only" in str(exc):
+                add_note(exc, _READ_ONLY)
             raise exc
         return execution.run(args, kwargs, site, done=1)
 
@@ -287,6 +289,15 @@ class _DisabledPolicy(OOMPolicy):
                 "recovers nothing: build that policy with OOMPolicy(...) instead"
             )
             raise InvalidOptionError(msg)
+
+
+#: What a function writing into a read-only argument is told (numpy's own message names
+#: no cause): arrayport hands immutable and read-only sources over read-only on purpose.
+_READ_ONLY = (
+    "arrayport: an argument converted from a jax or tensorflow array, or from a read-only "
+    "numpy array, is a read-only view of that memory (docs/concepts.md): return a new "
+    "array instead of writing into the argument, or pass a writable copy"
+)
 
 
 def _refuse_uncallable(fn: object) -> NoReturn:
