@@ -446,3 +446,25 @@ def test_isdtype_takes_a_tuple_of_kinds_and_dtypes() -> None:
     assert list(found) == ["numpy.isdtype(float)"]
     assert "structured" not in found["numpy.isdtype(float)"][0]
     assert (found["numpy.isdtype(float)"][1] or "").startswith('"real floating"')
+
+
+def test_out_and_the_function_forms_of_trace_and_diagonal_get_a_replacement() -> None:
+    # np.clip(..., out=x) got no replacement; np.trace/np.diagonal none, where the
+    # method forms x.trace()/x.diagonal() had one.
+    found = findings(
+        """
+        import numpy as np
+        np.clip(x, lo, hi, out=x)
+        a = np.trace(x)
+        b = np.diagonal(x)
+        """
+    )
+    assert found["numpy.clip(out=)"][1] == (
+        "out[...] = xp.clip(...) (jax and tensorflow arrays are immutable: there, "
+        "out = xp.clip(...))"
+    )
+    assert found["numpy.trace"][1].startswith("xp.linalg.trace(x) for 2-D")
+    assert found["numpy.diagonal"][1].startswith("xp.linalg.diagonal(x) for 2-D")
+    m = np.arange(9.0).reshape(3, 3)
+    assert float(xp.linalg.trace(xp.asarray(m))) == np.trace(m)
+    assert np.array_equal(np.asarray(xp.linalg.diagonal(xp.asarray(m))), np.diagonal(m))

@@ -195,7 +195,15 @@ def argument_findings(node: ast.Call, path: str, std: Standard) -> list[_Found]:
                 (
                     f"{path}({kw.arg}=)",
                     f"the standard's {name} has no {kw.arg} parameter",
-                    ARGUMENT_HINTS.get((name, kw.arg)),
+                    ARGUMENT_HINTS.get((name, kw.arg)) or (_out(name) if kw.arg == "out" else None),
                 )
             )
     return found
+
+
+def _out(name: str) -> str:
+    """The standard has no ``out=`` anywhere: the result is assigned instead."""
+    return (
+        f"out[...] = xp.{name}(...) (jax and tensorflow arrays are immutable: there, "
+        f"out = xp.{name}(...))"
+    )

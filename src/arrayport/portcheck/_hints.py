@@ -315,6 +315,9 @@ ATTRIBUTE_HINTS: dict[str, str | None] = {
     "argpartition": "xpx.argpartition(x, kth)",
     "ptp": "xp.max(x) - xp.min(x)",
 }
+FUNCTION_HINTS.update(
+    trace=ATTRIBUTE_HINTS["trace"] or "", diagonal=ATTRIBUTE_HINTS["diagonal"] or ""
+)
 
 
 def hint_for_function(name: str, extra: frozenset[str]) -> str | None:
