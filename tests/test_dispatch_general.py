@@ -816,3 +816,24 @@ def test_an_input_move_that_runs_out_under_jax_grad_recovers(monkeypatch: Any) -
     assert not failing  # the move did run out once
     np.testing.assert_array_equal(got, want)
     np.testing.assert_array_equal(want, [864.0, 996.0, 1128.0])
+
+
+def test_a_declared_dtype_the_callers_framework_cannot_hold_names_the_call_remedies() -> None:
+    # The advice named only arrayport.convert_dtype(arrayport.convert(x, ...)) of a result
+    # the caller never holds; the dispatched call's own remedies were missing.
+    jnp = pytest.importorskip("jax.numpy")
+    import jax
+
+    if jax.config.jax_enable_x64:
+        pytest.skip("jax holds float64 in 64-bit mode")
+
+    @ap.memory_type("numpy", dtype_conversion=ap.DtypeConversion.FLOAT64)
+    def centred(x: Any) -> Any:
+        return x - x.mean()
+
+    with pytest.raises(ap.UnsupportedDtypeError) as info:
+        centred(jnp.arange(4.0))
+    assert "declare a dtype jax holds (.options(dtype_conversion=...))" in str(info.value)
+    assert "output='numpy' for float64 in host memory" in str(info.value)
+    out = centred.options(output="numpy")(jnp.arange(4.0))
+    assert out.dtype == np.float64

@@ -282,6 +282,13 @@ def of_result(
         )
     else:
         hint = "output='declared' returns results as the function makes them"
+    fixed = getattr(dispatched._contract.dtype_conversion, "value", None)
+    if isinstance(exc, UnsupportedDtypeError) and exc.dtype == fixed:  # the declared dtype
+        holder = getattr(exc.target, "value", exc.target)
+        hint = (
+            f"declare a dtype {holder} holds (.options(dtype_conversion=...)), or "
+            f"output='numpy' for {fixed} in host memory; {hint}"
+        )
     return in_context(exc, where, hint)
 
 
