@@ -73,3 +73,17 @@ def test_sticky_float64_keeps_the_standard_2023_12() -> None:
         x = xps.asarray([2**62 + 2**33 + 5, -(2**63), -3, 0], dtype=xps.int64)
         got = np.asarray(rounding.sticky_float64(xps, x, "int64")).tolist()
         assert got == [2.0**62 + 2.0**33 + 2.0**31, -(2.0**63), -3.0, 0.0]
+
+
+def test_0d_uint64_rounding_warns_of_no_overflow() -> None:
+    # s - 1 was computed for s == 0 too, wrapping in uint64: on 0-d dask blocks (numpy
+    # scalars) numpy warned, and under -W error a correct conversion raised.
+    da = pytest.importorskip("dask.array")
+    import warnings
+
+    import arrayport as ap
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        out = ap.convert_dtype(da.from_array(np.array(5, np.uint64)), "bfloat16").compute()
+    assert float(out) == 5.0

@@ -114,7 +114,9 @@ def sticky_float64(xp: Any, x: Any, work: str) -> Any:
     one = xp.ones_like(m)
     kept = xp.bitwise_left_shift(xp.bitwise_right_shift(m, s), s)
     sticky = xp.where(kept != m, one, 0 * one)
-    below = xp.where(s > 0, s - 1, 0 * s)
+    # max(s, 1) - 1: s - 1 for s == 0 would wrap in uint64 (a numpy overflow warning on
+    # 0-d dask blocks, which are scalars), however where() then threw it away.
+    below = xp.maximum(s, xp.ones_like(s)) - xp.ones_like(s)
     w = xp.bitwise_or(kept, xp.bitwise_left_shift(sticky, below))
     f = xp.astype(w, xp_dtype(xp, "float64"))
     if low == 0:
