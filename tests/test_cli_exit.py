@@ -78,6 +78,19 @@ def test_sigint_is_arrayport_s_only_while_a_command_runs(
     assert capsys.readouterr().err == ""
 
 
+def _into_dev_full(argv: list[str]) -> subprocess.CompletedProcess[str]:
+    """``python -m arrayport *argv`` with standard output on /dev/full (a full disk)."""
+    with open("/dev/full", "w") as full:
+        return subprocess.run(
+            [sys.executable, "-m", "arrayport", *argv],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+
 def test_output_that_cannot_be_written_exits_74(tmp_path: Path) -> None:
     # `arrayport doctor > /dev/full`: a traceback (OSError: [Errno 28] No space left on
     # device) and exit 1, which doctor documents as a broken installation.
@@ -88,15 +101,7 @@ def test_output_that_cannot_be_written_exits_74(tmp_path: Path) -> None:
     large = tmp_path / "many.py"  # its findings fill the buffer: a write fails, not the flush
     large.write_text("import numpy as np\n" + "np.amax(1)\n" * 2_000)
     for argv in (["port-check", str(small)], ["port-check", "--json", str(large)]):
-        with open("/dev/full", "w") as full:
-            done = subprocess.run(
-                [sys.executable, "-m", "arrayport", *argv],
-                stdout=full,
-                stderr=subprocess.PIPE,
-                text=True,
-                timeout=120,
-                check=False,
-            )
+        done = _into_dev_full(argv)
         reason = os.strerror(errno.ENOSPC)
         assert (done.returncode, done.stderr) == (
             74,
@@ -171,15 +176,7 @@ def test_help_that_cannot_be_written_exits_74() -> None:
     if not os.path.exists("/dev/full"):
         pytest.skip("no /dev/full here")
     for argv in (["--help"], ["bench", "--json", "--size", "abc"]):
-        with open("/dev/full", "w") as full:
-            done = subprocess.run(
-                [sys.executable, "-m", "arrayport", *argv],
-                stdout=full,
-                stderr=subprocess.PIPE,
-                text=True,
-                timeout=120,
-                check=False,
-            )
+        done = _into_dev_full(argv)
         reason = os.strerror(errno.ENOSPC)
         assert done.returncode == 74, argv
         assert done.stderr.endswith(f"arrayport: cannot write output: {reason}\n"), argv
