@@ -118,6 +118,22 @@ def test_framework_dtype_objects_as_target() -> None:
             assert dtype_name(out.dtype) == name
 
 
+def test_an_array_or_a_scalar_value_is_not_a_target_dtype() -> None:
+    # numpy reads an array's (or a scalar's) .dtype as a dtype: convert_dtype(y, an_array)
+    # converted to the array's dtype for some frameworks and refused others.
+    x = np.array([1.5, 300.0])
+    values: list[Any] = [np.zeros(2, np.uint8), np.uint8(7)]
+    if MT.JAX in CPU_TYPES:
+        import jax.numpy as jnp
+
+        values.append(jnp.zeros(2, jnp.int32))
+    for value in values:
+        with pytest.raises(InvalidOptionError, match="is not a dtype convert_dtype knows"):
+            convert_dtype(x, value)
+    assert convert_dtype(x, np.uint8).dtype == np.uint8  # scalar types are dtypes
+    assert convert_dtype(x, np.dtype("int16")).dtype == np.int16
+
+
 def _framework_dtypes() -> dict[MT, list[tuple[Any, str]]]:
     found: dict[MT, list[tuple[Any, str]]] = {}
     if MT.TORCH in CPU_TYPES:

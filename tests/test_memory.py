@@ -158,3 +158,17 @@ def test_a_blocked_framework_is_not_reported_by_default() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
     ).stdout.splitlines()
     assert out == ["['numpy']"]  # was: a tensorflow row saying it is not installed
+
+
+def test_rows_and_reports_built_by_hand_are_normalised() -> None:
+    # MemoryRow("numpy", ...) failed in as_dict() and str(); a report of a list of rows
+    # was not hashable though frozen.
+    row = MemoryRow("numpy", "cpu", 1, 0, None)  # type: ignore[arg-type]
+    assert row.memory_type is MemoryType.NUMPY
+    assert row.as_dict()["memory_type"] == "numpy"
+    report = MemoryReport([row])  # type: ignore[arg-type]
+    assert report.rows == (row,)
+    assert hash(report) == hash(MemoryReport((row,)))
+    assert "numpy" in str(report)
+    with pytest.raises(ap.InvalidOptionError, match="not a memory type"):
+        MemoryRow("nump", "cpu", 1, 0, None)  # type: ignore[arg-type]

@@ -10,6 +10,7 @@ import pytest
 
 import arrayport as ap
 from arrayport._metrics import OOM_OUTCOMES, Metrics
+from arrayport.errors import InvalidOptionError
 
 
 @pytest.fixture
@@ -84,6 +85,18 @@ def test_collecting_restores_the_previous_state(m: Metrics) -> None:
         m.record_oom("torch", "release")
     assert not m.enabled
     assert m.snapshot()["oom_events"] == {"torch": 1}
+
+
+def test_collecting_takes_a_bool_reset(m: Metrics) -> None:
+    # reset="no" is truthy: it cleared the counters it was meant to keep.
+    with m.collecting():
+        m.record_oom("torch", "release")
+    refused = pytest.raises(InvalidOptionError, match=r"reset='no'\): reset takes True or False")
+    with refused, m.collecting(reset="no"):  # type: ignore[arg-type]
+        pass
+    with m.collecting(reset=np.False_):
+        m.record_oom("torch", "release")
+    assert m.snapshot()["oom_events"] == {"torch": 2}
 
 
 def test_enable_inside_an_open_block_lasts_after_it(m: Metrics) -> None:

@@ -23,6 +23,10 @@ from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
+import numpy as np
+
+from arrayport.errors import InvalidOptionError
+
 __all__ = ["OOM_OUTCOMES", "Metrics", "metrics"]
 
 #: How an out-of-memory episode ended: recovered by a retry after releasing cached memory
@@ -90,6 +94,9 @@ class Metrics:
         >>> m.snapshot()["routes"]
         {'identity': 1}
         """
+        if not isinstance(reset, (bool, np.bool_)):
+            msg = f"metrics.collecting(reset={reset!r}): reset takes True or False"
+            raise InvalidOptionError(msg)
         with self._lock:
             if reset:
                 self._clear()

@@ -109,7 +109,11 @@ def dtype_name(dtype: Any) -> str | None:
 
 
 def _target_name(dtype: Any) -> str:
-    name = dtype_name(dtype)
+    # An array or a scalar value is not a dtype, though numpy reads its .dtype as one.
+    value = isinstance(dtype, np.generic) or (
+        not isinstance(dtype, (type, np.dtype)) and hasattr(dtype, "shape")
+    )
+    name = None if value else dtype_name(dtype)
     if name is None:
         msg = (
             f"{dtype!r} is not a dtype convert_dtype knows; pass one of {_NAMES} (as a "

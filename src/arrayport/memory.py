@@ -53,6 +53,10 @@ class MemoryRow:
     total: int | None = None
     note: str = ""
 
+    def __post_init__(self) -> None:
+        # A memory type given by name ("numpy") is stored as the MemoryType.
+        object.__setattr__(self, "memory_type", as_memory_type(self.memory_type))
+
     def as_dict(self) -> dict[str, Any]:
         """The row as a plain dictionary (memory type as its string value)."""
         d = dataclasses.asdict(self)
@@ -65,6 +69,10 @@ class MemoryReport:
     """Rows of :class:`MemoryRow`, one per framework and device; ``str()`` is a table."""
 
     rows: tuple[MemoryRow, ...]
+
+    def __post_init__(self) -> None:
+        # Rows given as a list are stored as a tuple: the report is frozen, and hashable.
+        object.__setattr__(self, "rows", tuple(self.rows))
 
     def __iter__(self) -> Iterator[MemoryRow]:
         return iter(self.rows)

@@ -59,7 +59,11 @@ def _as_dtype(dtype: Any) -> np.dtype[Any]:
         bf16 = bfloat16_dtype()
         if bf16 is not None:
             return bf16
-    elif dtype is not None:  # numpy reads None as float64; here it is a missing argument
+    # numpy reads None as float64 (here a missing argument), and an array's or a scalar
+    # value's .dtype as a dtype: neither is one.
+    elif dtype is not None and not (
+        isinstance(dtype, np.generic) or (not isinstance(dtype, type) and hasattr(dtype, "shape"))
+    ):
         try:
             out: np.dtype[Any] = np.dtype(dtype)
         except (TypeError, ValueError):
