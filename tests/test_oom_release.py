@@ -97,3 +97,28 @@ for name in ("torch", "cupy"):
     print(name not in sys.modules)
 """
     assert python_words(script) == ["True"] * 4
+
+
+def test_drop_frames_frees_what_closures_of_the_failed_call_read() -> None:
+    # A cleared frame keeps its function, and so the closure cells of the failed run's
+    # variables that a lambda (or, before Python 3.12, a comprehension) read: the arrays in
+    # them outlived every attempt of the policy. The caller's own closure stays intact.
+    kept = np.ones(3)
+    outer = lambda: kept  # noqa: E731 - a closure of the caller's, which must survive
+    refs: list[weakref.ref[np.ndarray]] = []
+
+    def fn(x: np.ndarray) -> list[np.ndarray]:
+        tmp = x * 2.0
+        refs.append(weakref.ref(tmp))
+        late = lambda i: tmp[i] + np.empty(1 << 62, np.uint8)  # noqa: E731
+        return [late(i) for i in range(2)]
+
+    gc.disable()
+    try:
+        with pytest.raises(MemoryError) as info:
+            fn(np.ones((4, 10)))
+        drop_frames(info.value)
+        assert refs[0]() is None
+    finally:
+        gc.enable()
+    assert outer() is kept

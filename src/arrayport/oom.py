@@ -87,7 +87,8 @@ class OOMPolicy:
         entry per slice (a number per slice) are joined in order.
         Retries, split and fallback run the function again: for functions that leave their
         array arguments unchanged (``docs/concepts.md``). A recognised out-of-memory
-        error's frames are cleared (their locals can hold device memory): debug with
+        error's frames are cleared (their locals, and the closure cells they made for lambdas
+        and comprehensions, can hold device memory): debug with
         :meth:`disabled`.
     min_split : int
         The smallest piece length along ``split_axis``: a piece is cut only while both

@@ -204,6 +204,34 @@ def test_negative_tolerance_is_an_invalid_option(tol: dict[str, float]) -> None:
         assert_equivalent(affine, _x(), memory_types=["numpy"], **tol)
 
 
+_FLAGS = ("check_dtype", "check_memory_type", "check_inputs_unchanged", "check_signed_zeros")
+
+
+@pytest.mark.parametrize("flag", _FLAGS)
+@pytest.mark.parametrize("value", [None, "no", 0, np.array([True, True])], ids=repr)
+def test_a_check_flag_that_is_not_a_bool_is_refused_naming_it(flag: str, value: Any) -> None:
+    # None or "no" were read as truth values: check_dtype=None quietly turned the dtype
+    # check off (a wrong dtype passed), an array raised numpy's ambiguous-truth ValueError.
+    said = rf"^assert_equivalent\({flag}=.*\): {flag} takes True or False, not "
+    with pytest.raises(InvalidOptionError, match=said):
+        assert_equivalent(affine, _x(), memory_types=["numpy"], **{flag: value})
+
+
+@pytest.mark.parametrize("flag", _FLAGS)
+def test_a_numpy_bool_check_flag_is_taken(flag: str) -> None:
+    for value in (np.True_, np.False_):
+        assert assert_equivalent(affine, _x(), memory_types="numpy", **{flag: value})
+
+
+@pytest.mark.parametrize("given", [1, 1.5, b"numpy", bytearray(b"numpy")], ids=repr)
+def test_memory_types_neither_a_name_nor_a_list_of_them_is_refused(given: Any) -> None:
+    # 1 raised a bare TypeError, b"numpy" was read as the ints 110, 117, ...: now refused as
+    # memory_report refuses them.
+    said = r"^assert_equivalent\(memory_types=.*\): pass a memory type name such as 'torch'"
+    with pytest.raises(InvalidOptionError, match=said):
+        assert_equivalent(affine, _x(), memory_types=given)
+
+
 def test_named_memory_type_not_installed_is_a_setup_error() -> None:
     missing = [mt for mt in MemoryType if mt not in INSTALLED]
     if not missing:

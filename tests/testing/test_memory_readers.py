@@ -94,6 +94,27 @@ def test_shares_memory_jax() -> None:
     assert not shares_memory(j, np.array(j))
 
 
+@pytest.mark.parametrize("pair", [(None, None), ([1.0], None), (2.0, np.zeros(2))], ids=repr)
+def test_shares_memory_refuses_what_is_not_an_array(pair: tuple[object, object]) -> None:
+    a, b = pair
+    with pytest.raises(ap.UnsupportedArrayError):
+        shares_memory(a, b)
+    with pytest.raises(ap.UnsupportedArrayError):
+        shares_memory(a, a)  # the same object twice was "shared memory", checked or not
+
+
+@pytest.mark.parametrize("mt", CPU_TYPES, ids=str)
+def test_an_empty_array_shares_memory_with_nothing_itself_included(mt: MemoryType) -> None:
+    if mt is MemoryType.PYCLESPERANTO:
+        pytest.skip("pyclesperanto holds no empty arrays")
+    e = ap.convert(np.zeros((2, 0), dtype=np.float32), mt)
+    e0 = np.zeros(0)
+    assert not np.shares_memory(e0, e0)  # numpy's answer, which shares_memory now gives
+    assert not shares_memory(e, e)
+    x = ap.convert(np.zeros(3, dtype=np.float32), mt)
+    assert shares_memory(x, x)
+
+
 def test_pyclesperanto_shares_nothing_with_the_host() -> None:
     if MemoryType.PYCLESPERANTO not in INSTALLED:
         pytest.skip("pyclesperanto is not installed")

@@ -121,10 +121,19 @@ def memory_bounds(x: Any) -> tuple[int, int] | None:
 def shares_memory(a: Any, b: Any) -> bool:
     """Whether arrays ``a`` and ``b`` (of any memory types) overlap in memory.
 
-    Conservative for strided arrays: interleaved views of one buffer count as sharing.
+    Conservative for strided arrays: interleaved views of one buffer count as sharing. An
+    empty array shares memory with nothing, itself included (as ``numpy.shares_memory``).
+
+    Raises
+    ------
+    UnsupportedArrayError
+        If ``a`` or ``b`` is not an array (``None``, a list, a scalar, ...).
     """
-    if a is b:
-        return True
+    for x in (a, b):  # checked first: two non-arrays must not pass as the same array
+        if not (isinstance(x, np.ndarray) or is_strict(x)):
+            detect_memory_type(x)
+    if a is b:  # known even where memory_bounds is not (pyclesperanto)
+        return not any(n == 0 for n in tuple(a.shape))
     if isinstance(a, np.ndarray) and isinstance(b, np.ndarray):
         return bool(np.shares_memory(a, b))  # exact; the arrays tests draw are small
     ra, rb = memory_bounds(a), memory_bounds(b)

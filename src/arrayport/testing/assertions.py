@@ -13,8 +13,6 @@ import warnings
 from collections.abc import Callable, Iterable
 from typing import Any
 
-import numpy as np
-
 from arrayport.backends import installed_memory_types
 from arrayport.errors import (
     ArrayportError,
@@ -26,6 +24,7 @@ from arrayport.errors import (
     UnsupportedArrayError,
 )
 from arrayport.memory_types import MemoryType, as_memory_type
+from arrayport.testing._checks import check_bool, check_tolerance, memory_types_given
 from arrayport.testing._describe import describe_call
 from arrayport.testing._inputs import (
     check_unchanged,
@@ -85,10 +84,8 @@ def _targets(memory_types: Iterable[Any] | str | None) -> tuple[list[Any], bool,
     if memory_types is None:
         usable, left_out = _selected_default()
         return list(usable), False, left_out
-    if isinstance(memory_types, str):  # one name or MemoryType (a str enum), not its letters
-        memory_types = [memory_types]
     out: list[Any] = []
-    for m in memory_types:
+    for m in memory_types_given(memory_types):
         out.append(ARRAY_API_STRICT if m == ARRAY_API_STRICT else as_memory_type(m))
     if ARRAY_API_STRICT in out:
         _require_array_api_strict()
@@ -105,15 +102,6 @@ def _require_array_api_strict() -> None:
             "is not installed; install it with: pip install array-api-strict"
         )
         raise BackendUnavailableError(msg) from exc
-
-
-def _check_tolerance(name: str, value: Any) -> None:
-    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
-    if not ok or not value >= 0:  # NaN fails too
-        msg = f"assert_equivalent({name}={value!r}): tolerances must be numbers >= 0" + (
-            " (or None for default_tolerance)" if name == "rtol" else ""
-        )
-        raise InvalidOptionError(msg)
 
 
 def _cause(exc: BaseException, kind: type[BaseException]) -> BaseException | None:
@@ -253,8 +241,9 @@ def assert_equivalent(
         checked (the arguments fit no memory type, none is usable here, or no array
         argument is where it would be converted).
     InvalidOptionError
-        If ``fn`` is not callable, a memory type is unknown, a tolerance is negative, or
-        ``ARRAYPORT_DEVICE`` is not a device.
+        If ``fn`` is not callable, ``memory_types`` is neither a name nor an iterable of
+        them, a memory type is unknown, a tolerance is negative, a ``check_*`` flag is not
+        a bool (``None`` included), or ``ARRAYPORT_DEVICE`` is not a device.
     BackendUnavailableError
         If a memory type named in ``memory_types`` is not installed, or one that is
         installed cannot be loaded (a setup problem, not a failed assertion).
@@ -285,6 +274,16 @@ def assert_equivalent(
             f"({type(fn).__name__})"
         )
         raise InvalidOptionError(msg)
+    if rtol is not None:
+        check_tolerance("rtol", rtol)
+    check_tolerance("atol", atol)
+    for flag, value in (
+        ("check_dtype", check_dtype),
+        ("check_memory_type", check_memory_type),
+        ("check_inputs_unchanged", check_inputs_unchanged),
+        ("check_signed_zeros", check_signed_zeros),
+    ):  # a truth value (None, "no") would quietly turn a check off or on
+        check_bool("assert_equivalent", flag, value)
     warn_shadowed_options(  # each option's (value, default)
         fn,
         memory_types=(memory_types, None),
@@ -295,9 +294,6 @@ def assert_equivalent(
         check_inputs_unchanged=(check_inputs_unchanged, False),
         check_signed_zeros=(check_signed_zeros, False),
     )
-    if rtol is not None:
-        _check_tolerance("rtol", rtol)
-    _check_tolerance("atol", atol)
     device_kind()  # an ARRAYPORT_DEVICE that is not a device is refused on every path
     targets, explicit, skipped = _targets(memory_types)
     hosts: dict[int, Any] = {}  # the same array twice stays one array on every run

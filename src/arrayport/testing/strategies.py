@@ -40,7 +40,17 @@ from arrayport.backends import get_backend
 from arrayport.errors import InvalidOptionError
 from arrayport.memory_types import MemoryType, as_memory_type
 from arrayport.testing._layouts import _chunks, _lay_out
-from arrayport.testing._options import checked_device, checked_flag, default_elements
+from arrayport.testing._options import (
+    BYTE_VIEW_LAYOUTS,
+    check_drawable,
+    check_laid_out,
+    checked_device,
+    checked_elements,
+    checked_flag,
+    default_elements,
+    dtype_of,
+    layout_set,
+)
 from arrayport.testing._selection import default_device
 from arrayport.testing._shapes import CLE_MAX_DIMS, check_held_shape, check_shape, fixed_shape
 
@@ -160,29 +170,6 @@ def layouts(memory_type: MemoryType | str | None = None) -> st.SearchStrategy[fr
     return st.frozensets(st.sampled_from(LAYOUTS), max_size=2)
 
 
-def _dtype_of(memory_type: MemoryType, d: Any, given: Any) -> np.dtype[Any]:
-    """``d`` as a numpy dtype, or an :class:`InvalidOptionError` naming ``arrays(dtype=)``."""
-    try:
-        out: np.dtype[Any] = np.dtype(d)
-    except (TypeError, ValueError):
-        pass
-    else:
-        return out
-    msg = (
-        f"arrays(dtype={given!r}): {d!r} is not a dtype numpy knows; pass one of "
-        f"{', '.join(dtypes_for(memory_type))} (as a name or a numpy dtype), a sequence of "
-        "them, or a strategy"
-    )
-    raise InvalidOptionError(msg)
-
-
-def _check_layout(layout: Collection[str], given: Any) -> None:
-    unknown = set(layout) - set(LAYOUTS)
-    if unknown:
-        msg = f"arrays(layout={given!r}): unknown layout {sorted(unknown)}; use some of {LAYOUTS}"
-        raise InvalidOptionError(msg)
-
-
 #: Memory types whose arrays keep a non-native byte order (dask's chunks are numpy arrays).
 _ANY_BYTE_ORDER = frozenset({MemoryType.NUMPY, MemoryType.DASK})
 
@@ -210,22 +197,36 @@ def _held(memory_type: MemoryType, dt: np.dtype[Any], given: Any) -> np.dtype[An
     return dt
 
 
+def _fixed_dtypes(memory_type: MemoryType, dtype: Any) -> list[np.dtype[Any]]:
+    """The dtypes a dtype or a sequence of them asks for, each kept as given (byte order
+    included) and held by ``memory_type``; an empty sequence is refused."""
+    if not isinstance(dtype, (list, tuple, set, frozenset)):
+        return [_held(memory_type, dtype_of(dtype, dtype, dtypes_for(memory_type)), dtype)]
+    if not dtype:
+        msg = (
+            f"arrays(dtype={dtype!r}): no dtype to draw from; name at least one, or pass None "
+            f"for every dtype {memory_type.value} holds"
+        )
+        raise InvalidOptionError(msg)
+    found: list[np.dtype[Any]] = []
+    for d in dtype:
+        dt = _held(memory_type, dtype_of(d, dtype, dtypes_for(memory_type)), dtype)
+        if dt not in found:
+            found.append(dt)
+    if isinstance(dtype, (set, frozenset)):  # no order of their own: a fixed one
+        found.sort(key=lambda d: d.str)
+    return found
+
+
 def _resolve_dtypes(memory_type: MemoryType, dtype: Any) -> st.SearchStrategy[Any]:
     """A strategy for the dtypes asked for, each kept as given (byte order included)."""
     if dtype is None:
         return st.sampled_from(dtypes_for(memory_type))
     if isinstance(dtype, st.SearchStrategy):
         return dtype
-    if isinstance(dtype, (list, tuple, set, frozenset)):
-        found: list[np.dtype[Any]] = []
-        for d in dtype:
-            dt = _held(memory_type, _dtype_of(memory_type, d, dtype), dtype)
-            if dt not in found:
-                found.append(dt)
-        if isinstance(dtype, (set, frozenset)):  # no order of their own: a fixed one
-            found.sort(key=lambda d: d.str)
-        return st.sampled_from(found)
-    return st.just(_held(memory_type, _dtype_of(memory_type, dtype, dtype), dtype))
+    found = _fixed_dtypes(memory_type, dtype)
+    is_seq = isinstance(dtype, (list, tuple, set, frozenset))
+    return st.sampled_from(found) if is_seq else st.just(found[0])
 
 
 @st.composite
@@ -240,7 +241,7 @@ def _arrays(
     elements: st.SearchStrategy[Any] | None,
 ) -> Any:
     drawn: Any = draw(_resolve_dtypes(memory_type, dtype))
-    dt = _held(memory_type, _dtype_of(memory_type, drawn, drawn), drawn)
+    dt = _held(memory_type, dtype_of(drawn, drawn, dtypes_for(memory_type)), drawn)
     if shape is None:
         shp = draw(shapes_for(memory_type))
     elif isinstance(shape, st.SearchStrategy):
@@ -249,15 +250,14 @@ def _arrays(
         check_held_shape(memory_type, shp, drawn_shape)
     else:
         shp = fixed_shape(shape)
-    if layout is None:
-        lay = draw(layouts(memory_type))
+    if layout is None:  # numpy cannot view raw bytes as object references
+        lay = draw(layouts(memory_type)) - (BYTE_VIEW_LAYOUTS if dt.hasobject else frozenset())
     elif isinstance(layout, st.SearchStrategy):
-        lay = draw(layout)
-        if isinstance(lay, str):  # one layout's name, not a set of its letters
-            lay = frozenset((lay,))
+        drawn_layout = draw(layout)  # one layout's name (not a set of its letters) or several
+        lay = layout_set(drawn_layout, LAYOUTS, drawn_layout)
     else:
-        lay = frozenset((layout,) if isinstance(layout, str) else layout)
-    _check_layout(lay, layout if isinstance(layout, (str, Collection)) else lay)
+        lay = layout_set(layout, LAYOUTS, layout)
+    check_laid_out(dt, lay, drawn, layout if layout is not None else lay)
     if elements is None:
         elements = default_elements(dt, *flags)
     values = draw(hnp.arrays(dt, shp, elements=elements))
@@ -303,7 +303,8 @@ def arrays(
     layout : str, collection of str, strategy, or None
         Layout transformations of the numpy array the values start in (:data:`LAYOUTS`);
         ``None`` draws up to two of them, ``()`` asks for a plain contiguous array. A
-        strategy may draw one name (a str) or a collection of them.
+        strategy may draw one name (a str) or a collection of them. A dtype holding Python
+        objects cannot be laid out ``"offset"`` or ``"unaligned"`` (byte views).
     device : optional
         Passed to :func:`arrayport.convert`; the default follows ``ARRAYPORT_DEVICE``
         (:func:`arrayport.testing.strategies.default_device`). Checked when the strategy
@@ -333,10 +334,11 @@ def arrays(
     Raises
     ------
     InvalidOptionError
-        For an unknown memory type, layout, dtype or device, a dtype or shape the memory
-        type cannot hold exactly, a device it cannot be on (numpy: any but the CPU), a
-        shape with a negative or non-integer size (drawn values from strategies are checked
-        as they are drawn), or an ``allow_*`` flag that is not a bool.
+        For an unknown memory type, layout, dtype or device, an empty dtype sequence, a
+        dtype or shape the memory type cannot hold exactly, an object dtype with a byte-view
+        layout, a device it cannot be on (numpy: any but the CPU), a shape with a negative
+        or non-integer size (drawn values from strategies are checked as they are drawn),
+        ``elements`` that is not a strategy, or an ``allow_*`` flag that is not a bool.
 
     Examples
     --------
@@ -354,8 +356,10 @@ def arrays(
     """
     mt = as_memory_type(memory_type)
     # Bad options fail here, naming the argument, not as a framework's error in a draw.
-    if isinstance(layout, (str, list, tuple, set, frozenset)):
-        _check_layout({layout} if isinstance(layout, str) else set(layout), layout)
+    fixed_layout: frozenset[str] = frozenset()  # none fixed: those drawn are checked as drawn
+    if layout is not None and not isinstance(layout, st.SearchStrategy):
+        fixed_layout = layout_set(layout, LAYOUTS, layout)
+    elements = checked_elements(elements)
     if shape is not None and not isinstance(shape, st.SearchStrategy):
         given, shape = shape, fixed_shape(shape)  # Python ints: hypothesis takes no numpy's
         check_held_shape(mt, shape, given)
@@ -375,5 +379,8 @@ def arrays(
         # checked, so that jax itself says whether it runs in 64-bit mode.
         backend.load()
     if dtype is not None and not isinstance(dtype, st.SearchStrategy):
-        _resolve_dtypes(mt, dtype)
+        for dt in _fixed_dtypes(mt, dtype):
+            check_laid_out(dt, fixed_layout, dtype, layout)
+            if elements is None:
+                check_drawable(dt, flags, dtype)
     return _arrays(mt, dtype, shape, layout, dev, flags, elements)
