@@ -937,3 +937,20 @@ def test_empty_numpy_arrays_share_without_a_copy(target: str, shape: tuple[int, 
     assert route.zero_copy
     out = ap.convert(x, target, copy=False)
     assert tuple(out.shape) == shape
+
+
+def test_a_programs_own_memory_error_from_a_dask_graph_is_not_out_of_memory() -> None:
+    # A MemoryError subclass (a cache quota) raised by a block became arrayport's
+    # OutOfMemoryError ("out of host memory computing a dask array"), which the OOM
+    # policy then retried and split; the docs say such errors are never retried.
+    da = pytest.importorskip("dask.array")
+
+    class QuotaExceeded(MemoryError):
+        pass
+
+    def block(b: np.ndarray) -> np.ndarray:
+        raise QuotaExceeded("cache quota reached")
+
+    x = da.ones(4, chunks=2).map_blocks(block, dtype=float)
+    with pytest.raises(QuotaExceeded):
+        ap.convert(x, "numpy")

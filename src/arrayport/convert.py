@@ -51,6 +51,7 @@ from arrayport._plan_cache import clear_plan_cache as clear_plan_cache  # tests 
 from arrayport._planning import Route as Route  # defined there, public here
 from arrayport._planning import _plan
 from arrayport.backends import cached_memory_type, detect_memory_type
+from arrayport.backends._util import allocation_failed
 from arrayport.devices import CPU, DeviceLike
 from arrayport.errors import ArrayportError, ConversionError, OutOfMemoryError
 from arrayport.memory_types import MemoryType, as_memory_type
@@ -166,8 +167,11 @@ def convert(
         start = time.perf_counter()
         out = run(x)
     except MemoryError as exc:  # free in 3.11+ until raised (zero-cost exceptions)
-        if isinstance(exc, OutOfMemoryError):
-            raise  # arrayport's own, with its remedy (pyclesperanto's buffer limit)
+        # arrayport's own (with its remedy: pyclesperanto's buffer limit), a program's own
+        # MemoryError subclass (a quota in a dask graph: not out of memory), cupy's device
+        # error (its pool, not the host): raised as they are.
+        if not allocation_failed(exc) or type(exc).__module__.startswith("cupy"):
+            raise
         raise _host_oom(exc, x, to) from exc
     except ConversionError as exc:  # a backend that knows one side only: named here
         _name_sides(exc, x, to)
