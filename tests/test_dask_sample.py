@@ -87,3 +87,28 @@ def test_a_function_that_changes_the_sample_blocks_shape_is_refused_at_the_call(
     # One that keeps the shape is built as before.
     same = ap.memory_type("numpy", slice_by_slice=True, dtype_conversion=NATIVE)(lambda p: p * 2)
     assert same(stack).shape == (3, 4, 4)
+
+
+def test_the_sample_run_leaves_the_process_warning_filters_alone() -> None:
+    # The sample ran under warnings.catch_warnings + simplefilter("ignore"): process-wide,
+    # so other threads' warnings were silenced meanwhile and, interleaved, for good.
+    da = pytest.importorskip("dask.array")
+    import warnings
+
+    import arrayport as ap
+
+    seen: list[object] = []
+
+    @ap.memory_type("numpy", blockwise=True, dtype_conversion=ap.DtypeConversion.NATIVE_OUTPUT)
+    def f(x: np.ndarray) -> np.ndarray:
+        seen.append(warnings.filters[0] if warnings.filters else None)
+        return x / x.sum()  # 0 / 0 on a sample of zeros would warn: numpy's errstate
+
+    before = list(warnings.filters)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        out = f(da.zeros(4, chunks=2) + 1)
+        first = warnings.filters[0]
+        assert all(filt == first for filt in seen)
+    assert warnings.filters == before
+    assert out.dtype == np.float64

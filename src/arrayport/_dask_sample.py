@@ -4,7 +4,6 @@ is run once on a small block of ones shaped like the blocks it will get (ADR 002
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import numpy as np
@@ -49,9 +48,10 @@ def _run_sample(
     args = tuple(fill(a, samples, tuple(whole)) for a in targs)
     kwargs = {k: fill(v, samples, tuple(whole)) for k, v in tkwargs.items()}
     # Arrayport's data, not the caller's: a block of ones makes a normalisation divide 0 by
-    # 0, whose warning (an error under -W error) would not come from the input.
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore")
+    # 0, whose warning (an error under -W error) would not come from the input. numpy's
+    # floating-point state is per thread; the warning filters are the process's, which a
+    # call in one thread must not change for the others (not warnings.catch_warnings).
+    with np.errstate(all="ignore"):
         return dispatched(*args, **kwargs)
 
 

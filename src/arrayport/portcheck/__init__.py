@@ -22,10 +22,10 @@ import os
 import stat
 import sys
 import tokenize
-import warnings
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from arrayport._quiet import quiet
 from arrayport.errors import ArrayportError
 from arrayport.portcheck._checker import Finding, find_nonstandard
 from arrayport.portcheck._standard import Standard, standard
@@ -125,8 +125,7 @@ def _check(source: str | bytes, path: str) -> list[Finding]:
         if undecodable is not None:
             raise _ParseError(undecodable)
     try:
-        with warnings.catch_warnings():  # "\d" in the source: port-check's, not the user's
-            warnings.simplefilter("ignore")
+        with quiet():  # "\d" in the source: port-check's, not the user's
             tree = ast.parse(source, filename=path)
     except (SyntaxError, ValueError) as exc:  # ValueError: null bytes in the source
         nul = source.find(b"\0") if isinstance(source, bytes) else source.find("\0")

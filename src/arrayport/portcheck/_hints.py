@@ -8,11 +8,10 @@ still reported, just without a hint. ``xp`` is the array's namespace
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 
 from arrayport._exchange import STANDARD_DTYPES
+from arrayport._quiet import quiet
 from arrayport.portcheck._extra_hints import EXTRA_HINTS, EXTRA_USAGE
 from arrayport.portcheck._legacy_hints import LEGACY_ARGUMENT_HINTS, LEGACY_FUNCTION_HINTS
 from arrayport.portcheck._reduction_hints import REDUCTION_ARGUMENT_HINTS
@@ -384,8 +383,7 @@ def hint_for_dtype(spelling: str, is_string: bool) -> str | None:
     if not is_string:
         return _PYTHON_TYPES.get(spelling)
     try:
-        with warnings.catch_warnings():  # np.dtype("a") warns that "a" is deprecated
-            warnings.simplefilter("ignore")
+        with quiet():  # np.dtype("a") warns that "a" is deprecated
             name = np.dtype(spelling).name
     except (TypeError, ValueError):
         return None

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import functools
 import inspect
-import warnings
 
 import numpy as np
+
+from arrayport._quiet import quiet
 
 __all__ = ["numpy_attribute", "numpy_parameters"]
 
@@ -20,8 +21,7 @@ def numpy_attribute(path: str) -> object:
     """The object numpy name ``path`` (``"numpy.linalg.norm"``) names, or None; numpy's
     warnings for removed or deprecated names (``np.object``) are not shown."""
     obj: object = np
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with quiet():
         for part in path.split(".")[1:]:
             try:
                 obj = getattr(obj, part)
