@@ -1034,3 +1034,21 @@ def test_a_split_sliced_call_on_an_expanded_torch_stack_joins_as_unsplit() -> No
     for a, b in zip(got, want, strict=True):
         assert a["total"] == b["total"]
         torch.testing.assert_close(a["img"], b["img"])
+
+
+@skip_unless_installed(MemoryType.TORCH)
+def test_a_fallback_result_that_cannot_move_back_is_the_policys_out_of_memory_error() -> None:
+    # The way back from the fallback ran out too: the bare conversion error reached the
+    # caller (attempts=0), and the metrics said "error" where it is "raised".
+    import torch
+
+    def f(x: Any) -> Any:
+        if isinstance(x, torch.Tensor):
+            torch.empty(1 << 62, dtype=torch.uint8)  # a real allocation failure
+        return np.broadcast_to(x[:, :1], (x.shape[0], 1 << 40))  # 16 TiB to copy back
+
+    with ap.metrics.collecting() as m, pytest.raises(OutOfMemoryError) as info:
+        OOMPolicy(retries=1, fallback="numpy").run(f, torch.ones(4, 2))
+    assert "the fallback's result could not be moved back to torch" in str(info.value)
+    assert info.value.attempts == 3
+    assert m.snapshot()["oom_outcomes"] == {"raised": 1}

@@ -370,7 +370,13 @@ class Execution:
                 leave(r, mt, to.device, self.user_fn)  # output="declared" takes it back
             return there
 
-        return each_array(result, back)
+        try:
+            return each_array(result, back)
+        except Exception as exc:  # the way back can run out of memory too (ADR 0055)
+            if not self.absorbed(exc, to):
+                raise
+        self.note(f"the fallback's result could not be moved back to {mt.value}")
+        self.fail(to)
 
     def record(self, site: Site, outcome: str) -> None:
         self.recorded = True
