@@ -625,3 +625,44 @@ def test_a_sharded_jax_argument_beside_one_that_moves_stays_sharded() -> None:
         "print(type(out).__name__, len(out.devices()), np.asarray(out).tolist())\n"
     )
     assert python_words(script) == ["ArrayImpl", "2", "[1.0,", "2.0,", "3.0,", "4.0]"]
+
+
+@skip_unless_installed(MemoryType.TORCH)
+def test_inputs_moved_before_a_move_ran_out_are_not_kept_by_the_error(monkeypatch) -> None:
+    # The error's frames kept convert_arguments' `put` closure and its dict of inputs
+    # already moved: each retry of the OOM policy held one more copy of them (1, 2, 3).
+    import gc
+    import weakref
+
+    import arrayport._placement as placement
+
+    copies: list[Any] = []
+    alive: list[int] = []
+    real_convert, real_to_target = placement.convert, placement._to_target
+
+    def tracked(a: Any, target: Any, **kw: Any) -> Any:
+        out = real_convert(a, target, **kw)
+        copies.append(weakref.ref(out))
+        return out
+
+    def spy(a: Any, target: Any, on: Any) -> Any:
+        if a.shape[-1] == 1 << 48:  # the input whose copy cannot be made
+            alive.append(sum(ref() is not None for ref in copies))
+        return real_to_target(a, target, on)
+
+    monkeypatch.setattr(placement, "convert", tracked)
+    monkeypatch.setattr(placement, "_to_target", spy)
+
+    @ap.memory_type("torch", oom=ap.OOMPolicy(retries=2))
+    def first_of(x: Any, y: Any) -> Any:
+        return x
+
+    x = np.ones((100, 100), ">f4")  # big-endian: copied into torch
+    y = np.broadcast_to(np.zeros(1, ">f4"), (100, 1 << 48))
+    gc.disable()  # only the policy's own release collects, as between collections
+    try:
+        with pytest.raises(ap.OutOfMemoryError):
+            first_of(x, y)
+    finally:
+        gc.enable()
+    assert alive == [1, 1, 1]  # the current attempt's copy of x only

@@ -5,10 +5,9 @@ failed attempt's error keeps alive."""
 from __future__ import annotations
 
 import contextlib
-import gc
 import sys
 import traceback
-from types import CellType, FrameType, FunctionType, TracebackType
+from types import FrameType
 
 from arrayport._oom_recognition import loaded
 from arrayport.backends import get_backend
@@ -44,37 +43,8 @@ def drop_frames(exc: BaseException) -> None:
         if tb is not None:
             if current is not exc and id(tb.tb_frame) in running:
                 break  # handled by a frame still running: the caller's
-            cells = _cells_made_by(tb, running)
             traceback.clear_frames(tb)
-            for cell in cells:
-                with contextlib.suppress(ValueError):  # already empty
-                    del cell.cell_contents
         current = current.__cause__ or current.__context__
-
-
-def _cells_made_by(tb: TracebackType | None, running: set[int]) -> list[CellType]:
-    """The closure cells the finished frames of ``tb`` made (their variables that nested
-    functions, lambdas or, before Python 3.12, comprehensions read).
-
-    A cleared frame keeps its function and so that function's closure: the cells of the
-    enclosing run's variables, whose arrays would outlive the clearing. A frame's own
-    cells are those among what it refers to that are not its function's closure (free
-    variables, which belong to an outer scope that outlives the run); running frames are
-    the caller's and left alone."""
-    made: list[CellType] = []
-    while tb is not None:
-        frame = tb.tb_frame
-        if id(frame) not in running and frame.f_code.co_cellvars:
-            referents = gc.get_referents(frame)
-            free = {
-                id(cell)
-                for f in referents
-                if isinstance(f, FunctionType) and f.__code__ is frame.f_code
-                for cell in f.__closure__ or ()
-            }
-            made += [r for r in referents if type(r) is CellType and id(r) not in free]
-        tb = tb.tb_next
-    return made
 
 
 def release(mt: MemoryType | None, device: Device | None, *, escalate: bool) -> None:

@@ -190,7 +190,13 @@ def convert_arguments(
             done[key] = out
         return out
 
-    cargs, ckwargs = map_arrays(args, kwargs, put)
+    try:
+        cargs, ckwargs = map_arrays(args, kwargs, put)
+    except BaseException:
+        # A move that ran out of memory: the error's frames keep `put`, and so `done`,
+        # with the inputs already moved; a retry would hold them beside its own copies.
+        done.clear()
+        raise
     return cargs, ckwargs, cfirst, dev
 
 

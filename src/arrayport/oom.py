@@ -87,9 +87,10 @@ class OOMPolicy:
         entry per slice (a number per slice) are joined in order.
         Retries, split and fallback run the function again: for functions that leave their
         array arguments unchanged (``docs/concepts.md``). A recognised out-of-memory
-        error's frames are cleared (their locals, and the closure cells they made for lambdas
-        and comprehensions, can hold device memory): debug with
-        :meth:`disabled`.
+        error's frames are cleared (their locals can hold device memory): debug with
+        :meth:`disabled`. Arrays a failed attempt's lambdas, nested functions or (before
+        Python 3.12) comprehensions read stay alive until the policy returns: a cleared
+        frame keeps its closures, which the attempt may also have stored elsewhere.
     min_split : int
         The smallest piece length along ``split_axis``: a piece is cut only while both
         pieces keep at least ``min_split``. Above 1 it can make the pieces equal (a call of
