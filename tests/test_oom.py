@@ -186,3 +186,12 @@ def test_a_write_into_a_read_only_argument_says_why_it_is_read_only() -> None:
     with pytest.raises(ValueError, match="read-only") as info:
         ap.memory_type("numpy")(clip_)(jnp.arange(3.0))
     assert "converted from a jax or tensorflow array" in str(info.value.__notes__)
+    # A read-only view the function made itself, of writable arguments: no such note.
+
+    def into_own_view(x: Any) -> Any:
+        np.broadcast_to(x, (2, 3))[...] = 0
+        return x
+
+    with pytest.raises(ValueError, match="read-only") as info:
+        OOMPolicy().run(into_own_view, np.arange(3.0))
+    assert not getattr(info.value, "__notes__", None)

@@ -10,6 +10,7 @@ import numpy as np
 
 from arrayport._arguments import is_container
 from arrayport._dask_worker import fill
+from arrayport._quiet import quiet
 from arrayport.backends import detect_memory_type, get_backend
 from arrayport.backends._dask_devices import _is_cupy
 from arrayport.errors import ArrayportError, UnsupportedArrayError
@@ -48,10 +49,11 @@ def _run_sample(
     args = tuple(fill(a, samples, tuple(whole)) for a in targs)
     kwargs = {k: fill(v, samples, tuple(whole)) for k, v in tkwargs.items()}
     # Arrayport's data, not the caller's: a block of ones makes a normalisation divide 0 by
-    # 0, whose warning (an error under -W error) would not come from the input. numpy's
-    # floating-point state is per thread; the warning filters are the process's, which a
-    # call in one thread must not change for the others (not warnings.catch_warnings).
-    with np.errstate(all="ignore"):
+    # 0, and a 1 x 1 sample gives std(correction=1) no degrees of freedom, whose warnings
+    # (errors under -W error) would not come from the input. The warning filters are the
+    # process's: quiet() holds one lock, so two threads' samples cannot leave its filter
+    # installed for good (other threads' warnings are silenced while a sample runs).
+    with quiet(), np.errstate(all="ignore"):
         return dispatched(*args, **kwargs)
 
 

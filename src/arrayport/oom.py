@@ -35,6 +35,8 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any, NoReturn, TypeVar, cast
 
+import numpy as np
+
 from arrayport import _oom_injection
 from arrayport._oom_injection import inject, injections
 from arrayport._oom_recognition import Site, find_site, settled
@@ -242,7 +244,8 @@ class OOMPolicy:
         site = find_site(args, kwargs)
         execution = Execution(self, fn, attempts=1)
         if not execution.absorbed(exc, site):
-            if type(exc) is ValueError and "read-only" in str(exc):
+            read_only = type(exc) is ValueError and "read-only" in str(exc)
+            if read_only and _read_only_given(args, kwargs):
                 add_note(exc, _READ_ONLY)
             raise exc
         return execution.run(args, kwargs, site, done=1)
@@ -300,6 +303,13 @@ _READ_ONLY = (
     "numpy array, is a read-only view of that memory (docs/concepts.md): return a new "
     "array instead of writing into the argument, or pass a writable copy"
 )
+
+
+def _read_only_given(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
+    """Whether a top-level argument is a read-only numpy array (what a jax or tensorflow
+    array, or a read-only source, becomes for a numpy-declared function)."""
+    given = (*args, *kwargs.values())
+    return any(isinstance(a, np.ndarray) and not a.flags.writeable for a in given)
 
 
 def _refuse_uncallable(fn: object) -> NoReturn:
