@@ -29,8 +29,11 @@ def refuse_reused(results: list[Any], caller: str, inputs: Iterable[Any] = ()) -
     function that writes each slice into one output buffer returns it (or a new view of
     it) for every slice, and the earlier slices' values are gone, overwritten by the later
     ones, before they can be stacked. ``inputs``: the arrays the slices were cut from;
-    numpy, torch and cupy results over the memory of one with stride 0 along axis 0 pass
-    (an identity function on an expanded or broadcast stack returns aliased slices)."""
+    torch and cupy results over the memory of one with stride 0 along axis 0 pass (an
+    identity function on an expanded stack returns aliased slices), as numpy's read-only
+    views of a broadcast stack do; a writable stride-0 numpy stack's aliased results are
+    refused (a function writing into its slices would give every slice the last one's
+    values)."""
     _refuse(list(enumerate(results)), caller, tuple(inputs), "")
 
 
@@ -79,7 +82,7 @@ def _refuse(items: list[tuple[int, Any]], caller: str, inputs: tuple[Any, ...], 
             continue
         key = _memory(r, mt)
         j = seen.setdefault(key, i)
-        if j == i or _inside(r, mt, inputs):
+        if j == i or (mt is not MemoryType.NUMPY and _inside(r, mt, inputs)):
             continue
         where = f" (at result{at})" if at else ""
         # numpy arrays can be made read-only; tensors cannot, only copied.
@@ -139,10 +142,7 @@ def _inside(r: Any, mt: MemoryType | None, inputs: tuple[Any, ...]) -> bool:
         if _kind(x) is not mt or len(x.shape) < 1 or x.shape[0] < 2:
             continue
         try:
-            if mt is MemoryType.NUMPY:
-                if x.strides[0] == 0 and np.shares_memory(r, x):
-                    return True
-            elif mt is MemoryType.TORCH:
+            if mt is MemoryType.TORCH:
                 if x.stride(0) == 0 and (
                     r.untyped_storage().data_ptr() == x.untyped_storage().data_ptr()
                 ):
