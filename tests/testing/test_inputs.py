@@ -133,6 +133,14 @@ def test_dask_runs_give_arrays_of_another_shape_whole_as_numpy() -> None:
 
     assert "dask" in assert_equivalent(apply_lut, image, lut, memory_types=["numpy", "dask"])
 
+    # The largest array is the one split, whatever the order: a 0-d threshold first.
+    @ap.memory_type("numpy", blockwise=True)
+    def below(t: Any, x: Any) -> Any:
+        return x < t
+
+    threshold = np.asarray(7, np.uint8)
+    assert "dask" in assert_equivalent(below, threshold, image, memory_types=["numpy", "dask"])
+
 
 # --- the reference result stays the reference ---
 

@@ -266,17 +266,27 @@ def run_arguments(
     (:mod:`arrayport._arguments`); one of those that holds no numbers (strings, objects)
     stays numpy. Arrays in dicts or deeper are handed over as numpy copies, and are not
     among the converted ones. A dask array is split into blocks (:func:`_blocks`); on dask,
-    an array of another shape than the first converted one stays numpy (dispatch refuses
-    dask arguments of different shapes; a smaller operand goes whole to every block). An array
-    ``place`` holds only in a wider dtype raises :class:`~arrayport.UnsupportedDtypeError`
-    unless ``widen``."""
+    an array of another shape than the first of the most dimensions stays numpy (dispatch
+    refuses dask arguments of different shapes; a smaller operand goes whole to every
+    block). An array ``place`` holds only in a wider dtype raises
+    :class:`~arrayport.UnsupportedDtypeError` unless ``widen``."""
     memo: dict[int, Any] = {}
     converted: dict[int, Any] = {}  # the same host array twice is converted once
     placed: list[Any] = []  # what reached place: its first one says the inputs' device
 
+    # On dask, the first array of the most dimensions sets the shape the dask arguments
+    # share (a 0-d threshold before the image, a 1-D lookup table after it: whole, numpy).
+    given = [
+        v
+        for a in (*host_args, *host_kwargs.values())
+        for v in (a if is_container(a) else (a,))
+        if isinstance(v, np.ndarray)
+    ]
+    split_shape = max(given, key=lambda v: v.ndim).shape if given else None
+
     def one(v: Any, top: bool) -> Any:
         if isinstance(v, np.ndarray):
-            if place is MemoryType.DASK and placed and v.shape != placed[0].shape:
+            if place is MemoryType.DASK and v.shape != split_shape:
                 # Dispatch maps over dask arguments of the first one's shape only: another
                 # (a lookup table, per-slice factors) is given whole, as numpy, as a user
                 # of dask passes it.
