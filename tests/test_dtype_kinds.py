@@ -59,3 +59,13 @@ def test_scalar_is_exact_zero_d_and_of_the_dtype_asked_for() -> None:
     assert s.shape == ()
     assert s.device == like.device
     assert int(s) == 2**64 - 1  # not rounded through a float
+
+
+def test_arrays_and_scalar_values_are_not_dtypes() -> None:
+    from arrayport._dtype_kinds import is_value
+
+    assert is_value(np.zeros(2))
+    assert is_value(np.float32(1))
+    assert not is_value(np.float32)
+    assert not is_value(np.dtype("int16"))
+    assert not is_value("float32")

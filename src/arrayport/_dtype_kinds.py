@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["DTYPES", "Kind", "scalar", "xp_dtype"]
+__all__ = ["DTYPES", "Kind", "is_value", "scalar", "xp_dtype"]
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -87,3 +87,12 @@ def scalar(xp: Any, value: int | float, dtype: str, like: Any) -> Any:
     import array_api_compat
 
     return xp.asarray(value, dtype=xp_dtype(xp, dtype), device=array_api_compat.device(like))
+
+
+def is_value(x: Any) -> bool:
+    """Whether ``x`` is an array or a scalar value rather than a dtype: numpy reads such a
+    value's ``.dtype`` as a dtype (``np.dtype(jnp.zeros(2))``), which no dtype option
+    should take (dtypes and scalar types, ``np.float32``, are not values)."""
+    if isinstance(x, np.generic):
+        return True
+    return not isinstance(x, (type, np.dtype)) and hasattr(x, "shape")

@@ -39,6 +39,7 @@ import numpy as np
 
 from arrayport import _dtype_numpy
 from arrayport import _dtype_policy as policy
+from arrayport._dtype_kinds import is_value
 from arrayport._dtype_refusals import refuse_complex_overflow, refuse_unholdable
 from arrayport.backends import detect_memory_type, get_backend
 from arrayport.backends._protocol import Backend
@@ -109,11 +110,7 @@ def dtype_name(dtype: Any) -> str | None:
 
 
 def _target_name(dtype: Any) -> str:
-    # An array or a scalar value is not a dtype, though numpy reads its .dtype as one.
-    value = isinstance(dtype, np.generic) or (
-        not isinstance(dtype, (type, np.dtype)) and hasattr(dtype, "shape")
-    )
-    name = None if value else dtype_name(dtype)
+    name = None if is_value(dtype) else dtype_name(dtype)  # numpy reads an array's dtype
     if name is None:
         msg = (
             f"{dtype!r} is not a dtype convert_dtype knows; pass one of {_NAMES} (as a "

@@ -147,3 +147,9 @@ def test_a_layout_strategy_drawing_no_layout_fails_as_an_invalid_option() -> Non
 @given(x=arrays("numpy", dtype=object, shape=3))
 def test_object_arrays_draw_every_layout_but_the_byte_views(x: np.ndarray) -> None:
     assert x.dtype == np.dtype(object)  # "offset" and "unaligned" raised numpy's TypeError
+
+
+def test_an_array_is_not_a_dtype_for_arrays() -> None:
+    # numpy reads a scalar value's (or a jax array's) .dtype as a dtype: it was drawn.
+    with pytest.raises(InvalidOptionError, match="is not a dtype numpy knows"):
+        arrays("numpy", dtype=np.uint8(7))  # type: ignore[arg-type]

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 from hypothesis.extra import numpy as hnp
 
+from arrayport._dtype_kinds import is_value
 from arrayport.devices import parse_device
 from arrayport.errors import DeviceError, InvalidOptionError
 from arrayport.memory_types import MemoryType
@@ -147,12 +148,13 @@ def check_drawable(
 def dtype_of(d: Any, given: Any, held: Collection[str]) -> np.dtype[Any]:
     """``d`` as a numpy dtype, or an :class:`InvalidOptionError` naming ``arrays(dtype=)``
     (``given``) and listing the dtype names ``held``."""
-    try:
-        out: np.dtype[Any] = np.dtype(d)
-    except (TypeError, ValueError):
-        pass
-    else:
-        return out
+    if not is_value(d):  # numpy reads an array's or a scalar value's .dtype as a dtype
+        try:
+            out: np.dtype[Any] = np.dtype(d)
+        except (TypeError, ValueError):
+            pass
+        else:
+            return out
     msg = (
         f"arrays(dtype={given!r}): {d!r} is not a dtype numpy knows; pass one of "
         f"{', '.join(held)} (as a name or a numpy dtype), a sequence of them, or a strategy"

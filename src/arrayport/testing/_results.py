@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from arrayport._dtype_kinds import is_value
 from arrayport.backends import detect_memory_type, get_backend
 from arrayport.backends._util import bfloat16_dtype
 from arrayport.errors import InvalidOptionError, UnsupportedArrayError
@@ -61,9 +62,7 @@ def _as_dtype(dtype: Any) -> np.dtype[Any]:
             return bf16
     # numpy reads None as float64 (here a missing argument), and an array's or a scalar
     # value's .dtype as a dtype: neither is one.
-    elif dtype is not None and not (
-        isinstance(dtype, np.generic) or (not isinstance(dtype, type) and hasattr(dtype, "shape"))
-    ):
+    elif dtype is not None and not is_value(dtype):
         try:
             out: np.dtype[Any] = np.dtype(dtype)
         except (TypeError, ValueError):
