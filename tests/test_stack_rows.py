@@ -29,6 +29,7 @@ def test_arrays_in_per_slice_lists_go_where_output_says() -> None:
     assert _names([unsliced]) == [["Tensor"]]
     sliced = ap.memory_type("numpy", slice_by_slice=True, output="torch")(crop)(x)
     assert _names(sliced) == [["Tensor"], ["Tensor"]]
+    assert type(sliced) is list  # the per-slice mark (_split.Rows) is taken off
     np.testing.assert_array_equal(sliced[1][0].numpy(), x[1][:2])
 
     # output="input" with a torch caller: [array, None] per slice comes back as tensors.
@@ -55,3 +56,21 @@ def test_per_slice_results_that_are_not_arrays_and_declared_output_pass_as_they_
     assert numbers(x) == [{"n": 66.0}, {"n": 210.0}]
     kept = ap.memory_type("numpy", slice_by_slice=True)(lambda s: [s[: 1 + int(s[0, 0]) // 12]])
     assert [type(r[0]) for r in kept(x)] == [np.ndarray, np.ndarray]
+
+
+def test_a_call_that_ran_once_is_not_taken_for_a_sliced_one() -> None:
+    # Per-slice lists were told by their length: a slice_by_slice function given its
+    # stack inside a list (so run once) whose list result was as long as the stack had
+    # its nested arrays moved (n=2: numpy; n=3: torch, as the unsliced call leaves them).
+    torch = pytest.importorskip("torch")
+
+    @ap.memory_type("torch", slice_by_slice=True)
+    def pairs(stacks: Any) -> Any:
+        s = stacks[0]
+        return [[s[0], s[1]], None]
+
+    x = np.arange(32, dtype=np.float32).reshape(2, 4, 4)
+    for stack in (x, np.concatenate([x, x[:1]])):
+        out = pairs([stack])
+        assert type(out) is list
+        assert [type(a) for a in out[0]] == [torch.Tensor, torch.Tensor]

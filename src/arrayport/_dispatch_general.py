@@ -47,7 +47,6 @@ from arrayport._placement import (
 )
 from arrayport._results import collecting
 from arrayport._slicing import sliced, sliced_policy
-from arrayport._split import unmarked
 from arrayport.errors import (
     BackendUnavailableError,
     ConversionError,
@@ -336,10 +335,9 @@ def recover(
     else:
         result_site = Site(cast("MemoryType", c.output), None)
     result = policy.recover_conversion(exc, convert_and_run, fn, args, kwargs, site, result_site)
-    if c.slice_by_slice:
-        result = unmarked(result)
-    # Placed as an unfailed run's result is, the dtype policy included; an error here
-    # (running out of memory again) is raised, not recovered twice.
+    # Placed as an unfailed run's result is (a sliced call's marked per-slice lists too:
+    # _stack_rows), the dtype policy included; an error here (running out of memory
+    # again) is raised, not recovered twice.
     return dispatched._place(result, first, first_kind, moved=True, call=False)
 
 
@@ -379,7 +377,8 @@ def _run_here(
         return call(sliced_fn or dispatched._fn, *args, **kwargs)
     if sliced_fn is None:
         return c.oom.run(dispatched._fn, *args, **kwargs)
-    return unmarked(sliced_policy(c.oom, args, kwargs).run(sliced_fn, *args, **kwargs))
+    # Per-slice lists stay marked (_split.Rows) for placement, which unmarks them.
+    return sliced_policy(c.oom, args, kwargs).run(sliced_fn, *args, **kwargs)
 
 
 def _run_on_dask(

@@ -262,7 +262,7 @@ def place_with_policy(
     output = contract.output
     if contract.slice_by_slice:
         result = place_sliced(  # each per-slice result placed as an unsliced one
-            result, output, first, lambda v: place(v, output, first, first_kind, moved=moved)
+            result, output, lambda v: place(v, output, first, first_kind, moved=moved)
         )
     policy = contract.dtype_conversion
     if output == "declared" or policy is DtypeConversion.NATIVE_OUTPUT:

@@ -10,8 +10,10 @@ of the same shape would have been placed. Here each per-slice result is placed a
 unsliced call's result (a per-slice list at the top) or as an item of it (a per-slice list
 inside a tuple result) would be.
 
-Which list holds per-slice results is told by its shape: a list of as many values as the
-stack has slices, not all of them arrays (the restacked lists of arrays hold only stacks).
+Which list holds per-slice results is told by its mark: the sliced call returns them as
+:class:`arrayport._split.Rows` (the mark its OOM split joins by), taken off here once
+they are placed, so that a call that ran once (a stack inside a list argument) is never
+mistaken for a sliced one.
 """
 
 from __future__ import annotations
@@ -19,50 +21,32 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from arrayport._arguments import kind_of, rebuild
+from arrayport._arguments import rebuild
+from arrayport._split import Rows, unmarked
 from arrayport._stack_host import refuse_declared
-from arrayport.devices import as_index
-from arrayport.memory_types import MemoryType
 
 __all__ = ["place_rows", "place_sliced"]
 
 
-def place_sliced(result: Any, output: Any, first: Any, put: Callable[[Any], Any]) -> Any:
-    """A ``slice_by_slice`` call's ``result`` before it is placed: with
-    ``output="declared"``, a stack kept on the host refused
+def place_sliced(result: Any, output: Any, put: Callable[[Any], Any]) -> Any:
+    """A ``slice_by_slice`` call's ``result`` before it is placed, its per-slice lists
+    unmarked: with ``output="declared"``, a stack kept on the host refused
     (:func:`arrayport._stack_host.refuse_declared`); else :func:`place_rows`."""
     if output == "declared":
         refuse_declared(result)
-        return result
-    if isinstance(result, (list, tuple)):
-        return place_rows(result, first, put)
-    return result
+    elif isinstance(result, (list, tuple)):
+        result = place_rows(result, put)
+    return unmarked(result)
 
 
-def place_rows(result: Any, first: Any, put: Callable[[Any], Any]) -> Any:
-    """``result`` (a sliced call's tuple or list result; ``first``: the stack) with each
-    per-slice result placed by ``put`` (:func:`arrayport._placement.place` with the
-    call's output): as a whole result where ``result`` itself is one per slice, as an item
-    of one (its arrays placed, containers left) inside a tuple result."""
-    shape = getattr(first, "shape", None)
-    if shape is None or len(shape) != 3:
-        return result  # not sliced: the function ran once
-    n = as_index(shape[0])
-    if n is None:
-        return result
-    if _per_slice(result, n):
+def place_rows(result: Any, put: Callable[[Any], Any]) -> Any:
+    """``result`` (a sliced call's tuple or list result) with each per-slice result placed
+    by ``put`` (:func:`arrayport._placement.place` with the call's output): as a whole
+    result where ``result`` itself is one per slice, as an item of one (its arrays placed,
+    containers left) inside a tuple result."""
+    if isinstance(result, Rows):
         return [put(row) for row in result]
-    if not any(_per_slice(v, n) for v in result):
+    if not any(isinstance(v, Rows) for v in result):
         return result
-    items = [[put([row])[0] for row in v] if _per_slice(v, n) else v for v in result]
+    items = [[put([row])[0] for row in v] if isinstance(v, Rows) else v for v in result]
     return rebuild(result, items)
-
-
-def _per_slice(value: Any, n: int) -> bool:
-    """Whether ``value`` is a list of ``n`` slices' results (not all arrays: a list of
-    stacks is restacked, and placed as an unsliced list of arrays)."""
-    return (
-        type(value) is list
-        and len(value) == n
-        and not all(isinstance(kind_of(v), MemoryType) for v in value)
-    )
