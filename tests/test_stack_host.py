@@ -40,6 +40,24 @@ def test_a_pyclesperanto_function_returning_3d_per_slice_is_placed_from_the_host
     assert ap.detect_memory_type(same(x)) is CLE
 
 
+@skip_unless_installed(CLE)
+def test_a_pyclesperanto_caller_is_told_output_numpy_where_its_stack_cannot_go_back() -> None:
+    import pyclesperanto as cle
+
+    def doubled(s: Any) -> Any:
+        return cle.push(np.stack([cle.pull(s)] * 2))
+
+    x = np.arange(24, dtype=np.float32).reshape(2, 3, 4)
+    sliced = ap.memory_type("pyclesperanto", slice_by_slice=True)(doubled)
+    # A pyclesperanto caller's output="input" cannot take the 4-D stack back: the hint names
+    # the option that works (it named output='declared', which refuses it in turn).
+    with pytest.raises(ap.ConversionError, match=r"not 4-D \(output='numpy' returns") as info:
+        sliced(cle.push(x))
+    assert "declared" not in str(info.value)
+    got = sliced.options(output="numpy")(cle.push(x))
+    np.testing.assert_array_equal(got, np.stack([np.stack([s, s]) for s in x]))
+
+
 def test_refuse_declared_refuses_only_stacks_kept_on_the_host() -> None:
     from arrayport._stack_host import refuse_declared
 

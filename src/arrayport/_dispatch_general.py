@@ -47,6 +47,7 @@ from arrayport._placement import (
 )
 from arrayport._results import collecting
 from arrayport._slicing import sliced, sliced_policy
+from arrayport._stack_host import kept
 from arrayport.errors import (
     BackendUnavailableError,
     ConversionError,
@@ -266,21 +267,19 @@ def of_result(
     exc: _Refusal,
     *,
     policy: bool = False,
+    result: Any = None,
 ) -> _Refusal:
-    """``exc`` (convert's words, or the dtype policy's: ``policy``) said of the result of
+    """``exc`` (convert's words, or the dtype policy's: ``policy``) said of ``result``, of
     ``dispatched``, with the options that keep such a result as the function made it."""
     name = getattr(dispatched, "__qualname__", None) or repr(dispatched._fn)
     output = dispatched._contract.output
     where = f"the result of {name} (output={getattr(output, 'value', output)!r})"
     # A dtype the policy has no rule for (float128, float8, complex32), wherever raised.
+    policy = policy or isinstance(exc, DtypeConversionError)
     policy = policy or (isinstance(exc, UnsupportedDtypeError) and exc.dtype not in DTYPES)
-    if policy or isinstance(exc, UnsupportedArrayError):  # masked, object, float128, ...
-        hint = (
-            "output='declared' with dtype_conversion=DtypeConversion.NATIVE_OUTPUT "
-            "returns results as the function makes them"
-        )
-    else:
-        hint = "output='declared' returns results as the function makes them"
+    native = policy or isinstance(exc, UnsupportedArrayError)  # masked, object, float128
+    kind = " with dtype_conversion=DtypeConversion.NATIVE_OUTPUT" if native else ""
+    hint = f"output='declared'{kind} returns results as the function makes them"
     fixed = getattr(dispatched._contract.dtype_conversion, "value", None)
     if isinstance(exc, UnsupportedDtypeError) and exc.dtype == fixed:  # the declared dtype
         holder = getattr(exc.target, "value", exc.target)
@@ -288,6 +287,8 @@ def of_result(
             f"declare a dtype {holder} holds (.options(dtype_conversion=...)), or "
             f"output='numpy' for {fixed} in host memory; {hint}"
         )
+    if kept(result):  # a sliced stack its memory type cannot hold: output='declared' refuses it
+        hint = "output='numpy' returns the stack in host memory, where it is kept"
     return in_context(exc, where, hint)
 
 
@@ -320,7 +321,7 @@ def recover(
         try:  # where the call's result goes, but in the dtype the function made
             return place(result, c.output, first, first_kind, moved=True, keep=True)
         except (ConversionError, UnsupportedArrayError) as err:
-            raise of_result(dispatched, err) from err
+            raise of_result(dispatched, err, result=result) from err
 
     fn, policy = dispatched._fn, c.oom
     if c.slice_by_slice:  # the fallback runs slice by slice too, as retries do

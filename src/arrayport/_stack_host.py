@@ -21,7 +21,7 @@ from arrayport.backends import get_backend
 from arrayport.errors import InvalidOptionError
 from arrayport.memory_types import MemoryType
 
-__all__ = ["keep_on_host", "kept_join", "refuse_declared"]
+__all__ = ["keep_on_host", "kept", "kept_join", "refuse_declared"]
 
 # id of a kept host stack -> (a weak reference to it, why its memory type cannot hold it).
 _KEPT: dict[int, tuple[weakref.ref[Any], str]] = {}
@@ -55,6 +55,15 @@ def _remember(stack: Any, msg: str) -> None:
 def _why(value: Any) -> str | None:
     found = _KEPT.get(id(value))
     return found[1] if found is not None and found[0]() is value else None
+
+
+def kept(result: Any) -> bool:
+    """Whether ``result``, or an item of a tuple or list result, is a stack
+    :func:`keep_on_host` kept on the host."""
+    if not _KEPT:
+        return False
+    values = result if isinstance(result, (tuple, list)) else (result,)
+    return any(_why(value) is not None for value in values)
 
 
 def kept_join(joined: Any, parts: list[Any]) -> Any:

@@ -278,7 +278,7 @@ class DispatchedFunction(Generic[P, R]):
                 bool_stand_in=self._bool_stand_in,
             )
         except (ConversionError, UnsupportedArrayError, DtypeConversionError, DeviceError) as exc:
-            raise of_result(self, exc, policy=isinstance(exc, DtypeConversionError)) from exc
+            raise of_result(self, exc, result=result) from exc
         except Exception as exc:  # out-of-memory is decided by the backends
             if call is False:
                 raise
