@@ -77,6 +77,18 @@ def test_a_bound_method_is_what_a_bound_method_is() -> None:
     assert variant(np.ones(2), np.ones(2)).tolist() == [2.0, 2.0]
 
 
+def test_a_dispatched_classmethod_pickles_bound_to_its_class() -> None:
+    # pickle looked Ops.twice up, found it bound (not the function) and refused it, so a
+    # spawn pool could not take a dispatched classmethod (audit a20).
+    for method in (Ops.twice, Ops(2.0).twice):
+        back = pickle.loads(pickle.dumps(method))
+        assert back == Ops.twice
+        assert back(np.arange(3)).tolist() == [0, 2, 4]
+    variant = pickle.loads(pickle.dumps(Ops.twice.options(output="declared")))
+    assert variant.contract.output == "declared"
+    assert variant(np.arange(3)).tolist() == [0, 2, 4]
+
+
 def test_a_bound_call_gives_what_the_unbound_call_gives() -> None:
     # The bound call's own fast path (one array after the instance), its general path (more
     # arguments, keywords) and a variant's: the instance each time, the dtype policy after.

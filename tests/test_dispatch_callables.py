@@ -264,3 +264,18 @@ def test_a_dispatched_function_has_its_originals_signature_for_getfullargspec() 
     assert inspect.getfullargspec(Holder().method).args == ["x", "k"]
     # The class itself still has its own signature (Sphinx documents it).
     assert list(inspect.signature(DispatchedFunction).parameters) == ["fn", "contract"]
+
+
+def test_a_dispatched_callable_without_a_signature_has_no_signature_attribute() -> None:
+    # Reading __signature__ raised ValueError ("no signature found for builtin"): hasattr
+    # and unittest.mock.create_autospec crashed on a dispatched builtin (audit a20).
+    import inspect
+    from unittest import mock
+
+    largest = ap.memory_type("numpy")(max)
+    assert not hasattr(largest, "__signature__")
+    with pytest.raises(ValueError, match="no signature found"):
+        inspect.signature(largest)  # as for the builtin itself
+    assert mock.create_autospec(largest) is not None
+    assert largest(np.array([1, 3, 2])) == 3
+    assert list(inspect.signature(ap.memory_type("numpy")(np.add)).parameters)[:2] == ["x1", "x2"]

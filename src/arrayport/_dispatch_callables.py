@@ -17,6 +17,7 @@ travels to other processes (decision record 0069).
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import sys
 from collections.abc import Callable
@@ -133,7 +134,12 @@ class Signature:
         self._of = of
 
     def __get__(self, obj: Any, owner: Any = None) -> inspect.Signature | None:
-        return None if obj is None else inspect.signature(self._of(obj))
+        if obj is None:
+            return None
+        try:
+            return inspect.signature(self._of(obj))
+        except (ValueError, TypeError) as exc:  # a builtin without one: as if not there
+            raise AttributeError("__signature__") from exc
 
 
 def adopt_identity(wrapper: Any, fn: Any, static: bool) -> bool:
@@ -171,16 +177,36 @@ def reduction(
     if qualname is None:
         return (DispatchedFunction, (fn, contract))
     module = getattr(dispatched, "__module__", None)
-    found: Any = sys.modules.get(module or "")
-    for part in qualname.split("."):
-        found = getattr(found, part, None)
+    found, bound = lookup(sys.modules.get(module or ""), qualname)
     if found is dispatched:
         if module == "__main__":  # a script's or notebook's: see from_main
             return (from_main, (qualname, main_payload(fn, contract)))
+        if bound:  # a classmethod's: getattr gives it bound, which pickle finds unequal
+            return (by_name, (module, qualname))
         return str(qualname)  # pickled by reference, like a plain function
     if isinstance(found, DispatchedFunction) and found._fn is fn:
         return (with_contract, (found, contract))  # an .options() variant
     return (DispatchedFunction, (fn, contract))
+
+
+def lookup(root: Any, qualname: str) -> tuple[Any, bool]:
+    """What ``qualname`` names in ``root`` (a module), a classmethod's function unbound,
+    and whether it was bound there (a classmethod's: ``getattr`` binds it to the class)."""
+    from arrayport.dispatch import DispatchedFunction
+
+    *outer, last = qualname.split(".")
+    for part in outer:
+        root = getattr(root, part, None)
+    found = getattr(root, last, None)
+    if isinstance(found, DispatchedFunction) or not isinstance(root, type):
+        return found, False
+    inner = getattr(inspect.getattr_static(root, last, None), "__func__", None)
+    return (inner, True) if isinstance(inner, DispatchedFunction) else (found, False)
+
+
+def by_name(module: str, qualname: str) -> Any:
+    """The dispatched function ``qualname`` of ``module`` (a classmethod's), unpickled."""
+    return lookup(importlib.import_module(module), qualname)[0]
 
 
 def with_contract(
@@ -212,9 +238,7 @@ def from_main(qualname: str, payload: bytes | None) -> DispatchedFunction[Any, A
     (a spawned process runs the same script), else the one its payload carries."""
     from arrayport.dispatch import DispatchedFunction
 
-    found: Any = sys.modules.get("__main__")
-    for part in qualname.split("."):
-        found = getattr(found, part, None)
+    found = lookup(sys.modules.get("__main__"), qualname)[0]
     if isinstance(found, DispatchedFunction):
         return found
     if payload is None:
@@ -232,4 +256,4 @@ def from_main(qualname: str, payload: bytes | None) -> DispatchedFunction[Any, A
 
 # Pickles name it where arrayport.dispatch imports it (as FunctionContract, ADR 0042):
 # no private module path is stored in a pickle.
-from_main.__module__ = with_contract.__module__ = "arrayport.dispatch"
+by_name.__module__ = from_main.__module__ = with_contract.__module__ = "arrayport.dispatch"

@@ -40,11 +40,12 @@ from arrayport._arguments import KINDS, UNSEEN
 from arrayport._contract import FunctionContract
 from arrayport._dispatch_bound import BoundDispatched
 
-# from_main and with_contract are named in pickles as arrayport.dispatch's (ADR 0069).
+# by_name, from_main, with_contract: named in pickles as arrayport.dispatch's (ADR 0069).
 from arrayport._dispatch_callables import (  # noqa: F401
     DEFERRED,
     Signature,
     adopt_identity,
+    by_name,
     deferred_result,
     from_main,
     reduction,
