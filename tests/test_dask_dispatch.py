@@ -484,6 +484,24 @@ def test_a_whole_argument_that_fits_only_one_block_is_refused() -> None:
 
 
 @ap.memory_type("numpy", blockwise=True)
+def _weighted(x: Any, *, w: Any = np.ones(4)) -> Any:  # noqa: B008
+    return x * w
+
+
+@pytest.mark.usefixtures("sync")
+def test_a_refused_whole_argument_is_named_as_the_call_has_it() -> None:
+    # It was "non-dask array argument #1", counted among the non-dask arrays only: the
+    # dask input x reads as #1, and a default the caller never passed was not said to be.
+    x = da.from_array(np.arange(8.0), chunks=4)
+    with pytest.raises(ap.InvalidOptionError, match=r"^argument 'w' of _weighted \(its default"):
+        _weighted(x)
+    with pytest.raises(ap.InvalidOptionError, match=r"^argument 'w' of _weighted, a non-dask"):
+        _weighted(x, w=np.ones(8))  # as long as the split axis: ambiguous
+    with pytest.raises(ap.InvalidOptionError, match=r"^argument 'y' of add, a non-dask"):
+        add(x, np.full(4, 100.0))
+
+
+@ap.memory_type("numpy", blockwise=True)
 def _scale(w: Any = np.array([1.5, 2.5, 3.5], np.float32), x: Any = None) -> Any:  # noqa: B008
     return x * w
 

@@ -25,7 +25,7 @@ from arrayport.errors import (
 )
 from arrayport.memory_types import MemoryType
 
-__all__ = ["about_an_argument", "of_argument"]
+__all__ = ["about_an_argument", "describe", "of_argument"]
 
 _E = TypeVar("_E", bound=ArrayportError)
 
@@ -70,6 +70,20 @@ def _arrays_in(value: Any) -> Iterator[Any]:
     for item in value if is_container(value) else (value,):
         if array_type(item) is not None:
             yield item
+
+
+def describe(
+    fn: Callable[..., Any],
+    name: str,
+    place: int | str,
+    inner: bool,
+    call: tuple[tuple[Any, ...], dict[str, Any]],
+    given: tuple[tuple[Any, ...], dict[str, Any]],
+) -> str:
+    """The argument at ``place`` of ``call`` (``inner``: an item of it), said as
+    ``argument 'k' of f (its default value)``: by name where the signature tells it."""
+    said = _describe(fn, name, place, call, given)
+    return f"an item of {said}" if inner else said
 
 
 def _describe(

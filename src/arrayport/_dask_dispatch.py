@@ -40,6 +40,7 @@ from typing import Any, cast
 
 import numpy as np
 
+from arrayport._argument_context import describe
 from arrayport._arguments import is_container, rebuild
 from arrayport._dask_checks import (
     check_block_rule,
@@ -77,22 +78,24 @@ class _Collector:
         self.array_type = array_type
         self.dask: list[Any] = []
         self.whole: list[Any] = []
+        self.places: list[tuple[int | str, bool]] = []  # each whole one's argument, if inner
         self.first: Any = None  # the call's first array argument, dask or not
         self.first_on_top = False  # ... and whether it is an argument itself (not in a list)
 
-    def template(self, value: Any, *, top: bool = True) -> Any:
+    def template(self, value: Any, place: int | str, *, top: bool = True) -> Any:
         if isinstance(value, self.array_type):
             self.dask.append(value)
             if self.first is None:
                 self.first, self.first_on_top = value, top
             return Slot("block", len(self.dask) - 1)
         if top and is_container(value):  # arrays one level down, as dispatch looks
-            return rebuild(value, [self.template(v, top=False) for v in value])
+            return rebuild(value, [self.template(v, place, top=False) for v in value])
         try:
             detect_memory_type(value)
         except UnsupportedArrayError:
             return value  # not an array: passed through as it is
         self.whole.append(value)
+        self.places.append((place, not top))
         if self.first is None:
             self.first, self.first_on_top = value, top
         return Slot("whole", len(self.whole) - 1)
@@ -209,7 +212,11 @@ def _slices_warning(name: str, x: Any, sliced: bool) -> None:
 
 
 def run_on_dask(
-    dispatched: Any, args: tuple[Any, ...], kwargs: dict[str, Any], reference: Any = None
+    dispatched: Any,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    reference: Any = None,
+    given: tuple[tuple[Any, ...], dict[str, Any]] | None = None,
 ) -> Any:
     """Map a dispatched function lazily over the blocks of its dask array arguments.
 
@@ -224,6 +231,9 @@ def run_on_dask(
     reference
         The first array the caller gave, where the first array argument is a parameter's
         array default (ADR 0069): the reference of the dtype policy. None: the first.
+    given
+        The arguments as the caller gave them, without array defaults (None: ``args``
+        and ``kwargs``), for messages to say which argument was a default.
 
     Returns
     -------
@@ -250,8 +260,8 @@ def run_on_dask(
     backend = get_backend(MemoryType.DASK)
     da = backend.load()
     col = _Collector(da.Array)
-    targs = tuple(col.template(a) for a in args)
-    tkwargs = {k: col.template(v) for k, v in kwargs.items()}
+    targs = tuple(col.template(a, i) for i, a in enumerate(args))
+    tkwargs = {k: col.template(v, k) for k, v in kwargs.items()}
     slot = _slot_of(col, reference)
     if slot is not None:
         col.first = reference
@@ -302,7 +312,9 @@ def run_on_dask(
             for x in arrays
         ]
     if not contract.whole_array:
-        check_whole_args(name, first, whole, split, arrays[0])
+        asked = (args, kwargs)
+        said = [describe(dispatched, name, *at, asked, given or asked) for at in col.places]
+        check_whole_args(name, first, whole, split, arrays[0], said)
     per_block = dispatched
     if isinstance(contract.device, str):
         # A bare "cuda"/"opencl": the calling thread's current accelerator, now; a block

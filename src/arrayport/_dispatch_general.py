@@ -229,7 +229,7 @@ def _general(
         return first, first_kind, result
     if needs == DASK_INPUT:
         reference = first if added else None  # the caller's first array, not a default
-        return first, None, _run_on_dask(dispatched, args, kwargs, reference)
+        return first, None, _run_on_dask(dispatched, args, kwargs, reference, given)
     quick = None
     if dispatched._quick and not kwargs and not metrics.enabled:
         quick = quick_arguments(args, target)
@@ -383,7 +383,7 @@ def _run_here(
 
 
 def _run_on_dask(
-    fn: DispatchedFunction[Any, Any], args: tuple[Any, ...], kwargs: dict[str, Any], ref: Any
+    fn: DispatchedFunction[Any, Any], args: tuple[Any, ...], kwargs: dict[str, Any], *given: Any
 ) -> Any:
     try:
         from arrayport._dask_dispatch import run_on_dask
@@ -395,4 +395,4 @@ def _run_on_dask(
             f"not available here ({exc}); install it with: pip install 'arrayport[dask]'"
         )
         raise BackendUnavailableError(msg) from exc
-    return run_on_dask(fn, args, kwargs, ref)
+    return run_on_dask(fn, args, kwargs, *given)
