@@ -67,6 +67,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from _args import positive_int
 
 import arrayport as ap  # first: its import guard must precede tensorflow
 from arrayport._host import aligned_copy, aligned_empty
@@ -729,9 +730,9 @@ def _verdict(route: ap.Route, s: str, t: str, times: dict[str, float]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument(
-        "--mib", type=int, nargs="*", default=[1, 64, 256], help="array sizes (1 64 256)"
+        "--mib", type=positive_int, nargs="+", default=[1, 64, 256], help="array sizes (1 64 256)"
     )
-    parser.add_argument("--repeat", type=int, default=5, help="rounds, the best kept (5)")
+    parser.add_argument("--repeat", type=positive_int, default=5, help="rounds, the best kept (5)")
     parser.add_argument("--no-per-call", action="store_true", help="skip the small-array table")
     parser.add_argument(
         "--device",

@@ -34,6 +34,7 @@ import tracemalloc
 from collections.abc import Callable
 
 import numpy as np
+from _args import positive_int
 
 import arrayport as ap  # before any framework (numpy is not one)
 from arrayport.dtypes import convert_dtype
@@ -139,10 +140,13 @@ def rss_child(mib: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument(
-        "--mib", type=int, default=256, help="input size in MiB of float32 (default 256)"
+        "--mib", type=positive_int, default=256, help="input size in MiB of float32 (default 256)"
     )
     parser.add_argument(
-        "--repeat", type=int, default=9, help="rounds of adjacent pairs per row (default 9)"
+        "--repeat",
+        type=positive_int,
+        default=9,
+        help="rounds of adjacent pairs per row (default 9)",
     )
     parser.add_argument("--rss-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()

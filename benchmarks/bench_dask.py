@@ -38,6 +38,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from _args import positive_int
 
 import arrayport as ap  # before any framework (numpy is not one)
 
@@ -221,10 +222,12 @@ def workers(mib: int, repeat: int) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument(
-        "--blocks", type=int, default=256, help="blocks in part 1 (a square number: 256)"
+        "--blocks", type=positive_int, default=256, help="blocks in part 1 (a square number: 256)"
     )
-    parser.add_argument("--mib", type=int, default=256, help="array size in part 2 (256)")
-    parser.add_argument("--repeat", type=int, default=5, help="timed runs, the best kept (5)")
+    parser.add_argument("--mib", type=positive_int, default=256, help="array size in part 2 (256)")
+    parser.add_argument(
+        "--repeat", type=positive_int, default=5, help="timed runs, the best kept (5)"
+    )
     parser.add_argument("--torch", action="store_true", help="also a torch-declared function")
     parser.add_argument("--skip-workers", action="store_true", help="part 1 only")
     args = parser.parse_args()

@@ -42,6 +42,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from _args import positive_int
 
 # The same paired timing as the dtype benchmark.
 from bench_convert_dtype import interleaved_times, summary
@@ -192,11 +193,13 @@ def part_c(number: int, repeat: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--number", type=int, default=20000, help="calls per timing in (a)")
     parser.add_argument(
-        "--repeat", type=int, default=15, help="rounds in (a); (b) takes half, at least 3"
+        "--number", type=positive_int, default=20000, help="calls per timing in (a)"
     )
-    parser.add_argument("--mib", type=int, default=256, help="input size in MiB for (b)")
+    parser.add_argument(
+        "--repeat", type=positive_int, default=15, help="rounds in (a); (b) takes half, at least 3"
+    )
+    parser.add_argument("--mib", type=positive_int, default=256, help="input size in MiB for (b)")
     args = parser.parse_args()
     print(f"arrayport {ap.__version__}, numpy {np.__version__}")
     part_a(args.number, args.repeat)

@@ -32,6 +32,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from _args import positive_int
 
 import arrayport as ap  # before any framework
 from arrayport.testing import inject_oom
@@ -72,8 +73,10 @@ def interleaved(cases: dict[str, Callable[[], Any]], number: int, repeat: int) -
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--number", type=int, default=50_000, help="calls per timing (50000)")
-    parser.add_argument("--repeat", type=int, default=7, help="rounds, the best kept (7)")
+    parser.add_argument(
+        "--number", type=positive_int, default=50_000, help="calls per timing (50000)"
+    )
+    parser.add_argument("--repeat", type=positive_int, default=7, help="rounds, the best kept (7)")
     args = parser.parse_args()
     n, r = args.number, args.repeat
     x = np.zeros((8, 8), np.float32)

@@ -242,3 +242,50 @@ def test_a_framework_that_cannot_be_loaded_is_not_said_timed(
     found = run_bench(size_mib=0.01, repeats=1, calls=20)
     assert list(found["broken"]) == ["torch"]
     assert found["timed"] == ["numpy"]
+
+
+def test_a_size_that_cannot_be_allocated_is_refused_as_a_size(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Less memory free than the machine has (ulimit -v, a container): the test array's
+    # MemoryError escaped as a traceback, and `bench --json` printed nothing (audit a20).
+    from arrayport import cli
+
+    def exhausted(a: Any) -> Any:
+        raise MemoryError(f"Unable to allocate {a.nbytes} bytes")
+
+    monkeypatch.setattr(arrayport._bench, "aligned_copy", exhausted)
+    with pytest.raises(InvalidOptionError, match=r"0.01 MiB arrays cannot be allocated here"):
+        run_bench(size_mib=0.01, repeats=1, calls=20)
+    assert cli.main(["bench", "--json", "--size", "0.01"]) == 2
+    captured = capsys.readouterr()
+    assert "try a smaller size" in json.loads(captured.out)["error"]
+    assert captured.err.startswith("arrayport bench: 0.01 MiB arrays cannot be allocated")
+
+
+def test_a_failed_overhead_row_leaves_its_timed_conversions_standing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A torch failure in the decorator-overhead table marked torch broken: "torch not
+    # usable" printed above a table of torch ratios, and torch left out of `timed`.
+    types = (MemoryType.NUMPY, MemoryType.TORCH)
+    if MemoryType.TORCH not in INSTALLED:
+        pytest.skip("torch is not installed")
+    monkeypatch.setattr(arrayport._bench, "installed_memory_types", lambda: types)
+    monkeypatch.setattr(arrayport._bench, "not_usable", lambda installed: {})
+    timed = arrayport._bench._per_call_in_turn
+
+    def failing_for_torch(decorated: Any, plain: Any, x: Any, calls: int) -> Any:
+        if decorated.contract.memory_type is MemoryType.TORCH:
+            raise RuntimeError("torch dispatch failed")
+        return timed(decorated, plain, x, calls)
+
+    monkeypatch.setattr(arrayport._bench, "_per_call_in_turn", failing_for_torch)
+    found = run_bench(size_mib=0.01, repeats=1, calls=20)
+    assert found["broken"] == {}
+    assert found["timed"] == ["numpy", "torch"]
+    torch_rows = [r for r in found["dispatch"] if r["case"].startswith("torch")]
+    assert "torch dispatch failed" in torch_rows[0]["error"]
+    assert any(
+        c["error"] is None and "torch" in (c["source"], c["target"]) for c in found["conversions"]
+    )

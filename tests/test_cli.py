@@ -614,6 +614,8 @@ def test_bench_times_below_a_millisecond_in_microseconds() -> None:
     assert cli._duration(0.00123) == "1.23 us"
     assert cli._duration(0.25) == "250 us"
     assert cli._duration(12.345) == "12.35 ms"
+    assert cli._duration(0.9995) == "1.00 ms"  # it printed "1e+03 us"
+    assert cli._duration(0.9994) == "999 us"
 
 
 def test_doctor_names_a_framework_installed_but_not_usable(

@@ -87,9 +87,31 @@ def test_bench_convert_refuses_a_cpu_device() -> None:
     assert "--device wants a GPU" in done.stderr
 
 
+@pytest.mark.parametrize(
+    ("script", "flag", "value"),
+    [
+        ("bench_convert.py", "--repeat", "0"),
+        ("bench_convert.py", "--mib", "-1"),
+        ("bench_dispatch.py", "--number", "0"),
+        ("bench_dispatch.py", "--repeat", "0"),
+        ("bench_oom.py", "--repeat", "-3"),
+        ("bench_dask.py", "--blocks", "0"),
+        ("bench_convert_dtype.py", "--mib", "0"),
+    ],
+)
+def test_benchmarks_refuse_counts_below_one(script: str, flag: str, value: str) -> None:
+    # bench_convert --repeat 0 printed "inf" times and every target "ok"; --mib -1 and
+    # bench_dispatch --number 0 / --repeat 0 ended in tracebacks (audit a20).
+    done = _bench(script, flag, value, timeout=120)
+    assert done.returncode == 2, done.stdout[-2000:] + done.stderr[-2000:]
+    assert f"argument {flag}: must be at least 1, not {value}" in done.stderr
+
+
 def _bench_convert() -> ModuleType:
     """benchmarks/bench_convert.py as a module of its own (its check list starts empty)."""
     path = ROOT / "benchmarks" / "bench_convert.py"
+    if str(path.parent) not in sys.path:  # its sibling _args, as running the script finds it
+        sys.path.append(str(path.parent))
     spec = importlib.util.spec_from_file_location("bench_convert_under_test", path)
     assert spec is not None
     assert spec.loader is not None

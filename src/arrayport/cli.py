@@ -28,7 +28,7 @@ from typing import TextIO
 import arrayport
 from arrayport._cli_exit import parsing, run_command, standard_streams
 from arrayport._cli_output import Output, Parser, print_json, quiet_stdout, shown
-from arrayport.errors import ArrayportError
+from arrayport.errors import ArrayportError, InvalidOptionError
 
 __all__ = ["main"]
 
@@ -103,7 +103,7 @@ def _doctor(args: argparse.Namespace, out: TextIO) -> int:
 def _duration(ms: float) -> str:
     """``ms`` milliseconds to read: ``"12.35 ms"``, below 1 ms ``"3.2 us"`` (never
     ``"0.00 ms"`` for a small ``--size``)."""
-    return f"{ms:.2f} ms" if ms >= 1 else f"{ms * 1e3:.3g} us"
+    return f"{ms:.2f} ms" if ms >= 0.9995 else f"{ms * 1e3:.3g} us"  # not "1e+03 us"
 
 
 def _bench(args: argparse.Namespace, out: TextIO) -> int:
@@ -111,13 +111,13 @@ def _bench(args: argparse.Namespace, out: TextIO) -> int:
 
     try:
         check_size(args.size, "--size")
-    except ArrayportError as exc:
+        with quiet_stdout(args.json):
+            result = run_bench(size_mib=args.size)
+    except InvalidOptionError as exc:  # a size that does not fit
         if args.json:  # stdout stays valid JSON; the exit status says it is an error
             print_json({"error": str(exc)}, out)
         print(f"arrayport bench: {exc}", file=sys.stderr)
         return 2
-    with quiet_stdout(args.json):
-        result = run_bench(size_mib=args.size)
     failed = bool(result["broken"]) or any(
         r["error"] is not None for r in (*result["conversions"], *result["dispatch"])
     )
