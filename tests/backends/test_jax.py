@@ -310,3 +310,28 @@ def test_host_data_is_uncommitted_only_where_jax_would_move_it(be, monkeypatch) 
     assert _jax_devices.host_device() == (cpu, False)
     assert ap.convert(a, "jax").committed
     np.testing.assert_array_equal(np.asarray(y), a)
+
+
+def test_jax_only_dtypes_stack_within_jax(be) -> None:
+    # int4, float8 and PRNG keys went through numpy: numpy's DLPack refused int4 with a raw
+    # BufferError, np.asarray of keys raised TypeError (stack_slices, slice_by_slice).
+    import jax
+    import jax.numpy as jnp
+
+    import arrayport as ap
+
+    small = (jnp.arange(12).reshape(3, 4) % 7).astype(jnp.int4)
+    eight = jnp.linspace(0, 1, 12).reshape(3, 4).astype(jnp.float8_e4m3fn)
+    for a in (small, eight):
+        got = be.stack([a, a + 1])
+        assert got.dtype == a.dtype
+        assert got.shape == (2, 3, 4)
+        assert bool((got[1] == a + 1).all())
+    keys = jax.random.split(jax.random.key(0), (3, 4))
+    stacked = ap.stack_slices([keys, keys])
+    assert stacked.dtype == keys.dtype
+    assert bool((jax.random.key_data(stacked[0]) == jax.random.key_data(keys)).all())
+    passed = ap.process_slices(jnp.stack([small, small]), lambda s: s)
+    assert passed.dtype == small.dtype
+    # The exchanged dtypes still stack through numpy, into memory jax shares.
+    assert isinstance(be.stack([jnp.ones(3), jnp.ones(3)]), jax.Array)

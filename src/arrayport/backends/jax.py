@@ -24,10 +24,9 @@ Quirks routed around here:
   Deleted arrays (``x.delete()``, or donated to a jitted call) have none left: refused
   by name, by an identity too (:func:`is_plain` asks ``is_deleted()``, about 30 ns) and
   by :func:`device_of` (jax's own answer is a bare ``RuntimeError``; ``_jax_devices``).
-* Typed PRNG key arrays (``jax.random.key``) have an extended dtype (``key<fry>``) that
-  numpy and the other frameworks lack: they stay in jax (identity, copy, device move);
-  to leave it they are refused with the remedy ``jax.random.key_data``
-  (:func:`export_dtype_refusal`).
+* Typed PRNG key arrays (``key<fry>``), like int4 and float8, have a dtype numpy and the
+  other frameworks lack: they stay in jax (identity, copy, device move, :func:`stack`);
+  to leave it keys are refused with the remedy ``jax.random.key_data``.
 * ``jax.dlpack.from_dlpack`` spends about 25 us in Python around a 3 us import (a device
   lookup, a stream query and a ``jnp.asarray`` that re-canonicalises the dtype). CPU
   imports call jaxlib's own ``dlpack_managed_tensor_to_buffer`` directly instead, after a
@@ -51,6 +50,7 @@ from typing import Any
 
 import numpy as np
 
+from arrayport._exchange import EXCHANGED_DTYPES
 from arrayport._host import (
     ArrayInfo,
     RouteKey,
@@ -371,10 +371,11 @@ def adopt_copy(view: np.ndarray, device: Device) -> Any:
 def stack(arrays: list[Any]) -> Any:
     """Arrays stacked along a new first axis. On the CPU through numpy: XLA compiles
     ``jnp.stack`` anew for every number of operands (3,000 slices took 5.7 s, numpy's stack
-    of the host views and one import 0.05 s); on a GPU with ``jnp.stack``."""
+    of the host views and one import 0.05 s); on a GPU and of jax-only dtypes: jnp.stack."""
     import jax.numpy as jnp
 
-    if all(device_of(a).is_cpu for a in arrays):
+    d = arrays[0].dtype
+    if all(device_of(a).is_cpu for a in arrays) and getattr(d, "name", "") in EXCHANGED_DTYPES:
         views = [np.asarray(a) for a in arrays]
         out = aligned_empty((len(views), *views[0].shape), views[0].dtype)
         np.stack(views, out=out)  # one copy, into a buffer jax then shares
