@@ -174,7 +174,7 @@ def _make_plan(
     def route(method: str, zero_copy: bool, steps: tuple[str, ...], reason: str) -> Route:
         if note:
             reason = f"{reason}; {note}"
-        lazy = _lazy_note(s, t)
+        lazy = _lazy_note(s, t, method)
         if lazy:
             reason = f"{reason}; {lazy}"
         return Route(source, target, dev, method, zero_copy, steps, reason)

@@ -114,9 +114,15 @@ def _share_route(
     return route("host-share", True, steps, reason), run_share
 
 
-def _lazy_note(s: Backend, t: Backend) -> str | None:
+def _lazy_note(s: Backend, t: Backend, method: str = "") -> str | None:
     # dask (LAZY = True in its backend) holds task graphs, not memory: say so, since a
-    # lazy result computes nothing yet and reading a lazy source computes all of it.
+    # lazy result computes nothing yet and reading a lazy source computes all of it, as
+    # its copy does (a lazy copy would still read memory the graph wraps: backends.dask).
+    if method == "copy" and getattr(s, "LAZY", False):
+        return (
+            f"{s.MEMORY_TYPE.value} computes its task graph (every chunk) now, into one "
+            "fresh host array; the result is a task graph over that copy (chunked as the source)"
+        )
     if getattr(t, "LAZY", False):
         return (
             f"the result is lazy: a {t.MEMORY_TYPE.value} task graph, computed only when "

@@ -118,6 +118,14 @@ def test_dask_to_dask_is_identity_and_copy_is_a_fresh_graph() -> None:
     y = ap.convert(x, "dask", copy=True)
     assert y is not x
     np.testing.assert_array_equal(y.compute(), np.arange(6))
+    # The copy computes the graph now (a lazy copy would read memory the graph wraps): the
+    # route says so, where it said "the result is lazy ... computed only when asked", and
+    # the copy keeps the source's chunks (it had dask's "auto" ones: one chunk here).
+    assert "computes its task graph (every chunk) now" in route.reason
+    assert "computed only when asked" not in route.reason
+    assert y.chunks == x.chunks
+    unknown = x[x > 1]
+    assert ap.convert(unknown, "dask", copy=True).compute().tolist() == [2, 3, 4, 5]
 
 
 # --- conversions to and from every other CPU type ---------------------------------------

@@ -55,11 +55,12 @@ def _meta(like: Any, dtype: np.dtype[Any], ndim: int) -> Any:
     return np.empty((0,) * ndim, dtype=dtype)
 
 
-def from_numpy(a: np.ndarray, device: Device) -> Any:
+def from_numpy(a: np.ndarray, device: Device, chunks: Any = "auto") -> Any:
     """Wrap host array ``a`` as a dask array whose chunks are views of it (no copy).
 
-    Chunks follow dask's ``"auto"`` rule (``array.chunk-size``, 128 MiB by default). On a
-    CUDA device every chunk is moved to the GPU when it is computed.
+    Chunks follow dask's ``"auto"`` rule (``array.chunk-size``, 128 MiB by default), or
+    ``chunks`` (a dask array's copy keeps its own). On a CUDA device every chunk is moved
+    to the GPU when it is computed.
     """
     # Imported here, not at the top: the backend imports this module.
     from arrayport.backends.dask import load
@@ -67,7 +68,7 @@ def from_numpy(a: np.ndarray, device: Device) -> Any:
     da = load()
     from dask.array.core import normalize_chunks
 
-    chunks = normalize_chunks("auto", a.shape, dtype=a.dtype)  # type: ignore[no-untyped-call]
+    chunks = normalize_chunks(chunks, a.shape, dtype=a.dtype)  # type: ignore[no-untyped-call]
     # A random name: dask would otherwise hash every byte to name the graph.
     name = f"arrayport-host-{uuid.uuid4().hex}"
     keys = itertools.product([name], *(range(len(c)) for c in chunks))

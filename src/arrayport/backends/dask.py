@@ -192,9 +192,10 @@ def copy(x: Any) -> Any:
     A lazy copy (``map_blocks`` of a block copy) would still read ``x``'s source chunks when
     it is finally computed, so a later write to memory the graph wraps (a numpy array it was
     made from) would show through the "copy". ``copy=True`` asks for a fresh buffer, so the
-    graph is computed here.
+    graph is computed here, into chunks as ``x``'s where their sizes are known.
     """
-    return from_numpy(to_numpy(x), device_of(x))
+    known = not any(np.isnan(n) for axis in x.chunks for n in axis)
+    return from_numpy(to_numpy(x), device_of(x), x.chunks if known else "auto")
 
 
 def oom_error_types() -> tuple[type[BaseException], ...]:
