@@ -289,3 +289,28 @@ def test_a_failed_overhead_row_leaves_its_timed_conversions_standing(
     assert any(
         c["error"] is None and "torch" in (c["source"], c["target"]) for c in found["conversions"]
     )
+
+
+def test_a_type_that_cannot_hold_the_test_array_is_not_called_unusable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A MemoryError converting the test array into jax marked jax "not usable" (broken):
+    # the size's fault, not the framework's. It is left out of `timed`, with why.
+    if MemoryType.JAX not in INSTALLED:
+        pytest.skip("jax is not installed")
+    types = (MemoryType.NUMPY, MemoryType.JAX)
+    monkeypatch.setattr(arrayport._bench, "installed_memory_types", lambda: types)
+    monkeypatch.setattr(arrayport._bench, "not_usable", lambda installed: {})
+    convert = arrayport._bench.convert
+
+    def full_for_jax(x: Any, target: MemoryType) -> Any:
+        if target is MemoryType.JAX and x.size > 16:  # the test array, not the overhead rows
+            raise MemoryError("Unable to allocate 64 MiB")
+        return convert(x, target)
+
+    monkeypatch.setattr(arrayport._bench, "convert", full_for_jax)
+    found = run_bench(size_mib=0.01, repeats=1, calls=20)
+    assert found["broken"] == {}
+    assert found["timed"] == ["numpy"]
+    assert "out of memory holding the test array" in found["skipped"]["jax"]
+    assert all(c["error"] == "jax not timed (see above)" for c in found["conversions"])

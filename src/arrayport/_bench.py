@@ -171,21 +171,25 @@ def _timed_pair(x: Any, target: MemoryType, base: np.ndarray, repeats: int) -> d
 
 
 def _conversions(
-    base: np.ndarray, repeats: int, broken: dict[MemoryType, str]
+    base: np.ndarray, repeats: int, broken: dict[MemoryType, str], unfit: dict[MemoryType, str]
 ) -> list[dict[str, Any]]:
     """Every ordered pair of the timed memory types; a memory type that cannot be loaded
-    is added to ``broken`` with its error, and its rows say so."""
+    is added to ``broken`` with its error, one that cannot hold the test array to
+    ``unfit`` (the size's fault, not the framework's), and its rows say so."""
     types = [mt for mt in installed_memory_types() if mt not in _SKIPPED]
     ordered = load_order(types)
     sources: dict[MemoryType, Any] = {}
     for mt in ordered:
         try:
             sources[mt] = _ready(convert(base, mt))
+        except MemoryError as exc:
+            unfit[mt] = f"out of memory holding the test array ({exc}): try a smaller size"
         # Any exception: a broken framework raises what it raises (an AttributeError from
         # a user's own jax.py); its rows say so and the other pairs are timed.
         except Exception as exc:
             broken[mt] = describe_error(mt, exc)
     errors = {mt: f"{mt.value} not usable (see above)" for mt in broken}
+    errors.update((mt, f"{mt.value} not timed (see above)") for mt in unfit)
     rows: list[dict[str, Any]] = []
     for source in types:
         for target in types:
@@ -348,17 +352,19 @@ def run_bench(size_mib: float = 64.0, repeats: int = 3, calls: int = 20000) -> d
         msg = f"{size_mib:g} MiB arrays cannot be allocated here ({exc}): try a smaller size"
         raise InvalidOptionError(msg) from exc
     broken: dict[MemoryType, str] = {}
-    conversions = _conversions(base, repeats, broken)
+    unfit: dict[MemoryType, str] = {}
+    conversions = _conversions(base, repeats, broken, unfit)
     copies = [c["copy_ms"] / 1e3 for c in conversions if c["copy_ms"] is not None]
     memcpy = min([memcpy, *copies])
     skipped = {mt: why for mt, why in _SKIPPED.items() if mt in installed}
     skipped.update((mt, f"installed but not usable here: {why}") for mt, why in unusable.items())
+    skipped.update(unfit)
     dispatch = _dispatch(calls, broken)
     return {
         "versions": _versions(),
         "size_mib": n * 4 / 2**20,
         "memcpy_ms": memcpy * 1e3,
-        "timed": [mt.value for mt in installed if mt not in _SKIPPED and mt not in broken],
+        "timed": [mt.value for mt in installed if mt not in _SKIPPED and mt not in broken | unfit],
         "skipped": {mt.value: skipped[mt] for mt in MemoryType if mt in skipped},
         "conversions": conversions,
         "dispatch": dispatch,

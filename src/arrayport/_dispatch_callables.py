@@ -138,8 +138,12 @@ class Signature:
             return None
         try:
             return inspect.signature(self._of(obj))
-        except (ValueError, TypeError) as exc:  # a builtin without one: as if not there
-            raise AttributeError("__signature__") from exc
+        except (ValueError, TypeError) as exc:
+            try:  # a method whose function takes no self: inspect's own error
+                inspect.signature(obj.__wrapped__)
+            except (ValueError, TypeError):  # a builtin without one: as if not there
+                raise AttributeError("__signature__") from exc
+            raise
 
 
 def adopt_identity(wrapper: Any, fn: Any, static: bool) -> bool:

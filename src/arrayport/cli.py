@@ -103,7 +103,8 @@ def _doctor(args: argparse.Namespace, out: TextIO) -> int:
 def _duration(ms: float) -> str:
     """``ms`` milliseconds to read: ``"12.35 ms"``, below 1 ms ``"3.2 us"`` (never
     ``"0.00 ms"`` for a small ``--size``)."""
-    return f"{ms:.2f} ms" if ms >= 0.9995 else f"{ms * 1e3:.3g} us"  # not "1e+03 us"
+    us = f"{ms * 1e3:.3g}"
+    return f"{ms:.2f} ms" if ms >= 1 or float(us) >= 1000 else f"{us} us"  # not "1e+03 us"
 
 
 def _bench(args: argparse.Namespace, out: TextIO) -> int:

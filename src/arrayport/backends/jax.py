@@ -24,9 +24,9 @@ Quirks routed around here:
   Deleted arrays (``x.delete()``, or donated to a jitted call) have none left: refused
   by name, by an identity too (:func:`is_plain` asks ``is_deleted()``, about 30 ns) and
   by :func:`device_of` (jax's own answer is a bare ``RuntimeError``; ``_jax_devices``).
-* Typed PRNG key arrays (``key<fry>``), like int4 and float8, have a dtype numpy and the
-  other frameworks lack: they stay in jax (identity, copy, device move, :func:`stack`);
-  to leave it keys are refused with the remedy ``jax.random.key_data``.
+* Typed PRNG key arrays (``key<fry>``) have a dtype numpy and the other frameworks lack:
+  they stay in jax (identity, copy, device move, :func:`stack`); to leave it they are
+  refused with the remedy ``jax.random.key_data`` (:func:`export_dtype_refusal`).
 * ``jax.dlpack.from_dlpack`` spends about 25 us in Python around a 3 us import (a device
   lookup, a stream query and a ``jnp.asarray`` that re-canonicalises the dtype). CPU
   imports call jaxlib's own ``dlpack_managed_tensor_to_buffer`` directly instead, after a
@@ -343,18 +343,16 @@ def from_numpy(a: np.ndarray, device: Device) -> Any:
             a = aligned_copy(a)
         # device_put may still read `a` after returning; `a` can be the caller's memory.
         return jax.device_put(a, to_jax_device(device)).block_until_ready()
-    contiguous, _positive, _element, aligned = host_layout(a, True)
     name = dtype_name(a.dtype)
+    if name == "bfloat16" or name not in EXCHANGED_DTYPES:  # no DLPack: int4, float8 stacks
+        cpu, loose = host_device()
+        return jax.device_put(a, None if loose else cpu)
+    contiguous, _positive, _element, aligned = host_layout(a, True)
     if share_refusal_of(writes_allowed(a.flags.num), name, a.dtype.isnative, contiguous, aligned):
-        if name == "bfloat16":  # uncommitted on jax's default device where that is cpu
-            cpu, loose = host_device()
-            return jax.device_put(a, None if loose else cpu)
         a = aligned_copy(a)
     elif 1 in a.shape:
-        # numpy calls an array contiguous whatever the strides of its length-1 axes
-        # (x[None] has stride 0 there); jax's import copies such an array instead of
-        # sharing it, though the plan said shared. The same memory with the row-major
-        # strides is shared.
+        # numpy calls an array contiguous whatever the strides of its length-1 axes (x[None]
+        # has stride 0): jax's import would copy it, though planned shared; row-major is not.
         a = a.reshape(-1).reshape(a.shape)
     return from_dlpack(a, device)
 
@@ -369,18 +367,20 @@ def adopt_copy(view: np.ndarray, device: Device) -> Any:
 
 
 def stack(arrays: list[Any]) -> Any:
-    """Arrays stacked along a new first axis. On the CPU through numpy: XLA compiles
-    ``jnp.stack`` anew for every number of operands (3,000 slices took 5.7 s, numpy's stack
-    of the host views and one import 0.05 s); on a GPU and of jax-only dtypes: jnp.stack."""
-    import jax.numpy as jnp
-
-    d = arrays[0].dtype
-    if all(device_of(a).is_cpu for a in arrays) and getattr(d, "name", "") in EXCHANGED_DTYPES:
-        views = [np.asarray(a) for a in arrays]
-        out = aligned_empty((len(views), *views[0].shape), views[0].dtype)
-        np.stack(views, out=out)  # one copy, into a buffer jax then shares
-        return from_numpy(out, CPU)
-    return jnp.stack(arrays)
+    """Arrays stacked along a new first axis: on a GPU with ``jnp.stack``, on the CPU
+    through numpy (onto the host device), keys as their key data. XLA compiles ``jnp.stack``
+    for every number of operands: 3,000 slices took 5.7 s, numpy and one import 0.05 s."""
+    jax = load()
+    places = {device_of(a) for a in arrays}
+    if not all(p.is_cpu for p in places):
+        return jax.numpy.stack(arrays)
+    if not isinstance(arrays[0].dtype, np.dtype):  # typed PRNG keys
+        data = stack([jax.random.key_data(a) for a in arrays])
+        return jax.random.wrap_key_data(data, impl=jax.random.key_impl(arrays[0]))
+    views = [np.asarray(a) for a in arrays]
+    out = aligned_empty((len(views), *views[0].shape), views[0].dtype)
+    np.stack(views, out=out)  # one copy, into a buffer jax then shares
+    return from_numpy(out, CPU)
 
 
 def copy(x: Any) -> Any:
