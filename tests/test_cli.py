@@ -615,6 +615,7 @@ def test_bench_times_below_a_millisecond_in_microseconds() -> None:
     assert cli._duration(0.25) == "250 us"
     assert cli._duration(12.345) == "12.35 ms"
     assert cli._duration(0.9995) == "1.00 ms"  # it printed "1e+03 us"
+    assert cli._duration(0.9994999999999999) == "1.00 ms"
     assert cli._duration(0.9994) == "999 us"
 
 

@@ -279,3 +279,13 @@ def test_a_dispatched_callable_without_a_signature_has_no_signature_attribute() 
     assert mock.create_autospec(largest) is not None
     assert largest(np.array([1, 3, 2])) == 3
     assert list(inspect.signature(ap.memory_type("numpy")(np.add)).parameters)[:2] == ["x1", "x2"]
+    # A method whose function takes no self keeps inspect's own error for such a method:
+    # hidden as "no signature", inspect fell back to the function's, "()".
+
+    class Holder:
+        @ap.memory_type("numpy")
+        def no_self() -> Any:
+            return np.zeros(1)
+
+    with pytest.raises(ValueError, match="invalid method signature"):
+        inspect.signature(Holder().no_self)
