@@ -174,3 +174,22 @@ def test_a_sliced_function_with_a_halo_may_split_the_stack() -> None:
         lambda x: x
     )
     assert f.contract.depth == 2
+
+
+@pytest.mark.parametrize(
+    ("declared", "output"),
+    [("pyclesperanto", "declared"), ("pyclesperanto", "pyclesperanto"), ("numpy", "pyclesperanto")],
+)
+def test_a_fixed_dtype_the_kept_result_can_never_have_is_refused_when_declared(
+    declared: str, output: str
+) -> None:
+    # pyclesperanto holds no float64: the contract was accepted and every call failed
+    # after the function ran (50 slices blurred, then refused; audit a20).
+    with pytest.raises(
+        ap.InvalidOptionError, match=r"never holds float64.*FLOAT32.*output='numpy'"
+    ):
+        ap.FunctionContract(declared, output=output, dtype_conversion=ap.DtypeConversion.FLOAT64)
+    # Results that go elsewhere, or another fixed dtype, are accepted as before.
+    ap.FunctionContract(declared, output="numpy", dtype_conversion=ap.DtypeConversion.FLOAT64)
+    ap.FunctionContract(declared, output=output, dtype_conversion=ap.DtypeConversion.FLOAT32)
+    ap.FunctionContract("pyclesperanto", dtype_conversion=ap.DtypeConversion.FLOAT64)  # to input

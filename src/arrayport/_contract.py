@@ -38,6 +38,12 @@ _DEVICE_KINDS: dict[MemoryType, frozenset[str]] = {
 
 _OUTPUT_WORDS = ("input", "declared")
 
+# Fixed output dtypes a memory type never holds (its backend's dtypes, without importing
+# it): a result kept there in such a dtype fails every call, after the function ran.
+_NEVER_HELD: dict[MemoryType, frozenset[DtypeConversion]] = {
+    MemoryType.PYCLESPERANTO: frozenset({DtypeConversion.FLOAT64}),  # no 64-bit types
+}
+
 
 def _as_enum(value: Any, enum_type: Any, name: str) -> Any:
     if isinstance(value, enum_type):
@@ -185,6 +191,7 @@ class FunctionContract:
             "dtype_conversion", _as_enum(self.dtype_conversion, DtypeConversion, "dtype_conversion")
         )
         set_("scaling", _as_enum(self.scaling, Scaling, "scaling"))
+        _refuse_never_held(mt if output == "declared" else output, self.dtype_conversion)
         if self.dtype_conversion is DtypeConversion.NATIVE_OUTPUT and self.scaling in (
             Scaling.UNIT,
             Scaling.MINMAX,
@@ -244,3 +251,16 @@ class FunctionContract:
 # Public home: pickles, reprs and docs name arrayport.dispatch.FunctionContract, as before
 # the class moved here, so no private module path is ever stored in a pickle.
 FunctionContract.__module__ = "arrayport.dispatch"
+
+
+def _refuse_never_held(kept: object, dtype: DtypeConversion) -> None:
+    """Refuse a fixed output ``dtype`` the result's memory type ``kept`` (where the
+    contract fixes it: ``output="declared"`` or a memory type) never holds."""
+    if isinstance(kept, MemoryType) and dtype in _NEVER_HELD.get(kept, ()):
+        msg = (
+            f"dtype_conversion=DtypeConversion.{dtype.name} with results kept in {kept.value}, "
+            f"which never holds {dtype.value}: every call would fail after the function ran. "
+            f"Declare a dtype {kept.value} holds (DtypeConversion.FLOAT32), or output='numpy' "
+            f"(or another memory type) for {dtype.value} results"
+        )
+        raise InvalidOptionError(msg)
