@@ -146,3 +146,32 @@ def test_kept_leaves_what_the_target_refuses_but_computes_it_if_lazy() -> None:
     assert detect_memory_type(kept(np.arange(3.0, dtype=np.float32), MemoryType.JAX, None)) is (
         MemoryType.JAX
     )
+
+
+@skip_unless_installed(MemoryType.PYCLESPERANTO)
+def test_a_fallbacks_result_its_memory_type_cannot_hold_is_refused_in_the_calls_words() -> None:
+    # A numpy fallback's 0-d result for a pyclesperanto caller: moved() let the shape
+    # refusal escape bare ("cannot convert ... pyclesperanto cannot hold 0-d arrays"),
+    # where an unfailed call says whose result it is and what to do (audit a20).
+    import pyclesperanto as cle
+
+    import arrayport as ap
+    from arrayport.testing import inject_oom
+
+    assert moved(np.float32(1.0).reshape(()), MemoryType.PYCLESPERANTO, None).ndim == 0
+
+    def total(x: Any) -> Any:
+        return np.float32(ap.convert(x, "numpy").sum())
+
+    x = cle.push(np.ones((4, 3), np.float32))
+    policy = ap.OOMPolicy(retries=0, fallback="numpy")
+    summed = ap.memory_type("pyclesperanto", oom=policy)(total)
+    with pytest.raises(ap.ConversionError) as plain:
+        summed(x)
+    with inject_oom("pyclesperanto", times=1), pytest.raises(ap.ConversionError) as fell_back:
+        summed(x)
+    assert str(fell_back.value) == str(plain.value)
+    assert str(plain.value).startswith("the result of ")
+    assert summed.options(output="declared")(x) == 12.0
+    with inject_oom("pyclesperanto", times=1):
+        assert summed.options(output="declared")(x) == 12.0

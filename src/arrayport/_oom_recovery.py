@@ -23,7 +23,7 @@ from arrayport._oom_injection import inject, injections
 from arrayport._oom_messages import gave_up, name, unjoinable
 from arrayport._oom_recognition import Site, find_site, oom_memory_type, settled
 from arrayport._oom_release import drop_frames, release
-from arrayport._results import each_array, leave, moved
+from arrayport._results import each_array, leave, moved, placeable
 from arrayport.convert import convert
 from arrayport.devices import CPU, Device
 from arrayport.errors import ArrayportError, InvalidOptionError, OutOfMemoryError, add_note
@@ -358,12 +358,14 @@ class Execution:
         # type on purpose would have been returned so by an unfailed run too. A numpy
         # scalar from a numpy fallback (x.sum()) is the 0-d array an unfailed run returns
         # elsewhere; another's 0-d result is, in numpy, the scalar numpy's reductions give.
-        def back(r: Any) -> Any:
-            if isinstance(r, np.generic) and target is MemoryType.NUMPY:
-                r = np.asarray(r)
+        def back(made: Any) -> Any:
+            scalar = isinstance(made, np.generic) and target is MemoryType.NUMPY
+            r = np.asarray(made) if scalar else made
             if array_type(r) is not target:
                 return r
             there = moved(r, mt, to.device)
+            if there is r and not placeable(r, mt):  # as made: the placement says why not
+                return made
             if mt is MemoryType.NUMPY and target is not mt and there.ndim == 0:
                 return there[()]
             if there is r and target is not mt:

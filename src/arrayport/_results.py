@@ -26,10 +26,10 @@ from arrayport.backends import get_backend
 from arrayport.convert import convert
 from arrayport.devices import Device
 from arrayport.dtypes import dtype_name
-from arrayport.errors import UnsupportedDtypeError
+from arrayport.errors import ConversionError
 from arrayport.memory_types import MemoryType
 
-__all__ = ["Left", "collecting", "each_array", "kept", "leave", "moved", "widenings"]
+__all__ = ["Left", "collecting", "each_array", "kept", "leave", "moved", "placeable", "widenings"]
 
 # Each memory type's WIDENINGS (empty for most), read once.
 _widenings: dict[MemoryType, dict[str, str]] = {}
@@ -121,16 +121,25 @@ def _same_dict(value: dict[Any, Any], items: dict[Any, Any]) -> dict[Any, Any]:
 def moved(r: Any, mt: MemoryType, device: Device | None) -> Any:
     """A result ``r`` converted to ``mt``; it stays as it is where that would change its
     dtype (pyclesperanto holds bool as uint8) or ``mt`` cannot hold it (float64 in jax
-    without 64-bit mode), so that a dispatched call's dtype policy sees the dtype the
-    function made (ADR 0068), and when it is a numpy scalar."""
+    without 64-bit mode; a 0-d or 4-D array in pyclesperanto), so that a dispatched call's
+    dtype policy sees the dtype the function made (ADR 0068), and its placement refuses
+    what cannot go there in the call's words; and when it is a numpy scalar."""
     if isinstance(r, np.generic):
         return r
     if dtype_name(r.dtype) in widenings(mt):
         return r
     try:
         return convert(r, mt, device=device)
-    except UnsupportedDtypeError:
+    except ConversionError:  # a dtype or shape mt refuses (UnsupportedDtypeError is one)
         return r
+
+
+def placeable(r: Any, mt: MemoryType) -> bool:
+    """Whether ``mt`` holds an array of ``r``'s shape (pyclesperanto: 1- to 3-D, not
+    empty)."""
+    refusal = getattr(get_backend(mt), "shape_refusal", None)
+    kind = array_type(r)
+    return refusal is None or kind is None or refusal(get_backend(kind).describe(r)) is None
 
 
 def kept(r: Any, mt: MemoryType, device: Device | None) -> Any:
