@@ -898,6 +898,31 @@ def test_a_dask_array_that_runs_out_computing_says_so() -> None:
     assert "4.0 EiB asked for" in str(e.value)
 
 
+@skip_unless_installed(MT.DASK)
+def test_a_dask_array_whose_mapped_function_runs_out_names_it_not_the_conversion() -> None:
+    # The error blamed the conversion ("convert it in parts, or let a decorated function's
+    # OOMPolicy(split_axis=...) split it") for a function's allocation in a block.
+    import dask
+    import dask.array as da
+
+    def too_big(b: np.ndarray) -> np.ndarray:
+        np.empty(1 << 62, np.uint8)  # a real MemoryError, at once
+        return b
+
+    lazy = da.ones((4, 4), chunks=2).map_blocks(too_big, dtype=float)
+    with dask.config.set(scheduler="synchronous"), pytest.raises(ap.OutOfMemoryError) as e:
+        ap.convert(lazy, "numpy")
+    message = str(e.value)
+    assert "computing a dask array of shape (4, 4) to numpy (4.0 EiB asked for)" in message
+    assert "raised in too_big (test_convert.py:" in message
+    assert "not by the conversion" in message
+    assert "x.rechunk(...)" in message
+    assert "OOMPolicy" in message
+    cause = e.value.__cause__
+    assert isinstance(cause, MemoryError)  # the function's own: numpy's
+    assert not isinstance(cause, ap.OutOfMemoryError)
+
+
 @pytest.mark.parametrize("target", ["numpy", "torch", "jax", "tensorflow"])
 def test_a_broadcast_arrays_view_converts_without_numpy_s_warning_or_a_writable_alias(
     target: str,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import textwrap
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -1080,3 +1081,125 @@ def test_a_tuple_result_of_the_native_output_sample_is_refused_at_the_call() -> 
     )
     with pytest.raises(ap.ArrayportError, match="returned a tuple on a sample dask block"):
         pair(da.from_array(np.ones((4, 4)), chunks=2))
+
+
+# --- the OOM policy on dask (audit a20) ------------------------------------------------------
+
+
+@ap.memory_type("numpy", blockwise=True, oom=ap.OOMPolicy(retries=0, release=False))
+def _runs_out_on_the_last_row(x: Any) -> Any:
+    if x.max() >= 12:  # the blocks holding the last row of a 4 x 4 arange
+        raise MemoryError
+    return x
+
+
+@pytest.mark.usefixtures("sync")
+def test_a_disabled_policy_s_own_error_reaches_the_caller_also_with_output() -> None:
+    # output="numpy" computed the result inside convert, which took the function's own
+    # MemoryError for the conversion's: "out of host memory computing a dask array ... to
+    # numpy", advising to decorate the (decorated) function. OOMPolicy.disabled() promises
+    # the framework's own error, as it is.
+    off = _runs_out_on_the_last_row.options(oom=ap.OOMPolicy.disabled(), output="numpy")
+    x = da.from_array(np.arange(16.0).reshape(4, 4), chunks=(2, 4))
+    with pytest.raises(MemoryError) as info:
+        off(x)
+    assert type(info.value) is MemoryError
+    with pytest.raises(MemoryError) as raw:
+        off(np.arange(16.0).reshape(4, 4))  # as without dask
+    assert type(raw.value) is type(info.value)
+    # An enabled policy's own OutOfMemoryError passes as it is, naming the block.
+    with pytest.raises(ap.OutOfMemoryError) as gave_up:
+        _runs_out_on_the_last_row.options(output="numpy")(x)
+    assert gave_up.value.attempts == 1
+    assert "dask block at index (1, 0)" in gave_up.value.__notes__[0]
+
+
+_ARMED: list[Any] = []  # a worker's inject_oom blocks, entered by client.run(_arm, ...)
+
+
+def _arm(memory_type: str, times: int) -> None:
+    from arrayport.testing import inject_oom
+
+    block = inject_oom(memory_type, times=times)
+    block.__enter__()
+    _ARMED.append(block)
+
+
+def _disarm() -> None:
+    while _ARMED:
+        _ARMED.pop().__exit__(None, None, None)
+
+
+@ap.memory_type(
+    "torch",
+    blockwise=True,
+    oom=ap.OOMPolicy(retries=0, release=False, fallback="numpy"),
+    dtype_conversion=DtypeConversion.NATIVE_OUTPUT,
+)
+def _half_with_fallback(x: Any) -> Any:
+    if isinstance(x, np.ndarray) and x.shape[0] < 2:
+        raise ValueError("needs two rows on numpy")  # so the sample cannot tell the dtype
+    return x / 2
+
+
+@needs_torch
+@pytest.mark.cluster
+def test_cluster_a_block_that_fell_back_to_another_dtype_says_so(client: Any) -> None:
+    a = np.arange(16, dtype=np.int32).reshape(4, 4)
+    lazy = _half_with_fallback(da.from_array(a, chunks=(2, 4)))
+    assert lazy.dtype == np.float32
+    client.run(_arm, "torch", 1)  # the first block on each worker runs out on torch
+    try:
+        with pytest.raises(ap.ArrayportError, match=r"ran out of memory and fell back to numpy"):
+            lazy.compute()
+    finally:
+        client.run(_disarm)
+    np.testing.assert_array_equal(lazy.compute(), a / 2)
+
+
+@pytest.mark.cluster
+def test_cluster_block_out_of_memory_errors_come_as_the_policy_left_them(client: Any) -> None:
+    x = da.from_array(np.arange(16.0).reshape(4, 4), chunks=(2, 4))
+    off = _runs_out_on_the_last_row.options(oom=ap.OOMPolicy.disabled(), output="numpy")
+    with pytest.raises(MemoryError) as raw:
+        off(x)
+    assert type(raw.value) is MemoryError  # pickled across, without arrayport's wrapping
+    with pytest.raises(ap.OutOfMemoryError) as info:
+        _runs_out_on_the_last_row(x).compute()
+    (note,) = info.value.__notes__
+    assert "ran out of memory on the dask block at index (1, 0) (shape (2, 4))" in note
+    assert "x.rechunk(...)" in note
+
+
+_FAILED_ONCE: dict[str, bool] = {}  # per process: each worker's first block runs out once
+
+
+@ap.memory_type("numpy", blockwise=True, oom=ap.OOMPolicy(retries=1, release=False))
+def _runs_out_once_per_process(x: Any) -> Any:
+    if not _FAILED_ONCE.get("yes"):
+        _FAILED_ONCE["yes"] = True
+        raise MemoryError
+    return x + 1
+
+
+@pytest.mark.cluster
+def test_cluster_metrics_recipe_of_the_dask_page_reads_the_workers_counters(client: Any) -> None:
+    # The client's ap.metrics saw none of the blocks' OOM episodes, and the docs did not
+    # say so: the dask page's recipe reads them on the workers. It runs here as written.
+    page = (Path(__file__).parents[1] / "docs" / "memory-types" / "dask.md").read_text()
+    recipe = next(
+        textwrap.dedent(block.split("```", 1)[0])
+        for block in page.split("```python\n")[1:]
+        if "ap.metrics.snapshot()" in block
+    )
+    x = da.from_array(np.zeros((4, 4)), chunks=(2, 4))
+    found: dict[str, Any] = {"client": client, "f": _runs_out_once_per_process, "x": x}
+    client.run(lambda: ap.metrics.reset())
+    try:
+        with ap.metrics.collecting() as here:
+            exec(compile(recipe, "dask.md", "exec"), found)  # noqa: S102
+        np.testing.assert_array_equal(found["result"], np.ones((4, 4)))
+        assert found["outcomes"]["retry"] >= 1  # each worker's first block, retried
+        assert here.snapshot()["oom_outcomes"] == {}  # the client's own: none of them
+    finally:
+        client.run(lambda: (ap.metrics.disable(), ap.metrics.reset()))

@@ -108,3 +108,82 @@ def test_the_sample_run_warns_of_nothing_and_leaves_the_filters_as_they_were() -
         assert warnings.filters == inside
     assert warnings.filters == before
     assert out.dtype == np.float64
+
+
+# --- from the OOM audit of dask (a20) ----------------------------------------------------------
+
+
+def test_a_wider_sample_grows_in_steps_and_stops_at_one_mebibyte() -> None:
+    # A whole_array function failing on the 16-element sample was run on the whole array:
+    # built of ones in the calling process at the call (256 MiB for the audit's image).
+    import dask.array as da
+
+    shapes: list[tuple[int, ...]] = []
+
+    def kernel(rows: int) -> Any:
+        def filt(x: Any) -> Any:
+            shapes.append(x.shape)
+            if x.shape[0] < rows:
+                raise ValueError("image too small for the kernel")
+            return x * 0.5
+
+        return ap.memory_type("numpy", whole_array=True, dtype_conversion=NATIVE)(filt)
+
+    image = da.zeros((2048, 2048), chunks=(512, 2048))  # 32 MiB, never computed
+    assert kernel(32)(image).dtype == np.float64
+    assert shapes == [(16, 16), (64, 64)]  # wide enough for the kernel, not whole
+    shapes.clear()
+    with pytest.raises(
+        ap.ArrayportError,
+        match=r"\(256, 256\) float64 sample .* image too small.*A wider sample, of shape "
+        r"\(1024, 1024\) \(8\.0 MiB of ones\), would be larger than the 1\.0 MiB.*"
+        r"Declare the output dtype",
+    ):
+        kernel(2000)(image)
+    assert shapes == [(16, 16), (64, 64), (256, 256)]  # the 8 MiB one was never made
+
+
+def test_an_out_of_memory_error_of_the_sample_run_says_it_came_from_the_sample() -> None:
+    import dask.array as da
+
+    @ap.memory_type(
+        "numpy",
+        blockwise=True,
+        dtype_conversion=NATIVE,
+        oom=ap.OOMPolicy(retries=0, release=False),
+    )
+    def hungry(x: Any) -> Any:
+        raise MemoryError  # the calling process's memory is full
+
+    with pytest.raises(ap.OutOfMemoryError) as info:
+        hungry(da.ones((8, 4), chunks=(2, 4)))
+    (note,) = info.value.__notes__
+    assert "raised by the NATIVE_OUTPUT sample run, at the call" in note
+    assert "(1, 4) float64 sample block of ones" in note
+    assert "declare the output dtype" in note
+
+
+@skip_unless_installed(MemoryType.TORCH)
+def test_a_fallback_returning_another_dtype_is_refused_at_the_call() -> None:
+    # torch's int32 / 2 is float32, numpy's float64: a block recovered on numpy failed the
+    # whole compute, with a dtype error that did not mention the fallback.
+    import dask.array as da
+
+    policy = ap.OOMPolicy(retries=0, release=False, fallback="numpy")
+    half = ap.memory_type("torch", blockwise=True, oom=policy, dtype_conversion=NATIVE)(
+        lambda x: x / 2
+    )
+    x = da.from_array(np.arange(16, dtype=np.int32).reshape(4, 4), chunks=(2, 4))
+    with pytest.raises(
+        ap.InvalidOptionError,
+        match=r"returns float32 on torch but float64 on numpy, so a dask block that ran out "
+        r"of memory and fell back to numpy would not match.*"
+        r"dtype_conversion=DtypeConversion\.FLOAT32\), or a fallback that returns float32",
+    ):
+        half(x)
+    # Declared dtypes, and fallbacks that return the sample's dtype, are built as before.
+    assert half.options(dtype_conversion="float32")(x).dtype == np.float32
+    double = ap.memory_type("torch", blockwise=True, oom=policy, dtype_conversion=NATIVE)(
+        lambda x: x * 2
+    )
+    np.testing.assert_array_equal(double(x).compute(), np.arange(16).reshape(4, 4) * 2)

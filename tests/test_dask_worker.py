@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pickle
 from collections import namedtuple
+from typing import Any
 
 import numpy as np
 import pytest
@@ -156,3 +157,83 @@ def test_a_block_that_is_not_numpy_or_cupy_is_refused_by_name() -> None:
         ),
     ):
         inc(lying).compute()
+
+
+# --- from the OOM audit of dask (a20) ----------------------------------------------------------
+
+
+@skip_unless_installed(MemoryType.TORCH)
+def test_a_block_that_fell_back_to_another_dtype_says_so() -> None:
+    # A block recovered on numpy returned numpy's float64 where the sample (on torch) said
+    # float32: the error blamed the function and named no out-of-memory error. This
+    # function's fallback fails on the one-row sample, so the call cannot refuse it first.
+    import dask
+    import dask.array as da
+
+    from arrayport.testing import inject_oom
+
+    @ap.memory_type(
+        "torch",
+        blockwise=True,
+        oom=ap.OOMPolicy(retries=0, release=False, fallback="numpy"),
+        dtype_conversion=ap.DtypeConversion.NATIVE_OUTPUT,
+    )
+    def half(x: Any) -> Any:
+        if isinstance(x, np.ndarray) and x.shape[0] < 2:
+            raise ValueError("needs two rows on numpy")
+        return x / 2
+
+    a = np.arange(16, dtype=np.int32).reshape(4, 4)
+    with dask.config.set(scheduler="synchronous"):
+        lazy = half(da.from_array(a, chunks=(2, 4)))
+        assert lazy.dtype == np.float32
+        np.testing.assert_array_equal(lazy.compute(), a / 2)  # nothing ran out
+        with (
+            inject_oom("torch", times=1),
+            pytest.raises(
+                ap.ArrayportError,
+                match=r"returned float64 for a dask block that ran out of memory and fell back "
+                r"to numpy \(its OOMPolicy's fallback\), but its dask result was declared "
+                r"float32.*or a fallback that returns float32",
+            ),
+        ):
+            lazy.compute()
+
+
+def _runs_out_on_the_last_row(x: np.ndarray) -> np.ndarray:
+    if x.max() >= 12:  # the blocks holding the last row only
+        raise MemoryError
+    return x
+
+
+@pytest.mark.parametrize(
+    ("rule", "remedy"),
+    [
+        ({"blockwise": True}, "rechunk the dask input (x.rechunk(...))"),
+        ({"depth": (1, 0)}, "rechunk the dask input (x.rechunk(...))"),
+        ({"whole_array": True}, "that block is the whole array: declare depth= instead"),
+    ],
+)
+def test_a_blocks_final_out_of_memory_error_names_the_block(
+    rule: dict[str, Any], remedy: str
+) -> None:
+    import dask
+    import dask.array as da
+
+    f = ap.memory_type("numpy", oom=ap.OOMPolicy(retries=0, release=False), **rule)(
+        _runs_out_on_the_last_row
+    )
+    x = da.from_array(np.arange(16.0).reshape(4, 4), chunks=(2, 4))
+    with dask.config.set(scheduler="synchronous"), pytest.raises(ap.OutOfMemoryError) as info:
+        f(x).compute()
+    (note,) = info.value.__notes__
+    at = (0, 0) if rule.get("whole_array") else (1, 0)
+    shape = {"depth": (3, 4), "whole_array": (4, 4)}.get(next(iter(rule)), (2, 4))
+    assert f"ran out of memory on the dask block at index {at} (shape {shape})" in note
+    assert remedy in note
+    # With the policy disabled the function's own error comes as it is, with no note.
+    off = f.options(oom=ap.OOMPolicy.disabled())
+    with dask.config.set(scheduler="synchronous"), pytest.raises(MemoryError) as raw:
+        off(x).compute()
+    assert type(raw.value) is MemoryError
+    assert not hasattr(raw.value, "__notes__")

@@ -72,3 +72,26 @@ def test_gave_up_says_why_a_declared_split_was_dropped() -> None:
     assert "gave up after 1 attempt, no split (the declared split_axis=0 was not used: " in text
     assert "the first array argument is 2-D" in text
     assert "split_axis=..." not in text
+
+
+def test_dask_block_names_the_block_and_the_remedy_each_block_rule_has() -> None:
+    # A block's final OutOfMemoryError named the function only (the key was in the
+    # worker's log), and its remedies left out dask's own: smaller blocks.
+    from arrayport._oom_messages import dask_block
+    from arrayport.dispatch import FunctionContract
+
+    def contract(**rule: object) -> FunctionContract:
+        return FunctionContract(MemoryType.NUMPY, **rule)  # type: ignore[arg-type, unused-ignore]
+
+    split = dask_block("f", contract(blockwise=True), (2, 0), (64, 32))
+    assert split.startswith("arrayport: f ran out of memory on the dask block at index (2, 0)")
+    assert "(shape (64, 32))" in split
+    assert "rechunk the dask input (x.rechunk(...))" in split
+    stack = dask_block("f", contract(slice_by_slice=True), (1, 0, 0), (4, 64, 64))
+    assert "fewer slices per block" in stack
+    assert "x.rechunk({0: 1})" in stack
+    plane = dask_block("f", contract(slice_by_slice=True), (0, 0), (64, 64))
+    assert "slices a 3-D stack only, so that block is the whole array" in plane
+    whole = dask_block("f", contract(whole_array=True), None, (64, 64))
+    assert "dask block (shape (64, 64))" in whole  # no index: none was given
+    assert "whole_array=True that block is the whole array: declare depth=" in whole

@@ -54,7 +54,14 @@ from arrayport._dask_checks import (
     whole_slices,
 )
 from arrayport._dask_sample import sampled_dtype
-from arrayport._dask_worker import Call, Referenced, Slot, run_block, writes_through
+from arrayport._dask_worker import (
+    Call,
+    Referenced,
+    Slot,
+    run_block,
+    traced_policy,
+    writes_through,
+)
 from arrayport._exchange import holds_numbers
 from arrayport._host import aligned_copy
 from arrayport._placement import resolve_device
@@ -247,7 +254,8 @@ def run_on_dask(
     ------
     InvalidOptionError
         The contract cannot be honoured block by block (MINMAX scaling, a depth of the
-        wrong length) or an argument is ambiguous; the message names the remedy.
+        wrong length, ``NATIVE_OUTPUT`` with an OOM fallback returning another dtype) or
+        an argument is ambiguous; the message names the remedy.
     UnsupportedArrayError
         The dask array's chunks are neither numpy nor cupy arrays.
     ArrayportError
@@ -327,6 +335,9 @@ def run_on_dask(
     # The sample runs as the blocks do (each to its own type: output= would widen a bool
     # into pyclesperanto's uint8 and declare a dtype no block returns).
     dtype = _output_dtype(per_block, name, targs, tkwargs, col, whole, depth, sampled)
+    traced = traced_policy(contract)
+    if traced is not None:  # a block that fell back says so if its dtype is not `dtype`
+        per_block = per_block.options(oom=traced)
     if slot is not None and contract.dtype_conversion is not DtypeConversion.NATIVE_OUTPUT:
         native = per_block.options(dtype_conversion="native_output", scaling="value")
         per_block = Referenced(per_block, native, slot)

@@ -7,21 +7,46 @@ call's non-block arguments. See ``docs/decisions/0027-dask-worker-transport.md``
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import threading
 from collections import OrderedDict
-from typing import Any, Literal
+from collections.abc import Callable
+from typing import Any, Literal, TypeVar, cast
 
 import numpy as np
 
 from arrayport._arguments import is_container, rebuild
+from arrayport._oom_messages import dask_block
+from arrayport._oom_messages import name as fn_name
+from arrayport._oom_recognition import find_site
+from arrayport._oom_recovery import JOIN
 from arrayport.backends import detect_memory_type, get_backend
 from arrayport.backends._dask_compute import dtype_lie, foreign_chunks, numpy_or_cupy
-from arrayport.convert import convert
-from arrayport.errors import ArrayportError, ConversionError, UnsupportedArrayError
-from arrayport.memory_types import MemoryType
+from arrayport.convert import RAISED_IN_BLOCK, convert
+from arrayport.dtypes import DtypeConversion
+from arrayport.errors import (
+    ArrayportError,
+    ConversionError,
+    OutOfMemoryError,
+    UnsupportedArrayError,
+    add_note,
+)
+from arrayport.memory_types import MemoryType, as_memory_type
+from arrayport.oom import OOMPolicy
 
-__all__ = ["Call", "Referenced", "Slot", "dumps_by_value", "fill", "run_block"]
+__all__ = [
+    "Call",
+    "Referenced",
+    "Slot",
+    "Traced",
+    "dumps_by_value",
+    "fill",
+    "run_block",
+    "traced_policy",
+]
+
+T = TypeVar("T")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -153,6 +178,61 @@ def dumps_by_value(objects: Any) -> bytes:
     return buffer.getvalue()
 
 
+#: Per thread: the memory type of the arrays the last completed run of a traced function got
+#: (see Traced; run_block reads it).
+_ran = threading.local()
+
+
+def _traced(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``fn``, noting the memory type each run of it got once the run has returned."""
+
+    def traced(*args: Any, **kwargs: Any) -> Any:
+        on = find_site(args, kwargs).memory_type
+        out = fn(*args, **kwargs)
+        _ran.on = on
+        return out
+
+    # What the policy reads of the function it runs: its name, how its pieces' results
+    # join (slice_by_slice), and the function a fallback's result is left for (ADR 0068).
+    traced.__name__ = getattr(fn, "__name__", "function")
+    traced.__qualname__ = fn_name(fn)
+    setattr(traced, "__wrapped__", getattr(fn, "__wrapped__", fn))  # noqa: B010
+    if hasattr(fn, JOIN):
+        setattr(traced, JOIN, getattr(fn, JOIN))
+    return traced
+
+
+@dataclasses.dataclass(frozen=True, slots=True, repr=False)
+class Traced(OOMPolicy):
+    """A NATIVE_OUTPUT contract's policy on dask blocks, where it has a fallback: the same
+    policy, whose runs of the function note their memory type, so that a block whose dtype
+    is not the declared one can say that it fell back (ADR 0077)."""
+
+    def run(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        return cast(T, OOMPolicy.run(self, _traced(fn), *args, **kwargs))
+
+    def recover(
+        self, exc: Exception, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
+        return OOMPolicy.recover(self, exc, _traced(fn), args, kwargs)
+
+    def recover_conversion(
+        self, exc: Exception, call: Callable[..., Any], fn: Callable[..., Any], *rest: Any
+    ) -> Any:
+        return OOMPolicy.recover_conversion(self, exc, call, _traced(fn), *rest)
+
+
+def traced_policy(contract: Any) -> OOMPolicy | None:
+    """The :class:`Traced` policy for ``contract``'s blocks, or None where its blocks keep
+    their own (no fallback elsewhere, or a fixed output dtype the dtype policy gives)."""
+    p = contract.oom
+    if contract.dtype_conversion is not DtypeConversion.NATIVE_OUTPUT or type(p) is not OOMPolicy:
+        return None
+    if p.fallback is None or as_memory_type(p.fallback) is contract.memory_type:
+        return None
+    return Traced(p.retries, p.release, p.split_axis, p.min_split, p.fallback)
+
+
 def writes_through(declared: MemoryType) -> bool:
     """Whether a function declared on ``declared`` could write into a numpy argument it is
     given (shared with it: numpy, torch; cupy for a host-memory test), so that a snapshot
@@ -162,8 +242,9 @@ def writes_through(declared: MemoryType) -> bool:
     return declared in (MemoryType.NUMPY, MemoryType.TORCH, MemoryType.CUPY)
 
 
-def run_block(*parts: Any, call: Call) -> Any:
-    """One block: the dispatched callable on numpy (or cupy) blocks, a block back."""
+def run_block(*parts: Any, call: Call, block_id: tuple[int, ...] | None = None) -> Any:
+    """One block: the dispatched callable on numpy (or cupy) blocks, a block back.
+    ``block_id``: the block's index among the blocks the call was mapped over (dask's)."""
     dispatched, targs, tkwargs = call.resolve()
     blocks, whole = parts[: call.n_blocks], parts[call.n_blocks :]
     if writes_through(dispatched.contract.memory_type):
@@ -203,13 +284,31 @@ def run_block(*parts: Any, call: Call) -> Any:
         return _as_block(np.empty(like.shape, call.dtype), like, call)
     args = tuple(fill(a, blocks, whole) for a in targs)
     kwargs = {k: fill(v, blocks, whole) for k, v in tkwargs.items()}
-    if type(dispatched) is Referenced:
-        return _as_block(dispatched.call(blocks, whole, *args, **kwargs), blocks[0], call)
-    return _as_block(dispatched(*args, **kwargs), blocks[0], call)
+    policy = dispatched.contract.oom
+    _ran.on = None
+    try:
+        if type(dispatched) is Referenced:
+            out = dispatched.call(blocks, whole, *args, **kwargs)
+        else:
+            out = dispatched(*args, **kwargs)
+    except MemoryError as exc:
+        if not policy._active:
+            # OOMPolicy.disabled(): the function's own error, which converting the dask
+            # result (output=) passes on as it is, not as the conversion's.
+            with contextlib.suppress(AttributeError, TypeError):  # one without a __dict__
+                setattr(exc, RAISED_IN_BLOCK, True)
+        elif isinstance(exc, OutOfMemoryError):
+            add_note(exc, dask_block(call.name, dispatched.contract, block_id, like.shape))
+        raise
+    # Whether the last run of the function was its fallback's (Traced policies only).
+    fallback = policy.fallback if type(policy) is Traced else None
+    fell = fallback if isinstance(fallback, MemoryType) and _ran.on is fallback else None
+    return _as_block(out, blocks[0], call, fell)
 
 
-def _as_block(out: Any, like: Any, call: Call) -> Any:
-    """``out`` as a block of ``like``'s type and device, checked against the contract."""
+def _as_block(out: Any, like: Any, call: Call, fell: MemoryType | None = None) -> Any:
+    """``out`` as a block of ``like``'s type and device, checked against the contract
+    (``fell``: the memory type the block's OOM fallback ran it on, if it did)."""
     if not (type(out) is np.ndarray and type(like) is np.ndarray):  # else: numpy, as is
         out = _to_block_type(out, like, call)
     if out.shape != like.shape:
@@ -225,6 +324,15 @@ def _as_block(out: Any, like: Any, call: Call) -> Any:
         # Declared in native byte order (the policy compares dtypes by name and never
         # swaps bytes): a big-endian block the function handed back is swapped, exactly.
         out = out.astype(out.dtype.newbyteorder("="))
+    if out.dtype != call.dtype and fell is not None:
+        msg = (
+            f"{call.name} returned {np.dtype(out.dtype).name} for a dask block that ran out "
+            f"of memory and fell back to {fell.value} (its OOMPolicy's fallback), but its "
+            f"dask result was declared {call.dtype} (a sample run's dtype, as "
+            "NATIVE_OUTPUT asks); declare a fixed output dtype (e.g. dtype_conversion="
+            f"DtypeConversion.FLOAT32), or a fallback that returns {call.dtype}"
+        )
+        raise ArrayportError(msg)
     if out.dtype != call.dtype:
         msg = (
             f"{call.name} returned {np.dtype(out.dtype).name} for a dask block, but its "

@@ -9,12 +9,13 @@ private names for these (``_Injection``, ``_register``, ``_unregister``, ``_inje
 
 from __future__ import annotations
 
+import contextlib
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from arrayport.memory_types import MemoryType
 
-__all__ = ["Injection", "inject", "injections", "register", "unregister"]
+__all__ = ["Injection", "inject", "injections", "register", "suspended", "unregister"]
 
 
 class Injection:
@@ -33,6 +34,21 @@ _lock = threading.Lock()
 #: cheap "any at all?" test; only ever changed in place, so that modules holding it by name
 #: see every change.
 injections: list[Injection] = []
+
+
+#: Per thread: a positive depth while arrayport runs a function for its own purposes (the
+#: NATIVE_OUTPUT sample on dask input), whose runs are not the calls a test injects into.
+_suspended = threading.local()
+
+
+@contextlib.contextmanager
+def suspended() -> Iterator[None]:
+    """No injection is raised (or counted) in this thread inside the block."""
+    _suspended.depth = getattr(_suspended, "depth", 0) + 1
+    try:
+        yield
+    finally:
+        _suspended.depth -= 1
 
 
 def register(injection: Injection) -> None:
@@ -55,7 +71,8 @@ def inject(memory_type: MemoryType | None) -> None:
     The newest active injection for ``memory_type`` with attempts left is consumed first,
     so that nested blocks add up with each block's count applying to its own body first.
     """
-    if memory_type is None:
+    depth: int = getattr(_suspended, "depth", 0)
+    if memory_type is None or depth:
         return
     with _lock:
         for injection in reversed(injections):

@@ -15,7 +15,7 @@ from arrayport.memory_types import MemoryType
 if TYPE_CHECKING:
     from arrayport._oom_recovery import Execution
 
-__all__ = ["gave_up", "name", "unjoinable"]
+__all__ = ["dask_block", "gave_up", "name", "unjoinable"]
 
 
 def name(fn: Callable[..., Any]) -> str:
@@ -31,6 +31,34 @@ def unjoinable(why: object, axis: int, fn: Callable[..., Any]) -> str:
         f"maps axis {axis} row by row and returns arrays (or a tuple/list of arrays) with one "
         "row along that axis per input row; declare split_axis on an axis the function maps "
         "row by row, or use split_axis=None for this function"
+    )
+
+
+def dask_block(name: str, contract: Any, block_id: Any, shape: tuple[int, ...]) -> str:
+    """The note on a dask block's final OutOfMemoryError: which block ran out of memory (a
+    dask error names the task's key at best), and the remedy that fits dask, smaller blocks
+    (``contract``: the function's; ``block_id``: dask's index of the block, if known)."""
+    at = "" if block_id is None else f" at index {tuple(block_id)}"
+    if contract.whole_array:
+        remedy = (
+            "with whole_array=True that block is the whole array: declare depth= instead if "
+            "the function only needs a halo, or give the workers more memory"
+        )
+    elif contract.slice_by_slice and len(shape) == 3:
+        remedy = (
+            "a block holds whole slices: fewer slices per block need less memory "
+            "(x.rechunk({0: 1}) on the dask input)"
+        )
+    elif contract.slice_by_slice:
+        remedy = (
+            "slice_by_slice slices a 3-D stack only, so that block is the whole array: "
+            "give the workers more memory, or pass the slices as a 3-D stack"
+        )
+    else:
+        remedy = "smaller blocks need less memory: rechunk the dask input (x.rechunk(...))"
+    return (
+        f"arrayport: {name} ran out of memory on the dask block{at} (shape {tuple(shape)}) "
+        f"of the blocks it was mapped over; {remedy}"
     )
 
 

@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
 import time
 from typing import Any
 
@@ -56,7 +57,13 @@ from arrayport.devices import CPU, DeviceLike
 from arrayport.errors import ArrayportError, ConversionError, OutOfMemoryError
 from arrayport.memory_types import MemoryType, as_memory_type
 
-__all__ = ["Route", "convert", "plan"]
+__all__ = ["RAISED_IN_BLOCK", "Route", "convert", "plan"]
+
+#: Set (to True) by :mod:`arrayport._dask_worker` on a ``MemoryError`` that a dispatched
+#: function with ``OOMPolicy.disabled()`` raised in a dask block: the function's own error,
+#: which converting (computing) the dask array passes on as it is, as a call of the function
+#: without dask would.
+RAISED_IN_BLOCK = "_arrayport_raised_in_block"
 
 
 def plan(
@@ -169,8 +176,12 @@ def convert(
     except MemoryError as exc:  # free in 3.11+ until raised (zero-cost exceptions)
         # arrayport's own (with its remedy: pyclesperanto's buffer limit), a program's own
         # MemoryError subclass (a quota in a dask graph: not out of memory), cupy's device
-        # error (its pool, not the host): raised as they are.
-        if not allocation_failed(exc) or type(exc).__module__.startswith("cupy"):
+        # error (its pool, not the host), a disabled policy's in a dask block: as they are.
+        if (
+            not allocation_failed(exc)
+            or type(exc).__module__.startswith("cupy")
+            or getattr(exc, RAISED_IN_BLOCK, False)
+        ):
             raise
         raise _host_oom(exc, x, to) from exc
     except ConversionError as exc:  # a backend that knows one side only: named here
@@ -199,20 +210,53 @@ def _name_sides(exc: ConversionError, x: Any, to: Any) -> None:
 
 def _host_oom(exc: MemoryError, x: Any, to: object) -> OutOfMemoryError:
     """numpy's MemoryError from a route's host buffer, as arrayport's OutOfMemoryError: it
-    names the conversion rather than the staging buffer's internal shape."""
+    names the conversion rather than the staging buffer's internal shape. From a dask array
+    it names where its computation ran out: a task's function, dask's own work, or the copy."""
     name = getattr(to, "value", to)
     size = requested_bytes(exc)
     asked = "" if size is None else f" ({format_bytes(size)} asked for)"
     shape = tuple(getattr(x, "shape", ()))
-    # A dask array is computed on the way: the graph's own work ran out, not the copy.
-    dask = str(getattr(type(x), "__module__", "")).partition(".")[0] == "dask"
-    doing = "computing a dask array" if dask else "converting an array"
-    msg = (
-        f"out of host memory {doing} of shape {shape} to {name}{asked}; free memory held "
-        "elsewhere, convert it in parts, or let a decorated function's "
-        "OOMPolicy(split_axis=...) split it"
-    )
+    if str(getattr(type(x), "__module__", "")).partition(".")[0] == "dask":
+        msg = f"out of host memory computing a dask array of shape {shape} to {name}{asked}"
+        msg += _in_graph(exc)
+    else:
+        msg = (
+            f"out of host memory converting an array of shape {shape} to {name}{asked}; free "
+            "memory held elsewhere, convert it in parts, or let a decorated function's "
+            "OOMPolicy(split_axis=...) split it"
+        )
     return OutOfMemoryError(msg, memory_type=MemoryType.NUMPY, device=CPU, requested_bytes=size)
+
+
+def _in_graph(exc: BaseException) -> str:
+    """Where a dask array's computation ran out of host memory, and what to do: read from
+    ``exc``'s traceback (a worker's, rebuilt by distributed), whose innermost frame outside
+    numpy raised it. Without a frame of dask's, the graph was computed: the copy ran out."""
+    where, computing = None, False
+    tb = exc.__traceback__
+    while tb is not None:
+        top = str(tb.tb_frame.f_globals.get("__name__", "")).partition(".")[0]
+        computing = computing or top in ("dask", "distributed")
+        if top != "numpy":
+            code = tb.tb_frame.f_code
+            where = top, code.co_name, f"{os.path.basename(code.co_filename)}:{tb.tb_lineno}"
+        tb = tb.tb_next
+    if not computing and where is not None:
+        return (
+            ": its computed result did not fit in the conversion's copy; free memory held "
+            "elsewhere, or convert it in parts (x[i:j])"
+        )
+    if where is None or where[0] in ("dask", "distributed"):
+        return (
+            ": a task of its graph ran out (dask's own work, joining or rechunking blocks, or "
+            "a function it maps); use smaller chunks (x.rechunk(...)), convert it in parts "
+            "(x[i:j]), or free memory held elsewhere"
+        )
+    return (
+        f": raised in {where[1]} ({where[2]}), a function its graph runs on the blocks, not "
+        "by the conversion; run it on smaller chunks (x.rechunk(...)), give it an OOMPolicy "
+        "(ap.memory_type(..., oom=ap.OOMPolicy(...))), or free memory held elsewhere"
+    )
 
 
 def _nbytes(x: Any) -> int | None:

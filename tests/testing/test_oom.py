@@ -212,6 +212,31 @@ def test_dispatched_calls_are_injected() -> None:
     assert info.value.attempts == 2
 
 
+@skip_unless_installed(MemoryType.DASK)
+def test_the_native_output_sample_on_dask_input_is_not_injected_into() -> None:
+    # arrayport's own sample run (at the call, to learn a NATIVE_OUTPUT function's dtype on
+    # dask input) took the injection meant for a block, and failed the call.
+    import dask
+    import dask.array as da
+
+    @ap.memory_type(
+        "numpy",
+        blockwise=True,
+        oom=OOMPolicy(retries=0, release=False, split_axis=0),
+        dtype_conversion=ap.DtypeConversion.NATIVE_OUTPUT,
+    )
+    def half(x: Any) -> Any:
+        return x / 2
+
+    a = np.arange(32, dtype=np.int32).reshape(8, 4)
+    with dask.config.set(scheduler="synchronous"), inject_oom("numpy", times=1) as injection:
+        lazy = half(da.from_array(a, chunks=(4, 4)))
+        assert injection.raised == 0
+        out = lazy.compute()  # the first block runs out, and the split recovers it
+    assert injection.raised == 1
+    np.testing.assert_array_equal(out, a / 2)
+
+
 def test_exported_from_arrayport_testing() -> None:
     import arrayport.testing
 

@@ -98,7 +98,10 @@ def inject_oom(
     ``jax.errors.JaxRuntimeError`` with ``RESOURCE_EXHAUSTED``,
     ``tf.errors.ResourceExhaustedError``, numpy's ``MemoryError``, cupy's
     ``OutOfMemoryError``, pyclesperanto's OpenCL ``RuntimeError``), as if allocating
-    ``nbytes``. The whole recovery policy can so be tested without a GPU.
+    ``nbytes``. The whole recovery policy can so be tested without a GPU. Runs arrayport
+    makes for its own purposes are not calls: the sample block a ``NATIVE_OUTPUT`` function
+    runs on at a call on dask input (to learn its result's dtype) is neither injected into
+    nor counted, so the count reaches the blocks it was meant for.
 
     Injections are process-wide (every thread sees them) and thread-safe; nested blocks
     add up, the innermost block's count consumed first (so an inner block fails the calls
