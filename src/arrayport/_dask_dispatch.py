@@ -321,7 +321,10 @@ def run_on_dask(
         ]
     if not contract.whole_array:
         asked = (args, kwargs)
-        said = [describe(dispatched, name, *at, asked, given or asked) for at in col.places]
+
+        def said(i: int) -> str:
+            return describe(dispatched, name, *col.places[i], asked, given or asked)
+
         check_whole_args(name, first, whole, split, arrays[0], said)
     per_block = dispatched
     if isinstance(contract.device, str):
