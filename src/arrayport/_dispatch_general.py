@@ -383,8 +383,9 @@ def _run_here(
 
 
 def _run_on_dask(
-    fn: DispatchedFunction[Any, Any], args: tuple[Any, ...], kwargs: dict[str, Any], *given: Any
+    fn: DispatchedFunction[Any, Any], args: tuple[Any, ...], kwargs: dict[str, Any], *ref: Any
 ) -> Any:
+    """:func:`_dask_dispatch.run_on_dask`'s answer (``ref``: its reference and given)."""
     try:
         from arrayport._dask_dispatch import run_on_dask
     except ModuleNotFoundError as exc:
@@ -395,4 +396,4 @@ def _run_on_dask(
             f"not available here ({exc}); install it with: pip install 'arrayport[dask]'"
         )
         raise BackendUnavailableError(msg) from exc
-    return run_on_dask(fn, args, kwargs, *given)
+    return run_on_dask(fn, args, kwargs, *ref)
