@@ -24,7 +24,7 @@ import numpy as np
 from arrayport.backends._dask_devices import _cupy_backend, _is_cupy, device_of, resolve_device
 from arrayport.devices import CPU, Device
 
-__all__ = ["from_numpy", "move"]
+__all__ = ["from_numpy", "from_numpy_chunked", "move"]
 
 
 def _chunk_slices(chunks: tuple[tuple[int, ...], ...]) -> list[tuple[slice, ...]]:
@@ -55,13 +55,17 @@ def _meta(like: Any, dtype: np.dtype[Any], ndim: int) -> Any:
     return np.empty((0,) * ndim, dtype=dtype)
 
 
-def from_numpy(a: np.ndarray, device: Device, chunks: Any = "auto") -> Any:
+def from_numpy(a: np.ndarray, device: Device) -> Any:
     """Wrap host array ``a`` as a dask array whose chunks are views of it (no copy).
 
-    Chunks follow dask's ``"auto"`` rule (``array.chunk-size``, 128 MiB by default), or
-    ``chunks`` (a dask array's copy keeps its own). On a CUDA device every chunk is moved
-    to the GPU when it is computed.
+    Chunks follow dask's ``"auto"`` rule (``array.chunk-size``, 128 MiB by default). On a
+    CUDA device every chunk is moved to the GPU when it is computed.
     """
+    return from_numpy_chunked(a, device, "auto")
+
+
+def from_numpy_chunked(a: np.ndarray, device: Device, chunks: Any) -> Any:
+    """:func:`from_numpy` in ``chunks`` (a dask array's copy keeps its own)."""
     # Imported here, not at the top: the backend imports this module.
     from arrayport.backends.dask import load
 

@@ -36,6 +36,7 @@ from arrayport._exchange import holds_numbers
 from arrayport._host import ArrayInfo
 from arrayport.backends._dask_chunks import _meta as _meta
 from arrayport.backends._dask_chunks import from_numpy as from_numpy
+from arrayport.backends._dask_chunks import from_numpy_chunked
 from arrayport.backends._dask_chunks import move as move
 from arrayport.backends._dask_compute import (
     _MASKED,
@@ -195,7 +196,7 @@ def copy(x: Any) -> Any:
     graph is computed here, into chunks as ``x``'s where their sizes are known.
     """
     known = not any(np.isnan(n) for axis in x.chunks for n in axis)
-    return from_numpy(to_numpy(x), device_of(x), x.chunks if known else "auto")
+    return from_numpy_chunked(to_numpy(x), device_of(x), x.chunks if known else "auto")
 
 
 def oom_error_types() -> tuple[type[BaseException], ...]:
