@@ -748,6 +748,11 @@ def main() -> None:
         return
 
     types = [mt.value for mt in ap.available_memory_types() if mt not in (MT.CUPY, MT.DASK)]
+    if len(types) < 2:
+        raise SystemExit(
+            f"bench_convert times pairs of CPU memory types; only {types} is installed: "
+            'install another (pip install "arrayport[cpu]")'
+        )
     calls = direct_calls()
     if not args.no_per_call:
         per_call(types, calls, args.repeat)

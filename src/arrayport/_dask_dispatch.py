@@ -151,7 +151,8 @@ def _output_dtype(
         if any(col.first is x for x in col.dask):
             first: np.dtype[Any] = np.dtype(col.first.dtype).newbyteorder("=")
             return first
-        return _first_whole_dtype(col, whole).newbyteorder("=")
+        native: np.dtype[Any] = _first_whole_dtype(col, whole).newbyteorder("=")
+        return native
     if conversion is not DtypeConversion.NATIVE_OUTPUT:
         return np.dtype(str(conversion.value))
     return sampled_dtype(dispatched, name, targs, tkwargs, whole, depth, blocks)

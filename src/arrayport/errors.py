@@ -173,7 +173,7 @@ def add_note(exc: BaseException, note: str) -> None:
     if hasattr(exc, "add_note"):
         exc.add_note(note)
     else:  # Python 3.10
-        exc.__notes__ = [*getattr(exc, "__notes__", ()), note]
+        setattr(exc, "__notes__", [*getattr(exc, "__notes__", ()), note])  # noqa: B010
 
 
 def in_context(exc: _E, where: str, hint: str) -> _E:
