@@ -1,34 +1,19 @@
-"""The :func:`memory_type` decorator and its frozen :class:`FunctionContract`.
+"""The :func:`memory_type` decorator and its dispatched callable, with the fast paths.
 
-A decorated function declares the memory type it computes on. Each call:
+A decorated function declares the memory type it computes on. Each call finds the array
+arguments (top level, and one level down in lists and tuples), converts them with
+:func:`arrayport.convert` onto one device of that memory type, runs the function through
+the contract's :class:`~arrayport.OOMPolicy` (on the thread's own CUDA stream for torch and
+cupy, slice by slice when asked), places the result as ``output`` says and applies the
+dtype policy to the primary output. Dask arrays are mapped over instead
+(:mod:`arrayport._dask_dispatch`).
 
-1. finds the array arguments (top-level positional and keyword arguments, and arrays one
-   level down inside list and tuple arguments); anything else passes through untouched;
-2. converts them with :func:`arrayport.convert` to the declared memory type, all onto one
-   device (the declared one, else the device where the first array argument lands);
-3. runs the function through the contract's :class:`~arrayport.OOMPolicy`, on the calling
-   thread's own CUDA stream for torch and cupy, slice by slice when asked;
-4. places the result as ``output`` says (by default back to the memory type and device of
-   the first array argument; running out of memory there goes to the policy too) and
-   applies the dtype policy to the primary output.
-
-Dask arrays are not converted: the call is handed to :mod:`arrayport._dask_dispatch`, which
-maps this same dispatched callable over the blocks.
-
-The call path keeps no shared mutable state beyond caches whose entries are written whole,
-atomically (the per-type classification, the quick shares per pair of memory types, each
-function's last quick round trip); so dispatch is thread-safe. When every array argument
-already has the declared memory type, no conversion machinery runs at all (see
-``docs/decisions/0015-dispatch-fast-path.md``); one numpy argument of a torch function (or
-the reverse) is shared in and out without planning (``0048-dispatch-quick-shares.md``).
-
-This module holds the decorator and the dispatched callable with its fast paths. Other
-calls take :mod:`arrayport._dispatch_general` (scanning the arguments, the dask hand-off,
-streams, slicing); bound methods are :mod:`arrayport._dispatch_bound`'s, the dtype policy
-:mod:`arrayport._dispatch_policy`'s. The options live in :mod:`arrayport._contract`
-(re-exported here), which arrays count as arguments in :mod:`arrayport._arguments`, and the
-conversion of arguments and placement of results (the slow path) in
-:mod:`arrayport._placement`.
+The call path keeps no shared mutable state beyond caches written whole, atomically, so
+dispatch is thread-safe. When every array argument already has the declared memory type,
+no conversion machinery runs (ADR 0015); one numpy argument of a torch function (or the
+reverse) is shared in and out without planning (ADR 0048). Other calls take
+:mod:`arrayport._dispatch_general`; bound methods are :mod:`arrayport._dispatch_bound`'s,
+the options :mod:`arrayport._contract`'s, the slow path :mod:`arrayport._placement`'s.
 """
 
 from __future__ import annotations
@@ -119,6 +104,7 @@ class DispatchedFunction(Generic[P, R]):
         self._fn = fn
         self._contract = contract
         self._oom = contract.oom
+        self._oom_active = contract.oom._active  # fixed for the (frozen) policy's life
         # The contract's answers the fast path asks on every call, read once: slicing,
         # the declared framework's per-thread stream hook (torch, cupy), output, dtype.
         self._slices = contract.slice_by_slice
@@ -193,7 +179,7 @@ class DispatchedFunction(Generic[P, R]):
         # The fast paths (one array argument already of the declared memory type, or one
         # a backend's quick share moves: ADR 0015, 0048) take no helper call beyond the
         # OOM policy: most calls take them, and each call costs a share of the budget.
-        result: Any = UNSEEN
+        result: Any
         first: Any
         first_kind: Any
         # The quick round trip this function last took (ADR 0048): the input's type, its
@@ -205,19 +191,30 @@ class DispatchedFunction(Generic[P, R]):
             if type(first) is q[0] and not metrics.enabled:
                 shared = q[1](first)
                 if shared is not None:  # a CPU array: no CUDA stream to enter
-                    oom = self._oom
-                    if injections or not oom._active:
-                        out = oom.run(self._fn, shared)
+                    fn: Any = self._fn  # called with the one argument it was given
+                    if injections or not self._oom_active:
+                        out = self._oom.run(fn, shared)
+                        ours = type(out) is q[2]
                     else:  # OOMPolicy.run's first call, inlined: a method call saved
-                        fn: Any = self._fn  # called with the one argument it was given
                         try:
                             out = fn(shared)
-                            if type(out) is not q[2]:  # q[2] is never a jax array type
+                            ours = type(out) is q[2]  # q[2] is never a jax array type
+                            if not ours:
                                 out = settled(out)
                         except Exception as exc:
-                            out = oom.recover(exc, fn, (shared,), {})
-                    if type(out) is not q[2] or (result := q[3](out)) is None:
-                        result = self._placed_back(out, first, q[4])
+                            out = self._oom.recover(exc, fn, (shared,), {})
+                            ours = type(out) is q[2]
+                    if ours and (result := q[3](out)) is not None:
+                        # Shared back quickly: of first's own type, q[0] (a quick share
+                        # gives its framework's plain array; remembered only so, below).
+                        if self._preserve:
+                            dtype = result.dtype
+                            if dtype is first.dtype or dtype == first.dtype:
+                                return result  # type: ignore[no-any-return]
+                        elif self._native:
+                            return result  # type: ignore[no-any-return]
+                        return self._dtype_policy(result, first)  # type: ignore[no-any-return]
+                    result = self._placed_back(out, first, q[4])
                     if self._native:
                         return result  # type: ignore[no-any-return]
                     if self._preserve and type(result) is type(first):
@@ -225,6 +222,7 @@ class DispatchedFunction(Generic[P, R]):
                         if dtype is first.dtype or dtype == first.dtype:
                             return result  # type: ignore[no-any-return]
                     return self._dtype_policy(result, first)  # type: ignore[no-any-return]
+        result = UNSEEN
         c = self._contract
         target = c.memory_type
         if self._quick and len(args) == 1 and not kwargs:
@@ -244,7 +242,9 @@ class DispatchedFunction(Generic[P, R]):
                         out = c.oom.run(self._fn, shared)
                         result = self._placed_back(out, first, first_kind)
                         back = _QUICK.get((_KINDS.get(type(out)), first_kind))
-                        if back is not None and self._to_input:
+                        # Remembered only where the share back gives first's own type,
+                        # which the round trip's return then takes for granted.
+                        if back is not None and self._to_input and type(result) is type(first):
                             self._round_trip = (type(first), quick, type(out), back, first_kind)
         if result is UNSEEN:
             first, first_kind, result = call_general(self, args, kwargs)
