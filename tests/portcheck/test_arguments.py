@@ -468,3 +468,67 @@ def test_out_and_the_function_forms_of_trace_and_diagonal_get_a_replacement() ->
     m = np.arange(9.0).reshape(3, 3)
     assert float(xp.linalg.trace(xp.asarray(m))) == np.trace(m)
     assert np.array_equal(np.asarray(xp.linalg.diagonal(xp.asarray(m))), np.diagonal(m))
+
+
+def test_a_positional_only_parameter_passed_by_keyword_is_said_to_be_positional() -> None:
+    # np.take(x, indices=i) was told "the standard's take has no indices parameter", with no
+    # replacement; take has indices, by position only (take(x, indices, /, *, axis)).
+    found = findings(
+        """
+        import numpy as np
+        a = np.take(x, indices=idx, axis=0)
+        b = np.repeat(x, repeats=2, axis=0)
+        c = np.moveaxis(x, source=0, destination=-1)
+        d = np.linspace(start=0.0, stop=1.0, num=5)
+        """
+    )
+    message, hint = found["numpy.take(indices=)"]
+    assert "by position only" in message
+    assert "has no" not in message
+    assert hint == "xp.take(x, idx, axis=0)"
+    assert found["numpy.repeat(repeats=)"][1] == "xp.repeat(x, 2, axis=0)"
+    assert found["numpy.moveaxis(source=)"][1] == "xp.moveaxis(x, 0, -1)"
+    assert found["numpy.moveaxis(destination=)"][1] == "xp.moveaxis(x, 0, -1)"
+    assert found["numpy.linspace(start=)"][1] == "xp.linspace(0.0, 1.0, num=5)"
+    # NumPy's a is the standard's x: neither missing nor a parameter it lacks.
+    found = findings("import numpy as np\ne = np.take(a=x, indices=idx)\n")
+    assert "takes x (NumPy's a) by position only" in found["numpy.take(a=)"][0]
+    assert found["numpy.take(indices=)"][1] == "xp.take(x, idx)"
+    assert "numpy.take(too few arguments)" not in found
+    # The hints run under the standard.
+    x, idx = xp.reshape(xp.arange(6.0), (2, 3)), xp.asarray([1, 0])
+    assert xp.take(x, idx, axis=0).shape == (2, 3)
+    assert xp.repeat(x, 2, axis=0).shape == (4, 3)
+    assert xp.moveaxis(x, 0, -1).shape == (3, 2)
+    assert xp.linspace(0.0, 1.0, num=5).shape == (5,)
+    with pytest.raises(TypeError):
+        xp.take(x, indices=idx, axis=0)  # type: ignore[call-arg]
+
+
+def test_axis_none_where_the_standard_takes_an_int_is_reported() -> None:
+    # np.squeeze(x, axis=None) and np.sort(x, axis=None) were not reported:
+    # array-api-strict refuses squeeze's, and sort's axis is an int (torch refuses None).
+    with pytest.raises(ValueError, match="axis=None"):
+        xp.squeeze(xp.ones((1, 3)), axis=None)  # type: ignore[arg-type]
+    found = findings(
+        """
+        import numpy as np
+        a = np.sort(x, axis=None)
+        b = np.argsort(x, None)
+        c = np.squeeze(x, axis=None)
+        d = np.cumulative_sum(x, axis=None)
+        e = np.sort(x, axis=0)
+        y = np.zeros((2, 2))
+        f = y.argsort(axis=None)
+        y.sort(axis=None)  # NumPy refuses it too
+        """
+    )
+    assert found["numpy.sort(axis=None)"][1] == (
+        "xp.sort(xp.reshape(x, (-1,))) (NumPy's axis=None sorts the flattened x)"
+    )
+    assert "numpy.argsort(axis=None)" in found  # None at NumPy's place for axis
+    assert "numpy.squeeze(axis=None)" in found
+    assert ".argsort(axis=None)" in found
+    assert ".sort(axis=None)" not in found
+    assert "numpy.cumulative_sum(axis=None)" not in found  # the standard's takes None
+    assert np.array_equal(np.sort(np.asarray([[3, 1], [2, 0]]), axis=None), [0, 1, 2, 3])

@@ -6,6 +6,7 @@ import ast
 import textwrap
 
 import array_api_strict as xp
+import numpy as np
 import pytest
 
 from arrayport.portcheck import check_source
@@ -59,3 +60,40 @@ def test_astype_hint_says_no_standard_dtype(dtype: str) -> None:
 def test_the_standard_has_no_such_dtypes() -> None:
     for name in ("object_", "str_", "bytes_", "void", "object", "str"):
         assert not hasattr(xp, name), name
+
+
+def test_astype_casting_order_and_subok_are_reported() -> None:
+    # scipy's _peak_finding: value.astype(np.intp, order='C', casting='safe', subok=False)
+    # was told only xp.astype(x, dtype), which truncates where NumPy raised.
+    with pytest.raises(TypeError):
+        np.asarray([1.7, 2.2]).astype(np.int64, casting="safe")
+    truncated = xp.astype(xp.asarray([1.7, 2.2]), xp.int64)
+    assert [int(v) for v in truncated] == [1, 2]
+    found = {
+        (f.line, f.name): (f.message, f.replacement)
+        for f in check_source(
+            textwrap.dedent(
+                """
+                import numpy as np
+                def f(value, x):
+                    value = np.asarray(value)
+                    a = value.astype(np.intp, order='C', casting='safe', subok=False, copy=False)
+                    b = x.astype(np.float32, "F", "same_kind")
+                    c = x.astype(float, casting="unsafe")
+                    return a, b, c, x.astype(int, copy=False)
+                """
+            )
+        )
+    }
+    message, hint = found[5, ".astype(casting=)"]
+    assert "NumPy raises" in message
+    assert (hint or "").startswith("if not xp.can_cast(x.dtype, dtype): raise TypeError")
+    assert (5, ".astype(order=)") in found
+    assert (5, ".astype(subok=)") in found
+    assert (6, ".astype(order=)") in found  # NumPy's second argument is order
+    assert "one kind" in (found[6, ".astype(casting=)"][1] or "")
+    assert found[7, ".astype(casting=)"][1] == "xp.astype(x, dtype) without it"
+    assert not [k for k in found if k[0] == 8 and k[1] != ".astype"]  # copy= is standard
+    # can_cast is stricter than NumPy's "safe" across kinds, as the hint says.
+    assert not xp.can_cast(xp.int64, xp.float64)
+    assert np.can_cast(np.int64, np.float64, "safe")

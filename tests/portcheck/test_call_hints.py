@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import textwrap
 
+import array_api_extra as xpx
 import array_api_strict as xp
 import numpy as np
+import pytest
 
-from arrayport.portcheck import check_source
+from arrayport.portcheck import _call_hints, check_source
 
 
 def findings(source: str) -> dict[tuple[int, str], str | None]:
@@ -84,3 +86,44 @@ def test_pad_hint_still_depends_on_the_mode() -> None:
     )
     assert found[(3, "numpy.pad")] is not None
     assert found[(4, "numpy.pad")] is None
+
+
+def test_cov_hint_keeps_bias_ddof_rowvar_and_weights_under_xpx_names(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Every np.cov got "xpx.cov(m), ...", which divides by N - 1 where bias=1 and ddof=0
+    # divide by N: following it changed the values (matplotlib's mlab.detrend_linear).
+    found = findings(
+        """
+        import numpy as np
+        a = np.cov(x, y, bias=1)
+        b = np.cov(x, ddof=0)
+        c = np.cov(m, rowvar=False, aweights=w)
+        d = np.cov(m, None, False, flag)
+        e = np.cov(m)
+        """
+    )
+    assert found[3, "numpy.cov"] == (
+        "xpx.cov(xp.stack((x, y)), correction=0) (array-api-extra; xp.stack((x, y)) is for "
+        "1-D arrays; 2-D ones: xp.concat((x, y), axis=0), axis=1 with rowvar=False)"
+    )
+    assert found[4, "numpy.cov"] == "xpx.cov(x, correction=0) (array-api-extra)"
+    assert found[5, "numpy.cov"] == "xpx.cov(m, axis=-2, aweights=w) (array-api-extra)"
+    assert (
+        found[6, "numpy.cov"]
+        == "xpx.cov(m, axis=-2, correction=0 if flag else 1) (array-api-extra)"
+    )
+    assert (found[7, "numpy.cov"] or "").startswith("xpx.cov(m), one array with a variable per row")
+    # The hints give NumPy's values.
+    xs, ys = np.asarray([1.0, 2.0, 4.0, 7.0]), np.asarray([2.0, 3.0, 1.0, 8.0])
+    biased = xpx.cov(xp.stack((xp.asarray(xs), xp.asarray(ys))), correction=0)
+    assert np.allclose(np.asarray(biased), np.cov(xs, ys, bias=1))
+    m = np.arange(15.0).reshape(5, 3) ** 1.5
+    w = np.arange(1.0, 6.0)
+    columns = xpx.cov(xp.asarray(m), axis=-2, aweights=xp.asarray(w))
+    assert np.allclose(np.asarray(columns), np.cov(m, rowvar=False, aweights=w))
+    # An array-api-extra whose cov lacks correction= gets no replacement, and says why.
+    monkeypatch.setattr(_call_hints, "_xpx_cov_keywords", lambda: frozenset({"m", "xp"}))
+    old = check_source("import numpy as np\nb = np.cov(x, ddof=0)\n")
+    assert old[0].replacement is None
+    assert "has no correction=" in old[0].message

@@ -34,10 +34,11 @@ def test_dtype_in_a_literal_of_strings_or_types_and_str_of_a_dtype_are_reported(
     assert found == {
         (4, "dtype in ('float32', 'float64')"): (
             'x.dtype in (xp.float32, xp.float64) (or xp.isdtype(x.dtype, "real floating") '
-            "and the other kinds)"
+            "for every real floating dtype)"
         ),
         (6, "dtype in [float]"): (
-            'x.dtype in (xp.float64,) (or xp.isdtype(x.dtype, "real floating") and the other kinds)'
+            'x.dtype in (xp.float64,) (or xp.isdtype(x.dtype, "real floating") for every '
+            "real floating dtype)"
         ),
         (8, "str(dtype) == 'uint8'"): "x.dtype == xp.uint8",
         # float16 is not a standard dtype: no hint.
@@ -67,3 +68,47 @@ def test_standard_dtype_comparisons_and_substrings_are_not_reported() -> None:
         """
     )
     assert found == {}
+
+
+def test_dtype_kind_hint_names_the_kinds_compared() -> None:
+    # Every .dtype.kind was told xp.isdtype(dtype, "real floating"), also for == "c" and
+    # in "ui" (numpy's _function_base_impl, _histograms_impl).
+    found = findings(
+        """
+        import numpy as np
+        def f(x, obj):
+            a = obj.dtype.kind in "ui"
+            b = x.dtype.kind == 'c'
+            t = np.dtype(x)
+            k = t.kind == 'c'
+            c = x.dtype.kind not in ("f", "c")
+            d = 'b' != x.dtype.kind
+            e = x.dtype.kind in "iufcM"
+            g = x.dtype.kind == "M"
+            h = x.dtype.kind
+            i = x.dtype in ("int32", "uint8")
+        """
+    )
+    assert found[4, ".dtype.kind"] == 'xp.isdtype(obj.dtype, "integral")'
+    assert found[5, ".dtype.kind"] == 'xp.isdtype(x.dtype, "complex floating")'
+    assert found[7, ".dtype.kind"] == 'xp.isdtype(t, "complex floating")'
+    assert found[8, ".dtype.kind"] == (
+        'not xp.isdtype(x.dtype, ("real floating", "complex floating"))'
+    )
+    assert found[9, ".dtype.kind"] == 'not xp.isdtype(x.dtype, "bool")'
+    assert found[10, ".dtype.kind"] == (
+        "xp.isdtype(x.dtype, \"numeric\") (no standard dtype has NumPy's kind 'M')"
+    )
+    assert (found[11, ".dtype.kind"] or "").startswith("False: no standard dtype has")
+    assert '"real floating"' not in (found[12, ".dtype.kind"] or "")[:30]
+    assert found[13, "dtype in ('int32', 'uint8')"] == (
+        'x.dtype in (xp.int32, xp.uint8) (or xp.isdtype(x.dtype, "integral") for every '
+        "integral dtype)"
+    )
+    # The kinds are xp.isdtype's.
+    assert xp.isdtype(xp.uint8, "integral")
+    assert xp.isdtype(xp.int8, "integral")
+    assert xp.isdtype(xp.complex64, "complex floating")
+    assert xp.isdtype(xp.bool, "bool")
+    assert not xp.isdtype(xp.bool, "numeric")
+    assert {np.dtype(d).kind for d in ("u1", "i8")} == set("ui")

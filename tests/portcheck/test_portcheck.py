@@ -82,8 +82,8 @@ def test_too_deep_file_is_a_finding_and_the_rest_is_checked(tmp_path: Path) -> N
     (tmp_path / "c.py").write_text("import numpy as np\nnp.amax(x)\n")
     found = check_paths([tmp_path])
     assert [(Path(f.path).name, f.line, f.name) for f in found] == [
-        ("a_deep.py", 1, "<file>"),
-        ("b_walk_deep.py", 1, "<file>"),
+        ("a_deep.py", 2, "<file>"),  # the statement nested too deeply
+        ("b_walk_deep.py", 2, "<file>"),
         ("c.py", 2, "numpy.amax"),
     ]
     assert "too deeply nested to analyse" in found[0].message
@@ -292,3 +292,18 @@ def test_parse_errors_are_on_their_line_with_cr_endings_and_nul_bytes(tmp_path: 
     assert "on line 3" in found[1].message
     with pytest.raises(ArrayportError, match="null bytes"):
         check_source("x = 1\n\0\n")
+
+
+def test_too_deep_finding_is_on_the_line_of_the_statement_nested_too_deeply() -> None:
+    # It was on line 1 whatever the line (5,000 unary minuses on line 2: "deep2.py:1").
+    unary = "import numpy as np\nx = " + "-" * 5_000 + "1\n"
+    assert [(f.line, f.name) for f in check_source(unary)] == [(2, "<file>")]
+    inside = (
+        "import numpy as np\n\ndef f(a):\n    b = 1\n    if a:\n"
+        "        return (" + " + ".join(["1"] * 20_000) + ")\n"
+    )
+    assert [f.line for f in check_source(inside.encode())] == [6]
+    header = "x = 1\nif " + " + ".join(["a"] * 20_000) + ":\n    pass\n"
+    assert [f.line for f in check_source(header)] == [2]
+    walked = "import numpy as np\n\nx = 1\ny = " + " + ".join(["np.amax(a)"] * 2_000) + "\n"
+    assert [f.line for f in check_source(walked)] == [4]

@@ -96,3 +96,37 @@ def test_positional_python_numbers_are_still_reported_as_before() -> None:
     assert hint == "xp.asarray(2, dtype=xp.float64) (or the math module)"
     assert (4, "numpy.where(Python numbers)") in found
     assert not [key for key in found if key[0] == 5]
+
+
+def test_numbers_computed_in_place_are_reported_as_numbers() -> None:
+    # Only literals were: np.sqrt(2 * np.pi), np.log2(len(x)) and np.sqrt(x.size) were not,
+    # though array-api-strict refuses a Python number there (numpy's _histograms_impl).
+    with pytest.raises(TypeError):
+        xp.sqrt(2 * np.pi)  # type: ignore[arg-type]
+    found = findings(
+        """
+        import numpy as np
+        def f(x, n, size):
+            a = np.sqrt(2 * np.pi)
+            c = np.sqrt(x.size)
+            d = np.exp(-1.0 / 3)
+            g = np.log2(len(x))
+            h = np.sqrt(6.0 * (x.size - 2) / ((x.size + 1.0) * (x.size + 3)))
+            k = np.sqrt(x.shape[0] * x.ndim)
+            ok1 = np.sqrt(n)  # n may be an array
+            ok2 = np.maximum(x, 2 * np.pi)  # maximum takes a number beside an array
+            ok3 = np.sqrt(self.size)  # may hold an array
+            ok4 = np.sqrt(x.size * n)
+            return a, c, d, g, h, k
+        """
+    )
+    reported = sorted(line for line, name in found if name.endswith("(Python number)"))
+    assert reported == [4, 5, 6, 7, 8, 9]
+    ((_, hint),) = found[7, "numpy.log2(Python number)"]
+    assert hint == "xp.asarray(len(x), dtype=xp.float64) (or the math module)"
+    ((_, hint),) = found[4, "numpy.sqrt(Python number)"]
+    assert hint == "xp.asarray(2 * np.pi) (or the math module)"
+    # An integer becomes an integer array, which sqrt refuses: hence dtype=xp.float64.
+    with pytest.raises(TypeError):
+        xp.sqrt(xp.asarray(3))
+    assert float(xp.log2(xp.asarray(8, dtype=xp.float64))) == 3.0

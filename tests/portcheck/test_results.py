@@ -152,7 +152,7 @@ def test_tuples_that_numpy_returns_by_their_arguments_are_not_arrays() -> None:
             p, q = np.atleast_2d(a, b)
             k = len(p)
             h = np.gradient(img, axis=0)
-            r0, r1 = h
+            r0, r1 = h[:, None]
             w = np.where(mask, a, b)
             probe(idx, rows, g, u, p)
             return len(w)
@@ -164,9 +164,29 @@ def test_tuples_that_numpy_returns_by_their_arguments_are_not_arrays() -> None:
         (11, "numpy.atleast_2d"),
         (12, "len()"),  # p, unpacked from the list, is an array
         (13, "numpy.gradient"),
-        (14, "iteration"),  # one axis: gradient returns one array
+        # One axis: gradient returns one array, and h[:, None] has two axes or more (h itself
+        # may be 1-D, and iterating a 1-D array is standard).
+        (14, "iteration"),
         (17, "len()"),
     ]
     assert kinds(source) == [
         {"idx": "arrays", "rows": "array", "g": None, "u": "arrays", "p": "array"}
     ]
+
+
+def test_normalized_axes_are_not_arrays() -> None:
+    # normalize_axis_tuple returns a tuple: len(ax) and for a in ax were reported as an
+    # array's (numpy's _function_base_impl 357, 1230, 3857).
+    source = """
+        import numpy as np
+        import numpy._core.numeric as _nx
+        from numpy.lib.array_utils import normalize_axis_index
+        def f(axis, m):
+            ax = np.lib.array_utils.normalize_axis_tuple(0, 2)
+            axes = _nx.normalize_axis_tuple(axis, m.ndim)
+            i = normalize_axis_index(axis, m.ndim)
+            probe(ax, axes, i)
+            return len(ax), len(axes), [a for a in axes]
+        """
+    assert [name for _, name in names(source) if name in ("len()", "iteration")] == []
+    assert kinds(source) == [{"ax": None, "axes": None, "i": None}]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 import textwrap
 
-from arrayport.portcheck import standard
+from arrayport.portcheck import check_source, standard
 from arrayport.portcheck._scopes import ScopeTracker
 
 
@@ -473,3 +473,70 @@ def test_a_numpy_default_rebound_or_a_get_array_module_not_cupys_is_not_numpy() 
         """
     found = [(f.line, f.name) for f in check_source(textwrap.dedent(source))]
     assert found == [(17, "numpy.concatenate")]
+
+
+def _found(source: str) -> list[tuple[int, str]]:
+    return [(f.line, f.name) for f in check_source(textwrap.dedent(source))]
+
+
+def test_a_module_level_definition_replaces_a_numpy_import_of_its_name() -> None:
+    # from numpy import concatenate, then def concatenate(...): calls of the module's own
+    # function were reported as numpy.concatenate, and trapz = np.trapezoid as numpy.trapz.
+    source = """
+        from numpy import concatenate, trapz, pad
+        import numpy as np
+        pad(a, 1)
+        def concatenate(xs):
+            return sum(xs, [])
+        trapz = np.trapezoid
+        class pad:
+            pass
+        def f(a, b):
+            return concatenate([a, b]), trapz(a), pad()
+        try:
+            from numpy import cov
+        except ImportError:
+            def cov(m):
+                return m
+        c = cov(a)
+        """
+    assert _found(source) == [(4, "numpy.pad"), (7, "numpy.trapezoid"), (17, "numpy.cov")]
+    # A function's global declaration rebinding the name does not drop the module's alias.
+    source = """
+        import numpy as np
+        def g():
+            global np
+            np = None
+        def h(a):
+            return np.concatenate(a)
+        """
+    assert _found(source) == [(7, "numpy.concatenate")]
+
+
+def test_names_from_a_numpy_star_import_are_followed() -> None:
+    # Only the import line was reported; concatenate((x, x)), zeros(3, dtype="float32")
+    # and array([1, 2]) after it were not.
+    source = """
+        from numpy import *
+        from numpy.linalg import *
+        e = 2
+        def f(x, pi):
+            c = concatenate((x, x))
+            w = zeros(3, dtype="float32")
+            q = array([1, 2])
+            n = norm(x)
+            s = sum(x) + round(x, 2) + pi + e  # builtins, a parameter, the module's own
+            return c, w, q, n, s
+        """
+    assert _found(source) == [
+        (2, "from numpy import *"),
+        (3, "from numpy.linalg import *"),
+        (6, "numpy.concatenate"),
+        (7, "numpy.zeros(dtype='float32')"),
+        (8, "numpy.array"),
+        (9, "numpy.linalg.norm"),
+    ]
+    # Another library's star import may rebind any of them: none is followed.
+    assert _found("from numpy import *\nfrom pylab import *\nc = concatenate(x)\n") == [
+        (1, "from numpy import *")
+    ]

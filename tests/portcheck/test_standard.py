@@ -6,8 +6,9 @@ import sys
 
 import array_api_strict
 import numpy as np
+import pytest
 
-from arrayport.portcheck import standard
+from arrayport.portcheck import check_source, standard
 from arrayport.portcheck._standard import REMOVED_METHODS
 
 
@@ -116,3 +117,27 @@ def test_a_module_shadowing_array_api_extra_without_all_counts_as_missing(monkey
         assert _standard.standard().extra == frozenset()
     finally:
         _standard.standard.cache_clear()
+
+
+def test_linalg_eig_and_eigvals_of_2025_12_are_standard() -> None:
+    # array-api-strict 2.6 (2025.12) defines linalg.eig and eigvals but leaves them out of
+    # linalg.__all__; np.linalg.eig was reported as "not in the standard's linalg extension".
+    std = standard()
+    if std.version < "2025.12":
+        pytest.skip("eig and eigvals are in the 2025.12 standard")
+    assert {"eig", "eigvals"} <= std.extensions["linalg"]
+    assert std.signatures["linalg.eigvals"].max_positional == 1
+    m = array_api_strict.asarray([[2.0, 0.0], [0.0, 3.0]])
+    assert array_api_strict.linalg.eigvals(m).shape == (2,)
+    found = check_source("import numpy as np\nw, v = np.linalg.eig(a)\ne = np.linalg.eigvals(a)\n")
+    assert found == []
+
+
+def test_signatures_record_positional_only_parameters_and_int_axes() -> None:
+    sigs = standard().signatures
+    assert sigs["take"].positional_only == ("x", "indices")
+    assert sigs["linspace"].positional_only == ("start", "stop")
+    assert sigs["sort"].int_axis
+    assert sigs["squeeze"].int_axis
+    assert not sigs["sum"].int_axis
+    assert not sigs["cumulative_sum"].int_axis

@@ -28,6 +28,7 @@ from pathlib import Path
 from arrayport._quiet import quiet
 from arrayport.errors import ArrayportError
 from arrayport.portcheck._checker import Finding, find_nonstandard
+from arrayport.portcheck._depth import too_deep_line
 from arrayport.portcheck._standard import Standard, standard
 
 __all__ = [
@@ -91,7 +92,8 @@ def check_source(source: str | bytes, path: str = "<string>") -> list[Finding]:
         Sorted by line, then name; one per line and name.
 
         A source nested too deeply for Python to analyse (a chained expression of
-        thousands of terms) gives one finding on line 1, named ``"<file>"``, saying so.
+        thousands of terms) gives one finding named ``"<file>"``, saying so, on the line of
+        the statement nested too deeply (line 1 where port-check cannot tell which).
 
     Raises
     ------
@@ -119,7 +121,6 @@ def _check(source: str | bytes, path: str) -> list[Finding]:
     """:func:`check_source`, raising :class:`_ParseError` for source that is not Python."""
     # RecursionError: a 20,000-term `1 + 1 + ...` is too deep for the parser, a
     # 1,000-term one for the walk; the file is reported as not analysed.
-    too_deep = [Finding(path, 1, TOO_DEEP, _TOO_DEEP, None)]
     if isinstance(source, bytes):
         undecodable = _undecodable(source, path)
         if undecodable is not None:
@@ -134,12 +135,12 @@ def _check(source: str | bytes, path: str) -> list[Finding]:
             raise _ParseError(SyntaxError(str(exc), (path, line, None, None))) from exc
         raise _ParseError(exc) from exc
     except (RecursionError, MemoryError):  # 3.11's parser: MemoryError for 10,000 `-`s
-        return too_deep
+        return [Finding(path, too_deep_line(source, None), TOO_DEEP, _TOO_DEEP, None)]
     std = standard()
     try:
         return find_nonstandard(tree, path, std)
     except RecursionError:
-        return too_deep
+        return [Finding(path, too_deep_line(source, tree), TOO_DEEP, _TOO_DEEP, None)]
 
 
 def _line_at(source: str | bytes, index: int) -> int:
@@ -327,7 +328,8 @@ def check_paths(paths: Iterable[str | os.PathLike[str]]) -> list[Finding]:
         In file order, then by line. A file that is not valid Python (a syntax error, a
         Python 2 script, bytes that do not decode) gives one finding named
         :data:`PARSE_ERROR` (``"<parse error>"``) on the error's line, and a file too
-        deeply nested to analyse one named :data:`TOO_DEEP` (``"<file>"``) on line 1, and
+        deeply nested to analyse one named :data:`TOO_DEEP` (``"<file>"``) on the line of
+        that statement (or line 1), and
         a file or directory that cannot be read (no permission) one named
         :data:`UNREADABLE` (``"<unreadable>"``) on line 1; none of them was checked; the
         other files are still checked. Empty when no Python file was found (``arrayport

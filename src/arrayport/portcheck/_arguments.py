@@ -20,10 +20,11 @@ from arrayport.portcheck._call_hints import default_findings
 from arrayport.portcheck._hints import (
     ARGUMENT_HINTS,
     MISSING_ARGUMENT_HINTS,
+    SQUEEZE,
     hint_for_dtype,
 )
 from arrayport.portcheck._numpy_signatures import numpy_attribute, numpy_parameters
-from arrayport.portcheck._python_values import python_value_findings
+from arrayport.portcheck._python_values import Numbers, python_value_findings
 from arrayport.portcheck._standard import Signature, Standard
 
 __all__ = ["argument_findings", "numpy_attribute", "numpy_parameters"]
@@ -165,19 +166,105 @@ def _positional_finding(path: str, name: str, sig: Signature, args: list[ast.exp
     return f"{path}(positional)", message, "; ".join(hints) or None
 
 
-def argument_findings(node: ast.Call, path: str, std: Standard) -> list[_Found]:
-    """What to report about the arguments of ``node``, a call of numpy name ``path``."""
+def _by_position(node: ast.Call, path: str, sig: Signature) -> dict[str, int]:
+    """The keywords of ``node`` that name a parameter the standard's function takes by
+    position only (``np.take(x, indices=i)``), each with its place there. A keyword is
+    matched by NumPy's place for it (NumPy's ``a`` is the standard's ``x``)."""
+    params = numpy_parameters(path) or ()
+    places: dict[str, int] = {}
+    for kw in node.keywords:
+        if kw.arg is None or (sig.keywords is not None and kw.arg in sig.keywords):
+            continue
+        if kw.arg in sig.positional_only:
+            places[kw.arg] = sig.positional_only.index(kw.arg)
+        elif kw.arg in params and params.index(kw.arg) < len(sig.positional_only):
+            places[kw.arg] = params.index(kw.arg)
+    return places
+
+
+def _positional_only_finding(
+    node: ast.Call, path: str, name: str, sig: Signature, keyword: str, places: dict[str, int]
+) -> _Found:
+    """``np.take(x, indices=i)``: the standard has ``indices``, by position only."""
+    place = places[keyword]
+    shown = sig.positional_only[place]
+    called = shown if shown == keyword else f"{shown} (NumPy's {keyword})"
+    message = (
+        f"the standard's {name} takes {called} by position only (its {_ordinal(place + 1)} "
+        "argument): pass it by position"
+    )
+    given = {places[kw.arg]: kw.value for kw in node.keywords if kw.arg in places}
+    values: list[ast.expr] = []
+    for i in range(len(sig.positional_only)):
+        if i < len(node.args) and not isinstance(node.args[i], ast.Starred):
+            values.append(node.args[i])
+        elif i in given and len(node.args) <= i:
+            values.append(given[i])
+        else:
+            break
+    if len(values) < max(places.values()) + 1:
+        return f"{path}({keyword}=)", message, None
+    accepted = sig.keywords or frozenset()  # others are reported on their own
+    rest = [f"{kw.arg}={ast.unparse(kw.value)}" for kw in node.keywords if kw.arg in accepted]
+    args = [ast.unparse(v) for v in (*values, *node.args[len(values) :])] + rest
+    return f"{path}({keyword}=)", message, f"xp.{name}({', '.join(args)})"
+
+
+#: What to write for NumPy's ``axis=None`` where the standard's axis is an int.
+_AXIS_NONE_HINTS = {
+    "sort": "xp.sort(xp.reshape(x, (-1,))) (NumPy's axis=None sorts the flattened x)",
+    "argsort": "xp.argsort(xp.reshape(x, (-1,))) (NumPy's axis=None sorts the flattened x)",
+    "squeeze": SQUEEZE,
+    "take_along_axis": (
+        "xp.take_along_axis(xp.reshape(x, (-1,)), indices, axis=0) (NumPy's axis=None works "
+        "on the flattened x, with 1-D indices)"
+    ),
+}
+
+
+def _axis_none_finding(node: ast.Call, path: str, name: str, sig: Signature) -> _Found | None:
+    """``np.sort(x, axis=None)`` (or None at NumPy's place for axis): the standard's axis
+    is an int (or a tuple of them) there, never None."""
+    if not sig.int_axis:
+        return None
+    params = numpy_parameters(path) or ()
+    given = [kw.value for kw in node.keywords if kw.arg == "axis"]
+    if not given and "axis" in params and params.index("axis") < len(node.args):
+        before = node.args[: params.index("axis") + 1]
+        given = [] if any(isinstance(a, ast.Starred) for a in before) else [before[-1]]
+    if not given or not (isinstance(given[0], ast.Constant) and given[0].value is None):
+        return None
+    message = (
+        f"the standard's {name} does not take axis=None (NumPy's every axis, or the flattened "
+        "array): it needs the axis given"
+    )
+    return f"{path}(axis=None)", message, _AXIS_NONE_HINTS.get(name)
+
+
+def argument_findings(
+    node: ast.Call, path: str, std: Standard, numbers: Numbers = None
+) -> list[_Found]:
+    """What to report about the arguments of ``node``, a call of numpy name ``path``;
+    ``numbers`` says which expressions are Python numbers (``2 * np.pi``), if any."""
     found = _dtype_findings(node, path) + default_findings(node, path)
     name = path.removeprefix("numpy.")
     sig = std.signatures.get(name)
     if sig is None:
         return found  # not a standard function (reported as a name) or not a numpy call
-    found += python_value_findings(node, path, sig)
+    found += python_value_findings(node, path, sig, numbers)
     starred = any(isinstance(a, ast.Starred) for a in node.args)
     if sig.max_positional is not None and not starred and len(node.args) > sig.max_positional:
         found.append(_positional_finding(path, name, sig, node.args))
+    axis_none = _axis_none_finding(node, path, name, sig)
+    if axis_none is not None:
+        found.append(axis_none)
     given = {kw.arg for kw in node.keywords}
-    missing = [p for p in sig.required[len(node.args) :] if p not in given]
+    places = _by_position(node, path, sig)
+    missing = [
+        p
+        for i, p in enumerate(sig.required)
+        if i >= len(node.args) and p not in given and i not in places.values()
+    ]
     if missing and not starred and None not in given:  # no *args or **kwargs
         found.append(
             (
@@ -190,7 +277,9 @@ def argument_findings(node: ast.Call, path: str, std: Standard) -> list[_Found]:
     if sig.keywords is None:
         return found
     for kw in node.keywords:
-        if kw.arg is not None and kw.arg not in sig.keywords:
+        if kw.arg in places and (name, kw.arg) not in ARGUMENT_HINTS:
+            found.append(_positional_only_finding(node, path, name, sig, kw.arg, places))
+        elif kw.arg is not None and kw.arg not in sig.keywords:
             found.append(
                 (
                     f"{path}({kw.arg}=)",

@@ -1,5 +1,7 @@
 """What to write instead of ``x.astype(dtype)``: the standard dtype meant, or that there is
-none (``x.astype(object)``, ``x.astype("U10")``, a structured dtype)."""
+none (``x.astype(object)``, ``x.astype("U10")``, a structured dtype); and what becomes of
+ndarray.astype's other arguments (``casting=``, ``order=``, ``subok=``), which the standard's
+``astype(x, dtype, /, *, copy=True, device=None)`` lacks."""
 
 from __future__ import annotations
 
@@ -8,7 +10,77 @@ from collections.abc import Callable
 
 from arrayport.portcheck._hints import STANDARD_DTYPES, hint_for_dtype
 
-__all__ = ["astype_hint"]
+__all__ = ["astype_argument_findings", "astype_hint"]
+
+#: One finding on the call: (name, message, replacement).
+_Found = tuple[str, str, str | None]
+#: ndarray.astype's parameters after dtype, in order.
+_PARAMETERS = ("order", "casting", "subok", "copy")
+_CASTING = (
+    "the standard's astype has no casting parameter: it casts whatever the dtypes, as "
+    "casting='unsafe' does, where NumPy raises for a cast the rule forbids (casting='safe' "
+    "refuses float to int; xp.astype truncates 1.7 to 1)"
+)
+_UNSAFE = "the standard's astype has no casting parameter (it casts as casting='unsafe' does)"
+#: casting= value -> what to check before xp.astype to keep NumPy's refusal.
+_CASTING_HINTS = {
+    "unsafe": "xp.astype(x, dtype) without it",
+    "safe": (
+        "if not xp.can_cast(x.dtype, dtype): raise TypeError(...), then xp.astype(x, dtype) "
+        "(can_cast follows the standard's promotion rules: stricter than NumPy's 'safe' "
+        "across kinds, int to float and bool to int are False there)"
+    ),
+    "same_kind": (
+        "a check that raises unless xp.can_cast(x.dtype, dtype) or both dtypes are of one "
+        "kind (xp.isdtype), then xp.astype(x, dtype)"
+    ),
+    "no": "x itself, after a check that raises unless x.dtype == dtype",
+    "equiv": "x itself, after a check that raises unless x.dtype == dtype",
+}
+_OTHERS: dict[str, _Found] = {
+    "order": (
+        ".astype(order=)",
+        "the standard's astype has no order parameter (the standard has no memory layout)",
+        "xp.astype(x, dtype) without it (the values are the same in any order)",
+    ),
+    "subok": (
+        ".astype(subok=)",
+        "the standard's astype has no subok parameter (the standard has no array subclasses)",
+        "xp.astype(x, dtype) without it",
+    ),
+    "copy": (
+        ".astype(positional)",
+        "the standard's astype takes copy by keyword only",
+        "xp.astype(x, dtype, copy=...)",
+    ),
+}
+
+
+def astype_argument_findings(call: ast.Call) -> list[_Found]:
+    """What ``x.astype(dtype, ...)`` passes that the standard's astype lacks: ``casting=``
+    (whose refusals xp.astype does not make), ``order=`` and ``subok=``, by keyword or at
+    NumPy's place for them (and a positional ``copy``)."""
+    given: dict[str, ast.expr] = {}
+    for param, arg in zip(_PARAMETERS, call.args[1:], strict=False):
+        if isinstance(arg, ast.Starred):
+            break
+        given[param] = arg
+    given.update((kw.arg, kw.value) for kw in call.keywords if kw.arg in _PARAMETERS[:3])
+    found: list[_Found] = []
+    for param, value in given.items():
+        if param != "casting":
+            found.append(_OTHERS[param])
+            continue
+        rule = value.value if isinstance(value, ast.Constant) else None
+        hint = _CASTING_HINTS.get(rule) if isinstance(rule, str) else None
+        if hint is None:
+            hint = "; ".join(
+                f"casting={k!r}: {v}" for k, v in _CASTING_HINTS.items() if k != "unsafe"
+            )
+        why = _UNSAFE if rule == "unsafe" else _CASTING
+        found.append((".astype(casting=)", why, hint))
+    return found
+
 
 #: Python types and NumPy scalar types with no standard dtype.
 _NO_DTYPE_TYPES = frozenset({"object", "str", "bytes"})

@@ -13,8 +13,9 @@ target binds, and :class:`_Scope` is the record of one scope the walk keeps.
 from __future__ import annotations
 
 import ast
+import builtins
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 _Function = ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda
 _Comprehension = ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp
@@ -166,6 +167,8 @@ class _Scope:
     declared_nonlocal: set[str] = dataclasses.field(default_factory=set)
     # Names bound here only by imports of numpy, and the dotted numpy name each holds.
     imported: dict[str, str] = dataclasses.field(default_factory=dict)
+    # Names holding an array of at least this many axes (2 or more), as the source shows.
+    axes: dict[str, int] = dataclasses.field(default_factory=dict)
 
 
 def _is_self_attribute(node: ast.expr) -> bool:
@@ -186,4 +189,43 @@ def _outside_functions(tree: ast.AST) -> list[ast.AST]:
         found.append(node)
         if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
             stack.extend(ast.iter_child_nodes(node))
+    return found
+
+
+def star_aliases(tree: ast.AST, attribute: Callable[[str], object]) -> dict[str, str]:
+    """The names ``from numpy import *`` (or a numpy submodule's) at module level gives the
+    module, each with the dotted numpy name it holds: the module's ``__all__``, less the
+    names Python's builtins have (``sum``, ``round``, ``bool``: their uses are read as the
+    builtins') and those the module binds itself (anywhere outside its functions: a def,
+    an assignment, another import), whose binding may come after the star import; none
+    where another library's star import may rebind them (``from pylab import *``).
+    ``attribute`` gives the object a dotted numpy name names."""
+    outside = _outside_functions(tree)
+    starred = [
+        n for n in outside if isinstance(n, ast.ImportFrom) and any(a.name == "*" for a in n.names)
+    ]
+    stars = [
+        n.module or ""
+        for n in starred
+        if n.level == 0 and (n.module or "").partition(".")[0] == "numpy"
+    ]
+    if not stars or len(stars) < len(starred):  # another library's star may rebind them
+        return {}
+    bound: set[str] = set()
+    for n in outside:
+        if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load):
+            bound.add(n.id)
+        elif isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bound.add(n.name)
+        elif isinstance(n, (ast.Import, ast.ImportFrom)):
+            bound.update((a.asname or a.name).partition(".")[0] for a in n.names if a.name != "*")
+        elif isinstance(n, ast.ExceptHandler) and n.name:
+            bound.add(n.name)
+    found: dict[str, str] = {}
+    for module in stars:
+        names = getattr(attribute(module), "__all__", ())
+        for name in names if isinstance(names, (list, tuple)) else ():
+            public = isinstance(name, str) and not name.startswith("_")
+            if public and name not in bound and not hasattr(builtins, name):
+                found[name] = f"{module}.{name}"
     return found

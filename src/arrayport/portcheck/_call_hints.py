@@ -12,6 +12,9 @@ axis; ``np.pad`` in another mode than "constant" has no array-api-extra equivale
 from __future__ import annotations
 
 import ast
+import functools
+import importlib
+import inspect
 
 __all__ = ["argument", "call_hint", "default_findings"]
 
@@ -100,11 +103,80 @@ def _pad_hint(node: ast.Call, hint: str) -> tuple[str | None, str]:
     )
 
 
+@functools.cache
+def _xpx_cov_keywords() -> frozenset[str]:
+    """The parameters of the installed array-api-extra's cov (axis=, correction=, fweights=
+    and aweights= came after its first releases, which took only m)."""
+    try:
+        cov = importlib.import_module("array_api_extra").cov
+        return frozenset(inspect.signature(cov).parameters)
+    except (ImportError, AttributeError, TypeError, ValueError):
+        return frozenset()
+
+
+def _flag(node: ast.expr) -> bool | None:
+    """The truth of ``node`` if it is a literal (``True``, ``1``), else None."""
+    return bool(node.value) if isinstance(node, ast.Constant) else None
+
+
+def _cov_hint(node: ast.Call, hint: str) -> tuple[str | None, str]:
+    """``hint`` (array-api-extra's cov) for ``np.cov`` call ``node``, keeping its rowvar=,
+    bias=, ddof=, fweights= and aweights= under xpx.cov's names; or none, with a note, where
+    the installed array-api-extra's cov lacks the keyword they need."""
+    mapping = (
+        "rowvar=False is axis=-2, bias=True is correction=0, ddof=k is correction=k; "
+        "fweights= and aweights= keep their names"
+    )
+    if _opaque(node):
+        return f"xpx.cov(m, axis=..., correction=...) (array-api-extra; {mapping})", ""
+    m, y = argument(node, 0, "m"), argument(node, 1, "y")
+    rowvar, bias, ddof = (
+        argument(node, i, n) for i, n in ((2, "rowvar"), (3, "bias"), (4, "ddof"))
+    )
+    options: dict[str, str] = {}
+    if rowvar is not None and _flag(rowvar) is not True:
+        shown = ast.unparse(rowvar)
+        options["axis"] = "-2" if _flag(rowvar) is False else f"-1 if {shown} else -2"
+    if ddof is not None:  # NumPy's ddof overrides bias
+        options["correction"] = ast.unparse(ddof)
+    elif bias is not None and _flag(bias) is not False:
+        options["correction"] = "0" if _flag(bias) else f"0 if {ast.unparse(bias)} else 1"
+    for place, name in ((5, "fweights"), (6, "aweights")):
+        weights = argument(node, place, name)
+        if weights is not None:
+            options[name] = ast.unparse(weights)
+    dtype = next((kw.value for kw in node.keywords if kw.arg == "dtype"), None)
+    if not options and y is None and dtype is None:
+        return hint, ""
+    lacking = sorted(set(options) - _xpx_cov_keywords())
+    if lacking:
+        names = ", ".join(f"{k}=" for k in lacking)
+        return None, (
+            f"; the installed array-api-extra's cov has no {names} (newer releases have "
+            f"it): without it, xpx.cov gives other values for this call ({mapping})"
+        )
+    data = "m" if m is None else ast.unparse(m)
+    notes = []
+    if y is not None:
+        pair = f"{data}, {ast.unparse(y)}"
+        notes.append(
+            f"xp.stack(({pair})) is for 1-D arrays; 2-D ones: xp.concat(({pair}), axis=0), "
+            "axis=1 with rowvar=False"
+        )
+        data = f"xp.stack(({pair}))"
+    if dtype is not None:
+        notes.append(f"np.cov's dtype=: xp.astype({data}, dtype) first")
+    given = "".join(f", {k}={v}" for k, v in options.items())
+    return f"xpx.cov({data}{given}) (array-api-extra{''.join('; ' + n for n in notes)})", ""
+
+
 def call_hint(key: str, node: ast.Call, hint: str | None) -> tuple[str | None, str]:
     """The hint for call ``node`` of numpy function ``key`` (``"pad"``, ``"size"``) whose
     table hint is ``hint``, and what to add to the message."""
     if key == "pad" and hint is not None:
         return _pad_hint(node, hint)
+    if key == "cov" and hint is not None:
+        return _cov_hint(node, hint)
     if key in ("size", "ptp") and _opaque(node):  # an axis may hide in *args/**kwargs
         if key == "size":
             return "x.shape[axis]", ""

@@ -31,10 +31,10 @@ from types import ModuleType
 from typing import cast
 
 from arrayport.portcheck._arguments import argument_findings, numpy_attribute
-from arrayport.portcheck._astype import astype_hint
+from arrayport.portcheck._astype import astype_argument_findings, astype_hint
 from arrayport.portcheck._bindings import _is_self_attribute
 from arrayport.portcheck._call_hints import call_hint
-from arrayport.portcheck._dtype_compare import dtype_comparison_findings
+from arrayport.portcheck._dtype_compare import dtype_comparison_findings, kind_comparison_hints
 from arrayport.portcheck._hints import (
     STANDARD_DTYPES,
     hint_for_attribute,
@@ -42,6 +42,7 @@ from arrayport.portcheck._hints import (
     hint_for_method_call,
 )
 from arrayport.portcheck._method_arguments import method_argument_findings, method_call_hint
+from arrayport.portcheck._numbers import number_kind
 from arrayport.portcheck._scopes import ScopeTracker
 from arrayport.portcheck._standard import Standard
 from arrayport.portcheck._ufunc_methods import ufunc_method_finding
@@ -106,6 +107,16 @@ _ASSIGNED = {
         None,
     ),
     "strides": ("assigning ndarray.strides is NumPy's (no standard equivalent)", None),
+    "real": (
+        "writing through ndarray.real changes x in place; the standard's xp.real(x) is a new array",
+        "x = r + 1j * xp.imag(x) for complex x, with r the new real part (x.real += v: "
+        "r = xp.real(x) + v); real x: x = r",
+    ),
+    "imag": (
+        "writing through ndarray.imag changes x in place; the standard's xp.imag(x) is a new array",
+        "x = xp.real(x) + 1j * i for complex x, with i the new imaginary part (x.imag += v: "
+        "i = xp.imag(x) + v)",
+    ),
 }
 
 
@@ -116,6 +127,7 @@ class _Checker(ScopeTracker):
         super().__init__(std)
         self.path = path
         self.calls: dict[int, ast.Call] = {}  # id of a called attribute -> its call
+        self.kind_hints: dict[int, str] = {}  # id of a compared dtype.kind -> its hint
         self.findings: list[Finding] = []
 
     def report(self, node: ast.AST, name: str, message: str, replacement: str | None) -> None:
@@ -162,8 +174,21 @@ class _Checker(ScopeTracker):
         self.generic_visit(node)
 
     def _check_arguments(self, node: ast.Call, path: str) -> None:
-        for name, message, replacement in argument_findings(node, path, self.std):
-            self.report(node, name, message, replacement)
+        for found in argument_findings(node, path, self.std, self._number_kind):
+            self.report(node, *found)
+
+    def _number_kind(self, node: ast.expr) -> str | None:
+        """Whether ``node`` is a Python number computed in place (``2 * np.pi``,
+        ``len(x)``), and which: see :func:`~arrayport.portcheck._numbers.number_kind`."""
+        return number_kind(node, self.resolve, lambda name: not self._shadowed(name), self._sized)
+
+    def _sized(self, node: ast.expr) -> bool:
+        """Whether ``node.size`` is an int: ``node`` is an array, or a name not known to hold
+        anything else (``x.size`` of a parameter; not ``img.size`` of an image)."""
+        if isinstance(node, ast.Name) and self.alias(node.id) is None:
+            other = node.id in self.modules or node.id in ("self", "cls")
+            return not other and self._kind_of_name(node.id) in (None, "array")
+        return self._is_array_expr(node)
 
     def _isinstance_dtype(self, node: ast.Call) -> None:
         """``isinstance(v, np.float64)``: a NumPy scalar type; the standard's dtypes are not
@@ -196,16 +221,17 @@ class _Checker(ScopeTracker):
             )
 
     def _iterated(self, node: ast.AST, iterable: ast.expr) -> None:
-        """``for row in x``, ``a, b = x``, ``list(x)`` of a known array: the standard's
-        arrays are not iterable (array-api-strict refuses)."""
-        # Not a numpy call's result itself: np.where(c), np.unique(x, return_counts=True)
-        # and np.gradient(a) return a tuple or an array by their arguments.
-        direct = isinstance(iterable, ast.Call) and self.resolve(iterable.func) is not None
-        if not direct and self._is_array_expr(iterable):
+        """``for row in x``, ``a, b = x``, ``list(x)`` of an array known to have two or
+        more axes: the standard defines iteration for 1-D arrays only (since 2024.12), and
+        array-api-strict refuses the others. An array whose axes the source does not show
+        is not reported (it may well be 1-D)."""
+        if self._min_axes(iterable) >= 2 and self._is_array_expr(iterable):
             self.report(
                 node,
                 "iteration",
-                "iterating over an array is NumPy's: the standard's arrays are not iterable",
+                "iterating over an array of two or more axes is NumPy's: the standard "
+                "defines iteration for 1-D arrays only (since 2024.12; array-api-strict "
+                "refuses the others)",
                 "xp.unstack(x) (a tuple of the rows), or x[i, ...] for i in range(x.shape[0])",
             )
 
@@ -238,7 +264,18 @@ class _Checker(ScopeTracker):
 
         for found in dtype_comparison_findings(node, is_dtype, self._shadowed("str")):
             self.report(node, *found)
+        for attr, hint in kind_comparison_hints(node, self._is_dtype_kind):
+            self.kind_hints[id(attr)] = hint  # read when the attribute is visited
         self.generic_visit(node)
+
+    def _is_dtype_kind(self, node: ast.expr) -> bool:
+        """Whether ``node`` is ``x.dtype.kind`` or ``t.kind`` of a name holding a dtype."""
+        if not isinstance(node, ast.Attribute) or node.attr != "kind":
+            return False
+        value = node.value
+        return (isinstance(value, ast.Attribute) and value.attr == "dtype") or (
+            isinstance(value, ast.Name) and self._kind_of_name(value.id) == "dtype"
+        )
 
     def _info_attribute(self, node: ast.Attribute) -> None:
         """``np.finfo(t).tiny``: fields of NumPy's finfo and iinfo the standard's lack."""
@@ -319,11 +356,12 @@ class _Checker(ScopeTracker):
         if dtype_value and attr in std.dtype_attributes:
             if isinstance(value, ast.Attribute) and self._module_rooted(value.value):
                 return  # another library's dtype (df["a"].dtype.kind), as in visit_Compare
+            hint = self.kind_hints.pop(id(node), None)  # x.dtype.kind == "c": that kind's
             self.report(
                 node,
                 f".dtype.{attr}",
                 f"dtype.{attr} is NumPy's; the standard's dtype objects only compare equal",
-                hint_for_attribute(attr, std.namespace),
+                hint or hint_for_attribute(attr, std.namespace),
             )
             return
         if self._foreign_receiver(value):
@@ -345,10 +383,13 @@ class _Checker(ScopeTracker):
             specific = hint_for_method_call(attr, len(call.args), keywords)
             hint = method_call_hint(attr, call, value) or specific or hint
             for found in method_argument_findings(call, value, attr, std, specific):
-                self.report(call, *found)
+                self.report(node, *found)  # on the line of .attr, where a chain puts it
         why = f"ndarray.{attr} is not in the array API standard"
-        astype = astype_hint(call, self.resolve) if call is not None and attr == "astype" else None
-        if astype is not None:
-            hint, note = astype
-            why += note
+        if call is not None and attr == "astype":
+            astype = astype_hint(call, self.resolve)
+            if astype is not None:
+                hint, note = astype
+                why += note
+            for found in astype_argument_findings(call):
+                self.report(node, *found)
         self.report(node, f".{attr}", why, hint)

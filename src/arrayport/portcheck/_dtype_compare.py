@@ -14,7 +14,7 @@ from typing import cast
 
 from arrayport.portcheck._hints import hint_for_dtype
 
-__all__ = ["dtype_comparison_findings"]
+__all__ = ["dtype_comparison_findings", "kind_comparison_hints"]
 
 #: One finding on the comparison: (name, message, replacement).
 _Found = tuple[str, str, str | None]
@@ -46,6 +46,98 @@ def _standard_dtype(spelling: str, is_string: bool) -> str | None:
     return None if hint is None else hint.removeprefix("dtype=").partition(" ")[0]
 
 
+#: NumPy's dtype kinds the standard has, and the name xp.isdtype gives each.
+_KINDS = {
+    "b": "bool",
+    "i": "signed integer",
+    "u": "unsigned integer",
+    "f": "real floating",
+    "c": "complex floating",
+}
+#: Kinds in the order port-check names them, and the name of a set of them.
+_KIND_ORDER = "biufc"
+_KIND_GROUPS = {"iufc": "numeric", "iu": "integral"}
+#: The dtype kind of each standard dtype's name (``xp.uint8`` is "u").
+_DTYPE_PREFIXES: tuple[tuple[str, str], ...] = (("xp.bool", "b"), ("xp.uint", "u"))
+_DTYPE_PREFIXES += (("xp.int", "i"), ("xp.float", "f"), ("xp.complex", "c"))
+
+
+def _kind_names(kinds: str) -> list[str]:
+    """xp.isdtype's names for NumPy's kind letters ``kinds`` it has ("iu" is "integral")."""
+    letters = "".join(k for k in _KIND_ORDER if k in kinds)
+    for group, name in _KIND_GROUPS.items():
+        if group in letters:
+            letters = letters.replace(group, "")
+            return (
+                [_KINDS[k] for k in letters if k == "b"]
+                + [name]
+                + [_KINDS[k] for k in letters if k != "b"]
+            )
+    return [_KINDS[k] for k in letters]
+
+
+def _isdtype(dtype: str, names: list[str]) -> str:
+    kinds = f'"{names[0]}"' if len(names) == 1 else "(" + ", ".join(f'"{n}"' for n in names) + ")"
+    return f"xp.isdtype({dtype}, {kinds})"
+
+
+def _kind_note(dtypes: list[str]) -> str:
+    """``(or xp.isdtype(...))`` naming the kinds of the standard dtypes ``dtypes``."""
+    kinds = "".join(
+        next((k for prefix, k in _DTYPE_PREFIXES if d.startswith(prefix)), "") for d in dtypes
+    )
+    names = _kind_names(kinds)
+    if not names:
+        return ""
+    every = "every dtype of those kinds" if len(names) > 1 else f"every {names[0]} dtype"
+    return f" (or {_isdtype('x.dtype', names)} for {every})"
+
+
+def _kind_hint(dtype: str, letters: str, negated: bool) -> str:
+    """The replacement for ``dtype.kind`` compared with NumPy's kind ``letters`` (``== "f"``,
+    ``in "iu"``; ``negated`` for ``!=`` and ``not in``)."""
+    names = _kind_names(letters)
+    others = ", ".join(repr(k) for k in sorted({k for k in letters if k not in _KINDS}))
+    if not names:
+        verdict = "True" if negated else "False"
+        return (
+            f"{verdict}: no standard dtype has NumPy's kind {others} (datetime, object, "
+            "bytes, string or void)"
+        )
+    note = f" (no standard dtype has NumPy's kind {others})" if others else ""
+    return ("not " if negated else "") + _isdtype(dtype, names) + note
+
+
+def kind_comparison_hints(
+    node: ast.Compare, is_kind: Callable[[ast.expr], bool]
+) -> list[tuple[ast.Attribute, str]]:
+    """For each ``<dtype>.kind`` of comparison ``node`` compared with NumPy's kind letters
+    (``x.dtype.kind == "f"``, ``t.kind in "iu"``, ``x.dtype.kind not in ("f", "c")``), the
+    attribute and its replacement by xp.isdtype; ``is_kind`` says whether an operand is
+    the kind of a dtype."""
+    operands = [node.left, *node.comparators]
+    found: list[tuple[ast.Attribute, str]] = []
+    for left, op, right in zip(operands, node.ops, operands[1:], strict=False):
+        pairs = [(left, right)]
+        if isinstance(op, (ast.Eq, ast.NotEq)):
+            pairs.append((right, left))
+        for kind, other in pairs:
+            if not is_kind(kind):
+                continue
+            strings = other.elts if isinstance(other, (ast.Tuple, ast.List, ast.Set)) else [other]
+            if not strings or not all(
+                isinstance(e, ast.Constant) and isinstance(e.value, str) for e in strings
+            ):
+                continue
+            letters = "".join(str(cast(ast.Constant, e).value) for e in strings)
+            if isinstance(op, (ast.Eq, ast.NotEq)) and len(letters) != 1:
+                continue  # never equal: a kind is one letter
+            attr = cast(ast.Attribute, kind)
+            negated = isinstance(op, (ast.NotEq, ast.NotIn))
+            found.append((attr, _kind_hint(ast.unparse(attr.value), letters, negated)))
+    return found
+
+
 def _in_finding(container: ast.expr, is_str: bool) -> _Found | None:
     """``x.dtype in ("float32", float)`` (or ``str(x.dtype) in (...)``, strings only)."""
     if not isinstance(container, (ast.Tuple, ast.List, ast.Set)) or not container.elts:
@@ -64,7 +156,7 @@ def _in_finding(container: ast.expr, is_str: bool) -> _Found | None:
     if len(found) == len(container.elts) and None not in dtypes:
         options = ", ".join(cast(list[str], dtypes))
         hint = f"x.dtype in ({options},)" if len(dtypes) == 1 else f"x.dtype in ({options})"
-        hint += ' (or xp.isdtype(x.dtype, "real floating") and the other kinds)'
+        hint += _kind_note(cast(list[str], dtypes))
     return name, _WHY_STR if is_str else _WHY, hint
 
 

@@ -8,10 +8,8 @@ still reported, just without a hint. ``xp`` is the array's namespace
 
 from __future__ import annotations
 
-import numpy as np
-
 from arrayport._exchange import STANDARD_DTYPES
-from arrayport._quiet import quiet
+from arrayport.portcheck._dtype_hints import hint_for_dtype
 from arrayport.portcheck._extra_hints import EXTRA_HINTS, EXTRA_USAGE
 from arrayport.portcheck._legacy_hints import LEGACY_ARGUMENT_HINTS, LEGACY_FUNCTION_HINTS
 from arrayport.portcheck._reduction_hints import REDUCTION_ARGUMENT_HINTS
@@ -275,7 +273,11 @@ ATTRIBUTE_HINTS: dict[str, str | None] = {
     "imag": "xp.imag(x) for complex x (real x: xp.zeros_like(x), NumPy's result)",
     "nbytes": "x.size * the item size: " + _ITEMSIZE.format(d="x.dtype"),
     "itemsize": _ITEMSIZE.format(d="dtype"),
-    "kind": 'xp.isdtype(dtype, "real floating") and the other dtype kinds',
+    "kind": (
+        'xp.isdtype(dtype, kind) with the kind meant: "bool", "signed integer", "unsigned '
+        'integer", "integral", "real floating", "complex floating" or "numeric" (NumPy\'s '
+        "kinds b, i, u, iu, f, c, iufc)"
+    ),
     "fill": "x[...] = value (or xp.full); integer x: x[...] = int(value) (NumPy truncates)",
     "flat": (
         "xp.reshape(x, (-1,)) to read it (maybe a copy: writes through x.flat[i] = v must "
@@ -364,34 +366,3 @@ def hint_for_method_call(name: str, n_args: int, keywords: frozenset[str]) -> st
     if name == "take" and (n_args > 1 or "axis" in keywords):
         return "xp.take(x, indices, axis=...)"
     return None
-
-
-#: Spellings whose size NumPy takes from the platform's C long or pointer.
-_PLATFORM_INTEGERS = frozenset({"int", "int_", "intp", "l", "long", "p", "q", "longlong"})
-_PLATFORM_UNSIGNED = frozenset({"uint", "uintp", "L", "ulong", "P", "Q", "ulonglong"})
-_PYTHON_TYPES = {
-    "bool": "dtype=xp.bool",
-    "float": "dtype=xp.float64 (Python's float; or the xp floating dtype meant)",
-    "complex": "dtype=xp.complex128 (Python's complex; or the xp complex dtype meant)",
-    "int": "dtype=xp.int64 (or the xp integer dtype meant)",
-}
-
-
-def hint_for_dtype(spelling: str, is_string: bool) -> str | None:
-    """The standard dtype for a dtype spelled as a string (``"float32"``, ``"d"``) or as a
-    Python type (``float``, ``int``), or None when the standard has none (``"U10"``)."""
-    if not is_string:
-        return _PYTHON_TYPES.get(spelling)
-    try:
-        with quiet():  # np.dtype("a") warns that "a" is deprecated
-            name = np.dtype(spelling).name
-    except (TypeError, ValueError):
-        return None
-    if name not in STANDARD_DTYPES:
-        return None
-    code = spelling.lstrip("<>=|")
-    if code in _PLATFORM_INTEGERS:
-        return "dtype=xp.int64 (or the xp integer dtype meant)"
-    if code in _PLATFORM_UNSIGNED:
-        return "dtype=xp.uint64 (or the xp unsigned integer dtype meant)"
-    return f"dtype=xp.{name}"

@@ -12,6 +12,7 @@ parameters, by the NumPy parameter they fill (``np.diff(x, 1, -1, 0.0)`` passes 
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable
 
 import numpy as np
 
@@ -19,10 +20,12 @@ from arrayport.portcheck._hints import ARGUMENT_HINTS
 from arrayport.portcheck._numpy_signatures import numpy_attribute, numpy_parameters
 from arrayport.portcheck._standard import Signature
 
-__all__ = ["python_value_findings"]
+__all__ = ["Numbers", "python_value_findings"]
 
 #: One finding on the call: (name, message, replacement).
 _Found = tuple[str, str, str | None]
+#: What says which expressions are Python numbers, and which ("int", "float", "number").
+Numbers = Callable[[ast.expr], str | None] | None
 
 #: Standard functions whose NumPy counterpart computes an integer argument in float64,
 #: besides the ufuncs without an integer loop (read from NumPy: ``np.sqrt``, ``np.exp``).
@@ -61,9 +64,12 @@ def _is_int_literal(node: ast.expr) -> bool:
     return isinstance(node, ast.Constant) and type(node.value) is int
 
 
-def _python_value(node: ast.expr) -> str | None:
+def _python_value(node: ast.expr, numbers: Numbers) -> str | None:
     """``"number"`` or ``"list"`` if ``node`` is a Python number or a list or tuple
-    written in place (``2.0``, ``-1``, ``[a, b]``, ``(n, 1)``, a comprehension), else None."""
+    written in place (``2.0``, ``-1``, ``[a, b]``, ``(n, 1)``, a comprehension), or a number
+    computed in place as ``numbers`` says (``2 * np.pi``, ``len(x)``), else None."""
+    if numbers is not None and numbers(node) is not None:
+        return "number"
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
         node = node.operand
     if isinstance(node, ast.Constant) and isinstance(node.value, (int, float, complex)):
@@ -110,7 +116,7 @@ def _tuple_finding(
 
 
 def _value_finding(
-    path: str, arg: ast.expr, value: str, place: int | None, param: str | None
+    path: str, arg: ast.expr, value: str, place: int | None, param: str | None, numbers: Numbers
 ) -> _Found:
     """A Python number or list where the standard's function takes an array."""
     name = path.removeprefix("numpy.")
@@ -121,7 +127,8 @@ def _value_finding(
     elif value == "number":
         # np.sqrt(2) is float64; xp.asarray(2) is an integer array (refused by sqrt, or
         # computed in float32 by torch).
-        as_float = place is not None and _is_int_literal(arg) and _computes_in_float(path, place)
+        integer = _is_int_literal(arg) or (numbers is not None and numbers(arg) == "int")
+        as_float = place is not None and integer and _computes_in_float(path, place)
         number = f"xp.asarray({shown}, dtype=xp.float64)" if as_float else f"xp.asarray({shown})"
         hint = f"{number} (or the math module)"
     else:
@@ -133,47 +140,61 @@ def _value_finding(
 
 
 def _checked(
-    node: ast.Call, path: str, arg: ast.expr, takes: str, place: int | None, param: str | None
+    node: ast.Call,
+    path: str,
+    arg: ast.expr,
+    takes: str,
+    where: tuple[int | None, str | None],
+    numbers: Numbers,
 ) -> _Found | None:
-    """The finding for ``arg`` passed where the standard's parameter takes ``takes``."""
+    """The finding for ``arg`` passed where the standard's parameter takes ``takes``, at
+    ``where`` (its place, or the keyword or NumPy parameter it is passed for)."""
+    place, param = where
     if takes == "tuple":
         return _tuple_finding(node, path, arg, place, param)
-    value = _python_value(arg)
+    value = _python_value(arg, numbers)
     if value is None or takes not in ("array", "scalar"):
         return None
     if takes == "scalar" and value == "number":
         return None
-    return _value_finding(path, arg, value, place, param)
+    return _value_finding(path, arg, value, place, param, numbers)
 
 
-def python_value_findings(node: ast.Call, path: str, sig: Signature) -> list[_Found]:
+def python_value_findings(
+    node: ast.Call, path: str, sig: Signature, numbers: Numbers = None
+) -> list[_Found]:
     """Python numbers, lists and tuples passed where the standard's function takes arrays
     (``np.sqrt(2.0)``, ``np.max([a, b])``, ``np.take(x, [0, 2])``, ``np.diff(x,
     prepend=0)``), ints and lists where it takes a tuple (``np.reshape(x, -1)``), or numbers
     in every required place that takes an array or a number (``np.where(c, 1.0, 0.0)``,
-    ``np.maximum(1, 2)``): NumPy converts them, the standard refuses them."""
+    ``np.maximum(1, 2)``): NumPy converts them, the standard refuses them. ``numbers``
+    says which other expressions are Python numbers (``2 * np.pi``, ``len(x)``; see
+    :func:`arrayport.portcheck._numbers.number_kind`), if any."""
     name = path.removeprefix("numpy.")
     found: list[_Found | None] = []
     required = sig.takes[: len(sig.required)]
     params = numpy_parameters(path) or ()
-    numbers = 0
+    count = 0  # numbers in required places that take an array or a number
     for i, arg in enumerate(node.args):
         if isinstance(arg, ast.Starred):
             return [f for f in found if f is not None]
         if i < len(sig.takes):
             takes, param = sig.takes[i], None
-            numbers += i < len(required) and takes == "scalar" and _python_value(arg) == "number"
+            number = _python_value(arg, numbers) == "number"
+            count += i < len(required) and takes == "scalar" and number
         elif i < len(params) and (name, params[i]) not in ARGUMENT_HINTS:
             # Beyond the standard's positional parameters: NumPy's parameter at this place,
             # where the standard has a keyword of that name (np.diff(x, 1, -1, 0.0)).
             takes, param = sig.named_takes.get(params[i], ""), params[i]
         else:
             continue
-        found.append(_checked(node, path, arg, takes, i if param is None else None, param))
+        where = (i if param is None else None, param)
+        found.append(_checked(node, path, arg, takes, where, numbers))
     for kw in node.keywords:
         if kw.arg is not None and kw.arg in sig.named_takes:
-            found.append(_checked(node, path, kw.value, sig.named_takes[kw.arg], None, kw.arg))
-    if numbers >= 2 and numbers == required.count("scalar"):
+            takes = sig.named_takes[kw.arg]
+            found.append(_checked(node, path, kw.value, takes, (None, kw.arg), numbers))
+    if count >= 2 and count == required.count("scalar"):
         found.append(
             (
                 f"{path}(Python numbers)",

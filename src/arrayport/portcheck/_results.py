@@ -13,7 +13,8 @@ import ast
 __all__ = ["call_result"]
 
 #: numpy callables that return something other than an array (so their result is not a
-#: "known array" for the ambiguous attributes): objects, strings, shapes, bools, None.
+#: "known array" for the ambiguous attributes): objects, strings, shapes and axes (a tuple
+#: of ints, an int: normalize_axis_tuple), bools, None.
 _NOT_ARRAY_FACTORIES = frozenset(
     {
         *("default_rng", "RandomState", "Generator", "errstate", "vectorize", "nditer"),
@@ -26,7 +27,7 @@ _NOT_ARRAY_FACTORIES = frozenset(
         *("array_equiv", "allclose", "can_cast", "issubdtype", "isdtype", "isrealobj"),
         *("iscomplexobj", "copyto", "place", "putmask", "fill_diagonal", "shuffle", "seed"),
         *("get_state", "set_state", "save", "savez", "savez_compressed", "savetxt", "info"),
-        "show_config",
+        *("show_config", "normalize_axis_tuple", "normalize_axis_index", "byte_bounds"),
     }
 )
 #: numpy callables that return a tuple or list of arrays: unpacked, each name holds an

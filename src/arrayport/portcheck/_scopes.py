@@ -7,7 +7,8 @@ Python scope what each name bound there holds: an "array" (assigned from NumPy, 
 parameter annotated as an ndarray), "arrays" (a tuple or list of them, ``np.split(x,
 3)``), a "dtype", an array API "namespace" (``xp = array_namespace(x)``, or a parameter
 named ``xp`` or ``namespace``), an "object" (an instance of a class the file defines), or
-unknown (None); what NumPy calls return is in :mod:`arrayport.portcheck._results`. Names
+unknown (None); what NumPy calls return is in :mod:`arrayport.portcheck._results`, and
+the least number of axes an array has, in :mod:`arrayport.portcheck._axes`. Names
 are scoped as Python scopes them: a binding hides the same name in enclosing scopes,
 ``global`` and ``nonlocal`` are followed, a class body's names are not seen in its methods,
 and a walrus in a comprehension binds in the enclosing function.
@@ -25,6 +26,7 @@ from types import ModuleType
 from typing import cast
 
 from arrayport.portcheck._arguments import numpy_attribute
+from arrayport.portcheck._axes import ArrayAxes
 from arrayport.portcheck._bindings import (
     _callee_name,
     _is_self_attribute,
@@ -34,6 +36,7 @@ from arrayport.portcheck._bindings import (
     _target_names,
     from_array_library,
     numpy_binding,
+    star_aliases,
 )
 from arrayport.portcheck._kinds import ExpressionKinds
 from arrayport.portcheck._results import _ARRAY_ANNOTATIONS
@@ -46,7 +49,7 @@ __all__ = ["ScopeTracker"]
 _NAMESPACE_PARAMETERS = frozenset({"xp", "namespace"})
 
 
-class ScopeTracker(ExpressionKinds, ast.NodeVisitor):
+class ScopeTracker(ExpressionKinds, ArrayAxes, ast.NodeVisitor):
     """A node visitor that tracks what the names of a parsed module hold as it walks.
 
     Call :meth:`collect` on the module, then :meth:`visit` it. The visitors here bind names
@@ -67,6 +70,7 @@ class ScopeTracker(ExpressionKinds, ast.NodeVisitor):
         self.namespace_attributes: set[str] = set()
         self.assigned_aliases: set[str] = set()  # module-level names assigned numpy (xp = np)
         self.scopes: list[_Scope] = [_Scope("module")]
+        self.in_handler = 0  # how many except clauses the walk is in
 
     # -- set-up: imports and classes anywhere in the file apply to the whole file.
     def collect(self, tree: ast.AST) -> None:
@@ -89,6 +93,8 @@ class ScopeTracker(ExpressionKinds, ast.NodeVisitor):
                         self.numpy_names.add(name)
                         if id(node) in outside:
                             self.aliases[name] = path
+        # from numpy import *: its names the module uses and does not bind itself.
+        self.aliases.update(star_aliases(tree, numpy_attribute))
         for node in ast.walk(tree):
             if isinstance(node, ast.ClassDef) and not any(
                 self.resolve(base) is not None for base in node.bases
@@ -105,8 +111,9 @@ class ScopeTracker(ExpressionKinds, ast.NodeVisitor):
         return None
 
     # -- scopes
-    def _bind(self, name: str, kind: str | None, *, walrus: bool = False) -> None:
-        """Record that ``name`` now holds a value of ``kind`` in the scope it belongs to."""
+    def _bind(self, name: str, kind: str | None, *, walrus: bool = False, axes: int = 0) -> None:
+        """Record that ``name`` now holds a value of ``kind`` in the scope it belongs to (an
+        array of ``axes`` axes or more, when that is known)."""
         scope = self.scopes[-1]
         if walrus:  # a walrus in a comprehension binds in the enclosing function
             scope = next(s for s in reversed(self.scopes) if s.kind != "comprehension")
@@ -118,6 +125,22 @@ class ScopeTracker(ExpressionKinds, ast.NodeVisitor):
                 return
             scope = outer[-1]
         scope.names[name] = kind
+        scope.axes.pop(name, None)
+        if axes and kind == "array":
+            scope.axes[name] = axes
+        module_code = all(s.kind in ("module", "comprehension") for s in self.scopes)
+        if scope is self.scopes[0] and module_code and not self.in_handler:
+            # def concatenate(...) after from numpy import concatenate: the module's own from
+            # here on (not in an except clause: a fallback for a failed import).
+            self.aliases.pop(name, None)
+            self.assigned_aliases.discard(name)
+
+    def _bind_value(self, target: ast.expr, value: ast.expr, kind: str | None) -> None:
+        """Bind ``target`` to ``value``, of ``kind``, with the axes ``value`` has."""
+        if isinstance(target, ast.Name) and kind == "array":
+            self._bind(target.id, kind, axes=self._min_axes(value))
+        else:
+            self._bind_target(target, kind)
 
     def _bind_target(self, target: ast.expr, kind: str | None) -> None:
         if kind == "arrays" and isinstance(target, (ast.Tuple, ast.List)):
@@ -269,7 +292,7 @@ class ScopeTracker(ExpressionKinds, ast.NodeVisitor):
             if isinstance(target, (ast.Tuple, ast.List)):
                 self._iterated(node, node.value)  # a, b = x
             self.visit(target)
-            self._bind_target(target, kind)
+            self._bind_value(target, node.value, kind)
             if kind == "namespace" and _is_self_attribute(target):
                 self.namespace_attributes.add(cast(ast.Attribute, target).attr)
         # xp = np (or np.linalg): an alias of numpy there, as an import is; at module level
@@ -288,8 +311,10 @@ class ScopeTracker(ExpressionKinds, ast.NodeVisitor):
                 if module:
                     self.aliases[name] = cast(str, path)
                     self.assigned_aliases.add(name)
+                # xp = np, then xp = cupy: no longer numpy (_bind dropped it, but not in an
+                # except clause, where only an assigned alias is dropped).
                 elif name in self.assigned_aliases:
-                    del self.aliases[name]  # xp = np, then xp = cupy: no longer numpy
+                    del self.aliases[name]
                     self.assigned_aliases.discard(name)
 
     def _numpy_module(self, node: ast.expr) -> str | None:
@@ -316,12 +341,15 @@ class ScopeTracker(ExpressionKinds, ast.NodeVisitor):
         kind = self._annotation_kind(node.annotation)
         if node.value is not None:
             kind = kind or self._kind(node.value)
-        if node.value is not None or kind is not None:
+        if node.value is not None:
+            self._bind_value(node.target, node.value, kind)
+        elif kind is not None:
             self._bind_target(node.target, kind)
 
     def visit_NamedExpr(self, node: ast.NamedExpr) -> None:
         self.visit(node.value)
-        self._bind(node.target.id, self._kind(node.value), walrus=True)
+        kind = self._kind(node.value)
+        self._bind(node.target.id, kind, walrus=True, axes=self._min_axes(node.value))
 
     def _iterated(self, node: ast.AST, iterable: ast.expr) -> None:
         """Called where ``iterable`` is iterated (a loop, unpacking); the checker reports."""
@@ -347,7 +375,9 @@ class ScopeTracker(ExpressionKinds, ast.NodeVisitor):
     def visit_ExceptHandler(self, node: ast.ExceptHandler) -> None:
         if node.name:
             self._bind(node.name, None)
+        self.in_handler += 1
         self.generic_visit(node)
+        self.in_handler -= 1
 
     def visit_MatchAs(self, node: ast.MatchAs) -> None:
         if node.name:

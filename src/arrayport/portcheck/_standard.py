@@ -57,6 +57,13 @@ _GENERIC_ATTRIBUTES = frozenset(
     }
 )
 
+#: Functions of an extension the standard has since a version but that array-api-strict
+#: leaves out of the extension's ``__all__`` while defining them: 2.6 defines linalg.eig and
+#: linalg.eigvals (added in the 2025.12 standard) but does not list them, as the standard's
+#: own page did not at first (data-apis/array-api#991). Taken when the extension has them
+#: and array-api-strict implements that version or a later one.
+_UNLISTED = {"linalg": {"eig": "2025.12", "eigvals": "2025.12"}}
+
 #: ndarray methods NumPy 2 removed, still in code written for NumPy 1.x (``x.ptp()``), as
 #: the legacy function names are (:mod:`arrayport.portcheck._legacy_hints`).
 REMOVED_METHODS = frozenset({"ptp", "itemset", "newbyteorder"})
@@ -115,7 +122,9 @@ class Signature:
     ``"scalar"`` (an array or a Python scalar), ``"arrays"`` (a list or tuple of arrays)
     ``"tuple"`` (a tuple of ints only: reshape's ``shape``, tile's ``repetitions``) or
     ``""`` (not said); ``named_takes`` says the same of every parameter that may be passed
-    by keyword (diff's keyword-only ``prepend``)."""
+    by keyword (diff's keyword-only ``prepend``). ``positional_only`` names the parameters
+    that may not be passed by keyword (take's ``x, indices``), in order; ``int_axis`` says
+    whether its ``axis`` takes ints only, not None (sort's, squeeze's)."""
 
     max_positional: int | None
     keywords: frozenset[str] | None
@@ -123,6 +132,8 @@ class Signature:
     required: tuple[str, ...] = ()
     takes: tuple[str, ...] = ()
     named_takes: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    positional_only: tuple[str, ...] = ()
+    int_axis: bool = False
 
 
 _SCALAR_TYPES = re.compile(r"\b(bool|int|float|complex)\b")
@@ -184,7 +195,25 @@ def _signature(fn: object) -> Signature | None:
         for p in params
         if p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
     }
-    return Signature(positional, keywords, keyword_only, required, takes, named_takes)
+    positional_only = tuple(p.name for p in params if p.kind is inspect.Parameter.POSITIONAL_ONLY)
+    axis = next((p for p in params if p.name == "axis"), None)
+    int_axis = (
+        axis is not None
+        and axis.kind is not inspect.Parameter.POSITIONAL_ONLY
+        and axis.annotation is not inspect.Parameter.empty
+        and axis.default is not None
+        and not re.search(r"\b(None|Optional|Any)\b", str(axis.annotation))
+    )
+    return Signature(
+        positional,
+        keywords,
+        keyword_only,
+        required,
+        takes,
+        named_takes,
+        positional_only,
+        int_axis,
+    )
 
 
 def _signatures(module: ModuleType, names: frozenset[str], prefix: str) -> dict[str, Signature]:
@@ -196,6 +225,16 @@ def _signatures(module: ModuleType, names: frozenset[str], prefix: str) -> dict[
             if sig is not None:
                 found[prefix + name] = sig
     return found
+
+
+def _extension_names(
+    module: ModuleType, unlisted: Mapping[str, str], version: str
+) -> frozenset[str]:
+    """The names of the extension ``module``: its ``__all__``, and those of ``unlisted`` (name
+    -> the standard's version that added it) it defines for the standard ``version``."""
+    # Versions are "YYYY.MM": compared as strings they order as dates.
+    added = {n for n, since in unlisted.items() if since <= version and hasattr(module, n)}
+    return frozenset(module.__all__) | added
 
 
 def _import(name: str) -> ModuleType:
@@ -222,8 +261,11 @@ def standard() -> Standard:
     xp = _import("array_api_strict")
     namespace = frozenset(xp.__all__) - _STRICT_HELPERS
     # __all__ names the extension modules but they are loaded lazily: ask for them.
+    version = str(xp.__array_api_version__)
     extensions = {
-        ext: frozenset(getattr(xp, ext).__all__) for ext in ("linalg", "fft") if ext in namespace
+        ext: _extension_names(getattr(xp, ext), _UNLISTED.get(ext, {}), version)
+        for ext in ("linalg", "fft")
+        if ext in namespace
     }
     array_attributes = frozenset(dir(type(xp.asarray(0))))
     ndarray = {n for n in dir(np.ndarray) if not n.startswith("_")} | REMOVED_METHODS
@@ -240,7 +282,7 @@ def standard() -> Standard:
     except ImportError:  # hints then name no array-api-extra function
         extra = frozenset()
     return Standard(
-        version=str(xp.__array_api_version__),
+        version=version,
         namespace=namespace,
         extensions=extensions,
         array_attributes=array_attributes,

@@ -1,0 +1,41 @@
+"""The standard dtype meant by a dtype spelled as a string or a Python type (``"f4"``,
+``"float32"``, ``float``); re-exported by :mod:`arrayport.portcheck._hints`."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from arrayport._exchange import STANDARD_DTYPES
+from arrayport._quiet import quiet
+
+__all__ = ["hint_for_dtype"]
+
+#: Spellings whose size NumPy takes from the platform's C long or pointer.
+_PLATFORM_INTEGERS = frozenset({"int", "int_", "intp", "l", "long", "p", "q", "longlong"})
+_PLATFORM_UNSIGNED = frozenset({"uint", "uintp", "L", "ulong", "P", "Q", "ulonglong"})
+_PYTHON_TYPES = {
+    "bool": "dtype=xp.bool",
+    "float": "dtype=xp.float64 (Python's float; or the xp floating dtype meant)",
+    "complex": "dtype=xp.complex128 (Python's complex; or the xp complex dtype meant)",
+    "int": "dtype=xp.int64 (or the xp integer dtype meant)",
+}
+
+
+def hint_for_dtype(spelling: str, is_string: bool) -> str | None:
+    """The standard dtype for a dtype spelled as a string (``"float32"``, ``"d"``) or as a
+    Python type (``float``, ``int``), or None when the standard has none (``"U10"``)."""
+    if not is_string:
+        return _PYTHON_TYPES.get(spelling)
+    try:
+        with quiet():  # np.dtype("a") warns that "a" is deprecated
+            name = np.dtype(spelling).name
+    except (TypeError, ValueError):
+        return None
+    if name not in STANDARD_DTYPES:
+        return None
+    code = spelling.lstrip("<>=|")
+    if code in _PLATFORM_INTEGERS:
+        return "dtype=xp.int64 (or the xp integer dtype meant)"
+    if code in _PLATFORM_UNSIGNED:
+        return "dtype=xp.uint64 (or the xp unsigned integer dtype meant)"
+    return f"dtype=xp.{name}"

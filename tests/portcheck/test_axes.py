@@ -1,0 +1,90 @@
+"""Iteration is reported only on arrays known to have two or more axes: the standard
+defines iterating a 1-D array (since 2024.12), not the others."""
+
+from __future__ import annotations
+
+import ast
+import textwrap
+
+import array_api_strict as xp
+import pytest
+
+from arrayport.portcheck import check_source
+from arrayport.portcheck._axes import min_axes
+
+
+def iterations(source: str) -> list[int]:
+    found = check_source(textwrap.dedent(source))
+    return [f.line for f in found if f.name == "iteration"]
+
+
+def test_iterating_a_1d_array_is_standard_and_not_reported() -> None:
+    # scipy's _peak_finding (rows = np.arange(...); for col in np.nonzero(m)[0]) and
+    # _measurements (zip(range(n), lo, hi)) were reported, all 1-D: the standard defines
+    # iteration of a 1-D array as x[0], x[1], ... (2024.12), and array-api-strict allows it.
+    assert [int(r) for r in xp.arange(3)] == [0, 1, 2]
+    a, _b = xp.asarray([1.0, 2.0])
+    assert float(a) == 1.0
+    source = """
+        import numpy as np
+        def peaks(x, m, lo, hi):
+            rows = np.arange(x.shape[0])
+            for r in rows:
+                print(r)
+            a, b = np.asarray([1.0, 2.0])
+            cols = [c for c in np.nonzero(m)[0]]
+            for i, l, h in zip(range(3), np.searchsorted(x, lo), hi):
+                pass
+            y = np.asarray(x)
+            df = pd.read_csv(m)
+            for c in df.iloc[:, :]:  # not an array
+                pass
+            return list(y), tuple(y // 2), a, b, cols
+        """
+    assert iterations("import pandas as pd\n" + textwrap.dedent(source)) == []
+
+
+def test_iterating_an_array_of_two_or_more_axes_is_reported() -> None:
+    with pytest.raises(TypeError):
+        list(xp.ones((2, 3)))
+    source = """
+        import numpy as np
+        def f(x, a):
+            g = np.zeros((2, 3))
+            for row in g:
+                pass
+            p, q = np.eye(2)
+            rows = [tuple(v) for v in (x.reshape(-1, 1) // a) % 3]
+            col = np.arange(4)[:, None]
+            u = list(col)
+            m = np.asarray([[1, 2], [3, 4]]).astype(float)
+            return list(m.T), list(np.atleast_2d(x)), list(g * 2), u
+        """
+    assert iterations(source) == [5, 7, 8, 10, 12]
+    message = next(f for f in check_source(textwrap.dedent(source)) if f.name == "iteration")
+    assert "1-D arrays only (since 2024.12" in message.message
+
+
+def test_lower_bound_on_the_axes_of_expressions() -> None:
+    def axes(expression: str, **names: int) -> int:
+        node = ast.parse(expression, mode="eval").body
+        resolve = {"np.zeros": "numpy.zeros", "np.eye": "numpy.eye", "np.abs": "numpy.abs"}
+        resolve |= {"np.where": "numpy.where", "np.modf": "numpy.modf", "np": "numpy"}
+        resolve |= {"np.newaxis": "numpy.newaxis", "np.reshape": "numpy.reshape"}
+        return min_axes(
+            node, lambda n: resolve.get(ast.unparse(n)), lambda name: names.get(name, 0)
+        )
+
+    assert axes("np.zeros((n, 3, 2))") == 3
+    assert axes("np.zeros(n)") == 0  # n may be a tuple
+    assert axes("np.reshape(x, (-1, 1))") == 2
+    assert axes("x[:, np.newaxis]") == 2
+    assert axes("x[None]") == 1
+    assert axes("m[0]", m=3) == 2
+    assert axes("m[i]", m=3) == 0  # i may be an array of any shape
+    assert axes("np.abs(m) + 1", m=2) == 2
+    assert axes("m @ v", m=2) == 0  # matmul drops axes
+    assert axes("np.where(m)", m=2) == 0  # a tuple of arrays
+    assert axes("np.modf(m)", m=2) == 0  # a tuple of arrays
+    assert axes("np.eye(3).T") == 2
+    assert axes("df.iloc[:, :]") == 2  # reported only where df is a known array
