@@ -337,8 +337,11 @@ def test_dict_results_are_compared_key_by_key() -> None:
     if MemoryType.TORCH in INSTALLED:
         with pytest.raises(AssertionError, match=r"\['half'\]"):
             assert_equivalent(wrong_on_torch, np.arange(4.0), memory_types=["torch"])
-    with pytest.raises(AssertionError, match="dict"):
-        assert_equivalent(lambda a: {"x": a} if isinstance(a, np.ndarray) else a, np.arange(2.0))
+    if len(CPU_TYPES) > 1:  # a dict on numpy against an array elsewhere
+        with pytest.raises(AssertionError, match="dict"):
+            assert_equivalent(
+                lambda a: {"x": a} if isinstance(a, np.ndarray) else a, np.arange(2.0)
+            )
 
 
 # Memory types whose arrays a function can write into (jax and tensorflow are immutable).

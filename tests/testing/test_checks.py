@@ -67,3 +67,23 @@ def test_importing_the_checks_needs_neither_pytest_nor_hypothesis() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("value", [[], (), set(), iter([])], ids=["list", "tuple", "set", "iter"])
+def test_no_memory_type_at_all_is_refused_as_arrays_dtype_empty_is(value: Any) -> None:
+    # Was a check on nothing, failing "no memory type is installed or selected ... check
+    # ARRAYPORT_MEMORY_TYPES", though the caller had selected none.
+    said = "): no memory type to check on; name at least one memory type, or pass None"
+    with pytest.raises(
+        InvalidOptionError, match=r"^assert_equivalent\(memory_types=.*" + re.escape(said)
+    ):
+        memory_types_given(value)
+
+
+def test_assert_equivalent_refuses_an_empty_memory_types_before_running() -> None:
+    from arrayport.testing import assert_equivalent
+
+    ran: list[int] = []
+    with pytest.raises(InvalidOptionError, match=r"assert_equivalent\(memory_types=\[\]\)"):
+        assert_equivalent(lambda a: ran.append(1) or a, np.arange(3.0), memory_types=[])
+    assert not ran

@@ -10,7 +10,7 @@ import pytest
 
 from arrayport import MemoryType
 from arrayport.testing import assert_equivalent
-from arrayport.testing._describe import describe_call
+from arrayport.testing._describe import describe_call, unconverted_reason
 from tests.conftest import skip_unless_installed
 
 
@@ -60,3 +60,25 @@ def test_a_failure_names_the_arrays_in_a_list_argument() -> None:
         AssertionError, match=r"second\(\[str32\[3\], float64\[3\]\]\) on torch: the result"
     ):
         assert_equivalent(second, [np.array(["a", "b", "c"]), np.arange(3.0)], memory_types="torch")
+
+
+# --- why a memory type got no array (an audit of the kit, round 5) ---
+
+
+def test_a_numpy_scalar_argument_is_named_with_the_remedy() -> None:
+    # Said "only arrays at the top level or one level down ... are" converted, of an
+    # argument at the top level: numpy scalars are no arrays, and dispatch passes them as is.
+    with pytest.raises(
+        AssertionError,
+        match=r"numpy \(no array argument was converted to it: args\[0\] \(float64\) is a "
+        r"numpy scalar, not an array; numpy scalars are not converted .*: pass "
+        r"np\.asarray\(x\), a 0-d array\)",
+    ):
+        assert_equivalent(lambda a: a * 2, np.float64(3.0), memory_types=["numpy"])
+    said = unconverted_reason([[np.float32(1), 2.0]], {"w": np.int64(2)})
+    assert said.startswith(
+        "no array argument was converted to it: args[0][0] (float32), w= (int64) are numpy scalars"
+    )
+    assert "np.asarray(x)" in said
+    # Arrays where dispatch does not look: as before.
+    assert "those in dicts or deeper" in unconverted_reason([{"k": np.float64(1)}], {})

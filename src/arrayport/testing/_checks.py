@@ -41,7 +41,8 @@ def check_tolerance(name: str, value: Any) -> None:
 def memory_types_given(memory_types: Any) -> list[Any]:
     """``assert_equivalent(memory_types=)`` (not ``None``) as a list of what it names, each
     still to be checked: one name or MemoryType is a list of one (not its letters); bytes
-    and what is not iterable are refused, as :func:`arrayport.memory_report` refuses them."""
+    and what is not iterable are refused, as :func:`arrayport.memory_report` refuses them,
+    and so is an empty iterable (a check on nothing), as ``arrays(dtype=[])`` is."""
     if isinstance(memory_types, (str, MemoryType)):
         return [memory_types]
     if isinstance(memory_types, (bytes, bytearray)) or not isinstance(memory_types, Iterable):
@@ -50,4 +51,12 @@ def memory_types_given(memory_types: Any) -> list[Any]:
             "as 'torch', a list of them, or None"
         )
         raise InvalidOptionError(msg)
-    return list(memory_types)
+    names = list(memory_types)
+    if not names:
+        msg = (
+            f"assert_equivalent(memory_types={memory_types!r}): no memory type to check on; "
+            "name at least one memory type, or pass None for those the memory_type fixture "
+            "runs on"
+        )
+        raise InvalidOptionError(msg)
+    return names

@@ -1,17 +1,21 @@
 """A function call described in :func:`arrayport.testing.assert_equivalent`'s failure
 messages: ``f(float32[3, 4], [float64[3], str32[2]], w=float64[3])``. Arrays are shown as
 their dtype and shape, keyword arguments by name, arrays in a list, tuple or dict argument
-one level down too; anything else by its ``repr``, cut short."""
+one level down too; anything else by its ``repr``, cut short. Also why a memory type got
+no array argument (:func:`unconverted_reason`)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+import numpy as np
+
+from arrayport._arguments import is_container
 from arrayport.testing._memory_readers import as_numpy
 from arrayport.testing._results import is_array
 
-__all__ = ["describe_call"]
+__all__ = ["describe_call", "unconverted_reason"]
 
 #: How many characters of an argument's ``repr`` are shown, and how many items of a list,
 #: tuple or dict argument.
@@ -55,3 +59,39 @@ def describe_call(args: Sequence[Any], kwargs: Mapping[str, Any]) -> str:
     parts = [_argument(a) for a in args]
     parts += [f"{name}={_argument(v)}" for name, v in kwargs.items()]
     return ", ".join(parts)
+
+
+def _converted_places(args: Sequence[Any], kwargs: Mapping[str, Any]) -> Iterator[tuple[str, Any]]:
+    """Each value where dispatch would convert an array, with its label (``args[0]``,
+    ``w=``, ``args[1][2]``): top-level arguments, and items of list or tuple ones."""
+    tops = [(f"args[{i}]", a) for i, a in enumerate(args)]
+    tops += [(f"{name}=", v) for name, v in kwargs.items()]
+    for label, value in tops:
+        yield label, value
+        if is_container(value):
+            for i, item in enumerate(value):
+                yield f"{label}[{i}]", item
+
+
+def unconverted_reason(args: Sequence[Any], kwargs: Mapping[str, Any]) -> str:
+    """Why no argument of a call was converted to a memory type: a numpy scalar where an
+    array would be converted (``x[0]``, a hypothesis ``from_dtype`` draw) is no array, and
+    neither dispatch nor the kit converts it; otherwise the arrays are where dispatch does
+    not look, or there are none."""
+    scalars = [
+        f"{label} ({type(v).__name__})"
+        for label, v in _converted_places(args, kwargs)
+        if isinstance(v, np.generic)
+    ]
+    if scalars:
+        one = len(scalars) == 1
+        what = "is a numpy scalar, not an array" if one else "are numpy scalars, not arrays"
+        return (
+            f"no array argument was converted to it: {', '.join(scalars[:_ITEMS])} {what}; "
+            "numpy scalars are not converted (dispatch passes them as they are): pass "
+            "np.asarray(x), a 0-d array"
+        )
+    return (
+        "no array argument was converted to it: only arrays at the top level or one level "
+        "down in a list or tuple are; those in dicts or deeper reach fn as numpy copies"
+    )

@@ -13,8 +13,9 @@ Each run gets its arrays in its memory type where arrayport's dispatch would con
 (top-level arguments, and one level down in list, tuple and namedtuple arguments); arrays in
 dicts or deeper stay numpy copies. Lists, tuples and dicts are rebuilt with their own type
 (namedtuples, OrderedDicts and other subclasses too). A dask run gets its arrays split into
-at least two blocks along every axis that allows it, so that a function computed block by
-block where it should see the whole array gives a wrong answer there, not a false pass.
+at least two blocks along every axis that allows it (:mod:`arrayport.testing._splits`), so
+that a function computed block by block where it should see the whole array gives a wrong
+answer there, not a false pass.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from arrayport.memory_types import MemoryType
 from arrayport.testing._memory_readers import as_numpy
 from arrayport.testing._results import first_difference, is_array
 from arrayport.testing._selection import default_device
+from arrayport.testing._splits import block_chunks
 
 __all__ = [
     "check_unchanged",
@@ -58,6 +60,7 @@ def replica(a: np.ndarray) -> np.ndarray:
     alignment modulo 64 bytes and writeable flag."""
     # Subclasses keep their own copy (a mask); object arrays too (copyto into uninitialised
     # bytes would release garbage pointers).
+    out: np.ndarray
     if type(a) is not np.ndarray or a.size == 0 or a.dtype.hasobject:
         out = a.copy(order="K")
     else:
@@ -219,13 +222,6 @@ def _to_strict(h: np.ndarray, place: Any) -> Any:
     return xps.asarray(np.array(h, dtype=native, order="C"), device=place)
 
 
-def _blocks(x: Any) -> Any:
-    """Dask array ``x`` split into at least two blocks along every axis of length >= 2: a
-    function that works block by block where it should look at the whole array is caught."""
-    chunks = tuple((n - n // 2, n // 2) if n >= 2 else (n,) for n in x.shape)
-    return x.rechunk(chunks) if any(len(c) > 1 for c in chunks) else x
-
-
 def _dtype_name(x: Any, place: MemoryType) -> str:
     """The name of the dtype ``x`` (an array of ``place``) holds, in numpy's terms."""
     return get_backend(place).describe(x).dtype_name
@@ -251,7 +247,7 @@ def _convert(h: np.ndarray, place: Any, memo: dict[int, Any], widen: bool) -> An
             "values"
         )
         raise UnsupportedDtypeError(msg, dtype=given, source=MemoryType.NUMPY, target=place)
-    return _blocks(out) if place is MemoryType.DASK else out
+    return out
 
 
 def run_arguments(
@@ -265,14 +261,16 @@ def run_arguments(
     those one level down in a list, tuple or namedtuple argument
     (:mod:`arrayport._arguments`); one of those that holds no numbers (strings, objects)
     stays numpy. Arrays in dicts or deeper are handed over as numpy copies, and are not
-    among the converted ones. A dask array is split into blocks (:func:`_blocks`); on dask,
-    an array of another shape than the first of the most dimensions stays numpy (dispatch
-    refuses dask arguments of different shapes; a smaller operand goes whole to every
-    block). An array ``place`` holds only in a wider dtype raises
-    :class:`~arrayport.UnsupportedDtypeError` unless ``widen``."""
+    among the converted ones. On dask, an array of another shape than the first of the most
+    dimensions stays numpy (dispatch refuses dask arguments of different shapes; a smaller
+    operand goes whole to every block), and the dask arrays are split into the blocks
+    :func:`~arrayport.testing._splits.block_chunks` chooses beside those whole ones (one
+    block where no axis can be split). An array ``place`` holds only in a wider dtype
+    raises :class:`~arrayport.UnsupportedDtypeError` unless ``widen``."""
     memo: dict[int, Any] = {}
     converted: dict[int, Any] = {}  # the same host array twice is converted once
-    placed: list[Any] = []  # what reached place: its first one says the inputs' device
+    placed: list[int] = []  # what reached place: its first one says the inputs' device
+    whole: list[tuple[int, ...]] = []  # on dask: the shapes dispatch gives every block whole
 
     # On dask, the first array of the most dimensions sets the shape the dask arguments
     # share (a 0-d threshold before the image, a 1-D lookup table after it: whole, numpy).
@@ -284,22 +282,27 @@ def run_arguments(
     ]
     split_shape = max(given, key=lambda v: v.ndim).shape if given else None
 
+    def as_given(v: Any) -> Any:  # handed over as numpy: dispatch gives it whole
+        if id(v) not in converted:
+            converted[id(v)] = private(v, memo)
+            whole.append(v.shape)
+        return converted[id(v)]
+
     def one(v: Any, top: bool) -> Any:
         if isinstance(v, np.ndarray):
             if place is MemoryType.DASK and v.shape != split_shape:
                 # Dispatch maps over dask arguments of the first one's shape only: another
                 # (a lookup table, per-slice factors) is given whole, as numpy, as a user
                 # of dask passes it.
-                return converted.setdefault(id(v), private(v, memo))
+                return as_given(v)
             if id(v) not in converted:
                 try:
                     converted[id(v)] = _convert(v, place, memo, widen)
                 except UnsupportedArrayError:
                     if top:
                         raise
-                    converted[id(v)] = private(v, memo)  # labels of strings, objects: as given
-                    return converted[id(v)]
-                placed.append(converted[id(v)])
+                    return as_given(v)  # labels of strings, objects: as given
+                placed.append(id(v))
             return converted[id(v)]
         if top and is_container(v):
             return _rebuild(v, [one(item, False) for item in v])
@@ -307,7 +310,16 @@ def run_arguments(
 
     args = [one(a, True) for a in host_args]
     kwargs = {k: one(v, True) for k, v in host_kwargs.items()}
-    return args, kwargs, placed
+    if place is MemoryType.DASK and placed and split_shape is not None:
+        # Split once every whole argument is known, as dispatch will check it against the
+        # blocks; then the arguments are gathered again from the (now split) conversions.
+        chunks = block_chunks(split_shape, whole)
+        for key in placed:
+            x = converted[key]
+            converted[key] = x if x.chunks == chunks else x.rechunk(chunks)
+        args = [one(a, True) for a in host_args]
+        kwargs = {k: one(v, True) for k, v in host_kwargs.items()}
+    return args, kwargs, [converted[key] for key in placed]
 
 
 def snapshot(value: Any) -> Any:

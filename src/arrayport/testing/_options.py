@@ -119,16 +119,29 @@ def layout_set(layout: Any, known: Collection[str], given: Any) -> frozenset[str
     return frozenset(names)
 
 
-def check_laid_out(dt: np.dtype[Any], layout: Collection[str], dtype: Any, given: Any) -> None:
-    """Refuse a dtype holding Python objects with a layout numpy cannot give it (one of
-    :data:`BYTE_VIEW_LAYOUTS`): an :class:`InvalidOptionError` naming ``arrays(dtype=,
-    layout=)`` (``dtype`` and ``given`` as asked for), not numpy's ``TypeError`` in a draw."""
+def check_laid_out(
+    dt: np.dtype[Any], layout: Collection[str], dtype: Any, given: Any, *, pinned: bool = False
+) -> None:
+    """Refuse a layout the dtype cannot be given: a dtype holding Python objects laid out
+    one of :data:`BYTE_VIEW_LAYOUTS` (numpy cannot), or ``"bigendian"`` for a dtype whose
+    spec names another byte order (``"<f2"``, ``"=f4"``) and whose arrays keep it
+    (``pinned``). An :class:`InvalidOptionError` naming ``arrays(dtype=, layout=)``
+    (``dtype`` and ``given`` as asked for), not numpy's ``TypeError`` in a draw or a dtype
+    other than the one asked for."""
     clash = sorted(BYTE_VIEW_LAYOUTS.intersection(layout))
     if dt.hasobject and clash:
         msg = (
             f"arrays(dtype={dtype!r}, layout={given!r}): {dt} holds Python objects, which "
             f"cannot be laid out {' or '.join(map(repr, clash))} (a view of raw bytes); "
             "ask for other layouts or another dtype"
+        )
+        raise InvalidOptionError(msg)
+    if pinned and "bigendian" in layout and dt.newbyteorder(">") != dt:
+        msg = (
+            f"arrays(dtype={dtype!r}, layout={given!r}): the dtype asked for names its byte "
+            f"order ({dt.str}), which layout 'bigendian' would turn into "
+            f"{dt.newbyteorder('>').str}; ask for {dt.newbyteorder('>').str!r} for big-endian "
+            "arrays, or leave 'bigendian' out of the layout"
         )
         raise InvalidOptionError(msg)
 

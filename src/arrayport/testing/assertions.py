@@ -25,7 +25,7 @@ from arrayport.errors import (
 )
 from arrayport.memory_types import MemoryType, as_memory_type
 from arrayport.testing._checks import check_bool, check_tolerance, memory_types_given
-from arrayport.testing._describe import describe_call
+from arrayport.testing._describe import describe_call, unconverted_reason
 from arrayport.testing._inputs import (
     check_unchanged,
     kept,
@@ -143,13 +143,18 @@ def assert_equivalent(
     memory type with the array arguments converted to it: those at the top level and one
     level down in a list, tuple or namedtuple argument, the arrays arrayport's dispatch
     converts. Arrays in dicts, or deeper, reach every run as numpy copies; a memory type
-    that no array argument was converted to (all of them in dicts, or none at all) is
-    skipped, not counted as checked. On dask each converted array is split into at least
-    two blocks along every axis of length 2 or more, so that a function computed block by
-    block where it needs the whole array fails (a dispatched function that declares no
-    block rule, which arrayport refuses there, skips dask; named, it fails); a dask result
-    is computed before it is compared, and an error computing it is reported like one
-    ``fn`` raised.
+    that no array argument was converted to (all of them in dicts, or none at all: numpy
+    scalars are not arrays, pass ``np.asarray(x)``) is skipped, not counted as checked.
+    On dask, an array of another shape than the first of the most dimensions is passed
+    whole as numpy, and each converted array is split into two blocks along every axis
+    of length 2 or more that dispatch accepts split beside those: not one as long as a
+    whole array's matching axis (a ``(4,)`` bias beside a ``(4, 4)`` array), nor, for a
+    whole array that does not broadcast against it (a kernel), one axis it does not fit,
+    unless no block there can have its extent; where no axis is left, dask runs on one
+    block. So a function computed block by block where it needs the whole array fails
+    (a dispatched function that declares no block rule, which arrayport refuses there,
+    skips dask; named, it fails); a dask result is computed before it is compared, and
+    an error computing it is reported like one ``fn`` raised.
     Each result is compared with the reference: memory type and device (the inputs'),
     dtype, shape and 0-d-ness (for dask, the dtype and shape the lazy result reports too,
     unless a size is unknown (NaN): then only the computed shape), then values (floats
@@ -242,8 +247,9 @@ def assert_equivalent(
         argument is where it would be converted).
     InvalidOptionError
         If ``fn`` is not callable, ``memory_types`` is neither a name nor an iterable of
-        them, a memory type is unknown, a tolerance is negative, a ``check_*`` flag is not
-        a bool (``None`` included), or ``ARRAYPORT_DEVICE`` is not a device.
+        them (an empty one included), a memory type is unknown, a tolerance is negative,
+        a ``check_*`` flag is not a bool (``None`` included), or ``ARRAYPORT_DEVICE`` is
+        not a device.
     BackendUnavailableError
         If a memory type named in ``memory_types`` is not installed, or one that is
         installed cannot be loaded (a setup problem, not a failed assertion).
@@ -338,11 +344,7 @@ def assert_equivalent(
                 skipped.append(f"{label} ({exc})")
                 continue
             if not converted:  # fn would get no array of this memory type: nothing to check
-                skipped.append(
-                    f"{label} (no array argument was converted to it: only arrays at the top "
-                    "level or one level down in a list or tuple are; those in dicts or deeper "
-                    "reach fn as numpy copies)"
-                )
+                skipped.append(f"{label} ({unconverted_reason(host_args, host_kwargs)})")
                 continue
             if check_inputs_unchanged:  # as the run gets them (a target may widen a dtype)
                 before_args, before_kwargs = snapshot(conv_args), snapshot(conv_kwargs)

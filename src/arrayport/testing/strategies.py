@@ -26,6 +26,7 @@ from arrayport.errors import BackendUnavailableError
 
 try:
     from hypothesis import strategies as st
+    from hypothesis.errors import InvalidArgument
     from hypothesis.extra import numpy as hnp
 except ModuleNotFoundError as exc:  # the one part of the testing kit that needs it
     msg = (
@@ -39,6 +40,7 @@ import arrayport
 from arrayport.backends import get_backend
 from arrayport.errors import InvalidOptionError
 from arrayport.memory_types import MemoryType, as_memory_type
+from arrayport.testing._dtype_specs import Asked, asked_dtype, fixed_dtypes, keeps_byte_order
 from arrayport.testing._layouts import _chunks, _lay_out
 from arrayport.testing._options import (
     BYTE_VIEW_LAYOUTS,
@@ -48,11 +50,10 @@ from arrayport.testing._options import (
     checked_elements,
     checked_flag,
     default_elements,
-    dtype_of,
     layout_set,
 )
 from arrayport.testing._selection import default_device
-from arrayport.testing._shapes import CLE_MAX_DIMS, check_held_shape, check_shape, fixed_shape
+from arrayport.testing._shapes import CLE_MAX_DIMS, check_held_shape, fixed_shape
 
 __all__ = [
     "ALL_DTYPES",
@@ -153,13 +154,42 @@ def shapes_for(
 ) -> st.SearchStrategy[tuple[int, ...]]:
     """Shapes an array of ``memory_type`` can have: 0-d and empty included where it can.
 
-    pyclesperanto holds neither 0-d nor empty arrays, nor more than 3 dimensions.
+    pyclesperanto holds neither 0-d nor empty arrays, nor more than 3 dimensions: for it,
+    ``max_dims`` (default :func:`max_dims_for`) must be 1 to 3 and ``max_side`` at least 1.
+
+    Raises
+    ------
+    InvalidOptionError
+        When the strategy is built: for a ``max_dims`` or ``max_side`` that is not an int
+        >= 0 (``max_dims`` at most 32, as hypothesis draws them), or that would draw shapes
+        ``memory_type`` cannot have (pyclesperanto: ``max_dims`` 0 or over 3,
+        ``max_side=0``).
     """
-    cle = as_memory_type(memory_type) is MemoryType.PYCLESPERANTO
-    top = max_dims_for(memory_type) if max_dims is None else max_dims
-    return hnp.array_shapes(
-        min_dims=1 if cle else 0, max_dims=top, min_side=1 if cle else 0, max_side=max_side
+    mt = as_memory_type(memory_type)
+    cle = mt is MemoryType.PYCLESPERANTO
+    top = max_dims_for(mt) if max_dims is None else max_dims
+    call = f"shapes_for({mt.value!r}, max_dims={max_dims!r}, max_side={max_side!r})"
+    for name, value in (("max_dims", top), ("max_side", max_side)):
+        ok = isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+        if not ok or value < 0:
+            raise InvalidOptionError(f"{call}: {name} takes an int >= 0, not {value!r}")
+    if cle and not (1 <= top <= CLE_MAX_DIMS and max_side >= 1):
+        msg = (
+            f"{call}: pyclesperanto holds 1- to {CLE_MAX_DIMS}-D arrays with no empty axis; "
+            f"give max_dims from 1 to {CLE_MAX_DIMS} and max_side >= 1"
+        )
+        raise InvalidOptionError(msg)
+    shapes = hnp.array_shapes(
+        min_dims=1 if cle else 0,
+        max_dims=int(top),
+        min_side=1 if cle else 0,
+        max_side=int(max_side),
     )
+    try:  # hypothesis' own limits (32 dimensions), now rather than in the first draw
+        shapes.validate()
+    except InvalidArgument as exc:
+        raise InvalidOptionError(f"{call}: {exc}") from exc
+    return shapes
 
 
 def layouts(memory_type: MemoryType | str | None = None) -> st.SearchStrategy[frozenset[str]]:
@@ -170,61 +200,14 @@ def layouts(memory_type: MemoryType | str | None = None) -> st.SearchStrategy[fr
     return st.frozensets(st.sampled_from(LAYOUTS), max_size=2)
 
 
-#: Memory types whose arrays keep a non-native byte order (dask's chunks are numpy arrays).
-_ANY_BYTE_ORDER = frozenset({MemoryType.NUMPY, MemoryType.DASK})
-
-
-def _held(memory_type: MemoryType, dt: np.dtype[Any], given: Any) -> np.dtype[Any]:
-    """``dt`` itself if an array of ``memory_type`` holds it exactly, else an
-    :class:`InvalidOptionError`: a draw never quietly becomes another dtype (pyclesperanto
-    would store bool as uint8, torch a big-endian dtype in native order)."""
-    if memory_type is MemoryType.NUMPY:
-        return dt
-    held = dtypes_for(memory_type)
-    if dt.newbyteorder("=").name not in held:
-        msg = (
-            f"arrays({memory_type.value!r}, dtype={given!r}): {memory_type.value} cannot hold "
-            f"{dt.name} exactly; it holds {', '.join(held)}"
-        )
-        raise InvalidOptionError(msg)
-    if not dt.isnative and memory_type not in _ANY_BYTE_ORDER:
-        msg = (
-            f"arrays({memory_type.value!r}, dtype={given!r}): {memory_type.value} arrays have "
-            f"native byte order, not {dt.str}; ask for {dt.newbyteorder('=').name} with "
-            "layout='bigendian' to start from a big-endian numpy array"
-        )
-        raise InvalidOptionError(msg)
-    return dt
-
-
-def _fixed_dtypes(memory_type: MemoryType, dtype: Any) -> list[np.dtype[Any]]:
-    """The dtypes a dtype or a sequence of them asks for, each kept as given (byte order
-    included) and held by ``memory_type``; an empty sequence is refused."""
-    if not isinstance(dtype, (list, tuple, set, frozenset)):
-        return [_held(memory_type, dtype_of(dtype, dtype, dtypes_for(memory_type)), dtype)]
-    if not dtype:
-        msg = (
-            f"arrays(dtype={dtype!r}): no dtype to draw from; name at least one, or pass None "
-            f"for every dtype {memory_type.value} holds"
-        )
-        raise InvalidOptionError(msg)
-    found: list[np.dtype[Any]] = []
-    for d in dtype:
-        dt = _held(memory_type, dtype_of(d, dtype, dtypes_for(memory_type)), dtype)
-        if dt not in found:
-            found.append(dt)
-    if isinstance(dtype, (set, frozenset)):  # no order of their own: a fixed one
-        found.sort(key=lambda d: d.str)
-    return found
-
-
 def _resolve_dtypes(memory_type: MemoryType, dtype: Any) -> st.SearchStrategy[Any]:
-    """A strategy for the dtypes asked for, each kept as given (byte order included)."""
+    """A strategy for the dtypes asked for: dtype specs to check as drawn, or the
+    :class:`Asked` dtypes given (checked when the strategy was built)."""
     if dtype is None:
         return st.sampled_from(dtypes_for(memory_type))
     if isinstance(dtype, st.SearchStrategy):
         return dtype
-    found = _fixed_dtypes(memory_type, dtype)
+    found = fixed_dtypes(memory_type, dtype, dtypes_for(memory_type))
     is_seq = isinstance(dtype, (list, tuple, set, frozenset))
     return st.sampled_from(found) if is_seq else st.just(found[0])
 
@@ -240,24 +223,29 @@ def _arrays(
     flags: tuple[bool | None, bool | None, bool | None],
     elements: st.SearchStrategy[Any] | None,
 ) -> Any:
-    drawn: Any = draw(_resolve_dtypes(memory_type, dtype))
-    dt = _held(memory_type, dtype_of(drawn, drawn, dtypes_for(memory_type)), drawn)
+    asked: Any = draw(_resolve_dtypes(memory_type, dtype))
+    drawn = asked.dtype if isinstance(asked, Asked) else asked  # for messages
+    if not isinstance(asked, Asked):  # a name, or what the caller's strategy drew
+        asked = asked_dtype(memory_type, asked, asked, dtypes_for(memory_type))
+    dt = asked.dtype
+    pinned = keeps_byte_order(memory_type, asked)  # "<f2": no drawn layout makes it ">f2"
     if shape is None:
         shp = draw(shapes_for(memory_type))
     elif isinstance(shape, st.SearchStrategy):
-        drawn_shape = draw(shape)
-        shp = check_shape(tuple(drawn_shape), drawn_shape)
+        drawn_shape = draw(shape)  # an int is a 1-D shape; anything else not a shape: refused
+        shp = fixed_shape(drawn_shape)
         check_held_shape(memory_type, shp, drawn_shape)
     else:
         shp = fixed_shape(shape)
     if layout is None:  # numpy cannot view raw bytes as object references
         lay = draw(layouts(memory_type)) - (BYTE_VIEW_LAYOUTS if dt.hasobject else frozenset())
+        lay -= {"bigendian"} if pinned else frozenset()
     elif isinstance(layout, st.SearchStrategy):
         drawn_layout = draw(layout)  # one layout's name (not a set of its letters) or several
         lay = layout_set(drawn_layout, LAYOUTS, drawn_layout)
     else:
         lay = layout_set(layout, LAYOUTS, layout)
-    check_laid_out(dt, lay, drawn, layout if layout is not None else lay)
+    check_laid_out(dt, lay, drawn, layout if layout is not None else lay, pinned=pinned)
     if elements is None:
         elements = default_elements(dt, *flags)
     values = draw(hnp.arrays(dt, shp, elements=elements))
@@ -273,7 +261,7 @@ def _arrays(
 def arrays(
     memory_type: MemoryType | str,
     dtype: Any = None,
-    shape: int | Sequence[int] | st.SearchStrategy[tuple[int, ...]] | None = None,
+    shape: int | Sequence[int] | st.SearchStrategy[int | Sequence[int]] | None = None,
     *,
     layout: str | Collection[str] | st.SearchStrategy[frozenset[str]] | None = None,
     device: Any = "default",
@@ -291,15 +279,18 @@ def arrays(
     dtype : dtype-like, sequence of dtype-likes, strategy, or None
         ``None`` draws any dtype the memory type holds exactly (:func:`dtypes_for`). A
         dtype asked for is drawn as given, byte order included (``">f8"`` gives big-endian
-        arrays); one the memory type cannot hold exactly (bool or float16 on
+        arrays; one that names its order, ``"<f2"`` or ``"=f4"``, is never drawn
+        ``"bigendian"`` on numpy and dask, and refuses that layout asked for); one the
+        memory type cannot hold exactly (bool or float16 on
         pyclesperanto, float64 on jax without 64-bit mode (as jax reads
         ``JAX_ENABLE_X64``: ``1``, ``true``, ``yes``, ``on``, ``t`` or ``y``), a non-native
         byte order outside numpy and dask) is refused, never replaced by another.
     shape : int, sequence of int, strategy, or None
-        Sizes may be Python or numpy integers. ``None`` draws 0- to 4-D shapes with sides
-        0..5, 0-d and empty included (1- to 3-D, non-empty, for pyclesperanto). A shape
-        the memory type cannot have (0-d, empty or over 3-D for pyclesperanto) is
-        refused, given or drawn.
+        Sizes may be Python or numpy integers; a strategy may draw a shape or one size (a
+        1-D shape), as hypothesis' own ``arrays`` takes it. ``None`` draws 0- to 4-D
+        shapes with sides 0..5, 0-d and empty included (1- to 3-D, non-empty, for
+        pyclesperanto). A shape the memory type cannot have (0-d, empty or over 3-D for
+        pyclesperanto) is refused, given or drawn.
     layout : str, collection of str, strategy, or None
         Layout transformations of the numpy array the values start in (:data:`LAYOUTS`);
         ``None`` draws up to two of them, ``()`` asks for a plain contiguous array. A
@@ -336,9 +327,11 @@ def arrays(
     InvalidOptionError
         For an unknown memory type, layout, dtype or device, an empty dtype sequence, a
         dtype or shape the memory type cannot hold exactly, an object dtype with a byte-view
-        layout, a device it cannot be on (numpy: any but the CPU), a shape with a negative
-        or non-integer size (drawn values from strategies are checked as they are drawn),
-        ``elements`` that is not a strategy, or an ``allow_*`` flag that is not a bool.
+        layout, ``"bigendian"`` with a dtype that names another byte order on numpy or
+        dask, a device it cannot be on (numpy: any but the CPU), a shape that is no shape
+        (a negative or non-integer size, ``None``; values drawn from strategies are checked
+        as they are drawn), ``elements`` that is not a strategy, or an ``allow_*`` flag
+        that is not a bool.
 
     Examples
     --------
@@ -379,8 +372,9 @@ def arrays(
         # checked, so that jax itself says whether it runs in 64-bit mode.
         backend.load()
     if dtype is not None and not isinstance(dtype, st.SearchStrategy):
-        for dt in _fixed_dtypes(mt, dtype):
-            check_laid_out(dt, fixed_layout, dtype, layout)
+        for asked in fixed_dtypes(mt, dtype, dtypes_for(mt)):
+            pinned = keeps_byte_order(mt, asked)
+            check_laid_out(asked.dtype, fixed_layout, dtype, layout, pinned=pinned)
             if elements is None:
-                check_drawable(dt, flags, dtype)
+                check_drawable(asked.dtype, flags, dtype)
     return _arrays(mt, dtype, shape, layout, dev, flags, elements)
