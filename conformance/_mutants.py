@@ -12,6 +12,7 @@ import ctypes
 import dataclasses
 import importlib
 import os
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -23,6 +24,8 @@ import arrayport as ap
 from arrayport import _dtype_policy
 from arrayport._host import aligned_copy
 from arrayport.backends import get_backend
+from arrayport.errors import ConversionError, DtypeConversionError, UnsupportedDtypeError
+from arrayport.memory_types import MemoryType
 
 # Modules by name: ``arrayport.convert`` is also the name of the function re-exported on
 # the package, which ``from arrayport import convert`` would give.
@@ -260,6 +263,163 @@ def _fixed_conversion_ignored() -> None:
     dtypes_mod.apply_dtype_conversion = apply_dtype_conversion
 
 
+def _read_only_among_several() -> None:
+    """Among several positional arguments (``quick_arguments``, ADR 0048) a read-only numpy
+    array is shared into torch as it is (``torch.from_numpy``, writable); one argument
+    alone still takes the guarded share."""
+    general = importlib.import_module("arrayport._dispatch_general")
+    original = general.quick_arguments
+
+    def quick_arguments(args: tuple[Any, ...], target: Any) -> Any:
+        if len(args) > 1 and target is MemoryType.TORCH:
+            torch = get_backend("torch").load()
+
+            def share(a: Any) -> Any:
+                if type(a) is not np.ndarray or a.flags.writeable:
+                    return a
+                try:
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore")  # "The given NumPy array is not writable"
+                        return torch.from_numpy(a)
+                except (TypeError, ValueError):  # negative strides, non-native byte order
+                    return a
+
+            args = tuple(share(a) for a in args)
+        return original(args, target)
+
+    general.quick_arguments = quick_arguments
+
+
+def _without_split(when: Callable[[Any], bool]) -> None:
+    """Each piece of the OOM policy's recovery runs without ``split_axis`` where ``when``
+    holds for its policy: the split step is skipped, the fallback (if any) comes next."""
+    original = _recovery.Execution.piece
+
+    def piece(
+        self: Any, args: Any, kwargs: Any, site: Any, policy: Any, *rest: Any, **kw: Any
+    ) -> Any:
+        if policy.split_axis is not None and when(policy):
+            policy = dataclasses.replace(policy, split_axis=None)
+        return original(self, args, kwargs, site, policy, *rest, **kw)
+
+    _recovery.Execution.piece = piece
+
+
+def _no_split() -> None:
+    """The OOM policy never splits: where retries cannot help, it falls back or raises."""
+    _without_split(lambda policy: True)
+
+
+def _fallback_before_split() -> None:
+    """The OOM policy runs its fallback before trying the split (the split only inside the
+    fallback's own run)."""
+    _without_split(lambda policy: policy.fallback is not None)
+
+
+def _no_release() -> None:
+    """The OOM policy never releases cached memory between attempts."""
+    _recovery.release = lambda *args, **kwargs: None
+
+
+def _oom_device_dropped() -> None:
+    """The final OutOfMemoryError does not say which device ran out of memory."""
+    original = _recovery.gave_up
+
+    def gave_up(*args: Any) -> Any:
+        exc = original(*args)
+        exc.device = None
+        return exc
+
+    _recovery.gave_up = gave_up
+
+
+def _tuple_primary_unconverted() -> None:
+    """The decorator's dtype policy leaves a tuple result as the function made it: its
+    primary output (the first element) keeps the function's dtype."""
+    policy_mod = importlib.import_module("arrayport._dispatch_policy")
+    placement = importlib.import_module("arrayport._placement")
+    original = placement.convert_dtype
+
+    def convert_dtype(result: Any, *args: Any, **kwargs: Any) -> Any:
+        if type(result) is tuple:
+            return result
+        return original(result, *args, **kwargs)
+
+    placement.convert_dtype = convert_dtype
+    policy_mod.convert_dtype = convert_dtype
+
+
+def _unit_as_value() -> None:
+    """UNIT between two integer types keeps values (VALUE): uint8 255 -> uint16 255, not
+    65535."""
+    original = _dtype_policy.convert_block
+
+    def convert_block(xp: Any, x: Any, p: Any) -> Any:
+        if (
+            p.scaling == "unit"
+            and _dtype_policy.DTYPES[p.src_work].kind in "iu"
+            and p.dst.kind in "iu"
+        ):
+            p = dataclasses.replace(p, scaling="value")
+        return original(xp, x, p)
+
+    _dtype_policy.convert_block = convert_block  # type: ignore[assignment]
+    importlib.import_module("arrayport._dtype_numpy").convert_block = convert_block
+
+
+def _minmax_no_range_raises() -> None:
+    """MINMAX refuses arrays with no finite value to find a range in (empty, all NaN)."""
+    dtypes_mod = importlib.import_module("arrayport.dtypes")
+    original = dtypes_mod._with_range
+
+    def with_range(p: Any, found: Any) -> Any:
+        if found is None:
+            raise DtypeConversionError("MINMAX needs a finite range")
+        return original(p, found)
+
+    dtypes_mod._with_range = with_range
+
+
+def _minmax_constant_to_zero() -> None:
+    """MINMAX stretches a constant array to the bottom of the range (7s -> 0s), not VALUE."""
+    dtypes_mod = importlib.import_module("arrayport.dtypes")
+    original = dtypes_mod._with_range
+
+    def with_range(p: Any, found: Any) -> Any:
+        if found is not None and found[0] == found[1]:
+            return original(p, (found[0], found[0] + 1))
+        return original(p, found)
+
+    dtypes_mod._with_range = with_range
+
+
+def _refusal_type() -> None:
+    """A dtype the target cannot hold is refused with a bare ConversionError that names
+    neither the dtype nor the remedy (not UnsupportedDtypeError)."""
+    original = _planning._check_dtype
+
+    def check_dtype(s: Any, t: Any, info: Any) -> Any:
+        try:
+            return original(s, t, info)
+        except UnsupportedDtypeError:
+            msg = f"cannot convert to {t.MEMORY_TYPE.value}"
+            raise ConversionError(msg, source=s.MEMORY_TYPE, target=t.MEMORY_TYPE) from None
+
+    _planning._check_dtype = check_dtype
+
+
+def _mask_dropped() -> None:
+    """numpy's backend describes a masked array as its data: the mask is dropped and the
+    values under it are converted."""
+    np_backend = get_backend("numpy")
+    original = np_backend.describe
+
+    def describe(x: Any) -> Any:
+        return original(x.view(np.ndarray) if isinstance(x, np.ma.MaskedArray) else x)
+
+    np_backend.describe = describe  # type: ignore[attr-defined]
+
+
 #: name -> (what it breaks, how)
 MUTATIONS: dict[str, tuple[str, Callable[[], None]]] = {
     "wrong-value": ("a wrong value in one route (tensorflow host adoption)", _wrong_value),
@@ -309,6 +469,44 @@ MUTATIONS: dict[str, tuple[str, Callable[[], None]]] = {
     "fixed-conversion-ignored": (
         "the decorator's fixed dtypes (UINT8 ... FLOAT64) return the native output",
         _fixed_conversion_ignored,
+    ),
+    "read-only-among-several": (
+        "a read-only numpy array among several positional arguments is shared into torch writable",
+        _read_only_among_several,
+    ),
+    "no-split": ("the OOM policy never splits", _no_split),
+    "fallback-before-split": (
+        "the OOM policy runs its fallback before trying the split",
+        _fallback_before_split,
+    ),
+    "no-release": ("the OOM policy never releases memory between attempts", _no_release),
+    "oom-device-dropped": (
+        "OutOfMemoryError.device is None",
+        _oom_device_dropped,
+    ),
+    "tuple-primary-unconverted": (
+        "the dtype policy leaves a tuple result's primary output unconverted",
+        _tuple_primary_unconverted,
+    ),
+    "unit-as-value": (
+        "UNIT between integer types keeps values (uint8 255 -> uint16 255)",
+        _unit_as_value,
+    ),
+    "minmax-no-range-raises": (
+        "MINMAX refuses empty and all-non-finite arrays",
+        _minmax_no_range_raises,
+    ),
+    "minmax-constant-to-zero": (
+        "MINMAX sends a constant array to the bottom of the range",
+        _minmax_constant_to_zero,
+    ),
+    "refusal-type": (
+        "a dtype refusal is a bare ConversionError naming no dtype",
+        _refusal_type,
+    ),
+    "mask-dropped": (
+        "a masked array is converted without its mask",
+        _mask_dropped,
     ),
 }
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import sys
+from collections.abc import Callable
 from fractions import Fraction
 from typing import Any
 
@@ -48,11 +50,62 @@ def snapshot(x: Any) -> np.ndarray:
     return np.array(as_numpy(x), copy=True)
 
 
+#: How each memory type's arrays say whether they can be written in place through their
+#: own framework, from the frameworks' documented behaviour (not from arrayport). A memory
+#: type missing here fails the law that asks (:func:`is_writable`), rather than passing as
+#: read-only: a read-only law would then never see a writable alias of it.
+_WRITABILITY: dict[MemoryType, Callable[[Any], bool]] = {
+    MemoryType.NUMPY: lambda x: bool(x.flags.writeable),
+    # torch has no read-only tensors (torch.from_numpy of a read-only array warns and
+    # gives a writable one); cupy arrays and pyclesperanto's OpenCL buffers neither.
+    MemoryType.TORCH: lambda x: True,
+    MemoryType.CUPY: lambda x: True,
+    MemoryType.PYCLESPERANTO: lambda x: True,
+    # Immutable: no in-place update (x[0] = 0 raises; x += 1 makes a new array).
+    MemoryType.JAX: lambda x: False,
+    MemoryType.TENSORFLOW: lambda x: False,
+    # A graph: x[0] = 0 gives the dask array a new graph, never writes the chunks it reads.
+    MemoryType.DASK: lambda x: False,
+}
+
+
 def is_writable(x: Any) -> bool:
-    """Whether ``x`` can be written in place through its own framework."""
+    """Whether ``x`` can be written in place through its own framework (see
+    :data:`_WRITABILITY`); an AssertionError for a memory type the table does not know."""
+    mt = detect_memory_type(x)
+    reads = _WRITABILITY.get(mt)
+    assert reads is not None, (
+        f"is_writable does not know whether {mt.value} arrays can be written in place: "
+        "add the memory type to conformance._support._WRITABILITY"
+    )
+    return reads(x)
+
+
+def device_name(x: Any) -> str:
+    """The device ``x`` is on, read through its framework's own attributes (not arrayport's
+    ``device_of``), spelt as arrayport spells devices: ``cpu``, ``cuda:N``, ``opencl:N``.
+    An AssertionError for a memory type it has no reader for."""
     if isinstance(x, np.ndarray):
-        return bool(x.flags.writeable)
-    return detect_memory_type(x) in (MemoryType.TORCH, MemoryType.CUPY, MemoryType.PYCLESPERANTO)
+        return "cpu"
+    mt = detect_memory_type(x)
+    if mt is MemoryType.TORCH:
+        return "cpu" if x.device.type == "cpu" else f"{x.device.type}:{x.device.index or 0}"
+    if mt is MemoryType.CUPY:
+        return f"cuda:{x.device.id}"
+    if mt is MemoryType.JAX:
+        (d,) = x.devices()
+        return "cpu" if d.platform == "cpu" else f"cuda:{d.id}"
+    if mt is MemoryType.TENSORFLOW:  # "/job:localhost/replica:0/task:0/device:GPU:1"
+        kind, _, index = x.device.rpartition("/device:")[2].partition(":")
+        return "cpu" if kind.upper() == "CPU" else f"cuda:{index}"
+    if mt is MemoryType.PYCLESPERANTO:  # pyclesperanto's own device list, by name
+        names = list(sys.modules["pyclesperanto"].list_available_devices())
+        assert names.count(x.device.name) == 1, f"OpenCL devices share a name: {names}"
+        return f"opencl:{names.index(x.device.name)}"
+    if mt is MemoryType.DASK:  # where its chunks are: the graph's meta array
+        return device_name(x._meta)
+    msg = f"device_name has no reader for {mt.value}: add one in conformance._support"
+    raise AssertionError(msg)
 
 
 def size_of(x: Any) -> int:
@@ -149,6 +202,17 @@ def unit_int_ok(v: float, r: int, lo: int, hi: int) -> bool:
     if math.isinf(v):
         return r == (hi if v > 0 else lo)
     exact = Fraction(v) * hi
+    slack = (hi - lo) * SLACK
+    return ints_ok(exact - slack, exact + slack, r, lo, hi)
+
+
+def unit_between_ints_ok(v: int, src_hi: int, r: int, lo: int, hi: int) -> bool:
+    """Scaling.UNIT from an integer type (top ``src_hi``) into another, lo..hi (ADR 0011):
+    through the unit value ``v / src_hi`` (a signed source's minimum reads as -1), times
+    the target's maximum, rounded half to even and clipped: uint8 255 -> uint16 65535,
+    every uint8 ``x`` -> ``x * 257`` exactly. Exact in Python arithmetic, with float64's
+    slack."""
+    exact = max(Fraction(v, src_hi), Fraction(-1)) * hi
     slack = (hi - lo) * SLACK
     return ints_ok(exact - slack, exact + slack, r, lo, hi)
 

@@ -7,8 +7,9 @@ plugin has already imported it; this import documents the rule.
 Hypothesis profiles, chosen by ``ARRAYPORT_HYPOTHESIS_PROFILE``:
 
 ``ci`` (default)
-    Few examples per law and memory type, derandomized (every run draws the same
-    examples, so CI is reproducible), no deadline (first calls into a framework compile).
+    Few examples per parametrized test (per memory type, or per ordered pair of them),
+    derandomized (every run draws the same examples, so CI is reproducible), no deadline
+    (first calls into a framework compile).
 ``thorough``
     Many more examples, random: run it before a release or after touching convert.py,
     dtypes.py or oom.py.

@@ -116,6 +116,57 @@ TARGETS: dict[str, tuple[str, str, str]] = {
         "fixed_dtype and numpy",
         r"the result is float(32|64), not (u?int\d+|float64)",
     ),
+    "read-only-among-several": (
+        "conformance/test_dispatch.py",
+        "read_only_input and torch",
+        r"(planned|quick) call on torch wrote into read-only input \((first|second) of two\)",
+    ),
+    "no-split": ("conformance/test_oom.py", "policy_steps", "no split was tried"),
+    "fallback-before-split": (
+        "conformance/test_oom.py",
+        "policy_steps",
+        r"no split was tried .* \(the fallback ran first\)",
+    ),
+    "no-release": (
+        "conformance/test_oom.py",
+        "policy_steps",
+        "no memory was released before the run",
+    ),
+    "oom-device-dropped": (
+        "conformance/test_oom.py",
+        "policy_steps",
+        "OutOfMemoryError.device is None",
+    ),
+    "tuple-primary-unconverted": (
+        "conformance/test_dispatch.py",
+        "(preserve_input and numpy-torch) or (fixed_dtype and numpy)",
+        r"\(tuple result\): .*(came back|the result is) float32",
+    ),
+    "unit-as-value": (
+        "conformance/test_dtypes.py",
+        "unit_between_integer and numpy",
+        r"UNIT u?int\d+ -?\d+ -> u?int\d+: -?\d+",
+    ),
+    "minmax-no-range-raises": (
+        "conformance/test_dtypes.py",
+        "(minmax_without_a_range or minmax_of_constant) and numpy",
+        r"\(no range\) -> \w+ refused",
+    ),
+    "minmax-constant-to-zero": (
+        "conformance/test_dtypes.py",
+        "(minmax_without_a_range or minmax_of_constant) and numpy",
+        r"\(no range\) -> \w+: .* not VALUE",
+    ),
+    "refusal-type": (
+        "conformance/test_conversion.py",
+        "no_silent_loss and numpy-pyclesperanto",
+        "not UnsupportedDtypeError",
+    ),
+    "mask-dropped": (
+        "conformance/test_conversion.py",
+        "masked and torch",
+        "the mask was dropped",
+    ),
 }
 
 
@@ -150,14 +201,23 @@ def _pytest(path: str, expr: str, mutation: str | None) -> tuple[int, str, float
     return done.returncode, done.stdout + done.stderr, time.perf_counter() - start
 
 
+def _errors(output: str) -> list[str]:
+    """The error lines of a pytest run: its ``E`` lines, and the exception lines of a
+    hypothesis ExceptionGroup (several distinct failures of one test, each traceback's
+    lines prefixed with ``|``; only a line naming an exception is a law's message there,
+    not the source lines the tracebacks quote)."""
+    errors = re.findall(r"^E\s+(\S.*)$", output, re.MULTILINE)
+    errors += re.findall(r"^\s+\|\s+(\w*(?:Error|Exception)\b.*)$", output, re.MULTILINE)
+    return errors
+
+
 def _first_failure(output: str, expected: str) -> str | None:
     """The first failing law and the line of its message that matches ``expected``;
     None when no law failed with such a message."""
     found = re.search(r"^FAILED (\S+)", output, re.MULTILINE)
     if not found:
         return None
-    errors = re.findall(r"^E\s+(\S.*)$", output, re.MULTILINE)
-    said = next((line for line in errors if re.search(expected, line)), None)
+    said = next((line for line in _errors(output) if re.search(expected, line)), None)
     return None if said is None else f"{found.group(1)}: {said[:140]}"
 
 
@@ -190,7 +250,7 @@ def main(argv: list[str] | None = None) -> int:
         if failure is not None:
             verdict = failure
         elif rc == 1:
-            errors = re.findall(r"^E\s+(\S.*)$", output, re.MULTILINE)
+            errors = _errors(output)
             verdict = f"NOT CAUGHT: failed otherwise ({(errors or ['no E line'])[0][:100]})"
         else:
             verdict = f"NOT CAUGHT (rc {rc})"

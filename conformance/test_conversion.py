@@ -15,19 +15,20 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import arrayport as ap
-from arrayport.backends import detect_memory_type, get_backend
+from arrayport.backends import detect_memory_type
 from arrayport.memory_types import MemoryType
 from arrayport.testing import arrays, dtypes_for, shares_memory
 from arrayport.testing.strategies import LAYOUTS, shapes_for
 from conformance._support import (
     assert_identical,
     common_dtypes,
+    device_name,
     is_writable,
     native,
     size_of,
     snapshot,
 )
-from conformance.conftest import PAIRS, law
+from conformance.conftest import MEMORY_TYPES, PAIRS, law
 
 _pairs = pytest.mark.parametrize(("source", "target"), PAIRS)
 
@@ -109,16 +110,67 @@ def test_no_silent_loss(source: MemoryType, target: MemoryType, data: st.DataObj
 def _check_refusal(
     exc: ap.ConversionError, x: object, target: MemoryType, before: np.ndarray
 ) -> None:
-    """A refusal must say why, be what convert raises too, and be a real limit of the target."""
+    """A refusal must say why, be what convert raises too, and be a real limit of the
+    target: a dtype it cannot hold (an ``UnsupportedDtypeError`` naming the dtype, DESIGN:
+    "UnsupportedDtypeError naming the dtype and the remedy") or a shape it cannot have."""
     assert str(exc), "an error without a message"
     with pytest.raises(type(exc)):
         ap.convert(x, target)
-    held = before.dtype.name in dtypes_for(target)
+    name = before.dtype.name
+    held = name in dtypes_for(target)
     shape_limit = target is _CLE and (before.ndim == 0 or before.size == 0 or before.ndim > 3)
-    # The strategy's independent table agrees that the target cannot hold it.
-    assert not held or shape_limit, (
-        f"{target.value} refused {before.dtype.name}{list(before.shape)}, which it holds: {exc}"
-    )
+    what = f"{target.value} refused {name}{list(before.shape)}"
+    if isinstance(exc, ap.UnsupportedDtypeError):
+        # The strategy's independent table agrees that the target cannot hold it.
+        assert not held, f"{what}, which it holds: {exc}"
+        assert name in str(exc), f"{what} with a message that does not name {name}: {exc}"
+    else:
+        assert shape_limit, (
+            f"{what} with {type(exc).__name__}, not UnsupportedDtypeError, and no shape "
+            f"limit applies: {exc}"
+        )
+
+
+#: Masked arrays (one with values under its mask, one with an all-False mask): DESIGN's
+#: "no lost masks".
+_MASKED = (
+    np.ma.masked_array([1.5, 2.5, 3.5], mask=[False, True, False], dtype=np.float32),
+    np.ma.masked_array([[1, 2], [3, 4]], mask=False, dtype=np.int32),
+)
+
+
+@law("conversion.no_silent_loss")
+@pytest.mark.parametrize("target", MEMORY_TYPES)
+def test_masked_arrays_are_refused(target: MemoryType) -> None:
+    # A masked numpy array is refused with UnsupportedArrayError by plan, convert (any copy)
+    # and a dispatched call declared on the target: never converted with the values under
+    # its mask exposed as data.
+    for m in _MASKED:
+        calls = [
+            ("plan", lambda m=m: ap.plan(m, target)),
+            *(
+                (f"convert(copy={c})", lambda m=m, c=c: ap.convert(m, target, copy=c))
+                for c in (None, True)
+            ),
+            ("a dispatched call", lambda m=m: ap.memory_type(target)(_identity)(m)),
+        ]
+        for what, call in calls:
+            refusal: ap.UnsupportedArrayError | None = None
+            try:
+                got = call()
+            except ap.UnsupportedArrayError as exc:
+                refusal = exc
+            if refusal is None:
+                shown = got if what == "plan" else snapshot(got).tolist()
+                msg = (
+                    f"{what} of a masked array to {target.value} gave {shown}: the mask was dropped"
+                )
+                raise AssertionError(msg)
+            assert "mask" in str(refusal), f"{what} of a masked array: {refusal}"
+
+
+def _identity(a: object) -> object:
+    return a
 
 
 @law("conversion.zero_copy_honest", "Route.zero_copy is true exactly when the result shares memory")
@@ -131,7 +183,7 @@ def test_zero_copy_is_honest(source: MemoryType, target: MemoryType, data: st.Da
     assert route.source is source
     assert route.target is target
     assert detect_memory_type(y) is route.target
-    assert get_backend(target).device_of(y) == route.device
+    assert device_name(y) == str(route.device), f"{target.value} says {device_name(y)}: {route}"
     if size_of(x) == 0:
         return  # zero bytes: sharing them or not cannot be observed, either claim is true
     shared = shares_memory(x, y)

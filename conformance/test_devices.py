@@ -1,7 +1,10 @@
 """Device laws, checkable on a CPU-only machine.
 
-* Conversions land on the device their route names, and a device that does not exist is
-  a :class:`DeviceError`, never a crash or a silent fallback to another device.
+* Conversions land on the device their route names and the caller asked for, as the
+  framework's own device attribute reports it (on a CPU-only machine every memory type has
+  one device, so this law can only catch a misplacement on a GPU machine), and a device
+  that does not exist is a :class:`DeviceError`, never a crash or a silent fallback to
+  another device.
 * Device *moves* need two devices. Without a GPU, array-api-strict's fake devices
   (``device1``, ``device2``) stand in: every write-once function the dispatch laws use
   must keep its result on its input's device there, and
@@ -20,6 +23,7 @@ from arrayport.backends import get_backend
 from arrayport.memory_types import MemoryType
 from arrayport.testing import ARRAY_API_STRICT, assert_equivalent
 from conformance import _functions
+from conformance._support import device_name
 from conformance.conftest import MEMORY_TYPES, law
 
 _X = np.linspace(-2, 2, 24, dtype=np.float32).reshape(2, 3, 4)
@@ -45,14 +49,29 @@ def test_a_device_dropping_function_is_caught() -> None:
         assert_equivalent(drops, _X, memory_types=[ARRAY_API_STRICT])
 
 
-@law("devices.route_device", "the result is on the device the route names")
+@law(
+    "devices.route_device",
+    "the result is on the device the route names and the caller asked for, as its framework "
+    "reports it",
+)
 @pytest.mark.parametrize("memory_type", MEMORY_TYPES)
 def test_result_is_on_the_route_device(memory_type: MemoryType) -> None:
-    named = {MemoryType.PYCLESPERANTO: "opencl:0", MemoryType.CUPY: "cuda:0"}
-    for device in (None, named.get(memory_type, "cpu")):
-        route = ap.plan(_X, memory_type, device=device)
-        y = ap.convert(_X, memory_type, device=device)
-        assert get_backend(memory_type).device_of(y) == route.device
+    # The oracle is the framework's own device attribute (device_name), never arrayport's
+    # device_of. Every device arrayport lists for the memory type is asked for by name:
+    # on a CPU-only machine that is the CPU (pyclesperanto: opencl:0), on a GPU machine
+    # (ARRAYPORT_DEVICE=cuda) the GPUs too, where a misplacement can show.
+    asked = [str(d) for d in get_backend(memory_type).devices()]
+    for source in (_X, ap.convert(_X, memory_type)):
+        for device in (None, *asked):
+            route = ap.plan(source, memory_type, device=device)
+            y = ap.convert(source, memory_type, device=device)
+            there = device_name(y)
+            what = f"{type(source).__name__} -> {memory_type.value} (device={device!r})"
+            assert there == str(route.device), (
+                f"{what}: the route names {route.device}, {memory_type.value} says {there}"
+            )
+            if device is not None:
+                assert there == device, f"{what}: {memory_type.value} says it is on {there}"
 
 
 @law("devices.missing_device", "a device that does not exist is a DeviceError, not a crash")

@@ -4,7 +4,10 @@ For every input memory type I and every declared memory type D with an array API
 namespace, ``@memory_type(D)`` functions from :mod:`conformance._functions` must give the
 numpy result (within float32 tolerance), place the output as ``output`` says, with
 ``PRESERVE_INPUT`` return the input's dtype, and with a fixed dtype (``UINT8`` ...
-``FLOAT64``) return that dtype, its values mapped by the declared ``scaling``.
+``FLOAT64``) return that dtype, its values mapped by the declared ``scaling`` (of a tuple
+result, the first element only). A function declared on a memory type with writable arrays
+that writes into its arguments must never change a read-only numpy input, however it is
+passed (alone, among several positional arguments, by keyword, in a list).
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import arrayport as ap
-from arrayport.backends import detect_memory_type, get_backend
+from arrayport.backends import detect_memory_type
 from arrayport.memory_types import MemoryType
 from arrayport.testing import arrays, as_numpy, default_tolerance, dtypes_for
 from arrayport.testing.plugin import selected_memory_types, unusable_reason
@@ -27,9 +30,11 @@ from arrayport.testing.strategies import LAYOUTS, shapes_for
 from conformance import _functions
 from conformance._support import (
     common_dtypes,
+    device_name,
     int_range,
     minmax_float_ok,
     minmax_int_ok,
+    native,
     nearest_ok,
     unit_int_ok,
     value_int,
@@ -157,8 +162,7 @@ def test_output_placement(source: MemoryType, target: MemoryType, data: st.DataO
         f"output={output!r}: the result is {detect_memory_type(primary).value}, expected {want}"
     )
     if output == "input":
-        b = get_backend(source)
-        assert b.device_of(primary) == b.device_of(x), "output='input' must keep the input's device"
+        assert device_name(primary) == device_name(x), "output='input' must keep the input's device"
     np.testing.assert_allclose(
         as_numpy(primary),
         _functions.affine(as_numpy(x)) if fn is _functions.affine else as_numpy(x) + 1.0,
@@ -179,14 +183,22 @@ def test_preserve_input(source: MemoryType, target: MemoryType, data: st.DataObj
         label="x",
     )
     host = np.array(as_numpy(x), copy=True)
+    # A tuple result's primary output (its first element) is converted, the rest not; dask
+    # input runs the function per block, which returns one array.
+    pair = source is not MemoryType.DASK and data.draw(st.booleans(), label="tuple result")
     f = ap.memory_type(target, dtype_conversion=ap.DtypeConversion.PRESERVE_INPUT, blockwise=True)(
-        _functions.half
+        _functions.halves if pair else _functions.half
     )
     got = f(x)
+    what = f"PRESERVE_INPUT on {target.value}{' (tuple result)' if pair else ''}"
+    if pair:
+        assert isinstance(got, tuple), f"{what}: {type(got)}"
+        got, second = got
+        _check_untouched(second, _functions.half(host), what)
     assert detect_memory_type(got) is source
     g = as_numpy(got)
     assert g.dtype == host.dtype.newbyteorder("="), (
-        f"PRESERVE_INPUT on {target.value}: {host.dtype} input came back {g.dtype}"
+        f"{what}: {host.dtype} input came back {g.dtype}"
     )
     # The reference: numpy's float32 result taken to the input's dtype in exact Python
     # arithmetic (not through arrayport's convert_dtype, the code under test).
@@ -195,14 +207,24 @@ def test_preserve_input(source: MemoryType, target: MemoryType, data: st.DataObj
     if dtype.kind in "biu":
         lo, hi = int_range(dtype)
         want = np.array([value_int(v, lo, hi) for v in halves], dtype=dtype).reshape(host.shape)
-        np.testing.assert_array_equal(g, want)
+        np.testing.assert_array_equal(g, want, err_msg=what)
         return
     # jax and tensorflow flush subnormal results to zero on the CPU: within tolerance.
     tiny = float(np.finfo(dtype).tiny)
     for v, r in zip(halves, g.reshape(-1).tolist(), strict=True):
         assert nearest_ok(v, r, dtype) or (abs(r) <= tiny and abs(v) <= tiny), (
-            f"PRESERVE_INPUT on {target.value}: {v!r} (float32) became {r!r} in {dtype}"
+            f"{what}: {v!r} (float32) became {r!r} in {dtype}"
         )
+
+
+def _check_untouched(second: Any, want: np.ndarray, what: str) -> None:
+    """A tuple result's second output is the function's own (float32, numpy's values): the
+    dtype policy converts only the primary output."""
+    s = as_numpy(second)
+    assert s.dtype == np.float32, f"{what}: the tuple's second output became {s.dtype}"
+    # jax and tensorflow flush subnormal results to zero on the CPU: within tolerance.
+    tiny = float(np.finfo(np.float32).tiny)
+    np.testing.assert_allclose(s, want, rtol=default_tolerance(s.dtype), atol=tiny, err_msg=what)
 
 
 #: The decorator's fixed dtypes: DtypeConversion members that name a dtype.
@@ -229,6 +251,11 @@ _USABLE_COMPUTING = [
 def _plus_zero(x: Any) -> Any:
     """Elementwise and exact for float32 input: its values are the reference's."""
     return x + 0.0
+
+
+def _plus_zero_twice(x: Any) -> tuple[Any, Any]:
+    """A tuple result: only the first element (the primary output) gets the fixed dtype."""
+    return x + 0.0, x + 0.0
 
 
 def _fixed_ok(v: float, r: Any, dtype: np.dtype[Any], scaling: ap.Scaling, span: Any) -> bool:
@@ -262,12 +289,16 @@ def test_fixed_dtype(memory_type: MemoryType, data: st.DataObject) -> None:
     conversion = data.draw(st.sampled_from(fixed), label="dtype_conversion")
     scaling = data.draw(st.sampled_from(list(ap.Scaling)), label="scaling")
     target = data.draw(st.sampled_from(targets), label="declared")
+    # Constant arrays drawn on purpose: MINMAX has no range to stretch in them (VALUE
+    # applies), and chance alone seldom draws one.
+    constant = data.draw(st.sampled_from([False, False, False, True]), label="constant")
+    elements = st.just(data.draw(_unit_values, label="value")) if constant else _unit_values
     x = data.draw(
         arrays(
             memory_type,
             dtype="float32",
             shape=shapes_for(MemoryType.PYCLESPERANTO),
-            elements=_unit_values,
+            elements=elements,
             layout=_layouts,
         ),
         label="x",
@@ -275,9 +306,18 @@ def test_fixed_dtype(memory_type: MemoryType, data: st.DataObject) -> None:
     values = np.array(as_numpy(x), copy=True).reshape(-1).tolist()
     # dask input runs block by block; a MINMAX stretch needs the whole array at once.
     rule = {"whole_array": True} if scaling is ap.Scaling.MINMAX else {"blockwise": True}
-    f = ap.memory_type(target, dtype_conversion=conversion, scaling=scaling, **rule)(_plus_zero)
+    # A tuple result: the fixed dtype is the primary output's only (not for dask input,
+    # whose blocks each return one array).
+    pair = memory_type is not MemoryType.DASK and data.draw(st.booleans(), label="tuple result")
+    fn = _plus_zero_twice if pair else _plus_zero
+    f = ap.memory_type(target, dtype_conversion=conversion, scaling=scaling, **rule)(fn)
     got = f(x)
     what = f"{conversion.name}, {scaling.name}, declared on {target.value}"
+    what += " (tuple result)" if pair else ""
+    if pair:
+        assert isinstance(got, tuple), f"{what}: {type(got)}"
+        got, second = got
+        _check_untouched(second, np.array(values, np.float32).reshape(tuple(x.shape)), what)
     assert detect_memory_type(got) is memory_type, f"{what}: the result is not {memory_type.value}"
     g = as_numpy(got)
     dtype = np.dtype(conversion.value)
@@ -305,6 +345,7 @@ def test_signature_is_the_originals(memory_type: MemoryType) -> None:
 
 #: Declared memory types whose arrays a function can write into.
 _WRITABLE = (MemoryType.NUMPY, MemoryType.CUPY, MemoryType.TORCH)
+_WRITABLE_TARGETS = [d for d in selected_memory_types() if d in _WRITABLE]
 
 
 def _write_into(x: Any) -> Any:
@@ -316,13 +357,55 @@ def _write_into(x: Any) -> Any:
     return x
 
 
+def _write_into_all(first: Any, second: Any = None, *, third: Any = None) -> tuple[Any, ...]:
+    """:func:`_write_into` on every array it is given (positional, keyword, or in a list
+    argument), returning what each became, in order."""
+    out = []
+    for arg in (first, second, third):
+        for a in arg if isinstance(arg, list) else [arg]:
+            if a is not None:
+                out.append(_write_into(a))
+    return tuple(out)
+
+
+#: How the read-only array is passed: alone (the one-argument quick path), among several
+#: positional arguments (``quick_arguments``), as a keyword argument, or in a list
+#: argument (both planned); and where its result is in :func:`_write_into_all`'s tuple.
+_PASSED = ("alone", "first of two", "second of two", "keyword", "in a list")
+
+
+def _call_writing(f_one: Any, f_all: Any, x: Any, other: Any, how: str) -> Any:
+    """Call the writing function with ``x`` passed as ``how`` says; return its result for x."""
+    if how == "alone":
+        return f_one(x)
+    if how == "first of two":
+        return f_all(x, other)[0]
+    if how == "second of two":
+        return f_all(other, x)[1]
+    if how == "keyword":
+        return f_all(other, third=x)[1]
+    return f_all([other, x])[1]
+
+
+def _check_read_only_input(target: MemoryType, x: np.ndarray, how: str) -> None:
+    assert not x.flags.writeable
+    before = x.copy()
+    f_one = ap.memory_type(target)(_write_into)
+    f_all = ap.memory_type(target)(_write_into_all)
+    for call in ("planned", "quick"):  # the second call of a pair may take the quick shares
+        other = np.zeros(x.shape, native(x.dtype))  # writable: the function writes it too
+        got = as_numpy(_call_writing(f_one, f_all, x, other, how))
+        np.testing.assert_array_equal(
+            x, before, err_msg=f"{call} call on {target.value} wrote into read-only input ({how})"
+        )
+        np.testing.assert_array_equal(got, before + np.asarray(1, dtype=before.dtype))
+
+
 @law(
     "dispatch.read_only_input",
-    "a function writing into its argument never changes a read-only numpy input",
+    "a function writing into its arguments never changes a read-only numpy input",
 )
-@pytest.mark.parametrize(
-    "target", [d for d in selected_memory_types() if d in _WRITABLE], ids=lambda m: m.value
-)
+@pytest.mark.parametrize("target", _WRITABLE_TARGETS, ids=lambda m: m.value)
 @given(data=st.data())
 def test_read_only_input(target: MemoryType, data: st.DataObject) -> None:
     dtype = data.draw(st.sampled_from(["float32", "int32", "uint8", "float64"]), label="dtype")
@@ -337,12 +420,15 @@ def test_read_only_input(target: MemoryType, data: st.DataObject) -> None:
         ),
         label="x",
     )
-    assert not x.flags.writeable
-    before = x.copy()
-    f = ap.memory_type(target)(_write_into)
-    for call in ("planned", "quick"):  # the second call of a pair may take the quick shares
-        got = as_numpy(f(x))
-        np.testing.assert_array_equal(
-            x, before, err_msg=f"{call} call on {target.value} wrote into read-only input"
-        )
-        np.testing.assert_array_equal(got, before + np.asarray(1, dtype=before.dtype))
+    _check_read_only_input(target, x, data.draw(st.sampled_from(_PASSED), label="passed"))
+
+
+@law("dispatch.read_only_input")
+@pytest.mark.parametrize("target", _WRITABLE_TARGETS, ids=lambda m: m.value)
+def test_read_only_input_passed_every_way(target: MemoryType) -> None:
+    # Every way of passing it, whatever the drawn law happens to draw: among several
+    # positional arguments dispatch takes another quick path than for one (ADR 0048).
+    for how in _PASSED:
+        x = np.arange(6, dtype=np.float32).reshape(2, 3)
+        x.flags.writeable = False
+        _check_read_only_input(target, x, how)

@@ -11,8 +11,10 @@ with numpy casts, which wrap.
 * UNIT round-trips integers through floats (the signed minimum maps to -max, by design);
   any float into an integer type is NaN -> 0, else ``v * max`` rounded half to even and
   clipped (infinities and values beyond [0, 1] / [-1, 1] included).
+* UNIT between integer types goes through the unit value (uint8 255 -> uint16 65535).
 * MINMAX stretches the finite min..max to the whole integer range (or [0, 1]); NaN -> 0 and
   +-inf -> the ends of an integer range, NaN stays NaN and +-inf -> 1 / 0 in a float one.
+  With no range to stretch (constant, empty, no finite value) it is VALUE.
 * complex -> complex rounds each part to nearest; complex -> real needs
   ``discard_imaginary=True`` and then converts the real part.
 """
@@ -40,6 +42,7 @@ from conformance._support import (
     minmax_float_ok,
     minmax_int_ok,
     nearest_ok,
+    unit_between_ints_ok,
     unit_int_ok,
     value_int,
 )
@@ -61,19 +64,6 @@ def _shapes(mt: MemoryType) -> st.SearchStrategy[tuple[int, ...]]:
 
 def _values(x: Any) -> list[Any]:
     return np.asarray(as_numpy(x)).reshape(-1).tolist()
-
-
-def _representable(v: Any, dtype: np.dtype[Any]) -> bool:
-    if isinstance(v, float) and not math.isfinite(v):
-        return dtype.kind == "f"
-    if dtype.kind in "biu":
-        lo, hi = int_range(dtype)
-        return float(v).is_integer() if isinstance(v, float) else lo <= int(v) <= hi and True
-    return (
-        Fraction(float(dtype.type(v))) == Fraction(v)
-        if abs(Fraction(v)) <= Fraction(float(np.finfo(dtype).max))
-        else False
-    )
 
 
 def _in_int_range(v: Any, dtype: np.dtype[Any]) -> bool:
@@ -209,6 +199,35 @@ def test_unit_round_trip(memory_type: MemoryType, data: st.DataObject) -> None:
     np.testing.assert_array_equal(back, want, err_msg=f"{i} -> {f} -> {i} under UNIT")
 
 
+@law(
+    "dtypes.unit_between_integers",
+    "UNIT between integer types goes through the unit value: uint8 255 -> uint16 65535",
+)
+@given(data=st.data())
+def test_unit_between_integer_types(memory_type: MemoryType, data: st.DataObject) -> None:
+    ints = [d for d in _real(memory_type) if np.dtype(d).kind in "iu"]
+    src = np.dtype(data.draw(st.sampled_from(ints), label="source dtype"))
+    dst = np.dtype(data.draw(st.sampled_from(ints), label="target dtype"))
+    x = data.draw(arrays(memory_type, dtype=src, shape=_shapes(memory_type)), label="x")
+    got = as_numpy(ap.convert_dtype(x, dst.name, scaling=UNIT))
+    assert got.dtype.name == dst.name, f"UNIT {src} -> {dst}: dtype {got.dtype}"
+    assert got.shape == tuple(x.shape)
+    src_lo, src_hi = int_range(src)
+    lo, hi = int_range(dst)
+    # The ends of the source's range (and 0) always, whatever was drawn: a UNIT that kept
+    # values (VALUE) sends 255 to 255 in uint16, not to 65535.
+    ends = ap.convert(np.array([0, src_hi, src_lo], dtype=src), memory_type)
+    got_ends = as_numpy(ap.convert_dtype(ends, dst.name, scaling=UNIT)).tolist()
+    pairs = [
+        *zip(_values(x), got.reshape(-1).tolist(), strict=True),
+        *zip([0, src_hi, src_lo], got_ends, strict=True),
+    ]
+    for v, r in pairs:
+        # UNIT from a type to itself is VALUE (ADR 0011): nothing changes.
+        ok = r == v if src == dst else unit_between_ints_ok(v, src_hi, r, lo, hi)
+        assert ok, f"UNIT {src} {v!r} -> {dst}: {r!r}"
+
+
 def _float_elements(dtype: str) -> st.SearchStrategy[float]:
     """Any value of float ``dtype``, weighted towards the unit range, its edges and beyond,
     and the non-finite values (NaN, +-inf)."""
@@ -300,6 +319,72 @@ def test_minmax_non_finite_values(memory_type: MemoryType) -> None:
             else:
                 assert math.isnan(got[0]), f"MINMAX {src} -> {dst}: NaN became {got[0]}"
                 assert got[1:] == [0.0, 0.5, 1.0, 1.0, 0.0], f"MINMAX {src} -> {dst}: {got}"
+
+
+_NO_RANGE = ("constant", "constant", "empty", "non-finite")
+
+
+def _minmax_without_range(x: Any, dst: str, what: str) -> Any:
+    """MINMAX of an array with no range to stretch: valid input, so a refusal fails the law
+    (with the law's own message, not as an error of the test)."""
+    try:
+        return ap.convert_dtype(x, dst, scaling=MINMAX)
+    except ap.ArrayportError as exc:
+        msg = f"{what} -> {dst} refused: {exc}"
+        raise AssertionError(msg) from exc
+
+
+@law("dtypes.minmax_ends")
+@given(data=st.data())
+def test_minmax_without_a_range_is_value(memory_type: MemoryType, data: st.DataObject) -> None:
+    # DESIGN: "Empty and constant arrays are valid"; ADR 0011: with no range to stretch
+    # (constant, empty, or no finite value) MINMAX is VALUE. Drawn on purpose: the law
+    # above skips such arrays, and chance alone rarely draws a constant one.
+    real = [d for d in _real(memory_type) if d != "bool"]
+    src = np.dtype(data.draw(st.sampled_from(real), label="source dtype"))
+    dst = np.dtype(data.draw(st.sampled_from(real), label="target dtype"))
+    kind = data.draw(st.sampled_from(_NO_RANGE), label="kind")
+    if kind == "empty" and memory_type is MemoryType.PYCLESPERANTO:
+        kind = "constant"  # pyclesperanto holds no empty array
+    if kind == "non-finite" and src.kind != "f":
+        kind = "constant"
+    shape = _shapes(memory_type)
+    value = data.draw(hnp.from_dtype(src), label="value")
+    elements: st.SearchStrategy[Any] = st.just(value)
+    if kind == "empty":
+        shape = st.sampled_from([(0,), (0, 3), (2, 0)])
+    elif kind == "non-finite":  # one finite value at most, among NaN and the infinities
+        elements = st.sampled_from([value, math.nan, math.inf, -math.inf])
+    x = data.draw(arrays(memory_type, dtype=src, shape=shape, elements=elements), label="x")
+    values = _values(x)
+    finite = [v for v in values if not (isinstance(v, float) and not math.isfinite(v))]
+    assert len(set(finite)) <= 1, f"drew a range: {values}"
+    got = as_numpy(_minmax_without_range(x, dst.name, f"MINMAX {src} {values} (no range)"))
+    assert got.dtype.name == dst.name, f"MINMAX {src} -> {dst}: dtype {got.dtype}"
+    assert got.shape == tuple(x.shape), f"MINMAX {src} -> {dst}: shape {got.shape}"
+    for v, r in zip(values, got.reshape(-1).tolist(), strict=True):
+        ok = int(r) == value_int(v, *int_range(dst)) if dst.kind in "iu" else nearest_ok(v, r, dst)
+        assert ok, f"MINMAX {src} {values} (no range) -> {dst}: {v!r} became {r!r}, not VALUE"
+
+
+@law("dtypes.minmax_ends")
+def test_minmax_of_constant_and_empty_arrays(memory_type: MemoryType) -> None:
+    # The drawn law's cases that must never depend on a draw: a constant image of 7s stays
+    # 7s (not the bottom of the range), and an empty or all-non-finite array converts.
+    cases = [np.full((2, 3), 7, np.uint8), np.array([np.nan, np.inf, -np.inf], np.float32)]
+    if memory_type is not MemoryType.PYCLESPERANTO:
+        cases.append(np.zeros((0, 3), np.float32))
+    for host in cases:
+        x = ap.convert(host, memory_type)
+        for dst in ("uint8", "float32"):
+            got = as_numpy(_minmax_without_range(x, dst, f"MINMAX of {host.tolist()} (no range)"))
+            want = [value_int(v, 0, 255) for v in host.reshape(-1).tolist()]
+            if dst == "float32":
+                want = host.astype(np.float32).reshape(-1).tolist()
+            assert got.shape == host.shape, f"MINMAX of {host.tolist()} -> {dst}: {got.shape}"
+            assert np.array_equal(got.reshape(-1), np.array(want, dst), equal_nan=True), (
+                f"MINMAX of {host.tolist()} (no range) -> {dst}: {got.tolist()}, not VALUE"
+            )
 
 
 def _complex(mt: MemoryType) -> list[str]:

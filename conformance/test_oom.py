@@ -2,8 +2,12 @@
 
 * Any injected sequence of out-of-memory errors, under any policy (retries, split,
   fallback), ends in the right result or in exactly one :class:`OutOfMemoryError`, chained
-  to the framework's own error. Without split and fallback: success exactly when there
-  were no more errors than retries.
+  to the framework's own error and naming the input's device. Without split and fallback:
+  success exactly when there were no more errors than retries.
+* The policy's steps run in the contract's order, as the function and the garbage
+  collector see them: memory is released before each new attempt, the split runs where
+  retries cannot help (the function sees pieces, never the whole input again), and the
+  fallback runs only after the split failed.
 * Errors that are not out-of-memory, even of the very type a framework uses for OOM,
   propagate untouched after a single run: never retried.
 * No memory or thread is leaked: arrays made by failed attempts are freed once the call
@@ -31,6 +35,7 @@ from arrayport.backends import detect_memory_type, get_backend
 from arrayport.memory_types import MemoryType
 from arrayport.testing import arrays, as_numpy, inject_oom
 from arrayport.testing.plugin import selected_memory_types
+from conformance._support import device_name
 from conformance.conftest import MEMORY_TYPES, law, scaled
 
 pytestmark = pytest.mark.parametrize("memory_type", MEMORY_TYPES)
@@ -97,6 +102,83 @@ def _chain(exc: BaseException) -> list[BaseException]:
     return out
 
 
+class _Trace:
+    """What a policy's call did, in order: each run of the function (its arrays' memory
+    type and length along axis 0) and each full garbage collection, the step every
+    backend's release begins with (seen through the interpreter's own ``gc.callbacks``)."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, MemoryType | None, int]] = []
+
+    def __enter__(self) -> _Trace:
+        gc.callbacks.append(self._collected)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        gc.callbacks.remove(self._collected)
+
+    def _collected(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start" and info.get("generation") == 2:
+            self.events.append(("release", None, 0))
+
+    def traced(self, fn: Callable[[Any], Any]) -> Callable[[Any], Any]:
+        def run(a: Any) -> Any:
+            self.events.append(("run", detect_memory_type(a), int(a.shape[0])))
+            return fn(a)
+
+        return run
+
+    @property
+    def runs(self) -> list[tuple[MemoryType, int]]:
+        return [(mt, rows) for kind, mt, rows in self.events if kind == "run" and mt]
+
+
+def _check_steps(
+    trace: _Trace,
+    memory_type: MemoryType,
+    policy: ap.OOMPolicy,
+    rows: int,
+    raised: int,
+    succeeded: bool,
+) -> None:
+    """The steps a call took (``trace``; ``raised``: injections consumed) against the
+    policy's order: retries, then the split, then the fallback (DESIGN's "OOM" semantics)."""
+    runs = trace.runs
+    shown = [(mt.value, n) for mt, n in runs]
+    what = f"{policy} on {memory_type.value}, {rows} rows, {raised} OOMs, runs {shown}"
+    attempts = policy.retries + 1
+    here = [n for mt, n in runs if mt is memory_type]
+    elsewhere = [(mt, n) for mt, n in runs if mt is not memory_type]
+    if policy.release and runs:  # every run after an out-of-memory error follows a release
+        first = next(i for i, e in enumerate(trace.events) if e[0] == "run")
+        assert any(e[0] == "release" for e in trace.events[:first]), (
+            f"no memory was released before the run after the first OOM: {what}"
+        )
+    if raised < attempts:  # the retries were enough: one run of the whole input, no more
+        assert succeeded, f"the retries should have recovered: {what}"
+        assert runs == [(memory_type, rows)], f"more than one run of the whole input: {what}"
+        return
+    assert rows not in here, f"the whole input ran again after {attempts} attempts: {what}"
+    # Where the input can be split, the split comes next: a piece ran, or ran out of memory
+    # too (only runs here are injected into; the fallback's are elsewhere).
+    if policy.split_axis is not None and rows >= 2 * policy.min_split:
+        assert here or raised > attempts, (
+            f"no split was tried after {attempts} attempts"
+            + (" (the fallback ran first)" if elsewhere else "")
+            + f": {what}"
+        )
+    # The fallback: one run of the whole input, last of all.
+    assert len(elsewhere) <= 1, f"more than one fallback run: {what}"
+    if elsewhere:
+        assert policy.fallback is not None, f"a run on another memory type: {what}"
+        assert elsewhere == [(policy.fallback, rows)], f"not the fallback's run: {what}"
+        assert runs[-1] == elsewhere[0], f"a run on {memory_type.value} after the fallback: {what}"
+    elif succeeded:  # recovered by the split: pieces covering the input once
+        assert policy.split_axis is not None, f"recovered without a step that helps: {what}"
+        assert len(here) >= 2, f"recovered by a split, yet no pieces ran: {what}"
+        assert sum(here) == rows, f"the pieces do not cover the input once: {what}"
+
+
 @law(
     "oom.result_or_one_error",
     "injected OOMs end in the right result or exactly one OutOfMemoryError",
@@ -110,13 +192,16 @@ def test_result_or_exactly_one_error(
     policy = data.draw(_policies(memory_type), label="policy")
     want = as_numpy(x) * 2 + 1
     error: ap.OutOfMemoryError | None = None
-    try:
-        with inject_oom(memory_type, times):
-            got = _call(memory_type, policy, _affine, x)
-    except ap.OutOfMemoryError as exc:
-        error = exc
+    with _Trace() as trace:
+        try:
+            with inject_oom(memory_type, times) as injected:
+                got = _call(memory_type, policy, trace.traced(_affine), x)
+        except ap.OutOfMemoryError as exc:
+            error = exc
+    # The steps too, not only the outcome (the oom.policy_steps law's checks, on every draw).
+    _check_steps(trace, memory_type, policy, int(x.shape[0]), injected.raised, error is None)
     if error is not None:
-        _check_one_error(error, memory_type, policy, times)
+        _check_one_error(error, memory_type, policy, times, x)
         return
     if policy.split_axis is None and policy.fallback is None:
         assert times <= policy.retries, f"{times} injected errors but {policy} succeeded"
@@ -126,7 +211,7 @@ def test_result_or_exactly_one_error(
 
 
 def _check_one_error(
-    exc: ap.OutOfMemoryError, memory_type: MemoryType, policy: ap.OOMPolicy, times: int
+    exc: ap.OutOfMemoryError, memory_type: MemoryType, policy: ap.OOMPolicy, times: int, x: Any
 ) -> None:
     assert policy.fallback is None, f"{policy} with a fallback still failed: {exc}"
     chain = _chain(exc)
@@ -139,9 +224,69 @@ def _check_one_error(
         f"OutOfMemoryError must be chained to {memory_type.value}'s own error, got {cause!r}"
     )
     assert str(exc.memory_type) == memory_type.value
+    # DESIGN: OutOfMemoryError(.memory_type, .device, ...): where it ran out, as the input's
+    # framework reports the input's device.
+    where = device_name(x)
+    assert exc.device is not None, f"OutOfMemoryError.device is None, the input is on {where}"
+    assert str(exc.device) == where, f"OutOfMemoryError.device is {exc.device}, not {where}"
     if policy.split_axis is None:
         assert times > policy.retries, f"{times} injected errors beat {policy}"
         assert exc.attempts == policy.retries + 1
+
+
+def _other_fallback(mt: MemoryType) -> MemoryType | None:
+    return next((f for f in _FALLBACKS if f is not mt), None)
+
+
+@law(
+    "oom.policy_steps",
+    "release before each retry, split where retries cannot help, fallback only after the "
+    "split failed, and OutOfMemoryError.device set",
+)
+def test_policy_steps_in_order(memory_type: MemoryType) -> None:
+    # Each step forced by the number of injected errors, on 5 rows (cut into pieces of
+    # different lengths, whose results are joined), with the framework's real OOM errors.
+    x = ap.convert(np.arange(10, dtype=np.float32).reshape(5, 2), memory_type)
+    want = np.arange(10, dtype=np.float32).reshape(5, 2) * 2 + 1
+    fallback = _other_fallback(memory_type)
+    cases = [
+        # The whole call fails on both attempts: only the split can help, and it does
+        # (the pieces get no error); a fallback is there, but must not run.
+        (ap.OOMPolicy(retries=1, release=False, split_axis=0, fallback=fallback), 2, "split"),
+        # Every run here fails: the split is tried down to one row, then the fallback runs.
+        (ap.OOMPolicy(retries=0, release=False, split_axis=0, fallback=fallback), 64, "fallback"),
+        # One error, one retry, after a release.
+        (ap.OOMPolicy(retries=1, release=True), 1, "retry"),
+        # Nothing helps: one OutOfMemoryError naming the device.
+        (ap.OOMPolicy(retries=0, release=False), 1, "error"),
+    ]
+    for policy, times, outcome in cases:
+        if outcome == "fallback" and fallback is None:
+            continue
+        what = f"{policy} on {memory_type.value}, {times} OOMs"
+        error: ap.OutOfMemoryError | None = None
+        with _Trace() as trace:
+            try:
+                with inject_oom(memory_type, times) as injected:
+                    got = _call(memory_type, policy, trace.traced(_affine), x)
+            except ap.OutOfMemoryError as exc:
+                error = exc
+        raised = injected.raised
+        _check_steps(trace, memory_type, policy, 5, raised, error is None)
+        if outcome == "error":
+            assert error is not None, f"{what}: no OutOfMemoryError"
+            _check_one_error(error, memory_type, policy, times, x)
+            continue
+        assert error is None, f"{what}: {error}"
+        np.testing.assert_allclose(as_numpy(got), want, rtol=1e-6, err_msg=what)
+        kinds = {mt for mt, _ in trace.runs}
+        shown = [(mt.value, n) for mt, n in trace.runs]
+        if outcome == "split":
+            assert kinds == {memory_type}, f"{what}: runs {shown}: no split"
+            assert len(trace.runs) >= 2, f"{what}: runs {shown}: no split"
+        elif outcome == "fallback":
+            assert trace.runs[-1] == (fallback, 5), f"{what}: runs {shown}: no fallback"
+            assert raised > 1, f"{what}: the fallback ran after {raised} OOM: no split first"
 
 
 def _lookalikes(mt: MemoryType) -> list[Callable[[], BaseException]]:
