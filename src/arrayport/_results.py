@@ -146,7 +146,8 @@ def kept(r: Any, mt: MemoryType, device: Device | None) -> Any:
     """:func:`moved`, for a piece of an OOM recovery that is placed before the pieces are
     joined (ADR 0072): a dispatched call's dtype policy must see the joined result, not
     each piece (``Scaling.MINMAX`` stretches by the data), so a piece stays where moving
-    it would widen or refuse its dtype. A lazy one (a dask graph) is computed now all the
+    it would widen or refuse its dtype, or where ``mt`` refuses its shape (the joined
+    result is placed, or refused, as a whole). A lazy one (a dask graph) is computed now all the
     same: computing it is what may run out of memory, and that must happen in the piece's
     attempt, where the policy can retry or split it."""
     there = moved(r, mt, device)

@@ -121,7 +121,8 @@ def _lazy_note(s: Backend, t: Backend, method: str = "") -> str | None:
     if method == "copy" and getattr(s, "LAZY", False):
         return (
             f"{s.MEMORY_TYPE.value} computes its task graph (every chunk) now, into one "
-            "fresh host array; the result is a task graph over that copy (chunked as the source)"
+            "fresh host array; the result is a task graph over that copy (in the source's "
+            "chunks where their sizes are known)"
         )
     if getattr(t, "LAZY", False):
         return (

@@ -120,7 +120,7 @@ def test_dask_to_dask_is_identity_and_copy_is_a_fresh_graph() -> None:
     np.testing.assert_array_equal(y.compute(), np.arange(6))
     # The copy computes the graph now (a lazy copy would read memory the graph wraps): the
     # route says so, where it said "the result is lazy ... computed only when asked", and
-    # the copy keeps the source's chunks (it had dask's "auto" ones: one chunk here).
+    # the copy keeps the source's three chunks (it had dask's "auto" ones: one chunk).
     assert "computes its task graph (every chunk) now" in route.reason
     assert "computed only when asked" not in route.reason
     assert y.chunks == x.chunks

@@ -88,3 +88,28 @@ def test_lower_bound_on_the_axes_of_expressions() -> None:
     assert axes("np.modf(m)", m=2) == 0  # a tuple of arrays
     assert axes("np.eye(3).T") == 2
     assert axes("df.iloc[:, :]") == 2  # reported only where df is a known array
+
+
+def test_sorting_flattened_and_sparse_indices_are_not_two_dimensional() -> None:
+    # sort/argsort(axis=None) flatten (1-D), and indices(sparse=True) is a tuple: iterating
+    # them was reported as iterating "an array of two or more axes" (review, session 20).
+    source = """
+        import numpy as np
+        def f(n, axis):
+            x = np.zeros((n, 3))
+            for v in np.sort(x, axis=None):
+                pass
+            for i in np.argsort(x, None):
+                pass
+            for j in x.argsort(axis=None):
+                pass
+            for k in np.indices((n, 3), sparse=True):
+                pass
+            for rows in np.sort(x, axis=-1):
+                pass
+            for grid in np.indices((n, 3)):
+                pass
+            for unknown in np.sort(x, axis=axis):
+                pass
+        """
+    assert iterations(source) == [13, 15]

@@ -41,6 +41,8 @@ _SAME_AXES_METHODS = frozenset(
     {"astype", "copy", "conj", "conjugate", "clip", "round", "transpose", "swapaxes", "argsort"}
 )
 _CREATION = frozenset({"zeros", "ones", "empty", "full"})
+#: Functions and methods whose ``axis=None`` flattens the array: one axis, not its own.
+_FLATTENED_BY_NONE = frozenset({"sort", "argsort"})
 _ATTRIBUTES = frozenset({"T", "mT", "real", "imag"})
 
 
@@ -101,8 +103,12 @@ def _call_axes(
     first = args[0] if args and not starred else None
     if path is not None:
         name = path.rpartition(".")[2]
+        if name == "indices" and not _literal(_argument(node, "sparse", 2), False):
+            return 0  # sparse=True: a tuple of arrays
         if name in _AT_LEAST:
             return _AT_LEAST[name]
+        if name in _FLATTENED_BY_NONE and _argument(node, "axis", 1) is not None:
+            return _axis_bound(_argument(node, "axis", 1), axes(first) if first else 0)
         if name in ("atleast_2d", "atleast_3d") and len(args) == 1 and not starred:
             return int(name[-2])
         if name in _CREATION:
@@ -123,9 +129,35 @@ def _call_axes(
         return 0
     if func.attr == "reshape" and not starred and not keywords and args:
         return _shape_length(args[0]) if len(args) == 1 else len(args)
+    if func.attr in _FLATTENED_BY_NONE and _argument(node, "axis", 0) is not None:
+        return _axis_bound(_argument(node, "axis", 0), axes(func.value))
     if func.attr in _SAME_AXES_METHODS:
         return axes(func.value)
     return 0
+
+
+def _argument(node: ast.Call, name: str, position: int) -> ast.expr | None:
+    """The argument ``name`` (or the one at ``position``) of a call, or None if absent."""
+    for kw in node.keywords:
+        if kw.arg == name:
+            return kw.value
+    args = node.args
+    if any(isinstance(a, ast.Starred) for a in args[: position + 1]):
+        return ast.Name("unknown")  # unknown, not absent
+    return args[position] if len(args) > position else None
+
+
+def _literal(node: ast.expr | None, value: object) -> bool:
+    """Whether ``node`` is absent or the literal ``value`` (an absent default is it)."""
+    return node is None or (isinstance(node, ast.Constant) and node.value is value)
+
+
+def _axis_bound(axis: ast.expr | None, base: int) -> int:
+    """The axes of ``sort``/``argsort`` of an array of ``base`` axes along ``axis``: one for
+    ``axis=None`` (flattened), ``base`` for an int, unknown (0) for anything else."""
+    if isinstance(axis, ast.Constant) and axis.value is None:
+        return 1
+    return base if isinstance(axis, (ast.Constant, ast.UnaryOp)) else 0
 
 
 def min_axes(
