@@ -99,10 +99,19 @@ def device_name(x: Any) -> str:
         kind, _, index = x.device.rpartition("/device:")[2].partition(":")
         return "cpu" if kind.upper() == "CPU" else f"cuda:{index}"
     if mt is MemoryType.PYCLESPERANTO:  # pyclesperanto's own device list, by name
-        names = list(sys.modules["pyclesperanto"].list_available_devices())
-        assert names.count(x.device.name) == 1, f"OpenCL devices share a name: {names}"
-        return f"opencl:{names.index(x.device.name)}"
-    if mt is MemoryType.DASK:  # where its chunks are: the graph's meta array
+        cle = sys.modules["pyclesperanto"]
+        names = list(cle.list_available_devices())
+        if names.count(x.device.name) == 1:
+            return f"opencl:{names.index(x.device.name)}"
+        # Devices sharing a name (two identical GPUs): pyclesperanto keeps one object per
+        # device, handed out by selecting it; x's is found by identity, the current put back.
+        current = cle.get_device()
+        found = [cle.select_device(i) for i in range(len(names))]
+        cle.select_device(next((i for i, d in enumerate(found) if d is current), current.name))
+        index = next((i for i, d in enumerate(found) if d is x.device), None)
+        assert index is not None, f"{x.device!r} is none of pyclesperanto's devices {names}"
+        return f"opencl:{index}"
+    if mt is MemoryType.DASK:  # its meta array's device: what arrayport reads too
         return device_name(x._meta)
     msg = f"device_name has no reader for {mt.value}: add one in conformance._support"
     raise AssertionError(msg)

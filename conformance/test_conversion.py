@@ -79,7 +79,8 @@ def test_round_trip_of_complex_values_with_one_nan_part(
 
 @law(
     "conversion.no_silent_loss",
-    "any dtype and shape: an exact result (or a declared lossless widening) or an arrayport error",
+    "any dtype and shape: an exact result (or a declared lossless widening), else "
+    "UnsupportedDtypeError naming the dtype (ConversionError for a shape limit)",
 )
 @_pairs
 @given(data=st.data())

@@ -105,25 +105,36 @@ def _chain(exc: BaseException) -> list[BaseException]:
 class _Trace:
     """What a policy's call did, in order: each run of the function (its arrays' memory
     type and length along axis 0) and each full garbage collection, the step every
-    backend's release begins with (seen through the interpreter's own ``gc.callbacks``)."""
+    backend's release begins with (seen through the interpreter's own ``gc.callbacks``),
+    tagged with the number of out-of-memory errors injected so far. Automatic collections
+    are off inside (a lazy import's would pass for a release); an explicit ``gc.collect()``
+    still runs and is seen. (CPython's ``gc.collect()`` skips the callbacks when another
+    thread is collecting: no thread runs inside the trace today.)"""
 
     def __init__(self) -> None:
         self.events: list[tuple[str, MemoryType | None, int]] = []
+        self.injection: Any = None
+        self._was_enabled = True
 
     def __enter__(self) -> _Trace:
+        self._was_enabled = gc.isenabled()
+        gc.disable()
         gc.callbacks.append(self._collected)
         return self
 
     def __exit__(self, *exc: object) -> None:
         gc.callbacks.remove(self._collected)
+        if self._was_enabled:
+            gc.enable()
 
     def _collected(self, phase: str, info: dict[str, int]) -> None:
         if phase == "start" and info.get("generation") == 2:
-            self.events.append(("release", None, 0))
+            self.events.append(("release", None, self.injection.raised if self.injection else -1))
 
     def traced(self, fn: Callable[[Any], Any]) -> Callable[[Any], Any]:
         def run(a: Any) -> Any:
             self.events.append(("run", detect_memory_type(a), int(a.shape[0])))
+            self.events.append(("after", None, self.injection.raised if self.injection else -1))
             return fn(a)
 
         return run
@@ -154,6 +165,15 @@ def _check_steps(
         assert any(e[0] == "release" for e in trace.events[:first]), (
             f"no memory was released before the run after the first OOM: {what}"
         )
+    if policy.release:
+        # every injected OOM that something followed (a later injection or a run) is
+        # followed by a release before that next attempt
+        followed = set(range(1, raised))
+        if any(e[0] == "after" for e in trace.events):
+            followed |= {e[2] for e in trace.events if e[0] == "after" and e[2] >= 1}
+        released = {e[2] for e in trace.events if e[0] == "release"}
+        missing = sorted(k for k in followed if k not in released and k >= 1)
+        assert not missing, f"no release after OOM(s) {missing}: {what} events {trace.events}"
     if raised < attempts:  # the retries were enough: one run of the whole input, no more
         assert succeeded, f"the retries should have recovered: {what}"
         assert runs == [(memory_type, rows)], f"more than one run of the whole input: {what}"
@@ -195,6 +215,7 @@ def test_result_or_exactly_one_error(
     with _Trace() as trace:
         try:
             with inject_oom(memory_type, times) as injected:
+                trace.injection = injected
                 got = _call(memory_type, policy, trace.traced(_affine), x)
         except ap.OutOfMemoryError as exc:
             error = exc
@@ -268,6 +289,7 @@ def test_policy_steps_in_order(memory_type: MemoryType) -> None:
         with _Trace() as trace:
             try:
                 with inject_oom(memory_type, times) as injected:
+                    trace.injection = injected
                     got = _call(memory_type, policy, trace.traced(_affine), x)
             except ap.OutOfMemoryError as exc:
                 error = exc
