@@ -144,6 +144,24 @@ class _Trace:
         return [(mt, rows) for kind, mt, rows in self.events if kind == "run" and mt]
 
 
+def _traced_call(
+    mt: MemoryType, policy: ap.OOMPolicy, times: int, x: Any
+) -> tuple[_Trace, int, Any, ap.OutOfMemoryError | None]:
+    """The affine function called on ``x`` under ``policy`` with ``times`` out-of-memory
+    errors injected, traced: the trace, the errors raised, the result (None if it failed)
+    and the OutOfMemoryError that ended it (None if it recovered)."""
+    got: Any = None
+    error: ap.OutOfMemoryError | None = None
+    with _Trace() as trace:
+        try:
+            with inject_oom(mt, times) as injected:
+                trace.injection = injected
+                got = _call(mt, policy, trace.traced(_affine), x)
+        except ap.OutOfMemoryError as exc:
+            error = exc
+    return trace, injected.raised, got, error
+
+
 def _check_steps(
     trace: _Trace,
     memory_type: MemoryType,
@@ -211,16 +229,9 @@ def test_result_or_exactly_one_error(
     x = data.draw(_input(memory_type), label="x")
     policy = data.draw(_policies(memory_type), label="policy")
     want = as_numpy(x) * 2 + 1
-    error: ap.OutOfMemoryError | None = None
-    with _Trace() as trace:
-        try:
-            with inject_oom(memory_type, times) as injected:
-                trace.injection = injected
-                got = _call(memory_type, policy, trace.traced(_affine), x)
-        except ap.OutOfMemoryError as exc:
-            error = exc
+    trace, raised, got, error = _traced_call(memory_type, policy, times, x)
     # The steps too, not only the outcome (the oom.policy_steps law's checks, on every draw).
-    _check_steps(trace, memory_type, policy, int(x.shape[0]), injected.raised, error is None)
+    _check_steps(trace, memory_type, policy, int(x.shape[0]), raised, error is None)
     if error is not None:
         _check_one_error(error, memory_type, policy, times, x)
         return
@@ -285,15 +296,7 @@ def test_policy_steps_in_order(memory_type: MemoryType) -> None:
         if outcome == "fallback" and fallback is None:
             continue
         what = f"{policy} on {memory_type.value}, {times} OOMs"
-        error: ap.OutOfMemoryError | None = None
-        with _Trace() as trace:
-            try:
-                with inject_oom(memory_type, times) as injected:
-                    trace.injection = injected
-                    got = _call(memory_type, policy, trace.traced(_affine), x)
-            except ap.OutOfMemoryError as exc:
-                error = exc
-        raised = injected.raised
+        trace, raised, got, error = _traced_call(memory_type, policy, times, x)
         _check_steps(trace, memory_type, policy, 5, raised, error is None)
         if outcome == "error":
             assert error is not None, f"{what}: no OutOfMemoryError"
