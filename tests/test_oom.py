@@ -195,3 +195,25 @@ def test_a_write_into_a_read_only_argument_says_why_it_is_read_only() -> None:
     with pytest.raises(ValueError, match="read-only") as info:
         OOMPolicy().run(into_own_view, np.arange(3.0))
     assert not getattr(info.value, "__notes__", None)
+
+
+def test_torch_arithmetic_on_its_storage_only_unsigned_types_says_what_to_do() -> None:
+    # torch's own "add_stub" not implemented for 'UInt16' named neither cause nor remedy.
+    pytest.importorskip("torch")
+
+    @ap.memory_type("torch")
+    def plus_one(x: Any) -> Any:
+        return x + 1
+
+    for dtype in (np.uint16, np.uint32, np.uint64):
+        with pytest.raises(NotImplementedError, match="UInt") as info:
+            plus_one(np.arange(3, dtype=dtype))
+        assert "xp.astype(x, xp.int64)" in str(info.value.__notes__)
+    # Another NotImplementedError is left as it is.
+
+    def unfinished(x: Any) -> Any:
+        raise NotImplementedError("later")
+
+    with pytest.raises(NotImplementedError, match="later") as info:
+        OOMPolicy().run(unfinished, np.arange(3))
+    assert not getattr(info.value, "__notes__", None)

@@ -244,9 +244,9 @@ class OOMPolicy:
         site = find_site(args, kwargs)
         execution = Execution(self, fn, attempts=1)
         if not execution.absorbed(exc, site):
-            read_only = type(exc) is ValueError and "read-only" in str(exc)
-            if read_only and _read_only_given(args, kwargs):
-                add_note(exc, _READ_ONLY)
+            hint = _hint(exc, args, kwargs)
+            if hint:
+                add_note(exc, hint)
             raise exc
         return execution.run(args, kwargs, site, done=1)
 
@@ -303,6 +303,23 @@ _READ_ONLY = (
     "numpy array, is a read-only view of that memory (docs/concepts.md): return a new "
     "array instead of writing into the argument, or pass a writable copy"
 )
+
+
+_TORCH_UNSIGNED = (
+    "arrayport: torch keeps uint16, uint32 and uint64 as storage types, with little "
+    "arithmetic on them (docs/memory-types/torch.md): cast in the function first "
+    "(xp.astype(x, xp.int64)), or declare another memory type"
+)
+
+
+def _hint(exc: Exception, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str | None:
+    """A note for an error the function raised that arrayport's conversion explains: a write
+    into a read-only view it handed over, torch arithmetic on its storage-only unsigned types."""
+    if type(exc) is ValueError and "read-only" in str(exc) and _read_only_given(args, kwargs):
+        return _READ_ONLY
+    if type(exc) is NotImplementedError and any(f"'UInt{n}'" in str(exc) for n in (16, 32, 64)):
+        return _TORCH_UNSIGNED
+    return None
 
 
 def _read_only_given(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
