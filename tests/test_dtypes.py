@@ -102,10 +102,22 @@ def make(mt: MT, values: list[Any], dtype: str) -> Any:
         ("S3", None),
         (object(), None),
         (None, None),
+        # Python's number types: numpy and torch read float as float64, jax and tensorflow
+        # as float32 (ADR 0014), so they are refused as "float" is.
+        (float, None),
+        (int, None),
+        (complex, None),
     ],
 )
 def test_dtype_name(given: Any, expected: str | None) -> None:
     assert dtype_name(given) == expected
+
+
+def test_python_number_types_are_refused_as_target_with_the_reason() -> None:
+    for builtin in (float, int, complex):
+        with pytest.raises(InvalidOptionError, match="width that differs by framework"):
+            convert_dtype(np.ones(2), builtin)
+    assert convert_dtype(np.ones(2), np.dtype(float)).dtype == np.float64  # numpy's own
 
 
 def test_framework_dtype_objects_as_target() -> None:

@@ -92,8 +92,6 @@ def dtype_name(dtype: Any) -> str | None:
     if isinstance(dtype, str):
         name = dtype.strip().lower()
         return name if name in policy.DTYPES else None
-    if dtype is None:  # numpy reads None as float64; here it is a missing argument
-        return None
     root = type(dtype).__module__.partition(".")[0]
     if root == "torch":
         name = str(dtype).removeprefix("torch.")
@@ -101,6 +99,8 @@ def dtype_name(dtype: Any) -> str | None:
         name = str(dtype).removeprefix("array_api_strict.")
     elif root == "tensorflow":
         name = str(getattr(dtype, "name", ""))
+    elif dtype is None or dtype is float or dtype is int or dtype is complex:
+        return None  # None: a missing argument; the rest: width by framework (ADR 0014)
     else:
         try:
             name = np.dtype(dtype).name
@@ -114,7 +114,8 @@ def _target_name(dtype: Any) -> str:
     if name is None:
         msg = (
             f"{dtype!r} is not a dtype convert_dtype knows; pass one of {_NAMES} (as a "
-            "name, a numpy dtype, or the framework's own dtype such as torch.float32)"
+            "name, a numpy dtype, or the framework's own dtype such as torch.float32; "
+            "Python's float, int and complex have a width that differs by framework)"
         )
         raise InvalidOptionError(msg)
     return name
