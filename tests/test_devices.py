@@ -37,6 +37,10 @@ from arrayport.errors import DeviceError
         ("/job:localhost/replica:0/task:0/device:CPU:0", CPU),
         ("/job:localhost/replica:0/task:0/device:GPU:1", Device("cuda", 1)),
         ("/device:GPU:0", Device("cuda", 0)),
+        # Their short form, as tf.device takes it (and arrayport's tensorflow backend makes).
+        ("/CPU:0", CPU),
+        ("/GPU:0", Device("cuda", 0)),
+        ("/gpu:2", Device("cuda", 2)),
     ],
 )
 def test_parse_device(value, want) -> None:
@@ -48,6 +52,7 @@ _BAD_DEVICES = [-1, True, False, 1.0, "tpu", "cuda:x", "cuda:-1", "", [0], "cpu:
 _BAD_DEVICES += ["cuda:\u00b2", "cuda:\u0663"]
 # Another job's or task's device is another machine's; a name with two devices is no name.
 _BAD_DEVICES += ["/job:worker/replica:0/task:1/device:GPU:0", "/device:CPU:0/device:GPU:0"]
+_BAD_DEVICES += ["/CPU:1", "/TPU:0", "/GPU:x", "/CPU:0/GPU:0", "/job:localhost/GPU:0"]
 
 
 @pytest.mark.parametrize("value", _BAD_DEVICES)
@@ -350,3 +355,77 @@ def test_every_jax_host_device_object_is_the_cpu() -> None:
         "print(*(parse_device(d) for d in jax.devices('cpu')))\n"
     )
     assert python_words(script) == ["cpu", "cpu"]
+
+
+class _BoolScalar:
+    """A framework's 0-d bool array with ``__index__``, as ``torch.tensor(True)``."""
+
+    dtype = "torch.bool"
+
+    def __index__(self) -> int:
+        return 1
+
+    def __repr__(self) -> str:
+        return "tensor(True)"
+
+
+def test_a_framework_s_bool_scalar_is_not_device_1() -> None:
+    # torch.tensor(True) was taken as cuda:1 by parse_device, use_device and Device.
+    with pytest.raises(DeviceError, match=r"^invalid device tensor\(True\)"):
+        parse_device(_BoolScalar())
+    refused = pytest.raises(DeviceError, match=r"got tensor\(True\): pass the index")
+    with refused, use_device(_BoolScalar()):  # type: ignore[arg-type]
+        pass
+    with pytest.raises(DeviceError, match=r"not tensor\(True\)"):
+        Device("cuda", _BoolScalar())  # type: ignore[arg-type]
+    torch = pytest.importorskip("torch")
+    for value in (torch.tensor(True), torch.tensor(False)):
+        with pytest.raises(DeviceError):
+            parse_device(value)
+    assert parse_device(torch.tensor(1)) == Device("cuda", 1)  # an integer tensor still is
+
+
+def test_use_device_takes_the_device_values_parse_device_takes() -> None:
+    with use_device("cuda:2") as index, use_device("/GPU:1") as inner:
+        assert (index, inner, current_device_index()) == (2, 1, 1)
+    assert current_device_index() == 0
+    refused = pytest.raises(DeviceError, match=r"got 'cpu', the host, not an accelerator")
+    with refused, use_device("cpu"):
+        pass
+
+
+def test_use_device_refuses_jax_and_pyclesperanto_devices_by_what_they_are() -> None:
+    # They got "pass the index, e.g. use_device(1) for cuda:1", pyclesperanto's with the
+    # eleven lines its device prints.
+    from arrayport import MemoryType
+    from tests.conftest import INSTALLED
+
+    checked = 0
+    if MemoryType.JAX in INSTALLED:
+        import jax
+
+        cpu = jax.devices("cpu")[0]
+        with pytest.raises(DeviceError) as caught, use_device(cpu):
+            pass
+        assert str(caught.value) == (
+            f"use_device takes a GPU index or a CUDA device, got {cpu!r}, the host, not an "
+            "accelerator: pass device='cpu' to the call instead"
+        )
+        checked += 1
+    if MemoryType.PYCLESPERANTO in INSTALLED:
+        import pyclesperanto as cle
+
+        device = cle.get_device()
+        with pytest.raises(DeviceError) as caught, use_device(device):
+            pass
+        said = str(caught.value)
+        assert "\n" not in said
+        assert said.startswith("use_device takes a GPU index or a CUDA device, got (OpenCL)")
+        assert said.endswith(
+            f", not a CUDA device: pass device={str(parse_device(device))!r} to the call instead"
+        )
+        assert len(said) < 200
+        checked += 1
+    if not checked:
+        pytest.skip("neither jax nor pyclesperanto is installed")
+    assert current_device_index() == 0

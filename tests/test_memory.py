@@ -26,13 +26,74 @@ def test_numpy_row_reports_the_host() -> None:
 
 @pytest.mark.parametrize("mt", CPU_TYPES)
 def test_every_installed_framework_has_rows(mt: MemoryType) -> None:
+    held = ap.convert(np.ones(4, np.float32), mt)  # its runtime started, as in use
     report = ap.memory_report([mt])
     assert report.rows, f"no rows for {mt.value}"
+    first = report.rows[0].device
+    assert first.startswith("opencl:") if mt is MemoryType.PYCLESPERANTO else first == "cpu"
     for row in report:
         assert row.memory_type is mt
-        assert row.note == ""
+        if mt is MemoryType.TENSORFLOW and row.device == "cpu" and row.in_use is not None:
+            from arrayport.backends._tf_memory import CPU_NOTE
+
+            assert row.note == CPU_NOTE  # what its figure leaves out
+        else:
+            assert row.note == ""
         for value in (row.in_use, row.cached, row.free, row.total):
             assert value is None or (isinstance(value, int) and value >= 0)
+    del held
+
+
+def test_the_default_report_starts_no_framework_s_runtime() -> None:
+    # jax's devices and tensorflow's runtime were started just to report on them: on a GPU
+    # that takes most of its memory, and tensorflow's settings then raise.
+    wanted = [mt.value for mt in (MemoryType.JAX, MemoryType.TENSORFLOW) if mt in INSTALLED]
+    if not wanted:
+        pytest.skip("neither jax nor tensorflow is installed")
+    code = (
+        "import sys, arrayport as ap\n"
+        f"for name in {wanted!r}: __import__(name)\n"
+        "report = ap.memory_report()\n"
+        "for row in report:\n"
+        "    if row.memory_type.value in ('jax', 'tensorflow'):\n"
+        "        print(row.memory_type.value, row.device, repr(row.note.split(':')[0]))\n"
+        "if 'jax' in sys.modules:\n"
+        "    from jax._src import xla_bridge\n"
+        "    print('jax-started', xla_bridge.backends_are_initialized())\n"
+        "if 'tensorflow' in sys.modules:\n"
+        "    import tensorflow as tf\n"
+        "    tf.config.threading.set_intra_op_parallelism_threads(1)  # raises once started\n"
+        "    print('tensorflow-settings ok')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=180, check=False
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = done.stdout.splitlines()
+    if MemoryType.JAX in INSTALLED:
+        assert "jax - 'jax has not started its devices (no jax array made yet)'" in lines
+        assert "jax-started False" in lines
+    if MemoryType.TENSORFLOW in INSTALLED:
+        assert "tensorflow - 'tensorflow has not started its runtime (no tensor made yet)'" in lines
+        assert "tensorflow-settings ok" in lines
+
+
+def test_a_framework_started_after_a_report_is_reported_then() -> None:
+    if MemoryType.JAX not in INSTALLED:
+        pytest.skip("jax is not installed")
+    code = (
+        "import jax, numpy as np, arrayport as ap\n"
+        "print(*(r.device for r in ap.memory_report('jax')))\n"
+        "x = ap.convert(np.ones(3, np.float32), 'jax')\n"
+        "print(*(r.device + '|' + r.note for r in ap.memory_report('jax')))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=180, check=False
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    before, after = done.stdout.splitlines()
+    assert before == "-"
+    assert after.split()[0] == "cpu|"  # the CPU row, with no note
 
 
 @skip_unless_installed(MemoryType.PYCLESPERANTO)
@@ -91,6 +152,22 @@ def test_table_and_plain_data() -> None:
     }
     assert len(report) == 2
     assert list(report)[1].memory_type is MemoryType.CUPY
+
+
+def test_a_note_of_several_lines_is_one_line_in_the_table() -> None:
+    # numpy's import error ("...(\n\nIMPORTANT: PLEASE READ THIS...") broke the table.
+    note = "unavailable: torch cannot be imported (\n\nIMPORTANT: PLEASE READ\n\tmore)"
+    report = MemoryReport(
+        (
+            MemoryRow(MemoryType.TORCH, "-", None, None, None, note=note),
+            MemoryRow(MemoryType.NUMPY, "cpu", None, 0, 5),
+        )
+    )
+    lines = str(report).splitlines()
+    assert len(lines) == 3
+    assert lines[1].endswith("unavailable: torch cannot be imported ( IMPORTANT: PLEASE READ more)")
+    assert lines[2].split() == ["numpy", "cpu", "-", "0", "B", "5", "B", "-"]
+    assert report.as_dicts()[0]["note"] == note  # the data keeps it as it is
 
 
 def test_unknown_memory_type_is_refused() -> None:

@@ -177,6 +177,23 @@ def test_tensorflow_sources_count_their_bytes() -> None:
     assert snap["bytes_copied"] + snap["bytes_shared"] == 2 * 64 * 64 * 4
 
 
+def test_a_widening_copy_counts_the_bytes_it_wrote() -> None:
+    # pyclesperanto has no float16 or bool: 512 bytes of float16 went to the device as
+    # 1024 bytes of float32, and bytes_copied said 512.
+    from tests.conftest import INSTALLED
+
+    if ap.MemoryType.PYCLESPERANTO not in INSTALLED:
+        pytest.skip("pyclesperanto is not installed")
+    with ap.metrics.collecting() as metrics:
+        wide = ap.convert(np.ones((16, 16), np.float16), "pyclesperanto")
+        flags = ap.convert(np.ones(100, np.bool_), "pyclesperanto")
+        snap = metrics.snapshot()
+    assert (str(wide.dtype), str(flags.dtype)) == ("float32", "uint8")
+    assert snap["conversions"] == 2
+    assert snap["bytes_copied"] == 16 * 16 * 4 + 100
+    assert snap["bytes_shared"] == 0
+
+
 def test_overlapping_blocks_in_two_threads_end_with_counting_off() -> None:
     # A saved-and-restored flag left counting on for good when blocks overlapped (A opens,
     # B opens, A closes, B closes: B restored A's True), and A's exit stopped B's counting.

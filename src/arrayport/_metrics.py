@@ -151,10 +151,12 @@ class Metrics:
         """The counters as a plain dictionary.
 
         Keys: ``enabled``; ``conversions``; ``routes`` (count per route method);
-        ``pairs`` (count per ``"source->target"``); ``bytes_copied`` and ``bytes_shared``
-        (bytes moved by copying routes and handed over by zero-copy ones); ``seconds``
-        (time spent converting); ``zero_copy_share`` (fraction of conversions that shared
-        memory, None before the first); ``oom_events`` (episodes per memory type);
+        ``pairs`` (count per ``"source->target"``); ``bytes_copied`` (bytes written by
+        copying routes: the target's, which a widening such as float16 to float32 makes
+        larger than the source's) and ``bytes_shared`` (bytes handed over by zero-copy
+        ones); ``seconds`` (time spent converting); ``zero_copy_share`` (fraction of
+        conversions that shared memory, None before the first); ``oom_events`` (episodes
+        per memory type);
         ``oom_outcomes`` (episodes per outcome, one of :data:`OOM_OUTCOMES`: ``"release"``,
         ``"retry"``, ``"split"``, ``"fallback"``, ``"raised"``, ``"error"``); ``oom_errors``
         (out-of-memory errors met, in every episode whatever its outcome);

@@ -188,9 +188,13 @@ def convert(
         _name_sides(exc, x, to)
         raise
     seconds = time.perf_counter() - start
-    nbytes = _nbytes(x)
-    if nbytes is None:  # a dask array with chunks of unknown size: its result says
-        nbytes = _nbytes(out) or 0
+    # A copy counts the bytes it wrote, the target's (a widening writes more than the
+    # source holds); a share, the bytes handed over. Where one side does not tell (a dask
+    # array with chunks of unknown size), the other says.
+    first, second = (x, out) if route.zero_copy else (out, x)
+    nbytes = _nbytes(first)
+    if nbytes is None:
+        nbytes = _nbytes(second) or 0
     metrics.record_conversion(
         route.source.value, route.target.value, route.method, route.zero_copy, nbytes, seconds
     )

@@ -104,13 +104,21 @@ def is_device_object(value: object) -> bool:
 def as_index(value: object) -> int | None:
     """``value`` as a Python int when it is an integer of any kind (``np.int64(1)`` from
     ``np.arange`` too: anything with ``__index__``), else None; bools are not integers
-    here (True is not device 1)."""
+    here (True is not device 1), nor are a framework's bool scalars (``torch.tensor(True)``
+    has ``__index__``)."""
+    if type(value) is int:
+        return value
     if isinstance(value, (bool, np.bool_)):
         return None
     try:
-        return operator.index(value)  # type: ignore[arg-type]
+        index = operator.index(value)  # type: ignore[arg-type]
     except TypeError:
         return None
+    return None if str(getattr(value, "dtype", "")) in _BOOL_DTYPES else index
+
+
+# A bool scalar's dtype as str() gives it: numpy's, jax's and cupy's; torch's.
+_BOOL_DTYPES = frozenset({"bool", "torch.bool"})
 
 
 def parse_device(value: DeviceLike) -> Device | None:
@@ -122,8 +130,8 @@ def parse_device(value: DeviceLike) -> Device | None:
     those strings, without importing torch), a jax ``Device`` (by its platform and index;
     every host device is the CPU), a tensorflow
     device name of this process (``"/job:localhost/replica:0/task:0/device:GPU:1"``,
-    ``"/device:CPU:0"``: a tensor's ``.device``), or pyclesperanto's device object (an
-    array's ``.device``).
+    ``"/device:CPU:0"``: a tensor's ``.device``; ``"/GPU:1"``, ``"/CPU:0"``: the short
+    form ``tf.device`` takes), or pyclesperanto's device object (an array's ``.device``).
 
     Raises
     ------
@@ -147,15 +155,20 @@ def parse_device(value: DeviceLike) -> Device | None:
         found = _opencl_device_object(value)  # it prints as an address
     if found is not None:
         return found
-    shown = repr(value).splitlines()[0] if repr(value) else type(value).__name__
-    if len(shown) > 80:
-        shown = shown[:77] + "..."
     msg = (
-        f"invalid device {shown}: use None (same device as the input), 'cpu', a GPU "
+        f"invalid device {_shown(value)}: use None (same device as the input), 'cpu', a GPU "
         "index such as 0, 'cuda:N' or 'opencl:N' (N = 0, 1, ...), or a device object of "
         "torch, jax, tensorflow (its name) or pyclesperanto (an array's .device)"
     )
     raise DeviceError(msg)
+
+
+def _shown(value: object) -> str:
+    """``value`` for a message: its repr's first line, 80 characters at most
+    (pyclesperanto's device prints about a dozen lines)."""
+    lines = [line.strip() for line in repr(value).splitlines() if line.strip()]
+    shown = lines[0] if lines else type(value).__name__
+    return shown if len(shown) <= 80 else shown[:77] + "..."
 
 
 def _jax_device_object(value: object) -> Device | None:
@@ -181,8 +194,12 @@ def _parse_text(value: str) -> Device | None:
     text = value.strip().lower()
     if text.startswith("/"):  # tensorflow's name: "/job:localhost/replica:0/task:0/device:CPU:0"
         # Only this process's devices: another job's or task's would be another machine's.
-        head, found, text = text.rpartition("/device:")
-        if not found or head not in ("", "/job:localhost/replica:0/task:0"):
+        head, found, rest = text.rpartition("/device:")
+        if found and head in ("", "/job:localhost/replica:0/task:0"):
+            text = rest
+        elif not found and text.count("/") == 1 and text[1:4] in ("cpu", "gpu"):
+            text = text[1:]  # its short form, as tf.device takes it: "/GPU:0", "/CPU:0"
+        else:
             return None
     if text in ("cpu", "cpu:0"):
         return CPU
@@ -218,12 +235,14 @@ def current_device_index() -> int:
 
 
 @contextlib.contextmanager
-def use_device(index: int | Device | DeviceObject) -> Iterator[int]:
+def use_device(index: int | str | Device | DeviceObject) -> Iterator[int]:
     """Make accelerator ``index`` the current device of the calling thread (or asyncio
     task: each has its own) inside the block.
 
-    ``index`` is a GPU index, or a CUDA device whose index is taken (``Device("cuda", 1)``,
-    ``torch.device("cuda:1")``); the block yields the index.
+    ``index`` is a GPU index, or a CUDA device whose index is taken: any device value
+    :func:`parse_device` reads as one (``Device("cuda", 1)``, ``"cuda:1"``,
+    ``torch.device("cuda:1")``, a jax GPU device); the block yields the index. Another
+    device (the CPU, an OpenCL device) is refused with the ``device=`` to pass instead.
 
     It is read only where arrayport must choose an accelerator itself: a bare ``"cuda"``
     (``"gpu"``, ``"opencl"``) device argument, and a conversion or dispatched call with
@@ -246,12 +265,12 @@ def use_device(index: int | Device | DeviceObject) -> Iterator[int]:
     ...     pass
     """
     given = as_index(index)
-    if given is None and (isinstance(index, Device) or is_device_object(index)):
+    if given is None and index is not None:  # a device value, read as parse_device reads it
         given = _cuda_index(index)
     if given is None or given < 0:
         msg = (
-            f"use_device takes a non-negative GPU index or a CUDA device, got {index!r}: "
-            "pass the index, e.g. use_device(1) for cuda:1"
+            f"use_device takes a non-negative GPU index or a CUDA device, got "
+            f"{_shown(index)}: pass the index, e.g. use_device(1) for cuda:1"
         )
         raise DeviceError(msg)
     token = _device_index.set(given)
@@ -264,7 +283,7 @@ def use_device(index: int | Device | DeviceObject) -> Iterator[int]:
             _device_index.reset(token)
 
 
-def _cuda_index(value: int | Device | DeviceObject) -> int | None:
+def _cuda_index(value: int | str | Device | DeviceObject) -> int | None:
     """The index of ``value``, a CUDA device; DeviceError for another kind; None when it
     names no device (use_device's own message follows)."""
     try:
@@ -277,7 +296,7 @@ def _cuda_index(value: int | Device | DeviceObject) -> int | None:
         return device.index
     what = "the host, not an accelerator" if device.is_cpu else "not a CUDA device"
     msg = (
-        f"use_device takes a GPU index or a CUDA device, got {value!r}, {what}: pass "
+        f"use_device takes a GPU index or a CUDA device, got {_shown(value)}, {what}: pass "
         f"device={str(device)!r} to the call instead"
     )
     raise DeviceError(msg)

@@ -4,7 +4,9 @@ The figures come from the backends (``memory_info``), which read what the framew
 expose: torch's and cupy's pool statistics and free device memory, jax's device memory
 stats, tensorflow's memory info (its GPUs, and its CPU where its allocator tracks it), the
 OpenCL device's global memory, the host's available memory. A figure a framework does not
-expose is ``None``, never a guess.
+expose is ``None``, never a guess. Only runtimes already started are asked: asking jax,
+tensorflow or a CUDA device starts its runtime there, which takes GPU memory and fixes
+settings that must come first (ADR 0079); one not started gets a row whose note says so.
 """
 
 from __future__ import annotations
@@ -34,7 +36,10 @@ class MemoryRow:
         (one row per worker of the default client; workers of a ``processes=False`` client
         share one process); ``"-"`` when the framework could not be asked (see ``note``).
     in_use : int or None
-        Bytes held by live arrays (a dask worker: the bytes of the chunks it holds).
+        Bytes held by live arrays, as the framework counts them (a dask worker: the bytes
+        of the chunks it holds). tensorflow's CPU figure is its allocator's: tensors over
+        memory it did not allocate (imported from numpy, as arrayport's conversions make
+        them) are not in it, which the row's note says.
     cached : int or None
         Bytes the framework keeps for reuse (freed by ``OOMPolicy``'s release step).
     free : int or None
@@ -42,7 +47,9 @@ class MemoryRow:
     total : int or None
         The device's capacity, where the framework reports it.
     note : str
-        Why figures are missing (framework unusable, query failed), else empty.
+        Why figures are missing (framework unusable, query failed, runtime not started)
+        or what a figure leaves out, else empty. ``str()`` of a report shows it on one
+        line; ``as_dict()`` keeps it as it is.
     """
 
     memory_type: MemoryType
@@ -94,7 +101,7 @@ class MemoryReport:
                 _human(r.cached),
                 _human(r.free),
                 _human(r.total),
-                r.note,
+                " ".join(r.note.split()),  # a multi-line error would break the table
             )
             for r in self.rows
         ]
@@ -137,13 +144,16 @@ def memory_report(
     memory_types : MemoryType or str, or an iterable of them, optional
         The frameworks to report. By default numpy and every framework already imported
         in this process (none is imported just to report on it). Naming a framework
-        imports it.
+        imports it. Neither way starts a runtime: jax and tensorflow are asked only once
+        they have started (made an array, listed their devices), CUDA devices only where
+        the process has a context; until then their row's note says so.
 
     Returns
     -------
     MemoryReport
         Frozen rows; ``str(report)`` is a readable table, ``report.as_dicts()`` plain data.
-        A framework that cannot be used here gets one row whose ``note`` says why.
+        A framework that cannot be used here, or has not started, gets one row whose
+        ``note`` says why.
 
     Examples
     --------

@@ -42,7 +42,29 @@ def test_oom(be) -> None:
     )
     assert not be.is_oom(error("INTERNAL: Error dispatching computation: shape mismatch"))
     be.release_memory()
+    jax.devices()  # started: its devices are asked
     assert be.memory_info()[0]["device"] == "cpu"
+
+
+def test_memory_info_asks_only_a_started_jax(be, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Asking jax's devices for their memory started its backends (on a GPU: 75% of it).
+    from jax._src import xla_bridge
+
+    from arrayport.backends import _jax_devices
+
+    asked: list[str] = []
+    monkeypatch.setattr(xla_bridge, "backends_are_initialized", lambda: False)
+    monkeypatch.setattr(_jax_devices, "jax_devices", lambda kind: asked.append(kind) or [])
+    (row,) = be.memory_info()
+    assert (row["device"], row["in_use"], row["free"], asked) == ("-", None, None, [])
+    assert row["note"].startswith(
+        "jax has not started its devices (no jax array made yet): nothing of jax's is allocated"
+    )
+    # A jax without the private call: nothing asked, and the row says why.
+    monkeypatch.delattr(xla_bridge, "backends_are_initialized")
+    (row,) = be.memory_info()
+    assert (row["device"], asked) == ("-", [])
+    assert row["note"].startswith("not asked: this jax version does not tell")
 
 
 def test_real_oom_starts_with_resource_exhausted_and_a_quoted_one_is_not_oom(be) -> None:

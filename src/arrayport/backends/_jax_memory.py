@@ -9,6 +9,7 @@ is asked for it, only when an error is examined.
 from __future__ import annotations
 
 import gc
+import sys
 from types import ModuleType
 from typing import Any
 
@@ -92,6 +93,10 @@ def release_memory(device: Device | None = None) -> None:
 
 
 def memory_info() -> list[dict[str, Any]]:
+    """The CPU (no figures) and each GPU, once jax has started its devices (ADR 0079)."""
+    why = _not_started()
+    if why:
+        return [{"device": "-", "in_use": None, "cached": None, "free": None, "note": why}]
     rows: list[dict[str, Any]] = []
     for i, d in enumerate(jax_devices("cuda")):
         stats = d.memory_stats() or {}
@@ -101,3 +106,29 @@ def memory_info() -> list[dict[str, Any]]:
         rows.append({"device": f"cuda:{i}", "in_use": in_use, "cached": None, "free": free})
     rows.insert(0, {"device": "cpu", "in_use": None, "cached": None, "free": None})
     return rows
+
+
+_NOT_STARTED = (
+    "jax has not started its devices (no jax array made yet): nothing of jax's is "
+    "allocated. Not started here, as that takes most of a GPU's memory; make a jax array "
+    "(or call jax.devices()) first for figures"
+)
+_CANNOT_TELL = (
+    "not asked: this jax version does not tell (jax._src.xla_bridge."
+    "backends_are_initialized is gone) whether its devices are started, and asking them "
+    "would start them; jax.devices()[i].memory_stats() gives the figures"
+)
+
+
+def _not_started() -> str:
+    """Why jax is not asked for figures (a row's note); empty once it has started.
+
+    jax has no public call that tells without starting them (``jax.devices()`` and
+    ``jax.extend.backend.backends()`` start them): its private ``backends_are_initialized``
+    is read, and where a jax version lacks it nothing is asked (ADR 0079).
+    """
+    bridge = sys.modules.get("jax._src.xla_bridge")
+    check = getattr(bridge, "backends_are_initialized", None)
+    if check is None:
+        return _CANNOT_TELL
+    return "" if check() else _NOT_STARTED

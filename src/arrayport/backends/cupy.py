@@ -14,6 +14,7 @@ current stream, the one the caller's next cupy work runs on.
 from __future__ import annotations
 
 import ctypes.util
+import functools
 import gc
 import os
 from types import ModuleType
@@ -260,10 +261,20 @@ def release_memory(device: Device | None = None) -> None:
 
 
 def memory_info() -> list[dict[str, Any]]:
+    """Each GPU this process has a CUDA context on (ADR 0079): asking a device for its free
+    memory creates one there (hundreds of MiB of that GPU), so devices without one, which
+    hold nothing of cupy's, are left out, as torch's are."""
     cp = load()
     pool = cp.get_default_memory_pool()
     rows: list[dict[str, Any]] = []
     for d in devices():
+        started = _has_context(d.index)
+        if started is None:
+            return [
+                {"device": "-", "in_use": None, "cached": None, "free": None, "note": _CANNOT_TELL}
+            ]
+        if not started:
+            continue
         with cp.cuda.Device(d.index):
             free, total = cp.cuda.runtime.memGetInfo()
             used = int(pool.used_bytes())
@@ -276,7 +287,48 @@ def memory_info() -> list[dict[str, Any]]:
                     "total": int(total),
                 }
             )
-    return rows
+    return rows or [
+        {"device": "-", "in_use": None, "cached": None, "free": None, "note": _NO_CONTEXT}
+    ]
+
+
+_NO_CONTEXT = (
+    "no GPU has a CUDA context in this process yet: nothing of cupy's is allocated. None is "
+    "made here, as that takes GPU memory; make a cupy array first for figures"
+)
+_CANNOT_TELL = (
+    "not asked: the CUDA driver (cuDevicePrimaryCtxGetState) could not be read to tell "
+    "which GPUs have a context, and asking a GPU without one creates one; "
+    "cupy.cuda.runtime.memGetInfo() gives the figures"
+)
+
+
+def _has_context(index: int) -> bool | None:
+    """Whether CUDA device ``index`` has its primary context (the one cupy uses), asked
+    from the driver without creating one, as torch does; None where it cannot be read."""
+    lib = _driver()
+    if lib is None:
+        return None
+    device, flags, active = ctypes.c_int(), ctypes.c_uint(), ctypes.c_int()
+    status = lib.cuDeviceGet(ctypes.byref(device), ctypes.c_int(index))
+    if status == 3:  # CUDA_ERROR_NOT_INITIALIZED: the driver has no context anywhere
+        return False
+    if status != 0 or lib.cuDevicePrimaryCtxGetState(
+        device, ctypes.byref(flags), ctypes.byref(active)
+    ):
+        return None
+    return bool(active.value)
+
+
+@functools.cache
+def _driver() -> Any:
+    """The CUDA driver library (loaded by cupy already; None where it cannot be)."""
+    for name in ("libcuda.so.1", "nvcuda.dll"):
+        try:
+            return ctypes.CDLL(name)
+        except OSError:
+            continue
+    return None
 
 
 def shape_refusal(info: ArrayInfo) -> str | None:

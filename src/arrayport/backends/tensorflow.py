@@ -25,8 +25,9 @@ The rest lives in private modules, with the quirks their code routes around: wha
 is (:func:`device_of`, :func:`describe`, :func:`route_key`, the dtypes it holds; string,
 resource and quantized dtypes refused) in :mod:`arrayport.backends._tf_describe`; the host
 view and copy for numpy (:func:`host_view`, :func:`to_numpy`; views marked read-only) in
-:mod:`arrayport.backends._tf_host`; the PoCL import order in
-:mod:`arrayport.backends._pocl`.
+:mod:`arrayport.backends._tf_host`; the memory figures (:func:`memory_info`, asked only
+once tensorflow's runtime has started) in :mod:`arrayport.backends._tf_memory`; the PoCL
+import order in :mod:`arrayport.backends._pocl`.
 
 GPU paths are unverified on hardware (the GPU machine of ADR 0057 had no tensorflow).
 """
@@ -52,6 +53,7 @@ from arrayport.backends._tf_describe import is_symbolic, refuse_graph_mode
 from arrayport.backends._tf_describe import route_key as route_key
 from arrayport.backends._tf_host import host_view as host_view
 from arrayport.backends._tf_host import to_numpy as to_numpy
+from arrayport.backends._tf_memory import memory_info as memory_info
 from arrayport.backends._triton import preload_triton
 from arrayport.backends._util import (
     default_from_elsewhere,
@@ -363,27 +365,6 @@ def release_memory(device: Device | None = None) -> None:
     imported" does not mean the user chose to have it reset.
     """
     gc.collect()
-
-
-def memory_info() -> list[dict[str, Any]]:
-    tf = load()
-    cpu = {"device": "cpu", "in_use": _cpu_in_use(tf), "cached": None, "free": None}
-    rows: list[dict[str, Any]] = [cpu]
-    for i in range(len(devices()) - 1):
-        info = tf.config.experimental.get_memory_info(f"GPU:{i}")
-        rows.append(
-            {"device": f"cuda:{i}", "in_use": int(info["current"]), "cached": None, "free": None}
-        )
-    return rows
-
-
-def _cpu_in_use(tf: ModuleType) -> int | None:
-    """Bytes of tensors on the CPU, where tensorflow's CPU allocator tracks them (it says
-    ValueError "not tracked" where it does not)."""
-    try:
-        return int(tf.config.experimental.get_memory_info("CPU:0")["current"])
-    except ValueError:
-        return None
 
 
 def shape_refusal(info: ArrayInfo) -> str | None:
