@@ -6,7 +6,7 @@ function written once for numpy, with a one-element halo (``depth=1``), on a
 Where the workers' imports alone take too much of that (``dask.array`` imports cupy in every
 worker where cupy is installed: about 200 MiB more), the limit grows to leave the same room,
 and the array with it; ``ARRAYPORT_EXAMPLE_WORKER_MIB`` sets the limit instead (a whole
-number of MiB, at least 128). The check: no worker died (the workers' addresses are the
+number of MiB, at least 256). The check: no worker died (the workers' addresses are the
 same before and after; a worker restarted by its nanny would have a new one), and the mean
 equals the mean computed by plain numpy in this process, strip by strip, from the same
 numpy code, without dask or arrayport.
@@ -25,8 +25,10 @@ import numpy as np
 import arrayport as ap  # before any framework (numpy is not one); preloaded in workers
 
 MIB = 1 << 20
-#: The least ARRAYPORT_EXAMPLE_WORKER_MIB accepted: a worker holds 80-100 MiB at start.
-SMALLEST_MIB = 128
+#: The least ARRAYPORT_EXAMPLE_WORKER_MIB accepted: a worker holds 80-100 MiB at start,
+#: and the run refuses workers that hold more than CROWDED (45%) of their limit then (it
+#: takes 90-170 MiB more), so no limit below about 224 MiB could ever run.
+SMALLEST_MIB = 256
 
 
 def worker_limit(chosen: str | None) -> int:
@@ -127,7 +129,8 @@ def process_memory(dask_worker: Any) -> int:
 
 def run(client: Any, limit: int = MEMORY_LIMIT) -> dict[str, Any]:
     """Smooth and average an array four times the workers' ``limit`` on ``client``'s
-    cluster; return what happened."""
+    cluster; return what happened. Workers that already hold more than CROWDED of their
+    ``limit`` stop the example with a message (SystemExit) saying what limit to give."""
     workers_before = set(client.scheduler_info()["workers"])
     at_start = client.run(process_memory)
     # The run takes about 90-170 MiB more than a worker holds at start (80-100 MiB with
@@ -136,11 +139,14 @@ def run(client: Any, limit: int = MEMORY_LIMIT) -> dict[str, Any]:
     crowded = {w: m for w, m in at_start.items() if m > CROWDED * limit}
     if crowded:
         figures = ", ".join(f"{m / MIB:.0f} MiB" for m in crowded.values())
+        step = 256 * MIB  # as sized_cluster grows them: held at most a third
+        enough = step * -(-3 * max(crowded.values()) // step)
         msg = (
             f"the workers already use {figures} of their {limit / MIB:.0f} MiB before any "
-            "block arrives (imports at start-up): raise ARRAYPORT_EXAMPLE_WORKER_MIB"
+            "block arrives (imports at start-up): run with "
+            f"ARRAYPORT_EXAMPLE_WORKER_MIB={enough // MIB} (or more)"
         )
-        raise RuntimeError(msg)
+        raise SystemExit(msg)
     shape = shape_for(limit)
     x = make_input(shape)
     assert x.nbytes >= 4 * limit

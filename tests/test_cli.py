@@ -719,3 +719,26 @@ def test_ctrl_c_exits_130_without_a_traceback() -> None:
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False
     )
     assert (done.returncode, done.stderr, done.stdout) == (130, "arrayport: interrupted\n", "")
+
+
+def test_port_check_with_a_broken_array_api_strict_exits_2_with_json(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A RuntimeError while importing array-api-strict ended port-check with a traceback,
+    # exit 1 (which reads as findings) and an empty standard output under --json.
+    from arrayport.portcheck import _standard
+
+    (tmp_path / "array_api_strict").mkdir()
+    (tmp_path / "array_api_strict" / "__init__.py").write_text("raise RuntimeError('broken')")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "array_api_strict", raising=False)
+    (tmp_path / "m.py").write_text(NONSTANDARD)
+    _standard.standard.cache_clear()
+    try:
+        assert cli.main(["port-check", "--json", str(tmp_path / "m.py")]) == 2
+    finally:
+        _standard.standard.cache_clear()
+    captured = capsys.readouterr()
+    assert json.loads(captured.out) == []
+    assert "array_api_strict, which is installed but importing it from" in captured.err
+    assert "failed (RuntimeError: broken)" in captured.err

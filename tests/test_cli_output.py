@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -198,3 +200,118 @@ def test_text_the_output_encoding_cannot_hold_is_escaped_not_a_traceback(tmp_pat
     assert done.returncode == 2, done.stderr
     assert b"Traceback" not in done.stderr
     assert f"{tmp_path}{os.sep}caf\\xe9.py:2: numpy.concatenate".encode() in done.stdout
+
+
+@contextlib.contextmanager
+def _real_standard_streams(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """``sys.stdout`` and ``sys.stderr`` on file descriptors 1 and 2, as in the command,
+    within the block (capfd points those descriptors at its files). Entered in the test
+    itself: pytest sets its own ``sys.stdout`` again once the fixtures are set up."""
+    with (
+        open(1, "w", closefd=False) as out,
+        open(2, "w", closefd=False) as err,
+        monkeypatch.context() as patch,
+    ):
+        patch.setattr(sys, "stdout", out)
+        patch.setattr(sys, "stderr", err)
+        yield
+
+
+def test_quiet_stdout_sends_what_native_code_writes_to_fd_1_to_stderr(
+    monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    # Only sys.stdout was redirected: a framework's C library printing a banner to file
+    # descriptor 1 while imported made `doctor --json`'s standard output invalid JSON.
+    from arrayport._cli_output import quiet_stdout
+
+    with _real_standard_streams(monkeypatch):
+        with quiet_stdout(True):
+            print("python banner")
+            os.write(1, b"native banner\n")
+        print_json({"ok": True}, sys.stdout)
+        sys.stdout.flush()
+        os.write(1, b"fd 1 is back\n")
+    captured = capfd.readouterr()
+    assert captured.out == '{\n  "ok": true\n}\nfd 1 is back\n'
+    assert sorted(captured.err.splitlines()) == ["native banner", "python banner"]
+
+
+def test_quiet_stdout_flushes_what_the_c_library_buffered_to_stderr(
+    monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    # printf into a pipe or a file is buffered by the C library: flushed at exit, it would
+    # land after the JSON once file descriptor 1 is restored.
+    import ctypes
+
+    from arrayport._cli_output import quiet_stdout
+
+    try:
+        libc = ctypes.CDLL(None)
+        libc.printf  # noqa: B018
+    except (AttributeError, OSError, TypeError):
+        pytest.skip("no C library to load with ctypes.CDLL(None) here")
+    libc.fflush(None)
+    with _real_standard_streams(monkeypatch), quiet_stdout(True):
+        libc.printf(b"buffered banner\n")
+    captured = capfd.readouterr()
+    assert (captured.out, captured.err) == ("", "buffered banner\n")
+
+
+def test_quiet_stdout_restores_fd_1_when_the_block_raises(
+    monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    from arrayport._cli_output import quiet_stdout
+
+    def interrupted() -> None:
+        with quiet_stdout(True):
+            os.write(1, b"during\n")
+            raise KeyboardInterrupt
+
+    with _real_standard_streams(monkeypatch):
+        with pytest.raises(KeyboardInterrupt):
+            interrupted()
+        os.write(1, b"after\n")
+    assert capfd.readouterr() == ("after\n", "during\n")
+
+
+def test_quiet_stdout_without_file_descriptors_redirects_sys_stdout_only(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A StringIO (a caller's, a test's capture) has no descriptor: no fd trick, no error.
+    from arrayport._cli_output import quiet_stdout
+
+    out, err = io.StringIO(), io.StringIO()
+    monkeypatch.setattr(sys, "stdout", out)
+    monkeypatch.setattr(sys, "stderr", err)
+    with quiet_stdout(True):
+        print("banner")
+    with quiet_stdout(False):
+        print("result")
+    assert (out.getvalue(), err.getvalue()) == ("result\n", "banner\n")
+
+
+@pytest.mark.parametrize("command", ["doctor", "bench"])
+def test_json_stays_json_when_native_code_prints_while_working(command: str) -> None:
+    # The command itself, in a fresh process whose standard output is a pipe.
+    script = (
+        "import ctypes, os, sys\n"
+        "import arrayport._bench, arrayport._doctor\n"
+        "from arrayport import cli\n"
+        "def work(**kwargs):\n"
+        "    os.write(1, b'native write\\n')\n"
+        "    try:\n"
+        "        ctypes.CDLL(None).printf(b'native printf\\n')\n"
+        "    except (AttributeError, OSError, TypeError):\n"
+        "        pass\n"
+        "    print('python print')\n"
+        "    return {'ok': True, 'broken': {}, 'conversions': [], 'dispatch': []}\n"
+        "arrayport._doctor.diagnose = arrayport._bench.run_bench = work\n"
+        f"sys.exit(cli.main([{command!r}, '--json']))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["conversions"] == []
+    assert "native write\n" in done.stderr
+    assert "python print\n" in done.stderr

@@ -107,7 +107,7 @@ def test_the_docs_show_what_the_example_prints(doc: str, example: str) -> None:
     assert printed == [same_in_any_version(line) for line in shown if not about_missing(line)]
 
 
-@pytest.mark.parametrize("value", ["abc", "-256", "1.5", "64"])
+@pytest.mark.parametrize("value", ["abc", "-256", "1.5", "64", "128", "255"])
 def test_the_out_of_core_example_refuses_a_bad_worker_limit(value: str) -> None:
     # "abc" gave a ValueError traceback, "-256" a "Nanny failed to start" from distributed.
     env = {**os.environ, "ARRAYPORT_EXAMPLE_WORKER_MIB": value}
@@ -122,3 +122,29 @@ def test_the_out_of_core_example_refuses_a_bad_worker_limit(value: str) -> None:
     assert done.returncode == 1
     assert "Traceback" not in done.stderr
     assert f"ARRAYPORT_EXAMPLE_WORKER_MIB={value!r}: give each worker's memory limit" in done.stderr
+
+
+def test_the_out_of_core_example_s_smallest_worker_limit_is_one_it_can_run_with() -> None:
+    # 128 MiB was accepted, but workers holding their usual 80-100 MiB at start are above
+    # CROWDED of it, so run() refused every time (with a RuntimeError traceback).
+    path = ROOT / "examples" / "dask_out_of_core.py"
+    spec = importlib.util.spec_from_file_location("arrayport_example_out_of_core", path)
+    assert spec is not None
+    assert spec.loader is not None
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    assert example.SMALLEST_MIB * example.CROWDED >= 100  # the most a worker holds at start
+
+    class Crowded:  # a client whose two workers hold 85 and 300 MiB
+        def scheduler_info(self) -> dict[str, object]:
+            return {"workers": {"tcp://a": {}, "tcp://b": {}}}
+
+        def run(self, function: object) -> dict[str, int]:
+            return {"tcp://a": 85 * example.MIB, "tcp://b": 300 * example.MIB}
+
+    with pytest.raises(SystemExit) as info:
+        example.run(Crowded(), 256 * example.MIB)
+    assert info.value.code == (
+        "the workers already use 300 MiB of their 256 MiB before any block arrives (imports "
+        "at start-up): run with ARRAYPORT_EXAMPLE_WORKER_MIB=1024 (or more)"
+    )

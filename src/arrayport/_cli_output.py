@@ -5,9 +5,10 @@ plain text otherwise (pipes, files, CI logs). JSON is written so that any strict
 reads it: a file name that is not valid UTF-8 (``b"caf\\xe9.py"``, which Python holds as
 the lone surrogate ``"caf\\udce9.py"``) is written with its undecodable bytes escaped
 (``caf\\xe9.py``), in JSON as in text (:func:`shown`). With ``--json``, a usage error
-puts JSON on standard output too (:class:`Parser`), and what Python code prints while the
-frameworks are imported goes to standard error (:func:`quiet_stdout`). A reader of
-standard output that left is handled by :func:`silence_stdout`.
+puts JSON on standard output too (:class:`Parser`), and what is printed while the
+frameworks are imported, by Python or by native code, goes to standard error
+(:func:`quiet_stdout`). A reader of standard output that left is handled by
+:func:`silence_stdout`.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import contextlib
 import json
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, NoReturn, TextIO
 
 __all__ = ["Output", "Parser", "print_json", "quiet_stdout", "shown", "silence_stdout"]
@@ -59,11 +60,73 @@ def print_json(data: object, stream: TextIO) -> None:
     stream.write("\n")
 
 
-def quiet_stdout(enabled: bool) -> contextlib.AbstractContextManager[object]:
-    """While ``enabled`` (``--json``), what Python code prints to standard output (a
-    framework announcing itself on import, a user's own module that shadows one) goes to
-    standard error, so that standard output stays one JSON document."""
-    return contextlib.redirect_stdout(sys.stderr) if enabled else contextlib.nullcontext()
+@contextlib.contextmanager
+def quiet_stdout(enabled: bool) -> Iterator[None]:
+    """While ``enabled`` (``--json``), what is printed to standard output (a framework
+    announcing itself on import, a user's own module that shadows one) goes to standard
+    error, so that standard output stays one JSON document: Python's ``sys.stdout``, and,
+    where standard output is file descriptor 1, that descriptor too, for what native code
+    writes (``printf`` in a framework's C library), which is flushed before it is restored.
+    """
+    if not enabled:
+        yield
+        return
+    with _fd_1_to_stderr(sys.stdout), contextlib.redirect_stdout(sys.stderr):
+        yield
+
+
+def _fileno(stream: object) -> int | None:
+    """``stream``'s file descriptor, or None when it has none (a ``StringIO``, a test's
+    capture), it is closed, or it is None."""
+    try:
+        return int(stream.fileno())  # type: ignore[attr-defined]
+    except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation included
+        return None
+
+
+def _flush(stream: object) -> None:
+    with contextlib.suppress(AttributeError, OSError, ValueError):
+        stream.flush()  # type: ignore[attr-defined]
+
+
+def _flush_c_stdio() -> None:
+    """Flush the C library's output buffers (``fflush(NULL)``): what native code printed
+    into a buffer then goes where file descriptor 1 points now. Skipped where the C
+    library cannot be loaded this way (Windows)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).fflush(None)
+    except (AttributeError, OSError, TypeError):
+        pass
+
+
+@contextlib.contextmanager
+def _fd_1_to_stderr(stdout: object) -> Iterator[None]:
+    """File descriptor 1 pointed at standard error's within the block, when ``stdout`` is
+    written to descriptor 1 and standard error has another one; else nothing is done. Always
+    restored, whatever the block raises; what was written to ``stdout`` itself is flushed
+    before (to the output) and after (to standard error)."""
+    err = _fileno(sys.stderr)
+    if _fileno(stdout) != 1 or err is None or err == 1:
+        yield
+        return
+    _flush(stdout)
+    _flush_c_stdio()
+    try:
+        saved = os.dup(1)
+    except OSError:  # no descriptor left to save it in: Python's sys.stdout only, then
+        yield
+        return
+    try:
+        os.dup2(err, 1)
+        yield
+    finally:
+        _flush_c_stdio()
+        _flush(sys.stderr)
+        _flush(stdout)
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 def silence_stdout() -> None:

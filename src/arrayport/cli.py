@@ -12,8 +12,8 @@ full disk, or closed); 130 when interrupted (Ctrl-C); 141 when the reader of sta
 early (:mod:`arrayport._cli_exit`). With ``--json``, standard output is valid JSON
 whatever the status: ``doctor`` and ``bench`` print ``{"error": message}`` when they
 refuse their options, ``port-check`` prints ``[]`` when it checked nothing (its output is
-a list); what Python code prints while the frameworks (or port-check's references) are
-imported goes to standard error.
+a list); what is printed while the frameworks (or port-check's references) are imported
+goes to standard error, by Python code or (to file descriptor 1) by native code.
 """
 
 from __future__ import annotations

@@ -173,3 +173,38 @@ def test_a_missing_framework_and_a_broken_one_get_different_remedies(tmp_path, m
         BackendUnavailableError, match=r"installed but cannot be imported .*--upgrade"
     ):
         import_framework("arrayport_broken_framework", "x")
+
+
+@pytest.mark.parametrize(
+    ("body", "said"),
+    [
+        ("raise SystemExit(3)", "called sys.exit(3) (SystemExit: 3)"),
+        (
+            "import sys; sys.exit('requires numpy 3')",
+            "called sys.exit('requires numpy 3') (SystemExit: requires numpy 3)",
+        ),
+    ],
+)
+def test_a_framework_calling_sys_exit_on_import_is_unavailable(
+    body: str, said: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # SystemExit is no Exception: it went through, and `arrayport doctor` ended with the
+    # module's status, nothing on standard output and no message.
+    (tmp_path / "arrayport_exiting_framework.py").write_text(body + "\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(BackendUnavailableError) as info:
+        _util.import_framework("arrayport_exiting_framework", "exiting")
+    message = str(info.value)
+    assert message.startswith(f"arrayport_exiting_framework is installed but importing it {said}")
+    assert "pip install --upgrade 'arrayport[exiting]'" in message
+    assert isinstance(info.value.__cause__, SystemExit)
+
+
+def test_a_keyboard_interrupt_while_importing_a_framework_goes_through(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Ctrl-C while a framework loads stops the command; it does not read as a broken install.
+    (tmp_path / "arrayport_interrupted_framework.py").write_text("raise KeyboardInterrupt\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(KeyboardInterrupt):
+        _util.import_framework("arrayport_interrupted_framework", "interrupted")

@@ -141,3 +141,75 @@ def test_signatures_record_positional_only_parameters_and_int_axes() -> None:
     assert sigs["squeeze"].int_axis
     assert not sigs["sum"].int_axis
     assert not sigs["cumulative_sum"].int_axis
+
+
+def _package(root, name: str, body: str):  # type: ignore[no-untyped-def]
+    """A package ``name`` under ``root`` whose ``__init__`` is ``body``."""
+    (root / name).mkdir()
+    (root / name / "__init__.py").write_text(body)
+    return root / name / "__init__.py"
+
+
+@pytest.mark.parametrize(
+    ("body", "said"),
+    [
+        ("raise RuntimeError('strict broken')", "failed (RuntimeError: strict broken)"),
+        ("raise ImportError('nope')", "failed (ImportError: nope)"),
+        ("import arrayport_no_such_dependency", "'arrayport_no_such_dependency'"),
+        ("raise SystemExit('needs a newer numpy')", "called sys.exit('needs a newer numpy')"),
+    ],
+)
+def test_a_standard_installed_but_broken_is_not_called_not_installed(
+    body: str, said: str, tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Only ImportError was caught, and always read "which is not installed": a RuntimeError
+    # (a broken or mismatched install) ended port-check with a traceback and exit 1.
+    from arrayport.errors import BackendUnavailableError
+    from arrayport.portcheck import _standard
+
+    init = _package(tmp_path, "arrayport_broken_standard", body)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(BackendUnavailableError) as info:
+        _standard._import("arrayport_broken_standard")
+    text = str(info.value)
+    assert f"arrayport_broken_standard, which is installed but importing it from {init} " in text
+    assert said in text
+    assert "not installed" not in text
+    assert "pip install --force-reinstall 'arrayport[cli]'" in text
+    assert "arrayport_broken_standard" not in sys.modules
+
+
+def test_a_standard_not_installed_says_so() -> None:
+    from arrayport.errors import BackendUnavailableError
+    from arrayport.portcheck import _standard
+
+    with pytest.raises(BackendUnavailableError, match="array_api_strict_missing, which is not "):
+        _standard._import("array_api_strict_missing")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "raise RuntimeError('extra broken')",
+        "raise AttributeError(\"module 'array_api_compat' has no attribute 'x'\")",
+        "raise SystemExit(3)",
+    ],
+)
+def test_a_broken_array_api_extra_leaves_its_hints_out(
+    body: str, tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Only ImportError was caught: a broken array-api-extra took the whole scan down.
+    from arrayport.portcheck import _standard
+
+    _package(tmp_path, "array_api_extra", body)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "array_api_extra", raising=False)
+    _standard.standard.cache_clear()
+    try:
+        std = _standard.standard()
+        assert std.extra == frozenset()
+        assert "concat" in std.namespace
+        found = check_source("import numpy as np\nnp.concatenate([a, b])\n")
+        assert [(f.name, f.replacement) for f in found] == [("numpy.concatenate", "xp.concat")]
+    finally:
+        _standard.standard.cache_clear()

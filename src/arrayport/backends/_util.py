@@ -156,10 +156,12 @@ def _import(name: str, extra: str) -> ModuleType:
             )
         raise BackendUnavailableError(msg) from exc
     # A broken installation (a missing CUDA library, an ABI mismatch) may raise anything
-    # while importing: still "this memory type cannot be used here", with the cause.
-    except Exception as exc:
+    # while importing, sys.exit("requires ...") included (not KeyboardInterrupt): still
+    # "this memory type cannot be used here", with the cause.
+    except (Exception, SystemExit) as exc:
+        failed = f"called sys.exit({exc.code!r})" if isinstance(exc, SystemExit) else "failed"
         msg = (
-            f"{name} is installed but importing it failed ({type(exc).__name__}: {exc}); "
+            f"{name} is installed but importing it {failed} ({type(exc).__name__}: {exc}); "
             f"upgrade or reinstall {name.partition('.')[0]} and what it needs (the versions "
             f"arrayport supports: {pip_install(extra, upgrade=True)})"
         )

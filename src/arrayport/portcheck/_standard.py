@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import importlib
+import importlib.util
 import inspect
 import re
 from collections.abc import Mapping
@@ -237,16 +238,42 @@ def _extension_names(
     return frozenset(module.__all__) | added
 
 
+_INSTALL = "'arrayport[cli]' (array-api-strict and array-api-extra)"
+
+
 def _import(name: str) -> ModuleType:
+    """``name`` imported, or :class:`BackendUnavailableError` saying whether it is not
+    installed or is installed but fails to import (whatever it raised, ``SystemExit``
+    included), as ``arrayport.backends._util._import`` tells them apart."""
     try:
         return importlib.import_module(name)
-    except ImportError as exc:
+    except ModuleNotFoundError as exc:
+        if exc.name != name:  # found, but a module it needs is missing
+            raise _broken(name, exc) from exc
         msg = (
             f"arrayport port-check reads the array API standard from {name}, which is not "
-            "installed; install it with: pip install 'arrayport[cli]' "
-            "(array-api-strict and array-api-extra)"
+            f"installed; install it with: pip install {_INSTALL}"
         )
         raise BackendUnavailableError(msg) from exc
+    # A broken or mismatched install, or a module that shadows it, may raise anything.
+    except (Exception, SystemExit) as exc:
+        raise _broken(name, exc) from exc
+
+
+def _broken(name: str, exc: BaseException) -> BackendUnavailableError:
+    """The error for ``name``, found but failing with ``exc`` while imported."""
+    failed = f"called sys.exit({exc.code!r})" if isinstance(exc, SystemExit) else "failed"
+    try:
+        spec = importlib.util.find_spec(name)
+    except Exception:  # only to name the file: a top-level name runs no module code
+        spec = None
+    where = f" from {spec.origin}" if spec is not None and spec.origin else ""
+    return BackendUnavailableError(
+        f"arrayport port-check reads the array API standard from {name}, which is installed "
+        f"but importing it{where} {failed} ({type(exc).__name__}: {exc}); reinstall it "
+        f"(or remove a module of that name that shadows it) with: pip install "
+        f"--force-reinstall {_INSTALL}"
+    )
 
 
 @functools.cache
@@ -256,7 +283,7 @@ def standard() -> Standard:
     Raises
     ------
     BackendUnavailableError
-        If array-api-strict is not installed.
+        If array-api-strict is not installed, or fails to import.
     """
     xp = _import("array_api_strict")
     namespace = frozenset(xp.__all__) - _STRICT_HELPERS
@@ -279,7 +306,9 @@ def standard() -> Standard:
     try:
         # A module shadowing array-api-extra may have no __all__: as if not installed.
         extra = frozenset(getattr(importlib.import_module("array_api_extra"), "__all__", ()))
-    except ImportError:  # hints then name no array-api-extra function
+    # Broken (one that does not match its array-api-compat raises AttributeError or
+    # TypeError), or ending the import with SystemExit: as if not installed, the scan goes on.
+    except (Exception, SystemExit):  # hints then name no array-api-extra function
         extra = frozenset()
     return Standard(
         version=version,
