@@ -47,7 +47,9 @@ def test_views_of_one_torch_buffer_are_refused_and_meta_tensors_pass() -> None:
     assert "writeable" not in str(caught.value)
     with pytest.raises(InvalidOptionError, match="slice 0 and slice 1"):
         refuse_reused([out.view(3), out.view(3)], "process_slices")
-    refuse_reused([out[0, :2], out[0, 1:]], "process_slices")  # other elements
+    refuse_reused([out[0, :1], out[0, 1:]], "process_slices")  # other elements
+    with pytest.raises(InvalidOptionError, match="slice 0 and slice 1"):
+        refuse_reused([out[0, :2], out[0, 1:]], "process_slices")  # element 1 in both
     # Meta tensors all have data pointer 0; nothing to compare but the objects.
     meta = [torch.empty((2, 2), device="meta") for _ in range(2)]
     refuse_reused(meta, "process_slices")
@@ -160,3 +162,107 @@ def test_results_over_a_writable_stride_0_numpy_stack_are_refused() -> None:
 
     with pytest.raises(InvalidOptionError, match="same array"):
         ap.memory_type("numpy", slice_by_slice=True)(doubled)(np.ones((3, 3, 4)), scratch)
+
+
+# --- audit round 4 ---------------------------------------------------------------------
+
+
+def _bright_values(out: Any) -> Any:
+    def bright_values(s: Any) -> Any:
+        v = s[s > 4]
+        out[: v.shape[0]] = v
+        return [out[: v.shape[0]]]  # a crop of the one buffer, its size the data's
+
+    return bright_values
+
+
+@pytest.mark.parametrize("framework", ["numpy", "torch"])
+def test_crops_of_one_buffer_of_data_dependent_sizes_are_refused(framework: str) -> None:
+    # Results were told apart by (start, shape, strides): crops of one scratch buffer of
+    # other lengths per slice got through, slice 0 holding slice 1's values ([9, 9, 7]
+    # for [5, 6, 7]).
+    import arrayport as ap
+
+    xp = pytest.importorskip(framework)
+    stack = xp.asarray(np.array([[[1, 5], [6, 7]], [[9, 9], [1, 1]]], dtype=np.float32))
+    scratch = xp.asarray(np.empty(16, dtype=np.float32))
+    fn = _bright_values(scratch)
+    match = r"same array \(one buffer, or views of it that share memory\) for slice 0 and slice 1"
+    with pytest.raises(InvalidOptionError, match=match + r" \(at result\[0\]\)"):
+        ap.process_slices(stack, fn)
+    with pytest.raises(InvalidOptionError, match=r"^slice_by_slice: .*" + match):
+        ap.memory_type(framework, slice_by_slice=True)(fn)(stack)
+    # A new crop per slice comes back as the function made it.
+    fresh = ap.process_slices(stack, lambda s: [s[s > 4]])
+    assert [np.asarray(r[0]).tolist() for r in fresh] == [[5.0, 6.0, 7.0], [9.0, 9.0]]
+
+
+def test_overlapping_windows_of_one_buffer_are_refused_and_disjoint_ones_pass() -> None:
+    # Windows of one shape at other offsets of a (4, 2) buffer were stacked, each slice
+    # holding its successor's first row: [[0, 4], [4, 8], [8, 10]] for [[0, 2], ...].
+    import arrayport as ap
+
+    buf = np.empty((4, 2), np.float32)
+    calls = iter(range(3))
+
+    def ring(s: Any) -> Any:
+        i = next(calls)
+        view = buf[i : i + 2]
+        view[...] = s
+        return view
+
+    stack = np.arange(12, dtype=np.float32).reshape(3, 2, 2)
+    with pytest.raises(InvalidOptionError, match="for slice 0 and slice 1:"):
+        ap.process_slices(stack, ring)
+    # Windows that share no element pass, interleaved ones too (their byte ranges
+    # overlap, their elements do not).
+    wide = np.zeros((2, 6))
+    refuse_reused([wide[:, 0:2], wide[:, 2:4], wide[:, 4:6]], "process_slices")
+    refuse_reused([wide[:, 0::3], wide[:, 1::3], wide[:, 2::3]], "process_slices")
+    with pytest.raises(InvalidOptionError, match="for slice 1 and slice 2:"):
+        refuse_reused([np.ones(2), wide[:, 0::2], wide[:, 2::3]], "process_slices")
+    # The order of the results does not hide an overlap (they are sorted by address).
+    with pytest.raises(InvalidOptionError, match="for slice 0 and slice 2:"):
+        refuse_reused([wide[1, 3:], np.ones(3), wide[1, :4]], "process_slices")
+
+
+@pytest.mark.parametrize("framework", ["numpy", "torch"])
+def test_views_of_the_stacks_own_slices_pass_whatever_its_layout(framework: str) -> None:
+    # The byte ranges of a transposed (Fortran-ordered) stack's slices interleave; their
+    # views are not one buffer, and are stacked as they are.
+    import arrayport as ap
+
+    xp = pytest.importorskip(framework)
+    volume = xp.asarray(np.arange(60, dtype=np.float32).reshape(5, 4, 3))
+    stack = volume.permute(2, 1, 0) if framework == "torch" else volume.transpose(2, 1, 0)
+    expected = np.asarray(stack)
+    got = ap.process_slices(stack, lambda s: s)
+    np.testing.assert_array_equal(np.asarray(got), expected)
+    got = ap.process_slices(stack, lambda s: s[1:, :2])  # crops of each slice
+    np.testing.assert_array_equal(np.asarray(got), expected[:, 1:, :2])
+    got = ap.memory_type(framework, slice_by_slice=True)(lambda s: [s[s > 30]])(stack)
+    assert [np.asarray(r[0]).tolist() for r in got] == [
+        [v for v in expected[i].ravel().tolist() if v > 30] for i in range(3)
+    ]
+    # The stack's first plane given to every slice, written and returned: refused.
+    plane = stack[:1]
+
+    def into_plane(s: Any, p: Any) -> Any:
+        p[...] = s
+        return p[0]
+
+    with pytest.raises(InvalidOptionError, match="same array"):
+        ap.memory_type(framework, slice_by_slice=True)(into_plane)(stack, plane)
+
+
+def test_many_slices_of_a_transposed_stack_are_checked_quickly() -> None:
+    # Ranges that all overlap would be compared pairwise; views of the stack's own slices
+    # are compared by their start instead (3000 slices in well under a second).
+    import time
+
+    import arrayport as ap
+
+    stack = np.zeros((4, 4, 3000), np.uint8).transpose(2, 0, 1)
+    start = time.perf_counter()
+    assert ap.process_slices(stack, lambda s: s).shape == (3000, 4, 4)
+    assert time.perf_counter() - start < 2.0

@@ -332,3 +332,75 @@ def test_0d_arrays_of_a_split_sliced_call_stay_0d_arrays() -> None:
     assert [[type(v) for v in r] for r in split] == [[type(v) for v in r] for r in unsplit]
     assert all(type(v) is np.ndarray and v.ndim == 0 for r in split for v in r)
     assert [[float(v) for v in r] for r in split] == [[float(v) for v in r] for r in unsplit]
+
+
+# --- audit round 4 ---------------------------------------------------------------------
+
+
+def _oom_first(fn: Any) -> Any:
+    calls = {"n": 0}
+
+    def once_out_of_memory(x: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise MemoryError("fake")
+        return fn(x)
+
+    return once_out_of_memory
+
+
+def test_a_split_calls_restack_errors_number_the_slices_of_the_whole_stack() -> None:
+    # The piece of slices 1-3 said "shape (1,) for slice 0 but (6,) for slice 1".
+    policy = ap.OOMPolicy(retries=0, release=False, split_axis=0, min_split=1)
+    x = np.arange(4 * 2 * 3, dtype=np.float32).reshape(4, 2, 3)
+
+    def crop(s: Any) -> Any:
+        return s[s > 10]
+
+    with pytest.raises(ap.InvalidOptionError, match=r"\(0,\) for slice 0 but \(1,\) for slice 1;"):
+        ap.memory_type("numpy", slice_by_slice=True, oom=None)(crop)(x)
+    split = ap.memory_type("numpy", slice_by_slice=True, oom=policy)(_oom_first(crop))
+    with pytest.raises(ap.InvalidOptionError, match=r"\(1,\) for slice 1 but \(6,\) for slice 2;"):
+        split(x)
+    # Dtypes and reused buffers too.
+    typed = ap.memory_type("numpy", slice_by_slice=True, oom=policy)(
+        _oom_first(lambda s: s.sum(keepdims=True).astype(np.float64 if s[0, 0] > 12 else "f4"))
+    )
+    with pytest.raises(
+        ap.DtypeConversionError, match="float32 for slice 1 but float64 for slice 3"
+    ):
+        typed(x)
+    buf = np.empty((2, 3), np.float32)
+
+    def into(s: Any) -> Any:
+        buf[...] = s
+        return buf
+
+    reused = ap.memory_type("numpy", slice_by_slice=True, oom=policy)(_oom_first(into))
+    with pytest.raises(ap.InvalidOptionError, match=r"same array .* for slice 1 and slice 2:"):
+        reused(x)
+
+
+def test_a_split_calls_join_of_pieces_split_again_numbers_the_whole_stack() -> None:
+    # Six slices cut into slices 0-1 and 2-5; 2-5 runs out of memory too and is cut into 2
+    # and 3-5, whose results' shapes differ: their join names slices 2 and 3, not 0 and 1.
+    policy = ap.OOMPolicy(retries=0, release=False, split_axis=0, min_split=1)
+
+    def per_slice(s: Any) -> Any:
+        return s[0, :1] if s[0, 0] < 12 else s[0, :2]
+
+    x = np.arange(6 * 2 * 2, dtype=np.float32).reshape(6, 2, 2)
+    whole = ap.memory_type("numpy", slice_by_slice=True, oom=None)(per_slice)
+    with pytest.raises(ap.InvalidOptionError, match=r"\(1,\) for slice 0 but \(2,\) for slice 3;"):
+        whole(x)
+    calls: list[int] = []
+
+    def counted(s: Any) -> Any:
+        calls.append(1)
+        if len(calls) in (1, 4):  # the whole stack, then the first run of slices 2-5
+            raise MemoryError("fake")
+        return per_slice(s)
+
+    split = ap.memory_type("numpy", slice_by_slice=True, oom=policy)(counted)
+    with pytest.raises(ap.InvalidOptionError, match=r"\(1,\) for slice 2 but \(2,\) for slice 3;"):
+        split(x)

@@ -741,3 +741,52 @@ def test_torch_views_of_one_buffer_are_refused_and_views_of_the_stack_are_not() 
     got = ap.memory_type("torch", slice_by_slice=True)(lambda p: p)(expanded)
     np.testing.assert_array_equal(got.numpy(), expanded.numpy())
     np.testing.assert_array_equal(ap.process_slices(stack, lambda p: p * 2), stack * 2)
+
+
+# --- audit round 4 ---------------------------------------------------------------------
+
+
+def test_numpy_scalars_in_results_that_are_not_restacked_come_back_as_returned() -> None:
+    # They came back as 0-d arrays (array(17, dtype=uint8)) beside None, which the
+    # function never returned; the unsliced call returns np.uint8(17).
+    stack = np.arange(18, dtype=np.uint8).reshape(2, 3, 3)
+
+    def bright_max(s: Any) -> Any:
+        return s.max() if s.max() > 9 else None
+
+    for got in (
+        ap.process_slices(stack, bright_max),
+        ap.memory_type("numpy", slice_by_slice=True)(bright_max)(stack),
+    ):
+        assert got[0] is None
+        assert type(got[1]) is np.uint8
+        assert got[1] == 17
+    # Restacked, they are the 0-d arrays they stand for, as before.
+    sums = ap.process_slices(stack, lambda s: s.max())
+    assert isinstance(sums, np.ndarray)
+    assert sums.tolist() == [8, 17]
+
+
+def test_a_split_call_gives_back_numpy_scalars_and_0d_arrays_as_the_slices_did() -> None:
+    # A piece that stacked its slices' numpy scalars is cut back into numpy scalars, a
+    # piece of 0-d arrays into 0-d arrays, when the pieces decided differently.
+    from arrayport.testing import inject_oom
+
+    def total(s: Any) -> Any:
+        if s[0, 0] < 24:
+            return s.sum() if s[0, 0] < 12 else np.asarray(s.sum())
+        return None
+
+    policy = ap.OOMPolicy(retries=0, release=False, split_axis=0, min_split=1)
+    f = ap.memory_type("numpy", slice_by_slice=True, oom=policy)(total)
+    x = np.arange(5 * 3 * 4, dtype=np.float32).reshape(5, 3, 4)
+    unsplit = f(x)
+    with inject_oom("numpy", times=1):
+        split = f(x)
+    assert [type(v).__name__ for v in unsplit] == ["float32", "ndarray", "NoneType"] + [
+        "NoneType"
+    ] * 2
+    assert [type(v) for v in split] == [type(v) for v in unsplit]
+    assert [None if v is None else float(v) for v in split] == [
+        None if v is None else float(v) for v in unsplit
+    ]

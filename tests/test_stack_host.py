@@ -83,3 +83,25 @@ def test_a_split_sliced_call_keeps_the_joined_host_stack_and_refuses_it_when_dec
     declared = to_numpy(doubled).options(output="declared")
     with inject_oom("pyclesperanto", times=1), pytest.raises(ap.InvalidOptionError):
         declared(x)
+
+
+@skip_unless_installed(CLE)
+def test_a_split_calls_kept_stack_is_described_by_the_whole_stacks_shape() -> None:
+    # The joined stack was remembered with its first piece's words: "their stack of shape
+    # (1, 2, 3, 4)" for a (4, 2, 3, 4) stack (audit round 4, finding 3).
+    import pyclesperanto as cle
+
+    from arrayport.testing import inject_oom
+
+    def doubled(s: Any) -> Any:
+        return cle.push(np.stack([cle.pull(s)] * 2))
+
+    x = np.arange(48, dtype=np.float32).reshape(4, 3, 4)
+    policy = ap.OOMPolicy(retries=0, release=False, split_axis=0, min_split=1)
+    declared = ap.memory_type("pyclesperanto", slice_by_slice=True, output="declared", oom=policy)(
+        doubled
+    )
+    with inject_oom("pyclesperanto", times=1), pytest.raises(ap.InvalidOptionError) as info:
+        declared(x)
+    assert "their stack of shape (4, 2, 3, 4) cannot be" in str(info.value)
+    assert "shape (2, 3, 4) per slice" in str(info.value)

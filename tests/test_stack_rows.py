@@ -74,3 +74,59 @@ def test_a_call_that_ran_once_is_not_taken_for_a_sliced_one() -> None:
         out = pairs([stack])
         assert type(out) is list
         assert [type(a) for a in out[0]] == [torch.Tensor, torch.Tensor]
+
+
+# --- audit round 4: the dtype policy of per-slice results ------------------------------
+
+
+def _halve_if_bright(x: Any) -> Any:
+    return x.astype(np.float64) / 2 if x.max() > 5 else None  # float64, or None
+
+
+_DARK_FIRST = np.array([[[0, 1], [2, 3]], [[12, 14], [16, 18]]], dtype=np.uint8)
+
+
+def test_per_slice_results_are_given_the_dtype_policy_of_an_unsliced_result() -> None:
+    # Per-slice lists skipped the policy: [None, float64] where the unsliced call, and
+    # the sliced one whose slices all restack, give uint8 (PRESERVE_INPUT).
+    sliced = ap.memory_type("numpy", slice_by_slice=True)(_halve_if_bright)
+    got = sliced(_DARK_FIRST)
+    assert got[0] is None
+    assert got[1].dtype == np.uint8
+    np.testing.assert_array_equal(got[1], [[6, 7], [8, 9]])
+    assert sliced(_DARK_FIRST + 10).dtype == np.uint8  # restacked: as before
+    fixed = sliced.options(dtype_conversion=ap.DtypeConversion.FLOAT32)(_DARK_FIRST)
+    assert fixed[1].dtype == np.float32
+    # NATIVE_OUTPUT and output="declared" keep the function's dtype, as unsliced.
+    native = sliced.options(dtype_conversion=ap.DtypeConversion.NATIVE_OUTPUT)(_DARK_FIRST)
+    assert native[1].dtype == np.float64
+    # In a tuple result, the primary output's per-slice results only.
+    pair = ap.memory_type("numpy", slice_by_slice=True)(
+        lambda x: (_halve_if_bright(x), [x.astype(np.float64)] if x.max() > 5 else None)
+    )(_DARK_FIRST)
+    assert pair[0][1].dtype == np.uint8
+    assert pair[1][1][0].dtype == np.float64
+
+
+def test_per_slice_float64_results_reach_jax_in_the_inputs_dtype() -> None:
+    # A float32 input's float64 slices were placed into jax before the policy: refused
+    # without 64-bit mode, where the unsliced call gives float32.
+    jax = pytest.importorskip("jax")
+    if jax.config.jax_enable_x64:
+        pytest.skip("64-bit mode on: jax holds float64")
+    sliced = ap.memory_type("numpy", slice_by_slice=True, output="jax")(_halve_if_bright)
+    got = sliced(_DARK_FIRST.astype(np.float32))
+    assert got[0] is None
+    assert isinstance(got[1], jax.Array)
+    assert got[1].dtype == np.float32
+    np.testing.assert_array_equal(np.asarray(got[1]), [[6, 7], [8, 9]])
+
+
+def test_minmax_is_refused_for_per_slice_results_that_were_not_restacked() -> None:
+    minmax = ap.memory_type("numpy", slice_by_slice=True, scaling=ap.Scaling.MINMAX)
+    with pytest.raises(ap.DtypeConversionError, match=r"Scaling\.MINMAX .* slice 1 gave nd"):
+        minmax(_halve_if_bright)(_DARK_FIRST)
+    # Restacked results are stretched together, as before; no array: nothing to stretch.
+    stack = minmax(_halve_if_bright)(_DARK_FIRST + 10)
+    assert (stack.min(), stack.max()) == (0, 255)
+    assert minmax(lambda x: None)(_DARK_FIRST) == [None, None]

@@ -258,13 +258,19 @@ def place_with_policy(
     without 64-bit mode and pyclesperanto refuse a float64 result whose policy dtype
     (float32 input, ``PRESERVE_INPUT``) they hold. The policy then runs again on the placed
     result, where it changes nothing (its dtype is already the policy's). A sliced call's
-    per-slice results are placed each as an unsliced result (:mod:`arrayport._stack_rows`)."""
-    output = contract.output
-    if contract.slice_by_slice:
-        result = place_sliced(  # each per-slice result placed as an unsliced one
-            result, output, lambda v: place(v, output, first, first_kind, moved=moved)
+    per-slice results are given the policy and placed each as an unsliced result
+    (:mod:`arrayport._stack_rows`; ``Scaling.MINMAX`` refused there)."""
+    output, policy, scaling = contract.output, contract.dtype_conversion, contract.scaling
+    if contract.slice_by_slice:  # each per-slice result given the policy, placed as unsliced
+        result = place_sliced(
+            result,
+            output,
+            lambda v: place(v, output, first, first_kind, moved=moved),
+            None
+            if policy is DtypeConversion.NATIVE_OUTPUT
+            else lambda v: convert_dtype(v, first, policy, scaling, bool_stand_in),
+            stretch=scaling is Scaling.MINMAX,
         )
-    policy = contract.dtype_conversion
     if output == "declared" or policy is DtypeConversion.NATIVE_OUTPUT:
         return place(result, output, first, first_kind, moved=moved)
     kind = first_kind if output == "input" else cast(MemoryType, output)
@@ -273,7 +279,7 @@ def place_with_policy(
             return place(result, output, first, first_kind, moved=moved)
         except UnsupportedDtypeError:
             pass  # the policy may give it a dtype ``kind`` holds: tried below
-    converted = convert_dtype(result, first, policy, contract.scaling, bool_stand_in)
+    converted = convert_dtype(result, first, policy, scaling, bool_stand_in)
     return place(converted, output, first, first_kind, moved=moved)
 
 

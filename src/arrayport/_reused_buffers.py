@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from typing import Any
 
@@ -16,6 +17,10 @@ from arrayport.memory_types import MemoryType
 
 __all__ = ["refuse_reused", "refuse_reused_within"]
 
+# The effort numpy's overlap solver may spend on two views (numpy takes any int; its stubs
+# only its -1 and 0): a few thousand steps settle any strides results have.
+_MAX_WORK: Any = 1 << 16
+
 #: Memory types whose arrays a function can write into and return again (``out=``,
 #: pyclesperanto's ``output_image=``); jax, tensorflow and dask arrays are immutable.
 _MUTABLE = frozenset(
@@ -23,27 +28,35 @@ _MUTABLE = frozenset(
 )
 
 
-def refuse_reused(results: list[Any], caller: str, inputs: Iterable[Any] = ()) -> None:
+def refuse_reused(
+    results: list[Any], caller: str, inputs: Iterable[Any] = (), offset: int = 0
+) -> None:
     """Refuse results of which two are one writable buffer (the same array object, or
-    numpy, torch or cupy arrays over the same memory with one shape and strides): a
-    function that writes each slice into one output buffer returns it (or a new view of
-    it) for every slice, and the earlier slices' values are gone, overwritten by the later
-    ones, before they can be stacked. ``inputs``: the arrays the slices were cut from;
+    numpy, torch or cupy arrays whose memory overlaps: views of one buffer, whatever their
+    start, shape and strides): a function that writes each slice into one output buffer
+    returns it (or a view of it: a crop of a data-dependent size) for every slice, and the
+    earlier slices' values are gone, overwritten by the later ones, before they can be
+    stacked. Costs a sort of the results' byte ranges. ``inputs``: the arrays the slices
+    were cut from; views of one of their slices (which share no memory, though the byte
+    ranges of a Fortran-ordered stack's slices interleave) are compared by their start,
+    shape and strides only (a plane given to every slice and returned is refused);
     torch and cupy results over the memory of one with stride 0 along axis 0 pass (an
     identity function on an expanded stack returns aliased slices), as numpy's read-only
     views of a broadcast stack do; a writable stride-0 numpy stack's aliased results are
     refused (a function writing into its slices would give every slice the last one's
-    values)."""
-    _refuse(list(enumerate(results)), caller, tuple(inputs), "")
+    values). ``offset``: the first result's slice number (a piece of an OOM split)."""
+    _refuse(list(enumerate(results, offset)), caller, tuple(inputs), "")
 
 
-def refuse_reused_within(results: list[Any], caller: str, inputs: Iterable[Any] = ()) -> None:
+def refuse_reused_within(
+    results: list[Any], caller: str, inputs: Iterable[Any] = (), offset: int = 0
+) -> None:
     """:func:`refuse_reused` for per-slice results that are not all arrays (one list per
     slice, a dict, arrays and None): the arrays at each place (the result itself, an item
     of a tuple or list, a dict's value, at any depth) are compared across slices, the
     place named by its path (``result[0]['a']``)."""
     places: dict[tuple[Any, ...], list[tuple[int, Any]]] = {}
-    for i, r in enumerate(results):
+    for i, r in enumerate(results, offset):
         _walk(r, (), i, places, set())
     found = tuple(inputs)
     for place, arrays in places.items():
@@ -73,32 +86,73 @@ def _walk(
 
 
 def _refuse(items: list[tuple[int, Any]], caller: str, inputs: tuple[Any, ...], at: str) -> None:
+    """Refuse two of ``items`` (slice number, array) of different slices over one memory:
+    the same object (what has no memory to compare: pyclesperanto, empty arrays, meta
+    tensors), the same view of a stack the slices were cut from, or views of any other
+    buffer whose memory overlaps (found by sorting their byte ranges, so that views of one
+    buffer that differ in start or shape are caught too)."""
+    stacks = _stacks(inputs)
     seen: dict[object, int] = {}
+    spans: list[_Span] = []
     for i, r in items:
         mt = detect_memory_type(r)
         # Read-only numpy memory cannot have been written again (a broadcast stack's
         # views, a frozen constant returned for several slices).
         if mt not in _MUTABLE or (mt is MemoryType.NUMPY and not writes_allowed(r.flags.num)):
             continue
-        key = _memory(r, mt)
+        span = _span(i, r, mt)
+        if span is not None:
+            stride_0 = _within(span, stacks)
+            # Views of a stack repeating its memory along the slice axis (torch's expand)
+            # are its planes, returned as they are; a writable numpy one is refused, as a
+            # function writing into its slices would give each the last one's values.
+            if stride_0 == 0 and mt is not MemoryType.NUMPY:
+                continue
+            if not stride_0:  # fn's own memory, or a buffer it keeps: compared by range
+                spans.append(span)
+                continue
+            # A stack's slices share no memory: what lies in one is a view of the slice
+            # fn was given, compared whole (the stack's plane given to every slice).
+            key: object = (span.place, span.shape, span.strides)
+        else:
+            key = id(r)
         j = seen.setdefault(key, i)
-        if j == i or (mt is not MemoryType.NUMPY and _inside(r, mt, inputs)):
-            continue
-        where = f" (at result{at})" if at else ""
-        # numpy arrays can be made read-only; tensors cannot, only copied.
-        constant = (
-            "a copy, or read-only with x.flags.writeable = False"
-            if mt is MemoryType.NUMPY
-            else "a copy each time (x.clone(), x.copy())"
-        )
-        msg = (
-            f"{caller}: fn returned the same array (one buffer) for slice {j} and "
-            f"slice {i}{where}: an output buffer written again for each slice (out=, "
-            "output_image=) holds only the last slice's values by the time the "
-            "results are stacked; return a new array for each slice (a copy of the "
-            f"buffer; a constant returned for several slices: {constant})"
-        )
-        raise InvalidOptionError(msg)
+        if j != i:
+            _raise(j, i, mt, caller, at)
+    _refuse_overlaps(spans, caller, at)
+
+
+def _refuse_overlaps(spans: list[_Span], caller: str, at: str) -> None:
+    """Refuse two ``spans`` of different slices that share memory: byte ranges sorted by
+    start, each compared with the earlier ones still open (exactly, by numpy's solver,
+    only where the ranges overlap: the rows of a strided view interleave with others')."""
+    spans.sort(key=lambda s: (s.domain, s.lo))
+    open_: list[_Span] = []
+    for s in spans:
+        open_ = [o for o in open_ if o.domain == s.domain and o.hi > s.lo]
+        for o in open_:
+            if o.index != s.index and _shares(o, s):
+                first, then = sorted((o.index, s.index))
+                _raise(first, then, s.mt, caller, at)
+        open_.append(s)
+
+
+def _raise(j: int, i: int, mt: MemoryType, caller: str, at: str) -> None:
+    where = f" (at result{at})" if at else ""
+    # numpy arrays can be made read-only; tensors cannot, only copied.
+    constant = (
+        "a copy, or read-only with x.flags.writeable = False"
+        if mt is MemoryType.NUMPY
+        else "a copy each time (x.clone(), x.copy())"
+    )
+    msg = (
+        f"{caller}: fn returned the same array (one buffer, or views of it that share "
+        f"memory) for slice {j} and slice {i}{where}: an output buffer written again for "
+        "each slice (out=, output_image=) holds only the last slice's values by the time "
+        "the results are stacked; return a new array for each slice (a copy of the "
+        f"buffer; a constant returned for several slices: {constant})"
+    )
+    raise InvalidOptionError(msg)
 
 
 def _kind(x: object) -> MemoryType | None:
@@ -111,44 +165,100 @@ def _kind(x: object) -> MemoryType | None:
         return None
 
 
-def _memory(r: Any, mt: MemoryType | None) -> object:
-    """What identifies ``r``'s elements: where its first element lies, its shape and its
-    strides (numpy, torch, cupy: two views of one buffer that look alike are one), else
-    the object itself (pyclesperanto; empty arrays; tensors without a data pointer)."""
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Span:
+    """Where an array's elements lie: ``domain`` (host or a device), the first element's
+    address ``place``, its shape, strides in bytes and item size, and the byte range
+    ``lo``..``hi`` that holds them all."""
+
+    index: int
+    mt: MemoryType
+    domain: str
+    place: int
+    shape: tuple[int, ...]
+    strides: tuple[int, ...]
+    itemsize: int
+    lo: int
+    hi: int
+
+
+def _span(i: int, r: Any, mt: MemoryType) -> _Span | None:
+    """``r``'s :class:`_Span` (slice ``i``'s); None for what has no memory to compare
+    (pyclesperanto, empty arrays, meta, sparse or nested tensors)."""
     try:
         if mt is MemoryType.NUMPY:
-            if r.size:
-                return (r.__array_interface__["data"][0], r.shape, r.strides)
+            if not r.size:
+                return None
+            place, domain = r.__array_interface__["data"][0], "cpu"
+            shape, strides, itemsize = r.shape, r.strides, r.itemsize
         elif mt is MemoryType.TORCH:
-            ptr = r.data_ptr()  # the storage's pointer plus the offset: 0 on meta tensors
-            if ptr and r.numel():
-                return (ptr, r.shape, r.stride())  # torch.Size: a tuple
+            place = r.data_ptr()  # the storage's pointer plus the offset: 0 on meta tensors
+            if not place or not r.numel():
+                return None
+            itemsize = r.element_size()
+            shape, strides = tuple(r.shape), tuple(n * itemsize for n in r.stride())
+            domain = str(r.device)
         elif mt is MemoryType.CUPY:
-            ptr = r.data.ptr
-            if ptr and r.size:
-                return (ptr, r.shape, r.strides)
+            place = r.data.ptr
+            if not place or not r.size:
+                return None
+            shape, strides, itemsize = r.shape, r.strides, r.itemsize
+            domain = f"cuda:{r.device.id}"
+        else:
+            return None
     except Exception:  # sparse, nested or wrapped tensors: no pointer to compare
-        pass
-    return id(r)
+        return None
+    lo = place + sum((n - 1) * s for n, s in zip(shape, strides, strict=True) if s < 0)
+    hi = place + itemsize + sum((n - 1) * s for n, s in zip(shape, strides, strict=True) if s > 0)
+    return _Span(i, mt, domain, place, tuple(shape), tuple(strides), itemsize, lo, hi)
 
 
-def _inside(r: Any, mt: MemoryType | None, inputs: tuple[Any, ...]) -> bool:
-    """Whether ``r`` lies in the memory of one of ``inputs`` that repeats its memory along
-    the slice axis (an expanded or broadcast stack, writable or not: every slice is one
-    plane, and an identity function returns it for each). A writable plane given to every
-    slice (a ``(1, H, W)`` argument) is not such an input: a function writing into it and
-    returning it is the reused buffer this check is for."""
-    for x in inputs:
-        if _kind(x) is not mt or len(x.shape) < 1 or x.shape[0] < 2:
+def _stacks(inputs: tuple[Any, ...]) -> list[tuple[_Span, int]]:
+    """The spans of ``inputs`` (the arrays the slices were cut from) of more than one
+    slice, each with its stride along the slice axis."""
+    found = []
+    for i, x in enumerate(inputs):
+        mt = _kind(x)
+        if mt not in _MUTABLE or len(x.shape) < 1 or x.shape[0] < 2:
             continue
-        try:
-            if mt is MemoryType.TORCH:
-                if x.stride(0) == 0 and (
-                    r.untyped_storage().data_ptr() == x.untyped_storage().data_ptr()
-                ):
-                    return True
-            elif mt is MemoryType.CUPY and x.strides[0] == 0 and r.data.mem.ptr == x.data.mem.ptr:
-                return True
-        except Exception:  # no storage to compare: not the input's
-            continue
-    return False
+        span = _span(i, x, mt)
+        if span is not None:
+            found.append((span, span.strides[0]))
+    return found
+
+
+def _within(span: _Span, stacks: list[tuple[_Span, int]]) -> int | None:
+    """The slice-axis stride of the first of ``stacks`` whose byte range holds ``span``'s,
+    None if none does."""
+    for stack, stride_0 in stacks:
+        if stack.domain == span.domain and stack.lo <= span.lo and span.hi <= stack.hi:
+            return stride_0
+    return None
+
+
+def _shares(a: _Span, b: _Span) -> bool:
+    """Whether two spans share a byte (numpy's exact solver on the addresses alone; an
+    overlap too hard to decide counts as shared)."""
+    try:
+        return bool(np.shares_memory(_view(a), _view(b), max_work=_MAX_WORK))
+    except np.exceptions.TooHardError:
+        return True
+
+
+def _view(s: _Span) -> np.ndarray:
+    """A numpy array over ``s``'s addresses, for numpy's overlap solver: never read."""
+    interface = {
+        "data": (s.place, True),
+        "shape": s.shape,
+        "strides": s.strides,
+        "typestr": f"|V{s.itemsize}",
+        "version": 3,
+    }
+    return np.asarray(_Interface(interface))
+
+
+class _Interface:
+    __slots__ = ("__array_interface__",)
+
+    def __init__(self, interface: dict[str, Any]) -> None:
+        self.__array_interface__ = interface

@@ -8,17 +8,18 @@ sliced (ADR 0016's amendment). The results are restacked by :func:`arrayport.sta
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
 import functools
 from collections.abc import Callable
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import numpy as np
 
 from arrayport._arguments import arrays, kind_of, rebuild
 from arrayport._oom_recovery import JOIN
 from arrayport._split import NotSplittable, Rows, concat
-from arrayport._stack_host import kept_join
+from arrayport._stack_host import joined_scalars, kept_join, scalar_slices
 from arrayport.backends import detect_memory_type, get_backend
 from arrayport.devices import as_index
 from arrayport.errors import InvalidOptionError
@@ -26,7 +27,9 @@ from arrayport.memory_types import MemoryType
 from arrayport.oom import OOMPolicy
 from arrayport.stack import _plane, restack
 
-__all__ = ["Unsplit", "join_slices", "run_slices", "sliced", "sliced_policy"]
+__all__ = ["Split", "Unsplit", "join_slices", "run_slices", "sliced", "sliced_policy"]
+
+T = TypeVar("T")
 
 
 def sliced(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -43,7 +46,22 @@ def sliced(fn: Callable[..., Any]) -> Callable[..., Any]:
         first = next(arrays(args, kwargs), None)
         if first is None:
             return fn(*args, **kwargs)
-        return run_slices(fn, args, kwargs, first[0])
+        rows = _ROWS.get()
+        if rows is None:
+            return run_slices(fn, args, kwargs, first[0])
+        # A piece of a split call: its slices numbered within the whole stack in errors.
+        n = first[0].shape[0] if len(first[0].shape) == 3 else None
+        if n == rows.total:  # the whole stack: the first run, a retry or the fallback
+            rows.done = 0
+        offset = rows.done
+        token = _ROWS.set(None)  # not for calls fn makes itself
+        try:
+            result = run_slices(fn, args, kwargs, first[0], offset)
+        finally:
+            _ROWS.reset(token)
+        if n is not None and n < rows.total:
+            rows.done += n  # the next piece starts where this one ends
+        return result
 
     setattr(run_sliced, JOIN, join_slices)
     return run_sliced
@@ -62,13 +80,16 @@ def join_slices(
     which is why the policy does not refuse pieces that all had one length (ADR 0062)."""
     if not any(_marked(p) for p in parts):
         try:
-            return kept_join(concat(parts, axis, lengths), parts)
+            return joined_scalars(kept_join(concat(parts, axis, lengths), parts), parts, lengths)
         except NotSplittable:
             pass  # the pieces decided differently (other shapes, dtypes or lengths)
     rows = [row for part, n in zip(parts, lengths, strict=True) for row in _rows(part, n)]
+    # The pieces joined run from where the joined piece starts (a piece split again).
+    state = _ROWS.get()
+    offset = 0 if state is None else max(state.done - len(rows), 0)
     # ``inputs``, the call's arrays: slices of an expanded torch stack returned as they are
     # are not one reused buffer (as in run_slices).
-    return restack(rows, None, None, "slice_by_slice", Rows, inputs)
+    return restack(rows, None, None, "slice_by_slice", Rows, inputs, offset)
 
 
 def _marked(value: Any) -> bool:
@@ -87,9 +108,13 @@ def _rows(part: Any, n: int) -> list[Any]:
         columns = [_rows(p, n) for p in part]
         return [rebuild(part, [c[i] for c in columns]) for i in range(n)]
     planes = [_plane(part, i) for i in range(n)]
-    # A numpy 1-D stack is cut into numpy scalars: the 0-d arrays the slices gave (as kept
-    # unsplit, in a list per slice) again.
-    return [np.asarray(p) if isinstance(p, np.generic) else p for p in planes]
+    # A numpy 1-D stack is cut into numpy scalars: what slices that returned numpy scalars
+    # gave (kept as they are, unsplit, in a list per slice); the others' 0-d arrays again.
+    scalars = scalar_slices(part) or (False,) * n
+    return [
+        np.asarray(p) if isinstance(p, np.generic) and not s else p
+        for p, s in zip(planes, scalars, strict=True)
+    ]
 
 
 @dataclasses.dataclass(frozen=True, slots=True, repr=False, eq=False)
@@ -99,6 +124,42 @@ class Unsplit(OOMPolicy):
     says instead of suggesting ``split_axis`` (declared already)."""
 
     dropped: str = ""
+
+
+@dataclasses.dataclass(slots=True)
+class _Rows:
+    """How far a split sliced call got: ``done`` slices of its ``total`` ran in the pieces
+    that returned (the next piece's first slice)."""
+
+    total: int
+    done: int = 0
+
+
+# The split sliced call running in this context (None: none, or inside its function).
+_ROWS: contextvars.ContextVar[_Rows | None] = contextvars.ContextVar("arrayport_rows", default=None)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, repr=False, eq=False)
+class Split(OOMPolicy):
+    """The policy of a ``slice_by_slice`` call that :func:`sliced_policy` splits (along
+    the stack's axis 0, of ``rows`` slices): while it runs, each piece knows where its
+    slices lie in the stack, so that errors name them as the unsplit call would."""
+
+    rows: int = 0
+
+    def run(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        token = _ROWS.set(_Rows(self.rows))
+        try:
+            return OOMPolicy.run(self, fn, *args, **kwargs)
+        finally:
+            _ROWS.reset(token)
+
+    def recover_conversion(self, *args: Any, **kwargs: Any) -> Any:
+        token = _ROWS.set(_Rows(self.rows))
+        try:
+            return OOMPolicy.recover_conversion(self, *args, **kwargs)
+        finally:
+            _ROWS.reset(token)
 
 
 def _unsplit(policy: OOMPolicy, why: str) -> OOMPolicy:
@@ -143,11 +204,22 @@ def sliced_policy(policy: OOMPolicy, args: tuple[Any, ...], kwargs: dict[str, An
         return _unsplit(policy, why)
     # -3 is the stack's axis 0 in the call, but the split's checks apply it to the restacked
     # result too, whose slices may have other than 2 dimensions.
-    return dataclasses.replace(policy, split_axis=0) if policy.split_axis != 0 else policy
+    return Split(
+        retries=policy.retries,
+        release=policy.release,
+        split_axis=0,
+        min_split=policy.min_split,
+        fallback=policy.fallback,
+        rows=cast(int, as_index(first.shape[0])),
+    )
 
 
 def run_slices(
-    fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], first: Any
+    fn: Callable[..., Any],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    first: Any,
+    offset: int = 0,
 ) -> Any:
     """``slice_by_slice``: ``fn`` on each slice along axis 0 of ``first`` (the first array
     argument, 3-D), restacked in the memory type ``fn`` returned (where its results are),
@@ -158,7 +230,8 @@ def run_slices(
     with it, as broadcasting pairs them: one of ``first``'s length along axis 0 (a mask, a
     weights volume, per-slice factors of shape ``(n, 1, 1)``) gives slice ``i`` its ``i``-th
     plane, one of length 1 gives every slice its only plane. Anything else is passed whole;
-    a ``first`` that is not 3-D, or sits inside a list, runs once."""
+    a ``first`` that is not 3-D, or sits inside a list, runs once. ``offset``: the number
+    of the stack's first slice in the whole stack (an OOM split's piece), for errors."""
     shape = tuple(first.shape)
     if len(shape) != 3:
         return fn(*args, **kwargs)
@@ -191,7 +264,7 @@ def run_slices(
         k_i = {k: plane(v, i) for k, v in kwargs.items()}
         results.append(fn(*a_i, **k_i))
     sliced = tuple(v for v in (*args, *kwargs.values()) if id(v) in planes)
-    return restack(results, None, None, "slice_by_slice", Rows, sliced)
+    return restack(results, None, None, "slice_by_slice", Rows, sliced, offset)
 
 
 def _paired(v: Any, shape: tuple[int, ...]) -> str | None:

@@ -8,6 +8,12 @@ be pushed back, whatever ``output`` said. It is kept as the numpy stack; ``outpu
 (or ``"input"`` for a numpy caller) returns it, another memory type gets it converted.
 ``output="declared"`` promises the memory type the function returned, which cannot hold
 it: :func:`refuse_declared` says so, and what to do, by name.
+
+Also remembered of a numpy stack of per-slice results: which slices were numpy scalars
+(numpy's reductions return them; stacked as the 0-d arrays they stand for), so that an
+OOM split's join cutting the stack back into its slices' results gives those slices
+numpy scalars and the others 0-d arrays, as the unsplit call's list per slice holds them
+(:func:`remember_scalars`, :func:`scalar_slices`, :func:`joined_scalars`).
 """
 
 from __future__ import annotations
@@ -21,10 +27,21 @@ from arrayport.backends import get_backend
 from arrayport.errors import InvalidOptionError
 from arrayport.memory_types import MemoryType
 
-__all__ = ["keep_on_host", "kept", "kept_join", "refuse_declared"]
+__all__ = [
+    "joined_scalars",
+    "keep_on_host",
+    "kept",
+    "kept_join",
+    "refuse_declared",
+    "remember_scalars",
+    "scalar_slices",
+]
 
-# id of a kept host stack -> (a weak reference to it, why its memory type cannot hold it).
-_KEPT: dict[int, tuple[weakref.ref[Any], str]] = {}
+# id of a kept host stack -> (a weak reference to it, the memory type that cannot hold
+# it, the shape of each slice's result, why not: said of the stack's own shape).
+_KEPT: dict[int, tuple[weakref.ref[Any], tuple[MemoryType, tuple[int, ...], str]]] = {}
+# id of a numpy stack -> (a weak reference to it, which of its slices were numpy scalars).
+_SCALARS: dict[int, tuple[weakref.ref[Any], tuple[bool, ...]]] = {}
 
 
 def keep_on_host(stack: np.ndarray, mt: MemoryType, item_shape: tuple[int, ...]) -> bool:
@@ -37,24 +54,33 @@ def keep_on_host(stack: np.ndarray, mt: MemoryType, item_shape: tuple[int, ...])
     why = refusal(get_backend(MemoryType.NUMPY).describe(stack))
     if why is None:
         return False
-    msg = (
-        f"slice_by_slice: fn returned {mt.value} arrays of shape {item_shape} per slice, and "
-        f"their stack of shape {tuple(stack.shape)} cannot be a {mt.value} array ({why}); "
-        "with output='declared' the stack would have that memory type: return numpy "
-        "arrays from fn, or declare output='numpy' (or another memory type that holds it)"
-    )
-    _remember(stack, msg)
+    _remember(stack, (mt, item_shape, why))
     return True
 
 
-def _remember(stack: Any, msg: str) -> None:
+def _remember(stack: Any, kept: tuple[MemoryType, tuple[int, ...], str]) -> None:
     key = id(stack)
-    _KEPT[key] = (weakref.ref(stack, lambda _: _KEPT.pop(key, None)), msg)
+    _KEPT[key] = (weakref.ref(stack, lambda _: _KEPT.pop(key, None)), kept)
+
+
+def _kept(value: Any) -> tuple[MemoryType, tuple[int, ...], str] | None:
+    found = _KEPT.get(id(value))
+    return found[1] if found is not None and found[0]() is value else None
 
 
 def _why(value: Any) -> str | None:
-    found = _KEPT.get(id(value))
-    return found[1] if found is not None and found[0]() is value else None
+    """What ``output="declared"`` is told of the kept stack ``value`` (its own shape: the
+    whole stack's where an OOM split joined pieces)."""
+    found = _kept(value)
+    if found is None:
+        return None
+    mt, item_shape, why = found
+    return (
+        f"slice_by_slice: fn returned {mt.value} arrays of shape {item_shape} per slice, and "
+        f"their stack of shape {tuple(value.shape)} cannot be a {mt.value} array ({why}); "
+        "with output='declared' the stack would have that memory type: return numpy "
+        "arrays from fn, or declare output='numpy' (or another memory type that holds it)"
+    )
 
 
 def kept(result: Any) -> bool:
@@ -75,9 +101,9 @@ def kept_join(joined: Any, parts: list[Any]) -> Any:
     for i, value in enumerate(joined if sequence else (joined,)):
         for part in parts:
             piece = part[i] if sequence and isinstance(part, (tuple, list)) else part
-            why = _why(piece)
-            if why is not None and isinstance(value, np.ndarray):
-                _remember(value, why)
+            found = _kept(piece)
+            if found is not None and isinstance(value, np.ndarray):
+                _remember(value, found)
                 break
     return joined
 
@@ -92,3 +118,30 @@ def refuse_declared(result: Any) -> None:
         why = _why(value)
         if why is not None:
             raise InvalidOptionError(why)
+
+
+def remember_scalars(stack: Any, scalars: list[bool]) -> None:
+    """Remember which slices of the numpy ``stack`` were numpy scalars (if any were)."""
+    if isinstance(stack, np.ndarray) and any(scalars):
+        key = id(stack)
+        _SCALARS[key] = (weakref.ref(stack, lambda _: _SCALARS.pop(key, None)), tuple(scalars))
+
+
+def scalar_slices(stack: Any) -> tuple[bool, ...] | None:
+    """Which slices of ``stack`` were numpy scalars; None: none (or not remembered)."""
+    found = _SCALARS.get(id(stack))
+    return found[1] if found is not None and found[0]() is stack else None
+
+
+def joined_scalars(joined: Any, parts: list[Any], lengths: list[int]) -> Any:
+    """``joined``, the split pieces' ``parts`` (of ``lengths`` slices) concatenated (a
+    stack, or a tuple or list of them), with which of its slices were numpy scalars
+    remembered from the pieces' stacks."""
+    if not _SCALARS:
+        return joined
+    sequence = isinstance(joined, (tuple, list))
+    for i, value in enumerate(joined if sequence else (joined,)):
+        pieces = [part[i] if sequence else part for part in parts]
+        found = [scalar_slices(p) or (False,) * n for p, n in zip(pieces, lengths, strict=True)]
+        remember_scalars(value, [flag for flags in found for flag in flags])
+    return joined

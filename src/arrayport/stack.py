@@ -22,7 +22,7 @@ from arrayport._arguments import array_type, rebuild
 from arrayport._exchange import holds_numbers
 from arrayport._reused_buffers import refuse_reused, refuse_reused_within
 from arrayport._split import index_array
-from arrayport._stack_host import keep_on_host
+from arrayport._stack_host import keep_on_host, remember_scalars
 from arrayport.backends import detect_memory_type, get_backend, namespace
 from arrayport.convert import convert, plan
 from arrayport.devices import Device, DeviceLike, as_index, parse_device
@@ -187,6 +187,7 @@ def restack(
     caller: str,
     listed: type[list[Any]] = list,
     inputs: tuple[Any, ...] = (),
+    offset: int = 0,
 ) -> Any:
     """Stack per-slice results (arrays, tuples of arrays, or anything else as a list).
 
@@ -195,11 +196,14 @@ def restack(
     ``listed``: the type of a list of one result per slice (``slice_by_slice`` under an
     OOM policy: :class:`arrayport._split.Rows`, which the policy's split joins in order).
     ``inputs``: the arrays the slices were cut from, whose memory a result may share
-    (:func:`arrayport._reused_buffers.refuse_reused`).
+    (:func:`arrayport._reused_buffers.refuse_reused`). ``offset``: the first result's
+    slice number in the whole stack (a piece of an OOM split), for errors.
     """
     # numpy's reductions return numpy scalars: stacked as the 0-d arrays they stand for,
-    # as every other framework's 0-d results are (numbers only: an np.str_ is a string).
-    results = [np.asarray(r) if _numeric_scalar(r) else r for r in results]
+    # as every other framework's 0-d results are (numbers only: an np.str_ is a string);
+    # results that are not stacked come back as fn returned them.
+    scalars = [_numeric_scalar(r) for r in results]
+    stackable = [np.asarray(r) if s else r for r, s in zip(results, scalars, strict=True)]
     first = results[0]
     same = isinstance(first, (tuple, list)) and all(
         type(r) is type(first) and len(r) == len(first) for r in results
@@ -211,14 +215,18 @@ def restack(
         isinstance(first, list) and same and _uniform(results)
     ):
         each = [[r[j] for r in results] for j in range(len(first))]
-        parts = [restack(items, memory_type, device, caller, listed, inputs) for items in each]
+        parts = [
+            restack(items, memory_type, device, caller, listed, inputs, offset) for items in each
+        ]
         return rebuild(first, parts)  # lists, tuples, namedtuples, torch's named results
-    if all(_is_array(r) for r in results):
-        refuse_reused(results, caller, inputs)
-        return _stack(results, memory_type, device, ndim=None, what=caller, per_slice=True)
+    if all(_is_array(r) for r in stackable):
+        refuse_reused(stackable, caller, inputs, offset)
+        stack = _stack(stackable, memory_type, device, ndim=None, what=caller, per_slice=offset)
+        remember_scalars(stack, scalars)  # for an OOM split's join, cutting it up again
+        return stack
     # Not stacked: a buffer returned again (alone beside None, in a list or a dict) would
     # hold the last slice's values in every entry all the same.
-    refuse_reused_within(results, caller, inputs)
+    refuse_reused_within(results, caller, inputs, offset)
     return listed(results)
 
 
@@ -253,9 +261,11 @@ def _stack(
     *,
     ndim: int | None,
     what: str,
-    per_slice: bool = False,
+    per_slice: int | None = None,
 ) -> Any:
-    # per_slice: the items are fn's results, one per slice (restack), and the errors say so.
+    # per_slice: the items are fn's results, one per slice (restack), and the errors say so,
+    # numbering the slices from per_slice (a piece of an OOM split starts further on).
+    base = per_slice or 0
     if not items:
         msg = (
             f"{what} got no arrays: there is no shape, dtype or memory type to stack; pass "
@@ -274,12 +284,12 @@ def _stack(
         refusal = getattr(get_backend(kind), "argument_refusal", None)
         why = None if refusal is None else refusal(type(s))
         if why is not None:
-            which = f"fn's result for slice {i}" if per_slice else f"item {i}"
+            which = f"fn's result for slice {base + i}" if per_slice is not None else f"item {i}"
             raise UnsupportedArrayError(f"{what}: {which}: {why}")
         kinds.append(kind)
     dtypes: list[str] = []
     for i, s in enumerate(items):
-        which = f"fn's result for slice {i}" if per_slice else f"item {i}"
+        which = f"fn's result for slice {base + i}" if per_slice is not None else f"item {i}"
         # Described before any use (the shape checks, the dtypes compared): what holds no
         # data is refused by name (symbolic tensorflow tensors, jax tracers, np.str_ data).
         try:
@@ -287,7 +297,7 @@ def _stack(
         except UnsupportedArrayError as exc:
             raise UnsupportedArrayError(f"{what}: {which}: {exc}") from exc
         if any(as_index(n) is None for n in s.shape):  # dask after boolean indexing
-            remedy = "the stack" if per_slice else "each item"
+            remedy = "the stack" if per_slice is not None else "each item"
             msg = (
                 f"{what}: {which} has a shape dask does not know yet ({s.shape}, after "
                 f"boolean indexing, say): call x.compute_chunk_sizes() on {remedy} first"
@@ -302,9 +312,10 @@ def _stack(
     for i in range(1, len(items)):
         s, kind = items[i], kinds[i]
         other = tuple(int(n) for n in s.shape)
-        if other != shape and per_slice:
+        if other != shape and per_slice is not None:
             msg = (
-                f"{what}: fn returned shape {shape} for slice 0 but {other} for slice {i}; "
+                f"{what}: fn returned shape {shape} for slice {base} but {other} for slice "
+                f"{base + i}; "
                 "it must return one shape for every slice to be restacked"
             )
             raise InvalidOptionError(msg)
@@ -312,9 +323,10 @@ def _stack(
             msg = f"{what}: item {i} ({kind.value}) has shape {other}, item 0 has {shape}"
             raise InvalidOptionError(msg)
         other_dtype = dtypes[i]
-        if other_dtype != dtype and per_slice:
+        if other_dtype != dtype and per_slice is not None:
             msg = (
-                f"{what}: fn returned {dtype} for slice 0 but {other_dtype} for slice {i}; "
+                f"{what}: fn returned {dtype} for slice {base} but {other_dtype} for slice "
+                f"{base + i}; "
                 "it must return one dtype for every slice to be restacked (stacking would "
                 "promote and may change values)"
             )
@@ -342,7 +354,7 @@ def _stack(
         joined = namespace(MemoryType.NUMPY).stack(host, axis=0)
         # A sliced call's stack its memory type cannot hold (4-D, of pyclesperanto): kept
         # on the host, for placement to convert (ADR 0017's amendment of 2026-11-29).
-        if memory_type is None and per_slice and keep_on_host(joined, mt, shape):
+        if memory_type is None and per_slice is not None and keep_on_host(joined, mt, shape):
             return joined
         return convert(joined, mt, device=dev)
     first = convert(items[0], mt, device=dev)
