@@ -141,6 +141,40 @@ def test_namespace_for_arrays_and_names() -> None:
     assert ap.namespace("numpy") is xp
 
 
+def test_namespace_of_a_numpy_scalar_is_numpy_s() -> None:
+    # numpy's reductions return numpy scalars: array API code asking for the namespace of
+    # an intermediate result (xp.max(x)) failed on numpy only (array-api-compat maps them).
+    x = np.arange(3.0)
+    for _ in range(2):  # found, then remembered by type
+        assert ap.namespace(x.max()) is ap.namespace(x)
+        assert ap.namespace(np.bool_(True)) is ap.namespace(x)
+    with pytest.raises(ap.UnsupportedArrayError):
+        ap.namespace(np.datetime64("2026-01-01"))  # not a number
+
+
+def test_namespace_of_several_arrays_is_their_one_namespace() -> None:
+    x = np.arange(3.0)
+    assert ap.namespace(x, x.max(), 2.0, None) is ap.namespace(x)
+    with pytest.raises(ap.UnsupportedArrayError, match="no array among"):
+        ap.namespace(None, 1.0)
+    if MT.TORCH in INSTALLED:
+        import torch
+
+        with pytest.raises(ap.UnsupportedArrayError, match="numpy and torch arrays"):
+            ap.namespace(x, torch.ones(2))
+
+
+def test_namespace_of_another_array_api_library_s_array_is_its_own() -> None:
+    xps = pytest.importorskip("array_api_strict")
+    a = xps.asarray([1.0, 2.0])
+    assert ap.namespace(a) is xps
+    assert ap.namespace(a, a) is xps
+    with pytest.raises(ap.UnsupportedArrayError, match="numpy and array_api_strict"):
+        ap.namespace(np.zeros(2), a)
+    with pytest.raises(ap.UnsupportedArrayError):
+        ap.namespace(object())  # no __array_namespace__: refused as before
+
+
 @skip_unless_installed(MT.TORCH)
 def test_namespace_torch_is_array_api_compat() -> None:
     import torch

@@ -231,14 +231,20 @@ def installed_memory_types() -> tuple[MemoryType, ...]:
     return tuple(found)
 
 
-def namespace(x_or_memory_type: Any) -> Any:
+def namespace(x_or_memory_type: Any, *more: Any) -> Any:
     """The array API namespace for an array or a memory type.
 
     numpy, torch, cupy and dask get array-api-compat's wrapped namespaces; jax gets
     ``jax.numpy`` (compliant on its own). tensorflow and pyclesperanto have no array API
     namespace: asking for one raises :class:`UnsupportedArrayError` saying so, as does a
     masked array or ``np.matrix`` (refused as a dispatched function refuses them: the
-    namespace would drop the mask, or compute ``*`` elementwise).
+    namespace would drop the mask, or compute ``*`` elementwise). A numpy scalar (what
+    numpy's reductions return) gets numpy's, as the 0-d array it stands for; an array of
+    another array API library (array-api-strict's) gets its own ``__array_namespace__()``.
+
+    Several arrays may be given, as to array-api-compat's ``array_namespace``: they must
+    share one namespace (Python numbers and None among them are skipped), else
+    :class:`UnsupportedArrayError` names both.
 
     Examples
     --------
@@ -247,12 +253,28 @@ def namespace(x_or_memory_type: Any) -> Any:
     >>> xp.sum(xp.ones(3))
     np.float64(3.0)
     """
+    if more:
+        return _shared_namespace((x_or_memory_type, *more))
     t = type(x_or_memory_type)
     xp = _namespaces.get(t)
     if xp is not None:
         return xp
     array = not isinstance(x_or_memory_type, (MemoryType, str))
-    mt = detect_memory_type(x_or_memory_type) if array else as_memory_type(x_or_memory_type)
+    if isinstance(x_or_memory_type, (np.number, np.bool_)):
+        mt = MemoryType.NUMPY  # a 0-d array's stand-in: numpy's reductions return them
+    elif array:
+        try:
+            mt = detect_memory_type(x_or_memory_type)
+        except UnsupportedArrayError:
+            # Another array API library's array (array-api-strict's), not a refused one
+            # of the frameworks arrayport knows (numpy's datetime64 scalar has one too).
+            root = str(getattr(t, "__module__", "")).partition(".")[0]
+            known = _roots if _roots is not None else _load_roots()
+            if root in known or not hasattr(t, "__array_namespace__"):
+                raise
+            return x_or_memory_type.__array_namespace__()
+    else:
+        mt = as_memory_type(x_or_memory_type)
     backend = get_backend(mt)
     backend.load()
     if array:
@@ -275,3 +297,39 @@ def namespace(x_or_memory_type: Any) -> Any:
             _namespaces.clear()
         _namespaces[t] = xp
     return xp
+
+
+def _shared_namespace(given: tuple[Any, ...]) -> Any:
+    """The one namespace of the arrays in ``given`` (numbers and None skipped)."""
+    first: Any = None
+    xp: Any = None
+    for value in given:
+        if value is None or type(value) in (bool, int, float, complex):
+            continue
+        found = namespace(value)
+        if xp is None:
+            first, xp = value, found
+        elif found is not xp:
+            msg = (
+                f"namespace: {_library(first)} and {_library(value)} arrays have no namespace "
+                "in common; convert one to the other's memory type first "
+                "(arrayport.convert(y, arrayport.detect_memory_type(x))), or declare the "
+                "function's memory type with @arrayport.memory_type, which converts them"
+            )
+            raise UnsupportedArrayError(msg)
+    if xp is None:
+        msg = "namespace: no array among the arguments (only Python numbers and None)"
+        raise UnsupportedArrayError(msg)
+    return xp
+
+
+def _library(value: Any) -> str:
+    """``value``'s memory type, or the library its type comes from (array-api-strict)."""
+    if isinstance(value, (MemoryType, str)):
+        return str(getattr(value, "value", value))
+    if isinstance(value, (np.number, np.bool_)):
+        return MemoryType.NUMPY.value
+    try:
+        return detect_memory_type(value).value
+    except UnsupportedArrayError:
+        return type(value).__module__.partition(".")[0]
