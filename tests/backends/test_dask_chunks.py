@@ -65,6 +65,16 @@ def test_a_zero_d_array_stays_an_array_chunk() -> None:
     assert x.compute() == 7
 
 
+@pytest.mark.parametrize("shape", [(0, 4096), (4096, 0), (0, 0, 10**6)])
+def test_an_empty_array_with_a_long_axis_is_one_empty_chunk(shape: tuple[int, ...]) -> None:
+    # dask's "auto" chunking divided by the zero size: a bare ZeroDivisionError where
+    # plan() promised a share.
+    for copy in (None, True):
+        x = ap.convert(np.empty(shape), "dask", copy=copy)
+        assert x.chunks == tuple((n,) for n in shape)
+        assert x.compute().shape == shape
+
+
 def test_moving_to_the_device_it_is_on_is_identity_and_meta_is_numpy_on_the_host() -> None:
     x = da.ones(3, chunks=2)
     assert chunks.move(x, CPU) is x

@@ -72,6 +72,8 @@ def from_numpy_chunked(a: np.ndarray, device: Device, chunks: Any) -> Any:
     da = load()
     from dask.array.core import normalize_chunks
 
+    if not a.size and isinstance(chunks, str):
+        chunks = a.shape  # one empty chunk: dask's "auto" divides by the zero size
     chunks = normalize_chunks(chunks, a.shape, dtype=a.dtype)  # type: ignore[no-untyped-call]
     # A random name: dask would otherwise hash every byte to name the graph.
     name = f"arrayport-host-{uuid.uuid4().hex}"
