@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pathlib
+import sys
+
 import pytest
 
 import arrayport as ap
@@ -95,3 +98,30 @@ def test_add_note_works_where_exceptions_have_no_add_note() -> None:
     plain = ValueError("x")
     errors.add_note(plain, "note")
     assert plain.__notes__ == ["note"]
+
+
+def test_add_note_on_python_3_10_loads_the_backport_that_prints_notes(
+    tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 3.10's tracebacks print no __notes__: arrayport's "what to do" notes were never seen
+    # there. The exceptiongroup backport's import makes them print; it is imported once a
+    # note is added (a stand-in here, recording that it was imported).
+    class NoAddNote(ValueError):
+        def __getattribute__(self, name: str):
+            if name == "add_note":
+                raise AttributeError(name)
+            return super().__getattribute__(name)
+
+    (tmp_path / "exceptiongroup.py").write_text("IMPORTED_BY_ADD_NOTE = True\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    saved = sys.modules.pop("exceptiongroup", None)
+    try:
+        if sys.version_info >= (3, 11):  # add_note of its own: nothing imported
+            errors.add_note(ValueError("3.11"), "note")
+            assert "exceptiongroup" not in sys.modules
+        errors.add_note(NoAddNote("3.10"), "note")
+        assert sys.modules["exceptiongroup"].IMPORTED_BY_ADD_NOTE
+    finally:
+        sys.modules.pop("exceptiongroup", None)
+        if saved is not None:
+            sys.modules["exceptiongroup"] = saved

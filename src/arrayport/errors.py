@@ -8,6 +8,8 @@ handlers written before arrayport keep working.
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
@@ -169,11 +171,15 @@ class WholeArrayWarning(UserWarning):
 
 def add_note(exc: BaseException, note: str) -> None:
     """``exc.add_note(note)``, on Python 3.10 too: it has no ``add_note``, so the note goes
-    to ``__notes__`` by hand (3.10's tracebacks do not print it; 3.11's do)."""
+    to ``__notes__`` by hand. 3.10's own tracebacks do not print notes; the ``exceptiongroup``
+    backport's do, and it is imported here where it is installed (pytest brings it on
+    3.10), only once a note is added."""
     if hasattr(exc, "add_note"):
         exc.add_note(note)
     else:  # Python 3.10
         setattr(exc, "__notes__", [*getattr(exc, "__notes__", ()), note])  # noqa: B010
+        with contextlib.suppress(ImportError):
+            importlib.import_module("exceptiongroup")  # its import makes tracebacks print notes
 
 
 def in_context(exc: _E, where: str, hint: str) -> _E:
