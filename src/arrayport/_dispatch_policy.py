@@ -14,9 +14,17 @@ from typing import TYPE_CHECKING, Any
 
 from arrayport._dispatch_general import of_result
 from arrayport._dtype_refusals import refuse_input_dtype
+from arrayport._metrics import metrics
+from arrayport._oom_recognition import find_site, format_bytes, oom_memory_type, requested_bytes
+from arrayport._oom_release import release
 from arrayport._placement import convert_dtype
 from arrayport.dtypes import DtypeConversion
-from arrayport.errors import DtypeConversionError, UnsupportedArrayError, UnsupportedDtypeError
+from arrayport.errors import (
+    DtypeConversionError,
+    OutOfMemoryError,
+    UnsupportedArrayError,
+    UnsupportedDtypeError,
+)
 
 if TYPE_CHECKING:
     from arrayport.dispatch import DispatchedFunction
@@ -39,3 +47,53 @@ def dtype_policy(dispatched: DispatchedFunction[Any, Any], result: Any, first: A
             name = getattr(dispatched, "__qualname__", None) or repr(dispatched._fn)
             refusal = refuse_input_dtype(name, first, result)
         raise (refusal or of_result(dispatched, exc, policy=True)) from exc
+    except Exception as exc:  # out-of-memory is decided by the backends
+        return _after_oom(dispatched, exc, result, first)
+
+
+def _after_oom(
+    dispatched: DispatchedFunction[Any, Any], exc: Exception, result: Any, first: Any
+) -> Any:
+    """The dtype policy once more after it ran out of memory (``exc``), cached memory
+    released first (``OOMPolicy(release=True)``); :class:`OutOfMemoryError` naming this
+    step if it fails again, or at once without release. The function's call succeeded:
+    it is not run again. Anything else, or any error under a disabled policy, is raised as
+    it is."""
+    c, policy = dispatched._contract, dispatched._oom
+    site = find_site((result,), {})
+    mt = oom_memory_type(exc, site.memory_type)
+    if mt is None or not policy._active:
+        raise exc
+    attempts, last = 1, exc
+    if policy.release:
+        release(mt, site.device, escalate=True)
+        attempts = 2
+        try:
+            converted = convert_dtype(
+                result, first, c.dtype_conversion, c.scaling, dispatched._bool_stand_in
+            )
+        except Exception as again:
+            if oom_memory_type(again, site.memory_type) is None:
+                raise
+            last = again
+        else:
+            if metrics.enabled:
+                metrics.record_oom(mt.value, "release", errors=1)
+            return converted
+    if metrics.enabled:
+        metrics.record_oom(mt.value, "raised", errors=attempts)
+    requested = requested_bytes(last)
+    size = "" if requested is None else f" (it asked for {format_bytes(requested)})"
+    where = "" if site.device is None else f" on {site.device}"
+    name = getattr(dispatched, "__qualname__", None) or repr(dispatched._fn)
+    tried = "after releasing cached memory and trying again" if attempts > 1 else "at once"
+    msg = (
+        f"{mt.value} ran out of memory{where} converting the result of {name} by its dtype "
+        f"policy (DtypeConversion.{c.dtype_conversion.name}, Scaling.{c.scaling.name})"
+        f"{size}, {tried}; the function itself ran. Try "
+        "dtype_conversion=DtypeConversion.NATIVE_OUTPUT to get the result as made (and "
+        "convert it yourself, in pieces), smaller inputs, or freeing memory held elsewhere"
+    )
+    raise OutOfMemoryError(
+        msg, memory_type=mt, device=site.device, attempts=attempts, requested_bytes=requested
+    ) from last
