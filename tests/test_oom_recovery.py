@@ -880,6 +880,18 @@ def test_a_fallbacks_zero_d_result_is_a_numpy_scalar_as_numpy_gives() -> None:
     assert not isinstance(out, torch.Tensor)
 
 
+def test_a_numpy_fallback_of_a_numpy_call_keeps_its_numpy_scalar() -> None:
+    # One policy for every function (fallback="numpy"), numpy ones included: the fallback's
+    # numpy scalar came back a 0-d array, where the unfailed run gives the scalar.
+    x = np.arange(6.0)
+    policy = OOMPolicy(retries=0, fallback="numpy")
+    assert type(policy.run(np.sum, x)) is np.float64
+    with inject_oom("numpy", times=1):
+        out = policy.run(np.sum, x)
+    assert type(out) is np.float64
+    assert out == 15.0
+
+
 def test_a_disabled_policys_recover_raises_the_error_as_it_is() -> None:
     err = MemoryError("the first call failed")
     with pytest.raises(MemoryError) as info:

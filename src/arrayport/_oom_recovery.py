@@ -359,6 +359,8 @@ class Execution:
         # scalar from a numpy fallback (x.sum()) is the 0-d array an unfailed run returns
         # elsewhere; another's 0-d result is, in numpy, the scalar numpy's reductions give.
         def back(made: Any) -> Any:
+            if isinstance(made, np.generic) and mt is MemoryType.NUMPY:
+                return made  # a numpy call's: what its unfailed run gives
             scalar = isinstance(made, np.generic) and target is MemoryType.NUMPY
             r = np.asarray(made) if scalar else made
             if array_type(r) is not target:
