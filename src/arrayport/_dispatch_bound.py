@@ -18,15 +18,40 @@ runs as it would for ``Cls.method(obj, ...)``.
 from __future__ import annotations
 
 import functools
+import sys
 from types import MethodType
 from typing import TYPE_CHECKING, Any, cast
 
-from arrayport._dispatch_callables import Signature
+from arrayport._dispatch_callables import Signature, as_given, classmethod_owner
 
 if TYPE_CHECKING:
     from arrayport.dispatch import DispatchedFunction
 
-__all__ = ["BoundDispatched"]
+__all__ = ["BoundDispatched", "options_of"]
+
+#: Python 3.13 dropped classmethod's call of the inner ``__get__``: ``Cls.method`` of a
+#: classmethod over a dispatched function is a ``types.MethodType``, which hands
+#: ``.options`` to the function without the class.
+_PLAIN_CLASSMETHODS = sys.version_info >= (3, 13)
+
+
+def variant(base: DispatchedFunction[Any, Any], overrides: dict[str, Any]) -> Any:
+    """``base``'s function (as decorated) with some of its options replaced, unbound."""
+    from arrayport.dispatch import DispatchedFunction
+
+    return DispatchedFunction(as_given(base), base.contract.replace(**overrides))
+
+
+def options_of(base: DispatchedFunction[Any, Any], overrides: dict[str, Any]) -> Any:
+    """``base.options(**overrides)``: the variant; on Python 3.13+, of a classmethod's
+    function (below ``@classmethod``), bound to the class that defines the classmethod
+    (:func:`~arrayport._dispatch_callables.classmethod_owner`), since ``Cls.method`` gave
+    no class (on earlier Pythons it is a :class:`BoundDispatched`, whose options bind it).
+    ``Sub.method.options()`` binds the defining class too, not ``Sub``, and a class defined
+    in a function is not found: above ``@classmethod``, the class read from is bound."""
+    made = variant(base, overrides)
+    owner = classmethod_owner(base) if _PLAIN_CLASSMETHODS and base._binds else None
+    return made if owner is None else BoundDispatched(made, owner)
 
 
 class _FunctionDoc:
@@ -55,7 +80,7 @@ class BoundDispatched(functools.partial[Any]):
 
     def options(self, **overrides: Any) -> BoundDispatched:
         """The method's variant with some options replaced, bound to the same instance."""
-        return BoundDispatched(self.__func__.options(**overrides), self.args[0])
+        return BoundDispatched(variant(self.__func__, overrides), self.args[0])
 
     def __getattr__(self, name: str) -> Any:
         # As a bound method: the function's attributes (contract, __wrapped__, __name__, ...).
@@ -69,6 +94,11 @@ class BoundDispatched(functools.partial[Any]):
     # A bound method's: the function's without its first parameter.
     __signature__ = Signature(lambda bound: MethodType(bound.func, bound.args[0]))
 
+    def __get__(self, obj: Any, objtype: Any = None) -> BoundDispatched:
+        # Already bound, as a bound method is: kept as a class attribute, it binds no second
+        # instance (functools.partial warns that it will on 3.13 and does on 3.14).
+        return self
+
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, BoundDispatched):
             return NotImplemented
@@ -78,8 +108,9 @@ class BoundDispatched(functools.partial[Any]):
         return hash((id(self.args[0]), self.func))
 
     def __reduce__(self) -> tuple[Any, ...]:
-        # The function (by reference, or a variant as its base and contract) bound again.
-        return (self.func.__get__, (self.args[0],))
+        # The function (by reference, or a variant as its base and contract) bound again:
+        # __get__(obj, obj), where a function above @classmethod binds its second (objtype).
+        return (self.func.__get__, (self.args[0], self.args[0]))
 
     def __repr__(self) -> str:
         name = getattr(self.func, "__qualname__", None) or repr(self.func)

@@ -1,6 +1,9 @@
 """What :func:`arrayport.memory_type` accepts, and how a dispatched function of a script
 travels to other processes (decision record 0069).
 
+* :func:`unwrapped`: a staticmethod's or classmethod's function (the dispatched function
+  binds the class itself: Python 3.13's classmethod no longer asks it to), non-callables
+  refused; :func:`classmethod_owner`: the class of a classmethod over a dispatched function.
 * :func:`refuse_deferred_bodies`: generator and coroutine functions are refused when
   decorating; their bodies run after the call has returned, outside the dispatch. One
   that hides under a decorator is refused by its result (:func:`deferred_result`).
@@ -35,13 +38,34 @@ __all__ = [
     "DEFERRED",
     "Signature",
     "adopt_identity",
+    "as_given",
+    "classmethod_owner",
     "deferred_result",
     "from_main",
     "main_payload",
     "reduction",
     "refuse_deferred_bodies",
+    "unwrapped",
     "with_contract",
 ]
+
+
+def unwrapped(fn: Any) -> tuple[Any, bool, bool]:
+    """The function :func:`arrayport.memory_type` dispatches, and whether it is a
+    staticmethod's and a classmethod's (also: a dispatched classmethod's, decorated again);
+    anything that is not callable is refused."""
+    from arrayport.dispatch import DispatchedFunction
+
+    static, cls = isinstance(fn, staticmethod), isinstance(fn, classmethod)
+    if static or cls:
+        fn = fn.__func__
+    if not callable(fn):
+        msg = (
+            f"memory_type decorates functions and methods, not {fn!r}; with @staticmethod "
+            "or @classmethod, put @memory_type(...) above it"
+        )
+        raise InvalidOptionError(msg)
+    return fn, static, cls or (isinstance(fn, DispatchedFunction) and fn._class)
 
 
 def refuse_deferred_bodies(fn: Any) -> None:
@@ -180,22 +204,26 @@ def reduction(
     """``dispatched.__reduce__()``: ``fn`` and ``contract`` are its function and contract."""
     from arrayport.dispatch import DispatchedFunction
 
-    # A functools.partial or a callable instance has no __qualname__ to copy: it travels
-    # by value, with its contract.
+    # By value (a functools.partial or a callable instance has no __qualname__ to copy),
+    # with its contract; a staticmethod's or classmethod's function with its kind as state
+    # (pickle takes neither wrapper; cloudpickle, for main_payload, takes both).
+    by_value: tuple[Any, ...] = (DispatchedFunction, (fn, contract))
+    if dispatched._static or dispatched._class:
+        by_value += ({"_static": dispatched._static, "_class": dispatched._class, "_binds": False},)
     qualname = getattr(dispatched, "__qualname__", None)
     if qualname is None:
-        return (DispatchedFunction, (fn, contract))
+        return by_value
     module = getattr(dispatched, "__module__", None)
     found, bound = lookup(sys.modules.get(module or ""), qualname)
     if found is dispatched:
         if module == "__main__":  # a script's or notebook's: see from_main
-            return (from_main, (qualname, main_payload(fn, contract)))
+            return (from_main, (qualname, main_payload(as_given(dispatched), contract)))
         if bound:  # a classmethod's: getattr gives it bound, which pickle finds unequal
             return (by_name, (module, qualname))
         return str(qualname)  # pickled by reference, like a plain function
     if isinstance(found, DispatchedFunction) and found._fn is fn:
         return (with_contract, (found, contract))  # an .options() variant
-    return (DispatchedFunction, (fn, contract))
+    return by_value
 
 
 def lookup(root: Any, qualname: str) -> tuple[Any, bool]:
@@ -209,8 +237,32 @@ def lookup(root: Any, qualname: str) -> tuple[Any, bool]:
     found = getattr(root, last, None)
     if isinstance(found, DispatchedFunction) or not isinstance(root, type):
         return found, False
-    inner = getattr(inspect.getattr_static(root, last, None), "__func__", None)
+    static = inspect.getattr_static(root, last, None)
+    if isinstance(static, DispatchedFunction):  # above @classmethod: getattr binds it
+        return static, True
+    inner = getattr(static, "__func__", None)
     return (inner, True) if isinstance(inner, DispatchedFunction) else (found, False)
+
+
+def classmethod_owner(dispatched: Any) -> type | None:
+    """The class whose classmethod's function ``dispatched`` is (below ``@classmethod``),
+    found by its module and qualified name; None for any other, or a class not found so (one
+    defined in a function)."""
+    *outer, last = (getattr(dispatched, "__qualname__", None) or "").split(".")
+    root: Any = sys.modules.get(getattr(dispatched, "__module__", None) or "")
+    for part in outer:
+        root = getattr(root, part, None)
+    if not isinstance(root, type):
+        return None
+    static = inspect.getattr_static(root, last, None)
+    return root if isinstance(static, classmethod) and static.__func__ is dispatched else None
+
+
+def as_given(dispatched: DispatchedFunction[Any, Any]) -> Any:
+    """``dispatched``'s function as it was decorated: a staticmethod's or classmethod's
+    wrapped again."""
+    fn = dispatched._fn
+    return staticmethod(fn) if dispatched._static else classmethod(fn) if dispatched._class else fn
 
 
 def by_name(module: str, qualname: str) -> Any:
@@ -224,7 +276,7 @@ def with_contract(
     """``base``'s function with ``contract``: an ``.options()`` variant unpickled."""
     from arrayport.dispatch import DispatchedFunction
 
-    return DispatchedFunction(base._fn, contract)
+    return DispatchedFunction(as_given(base), contract)
 
 
 def main_payload(fn: Callable[..., Any], contract: FunctionContract) -> bytes | None:

@@ -23,7 +23,7 @@ from typing import Any, ClassVar, Generic, ParamSpec, TypeVar, cast
 
 from arrayport._arguments import KINDS, UNSEEN
 from arrayport._contract import FunctionContract
-from arrayport._dispatch_bound import BoundDispatched
+from arrayport._dispatch_bound import BoundDispatched, options_of
 
 # by_name, from_main, with_contract: named in pickles as arrayport.dispatch's (ADR 0069).
 from arrayport._dispatch_callables import (  # noqa: F401
@@ -35,6 +35,7 @@ from arrayport._dispatch_callables import (  # noqa: F401
     from_main,
     reduction,
     refuse_deferred_bodies,
+    unwrapped,
     with_contract,
 )
 from arrayport._dispatch_general import array_defaults, call_general, of_result, recover
@@ -89,18 +90,11 @@ class DispatchedFunction(Generic[P, R]):
     _sliced_fn: Callable[..., Any] | None = None
 
     def __init__(self, fn: Callable[P, R], contract: FunctionContract) -> None:
-        if isinstance(fn, classmethod) or not callable(fn):
-            msg = (
-                f"memory_type decorates functions and methods, not {fn!r}; with "
-                "@classmethod, put @memory_type(...) below it"
-            )
-            raise InvalidOptionError(msg)
-        # Above @staticmethod: the function inside, never bound (_binds).
-        self._static = isinstance(fn, staticmethod)
-        if self._static:
-            fn = cast("staticmethod[P, R]", fn).__func__
+        # Above @staticmethod: the function inside, never bound (_binds). Above @classmethod:
+        # bound to the class by __get__ itself, on every Python (see options()).
+        fn, self._static, self._class = unwrapped(fn)
         refuse_deferred_bodies(fn)
-        self._binds = adopt_identity(self, fn, self._static)
+        self._binds = adopt_identity(self, fn, self._static or self._class)
         self._fn = fn
         self._contract = contract
         self._oom = contract.oom
@@ -155,13 +149,19 @@ class DispatchedFunction(Generic[P, R]):
         ...     return x * 2
         >>> double.options(output="declared").contract.output
         'declared'
+
+        Put ``@memory_type(...)`` above ``@classmethod``: below it, Python 3.13+ hands
+        ``Cls.method.options`` no class, and the variant binds the class that defines the
+        method (by module and qualified name: never a subclass, none for a local class).
         """
-        fn: Any = staticmethod(self._fn) if self._static else self._fn
-        return DispatchedFunction(fn, self._contract.replace(**overrides))
+        return cast("DispatchedFunction[P, R]", options_of(self, overrides))
 
     def __get__(self, obj: Any, objtype: Any = None) -> Any:
-        # A method receives ``self`` (as a function would; adopt_identity), its .options() too.
+        # A method receives ``self`` (as a function would; adopt_identity), its .options() too;
+        # above @classmethod (never _binds) the class, read from the class or an instance.
         if obj is None or not self._binds:
+            if self._class:
+                return BoundDispatched(self, objtype if objtype is not None else type(obj))
             return self
         return BoundDispatched(self, obj)
 
