@@ -385,6 +385,23 @@ def test_a_framework_s_bool_scalar_is_not_device_1() -> None:
     assert parse_device(torch.tensor(1)) == Device("cuda", 1)  # an integer tensor still is
 
 
+def test_a_tensorflow_scalar_that_is_no_index_is_refused_as_a_device() -> None:
+    # Its bool and float tensors raise AttributeError from __index__: that escaped bare.
+    from arrayport import MemoryType
+    from tests.conftest import INSTALLED
+
+    if MemoryType.TENSORFLOW not in INSTALLED:
+        pytest.skip("tensorflow is not installed")
+    import tensorflow as tf
+
+    for value in (tf.constant(True), tf.constant(1.0)):
+        with pytest.raises(DeviceError, match="invalid device"):
+            parse_device(value)
+        with pytest.raises(DeviceError, match="use_device takes"), use_device(value):
+            pass
+    assert parse_device(tf.constant(1)) == Device("cuda", 1)  # an integer tensor still is
+
+
 def test_use_device_takes_the_device_values_parse_device_takes() -> None:
     with use_device("cuda:2") as index, use_device("/GPU:1") as inner:
         assert (index, inner, current_device_index()) == (2, 1, 1)

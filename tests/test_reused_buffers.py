@@ -255,14 +255,63 @@ def test_views_of_the_stacks_own_slices_pass_whatever_its_layout(framework: str)
         ap.memory_type(framework, slice_by_slice=True)(into_plane)(stack, plane)
 
 
-def test_many_slices_of_a_transposed_stack_are_checked_quickly() -> None:
-    # Ranges that all overlap would be compared pairwise; views of the stack's own slices
-    # are compared by their start instead (3000 slices in well under a second).
-    import time
+def _counting_solver_calls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    from arrayport import _reused_buffers
 
+    calls: list[int] = []
+    real = _reused_buffers._shares
+
+    def counted(a: Any, b: Any) -> bool:
+        calls.append(1)
+        return real(a, b)
+
+    monkeypatch.setattr(_reused_buffers, "_shares", counted)
+    return calls
+
+
+def test_views_of_a_transposed_stack_s_own_slices_need_no_overlap_solver(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Their byte ranges all overlap: compared pairwise, 3000 slices were millions of
+    # solver calls. They are compared by their start instead.
     import arrayport as ap
 
+    calls = _counting_solver_calls(monkeypatch)
     stack = np.zeros((4, 4, 3000), np.uint8).transpose(2, 0, 1)
-    start = time.perf_counter()
     assert ap.process_slices(stack, lambda s: s).shape == (3000, 4, 4)
-    assert time.perf_counter() - start < 2.0
+    assert not calls
+
+
+def test_planes_of_a_channel_last_output_buffer_are_marked_not_compared_pairwise(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A function writing each slice into its own plane of a buffer it keeps (channel-last):
+    # every plane's byte range overlaps every other's, and pairwise comparison took 3 s for
+    # 1000 slices (n squared). Large groups are decided by marking each element's owner.
+    import arrayport as ap
+
+    calls = _counting_solver_calls(monkeypatch)
+    n = 1000
+    x = np.arange(n * 64, dtype=np.float32).reshape(n, 8, 8)
+    out = np.empty((8, 8, n), np.float32).transpose(2, 0, 1)
+    counter = iter(range(n))
+
+    def into(s: Any) -> Any:
+        k = next(counter)
+        out[k] = s * 2
+        return out[k]
+
+    np.testing.assert_array_equal(ap.process_slices(x, into), x * 2)
+    assert not calls
+    # The marking still refuses two slices sharing a plane, naming them.
+    shared = np.empty((8, 8, 40), np.float32).transpose(2, 0, 1)
+
+    again = iter(range(n))
+
+    def into_shared(s: Any) -> Any:
+        k = next(again)
+        shared[0 if k == 37 else k] = s
+        return shared[0 if k == 37 else k]
+
+    with pytest.raises(InvalidOptionError, match="for slice 0 and slice 37"):
+        ap.process_slices(x[:40], into_shared)

@@ -83,9 +83,10 @@ def _run_sample(
     # 0, and a 1 x 1 sample gives std(correction=1) no degrees of freedom, whose warnings
     # (errors under -W error) would not come from the input. The warning filters are the
     # process's: quiet() holds one lock, so two threads' samples cannot leave its filter
-    # installed for good (other threads' warnings are silenced while a sample runs). Nor
-    # is it a call a test's inject_oom counts (it would fail the call, not a block).
-    with quiet(), np.errstate(all="ignore"), suspended():
+    # installed for good (other threads' warnings are silenced while a sample runs), and
+    # does not wait for it: the function may wait on another thread's sample. Nor is it a
+    # call a test's inject_oom counts (it would fail the call, not a block).
+    with quiet(wait=False), np.errstate(all="ignore"), suspended():
         return dispatched(*args, **kwargs)
 
 

@@ -123,18 +123,69 @@ def _refuse(items: list[tuple[int, Any]], caller: str, inputs: tuple[Any, ...], 
 
 
 def _refuse_overlaps(spans: list[_Span], caller: str, at: str) -> None:
-    """Refuse two ``spans`` of different slices that share memory: byte ranges sorted by
-    start, each compared with the earlier ones still open (exactly, by numpy's solver,
-    only where the ranges overlap: the rows of a strided view interleave with others')."""
+    """Refuse two ``spans`` of different slices that share memory. Byte ranges sorted by
+    start form groups whose ranges chain into one another; a small group is compared pair
+    by pair where ranges overlap (exactly, by numpy's solver: the rows of a strided view
+    interleave with others'), a large one (planes of a channel-last buffer, whose ranges
+    all overlap) by marking which slice owns each element, linear in their size."""
     spans.sort(key=lambda s: (s.domain, s.lo))
-    open_: list[_Span] = []
+    group: list[_Span] = []
+    end = 0
     for s in spans:
-        open_ = [o for o in open_ if o.domain == s.domain and o.hi > s.lo]
+        if group and (s.domain != group[0].domain or s.lo >= end):
+            _refuse_group(group, end, caller, at)
+            group = []
+        end = max(end, s.hi) if group else s.hi
+        group.append(s)
+    if group:
+        _refuse_group(group, end, caller, at)
+
+
+# Spans of one group compared pair by pair; beyond, marked (when the range is not huge).
+_PAIRWISE = 32
+
+
+def _refuse_group(group: list[_Span], end: int, caller: str, at: str) -> None:
+    if len(group) > _PAIRWISE and _marked(group, end, caller, at):
+        return
+    open_: list[_Span] = []
+    for s in group:
+        open_ = [o for o in open_ if o.hi > s.lo]
         for o in open_:
             if o.index != s.index and _shares(o, s):
                 first, then = sorted((o.index, s.index))
                 _raise(first, then, s.mt, caller, at)
         open_.append(s)
+
+
+def _marked(group: list[_Span], end: int, caller: str, at: str) -> bool:
+    """Refuse two of ``group`` sharing an element, found by writing each one's slice
+    number over the elements it covers in an array spanning the group's range; False
+    (nothing decided) where element sizes or offsets differ, or the range is too large
+    to mark for the results' size."""
+    size = group[0].itemsize
+    lo = group[0].lo  # sorted by it
+    if any(
+        s.itemsize != size or (s.place - lo) % size or any(n % size for n in s.strides)
+        for s in group
+    ):
+        return False
+    length = (end - lo) // size
+    covered = sum(int(np.prod(s.shape)) for s in group)
+    if length > min(1 << 25, max(1 << 20, 4 * covered)):
+        return False
+    owner = np.full(length, -1, np.int64)
+    item = owner.itemsize
+    for s in group:
+        at_place = owner[(s.place - lo) // size :]
+        strides = tuple(n // size * item for n in s.strides)
+        view = np.lib.stride_tricks.as_strided(at_place, s.shape, strides, writeable=True)
+        others = view[(view != -1) & (view != s.index)]
+        if others.size:
+            first, then = sorted((int(others.min()), s.index))
+            _raise(first, then, s.mt, caller, at)
+        view[...] = s.index
+    return True
 
 
 def _raise(j: int, i: int, mt: MemoryType, caller: str, at: str) -> None:

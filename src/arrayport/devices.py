@@ -112,7 +112,7 @@ def as_index(value: object) -> int | None:
         return None
     try:
         index = operator.index(value)  # type: ignore[arg-type]
-    except TypeError:
+    except (TypeError, AttributeError):  # tensorflow's bool and float tensors: the latter
         return None
     return None if str(getattr(value, "dtype", "")) in _BOOL_DTYPES else index
 

@@ -310,17 +310,27 @@ def _shared_namespace(given: tuple[Any, ...]) -> Any:
         if xp is None:
             first, xp = value, found
         elif found is not xp:
+            kinds = [_library(first), _library(value)]
+            remedy = (
+                "convert one to the other's memory type first (arrayport.convert(y, "
+                "arrayport.detect_memory_type(x))), or declare the function's memory type "
+                "with @arrayport.memory_type, which converts them"
+                if all(k in _MEMORY_TYPE_NAMES for k in kinds)
+                else "make both arrays of one library first (arrayport converts only "
+                "between the frameworks it supports; another library converts with its "
+                "own asarray or from_dlpack)"
+            )
             msg = (
-                f"namespace: {_library(first)} and {_library(value)} arrays have no namespace "
-                "in common; convert one to the other's memory type first "
-                "(arrayport.convert(y, arrayport.detect_memory_type(x))), or declare the "
-                "function's memory type with @arrayport.memory_type, which converts them"
+                f"namespace: {kinds[0]} and {kinds[1]} arrays have no namespace in common; {remedy}"
             )
             raise UnsupportedArrayError(msg)
     if xp is None:
         msg = "namespace: no array among the arguments (only Python numbers and None)"
         raise UnsupportedArrayError(msg)
     return xp
+
+
+_MEMORY_TYPE_NAMES = frozenset(m.value for m in MemoryType)
 
 
 def _library(value: Any) -> str:
