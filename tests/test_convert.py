@@ -214,6 +214,10 @@ def memory(y) -> np.ndarray | None:
             return None
         y.block_until_ready()
         v = np.asarray(y)
+        if v.size and v.ctypes.data != y.unsafe_buffer_pointer():
+            # A custom layout (ADR 0074, 0082: a transposed source shared): np.asarray
+            # copied it into row-major order; numpy's DLPack import keeps its strides.
+            v = np.from_dlpack(y)
         assert v.size == 0 or v.ctypes.data == y.unsafe_buffer_pointer()
         return v
     if mod == "tensorflow":
@@ -979,3 +983,29 @@ def test_a_programs_own_memory_error_from_a_dask_graph_is_not_out_of_memory() ->
     x = da.ones(4, chunks=2).map_blocks(block, dtype=float)
     with pytest.raises(QuotaExceeded):
         ap.convert(x, "numpy")
+
+
+@skip_unless_installed(MT.TORCH)
+def test_torch_keys_tell_compact_permuted_tensors_from_strided_ones() -> None:
+    # torch's cheap key reads _host.c_contiguous: a channels_last or transposed tensor
+    # (compact, shared into jax on the CPU) and a strided one (copied) key apart, and each
+    # key equals the key of the full description (ADR 0082).
+    import torch
+
+    from arrayport._host import route_key_of
+
+    be = get_backend(MT.TORCH)
+    base = torch.zeros(2, 3, 8, 8)
+    cases = [
+        (base, True),
+        (base.contiguous(memory_format=torch.channels_last), None),
+        (base.permute(3, 2, 1, 0), None),
+        (base[..., ::2], False),
+        (base[..., :4].transpose(0, 1), False),
+    ]
+    for t, contiguity in cases:
+        for address in (False, True):
+            key = be.route_key(t, address)
+            assert key is not None
+            assert key[5] is contiguity, t.stride()
+            assert key == route_key_of(be.describe(t), address)

@@ -233,3 +233,29 @@ def test_a_buffer_past_numpys_largest_size_is_a_memory_error() -> None:
     view = np.broadcast_to(np.zeros((), np.float32), (2**61 - 1,))
     with pytest.raises(ap.OutOfMemoryError, match="out of host memory converting"):
         ap.convert(view, "numpy", copy=True)
+
+
+def test_route_keys_tell_compact_memory_in_another_order_from_memory_with_gaps() -> None:
+    # Both are "not row-major"; jax shares the first on the CPU and copies the second, so
+    # a route cached for one must not be found for the other (ADR 0082).
+    base = aligned_empty((8, 16), np.dtype("float32"))
+    cube = aligned_empty((2, 4, 6), np.dtype("float32"))
+    cases = [
+        (base, True),
+        (base.T, None),
+        (base[:, ::2], False),
+        (base[:, :8].T, False),
+        (cube.transpose(0, 2, 1), None),  # neither C nor F order: sorted by stride
+        (cube.T, None),
+        (cube[:, :, ::2].transpose(2, 0, 1), False),
+        (cube[:, :1].transpose(2, 1, 0), False),  # a gap of 3 rows between its blocks
+        (aligned_empty((2, 1, 6), np.dtype("float32")).transpose(1, 2, 0), None),  # size 1
+    ]
+    for a, contiguity in cases:
+        info = host_info(a, CPU)
+        assert info.contiguity is contiguity, a.strides
+        assert info.c_contiguous is (contiguity is True)
+        for address in (False, True):
+            key = host_route_key(a, CPU, address)
+            assert key[5] is contiguity, a.strides
+            assert key == route_key_of(info, address)

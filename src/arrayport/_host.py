@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from arrayport._strides import c_contiguous
 from arrayport.devices import Device
 
 __all__ = [
@@ -76,6 +77,12 @@ class ArrayInfo:
     @property
     def c_contiguous(self) -> bool:
         """Row-major and compact (size-1 dimensions may have any stride)."""
+        return self.contiguity is True
+
+    @property
+    def contiguity(self) -> bool | None:
+        """True for compact row-major memory, None for compact memory in another axis
+        order (transposed, Fortran, channels_last: ``_strides.compact``), else False."""
         if self.strides is None:
             return True
         return c_contiguous(self.shape, self.strides, self.itemsize)
@@ -102,22 +109,6 @@ class ArrayInfo:
         if self.size == 0 or self.framework_aligned:
             return True
         return self.pointer is not None and self.pointer % ALIGNMENT == 0
-
-
-def c_contiguous(shape: tuple[int, ...], strides: tuple[int, ...], unit: int) -> bool:
-    """Whether ``strides`` (in units of ``unit``) are row-major and compact for ``shape``.
-
-    Size-1 axes may have any stride, and an empty array is contiguous whatever its
-    strides (numpy's rule; jax and tensorflow import empty arrays of any strides).
-    """
-    if 0 in shape:
-        return True
-    expected = unit
-    for extent, stride in zip(reversed(shape), reversed(strides), strict=True):
-        if extent != 1 and stride != expected:
-            return False
-        expected *= extent
-    return True
 
 
 # numpy computes dtype.name in Python on every access (about 1 us): cached per dtype.
@@ -148,12 +139,14 @@ def host_info(a: np.ndarray, device: Device, *, writable: bool | None = None) ->
 
 
 #: Everything routing reads from an :class:`ArrayInfo`, as a hashable tuple:
-#: ``(device, dtype, dtype_name, writable, native_order, c_contiguous, positive_strides,
-#: element_aligned, aligned, ndim, empty)``; ``aligned`` is ``None`` when the target does not
+#: ``(device, dtype, dtype_name, writable, native_order, contiguity, positive_strides,
+#: element_aligned, aligned, ndim, empty)`` (contiguity: True, None or False, as
+#: :attr:`ArrayInfo.contiguity`); ``aligned`` is ``None`` when the target does not
 #: read it (reading an address costs about 1 us in numpy). Two arrays with equal keys get
 #: the same route, so :mod:`arrayport.convert` caches routes by it.
+_Maybe = bool | None
 RouteKey = tuple[
-    Device, "np.dtype[Any] | None", str, bool, bool, bool, bool, bool, "bool | None", int, bool
+    Device, "np.dtype[Any] | None", str, bool, bool, _Maybe, bool, bool, _Maybe, int, bool
 ]
 
 
@@ -165,7 +158,7 @@ def route_key_of(info: ArrayInfo, address: bool) -> RouteKey:
         info.dtype_name,
         info.writable,
         info.native_order,
-        info.c_contiguous,
+        info.contiguity,
         info.positive_strides,
         info.element_aligned,
         info.aligned if address else None,
@@ -335,13 +328,17 @@ def host_route_key(
             else None
         )
     contiguous, positive, element, aligned = host_layout(a, address)
+    contiguity: bool | None = contiguous
+    if not contiguous:  # F_CONTIGUOUS: compact in another order; 2-D has no third order
+        unit = dtype.itemsize
+        contiguity = None if num & 2 else a.ndim > 2 and c_contiguous(a.shape, a.strides, unit)
     return (
         device,
         dtype,
         dtype_name(dtype),
         writes_allowed(num) if writable is None else writable,
         dtype.isnative,
-        contiguous,
+        contiguity,
         positive,
         element,
         aligned,

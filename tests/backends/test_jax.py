@@ -88,7 +88,8 @@ def test_layout_refusals(be) -> None:
 
     a = aligned_empty((4, 16), np.dtype("float32"))
     assert be.share_refusal(host_info(a, CPU)) is None
-    assert "compact" in be.share_refusal(host_info(a.T, CPU))
+    assert be.share_refusal(host_info(a.T, CPU)) is None  # compact, another order (ADR 0082)
+    assert "compact" in be.share_refusal(host_info(a[:, ::2], CPU))
     assert "aligned" in be.share_refusal(host_info(a.reshape(-1)[1:], CPU))
     assert "big-endian" in be.share_refusal(host_info(a.astype(">f4"), CPU))
 
@@ -375,3 +376,120 @@ def test_int4_slices_on_two_cpu_devices_stack_as_float32_ones_do() -> None:
     done = python_c(code, env=env)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.splitlines() == ["int4 (2, 2, 2)"]
+
+
+def _compact_sources() -> list:
+    """Compact host memory in another axis order than row-major, 64-byte aligned and
+    writable: (name, array, address of its memory, its values)."""
+    import torch
+
+    from arrayport._host import aligned_empty
+
+    b = aligned_empty((64, 48), np.dtype("float32"))
+    b[...] = np.arange(b.size, dtype=np.float32).reshape(b.shape)
+    f = aligned_empty((64, 48), np.dtype("float32")).T  # a Fortran-ordered (48, 64) array
+    f[...] = np.arange(f.size, dtype=np.float32).reshape(f.shape)
+    c = aligned_empty((4, 1, 6), np.dtype("float32"))
+    c[...] = np.arange(24, dtype=np.float32).reshape(4, 1, 6)
+    t = torch.arange(2 * 3 * 8 * 8, dtype=torch.float32).reshape(2, 3, 8, 8)
+    channels_last = t.contiguous(memory_format=torch.channels_last)
+    sources = [
+        ("numpy .T", b.T, b.ctypes.data),
+        ("numpy Fortran", f, None),
+        ("numpy 3-D with a size-1 axis", c.transpose(2, 1, 0), c.ctypes.data),
+        ("torch .T", torch.arange(64.0).reshape(8, 8).T, None),
+        ("torch channels_last", channels_last, None),
+        ("torch permute", torch.arange(24.0).reshape(2, 3, 4).permute(2, 0, 1), None),
+    ]
+    out = []
+    for name, x, address in sources:
+        if isinstance(x, np.ndarray):
+            out.append((name, x, address or x.ctypes.data, x.copy()))
+        else:
+            if x.data_ptr() % 64:  # torch's allocator aligns these; skip if one does not
+                continue
+            out.append((name, x, x.data_ptr(), x.numpy().copy()))
+    return out
+
+
+def test_compact_memory_in_another_axis_order_is_shared_on_the_cpu() -> None:
+    # jax's CPU import shares any compact axis order (a custom layout); arrayport copied
+    # everything that was not row-major, saying "jax imports only compact row-major memory".
+    pytest.importorskip("torch")
+    import jax
+
+    import arrayport as ap
+
+    cases = _compact_sources()
+    assert len(cases) >= 4
+    for name, x, address, values in cases:
+        route = ap.plan(x, "jax")
+        assert route.zero_copy, (name, route.reason)
+        for copy in (None, False):  # planned and cached conversions alike
+            z = ap.convert(x, "jax", copy=copy)
+            assert _pointer(z) == address, name
+            np.testing.assert_array_equal(np.asarray(z), values, err_msg=name)
+        np.testing.assert_array_equal(np.asarray(jax.jit(lambda v: v * 2 + 1)(z)), values * 2 + 1)
+        np.testing.assert_array_equal(np.asarray(z.sum(axis=0)), values.sum(axis=0))
+        # Aliased as a row-major share is: a write to the source shows through.
+        index = (0,) * values.ndim
+        x[index] = -7
+        assert float(z[index]) == -7.0, name
+
+
+def test_memory_with_gaps_steps_or_broadcasts_is_still_copied() -> None:
+    import arrayport as ap
+    from arrayport._host import aligned_empty
+
+    b = aligned_empty((8, 16), np.dtype("float32"))
+    b[...] = np.arange(128, dtype=np.float32).reshape(8, 16)
+    for x in (b[:, ::2], b.T[::2], b[:, :8].T, np.broadcast_to(b[0], (4, 16))):
+        route = ap.plan(x, "jax")
+        assert (route.method, route.zero_copy) == ("host-copy", False)
+        z = ap.convert(x, "jax")
+        assert _pointer(z) != b.ctypes.data
+        np.testing.assert_array_equal(np.asarray(z), x)
+        with pytest.raises(ap.CopyRequiredError):
+            ap.convert(x, "jax", copy=False)
+
+
+def test_cached_routes_keep_compact_and_strided_layouts_apart() -> None:
+    # Both are "not row-major"; a route cached for one must not serve the other: the
+    # strided one would be planned shared and copied, or the transposed one copied.
+    import arrayport as ap
+    from arrayport._host import aligned_empty
+
+    b = aligned_empty((8, 32), np.dtype("float32"))
+    b[...] = np.arange(256, dtype=np.float32).reshape(8, 32)
+    c = aligned_empty((8, 16), np.dtype("float32"))
+    c[...] = -b[:, :16]
+    strided, transposed = b[:, ::2].T, c.T  # both (16, 8) float32, aligned and writable
+    for _ in range(2):
+        for x, shared in ((strided, False), (transposed, True)):
+            assert ap.plan(x, "jax").zero_copy is shared
+            z = ap.convert(x, "jax")
+            assert (_pointer(z) == x.ctypes.data) is shared
+            np.testing.assert_array_equal(np.asarray(z), x)
+
+
+@pytest.mark.parametrize("target", ["numpy", "torch", "tensorflow"])
+def test_a_shared_transposed_array_converts_on_with_an_honest_route(target) -> None:
+    # The array jax makes from a transposed share has a custom layout (ADR 0074): numpy
+    # shares it with its strides, the others copy it, and each plan says so.
+    torch = pytest.importorskip("torch")
+    if target == "tensorflow":
+        pytest.importorskip("tensorflow")
+    import arrayport as ap
+
+    t = torch.arange(48.0).reshape(6, 8).T
+    z = ap.convert(t, "jax")
+    route = ap.plan(z, target)
+    out = ap.convert(z, target)
+    np.testing.assert_array_equal(ap.convert(out, "numpy"), t.numpy())
+    if target == "numpy":
+        assert route.zero_copy
+        assert out.ctypes.data == _pointer(z) == t.data_ptr()
+    else:
+        assert not route.zero_copy
+        with pytest.raises(ap.CopyRequiredError):
+            ap.convert(z, target, copy=False)

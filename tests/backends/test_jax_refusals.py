@@ -3,7 +3,11 @@ jax (the backend's own tests, test_jax.py, check them through the backend too)."
 
 from __future__ import annotations
 
-from arrayport.backends._jax_refusals import share_refusal_of
+import numpy as np
+
+from arrayport._host import ArrayInfo
+from arrayport.backends._jax_refusals import dlpack_refusal, share_refusal_of
+from arrayport.devices import CPU, Device
 
 
 def test_each_layout_jax_would_copy_or_refuse_is_named() -> None:
@@ -13,3 +17,20 @@ def test_each_layout_jax_would_copy_or_refuse_is_named() -> None:
     assert "big-endian" in share_refusal_of(True, "float32", False, True, True)
     assert "compact" in share_refusal_of(True, "float32", True, False, True)
     assert "aligned" in share_refusal_of(True, "float32", True, True, False)
+
+
+def test_compact_memory_in_another_axis_order_is_shared_on_the_cpu_only() -> None:
+    # contiguity None: compact, not row-major (a transposed array). jax's CPU import shares
+    # it (ADR 0082); it was refused as "compact row-major memory" only.
+    assert share_refusal_of(True, "float32", True, None, True) is None
+    assert "aligned" in share_refusal_of(True, "float32", True, None, False)
+
+    def info(device: Device, strides: tuple[int, ...]) -> ArrayInfo:
+        return ArrayInfo((4, 6), np.dtype("float32"), "float32", device, strides, 0, True)
+
+    assert dlpack_refusal(info(CPU, (4, 16)), False) is None
+    gpu = dlpack_refusal(info(Device("cuda", 0), (4, 16)), False)
+    assert gpu == "on a GPU arrayport shares only row-major memory into jax (untested there)"
+    gaps = dlpack_refusal(info(CPU, (4, 32)), False)
+    assert gaps is not None
+    assert gaps.startswith("jax imports only compact memory (no gaps")

@@ -11,8 +11,9 @@ Quirks routed around here:
 * With 64-bit mode off (jax's default), jax silently turns int64→int32, uint64→uint32,
   float64→float32 and complex128→complex64, through ``jnp.asarray`` and DLPack alike.
   :func:`check_dtype` refuses those dtypes instead, naming the remedy.
-* jax adopts a host buffer without copying only when it is compact, row-major and 64-byte
-  aligned; otherwise it copies silently, so :func:`share_refusal` says so at plan time.
+* jax adopts a host buffer without copying only when it is compact (row-major, or on the
+  CPU any axis order: ADR 0082) and 64-byte aligned; otherwise it copies silently, so
+  :func:`share_refusal` says so at plan time.
 * jax arrays are immutable: they are never handed to a framework that could write them.
 * Arrays made on the CPU are left uncommitted where jax's default device is a CPU device,
   as ``jnp.asarray`` leaves them, so that they meet arrays on any of several CPU devices
@@ -56,6 +57,7 @@ from arrayport._host import (
     RouteKey,
     aligned_copy,
     aligned_empty,
+    c_contiguous,
     dtype_name,
     host_layout,
     writes_allowed,
@@ -72,12 +74,13 @@ from arrayport.backends._jax_devices import device_of as device_of
 from arrayport.backends._jax_devices import devices as devices
 from arrayport.backends._jax_devices import placement_device as placement_device
 from arrayport.backends._jax_devices import resolve_device as resolve_device
-from arrayport.backends._jax_layouts import row_major, strides_of
+from arrayport.backends._jax_layouts import ordered_copy, row_major, strides_of
 from arrayport.backends._jax_memory import is_oom as is_oom
 from arrayport.backends._jax_memory import memory_info as memory_info
 from arrayport.backends._jax_memory import oom_error_types as oom_error_types
 from arrayport.backends._jax_memory import release_memory as release_memory
 from arrayport.backends._jax_memory import settle as settle
+from arrayport.backends._jax_refusals import array_like_refusal as array_like_refusal
 from arrayport.backends._jax_refusals import dlpack_refusal as dlpack_refusal
 from arrayport.backends._jax_refusals import export_dtype_refusal as export_dtype_refusal
 from arrayport.backends._jax_refusals import share_refusal as share_refusal
@@ -125,20 +128,6 @@ def version() -> str:
 
 def is_array(x: object) -> bool:
     return isinstance(x, load().Array)
-
-
-def array_like_refusal(x: object) -> str | None:
-    """Why a jax object holding array data is not an array arrayport moves, or None: jax's
-    host-side numpy arrays (``TypedNdArray``), float0 gradients of integer inputs above all."""
-    if not isinstance(x, np.ndarray):
-        return None
-    name = type(x).__qualname__
-    if x.dtype.names == ("float0",):  # jax's float0: numpy void dtype [('float0', 'V')]
-        return (
-            f"{name} of dtype float0 (jax's gradient of an integer input) holds no numbers: "
-            "drop it, or take gradients of float inputs only"
-        )
-    return f"{name} is jax's host-side numpy array: pass numpy.asarray(x) or jax.numpy.asarray(x)"
 
 
 non_array_hint = array_like_refusal
@@ -348,9 +337,10 @@ def from_numpy(a: np.ndarray, device: Device) -> Any:
         cpu, loose = host_device()
         return jax.device_put(a, None if loose else cpu)
     contiguous, _positive, _element, aligned = host_layout(a, True)
-    if share_refusal_of(writes_allowed(a.flags.num), name, a.dtype.isnative, contiguous, aligned):
-        a = aligned_copy(a)
-    elif 1 in a.shape:
+    contiguity = contiguous or c_contiguous(a.shape, a.strides, a.dtype.itemsize)
+    if share_refusal_of(writes_allowed(a.flags.num), name, a.dtype.isnative, contiguity, aligned):
+        a = ordered_copy(a)  # in a's own axis order where it is compact (ADR 0082)
+    elif contiguous and 1 in a.shape:
         # numpy calls an array contiguous whatever the strides of its length-1 axes (x[None]
         # has stride 0): jax's import would copy it, though planned shared; row-major is not.
         a = a.reshape(-1).reshape(a.shape)
@@ -358,11 +348,12 @@ def from_numpy(a: np.ndarray, device: Device) -> Any:
 
 
 def adopt_copy(view: np.ndarray, device: Device) -> Any:
-    """The host-copy route's one copy of ``view`` (``aligned_copy``: private, writable,
-    native, C-contiguous, 64-byte aligned), imported with no layout checks."""
+    """The host-copy route's one copy of ``view`` (private, writable, native, 64-byte
+    aligned; in ``view``'s own axis order where it is compact, ``ordered_copy``: a plain
+    copy, not a transposing one), imported with no layout checks."""
     # bfloat16 (kind V) takes from_numpy's path: numpy cannot hand it over DLPack.
     if device.is_cpu and view.dtype.kind != "V":
-        return _jax_dlpack.host_import(aligned_copy(view))
+        return _jax_dlpack.host_import(ordered_copy(view))
     return from_numpy(aligned_copy(view), device)
 
 
