@@ -148,3 +148,111 @@ def test_the_out_of_core_example_s_smallest_worker_limit_is_one_it_can_run_with(
         "the workers already use 300 MiB of their 256 MiB before any block arrives (imports "
         "at start-up): run with ARRAYPORT_EXAMPLE_WORKER_MIB=1024 (or more)"
     )
+
+
+def _block_after(text: str, marker: str, kind: str) -> str:
+    """The ```kind block that holds ``marker``, or else the first one after it."""
+    at = text.index(marker)
+    opening = text.rfind(f"```{kind}\n", 0, at)
+    start = opening if opening >= 0 and "```" not in text[opening + 3 : at] else at
+    block = re.compile(rf"^```{kind}\n(.*?)^```", re.MULTILINE | re.DOTALL).search(text, start)
+    assert block is not None, f"no {kind} block after {marker!r}"
+    return block.group(1)
+
+
+def _needs(*names: str) -> None:
+    installed = {mt.value for mt in available_memory_types()}
+    missing = [n for n in names if n not in installed and importlib.util.find_spec(n) is None]
+    if missing:
+        pytest.skip(f"needs {', '.join(missing)}")
+
+
+@pytest.mark.parametrize(
+    ("doc", "function"), [("porting.md", "def weighted("), ("conformance.md", "def column_total(")]
+)
+def test_the_docs_array_api_strict_examples_fail_as_shown(doc: str, function: str) -> None:
+    # The guides only told users to decorate the function with ap.memory_type("numpy")
+    # before assert_equivalent, which checks conversions, not ported code: their examples of
+    # memory_types=[..., "array_api_strict"] must pass on the frameworks and fail as shown.
+    _needs("torch", "jax", "dask", "array_api_strict")
+    text = (ROOT / "docs" / doc).read_text()
+    code = _block_after(text, function, "python")
+    assert 'memory_types=["numpy", "array_api_strict"]' in code
+    shown = _block_after(text, function, "text").strip()
+    with pytest.raises(AssertionError) as info:
+        exec(compile(code, doc, "exec"), {"__name__": "docs_example"})  # noqa: S102
+    assert f"AssertionError: {info.value}" == shown
+
+
+def test_the_quickstart_shows_the_device_error_of_a_machine_without_a_gpu() -> None:
+    _needs("torch")
+    import numpy as np
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("torch sees a CUDA device here")
+    import arrayport as ap
+
+    text = (ROOT / "docs" / "quickstart.md").read_text()
+    code = _block_after(text, "## Run it on a GPU", "python")
+    assert '@ap.memory_type("torch", device="cuda")' in code
+    names: dict[str, object] = {"ap": ap}
+    exec(compile(code, "quickstart.md", "exec"), names)  # noqa: S102
+    image = np.asarray([[0.0, 2.0], [4.0, 8.0]], dtype=np.float32)
+    with pytest.raises(ap.DeviceError) as info:
+        names["normalize"](image)  # type: ignore[operator]
+    shown = _block_after(text, "## Run it on a GPU", "text").strip()
+    assert shown == f"arrayport.errors.DeviceError: {info.value}"
+
+
+def _load_test_my_function() -> object:
+    path = ROOT / "examples" / "test_my_function.py"
+    spec = importlib.util.spec_from_file_location("arrayport_example_test_my_function", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_example_tests_that_the_function_is_ported_not_only_conversions() -> None:
+    # test_my_function.py only tested rescale decorated with ap.memory_type("numpy"): every
+    # run computes in NumPy, so code never ported passed on every framework too.
+    _needs("torch", "jax", "dask", "array_api_strict")
+    pytest.importorskip("hypothesis")
+    import numpy as np
+
+    import arrayport as ap
+    from arrayport.testing import assert_equivalent
+
+    example = _load_test_my_function()
+    portable = example.PORTABLE  # type: ignore[attr-defined]
+    assert portable == ["numpy", "torch", "jax", "dask", "array_api_strict"]
+
+    def not_ported(image: np.ndarray) -> np.ndarray:  # NumPy calls only (audit a21, t4.py)
+        padded = np.pad(image, 1, mode="reflect").astype(np.float32)
+        return padded.flatten()[: image.size].reshape(image.shape)
+
+    image = np.linspace(0, 100, 24, dtype=np.float32).reshape(4, 6)
+    # Decorated, it passes everywhere: the check the docs now say tests conversions only.
+    assert "torch" in assert_equivalent(ap.memory_type("numpy")(not_ported), image)
+    with pytest.raises(AssertionError, match=r"not_ported\(float32\[4, 6\]\) on torch"):
+        assert_equivalent(not_ported, image, memory_types=portable)
+    example.test_rescale_is_ported()  # type: ignore[attr-defined]
+
+
+def test_the_testing_extra_installs_what_the_testing_example_needs() -> None:
+    # The testing kit had no extra: [cpu] lacks pytest and hypothesis, and [test] pulls in
+    # ruff and mypy. The docs' install line is pip install ".[testing]".
+    tomllib = pytest.importorskip("tomllib" if sys.version_info >= (3, 11) else "tomli")
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    extras = pyproject["project"]["optional-dependencies"]
+    testing = {re.split(r"[<>=;\[ ]", r, maxsplit=1)[0] for r in extras["testing"]}
+    assert testing == {"pytest", "hypothesis", "array-api-strict"}
+    floors = {r for r in extras["test"] if re.split(r"[<>=]", r, maxsplit=1)[0] in testing}
+    assert floors == set(extras["testing"])  # the test extra's minimums
+    source = (ROOT / "examples" / "test_my_function.py").read_text()
+    imported = set(re.findall(r"^(?:from|import) (\w+)", source, flags=re.MULTILINE))
+    assert imported - {"numpy", "arrayport"} == {"pytest", "hypothesis"}
+    assert '"array_api_strict"' in source
+    assert 'pip install ".[testing]"' in (ROOT / "docs" / "conformance.md").read_text()
