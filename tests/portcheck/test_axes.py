@@ -7,6 +7,7 @@ import ast
 import textwrap
 
 import array_api_strict as xp
+import numpy as np
 import pytest
 
 from arrayport.portcheck import check_source
@@ -113,3 +114,30 @@ def test_sorting_flattened_and_sparse_indices_are_not_two_dimensional() -> None:
                 pass
         """
     assert iterations(source) == [13, 15]
+
+
+def test_T_of_an_array_of_three_or_more_axes_is_reported() -> None:
+    # x.T of np.zeros((3, 4, 5)) was not reported; array-api-strict refuses .T beyond 2-D.
+    found = check_source(
+        textwrap.dedent(
+            """
+            import numpy as np
+            x = np.zeros((3, 4, 5))
+            y = x.T
+            z = np.ones((2, 3)).T + x[0].T
+            def f(a):
+                return a.T
+            """
+        )
+    )
+    assert [(f.line, f.name) for f in found] == [(4, ".T")]
+    assert found[0].replacement == (
+        "xp.permute_dims(x, tuple(reversed(range(x.ndim)))) (x.mT swaps only the last two axes)"
+    )
+    x = xp.zeros((3, 4, 5))
+    with pytest.raises(ValueError, match="2 dimensions"):
+        _ = x.T
+    y = xp.permute_dims(x, tuple(reversed(range(x.ndim))))
+    assert y.shape == (5, 4, 3)
+    n = np.arange(24).reshape(2, 3, 4)
+    assert np.array_equal(np.asarray(xp.permute_dims(xp.asarray(n), (2, 1, 0))), n.T)

@@ -137,3 +137,87 @@ def test_cov_hint_keeps_bias_ddof_rowvar_and_weights_under_xpx_names(
     old = check_source("import numpy as np\nb = np.cov(x, ddof=0)\n")
     assert old[0].replacement is None
     assert "has no correction=" in old[0].message
+
+
+def test_partition_with_a_negative_or_sequence_kth_gets_a_hint_that_runs() -> None:
+    # np.partition(a, -2) was told xpx.partition, whose kth must be in [0, n) (ValueError
+    # for -2), and np.argpartition(a, [1, 2]) xpx.argpartition, which takes one int kth.
+    found = findings(
+        """
+        import numpy as np
+        top = np.partition(a, -2)
+        idx = np.argpartition(a, [1, 2])
+        t = np.partition(m, -k, axis=0)
+        f = np.partition(m, -2, axis=None)
+        p = np.partition(a, k)
+        """
+    )
+    assert found[(3, "numpy.partition")] == (
+        "xpx.partition(a, a.shape[-1] - 2) (array-api-extra; its kth is in [0, n): NumPy's "
+        "negative kth counts from the end)"
+    )
+    assert found[(4, "numpy.argpartition")] == (
+        "xp.argsort(a, axis=-1) (a full sort is a partition at every kth)"
+    )
+    assert (found[(5, "numpy.partition")] or "").startswith(
+        "xpx.partition(m, m.shape[0] - k, axis=0) ("
+    )
+    assert (found[(6, "numpy.partition")] or "").startswith(
+        "xpx.partition(m, m.size - 2, axis=None) ("
+    )
+    hint = found[(7, "numpy.partition")] or ""  # kth of unknown sign: the rules, spelled out
+    assert hint.startswith("xpx.partition(a, kth, axis=...) for one int kth, 0 <= kth <")
+    assert "negative kth: a.shape[axis] + kth" in hint
+    assert "a sequence of kth: xp.sort(a, axis=...)" in hint
+    # Followed, the hints give what NumPy's partition guarantees; the old ones raise.
+    v = np.array([5.0, 1.0, 4.0, 2.0])
+    a = xp.asarray(v)
+    with pytest.raises(ValueError, match="out of bounds"):
+        xpx.partition(a, -2)
+    assert float(xpx.partition(a, a.shape[-1] - 2)[2]) == np.partition(v, -2)[2] == 4.0
+    with pytest.raises(TypeError):
+        xpx.argpartition(a, [1, 2])  # type: ignore[arg-type]
+    idx = np.asarray(xp.argsort(a, axis=-1))
+    assert v[idx][[1, 2]].tolist() == v[np.argpartition(v, [1, 2])][[1, 2]].tolist()
+    m, k = np.array([[5.0, 1.0], [1.0, 4.0], [4.0, 2.0]]), 1
+    xm = xp.asarray(m)
+    got = np.asarray(xpx.partition(xm, xm.shape[0] - k, axis=0))
+    assert np.array_equal(got[2], np.partition(m, -k, axis=0)[2])
+    got = np.asarray(xpx.partition(xm, xm.size - 2, axis=None))
+    assert got[4] == np.partition(m, -2, axis=None)[4]
+
+
+def test_calling_np_ndarray_is_an_uninitialised_array_not_an_isinstance_check() -> None:
+    # np.ndarray((3, 2), order="F") was given the isinstance hint (is_array_api_obj).
+    found = findings(
+        """
+        import numpy as np
+        W = np.ndarray((3, 2), order="F")
+        v = np.ndarray(4, dtype=np.float32)
+        s = np.ndarray(shape=(2,), dtype="f4")
+        b = np.ndarray((2,), np.int32, buf)
+        ok = isinstance(W, np.ndarray)
+        z = np.ndarray([])
+        """
+    )
+    hint = found[(3, "numpy.ndarray")] or ""
+    assert hint.startswith("xp.empty((3, 2), dtype=xp.float64) (np.ndarray(shape) is uninit")
+    assert "order=" in hint
+    assert (found[(4, "numpy.ndarray")] or "").startswith("xp.empty(4, dtype=xp.float32) (")
+    assert (found[(5, "numpy.ndarray")] or "").startswith("xp.empty((2,), dtype=xp.float32) (")
+    assert found[(6, "numpy.ndarray")] is None  # a view of buf's memory: no equivalent
+    message = next(
+        f.message
+        for f in check_source(textwrap.dedent("import numpy as np\nb = np.ndarray((2,), int, b)"))
+        if f.name == "numpy.ndarray"
+    )
+    assert "views the buffer's memory (no standard equivalent)" in message
+    assert (found[(7, "numpy.ndarray")] or "").startswith("array_api_compat.is_array_api_obj(x)")
+    assert (found[(8, "numpy.ndarray")] or "").startswith("xp.empty((), dtype=xp.float64) (")
+    assert xp.empty((), dtype=xp.float64).shape == np.ndarray([]).shape == ()
+    e = xp.empty((3, 2), dtype=xp.float64)
+    n = np.ndarray((3, 2), order="F")
+    assert e.shape == n.shape
+    assert (e.dtype, n.dtype) == (xp.float64, np.float64)
+    e = xp.empty(4, dtype=xp.float32)
+    assert e.shape == np.ndarray(4, dtype=np.float32).shape == (4,)

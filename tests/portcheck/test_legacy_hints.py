@@ -68,3 +68,40 @@ def test_in1d_without_array_api_extras_isin_is_the_standards_for_integers() -> N
     np.testing.assert_array_equal(np.asarray(got), np.isin(a, b).ravel())
     with pytest.raises(TypeError):  # as the hint says: the standard's isin takes integers
         xp.isin(xp.asarray([1.0]), xp.asarray([1.0]))
+
+
+def test_aliases_numpy_2_removed_have_their_replacement() -> None:
+    # np.round_, np.alltrue, np.cumproduct, np.NaN and np.uint were reported with no hint.
+    source = (
+        "import numpy as np\n"
+        "a = [np.round_(x), np.alltrue(x), np.sometrue(x), np.cumproduct(x), np.NaN, np.uint]\n"
+        "b = [np.Inf, np.Infinity, np.infty, np.PINF, np.NINF, np.PZERO, np.NZERO]\n"
+        "c = [np.complex_, np.cfloat, np.singlecomplex, np.msort(x)]\n"
+    )
+    hints = _hints(source)
+    assert (hints["numpy.round_"] or "").startswith("xp.round without decimals; with decimals")
+    assert hints["numpy.alltrue"] == "xp.all(x, axis=...)"
+    assert hints["numpy.sometrue"] == "xp.any(x, axis=...)"
+    assert (hints["numpy.cumproduct"] or "").startswith("xp.cumulative_prod(x, axis=...) (")
+    assert hints["numpy.NaN"] == "xp.nan"
+    assert (hints["numpy.uint"] or "").startswith("xp.uint64 (")
+    for name in ("Inf", "Infinity", "infty", "PINF"):
+        assert hints[f"numpy.{name}"] == "xp.inf"
+    assert hints["numpy.NINF"] == "-xp.inf"
+    assert (hints["numpy.PZERO"], hints["numpy.NZERO"]) == ("0.0", "-0.0")
+    assert hints["numpy.complex_"] == hints["numpy.cfloat"] == "xp.complex128"
+    assert hints["numpy.singlecomplex"] == "xp.complex64"
+    assert hints["numpy.msort"] == "xp.sort(x, axis=0)"
+    # The replacements compute what NumPy 1's aliases did.
+    v = np.array([[3.0, 1.0], [1.5, 2.0]])
+    x = xp.asarray(v)
+    assert np.array_equal(np.asarray(xp.round(x)), np.round(v))
+    assert bool(xp.all(x > 0)) == bool(np.all(v > 0))
+    assert bool(xp.any(x > 2)) == bool(np.any(v > 2))
+    got = xp.cumulative_prod(xp.reshape(x, (-1,)), axis=0)
+    assert np.array_equal(np.asarray(got), np.cumprod(v))
+    assert np.array_equal(np.asarray(xp.sort(x, axis=0)), np.sort(v, axis=0))
+    assert np.isnan(xp.nan)
+    assert (xp.inf, -xp.inf) == (np.inf, -np.inf)
+    assert xp.asarray(1, dtype=xp.complex128).dtype == xp.complex128
+    assert xp.asarray(1, dtype=xp.uint64).dtype == xp.uint64

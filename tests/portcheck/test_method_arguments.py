@@ -106,3 +106,32 @@ def test_methods_numpy_2_removed_are_reported() -> None:
     assert "flattened" in hint
     assert found[(7, ".itemset")][1] == "x[1, 2] = 3.0"
     assert (8, ".newbyteorder") in found
+
+
+def test_partition_methods_with_a_negative_or_sequence_kth() -> None:
+    # a.partition(-2) was told x = xpx.partition(x, kth), whose kth must be in [0, n).
+    import array_api_extra as xpx
+    import array_api_strict as xp
+    import numpy as np
+
+    from arrayport.portcheck import check_source
+
+    source = (
+        "import numpy as np\na = np.zeros(4)\na.partition(-2)\ni = a.argpartition([0, 1])\n"
+        "j = a.argpartition(k)\n"
+    )
+    found = {(f.line, f.name): f.replacement for f in check_source(source)}
+    assert found[(3, ".partition")] == (
+        "a = xpx.partition(a, a.shape[-1] - 2) (ndarray.partition works in place; "
+        "array-api-extra; its kth is in [0, n): NumPy's negative kth counts from the end)"
+    )
+    assert found[(4, ".argpartition")] == (
+        "xp.argsort(a, axis=-1) (a full sort is a partition at every kth)"
+    )
+    assert (found[(5, ".argpartition")] or "").startswith("xpx.argpartition(x, kth) (its kth")
+    v = np.array([5.0, 1.0, 4.0, 2.0])
+    w = v.copy()
+    w.partition(-2)
+    a = xp.asarray(v)
+    a = xpx.partition(a, a.shape[-1] - 2)
+    assert float(a[2]) == w[2] == 4.0

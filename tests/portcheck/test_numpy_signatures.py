@@ -37,3 +37,12 @@ def test_numpy_c_functions_without_a_signature_use_the_recorded_parameters(monke
     # The recorded names are numpy's own where it has signatures.
     for path, names in _numpy_signatures._C_PARAMETERS.items():
         assert numpy_parameters(path) == names, path
+
+
+def test_aliases_numpy_2_removed_take_their_functions_parameters() -> None:
+    # np.product(x, 0) could not be matched to prod's axis: NumPy 2 has no np.product.
+    assert numpy_parameters("numpy.product") == numpy_parameters("numpy.prod")
+    assert numpy_parameters("numpy.round_") == ("a", "decimals", "out")
+    assert numpy_parameters("numpy.cumproduct") == ("a", "axis", "dtype", "out")
+    assert numpy_parameters("numpy.alltrue") == numpy_parameters("numpy.all")
+    assert numpy_parameters("numpy.no_such_name") is None

@@ -102,7 +102,7 @@ def test_syntax_error_names_the_file() -> None:
 
 def test_source_is_never_executed(tmp_path: Path) -> None:
     marker = tmp_path / "ran"
-    (tmp_path / "m.py").write_text(f"open({str(marker)!r}, 'w')\nimport numpy as np\nnp.amax(1)\n")
+    (tmp_path / "m.py").write_text(f"open({str(marker)!r}, 'w')\nimport numpy as np\nnp.amax(x)\n")
     assert len(check_paths([tmp_path / "m.py"])) == 1
     assert not marker.exists()
 
@@ -262,7 +262,7 @@ def test_undecodable_bytes_in_a_comment_are_a_parse_error(tmp_path: Path) -> Non
     latin = tmp_path / "l1.py"
     latin.write_bytes(b"import numpy as np\n# caf\xe9\nx = np.amax(1)\n")
     declared = tmp_path / "l2.py"
-    declared.write_bytes(b"# -*- coding: latin-1 -*-\nimport numpy as np\n# caf\xe9\nnp.amax(1)\n")
+    declared.write_bytes(b"# -*- coding: latin-1 -*-\nimport numpy as np\n# caf\xe9\nnp.amax(x)\n")
     found = check_paths([latin, declared])
     assert [(Path(f.path).name, f.line, f.name) for f in found] == [
         ("l1.py", 2, PARSE_ERROR),

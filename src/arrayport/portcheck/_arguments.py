@@ -25,6 +25,7 @@ from arrayport.portcheck._hints import (
 )
 from arrayport.portcheck._numpy_signatures import numpy_attribute, numpy_parameters
 from arrayport.portcheck._python_values import Numbers, python_value_findings
+from arrayport.portcheck._renames import RENAMES
 from arrayport.portcheck._standard import Signature, Standard
 
 __all__ = ["argument_findings", "numpy_attribute", "numpy_parameters"]
@@ -122,16 +123,22 @@ def _dtype_findings(node: ast.Call, path: str) -> list[_Found]:
 
 
 def _positional_finding(path: str, name: str, sig: Signature, args: list[ast.expr]) -> _Found:
-    """The finding for more positional arguments than the standard's ``name`` takes.
+    """The finding for more positional arguments than the standard's ``name`` takes
+    (``path`` is NumPy's name for it: ``numpy.concatenate`` for ``concat``).
 
     Each surplus argument is matched to NumPy's parameter at its place. Where every one is
     a keyword of the standard's function, the hint lists them in NumPy's order (the order
     the arguments are given in: ``np.diff(x, 1, 0)`` is ``n=1, axis=0``), then the
     standard's other keywords; else it names only those that are, and the message says
     which of NumPy's are not (a hint of :data:`ARGUMENT_HINTS` says what to write for
-    them, unless the argument is None, NumPy's default)."""
+    them, unless the argument is None, NumPy's default; NumPy's ``out`` is assigned)."""
     n, n_given = sig.max_positional or 0, len(args)
     message = f"{path} takes at most {n} positional argument(s) in the standard; {n_given} given"
+    if path.removeprefix("numpy.") != name:
+        message = (
+            f"{path} is the standard's {name}, which takes at most {n} positional "
+            f"argument(s); {n_given} given"
+        )
     params = numpy_parameters(path) or ()
     mapped: list[str] = []  # NumPy's parameter is the standard's keyword of that name
     hints: list[str] = []
@@ -143,6 +150,8 @@ def _positional_finding(path: str, name: str, sig: Signature, args: list[ast.exp
             continue
         param = params[i]
         special = ARGUMENT_HINTS.get((name, param))
+        if param == "out":
+            special = _out(name, args[i])
         if special is None and (sig.keywords is None or param in sig.keywords):
             mapped.append(param)
             continue
@@ -247,11 +256,12 @@ def argument_findings(
     """What to report about the arguments of ``node``, a call of numpy name ``path``;
     ``numbers`` says which expressions are Python numbers (``2 * np.pi``), if any."""
     found = _dtype_findings(node, path) + default_findings(node, path)
-    name = path.removeprefix("numpy.")
+    numpy_name = path.removeprefix("numpy.")
+    name = RENAMES.get(numpy_name, numpy_name)  # np.concatenate is checked as concat
     sig = std.signatures.get(name)
     if sig is None:
         return found  # not a standard function (reported as a name) or not a numpy call
-    found += python_value_findings(node, path, sig, numbers)
+    found += python_value_findings(node, path, sig, numbers, name=name)
     starred = any(isinstance(a, ast.Starred) for a in node.args)
     if sig.max_positional is not None and not starred and len(node.args) > sig.max_positional:
         found.append(_positional_finding(path, name, sig, node.args))
@@ -265,7 +275,9 @@ def argument_findings(
         for i, p in enumerate(sig.required)
         if i >= len(node.args) and p not in given and i not in places.values()
     ]
-    if missing and not starred and None not in given:  # no *args or **kwargs
+    # No *args or **kwargs; a renamed function's hint says what NumPy's defaults mean
+    # (np.transpose(x) reverses the axes permute_dims requires).
+    if missing and not starred and None not in given and name == numpy_name:
         found.append(
             (
                 f"{path}(too few arguments)",
@@ -284,15 +296,18 @@ def argument_findings(
                 (
                     f"{path}({kw.arg}=)",
                     f"the standard's {name} has no {kw.arg} parameter",
-                    ARGUMENT_HINTS.get((name, kw.arg)) or (_out(name) if kw.arg == "out" else None),
+                    ARGUMENT_HINTS.get((name, kw.arg))
+                    or (_out(name, kw.value) if kw.arg == "out" else None),
                 )
             )
     return found
 
 
-def _out(name: str) -> str:
-    """The standard has no ``out=`` anywhere: the result is assigned instead."""
+def _out(name: str, out: ast.expr) -> str:
+    """The standard has no ``out=`` anywhere: the result is assigned to ``out`` instead
+    (``np.power(t, 3, t)`` changes ``t``, which a port that drops ``out`` does not)."""
+    shown = ast.unparse(out) if isinstance(out, (ast.Name, ast.Attribute)) else "out"
     return (
-        f"out[...] = xp.{name}(...) (jax and tensorflow arrays are immutable: there, "
-        f"out = xp.{name}(...))"
+        f"{shown}[...] = xp.{name}(...) (jax and tensorflow arrays are immutable: there, "
+        f"{shown} = xp.{name}(...))"
     )

@@ -19,7 +19,7 @@ import numpy as np
 from arrayport.portcheck._bindings import _Scope
 from arrayport.portcheck._numpy_signatures import numpy_attribute
 
-__all__ = ["ArrayAxes", "min_axes"]
+__all__ = ["TRANSPOSE_OF_3D", "ArrayAxes", "min_axes"]
 
 #: numpy functions whose result has at least this many axes, whatever the arguments.
 _AT_LEAST = {
@@ -44,6 +44,12 @@ _CREATION = frozenset({"zeros", "ones", "empty", "full"})
 #: Functions and methods whose ``axis=None`` flattens the array: one axis, not its own.
 _FLATTENED_BY_NONE = frozenset({"sort", "argsort"})
 _ATTRIBUTES = frozenset({"T", "mT", "real", "imag"})
+#: ``x.T`` of an array known to have three or more axes: (message, hint).
+TRANSPOSE_OF_3D = (
+    "ndarray.T of an array of 3 or more axes reverses them all in NumPy; the standard's .T "
+    "is for 2-D arrays only (array-api-strict raises)",
+    "xp.permute_dims(x, tuple(reversed(range(x.ndim)))) (x.mT swaps only the last two axes)",
+)
 
 
 def _literal_axes(node: ast.expr) -> int:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import ast
 import builtins
 import dataclasses
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 
 _Function = ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda
 _Comprehension = ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp
@@ -69,6 +69,49 @@ def from_array_library(node: ast.Import | ast.ImportFrom, alias: ast.alias) -> b
     """Whether an import binds a name from one of :data:`_ARRAY_LIBRARIES`."""
     source = alias.name if isinstance(node, ast.Import) else node.module or ""
     return source.partition(".")[0] in _ARRAY_LIBRARIES
+
+
+def scipy_binding(node: ast.Import | ast.ImportFrom, alias: ast.alias) -> str | None:
+    """The dotted scipy name an import binds (``import scipy as sp``: scipy; ``from
+    scipy.sparse import csr_array``: scipy.sparse.csr_array), or None for another import."""
+    if isinstance(node, ast.ImportFrom):
+        module = node.module or ""
+        scipy = node.level == 0 and module.partition(".")[0] == "scipy"
+        return f"{module}.{alias.name}" if scipy and alias.name != "*" else None
+    if alias.name.partition(".")[0] != "scipy":
+        return None
+    return alias.name if alias.asname else "scipy"
+
+
+#: Names in scipy.sparse whose calls return no sparse array or matrix: the linalg and
+#: csgraph submodules' functions return ndarrays, find a tuple of them; is* a bool (and
+#: the private modules' are not judged).
+_NOT_SPARSE = frozenset({"linalg", "csgraph", "find", "get_index_dtype", "save_npz"})
+#: Methods of a SciPy sparse array or matrix that return one (x.diagonal(), x.sum(axis=0),
+#: x.toarray() and x @ v return ndarrays or np.matrix).
+SPARSE_METHODS = frozenset(
+    {
+        *("tocsr", "tocsc", "tocoo", "tolil", "todia", "todok", "tobsr", "asformat"),
+        *("astype", "copy", "transpose", "conj", "conjugate", "reshape", "power"),
+    }
+)
+
+
+def sparse_constructor(func: ast.expr, scipy_names: Mapping[str, str]) -> bool:
+    """Whether callee ``func`` is a function or class of scipy.sparse that returns a
+    sparse array or matrix (``csc_array``, ``sp.sparse.diags_array``, ``sparse.kron``),
+    ``scipy_names`` being the file's scipy imports (local name -> dotted name)."""
+    parts: list[str] = []
+    while isinstance(func, ast.Attribute):
+        parts.append(func.attr)
+        func = func.value
+    if not isinstance(func, ast.Name) or func.id not in scipy_names:
+        return False
+    path = [*scipy_names[func.id].split("."), *reversed(parts)]
+    if path[:2] != ["scipy", "sparse"] or len(path) < 3:
+        return False
+    # Private modules' helpers (scipy.sparse._sputils) may return what they are given.
+    return path[2] not in _NOT_SPARSE and not path[2].startswith(("is", "_"))
 
 
 def _names_a_class(func: ast.expr) -> bool:

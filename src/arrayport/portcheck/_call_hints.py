@@ -3,7 +3,9 @@ finding depends on them.
 
 :func:`call_hint` turns the table's hint for a function into the one for this call
 (``np.size(x, 0)`` is ``x.shape[0]``, not ``x.size``; ``np.ptp(x, axis=0)`` keeps its
-axis; ``np.pad`` in another mode than "constant" has no array-api-extra equivalent).
+axis; ``np.pad`` in another mode than "constant" has no array-api-extra equivalent;
+``np.partition(a, -2)`` counts kth from the end, which ``xpx.partition`` does not;
+``np.ndarray(shape)`` builds an array, where ``isinstance(x, np.ndarray)`` tests one).
 :func:`default_findings` reports a call whose NumPy default differs from the standard's
 (``np.linalg.pinv(a)`` cuts singular values at ``1e-15 * smax``, the standard at
 ``max(M, N) * eps * smax``).
@@ -16,7 +18,10 @@ import functools
 import importlib
 import inspect
 
-__all__ = ["argument", "call_hint", "default_findings"]
+from arrayport._exchange import STANDARD_DTYPES
+from arrayport.portcheck._dtype_hints import hint_for_dtype
+
+__all__ = ["argument", "call_hint", "default_findings", "partition_hint"]
 
 #: One finding on the call: (name, message, replacement).
 _Found = tuple[str, str, str | None]
@@ -170,6 +175,69 @@ def _cov_hint(node: ast.Call, hint: str) -> tuple[str | None, str]:
     return f"xpx.cov({data}{given}) (array-api-extra{''.join('; ' + n for n in notes)})", ""
 
 
+def _operand(node: ast.expr) -> str:
+    """``node`` as written, in parentheses where a subtraction would split it."""
+    simple = (ast.Name, ast.Constant, ast.Attribute, ast.Subscript, ast.Call)
+    return ast.unparse(node) if isinstance(node, simple) else f"({ast.unparse(node)})"
+
+
+def partition_hint(key: str, node: ast.Call, hint: str | None) -> tuple[str | None, str]:
+    """``hint`` (array-api-extra's) for ``np.partition(a, kth, axis)`` or ``argpartition``
+    call ``node``, and what to add to the message. xpx's kth is one int in [0, n): NumPy's
+    negative kth (``-2``, ``-k``: from the end) is written ``n - 2``, and a sequence of kth
+    gets ``xp.sort`` or ``xp.argsort``, which put every element where a partition at any
+    kth does (and without array-api-extra)."""
+    kth = argument(node, 1, "kth")
+    if _opaque(node) or kth is None or not node.args:
+        return hint, ""
+    a = _operand(node.args[0])
+    axes = [kw.value for kw in node.keywords if kw.arg == "axis"] + node.args[2:3]
+    flat = bool(axes) and isinstance(axes[0], ast.Constant) and axes[0].value is None
+    axis = ast.unparse(axes[0]) if axes else "-1"
+    if isinstance(kth, (ast.List, ast.Tuple, ast.ListComp, ast.Set)):
+        sort = "xp.sort" if key == "partition" else "xp.argsort"
+        whole = f"{sort}(xp.reshape({a}, (-1,)))" if flat else f"{sort}({a}, axis={axis})"
+        note = f"; array-api-extra's {key} takes one int kth, not a sequence"
+        return f"{whole} (a full sort is a partition at every kth)", note
+    if hint is None or not (isinstance(kth, ast.UnaryOp) and isinstance(kth.op, ast.USub)):
+        return hint, ""
+    n = f"{a}.size" if flat else f"{a}.shape[{axis}]"
+    keyword = f", axis={axis}" if axes else ""
+    return (
+        f"xpx.{key}({a}, {n} - {_operand(kth.operand)}{keyword}) (array-api-extra; its kth "
+        "is in [0, n): NumPy's negative kth counts from the end)"
+    ), ""
+
+
+def _ndarray_hint(node: ast.Call) -> tuple[str | None, str]:
+    """``np.ndarray(shape, dtype, buffer, offset, strides, order)`` called: an uninitialised
+    array (xp.empty), not the isinstance check the name's hint is for."""
+    if _opaque(node):
+        return "xp.empty(shape, dtype=...) (np.ndarray(shape) is uninitialised, as is xp.empty)", ""
+    if argument(node, 2, "buffer") is not None:
+        return None, (
+            "; np.ndarray(shape, buffer=...) views the buffer's memory (no standard equivalent)"
+        )
+    shape, dtype = argument(node, 0, "shape"), argument(node, 1, "dtype")
+    if isinstance(shape, ast.List):  # np.ndarray([]): the standard's shape is a tuple
+        shape = ast.Tuple(elts=shape.elts, ctx=ast.Load())
+    shown = "xp.float64" if dtype is None else ast.unparse(dtype)  # NumPy's default
+    loose = None  # "f4", float: the standard dtype meant
+    if isinstance(dtype, ast.Constant) and isinstance(dtype.value, str):
+        loose = hint_for_dtype(dtype.value, True)
+    elif isinstance(dtype, ast.Name):
+        loose = hint_for_dtype(dtype.id, False)
+    elif isinstance(dtype, ast.Attribute) and dtype.attr in STANDARD_DTYPES:
+        shown = f"xp.{dtype.attr}"  # np.float32
+    if loose is not None:
+        shown = loose.removeprefix("dtype=").partition(" (")[0]
+    return (
+        f"xp.empty({'shape' if shape is None else ast.unparse(shape)}, dtype={shown}) "
+        "(np.ndarray(shape) is uninitialised memory, as is xp.empty's; order= and strides= "
+        "only lay it out in memory, which the standard leaves to the library)"
+    ), ""
+
+
 def call_hint(key: str, node: ast.Call, hint: str | None) -> tuple[str | None, str]:
     """The hint for call ``node`` of numpy function ``key`` (``"pad"``, ``"size"``) whose
     table hint is ``hint``, and what to add to the message."""
@@ -177,6 +245,10 @@ def call_hint(key: str, node: ast.Call, hint: str | None) -> tuple[str | None, s
         return _pad_hint(node, hint)
     if key == "cov" and hint is not None:
         return _cov_hint(node, hint)
+    if key in ("partition", "argpartition"):
+        return partition_hint(key, node, hint)
+    if key == "ndarray":
+        return _ndarray_hint(node)
     if key in ("size", "ptp") and _opaque(node):  # an axis may hide in *args/**kwargs
         if key == "size":
             return "x.shape[axis]", ""

@@ -32,6 +32,7 @@ from typing import cast
 
 from arrayport.portcheck._arguments import argument_findings, numpy_attribute
 from arrayport.portcheck._astype import astype_argument_findings, astype_hint
+from arrayport.portcheck._axes import TRANSPOSE_OF_3D
 from arrayport.portcheck._bindings import _is_self_attribute
 from arrayport.portcheck._call_hints import call_hint
 from arrayport.portcheck._dtype_compare import dtype_comparison_findings, kind_comparison_hints
@@ -243,6 +244,8 @@ class _Checker(ScopeTracker):
         if isinstance(node.ctx, ast.Load):
             self._info_attribute(node)
             self._array_attribute(node, self.calls.pop(id(node), None))
+            if node.attr == "T" and self._min_axes(node.value) >= 3:
+                self.report(node, ".T", *TRANSPOSE_OF_3D)
         elif (
             isinstance(node.ctx, ast.Store)
             and node.attr in _ASSIGNED

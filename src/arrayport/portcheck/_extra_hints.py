@@ -69,6 +69,16 @@ EXTRA_USAGE: dict[str, str] = {
     ),
     "nanmin": "xpx.nanmin(x, axis=...) (bool x: xp.all(x, axis=...))",
     "nansum": "xpx.nansum(x, axis=...) (bool x: xp.sum(xp.astype(x, xp.int64), axis=...))",
+    "partition": (
+        "xpx.partition(a, kth, axis=...) for one int kth, 0 <= kth < a.shape[axis] (NumPy's "
+        "negative kth: a.shape[axis] + kth; a sequence of kth: xp.sort(a, axis=...), a "
+        "partition at every kth)"
+    ),
+    "argpartition": (
+        "xpx.argpartition(a, kth, axis=...) for one int kth, 0 <= kth < a.shape[axis] "
+        "(NumPy's negative kth: a.shape[axis] + kth; a sequence of kth: xp.argsort(a, "
+        "axis=...), a partition at every kth)"
+    ),
     "pad": (
         "xpx.pad(x, pad_width) (an int, a (before, after) pair or a pair per axis; "
         "constant_values= a scalar)"

@@ -100,6 +100,7 @@ FUNCTION_HINTS: dict[str, str] = {
     "arctan2": "xp.atan2",
     "arctanh": "xp.atanh",
     "around": f"xp.round without decimals; with decimals, {ROUND_DECIMALS}",
+    "round_": f"xp.round without decimals; with decimals, {ROUND_DECIMALS}",
     "argwhere": "xp.stack(xp.nonzero(x), axis=-1) for x of 1 or more axes",
     "array": (
         "xp.asarray(x, copy=True) (np.array copies; xp.asarray may share memory with an "
@@ -198,6 +199,10 @@ FUNCTION_HINTS: dict[str, str] = {
         "each NaN as distinct (np.unique keeps one); with axis= there is no standard "
         "equivalent (unique_values flattens)"
     ),
+    "uint": (
+        "xp.uint64 (np.uint is uintp in NumPy 2, 32-bit on 32-bit platforms; NumPy 1's is C's "
+        "unsigned long, 32-bit on Windows)"
+    ),
     "unsignedinteger": 'xp.isdtype(dtype, "unsigned integer")',
     "vstack": "xp.concat(..., axis=0) for 2-D arrays, xp.stack(..., axis=0) for 1-D",
     "linalg.norm": (
@@ -231,6 +236,10 @@ ARGUMENT_HINTS: dict[tuple[str, str], str] = {
     ),
     ("isin", "assume_unique"): (
         "xp.isin(x1, x2) without it (NumPy's assume_unique only lets it skip a step)"
+    ),
+    ("concat", "dtype"): (
+        "xp.concat([xp.astype(a, dtype) for a in arrays], axis=...) (NumPy casts each array "
+        "to dtype first)"
     ),
     ("sort", "kind"): "stable= (the standard's sort is stable unless stable=False)",
     ("argsort", "kind"): "stable= (the standard's argsort is stable unless stable=False)",
@@ -311,9 +320,16 @@ ATTRIBUTE_HINTS: dict[str, str | None] = {
         "xp.clip(x, min, max) (integer x with float bounds: xp.astype(x, xp.float64) first; "
         "min > max: xp.minimum(xp.maximum(x, min), max), NumPy's result)"
     ),
-    "partition": "x = xpx.partition(x, kth) (ndarray.partition works in place)",
+    "partition": (
+        "x = xpx.partition(x, kth) (ndarray.partition works in place; xpx's kth is one int in "
+        "[0, n): a negative kth is x.shape[axis] + kth, and a sequence needs x = xp.sort(x, "
+        "axis=...))"
+    ),
     "sort": "x = xp.sort(x, axis=...) (ndarray.sort sorts in place; xp.sort returns a copy)",
-    "argpartition": "xpx.argpartition(x, kth)",
+    "argpartition": (
+        "xpx.argpartition(x, kth) (its kth is one int in [0, n): a negative kth is "
+        "x.shape[axis] + kth, and a sequence needs xp.argsort(x, axis=...))"
+    ),
     "ptp": "xp.max(x) - xp.min(x)",
 }
 FUNCTION_HINTS.update(

@@ -12,7 +12,13 @@ from __future__ import annotations
 import ast
 from typing import cast
 
-from arrayport.portcheck._bindings import _callee_name, _names_a_class, root_of
+from arrayport.portcheck._bindings import (
+    SPARSE_METHODS,
+    _callee_name,
+    _names_a_class,
+    root_of,
+    sparse_constructor,
+)
 from arrayport.portcheck._results import (
     _ARRAY_ONLY_RESULTS,
     _ARRAYS_FACTORIES,
@@ -26,6 +32,9 @@ from arrayport.portcheck._standard import Standard
 
 __all__ = ["ExpressionKinds"]
 
+#: Operators whose result is sparse where both operands are SciPy sparse arrays.
+_SPARSE_OPERATORS = (ast.MatMult, ast.Add, ast.Sub, ast.Mult)
+
 
 class ExpressionKinds:
     """What expressions evaluate to; the attributes and the two methods below are
@@ -35,6 +44,7 @@ class ExpressionKinds:
     modules: set[str]  # local names bound by imports of modules other than numpy
     array_modules: set[str]  # those of them from array libraries (torch, scipy)
     classes: set[str]  # classes the file defines
+    scipy_names: dict[str, str]  # local names bound by imports from scipy -> dotted name
 
     def resolve(self, node: ast.AST) -> str | None:
         """The dotted numpy name ``node`` refers to, or None."""
@@ -46,8 +56,8 @@ class ExpressionKinds:
 
     def _kind(self, node: ast.expr) -> str | None:
         """What ``node`` certainly evaluates to ('array', 'arrays' (a tuple or list of
-        arrays), 'dtype', 'namespace' or 'object', an instance of a class the file
-        defines), else None."""
+        arrays), 'dtype', 'namespace', 'object', an instance of a class the file
+        defines, or 'sparse', a SciPy sparse array or matrix), else None."""
         if isinstance(node, ast.Attribute) and node.attr == "dtype":
             return "dtype"
         if isinstance(node, ast.Call) and "namespace" in _callee_name(node.func):
@@ -63,6 +73,8 @@ class ExpressionKinds:
             return "object"
         if isinstance(node, ast.NamedExpr):
             return self._kind(node.value)
+        if self._is_sparse(node):
+            return "sparse"  # csc_array(a): its .sum() and .diagonal() are not ndarray's
         foreign = isinstance(node, ast.Call) and self.resolve(node.func) is None
         if foreign and self._module_rooted(node) and not self._is_array_expr(node):
             root = root_of(node)
@@ -97,10 +109,30 @@ class ExpressionKinds:
             return False
         return root.id in self.modules or self._kind_of_name(root.id) == "object"
 
+    def _is_sparse(self, node: ast.expr) -> bool:
+        """Whether ``node`` is a SciPy sparse array or matrix: built by scipy.sparse
+        (``csc_array(a)``, ``sp.sparse.diags_array(d)``), a name holding one, its ``.T`` or
+        sparse result (``.tocsr()``), or a product or sum of two (``D @ L``)."""
+        if isinstance(node, ast.Name):
+            return self._kind_of_name(node.id) == "sparse"
+        if isinstance(node, ast.Attribute) and node.attr == "T":
+            return self._is_sparse(node.value)
+        if isinstance(node, ast.BinOp) and isinstance(node.op, _SPARSE_OPERATORS):
+            return self._is_sparse(node.left) and self._is_sparse(node.right)  # D @ L @ D
+        if not isinstance(node, ast.Call):
+            return False
+        func = node.func
+        if isinstance(func, ast.Attribute) and func.attr in SPARSE_METHODS:
+            return self._is_sparse(func.value)
+        return sparse_constructor(func, self.scipy_names)
+
     def _foreign_receiver(self, node: ast.expr) -> bool:
         """Whether ``node`` is another library's module (``json``, ``scipy.ndimage``) or
-        object (``df``, ``df["a"]``, ``pd.read_csv(f)``, ``KDTree(x)``), whose attributes are
-        not ndarray's; not the result of an array library's call (``cdist(a, b)``)."""
+        object (``df``, ``df["a"]``, ``pd.read_csv(f)``, ``KDTree(x)``, a SciPy sparse
+        array), whose attributes are not ndarray's; not the result of an array library's
+        call (``cdist(a, b)``)."""
+        if self._is_sparse(node):
+            return True
         if not self._module_rooted(node):
             return False
         chain, root = node, root_of(node)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import ast
 
 from arrayport.portcheck._arguments import argument_findings
-from arrayport.portcheck._call_hints import ptp_hint
+from arrayport.portcheck._call_hints import partition_hint, ptp_hint
 from arrayport.portcheck._standard import Standard
 
 __all__ = ["FUNCTION_METHODS", "method_argument_findings", "method_call_hint"]
@@ -64,11 +64,22 @@ def _itemset_hint(call: ast.Call) -> str:
 
 def method_call_hint(attr: str, call: ast.Call, receiver: ast.expr) -> str | None:
     """The hint for ``receiver.attr(...)`` that depends on its arguments, if any: NumPy 2
-    removed ``x.ptp()`` (``np.ptp(x)`` stays) and ``x.itemset()``."""
+    removed ``x.ptp()`` (``np.ptp(x)`` stays) and ``x.itemset()``; ``x.partition(-2)``
+    counts kth from the end, which array-api-extra's partition does not."""
     if attr == "ptp":
         return ptp_hint(_as_function_call(call, receiver, attr))
     if attr == "itemset":
         return _itemset_hint(call)
+    if attr in ("partition", "argpartition"):  # x.partition(-2), x.argpartition([1, 2])
+        hint, _ = partition_hint(attr, _as_function_call(call, receiver, attr), "xpx")
+        if hint == "xpx":
+            return None  # the attribute's hint says it
+        assert hint is not None
+        if attr == "partition":  # in place
+            call_text, _, note = hint.partition(" (")
+            shown = ast.unparse(receiver)
+            hint = f"{shown} = {call_text} (ndarray.partition works in place; {note}"
+        return hint
     return None
 
 

@@ -63,6 +63,16 @@ _C_PARAMETERS: dict[str, tuple[str, ...]] = {
     "numpy.zeros": ("shape", "dtype", "order"),
 }
 
+#: Aliases NumPy 2 removed, still in code written for NumPy 1.x: their parameters are those
+#: of the function each was an alias of.
+_REMOVED_ALIASES = {
+    "numpy.alltrue": "numpy.all",
+    "numpy.cumproduct": "numpy.cumprod",
+    "numpy.product": "numpy.prod",
+    "numpy.round_": "numpy.round",
+    "numpy.sometrue": "numpy.any",
+}
+
 
 @functools.cache
 def numpy_parameters(path: str) -> tuple[str, ...] | None:
@@ -70,7 +80,8 @@ def numpy_parameters(path: str) -> tuple[str, ...] | None:
     ufunc's outputs are named ``out``); None when NumPy does not say."""
     obj = numpy_attribute(path)
     if obj is None:
-        return None
+        alias = _REMOVED_ALIASES.get(path)
+        return None if alias is None else numpy_parameters(alias)
     try:
         params = list(inspect.signature(obj).parameters.values())  # type: ignore[arg-type]
     except (TypeError, ValueError):

@@ -97,14 +97,14 @@ def _as_tuple(node: ast.expr) -> str | None:
 
 
 def _tuple_finding(
-    node: ast.Call, path: str, arg: ast.expr, place: int | None, param: str | None
+    node: ast.Call, path: str, arg: ast.expr, place: int | None, param: str | None, name: str
 ) -> _Found | None:
-    """An int or a list where the standard takes a tuple of ints (``np.reshape(x, -1)``,
-    ``np.tile(x, [2, 1])``), given at ``place`` or by keyword ``param``."""
+    """An int or a list where the standard's ``name`` takes a tuple of ints
+    (``np.reshape(x, -1)``, ``np.tile(x, [2, 1])``), given at ``place`` or by keyword
+    ``param``."""
     fixed = _as_tuple(arg)
     if fixed is None:
         return None
-    name = path.removeprefix("numpy.")
     what = "an int" if _is_int_literal(arg) else "a list"
     if place is not None:
         before = [ast.unparse(a) for a in node.args[:place]]
@@ -116,10 +116,15 @@ def _tuple_finding(
 
 
 def _value_finding(
-    path: str, arg: ast.expr, value: str, place: int | None, param: str | None, numbers: Numbers
+    path: str,
+    arg: ast.expr,
+    value: str,
+    where: tuple[int | None, str | None, str],
+    numbers: Numbers,
 ) -> _Found:
-    """A Python number or list where the standard's function takes an array."""
-    name = path.removeprefix("numpy.")
+    """A Python number or list where the standard's function takes an array; ``where`` is
+    its place, or the parameter it is passed for, and the standard function's name."""
+    place, param, name = where
     shown = _shown(arg)
     broadcast = _BROADCAST_NUMBER.get((name, param or ""))
     if value == "number" and broadcast is not None:
@@ -134,8 +139,8 @@ def _value_finding(
     else:
         hint = f"xp.asarray({shown}), or xp.stack for a list of arrays"
     what = {"number": "a Python number", "list": "a Python list or tuple"}[value]
-    where = "" if param is None else f" for {param}"
-    message = f"the standard's {name} takes arrays{where}, not {what} ({shown}); NumPy converts it"
+    passed = "" if param is None else f" for {param}"
+    message = f"the standard's {name} takes arrays{passed}, not {what} ({shown}); NumPy converts it"
     return f"{path}(Python {value})", message, hint
 
 
@@ -144,24 +149,25 @@ def _checked(
     path: str,
     arg: ast.expr,
     takes: str,
-    where: tuple[int | None, str | None],
+    where: tuple[int | None, str | None, str],
     numbers: Numbers,
 ) -> _Found | None:
     """The finding for ``arg`` passed where the standard's parameter takes ``takes``, at
-    ``where`` (its place, or the keyword or NumPy parameter it is passed for)."""
-    place, param = where
+    ``where`` (its place, or the keyword or NumPy parameter it is passed for, and the
+    standard function's name)."""
+    place, param, name = where
     if takes == "tuple":
-        return _tuple_finding(node, path, arg, place, param)
+        return _tuple_finding(node, path, arg, place, param, name)
     value = _python_value(arg, numbers)
     if value is None or takes not in ("array", "scalar"):
         return None
     if takes == "scalar" and value == "number":
         return None
-    return _value_finding(path, arg, value, place, param, numbers)
+    return _value_finding(path, arg, value, where, numbers)
 
 
 def python_value_findings(
-    node: ast.Call, path: str, sig: Signature, numbers: Numbers = None
+    node: ast.Call, path: str, sig: Signature, numbers: Numbers = None, *, name: str = ""
 ) -> list[_Found]:
     """Python numbers, lists and tuples passed where the standard's function takes arrays
     (``np.sqrt(2.0)``, ``np.max([a, b])``, ``np.take(x, [0, 2])``, ``np.diff(x,
@@ -169,8 +175,9 @@ def python_value_findings(
     in every required place that takes an array or a number (``np.where(c, 1.0, 0.0)``,
     ``np.maximum(1, 2)``): NumPy converts them, the standard refuses them. ``numbers``
     says which other expressions are Python numbers (``2 * np.pi``, ``len(x)``; see
-    :func:`arrayport.portcheck._numbers.number_kind`), if any."""
-    name = path.removeprefix("numpy.")
+    :func:`arrayport.portcheck._numbers.number_kind`), if any. ``name`` is the standard
+    function's (``sig``'s) where NumPy's ``path`` names it otherwise (``concat``)."""
+    name = name or path.removeprefix("numpy.")
     found: list[_Found | None] = []
     required = sig.takes[: len(sig.required)]
     params = numpy_parameters(path) or ()
@@ -188,12 +195,12 @@ def python_value_findings(
             takes, param = sig.named_takes.get(params[i], ""), params[i]
         else:
             continue
-        where = (i if param is None else None, param)
+        where = (i if param is None else None, param, name)
         found.append(_checked(node, path, arg, takes, where, numbers))
     for kw in node.keywords:
         if kw.arg is not None and kw.arg in sig.named_takes:
             takes = sig.named_takes[kw.arg]
-            found.append(_checked(node, path, kw.value, takes, (None, kw.arg), numbers))
+            found.append(_checked(node, path, kw.value, takes, (None, kw.arg, name), numbers))
     if count >= 2 and count == required.count("scalar"):
         found.append(
             (

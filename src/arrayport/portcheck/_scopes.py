@@ -36,6 +36,7 @@ from arrayport.portcheck._bindings import (
     _target_names,
     from_array_library,
     numpy_binding,
+    scipy_binding,
     star_aliases,
 )
 from arrayport.portcheck._kinds import ExpressionKinds
@@ -65,6 +66,7 @@ class ScopeTracker(ExpressionKinds, ArrayAxes, ast.NodeVisitor):
         self.modules: set[str] = set()  # local names bound by other imports
         self.array_modules: set[str] = set()  # those of them from array libraries (torch)
         self.cupy_names: set[str] = set()  # those from cupy (cp, or get_array_module)
+        self.scipy_names: dict[str, str] = {}  # those from scipy -> the dotted name
         self.classes: set[str] = set()  # classes the file defines (not ndarray subclasses)
         # Attributes of self/cls the file assigns a namespace to (self._xp = array_namespace(x)).
         self.namespace_attributes: set[str] = set()
@@ -89,6 +91,8 @@ class ScopeTracker(ExpressionKinds, ArrayAxes, ast.NodeVisitor):
                         source = a.name if isinstance(node, ast.Import) else node.module
                         if source == "cupy":
                             self.cupy_names.add(name)
+                        if (scipy := scipy_binding(node, a)) is not None:
+                            self.scipy_names[name] = scipy
                     elif path is not None:
                         self.numpy_names.add(name)
                         if id(node) in outside:
