@@ -11,7 +11,12 @@ import numpy as np
 import pytest
 
 import arrayport as ap
-from arrayport import BackendUnavailableError, InvalidOptionError, MemoryType
+from arrayport import (
+    BackendUnavailableError,
+    InvalidOptionError,
+    MemoryType,
+    UnsupportedArrayError,
+)
 from arrayport.testing import (
     ARRAY_API_STRICT,
     as_numpy,
@@ -779,3 +784,167 @@ def test_a_keyword_named_fn_reaches_the_function_under_test() -> None:
         return fn(x)
 
     assert_equivalent(apply, np.arange(3.0), fn=np.negative, memory_types=["numpy"])
+
+
+# --- from audits of the testing kit and the docs (a21_kit finding 3, a21_docs finding 8) ---
+
+
+@ap.memory_type("numpy", blockwise=True)
+def _magnitude_and_sign(x: Any) -> Any:
+    return np.abs(x), np.sign(x)
+
+
+@skip_unless_installed(MemoryType.DASK)
+def test_a_tuple_result_on_dask_reports_dispatchs_own_error() -> None:
+    # It said "the result is Array, numpy gave a tuple of 2", as if a conversion were wrong.
+    x = np.arange(-8, 8, dtype=np.float32).reshape(4, 4)
+    with pytest.raises(
+        AssertionError,
+        match=r"_magnitude_and_sign\(float32\[4, 4\]\) on dask: raised ArrayportError computing "
+        r"the result .*returned a tuple on a dask block: on dask input a function must return "
+        r"one array",
+    ):
+        assert_equivalent(_magnitude_and_sign, x, memory_types=["numpy", "dask"])
+
+
+def _normalise(image: Any) -> Any:
+    xp = ap.namespace(image)
+    lo, hi = xp.min(image), xp.max(image)
+    return (image - lo) / (hi - lo)
+
+
+@pytest.mark.parametrize("mt", [MemoryType.TENSORFLOW, MemoryType.PYCLESPERANTO])
+def test_an_undecorated_function_on_a_type_without_a_namespace_gets_a_hint(
+    mt: MemoryType,
+) -> None:
+    if mt not in INSTALLED:
+        pytest.skip(f"{mt.value} is not installed")
+    image = np.linspace(0, 100, 24, dtype=np.float32).reshape(4, 6)
+    with pytest.raises(
+        AssertionError,
+        match=rf"on {mt.value}: raised UnsupportedArrayError: {mt.value} has no array API "
+        r"namespace .*In a test, leave out the memory types without a namespace: "
+        r"assert_equivalent\(\.\.\., memory_types=\['numpy', 'torch'\]\); or declare fn with "
+        r"@ap\.memory_type\(\.\.\.\)",
+    ):
+        assert_equivalent(_normalise, image, memory_types=["numpy", mt, "torch"])
+    # A function that fails there for another reason gets no such hint.
+
+    def broken(x: Any) -> Any:
+        if not isinstance(x, np.ndarray):
+            raise UnsupportedArrayError("not this")
+        return x
+
+    with pytest.raises(AssertionError) as caught:
+        assert_equivalent(broken, image, memory_types=[mt])
+    assert "leave out" not in str(caught.value)
+
+
+def test_an_error_in_the_numpy_reference_run_is_noted_as_that() -> None:
+    # A bare ValueError came out, not saying which run raised or on what arguments.
+    with pytest.raises(ValueError, match="zero-size array") as caught:
+        assert_equivalent(_normalise, np.zeros((0, 3), np.float32), memory_types=["numpy"])
+    (note,) = caught.value.__notes__
+    assert note.startswith(
+        "assert_equivalent: raised by the numpy reference run, _normalise(float32[0, 3]), "
+        "before any other memory type ran: fn fails on these arguments in numpy itself; "
+        "args[0] is empty or 0-d: arrays() draws empty and 0-d shapes unless given shape= "
+    )
+    assert "array_shapes(min_dims=1, min_side=1)" in note
+
+    def fails(x: Any, *, w: Any) -> Any:
+        raise KeyError("k")
+
+    with pytest.raises(KeyError) as caught_k:
+        assert_equivalent(fails, np.ones(2), w=np.float64(3.0), memory_types=["numpy"])
+    (note,) = caught_k.value.__notes__
+    assert note.startswith("assert_equivalent: raised by the numpy reference run, test_an")
+    assert note.endswith(
+        ".fails(float64[2], "
+        "w=np.float64(3.0)), before any other memory type ran: fn fails on these arguments "
+        "in numpy itself"
+    )
+
+
+# --- from an audit of the testing kit (a21_kit, finding 2) ---
+
+
+def test_the_default_tolerance_of_16_bit_floats_is_8_eps() -> None:
+    # 4 * sqrt(eps) was 0.125 for float16 and 0.354 for bfloat16: wrong formulas passed.
+    assert default_tolerance("float16") == 8 * 2.0**-10
+    assert default_tolerance("float32") == 4 * float(np.finfo(np.float32).eps) ** 0.5
+    assert default_tolerance("complex64") == default_tolerance("float32")
+    if importlib.util.find_spec("ml_dtypes") is not None:
+        assert default_tolerance("bfloat16") == 8 * 2.0**-7
+
+
+def _variance(x: Any) -> Any:  # divides by n - 1 on torch: wrong by n / (n - 1)
+    xp = ap.namespace(x)
+    n = x.shape[0] - (1 if _framework(x) == "torch" else 0)
+    return xp.sum((x - xp.mean(x)) ** 2) / n
+
+
+def _gain(x: Any) -> Any:  # 30% too bright on torch
+    return x * 1.3 if _framework(x) == "torch" else x
+
+
+@skip_unless_installed(MemoryType.TORCH)
+def test_wrong_formulas_fail_in_half_precision() -> None:
+    with pytest.raises(AssertionError, match=r"_variance\(float16\[10\]\) on torch: the result"):
+        assert_equivalent(_variance, np.arange(10, dtype=np.float16), memory_types=["torch"])
+    ml_dtypes = pytest.importorskip("ml_dtypes")
+    x = np.array([1, 2, 3, 100], ml_dtypes.bfloat16)
+    with pytest.raises(AssertionError, match=r"_gain\(bfloat16\[4\]\) on torch: the result"):
+        assert_equivalent(_gain, x, memory_types=["torch"])
+
+
+def _half_mean(x: Any) -> Any:
+    return ap.namespace(x).mean(x, axis=0)
+
+
+def _half_var(x: Any) -> Any:
+    return ap.namespace(x).var(x)
+
+
+def _half_box(x: Any) -> Any:  # a 3x3 box filter, the valid part
+    h, w = x.shape
+    total = x[0 : h - 2, 0 : w - 2]
+    for i, j in [(i, j) for i in range(3) for j in range(3)][1:]:
+        total = total + x[i : h - 2 + i, j : w - 2 + j]
+    return total / 9
+
+
+def _half_normalise(x: Any) -> Any:
+    xp = ap.namespace(x)
+    lo, hi = xp.min(x), xp.max(x)
+    return (x - lo) / (hi - lo)
+
+
+_HALF_TYPES = [mt for mt in (MemoryType.TORCH, MemoryType.JAX) if mt in INSTALLED]
+
+
+@pytest.mark.skipif(not _HALF_TYPES, reason="neither torch nor jax is installed")
+@pytest.mark.parametrize("fn", [_half_mean, _half_var, _half_box, _half_normalise])
+def test_correct_functions_pass_in_float16_on_other_frameworks(fn: Any) -> None:
+    # numpy rounds every float16 operation, torch and jax compute in float32 and round once:
+    # 8 eps leaves room for that (an audit ran 300 hypothesis draws of each: 1 eps at most).
+    hypothesis = pytest.importorskip("hypothesis")
+    st = hypothesis.strategies
+
+    # Intensities in [0, 1]: numpy's float16 var of [0, 255] overflows to inf (a sum of
+    # squares over 65504), where torch's, computed in float32, does not.
+    values = st.floats(0, 1, width=16, allow_subnormal=False)
+    filtered = [hypothesis.HealthCheck.filter_too_much, hypothesis.HealthCheck.too_slow]
+
+    @hypothesis.settings(
+        max_examples=15, deadline=None, database=None, suppress_health_check=filtered
+    )
+    @hypothesis.given(st.integers(3, 16), st.integers(3, 16), st.data())
+    def check(h: int, w: int, data: Any) -> None:
+        x = np.array(data.draw(st.lists(values, min_size=h * w, max_size=h * w)), np.float16)
+        x = x.reshape(h, w)
+        wide = x.astype(np.float64)
+        hypothesis.assume(wide.std() > 0.1 * wide.max())  # well-conditioned: not near-constant
+        assert_equivalent(fn, x, memory_types=_HALF_TYPES)
+
+    check()

@@ -60,13 +60,15 @@ def test_dtype_shape_and_tolerance() -> None:
 def test_nan_equals_nan_but_never_a_number() -> None:
     nan = np.float32([np.nan, 1.0])
     _compare(nan.copy(), nan)
-    with pytest.raises(AssertionError, match="nan location mismatch"):
+    # Said with the index and both values (assert_allclose's "nan location mismatch" has
+    # no index), however large the tolerances.
+    with pytest.raises(AssertionError, match=r"has nan at index \(0,\), numpy gave 2\.0"):
         _compare(np.float32([np.nan, 1.0]), np.float32([2.0, 1.0]), rtol=1e9, atol=1e9)
-    with pytest.raises(AssertionError, match="nan location mismatch"):
+    with pytest.raises(AssertionError, match=r"has 2\.0 at index \(0,\), numpy gave nan"):
         _compare(np.float32([2.0, 1.0]), nan, rtol=1e9, atol=1e9)
-    with pytest.raises(AssertionError, match="nan location mismatch"):
+    with pytest.raises(AssertionError, match=r"has \(nan\+0j\) at index \(0,\), numpy gave"):
         _compare(np.complex64([np.nan]), np.complex64([1.0]), rtol=1e9, atol=1e9)
-    with pytest.raises(AssertionError, match=r"inf (values|location) mismatch"):
+    with pytest.raises(AssertionError, match=r"has inf at index \(0,\), numpy gave -inf"):
         _compare(np.float64([np.inf]), np.float64([-np.inf]))
 
 
@@ -235,3 +237,26 @@ def test_a_numpy_scalar_reference_is_named_and_a_python_scalar_compared_by_value
         _compare("x", np.float64(1.0), check_dtype=False)
     with pytest.raises(AssertionError, match=r"is float 1\.0, not an array \(numpy gave an arr"):
         _compare(1.0, np.array(1.0), check_dtype=False)
+
+
+# --- from an audit of the testing kit (a21_kit, finding 3) ---
+
+
+def test_a_dask_array_for_a_structured_result_is_computed_before_the_structure() -> None:
+    da = pytest.importorskip("dask.array")
+
+    def refuse(block: Any) -> Any:
+        raise ValueError("returned a tuple on a dask block")
+
+    failing = da.map_blocks(refuse, da.ones((4,), chunks=2), dtype=np.float64)
+    # It said "the result is Array, numpy gave a tuple of 2", hiding fn's own error.
+    with pytest.raises(
+        AssertionError,
+        match=r"^f on dask: raised ValueError computing the result .*: returned a tuple on a "
+        r"dask block$",
+    ) as caught:
+        _compare(failing, (np.ones(4), np.ones(4)), where="f on dask", target=MemoryType.DASK)
+    assert isinstance(caught.value.__cause__, ValueError)
+    # One that computes is still the wrong structure.
+    with pytest.raises(AssertionError, match=r"the result is Array, numpy gave a dict of \['a'\]"):
+        _compare(da.ones((4,), chunks=2), {"a": np.ones(4)}, target=MemoryType.DASK)

@@ -181,3 +181,42 @@ def test_subnormals_flushed_to_zero_by_jax_and_tensorflow_pass(fn: Any) -> None:
 
     with pytest.raises(AssertionError, match=rf"on {_FLUSHING[0].value}: the result differs"):
         assert_equivalent(lifted, x, memory_types=_FLUSHING)
+
+
+# --- from an audit of the testing kit (a21_kit, finding 1) ---
+
+
+@pytest.mark.parametrize(
+    ("bad", "shown"),
+    [(_NAN, "nan"), (_INF, "inf"), (-_INF, "-inf")],
+)
+def test_a_misplaced_nan_or_infinity_is_reported_with_its_index(bad: float, shown: str) -> None:
+    # assert_allclose said only "nan location mismatch" (or "inf"), with no index, and the
+    # truncated printout did not show the element.
+    expected = np.linspace(1, 2, 40 * 40, dtype=np.float32).reshape(40, 40)
+    actual = expected.copy()
+    actual[17, 23] = bad
+    want = float(expected[17, 23])
+    with pytest.raises(
+        AssertionError,
+        match=rf"^f on torch: the result has {shown} at index \(17, 23\), numpy gave "
+        rf"{want!r} \(NaN and infinities must be where numpy has them\)$",
+    ):
+        _values(actual, expected, rtol=1e-3)
+    # And numpy's NaN or infinity where the result has a number, or the other infinity.
+    with pytest.raises(AssertionError, match=rf"has {want!r} at index \(17, 23\), numpy gave "):
+        _values(expected, actual, rtol=1e-3)
+    with pytest.raises(AssertionError, match=r"has -?inf at index \(\), numpy gave -?inf "):
+        _values(np.float64(-_INF), np.float64(_INF))
+
+
+def test_nan_and_infinities_where_numpy_has_them_still_pass() -> None:
+    _values(np.float32([_NAN, _INF, -_INF, 1.0]), np.float32([_NAN, _INF, -_INF, 1.0 + 1e-7]), 1e-6)
+
+
+def test_a_complex_part_nan_for_a_number_is_reported_with_its_index() -> None:
+    # assert_allclose raised first, "nan location mismatch" with no index.
+    with pytest.raises(
+        AssertionError, match=r"^f on torch: the result has \(nan\+1j\) at index \(1,\), numpy gave"
+    ):
+        _values(_c64(1 + 1j, complex(_NAN, 1.0)), _c64(1 + 1j, 2 + 1j), 1e-3)

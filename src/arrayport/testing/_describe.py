@@ -2,7 +2,9 @@
 messages: ``f(float32[3, 4], [float64[3], str32[2]], w=float64[3])``. Arrays are shown as
 their dtype and shape, keyword arguments by name, arrays in a list, tuple or dict argument
 one level down too; anything else by its ``repr``, cut short. Also why a memory type got
-no array argument (:func:`unconverted_reason`)."""
+no array argument (:func:`unconverted_reason`), the note on an error from the numpy
+reference run (:func:`reference_note`), and the hint for a function that asks for an array
+API namespace on a memory type with none (:func:`no_namespace_hint`)."""
 
 from __future__ import annotations
 
@@ -12,15 +14,21 @@ from typing import Any
 import numpy as np
 
 from arrayport._arguments import is_container
+from arrayport.backends import get_backend
+from arrayport.errors import ArrayportError, UnsupportedArrayError
+from arrayport.memory_types import MemoryType
 from arrayport.testing._memory_readers import as_numpy
 from arrayport.testing._results import is_array
 
-__all__ = ["describe_call", "unconverted_reason"]
+__all__ = ["describe_call", "no_namespace_hint", "reference_note", "unconverted_reason"]
 
 #: How many characters of an argument's ``repr`` are shown, and how many items of a list,
 #: tuple or dict argument.
 _REPR_CHARS = 40
 _ITEMS = 6
+
+#: What :func:`arrayport.namespace` says for a memory type with no array API namespace.
+_NO_NAMESPACE = "has no array API namespace"
 
 
 def _array(x: Any) -> str:
@@ -95,3 +103,69 @@ def unconverted_reason(args: Sequence[Any], kwargs: Mapping[str, Any]) -> str:
         "no array argument was converted to it: only arrays at the top level or one level "
         "down in a list or tuple are; those in dicts or deeper reach fn as numpy copies"
     )
+
+
+def reference_note(name: str, call: str, args: Sequence[Any], kwargs: Mapping[str, Any]) -> str:
+    """The note on an exception from :func:`~arrayport.testing.assert_equivalent`'s numpy
+    reference run (raised as it is, before any memory type ran): which run it was, the
+    arguments' dtypes and shapes, and, where an array argument is empty or 0-d, that
+    :func:`~arrayport.testing.arrays` draws such shapes unless given ``shape=``."""
+    note = (
+        f"assert_equivalent: raised by the numpy reference run, {name}({call}), before any "
+        "other memory type ran: fn fails on these arguments in numpy itself"
+    )
+    odd = [
+        label
+        for label, v in _converted_places(args, kwargs)
+        if is_array(v) and (as_numpy(v).ndim == 0 or as_numpy(v).size == 0)
+    ]
+    if odd:
+        note += (
+            f"; {', '.join(odd[:_ITEMS])} {'is' if len(odd) == 1 else 'are'} empty or 0-d: "
+            "arrays() draws empty and 0-d shapes unless given shape= (a fixed shape such as "
+            "shape=(4, 4), or a strategy of non-empty ones such as hypothesis.extra.numpy."
+            "array_shapes(min_dims=1, min_side=1))"
+        )
+    return note
+
+
+def no_namespace_hint(exc: BaseException, target: Any, targets: Sequence[Any]) -> str:
+    """For a run on a memory type with no array API namespace (tensorflow, pyclesperanto)
+    that failed because fn asked for one: how to leave such types out (``memory_types=``
+    with the others asked for) or declare fn on one that has a namespace; "" otherwise."""
+    if not isinstance(target, MemoryType) or not _from_no_namespace(exc):
+        return ""
+    if not _lacks_namespace(target):
+        return ""
+    others = [
+        t.value if isinstance(t, MemoryType) else str(t)
+        for t in targets
+        if not (isinstance(t, MemoryType) and _lacks_namespace(t))
+    ]
+    keep = f"memory_types={others!r}" if others else "memory_types=[...]"
+    return (
+        f". In a test, leave out the memory types without a namespace: "
+        f"assert_equivalent(..., {keep}); or declare fn with @ap.memory_type(...) on one "
+        "that has a namespace (fn then computes there, and only the conversions are checked)"
+    )
+
+
+def _from_no_namespace(exc: BaseException) -> bool:
+    """Whether ``exc`` is (or was raised from) :func:`arrayport.namespace`'s refusal of a
+    memory type with no namespace (an UnsupportedArrayError saying so)."""
+    seen: set[int] = set()
+    cur: BaseException | None = exc
+    while cur is not None and id(cur) not in seen:
+        if isinstance(cur, UnsupportedArrayError) and _NO_NAMESPACE in str(cur):
+            return True
+        seen.add(id(cur))
+        cur = cur.__cause__ or cur.__context__
+    return False
+
+
+def _lacks_namespace(mt: MemoryType) -> bool:
+    """Whether ``mt``'s framework has no array API namespace (arrayport.namespace refuses)."""
+    try:
+        return get_backend(mt).namespace() is None
+    except ArrayportError:  # not loadable: not the reason fn failed
+        return False

@@ -76,23 +76,42 @@ def _as_dtype(dtype: Any) -> np.dtype[Any]:
     raise InvalidOptionError(msg)
 
 
-def default_tolerance(dtype: Any) -> float:
-    """The default ``rtol`` for results of ``dtype``: ``4 * sqrt(eps)``, 0 for exact dtypes.
+#: The default ``rtol`` of 16-bit floats (float16, bfloat16), in units of their ``eps``.
+_HALF_ULPS = 8
 
-    The same default as SciPy's ``xp_assert_close``: loose enough for a different
-    summation order or a fused multiply-add, tight enough to catch a wrong formula.
+
+def default_tolerance(dtype: Any) -> float:
+    """The default ``rtol`` for results of ``dtype``: ``4 * sqrt(eps)`` for floating and
+    complex dtypes of 32 bits and more, ``8 * eps`` for 16-bit floats, 0 for exact dtypes.
+
+    ``4 * sqrt(eps)`` is SciPy's ``xp_assert_close`` default: about 1.4e-3 for float32
+    (and complex64), 6.0e-8 for float64, loose enough for a different summation order or
+    a fused multiply-add, tight enough to catch a wrong formula. For 16-bit floats it
+    would be 12.5% (float16) and 35% (bfloat16), letting wrong formulas pass (a variance
+    divided by n - 1 instead of n, a 30% gain); there the default is counted in units of
+    eps instead: float16 ``8 * 2**-10``, about 7.8e-3; bfloat16 ``8 * 2**-7``, 6.25e-2.
+    That leaves room for the roundings between frameworks (numpy rounds each operation
+    to 16 bits where torch and jax compute in float32 and round once): a correct mean,
+    variance, box filter or normalisation of well-conditioned data differs by about one
+    eps. It does not cover numpy's bfloat16 (ml_dtypes) reductions, which add in
+    bfloat16 (a sum of a few hundred values can be off by 100% against torch's): pass
+    ``rtol`` there, or reduce in float32.
+
     ``dtype`` is anything :func:`numpy.dtype` accepts (``"float32"``, ``np.float64``), or
     ``"bfloat16"`` with ml_dtypes installed; anything else raises
     :class:`~arrayport.InvalidOptionError`.
     """
     dtype = _as_dtype(dtype)
     if dtype.kind in "fc":
-        return 4 * math.sqrt(float(np.finfo(dtype).eps))
-    if dtype.name == "bfloat16":  # ml_dtypes' (kind "V"): 8 significant bits
+        info = np.finfo(dtype)
+    elif dtype.name == "bfloat16":  # ml_dtypes' (kind "V"): 8 significant bits
         import ml_dtypes
 
-        return 4 * math.sqrt(float(ml_dtypes.finfo(dtype).eps))  # type: ignore[no-untyped-call]
-    return 0.0
+        info = ml_dtypes.finfo(dtype)  # type: ignore[no-untyped-call]
+    else:
+        return 0.0
+    eps = float(info.eps)
+    return _HALF_ULPS * eps if info.bits <= 16 else 4 * math.sqrt(eps)
 
 
 def device_of(x: Any) -> Any:
@@ -265,8 +284,14 @@ def compare_results(
     without ``check_dtype`` a Python scalar may stand for a numpy scalar. Masked arrays
     must come back masked, with the same mask (always); the values under it are not
     compared. A dask result is computed first: an error on the way is reported
-    as raised by ``fn``, chained, before its lazily reported dtype and shape are checked.
+    as raised by ``fn``, chained, before its lazily reported dtype and shape are checked
+    (and before a dask array is reported as the wrong structure for a dict, tuple or list
+    numpy gave: dispatch refuses a tuple from a dask block).
     """
+    if isinstance(expected, (dict, tuple, list)) and _is_dask(actual):
+        # A dask array for a structured result: computing it first surfaces fn's own error
+        # (dispatch refuses a tuple from a dask block) before "the result is Array".
+        _computed(actual, where=where, what=what)
     parts = _parts(actual, expected, where=where, what=what, check_type=check_dtype)
     if parts is not None:  # a dict, tuple or list result: compared part by part
         for a, e, part in parts:

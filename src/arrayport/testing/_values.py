@@ -144,7 +144,8 @@ def _raise_complex_parts(
     a: np.ndarray, e: np.ndarray, bad: np.ndarray | None, *, where: str, what: str
 ) -> None:
     """The AssertionError for the first complex value with an infinite or NaN part whose
-    parts differ (``assert_allclose`` may have let it pass: NaN in another part)."""
+    parts differ (raised before ``assert_allclose``, which would give no index, or let it
+    pass: NaN in another part)."""
     at = None if bad is None else first_index(bad)
     if at is not None:
         msg = (
@@ -152,6 +153,28 @@ def _raise_complex_parts(
             f"{e[at].item()!r} (a complex value with an infinite or NaN part is compared in "
             "the real and the imaginary part apart: NaN equal to NaN, an infinity to the "
             "same infinity, a number within rtol/atol)"
+        )
+        raise AssertionError(msg)
+
+
+def _raise_misplaced_nonfinite(
+    a: np.ndarray, e: np.ndarray, bad: np.ndarray | None, *, where: str, what: str
+) -> None:
+    """The AssertionError, with the index and both values, for the first NaN or infinity
+    that is not where numpy has it: NaN against anything but NaN, an infinity against
+    anything but the same infinity (``assert_allclose`` says only "nan location
+    mismatch", with no index). Complex values are left to ``bad`` (:func:`_prepared`:
+    their real and imaginary parts apart), raised here too, before ``assert_allclose``."""
+    if a.dtype.kind == "c" or e.dtype.kind == "c":
+        _raise_complex_parts(a, e, bad, where=where, what=what)
+        return
+    with np.errstate(invalid="ignore"):
+        odd = (np.isnan(a) != np.isnan(e)) | ((np.isinf(a) | np.isinf(e)) & (a != e))
+    at = first_index(odd)
+    if at is not None:
+        msg = (
+            f"{where}: {what} has {a[at].item()!r} at index {at}, numpy gave "
+            f"{e[at].item()!r} (NaN and infinities must be where numpy has them)"
         )
         raise AssertionError(msg)
 
@@ -212,6 +235,8 @@ def compare_values(
     numbers = a.dtype.kind in "biufc" and e.dtype.kind in "biufc"
     numbers = numbers and a.shape == e.shape  # else assert_allclose says the shapes differ
     a_cmp, e_cmp, bad = _prepared(a, e, rtol, atol) if floating and numbers else (a, e, None)
+    if floating and numbers:
+        _raise_misplaced_nonfinite(a, e, bad, where=where, what=what)
     try:
         if floating:
             np.testing.assert_allclose(
@@ -235,7 +260,6 @@ def compare_values(
             f"numpy's ({e.dtype.name}{list(e.shape)}): {type(exc).__name__}: {exc}"
         )
         raise AssertionError(msg) from exc
-    _raise_complex_parts(a, e, bad, where=where, what=what)
     if not check_signed_zeros:
         return
     at = signed_zero_mismatch(a, e)

@@ -22,10 +22,16 @@ from arrayport.errors import (
     DeviceError,
     InvalidOptionError,
     UnsupportedArrayError,
+    add_note,
 )
 from arrayport.memory_types import MemoryType, as_memory_type
 from arrayport.testing._checks import check_bool, check_tolerance, memory_types_given
-from arrayport.testing._describe import describe_call, unconverted_reason
+from arrayport.testing._describe import (
+    describe_call,
+    no_namespace_hint,
+    reference_note,
+    unconverted_reason,
+)
 from arrayport.testing._inputs import (
     check_unchanged,
     kept,
@@ -311,7 +317,11 @@ def assert_equivalent(
     ref_args, ref_kwargs = private(host_args, memo), private(host_kwargs, memo)
     # The reference result is kept apart too, every array in it copied to numpy: a later run
     # must not reach it through memory fn keeps (a cache, an output buffer, a lazy graph).
-    expected = kept(fn(*ref_args, **ref_kwargs))
+    try:
+        expected = kept(fn(*ref_args, **ref_kwargs))
+    except Exception as exc:  # raised as it is, noted as the reference run's
+        add_note(exc, reference_note(name, call, host_args, host_kwargs))
+        raise
     if check_inputs_unchanged:
         where = f"{name}({call}) on numpy (the reference)"
         check_unchanged(fn, ref_args, ref_kwargs, host_args, host_kwargs, where=where)
@@ -357,7 +367,8 @@ def assert_equivalent(
                 skipped.append(f"{label} ({exc})")
                 continue
             except Exception as exc:  # reported as the assertion it is, with the cause chained
-                msg = f"{where}: raised {type(exc).__name__}: {exc}"
+                hint = no_namespace_hint(exc, target, targets)
+                msg = f"{where}: raised {type(exc).__name__}: {exc}{hint}"
                 raise AssertionError(msg) from exc
             compare_results(
                 actual,
