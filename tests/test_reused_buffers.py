@@ -315,3 +315,14 @@ def test_planes_of_a_channel_last_output_buffer_are_marked_not_compared_pairwise
 
     with pytest.raises(InvalidOptionError, match="for slice 0 and slice 37"):
         ap.process_slices(x[:40], into_shared)
+
+
+def test_few_planes_of_a_large_buffer_are_compared_pairwise_not_marked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Marking allocates an owner entry per element of the buffer: 64 planes of 512 x 512
+    # took 0.6 s and 160 MiB marked, against 0.03 s for 2,016 solver calls.
+    calls = _counting_solver_calls(monkeypatch)
+    big = np.zeros((512, 512, 64), np.float32)
+    refuse_reused([big[..., i] for i in range(64)], "t")
+    assert len(calls) == 64 * 63 // 2

@@ -172,9 +172,11 @@ def _marked(group: list[_Span], end: int, caller: str, at: str) -> bool:
         return False
     length = (end - lo) // size
     covered = sum(int(np.prod(s.shape)) for s in group)
-    if length > min(1 << 25, max(1 << 20, 4 * covered)):
+    pairs = len(group) * (len(group) - 1) // 2
+    # Marking costs ~50 ns an element, the pairwise solver ~20 us a pair: mark only where cheaper.
+    if length > min(1 << 25, max(1 << 20, 4 * covered), 400 * pairs):
         return False
-    owner = np.full(length, -1, np.int64)
+    owner = np.full(length, -1, np.int32 if max(s.index for s in group) < 2**31 else np.int64)
     item = owner.itemsize
     for s in group:
         at_place = owner[(s.place - lo) // size :]
