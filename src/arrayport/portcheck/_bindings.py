@@ -87,14 +87,26 @@ def scipy_binding(node: ast.Import | ast.ImportFrom, alias: ast.alias) -> str | 
 #: csgraph submodules' functions return ndarrays, find a tuple of them; is* a bool (and
 #: the private modules' are not judged).
 _NOT_SPARSE = frozenset({"linalg", "csgraph", "find", "get_index_dtype", "save_npz"})
-#: Methods of a SciPy sparse array or matrix that return one (x.diagonal(), x.sum(axis=0),
-#: x.toarray() and x @ v return ndarrays or np.matrix).
+#: Methods of a SciPy sparse array or matrix that return one whatever their arguments
+#: (x.diagonal(), x.sum(axis=0), x.mean(), x.toarray(), x.todense() and x @ v return
+#: ndarrays, np.matrix or scalars): conversions, copies, elementwise math, multiply (by
+#: anything, a dense array too), the rows and columns of a matrix.
 SPARSE_METHODS = frozenset(
     {
         *("tocsr", "tocsc", "tocoo", "tolil", "todia", "todok", "tobsr", "asformat"),
         *("astype", "copy", "transpose", "conj", "conjugate", "reshape", "power"),
+        *("multiply", "sorted_indices", "asfptype", "getrow", "getcol", "getH"),
+        *("sqrt", "sin", "tan", "sinh", "tanh", "arcsin", "arctan", "arcsinh", "arctanh"),
+        *("expm1", "log1p", "floor", "ceil", "trunc", "rint", "sign", "deg2rad", "rad2deg"),
     }
 )
+#: Methods whose result is sparse only where their argument is a number or sparse: with a
+#: dense array, x.maximum(a), x.minimum(a) and x.dot(a) are dense.
+SPARSE_WITH_SPARSE_METHODS = frozenset({"maximum", "minimum", "dot"})
+#: Reductions whose result is sparse along an axis (x.max(axis=0)), a scalar without one.
+SPARSE_ALONG_AXIS_METHODS = frozenset({"max", "min", "nanmax", "nanmin"})
+#: Attributes of a sparse value that are sparse (x.real; x.data is an ndarray).
+SPARSE_ATTRIBUTES = frozenset({"T", "real", "imag"})
 
 
 def sparse_constructor(func: ast.expr, scipy_names: Mapping[str, str]) -> bool:
@@ -199,9 +211,9 @@ class _Scope:
     """A Python scope: what is known of the names it binds.
 
     ``names`` maps each name bound here to "array", "arrays" (a tuple or list of arrays),
-    "dtype", "namespace" or "object" (an instance of a class the file defines), or to None
-    when its kind is unknown; a name
-    bound here hides the same name in the enclosing scopes.
+    "dtype", "namespace", "object" (an instance of a class the file defines) or "sparse"
+    (a SciPy sparse array or matrix), or to None when its kind is unknown; a name bound
+    here hides the same name in the enclosing scopes.
     """
 
     kind: str  # "module", "class", "function" or "comprehension"

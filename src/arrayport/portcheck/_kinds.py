@@ -13,12 +13,16 @@ import ast
 from typing import cast
 
 from arrayport.portcheck._bindings import (
+    SPARSE_ALONG_AXIS_METHODS,
+    SPARSE_ATTRIBUTES,
     SPARSE_METHODS,
+    SPARSE_WITH_SPARSE_METHODS,
     _callee_name,
     _names_a_class,
     root_of,
     sparse_constructor,
 )
+from arrayport.portcheck._numbers import number_kind
 from arrayport.portcheck._results import (
     _ARRAY_ONLY_RESULTS,
     _ARRAYS_FACTORIES,
@@ -34,6 +38,11 @@ __all__ = ["ExpressionKinds"]
 
 #: Operators whose result is sparse where both operands are SciPy sparse arrays.
 _SPARSE_OPERATORS = (ast.MatMult, ast.Add, ast.Sub, ast.Mult)
+#: Operators whose result is sparse where the left operand is sparse and the right one a
+#: number (and for ``*`` the other way round too: ``2 * D``; ``2 / D`` raises).
+_SCALED_OPERATORS = (ast.Mult, ast.Div, ast.Pow)
+#: Builtins that give a sparse value of a sparse first argument (``abs(D)``, ``round(D)``).
+_SPARSE_BUILTINS = frozenset({"abs", "round", "pow"})
 
 
 class ExpressionKinds:
@@ -52,6 +61,10 @@ class ExpressionKinds:
 
     def _kind_of_name(self, name: str) -> str | None:
         """What ``name`` holds where the walk is."""
+        raise NotImplementedError
+
+    def _shadowed(self, name: str) -> bool:
+        """Whether a function, class or comprehension around the walk binds ``name``."""
         raise NotImplementedError
 
     def _kind(self, node: ast.expr) -> str | None:
@@ -111,20 +124,89 @@ class ExpressionKinds:
 
     def _is_sparse(self, node: ast.expr) -> bool:
         """Whether ``node`` is a SciPy sparse array or matrix: built by scipy.sparse
-        (``csc_array(a)``, ``sp.sparse.diags_array(d)``), a name holding one, its ``.T`` or
-        sparse result (``.tocsr()``), or a product or sum of two (``D @ L``)."""
+        (``csc_array(a)``, ``sp.sparse.diags_array(d)``), a name holding one, or what SciPy
+        gives of one as a sparse value: ``.T``, ``-D``, ``D[0]``, a sparse method's result
+        (``.tocsr()``, ``.multiply(x)``, ``.maximum(0)``), ``abs(D)``, a product, sum or
+        comparison of two (``D @ L``), ``D * 2``, ``D / len(x)``, ``D ** 2``, ``D > 0``. Not
+        what is dense: ``D.toarray()``, ``D.sum()``, ``D @ x``, ``D[i, j]``, ``D[D > 0]``."""
         if isinstance(node, ast.Name):
             return self._kind_of_name(node.id) == "sparse"
-        if isinstance(node, ast.Attribute) and node.attr == "T":
+        if isinstance(node, ast.NamedExpr):
             return self._is_sparse(node.value)
-        if isinstance(node, ast.BinOp) and isinstance(node.op, _SPARSE_OPERATORS):
-            return self._is_sparse(node.left) and self._is_sparse(node.right)  # D @ L @ D
+        if isinstance(node, ast.Attribute) and node.attr in SPARSE_ATTRIBUTES:
+            return self._is_sparse(node.value)
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+            return self._is_sparse(node.operand)
+        if isinstance(node, ast.Subscript):
+            return self._sparse_index(node.slice) and self._is_sparse(node.value)
+        if isinstance(node, ast.BinOp):
+            return self._sparse_operation(node)
+        if isinstance(node, ast.Compare) and len(node.ops) == 1:
+            order = not isinstance(node.ops[0], (ast.Is, ast.IsNot, ast.In, ast.NotIn))
+            other = node.comparators[0]  # D > 0, D != L (D > x is dense)
+            return order and self._is_sparse(node.left) and self._sparse_or_number(other)
         if not isinstance(node, ast.Call):
             return False
         func = node.func
-        if isinstance(func, ast.Attribute) and func.attr in SPARSE_METHODS:
+        if isinstance(func, ast.Name) and func.id in _SPARSE_BUILTINS and node.args:
+            builtin = self.resolve(func) is None and not self._shadowed(func.id)
+            return builtin and self._is_sparse(node.args[0])  # abs(D), not np.abs(D)
+        if isinstance(func, ast.Attribute) and self._sparse_method(func.attr, node):
             return self._is_sparse(func.value)
         return sparse_constructor(func, self.scipy_names)
+
+    def _sparse_operation(self, node: ast.BinOp) -> bool:
+        """Whether ``node`` is sparse: ``D @ L``, ``D + L``, ``D * 2``, ``2 * D``, ``D ** 2``."""
+        left, right, op = node.left, node.right, node.op
+        scaled = isinstance(op, _SCALED_OPERATORS)
+        if not scaled and not isinstance(op, _SPARSE_OPERATORS):
+            return False
+        if self._is_sparse(left):  # once: a chain D * a * b is walked once per operator
+            if isinstance(op, _SPARSE_OPERATORS) and self._is_sparse(right):
+                return True  # D @ L @ D (D @ x is dense)
+            return scaled and self._is_number(right)
+        return isinstance(op, ast.Mult) and self._is_number(left) and self._is_sparse(right)
+
+    def _sparse_method(self, attr: str, call: ast.Call) -> bool:
+        """Whether method ``attr`` of a sparse value, called as ``call``, gives one."""
+        if attr in SPARSE_METHODS:
+            return True
+        args = [*call.args, *(k.value for k in call.keywords)]
+        if attr in SPARSE_WITH_SPARSE_METHODS:  # D.maximum(0), D.dot(L); not D.dot(x)
+            return len(args) == 1 and self._sparse_or_number(args[0])
+        if attr in SPARSE_ALONG_AXIS_METHODS:  # D.max(axis=0); D.max() is a number
+            axis = call.args[0] if call.args else None
+            axis = next((k.value for k in call.keywords if k.arg == "axis"), axis)
+            return axis is not None and not (isinstance(axis, ast.Constant) and axis.value is None)
+        return False
+
+    def _sparse_index(self, index: ast.expr) -> bool:
+        """Whether indexing a sparse value with ``index`` gives one: a row, a slice, rows
+        (``D[0]``, ``D[:, j]``, ``D[rows]``); not an element or elements (``D[i, j]``,
+        ``D[rows, cols]``) or what a mask selects (``D[D > 0]``)."""
+        if isinstance(index, ast.Tuple):
+            return any(isinstance(elt, ast.Slice) for elt in index.elts)
+        return not isinstance(index, ast.Compare) and not self._is_sparse(index)
+
+    def _sparse_or_number(self, node: ast.expr) -> bool:
+        return self._is_number(node) or self._is_sparse(node)
+
+    def _is_number(self, node: ast.expr) -> bool:
+        """Whether ``node`` certainly is a Python number (``2``, ``-0.5``, ``len(x)``)."""
+        builtin = lambda name: not self._shadowed(name)  # noqa: E731
+        return number_kind(node, self.resolve, builtin, self._is_array_expr) is not None
+
+    def _sparse_items(self, node: ast.expr) -> bool:
+        """Whether ``node`` is a list or tuple written out of sparse values (``[D, L]``)."""
+        items = node.elts if isinstance(node, (ast.List, ast.Tuple)) else []
+        return bool(items) and all(self._is_sparse(item) for item in items)
+
+    def _item_kind(self, node: ast.expr) -> str | None:
+        """What a loop over ``node`` binds: arrays (``np.split(x, 3)``), sparse values
+        (``[D, L]``), or None when that is not known."""
+        if self._is_arrays_expr(node):
+            return "array"
+        return "sparse" if self._sparse_items(node) else None
 
     def _foreign_receiver(self, node: ast.expr) -> bool:
         """Whether ``node`` is another library's module (``json``, ``scipy.ndimage``) or

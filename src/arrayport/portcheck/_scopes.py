@@ -275,7 +275,7 @@ class ScopeTracker(ExpressionKinds, ArrayAxes, ast.NodeVisitor):
             if i:
                 self.visit(gen.iter)
                 self._iterated(node, gen.iter)
-            self._bind_target(gen.target, None)
+            self._bind_target(gen.target, "sparse" if self._sparse_items(gen.iter) else None)
             self.visit(gen.target)
             for cond in gen.ifs:
                 self.visit(cond)
@@ -361,8 +361,8 @@ class ScopeTracker(ExpressionKinds, ArrayAxes, ast.NodeVisitor):
     def _loop(self, node: ast.For | ast.AsyncFor) -> None:
         self.visit(node.iter)
         self._iterated(node, node.iter)
-        # for piece in np.split(x, 3): each piece is an array
-        self._bind_target(node.target, "array" if self._is_arrays_expr(node.iter) else None)
+        # for piece in np.split(x, 3): each piece is an array; for H in [D, L]: sparse
+        self._bind_target(node.target, self._item_kind(node.iter))
         self.visit(node.target)
         for stmt in (*node.body, *node.orelse):
             self.visit(stmt)
