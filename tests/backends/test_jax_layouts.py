@@ -111,10 +111,13 @@ def test_a_column_major_array_copies_into_other_frameworks_with_its_values(targe
         lambda b: b.T.astype(">f4"),  # big-endian, column-major (astype keeps the order)
     ],
 )
-def test_ordered_copy_keeps_a_compact_source_s_axis_order(make) -> None:
+def test_ordered_copy_keeps_a_compact_source_s_axis_order(make, monkeypatch) -> None:
     from arrayport._host import ALIGNMENT
+    from arrayport.backends import _jax_layouts
     from arrayport.backends._jax_layouts import ordered_copy
 
+    # The order logic on small arrays: no size threshold (the threshold: tests below).
+    monkeypatch.setattr(_jax_layouts, "ORDERED_MIN_BYTES", 0, raising=False)
     a = make(np.arange(96, dtype=np.float32).reshape(4, 24))
     out = ordered_copy(a)
     np.testing.assert_array_equal(out, a)
@@ -139,10 +142,48 @@ def test_ordered_copy_writes_row_major_where_the_source_is_not_compact() -> None
         np.testing.assert_array_equal(out, view)
 
 
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda b: b.T,
+        lambda b: b.reshape(8, 4, 8).transpose(2, 0, 1),
+        lambda b: b.T.astype(">f4"),
+    ],
+)
+def test_ordered_copy_copies_small_arrays_row_major(make) -> None:
+    # Below 64 KiB the transposing copy is cheaper than the order-keeping one's fixed cost
+    # (np.argsort, a second compactness check: 12.5 -> 21.5 us per small .T into jax), and
+    # its row-major jax array converts on by host view (3.5 us, a custom layout 6.5 us).
+    from arrayport.backends._jax_layouts import ORDERED_MIN_BYTES, ordered_copy
+
+    a = make(np.arange(256, dtype=np.float32).reshape(8, 32))
+    assert a.nbytes < ORDERED_MIN_BYTES == 64 * 1024
+    out = ordered_copy(a)
+    assert out.flags.c_contiguous
+    assert out.ctypes.data % 64 == 0
+    assert out.dtype.isnative
+    np.testing.assert_array_equal(out, a)
+
+
+@pytest.mark.parametrize("shape", [(128, 128), (160, 200)])
+def test_ordered_copy_keeps_the_order_from_64_kib(shape) -> None:
+    from arrayport.backends._jax_layouts import ordered_copy
+
+    a = np.arange(shape[0] * shape[1], dtype=np.float32).reshape(shape).T
+    assert a.nbytes >= 64 * 1024
+    out = ordered_copy(a)
+    assert out.flags.f_contiguous
+    assert not out.flags.c_contiguous
+    assert out.strides == a.strides
+    np.testing.assert_array_equal(out, a)
+    assert ordered_copy(a[:, :2]).flags.c_contiguous  # 1 KiB of it: row-major
+
+
 def test_a_read_only_transposed_array_copies_into_jax_in_its_own_order() -> None:
     # The copy into jax was a transposing one (25 ms for 16 MiB, against 1 ms for a plain
     # copy); in the source's order it is a straight copy, which jax shares with its strides.
-    a = np.arange(96, dtype=np.float32).reshape(4, 24).T.copy(order="K")
+    # (From 64 KiB: smaller arrays are copied row-major.)
+    a = np.arange(128 * 160, dtype=np.float32).reshape(128, 160).T.copy(order="K")
     a.flags.writeable = False
     route = ap.plan(a, "jax")
     assert (route.method, route.zero_copy) == ("host-copy", False)
@@ -153,3 +194,70 @@ def test_a_read_only_transposed_array_copies_into_jax_in_its_own_order() -> None
     assert strides_of(out, 4) == a.strides
     np.testing.assert_array_equal(np.asarray(out), a)
     np.testing.assert_array_equal(ap.convert(out, "numpy"), a)
+
+
+def test_a_small_read_only_transposed_array_copies_into_jax_row_major() -> None:
+    from arrayport.backends._jax_layouts import row_major
+
+    a = np.arange(96, dtype=np.float32).reshape(4, 24).T.copy(order="K")
+    a.flags.writeable = False
+    out = ap.convert(a, "jax")
+    assert row_major(out, 2)
+    np.testing.assert_array_equal(np.asarray(out), a)
+    assert ap.plan(out, "numpy").method == "host-share"
+
+
+@pytest.mark.parametrize(
+    ("shape", "order"),
+    [
+        ((6, 4), (1, 0)),
+        ((2, 3, 4), (2, 0, 1)),
+        ((2, 3, 4), (1, 2, 0)),
+        ((2, 1, 4), (2, 1, 0)),  # a size-1 axis: another order, not row-major
+        ((1, 6), (1, 0)),  # differs from row-major only in a size-1 axis
+        ((3, 1), (1, 0)),
+    ],
+)
+def test_a_custom_layout_s_route_key_is_describe_s(shape, order) -> None:
+    # route_key gave None for every custom layout (ADR 0074), so each conversion of the
+    # arrays jax makes from permuted shares (ADR 0082) was planned in full: jax -> numpy of
+    # a 16x16 .T share took 22 us, against 3.6 us for a row-major one.
+    from arrayport._host import route_key_of
+    from arrayport.backends import jax as be
+
+    x = placed(np.arange(int(np.prod(shape)), dtype=np.float32).reshape(shape), order)
+    info = be.describe(x)
+    for address in (False, True):
+        key = be.route_key(x, address)
+        if info.contiguity is None:
+            assert key is not None
+            assert key[5] is None  # the contiguity: compact in another order
+        if key is not None:  # the others take the full plan: no host view, unlike row-major
+            assert key == route_key_of(info, address)
+
+
+def test_custom_layout_conversions_are_cached_with_honest_routes() -> None:
+    torch = pytest.importorskip("torch")
+    from arrayport._plan_cache import _plan_key, _plans
+
+    values = np.arange(24, dtype=np.float32).reshape(2, 3, 4)
+    first, second = placed(values, (2, 0, 1)), placed(values + 1, (1, 2, 0))
+    for x, v in ((first, values), (second, values + 1), (first, values)):
+        for _ in range(2):  # planned, then cached
+            route = ap.plan(x, "numpy")
+            out = ap.convert(x, "numpy")
+            assert (route.method, route.zero_copy) == ("dlpack", True)
+            assert out.ctypes.data == pointer(x)
+            np.testing.assert_array_equal(out, v)
+            route = ap.plan(x, "torch")
+            t = ap.convert(x, "torch")
+            assert not route.zero_copy
+            assert t.data_ptr() != pointer(x)
+            np.testing.assert_array_equal(t.numpy(), v)
+            assert isinstance(t, torch.Tensor)
+        for target in (MemoryType.NUMPY, MemoryType.TORCH):
+            key = _plan_key(x, MemoryType.JAX, target, None, None)
+            assert key is not None
+            assert key in _plans
+    with pytest.raises(ap.CopyRequiredError):
+        ap.convert(first, "torch", copy=False)  # the cached key, copy=False: still refused

@@ -74,7 +74,7 @@ from arrayport.backends._jax_devices import device_of as device_of
 from arrayport.backends._jax_devices import devices as devices
 from arrayport.backends._jax_devices import placement_device as placement_device
 from arrayport.backends._jax_devices import resolve_device as resolve_device
-from arrayport.backends._jax_layouts import ordered_copy, row_major, strides_of
+from arrayport.backends._jax_layouts import layout_contiguity, ordered_copy, row_major, strides_of
 from arrayport.backends._jax_memory import is_oom as is_oom
 from arrayport.backends._jax_memory import memory_info as memory_info
 from arrayport.backends._jax_memory import oom_error_types as oom_error_types
@@ -161,13 +161,19 @@ def route_key(x: Any, address: bool) -> RouteKey | None:
     empty = 0 in shape
     platform = next(iter(devs)).platform
     element = aligned = True
+    contiguity: bool | None = True
     if platform == "cpu":
         device = CPU
         # jax keeps every CPU buffer on a 64-byte boundary (it copies host memory that is
         # not), so the address is read only for targets that need the boundary (tests check
         # the key against describe).
         if len(shape) > 1 and not row_major(x, len(shape)):
-            return None  # a custom layout: the full plan copies it (_jax_layouts)
+            # A custom layout (jax makes them from permuted shares, ADR 0082): keyed by
+            # describe's contiguity, None. One that differs from row-major only in size-1
+            # axes (True) takes the full plan: unlike row-major, it has no host view.
+            contiguity = layout_contiguity(x, shape, dtype.itemsize)
+            if contiguity is not None:
+                return None
         if address and not empty:
             x.block_until_ready()  # unsafe_buffer_pointer can hang on a pending array
             pointer = int(x.unsafe_buffer_pointer())
@@ -179,8 +185,8 @@ def route_key(x: Any, address: bool) -> RouteKey | None:
         device = device_of(x)
     else:
         return None
-    # Compact row-major buffers here (strides None in describe), immutable.
-    layout = (device, dtype, dtype_name(dtype), False, True, True, True, element)
+    # Compact buffers here (row-major, or a CPU custom layout), immutable.
+    layout = (device, dtype, dtype_name(dtype), False, True, contiguity, True, element)
     return (*layout, aligned if address else None, len(shape), empty)
 
 
