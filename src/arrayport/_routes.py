@@ -195,6 +195,8 @@ def _host_copy_route(
 
     # The plan was made for this device: a source's view of CPU memory need not ask again.
     view_of = getattr(s, "cpu_view", s.host_view) if info.device.is_cpu else s.host_view
+    if info.device.is_cpu and not info.c_contiguous:  # jax's custom layouts: read in place
+        view_of = getattr(s, "strided_view", view_of)
     if getattr(t, "SHARE_ALIGNMENT", 0) <= 1:
         read = getattr(s, "to_numpy_any", s.to_numpy)
     steps: list[str] = []

@@ -261,3 +261,58 @@ def test_custom_layout_conversions_are_cached_with_honest_routes() -> None:
             assert key in _plans
     with pytest.raises(ap.CopyRequiredError):
         ap.convert(first, "torch", copy=False)  # the cached key, copy=False: still refused
+
+
+def test_permuted_shares_compute_right_with_several_cpu_devices() -> None:
+    # With two CPU devices arrayport made host shares uncommitted through jax's private
+    # constructor; jax 0.10 computes such an array in a custom layout as if row-major:
+    # jnp.sum(x.T-shared, 0) gave [4, 5, 6] for [3, 5, 7] while np.asarray read it right.
+    pytest.importorskip("jax")
+    from tests._subprocess import python_words
+
+    script = (
+        "import os\n"
+        "os.environ['XLA_FLAGS'] = '--xla_force_host_platform_device_count=2'\n"
+        "import numpy as np, arrayport as ap, jax, jax.numpy as jnp\n"
+        "raw = np.zeros(6 * 4 + 64, np.uint8); s = (-raw.ctypes.data) % 64\n"
+        "buf = raw[s:s + 24].view(np.float32).reshape(3, 2)\n"
+        "buf[...] = np.arange(6, dtype=np.float32).reshape(2, 3).T\n"
+        "x = buf.T\n"
+        "j = ap.convert(x, 'jax')\n"
+        "col_sums = ap.memory_type('jax')(lambda v: jnp.sum(v, axis=0))\n"
+        "print(ap.plan(x, 'jax').zero_copy, np.asarray(jnp.sum(j, 0)).tolist(),\n"
+        "      np.asarray(jax.jit(lambda v: v * 1)(j)).tolist() == x.tolist(),\n"
+        "      col_sums(x).tolist())\n"
+    )
+    assert python_words(script) == [
+        "True",
+        "[3.0,",
+        "5.0,",
+        "7.0]",
+        "True",
+        "[3.0,",
+        "5.0,",
+        "7.0]",
+    ]
+
+
+def test_a_host_copy_of_a_permuted_share_reads_the_memory_as_it_is_now() -> None:
+    # The host copy read np.asarray(j): jax's row-major copy, kept on the array, so after a
+    # write to the shared numpy memory torch, dask and copy=True got the old values while
+    # jax and the numpy route saw the new ones.
+    pytest.importorskip("jax")
+    torch = pytest.importorskip("torch")
+    raw = np.zeros(6 * 4 + 64, np.uint8)
+    start = (-raw.ctypes.data) % 64
+    buf = raw[start : start + 24].view(np.float32).reshape(3, 2)
+    buf[...] = np.arange(6).reshape(3, 2)
+    x = buf.T
+    j = ap.convert(x, "jax")
+    assert ap.plan(x, "jax").zero_copy
+    first = ap.convert(j, "torch")
+    assert ap.plan(j, "torch").method == "host-copy"
+    x[0, 0] = 100.0
+    assert float(first[0, 0]) == 0.0  # a copy made before the write
+    assert float(ap.convert(j, "torch")[0, 0]) == 100.0
+    assert ap.convert(j, "numpy", copy=True)[0, 0] == 100.0
+    assert isinstance(first, torch.Tensor)

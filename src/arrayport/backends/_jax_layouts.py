@@ -130,3 +130,16 @@ def ordered_copy(a: np.ndarray) -> np.ndarray:
         inverse[axis] = position
     shaped: np.ndarray = out.transpose(inverse)
     return shaped
+
+
+def strided_view(x: Any) -> np.ndarray:
+    """What a host copy reads of a CPU array in a custom layout: its buffer in place,
+    read-only, with its strides (``np.from_dlpack``). ``np.asarray`` would make jax's
+    row-major copy (a transposing copy, kept on the array: stale after a write to numpy
+    memory the array shares, ADR 0082). Where numpy cannot take it by DLPack (bfloat16),
+    that copy it is."""
+    try:
+        view: np.ndarray = np.from_dlpack(x)
+    except (BufferError, TypeError, ValueError, RuntimeError):
+        view = np.asarray(x)
+    return view

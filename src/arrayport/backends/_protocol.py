@@ -37,6 +37,9 @@ means the default in brackets, ADR 0045):
   aligned); torch makes large ones with its own multi-threaded copy (ADR 0052).
 * ``cpu_view(x) -> numpy.ndarray | None`` [``host_view``]: :func:`host_view` of an array
   a route was planned for as CPU memory, without asking for its device again.
+* ``strided_view(x) -> numpy.ndarray`` [``cpu_view``]: what a host copy of a CPU array
+  described with strides that are not row-major reads (jax's custom layouts: its buffer in
+  place, not ``np.asarray``'s cached row-major copy).
 * ``to_numpy_any(x) -> numpy.ndarray`` [``to_numpy``]: a fresh host copy with no 64-byte
   alignment promise, for targets that do not need one (numpy, torch), where that is
   cheaper than :func:`to_numpy` (pyclesperanto: its own pull, not the aligned slab reader).

@@ -75,6 +75,7 @@ from arrayport.backends._jax_devices import devices as devices
 from arrayport.backends._jax_devices import placement_device as placement_device
 from arrayport.backends._jax_devices import resolve_device as resolve_device
 from arrayport.backends._jax_layouts import layout_contiguity, ordered_copy, row_major, strides_of
+from arrayport.backends._jax_layouts import strided_view as strided_view
 from arrayport.backends._jax_memory import is_oom as is_oom
 from arrayport.backends._jax_memory import memory_info as memory_info
 from arrayport.backends._jax_memory import oom_error_types as oom_error_types
