@@ -880,6 +880,31 @@ def test_a_fallbacks_zero_d_result_is_a_numpy_scalar_as_numpy_gives() -> None:
     assert not isinstance(out, torch.Tensor)
 
 
+def test_an_error_on_a_piece_names_the_arrays_passed_whole() -> None:
+    # A (n,) per-row weight beside an (n, m) image goes whole to every piece (it lines up
+    # with the last axis): the function's broadcasting error on the first piece said only
+    # that the call was split.
+    x = np.arange(64.0).reshape(8, 8)
+    weight = np.arange(8.0)
+
+    def per_row(a: Any, w: Any) -> Any:
+        return a * w[:, None]
+
+    with inject_oom("numpy", times=1), pytest.raises(ValueError, match="broadcast") as info:
+        OOMPolicy(retries=0, split_axis=0).run(per_row, x, weight)
+    (note,) = info.value.__notes__
+    assert "passed whole to every piece: the array of shape (8,)" in note
+    assert "give a per-row weight the shape (n, 1)" in note
+    # Given as (n, 1), it is cut with the rows, and the split gives the unsplit answer.
+
+    def per_row_column(a: Any, w: Any) -> Any:
+        return a * w
+
+    with inject_oom("numpy", times=1):
+        out = OOMPolicy(retries=0, split_axis=0).run(per_row_column, x, weight[:, None])
+    np.testing.assert_array_equal(out, x * weight[:, None])
+
+
 def test_a_numpy_fallback_of_a_numpy_call_keeps_its_numpy_scalar() -> None:
     # One policy for every function (fallback="numpy"), numpy ones included: the fallback's
     # numpy scalar came back a 0-d array, where the unfailed run gives the scalar.

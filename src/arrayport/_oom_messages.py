@@ -15,12 +15,31 @@ from arrayport.memory_types import MemoryType
 if TYPE_CHECKING:
     from arrayport._oom_recovery import Execution
 
-__all__ = ["dask_block", "gave_up", "name", "unjoinable"]
+__all__ = ["dask_block", "gave_up", "name", "piece_note", "unjoinable"]
 
 
 def name(fn: Callable[..., Any]) -> str:
     """``fn``'s name for a message."""
     return str(getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or repr(fn))
+
+
+def piece_note(fn: Callable[..., Any], rows: int, axis: int | None, whole: list[Any]) -> str:
+    """The note on ``fn``'s own error raised on a split piece of ``rows`` rows; ``whole``:
+    the arrays passed whole to every piece (a per-row ``(n,)`` weight beside an ``(n, m)``
+    image is one: it lines up with the last axis, so the cut leaves it), named by shape."""
+    note = (
+        f"arrayport: raised on a piece of {rows} row{'s' if rows != 1 else ''} along axis "
+        f"{axis}: OOMPolicy(split_axis={axis}) split the call of {name(fn)} after it ran "
+        "out of memory"
+    )
+    if not whole:
+        return note
+    shapes = ", ".join(str(tuple(getattr(v, "shape", ()))) for v in whole)
+    return (
+        f"{note}; passed whole to every piece: the array{'s' if len(whole) > 1 else ''} of "
+        f"shape {shapes} (one read row by row is cut with the rows only where it "
+        f"broadcasts along axis {axis}: give a per-row weight the shape (n, 1))"
+    )
 
 
 def unjoinable(why: object, axis: int, fn: Callable[..., Any]) -> str:

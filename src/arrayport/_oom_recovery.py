@@ -20,7 +20,7 @@ from arrayport import _split
 from arrayport._arguments import array_type, arrays, is_container, map_arrays, rebuild
 from arrayport._metrics import metrics
 from arrayport._oom_injection import inject, injections
-from arrayport._oom_messages import gave_up, name, unjoinable
+from arrayport._oom_messages import gave_up, name, piece_note, unjoinable
 from arrayport._oom_recognition import Site, find_site, oom_memory_type, settled
 from arrayport._oom_release import drop_frames, release
 from arrayport._results import each_array, leave, moved, placeable
@@ -139,13 +139,10 @@ class Execution:
                 raise
         except Exception as exc:  # the function's own error, on a piece it was not given
             if rows is not None:
-                add_note(
-                    exc,
-                    f"arrayport: raised on a piece of {rows} row{'s' if rows != 1 else ''} "
-                    f"along axis {policy.split_axis}: OOMPolicy(split_axis="
-                    f"{policy.split_axis}) split the call of {name(self.user_fn)} after it "
-                    "ran out of memory",
-                )
+                whole = [
+                    v for i, (v, _) in enumerate(arrays(args, kwargs)) if i not in (which or ())
+                ]
+                add_note(exc, piece_note(self.user_fn, rows, policy.split_axis, whole))
             raise
         else:
             if rows is not None:
