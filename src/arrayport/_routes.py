@@ -195,7 +195,7 @@ def _host_copy_route(
 
     # The plan was made for this device: a source's view of CPU memory need not ask again.
     view_of = getattr(s, "cpu_view", s.host_view) if info.device.is_cpu else s.host_view
-    if info.device.is_cpu and not info.c_contiguous:  # jax's custom layouts: read in place
+    if info.device.is_cpu and info.strides is not None:  # jax's custom layouts: in place
         view_of = getattr(s, "strided_view", view_of)
     if getattr(t, "SHARE_ALIGNMENT", 0) <= 1:
         read = getattr(s, "to_numpy_any", s.to_numpy)

@@ -263,10 +263,12 @@ def test_custom_layout_conversions_are_cached_with_honest_routes() -> None:
         ap.convert(first, "torch", copy=False)  # the cached key, copy=False: still refused
 
 
-def test_permuted_shares_compute_right_with_several_cpu_devices() -> None:
-    # With two CPU devices arrayport made host shares uncommitted through jax's private
-    # constructor; jax 0.10 computes such an array in a custom layout as if row-major:
-    # jnp.sum(x.T-shared, 0) gave [4, 5, 6] for [3, 5, 7] while np.asarray read it right.
+def test_with_several_cpu_devices_permuted_sources_go_to_jax_row_major() -> None:
+    # jax 0.10 computes an array in a custom memory order as if it were row-major once it
+    # is made uncommitted or moved to another CPU device: a shared x.T summed to [4, 5, 6]
+    # for [3, 5, 7], and after jax.device_put to CPU 1 too; kept committed instead, a call
+    # mixing it with an array on CPU 1 raised jax's "incompatible devices". With several
+    # jax devices arrayport makes no custom layouts: permuted sources are copied row-major.
     pytest.importorskip("jax")
     from tests._subprocess import python_words
 
@@ -274,25 +276,32 @@ def test_permuted_shares_compute_right_with_several_cpu_devices() -> None:
         "import os\n"
         "os.environ['XLA_FLAGS'] = '--xla_force_host_platform_device_count=2'\n"
         "import numpy as np, arrayport as ap, jax, jax.numpy as jnp\n"
+        "from arrayport.backends._jax_layouts import row_major\n"
         "raw = np.zeros(6 * 4 + 64, np.uint8); s = (-raw.ctypes.data) % 64\n"
         "buf = raw[s:s + 24].view(np.float32).reshape(3, 2)\n"
         "buf[...] = np.arange(6, dtype=np.float32).reshape(2, 3).T\n"
         "x = buf.T\n"
-        "j = ap.convert(x, 'jax')\n"
+        "big = np.asfortranarray(np.arange(256.0 * 256, dtype=np.float32).reshape(256, 256))\n"
+        "j, jb = ap.convert(x, 'jax'), ap.convert(big, 'jax', copy=True)\n"
+        "moved = jax.device_put(j, jax.devices('cpu')[1])\n"
         "col_sums = ap.memory_type('jax')(lambda v: jnp.sum(v, axis=0))\n"
-        "print(ap.plan(x, 'jax').zero_copy, np.asarray(jnp.sum(j, 0)).tolist(),\n"
-        "      np.asarray(jax.jit(lambda v: v * 1)(j)).tolist() == x.tolist(),\n"
-        "      col_sums(x).tolist())\n"
+        "add = ap.memory_type('jax')(lambda a, b: a + b)\n"
+        "other = jax.device_put(jnp.ones((2, 3)), jax.devices('cpu')[1])\n"
+        "print(ap.plan(x, 'jax').zero_copy, row_major(j, 2), row_major(jb, 2),\n"
+        "      np.asarray(jnp.sum(moved, 0)).tolist(), col_sums(x).tolist(),\n"
+        "      np.asarray(add(x, other)).tolist() == (x + 1).tolist())\n"
     )
     assert python_words(script) == [
+        "False",
+        "True",
         "True",
         "[3.0,",
         "5.0,",
         "7.0]",
-        "True",
         "[3.0,",
         "5.0,",
         "7.0]",
+        "True",
     ]
 
 
@@ -316,3 +325,18 @@ def test_a_host_copy_of_a_permuted_share_reads_the_memory_as_it_is_now() -> None
     assert float(ap.convert(j, "torch")[0, 0]) == 100.0
     assert ap.convert(j, "numpy", copy=True)[0, 0] == 100.0
     assert isinstance(first, torch.Tensor)
+
+
+def test_a_host_copy_of_a_share_differing_only_in_size_1_axes_reads_the_memory_now() -> None:
+    # A (2, 1, 3) torch tensor with strides (3, 6, 1) is contiguous to torch and shared into
+    # jax in layout (1, 0, 2); its host copies read jax's cached row-major copy, old values
+    # after a write to the tensor.
+    pytest.importorskip("jax")
+    torch = pytest.importorskip("torch")
+    t = torch.zeros(2, 3).reshape(2, 1, 3).as_strided((2, 1, 3), (3, 6, 1))
+    j = ap.convert(t, "jax")
+    np.asarray(j)  # jax makes and keeps its row-major host copy
+    t[0, 0, 0] = 100.0
+    assert float((j * 1)[0, 0, 0]) == 100.0
+    assert float(ap.convert(j, "torch")[0, 0, 0]) == 100.0
+    assert ap.convert(j, "numpy", copy=True)[0, 0, 0] == 100.0

@@ -103,6 +103,14 @@ def to_jax_device(device: Device) -> Any:
 
 
 @functools.cache
+def custom_layouts_safe() -> bool:
+    """Whether arrayport may make jax arrays in a custom memory order (ADR 0082): only where
+    jax has one device in all. jax 0.10 computes such an array as if it were row-major
+    once it is made uncommitted or moved to another CPU device (``jax.device_put``), and
+    one kept committed breaks calls mixing it with arrays on another device."""
+    return not _several_devices()
+
+
 def _several_devices() -> bool:
     """Whether jax has more than one device here (several CPU devices, or a GPU): with
     one, a committed array and an uncommitted one behave alike."""

@@ -28,6 +28,7 @@ import numpy as np
 
 from arrayport._host import aligned_copy
 from arrayport._strides import c_contiguous, compact
+from arrayport.backends._jax_devices import custom_layouts_safe
 
 __all__ = [
     "ORDERED_MIN_BYTES",
@@ -120,6 +121,7 @@ def ordered_copy(a: np.ndarray) -> np.ndarray:
         or a.flags.c_contiguous
         or a.ndim < 2
         or not compact(a.shape, a.strides, a.itemsize)
+        or not custom_layouts_safe()  # several jax devices: row-major only
     ):
         return aligned_copy(a)
     strides = a.strides

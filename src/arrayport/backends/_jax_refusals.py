@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from arrayport._host import ArrayInfo
+from arrayport.backends._jax_devices import custom_layouts_safe
 
 __all__ = [
     "array_like_refusal",
@@ -87,6 +88,11 @@ def _layout_refusal(
         )
     if contiguity is None and not cpu:
         return "on a GPU arrayport shares only row-major memory into jax (untested there)"
+    if contiguity is None and not custom_layouts_safe():
+        return (
+            "with several jax devices arrayport shares only row-major memory into jax (jax "
+            "computes an array in another order wrongly once it is moved between devices)"
+        )
     if not aligned:
         return "jax copies buffers that are not 64-byte aligned"
     return None
