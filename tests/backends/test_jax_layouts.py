@@ -340,3 +340,37 @@ def test_a_host_copy_of_a_share_differing_only_in_size_1_axes_reads_the_memory_n
     assert float((j * 1)[0, 0, 0]) == 100.0
     assert float(ap.convert(j, "torch")[0, 0, 0]) == 100.0
     assert ap.convert(j, "numpy", copy=True)[0, 0, 0] == 100.0
+
+
+def test_a_host_copy_of_a_bfloat16_permuted_share_reads_the_memory_now() -> None:
+    # numpy takes no bfloat16 by DLPack: the in-place read fell back to np.asarray(j),
+    # jax's kept copy with the values of its first read.
+    pytest.importorskip("jax")
+    torch = pytest.importorskip("torch")
+    t = torch.arange(12, dtype=torch.bfloat16).reshape(4, 3).T
+    j = ap.convert(t, "jax")
+    ap.convert(j, "torch")  # the first host copy
+    t[0, 0] = 100
+    assert float((j * 1)[0, 0]) == 100.0
+    assert float(ap.convert(j, "torch")[0, 0]) == 100.0
+    assert float(ap.convert(j, "numpy", copy=True)[0, 0]) == 100.0
+
+
+def test_with_several_cpu_devices_a_size_1_axis_share_stays_uncommitted() -> None:
+    # A (2, 1, 3) tensor with strides (3, 6, 1), contiguous to torch, is shared into jax in
+    # layout (1, 0, 2); kept committed to CPU 0, a jax function mixing it with an array on
+    # CPU 1 raised jax's "incompatible devices" (it is uncommitted, as row-major shares are).
+    pytest.importorskip("jax")
+    pytest.importorskip("torch")
+    from tests._subprocess import python_words
+
+    script = (
+        "import os\n"
+        "os.environ['XLA_FLAGS'] = '--xla_force_host_platform_device_count=2'\n"
+        "import numpy as np, torch, arrayport as ap, jax, jax.numpy as jnp\n"
+        "t = torch.arange(6, dtype=torch.float32).reshape(1, 2, 3).transpose(0, 1)\n"
+        "w = jax.device_put(jnp.ones((2, 1, 3)), jax.devices()[1])\n"
+        "add = ap.memory_type('jax')(lambda a, b: a + b)\n"
+        "print(ap.convert(t, 'jax').committed, (add(t, w) == t + 1).all().item())\n"
+    )
+    assert python_words(script) == ["False", "True"]

@@ -27,7 +27,6 @@ import numpy as np
 
 from arrayport._host import aligned_empty
 from arrayport.backends._jax_devices import device_of, host_device
-from arrayport.backends._jax_layouts import row_major
 
 __all__ = [
     "DL_CPU",
@@ -185,13 +184,12 @@ def placed(out: Any, loose: bool) -> Any:
     """``out``, a jax array on the CPU, uncommitted where ``loose`` (``host_device``'s
     answer) and the private constructor passed its probe; else as it is.
 
-    An array in a custom memory order (a transposed source shared, ADR 0082) stays
-    committed: jax 0.10 computes an uncommitted one made so as if it were row-major
-    (wrong values, with several CPU devices), though ``np.asarray`` reads it right."""
+    ``loose`` means several jax devices, where arrayport makes no array in a custom memory
+    order (ADR 0082): jax 0.10 computes one made uncommitted so as if it were row-major.
+    A caller's own such array moved here (:func:`arrayport.backends.jax.move`) is kept
+    committed by the caller."""
     uncommit = _uncommit_call() if loose else None
-    if uncommit is None or (out.ndim > 1 and not row_major(out, out.ndim)):
-        return out
-    return uncommit(out)
+    return out if uncommit is None else uncommit(out)
 
 
 def host_import(x: Any) -> Any:

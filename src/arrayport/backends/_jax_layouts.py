@@ -139,9 +139,11 @@ def strided_view(x: Any) -> np.ndarray:
     read-only, with its strides (``np.from_dlpack``). ``np.asarray`` would make jax's
     row-major copy (a transposing copy, kept on the array: stale after a write to numpy
     memory the array shares, ADR 0082). Where numpy cannot take it by DLPack (bfloat16),
-    that copy it is."""
+    a copy made now."""
     try:
         view: np.ndarray = np.from_dlpack(x)
     except (BufferError, TypeError, ValueError, RuntimeError):
-        view = np.asarray(x)
+        # numpy takes no bfloat16 by DLPack: a fresh jax copy's host view, made now (not
+        # the copy jax keeps on ``x``, which holds the values of its first read).
+        view = np.asarray(x.copy())
     return view

@@ -391,7 +391,8 @@ def move(x: Any, device: Device) -> Any:
     if not device.is_cpu:
         return load().device_put(x, to_jax_device(device))
     cpu, loose = host_device()
-    return _jax_dlpack.placed(load().device_put(x, cpu), loose)
+    out = load().device_put(x, cpu)  # a custom layout stays committed (ADR 0082)
+    return out if x.ndim > 1 and not row_major(x, x.ndim) else _jax_dlpack.placed(out, loose)
 
 
 def shape_refusal(info: ArrayInfo) -> str | None:
