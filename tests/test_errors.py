@@ -15,6 +15,7 @@ from arrayport import errors
     ("cls", "bases"),
     [
         (ap.UnsupportedArrayError, (ap.ArrayportError, TypeError)),
+        (ap.NoNamespaceError, (ap.UnsupportedArrayError,)),
         (ap.ConversionError, (ap.ArrayportError,)),
         (ap.CopyRequiredError, (ap.ConversionError,)),
         (ap.UnsupportedDtypeError, (ap.ConversionError, TypeError)),

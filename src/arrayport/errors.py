@@ -24,6 +24,7 @@ __all__ = [
     "DeviceError",
     "DtypeConversionError",
     "InvalidOptionError",
+    "NoNamespaceError",
     "OutOfMemoryError",
     "UnsupportedArrayError",
     "UnsupportedDtypeError",
@@ -42,6 +43,21 @@ class ArrayportError(Exception):
 
 class UnsupportedArrayError(ArrayportError, TypeError):
     """The object is not an array arrayport can handle (or not an array at all)."""
+
+
+class NoNamespaceError(UnsupportedArrayError):
+    """:func:`arrayport.namespace` was asked for the namespace of a framework that has no
+    array API namespace (tensorflow, pyclesperanto).
+
+    Attributes
+    ----------
+    memory_type : str or None
+        The memory type asked for (its string value).
+    """
+
+    def __init__(self, message: str, *, memory_type: str | None = None) -> None:
+        super().__init__(message)
+        self.memory_type = memory_type
 
 
 class ConversionError(ArrayportError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 import threading
 
 import numpy as np
@@ -197,8 +198,13 @@ def test_namespace_jax_is_jax_numpy() -> None:
 def test_storage_only_frameworks_have_no_namespace(mt: MT) -> None:
     if mt not in INSTALLED:
         pytest.skip(f"{mt.value} not installed")
-    with pytest.raises(ap.UnsupportedArrayError, match="no array API namespace"):
+    with pytest.raises(ap.NoNamespaceError, match="no array API namespace") as info:
         ap.namespace(mt)
+    assert info.value.memory_type == mt.value
+    assert isinstance(info.value, ap.UnsupportedArrayError)  # what it was before
+    again = pickle.loads(pickle.dumps(info.value))  # as dask.distributed sends it
+    assert type(again) is ap.NoNamespaceError
+    assert str(again) == str(info.value)
 
 
 def test_namespace_rejects_unknown_names() -> None:
@@ -216,7 +222,7 @@ def test_namespace_asked_again_is_the_same_and_refusals_stay_refusals() -> None:
         import tensorflow as tf
 
         for _ in range(2):
-            with pytest.raises(ap.UnsupportedArrayError, match="no array API namespace"):
+            with pytest.raises(ap.NoNamespaceError, match="no array API namespace"):
                 ap.namespace(tf.zeros(2))
 
 

@@ -20,7 +20,7 @@ import numpy as np
 
 from arrayport.backends._protocol import Backend
 from arrayport.backends._util import unimportable
-from arrayport.errors import BackendUnavailableError, UnsupportedArrayError
+from arrayport.errors import BackendUnavailableError, NoNamespaceError, UnsupportedArrayError
 from arrayport.memory_types import MemoryType, as_memory_type
 
 __all__ = [
@@ -236,8 +236,9 @@ def namespace(x_or_memory_type: Any, *more: Any) -> Any:
 
     numpy, torch, cupy and dask get array-api-compat's wrapped namespaces; jax gets
     ``jax.numpy`` (compliant on its own). tensorflow and pyclesperanto have no array API
-    namespace: asking for one raises :class:`UnsupportedArrayError` saying so, as does a
-    masked array or ``np.matrix`` (refused as a dispatched function refuses them: the
+    namespace: asking for one raises :class:`NoNamespaceError` (an
+    :class:`UnsupportedArrayError`) saying so. A masked array or ``np.matrix`` raises
+    :class:`UnsupportedArrayError` (refused as a dispatched function refuses them: the
     namespace would drop the mask, or compute ``*`` elementwise). A numpy scalar (what
     numpy's reductions return) gets numpy's, as the 0-d array it stands for; an array of
     another array API library (array-api-strict's) gets its own ``__array_namespace__()``.
@@ -291,7 +292,7 @@ def namespace(x_or_memory_type: Any, *more: Any) -> Any:
             f"write the function with {mt.value}'s own calls, or declare it on a memory type "
             "that has one (numpy, torch, jax, cupy, dask)"
         )
-        raise UnsupportedArrayError(msg)
+        raise NoNamespaceError(msg, memory_type=mt.value)
     if array:
         if len(_namespaces) >= _MAX_TYPES:
             _namespaces.clear()

@@ -15,7 +15,7 @@ import numpy as np
 
 from arrayport._arguments import is_container
 from arrayport.backends import get_backend
-from arrayport.errors import ArrayportError, UnsupportedArrayError
+from arrayport.errors import ArrayportError, NoNamespaceError
 from arrayport.memory_types import MemoryType
 from arrayport.testing._memory_readers import as_numpy
 from arrayport.testing._results import is_array
@@ -26,9 +26,6 @@ __all__ = ["describe_call", "no_namespace_hint", "reference_note", "unconverted_
 #: tuple or dict argument.
 _REPR_CHARS = 40
 _ITEMS = 6
-
-#: What :func:`arrayport.namespace` says for a memory type with no array API namespace.
-_NO_NAMESPACE = "has no array API namespace"
 
 
 def _array(x: Any) -> str:
@@ -152,11 +149,11 @@ def no_namespace_hint(exc: BaseException, target: Any, targets: Sequence[Any]) -
 
 def _from_no_namespace(exc: BaseException) -> bool:
     """Whether ``exc`` is (or was raised from) :func:`arrayport.namespace`'s refusal of a
-    memory type with no namespace (an UnsupportedArrayError saying so)."""
+    memory type with no namespace (a NoNamespaceError)."""
     seen: set[int] = set()
     cur: BaseException | None = exc
     while cur is not None and id(cur) not in seen:
-        if isinstance(cur, UnsupportedArrayError) and _NO_NAMESPACE in str(cur):
+        if isinstance(cur, NoNamespaceError):
             return True
         seen.add(id(cur))
         cur = cur.__cause__ or cur.__context__
