@@ -63,3 +63,21 @@ def test_layouts_by_name() -> None:
     assert c_contiguous((4, 4), (0, 4), 4) is False  # broadcast
     assert c_contiguous((4, 4), (-4, 16), 4) is False  # negative
     assert not compact((3, 3), (12, 4), 0)  # no item size: never compact
+
+
+def test_memory_order_and_its_inverse() -> None:
+    from arrayport._strides import inverse_order, memory_order
+
+    base = np.zeros((4, 8, 16, 32), np.float64)  # 128 KiB
+    for perm in itertools.permutations(range(4)):
+        a = base.transpose(perm)
+        order = memory_order(a)
+        if perm == (0, 1, 2, 3):
+            assert order is None  # row-major already
+            continue
+        assert order is not None
+        assert a.transpose(order).flags.c_contiguous
+        assert a.transpose(order).transpose(inverse_order(order)).strides == a.strides
+    assert memory_order(base.T, min_bytes=base.nbytes + 1) is None  # too small
+    assert memory_order(base.T[::2]) is None  # gaps: not compact
+    assert memory_order(np.zeros(1 << 16)[::-1]) is None  # one axis

@@ -179,3 +179,55 @@ def test_sub_byte_dtypes_copy(be, name: str) -> None:
     assert out.shape == x.shape
     assert out.data_ptr() != x.data_ptr()
     assert out.view(torch.uint8).tolist() == x.view(torch.uint8).tolist()
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: np.arange(256 * 128, dtype=np.float32).reshape(256, 128).T,  # 128 KiB
+        lambda: np.asfortranarray(np.arange(32 * 40 * 16, dtype=np.float64).reshape(32, 40, 16)),
+        lambda: (
+            np.arange(2 * 32 * 32 * 8, dtype=np.float32).reshape(2, 32, 32, 8).transpose(0, 3, 1, 2)
+        ),
+        lambda: np.arange(64 * 512, dtype=np.int16).reshape(64, 512).T,  # 64 KiB exactly
+    ],
+)
+def test_adopt_copy_keeps_a_compact_source_s_axis_order(be, make) -> None:
+    # A read-only transposed array (or a jax array in a custom layout) was copied
+    # row-major: a transposing copy, several times a straight one (ADR 0084). The copy
+    # now has the source's strides, as the route that shares gives a writable one.
+    import arrayport as ap
+
+    a = make()
+    a.flags.writeable = False
+    out = be.adopt_copy(a, CPU)
+    assert out.stride() == tuple(s // a.itemsize for s in a.strides)
+    assert not np.shares_memory(out.numpy(), a)
+    np.testing.assert_array_equal(out.numpy(), a)
+    via = ap.convert(a, "torch")  # the host-copy route takes it
+    assert via.stride() == out.stride()
+    np.testing.assert_array_equal(via.numpy(), a)
+
+
+def test_adopt_copy_is_row_major_below_64_kib_and_for_gapped_views(be) -> None:
+    small = np.arange(64 * 64, dtype=np.float32).reshape(64, 64).T  # 16 KiB
+    gapped = np.arange(512 * 256, dtype=np.float32).reshape(512, 256).T[:, ::2]
+    for a in (small, gapped):
+        out = be.adopt_copy(a, CPU)
+        assert out.is_contiguous()
+        np.testing.assert_array_equal(out.numpy(), a)
+
+
+@skip_unless_installed(MemoryType.JAX)
+def test_a_custom_layout_jax_array_reaches_torch_in_its_own_order(be) -> None:
+    import arrayport as ap
+    from arrayport.backends._jax_devices import custom_layouts_safe
+
+    if not custom_layouts_safe():
+        pytest.skip("jax has several devices here: arrayport makes no custom layouts")
+    t = be.load().arange(256 * 128, dtype=be.load().float32).reshape(256, 128).T
+    j = ap.convert(t, "jax")  # shared in torch's order (ADR 0082)
+    out = ap.convert(j, "torch")  # jax arrays are immutable: a copy
+    assert out.stride() == t.stride() == (1, 128)
+    assert be.load().equal(out, t)
+    assert out.data_ptr() != t.data_ptr()

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from arrayport._host import aligned_copy
-from arrayport._strides import c_contiguous, compact
+from arrayport._strides import ORDERED_MIN_BYTES, c_contiguous, inverse_order, memory_order
 from arrayport.backends._jax_devices import custom_layouts_safe
 
 __all__ = [
@@ -103,34 +103,17 @@ def layout_contiguity(x: Any, shape: tuple[int, ...], itemsize: int) -> bool | N
     return True if strides is None else c_contiguous(shape, strides, itemsize)
 
 
-#: Below this many bytes :func:`ordered_copy` copies row-major: the transposing copy costs
-#: less than the order-keeping one's few microseconds of bookkeeping and jax's import of a
-#: custom layout, and a row-major jax array converts on faster (a host view, ADR 0074).
-#: Measured crossover on 2-D and 3-D float32: ADR 0082's amendment.
-ORDERED_MIN_BYTES = 1 << 16
-
-
 def ordered_copy(a: np.ndarray) -> np.ndarray:
     """``aligned_copy(a)`` (fresh, writable, native byte order, 64-byte aligned), laid out in
     ``a``'s own axis order where ``a`` is compact in another order than row-major and at
     least :data:`ORDERED_MIN_BYTES` long: a plain copy of its memory (about 1 ms for 16 MiB),
     not a transposing one (about 25 ms), which jax's CPU import shares with its strides.
     Any other ``a`` is copied row-major."""
-    if (
-        a.nbytes < ORDERED_MIN_BYTES
-        or a.flags.c_contiguous
-        or a.ndim < 2
-        or not compact(a.shape, a.strides, a.itemsize)
-        or not custom_layouts_safe()  # several jax devices: row-major only
-    ):
+    order = memory_order(a, ORDERED_MIN_BYTES)
+    if order is None or not custom_layouts_safe():  # several jax devices: row-major only
         return aligned_copy(a)
-    strides = a.strides
-    order = sorted(range(a.ndim), key=strides.__getitem__, reverse=True)  # slowest first
     out = aligned_copy(a.transpose(order))  # row-major in memory order: a straight copy
-    inverse = [0] * a.ndim
-    for position, axis in enumerate(order):
-        inverse[axis] = position
-    shaped: np.ndarray = out.transpose(inverse)
+    shaped: np.ndarray = out.transpose(inverse_order(order))
     return shaped
 
 

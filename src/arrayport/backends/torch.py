@@ -48,6 +48,7 @@ from arrayport._host import (
     host_layout,
     writes_allowed,
 )
+from arrayport._strides import inverse_order, memory_order
 from arrayport.backends._torch_copy import parallel_copy
 from arrayport.backends._torch_cuda import (
     ThreadStream,
@@ -246,7 +247,13 @@ def from_numpy(a: np.ndarray, device: Device) -> Any:
 def adopt_copy(view: np.ndarray, device: Device) -> Any:
     """The host-copy route's one copy of ``view``, adopted: torch's multi-threaded copy
     into an aligned numpy buffer for large arrays, numpy's copy otherwise (ADR 0052). The
-    copy is private, writable, native and contiguous: no layout checks."""
+    copy is private, writable and native. A ``view`` compact in another axis order (a
+    read-only transposed numpy array, a jax array in a custom layout) of 64 KiB or more
+    keeps that order, as torch's ``clone`` and the route that shares do: a straight copy of
+    its memory, not a transposing one (ADR 0084)."""
+    order = memory_order(view)
+    if order is not None:
+        return adopt_copy(view.transpose(order), device).permute(inverse_order(order))
     if device.is_cpu:
         out = parallel_copy(load(), view)
         if out is not None:
