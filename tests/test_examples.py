@@ -168,7 +168,7 @@ def _needs(*names: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("doc", "function"), [("porting.md", "def weighted("), ("conformance.md", "def column_total(")]
+    ("doc", "function"), [("porting.md", "def weighted("), ("testing.md", "def column_total(")]
 )
 def test_the_docs_array_api_strict_examples_fail_as_shown(doc: str, function: str) -> None:
     # The guides only told users to decorate the function with ap.memory_type("numpy")
@@ -255,4 +255,4 @@ def test_the_testing_extra_installs_what_the_testing_example_needs() -> None:
     imported = set(re.findall(r"^(?:from|import) (\w+)", source, flags=re.MULTILINE))
     assert imported - {"numpy", "arrayport"} == {"pytest", "hypothesis"}
     assert '"array_api_strict"' in source
-    assert 'pip install ".[testing]"' in (ROOT / "docs" / "conformance.md").read_text()
+    assert 'pip install ".[testing]"' in (ROOT / "docs" / "testing.md").read_text()
