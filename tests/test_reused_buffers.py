@@ -8,8 +8,10 @@ from typing import Any
 import numpy as np
 import pytest
 
+from arrayport import MemoryType
 from arrayport._reused_buffers import refuse_reused
 from arrayport.errors import InvalidOptionError
+from tests.conftest import skip_unless_installed
 
 
 def test_one_writable_buffer_for_two_slices_is_refused_with_both_named() -> None:
@@ -326,3 +328,60 @@ def test_few_planes_of_a_large_buffer_are_compared_pairwise_not_marked(
     big = np.zeros((512, 512, 64), np.float32)
     refuse_reused([big[..., i] for i in range(64)], "t")
     assert len(calls) == 64 * 63 // 2
+
+
+@skip_unless_installed(MemoryType.PYCLESPERANTO)
+def test_reshapes_and_squeezes_of_one_opencl_buffer_are_refused() -> None:
+    # pyclesperanto results were compared as objects: reshape and squeeze wrap the same
+    # OpenCL buffer in a new object, so a reused (1, h, w) output returned squeezed passed
+    # and every slice got the last slice's values.
+    import pyclesperanto as cle
+
+    buf = cle.create((1, 4, 5), dtype=np.float32)
+    with pytest.raises(InvalidOptionError, match="slice 0 and slice 1") as caught:
+        refuse_reused([buf.squeeze(), buf.squeeze()], "process_slices")
+    assert "x.copy()" in str(caught.value)
+    with pytest.raises(InvalidOptionError, match="slice 1 and slice 2"):
+        refuse_reused([cle.create((4, 5)), buf.reshape((4, 5)), buf.reshape((20,))], "f")
+    with pytest.raises(InvalidOptionError, match="slice 0 and slice 2"):
+        refuse_reused([buf.ravel(), cle.create((1, 4, 5)), buf], "slice_by_slice")
+    # Buffers of their own (copies, new arrays of one shape) pass.
+    refuse_reused([buf.squeeze(), buf.copy().squeeze(), cle.create((4, 5))], "f")
+
+
+@skip_unless_installed(MemoryType.PYCLESPERANTO)
+def test_opencl_images_are_compared_as_objects() -> None:
+    # An image has no DLPack export to name its buffer by: the object is what is compared.
+    import pyclesperanto as cle
+
+    image = cle.create((4, 5), dtype=np.float32, mtype="image")
+    with pytest.raises(InvalidOptionError, match="slice 0 and slice 1"):
+        refuse_reused([image, image], "process_slices")
+    other = cle.create((4, 5), dtype=np.float32, mtype="image")
+    refuse_reused([image, other], "process_slices")
+
+
+@skip_unless_installed(MemoryType.PYCLESPERANTO)
+def test_process_slices_and_slice_by_slice_refuse_a_squeezed_opencl_output_buffer() -> None:
+    # The audit's case: every slice came back with the last slice's values, no error.
+    import pyclesperanto as cle
+
+    import arrayport as ap
+
+    a = np.arange(60, dtype=np.float32).reshape(3, 4, 5)
+    buf = cle.create((1, 4, 5), dtype=np.float32)
+
+    def into_buffer(s: Any) -> Any:
+        cle.add_image_and_scalar(s, output_image=buf, scalar=1)
+        return buf.squeeze()
+
+    with pytest.raises(InvalidOptionError, match="slice 0 and slice 1"):
+        ap.process_slices(cle.push(a), into_buffer)
+    with pytest.raises(InvalidOptionError, match="slice 0 and slice 1"):
+        ap.memory_type("pyclesperanto", slice_by_slice=True)(into_buffer)(a)
+
+    def fresh(s: Any) -> Any:
+        return cle.add_image_and_scalar(s, scalar=1).squeeze()
+
+    out = ap.process_slices(cle.push(a), fresh)
+    np.testing.assert_array_equal(np.asarray(ap.convert(out, "numpy")), a + 1)

@@ -146,3 +146,23 @@ def test_a_lazy_source_meets_the_targets_size_limit_before_it_is_computed(monkey
         with pytest.raises(ap.OutOfMemoryError, match="maximum buffer size"):
             ap.convert(x, "pyclesperanto")
     assert len(computed) == meta_calls  # no block computed
+
+
+@skip_unless_installed(MT.PYCLESPERANTO)
+def test_pyclesperanto_routes_give_its_own_reason_for_no_host_share() -> None:
+    # On PoCL opencl:0 is the host CPU, yet the reason said "cpu -> opencl:0 is not host
+    # memory on both sides"; pyclesperanto's own reason was never reached.
+    import pyclesperanto as cle
+
+    own = "no host share: pyclesperanto always copies host memory into OpenCL buffers"
+    into = ap.plan(np.ones((2, 2), np.float32), "pyclesperanto")
+    out = ap.plan(cle.push(np.ones((2, 2), np.float32)), "numpy")
+    for route in (into, out):
+        assert route.method == "host-copy"
+        assert own in route.reason
+        assert "not host memory" not in route.reason
+    with pytest.raises(ap.CopyRequiredError, match=own) as info:
+        ap.convert(np.ones((2, 2), np.float32), "pyclesperanto", copy=False)
+    assert "not host memory" not in str(info.value)
+    with pytest.raises(ap.CopyRequiredError, match=own):
+        ap.convert(cle.push(np.ones((2, 2), np.float32)), "numpy", copy=False)

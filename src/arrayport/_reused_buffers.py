@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from arrayport._host import writes_allowed
-from arrayport.backends import detect_memory_type
+from arrayport.backends import detect_memory_type, get_backend
 from arrayport.errors import InvalidOptionError, UnsupportedArrayError
 from arrayport.memory_types import MemoryType
 
@@ -31,20 +31,23 @@ _MUTABLE = frozenset(
 def refuse_reused(
     results: list[Any], caller: str, inputs: Iterable[Any] = (), offset: int = 0
 ) -> None:
-    """Refuse results of which two are one writable buffer (the same array object, or
+    """Refuse results of which two are one writable buffer (the same array object,
     numpy, torch or cupy arrays whose memory overlaps: views of one buffer, whatever their
-    start, shape and strides): a function that writes each slice into one output buffer
-    returns it (or a view of it: a crop of a data-dependent size) for every slice, and the
-    earlier slices' values are gone, overwritten by the later ones, before they can be
-    stacked. Costs a sort of the results' byte ranges. ``inputs``: the arrays the slices
-    were cut from; views of one of their slices (which share no memory, though the byte
-    ranges of a Fortran-ordered stack's slices interleave) are compared by their start,
-    shape and strides only (a plane given to every slice and returned is refused);
-    torch and cupy results over the memory of one with stride 0 along axis 0 pass (an
-    identity function on an expanded stack returns aliased slices), as numpy's read-only
-    views of a broadcast stack do; a writable stride-0 numpy stack's aliased results are
-    refused (a function writing into its slices would give every slice the last one's
-    values). ``offset``: the first result's slice number (a piece of an OOM split)."""
+    start, shape and strides, or pyclesperanto arrays over one OpenCL buffer: its reshape
+    and squeeze): a function that writes each slice into one output buffer returns it (or
+    a view of it: a crop of a data-dependent size) for every slice, and the earlier
+    slices' values are gone, overwritten by the later ones, before they can be stacked.
+    Costs a sort of the results' byte ranges (and, for pyclesperanto results, a wait for
+    the kernels queued on their device, which reading them waits for anyway).
+    ``inputs``: the arrays the slices were cut from; views of one of their slices (which
+    share no memory, though the byte ranges of a Fortran-ordered stack's slices
+    interleave) are compared by their start, shape and strides only (a plane given to
+    every slice and returned is refused); torch and cupy results over the memory of one
+    with stride 0 along axis 0 pass (an identity function on an expanded stack returns
+    aliased slices), as numpy's read-only views of a broadcast stack do; a writable
+    stride-0 numpy stack's aliased results are refused (a function writing into its slices
+    would give every slice the last one's values). ``offset``: the first result's slice
+    number (a piece of an OOM split)."""
     _refuse(list(enumerate(results, offset)), caller, tuple(inputs), "")
 
 
@@ -87,10 +90,11 @@ def _walk(
 
 def _refuse(items: list[tuple[int, Any]], caller: str, inputs: tuple[Any, ...], at: str) -> None:
     """Refuse two of ``items`` (slice number, array) of different slices over one memory:
-    the same object (what has no memory to compare: pyclesperanto, empty arrays, meta
-    tensors), the same view of a stack the slices were cut from, or views of any other
-    buffer whose memory overlaps (found by sorting their byte ranges, so that views of one
-    buffer that differ in start or shape are caught too)."""
+    one buffer where arrays have no address (pyclesperanto's: :func:`_identity`), the same
+    object (what has no memory to compare: empty arrays, meta tensors), the same view of a
+    stack the slices were cut from, or views of any other buffer whose memory overlaps
+    (found by sorting their byte ranges, so that views of one buffer that differ in start
+    or shape are caught too)."""
     stacks = _stacks(inputs)
     seen: dict[object, int] = {}
     spans: list[_Span] = []
@@ -115,7 +119,7 @@ def _refuse(items: list[tuple[int, Any]], caller: str, inputs: tuple[Any, ...], 
             # fn was given, compared whole (the stack's plane given to every slice).
             key: object = (span.place, span.shape, span.strides)
         else:
-            key = id(r)
+            key = _identity(r, mt)
         j = seen.setdefault(key, i)
         if j != i:
             _raise(j, i, mt, caller, at)
@@ -190,6 +194,15 @@ def _marked(group: list[_Span], end: int, caller: str, at: str) -> bool:
     return True
 
 
+def _identity(r: Any, mt: MemoryType) -> object:
+    """What names ``r``'s memory where it has no address to compare: the buffer its backend
+    names (``buffer_identity``: pyclesperanto's OpenCL buffer, which its ``reshape`` and
+    ``squeeze`` wrap in new objects), else the object itself."""
+    identify = getattr(get_backend(mt), "buffer_identity", None)
+    found = None if identify is None else identify(r)
+    return id(r) if found is None else found
+
+
 def _raise(j: int, i: int, mt: MemoryType, caller: str, at: str) -> None:
     where = f" (at result{at})" if at else ""
     # numpy arrays can be made read-only; tensors cannot, only copied.
@@ -236,8 +249,8 @@ class _Span:
 
 
 def _span(i: int, r: Any, mt: MemoryType) -> _Span | None:
-    """``r``'s :class:`_Span` (slice ``i``'s); None for what has no memory to compare
-    (pyclesperanto, empty arrays, meta, sparse or nested tensors)."""
+    """``r``'s :class:`_Span` (slice ``i``'s); None for what has no address to compare
+    (pyclesperanto: :func:`_identity`; empty arrays, meta, sparse or nested tensors)."""
     try:
         if mt is MemoryType.NUMPY:
             if not r.size:

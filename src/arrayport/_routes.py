@@ -156,6 +156,13 @@ def _dlpack_refusal(
 def _host_share_refusal(
     s: Backend, t: Backend, x: Any, info: ArrayInfo, dev: Device, read_only_conflict: bool
 ) -> str | None:
+    # A framework that always copies host memory into its own (pyclesperanto, cupy) gives
+    # its own reason first: on PoCL its device is the host CPU, and "not host memory on
+    # both sides" would be false there.
+    for side in (s, t):
+        refusal = side.share_refusal(info) if side.COPIES_HOST else None
+        if refusal is not None:
+            return refusal
     if not (info.device.is_cpu and dev.is_cpu):
         return f"{info.device} -> {dev} is not host memory on both sides"
     if read_only_conflict:

@@ -76,6 +76,9 @@ OOM_CODES = (
     "CL_OUT_OF_HOST_MEMORY",
     "CL_INVALID_BUFFER_SIZE",
 )
+#: The code of a buffer beyond the device's maximum buffer size: a fixed limit, which no
+#: memory freed lifts (the OOM policy neither releases nor retries for it).
+OVERSIZE_CODE = "CL_INVALID_BUFFER_SIZE"
 
 
 def info_bytes(info: str, field: str) -> int | None:

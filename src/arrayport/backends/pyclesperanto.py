@@ -36,6 +36,7 @@ import numpy as np
 
 from arrayport._host import ArrayInfo, RouteKey, dtype_name
 from arrayport.backends import _cle_stack
+from arrayport.backends._cle_buffers import buffer_handle
 from arrayport.backends._cle_devices import _cle_device, _device_info
 from arrayport.backends._cle_devices import cpu_index as cpu_index
 from arrayport.backends._cle_devices import device_of as device_of
@@ -45,7 +46,13 @@ from arrayport.backends._cle_load import EXTRA as EXTRA
 from arrayport.backends._cle_load import _cle
 from arrayport.backends._cle_load import is_installed as is_installed
 from arrayport.backends._cle_load import load as load
-from arrayport.backends._cle_transfer import OOM_CODES, info_bytes, oversize_error, read_to_host
+from arrayport.backends._cle_transfer import (
+    OOM_CODES,
+    OVERSIZE_CODE,
+    info_bytes,
+    oversize_error,
+    read_to_host,
+)
 from arrayport.backends._util import allocation_failed, message_has
 from arrayport.devices import Device
 from arrayport.errors import UnsupportedArrayError
@@ -225,6 +232,14 @@ def to_numpy_any(x: Any) -> np.ndarray:
     return out
 
 
+def buffer_identity(x: Any) -> object | None:
+    """What names ``x``'s memory for :mod:`arrayport._reused_buffers`: its OpenCL buffer,
+    which ``reshape`` and ``squeeze`` wrap in new objects (None for an image: compared as
+    an object). Waits for the kernels queued on its device (:mod:`._cle_buffers`)."""
+    handle = buffer_handle(x)
+    return None if handle is None else (MEMORY_TYPE, handle)
+
+
 def share_refusal(info: ArrayInfo) -> str | None:
     return "pyclesperanto always copies host memory into OpenCL buffers"
 
@@ -305,9 +320,17 @@ CLAIMS_MEMORY_ERROR = True
 
 
 def is_oom(exc: BaseException) -> bool:
+    """Whether ``exc`` is pyclesperanto's out-of-memory; a buffer beyond the device's
+    maximum (``CL_INVALID_BUFFER_SIZE``, raised inside a function) is marked as the fixed
+    limit it is, as arrayport's own check marks it: the OOM policy neither releases nor
+    retries for it, but splits or falls back at once."""
     if allocation_failed(exc):
         return True
-    return type(exc) is RuntimeError and message_has(exc, *OOM_CODES)
+    if type(exc) is not RuntimeError or not message_has(exc, *OOM_CODES):
+        return False
+    if message_has(exc, OVERSIZE_CODE):
+        exc.fixed_limit = True  # type: ignore[attr-defined]
+    return True
 
 
 def release_memory(device: Device | None = None) -> None:
