@@ -210,3 +210,85 @@ def test_slice_by_slice_follows_its_own_remedy_for_a_whole_stack_argument() -> N
         with pytest.warns(UserWarning, match="larger than dask's array.chunk-size"):
             out = sub(split.rechunk({0: -1}), volume).compute()
     np.testing.assert_array_equal(out, stack - volume)
+
+
+# --- from a dask audit (session 22) ----------------------------------------------------------
+
+
+def test_a_later_dask_argument_with_masked_chunks_is_refused_at_the_call_by_name() -> None:
+    # Only the first dask argument's chunk type was checked: a masked one later passed the
+    # call and failed at compute() with numpy's words, without the dask remedy.
+    import dask.array as da
+
+    add = ap.memory_type("numpy", blockwise=True)(lambda x, y: x + y)
+    total = ap.memory_type("numpy", blockwise=True)(lambda xs: xs[0] + xs[1])
+    plain = da.from_array(np.arange(4.0), chunks=2)
+    masked = da.ma.masked_greater(da.from_array(np.arange(4.0), chunks=2), 1)
+    refusal = r"^argument 'y' of \S*<lambda> is a dask array with masked chunks.*getmaskarray"
+    with pytest.raises(ap.UnsupportedArrayError, match=refusal):
+        add(plain, masked)
+    with pytest.raises(ap.UnsupportedArrayError, match=refusal):
+        add(plain, y=masked)
+    with pytest.raises(
+        ap.UnsupportedArrayError, match=r"^an item of argument 'xs' of \S*<lambda> is"
+    ):
+        total([plain, masked])
+    with pytest.raises(
+        ap.UnsupportedArrayError, match=r"^argument 'x' of \S*<lambda> is .* masked"
+    ):
+        add(masked, plain)
+
+
+@skip_unless_installed(MemoryType.TORCH)
+def test_a_later_dask_argument_with_torch_chunks_is_refused_by_name_not_by_numpy() -> None:
+    # Its torch dtype reached np.dtype() first: builtins.TypeError "Cannot interpret
+    # 'torch.float64' as a data type".
+    import dask.array as da
+    import torch
+
+    add = ap.memory_type("numpy", blockwise=True)(lambda x, y: x + y)
+    plain = da.from_array(np.arange(4.0), chunks=2)
+    tc = plain.map_blocks(torch.from_numpy, meta=torch.empty(0, dtype=torch.float64))
+    refusal = (
+        r"^argument 'y' of \S*<lambda> is a dask array with torch\.Tensor chunks; .*"
+        r"x\.map_blocks\(numpy\.asarray\)"
+    )
+    with pytest.raises(ap.UnsupportedArrayError, match=refusal):
+        add(plain, tc)
+    with pytest.raises(ap.UnsupportedArrayError, match=refusal):
+        add(np.ones(4), y=tc)  # after a non-dask first argument too
+
+
+def test_check_inputs_checks_every_dask_argument_by_its_number_without_a_namer() -> None:
+    import dask.array as da
+
+    from arrayport._dask_checks import check_inputs
+
+    plain = da.zeros(4, chunks=2)
+    masked = da.ma.masked_equal(da.zeros(4, chunks=2), 0)
+    check_inputs("f", [plain, plain])
+    with pytest.raises(ap.UnsupportedArrayError, match=r"^f: dask argument #3 is .* masked"):
+        check_inputs("f", [plain, plain, masked])
+    with pytest.raises(ap.UnsupportedArrayError, match=r"^argument 'm' of f is"):
+        check_inputs("f", [plain, masked], lambda i: "argument 'm' of f")
+
+
+def test_whole_slices_keeps_the_caller_s_chunks_along_axis_0() -> None:
+    # {0: "auto"} merged one-slice blocks into one block of 8 slices, undoing
+    # x.rechunk({0: 1}), the remedy arrayport's own out-of-memory note gives.
+    import dask
+    import dask.array as da
+
+    from arrayport._dask_checks import whole_slices
+
+    ones = whole_slices("f", [da.zeros((8, 4, 4), chunks=(1, 2, 2))], True)[0]
+    assert ones.chunks == ((1,) * 8, (4,), (4,))
+    uneven = whole_slices("f", [da.zeros((8, 4, 4), chunks=((3, 0, 5), 2, 2))], True)[0]
+    assert uneven.chunks == ((3, 0, 5), (4,), (4,))
+    # Split along axis 0 only where whole slices would pass array.chunk-size: 8 KiB
+    # slices, 20 KiB blocks hold 2.
+    with dask.config.set({"array.chunk-size": "20KiB"}):
+        x = da.zeros((7, 32, 64), chunks=((5, 1, 1), 16, 64), dtype=np.float32)
+        [fit, mask] = whole_slices("f", [x, x.astype(bool)], True)
+    assert fit.chunks == ((2, 2, 1, 1, 1), (32,), (64,))
+    assert mask.chunks == fit.chunks  # the first's blocks, whatever the dtype

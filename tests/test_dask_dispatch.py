@@ -1203,3 +1203,89 @@ def test_cluster_metrics_recipe_of_the_dask_page_reads_the_workers_counters(clie
         assert here.snapshot()["oom_outcomes"] == {}  # the client's own: none of them
     finally:
         client.run(lambda: (ap.metrics.disable(), ap.metrics.reset()))
+
+
+# --- from a dask audit (session 22) ----------------------------------------------------------
+
+
+@ap.memory_type("numpy", slice_by_slice=True, oom=ap.OOMPolicy(retries=0))
+def _doubled_slices(s: Any) -> Any:
+    return s * 2
+
+
+def _oom_note(x: Any) -> str:
+    from arrayport.testing import inject_oom
+
+    with inject_oom("numpy", times=1), pytest.raises(ap.OutOfMemoryError) as caught:
+        _doubled_slices(x).compute()
+    return caught.value.__notes__[-1]
+
+
+@pytest.mark.usefixtures("sync")
+def test_the_slice_by_slice_oom_note_s_remedy_gives_smaller_blocks() -> None:
+    # whole_slices rechunked axis 0 to "auto", merging x.rechunk({0: 1})'s one-slice blocks
+    # back into one block of 8: following the note gave the same block, and the same note.
+    x = da.zeros((8, 4, 4), chunks=(8, 2, 2))
+    assert _doubled_slices(x).chunks == ((8,), (4,), (4,))
+    note = _oom_note(x)
+    assert "(shape (8, 4, 4))" in note
+    assert "fewer slices per block need less memory (x.rechunk({0: 1})" in note
+    followed = x.rechunk({0: 1})
+    assert _doubled_slices(followed).chunks == ((1,) * 8, (4,), (4,))
+    note = _oom_note(followed)
+    assert "(shape (1, 4, 4))" in note
+    assert "holds one whole slice, the least slice_by_slice runs on" in note
+    assert "rechunk" not in note
+    np.testing.assert_array_equal(_doubled_slices(followed).compute(), np.zeros((8, 4, 4)))
+
+
+def _masked_invalid(a: Any) -> Any:
+    return np.ma.masked_invalid(a)
+
+
+_NO_OPTION = "on dask input no option keeps a masked result"
+
+
+@pytest.mark.usefixtures("sync")
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"dtype_conversion": "float64"},
+        {"dtype_conversion": "float64", "output": "declared"},
+        {"dtype_conversion": "native_output"},
+    ],
+)
+def test_a_masked_result_on_dask_is_refused_without_the_options_that_cannot_keep_it(
+    options: dict[str, Any],
+) -> None:
+    # The refusal said "output='declared' with dtype_conversion=NATIVE_OUTPUT returns
+    # results as the function makes them", which on dask failed in the sample run.
+    f = ap.memory_type("numpy", blockwise=True, **options)(_masked_invalid)
+    a = np.array([1.0, np.nan, 3.0, 4.0])
+    with pytest.raises(ap.UnsupportedArrayError, match="returns results as the function makes"):
+        f(a)  # without dask the hint holds
+    with pytest.raises(ap.UnsupportedArrayError) as caught:
+        f(da.from_array(a, chunks=2)).compute()
+    message = str(caught.value)
+    assert message.startswith("the result of _masked_invalid (output=")
+    assert _NO_OPTION in message
+    assert "x.filled(fill_value)" in message
+    assert "returns results as the function makes them" not in message
+
+
+@ap.memory_type("numpy", dtype_conversion="float64")
+def _inner_masked(a: Any) -> Any:
+    return np.ma.masked_invalid(a)
+
+
+@pytest.mark.usefixtures("sync")
+def test_a_nested_call_s_masked_result_keeps_its_own_hint_on_a_dask_block() -> None:
+    # The dask wording is the blocked function's: a numpy call it makes inside a block
+    # can still keep its masked result with output='declared' and NATIVE_OUTPUT.
+    outer = ap.memory_type("numpy", blockwise=True)(lambda a: _inner_masked(a))
+    with pytest.raises(ap.UnsupportedArrayError) as caught:
+        outer(da.from_array(np.array([1.0, np.nan]), chunks=1)).compute()
+    message = str(caught.value)
+    assert message.startswith("the result of _inner_masked (output='input')")
+    assert "output='declared' with dtype_conversion=DtypeConversion.NATIVE_OUTPUT" in message
+    assert _NO_OPTION not in message

@@ -187,3 +187,23 @@ def test_a_fallback_returning_another_dtype_is_refused_at_the_call() -> None:
         lambda x: x * 2
     )
     np.testing.assert_array_equal(double(x).compute(), np.arange(16).reshape(4, 4) * 2)
+
+
+# --- from a dask audit (session 22) ----------------------------------------------------------
+
+
+def test_the_native_output_sample_refuses_a_masked_result_as_masked() -> None:
+    # "returned MaskedArray, not an array, on a sample dask block".
+    import dask.array as da
+
+    f = ap.memory_type(
+        "numpy", blockwise=True, output="declared", dtype_conversion="native_output"
+    )(np.ma.masked_invalid)
+    a = np.array([1.0, np.nan, 3.0, 4.0])
+    assert isinstance(f(a), np.ma.MaskedArray)  # the remedy without dask
+    with pytest.raises(ap.ArrayportError) as caught:
+        f(da.from_array(a, chunks=2))
+    message = str(caught.value)
+    assert message.startswith("masked_invalid returned a masked array on a sample dask block: ")
+    assert "on dask input no option keeps a masked result" in message
+    assert "not an array" not in message

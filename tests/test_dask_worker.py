@@ -237,3 +237,23 @@ def test_a_blocks_final_out_of_memory_error_names_the_block(
         off(x).compute()
     assert type(raw.value) is MemoryError
     assert not hasattr(raw.value, "__notes__")
+
+
+# --- from a dask audit (session 22) ----------------------------------------------------------
+
+
+@ap.memory_type("numpy", output="declared", dtype_conversion="native_output")
+def _masked_if_nan(a: Any) -> Any:
+    return np.ma.masked_invalid(a) if np.isnan(a).any() else a
+
+
+def test_a_block_returning_a_masked_array_the_sample_did_not_is_refused_as_masked() -> None:
+    import dask
+    import dask.array as da
+
+    x = da.from_array(np.array([1.0, 2.0, np.nan, 4.0]), chunks=2)
+    out = _masked_if_nan.options(blockwise=True)(x)  # the sample of ones is not masked
+    # It passed: a masked block under a dask result whose meta says plain numpy chunks.
+    refusal = "returned a masked array on a dask block: on dask input no option keeps a masked"
+    with dask.config.set(scheduler="synchronous"), pytest.raises(ap.ArrayportError, match=refusal):
+        out.compute()

@@ -90,6 +90,11 @@ def test_dask_block_names_the_block_and_the_remedy_each_block_rule_has() -> None
     stack = dask_block("f", contract(slice_by_slice=True), (1, 0, 0), (4, 64, 64))
     assert "fewer slices per block" in stack
     assert "x.rechunk({0: 1})" in stack
+    # A block of one slice cannot have fewer: the note said x.rechunk({0: 1}) there too.
+    single = dask_block("f", contract(slice_by_slice=True), (3, 0, 0), (1, 64, 64))
+    assert "that block holds one whole slice, the least slice_by_slice runs on" in single
+    assert "give the workers more memory" in single
+    assert "rechunk" not in single
     plane = dask_block("f", contract(slice_by_slice=True), (0, 0), (64, 64))
     assert "slices a 3-D stack only, so that block is the whole array" in plane
     whole = dask_block("f", contract(whole_array=True), None, (64, 64))

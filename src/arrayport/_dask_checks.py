@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from arrayport.backends._dask_compute import foreign_chunks, numpy_or_cupy
+from arrayport.backends._dask_compute import numpy_or_cupy
 from arrayport.dtypes import DtypeConversion, Scaling
 from arrayport.errors import (
     ArrayportError,
@@ -45,18 +45,17 @@ def unknown(x: Any) -> bool:
     return any(isinstance(s, float) and math.isnan(s) for s in x.shape)
 
 
-def check_inputs(name: str, dask_args: list[Any]) -> None:
+def check_inputs(name: str, dask_args: list[Any], said: Callable[[int], str] | None = None) -> None:
+    """Refuse a dask argument whose chunks are masked or neither numpy's nor cupy's (every
+    one, before anything reads their dtypes: a torch chunk's dtype is not numpy's), or one
+    that does not line up with the first. ``said(i)`` says which argument the ``i``-th dask
+    argument is (``argument 'y' of f``), asked only for a refusal."""
+    for i, x in enumerate(dask_args):
+        meta = getattr(x, "_meta", None)
+        if not numpy_or_cupy(meta):  # masked chunks too
+            which = f"{name}: dask argument #{i + 1}" if said is None else said(i)
+            raise UnsupportedArrayError(_chunks_refused(which, meta))
     first = dask_args[0]
-    meta = getattr(first, "_meta", None)
-    if isinstance(meta, np.ma.MaskedArray):
-        msg = (
-            f"{name} got a dask array with masked chunks: the mask would be lost. Pass "
-            "dask.array.ma.filled(x, fill_value) for the values, or dask.array.ma.getdata(x) "
-            "and dask.array.ma.getmaskarray(x) separately"
-        )
-        raise UnsupportedArrayError(msg)
-    if not numpy_or_cupy(meta):
-        raise UnsupportedArrayError(foreign_chunks(name, meta))
     for other in dask_args[1:]:
         same = other.chunks == first.chunks if unknown(first) else other.shape == first.shape
         if not same and (unknown(first) or unknown(other)):
@@ -73,6 +72,21 @@ def check_inputs(name: str, dask_args: list[Any]) -> None:
                 "broadcast it (dask.array.broadcast_to(arg, x.shape).rechunk(x.chunks)) "
                 "to give each block its matching part"
             )
+
+
+def _chunks_refused(which: str, meta: Any) -> str:
+    if isinstance(meta, np.ma.MaskedArray):
+        return (
+            f"{which} is a dask array with masked chunks: the mask would be lost. Pass "
+            "dask.array.ma.filled(x, fill_value) for the values, or dask.array.ma.getdata(x) "
+            "and dask.array.ma.getmaskarray(x) separately"
+        )
+    t = type(meta)
+    return (
+        f"{which} is a dask array with {t.__module__}.{t.__name__} chunks; arrayport moves "
+        "and maps over numpy or cupy chunks only (convert the chunks first, e.g. "
+        "x.map_blocks(numpy.asarray))"
+    )
 
 
 def check_dtypes(name: str, memory_type: Any, dask_args: list[Any]) -> None:
@@ -229,7 +243,9 @@ def whole_slices(
     """``arrays`` rechunked for a function declared ``slice_by_slice``: it needs each slice
     entire (a block cut across a slice would give it a piece and join wrong values). Where
     the call is ``sliced`` (a 3-D stack, as :func:`arrayport.stack.run_slices` slices),
-    blocks still split the stack along axis 0; otherwise the call runs once on the whole
+    blocks keep the caller's chunks along axis 0 (never merged: a caller may have chosen
+    them for memory), except that a chunk whose whole slices would hold more than dask's
+    ``array.chunk-size`` is split along axis 0; otherwise the call runs once on the whole
     array, as without dask, and gets it in one block.
 
     A ``whole`` (non-dask) argument as long as the stack needs every block to hold all its
@@ -247,11 +263,29 @@ def whole_slices(
         )
     chunks: dict[int, Any] = dict.fromkeys(axes, -1)
     if sliced and not _unknown_axis(first.chunks[0]) and not _held_whole(first, whole):
-        chunks[0] = "auto"  # fewer slices per block, toward dask's array.chunk-size
+        chunks[0] = _split_to_fit(first)
     head = first.rechunk(chunks)
-    # The others (of the first's chunks) get the first's blocks: "auto" counts bytes, so a
-    # bool mask beside float32 data would get other blocks, and dask broadcast them.
+    # The others (of the first's chunks) get the first's blocks: they may hold another
+    # dtype (a bool mask beside float32 data), and blocks that did not line up would be
+    # broadcast by dask.
     return [head, *(x.rechunk(head.chunks) for x in arrays[1:])]
+
+
+def _split_to_fit(first: Any) -> tuple[int, ...]:
+    """``first``'s chunks along axis 0, each split into near-equal parts of at most as many
+    whole slices as dask's ``array.chunk-size`` holds (one at least)."""
+    import dask
+    from dask.utils import parse_bytes
+
+    limit = parse_bytes(dask.config.get("array.chunk-size"))
+    per_slice = math.prod(int(s) for s in first.shape[1:]) * first.dtype.itemsize
+    fits = max(1, limit // per_slice) if per_slice else None
+    out: list[int] = []
+    for c in first.chunks[0]:
+        parts = 1 if fits is None else max(1, -(-int(c) // fits))
+        small, extra = divmod(int(c), parts)
+        out += [small + 1] * extra + [small] * (parts - extra)
+    return tuple(out)
 
 
 def _held_whole(first: Any, whole: Sequence[np.ndarray]) -> bool:

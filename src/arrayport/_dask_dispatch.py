@@ -36,6 +36,7 @@ import math
 import sys
 import uuid
 import warnings
+from collections.abc import Callable
 from typing import Any, cast
 
 import numpy as np
@@ -86,12 +87,14 @@ class _Collector:
         self.dask: list[Any] = []
         self.whole: list[Any] = []
         self.places: list[tuple[int | str, bool]] = []  # each whole one's argument, if inner
+        self.dask_places: list[tuple[int | str, bool]] = []  # ... and each dask one's
         self.first: Any = None  # the call's first array argument, dask or not
         self.first_on_top = False  # ... and whether it is an argument itself (not in a list)
 
     def template(self, value: Any, place: int | str, *, top: bool = True) -> Any:
         if isinstance(value, self.array_type):
             self.dask.append(value)
+            self.dask_places.append((place, not top))
             if self.first is None:
                 self.first, self.first_on_top = value, top
             return Slot("block", len(self.dask) - 1)
@@ -275,7 +278,13 @@ def run_on_dask(
     if slot is not None:
         col.first = reference
         col.first_on_top = any(a is reference for a in (*args, *kwargs.values()))
-    check_inputs(name, col.dask)
+    asked = (args, kwargs)
+
+    def said(places: list[tuple[int | str, bool]]) -> Callable[[int], str]:
+        """Which argument the i-th of ``places`` is: asked only for a refusal."""
+        return lambda i: describe(dispatched, name, *places[i], asked, given or asked)
+
+    check_inputs(name, col.dask, said(col.dask_places))
     check_dtypes(name, contract.memory_type, col.dask)
     check_scaling(name, contract)
     first = col.dask[0]
@@ -321,12 +330,7 @@ def run_on_dask(
             for x in arrays
         ]
     if not contract.whole_array:
-        asked = (args, kwargs)
-
-        def said(i: int) -> str:
-            return describe(dispatched, name, *col.places[i], asked, given or asked)
-
-        check_whole_args(name, first, whole, split, arrays[0], said)
+        check_whole_args(name, first, whole, split, arrays[0], said(col.places))
     per_block = dispatched
     if isinstance(contract.device, str):
         # A bare "cuda"/"opencl": the calling thread's current accelerator, now; a block

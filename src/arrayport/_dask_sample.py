@@ -22,6 +22,7 @@ from arrayport._oom_injection import suspended
 from arrayport._oom_recognition import find_site, format_bytes
 from arrayport._oom_recovery import Execution
 from arrayport._quiet import quiet
+from arrayport._result_hint import MASKED_ON_DASK, running
 from arrayport.backends import detect_memory_type, get_backend
 from arrayport.backends._dask_devices import _is_cupy
 from arrayport.dtypes import DtypeConversion
@@ -86,8 +87,13 @@ def _run_sample(
     # installed for good (other threads' warnings are silenced while a sample runs), and
     # does not wait for it: the function may wait on another thread's sample. Nor is it a
     # call a test's inject_oom counts (it would fail the call, not a block).
-    with quiet(wait=False), np.errstate(all="ignore"), suspended():
-        return dispatched(*args, **kwargs)
+    # Run as on a block: a refusal of a masked result names the remedies that work there.
+    before, running.on = getattr(running, "on", None), dispatched
+    try:
+        with quiet(wait=False), np.errstate(all="ignore"), suspended():
+            return dispatched(*args, **kwargs)
+    finally:
+        running.on = before
 
 
 def _failed(name: str, samples: tuple[Any, ...], exc: Exception, why: str = "") -> ArrayportError:
@@ -233,6 +239,10 @@ def _dtype_of(out: Any, name: str, samples: tuple[Any, ...]) -> np.dtype[Any]:
             "first with .compute())"
         )
         raise ArrayportError(msg)
+    if isinstance(out, np.ma.MaskedArray):  # NATIVE_OUTPUT keeps it as the function made it
+        raise ArrayportError(
+            f"{name} returned a masked array on a sample dask block: {MASKED_ON_DASK}"
+        )
     if isinstance(out, np.generic):
         out = np.asarray(out)  # a numpy scalar is the 0-d array it stands for (ADR 0016)
     shape = getattr(out, "shape", None)

@@ -21,6 +21,7 @@ from arrayport._oom_messages import dask_block
 from arrayport._oom_messages import name as fn_name
 from arrayport._oom_recognition import find_site
 from arrayport._oom_recovery import JOIN
+from arrayport._result_hint import MASKED_ON_DASK, running
 from arrayport.backends import detect_memory_type, get_backend
 from arrayport.backends._dask_compute import dtype_lie, foreign_chunks, numpy_or_cupy
 from arrayport.convert import RAISED_IN_BLOCK, convert
@@ -286,6 +287,8 @@ def run_block(*parts: Any, call: Call, block_id: tuple[int, ...] | None = None) 
     kwargs = {k: fill(v, blocks, whole) for k, v in tkwargs.items()}
     policy = dispatched.contract.oom
     _ran.on = None
+    # What a refusal of its result reads: on a dask block (a masked result: no option keeps it).
+    before, running.on = getattr(running, "on", None), dispatched
     try:
         if type(dispatched) is Referenced:
             out = dispatched.call(blocks, whole, *args, **kwargs)
@@ -300,6 +303,8 @@ def run_block(*parts: Any, call: Call, block_id: tuple[int, ...] | None = None) 
         elif isinstance(exc, OutOfMemoryError):
             add_note(exc, dask_block(call.name, dispatched.contract, block_id, like.shape))
         raise
+    finally:
+        running.on = before
     # Whether the last run of the function was its fallback's (Traced policies only).
     fallback = policy.fallback if type(policy) is Traced else None
     fell = fallback if isinstance(fallback, MemoryType) and _ran.on is fallback else None
@@ -351,6 +356,10 @@ def _to_block_type(out: Any, like: Any, call: Call) -> Any:
             "first with .compute())"
         )
         raise ArrayportError(msg)
+    if isinstance(out, np.ma.MaskedArray):  # NATIVE_OUTPUT: kept as the function made it
+        raise ArrayportError(
+            f"{call.name} returned a masked array on a dask block: {MASKED_ON_DASK}"
+        )
     if isinstance(out, np.generic):
         # A numpy scalar counts as the 0-d numpy array it stands for (ADR 0016): numpy's
         # arithmetic on a 0-d block and its reductions return np.float64, not a 0-d array,

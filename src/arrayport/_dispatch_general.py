@@ -45,6 +45,7 @@ from arrayport._placement import (
     resolve_device,
     taken_back,
 )
+from arrayport._result_hint import result_hint
 from arrayport._results import collecting
 from arrayport._slicing import sliced, sliced_policy
 from arrayport._stack_host import kept
@@ -278,8 +279,7 @@ def of_result(
     policy = policy or isinstance(exc, DtypeConversionError)
     policy = policy or (isinstance(exc, UnsupportedDtypeError) and exc.dtype not in DTYPES)
     native = policy or isinstance(exc, UnsupportedArrayError)  # masked, object, float128
-    kind = " with dtype_conversion=DtypeConversion.NATIVE_OUTPUT" if native else ""
-    hint = f"output='declared'{kind} returns results as the function makes them"
+    hint = result_hint(dispatched, exc, native)  # none keeps a masked result on dask
     fixed = getattr(dispatched._contract.dtype_conversion, "value", None)
     if isinstance(exc, UnsupportedDtypeError) and exc.dtype == fixed:  # the declared dtype
         holder = getattr(exc.target, "value", exc.target)

@@ -63,10 +63,16 @@ def dask_block(name: str, contract: Any, block_id: Any, shape: tuple[int, ...]) 
             "with whole_array=True that block is the whole array: declare depth= instead if "
             "the function only needs a halo, or give the workers more memory"
         )
-    elif contract.slice_by_slice and len(shape) == 3:
+    elif contract.slice_by_slice and len(shape) == 3 and shape[0] > 1:
+        # Followed as it is: slice_by_slice keeps the input's chunks along axis 0.
         remedy = (
             "a block holds whole slices: fewer slices per block need less memory "
             "(x.rechunk({0: 1}) on the dask input)"
+        )
+    elif contract.slice_by_slice and len(shape) == 3:
+        remedy = (
+            "that block holds one whole slice, the least slice_by_slice runs on: give the "
+            "workers more memory"
         )
     elif contract.slice_by_slice:
         remedy = (
@@ -117,7 +123,10 @@ def gave_up(execution: Execution, site: Site, last: BaseException | None) -> Out
     runs_on_numpy = MemoryType.NUMPY in (mt, site.memory_type)  # a numpy fallback is no help
     if policy.fallback is None and not runs_on_numpy and not on_host:
         remedies.append("OOMPolicy(fallback='numpy') to run on the host")
-    remedies.append("smaller inputs, or freeing memory held elsewhere")
+    if getattr(last, "fixed_limit", False):  # a buffer over the device's maximum
+        remedies.append("smaller inputs (freeing memory does not lift that limit)")
+    else:
+        remedies.append("smaller inputs, or freeing memory held elsewhere")
     framework = "an unknown framework" if mt is None else mt.value
     msg = (
         f"{framework} ran out of memory{where} in {name(ex.user_fn)}{size}; gave up after "
