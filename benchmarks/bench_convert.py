@@ -67,7 +67,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from _args import positive_int
+from _args import positive_int, require
 
 import arrayport as ap  # first: its import guard must precede tensorflow
 from arrayport._host import aligned_copy, aligned_empty
@@ -204,16 +204,16 @@ def checked(
         try:
             y = fn()
             found = ap.detect_memory_type(y).value
-            assert found == want, f"a {found} array, not {want}"
+            require(found == want, f"a {found} array, not {want}")
             got = to_host(y)
-            assert got.shape == expected.shape, f"shape {got.shape}, not {expected.shape}"
-            assert got.dtype == expected.dtype, f"dtype {got.dtype}, not {expected.dtype}"
-            assert np.array_equal(got, expected), "values differ from the source's"
+            require(got.shape == expected.shape, f"shape {got.shape}, not {expected.shape}")
+            require(got.dtype == expected.dtype, f"dtype {got.dtype}, not {expected.dtype}")
+            require(np.array_equal(got, expected), "values differ from the source's")
             if name in sources:
                 shared[name] = shares(y, sources[name])
             if name in claims:
                 problem = _zero_copy_problem(claims[name], shared.get(name))
-                assert problem is None, problem
+                require(problem is None, problem or "")
         # Any failure, an exception from the candidate included: reported, not timed.
         except Exception as exc:
             FAILED_CHECKS.append(f"{row}: {name}")
@@ -727,6 +727,16 @@ def _verdict(route: ap.Route, s: str, t: str, times: dict[str, float]) -> str:
     return f"<=1.5x copy {'ok' if t_conv <= 1.5 * times['copy'] else 'SLOW'}"
 
 
+def device_text(text: str) -> str:
+    """``text`` when arrayport reads it as a device, else argparse's usage error (exit 2)
+    with arrayport's message, which lists the accepted forms."""
+    try:
+        parse_device(text)
+    except ap.ArrayportError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument(
@@ -736,6 +746,7 @@ def main() -> None:
     parser.add_argument("--no-per-call", action="store_true", help="skip the small-array table")
     parser.add_argument(
         "--device",
+        type=device_text,
         help="a GPU such as cuda:0: time the pairs among cupy, torch, jax and tensorflow "
         "on it, and each to and from the host, instead of the CPU pairs",
     )

@@ -29,6 +29,11 @@ with ArrayBridge 0.5.2 when it is installed.
     torch and a jax array (the same namespace objects), best of ``--repeat`` rounds, the two
     taking turns in every round. Target: no slower than array-api-compat.
 
+Each part first checks its candidates' results once, untimed (the decorated functions give
+the input's type, ``convert_dtype`` the expected values, ``ap.namespace`` array-api-compat's
+namespace); a wrong one stops the run before it is timed, ``CHECK FAILED`` on standard
+error and exit status 1.
+
 Run: ``.venv/bin/python benchmarks/bench_dispatch.py [--number 20000] [--repeat 15]
 [--mib 256]``
 """
@@ -42,7 +47,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from _args import positive_int
+from _args import CheckFailed, positive_int, require
 
 # The same paired timing as the dtype benchmark.
 from bench_convert_dtype import interleaved_times, summary
@@ -100,8 +105,9 @@ def part_a(number: int, repeat: int) -> None:
             "torch fn, torch in": (ab.torch(ident), t),
             "torch fn, numpy in": (ab.torch(ident), a),
         }
-    for fn, x in ours.values():  # output="input": the result has the input's type
-        assert type(fn(x)) is type(x)
+    for k, (fn, x) in ours.items():  # output="input": the result has the input's type
+        found = type(fn(x))
+        require(found is type(x), f"{k}: the result is {found.__name__}, not {type(x).__name__}")
     measured = overheads(
         {
             **{f"ap {k}": v for k, v in ours.items()},
@@ -150,7 +156,7 @@ def part_b(mib: int, repeat: int) -> None:
 
     expected = np.clip(np.rint(x[:4096]), 0, 65535).astype(np.uint16)
     got = ap.convert_dtype(x, "uint16", scaling=ap.Scaling.VALUE)
-    assert np.array_equal(got[:4096], expected), "convert_dtype disagrees: benchmark void"
+    require(np.array_equal(got[:4096], expected), "convert_dtype disagrees: benchmark void")
     del got
     rows: dict[str, Callable[[], object]] = {"arrayport convert_dtype VALUE": ours}
     if importlib.util.find_spec("arraybridge") is not None:
@@ -178,7 +184,8 @@ def part_c(number: int, repeat: int) -> None:
     print(f"(c) namespace lookup per call, best of {repeat} x {number} calls")
     print(f"    {'array':8s}{'arrayport':>11s}{'array-api-compat':>18s}{'compat/ap':>11s}")
     for name, x in arrays.items():
-        assert ap.namespace(x) is array_api_compat.array_namespace(x)
+        found, compat = ap.namespace(x), array_api_compat.array_namespace(x)
+        require(found is compat, f"{name}: ap.namespace gives {found}, not {compat}")
         ours = theirs = float("inf")
         for _ in range(repeat):
             ours = min(ours, timeit.timeit(lambda x=x: ap.namespace(x), number=number))
@@ -202,9 +209,12 @@ def main() -> None:
     parser.add_argument("--mib", type=positive_int, default=256, help="input size in MiB for (b)")
     args = parser.parse_args()
     print(f"arrayport {ap.__version__}, numpy {np.__version__}")
-    part_a(args.number, args.repeat)
-    part_b(args.mib, max(3, args.repeat // 2))
-    part_c(args.number, args.repeat)
+    try:
+        part_a(args.number, args.repeat)
+        part_b(args.mib, max(3, args.repeat // 2))
+        part_c(args.number, args.repeat)
+    except CheckFailed as exc:  # a wrong result is not timed: the run stops and fails
+        raise SystemExit(f"CHECK FAILED, the rest not timed: {exc}") from None
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@
     measured against an empty call and shown as a share of the cheapest conversions
     (identity, and numpy -> torch when torch is installed: zero-copy, by the route
     ``arrayport.plan`` names, printed in the label); ``convert`` with the counters on is
-    shown for comparison.
+    shown for comparison, the two timed in turn in every round after an untimed call each.
 
 (c) Recovery costs, for information: one release-and-retry (a full ``gc.collect``), and a
     split of a 256 x 1024 float32 array into two pieces (127 and 129 rows) after an
@@ -32,7 +32,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from _args import positive_int
+from _args import positive_int, require
 
 import arrayport as ap  # before any framework
 from arrayport.testing import inject_oom
@@ -53,8 +53,8 @@ def check(run: Callable[[], Any], expected: np.ndarray) -> str:
     ``"FAILED: ..."`` with the reason on one line (an exception from ``run`` included)."""
     try:
         got = np.asarray(run())
-        assert got.shape == expected.shape, f"shape {got.shape}, expected {expected.shape}"
-        assert got.dtype == expected.dtype, f"dtype {got.dtype}, expected {expected.dtype}"
+        require(got.shape == expected.shape, f"shape {got.shape}, expected {expected.shape}")
+        require(got.dtype == expected.dtype, f"dtype {got.dtype}, expected {expected.dtype}")
         np.testing.assert_array_equal(got, expected)
     # Any failure is reported in the output, never a traceback that hides the other figures.
     except Exception as exc:
@@ -69,6 +69,26 @@ def interleaved(cases: dict[str, Callable[[], Any]], number: int, repeat: int) -
         for name, fn in cases.items():
             best[name] = min(best[name], best_ns(fn, number, 1))
     return best
+
+
+def off_and_on(call: Callable[[], Any], number: int, repeat: int) -> tuple[float, float]:
+    """Best ns per call of ``call()`` with the metrics counters off and on, side by side:
+    one untimed call each way first (the first conversion plans its route, the first
+    counted one sets its counters up), then in every round a timing off and one on, so
+    that neither pays for a first use nor for a quieter moment of the machine alone. The
+    counters are off afterwards."""
+    best = {False: float("inf"), True: float("inf")}
+    try:
+        for on in (False, True):  # warm up, untimed
+            (ap.metrics.enable if on else ap.metrics.disable)()
+            call()
+        for _ in range(repeat):
+            for on in (False, True):
+                (ap.metrics.enable if on else ap.metrics.disable)()
+                best[on] = min(best[on], best_ns(call, number, 1))
+    finally:
+        ap.metrics.disable()
+    return best[False], best[True]
 
 
 def main() -> None:
@@ -122,9 +142,7 @@ def main() -> None:
         def call(src: Any = src, target: str = target) -> Any:
             return ap.convert(src, target)
 
-        off = interleaved({"off": call}, n // 5, r)["off"]
-        with ap.metrics.collecting():
-            on = interleaved({"on": call}, n // 5, r)["on"]
+        off, on = off_and_on(call, n // 5, r)
         conv[label] = {
             "metrics off ns": off,
             "metrics on ns": on,

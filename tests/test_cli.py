@@ -15,6 +15,7 @@ import arrayport
 import arrayport._bench
 import arrayport._doctor
 from arrayport import MemoryType, cli
+from arrayport._cli_args import commands
 from tests.conftest import INSTALLED, deny_reads
 
 NONSTANDARD = (
@@ -703,7 +704,7 @@ def test_long_options_are_never_abbreviated(
     assert captured.out == ""
     assert f"error: unrecognized arguments: {unknown}" in captured.err
     parser = cli._parser()
-    assert [p.allow_abbrev for p in (parser, *cli._commands(parser).values())] == [False] * 4
+    assert [p.allow_abbrev for p in (parser, *commands(parser).values())] == [False] * 4
 
 
 def test_ctrl_c_exits_130_without_a_traceback() -> None:

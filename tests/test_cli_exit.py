@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import importlib.util
 import io
 import os
 import signal
@@ -16,6 +17,7 @@ from typing import TextIO
 import pytest
 
 from arrayport import cli
+from arrayport._cli_exit import run_command, stop_if_interrupted
 
 NONSTANDARD = "import numpy as np\ny = np.amax(x)\n"
 
@@ -54,6 +56,64 @@ def test_an_interrupt_that_python_drops_still_exits_130() -> None:
     assert done.stdout == "still running\n"  # the interrupt was lost: the command went on
 
 
+def test_a_dropped_interrupt_stops_the_command_at_its_next_step(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # What a long command (bench) calls between its steps: the interrupt Python dropped
+    # in a __del__ (or a gc callback) is raised there, and the steps after it do not run.
+    steps: list[str] = []
+
+    class Collected:
+        def __del__(self) -> None:
+            signal.raise_signal(signal.SIGINT)  # handled here, and dropped by Python
+
+    def command(out: TextIO) -> int:
+        steps.append("first")
+        Collected()
+        steps.append("after the interrupt")
+        stop_if_interrupted()
+        steps.append("second")
+        return 0
+
+    stop_if_interrupted()  # outside a command: nothing to stop
+    assert run_command(command) == 130
+    assert steps == ["first", "after the interrupt"]
+    assert capsys.readouterr().err == "arrayport: interrupted\n"
+    stop_if_interrupted()  # the command's record ended with it
+
+
+def test_bench_stops_at_an_interrupt_python_dropped_in_a_gc_callback() -> None:
+    # SIGINT during bench's timings mostly landed in jax's gc callback, in the gc.collect()
+    # between rows: Python dropped the KeyboardInterrupt, and bench timed every other pair
+    # and printed them all before exiting 130 (audit a22). Here a gc callback takes the
+    # SIGINT once the first source's rows are timed; no row may be timed after it.
+    script = (
+        "import gc, signal, sys\n"
+        "from arrayport import MemoryType, _bench, cli\n"
+        "_bench.installed_memory_types = lambda: (MemoryType.NUMPY, MemoryType.TORCH)\n"
+        "timed, armed = [], []\n"
+        "real = _bench._timed_pair\n"
+        "def timed_pair(x, target, base, repeats):\n"
+        "    timed.append(target.value)\n"
+        "    armed.append(True)\n"
+        "    return real(x, target, base, repeats)\n"
+        "_bench._timed_pair = timed_pair\n"
+        "def callback(phase, info):\n"
+        "    if armed and phase == 'start':\n"
+        "        armed.clear()\n"
+        "        signal.raise_signal(signal.SIGINT)  # its handler runs in this callback\n"
+        "gc.callbacks.append(callback)\n"
+        "status = cli.main(['bench', '--json', '--size', '0.01'])\n"
+        "print(timed, status, file=sys.stderr)\n"
+    )
+    if importlib.util.find_spec("torch") is None:
+        pytest.skip("needs torch: two memory types to time")
+    done = _child(script)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == ""  # stopped before its JSON
+    assert done.stderr.splitlines()[-2:] == ["arrayport: interrupted", "['torch'] 130"]
+
+
 def test_sigint_is_arrayport_s_only_while_a_command_runs(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -78,8 +138,14 @@ def test_sigint_is_arrayport_s_only_while_a_command_runs(
     assert capsys.readouterr().err == ""
 
 
-def _into_dev_full(argv: list[str]) -> subprocess.CompletedProcess[str]:
-    """``python -m arrayport *argv`` with standard output on /dev/full (a full disk)."""
+def _into_dev_full(
+    argv: list[str], *, unbuffered: bool = False
+) -> subprocess.CompletedProcess[str]:
+    """``python -m arrayport *argv`` with standard output on /dev/full (a full disk), with
+    ``PYTHONUNBUFFERED=1`` where ``unbuffered`` (each write then fails at once)."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    if unbuffered:
+        env["PYTHONUNBUFFERED"] = "1"
     with open("/dev/full", "w") as full:
         return subprocess.run(
             [sys.executable, "-m", "arrayport", *argv],
@@ -88,6 +154,7 @@ def _into_dev_full(argv: list[str]) -> subprocess.CompletedProcess[str]:
             text=True,
             timeout=120,
             check=False,
+            env=env,
         )
 
 
@@ -181,6 +248,29 @@ def test_help_that_cannot_be_written_exits_74() -> None:
         assert done.returncode == 74, argv
         assert done.stderr.endswith(f"arrayport: cannot write output: {reason}\n"), argv
         assert "Exception ignored" not in done.stderr, argv
+
+
+@pytest.mark.parametrize("unbuffered", [False, True])
+def test_a_usage_error_is_said_even_where_its_json_cannot_be_written(
+    tmp_path: Path, unbuffered: bool
+) -> None:
+    # With PYTHONUNBUFFERED=1 the JSON, written first, failed at once: only "cannot write
+    # output" reached standard error, never why the command refused (audit a22).
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full here")
+    reason = os.strerror(errno.ENOSPC)
+    for argv, said in (
+        (["bench", "--json", "--size", "0"], "--size must be a finite positive number of MiB"),
+        (["bench", "--json", "--bogus"], "arrayport bench: error: unrecognized arguments"),
+        (["port-check", "--json", str(tmp_path / "missing.py")], "missing.py"),
+        (["port-check", "--json", str(tmp_path)], "no Python files found under"),
+    ):
+        done = _into_dev_full(argv, unbuffered=unbuffered)
+        assert done.returncode == 74, (argv, done.stderr)
+        assert said in done.stderr, argv
+        assert done.stderr.endswith(f"arrayport: cannot write output: {reason}\n"), argv
+    done = _into_dev_full(["bench", "--json", "--bogus"], unbuffered=unbuffered)
+    assert done.stderr.startswith("usage: arrayport bench"), done.stderr
 
 
 def test_main_called_from_python_leaves_the_callers_streams_as_they_were() -> None:

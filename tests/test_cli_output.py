@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import io
 import json
 import os
@@ -131,6 +132,25 @@ def test_a_usage_error_puts_json_on_stdout_when_asked(capsys: pytest.CaptureFixt
     with pytest.raises(SystemExit):
         parser.error("bad")
     assert capsys.readouterr().out == ""
+
+
+def test_a_usage_error_is_said_before_its_json_is_written(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The JSON went first: where standard output fails at once (unbuffered, a full disk)
+    # the usage and the message were never written.
+    class FullDisk(io.StringIO):
+        def write(self, text: str) -> int:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    parser = Parser(prog="tool")
+    parser.json_error = lambda message: {"error": message}
+    monkeypatch.setattr(sys, "stdout", FullDisk())
+    with pytest.raises(OSError, match="No space left"):
+        parser.error("argument --size: invalid float value: 'abc'")
+    assert capsys.readouterr().err == (
+        "usage: tool [-h]\ntool: error: argument --size: invalid float value: 'abc'\n"
+    )
 
 
 def test_rich_prints_emoji_codes_in_paths_as_they_are(monkeypatch: pytest.MonkeyPatch) -> None:

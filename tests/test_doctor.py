@@ -129,6 +129,58 @@ def test_a_framework_that_fails_to_import_names_where_it_came_from(tmp_path: Pat
     assert f"torch imported from {tmp_path / 'torch' / '__init__.py'}" in error
 
 
+def test_an_error_raised_in_another_frameworks_shadowing_module_names_that_file(
+    tmp_path: Path,
+) -> None:
+    # tensorflow imports jax: a user's jax.py that raises broke tensorflow's row too, which
+    # blamed tensorflow ("upgrade or reinstall tensorflow") and named no file (audit a22).
+    (tmp_path / "jax.py").write_text('raise RuntimeError("boom from my jax")\n')
+    script = (
+        "from arrayport import MemoryType\n"
+        "from arrayport._doctor import describe_error\n"
+        "try:\n"
+        "    import jax\n"
+        "except RuntimeError as exc:\n"
+        "    print(describe_error(MemoryType.TORCH, exc))\n"
+        "    print(describe_error(MemoryType.JAX, exc))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=tmp_path,  # first on sys.path: its jax.py shadows jax
+    )
+    assert done.returncode == 0, done.stderr
+    other, own = done.stdout.splitlines()
+    path = tmp_path / "jax.py"
+    assert other == (
+        f"RuntimeError: boom from my jax (raised in {path}, imported as jax but not from an "
+        "installed jax: rename or move that file)"
+    )
+    # jax's own row says where jax came from, once.
+    assert (
+        own
+        == f"RuntimeError: boom from my jax (jax imported from {path}, not from an installed jax)"
+    )
+
+
+@pytest.mark.slow
+def test_tensorflow_broken_by_a_users_jax_py_names_that_file(tmp_path: Path) -> None:
+    if MemoryType.TENSORFLOW not in INSTALLED or MemoryType.JAX not in INSTALLED:
+        pytest.skip("needs tensorflow and jax")
+    (tmp_path / "jax.py").write_text('raise RuntimeError("boom from my jax")\n')
+    types = ("numpy", "jax", "tensorflow")
+    done = _run_with(tmp_path, "arrayport._doctor", types, ["doctor", "--json"])
+    assert done.returncode == 1, done.stderr[-3000:]
+    rows = {m["name"]: m["error"] for m in json.loads(done.stdout)["memory_types"]}
+    if rows["tensorflow"] is None:
+        pytest.skip("this tensorflow does not import jax")
+    assert "boom from my jax" in rows["tensorflow"]
+    assert f"(raised in {tmp_path / 'jax.py'}, imported as jax" in rows["tensorflow"]
+
+
 def test_installed_frameworks_are_not_said_to_come_from_elsewhere(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -109,15 +109,7 @@ def test_benchmarks_refuse_counts_below_one(script: str, flag: str, value: str) 
 
 def _bench_convert() -> ModuleType:
     """benchmarks/bench_convert.py as a module of its own (its check list starts empty)."""
-    path = ROOT / "benchmarks" / "bench_convert.py"
-    if str(path.parent) not in sys.path:  # its sibling _args, as running the script finds it
-        sys.path.append(str(path.parent))
-    spec = importlib.util.spec_from_file_location("bench_convert_under_test", path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return _bench_module("bench_convert")
 
 
 @pytest.mark.slow
@@ -259,3 +251,154 @@ def _jax_direct_import() -> bool:
     from arrayport.backends._jax_dlpack import importer_on
 
     return importer_on(jax.devices("cpu")[0]) is not None
+
+
+_UNDER_O = """
+import json, sys
+import numpy as np
+if not sys.flags.optimize:
+    raise SystemExit("not run under -O")
+import arrayport as ap
+import bench_convert as bc, bench_dask as bd, bench_oom as bo
+
+expected = np.ones(4, np.float32)
+found = {}
+found["convert values"] = list(
+    bc.checked({"convert": lambda: np.zeros(4, np.float32)}, expected, "numpy", "values")[0]
+)
+found["convert dtype"] = list(
+    bc.checked({"convert": lambda: expected.astype(np.float64)}, expected, "numpy", "dtype")[0]
+)
+found["convert zc"] = list(
+    bc.checked(
+        {"convert": expected.copy},
+        expected,
+        "numpy",
+        "zc",
+        sources={"convert": expected},
+        claims={"convert": True},  # a copy said to be zero-copy
+    )[0]
+)
+found["convert failed"] = bc.FAILED_CHECKS
+checks = {}
+found["dask"] = [bd.check("d", expected.astype(np.float64), expected, checks), checks]
+found["oom"] = bo.check(lambda: expected.astype(np.float64), expected)
+
+
+def raised(run):
+    try:
+        run()
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return "timed"
+
+
+import bench_dispatch as bdp
+
+real_convert_dtype, real_ident = ap.convert_dtype, bdp.ident
+ap.convert_dtype = lambda x, *a, **k: np.zeros(x.shape, np.uint16)
+found["dispatch b"] = raised(lambda: bdp.part_b(1, 1))
+ap.convert_dtype = real_convert_dtype
+bdp.ident = lambda x: 0  # the decorated functions return an int
+found["dispatch a"] = raised(lambda: bdp.part_a(10, 1))
+bdp.ident = real_ident
+ap.namespace = lambda x: None
+found["dispatch c"] = raised(lambda: bdp.part_c(10, 1))
+print(json.dumps(found))
+"""
+
+
+def test_benchmark_checks_hold_under_python_O() -> None:
+    # The checks were assert statements: under python -O (or PYTHONOPTIMIZE) a wrong
+    # result was timed and read "ok", and the exit status was 0 (audit a22).
+    for name in ("torch", "jax", "array_api_compat"):  # bench_dispatch's parts (a) and (c)
+        pytest.importorskip(name)
+    done = subprocess.run(
+        [sys.executable, "-O", "-c", _UNDER_O],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        cwd=ROOT / "benchmarks",  # first on sys.path, as running a script there
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
+    found = json.loads(done.stdout.splitlines()[-1])
+    assert found["convert values"] == found["convert dtype"] == found["convert zc"] == []
+    assert found["convert failed"] == ["values: convert", "dtype: convert", "zc: convert"]
+    assert "CheckFailed: values differ from the source's" in done.stdout
+    assert "CheckFailed: dtype float64, not float32" in done.stdout
+    assert "plan() says zero-copy, but the result does not share" in done.stdout
+    ok, checks = found["dask"]
+    assert ok is False
+    assert checks == {"d": "FAILED: CheckFailed: dtype float64, expected float32"}
+    assert found["oom"] == "FAILED: CheckFailed: dtype float64, expected float32"
+    assert found["dispatch b"] == "CheckFailed: convert_dtype disagrees: benchmark void"
+    assert found["dispatch a"] == "CheckFailed: numpy fn, numpy in: the result is int, not ndarray"
+    assert found["dispatch c"].startswith("CheckFailed: numpy: ap.namespace gives None, not ")
+
+
+def _bench_module(name: str) -> ModuleType:
+    """``benchmarks/<name>.py`` as a module of its own."""
+    path = ROOT / "benchmarks" / f"{name}.py"
+    if str(path.parent) not in sys.path:  # its sibling _args, as running the script finds it
+        sys.path.append(str(path.parent))
+    spec = importlib.util.spec_from_file_location(f"{name}_under_test", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_bench_dispatch_stops_on_a_wrong_result(monkeypatch: pytest.MonkeyPatch) -> None:
+    # An assert: a traceback, or under -O nothing at all. Now one line and exit status 1.
+    bench = _bench_module("bench_dispatch")
+    import arrayport as ap
+
+    monkeypatch.setattr(ap, "convert_dtype", lambda x, *a, **k: np.zeros(x.shape, np.uint16))
+    monkeypatch.setattr(bench, "part_a", lambda number, repeat: None)
+    monkeypatch.setattr(sys, "argv", ["bench_dispatch.py", "--mib", "1"])
+    with pytest.raises(SystemExit) as exc:
+        bench.main()
+    assert exc.value.code == (
+        "CHECK FAILED, the rest not timed: convert_dtype disagrees: benchmark void"
+    )
+
+
+def test_bench_dask_times_no_cluster_whose_sums_disagree(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # The workers' sums were compared by an assert after both clusters were timed.
+    bench = _bench_module("bench_dask")
+    checks: dict[str, str] = {}
+    assert bench.sums_agree({"1": 2.0, "1 bare": 2.0000001}, checks, "1 worker(s)") is True
+    assert bench.sums_agree({"1": 2.0, "1 bare": 2.0, "2": 3.0}, checks, "2 worker(s)") is False
+    assert checks == {
+        "1 worker(s)": "ok",
+        "2 worker(s)": "FAILED: the sums differ: {'1': 2.0, '1 bare': 2.0, '2': 3.0}",
+    }
+    assert "CHECK FAILED, 2 worker(s) not timed" in capsys.readouterr().err
+
+
+def test_bench_oom_times_metrics_off_and_on_in_turn_after_a_warm_up() -> None:
+    # Off was timed first, in a block of its own and with no warm-up: with few rounds it
+    # paid the route's first use and read slower than on (32.8 us against 4.8 us).
+    bench = _bench_module("bench_oom")
+    import arrayport as ap
+
+    seen: list[bool] = []
+    off, on = bench.off_and_on(lambda: seen.append(ap.metrics.enabled), 2, 2)
+    warm, rounds = seen[:2], seen[2:]
+    assert warm == [False, True]  # one untimed call each way
+    assert rounds == [False, False, True, True] * 2  # each round: a timing off, one on
+    assert ap.metrics.enabled is False
+    assert 0 < off < float("inf")
+    assert 0 < on < float("inf")
+
+
+def test_bench_convert_refuses_a_device_it_cannot_read() -> None:
+    # `--device garbage` ended in a DeviceError traceback (exit 1).
+    done = _bench("bench_convert.py", "--device", "garbage", timeout=120)
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert "argument --device: invalid device 'garbage'" in done.stderr
+    assert "Traceback" not in done.stderr

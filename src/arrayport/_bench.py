@@ -23,6 +23,7 @@ from __future__ import annotations
 import functools
 import gc
 import importlib
+import importlib.metadata
 import math
 import os
 import time
@@ -32,6 +33,7 @@ from typing import Any
 import numpy as np
 
 import arrayport
+from arrayport._cli_exit import stop_if_interrupted
 from arrayport._doctor import describe_error, load_order, not_usable
 from arrayport._host import aligned_copy
 from arrayport.backends import get_backend, installed_memory_types
@@ -214,7 +216,9 @@ def _conversions(
                 except Exception as exc:
                     row["error"] = describe_error(target, exc)
             rows.append(row)
+            stop_if_interrupted()  # a Ctrl-C that Python dropped (in a gc callback) stops here
         gc.collect()  # jax and tensorflow free host buffers only when collected
+        stop_if_interrupted()  # Ctrl-C landing in jax's gc callback is dropped by Python
     return rows
 
 
@@ -279,23 +283,44 @@ def _dispatch(calls: int, broken: dict[MemoryType, str]) -> list[dict[str, Any]]
         else:
             row.update(us=seconds * 1e6, ratio=seconds / plain)
         rows.append(row)
+        stop_if_interrupted()
     return rows
 
 
-def _versions() -> dict[str, str | None]:
+def _distribution_version(name: str) -> str | None:
+    """The version of the installed distribution that holds module ``name`` (read from its
+    metadata, importing nothing), or None where none can be found."""
+    try:
+        candidates = importlib.metadata.packages_distributions().get(name, [])
+    except Exception:  # unreadable metadata: the distribution of the module's own name
+        candidates = []
+    for dist in [*candidates, name]:
+        try:
+            return importlib.metadata.version(dist)
+        except Exception:  # not installed under that name, or broken metadata
+            continue
+    return None
+
+
+def _versions(unusable: dict[MemoryType, str]) -> dict[str, str | None]:
     """arrayport's version and each installed memory type's (None where it cannot be
-    loaded: its rows say why)."""
+    loaded: its rows say why), those installed but not usable here (``unusable``) included,
+    their versions read from the installed distribution's metadata (loading them would fail,
+    or crash the process: pyclesperanto after tensorflow)."""
     installed = installed_memory_types()
-    found: dict[str, str | None] = {}
+    found: dict[MemoryType, str | None] = {}
     for mt in load_order(installed):
         try:
             backend = get_backend(mt)
             backend.load()
-            found[mt.value] = backend.version()
+            found[mt] = backend.version()
         # Reported in the rows (see _conversions); here only the version is missing.
         except Exception:
-            found[mt.value] = None
-    return {"arrayport": arrayport.__version__, **{mt.value: found[mt.value] for mt in installed}}
+            found[mt] = None
+    for mt in unusable:
+        found[mt] = _distribution_version(get_backend(mt).IMPORT_NAME)
+    ordered = [*installed, *unusable]
+    return {"arrayport": arrayport.__version__, **{mt.value: found[mt] for mt in ordered}}
 
 
 def run_bench(size_mib: float = 64.0, repeats: int = 3, calls: int = 20000) -> dict[str, Any]:
@@ -320,7 +345,8 @@ def run_bench(size_mib: float = 64.0, repeats: int = 3, calls: int = 20000) -> d
         "error"}], "dispatch": [{"case", "us", "ratio", "error"}], "broken"}``:
         ``versions`` maps
         ``"arrayport"`` and each installed memory type to its version (None where it
-        cannot be loaded); ``timed`` names the memory types whose conversions are timed
+        cannot be loaded; for one installed but not usable here, the installed package's
+        version); ``timed`` names the memory types whose conversions are timed
         (not those in ``broken``),
         ``skipped`` the installed ones left out, each with the reason (dask, whose
         conversions are lazy, and a framework installed but not usable here, as
@@ -361,7 +387,7 @@ def run_bench(size_mib: float = 64.0, repeats: int = 3, calls: int = 20000) -> d
     skipped.update(unfit)
     dispatch = _dispatch(calls, broken)
     return {
-        "versions": _versions(),
+        "versions": _versions(unusable),
         "size_mib": n * 4 / 2**20,
         "memcpy_ms": memcpy * 1e3,
         "timed": [mt.value for mt in installed if mt not in _SKIPPED and mt not in broken | unfit],

@@ -6,7 +6,9 @@ and at most one line on standard error, never a traceback:
 - Ctrl-C (SIGINT): 130 and ``arrayport: interrupted``. SIGINT is recorded, not only
   raised: Python drops an exception raised where it cannot propagate (an object's
   ``__del__``, a gc callback such as jax's), so a ``KeyboardInterrupt`` can be lost while
-  the command goes on to exit 0; the record still says it was interrupted.
+  the command goes on to exit 0; the record still says it was interrupted, and a command
+  that runs long (``bench``) asks :func:`stop_if_interrupted` between its steps, which
+  raises the lost interrupt again there.
 - The reader of standard output left early (``arrayport port-check . | head``): 141, as
   for a process killed by SIGPIPE, never 0, which would pass a CI gate.
 - Standard output cannot be written (a full disk, ``> /dev/full``, or closed: ``>&-``): 74
@@ -39,6 +41,7 @@ __all__ = [
     "parsing",
     "run_command",
     "standard_streams",
+    "stop_if_interrupted",
 ]
 
 #: 128 + SIGINT, as the shell says for a process Ctrl-C stopped.
@@ -96,11 +99,18 @@ class _Interrupts:
     def _unraisable(self, unraisable: Any) -> None:
         # The KeyboardInterrupt that SIGINT raised where Python ignores exceptions
         # ("Exception ignored in: <function _xla_gc_callback ...>"): recorded, and said
-        # once at the end ("arrayport: interrupted"), not as a traceback.
+        # once at the end ("arrayport: interrupted"), not as a traceback. A command that
+        # runs long calls stop_if_interrupted() between its steps to stop there.
         exc_type = unraisable.exc_type
         if self.seen and isinstance(exc_type, type) and issubclass(exc_type, KeyboardInterrupt):
             return
         self._hook(unraisable)
+
+    def stop_if_seen(self) -> None:
+        """Raise ``KeyboardInterrupt`` if SIGINT came while the command runs (see
+        :func:`stop_if_interrupted`)."""
+        if self.seen and self._raising:
+            raise KeyboardInterrupt
 
     @contextlib.contextmanager
     def installed(self) -> Iterator[None]:
@@ -122,6 +132,22 @@ class _Interrupts:
         finally:
             sys.unraisablehook = self._hook
             signal.signal(signal.SIGINT, previous)
+
+
+#: The SIGINT records of the commands running now in the main thread
+#: (:func:`run_command`), innermost last.
+_running: list[_Interrupts] = []
+
+
+def stop_if_interrupted() -> None:
+    """Raise ``KeyboardInterrupt`` where Ctrl-C came while the command runs, even though
+    Python dropped the one SIGINT raised (it landed in a gc callback, during the
+    ``gc.collect()`` that ``bench`` makes between its rows): called between a command's
+    steps, so that it stops at the next one, not after minutes of timings nobody wants.
+    Does nothing outside :func:`run_command`, or outside the main thread (the only one
+    whose commands see SIGINT)."""
+    if _running and threading.current_thread() is threading.main_thread():
+        _running[-1].stop_if_seen()
 
 
 def _say(line: str) -> None:
@@ -208,7 +234,10 @@ def run_command(run: Callable[[TextIO], int]) -> int:
     out = _Output(sys.stdout)
     status = INTERRUPTED
     with interrupts.installed():
+        main = threading.current_thread() is threading.main_thread()
         try:
+            if main:
+                _running.append(interrupts)
             try:
                 status = run(cast(TextIO, out))
                 # Here, not at exit: output smaller than the buffer is written now, so that
@@ -216,6 +245,8 @@ def run_command(run: Callable[[TextIO], int]) -> int:
                 out.flush()
             finally:
                 interrupts.stop_raising()
+                if main:
+                    _running.remove(interrupts)
         except BrokenPipeError:
             # The reader left (`arrayport port-check . | head`) before the verdict.
             silence_stdout()

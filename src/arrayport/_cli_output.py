@@ -19,6 +19,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
+from gettext import gettext
 from typing import Any, NoReturn, TextIO
 
 __all__ = ["Output", "Parser", "print_json", "quiet_stdout", "shown", "silence_stdout"]
@@ -162,9 +163,16 @@ class Parser(argparse.ArgumentParser):
         super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
-        if self.json_error is not None:
-            print_json(self.json_error(message), sys.stdout)
-        super().error(message)
+        if self.json_error is None:
+            super().error(message)
+        # The usage and the message first, as argparse writes them: standard output may
+        # fail at once (unbuffered, PYTHONUNBUFFERED=1, onto a full disk), and they must
+        # not be lost with the JSON.
+        self.print_usage(sys.stderr)
+        text = gettext("%(prog)s: error: %(message)s\n")  # argparse's, translated alike
+        self._print_message(text % {"prog": self.prog, "message": message}, sys.stderr)
+        print_json(self.json_error(message), sys.stdout)
+        self.exit(2)
 
     def _print_message(self, message: str, file: Any = None) -> None:
         if message and file is not None and file is sys.stdout:

@@ -6,7 +6,9 @@ cell that raises, marks the installation as broken (``report["ok"]`` is false an
 command exits 1), and the error text is shown where the value would have been. Any
 exception counts: a broken framework raises what it raises (an ``AttributeError`` from a
 user's own ``jax.py`` that shadows jax, say), and doctor exists to show it; where the
-module is not the installed framework's, the error names the file it came from.
+module is not the installed framework's, the error names the file it came from, and so
+does another framework's error raised in that file (tensorflow imports jax: a user's own
+``jax.py`` that raises breaks tensorflow too).
 
 A memory type whose framework is installed but that arrayport does not count as available
 here (pyclesperanto without an OpenCL platform, or imported after tensorflow; cupy without
@@ -88,11 +90,12 @@ def _innermost(exc: BaseException) -> BaseException:
 
 def describe_error(mt: MemoryType, exc: BaseException) -> str:
     """``exc`` as one row's text: its type and message, and where the framework's module
-    came from when it is not the installed framework (see :func:`foreign_origin`). An
-    exception without a message (a bare ``assert`` failing inside a framework), or one whose
-    innermost cause has none (``BackendUnavailableError: jax is installed but importing it
-    failed (AssertionError: ); ...``), is named with the file, line and code that raised
-    it."""
+    came from when it is not the installed framework (see :func:`foreign_origin`), and the
+    file of another framework's module imported from elsewhere when ``exc`` was raised in
+    it (:func:`_shadowing_frame`). An exception without a message (a bare ``assert``
+    failing inside a framework), or one whose innermost cause has none
+    (``BackendUnavailableError: jax is installed but importing it failed (AssertionError:
+    ); ...``), is named with the file, line and code that raised it."""
     text = f"{type(exc).__name__}: {exc}"
     inner = _innermost(exc)
     if not str(inner):
@@ -112,7 +115,50 @@ def describe_error(mt: MemoryType, exc: BaseException) -> str:
     if origin is not None:
         name = get_backend(mt).IMPORT_NAME
         text += f" ({name} imported from {origin}, not from an installed {name})"
+    found = _shadowing_frame(mt, inner)
+    if found is not None:
+        path, name = found
+        text += (
+            f" (raised in {path}, imported as {name} but not from an installed {name}: "
+            "rename or move that file)"
+        )
     return text
+
+
+def _shadowing_frame(mt: MemoryType, inner: BaseException) -> tuple[str, str] | None:
+    """The file and import name of the innermost frame of ``inner``'s traceback that runs
+    in another memory type's module imported from elsewhere than its installed
+    distribution (:func:`foreign_origin`): a user's own ``jax.py`` that raises breaks
+    tensorflow too, which imports jax, and the row must name that file, not only blame
+    tensorflow. None when no frame does. ``foreign_origin`` (a tenth of a second or more)
+    is asked only of memory types whose import name is in a frame's path."""
+    frames = traceback.extract_tb(inner.__traceback__)
+    names = {
+        other: get_backend(other).IMPORT_NAME
+        for other in MemoryType
+        # Not numpy: arrayport imports it, so a numpy that raises stops it before this.
+        if other is not mt and other is not MemoryType.NUMPY
+    }
+    origins: dict[MemoryType, Path | None] = {}
+    for frame in reversed(frames):
+        path = Path(frame.filename)
+        for other, name in names.items():
+            if name not in path.parts and path.stem != name:
+                continue
+            if other not in origins:
+                found = foreign_origin(other)
+                origins[other] = None if found is None else Path(found).resolve()
+            origin = origins[other]
+            if origin is None:
+                continue
+            try:
+                here = path.resolve()
+            except (OSError, RuntimeError):  # a link loop: not the file found above
+                continue
+            package = origin.parent if origin.name == "__init__.py" else None
+            if here == origin or (package is not None and here.is_relative_to(package)):
+                return frame.filename, name
+    return None
 
 
 def load_order(types: tuple[MemoryType, ...] | list[MemoryType]) -> list[MemoryType]:

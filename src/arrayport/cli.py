@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TextIO
 
 import arrayport
+from arrayport._cli_args import refuse_extra, unknown_options_first, usage_error_json
 from arrayport._cli_exit import parsing, run_command, standard_streams
 from arrayport._cli_output import Output, Parser, print_json, quiet_stdout, shown
 from arrayport.errors import ArrayportError, InvalidOptionError
@@ -115,9 +116,10 @@ def _bench(args: argparse.Namespace, out: TextIO) -> int:
         with quiet_stdout(args.json):
             result = run_bench(size_mib=args.size)
     except InvalidOptionError as exc:  # a size that does not fit
+        # stderr first: stdout may fail at once (unbuffered, onto a full disk).
+        print(f"arrayport bench: {exc}", file=sys.stderr)
         if args.json:  # stdout stays valid JSON; the exit status says it is an error
             print_json({"error": str(exc)}, out)
-        print(f"arrayport bench: {exc}", file=sys.stderr)
         return 2
     failed = bool(result["broken"]) or any(
         r["error"] is not None for r in (*result["conversions"], *result["dispatch"])
@@ -220,9 +222,10 @@ def _port_check(args: argparse.Namespace, out: TextIO) -> int:
             findings, checked = _scan(args.paths, skipped)
             version = standard().version if checked else ""
     except ArrayportError as exc:
+        # stderr first: stdout may fail at once (unbuffered, onto a full disk).
+        print(f"arrayport port-check: {shown(str(exc))}", file=sys.stderr)
         if args.json:
             print_json([], out)  # stdout stays valid JSON; the exit status says why
-        print(f"arrayport port-check: {shown(str(exc))}", file=sys.stderr)
         return 2
     if skipped:
         print(_not_searched(skipped), file=sys.stderr)
@@ -232,17 +235,19 @@ def _port_check(args: argparse.Namespace, out: TextIO) -> int:
     # are reported, the others checked, and the exit status is 2 so a CI gate still
     # fails: in the JSON list as findings, in text on stderr.
     status = 2 if unchecked or not checked else 1 if findings else 0
+    # An empty directory, or one of notebooks only, is not "clean". Said before the JSON:
+    # standard output may fail at once (unbuffered, onto a full disk).
+    no_files = f"arrayport port-check: {_NO_FILES.format(paths=shown(', '.join(args.paths)))}"
     if args.json:
+        if not checked:
+            print(no_files, file=sys.stderr)
         print_json([f.as_dict() for f in findings], out)  # [] when nothing was found
-    else:
-        for f in unchecked:
-            where = f.path if f.name == UNREADABLE else f"{f.path}:{f.line}"
-            print(f"arrayport port-check: {shown(where)}: {f.message}", file=sys.stderr)
-    if not checked:  # an empty directory, or one of notebooks only, is not "clean"
-        paths = shown(", ".join(args.paths))
-        print(f"arrayport port-check: {_NO_FILES.format(paths=paths)}", file=sys.stderr)
         return status
-    if args.json:
+    for f in unchecked:
+        where = f.path if f.name == UNREADABLE else f"{f.path}:{f.line}"
+        print(f"arrayport port-check: {shown(where)}: {f.message}", file=sys.stderr)
+    if not checked:
+        print(no_files, file=sys.stderr)
         return status
     findings = [f for f in findings if f not in unchecked]
     o = Output(out)
@@ -272,16 +277,6 @@ def _port_check(args: argparse.Namespace, out: TextIO) -> int:
     if unread:
         o.line(f"{unread} file(s) or directories could not be read and were not checked")
     return status
-
-
-def _json_error(given: Sequence[str]) -> Callable[[str], object] | None:
-    """What standard output gets on a usage error: nothing without ``--json``; with it,
-    ``[]`` for port-check (its output is a list), else ``{"error": message}``."""
-    if "--json" not in given:
-        return None
-    if next((w for w in given if w in ("doctor", "bench", "port-check")), None) == "port-check":
-        return lambda message: []
-    return lambda message: {"error": message}
 
 
 def _parser(json_error: Callable[[str], object] | None = None) -> argparse.ArgumentParser:
@@ -338,26 +333,6 @@ def _parser(json_error: Callable[[str], object] | None = None) -> argparse.Argum
     return parser
 
 
-def _commands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            return dict(action.choices)
-    return {}
-
-
-def _unknown_options_first(parser: argparse.ArgumentParser, given: list[str]) -> list[str]:
-    """``given``; unknown options without a command (``arrayport --verison``, ``--device
-    cuda``) are named, where argparse would say COMMAND is missing. A mistyped command
-    first (``arrayport doctr --json``) is argparse's to name."""
-    first_is_option = bool(given) and given[0].startswith("-")
-    if first_is_option and not any(word in _commands(parser) for word in given):
-        known = {"-h", "--help", "--version"}
-        unknown = [word for word in given if word.startswith("-") and word not in known]
-        if unknown:
-            parser.error(f"unrecognized arguments: {' '.join(unknown)}")
-    return given
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``arrayport`` command.
 
@@ -377,14 +352,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _main(argv: Sequence[str] | None) -> int:
     given = list(sys.argv[1:] if argv is None else argv)
-    parser = _parser(_json_error(given))
+    parser = _parser(usage_error_json(given))
     with parsing():  # --help, --version and usage errors print, then raise SystemExit
-        args, extra = parser.parse_known_args(_unknown_options_first(parser, given))
+        args, extra = parser.parse_known_args(unknown_options_first(parser, given))
         if extra:  # named against the command they were given to, with its own usage line
-            command = _commands(parser)[args.command]
-            known = {o for a in command._actions for o in a.option_strings}
-            where = [word for word in extra if word in known]
-            hint = f" ({', '.join(where)} goes after the command)" if where else ""
-            command.error(f"unrecognized arguments: {' '.join(extra)}{hint}")
+            refuse_extra(parser, args.command, extra)
     run: Callable[[argparse.Namespace, TextIO], int] = args.run
     return run_command(lambda out: run(args, out))
