@@ -18,8 +18,10 @@ from arrayport.testing import arrays, assert_equivalent
 # Your function: written once against the array API, declared to compute on numpy.
 # Called with a torch, jax, tensorflow, ... array, it computes on numpy and answers in
 # the caller's memory type and dtype. It reads the whole image (its minimum and maximum),
-# so a dask array must reach it whole (whole_array=True), not block by block: without it,
-# assert_equivalent's dask run (two blocks per axis) reports each block rescaled alone.
+# so a dask array must reach it whole (whole_array=True), not block by block. Without a
+# block rule, arrayport refuses a dask array of several blocks, so assert_equivalent skips
+# dask (named in memory_types, it fails with BlockRuleError); with blockwise=True instead,
+# its dask run (two blocks per axis) would report each block rescaled alone.
 @ap.memory_type("numpy", whole_array=True)
 def rescale(image, low=0.0, high=1.0):
     xp = ap.namespace(image)

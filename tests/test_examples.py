@@ -256,3 +256,100 @@ def test_the_testing_extra_installs_what_the_testing_example_needs() -> None:
     assert imported - {"numpy", "arrayport"} == {"pytest", "hypothesis"}
     assert '"array_api_strict"' in source
     assert 'pip install ".[testing]"' in (ROOT / "docs" / "testing.md").read_text()
+
+
+# --- from an audit of the docs as a new user reads them (a22, 2026-11-29) ---
+
+
+def test_the_guides_say_array_api_strict_runs_only_when_named() -> None:
+    # testing.md's opening and the README said assert_equivalent runs on array-api-strict
+    # by default; it runs there only when "array_api_strict" is in memory_types.
+    import numpy as np
+
+    from arrayport.testing import assert_equivalent
+
+    ran = assert_equivalent(lambda x: x * 2, np.ones((2, 2), np.float32))
+    assert "array_api_strict" not in ran
+    intro = " ".join((ROOT / "docs" / "testing.md").read_text().split("\n\n")[1].split())
+    assert "(and on array-api-strict" not in intro
+    assert 'name `"array_api_strict"` in `memory_types` to also run it on array-api-strict' in intro
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    assert "every installed framework (and, when asked, on array-api-strict)" in readme
+
+
+def test_the_example_says_what_happens_to_rescale_on_dask_without_whole_array() -> None:
+    # The comment said that without whole_array=True the dask run "reports each block
+    # rescaled alone": with no block rule, dask is skipped (named: BlockRuleError); only
+    # blockwise=True runs it block by block.
+    _needs("dask")
+    import numpy as np
+
+    import arrayport as ap
+    from arrayport.testing import assert_equivalent
+
+    comment = " ".join(
+        line.removeprefix("#").strip()
+        for line in (ROOT / "examples" / "test_my_function.py").read_text().splitlines()
+        if line.startswith("#")
+    )
+    assert "assert_equivalent skips dask (named in memory_types, it fails with BlockRuleError)" in (
+        comment
+    )
+    assert "with blockwise=True instead, its dask run (two blocks per axis) would report" in comment
+    body = _load_test_my_function().rescale.__wrapped__  # type: ignore[attr-defined]
+    image = np.linspace(0, 100, 24, dtype=np.float32).reshape(4, 6)
+    bare = ap.memory_type("numpy")(body)
+    assert "dask" not in assert_equivalent(bare, image, high=255.0)
+    with pytest.raises(AssertionError, match=r"on dask: raised BlockRuleError: "):
+        assert_equivalent(bare, image, high=255.0, memory_types=["numpy", "dask"])
+    blockwise = ap.memory_type("numpy", blockwise=True)(body)
+    with pytest.raises(AssertionError, match=r"on dask: the result differs from numpy's"):
+        assert_equivalent(blockwise, image, high=255.0, memory_types=["numpy", "dask"])
+
+
+def test_the_testing_guide_shows_the_check_inputs_unchanged_failure_users_get() -> None:
+    # It showed "f(float32[3, 4]) on torch: fn wrote into ...": numpy's reference runs
+    # first and is the run named.
+    _needs("torch")
+    text = (ROOT / "docs" / "testing.md").read_text()
+    code = _block_after(text, "    x[0, 0] = 0\n", "python")
+    assert "check_inputs_unchanged=True" in code
+    shown = _block_after(text, "    x[0, 0] = 0\n", "text").strip()
+    with pytest.raises(AssertionError) as info:
+        exec(compile(code, "testing.md", "exec"), {"__name__": "docs_example"})  # noqa: S102
+    assert f"AssertionError: {info.value}" == shown
+
+
+def test_the_porting_guide_s_assert_equivalent_snippet_passes_after_the_example() -> None:
+    # It passed the example's float64 image, which jax without 64-bit mode refuses.
+    _needs("torch", "jax", "dask", "array_api_strict")
+    import runpy
+
+    text = (ROOT / "docs" / "porting.md").read_text()
+    code = _block_after(text, "assert_equivalent(after, image", "python")
+    from arrayport.testing import assert_equivalent
+
+    names = runpy.run_path(str(ROOT / "examples" / "porting_before_after.py"))
+    assert str(names["image"].dtype) == "float64"
+    names["assert_equivalent"] = assert_equivalent
+    exec(compile(code, "porting.md", "exec"), names)  # noqa: S102  # raises if it fails
+
+
+def test_the_testing_guide_s_dask_block_examples_are_the_blocks_chosen() -> None:
+    # The paragraph on dask's blocks was one sentence nobody could follow; its examples
+    # must still be what block_chunks chooses.
+    from arrayport.testing._splits import block_chunks
+
+    text = " ".join((ROOT / "docs" / "testing.md").read_text().split())
+    start = text.index("On dask, the largest array (the first of the most dimensions)")
+    paragraph = text[start : text.index("With no axis left, dask runs on one block.", start)]
+    assert "a `(4,)` bias beside a `(4, 4)` image keeps the last axis whole" in paragraph
+    assert block_chunks((4, 4), [(4,)]) == ((2, 2), (4,))
+    assert "the last axis it does not fit" in paragraph
+    assert "a `(3, 3)` kernel beside a `(6, 6)` image" in paragraph
+    assert block_chunks((6, 6), [(3, 3)]) == ((3, 3), (6,))
+    assert "can ever have its extent (a `(256,)` lookup table beside a `(4, 5)` image)" in (
+        paragraph
+    )
+    assert block_chunks((4, 5), [(256,)]) == ((2, 2), (3, 2))
+    assert block_chunks((1, 1), []) == ((1,), (1,))  # no axis left: one block

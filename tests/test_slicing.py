@@ -404,3 +404,29 @@ def test_a_split_calls_join_of_pieces_split_again_numbers_the_whole_stack() -> N
     split = ap.memory_type("numpy", slice_by_slice=True, oom=policy)(counted)
     with pytest.raises(ap.InvalidOptionError, match=r"\(1,\) for slice 2 but \(2,\) for slice 3;"):
         split(x)
+
+
+def test_a_bare_crop_of_data_dependent_size_is_refused_saying_to_return_it_in_a_list() -> None:
+    # The refusal is intended, but it said nothing of what to do, and the docs suggested
+    # bare crops came back one per slice (audit a22 #2): only crops inside a list do.
+    x = np.arange(3 * 4 * 5, dtype=np.float32).reshape(3, 4, 5)
+
+    def bare(img: Any) -> Any:
+        return img[: int(img[0, 0]) % 3 + 1]
+
+    with pytest.raises(
+        ap.InvalidOptionError,
+        match=(
+            r"^slice_by_slice: fn returned shape \(1, 5\) for slice 0 but \(3, 5\) for slice 1; "
+            r"it must return one shape for every slice to be restacked \(for one result per "
+            r"slice instead, return it inside a list, `return \[crop\]`: lists of arrays "
+            r"whose shapes differ come back as one list per slice\)$"
+        ),
+    ):
+        ap.memory_type("numpy", slice_by_slice=True)(bare)(x)
+    # The remedy the message gives works: one list per slice, each crop as it was cut.
+    listed = ap.memory_type("numpy", slice_by_slice=True)(lambda img: [bare(img)])(x)
+    assert type(listed) is list
+    assert [[c.shape for c in r] for r in listed] == [[(1, 5)], [(3, 5)], [(2, 5)]]
+    for r, plane in zip(listed, x, strict=True):
+        np.testing.assert_array_equal(r[0], bare(plane))

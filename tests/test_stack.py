@@ -376,7 +376,9 @@ def test_process_slices_names_the_slices_whose_results_differ_in_shape() -> None
     stack = np.zeros((2, 3, 4))
     expected = (
         r"^process_slices: fn returned shape \(1, 4\) for slice 0 but \(3, 4\) for slice 1; "
-        "it must return one shape for every slice to be restacked$"
+        r"it must return one shape for every slice to be restacked \(for one result per "
+        r"slice instead, return it inside a list, `return \[crop\]`: lists of arrays whose "
+        r"shapes differ come back as one list per slice\)$"
     )
     calls: list[int] = []
 

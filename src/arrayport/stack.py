@@ -315,8 +315,9 @@ def _stack(
         if other != shape and per_slice is not None:
             msg = (
                 f"{what}: fn returned shape {shape} for slice {base} but {other} for slice "
-                f"{base + i}; "
-                "it must return one shape for every slice to be restacked"
+                f"{base + i}; it must return one shape for every slice to be restacked (for "
+                "one result per slice instead, return it inside a list, `return [crop]`: "
+                "lists of arrays whose shapes differ come back as one list per slice)"
             )
             raise InvalidOptionError(msg)
         if other != shape:

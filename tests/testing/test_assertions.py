@@ -948,3 +948,27 @@ def test_correct_functions_pass_in_float16_on_other_frameworks(fn: Any) -> None:
         assert_equivalent(fn, x, memory_types=_HALF_TYPES)
 
     check()
+
+
+@skip_unless_installed(MemoryType.PYCLESPERANTO)
+def test_a_bool_result_on_pyclesperanto_fails_only_under_native_output_saying_what_to_do() -> None:
+    # The guide said every dispatched bool result fails on pyclesperanto; under the default
+    # PRESERVE_INPUT a float input's x > 2 is float32 on every run. Under NATIVE_OUTPUT it
+    # fails, and the failure now names the widening and the remedy (audit a22 #6).
+    x = np.arange(6, dtype=np.float32).reshape(2, 3)
+    both = ["numpy", "pyclesperanto"]
+    preserved = ap.memory_type("numpy")(lambda x: x > 2)
+    assert assert_equivalent(preserved, x, memory_types=both) == ("numpy", "pyclesperanto")
+
+    @ap.memory_type("numpy", dtype_conversion=ap.DtypeConversion.NATIVE_OUTPUT)
+    def gt(x: Any) -> Any:
+        return x > 2
+
+    with pytest.raises(AssertionError) as info:
+        assert_equivalent(gt, x, memory_types=both)
+    assert str(info.value).endswith(
+        ".gt(float32[2, 3]) on pyclesperanto: the result has dtype uint8, numpy gave bool "
+        "(pyclesperanto holds bool as uint8: pass check_dtype=False or leave pyclesperanto "
+        "out of memory_types)"
+    )
+    assert assert_equivalent(gt, x, memory_types=both, check_dtype=False) == tuple(both)

@@ -260,3 +260,29 @@ def test_a_dask_array_for_a_structured_result_is_computed_before_the_structure()
     # One that computes is still the wrong structure.
     with pytest.raises(AssertionError, match=r"the result is Array, numpy gave a dict of \['a'\]"):
         _compare(da.ones((4,), chunks=2), {"a": np.ones(4)}, target=MemoryType.DASK)
+
+
+@pytest.mark.parametrize(("got", "gave"), [("uint8", "bool"), ("float32", "float16")])
+def test_a_dtype_pyclesperanto_holds_only_widened_is_named_with_the_remedy(
+    got: str, gave: str
+) -> None:
+    # "the result has dtype uint8, numpy gave bool" said nothing of the widening or of
+    # what to do (audit a22 #6).
+    options = {"target": MemoryType.PYCLESPERANTO, "check_memory_type": False}
+    with pytest.raises(AssertionError) as info:
+        _compare(np.ones(2, got), np.ones(2, gave), where="f on pyclesperanto", **options)
+    assert str(info.value) == (
+        f"f on pyclesperanto: the result has dtype {got}, numpy gave {gave} (pyclesperanto "
+        f"holds {gave} as {got}: pass check_dtype=False or leave pyclesperanto out of "
+        "memory_types)"
+    )
+    _compare(np.ones(2, got), np.ones(2, gave), check_dtype=False, **options)
+    # Elsewhere, or for another pair of dtypes, no such hint: it would be wrong there.
+    for actual, expected, target in [
+        (np.ones(2, "uint8"), np.ones(2, "bool"), MemoryType.TORCH),
+        (np.ones(2, "int32"), np.ones(2, "bool"), MemoryType.PYCLESPERANTO),
+        (np.ones(2, "float16"), np.ones(2, "float32"), MemoryType.PYCLESPERANTO),
+    ]:
+        with pytest.raises(AssertionError) as info:
+            _compare(actual, expected, target=target, check_memory_type=False)
+        assert str(info.value).endswith(f"numpy gave {expected.dtype.name}")

@@ -130,3 +130,24 @@ def test_shapes_for_takes_the_limits_a_memory_type_holds() -> None:
     assert all(len(s) <= 5 for s in _draws(shapes_for("numpy", max_dims=np.int64(5))))
     assert all(s == () for s in _draws(shapes_for("numpy", max_dims=0)))
     assert all(0 not in s and len(s) <= 2 for s in _draws(shapes_for("pyclesperanto", max_dims=2)))
+
+
+def test_the_shapes_for_that_the_refusal_names_is_importable_from_the_kit() -> None:
+    # The refusal said "draw shapes it holds with shapes_for('pyclesperanto')", which
+    # arrayport.testing did not export (AttributeError): only .strategies had it.
+    import arrayport.testing as kit
+
+    with pytest.raises(InvalidOptionError) as info:
+        check_held_shape(MemoryType.PYCLESPERANTO, (2, 2, 2, 2), (2, 2, 2, 2))
+    said = re.search(r"draw shapes it holds with (shapes_for\('pyclesperanto'\))$", str(info.value))
+    assert said is not None, str(info.value)
+    assert "shapes_for" in kit.__all__
+    strategy = eval(said.group(1), {"shapes_for": kit.shapes_for})  # noqa: S307
+    assert kit.shapes_for is shapes_for
+
+    @settings(max_examples=20, database=None, deadline=None)
+    @given(strategy)
+    def held(shape: tuple[int, ...]) -> None:
+        check_held_shape(MemoryType.PYCLESPERANTO, shape, shape)  # never refused
+
+    held()

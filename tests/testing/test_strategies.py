@@ -358,7 +358,7 @@ def test_the_documented_recipes_with_assert_equivalent_have_no_deadline() -> Non
         "arrays()": arrays.__doc__ or "",
         "assert_equivalent()": assertions.assert_equivalent.__doc__ or "",
         "examples/test_my_function.py": (root / "examples/test_my_function.py").read_text(),
-        "docs/conformance.md": (root / "docs/conformance.md").read_text(),
+        "docs/testing.md": (root / "docs/testing.md").read_text(),
     }
     for name, source in sources.items():
         recipes = _recipes(source)

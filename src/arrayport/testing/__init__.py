@@ -1,7 +1,8 @@
 """Helpers for users' tests: strategies, assertions, OOM injection and a pytest plugin.
 
 * :func:`arrays` - a hypothesis strategy for arrays of any memory type, dtype, shape and
-  layout (needs hypothesis).
+  layout (needs hypothesis); :func:`dtypes_for` and :func:`shapes_for` - the dtypes and
+  shapes a memory type holds (pyclesperanto: 1- to 3-D, no empty axis).
 * :func:`assert_equivalent` - run a function on every memory type and compare with numpy.
 * :func:`as_numpy`, :func:`memory_bounds`, :func:`shares_memory` - read an array's values
   and memory through its framework's own calls, independently of arrayport's conversions.
@@ -34,7 +35,7 @@ from arrayport.testing._oom import inject_oom
 from arrayport.testing.assertions import ARRAY_API_STRICT, assert_equivalent, default_tolerance
 
 if TYPE_CHECKING:
-    from arrayport.testing.strategies import ALL_DTYPES, LAYOUTS, arrays, dtypes_for
+    from arrayport.testing.strategies import ALL_DTYPES, LAYOUTS, arrays, dtypes_for, shapes_for
 
 __all__ = [
     "ALL_DTYPES",
@@ -47,18 +48,15 @@ __all__ = [
     "dtypes_for",
     "inject_oom",
     "memory_bounds",
+    "shapes_for",
     "shares_memory",
 ]
+_STRATEGIES = ("ALL_DTYPES", "LAYOUTS", "arrays", "dtypes_for", "shapes_for")
 if importlib.util.find_spec("hypothesis") is None:  # star imports then skip the strategies
-    __all__ = [n for n in __all__ if n not in ("ALL_DTYPES", "LAYOUTS", "arrays", "dtypes_for")]
+    __all__ = [n for n in __all__ if n not in _STRATEGIES]
 
 # Loaded on first use: the strategies need hypothesis, which projects may not have.
-_LAZY = {
-    "ALL_DTYPES": "arrayport.testing.strategies",
-    "LAYOUTS": "arrayport.testing.strategies",
-    "arrays": "arrayport.testing.strategies",
-    "dtypes_for": "arrayport.testing.strategies",
-}
+_LAZY = dict.fromkeys(_STRATEGIES, "arrayport.testing.strategies")
 
 
 def __getattr__(name: str) -> Any:

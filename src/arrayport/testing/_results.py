@@ -340,6 +340,14 @@ def compare_results(
     a_dt, e_dt = native(a.dtype), native(e.dtype)
     if check_dtype and (exp_is_array or is_array(actual)) and a_dt != e_dt:
         msg = f"{where}: {what} has dtype {a_dt.name}, numpy gave {e_dt.name}"
+        from arrayport.backends.pyclesperanto import WIDENINGS  # the failure path only
+
+        held = WIDENINGS.get(e_dt.name)
+        if target is MemoryType.PYCLESPERANTO and held == a_dt.name:
+            msg += (
+                f" (pyclesperanto holds {e_dt.name} as {held}: pass check_dtype=False or "
+                "leave pyclesperanto out of memory_types)"
+            )
         raise AssertionError(msg)
     if a.shape != e.shape:
         msg = f"{where}: {what} has shape {a.shape}, numpy gave {e.shape}"
