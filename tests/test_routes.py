@@ -166,3 +166,21 @@ def test_pyclesperanto_routes_give_its_own_reason_for_no_host_share() -> None:
     assert "not host memory" not in str(info.value)
     with pytest.raises(ap.CopyRequiredError, match=own):
         ap.convert(cle.push(np.ones((2, 2), np.float32)), "numpy", copy=False)
+
+
+@skip_unless_installed(MT.TORCH)
+@skip_unless_installed(MT.PYCLESPERANTO)
+def test_a_source_without_a_host_view_is_read_by_a_copy_into_pyclesperanto_too() -> None:
+    # A tensor with torch's lazy negation bit has no host view: into numpy the steps said
+    # torch reads it into a fresh array, into pyclesperanto they said torch "exposes its
+    # host memory (shared)", as pyclesperanto's own refusal hid the missing view.
+    import torch
+
+    t = torch.tensor([[1 + 2j, 3 + 4j]], dtype=torch.complex64).conj().imag
+    assert t.is_neg()
+    for target in ("numpy", "pyclesperanto"):
+        route = ap.plan(t, target)
+        assert route.method == "host-copy"
+        assert route.steps[0] == "torch reads it into a fresh host array (no view of this array)"
+        assert not any("exposes its host memory" in step for step in route.steps)
+    np.testing.assert_array_equal(ap.convert(ap.convert(t, "pyclesperanto"), "numpy"), [[-2, -4]])

@@ -162,6 +162,9 @@ def _host_share_refusal(
     for side in (s, t):
         refusal = side.share_refusal(info) if side.COPIES_HOST else None
         if refusal is not None:
+            if side is t and info.device.is_cpu and s.host_view(x) is None:
+                # The host-copy route's steps read this: the source is read by a copy.
+                return f"{s.MEMORY_TYPE.value} {NO_HOST_VIEW}"
             return refusal
     if not (info.device.is_cpu and dev.is_cpu):
         return f"{info.device} -> {dev} is not host memory on both sides"

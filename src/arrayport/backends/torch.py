@@ -250,7 +250,8 @@ def adopt_copy(view: np.ndarray, device: Device) -> Any:
     copy is private, writable and native. A ``view`` compact in another axis order (a
     read-only transposed numpy array, a jax array in a custom layout) of 64 KiB or more
     keeps that order, as torch's ``clone`` and the route that shares do: a straight copy of
-    its memory, not a transposing one (ADR 0084)."""
+    its memory, not a transposing one (ADR 0084). The host-copy route calls this for CPU
+    targets only."""
     order = memory_order(view)
     if order is not None:
         return adopt_copy(view.transpose(order), device).permute(inverse_order(order))
