@@ -138,18 +138,19 @@ def _quick_alias_strided() -> None:
 
 
 def _torch_copy_short() -> None:
-    """torch's multi-threaded host copy leaves the last row of large arrays at zero."""
+    """torch's own multi-threaded host copy (ADR 0052) leaves the last row of large arrays
+    at zero; the copies parallel_copy leaves to numpy (its seed copies, a back-off) are
+    exact, so only a law that reaches torch's branch catches it."""
     torch_copy = importlib.import_module("arrayport.backends._torch_copy")
-    original = torch_copy.parallel_copy
+    original = torch_copy._copy_by_torch
 
-    def parallel_copy(torch: Any, view: np.ndarray) -> Any:
-        out = original(torch, view)
+    def copy_by_torch(torch: Any, view: np.ndarray, flags: int) -> Any:
+        out = original(torch, view, flags)
         if out is not None and out.ndim:
             out[-1] = 0
         return out
 
-    torch_copy.parallel_copy = parallel_copy
-    get_backend("torch").parallel_copy = parallel_copy  # type: ignore[attr-defined]
+    torch_copy._copy_by_torch = copy_by_torch
 
 
 def _needless_copy() -> None:
@@ -420,6 +421,20 @@ def _mask_dropped() -> None:
     np_backend.describe = describe  # type: ignore[attr-defined]
 
 
+def _mask_dropped_dask() -> None:
+    """dask's backend reads an array with masked chunks as its data
+    (``dask.array.ma.getdata``): the mask is dropped and the values under it converted."""
+    dask_backend = get_backend("dask")
+
+    def unmasked(x: Any) -> Any:
+        masked = isinstance(getattr(x, "_meta", None), np.ma.MaskedArray)
+        return dask_backend.load().ma.getdata(x) if masked else x
+
+    for name in ("describe", "to_numpy"):
+        original = getattr(dask_backend, name)
+        setattr(dask_backend, name, lambda x, _original=original: _original(unmasked(x)))
+
+
 #: name -> (what it breaks, how)
 MUTATIONS: dict[str, tuple[str, Callable[[], None]]] = {
     "wrong-value": ("a wrong value in one route (tensorflow host adoption)", _wrong_value),
@@ -441,7 +456,7 @@ MUTATIONS: dict[str, tuple[str, Callable[[], None]]] = {
         _quick_alias_strided,
     ),
     "torch-copy-short": (
-        "torch's multi-threaded host copy misses the last row of large arrays",
+        "torch's own multi-threaded host copy misses the last row of large arrays",
         _torch_copy_short,
     ),
     "needless-copy": ("numpy -> torch copies by default where it could share", _needless_copy),
@@ -507,6 +522,10 @@ MUTATIONS: dict[str, tuple[str, Callable[[], None]]] = {
     "mask-dropped": (
         "a masked array is converted without its mask",
         _mask_dropped,
+    ),
+    "mask-dropped-dask": (
+        "a dask array with masked chunks is converted without its mask",
+        _mask_dropped_dask,
     ),
 }
 

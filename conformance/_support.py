@@ -161,11 +161,18 @@ def _rounding_interval(r: float, dtype: np.dtype[Any]) -> tuple[Fraction, Fracti
 
 
 def nearest_ok(v: Any, r: float, dtype: np.dtype[Any]) -> bool:
-    """Whether float ``r`` of ``dtype`` is a correctly rounded (or clipped) image of ``v``."""
+    """Whether float ``r`` of ``dtype`` is a correctly rounded (or clipped) image of ``v``.
+
+    A float zero keeps its sign (-0.0 -> -0.0): every float type represents it, and VALUE
+    keeps representable values (so does UNIT between float types, which is VALUE).
+    ``Fraction(-0.0) == 0``, so the rounding test alone would take +0.0 for it. Only
+    MINMAX maps -0.0 to +0.0 (the bottom of [0, 1]); its oracle is ``minmax_float_ok``."""
     if isinstance(v, float) and math.isnan(v):
         return math.isnan(r)
     if isinstance(v, float) and math.isinf(v):
         return r == v
+    if isinstance(v, float) and v == 0.0:
+        return r == 0.0 and math.copysign(1.0, r) == math.copysign(1.0, v)
     return near_ok(Fraction(v), Fraction(v), r, dtype)
 
 

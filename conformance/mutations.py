@@ -167,6 +167,11 @@ TARGETS: dict[str, tuple[str, str, str]] = {
         "masked and torch",
         "the mask was dropped",
     ),
+    "mask-dropped-dask": (
+        "conformance/test_conversion.py",
+        "masked and torch",
+        "of a dask array with masked chunks to torch gave .*: the mask was dropped",
+    ),
 }
 
 

@@ -9,6 +9,9 @@ frameworks' own pointers, so arrayport's conversion code is never its own oracle
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -16,8 +19,10 @@ from hypothesis import strategies as st
 
 import arrayport as ap
 from arrayport.backends import detect_memory_type
+from arrayport.backends._torch_copy import PARALLEL_BYTES
 from arrayport.memory_types import MemoryType
 from arrayport.testing import arrays, dtypes_for, shares_memory
+from arrayport.testing.plugin import selected_memory_types, unusable_reason
 from arrayport.testing.strategies import LAYOUTS, shapes_for
 from conformance._support import (
     assert_identical,
@@ -138,15 +143,55 @@ _MASKED = (
     np.ma.masked_array([1.5, 2.5, 3.5], mask=[False, True, False], dtype=np.float32),
     np.ma.masked_array([[1, 2], [3, 4]], mask=False, dtype=np.int32),
 )
+_DASK = MemoryType.DASK
+_DASK_HERE = _DASK in selected_memory_types() and unusable_reason(_DASK) is None
+
+
+def _masked_sources() -> list[tuple[str, object]]:
+    """Each masked array as a masked numpy array and, where dask is under test, as a dask
+    array with masked chunks (``from_array(..., asarray=False)`` keeps them; its meta
+    array is masked too), each with a name for the law's messages."""
+    sources: list[tuple[str, object]] = [("a masked array", m) for m in _MASKED]
+    if _DASK_HERE:
+        import dask.array as da
+
+        sources += [
+            ("a dask array with masked chunks", da.from_array(m, chunks=1, asarray=False))  # type: ignore[no-untyped-call]
+            for m in _MASKED
+        ]
+    return sources
+
+
+def _refused(what: str, call: Callable[[], object], kept: object = None) -> None:
+    """``call`` must raise UnsupportedArrayError naming the mask (or return ``kept``, the
+    masked array itself, where nothing is converted); anything else lost the mask."""
+    refusal: ap.UnsupportedArrayError | None = None
+    try:
+        got = call()
+    except ap.UnsupportedArrayError as exc:
+        refusal = exc
+    if refusal is not None:
+        assert "mask" in str(refusal), f"{what}: {refusal}"
+        return
+    if kept is not None and got is kept:
+        return
+    try:
+        shown: object = got if isinstance(got, ap.Route) else snapshot(got).tolist()
+    except ap.ArrayportError as exc:  # read back by arrayport, a mutant may refuse it
+        shown = f"{type(got).__name__} ({exc})"
+    msg = f"{what} gave {shown}: the mask was dropped"
+    raise AssertionError(msg)
 
 
 @law("conversion.no_silent_loss")
 @pytest.mark.parametrize("target", MEMORY_TYPES)
 def test_masked_arrays_are_refused(target: MemoryType) -> None:
-    # A masked numpy array is refused with UnsupportedArrayError by plan, convert (any copy)
-    # and a dispatched call declared on the target: never converted with the values under
-    # its mask exposed as data.
-    for m in _MASKED:
+    # A masked numpy array, and a dask array with masked chunks, is refused with
+    # UnsupportedArrayError by plan, convert (any copy) and a dispatched call declared on
+    # the target: never converted with the values under its mask exposed as data. (A dask
+    # array declared on dask is passed to the function as it is, mask and all.)
+    for kind, m in _masked_sources():
+        dask_to_dask = target is _DASK and kind.startswith("a dask")
         calls = [
             ("plan", lambda m=m: ap.plan(m, target)),
             *(
@@ -156,18 +201,24 @@ def test_masked_arrays_are_refused(target: MemoryType) -> None:
             ("a dispatched call", lambda m=m: ap.memory_type(target)(_identity)(m)),
         ]
         for what, call in calls:
-            refusal: ap.UnsupportedArrayError | None = None
-            try:
-                got = call()
-            except ap.UnsupportedArrayError as exc:
-                refusal = exc
-            if refusal is None:
-                shown = got if what == "plan" else snapshot(got).tolist()
-                msg = (
-                    f"{what} of a masked array to {target.value} gave {shown}: the mask was dropped"
-                )
-                raise AssertionError(msg)
-            assert "mask" in str(refusal), f"{what} of a masked array: {refusal}"
+            kept = m if dask_to_dask and what == "a dispatched call" else None
+            _refused(f"{what} of {kind} to {target.value}", call, kept)
+
+
+@law("conversion.no_silent_loss")
+@pytest.mark.parametrize(
+    "source",
+    [p for p in MEMORY_TYPES if p.values[0] in (_NUMPY, _DASK)],  # type: ignore[attr-defined]
+)
+def test_masked_arrays_are_refused_by_convert_dtype(source: MemoryType) -> None:
+    # convert_dtype reads its input's values too: a masked one is refused under every
+    # scaling, whatever the target dtype, never converted without its mask.
+    for kind, m in _masked_sources():
+        if detect_memory_type(m) is not source:
+            continue
+        for dtype, scaling in (("uint8", ap.Scaling.VALUE), ("float64", ap.Scaling.MINMAX)):
+            what = f"convert_dtype({dtype}, {scaling.name}) of {kind}"
+            _refused(what, functools.partial(ap.convert_dtype, m, dtype, scaling=scaling))
 
 
 def _identity(a: object) -> object:
@@ -312,6 +363,46 @@ def _large_source(source: MemoryType, layout: str) -> object:
     return x if source is MemoryType.NUMPY else ap.convert(x, source, copy=True)
 
 
+#: One dtype of each element size but float32's (the 4 MiB arrays above): bool, then 1, 2
+#: and 8 bytes, the first of each group the pair holds. torch's copy (ADR 0052) takes every
+#: dtype it wraps; a slip in its byte or element count shows only where the size is not 4.
+_ELEMENT_SIZES = (
+    ("bool",),
+    ("uint8", "int8"),
+    ("float16", "uint16", "int16"),
+    ("float64", "int64"),
+)
+
+
+def _sized_source(source: MemoryType, dtype: str) -> object:
+    """An array of ``dtype`` just past torch's multi-threaded copy threshold (every row
+    holds nonzero values; floats have NaN, -0.0 and the infinities): a read-only numpy
+    array (torch must copy it), else a copy of it in ``source``."""
+    cols = 1024
+    rows = PARALLEL_BYTES // (cols * np.dtype(dtype).itemsize) + 1
+    n = np.arange(rows * cols)
+    values = n % 3 == 0 if dtype == "bool" else (n % 241 + 1) * (0.37 if dtype[0] == "f" else 1)
+    x = np.asarray(values).astype(dtype).reshape(rows, cols)
+    if dtype[0] == "f":
+        x.flat[:4] = [np.nan, -0.0, np.inf, -np.inf]
+    x.flags.writeable = False
+    return x if source is MemoryType.NUMPY else ap.convert(x, source, copy=True)
+
+
+def _check_large(x: object, target: MemoryType, what: str, read_only: bool) -> None:
+    before = snapshot(x)
+    route = ap.plan(x, target)
+    y = ap.convert(x, target)
+    assert_identical(snapshot(y), before, what)
+    shared = shares_memory(x, y)
+    assert shared == route.zero_copy, f"{what}: {route.method}, zero_copy={route.zero_copy}"
+    if read_only and shared:
+        assert not is_writable(y), f"{what}: a writable alias of read-only memory"
+    if not shared and is_writable(y) and detect_memory_type(y) in (_NUMPY, _TORCH):
+        y[...] = 0  # the copy is the caller's: writing it must not reach the source
+        assert_identical(snapshot(x), before, f"{what}: the source after writing the copy")
+
+
 @law(
     "conversion.large_arrays",
     "arrays of several MiB (the sizes where copies take other paths) convert exactly, "
@@ -322,17 +413,22 @@ def test_large_arrays(source: MemoryType, target: MemoryType) -> None:
     layouts = ["aligned"]
     if source is MemoryType.NUMPY:
         layouts += ["offset", "readonly", "strided", "reversed-1"]
-    for layout in layouts:
-        x = _large_source(source, layout)
-        what = f"{source.value} -> {target.value} ({layout})"
-        before = snapshot(x)
-        route = ap.plan(x, target)
-        y = ap.convert(x, target)
-        assert_identical(snapshot(y), before, what)
-        shared = shares_memory(x, y)
-        assert shared == route.zero_copy, f"{what}: {route.method}, zero_copy={route.zero_copy}"
-        if layout == "readonly" and shared:
-            assert not is_writable(y), f"{what}: a writable alias of read-only memory"
-        if not shared and is_writable(y) and detect_memory_type(y) in (_NUMPY, _TORCH):
-            y[...] = 0  # the copy is the caller's: writing it must not reach the source
-            assert_identical(snapshot(x), before, f"{what}: the source after writing the copy")
+    common = common_dtypes(source, target)
+    sized = [
+        next(d for d in group if d in common)
+        for group in _ELEMENT_SIZES
+        if set(group) & set(common)
+    ]
+    # torch's multi-threaded copy is made by numpy instead for the first copies of a size
+    # in the process and for a while after a slow one (a busy machine): the switch has
+    # torch make every copy it would take, so that its branch is tested on every run.
+    from arrayport.backends._torch_copy import torch_copies_only
+
+    with torch_copies_only():
+        for layout in layouts:
+            what = f"{source.value} -> {target.value} ({layout})"
+            _check_large(_large_source(source, layout), target, what, layout == "readonly")
+        for dtype in sized:
+            what = f"{source.value} -> {target.value} ({dtype})"
+            read_only = source in _READ_ONLY_SOURCES  # read-only numpy, immutable jax and tf
+            _check_large(_sized_source(source, dtype), target, what, read_only)

@@ -38,6 +38,7 @@ from arrayport.errors import DtypeConversionError
 from arrayport.memory_types import MemoryType
 from arrayport.testing import arrays, as_numpy, dtypes_for
 from conformance._support import (
+    device_name,
     int_range,
     minmax_float_ok,
     minmax_int_ok,
@@ -66,6 +67,22 @@ def _values(x: Any) -> list[Any]:
     return np.asarray(as_numpy(x)).reshape(-1).tolist()
 
 
+def _convert_dtype(x: Any, dtype: Any, **kwargs: Any) -> Any:
+    """``convert_dtype(x, dtype, **kwargs)``, checked to be where ``x`` is (DESIGN: "same
+    memory type and device as x"), as the frameworks report it, under every scaling."""
+    y = ap.convert_dtype(x, dtype, **kwargs)
+    want, got = detect_memory_type(x), detect_memory_type(y)
+    here, there = device_name(x), device_name(y)
+    if got is not want or there != here:
+        how = "".join(f", {k}={getattr(v, 'name', v)}" for k, v in kwargs.items())
+        msg = (
+            f"convert_dtype({want.value} {as_numpy(x).dtype} on {here} -> {dtype}{how}): the "
+            f"result is {got.value} on {there}"
+        )
+        raise AssertionError(msg)
+    return y
+
+
 def _in_int_range(v: Any, dtype: np.dtype[Any]) -> bool:
     lo, hi = int_range(dtype)
     return lo <= v <= hi
@@ -77,7 +94,7 @@ def test_value_scaling(memory_type: MemoryType, data: st.DataObject) -> None:
     src = data.draw(st.sampled_from(_real(memory_type)), label="source dtype")
     dst = np.dtype(data.draw(st.sampled_from(_real(memory_type)), label="target dtype"))
     x = data.draw(arrays(memory_type, dtype=src, shape=_shapes(memory_type)), label="x")
-    y = ap.convert_dtype(x, dst.name)
+    y = _convert_dtype(x, dst.name)
     assert detect_memory_type(y) is memory_type
     got = as_numpy(y)
     assert got.dtype.name == dst.name  # a byte-swapped input of the dtype comes back as it is
@@ -109,7 +126,7 @@ def test_value_clips_out_of_range_floats_into_every_integer_type(memory_type: Me
         x = ap.convert(np.array([*values, math.nan, math.inf, -math.inf], dtype=src), memory_type)
         for dst in ints:
             lo, hi = int_range(dst)
-            got = as_numpy(ap.convert_dtype(x, dst.name)).tolist()
+            got = as_numpy(_convert_dtype(x, dst.name)).tolist()
             want = [value_int(v, lo, hi) for v in _values(x)]
             assert got == want, f"{src} -> {dst}: {got} != {want}"
 
@@ -127,9 +144,41 @@ def test_value_rounds_halves_to_even_into_every_integer_type(memory_type: Memory
         x = ap.convert(np.array(_HALVES, dtype=src), memory_type)
         for dst in ints:
             lo, hi = int_range(dst)
-            got = as_numpy(ap.convert_dtype(x, dst.name)).tolist()
+            got = as_numpy(_convert_dtype(x, dst.name)).tolist()
             want = [value_int(v, lo, hi) for v in _values(x)]
             assert got == want, f"{src} -> {dst}: {got} != {want}"
+
+
+_SIGNED = [-0.0, 0.0, -1.5, 1.5, math.nan]
+
+
+@law("dtypes.value", "VALUE keeps representable values, rounds half to even, clips: never wraps")
+def test_value_keeps_the_sign_of_zero(memory_type: MemoryType) -> None:
+    # -0.0 is a value every float type holds: float -> float VALUE (and UNIT, which is
+    # VALUE between float types), complex parts, and the real part kept by
+    # discard_imaginary keep it. The drawn laws meet -0.0 only when they draw it.
+    assert nearest_ok(-0.0, -0.0, np.dtype("float32"))
+    assert not nearest_ok(-0.0, 0.0, np.dtype("float32"))  # the oracle sees the sign
+    assert not nearest_ok(0.0, -0.0, np.dtype("float16"))
+    floats = [d for d in _real(memory_type) if np.dtype(d).kind == "f"]
+    for src, dst, scaling in itertools.product(floats, floats, (VALUE, UNIT)):
+        x = ap.convert(np.array(_SIGNED, dtype=src), memory_type)
+        got = as_numpy(_convert_dtype(x, dst, scaling=scaling)).tolist()
+        for v, r in zip(_SIGNED, got, strict=True):
+            assert nearest_ok(v, r, np.dtype(dst)), (
+                f"{scaling.name} {src} -> {dst}: {_SIGNED} became {got}"
+            )
+    held = _complex(memory_type)
+    values = [complex(-0.0, -0.0), complex(0.0, -0.0), complex(-0.0, 1.5), complex(1.5, 0.0)]
+    for src, dst in itertools.product(held, [*held, *floats]):
+        x = ap.convert(np.array(values, dtype=src), memory_type)
+        got = as_numpy(_convert_dtype(x, dst, discard_imaginary=True)).tolist()
+        part = np.dtype(np.dtype(dst).char.lower())  # float32 for complex64
+        for c, r in zip(values, got, strict=True):
+            pairs = [(c.real, r.real), (c.imag, r.imag)] if dst in held else [(c.real, r)]
+            assert all(nearest_ok(a, b, part) for a, b in pairs), (
+                f"{src} -> {dst}: {values} became {got}"
+            )
 
 
 @law("dtypes.value_monotone", "VALUE is monotone and idempotent")
@@ -138,7 +187,7 @@ def test_value_monotone_and_idempotent(memory_type: MemoryType, data: st.DataObj
     src = data.draw(st.sampled_from(_real(memory_type)), label="source dtype")
     dst = data.draw(st.sampled_from(_real(memory_type)), label="target dtype")
     x = data.draw(arrays(memory_type, dtype=src, shape=_shapes(memory_type)), label="x")
-    y = ap.convert_dtype(x, dst)
+    y = _convert_dtype(x, dst)
     pairs = [
         (v, r)
         for v, r in zip(_values(x), _values(y), strict=True)
@@ -147,8 +196,8 @@ def test_value_monotone_and_idempotent(memory_type: MemoryType, data: st.DataObj
     pairs.sort(key=lambda p: p[0])
     for (v1, r1), (v2, r2) in itertools.pairwise(pairs):
         assert r1 <= r2, f"{src} -> {dst} is not monotone: {v1!r} -> {r1!r} but {v2!r} -> {r2!r}"
-    back = ap.convert_dtype(y, src)
-    twice = ap.convert_dtype(ap.convert_dtype(back, dst), src)
+    back = _convert_dtype(y, src)
+    twice = _convert_dtype(_convert_dtype(back, dst), src)
     assert np.array_equal(as_numpy(twice), as_numpy(back), equal_nan=src.startswith("f")), (
         f"{src} -> {dst} -> {src} is not idempotent"
     )
@@ -172,7 +221,7 @@ def test_unit_round_trip(memory_type: MemoryType, data: st.DataObject) -> None:
         pytest.skip(f"{memory_type.value} holds no integer/float pair for UNIT")
     i, f = data.draw(st.sampled_from(pairs), label="integer, float")
     x = data.draw(arrays(memory_type, dtype=i, shape=_shapes(memory_type)), label="x")
-    y = ap.convert_dtype(x, f, scaling=UNIT)
+    y = _convert_dtype(x, f, scaling=UNIT)
     floats = as_numpy(y)
     low = 0.0 if i.startswith("u") else -1.0
     assert floats.dtype == np.dtype(f)
@@ -187,11 +236,11 @@ def test_unit_round_trip(memory_type: MemoryType, data: st.DataObject) -> None:
         f"{i} -> {f} UNIT: {floats.reshape(-1)} is not v / {top}"
     )
     ends = np.array([0, top] if i.startswith("u") else [0, top, -top, -top - 1], dtype=i)
-    got_ends = as_numpy(ap.convert_dtype(ap.convert(ends, memory_type), f, scaling=UNIT))
+    got_ends = as_numpy(_convert_dtype(ap.convert(ends, memory_type), f, scaling=UNIT))
     assert got_ends.tolist() == [0.0, 1.0] + ([] if i.startswith("u") else [-1.0, -1.0]), (
         f"{i} -> {f} UNIT ends: {ends.tolist()} -> {got_ends.tolist()}"
     )
-    back = as_numpy(ap.convert_dtype(y, i, scaling=UNIT))
+    back = as_numpy(_convert_dtype(y, i, scaling=UNIT))
     want = as_numpy(x).copy()
     if not i.startswith("u"):
         info = np.iinfo(i)
@@ -209,7 +258,7 @@ def test_unit_between_integer_types(memory_type: MemoryType, data: st.DataObject
     src = np.dtype(data.draw(st.sampled_from(ints), label="source dtype"))
     dst = np.dtype(data.draw(st.sampled_from(ints), label="target dtype"))
     x = data.draw(arrays(memory_type, dtype=src, shape=_shapes(memory_type)), label="x")
-    got = as_numpy(ap.convert_dtype(x, dst.name, scaling=UNIT))
+    got = as_numpy(_convert_dtype(x, dst.name, scaling=UNIT))
     assert got.dtype.name == dst.name, f"UNIT {src} -> {dst}: dtype {got.dtype}"
     assert got.shape == tuple(x.shape)
     src_lo, src_hi = int_range(src)
@@ -217,7 +266,7 @@ def test_unit_between_integer_types(memory_type: MemoryType, data: st.DataObject
     # The ends of the source's range (and 0) always, whatever was drawn: a UNIT that kept
     # values (VALUE) sends 255 to 255 in uint16, not to 65535.
     ends = ap.convert(np.array([0, src_hi, src_lo], dtype=src), memory_type)
-    got_ends = as_numpy(ap.convert_dtype(ends, dst.name, scaling=UNIT)).tolist()
+    got_ends = as_numpy(_convert_dtype(ends, dst.name, scaling=UNIT)).tolist()
     pairs = [
         *zip(_values(x), got.reshape(-1).tolist(), strict=True),
         *zip([0, src_hi, src_lo], got_ends, strict=True),
@@ -255,7 +304,7 @@ def test_unit_from_float(memory_type: MemoryType, data: st.DataObject) -> None:
         arrays(memory_type, dtype=src, shape=_shapes(memory_type), elements=_float_elements(src)),
         label="x",
     )
-    got = as_numpy(ap.convert_dtype(x, dst.name, scaling=UNIT))
+    got = as_numpy(_convert_dtype(x, dst.name, scaling=UNIT))
     assert got.dtype.name == dst.name, f"UNIT {src} -> {dst}: dtype {got.dtype}"
     assert got.shape == tuple(x.shape)
     lo, hi = int_range(dst)
@@ -279,7 +328,7 @@ def test_minmax_hits_the_ends(memory_type: MemoryType, data: st.DataObject) -> N
     finite = values[np.isfinite(values)] if values.dtype.kind == "f" else values
     # No range to stretch: VALUE applies (the value law covers it); hypothesis draws again.
     assume(finite.size >= 2 and finite.min() != finite.max())
-    got = as_numpy(ap.convert_dtype(x, dst, scaling=MINMAX)).reshape(-1)
+    got = as_numpy(_convert_dtype(x, dst, scaling=MINMAX)).reshape(-1)
     lo, hi = int_range(dst) if dst.kind in "iu" else (0.0, 1.0)
     at_min = got[values == finite.min()]
     at_max = got[values == finite.max()]
@@ -309,7 +358,7 @@ def test_minmax_non_finite_values(memory_type: MemoryType) -> None:
     for src in (d for d in _real(memory_type) if np.dtype(d).kind == "f"):
         x = ap.convert(np.array([math.nan, -2.0, 0.0, 2.0, math.inf, -math.inf], src), memory_type)
         for dst in (np.dtype(d) for d in _real(memory_type) if d != "bool"):
-            got = as_numpy(ap.convert_dtype(x, dst.name, scaling=MINMAX)).tolist()
+            got = as_numpy(_convert_dtype(x, dst.name, scaling=MINMAX)).tolist()
             if dst.kind in "iu":
                 lo, hi = int_range(dst)
                 assert got[0] == 0, f"MINMAX {src} -> {dst}: NaN became {got[0]}, not 0"
@@ -328,7 +377,7 @@ def _minmax_without_range(x: Any, dst: str, what: str) -> Any:
     """MINMAX of an array with no range to stretch: valid input, so a refusal fails the law
     (with the law's own message, not as an error of the test)."""
     try:
-        return ap.convert_dtype(x, dst, scaling=MINMAX)
+        return _convert_dtype(x, dst, scaling=MINMAX)
     except ap.ArrayportError as exc:
         msg = f"{what} -> {dst} refused: {exc}"
         raise AssertionError(msg) from exc
@@ -434,7 +483,7 @@ def test_complex_to_complex(memory_type: MemoryType, data: st.DataObject) -> Non
             ap.convert_dtype(x, dst.name, scaling=scaling)
         return
     try:
-        y = ap.convert_dtype(x, dst.name, scaling=scaling)
+        y = _convert_dtype(x, dst.name, scaling=scaling)
     except DtypeConversionError:
         assert None in flags, f"{src} -> {dst} refused values within range: {values}"
         return
@@ -463,7 +512,7 @@ def test_complex_to_real_needs_consent(memory_type: MemoryType, data: st.DataObj
     with pytest.raises(DtypeConversionError):
         ap.convert_dtype(x, dst.name, scaling=scaling)
     # With consent: the real part, by the usual rules (VALUE here).
-    y = ap.convert_dtype(x, dst.name, discard_imaginary=True)
+    y = _convert_dtype(x, dst.name, discard_imaginary=True)
     got = as_numpy(y)
     assert detect_memory_type(y) is memory_type
     assert got.dtype.name == dst.name, f"{src} -> {dst}: dtype {got.dtype}"  # any byte order
@@ -494,7 +543,7 @@ def test_value_rounds_up_to_the_largest_finite_float(memory_type: MemoryType) ->
         if src not in held or dst not in held:
             continue
         x = ap.convert(np.array(values, src), memory_type)
-        got = as_numpy(ap.convert_dtype(x, dst)).tolist()
+        got = as_numpy(_convert_dtype(x, dst)).tolist()
         for v, r in zip(_values(x), got, strict=True):
             assert nearest_ok(v, r, np.dtype(dst)), f"{src} {v!r} -> {dst}: {r!r}"
 
@@ -510,9 +559,9 @@ def test_regression_minmax_wide_float32_range(memory_type: MemoryType) -> None:
     if "int8" not in dtypes_for(memory_type):
         pytest.skip(f"{memory_type.value} cannot hold this case")
     x = ap.convert(np.array([0, 8.50706e37], np.float32), memory_type)
-    assert as_numpy(ap.convert_dtype(x, "int8", scaling=MINMAX)).tolist() == [-128, 127]
+    assert as_numpy(_convert_dtype(x, "int8", scaling=MINMAX)).tolist() == [-128, 127]
     x = ap.convert(np.array([-3.4e38, 3.4e38], np.float32), memory_type)
-    assert as_numpy(ap.convert_dtype(x, "float32", scaling=MINMAX)).tolist() == [0.0, 1.0]
+    assert as_numpy(_convert_dtype(x, "float32", scaling=MINMAX)).tolist() == [0.0, 1.0]
 
 
 @law("dtypes.unit_round_trip")
@@ -522,6 +571,6 @@ def test_regression_float16_targets(memory_type: MemoryType) -> None:
     if "float16" not in dtypes_for(memory_type):
         pytest.skip(f"{memory_type.value} holds no float16")
     x = ap.convert(np.array([0, 51, 255], np.uint8), memory_type)
-    y = ap.convert_dtype(x, "float16", scaling=UNIT)
+    y = _convert_dtype(x, "float16", scaling=UNIT)
     assert as_numpy(y).dtype == np.float16
-    assert as_numpy(ap.convert_dtype(y, "uint8", scaling=UNIT)).tolist() == [0, 51, 255]
+    assert as_numpy(_convert_dtype(y, "uint8", scaling=UNIT)).tolist() == [0, 51, 255]

@@ -399,3 +399,47 @@ def test_back_offs_in_a_row_double_up_to_the_cap_and_a_good_copy_resets_them(
     started = now[0]
     assert _parallel_copy(torch, source) is not None
     assert _torch_copy._numpy_until - started == first
+
+
+def test_the_testing_switch_has_torch_make_every_copy_and_leaves_the_timing_alone(
+    torch: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``torch_copies_only`` (for conformance.large_arrays): with the seed copies still to
+    make and a back-off running, each copy is torch's all the same; the timing state is
+    untouched, and the heuristics are back once the switch is left, even by an error."""
+    from arrayport.backends import _torch_copy
+
+    copies = []
+    real_copy = torch.Tensor.copy_
+
+    def counted_copy(self: Any, *args: Any, **kwargs: Any) -> Any:
+        copies.append(tuple(self.shape))
+        return real_copy(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.Tensor, "copy_", counted_copy)
+    monkeypatch.setattr(_torch_copy, "_fastest", {})  # a fresh process: seeds to make
+    monkeypatch.setattr(_torch_copy, "_numpy_until", float("inf"))  # and backing off
+    writable = np.arange(BIG // 2, dtype="uint16").reshape(-1, 8)
+    read_only = np.linspace(-1, 1, BIG // 8 + 8).reshape(-1, 8)
+    read_only[0, :2] = [np.nan, -0.0]
+    read_only.flags.writeable = False
+    with _torch_copy.torch_copies_only():
+        for source in (writable, read_only, writable, read_only):
+            out = _parallel_copy(torch, source)
+            assert out is not None
+            assert out.numpy().tobytes() == source.tobytes()
+            assert not np.shares_memory(out.numpy(), source)
+        # what torch cannot take stays numpy's: a small array, another thread
+        assert _parallel_copy(torch, writable[:8]) is None
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(1) as pool:
+            assert pool.submit(_parallel_copy, torch, writable).result() is None
+    assert copies == [writable.shape, read_only.shape] * 2
+    assert _torch_copy._fastest == {}
+    assert _torch_copy._numpy_until == float("inf")
+    assert _parallel_copy(torch, writable) is None  # backing off again: numpy's
+    with pytest.raises(KeyError), _torch_copy.torch_copies_only():
+        raise KeyError("a failing test inside the switch")
+    assert _torch_copy._torch_only is False
+    assert _parallel_copy(torch, writable) is None

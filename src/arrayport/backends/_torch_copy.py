@@ -31,12 +31,22 @@ again. Back-offs in a row double, up to :data:`MAX_BACKOFF_SECONDS`: a machine t
 busy (or a program converting now and then, whose every copy meets sleeping threads) pays
 two slow copies per interval, the warm-up and the one that backs off, and the intervals
 grow; a copy by torch at the reference rate resets the interval to :data:`BACKOFF_SECONDS`.
+
+Testing switch (private): inside ``with torch_copies_only():`` every copy that
+:func:`parallel_copy` takes (main thread, large, a layout and dtype torch wraps) is torch's,
+untimed: no numpy seed copies, no back-off, and the timing state is left as it was. Which
+copier makes a copy otherwise depends on the copies made before in the process and on
+how busy the cores are; a test of torch's branch (the conformance law
+``conversion.large_arrays``) needs it reached every time. Not for programs: under load it
+brings back the stalls the back-off avoids.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -72,12 +82,25 @@ _seeds_left: dict[int, int] = {}  # numpy copies still to make, by size class
 _numpy_until = 0.0
 _backoff = BACKOFF_SECONDS  # the next back-off's length
 _warm_up_due = True  # the next copy by torch follows numpy's: torch's threads may sleep
+_torch_only = False  # the testing switch: see torch_copies_only
 
 # numpy's C_CONTIGUOUS and ALIGNED flag bits (``ndarray.flags.num``): ALIGNED is element
 # alignment for WRAPPED_DTYPES, whose numpy alignment is their size.
 _CONTIGUOUS_ALIGNED = 0x0001 | 0x0100
 _WRITEABLE = 0x0400
 _MAIN_THREAD = threading.main_thread().ident
+
+
+@contextmanager
+def torch_copies_only() -> Iterator[None]:
+    """Testing switch (private, main thread): within it every copy :func:`parallel_copy`
+    takes is made by torch, untimed (no seed copies by numpy, no back-off)."""
+    global _torch_only
+    before, _torch_only = _torch_only, True
+    try:
+        yield
+    finally:
+        _torch_only = before
 
 
 def parallel_copy(torch: Any, view: np.ndarray) -> Any:
@@ -103,6 +126,8 @@ def parallel_copy(torch: Any, view: np.ndarray) -> Any:
         or min(view.strides, default=0) < 0
     ):
         return None
+    if _torch_only:  # the testing switch: torch's copy, whatever came before
+        return _copy_by_torch(torch, as_wrapped(view), flags)
     start = time.perf_counter()
     if start < _numpy_until:  # a recent copy by torch stalled: the cores are busy
         _warm_up_due = True
@@ -119,6 +144,25 @@ def parallel_copy(torch: Any, view: np.ndarray) -> Any:
         _seeds_left[size_class] = seeds - (fastest is not None)
         _warm_up_due = True
         return torch.from_numpy(held)
+    out = _copy_by_torch(torch, view, flags)
+    if out is None:
+        return None
+    per_byte = (time.perf_counter() - start) / view.nbytes
+    warm_up, _warm_up_due = _warm_up_due, False
+    if per_byte > SLOW_FACTOR * fastest:
+        if not warm_up:  # a stall: numpy's for a while, longer each time in a row
+            _numpy_until = start + _backoff
+            _backoff = min(2 * _backoff, MAX_BACKOFF_SECONDS)
+    else:
+        _backoff = BACKOFF_SECONDS
+        if per_byte < fastest:
+            _fastest[size_class] = per_byte
+    return out
+
+
+def _copy_by_torch(torch: Any, view: np.ndarray, flags: int) -> Any:
+    """torch's copy of ``view`` (wrapped as it is, ``flags`` its ``flags.num``) into a fresh
+    aligned buffer, or None where torch cannot read it without a copy of its own."""
     if flags & _WRITEABLE:
         source = torch.from_numpy(view)
     else:
@@ -130,14 +174,4 @@ def parallel_copy(torch: Any, view: np.ndarray) -> Any:
             return None
     out = torch.from_numpy(aligned_empty(view.shape, view.dtype))
     out.copy_(source)
-    per_byte = (time.perf_counter() - start) / view.nbytes
-    warm_up, _warm_up_due = _warm_up_due, False
-    if per_byte > SLOW_FACTOR * fastest:
-        if not warm_up:  # a stall: numpy's for a while, longer each time in a row
-            _numpy_until = start + _backoff
-            _backoff = min(2 * _backoff, MAX_BACKOFF_SECONDS)
-    else:
-        _backoff = BACKOFF_SECONDS
-        if per_byte < fastest:
-            _fastest[size_class] = per_byte
     return out
