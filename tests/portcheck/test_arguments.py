@@ -539,3 +539,54 @@ def test_axis_none_where_the_standard_takes_an_int_is_reported() -> None:
     assert ".sort(axis=None)" not in found
     assert "numpy.cumulative_sum(axis=None)" not in found  # the standard's takes None
     assert np.array_equal(np.sort(np.asarray([[3, 1], [2, 0]]), axis=None), [0, 1, 2, 3])
+
+
+def test_a_string_the_standard_does_not_list_is_reported() -> None:
+    # np.linalg.qr(A, mode="r") was silent; array-api-strict's qr takes mode="r" without an
+    # error and returns the rows of R as Q and R.
+    found = findings(
+        """
+        import numpy as np
+        r = np.linalg.qr(A, mode="r")
+        w = np.linalg.qr(A, "raw")
+        q = np.linalg.qr(A, mode="complete")
+        m = np.linalg.qr(A, mode=mode)
+        i = np.searchsorted(a, v, side="l")
+        f = np.fft.fft(x, norm="ortho")
+        """
+    )
+    assert found["numpy.linalg.qr(mode='r')"] == (
+        "the standard's linalg.qr takes mode='reduced' or 'complete', not 'r'",
+        "xp.linalg.qr(A).R (NumPy's mode='r' is the reduced R)",
+    )
+    assert found["numpy.linalg.qr(mode='raw')"][1] is None
+    assert "numpy.searchsorted(side='l')" in found
+    assert [n for n in found if "mode='complete'" in n or "norm=" in n] == []
+    a = np.asarray([[2.0, 1.0], [1.0, 3.0], [0.0, 1.0]])
+    r = xp.linalg.qr(xp.asarray(a)).R
+    assert np.allclose(np.asarray(r), np.linalg.qr(a, mode="r"))
+    wrong = xp.linalg.qr(xp.asarray(a), mode="r")  # type: ignore[arg-type]
+    assert wrong.Q.shape != np.linalg.qr(a).Q.shape  # what the finding is for
+
+
+def test_a_string_or_a_type_given_to_result_type_is_a_dtype() -> None:
+    # np.result_type(x.dtype, "float32") was not reported; array-api-strict raises
+    # TypeError for a string (its Python scalars, 1.0, are values and stay allowed).
+    found = findings(
+        """
+        import numpy as np
+        np.result_type(x.dtype, "float32", 1.0, True)
+        np.result_type(x, float)
+        """
+    )
+    assert {name: hint for name, (_, hint) in found.items()} == {
+        "numpy.result_type('float32')": "xp.float32",
+        "numpy.result_type(float)": "xp.float64 (Python's float; or the xp floating dtype meant)",
+    }
+    x = xp.zeros(2, dtype=xp.float32)
+    with pytest.raises(TypeError):
+        xp.result_type(x.dtype, "float32")  # type: ignore[arg-type]
+    assert xp.result_type(x.dtype, xp.float32) == xp.float32
+    assert np.result_type(np.float32, "float32") == np.float32
+    assert xp.result_type(x, xp.float64) == xp.float64
+    assert np.result_type(np.zeros(2, np.float32), float) == np.float64

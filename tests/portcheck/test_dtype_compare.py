@@ -112,3 +112,28 @@ def test_dtype_kind_hint_names_the_kinds_compared() -> None:
     assert xp.isdtype(xp.bool, "bool")
     assert not xp.isdtype(xp.bool, "numeric")
     assert {np.dtype(d).kind for d in ("u1", "i8")} == set("ui")
+
+
+def test_an_ordering_of_kind_letters_gets_the_generic_hint() -> None:
+    # kind >= "f" is true for f, i and u (and kind < "z" for every dtype) in NumPy: it
+    # was offered xp.isdtype(x.dtype, "real floating"), "complex floating" and "use False".
+    found = findings(
+        """
+        import numpy as np
+        def f(x):
+            a = x.dtype.kind >= "f"
+            b = x.dtype.kind <= "c"
+            c = x.dtype.kind < "z"
+            d = "a" < x.dtype.kind < "z"
+            e = x.dtype.kind == "f"
+        """
+    )
+    generic = found[(4, ".dtype.kind")]
+    assert generic is not None
+    assert generic.startswith('xp.isdtype(dtype, kind) with the kind meant: "bool"')
+    assert [found[(line, ".dtype.kind")] for line in (5, 6, 7)] == [generic] * 3
+    assert found[(8, ".dtype.kind")] == 'xp.isdtype(x.dtype, "real floating")'
+    # What NumPy's orderings select: no one kind of xp.isdtype's.
+    kinds = {np.dtype(t).kind for t in ("bool", "int8", "uint8", "float32", "complex64")}
+    assert sorted(k for k in kinds if k >= "f") == ["f", "i", "u"]
+    assert all(k < "z" for k in kinds)

@@ -34,3 +34,24 @@ def test_python_types_name_what_numpy_makes_of_them() -> None:
     assert hint_for_dtype("float", False).startswith("dtype=xp.float64")  # type: ignore[union-attr]
     assert hint_for_dtype("bool", False) == "dtype=xp.bool"
     assert hint_for_dtype("str", False) is None
+
+
+def test_numpys_c_named_scalar_types_have_the_standard_dtype_they_are() -> None:
+    # np.single, np.cdouble, np.byte, ... were reported without a hint, np.double with one.
+    import array_api_strict as xp
+    import numpy as np
+
+    from arrayport.portcheck import check_source
+    from arrayport.portcheck._dtype_hints import DTYPE_ALIAS_HINTS
+
+    for alias, hint in DTYPE_ALIAS_HINTS.items():
+        dtype = getattr(xp, hint.partition(" ")[0].removeprefix("xp."))
+        assert xp.zeros(1, dtype=dtype).dtype == xp.asarray(np.zeros(1, getattr(np, alias))).dtype
+    found = check_source("import numpy as np\nnp.single; np.cdouble; np.byte; np.ubyte; np.short\n")
+    assert [(f.name, f.replacement) for f in found] == [
+        ("numpy.byte", "xp.int8"),
+        ("numpy.cdouble", "xp.complex128"),
+        ("numpy.short", "xp.int16"),
+        ("numpy.single", "xp.float32"),
+        ("numpy.ubyte", "xp.uint8"),
+    ]

@@ -188,3 +188,56 @@ def test_a_shadowed_builtin_gives_no_sparse_value() -> None:
     assert [f.name for f in check_source(source)] == [".sum"]
     with pytest.raises(NotImplementedError):
         ExpressionKinds()._shadowed("abs")
+
+
+def test_transposes_and_parts_of_a_known_array_are_arrays() -> None:
+    # rr, cc = coords.T (skimage's idiom), len(coords.T) and a loop over coords.T were not
+    # reported: .T of a known array was not taken for one, while array-api-strict refuses
+    # to iterate it and its arrays have no len().
+    from arrayport.portcheck import check_source
+
+    source = """
+        import numpy as np
+        def centroids(mask):
+            coords = np.argwhere(mask)
+            rr, cc = coords.T
+            n = len(coords.T)
+            for v in coords.mT:
+                pass
+            pts = coords.T
+            ys, xs = pts
+            parts = coords.real.copy(), coords.imag.copy()
+        """
+    found = [(f.line, f.name, f.replacement) for f in check_source(textwrap.dedent(source))]
+    assert [(line, name) for line, name, _ in found if line > 4] == [
+        (5, "iteration"),
+        (6, "len()"),
+        (7, "iteration"),
+        (10, "iteration"),
+        (11, ".copy"),
+        (11, ".imag"),
+        (11, ".real"),
+    ]
+    assert (6, "len()", "coords.T.shape[0]") in found
+    # The hints give NumPy's values on the standard.
+    import array_api_strict as xp
+    import numpy as np
+
+    mask = np.array([[True, False, True], [False, True, False]])
+    coords = np.argwhere(mask)
+    rr, cc = coords.T
+    c = xp.stack(xp.nonzero(xp.asarray(mask)), axis=-1)
+    r2, c2 = xp.unstack(c.T)
+    assert np.array_equal(np.asarray(r2), rr)
+    assert np.array_equal(np.asarray(c2), cc)
+    assert c.T.shape[0] == len(coords.T)
+
+
+def test_the_transpose_of_a_sparse_value_is_not_an_array() -> None:
+    tracker = _tracker()
+    tracker.scopes[0].names["D"] = "sparse"
+    tracker.scopes[0].names["a"] = "array"
+    assert not tracker._is_array_expr(_expr("D.T"))
+    assert tracker._is_array_expr(_expr("a.T"))
+    assert tracker._is_array_expr(_expr("a.mT.real"))
+    assert not tracker._is_array_expr(_expr("z.real"))  # not known to be an array

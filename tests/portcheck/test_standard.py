@@ -102,7 +102,50 @@ def test_what_each_positional_parameter_takes_is_read_from_annotations() -> None
     # Anything array-like, a dtype, or not said: no claim.
     assert sigs["asarray"].takes == ("",)
     assert sigs["finfo"].takes == ("",)
-    assert sigs["full"].takes == ("", "")
+    assert sigs["eye"].takes == ("", "")  # ints: an int may be an axis or a count
+    assert sigs["expand_dims"].takes == ("array", "")  # a tuple of axes since 2025.12
+
+
+def test_int_or_tuple_and_python_number_parameters_are_told_apart() -> None:
+    # A list for sum's axis (int | tuple[int, ...] | None) or full's fill_value (complex)
+    # was not checked: only an exact tuple[int, ...] annotation was read.
+    sigs = standard().signatures
+    assert sigs["full"].takes == ("int_or_tuple", "number")
+    assert sigs["sum"].named_takes["axis"] == "int_or_tuple"
+    assert sigs["squeeze"].takes == ("array", "int_or_tuple")
+    assert sigs["linalg.vector_norm"].named_takes["axis"] == "int_or_tuple"
+    assert sigs["linspace"].takes[:2] == ("number", "number")
+    assert sigs["std"].named_takes["correction"] == "number"
+    assert sigs["reshape"].takes == ("array", "tuple")
+    assert sigs["sort"].named_takes["axis"] == ""  # int only
+    from arrayport.portcheck._standard import _takes
+
+    assert _takes("typing.Union[int, typing.Tuple[int, ...], NoneType]") == "int_or_tuple"
+    assert _takes("Optional[Union[int, float]]") == "number"
+    assert _takes(bool) == ""
+    assert _takes("int | tuple[int, ...] | Array") != "int_or_tuple"  # arrays too
+
+
+def test_literal_strings_of_a_parameter_are_read_from_annotations() -> None:
+    sigs = standard().signatures
+    assert sigs["linalg.qr"].choices == {"mode": ("reduced", "complete")}
+    assert sigs["searchsorted"].choices == {"side": ("left", "right")}
+    assert sigs["fft.fft"].choices["norm"] == ("backward", "ortho", "forward")
+    assert sigs["linalg.matrix_norm"].choices == {"ord": ("fro", "nuc")}
+    assert sigs["sum"].choices == {}
+
+
+def test_choices_an_annotation_lacks_come_from_the_table() -> None:
+    import types
+
+    from arrayport.portcheck._standard import _signatures
+
+    def qr(x, /, *, mode="reduced"):  # type: ignore[no-untyped-def]
+        return x
+
+    module = types.SimpleNamespace(qr=qr)
+    sigs = _signatures(module, frozenset({"qr"}), "linalg.")  # type: ignore[arg-type]
+    assert sigs["linalg.qr"].choices == {"mode": ("reduced", "complete")}
 
 
 def test_a_module_shadowing_array_api_extra_without_all_counts_as_missing(monkeypatch) -> None:

@@ -111,6 +111,9 @@ def _dtype_findings(node: ast.Call, path: str) -> list[_Found]:
         if kw.arg == "dtype"
     ]
     name = path.rpartition(".")[2]
+    if path == "numpy.result_type":  # *arrays_and_dtypes: a string or a type is a dtype there
+        loose = (a for a in node.args if isinstance(a, (ast.Constant, ast.Name)))
+        found += (_dtype_finding(path, a, "", keyword=False) for a in loose)
     params = numpy_parameters(path) if path != "numpy.dtype" else None
     dtype_params = _DTYPE_PARAMETERS | _FUNCTION_DTYPE_PARAMETERS.get(name, frozenset())
     for arg, param in zip(node.args, params or (), strict=False):
@@ -250,6 +253,39 @@ def _axis_none_finding(node: ast.Call, path: str, name: str, sig: Signature) -> 
     return f"{path}(axis=None)", message, _AXIS_NONE_HINTS.get(name)
 
 
+#: (standard function, parameter, NumPy's string) -> what to write for it ("{0}": the call's
+#: first argument).
+_CHOICE_HINTS = {
+    ("linalg.qr", "mode", "r"): "xp.linalg.qr({0}).R (NumPy's mode='r' is the reduced R)"
+}
+
+
+def _choice_findings(node: ast.Call, path: str, name: str, sig: Signature) -> list[_Found]:
+    """A string the standard's parameter does not list (``np.linalg.qr(a, mode="r")``):
+    array-api-strict's qr returns the rows of R as Q and R for it, silently."""
+    if not sig.choices:
+        return []
+    params = numpy_parameters(path) or ()
+    given = [(kw.arg, kw.value) for kw in node.keywords if kw.arg is not None]
+    for arg, param in zip(node.args, params, strict=False):
+        if isinstance(arg, ast.Starred):
+            break
+        given.append((param, arg))
+    found: list[_Found] = []
+    for param, value in given:
+        choices = sig.choices.get(param)
+        if choices is None or not isinstance(value, ast.Constant):
+            continue
+        if not isinstance(value.value, str) or value.value in choices:
+            continue
+        first = ast.unparse(node.args[0]) if node.args else "x"
+        hint = _CHOICE_HINTS.get((name, param, value.value))
+        listed = " or ".join(repr(c) for c in choices)
+        message = f"the standard's {name} takes {param}={listed}, not {value.value!r}"
+        found.append((f"{path}({param}={value.value!r})", message, hint and hint.format(first)))
+    return found
+
+
 def argument_findings(
     node: ast.Call, path: str, std: Standard, numbers: Numbers = None
 ) -> list[_Found]:
@@ -262,6 +298,7 @@ def argument_findings(
     if sig is None:
         return found  # not a standard function (reported as a name) or not a numpy call
     found += python_value_findings(node, path, sig, numbers, name=name)
+    found += _choice_findings(node, path, name, sig)
     starred = any(isinstance(a, ast.Starred) for a in node.args)
     if sig.max_positional is not None and not starred and len(node.args) > sig.max_positional:
         found.append(_positional_finding(path, name, sig, node.args))

@@ -20,6 +20,7 @@ import inspect
 
 from arrayport._exchange import STANDARD_DTYPES
 from arrayport.portcheck._dtype_hints import hint_for_dtype
+from arrayport.portcheck._extra_hints import assert_close_hint
 
 __all__ = ["argument", "call_hint", "default_findings", "partition_hint"]
 
@@ -245,6 +246,8 @@ def call_hint(key: str, node: ast.Call, hint: str | None) -> tuple[str | None, s
         return _pad_hint(node, hint)
     if key == "cov" and hint is not None:
         return _cov_hint(node, hint)
+    if key == "testing.assert_allclose" and hint is not None:
+        return assert_close_hint(node, hint)
     if key in ("partition", "argpartition"):
         return partition_hint(key, node, hint)
     if key == "ndarray":

@@ -12,6 +12,8 @@ Source is parsed, never executed. Three kinds of use are reported:
   one) or read from a known array. Names are scoped as Python scopes them: a parameter or
   local variable hides a module-level array of the same name;
 * **calls of dtypes** (``np.float32(1)``): the standard's dtypes are not callable;
+* **writes through attributes** (``x.flat = v``, ``z.real[:] = 2``; see
+  :mod:`arrayport.portcheck._writes`);
 * **dtypes spelled as strings, Python types or structured dtypes** (``dtype="d"``,
   ``dtype=float``, ``dtype=object``, ``np.finfo(float)``, ``np.astype(x, "f4")``);
 * **arguments** a standard function does not take in the standard (``np.ones(n,
@@ -42,11 +44,13 @@ from arrayport.portcheck._hints import (
     hint_for_function,
     hint_for_method_call,
 )
+from arrayport.portcheck._info import info_field_finding
 from arrayport.portcheck._method_arguments import method_argument_findings, method_call_hint
 from arrayport.portcheck._numbers import number_kind
 from arrayport.portcheck._scopes import ScopeTracker
 from arrayport.portcheck._standard import Standard
 from arrayport.portcheck._ufunc_methods import ufunc_method_finding
+from arrayport.portcheck._writes import ASSIGNED, subscript_targets, subscript_write
 
 __all__ = ["Finding", "find_nonstandard"]
 
@@ -88,37 +92,8 @@ def find_nonstandard(tree: ast.AST, path: str, std: Standard) -> list[Finding]:
     return sorted(set(checker.findings))
 
 
-# The fields of the standard's finfo and iinfo objects, and replacements for NumPy's others.
-_INFO_FIELDS = {
-    "finfo": frozenset({"bits", "dtype", "eps", "max", "min", "smallest_normal"}),
-    "iinfo": frozenset({"bits", "dtype", "max", "min"}),
-}
-_INFO_HINTS = {"tiny": "smallest_normal"}
 #: Builtins that iterate over their arguments (len() is checked on its own).
 _ITERATING = frozenset({"list", "tuple", "zip", "enumerate", "sorted"})
-#: ndarray attributes NumPy lets code assign, changing the array in place: (message, hint).
-_ASSIGNED = {
-    "shape": (
-        "assigning ndarray.shape reshapes in place; the standard's shape is read-only",
-        "x = xp.reshape(x, shape, copy=False)",
-    ),
-    "dtype": (
-        "assigning ndarray.dtype reinterprets the bytes in place; the standard's dtype is "
-        "read-only (no standard equivalent)",
-        None,
-    ),
-    "strides": ("assigning ndarray.strides is NumPy's (no standard equivalent)", None),
-    "real": (
-        "writing through ndarray.real changes x in place; the standard's xp.real(x) is a new array",
-        "x = r + 1j * xp.imag(x) for complex x, with r the new real part (x.real += v: "
-        "r = xp.real(x) + v); real x: x = r",
-    ),
-    "imag": (
-        "writing through ndarray.imag changes x in place; the standard's xp.imag(x) is a new array",
-        "x = xp.real(x) + 1j * i for complex x, with i the new imaginary part (x.imag += v: "
-        "i = xp.imag(x) + v)",
-    ),
-}
 
 
 class _Checker(ScopeTracker):
@@ -130,6 +105,7 @@ class _Checker(ScopeTracker):
         self.calls: dict[int, ast.Call] = {}  # id of a called attribute -> its call
         self.kind_hints: dict[int, str] = {}  # id of a compared dtype.kind -> its hint
         self.findings: list[Finding] = []
+        self.written: set[int] = set()  # ids of x.flat in x.flat[i] = v: reported as writes
 
     def report(self, node: ast.AST, name: str, message: str, replacement: str | None) -> None:
         # An attribute's own line, where a black-style chain puts .attr (not its value's).
@@ -198,18 +174,26 @@ class _Checker(ScopeTracker):
             return
         types = node.args[1]
         for t in types.elts if isinstance(types, ast.Tuple) else [types]:
-            path = self.resolve(t)
-            if path is None or path.count(".") != 1:
-                continue
-            dtype = path.partition(".")[2]
-            if dtype in STANDARD_DTYPES:
-                self.report(
-                    node,
-                    f"isinstance(..., {path})",
-                    f"{path} as a class is NumPy's scalar type; the standard's dtypes are not "
-                    "classes and its results are 0-D arrays (never an instance of it)",
-                    f"x.dtype == xp.{dtype} (on an array)",
-                )
+            self._scalar_type(node, t, "isinstance(..., {})")
+
+    def visit_MatchClass(self, node: ast.MatchClass) -> None:
+        """``case np.float64():``, the isinstance check of a match statement."""
+        self._scalar_type(node, node.cls, "case {}()")
+        self.generic_visit(node)
+
+    def _scalar_type(self, node: ast.AST, cls: ast.expr, shown: str) -> None:
+        """Report ``cls``, checked against as a class, if it is NumPy's scalar type of a
+        standard dtype (``shown`` formats the finding's name with its numpy name)."""
+        path = self.resolve(cls)
+        dtype = path.partition(".")[2] if path is not None and path.count(".") == 1 else ""
+        if dtype in STANDARD_DTYPES:
+            self.report(
+                node,
+                shown.format(path),
+                f"{path} as a class is NumPy's scalar type; the standard's dtypes are not "
+                "classes and its results are 0-D arrays (never an instance of it)",
+                f"x.dtype == xp.{dtype} (on an array)",
+            )
 
     def _len_of_array(self, node: ast.Call) -> None:
         """``len(x)`` of a known array: the standard's arrays have no ``__len__``."""
@@ -241,18 +225,42 @@ class _Checker(ScopeTracker):
         if path is not None:
             self._numpy_name(node, path)
             return  # the inner parts of np.random.rand are not separate uses
-        if isinstance(node.ctx, ast.Load):
+        if isinstance(node.ctx, ast.Load) and id(node) not in self.written:
             self._info_attribute(node)
             self._array_attribute(node, self.calls.pop(id(node), None))
             if node.attr == "T" and self._min_axes(node.value) >= 3:
                 self.report(node, ".T", *TRANSPOSE_OF_3D)
         elif (
             isinstance(node.ctx, ast.Store)
-            and node.attr in _ASSIGNED
+            and node.attr in ASSIGNED
             and self._is_array_expr(node.value)
         ):
-            self.report(node, f".{node.attr} =", *_ASSIGNED[node.attr])
+            self.report(node, f".{node.attr} =", *ASSIGNED[node.attr])
         self.generic_visit(node)
+
+    def visit_Assign(self, node: ast.Assign) -> None:
+        for target in node.targets:
+            self._written_through(target, node.value, None)
+        super().visit_Assign(node)
+
+    def visit_AugAssign(self, node: ast.AugAssign) -> None:
+        self._written_through(node.target, node.value, node.op)
+        self.generic_visit(node)
+
+    def _written_through(self, target: ast.expr, value: ast.expr, op: ast.operator | None) -> None:
+        """``x.flat[i] = v``, ``z.real[:] = 2``, ``z.imag[m] += 1``: writes into x through
+        an index of its attribute (reported as such, not as a read of the attribute)."""
+        for attr, index in subscript_targets(target):
+            receiver = attr.value
+            if attr.attr == "flat":  # reported on any receiver, as reading x.flat is
+                known = not self._foreign_receiver(receiver) and not self._is_own_object(receiver)
+            else:
+                known = self._is_array_expr(receiver)  # other objects have .real too
+            if known and self.resolve(attr) is None:
+                self.written.add(id(attr))
+                shown = value if index is target else None  # not a, b = ... (one of them)
+                found = subscript_write(attr.attr, receiver, index.slice, shown, op)
+                self.report(attr, f".{attr.attr}[...] =", *found)
 
     def visit_Compare(self, node: ast.Compare) -> None:
         """``x.dtype == "float32"``, ``x.dtype in ("float32", float)``, ``str(x.dtype) ==
@@ -282,20 +290,11 @@ class _Checker(ScopeTracker):
 
     def _info_attribute(self, node: ast.Attribute) -> None:
         """``np.finfo(t).tiny``: fields of NumPy's finfo and iinfo the standard's lack."""
-        value = node.value
-        if not isinstance(value, ast.Call):
-            return
-        kind = (self.resolve(value.func) or "").removeprefix("numpy.")
-        fields = _INFO_FIELDS.get(kind)
-        if fields is None or node.attr in fields:
-            return
-        self.report(
-            node,
-            f"numpy.{kind}().{node.attr}",
-            f"{kind}().{node.attr} is NumPy's; the standard's {kind} has "
-            f"{', '.join(sorted(fields))}",
-            _INFO_HINTS.get(node.attr),
-        )
+        if isinstance(node.value, ast.Call):
+            kind = (self.resolve(node.value.func) or "").removeprefix("numpy.")
+            found = info_field_finding(kind, node.attr)
+            if found is not None:
+                self.report(node, *found)
 
     def _numpy_name(self, node: ast.AST, path: str) -> None:
         parts = path.split(".")[1:]

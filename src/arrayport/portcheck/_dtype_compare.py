@@ -114,10 +114,13 @@ def kind_comparison_hints(
     """For each ``<dtype>.kind`` of comparison ``node`` compared with NumPy's kind letters
     (``x.dtype.kind == "f"``, ``t.kind in "iu"``, ``x.dtype.kind not in ("f", "c")``), the
     attribute and its replacement by xp.isdtype; ``is_kind`` says whether an operand is
-    the kind of a dtype."""
+    the kind of a dtype. Only equality and membership are read: an ordering of kind
+    letters (``kind >= "f"``) selects no kind of xp.isdtype's, and gets none."""
     operands = [node.left, *node.comparators]
     found: list[tuple[ast.Attribute, str]] = []
     for left, op, right in zip(operands, node.ops, operands[1:], strict=False):
+        if not isinstance(op, (ast.Eq, ast.NotEq, ast.In, ast.NotIn)):
+            continue  # kind >= "f" orders letters (f, i, u): the attribute's generic hint
         pairs = [(left, right)]
         if isinstance(op, (ast.Eq, ast.NotEq)):
             pairs.append((right, left))

@@ -8,7 +8,7 @@ import numpy as np
 from arrayport._exchange import STANDARD_DTYPES
 from arrayport._quiet import quiet
 
-__all__ = ["hint_for_dtype"]
+__all__ = ["DTYPE_ALIAS_HINTS", "hint_for_dtype"]
 
 #: Spellings whose size NumPy takes from the platform's C long or pointer.
 _PLATFORM_INTEGERS = frozenset({"int", "int_", "intp", "l", "long", "p", "q", "longlong"})
@@ -18,6 +18,24 @@ _PYTHON_TYPES = {
     "float": "dtype=xp.float64 (Python's float; or the xp floating dtype meant)",
     "complex": "dtype=xp.complex128 (Python's complex; or the xp complex dtype meant)",
     "int": "dtype=xp.int64 (or the xp integer dtype meant)",
+}
+
+
+#: NumPy's C-named scalar types (``np.single``) and the standard dtype each is.
+DTYPE_ALIAS_HINTS = {
+    "single": "xp.float32",
+    "csingle": "xp.complex64",
+    "cdouble": "xp.complex128",
+    "byte": "xp.int8",
+    "ubyte": "xp.uint8",
+    "short": "xp.int16",
+    "ushort": "xp.uint16",
+    "intc": "xp.int32",
+    "uintc": "xp.uint32",
+    "longlong": "xp.int64",
+    "ulonglong": "xp.uint64",
+    "long": "xp.int64 (np.long is C's long, 32-bit on Windows; or the xp integer dtype meant)",
+    "ulong": "xp.uint64 (np.ulong is C's unsigned long, 32-bit on Windows)",
 }
 
 

@@ -6,7 +6,12 @@ array-api-extra has the function (``xpx`` is ``array_api_extra``).
 
 from __future__ import annotations
 
-__all__ = ["EXTRA_HINTS", "EXTRA_USAGE"]
+import ast
+import functools
+import importlib
+import inspect
+
+__all__ = ["EXTRA_HINTS", "EXTRA_USAGE", "assert_close_hint"]
 
 #: numpy name -> array-api-extra function, offered only when the installed
 #: array-api-extra has it (checked at run time).
@@ -93,8 +98,57 @@ EXTRA_USAGE: dict[str, str] = {
         "where NumPy raises)"
     ),
     "testing.assert_allclose": (
-        "xpx.testing.assert_close(actual, desired, rtol=1e-7) (NumPy's rtol; assert_close's "
-        "default depends on the dtype, ~1e-3 for float32), which also checks dtype and shape "
-        "(check_dtype=False, check_shape=False to relax)"
+        "xpx.testing.assert_close(actual, desired, rtol=1e-7) with the call's atol=, "
+        "equal_nan= and err_msg= (rtol=1e-7 is NumPy's default; assert_close's depends on the "
+        "dtype, ~1e-3 for float32), which also checks dtype and shape (check_dtype=False, "
+        "check_shape=False to relax)"
     ),
 }
+
+#: np.testing.assert_allclose's parameters in order; assert_close has them by keyword.
+_ALLCLOSE = ("actual", "desired", "rtol", "atol", "equal_nan", "err_msg", "verbose")
+
+
+@functools.cache
+def _assert_close_keywords() -> frozenset[str]:
+    """The parameters of the installed array-api-extra's testing.assert_close."""
+    try:
+        testing = importlib.import_module("array_api_extra.testing")
+        return frozenset(inspect.signature(testing.assert_close).parameters)
+    except (ImportError, AttributeError, TypeError, ValueError):
+        return frozenset()
+
+
+def assert_close_hint(node: ast.Call, hint: str) -> tuple[str | None, str]:
+    """``hint`` (array-api-extra's assert_close) for ``np.testing.assert_allclose`` call
+    ``node``, keeping its rtol, atol, equal_nan, err_msg and verbose (a dropped
+    ``equal_nan=False`` or ``atol`` makes the test pass where NumPy's failed), and what to
+    add to the message; no hint where the installed assert_close lacks one of them."""
+    if any(isinstance(a, ast.Starred) for a in node.args) or any(
+        kw.arg is None for kw in node.keywords
+    ):
+        return hint, ""
+    given = {k: ast.unparse(v) for k, v in zip(_ALLCLOSE, node.args, strict=False)}
+    given.update((kw.arg, ast.unparse(kw.value)) for kw in node.keywords if kw.arg is not None)
+    strict = given.pop("strict", "False")
+    actual, desired = given.pop("actual", None), given.pop("desired", None)
+    if actual is None or desired is None:
+        return hint, ""
+    notes = []
+    if "rtol" not in given:  # assert_close's default is not NumPy's
+        given = {"rtol": "1e-7", **given}
+        notes.append("rtol=1e-7 is NumPy's default; assert_close's depends on the dtype")
+    lacking = sorted(set(given) - _assert_close_keywords())
+    if lacking:
+        names = ", ".join(f"{k}=" for k in lacking)
+        return None, (
+            f"; the installed array-api-extra's testing.assert_close has no {names}, which "
+            "this call needs"
+        )
+    if strict != "True":  # NumPy's strict=True checks them too
+        notes.append(
+            "it also checks dtype and shape: check_dtype=False, check_shape=False to relax"
+        )
+    options = "".join(f", {k}={v}" for k, v in given.items())
+    notes.insert(0, "array-api-extra")
+    return f"xpx.testing.assert_close({actual}, {desired}{options}) ({'; '.join(notes)})", ""

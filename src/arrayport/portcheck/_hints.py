@@ -9,7 +9,7 @@ still reported, just without a hint. ``xp`` is the array's namespace
 from __future__ import annotations
 
 from arrayport._exchange import STANDARD_DTYPES
-from arrayport.portcheck._dtype_hints import hint_for_dtype
+from arrayport.portcheck._dtype_hints import DTYPE_ALIAS_HINTS, hint_for_dtype
 from arrayport.portcheck._extra_hints import EXTRA_HINTS, EXTRA_USAGE
 from arrayport.portcheck._legacy_hints import LEGACY_ARGUMENT_HINTS, LEGACY_FUNCTION_HINTS
 from arrayport.portcheck._reduction_hints import REDUCTION_ARGUMENT_HINTS
@@ -89,6 +89,7 @@ def _spread(name: str, *, ddof: bool) -> str:
 #: numpy name (without the ``numpy.`` prefix) -> standard replacement.
 FUNCTION_HINTS: dict[str, str] = {
     **LEGACY_FUNCTION_HINTS,  # np.product, np.asfarray, np.in1d
+    **DTYPE_ALIAS_HINTS,  # np.single, np.cdouble, np.byte
     "absolute": "xp.abs",
     "amax": "xp.max",
     "amin": "xp.min",
@@ -289,9 +290,8 @@ ATTRIBUTE_HINTS: dict[str, str | None] = {
     ),
     "fill": "x[...] = value (or xp.full); integer x: x[...] = int(value) (NumPy truncates)",
     "flat": (
-        "xp.reshape(x, (-1,)) to read it (maybe a copy: writes through x.flat[i] = v must "
-        "index x itself: x = xpx.at(x, tuple(int(j) for j in xpx.unravel_index("
-        "xp.asarray(i), x.shape))).set(v))"
+        "xp.reshape(x, (-1,)) to read it (maybe a copy: a write x.flat[i] = v is x = "
+        "xp.reshape(xpx.at(xp.reshape(x, (-1,)))[i].set(v), x.shape))"
     ),
     "diagonal": "xp.linalg.diagonal(x) for 2-D (with more axes: the last two; NumPy: 0 and 1)",
     "trace": (

@@ -43,6 +43,8 @@ _SPARSE_OPERATORS = (ast.MatMult, ast.Add, ast.Sub, ast.Mult)
 _SCALED_OPERATORS = (ast.Mult, ast.Div, ast.Pow)
 #: Builtins that give a sparse value of a sparse first argument (``abs(D)``, ``round(D)``).
 _SPARSE_BUILTINS = frozenset({"abs", "round", "pow"})
+#: Attributes of an array that are arrays themselves: its transposes, real and imaginary parts.
+_ARRAY_ATTRIBUTES = frozenset({"T", "mT", "real", "imag"})
 
 
 class ExpressionKinds:
@@ -229,6 +231,8 @@ class ExpressionKinds:
             return self._kind_of_name(node.id) == "array"
         if isinstance(node, ast.NamedExpr):
             return self._is_array_expr(node.value)
+        if isinstance(node, ast.Attribute) and node.attr in _ARRAY_ATTRIBUTES:
+            return self._is_array_expr(node.value)  # x.T, x.real (not a sparse D.T: no array)
         if isinstance(node, ast.Call):
             path = self.resolve(node.func)
             if path is not None:

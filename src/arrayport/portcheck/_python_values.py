@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Callable
+from typing import cast
 
 import numpy as np
 
+from arrayport.portcheck._call_hints import argument
 from arrayport.portcheck._hints import ARGUMENT_HINTS
 from arrayport.portcheck._numpy_signatures import numpy_attribute, numpy_parameters
 from arrayport.portcheck._standard import Signature
@@ -32,10 +34,7 @@ Numbers = Callable[[ast.expr], str | None] | None
 _FLOAT_OF_INT = frozenset({"mean", "std", "var", "linalg.vector_norm"})
 #: Parameters NumPy broadcasts a number into (diff's prepend and append take the shape of
 #: x with length 1 along axis; NumPy also promotes x with the number's int64 or float64).
-_BROADCAST_NUMBER = {
-    ("diff", "prepend"): "xp.full((*x.shape[:-1], 1), {v}, dtype=x.dtype) for axis=-1",
-    ("diff", "append"): "xp.full((*x.shape[:-1], 1), {v}, dtype=x.dtype) for axis=-1",
-}
+_BROADCAST_NUMBER = frozenset({("diff", "prepend"), ("diff", "append")})
 _BROADCAST_NOTE = (
     " (NumPy broadcasts the number to x's shape with length 1 along axis, and its result has "
     "the dtype of x promoted with the number's int64 or float64: int8 x with 0 gives int64)"
@@ -115,7 +114,112 @@ def _tuple_finding(
     return f"{path}(not a tuple)", message + "; NumPy converts it", hint
 
 
+def _call_text(node: ast.Call, name: str, place: int, fixed: str) -> str:
+    """``xp.name(...)`` with the arguments of ``node``, ``fixed`` at ``place``."""
+    args = [ast.unparse(a) for a in node.args]
+    args[place] = fixed
+    keywords = [ast.unparse(kw) for kw in node.keywords]
+    return f"xp.{name}({', '.join([*args, *keywords])})"
+
+
+def _passed(path: str, place: int | None, param: str | None) -> str:
+    """`` for <param>``: the parameter an argument is passed for, by keyword or at NumPy's
+    ``place`` (its name there), or nothing where NumPy does not say."""
+    if param is None:
+        params = numpy_parameters(path) or ()
+        param = params[place] if place is not None and place < len(params) else None
+    return "" if param is None else f" for {param}"
+
+
+def _list_finding(
+    node: ast.Call, path: str, arg: ast.expr, where: tuple[int | None, str | None, str]
+) -> _Found | None:
+    """A list where the standard's function takes an int or a tuple of ints (``np.roll(x,
+    [1, 1], axis=(0, 1))``, ``np.sum(x, axis=[0, 1])``): array-api-strict refuses it for
+    roll's shift and a reduction's axis (where NumPy 2 refuses it too)."""
+    if not isinstance(arg, (ast.List, ast.ListComp)):
+        return None
+    place, param, name = where
+    fixed = cast(str, _as_tuple(arg))
+    hint = f"{param}={fixed}" if place is None else _call_text(node, name, place, fixed)
+    passed = _passed(path, place, param)
+    message = (
+        f"the standard's {name} takes an int or a tuple of ints{passed}, not a list ({_shown(arg)})"
+    )
+    return f"{path}(not a tuple)", message, hint
+
+
+def _number_finding(
+    node: ast.Call, path: str, arg: ast.expr, where: tuple[int | None, str | None, str]
+) -> _Found | None:
+    """A list or tuple where the standard's function takes a Python number (``np.full((2,
+    2), [1, 2])``): NumPy broadcasts it, array-api-strict and torch refuse it."""
+    if not isinstance(arg, (ast.List, ast.Tuple, ast.ListComp)):
+        return None
+    place, param, name = where
+    passed = _passed(path, place, param)
+    message = (
+        f"the standard's {name} takes a Python number{passed}, not a list or tuple "
+        f"({_shown(arg)}); NumPy broadcasts it"
+    )
+    return f"{path}(not a number)", message, _filled(node, name, arg)
+
+
+def _filled(node: ast.Call, name: str, values: ast.expr) -> str | None:
+    """What ``np.full(shape, values)`` or ``np.full_like(x, values)`` gives, in the
+    standard: ``values`` broadcast to the shape (copied: a broadcast may be read-only)."""
+    if (
+        name not in ("full", "full_like")
+        or any(isinstance(a, ast.Starred) for a in node.args)
+        or any(kw.arg is None for kw in node.keywords)
+    ):
+        return None
+    dtype = argument(node, 2, "dtype")
+    shown = None if dtype is None else ast.unparse(dtype)
+    if name == "full":
+        shape = argument(node, 0, "shape")
+        if shape is None:
+            return None
+        size = _as_tuple(shape) if _is_int_literal(shape) or isinstance(shape, ast.List) else None
+        shape_text = size or ast.unparse(shape)
+    else:
+        x = argument(node, 0, "a")
+        if x is None or argument(node, 5, "shape") is not None:  # another shape than x.shape
+            return None
+        shape_text = f"{ast.unparse(x)}.shape"
+        shown = shown or f"{ast.unparse(x)}.dtype"  # NumPy's default: x's dtype
+    typed = "" if shown is None else f", dtype={shown}"
+    return (
+        f"xp.asarray(xp.broadcast_to(xp.asarray({ast.unparse(values)}{typed}), "
+        f"{shape_text}), copy=True)"
+    )
+
+
+def _along_axis(node: ast.Call, v: str) -> str:
+    """The array diff's ``prepend=v`` or ``append=v`` stands for in call ``node``: ``x``'s
+    shape with length 1 along the call's axis (NumPy's ``axis``, third; -1 when not given)."""
+    x = node.args[0] if node.args and not isinstance(node.args[0], ast.Starred) else None
+    shown = ast.unparse(x) if isinstance(x, (ast.Name, ast.Attribute)) else "x"
+    opaque = any(isinstance(a, ast.Starred) for a in node.args[:3]) or any(
+        kw.arg is None for kw in node.keywords
+    )
+    axis = None if opaque else argument(node, 2, "axis")
+    a: int = -1 if axis is None or not _is_int_literal(axis) else ast.literal_eval(axis)
+    if axis is not None and not _is_int_literal(axis):  # x.shape[a:][1:] skips axis a
+        name = ast.unparse(axis)
+        shape = f"(*{shown}.shape[:{name}], 1, *{shown}.shape[{name}:][1:])"
+    elif a == -1:
+        shape = f"(*{shown}.shape[:-1], 1)"
+    elif a == 0:
+        shape = f"(1, *{shown}.shape[1:])"
+    else:
+        shape = f"(*{shown}.shape[:{a}], 1, *{shown}.shape[{a + 1}:])"
+    full = f"xp.full({shape}, {v}, dtype={shown}.dtype)"
+    return full + " for axis=-1" if opaque else full
+
+
 def _value_finding(
+    node: ast.Call,
     path: str,
     arg: ast.expr,
     value: str,
@@ -126,9 +230,8 @@ def _value_finding(
     its place, or the parameter it is passed for, and the standard function's name."""
     place, param, name = where
     shown = _shown(arg)
-    broadcast = _BROADCAST_NUMBER.get((name, param or ""))
-    if value == "number" and broadcast is not None:
-        hint = broadcast.format(v=shown) + _BROADCAST_NOTE
+    if value == "number" and (name, param or "") in _BROADCAST_NUMBER:
+        hint = _along_axis(node, shown) + _BROADCAST_NOTE
     elif value == "number":
         # np.sqrt(2) is float64; xp.asarray(2) is an integer array (refused by sqrt, or
         # computed in float32 by torch).
@@ -158,12 +261,16 @@ def _checked(
     place, param, name = where
     if takes == "tuple":
         return _tuple_finding(node, path, arg, place, param, name)
+    if takes == "int_or_tuple":
+        return _list_finding(node, path, arg, where)
+    if takes == "number":
+        return _number_finding(node, path, arg, where)
     value = _python_value(arg, numbers)
     if value is None or takes not in ("array", "scalar"):
         return None
     if takes == "scalar" and value == "number":
         return None
-    return _value_finding(path, arg, value, where, numbers)
+    return _value_finding(node, path, arg, value, where, numbers)
 
 
 def python_value_findings(

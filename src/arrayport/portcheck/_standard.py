@@ -121,11 +121,15 @@ class Signature:
     without a default (``where`` needs ``condition, x1, x2``), and ``takes``, what each
     positional parameter accepts as its annotation says: ``"array"`` (arrays only),
     ``"scalar"`` (an array or a Python scalar), ``"arrays"`` (a list or tuple of arrays)
-    ``"tuple"`` (a tuple of ints only: reshape's ``shape``, tile's ``repetitions``) or
-    ``""`` (not said); ``named_takes`` says the same of every parameter that may be passed
-    by keyword (diff's keyword-only ``prepend``). ``positional_only`` names the parameters
-    that may not be passed by keyword (take's ``x, indices``), in order; ``int_axis`` says
-    whether its ``axis`` takes ints only, not None (sort's, squeeze's)."""
+    ``"tuple"`` (a tuple of ints only: reshape's ``shape``, tile's ``repetitions``),
+    ``"int_or_tuple"`` (an int or a tuple of ints: sum's and squeeze's ``axis``),
+    ``"number"`` (a Python number only, a float or complex one among them: full's
+    ``fill_value``, linspace's ``start``) or ``""`` (not said); ``named_takes`` says the same
+    of every parameter that may be passed by keyword (diff's keyword-only ``prepend``).
+    ``positional_only`` names the parameters that may not be passed by keyword (take's ``x,
+    indices``), in order; ``int_axis`` says whether its ``axis`` takes ints only, not None
+    (sort's, squeeze's); ``choices`` gives the strings a parameter annotated
+    ``Literal[...]`` takes (qr's ``mode``: ``"reduced"``, ``"complete"``)."""
 
     max_positional: int | None
     keywords: frozenset[str] | None
@@ -135,11 +139,17 @@ class Signature:
     named_takes: Mapping[str, str] = dataclasses.field(default_factory=dict)
     positional_only: tuple[str, ...] = ()
     int_axis: bool = False
+    choices: Mapping[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
 
 
 _SCALAR_TYPES = re.compile(r"\b(bool|int|float|complex)\b")
 _SEQUENCE_TYPES = re.compile(r"\b(list|tuple|Sequence)\b")
 _INT_TUPLE = re.compile(r"(typing\.)?[Tt]uple\[int, \.\.\.\]")
+#: Words of an annotation that name no type: ``Optional[int]``, ``<class 'int'>``.
+_NOT_TYPES = frozenset({"typing", "Union", "Optional", "None", "NoneType", "class"})
+_LITERAL = re.compile(r"Literal\[([^\]]*)\]")
+#: Parameters whose strings the standard lists, where array-api-strict's annotation does not.
+_CHOICES = {"linalg.qr": {"mode": ("reduced", "complete")}}
 
 
 def _takes(annotation: object) -> str:
@@ -147,7 +157,15 @@ def _takes(annotation: object) -> str:
     text = annotation if isinstance(annotation, str) else str(annotation)
     if _INT_TUPLE.fullmatch(text):
         return "tuple"  # reshape's shape: not an int, nor a list
-    if annotation is inspect.Parameter.empty or "Array" not in text:
+    if annotation is inspect.Parameter.empty:
+        return ""
+    rest = _INT_TUPLE.sub("", text)
+    types = set(re.findall(r"[A-Za-z_]\w*", rest)) - _NOT_TYPES
+    if rest != text and types == {"int"}:
+        return "int_or_tuple"  # sum's axis: not a list
+    if types and types <= {"bool", "int", "float", "complex"} and types & {"float", "complex"}:
+        return "number"  # full's fill_value: not a list (an int may be an axis: ints are not)
+    if "Array" not in text:
         return ""
     if "Nested" in text or "DType" in text:
         return ""  # anything array-like (asarray's NestedSequence), or a dtype (finfo)
@@ -197,6 +215,11 @@ def _signature(fn: object) -> Signature | None:
         if p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
     }
     positional_only = tuple(p.name for p in params if p.kind is inspect.Parameter.POSITIONAL_ONLY)
+    choices = {}
+    for p in params:
+        literal = _LITERAL.search(str(p.annotation))
+        if literal is not None:
+            choices[p.name] = tuple(re.findall(r"""['"]([^'"]*)['"]""", literal.group(1)))
     axis = next((p for p in params if p.name == "axis"), None)
     int_axis = (
         axis is not None
@@ -214,6 +237,7 @@ def _signature(fn: object) -> Signature | None:
         named_takes,
         positional_only,
         int_axis,
+        choices,
     )
 
 
@@ -224,7 +248,8 @@ def _signatures(module: ModuleType, names: frozenset[str], prefix: str) -> dict[
         if callable(obj) and not isinstance(obj, type):
             sig = _signature(obj)
             if sig is not None:
-                found[prefix + name] = sig
+                listed = {**_CHOICES.get(prefix + name, {}), **sig.choices}
+                found[prefix + name] = dataclasses.replace(sig, choices=listed)
     return found
 
 
