@@ -1,9 +1,10 @@
 """Tests of arrayport.dispatch: the memory_type decorator and the dispatched callable.
 
-The contract's validation is tested in test_contract.py; the general call path (slicing,
-streams, the dask hand-off, running out of memory while moving the inputs) in
-test_dispatch_general.py; converting arguments, placing results and the dtype policy in
-test_placement.py; which arguments are arrays in test_arguments.py.
+The decorator's own module is tested in test_dispatch_decorator.py, what a type checker
+sees of both in test_typing.py; the contract's validation in test_contract.py; the general
+call path (slicing, streams, the dask hand-off, running out of memory while moving the
+inputs) in test_dispatch_general.py; converting arguments, placing results and the dtype
+policy in test_placement.py; which arguments are arrays in test_arguments.py.
 
 Frameworks are imported inside the tests, not at the top: the multiprocessing test starts
 fresh interpreters that import this module, and they need only numpy and arrayport.
@@ -78,11 +79,6 @@ def test_options_rejects_unknown_and_invalid_values() -> None:
         scale.options(colour="red")
     with pytest.raises(ap.InvalidOptionError, match="output"):
         scale.options(output="elsewhere")
-
-
-def test_bare_decorator_is_an_error_naming_the_fix() -> None:
-    with pytest.raises(ap.InvalidOptionError, match=r"memory_type\('torch'\)"):
-        ap.memory_type(seen_type)  # type: ignore[arg-type]
 
 
 def test_decorating_something_that_is_not_callable_fails() -> None:

@@ -20,14 +20,17 @@ from __future__ import annotations
 import functools
 import sys
 from types import MethodType
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast, overload
 
 from arrayport._dispatch_callables import Signature, as_given, classmethod_owner
 
 if TYPE_CHECKING:
     from arrayport.dispatch import DispatchedFunction
+    from arrayport.memory_types import MemoryType
 
 __all__ = ["BoundDispatched", "options_of"]
+
+R = TypeVar("R")
 
 #: Python 3.13 dropped classmethod's call of the inner ``__get__``: ``Cls.method`` of a
 #: classmethod over a dispatched function is a ``types.MethodType``, which hands
@@ -64,23 +67,32 @@ class _FunctionDoc:
         return doc
 
 
-class BoundDispatched(functools.partial[Any]):
+class BoundDispatched(functools.partial[R]):
     """``obj.method`` for a dispatched ``method``: call it as the method; ``options(...)``
-    gives the variant bound to the same instance."""
+    gives the variant bound to the same instance. For a type checker, a call returns what
+    the function does (``R``); its parameters are not checked."""
 
     __slots__ = ()
 
     @property
-    def __func__(self) -> DispatchedFunction[..., Any]:
-        return cast("DispatchedFunction[..., Any]", self.func)
+    def __func__(self) -> DispatchedFunction[..., R]:
+        return cast("DispatchedFunction[..., R]", self.func)
 
     @property
     def __self__(self) -> Any:
         return self.args[0]
 
-    def options(self, **overrides: Any) -> BoundDispatched:
+    # As DispatchedFunction.options: a variant that puts its result elsewhere returns Any.
+    @overload
+    def options(self, *, output: Literal["declared"], **overrides: Any) -> BoundDispatched[R]: ...
+    @overload
+    def options(self, *, output: MemoryType | str, **overrides: Any) -> BoundDispatched[Any]: ...
+    @overload
+    def options(self, **overrides: Any) -> BoundDispatched[R]: ...
+    def options(self, **overrides: Any) -> BoundDispatched[R]:
         """The method's variant with some options replaced, bound to the same instance."""
-        return BoundDispatched(variant(self.__func__, overrides), self.args[0])
+        base = cast("DispatchedFunction[..., R]", self.func)
+        return BoundDispatched(variant(base, overrides), self.args[0])
 
     def __getattr__(self, name: str) -> Any:
         # As a bound method: the function's attributes (contract, __wrapped__, __name__, ...).
@@ -94,7 +106,7 @@ class BoundDispatched(functools.partial[Any]):
     # A bound method's: the function's without its first parameter.
     __signature__ = Signature(lambda bound: MethodType(bound.func, bound.args[0]))
 
-    def __get__(self, obj: Any, objtype: Any = None) -> BoundDispatched:
+    def __get__(self, obj: Any, objtype: Any = None) -> BoundDispatched[R]:
         # Already bound, as a bound method is: kept as a class attribute, it binds no second
         # instance (functools.partial warns that it will on 3.13 and does on 3.14).
         return self

@@ -19,7 +19,7 @@ import functools
 import operator
 import threading
 from collections.abc import Iterator
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, SupportsIndex
 
 import numpy as np
 
@@ -93,7 +93,8 @@ class DeviceObject(Protocol):
     def type(self) -> str: ...
 
 
-DeviceLike = Device | str | int | DeviceObject | None
+# SupportsIndex: numpy integers too (np.int64(1) from np.arange), as as_index reads them.
+DeviceLike = Device | str | SupportsIndex | DeviceObject | None
 
 
 def is_device_object(value: object) -> bool:
@@ -235,7 +236,7 @@ def current_device_index() -> int:
 
 
 @contextlib.contextmanager
-def use_device(index: int | str | Device | DeviceObject) -> Iterator[int]:
+def use_device(index: SupportsIndex | str | Device | DeviceObject) -> Iterator[int]:
     """Make accelerator ``index`` the current device of the calling thread (or asyncio
     task: each has its own) inside the block.
 
@@ -283,7 +284,7 @@ def use_device(index: int | str | Device | DeviceObject) -> Iterator[int]:
             _device_index.reset(token)
 
 
-def _cuda_index(value: int | str | Device | DeviceObject) -> int | None:
+def _cuda_index(value: SupportsIndex | str | Device | DeviceObject) -> int | None:
     """The index of ``value``, a CUDA device; DeviceError for another kind; None when it
     names no device (use_device's own message follows)."""
     try:

@@ -13,13 +13,14 @@ dispatch is thread-safe. When every array argument already has the declared memo
 no conversion machinery runs (ADR 0015); one numpy argument of a torch function (or the
 reverse) is shared in and out without planning (ADR 0048). Other calls take
 :mod:`arrayport._dispatch_general`; bound methods are :mod:`arrayport._dispatch_bound`'s,
-the options :mod:`arrayport._contract`'s, the slow path :mod:`arrayport._placement`'s.
+the options :mod:`arrayport._contract`'s, the slow path :mod:`arrayport._placement`'s;
+the decorator itself, with its typing overloads, is :mod:`arrayport._dispatch_decorator`'s.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, ClassVar, Generic, ParamSpec, TypeVar, cast
+from typing import Any, ClassVar, Generic, Literal, ParamSpec, TypeVar, cast, overload
 
 from arrayport._arguments import KINDS, UNSEEN
 from arrayport._contract import FunctionContract
@@ -38,6 +39,7 @@ from arrayport._dispatch_callables import (  # noqa: F401
     unwrapped,
     with_contract,
 )
+from arrayport._dispatch_decorator import memory_type
 from arrayport._dispatch_general import array_defaults, call_general, of_result, recover
 from arrayport._dispatch_policy import dtype_policy
 from arrayport._metrics import metrics
@@ -52,17 +54,14 @@ from arrayport._placement import (
 )
 from arrayport._slicing import sliced
 from arrayport.backends import get_backend
-from arrayport.devices import Device, DeviceLike
 from arrayport.dtypes import DtypeConversion, Scaling
 from arrayport.errors import (
     ConversionError,
     DeviceError,
     DtypeConversionError,
-    InvalidOptionError,
     UnsupportedArrayError,
 )
 from arrayport.memory_types import MemoryType
-from arrayport.oom import OOMPolicy
 
 __all__ = ["DispatchedFunction", "FunctionContract", "memory_type"]
 
@@ -85,6 +84,7 @@ class DispatchedFunction(Generic[P, R]):
 
     __wrapped__: Callable[P, R]
     __signature__ = Signature(lambda dispatched: dispatched.__wrapped__)
+    __name__: str
     __qualname__: str
     autograph_info__: ClassVar[dict[str, object]] = {}  # run as written: see _autograph
     _sliced_fn: Callable[..., Any] | None = None
@@ -95,7 +95,7 @@ class DispatchedFunction(Generic[P, R]):
         fn, self._static, self._class = unwrapped(fn)
         refuse_deferred_bodies(fn)
         self._binds = adopt_identity(self, fn, self._static or self._class)
-        self._fn = fn
+        self._fn: Callable[..., Any] = fn  # a classmethod's takes the class: not P
         self._contract = contract
         self._oom = contract.oom
         self._oom_active = contract.oom._active  # fixed for the (frozen) policy's life
@@ -138,6 +138,17 @@ class DispatchedFunction(Generic[P, R]):
         """The frozen :class:`FunctionContract` with every option."""
         return self._contract
 
+    # Typed as memory_type is: a variant that puts its result elsewhere returns Any.
+    @overload
+    def options(
+        self, *, output: Literal["declared"], **overrides: Any
+    ) -> DispatchedFunction[P, R]: ...
+    @overload
+    def options(
+        self, *, output: MemoryType | str, **overrides: Any
+    ) -> DispatchedFunction[P, Any]: ...
+    @overload
+    def options(self, **overrides: Any) -> DispatchedFunction[P, R]: ...
     def options(self, **overrides: Any) -> DispatchedFunction[P, R]:
         """A new dispatched callable of the same function with some options replaced.
 
@@ -156,6 +167,12 @@ class DispatchedFunction(Generic[P, R]):
         """
         return cast("DispatchedFunction[P, R]", options_of(self, overrides))
 
+    # Read from the class: the function (bound to the class above @classmethod, whose
+    # parameters a type checker sees with ``cls``: hence ``...``); from an instance, bound.
+    @overload
+    def __get__(self, obj: None, objtype: Any = None) -> DispatchedFunction[..., R]: ...
+    @overload
+    def __get__(self, obj: object, objtype: Any = None) -> BoundDispatched[R]: ...
     def __get__(self, obj: Any, objtype: Any = None) -> Any:
         # A method receives ``self`` (as a function would; adopt_identity), its .options() too;
         # above @classmethod (never _binds) the class, read from the class or an instance.
@@ -296,105 +313,3 @@ class DispatchedFunction(Generic[P, R]):
                 if back is not None:
                     return back
         return self._place(result, first, first_kind, moved=True, call=call)
-
-
-_DEFAULT_OOM = OOMPolicy()
-
-
-def memory_type(
-    memory_type: MemoryType | str,
-    /,
-    *,
-    output: str | MemoryType = "input",
-    dtype_conversion: DtypeConversion = DtypeConversion.PRESERVE_INPUT,
-    scaling: Scaling = Scaling.VALUE,
-    oom: OOMPolicy | None = _DEFAULT_OOM,
-    device: DeviceLike = None,
-    slice_by_slice: bool = False,
-    depth: int | tuple[int, ...] | None = None,
-    whole_array: bool = False,
-    blockwise: bool = False,
-) -> Callable[[Callable[P, R]], DispatchedFunction[P, R]]:
-    """Declare the memory type a function computes on; arrays are moved there and back.
-
-    Parameters
-    ----------
-    memory_type : MemoryType or str
-        ``"numpy"``, ``"cupy"``, ``"torch"``, ``"jax"``, ``"tensorflow"``,
-        ``"pyclesperanto"`` or ``"dask"``. It need not be installed when decorating: a
-        call raises :class:`~arrayport.BackendUnavailableError` naming the extra to install.
-    output : {"input", "declared"} or MemoryType
-        ``"input"`` (default): the result goes back to the memory type and device of the
-        first array argument. ``"declared"``: the result stays as the function made it.
-        A memory type: the result is converted to it (a call without arrays runs as is).
-    dtype_conversion : DtypeConversion
-        The dtype of the primary output (the result, or the first element of a tuple
-        result). ``PRESERVE_INPUT`` (default) gives it the first array argument's dtype.
-    scaling : Scaling
-        How the primary output's values map to its dtype: ``VALUE`` keeps every value that
-        fits, ``UNIT`` maps float [0, 1] to the integer range and back when the dtype
-        changes, ``MINMAX`` stretches the finite range even when it does not (not with
-        ``NATIVE_OUTPUT``).
-    oom : OOMPolicy or None
-        Out-of-memory recovery (default ``OOMPolicy()``); ``None`` or
-        ``OOMPolicy.disabled()`` turns recovery off.
-    device : None, "cpu", int, "cuda", "cuda:N", "opencl:N", Device or torch.device
-        Where to compute. ``None``: where the first array argument lands (its own device
-        when the declared memory type can hold data there).
-    slice_by_slice : bool
-        Run a 2-D function on each slice along axis 0 of a 3-D first array argument, and
-        restack the results where the function returned them. Other 3-D array arguments
-        that broadcast against it are sliced with it (length 1 along axis 0: every slice
-        gets its only plane); input that is not 3-D (2-D, 4-D, a stack in a list) runs
-        once. The OOM policy runs the whole sliced call: its split (``split_axis=0`` only)
-        cuts the stack into fewer slices; a call that is not sliced is not split. Results
-        are restacked as :func:`arrayport.process_slices` restacks them.
-    depth : int, tuple of int or None
-        Dask input only: the halo each block needs (``dask.array.map_overlap``).
-    whole_array : bool
-        Dask input only: the function needs the whole array at once.
-    blockwise : bool
-        Dask input only: each block may be computed on its own (an element-wise function).
-        Dask input of several blocks is refused unless ``blockwise``, ``depth``,
-        ``whole_array`` or ``slice_by_slice`` says how the blocks relate (ADR 0071).
-
-    Returns
-    -------
-    callable
-        A decorator returning a :class:`~arrayport.dispatch.DispatchedFunction`.
-
-    Raises
-    ------
-    InvalidOptionError
-        When decorating, for any invalid option value.
-
-    Examples
-    --------
-    >>> import numpy as np, arrayport as ap
-    >>> @ap.memory_type("numpy")
-    ... def smooth(image, k=1):
-    ...     xp = ap.namespace(image)
-    ...     return (image + xp.roll(image, k, axis=0)) / 2
-    >>> smooth(np.arange(4.0))
-    array([1.5, 0.5, 1.5, 2.5])
-    """
-    if callable(memory_type) and not isinstance(memory_type, str):
-        msg = "write @memory_type('torch') (with the memory type), not a bare @memory_type"
-        raise InvalidOptionError(msg)
-    contract = FunctionContract(
-        cast(MemoryType, memory_type),
-        output=output,
-        dtype_conversion=dtype_conversion,
-        scaling=scaling,
-        oom=cast(OOMPolicy, oom),
-        device=cast("Device | str | None", device),
-        slice_by_slice=slice_by_slice,
-        depth=depth,
-        whole_array=whole_array,
-        blockwise=blockwise,
-    )
-
-    def decorate(fn: Callable[P, R]) -> DispatchedFunction[P, R]:
-        return DispatchedFunction(fn, contract)
-
-    return decorate

@@ -15,6 +15,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 if TYPE_CHECKING:
     from typing_extensions import Self
 
+    from arrayport.devices import Device
+    from arrayport.memory_types import MemoryType
+
 __all__ = [
     "ArrayportError",
     "BackendUnavailableError",
@@ -80,8 +83,8 @@ class ConversionError(ArrayportError):
         method: str | None = None,
     ) -> None:
         super().__init__(message)
-        self.source = source
-        self.target = target
+        self.source: MemoryType | str | None = source
+        self.target: MemoryType | str | None = target
         self.method = method
 
 
@@ -164,7 +167,7 @@ class OutOfMemoryError(ArrayportError, MemoryError):
     ) -> None:
         super().__init__(message)
         self.memory_type = memory_type
-        self.device = device
+        self.device: Device | None = device
         self.attempts = attempts
         self.requested_bytes = requested_bytes
 

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from typing import Any, NoReturn, TypeVar, cast
+from typing import Any, NoReturn, ParamSpec, TypeVar, cast
 
 import numpy as np
 
@@ -48,6 +48,7 @@ from arrayport.memory_types import MemoryType, as_memory_type
 __all__ = ["OOMPolicy"]
 
 T = TypeVar("T")
+P = ParamSpec("P")
 
 # The injection registry's historical names here (arrayport.testing uses them).
 _Injection = _oom_injection.Injection
@@ -183,7 +184,7 @@ class OOMPolicy:
             f"split_axis={self.split_axis}, min_split={self.min_split}, fallback={fallback!r})"
         )
 
-    def run(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+    def run(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
         """Call ``fn(*args, **kwargs)`` under this policy.
 
         The memory type and device come from the first array argument. Each run of ``fn``

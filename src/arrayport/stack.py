@@ -14,7 +14,7 @@ copies of the others, each copied into its plane once (never pairwise concatenat
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any, cast
+from typing import Any, Concatenate, ParamSpec, cast
 
 import numpy as np
 
@@ -30,6 +30,8 @@ from arrayport.errors import DtypeConversionError, InvalidOptionError, Unsupport
 from arrayport.memory_types import MemoryType, as_memory_type
 
 __all__ = ["process_slices", "stack_slices", "unstack_slices"]
+
+P = ParamSpec("P")
 
 
 def stack_slices(
@@ -133,7 +135,9 @@ def _plane(x: Any, i: int) -> Any:
     return index_array(x, (i,))
 
 
-def process_slices(stack: Any, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+def process_slices(
+    stack: Any, fn: Callable[Concatenate[Any, P], Any], /, *args: P.args, **kwargs: P.kwargs
+) -> Any:
     """Run ``fn(slice, *args, **kwargs)`` on each 2-D slice of a 3-D array and restack.
 
     The results are stacked in ``stack``'s memory type and on its device, whatever memory

@@ -134,6 +134,18 @@ def test_a_file_named_twice_is_checked_once(tmp_path: Path, monkeypatch) -> None
     assert [(Path(f.path).name, f.line) for f in found] == [("a.py", 2)]
 
 
+def test_one_path_given_alone_is_that_path_not_its_characters(tmp_path: Path, monkeypatch) -> None:
+    # check_paths("m.py") took each character for a path: "no such file or directory: m".
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "m.py").write_text("import numpy as np\nnp.amax(x)\n")
+    monkeypatch.chdir(tmp_path)  # relative paths only: "/" would be a path of its own
+    for given in ("sub/m.py", Path("sub/m.py"), "sub", Path("sub")):
+        found = check_paths(given)
+        assert [(f.path, f.line) for f in found] == [(str(Path("sub/m.py")), 2)], given
+        assert found == check_paths([given])
+        assert list(iter_python_files(given)) == [Path("sub/m.py")]
+
+
 def test_directory_entries_that_are_not_regular_files_are_skipped(tmp_path: Path) -> None:
     # A dangling link named *.py stopped the whole scan ("cannot read", exit 2), a FIFO
     # blocked it; a link to a file of the same tree was reported under the link's name.

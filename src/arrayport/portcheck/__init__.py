@@ -180,7 +180,7 @@ def _undecodable(source: bytes, path: str) -> SyntaxError | None:
 
 
 def iter_python_files(
-    paths: Iterable[str | os.PathLike[str]],
+    paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
     *,
     skipped: list[Path] | None = None,
     unreadable: list[tuple[Path, OSError]] | None = None,
@@ -200,8 +200,8 @@ def iter_python_files(
 
     Parameters
     ----------
-    paths : iterable of str or path
-        Files and directories.
+    paths : str or path, or iterable of them
+        Files and directories (one str or path: one of them).
     skipped : list of Path, optional
         When given, each directory left out by name (all but hidden ones and
         ``__pycache__``) and each link to a directory not searched is appended to it, so
@@ -219,6 +219,8 @@ def iter_python_files(
         ``notes.txt``); and for a directory that cannot be listed, unless ``unreadable``
         is given.
     """
+    if isinstance(paths, (str, os.PathLike)):  # one path, not its characters
+        paths = [paths]
     for item in paths:
         path = Path(item)
         try:
@@ -313,14 +315,16 @@ def _is_candidate(file: Path) -> bool:
     return file.name.endswith(".py") or (not file.suffix and _is_python_script(file))
 
 
-def check_paths(paths: Iterable[str | os.PathLike[str]]) -> list[Finding]:
+def check_paths(
+    paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
+) -> list[Finding]:
     """Report every non-standard NumPy use in the given files and directories.
 
     Parameters
     ----------
-    paths : iterable of str or path
+    paths : str or path, or iterable of them
         Python files (``*.py``, or scripts with a python ``#!`` line) and directories
-        (searched as :func:`iter_python_files` says).
+        (searched as :func:`iter_python_files` says); one str or path is one of them.
 
     Returns
     -------
@@ -363,7 +367,8 @@ def _unreadable(path: Path, exc: OSError, what: str) -> Finding:
 
 
 def _scan(
-    paths: Iterable[str | os.PathLike[str]], skipped: list[Path] | None = None
+    paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
+    skipped: list[Path] | None = None,
 ) -> tuple[list[Finding], int]:
     """:func:`check_paths`'s findings, and the number of files checked or found unparseable
     or unreadable; directories left out are appended to ``skipped`` when it is given."""

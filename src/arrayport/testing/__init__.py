@@ -59,11 +59,15 @@ if importlib.util.find_spec("hypothesis") is None:  # star imports then skip the
 _LAZY = dict.fromkeys(_STRATEGIES, "arrayport.testing.strategies")
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        msg = f"module 'arrayport.testing' has no attribute {name!r}"
-        raise AttributeError(msg)
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+# Hidden from type checkers, which read a module __getattr__ as "any name exists": a typo
+# in `from arrayport.testing import ...` would pass; they see the imports above instead.
+if not TYPE_CHECKING:
+
+    def __getattr__(name: str) -> Any:
+        module = _LAZY.get(name)
+        if module is None:
+            msg = f"module 'arrayport.testing' has no attribute {name!r}"
+            raise AttributeError(msg)
+        value = getattr(importlib.import_module(module), name)
+        globals()[name] = value
+        return value

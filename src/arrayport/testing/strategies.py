@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Collection, Sequence
-from typing import Any
+from typing import Any, SupportsIndex
 
 import numpy as np
 
@@ -261,9 +261,12 @@ def _arrays(
 def arrays(
     memory_type: MemoryType | str,
     dtype: Any = None,
-    shape: int | Sequence[int] | st.SearchStrategy[int | Sequence[int]] | None = None,
+    shape: SupportsIndex
+    | Sequence[SupportsIndex]
+    | st.SearchStrategy[SupportsIndex | Sequence[SupportsIndex]]
+    | None = None,
     *,
-    layout: str | Collection[str] | st.SearchStrategy[frozenset[str]] | None = None,
+    layout: str | Collection[str] | st.SearchStrategy[str | Collection[str]] | None = None,
     device: Any = "default",
     elements: st.SearchStrategy[Any] | None = None,
     allow_nan: bool = True,
