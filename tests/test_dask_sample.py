@@ -201,7 +201,7 @@ def test_the_native_output_sample_refuses_a_masked_result_as_masked() -> None:
     )(np.ma.masked_invalid)
     a = np.array([1.0, np.nan, 3.0, 4.0])
     assert isinstance(f(a), np.ma.MaskedArray)  # the remedy without dask
-    with pytest.raises(ap.ArrayportError) as caught:
+    with pytest.raises(ap.UnsupportedArrayError) as caught:  # as masked input is refused
         f(da.from_array(a, chunks=2))
     message = str(caught.value)
     assert message.startswith("masked_invalid returned a masked array on a sample dask block: ")

@@ -255,5 +255,8 @@ def test_a_block_returning_a_masked_array_the_sample_did_not_is_refused_as_maske
     out = _masked_if_nan.options(blockwise=True)(x)  # the sample of ones is not masked
     # It passed: a masked block under a dask result whose meta says plain numpy chunks.
     refusal = "returned a masked array on a dask block: on dask input no option keeps a masked"
-    with dask.config.set(scheduler="synchronous"), pytest.raises(ap.ArrayportError, match=refusal):
+    with (
+        dask.config.set(scheduler="synchronous"),
+        pytest.raises(ap.UnsupportedArrayError, match=refusal),  # as masked input is refused
+    ):
         out.compute()

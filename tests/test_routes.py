@@ -184,3 +184,41 @@ def test_a_source_without_a_host_view_is_read_by_a_copy_into_pyclesperanto_too()
         assert route.steps[0] == "torch reads it into a fresh host array (no view of this array)"
         assert not any("exposes its host memory" in step for step in route.steps)
     np.testing.assert_array_equal(ap.convert(ap.convert(t, "pyclesperanto"), "numpy"), [[-2, -4]])
+
+
+@skip_unless_installed(MT.JAX)
+def test_a_custom_layout_jax_source_is_read_in_place_by_the_copy_and_the_steps_say_so() -> None:
+    # The copy reads a jax array in a custom layout in place (strided_view), but the steps
+    # into pyclesperanto and tensorflow said jax "reads it into a fresh host array (no view
+    # of this array)", and copy=False's error gave that reason instead of the target's.
+    from arrayport.backends._jax_devices import custom_layouts_safe
+
+    if not custom_layouts_safe():
+        pytest.skip("jax has several devices here: arrayport makes no custom layouts")
+    a = np.asfortranarray(np.arange(300 * 400, dtype=np.float32).reshape(300, 400))
+    j = ap.convert(a, "jax")
+    for target in ("pyclesperanto", "tensorflow"):
+        if MT(target) not in INSTALLED:
+            continue
+        route = ap.plan(j, target)
+        assert route.method == "host-copy"
+        assert route.steps[0] == "jax exposes its host memory (shared)", route.steps
+        assert "no host view" not in route.reason
+        np.testing.assert_array_equal(to_numpy(ap.convert(j, target)), a)
+    if MT.PYCLESPERANTO in INSTALLED:
+        own = "pyclesperanto always copies host memory into OpenCL buffers"
+        with pytest.raises(ap.CopyRequiredError, match=own):
+            ap.convert(j, "pyclesperanto", copy=False)
+
+
+def test_a_gpu_source_s_reason_is_the_device_check_not_the_host_to_device_text() -> None:
+    # cupy's own refusal speaks of host data copied onto the device: for a read from a GPU
+    # into numpy the reason became that text, which describes the other direction.
+    from arrayport._host import host_info
+    from arrayport._routes import _host_share_refusal
+    from arrayport.backends import get_backend
+    from arrayport.devices import CPU, Device
+
+    info = host_info(np.ones(3), Device("cuda", 0))
+    why = _host_share_refusal(get_backend(MT.CUPY), get_backend(MT.NUMPY), None, info, CPU, False)
+    assert why == "cuda:0 -> cpu is not host memory on both sides"

@@ -240,7 +240,7 @@ def _dtype_of(out: Any, name: str, samples: tuple[Any, ...]) -> np.dtype[Any]:
         )
         raise ArrayportError(msg)
     if isinstance(out, np.ma.MaskedArray):  # NATIVE_OUTPUT keeps it as the function made it
-        raise ArrayportError(
+        raise UnsupportedArrayError(
             f"{name} returned a masked array on a sample dask block: {MASKED_ON_DASK}"
         )
     if isinstance(out, np.generic):

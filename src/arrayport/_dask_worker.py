@@ -357,7 +357,7 @@ def _to_block_type(out: Any, like: Any, call: Call) -> Any:
         )
         raise ArrayportError(msg)
     if isinstance(out, np.ma.MaskedArray):  # NATIVE_OUTPUT: kept as the function made it
-        raise ArrayportError(
+        raise UnsupportedArrayError(
             f"{call.name} returned a masked array on a dask block: {MASKED_ON_DASK}"
         )
     if isinstance(out, np.generic):

@@ -158,11 +158,14 @@ def _host_share_refusal(
 ) -> str | None:
     # A framework that always copies host memory into its own (pyclesperanto, cupy) gives
     # its own reason first: on PoCL its device is the host CPU, and "not host memory on
-    # both sides" would be false there.
-    for side in (s, t):
-        refusal = side.share_refusal(info) if side.COPIES_HOST else None
+    # both sides" would be false there. (A GPU source's reason speaks of copies onto the
+    # device: the device check below says why a read from it is no share.)
+    for side in (t, s):
+        if not side.COPIES_HOST or (side is s and info.device.kind == "cuda"):
+            continue
+        refusal = side.share_refusal(info)
         if refusal is not None:
-            if side is t and info.device.is_cpu and s.host_view(x) is None:
+            if side is t and info.device.is_cpu and _copy_reads(s, info)(x) is None:
                 # The host-copy route's steps read this: the source is read by a copy.
                 return f"{s.MEMORY_TYPE.value} {NO_HOST_VIEW}"
             return refusal
@@ -172,12 +175,25 @@ def _host_share_refusal(
         return _ro_reason(s, t)
     view = s.host_view(x)
     if view is None:
-        return f"{s.MEMORY_TYPE.value} {NO_HOST_VIEW}"
+        inside = _copy_reads(s, info)(x) if info.strides is not None else None
+        if inside is None:
+            return f"{s.MEMORY_TYPE.value} {NO_HOST_VIEW}"
+        # A custom layout (jax's) the copy reads in place: the target's reason, if any.
+        refusal = t.share_refusal(host_info(inside, CPU))
+        return refusal or f"{s.MEMORY_TYPE.value} shares this layout by DLPack only"
     return t.share_refusal(host_info(view, CPU))
 
 
 #: Why a CPU array is not shared by host view (read back by the host-copy route's steps).
 NO_HOST_VIEW = "exposes no host view of this array"
+
+
+def _copy_reads(s: Backend, info: ArrayInfo) -> Callable[[Any], Any]:
+    """How the host-copy route reads a CPU source's memory in place (None: by a copy)."""
+    view_of = getattr(s, "cpu_view", s.host_view)
+    if info.strides is not None:  # jax's custom layouts: in place, with their strides
+        view_of = getattr(s, "strided_view", view_of)
+    return view_of
 
 
 def _host_copy_route(
@@ -204,9 +220,7 @@ def _host_copy_route(
             return t.from_numpy(aligned_copy(view), device)
 
     # The plan was made for this device: a source's view of CPU memory need not ask again.
-    view_of = getattr(s, "cpu_view", s.host_view) if info.device.is_cpu else s.host_view
-    if info.device.is_cpu and info.strides is not None:  # jax's custom layouts: in place
-        view_of = getattr(s, "strided_view", view_of)
+    view_of = _copy_reads(s, info) if info.device.is_cpu else s.host_view
     if getattr(t, "SHARE_ALIGNMENT", 0) <= 1:
         read = getattr(s, "to_numpy_any", s.to_numpy)
     steps: list[str] = []
