@@ -51,3 +51,14 @@ def test_the_overloads_split_on_output() -> None:
             "Callable[[Callable[P, R]], DispatchedFunction[P, Any]]",
         ),
     ]
+
+
+def test_the_decorator_s_type_hints_resolve_at_run_time() -> None:
+    # DispatchedFunction is imported into _dispatch_decorator for type checkers only:
+    # typing.get_type_hints(ap.memory_type) raised NameError for tools that read them.
+    import typing
+
+    from arrayport.dispatch import DispatchedFunction
+
+    returned = typing.get_type_hints(ap.memory_type)["return"]  # Callable[[fn], Dispatched]
+    assert typing.get_origin(typing.get_args(returned)[1]) is DispatchedFunction

@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, ClassVar, Generic, Literal, ParamSpec, TypeVar, cast, overload
 
+from arrayport import _dispatch_decorator
 from arrayport._arguments import KINDS, UNSEEN
 from arrayport._contract import FunctionContract
 from arrayport._dispatch_bound import BoundDispatched, options_of
@@ -313,3 +314,9 @@ class DispatchedFunction(Generic[P, R]):
                 if back is not None:
                     return back
         return self._place(result, first, first_kind, moved=True, call=call)
+
+
+# The decorator's annotations name DispatchedFunction, imported there only for type
+# checkers (a runtime import would be circular): given here, typing.get_type_hints of
+# arrayport.memory_type resolves it at run time too.
+_dispatch_decorator.DispatchedFunction = DispatchedFunction  # type: ignore[attr-defined]

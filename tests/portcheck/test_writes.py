@@ -44,6 +44,9 @@ _SOURCE = """
     """
 
 
+_INF = " (an infinite part turns the other part into NaN there)"
+
+
 def test_writes_through_an_index_of_flat_real_and_imag_are_reported_as_writes() -> None:
     # z.real[:] = 2 got the read hint xp.real(z), whose write is lost (silently on dask);
     # a.flat = 7 was not reported (torch sets a new attribute, silently); a.flat[::n + 1]
@@ -52,11 +55,12 @@ def test_writes_through_an_index_of_flat_real_and_imag_are_reported_as_writes() 
     writes = {key: hint for key, (_, hint) in found.items() if key[1].endswith("=")}
     assert writes == {
         (5, ".real[...] ="): (
-            "z = xpx.at(xp.real(z))[:].set(2) + 1j * xp.imag(z) for complex z (real z: z = "
-            "xpx.at(z)[:].set(2))"
+            "z = xpx.at(xp.real(z))[:].set(2) + 1j * xp.imag(z) for complex z (an infinite "
+            "part turns the other part into NaN there) (real z: z = xpx.at(z)[:].set(2))"
         ),
         (6, ".imag[...] ="): (
-            "z = xp.real(z) + 1j * xpx.at(xp.imag(z))[z.imag < 0].set(0) for complex z"
+            "z = xp.real(z) + 1j * xpx.at(xp.imag(z))[z.imag < 0].set(0) for complex z (an "
+            "infinite part turns the other part into NaN there)"
         ),
         (8, ".flat ="): ASSIGNED["flat"][1],
         (9, ".flat[...] ="): (
@@ -75,13 +79,13 @@ def test_writes_through_an_index_of_flat_real_and_imag_are_reported_as_writes() 
             "the standard does not)"
         ),
         (13, ".real[...] ="): (
-            "w = xpx.at(xp.real(w))[1:].set(5) + 1j * xp.imag(w) for complex w (real w: w = "
-            "xpx.at(w)[1:].set(5))"
+            "w = xpx.at(xp.real(w))[1:].set(5) + 1j * xp.imag(w) for complex w (an infinite "
+            "part turns the other part into NaN there) (real w: w = xpx.at(w)[1:].set(5))"
         ),
         (
             14,
             ".imag[...] =",
-        ): "z = xp.real(z) + 1j * xpx.at(xp.imag(z))[0].subtract(1.5) for complex z",
+        ): "z = xp.real(z) + 1j * xpx.at(xp.imag(z))[0].subtract(1.5) for complex z" + _INF,
     }
     # A write is not also reported as a read of the attribute; the index's own read is.
     assert (5, ".real") not in found
@@ -135,22 +139,48 @@ def test_each_target_of_an_unpacking_is_a_write_without_its_value() -> None:
         """
     )
     assert found[(4, ".real[...] =")][1] == (
-        "z = xpx.at(xp.real(z))[0].set(v) + 1j * xp.imag(z) for complex z (real z: z = "
-        "xpx.at(z)[0].set(v))"
+        "z = xpx.at(xp.real(z))[0].set(v) + 1j * xp.imag(z) for complex z (an infinite part "
+        "turns the other part into NaN there) (real z: z = xpx.at(z)[0].set(v))"
     )
     assert found[(4, ".imag[...] =")][1] == (
-        "z = xp.real(z) + 1j * xpx.at(xp.imag(z))[0].set(v) for complex z"
+        "z = xp.real(z) + 1j * xpx.at(xp.imag(z))[0].set(v) for complex z (an infinite part "
+        "turns the other part into NaN there)"
     )
 
 
 def test_subscript_targets_and_a_receiver_that_is_not_a_name() -> None:
     (target,) = ast.parse("a, (x.flat[0], *y.real[1:]), d[0] = v").body[0].targets  # type: ignore[attr-defined]
-    assert [(attr.attr, ast.unparse(index)) for attr, index in subscript_targets(target)] == [
-        ("flat", "x.flat[0]"),
-        ("real", "y.real[1:]"),
+    assert [(a.attr, ast.unparse(i), n) for a, i, n in subscript_targets(target)] == [
+        ("flat", "x.flat[0]", False),
+        ("real", "y.real[1:]", False),
     ]
     call = ast.parse("f()", mode="eval").body
     long = ast.parse("a_very_long_name_for_an_index + another_long_name", mode="eval").body
     _, hint = subscript_write("flat", call, long, None, None)
     assert hint is not None
     assert hint.startswith("x = xp.reshape(xpx.at(xp.reshape(x, (-1,)))[i].set(v), x.shape)")
+
+
+def test_nested_indexes_and_views_as_receivers_are_writes_without_a_wrong_hint() -> None:
+    # z.real[m][0] = 1 got the read hint xp.real(z), which loses the write (silently); a
+    # write through a.T.flat[...] got the hint "a.T = ...", which cannot be assigned.
+    found = findings(
+        """
+        import numpy as np
+        z = np.zeros(4, dtype=complex)
+        a = np.zeros((2, 3))
+        z.real[1:][0] = 1
+        z.imag[0][1:] += 2
+        a.T.flat[1] = 7
+        a.T.real[0] = 5
+        """
+    )
+    for line, name in ((5, ".real[...] ="), (6, ".imag[...] =")):
+        message, hint = found[(line, name)]
+        assert message.endswith("(through a nested index: no hint)")
+        assert hint is None
+    for line, name in ((7, ".flat[...] ="), (8, ".real[...] =")):
+        message, hint = found[(line, name)]
+        assert hint is None
+        assert "a.T" in message
+    assert not any(name == "real" and line == 5 for line, name in found)  # not a read

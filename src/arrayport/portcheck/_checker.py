@@ -250,7 +250,7 @@ class _Checker(ScopeTracker):
     def _written_through(self, target: ast.expr, value: ast.expr, op: ast.operator | None) -> None:
         """``x.flat[i] = v``, ``z.real[:] = 2``, ``z.imag[m] += 1``: writes into x through
         an index of its attribute (reported as such, not as a read of the attribute)."""
-        for attr, index in subscript_targets(target):
+        for attr, index, nested in subscript_targets(target):
             receiver = attr.value
             if attr.attr == "flat":  # reported on any receiver, as reading x.flat is
                 known = not self._foreign_receiver(receiver) and not self._is_own_object(receiver)
@@ -259,8 +259,10 @@ class _Checker(ScopeTracker):
             if known and self.resolve(attr) is None:
                 self.written.add(id(attr))
                 shown = value if index is target else None  # not a, b = ... (one of them)
-                found = subscript_write(attr.attr, receiver, index.slice, shown, op)
-                self.report(attr, f".{attr.attr}[...] =", *found)
+                message, hint = subscript_write(attr.attr, receiver, index.slice, shown, op)
+                if nested:  # z.real[m][0] = 1: the hint's index would be the outer one only
+                    message, hint = f"{message} (through a nested index: no hint)", None
+                self.report(attr, f".{attr.attr}[...] =", message, hint)
 
     def visit_Compare(self, node: ast.Compare) -> None:
         """``x.dtype == "float32"``, ``x.dtype in ("float32", float)``, ``str(x.dtype) ==

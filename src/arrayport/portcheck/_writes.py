@@ -33,12 +33,13 @@ ASSIGNED: dict[str, _Message] = {
     "real": (
         "writing through ndarray.real changes x in place; the standard's xp.real(x) is a new array",
         "x = r + 1j * xp.imag(x) for complex x, with r the new real part (x.real += v: "
-        "r = xp.real(x) + v); real x: x = r",
+        "r = xp.real(x) + v; an infinite part turns the other part into NaN there); real "
+        "x: x = r",
     ),
     "imag": (
         "writing through ndarray.imag changes x in place; the standard's xp.imag(x) is a new array",
         "x = xp.real(x) + 1j * i for complex x, with i the new imaginary part (x.imag += v: "
-        "i = xp.imag(x) + v)",
+        "i = xp.imag(x) + v; an infinite part turns the other part into NaN there)",
     ),
     "flat": (
         "assigning ndarray.flat fills x in place (repeating the values given); the standard "
@@ -51,6 +52,12 @@ ASSIGNED: dict[str, _Message] = {
 #: Attributes whose index NumPy writes through to the array (``x.flat[i] = v``).
 WRITTEN_THROUGH = frozenset({"flat", "real", "imag"})
 
+#: Attributes that are views of an array, not names a hint can assign to (``a.T = ...``).
+_VIEWS = frozenset({"T", "mT", "real", "imag", "flat"})
+
+#: Where a complex array is rebuilt from its parts: ``1j * inf`` is ``nan+infj``.
+_INF = " (an infinite part turns the other part into NaN there)"
+
 #: Augmented assignments and the method of ``xpx.at`` that does each.
 _AT_METHODS = {ast.Add: "add", ast.Sub: "subtract", ast.Mult: "multiply", ast.Div: "divide"}
 _AT_METHODS[ast.Pow] = "power"
@@ -59,18 +66,21 @@ _SYMBOLS = {ast.FloorDiv: "//", ast.Mod: "%", ast.MatMult: "@", ast.LShift: "<<"
 _SYMBOLS.update({ast.RShift: ">>", ast.BitAnd: "&", ast.BitOr: "|", ast.BitXor: "^"})
 
 
-def subscript_targets(target: ast.expr) -> Iterator[tuple[ast.Attribute, ast.Subscript]]:
+def subscript_targets(
+    target: ast.expr,
+) -> Iterator[tuple[ast.Attribute, ast.Subscript, bool]]:
     """Each ``x.flat[i]``, ``x.real[i]`` or ``x.imag[i]`` assignment target ``target`` writes
-    through (``x.real[0], x.imag[0] = a, b``: both), as the attribute and its index."""
+    through (``x.real[0], x.imag[0] = a, b``: both), as the attribute, its index, and
+    whether the index is nested (``z.real[m][0] = 1`` writes through too)."""
     if isinstance(target, (ast.Tuple, ast.List)):
         for elt in target.elts:
             yield from subscript_targets(elt.value if isinstance(elt, ast.Starred) else elt)
-    elif (
-        isinstance(target, ast.Subscript)
-        and isinstance(target.value, ast.Attribute)
-        and target.value.attr in WRITTEN_THROUGH
-    ):
-        yield target.value, target
+    elif isinstance(target, ast.Subscript):
+        inner = target
+        while isinstance(inner.value, ast.Subscript):
+            inner = inner.value
+        if isinstance(inner.value, ast.Attribute) and inner.value.attr in WRITTEN_THROUGH:
+            yield inner.value, inner, inner is not target
 
 
 def _shown(node: ast.expr | None, default: str) -> str:
@@ -101,6 +111,13 @@ def subscript_write(
     :data:`WRITTEN_THROUGH`."""
     x = ast.unparse(receiver) if isinstance(receiver, (ast.Name, ast.Attribute)) else "x"
     i, v = _shown(index, "i"), _shown(value, "v")
+    if isinstance(receiver, ast.Attribute) and receiver.attr in _VIEWS:
+        # a.T.flat[1] = 7: a.T cannot be assigned, and a hint on it would write elsewhere.
+        return (
+            f"writing through {x}.{attr}[...] changes the array {x} views in place; the "
+            f"standard has no such write (compute the new array and assign it to the name)",
+            None,
+        )
     if attr == "flat":
         flat = f"xp.reshape({x}, (-1,))"
         return (
@@ -116,6 +133,7 @@ def subscript_write(
     if attr == "real":
         new = _update(f"xp.real({x})", i, v, op)
         real = _update(x, i, v, op)
-        return message, f"{x} = {new} + 1j * xp.imag({x}) for complex {x} (real {x}: {x} = {real})"
+        hint = f"{x} = {new} + 1j * xp.imag({x}) for complex {x}{_INF} (real {x}: {x} = {real})"
+        return message, hint
     new = _update(f"xp.imag({x})", i, v, op)
-    return message, f"{x} = xp.real({x}) + 1j * {new} for complex {x}"
+    return message, f"{x} = xp.real({x}) + 1j * {new} for complex {x}{_INF}"
