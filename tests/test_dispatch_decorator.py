@@ -62,3 +62,18 @@ def test_the_decorator_s_type_hints_resolve_at_run_time() -> None:
 
     returned = typing.get_type_hints(ap.memory_type)["return"]  # Callable[[fn], Dispatched]
     assert typing.get_origin(typing.get_args(returned)[1]) is DispatchedFunction
+
+
+def test_the_type_hints_of_classes_shown_as_public_modules_resolve() -> None:
+    # FunctionContract says it is arrayport.dispatch's and Route arrayport.convert's (ADR
+    # 0042): their annotations are read there, where Device and OOMPolicy were not
+    # imported (NameError from typing.get_type_hints, cattrs and the like).
+    import typing
+
+    from arrayport.devices import Device
+    from arrayport.oom import OOMPolicy
+
+    contract = typing.get_type_hints(ap.FunctionContract)
+    assert contract["oom"] is OOMPolicy
+    assert Device in typing.get_args(contract["device"])
+    assert typing.get_type_hints(ap.Route)["device"] is Device

@@ -419,8 +419,10 @@ def test_a_bare_crop_of_data_dependent_size_is_refused_saying_to_return_it_in_a_
         match=(
             r"^slice_by_slice: fn returned shape \(1, 5\) for slice 0 but \(3, 5\) for slice 1; "
             r"it must return one shape for every slice to be restacked \(for one result per "
-            r"slice instead, return it inside a list, `return \[crop\]`: lists of arrays "
-            r"whose shapes differ come back as one list per slice\)$"
+            r"slice instead, return it inside a list, `return \[crop\]`, which comes back as "
+            r"one list per slice, placed by output, while the shapes differ: crops of one "
+            r"shape in every slice are restacked, `\[stack\]`; a dict, `return \{'crop': "
+            r"crop\}`, always comes back one per slice, its arrays as the function made them\)$"
         ),
     ):
         ap.memory_type("numpy", slice_by_slice=True)(bare)(x)
@@ -430,3 +432,13 @@ def test_a_bare_crop_of_data_dependent_size_is_refused_saying_to_return_it_in_a_
     assert [[c.shape for c in r] for r in listed] == [[(1, 5)], [(3, 5)], [(2, 5)]]
     for r, plane in zip(listed, x, strict=True):
         np.testing.assert_array_equal(r[0], bare(plane))
+    # ... while the crops differ: crops of one shape in every slice are restacked, so a
+    # loop over "one list per slice" would read one stack. The dict form the message names
+    # too comes back one per slice whatever the data (a final review's finding).
+    same = np.zeros((3, 4, 5), np.float32)
+    restacked = ap.memory_type("numpy", slice_by_slice=True)(lambda img: [bare(img)])(same)
+    assert len(restacked) == 1
+    assert restacked[0].shape == (3, 1, 5)
+    keyed = ap.memory_type("numpy", slice_by_slice=True)(lambda img: {"crop": bare(img)})
+    for data, shapes in ((x, [(1, 5), (3, 5), (2, 5)]), (same, [(1, 5)] * 3)):
+        assert [r["crop"].shape for r in keyed(data)] == shapes

@@ -100,7 +100,8 @@ def gave_up(execution: Execution, site: Site, last: BaseException | None) -> Out
     where = "" if device is None else f" on {device}"
     size = "" if requested is None else f" (it asked for {format_bytes(requested)})"
     steps = [f"{ex.attempts} attempt{'s' if ex.attempts != 1 else ''}"]
-    if policy.release and ex.attempts > 1:
+    fixed = getattr(last, "fixed_limit", False)  # no release lifts it: none was made
+    if policy.release and ex.attempts > 1 and not fixed:
         steps.append("releasing cached memory between them")
     if ex.split_used:
         steps.append(f"splitting along axis {policy.split_axis}")
@@ -123,7 +124,7 @@ def gave_up(execution: Execution, site: Site, last: BaseException | None) -> Out
     runs_on_numpy = MemoryType.NUMPY in (mt, site.memory_type)  # a numpy fallback is no help
     if policy.fallback is None and not runs_on_numpy and not on_host:
         remedies.append("OOMPolicy(fallback='numpy') to run on the host")
-    if getattr(last, "fixed_limit", False):  # a buffer over the device's maximum
+    if fixed:  # a buffer over the device's maximum
         remedies.append("smaller inputs (freeing memory does not lift that limit)")
     else:
         remedies.append("smaller inputs, or freeing memory held elsewhere")

@@ -28,6 +28,7 @@ from arrayport.errors import InvalidOptionError
 from arrayport.memory_types import MemoryType
 
 __all__ = [
+    "PER_SLICE",
     "joined_scalars",
     "keep_on_host",
     "kept",
@@ -36,6 +37,14 @@ __all__ = [
     "remember_scalars",
     "scalar_slices",
 ]
+
+#: How a function gets one result per slice back instead of a stack (a refusal's remedy).
+PER_SLICE = (
+    "for one result per slice instead, return it inside a list, `return [crop]`, which comes "
+    "back as one list per slice, placed by output, while the shapes differ: crops of one "
+    "shape in every slice are restacked, `[stack]`; a dict, `return {'crop': crop}`, always "
+    "comes back one per slice, its arrays as the function made them"
+)
 
 # id of a kept host stack -> (a weak reference to it, the memory type that cannot hold
 # it, the shape of each slice's result, why not: said of the stack's own shape).

@@ -53,7 +53,9 @@ from arrayport._planning import Route as Route  # defined there, public here
 from arrayport._planning import _plan
 from arrayport.backends import cached_memory_type, detect_memory_type
 from arrayport.backends._util import allocation_failed
-from arrayport.devices import CPU, DeviceLike
+
+# Device: Route's annotations name it, and Route says it is this module's (typing reads it).
+from arrayport.devices import CPU, Device, DeviceLike  # noqa: F401
 from arrayport.errors import ArrayportError, ConversionError, OutOfMemoryError
 from arrayport.memory_types import MemoryType, as_memory_type
 

@@ -55,6 +55,10 @@ from arrayport._placement import (
 )
 from arrayport._slicing import sliced
 from arrayport.backends import get_backend
+
+# Device and OOMPolicy: FunctionContract's annotations name them, and the class says it is
+# this module's (ADR 0042): typing.get_type_hints(FunctionContract) reads them here.
+from arrayport.devices import Device  # noqa: F401
 from arrayport.dtypes import DtypeConversion, Scaling
 from arrayport.errors import (
     ConversionError,
@@ -63,6 +67,7 @@ from arrayport.errors import (
     UnsupportedArrayError,
 )
 from arrayport.memory_types import MemoryType
+from arrayport.oom import OOMPolicy  # noqa: F401
 
 __all__ = ["DispatchedFunction", "FunctionContract", "memory_type"]
 

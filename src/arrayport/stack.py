@@ -22,7 +22,7 @@ from arrayport._arguments import array_type, rebuild
 from arrayport._exchange import holds_numbers
 from arrayport._reused_buffers import refuse_reused, refuse_reused_within
 from arrayport._split import index_array
-from arrayport._stack_host import keep_on_host, remember_scalars
+from arrayport._stack_host import PER_SLICE, keep_on_host, remember_scalars
 from arrayport.backends import detect_memory_type, get_backend, namespace
 from arrayport.convert import convert, plan
 from arrayport.devices import Device, DeviceLike, as_index, parse_device
@@ -319,9 +319,8 @@ def _stack(
         if other != shape and per_slice is not None:
             msg = (
                 f"{what}: fn returned shape {shape} for slice {base} but {other} for slice "
-                f"{base + i}; it must return one shape for every slice to be restacked (for "
-                "one result per slice instead, return it inside a list, `return [crop]`: "
-                "lists of arrays whose shapes differ come back as one list per slice)"
+                f"{base + i}; it must return one shape for every slice to be restacked "
+                f"({PER_SLICE})"
             )
             raise InvalidOptionError(msg)
         if other != shape:

@@ -308,3 +308,31 @@ def test_buffer_identity_names_the_opencl_buffer(be) -> None:
     assert be.buffer_identity(buf.copy()) != key
     assert be.buffer_identity(cle.create((1, 4, 5), dtype=np.float32)) != key
     assert be.buffer_identity(cle.create((4, 5), dtype=np.float32, mtype="image")) is None
+
+
+def test_a_fixed_limit_split_does_not_claim_memory_was_released(be) -> None:
+    # Under OOMPolicy(split_axis=0) the message said "gave up after 2 attempts, releasing
+    # cached memory between them", though no release runs for a fixed limit.
+    import pyclesperanto as cle
+
+    released: list[object] = []
+
+    @ap.memory_type("pyclesperanto", oom=ap.OOMPolicy(split_axis=0))
+    def big(x: Any) -> Any:
+        return cle.create((2**20, 2**20, 2**12), dtype=np.uint8)  # 4 PiB: every piece
+
+    release = be.release_memory
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        released.append(args)
+        return release(*args, **kwargs)
+
+    be.release_memory = counted
+    try:
+        with pytest.raises(ap.OutOfMemoryError) as info:
+            big(np.ones((4, 2), np.float32))
+    finally:
+        be.release_memory = release
+    assert info.value.attempts > 1
+    assert not released
+    assert "releasing cached memory" not in str(info.value)

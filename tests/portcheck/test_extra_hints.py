@@ -70,25 +70,28 @@ def test_the_assert_allclose_hint_fails_and_passes_where_numpy_does() -> None:
     import array_api_strict as xp
     import numpy as np
 
-    calls = [  # (NumPy's keywords, the hint's keywords)
-        ({"equal_nan": False}, {"rtol": 1e-7, "equal_nan": False}),
-        ({"rtol": 1e-5, "atol": 1e-8}, {"rtol": 1e-5, "atol": 1e-8}),
-        ({"rtol": 0.1}, {"rtol": 0.1}),
-        ({"atol": 0.5}, {"rtol": 1e-7, "atol": 0.5}),
-        ({}, {"rtol": 1e-7}),
-    ]
+    from arrayport.portcheck import check_source
+
+    calls = ["equal_nan=False", "rtol=1e-5, atol=1e-8", "rtol=0.1", "atol=0.5", ""]
     pairs = [
         ([1.0, np.nan], [1.0, np.nan]),
         ([1.0, 2.0], [1.0 + 1e-6, 2.0]),
         ([1.0, 2.0], [1.05, 2.0]),
         ([1.0, 2.0], [1.4, 2.0]),
     ]
-    close = array_api_extra.testing.assert_close
-    for numpy_kw, hint_kw in calls:
+    for keywords in calls:
+        numpy_call = f"np.testing.assert_allclose(a, b{', ' if keywords else ''}{keywords})"
+        (found,) = check_source(f"import numpy as np\n{numpy_call}\n")
+        assert found.replacement is not None
+        hinted = found.replacement.partition(" (array-api-extra")[0]  # the call port-check gives
+        assert hinted.startswith("xpx.testing.assert_close(a, b")
         for a, b in pairs:
-            want = _outcome(np.testing.assert_allclose, np.asarray(a), np.asarray(b), **numpy_kw)
-            got = _outcome(close, xp.asarray(a), xp.asarray(b), **hint_kw)
-            assert got == want, (numpy_kw, a, b)
+            host = {"np": np, "a": np.asarray(a), "b": np.asarray(b)}
+            strict = {"xpx": array_api_extra, "a": xp.asarray(a), "b": xp.asarray(b)}
+            want = _outcome(eval, numpy_call, host)  # the call as written, and as hinted
+            got = _outcome(eval, hinted, strict)
+            assert got == want, (numpy_call, hinted, a, b)
+    close = array_api_extra.testing.assert_close
     # The old fixed hint passed where NumPy's equal_nan=False failed.
     nan = xp.asarray([1.0, np.nan])
     assert _outcome(close, nan, nan, rtol=1e-7) == "passes"
