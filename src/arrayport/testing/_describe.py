@@ -20,7 +20,7 @@ from arrayport.memory_types import MemoryType
 from arrayport.testing._memory_readers import as_numpy
 from arrayport.testing._results import is_array
 
-__all__ = ["describe_call", "no_namespace_hint", "reference_note", "unconverted_reason"]
+__all__ = ["cause_of", "describe_call", "no_namespace_hint", "reference_note", "unconverted_reason"]
 
 #: How many characters of an argument's ``repr`` are shown, and how many items of a list,
 #: tuple or dict argument.
@@ -130,7 +130,7 @@ def no_namespace_hint(exc: BaseException, target: Any, targets: Sequence[Any]) -
     """For a run on a memory type with no array API namespace (tensorflow, pyclesperanto)
     that failed because fn asked for one: how to leave such types out (``memory_types=``
     with the others asked for) or declare fn on one that has a namespace; "" otherwise."""
-    if not isinstance(target, MemoryType) or not _from_no_namespace(exc):
+    if not isinstance(target, MemoryType) or cause_of(exc, NoNamespaceError) is None:
         return ""
     if not _lacks_namespace(target):
         return ""
@@ -147,17 +147,16 @@ def no_namespace_hint(exc: BaseException, target: Any, targets: Sequence[Any]) -
     )
 
 
-def _from_no_namespace(exc: BaseException) -> bool:
-    """Whether ``exc`` is (or was raised from) :func:`arrayport.namespace`'s refusal of a
-    memory type with no namespace (a NoNamespaceError)."""
+def cause_of(exc: BaseException, kind: type[BaseException]) -> BaseException | None:
+    """The exception of type ``kind`` that ``exc`` is or was raised from, if any."""
     seen: set[int] = set()
     cur: BaseException | None = exc
     while cur is not None and id(cur) not in seen:
-        if isinstance(cur, NoNamespaceError):
-            return True
+        if isinstance(cur, kind):
+            return cur
         seen.add(id(cur))
         cur = cur.__cause__ or cur.__context__
-    return False
+    return None
 
 
 def _lacks_namespace(mt: MemoryType) -> bool:

@@ -27,6 +27,7 @@ from arrayport.errors import (
 from arrayport.memory_types import MemoryType, as_memory_type
 from arrayport.testing._checks import check_bool, check_tolerance, memory_types_given
 from arrayport.testing._describe import (
+    cause_of,
     describe_call,
     no_namespace_hint,
     reference_note,
@@ -110,22 +111,10 @@ def _require_array_api_strict() -> None:
         raise BackendUnavailableError(msg) from exc
 
 
-def _cause(exc: BaseException, kind: type[BaseException]) -> BaseException | None:
-    """The exception of type ``kind`` that ``exc`` is or was raised from, if any."""
-    seen: set[int] = set()
-    cur: BaseException | None = exc
-    while cur is not None and id(cur) not in seen:
-        if isinstance(cur, kind):
-            return cur
-        seen.add(id(cur))
-        cur = cur.__cause__ or cur.__context__
-    return None
-
-
 def _is_refusal(exc: ArrayportError) -> bool:
     """Whether ``exc`` says the memory type cannot hold the arguments (their dtype or
     shape), not that it is missing or cannot reach its device."""
-    if _cause(exc, BackendUnavailableError) or _cause(exc, DeviceError):
+    if cause_of(exc, BackendUnavailableError) or cause_of(exc, DeviceError):
         return False
     return isinstance(exc, (ConversionError, UnsupportedArrayError))
 
@@ -343,7 +332,7 @@ def assert_equivalent(
                     host_args, host_kwargs, place, widen=explicit and not check_dtype
                 )
             except ArrayportError as exc:
-                missing = _cause(exc, BackendUnavailableError)
+                missing = cause_of(exc, BackendUnavailableError)
                 if missing is not None:  # installed (or named) but not loadable: setup
                     if missing is exc:
                         raise
