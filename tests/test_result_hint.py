@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import arrayport as ap
-from arrayport._result_hint import MASKED_ON_DASK, result_hint, running
+from arrayport._result_hint import MASKED_ON_DASK, on_dask_block, result_hint, running
 from arrayport.errors import UnsupportedArrayError
 
 
@@ -57,7 +57,10 @@ def test_a_masked_result_of_the_function_on_a_dask_block_gets_the_dask_remedies(
     on_block: Any,
 ) -> None:
     masked = _masked_refusal()
+    assert not on_dask_block(_f)
     on_block(_f.options(output="input"))  # the variant a block runs: the same function
+    assert on_dask_block(_f)
+    assert not on_dask_block(_g)
     assert result_hint(_f, masked, True) == MASKED_ON_DASK
     assert "x.filled(fill_value)" in MASKED_ON_DASK
     assert "compute the input first (.compute())" in MASKED_ON_DASK

@@ -17,7 +17,7 @@ import functools
 import threading
 from typing import Any
 
-__all__ = ["MASKED_ON_DASK", "result_hint", "running"]
+__all__ = ["MASKED_ON_DASK", "on_dask_block", "result_hint", "running"]
 
 #: Per thread: ``running.on`` is the dispatched callable running on a dask block, or on a
 #: sample of one, now (absent or None: none).
@@ -40,14 +40,17 @@ def result_hint(dispatched: Any, exc: Exception, native: bool) -> str:
     return f"output='declared'{kind} returns results as the function makes them"
 
 
-def _masked_on_dask(dispatched: Any, exc: Exception) -> bool:
+def on_dask_block(dispatched: Any) -> bool:
+    """Whether ``dispatched`` is running on a dask block (or a sample of one) now: its own
+    call, not another dispatched function it calls on the block's data."""
     on = getattr(running, "on", None)
-    if on is None:
-        return False
+    return on is not None and _plain(on) is _plain(dispatched)
+
+
+def _masked_on_dask(dispatched: Any, exc: Exception) -> bool:
     from arrayport.backends.numpy import _MASKED
 
-    # The function's own: not another dispatched function it calls on the block's data.
-    return _MASKED in str(exc) and _plain(on) is _plain(dispatched)
+    return _MASKED in str(exc) and on_dask_block(dispatched)
 
 
 def _plain(dispatched: Any) -> Any:
