@@ -93,9 +93,11 @@ def oom_memory_type(exc: BaseException, site: MemoryType | None) -> MemoryType |
     """
     if isinstance(exc, OutOfMemoryError):  # arrayport's own (nested call, buffer limits)
         try:
-            return as_memory_type(exc.memory_type)
+            if exc.memory_type is not None:
+                return as_memory_type(exc.memory_type)
         except InvalidOptionError:
-            return site or MemoryType.NUMPY
+            pass
+        return site or MemoryType.NUMPY
     for mt in _asking_order(site):
         if mt is not MemoryType.NUMPY and not loaded(mt):
             continue

@@ -137,8 +137,9 @@ class OutOfMemoryError(ArrayportError, MemoryError):
 
     Attributes
     ----------
-    memory_type : str or None
-        The memory type whose framework ran out of memory.
+    memory_type : MemoryType, str or None
+        The memory type whose framework ran out of memory (arrayport's errors give a
+        :class:`MemoryType`; None: unknown).
     device : object or None
         The device it happened on.
     attempts : int
@@ -160,14 +161,14 @@ class OutOfMemoryError(ArrayportError, MemoryError):
         self,
         message: str,
         *,
-        memory_type: Any = None,
-        device: Any = None,
+        memory_type: MemoryType | str | None = None,
+        device: Device | None = None,
         attempts: int = 0,
         requested_bytes: int | None = None,
     ) -> None:
         super().__init__(message)
         self.memory_type = memory_type
-        self.device: Device | None = device
+        self.device = device
         self.attempts = attempts
         self.requested_bytes = requested_bytes
 
