@@ -45,7 +45,7 @@ from arrayport._placement import (
     resolve_device,
     taken_back,
 )
-from arrayport._result_hint import on_dask_block, result_hint
+from arrayport._result_hint import result_hint, result_where
 from arrayport._results import collecting
 from arrayport._slicing import sliced, sliced_policy
 from arrayport._stack_host import kept
@@ -273,10 +273,7 @@ def of_result(
     """``exc`` (convert's words, or the dtype policy's: ``policy``) said of ``result``, of
     ``dispatched``, with the options that keep such a result as the function made it."""
     name = getattr(dispatched, "__qualname__", None) or repr(dispatched._fn)
-    output = dispatched._contract.output
-    where = f"the result of {name} (output={getattr(output, 'value', output)!r})"
-    if on_dask_block(dispatched):  # run with output='input' there, whatever was declared
-        where = f"the result of {name} on a dask block"
+    where = f"the result of {name}{result_where(dispatched)}"
     # A dtype the policy has no rule for (float128, float8, complex32), wherever raised.
     policy = policy or isinstance(exc, DtypeConversionError)
     policy = policy or (isinstance(exc, UnsupportedDtypeError) and exc.dtype not in DTYPES)

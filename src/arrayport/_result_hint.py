@@ -17,7 +17,7 @@ import functools
 import threading
 from typing import Any
 
-__all__ = ["MASKED_ON_DASK", "on_dask_block", "result_hint", "running"]
+__all__ = ["MASKED_ON_DASK", "on_dask_block", "result_hint", "result_where", "running"]
 
 #: Per thread: ``running.on`` is the dispatched callable running on a dask block, or on a
 #: sample of one, now (absent or None: none).
@@ -38,6 +38,15 @@ def result_hint(dispatched: Any, exc: Exception, native: bool) -> str:
         return MASKED_ON_DASK
     kind = " with dtype_conversion=DtypeConversion.NATIVE_OUTPUT" if native else ""
     return f"output='declared'{kind} returns results as the function makes them"
+
+
+def result_where(dispatched: Any) -> str:
+    """Where ``dispatched``'s refused result was going: its ``output``, or, on a dask block
+    (run with ``output='input'`` there, whatever was declared), the block."""
+    if on_dask_block(dispatched):
+        return " on a dask block"
+    output = dispatched._contract.output
+    return f" (output={getattr(output, 'value', output)!r})"
 
 
 def on_dask_block(dispatched: Any) -> bool:
