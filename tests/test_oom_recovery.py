@@ -717,6 +717,114 @@ def test_a_mask_recovered_after_its_input_ran_out_of_memory_is_scaled_once(
     np.testing.assert_array_equal(plain, (values > 0.5).astype(np.float32))
 
 
+def _copy_anywhere(x: Any) -> Any:
+    """A copy of ``x`` in its own framework: a numpy or torch function whose OOM fallback
+    runs it on pyclesperanto, which holds a bool input as uint8 0 and 1."""
+    if isinstance(x, np.ndarray):
+        return x.copy()
+    if type(x).__module__.startswith("torch"):
+        return x.clone()
+    import pyclesperanto as cle
+
+    return cle.copy(x)
+
+
+_MASK = np.array([[True, False, True], [False, True, True], [True, True, False]])
+
+
+@skip_unless_installed(MemoryType.PYCLESPERANTO)
+@skip_unless_installed(MemoryType.TORCH)
+@pytest.mark.parametrize("source", ["numpy", "torch"])
+@pytest.mark.parametrize("output", ["input", "declared", "numpy"])
+@pytest.mark.parametrize("declared", ["torch", "numpy"])
+def test_a_mask_whose_fallback_ran_on_pyclesperanto_is_read_as_the_bool_it_was(
+    declared: str, output: str, source: str
+) -> None:
+    # The fallback moved the bool input into pyclesperanto, which holds it as uint8 0/1,
+    # and the function returned that; PRESERVE_INPUT with Scaling.UNIT read 1 as 1/255
+    # (all False), where a pyclesperanto-declared function's result is read by value.
+    policy = OOMPolicy(retries=0, fallback="pyclesperanto", release=False)
+    f = ap.memory_type(declared, scaling=ap.Scaling.UNIT, output=output, oom=policy)(_copy_anywhere)
+    x = ap.convert(_MASK, source)
+    plain = f(x)
+    with inject_oom(declared, times=5) as injected:
+        recovered = f(x)
+    assert injected.raised == 1
+    assert type(recovered) is type(plain)
+    assert as_np(recovered).dtype == as_np(plain).dtype == np.bool_
+    np.testing.assert_array_equal(as_np(recovered), _MASK)
+
+
+@skip_unless_installed(MemoryType.PYCLESPERANTO)
+@skip_unless_installed(MemoryType.TORCH)
+@pytest.mark.parametrize("how", ["split", "sliced", "inputs", "inputs-split"])
+def test_a_mask_whose_fallback_ran_on_pyclesperanto_comes_back_whole_after_any_recovery(
+    how: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A split that ran out of memory too before the fallback, and a fallback that splits
+    # (three rows: pieces of 1 and 2, joined on pyclesperanto); a slice_by_slice call,
+    # whose fallback restacks the slices on pyclesperanto; a call whose inputs ran out of
+    # memory on their way to torch (ADR 0055), with and without the fallback's split.
+    split = 0 if how != "inputs" else None
+    policy = OOMPolicy(
+        retries=0, release=False, split_axis=split, min_split=1, fallback="pyclesperanto"
+    )
+    sliced = how == "sliced"
+    f = ap.memory_type("torch", scaling=ap.Scaling.UNIT, slice_by_slice=sliced, oom=policy)(
+        _copy_anywhere
+    )
+    x = np.stack([_MASK, ~_MASK]) if sliced else _MASK
+    plain = f(x=x)  # a keyword argument: the general path, which moves the inputs itself
+    assert plain.dtype == np.bool_
+    failing = fail_first_move(monkeypatch) if how.startswith("inputs") else []
+    with inject_oom("torch", times=50):
+        if split is None:
+            recovered = f(x=x)
+        else:  # the fallback's first run too: it splits (pieces joined on pyclesperanto)
+            with inject_oom("pyclesperanto", times=1):
+                recovered = f(x=x)
+    assert not failing
+    assert type(recovered) is np.ndarray
+    assert recovered.dtype == np.bool_
+    np.testing.assert_array_equal(recovered, x)
+
+
+@skip_unless_installed(MemoryType.PYCLESPERANTO)
+@skip_unless_installed(MemoryType.TORCH)
+def test_a_fallbacks_widened_bool_is_scaled_as_a_pyclesperanto_functions_is() -> None:
+    # The fallback's uint8 0/1 stays pyclesperanto's until the dispatched call's dtype
+    # policy has seen it: PRESERVE_INPUT reads it as the bool it stands for, a fixed dtype
+    # scales the uint8 as it is, as for a function declared on pyclesperanto (1/255 under
+    # UNIT, where the unfailed torch run gives 1.0), and NATIVE_OUTPUT returns the uint8.
+    import torch
+
+    policy = OOMPolicy(retries=0, fallback="pyclesperanto", release=False)
+    unit = {"scaling": ap.Scaling.UNIT, "oom": policy}
+    to_float = ap.memory_type("torch", dtype_conversion="float32", **unit)(_copy_anywhere)
+    on_cle = ap.memory_type("pyclesperanto", dtype_conversion="float32", **unit)(_copy_anywhere)
+    np.testing.assert_array_equal(to_float(_MASK), _MASK.astype(np.float32))
+    with inject_oom("torch", times=5):
+        recovered = to_float(_MASK)
+    np.testing.assert_allclose(recovered, on_cle(_MASK))
+    np.testing.assert_allclose(recovered, _MASK / np.float32(255), rtol=1e-6)
+    native = ap.memory_type("torch", oom=policy, dtype_conversion="native_output")
+    with inject_oom("torch", times=5):
+        assert native(_copy_anywhere)(_MASK).dtype == np.uint8
+    # OOMPolicy.run has no dtype policy: the input's bool stays as pyclesperanto holds it.
+    with inject_oom("torch", times=5):
+        direct = policy.run(_copy_anywhere, torch.from_numpy(_MASK))
+    assert ap.detect_memory_type(direct) is MemoryType.PYCLESPERANTO
+    np.testing.assert_array_equal(as_np(direct), _MASK.astype(np.uint8))
+    # Only the primary output, and only for bool input: a count beside it goes back.
+    with inject_oom("torch", times=5):
+        pair = policy.run(lambda a: (_copy_anywhere(a), _copy_anywhere(a)), torch.from_numpy(_MASK))
+    assert ap.detect_memory_type(pair[0]) is MemoryType.PYCLESPERANTO
+    assert isinstance(pair[1], torch.Tensor)
+    with inject_oom("torch", times=5):
+        numbers = policy.run(_copy_anywhere, torch.from_numpy(_MASK.astype(np.uint8)))
+    assert isinstance(numbers, torch.Tensor)
+
+
 def _keepdims_total(x: Any) -> Any:
     return x.sum(axis=0, keepdims=True)
 

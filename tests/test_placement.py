@@ -666,3 +666,43 @@ def test_inputs_moved_before_a_move_ran_out_are_not_kept_by_the_error(monkeypatc
     finally:
         gc.enable()
     assert alive == [1, 1, 1]  # the current attempt's copy of x only
+
+
+@skip_unless_installed(MemoryType.PYCLESPERANTO)
+@skip_unless_installed(MemoryType.TORCH)
+def test_a_fallbacks_widened_bool_is_placed_then_read_by_value() -> None:
+    # A torch function with a pyclesperanto fallback: a result the fallback left as
+    # pyclesperanto's uint8 0/1 (the bool input, widened) is placed and then read by value
+    # under PRESERVE_INPUT, whatever the scaling; a torch uint8 result, which no fallback
+    # made, is scaled as it is without a fallback (Scaling.UNIT: 1 is 1/255, False).
+    import pyclesperanto as cle
+    import torch
+
+    from arrayport._placement import convert_dtype, place_with_policy
+    from arrayport._results import OF_THE_RESULT
+
+    policy = ap.OOMPolicy(fallback="pyclesperanto")
+    f = ap.memory_type("torch", scaling=ap.Scaling.UNIT, oom=policy)(_ident)
+    assert f._bool_stand_in is OF_THE_RESULT
+    assert ap.memory_type("torch", scaling="unit")(_ident)._bool_stand_in is None
+    assert f.options(dtype_conversion="float32")._bool_stand_in is None
+    mask = np.array([[True, False, True]])
+    widened = cle.push(mask.astype(np.uint8))
+    for output, kind in (("input", MemoryType.NUMPY), ("torch", MemoryType.TORCH)):
+        contract = f.options(output=output).contract
+        got = place_with_policy(
+            widened, contract, mask, MemoryType.NUMPY, moved=True, bool_stand_in=OF_THE_RESULT
+        )
+        assert ap.detect_memory_type(got) is kind
+        np.testing.assert_array_equal(ap.convert(got, "numpy"), mask)
+    made = torch.from_numpy(mask.astype(np.uint8))
+    unit = (ap.DtypeConversion.PRESERVE_INPUT, ap.Scaling.UNIT)
+    assert not convert_dtype(made, mask, *unit, OF_THE_RESULT).any()
+
+    def as_uint8(x: Any) -> Any:
+        return x.to(torch.uint8)
+
+    with_fallback = ap.memory_type("torch", scaling="unit", oom=policy)(as_uint8)
+    without = ap.memory_type("torch", scaling="unit")(as_uint8)
+    np.testing.assert_array_equal(with_fallback(mask), without(mask))
+    assert not with_fallback(mask).any()

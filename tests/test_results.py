@@ -175,3 +175,25 @@ def test_a_fallbacks_result_its_memory_type_cannot_hold_is_refused_in_the_calls_
     assert summed.options(output="declared")(x) == 12.0
     with inject_oom("pyclesperanto", times=1):
         assert summed.options(output="declared")(x) == 12.0
+
+
+@skip_unless_installed(MemoryType.PYCLESPERANTO)
+@skip_unless_installed(MemoryType.TORCH)
+def test_the_inputs_bool_as_a_fallback_holds_it_is_not_moved() -> None:
+    # pyclesperanto holds a bool input as uint8 0 and 1: moving that back to torch made it
+    # a uint8 the dtype policy read under Scaling.UNIT as 0 and 1/255 (all False).
+    import pyclesperanto as cle
+
+    from arrayport._results import bool_reference, held_bool
+
+    widened = cle.push(np.array([[1, 0, 1]], np.uint8))
+    assert held_bool(widened) == "uint8"
+    assert held_bool(cle.push(np.ones((1, 3), np.float32))) is None
+    assert held_bool(np.array([1, 0], np.uint8)) is None  # numpy holds bool as bool
+    assert moved(widened, MemoryType.TORCH, CPU, bool_input=True) is widened
+    assert detect_memory_type(moved(widened, MemoryType.TORCH, CPU)) is MemoryType.TORCH
+    mask, counts = np.array([True, False]), np.array([1, 0], np.uint8)
+    assert bool_reference((mask, counts), {})
+    assert bool_reference((3,), {"image": [mask]})
+    assert not bool_reference((counts, mask), {})
+    assert not bool_reference((), {})

@@ -14,16 +14,14 @@ import dataclasses
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NoReturn
 
-import numpy as np
-
 from arrayport import _split
-from arrayport._arguments import array_type, arrays, is_container, map_arrays, rebuild
+from arrayport._arguments import array_type, arrays, is_container, is_tuple, map_arrays, rebuild
 from arrayport._metrics import metrics
 from arrayport._oom_injection import inject, injections
 from arrayport._oom_messages import gave_up, name, piece_note, unjoinable
 from arrayport._oom_recognition import Site, find_site, oom_memory_type, settled
 from arrayport._oom_release import drop_frames, release
-from arrayport._results import each_array, leave, moved, placeable
+from arrayport._results import bool_reference, each_array, moved, returned
 from arrayport.convert import convert
 from arrayport.devices import CPU, Device
 from arrayport.errors import ArrayportError, InvalidOptionError, OutOfMemoryError, add_note
@@ -83,6 +81,7 @@ class Execution:
         self.recorded = False  # the episode is counted in the metrics
         self.join: Callable[..., Any] | None = getattr(self.user_fn, JOIN, None)  # see JOIN
         self.inputs: tuple[Any, ...] = ()  # the call's arrays, for a JOIN of its own
+        self.bool_input = False  # the fallback's: its first array argument is bool
 
     def run(self, args: tuple[Any, ...], kwargs: dict[str, Any], site: Site, done: int) -> Any:
         """Steps 1-5 of arrayport.oom's docstring; ``done``: attempts already made (and
@@ -262,9 +261,11 @@ class Execution:
         if to is None or to.memory_type is None:
             return part
         mt = to.memory_type
+        primary = part[0] if is_tuple(part) and part else part
 
-        def move(r: Any) -> Any:
-            return r if array_type(r) is None else moved(r, mt, to.device)
+        def move(r: Any) -> Any:  # a fallback's widened bool stays (see on_fallback)
+            keep = self.bool_input and r is primary
+            return r if array_type(r) is None else moved(r, mt, to.device, keep)
 
         try:
             return rebuild(part, [move(r) for r in part]) if is_container(part) else move(part)
@@ -326,6 +327,7 @@ class Execution:
             f_site = Site(target, device)
         policy = dataclasses.replace(self.policy, fallback=None)
         self.fn = self.user_fn  # the fallback's arguments are converted already
+        self.bool_input = bool_reference(args, kwargs)
         self.rows = set()
         try:
             result = self.piece(f_args, f_kwargs, f_site, policy)
@@ -351,25 +353,13 @@ class Execution:
         if mt is None:
             return result
 
-        # Only what the fallback made: an array the function returned in another memory
-        # type on purpose would have been returned so by an unfailed run too. A numpy
-        # scalar from a numpy fallback (x.sum()) is the 0-d array an unfailed run returns
-        # elsewhere; another's 0-d result is, in numpy, the scalar numpy's reductions give.
+        # The input's bool, widened by the fallback (pyclesperanto's uint8), stays there
+        # for the dtype policy to read by value (OF_THE_RESULT), in the primary output only.
+        primary = result[0] if is_tuple(result) and result else result
+
         def back(made: Any) -> Any:
-            if isinstance(made, np.generic) and mt is MemoryType.NUMPY:
-                return made  # a numpy call's: what its unfailed run gives
-            scalar = isinstance(made, np.generic) and target is MemoryType.NUMPY
-            r = np.asarray(made) if scalar else made
-            if array_type(r) is not target:
-                return r
-            there = moved(r, mt, to.device)
-            if there is r and not placeable(r, mt):  # as made: the placement says why not
-                return made
-            if mt is MemoryType.NUMPY and target is not mt and there.ndim == 0:
-                return there[()]
-            if there is r and target is not mt:
-                leave(r, mt, to.device, self.user_fn)  # output="declared" takes it back
-            return there
+            keep = self.bool_input and made is primary
+            return returned(made, target, mt, to.device, self.user_fn, keep)
 
         try:
             return each_array(result, back)

@@ -33,7 +33,15 @@ from arrayport._arguments import (
     rebuild,
 )
 from arrayport._plan_cache import _loaded
-from arrayport._results import Left, each_array, kept, widenings
+from arrayport._results import (
+    OF_THE_RESULT,
+    Left,
+    each_array,
+    held_bool,
+    kept,
+    result_kind,
+    widened_there,
+)
 from arrayport._stack_rows import place_sliced
 from arrayport.backends import get_backend
 from arrayport.convert import convert
@@ -226,7 +234,7 @@ def place(
     if output == "declared":
         return result
     if output == "input":
-        kind = _result_kind(result)
+        kind = result_kind(result)
         if not moved and (
             kind is first_kind or (kind is CONTAINER and _all_of(result, first_kind))
         ):
@@ -240,7 +248,7 @@ def place(
 
 def _all_of(result: Any, kind: MemoryType) -> bool:
     """Whether every array at the top level of the container ``result`` is of ``kind``."""
-    return all(_result_kind(v) in (kind, None, CONTAINER) for v in result)
+    return all(result_kind(v) in (kind, None, CONTAINER) for v in result)
 
 
 def place_with_policy(
@@ -259,7 +267,10 @@ def place_with_policy(
     (float32 input, ``PRESERVE_INPUT``) they hold. The policy then runs again on the placed
     result, where it changes nothing (its dtype is already the policy's). A sliced call's
     per-slice results are given the policy and placed each as an unsliced result
-    (:mod:`arrayport._stack_rows`; ``Scaling.MINMAX`` refused there)."""
+    (:mod:`arrayport._stack_rows`; ``Scaling.MINMAX`` refused there). With ``bool_stand_in``
+    :data:`~arrayport._results.OF_THE_RESULT`, a primary output an OOM fallback left in its
+    memory type as the input's bool widened there is placed, then read by value (as for
+    a function declared there)."""
     output, policy, scaling = contract.output, contract.dtype_conversion, contract.scaling
     if contract.slice_by_slice:  # each per-slice result given the policy, placed as unsliced
         result = place_sliced(
@@ -273,8 +284,13 @@ def place_with_policy(
         )
     if output == "declared" or policy is DtypeConversion.NATIVE_OUTPUT:
         return place(result, output, first, first_kind, moved=moved)
+    if bool_stand_in is OF_THE_RESULT:  # a fallback's widened bool: placed, read by value
+        found = held_bool(result[0] if is_tuple(result) and result else result)
+        if found is not None:
+            placed = place(result, output, first, first_kind, moved=moved)
+            return convert_dtype(placed, first, policy, scaling, found)
     kind = first_kind if output == "input" else cast(MemoryType, output)
-    if not _widened_there(result, kind):
+    if not widened_there(result, kind):
         try:
             return place(result, output, first, first_kind, moved=moved)
         except UnsupportedDtypeError:
@@ -289,14 +305,16 @@ def taken_back(
     """An ``output="declared"`` call's result with the arrays its OOM fallback left in the
     fallback's memory type (``left``) taken back: the dtype policy applied to the primary
     output first, as for an unfailed run, then each moved to the declared memory type,
-    at any depth of the result. One the declared type cannot hold even then (float64 into
-    jax without 64-bit mode under ``NATIVE_OUTPUT``) stays where the fallback made it."""
+    at any depth of the result (the input's bool, widened by the fallback: moved, then read
+    by value). One the declared type cannot hold even then (float64 into jax without
+    64-bit mode under ``NATIVE_OUTPUT``) stays where the fallback made it."""
+    policy, scaling = contract.dtype_conversion, contract.scaling
     primary = result[0] if is_tuple(result) and result else result
     spot = left.where(primary)
-    if spot is not None:
-        converted = convert_dtype(
-            result, first, contract.dtype_conversion, contract.scaling, bool_stand_in
-        )
+    # A fallback's widened bool (OF_THE_RESULT) is moved back first, then read by value.
+    found = held_bool(primary) if spot is not None and bool_stand_in is OF_THE_RESULT else None
+    if spot is not None and found is None:
+        converted = convert_dtype(result, first, policy, scaling, bool_stand_in)
         if converted is not result:  # the primary output in the policy's dtype, left too
             new = converted[0] if is_tuple(converted) and converted else converted
             left.items.append((new, *spot))
@@ -310,35 +328,14 @@ def taken_back(
             return convert(value, where[0], device=where[1])
         return value
 
-    return each_array(result, back)
-
-
-def _widened_there(result: Any, kind: MemoryType) -> bool:
-    """Whether placing ``result``'s primary output into ``kind`` widens its dtype."""
-    widened = widenings(kind)
-    if not widened:
-        return False
-    primary = result[0] if is_tuple(result) and result else result
-    found = _result_kind(primary)
-    if not isinstance(found, MemoryType) or found is kind:
-        return False
-    return _dtypes.dtype_name(getattr(primary, "dtype", None)) in widened
-
-
-def _result_kind(value: Any) -> MemoryType | str | None:
-    """:func:`kind_of` a result, where a numpy scalar (what numpy's reductions return,
-    ``x.sum()``) counts as the 0-d numpy array it stands for: placed and given the dtype
-    policy like one, and left a scalar where nothing is done to it."""
-    kind = kind_of(value)
-    if kind is None and isinstance(value, np.generic):
-        return MemoryType.NUMPY
-    return kind
+    result = each_array(result, back)
+    return result if found is None else convert_dtype(result, first, policy, scaling, found)
 
 
 def _place_value(
     value: Any, kind: MemoryType, dev: Device | None, *, top: bool, keep: bool = False
 ) -> Any:
-    k = _result_kind(value)
+    k = result_kind(value)
     if k is CONTAINER and top:
         return rebuild(value, [_place_value(v, kind, dev, top=False, keep=keep) for v in value])
     if not isinstance(k, MemoryType):
@@ -359,11 +356,12 @@ def convert_dtype(
 ) -> Any:
     """``result`` with the dtype policy applied to its primary output (the result, or the
     first element of a tuple result), against ``first``, the first array argument;
-    ``bool_stand_in``: the declared framework's dtype for bool (see
+    ``bool_stand_in``: the declared framework's dtype for bool, or that of the primary
+    output's memory type (:data:`~arrayport._results.OF_THE_RESULT`; see
     :func:`arrayport.dtypes.apply_dtype_conversion`)."""
     tuple_result = is_tuple(result)
     primary = result[0] if tuple_result and result else result
-    if not isinstance(_result_kind(primary), MemoryType):
+    if not isinstance(result_kind(primary), MemoryType):
         return result  # not an array: nothing to convert
     # The input's dtype needs no policy, unless MINMAX asks for a stretch whatever the
     # dtype (ADR 0016); other dtypes are compared by name in the policy.
@@ -383,6 +381,8 @@ def convert_dtype(
         getattr(primary, "dtype", None)
     ):
         return result  # a fixed dtype it already has (a symbolic tensor cannot be asked)
+    if bool_stand_in is OF_THE_RESULT:  # see place_with_policy
+        bool_stand_in = held_bool(primary)
     converted = _dtypes.apply_dtype_conversion(
         primary, dtype_conversion, scaling, first, bool_stand_in=bool_stand_in
     )

@@ -8,7 +8,11 @@ the OOM recovery (:mod:`arrayport._oom_recovery`) both need to know about result
   same for a piece of a recovery that is placed before it is joined;
 * :func:`collecting` and :func:`leave`: the record, for one dispatched call, of results its
   OOM fallback left in their own memory type for that reason, which the call then takes
-  back (ADR 0068's amendment).
+  back (ADR 0068's amendment);
+* :func:`returned`: an OOM fallback's result on its way back, which leaves the input's bool
+  as the fallback's memory type holds it (pyclesperanto's uint8) where it is, and
+  :data:`OF_THE_RESULT` and :func:`held_bool`, by which the dtype policy reads it by value
+  (ADR 0068's amendment of session 23).
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from arrayport._arguments import array_type, rebuild
+from arrayport._arguments import array_type, arrays, is_tuple, kind_of, rebuild
 from arrayport.backends import get_backend
 from arrayport.convert import convert
 from arrayport.devices import Device
@@ -29,7 +33,28 @@ from arrayport.dtypes import dtype_name
 from arrayport.errors import ConversionError
 from arrayport.memory_types import MemoryType
 
-__all__ = ["Left", "collecting", "each_array", "kept", "leave", "moved", "placeable", "widenings"]
+__all__ = [
+    "OF_THE_RESULT",
+    "Left",
+    "bool_reference",
+    "collecting",
+    "each_array",
+    "held_bool",
+    "kept",
+    "leave",
+    "moved",
+    "placeable",
+    "result_kind",
+    "returned",
+    "widened_there",
+    "widenings",
+]
+
+#: ``DispatchedFunction._bool_stand_in`` of a function whose declared memory type holds
+#: bool as bool and whose OOM fallback's holds it widened (pyclesperanto: uint8 0 and 1),
+#: under ``PRESERVE_INPUT``: the stand-in is then that of the memory type a result is in
+#: (:func:`held_bool`), where the fallback leaves the input's bool widened (:func:`moved`).
+OF_THE_RESULT = "<the bool stand-in of the result's memory type>"
 
 # Each memory type's WIDENINGS (empty for most), read once.
 _widenings: dict[MemoryType, dict[str, str]] = {}
@@ -118,15 +143,20 @@ def _same_dict(value: dict[Any, Any], items: dict[Any, Any]) -> dict[Any, Any]:
     return same
 
 
-def moved(r: Any, mt: MemoryType, device: Device | None) -> Any:
+def moved(r: Any, mt: MemoryType, device: Device | None, bool_input: bool = False) -> Any:
     """A result ``r`` converted to ``mt``; it stays as it is where that would change its
     dtype (pyclesperanto holds bool as uint8) or ``mt`` cannot hold it (float64 in jax
     without 64-bit mode; a 0-d or 4-D array in pyclesperanto), so that a dispatched call's
     dtype policy sees the dtype the function made (ADR 0068), and its placement refuses
-    what cannot go there in the call's words; and when it is a numpy scalar."""
+    what cannot go there in the call's words; and when it is a numpy scalar. With
+    ``bool_input`` (the call's first array argument is bool) it also stays where it has
+    the dtype its memory type holds bool in (:func:`held_bool`): the input's bool, widened
+    there, which the dtype policy reads by value (:data:`OF_THE_RESULT`)."""
     if isinstance(r, np.generic):
         return r
     if dtype_name(r.dtype) in widenings(mt):
+        return r
+    if bool_input and held_bool(r) is not None and array_type(r) is not mt:
         return r
     try:
         return convert(r, mt, device=device)
@@ -155,3 +185,74 @@ def kept(r: Any, mt: MemoryType, device: Device | None) -> Any:
     if kind is not mt and kind is not None and getattr(get_backend(kind), "LAZY", False):
         return get_backend(kind).copy(there)  # computed, in its own memory type
     return there
+
+
+def returned(
+    made: Any,
+    target: MemoryType,
+    mt: MemoryType,
+    device: Device | None,
+    fn: Callable[..., Any],
+    bool_input: bool,
+) -> Any:
+    """An array (or numpy scalar) of what an OOM fallback of ``fn`` on ``target`` returned,
+    moved back to ``mt`` on ``device``, where the call's result goes, as :func:`moved`
+    says (``bool_input``: for the primary output of a call whose first array argument is
+    bool); one that stays is recorded (:func:`leave`) for ``output="declared"``.
+
+    Only what the fallback made: an array the function returned in another memory type on
+    purpose would have been returned so by an unfailed run too. A numpy scalar from a
+    numpy fallback (``x.sum()``) is the 0-d array an unfailed run returns elsewhere;
+    another's 0-d result is, in numpy, the scalar numpy's reductions give."""
+    if isinstance(made, np.generic) and mt is MemoryType.NUMPY:
+        return made  # a numpy call's: what its unfailed run gives
+    scalar = isinstance(made, np.generic) and target is MemoryType.NUMPY
+    r = np.asarray(made) if scalar else made
+    if array_type(r) is not target:
+        return r
+    there = moved(r, mt, device, bool_input)
+    if there is r and not placeable(r, mt):  # as made: the placement says why not
+        return made
+    if mt is MemoryType.NUMPY and target is not mt and there.ndim == 0:
+        return there[()]
+    if there is r and target is not mt:
+        leave(r, mt, device, fn)  # output="declared" takes it back
+    return there
+
+
+def bool_reference(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
+    """Whether the first array argument of a call is bool (the dtype policy's reference)."""
+    first = next(arrays(args, kwargs), None)
+    return first is not None and dtype_name(getattr(first[0], "dtype", None)) == "bool"
+
+
+def held_bool(value: Any) -> str | None:
+    """The dtype ``value``'s memory type holds bool in (pyclesperanto: ``"uint8"``) if
+    ``value`` is an array of that dtype, else None."""
+    kind = array_type(value)
+    found = None if kind is None else widenings(kind).get("bool")
+    if found is None or dtype_name(getattr(value, "dtype", None)) != found:
+        return None
+    return found
+
+
+def result_kind(value: Any) -> MemoryType | str | None:
+    """:func:`kind_of` a result, where a numpy scalar (what numpy's reductions return,
+    ``x.sum()``) counts as the 0-d numpy array it stands for: placed and given the dtype
+    policy like one, and left a scalar where nothing is done to it."""
+    kind = kind_of(value)
+    if kind is None and isinstance(value, np.generic):
+        return MemoryType.NUMPY
+    return kind
+
+
+def widened_there(result: Any, kind: MemoryType) -> bool:
+    """Whether placing ``result``'s primary output into ``kind`` widens its dtype."""
+    widened = widenings(kind)
+    if not widened:
+        return False
+    primary = result[0] if is_tuple(result) and result else result
+    found = result_kind(primary)
+    if not isinstance(found, MemoryType) or found is kind:
+        return False
+    return dtype_name(getattr(primary, "dtype", None)) in widened

@@ -53,8 +53,8 @@ from arrayport._placement import (
     quick_share,
     stream_hook,
 )
+from arrayport._results import OF_THE_RESULT, widenings
 from arrayport._slicing import sliced
-from arrayport.backends import get_backend
 
 # Device and OOMPolicy: FunctionContract's annotations name them, and the class says it is
 # this module's (ADR 0042): typing.get_type_hints(FunctionContract) reads them here.
@@ -135,9 +135,19 @@ class DispatchedFunction(Generic[P, R]):
             contract.dtype_conversion is DtypeConversion.PRESERVE_INPUT
             and contract.scaling is not Scaling.MINMAX
         )
-        # The dtype the declared framework holds bool in (pyclesperanto: uint8 0 and 1).
-        widenings = getattr(get_backend(contract.memory_type), "WIDENINGS", None) or {}
-        self._bool_stand_in: str | None = widenings.get("bool")
+        # The dtype the declared framework holds bool in (pyclesperanto: uint8 0 and 1);
+        # where it holds bool itself and the OOM fallback's does not, the stand-in of the
+        # memory type a result is in, where the fallback leaves the input's bool widened
+        # for PRESERVE_INPUT to read by value (ADR 0068's amendment of session 23).
+        self._bool_stand_in: str | None = widenings(contract.memory_type).get("bool")
+        fallback = contract.oom.fallback
+        if (
+            self._bool_stand_in is None
+            and fallback is not None
+            and contract.dtype_conversion is DtypeConversion.PRESERVE_INPUT
+            and "bool" in widenings(MemoryType(fallback))
+        ):
+            self._bool_stand_in = OF_THE_RESULT
 
     @property
     def contract(self) -> FunctionContract:

@@ -356,10 +356,10 @@ def apply_dtype_conversion(
     reference : array
         The call's first array argument (any memory type: only its dtype name is used).
     bool_stand_in : str, optional
-        The dtype the declared framework holds bool in, as 0 and 1 (pyclesperanto:
-        ``"uint8"``). With ``PRESERVE_INPUT`` and a bool reference, a result of that dtype
-        is the input's bool widened: it goes back to bool by value whatever ``scaling``
-        says (``UNIT`` would read 1 as 1/255).
+        The dtype the framework the function ran on (declared, or an OOM fallback) holds
+        bool in, as 0 and 1 (pyclesperanto: ``"uint8"``). With ``PRESERVE_INPUT`` and a
+        bool reference, a result of that dtype is the input's bool widened: it goes back
+        to bool by value whatever ``scaling`` says (``UNIT`` would read 1 as 1/255).
 
     Raises
     ------
