@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from arrayport import MemoryType, OOMPolicy, OutOfMemoryError
-from arrayport._oom_messages import gave_up, name, unjoinable
+from arrayport._oom_messages import gave_up, name, piece_note, unjoinable
 from arrayport._oom_recognition import Site
 from arrayport._oom_recovery import Execution
 from arrayport.devices import CPU
@@ -100,3 +100,42 @@ def test_dask_block_names_the_block_and_the_remedy_each_block_rule_has() -> None
     whole = dask_block("f", contract(whole_array=True), None, (64, 64))
     assert "dask block (shape (64, 64))" in whole  # no index: none was given
     assert "whole_array=True that block is the whole array: declare depth=" in whole
+
+
+def test_piece_note_names_the_arrays_cut() -> None:
+    # The note named only the arrays passed whole: a (256,) table cut with the columns of
+    # a (4, 256) image went unmentioned beside numpy's IndexError on its half.
+    def gradient(x: np.ndarray, w: np.ndarray, k: np.ndarray) -> np.ndarray:
+        return np.gradient(x * w, axis=0) + k.sum()  # needs 2 rows
+
+    x, w, k = np.ones((3, 3)), np.ones((3, 1)), np.ones(2)
+    with inject_oom("numpy", times=1), pytest.raises(ValueError, match="too small") as info:
+        OOMPolicy(retries=0, split_axis=0, release=False).run(gradient, x, w, k)
+    (note,) = info.value.__notes__
+    assert note.startswith("arrayport: raised on a piece of 1 row along axis 0")
+    assert "after it ran out of memory, cutting the arrays of shape (3, 3), (3, 1);" in note
+    assert "passed whole to every piece: the array of shape (2,)" in note
+    # Without the split's Cut: the note names no cut arrays.
+    assert piece_note(_fn, 2, 0, []) == (
+        "arrayport: raised on a piece of 2 rows along axis 0: OOMPolicy(split_axis=0) split "
+        "the call of _fn after it ran out of memory"
+    )
+
+
+def test_why_a_call_is_not_split_names_the_arrays_and_the_remedy() -> None:
+    from arrayport._oom_messages import lines_up, not_first, origin
+
+    table = lines_up(1, (5,), 0, (2, 3, 5), -1, 5)
+    assert table.startswith("could not split: array argument 2, of shape (5,), has fewer ")
+    assert "than array argument 1, of shape (2, 3, 5), which sets the split" in table
+    assert "Give it the shape (1, 1, 5) if it runs along the axis" in table
+    assert "another length than 5, or with another split_axis" in table
+    both = origin(0, (3,), 0, [(1, (8, 5)), (2, (8, 5, 2))])
+    assert (
+        "array argument 2, of shape (8, 5), and array argument 3, of shape (8, 5, 2), were" in both
+    )
+    stack = not_first(0, (1, 4, 4), 1, (2, 4, 4), 0, sliced=True)
+    assert stack == (
+        "could not split: the stack of this slice_by_slice call, array argument 1, of shape "
+        "(1, 4, 4), has 1 slice"
+    )

@@ -453,16 +453,170 @@ def test_lengths_are_cut_into_pieces_of_different_lengths_where_min_split_allows
     assert _cut(6, 2) == 2  # 2 + 4
 
 
-def test_a_1d_table_before_the_image_does_not_set_the_shape() -> None:
-    # add(lut, img) split along axis 1: the (4,) table came first and, having no axis 1,
-    # made the split give up ("could not split further") where add(img, lut) recovered.
+def test_an_array_with_fewer_dimensions_is_never_cut_along_the_split_axis() -> None:
+    # add(lut, img) split along axis 1: the (4,) array has no axis 1, so it does not set
+    # the shape (it once made the split give up). Broadcasting lines its 4 up with axis 1,
+    # which the image is split along: a table or one value per column? It was cut; now
+    # the call is not split, in either order, and the error says how to be clear.
     lut, img = np.arange(4.0), np.ones((2, 4))
-    for args in ((lut, img), (img, lut)):
+    for args, at in (((lut, img), 1), ((img, lut), 2)):
         fn = Calls(lambda a, b: a + b)
-        with inject_oom("numpy", times=1):
-            out = OOMPolicy(retries=0, split_axis=1, **NO_RELEASE).run(fn, *args)
-        np.testing.assert_array_equal(out, lut + img)
-        assert fn.count == 2
+        with inject_oom("numpy", times=1), pytest.raises(OutOfMemoryError) as info:
+            OOMPolicy(retries=0, split_axis=1, **NO_RELEASE).run(fn, *args)
+        assert fn.count == 0
+        assert f"array argument {at}, of shape (4,), has fewer dimensions" in str(info.value)
+        assert "Give it the shape (1, 4)" in str(info.value)
+    # With the image's dimensions, (1, 4), it is cut with the image.
+    row = lut[None, :]
+    fn = Calls(lambda a, b: a + b)
+    with inject_oom("numpy", times=1):
+        out = OOMPolicy(retries=0, split_axis=1, **NO_RELEASE).run(fn, img, row)
+    np.testing.assert_array_equal(out, img + row)
+    assert fn.count == 2
+    # Before the image it sets the shape, to which the image does not broadcast: refused.
+    with inject_oom("numpy", times=1), pytest.raises(OutOfMemoryError) as info:
+        OOMPolicy(retries=0, split_axis=1, **NO_RELEASE).run(Calls(), row, img)
+    assert "pass array argument 2 first" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "mt",
+    [
+        pytest.param(mt, marks=skip_unless_installed(mt))
+        for mt in (MemoryType.NUMPY, MemoryType.JAX)
+    ],
+)
+def test_a_lookup_table_along_the_split_axis_is_refused_not_cut(mt: MemoryType) -> None:
+    # A 256-entry table beside a (4, 256) image split along axis -1 (the remedy the docs
+    # give for column totals): the table was halved with the image's columns, and each
+    # piece indexed half a table: jax clamped (512 of 1024 values wrong), numpy raised
+    # IndexError.
+    image = make(mt, (np.arange(4 * 256) % 256).astype(np.int32).reshape(4, 256))
+    table = make(mt, (255 - np.arange(256)).astype(np.float32))
+    runs: list[tuple[int, ...]] = []
+
+    def lut(img: Any, t: Any) -> Any:
+        runs.append(tuple(t.shape))
+        return t[img]
+
+    with inject_oom(mt, times=1), pytest.raises(OutOfMemoryError) as info:
+        OOMPolicy(retries=0, split_axis=-1, **NO_RELEASE).run(lut, image, table)
+    assert runs == []  # no piece ran: no wrong values
+    text = str(info.value)
+    assert "array argument 2, of shape (256,), has fewer dimensions than array argument 1" in text
+    assert "a table is passed whole only with another length than 256" in text
+    # Through the decorator (the declared memory type jax), from numpy inputs.
+    if mt is MemoryType.JAX:
+        decorated = ap.memory_type("jax", oom=OOMPolicy(retries=0, split_axis=-1, **NO_RELEASE))
+        host = (np.arange(4 * 256) % 256).astype(np.int32).reshape(4, 256)
+        with inject_oom("jax", times=1), pytest.raises(OutOfMemoryError, match=r"shape \(256,\)"):
+            decorated(lut)(host, (255 - np.arange(256)).astype(np.float32))
+        assert runs == []
+
+
+def test_a_lower_dimensional_array_is_cut_nowhere_and_passed_whole_off_the_axis() -> None:
+    # A (4, 3) mask beside a (3, 4, 3) volume: along axis 1 broadcasting lines it up with
+    # the split axis (it was cut): refused, saying (1, 4, 3). Along axis 0 it lines up
+    # with axes 1 and 2 only and goes whole to every piece, as before; so does a (4,)
+    # array beside a (4, 4) image split along axis 0 (broadcasting puts it on axis 1).
+    volume = np.arange(36.0).reshape(3, 4, 3)
+    mask = np.arange(12.0).reshape(4, 3)
+    seen: list[tuple[int, ...]] = []
+
+    def times(v: Any, m: Any) -> Any:
+        seen.append(tuple(m.shape))
+        return v * m
+
+    with inject_oom("numpy", times=1), pytest.raises(OutOfMemoryError, match=r"\(1, 4, 3\)"):
+        OOMPolicy(retries=0, split_axis=1, **NO_RELEASE).run(times, volume, mask)
+    with inject_oom("numpy", times=1):
+        out = OOMPolicy(retries=0, split_axis=0, **NO_RELEASE).run(times, volume, mask)
+    np.testing.assert_array_equal(out, volume * mask)
+    assert seen == [(4, 3), (4, 3)]
+    square, weights = np.arange(16.0).reshape(4, 4), np.arange(4.0)
+    with inject_oom("numpy", times=1):
+        out = OOMPolicy(retries=0, split_axis=0, **NO_RELEASE).run(times, square, weights)
+    np.testing.assert_array_equal(out, square * weights)
+
+
+def test_a_length_one_row_first_does_not_set_the_length() -> None:
+    # add(bias, image) with a (1, 5) bias first: it set the length (1), the 8-row image was
+    # never cut, and the error said "could not split further" of a call never split.
+    runs: list[int] = []
+
+    def add(bias: Any, image: Any) -> Any:
+        runs.append(int(image.shape[0]))
+        if image.shape[0] > 4:
+            np.empty(1 << 60, np.uint8)  # numpy's real out-of-memory error
+        return image + bias
+
+    bias = np.ones((1, 5), np.float32)
+    out = OOMPolicy(retries=0, split_axis=0, **NO_RELEASE).run(add, bias, GRID)
+    np.testing.assert_array_equal(out, GRID + bias)
+    assert runs == [8, 3, 5, 2, 3]  # the image split: 8 -> 3 + 5, 5 -> 2 + 3
+    # Nothing longer than 1 along the axis: nothing to split, and nothing split.
+    with inject_oom("numpy", times=1), pytest.raises(OutOfMemoryError) as info:
+        OOMPolicy(retries=0, split_axis=0, **NO_RELEASE).run(add, bias, GRID[:1])
+    assert "no array argument is longer than 1 along axis 0" in str(info.value)
+    assert "further" not in str(info.value)
+    # A row of 1 that does not broadcast to the array that sets the length: refused.
+    kernel = np.ones(3, np.float32)
+    with inject_oom("numpy", times=1), pytest.raises(OutOfMemoryError) as info:
+        OOMPolicy(retries=0, split_axis=0, **NO_RELEASE).run(add, GRID[:1], kernel)
+    assert "array argument 1, of shape (1, 5), has no more than 1 along axis 0" in str(info.value)
+
+
+def test_a_call_never_split_does_not_say_further() -> None:
+    # 3 rows with min_split=2 cannot be cut at all: it said "could not split further".
+    with inject_oom("numpy", times=1), pytest.raises(OutOfMemoryError) as info:
+        OOMPolicy(retries=0, split_axis=0, min_split=2, **NO_RELEASE).run(Calls(), GRID[:3])
+    text = str(info.value)
+    assert "could not split along axis 0 (min_split=2; array argument 1, of shape (3, 5)" in text
+    assert "further" not in text
+
+
+def test_a_kernel_first_is_named_when_the_pieces_cannot_be_joined() -> None:
+    # smooth_rows(kernel, image): the (3,) kernel sets the length and is cut, the (8, 5)
+    # image goes whole; the refusal blamed the function alone for not mapping axis 0 row
+    # by row, which it does.
+    runs: list[tuple[tuple[int, ...], tuple[int, ...]]] = []
+
+    def smooth_rows(kernel: Any, image: Any) -> Any:
+        runs.append((kernel.shape, image.shape))
+        return np.stack([np.convolve(r, kernel, mode="same") for r in image])
+
+    kernel = np.array([1.0, 2.0, 1.0], np.float32)
+    with inject_oom("numpy", times=1), pytest.raises(InvalidOptionError) as info:
+        OOMPolicy(retries=0, split_axis=0, **NO_RELEASE).run(smooth_rows, kernel, GRID)
+    assert runs == [((1,), (8, 5))]
+    text = str(info.value)
+    assert "came from array argument 1, of shape (3,), the first array argument longer" in text
+    assert "array argument 2, of shape (8, 5), was passed whole: pass first the array" in text
+    # Image first: split and joined.
+    fn = Calls(lambda image, k: smooth_rows(k, image))
+    with inject_oom("numpy", times=1):
+        out = OOMPolicy(retries=0, split_axis=0, **NO_RELEASE).run(fn, GRID, kernel)
+    np.testing.assert_array_equal(out, smooth_rows(kernel, GRID))
+    assert fn.lengths == [3, 5]
+
+
+def test_a_sliced_call_of_one_slice_is_not_split_by_another_array() -> None:
+    # A stack of one slice does not set the length here as a (1, m) row does elsewhere:
+    # the (2, 2, 2) volume the slice gets whole would be cut, and the pieces' slices
+    # joined into a stack of 2.
+    policy = OOMPolicy(retries=0, split_axis=0, **NO_RELEASE)
+
+    @ap.memory_type("numpy", slice_by_slice=True, oom=policy)
+    def shifted(plane: Any, volume: Any) -> Any:
+        return plane + volume.sum()
+
+    stack, volume = np.ones((1, 2, 2)), np.arange(8.0).reshape(2, 2, 2)
+    assert shifted(stack, volume).shape == (1, 2, 2)
+    with inject_oom("numpy", times=1), pytest.raises(OutOfMemoryError) as info:
+        shifted(stack, volume)
+    text = str(info.value)
+    assert "the stack of this slice_by_slice call, array argument 1, of shape (1, 2, 2)" in text
+    assert "further" not in text
 
 
 @skip_unless_installed(MemoryType.DASK)

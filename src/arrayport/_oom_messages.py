@@ -1,7 +1,7 @@
 """What :class:`~arrayport.OOMPolicy` says when it cannot recover: the
 :class:`~arrayport.errors.OutOfMemoryError` it raises in the end (what was tried, and what to
-try instead) and the refusal of a split whose pieces' results cannot be joined. The steps
-themselves are in :mod:`arrayport._oom_recovery`."""
+try instead), why a call cannot be split, and the refusal of a split whose pieces' results
+cannot be joined. The steps themselves are in :mod:`arrayport._oom_recovery`."""
 
 from __future__ import annotations
 
@@ -14,8 +14,22 @@ from arrayport.memory_types import MemoryType
 
 if TYPE_CHECKING:
     from arrayport._oom_recovery import Execution
+    from arrayport._split import Cut
 
-__all__ = ["dask_block", "gave_up", "name", "piece_note", "unjoinable"]
+__all__ = [
+    "dask_block",
+    "gave_up",
+    "lines_up",
+    "name",
+    "not_first",
+    "not_row_by_row",
+    "origin",
+    "other_axes",
+    "other_shape",
+    "piece_note",
+    "unjoinable",
+    "unknown_length",
+]
 
 
 def name(fn: Callable[..., Any]) -> str:
@@ -23,22 +37,138 @@ def name(fn: Callable[..., Any]) -> str:
     return str(getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or repr(fn))
 
 
-def piece_note(fn: Callable[..., Any], rows: int, axis: int | None, whole: list[Any]) -> str:
+def piece_note(
+    fn: Callable[..., Any], rows: int, axis: int | None, whole: list[Any], cut: Cut | None = None
+) -> str:
     """The note on ``fn``'s own error raised on a split piece of ``rows`` rows; ``whole``:
     the arrays passed whole to every piece (a per-row ``(n,)`` weight beside an ``(n, m)``
-    image is one: it lines up with the last axis, so the cut leaves it), named by shape."""
+    image is one: it lines up with the last axis, so the cut leaves it), named by shape.
+    ``cut``: the split's, naming the arrays cut by the shapes the call gave them."""
+    shapes = cut.shapes if cut is not None else ()
+    listed = ", ".join(str(s) for s in shapes)
+    cutting = f", cutting the array{'s' if len(shapes) > 1 else ''} of shape {listed}"
     note = (
         f"arrayport: raised on a piece of {rows} row{'s' if rows != 1 else ''} along axis "
         f"{axis}: OOMPolicy(split_axis={axis}) split the call of {name(fn)} after it ran "
-        "out of memory"
+        f"out of memory{cutting if shapes else ''}"
     )
+    said = cut.origin if cut is not None else ""
+    if said:
+        note += f" ({said})"
     if not whole:
         return note
-    shapes = ", ".join(str(tuple(getattr(v, "shape", ()))) for v in whole)
+    kept = ", ".join(str(tuple(getattr(v, "shape", ()))) for v in whole)
     return (
         f"{note}; passed whole to every piece: the array{'s' if len(whole) > 1 else ''} of "
-        f"shape {shapes} (one read row by row is cut with the rows only where it "
-        f"broadcasts along axis {axis}: give a per-row weight the shape (n, 1))"
+        f"shape {kept} (an array read row by row is cut only where it has as many "
+        f"dimensions as the one split and broadcasts along axis {axis}: give a per-row "
+        "weight the shape (n, 1))"
+    )
+
+
+def lines_up(
+    i: int, other: tuple[Any, ...], head: int, shape: tuple[Any, ...], axis: int, n: int
+) -> str:
+    """Why a call is not split: array argument ``i`` (from 0), of shape ``other``, has
+    fewer dimensions than argument ``head``, of ``shape``, which sets the split, and the
+    same length ``n`` where broadcasting puts the split axis: a ``(256,)`` lookup table
+    beside a ``(k, 256)`` image split along its last axis (ADR 0067's amendment)."""
+    padded = (1,) * (len(shape) - len(other)) + other
+    return (
+        f"could not split: array argument {i + 1}, of shape {other}, has fewer dimensions "
+        f"than array argument {head + 1}, of shape {shape}, which sets the split, and "
+        f"broadcasting lines its {n} up with the split axis (axis {axis}): it may hold a "
+        "value per position along that axis (to be cut) or be a table the function indexes "
+        "(to be passed whole), and a wrong guess gives wrong values. Give it the shape "
+        f"{padded} if it runs along the axis; a table is passed whole only with another "
+        f"length than {n}, or with another split_axis"
+    )
+
+
+def not_first(
+    i: int, other: tuple[Any, ...], head: int, shape: tuple[Any, ...], axis: int, sliced: bool
+) -> str:
+    """Why a call is not split: array argument ``i`` (from 0), of shape ``other``, has the
+    split axis but no more than 1 along it, before argument ``head``, of ``shape``, the
+    first longer than 1 there, which a ``slice_by_slice`` call's stack must be, and
+    another call's such array must broadcast to."""
+    if sliced:
+        return (
+            f"could not split: the stack of this slice_by_slice call, array argument {i + 1}, "
+            f"of shape {other}, has {other[0]} slice{'s' if other[0] != 1 else ''}"
+        )
+    return (
+        f"could not split: array argument {i + 1}, of shape {other}, has no more than 1 "
+        f"along axis {axis} and does not broadcast to the shape {shape} of array argument "
+        f"{head + 1}, the first longer than 1 there: arrayport cannot tell which array the "
+        "function maps along the axis"
+    )
+
+
+def other_shape(i: int, other: tuple[Any, ...], head: int, shape: tuple[Any, ...], n: int) -> str:
+    """Why a call is not split: array argument ``i`` (from 0) has ``n`` along the split
+    axis like argument ``head``, which sets the split, but does not broadcast to its
+    ``shape`` (a ``(256, 3)`` colour table beside a ``(256, 256)`` image: ADR 0067)."""
+    msg = (
+        f"could not split: array argument {i + 1} has shape {other}, with {n} along the "
+        f"split axis like array argument {head + 1}'s {shape}, which sets the split, but "
+        "another shape: arrayport cannot tell whether it runs along that axis (halved) or "
+        "not (a table, passed whole), and guessing wrong gives wrong values"
+    )
+    if len(other) == len(shape) and all(f in (1, o) for o, f in zip(other, shape, strict=True)):
+        msg += f"; pass array argument {i + 1} first if the function maps it along the axis"
+    return msg
+
+
+def unknown_length(i: int, shape: tuple[Any, ...], axis: int, sets: bool) -> str:
+    """Why a call is not split: array argument ``i`` (from 0; ``sets``: the one that sets
+    the split) has an unknown length along the split axis."""
+    which = ", which sets the split," if sets else ""
+    return (
+        f"could not split: array argument {i + 1}, of shape {shape}{which} has an unknown "
+        f"length along axis {axis} (a dask array after boolean indexing: call "
+        "x.compute_chunk_sizes() first)"
+    )
+
+
+def origin(head: int, shape: tuple[Any, ...], axis: int, whole: list[tuple[int, Any]]) -> str:
+    """What a split's messages add when arrays passed whole (``whole``: their positions,
+    from 0, and shapes) have the split axis and more dimensions than the array that set
+    its length (``head``, of ``shape``): one of them may be the array meant to be cut (a
+    kernel passed before the image)."""
+    listed = " and ".join(f"array argument {j + 1}, of shape {s}," for j, s in whole)
+    return (
+        f"the length along axis {axis} came from array argument {head + 1}, of shape "
+        f"{shape}, the first array argument longer than 1 there, and {listed} "
+        f"{'were' if len(whole) > 1 else 'was'} passed whole: pass first the array the "
+        "function maps along the axis"
+    )
+
+
+def not_row_by_row(length: int, axis: int, shape: str, got: int | None) -> str:
+    """Why a piece's result is not joined: an array in it, of ``shape`` (and where in the
+    result), has ``got`` (None: unknown) along the split axis, not the piece's ``length``."""
+    had = "an unknown length" if got is None else f"{got}"
+    return (
+        f"a piece of {length} row{'s' if length != 1 else ''} along axis {axis} returned an "
+        f"array of shape {shape}, which has {had} along that axis, not {length}: a result "
+        "that does not run along the split axis row for row (a reduction over it, rows "
+        "dropped or added) cannot be joined"
+    )
+
+
+def other_axes(shapes: list[tuple[Any, ...]], unknown: bool) -> str:
+    """Why the pieces' results are not joined: arrays of ``shapes`` that differ on axes
+    other than the split axis, or (``unknown``) whose lengths there are unknown."""
+    listed = " and ".join(str(s) for s in shapes)
+    if unknown:
+        why = "whose lengths on the other axes are unknown (a dask array after boolean indexing)"
+    else:
+        why = "which differ on axes other than the split axis"
+    return (
+        f"the pieces returned arrays of shapes {listed}, {why}: a result whose other axes "
+        "depend on the piece (a product of the rows with each other, pairwise distances) "
+        "has no row-by-row join"
     )
 
 

@@ -125,7 +125,7 @@ class Execution:
         site: Site,
         policy: OOMPolicy,
         done: int = 0,
-        which: frozenset[int] | None = None,
+        which: _split.Cut | None = None,
         rows: int | None = None,
     ) -> Any:
         """Run one piece with retries; split it if that is allowed and needed (``which``:
@@ -141,7 +141,8 @@ class Execution:
                 whole = [
                     v for i, (v, _) in enumerate(arrays(args, kwargs)) if i not in (which or ())
                 ]
-                add_note(exc, piece_note(self.user_fn, rows, policy.split_axis, whole))
+                note = piece_note(self.user_fn, rows, policy.split_axis, whole, which)
+                add_note(exc, note)
             raise
         else:
             if rows is not None:
@@ -169,7 +170,7 @@ class Execution:
             # A result that cannot be joined is refused before the next piece runs
             # (ADR 0062). Each piece's result goes where the call's result goes before the
             # next piece runs, so that the memory that ran out holds one at a time, not all.
-            self.joinable(part, axis, length)
+            self.joinable(part, axis, length, which)
             parts.append(self.placed(part, site))
         return self.concat(parts, axis, lengths, site)
 
@@ -275,10 +276,10 @@ class Execution:
             self.note("moving a piece's result ran out of memory")
             raise _Exhausted from None
 
-    def joinable(self, part: Any, axis: int, length: int) -> None:
+    def joinable(self, part: Any, axis: int, length: int, cut: _split.Cut) -> None:
         """Raise :meth:`unjoinable`'s error unless a piece's result can be joined."""
         try:
-            _split.check(part, axis, length)
+            _split.check(part, axis, length, cut)
         except _split.NotSplittable as exc:
             self.unjoinable(exc, axis)
 

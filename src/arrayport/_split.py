@@ -31,17 +31,27 @@ they are then joined on the host and converted back.
 from __future__ import annotations
 
 import operator
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
+from arrayport import _oom_messages as says
 from arrayport._arguments import array_type, arrays, map_arrays, rebuild
 from arrayport.backends import get_backend, namespace
 from arrayport.convert import convert
 from arrayport.dtypes import dtype_name
 from arrayport.memory_types import MemoryType
 
-__all__ = ["NotSplittable", "Rows", "check", "concat", "halve", "piece_lengths", "unmarked"]
+__all__ = [
+    "Cut",
+    "NotSplittable",
+    "Rows",
+    "check",
+    "concat",
+    "halve",
+    "piece_lengths",
+    "unmarked",
+]
 
 _Call = tuple[tuple[Any, ...], dict[str, Any]]
 
@@ -91,47 +101,50 @@ def index_array(x: Any, index: tuple[int | slice, ...]) -> Any:
     return x[index] if take is None else take(x, index)
 
 
+class Cut(frozenset[int]):
+    """The positions :func:`halve` halves, with the shapes the call gave them (``shapes``)
+    and, where an array passed whole may be the one meant to be cut, where the length came
+    from (``origin``): for the messages on the split's pieces (:func:`check`,
+    :func:`~arrayport._oom_messages.piece_note`)."""
+
+    shapes: tuple[tuple[Any, ...], ...] = ()
+    origin: str = ""
+
+
 def halve(
     args: tuple[Any, ...],
     kwargs: dict[str, Any],
     axis: int,
     min_split: int,
-    which: frozenset[int] | None = None,
-) -> tuple[list[_Call], frozenset[int]]:
+    which: Cut | None = None,
+) -> tuple[list[_Call], Cut]:
     """The call split into two halves along ``axis`` and the positions of the arrays it
     halved; :class:`NotSplittable` says why it cannot be split.
 
-    On the first split (``which`` None), the first array argument having ``axis`` sets the
-    shape, and with it the length ``n`` along ``axis`` (later splits: the array with the
-    most dimensions of those halved, see :func:`_head`). An array
-    argument (inside list and tuple arguments too) is cut (at :func:`_cut`, near the
-    middle) when it has that shape, or broadcasts to it with ``n`` along the axis where
-    broadcasting puts it (a ``(n, 1)`` column beside a ``(n, m)`` image); the others are
-    passed whole (a kernel, a ``(1, m)`` row). Any other array having ``n`` where
-    broadcasting puts the axis raises :class:`NotSplittable`: a ``(n, 3)`` colour table
-    beside a ``(n, n)`` image may be read by row or be indexed by the image's values, and
-    cutting it would give wrong values (jax clamps the indices it cannot find). A 1-D
-    ``(n,)`` array beside a 2-D image lines up with its last axis, so it goes whole when the
-    split axis is 0 (a lookup table). A piece is split again by passing the positions
-    returned (``which``: indices in :func:`~arrayport._arguments.arrays`' order): only those
-    arrays are halved, so an argument passed whole is never cut later because its length
-    happens to equal a piece's. Not splittable either when no argument has the axis, or when
-    a half would be shorter than ``min_split``.
+    The first array argument longer than 1 along ``axis`` sets the shape (:func:`_first`).
+    An array argument (inside list and tuple arguments too) is cut (at :func:`_cut`) when
+    it has as many dimensions and broadcasts to that shape with the same length along the
+    axis (a ``(n, 1)`` column beside a ``(n, m)`` image); arrays without that length where
+    broadcasting puts the axis are passed whole (a kernel, a ``(1, m)`` row, a ``(n,)``
+    table beside a 2-D image split along axis 0); any other with that length stops the
+    split (:func:`_halved`). A piece is split again by passing the positions returned
+    (``which``, in :func:`~arrayport._arguments.arrays`' order): only those arrays are
+    halved, the first setting the length, never an argument passed whole. Not splittable
+    either when a half would be shorter than ``min_split``.
     """
     found = list(arrays(args, kwargs))
+    first = which is None
     if which is None:
-        having = [i for i, (value, _) in enumerate(found) if _axis(value, axis) is not None]
-        if not having:
-            msg = f"could not split: no array argument has axis {axis} (OOMPolicy's split_axis)"
-            raise NotSplittable(msg)
-        which = _halved(found, having[0], axis)
-    head = found[_head(found, which)][0]
-    n = _length(head, axis)
+        which = _halved(found, _first(found, axis), axis)
+    head = min(which)
+    n = _length(found[head][0], axis)
     if n is None or n < 2 * min_split:
-        raise NotSplittable(f"could not split further along axis {axis} (min_split={min_split})")
+        where = f"array argument {head + 1}, of shape {tuple(found[head][0].shape)}, has {n}"
+        said = f"{where} there" if first else getattr(which, "origin", "")
+        msg = f"could not split{'' if first else ' further'} along axis {axis}"
+        raise NotSplittable(f"{msg} (min_split={min_split}{'; ' + said if said else ''})")
     cut = _cut(n, min_split)
-    shape = head.shape
-    from_end = len(shape) - _aligned(len(shape), shape, axis)  # where broadcasting puts it
+    ax = cast(int, _axis(found[head][0], axis))  # every array halved has its dimensions
 
     def halves(lo: int, hi: int) -> _Call:
         position = -1
@@ -139,9 +152,7 @@ def halve(
         def piece(value: Any) -> Any:
             nonlocal position
             position += 1
-            if position not in which:
-                return value
-            return _take(value, len(value.shape) - from_end, lo, hi)
+            return _take(value, ax, lo, hi) if position in which else value
 
         return map_arrays(args, kwargs, piece)
 
@@ -176,57 +187,69 @@ def _stuck(rows: int, min_split: int) -> int:
     return rows if min_split < rows < 2 * min_split else 0
 
 
-def _head(found: list[tuple[Any, Any]], which: frozenset[int]) -> int:
-    """The position, among those halved, of the array that sets the shape: the first with
-    the most dimensions (a ``(m,)`` table halved beside a ``(k, m)`` image, which
-    broadcasting lines up with its last axis, may come before it)."""
-    return min(which, key=lambda i: (-len(found[i][0].shape), i))
+def _first(found: list[tuple[Any, Any]], axis: int) -> int:
+    """The position of the array that sets a split's shape: the first array argument
+    longer than 1 along ``axis`` (or of unknown length there). One of length 1 there (a
+    ``(1, m)`` bias before the image) is passed whole where it broadcasts to that shape;
+    otherwise, and in a ``slice_by_slice`` call (its stack comes first), not split."""
+    from arrayport._slicing import _ROWS  # here: arrayport._slicing imports this module
 
-
-def _aligned(ndim: int, first: Any, axis: int) -> int:
-    """Where ``axis`` of the first array (``first``: its shape) lies in an array of
-    ``ndim`` dimensions broadcast against it (right-aligned); negative if nowhere."""
-    ax = axis + len(first) if axis < 0 else axis
-    return ndim - (len(first) - ax)
-
-
-def _halved(found: list[tuple[Any, Any]], head: int, axis: int) -> frozenset[int]:
-    """The positions :func:`halve` cuts, the first array ``found[head]`` setting the
-    shape; raises :class:`NotSplittable` for an array it cannot tell about."""
-    shape = tuple(found[head][0].shape)
-    n = _extent(shape[_aligned(len(shape), shape, axis)])
-    if n is None:
-        msg = (
-            f"could not split: the first array argument, of shape {shape}, has an unknown "
-            f"length along axis {axis} (a dask array after boolean indexing: call "
-            "x.compute_chunk_sizes() first)"
-        )
+    having = [i for i, (value, _) in enumerate(found) if _axis(value, axis) is not None]
+    if not having:
+        msg = f"could not split: no array argument has axis {axis} (OOMPolicy's split_axis)"
         raise NotSplittable(msg)
-    which = set()
+    longer = [i for i in having if _length(found[i][0], axis) not in (0, 1)]
+    if not longer:
+        msg = f"could not split: no array argument is longer than 1 along axis {axis}"
+        raise NotSplittable(msg)
+    head = longer[0]
+    shape = tuple(found[head][0].shape)
+    sliced = _ROWS.get() is not None  # a slice_by_slice call's split is running
+    for i in having[: having.index(head)]:
+        other = tuple(found[i][0].shape)
+        if sliced or not _broadcasts(other, shape):
+            raise NotSplittable(says.not_first(i, other, head, shape, axis, sliced))
+    return head
+
+
+def _broadcasts(other: tuple[Any, ...], shape: tuple[Any, ...]) -> bool:
+    """Whether ``other`` broadcasts to ``shape`` (right-aligned, each dimension 1 or equal)."""
+    tail = shape[len(shape) - len(other) :]
+    return len(other) <= len(shape) and all(o in (1, f) for o, f in zip(other, tail, strict=True))
+
+
+def _halved(found: list[tuple[Any, Any]], head: int, axis: int) -> Cut:
+    """The positions :func:`halve` cuts, the array ``found[head]`` setting the shape.
+    :class:`NotSplittable` for an array with the same length where broadcasting puts the
+    axis but another shape or fewer dimensions (ADR 0067): a ``(n, 3)`` colour table
+    beside a ``(n, n)`` image, a ``(m,)`` one beside a ``(k, m)`` image split along axis
+    -1, may run along the axis or be a table the function indexes (jax clamps the indices
+    it lacks: wrong values)."""
+    shape = tuple(found[head][0].shape)
+    ax = cast(int, _axis(found[head][0], axis))  # _first found the axis
+    n = _extent(shape[ax])
+    if n is None:
+        raise NotSplittable(says.unknown_length(head, shape, axis, sets=True))
+    which: list[int] = []
+    whole: list[tuple[int, tuple[Any, ...]]] = []  # more dimensions: perhaps the one meant
     for i, (value, _) in enumerate(found):
         other = tuple(value.shape)
-        ax = _aligned(len(other), shape, axis)
-        if ax >= 0 and _extent(other[ax]) is None:
-            msg = (
-                f"could not split: array argument {i + 1}, of shape {other}, has an unknown "
-                f"length along the split axis (a dask array after boolean indexing: call "
-                "x.compute_chunk_sizes() first)"
-            )
-            raise NotSplittable(msg)
-        if ax < 0 or other[ax] != n:
-            continue  # passed whole: no such axis, or a length of its own there
-        tail = shape[len(shape) - len(other) :]  # the first's axes it lines up with
-        if len(other) <= len(shape) and all(o in (1, f) for o, f in zip(other, tail, strict=True)):
-            which.add(i)
+        at = len(other) - (len(shape) - ax)  # where broadcasting puts the axis
+        if at >= 0 and _extent(other[at]) is None:
+            raise NotSplittable(says.unknown_length(i, other, axis, sets=False))
+        if at < 0 or other[at] != n:  # passed whole: no such axis, or a length of its own
+            if len(other) > len(shape) and (_length(value, axis) or 0) > 1:
+                whole.append((i, other))
             continue
-        msg = (
-            f"could not split: array argument {i + 1} has shape {other}, with {n} along the "
-            f"split axis like the first's {shape} but another shape: arrayport cannot tell "
-            "whether it runs along that axis (halved) or not (a table, passed whole), and "
-            "guessing wrong gives wrong values"
-        )
-        raise NotSplittable(msg)
-    return frozenset(which)
+        if not _broadcasts(other, shape):
+            raise NotSplittable(says.other_shape(i, other, head, shape, n))
+        if len(other) < len(shape):  # a table, or a value per position? (ADR 0067)
+            raise NotSplittable(says.lines_up(i, other, head, shape, axis, n))
+        which.append(i)
+    cut = Cut(which)
+    cut.shapes = tuple(tuple(found[i][0].shape) for i in which)
+    cut.origin = says.origin(head, shape, axis, whole) if whole else ""
+    return cut
 
 
 def _length(value: Any, axis: int) -> int | None:
@@ -237,20 +260,24 @@ def _length(value: Any, axis: int) -> int | None:
 def piece_lengths(halves: list[_Call], axis: int, which: frozenset[int]) -> list[int]:
     """The length along ``axis`` of each piece :func:`halve` made (``which``: the
     positions it halved): what each piece's result must have along that axis."""
-    lengths = []
+    lengths: list[int] = []
     for args, kwargs in halves:
-        found = list(arrays(args, kwargs))
-        n = _length(found[_head(found, which)][0], axis)
+        n = _length(list(arrays(args, kwargs))[min(which)][0], axis)
         assert n is not None  # the head has the axis, of a known length
         lengths.append(n)
     return lengths
 
 
-def check(part: Any, axis: int, length: int) -> None:
+def check(part: Any, axis: int, length: int, cut: Cut | None = None) -> None:
     """Raise :class:`NotSplittable` unless ``part``, the result of a piece of ``length``
     rows along ``axis``, can be joined: an array, or tuples and lists (namedtuples too) of
-    them at any depth, each having ``axis`` with exactly ``length`` along it."""
-    _check(part, axis, length, "")
+    them at any depth, each having ``axis`` with exactly ``length`` along it (``cut``: the
+    split's, whose ``origin`` the refusal names)."""
+    said = cut.origin if cut is not None else ""
+    try:
+        _check(part, axis, length, "")
+    except NotSplittable as exc:
+        raise NotSplittable(f"{exc} ({said})" if said else str(exc)) from None
 
 
 def _check(value: Any, axis: int, length: int, at: str) -> None:
@@ -274,15 +301,7 @@ def _check(value: Any, axis: int, length: int, at: str) -> None:
         raise NotSplittable(msg)
     got = _extent(value.shape[ax])
     if got != length:
-        had = "an unknown length" if got is None else f"{got}"
-        msg = (
-            f"a piece of {length} row{'s' if length != 1 else ''} along axis {axis} "
-            f"returned an array of shape "
-            f"{shape}{where}, which has {had} along that axis, not {length}: a result that "
-            "does not run along the split axis row for row (a reduction over it, rows "
-            "dropped or added) cannot be joined"
-        )
-        raise NotSplittable(msg)
+        raise NotSplittable(says.not_row_by_row(length, axis, f"{shape}{where}", got))
 
 
 def _extent(n: Any) -> int | None:
@@ -378,14 +397,4 @@ def _same_other_axes(parts: list[Any], axis: int) -> None:
     same = len({len(s) for s in shapes}) == 1 and len(set(others)) == 1
     if same and None not in others[0]:
         return
-    listed = " and ".join(str(s) for s in dict.fromkeys(shapes))  # each shape once
-    if same:
-        why = "whose lengths on the other axes are unknown (a dask array after boolean indexing)"
-    else:
-        why = "which differ on axes other than the split axis"
-    msg = (
-        f"the pieces returned arrays of shapes {listed}, {why}: a result whose other axes "
-        "depend on the piece (a product of the rows with each other, pairwise distances) "
-        "has no row-by-row join"
-    )
-    raise NotSplittable(msg)
+    raise NotSplittable(says.other_axes(list(dict.fromkeys(shapes)), unknown=same))

@@ -80,11 +80,15 @@ class OOMPolicy:
         joined (``InvalidOptionError``): a reduction over the axis (or ``x @ x.T``) is
         refused, not concatenated; so are results when every piece that ran had the
         same length (pieces of one row cannot tell a row from a reduction keeping the axis):
-        the fallback runs, or ``OutOfMemoryError`` says so. The first array argument that
-        has the axis sets the shape; arrays of that shape, or broadcasting to it with the
-        same length along the axis, are cut with it; arrays without that length there (a
-        kernel, a 1-D lookup table beside a 2-D image) are passed whole to every piece; an
-        array with that length but another shape is ambiguous and the call is not split.
+        the fallback runs, or ``OutOfMemoryError`` says so. The first array argument
+        longer than 1 along the axis sets the shape (in a ``slice_by_slice`` call, the
+        stack always); arrays with as many dimensions that broadcast to it with the same
+        length along the axis (a ``(n, 1)`` column) are cut with it; arrays without that
+        length where broadcasting puts the axis are passed whole to every piece (a kernel,
+        a ``(1, m)`` row, a 1-D lookup table beside a 2-D image split along axis 0). Any
+        other array with that length there is ambiguous and the call is not split: one of
+        another shape, or of fewer dimensions (a ``(256,)`` table beside a ``(k, 256)``
+        image split along axis -1; give values per column the shape ``(1, 256)``).
         Array arguments are those the decorator converts: top-level ones and arrays inside
         list and tuple arguments. A ``slice_by_slice`` call's results that are one list
         entry per slice (a number per slice) are joined in order.
@@ -106,7 +110,9 @@ class OOMPolicy:
         there), the same retries and split apply, and the array results are converted back
         to the memory type and device of the original call, except one that memory type
         would hold in another dtype (bool in pyclesperanto) or cannot hold (float64 in jax
-        without 64-bit mode): it stays in the fallback's, for a dispatched call's dtype
+        without 64-bit mode), and a primary output in the dtype the fallback holds bool in
+        where the first array argument is bool (pyclesperanto's uint8 of a bool input): it
+        stays in the fallback's, for a dispatched call's dtype
         policy to convert as it converts an unfailed run's result, and then, with
         ``output="declared"``, to move to the declared memory type (ADR 0068).
 
