@@ -122,8 +122,8 @@ def shrink(x: Any) -> Any:
 
 @ap.memory_type("numpy", dtype_conversion=DtypeConversion.NATIVE_OUTPUT, blockwise=True)
 def picky(x: Any) -> Any:
-    if x.size < 4:
-        raise ValueError("needs at least 4 elements")
+    if x.size < 9:  # the sample of its 5 x 5 blocks has 2 x 2
+        raise ValueError("needs at least 9 elements")
     return x
 
 
@@ -1137,16 +1137,16 @@ def _disarm() -> None:
     dtype_conversion=DtypeConversion.NATIVE_OUTPUT,
 )
 def _half_with_fallback(x: Any) -> Any:
-    if isinstance(x, np.ndarray) and x.shape[0] < 2:
-        raise ValueError("needs two rows on numpy")  # so the sample cannot tell the dtype
+    if isinstance(x, np.ndarray) and x.shape[0] < 3:
+        raise ValueError("needs three rows on numpy")  # so the sample cannot tell the dtype
     return x / 2
 
 
 @needs_torch
 @pytest.mark.cluster
 def test_cluster_a_block_that_fell_back_to_another_dtype_says_so(client: Any) -> None:
-    a = np.arange(16, dtype=np.int32).reshape(4, 4)
-    lazy = _half_with_fallback(da.from_array(a, chunks=(2, 4)))
+    a = np.arange(24, dtype=np.int32).reshape(6, 4)
+    lazy = _half_with_fallback(da.from_array(a, chunks=(3, 4)))  # a sample of 2 rows
     assert lazy.dtype == np.float32
     client.run(_arm, "torch", 1)  # the first block on each worker runs out on torch
     try:

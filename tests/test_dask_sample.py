@@ -90,9 +90,9 @@ def test_a_function_that_changes_the_sample_blocks_shape_is_refused_at_the_call(
 
 
 def test_the_sample_run_warns_of_nothing_and_leaves_the_filters_as_they_were() -> None:
-    # The sample is arrayport's data (a 1 x 1 block: std(correction=1) has no degrees of
-    # freedom): its warnings, errors under -W error, are not the caller's. It is silenced
-    # under one lock, so the process's filters come back as they were.
+    # The sample is arrayport's data: a 1 x 1 block of blocks of 2 x 2 gave std(correction=1)
+    # no degrees of freedom, whose warning (an error under -W error) was not the caller's.
+    # The sample now has two elements along each split axis whose blocks have two.
     da = pytest.importorskip("dask.array")
     import warnings
 
@@ -108,6 +108,43 @@ def test_the_sample_run_warns_of_nothing_and_leaves_the_filters_as_they_were() -
         assert warnings.filters == inside
     assert warnings.filters == before
     assert out.dtype == np.float64
+
+
+def test_the_sample_run_leaves_the_process_s_warning_filters_alone() -> None:
+    # It ran under an "ignore everything" filter installed in the process's filter list:
+    # another thread saving and restoring that list meanwhile (dask's chunk functions do)
+    # could leave it installed for good, turning off the program's -W error everywhere.
+    da = pytest.importorskip("dask.array")
+    import warnings
+
+    seen: list[list[Any]] = []
+
+    @ap.memory_type("numpy", blockwise=True, dtype_conversion=ap.DtypeConversion.NATIVE_OUTPUT)
+    def look(x: np.ndarray) -> np.ndarray:
+        seen.append(list(warnings.filters))
+        return x / x  # 0/0 nowhere, 1/1: numpy's errstate covers a block of zeros
+
+    caller = list(warnings.filters)
+    look(da.ones((4, 4), chunks=2))
+    assert seen  # the sample ran
+    assert seen[0] == caller
+
+
+def test_a_sample_has_one_element_along_an_axis_whose_blocks_have_one() -> None:
+    # Two elements only where every block has two: the sample is shaped like the blocks.
+    da = pytest.importorskip("dask.array")
+    shapes: list[tuple[int, ...]] = []
+
+    @ap.memory_type("numpy", blockwise=True, dtype_conversion=ap.DtypeConversion.NATIVE_OUTPUT)
+    def note(x: np.ndarray) -> np.ndarray:
+        shapes.append(x.shape)
+        return x
+
+    note(da.ones((4, 6, 4), chunks=(1, 3, 2)))
+    assert shapes[0] == (1, 2, 2)
+    shapes.clear()
+    note(da.ones((5, 6), chunks=((2, 3), (1, 5))))
+    assert shapes[0] == (2, 1)
 
 
 # --- from the OOM audit of dask (a20) ----------------------------------------------------------
@@ -159,7 +196,7 @@ def test_an_out_of_memory_error_of_the_sample_run_says_it_came_from_the_sample()
         hungry(da.ones((8, 4), chunks=(2, 4)))
     (note,) = info.value.__notes__
     assert "raised by the NATIVE_OUTPUT sample run, at the call" in note
-    assert "(1, 4) float64 sample block of ones" in note
+    assert "(2, 4) float64 sample block of ones" in note
     assert "declare the output dtype" in note
 
 

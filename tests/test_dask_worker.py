@@ -166,7 +166,7 @@ def test_a_block_that_is_not_numpy_or_cupy_is_refused_by_name() -> None:
 def test_a_block_that_fell_back_to_another_dtype_says_so() -> None:
     # A block recovered on numpy returned numpy's float64 where the sample (on torch) said
     # float32: the error blamed the function and named no out-of-memory error. This
-    # function's fallback fails on the one-row sample, so the call cannot refuse it first.
+    # function's fallback fails on the two-row sample, so the call cannot refuse it first.
     import dask
     import dask.array as da
 
@@ -179,13 +179,13 @@ def test_a_block_that_fell_back_to_another_dtype_says_so() -> None:
         dtype_conversion=ap.DtypeConversion.NATIVE_OUTPUT,
     )
     def half(x: Any) -> Any:
-        if isinstance(x, np.ndarray) and x.shape[0] < 2:
-            raise ValueError("needs two rows on numpy")
+        if isinstance(x, np.ndarray) and x.shape[0] < 3:
+            raise ValueError("needs three rows on numpy")
         return x / 2
 
-    a = np.arange(16, dtype=np.int32).reshape(4, 4)
+    a = np.arange(24, dtype=np.int32).reshape(6, 4)
     with dask.config.set(scheduler="synchronous"):
-        lazy = half(da.from_array(a, chunks=(2, 4)))
+        lazy = half(da.from_array(a, chunks=(3, 4)))
         assert lazy.dtype == np.float32
         np.testing.assert_array_equal(lazy.compute(), a / 2)  # nothing ran out
         with (

@@ -36,26 +36,3 @@ def test_threads_in_quiet_blocks_at_once_leave_the_filters_as_they_were() -> Non
     for t in threads:
         t.join()
     assert warnings.filters == before
-
-
-def test_a_block_that_does_not_wait_runs_unsilenced_while_another_thread_holds_it() -> None:
-    # The dask NATIVE_OUTPUT sample runs user code in a quiet block: a function waiting on
-    # a thread that runs another sample deadlocked on the lock.
-    def inner() -> list[str]:
-        with quiet(wait=False), warnings.catch_warnings(record=True) as seen:
-            warnings.simplefilter("always")
-            warnings.warn("inner's own", stacklevel=1)
-        return [str(w.message) for w in seen]
-
-    before = list(warnings.filters)
-    with quiet():
-        result: list[list[str]] = []
-        worker = threading.Thread(target=lambda: result.append(inner()))
-        worker.start()
-        worker.join(timeout=10)
-        assert not worker.is_alive()  # it did not wait for this thread's block
-    assert result == [["inner's own"]]  # and ran unsilenced, with its own filters
-    assert warnings.filters == before
-    with quiet(wait=False), warnings.catch_warnings(record=True) as seen:  # the lock free
-        warnings.warn("silenced", stacklevel=1)
-    assert not seen

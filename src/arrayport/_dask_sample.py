@@ -21,7 +21,6 @@ from arrayport._dask_worker import fill
 from arrayport._oom_injection import suspended
 from arrayport._oom_recognition import find_site, format_bytes
 from arrayport._oom_recovery import Execution
-from arrayport._quiet import quiet
 from arrayport._result_hint import MASKED_ON_DASK, running
 from arrayport.backends import detect_memory_type, get_backend
 from arrayport.backends._dask_devices import _is_cupy
@@ -45,11 +44,16 @@ _SAMPLE_MAX_BYTES = 1 << 20
 
 
 def _shape(x: Any, depth: dict[int, int] | None, cap: int | None) -> tuple[int, ...]:
-    """The shape of a sample block like ``x``'s: one element along each split axis (plus
-    the halo), axes held in one chunk kept whole up to ``cap`` elements (None: whole)."""
+    """The shape of a sample block like ``x``'s: two elements along each split axis whose
+    blocks all have two (else one), plus the halo; axes held in one chunk kept whole up to
+    ``cap`` elements (None: whole). Not one where the blocks have more: a single element
+    gives ``std(correction=1)`` no degrees of freedom, and its warning (an error under
+    ``-W error``) would come from arrayport's sample, not from the input."""
     shape = []
     for axis, extent in enumerate(x.shape):
-        want = 1 + 2 * (depth or {}).get(axis, 0)
+        smallest = min(x.chunks[axis], default=1)
+        pair = 2 if not isinstance(smallest, float) and smallest >= 2 else 1
+        want = max(pair, 1 + 2 * (depth or {}).get(axis, 0))
         if len(x.chunks[axis]) == 1 and not isinstance(extent, float):
             whole = int(extent)
             want = max(want, whole if cap is None else min(whole, cap))
@@ -81,16 +85,15 @@ def _run_sample(
     args = tuple(fill(a, samples, tuple(whole)) for a in targs)
     kwargs = {k: fill(v, samples, tuple(whole)) for k, v in tkwargs.items()}
     # Arrayport's data, not the caller's: a block of ones makes a normalisation divide 0 by
-    # 0, and a 1 x 1 sample gives std(correction=1) no degrees of freedom, whose warnings
-    # (errors under -W error) would not come from the input. The warning filters are the
-    # process's: quiet() holds one lock, so two threads' samples cannot leave its filter
-    # installed for good (other threads' warnings are silenced while a sample runs), and
-    # does not wait for it: the function may wait on another thread's sample. Nor is it a
-    # call a test's inject_oom counts (it would fail the call, not a block).
-    # Run as on a block: a refusal of a masked result names the remedies that work there.
+    # 0, whose floating-point warnings numpy's errstate (per thread) silences. The warning
+    # filters are left alone: they are the process's, and another thread saving and
+    # restoring them meanwhile (dask's own chunk functions do) could leave an "ignore" filter
+    # installed for good. Nor is it a call a test's inject_oom counts (it would fail the
+    # call, not a block). Run as on a block: a refusal of a masked result names the remedies
+    # that work there.
     before, running.on = getattr(running, "on", None), dispatched
     try:
-        with quiet(wait=False), np.errstate(all="ignore"), suspended():
+        with np.errstate(all="ignore"), suspended():
             return dispatched(*args, **kwargs)
     finally:
         running.on = before

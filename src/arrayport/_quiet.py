@@ -4,10 +4,10 @@
 such a block at once restore each other's saved lists, and an "ignore everything" filter
 can stay installed for good, turning off the program's ``-W error`` or its own filters in
 every thread. The blocks here share one lock, so arrayport's threads never interleave
-them. (While one runs, other threads' warnings are silenced too: Python 3.11's filters
-are process-wide; arrayport keeps such blocks to port-check's parsing and name lookups,
-and the dask NATIVE_OUTPUT sample run on its own block of ones, which runs user code: it
-does not wait for the lock, see :func:`quiet`'s ``wait``.)
+them; another library's ``catch_warnings`` in another thread still can, so arrayport keeps
+such blocks to port-check's parsing and name lookups, which are short and run no user code.
+(While one runs, other threads' warnings are silenced too: Python 3.11's filters are
+process-wide.)
 """
 
 from __future__ import annotations
@@ -23,19 +23,8 @@ _lock = threading.RLock()
 
 
 @contextlib.contextmanager
-def quiet(*, wait: bool = True) -> Iterator[None]:
-    """Every warning ignored within the block (see the module's docstring).
-
-    ``wait=False`` for a block that runs user code: where another thread's block holds the
-    lock, this one runs without silencing (that thread's filter is in force meanwhile)
-    instead of waiting, so user code waiting on another thread's sample cannot deadlock.
-    """
-    if not _lock.acquire(blocking=wait):
+def quiet() -> Iterator[None]:
+    """Every warning ignored within the block (see the module's docstring)."""
+    with _lock, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
         yield
-        return
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            yield
-    finally:
-        _lock.release()

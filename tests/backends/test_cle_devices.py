@@ -148,3 +148,54 @@ def test_devices_that_share_a_name_are_told_apart() -> None:
         pytest.skip(f"POCL_DEVICES gave no three OpenCL devices of one name: {last_line[5:]}")
     got, want = json.loads(last_line)
     assert got == want
+
+
+_RACE = textwrap.dedent(
+    """
+    import threading, time
+    import numpy as np
+    import arrayport as ap
+    import pyclesperanto as cle
+    if len(cle.list_available_devices()) < 2:
+        print("SKIP", cle.list_available_devices())
+        raise SystemExit
+    cle.select_device(1)
+    chosen = cle.get_device()
+    plain = cle.select_device
+
+    def slow(*args, **kwargs):  # widens the moment each device is selected
+        found = plain(*args, **kwargs)
+        time.sleep(0.02)
+        return found
+
+    cle.select_device = slow
+    landed = []
+
+    def convert(i):
+        landed.append(ap.convert(np.full(4, i, np.float32), "pyclesperanto").device is chosen)
+
+    first = threading.Thread(target=convert, args=(0,))
+    first.start()
+    time.sleep(0.01)  # the others start while the first builds the device handles
+    others = [threading.Thread(target=convert, args=(i,)) for i in (1, 2)]
+    for t in others:
+        t.start()
+    for t in [first, *others]:
+        t.join()
+    print(landed, cle.get_device() is chosen)
+    """
+)
+
+
+def test_device_none_is_the_user_s_choice_while_another_thread_builds_the_handles() -> None:
+    # The first lookup selects each device in turn (process-wide); a thread asking for the
+    # current device meanwhile read that temporary selection: opencl:0 for the user's 1.
+    env = {**os.environ, "POCL_DEVICES": "pthread pthread"}
+    done = subprocess.run(
+        [sys.executable, "-c", _RACE], capture_output=True, text=True, timeout=300, env=env
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    last_line = done.stdout.strip().splitlines()[-1]
+    if last_line.startswith("SKIP"):
+        pytest.skip(f"POCL_DEVICES gave fewer than two OpenCL devices: {last_line[5:]}")
+    assert last_line == "[True, True, True] True"

@@ -103,8 +103,12 @@ def device_of(x: Any) -> Device:
 
 
 def _current() -> Device:
-    """pyclesperanto's current device."""
-    return device_of_object(_cle().get_device())
+    """pyclesperanto's current device: read after the handles are built and under their lock,
+    never while :func:`_handles` has another device selected for a moment."""
+    _by_id()
+    with _select_lock:
+        current = _cle().get_device()
+    return device_of_object(current)
 
 
 @functools.cache
