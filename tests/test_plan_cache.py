@@ -13,6 +13,7 @@ from tests.test_convert import HAVE, MT, aligned, run_python
 def test_repeated_plans_come_from_the_cache() -> None:
     a = np.zeros((3, 4), "float32")
     b = np.ones((3, 4), "float32")
+    ap.plan(a, "numpy", copy=True)  # a first plan of a target is not stored (_plan)
     r = ap.plan(a, "numpy", copy=True)
     assert ap.plan(b, "numpy", copy=True) is r
     # A different layout class is planned on its own.

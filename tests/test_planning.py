@@ -163,3 +163,67 @@ def test_a_route_planned_while_jax_x64_flips_is_not_cached() -> None:
                 raise AssertionError(f"{call.__name__} took int64 into jax with x64 off")
         """
     )
+
+
+# --- empty arrays: the cache key does not tell their extents ------------------------------
+
+
+@pytest.mark.parametrize("source", [MT.TORCH, MT.JAX, MT.TENSORFLOW])
+def test_a_cached_empty_plan_does_not_answer_for_extents_numpy_cannot_describe(
+    source: MT,
+) -> None:
+    # The key of (2, 0, 2) is the key of (2**40, 0, 2**40): once the small one's route
+    # was cached, the big one took it, and numpy's "array is too big" came out raw (or a
+    # DLPack route converted what a full plan refuses: history decided).
+    from arrayport._plan_cache import _plan_key, _plans
+
+    if source.value not in HAVE:
+        pytest.skip(f"{source.value} is not installed")
+    if source is MT.TENSORFLOW:
+        import tensorflow as tf
+
+        small, big = tf.zeros([2, 0, 2]), tf.zeros([2**40, 0, 2**40])
+    else:
+        lib = pytest.importorskip("torch" if source is MT.TORCH else "jax.numpy")
+        small, big = lib.zeros((2, 0, 2)), lib.zeros((2**40, 0, 2**40))
+    for target in sorted(HAVE - {source.value, "pyclesperanto"}):
+        for copy in (None, True):
+            clear_plan_cache()
+            for _ in range(3):  # the second call stores the plan, the third reads it
+                ap.plan(small, target, copy=copy)
+                ap.convert(small, target, copy=copy)
+            pkey = _plan_key(small, source, MT(target), None, copy)
+            assert pkey is not None
+            assert pkey not in _plans  # convert's hot path does not answer empty arrays
+            assert _planning._empty_key(pkey) in _plans
+            for call in (ap.plan, ap.convert):
+                with pytest.raises(ap.ConversionError, match="even though the array is empty"):
+                    call(big, target, copy=copy)
+            assert tuple(ap.convert(small, target, copy=copy).shape) == (2, 0, 2)
+
+
+# --- reasons: why not a share, structural first --------------------------------------------
+
+
+@skip_unless_installed(MT.DASK)
+@skip_unless_installed(MT.TORCH)
+def test_a_source_with_nothing_to_share_gives_that_reason_not_its_immutability() -> None:
+    # dask -> torch said "no DLPack share: the dask source is immutable and torch has no
+    # read-only arrays; no host share: (the same)", as if a writable graph could be shared.
+    import dask.array as da
+
+    x = da.from_array(np.arange(4.0), chunks=2)
+    route = ap.plan(x, "torch")
+    assert route.reason.startswith(
+        "no DLPack share: dask has no DLPack the other side can use; "
+        "no host share: dask exposes no host view of this array"
+    )
+    assert "immutable" not in route.reason
+    with pytest.raises(ap.CopyRequiredError, match="dask has no DLPack") as info:
+        ap.convert(x, "torch", copy=False)
+    assert "immutable" not in str(info.value)
+    if "jax" in HAVE:  # where a share exists, immutability is the reason, on both counts
+        import jax.numpy as jnp
+
+        reason = ap.plan(jnp.arange(4.0), "torch").reason
+        assert reason.count("the jax source is immutable and torch has no read-only arrays") == 2

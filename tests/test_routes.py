@@ -222,3 +222,56 @@ def test_a_gpu_source_s_reason_is_the_device_check_not_the_host_to_device_text()
     info = host_info(np.ones(3), Device("cuda", 0))
     why = _host_share_refusal(get_backend(MT.CUPY), get_backend(MT.NUMPY), None, info, CPU, False)
     assert why == "cuda:0 -> cpu is not host memory on both sides"
+
+
+def _empty_beyond_numpy(source: MT, dtype: str = "float32"):
+    shape = (2**40, 0, 2**40)  # float32: 2**82 bytes in the non-zero extents
+    if source is MT.TORCH:
+        torch = pytest.importorskip("torch")
+        return torch.zeros(shape, dtype=getattr(torch, dtype))
+    if source is MT.JAX:
+        return pytest.importorskip("jax.numpy").zeros(shape, dtype)
+    return pytest.importorskip("tensorflow").zeros(list(shape), dtype)
+
+
+@pytest.mark.parametrize("source", [MT.TORCH, MT.JAX, MT.TENSORFLOW])
+def test_an_empty_array_numpy_cannot_describe_is_refused_between_frameworks(source: MT) -> None:
+    # np.empty((2**40, 0, 2**40), "f4") raises "array is too big"; torch, jax and
+    # tensorflow hold it. Host views and copies raised numpy's raw ValueError, and plan
+    # promised routes (host-copy into torch, DLPack into jax) that convert could not run.
+    if source not in INSTALLED:
+        pytest.skip(f"{source.value} is not installed")
+    big = _empty_beyond_numpy(source)
+    for target in (MT.NUMPY, MT.TORCH, MT.JAX, MT.TENSORFLOW, MT.DASK):
+        if target is source or target not in INSTALLED:
+            continue
+        for copy in (None, True, False):
+            for call in (ap.plan, ap.convert, ap.plan, ap.convert):  # then from the cache
+                with pytest.raises(ap.ConversionError, match=r"even though the array is empty"):
+                    call(big, target, copy=copy)
+    for copy in (None, True, False):  # within its framework nothing is refused
+        assert tuple(ap.convert(big, source, copy=copy).shape) == (2**40, 0, 2**40)
+
+
+@skip_unless_installed(MT.TORCH)
+def test_an_empty_array_within_numpy_s_byte_limit_still_converts() -> None:
+    import torch
+
+    fits = torch.zeros((2**31, 0, 2**31), dtype=torch.uint8)  # 2**62 bytes: numpy's too
+    assert ap.convert(fits, "numpy").shape == (2**31, 0, 2**31)
+    with pytest.raises(ap.ConversionError, match="numpy's limit"):
+        ap.convert(fits.to(torch.int16), "numpy")  # 2**63 bytes: one past it
+
+
+@skip_unless_installed(MT.DASK)
+def test_a_task_graph_of_more_bytes_than_numpy_holds_is_refused_before_computing() -> None:
+    # plan promised a host copy; convert computed, and numpy raised "iterator is too large".
+    import dask.array as da
+
+    x = da.broadcast_to(da.zeros(1), (2**61, 4), chunks=(2**61, 4))
+    for target in (MT.NUMPY, MT.TORCH):
+        if target not in INSTALLED:
+            continue
+        for call in (ap.plan, ap.convert):
+            with pytest.raises(ap.ConversionError, match=r"numpy cannot hold it.*in parts"):
+                call(x, target)

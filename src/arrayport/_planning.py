@@ -13,6 +13,8 @@ not come here: it reads the plan cache itself and calls :func:`_plan` only on a 
 from __future__ import annotations
 
 import dataclasses
+import math
+import sys
 from typing import Any
 
 from arrayport._host import ArrayInfo, route_key_of
@@ -22,12 +24,14 @@ from arrayport._plan_cache import (
     _backend,
     _host_memory,
     _plan_key,
+    _PlanKey,
     _plans,
     _states,
     _target,
 )
 from arrayport._routes import (
     _check_dtype,
+    _check_extents,
     _dlpack_refusal,
     _host_copy_route,
     _identity,
@@ -104,6 +108,11 @@ def _plan(
         found = _plans.get(pkey)
         if found is not None:
             return found
+        if pkey[6][-1]:  # an empty array: its plan between frameworks is kept aside
+            found = _plans.get(_empty_key(pkey))
+            if found is not None:
+                _check_empty(x, found[0], pkey[6])
+                return found
     route, run, info = _make_plan(x, target, device, copy)
     if pkey is None:
         # The first conversion of this type or to this target: not stored, as the target
@@ -122,8 +131,31 @@ def _plan(
     ):
         if len(_plans) >= _MAX_PLANS:
             _plans.clear()
-        _plans[pkey] = (route, run)
+        aside = pkey[6][-1] and route.source is not route.target
+        _plans[_empty_key(pkey) if aside else pkey] = (route, run)
     return route, run
+
+
+def _empty_key(pkey: _PlanKey) -> _PlanKey:
+    """Where the plan of an empty array between frameworks is cached: not under its own
+    key, which ``convert``'s hot path answers from without a check. That key does not tell
+    an empty array's extents, and one whose extents numpy cannot describe is refused
+    (``_check_extents``): :func:`_plan` checks them before answering from this entry.
+    Arrays with no 0 extent pay nothing for it; an empty one, a second key."""
+    return (pkey[0], pkey[1], pkey[2], pkey[3], (_EMPTY, pkey[4]), pkey[5], pkey[6])
+
+
+_EMPTY = object()
+
+
+def _check_empty(x: Any, route: Route, rkey: tuple[Any, ...]) -> None:
+    """``_check_extents`` for an empty array answered from the plan cache (``rkey``: its
+    route key past the device, whose first entries are the dtype and its name)."""
+    dtype = rkey[0]
+    itemsize = 2 if dtype is None else dtype.itemsize  # None: bfloat16 without ml_dtypes
+    if math.prod(filter(None, x.shape)) * itemsize > sys.maxsize:
+        s, t = _backend(route.source), _backend(route.target)
+        _check_extents(s, t, tuple(int(n) for n in x.shape), rkey[1], itemsize)
 
 
 def _plain_identity(s: Backend, x: Any) -> Route:
@@ -233,10 +265,9 @@ def _make_plan(
     if copy is True:
         why_not.append("copy=True asks for a fresh buffer")
     else:
-        if read_only_conflict:
-            why_not.append(f"no DLPack share: {_ro_reason(s, t)}")
-        else:
-            why_not.append(f"no DLPack share: {dl_refusal}")
+        # The structural refusal first (dask has no DLPack, whatever its mutability): the
+        # read-only source is the reason only where DLPack would otherwise share.
+        why_not.append(f"no DLPack share: {dl_refusal or _ro_reason(s, t)}")
         if not host_first:
             share = _share_route(s, t, x, info, dev, read_only_conflict, route)
             if isinstance(share, str):

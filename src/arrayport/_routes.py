@@ -8,6 +8,8 @@ routes. ``Route`` is only a type here: the routes are made by the caller's ``rou
 
 from __future__ import annotations
 
+import math
+import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -41,6 +43,10 @@ def _check_dtype(s: Backend, t: Backend, info: ArrayInfo) -> str | None:
             "dimensions (numpy's limit, and that of the frameworks' DLPack); reshape it first"
         )
         raise ConversionError(msg, source=s.MEMORY_TYPE, target=t.MEMORY_TYPE)
+    # Only an empty array or a task graph can have more bytes than numpy can count: any
+    # other array holds them in memory.
+    if 0 in info.shape or getattr(s, "LAZY", False):
+        _check_extents(s, t, info.shape, info.dtype_name, info.itemsize)
     name = info.dtype_name
     # A source may name dtypes of its own that cannot leave it, with its own remedy
     # (optional ``export_dtype_refusal``: jax's typed PRNG keys, ``jax.random.key_data``);
@@ -80,6 +86,35 @@ def _check_dtype(s: Backend, t: Backend, info: ArrayInfo) -> str | None:
             f"({t.MEMORY_TYPE.value} has no {info.dtype_name})"
         )
     return None
+
+
+def _check_extents(
+    s: Backend, t: Backend, shape: tuple[int, ...], dtype_name: str, itemsize: int
+) -> None:
+    """Refuse a shape numpy cannot describe: its non-zero extents times the item size
+    beyond ``sys.maxsize`` bytes (``np.empty`` raises "array is too big" for it, even with
+    an extent of 0). torch, jax and tensorflow hold such an empty array; its host view,
+    host copy and dask wrap cannot (the plan cache checks the cached plans of empty arrays
+    here too: their key does not tell the extents)."""
+    # No numpy dtype: a bfloat16 without ml_dtypes, 2 bytes (others are refused by dtype).
+    if math.prod(n for n in shape if n) * (itemsize or 2) <= sys.maxsize:
+        return
+    source, target = s.MEMORY_TYPE, t.MEMORY_TYPE
+    limit = f"more than {sys.maxsize} bytes, numpy's limit"
+    if 0 in shape:
+        why = (
+            f"numpy cannot describe this shape even though the array is empty (its non-zero "
+            f"extents make {limit}), and arrays move between frameworks in shapes numpy can "
+            "describe; reshape it first (it holds no values: any shape with a 0 extent, "
+            "such as (0,), holds the same)"
+        )
+    else:
+        why = f"numpy cannot hold it ({limit}); convert it in parts (x[i:j])"
+    msg = (
+        f"cannot convert a {dtype_name} array of shape {tuple(shape)} from {source.value} to "
+        f"{target.value}: {why}"
+    )
+    raise ConversionError(msg, source=source, target=target)
 
 
 def _share_route(
@@ -171,8 +206,8 @@ def _host_share_refusal(
             return refusal
     if not (info.device.is_cpu and dev.is_cpu):
         return f"{info.device} -> {dev} is not host memory on both sides"
-    if read_only_conflict:
-        return _ro_reason(s, t)
+    # The structural reason first: a read-only source is the reason only where a view
+    # exists to share (a dask graph has none, whatever its mutability).
     view = s.host_view(x)
     if view is None:
         inside = _copy_reads(s, info)(x) if info.strides is not None else None
@@ -181,6 +216,8 @@ def _host_share_refusal(
         # A custom layout (jax's) the copy reads in place: the target's reason, if any.
         refusal = t.share_refusal(host_info(inside, CPU))
         return refusal or f"{s.MEMORY_TYPE.value} shares this layout by DLPack only"
+    if read_only_conflict:
+        return _ro_reason(s, t)
     return t.share_refusal(host_info(view, CPU))
 
 

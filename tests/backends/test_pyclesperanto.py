@@ -10,7 +10,7 @@ import pytest
 import arrayport as ap
 from arrayport import MemoryType
 from arrayport.devices import CPU, Device
-from tests.conftest import skip_unless_installed
+from tests.conftest import INSTALLED, skip_unless_installed
 
 pytestmark = skip_unless_installed(MemoryType.PYCLESPERANTO)
 
@@ -336,3 +336,27 @@ def test_a_fixed_limit_split_does_not_claim_memory_was_released(be) -> None:
     assert info.value.attempts > 1
     assert not released
     assert "releasing cached memory" not in str(info.value)
+
+
+def test_an_image_reshaped_to_other_extents_is_refused_with_a_remedy_that_works(be) -> None:
+    # OpenCL refuses to read it (CL_INVALID_VALUE, cle.pull too): pyclesperanto's raw
+    # RuntimeError came out of convert. reshape() rewrites the extents the image reports,
+    # so only the failed read tells.
+    import pyclesperanto as cle
+
+    a = np.arange(12, dtype=np.float32).reshape(3, 4)
+    image = cle.push(a, mtype="image")
+    flat = image.reshape((12,))
+    for read in (be.to_numpy, be.to_numpy_any):
+        with pytest.raises(ap.ConversionError, match="reshape it back to the shape"):
+            read(flat)
+    for target in ("numpy", "torch", "jax"):
+        if MemoryType(target) not in INSTALLED:
+            continue
+        with pytest.raises(ap.ConversionError, match=r"mtype='buffer'") as info:
+            ap.convert(flat, target)
+        assert (info.value.source, info.value.target) == (MemoryType.PYCLESPERANTO, target)
+    # The remedies: the shape it was created with, or a buffer.
+    np.testing.assert_array_equal(ap.convert(flat.reshape((3, 4)), "numpy"), a)
+    buffer = cle.push(a).reshape((12,))
+    np.testing.assert_array_equal(ap.convert(buffer, "numpy"), a.reshape(12))

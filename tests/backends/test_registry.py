@@ -277,3 +277,26 @@ def test_a_framework_that_failed_to_import_is_no_longer_available(tmp_path) -> N
         "print(before, said, after, ap.MemoryType.NUMPY in ap.available_memory_types())\n"
     )
     assert python_words(script, cwd=tmp_path) == ["True", "True", "False", "True"]
+
+
+@skip_unless_installed(MT.TENSORFLOW)
+def test_a_keras_variable_s_remedy_works_on_keras_s_tensorflow_backend() -> None:
+    # The refusal said "pass keras.ops.convert_to_numpy(v), or v.value (its backend's
+    # tensor)": on tensorflow v.value is a tf.Variable, which arrayport refuses in turn.
+    from arrayport.backends import array_like_refusal
+
+    get_backend(MT.TENSORFLOW).load()  # through arrayport: PoCL's library first
+    keras = pytest.importorskip("keras")
+    if keras.backend.backend() != "tensorflow":
+        pytest.skip("keras runs on another backend")
+    import tensorflow as tf
+
+    v = keras.Variable(np.array([1.0, 2.0], np.float32))
+    refusal = array_like_refusal(v)
+    assert refusal is not None
+    assert "tf.convert_to_tensor(v)" in refusal
+    assert "v.value" not in refusal
+    with pytest.raises(ap.UnsupportedArrayError, match=r"tf\.convert_to_tensor\(v\)"):
+        ap.convert(v, "numpy")
+    for passed in (tf.convert_to_tensor(v), keras.ops.convert_to_numpy(v)):
+        np.testing.assert_array_equal(ap.convert(passed, "numpy"), [1.0, 2.0])

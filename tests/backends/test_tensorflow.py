@@ -372,3 +372,22 @@ def test_a_jax_array_in_a_column_major_layout_is_refused_by_name(be) -> None:
     assert ap.plan(y, "tensorflow").method == "host-copy"
     assert np.array_equal(ap.convert(y, "tensorflow").numpy(), np.asarray(x))
     assert np.array_equal(ap.convert(jnp.copy(y), "tensorflow").numpy(), np.asarray(x))
+
+
+def test_copy_of_tensors_numpy_cannot_view_is_made_in_tensorflow(be) -> None:
+    # copy=True within tensorflow went through a numpy view: float8 and int4 (no DLPack)
+    # and an empty tensor whose extents pass numpy's byte limit raised tensorflow's and
+    # numpy's own errors.
+    import arrayport as ap
+
+    tf = be.load()
+    f8 = tf.cast(tf.constant([1.0, 2.5, -3.0]), tf.dtypes.experimental.float8_e4m3fn)
+    i4 = tf.cast(tf.constant([1, -2, 7]), tf.dtypes.experimental.int4)
+    big = tf.zeros([2**40, 0, 2**40])
+    for x in (f8, i4, big):
+        out = ap.convert(x, "tensorflow", copy=True)
+        assert out is not x
+        assert (out.dtype, tuple(out.shape)) == (x.dtype, tuple(x.shape))
+        assert be.device_of(out) == CPU
+        if x.shape.num_elements():
+            np.testing.assert_array_equal(out.numpy(), x.numpy())

@@ -142,3 +142,42 @@ def test_unstorable_dtypes_are_refused_with_a_remedy_that_works(be) -> None:
         assert ap.convert(done, "numpy").dtype == np.float32
     values = ap.convert(cases[0][2], "numpy")
     np.testing.assert_allclose(values, [0.25, 0.5, 1.0], atol=0.01)
+
+
+def test_float8_and_int4_tensors_are_refused_by_dtype_with_a_cast_that_works(be) -> None:
+    # They hold numbers (jax and torch have float8), yet were refused as arrays that "hold
+    # nothing other frameworks can store; it holds no array data": the wrong error class,
+    # a false message and no remedy, where jax's and torch's float8 say which dtype.
+    import arrayport as ap
+
+    tf = be.load()
+    kinds = tf.dtypes.experimental
+    cases = [
+        (kinds.float8_e4m3fn, tf.float32),
+        (kinds.float8_e5m2, tf.float32),
+        (kinds.int4, tf.int8),
+        (kinds.uint4, tf.uint8),
+    ]
+    for dtype, holds in cases:
+        whole = tf.constant([1, 2, 7], tf.int32 if "int" in dtype.name else tf.float32)
+        x = tf.cast(whole, dtype)
+        assert be.describe(x).dtype_name == dtype.name  # described: numbers, not refused
+        for call in (ap.plan, ap.convert):
+            for target in ("numpy", "jax"):
+                with pytest.raises(ap.UnsupportedDtypeError) as info:
+                    call(x, target)
+                assert info.value.dtype == dtype.name
+                assert f"tf.cast(x, tf.{holds.name})" in str(info.value)
+        np.testing.assert_array_equal(ap.convert(tf.cast(x, holds), "numpy"), [1, 2, 7])
+
+
+def test_route_key_of_an_empty_tensor_numpy_cannot_describe_is_none(be) -> None:
+    # Its address was read through a numpy view, which numpy refused with a raw
+    # ValueError ("array is too big") on convert's hot path, before any plan.
+    from arrayport._host import route_key_of
+
+    tf = be.load()
+    big = tf.zeros([2**40, 0, 2**40])
+    assert be.route_key(big, True) is None  # the full plan refuses it by its shape
+    small = tf.zeros([2**20, 0, 2**20])  # numpy describes this one
+    assert be.route_key(small, True) == route_key_of(be.describe(small), True)

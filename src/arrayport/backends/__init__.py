@@ -184,9 +184,16 @@ def array_like_refusal(x: object) -> str | None:
         keras = sys.modules["keras"]
         variable = getattr(keras, "Variable", None)
         if variable is not None and isinstance(x, variable):
+            # Its value is its backend's tensor on jax and torch; on tensorflow, v.value is
+            # a tf.Variable (refused in turn): the tensor is tf.convert_to_tensor(v).
+            backend = getattr(getattr(keras, "backend", None), "backend", None)
+            if callable(backend) and backend() == "tensorflow":
+                tensor = "tf.convert_to_tensor(v) (a tensor of its value)"
+            else:
+                tensor = "v.value (its backend's tensor)"
             return (
                 "a keras.Variable is mutable state, not an array: pass "
-                "keras.ops.convert_to_numpy(v), or v.value (its backend's tensor)"
+                f"keras.ops.convert_to_numpy(v), or {tensor}"
             )
         symbolic = getattr(keras, "KerasTensor", None)
         if symbolic is not None and isinstance(x, symbolic):

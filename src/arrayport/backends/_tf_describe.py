@@ -9,11 +9,14 @@ as they are, with no wrapper: dispatch reads ``device_of`` on every call with a 
 
 Quirks routed around here:
 
-* String, resource and quantized dtypes are refused with what to do instead.
+* String, resource, variant and quantized dtypes are refused with what to do instead;
+  numeric ones other frameworks are not given (float8, int4) by dtype, with a ``tf.cast``.
 """
 
 from __future__ import annotations
 
+import math
+import sys
 from typing import Any
 
 import numpy as np
@@ -28,6 +31,7 @@ __all__ = [
     "describe",
     "device_of",
     "dtype_of",
+    "export_dtype_refusal",
     "raw_view",
     "refuse_graph_mode",
     "route_key",
@@ -114,18 +118,46 @@ def route_key(x: Any, address: bool) -> RouteKey | None:
     dtype, name = dtype_of(x)
     if name not in DTYPES or dtype is None or not device_of(x).is_cpu:
         return None
+    shape = x._shape_tuple()
     if not address:
         # tensorflow keeps CPU buffers on a 64-byte boundary (it copies unaligned memory it
         # is given): elements are aligned without reading the address (tests check it).
-        shape = x._shape_tuple()
         return (CPU, dtype, name, False, True, True, True, True, None, len(shape), 0 in shape)
-    if len(x._shape_tuple()) > 64:  # no numpy view: the full plan refuses it by its shape
+    # No numpy view beyond 64 dimensions, nor of an empty tensor whose other extents pass
+    # numpy's byte limit: the full plan refuses both by their shape.
+    if len(shape) > 64 or (0 in shape and not _numpy_describes(shape, dtype.itemsize)):
         return None
     view = raw_view(x, name)  # compact row-major; its address is the tensor's
     _contiguous, _positive, element, aligned = host_layout(view, address)
     if dtype.itemsize != view.dtype.itemsize:  # pragma: no cover - bfloat16 is viewed as uint16
         return None
     return (CPU, dtype, name, False, True, True, True, element, aligned, view.ndim, view.size == 0)
+
+
+def _numpy_describes(shape: tuple[int, ...], itemsize: int) -> bool:
+    """Whether numpy can describe an array of this shape (``np.empty`` refuses more than
+    ``sys.maxsize`` bytes in the non-zero extents, even with an extent of 0)."""
+    return math.prod(n for n in shape if n) * itemsize <= sys.maxsize
+
+
+#: tf dtypes that hold no numbers (strings, handles) or codes standing for other values
+#: (quantized): refused as arrays. Other dtypes outside DTYPES (float8, int4, ...) are
+#: numbers: described, and refused by dtype, with a cast (export_dtype_refusal).
+_NOT_NUMBERS = ("string", "resource", "variant", "qint", "quint")
+
+
+def export_dtype_refusal(info: ArrayInfo) -> str | None:
+    """Why a tensor of a numeric dtype other frameworks are not given leaves tensorflow
+    only after a cast, with that cast (float8 and int4 tensors hold numbers; jax and torch
+    have some of these dtypes, but arrayport moves them between no frameworks)."""
+    name = info.dtype_name
+    if name in DTYPES:
+        return None
+    cast = "tf.uint8" if name.startswith("uint") else "tf.int8" if "int" in name else "tf.float32"
+    return (
+        f"arrayport moves no {name} between frameworks; cast it in tensorflow first to a "
+        f"dtype that holds every value: tf.cast(x, {cast})"
+    )
 
 
 def _unstorable(name: str) -> str:
@@ -141,7 +173,7 @@ def _unstorable(name: str) -> str:
     elif name == "resource":
         remedy = "pass the variable's value (v.read_value()), not its handle"
     else:
-        remedy = "it holds no array data"
+        remedy = "it holds no array data"  # variant: a tensor of other objects
     return f"tensorflow tensors of dtype {name} hold nothing other frameworks can store; {remedy}"
 
 
@@ -149,13 +181,15 @@ def describe(x: Any) -> ArrayInfo:
     if is_symbolic(x):
         raise UnsupportedArrayError(SYMBOLIC)
     dtype, name = dtype_of(x)
-    if name not in DTYPES:
+    numbers = name in DTYPES
+    if not numbers and name.startswith(_NOT_NUMBERS):
         raise UnsupportedArrayError(_unstorable(name))
     device = device_of(x)
     pointer: int | None = None
     # Beyond 64 dimensions numpy cannot view the buffer (tensorflow's DLPack export raises
-    # a RuntimeError); convert refuses such arrays by their shape.
-    if device.is_cpu and x.shape.num_elements() and x.shape.rank <= 64:
+    # a RuntimeError); convert refuses such arrays by their shape, float8 and int4 ones
+    # (no DLPack) by their dtype.
+    if numbers and device.is_cpu and x.shape.num_elements() and x.shape.rank <= 64:
         pointer = int(raw_view(x, name).__array_interface__["data"][0])
     return ArrayInfo(
         shape=tuple(int(n) for n in x.shape),

@@ -20,6 +20,9 @@ Quirks routed around here (measured with pyclesperanto 0.25.1 on PoCL 3.1):
   aborts the process: :func:`from_numpy` checks the size first.
 * ``cle.pull`` returns unaligned memory: :func:`to_numpy` reads in slabs into an aligned
   buffer instead (:mod:`arrayport.backends._cle_transfer`).
+* An image (``mtype="image"``) reshaped to other extents cannot be read (OpenCL's
+  CL_INVALID_VALUE): the read's failure is refused with the remedy, not before it (the
+  reshape rewrites the extents the array reports).
 * It has no concatenation or n-D stack: arrays are joined on the host (:data:`JOINS_ON_HOST`),
   2-D slices stacked in one buffer (:func:`stack_planes`, :mod:`arrayport.backends._cle_stack`).
 """
@@ -55,7 +58,7 @@ from arrayport.backends._cle_transfer import (
 )
 from arrayport.backends._util import allocation_failed, message_has
 from arrayport.devices import Device
-from arrayport.errors import UnsupportedArrayError
+from arrayport.errors import ConversionError, UnsupportedArrayError
 from arrayport.memory_types import MemoryType
 
 MEMORY_TYPE = MemoryType.PYCLESPERANTO
@@ -222,14 +225,38 @@ def host_view(x: Any) -> np.ndarray | None:
 
 def to_numpy(x: Any) -> np.ndarray:
     """Read ``x`` into a fresh 64-byte-aligned host array, in cache-sized slabs."""
-    return read_to_host(x, _cle().pull)
+    try:
+        return read_to_host(x, _cle().pull)
+    except RuntimeError as exc:
+        _refuse_unreadable_image(x, exc)
+        raise
 
 
 def to_numpy_any(x: Any) -> np.ndarray:
     """Read ``x`` into a fresh host array with pyclesperanto's own pull (not 64-byte
     aligned: for targets that do not need it, where the pull is cheaper than slabs)."""
-    out: np.ndarray = _cle().pull(x)
+    try:
+        out: np.ndarray = _cle().pull(x)
+    except RuntimeError as exc:
+        _refuse_unreadable_image(x, exc)
+        raise
     return out
+
+
+def _refuse_unreadable_image(x: Any, exc: RuntimeError) -> None:
+    """Raise arrayport's error for an OpenCL image that OpenCL refuses to read: one
+    reshaped to other extents than it was created with (``cle.pull`` and ``x.copy()`` fail
+    alike). Known only when the read fails: ``reshape`` sets the image's width, height and
+    depth to the new shape, so ``describe`` and ``plan`` cannot tell it."""
+    if getattr(x, "mtype", None) != "image" or not message_has(exc, "CL_INVALID_VALUE"):
+        return
+    msg = (
+        f"OpenCL refuses to read this pyclesperanto image (mtype='image') of shape "
+        f"{tuple(x.shape)}, as it does an image reshaped to other extents than it was "
+        "created with (cle.pull(x) and x.copy() fail alike); reshape it back to the shape "
+        "it was created with and convert that, or create it as a buffer (mtype='buffer')"
+    )
+    raise ConversionError(msg, source=MEMORY_TYPE) from exc
 
 
 def buffer_identity(x: Any) -> object | None:

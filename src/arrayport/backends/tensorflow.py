@@ -23,8 +23,9 @@ Quirks routed around here:
 
 The rest lives in private modules, with the quirks their code routes around: what a tensor
 is (:func:`device_of`, :func:`describe`, :func:`route_key`, the dtypes it holds; string,
-resource and quantized dtypes refused) in :mod:`arrayport.backends._tf_describe`; the host
-view and copy for numpy (:func:`host_view`, :func:`to_numpy`; views marked read-only) in
+resource, variant and quantized dtypes refused, float8 and int4 refused to other frameworks
+with a cast, :func:`export_dtype_refusal`) in :mod:`arrayport.backends._tf_describe`; the
+host view and copy for numpy (:func:`host_view`, :func:`to_numpy`; views marked read-only) in
 :mod:`arrayport.backends._tf_host`; the memory figures (:func:`memory_info`, asked only
 once tensorflow's runtime has started) in :mod:`arrayport.backends._tf_memory`; the PoCL
 import order in :mod:`arrayport.backends._pocl`.
@@ -49,6 +50,7 @@ from arrayport.backends._pocl import import_lock, preload_opencl_platform
 from arrayport.backends._tf_describe import DTYPES as _DTYPES
 from arrayport.backends._tf_describe import describe as describe
 from arrayport.backends._tf_describe import device_of as device_of
+from arrayport.backends._tf_describe import export_dtype_refusal as export_dtype_refusal
 from arrayport.backends._tf_describe import is_symbolic, refuse_graph_mode
 from arrayport.backends._tf_describe import route_key as route_key
 from arrayport.backends._tf_host import host_view as host_view
@@ -279,7 +281,16 @@ def adopt_copy(view: np.ndarray, device: Device) -> Any:
 def copy(x: Any) -> Any:
     device = device_of(x)
     if device.is_cpu:
-        return from_numpy(aligned_copy(to_numpy(x)), CPU)
+        try:
+            view = to_numpy(x)
+        except (ValueError, load().errors.InvalidArgumentError):
+            # No numpy view: of float8 and int4 (no DLPack), or of an empty tensor whose
+            # other extents pass numpy's byte limit. Such a tensor is copied in tensorflow
+            # (DeepCopy has no float8 kernel; nothing is shared by an empty tensor).
+            tf = load()
+            with tf.device(_tf_device(device)):
+                return tf.identity(x) if x.shape.num_elements() == 0 else tf.constant(x.numpy())
+        return from_numpy(aligned_copy(view), CPU)
     # Not move(): tf.identity on the same device forwards the input's buffer (an alias).
     # DeepCopy allocates a new one. Unverified on a GPU (tensorflow never ran on one).
     tf = load()
