@@ -72,7 +72,8 @@ def test_check_dtype_and_shape(be) -> None:
     assert be.shape_refusal(info((2, 3))) is None
     assert "0-d" in be.shape_refusal(info(()))
     assert "empty" in be.shape_refusal(info((0, 2)))
-    assert "4-D" in be.shape_refusal(info((1, 1, 1, 1)))
+    four = be.shape_refusal(info((1, 1, 1, 1)))
+    assert "not 4-D; reshape it to 3-D" in four  # and what to do
 
 
 def test_max_buffer_bytes_parsed(be) -> None:

@@ -157,7 +157,10 @@ def shape_refusal(info: ArrayInfo) -> str | None:
     if info.size == 0:
         return "pyclesperanto cannot hold empty arrays"
     if len(info.shape) > 3:
-        return f"pyclesperanto holds 1-, 2- and 3-D arrays, not {len(info.shape)}-D"
+        return (
+            f"pyclesperanto holds 1-, 2- and 3-D arrays, not {len(info.shape)}-D; reshape it "
+            "to 3-D (merging leading axes), or run the function on each 3-D part in a loop"
+        )
     return None
 
 
