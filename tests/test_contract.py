@@ -10,6 +10,7 @@ import pytest
 
 import arrayport as ap
 from arrayport import MemoryType
+from tests.conftest import INSTALLED
 
 
 def _ident(x: Any) -> Any:
@@ -57,7 +58,7 @@ def test_contract_normalises_names_and_devices() -> None:
         ((3,), {}, "not a memory type"),
         (("numpy",), {"output": "elsewhere"}, "output="),
         (("numpy",), {"output": 7}, "output="),
-        (("numpy",), {"dtype_conversion": np.float32}, "dtype_conversion="),
+        (("numpy",), {"dtype_conversion": np.int8}, "dtype_conversion="),
         (("numpy",), {"dtype_conversion": "float16"}, "dtype_conversion="),
         (("numpy",), {"scaling": "log"}, "scaling="),
         (("numpy",), {"oom": "retry"}, "OOMPolicy"),
@@ -193,3 +194,56 @@ def test_a_fixed_dtype_the_kept_result_can_never_have_is_refused_when_declared(
     ap.FunctionContract(declared, output="numpy", dtype_conversion=ap.DtypeConversion.FLOAT64)
     ap.FunctionContract(declared, output=output, dtype_conversion=ap.DtypeConversion.FLOAT32)
     ap.FunctionContract("pyclesperanto", dtype_conversion=ap.DtypeConversion.FLOAT64)  # to input
+
+
+# --- dtype_conversion= given as a dtype (audit of a new user's side) ---
+
+
+def _dtype_spellings() -> list[Any]:
+    spellings: list[Any] = [np.float32, np.dtype("float32"), np.dtype(">f4"), "float32"]
+    if MemoryType.TORCH in INSTALLED:
+        import torch
+
+        spellings.append(torch.float32)
+    if MemoryType.JAX in INSTALLED:
+        import jax.numpy as jnp
+
+        spellings.append(jnp.float32)
+    return spellings
+
+
+@pytest.mark.parametrize("spelling", _dtype_spellings(), ids=repr)
+def test_a_dtype_whose_name_is_a_fixed_member_is_that_member(spelling: Any) -> None:
+    # np.float32 was refused ("is not valid; use one of DtypeConversion...") though
+    # convert_dtype takes it and DtypeConversion.FLOAT32 is the same dtype.
+    f = ap.memory_type("numpy", dtype_conversion=spelling)(_ident)
+    assert f.contract.dtype_conversion is ap.DtypeConversion.FLOAT32
+    assert f.options(dtype_conversion=np.uint16).contract.dtype_conversion is (
+        ap.DtypeConversion.UINT16
+    )
+    out = f(np.arange(3, dtype=np.int16))
+    assert out.dtype == np.float32
+
+
+@pytest.mark.parametrize("spelling", [np.int8, "int8", np.dtype("float16"), "uint32", "bool"])
+def test_a_dtype_that_is_no_fixed_member_is_refused_with_the_members_and_the_workaround(
+    spelling: Any,
+) -> None:
+    name = np.dtype(spelling).name
+    with pytest.raises(ap.InvalidOptionError) as caught:
+        ap.memory_type("numpy", dtype_conversion=spelling)
+    text = str(caught.value)
+    assert f"{name} is not a fixed output dtype" in text
+    assert "(those are uint8, uint16, int16, int32, float32, float64)" in text
+    assert "dtype_conversion=DtypeConversion.NATIVE_OUTPUT" in text
+    assert f"ap.convert_dtype(result, {name!r})" in text
+    # The workaround it names gives that dtype.
+    f = ap.memory_type("numpy", dtype_conversion="native_output")(lambda x: x / 2)
+    assert ap.convert_dtype(f(np.arange(4.0)), name).dtype == np.dtype(name)
+
+
+def test_a_value_that_is_no_dtype_keeps_the_list_of_members() -> None:
+    with pytest.raises(ap.InvalidOptionError, match=r"'float' is not valid; use one of Dtype"):
+        ap.memory_type("numpy", dtype_conversion="float")
+    with pytest.raises(ap.InvalidOptionError, match=r"use one of DtypeConversion.PRESERVE"):
+        ap.memory_type("numpy", dtype_conversion=float)

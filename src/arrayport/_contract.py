@@ -16,7 +16,7 @@ import functools
 from typing import Any
 
 from arrayport.devices import Device, as_index, is_device_object, parse_device
-from arrayport.dtypes import DtypeConversion, Scaling
+from arrayport.dtypes import DtypeConversion, Scaling, dtype_name
 from arrayport.errors import DeviceError, InvalidOptionError
 from arrayport.memory_types import MemoryType, as_memory_type
 from arrayport.oom import OOMPolicy
@@ -38,6 +38,13 @@ _DEVICE_KINDS: dict[MemoryType, frozenset[str]] = {
 
 _OUTPUT_WORDS = ("input", "declared")
 
+#: The fixed output dtypes, by name (the members that are not a rule).
+_FIXED = frozenset(
+    m.value
+    for m in DtypeConversion
+    if m not in (DtypeConversion.PRESERVE_INPUT, DtypeConversion.NATIVE_OUTPUT)
+)
+
 # Fixed output dtypes a memory type never holds (its backend's dtypes, without importing
 # it): a result kept there in such a dtype fails every call, after the function ran.
 _NEVER_HELD: dict[MemoryType, frozenset[DtypeConversion]] = {
@@ -55,6 +62,33 @@ def _as_enum(value: Any, enum_type: Any, name: str) -> Any:
     names = ", ".join(f"{enum_type.__name__}.{m.name}" for m in enum_type)
     msg = f"{name}={value!r} is not valid; use one of {names}"
     raise InvalidOptionError(msg)
+
+
+def _as_dtype_conversion(value: Any) -> DtypeConversion:
+    """``value`` as a :class:`DtypeConversion`: a member, its name or value, or a dtype
+    whose name is a fixed member's (``np.float32``, ``torch.float32``, ``"float32"``)."""
+    if isinstance(value, DtypeConversion):
+        return value
+    # A numpy, torch, jax or tensorflow dtype, read by name without importing a framework.
+    name = None if isinstance(value, str) else dtype_name(value)
+    if name is not None:
+        for member in DtypeConversion:
+            if member.value == name:
+                return member
+    try:
+        return _as_enum(value, DtypeConversion, "dtype_conversion")  # type: ignore[no-any-return]
+    except InvalidOptionError as exc:
+        name = name or dtype_name(value)
+        if name is None:
+            raise
+        fixed = ", ".join(m.value for m in DtypeConversion if m.value in _FIXED)
+        msg = (
+            f"dtype_conversion={value!r} is not valid: {name} is not a fixed output dtype "
+            f"(those are {fixed}); declare dtype_conversion=DtypeConversion.NATIVE_OUTPUT "
+            f"and convert the result yourself: ap.convert_dtype(result, {name!r}) (or "
+            "PRESERVE_INPUT to give it the input's dtype)"
+        )
+        raise InvalidOptionError(msg) from exc
 
 
 def _check_bool(value: Any, name: str) -> bool:
@@ -187,9 +221,7 @@ class FunctionContract:
                 )
                 raise InvalidOptionError(msg) from None
         set_("output", output)
-        set_(
-            "dtype_conversion", _as_enum(self.dtype_conversion, DtypeConversion, "dtype_conversion")
-        )
+        set_("dtype_conversion", _as_dtype_conversion(self.dtype_conversion))
         set_("scaling", _as_enum(self.scaling, Scaling, "scaling"))
         _refuse_never_held(mt if output == "declared" else output, self.dtype_conversion)
         if self.dtype_conversion is DtypeConversion.NATIVE_OUTPUT and self.scaling in (

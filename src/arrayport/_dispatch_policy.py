@@ -18,6 +18,7 @@ from arrayport._metrics import metrics
 from arrayport._oom_recognition import find_site, format_bytes, oom_memory_type, requested_bytes
 from arrayport._oom_release import release
 from arrayport._placement import convert_dtype
+from arrayport._result_hint import traced_refusal
 from arrayport.dtypes import DtypeConversion
 from arrayport.errors import (
     DtypeConversionError,
@@ -41,7 +42,10 @@ def dtype_policy(dispatched: DispatchedFunction[Any, Any], result: Any, first: A
         )
     # masked, float128, complex128 parts beyond complex64, ...
     except (UnsupportedArrayError, UnsupportedDtypeError, DtypeConversionError) as exc:
-        refusal = None
+        # A traced result (jax.jit, tf.function): what the policy would do, and what works.
+        refusal = traced_refusal(dispatched, result, first)
+        if refusal is not None:
+            raise refusal from exc
         if c.dtype_conversion is DtypeConversion.PRESERVE_INPUT:
             # The input's dtype may be the cause (strings): then it is named, not the result.
             name = getattr(dispatched, "__qualname__", None) or repr(dispatched._fn)

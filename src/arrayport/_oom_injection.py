@@ -13,15 +13,22 @@ import contextlib
 import threading
 from collections.abc import Callable, Iterator
 
+from arrayport.devices import Device
 from arrayport.memory_types import MemoryType
 
 __all__ = ["Injection", "inject", "injections", "register", "suspended", "unregister"]
 
 
 class Injection:
-    """One ``inject_oom`` block: raise ``make()`` on the next ``remaining`` attempts."""
+    """One ``inject_oom`` block: raise ``make(device)`` on the next ``remaining`` attempts
+    (``device``: the attempt's, where known: torch's error differs on the CPU and on CUDA)."""
 
-    def __init__(self, memory_type: MemoryType, times: int, make: Callable[[], BaseException]):
+    def __init__(
+        self,
+        memory_type: MemoryType,
+        times: int,
+        make: Callable[[Device | None], BaseException],
+    ):
         self.memory_type = memory_type
         self.remaining = times
         self.raised = 0
@@ -65,8 +72,9 @@ def unregister(injection: Injection) -> None:
         injection.remaining = 0
 
 
-def inject(memory_type: MemoryType | None) -> None:
-    """Raise an injected out-of-memory error if one is pending for ``memory_type``.
+def inject(memory_type: MemoryType | None, device: Device | None = None) -> None:
+    """Raise an injected out-of-memory error if one is pending for ``memory_type`` (on
+    ``device``, where known).
 
     The newest active injection for ``memory_type`` with attempts left is consumed first,
     so that nested blocks add up with each block's count applying to its own body first.
@@ -82,4 +90,4 @@ def inject(memory_type: MemoryType | None) -> None:
                 break
         else:
             return
-    raise injection.make()
+    raise injection.make(device)

@@ -212,7 +212,7 @@ class Execution:
                 self.attempts += 1
                 try:
                     if injections:
-                        inject(site.memory_type)
+                        inject(site.memory_type, site.device)
                     return settled(self.fn(*args, **kwargs))
                 except Exception as exc:  # out-of-memory is decided by the backends
                     if not self.absorbed(exc, site):

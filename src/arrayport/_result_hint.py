@@ -8,16 +8,32 @@ So where the function runs on a dask block (or on the sample block ``NATIVE_OUTP
 on at the call), :mod:`arrayport._dask_worker` and :mod:`arrayport._dask_sample` note it in
 :data:`running`, and the hint names the remedies that work there.
 
+A traced result (inside ``jax.jit``, ``grad``, ``vmap`` or ``tf.function``) whose dtype the
+policy would change is refused in words of its own (:func:`traced_refusal`): it holds no
+values, and the policy computes on values, exactly, outside the traced computation (XLA on
+the CPU divides by an approximate reciprocal and flushes subnormals, so jax ops under
+``jit`` would round otherwise than an eager call does).
+
 Nothing here runs on a call that succeeds.
 """
 
 from __future__ import annotations
 
 import functools
+import sys
 import threading
 from typing import Any
 
-__all__ = ["MASKED_ON_DASK", "on_dask_block", "result_hint", "result_where", "running"]
+from arrayport.errors import UnsupportedArrayError
+
+__all__ = [
+    "MASKED_ON_DASK",
+    "on_dask_block",
+    "result_hint",
+    "result_where",
+    "running",
+    "traced_refusal",
+]
 
 #: Per thread: ``running.on`` is the dispatched callable running on a dask block, or on a
 #: sample of one, now (absent or None: none).
@@ -47,6 +63,71 @@ def result_where(dispatched: Any) -> str:
         return " on a dask block"
     output = dispatched._contract.output
     return f" (output={getattr(output, 'value', output)!r})"
+
+
+def traced_refusal(dispatched: Any, result: Any, first: Any) -> UnsupportedArrayError | None:
+    """The refusal of ``dispatched``'s traced ``result`` (its primary output: inside
+    ``jax.jit``, ``grad``, ``vmap`` or ``tf.function``), whose dtype the contract's policy
+    would change (against ``first``, the input), naming what the policy would do and the
+    options that work under tracing; None for a result that is not traced."""
+    from arrayport._arguments import is_tuple
+    from arrayport.dtypes import DtypeConversion, Scaling, dtype_name
+
+    primary = result[0] if is_tuple(result) and result else result
+    where, cast = _traced(primary)
+    if where is None:
+        return None
+    c = dispatched._contract
+    name = getattr(dispatched, "__qualname__", None) or repr(dispatched._fn)
+    made = dtype_name(primary.dtype) or str(primary.dtype)
+    conversion, minmax = c.dtype_conversion, c.scaling is Scaling.MINMAX
+    if conversion is DtypeConversion.PRESERVE_INPUT:
+        wanted = dtype_name(getattr(first, "dtype", None)) or "the input's dtype"
+        what = f"{name} returned {made} for {wanted} input"
+    else:
+        wanted = conversion.value
+        what = f"{name} returned {made}"
+    if minmax:
+        what += f", and scaling=Scaling.MINMAX stretches its values to the range of {wanted}"
+    else:
+        what += f", and dtype_conversion={conversion.name} converts it to {wanted}"
+    # NATIVE_OUTPUT takes no UNIT or MINMAX scaling (the contract refuses the pair).
+    value = "" if c.scaling is Scaling.VALUE else " with scaling=Scaling.VALUE"
+    options = [
+        f"declare dtype_conversion=DtypeConversion.NATIVE_OUTPUT{value} (.options(...)) to "
+        "return the result as the function makes it"
+    ]
+    fixed = {m.value: m.name for m in DtypeConversion}.get(made)
+    if minmax:
+        options[0] += ", and stretch the values inside the function yourself"
+    else:
+        if fixed is not None and made != wanted:
+            options.append(f"or DtypeConversion.{fixed}, the dtype it returns")
+        how = cast.format(wanted) if dtype_name(wanted) else "a cast"
+        options.append(f"or return {wanted} from the function ({how}, with your own rounding)")
+    msg = (
+        f"the result of {name}{result_where(dispatched)}: {what}; a traced result ({where}) "
+        "cannot be converted: it holds no values while it is traced, and the dtype policy "
+        "(round half to even, clip to the target's range, NaN to 0) computes on values, "
+        f"exactly, outside the traced computation. {_sentence('; '.join(options))}"
+    )
+    return UnsupportedArrayError(msg)
+
+
+def _traced(x: Any) -> tuple[str | None, str]:
+    """Where ``x`` is traced (None: it is not), and how a function casts it there (a
+    format string taking the dtype's name)."""
+    jax = sys.modules.get("jax")
+    if jax is not None and isinstance(x, jax.core.Tracer):
+        return "inside jax.jit, grad or vmap", "result.astype(jnp.{})"
+    tf = sys.modules.get("tensorflow")
+    if tf is not None and isinstance(x, tf.Tensor) and type(x).__name__ != "EagerTensor":
+        return "inside tf.function", "tf.cast(result, tf.{})"
+    return None, ""
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def on_dask_block(dispatched: Any) -> bool:

@@ -45,10 +45,43 @@ def as_memory_type(value: MemoryType | str) -> MemoryType:
             pass
     values = [m.value for m in MemoryType]
     names = ", ".join(repr(v) for v in values)
+    device = _device_hint(value) if isinstance(value, str) else None
+    if device is not None:
+        msg = f"{value!r} is a device, not a memory type{device}; use one of {names}"
+        raise InvalidOptionError(msg)
     guess = _likely_meant(value.lower()) if isinstance(value, str) else None
     hint = f" (did you mean {guess!r}?)" if guess else ""
     msg = f"{value!r} is not a memory type{hint}; use one of {names}"
     raise InvalidOptionError(msg)
+
+
+# Device names users write where a memory type goes (torch's .to("cuda")), and the memory
+# type an example names for each kind.
+_DEVICE_WORDS = {
+    "cpu": "torch",
+    "cuda": "torch",
+    "gpu": "torch",
+    "opencl": "pyclesperanto",
+    "mps": "",
+    "xpu": "",
+    "tpu": "",
+}
+
+
+def _device_hint(text: str) -> str | None:
+    """For a device name given as a memory type (``"cuda"``, ``"cuda:0"``, ``"gpu"``,
+    ``"cpu"``, ``"opencl"``, ``"mps"``): how to pass a device. None for any other text."""
+    kind, colon, index = text.strip().lower().partition(":")
+    if kind not in _DEVICE_WORDS or (colon and not index.isdigit()):
+        return None
+    example = _DEVICE_WORDS[kind]
+    if not example:  # a device arrayport does not run on
+        return " (and not one arrayport runs on: its devices are 'cpu', 'cuda:N' and 'opencl:N')"
+    device = ("cuda" if kind == "gpu" else kind) + colon + index  # "gpu" is cuda's alias
+    return (
+        f": name a memory type and pass the device apart, e.g. ap.convert(x, {example!r}, "
+        f"device={device!r}) or @ap.memory_type({example!r}, device={device!r})"
+    )
 
 
 # The import names users write for the frameworks, which are not memory type names.

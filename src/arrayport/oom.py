@@ -216,7 +216,7 @@ class OOMPolicy:
                 _refuse_uncallable(fn)
             site = find_site(args, kwargs)
             if not self._active:
-                inject(site.memory_type)
+                inject(site.memory_type, site.device)
                 return fn(*args, **kwargs)
             return cast(T, Execution(self, fn).run(args, kwargs, site, done=0))
         # The fast paths: one plain call; a fn that is not callable is told apart only once

@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 from arrayport import MemoryType
+from arrayport.errors import ConversionError
 from arrayport.testing import assert_equivalent
-from arrayport.testing._describe import describe_call, unconverted_reason
+from arrayport.testing._describe import describe_call, result_back_hint, unconverted_reason
 from tests.conftest import skip_unless_installed
 
 
@@ -82,3 +83,55 @@ def test_a_numpy_scalar_argument_is_named_with_the_remedy() -> None:
     assert "np.asarray(x)" in said
     # Arrays where dispatch does not look: as before.
     assert "those in dicts or deeper" in unconverted_reason([{"k": np.float64(1)}], {})
+
+
+# --- a result that cannot go back to the run's memory type ---
+
+
+def _mean_all(a: Any) -> Any:
+    import arrayport as ap
+
+    xp = ap.namespace(a)
+    return xp.mean(a)
+
+
+@skip_unless_installed(MemoryType.PYCLESPERANTO)
+def test_a_0d_result_pyclesperanto_cannot_hold_names_the_remedies_that_work() -> None:
+    import arrayport as ap
+    from tests.conftest import INSTALLED
+
+    mean_all = ap.memory_type("numpy", whole_array=True)(_mean_all)
+    x = np.arange(12, dtype=np.float32).reshape(3, 4)
+    with pytest.raises(AssertionError) as caught:
+        assert_equivalent(mean_all, x, memory_types=["numpy", "pyclesperanto", "torch"])
+    text = str(caught.value)
+    assert "on pyclesperanto: raised ConversionError: the result of _mean_all" in text
+    assert "pyclesperanto cannot hold this one: in a test, leave pyclesperanto out, " in text
+    assert "assert_equivalent(..., memory_types=['numpy', 'torch'])" in text
+    assert "declare the function with output='numpy' and pass check_memory_type=False" in text
+    # Both remedies pass (dask is left out: a reduction does not keep its block's shape).
+    kept = [t for t in ("numpy", "torch", "jax", "tensorflow") if MemoryType(t) in INSTALLED]
+    assert assert_equivalent(mean_all, x, memory_types=kept)
+    to_numpy = mean_all.options(output="numpy")
+    checked = assert_equivalent(
+        to_numpy, x, memory_types=[*kept, "pyclesperanto"], check_memory_type=False
+    )
+    assert "pyclesperanto" in checked
+
+
+def test_the_result_hint_is_only_for_a_result_that_cannot_go_back_to_the_run() -> None:
+    back = ConversionError(
+        "the result of f (output='input'): cannot convert ... to pyclesperanto",
+        target="pyclesperanto",
+    )
+    targets = [MemoryType.NUMPY, MemoryType.PYCLESPERANTO, "array_api_strict"]
+    hint = result_back_hint(back, MemoryType.PYCLESPERANTO, targets)
+    assert "memory_types=['numpy', 'array_api_strict']" in hint
+    assert result_back_hint(back, MemoryType.TORCH, targets) == ""  # another run's target
+    argument = ConversionError("argument 'x' of f: cannot convert", target="pyclesperanto")
+    assert result_back_hint(argument, MemoryType.PYCLESPERANTO, targets) == ""
+    declared = ConversionError(
+        "the result of f (output='pyclesperanto'): cannot convert", target="pyclesperanto"
+    )
+    assert result_back_hint(declared, MemoryType.PYCLESPERANTO, targets) == ""
+    assert result_back_hint(ValueError("x"), MemoryType.PYCLESPERANTO, targets) == ""

@@ -78,3 +78,45 @@ def test_bigendian_asked_for_with_another_byte_order_is_refused() -> None:
 @pytest.mark.skipif(not LITTLE, reason="'<' names another order on big-endian machines")
 def test_dask_keeps_the_byte_order_asked_for_too() -> None:
     _never(arrays("dask", dtype="<f4", shape=(2, 3)), lambda x: as_numpy(x).dtype.str != "<f4")
+
+
+_JAX_X64_BY_CONFIG = """
+import sys
+from arrayport.errors import InvalidOptionError
+from arrayport.testing.strategies import arrays
+try:
+    arrays("jax", dtype="float64")
+except InvalidOptionError as exc:
+    print("refused:", exc)
+import jax
+jax.config.update("jax_enable_x64", True)
+arrays("jax", dtype="float64")
+print("built")
+"""
+
+
+@skip_unless_installed(MemoryType.JAX)
+def test_a_64_bit_jax_dtype_is_refused_with_how_to_enable_64_bit_mode() -> None:
+    # The refusal named what jax holds, not the setting that lets it hold float64.
+    import os
+
+    from tests.conftest import python_c
+
+    env = {k: v for k, v in os.environ.items() if k != "JAX_ENABLE_X64"}
+    done = python_c(_JAX_X64_BY_CONFIG, env=env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    refused, built = done.stdout.strip().splitlines()
+    assert refused.startswith("refused: arrays('jax', dtype='float64'): jax cannot hold float64")
+    assert "set JAX_ENABLE_X64=1 before jax is imported" in refused
+    assert "jax.config.update('jax_enable_x64', True)" in refused
+    assert built == "built"  # the setting it names lets arrays() build the strategy
+
+
+def test_other_refusals_name_no_jax_setting() -> None:
+    held = ("int8", "float32")
+    with pytest.raises(InvalidOptionError) as caught:
+        fixed_dtypes(MemoryType.PYCLESPERANTO, "float64", held)
+    assert "JAX_ENABLE_X64" not in str(caught.value)
+    with pytest.raises(InvalidOptionError) as caught:
+        fixed_dtypes(MemoryType.JAX, "float16", held)  # not a 64-bit dtype
+    assert "JAX_ENABLE_X64" not in str(caught.value)

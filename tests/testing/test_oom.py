@@ -21,7 +21,7 @@ from tests.conftest import CPU_TYPES, INSTALLED, skip_unless_installed, torch_oo
 
 def injected_error(mt: MemoryType, nbytes: int = 1 << 20) -> BaseException:
     with inject_oom(mt, nbytes=nbytes) as injection:
-        error = injection.make()
+        error = injection.make(None)  # no device: torch's of this machine
     return error
 
 
@@ -33,7 +33,8 @@ def real_type(mt: MemoryType) -> type[BaseException]:
     if mt is MemoryType.TORCH:
         import torch
 
-        return torch_oom_type(torch)
+        # The error torch raises here: its CPU allocator's plain RuntimeError without CUDA.
+        return torch_oom_type(torch) if torch.cuda.is_available() else RuntimeError
     if mt is MemoryType.JAX:
         import jax
 
@@ -242,3 +243,35 @@ def test_exported_from_arrayport_testing() -> None:
 
     assert arrayport.testing.inject_oom is inject_oom
     assert "inject_oom" in arrayport.testing.__all__
+
+
+@skip_unless_installed(MemoryType.TORCH)
+def test_injected_torch_error_is_the_one_torch_raises_on_the_call_s_device() -> None:
+    # inject_oom("torch") raised CUDA's OutOfMemoryError for a call on the CPU, while
+    # arrayport said "ran out of memory on cpu": a CPU recovery test met another error
+    # than the DefaultCPUAllocator RuntimeError torch raises there.
+    import torch
+
+    @ap.memory_type("torch", device="cpu", oom=OOMPolicy(retries=0))
+    def f(x: Any) -> Any:
+        return x + 1
+
+    with inject_oom("torch", times=1, nbytes=4096), pytest.raises(OutOfMemoryError) as info:
+        f(np.ones(3, np.float32))
+    cause = info.value.__cause__
+    assert info.value.requested_bytes == 4096
+    assert str(info.value.device) == "cpu"
+    assert type(cause) is RuntimeError
+    assert "DefaultCPUAllocator: can't allocate memory: you tried to allocate 4096 bytes" in (
+        str(cause)
+    )
+    # The same text as torch's own CPU allocator error.
+    with pytest.raises(RuntimeError) as real:
+        torch.empty(1 << 62, dtype=torch.uint8)
+    real_words = str(real.value).split("DefaultCPUAllocator")[1].split(str(1 << 62))[0]
+    assert real_words == str(cause).split("DefaultCPUAllocator")[1].split("4096")[0]
+    # On a CUDA device, CUDA's error (built without a GPU too: only its type and text).
+    with inject_oom("torch", times=1, nbytes=4096) as injection:
+        cuda = injection.make(ap.Device("cuda", 0))
+    assert type(cuda) is torch_oom_type(torch)
+    assert str(cuda).startswith("CUDA out of memory. Tried to allocate 4096 bytes")

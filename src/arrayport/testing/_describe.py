@@ -3,8 +3,10 @@ messages: ``f(float32[3, 4], [float64[3], str32[2]], w=float64[3])``. Arrays are
 their dtype and shape, keyword arguments by name, arrays in a list, tuple or dict argument
 one level down too; anything else by its ``repr``, cut short. Also why a memory type got
 no array argument (:func:`unconverted_reason`), the note on an error from the numpy
-reference run (:func:`reference_note`), and the hint for a function that asks for an array
-API namespace on a memory type with none (:func:`no_namespace_hint`)."""
+reference run (:func:`reference_note`), the hint for a function that asks for an array
+API namespace on a memory type with none (:func:`no_namespace_hint`), and the one for a
+dispatched function whose result cannot go back to the run's memory type
+(:func:`result_back_hint`)."""
 
 from __future__ import annotations
 
@@ -15,12 +17,19 @@ import numpy as np
 
 from arrayport._arguments import is_container
 from arrayport.backends import get_backend
-from arrayport.errors import ArrayportError, NoNamespaceError
+from arrayport.errors import ArrayportError, ConversionError, NoNamespaceError
 from arrayport.memory_types import MemoryType
 from arrayport.testing._memory_readers import as_numpy
 from arrayport.testing._results import is_array
 
-__all__ = ["cause_of", "describe_call", "no_namespace_hint", "reference_note", "unconverted_reason"]
+__all__ = [
+    "cause_of",
+    "describe_call",
+    "no_namespace_hint",
+    "reference_note",
+    "result_back_hint",
+    "unconverted_reason",
+]
 
 #: How many characters of an argument's ``repr`` are shown, and how many items of a list,
 #: tuple or dict argument.
@@ -144,6 +153,26 @@ def no_namespace_hint(exc: BaseException, target: Any, targets: Sequence[Any]) -
         f". In a test, leave out the memory types without a namespace: "
         f"assert_equivalent(..., {keep}); or declare fn with @ap.memory_type(...) on one "
         "that has a namespace (fn then computes there, and only the conversions are checked)"
+    )
+
+
+def result_back_hint(exc: BaseException, target: Any, targets: Sequence[Any]) -> str:
+    """For a run whose dispatched function's result could not go back to the run's memory
+    type ``target`` (``output='input'``: a 0-d reduction on pyclesperanto), how to leave
+    ``target`` out or keep the result elsewhere; "" otherwise."""
+    if not isinstance(target, MemoryType) or not isinstance(exc, ConversionError):
+        return ""
+    text = str(exc)  # said of the result going back to the input's memory type (of_result)
+    back = text.startswith("the result of ") and "(output='input')" in text
+    if exc.target != target or not back:
+        return ""
+    others = [t.value if isinstance(t, MemoryType) else str(t) for t in targets if t != target]
+    keep = f"memory_types={others!r}" if others else "memory_types=[...]"
+    return (
+        f". The result of a dispatched function goes back to its input's memory type "
+        f"(output='input'), and {target.value} cannot hold this one: in a test, leave "
+        f"{target.value} out, assert_equivalent(..., {keep}); or declare the function with "
+        "output='numpy' and pass check_memory_type=False (its result is then numpy on every run)"
     )
 
 

@@ -25,6 +25,14 @@ ANY_BYTE_ORDER = frozenset({MemoryType.NUMPY, MemoryType.DASK})
 #: The characters that open a dtype string naming its byte order.
 _ORDERS = ("<", ">", "=")
 
+#: The dtypes jax holds only in 64-bit mode.
+_JAX_X64 = frozenset({"int64", "uint64", "float64", "complex128"})
+
+_X64_HINT = (
+    " (jax holds 64-bit dtypes only in 64-bit mode: set JAX_ENABLE_X64=1 before jax is "
+    "imported, or call jax.config.update('jax_enable_x64', True) before building the strategy)"
+)
+
 
 class Asked(NamedTuple):
     """A dtype asked for: the numpy dtype, and whether the spec named its byte order."""
@@ -55,9 +63,10 @@ def _held(memory_type: MemoryType, dt: np.dtype[Any], given: Any, held: tuple[st
     if memory_type is MemoryType.NUMPY:
         return
     if dt.newbyteorder("=").name not in held:
+        x64 = memory_type is MemoryType.JAX and dt.name in _JAX_X64
         msg = (
             f"arrays({memory_type.value!r}, dtype={given!r}): {memory_type.value} cannot hold "
-            f"{dt.name} exactly; it holds {', '.join(held)}"
+            f"{dt.name} exactly; it holds {', '.join(held)}{_X64_HINT if x64 else ''}"
         )
         raise InvalidOptionError(msg)
     if not dt.isnative and memory_type not in ANY_BYTE_ORDER:

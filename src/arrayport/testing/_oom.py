@@ -15,7 +15,7 @@ from types import ModuleType
 
 from arrayport import oom as _oom
 from arrayport.backends import get_backend
-from arrayport.devices import as_index
+from arrayport.devices import Device, as_index
 from arrayport.errors import ArrayportError, InvalidOptionError
 from arrayport.memory_types import MemoryType, as_memory_type
 
@@ -26,7 +26,7 @@ Injection = _oom._Injection
 _NOTE = "(injected by arrayport.testing.inject_oom)"
 
 
-def _numpy(np: ModuleType, nbytes: int) -> BaseException:
+def _numpy(np: ModuleType, nbytes: int, device: Device | None) -> BaseException:
     # numpy's own allocation error (a MemoryError subclass) where this numpy has it.
     for path in ("numpy._core._exceptions", "numpy.core._exceptions"):
         try:
@@ -37,26 +37,35 @@ def _numpy(np: ModuleType, nbytes: int) -> BaseException:
     return MemoryError(f"Unable to allocate {nbytes} bytes {_NOTE}")
 
 
-def _torch(torch: ModuleType, nbytes: int) -> BaseException:
+def _torch(torch: ModuleType, nbytes: int, device: Device | None) -> BaseException:
+    on_cpu = device.is_cpu if device is not None else not torch.cuda.is_available()
+    if on_cpu:
+        # torch's CPU allocator raises a plain RuntimeError (c10/core/impl/alloc_cpu.cpp),
+        # recognised by this phrase (backends/torch.py).
+        return RuntimeError(
+            f"[enforce fail at alloc_cpu.cpp:127] err == 0. DefaultCPUAllocator: can't "
+            f"allocate memory: you tried to allocate {nbytes} bytes. Error code 12 (Cannot "
+            f"allocate memory) {_NOTE}"
+        )
     # torch.cuda.OutOfMemoryError: the same class as torch 2.5's torch.OutOfMemoryError.
     return torch.cuda.OutOfMemoryError(  # type: ignore[no-any-return]
         f"CUDA out of memory. Tried to allocate {nbytes} bytes {_NOTE}"
     )
 
 
-def _jax(jax: ModuleType, nbytes: int) -> BaseException:
+def _jax(jax: ModuleType, nbytes: int, device: Device | None) -> BaseException:
     return jax.errors.JaxRuntimeError(  # type: ignore[no-any-return]
         f"RESOURCE_EXHAUSTED: Out of memory allocating {nbytes} bytes. {_NOTE}"
     )
 
 
-def _tensorflow(tf: ModuleType, nbytes: int) -> BaseException:
+def _tensorflow(tf: ModuleType, nbytes: int, device: Device | None) -> BaseException:
     return tf.errors.ResourceExhaustedError(  # type: ignore[no-any-return]
         None, None, f"OOM when allocating tensor with shape[{nbytes}] and type uint8 {_NOTE}"
     )
 
 
-def _pyclesperanto(cle: ModuleType, nbytes: int) -> BaseException:
+def _pyclesperanto(cle: ModuleType, nbytes: int, device: Device | None) -> BaseException:
     # pyclesperanto reports OpenCL allocation failures as RuntimeError with the CL status.
     return RuntimeError(
         f"Failed to allocate buffer memory while allocating {nbytes} bytes. OpenCL error: "
@@ -64,16 +73,16 @@ def _pyclesperanto(cle: ModuleType, nbytes: int) -> BaseException:
     )
 
 
-def _cupy(cp: ModuleType, nbytes: int) -> BaseException:
+def _cupy(cp: ModuleType, nbytes: int, device: Device | None) -> BaseException:
     return cp.cuda.memory.OutOfMemoryError(nbytes, 0)  # type: ignore[no-any-return]
 
 
-def _dask(da: ModuleType, nbytes: int) -> BaseException:
+def _dask(da: ModuleType, nbytes: int, device: Device | None) -> BaseException:
     # A dask computation that runs out of memory re-raises the chunk library's error.
     return MemoryError(f"Unable to allocate {nbytes} bytes {_NOTE}")
 
 
-_FACTORIES: dict[MemoryType, Callable[[ModuleType, int], BaseException]] = {
+_FACTORIES: dict[MemoryType, Callable[[ModuleType, int, Device | None], BaseException]] = {
     MemoryType.NUMPY: _numpy,
     MemoryType.TORCH: _torch,
     MemoryType.JAX: _jax,
@@ -94,7 +103,7 @@ def inject_oom(
     each attempt of a call of a :func:`~arrayport.memory_type`-decorated function, each
     attempt of ``policy.run(fn, ...)`` called directly, each piece of a split call and the
     fallback run, on arrays of ``memory_type``. Instead of running, it raises the
-    framework's real out-of-memory exception (``torch.OutOfMemoryError``,
+    framework's real out-of-memory exception (torch's: see below;
     ``jax.errors.JaxRuntimeError`` with ``RESOURCE_EXHAUSTED``,
     ``tf.errors.ResourceExhaustedError``, numpy's ``MemoryError``, cupy's
     ``OutOfMemoryError``, pyclesperanto's OpenCL ``RuntimeError``), as if allocating
@@ -110,6 +119,11 @@ def inject_oom(
     dask.distributed workers is not injected into (dispatch on dask input runs the
     function on the blocks, in the workers' processes), and ``inject_oom("dask")`` has no
     dask-declared call to count in that case.
+
+    torch's error is the one torch raises on the device of the attempt it fails: on the
+    CPU the ``RuntimeError`` of its CPU allocator (``"DefaultCPUAllocator: can't allocate
+    memory: you tried to allocate N bytes..."``), on a CUDA device
+    ``torch.OutOfMemoryError`` (``"CUDA out of memory..."``).
 
     Parameters
     ----------
@@ -152,7 +166,7 @@ def inject_oom(
     backend = get_backend(mt)
     module = backend.load()
     factory = _FACTORIES[mt]
-    probe = factory(module, size)
+    probe = factory(module, size, None)
     if not backend.is_oom(probe):  # the backend and this factory must never drift apart
         msg = (
             f"inject_oom cannot build an out-of-memory error that the {mt.value} backend "
@@ -161,7 +175,7 @@ def inject_oom(
         )
         raise ArrayportError(msg)
 
-    injection = _oom._Injection(mt, count, lambda: factory(module, size))
+    injection = _oom._Injection(mt, count, lambda device: factory(module, size, device))
     _oom._register(injection)
     try:
         yield injection

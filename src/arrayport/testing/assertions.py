@@ -31,6 +31,7 @@ from arrayport.testing._describe import (
     describe_call,
     no_namespace_hint,
     reference_note,
+    result_back_hint,
     unconverted_reason,
 )
 from arrayport.testing._inputs import (
@@ -356,7 +357,9 @@ def assert_equivalent(
                 skipped.append(f"{label} ({exc})")
                 continue
             except Exception as exc:  # reported as the assertion it is, with the cause chained
-                hint = no_namespace_hint(exc, target, targets)
+                hint = no_namespace_hint(exc, target, targets) or result_back_hint(
+                    exc, target, targets
+                )
                 msg = f"{where}: raised {type(exc).__name__}: {exc}{hint}"
                 raise AssertionError(msg) from exc
             compare_results(
