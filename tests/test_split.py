@@ -600,6 +600,26 @@ def test_a_kernel_first_is_named_when_the_pieces_cannot_be_joined() -> None:
     assert fn.lengths == [3, 5]
 
 
+def test_an_array_with_more_dimensions_after_the_one_setting_the_split_is_named() -> None:
+    # (3,) weights before a (6, 4, 3) image, split along axis 0: the image's last axis
+    # lines up with the weights' 3, and the refusal said it had "3 along the split axis"
+    # (it has 6) and gave no remedy.
+    def gray(w: Any, img: Any) -> Any:
+        return (img * w).sum(-1)
+
+    weights, image = np.array([0.3, 0.6, 0.1]), np.ones((6, 4, 3))
+    with inject_oom("numpy", times=1), pytest.raises(OutOfMemoryError) as info:
+        OOMPolicy(retries=0, split_axis=0, **NO_RELEASE).run(gray, weights, image)
+    text = str(info.value)
+    assert "array argument 1, of shape (3,), sets the split" in text
+    assert "array argument 2, of shape (6, 4, 3), has more dimensions; pass first" in text
+    assert "3 along the split axis" not in text
+    fn = Calls(lambda img, w: gray(w, img))  # the image first: split and joined
+    with inject_oom("numpy", times=1):
+        out = OOMPolicy(retries=0, split_axis=0, **NO_RELEASE).run(fn, image, weights)
+    np.testing.assert_allclose(out, gray(weights, image))
+
+
 def test_a_sliced_call_of_one_slice_is_not_split_by_another_array() -> None:
     # A stack of one slice does not set the length here as a (1, m) row does elsewhere:
     # the (2, 2, 2) volume the slice gets whole would be cut, and the pieces' slices

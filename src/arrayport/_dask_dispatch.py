@@ -27,7 +27,8 @@ ambiguous. See ``docs/decisions/0026-dask-dispatch.md``.
 
 The output dtype is known without running the function when the contract fixes it
 (``PRESERVE_INPUT`` or a fixed dtype); with ``NATIVE_OUTPUT`` the function runs once in
-the calling process on a tiny sample block of ones (one element per axis, more with a halo).
+the calling process on a tiny sample block of ones (two elements per split axis where
+the blocks have two, else one; one plus the halo on each side with a halo).
 """
 
 from __future__ import annotations

@@ -44,11 +44,12 @@ _SAMPLE_MAX_BYTES = 1 << 20
 
 
 def _shape(x: Any, depth: dict[int, int] | None, cap: int | None) -> tuple[int, ...]:
-    """The shape of a sample block like ``x``'s: two elements along each split axis whose
-    blocks all have two (else one), plus the halo; axes held in one chunk kept whole up to
-    ``cap`` elements (None: whole). Not one where the blocks have more: a single element
-    gives ``std(correction=1)`` no degrees of freedom, and its warning (an error under
-    ``-W error``) would come from arrayport's sample, not from the input."""
+    """The shape of a sample block like ``x``'s: along each split axis, one element plus
+    the halo on each side, and at least two where the blocks all have two; axes held in
+    one chunk kept whole up to ``cap`` elements (None: whole). Not one where the blocks
+    have more: a single element gives ``std(correction=1)`` no degrees of freedom, and its
+    warning (an error under ``-W error``) would come from arrayport's sample, not from the
+    input."""
     shape = []
     for axis, extent in enumerate(x.shape):
         smallest = min(x.chunks[axis], default=1)

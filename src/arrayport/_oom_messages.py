@@ -20,6 +20,7 @@ __all__ = [
     "dask_block",
     "gave_up",
     "lines_up",
+    "more_dimensions",
     "name",
     "not_first",
     "not_row_by_row",
@@ -118,6 +119,21 @@ def other_shape(i: int, other: tuple[Any, ...], head: int, shape: tuple[Any, ...
     if len(other) == len(shape) and all(f in (1, o) for o, f in zip(other, shape, strict=True)):
         msg += f"; pass array argument {i + 1} first if the function maps it along the axis"
     return msg
+
+
+def more_dimensions(
+    i: int, other: tuple[Any, ...], head: int, shape: tuple[Any, ...], axis: int
+) -> str:
+    """Why a call is not split: array argument ``i`` (from 0) has more dimensions than
+    argument ``head``, which sets the split (a ``(3,)`` weight before a ``(6, 4, 3)``
+    image), and lines up with it where broadcasting puts the axis: the array meant to be
+    cut is likely ``i``, passed after ``head``."""
+    return (
+        f"could not split: array argument {head + 1}, of shape {shape}, sets the split "
+        f"(the first array argument longer than 1 along axis {axis}), and array argument "
+        f"{i + 1}, of shape {other}, has more dimensions; pass first the array the function "
+        f"maps along axis {axis}"
+    )
 
 
 def unknown_length(i: int, shape: tuple[Any, ...], axis: int, sets: bool) -> str:

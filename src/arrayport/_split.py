@@ -1,8 +1,7 @@
 """Halving array arguments along an axis and joining the pieces' results, for the OOM
 policy's split step (:mod:`arrayport._oom_recovery`).
 
-The array arguments are those dispatch converts (:mod:`arrayport._arguments`): top-level
-arguments and arrays one level down in list and tuple arguments.
+The array arguments are those dispatch converts (:mod:`arrayport._arguments`).
 
 A split is right only for a function that maps the split axis row by row: each piece's
 result runs along that axis, with one row per row of the piece of input it was computed
@@ -122,25 +121,24 @@ def halve(
     halved; :class:`NotSplittable` says why it cannot be split.
 
     The first array argument longer than 1 along ``axis`` sets the shape (:func:`_first`).
-    An array argument (inside list and tuple arguments too) is cut (at :func:`_cut`) when
-    it has as many dimensions and broadcasts to that shape with the same length along the
-    axis (a ``(n, 1)`` column beside a ``(n, m)`` image); arrays without that length where
-    broadcasting puts the axis are passed whole (a kernel, a ``(1, m)`` row, a ``(n,)``
-    table beside a 2-D image split along axis 0); any other with that length stops the
-    split (:func:`_halved`). A piece is split again by passing the positions returned
-    (``which``, in :func:`~arrayport._arguments.arrays`' order): only those arrays are
-    halved, the first setting the length, never an argument passed whole. Not splittable
-    either when a half would be shorter than ``min_split``.
+    An array argument is cut (at :func:`_cut`) when it has as many dimensions and
+    broadcasts to that shape with the same length along the axis (a ``(n, 1)`` column
+    beside a ``(n, m)`` image); arrays without that length where broadcasting puts the
+    axis are passed whole (a kernel, a ``(1, m)`` row, a ``(n,)`` table beside a 2-D
+    image split along axis 0); any other with that length stops the split (:func:`_halved`).
+    A piece is split again by passing the positions returned (``which``, in
+    :func:`~arrayport._arguments.arrays`' order): only those arrays are halved, the first
+    setting the length, never an argument passed whole. Not splittable either when a half
+    would be shorter than ``min_split``.
     """
     found = list(arrays(args, kwargs))
     first = which is None
-    if which is None:
-        which = _halved(found, _first(found, axis), axis)
+    which = _halved(found, _first(found, axis), axis) if which is None else which
     head = min(which)
     n = _length(found[head][0], axis)
     if n is None or n < 2 * min_split:
         where = f"array argument {head + 1}, of shape {tuple(found[head][0].shape)}, has {n}"
-        said = f"{where} there" if first else getattr(which, "origin", "")
+        said = f"{where} there" if first else which.origin
         msg = f"could not split{'' if first else ' further'} along axis {axis}"
         raise NotSplittable(f"{msg} (min_split={min_split}{'; ' + said if said else ''})")
     cut = _cut(n, min_split)
@@ -241,6 +239,8 @@ def _halved(found: list[tuple[Any, Any]], head: int, axis: int) -> Cut:
             if len(other) > len(shape) and (_length(value, axis) or 0) > 1:
                 whole.append((i, other))
             continue
+        if len(other) > len(shape):  # the head lines up with its other axes: not first?
+            raise NotSplittable(says.more_dimensions(i, other, head, shape, axis))
         if not _broadcasts(other, shape):
             raise NotSplittable(says.other_shape(i, other, head, shape, n))
         if len(other) < len(shape):  # a table, or a value per position? (ADR 0067)
