@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from arrayport import MemoryType, detect_memory_type
-from arrayport._results import collecting, each_array, leave, moved, widenings
+from arrayport._results import collecting, each_array, leave, left_here, moved, widenings
 from arrayport.devices import CPU
 from tests.conftest import skip_unless_installed
 
@@ -81,6 +81,21 @@ def test_what_a_fallback_leaves_is_recorded_only_for_the_collecting_call() -> No
     with collecting(fn) as left:
         leave(kept, MemoryType.TORCH, CPU, sliced)
     assert left.where(kept) == (MemoryType.TORCH, CPU)
+
+
+def test_left_here_is_the_innermost_collecting_calls_record() -> None:
+    # What a sliced call's per-slice results are taken back from, one by one (audit of
+    # stacks, finding 1): the record of the call being placed, none outside any call.
+    def fn(x: Any) -> Any:
+        return x
+
+    assert left_here() is None
+    with collecting(fn) as outer:
+        assert left_here() is outer
+        with collecting(fn) as inner:
+            assert left_here() is inner
+        assert left_here() is outer
+    assert left_here() is None
 
 
 def test_each_array_rebuilds_dicts_as_their_own_type() -> None:

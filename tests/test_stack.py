@@ -794,3 +794,53 @@ def test_a_split_call_gives_back_numpy_scalars_and_0d_arrays_as_the_slices_did()
     assert [None if v is None else float(v) for v in split] == [
         None if v is None else float(v) for v in unsplit
     ]
+
+
+# --- audit of stacks (finding 3): process_slices' restack refusals ---------------------
+
+
+@skip_unless_installed(CLE)
+def test_results_the_stacks_memory_type_cannot_hold_are_refused_as_process_slices() -> None:
+    # The refusal read as a plain convert "from numpy" of an array never passed, naming
+    # neither process_slices nor fn nor what to do; every slice has run by then.
+    import pyclesperanto as cle
+
+    stack = ap.convert(np.ones((3, 4, 5), np.float32), CLE)
+
+    def as_float64(s: Any) -> Any:
+        return cle.pull(s).astype(np.float64)
+
+    def twice(s: Any) -> Any:  # one 3-D result per slice: a 4-D stack
+        return cle.pull(s)[None].repeat(2, 0)
+
+    for fn, error in ((as_float64, ap.UnsupportedDtypeError), (twice, ap.ConversionError)):
+        with pytest.raises(error) as info:
+            ap.process_slices(stack, fn)
+        message = str(info.value)
+        assert message.startswith(f"process_slices: the results of {fn.__qualname__} (fn) ")
+        assert "cannot be restacked as pyclesperanto, the memory type of the stack" in message
+        assert "arrayport.convert_dtype(result, 'float32') inside fn" in message
+        assert "lambda s: fn(arrayport.convert(s, 'pyclesperanto'))" in message
+    # numpy's reductions of a uint8 slice give uint64, which pyclesperanto cannot hold.
+    with pytest.raises(ap.UnsupportedDtypeError, match=r"^process_slices: .*uint64") as info:
+        ap.process_slices(
+            ap.convert(np.ones((3, 4, 5), np.uint8), CLE), lambda s: cle.pull(s).sum()
+        )
+    assert info.value.dtype == "uint64"  # the original error's class and attributes
+    # The remedy it gives works: fn still gets pyclesperanto slices, restacked as numpy.
+    got = ap.process_slices(ap.convert(stack, "numpy"), lambda s: twice(ap.convert(s, CLE)))
+    assert isinstance(got, np.ndarray)
+    assert got.shape == (3, 2, 4, 5)
+
+
+@skip_unless_installed(MemoryType.JAX)
+def test_float64_results_of_a_jax_stack_are_refused_as_process_slices() -> None:
+    import jax
+
+    if jax.config.jax_enable_x64:
+        pytest.skip("needs jax without 64-bit mode")
+    stack = ap.convert(np.ones((3, 4, 5), np.float32), "jax")
+    with pytest.raises(
+        ap.UnsupportedDtypeError, match=r"^process_slices: the results of .*<lambda> \(fn\)"
+    ):
+        ap.process_slices(stack, lambda s: np.asarray(s).astype(np.float64))

@@ -259,6 +259,7 @@ def place_with_policy(
     *,
     moved: bool,
     bool_stand_in: str | None,
+    one_slice: bool = False,
 ) -> Any:
     """:func:`place`, with the dtype policy applied first where placing the primary output
     would change or refuse its dtype (ADR 0016's amendment): pyclesperanto holds a bool
@@ -266,21 +267,15 @@ def place_with_policy(
     without 64-bit mode and pyclesperanto refuse a float64 result whose policy dtype
     (float32 input, ``PRESERVE_INPUT``) they hold. The policy then runs again on the placed
     result, where it changes nothing (its dtype is already the policy's). A sliced call's
-    per-slice results are given the policy and placed each as an unsliced result
-    (:mod:`arrayport._stack_rows`; ``Scaling.MINMAX`` refused there). With ``bool_stand_in``
-    :data:`~arrayport._results.OF_THE_RESULT`, a primary output an OOM fallback left in its
-    memory type as the input's bool widened there is placed, then read by value (as for
-    a function declared there)."""
+    per-slice results are each placed so, then given the policy, as an unsliced result
+    (:mod:`arrayport._stack_rows`, ``one_slice``; ``Scaling.MINMAX`` refused there). With
+    ``bool_stand_in`` :data:`~arrayport._results.OF_THE_RESULT`, a primary output an OOM
+    fallback left in its memory type as the input's bool widened there is placed, then
+    read by value (as for a function declared there)."""
     output, policy, scaling = contract.output, contract.dtype_conversion, contract.scaling
-    if contract.slice_by_slice:  # each per-slice result given the policy, placed as unsliced
+    if contract.slice_by_slice and not one_slice:
         result = place_sliced(
-            result,
-            output,
-            lambda v: place(v, output, first, first_kind, moved=moved),
-            None
-            if policy is DtypeConversion.NATIVE_OUTPUT
-            else lambda v: convert_dtype(v, first, policy, scaling, bool_stand_in),
-            stretch=scaling is Scaling.MINMAX,
+            result, contract, first, first_kind, moved=moved, bool_stand_in=bool_stand_in
         )
     if output == "declared" or policy is DtypeConversion.NATIVE_OUTPUT:
         return place(result, output, first, first_kind, moved=moved)

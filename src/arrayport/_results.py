@@ -42,6 +42,7 @@ __all__ = [
     "held_bool",
     "kept",
     "leave",
+    "left_here",
     "moved",
     "placeable",
     "result_kind",
@@ -102,6 +103,14 @@ def collecting(fn: Callable[..., Any]) -> Iterator[Left]:
         yield left
     finally:
         stack.pop()
+
+
+def left_here() -> Left | None:
+    """The :class:`Left` record of the innermost dispatched call collecting in this thread
+    (None: none), for a sliced call's per-slice results (:mod:`arrayport._stack_rows`),
+    which are taken back one by one: only an array a fallback of that call left is in it."""
+    stack: list[Left] | None = getattr(_scopes, "stack", None)
+    return stack[-1] if stack else None
 
 
 def leave(value: Any, kind: MemoryType, device: Device | None, fn: Callable[..., Any]) -> None:

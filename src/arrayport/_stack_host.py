@@ -14,17 +14,25 @@ Also remembered of a numpy stack of per-slice results: which slices were numpy s
 OOM split's join cutting the stack back into its slices' results gives those slices
 numpy scalars and the others 0-d arrays, as the unsplit call's list per slice holds them
 (:func:`remember_scalars`, :func:`scalar_slices`, :func:`joined_scalars`).
+
+And the two other ways a stack is joined where :func:`arrayport.stack.restack` needs one:
+a backend's own stack of 2-D planes on its device (:func:`stack_on_device`); and what
+:func:`arrayport.process_slices` says when the stack's memory type cannot hold the stack
+of fn's results (:func:`not_restacked`).
 """
 
 from __future__ import annotations
 
 import weakref
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
 
 from arrayport.backends import get_backend
-from arrayport.errors import InvalidOptionError
+from arrayport.convert import convert, plan
+from arrayport.devices import Device
+from arrayport.errors import ConversionError, InvalidOptionError, in_context
 from arrayport.memory_types import MemoryType
 
 __all__ = [
@@ -33,9 +41,11 @@ __all__ = [
     "keep_on_host",
     "kept",
     "kept_join",
+    "not_restacked",
     "refuse_declared",
     "remember_scalars",
     "scalar_slices",
+    "stack_on_device",
 ]
 
 #: How a function gets one result per slice back instead of a stack (a refusal's remedy).
@@ -154,3 +164,51 @@ def joined_scalars(joined: Any, parts: list[Any], lengths: list[int]) -> Any:
         found = [scalar_slices(p) or (False,) * n for p, n in zip(pieces, lengths, strict=True)]
         remember_scalars(value, [flag for flags in found for flag in flags])
     return joined
+
+
+def stack_on_device(
+    items: list[Any],
+    kinds: list[MemoryType],
+    mt: MemoryType,
+    device: Device | None,
+    stack_planes: Callable[[Iterable[Any], Any, int, Device], Any],
+) -> Any:
+    """2-D ``items`` (of ``kinds``) stacked by the backend's ``stack_planes`` on one
+    device of ``mt``."""
+    backend = get_backend(mt)
+    # plan() refuses, before anything moves, any slice whose dtype the memory type cannot
+    # hold exactly, and settles the device.
+    dev = plan(items[0], mt, device=device).device
+    for s in items[1:]:
+        plan(s, mt, device=dev)
+    sources = list(items)
+    on_device = [kinds[i] is mt and backend.device_of(s) == dev for i, s in enumerate(items)]
+    if not any(on_device):
+        # One slice converted alone gives the device handle and the (possibly widened) dtype.
+        sources[0] = convert(items[0], mt, device=dev)
+        on_device[0] = True
+    like = sources[on_device.index(True)]
+    # Each other slice is copied to the host only as its plane is written: one at a time.
+    planes = (
+        s if own else convert(s, MemoryType.NUMPY)
+        for s, own in zip(sources, on_device, strict=True)
+    )
+    return stack_planes(planes, like, len(sources), dev)
+
+
+def not_restacked(exc: ConversionError, fn: Callable[..., Any], mt: MemoryType) -> Exception:
+    """``exc``, the refusal of the stack of ``fn``'s per-slice results in ``mt`` (where
+    :func:`arrayport.process_slices` restacks them: every slice has run), said of
+    process_slices and ``fn``, with what to do; of ``exc``'s class and attributes."""
+    name = getattr(fn, "__qualname__", None) or repr(fn)
+    where = (
+        f"process_slices: the results of {name} (fn) cannot be restacked as {mt.value}, the "
+        "memory type of the stack it was given, where process_slices restacks them"
+    )
+    hint = (
+        f"return from fn what {mt.value} holds: a dtype it holds, e.g. "
+        "arrayport.convert_dtype(result, 'float32') inside fn where every value fits, and a "
+        "shape it holds; or have them restacked in another memory type: process_slices("
+        f"arrayport.convert(stack, 'numpy'), lambda s: fn(arrayport.convert(s, '{mt.value}')))"
+    )
+    return in_context(exc, where, hint)

@@ -22,11 +22,22 @@ from arrayport._arguments import array_type, rebuild
 from arrayport._exchange import holds_numbers
 from arrayport._reused_buffers import refuse_reused, refuse_reused_within
 from arrayport._split import index_array
-from arrayport._stack_host import PER_SLICE, keep_on_host, remember_scalars
+from arrayport._stack_host import (
+    PER_SLICE,
+    keep_on_host,
+    not_restacked,
+    remember_scalars,
+    stack_on_device,
+)
 from arrayport.backends import detect_memory_type, get_backend, namespace
-from arrayport.convert import convert, plan
+from arrayport.convert import convert
 from arrayport.devices import Device, DeviceLike, as_index, parse_device
-from arrayport.errors import DtypeConversionError, InvalidOptionError, UnsupportedArrayError
+from arrayport.errors import (
+    ConversionError,
+    DtypeConversionError,
+    InvalidOptionError,
+    UnsupportedArrayError,
+)
 from arrayport.memory_types import MemoryType, as_memory_type
 
 __all__ = ["process_slices", "stack_slices", "unstack_slices"]
@@ -159,6 +170,9 @@ def process_slices(
     InvalidOptionError
         ``stack`` is not 3-D, or has no slices, or ``fn`` returned one buffer for two
         slices.
+    ConversionError
+        ``stack``'s memory type cannot hold the stack of ``fn``'s results (float64 or
+        4-D in pyclesperanto; ``UnsupportedDtypeError`` for a dtype).
 
     Examples
     --------
@@ -181,7 +195,10 @@ def process_slices(
     # tracers inside jax.jit, symbolic tensorflow tensors).
     device = get_backend(mt).describe(stack).device
     results = [fn(s, *args, **kwargs) for s in slices]
-    return restack(results, mt, device, "process_slices", inputs=(stack,))
+    try:
+        return restack(results, mt, device, "process_slices", inputs=(stack,))
+    except ConversionError as exc:  # mt cannot hold what fn returned (float64, 4-D)
+        raise not_restacked(exc, fn, mt) from exc
 
 
 def restack(
@@ -347,7 +364,7 @@ def _stack(
     backend = get_backend(mt)
     stack_planes = getattr(backend, "stack_planes", None)
     if stack_planes is not None and len(shape) == 2:
-        return _stack_planes(items, kinds, mt, dev, stack_planes)
+        return stack_on_device(items, kinds, mt, dev, stack_planes)
     if getattr(backend, "JOINS_ON_HOST", False):
         # No n-D stack on the device: every slice to the host (not through the device:
         # a 0-d slice, which the device cannot hold, still stacks to a 1-D array), one
@@ -367,32 +384,3 @@ def _stack(
     converted = [first, *(convert(s, mt, device=dev) for s in items[1:])]
     stack = getattr(backend, "stack", None)
     return namespace(mt).stack(converted, axis=0) if stack is None else stack(converted)
-
-
-def _stack_planes(
-    items: list[Any],
-    kinds: list[MemoryType],
-    mt: MemoryType,
-    device: Device | None,
-    stack_planes: Callable[[Iterable[Any], Any, int, Device], Any],
-) -> Any:
-    """2-D ``items`` stacked by the backend's ``stack_planes`` on one device of ``mt``."""
-    backend = get_backend(mt)
-    # plan() refuses, before anything moves, any slice whose dtype the memory type cannot
-    # hold exactly, and settles the device.
-    dev = plan(items[0], mt, device=device).device
-    for s in items[1:]:
-        plan(s, mt, device=dev)
-    sources = list(items)
-    on_device = [kinds[i] is mt and backend.device_of(s) == dev for i, s in enumerate(items)]
-    if not any(on_device):
-        # One slice converted alone gives the device handle and the (possibly widened) dtype.
-        sources[0] = convert(items[0], mt, device=dev)
-        on_device[0] = True
-    like = sources[on_device.index(True)]
-    # Each other slice is copied to the host only as its plane is written: one at a time.
-    planes = (
-        s if own else convert(s, MemoryType.NUMPY)
-        for s, own in zip(sources, on_device, strict=True)
-    )
-    return stack_planes(planes, like, len(sources), dev)
