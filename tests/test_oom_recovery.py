@@ -811,19 +811,50 @@ def test_a_fallbacks_widened_bool_is_scaled_as_a_pyclesperanto_functions_is() ->
     native = ap.memory_type("torch", oom=policy, dtype_conversion="native_output")
     with inject_oom("torch", times=5):
         assert native(_copy_anywhere)(_MASK).dtype == np.uint8
-    # OOMPolicy.run has no dtype policy: the input's bool stays as pyclesperanto holds it.
+    # OOMPolicy.run called directly has no dtype policy to read it: the result comes back
+    # to the caller's memory type, as any other (a review found it left in pyclesperanto).
     with inject_oom("torch", times=5):
         direct = policy.run(_copy_anywhere, torch.from_numpy(_MASK))
-    assert ap.detect_memory_type(direct) is MemoryType.PYCLESPERANTO
-    np.testing.assert_array_equal(as_np(direct), _MASK.astype(np.uint8))
-    # Only the primary output, and only for bool input: a count beside it goes back.
+    assert isinstance(direct, torch.Tensor)
+    np.testing.assert_array_equal(direct.numpy(), _MASK.astype(np.uint8))
+    # Only the primary output is read as the bool: a second output goes back as it is.
+    pair = ap.memory_type("torch", oom=policy)(lambda a: (_copy_anywhere(a), _copy_anywhere(a)))
     with inject_oom("torch", times=5):
-        pair = policy.run(lambda a: (_copy_anywhere(a), _copy_anywhere(a)), torch.from_numpy(_MASK))
-    assert ap.detect_memory_type(pair[0]) is MemoryType.PYCLESPERANTO
-    assert isinstance(pair[1], torch.Tensor)
+        mask, other = pair(_MASK)
+    np.testing.assert_array_equal(mask, _MASK)
+    assert isinstance(other, np.ndarray)
+    np.testing.assert_array_equal(other, _MASK.astype(np.uint8))
+    # And only for bool input: uint8 numbers are numbers.
     with inject_oom("torch", times=5):
-        numbers = policy.run(_copy_anywhere, torch.from_numpy(_MASK.astype(np.uint8)))
-    assert isinstance(numbers, torch.Tensor)
+        numbers = ap.memory_type("torch", oom=policy)(_copy_anywhere)(_MASK.astype(np.uint8))
+    assert numbers.dtype == np.uint8
+    np.testing.assert_array_equal(numbers, _MASK.astype(np.uint8))
+
+
+def _mask_or_none(s: Any) -> Any:
+    """A per-slice result that is not restacked: None for an empty slice, else its copy."""
+    return None if not bool(ap.convert(s, "numpy").any()) else _copy_anywhere(s)
+
+
+@pytest.mark.parametrize("output", ["input", "declared", "numpy"])
+def test_per_slice_masks_whose_fallback_ran_on_pyclesperanto_are_read_as_bools(
+    output: str,
+) -> None:
+    # A sliced call's per-slice list (None beside masks) is its primary output slice by
+    # slice: the fallback moved each widened mask back as uint8, which UNIT read as 1/255
+    # (all False), where the unfailed run and a loop give the masks.
+    policy = OOMPolicy(retries=0, fallback="pyclesperanto", release=False)
+    f = ap.memory_type(
+        "torch", slice_by_slice=True, output=output, scaling=ap.Scaling.UNIT, oom=policy
+    )(_mask_or_none)
+    stack = np.stack([np.zeros_like(_MASK), _MASK])
+    unfailed = f(stack)
+    with inject_oom("torch", times=1):
+        recovered = f(stack)
+    assert recovered[0] is None
+    assert type(recovered[1]) is type(unfailed[1])
+    np.testing.assert_array_equal(as_np(recovered[1]), _MASK)
+    np.testing.assert_array_equal(as_np(unfailed[1]), _MASK)
 
 
 def _keepdims_total(x: Any) -> Any:

@@ -21,7 +21,7 @@ from arrayport._oom_injection import inject, injections
 from arrayport._oom_messages import gave_up, name, piece_note, unjoinable
 from arrayport._oom_recognition import Site, find_site, oom_memory_type, settled
 from arrayport._oom_release import drop_frames, release
-from arrayport._results import bool_reference, each_array, moved, returned
+from arrayport._results import bool_reference, each_array, keeps_widened_bool, moved, returned
 from arrayport.convert import convert
 from arrayport.devices import CPU, Device
 from arrayport.errors import ArrayportError, InvalidOptionError, OutOfMemoryError, add_note
@@ -41,6 +41,15 @@ JOIN = "_arrayport_join"
 
 
 _FAILED: Any = object()  # a sentinel result: the piece ran out of memory
+
+
+def _primaries(result: Any) -> tuple[Any, ...]:
+    """The primary output of ``result`` (itself, or a tuple's first item), or of each
+    slice where it is a sliced call's per-slice list (:class:`_split.Rows`)."""
+    primary = result[0] if is_tuple(result) and result else result
+    if isinstance(primary, _split.Rows):
+        return tuple(row[0] if is_tuple(row) and row else row for row in primary)
+    return (primary,)
 
 
 class _Exhausted(Exception):
@@ -262,10 +271,10 @@ class Execution:
         if to is None or to.memory_type is None:
             return part
         mt = to.memory_type
-        primary = part[0] if is_tuple(part) and part else part
+        primary = _primaries(part) if self.bool_input else ()
 
         def move(r: Any) -> Any:  # a fallback's widened bool stays (see on_fallback)
-            keep = self.bool_input and r is primary
+            keep = any(r is p for p in primary)
             return r if array_type(r) is None else moved(r, mt, to.device, keep)
 
         try:
@@ -328,7 +337,7 @@ class Execution:
             f_site = Site(target, device)
         policy = dataclasses.replace(self.policy, fallback=None)
         self.fn = self.user_fn  # the fallback's arguments are converted already
-        self.bool_input = bool_reference(args, kwargs)
+        self.bool_input = keeps_widened_bool(self.user_fn) and bool_reference(args, kwargs)
         self.rows = set()
         try:
             result = self.piece(f_args, f_kwargs, f_site, policy)
@@ -356,10 +365,10 @@ class Execution:
 
         # The input's bool, widened by the fallback (pyclesperanto's uint8), stays there
         # for the dtype policy to read by value (OF_THE_RESULT), in the primary output only.
-        primary = result[0] if is_tuple(result) and result else result
+        primary = _primaries(result) if self.bool_input else ()
 
         def back(made: Any) -> Any:
-            keep = self.bool_input and made is primary
+            keep = any(made is p for p in primary)
             return returned(made, target, mt, to.device, self.user_fn, keep)
 
         try:

@@ -40,6 +40,7 @@ __all__ = [
     "collecting",
     "each_array",
     "held_bool",
+    "keeps_widened_bool",
     "kept",
     "leave",
     "left_here",
@@ -76,9 +77,12 @@ class Left:
     for. Opened by :func:`collecting` around the call; the call's own recovery
     (``fn`` its function) adds to it, nested calls of other functions do not."""
 
-    def __init__(self, fn: Callable[..., Any]) -> None:
+    def __init__(self, fn: Callable[..., Any], reads_bool: bool = False) -> None:
         self.fn = fn
         self.items: list[tuple[Any, MemoryType, Device | None]] = []
+        # The call's dtype policy reads a fallback's widened bool by value (OF_THE_RESULT):
+        # only then does the fallback leave it where it made it (keeps_widened_bool).
+        self.reads_bool = reads_bool
 
     def where(self, value: Any) -> tuple[MemoryType, Device | None] | None:
         """Where ``value`` (by identity) belongs, if a fallback of this call left it."""
@@ -92,12 +96,13 @@ _scopes = threading.local()
 
 
 @contextlib.contextmanager
-def collecting(fn: Callable[..., Any]) -> Iterator[Left]:
-    """A :class:`Left` record for the dispatched call of ``fn`` running in this thread."""
+def collecting(fn: Callable[..., Any], reads_bool: bool = False) -> Iterator[Left]:
+    """A :class:`Left` record for the dispatched call of ``fn`` running in this thread
+    (``reads_bool``: see :attr:`Left.reads_bool`)."""
     stack: list[Left] | None = getattr(_scopes, "stack", None)
     if stack is None:
         stack = _scopes.stack = []
-    left = Left(fn)
+    left = Left(fn, reads_bool)
     stack.append(left)
     try:
         yield left
@@ -113,15 +118,29 @@ def left_here() -> Left | None:
     return stack[-1] if stack else None
 
 
+def _own(fn: Callable[..., Any]) -> Left | None:
+    """The innermost :class:`Left` record in this thread if it is ``fn``'s call's."""
+    stack: list[Left] | None = getattr(_scopes, "stack", None)
+    if not stack:
+        return None
+    left = stack[-1]
+    return left if left.fn is fn or left.fn is getattr(fn, "__wrapped__", None) else None
+
+
 def leave(value: Any, kind: MemoryType, device: Device | None, fn: Callable[..., Any]) -> None:
     """Record that an OOM fallback of ``fn`` left ``value`` outside ``kind``, where it
     belongs, if a dispatched call of ``fn`` collects such results in this thread."""
-    stack: list[Left] | None = getattr(_scopes, "stack", None)
-    if not stack:
-        return
-    left = stack[-1]
-    if left.fn is fn or left.fn is getattr(fn, "__wrapped__", None):
+    left = _own(fn)
+    if left is not None:
         left.items.append((value, kind, device))
+
+
+def keeps_widened_bool(fn: Callable[..., Any]) -> bool:
+    """Whether an OOM fallback of ``fn`` leaves the input's bool widened where it made it
+    (pyclesperanto's uint8): only inside a dispatched call of ``fn`` whose dtype policy
+    reads it by value. ``OOMPolicy.run`` called directly gets it back in its memory type."""
+    left = _own(fn)
+    return left is not None and left.reads_bool
 
 
 def each_array(value: Any, fn: Callable[[Any], Any]) -> Any:

@@ -117,15 +117,6 @@ class DispatchedFunction(Generic[P, R]):
         self._quick = contract.device is None and not contract.slice_by_slice
         # Array defaults: the general path moves them as if given (ADR 0069).
         self._array_defaults = array_defaults(fn)
-        # output="declared" with a fallback: the general path collects what the fallback
-        # leaves for the dtype policy and takes it back to the declared type (ADR 0068).
-        self._collects = (
-            contract.output == "declared"
-            and contract.oom.fallback is not None
-            and contract.oom._active
-        )
-        if self._array_defaults or self._collects:
-            self._quick = False
         # (The types as Any: a type test against one would narrow the arguments for mypy.)
         self._round_trip: tuple[Any, _Quick, Any, _Quick, MemoryType] | None = None
         self._native = contract.dtype_conversion is DtypeConversion.NATIVE_OUTPUT
@@ -148,6 +139,15 @@ class DispatchedFunction(Generic[P, R]):
             and "bool" in widenings(MemoryType(fallback))
         ):
             self._bool_stand_in = OF_THE_RESULT
+        # output="declared" with a fallback: the general path collects what the fallback
+        # leaves for the dtype policy and takes it back to the declared type (ADR 0068);
+        # so does a call whose policy reads a fallback's widened bool (OF_THE_RESULT).
+        self._collects = contract.oom._active and (
+            (contract.output == "declared" and fallback is not None)
+            or self._bool_stand_in is OF_THE_RESULT
+        )
+        if self._array_defaults or self._collects:
+            self._quick = False
 
     @property
     def contract(self) -> FunctionContract:

@@ -110,8 +110,9 @@ class OOMPolicy:
         there), the same retries and split apply, and the array results are converted back
         to the memory type and device of the original call, except one that memory type
         would hold in another dtype (bool in pyclesperanto) or cannot hold (float64 in jax
-        without 64-bit mode), and a primary output in the dtype the fallback holds bool in
-        where the first array argument is bool (pyclesperanto's uint8 of a bool input): it
+        without 64-bit mode), and, in a dispatched call whose dtype policy reads it, a
+        primary output in the dtype the fallback holds bool in where the first array
+        argument is bool (pyclesperanto's uint8 of a bool input): it
         stays in the fallback's, for a dispatched call's dtype
         policy to convert as it converts an unfailed run's result, and then, with
         ``output="declared"``, to move to the declared memory type (ADR 0068).
