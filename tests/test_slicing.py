@@ -420,7 +420,7 @@ def test_a_bare_crop_of_data_dependent_size_is_refused_saying_to_return_it_in_a_
             r"^slice_by_slice: fn returned shape \(1, 5\) for slice 0 but \(3, 5\) for slice 1; "
             r"it must return one shape for every slice to be restacked \(for one result per "
             r"slice instead, return it inside a list, `return \[crop\]`, which comes back as "
-            r"one list per slice, placed by output, while the shapes differ: crops of one "
+            r"one list per slice while the shapes differ: crops of one "
             r"shape in every slice are restacked, `\[stack\]`; a dict, `return \{'crop': "
             r"crop\}`, always comes back one per slice, its arrays as the function made them\)$"
         ),

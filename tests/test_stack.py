@@ -378,7 +378,7 @@ def test_process_slices_names_the_slices_whose_results_differ_in_shape() -> None
         r"^process_slices: fn returned shape \(1, 4\) for slice 0 but \(3, 4\) for slice 1; "
         r"it must return one shape for every slice to be restacked \(for one result per "
         r"slice instead, return it inside a list, `return \[crop\]`, which comes back as one "
-        r"list per slice, placed by output, while the shapes differ: crops of one shape in "
+        r"list per slice while the shapes differ: crops of one shape in "
         r"every slice are restacked, `\[stack\]`; a dict, `return \{'crop': crop\}`, always "
         r"comes back one per slice, its arrays as the function made them\)$"
     )

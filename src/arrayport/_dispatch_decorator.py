@@ -93,6 +93,8 @@ def memory_type(
     dtype_conversion : DtypeConversion
         The dtype of the primary output (the result, or the first element of a tuple
         result). ``PRESERVE_INPUT`` (default) gives it the first array argument's dtype.
+        A member's value (``"float32"``) or a dtype of that name (``np.float32``,
+        ``torch.float32``) names the same member.
     scaling : Scaling
         How the primary output's values map to its dtype: ``VALUE`` keeps every value that
         fits, ``UNIT`` maps float [0, 1] to the integer range and back when the dtype

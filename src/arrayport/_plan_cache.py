@@ -39,6 +39,8 @@ _host_memory: dict[MemoryType, bool] = {}
 
 # (type(x), target, copy, target device, target state, source device, the rest of the
 # RouteKey). A device is None for the CPU: Device's dataclass hash runs in Python (0.2 us).
+# (source type, target, copy, target device, target state, source device, the source's
+# route key past its device, whose last entry says whether the array is empty).
 _PlanKey = tuple[
     type, MemoryType, "bool | None", "Device | None", Hashable, "Device | None", tuple[Any, ...]
 ]

@@ -51,7 +51,7 @@ __all__ = [
 #: How a function gets one result per slice back instead of a stack (a refusal's remedy).
 PER_SLICE = (
     "for one result per slice instead, return it inside a list, `return [crop]`, which comes "
-    "back as one list per slice, placed by output, while the shapes differ: crops of one "
+    "back as one list per slice while the shapes differ: crops of one "
     "shape in every slice are restacked, `[stack]`; a dict, `return {'crop': crop}`, always "
     "comes back one per slice, its arrays as the function made them"
 )

@@ -136,7 +136,9 @@ def convert(
     UnsupportedDtypeError
         The target cannot hold ``x``'s dtype exactly; the message names the remedy.
     ConversionError
-        The target cannot hold an array of that shape (pyclesperanto: 0-d, empty, >3-D).
+        The target cannot hold an array of that shape (pyclesperanto: 0-d, empty, >3-D;
+        between frameworks: an empty array whose other extents make more bytes than numpy
+        can count), or the source cannot be read (a reshaped pyclesperanto image).
     CopyRequiredError
         ``copy=False`` and the route must copy.
     DeviceError
