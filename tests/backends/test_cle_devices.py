@@ -136,17 +136,23 @@ _SAME_NAME = textwrap.dedent(
 )
 
 
-def test_devices_that_share_a_name_are_told_apart() -> None:
-    # PoCL reads POCL_DEVICES once, at start: a process of its own gets three devices.
-    env = {**os.environ, "POCL_DEVICES": "pthread pthread pthread"}
+def _last_line_on_pocl_devices(script: str, count: int) -> str:
+    """The last line ``script`` prints in a process of its own with ``count`` PoCL CPU
+    devices (PoCL reads POCL_DEVICES once, at start); the test skips where PoCL gave fewer
+    (the script prints ``SKIP ...``)."""
+    env = {**os.environ, "POCL_DEVICES": " ".join(["pthread"] * count)}
     done = subprocess.run(
-        [sys.executable, "-c", _SAME_NAME], capture_output=True, text=True, timeout=300, env=env
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300, env=env
     )
     assert done.returncode == 0, done.stderr[-3000:]
     last_line = done.stdout.strip().splitlines()[-1]
     if last_line.startswith("SKIP"):
-        pytest.skip(f"POCL_DEVICES gave no three OpenCL devices of one name: {last_line[5:]}")
-    got, want = json.loads(last_line)
+        pytest.skip(f"POCL_DEVICES gave no {count} OpenCL devices of one name: {last_line[5:]}")
+    return last_line
+
+
+def test_devices_that_share_a_name_are_told_apart() -> None:
+    got, want = json.loads(_last_line_on_pocl_devices(_SAME_NAME, 3))
     assert got == want
 
 
@@ -190,12 +196,4 @@ _RACE = textwrap.dedent(
 def test_device_none_is_the_user_s_choice_while_another_thread_builds_the_handles() -> None:
     # The first lookup selects each device in turn (process-wide); a thread asking for the
     # current device meanwhile read that temporary selection: opencl:0 for the user's 1.
-    env = {**os.environ, "POCL_DEVICES": "pthread pthread"}
-    done = subprocess.run(
-        [sys.executable, "-c", _RACE], capture_output=True, text=True, timeout=300, env=env
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    last_line = done.stdout.strip().splitlines()[-1]
-    if last_line.startswith("SKIP"):
-        pytest.skip(f"POCL_DEVICES gave fewer than two OpenCL devices: {last_line[5:]}")
-    assert last_line == "[True, True, True] True"
+    assert _last_line_on_pocl_devices(_RACE, 2) == "[True, True, True] True"
