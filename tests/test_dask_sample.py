@@ -215,7 +215,9 @@ def test_a_fallback_returning_another_dtype_is_refused_at_the_call() -> None:
         ap.InvalidOptionError,
         match=r"returns float32 on torch but float64 on numpy, so a dask block that ran out "
         r"of memory and fell back to numpy would not match.*"
-        r"dtype_conversion=DtypeConversion\.FLOAT32\), or a fallback that returns float32",
+        r"dtype_conversion=DtypeConversion\.FLOAT32\) with the default Scaling\.VALUE \(under "
+        r"UNIT the blocks that fell back are scaled from the fallback's dtype: one array of "
+        r"two scales\), or a fallback that returns float32",
     ):
         half(x)
     # Declared dtypes, and fallbacks that return the sample's dtype, are built as before.

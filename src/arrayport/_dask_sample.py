@@ -230,7 +230,9 @@ def _fallback_differs(name: str, contract: Any, native: np.dtype[Any], there: np
         f"a sample block it returns {native} on {contract.memory_type.value} but {there} on "
         f"{fallback}, so a dask block that ran out of memory and fell back to {fallback} "
         f"would not match the {native} its dask result is declared with. Declare a fixed "
-        f"output dtype (dtype_conversion={declare}), or a fallback that returns {native}"
+        f"output dtype (dtype_conversion={declare}) with the default Scaling.VALUE (under "
+        "UNIT the blocks that fell back are scaled from the fallback's dtype: one array of "
+        f"two scales), or a fallback that returns {native}"
     )
 
 
