@@ -811,10 +811,11 @@ def test_a_fallbacks_widened_bool_is_scaled_as_a_pyclesperanto_functions_is() ->
     native = ap.memory_type("torch", oom=policy, dtype_conversion="native_output")
     with inject_oom("torch", times=5):
         assert native(_copy_anywhere)(_MASK).dtype == np.uint8
-    # OOMPolicy.run called directly has no dtype policy to read it: the result comes back
-    # to the caller's memory type, as any other (a review found it left in pyclesperanto).
+    # OOMPolicy.run called directly (with a function no dispatched call reads so) has no
+    # dtype policy to read it: the result comes back to the caller's memory type, as any
+    # other (a review found it left in pyclesperanto).
     with inject_oom("torch", times=5):
-        direct = policy.run(_copy_anywhere, torch.from_numpy(_MASK))
+        direct = policy.run(lambda a: _copy_anywhere(a), torch.from_numpy(_MASK))
     assert isinstance(direct, torch.Tensor)
     np.testing.assert_array_equal(direct.numpy(), _MASK.astype(np.uint8))
     # Only the primary output is read as the bool: a second output goes back as it is.

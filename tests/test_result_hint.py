@@ -132,7 +132,7 @@ def test_a_traced_result_stretched_by_minmax_names_the_scaling_native_output_all
     with pytest.raises(UnsupportedArrayError) as caught:
         jax.jit(stretch)(x)
     text = str(caught.value)
-    assert "scaling=Scaling.MINMAX stretches its values to the range of float32" in text
+    assert "scaling=Scaling.MINMAX stretches its values to [0, 1]" in text
     assert "NATIVE_OUTPUT with scaling=Scaling.VALUE" in text
     assert "the dtype it returns" not in text  # a fixed dtype would be stretched too
     native = stretch.options(dtype_conversion="native_output", scaling="value")

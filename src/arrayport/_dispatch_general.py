@@ -46,7 +46,7 @@ from arrayport._placement import (
     taken_back,
 )
 from arrayport._result_hint import result_hint, result_where
-from arrayport._results import OF_THE_RESULT, collecting
+from arrayport._results import collecting
 from arrayport._slicing import sliced, sliced_policy
 from arrayport._stack_host import kept
 from arrayport.errors import (
@@ -174,10 +174,9 @@ def call_general(
         return _general(dispatched, args, kwargs)
     # output="declared" with a fallback: what the fallback leaves in its own memory type
     # for the dtype policy comes back to the declared type (ADR 0068's amendment).
-    reads_bool = dispatched._bool_stand_in is OF_THE_RESULT  # ADR 0068's of session 23
-    with collecting(dispatched._fn, reads_bool) as left:
+    with collecting(dispatched._fn) as left:
         first, first_kind, result = _general(dispatched, args, kwargs)
-    if left.items and first_kind is not None and dispatched._contract.output == "declared":
+    if left.items and first_kind is not None:
         c = dispatched._contract
         result = taken_back(result, left, c, first, dispatched._bool_stand_in)
     return first, first_kind, result

@@ -88,7 +88,9 @@ def traced_refusal(dispatched: Any, result: Any, first: Any) -> UnsupportedArray
         wanted = conversion.value
         what = f"{name} returned {made}"
     if minmax:
-        what += f", and scaling=Scaling.MINMAX stretches its values to the range of {wanted}"
+        floats = wanted.startswith(("float", "bfloat", "complex"))  # MINMAX: [0, 1] there
+        span = "[0, 1]" if floats else f"the range of {wanted}"
+        what += f", and scaling=Scaling.MINMAX stretches its values to {span}"
     else:
         what += f", and dtype_conversion={conversion.name} converts it to {wanted}"
     # NATIVE_OUTPUT takes no UNIT or MINMAX scaling (the contract refuses the pair).

@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import inspect
 import threading
+import weakref
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -46,6 +48,7 @@ __all__ = [
     "left_here",
     "moved",
     "placeable",
+    "reads_widened_bool",
     "result_kind",
     "returned",
     "widened_there",
@@ -77,12 +80,9 @@ class Left:
     for. Opened by :func:`collecting` around the call; the call's own recovery
     (``fn`` its function) adds to it, nested calls of other functions do not."""
 
-    def __init__(self, fn: Callable[..., Any], reads_bool: bool = False) -> None:
+    def __init__(self, fn: Callable[..., Any]) -> None:
         self.fn = fn
         self.items: list[tuple[Any, MemoryType, Device | None]] = []
-        # The call's dtype policy reads a fallback's widened bool by value (OF_THE_RESULT):
-        # only then does the fallback leave it where it made it (keeps_widened_bool).
-        self.reads_bool = reads_bool
 
     def where(self, value: Any) -> tuple[MemoryType, Device | None] | None:
         """Where ``value`` (by identity) belongs, if a fallback of this call left it."""
@@ -96,13 +96,12 @@ _scopes = threading.local()
 
 
 @contextlib.contextmanager
-def collecting(fn: Callable[..., Any], reads_bool: bool = False) -> Iterator[Left]:
-    """A :class:`Left` record for the dispatched call of ``fn`` running in this thread
-    (``reads_bool``: see :attr:`Left.reads_bool`)."""
+def collecting(fn: Callable[..., Any]) -> Iterator[Left]:
+    """A :class:`Left` record for the dispatched call of ``fn`` running in this thread."""
     stack: list[Left] | None = getattr(_scopes, "stack", None)
     if stack is None:
         stack = _scopes.stack = []
-    left = Left(fn, reads_bool)
+    left = Left(fn)
     stack.append(left)
     try:
         yield left
@@ -135,12 +134,29 @@ def leave(value: Any, kind: MemoryType, device: Device | None, fn: Callable[...,
         left.items.append((value, kind, device))
 
 
+#: The functions whose dispatched calls read an OOM fallback's widened bool by value
+#: (``DispatchedFunction._bool_stand_in`` is :data:`OF_THE_RESULT`), noted when decorating.
+#: A registry, not a scope opened per call: a scope would cost such functions the
+#: dispatch quick paths (a general-path call, about 10x the time).
+_READS_WIDENED_BOOL: weakref.WeakSet[Callable[..., Any]] = weakref.WeakSet()
+
+
+def reads_widened_bool(fn: Callable[..., Any]) -> None:
+    """Note that the dispatched calls of ``fn`` read a fallback's widened bool by value."""
+    with contextlib.suppress(TypeError):  # not weakly referable (a builtin): never kept
+        _READS_WIDENED_BOOL.add(fn)
+
+
 def keeps_widened_bool(fn: Callable[..., Any]) -> bool:
     """Whether an OOM fallback of ``fn`` leaves the input's bool widened where it made it
-    (pyclesperanto's uint8): only inside a dispatched call of ``fn`` whose dtype policy
-    reads it by value. ``OOMPolicy.run`` called directly gets it back in its memory type."""
-    left = _own(fn)
-    return left is not None and left.reads_bool
+    (pyclesperanto's uint8), for the dispatched call's dtype policy to read by value: for
+    a function decorated so (:func:`reads_widened_bool`; a sliced call's wrapper counts as
+    its function). ``OOMPolicy.run`` called directly with another function gets it back
+    in the caller's memory type; with the same function object, as its dispatched calls."""
+    try:
+        return inspect.unwrap(fn) in _READS_WIDENED_BOOL
+    except (TypeError, ValueError):  # unhashable, or an unwrap cycle
+        return False
 
 
 def each_array(value: Any, fn: Callable[[Any], Any]) -> Any:

@@ -53,7 +53,7 @@ from arrayport._placement import (
     quick_share,
     stream_hook,
 )
-from arrayport._results import OF_THE_RESULT, widenings
+from arrayport._results import OF_THE_RESULT, reads_widened_bool, widenings
 from arrayport._slicing import sliced
 
 # Device and OOMPolicy: FunctionContract's annotations name them, and the class says it is
@@ -139,12 +139,11 @@ class DispatchedFunction(Generic[P, R]):
             and "bool" in widenings(MemoryType(fallback))
         ):
             self._bool_stand_in = OF_THE_RESULT
+            reads_widened_bool(fn)  # its fallback leaves that bool for the policy to read
         # output="declared" with a fallback: the general path collects what the fallback
-        # leaves for the dtype policy and takes it back to the declared type (ADR 0068);
-        # so does a call whose policy reads a fallback's widened bool (OF_THE_RESULT).
-        self._collects = contract.oom._active and (
-            (contract.output == "declared" and fallback is not None)
-            or self._bool_stand_in is OF_THE_RESULT
+        # leaves for the dtype policy and takes it back to the declared type (ADR 0068).
+        self._collects = (
+            contract.output == "declared" and fallback is not None and contract.oom._active
         )
         if self._array_defaults or self._collects:
             self._quick = False
