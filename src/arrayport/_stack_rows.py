@@ -70,7 +70,8 @@ def place_sliced(
     native = policy is DtypeConversion.NATIVE_OUTPUT
     # output="declared" with an OOM fallback: a per-slice result the fallback left in its
     # own memory type is taken back (the policy first) as an unsliced result is.
-    left = left_here() if output == "declared" else None
+    own = output == "declared" and contract.oom.fallback is not None and contract.oom._active
+    left = left_here() if own else None  # its own record only (call_general opens it)
 
     def whole(value: Any) -> Any:  # as an unsliced call's result: dispatch's steps
         if left is not None and left.items:
