@@ -69,6 +69,22 @@ def test_offset_layout_is_never_64_byte_aligned() -> None:
             np.testing.assert_array_equal(a, 1)
 
 
+def test_offset_with_negative_strides_is_never_64_byte_aligned_where_it_starts() -> None:
+    # A negative-stride view starts at its last element in memory: the offset is placed
+    # there, not at the lowest address (which left the data pointer 64-byte aligned).
+    kept = []
+    for layout in ({"offset", "negative"}, {"offset", "negative", "strided"}):
+        for dtype in ("float32", "complex128", "int16"):
+            for shape in ((16,), (4, 4), (3, 5), (1,)):
+                values = np.arange(int(np.prod(shape)), dtype=dtype).reshape(shape)
+                a = _lay_out(values, layout)
+                kept.append(a)
+                assert all(s < 0 for s in a.strides)
+                assert a.ctypes.data % 64 != 0, (layout, dtype, shape)
+                assert a.flags.aligned
+                np.testing.assert_array_equal(a, values)
+
+
 def test_dask_chunkings_cover_the_axis_in_unequal_blocks_too() -> None:
     assert find(_chunks(5), lambda c: len(set(c)) > 1)  # unequal blocks
     for n in (1, 2, 5, 9):

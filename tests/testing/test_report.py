@@ -95,6 +95,17 @@ def test_write_makes_markdown_and_html(tmp_path: Path) -> None:
     assert "<table>" in page.read_text(encoding="utf-8")
 
 
+def test_write_to_an_html_path_puts_the_page_there(tmp_path: Path) -> None:
+    # The page goes where it was asked for, the Markdown beside it (not Markdown in a file
+    # named .html and the page in .html.html).
+    md, page = _report().write(tmp_path / "report.html")
+    assert page == tmp_path / "report.html"
+    assert page.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    assert md == tmp_path / "report.md"
+    assert md.read_text(encoding="utf-8").startswith("# arrayport conformance report")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.html", "report.md"]
+
+
 def test_environment_names_versions() -> None:
     env = environment()
     assert {"arrayport", "python", "numpy", "hypothesis profile", "device"} <= set(env)

@@ -15,14 +15,16 @@ __all__ = ["_chunks", "_lay_out"]
 _ALIGN = 64  # the alignment "offset" avoids (arrayport's and most allocators' boundary)
 
 
-def _off_64(count: int, dtype: np.dtype[Any]) -> np.ndarray:
-    """``count`` zeros of ``dtype`` starting at an address aligned for ``dtype`` but not to
-    64 bytes (the start is ``dtype.alignment`` bytes past a 64-byte boundary): one element
-    past the allocator's start is 64-byte aligned whenever the allocation happens to be
+def _off_64(count: int, dtype: np.dtype[Any], *, last: bool = False) -> np.ndarray:
+    """``count`` zeros of ``dtype`` whose first element (``last``: last element, where a
+    view with negative strides starts) sits at an address aligned for ``dtype`` but not to
+    64 bytes (``dtype.alignment`` bytes past a 64-byte boundary): one element past the
+    allocator's start is 64-byte aligned whenever the allocation happens to be
     ``64 - itemsize`` past one."""
     align = max(dtype.alignment, 1)
+    lead = max(count - 1, 0) * dtype.itemsize if last else 0
     raw = np.zeros(count * dtype.itemsize + 2 * _ALIGN, dtype=np.uint8)
-    start = (align - raw.ctypes.data) % _ALIGN
+    start = (align - lead - raw.ctypes.data) % _ALIGN
     return raw[start : start + count * dtype.itemsize].view(dtype)
 
 
@@ -46,7 +48,7 @@ def _lay_out(values: np.ndarray, layout: Collection[str]) -> np.ndarray:
         raw = np.zeros(count * dtype.itemsize + 1, dtype=np.uint8)
         flat = raw[1:].view(dtype)
     elif "offset" in layout:
-        flat = _off_64(count, dtype)
+        flat = _off_64(count, dtype, last=step < 0)
     else:
         flat = np.zeros(count, dtype=dtype)
     base = flat.reshape(grown)

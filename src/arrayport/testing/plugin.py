@@ -108,7 +108,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="PATH",
         default=None,
         help="write a laws x memory types table to PATH (Markdown) and PATH with an "
-        ".html suffix (a coloured grid)",
+        ".html suffix (a coloured grid); a PATH ending in .html gets the grid, and the "
+        "Markdown goes beside it with a .md suffix",
     )
 
 

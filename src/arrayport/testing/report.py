@@ -224,16 +224,22 @@ pre {{ white-space: pre-wrap; font-size: .8em; }}
 """
 
     def write(self, path: str | os.PathLike[str]) -> tuple[Path, Path]:
-        """Write the Markdown report to ``path`` and the HTML page beside it (``.html``).
+        """Write the Markdown report and the HTML page, one beside the other.
+
+        ``report.md`` (any suffix but ``.html``) gets the Markdown and ``report.html`` the
+        page; ``report.html`` gets the page and ``report.md`` the Markdown.
 
         Returns
         -------
         tuple of Path
             The Markdown and HTML files written.
         """
-        md = Path(path)
-        page = md.with_suffix(".html") if md.suffix != ".html" else md.with_suffix(".html.html")
-        md.parent.mkdir(parents=True, exist_ok=True)
+        given = Path(path)
+        if given.suffix.lower() == ".html":
+            md, page = given.with_suffix(".md"), given
+        else:
+            md, page = given, given.with_suffix(".html")
+        given.parent.mkdir(parents=True, exist_ok=True)
         md.write_text(self.to_markdown(), encoding="utf-8")
         page.write_text(self.to_html(), encoding="utf-8")
         return md, page

@@ -86,7 +86,8 @@ ALL_DTYPES: tuple[str, ...] = (
 )
 
 #: The layout transformations :func:`arrays` can apply to the numpy array it starts from.
-#: ``"offset"`` starts at an address aligned for the dtype but never 64-byte aligned;
+#: ``"offset"`` starts (where its data pointer points, the last element in memory under
+#: ``"negative"``) at an address aligned for the dtype but never 64-byte aligned;
 #: ``"unaligned"`` starts one *byte* in (not even aligned to the item size).
 LAYOUTS: tuple[str, ...] = (
     "transposed",
