@@ -743,3 +743,77 @@ def test_port_check_with_a_broken_array_api_strict_exits_2_with_json(
     assert json.loads(captured.out) == []
     assert "array_api_strict, which is installed but importing it from" in captured.err
     assert "failed (RuntimeError: broken)" in captured.err
+
+
+_CONCATENATE = "import numpy as np\nx = np.concatenate([a, b])\n"
+
+
+def test_port_check_file_names_cannot_forge_findings_or_drive_the_terminal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A name's newline made one finding read as several `path:line:` lines, and its ESC
+    # sequences reached the terminal raw (audit a24).
+    forged = "x.py\nfake.py:99: numpy.fake: forged finding; use nothing\ny.py"
+    (tmp_path / forged).write_text(_CONCATENATE)
+    (tmp_path / "a\x1b]0;pwned\x07\x1b[2J.py").write_text(_CONCATENATE)
+    status, out = run(capsys, "port-check", str(tmp_path))
+    assert status == 1
+    assert "\x1b" not in out
+    assert "\x07" not in out
+    lines = out.splitlines()
+    assert len(lines) == 3
+    assert lines[0].startswith(f"{tmp_path}/a\\x1b]0;pwned\\x07\\x1b[2J.py:2: numpy.concatenate")
+    assert lines[1].startswith(f"{tmp_path}/x.py\\nfake.py:99: numpy.fake: forged finding; use")
+    assert lines[1].endswith(
+        "\\ny.py:2: numpy.concatenate: numpy.concatenate is not in the "
+        "array API standard 2025.12; use xp.concat"
+    )
+    # JSON keeps the names as they are (its own escapes), for a program to read back.
+    status, out = run(capsys, "port-check", "--json", str(tmp_path))
+    paths = {d["path"] for d in json.loads(out)}
+    assert paths == {f"{tmp_path}/{forged}", f"{tmp_path}/a\x1b]0;pwned\x07\x1b[2J.py"}
+    # In a terminal (rich), neither.
+    pytest.importorskip("rich")
+    from argparse import Namespace
+
+    monkeypatch.setenv("COLUMNS", "300")
+    monkeypatch.chdir(tmp_path)  # short relative paths: the table does not fold them
+    term = _Terminal()
+    assert cli._port_check(Namespace(paths=["."], json=False), term) == 1
+    raw = term.getvalue()
+    assert "\x1b]" not in raw
+    assert "\x07" not in raw
+    assert "\x1b[2J" not in raw
+    assert "x.py\\nfake.py:99: numpy.fake: forged finding; use nothing\\ny.py:2" in raw
+
+
+def test_port_check_stderr_lines_escape_control_characters(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Parse errors, "not searched" and a missing path printed a name's ESC and newline raw.
+    (tmp_path / "bad\x1b[2J.py").write_text("def f(:\n")
+    (tmp_path / "ok.py").write_text("x = 1\n")
+    (tmp_path / "link\x1b[8m").symlink_to(tmp_path.parent)  # not followed: named
+    assert cli.main(["port-check", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "\x1b" not in err
+    assert f"arrayport port-check: {tmp_path}/bad\\x1b[2J.py:1: cannot parse" in err
+    assert f"not followed; name one to check it): {tmp_path}/link\\x1b[8m\n" in err
+    missing = str(tmp_path / "gone\n.py")
+    assert cli.main(["port-check", str(tmp_path / "ok.py"), missing]) == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert f"{tmp_path}/gone\\n.py" in line
+
+
+def test_port_check_prints_its_verdict_in_a_terminal_of_0_columns(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # COLUMNS=0: rich printed nothing at all, "No NumPy use ... found." included.
+    pytest.importorskip("rich")
+    from argparse import Namespace
+
+    (tmp_path / "clean.py").write_text("import numpy as np\nx = np.concat([a, b])\n")
+    monkeypatch.setenv("COLUMNS", "0")
+    term = _Terminal()
+    assert cli._port_check(Namespace(paths=[str(tmp_path)], json=False), term) == 0
+    assert term.getvalue().startswith("No NumPy use outside the array API standard ")

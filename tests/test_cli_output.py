@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from arrayport._cli_output import Output, Parser, print_json, shown
+from arrayport._cli_output import Output, Parser, print_json, printable, shown
 
 
 class _Terminal(io.StringIO):
@@ -335,3 +335,106 @@ def test_json_stays_json_when_native_code_prints_while_working(command: str) -> 
     assert json.loads(done.stdout)["conversions"] == []
     assert "native write\n" in done.stderr
     assert "python print\n" in done.stderr
+
+
+def test_printable_escapes_control_characters() -> None:
+    # A file name's newline or ESC reached the terminal raw (audit a24).
+    assert printable("x.py\nfake.py:9: forged") == "x.py\\nfake.py:9: forged"
+    assert printable("a\x1b]0;pwned\x07\x1b[2J.py") == "a\\x1b]0;pwned\\x07\\x1b[2J.py"
+    assert printable("tab\there\u2028\x85") == "tab\\there\\u2028\\x85"
+    assert printable(os.fsdecode(b"caf\xe9.py")) == "caf\\xe9.py"  # as shown() gives it
+    assert printable("café [bold] :fire: ü.py") == "café [bold] :fire: ü.py"  # printable
+
+
+def test_output_escapes_control_characters_but_keeps_a_message_s_lines() -> None:
+    stream = io.StringIO()
+    out = Output(stream)
+    out.line("torch not usable: from /tmp/a\x1b[8mhidden/torch.py\x07")
+    out.table("t", ["name", "problem"], [("a\x1b[1A\x1b[2K", "first line\nsecond\tline")])
+    text = stream.getvalue()
+    assert "\x1b" not in text
+    assert "\x07" not in text
+    assert "\t" not in text
+    name, problem = "a\\x1b[1A\\x1b[2K", "first line second\\tline"  # one line each
+    assert text.splitlines() == [
+        "torch not usable: from /tmp/a\\x1b[8mhidden/torch.py\\x07",
+        "t",
+        f"{'name'.ljust(len(name))}  problem",
+        f"{'-' * len(name)}  {'-' * len(problem)}",
+        f"{name}  {problem}",
+        "",
+    ]
+
+
+def test_rich_output_escapes_control_characters(monkeypatch: pytest.MonkeyPatch) -> None:
+    # rich kept ESC sequences (an OSC title, a screen clear) from a file name.
+    pytest.importorskip("rich")
+    monkeypatch.setenv("COLUMNS", "200")
+    term = _Terminal()
+    name = "a\x1b]0;pwned\x07\x1b[2J.py:2"
+    Output(term).line(name)
+    Output(term).table("t", ["file:line", "what"], [(name, "numpy.concatenate")])
+    raw = term.getvalue()
+    assert "\x1b]" not in raw
+    assert "\x07" not in raw
+    assert "\x1b[2J" not in raw
+    text = re.sub(r"\x1b\[[0-9;]*m", "", raw)  # rich's own styles
+    assert text.count("a\\x1b]0;pwned\\x07\\x1b[2J.py:2") == 2
+
+
+@pytest.mark.parametrize("columns", ["0", "1", "3"])
+def test_a_terminal_of_almost_no_columns_still_gets_every_line_whole(
+    columns: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # COLUMNS=0: rich printed nothing, the verdict included; COLUMNS=1: a character a line.
+    pytest.importorskip("rich")
+    monkeypatch.setenv("COLUMNS", columns)
+    term = _Terminal()
+    out = Output(term)
+    out.line("2 finding(s) in 1 file(s)")
+    out.table("Memory types", ["memory type", "problem"], [("numpy", "")])
+    lines = re.sub(r"\x1b\[[0-9;]*m", "", term.getvalue()).splitlines()
+    assert lines[0] == "2 finding(s) in 1 file(s)"
+    assert lines[1:4] == ["Memory types", "memory type  problem", "-----------  -------"]
+
+
+class _AsciiTerminal(io.TextIOWrapper):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_rich_tables_stay_aligned_where_the_encoding_cannot_hold_a_name(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # PYTHONIOENCODING=ascii: "naïve.py" was escaped after rich measured it, so its row
+    # stuck out by 3 characters.
+    pytest.importorskip("rich")
+    monkeypatch.setenv("COLUMNS", "80")
+    raw = io.BytesIO()
+    term = _AsciiTerminal(raw, encoding="ascii", errors="backslashreplace")
+    Output(term).table(
+        "t",
+        ["file:line", "what"],
+        [("na\u00efve.py:2", "numpy.concatenate"), ("plain.py:2", "numpy.concatenate")],
+    )
+    term.flush()
+    text = re.sub(r"\x1b\[[0-9;]*m", "", raw.getvalue().decode("ascii"))
+    rows = [line for line in text.splitlines()[1:] if line.strip()]
+    assert "na\\xefve.py:2" in text
+    assert len({len(line) for line in rows}) == 1, rows
+
+
+def test_a_usage_error_escapes_control_characters_on_stderr_only(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    parser = Parser(prog="tool")
+    parser.json_error = lambda message: {"error": message}
+    with pytest.raises(SystemExit):
+        parser.error("unrecognized arguments: --x\x1b[2J")
+    captured = capsys.readouterr()
+    assert captured.err.endswith("tool: error: unrecognized arguments: --x\\x1b[2J\n")
+    assert json.loads(captured.out) == {"error": "unrecognized arguments: --x\x1b[2J"}
+    parser.json_error = None
+    with pytest.raises(SystemExit):
+        parser.error("unrecognized arguments: x\ny")
+    assert capsys.readouterr().err.endswith("tool: error: unrecognized arguments: x\\ny\n")

@@ -4,7 +4,9 @@ Tables are drawn with rich when the stream is a terminal and rich is installed, 
 plain text otherwise (pipes, files, CI logs). JSON is written so that any strict parser
 reads it: a file name that is not valid UTF-8 (``b"caf\\xe9.py"``, which Python holds as
 the lone surrogate ``"caf\\udce9.py"``) is written with its undecodable bytes escaped
-(``caf\\xe9.py``), in JSON as in text (:func:`shown`). With ``--json``, a usage error
+(``caf\\xe9.py``), in JSON as in text (:func:`shown`); in text, control characters are
+escaped too (:func:`printable`), so that a file name cannot forge a line or drive the
+terminal (JSON escapes them itself). With ``--json``, a usage error
 puts JSON on standard output too (:class:`Parser`), and what is printed while the
 frameworks are imported, by Python or by native code, goes to standard error
 (:func:`quiet_stdout`). A reader of standard output that left is handled by
@@ -14,6 +16,7 @@ frameworks are imported, by Python or by native code, goes to standard error
 from __future__ import annotations
 
 import argparse
+import codecs
 import contextlib
 import json
 import os
@@ -22,7 +25,15 @@ from collections.abc import Callable, Iterator, Sequence
 from gettext import gettext
 from typing import Any, NoReturn, TextIO
 
-__all__ = ["Output", "Parser", "print_json", "quiet_stdout", "shown", "silence_stdout"]
+__all__ = [
+    "Output",
+    "Parser",
+    "print_json",
+    "printable",
+    "quiet_stdout",
+    "shown",
+    "silence_stdout",
+]
 
 _Row = Sequence[object]
 
@@ -41,6 +52,24 @@ def shown(text: str) -> str:
     except UnicodeEncodeError:  # a surrogate that no undecodable byte made: escape it
         return text.encode("utf-8", "backslashreplace").decode("utf-8")
     return raw.decode("utf-8", "backslashreplace")
+
+
+def printable(text: str) -> str:
+    """``text`` as :func:`shown` gives it, with every character that is not printable
+    escaped as in a Python string (a newline ``\\n``, ESC ``\\x1b``), for text output: a
+    file name read from untrusted code cannot split a ``path:line:`` line in two, nor
+    move, hide or erase what a terminal shows. JSON escapes such characters itself."""
+    text = shown(text)
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
+
+
+def _lines(text: str) -> str:
+    """:func:`printable` for each line of ``text``, its line breaks kept: a message of
+    several lines (a framework's error) stays so; a file name's newline is escaped by
+    :func:`printable` before it gets here."""
+    return "\n".join(printable(line) for line in text.splitlines())
 
 
 def _plain(data: object) -> object:
@@ -163,14 +192,16 @@ class Parser(argparse.ArgumentParser):
         super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
+        # On stderr a word given (an unknown option, a path) is shown with its control
+        # characters escaped; the JSON holds it as it was (escaped by JSON itself).
         if self.json_error is None:
-            super().error(message)
+            super().error(printable(message))
         # The usage and the message first, as argparse writes them: standard output may
         # fail at once (unbuffered, PYTHONUNBUFFERED=1, onto a full disk), and they must
         # not be lost with the JSON.
         self.print_usage(sys.stderr)
         text = gettext("%(prog)s: error: %(message)s\n")  # argparse's, translated alike
-        self._print_message(text % {"prog": self.prog, "message": message}, sys.stderr)
+        self._print_message(text % {"prog": self.prog, "message": printable(message)}, sys.stderr)
         print_json(self.json_error(message), sys.stdout)
         self.exit(2)
 
@@ -181,15 +212,31 @@ class Parser(argparse.ArgumentParser):
             super()._print_message(message, file)
 
 
+def _narrow_encoding(stream: TextIO) -> str | None:
+    """``stream``'s encoding where it cannot hold every character (``ascii``, ``latin-1``),
+    else None (UTF-8, or a stream with no encoding: a ``StringIO``)."""
+    encoding = getattr(stream, "encoding", None)
+    if not isinstance(encoding, str):
+        return None
+    try:
+        name = codecs.lookup(encoding).name
+    except LookupError:
+        return None
+    return None if name.startswith("utf") else name
+
+
 class Output:
     """Writes lines and tables to a stream: rich in a terminal, aligned plain text
     elsewhere, and for a table too wide for the terminal to keep every cell in rich (about
     7 characters a column). In plain text a cell of several lines is printed on one, its
-    lines joined with spaces."""
+    lines joined with spaces. Text is written as :func:`printable` gives each of its lines,
+    and with what the stream's encoding cannot hold escaped (``\\xef``) before rich or the
+    plain layout measures it, so that the columns stay aligned."""
 
     def __init__(self, stream: TextIO) -> None:
         self.stream = stream
         self.console: Any = None
+        self._encoding = _narrow_encoding(stream)
         if stream.isatty():
             try:
                 from rich.console import Console
@@ -198,25 +245,37 @@ class Output:
             else:
                 # No emoji: rich would print a path's ":fire:" or ":smile:" as an emoji.
                 self.console = Console(file=stream, emoji=False)
+                if self.console.width < 1:  # COLUMNS=0: rich would print nothing at all
+                    self.console = None
+
+    def _text(self, text: str) -> str:
+        text = _lines(text)
+        if self._encoding is None:
+            return text
+        return text.encode(self._encoding, "backslashreplace").decode(self._encoding)
 
     def line(self, text: str = "") -> None:
         if self.console is not None:
-            self.console.print(shown(text), markup=False, highlight=False)
+            # soft_wrap: the terminal wraps a long line, as it does plain text; rich
+            # would break it at its own idea of the width (one character a line at
+            # COLUMNS=1).
+            self.console.print(self._text(text), markup=False, highlight=False, soft_wrap=True)
         else:
-            print(shown(text), file=self.stream)
+            print(self._text(text), file=self.stream)
 
     def table(self, title: str, columns: Sequence[str], rows: Sequence[_Row]) -> None:
-        cells = [["" if v is None else shown(str(v)) for v in row] for row in rows]
+        cells = [["" if v is None else self._text(str(v)) for v in row] for row in rows]
+        title = self._text(title)
         # Below about 4 characters a column, rich gives some columns no width at all and
         # their cells vanish: plain text then, whose lines the terminal wraps.
         if self.console is not None and self.console.width >= _RICH_COLUMN * len(columns) + 1:
-            self.console.print(self._rich_table(shown(title), columns, cells))
+            self.console.print(self._rich_table(title, columns, cells))
             return
         # One line a cell (an error message of several lines), or its continuation lines
         # would read as rows, under the first column.
         header, *body = [[" ".join(v.splitlines()) for v in row] for row in (columns, *cells)]
         widths = [max(len(r[i]) for r in (header, *body)) for i in range(len(header))]
-        print(" ".join(shown(title).splitlines()), file=self.stream)
+        print(" ".join(title.splitlines()), file=self.stream)
         for row in (header, ["-" * w for w in widths], *body):
             text = "  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True))
             print(text.rstrip(), file=self.stream)

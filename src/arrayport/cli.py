@@ -26,9 +26,14 @@ from pathlib import Path
 from typing import TextIO
 
 import arrayport
-from arrayport._cli_args import refuse_extra, unknown_options_first, usage_error_json
+from arrayport._cli_args import (
+    refuse_extra,
+    size_arg,
+    unknown_options_first,
+    usage_error_json,
+)
 from arrayport._cli_exit import parsing, run_command, standard_streams
-from arrayport._cli_output import Output, Parser, print_json, quiet_stdout, shown
+from arrayport._cli_output import Output, Parser, print_json, printable, quiet_stdout
 from arrayport.errors import ArrayportError, InvalidOptionError
 
 __all__ = ["main"]
@@ -205,7 +210,7 @@ def _not_searched(skipped: list[Path]) -> str:
         )
         if n
     ]
-    names = ", ".join(shown(str(d)) for d in skipped[:5]) + (" ..." if len(skipped) > 5 else "")
+    names = ", ".join(printable(str(d)) for d in skipped[:5]) + (" ..." if len(skipped) > 5 else "")
     return (
         f"arrayport port-check: not searched ({' and '.join(kinds)}; name one to check it): {names}"
     )
@@ -223,7 +228,7 @@ def _port_check(args: argparse.Namespace, out: TextIO) -> int:
             version = standard().version if checked else ""
     except ArrayportError as exc:
         # stderr first: stdout may fail at once (unbuffered, onto a full disk).
-        print(f"arrayport port-check: {shown(str(exc))}", file=sys.stderr)
+        print(f"arrayport port-check: {printable(str(exc))}", file=sys.stderr)
         if args.json:
             print_json([], out)  # stdout stays valid JSON; the exit status says why
         return 2
@@ -237,7 +242,7 @@ def _port_check(args: argparse.Namespace, out: TextIO) -> int:
     status = 2 if unchecked or not checked else 1 if findings else 0
     # An empty directory, or one of notebooks only, is not "clean". Said before the JSON:
     # standard output may fail at once (unbuffered, onto a full disk).
-    no_files = f"arrayport port-check: {_NO_FILES.format(paths=shown(', '.join(args.paths)))}"
+    no_files = f"arrayport port-check: {_NO_FILES.format(paths=printable(', '.join(args.paths)))}"
     if args.json:
         if not checked:
             print(no_files, file=sys.stderr)
@@ -245,7 +250,7 @@ def _port_check(args: argparse.Namespace, out: TextIO) -> int:
         return status
     for f in unchecked:
         where = f.path if f.name == UNREADABLE else f"{f.path}:{f.line}"
-        print(f"arrayport port-check: {shown(where)}: {f.message}", file=sys.stderr)
+        print(f"arrayport port-check: {printable(where)}: {printable(f.message)}", file=sys.stderr)
     if not checked:
         print(no_files, file=sys.stderr)
         return status
@@ -257,15 +262,19 @@ def _port_check(args: argparse.Namespace, out: TextIO) -> int:
             + (" in the files that could be checked." if unchecked else ".")
         )
     elif o.console is not None:
+        rows = [(f"{f.path}:{f.line}", f.name, f.replacement or "-", f.message) for f in findings]
         o.table(
             f"NumPy outside the array API standard {version}",
             ["file:line", "what", "replacement", "why"],
-            [(f"{f.path}:{f.line}", f.name, f.replacement or "-", f.message) for f in findings],
+            # Each cell on one line: a path's newline is shown as \n, not as two rows.
+            [[printable(v) for v in row] for row in rows],
         )
     else:  # path:line: form, which editors and CI annotate
         for f in findings:
             hint = f"; use {f.replacement}" if f.replacement else ""
-            o.line(f"{f.path}:{f.line}: {f.name}: {f.message}{hint}")
+            # printable: a newline in a file name would start a line of its own, read
+            # as a finding of its own (`x.py\nfake.py:9: ...`).
+            o.line(printable(f"{f.path}:{f.line}: {f.name}: {f.message}{hint}"))
     if findings:
         files = len({f.path for f in findings})
         o.line(f"{len(findings)} finding(s) in {files} file(s)")
@@ -306,7 +315,7 @@ def _parser(json_error: Callable[[str], object] | None = None) -> argparse.Argum
     )
     bench.add_argument("--json", action="store_true", help="print JSON")
     bench.add_argument(
-        "--size", type=float, default=64.0, metavar="MiB", help="array size (default 64)"
+        "--size", type=size_arg, default=64.0, metavar="MiB", help="array size (default 64)"
     )
     bench.set_defaults(run=_bench)
 
@@ -344,7 +353,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns
     -------
     int
-        The exit status.
+        The exit status of the command that ran.
+
+    Raises
+    ------
+    SystemExit
+        For ``--help`` and ``--version`` (status 0, once printed) and for a usage error
+        (status 2: a bad or unknown option, a missing command), as argparse does, and with
+        the status 141 or 74 when standard output could not take what they print
+        (``arrayport._cli_exit.parsing``). A command that ran returns its status instead.
     """
     with standard_streams() as closed:  # closed: standard output is (`>&-`)
         return closed if closed is not None else _main(argv)
