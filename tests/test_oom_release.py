@@ -4,16 +4,19 @@ failed attempt's error keeps)."""
 from __future__ import annotations
 
 import gc
+import warnings
 import weakref
 from typing import Any
 
 import numpy as np
 import pytest
 
+import arrayport as ap
 from arrayport import MemoryType
 from arrayport._oom_release import drop_frames, release
 from arrayport.devices import CPU, Device
 from tests._subprocess import python_words
+from tests.conftest import torch_oom_type
 
 
 def _fails_holding(big: list[Any]) -> None:
@@ -115,3 +118,74 @@ def test_drop_frames_leaves_closures_the_failed_call_stored_intact() -> None:
         fn(np.ones(3))
     drop_frames(info.value)
     assert cache[0](np.ones(2)).tolist() == [3.0, 3.0]
+
+
+def test_a_release_with_no_device_goes_only_to_gpus_with_a_context() -> None:
+    # (ADR 0092) With no device known, every GPU was entered and synchronised, creating a
+    # CUDA context (hundreds of MiB) on each that had none. The values are those torch's
+    # _cuda_hasPrimaryContext and cupy's driver query give (None: the driver unreadable).
+    from arrayport._oom_release import gpus_to_release
+
+    contexts = {0: True, 1: False, 2: False, 3: True}
+    assert gpus_to_release(4, None, contexts.get) == [0, 3]
+    assert gpus_to_release(4, 2, contexts.get) == [2]  # the GPU named, whatever it says
+    assert gpus_to_release(2, None, {0: None, 1: False}.get) == [0]  # cannot tell: as before
+    assert gpus_to_release(3, None, None) == [0, 1, 2]  # no such call: as before
+    assert gpus_to_release(0, None, contexts.get) == []
+
+
+def _failing_release(device: Any) -> None:
+    raise RuntimeError("CUDA error: CUDA-capable device(s) is/are busy or unavailable")
+
+
+def test_a_failed_release_is_handed_to_the_note(monkeypatch) -> None:
+    # A CUDA error from a GPU another process holds (exclusive mode) replaced the
+    # out-of-memory handling: the policy neither retried nor raised OutOfMemoryError.
+    from arrayport.backends import get_backend
+
+    pytest.importorskip("torch")
+    released: list[Any] = []
+    monkeypatch.setattr(get_backend(MemoryType.TORCH), "release_memory", _failing_release)
+    monkeypatch.setattr(get_backend(MemoryType.NUMPY), "release_memory", released.append)
+    notes: list[str] = []
+    gpu = Device("cuda", 1)
+    release(MemoryType.TORCH, gpu, escalate=False, note=notes.append)
+    release(MemoryType.NUMPY, gpu, escalate=True, note=notes.append)  # torch's after numpy's
+    assert released == [gpu]
+    note = (
+        "arrayport: releasing torch's cached memory on cuda:1 failed, and was skipped: "
+        "RuntimeError: CUDA error: CUDA-capable device(s) is/are busy or unavailable"
+    )
+    assert notes == [note, note]
+    with pytest.warns(RuntimeWarning, match="releasing torch's cached memory failed"):
+        release(MemoryType.TORCH, None, escalate=False)  # no error to note it on
+
+
+def test_a_failed_release_leaves_the_oom_policy_going(monkeypatch) -> None:
+    # A numpy function running out of torch memory: released with no device known.
+    from arrayport.backends import get_backend
+
+    torch = pytest.importorskip("torch")
+    oom = torch_oom_type(torch)
+    monkeypatch.setattr(get_backend(MemoryType.TORCH), "release_memory", _failing_release)
+    runs: list[int] = []
+
+    def once(a: np.ndarray) -> np.ndarray:
+        runs.append(1)
+        if len(runs) == 1:
+            raise oom("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return a + 1
+
+    def always(a: np.ndarray) -> np.ndarray:
+        raise oom("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the failure goes to the policy's notes, unwarned
+        assert ap.OOMPolicy(retries=1).run(once, np.zeros(3)).tolist() == [1.0, 1.0, 1.0]
+        with pytest.raises(ap.OutOfMemoryError) as info:
+            ap.OOMPolicy(retries=1).run(always, np.zeros(3))
+    assert info.value.memory_type is MemoryType.TORCH
+    assert info.value.attempts == 2
+    assert "releasing torch's cached memory failed, and was skipped: RuntimeError" in str(
+        info.value
+    )

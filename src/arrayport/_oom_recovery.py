@@ -241,7 +241,7 @@ class Execution:
             # release when nothing follows: it costs a full garbage collection.
             follows = attempt < policy.retries or policy.split_axis is not None
             if policy.release and (follows or policy.fallback is not None):
-                release(self.last_type, self.last_device, escalate=attempt > 0)
+                release(self.last_type, self.last_device, escalate=attempt > 0, note=self.note)
         raise _Exhausted
 
     def absorbed(self, exc: BaseException, site: Site) -> bool:

@@ -7,6 +7,7 @@ import pytest
 from arrayport import MemoryType
 from arrayport.devices import CPU, Device
 from arrayport.errors import DeviceError, UnsupportedArrayError
+from tests._subprocess import python_words
 from tests.conftest import python_c, skip_unless_installed
 
 pytestmark = skip_unless_installed(MemoryType.JAX)
@@ -154,4 +155,44 @@ def test_jax_platforms_cuda_without_cuda_in_a_fresh_process() -> None:
     assert done.stdout.startswith(
         "refused: jax could not initialise the platforms JAX_PLATFORMS (or jax.config's "
         "jax_platforms) asks for, 'cuda': "
+    )
+
+
+def test_ordinal_positions_follow_the_hardware_ids(dev) -> None:
+    # cuda:N is CUDA's device N (jax's local_hardware_id, what its DLPack export names),
+    # not the N-th GPU jax lists.
+    assert dev.ordinal_positions([0, 1]) == {0: 0, 1: 1}
+    assert dev.ordinal_positions([1]) == {1: 0}  # jax_cuda_visible_devices="1"
+    assert list(dev.ordinal_positions([3, 1])) == [1, 3]  # in ordinal order
+    assert dev.ordinal_positions([3, 1]) == {1: 1, 3: 0}
+    assert dev.ordinal_positions([None, 2]) == {2: 1}  # no hardware id: no ordinal
+    assert dev.ordinal_positions([]) == {}
+
+
+def test_jax_gpus_are_named_by_hardware_id_not_by_place_in_the_list() -> None:
+    # GPUs were numbered by their place in jax's list: with jax_cuda_visible_devices="1"
+    # jax's one GPU (CUDA's device 1) was cuda:0, and cuda:1 was refused. Real jax devices
+    # stand in for GPUs (their local_hardware_id is what is read): three CPU devices, of
+    # which the third and second are jax's "GPU list" here, in that order.
+    script = """
+import jax
+from arrayport.backends import _jax_devices as dev
+from arrayport.devices import Device
+from arrayport.errors import DeviceError
+
+cpus = jax.devices("cpu")
+real = dev.jax_devices
+dev.jax_devices = lambda kind: real(kind) if kind == "cpu" else [cpus[2], cpus[1]]
+print(*(str(d) for d in dev.devices()))
+print(dev.to_jax_device(Device("cuda", 2)) is cpus[2], dev.cuda_gpu(1) is cpus[1])
+try:
+    dev.to_jax_device(Device("cuda", 0))
+except DeviceError as exc:
+    print("refused:", exc)
+"""
+    env = {"JAX_PLATFORMS": "cpu", "XLA_FLAGS": "--xla_force_host_platform_device_count=3"}
+    assert " ".join(python_words(script, env=env)) == (
+        "cpu cuda:1 cuda:2 True True refused: jax cannot place data on cuda:0: it sees only "
+        "cuda:1, cuda:2 here; pass device='cpu', device=None (stay on the input's device) "
+        "or an index it sees"
     )

@@ -69,11 +69,11 @@ def test_private_call_is_refused_on_an_old_jaxlib(monkeypatch) -> None:
 def test_no_gpu_importer_without_that_gpu() -> None:
     import jax
 
-    from arrayport.backends import jax as be
+    from arrayport.backends import _jax_dlpack
 
     if jax.devices()[0].platform != "cpu":
         pytest.skip("this jax has a GPU")
-    assert be._gpu_importer(0) is None
+    assert _jax_dlpack.gpu_importer_on(0) is None
 
 
 def test_uncommitter_leaves_the_same_buffer_uncommitted() -> None:

@@ -45,3 +45,23 @@ def test_thread_stream_runs_on_its_own_stream() -> None:
     moved = _torch_cuda.move_on_thread_stream(torch, x.cpu(), torch.device("cuda", 0), 0)
     assert torch.equal(moved, x)
     assert Device("cuda", 0).kind == "cuda"
+
+
+@pytest.mark.gpu
+def test_dlpack_for_stream_exports_a_tensor_off_the_current_device() -> None:
+    # torch's own export refuses a tensor on another GPU than its current device (a
+    # BufferError): torch -> jax failed for cuda:1 tensors while device 0 was current.
+    import torch
+
+    if torch.cuda.device_count() < 2:
+        pytest.skip("needs two GPUs")
+    t = torch.arange(8.0, device="cuda:1")
+    consumer = torch.cuda.Stream(device=1)
+    with torch.cuda.device(0):
+        for stream in (consumer.cuda_stream, -1, None):
+            back = torch.from_dlpack(_torch_cuda.dlpack_for_stream(torch, t, stream))
+            assert back.device == t.device
+            assert back.data_ptr() == t.data_ptr()
+        assert torch.cuda.current_device() == 0
+    consumer.synchronize()
+    assert back.tolist() == list(range(8))

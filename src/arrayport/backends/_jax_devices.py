@@ -23,6 +23,7 @@ from __future__ import annotations
 import functools
 import os
 import sys
+from collections.abc import Sequence
 from typing import Any
 
 from arrayport.backends._util import default_from_elsewhere, unplaceable
@@ -33,9 +34,11 @@ __all__ = [
     "deleted_error",
     "device_of",
     "devices",
+    "cuda_gpu",
     "from_jax_device",
     "host_device",
     "jax_devices",
+    "ordinal_positions",
     "resolve_device",
     "single_device",
     "to_jax_device",
@@ -58,7 +61,11 @@ def jax_devices(kind: str) -> list[Any]:
     except (AssertionError, RuntimeError) as exc:
         raise BackendUnavailableError(_platforms_error(jax, exc)) from exc
     try:
-        return list(jax.devices("cpu" if kind == "cpu" else "gpu"))
+        if kind == "cpu":
+            return list(jax.devices("cpu"))
+        # This process's own GPUs: jax.devices("gpu") lists every process's under
+        # jax.distributed, whose arrays this process cannot reach.
+        return list(jax.local_devices(backend="gpu"))
     except RuntimeError:  # jax raises RuntimeError for a platform it was not built with
         return []
 
@@ -77,15 +84,52 @@ def _platforms_error(jax: Any, exc: BaseException) -> str:
     )
 
 
+def ordinal_positions(hardware_ids: Sequence[int | None]) -> dict[int, int]:
+    """Each CUDA ordinal's position in a list of jax GPUs, given the list's
+    ``local_hardware_id`` values, in ordinal order.
+
+    ``cuda:N`` is CUDA's device N, as torch and cupy number it and as jax's DLPack export
+    names it (``local_hardware_id``), not the N-th GPU jax lists: with
+    ``jax_cuda_visible_devices="1"`` (``jax.distributed.initialize(local_device_ids=[1])``)
+    jax's one GPU is ``cuda:1``. A GPU without a hardware id has no ordinal: left out."""
+    pairs = sorted((int(h), p) for p, h in enumerate(hardware_ids) if h is not None)
+    return dict(pairs)
+
+
+#: (jax_devices("cuda"), its GPUs by CUDA ordinal, its Devices by jax GPU), made anew
+#: whenever jax_devices gives another list (its cache cleared).
+_table: tuple[Any, dict[int, Any], dict[Any, Device]] = (None, {}, {})
+
+
+def _gpus() -> tuple[dict[int, Any], dict[Any, Device]]:
+    """jax's GPUs by CUDA ordinal, and the reverse (:func:`ordinal_positions`)."""
+    global _table
+    gpus = jax_devices("cuda")
+    table = _table
+    if table[0] is not gpus:
+        positions = ordinal_positions([d.local_hardware_id for d in gpus])
+        by_ordinal = {n: gpus[p] for n, p in positions.items()}
+        table = (gpus, by_ordinal, {d: cuda_device(n) for n, d in by_ordinal.items()})
+        _table = table
+    return table[1], table[2]
+
+
 def devices() -> tuple[Device, ...]:
-    return (CPU, *(Device("cuda", i) for i in range(len(jax_devices("cuda")))))
+    return (CPU, *_gpus()[1].values())
 
 
 def from_jax_device(d: Any) -> Device:
     if d.platform == "cpu":
         return CPU
     if d.platform in ("gpu", "cuda"):
-        return cuda_device(jax_devices("cuda").index(d))
+        found = _gpus()[1].get(d)
+        if found is not None:
+            return found
+        msg = (
+            f"the jax GPU {d} is not one of this process's (jax.local_devices()): its "
+            "memory is another process's; gather the data onto a local device first"
+        )
+        raise DeviceError(msg)
     msg = (
         f"jax platform {d.platform!r} is not supported by arrayport (cpu and cuda are); "
         "move the array first, e.g. jax.device_put(x, jax.devices('cpu')[0])"
@@ -93,13 +137,27 @@ def from_jax_device(d: Any) -> Device:
     raise DeviceError(msg)
 
 
+def cuda_gpu(index: int) -> Any:
+    """jax's GPU with CUDA ordinal ``index``, or None where jax has none."""
+    return _gpus()[0].get(index)
+
+
 def to_jax_device(device: Device) -> Any:
     if device.kind == "cpu":
         return host_device()[0]
-    found = jax_devices(device.kind)
-    if device.kind == "cuda" and device.index < len(found):
-        return found[device.index]
-    raise unplaceable("jax", device, len(jax_devices("cuda")))
+    found = cuda_gpu(device.index) if device.kind == "cuda" else None
+    if found is not None:
+        return found
+    ordinals = list(_gpus()[0])
+    if device.kind == "cuda" and ordinals != list(range(len(ordinals))):
+        # Not cuda:0..cuda:n-1, as unplaceable would say: the ordinals jax has.
+        seen = ", ".join(f"cuda:{n}" for n in ordinals)
+        msg = (
+            f"jax cannot place data on {device}: it sees only {seen} here; pass "
+            "device='cpu', device=None (stay on the input's device) or an index it sees"
+        )
+        raise DeviceError(msg)
+    raise unplaceable("jax", device, len(ordinals))
 
 
 @functools.cache

@@ -13,7 +13,7 @@ import sys
 from types import ModuleType
 from typing import Any
 
-from arrayport.backends._jax_devices import deleted_error, jax_devices
+from arrayport.backends._jax_devices import deleted_error, from_jax_device, jax_devices
 from arrayport.backends._util import message_has
 from arrayport.devices import Device
 
@@ -98,12 +98,14 @@ def memory_info() -> list[dict[str, Any]]:
     if why:
         return [{"device": "-", "in_use": None, "cached": None, "free": None, "note": why}]
     rows: list[dict[str, Any]] = []
-    for i, d in enumerate(jax_devices("cuda")):
+    for d in jax_devices("cuda"):
         stats = d.memory_stats() or {}
         in_use = stats.get("bytes_in_use")
         limit = stats.get("bytes_limit")
         free = None if in_use is None or limit is None else int(limit) - int(in_use)
-        rows.append({"device": f"cuda:{i}", "in_use": in_use, "cached": None, "free": free})
+        # Named by CUDA ordinal, as arrays on it are (not by its place in jax's list).
+        device = str(from_jax_device(d))
+        rows.append({"device": device, "in_use": in_use, "cached": None, "free": free})
     rows.insert(0, {"device": "cpu", "in_use": None, "cached": None, "free": None})
     return rows
 

@@ -75,11 +75,18 @@ def dlpack_for_stream(torch: ModuleType, x: Any, stream: int) -> Any:
     conjugate bit, layout, current device), and unless ``stream`` is torch's current
     stream, the work queued on the current stream is ordered before ``stream`` by an
     event. torch's special stream values (``None``, -1, 0, 1, 2) go to torch as they are.
+
+    A tensor on another GPU than torch's current device is exported with its own device
+    entered: torch's export refuses it otherwise (a ``BufferError``), and orders the
+    current device's current stream, not the tensor's.
     """
+    index = x.device.index
+    if index != torch.cuda.current_device():
+        with torch.cuda.device(index):
+            return dlpack_for_stream(torch, x, stream)
     if stream is None or stream in (-1, 0, 1, 2):
         return x.__dlpack__(stream=stream)
     capsule = x.__dlpack__(stream=-1)  # -1: torch's export without its stream handling
-    index = x.device.index
     current = torch.cuda.current_stream(index)
     if current.cuda_stream != stream:
         consumer = _consumer_streams.get((index, stream))
@@ -95,13 +102,19 @@ def dlpack_for_stream(torch: ModuleType, x: Any, stream: int) -> Any:
 
 
 def release_cuda(torch: ModuleType, device: Device | None) -> None:
-    """Synchronize and empty torch's CUDA cache on ``device`` (all devices for None)."""
+    """Synchronize and empty torch's CUDA cache on ``device``; for None, on each GPU this
+    process has a CUDA context on (ADR 0092: entering a GPU without one creates one)."""
     if not torch.cuda.is_available() or not torch.cuda.is_initialized():
         return
     if device is not None and device.kind != "cuda":
         return
-    indices = range(torch.cuda.device_count()) if device is None else [device.index]
-    for i in indices:
+    from arrayport._oom_release import gpus_to_release  # only when memory is released
+
+    # As in memory_rows: asked of the driver without creating a context (where a torch
+    # lacked the private call, every GPU would be released, as before ADR 0092).
+    has_context = getattr(torch._C, "_cuda_hasPrimaryContext", None)
+    index = None if device is None else device.index
+    for i in gpus_to_release(torch.cuda.device_count(), index, has_context):
         with torch.cuda.device(i):
             torch.cuda.synchronize()
             torch.cuda.empty_cache()

@@ -233,6 +233,10 @@ def copy(x: Any) -> Any:
 def move(x: Any, device: Device) -> Any:
     cp = load()
     with x.device:  # the source's pending work, on its own device's current stream
+        if not (x.flags.c_contiguous or x.flags.f_contiguous):
+            # cupy copies between devices only compact memory (else NotImplementedError):
+            # compacted here, on that stream, so that `ready` orders this copy too.
+            x = cp.ascontiguousarray(x)
         ready = cp.cuda.get_current_stream().record()
     with _ThreadStream(device.index) as stream:
         stream.wait_event(ready)
@@ -248,12 +252,14 @@ def is_oom(exc: BaseException) -> bool:
 
 
 def release_memory(device: Device | None = None) -> None:
+    """Free the memory pools' unused blocks on ``device``; with no GPU named, on each GPU
+    with a CUDA context (ADR 0092), as told by the driver (:func:`_has_context`)."""
+    from arrayport._oom_release import gpus_to_release  # only when memory is released
+
     gc.collect()
     cp = load()
-    indices = (
-        [device.index] if device is not None and device.kind == "cuda" else range(len(devices()))
-    )
-    for i in indices:
+    index = device.index if device is not None and device.kind == "cuda" else None
+    for i in gpus_to_release(len(devices()), index, _has_context):
         with cp.cuda.Device(i):
             cp.cuda.Device(i).synchronize()
             cp.get_default_memory_pool().free_all_blocks()

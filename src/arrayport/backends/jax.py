@@ -33,8 +33,10 @@ Quirks routed around here:
   imports call jaxlib's own ``dlpack_managed_tensor_to_buffer`` directly instead, after a
   self-check that it shares memory (``_jax_dlpack.host_import``, ADR 0046); the public
   call is the fallback. Imports of cupy and torch GPU memory onto its own GPU do the same
-  (:func:`_gpu_importer`, ADR 0063), handing the producer jax's stream as the public
-  call does (torch's export keeps its stream object between calls, ADR 0066).
+  (``_jax_dlpack.gpu_import``, ADR 0063), handing the producer jax's stream as the public
+  call does (torch's export keeps its stream object between calls, ADR 0066), with the
+  producer's GPU entered (torch refuses to export from another, cupy would order the
+  wrong stream).
 * jax computes asynchronously: an out-of-memory error surfaces when a result is waited
   for, so :func:`settle` waits inside the OOM policy (ADR 0059). Out-of-memory recognition,
   waiting and memory figures are in :mod:`arrayport.backends._jax_memory`.
@@ -44,8 +46,6 @@ GPU paths ran on an H100 (ADR 0057); CI has no GPU.
 
 from __future__ import annotations
 
-import functools
-import sys
 from types import ModuleType
 from typing import Any
 
@@ -62,11 +62,10 @@ from arrayport._host import (
     host_layout,
     writes_allowed,
 )
-from arrayport.backends import _jax_dlpack, _torch_cuda
+from arrayport.backends import _jax_dlpack
 from arrayport.backends._jax_devices import (
     deleted_error,
     host_device,
-    jax_devices,
     single_device,
     to_jax_device,
 )
@@ -299,37 +298,10 @@ def dlpack_source(x: Any) -> Any:
     return x
 
 
-@functools.cache
-def _gpu_importer(index: int) -> tuple[int, Any] | None:
-    """jaxlib's direct DLPack import onto jax GPU ``index`` with that GPU's CUDA ordinal
-    (the DLPack device id of the sources it takes), or None (see _jax_dlpack)."""
-    gpus = jax_devices("cuda")
-    if index >= len(gpus):
-        return None
-    importer = _jax_dlpack.gpu_importer(load(), gpus[index])
-    return None if importer is None else (int(gpus[index].local_hardware_id), importer)
-
-
-# The producers the direct GPU import takes: their __dlpack__ orders their pending work
-# before the stream it is handed (tensorflow's takes no stream: the public call knows).
-_STREAM_PRODUCERS = frozenset({"cupy", "torch"})
-
-
-def _torch_export(x: Any, stream: int) -> Any:
-    """torch's ``x.__dlpack__(stream=stream)``, 8 us less per call (ADR 0066)."""
-    return _torch_cuda.dlpack_for_stream(sys.modules["torch"], x, stream)
-
-
 def from_dlpack(x: Any, device: Device, *, read_only: bool = False) -> Any:
     if device.is_cpu:
         return _jax_dlpack.host_import(x)
-    jax = load()
-    if (producer := type(x).__module__.partition(".")[0]) in _STREAM_PRODUCERS:
-        direct = _gpu_importer(device.index)
-        if direct is not None and x.__dlpack_device__() == (_jax_dlpack.DL_CUDA, direct[0]):
-            return direct[1](x, _torch_export if producer == "torch" else None)
-    out = jax.dlpack.from_dlpack(x)
-    return out if device_of(out) == device else jax.device_put(out, to_jax_device(device))
+    return _jax_dlpack.gpu_import(load(), x, device)
 
 
 def from_numpy(a: np.ndarray, device: Device) -> Any:
