@@ -91,6 +91,42 @@ def test_lower_bound_on_the_axes_of_expressions() -> None:
     assert axes("df.iloc[:, :]") == 2  # reported only where df is a known array
 
 
+def test_generalized_ufuncs_drop_axes_and_their_results_are_not_reported() -> None:
+    # np.matmul and np.vecdot were taken for elementwise ufuncs, keeping the most axes of
+    # their arguments: iterating or unpacking their 1-D results was reported.
+    def axes(expression: str, **names: int) -> int:
+        node = ast.parse(expression, mode="eval").body
+        return min_axes(
+            node,
+            lambda n: (
+                "numpy." + ast.unparse(n).removeprefix("np.") if "np." in ast.unparse(n) else None
+            ),
+            lambda name: names.get(name, 0),
+        )
+
+    for name in ("matmul", "vecdot", "matvec", "vecmat"):
+        if isinstance(getattr(np, name, None), np.ufunc):  # NumPy 2.2 added matvec, vecmat
+            assert axes(f"np.{name}(m, v)", m=2, v=2) == 0, name
+    assert axes("np.add(m, v)", m=2) == 2  # elementwise: broadcast
+    source = """
+        import numpy as np
+        pts = np.zeros((3, 2))
+        w = np.ones(2)
+        proj = np.matmul(pts, w)
+        for p in proj:
+            print(p)
+        a, b, c = np.vecdot(pts, pts)
+        for row in np.add(pts, 1):
+            pass
+        """
+    assert iterations(source) == [9]  # np.add(pts, 1) keeps two axes
+    # What array-api-strict accepts: iterating and unpacking these 1-D results.
+    pts, w = xp.zeros((3, 2)), xp.ones(2)
+    assert len(list(xp.matmul(pts, w))) == 3
+    _a, _b, c = xp.vecdot(pts, pts)
+    assert float(c) == 0.0
+
+
 def test_sorting_flattened_and_sparse_indices_are_not_two_dimensional() -> None:
     # sort/argsort(axis=None) flatten (1-D), and indices(sparse=True) is a tuple: iterating
     # them was reported as iterating "an array of two or more axes" (review, session 20).

@@ -5,7 +5,9 @@ from __future__ import annotations
 import ast
 import textwrap
 
-from arrayport.portcheck._bindings import _local_names, _Scope, _target_names
+from arrayport.portcheck import check_source
+from arrayport.portcheck._arguments import numpy_attribute
+from arrayport.portcheck._bindings import _local_names, _Scope, _target_names, star_aliases
 
 
 def function(source: str) -> ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda:
@@ -117,3 +119,75 @@ def test_a_scope_starts_empty() -> None:
     assert scope.declared_global == scope.declared_nonlocal == set()
     assert scope.imported == {}
     assert _Scope("module").names is not scope.names  # each scope has its own tables
+
+
+def test_a_star_import_is_hidden_only_by_names_the_module_scope_binds() -> None:
+    # A method named transpose or a comprehension variable named amax hid the numpy name
+    # for the whole module: y = transpose(a) and z = amax(a) went unreported.
+    tree = ast.parse(
+        textwrap.dedent(
+            """
+            from numpy import *
+            class Image:
+                def transpose(self):
+                    copy = 1
+                    return self
+                pad = 2
+            def f():
+                global stack
+                stack = None
+                mean = 3
+            n = sum(1 for amax in range(3))
+            m = [(ptp := v) for v in range(3)]
+            g = lambda diff=(vstack := 1): diff
+            @decorate(kron := 1)
+            def h(outer=(inner := 1)):
+                pass
+            try:
+                pass
+            except ValueError as cumsum:
+                pass
+            """
+        )
+    )
+    aliases = star_aliases(tree, numpy_attribute)
+    assert {"transpose", "copy", "pad", "mean", "amax", "diff"} <= set(aliases)
+    # Bound in the module scope: a global of a function, walrus targets (a comprehension's
+    # too), the defs and classes, an except clause's name.
+    bound = {"stack", "ptp", "vstack", "kron", "inner", "cumsum", "h", "f", "g", "n", "m"}
+    assert not bound & set(aliases)
+    source = "from numpy import *\nclass Image:\n    def transpose(self): ...\n"
+    source += "y = transpose(a)\nn = sum(1 for amax in range(3))\nz = amax(a)\n"
+    found = [(f.line, f.name) for f in check_source(source)]
+    assert found == [(1, "from numpy import *"), (4, "numpy.transpose"), (6, "numpy.amax")]
+
+
+def test_an_import_of_numpy_in_an_except_clause_is_the_functions_fallback() -> None:
+    # try: import cupy as xp / except ImportError: import numpy as xp was followed at
+    # module level but not in a function: xp.concatenate there went unreported.
+    bound, _, _, imported = _local_names(
+        function(
+            """
+            def f(a, b):
+                try:
+                    import cupy as xp
+                except ImportError:
+                    import numpy as xp
+                try:
+                    import numpy as np
+                except ImportError:
+                    np = None
+                return xp.concatenate([a, b])
+            """
+        )
+    )
+    assert {"xp", "np"} <= bound
+    assert imported == {"xp": "numpy"}  # np = None in the except clause: not numpy alone
+    body = "try:\n    import cupy as xp\nexcept ImportError:\n    import numpy as xp\n"
+    body += "y = xp.concatenate([a, b])\n"
+    function_source = "def f(a, b):\n" + textwrap.indent(body, "    ") + "    return y\n"
+    assert [(f.line, f.name) for f in check_source(body)] == [(5, "numpy.concatenate")]
+    assert [(f.line, f.name) for f in check_source(function_source)] == [(6, "numpy.concatenate")]
+    # Rebound after the fallback: no longer numpy from there on.
+    rebound = function_source.replace("    return y\n", "    xp = other\n    xp.concatenate(c)\n")
+    assert [(f.line, f.name) for f in check_source(rebound)] == [(6, "numpy.concatenate")]

@@ -110,13 +110,17 @@ def test_cov_hint_keeps_bias_ddof_rowvar_and_weights_under_xpx_names(
     found = findings(source)
     assert found[3, "numpy.cov"] == (
         "xpx.cov(xp.stack((x, y)), correction=0) (array-api-extra; xp.stack((x, y)) is for "
-        "1-D arrays; 2-D ones: xp.concat((x, y), axis=0), axis=1 with rowvar=False)"
+        "1-D arrays, whatever rowvar says; 2-D ones: xpx.cov(xp.concat((x, y), axis=0), "
+        "correction=0))"
     )
     assert found[4, "numpy.cov"] == "xpx.cov(x, correction=0) (array-api-extra)"
-    assert found[5, "numpy.cov"] == "xpx.cov(m, axis=-2, aweights=w) (array-api-extra)"
-    assert (
-        found[6, "numpy.cov"]
-        == "xpx.cov(m, axis=-2, correction=0 if flag else 1) (array-api-extra)"
+    assert found[5, "numpy.cov"] == (
+        "xpx.cov(m, axis=-2, aweights=w) (array-api-extra; axis=-2 is for a 2-D m; NumPy "
+        "ignores rowvar for a 1-D one)"
+    )
+    assert found[6, "numpy.cov"] == (
+        "xpx.cov(m, axis=-2, correction=0 if flag else 1) (array-api-extra; axis=-2 is for a "
+        "2-D m; NumPy ignores rowvar for a 1-D one)"
     )
     assert (found[7, "numpy.cov"] or "").startswith("xpx.cov(m), one array with a variable per row")
     if keywords <= installed:
@@ -137,6 +141,41 @@ def test_cov_hint_keeps_bias_ddof_rowvar_and_weights_under_xpx_names(
     old = check_source("import numpy as np\nb = np.cov(x, ddof=0)\n")
     assert old[0].replacement is None
     assert "has no correction=" in old[0].message
+
+
+def test_cov_hint_with_rowvar_false_gives_numpys_values_for_1d_and_2d_arrays() -> None:
+    # np.cov(x, y, rowvar=False) of 1-D arrays was told xpx.cov(xp.stack((x, y)), axis=-2):
+    # a 5x5 matrix where NumPy (which ignores rowvar for 1-D arrays) gives 2x2.
+    found = findings(
+        """
+        import numpy as np
+        a = np.cov(x, y, rowvar=False)
+        b = np.cov(x, y)
+        c = np.cov(x, rowvar=False)
+        """
+    )
+    if "axis" not in _call_hints._xpx_cov_keywords():
+        pytest.skip("the installed array-api-extra's cov has no axis=")
+    assert found[3, "numpy.cov"] == (
+        "xpx.cov(xp.stack((x, y))) (array-api-extra; xp.stack((x, y)) is for 1-D arrays, "
+        "whatever rowvar says; 2-D ones: xpx.cov(xp.concat((x, y), axis=1), axis=-2))"
+    )
+    assert (found[4, "numpy.cov"] or "").endswith("2-D ones: xpx.cov(xp.concat((x, y), axis=0)))")
+    assert found[5, "numpy.cov"] == (
+        "xpx.cov(x, axis=-2) (array-api-extra; axis=-2 is for a 2-D x; NumPy ignores rowvar "
+        "for a 1-D one)"
+    )
+    rng = np.random.default_rng(0)
+    x1, y1 = rng.normal(size=5), rng.normal(size=5)
+    x2, y2 = rng.normal(size=(6, 2)), rng.normal(size=(6, 3))
+    a1, b1, a2, b2 = (xp.asarray(v) for v in (x1, y1, x2, y2))
+    one_d = xpx.cov(xp.stack((a1, b1)))
+    assert np.allclose(np.asarray(one_d), np.cov(x1, y1, rowvar=False))
+    assert np.allclose(np.asarray(one_d), np.cov(x1, y1))
+    columns = xpx.cov(xp.concat((a2, b2), axis=1), axis=-2)
+    assert np.allclose(np.asarray(columns), np.cov(x2, y2, rowvar=False))
+    rows = xpx.cov(xp.concat((a2.mT, b2.mT), axis=0))
+    assert np.allclose(np.asarray(rows), np.cov(x2.T, y2.T))
 
 
 def test_partition_with_a_negative_or_sequence_kth_gets_a_hint_that_runs() -> None:

@@ -130,7 +130,7 @@ def test_an_ordering_of_kind_letters_gets_the_generic_hint() -> None:
     )
     generic = found[(4, ".dtype.kind")]
     assert generic is not None
-    assert generic.startswith('xp.isdtype(dtype, kind) with the kind meant: "bool"')
+    assert generic.startswith('xp.isdtype(x.dtype, kind) with the kind meant: "bool"')
     assert [found[(line, ".dtype.kind")] for line in (5, 6, 7)] == [generic] * 3
     assert found[(8, ".dtype.kind")] == 'xp.isdtype(x.dtype, "real floating")'
     # What NumPy's orderings select: no one kind of xp.isdtype's.

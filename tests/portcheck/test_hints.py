@@ -263,8 +263,8 @@ def test_itemsize_and_nbytes_hints_for_complex_and_bool() -> None:
     itemsize = hint_for_attribute("itemsize", frozenset()) or ""
     nbytes = hint_for_attribute("nbytes", frozenset()) or ""
     assert itemsize == (
-        "xp.finfo(dtype).bits // 8 for real floating (2 * that for complex), "
-        "xp.iinfo(dtype).bits // 8 for integers, 1 for bool"
+        "xp.finfo(x.dtype).bits // 8 for real floating (2 * that for complex), "
+        "xp.iinfo(x.dtype).bits // 8 for integers, 1 for bool"
     )
     assert nbytes.startswith("x.size * the item size: xp.finfo(x.dtype).bits // 8")
     names = ("bool", "int8", "uint16", "int32", "int64", "float32", "float64", "complex64")

@@ -214,7 +214,8 @@ def test_transposes_and_parts_of_a_known_array_are_arrays() -> None:
         (6, "len()"),
         (7, "iteration"),
         (10, "iteration"),
-        (11, ".copy"),
+        (11, ".copy"),  # coords.real.copy(): its hint names coords.real
+        (11, ".copy"),  # and coords.imag's, coords.imag
         (11, ".imag"),
         (11, ".real"),
     ]
@@ -241,3 +242,48 @@ def test_the_transpose_of_a_sparse_value_is_not_an_array() -> None:
     assert tracker._is_array_expr(_expr("a.T"))
     assert tracker._is_array_expr(_expr("a.mT.real"))
     assert not tracker._is_array_expr(_expr("z.real"))  # not known to be an array
+
+
+def test_a_namespace_object_or_dtype_copied_to_another_name_keeps_its_kind() -> None:
+    # backend = xp made backend unknown, and self.ns = namespace was not followed: valid
+    # array API code was reported, and told it passed too many positional arguments.
+    from arrayport.portcheck import check_source
+
+    source = """
+        from array_api_compat import array_namespace
+        import numpy as np
+
+        class Model:
+            def fit(self):
+                return self
+
+        def centre(x, xp):
+            backend = xp
+            return x - backend.mean(x, axis=0)
+
+        class Op:
+            def __init__(self, namespace):
+                self.ns = namespace
+
+            def run(self, x):
+                return self.ns.sum(x, axis=0)
+
+        def fitted(data):
+            model = Model()
+            other = model
+            return other.mean(data)
+
+        def sized(x):
+            t = x.dtype
+            u = t
+            return u.itemsize
+        """
+    found = [(f.line, f.name, f.replacement) for f in check_source(textwrap.dedent(source))]
+    assert found == [
+        (
+            28,
+            ".dtype.itemsize",
+            "xp.finfo(u).bits // 8 for real floating (2 * "
+            "that for complex), xp.iinfo(u).bits // 8 for integers, 1 for bool",
+        )
+    ]

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import ast
 import os
 import sys
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
+from arrayport import portcheck
 from arrayport.errors import ArrayportError
 from arrayport.portcheck import (
     PARSE_ERROR,
     UNREADABLE,
+    _depth,
     check_paths,
     check_source,
     iter_python_files,
@@ -74,12 +79,15 @@ def test_device_files_are_not_python_source() -> None:
         check_paths([devnull])
 
 
-def test_too_deep_file_is_a_finding_and_the_rest_is_checked(tmp_path: Path) -> None:
+def test_too_deep_file_is_a_finding_and_the_rest_is_checked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     deep = tmp_path / "a_deep.py"
     deep.write_text("import numpy as np\nx = " + " + ".join(["1"] * 20_000) + "\n")
-    walk_deep = tmp_path / "b_walk_deep.py"  # parses, but is too deep for the AST walk
+    walk_deep = tmp_path / "b_walk_deep.py"  # parses, but too deep for a walk limited so
     walk_deep.write_text("import numpy as np\nx = " + " + ".join(["np.amax(a)"] * 2_000) + "\n")
     (tmp_path / "c.py").write_text("import numpy as np\nnp.amax(x)\n")
+    monkeypatch.setattr(_depth, "_WALK_LIMIT", 0)  # the deep walk gets the caller's limit
     found = check_paths([tmp_path])
     assert [(Path(f.path).name, f.line, f.name) for f in found] == [
         ("a_deep.py", 2, "<file>"),  # the statement nested too deeply
@@ -88,6 +96,64 @@ def test_too_deep_file_is_a_finding_and_the_rest_is_checked(tmp_path: Path) -> N
     ]
     assert "too deeply nested to analyse" in found[0].message
     assert found[0].replacement is None
+
+
+def _deepest(make: Callable[[int], str]) -> str:
+    """``make(n)`` for n 100 below the largest (below 20,000) Python's parser takes here
+    (its limit is the recursion left, a little less in check_source: 100 levels less)."""
+    low, high = 200, 20_000
+    while high - low > 1:
+        middle = (low + high) // 2
+        try:
+            ast.parse(make(middle))
+            low = middle
+        except (SyntaxError, RecursionError, MemoryError):
+            high = middle
+    return make(low - 100)
+
+
+def test_every_file_python_parses_is_walked_whatever_its_depth() -> None:
+    # A 500-term sum or a 170-call method chain ran the walk out of recursion (Python's
+    # default limit, 1,000): the file was reported as too deep and not checked.
+    head, tail = "import numpy as np\n", "\nz = np.amax(y)\n"
+    sources = {
+        "sum": lambda n: f"{head}y = {' + '.join(['np.amax(a)'] * n)}{tail}",
+        "chain": lambda n: f"{head}q = np.amax(b){'.where(c)' * n}{tail}",
+        "attributes": lambda n: f"{head}q = np.amax(b){'.c' * n}{tail}",
+        "index": lambda n: f"{head}q = np.amax(b){'[0]' * n}{tail}",
+        "elif": lambda n: head + "if np.amax(a): pass\n" + "elif a: pass\n" * n + tail,
+    }
+    limit = sys.getrecursionlimit()
+    for name, make in sources.items():
+        source = _deepest(make)
+        found = {(f.line, f.name) for f in check_source(source, name)}
+        last = source.count("\n")
+        assert (2, "numpy.amax") in found, name
+        assert (last, "numpy.amax") in found, name
+        assert sys.getrecursionlimit() == limit  # restored
+
+
+def test_a_file_the_walk_follows_is_walked_in_the_callers_thread(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def refused(walk: object) -> None:
+        raise AssertionError("walked in another thread")
+
+    monkeypatch.setattr(portcheck, "walk_deeply", refused)
+    source = "import numpy as np\ny = " + " + ".join(["np.amax(a)"] * 200) + "\n"
+    assert [(f.line, f.name) for f in check_source(source)] == [(2, "numpy.amax")]
+
+
+def test_deep_files_are_checked_from_several_threads_at_once() -> None:
+    limit = sys.getrecursionlimit()
+    sources = [
+        "import numpy as np\n" + f"y = {' + '.join(['a'] * (600 + 50 * i))}\nz = np.amax(y)\n"
+        for i in range(6)
+    ]
+    with ThreadPoolExecutor(6) as pool:
+        results = list(pool.map(check_source, sources))
+    assert [[(f.line, f.name) for f in found] for found in results] == [[(3, "numpy.amax")]] * 6
+    assert sys.getrecursionlimit() == limit
 
 
 def test_missing_path_raises(tmp_path: Path) -> None:

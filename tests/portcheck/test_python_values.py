@@ -213,6 +213,36 @@ def test_a_list_where_the_standard_takes_an_int_or_a_tuple_is_reported() -> None
     assert np.array_equal(np.asarray(got), np.squeeze(np.ones((1, 3, 1)), (0, 2)))
 
 
+def test_lists_in_two_places_get_hints_that_fix_both() -> None:
+    # np.moveaxis(x, [0, 1], [1, 0]) got two findings whose hints each fixed one argument
+    # (xp.moveaxis(x, [0, 1], (1, 0)), xp.moveaxis(x, (0, 1), [1, 0])): neither ran.
+    found = findings(
+        """
+        import numpy as np
+        a = np.moveaxis(x, [0, 1], [1, 0])
+        b = np.roll(x, [1, 1], axis=[0, 1])
+        c = np.moveaxis(x, [0, 1], destination=[1, 0])
+        d = np.moveaxis(x, source=[0, 1], destination=[1, 0])
+        e = np.moveaxis(x, [0, 1], [1, 0], **options)
+        f = np.moveaxis(x, *axes)
+        """
+    )
+    hints = {key: {hint for _, hint in found[key]} for key in found}
+    assert len(found[3, "numpy.moveaxis(not a tuple)"]) == 2  # one for each list
+    assert hints[3, "numpy.moveaxis(not a tuple)"] == {"xp.moveaxis(x, (0, 1), (1, 0))"}
+    assert hints[4, "numpy.roll(not a tuple)"] == {"xp.roll(x, (1, 1), axis=(0, 1))"}
+    # destination by keyword: passed by position, and a tuple, in both findings' hints.
+    assert hints[5, "numpy.moveaxis(not a tuple)"] == {"xp.moveaxis(x, (0, 1), (1, 0))"}
+    assert hints[5, "numpy.moveaxis(destination=)"] == {"xp.moveaxis(x, (0, 1), (1, 0))"}
+    assert hints[6, "numpy.moveaxis(source=)"] == {"xp.moveaxis(x, (0, 1), (1, 0))"}
+    assert hints[6, "numpy.moveaxis(destination=)"] == {"xp.moveaxis(x, (0, 1), (1, 0))"}
+    assert hints[7, "numpy.moveaxis(not a tuple)"] == {"xp.moveaxis(x, (0, 1), (1, 0), **options)"}
+    assert not [key for key in found if key[0] == 8]  # *axes: nothing known
+    data = np.arange(24.0).reshape(2, 3, 4)
+    got = xp.moveaxis(xp.asarray(data), (0, 1), (1, 0))
+    assert np.array_equal(np.asarray(got), np.moveaxis(data, [0, 1], [1, 0]))
+
+
 def test_a_list_where_the_standard_takes_a_python_number_is_reported() -> None:
     # np.full((2, 2), [1, 2]) broadcasts the list; array-api-strict and torch refuse it.
     found = findings(

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 
 import array_api_strict
 import numpy as np
 import pytest
 
 from arrayport.portcheck import check_source, standard
-from arrayport.portcheck._standard import REMOVED_METHODS
+from arrayport.portcheck._standard import REMOVED_METHODS, _required_version
 
 
 def test_namespace_is_array_api_stricts_minus_its_helpers() -> None:
@@ -256,3 +257,52 @@ def test_a_broken_array_api_extra_leaves_its_hints_out(
         assert [(f.name, f.replacement) for f in found] == [("numpy.concatenate", "xp.concat")]
     finally:
         _standard.standard.cache_clear()
+
+
+def test_an_older_standard_set_for_array_api_strict_leaves_out_newer_functions() -> None:
+    # With ARRAY_API_STRICT_API_VERSION=2023.12 the messages said "2023.12" while np.isin
+    # and np.take_along_axis (2025.12, 2024.12: array-api-strict refuses them there) passed.
+    source = "import numpy as np\na = np.isin(x, y)\nb = np.take_along_axis(x, i, axis=0)\n"
+    assert check_source(source) == []  # the newest standard has both
+    saved = array_api_strict.get_array_api_strict_flags()
+    try:
+        array_api_strict.set_array_api_strict_flags(api_version="2023.12")
+        standard.cache_clear()
+        std = standard()
+        assert std.version == "2023.12"
+        assert not {"isin", "take_along_axis", "nextafter", "diff"} & std.namespace
+        assert {"clip", "moveaxis", "unstack", "concat"} <= std.namespace  # 2023.12's
+        assert not {"eig", "eigvals"} & std.extensions["linalg"]  # 2025.12's
+        found = [(f.line, f.name, f.message) for f in check_source(source)]
+        assert found == [
+            (2, "numpy.isin", "numpy.isin is not in the array API standard 2023.12"),
+            (
+                3,
+                "numpy.take_along_axis",
+                "numpy.take_along_axis is not in the array API standard 2023.12",
+            ),
+        ]
+        with pytest.raises(RuntimeError, match=r"requires API version 2024\.12"):
+            array_api_strict.take_along_axis(
+                array_api_strict.zeros(2), array_api_strict.zeros(2, dtype=array_api_strict.int64)
+            )
+    finally:
+        array_api_strict.set_array_api_strict_flags(**saved)
+        standard.cache_clear()
+    assert standard().version == array_api_strict.__array_api_version__
+
+
+def test_required_version_is_read_from_the_wrapper_or_not_at_all() -> None:
+    assert _required_version(array_api_strict.take_along_axis) == "2024.12"
+    assert _required_version(array_api_strict.isin) == "2025.12"
+    assert _required_version(array_api_strict.concat) is None  # in every version
+    assert _required_version(len) is None  # no closure: standard, as before
+
+    def gate(version: str) -> Callable[[], object]:
+        def wrapper() -> object:
+            return version
+
+        return wrapper
+
+    assert _required_version(gate("2030.12")) == "2030.12"
+    assert _required_version(gate("not a version")) is None

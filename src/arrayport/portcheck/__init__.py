@@ -28,7 +28,7 @@ from pathlib import Path
 from arrayport._quiet import quiet
 from arrayport.errors import ArrayportError
 from arrayport.portcheck._checker import Finding, find_nonstandard
-from arrayport.portcheck._depth import too_deep_line
+from arrayport.portcheck._depth import too_deep_line, walk_deeply
 from arrayport.portcheck._standard import Standard, standard
 
 __all__ = [
@@ -52,7 +52,7 @@ _OUTPUT_DIRS = frozenset({"build", "dist"})
 TOO_DEEP = "<file>"
 _TOO_DEEP = (
     "too deeply nested to analyse (an expression or block nests deeper than Python's "
-    "recursion limit); the file was not checked"
+    "parser, or port-check's walk, can follow); the file was not checked"
 )
 #: The name of the file-level finding for a file that is not valid Python.
 PARSE_ERROR = "<parse error>"
@@ -89,11 +89,13 @@ def check_source(source: str | bytes, path: str = "<string>") -> list[Finding]:
     Returns
     -------
     list of Finding
-        Sorted by line, then name; one per line and name.
+        Sorted by line, then name; the same finding twice on a line is given once (two
+        receivers of one method, ``a.copy(), b.copy()``, are two: each hint names its own).
 
-        A source nested too deeply for Python to analyse (a chained expression of
-        thousands of terms) gives one finding named ``"<file>"``, saying so, on the line of
-        the statement nested too deeply (line 1 where port-check cannot tell which).
+        A source nested too deeply for Python's parser (at its default recursion limit,
+        Python 3.11's takes a sum of about 3,000 terms, a chain of about 1,500 method
+        calls) gives one finding named ``"<file>"``, saying so, on the line of the
+        statement nested too deeply (line 1 where port-check cannot tell which).
 
     Raises
     ------
@@ -119,8 +121,8 @@ class _ParseError(Exception):
 
 def _check(source: str | bytes, path: str) -> list[Finding]:
     """:func:`check_source`, raising :class:`_ParseError` for source that is not Python."""
-    # RecursionError: a 20,000-term `1 + 1 + ...` is too deep for the parser, a
-    # 1,000-term one for the walk; the file is reported as not analysed.
+    # RecursionError: a 3,000-term `1 + 1 + ...` is too deep for Python 3.11's parser (the
+    # file is reported as not analysed); a walk deeper than the recursion limit is rerun.
     if isinstance(source, bytes):
         undecodable = _undecodable(source, path)
         if undecodable is not None:
@@ -139,22 +141,20 @@ def _check(source: str | bytes, path: str) -> list[Finding]:
     std = standard()
     try:
         return find_nonstandard(tree, path, std)
+    except RecursionError:  # a 500-term sum: again, in a thread that can recurse deeper
+        pass
+    try:
+        return walk_deeply(lambda: find_nonstandard(tree, path, std))
     except RecursionError:
         return [Finding(path, too_deep_line(source, tree), TOO_DEEP, _TOO_DEEP, None)]
 
 
 def _line_at(source: str | bytes, index: int) -> int:
     """The 1-based line of ``source[index]``, lines ended by LF, CRLF or CR (as Python's)."""
-    if isinstance(source, bytes):
-        return (
-            source[:index].count(b"\n")
-            + source[:index].count(b"\r")
-            - source[:index].count(b"\r\n")
-            + 1
-        )
-    return (
-        source[:index].count("\n") + source[:index].count("\r") - source[:index].count("\r\n") + 1
-    )
+    before = source[:index]
+    if isinstance(before, bytes):
+        return before.count(b"\n") + before.count(b"\r") - before.count(b"\r\n") + 1
+    return before.count("\n") + before.count("\r") - before.count("\r\n") + 1
 
 
 def _undecodable(source: bytes, path: str) -> SyntaxError | None:

@@ -24,7 +24,7 @@ from arrayport.portcheck._hints import (
     hint_for_dtype,
 )
 from arrayport.portcheck._numpy_signatures import numpy_attribute, numpy_parameters
-from arrayport.portcheck._python_values import Numbers, python_value_findings
+from arrayport.portcheck._python_values import Numbers, python_value_findings, tuple_fix
 from arrayport.portcheck._renames import RENAMES
 from arrayport.portcheck._standard import Signature, Standard
 
@@ -218,7 +218,9 @@ def _positional_only_finding(
         return f"{path}({keyword}=)", message, None
     accepted = sig.keywords or frozenset()  # others are reported on their own
     rest = [f"{kw.arg}={ast.unparse(kw.value)}" for kw in node.keywords if kw.arg in accepted]
-    args = [ast.unparse(v) for v in (*values, *node.args[len(values) :])] + rest
+    given_args = (*values, *node.args[len(values) :])
+    takes = [*sig.takes, *[""] * len(given_args)]  # a list where it takes a tuple: the tuple
+    args = [tuple_fix(v, takes[i]) or ast.unparse(v) for i, v in enumerate(given_args)] + rest
     return f"{path}({keyword}=)", message, f"xp.{name}({', '.join(args)})"
 
 

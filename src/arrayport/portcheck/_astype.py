@@ -98,8 +98,9 @@ def astype_hint(
     """For ``x.astype(...)``: (replacement, note for the message). The replacement names
     the standard dtype meant (``x.astype(float)``, ``"f4"``, ``np.float32``), or is None
     with a note where the standard has no such dtype (``object``, ``str``, ``"U10"``,
-    ``np.str_``, a structured dtype literal). None when the dtype is not spelled so
-    (``x.astype(t)``)."""
+    ``np.str_``, a structured dtype literal), or is the call's own dtype where it is not
+    spelled so (``x.astype(t)``: ``xp.astype(x, t)``). None for another numpy name or no
+    dtype."""
     given = call.args[0] if call.args else None
     given = next((kw.value for kw in call.keywords if kw.arg == "dtype"), given)
     if given is None:
@@ -119,8 +120,8 @@ def astype_hint(
             return None, _NO_DTYPE.format(shown=given.id)
         dtype = hint_for_dtype(given.id, False)
     else:
-        return None
-    if dtype is None:
-        return None
+        dtype = None
+    if dtype is None:  # x.astype(t), x.astype(y.dtype): that dtype (not a numpy one)
+        return None if path is not None else (f"xp.astype(x, {ast.unparse(given)})", "")
     meant, _, note = dtype.removeprefix("dtype=").partition(" (")
     return f"xp.astype(x, {meant})" + (f" ({note}" if note else ""), ""

@@ -126,7 +126,8 @@ def _call_axes(
         if name in _SAME_AXES and first is not None:
             return max(axes(first), _literal_axes(first))
         ufunc = numpy_attribute(path)
-        elementwise = isinstance(ufunc, np.ufunc) and ufunc.nout == 1
+        # Not a generalized ufunc (matmul, vecdot, matvec: a signature), which drops axes.
+        elementwise = isinstance(ufunc, np.ufunc) and ufunc.nout == 1 and ufunc.signature is None
         if (elementwise or name == "clip" or (name == "where" and len(args) == 3)) and not starred:
             # Broadcast: the result has the most axes of any argument.
             return max((max(axes(a), _literal_axes(a)) for a in args), default=0)

@@ -153,7 +153,9 @@ def root_of(node: ast.expr) -> ast.expr:
 def _local_names(node: _Function) -> tuple[set[str], set[str], set[str], dict[str, str]]:
     """The names a function binds (parameters and every binding in its body, nested
     scopes excepted), those it declares ``global`` and ``nonlocal``, and those of the
-    bound names only imports of numpy bind (another import binds like an assignment)."""
+    bound names only imports of numpy bind (another import binds like an assignment), or
+    an import of numpy in an ``except`` clause (``try: import cupy as xp`` / ``except
+    ImportError: import numpy as xp``: the fallback is followed, as at module level)."""
     args = node.args
     bound = {
         a.arg
@@ -163,9 +165,12 @@ def _local_names(node: _Function) -> tuple[set[str], set[str], set[str], dict[st
     declared_global: set[str] = set()
     declared_nonlocal: set[str] = set()
     imported: dict[str, str] = {}
+    fallbacks: set[str] = set()  # names imports of numpy bind in an except clause
     stack: list[ast.AST] = [node.body] if isinstance(node, ast.Lambda) else list(node.body)
-    while stack:
-        item = stack.pop()
+    handled: list[ast.AST] = []  # the nodes to walk inside except clauses
+    while stack or handled:
+        in_handler = bool(handled)
+        item = (handled or stack).pop()
         if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             bound.add(item.name)
             continue  # its body is its own scope (decorators and defaults bind nothing)
@@ -197,12 +202,15 @@ def _local_names(node: _Function) -> tuple[set[str], set[str], set[str], dict[st
                     bound.add(name)
                 else:
                     imported[name] = path
+                    if in_handler:
+                        fallbacks.add(name)
         elif isinstance(item, (ast.MatchAs, ast.MatchStar)) and item.name:
             bound.add(item.name)
         elif isinstance(item, ast.MatchMapping) and item.rest:
             bound.add(item.rest)
-        stack.extend(ast.iter_child_nodes(item))
-    only = {name: path for name, path in imported.items() if name not in bound}
+        handler = in_handler or isinstance(item, ast.ExceptHandler)
+        (handled if handler else stack).extend(ast.iter_child_nodes(item))
+    only = {n: path for n, path in imported.items() if n not in bound or n in fallbacks}
     return bound | set(imported), declared_global, declared_nonlocal, only
 
 
@@ -247,12 +255,52 @@ def _outside_functions(tree: ast.AST) -> list[ast.AST]:
     return found
 
 
+def _module_bindings(tree: ast.AST) -> set[str]:
+    """The names the module scope of ``tree`` binds: its assignments, defs, classes and
+    imports, and the names its functions declare ``global``; not those bound in class
+    bodies, function bodies and lambdas (but the def's and class's own names, and a walrus
+    in their decorators, defaults or bases), nor a comprehension's loop variables (but a
+    walrus in a comprehension, which binds in the module)."""
+    bound = {name for n in ast.walk(tree) if isinstance(n, ast.Global) for name in n.names}
+    stack: list[tuple[ast.AST, bool]] = [(tree, False)]  # (node, inside a comprehension)
+    while stack:
+        node, in_comprehension = stack.pop()
+        children: list[ast.AST] = list(ast.iter_child_nodes(node))
+        if isinstance(node, ast.ClassDef):
+            bound.add(node.name)
+            children = [*node.decorator_list, *node.bases, *node.keywords]
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            if not isinstance(node, ast.Lambda):
+                bound.add(node.name)
+            decorators = [] if isinstance(node, ast.Lambda) else node.decorator_list
+            defaults = [*node.args.defaults, *(d for d in node.args.kw_defaults if d)]
+            children = [*decorators, *defaults]
+        in_comprehension = in_comprehension or isinstance(node, _Comprehension)
+        if isinstance(node, ast.NamedExpr) and isinstance(node.target, ast.Name):
+            bound.add(node.target.id)  # in a comprehension too
+        elif in_comprehension:
+            pass  # a comprehension's loop variables are its own
+        elif isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+            bound.add(node.id)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            bound.update(
+                (a.asname or a.name).partition(".")[0] for a in node.names if a.name != "*"
+            )
+        elif isinstance(node, (ast.ExceptHandler, ast.MatchAs, ast.MatchStar)) and node.name:
+            bound.add(node.name)
+        elif isinstance(node, ast.MatchMapping) and node.rest:
+            bound.add(node.rest)
+        stack.extend((child, in_comprehension) for child in children)
+    return bound
+
+
 def star_aliases(tree: ast.AST, attribute: Callable[[str], object]) -> dict[str, str]:
     """The names ``from numpy import *`` (or a numpy submodule's) at module level gives the
     module, each with the dotted numpy name it holds: the module's ``__all__``, less the
     names Python's builtins have (``sum``, ``round``, ``bool``: their uses are read as the
-    builtins') and those the module binds itself (anywhere outside its functions: a def,
-    an assignment, another import), whose binding may come after the star import; none
+    builtins') and those the module scope binds itself (a def, an assignment, another
+    import, a ``global`` in a function; not a class body's names nor a comprehension's loop
+    variables), whose binding may come after the star import; none
     where another library's star import may rebind them (``from pylab import *``).
     ``attribute`` gives the object a dotted numpy name names."""
     outside = _outside_functions(tree)
@@ -266,16 +314,7 @@ def star_aliases(tree: ast.AST, attribute: Callable[[str], object]) -> dict[str,
     ]
     if not stars or len(stars) < len(starred):  # another library's star may rebind them
         return {}
-    bound: set[str] = set()
-    for n in outside:
-        if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load):
-            bound.add(n.id)
-        elif isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            bound.add(n.name)
-        elif isinstance(n, (ast.Import, ast.ImportFrom)):
-            bound.update((a.asname or a.name).partition(".")[0] for a in n.names if a.name != "*")
-        elif isinstance(n, ast.ExceptHandler) and n.name:
-            bound.add(n.name)
+    bound = _module_bindings(tree)
     found: dict[str, str] = {}
     for module in stars:
         names = getattr(attribute(module), "__all__", ())

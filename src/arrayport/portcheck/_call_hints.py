@@ -128,10 +128,12 @@ def _flag(node: ast.expr) -> bool | None:
 def _cov_hint(node: ast.Call, hint: str) -> tuple[str | None, str]:
     """``hint`` (array-api-extra's cov) for ``np.cov`` call ``node``, keeping its rowvar=,
     bias=, ddof=, fweights= and aweights= under xpx.cov's names; or none, with a note, where
-    the installed array-api-extra's cov lacks the keyword they need."""
+    the installed array-api-extra's cov lacks the keyword they need. NumPy ignores rowvar
+    for a 1-D array (one variable, never transposed): ``axis=-2`` is for a 2-D m, and
+    ``np.cov(x, y)`` of 1-D arrays is ``xpx.cov(xp.stack((x, y)))`` whatever rowvar says."""
     mapping = (
-        "rowvar=False is axis=-2, bias=True is correction=0, ddof=k is correction=k; "
-        "fweights= and aweights= keep their names"
+        "rowvar=False is axis=-2 for a 2-D m, bias=True is correction=0, ddof=k is "
+        "correction=k; fweights= and aweights= keep their names"
     )
     if _opaque(node):
         return f"xpx.cov(m, axis=..., correction=...) (array-api-extra; {mapping})", ""
@@ -140,9 +142,11 @@ def _cov_hint(node: ast.Call, hint: str) -> tuple[str | None, str]:
         argument(node, i, n) for i, n in ((2, "rowvar"), (3, "bias"), (4, "ddof"))
     )
     options: dict[str, str] = {}
+    along = "0"  # the axis a pair's variables are joined along (x, y given)
     if rowvar is not None and _flag(rowvar) is not True:
         shown = ast.unparse(rowvar)
         options["axis"] = "-2" if _flag(rowvar) is False else f"-1 if {shown} else -2"
+        along = "1" if _flag(rowvar) is False else f"0 if {shown} else 1"
     if ddof is not None:  # NumPy's ddof overrides bias
         options["correction"] = ast.unparse(ddof)
     elif bias is not None and _flag(bias) is not False:
@@ -162,17 +166,22 @@ def _cov_hint(node: ast.Call, hint: str) -> tuple[str | None, str]:
             f"it): without it, xpx.cov gives other values for this call ({mapping})"
         )
     data = "m" if m is None else ast.unparse(m)
+    axis = options.pop("axis", None)
+    rest = "".join(f", {k}={v}" for k, v in options.items())
     notes = []
-    if y is not None:
+    if y is not None:  # the pair's variables: rows of both (columns of both for rowvar=False)
         pair = f"{data}, {ast.unparse(y)}"
+        joined = f"xp.concat(({pair}), axis={along})"
         notes.append(
-            f"xp.stack(({pair})) is for 1-D arrays; 2-D ones: xp.concat(({pair}), axis=0), "
-            "axis=1 with rowvar=False"
+            f"xp.stack(({pair})) is for 1-D arrays, whatever rowvar says; 2-D ones: "
+            f"xpx.cov({joined}{'' if axis is None else f', axis={axis}'}{rest})"
         )
-        data = f"xp.stack(({pair}))"
+        data, axis = f"xp.stack(({pair}))", None
+    elif axis is not None:
+        notes.append(f"axis={axis} is for a 2-D {data}; NumPy ignores rowvar for a 1-D one")
     if dtype is not None:
         notes.append(f"np.cov's dtype=: xp.astype({data}, dtype) first")
-    given = "".join(f", {k}={v}" for k, v in options.items())
+    given = ("" if axis is None else f", axis={axis}") + rest
     return f"xpx.cov({data}{given}) (array-api-extra{''.join('; ' + n for n in notes)})", ""
 
 

@@ -28,7 +28,6 @@ What a name holds (a numpy alias, an array, a dtype, ...) is tracked as the walk
 from __future__ import annotations
 
 import ast
-import dataclasses
 from types import ModuleType
 from typing import cast
 
@@ -38,6 +37,7 @@ from arrayport.portcheck._axes import TRANSPOSE_OF_3D
 from arrayport.portcheck._bindings import _is_self_attribute
 from arrayport.portcheck._call_hints import call_hint
 from arrayport.portcheck._dtype_compare import dtype_comparison_findings, kind_comparison_hints
+from arrayport.portcheck._finding import Finding
 from arrayport.portcheck._hints import (
     STANDARD_DTYPES,
     hint_for_attribute,
@@ -47,6 +47,7 @@ from arrayport.portcheck._hints import (
 from arrayport.portcheck._info import info_field_finding
 from arrayport.portcheck._method_arguments import method_argument_findings, method_call_hint
 from arrayport.portcheck._numbers import number_kind
+from arrayport.portcheck._receivers import shape_assignment_hint, with_dtype, with_receiver
 from arrayport.portcheck._scopes import ScopeTracker
 from arrayport.portcheck._standard import Standard
 from arrayport.portcheck._ufunc_methods import ufunc_method_finding
@@ -55,43 +56,21 @@ from arrayport.portcheck._writes import ASSIGNED, subscript_targets, subscript_w
 __all__ = ["Finding", "find_nonstandard"]
 
 
-@dataclasses.dataclass(frozen=True, order=True)
-class Finding:
-    """One use of NumPy outside the array API standard.
-
-    Attributes
-    ----------
-    path : str
-        The file.
-    line : int
-        The 1-based line number.
-    name : str
-        What was used: ``"numpy.concatenate"``, ``".astype"``, ``".dtype.kind"``.
-    message : str
-        Why it is reported.
-    replacement : str or None
-        The standard (or array-api-extra) replacement, when there is one.
-    """
-
-    path: str
-    line: int
-    name: str
-    message: str
-    replacement: str | None
-
-    def as_dict(self) -> dict[str, object]:
-        """The finding as a JSON-ready dict with keys path, line, name, message, replacement."""
-        return dataclasses.asdict(self)
-
-
 def find_nonstandard(tree: ast.AST, path: str, std: Standard) -> list[Finding]:
-    """Every non-standard NumPy use in the parsed module ``tree`` (one per line and name)."""
+    """Every non-standard NumPy use in the parsed module ``tree`` (each finding once)."""
     checker = _Checker(path, std)
     checker.collect(tree)
     checker.visit(tree)
     return sorted(set(checker.findings))
 
 
+#: What a finding in an annotation Python evaluates (not under ``from __future__ import
+#: annotations``) adds to its message, and its replacement.
+_IN_ANNOTATION = "in an annotation, evaluated when the def or the module runs"
+_ANNOTATION_HINT = (
+    "a type of your own (typing.Any, or a Protocol of the methods used): the standard "
+    "defines no array or dtype types to annotate with"
+)
 #: Builtins that iterate over their arguments (len() is checked on its own).
 _ITERATING = frozenset({"list", "tuple", "zip", "enumerate", "sorted"})
 
@@ -106,11 +85,20 @@ class _Checker(ScopeTracker):
         self.kind_hints: dict[int, str] = {}  # id of a compared dtype.kind -> its hint
         self.findings: list[Finding] = []
         self.written: set[int] = set()  # ids of x.flat in x.flat[i] = v: reported as writes
+        self.assigned: dict[int, ast.expr] = {}  # id of an assignment target -> its value
+        self.in_annotation = 0  # how many annotations the walk is in
 
     def report(self, node: ast.AST, name: str, message: str, replacement: str | None) -> None:
         # An attribute's own line, where a black-style chain puts .attr (not its value's).
         line = getattr(node, "end_lineno" if isinstance(node, ast.Attribute) else "lineno", 0)
+        if self.in_annotation:  # x: np.ndarray, where Python evaluates it
+            message, replacement = f"{message} ({_IN_ANNOTATION})", _ANNOTATION_HINT
         self.findings.append(Finding(self.path, line, name, message, replacement))
+
+    def _visit_annotation(self, node: ast.expr) -> None:
+        self.in_annotation += 1
+        super()._visit_annotation(node)
+        self.in_annotation -= 1
 
     # -- uses
     def visit_Name(self, node: ast.Name) -> None:
@@ -229,18 +217,24 @@ class _Checker(ScopeTracker):
             self._info_attribute(node)
             self._array_attribute(node, self.calls.pop(id(node), None))
             if node.attr == "T" and self._min_axes(node.value) >= 3:
-                self.report(node, ".T", *TRANSPOSE_OF_3D)
+                why, transposed = TRANSPOSE_OF_3D
+                self.report(node, ".T", why, with_receiver(transposed, node.value))
         elif (
             isinstance(node.ctx, ast.Store)
             and node.attr in ASSIGNED
             and self._is_array_expr(node.value)
         ):
-            self.report(node, f".{node.attr} =", *ASSIGNED[node.attr])
+            message, hint = ASSIGNED[node.attr]
+            if node.attr == "shape":  # a.shape = (3, 2): a = xp.reshape(a, (3, 2), copy=False)
+                value = self.assigned.get(id(node))
+                hint = shape_assignment_hint(node.value, value) or hint
+            self.report(node, f".{node.attr} =", message, with_receiver(hint, node.value))
         self.generic_visit(node)
 
     def visit_Assign(self, node: ast.Assign) -> None:
         for target in node.targets:
             self._written_through(target, node.value, None)
+            self.assigned[id(target)] = node.value  # read when the target is visited
         super().visit_Assign(node)
 
     def visit_AugAssign(self, node: ast.AugAssign) -> None:
@@ -365,7 +359,7 @@ class _Checker(ScopeTracker):
                 node,
                 f".dtype.{attr}",
                 f"dtype.{attr} is NumPy's; the standard's dtype objects only compare equal",
-                hint or hint_for_attribute(attr, std.namespace),
+                hint or with_dtype(hint_for_attribute(attr, std.namespace), value),
             )
             return
         if self._foreign_receiver(value):
@@ -396,4 +390,4 @@ class _Checker(ScopeTracker):
                 why += note
             for found in astype_argument_findings(call):
                 self.report(node, *found)
-        self.report(node, f".{attr}", why, hint)
+        self.report(node, f".{attr}", why, with_receiver(hint, value))

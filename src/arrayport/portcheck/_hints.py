@@ -282,7 +282,7 @@ ATTRIBUTE_HINTS: dict[str, str | None] = {
     "real": "xp.real(x)",
     "imag": "xp.imag(x) for complex x (real x: xp.zeros_like(x), NumPy's result)",
     "nbytes": "x.size * the item size: " + _ITEMSIZE.format(d="x.dtype"),
-    "itemsize": _ITEMSIZE.format(d="dtype"),
+    "itemsize": _ITEMSIZE.format(d="x.dtype"),
     "kind": (
         'xp.isdtype(dtype, kind) with the kind meant: "bool", "signed integer", "unsigned '
         'integer", "integral", "real floating", "complex floating" or "numeric" (NumPy\'s '

@@ -43,6 +43,9 @@ _SPARSE_OPERATORS = (ast.MatMult, ast.Add, ast.Sub, ast.Mult)
 _SCALED_OPERATORS = (ast.Mult, ast.Div, ast.Pow)
 #: Builtins that give a sparse value of a sparse first argument (``abs(D)``, ``round(D)``).
 _SPARSE_BUILTINS = frozenset({"abs", "round", "pow"})
+#: Kinds a plain name passes on to the name it is assigned to (arrays and sparse values
+#: are passed on by the checks below).
+_PASSED_ON = frozenset({"namespace", "object", "dtype"})
 #: Attributes of an array that are arrays themselves: its transposes, real and imaginary parts.
 _ARRAY_ATTRIBUTES = frozenset({"T", "mT", "real", "imag"})
 
@@ -75,6 +78,8 @@ class ExpressionKinds:
         defines, or 'sparse', a SciPy sparse array or matrix), else None."""
         if isinstance(node, ast.Attribute) and node.attr == "dtype":
             return "dtype"
+        if isinstance(node, ast.Name) and self._kind_of_name(node.id) in _PASSED_ON:
+            return self._kind_of_name(node.id)  # backend = xp: a namespace too
         if isinstance(node, ast.Call) and "namespace" in _callee_name(node.func):
             return "namespace"  # xp = array_namespace(x): xp.max is a function, not a method
         if isinstance(node, ast.Call) and self.resolve(node.func) in _DTYPE_FACTORIES:

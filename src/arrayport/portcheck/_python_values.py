@@ -122,6 +122,47 @@ def _call_text(node: ast.Call, name: str, place: int, fixed: str) -> str:
     return f"xp.{name}({', '.join([*args, *keywords])})"
 
 
+def tuple_fix(arg: ast.expr, takes: str) -> str | None:
+    """``arg`` as the tuple the standard takes for a parameter that ``takes`` ``"tuple"``
+    (an int or a list given) or ``"int_or_tuple"`` (a list given), or None if it is fine."""
+    if takes == "tuple" or (takes == "int_or_tuple" and isinstance(arg, (ast.List, ast.ListComp))):
+        return _as_tuple(arg)
+    return None
+
+
+def _all_tuples(node: ast.Call, name: str, sig: Signature, params: tuple[str, ...]) -> str | None:
+    """``xp.name(...)`` with every int or list of ``node`` made the tuple the standard takes
+    and the keywords it takes by position only passed by position, where two or more
+    arguments are fixed so (``np.moveaxis(x, [0, 1], [1, 0])``: one hint fixes both), else
+    None."""
+    if any(isinstance(a, ast.Starred) for a in node.args):
+        return None
+    args = list(node.args)
+    keywords = []
+    for kw in node.keywords:  # np.moveaxis(x, s, destination=d): by position (NumPy's place)
+        place = params.index(kw.arg) if kw.arg in params else -1
+        if kw.arg in sig.positional_only:
+            place = sig.positional_only.index(kw.arg)
+        if kw.arg is None or not 0 <= place < len(sig.positional_only):
+            keywords.append(kw)  # a keyword it takes, or **kwargs
+        elif place == len(args):
+            args.append(kw.value)
+        else:
+            return None  # not next in line: no one call to give
+    texts = [ast.unparse(a) for a in args]
+    fixed = 0
+    for i, arg in enumerate(args[: len(sig.takes)]):
+        tuple_text = tuple_fix(arg, sig.takes[i])
+        if tuple_text is not None:
+            texts[i], fixed = tuple_text, fixed + 1
+    for kw in keywords:
+        tuple_text = tuple_fix(kw.value, sig.named_takes.get(kw.arg or "", ""))
+        fixed += tuple_text is not None
+        texts.append(f"{kw.arg}={tuple_text}" if tuple_text else ast.unparse(kw))
+    moved = len(args) > len(node.args)
+    return f"xp.{name}({', '.join(texts)})" if fixed >= 2 or (fixed and moved) else None
+
+
 def _passed(path: str, place: int | None, param: str | None) -> str:
     """`` for <param>``: the parameter an argument is passed for, by keyword or at NumPy's
     ``place`` (its name there), or nothing where NumPy does not say."""
@@ -289,9 +330,10 @@ def python_value_findings(
     required = sig.takes[: len(sig.required)]
     params = numpy_parameters(path) or ()
     count = 0  # numbers in required places that take an array or a number
+    checked: list[tuple[ast.expr, str, tuple[int | None, str | None, str]]] = []
     for i, arg in enumerate(node.args):
         if isinstance(arg, ast.Starred):
-            return [f for f in found if f is not None]
+            break
         if i < len(sig.takes):
             takes, param = sig.takes[i], None
             number = _python_value(arg, numbers) == "number"
@@ -302,12 +344,21 @@ def python_value_findings(
             takes, param = sig.named_takes.get(params[i], ""), params[i]
         else:
             continue
-        where = (i if param is None else None, param, name)
+        checked.append((arg, takes, (i if param is None else None, param, name)))
+    else:  # no *args: the keywords too
+        for kw in node.keywords:
+            if kw.arg is not None and kw.arg in sig.named_takes:
+                checked.append((kw.value, sig.named_takes[kw.arg], (None, kw.arg, name)))
+    tuples: list[int] = []  # where in found the ints and lists for tuples are
+    for arg, takes, where in checked:
+        tuples += [len(found)] if takes in ("tuple", "int_or_tuple") else []
         found.append(_checked(node, path, arg, takes, where, numbers))
-    for kw in node.keywords:
-        if kw.arg is not None and kw.arg in sig.named_takes:
-            takes = sig.named_takes[kw.arg]
-            found.append(_checked(node, path, kw.value, takes, (None, kw.arg, name), numbers))
+    whole = None if not any(found[i] for i in tuples) else _all_tuples(node, name, sig, params)
+    for i in tuples if whole is not None else ():
+        finding = found[i]
+        found[i] = None if finding is None else (*finding[:2], whole)  # each fixes them all
+    if any(isinstance(arg, ast.Starred) for arg in node.args):
+        return [f for f in found if f is not None]
     if count >= 2 and count == required.count("scalar"):
         found.append(
             (

@@ -25,6 +25,7 @@ import ast
 from types import ModuleType
 from typing import cast
 
+from arrayport.portcheck._annotations import annotation_kind, lazy_annotations
 from arrayport.portcheck._arguments import numpy_attribute
 from arrayport.portcheck._axes import ArrayAxes
 from arrayport.portcheck._bindings import (
@@ -40,7 +41,6 @@ from arrayport.portcheck._bindings import (
     star_aliases,
 )
 from arrayport.portcheck._kinds import ExpressionKinds
-from arrayport.portcheck._results import _ARRAY_ANNOTATIONS
 from arrayport.portcheck._standard import Standard
 
 __all__ = ["ScopeTracker"]
@@ -73,12 +73,14 @@ class ScopeTracker(ExpressionKinds, ArrayAxes, ast.NodeVisitor):
         self.assigned_aliases: set[str] = set()  # module-level names assigned numpy (xp = np)
         self.scopes: list[_Scope] = [_Scope("module")]
         self.in_handler = 0  # how many except clauses the walk is in
+        self.lazy_annotations = False  # from __future__ import annotations: none runs
 
     # -- set-up: imports and classes anywhere in the file apply to the whole file.
     def collect(self, tree: ast.AST) -> None:
         # The module's own imports give the file's aliases; a function's imports are its
         # own (see _local_names), read when the walk enters it.
         outside = {id(node) for node in _outside_functions(tree)}
+        self.lazy_annotations = lazy_annotations(tree)
         for node in ast.walk(tree):
             if isinstance(node, (ast.Import, ast.ImportFrom)):
                 for a in node.names:
@@ -195,17 +197,6 @@ class ScopeTracker(ExpressionKinds, ArrayAxes, ast.NodeVisitor):
                 return scope.names[name]
         return None
 
-    def _annotation_kind(self, node: ast.expr | None) -> str | None:
-        if node is None:
-            return None
-        if isinstance(node, ast.Subscript):
-            node = node.value
-        if self.resolve(node) in _ARRAY_ANNOTATIONS:
-            return "array"
-        if isinstance(node, ast.Name) and node.id in self.classes:
-            return "object"
-        return None
-
     def _function(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> None:
         args = node.args
         # Decorators, defaults and annotations are evaluated in the enclosing scope.
@@ -215,12 +206,15 @@ class ScopeTracker(ExpressionKinds, ArrayAxes, ast.NodeVisitor):
             for a in (*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg)
             if a is not None
         ]
+        annotations = [] if isinstance(node, ast.Lambda) else [a.annotation for a in every_arg]
         if not isinstance(node, ast.Lambda):
-            outer += [*node.decorator_list, *(a.annotation for a in every_arg if a.annotation)]
-            if node.returns is not None:
-                outer.append(node.returns)
+            outer += node.decorator_list
+            annotations.append(node.returns)
         for item in outer:
             self.visit(item)
+        for annotation in annotations:
+            if annotation is not None:
+                self._visit_annotation(annotation)
         bound, declared_global, declared_nonlocal, imported = _local_names(node)
         scope = _Scope(
             "function", dict.fromkeys(bound), declared_global, declared_nonlocal, imported
@@ -237,7 +231,7 @@ class ScopeTracker(ExpressionKinds, ArrayAxes, ast.NodeVisitor):
             if path is not None:
                 scope.imported[a.arg] = path
         for a in every_arg:
-            kind = self._annotation_kind(a.annotation)
+            kind = annotation_kind(a.annotation, self.resolve, self.classes)
             if kind is None and a.arg in _NAMESPACE_PARAMETERS:
                 kind = "namespace"
             scope.names[a.arg] = kind
@@ -337,12 +331,19 @@ class ScopeTracker(ExpressionKinds, ArrayAxes, ast.NodeVisitor):
         path = self.resolve(node)
         return path if path is not None and isinstance(numpy_attribute(path), ModuleType) else None
 
+    def _visit_annotation(self, node: ast.expr) -> None:
+        """Visit an annotation Python evaluates: not under ``from __future__ import
+        annotations`` (nor a string, nor a local variable's in a function: never run)."""
+        if not self.lazy_annotations:
+            self.visit(node)
+
     def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
-        self.visit(node.annotation)
+        if self.scopes[-1].kind != "function":
+            self._visit_annotation(node.annotation)
         if node.value is not None:
             self.visit(node.value)
         self.visit(node.target)
-        kind = self._annotation_kind(node.annotation)
+        kind = annotation_kind(node.annotation, self.resolve, self.classes)
         if node.value is not None:
             kind = kind or self._kind(node.value)
         if node.value is not None:

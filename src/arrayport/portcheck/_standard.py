@@ -77,9 +77,11 @@ class Standard:
     Attributes
     ----------
     version : str
-        The standard's version array-api-strict implements (``"2025.12"``, ...).
+        The standard's version array-api-strict is set to (``"2025.12"``, ...): its newest
+        unless ``ARRAY_API_STRICT_API_VERSION`` names an older one.
     namespace : frozenset of str
-        Functions, constants and dtypes of the main namespace.
+        Functions, constants and dtypes of the main namespace in that version (not those
+        array-api-strict refuses to call for it).
     extensions : dict of str to frozenset of str
         Names of each extension module (``"linalg"``, ``"fft"``).
     array_attributes : frozenset of str
@@ -263,6 +265,38 @@ def _extension_names(
     return frozenset(module.__all__) | added
 
 
+_VERSION = re.compile(r"\d{4}\.\d{2}")
+
+
+def _required_version(fn: object) -> str | None:
+    """The standard's version array-api-strict requires for calling ``fn``, or None: its
+    ``requires_api_version(v)`` wrapper keeps ``v`` in its closure (a cell named
+    ``version``), and raises when the version set (``ARRAY_API_STRICT_API_VERSION``) is older.
+    None where the wrapper is not found so: ``fn`` is then taken as standard."""
+    found: str | None = None
+    for _ in range(8):  # a few wrappers deep at most
+        code, cells = getattr(fn, "__code__", None), getattr(fn, "__closure__", None)
+        for name, cell in zip(getattr(code, "co_freevars", ()), cells or (), strict=False):
+            try:
+                value = cell.cell_contents if name == "version" else None
+            except ValueError:  # an empty cell
+                continue
+            if isinstance(value, str) and _VERSION.fullmatch(value):
+                found = max(found or value, value)
+        fn = getattr(fn, "__wrapped__", None)
+        if fn is None:
+            break
+    return found
+
+
+def _gated(module: ModuleType, names: frozenset[str], version: str) -> frozenset[str]:
+    """``names`` less those of ``module``'s functions that need a standard newer than
+    ``version`` (array-api-strict lists every version's functions, and refuses the newer
+    ones at call time)."""
+    newer = {n for n in names if (_required_version(getattr(module, n, None)) or "") > version}
+    return names - newer
+
+
 _INSTALL = "'arrayport[cli]' (array-api-strict and array-api-extra)"
 
 
@@ -303,7 +337,9 @@ def _broken(name: str, exc: BaseException) -> BackendUnavailableError:
 
 @functools.cache
 def standard() -> Standard:
-    """The array API standard as array-api-strict implements it (read once, then cached).
+    """The array API standard as array-api-strict implements it (read once, then cached):
+    the version it is set to when first called (``ARRAY_API_STRICT_API_VERSION``, or its
+    newest), without the functions it refuses to call in that version.
 
     Raises
     ------
@@ -311,11 +347,17 @@ def standard() -> Standard:
         If array-api-strict is not installed, or fails to import.
     """
     xp = _import("array_api_strict")
-    namespace = frozenset(xp.__all__) - _STRICT_HELPERS
-    # __all__ names the extension modules but they are loaded lazily: ask for them.
+    # The version set for array-api-strict (its newest unless ARRAY_API_STRICT_API_VERSION
+    # or set_array_api_strict_flags says otherwise): a function added later is not standard.
     version = str(xp.__array_api_version__)
-    extensions = {
-        ext: _extension_names(getattr(xp, ext), _UNLISTED.get(ext, {}), version)
+    namespace = _gated(xp, frozenset(xp.__all__) - _STRICT_HELPERS, version)
+    # __all__ names the extension modules but they are loaded lazily: ask for them.
+    extensions: dict[str, frozenset[str]] = {
+        ext: _gated(
+            getattr(xp, ext),
+            _extension_names(getattr(xp, ext), _UNLISTED.get(ext, {}), version),
+            version,
+        )
         for ext in ("linalg", "fft")
         if ext in namespace
     }
