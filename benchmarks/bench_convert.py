@@ -34,7 +34,8 @@ One more starts from a read-only numpy array into torch, which copies it (torch 
 hand read-only memory out writable).
 
 A first table shows the per-call cost on a small (16 x 16 float32) array, where the fixed
-cost is everything: ``arrayport.convert`` against the frameworks' own call for the pair, and
+cost is everything: ``arrayport.convert`` against the frameworks' own call for the pair
+(marked ``(direct copies)`` or ``(direct shares)`` as in the main table), and
 the numpy -> torch -> numpy round trip a dispatched torch function makes for numpy input
 (against ``torch.from_numpy`` plus ``Tensor.numpy``).
 
@@ -49,10 +50,17 @@ read through the frameworks' own pointers (``arrayport.testing.memory_bounds``; 
 that cannot be observed, as for pyclesperanto, which exposes no address, fails too): the
 ``zc`` column and the ``<50us`` target are observed, not taken on trust. A candidate that
 fails is not timed and the row says ``CHECK FAILED`` (a fast wrong path must not read
-well); the exit status is then 1. With ``--device``, a pair that raises says ``FAILED``
-and the exit status is 1 as well (the GPU tables check no values), as it is when an
-installed GPU memory type cannot reach the device (said at the start: a broken GPU
-install, whose pairs would otherwise just be missing) or none can.
+well); the exit status is then 1. With ``--device``, the GPU tables check their
+candidates the same way, and also that a result not in numpy is on the device asked for;
+where sharing cannot be observed (tensorflow on a GPU: numpy cannot view its memory), a
+zero-copy claim is not failed but the row ends in ``(zc not observed)``. On the GPU too,
+``/direct`` from jax into torch or cupy is the import followed by a copy (``.clone()``,
+``.copy()``: jax's buffers are immutable), and a row whose direct call still does other
+work ends in ``(direct copies)`` or ``(direct shares)``. A pair that raises says
+``FAILED`` and the exit status is 1 as well, as it is when an installed GPU memory type
+cannot reach the device (said at the start: a broken GPU install, whose pairs would
+otherwise just be missing) or none can. ``/dcopy`` is a copy on the device by the first
+of cupy, torch and jax installed (``-`` where tensorflow is the only one).
 
 Run: ``.venv/bin/python benchmarks/bench_convert.py [--mib 1 64 256] [--repeat 5]
 [--no-per-call]``
@@ -71,7 +79,8 @@ from _args import positive_int, require
 
 import arrayport as ap  # first: its import guard must precede tensorflow
 from arrayport._host import aligned_copy, aligned_empty
-from arrayport.devices import parse_device
+from arrayport.backends import get_backend
+from arrayport.devices import Device, parse_device
 from arrayport.testing import memory_bounds
 
 MT = ap.MemoryType
@@ -134,6 +143,8 @@ def to_host(y: Any) -> np.ndarray:
         return np.asarray(y.detach().cpu().numpy())
     if module == "tensorflow":
         return np.asarray(y.numpy())
+    if module == "cupy":
+        return np.asarray(y.get())  # cupy's own device-to-host copy
     if module.startswith("pyclesperanto"):
         import pyclesperanto as cle
 
@@ -153,8 +164,14 @@ FAILED_CHECKS: list[str] = []
 
 def shares(y: Any, x: Any) -> bool | None:
     """Whether ``y`` overlaps ``x`` in memory, read through the frameworks' own pointers
-    (``memory_bounds``), or None where either exposes no address (pyclesperanto)."""
-    a, b = memory_bounds(y), memory_bounds(x)
+    (``memory_bounds``), or None where either exposes no address (pyclesperanto) or its
+    address cannot be read (tensorflow on a GPU: numpy cannot view its memory)."""
+    try:
+        a, b = memory_bounds(y), memory_bounds(x)
+    # Whatever the reader raises, sharing is not observed: a zero-copy claim then fails
+    # (unless the caller allows it, and marks the row), and no other check depends on it.
+    except Exception:
+        return None
     if a is None or b is None:
         return None
     return a[0] < b[1] and b[0] < a[1]
@@ -180,6 +197,8 @@ def checked(
     claims: dict[str, bool] | None = None,
     targets: dict[str, str] | None = None,
     skip: tuple[str, ...] = ("copy", "key"),
+    device: Device | None = None,
+    unobserved_ok: bool = False,
 ) -> tuple[dict[str, Callable[[], Any]], dict[str, bool | None]]:
     """``fns`` without the candidates whose result is wrong, and whether each kept one's
     result shares memory with its source.
@@ -188,9 +207,11 @@ def checked(
     ``target`` (``targets[name]`` where given) with ``expected``'s shape, dtype and values.
     For a candidate in ``sources`` (name -> the array it converts) whether its result
     overlaps that source is observed (:func:`shares`); one in ``claims`` (name -> what
-    ``ap.plan`` says of zero-copy) fails when the observation differs. A failure is
-    printed, loudly, under the ``row`` it belongs to. ``skip``: the references (a numpy
-    copy, a plan lookup), which return no converted array."""
+    ``ap.plan`` says of zero-copy) fails when the observation differs, or when sharing
+    cannot be observed unless ``unobserved_ok`` (then the claim stands unchecked). With
+    ``device`` (GPU tables), a result of a memory type other than numpy must be on it. A
+    failure is printed, loudly, under the ``row`` it belongs to. ``skip``: the references
+    (a numpy or device copy, a plan lookup), which return no converted array."""
     sources = sources or {}
     claims = claims or {}
     targets = targets or {}
@@ -205,13 +226,16 @@ def checked(
             y = fn()
             found = ap.detect_memory_type(y).value
             require(found == want, f"a {found} array, not {want}")
+            if device is not None and found != "numpy":
+                on = get_backend(MT(found)).device_of(y)
+                require(on == device, f"on {on}, not on {device}")
             got = to_host(y)
             require(got.shape == expected.shape, f"shape {got.shape}, not {expected.shape}")
             require(got.dtype == expected.dtype, f"dtype {got.dtype}, not {expected.dtype}")
             require(np.array_equal(got, expected), "values differ from the source's")
             if name in sources:
                 shared[name] = shares(y, sources[name])
-            if name in claims:
+            if name in claims and not (unobserved_ok and shared.get(name) is None):
                 problem = _zero_copy_problem(claims[name], shared.get(name))
                 require(problem is None, problem or "")
         # Any failure, an exception from the candidate included: reported, not timed.
@@ -389,16 +413,18 @@ def per_call(
             route = ap.plan(x, t)
             fns: dict[str, Callable[[], Any]] = {"convert": lambda x=x, t=t: ap.convert(x, t)}
             fns.update(split_calls(x, t))
+            row_sources = {"convert": x}  # not `sources`: that one holds each type's array
             direct = calls.get((s, t))
             if direct is not None:
                 x_direct = twin(x, s)
                 fns["direct"] = lambda d=direct, x=x_direct: d(x)
-            fns, _ = checked(
+                row_sources["direct"] = x_direct
+            fns, shared = checked(
                 fns,
                 base,
                 t,
                 f"per call {s}->{t}",
-                sources={"convert": x},
+                sources=row_sources,
                 claims={"convert": route.zero_copy},
             )
             if "convert" not in fns:
@@ -409,6 +435,7 @@ def per_call(
                 f"{'':>8} {s:>15} -> {t:<14} {route.method:<11} "
                 f"{'y' if route.zero_copy else 'n':<3}{t_conv * 1e6:>8.2f}us "
                 f"{_split_text(times)} {t_direct * 1e6:>7.2f}us {t_conv / t_direct:>7.2f}"
+                f"{other_work(shared)}"
             )
     if "torch" in types:
         import torch
@@ -502,21 +529,37 @@ def gpu_direct_calls(types: list[str], index: int) -> dict[tuple[str, str], Call
         calls["jax", "numpy"] = np.asarray
     for s in types:
         for t in types:
-            if s != t and t in importers and s != "tensorflow":
-                calls[s, t] = importers[t]
+            if s == t or t not in importers or s == "tensorflow":
+                continue
+            imp = importers[t]
+            if s == "jax" and t == "torch":
+                # jax's buffers are immutable: torch alone would hand them out writable,
+                # which arrayport refuses (ADR 0001) and copies instead, as on the CPU.
+                calls[s, t] = lambda j, imp=imp: imp(j).clone()
+            elif s == "jax" and t == "cupy":
+                calls[s, t] = lambda j, imp=imp: imp(j).copy()  # the same, for cupy
+            else:
+                calls[s, t] = imp
     return calls
 
 
-def device_copy(x: Any) -> Callable[[], Any]:
-    """Allocate and copy ``x`` on its device: the limit for a route that needs a fresh buffer."""
-    module = type(x).__module__.partition(".")[0]
-    if module == "cupy":
-        return x.copy
-    if module == "torch":
-        return x.clone
-    import jax.numpy as jnp
+#: The memory types whose copy on the device is the /dcopy reference, in this order.
+DCOPY_TYPES = ("cupy", "torch", "jax")
 
-    return lambda: jnp.array(x, copy=True)
+
+def device_copy(x: Any) -> Callable[[], Any]:
+    """Allocate and copy ``x`` on its device (a cupy, torch or jax array): the limit for a
+    route that needs a fresh buffer."""
+    mt = ap.detect_memory_type(x).value
+    if mt == "cupy":
+        return x.copy
+    if mt == "torch":
+        return x.clone
+    if mt == "jax":
+        import jax.numpy as jnp
+
+        return lambda: jnp.array(x, copy=True)
+    raise ValueError(f"no device copy for a {mt} array (only {', '.join(DCOPY_TYPES)})")
 
 
 def device_copy_of(x: Any) -> Any:
@@ -533,20 +576,49 @@ def _gpu_row(
     calls: dict[tuple[str, str], Callable[[Any], Any]],
     repeat: int,
     sync: Callable[[], None],
+    check: tuple[np.ndarray, str, Device],
     fresh: Callable[[Any], Any] | None = None,
-) -> tuple[ap.Route, dict[str, float]]:
-    """The route of ``x`` to ``t`` and the side-by-side times of ``fns`` plus the
-    frameworks' own call for the pair (on an equal source of its own, through ``fresh``
-    when given, as the caller's ``fns`` do)."""
+) -> tuple[ap.Route, dict[str, float] | None, dict[str, bool | None]]:
+    """The route of ``x`` to ``t``, the side-by-side times of ``fns`` plus the frameworks'
+    own call for the pair (on an equal source of its own, through ``fresh`` when given, as
+    the caller's ``fns`` do), and which results share their source's memory (for
+    :func:`other_work`). Each candidate is checked first, untimed (:func:`checked`, with
+    ``check``: the expected values, the row's name, the device); the times are None where
+    convert's check failed (said by checked()). A row through ``fresh`` converts a copy
+    made in the call: its sharing is not observed (its route copies)."""
+    expected, row, device = check
     route = ap.plan(x, t, **kw)
+    sources = {"convert": x} if fresh is None else {}
     direct = calls.get((s, t))
     if direct is not None:
         x_direct = twin(x, s)
         if fresh is None:
             fns["direct"] = lambda: direct(x_direct)
+            sources["direct"] = x_direct
         else:
             fns["direct"] = lambda: direct(fresh(x_direct))
-    return route, side_by_side(fns, repeat, sync)
+    fns, shared = checked(
+        fns,
+        expected,
+        t,
+        row,
+        sources=sources,
+        claims={"convert": route.zero_copy},
+        skip=("dcopy", "key"),
+        device=device,
+        unobserved_ok=True,  # tensorflow on a GPU: the row says "(zc not observed)"
+    )
+    if "convert" not in fns:
+        return route, None, shared
+    return route, side_by_side(fns, repeat, sync), shared
+
+
+def _gpu_marks(route: ap.Route, shared: dict[str, bool | None], fresh: bool) -> str:
+    """The end of a GPU row: :func:`other_work`'s marks, and ``(zc not observed)`` where
+    the route claims zero-copy and sharing could not be read (its ``<50us`` rests on the
+    claim)."""
+    unseen = route.zero_copy and not fresh and shared.get("convert") is None
+    return other_work(shared) + (" (zc not observed)" if unseen else "")
 
 
 def jax_gpu_import_table(
@@ -608,7 +680,8 @@ def jax_gpu_import_table(
 
 def gpu_tables(device: str, mibs: list[int], repeat: int, per_call_table: bool) -> list[str]:
     """Every pair of GPU memory types on ``device``, and each to and from the host; the
-    rows that failed (a pair that raised), which make the run's exit status 1."""
+    rows that failed (a pair that raised), which make the run's exit status 1 (as do the
+    candidates whose check failed: ``FAILED_CHECKS``)."""
     parsed = parse_device(device)
     if parsed is None or parsed.is_cpu:
         raise SystemExit(f"--device wants a GPU such as cuda:0, not {device!r}")
@@ -621,7 +694,7 @@ def gpu_tables(device: str, mibs: list[int], repeat: int, per_call_table: bool) 
     calls = gpu_direct_calls(types, index)
     if per_call_table:
         small = aligned_empty((16, 16), np.dtype("float32"))
-        small[...] = 1
+        small[...] = np.arange(256, dtype=np.float32).reshape(16, 16)
         print(
             f"{'per call':>8} {'source':>15} -> {'target':<14} {'method':<11} {'zc':<3}"
             f"{'convert':>10} {'key':>8} {'run':>9} {'direct':>9} {'ratio':>7}"
@@ -632,20 +705,24 @@ def gpu_tables(device: str, mibs: list[int], repeat: int, per_call_table: bool) 
                 if s == t:
                     continue
                 fns = {"convert": lambda x=x, t=t: ap.convert(x, t)}
+                check = (small, f"per call {s}->{t}", parsed)
                 try:
                     fns.update(split_calls(x, t))
-                    route, times = _gpu_row(x, s, t, {}, fns, calls, repeat, sync)
+                    route, times, shared = _gpu_row(x, s, t, {}, fns, calls, repeat, sync, check)
                 # A failing pair is printed and the table goes on: one run covers every pair.
                 except Exception as exc:
                     print(f"{'':>8} {s:>15} -> {t:<14} FAILED {type(exc).__name__}: {exc}")
                     failed.append(f"per call {s}->{t}")
+                    continue
+                if times is None:
+                    print(f"{'':>8} {s:>15} -> {t:<14} CHECK FAILED: convert's result is wrong")
                     continue
                 t_direct = times.get("direct", float("nan"))
                 print(
                     f"{'':>8} {s:>15} -> {t:<14} {route.method:<11} "
                     f"{'y' if route.zero_copy else 'n':<3}{times['convert'] * 1e6:>8.2f}us "
                     f"{_split_text(times)} {t_direct * 1e6:>7.2f}us "
-                    f"{times['convert'] / t_direct:>7.2f}"
+                    f"{times['convert'] / t_direct:>7.2f}{_gpu_marks(route, shared, False)}"
                 )
         print()
         jax_gpu_import_table(types, device, index, repeat, sync)
@@ -653,7 +730,11 @@ def gpu_tables(device: str, mibs: list[int], repeat: int, per_call_table: bool) 
         f"{'MiB':>4} {'source':>15} -> {'target':<14} {'method':<11} {'zc':<3}"
         f"{'convert':>11} {'/dcopy':>7} {'/direct':>8}  target"
     )
-    print(f"device {device}; /dcopy: allocate-and-copy on the device ({types[0]})")
+    ref = next((t for t in DCOPY_TYPES if t in types), None)
+    if ref is None:
+        print(f"device {device}; /dcopy: none (no device copy by {', '.join(DCOPY_TYPES)})")
+    else:
+        print(f"device {device}; /dcopy: allocate-and-copy on the device ({ref})")
     print(header)
     print("-" * len(header))
     for mib in mibs:
@@ -662,7 +743,7 @@ def gpu_tables(device: str, mibs: list[int], repeat: int, per_call_table: bool) 
         base[...] = np.random.default_rng(0).random(base.shape, dtype=np.float32)
         sources: dict[str, Any] = {"numpy": base}
         sources.update({t: ap.convert(base, t, device=device, copy=True) for t in types})
-        dcopy = device_copy(sources[types[0]])
+        dcopy = None if ref is None else device_copy(sources[ref])
         rows = [(s, t) for s in types for t in types if s != t]
         rows += [("numpy", t) for t in types] + [(s, "numpy") for s in types]
         for s, t in rows:
@@ -679,16 +760,22 @@ def gpu_tables(device: str, mibs: list[int], repeat: int, per_call_table: bool) 
                     if fresh is None
                     else (lambda x=x, t=t, kw=kw, f=fresh: ap.convert(f(x), t, **kw))
                 ),
-                "dcopy": dcopy,
             }
+            if dcopy is not None:
+                fns["dcopy"] = dcopy
+            check = (base, f"{mib} MiB {s}->{t}", parsed)
             try:
-                route, times = _gpu_row(x, s, t, kw, fns, calls, repeat, sync, fresh)
+                route, times, shared = _gpu_row(x, s, t, kw, fns, calls, repeat, sync, check, fresh)
             # A failing pair is printed and the table goes on: one run covers every pair.
             except Exception as exc:
                 print(f"{mib:>4} {s:>15} -> {t:<14} FAILED {type(exc).__name__}: {exc}")
                 failed.append(f"{mib} MiB {s}->{t}")
                 continue
-            t_conv, t_copy = times["convert"], times["dcopy"]
+            if times is None:
+                print(f"{mib:>4} {s:>15} -> {t:<14} CHECK FAILED: convert's result is wrong")
+                continue
+            t_conv = times["convert"]
+            t_copy = times.get("dcopy", float("nan"))
             t_direct = times.get("direct", float("nan"))
             if route.zero_copy:
                 verdict, goal = ("ok" if t_conv < 50e-6 else "SLOW"), "<50us"
@@ -699,14 +786,22 @@ def gpu_tables(device: str, mibs: list[int], repeat: int, per_call_table: bool) 
                 else:
                     verdict = "ok" if t_conv <= 1.5 * t_direct else "SLOW"
             else:
-                verdict, goal = ("ok" if t_conv <= 1.5 * t_copy else "SLOW"), "<=1.5x dcopy"
+                goal = "<=1.5x dcopy"
+                if "dcopy" not in times:  # tensorflow alone: no device copy to compare
+                    verdict = "no reference"
+                else:
+                    verdict = "ok" if t_conv <= 1.5 * t_copy else "SLOW"
+            dcopy_text = f"{t_conv / t_copy:>7.2f}" if "dcopy" in times else f"{'-':>7}"
             print(
                 f"{mib:>4} {s:>15} -> {t:<14} {route.method:<11} "
                 f"{'y' if route.zero_copy else 'n':<3}"
-                f"{t_conv * 1e3:>9.3f}ms {t_conv / t_copy:>7.2f} {t_conv / t_direct:>8.2f}"
+                f"{t_conv * 1e3:>9.3f}ms {dcopy_text} {t_conv / t_direct:>8.2f}"
                 f"  {goal} {verdict}{'' if fresh is None else ' (each on a fresh copy)'}"
+                f"{_gpu_marks(route, shared, fresh is not None)}"
             )
-        del sources, base, dcopy
+        # Every reference to this size's arrays, before the next size allocates its own.
+        del sources, base, dcopy, rows
+        fns, x, check = {}, None, None
         gc.collect()
     return failed
 
@@ -753,6 +848,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.device is not None:
         failed = gpu_tables(args.device, args.mib, args.repeat, not args.no_per_call)
+        failed += [f"CHECK FAILED {name}" for name in FAILED_CHECKS]
         if failed:
             print(f"FAILED ({len(failed)}): {'; '.join(failed)}")
             raise SystemExit(1)
@@ -801,13 +897,13 @@ def main() -> None:
                 "convert": lambda x=x, t=t: ap.convert(x, t),
                 "copy": base.copy,  # timed next to each row: the ratio is side by side
             }
-            sources = {"convert": x}
+            row_sources = {"convert": x}  # not `sources`: that one is freed after each size
             targets: dict[str, str] = {}
             direct = calls.get((s_name, t))
             if direct is not None:
                 x_direct = twin(x, s_name)
                 fns["direct"] = lambda d=direct, x=x_direct: d(x)
-                sources["direct"] = x_direct
+                row_sources["direct"] = x_direct
             if "pyclesperanto" in (s_name, t):
                 try:
                     fns["cle"], targets["cle"] = cle_call(twin(x, s_name), s_name)
@@ -820,7 +916,7 @@ def main() -> None:
                     x_ab = twin(x, s_name)
                     ab(x_ab, s_name, t)
                     fns["ab"] = lambda x=x_ab, s=s_name, t=t: ab(x, s, t)
-                    sources["ab"] = x_ab
+                    row_sources["ab"] = x_ab
                 # Any ArrayBridge failure is printed, not hidden: its own errors vary.
                 except Exception as exc:
                     print(f"    (ArrayBridge {s_name}->{t} failed: {one_line(exc)})")
@@ -832,7 +928,7 @@ def main() -> None:
                 base,
                 t,
                 f"{mib} MiB {s}->{t}",
-                sources=sources,
+                sources=row_sources,
                 claims={"convert": route.zero_copy},
                 targets=targets,
             )
@@ -858,7 +954,10 @@ def main() -> None:
                 )
         if copies:
             print(f"{mib:>4} ndarray.copy() = {min(copies) * 1e3:.2f} ms (best over all rows)")
-        del sources, base, unaligned, readonly
+        # Every reference to this size's arrays (the rows, the last row's candidates and
+        # sources), before the next size allocates its own.
+        del sources, base, unaligned, readonly, rows
+        fns, row_sources, x, x_direct, x_ab = {}, {}, None, None, None
         gc.collect()
     if FAILED_CHECKS:
         print(f"CHECK FAILED for {len(FAILED_CHECKS)} candidate(s): {'; '.join(FAILED_CHECKS)}")

@@ -9,7 +9,7 @@
 # torch and/or jax and/or cupy built for CUDA; wheels in .whl/ (arrayport and whatever the
 # machine lacks, e.g. array-api-compat, dask) are installed first into /tmp/site.
 #
-#   bash scripts/gpu_check.sh              # every step: about 12 minutes (22 at most)
+#   bash scripts/gpu_check.sh              # every step: about 12 minutes (26 at most)
 #   bash scripts/gpu_check.sh bench_gpu    # only the steps named
 set -u
 cd "$(dirname "$0")/.."

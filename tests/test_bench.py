@@ -72,7 +72,8 @@ def test_sizes_beyond_physical_memory_are_refused(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(arrayport._bench, "_physical_memory", lambda: 8 * 2**30)
     held = arrayport._bench._arrays_held()
     timed = list(CPU_TYPES)
-    assert held == max(2, len(timed) + 1)  # numpy's source is the test array itself
+    # numpy's source is the test array itself; a result and its values read back at most
+    assert held == max(2, len(timed) + 2)
     limit = max_size_mib()
     assert limit is not None
     assert limit == pytest.approx(8 * 2**10 / held)
@@ -369,3 +370,45 @@ def test_a_type_that_cannot_hold_the_test_array_is_not_called_unusable(
     assert found["timed"] == ["numpy"]
     assert "out of memory holding the test array" in found["skipped"]["jax"]
     assert all(c["error"] == "jax not timed (see above)" for c in found["conversions"])
+
+
+@pytest.mark.parametrize(
+    ("wrong", "error"),
+    [
+        ("values", "host-copy gave values that differ from the source's"),
+        ("order", "host-copy gave values that differ from the source's"),
+        ("type", "host-copy gave a numpy result, not torch float32"),
+        ("dtype", "host-copy gave a float64 (262144,) result, not torch float32"),
+    ],
+)
+def test_a_wrong_result_fails_its_row(
+    monkeypatch: pytest.MonkeyPatch, wrong: str, error: str
+) -> None:
+    # Only the zero-copy claim was checked: a copying route that returned wrong values
+    # (or another type) was timed and reported (audit a24).
+    if not {MemoryType.TORCH, MemoryType.JAX} <= set(INSTALLED):
+        pytest.skip("needs torch and jax")
+    import torch
+
+    real = arrayport._bench.convert
+
+    def lying_convert(x: Any, target: MemoryType) -> Any:
+        out = real(x, target)
+        if arrayport.detect_memory_type(x) is not MemoryType.JAX or target is not MemoryType.TORCH:
+            return out
+        host = np.asarray(x)  # the same values, read by jax
+        return {
+            "values": lambda: torch.zeros_like(out),
+            "order": lambda: torch.from_numpy(host[::-1].copy()),  # the same sum, misplaced
+            "type": lambda: host.copy(),
+            "dtype": lambda: torch.from_numpy(host.astype(np.float64)),
+        }[wrong]()
+
+    monkeypatch.setattr(arrayport._bench, "convert", lying_convert)
+    types = (MemoryType.NUMPY, MemoryType.TORCH, MemoryType.JAX)
+    monkeypatch.setattr(arrayport._bench, "installed_memory_types", lambda: types)
+    found = run_bench(size_mib=1, repeats=1, calls=20)
+    rows = {(c["source"], c["target"]): c for c in found["conversions"]}
+    assert rows["jax", "torch"]["error"] == error
+    assert rows["jax", "torch"]["ms"] is None  # not timed
+    assert all(c["error"] is None for pair, c in rows.items() if pair != ("jax", "torch"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import importlib.util
 import json
@@ -365,19 +366,34 @@ def test_bench_dispatch_stops_on_a_wrong_result(monkeypatch: pytest.MonkeyPatch)
     )
 
 
-def test_bench_dask_times_no_cluster_whose_sums_disagree(
+def test_bench_dask_checks_every_value_not_only_the_sum(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    # The workers' sums were compared by an assert after both clusters were timed.
+    # Part 2 compared the clusters' sums only: misplaced blocks or halos, which keep the
+    # sum, passed (audit a24). Each result is now checked in full, as in part 1.
     bench = _bench_module("bench_dask")
+    expected = np.arange(16, dtype=np.float64).reshape(4, 4)
     checks: dict[str, str] = {}
-    assert bench.sums_agree({"1": 2.0, "1 bare": 2.0000001}, checks, "1 worker(s)") is True
-    assert bench.sums_agree({"1": 2.0, "1 bare": 2.0, "2": 3.0}, checks, "2 worker(s)") is False
-    assert checks == {
-        "1 worker(s)": "ok",
-        "2 worker(s)": "FAILED: the sums differ: {'1': 2.0, '1 bare': 2.0, '2': 3.0}",
+    assert bench.check("right", expected.copy(), expected, checks) is True
+    assert bench.check("misplaced", expected[::-1], expected, checks) is False
+    assert float(expected[::-1].sum()) == float(expected.sum())
+    assert checks["right"] == "ok"
+    assert checks["misplaced"].startswith("FAILED: AssertionError: ")
+    assert "CHECK FAILED, misplaced not timed" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_bench_dask_runs_both_parts_with_every_check() -> None:
+    for name in ("dask", "distributed"):
+        pytest.importorskip(name)
+    done = _bench("bench_dask.py", "--blocks", "4", "--mib", "1", "--repeat", "1", timeout=300)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
+    found = json.loads(done.stdout)
+    assert set(found["per_block"]["checks"].values()) == {"ok"}
+    assert found["workers"]["checks"] == {
+        f"{n} worker(s) {name}": "ok" for n in (1, 2) for name in ("bare map_overlap", "arrayport")
     }
-    assert "CHECK FAILED, 2 worker(s) not timed" in capsys.readouterr().err
+    assert set(found["workers"]["times_s"]) == {"1 worker(s)", "2 worker(s)"}
 
 
 def test_bench_oom_times_metrics_off_and_on_in_turn_after_a_warm_up() -> None:
@@ -402,3 +418,153 @@ def test_bench_convert_refuses_a_device_it_cannot_read() -> None:
     assert done.returncode == 2, done.stderr[-2000:]
     assert "argument --device: invalid device 'garbage'" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def _is_module(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ModuleNotFoundError:  # its parent is a module, not a package
+        return False
+
+
+def _arrayport_names_used(path: Path) -> list[tuple[str, str]]:
+    """Each ``(module, attribute)`` that ``path`` reads off an arrayport module it imports
+    (``ap.convert``, ``_jax_dlpack.gpu_importer_on``, ``from arrayport.x import y``)."""
+    tree = ast.parse(path.read_text(), str(path))
+    aliases: dict[str, str] = {}
+    used: list[tuple[str, str]] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for a in node.names:
+                if a.name.partition(".")[0] == "arrayport":  # `import arrayport[.x] [as y]`
+                    aliases[a.asname or "arrayport"] = a.name if a.asname else "arrayport"
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("arrayport"):
+            for a in node.names:
+                used.append((node.module or "", a.name))
+                full = f"{node.module}.{a.name}"
+                if _is_module(full):
+                    aliases[a.asname or a.name] = full
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id in aliases
+        ):
+            used.append((aliases[node.value.id], node.attr))
+    return used
+
+
+@pytest.mark.parametrize(
+    "path",
+    sorted((ROOT / "scripts").glob("*.py")) + sorted((ROOT / "benchmarks").glob("*.py")),
+    ids=lambda p: f"{p.parent.name}/{p.name}",
+)
+def test_scripts_use_only_arrayport_names_that_exist(path: Path) -> None:
+    # gpu_jax_import_probe.py called jax_backend._gpu_importer, gone since the direct GPU
+    # import moved to _jax_dlpack.gpu_importer_on: the GPU check's jax_probe step died at
+    # once, and no test runs the script where no GPU is (audit a24).
+    import importlib
+
+    missing = [
+        f"{module}.{name}"
+        for module, name in _arrayport_names_used(path)
+        if not hasattr(importlib.import_module(module), name)
+    ]
+    assert missing == []
+
+
+def test_bench_convert_dtype_marks_its_targets_and_says_what_is_quoted() -> None:
+    # It printed "ArrayBridge 0.5.2 measured 14x" under ratios measured now, as if that
+    # were a result, and no verdict for either target (audit a24).
+    done = _bench("bench_convert_dtype.py", "--mib", "1", "--repeat", "1", timeout=300)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    out = done.stdout
+    for row in ("finite values", "with NaN and inf"):
+        assert re.search(rf"^convert_dtype, {row} .*  <=3x (ok|MISSED)$", out, re.M), row
+    assert len(re.findall(r"  beyond <= output (ok|MISSED)$", out, re.M)) == 2
+    assert "measured 14x" not in out
+    assert "quoted, not measured here: ArrayBridge 0.5.2 took 14x memcpy" in out
+    if importlib.util.find_spec("arraybridge") is not None:
+        assert re.search(r"^ArrayBridge scale_dtype \(min\.\.max\) +\d", out, re.M)
+    else:
+        assert "ArrayBridge is not installed: not timed here" in out
+
+
+def test_bench_dispatch_times_with_the_garbage_collector_on() -> None:
+    # timeit turns the collector off: ArrayBridge's per-call garbage went unpaid (audit a24).
+    import gc
+
+    bench = _bench_module("bench_dispatch")
+    seen: list[bool] = []
+
+    def candidate(x: Any) -> Any:
+        seen.append(gc.isenabled())
+        return x
+
+    bench.overheads({"c": (candidate, 1)}, 5, 2)
+    assert seen == [True] * 10
+    assert gc.isenabled()
+
+
+def test_bench_dispatch_checks_every_converted_value(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Only the first 4096 of the outputs were compared: a kernel wrong in any later chunk
+    # was timed next to ArrayBridge (audit a24).
+    import arrayport as ap
+
+    bench = _bench_module("bench_dispatch")
+    real = ap.convert_dtype
+
+    def wrong_at_the_end(x: Any, *args: Any, **kw: Any) -> Any:
+        out = real(x, *args, **kw)
+        out[-1] ^= 1
+        return out
+
+    monkeypatch.setattr(ap, "convert_dtype", wrong_at_the_end)
+    with pytest.raises(bench.CheckFailed, match="convert_dtype disagrees: benchmark void"):
+        bench.part_b(1, 1)
+
+
+def test_bench_convert_per_call_table_marks_a_direct_call_doing_other_work(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # numpy -> jax: convert shares, jnp.asarray copies; the per-call table gave no mark,
+    # so its ratio read as "arrayport is faster than the framework's own call" (audit a24).
+    pytest.importorskip("jax")
+    bench = _bench_convert()
+    bench.per_call(["numpy", "jax"], bench.direct_calls(), 1)
+    out = capsys.readouterr().out
+    assert bench.FAILED_CHECKS == []
+    assert re.search(r"^ +numpy -> jax +\S+ +y .* \(direct copies\)$", out, re.M), out
+
+
+def test_bench_convert_checks_the_device_and_can_leave_sharing_unobserved(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The GPU tables checked nothing (audit a24): they now pass the device each result must
+    # be on, and where sharing cannot be read (tensorflow on a GPU) keep the claim unchecked.
+    pytest.importorskip("torch")
+    import arrayport as ap
+    from arrayport.devices import parse_device
+
+    bench = _bench_convert()
+    base = np.arange(256, dtype=np.float32).reshape(16, 16)
+    fns = {"convert": lambda: ap.convert(base, "torch")}
+    kept, _ = bench.checked(fns, base, "torch", "cpu", device=parse_device("cpu"))
+    assert list(kept) == ["convert"]
+    kept, _ = bench.checked(fns, base, "torch", "gpu", device=parse_device("cuda:0"))
+    assert kept == {}
+    assert "on cpu, not on cuda:0" in capsys.readouterr().out
+
+    def unreadable(x: Any) -> Any:
+        raise BufferError("numpy cannot view this memory")
+
+    monkeypatch.setattr(bench, "memory_bounds", unreadable)
+    sources, claims = {"convert": base}, {"convert": True}
+    kept, shared = bench.checked(
+        fns, base, "torch", "unobserved ok", sources=sources, claims=claims, unobserved_ok=True
+    )
+    assert list(kept) == ["convert"]
+    assert shared == {"convert": None}
+    kept, _ = bench.checked(fns, base, "torch", "unobserved", sources=sources, claims=claims)
+    assert kept == {}
+    assert bench.FAILED_CHECKS == ["gpu: convert", "unobserved: convert"]

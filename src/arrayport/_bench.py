@@ -5,13 +5,12 @@ with the conversion (one of each per repeat, so a busy machine slows both alike)
 numbers compare across machines: 0.00x means zero-copy, about 1x means one memcpy, more
 means the route copies more than once or pays a framework's fixed cost. Each figure is the
 best of a few repeats (the least disturbed by the other work on the machine).
-Each route's zero-copy claim (``plan``'s) is checked against one conversion's result: it
-must share the source's memory exactly when the route says zero-copy, read through the
-frameworks' own pointers (:func:`arrayport.testing.memory_bounds`), or the row has an
-error. The decorator overhead is per call on a tiny array, as a ratio to calling the
-undecorated function, the two timed in turn. Only CPU memory types are timed (cupy's
-arrays live on a GPU: ``benchmarks/bench_convert.py --device`` times those). This is a
-quick check, not a benchmark suite: ``benchmarks/`` holds those.
+One result per route is checked, or the row has an error: its values (read by the
+framework's own calls) and ``plan``'s zero-copy claim (read through their own pointers).
+The decorator overhead is per call on a tiny array, as a ratio to calling the undecorated
+function, the two timed in turn. Only CPU memory types are timed, not dask (lazy) nor cupy
+(``benchmarks/bench_convert.py --device`` times GPUs). This is a quick check, not a
+benchmark suite: ``benchmarks/`` holds those.
 
 A memory type that cannot be loaded (a broken installation, a user's own ``jax.py`` that
 shadows jax) or a pair that raises is reported in its rows' ``error`` and the run goes on:
@@ -36,7 +35,7 @@ import arrayport
 from arrayport._cli_exit import stop_if_interrupted
 from arrayport._doctor import describe_error, load_order, not_usable
 from arrayport._host import aligned_copy
-from arrayport.backends import get_backend, installed_memory_types
+from arrayport.backends import detect_memory_type, get_backend, installed_memory_types
 from arrayport.convert import Route, convert, plan
 from arrayport.errors import ArrayportError, InvalidOptionError
 from arrayport.memory_types import MemoryType
@@ -65,15 +64,15 @@ def _physical_memory() -> int | None:
 
 def _arrays_held() -> int:
     """Most test-size arrays alive at once, at worst: the test array, one source per timed
-    memory type other than numpy (the test array itself; see :func:`_conversions`) and one
-    conversion result or reference copy (each freed before the next); 2 while the test
-    array is built (``np.ones`` and its aligned copy). Most sources share the test array
-    (torch, jax and tensorflow do on the CPU): measured, the peak is about three arrays
-    with every CPU memory type installed (ADR 0034), against this bound of six."""
+    memory type other than numpy (the test array itself; see :func:`_conversions`), one
+    conversion result and its values read back by the framework (a copy for some) or one
+    reference copy; 2 while the test array is built (``np.arange``, its aligned copy).
+    Most sources share the test array (torch, jax and tensorflow do on the CPU): measured,
+    the peak is about three arrays with every CPU memory type installed (ADR 0034)."""
     others = sum(
         mt not in _SKIPPED and mt is not MemoryType.NUMPY for mt in installed_memory_types()
     )
-    return max(2, 1 + others + 1)
+    return max(2, 1 + others + 2)
 
 
 def max_size_mib() -> float | None:
@@ -129,36 +128,38 @@ def _best_in_turn(
     return best, ref
 
 
-def _zero_copy_error(route: Route, result: Any, source: Any) -> str | None:
-    """What is wrong with ``route``'s zero-copy claim, given one of its results: the
-    result must overlap the source in memory exactly when the route says zero-copy (read
-    through the frameworks' own pointers; a claim that cannot be observed fails)."""
-    from arrayport.testing._memory_readers import memory_bounds
+def _result_error(route: Route, result: Any, source: Any, base: np.ndarray) -> str | None:
+    """What is wrong with a ``route`` result, or None: type, shape, dtype, values against
+    ``base`` (read by its framework), sharing ``source``'s memory against the claim."""
+    from arrayport.testing._memory_readers import as_numpy, memory_bounds
 
+    found = detect_memory_type(result)
+    got = as_numpy(result) if found is route.target else None
+    if got is None or got.shape != base.shape or got.dtype != base.dtype:
+        said = found.value if got is None else f"{got.dtype} {got.shape}"
+        return f"{route.method} gave a {said} result, not {route.target.value} {base.dtype}"
+    if not np.array_equal(got, base):  # `got` is freed on return, before the timing
+        return f"{route.method} gave values that differ from the source's"
     a, b = memory_bounds(result), memory_bounds(source)
     shared = None if a is None or b is None else a[0] < b[1] and b[0] < a[1]
-    if shared is None:
-        if not route.zero_copy:
-            return None
-        found = "its sharing cannot be observed (no address)"
-    elif shared == route.zero_copy:
+    if shared == route.zero_copy or (shared is None and not route.zero_copy):
         return None
-    else:
-        found = "the result shares the source's memory" if shared else "the result is a copy"
     said = "zero-copy" if route.zero_copy else "a copy"
-    return f"plan() says {route.method} is {said}, but {found}"
+    seen = "the result shares the source's memory" if shared else "the result is a copy"
+    seen = "its sharing cannot be observed (no address)" if shared is None else seen
+    return f"plan() says {route.method} is {said}, but {seen}"
 
 
 def _timed_pair(x: Any, target: MemoryType, base: np.ndarray, repeats: int) -> dict[str, Any]:
     """The figures of one row (``method``, ``zero_copy``, ``ms``, ``copy_ms``, ``ratio``),
-    or only its ``error`` where the route's zero-copy claim is wrong: then it is not timed."""
+    or only its ``error`` where the checked result is wrong: then it is not timed."""
     route = plan(x, target)
     # Untimed: the first call plans the route, and the first few into torch start its copy
     # threads (1.8 s, then 0.6 ms, 0.2 ms, ... measured at 1 MiB from jax, against 30 us
-    # once warm). The last one's result is checked against the route's zero-copy claim.
+    # once warm). The last one's result is checked: its values and the zero-copy claim.
     for _ in range(_WARM_UP):
         result = _ready(convert(x, target))
-    error = _zero_copy_error(route, result, x)
+    error = _result_error(route, result, x, base)
     del result
     if error is not None:
         return {"error": error}
@@ -354,9 +355,9 @@ def run_bench(size_mib: float = 64.0, repeats: int = 3, calls: int = 20000) -> d
         ``ms / copy_ms``, the copy timed in turn with that conversion; ``memcpy_ms`` is
         the best copy time of the run. A row that could not be timed has ``error`` set
         and its figures None; ``broken`` maps each memory type that could not be loaded
-        to its error (its rows' ``error`` points there). A route whose result does not
-        share the source's memory when ``plan`` says zero-copy (or shares it when ``plan``
-        says copy) is not timed: its row's ``error`` says so.
+        to its error (its rows' ``error`` points there). A route whose checked result is
+        wrong (its values, or its sharing of the source's memory against ``plan``'s
+        zero-copy claim) is not timed: its row's ``error`` says so.
 
     Raises
     ------
@@ -372,7 +373,8 @@ def run_bench(size_mib: float = 64.0, repeats: int = 3, calls: int = 20000) -> d
     # 64-byte aligned, as arrayport's own copies are: jax and tensorflow share only such
     # memory, and an unaligned start would time numpy's allocator, not the routes.
     try:
-        base = aligned_copy(np.ones(n, dtype=np.float32))
+        # Distinct values (not ones): a result with misplaced elements must not pass.
+        base = aligned_copy(np.arange(n, dtype=np.float32))
         memcpy = _best_seconds(base.copy, max(repeats, 5))
     except MemoryError as exc:  # less free than physical memory (ulimit -v, a container)
         msg = f"{size_mib:g} MiB arrays cannot be allocated here ({exc}): try a smaller size"
