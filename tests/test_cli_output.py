@@ -366,6 +366,16 @@ def test_output_escapes_control_characters_but_keeps_a_message_s_lines() -> None
     ]
 
 
+def test_only_newlines_and_carriage_returns_break_an_output_line() -> None:
+    # str.splitlines also broke at form feeds, \x85 and \u2028: unescaped line breaks
+    # in an error message that was not escaped first.
+    stream = io.StringIO()
+    out = Output(stream)
+    out.line("a\x0cb\x85c\u2028d\r\ne\rf\n")
+    out.line("")
+    assert stream.getvalue() == "a\\x0cb\\x85c\\u2028d\ne\nf\n\n"
+
+
 def test_rich_output_escapes_control_characters(monkeypatch: pytest.MonkeyPatch) -> None:
     # rich kept ESC sequences (an OSC title, a screen clear) from a file name.
     pytest.importorskip("rich")

@@ -20,6 +20,7 @@ import codecs
 import contextlib
 import json
 import os
+import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from gettext import gettext
@@ -56,7 +57,8 @@ def shown(text: str) -> str:
 
 def printable(text: str) -> str:
     """``text`` as :func:`shown` gives it, with every character that is not printable
-    escaped as in a Python string (a newline ``\\n``, ESC ``\\x1b``), for text output: a
+    escaped as Python escapes it in a string (a newline ``\\n``, ESC ``\\x1b``; a backslash
+    is left as it is), for text output: a
     file name read from untrusted code cannot split a ``path:line:`` line in two, nor
     move, hide or erase what a terminal shows. JSON escapes such characters itself."""
     text = shown(text)
@@ -65,11 +67,19 @@ def printable(text: str) -> str:
     return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
 
 
+_LINE_BREAK = re.compile(r"\r\n|\n|\r")
+
+
 def _lines(text: str) -> str:
     """:func:`printable` for each line of ``text``, its line breaks kept: a message of
     several lines (a framework's error) stays so; a file name's newline is escaped by
-    :func:`printable` before it gets here."""
-    return "\n".join(printable(line) for line in text.splitlines())
+    :func:`printable` before it gets here. Only ``\\n``, ``\\r\\n`` and ``\\r`` break lines:
+    the other characters ``str.splitlines`` breaks at (``\\x0c``, ``\\x85``, ``\\u2028``)
+    are escaped."""
+    lines = _LINE_BREAK.split(text)
+    if len(lines) > 1 and not lines[-1]:  # a final line break ends the last line
+        lines.pop()
+    return "\n".join(printable(line) for line in lines)
 
 
 def _plain(data: object) -> object:

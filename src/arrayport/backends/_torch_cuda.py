@@ -81,7 +81,7 @@ def dlpack_for_stream(torch: ModuleType, x: Any, stream: int) -> Any:
     current device's current stream, not the tensor's.
     """
     index = x.device.index
-    if index != torch.cuda.current_device():
+    if index is not None and index != torch.cuda.current_device():
         with torch.cuda.device(index):
             return dlpack_for_stream(torch, x, stream)
     if stream is None or stream in (-1, 0, 1, 2):

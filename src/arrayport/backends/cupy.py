@@ -235,7 +235,9 @@ def move(x: Any, device: Device) -> Any:
     with x.device:  # the source's pending work, on its own device's current stream
         if not (x.flags.c_contiguous or x.flags.f_contiguous):
             # cupy copies between devices only compact memory (else NotImplementedError):
-            # compacted here, on that stream, so that `ready` orders this copy too.
+            # compacted here, on that stream, so that `ready` orders this copy too (the
+            # compact copy is freed only after _ThreadStream's exit has synchronised the
+            # copy between the devices that reads it).
             x = cp.ascontiguousarray(x)
         ready = cp.cuda.get_current_stream().record()
     with _ThreadStream(device.index) as stream:
