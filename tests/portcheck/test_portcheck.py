@@ -16,7 +16,6 @@ from arrayport.errors import ArrayportError
 from arrayport.portcheck import (
     PARSE_ERROR,
     UNREADABLE,
-    _depth,
     check_paths,
     check_source,
     iter_python_files,
@@ -84,10 +83,10 @@ def test_too_deep_file_is_a_finding_and_the_rest_is_checked(
 ) -> None:
     deep = tmp_path / "a_deep.py"
     deep.write_text("import numpy as np\nx = " + " + ".join(["1"] * 20_000) + "\n")
-    walk_deep = tmp_path / "b_walk_deep.py"  # parses, but too deep for a walk limited so
+    walk_deep = tmp_path / "b_walk_deep.py"  # parses, but too deep for a walk with no child
     walk_deep.write_text("import numpy as np\nx = " + " + ".join(["np.amax(a)"] * 2_000) + "\n")
     (tmp_path / "c.py").write_text("import numpy as np\nnp.amax(x)\n")
-    monkeypatch.setattr(_depth, "_WALK_LIMIT", 0)  # the deep walk gets the caller's limit
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "no-python"))  # no child starts
     found = check_paths([tmp_path])
     assert [(Path(f.path).name, f.line, f.name) for f in found] == [
         ("a_deep.py", 2, "<file>"),  # the statement nested too deeply
@@ -130,16 +129,16 @@ def test_every_file_python_parses_is_walked_whatever_its_depth() -> None:
         last = source.count("\n")
         assert (2, "numpy.amax") in found, name
         assert (last, "numpy.amax") in found, name
-        assert sys.getrecursionlimit() == limit  # restored
+        assert sys.getrecursionlimit() == limit  # never changed
 
 
 def test_a_file_the_walk_follows_is_walked_in_the_callers_thread(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    def refused(walk: object) -> None:
-        raise AssertionError("walked in another thread")
+    def refused(*args: object) -> None:
+        raise AssertionError("walked in a child process")
 
-    monkeypatch.setattr(portcheck, "walk_deeply", refused)
+    monkeypatch.setattr(portcheck, "walk_in_child", refused)
     source = "import numpy as np\ny = " + " + ".join(["np.amax(a)"] * 200) + "\n"
     assert [(f.line, f.name) for f in check_source(source)] == [(2, "numpy.amax")]
 

@@ -7,6 +7,7 @@ import textwrap
 
 import array_api_strict as xp
 import numpy as np
+import pytest
 
 from arrayport.portcheck import check_source
 from arrayport.portcheck._receivers import shape_assignment_hint, with_dtype, with_receiver
@@ -50,9 +51,28 @@ def test_a_shape_assignment_hint_keeps_the_name_and_the_shape() -> None:
     assert shape_assignment_hint(expr("self.a"), expr("6")) == (
         "self.a = xp.reshape(self.a, (6,), copy=False)"
     )
-    assert shape_assignment_hint(expr("a"), expr("s")) == "a = xp.reshape(a, s, copy=False)"
+    assert shape_assignment_hint(expr("a"), expr("(n, m)")) == (
+        "a = xp.reshape(a, (n, m), copy=False)"
+    )
     assert shape_assignment_hint(expr("f(a)"), expr("(3, 2)")) is None
     assert shape_assignment_hint(expr("a"), None) is None
+
+
+def test_a_shape_assignment_of_a_value_not_a_literal_tuple_list_or_int_is_not_guessed() -> None:
+    # a.shape = n (an int, or a tuple: port-check cannot tell) gave a = xp.reshape(a, n,
+    # copy=False), which fails for an int: xp.reshape takes a tuple only.
+    for value in ("n", "s", "f(a)", "a.shape[::-1]", "True", "-n"):
+        assert shape_assignment_hint(expr("a"), expr(value)) is None, value
+    assert shape_assignment_hint(expr("a"), expr("-1")) == "a = xp.reshape(a, (-1,), copy=False)"
+    source = "import numpy as np\na = np.zeros(6)\nn = 6\na.shape = n\na.shape = -1\n"
+    found = {f.line: f.replacement for f in check_source(source) if f.name == ".shape ="}
+    assert found == {
+        4: "a = xp.reshape(a, shape, copy=False)",  # the generic hint, in the code's names
+        5: "a = xp.reshape(a, (-1,), copy=False)",
+    }
+    with pytest.raises(TypeError):
+        xp.reshape(xp.zeros(6), 6, copy=False)  # type: ignore[arg-type]
+    assert xp.reshape(xp.zeros(6), (-1,), copy=False).shape == (6,)
 
 
 def test_hints_for_methods_name_the_calls_own_arrays_and_dtypes() -> None:

@@ -28,7 +28,7 @@ from pathlib import Path
 from arrayport._quiet import quiet
 from arrayport.errors import ArrayportError
 from arrayport.portcheck._checker import Finding, find_nonstandard
-from arrayport.portcheck._depth import too_deep_line, walk_deeply
+from arrayport.portcheck._depth import too_deep_line, walk_in_child
 from arrayport.portcheck._standard import Standard, standard
 
 __all__ = [
@@ -92,10 +92,12 @@ def check_source(source: str | bytes, path: str = "<string>") -> list[Finding]:
         Sorted by line, then name; the same finding twice on a line is given once (two
         receivers of one method, ``a.copy(), b.copy()``, are two: each hint names its own).
 
-        A source nested too deeply for Python's parser (at its default recursion limit,
-        Python 3.11's takes a sum of about 3,000 terms, a chain of about 1,500 method
-        calls) gives one finding named ``"<file>"``, saying so, on the line of the
-        statement nested too deeply (line 1 where port-check cannot tell which).
+        A source deeper than port-check's walk follows is walked in a child Python process
+        (the caller's recursion limit is never changed). One nested too deeply for
+        Python's parser (at its default recursion limit, Python 3.11's takes a sum of
+        about 3,000 terms, a chain of about 1,500 method calls), or for that child, or
+        where no child can run, gives one finding named ``"<file>"``, saying so, on the
+        line of the statement nested too deeply (line 1 where port-check cannot tell).
 
     Raises
     ------
@@ -122,7 +124,7 @@ class _ParseError(Exception):
 def _check(source: str | bytes, path: str) -> list[Finding]:
     """:func:`check_source`, raising :class:`_ParseError` for source that is not Python."""
     # RecursionError: a 3,000-term `1 + 1 + ...` is too deep for Python 3.11's parser (the
-    # file is reported as not analysed); a walk deeper than the recursion limit is rerun.
+    # file is reported as not analysed); a walk deeper than the limit is rerun in a child.
     if isinstance(source, bytes):
         undecodable = _undecodable(source, path)
         if undecodable is not None:
@@ -141,12 +143,12 @@ def _check(source: str | bytes, path: str) -> list[Finding]:
     std = standard()
     try:
         return find_nonstandard(tree, path, std)
-    except RecursionError:  # a 500-term sum: again, in a thread that can recurse deeper
+    except RecursionError:  # a 500-term sum: again, in a process that can recurse deeper
         pass
-    try:
-        return walk_deeply(lambda: find_nonstandard(tree, path, std))
-    except RecursionError:
+    found = walk_in_child(source, path, std)
+    if found is None:  # too deep for that too, or no child could walk it
         return [Finding(path, too_deep_line(source, tree), TOO_DEEP, _TOO_DEEP, None)]
+    return found
 
 
 def _line_at(source: str | bytes, index: int) -> int:
@@ -333,8 +335,7 @@ def check_paths(
         Python 2 script, bytes that do not decode) gives one finding named
         :data:`PARSE_ERROR` (``"<parse error>"``) on the error's line, and a file too
         deeply nested to analyse one named :data:`TOO_DEEP` (``"<file>"``) on the line of
-        that statement (or line 1), and
-        a file or directory that cannot be read (no permission) one named
+        that statement (or line 1), and a file or directory that cannot be read one named
         :data:`UNREADABLE` (``"<unreadable>"``) on line 1; none of them was checked; the
         other files are still checked. Empty when no Python file was found (``arrayport
         port-check`` reports that as an error).

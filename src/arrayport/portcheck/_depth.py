@@ -3,14 +3,16 @@
 Python's parser gives up on an expression nested deeper than its recursion limit allows
 (Python 3.11 and 3.12, at the default limit of 1,000: a sum of about 3,000 terms, a chain
 of about 1,500 method calls; 3.13: about 10,000 terms; 3.10's takes deeper sums still)
-without saying where. What it parses, :func:`walk_deeply` lets port-check's recursive walk
-follow (a file too deep even at its raised limit is reported): the walk is run again,
-where the first run ran out of recursion, in a thread with a large stack under a raised
-recursion limit. :func:`too_deep_line` finds the statement of a file too deep even so: for
-a source Python cannot parse, the first statement that it cannot parse alone for its
-depth; for a parsed tree, the statement holding its most deeply nested node. Both walk
-iteratively, so that they do not recurse themselves; when no statement is found, the
-line is 1.
+without saying where. What it parses, port-check's recursive walk follows: a file the walk
+runs out of recursion on in the caller is walked again by :func:`walk_in_child`, in a
+child Python process that raises its own recursion limit and walks in a thread with a
+large stack (:mod:`arrayport.portcheck._deep_child`). The caller's recursion limit is never
+changed: lowering it again while another thread is deeper than the lowered limit aborts
+Python. A file that child cannot walk (or where no child can run) is reported as too deep.
+:func:`too_deep_line` finds the statement of a file too deep: for a source Python cannot
+parse, the first statement that it cannot parse alone for its depth; for a parsed tree,
+the statement holding its most deeply nested node. Both walk iteratively, so that they do
+not recurse themselves; when no statement is found, the line is 1.
 """
 
 from __future__ import annotations
@@ -19,27 +21,19 @@ import ast
 import io
 import sys
 import textwrap
-import threading
 import tokenize
-from collections.abc import Callable, Iterator
-from typing import TypeVar
+from collections.abc import Iterator
 
 from arrayport._quiet import quiet
+from arrayport.portcheck._checker import Finding
+from arrayport.portcheck._standard import Standard
 
-__all__ = ["too_deep_line", "walk_deeply"]
+__all__ = ["too_deep_line", "walk_in_child"]
 
-_T = TypeVar("_T")
-
-#: The recursion limit of a deep walk: it takes two or three frames per level of nesting
-#: (a method chain, six per call), 9,000 for the deepest file Python 3.11 parses at its
-#: default limit and about 30,000 for Python 3.13's.
-_WALK_LIMIT = 60_000
-#: The stack of the thread a deep walk runs in (reserved, not used unless needed): Python
-#: 3.10 keeps each Python call on the C stack, at about 2 KiB a call.
-_WALK_STACK = 256 << 20
-_lock = threading.Lock()  # guards the two below, and threading.stack_size
-_walks = 0  # deep walks running
-_limits: tuple[int, int] = (0, 0)  # (the recursion limit they replaced, the one they set)
+#: Seconds a child walking a deep file may take before the file is reported as too deep:
+#: it starts Python (about a second) and walks the file (well under a second for files of
+#: a few thousand lines).
+_CHILD_TIMEOUT = 300
 
 _SKIPPED = (tokenize.NL, tokenize.COMMENT, tokenize.INDENT, tokenize.DEDENT, tokenize.ENCODING)
 
@@ -112,56 +106,55 @@ def too_deep_line(source: str | bytes, tree: ast.AST | None) -> int:
         return 1
 
 
-def _raise_limit() -> None:
-    """Raise the recursion limit for a deep walk (the first of those running raises it)."""
-    global _walks, _limits
-    with _lock:
-        if not _walks:
-            old = sys.getrecursionlimit()
-            _limits = (old, max(old, _WALK_LIMIT))
-            sys.setrecursionlimit(_limits[1])
-        _walks += 1
+def walk_in_child(source: str | bytes, path: str, std: Standard) -> list[Finding] | None:
+    """The findings of port-check's walk of ``source`` (named ``path``, checked against
+    ``std``: the caller's check's own, its array-api-strict version among them), walked in
+    a child Python process that can recurse deeper (:mod:`arrayport.portcheck._deep_child`);
+    None when the child cannot start, fails (runs out of recursion or memory even so),
+    takes longer than :data:`_CHILD_TIMEOUT` or answers something else."""
+    import json
+    import pickle
+    import subprocess
+
+    from arrayport.portcheck._deep_child import BOOT
+
+    if not sys.executable or getattr(sys, "frozen", False):  # no Python to start
+        return None
+    # The caller's -I, -E and -s: the child sees the modules and settings the caller does.
+    isolation = (sys.flags.isolated, sys.flags.ignore_environment, sys.flags.no_user_site)
+    flags = [f for f, on in zip(("-I", "-E", "-s"), isolation, strict=True) if on]
+    command = [sys.executable, *flags, "-c", BOOT, *(p for p in sys.path if isinstance(p, str))]
+    try:
+        done = subprocess.run(
+            command,
+            input=pickle.dumps((source, path, std)),
+            capture_output=True,
+            timeout=_CHILD_TIMEOUT,
+            check=True,
+        )
+        return [_finding(row) for row in json.loads(done.stdout)]
+    except (
+        OSError,
+        ValueError,
+        TypeError,
+        KeyError,
+        RuntimeError,
+        pickle.PickleError,
+        subprocess.SubprocessError,
+    ):
+        return None  # ValueError: not JSON; TypeError, KeyError: not findings
 
 
-def _restore_limit() -> None:
-    """Undo :func:`_raise_limit` (the last deep walk running restores the caller's limit,
-    unless something else changed it meanwhile)."""
-    global _walks
-    with _lock:
-        _walks -= 1
-        if not _walks and sys.getrecursionlimit() == _limits[1]:
-            sys.setrecursionlimit(_limits[0])
-
-
-def walk_deeply(walk: Callable[[], _T]) -> _T:
-    """``walk()`` run in a thread of a large stack under a raised recursion limit, so that
-    a recursive walk of any tree Python parses does not run out of recursion; what it
-    raises is raised here. The limit is process-wide: it is raised while deep walks run
-    (in any thread) and restored when the last ends."""
-    done: list[_T] = []
-    failed: list[BaseException] = []
-
-    def run() -> None:
-        _raise_limit()
-        try:
-            done.append(walk())
-        except BaseException as exc:  # raised in the caller's thread
-            failed.append(exc)
-        finally:
-            _restore_limit()
-
-    worker = threading.Thread(target=run, name="arrayport-port-check", daemon=True)
-    with _lock:
-        try:
-            old = threading.stack_size(_WALK_STACK)
-        except (ValueError, RuntimeError):  # not settable here: the default stack
-            old = None
-        try:
-            worker.start()  # the thread's stack is sized when it starts
-        finally:
-            if old is not None:
-                threading.stack_size(old)
-    worker.join()
-    if failed:
-        raise failed[0]
-    return done[0]
+def _finding(row: dict[str, object]) -> Finding:
+    """The finding the child wrote as ``row`` (TypeError if it is not one)."""
+    path, line, name, message = row["path"], row["line"], row["name"], row["message"]
+    replacement = row["replacement"]
+    if not (
+        isinstance(path, str)
+        and type(line) is int
+        and isinstance(name, str)
+        and isinstance(message, str)
+        and (replacement is None or isinstance(replacement, str))
+    ):
+        raise TypeError(row)
+    return Finding(path, line, name, message, replacement)

@@ -47,16 +47,25 @@ def with_dtype(hint: str | None, dtype: ast.expr) -> str | None:
     return _DTYPE.sub(lambda _: name, hint)
 
 
+def _is_int(node: ast.expr) -> bool:
+    """Whether ``node`` is an int literal (``6``, ``-1``)."""
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        node = node.operand
+    return isinstance(node, ast.Constant) and type(node.value) is int
+
+
 def shape_assignment_hint(receiver: ast.expr, value: ast.expr | None) -> str | None:
     """The hint for ``receiver.shape = value``, with the code's names (``a = xp.reshape(a,
     (3, 2), copy=False)``; a list or an int given as the tuple the standard takes), or
-    None where the receiver or the value is not known."""
+    None where the receiver is not a name, or the value is not a literal tuple, list or
+    int: ``xp.reshape`` takes a tuple only, and ``a.shape = n`` may hold an int."""
     name = named(receiver)
     if name is None or value is None:
         return None
-    shape = ast.unparse(value)
-    if isinstance(value, ast.List):
+    if isinstance(value, (ast.Tuple, ast.List)):
         shape = ast.unparse(ast.Tuple(elts=value.elts, ctx=ast.Load()))
-    elif isinstance(value, ast.Constant) and type(value.value) is int:
-        shape = f"({shape},)"
+    elif _is_int(value):
+        shape = f"({ast.unparse(value)},)"
+    else:
+        return None
     return f"{name} = xp.reshape({name}, {shape}, copy=False)"
