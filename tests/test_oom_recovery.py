@@ -837,6 +837,8 @@ def _mask_or_none(s: Any) -> Any:
     return None if not bool(ap.convert(s, "numpy").any()) else _copy_anywhere(s)
 
 
+@skip_unless_installed(MemoryType.PYCLESPERANTO)
+@skip_unless_installed(MemoryType.TORCH)
 @pytest.mark.parametrize("output", ["input", "declared", "numpy"])
 def test_per_slice_masks_whose_fallback_ran_on_pyclesperanto_are_read_as_bools(
     output: str,

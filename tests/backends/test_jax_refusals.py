@@ -19,7 +19,11 @@ def test_each_layout_jax_would_copy_or_refuse_is_named() -> None:
     assert "aligned" in share_refusal_of(True, "float32", True, True, False)
 
 
-def test_compact_memory_in_another_axis_order_is_shared_on_the_cpu_only() -> None:
+def test_compact_memory_in_another_axis_order_is_shared_on_the_cpu_only(monkeypatch) -> None:
+    # custom_layouts_safe asks jax for its devices: pinned here so this runs without jax.
+    from arrayport.backends import _jax_refusals
+
+    monkeypatch.setattr(_jax_refusals, "custom_layouts_safe", lambda: True)
     # contiguity None: compact, not row-major (a transposed array). jax's CPU import shares
     # it (ADR 0082); it was refused as "compact row-major memory" only.
     assert share_refusal_of(True, "float32", True, None, True) is None

@@ -1,4 +1,6 @@
-"""The jax backend's refusals that need no jax: jax's host-side numpy arrays, extended
+"""The jax backend's refusals that need no jax array (only the layout refusal asks jax
+whether it is safe to share custom layouts: :func:`custom_layouts_safe`, which loads
+jax): jax's host-side numpy arrays, extended
 dtypes leaving jax, and the layouts jax's DLPack import shares (read-only, big-endian,
 strided and unaligned memory is copied). Re-exported by :mod:`arrayport.backends.jax`,
 whose Protocol members they are.
