@@ -175,6 +175,10 @@ def test_output_placement(source: MemoryType, target: MemoryType, data: st.DataO
     "PRESERVE_INPUT returns the first argument's dtype, values as numpy's",
 )
 @pytest.mark.parametrize(("source", "target"), DECLARED_PAIRS)
+# float64 values beyond float32's range become inf in the function's own cast (numpy's
+# too, the reference; dask's in its worker threads): that overflow warning is the
+# function's, not arrayport's, whose conversions clip without one.
+@pytest.mark.filterwarnings("ignore:overflow encountered in cast:RuntimeWarning")
 @given(data=st.data())
 def test_preserve_input(source: MemoryType, target: MemoryType, data: st.DataObject) -> None:
     real = [d for d in common_dtypes(source, target) if not d.startswith("complex")]
@@ -190,11 +194,12 @@ def test_preserve_input(source: MemoryType, target: MemoryType, data: st.DataObj
         _functions.halves if pair else _functions.half
     )
     got = f(x)
+    reference = _functions.half(host)
     what = f"PRESERVE_INPUT on {target.value}{' (tuple result)' if pair else ''}"
     if pair:
         assert isinstance(got, tuple), f"{what}: {type(got)}"
         got, second = got
-        _check_untouched(second, _functions.half(host), what)
+        _check_untouched(second, reference, what)
     assert detect_memory_type(got) is source
     g = as_numpy(got)
     assert g.dtype == host.dtype.newbyteorder("="), (
@@ -203,7 +208,7 @@ def test_preserve_input(source: MemoryType, target: MemoryType, data: st.DataObj
     # The reference: numpy's float32 result taken to the input's dtype in exact Python
     # arithmetic (not through arrayport's convert_dtype, the code under test).
     dtype = host.dtype.newbyteorder("=")
-    halves = _functions.half(host).reshape(-1).tolist()
+    halves = reference.reshape(-1).tolist()
     if dtype.kind in "biu":
         lo, hi = int_range(dtype)
         want = np.array([value_int(v, lo, hi) for v in halves], dtype=dtype).reshape(host.shape)
