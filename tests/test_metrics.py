@@ -170,8 +170,8 @@ def test_tensorflow_sources_count_their_bytes() -> None:
     pytest.importorskip("tensorflow")
     t = ap.convert(np.ones((64, 64), np.float32), "tensorflow")
     with ap.metrics.collecting() as metrics:
-        ap.convert(t, "numpy")
-        ap.convert(t, "torch")
+        ap.convert(t, "numpy")  # a share: the source's bytes
+        ap.convert(t, "tensorflow", copy=True)  # a copy: the target's (a tf.Tensor too)
         snap = metrics.snapshot()
     assert snap["conversions"] == 2
     assert snap["bytes_copied"] + snap["bytes_shared"] == 2 * 64 * 64 * 4

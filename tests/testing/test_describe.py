@@ -135,3 +135,25 @@ def test_the_result_hint_is_only_for_a_result_that_cannot_go_back_to_the_run() -
     )
     assert result_back_hint(declared, MemoryType.PYCLESPERANTO, targets) == ""
     assert result_back_hint(ValueError("x"), MemoryType.PYCLESPERANTO, targets) == ""
+
+
+def test_the_namespace_hint_keeps_a_type_whose_framework_is_not_installed(monkeypatch) -> None:
+    # torch's backend imports array_api_compat.torch for its namespace: without torch, the
+    # hint for a pyclesperanto run raised ModuleNotFoundError out of assert_equivalent.
+    from arrayport.errors import NoNamespaceError
+    from arrayport.testing import _describe
+
+    real = _describe.get_backend
+
+    class Absent:
+        @staticmethod
+        def namespace() -> None:
+            raise ModuleNotFoundError("No module named 'torch'", name="torch")
+
+    monkeypatch.setattr(
+        _describe, "get_backend", lambda mt: Absent if mt is MemoryType.TORCH else real(mt)
+    )
+    exc = NoNamespaceError("pyclesperanto has no array API namespace", memory_type="pyclesperanto")
+    targets = [MemoryType.NUMPY, MemoryType.PYCLESPERANTO, MemoryType.TORCH]
+    hint = _describe.no_namespace_hint(exc, MemoryType.PYCLESPERANTO, targets)
+    assert "memory_types=['numpy', 'torch']" in hint

@@ -190,7 +190,7 @@ def cause_of(exc: BaseException, kind: type[BaseException]) -> BaseException | N
 
 def _lacks_namespace(mt: MemoryType) -> bool:
     """Whether ``mt``'s framework has no array API namespace (arrayport.namespace refuses)."""
-    try:
+    try:  # torch's, jax's, dask's and cupy's import their framework: absent, it raises
         return get_backend(mt).namespace() is None
-    except ArrayportError:  # not loadable: not the reason fn failed
+    except (ArrayportError, ImportError):  # not installed or not loadable: not why fn failed
         return False
