@@ -110,3 +110,35 @@ def test_minmax_into_floats_gives_positive_zero_on_every_framework(
         )
         assert out.tolist() == [1.0, 0.0, 0.0]
         assert not np.signbit(out).any(), mt
+
+
+def test_finite_range_of_a_lazy_array_is_one_compute_with_the_eager_answer() -> None:
+    # dask: any-finite, min and max were three computes, three passes over the graph.
+    da = pytest.importorskip("dask.array")
+    import array_api_compat.dask.array as dxp
+    import array_api_compat.numpy as nxp
+    from dask.callbacks import Callback
+
+    class Computes(Callback):  # type: ignore[misc]
+        count = 0
+
+        def _start(self, dsk: object) -> None:
+            self.count += 1
+
+    nan, inf = float("nan"), float("inf")
+    cases = [
+        (np.array([nan, -inf, 2.5, -7.0, inf, 0.0]), "f"),
+        (np.array([nan, inf, -inf, nan]), "f"),  # no finite value
+        (np.array([-(2**63), 3, 2**63 - 1], np.int64), "i"),
+        (np.array([2**64 - 1, 0, 5], np.uint64), "u"),
+        (np.array([False, True, False]), "b"),
+    ]
+    for values, kind in cases:
+        with Computes() as computes:
+            got = policy.finite_range(dxp, da.from_array(values, chunks=2), kind, True)
+        assert computes.count == 1, kind
+        want = policy.finite_range(nxp, values, kind)
+        assert got == want, (values, got, want)
+        assert type(got) is type(want)
+        if got is not None:
+            assert [type(v) for v in got] == [type(v) for v in want]

@@ -801,6 +801,81 @@ def test_dask_stays_lazy_and_exact() -> None:
 
 
 @skip_unless_installed(MT.DASK)
+@pytest.mark.parametrize(
+    ("values", "dst"),
+    [
+        (np.array([[NAN, 1.5, -INF, 7.0], [2.0, INF, -3.25, NAN]]), "uint8"),
+        (np.array([[NAN, 1.5, -INF, 7.0], [2.0, INF, -3.25, NAN]], np.float32), "float32"),
+        (np.array([[NAN, 1.5, -INF, 7.0], [2.0, INF, -3.25, NAN]], np.float16), "int16"),
+        (np.full((2, 4), NAN), "uint8"),  # no finite value: VALUE
+        (np.array([[INF, -INF, NAN, INF], [NAN, NAN, -INF, INF]]), "int8"),
+        (np.full((2, 4), 4.0), "uint8"),  # constant: VALUE
+        (np.array([[-(2**62), 5, 0, 2**62 + 1], [7, -9, 3, 1]], np.int64), "uint16"),
+        (np.array([[0, 2**64 - 1, 9, 5], [1, 2, 3, 4]], np.uint64), "int32"),
+        (np.array([[True, False, True, True], [False, False, True, False]]), "uint8"),
+        (np.array([[1 + 2j, NAN, 3 - 1j, 0j], [5j, -2, INF, 7]]), "float64"),
+    ],
+)
+def test_dask_minmax_finds_its_range_in_one_pass_over_the_graph(
+    values: np.ndarray, dst: str
+) -> None:
+    # The range took one full compute per reduction (any finite, min, max: every upstream
+    # task ran three times at the call, then again at compute()). Now one compute, and the
+    # values are numpy's.
+    import threading
+
+    import dask.array as da
+    from dask.callbacks import Callback
+
+    runs, lock = [0], threading.Lock()
+
+    def counted(b: np.ndarray) -> np.ndarray:
+        with lock:
+            runs[0] += 1
+        return b
+
+    class Computes(Callback):  # type: ignore[misc]
+        count = 0
+
+        def _start(self, dsk: Any) -> None:
+            self.count += 1
+
+    x = da.from_array(values, chunks=(1, 2)).map_blocks(counted, dtype=values.dtype)  # 4
+    runs[0] = 0
+    with Computes() as computes:
+        out = convert_dtype(x, dst, scaling=MINMAX, discard_imaginary=True)
+    assert isinstance(out, da.Array)
+    assert (computes.count, runs[0]) == (1, 4)
+    want = convert_dtype(values, dst, scaling=MINMAX, discard_imaginary=True)
+    got = out.compute()
+    assert got.dtype == want.dtype
+    assert got.tobytes() == want.tobytes()
+
+
+@skip_unless_installed(MT.DASK)
+def test_dask_declared_minmax_output_computes_its_range_once() -> None:
+    import dask.array as da
+    from dask.callbacks import Callback
+
+    class Computes(Callback):  # type: ignore[misc]
+        count = 0
+
+        def _start(self, dsk: Any) -> None:
+            self.count += 1
+
+    @ap.memory_type("dask", dtype_conversion="uint8", scaling="minmax", output="declared")
+    def double(a: Any) -> Any:
+        return a * 2.0
+
+    values = np.array([[NAN, 1.0, 3.0], [INF, 0.5, -2.0]])
+    with Computes() as computes:
+        out = double(da.from_array(values, chunks=1))
+    assert computes.count == 1
+    want = convert_dtype(values * 2.0, "uint8", scaling=MINMAX)
+    assert out.compute().tolist() == want.tolist()
+
+
+@skip_unless_installed(MT.DASK)
 def test_dask_blocks_that_differ_from_what_the_array_declares_are_refused() -> None:
     # convert_dtype took the declared dtype and meta on trust: int64 blocks declared int32
     # wrapped 2**40 to 0, and masked chunks lost their mask (the masked value set MINMAX's

@@ -212,14 +212,23 @@ def convert_block(xp: Any, x: Any, p: Plan) -> Any:
     return y
 
 
-def finite_range(xp: Any, x: Any, kind: str) -> tuple[int | float, int | float] | None:
-    """The finite minimum and maximum of ``x`` (None when it has no finite value)."""
+def finite_range(
+    xp: Any, x: Any, kind: str, lazy: bool = False
+) -> tuple[int | float, int | float] | None:
+    """The finite minimum and maximum of ``x`` (None when it has no finite value).
+
+    ``lazy`` (a dask array): the reductions are evaluated together in one ``dask.compute``,
+    one pass over ``x``'s graph, not one pass each (numpy, torch, jax read each on its own).
+    """
     if kind in "bui":
         if kind == "b":
             x = xp.astype(x, xp.uint8)
+        if lazy:
+            ilo, ihi = _compute_together(xp.min(x), xp.max(x))
+            return int(ilo), int(ihi)
         return int(xp.min(x)), int(xp.max(x))
     finite = xp.isfinite(x)
-    if not bool(xp.any(finite)):
+    if not lazy and not bool(xp.any(finite)):
         return None
     # 0-d fills of x's dtype, not Python floats (in where only from the 2024.12 standard).
     import array_api_compat
@@ -227,7 +236,18 @@ def finite_range(xp: Any, x: Any, kind: str) -> tuple[int | float, int | float] 
     device = array_api_compat.device(x)
     lo = xp.min(xp.where(finite, x, xp.asarray(math.inf, dtype=x.dtype, device=device)))
     hi = xp.max(xp.where(finite, x, xp.asarray(-math.inf, dtype=x.dtype, device=device)))
+    if lazy:
+        any_finite, lo, hi = _compute_together(xp.any(finite), lo, hi)
+        if not bool(any_finite):
+            return None
     return float(lo), float(hi)
+
+
+def _compute_together(*arrays: Any) -> tuple[Any, ...]:
+    """dask arrays evaluated in one compute: one pass over the graph they share."""
+    from dask.base import compute
+
+    return tuple(compute(*arrays))  # type: ignore[no-untyped-call]
 
 
 def rounded_in_float64(p: Plan, dst: Kind) -> bool:

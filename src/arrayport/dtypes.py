@@ -209,12 +209,13 @@ def _convert_numpy(x: np.ndarray, p: policy.Plan) -> np.ndarray:
     return _dtype_numpy.convert_numpy(x, p, out_dtype)
 
 
-def _convert_xp(xp: Any, x: Any, p: policy.Plan) -> Any:
+def _convert_xp(xp: Any, x: Any, p: policy.Plan, mt: MemoryType) -> Any:
     refuse_complex_overflow(xp, x, p)
     if p.scaling == "minmax":
         prepared = policy.prepare(xp, x, p)
         size = int(np.prod(tuple(prepared.shape), dtype=np.int64))
-        found = policy.finite_range(xp, prepared, policy.DTYPES[p.src_work].kind) if size else None
+        kind = policy.DTYPES[p.src_work].kind  # dask: the range in one pass over its graph
+        found = policy.finite_range(xp, prepared, kind, mt is MemoryType.DASK) if size else None
         p = _with_range(p, found)
     return policy.convert_block(xp, x, p)
 
@@ -320,7 +321,7 @@ def convert_dtype(
         # 64-bit mode) that is off by a step near ties (int16 128 -> 128, not 129) and by
         # up to 254 steps into 32-bit types. numpy computes it exactly on the host.
         return _via_host(x, mt, info.device, src, dst, sc)
-    return _convert_xp(xp, x, p)
+    return _convert_xp(xp, x, p, mt)
 
 
 def _via_host(
