@@ -82,3 +82,29 @@ def test_a_reference_dtype_no_policy_reaches_is_refused_with_the_way_out() -> No
     )
     assert "DtypeConversion.NATIVE_OUTPUT" in str(refusal)
     assert refuse_input_dtype("f", np.arange(2.0), np.array(["a"])) is None  # the result's
+
+
+def test_complex_overflow_check_reads_a_dask_graph_once() -> None:
+    # The real and the imaginary part were checked in two computes: two passes over the
+    # input's graph at the call.
+    da = pytest.importorskip("dask.array")
+    from dask.callbacks import Callback
+
+    computes: list[int] = []
+
+    class Count(Callback):  # type: ignore[misc]
+        def _start(self, dsk: object) -> None:
+            computes.append(1)
+
+    fine = np.array([1 + 2j, -3 - 4j, 5e30 + 0j, 0 - 6e30j], dtype=np.complex128)
+    with Count():
+        out = ap.convert_dtype(da.from_array(fine, chunks=2), "complex64")
+    assert len(computes) == 1
+    np.testing.assert_array_equal(out.compute(), fine.astype(np.complex64))
+    for bad in (np.array([1 + 1e39j, 0j]), np.array([0j, -1e39 + 0j])):
+        computes.clear()
+        with Count(), pytest.raises(DtypeConversionError, match="would become inf"):
+            ap.convert_dtype(da.from_array(bad, chunks=1), "complex64")
+        assert len(computes) == 1
+        with pytest.raises(DtypeConversionError, match="would become inf"):
+            ap.convert_dtype(bad, "complex64")  # numpy: the same refusal

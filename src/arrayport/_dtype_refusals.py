@@ -60,8 +60,9 @@ def refuse_complex_overflow(xp: Any, x: Any, p: policy.Plan) -> None:
     info = np.finfo(dst.component)
     # Half a step above the largest value: from there round-to-nearest gives inf.
     overflows = float(dst.hi) + float(info.eps) * 2.0 ** (info.maxexp - 2)
-    parts = (xp.real(x), xp.imag(x))
-    if any(bool(xp.any(xp.isfinite(v) & (xp.abs(v) >= overflows))) for v in parts):
+    # One reduction over both parts: on dask one pass over the graph, not one per part.
+    bad = [xp.isfinite(v) & (xp.abs(v) >= overflows) for v in (xp.real(x), xp.imag(x))]
+    if bool(xp.any(bad[0] | bad[1])):
         msg = (
             f"{src.name} values beyond the range of {dst.name} (|part| > {dst.hi:.4g}) would "
             "become inf; scale them down first, or keep complex128"
