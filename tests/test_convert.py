@@ -542,6 +542,9 @@ def test_non_arrays_are_refused_with_a_remedy(value, match: str) -> None:
 )
 def test_unconvertible_numpy_arrays(a: np.ndarray) -> None:
     for target in HAVE:
+        if target == "numpy" and not isinstance(a, np.ma.MaskedArray):
+            assert ap.convert(a, target) is a  # numpy holds its own dtypes
+            continue
         with pytest.raises(ap.UnsupportedArrayError, match=r"first|mask"):
             ap.convert(a, target)
 

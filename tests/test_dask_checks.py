@@ -292,3 +292,98 @@ def test_whole_slices_keeps_the_caller_s_chunks_along_axis_0() -> None:
         [fit, mask] = whole_slices("f", [x, x.astype(bool)], True)
     assert fit.chunks == ((2, 2, 1, 1, 1), (32,), (64,))
     assert mask.chunks == fit.chunks  # the first's blocks, whatever the dtype
+
+
+@pytest.mark.parametrize("dtype", ["datetime64[s]", "O", "U3", "i4,f8"])
+def test_blocks_that_hold_no_numbers_are_refused_at_the_call_and_every_dtype_is_asked(
+    dtype: str,
+) -> None:
+    # Before, the call was accepted and compute() raised (on a worker, under distributed);
+    # and such a first argument ended the check, so a later float8 one was never asked.
+    import dask.array as da
+
+    pytest.importorskip("torch")
+    ml_dtypes = pytest.importorskip("ml_dtypes")
+
+    @ap.memory_type("torch", blockwise=True)
+    def ft(x, y):
+        return x
+
+    odd = da.from_array(np.zeros(4, dtype), chunks=2)
+    f8 = da.from_array(np.zeros(4, ml_dtypes.float8_e4m3fn), chunks=2)
+    real = da.from_array(np.zeros(4, np.float32), chunks=2)
+    with pytest.raises(ap.UnsupportedArrayError, match=r"ft runs in torch.*hold no numbers"):
+        ft(real, odd)
+    with pytest.raises(ap.ArrayportError, match="ft runs in torch"):
+        ft(odd, f8)
+
+
+def test_blocks_that_hold_no_numbers_are_refused_whatever_is_imported() -> None:
+    from tests.conftest import python_c
+
+    out = python_c(
+        "import sys, numpy as np, dask.array as da\n"
+        "from arrayport._dask_checks import check_dtypes\n"
+        "from arrayport import MemoryType, UnsupportedArrayError\n"
+        "for mt in (MemoryType.TENSORFLOW, MemoryType.JAX):\n"
+        "    try:\n"
+        "        check_dtypes('f', mt, [da.zeros(4, dtype='M8[s]', chunks=2)])\n"
+        "    except UnsupportedArrayError as exc:\n"
+        "        print('refused', 'hold no numbers' in str(exc))\n"
+        "check_dtypes('f', MemoryType.NUMPY, [da.zeros(4, dtype='M8[s]', chunks=2)])\n"
+        "print('tensorflow' in sys.modules, 'jax' in sys.modules)\n"
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["refused", "True", "refused", "True", "False", "False"]
+
+
+def test_whole_array_is_not_recommended_for_reductions() -> None:
+    # The message said "whole_array=True (one block: reductions, ...)", and a reduction
+    # declared so is then refused: on dask input a function keeps its input's shape.
+    import dask.array as da
+
+    @ap.memory_type("numpy")
+    def f(x):
+        return x
+
+    with pytest.raises(ap.BlockRuleError) as info:
+        f(da.zeros((8, 8), chunks=4))
+    assert "one block: reductions" not in str(info.value)
+    assert "a reduction needs x.compute() first" in str(info.value)
+
+
+def test_a_kernel_refused_beside_a_halo_is_told_which_axis_and_block_halo_included() -> None:
+    # A (3, 3) kernel beside depth=1 on chunks of 4 (10 = 4 + 4 + 2): the last block with
+    # its halo is 3 long; the message said "no block has that extent" while x.chunks shows
+    # none of 3.
+    import dask.array as da
+
+    from arrayport._dask_checks import check_whole_args
+
+    x = da.zeros((10, 10), chunks=4)
+    blocks = _overlapped(x, {0: 1, 1: 1})
+    with pytest.raises(InvalidOptionError) as info:
+        check_whole_args("f", x, [np.ones((3, 3))], x, blocks)
+    msg = str(info.value)
+    assert "a block is 3 long along axis 0, halo included" in msg
+    assert "(chunks (4, 4, 2), with their halos (5, 6, 3))" in msg
+    assert "along axis 1" in msg
+    # Without a halo the chunks are the blocks.
+    with pytest.raises(InvalidOptionError, match=r"a block is 2 long along axis 0 \(chunks "):
+        check_whole_args("f", x, [np.ones((2, 1))], x, x)
+
+
+def test_a_stencil_sized_argument_beside_a_halo_stays_refused() -> None:
+    # Why the rule is kept for arguments no longer than 2 * depth + 1: on a (4, 4) array in
+    # chunks of 2 with depth=1 every block is 3 x 3, so `x * k` with a (3, 3) k would run on
+    # every block where numpy raises on the whole array, and join values numpy never gives.
+    import dask.array as da
+
+    @ap.memory_type("numpy", depth=1)
+    def scale(x, k):
+        return x * k
+
+    with pytest.raises(ValueError, match="broadcast"):
+        scale(np.ones((4, 4)), np.ones((3, 3)))
+    with pytest.raises(InvalidOptionError, match="a block is 3 long along axis 0"):
+        scale(da.ones((4, 4), chunks=2), np.ones((3, 3)))

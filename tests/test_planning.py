@@ -227,3 +227,36 @@ def test_a_source_with_nothing_to_share_gives_that_reason_not_its_immutability()
 
         reason = ap.plan(jnp.arange(4.0), "torch").reason
         assert reason.count("the jax source is immutable and torch has no read-only arrays") == 2
+
+
+@pytest.mark.parametrize(
+    "a",
+    [
+        np.array(["2020-01-01"], "datetime64[D]"),
+        np.array([1, "a"], object),
+        np.array(["ab"]),
+        np.array([b"ab"]),
+        np.zeros(2, "i4,f8"),
+        np.rec.array([(1, 2.0)], dtype=[("a", "i4"), ("b", "f8")]),
+    ],
+    ids=["datetime64", "object", "str", "bytes", "structured", "recarray"],
+)
+def test_numpy_arrays_that_hold_no_numbers_are_their_own_identity_and_copy(a) -> None:
+    # Refused before ("hold no numbers arrayport can move between frameworks") though
+    # nothing moves between frameworks: ap.convert(x, "numpy") broke on datetimes.
+    assert ap.convert(a, "numpy") is a
+    assert ap.plan(a, "numpy").method == "identity"
+    assert ap.plan(a, "numpy", copy=True).method == "copy"
+    c = ap.convert(a, "numpy", copy=True)
+    assert c is not a
+    assert c.dtype == a.dtype
+    assert c.tolist() == a.tolist()
+    if a.dtype != object:
+        assert not np.shares_memory(c, a)
+    # Every other framework still refuses them by name.
+    if "dask" in HAVE:
+        with pytest.raises(ap.UnsupportedArrayError, match="hold no numbers"):
+            ap.convert(a, "dask")
+    # A masked array stays refused within numpy too.
+    with pytest.raises(ap.UnsupportedArrayError, match="mask"):
+        ap.convert(np.ma.array(a), "numpy")

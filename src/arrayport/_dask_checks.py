@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from arrayport._exchange import holds_numbers
 from arrayport.backends._dask_compute import numpy_or_cupy
 from arrayport.dtypes import DtypeConversion, Scaling
 from arrayport.errors import (
@@ -92,16 +93,29 @@ def _chunks_refused(which: str, meta: Any) -> str:
 def check_dtypes(name: str, memory_type: Any, dask_args: list[Any]) -> None:
     """Refuse at the call a dask argument whose blocks the declared memory type cannot hold
     (complex into pyclesperanto, uint64 into jax without 64-bit mode): without this the
-    lazy call succeeds and ``compute()`` fails. Asked of this process's framework, and only
-    where it is already imported here: a lazy call does not import a framework the client
-    never uses (seconds for tensorflow), and the workers may have it when the client does
-    not. A refusal of anything but the dtype is left to the workers."""
+    lazy call succeeds and ``compute()`` fails. Blocks of dtypes that hold no numbers
+    (datetime64, object, str, structured) leave numpy for no framework, whatever is
+    imported. Any other dtype is asked of this process's framework, and only where it is
+    already imported here: a lazy call does not import a framework the client never uses
+    (seconds for tensorflow), and the workers may have it when the client does not. A
+    refusal of anything but the dtype is left to the workers. Every argument's dtype is
+    checked."""
     from arrayport._oom_recognition import loaded
     from arrayport.convert import plan
 
+    dtypes = dict.fromkeys(np.dtype(x.dtype) for x in dask_args)
+    if memory_type not in (MemoryType.NUMPY, MemoryType.DASK):
+        for dtype in dtypes:
+            if not holds_numbers(dtype):
+                raise UnsupportedArrayError(
+                    f"{name} runs in {memory_type.value}, and its dask argument's {dtype} "
+                    "blocks cannot move there: they hold no numbers arrayport can move "
+                    "between frameworks; convert to a numeric or bool dtype first "
+                    "(x.astype(...), for datetimes x.astype('int64'))"
+                )
     if not loaded(memory_type):
         return
-    for dtype in dict.fromkeys(np.dtype(x.dtype) for x in dask_args):
+    for dtype in dtypes:
         try:
             plan(np.zeros((1,), dtype), memory_type)
         except UnsupportedDtypeError as exc:
@@ -113,7 +127,7 @@ def check_dtypes(name: str, memory_type: Any, dask_args: list[Any]) -> None:
                 msg, dtype=exc.dtype, source=MemoryType.DASK, target=exc.target, method=exc.method
             ) from None
         except ArrayportError:
-            return  # not about the dtype: the workers' frameworks decide
+            continue  # not about the dtype: the workers' frameworks decide
 
 
 def declared_depth(depth: Any, ndim: int, name: str) -> dict[int, int] | None:
@@ -148,8 +162,9 @@ def check_block_rule(name: str, contract: Any, first: Any) -> None:
         "how they relate: run block by block, a function that looks across the array "
         "(x - x.mean(), a blur) gives each block its own answer. Declare one of: "
         "blockwise=True (element by element: each block on its own), depth=N (a halo of N "
-        "from the neighbouring blocks: filters), whole_array=True (one block: reductions, "
-        "normalisations), slice_by_slice=True (whole 2-D slices of a 3-D stack); for a "
+        "from the neighbouring blocks: filters), whole_array=True (one block: normalisations, "
+        "anything that reads the whole array; a reduction needs x.compute() first), "
+        "slice_by_slice=True (whole 2-D slices of a 3-D stack); for a "
         f"function you did not write, call f.options(blockwise=True)(x) and so on{sizes}"
     )
 
@@ -198,6 +213,7 @@ def check_whole_args(
 
     for i, w in enumerate(whole):
         fits_whole = fits_a_block = True
+        clash: list[str] = []  # the axes where it is a block's extent but not the array's
         for k in range(1, min(w.ndim, first.ndim) + 1):
             axis, extent, size = first.ndim - k, first.shape[first.ndim - k], w.shape[-k]
             if size == 1:
@@ -212,15 +228,17 @@ def check_whole_args(
             fits_whole = fits_whole and extent in (1, size)
             extents = set(blocks.chunks[axis])
             fits_a_block = fits_a_block and (1 in extents or size in extents)
+            if extent not in (1, size):
+                clash.append(_clash(axis, size, split.chunks[axis], blocks.chunks[axis]))
         if fits_a_block and not fits_whole:
             refuse(
                 f"{which(i, w)} does not "
                 f"broadcast against the dask input (shape {first.shape}), as the function "
                 "would see them without dask, but it does against a block: a block's shape "
-                "must not decide whether it fits. A kernel or lookup table whose size only "
-                "happens to equal a block's: rechunk the dask input so that no block has "
-                "that extent, or declare whole_array=True; otherwise pass an argument "
-                "shaped for the whole array"
+                f"must not decide whether it fits ({'; '.join(clash)}). A kernel or lookup "
+                "table whose size only happens to equal a block's: rechunk the dask input "
+                "so that no block, halo included, has that extent, or declare "
+                "whole_array=True; otherwise pass an argument shaped for the whole array"
             )
         for k in range(1, min(w.ndim, first.ndim) + 1):
             axis = first.ndim - k
@@ -235,6 +253,18 @@ def check_whole_args(
                     "broadcast_to(arg, x.shape).rechunk(x.chunks)); for all of it, make that "
                     f"axis one chunk (x.rechunk({{{axis}: -1}}))"
                 )
+
+
+def _clash(axis: int, size: int, chunks: tuple[int, ...], got: tuple[int, ...]) -> str:
+    """Which blocks along ``axis`` are ``size`` long (``got``: the blocks the function
+    gets, ``chunks``: the input's as split, before any halo), for a refusal."""
+    if size in got:
+        how = f"a block is {size} long along axis {axis}"
+    else:
+        how = f"blocks are 1 long along axis {axis}"
+    if got == chunks:
+        return f"{how} (chunks {chunks})"
+    return f"{how}, halo included (chunks {chunks}, with their halos {got})"
 
 
 def whole_slices(

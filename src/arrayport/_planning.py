@@ -199,7 +199,17 @@ def _make_plan(
     source = cached_memory_type(type(x)) or detect_memory_type(x)
     s = _backend(source)
     t = _backend(target)
-    info = s.describe(x)
+    within = None
+    try:
+        info = s.describe(x)
+    except UnsupportedArrayError:
+        # Within one framework (identity, copy) its own kinds stay: numpy's datetimes and
+        # strings, nested torch tensors. A backend describes them for that only.
+        within = getattr(s, "describe_within", None) if source is target else None
+        if within is None:
+            raise
+    if within is not None:
+        info = within(x)  # its own refusal (a mask, foreign chunks) unchained
     dev = t.resolve_device(parse_device(device), info.device)
     note = _check_dtype(s, t, info)
 
@@ -222,7 +232,9 @@ def _make_plan(
             return moved, (lambda a: t.move(a, dev)), info
         if copy:
             steps = (f"{source.value} copies the array on {dev}",)
-            return route("copy", False, steps, "copy=True asks for a fresh buffer"), t.copy, info
+            # A kind described for routes within the framework only is copied as itself.
+            run = t.copy if within is None else getattr(t, "copy_within", t.copy)
+            return route("copy", False, steps, "copy=True asks for a fresh buffer"), run, info
         return route("identity", True, (), "same memory type and device"), _identity, info
 
     why_not: list[str] = []

@@ -275,3 +275,35 @@ def test_memory_info_counts_the_chunks_a_worker_holds_not_its_process() -> None:
         assert row["total"] == limit
         assert 0 < row["free"] < limit - 100_000_000
         del held
+
+
+def test_a_copy_keeps_the_chunks_of_every_axis_whose_sizes_are_known() -> None:
+    # One axis of unknown sizes (after boolean indexing) made every axis "auto".
+    d = da.from_array(np.arange(48.0).reshape(8, 6), chunks=(3, 4))
+    m = d[d[:, 0] > 10]
+    assert m.chunks[1] == (4, 2)
+    y = ap.convert(m, "dask", copy=True)
+    assert y.chunks == ((6,), (4, 2))
+    np.testing.assert_array_equal(y.compute(), m.compute())
+    # Objects: dask's "auto" cannot size them, the unknown axis becomes one chunk.
+    o = da.from_array(np.array([1, "a", 2, "b"], object), chunks=2)
+    om = o[da.from_array(np.array([True, False, True, True]), chunks=2)]
+    assert ap.convert(om, "dask", copy=True).chunks == ((3,),)
+
+
+@pytest.mark.parametrize("dtype", ["datetime64[s]", "O", "U3", "i4,f8"])
+def test_dask_arrays_that_hold_no_numbers_are_their_own_identity_and_copy(dtype: str) -> None:
+    # Refused before: "hold no numbers arrayport can move between frameworks" for a route
+    # that moves nothing between frameworks.
+    a = np.zeros(4, dtype)
+    x = da.from_array(a, chunks=2)
+    assert ap.convert(x, "dask") is x
+    assert ap.plan(x, "dask").method == "identity"
+    assert ap.plan(x, "dask", copy=True).method == "copy"
+    y = ap.convert(x, "dask", copy=True)
+    assert y is not x
+    assert y.chunks == x.chunks
+    assert y.dtype == x.dtype
+    assert y.compute().tolist() == a.tolist()
+    with pytest.raises(ap.UnsupportedArrayError, match="hold no numbers"):
+        ap.convert(x, "numpy")

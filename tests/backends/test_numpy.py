@@ -88,7 +88,7 @@ def test_from_dlpack_read_only_flag() -> None:
 
 def test_copy_is_fresh_and_aligned() -> None:
     a = np.arange(5.0)[1:]
-    c = be.copy(a)
+    c = be.copy_within(a)
     assert not np.shares_memory(a, c)
     assert c.ctypes.data % 64 == 0
 
@@ -148,3 +148,31 @@ def test_the_dtype_cache_does_not_grow_with_every_string_length() -> None:
         assert not backend.is_plain(np.array(["x" * n]))
     assert len(backend._exchangeable_dtypes) <= 256
     assert backend.is_plain(np.zeros(2))
+
+
+@pytest.mark.parametrize("dtype", ["datetime64[D]", "O", "U3", "S2", "i4,f8", "V3"])
+def test_dtypes_that_hold_no_numbers_are_described_within_numpy_only(dtype: str) -> None:
+    a = np.zeros(3, dtype)
+    with pytest.raises(UnsupportedArrayError, match="hold no numbers"):
+        be.describe(a)
+    info = be.describe_within(a)
+    assert (info.shape, info.dtype, info.dtype_name) == ((3,), a.dtype, a.dtype.name)
+    assert info.writable
+    assert info.device == CPU
+    a.flags.writeable = False
+    assert not be.describe_within(a).writable
+    with pytest.raises(UnsupportedArrayError, match="mask"):
+        be.describe_within(np.ma.array(np.zeros(2, dtype)))
+
+
+def test_a_copy_of_an_object_array_is_a_fresh_array_of_the_same_references() -> None:
+    # aligned_copy raised numpy's TypeError "Cannot change data-type for array of
+    # references".
+    item = [1]
+    a = np.array([item, "x", None], object)
+    c = be.copy_within(a)
+    assert c is not a
+    assert c.dtype == object
+    assert c[0] is item
+    c[1] = "y"
+    assert a[1] == "x"

@@ -231,3 +231,34 @@ def test_a_custom_layout_jax_array_reaches_torch_in_its_own_order(be) -> None:
     assert out.stride() == t.stride() == (1, 128)
     assert be.load().equal(out, t)
     assert out.data_ptr() != t.data_ptr()
+
+
+@pytest.mark.parametrize("kind", ["jagged", "strided-nested", "quantized", "sparse"])
+def test_torch_s_own_kinds_are_their_own_identity_and_copy_and_go_nowhere_else(kind) -> None:
+    # A jagged nested tensor (a subclass) was refused as its own identity, a strided one
+    # (a plain Tensor) returned; copy=True of either, and of quantized and sparse
+    # tensors, was refused, though a torch-declared function passes them through.
+    import torch
+
+    import arrayport as ap
+    from tests.backends.test_torch_describe import _own_kinds
+
+    x = _own_kinds()[kind]
+    assert ap.convert(x, "torch") is x
+    assert ap.plan(x, "torch").method == "identity"
+    assert ap.plan(x, "torch", copy=True).method == "copy"
+    c = ap.convert(x, "torch", copy=True)
+    assert c is not x
+    assert type(c) is type(x)
+    assert (c.is_nested, c.is_quantized, c.layout) == (x.is_nested, x.is_quantized, x.layout)
+    if x.is_nested:
+        assert all(torch.equal(a, b) for a, b in zip(c.unbind(), x.unbind(), strict=True))
+    elif x.is_quantized:
+        assert torch.equal(c.dequantize(), x.dequantize())
+        assert c.int_repr().data_ptr() != x.int_repr().data_ptr()
+    else:
+        assert torch.equal(c.to_dense(), x.to_dense())
+        c.values()[0] = 7.0
+        assert x.to_dense()[0, 0] == 1.0
+    with pytest.raises(ap.UnsupportedArrayError, match="not converted"):
+        ap.convert(x, "numpy")

@@ -126,3 +126,36 @@ def test_nested_tensors_are_refused_with_a_remedy(be) -> None:
         assert be.route_key(nested, True) is None
         with pytest.raises(UnsupportedArrayError, match="to_padded_tensor"):
             be.describe(nested)
+
+
+def _own_kinds():
+    import warnings
+
+    import torch
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch.nested's prototype warning
+        rows = [torch.ones(2), torch.ones(3)]
+        return {
+            "jagged": torch.nested.nested_tensor(rows, layout=torch.jagged),
+            "strided-nested": torch.nested.nested_tensor(rows),
+            "quantized": torch.quantize_per_tensor(torch.ones(3), 0.1, 0, torch.quint8),
+            "sparse": torch.eye(3).to_sparse(),
+        }
+
+
+@pytest.mark.parametrize("kind", ["jagged", "strided-nested", "quantized", "sparse"])
+def test_torch_s_own_kinds_are_described_within_torch_only(desc, kind) -> None:
+    import torch
+
+    x = _own_kinds()[kind]
+    with pytest.raises(UnsupportedArrayError, match="not converted"):
+        desc.describe_tensor(torch, x)
+    info = desc.describe_within_torch(torch, x)
+    assert info.device is CPU
+    assert info.dtype_name == str(x.dtype).removeprefix("torch.")
+    # Anything else is described (and refused) as describe_tensor does.
+    t = torch.arange(4.0)
+    assert desc.describe_within_torch(torch, t) == desc.describe_tensor(torch, t)
+    with pytest.raises(DeviceError, match="meta"):
+        desc.describe_within_torch(torch, torch.empty(2, device="meta"))

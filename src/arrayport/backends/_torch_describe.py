@@ -33,7 +33,13 @@ from arrayport.backends._util import numpy_dtype_or_none
 from arrayport.devices import CPU, Device, cuda_device
 from arrayport.errors import DeviceError, UnsupportedArrayError
 
-__all__ = ["describe_tensor", "device_of", "dtype_of", "tensor_route_key"]
+__all__ = [
+    "describe_tensor",
+    "describe_within_torch",
+    "device_of",
+    "dtype_of",
+    "tensor_route_key",
+]
 
 
 def device_of(x: Any) -> Device:
@@ -155,4 +161,27 @@ def describe_tensor(torch: ModuleType, x: Any) -> ArrayInfo:
         strides=tuple(s * itemsize for s in strides),
         pointer=pointer,
         writable=not lazy,
+    )
+
+
+def describe_within_torch(torch: ModuleType, x: Any) -> ArrayInfo:
+    """:func:`describe_tensor` for a route within torch (an identity, a copy, a device
+    move): torch's own kinds that no other framework holds (nested tensors of either
+    layout, quantized ones, sparse and other non-strided layouts) are described for that
+    only, so that one tensor gets one answer whatever its Python type (a jagged nested
+    tensor is a subclass, a strided one is not). Anything else as :func:`describe_tensor`."""
+    own = x.is_nested or (
+        type(x) is torch.Tensor and (x.is_quantized or x.layout is not torch.strided)
+    )
+    if not own:
+        return describe_tensor(torch, x)
+    dtype, name = dtype_of(x)
+    return ArrayInfo(
+        shape=() if x.is_nested else tuple(x.shape),  # a nested tensor has no one shape
+        dtype=dtype,
+        dtype_name=name,
+        device=device_of(x),
+        strides=None,
+        pointer=None,
+        writable=True,
     )

@@ -115,6 +115,16 @@ def namespace() -> Any:
 
 
 def describe(x: Any) -> ArrayInfo:
+    return _describe(x, numbers=True)
+
+
+def describe_within(x: Any) -> ArrayInfo:
+    """:func:`describe` for a route within dask (an identity, a copy): dtypes that hold no
+    numbers (datetimes, strings, objects, records) stay dask's own."""
+    return _describe(x, numbers=False)
+
+
+def _describe(x: Any, numbers: bool) -> ArrayInfo:
     # The meta array says what the chunks are: masked chunks would lose their mask in
     # every conversion (np.asarray, cupy.asarray, a target's host adoption all drop it).
     meta = getattr(x, "_meta", None)
@@ -123,7 +133,7 @@ def describe(x: Any) -> ArrayInfo:
     if not numpy_or_cupy(meta):  # torch tensors, scipy.sparse matrices: no numpy dtype
         raise UnsupportedArrayError(foreign_chunks("arrayport", meta))
     dtype = np.dtype(x.dtype)
-    if not holds_numbers(dtype):
+    if numbers and not holds_numbers(dtype):
         msg = (
             f"dask arrays of dtype {dtype} hold no numbers arrayport can move between "
             "frameworks; convert to a numeric or bool dtype first (x.astype(...))"
@@ -193,10 +203,14 @@ def copy(x: Any) -> Any:
     A lazy copy (``map_blocks`` of a block copy) would still read ``x``'s source chunks when
     it is finally computed, so a later write to memory the graph wraps (a numpy array it was
     made from) would show through the "copy". ``copy=True`` asks for a fresh buffer, so the
-    graph is computed here, into chunks as ``x``'s where their sizes are known.
+    graph is computed here, into chunks as ``x``'s along each axis whose sizes are known
+    (an axis of unknown sizes, after boolean indexing, gets dask's "auto" chunks; one chunk
+    for dtypes "auto" cannot size, object ones).
     """
-    known = not any(np.isnan(n) for axis in x.chunks for n in axis)
-    return from_numpy_chunked(to_numpy(x), device_of(x), x.chunks if known else "auto")
+    computed = to_numpy(x)
+    unsized = "auto" if computed.dtype.kind != "O" else -1
+    chunks = tuple(unsized if any(np.isnan(n) for n in c) else c for c in x.chunks)
+    return from_numpy_chunked(computed, device_of(x), chunks)
 
 
 def oom_error_types() -> tuple[type[BaseException], ...]:

@@ -33,6 +33,7 @@ from arrayport._host import (
     aligned_copy,
     host_info,
     host_route_key,
+    writes_allowed,
 )
 from arrayport.backends._util import allocation_failed
 from arrayport.devices import CPU, Device
@@ -150,6 +151,24 @@ def describe(x: Any) -> ArrayInfo:
     return host_info(x, CPU)
 
 
+def describe_within(x: Any) -> ArrayInfo:
+    """:func:`describe` for a route within numpy (an identity, a copy): dtypes that hold no
+    numbers (datetimes, strings, objects, records) stay numpy's own; a mask is still lost."""
+    if isinstance(x, np.ma.MaskedArray):
+        raise UnsupportedArrayError(_MASKED)
+    dtype = x.dtype
+    return ArrayInfo(  # not host_info: its dtype-name cache would keep every `<U7`, `<U8`
+        shape=x.shape,
+        dtype=dtype,
+        dtype_name=dtype.name,
+        device=CPU,
+        strides=x.strides,
+        pointer=int(x.__array_interface__["data"][0]),
+        writable=writes_allowed(x.flags.num),
+        native_order=dtype.isnative,
+    )
+
+
 def argument_refusal(t: type) -> str | None:
     """Why a dispatched function must not be handed an array of ndarray subclass ``t``
     even when it declares numpy (where nothing is converted), or None.
@@ -193,6 +212,12 @@ def from_numpy(a: np.ndarray, device: Device) -> Any:
 
 def copy(x: Any) -> Any:
     return aligned_copy(x)
+
+
+def copy_within(x: Any) -> Any:
+    """:func:`copy` of an array only :func:`describe_within` describes (datetimes, strings,
+    objects, records): objects are references, which no raw aligned buffer may hold."""
+    return np.array(x, copy=True) if x.dtype.hasobject else aligned_copy(x)
 
 
 def move(x: Any, device: Device) -> Any:

@@ -56,7 +56,11 @@ from arrayport.backends._torch_cuda import (
     move_on_thread_stream,
     release_cuda,
 )
-from arrayport.backends._torch_describe import describe_tensor, tensor_route_key
+from arrayport.backends._torch_describe import (
+    describe_tensor,
+    describe_within_torch,
+    tensor_route_key,
+)
 from arrayport.backends._torch_describe import device_of as device_of
 from arrayport.backends._torch_host import plain, tensor_host_view, tensor_to_numpy
 from arrayport.backends._torch_quick import WRAPPED_DTYPES, as_wrapped
@@ -162,6 +166,16 @@ def _torch_device(device: Device) -> Any:
 
 def describe(x: Any) -> ArrayInfo:
     return describe_tensor(load(), x)
+
+
+def describe_within(x: Any) -> ArrayInfo:
+    return describe_within_torch(load(), x)
+
+
+def copy_within(x: Any) -> Any:
+    """A copy of a tensor only :func:`describe_within` describes (nested, quantized,
+    sparse): ``clone`` keeps its kind, which :func:`copy`'s contiguous format would not."""
+    return x.detach().clone()
 
 
 _DTYPES = frozenset(
