@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import gc
 import weakref
+from typing import Any
 
 import numpy as np
 import pytest
 
+import arrayport as ap
 from arrayport.backends import numpy as be
 from arrayport.devices import CPU, Device
 from arrayport.errors import DeviceError, UnsupportedArrayError
@@ -176,3 +178,13 @@ def test_a_copy_of_an_object_array_is_a_fresh_array_of_the_same_references() -> 
     assert c[0] is item
     c[1] = "y"
     assert a[1] == "x"
+
+
+@pytest.mark.parametrize("dtype", ["V0", []], ids=["V0", "no-fields"])
+def test_a_copy_of_zero_byte_items_is_a_copy_not_out_of_memory(dtype: Any) -> None:
+    # The aligned copy could not lay out 0-byte items and called that out of memory.
+    a = np.zeros(2, dtype=dtype)
+    out = ap.convert(a, "numpy", copy=True)
+    assert out is not a
+    assert out.shape == (2,)
+    assert out.dtype == a.dtype

@@ -216,8 +216,10 @@ def copy(x: Any) -> Any:
 
 def copy_within(x: Any) -> Any:
     """:func:`copy` of an array only :func:`describe_within` describes (datetimes, strings,
-    objects, records): objects are references, which no raw aligned buffer may hold."""
-    return np.array(x, copy=True) if x.dtype.hasobject else aligned_copy(x)
+    objects, records): objects are references, which no raw aligned buffer may hold, and a
+    dtype of 0-byte items (``V0``, a record of no fields) has no buffer to align."""
+    plain = x.dtype.hasobject or x.dtype.itemsize == 0
+    return np.array(x, copy=True) if plain else aligned_copy(x)
 
 
 def move(x: Any, device: Device) -> Any:
