@@ -123,13 +123,16 @@ def dtype_name(dtype: np.dtype[Any]) -> str:
     return name
 
 
-def host_info(a: np.ndarray, device: Device, *, writable: bool | None = None) -> ArrayInfo:
-    """Describe a numpy array (optionally overriding whether it may be written)."""
+def host_info(
+    a: np.ndarray, device: Device, *, writable: bool | None = None, name: str | None = None
+) -> ArrayInfo:
+    """Describe a numpy array (optionally overriding whether it may be written, and the
+    dtype's name: ``name`` is taken as it is, without :func:`dtype_name`'s cache)."""
     dtype = a.dtype
     return ArrayInfo(
         shape=a.shape,
         dtype=dtype,
-        dtype_name=dtype_name(dtype),
+        dtype_name=dtype_name(dtype) if name is None else name,
         device=device,
         strides=a.strides,
         pointer=int(a.__array_interface__["data"][0]),

@@ -33,7 +33,6 @@ from arrayport._host import (
     aligned_copy,
     host_info,
     host_route_key,
-    writes_allowed,
 )
 from arrayport.backends._util import allocation_failed
 from arrayport.devices import CPU, Device
@@ -156,17 +155,8 @@ def describe_within(x: Any) -> ArrayInfo:
     numbers (datetimes, strings, objects, records) stay numpy's own; a mask is still lost."""
     if isinstance(x, np.ma.MaskedArray):
         raise UnsupportedArrayError(_MASKED)
-    dtype = x.dtype
-    return ArrayInfo(  # not host_info: its dtype-name cache would keep every `<U7`, `<U8`
-        shape=x.shape,
-        dtype=dtype,
-        dtype_name=dtype.name,
-        device=CPU,
-        strides=x.strides,
-        pointer=int(x.__array_interface__["data"][0]),
-        writable=writes_allowed(x.flags.num),
-        native_order=dtype.isnative,
-    )
+    # The name as it is: dtype_name's cache would keep every `<U7`, `<U8`, ...
+    return host_info(x, CPU, name=x.dtype.name)
 
 
 def argument_refusal(t: type) -> str | None:
